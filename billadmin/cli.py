@@ -1,0 +1,93 @@
+"""Root of the command line: global options and one add_typer per command group. Nothing else."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from . import __version__
+from .commands import state
+from .commands import demo, init
+
+
+class _Root(TyperGroup):
+    """Turns errors into one `Error: ...` line on stderr and the contract's exit code."""
+
+    def invoke(self, ctx):
+        from . import audit
+        from .errors import BillAdminError, DatabaseBusy, DatabaseUnavailable
+
+        audit.current_command = " ".join(a for a in sys.argv[1:3] if not a.startswith("-")) or "billadmin"
+        try:
+            return super().invoke(ctx)
+        except BillAdminError as e:
+            err = e
+        except sqlite3.OperationalError as e:
+            from .db import is_busy_error
+
+            if is_busy_error(e):
+                err = DatabaseBusy("database is busy: another billadmin held the lock too long; try again")
+            elif "readonly" in str(e) or "read-only" in str(e):
+                err = DatabaseUnavailable("cannot write: the database or its directory is read-only")
+            elif "disk" in str(e) and "full" in str(e):
+                err = DatabaseUnavailable("cannot write: the disk is full; nothing was written")
+            else:
+                raise
+        except sqlite3.DatabaseError as e:
+            if "not a database" in str(e) or "malformed" in str(e):
+                err = DatabaseUnavailable("cannot open database: not a billadmin database, or damaged")
+            else:
+                raise
+        if os.environ.get("BILLADMIN_DEBUG"):
+            raise err
+        sys.stderr.write(f"Error: {err.message}\n")
+        for d in err.details:
+            sys.stderr.write(f"  {d}\n")
+        raise typer.Exit(err.exit_code)
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"billadmin {__version__}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=_Root,
+    help="Medical billing from the terminal: patients, codes, claims, remittances, reports.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    db: Annotated[Optional[str], typer.Option("--db", help="Database file (default $BILLADMIN_DB, else ./billadmin.db).", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or status notes on stderr.")] = False,
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
+):
+    """Medical billing from the terminal, over one local SQLite file."""
+    state.db_path = db
+    state.quiet = quiet
+
+
+app.command("init")(init.init)
+app.command("demo")(demo.demo)
+# Command groups, one add_typer each (registered here, defined in commands/<group>.py):
+
+
+def main():
+    try:
+        app()
+    except Exception as e:  # the last resort: never a traceback for the user
+        if os.environ.get("BILLADMIN_DEBUG"):
+            raise
+        sys.stderr.write(f"Error: internal error ({type(e).__name__}); rerun with BILLADMIN_DEBUG=1 for details\n")
+        sys.exit(1)

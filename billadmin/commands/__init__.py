@@ -1,0 +1,44 @@
+"""Command groups: thin Typer modules that parse options, call one domain function, render.
+
+Shared here: the global state set by the root callback, the option types every listing command
+takes, and the database opener.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..render import Format
+
+
+@dataclass
+class State:
+    db_path: Optional[str] = None
+    quiet: bool = False
+
+
+state = State()
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format: table, csv, json (xlsx for reports).")]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of stdout (created 0600).")]
+
+
+def open_db(*, create: bool = False):
+    from .. import db
+
+    return db.connect(state.db_path, create=create)
+
+
+def note(text: str) -> None:
+    from ..render import message
+
+    message(text, quiet=state.quiet)
+
+
+def group(name_help: str) -> typer.Typer:
+    """A command group with the house settings."""
+    return typer.Typer(help=name_help, no_args_is_help=True, rich_markup_mode=None, add_completion=False)

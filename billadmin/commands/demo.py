@@ -1,0 +1,36 @@
+"""`billadmin demo`: build the demo practice and run the main job on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import note, state
+
+
+def demo(
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Pretend today is this date (YYYY-MM-DD); default today.")] = None,
+):
+    """Build the synthetic demo practice (replacing ./billadmin-demo.db) and run the pipeline.
+
+    Uses --db when given, else ./billadmin-demo.db (never $BILLADMIN_DB, so a real database is
+    not replaced by accident).
+
+    Example:
+        billadmin demo
+        billadmin --db /tmp/demo.db demo --as-of 2026-06-30
+    """
+    from .. import dates, demo as demo_mod
+    from ..errors import BadInput
+
+    try:
+        day = dates.parse_date(as_of) if as_of else None
+    except dates.DateError as e:
+        raise BadInput(f"--as-of: {e}") from None
+    path = Path(state.db_path or "billadmin-demo.db")
+    summary = demo_mod.run_demo(path, as_of=day)
+    for step in summary.steps:
+        note(f"- {step}")
+    note(f"Demo database: {summary.db_path}  (try: billadmin --db {summary.db_path} patient list)")

@@ -1,0 +1,94 @@
+"""Dates: ISO-8601 text in the database; explicit formats on input, never fuzzy guessing.
+
+A column's format is declared ("%m/%d/%Y"); ISO "YYYY-MM-DD" is always accepted. Two-digit years
+and impossible dates ("2025-02-30") are refused. dateutil is used for calendar arithmetic only.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+ISO = "%Y-%m-%d"
+_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATETIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+# Formats a user may name with --date-format: each must carry a 4-digit year.
+KNOWN_FORMATS = {
+    "iso": ISO,
+    "YYYY-MM-DD": ISO,
+    "MM/DD/YYYY": "%m/%d/%Y",
+    "M/D/YYYY": "%m/%d/%Y",
+    "DD/MM/YYYY": "%d/%m/%Y",
+    "YYYYMMDD": "%Y%m%d",
+    "MM-DD-YYYY": "%m-%d-%Y",
+}
+
+
+class DateError(ValueError):
+    "Text that is not a date in the expected format."
+
+
+def normalise_format(fmt: str | None) -> str:
+    if fmt is None:
+        return ISO
+    fmt = KNOWN_FORMATS.get(fmt, fmt)
+    if "%Y" not in fmt:
+        raise DateError(f"date format {fmt!r} must have a 4-digit year (%Y)")
+    return fmt
+
+
+def parse_date(text: str | _dt.date | None, fmt: str | None = None) -> _dt.date:
+    """Parse text in ISO or the declared format. Raises DateError with the reason (no value)."""
+    if isinstance(text, _dt.datetime):
+        return text.date()
+    if isinstance(text, _dt.date):
+        return text
+    if text is None or not str(text).strip():
+        raise DateError("date is empty")
+    s = str(text).strip()
+    m = _ISO_DATETIME_RE.match(s)
+    if m:
+        s = m.group(1)
+    if _ISO_RE.match(s):
+        try:
+            return _dt.date.fromisoformat(s)
+        except ValueError:
+            raise DateError("impossible date") from None
+    f = normalise_format(fmt)
+    if f == ISO:
+        if re.fullmatch(r"\d{1,2}[/-]\d{1,2}[/-]\d{2}", s):
+            raise DateError("two-digit year; write the year in full")
+        raise DateError("not a date in YYYY-MM-DD form (use --date-format for others)")
+    digits_year = re.search(r"\d+", s[::-1]) if f.endswith("%Y") else None
+    if digits_year and len(digits_year.group(0)) < 4:
+        raise DateError("two-digit year; write the year in full")
+    try:
+        d = _dt.datetime.strptime(s, f).date()
+    except ValueError:
+        raise DateError(f"not a date in the format {f}, or an impossible date") from None
+    if d.year < 1000:
+        raise DateError("year must have 4 digits")
+    return d
+
+
+def iso(d: _dt.date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def today() -> _dt.date:
+    return _dt.date.today()
+
+
+def add_months(d: _dt.date, months: int) -> _dt.date:
+    """Calendar months later, clamped to the month's end (Feb 29 + 12 months = Feb 28)."""
+    from dateutil.relativedelta import relativedelta
+
+    return d + relativedelta(months=months)
+
+
+def age_on(dob: _dt.date, on: _dt.date) -> int:
+    years = on.year - dob.year
+    if (on.month, on.day) < (dob.month, dob.day):
+        years -= 1
+    return years

@@ -1,0 +1,161 @@
+"""The only place that opens a database: path, file mode, pragmas, migrations, write helper.
+
+Every write is one ``BEGIN IMMEDIATE`` transaction through :func:`write`. A plain ``BEGIN`` (what
+sqlite-utils' ``Database.atomic()`` issues) takes the write lock only at the first write, so two
+processes that read then write both proceed on stale reads and one loses its work; ``IMMEDIATE``
+takes the lock up front and the other waits up to the busy timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import DatabaseBusy, DatabaseUnavailable
+
+DEFAULT_PATH = "billadmin.db"
+ENV_VAR = "BILLADMIN_DB"
+BUSY_TIMEOUT_MS = 15_000
+
+
+def resolve_path(path: str | os.PathLike | None = None) -> Path:
+    """--db PATH, else $BILLADMIN_DB, else ./billadmin.db."""
+    if path:
+        return Path(path)
+    env = os.environ.get(ENV_VAR)
+    return Path(env) if env else Path(DEFAULT_PATH)
+
+
+def _create_private(path: Path) -> None:
+    """Create the empty file 0600 so no other account can read PHI; SQLite gives its -wal and
+    -shm files the main file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)  # in case the umask took bits away from 0600 itself
+
+
+def _warn_if_readable(path: Path) -> None:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        sys.stderr.write(
+            f"Warning: {path} is readable by other accounts (mode {mode:o}); "
+            f"it holds PHI: chmod 600 {path}\n"
+        )
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    msg = str(exc).lower()
+    return "database is locked" in msg or "database is busy" in msg or "database table is locked" in msg
+
+
+def connect(path: str | os.PathLike | None = None, *, create: bool = False, migrate: bool = True):
+    """Open (and with create=True, make) a billadmin database; returns a sqlite_utils.Database.
+
+    Raises DatabaseUnavailable (exit 3) when there is no database there or it cannot be read.
+    """
+    import sqlite_utils
+
+    p = resolve_path(path)
+    if not p.exists():
+        if not create:
+            raise DatabaseUnavailable(f"no database at {p}: run `billadmin init` (or pass --db PATH)")
+        try:
+            _create_private(p)
+        except FileExistsError:
+            pass
+        except OSError as e:
+            raise DatabaseUnavailable(f"cannot create database at {p}: {e.strerror}") from None
+    elif p.is_dir():
+        raise DatabaseUnavailable(f"cannot open database: {p} is a directory")
+    _warn_if_readable(p)
+    try:
+        conn = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as e:
+        if is_busy_error(e):
+            raise DatabaseBusy(f"database {p} is busy: another billadmin is writing; try again") from None
+        raise DatabaseUnavailable(f"cannot open database {p}: not a billadmin database, or unreadable") from None
+    if mode.lower() != "wal" and os.access(p, os.W_OK):
+        raise DatabaseUnavailable(f"cannot open database {p}: WAL journal not available")
+    db = sqlite_utils.Database(conn)
+    if migrate:
+        migrate_db(db)
+    return db
+
+
+@contextlib.contextmanager
+def write(db) -> Iterator:
+    """One write transaction: BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
+
+    "database is locked" after the busy timeout becomes DatabaseBusy (exit 3, safe to retry).
+    Nested calls join the outer transaction (as a savepoint) so a command is one transaction.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as e:
+        if is_busy_error(e):
+            raise DatabaseBusy("database is busy: another billadmin held the write lock too long; try again") from None
+        raise
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as e:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if is_busy_error(e):
+            raise DatabaseBusy("database is busy: could not commit; nothing was written, try again") from None
+        raise
+
+
+def migration_sets():
+    """Every migration set, in the order they apply. Each domain that owns tables adds its set."""
+    from . import schema
+
+    return schema.MIGRATION_SETS()
+
+
+def pending_migrations(db) -> list[str]:
+    out = []
+    for s in migration_sets():
+        out += [f"{s.name}:{m.name}" for m in s.pending(db)]
+    return out
+
+
+def migrate_db(db) -> list[str]:
+    """Apply pending migrations under the write lock (two first runs at once cannot race)."""
+    if not pending_migrations(db):
+        return []
+    applied = []
+    with write(db):
+        for s in migration_sets():
+            names = [m.name for m in s.pending(db)]
+            s.apply(db)
+            applied += [f"{s.name}:{n}" for n in names]
+    return applied
+
+
+def scalar(db, sql: str, params=()):
+    row = db.execute(sql, params).fetchone()
+    return row[0] if row else None

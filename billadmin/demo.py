@@ -1,0 +1,341 @@
+"""A deterministic synthetic practice for `billadmin demo` and the benchmarks.
+
+Riverbend Family Medicine: one billing practice, four rendering providers, six payers, 320
+patients and about 3,100 encounters over the six months before the as-of date. Every name, id
+and number is invented (NPIs carry a valid check digit, nothing else is real). About 3% of
+encounters carry a deliberate coding error a scrubber must catch:
+  header   - a non-billable category code (E11 instead of E11.9)
+  inactive - M54.5, billable until 2021-09-30 and split into M54.50/M54.51/M54.59 since
+  pointer  - a service line with no diagnosis pointer
+  unbundle - 80048 (basic metabolic panel) billed with 80053 (comprehensive panel), an NCCI pair
+The files it writes are in the import formats (see `billadmin import template KIND`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import npi
+
+SEED = 20261126
+
+PRACTICE = {
+    "name": "Riverbend Family Medicine", "npi": npi.make("174839201"), "tax_id": "812345678",
+    "taxonomy": "207Q00000X", "address1": "1200 River Road", "address2": "Suite 300",
+    "city": "Columbus", "state": "OH", "zip": "432151234", "phone": "6145550100",
+    "contact_name": "Billing Office", "submitter_id": "RBFM01", "receiver_id": "CLEARHOUSE01",
+    "receiver_name": "DEMO CLEARINGHOUSE",
+}
+
+PROVIDERS = [
+    {"NPI": npi.make("162738495"), "First Name": "Anita", "Last Name": "Okafor", "Taxonomy": "207Q00000X"},
+    {"NPI": npi.make("151627384"), "First Name": "Marcus", "Last Name": "Lindqvist", "Taxonomy": "207R00000X"},
+    {"NPI": npi.make("140516273"), "First Name": "Priya", "Last Name": "Raman", "Taxonomy": "363LF0000X"},
+    {"NPI": npi.make("139405162"), "First Name": "Daniel", "Last Name": "Whitcomb", "Taxonomy": "207Q00000X"},
+]
+
+PAYERS = [
+    {"Code": "MCR", "Name": "Medicare Part B (Demo MAC)", "Kind": "medicare", "Payer ID": "15202", "Timely Filing Days": ""},
+    {"Code": "MCD", "Name": "Ohio Medicaid (Demo)", "Kind": "medicaid", "Payer ID": "OHMCD", "Timely Filing Days": "365"},
+    {"Code": "BVHMO", "Name": "Blue Valley HMO", "Kind": "hmo", "Payer ID": "BVH01", "Timely Filing Days": "90"},
+    {"Code": "KEY", "Name": "Keystone Commercial Insurance", "Kind": "commercial", "Payer ID": "KEY77", "Timely Filing Days": "180"},
+    {"Code": "SUM", "Name": "Summit Health Plan", "Kind": "commercial", "Payer ID": "SUM12", "Timely Filing Days": "120"},
+    {"Code": "SELF", "Name": "Self-pay", "Kind": "self", "Payer ID": "", "Timely Filing Days": ""},
+]
+
+# (code, default charge, description used only for realism in the generator)
+FEES = {
+    "99202": "120.00", "99203": "175.00", "99204": "260.00", "99212": "95.00", "99213": "140.00",
+    "99214": "205.00", "99215": "290.00", "99395": "230.00", "99396": "250.00", "G0439": "210.00",
+    "36415": "15.00", "80053": "48.00", "80048": "38.00", "85025": "32.00", "80061": "45.00",
+    "83036": "40.00", "81002": "12.00", "87880": "28.00", "93000": "65.00", "71046": "95.00",
+    "90471": "30.00", "90686": "42.00", "20610": "160.00", "J1030": "18.00", "96372": "35.00",
+    "J3301": "12.00", "97110": "60.00", "97140": "55.00",
+}
+
+# Visit patterns: (weight, diagnoses pool, extra lines [(code, modifiers, units)])
+PATTERNS = [
+    (30, ["I10", "E78.5", "E11.9", "E66.9"], [("36415", "", 1), ("80053", "", 1)]),
+    (18, ["J06.9", "R05.9", "J02.9"], [("87880", "", 1)]),
+    (12, ["E11.9", "E55.9", "Z79.4"], [("83036", "", 1), ("36415", "", 1)]),
+    (10, ["M17.11", "M25.561"], [("20610", "RT", 1), ("J1030", "", 1)]),
+    (8, ["N39.0", "R10.9"], [("81002", "", 1)]),
+    (8, ["F41.1", "F32.9", "G43.909"], []),
+    (6, ["I50.9", "I10", "N18.30"], [("93000", "", 1), ("71046", "", 1)]),
+    (5, ["M54.50"], [("97110", "GP", 2), ("97140", "GP", 1)]),
+    (3, ["K21.9", "R10.9"], [("85025", "", 1), ("36415", "", 1)]),
+]
+
+FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
+         "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah",
+         "Carlos", "Karen", "Wei", "Nancy", "Aisha", "Lisa", "Jamal", "Betty", "Hiroshi", "Sandra",
+         "Olga", "Ashley", "Mateo", "Emily", "Noah", "Grace", "Liam", "Chloe", "Amara", "Ivan"]
+LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
+        "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore",
+        "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Nguyen",
+        "Kowalski", "Okonkwo", "Patel", "Schmidt", "Rossi", "Haddad", "Novak", "Fischer"]
+STREETS = ["Maple Ave", "Oak St", "High St", "Elm Dr", "Cedar Ln", "Park Blvd", "Lake Rd", "Hill St"]
+CITIES = [("Columbus", "OH", "43215"), ("Dublin", "OH", "43017"), ("Westerville", "OH", "43081"),
+          ("Grove City", "OH", "43123"), ("Hilliard", "OH", "43026"), ("Reynoldsburg", "OH", "43068")]
+
+HEADERS = {
+    "providers": ["NPI", "First Name", "Last Name", "Taxonomy"],
+    "payers": ["Code", "Name", "Kind", "Payer ID", "Timely Filing Days"],
+    "patients": ["MRN", "First Name", "Last Name", "DOB", "Sex", "Address", "City", "State", "ZIP", "Phone"],
+    "coverage": ["MRN", "Payer Code", "Member ID", "Group", "Relationship", "Subscriber First Name",
+                 "Subscriber Last Name", "Subscriber DOB", "Priority", "Effective From", "Effective To", "Copay"],
+    "charges": ["Encounter", "MRN", "DOS", "Rendering NPI", "POS", "Line", "Code", "Mod1", "Mod2", "Mod3",
+                "Mod4"] + [f"Dx{i}" for i in range(1, 13)] + ["Pointers", "Units", "Charge"],
+    "fee-schedule": ["Payer", "Code", "Modifier", "Amount", "Effective From", "Effective To"],
+}
+
+
+@dataclass
+class DemoData:
+    as_of: _dt.date
+    practice: dict
+    tables: dict[str, list[dict]] = field(default_factory=dict)
+    planted: dict[str, list[str]] = field(default_factory=dict)  # error kind -> encounter numbers
+
+
+def _weekday_dates(start: _dt.date, end: _dt.date) -> list[_dt.date]:
+    d, out = start, []
+    while d <= end:
+        if d.weekday() < 5:
+            out.append(d)
+        d += _dt.timedelta(days=1)
+    return out
+
+
+def generate(as_of: _dt.date, *, patients: int = 320, encounters: int = 3100, seed: int = SEED) -> DemoData:
+    rnd = random.Random(seed)
+    data = DemoData(as_of, dict(PRACTICE))
+    data.tables["providers"] = [dict(p) for p in PROVIDERS]
+    data.tables["payers"] = [dict(p) for p in PAYERS]
+    data.tables["fee-schedule"] = [
+        {"Payer": "default", "Code": c, "Modifier": "", "Amount": a, "Effective From": f"{as_of.year - 1}-01-01", "Effective To": ""}
+        for c, a in FEES.items()
+    ]
+    pats, covs = [], []
+    window_start = as_of - _dt.timedelta(days=182)
+    for i in range(patients):
+        mrn = f"{100000 + i * 7:07d}"  # leading zero: MRNs are text
+        sex = rnd.choice("MF")
+        age = rnd.choice([rnd.randint(1, 17), rnd.randint(18, 64), rnd.randint(18, 64), rnd.randint(65, 92)])
+        dob = as_of - _dt.timedelta(days=age * 365 + rnd.randint(0, 364))
+        city, st, zip5 = rnd.choice(CITIES)
+        pats.append({
+            "MRN": mrn, "First Name": rnd.choice(FIRST), "Last Name": rnd.choice(LAST), "DOB": dob.isoformat(),
+            "Sex": sex, "Address": f"{rnd.randint(10, 9999)} {rnd.choice(STREETS)}", "City": city, "State": st,
+            "ZIP": zip5, "Phone": f"614555{rnd.randint(0, 9999):04d}",
+        })
+        roll = rnd.random()
+        if age >= 65:
+            payer = "MCR"
+        elif roll < 0.15:
+            payer = "MCD"
+        elif roll < 0.37:
+            payer = "BVHMO"
+        elif roll < 0.62:
+            payer = "KEY"
+        elif roll < 0.90:
+            payer = "SUM"
+        else:
+            payer = None  # self-pay
+        if payer:
+            start = window_start - _dt.timedelta(days=rnd.randint(30, 900))
+            end = ""
+            r2 = rnd.random()
+            if r2 < 0.05:
+                end = (as_of - _dt.timedelta(days=rnd.randint(20, 90))).isoformat()  # lapsed
+            elif r2 < 0.12:
+                end = (as_of + _dt.timedelta(days=rnd.randint(3, 29))).isoformat()  # expiring soon
+            dependent = age < 18 and payer != "MCD"
+            copay = {"MCR": "0.00", "MCD": "0.00", "BVHMO": "20.00", "KEY": "30.00", "SUM": "25.00"}[payer]
+            covs.append({
+                "MRN": mrn, "Payer Code": payer, "Member ID": f"{payer[:1]}{rnd.randint(10**8, 10**9 - 1)}",
+                "Group": "" if payer in ("MCR", "MCD") else f"G{rnd.randint(1000, 9999)}",
+                "Relationship": "child" if dependent else "self",
+                "Subscriber First Name": rnd.choice(FIRST) if dependent else "",
+                "Subscriber Last Name": pats[-1]["Last Name"] if dependent else "",
+                "Subscriber DOB": (dob - _dt.timedelta(days=365 * rnd.randint(22, 40))).isoformat() if dependent else "",
+                "Priority": "primary", "Effective From": start.isoformat(), "Effective To": end,
+                "Copay": copay,
+            })
+            if payer == "MCR" and rnd.random() < 0.3:
+                covs.append({
+                    "MRN": mrn, "Payer Code": "SUM", "Member ID": f"S{rnd.randint(10**8, 10**9 - 1)}", "Group": "MEDIGAP",
+                    "Relationship": "self", "Subscriber First Name": "", "Subscriber Last Name": "", "Subscriber DOB": "",
+                    "Priority": "secondary", "Effective From": start.isoformat(), "Effective To": "", "Copay": "0.00",
+                })
+    data.tables["patients"] = pats
+    data.tables["coverage"] = covs
+
+    days = _weekday_dates(window_start, as_of - _dt.timedelta(days=1))
+    weights = [p[0] for p in PATTERNS]
+    planted: dict[str, list[str]] = {"header": [], "inactive": [], "pointer": [], "unbundle": []}
+    lines = []
+    for n in range(encounters):
+        enc = f"E{as_of.year % 100:02d}{n + 1:06d}"
+        pat = pats[rnd.randrange(len(pats))]
+        prov = PROVIDERS[rnd.randrange(len(PROVIDERS))]["NPI"]
+        dos = rnd.choice(days).isoformat()
+        _, pool, extras = rnd.choices(PATTERNS, weights)[0]
+        dx = rnd.sample(pool, k=min(len(pool), rnd.randint(1, 3)))
+        age = (as_of - _dt.date.fromisoformat(pat["DOB"])).days // 365
+        new = rnd.random() < 0.12
+        em = rnd.choice(["99202", "99203", "99204"]) if new else rnd.choices(["99212", "99213", "99214", "99215"], [2, 6, 4, 1])[0]
+        svc = [(em, "", 1)] + list(extras)
+        if age >= 65 and rnd.random() < 0.05:
+            svc = [("G0439", "", 1)]
+            dx = ["Z00.00"] + dx[:2]
+        if rnd.random() < 0.15 and dos[5:7] in ("10", "11", "12", "01", "02"):
+            svc += [("90471", "", 1), ("90686", "", 1)]
+            dx.append("Z23")
+        error = None
+        r = rnd.random()
+        if r < 0.03:
+            error = ("header", "inactive", "pointer", "unbundle")[n % 4]
+            planted[error].append(enc)
+        if error == "header":
+            dx[0] = dx[0].split(".")[0]
+        elif error == "inactive":
+            dx[0] = "M54.5"
+        elif error == "unbundle":
+            svc = [s for s in svc if s[0] != "80053"] + [("36415", "", 1), ("80053", "", 1), ("80048", "", 1)]
+        dx = list(dict.fromkeys(dx))[:12]
+        for ln, (code, mod, units) in enumerate(svc, start=1):
+            if code in ("90471", "90686"):
+                ptr = str(dx.index("Z23") + 1)
+            else:
+                ptr = ",".join(str(i + 1) for i in range(min(len(dx), 4)) if dx[i] != "Z23") or "1"
+            if error == "pointer" and ln == len(svc):
+                ptr = ""
+            row = {"Encounter": enc, "MRN": pat["MRN"], "DOS": dos, "Rendering NPI": prov, "POS": "11",
+                   "Line": str(ln), "Code": code, "Mod1": mod, "Mod2": "", "Mod3": "", "Mod4": ""}
+            for i in range(12):
+                row[f"Dx{i + 1}"] = dx[i] if i < len(dx) else ""
+            row.update({"Pointers": ptr, "Units": str(units),
+                        "Charge": _mul(FEES[code], units)})
+            lines.append(row)
+    data.tables["charges"] = lines
+    data.planted = planted
+    return data
+
+
+def _mul(amount: str, units: int) -> str:
+    whole, frac = amount.split(".")
+    cents = (int(whole) * 100 + int(frac)) * units
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def write_files(data: DemoData, folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for kind, rows in data.tables.items():
+        p = folder / f"{kind}.csv"
+        with open(p, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=HEADERS[kind])
+            w.writeheader()
+            w.writerows(rows)
+        paths[kind] = p
+    return paths
+
+
+@dataclass
+class DemoSummary:
+    db_path: Path
+    files_dir: Path
+    counts: dict[str, int] = field(default_factory=dict)
+    steps: list[str] = field(default_factory=list)
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def _load_direct(conn, data: DemoData) -> dict[str, int]:
+    """Load the generated tables with plain inserts (the import issue replaces this with the
+    import path a clerk uses)."""
+    from . import money
+    from .audit import utcnow
+
+    now = utcnow()
+    conn.execute(
+        "INSERT INTO practice (id, name, npi, tax_id, taxonomy, address1, address2, city, state, zip, phone,"
+        " contact_name, submitter_id, receiver_id, receiver_name) VALUES (1, :name, :npi, :tax_id, :taxonomy,"
+        " :address1, :address2, :city, :state, :zip, :phone, :contact_name, :submitter_id, :receiver_id, :receiver_name)",
+        data.practice,
+    )
+    t = data.tables
+    conn.conn.executemany("INSERT INTO providers (npi, first_name, last_name, taxonomy) VALUES (?,?,?,?)",
+                     [(p["NPI"], p["First Name"], p["Last Name"], p["Taxonomy"]) for p in t["providers"]])
+    conn.conn.executemany(
+        "INSERT INTO payers (code, name, kind, x12_payer_id, timely_filing_days, timely_filing_months) VALUES (?,?,?,?,?,?)",
+        [(p["Code"], p["Name"], p["Kind"], p["Payer ID"] or None, int(p["Timely Filing Days"]) if p["Timely Filing Days"] else None,
+          12 if p["Kind"] == "medicare" else None) for p in t["payers"]])
+    conn.conn.executemany(
+        "INSERT INTO patients (mrn, first_name, last_name, dob, sex, address1, city, state, zip, phone, created_at, updated_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        [(p["MRN"], p["First Name"], p["Last Name"], p["DOB"], p["Sex"], p["Address"], p["City"], p["State"], p["ZIP"],
+          p["Phone"], now, now) for p in t["patients"]])
+    pid = dict(conn.execute("SELECT mrn, id FROM patients"))
+    payid = dict(conn.execute("SELECT code, id FROM payers"))
+    provid = dict(conn.execute("SELECT npi, id FROM providers"))
+    prio = {"primary": 1, "secondary": 2, "tertiary": 3}
+    conn.conn.executemany(
+        "INSERT INTO coverages (patient_id, payer_id, member_id, group_number, relationship, subscriber_first,"
+        " subscriber_last, subscriber_dob, priority, effective_from, effective_to, copay_cents) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        [(pid[c["MRN"]], payid[c["Payer Code"]], c["Member ID"], c["Group"] or None, c["Relationship"],
+          c["Subscriber First Name"] or None, c["Subscriber Last Name"] or None, c["Subscriber DOB"] or None,
+          prio[c["Priority"]], c["Effective From"], c["Effective To"] or None, money.parse_cents(c["Copay"]))
+         for c in t["coverage"]])
+    encs: dict[str, int] = {}
+    n_lines = 0
+    for r in t["charges"]:
+        e = encs.get(r["Encounter"])
+        if e is None:
+            cur = conn.execute(
+                "INSERT INTO encounters (number, patient_id, provider_id, date_of_service, place_of_service) VALUES (?,?,?,?,?)",
+                (r["Encounter"], pid[r["MRN"]], provid[r["Rendering NPI"]], r["DOS"], r["POS"]))
+            e = encs[r["Encounter"]] = cur.lastrowid
+            conn.conn.executemany("INSERT INTO encounter_diagnoses (encounter_id, seq, code) VALUES (?,?,?)",
+                             [(e, i, r[f"Dx{i}"]) for i in range(1, 13) if r[f"Dx{i}"]])
+        conn.execute(
+            "INSERT INTO charge_lines (encounter_id, line_no, code, modifier1, modifier2, modifier3, modifier4, dx_pointers,"
+            " units, charge_cents) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (e, int(r["Line"]), r["Code"], r["Mod1"] or None, r["Mod2"] or None, r["Mod3"] or None, r["Mod4"] or None,
+             r["Pointers"], int(r["Units"]), money.parse_cents(r["Charge"])))
+        n_lines += 1
+    return {"providers": len(t["providers"]), "payers": len(t["payers"]), "patients": len(t["patients"]),
+            "coverages": len(t["coverage"]), "encounters": len(encs), "charge_lines": n_lines}
+
+
+def run_demo(db_path: Path, *, as_of: _dt.date | None = None, out_dir: Path | None = None) -> DemoSummary:
+    """Build the demo database from scratch and run every pipeline step that exists."""
+    from . import audit, db, setup
+
+    as_of = as_of or _dt.date.today()
+    db_path = Path(db_path)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db_path) + suffix).unlink(missing_ok=True)
+    files_dir = out_dir or db_path.parent / "demo-files"
+    summary = DemoSummary(db_path, files_dir)
+    setup.init_database(db_path)
+    data = generate(as_of)
+    summary.paths.update(write_files(data, files_dir))
+    summary.steps.append(f"Wrote the practice's export files to {files_dir}/ (providers, payers, patients, coverage, charges, fee schedule)")
+    conn = db.connect(db_path)
+    with db.write(conn):
+        counts = _load_direct(conn, data)
+        audit.record(conn, "demo load", entity="practice", count=sum(counts.values()), detail=counts)
+    summary.counts.update(counts)
+    summary.steps.append(
+        f"Loaded {counts['patients']} patients, {counts['coverages']} coverages, {counts['encounters']} encounters, "
+        f"{counts['charge_lines']} charge lines")
+    planted = sum(len(v) for v in data.planted.values())
+    summary.steps.append(
+        f"Planted {planted} encounters with coding errors ({', '.join(f'{k} {len(v)}' for k, v in data.planted.items())})")
+    conn.close()
+    return summary

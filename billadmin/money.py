@@ -1,0 +1,114 @@
+"""Money: integer cents in the database, Decimal in Python, never float.
+
+Accepted input: "1234.50", "1234.5", "1234", "$1,234.50", "-12.50", "(12.50)" (accounting
+negative), "-$12.50". Rejected: three or more decimals, European "1.234,50", exponents
+("1e3"), misplaced thousands separators ("1,23.00"), text such as "N/A", floats.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+
+_MONEY = re.compile(
+    r"""^(?P<neg>-)?\$?(?P<neg2>-)?
+        (?P<int>\d{1,3}(?:,\d{3})+|\d+)?
+        (?:\.(?P<frac>\d{1,2}))?$""",
+    re.X,
+)
+
+
+class MoneyError(ValueError):
+    "Text that is not an amount of money in dollars and cents."
+
+
+def parse_cents(text: str | int | Decimal | None, *, allow_negative: bool = True) -> int:
+    """Parse an amount of dollars into integer cents, or raise MoneyError with the reason.
+
+    Integers and Decimals are taken as dollars. Floats are refused: they are how cents get lost.
+    """
+    if isinstance(text, bool) or isinstance(text, float):
+        raise MoneyError("amount must be text or an exact number, not a float")
+    if isinstance(text, int):
+        return text * 100
+    if isinstance(text, Decimal):
+        q = text.quantize(CENT)
+        if q != text:
+            raise MoneyError("more than two decimal places")
+        return int(q * 100)
+    if text is None:
+        raise MoneyError("amount is empty")
+    s = str(text).strip()
+    if not s:
+        raise MoneyError("amount is empty")
+    neg = False
+    if s.startswith("(") and s.endswith(")"):
+        neg, s = True, s[1:-1].strip()
+    s = s.replace(" ", "")
+    m = _MONEY.match(s)
+    if not m or (m.group("int") is None and m.group("frac") is None):
+        if re.fullmatch(r"-?\$?[\d,]*\.\d{3,}", s):
+            raise MoneyError("more than two decimal places")
+        if re.fullmatch(r"-?\$?\d{1,3}(\.\d{3})+,\d{1,2}", s):
+            raise MoneyError("uses a comma as decimal mark; write 1234.50")
+        raise MoneyError("not an amount (expected e.g. 1234.50)")
+    if m.group("neg") and m.group("neg2"):
+        raise MoneyError("not an amount (two minus signs)")
+    neg = neg ^ bool(m.group("neg") or m.group("neg2"))
+    whole = int((m.group("int") or "0").replace(",", ""))
+    frac = (m.group("frac") or "0").ljust(2, "0")
+    cents = whole * 100 + int(frac)
+    if neg:
+        if not allow_negative:
+            raise MoneyError("amount must not be negative")
+        cents = -cents
+    return cents
+
+
+def to_decimal(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(CENT)
+
+
+def fmt(cents: int | None, *, symbol: bool = False, thousands: bool = False) -> str:
+    """Cents as "1234.50" (the JSON/CSV form), or "$1,234.50" for people."""
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(int(cents)), 100)
+    w = f"{whole:,}" if thousands else str(whole)
+    return f"{sign}{'$' if symbol else ''}{w}.{frac:02d}"
+
+
+def round_half_up(value: Decimal) -> int:
+    """Decimal dollars to integer cents, rounding half-up (the billing rule)."""
+    return int((value.quantize(CENT, rounding=ROUND_HALF_UP)) * 100)
+
+
+def percent_of(cents: int, percent: Decimal | int | str) -> int:
+    """percent% of an amount in cents, half-up to the cent (e.g. 20% coinsurance)."""
+    d = Decimal(cents) * Decimal(str(percent)) / Decimal(100)
+    return int(d.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def x12_amount(cents: int) -> str:
+    """X12 decimal (R) form: no trailing zeros, no leading '+' ("125", "125.5", "-3.25")."""
+    s = fmt(cents)
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return s or "0"
+
+
+def parse_x12_amount(text: str) -> int:
+    """An X12 R-type amount ("125", "-12.5", ".5") into cents, exact."""
+    try:
+        d = Decimal(text.strip())
+    except InvalidOperation:
+        raise MoneyError(f"not an X12 amount: {text!r}") from None
+    if not d.is_finite():
+        raise MoneyError("not a finite amount")
+    q = d.quantize(CENT)
+    if q != d:
+        raise MoneyError("more than two decimal places")
+    return int(q * 100)
