@@ -327,15 +327,40 @@ def run_demo(db_path: Path, *, as_of: _dt.date | None = None, out_dir: Path | No
     summary.paths.update(write_files(data, files_dir))
     summary.steps.append(f"Wrote the practice's export files to {files_dir}/ (providers, payers, patients, coverage, charges, fee schedule)")
     conn = db.connect(db_path)
-    with db.write(conn):
-        counts = _load_direct(conn, data)
-        audit.record(conn, "demo load", entity="practice", count=sum(counts.values()), detail=counts)
-    summary.counts.update(counts)
-    summary.steps.append(
-        f"Loaded {counts['patients']} patients, {counts['coverages']} coverages, {counts['encounters']} encounters, "
-        f"{counts['charge_lines']} charge lines")
-    planted = sum(len(v) for v in data.planted.values())
-    summary.steps.append(
-        f"Planted {planted} encounters with coding errors ({', '.join(f'{k} {len(v)}' for k, v in data.planted.items())})")
+    ctx = DemoContext(conn=conn, data=data, summary=summary, as_of=as_of, out_dir=db_path.parent)
+    for step in demo_steps():
+        step(ctx)
     conn.close()
     return summary
+
+
+@dataclass
+class DemoContext:
+    """What each demo step gets: the open database, the generated data, the summary to extend."""
+
+    conn: object
+    data: DemoData
+    summary: DemoSummary
+    as_of: _dt.date
+    out_dir: Path
+
+
+def _step_load(ctx: DemoContext) -> None:
+    from . import audit, db
+
+    with db.write(ctx.conn):
+        counts = _load_direct(ctx.conn, ctx.data)
+        audit.record(ctx.conn, "demo load", entity="practice", count=sum(counts.values()), detail=counts)
+    ctx.summary.counts.update(counts)
+    ctx.summary.steps.append(
+        f"Loaded {counts['patients']} patients, {counts['coverages']} coverages, {counts['encounters']} encounters, "
+        f"{counts['charge_lines']} charge lines")
+    planted = sum(len(v) for v in ctx.data.planted.values())
+    ctx.summary.steps.append(
+        f"Planted {planted} encounters with coding errors ({', '.join(f'{k} {len(v)}' for k, v in ctx.data.planted.items())})")
+
+
+def demo_steps():
+    """The pipeline the demo runs, in order. Each domain adds its step (a function of
+    DemoContext) here: load, scrub, invoice generate, remittances, reports."""
+    return [_step_load]

@@ -1,0 +1,87 @@
+"""Benchmark harness: each workload is timed as a whole process, several runs, median, and
+reported as a ratio against its anchor measured in the same run (never as a timed unit test).
+
+A bench_*.py module beside this file defines ``workloads(ctx) -> list[Workload]``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+@dataclass
+class Context:
+    work: Path                 # scratch folder (benchmarks/work), kept between workloads
+    scale: int                 # charge lines for the big workloads (default 1,000,000)
+    runs: int
+    billadmin: str             # path of the billadmin console script
+    python: str
+    sqlite3: Optional[str] = shutil.which("sqlite3")
+
+
+@dataclass
+class Workload:
+    name: str
+    subject: list[str]                      # the command measured
+    anchor: list[str]                       # the command it is compared with
+    anchor_name: str
+    target: float                           # pass when subject/anchor <= target
+    setup: Optional[Callable[[], None]] = None          # before each timed run of either
+    setup_subject: Optional[Callable[[], None]] = None  # before each subject run
+    setup_anchor: Optional[Callable[[], None]] = None   # before each anchor run
+    rss_limit_mb: Optional[float] = None
+    env: dict = field(default_factory=dict)
+    ok_codes: tuple = (0,)
+    note: str = ""
+    runs: Optional[int] = None
+
+
+@dataclass
+class Timing:
+    seconds: list[float]
+    max_rss_mb: float
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def run_once(cmd: list[str], env: dict, ok_codes=(0,), stdin=None) -> tuple[float, float]:
+    """Wall time and peak RSS (MB) of one process."""
+    full_env = {**os.environ, **env}
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=full_env, stdin=stdin)
+    _, status, usage = os.wait4(p.pid, 0)
+    elapsed = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode(errors="replace") if p.stderr else ""
+    p.stderr.close()
+    if code not in ok_codes:
+        raise RuntimeError(f"{' '.join(cmd)} exited {code}: {err[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024  # Linux reports KB
+
+
+def measure(w: Workload, runs: int) -> tuple[Timing, Timing]:
+    subj, anch = Timing([], 0.0), Timing([], 0.0)
+    for _ in range(w.runs or runs):
+        # alternate so drift on a shared machine hits both sides alike
+        for side, cmd, t, pre in (("anchor", w.anchor, anch, w.setup_anchor), ("subject", w.subject, subj, w.setup_subject)):
+            if w.setup:
+                w.setup()
+            if pre:
+                pre()
+            s, rss = run_once(cmd, w.env, w.ok_codes if side == "subject" else (0,))
+            t.seconds.append(s)
+            t.max_rss_mb = max(t.max_rss_mb, rss)
+    return subj, anch

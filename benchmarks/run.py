@@ -1,0 +1,48 @@
+"""Run the benchmarks: `make bench` (or python benchmarks/run.py [--only NAME] [--scale N])."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import HERE, Context, measure  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", action="append", help="run workloads whose name contains this")
+    ap.add_argument("--scale", type=int, default=1_000_000, help="charge lines for the big workloads")
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    bindir = Path(sys.executable).parent
+    ctx = Context(work=HERE / "work", scale=args.scale, runs=args.runs,
+                  billadmin=str(bindir / "billadmin"), python=sys.executable)
+    ctx.work.mkdir(exist_ok=True)
+    rows, failed = [], 0
+    for mod_path in sorted(HERE.glob("bench_*.py")):
+        mod = importlib.import_module(mod_path.stem)
+        for w in mod.workloads(ctx):
+            if args.only and not any(o in w.name for o in args.only):
+                continue
+            print(f"... {w.name}", file=sys.stderr, flush=True)
+            subj, anch = measure(w, ctx.runs)
+            ratio = subj.median / anch.median
+            ok = ratio <= w.target and (w.rss_limit_mb is None or subj.max_rss_mb <= w.rss_limit_mb)
+            failed += not ok
+            rss = f"{subj.max_rss_mb:.0f} MB" + (f" (<= {w.rss_limit_mb:.0f})" if w.rss_limit_mb else "")
+            rows.append((w.name, w.anchor_name, f"{subj.median:.3f}", f"{anch.median:.3f}", f"{ratio:.2f}x",
+                         f"<= {w.target}x", rss, "ok" if ok else "MISSED"))
+    head = ("workload", "anchor", "billadmin s", "anchor s", "ratio", "target", "peak RSS", "")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
