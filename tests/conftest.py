@@ -1,0 +1,70 @@
+"""Shared fixtures: every test gets its own database in a temp folder; commands run through
+typer's CliRunner; corpus tests skip with a reason when ../shared/data is absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """No test touches ./billadmin.db or the user's $BILLADMIN_DB."""
+    monkeypatch.setenv("BILLADMIN_DB", str(tmp_path / "test.db"))
+    monkeypatch.delenv("BILLADMIN_DEBUG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    from billadmin.commands import state
+
+    state.db_path, state.quiet = None, False
+    yield
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "test.db"
+
+
+@pytest.fixture
+def cli(db_path):
+    """Run billadmin with --db pointing at the test database: cli("init") -> Result."""
+    from billadmin.cli import app
+
+    runner = CliRunner()
+
+    def invoke(*args, input=None, db=True, env=None):
+        argv = (["--db", str(db_path)] if db else []) + [str(a) for a in args]
+        return runner.invoke(app, argv, input=input, env=env, catch_exceptions=True)
+
+    return invoke
+
+
+@pytest.fixture
+def db(db_path):
+    """An initialised database (migrations applied), as a sqlite_utils.Database."""
+    from billadmin import db as dbmod
+
+    conn = dbmod.connect(db_path, create=True)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"corpus not present at {CORPUS} (../shared/data)")
+    return CORPUS
+
+
+def pytest_collection_modifyitems(config, items):
+    if CORPUS.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"corpus not present at {CORPUS}")
+    for item in items:
+        if "corpus" in item.keywords:
+            item.add_marker(skip)
