@@ -222,6 +222,23 @@ def m004_imports_and_audit(db):
     """)
 
 
+@core()
+def m005_ledger_views(db):
+    "One definition of an invoice's balance and status that every report and check shares."
+    _exec(db, """
+    CREATE VIEW invoice_balances AS
+    SELECT i.id AS invoice_id, i.number, i.kind, i.patient_id, i.payer_id, i.total_cents,
+           COALESCE((SELECT SUM(c.total_cents) FROM invoices c
+                     WHERE c.original_invoice_id = i.id AND c.kind = 'credit'), 0) AS credited_cents,
+           COALESCE((SELECT SUM(a.amount_cents) FROM payment_allocations a WHERE a.invoice_id = i.id), 0) AS paid_cents,
+           COALESCE((SELECT SUM(d.amount_cents) FROM adjustments d WHERE d.invoice_id = i.id), 0) AS adjusted_cents
+    FROM invoices i WHERE i.kind != 'credit';
+    CREATE VIEW invoice_status AS
+    SELECT e.invoice_id, e.status, e.at FROM invoice_events e
+    WHERE e.id = (SELECT MAX(e2.id) FROM invoice_events e2 WHERE e2.invoice_id = e.invoice_id)
+    """)
+
+
 def MIGRATION_SETS():
     """All sets in apply order. Later domains append theirs here."""
     return [core]
