@@ -46,7 +46,7 @@ def parse_cents(text: str | int | Decimal | None, *, allow_negative: bool = True
     neg = False
     if s.startswith("(") and s.endswith(")"):
         neg, s = True, s[1:-1].strip()
-    s = s.replace(" ", "")
+    s = re.sub(r"(?<=[-$])\s+", "", s)  # "$ 12.50", "- 12.50"; a space inside the digits is refused
     m = _MONEY.match(s)
     if not m or (m.group("int") is None and m.group("frac") is None):
         if re.fullmatch(r"-?\$?[\d,]*\.\d{3,}", s):
