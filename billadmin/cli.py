@@ -69,7 +69,7 @@ app = typer.Typer(
 
 @app.callback()
 def root(
-    db: Annotated[Optional[str], typer.Option("--db", help="Database file (default $BILLADMIN_DB, else ./billadmin.db).", show_default=False)] = None,
+    db: Annotated[Optional[str], typer.Option("--db", metavar="PATH", help="Database file (default $BILLADMIN_DB, else ./billadmin.db).", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or status notes on stderr.")] = False,
     version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
 ):

@@ -13,7 +13,9 @@ from . import note, state
 def demo(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Pretend today is this date (YYYY-MM-DD); default today.")] = None,
 ):
-    """Build the synthetic demo practice (replacing ./billadmin-demo.db) and run the pipeline.
+    """Build the synthetic demo practice and run the main job on it.
+
+    Replaces ./billadmin-demo.db (or --db PATH) and runs every pipeline step.
 
     Uses --db when given, else ./billadmin-demo.db (never $BILLADMIN_DB, so a real database is
     not replaced by accident).
