@@ -15,8 +15,21 @@ from .commands import state
 from .commands import demo, init
 
 
+def _keep_examples(cmd) -> None:
+    """Click rewraps help paragraphs; a paragraph after a \\b line is printed as written, so
+    every command's Example block keeps its one-command-per-line layout."""
+    if cmd.help and "Example" in cmd.help and "\b" not in cmd.help:
+        cmd.help = cmd.help.replace("Example:\n", "\b\nExample:\n").replace("Examples:\n", "\b\nExamples:\n")
+    for sub in getattr(cmd, "commands", {}).values():
+        _keep_examples(sub)
+
+
 class _Root(TyperGroup):
     """Turns errors into one `Error: ...` line on stderr and the contract's exit code."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _keep_examples(self)
 
     def invoke(self, ctx):
         from . import audit

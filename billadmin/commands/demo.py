@@ -11,7 +11,7 @@ from . import note, state
 
 
 def demo(
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Pretend today is this date (YYYY-MM-DD); default today.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Pretend today is this date (YYYY-MM-DD); default today.")] = None,
 ):
     """Build the synthetic demo practice and run the main job on it.
 
