@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 from typing import Annotated, Optional
 
@@ -12,7 +11,7 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .commands import state
-from .commands import demo, init
+from .commands import db as db_cmd, demo, init
 
 
 def _keep_examples(cmd) -> None:
@@ -40,19 +39,19 @@ class _Root(TyperGroup):
             return super().invoke(ctx)
         except BillAdminError as e:
             err = e
-        except sqlite3.OperationalError as e:
-            from .db import is_busy_error
+        except Exception as e:
+            from .db import is_busy_error, is_db_error
 
+            msg = str(e).lower()
+            if not is_db_error(e):
+                raise
             if is_busy_error(e):
                 err = DatabaseBusy("database is busy: another billadmin held the lock too long; try again")
-            elif "readonly" in str(e) or "read-only" in str(e):
-                err = DatabaseUnavailable("cannot write: the database or its directory is read-only")
-            elif "disk" in str(e) and "full" in str(e):
+            elif "readonly" in msg or "read-only" in msg:
+                err = DatabaseUnavailable("cannot write: the database or its directory is read-only; nothing was written")
+            elif "disk" in msg and "full" in msg:
                 err = DatabaseUnavailable("cannot write: the disk is full; nothing was written")
-            else:
-                raise
-        except sqlite3.DatabaseError as e:
-            if "not a database" in str(e) or "malformed" in str(e):
+            elif "not a database" in msg or "malformed" in msg:
                 err = DatabaseUnavailable("cannot open database: not a billadmin database, or damaged")
             else:
                 raise
@@ -94,6 +93,7 @@ def root(
 app.command("init")(init.init)
 app.command("demo")(demo.demo)
 # Command groups, one add_typer each (registered here, defined in commands/<group>.py):
+app.add_typer(db_cmd.app, name="db")
 
 
 def main():

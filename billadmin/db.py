@@ -52,24 +52,59 @@ def _warn_if_readable(path: Path) -> None:
         )
 
 
+def is_db_error(exc: BaseException) -> bool:
+    """sqlite3's and sqlcipher3's errors alike (sqlcipher3's are not subclasses of sqlite3's)."""
+    return isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("sqlcipher3")
+
+
 def is_busy_error(exc: BaseException) -> bool:
     msg = str(exc).lower()
     return "database is locked" in msg or "database is busy" in msg or "database table is locked" in msg
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+WRONG_KEY = "cannot open database: wrong key, or not a billadmin database"
+
+
+def is_encrypted_file(p: Path) -> bool:
+    """A SQLCipher file has no plain SQLite header (its first page is ciphertext)."""
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return False
+    return bool(head) and head != SQLITE_HEADER
+
+
+def _open_raw(p: Path, key: str | None):
+    """A DB-API connection: sqlite3 for plain files, sqlcipher3 with the key for encrypted ones."""
+    if key is None:
+        return sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    from . import crypto
+
+    return crypto.connect(p, key, timeout=BUSY_TIMEOUT_MS / 1000)
+
+
 def connect(path: str | os.PathLike | None = None, *, create: bool = False, migrate: bool = True):
     """Open (and with create=True, make) a billadmin database; returns a sqlite_utils.Database.
 
-    Raises DatabaseUnavailable (exit 3) when there is no database there or it cannot be read.
+    An encrypted database (SQLCipher) is opened with the key from $BILLADMIN_KEY_FILE,
+    $BILLADMIN_KEY or a prompt on a terminal; a new database is created encrypted when a key is
+    configured. Raises DatabaseUnavailable (exit 3) when there is no database there, the key is
+    wrong or missing, or it cannot be read.
     """
     import sqlite_utils
 
+    from . import crypto
+
     p = resolve_path(path)
+    new = False
     if not p.exists():
         if not create:
             raise DatabaseUnavailable(f"no database at {p}: run `billadmin init` (or pass --db PATH)")
         try:
             _create_private(p)
+            new = True
         except FileExistsError:
             pass
         except OSError as e:
@@ -77,19 +112,34 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = False, migr
     elif p.is_dir():
         raise DatabaseUnavailable(f"cannot open database: {p} is a directory")
     _warn_if_readable(p)
+    if new or p.stat().st_size == 0:
+        key = crypto.configured_key()
+    elif is_encrypted_file(p):
+        key = crypto.configured_key(prompt=True)
+        if key is None:
+            raise DatabaseUnavailable(WRONG_KEY + " (set BILLADMIN_KEY_FILE or BILLADMIN_KEY)")
+    else:
+        key = None
     try:
-        conn = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn = _open_raw(p, key)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.DatabaseError as e:
+    except DatabaseUnavailable:
+        raise
+    except Exception as e:
+        if not is_db_error(e):
+            raise
         if is_busy_error(e):
             raise DatabaseBusy(f"database {p} is busy: another billadmin is writing; try again") from None
+        if key is not None:
+            raise DatabaseUnavailable(WRONG_KEY) from None
         raise DatabaseUnavailable(f"cannot open database {p}: not a billadmin database, or unreadable") from None
     if mode.lower() != "wal" and os.access(p, os.W_OK):
         raise DatabaseUnavailable(f"cannot open database {p}: WAL journal not available")
     db = sqlite_utils.Database(conn)
+    db.encryption_key = key  # kept in memory only: backups of an encrypted database reuse it
     if migrate:
         migrate_db(db)
     return db
@@ -109,8 +159,8 @@ def write(db) -> Iterator:
         return
     try:
         conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as e:
-        if is_busy_error(e):
+    except Exception as e:
+        if is_db_error(e) and is_busy_error(e):
             raise DatabaseBusy("database is busy: another billadmin held the write lock too long; try again") from None
         raise
     try:
@@ -121,7 +171,9 @@ def write(db) -> Iterator:
         raise
     try:
         conn.execute("COMMIT")
-    except sqlite3.OperationalError as e:
+    except Exception as e:
+        if not is_db_error(e):
+            raise
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         if is_busy_error(e):

@@ -1,0 +1,175 @@
+"""Encryption at rest with SQLCipher 4 (through sqlcipher3), and consistent backups.
+
+The key comes from $BILLADMIN_KEY_FILE (a file only its owner can read), else $BILLADMIN_KEY,
+else a prompt when stdin is a terminal. It is never a command-line argument (argv is visible to
+every account through /proc) and never stored beside the database. A wrong key gives one message,
+"cannot open database: wrong key, or not a billadmin database", with SQLCipher's own logging
+turned off first so nothing else reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+from .errors import BadInput, DatabaseUnavailable
+
+KEY_FILE_ENV = "BILLADMIN_KEY_FILE"
+KEY_ENV = "BILLADMIN_KEY"
+NEW_KEY_FILE_ENV = "BILLADMIN_NEW_KEY_FILE"
+NEW_KEY_ENV = "BILLADMIN_NEW_KEY"
+
+
+def _read_key_file(path: str) -> str:
+    p = Path(path)
+    try:
+        mode = stat.S_IMODE(p.stat().st_mode)
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise DatabaseUnavailable(f"cannot read the key file named by ${KEY_FILE_ENV}: {e.strerror}") from None
+    if mode & 0o077:
+        raise DatabaseUnavailable(f"the key file {p} is readable by other accounts (mode {mode:o}): chmod 600 it")
+    key = text.strip("\r\n")
+    if not key:
+        raise DatabaseUnavailable(f"the key file {p} is empty")
+    return key
+
+
+def configured_key(*, prompt: bool = False, new: bool = False) -> str | None:
+    """The key from the environment (or a terminal prompt when prompt=True), or None."""
+    file_env, env = (NEW_KEY_FILE_ENV, NEW_KEY_ENV) if new else (KEY_FILE_ENV, KEY_ENV)
+    if os.environ.get(file_env):
+        return _read_key_file(os.environ[file_env])
+    if os.environ.get(env):
+        return os.environ[env]
+    if prompt and sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        key = getpass.getpass("New database key: " if new else "Database key: ")
+        if new and getpass.getpass("Repeat the new key: ") != key:
+            raise BadInput("the two keys differ")
+        return key or None
+    return None
+
+
+def _quote(key: str) -> str:
+    return "'" + key.replace("'", "''") + "'"
+
+
+def _sqlcipher():
+    try:
+        import sqlcipher3
+    except ImportError:  # pragma: no cover - it is a declared dependency
+        raise DatabaseUnavailable("encryption needs the sqlcipher3 package") from None
+    return sqlcipher3
+
+
+def connect(p: Path, key: str, *, timeout: float = 15.0):
+    """Open an encrypted (or new, to be encrypted) database and prove the key at once."""
+    sc = _sqlcipher()
+    conn = sc.connect(str(p), timeout=timeout, isolation_level=None)
+    conn.execute("PRAGMA cipher_log_level = NONE")
+    conn.execute(f"PRAGMA key = {_quote(key)}")
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sc.DatabaseError:
+        conn.close()
+        raise DatabaseUnavailable("cannot open database: wrong key, or not a billadmin database") from None
+    return conn
+
+
+def _private_tmp(p: Path, suffix: str) -> Path:
+    tmp = p.with_name(p.name + suffix)
+    for s in ("", "-wal", "-shm"):
+        Path(str(tmp) + s).unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    return tmp
+
+
+def _swap_in(tmp: Path, p: Path) -> None:
+    for s in ("-wal", "-shm"):
+        Path(str(p) + s).unlink(missing_ok=True)
+    os.replace(tmp, p)
+    fd = os.open(p.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _export(src_conn, tmp: Path, target_key: str) -> None:
+    """Copy every page of src into tmp under target_key ('' = plaintext), via sqlcipher_export."""
+    src_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    src_conn.execute(f"ATTACH DATABASE ? AS target KEY {_quote(target_key)}", (str(tmp),))
+    src_conn.execute("SELECT sqlcipher_export('target')")
+    src_conn.execute("DETACH DATABASE target")
+
+
+def encrypt(p: Path, key: str) -> None:
+    """Rewrite a plain database encrypted under key (run it while no other billadmin runs)."""
+    from .db import is_encrypted_file
+
+    if is_encrypted_file(p):
+        raise BadInput(f"{p} is already encrypted (use `billadmin db rekey` to change the key)")
+    sc = _sqlcipher()
+    src = sc.connect(str(p), isolation_level=None)
+    tmp = _private_tmp(p, ".encrypting")
+    try:
+        _export(src, tmp, key)
+    finally:
+        src.close()
+    check = connect(tmp, key)
+    check.execute("PRAGMA journal_mode = WAL")
+    check.close()
+    _swap_in(tmp, p)
+
+
+def decrypt(p: Path, key: str) -> None:
+    """Rewrite an encrypted database as plain SQLite."""
+    src = connect(p, key)
+    tmp = _private_tmp(p, ".decrypting")
+    try:
+        _export(src, tmp, "")
+    finally:
+        src.close()
+    import sqlite3
+
+    check = sqlite3.connect(str(tmp))
+    check.execute("PRAGMA journal_mode = WAL")
+    check.close()
+    _swap_in(tmp, p)
+
+
+def rekey(p: Path, key: str, new_key: str) -> None:
+    """Re-encrypt under a new key (a fresh copy, swapped in: works in WAL mode)."""
+    src = connect(p, key)
+    tmp = _private_tmp(p, ".rekeying")
+    try:
+        _export(src, tmp, new_key)
+    finally:
+        src.close()
+    check = connect(tmp, new_key)
+    check.execute("PRAGMA journal_mode = WAL")
+    check.close()
+    _swap_in(tmp, p)
+
+
+def backup(conn, dest: Path, key: str | None) -> int:
+    """Copy a live database with SQLite's online backup API; an encrypted source gives an
+    encrypted copy under the same key. Returns the page count."""
+    import sqlite3
+
+    if dest.exists():
+        raise BadInput(f"{dest} exists: choose a new file name")
+    fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    target = connect(dest, key) if key is not None else sqlite3.connect(str(dest))
+    try:
+        conn.backup(target)
+        pages = target.execute("PRAGMA page_count").fetchone()[0]
+    finally:
+        target.close()
+    return pages
