@@ -77,7 +77,7 @@ def connect(p: Path, key: str, *, timeout: float = 15.0):
     except sc.DatabaseError:
         conn.close()
         raise DatabaseUnavailable("cannot open database: wrong key, or not a billadmin database") from None
-    return conn
+    return CipherConnection(conn)
 
 
 def _private_tmp(p: Path, suffix: str) -> Path:
@@ -115,7 +115,7 @@ def encrypt(p: Path, key: str) -> None:
     if is_encrypted_file(p):
         raise BadInput(f"{p} is already encrypted (use `billadmin db rekey` to change the key)")
     sc = _sqlcipher()
-    src = sc.connect(str(p), isolation_level=None)
+    src = CipherConnection(sc.connect(str(p), isolation_level=None))
     tmp = _private_tmp(p, ".encrypting")
     try:
         _export(src, tmp, key)
@@ -173,3 +173,108 @@ def backup(conn, dest: Path, key: str | None) -> int:
     finally:
         target.close()
     return pages
+
+
+# sqlcipher3's exceptions are not subclasses of sqlite3's, yet sqlite-utils (and any code that
+# catches sqlite3.IntegrityError) expects sqlite3's. The proxy below re-raises every sqlcipher3
+# error as the sqlite3 class of the same name, so an encrypted database behaves exactly like a
+# plain one to everything above db.py.
+import sqlite3 as _sqlite3  # noqa: E402
+
+
+def _translate(exc: BaseException) -> BaseException:
+    cls = getattr(_sqlite3, type(exc).__name__, _sqlite3.DatabaseError)
+    if not (isinstance(cls, type) and issubclass(cls, _sqlite3.Error)):
+        cls = _sqlite3.DatabaseError
+    new = cls(*exc.args)
+    for attr in ("sqlite_errorcode", "sqlite_errorname"):
+        if hasattr(exc, attr):
+            try:
+                setattr(new, attr, getattr(exc, attr))
+            except AttributeError:
+                pass
+    return new
+
+
+def _guard(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except Exception as e:
+        if type(e).__module__.startswith("sqlcipher3"):
+            raise _translate(e) from None
+        raise
+
+
+class _Cursor:
+    def __init__(self, cur):
+        self._cur = cur
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return _guard(self._cur.__next__)
+
+    def fetchone(self):
+        return _guard(self._cur.fetchone)
+
+    def fetchall(self):
+        return _guard(self._cur.fetchall)
+
+    def fetchmany(self, *a):
+        return _guard(self._cur.fetchmany, *a)
+
+    def execute(self, *a):
+        _guard(self._cur.execute, *a)
+        return self
+
+    def executemany(self, *a):
+        _guard(self._cur.executemany, *a)
+        return self
+
+    def __getattr__(self, name):  # description, lastrowid, rowcount, close, arraysize ...
+        return getattr(self._cur, name)
+
+
+class CipherConnection:
+    """A sqlcipher3 connection that raises sqlite3's exception classes."""
+
+    def __init__(self, conn):
+        self._conn = conn
+
+    def execute(self, *a):
+        return _Cursor(_guard(self._conn.execute, *a))
+
+    def executemany(self, *a):
+        return _Cursor(_guard(self._conn.executemany, *a))
+
+    def executescript(self, *a):
+        return _Cursor(_guard(self._conn.executescript, *a))
+
+    def cursor(self, *a):
+        return _Cursor(_guard(self._conn.cursor, *a))
+
+    def commit(self):
+        return _guard(self._conn.commit)
+
+    def rollback(self):
+        return _guard(self._conn.rollback)
+
+    def backup(self, target, **kw):
+        target = getattr(target, "_conn", target)
+        return _guard(self._conn.backup, target, **kw)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return self._conn.__exit__(*exc)
+
+    def __getattr__(self, name):  # in_transaction, isolation_level, create_function, close, ...
+        return getattr(self._conn, name)
+
+    def __setattr__(self, name, value):
+        if name == "_conn":
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._conn, name, value)

@@ -13,11 +13,21 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "data"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--encrypted", action="store_true",
+                     help="run every test on SQLCipher-encrypted databases (BILLADMIN_KEY set)")
+
+
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    """No test touches ./billadmin.db or the user's $BILLADMIN_DB."""
+def _isolated(tmp_path, monkeypatch, request):
+    """No test touches ./billadmin.db or the user's $BILLADMIN_DB. With --encrypted, every
+    database a test creates is encrypted (a key is configured), so the suite runs both ways."""
     monkeypatch.setenv("BILLADMIN_DB", str(tmp_path / "test.db"))
     monkeypatch.delenv("BILLADMIN_DEBUG", raising=False)
+    for var in ("BILLADMIN_KEY", "BILLADMIN_KEY_FILE", "BILLADMIN_NEW_KEY", "BILLADMIN_NEW_KEY_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    if request.config.getoption("--encrypted"):
+        monkeypatch.setenv("BILLADMIN_KEY", "test-suite key with 'quotes'")
     monkeypatch.chdir(tmp_path)
     from billadmin.commands import state
 

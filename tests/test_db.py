@@ -92,7 +92,7 @@ def test_write_rolls_back_on_error(db):
 
 def test_busy_after_timeout_is_clear(db_path, monkeypatch):
     conn = dbmod.connect(db_path, create=True)
-    other = sqlite3.connect(str(db_path), isolation_level=None)
+    other = dbmod.connect(db_path).conn  # plain or encrypted alike
     other.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("PRAGMA busy_timeout = 50")
