@@ -241,4 +241,6 @@ def m005_ledger_views(db):
 
 def MIGRATION_SETS():
     """All sets in apply order. Later domains append theirs here."""
-    return [core]
+    from .accounts.schema import accounts  # receipts, patient credit, notes, appeals
+
+    return [core, accounts]

@@ -1,0 +1,101 @@
+"""Account work's own tables: receipts, unapplied patient credit, notes, appeals.
+
+Appended to schema.MIGRATION_SETS after core. The core ledger (payments, payment_allocations,
+adjustments) stays the single record of money; these tables only say what core cannot:
+which receipt a clerk handed out, which part of a patient payment is not yet on an invoice,
+what was said on the phone, and where an appeal stands.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils.migrations import Migrations
+
+accounts = Migrations("billadmin.accounts")
+
+
+def _exec(db, sql: str) -> None:
+    for stmt in [s.strip() for s in sql.split(";\n") if s.strip()]:
+        db.execute(stmt)
+
+
+@accounts()
+def m001_receipts_and_credit(db):
+    "A receipt number for money taken at the desk; unapplied patient credit kept per payment so each payment = allocations + unapplied."
+    _exec(db, """
+    CREATE TABLE receipts (
+        id INTEGER PRIMARY KEY,
+        number TEXT NOT NULL UNIQUE,
+        payment_id INTEGER NOT NULL UNIQUE REFERENCES payments(id),
+        patient_id INTEGER NOT NULL REFERENCES patients(id),
+        service_date TEXT,
+        coverage_id INTEGER REFERENCES coverages(id),
+        created_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX receipts_patient ON receipts(patient_id);
+    CREATE TABLE unapplied_credits (
+        id INTEGER PRIMARY KEY,
+        payment_id INTEGER NOT NULL REFERENCES payments(id),
+        patient_id INTEGER NOT NULL REFERENCES patients(id),
+        amount_cents INTEGER NOT NULL CHECK (amount_cents != 0),
+        reason TEXT NOT NULL CHECK (reason IN ('copay','overpayment','applied','refunded')),
+        created_on TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX unapplied_credits_patient ON unapplied_credits(patient_id);
+    CREATE INDEX unapplied_credits_payment ON unapplied_credits(payment_id);
+    CREATE TRIGGER unapplied_credits_no_update BEFORE UPDATE ON unapplied_credits
+        BEGIN SELECT RAISE(ABORT, 'credit rows are append-only: add a row that reverses it'); END;
+    CREATE TRIGGER unapplied_credits_no_delete BEFORE DELETE ON unapplied_credits
+        BEGIN SELECT RAISE(ABORT, 'credit rows are append-only: add a row that reverses it'); END
+    """)
+
+
+@accounts()
+def m002_notes_and_appeals(db):
+    "Correspondence and call log per account; appeals with their deadline and status history."
+    _exec(db, """
+    CREATE TABLE account_notes (
+        id INTEGER PRIMARY KEY,
+        patient_id INTEGER NOT NULL REFERENCES patients(id),
+        invoice_id INTEGER REFERENCES invoices(id),
+        text TEXT NOT NULL CHECK (length(text) > 0),
+        author TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX account_notes_patient ON account_notes(patient_id);
+    CREATE TABLE appeals (
+        id INTEGER PRIMARY KEY,
+        invoice_id INTEGER NOT NULL REFERENCES invoices(id),
+        level INTEGER NOT NULL DEFAULT 1 CHECK (level >= 1),
+        reason TEXT NOT NULL,
+        carcs TEXT NOT NULL DEFAULT '',
+        amount_cents INTEGER NOT NULL DEFAULT 0,
+        denied_on TEXT,
+        deadline TEXT,
+        status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft','submitted','won','lost','withdrawn')),
+        letter_file TEXT,
+        created_on TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX appeals_invoice ON appeals(invoice_id);
+    CREATE TABLE appeal_events (
+        id INTEGER PRIMARY KEY,
+        appeal_id INTEGER NOT NULL REFERENCES appeals(id),
+        status TEXT NOT NULL,
+        on_date TEXT NOT NULL,
+        note TEXT,
+        at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX appeal_events_appeal ON appeal_events(appeal_id)
+    """)
+
+
+@accounts()
+def m003_report_indexes(db):
+    "Reports join credit notes to originals and read postings by date; without these, A/R over a million lines scans per invoice."
+    _exec(db, """
+    CREATE INDEX IF NOT EXISTS invoices_original ON invoices(original_invoice_id);
+    CREATE INDEX IF NOT EXISTS payment_allocations_payment ON payment_allocations(payment_id);
+    CREATE INDEX IF NOT EXISTS payments_received ON payments(received_on);
+    CREATE INDEX IF NOT EXISTS adjustments_created ON adjustments(created_on)
+    """)
