@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .commands import state
-from .commands import check, db as db_cmd, demo, init
+from .commands import check, db as db_cmd, demo, export, init
 
 
 def _keep_examples(cmd) -> None:
@@ -95,6 +95,7 @@ app.command("demo")(demo.demo)
 app.command("check")(check.check)
 # Command groups, one add_typer each (registered here, defined in commands/<group>.py):
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(export.app, name="export")
 
 
 def main():

@@ -239,6 +239,19 @@ def m005_ledger_views(db):
     """)
 
 
+@core()
+def m006_deidentification_keys(db):
+    "Random keys for de-identified exports (Safe Harbor): stable per patient and claim, unrelated to any identifier."
+    _exec(db, """
+    CREATE TABLE deid_patient_keys (
+        patient_id INTEGER PRIMARY KEY REFERENCES patients(id), key TEXT NOT NULL UNIQUE
+    ) STRICT;
+    CREATE TABLE deid_claim_keys (
+        invoice_id INTEGER PRIMARY KEY REFERENCES invoices(id), key TEXT NOT NULL UNIQUE
+    ) STRICT
+    """)
+
+
 def MIGRATION_SETS():
     """All sets in apply order. Later domains append theirs here."""
     from .accounts.schema import accounts  # receipts, patient credit, notes, appeals
