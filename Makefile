@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: setup demo test test-encrypted bench clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 not found as $(PY); run: make PY=python3 ..." >&2; exit 2; }
@@ -14,11 +14,14 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
+setup: $(STAMP)
+
 demo: $(STAMP)
 	$(BIN)/billadmin demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --encrypted -m 'not slow'
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -13,6 +13,22 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """billadmin needs no network: any connection off this machine fails the test."""
+    import socket
+
+    real = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")):
+            raise AssertionError(f"test tried to reach the network: {host}")
+        return real(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
 def pytest_addoption(parser):
     parser.addoption("--encrypted", action="store_true",
                      help="run every test on SQLCipher-encrypted databases (BILLADMIN_KEY set)")
