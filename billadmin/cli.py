@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 from . import __version__
 from .commands import state
 from .commands import check, db as db_cmd, demo, export, init
+from .commands import account, checkin, notes, payer, payment  # accounts (issue 7)
 
 
 def _keep_examples(cmd) -> None:
@@ -93,9 +94,14 @@ def root(
 app.command("init")(init.init)
 app.command("demo")(demo.demo)
 app.command("check")(check.check)
+app.command("checkin")(checkin.checkin)
 # Command groups, one add_typer each (registered here, defined in commands/<group>.py):
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(export.app, name="export")
+app.add_typer(payment.app, name="payment")
+app.add_typer(account.app, name="account")
+app.add_typer(notes.app, name="note")
+app.add_typer(payer.app, name="payer")
 
 
 def main():

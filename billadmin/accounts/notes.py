@@ -1,0 +1,77 @@
+"""Correspondence and call log per account: a note names a patient (by MRN) or one invoice.
+
+Notes are free text and may hold PHI; they live in the database only and are never copied into
+messages or the audit log (the audit row carries the note id and the patient id).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from .. import audit, db
+from ..errors import BadInput
+from . import lookup
+
+MAX_NOTE = 4000
+
+
+def resolve_target(conn, target: str, *, kind: str | None = None) -> tuple[int, dict | None]:
+    """(patient_id, invoice or None) for an MRN or an invoice number. When both exist the clerk
+    must say which with kind='patient'|'invoice'."""
+    target = (target or "").strip()
+    if not target:
+        raise BadInput("name a patient (MRN) or an invoice number")
+    inv = lookup.find_invoice(conn, target) if kind in (None, "invoice") else None
+    pat = conn.execute("SELECT id FROM patients WHERE mrn = ?", (target,)).fetchone() if kind in (None, "patient") else None
+    if inv and pat:
+        raise BadInput(f"{target!r} is both an invoice number and an MRN: add --invoice or --patient")
+    if inv:
+        return inv["patient_id"], inv
+    if pat:
+        return pat[0], None
+    if kind == "invoice":
+        raise BadInput(f"no invoice {target!r}")
+    raise BadInput("no patient with that MRN and no invoice with that number")
+
+
+def add_note(conn, target: str, text: str, *, kind: str | None = None) -> dict:
+    text = (text or "").strip()
+    if not text:
+        raise BadInput("the note is empty")
+    if len(text) > MAX_NOTE:
+        raise BadInput(f"the note is {len(text)} characters; at most {MAX_NOTE}")
+    with db.write(conn):
+        patient_id, inv = resolve_target(conn, target, kind=kind)
+        now = audit.utcnow()
+        nid = conn.execute("INSERT INTO account_notes (patient_id, invoice_id, text, author, created_at) VALUES (?,?,?,?,?)",
+                           (patient_id, inv["id"] if inv else None, text, audit.os_user(), now)).lastrowid
+        audit.record(conn, "note add", entity="note", ids=[nid], detail={"patient_id": patient_id,
+                                                                         "invoice": inv["number"] if inv else None})
+    return {"note_id": nid, "at": now[:19].replace("T", " "), "invoice": inv["number"] if inv else None, "text": text}
+
+
+def list_notes(conn, target: str | None = None, *, kind: str | None = None, since: _dt.date | None = None) -> list[dict]:
+    """Notes newest first; for a patient, also the notes on each of their invoices. Reading
+    notes is a PHI read: audited with the patient id and the count."""
+    where, params = [], []
+    patient_id = None
+    if target:
+        patient_id, inv = resolve_target(conn, target, kind=kind)
+        if inv:
+            where.append("n.invoice_id = ?")
+            params.append(inv["id"])
+        else:
+            where.append("n.patient_id = ?")
+            params.append(patient_id)
+    if since:
+        where.append("n.created_at >= ?")
+        params.append(since.isoformat())
+    rows = conn.execute(
+        f"""SELECT n.id, n.created_at, p.mrn, i.number, n.author, n.text FROM account_notes n
+            JOIN patients p ON p.id = n.patient_id LEFT JOIN invoices i ON i.id = n.invoice_id
+            {"WHERE " + " AND ".join(where) if where else ""} ORDER BY n.created_at DESC, n.id DESC""", params)
+    out = [{"note_id": r[0], "at": r[1][:19].replace("T", " "), "mrn": r[2], "invoice": r[3], "author": r[4], "text": r[5]}
+           for r in rows]
+    with db.write(conn):
+        audit.record(conn, "note list", entity="patient", ids=[patient_id] if patient_id else None, count=len(out))
+    return out

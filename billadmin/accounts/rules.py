@@ -1,0 +1,130 @@
+"""Per-payer deadlines: timely filing (initial claims), appeals, corrected claims.
+
+Rules, and where the defaults come from:
+- Timely filing is counted from the date of service. A payer's own limit is kept in days
+  (``timely_filing_days``) or calendar months (``timely_filing_months``). Without one:
+  Medicare 12 months (42 CFR 424.44(a)(1); a Feb 29 service ends Feb 28), Medicaid 12 months
+  (42 CFR 447.45(d)(1)), any other payer 90 days - conservative on purpose, so a missing rule
+  warns early instead of late; set the payer's contract value with `billadmin payer set`.
+  Self-pay has no filing limit.
+- Appeals are counted from the remittance (denial) date: ``appeal_days`` (default 120, the
+  Medicare redetermination limit, 42 CFR 405.942(a)).
+- A corrected claim (frequency 7) is counted from the remittance date when the payer sets
+  ``corrected_claim_days``; otherwise the timely-filing limit from the date of service applies
+  (Medicare: corrections within 12 months of service, Claims Processing Manual ch. 1 s. 70.5).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+from .. import dates
+
+DEFAULT_APPEAL_DAYS = 120
+DEFAULT_OTHER_FILING_DAYS = 90
+
+
+@dataclass(frozen=True)
+class PayerRules:
+    payer_id: int
+    code: str
+    name: str
+    kind: str
+    filing_days: int | None      # exactly one of filing_days / filing_months, or neither (no limit)
+    filing_months: int | None
+    filing_source: str           # "payer" | "default"
+    appeal_days: int
+    corrected_claim_days: int | None
+
+    @property
+    def filing_rule(self) -> str:
+        if self.filing_days is not None:
+            s = f"{self.filing_days} days from DOS"
+        elif self.filing_months is not None:
+            s = f"{self.filing_months} months from DOS"
+        else:
+            return "none"
+        return s + (" (default)" if self.filing_source == "default" else "")
+
+    def filing_deadline(self, dos: _dt.date) -> _dt.date | None:
+        if self.filing_days is not None:
+            return dos + _dt.timedelta(days=self.filing_days)
+        if self.filing_months is not None:
+            return dates.add_months(dos, self.filing_months)
+        return None
+
+    def appeal_deadline(self, remit_date: _dt.date) -> _dt.date:
+        return remit_date + _dt.timedelta(days=self.appeal_days)
+
+    def corrected_deadline(self, dos: _dt.date, remit_date: _dt.date | None) -> _dt.date | None:
+        if self.corrected_claim_days is not None and remit_date is not None:
+            return remit_date + _dt.timedelta(days=self.corrected_claim_days)
+        return self.filing_deadline(dos)
+
+
+def from_row(p: dict) -> PayerRules:
+    days, months, source = p.get("timely_filing_days"), p.get("timely_filing_months"), "payer"
+    if days is None and months is None:
+        source = "default"
+        if p["kind"] in ("medicare", "medicaid"):
+            months = 12
+        elif p["kind"] != "self":
+            days = DEFAULT_OTHER_FILING_DAYS
+    return PayerRules(p["id"], p["code"], p["name"], p["kind"], days, months, source,
+                      p.get("appeal_days") or DEFAULT_APPEAL_DAYS, p.get("corrected_claim_days"))
+
+
+def all_rules(conn) -> dict[int, PayerRules]:
+    cols = ("id", "code", "name", "kind", "timely_filing_days", "timely_filing_months", "appeal_days",
+            "corrected_claim_days")
+    return {r[0]: from_row(dict(zip(cols, r))) for r in conn.execute(f"SELECT {', '.join(cols)} FROM payers")}
+
+
+def rule_rows(conn) -> list[dict]:
+    out = []
+    for r in sorted(all_rules(conn).values(), key=lambda r: r.code):
+        out.append({"payer": r.code, "name": r.name, "kind": r.kind, "timely_filing": r.filing_rule,
+                    "appeal_days": r.appeal_days,
+                    "corrected_claim": (f"{r.corrected_claim_days} days from remittance" if r.corrected_claim_days
+                                        else "timely-filing limit")})
+    return out
+
+
+def set_rules(conn, code: str, *, filing_days: int | None = None, filing_months: int | None = None,
+              appeal_days: int | None = None, corrected_claim_days: int | None = None,
+              clear_corrected: bool = False) -> dict:
+    """Change one payer's rules in one write transaction, audited. Returns the new rule row."""
+    from .. import audit, db
+    from ..errors import BadInput
+    from . import lookup
+
+    if filing_days is not None and filing_months is not None:
+        raise BadInput("give --timely-filing-days or --timely-filing-months, not both")
+    for name, v, hi in (("--timely-filing-days", filing_days, 3650), ("--timely-filing-months", filing_months, 120),
+                        ("--appeal-days", appeal_days, 3650), ("--corrected-claim-days", corrected_claim_days, 3650)):
+        if v is not None and not (1 <= v <= hi):
+            raise BadInput(f"{name} must be between 1 and {hi}")
+    if corrected_claim_days is not None and clear_corrected:
+        raise BadInput("give --corrected-claim-days or --no-corrected-claim-days, not both")
+    if all(v is None for v in (filing_days, filing_months, appeal_days, corrected_claim_days)) and not clear_corrected:
+        raise BadInput("nothing to set: give at least one of --timely-filing-days, --timely-filing-months, "
+                       "--appeal-days, --corrected-claim-days")
+    p = lookup.payer(conn, code)
+    changes: dict = {}
+    if filing_days is not None:
+        changes.update(timely_filing_days=filing_days, timely_filing_months=None)
+    if filing_months is not None:
+        changes.update(timely_filing_months=filing_months, timely_filing_days=None)
+    if appeal_days is not None:
+        changes["appeal_days"] = appeal_days
+    if corrected_claim_days is not None:
+        changes["corrected_claim_days"] = corrected_claim_days
+    if clear_corrected:
+        changes["corrected_claim_days"] = None
+    with db.write(conn):
+        sets = ", ".join(f"{k} = :{k}" for k in changes)
+        conn.execute(f"UPDATE payers SET {sets} WHERE id = :id", {**changes, "id": p["id"]})
+        before = {k: p[k] for k in changes}
+        audit.record(conn, "payer set", entity="payer", ids=[p["id"]], detail={"before": before, "after": changes})
+    return next(r for r in rule_rows(conn) if r["payer"] == p["code"])

@@ -1,0 +1,45 @@
+"""`billadmin checkin`: coverage check and co-pay at the front desk."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from . import FormatOpt, OutputOpt, note, open_db
+from ..render import Format
+
+
+def checkin(
+    mrn: Annotated[str, typer.Argument(metavar="MRN", help="The patient's MRN.")],
+    date: Annotated[Optional[str], typer.Option("--date", metavar="DATE", help="Visit date (YYYY-MM-DD); default today.")] = None,
+    collect: Annotated[Optional[str], typer.Option("--collect", metavar="AMOUNT", help="Co-pay taken now, e.g. 25.00.")] = None,
+    method: Annotated[Optional[str], typer.Option("--method", help="How it was paid: cash, card, check.")] = None,
+    reference: Annotated[Optional[str], typer.Option("--reference", help="Check number or card slip reference.")] = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Check a patient in: confirm coverage today, show the co-pay due, take it with a receipt.
+
+    Warns when the coverage has lapsed or ends within 30 days. A co-pay taken is held as the
+    patient's credit until the patient invoice that carries it is issued. One co-pay per visit
+    date. The check-in is recorded in the audit log (it shows coverage details).
+
+    Example:
+        billadmin checkin 0100007
+        billadmin checkin 0100007 --collect 25.00 --method card
+        billadmin checkin 0100007 --date 2026-11-20 --collect 20 --method check --reference 1042
+    """
+    from .. import dates, money, render
+    from ..accounts import checkin as domain
+    from ..accounts.inputs import amount, day, warn
+
+    on = day(date, "--date", dates.today())
+    cents = amount(collect, "--collect")
+    conn = open_db()
+    res = domain.checkin(conn, mrn, on, collect_cents=cents, method=method, reference=reference)
+    for w in res.warnings:
+        warn(w)
+    render.emit(res.row, fmt=fmt, output=output, single=True, title="Check-in")
+    if res.row["receipt"]:
+        note(f"Co-pay {money.fmt(res.row['collected_cents'])} recorded, receipt {res.row['receipt']}")

@@ -1,0 +1,71 @@
+"""`billadmin note`: the correspondence and call log of an account. (Module named notes.py: `note`
+is the status-message helper in commands/__init__.py, and importing a submodule of that name
+would replace it.)"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from . import FormatOpt, OutputOpt, group, note as status_note, open_db
+from ..render import Format
+
+app = group("Account notes: calls, letters, promises to pay.")
+
+InvoiceFlag = Annotated[bool, typer.Option("--invoice", help="TARGET is an invoice number (when it could be both).")]
+PatientFlag = Annotated[bool, typer.Option("--patient", help="TARGET is an MRN (when it could be both).")]
+
+
+def _kind(invoice: bool, patient: bool):
+    from ..errors import BadInput
+
+    if invoice and patient:
+        raise BadInput("give --invoice or --patient, not both")
+    return "invoice" if invoice else ("patient" if patient else None)
+
+
+@app.command("add")
+def note_add(
+    target: Annotated[str, typer.Argument(metavar="MRN|INVOICE", help="The patient's MRN or an invoice number.")],
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="What was said or sent (quote it).")],
+    invoice: InvoiceFlag = False,
+    patient: PatientFlag = False,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Add a note to a patient's account or to one invoice.
+
+    Example:
+        billadmin note add 0100007 "Called about statement; will pay 40.00 on the 15th"
+        billadmin note add C000123 "Payer rep: resubmit with modifier 25, ref 88123"
+    """
+    from .. import render
+    from ..accounts import notes
+
+    row = notes.add_note(open_db(), target, text, kind=_kind(invoice, patient))
+    render.emit(row, fmt=fmt, output=output, single=True, title="Note")
+    status_note(f"Note {row['note_id']} added")
+
+
+@app.command("list")
+def note_list(
+    target: Annotated[Optional[str], typer.Argument(metavar="[MRN|INVOICE]", help="Only this patient's or invoice's notes.")] = None,
+    invoice: InvoiceFlag = False,
+    patient: PatientFlag = False,
+    since: Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="Notes written on or after.")] = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """List notes, newest first (a patient's list includes the notes on their invoices).
+
+    Example:
+        billadmin note list 0100007
+        billadmin note list --from 2026-11-01 -f csv
+    """
+    from .. import render
+    from ..accounts import notes
+    from ..accounts.inputs import day
+
+    rows = notes.list_notes(open_db(), target, kind=_kind(invoice, patient), since=day(since, "--from"))
+    render.emit(rows, fmt=fmt, output=output, columns=["note_id", "at", "mrn", "invoice", "author", "text"], title="Notes")

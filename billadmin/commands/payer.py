@@ -1,0 +1,55 @@
+"""`billadmin payer`: per-payer filing, appeal and corrected-claim limits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from . import FormatOpt, OutputOpt, group, note, open_db
+from ..render import Format
+
+app = group("Payer rules: timely filing, appeal and corrected-claim limits.")
+
+
+@app.command("list")
+def payer_list(fmt: FormatOpt = Format.table, output: OutputOpt = None):
+    """List payers with the deadlines billadmin applies to them (defaults marked).
+
+    Defaults: Medicare and Medicaid 12 months from the date of service (42 CFR 424.44,
+    447.45), other payers 90 days until set; appeals 120 days from the remittance date.
+
+    Example:
+        billadmin payer list
+    """
+    from .. import render
+    from ..accounts import rules
+
+    render.emit(rules.rule_rows(open_db()), fmt=fmt, output=output, title="Payer rules")
+
+
+@app.command("set")
+def payer_set(
+    code: Annotated[str, typer.Argument(metavar="CODE", help="Payer code, e.g. KEY.")],
+    timely_filing_days: Annotated[Optional[int], typer.Option("--timely-filing-days", help="Initial claims within N days of the date of service.")] = None,
+    timely_filing_months: Annotated[Optional[int], typer.Option("--timely-filing-months", help="Initial claims within N calendar months of the date of service.")] = None,
+    appeal_days: Annotated[Optional[int], typer.Option("--appeal-days", help="Appeals within N days of the remittance date.")] = None,
+    corrected_claim_days: Annotated[Optional[int], typer.Option("--corrected-claim-days", help="Corrected claims within N days of the remittance date.")] = None,
+    no_corrected: Annotated[bool, typer.Option("--no-corrected-claim-days", help="Corrected claims follow the timely-filing limit again.")] = False,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Set a payer's timely-filing, appeal or corrected-claim limit (audited).
+
+    Example:
+        billadmin payer set KEY --timely-filing-days 180 --appeal-days 180
+        billadmin payer set MCR --timely-filing-months 12
+        billadmin payer set SUM --corrected-claim-days 90
+    """
+    from .. import render
+    from ..accounts import rules
+
+    row = rules.set_rules(open_db(), code, filing_days=timely_filing_days, filing_months=timely_filing_months,
+                          appeal_days=appeal_days, corrected_claim_days=corrected_claim_days, clear_corrected=no_corrected)
+    render.emit(row, fmt=fmt, output=output, single=True, title="Payer rules")
+    note(f"Payer {row['payer']} updated")

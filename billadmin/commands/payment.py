@@ -1,0 +1,138 @@
+"""`billadmin payment`: patient payments, refunds, credit, and the payment list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from . import FormatOpt, OutputOpt, group, note, open_db
+from ..render import Format
+
+app = group("Patient payments and refunds: post, refund, apply-credit, list.")
+
+MethodOpt = Annotated[Optional[str], typer.Option("--method", help="cash, card, check, eft or other.")]
+ReferenceOpt = Annotated[Optional[str], typer.Option("--reference", help="Check number, card slip or transaction id.")]
+DateOpt = Annotated[Optional[str], typer.Option("--date", metavar="DATE", help="Date received (YYYY-MM-DD); default today.")]
+
+
+def _show(post, fmt, output):
+    from .. import money, render
+
+    rows = post.rows()
+    render.emit(rows, fmt=fmt, output=output, columns=["receipt", "invoice", "applied_cents", "balance_after_cents"],
+                title=f"Receipt {post.receipt}")
+    if post.kind == "refund":
+        note(f"Refund {money.fmt(-post.amount_cents)} recorded, receipt {post.receipt}")
+    else:
+        extra = f"; {money.fmt(post.credit_cents)} kept as credit" if post.credit_cents else ""
+        note(f"Payment {money.fmt(post.amount_cents)} recorded, receipt {post.receipt}{extra}")
+
+
+@app.command("post")
+def payment_post(
+    mrn: Annotated[str, typer.Argument(metavar="MRN", help="The patient's MRN.")],
+    amount: Annotated[str, typer.Argument(metavar="AMOUNT", help="Amount received, e.g. 45.00.")],
+    method: MethodOpt = None,
+    invoice: Annotated[Optional[str], typer.Option("--invoice", help="Apply to this patient invoice only (default: oldest first).")] = None,
+    reference: ReferenceOpt = None,
+    date: DateOpt = None,
+    credit: Annotated[bool, typer.Option("--credit", help="Keep what is over the balance as patient credit instead of refusing.")] = False,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Record a patient payment, applied to the oldest open patient invoices first.
+
+    Refused: zero or negative amounts, more than the open balance (unless --credit keeps the
+    rest as credit), a voided invoice, an insurance claim (payer money comes by remittance).
+
+    Example:
+        billadmin payment post 0100007 45.00 --method card
+        billadmin payment post 0100007 20.00 --method check --reference 1043 --invoice P000012
+        billadmin payment post 0100007 100.00 --method cash --credit
+    """
+    from .. import dates
+    from ..accounts import payments
+    from ..accounts.inputs import amount as parse_amount, day
+
+    cents = parse_amount(amount, "AMOUNT")
+    on = day(date, "--date", dates.today())
+    post = payments.post_payment(open_db(), mrn, cents, method=method, on=on, invoice_number=invoice,
+                                 reference=reference, credit=credit)
+    _show(post, fmt, output)
+
+
+@app.command("refund")
+def payment_refund(
+    mrn: Annotated[str, typer.Argument(metavar="MRN", help="The patient's MRN.")],
+    amount: Annotated[str, typer.Argument(metavar="AMOUNT", help="Amount paid back, e.g. 20.00.")],
+    method: MethodOpt = None,
+    invoice: Annotated[Optional[str], typer.Option("--invoice", help="Refund this overpaid patient invoice only.")] = None,
+    reference: ReferenceOpt = None,
+    date: DateOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Pay a patient back from their credit balance or an overpaid patient invoice.
+
+    Takes the unapplied credit first, then overpaid invoices oldest first; never more than
+    the patient has to their credit.
+
+    Example:
+        billadmin payment refund 0100007 20.00 --method check --reference 5501
+    """
+    from .. import dates
+    from ..accounts import payments
+    from ..accounts.inputs import amount as parse_amount, day
+
+    cents = parse_amount(amount, "AMOUNT")
+    on = day(date, "--date", dates.today())
+    post = payments.refund(open_db(), mrn, cents, method=method, on=on, invoice_number=invoice, reference=reference)
+    _show(post, fmt, output)
+
+
+@app.command("apply-credit")
+def payment_apply_credit(
+    mrn: Annotated[str, typer.Argument(metavar="MRN", help="The patient's MRN.")],
+    date: DateOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Apply the patient's credit (co-pays, overpayments) to open patient invoices, oldest first.
+
+    Example:
+        billadmin payment apply-credit 0100007
+    """
+    from .. import dates, money, render
+    from ..accounts import payments
+    from ..accounts.inputs import day
+
+    on = day(date, "--date", dates.today())
+    rows = payments.apply_credit_for(open_db(), mrn, on)
+    render.emit(rows, fmt=fmt, output=output, columns=["invoice", "payment_id", "amount_cents"], title="Credit applied")
+    note(f"Applied {money.fmt(sum(r['amount_cents'] for r in rows))} of credit to {len({r['invoice'] for r in rows})} invoice(s)")
+
+
+@app.command("list")
+def payment_list(
+    mrn: Annotated[Optional[str], typer.Argument(metavar="[MRN]", help="Only this patient's payments.")] = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help="insurance, patient, copay or refund.")] = None,
+    since: Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="Received on or after.")] = None,
+    until: Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Received on or before.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="At most this many, newest first.")] = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """List payments, newest first, with receipt, what they paid and any credit kept.
+
+    Example:
+        billadmin payment list 0100007
+        billadmin payment list --kind copay --from 2026-11-01 -f csv -o copays.csv
+    """
+    from .. import render
+    from ..accounts import payments
+    from ..accounts.inputs import day
+
+    rows = payments.list_payments(open_db(), mrn=mrn, kind=kind, since=day(since, "--from"), until=day(until, "--to"),
+                                  limit=limit)
+    render.emit(rows, fmt=fmt, output=output, title="Payments")
