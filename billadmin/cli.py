@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 from . import __version__
 from .commands import state
 from .commands import check, db as db_cmd, demo, export, init
-from .commands import account, checkin, notes, payer, payment  # accounts (issue 7)
+from .commands import account, appeal, checkin, denial, notes, payer, payment  # accounts (issue 7)
 
 
 def _keep_examples(cmd) -> None:
@@ -102,6 +102,8 @@ app.add_typer(payment.app, name="payment")
 app.add_typer(account.app, name="account")
 app.add_typer(notes.app, name="note")
 app.add_typer(payer.app, name="payer")
+app.add_typer(denial.app, name="denial")
+app.add_typer(appeal.app, name="appeal")
 
 
 def main():

@@ -1,0 +1,44 @@
+"""`billadmin denial`: the denial worklist."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from . import FormatOpt, OutputOpt, group, note, open_db
+from ..render import Format
+
+app = group("Denied and partially denied claims: what is at stake, by when, what to do.")
+
+
+@app.command("list")
+def denial_list(
+    payer: Annotated[Optional[str], typer.Option("--payer", help="Only this payer's claims (code).")] = None,
+    since: Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="Denied on or after.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Count days left from this date; default today.")] = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """The denial worklist, soonest deadline first, with the suggested next step.
+
+    A claim is listed while its denied amount (remittance adjustments in group CO/OA/PI with
+    a denial reason code) is above zero. The next step follows the reason's category: missing
+    information or coding -> correct and resubmit; eligibility or non-covered -> bill patient;
+    duplicate -> write off; others -> appeal. The appeal deadline is the remittance date plus
+    the payer's appeal limit (`billadmin payer set --appeal-days`, default 120).
+
+    Example:
+        billadmin denial list
+        billadmin denial list --payer KEY -f csv -o denials.csv
+    """
+    from .. import dates, money, render
+    from ..accounts import denials
+    from ..accounts.inputs import day
+
+    today = day(as_of, "--as-of", dates.today())
+    rows = denials.worklist(open_db(), as_of=today, payer=payer, since=day(since, "--from"))
+    cols = ["invoice", "mrn", "patient", "payer", "date_of_service", "denied_on", "denial", "carcs", "category", "meaning",
+            "rarcs", "at_stake_cents", "appeal_deadline", "next_step", "deadline", "days_left"]
+    render.emit(rows, fmt=fmt, output=output, columns=cols, title="Denial worklist")
+    note(f"{len(rows)} denied claim(s), {money.fmt(sum(r['at_stake_cents'] for r in rows), thousands=True)} at stake")
