@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 from . import __version__
 from .commands import state
 from .commands import check, db as db_cmd, demo, export, init
-from .commands import account, appeal, checkin, denial, notes, payer, payment  # accounts (issue 7)
+from .commands import account, appeal, checkin, denial, notes, payer, payment, report  # accounts (issue 7)
 
 
 def _keep_examples(cmd) -> None:
@@ -104,6 +104,7 @@ app.add_typer(notes.app, name="note")
 app.add_typer(payer.app, name="payer")
 app.add_typer(denial.app, name="denial")
 app.add_typer(appeal.app, name="appeal")
+app.add_typer(report.app, name="report")
 
 
 def main():
