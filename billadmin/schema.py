@@ -255,5 +255,6 @@ def m006_deidentification_keys(db):
 def MIGRATION_SETS():
     """All sets in apply order. Later domains append theirs here."""
     from .accounts.schema import accounts  # receipts, patient credit, notes, appeals
+    from .codesets.schema import codesets  # code sets (ICD-10-CM, HCPCS, CPT, modifiers), NCCI PTP and MUE
 
-    return [core, accounts]
+    return [core, accounts, codesets]

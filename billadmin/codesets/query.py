@@ -1,0 +1,123 @@
+"""Lookups and full-text search over the loaded code sets: plain SQL, no code-set package."""
+
+from __future__ import annotations
+
+import re
+
+from . import normalize
+from .store import SYSTEM_NAMES
+
+COLUMNS = ["code", "system", "found", "description", "billable", "kind", "valid_from", "valid_to", "version", "note"]
+
+
+def _systems_for(code: str, system: str | None) -> list[tuple[str, str]]:
+    """(system, stored spelling) pairs a typed code could belong to."""
+    raw = code.strip().upper()
+    out = []
+    want = (lambda s: system is None or s == system)
+    if want("icd10cm"):
+        out.append(("icd10cm", normalize.icd(raw)))
+    if want("hcpcs") and normalize.HCPCS_RX.match(raw):
+        out.append(("hcpcs", raw))
+    if want("cpt") and normalize.CPT_RX.match(raw):
+        out.append(("cpt", raw))
+    if want("modifier") and normalize.MODIFIER_RX.match(raw):
+        out.append(("modifier", raw))
+    return out
+
+
+def loaded_systems(conn) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT DISTINCT code_system FROM codes")}
+
+
+def lookup(conn, codes: list[str], *, system: str | None = None, on: str | None = None,
+           history: bool = False) -> list[dict]:
+    """One row per code and system it exists in (or one "not found" row), with its window.
+
+    ``on``: the row valid on that date of service instead of the latest; ``history``: every row.
+    """
+    loaded = loaded_systems(conn)
+    out: list[dict] = []
+    sql = ("SELECT c.code, c.code_system, c.description, c.billable, c.kind, c.effective_from, c.effective_to, v.label,"
+           " c.needs_7th FROM codes c JOIN code_versions v ON v.id = c.version_id"
+           " WHERE c.code_system = ? AND c.code = ? ORDER BY COALESCE(c.effective_from, '')")
+    for typed in codes:
+        found_any = False
+        for sysname, code in _systems_for(typed, system):
+            rows = conn.execute(sql, (sysname, code)).fetchall()
+            if not rows:
+                continue
+            if on:
+                rows = [r for r in rows if (r[5] is None or r[5] <= on) and (r[6] is None or r[6] >= on)] or [None]
+                if rows == [None]:
+                    out.append(_row(code, sysname, None, note=f"exists, but not valid on {on}"))
+                    found_any = True
+                    continue
+            elif not history:
+                rows = rows[-1:]
+            for r in rows:
+                out.append(_row(code, sysname, r))
+            found_any = True
+        if not found_any:
+            raw = typed.strip().upper()
+            note = "not found in any loaded code set"
+            if normalize.CPT_RX.match(raw) and "cpt" not in loaded and system in (None, "cpt"):
+                note = "format only: no CPT file loaded (a valid CPT format)"
+                out.append(_row(raw, "cpt", None, note=note))
+                continue
+            if normalize.HCPCS_RX.match(raw) and "hcpcs" not in loaded and system in (None, "hcpcs"):
+                out.append(_row(raw, "hcpcs", None, note="format only: no HCPCS file loaded (a valid HCPCS Level II format)"))
+                continue
+            out.append(_row(raw if system != "icd10cm" else normalize.icd(raw), system, None, note=note))
+    return out
+
+
+def _row(code: str, system: str | None, r, note: str = "") -> dict:
+    if r is None:
+        return {"code": code, "system": system, "found": False, "description": None, "billable": None, "kind": None,
+                "valid_from": None, "valid_to": None, "version": None, "note": note}
+    _, sysname, desc, billable, kind, vfrom, vto, label, n7 = r
+    if not note and not billable and sysname == "icd10cm":
+        note = "needs a 7th character" if n7 else "header: not billable, code to a billable code under it"
+    return {"code": code, "system": sysname, "found": True, "description": desc, "billable": bool(billable),
+            "kind": kind, "valid_from": vfrom, "valid_to": vto, "version": label, "note": note}
+
+
+def _fts_query(text: str) -> str:
+    words = re.findall(r"[0-9A-Za-z]+", text)
+    return " ".join(f'"{w}"*' for w in words)
+
+
+def search(conn, text: str, *, system: str | None = None, billable_only: bool = False, limit: int = 20,
+           on: str | None = None) -> list[dict]:
+    """Codes whose description (or code) matches every word of ``text``, best match first (BM25)."""
+    q = _fts_query(text)
+    if not q:
+        return []
+    sql = ("SELECT c.code, c.code_system, c.description, c.billable, c.kind, c.effective_from, c.effective_to, v.label,"
+           " c.needs_7th, bm25(codes_fts, 2.0, 1.0) AS score"
+           " FROM codes_fts JOIN codes c ON c.id = codes_fts.rowid JOIN code_versions v ON v.id = c.version_id"
+           " WHERE codes_fts MATCH ?")
+    args: list = [q]
+    if on:
+        sql += " AND (c.effective_from IS NULL OR c.effective_from <= ?) AND (c.effective_to IS NULL OR c.effective_to >= ?)"
+        args += [on, on]
+    else:
+        sql += " AND c.effective_to IS NULL"
+    if system:
+        sql += " AND c.code_system = ?"
+        args.append(system)
+    if billable_only:
+        sql += " AND c.billable = 1"
+    sql += " ORDER BY score, c.billable DESC, length(c.code), c.code LIMIT ?"
+    args.append(limit)
+    out = []
+    for rank, r in enumerate(conn.execute(sql, args), start=1):
+        row = _row(r[0], r[1], r[:9])
+        row = {"rank": rank, **{k: row[k] for k in ("code", "system", "description", "billable", "kind", "version", "note")}}
+        out.append(row)
+    return out
+
+
+def system_name(system: str) -> str:
+    return SYSTEM_NAMES.get(system, system)

@@ -1,0 +1,85 @@
+"""Code-set tables, versioned as their own migration set (appended to schema.MIGRATION_SETS).
+
+Every code set load is a row of ``code_versions`` (system, label, the window of dates of service
+the release covers, the file it came from). Every code row carries its own validity window
+(``effective_from``/``effective_to``, ISO dates, inclusive): a later release closes the row of a
+code it deletes or changes instead of deleting it, so a claim for an earlier date of service is
+still checked against the code set that was in force then. ``effective_from`` NULL means "present
+since the first release loaded" (history before that is unknown).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils.migrations import Migrations
+
+codesets = Migrations("billadmin.codesets")
+
+
+def _exec(db, sql: str) -> None:
+    for stmt in [s.strip() for s in sql.split(";\n") if s.strip()]:
+        db.execute(stmt)
+
+
+@codesets()
+def m001_code_sets(db):
+    "Code sets with a version label and a validity window per row, so DOS-dependent checks are SQL."
+    _exec(db, """
+    CREATE TABLE code_versions (
+        id INTEGER PRIMARY KEY,
+        code_system TEXT NOT NULL CHECK (code_system IN ('icd10cm','hcpcs','cpt','modifier','ncci-ptp','mue')),
+        label TEXT NOT NULL,
+        effective_from TEXT,
+        effective_to TEXT,
+        source TEXT NOT NULL,
+        sha256 TEXT,
+        row_count INTEGER NOT NULL DEFAULT 0,
+        loaded_at TEXT NOT NULL,
+        UNIQUE (code_system, label)
+    ) STRICT;
+    CREATE TABLE codes (
+        id INTEGER PRIMARY KEY,
+        code_system TEXT NOT NULL CHECK (code_system IN ('icd10cm','hcpcs','cpt','modifier')),
+        code TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        description TEXT NOT NULL,
+        short_description TEXT,
+        billable INTEGER NOT NULL CHECK (billable IN (0, 1)),
+        parent TEXT,
+        needs_7th INTEGER NOT NULL DEFAULT 0,
+        effective_from TEXT,
+        effective_to TEXT,
+        version_id INTEGER NOT NULL REFERENCES code_versions(id)
+    ) STRICT;
+    CREATE UNIQUE INDEX codes_key ON codes(code_system, code, COALESCE(effective_from, ''));
+    CREATE VIRTUAL TABLE codes_fts USING fts5(code, description, content='codes', content_rowid='id',
+        tokenize='porter unicode61');
+    CREATE TABLE icd10cm_excludes1 (
+        code TEXT NOT NULL,
+        ref_lo TEXT NOT NULL,
+        ref_hi TEXT NOT NULL,
+        note TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX icd10cm_excludes1_code ON icd10cm_excludes1(code);
+    CREATE TABLE ncci_ptp (
+        column1 TEXT NOT NULL,
+        column2 TEXT NOT NULL,
+        prior_1996 INTEGER NOT NULL DEFAULT 0,
+        effective_from TEXT NOT NULL,
+        deleted_on TEXT,
+        modifier_indicator INTEGER NOT NULL CHECK (modifier_indicator IN (0, 1, 9)),
+        rationale TEXT,
+        version_id INTEGER NOT NULL REFERENCES code_versions(id)
+    ) STRICT;
+    CREATE INDEX ncci_ptp_pair ON ncci_ptp(column2, column1);
+    CREATE TABLE mue (
+        id INTEGER PRIMARY KEY,
+        code TEXT NOT NULL,
+        mue_value INTEGER NOT NULL CHECK (mue_value >= 0),
+        mai INTEGER NOT NULL CHECK (mai IN (1, 2, 3)),
+        rationale TEXT,
+        effective_from TEXT,
+        effective_to TEXT,
+        version_id INTEGER NOT NULL REFERENCES code_versions(id)
+    ) STRICT;
+    CREATE UNIQUE INDEX mue_key ON mue(code, COALESCE(effective_from, ''))
+    """)

@@ -1,0 +1,40 @@
+"""The claim scrubber: every unbilled charge line checked against the code sets, NCCI edits and
+claim rules before it is billed. Errors are data: ``check`` returns every finding.
+
+    from billadmin.scrub import check
+    findings = check(conn, encounter_ids=[12, 13], as_of=datetime.date(2026, 11, 26))
+
+Rule ids are stable and documented (``billadmin codes rules``); see ``rules.py`` for each rule
+and its source.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+
+from ..findings import Finding
+
+
+def check(conn, *, encounter_ids: list[int] | None = None, as_of: _dt.date | None = None,
+          rules: Iterable[str] | None = None) -> list[Finding]:
+    """Scrub the unbilled charge lines (status 'unbilled') of these encounters (None = all).
+
+    Each Finding carries rule, severity ("error" | "warning"), message, encounter (number),
+    encounter_id, line (line number, None for encounter-level findings) and source. ``as_of`` is
+    "today" for future-DOS and timely-filing checks. ``rules`` limits the run to those rule ids.
+    """
+    from .engine import check_db
+
+    return check_db(conn, encounter_ids=encounter_ids, as_of=as_of or _dt.date.today(), rules=rules)
+
+
+def rules_table() -> list[dict]:
+    """Every rule: id, severity, level, summary, source (for `billadmin codes rules`)."""
+    from .rules import RULES
+
+    return [{"rule": r.id, "severity": r.severity, "scope": r.level, "checks": r.summary, "source": r.source}
+            for r in RULES.values()]
+
+
+__all__ = ["check", "rules_table", "Finding"]

@@ -1,0 +1,638 @@
+"""Running the rules: reference data (code sets, edits, patients, coverages) looked up once and
+cached, encounters streamed from SQL, findings collected.
+
+Speed matters (a practice scrubs everything unbilled before each billing run): encounters,
+diagnoses and lines are three ordered cursors merged in one pass; every code-set answer is
+cached per (code, date of service); only encounters that share a patient, provider and day are
+held back and checked together at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+
+from ..codesets import normalize
+from ..codesets.store import SYSTEM_NAMES, day_after
+from ..findings import Finding
+from .model import Encounter, Line
+from .pointers import parse_pointers
+from .rules import ALL_NCCI_MODIFIERS, NCCI_MODIFIERS, RULES
+
+
+class IcdState:
+    __slots__ = ("kind", "code", "description", "needs_7th", "placeholder", "label", "why")
+
+    def __init__(self, kind, code, description=None, needs_7th=0, placeholder=None, label=None, why=None):
+        self.kind, self.code, self.description, self.needs_7th = kind, code, description, needs_7th
+        self.placeholder, self.label, self.why = placeholder, label, why
+
+
+class Coverage:
+    __slots__ = ("priority", "start", "end", "member_id", "payer_kind", "payer_code", "tf_days", "tf_months")
+
+    def __init__(self, *row):
+        (self.priority, self.start, self.end, self.member_id, self.payer_kind, self.payer_code,
+         self.tf_days, self.tf_months) = row
+
+
+class Group:
+    """All lines of one patient, rendering provider and date of service."""
+    __slots__ = ("dos", "items")
+
+    def __init__(self, dos):
+        self.dos = dos
+        self.items: list[tuple[Encounter | None, Line]] = []
+
+
+class Ref:
+    """Reference data for one scrub run; every answer cached."""
+
+    def __init__(self, conn, as_of: _dt.date):
+        self.conn = conn
+        self.c = conn.conn if hasattr(conn, "conn") else conn
+        self.as_of = as_of.isoformat()
+        self._as_of_date = as_of
+        self.versions = defaultdict(list)
+        for system, label, vfrom, vto in self.c.execute(
+                "SELECT code_system, label, effective_from, effective_to FROM code_versions"
+                " ORDER BY COALESCE(effective_from, ''), id"):
+            self.versions[system].append((label, vfrom, vto))
+        self.loaded = {r[0] for r in self.c.execute("SELECT DISTINCT code_system FROM codes")}
+        self.mod_levels = set()
+        if "modifier" in self.loaded:
+            for (numeric,) in self.c.execute(
+                    "SELECT DISTINCT code GLOB '[0-9][0-9]' FROM codes WHERE code_system = 'modifier'"):
+                self.mod_levels.add("I" if numeric else "II")
+        self._rows: dict[tuple[str, str], list] = {}
+        self._icd: dict[tuple[str, str], IcdState] = {}
+        self._icdnorm: dict[str, str] = {}
+        self._proc: dict[tuple[str, str], str | None] = {}
+        self._mod: dict[tuple[str, str], str | None] = {}
+        self._ptr: dict[str, tuple] = {}
+        self._npi: dict[str, str | None] = {}
+        self._excl_code: dict[str, list] = {}
+        self._excl_pairs: dict[tuple, list] = {}
+        self._parent: dict[str, str | None] = {}
+        self._hint: dict[str, str] = {}
+        self._window: dict[str, str | None] = {}
+        self._ptp: dict[str, dict] = {}
+        self._mue: dict[str, list] = {}
+        self.ptp_loaded = bool(self.c.execute("SELECT 1 FROM ncci_ptp LIMIT 1").fetchone())
+        self.mue_loaded = bool(self.c.execute("SELECT 1 FROM mue LIMIT 1").fetchone())
+        self.ptp_label = self.versions["ncci-ptp"][-1][0] if self.versions["ncci-ptp"] else None
+        self.coverages: dict[int, list[Coverage]] | None = None
+        self._billing_npi: tuple | None = None
+
+    # ---------------------------------------------------------------- code rows
+    def rows(self, system: str, code: str) -> list:
+        key = (system, code)
+        r = self._rows.get(key)
+        if r is None:
+            r = self._rows[key] = self.c.execute(
+                "SELECT c.effective_from, c.effective_to, c.billable, c.kind, c.needs_7th, c.description, v.label, c.parent"
+                " FROM codes c JOIN code_versions v ON v.id = c.version_id WHERE c.code_system = ? AND c.code = ?"
+                " ORDER BY COALESCE(c.effective_from, '')", key).fetchall()
+        return r
+
+    @staticmethod
+    def on(rows, dos):
+        for r in rows:
+            if (r[0] is None or r[0] <= dos) and (r[1] is None or r[1] >= dos):
+                return r
+        return None
+
+    def _window_label(self, system: str, dos: str) -> str | None:
+        vs = self.versions.get(system) or []
+        for label, vfrom, vto in vs:
+            if (vfrom is None or vfrom <= dos) and (vto is None or vto >= dos):
+                return label
+        return vs[-1][0] if vs else None
+
+    # ---------------------------------------------------------------- ICD-10-CM
+    def icd_code(self, raw: str) -> str:
+        c = self._icdnorm.get(raw)
+        if c is None:
+            c = self._icdnorm[raw] = normalize.icd(raw)
+        return c
+
+    def icd_label(self, dos: str) -> str:
+        return self._window_label("icd10cm", dos) or "no ICD-10-CM release loaded"
+
+    def icd_state(self, raw: str, dos: str) -> IcdState:
+        code = self.icd_code(raw)
+        key = (code, dos)
+        st = self._icd.get(key)
+        if st is not None:
+            return st
+        label = self.icd_label(dos)
+        rows = self.rows("icd10cm", code)
+        if not rows:
+            placeholder = None
+            nd = normalize.nodot(code)
+            if 4 <= len(nd) < 7 and nd[-1].isalpha() and normalize.looks_like_icd(code):
+                cand = normalize.icd(nd[:-1] + "X" * (6 - len(nd[:-1])) + nd[-1])
+                if self.rows("icd10cm", cand):
+                    placeholder = cand
+            st = IcdState("missing", code, placeholder=placeholder, label=label)
+        else:
+            r = self.on(rows, dos)
+            if r is None:
+                if rows[-1][1] is not None and rows[-1][1] < dos:
+                    why = (f"was deleted effective {day_after(rows[-1][1])} ({rows[-1][6]} is the last release with it): "
+                           f"code to the release in force on the DOS")
+                else:
+                    why = f"is not valid before {rows[0][0]} (added by {rows[0][6]})"
+                st = IcdState("not_on_dos", code, rows[-1][5], label=label, why=why)
+            elif not r[2]:
+                st = IcdState("header", code, r[5], r[4], label=r[6])
+            else:
+                st = IcdState("ok", code, r[5], label=r[6])
+        self._icd[key] = st
+        return st
+
+    def icd_children_hint(self, code: str, dos: str | None = None, limit: int = 6) -> str:
+        key = f"{code}|{dos}"
+        h = self._hint.get(key)
+        if h is not None:
+            return h
+        # billable codes under the header (ICD-10-CM codes extend their header's characters),
+        # shortest (least specific) first, valid on the DOS
+        sql = ("SELECT code FROM codes WHERE code_system = 'icd10cm' AND code > ? AND code < ? AND billable = 1")
+        args: list = [code, code + "~"]
+        if dos:
+            sql += " AND (effective_from IS NULL OR effective_from <= ?) AND (effective_to IS NULL OR effective_to >= ?)"
+            args += [dos, dos]
+        codes = sorted({r[0] for r in self.c.execute(sql, args)}, key=lambda c: (len(c), c))
+        if not codes:
+            h = ""
+        elif len(codes) <= limit:
+            h = ", ".join(codes)
+        else:
+            h = ", ".join(codes[:limit]) + f" ({len(codes)} billable codes under {code})"
+        self._hint[key] = h
+        return h
+
+    def icd_window_problem(self, dos: str) -> str | None:
+        if dos in self._window:
+            return self._window[dos]
+        vs = self.versions.get("icd10cm") or []
+        msg = None
+        if vs and dos:
+            first, last = vs[0], vs[-1]
+            if last[2] is not None and dos > last[2]:
+                nxt = day_after(last[2])
+                msg = (f"the DOS {dos} is after the loaded ICD-10-CM release '{last[0]}' (in force to {last[2]}): codes were "
+                       f"checked against it; load the {_release_name(nxt)} release (effective {nxt}) or later with "
+                       f"`billadmin codes load icd10cm FILE`")
+            elif first[1] is not None and dos < first[1]:
+                msg = (f"the DOS {dos} is before the oldest loaded ICD-10-CM release '{first[0]}' (in force from {first[1]}): "
+                       f"codes were checked against it; load the {_release_name_for(dos)} release for this date")
+        self._window[dos] = msg
+        return msg
+
+    def parent(self, code: str) -> str | None:
+        if code not in self._parent:
+            rows = self.rows("icd10cm", code)
+            self._parent[code] = rows[-1][7] if rows else None
+        return self._parent[code]
+
+    def excludes1_for(self, code: str) -> list:
+        got = self._excl_code.get(code)
+        if got is not None:
+            return got
+        chain, c, guard = [], code, 0
+        while c and guard < 12:
+            chain.append(c)
+            c = self.parent(c)
+            guard += 1
+        out = []
+        for owner in chain:
+            for lo, hi, note in self.c.execute("SELECT ref_lo, ref_hi, note FROM icd10cm_excludes1 WHERE code = ?", (owner,)):
+                out.append((lo, hi, note, owner))
+        self._excl_code[code] = out
+        return out
+
+    def excludes1_pairs(self, enc) -> list:
+        codes = []
+        for _, raw in enc.dx:
+            c = self.icd_code(raw)
+            if c not in codes and self.rows("icd10cm", c):
+                codes.append(c)
+        if len(codes) < 2:
+            return []
+        key = tuple(codes)
+        got = self._excl_pairs.get(key)
+        if got is not None:
+            return got
+        out, seen = [], set()
+        for a in codes:
+            an = normalize.nodot(a)
+            for b in codes:
+                if a == b or frozenset((a, b)) in seen:
+                    continue
+                bn = normalize.nodot(b)
+                for lo, hi, note, owner in self.excludes1_for(a):
+                    if bn[:len(lo)] >= lo and bn[:len(hi)] <= hi and not (an[:len(lo)] >= lo and an[:len(hi)] <= hi):
+                        out.append((a, b, note, owner))
+                        seen.add(frozenset((a, b)))
+                        break
+        self._excl_pairs[key] = out
+        return out
+
+    def age(self, enc) -> int | None:
+        if not enc.dob or not enc.dos:
+            return None
+        try:
+            dy, dm, dd = int(enc.dob[:4]), int(enc.dob[5:7]), int(enc.dob[8:10])
+            sy, sm, sd = int(enc.dos[:4]), int(enc.dos[5:7]), int(enc.dos[8:10])
+        except ValueError:
+            return None
+        return sy - dy - ((sm, sd) < (dm, dd))
+
+    # ---------------------------------------------------------------- procedures, modifiers
+    def procedure_problem(self, code: str, dos: str) -> str | None:
+        key = (code, dos)
+        if key in self._proc:
+            return self._proc[key]
+        system = normalize.procedure_system(code)
+        msg = None
+        if system is None:
+            msg = (f"{code!r} is neither a CPT code (5 digits, or 4 digits + F/T/U) nor an HCPCS Level II code "
+                   f"(a letter A-V and 4 digits)")
+            if "cpt" not in self.loaded:
+                msg += " (format only: no CPT file loaded)"
+        elif system in self.loaded:
+            rows = self.rows(system, code)
+            name = SYSTEM_NAMES[system]
+            if not rows:
+                msg = f"{code} is not in {name} '{self._window_label(system, dos)}': check the code"
+            elif self.on(rows, dos) is None:
+                last = rows[-1]
+                if last[1] is not None and last[1] < dos:
+                    msg = f"{code} ended on {last[1]} ({name} '{last[6]}'): use its replacement for this DOS"
+                else:
+                    msg = f"{code} is not valid before {rows[0][0]} ({name} '{rows[0][6]}')"
+        self._proc[key] = msg
+        return msg
+
+    def procedure_source(self, code: str, dos: str) -> str:
+        system = normalize.procedure_system(code)
+        if system is None:
+            return "; format only: no CPT file loaded" if "cpt" not in self.loaded else ""
+        if system in self.loaded:
+            return f"; {SYSTEM_NAMES[system]} '{self._window_label(system, dos)}'"
+        return f"; format only: no {SYSTEM_NAMES[system]} file loaded"
+
+    def modifier_problem(self, m: str, dos: str) -> str | None:
+        key = (m, dos)
+        if key in self._mod:
+            return self._mod[key]
+        msg = None
+        if not normalize.MODIFIER_RX.match(m):
+            msg = f"modifier {m!r} is not two letters or digits"
+        else:
+            level = "I" if m.isdigit() else "II"
+            if level in self.mod_levels:
+                rows = self.rows("modifier", m)
+                if not rows:
+                    msg = f"modifier {m} is not in the loaded modifier list: check it"
+                elif self.on(rows, dos) is None:
+                    last = rows[-1]
+                    msg = (f"modifier {m} ended on {last[1]} ({last[6]})" if last[1] and last[1] < dos
+                           else f"modifier {m} is not valid before {rows[0][0]}")
+        self._mod[key] = msg
+        return msg
+
+    def modifier_source(self, m: str) -> str:
+        level = "I" if m.isdigit() else "II"
+        if level in self.mod_levels:
+            rows = self.rows("modifier", m)
+            return f"; modifiers '{rows[-1][6]}'" if rows else ""
+        return f"; format only: no Level {level} modifier list loaded"
+
+    # ---------------------------------------------------------------- NCCI PTP, MUE
+    def ptp_for(self, code2: str) -> dict:
+        got = self._ptp.get(code2)
+        if got is None:
+            got = defaultdict(list)
+            for c1, eff, dele, mod, why in self.c.execute(
+                    "SELECT column1, effective_from, deleted_on, modifier_indicator, rationale FROM ncci_ptp WHERE column2 = ?",
+                    (code2,)):
+                got[c1].append((eff, dele, mod, why))
+            self._ptp[code2] = got = dict(got)
+        return got
+
+    def ptp_findings(self, group: Group) -> Iterator[tuple]:
+        if not self.ptp_loaded or len(group.items) < 2:
+            return
+        dos = group.dos
+        for enc2, l2 in group.items:
+            if l2.context:
+                continue
+            edits = self.ptp_for(l2.code)
+            if not edits:
+                continue
+            done = set()
+            for enc1, l1 in group.items:
+                if l1 is l2 or l1.code == l2.code or l1.code in done:
+                    continue
+                cands = edits.get(l1.code)
+                if not cands:
+                    continue
+                edit = next((e for e in cands if e[0] <= dos and (e[1] is None or dos < e[1])), None)
+                if edit is None or edit[2] == 9:
+                    continue
+                where = f"line {l1.no}" if enc1 is enc2 else f"line {l1.no} of encounter {enc1.number}"
+                head = (f"{l2.code} is column 2 of NCCI edit {l1.code}/{l2.code} with {l1.code} on {where}, same patient, "
+                        f"provider and day")
+                why = f" (CMS rationale: {edit[3]})" if edit[3] else ""
+                if edit[2] == 0:
+                    done.add(l1.code)
+                    yield enc2, l2.no, f"{head}: modifier indicator 0, never paid together: remove {l2.code}{why}"
+                    continue
+                mods2 = set(l2.mods) & ALL_NCCI_MODIFIERS
+                if mods2:
+                    anatomic = mods2 & NCCI_MODIFIERS["anatomic"]
+                    if mods2 != anatomic or not anatomic <= set(l1.mods):
+                        continue  # bypassed by an NCCI-associated modifier
+                done.add(l1.code)
+                yield enc2, l2.no, (f"{head}: modifier indicator 1: if the service was distinct (other site, session or "
+                                    f"encounter) and documented, add 59 or XE/XS/XP/XU (or the fitting anatomic modifier) to "
+                                    f"line {l2.no}; otherwise remove {l2.code}{why}")
+
+    def mue_for(self, code: str) -> list:
+        got = self._mue.get(code)
+        if got is None:
+            got = self._mue[code] = self.c.execute(
+                "SELECT m.effective_from, m.effective_to, m.mue_value, m.mai, m.rationale, v.label FROM mue m"
+                " JOIN code_versions v ON v.id = m.version_id WHERE m.code = ? ORDER BY COALESCE(m.effective_from, '')",
+                (code,)).fetchall()
+        return got
+
+    def mue_line_problem(self, code: str, units, dos: str) -> str | None:
+        if not self.mue_loaded or units is None:
+            return None
+        r = self.on(self.mue_for(code), dos)
+        if r is None or r[3] != 1 or units <= r[2]:
+            return None
+        return (f"{units} units of {code} on one line exceed its MUE of {r[2]} (MAI 1, line edit, '{r[5]}'): "
+                f"correct the units, or split them over lines with a modifier only when documented")
+
+    def mue_day_findings(self, group: Group) -> Iterator[tuple]:
+        if not self.mue_loaded:
+            return
+        totals: dict[str, int] = {}
+        first: dict[str, tuple] = {}
+        for enc, ln in group.items:
+            totals[ln.code] = totals.get(ln.code, 0) + (ln.units or 0)
+            if not ln.context and ln.code not in first:
+                first[ln.code] = (enc, ln)
+        for code, total in totals.items():
+            if code not in first:
+                continue
+            r = self.on(self.mue_for(code), group.dos)
+            if r is None or r[3] not in (2, 3) or total <= r[2]:
+                continue
+            enc, ln = first[code]
+            kind = "policy: an absolute limit" if r[3] == 2 else "clinical: units above it need documented medical necessity on appeal"
+            yield enc, ln.no, (f"{total} units of {code} for this patient, provider and day exceed its MUE of {r[2]} "
+                               f"(MAI {r[3]}, {kind}; '{r[5]}')")
+
+    def mue_label(self, dos: str) -> str:
+        return self._window_label("mue", dos) or ""
+
+    # ---------------------------------------------------------------- claim facts
+    def pointers(self, raw: str | None) -> tuple:
+        key = raw or ""
+        got = self._ptr.get(key)
+        if got is None:
+            got = self._ptr[key] = parse_pointers(key)
+        return got
+
+    def npi_problem(self, value: str | None) -> str | None:
+        from .. import npi
+
+        key = value or ""
+        if key not in self._npi:
+            self._npi[key] = npi.problem(key or None)
+        return self._npi[key]
+
+    def billing_npi_problem(self) -> str | None:
+        if self._billing_npi is None:
+            row = self.c.execute("SELECT npi FROM practice WHERE id = 1").fetchone()
+            if row is None:
+                self._billing_npi = ("the practice (billing provider) is not recorded: set it up before billing",)
+            else:
+                p = self.npi_problem(row[0])
+                self._billing_npi = (p,)
+        return self._billing_npi[0]
+
+    def load_coverages(self, patient_ids: Iterable[int] | None = None) -> None:
+        sql = ("SELECT c.patient_id, c.priority, c.effective_from, c.effective_to, c.member_id, p.kind, p.code,"
+               " p.timely_filing_days, p.timely_filing_months FROM coverages c JOIN payers p ON p.id = c.payer_id")
+        args: tuple = ()
+        if patient_ids is not None:
+            sql += " WHERE c.patient_id IN (SELECT value FROM json_each(?))"
+            args = (json.dumps(sorted(set(patient_ids))),)
+        cov: dict[int, list[Coverage]] = defaultdict(list)
+        for pid, *rest in self.c.execute(sql + " ORDER BY c.patient_id, c.priority, c.effective_from", args):
+            cov[pid].append(Coverage(*rest))
+        self.coverages = cov
+
+    def has_coverages(self, patient_id) -> bool:
+        return bool(self.coverages.get(patient_id))
+
+    def coverage_on(self, patient_id, dos: str) -> Coverage | None:
+        for c in self.coverages.get(patient_id, ()):
+            if c.start <= dos and (c.end is None or c.end == "" or c.end >= dos):
+                return c
+        return None
+
+    def filing_deadline(self, cov: Coverage, dos: str) -> str | None:
+        from ..dates import add_months
+
+        d = _dt.date.fromisoformat(dos)
+        if cov.tf_days:
+            return (d + _dt.timedelta(days=cov.tf_days)).isoformat()
+        if cov.tf_months:
+            return add_months(d, cov.tf_months).isoformat()
+        return None
+
+    def days_until(self, iso: str) -> int:
+        return (_dt.date.fromisoformat(iso) - self._as_of_date).days
+
+
+def _release_name(first_day: str) -> str:
+    d = _dt.date.fromisoformat(first_day)
+    if d.month == 10 and d.day == 1:
+        return f"FY{d.year + 1} ICD-10-CM"
+    return f"ICD-10-CM {d.strftime('%B %Y')}"
+
+
+def _release_name_for(dos: str) -> str:
+    d = _dt.date.fromisoformat(dos)
+    return f"FY{d.year + 1 if d.month >= 10 else d.year} ICD-10-CM"
+
+
+# ==================================================================== running the rules
+
+class Runner:
+    def __init__(self, ref: Ref, rules: Iterable[str] | None = None):
+        self.ref = ref
+        chosen = [RULES[r] for r in (rules or RULES)]
+        self.dx_rules = [r for r in chosen if r.level in ("dx", "encounter")]
+        self.line_rules = [r for r in chosen if r.level == "line"]
+        self.group_rules = [r for r in chosen if r.level == "group"]
+        self.findings: list[Finding] = []
+
+    def _source(self, rule, enc, line_code=None, mods=None) -> str:
+        ref = self.ref
+        rid = rule.id
+        if rid.startswith("ICD-"):
+            return f"{rule.source}; ICD-10-CM '{ref.icd_label(enc.dos)}'"
+        if rid == "PROC-CODE" and line_code is not None:
+            return rule.source + ref.procedure_source(line_code, enc.dos)
+        if rid == "NCCI-PTP":
+            return f"{rule.source}; NCCI PTP '{ref.ptp_label}'"
+        if rid.startswith("MUE-"):
+            return f"{rule.source}; MUE '{ref.mue_label(enc.dos)}'"
+        return rule.source
+
+    def encounter(self, enc: Encounter) -> None:
+        add = self.findings.append
+        for rule in self.dx_rules:
+            for item in rule.fn(self.ref, enc):
+                line, msg = item[0], item[1]
+                sev = item[2] if len(item) > 2 else rule.severity
+                add(Finding(rule.id, sev, msg, enc.number, line, self._source(rule, enc), enc.id))
+        for ln in enc.lines:
+            if ln.context:
+                continue
+            for rule in self.line_rules:
+                for item in rule.fn(self.ref, enc, ln):
+                    sev = item[2] if len(item) > 2 else rule.severity
+                    src = self._source(rule, enc, ln.code)
+                    if rule.id == "MOD-EXISTS":
+                        src = rule.source + "".join(sorted({self.ref.modifier_source(m) for m in ln.mods}))
+                    add(Finding(rule.id, sev, item[1], enc.number, item[0], src, enc.id))
+
+    def group(self, group: Group) -> None:
+        add = self.findings.append
+        for rule in self.group_rules:
+            for enc, line, msg, *rest in rule.fn(self.ref, group):
+                sev = rest[0] if rest else rule.severity
+                add(Finding(rule.id, sev, msg, enc.number, line, self._source(rule, enc), enc.id))
+
+    def sorted_findings(self) -> list[Finding]:
+        order = {rid: i for i, rid in enumerate(RULES)}
+        return sorted(self.findings, key=lambda f: (f.encounter_id if f.encounter_id is not None else -1,
+                                                    f.encounter or "", f.line or 0, order.get(f.rule, 99)))
+
+
+def _mods(*ms) -> tuple:
+    return tuple(m.strip().upper() for m in ms if m and m.strip())
+
+
+def check_db(conn, *, encounter_ids: list[int] | None, as_of: _dt.date, rules: Iterable[str] | None = None) -> list[Finding]:
+    ref = Ref(conn, as_of)
+    run = Runner(ref, rules)
+    c = ref.c
+    if encounter_ids is not None:
+        ids_json = json.dumps(sorted({int(i) for i in encounter_ids}))
+        scope = "SELECT value FROM json_each(?)"
+        enc_filter = ("e.id IN (SELECT value FROM json_each(?)) AND EXISTS (SELECT 1 FROM charge_lines l"
+                      " WHERE l.encounter_id = e.id AND l.status = 'unbilled')")
+        args: tuple = (ids_json,)
+        line_filter = "l.status = 'unbilled' AND l.encounter_id IN (SELECT value FROM json_each(?))"
+    else:
+        scope = "SELECT encounter_id FROM charge_lines WHERE status = 'unbilled'"
+        enc_filter = "e.id IN (SELECT encounter_id FROM charge_lines WHERE status = 'unbilled')"
+        args = ()
+        line_filter = "l.status = 'unbilled'"
+    ref.load_coverages(None if encounter_ids is None else
+                       [r[0] for r in c.execute(f"SELECT DISTINCT patient_id FROM encounters e WHERE {enc_filter}", args)])
+    # encounters that share a patient, provider and day with another one (or with billed lines)
+    shared = {tuple(r) for r in c.execute(
+        f"SELECT e.patient_id, e.provider_id, e.date_of_service FROM encounters e WHERE {enc_filter}"
+        " GROUP BY 1, 2, 3 HAVING count(*) > 1", args)}
+    context: dict[tuple, list] = defaultdict(list)
+    if ref.ptp_loaded or ref.mue_loaded:
+        for pid, prov, dos, eid, number, no, code, m1, m2, m3, m4, units in c.execute(
+                "SELECT e.patient_id, e.provider_id, e.date_of_service, e.id, e.number, l.line_no, l.code, l.modifier1,"
+                " l.modifier2, l.modifier3, l.modifier4, l.units FROM charge_lines l JOIN encounters e ON e.id = l.encounter_id"
+                " WHERE l.status = 'billed' AND EXISTS (SELECT 1 FROM encounters u WHERE u.patient_id = e.patient_id"
+                f" AND u.provider_id = e.provider_id AND u.date_of_service = e.date_of_service AND {enc_filter.replace('e.id', 'u.id')})",
+                args):
+            context[(pid, prov, dos)].append((Encounter(eid, number, pid, prov, dos),
+                                              Line(no, normalize.procedure(code), _mods(m1, m2, m3, m4), "", units, None, True)))
+        shared |= set(context)
+    enc_cur = c.execute(
+        "SELECT e.id, e.number, e.patient_id, e.provider_id, e.date_of_service, p.sex, p.dob, pr.npi, p.id IS NOT NULL"
+        " FROM encounters e LEFT JOIN patients p ON p.id = e.patient_id LEFT JOIN providers pr ON pr.id = e.provider_id"
+        f" WHERE {enc_filter} ORDER BY e.id", args)
+    dx_cur = c.cursor()
+    dx_cur.execute(f"SELECT encounter_id, seq, code FROM encounter_diagnoses WHERE encounter_id IN ({scope})"
+                   " ORDER BY encounter_id, seq", args)
+    line_cur = c.cursor()
+    line_cur.execute(
+        "SELECT l.encounter_id, l.line_no, l.code, l.modifier1, l.modifier2, l.modifier3, l.modifier4, l.dx_pointers,"
+        f" l.units, l.charge_cents FROM charge_lines l WHERE {line_filter} ORDER BY l.encounter_id, l.line_no", args)
+    dx_row = dx_cur.fetchone()
+    ln_row = line_cur.fetchone()
+    held: dict[tuple, list[Encounter]] = defaultdict(list)
+    norm_proc = {}
+    for eid, number, pid, prov, dos, sex, dob, npi, known in enc_cur:
+        enc = Encounter(eid, number, pid, prov, dos, sex, dob, npi)
+        enc.known_patient = bool(known)
+        while dx_row is not None and dx_row[0] < eid:
+            dx_row = dx_cur.fetchone()
+        while dx_row is not None and dx_row[0] == eid:
+            enc.dx.append((dx_row[1], dx_row[2]))
+            dx_row = dx_cur.fetchone()
+        while ln_row is not None and ln_row[0] < eid:
+            ln_row = line_cur.fetchone()
+        while ln_row is not None and ln_row[0] == eid:
+            _, no, code, m1, m2, m3, m4, ptr, units, cents = ln_row
+            nc = norm_proc.get(code)
+            if nc is None:
+                nc = norm_proc[code] = normalize.procedure(code)
+            mods = _mods(m1, m2, m3, m4) if (m1 or m2 or m3 or m4) else ()
+            enc.lines.append(Line(no, nc, mods, ptr, units, cents))
+            ln_row = line_cur.fetchone()
+        run.encounter(enc)
+        key = (pid, prov, dos)
+        if key in shared:
+            held[key].append(enc)
+        elif run.group_rules and len(enc.lines) > 1:
+            g = Group(dos)
+            g.items = [(enc, ln) for ln in enc.lines]
+            run.group(g)
+    for key, encs in held.items():
+        g = Group(key[2])
+        for enc in encs:
+            g.items += [(enc, ln) for ln in enc.lines]
+        g.items += context.get(key, [])
+        run.group(g)
+    return run.sorted_findings()
+
+
+def check_encounters(conn, encounters: list[Encounter], *, as_of: _dt.date, rules: Iterable[str] | None = None,
+                     known_patients: bool = True) -> list[Finding]:
+    """Scrub encounters built elsewhere (a charge file that is not imported)."""
+    ref = Ref(conn, as_of)
+    run = Runner(ref, rules)
+    ref.load_coverages([e.patient_id for e in encounters if e.patient_id is not None])
+    groups: dict[tuple, Group] = {}
+    for enc in encounters:
+        run.encounter(enc)
+        key = (enc.patient_id if enc.patient_id is not None else f"file:{enc.number}", enc.npi, enc.dos)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = Group(enc.dos)
+        g.items += [(enc, ln) for ln in enc.lines]
+    for g in groups.values():
+        run.group(g)
+    return run.sorted_findings()
