@@ -1,0 +1,192 @@
+"""What an invoice is issued with: the claim and patient-invoice content, built from the database.
+
+The content is a plain dict stored as canonical JSON in `invoice_snapshots` when the invoice is
+issued. X12 and PDF renderers read only this content, so an issued invoice re-renders the same
+bytes after the patient's address or the payer's name has changed.
+
+Rules:
+- Bill-to (per encounter): the coverages active on the date of service (effective_from <= DOS
+  and no effective_to or effective_to >= DOS) whose payer is not self-pay, by priority then the
+  latest start; the first is billed (one encounter = one claim), the others are reported on the
+  claim as other payers (loop 2320). No such coverage: the patient is billed.
+- Timely filing (the claim's deadline): the payer's limit in months after the date of service
+  when set (Medicare: 12 months, 42 CFR 424.44(a)(1); a claim for Feb 29 ends on Feb 28 of the
+  next year, calendar months clamp to the month's end), else its limit in days, else for a
+  Medicare payer 12 months; otherwise no deadline is recorded.
+- Diagnosis pointers: 1-4 positions in the encounter's ordered diagnoses (1-12), written as
+  "1,2" (letters A-L as on the CMS-1500 are accepted too).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import re
+
+from .. import dates
+
+PATIENT_COLS = ("id", "mrn", "first_name", "last_name", "dob", "sex", "address1", "address2", "city", "state", "zip")
+COVERAGE_COLS = ("id", "patient_id", "payer_id", "member_id", "group_number", "relationship", "subscriber_first",
+                 "subscriber_last", "subscriber_dob", "subscriber_sex", "priority", "effective_from", "effective_to",
+                 "copay_cents")
+PAYER_COLS = ("id", "code", "name", "kind", "x12_payer_id", "address1", "city", "state", "zip",
+              "timely_filing_days", "timely_filing_months")
+PROVIDER_COLS = ("id", "npi", "first_name", "last_name", "taxonomy")
+
+
+def canonical(content: dict) -> str:
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def digest(content: dict) -> str:
+    return hashlib.sha256(canonical(content).encode()).hexdigest()
+
+
+def temp_ids(conn, name: str, ids) -> str:
+    """A temp table holding ids, for joins instead of giant IN lists."""
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY)")
+    conn.execute(f"DELETE FROM {name}")
+    conn.conn.executemany(f"INSERT OR IGNORE INTO {name} (id) VALUES (?)", ((i,) for i in ids))
+    return f"temp.{name}"
+
+
+def load_patients(conn, table: str) -> dict[int, dict]:
+    cols = ", ".join(f"p.{c}" for c in PATIENT_COLS)
+    return {r[0]: dict(zip(PATIENT_COLS, r)) for r in
+            conn.execute(f"SELECT {cols} FROM patients p JOIN {table} t ON t.id = p.id")}
+
+
+def load_coverages(conn, table: str) -> dict[int, list[dict]]:
+    cols = ", ".join(f"c.{c}" for c in COVERAGE_COLS)
+    out: dict[int, list[dict]] = {}
+    for r in conn.execute(f"SELECT {cols} FROM coverages c JOIN {table} t ON t.id = c.patient_id"):
+        d = dict(zip(COVERAGE_COLS, r))
+        out.setdefault(d["patient_id"], []).append(d)
+    return out
+
+
+def load_payers(conn) -> dict[int, dict]:
+    return {r[0]: dict(zip(PAYER_COLS, r)) for r in conn.execute(f"SELECT {', '.join(PAYER_COLS)} FROM payers")}
+
+
+def load_providers(conn) -> dict[int, dict]:
+    return {r[0]: dict(zip(PROVIDER_COLS, r)) for r in conn.execute(f"SELECT {', '.join(PROVIDER_COLS)} FROM providers")}
+
+
+def load_diagnoses(conn, table: str) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for eid, code in conn.execute(
+            f"SELECT d.encounter_id, d.code FROM encounter_diagnoses d JOIN {table} t ON t.id = d.encounter_id"
+            " ORDER BY d.encounter_id, d.seq"):
+        out.setdefault(eid, []).append(code)
+    return out
+
+
+def active_coverages(covs: list[dict], dos: str, payers: dict[int, dict]) -> list[dict]:
+    """Insurance coverages active on the date of service, primary first."""
+    act = [c for c in covs if c["effective_from"] <= dos and (not c["effective_to"] or c["effective_to"] >= dos)
+           and payers[c["payer_id"]]["kind"] != "self"]
+    act.sort(key=lambda c: c["effective_from"], reverse=True)
+    act.sort(key=lambda c: c["priority"])
+    return act
+
+
+def filing_deadline(dos: str, payer: dict) -> str | None:
+    d = _dt.date.fromisoformat(dos)
+    if payer.get("timely_filing_months"):
+        return dates.add_months(d, int(payer["timely_filing_months"])).isoformat()
+    if payer.get("timely_filing_days"):
+        return (d + _dt.timedelta(days=int(payer["timely_filing_days"]))).isoformat()
+    if payer.get("kind") == "medicare":
+        return dates.add_months(d, 12).isoformat()
+    return None
+
+
+_PTR_SPLIT = re.compile(r"[^0-9A-La-l]+")
+
+
+def parse_pointers(text: str | None) -> list[int]:
+    """'1,2' / '1:2' / '1 2' / 'A,B' / 'AB' -> [1, 2]. Raises ValueError with the reason."""
+    s = (text or "").strip()
+    if not s:
+        return []
+    parts = [p for p in _PTR_SPLIT.split(s) if p]
+    if len(parts) == 1 and parts[0].isalpha() and len(parts[0]) > 1:
+        parts = list(parts[0])
+    out = []
+    for p in parts:
+        if p.isdigit():
+            out.append(int(p))
+        elif len(p) == 1 and p.isalpha():
+            out.append(ord(p.upper()) - ord("A") + 1)
+        else:
+            raise ValueError("diagnosis pointers must be numbers 1-12 (or letters A-L) separated by commas")
+    return out
+
+
+def payer_block(p: dict) -> dict:
+    return {"code": p["code"], "name": p["name"], "kind": p["kind"], "id": p.get("x12_payer_id") or None}
+
+
+def person_block(p: dict) -> dict:
+    return {"last": p["last_name"], "first": p["first_name"], "dob": p["dob"], "sex": p["sex"],
+            "address1": p.get("address1"), "address2": p.get("address2"), "city": p.get("city"),
+            "state": p.get("state"), "zip": p.get("zip")}
+
+
+def subscriber_block(cov: dict, patient: dict) -> tuple[dict, dict | None]:
+    """(subscriber, patient-or-None): patient is None when the patient is the subscriber."""
+    rel = cov.get("relationship") or "self"
+    if rel == "self":
+        sub = person_block(patient)
+        sub.update({"member_id": cov["member_id"], "group": cov.get("group_number"), "relationship": "self"})
+        return sub, None
+    sub = {"last": cov.get("subscriber_last"), "first": cov.get("subscriber_first"), "dob": cov.get("subscriber_dob"),
+           "sex": cov.get("subscriber_sex") or "U", "member_id": cov["member_id"], "group": cov.get("group_number"),
+           "relationship": rel}
+    return sub, person_block(patient)
+
+
+def provider_block(p: dict) -> dict:
+    return {"npi": p["npi"], "last": p["last_name"], "first": p.get("first_name"), "taxonomy": p.get("taxonomy")}
+
+
+def practice_block(p: dict) -> dict:
+    keys = ("name", "npi", "tax_id", "taxonomy", "address1", "address2", "city", "state", "zip", "phone",
+            "contact_name", "submitter_id", "receiver_id", "receiver_name")
+    return {k: p.get(k) for k in keys}
+
+
+def modifiers_of(line: dict) -> list[str]:
+    return [m for m in (line.get("modifier1"), line.get("modifier2"), line.get("modifier3"), line.get("modifier4")) if m]
+
+
+def claim_content(*, number: str, frequency: str, encounter: dict, lines: list[dict], diagnoses: list[str],
+                  patient: dict, coverage: dict, payer: dict, others: list[tuple[dict, dict]], provider: dict,
+                  copay_cents: int, payer_claim_number: str | None = None) -> dict:
+    """The content of one claim. `lines`: dicts with invoice_line_id, code, modifiers, units,
+    charge_cents, pointers, date_of_service."""
+    sub, pat = subscriber_block(coverage, patient)
+    other_blocks = []
+    for pos, (ocov, opayer) in enumerate(others[:2], start=2):
+        osub, _ = subscriber_block(ocov, patient)
+        other_blocks.append({"priority": pos, "payer": payer_block(opayer), "subscriber": osub})
+    return {
+        "kind": "claim",
+        "number": number,
+        "frequency": frequency,
+        "payer_claim_number": payer_claim_number,
+        "encounter": encounter["number"],
+        "date_of_service": encounter["date_of_service"],
+        "place_of_service": encounter.get("place_of_service") or "11",
+        "total_cents": sum(ln["charge_cents"] for ln in lines),
+        "copay_cents": copay_cents,
+        "payer": payer_block(payer),
+        "subscriber": sub,
+        "patient": pat,
+        "other_payers": other_blocks,
+        "rendering": provider_block(provider),
+        "diagnoses": list(diagnoses),
+        "lines": lines,
+    }

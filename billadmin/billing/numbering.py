@@ -1,0 +1,53 @@
+"""Gapless invoice numbers and incrementing X12 control numbers.
+
+Rule: numbers are taken from the `series` row of their kind (claims C, patient invoices P,
+credit notes CN) by the same BEGIN IMMEDIATE transaction that inserts the invoices. The write
+lock serialises every taker, a rollback gives the numbers back together with the invoices, and
+a committed number is never reused: the series only moves forward. So the issued numbers of a
+kind are exactly 1..next-1 (`billadmin check` verifies it: NUMBER-GAP).
+
+X12 control numbers (ISA13, GS06) are kept the same way in `x12_counters`: each interchange
+gets the next values, persisted with the claims it carries (ISA13 wraps after 999,999,999).
+"""
+
+from __future__ import annotations
+
+WIDTH = 6
+
+
+def _require_tx(conn) -> None:
+    if not conn.conn.in_transaction:
+        raise RuntimeError("numbers must be taken inside db.write()")
+
+
+def format_number(prefix: str, n: int) -> str:
+    return f"{prefix}{n:0{WIDTH}d}"
+
+
+def take(conn, kind: str, count: int) -> list[str]:
+    """Reserve `count` consecutive numbers of a series; returns them formatted."""
+    _require_tx(conn)
+    if count <= 0:
+        return []
+    row = conn.execute("UPDATE series SET next_number = next_number + ? WHERE kind = ? RETURNING prefix, next_number",
+                       (count, kind)).fetchone()
+    if row is None:
+        raise RuntimeError(f"no number series for {kind!r}")
+    prefix, nxt = row
+    first = nxt - count
+    return [format_number(prefix, n) for n in range(first, nxt)]
+
+
+def peek(conn, kind: str, count: int) -> list[str]:
+    """The numbers the next `take` would return (for --dry-run listings)."""
+    prefix, nxt = conn.execute("SELECT prefix, next_number FROM series WHERE kind = ?", (kind,)).fetchone()
+    return [format_number(prefix, n) for n in range(nxt, nxt + count)]
+
+
+def next_control(conn, name: str) -> int:
+    """The next ISA13 ('isa') or GS06 ('gs') control number, persisted."""
+    _require_tx(conn)
+    (value,) = conn.execute(
+        "UPDATE x12_counters SET last_value = CASE WHEN last_value >= 999999999 THEN 1 ELSE last_value + 1 END"
+        " WHERE name = ? RETURNING last_value", (name,)).fetchone()
+    return value

@@ -1,0 +1,116 @@
+"""The billing domain's tables, as their own migration set (applied after core).
+
+Core owns invoices, invoice_lines, invoice_events and series; these tables record what the core
+does not: X12 control numbers, the interchanges written, which files hold which invoice, the
+content each invoice was issued with (so it can be re-rendered byte for byte), payer claim
+numbers for voids and corrections, and which copays and patient-responsibility adjustments have
+already been carried so nothing is carried twice.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils.migrations import Migrations
+
+billing = Migrations("billadmin.billing")
+
+
+def _exec(db, sql: str) -> None:
+    for stmt in [s.strip() for s in sql.split(";\n") if s.strip()]:
+        db.execute(stmt)
+
+
+@billing()
+def m001_x12_control_and_files(db):
+    "X12 control numbers must increase across runs, and each issued invoice must be traceable to the file that carried it."
+    _exec(db, """
+    CREATE TABLE x12_counters (
+        name TEXT PRIMARY KEY CHECK (name IN ('isa', 'gs')),
+        last_value INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    INSERT INTO x12_counters (name, last_value) VALUES ('isa', 0), ('gs', 0);
+    CREATE TABLE billing_runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL, issued_on TEXT NOT NULL, through TEXT NOT NULL,
+        out_dir TEXT NOT NULL, os_user TEXT NOT NULL,
+        issued INTEGER NOT NULL DEFAULT 0, held INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE TABLE x12_interchanges (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER REFERENCES billing_runs(id),
+        payer_id INTEGER NOT NULL REFERENCES payers(id),
+        isa_control TEXT NOT NULL, gs_control TEXT NOT NULL,
+        usage TEXT NOT NULL CHECK (usage IN ('P', 'T')),
+        envelope TEXT NOT NULL,
+        path TEXT NOT NULL, sha256 TEXT NOT NULL,
+        transaction_sets INTEGER NOT NULL, claims INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX x12_interchanges_isa ON x12_interchanges(isa_control);
+    CREATE TABLE invoice_files (
+        id INTEGER PRIMARY KEY,
+        invoice_id INTEGER NOT NULL REFERENCES invoices(id),
+        kind TEXT NOT NULL CHECK (kind IN ('x12', 'pdf')),
+        path TEXT NOT NULL,
+        run_id INTEGER REFERENCES billing_runs(id),
+        interchange_id INTEGER REFERENCES x12_interchanges(id),
+        st_control TEXT,
+        created_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX invoice_files_invoice ON invoice_files(invoice_id);
+    CREATE INDEX invoice_files_run ON invoice_files(run_id);
+    CREATE TABLE invoice_runs (
+        invoice_id INTEGER PRIMARY KEY REFERENCES invoices(id),
+        run_id INTEGER NOT NULL REFERENCES billing_runs(id)
+    ) STRICT;
+    CREATE INDEX invoice_runs_run ON invoice_runs(run_id)
+    """)
+
+
+@billing()
+def m002_snapshots(db):
+    "An issued invoice is re-rendered from what it was issued with, not from patient data edited since; snapshots are immutable like invoices."
+    _exec(db, """
+    CREATE TABLE invoice_snapshots (
+        invoice_id INTEGER PRIMARY KEY REFERENCES invoices(id),
+        data TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER invoice_snapshots_immutable_update BEFORE UPDATE ON invoice_snapshots
+        BEGIN SELECT RAISE(ABORT, 'issued invoice content is immutable'); END;
+    CREATE TRIGGER invoice_snapshots_immutable_delete BEFORE DELETE ON invoice_snapshots
+        BEGIN SELECT RAISE(ABORT, 'issued invoice content is immutable'); END
+    """)
+
+
+@billing()
+def m003_claim_lifecycle(db):
+    "Voids (frequency 8) and replacements (frequency 7) wait for the next 837P and need the payer's claim number (REF*F8)."
+    _exec(db, """
+    CREATE TABLE claim_queue (
+        invoice_id INTEGER PRIMARY KEY REFERENCES invoices(id),
+        queued_at TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE payer_claim_numbers (
+        invoice_id INTEGER PRIMARY KEY REFERENCES invoices(id),
+        payer_claim_number TEXT NOT NULL,
+        source TEXT NOT NULL,
+        recorded_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX invoices_original ON invoices(original_invoice_id);
+    CREATE INDEX invoice_lines_charge_line ON invoice_lines(charge_line_id)
+    """)
+
+
+@billing()
+def m004_carried_amounts(db):
+    "A copay goes on one claim (AMT*F5) and a patient-responsibility adjustment on one patient invoice, never twice."
+    _exec(db, """
+    CREATE TABLE claim_copays (
+        payment_id INTEGER PRIMARY KEY REFERENCES payments(id),
+        invoice_id INTEGER NOT NULL REFERENCES invoices(id)
+    ) STRICT;
+    CREATE TABLE patient_invoice_adjustments (
+        adjustment_id INTEGER PRIMARY KEY REFERENCES adjustments(id),
+        invoice_line_id INTEGER NOT NULL REFERENCES invoice_lines(id)
+    ) STRICT;
+    CREATE INDEX adjustments_source ON adjustments(source)
+    """)

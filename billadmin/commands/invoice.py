@@ -1,0 +1,284 @@
+"""`billadmin invoice`: generate claims (837P) and patient invoices (PDF), validate X12, void,
+replace, list, show, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+
+from . import FormatOpt, OutputOpt, group, note, open_db
+from ..render import Format
+
+app = group("Invoices: claims as X12 837P and patient invoices as PDF, and their lifecycle.")
+
+
+def _date(value: str | None, option: str):
+    from .. import dates
+    from ..errors import BadInput
+
+    if not value:
+        return None
+    try:
+        return dates.parse_date(value)
+    except dates.DateError as e:
+        raise BadInput(f"{option}: {e}") from None
+
+
+def _print_held(held) -> None:
+    for h in held:
+        for r in h.rows():
+            where = f" line {r['line']}" if r["line"] else ""
+            note(f"  held {r['encounter']}{where}: {r['rule']}: {r['message']}")
+
+
+@app.command("generate")
+def invoice_generate(
+    through: Annotated[Optional[str], typer.Option("--through", metavar="DATE", help="Bill services up to this date (default today).")] = None,
+    payer: Annotated[Optional[str], typer.Option("--payer", metavar="CODE", help="Only claims to this payer.")] = None,
+    claims_only: Annotated[bool, typer.Option("--claims-only", help="Only insurance claims.")] = False,
+    patients_only: Annotated[bool, typer.Option("--patients-only", help="Only patient invoices.")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Output folder (default ./out/YYYY-MM-DD).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be issued; write nothing.")] = False,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Issue patient invoices without writing their PDFs.")] = False,
+    no_xlsx: Annotated[bool, typer.Option("--no-xlsx", help="Write invoices.csv but not invoices.xlsx.")] = False,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Bill everything ready: one 837P per payer, patient invoice PDFs, invoices.csv/.xlsx.
+
+    Takes unbilled charge lines up to --through, runs the scrubber, holds encounters with an
+    error (listed with their findings), and issues the rest: a claim per insured encounter
+    (primary coverage on the date of service), a patient invoice per self-pay patient or
+    patient responsibility from remittances. Every 837P is validated with pyx12 before it is
+    written. Running it again bills nothing new. Exit 0: all billed; 1: some encounters held;
+    2: bad input or an 837P failed validation (nothing issued); 3: database busy.
+
+    Example:
+        billadmin invoice generate
+        billadmin invoice generate --through 2026-11-30 --payer MCR --out claims/
+        billadmin invoice generate --dry-run --format json
+    """
+    from .. import money, render
+    from ..billing import generate as gen
+    from ..errors import BadInput
+    from ..scrub import check as scrub_check
+
+    if claims_only and patients_only:
+        raise BadInput("--claims-only and --patients-only exclude each other")
+    conn = open_db()
+    res = gen.generate(conn, through=_date(through, "--through"), payer=payer, claims=not patients_only,
+                       patients=not claims_only, out_dir=out, dry_run=dry_run, pdf=not no_pdf, xlsx=not no_xlsx,
+                       scrub=scrub_check)
+    if fmt is Format.table:
+        rows = res.summary()
+        if rows:
+            render.emit(rows, fmt=fmt, output=output, columns=["kind", "bill_to", "invoices", "first", "last", "total_cents", "file"],
+                        title="Would issue (dry run)" if dry_run else "Issued")
+    else:
+        render.emit(res.issued, fmt=fmt, output=output, columns=["number", "kind", "bill_to", "encounter", "total_cents", "file"])
+    n_claims = sum(1 for r in res.issued if r["kind"] != "patient")
+    n_pat = sum(1 for r in res.issued if r["kind"] == "patient")
+    total = sum(r["total_cents"] for r in res.issued)
+    verb = "Would issue" if dry_run else "Issued"
+    if res.issued:
+        note(f"{verb} {n_claims} claim(s) and {n_pat} patient invoice(s), total {money.fmt(total, thousands=True)}"
+             + ("" if dry_run else f"; files in {res.out_dir}/"))
+    else:
+        note("Nothing new to bill")
+    if res.skipped_zero:
+        note(f"{res.skipped_zero} patient(s) skipped: nothing owed")
+    if res.warnings:
+        note(f"{res.warnings} scrubber warning(s): see billadmin codes check")
+    if res.held:
+        note(f"{len(res.held)} encounter(s) held (not billed) until corrected:")
+        _print_held(res.held)
+        raise typer.Exit(1)
+
+
+@app.command("validate")
+def invoice_validate(
+    files: Annotated[List[Path], typer.Argument(metavar="FILE...", help="X12 837P or 835 files.")],
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Validate X12 files (837P, 835, ...) with pyx12 against their implementation guide.
+
+    Prints one row per file and every problem found (segment number, segment and element,
+    message). A UTF-8 byte-order mark is accepted. Exit 1 if any file is invalid, 2 if a file
+    cannot be read.
+
+    Example:
+        billadmin invoice validate out/2026-11-26/*.edi
+        billadmin invoice validate ../shared/data/x12/835/*.edi --format json
+    """
+    from .. import render
+    from ..errors import BadInput
+    from ..x12 import validate
+
+    verdicts = []
+    for f in files:
+        if not f.is_file():
+            raise BadInput(f"{f}: no such file")
+        verdicts.append(validate.validate_file(f))
+    if fmt is Format.json:
+        render.emit([v.as_dict() for v in verdicts], fmt=fmt, output=output)
+    else:
+        render.emit([v.as_row() for v in verdicts], fmt=fmt, output=output,
+                    columns=["file", "transaction", "version", "segments", "valid", "problems"])
+    bad = [v for v in verdicts if not v.valid]
+    for v in bad:
+        for p in v.problems[:200]:
+            note(f"{v.name}: {p}")
+    if bad:
+        note(f"{len(bad)} of {len(verdicts)} file(s) invalid")
+        raise typer.Exit(1)
+    note(f"{len(verdicts)} file(s) valid")
+
+
+@app.command("void")
+def invoice_void(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="Invoice number, e.g. C000123.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is voided (kept with the invoice's history).")] = "",
+    rebill: Annotated[bool, typer.Option("--rebill", help="Put its charge lines back to unbilled (bill them again).")] = False,
+    payer_claim_number: Annotated[Optional[str], typer.Option("--payer-claim-number", metavar="ICN", help="The payer's claim number, when no remittance gave it.")] = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Void an issued invoice with a credit note; a claim already sent is voided on the next 837P.
+
+    The credit note (CN...) cancels the invoice's total. A claim that was sent goes out again on
+    the next `invoice generate` with frequency code 8 and the payer's claim number (REF*F8).
+
+    Example:
+        billadmin invoice void C000123 --reason "billed to the wrong payer" --rebill
+        billadmin invoice void P000045 --reason "service not rendered"
+    """
+    from .. import render
+    from ..billing import lifecycle
+
+    conn = open_db()
+    res = lifecycle.void(conn, number, reason=reason, rebill=rebill, payer_claim_number_=payer_claim_number)
+    render.emit(res, fmt=fmt, output=output, single=True, title="Voided")
+    if res["sent_as_void"]:
+        note(f"{res['number']} will be voided at the payer by the next `billadmin invoice generate` (frequency 8"
+             + (", REF*F8)" if res["payer_claim_number_known"] else "; no payer claim number known: pass --payer-claim-number)"))
+
+
+@app.command("replace")
+def invoice_replace(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="The claim to replace, e.g. C000123.")],
+    payer_claim_number: Annotated[Optional[str], typer.Option("--payer-claim-number", metavar="ICN", help="The payer's claim number, when no remittance gave it.")] = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Replace a claim after its lines were corrected: a new claim with frequency code 7.
+
+    The encounter's current lines and diagnoses are scrubbed and billed on a new claim number;
+    the original is credited in full. The replacement goes out on the next `invoice generate`.
+    Exit 1 (nothing issued) if the encounter still has errors.
+
+    Example:
+        billadmin invoice replace C000123
+        billadmin invoice replace C000123 --payer-claim-number 2026123456789
+    """
+    from .. import render
+    from ..billing import lifecycle
+    from ..scrub import check as scrub_check
+
+    conn = open_db()
+    res = lifecycle.replace(conn, number, scrub=scrub_check, payer_claim_number_=payer_claim_number)
+    render.emit(res, fmt=fmt, output=output, single=True, title="Replaced")
+    note(f"{res['replacement']} replaces {res['number']}; it goes out on the next `billadmin invoice generate`")
+
+
+@app.command("list")
+def invoice_list(
+    kind: Annotated[Optional[str], typer.Option("--kind", help="claim, patient or credit.")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="Current status: issued, sent, paid, partially_paid, denied, voided, replaced, ...")] = None,
+    payer: Annotated[Optional[str], typer.Option("--payer", metavar="CODE", help="Only this payer's claims.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="Issued on or after this date.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="At most this many rows.")] = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """List issued invoices with their balance and current status.
+
+    Example:
+        billadmin invoice list --kind claim --status sent --payer KEY
+        billadmin invoice list --since 2026-11-01 --format csv -o invoices.csv
+    """
+    from .. import render
+    from ..billing import lifecycle
+
+    conn = open_db()
+    rows = lifecycle.list_invoices(conn, kind=kind, status=status, payer=payer, since=_date(since, "--since"), limit=limit)
+    render.emit(rows, fmt=fmt, output=output, columns=lifecycle.LIST_COLUMNS, title="Invoices")
+
+
+@app.command("show")
+def invoice_show(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="Invoice number.")],
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Show one invoice: totals and balance, lines, status history and files.
+
+    Example:
+        billadmin invoice show C000123
+        billadmin invoice show P000045 --format json
+    """
+    from .. import audit, db, render
+    from ..billing import lifecycle
+
+    conn = open_db()
+    data = lifecycle.show(conn, number)
+    with db.write(conn):
+        audit.record(conn, "invoice show", entity="invoices", ids=[number.strip().upper()], count=1)
+    if fmt is Format.json:
+        render.emit(data, fmt=fmt, output=output, single=True)
+        return
+    head = {k: v for k, v in data.items() if k not in ("lines", "history", "files")}
+    if fmt is Format.csv:
+        render.emit(data["lines"], fmt=fmt, output=output)
+        return
+    render.emit(head, fmt=fmt, output=output, single=True, title=f"Invoice {data['number']}")
+    render.emit(data["lines"], fmt=fmt, output=output, title="Lines")
+    render.emit(data["history"], fmt=fmt, output=output, title="Status history")
+    if data["files"]:
+        render.emit(data["files"], fmt=fmt, output=output, title="Files")
+
+
+@app.command("export")
+def invoice_export(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="Invoice number.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="pdf, x12 or csv.")] = "pdf",
+    output: OutputOpt = None,
+):
+    """Re-render an issued invoice as PDF, X12 837P or CSV from the content it was issued with.
+
+    The X12 is the claim as sent, apart from the envelope's dates; the PDF is byte-identical.
+    Writes to -o FILE, else to NUMBER.pdf / NUMBER.edi / NUMBER.csv in the current folder.
+
+    Example:
+        billadmin invoice export P000045 --format pdf -o reprint.pdf
+        billadmin invoice export C000123 --format x12
+    """
+    from .. import audit, db
+    from ..billing import lifecycle
+    from ..render import private_open
+
+    conn = open_db()
+    data, name = lifecycle.export(conn, number, fmt)
+    path = Path(output) if output else Path(name)
+    if str(path) == "-":
+        import sys
+
+        sys.stdout.buffer.write(data)
+    else:
+        with private_open(path, "wb") as fh:
+            fh.write(data)
+        note(f"Wrote {path}")
+    with db.write(conn):
+        audit.record(conn, "invoice export", entity="invoices", ids=[number.strip().upper()], count=1, detail={"format": fmt})

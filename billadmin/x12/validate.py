@@ -1,0 +1,242 @@
+"""Validating X12 files with pyx12 (the outside oracle) through its Python API.
+
+pyx12's `x12valid` script always exits 1 and crashes on a UTF-8 byte-order mark, so we call
+`pyx12.x12n_document.x12n_document` ourselves: the text (BOM removed) goes in as a stream, its
+JSON error report comes back in memory, and its verdict is the function's return value. pyx12
+picks the map from GS08 (005010X222A1 for 837P, 005010X221A1 for 835) and checks segment
+order, loop repeats, required elements, code values (including external lists such as state
+and place-of-service codes), HL parentage, and the envelope counts.
+
+A large interchange (several ST transaction sets) can be checked in parallel processes: each
+transaction set is validated by pyx12 inside the file's own ISA/GS header and a GE/IEA trailer
+counting one set, and the file's real GE01/IEA01 counts are checked here. Every segment of
+the file passes through pyx12 either way.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int | None        # 1-based segment number in the file (we write one segment a line)
+    segment: str | None     # segment id (e.g. "CLM"); never the segment's data
+    element: str | None     # e.g. "CLM05-3"
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.line is not None:
+            where.append(f"segment {self.line}")
+        if self.segment:
+            where.append(self.segment + (f" {self.element}" if self.element else ""))
+        return (", ".join(where) + ": " if where else "") + self.message
+
+
+@dataclass
+class Verdict:
+    name: str
+    valid: bool
+    version: str | None = None          # GS08, e.g. 005010X222A1
+    transaction: str | None = None      # ST01, e.g. 837
+    segments: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_row(self) -> dict:
+        return {"file": self.name, "transaction": self.transaction, "version": self.version,
+                "segments": self.segments, "valid": self.valid, "problems": len(self.problems)}
+
+    def as_dict(self) -> dict:
+        d = self.as_row()
+        d["problems"] = [asdict(p) for p in self.problems]
+        return d
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.records: list[str] = []
+
+    def emit(self, record):
+        self.records.append(record.getMessage())
+
+
+def _walk_errors(node, ctx: dict, out: list[Problem]) -> None:
+    if isinstance(node, list):
+        for n in node:
+            _walk_errors(n, ctx, out)
+        return
+    if not isinstance(node, dict):
+        return
+    here = dict(ctx)
+    if "seg_id" in node:
+        here["segment"] = node.get("seg_id")
+    if "cur_line" in node:
+        here["line"] = node.get("cur_line")
+    if node.get("ele_pos") is not None and here.get("segment"):
+        el = f"{here['segment']}{int(node['ele_pos']):02d}"
+        if node.get("subele_pos"):
+            el += f"-{node['subele_pos']}"
+        here["element"] = el
+    for e in node.get("errors") or []:
+        msg = e.get("err_str") or e.get("msg") or str(e)
+        code = e.get("err_cde")
+        out.append(Problem(here.get("line"), here.get("segment"), here.get("element"),
+                           f"{msg} (pyx12 error {code})" if code else msg))
+    for k, v in node.items():
+        if k != "errors" and isinstance(v, (list, dict)):
+            _walk_errors(v, here, out)
+
+
+def _sniff(text: str) -> tuple[str | None, str | None, int]:
+    """GS08, ST01 and the segment count, read from the text without interpreting it."""
+    if len(text) < 106 or not text.startswith("ISA"):
+        return None, None, 0
+    el, term = text[3], text[105]
+    version = tx = None
+    n = 0
+    for raw in text.split(term):
+        s = raw.strip()
+        if not s:
+            continue
+        n += 1
+        if version is None and s.startswith("GS" + el):
+            parts = s.split(el)
+            version = parts[8] if len(parts) > 8 else None
+        elif tx is None and s.startswith("ST" + el):
+            tx = s.split(el)[1]
+    return version, tx, n
+
+
+def validate_text(text: str, name: str = "<memory>") -> Verdict:
+    """Run pyx12 on X12 text; the verdict lists every problem pyx12 reported."""
+    import pyx12.errors
+    import pyx12.params
+    import pyx12.x12n_document
+
+    if text.startswith(BOM):
+        text = text[1:]
+    version, tx, n = _sniff(text)
+    verdict = Verdict(name, False, version, tx, n)
+    if not text.startswith("ISA"):
+        verdict.problems.append(Problem(1, None, None, "not an X12 interchange: the file does not begin with ISA"))
+        return verdict
+    logger = logging.getLogger("pyx12")
+    handler = _Collect()
+    old_prop, old_level = logger.propagate, logger.level
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.ERROR)
+    report = io.StringIO()
+    try:
+        ok = pyx12.x12n_document.x12n_document(
+            param=pyx12.params.ParamsBase(), src_file=io.StringIO(text), fd_997=None, fd_html=None, fd_json=report)
+    except (pyx12.errors.X12Error, pyx12.errors.EngineError) as e:
+        ok = False
+        verdict.problems.append(Problem(None, None, None, f"pyx12 could not read the file: {e}"))
+    except Exception as e:  # pyx12 raises assorted errors on broken envelopes
+        ok = False
+        verdict.problems.append(Problem(None, None, None, f"pyx12 failed ({type(e).__name__}): {e}"))
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate, logger.level = old_prop, old_level
+    try:
+        tree = json.loads(report.getvalue()) if report.getvalue().strip() else {}
+    except ValueError:
+        tree = {}
+    found: list[Problem] = []
+    _walk_errors(tree, {}, found)
+    verdict.problems.extend(found)
+    if not ok and not verdict.problems:
+        msgs = [m for m in handler.records if m]
+        verdict.problems.extend(Problem(None, None, None, m) for m in msgs[:50])
+        if not msgs:
+            verdict.problems.append(Problem(None, None, None, "pyx12 rejected the file"))
+    verdict.valid = bool(ok) and not verdict.problems
+    return verdict
+
+
+def read_x12(path: Path) -> tuple[str, list[Problem]]:
+    """The file's text with a byte-order mark removed; bytes outside ASCII are problems
+    (X12 text is ASCII) and are replaced so pyx12 still checks the rest."""
+    data = Path(path).read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    problems = []
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+        bad = [i for i, ch in enumerate(text) if ord(ch) > 127]
+        problems.append(Problem(None, None, None,
+                                f"{len(bad)} byte(s) outside ASCII (first at byte {bad[0] + 1}); X12 text must be ASCII"))
+        text = "".join(ch if ord(ch) < 128 else "?" for ch in text)
+    return text, problems
+
+
+def validate_file(path) -> Verdict:
+    text, problems = read_x12(Path(path))
+    v = validate_text(text, str(path))
+    if problems:
+        v.problems = problems + v.problems
+        v.valid = False
+    return v
+
+
+def _worker(args):
+    text, offset = args
+    v = validate_text(text)
+    return v.valid, [(p.line + offset if p.line and p.line > 2 else p.line, p.segment, p.element, p.message)
+                     for p in v.problems]
+
+
+def validate_segments(segments: list[str], st_sets: list[tuple[str, int, int]], name: str,
+                      *, workers: int | None = None, parallel_min_sets: int = 2) -> Verdict:
+    """Validate an interchange we built (segments, and where each ST set sits).
+
+    With several transaction sets and more than one CPU, each set is validated in its own
+    process inside the file's ISA/GS header; the GE/IEA counts of the whole file are checked
+    here. Otherwise the whole text goes through pyx12 at once.
+    """
+    from .envelope import to_text
+
+    workers = workers or os.cpu_count() or 1
+    if len(st_sets) < parallel_min_sets or workers < 2:
+        v = validate_text(to_text(segments), name)
+        return v
+    head = segments[:2]
+    el = segments[0][3]
+    gs06 = segments[1].split(el)[6]
+    isa13 = segments[0].split(el)[13]
+    jobs = []
+    for _st, first, last in st_sets:
+        sub = head + segments[first:last + 1] + [f"GE{el}1{el}{gs06}", f"IEA{el}1{el}{isa13}"]
+        jobs.append((to_text(sub), first - 2))
+    import concurrent.futures as cf
+    import multiprocessing
+
+    # spawn, not fork: the parent holds an open SQLite write transaction
+    ctx = multiprocessing.get_context("spawn")
+    problems: list[Problem] = []
+    valid = True
+    with cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+        for ok, probs in pool.map(_worker, jobs):
+            valid &= ok
+            problems += [Problem(*p) for p in probs]
+    ge = segments[-2].split(el)
+    iea = segments[-1].split(el)
+    if ge[0] != "GE" or ge[1] != str(len(st_sets)) or ge[2] != gs06:
+        problems.append(Problem(len(segments) - 1, "GE", "GE01", f"GE01 must count {len(st_sets)} transaction sets"))
+    if iea[0] != "IEA" or iea[1] != "1" or iea[2] != isa13:
+        problems.append(Problem(len(segments), "IEA", "IEA01", "IEA must count 1 group and repeat ISA13"))
+    version, tx, _ = _sniff(to_text(segments[:3]))
+    v = Verdict(name, valid and not problems, version, tx, len(segments), problems)
+    return v

@@ -1,0 +1,213 @@
+"""Rendering professional claims as X12 837P 005010X222A1 (the loops and segments we send).
+
+Input is the claim *content* an invoice was issued with (a plain dict, see billing/snapshot.py),
+so an issued claim renders the same bytes every time. Loop structure (TR3 005010X222A1, section
+2.3 and the examples in its section 3):
+
+    ST  BHT
+    1000A  NM1*41 submitter, PER*IC contact
+    1000B  NM1*40 receiver
+    2000A  HL*n**20*1 billing provider, PRV*BI
+      2010AA NM1*85, N3, N4 (9-digit ZIP), REF*EI tax id
+      2000B  HL*n*1*22*{0|1} subscriber, SBR (payer responsibility P, relationship 18 when the
+             patient is the subscriber, group, claim filing indicator SBR09)
+        2010BA NM1*IL (MI member id), N3/N4/DMG when the subscriber is the patient
+        2010BB NM1*PR (PI payer id)
+        2000C  HL*n*p*23*0 patient (only when the patient is not the subscriber), PAT01
+          2010CA NM1*QC, N3, N4, DMG
+        2300   CLM (CLM01 patient control number = our invoice number, CLM05 place of service :
+               B : frequency code 1 original / 7 replacement / 8 void), AMT*F5 patient amount
+               paid (collected copays), REF*F8 payer claim control number (frequency 7 and 8),
+               HI with ICD-10-CM qualifiers ABK (principal) and ABF (others), no decimal point
+          2310B  NM1*82 rendering provider + PRV*PE, when it differs from the billing provider
+          2320   other payers known on the date of service: SBR (S/T), OI, 2330A NM1*IL, 2330B NM1*PR
+          2400   LX, SV1 (HC:code:modifiers, charge, UN, units, diagnosis pointers), DTP*472,
+                 REF*6R line item control number = our invoice line id (the 835 returns it in
+                 REF*6R so payments post to the right line)
+
+Claim filing indicator (SBR09, code source 1032): Medicare Part B MB, Medicaid MC, HMO HM,
+commercial CI. Patient relationship (PAT01 / SBR02 in 2320, code source 1069): spouse 01,
+child 19, other G8, self 18. A subscriber HL holds at most 100 claims (2300 repeat 100) and a
+transaction set at most 5,000 claims (TR3 section 1.4.1 recommendation).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass, field
+
+from .. import money
+from .envelope import Envelope, comp, digits, ident, interchange, seg, text, transaction, x12_date
+
+FILING_INDICATOR = {"medicare": "MB", "medicaid": "MC", "hmo": "HM", "commercial": "CI"}
+RELATIONSHIP = {"self": "18", "spouse": "01", "child": "19", "other": "G8"}
+CLAIMS_PER_ST = 5000
+CLAIMS_PER_SUBSCRIBER_HL = 100
+
+
+@dataclass
+class Rendered:
+    """An 837P interchange: its segments and where each transaction set and claim sits."""
+
+    segments: list[str]
+    st_sets: list[tuple[str, int, int]] = field(default_factory=list)  # (ST02, first seg index, last seg index)
+    claim_st: list[str] = field(default_factory=list)                 # ST02 of each claim, in input order
+
+    @property
+    def text(self) -> str:
+        from .envelope import to_text
+
+        return to_text(self.segments)
+
+
+def _name_parts(p: dict) -> tuple[str, str]:
+    return text(p.get("last"), 60), text(p.get("first"), 35)
+
+
+def _address(p: dict) -> list[str]:
+    out = [seg("N3", text(p.get("address1"), 55), text(p.get("address2"), 55))]
+    out.append(seg("N4", text(p.get("city"), 30), text(p.get("state"), 2), digits(p.get("zip"))[:9]))
+    return out
+
+
+def _dmg(p: dict) -> str:
+    sex = (p.get("sex") or "U").upper()
+    return seg("DMG", "D8", x12_date(p["dob"]), sex if sex in ("M", "F", "U") else "U")
+
+
+def header(practice: dict, *, bht_ref: str, created: _dt.datetime) -> list[str]:
+    """BHT, submitter (1000A), receiver (1000B), billing provider (2000A/2010AA)."""
+    name = text(practice["name"], 60)
+    out = [
+        seg("BHT", "0019", "00", ident(bht_ref, 50), created.strftime("%Y%m%d"), created.strftime("%H%M"), "CH"),
+        seg("NM1", "41", "2", name, "", "", "", "", "46", ident(practice["submitter_id"], 80)),
+        seg("PER", "IC", text(practice.get("contact_name") or practice["name"], 60), "TE", digits(practice["phone"])),
+        seg("NM1", "40", "2", text(practice["receiver_name"], 60), "", "", "", "", "46", ident(practice["receiver_id"], 80)),
+        seg("HL", "1", "", "20", "1"),
+    ]
+    if practice.get("taxonomy"):
+        out.append(seg("PRV", "BI", "PXC", ident(practice["taxonomy"], 50)))
+    out.append(seg("NM1", "85", "2", name, "", "", "", "", "XX", digits(practice["npi"])))
+    out += _address(practice)
+    out.append(seg("REF", "EI", digits(practice["tax_id"])))
+    return out
+
+
+def _subscriber_key(c: dict) -> str:
+    return json.dumps([c["payer"], c["subscriber"], c.get("patient")], sort_keys=True)
+
+
+def _subscriber_loops(c: dict, hl: int, has_patient: bool) -> list[str]:
+    sub, payer = c["subscriber"], c["payer"]
+    self_ = c.get("patient") is None
+    out = [
+        seg("HL", str(hl), "1", "22", "1" if has_patient else "0"),
+        seg("SBR", "P", "18" if self_ else "", text(sub.get("group"), 50), "", "", "", "", "",
+            FILING_INDICATOR.get(payer["kind"], "CI")),
+    ]
+    last, first = _name_parts(sub)
+    out.append(seg("NM1", "IL", "1", last, first, "", "", "", "MI", ident(sub["member_id"], 80)))
+    if self_:
+        out += _address(sub)
+        out.append(_dmg(sub))
+    elif sub.get("dob"):
+        out.append(_dmg(sub))
+    out.append(seg("NM1", "PR", "2", text(payer["name"], 60), "", "", "", "", "PI", ident(payer["id"], 80)))
+    return out
+
+
+def _patient_loops(c: dict, hl: int, parent: int) -> list[str]:
+    p = c["patient"]
+    rel = c["subscriber"].get("relationship", "other")
+    last, first = _name_parts(p)
+    return [
+        seg("HL", str(hl), str(parent), "23", "0"),
+        seg("PAT", RELATIONSHIP.get(rel, "G8")),
+        seg("NM1", "QC", "1", last, first),
+        *_address(p),
+        _dmg(p),
+    ]
+
+
+def _pointer(v) -> str:
+    return str(int(v))
+
+
+def claim_loops(c: dict, practice_npi: str) -> list[str]:
+    """Loop 2300 and everything under it for one claim."""
+    out = [seg("CLM", ident(c["number"], 38), money.x12_amount(c["total_cents"]), "", "",
+               comp(c.get("place_of_service") or "11", "B", c.get("frequency") or "1"), "Y", "A", "Y", "Y")]
+    if c.get("copay_cents"):
+        out.append(seg("AMT", "F5", money.x12_amount(c["copay_cents"])))
+    if c.get("frequency") in ("7", "8") and c.get("payer_claim_number"):
+        out.append(seg("REF", "F8", ident(c["payer_claim_number"], 50)))
+    dx = [ident(d).replace(".", "") for d in c["diagnoses"][:12]]
+    out.append(seg("HI", *[comp("ABK" if i == 0 else "ABF", d) for i, d in enumerate(dx)]))
+    r = c.get("rendering")
+    if r and digits(r.get("npi")) != digits(practice_npi):
+        last, first = _name_parts(r)
+        out.append(seg("NM1", "82", "1", last, first, "", "", "", "XX", digits(r["npi"])))
+        if r.get("taxonomy"):
+            out.append(seg("PRV", "PE", "PXC", ident(r["taxonomy"], 50)))
+    for o in c.get("other_payers") or []:
+        osub, opayer = o["subscriber"], o["payer"]
+        rel = osub.get("relationship", "self")
+        out.append(seg("SBR", "S" if o.get("priority", 2) == 2 else "T", RELATIONSHIP.get(rel, "G8"),
+                       text(osub.get("group"), 50), "", "", "", "", "", FILING_INDICATOR.get(opayer["kind"], "CI")))
+        out.append(seg("OI", "", "", "Y", "P", "", "Y"))
+        last, first = _name_parts(osub)
+        out.append(seg("NM1", "IL", "1", last, first, "", "", "", "MI", ident(osub["member_id"], 80)))
+        out.append(seg("NM1", "PR", "2", text(opayer["name"], 60), "", "", "", "", "PI",
+                       ident(opayer.get("id") or opayer["code"], 80)))
+    for i, ln in enumerate(c["lines"], start=1):
+        mods = [ident(m, 2) for m in ln.get("modifiers") or [] if m][:4]
+        out.append(seg("LX", str(i)))
+        out.append(seg("SV1", comp("HC", ident(ln["code"], 48), *mods), money.x12_amount(ln["charge_cents"]), "UN",
+                       str(ln.get("units") or 1), "", "", comp(*[_pointer(p) for p in ln["pointers"][:4]])))
+        out.append(seg("DTP", "472", "D8", x12_date(ln.get("date_of_service") or c["date_of_service"])))
+        if ln.get("invoice_line_id"):
+            out.append(seg("REF", "6R", str(ln["invoice_line_id"])))
+    return out
+
+
+def transaction_body(practice: dict, claims: list[dict], *, bht_ref: str, created: _dt.datetime) -> list[str]:
+    """The segments between ST and SE for a list of claims to one payer."""
+    body = header(practice, bht_ref=bht_ref, created=created)
+    groups: dict[str, list[dict]] = {}
+    for c in claims:
+        groups.setdefault(_subscriber_key(c), []).append(c)
+    hl = 1
+    for group in groups.values():
+        for start in range(0, len(group), CLAIMS_PER_SUBSCRIBER_HL):
+            chunk = group[start:start + CLAIMS_PER_SUBSCRIBER_HL]
+            first = chunk[0]
+            has_patient = first.get("patient") is not None
+            hl += 1
+            sub_hl = hl
+            body += _subscriber_loops(first, sub_hl, has_patient)
+            if has_patient:
+                hl += 1
+                body += _patient_loops(first, hl, sub_hl)
+            for c in chunk:
+                body += claim_loops(c, practice["npi"])
+    return body
+
+
+def render(env: Envelope, practice: dict, claims: list[dict], *, claims_per_st: int = CLAIMS_PER_ST) -> Rendered:
+    """One interchange with one functional group; claims split over transaction sets."""
+    sets = []
+    claim_st: list[str] = []
+    for n, start in enumerate(range(0, len(claims), claims_per_st), start=1):
+        chunk = claims[start:start + claims_per_st]
+        st_control = f"{n:04d}"
+        body = transaction_body(practice, chunk, bht_ref=f"{env.isa_control}-{n}", created=env.created)
+        sets.append(transaction(st_control, body))
+        claim_st += [st_control] * len(chunk)
+    segments = interchange(env, sets)
+    ranges = []
+    i = 2
+    for ts in sets:
+        ranges.append((ts[0].split("*")[2], i, i + len(ts) - 1))
+        i += len(ts)
+    return Rendered(segments, ranges, claim_st)
