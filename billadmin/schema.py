@@ -256,5 +256,6 @@ def MIGRATION_SETS():
     """All sets in apply order. Later domains append theirs here."""
     from .accounts.schema import accounts  # receipts, patient credit, notes, appeals
     from .codesets.schema import codesets  # code sets (ICD-10-CM, HCPCS, CPT, modifiers), NCCI PTP and MUE
+    from .billing.schema import billing  # X12 control numbers, invoice files and snapshots, claim queue
 
-    return [core, accounts, codesets]
+    return [core, accounts, codesets, billing]
