@@ -1,0 +1,574 @@
+"""Read X12 835 (005010X221A1) health care claim payment/advice files into plain objects.
+
+Structure (835 TR3, section 2.4): header (BPR financial information, TRN reassociation trace,
+DTM*405 production date, N1*PR payer loop 1000A, N1*PE payee loop 1000B), then header number
+loops 2000 (LX, TS3, TS2), each with claim payment loops 2100 (CLP, CAS, NM1, MIA, MOA, REF,
+DTM, PER, AMT, QTY) and their service payment loops 2110 (SVC, DTM, CAS, REF, AMT, QTY, LQ),
+then PLB provider-level adjustments, SE.
+
+Tolerant of what X12 allows: optional segments absent, loops repeated, segments we do not use
+ignored, several ST..SE transactions per interchange and several interchanges per file, claims
+without service lines, CAS with up to six reason/amount/quantity triplets. Strict on arithmetic:
+an amount that is not an X12 decimal (R type) with at most two decimals is an error, never
+guessed. Errors and warnings name the segment number and element, never the value (patient
+names and member ids travel in NM1 segments: they are not even kept).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from ..x12 import reader
+
+# CLP02 claim status codes (835 TR3, CLP02).
+CLAIM_STATUS = {
+    "1": "processed as primary", "2": "processed as secondary", "3": "processed as tertiary",
+    "4": "denied", "19": "processed as primary, forwarded", "20": "processed as secondary, forwarded",
+    "21": "processed as tertiary, forwarded", "22": "reversal of previous payment",
+    "23": "not our claim, forwarded", "25": "predetermination pricing only, no payment",
+}
+ADJUSTMENT_GROUPS = {"CO": "contractual obligation", "CR": "correction and reversal", "OA": "other adjustment",
+                     "PI": "payer initiated reduction", "PR": "patient responsibility"}
+PAYMENT_METHODS = {"ACH": "ACH (EFT)", "BOP": "financial institution option", "CHK": "check", "FWT": "wire transfer",
+                   "NON": "no payment"}
+
+
+@dataclass(slots=True)
+class Issue:
+    """A problem found while reading: severity 'error' refuses the file, 'warning' is shown."""
+
+    severity: str
+    message: str
+    segment: int | None = None
+    claim: str | None = None     # CLP01 (our claim number: an internal id, not PHI)
+
+    def __str__(self) -> str:
+        where = f"segment {self.segment}: " if self.segment else ""
+        return f"{where}{self.message}"
+
+
+@dataclass(slots=True)
+class Adjustment:
+    """One CAS reason/amount/quantity triplet."""
+
+    group: str
+    reason: str
+    amount_cents: int
+    quantity: str | None = None
+
+
+@dataclass(slots=True)
+class ServiceLine:
+    seq: int
+    qualifier: str
+    code: str
+    modifiers: list[str]
+    charge_cents: int
+    paid_cents: int
+    segment: int
+    revenue_code: str | None = None
+    units: str | None = None
+    original_code: str | None = None
+    original_units: str | None = None
+    service_from: str | None = None
+    service_to: str | None = None
+    control_number: str | None = None   # REF*6R: the line item control number we sent
+    allowed_cents: int | None = None    # AMT*B6
+    adjustments: list[Adjustment] = field(default_factory=list)
+    remarks: list[str] = field(default_factory=list)  # LQ*HE remark codes (RARC)
+
+    @property
+    def adjusted_cents(self) -> int:
+        return sum(a.amount_cents for a in self.adjustments)
+
+
+@dataclass(slots=True)
+class ClaimPayment:
+    seq: int
+    claim_number: str          # CLP01: our patient control number (= invoices.number)
+    status_code: str           # CLP02
+    charge_cents: int          # CLP03
+    paid_cents: int            # CLP04
+    patient_resp_cents: int | None  # CLP05
+    filing_indicator: str | None
+    payer_claim_number: str | None  # CLP07
+    segment: int
+    facility_code: str | None = None
+    frequency_code: str | None = None
+    statement_from: str | None = None
+    statement_to: str | None = None
+    received_on: str | None = None
+    header_number: str | None = None  # LX01
+    adjustments: list[Adjustment] = field(default_factory=list)   # claim-level CAS
+    remarks: list[str] = field(default_factory=list)              # MOA/MIA remark codes
+    lines: list[ServiceLine] = field(default_factory=list)
+    amounts: dict[str, int] = field(default_factory=dict)         # AMT qualifier -> cents
+    corrected_priority_payer: bool = False
+
+    @property
+    def is_reversal(self) -> bool:
+        return self.status_code == "22"
+
+    @property
+    def status_text(self) -> str:
+        return CLAIM_STATUS.get(self.status_code, f"status {self.status_code}")
+
+    def all_adjustments(self):
+        """(line or None, adjustment) for claim-level then line-level CAS."""
+        for a in self.adjustments:
+            yield None, a
+        for ln in self.lines:
+            for a in ln.adjustments:
+                yield ln, a
+
+    @property
+    def adjusted_cents(self) -> int:
+        return sum(a.amount_cents for _, a in self.all_adjustments())
+
+    def group_total(self, group: str) -> int:
+        return sum(a.amount_cents for _, a in self.all_adjustments() if a.group == group)
+
+
+@dataclass(slots=True)
+class ProviderAdjustment:
+    """One PLB reason/amount pair: positive reduces the payment, negative adds to it."""
+
+    provider_id: str
+    fiscal_date: str | None
+    reason: str
+    reference: str | None
+    amount_cents: int
+    segment: int
+
+
+@dataclass(slots=True)
+class Transaction:
+    control_number: str                  # ST02
+    segment: int
+    handling_code: str = ""              # BPR01
+    amount_cents: int = 0                # BPR02 (always >= 0 in the file)
+    credit_debit: str = "C"              # BPR03
+    method: str | None = None            # BPR04
+    payment_date: str | None = None      # BPR16
+    trace_number: str | None = None      # TRN02: check or EFT trace number
+    trace_company: str | None = None     # TRN03: payer's company id ("1" + EIN)
+    production_date: str | None = None   # DTM*405
+    payer_name: str | None = None
+    payer_id: str | None = None          # N1*PR N104, else REF*2U
+    payer_ref: str | None = None         # REF*2U
+    payee_name: str | None = None
+    payee_id_qualifier: str | None = None
+    payee_id: str | None = None          # N1*PE N104 (NPI with XX, TIN with FI)
+    claims: list[ClaimPayment] = field(default_factory=list)
+    plb: list[ProviderAdjustment] = field(default_factory=list)
+    version: str | None = None           # GS08
+
+    @property
+    def signed_amount_cents(self) -> int:
+        """BPR02 as money to us: a debit (BPR03 = D) is money the provider pays back."""
+        return -self.amount_cents if self.credit_debit == "D" else self.amount_cents
+
+    @property
+    def claims_paid_cents(self) -> int:
+        return sum(c.paid_cents for c in self.claims)
+
+    @property
+    def plb_cents(self) -> int:
+        return sum(p.amount_cents for p in self.plb)
+
+    @property
+    def payer_key(self) -> str:
+        """Who paid, for idempotency: TRN03 (required by the TR3), else the payer's ids, else name."""
+        return (self.trace_company or self.payer_id or self.payer_ref or self.payer_name or "").strip().upper()
+
+    @property
+    def reversal_only(self) -> bool:
+        return bool(self.claims) and all(c.is_reversal for c in self.claims)
+
+
+@dataclass(slots=True)
+class RemitFile:
+    path: str
+    name: str
+    sha256: str
+    size: int
+    transactions: list[Transaction] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    segments: int = 0
+    interchange_control: str | None = None
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+
+class _Amounts:
+    """Amount parsing that records an error (segment + element) instead of raising, so a file
+    shows every problem at once."""
+
+    __slots__ = ("issues",)
+
+    def __init__(self, issues: list[Issue]):
+        self.issues = issues
+
+    def __call__(self, text: str, seg_no: int, where: str, *, required: bool = True) -> int | None:
+        t = text.strip() if text else ""
+        if not t:
+            if required:
+                self.issues.append(Issue("error", f"{where} is required but empty", seg_no))
+                return 0
+            return None
+        # Fast path for the plain forms ("125", "125.5", "-3.25"); Decimal for the rest.
+        neg = t[0] == "-"
+        body = t[1:] if neg else t
+        whole, dot, frac = body.partition(".")
+        if (whole.isdigit() or (whole == "" and frac)) and (not dot or (frac.isdigit() and len(frac) <= 2)) \
+                and whole.isascii() and frac.isascii():
+            c = int(whole or "0") * 100 + (int(frac.ljust(2, "0")) if frac else 0)
+            return -c if neg else c
+        try:
+            d = Decimal(t)
+        except Exception:
+            d = None
+        if d is None or not d.is_finite():
+            self.issues.append(Issue("error", f"{where} is not an X12 decimal amount", seg_no))
+            return 0
+        q = d.quantize(Decimal("0.01"))
+        if q != d:
+            self.issues.append(Issue("error", f"{where} has more than two decimal places", seg_no))
+            return 0
+        return int(q * 100)
+
+
+def _date(text: str, seg_no: int, where: str, issues: list[Issue]) -> str | None:
+    t = (text or "").strip()
+    if not t:
+        return None
+    if len(t) == 8 and t.isdigit():
+        try:
+            return _dt.date(int(t[:4]), int(t[4:6]), int(t[6:])).isoformat()
+        except ValueError:
+            pass
+    issues.append(Issue("warning", f"{where} is not a CCYYMMDD date; ignored", seg_no))
+    return None
+
+
+def _cas(seg: list[str], seg_no: int, amount: _Amounts, issues: list[Issue]) -> list[Adjustment]:
+    """CAS01 group code, then up to six (reason, amount, quantity) triplets in CAS02..CAS19."""
+    group = reader.element(seg, 1).strip()
+    out: list[Adjustment] = []
+    if group not in ADJUSTMENT_GROUPS:
+        issues.append(Issue("error", f"CAS01 group code is not one of {', '.join(ADJUSTMENT_GROUPS)}", seg_no))
+        return out
+    for k in range(6):
+        i = 2 + 3 * k
+        reason = reader.element(seg, i).strip()
+        amt = reader.element(seg, i + 1)
+        qty = reader.element(seg, i + 2).strip() or None
+        if not reason and not amt.strip():
+            continue
+        if not reason:
+            issues.append(Issue("error", f"CAS{i:02d} reason code is empty but CAS{i + 1:02d} has an amount", seg_no))
+            continue
+        cents = amount(amt, seg_no, f"CAS{i + 1:02d} (adjustment amount)")
+        out.append(Adjustment(group, reason, cents, qty))
+    if not out:
+        issues.append(Issue("error", "CAS segment has no reason code and amount", seg_no))
+    return out
+
+
+def _procedure(value: str, comp: str) -> tuple[str, str, list[str]]:
+    parts = value.split(comp)
+    qual = parts[0].strip() if parts else ""
+    code = parts[1].strip() if len(parts) > 1 else ""
+    mods = [m.strip() for m in parts[2:6] if m.strip()]
+    return qual, code, mods
+
+
+def parse_bytes(data: bytes, *, name: str = "<input>", path: str = "") -> RemitFile:
+    """Parse one 835 file's bytes. Never raises for content: problems become Issues."""
+    rf = RemitFile(path=path or name, name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    issues = rf.issues
+    try:
+        ics = reader.interchanges(data)
+    except reader.X12SyntaxError as e:
+        issues.append(Issue("error", str(e), e.segment))
+        return rf
+    amount = _Amounts(issues)
+    el = reader.element
+    seg_no = 0
+    for ic in ics:
+        comp = ic.separators.component
+        seg_no = ic.first_segment - 1
+        tx: Transaction | None = None
+        tx_start = 0
+        claim: ClaimPayment | None = None
+        line: ServiceLine | None = None
+        header_number: str | None = None
+        n1 = None            # 'PR' or 'PE' while inside loop 1000A/1000B
+        gs_version = None
+        gs_count = 0
+        st_count = 0
+        isa = ic.segments[0]
+        if len(isa) < 17:
+            issues.append(Issue("warning", f"ISA has {len(isa) - 1} elements, expected 16", seg_no + 1))
+        if rf.interchange_control is None:
+            rf.interchange_control = el(isa, 13).strip() or None
+        for seg in ic.segments:
+            seg_no += 1
+            sid = seg[0].strip()
+            if tx is None:
+                if sid == "ST":
+                    st_count += 1
+                    gs_count += 1
+                    if el(seg, 1).strip() != "835":
+                        issues.append(Issue("warning", f"ST01 is {el(seg, 1).strip()!r}, not 835: transaction skipped", seg_no))
+                        tx = Transaction(control_number=el(seg, 2).strip(), segment=seg_no)
+                        tx.handling_code = "SKIP"
+                        tx_start = seg_no
+                        continue
+                    tx = Transaction(control_number=el(seg, 2).strip(), segment=seg_no, version=gs_version)
+                    tx_start = seg_no
+                    claim = line = None
+                    header_number = None
+                    n1 = None
+                elif sid == "GS":
+                    gs_count = 0
+                    gs_version = el(seg, 8).strip() or None
+                    if gs_version and not gs_version.startswith("005010X221"):
+                        issues.append(Issue("warning", f"GS08 version {gs_version} is not 005010X221A1; read as 835 5010", seg_no))
+                elif sid == "GE":
+                    ge = el(seg, 1).strip()
+                    if ge.isdigit() and int(ge) != gs_count:
+                        issues.append(Issue("warning", f"GE01 says {ge} transactions, the group has {gs_count}", seg_no))
+                elif sid == "IEA":
+                    if el(seg, 2).strip() != el(isa, 13).strip():
+                        issues.append(Issue("warning", "IEA02 does not match ISA13 control number", seg_no))
+                elif sid in ("ISA", "TA1"):
+                    pass
+                else:
+                    issues.append(Issue("warning", f"{sid} segment outside any ST..SE transaction ignored", seg_no))
+                continue
+            if sid == "SE":
+                count = el(seg, 1).strip()
+                if count.isdigit() and int(count) != seg_no - tx_start + 1:
+                    issues.append(Issue("warning", f"SE01 says {count} segments, the transaction has {seg_no - tx_start + 1}", seg_no))
+                if el(seg, 2).strip() != tx.control_number:
+                    issues.append(Issue("warning", "SE02 does not match ST02 control number", seg_no))
+                if tx.handling_code != "SKIP":
+                    _finish_transaction(tx, issues)
+                    rf.transactions.append(tx)
+                tx = None
+                continue
+            if tx.handling_code == "SKIP":
+                continue
+            if sid == "CLP":
+                line = None
+                n1 = None
+                if len(seg) < 5:
+                    issues.append(Issue("error", "CLP needs CLP01..CLP04 (claim number, status, charge, payment)", seg_no))
+                    claim = None
+                    continue
+                num = seg[1].strip()
+                status = seg[2].strip()
+                if not num:
+                    issues.append(Issue("error", "CLP01 (patient control number) is empty", seg_no))
+                if status not in CLAIM_STATUS:
+                    issues.append(Issue("warning", f"CLP02 claim status {status!r} is not a 5010 code", seg_no, num))
+                claim = ClaimPayment(
+                    seq=len(tx.claims) + 1, claim_number=num, status_code=status,
+                    charge_cents=amount(seg[3], seg_no, "CLP03 (charge)"),
+                    paid_cents=amount(seg[4], seg_no, "CLP04 (payment)"),
+                    patient_resp_cents=amount(el(seg, 5), seg_no, "CLP05 (patient responsibility)", required=False),
+                    filing_indicator=el(seg, 6).strip() or None,
+                    payer_claim_number=el(seg, 7).strip() or None,
+                    segment=seg_no,
+                    facility_code=el(seg, 8).strip() or None,
+                    frequency_code=el(seg, 9).strip() or None,
+                    header_number=header_number,
+                )
+                tx.claims.append(claim)
+                continue
+            if sid == "SVC":
+                if claim is None:
+                    issues.append(Issue("error", "SVC service line outside a CLP claim", seg_no))
+                    line = None
+                    continue
+                qual, code, mods = _procedure(el(seg, 1), comp)
+                if not code:
+                    issues.append(Issue("error", "SVC01 has no procedure code", seg_no, claim.claim_number))
+                oq, ocode, omods = _procedure(el(seg, 6), comp) if el(seg, 6).strip() else ("", "", [])
+                line = ServiceLine(
+                    seq=len(claim.lines) + 1, qualifier=qual, code=code, modifiers=mods,
+                    charge_cents=amount(el(seg, 2), seg_no, "SVC02 (line charge)"),
+                    paid_cents=amount(el(seg, 3), seg_no, "SVC03 (line payment)"),
+                    segment=seg_no,
+                    revenue_code=el(seg, 4).strip() or None,
+                    units=el(seg, 5).strip() or None,
+                    original_code=(":".join([ocode] + omods) if ocode else None),
+                    original_units=el(seg, 7).strip() or None,
+                )
+                claim.lines.append(line)
+                continue
+            if sid == "CAS":
+                adj = _cas(seg, seg_no, amount, issues)
+                if line is not None:
+                    line.adjustments.extend(adj)
+                elif claim is not None:
+                    claim.adjustments.extend(adj)
+                else:
+                    issues.append(Issue("error", "CAS adjustment outside a claim", seg_no))
+                continue
+            if sid == "DTM":
+                q = el(seg, 1).strip()
+                d = _date(el(seg, 2), seg_no, f"DTM*{q} date", issues)
+                if line is not None:
+                    if q == "472":
+                        line.service_from = line.service_to = d
+                    elif q == "150":
+                        line.service_from = d
+                    elif q == "151":
+                        line.service_to = d
+                elif claim is not None:
+                    if q == "232":
+                        claim.statement_from = d
+                    elif q == "233":
+                        claim.statement_to = d
+                    elif q == "050":
+                        claim.received_on = d
+                elif q == "405":
+                    tx.production_date = d
+                continue
+            if sid == "REF":
+                q = el(seg, 1).strip()
+                v = el(seg, 2).strip() or None
+                if line is not None:
+                    if q == "6R":
+                        line.control_number = v
+                elif claim is None and n1 == "PR" and q == "2U":
+                    tx.payer_ref = v
+                continue
+            if sid == "AMT":
+                q = el(seg, 1).strip()
+                where = f"AMT*{q} amount"
+                cents = amount(el(seg, 2), seg_no, where)
+                if line is not None:
+                    if q == "B6":
+                        line.allowed_cents = cents
+                elif claim is not None:
+                    claim.amounts[q] = cents
+                continue
+            if sid == "LQ":
+                if line is not None and el(seg, 1).strip() == "HE" and el(seg, 2).strip():
+                    line.remarks.append(el(seg, 2).strip())
+                continue
+            if sid == "MOA":
+                if claim is not None:
+                    claim.remarks += [el(seg, i).strip() for i in range(3, 8) if el(seg, i).strip()]
+                continue
+            if sid == "MIA":
+                if claim is not None:
+                    claim.remarks += [el(seg, i).strip() for i in (5, 20, 21, 22, 23) if el(seg, i).strip()]
+                continue
+            if sid == "NM1":
+                # Names and member ids are PHI we do not need: only the loop position matters.
+                if claim is not None and el(seg, 1).strip() == "PR":
+                    claim.corrected_priority_payer = True
+                continue
+            if sid == "LX":
+                header_number = el(seg, 1).strip() or None
+                claim = line = None
+                n1 = None
+                continue
+            if sid == "BPR":
+                tx.handling_code = el(seg, 1).strip()
+                tx.amount_cents = amount(el(seg, 2), seg_no, "BPR02 (payment amount)")
+                cd = el(seg, 3).strip() or "C"
+                if cd not in ("C", "D"):
+                    issues.append(Issue("error", "BPR03 must be C (credit) or D (debit)", seg_no))
+                tx.credit_debit = cd
+                tx.method = el(seg, 4).strip() or None
+                tx.payment_date = _date(el(seg, 16), seg_no, "BPR16 payment date", issues)
+                if tx.amount_cents < 0:
+                    issues.append(Issue("error", "BPR02 must not be negative (BPR03 D marks a debit)", seg_no))
+                continue
+            if sid == "TRN":
+                if tx.trace_number is None:
+                    tx.trace_number = el(seg, 2).strip() or None
+                    tx.trace_company = el(seg, 3).strip() or None
+                continue
+            if sid == "N1":
+                n1 = el(seg, 1).strip()
+                if claim is None:
+                    if n1 == "PR":
+                        tx.payer_name = el(seg, 2).strip() or None
+                        tx.payer_id = el(seg, 4).strip() or None
+                    elif n1 == "PE":
+                        tx.payee_name = el(seg, 2).strip() or None
+                        tx.payee_id_qualifier = el(seg, 3).strip() or None
+                        tx.payee_id = el(seg, 4).strip() or None
+                continue
+            if sid == "PLB":
+                claim = line = None
+                prov = el(seg, 1).strip()
+                fdate = _date(el(seg, 2), seg_no, "PLB02 fiscal period date", issues)
+                found = False
+                for k in range(6):
+                    i = 3 + 2 * k
+                    ident = el(seg, i).strip()
+                    amt = el(seg, i + 1)
+                    if not ident and not amt.strip():
+                        continue
+                    found = True
+                    parts = ident.split(comp)
+                    reason = parts[0].strip()
+                    ref = parts[1].strip() if len(parts) > 1 and parts[1].strip() else None
+                    if not reason:
+                        issues.append(Issue("error", f"PLB{i:02d} adjustment reason is empty", seg_no))
+                    cents = amount(amt, seg_no, f"PLB{i + 1:02d} (provider adjustment amount)")
+                    tx.plb.append(ProviderAdjustment(prov, fdate, reason, ref, cents, seg_no))
+                if not found:
+                    issues.append(Issue("error", "PLB segment has no adjustment", seg_no))
+                continue
+            # Everything else (TS3, TS2, N3, N4, PER, QTY, CUR, RDM, ...) carries nothing we post.
+        if tx is not None:
+            issues.append(Issue("error", f"transaction ST*{tx.control_number} has no SE segment (file cut short?)", seg_no))
+            if tx.handling_code != "SKIP":
+                _finish_transaction(tx, issues)
+                rf.transactions.append(tx)
+        if st_count == 0:
+            issues.append(Issue("warning", "interchange holds no transaction", ic.first_segment))
+    rf.segments = seg_no
+    if not rf.transactions and not rf.errors:
+        issues.append(Issue("error", "no 835 transaction (ST*835) in the file", None))
+    return rf
+
+
+def _finish_transaction(tx: Transaction, issues: list[Issue]) -> None:
+    if not tx.handling_code:
+        issues.append(Issue("error", f"transaction ST*{tx.control_number} has no BPR segment", tx.segment))
+    if not tx.trace_number:
+        issues.append(Issue("error", f"transaction ST*{tx.control_number} has no TRN trace number", tx.segment))
+
+
+def parse_file(path: str | Path) -> RemitFile:
+    from ..errors import BadInput
+
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise BadInput(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise BadInput(f"{p}: is a directory, not an 835 file") from None
+    except OSError as e:
+        raise BadInput(f"{p}: cannot read ({e.strerror})") from None
+    return parse_bytes(data, name=p.name, path=str(p))

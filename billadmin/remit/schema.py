@@ -1,0 +1,125 @@
+"""Remittance tables (migration set "billadmin.remit"): what each 835 said, kept as read, and
+linked to the ledger rows its posting created.
+
+The ledger (payments, payment_allocations, adjustments, invoice_events) is what balances use;
+these tables are the evidence: the file (sha256), each ST transaction (payer, trace number,
+BPR amount), each claim payment (CLP) with its service lines (SVC), adjustments (CAS) and
+provider-level adjustments (PLB). Patient names and member ids in the 835 are not stored.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils.migrations import Migrations
+
+remit = Migrations("billadmin.remit")
+
+
+def _exec(db, sql: str) -> None:
+    for stmt in [s.strip() for s in sql.split(";\n") if s.strip()]:
+        db.execute(stmt)
+
+
+@remit()
+def m001_remittance_tables(db):
+    "Files, transactions, claim payments, service lines, CAS adjustments and PLB as read from each 835."
+    _exec(db, """
+    CREATE TABLE remit_files (
+        id INTEGER PRIMARY KEY,
+        file_name TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+        interchange_control TEXT, segments INTEGER NOT NULL,
+        imported_at TEXT NOT NULL, os_user TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX remit_files_sha ON remit_files(sha256);
+    CREATE TABLE remit_transactions (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES remit_files(id),
+        st_control TEXT NOT NULL,
+        payer_key TEXT NOT NULL,
+        payer_name TEXT, payer_x12_id TEXT,
+        payer_id INTEGER REFERENCES payers(id),
+        payee_name TEXT, payee_id_qualifier TEXT, payee_id TEXT,
+        handling_code TEXT NOT NULL,
+        credit_debit TEXT NOT NULL CHECK (credit_debit IN ('C','D')),
+        amount_cents INTEGER NOT NULL,
+        method TEXT, payment_date TEXT, production_date TEXT,
+        trace_number TEXT NOT NULL, trace_company TEXT,
+        reversal_only INTEGER NOT NULL DEFAULT 0,
+        claims_paid_cents INTEGER NOT NULL,
+        plb_cents INTEGER NOT NULL,
+        posted_cents INTEGER NOT NULL,
+        unmatched_cents INTEGER NOT NULL,
+        skipped_cents INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (payer_key, trace_number, reversal_only)
+    ) STRICT;
+    CREATE INDEX remit_transactions_trace ON remit_transactions(trace_number);
+    CREATE TABLE remit_claims (
+        id INTEGER PRIMARY KEY,
+        transaction_id INTEGER NOT NULL REFERENCES remit_transactions(id),
+        seq INTEGER NOT NULL,
+        claim_number TEXT NOT NULL,
+        invoice_id INTEGER REFERENCES invoices(id),
+        status_code TEXT NOT NULL,
+        charge_cents INTEGER NOT NULL, paid_cents INTEGER NOT NULL, patient_resp_cents INTEGER,
+        filing_indicator TEXT, payer_claim_number TEXT, facility_code TEXT, frequency_code TEXT,
+        statement_from TEXT, statement_to TEXT,
+        remarks TEXT NOT NULL DEFAULT '',
+        outcome TEXT NOT NULL CHECK (outcome IN ('paid','partially_paid','denied','reversed','unmatched',
+                                                  'duplicate','not_posted')),
+        reverses_id INTEGER REFERENCES remit_claims(id),
+        note TEXT,
+        UNIQUE (transaction_id, seq)
+    ) STRICT;
+    CREATE INDEX remit_claims_invoice ON remit_claims(invoice_id);
+    CREATE INDEX remit_claims_number ON remit_claims(claim_number);
+    CREATE TABLE remit_lines (
+        id INTEGER PRIMARY KEY,
+        claim_id INTEGER NOT NULL REFERENCES remit_claims(id),
+        seq INTEGER NOT NULL,
+        invoice_line_id INTEGER REFERENCES invoice_lines(id),
+        qualifier TEXT, code TEXT NOT NULL, modifiers TEXT NOT NULL DEFAULT '',
+        charge_cents INTEGER NOT NULL, paid_cents INTEGER NOT NULL, allowed_cents INTEGER,
+        units TEXT, revenue_code TEXT, original_code TEXT,
+        service_from TEXT, service_to TEXT, control_number TEXT,
+        remarks TEXT NOT NULL DEFAULT '',
+        UNIQUE (claim_id, seq)
+    ) STRICT;
+    CREATE TABLE remit_adjustments (
+        id INTEGER PRIMARY KEY,
+        claim_id INTEGER NOT NULL REFERENCES remit_claims(id),
+        line_id INTEGER REFERENCES remit_lines(id),
+        group_code TEXT NOT NULL, reason_code TEXT NOT NULL,
+        amount_cents INTEGER NOT NULL, quantity TEXT,
+        adjustment_id INTEGER REFERENCES adjustments(id)
+    ) STRICT;
+    CREATE INDEX remit_adjustments_claim ON remit_adjustments(claim_id);
+    CREATE TABLE remit_plb (
+        id INTEGER PRIMARY KEY,
+        transaction_id INTEGER NOT NULL REFERENCES remit_transactions(id),
+        provider_id TEXT, fiscal_date TEXT,
+        reason_code TEXT NOT NULL, reference TEXT,
+        amount_cents INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE remit_payments (
+        transaction_id INTEGER NOT NULL REFERENCES remit_transactions(id),
+        payment_id INTEGER NOT NULL REFERENCES payments(id),
+        PRIMARY KEY (transaction_id, payment_id)
+    ) STRICT, WITHOUT ROWID
+    """)
+
+
+@remit()
+def m002_reason_codes(db):
+    "CARC and RARC meanings in our own words with a work category, for remittance displays and the denial worklist."
+    from . import codes
+
+    _exec(db, """
+    CREATE TABLE remit_codes (
+        kind TEXT NOT NULL CHECK (kind IN ('CARC','RARC')),
+        code TEXT NOT NULL,
+        category TEXT NOT NULL,
+        meaning TEXT NOT NULL,
+        PRIMARY KEY (kind, code)
+    ) STRICT, WITHOUT ROWID
+    """)
+    rows = [("CARC", c, cat, m) for c, cat, m in codes.CARC] + [("RARC", c, cat, m) for c, cat, m in codes.RARC]
+    db.conn.executemany("INSERT INTO remit_codes (kind, code, category, meaning) VALUES (?,?,?,?)", rows)
