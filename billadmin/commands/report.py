@@ -65,3 +65,206 @@ def report_aging(
     conn = open_db()
     rep = aging.report(conn, as_of=today, basis=by, per=per, xlsx=Format(fmt) is Format.xlsx)
     _out(conn, rep, fmt, output)
+
+
+@app.command("kpi")
+def report_kpi(
+    as_of: AsOfOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    monthly: Annotated[bool, typer.Option("--monthly", help="One row per month of the period (the trend).")] = False,
+    fmt: ReportFormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Revenue-cycle KPIs for a period (default the 90 days ending --to), with their formulas.
+
+    \b
+    days_in_ar          = A/R / (gross charges in period / days in period)
+    clean_claim_rate    = claims never denied, voided or replaced
+                          / original claims issued in period and answered by the payer
+    first_pass_rate     = claims settled by their first remittance
+                          / claims first answered in period
+    denial_rate         = claims with a denial reason code / claims first answered in period
+    net_collection_rate = payments received / (gross charges - contractual adjustments)
+    ar_over_90_pct      = A/R over 90 days from the date of service / A/R
+    A/R is the aging total at the end of --to; gross charges are charge lines by date of
+    service; denials are remittance adjustments in group CO/OA/PI with a denial reason;
+    contractual adjustments are group CO with a contractual reason (e.g. CO-45).
+    xlsx: the KPIs, the monthly trend and its charts.
+
+    \b
+    Example:
+        billadmin report kpi
+        billadmin report kpi --from 2026-06-01 --to 2026-11-30 --monthly
+        billadmin report kpi --monthly -f xlsx -o kpi.xlsx
+    """
+    from ..reports import kpi
+
+    today, s, e = _dates(as_of, start, end)
+    conn = open_db()
+    rep = kpi.report(conn, start=s, end=e, as_of=today, monthly=monthly, xlsx=Format(fmt) is Format.xlsx)
+    _out(conn, rep, fmt, output)
+
+
+@app.command("medicare")
+def report_medicare(
+    as_of: AsOfOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    fmt: ReportFormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Medicare and Medicaid billing per month, compared with commercial payers.
+
+    Per month and program: claims and charges issued, insurance payments, contractual
+    adjustments, patient responsibility, claims answered and denied, denial rate, top denial
+    codes, average days to pay (first payment - issue date); a total row per program.
+    Default period: the 12 calendar months ending --to.
+
+    Example:
+        billadmin report medicare
+        billadmin report medicare --from 2026-01-01 --to 2026-06-30 -f xlsx -o medicare.xlsx
+    """
+    from ..reports import medicare
+
+    today, s, e = _dates(as_of, start, end)
+    conn = open_db()
+    _out(conn, medicare.report(conn, start=s, end=e, as_of=today, xlsx=Format(fmt) is Format.xlsx), fmt, output)
+
+
+@app.command("payer-mix")
+def report_payer_mix(
+    as_of: AsOfOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    fmt: ReportFormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Charges, payments and open A/R by payer, with each payer's share.
+
+    Charges by date of service under the payer billed for the encounter (else PATIENT for
+    self-pay, else UNBILLED); payments by who paid; A/R at --to. Default period: the 90 days
+    ending --to. xlsx: pie charts of charges and payments.
+
+    Example:
+        billadmin report payer-mix
+        billadmin report payer-mix --from 2026-01-01 --to 2026-12-31 -f xlsx -o mix.xlsx
+    """
+    from ..reports import mix
+
+    today, s, e = _dates(as_of, start, end)
+    conn = open_db()
+    _out(conn, mix.mix_report(conn, start=s, end=e, as_of=today), fmt, output)
+
+
+@app.command("payer-cpt")
+def report_payer_cpt(
+    as_of: AsOfOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    code: Annotated[Optional[str], typer.Option("--code", help="Only this procedure code.")] = None,
+    fmt: ReportFormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """What each payer pays per procedure code, ranked (1 = pays best).
+
+    Over claim lines with a date of service in the period (default the 90 days ending --to):
+    lines billed, paid and denied; average billed, allowed (paid + patient part) and paid,
+    lowest and highest paid, paid as a share of billed.
+
+    Example:
+        billadmin report payer-cpt --code 99213
+        billadmin report payer-cpt -f csv -o payer-cpt.csv
+    """
+    from ..reports import mix
+
+    today, s, e = _dates(as_of, start, end)
+    conn = open_db()
+    _out(conn, mix.cpt_report(conn, start=s, end=e, as_of=today, code=code), fmt, output)
+
+
+@app.command("denials")
+def report_denials(
+    as_of: AsOfOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    by: Annotated[str, typer.Option("--by", help="category, payer, code, provider or carc.")] = "category",
+    fmt: ReportFormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Denials posted in the period, grouped by reason category, payer, code, provider or CARC.
+
+    Default period: the 90 days ending --to. xlsx: one sheet per grouping and a chart by
+    category.
+
+    Example:
+        billadmin report denials
+        billadmin report denials --by payer --from 2026-10-01 --to 2026-10-31
+    """
+    from ..reports import denials
+
+    today, s, e = _dates(as_of, start, end)
+    conn = open_db()
+    _out(conn, denials.report(conn, start=s, end=e, as_of=today, by=by, xlsx=Format(fmt) is Format.xlsx), fmt, output)
+
+
+@app.command("daysheet")
+def report_daysheet(
+    date: Annotated[Optional[str], typer.Option("--date", metavar="DATE", help="The day (default today).")] = None,
+    fmt: ReportFormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """One day's charges (by date of service), invoices issued, payments and adjustments, with totals.
+
+    Example:
+        billadmin report daysheet --date 2026-11-20
+    """
+    from ..reports import daysheet
+
+    day, _, _ = _dates(date)
+    conn = open_db()
+    _out(conn, daysheet.report(conn, day=day, xlsx=Format(fmt) is Format.xlsx), fmt, output)
+
+
+WithinOpt = Annotated[int, typer.Option("--within", min=0, max=3650, help="Days ahead to look (default 30).")]
+
+
+@app.command("timely-filing")
+def report_timely_filing(
+    as_of: AsOfOpt = None,
+    within: WithinOpt = 30,
+    fmt: ReportFormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Unbilled charges and unanswered claims near or past their timely-filing deadline.
+
+    The deadline is the payer's limit from the date of service (`billadmin payer list`);
+    rows past it come first.
+
+    Example:
+        billadmin report timely-filing --within 14
+    """
+    from ..reports import deadlines
+
+    today, _, _ = _dates(as_of)
+    conn = open_db()
+    _out(conn, deadlines.filing_report(conn, as_of=today, within=within), fmt, output)
+
+
+@app.command("coverage-expiring")
+def report_coverage_expiring(
+    as_of: AsOfOpt = None,
+    within: WithinOpt = 30,
+    fmt: ReportFormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Coverages ending soon or just lapsed, patients with upcoming visits first.
+
+    Example:
+        billadmin report coverage-expiring --within 30 -f csv -o renewals.csv
+    """
+    from ..reports import deadlines
+
+    today, _, _ = _dates(as_of)
+    conn = open_db()
+    _out(conn, deadlines.coverage_report(conn, as_of=today, within=within), fmt, output)

@@ -35,8 +35,9 @@ BUCKET_KEYS = tuple(f"{b}_cents" for b in BUCKETS)
 
 
 def bucket_sql(age: str) -> str:
-    """SQL CASE giving the bucket index 0..4 of an age in days (ages below 0 count as 0-30)."""
-    return f"(CASE WHEN {age} <= 30 THEN 0 WHEN {age} <= 60 THEN 1 WHEN {age} <= 90 THEN 2 WHEN {age} <= 120 THEN 3 ELSE 4 END)"
+    """SQL giving the bucket index 0..4 of an age in days (0-30, 31-60, 61-90, 91-120, 120+; ages
+    below 0 count as 0-30). One reference to the age, so its date expression is evaluated once."""
+    return f"MIN(4, MAX(0, ({age} - 1) / 30))"
 
 
 def age_sql(basis: str) -> str:

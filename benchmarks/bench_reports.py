@@ -1,0 +1,233 @@
+"""Reports on 1M charge lines with their postings, each against the plain SQL computing the same
+totals in the sqlite3 CLI (target: report <= 2x the SQL, same run).
+
+The database is built once per scale by direct SQL inserts in the ledger's shape (the practice
+of benchmarks/gen.py: 3 lines per encounter, one claim per encounter, 835-style postings per
+line with CO-45 contractual and PR-2 coinsurance transferred to a patient invoice, about 8% of
+claims denied, 7% not yet answered, 3% of encounters unbilled) and kept in benchmarks/work/.
+
+    python benchmarks/run.py --only report
+    python benchmarks/bench_reports.py build --lines 1000000     # just build (and time) the database
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+AS_OF = _dt.date(2026, 11, 1)
+VERSION = 3   # bump when the data's shape changes: the cached database is rebuilt
+DENIALS = [("CO", "16"), ("CO", "50"), ("CO", "197"), ("CO", "27"), ("CO", "18"), ("CO", "97")]
+
+
+def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) -> dict:
+    """Build the benchmark database at `path` (replaced). Returns row counts."""
+    from billadmin import db as dbmod, demo, ledger, setup
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    setup.init_database(path)
+    conn = dbmod.connect(path)
+    c = conn.conn
+    c.execute("PRAGMA synchronous = OFF")
+    c.execute("PRAGMA cache_size = -400000")
+    rnd = random.Random(seed)
+    now = "2026-11-01T00:00:00+00:00"
+    n_enc = max(1, -(-lines // 3))
+    n_pat = max(10, n_enc // 10)
+    codes = [(k, int(v.replace(".", ""))) for k, v in demo.FEES.items()]
+    c.execute("BEGIN")
+    c.execute("INSERT INTO practice (id, name, npi, tax_id, address1, city, state, zip) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+              (demo.PRACTICE["name"], demo.PRACTICE["npi"], demo.PRACTICE["tax_id"], demo.PRACTICE["address1"],
+               demo.PRACTICE["city"], demo.PRACTICE["state"], demo.PRACTICE["zip"]))
+    c.executemany("INSERT INTO providers (npi, first_name, last_name) VALUES (?,?,?)",
+                  [(p["NPI"], p["First Name"], p["Last Name"]) for p in demo.PROVIDERS])
+    c.executemany("INSERT INTO payers (code, name, kind, timely_filing_days, timely_filing_months) VALUES (?,?,?,?,?)",
+                  [(p["Code"], p["Name"], p["Kind"], int(p["Timely Filing Days"]) if p["Timely Filing Days"] else None,
+                    12 if p["Kind"] == "medicare" else None) for p in demo.PAYERS])
+    payer_ids = dict(c.execute("SELECT code, id FROM payers"))
+    plan = ["MCR", "MCR", "MCD", "BVHMO", "KEY", "KEY", "SUM", "SUM", "SUM", "SELF"]
+    c.executemany("INSERT INTO patients (id, mrn, first_name, last_name, dob, sex, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+                  [(i, f"{i:08d}", rnd.choice(demo.FIRST), rnd.choice(demo.LAST),
+                    (_dt.date(1940, 1, 1) + _dt.timedelta(days=rnd.randint(0, 28000))).isoformat(), "MF"[i % 2], now, now)
+                   for i in range(1, n_pat + 1)])
+    pat_payer = {}
+    covs = []
+    for i in range(1, n_pat + 1):
+        code = plan[i % len(plan)]
+        pat_payer[i] = code
+        if code != "SELF":
+            end = None
+            r = rnd.random()
+            if r < 0.03:
+                end = (as_of + _dt.timedelta(days=rnd.randint(1, 45))).isoformat()
+            covs.append((i, i, payer_ids[code], f"M{i:09d}", "2020-01-01", end, 2000 if code in ("BVHMO", "KEY", "SUM") else 0))
+    c.executemany("INSERT INTO coverages (id, patient_id, payer_id, member_id, effective_from, effective_to, copay_cents)"
+                  " VALUES (?,?,?,?,?,?,?)", covs)
+    start = as_of - _dt.timedelta(days=180)
+    encs, cls = [], []
+    inv, ilines, events, pays, allocs, adjs, pinv_rows = [], [], [], [], [], [], []
+    inv_id = line_id = pay_id = 0
+    claim_no = pat_no = 0
+    written = 0
+    batches: dict = {}   # (payer, week) -> payment id
+
+    def issue(kind, pid, payer, cov, enc, issued, rows, deadline=None):
+        nonlocal inv_id, claim_no, pat_no, line_id
+        inv_id += 1
+        if kind == "claim":
+            claim_no += 1
+            number = f"C{claim_no:06d}"
+        else:
+            pat_no += 1
+            number = f"P{pat_no:06d}"
+        invd = {"number": number, "kind": kind, "patient_id": pid, "payer_id": payer, "coverage_id": cov, "encounter_id": enc,
+                "original_invoice_id": None, "frequency_code": "1", "issued_on": issued, "due_on": None,
+                "filing_deadline": deadline, "total_cents": sum(r["amount_cents"] for r in rows), "copay_cents": 0}
+        ids = []
+        for n, r in enumerate(rows, start=1):
+            line_id += 1
+            r.update(line_no=n, modifiers="", units=1, description=None)
+            ids.append(line_id)
+            ilines.append((line_id, inv_id, n, r["charge_line_id"], r["date_of_service"], r["code"], "", 1, None, r["amount_cents"]))
+        h = ledger.content_hash(invd, rows)
+        inv.append((inv_id, number, kind, pid, payer, cov, enc, None, "1", issued, None, deadline, invd["total_cents"], 0, h, now))
+        events.append((inv_id, "issued", issued))
+        return inv_id, ids
+
+    def payment(payer, day):
+        nonlocal pay_id
+        key = (payer, day)
+        if key not in batches:
+            pay_id += 1
+            batches[key] = pay_id
+            pays.append([pay_id, "insurance", None, payer, 0, "eft", f"TRN{pay_id}", day, now])
+        return batches[key]
+
+    pay_amount: dict = {}
+    for e in range(1, n_enc + 1):
+        pid = rnd.randrange(n_pat) + 1
+        dos = start + _dt.timedelta(days=rnd.randrange(180))
+        encs.append((e, f"B{e:09d}", pid, e % 4 + 1, dos.isoformat(), "11"))
+        age = (as_of - dos).days
+        unbilled = age < 10 and rnd.random() < 0.5
+        rows = []
+        for ln in range(1, 4):
+            if written >= lines:
+                break
+            code, amt = codes[rnd.randrange(len(codes))] if ln > 1 else ("99213", 14000)
+            written += 1
+            cls.append((written, e, ln, code, "1", 1, amt, "unbilled" if unbilled else "billed"))
+            rows.append({"charge_line_id": written, "date_of_service": dos.isoformat(), "code": code, "amount_cents": amt})
+        if unbilled or not rows:
+            continue
+        code = pat_payer[pid]
+        issued = (dos + _dt.timedelta(days=1)).isoformat()
+        if code == "SELF":
+            issue("patient", pid, None, None, e, issued, rows)
+            continue
+        payer = payer_ids[code]
+        deadline = (dos + _dt.timedelta(days=365)).isoformat()
+        iid, lids = issue("claim", pid, payer, pid, e, issued, rows, deadline)
+        r = rnd.random()
+        if age < 20 or r < 0.07:
+            continue   # not answered yet
+        rday = dos + _dt.timedelta(days=rnd.randint(14, 40))
+        if rday > as_of:
+            continue
+        rdate = rday.isoformat()
+        if r < 0.15:   # denied in full
+            g, carc = DENIALS[rnd.randrange(len(DENIALS))]
+            for lid, row in zip(lids, rows):
+                adjs.append((iid, lid, g, carc, row["amount_cents"], "remit", rdate, now))
+            events.append((iid, "denied", rdate))
+            continue
+        p = payment(payer, rdate)   # one 835 payment per payer and remittance date
+        pr_total = 0
+        for lid, row in zip(lids, rows):
+            amt = row["amount_cents"]
+            if rnd.random() < 0.04:   # one line denied, the rest paid
+                adjs.append((iid, lid, "CO", "97", amt, "remit", rdate, now))
+                continue
+            co = amt * 20 // 100
+            pr = amt * 10 // 100
+            paid = amt - co - pr
+            allocs.append((p, iid, lid, paid))
+            pay_amount[p] = pay_amount.get(p, 0) + paid
+            adjs.append((iid, lid, "CO", "45", co, "remit", rdate, now))
+            if pr:
+                adjs.append((iid, lid, "PR", "2", pr, "transfer", rdate, now))
+                pr_total += pr
+        events.append((iid, "paid", rdate))
+        if pr_total:
+            pday = (rday + _dt.timedelta(days=3))
+            if pday <= as_of:
+                pinv_rows.append((pid, e, pday, pr_total, dos.isoformat()))
+    for pid, e, pday, amt, dos in pinv_rows:
+        piid, _ = issue("patient", pid, None, None, None, pday.isoformat(),
+                        [{"charge_line_id": None, "date_of_service": dos, "code": "PR", "amount_cents": amt}])
+        if rnd.random() < 0.5:
+            payday = pday + _dt.timedelta(days=rnd.randint(5, 30))
+            if payday <= as_of:
+                pay_id += 1
+                pays.append([pay_id, "patient", pid, None, amt, "card", None, payday.isoformat(), now])
+                allocs.append((pay_id, piid, None, amt))
+                events.append((piid, "paid", payday.isoformat()))
+    for p in pays:
+        if p[1] == "insurance":
+            p[4] = pay_amount.get(p[0], 0)
+    c.executemany("INSERT INTO encounters (id, number, patient_id, provider_id, date_of_service, place_of_service) VALUES (?,?,?,?,?,?)", encs)
+    c.executemany("INSERT INTO charge_lines (id, encounter_id, line_no, code, dx_pointers, units, charge_cents, status)"
+                  " VALUES (?,?,?,?,?,?,?,?)", cls)
+    c.executemany("INSERT INTO invoices (id, number, kind, patient_id, payer_id, coverage_id, encounter_id, original_invoice_id,"
+                  " frequency_code, issued_on, due_on, filing_deadline, total_cents, copay_cents, content_hash, created_at)"
+                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", inv)
+    c.executemany("INSERT INTO invoice_lines (id, invoice_id, line_no, charge_line_id, date_of_service, code, modifiers, units,"
+                  " description, amount_cents) VALUES (?,?,?,?,?,?,?,?,?,?)", ilines)
+    c.executemany("INSERT INTO invoice_events (invoice_id, status, at) VALUES (?,?,?)", events)
+    c.executemany("INSERT INTO payments (id, kind, patient_id, payer_id, amount_cents, method, reference, received_on, created_at)"
+                  " VALUES (?,?,?,?,?,?,?,?,?)", [tuple(p) for p in pays])
+    c.executemany("INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id, amount_cents) VALUES (?,?,?,?)", allocs)
+    c.executemany("INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code, amount_cents, source,"
+                  " created_on, created_at) VALUES (?,?,?,?,?,?,?,?)", adjs)
+    c.execute("UPDATE series SET next_number = ? WHERE kind = 'claim'", (claim_no + 1,))
+    c.execute("UPDATE series SET next_number = ? WHERE kind = 'patient'", (pat_no + 1,))
+    c.execute("COMMIT")
+    c.execute("ANALYZE")
+    counts = {t: c.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in
+              ("charge_lines", "invoices", "invoice_lines", "payments", "payment_allocations", "adjustments")}
+    conn.close()
+    return counts
+
+
+def database(work: Path, lines: int) -> Path:
+    """The cached benchmark database for this scale (built when missing or stale)."""
+    path = work / f"reports-{lines}-v{VERSION}.db"
+    if not path.exists():
+        t0 = time.perf_counter()
+        counts = build(path, lines)
+        print(f"built {path.name} in {time.perf_counter() - t0:.0f}s: {counts}", file=sys.stderr)
+    return path
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "build":
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cmd")
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--out", type=Path, default=HERE / "work")
+    a = ap.parse_args()
+    a.out.mkdir(exist_ok=True)
+    t0 = time.perf_counter()
+    p = a.out / f"reports-{a.lines}-v{VERSION}.db"
+    print(build(p, a.lines), f"{time.perf_counter() - t0:.1f}s", p)

@@ -1,0 +1,158 @@
+"""Medicare and Medicaid billing per month, compared with commercial payers (HMO included).
+
+Per month and program: claims issued and their charges; insurance payments received;
+contractual adjustments (group CO, contractual reason) and patient responsibility (group PR)
+posted; claims answered by a remittance and those with a denial, the denied amount, the denial
+rate (denied / answered) and the top denial reason codes by amount; average days to pay (first
+insurance payment date - claim issue date, over claims first paid that month). A "total" row
+per program covers the whole period (default: the 12 calendar months ending --to).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from ..accounts import carc
+from .base import Chart, Report, months, pct
+
+PROGRAM = {"medicare": "Medicare", "medicaid": "Medicaid", "commercial": "Commercial", "hmo": "Commercial"}
+ORDER = ("Medicare", "Medicaid", "Commercial")
+COLS = ["month", "program", "claims", "charges_cents", "payments_cents", "contractual_cents", "patient_resp_cents",
+        "answered", "denied_claims", "denied_cents", "denial_rate_pct", "top_carcs", "avg_days_to_pay"]
+
+
+def default_start(end: _dt.date) -> _dt.date:
+    y, m = end.year, end.month - 11
+    while m < 1:
+        y, m = y - 1, m + 12
+    return _dt.date(y, m, 1)
+
+
+def compute(conn, start: _dt.date, end: _dt.date) -> list[dict]:
+    carc.ensure_temp_table(conn)
+    p = {"start": start.isoformat(), "end": end.isoformat()}
+    acc: dict = defaultdict(lambda: {"claims": 0, "charges_cents": 0, "payments_cents": 0, "contractual_cents": 0,
+                                     "patient_resp_cents": 0, "answered": 0, "denied_claims": 0, "denied_cents": 0,
+                                     "carcs": defaultdict(int), "pay_days": 0, "paid_claims": 0})
+    for m, kind, n, total in conn.execute(
+            """SELECT substr(i.issued_on, 1, 7), py.kind, COUNT(*), SUM(i.total_cents) FROM invoices i
+               JOIN payers py ON py.id = i.payer_id
+               WHERE i.kind = 'claim' AND i.issued_on BETWEEN :start AND :end GROUP BY 1, 2""", p):
+        if kind in PROGRAM:
+            a = acc[(m, PROGRAM[kind])]
+            a["claims"] += n
+            a["charges_cents"] += total
+    for m, kind, amt in conn.execute(
+            """SELECT substr(p.received_on, 1, 7), py.kind, SUM(a.amount_cents) FROM payments p
+               JOIN payment_allocations a ON a.payment_id = p.id JOIN invoices i ON i.id = a.invoice_id
+               JOIN payers py ON py.id = i.payer_id
+               WHERE p.kind = 'insurance' AND p.received_on BETWEEN :start AND :end GROUP BY 1, 2""", p):
+        if kind in PROGRAM:
+            acc[(m, PROGRAM[kind])]["payments_cents"] += amt
+    for m, kind, group, reason, category, denial, amt in conn.execute(
+            f"""SELECT substr(d.created_on, 1, 7), py.kind, d.group_code, d.reason_code, k.category,
+                       CASE WHEN {carc.DENIAL_SQL} THEN 1 ELSE 0 END, SUM(d.amount_cents)
+                FROM adjustments d JOIN invoices i ON i.id = d.invoice_id JOIN payers py ON py.id = i.payer_id
+                LEFT JOIN temp.carc k ON k.code = d.reason_code
+                WHERE d.created_on BETWEEN :start AND :end AND i.kind = 'claim' GROUP BY 1, 2, 3, 4, 5, 6""", p):
+        if kind not in PROGRAM:
+            continue
+        a = acc[(m, PROGRAM[kind])]
+        if group == "CO" and category in ("contractual", "payment_adjustment"):
+            a["contractual_cents"] += amt
+        elif group == "PR":
+            a["patient_resp_cents"] += amt
+        if denial:
+            a["denied_cents"] += amt
+            a["carcs"][f"{group}-{reason}"] += amt
+    for m, kind, answered, denied in conn.execute(
+            f"""WITH post AS (
+                  SELECT d.invoice_id, d.created_on AS day,
+                         CASE WHEN {carc.DENIAL_SQL} AND d.amount_cents > 0 THEN 1 ELSE 0 END AS den
+                  FROM adjustments d LEFT JOIN temp.carc k ON k.code = d.reason_code
+                  WHERE d.source IN ('remit', 'transfer') AND d.created_on BETWEEN :start AND :end
+                  UNION ALL
+                  SELECT a.invoice_id, p.received_on, 0 FROM payments p JOIN payment_allocations a ON a.payment_id = p.id
+                  WHERE p.kind = 'insurance' AND p.received_on BETWEEN :start AND :end)
+                SELECT substr(post.day, 1, 7), py.kind, COUNT(DISTINCT post.invoice_id),
+                       COUNT(DISTINCT CASE WHEN post.den = 1 THEN post.invoice_id END)
+                FROM post JOIN invoices i ON i.id = post.invoice_id JOIN payers py ON py.id = i.payer_id
+                WHERE i.kind = 'claim' GROUP BY 1, 2""", p):
+        if kind in PROGRAM:
+            a = acc[(m, PROGRAM[kind])]
+            a["answered"] += answered
+            a["denied_claims"] += denied
+    for m, kind, days, n in conn.execute(
+            """WITH firstpay AS (SELECT a.invoice_id, MIN(p.received_on) AS day FROM payment_allocations a
+                                 JOIN payments p ON p.id = a.payment_id WHERE p.kind = 'insurance' AND a.amount_cents > 0
+                                 GROUP BY a.invoice_id)
+               SELECT substr(f.day, 1, 7), py.kind, SUM(julianday(f.day) - julianday(i.issued_on)), COUNT(*)
+               FROM firstpay f JOIN invoices i ON i.id = f.invoice_id JOIN payers py ON py.id = i.payer_id
+               WHERE f.day BETWEEN :start AND :end AND i.kind = 'claim' GROUP BY 1, 2""", p):
+        if kind in PROGRAM:
+            a = acc[(m, PROGRAM[kind])]
+            a["pay_days"] += int(days)
+            a["paid_claims"] += n
+    rows = []
+    labels = [m for m, _, _ in months(start, end)]
+    for prog in ORDER:
+        total = {"month": "total", "program": prog}
+        tot_acc = defaultdict(int)
+        tot_carcs: dict = defaultdict(int)
+        for m in labels:
+            a = acc.get((m, prog))
+            if not a:
+                continue
+            rows.append({"month": m, "program": prog, **_finish(a)})
+            for k, v in a.items():
+                if k == "carcs":
+                    for c, x in v.items():
+                        tot_carcs[c] += x
+                else:
+                    tot_acc[k] += v
+        if tot_acc:
+            tot_acc["carcs"] = tot_carcs
+            total.update(_finish(tot_acc))
+            rows.append(total)
+    rows.sort(key=lambda r: (r["month"] == "total", r["month"], ORDER.index(r["program"])))
+    return rows
+
+
+def _finish(a: dict) -> dict:
+    top = sorted(((c, x) for c, x in a["carcs"].items() if x > 0), key=lambda t: (-t[1], t[0]))[:3]
+    return {
+        "claims": a["claims"], "charges_cents": a["charges_cents"], "payments_cents": a["payments_cents"],
+        "contractual_cents": a["contractual_cents"], "patient_resp_cents": a["patient_resp_cents"],
+        "answered": a["answered"], "denied_claims": a["denied_claims"], "denied_cents": a["denied_cents"],
+        "denial_rate_pct": pct(a["denied_claims"], a["answered"]),
+        "top_carcs": ", ".join(c for c, _ in top) or None,
+        "avg_days_to_pay": (Decimal(a["pay_days"]) / a["paid_claims"]).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        if a["paid_claims"] else None,
+    }
+
+
+def report(conn, *, start: _dt.date | None, end: _dt.date | None, as_of: _dt.date, xlsx: bool = False) -> Report:
+    from ..errors import BadInput
+
+    end = end or as_of
+    start = start or default_start(end)
+    if start > end:
+        raise BadInput(f"--from {start} is after --to {end}")
+    rows = compute(conn, start, end)
+    sheets = {"Medicare-Medicaid": rows}
+    columns = {"Medicare-Medicaid": COLS}
+    charts = []
+    if xlsx:
+        by_month: dict = {}
+        for r in rows:
+            if r["month"] != "total":
+                by_month.setdefault(r["month"], {"month": r["month"], **{f"{p.lower()}_cents": 0 for p in ORDER}})
+                by_month[r["month"]][f"{r['program'].lower()}_cents"] = r["payments_cents"]
+        sheets["Payments by program"] = list(by_month.values())
+        columns["Payments by program"] = ["month"] + [f"{p.lower()}_cents" for p in ORDER]
+        if by_month:
+            charts.append(Chart("line", "Payments by program", "Insurance payments by month", "month",
+                                [f"{p.lower()}_cents" for p in ORDER], y_title="$"))
+    return Report("medicare", f"Medicare and Medicaid vs commercial, {start} to {end}", sheets, columns, charts=charts)
