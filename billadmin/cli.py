@@ -13,6 +13,7 @@ from . import __version__
 from .commands import state
 from .commands import check, db as db_cmd, demo, export, init
 from .commands import account, appeal, checkin, denial, notes, payer, payment, report  # accounts (issue 7)
+from .commands import import_, patient  # import and patients (issue 3)
 from .commands import invoice, practice  # invoices and the practice (issue 5)
 
 
@@ -106,6 +107,8 @@ app.add_typer(payer.app, name="payer")
 app.add_typer(denial.app, name="denial")
 app.add_typer(appeal.app, name="appeal")
 app.add_typer(report.app, name="report")
+app.add_typer(import_.app, name="import")
+app.add_typer(patient.app, name="patient")
 app.add_typer(invoice.app, name="invoice")
 app.add_typer(practice.app, name="practice")
 
