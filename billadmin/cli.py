@@ -15,6 +15,7 @@ from .commands import check, db as db_cmd, demo, export, init
 from .commands import account, appeal, checkin, denial, notes, payer, payment, report  # accounts (issue 7)
 from .commands import import_, patient  # import and patients (issue 3)
 from .commands import invoice, practice  # invoices and the practice (issue 5)
+from .commands import codes  # code sets and the scrubber (issue 4)
 
 
 def _keep_examples(cmd) -> None:
@@ -111,6 +112,7 @@ app.add_typer(import_.app, name="import")
 app.add_typer(patient.app, name="patient")
 app.add_typer(invoice.app, name="invoice")
 app.add_typer(practice.app, name="practice")
+app.add_typer(codes.app, name="codes")
 
 
 def main():

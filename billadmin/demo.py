@@ -363,4 +363,6 @@ def _step_load(ctx: DemoContext) -> None:
 def demo_steps():
     """The pipeline the demo runs, in order. Each domain adds its step (a function of
     DemoContext) here: load, scrub, invoice generate, remittances, reports."""
-    return [_step_load]
+    from .reports.demo import step_reports  # month-end reports and reports.xlsx; keep last (issue 7)
+
+    return [_step_load, step_reports]

@@ -36,20 +36,34 @@ def lookup(conn, codes: list[str], *, system: str | None = None, on: str | None 
 
     ``on``: the row valid on that date of service instead of the latest; ``history``: every row.
     """
+    import json
+    from collections import defaultdict
+
     loaded = loaded_systems(conn)
     out: list[dict] = []
-    sql = ("SELECT c.code, c.code_system, c.description, c.billable, c.kind, c.effective_from, c.effective_to, v.label,"
-           " c.needs_7th FROM codes c JOIN code_versions v ON v.id = c.version_id"
-           " WHERE c.code_system = ? AND c.code = ? ORDER BY COALESCE(c.effective_from, '')")
-    for typed in codes:
+    wanted = [(typed, _systems_for(typed, system)) for typed in codes]
+    need: dict[str, set] = defaultdict(set)
+    for _, cands in wanted:
+        for sysname, code in cands:
+            if sysname in loaded:
+                need[sysname].add(code)
+    found: dict[tuple[str, str], list] = defaultdict(list)
+    for sysname, want in need.items():
+        for r in conn.execute(
+                "SELECT c.code, c.code_system, c.description, c.billable, c.kind, c.effective_from, c.effective_to, v.label,"
+                " c.needs_7th FROM codes c JOIN code_versions v ON v.id = c.version_id"
+                " WHERE c.code_system = ? AND c.code IN (SELECT value FROM json_each(?))"
+                " ORDER BY c.code, COALESCE(c.effective_from, '')", (sysname, json.dumps(sorted(want)))):
+            found[(r[1], r[0])].append(r)
+    for typed, cands in wanted:
         found_any = False
-        for sysname, code in _systems_for(typed, system):
-            rows = conn.execute(sql, (sysname, code)).fetchall()
+        for sysname, code in cands:
+            rows = found.get((sysname, code))
             if not rows:
                 continue
             if on:
-                rows = [r for r in rows if (r[5] is None or r[5] <= on) and (r[6] is None or r[6] >= on)] or [None]
-                if rows == [None]:
+                rows = [r for r in rows if (r[5] is None or r[5] <= on) and (r[6] is None or r[6] >= on)]
+                if not rows:
                     out.append(_row(code, sysname, None, note=f"exists, but not valid on {on}"))
                     found_any = True
                     continue
@@ -58,17 +72,18 @@ def lookup(conn, codes: list[str], *, system: str | None = None, on: str | None 
             for r in rows:
                 out.append(_row(code, sysname, r))
             found_any = True
+        raw = typed.strip().upper()
+        # a procedure-shaped code whose set is not loaded (G0439 is also ICD-10-CM G04.39 typed
+        # without its dot): say it is well formed, beside any ICD-10-CM match
+        if normalize.CPT_RX.match(raw) and "cpt" not in loaded and system in (None, "cpt"):
+            out.append(_row(raw, "cpt", None, note="format only: no CPT file loaded (a valid CPT format)"))
+            continue
+        if normalize.HCPCS_RX.match(raw) and "hcpcs" not in loaded and system in (None, "hcpcs"):
+            out.append(_row(raw, "hcpcs", None, note="format only: no HCPCS file loaded (a valid HCPCS Level II format)"))
+            continue
         if not found_any:
-            raw = typed.strip().upper()
-            note = "not found in any loaded code set"
-            if normalize.CPT_RX.match(raw) and "cpt" not in loaded and system in (None, "cpt"):
-                note = "format only: no CPT file loaded (a valid CPT format)"
-                out.append(_row(raw, "cpt", None, note=note))
-                continue
-            if normalize.HCPCS_RX.match(raw) and "hcpcs" not in loaded and system in (None, "hcpcs"):
-                out.append(_row(raw, "hcpcs", None, note="format only: no HCPCS file loaded (a valid HCPCS Level II format)"))
-                continue
-            out.append(_row(raw if system != "icd10cm" else normalize.icd(raw), system, None, note=note))
+            out.append(_row(raw if system != "icd10cm" else normalize.icd(raw), system, None,
+                            note="not found in any loaded code set"))
     return out
 
 

@@ -1,8 +1,8 @@
 """Diagnosis pointers of a service line: "1", "1,2", "1:2:3" (837P SV107), "AB" (CMS-1500 24E).
 
-Numbers 1-12 separated by commas, colons, semicolons or spaces; or letters A-L (A = 1). A run of
-digits without separators is one pointer when it is 1-12 ("12"), otherwise one pointer per digit
-("123" = 1, 2, 3), the way clerks type them into a single cell.
+Numbers 1-12 separated by commas, colons, semicolons or spaces; letters A-L (A = 1); or digits
+run together, one pointer each ("12" = 1 and 2), as the charge import reads them
+(billadmin/ingest/charges.py), which stores them as "1,2".
 """
 
 from __future__ import annotations
@@ -17,18 +17,20 @@ def parse_pointers(text: str | None) -> tuple[list[int], str | None]:
     s = (text or "").strip().upper()
     if not s:
         return [], None
+    toks = [t for t in _SPLIT.split(s) if t]
+    single = len(toks) == 1
     out: list[int] = []
-    for tok in _SPLIT.split(s):
-        if not tok:
-            continue
+    for tok in toks:
         if tok.isdigit():
-            n = int(tok)
-            if 1 <= n <= 12 and not (len(tok) > 1 and tok[0] == "0" and len(tok) > 2):
-                out.append(n)
-            elif "0" not in tok:
+            if single and len(tok) > 1:
+                if "0" in tok:
+                    return out, f"pointer {tok!r}: digits run together must each be 1-9"
                 out.extend(int(ch) for ch in tok)
-            else:
+                continue
+            n = int(tok)
+            if not 1 <= n <= 12:
                 return out, f"pointer {tok!r} is not 1-12"
+            out.append(n)
         elif tok.isalpha() and all("A" <= ch <= "L" for ch in tok):
             out.extend(ord(ch) - 64 for ch in tok)
         else:
