@@ -321,7 +321,13 @@ def describe(col: Column) -> str:
     """One help line for a column."""
     bits = [col.type]
     if col.type == "enum" and col.choices:
-        bits = ["one of " + "/".join(dict.fromkeys(col.choices.values()))]
+        names: dict = {}
+        for key, stored in col.choices.items():
+            if isinstance(stored, str):
+                names.setdefault(stored, stored)
+            elif key.isalpha() and len(key) > 1:
+                names.setdefault(stored, key)
+        bits = ["one of " + "/".join(names.values())]
     if col.required:
         bits.append("required")
     text = f"{col.header} ({col.field}): {', '.join(bits)}"
