@@ -363,6 +363,7 @@ def _step_load(ctx: DemoContext) -> None:
 def demo_steps():
     """The pipeline the demo runs, in order. Each domain adds its step (a function of
     DemoContext) here: load, scrub, invoice generate, remittances, reports."""
+    from .scrub.demo import step_scrub  # scrub every unbilled line, planted errors must show (issue 4)
     from .reports.demo import step_reports  # month-end reports and reports.xlsx; keep last (issue 7)
 
-    return [_step_load, step_reports]
+    return [_step_load, step_scrub, step_reports]
