@@ -256,60 +256,15 @@ class DemoSummary:
 
 
 def _load_direct(conn, data: DemoData) -> dict[str, int]:
-    """Load the generated tables with plain inserts (the import issue replaces this with the
-    import path a clerk uses)."""
-    from . import money
-    from .audit import utcnow
-
-    now = utcnow()
+    """The practice settings: the one direct insert (the `practice` table has no import; the
+    clerk sets it once with `billadmin practice`). Everything else is loaded from files."""
     conn.execute(
         "INSERT INTO practice (id, name, npi, tax_id, taxonomy, address1, address2, city, state, zip, phone,"
         " contact_name, submitter_id, receiver_id, receiver_name) VALUES (1, :name, :npi, :tax_id, :taxonomy,"
         " :address1, :address2, :city, :state, :zip, :phone, :contact_name, :submitter_id, :receiver_id, :receiver_name)",
         data.practice,
     )
-    t = data.tables
-    conn.conn.executemany("INSERT INTO providers (npi, first_name, last_name, taxonomy) VALUES (?,?,?,?)",
-                     [(p["NPI"], p["First Name"], p["Last Name"], p["Taxonomy"]) for p in t["providers"]])
-    conn.conn.executemany(
-        "INSERT INTO payers (code, name, kind, x12_payer_id, timely_filing_days, timely_filing_months) VALUES (?,?,?,?,?,?)",
-        [(p["Code"], p["Name"], p["Kind"], p["Payer ID"] or None, int(p["Timely Filing Days"]) if p["Timely Filing Days"] else None,
-          12 if p["Kind"] == "medicare" else None) for p in t["payers"]])
-    conn.conn.executemany(
-        "INSERT INTO patients (mrn, first_name, last_name, dob, sex, address1, city, state, zip, phone, created_at, updated_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        [(p["MRN"], p["First Name"], p["Last Name"], p["DOB"], p["Sex"], p["Address"], p["City"], p["State"], p["ZIP"],
-          p["Phone"], now, now) for p in t["patients"]])
-    pid = dict(conn.execute("SELECT mrn, id FROM patients"))
-    payid = dict(conn.execute("SELECT code, id FROM payers"))
-    provid = dict(conn.execute("SELECT npi, id FROM providers"))
-    prio = {"primary": 1, "secondary": 2, "tertiary": 3}
-    conn.conn.executemany(
-        "INSERT INTO coverages (patient_id, payer_id, member_id, group_number, relationship, subscriber_first,"
-        " subscriber_last, subscriber_dob, priority, effective_from, effective_to, copay_cents) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        [(pid[c["MRN"]], payid[c["Payer Code"]], c["Member ID"], c["Group"] or None, c["Relationship"],
-          c["Subscriber First Name"] or None, c["Subscriber Last Name"] or None, c["Subscriber DOB"] or None,
-          prio[c["Priority"]], c["Effective From"], c["Effective To"] or None, money.parse_cents(c["Copay"]))
-         for c in t["coverage"]])
-    encs: dict[str, int] = {}
-    n_lines = 0
-    for r in t["charges"]:
-        e = encs.get(r["Encounter"])
-        if e is None:
-            cur = conn.execute(
-                "INSERT INTO encounters (number, patient_id, provider_id, date_of_service, place_of_service) VALUES (?,?,?,?,?)",
-                (r["Encounter"], pid[r["MRN"]], provid[r["Rendering NPI"]], r["DOS"], r["POS"]))
-            e = encs[r["Encounter"]] = cur.lastrowid
-            conn.conn.executemany("INSERT INTO encounter_diagnoses (encounter_id, seq, code) VALUES (?,?,?)",
-                             [(e, i, r[f"Dx{i}"]) for i in range(1, 13) if r[f"Dx{i}"]])
-        conn.execute(
-            "INSERT INTO charge_lines (encounter_id, line_no, code, modifier1, modifier2, modifier3, modifier4, dx_pointers,"
-            " units, charge_cents) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (e, int(r["Line"]), r["Code"], r["Mod1"] or None, r["Mod2"] or None, r["Mod3"] or None, r["Mod4"] or None,
-             r["Pointers"], int(r["Units"]), money.parse_cents(r["Charge"])))
-        n_lines += 1
-    return {"providers": len(t["providers"]), "payers": len(t["payers"]), "patients": len(t["patients"]),
-            "coverages": len(t["coverage"]), "encounters": len(encs), "charge_lines": n_lines}
+    return {"practice": 1}
 
 
 def run_demo(db_path: Path, *, as_of: _dt.date | None = None, out_dir: Path | None = None) -> DemoSummary:
@@ -346,15 +301,28 @@ class DemoContext:
 
 
 def _step_load(ctx: DemoContext) -> None:
+    """Load the practice's export files the way a clerk does: `billadmin import KIND FILE` for
+    providers, payers, patients, coverage, the fee schedule and charges (the import domain, all
+    or nothing, audited, one import batch per file)."""
     from . import audit, db
+    from .ingest.engine import ImportOptions, run_import
 
     with db.write(ctx.conn):
-        counts = _load_direct(ctx.conn, ctx.data)
-        audit.record(ctx.conn, "demo load", entity="practice", count=sum(counts.values()), detail=counts)
+        _load_direct(ctx.conn, ctx.data)
+        audit.record(ctx.conn, "demo practice", entity="practice", ids=[1], count=1)
+    names = {"coverage": "coverages", "fee-schedule": "fees", "charges": "charge_lines"}
+    counts: dict[str, int] = {}
+    for kind in ("providers", "payers", "patients", "coverage", "fee-schedule", "charges"):
+        path = ctx.summary.paths[kind]
+        result = run_import(ctx.conn, kind, path, ImportOptions(today=ctx.as_of))
+        counts[names.get(kind, kind)] = result.inserted + result.unchanged
+        if kind == "charges":
+            counts["encounters"] = result.extra.get("encounters_created", 0)
     ctx.summary.counts.update(counts)
     ctx.summary.steps.append(
-        f"Loaded {counts['patients']} patients, {counts['coverages']} coverages, {counts['encounters']} encounters, "
-        f"{counts['charge_lines']} charge lines")
+        f"Imported them as a clerk would (billadmin import providers, payers, patients, coverage, fee-schedule, "
+        f"charges): {counts['patients']} patients, {counts['coverages']} coverages, {counts['fees']} fees, "
+        f"{counts['encounters']} encounters, {counts['charge_lines']} charge lines")
     planted = sum(len(v) for v in ctx.data.planted.values())
     ctx.summary.steps.append(
         f"Planted {planted} encounters with coding errors ({', '.join(f'{k} {len(v)}' for k, v in ctx.data.planted.items())})")
