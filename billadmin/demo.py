@@ -333,5 +333,6 @@ def demo_steps():
     DemoContext) here: load, scrub, invoice generate, remittances, reports."""
     from .scrub.demo import step_scrub  # scrub every unbilled line, planted errors must show (issue 4)
     from .reports.demo import step_reports  # month-end reports and reports.xlsx; keep last (issue 7)
+    from .billing.demo import step_invoice  # invoice generate: 837P per payer and patient PDFs (issue 5)
 
-    return [_step_load, step_scrub, step_reports]
+    return [_step_load, step_scrub, step_invoice, step_reports]

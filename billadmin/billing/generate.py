@@ -479,48 +479,48 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
 
 
 def _write_837(conn, result, staged, prac, payers, per_payer, *, run_id, at, workers) -> dict[int, str]:
+    import hashlib
+
     from ..x12 import envelope, validate, x837
     from .practice import SETTINGS
 
     block = content.practice_block(prac)
     usage = prac.get("usage") or SETTINGS["usage"][1]
     created = _dt.datetime.now().replace(second=0, microsecond=0)
-    failures = []
-    files_by_invoice: dict[int, str] = {}
-    file_rows = []
+    built = []
     for payer_id in sorted(per_payer, key=lambda p: payers[p]["code"]):
         items = per_payer[payer_id]
         env = envelope.Envelope(sender_id=prac["submitter_id"], receiver_id=prac["receiver_id"],
                                 isa_control=numbering.next_control(conn, "isa"), gs_control=numbering.next_control(conn, "gs"),
                                 created=created, usage=usage)
         rendered = x837.render(env, block, [c for _, c in items])
-        name = f"837P-{payers[payer_id]['code']}-{env.isa_control:09d}.edi"
-        final = result.out_dir / name
-        verdict = validate.validate_segments(rendered.segments, rendered.st_sets, name, workers=workers)
-        if not verdict.valid:
-            failures.append(verdict)
-            continue
-        text = rendered.text
-        import hashlib
-
-        sha = hashlib.sha256(text.encode()).hexdigest()
-        staged.write_text(final, text)
-        result.files.append(final)
-        env_json = json.dumps({"practice": block, "usage": usage, "created": created.isoformat(),
-                               "sender_id": env.sender_id, "receiver_id": env.receiver_id}, sort_keys=True)
-        iid_x = conn.execute(
-            "INSERT INTO x12_interchanges (run_id, payer_id, isa_control, gs_control, usage, envelope, path, sha256,"
-            " transaction_sets, claims, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (run_id, payer_id, f"{env.isa_control:09d}", str(env.gs_control), usage, env_json, str(final.resolve()), sha,
-             len(rendered.st_sets), len(items), at)).lastrowid
-        for (inv_id, _c), st in zip(items, rendered.claim_st):
-            file_rows.append((inv_id, "x12", str(final.resolve()), run_id, iid_x, st, at))
-            files_by_invoice[inv_id] = name
+        built.append((payer_id, items, env, rendered, f"837P-{payers[payer_id]['code']}-{env.isa_control:09d}.edi"))
+    t = time.perf_counter()
+    verdicts = validate.validate_many([(r.segments, r.st_sets, name) for _, _, _, r, name in built], workers=workers)
+    result.timings["pyx12"] = time.perf_counter() - t
+    failures = [v for v in verdicts if not v.valid]
     if failures:
         details = []
         for v in failures:
             details += [f"{v.name}: {p}" for p in v.problems[:25]]
         raise X12Invalid(f"{len(failures)} 837P file(s) failed pyx12 validation; nothing was issued", details=details)
+    files_by_invoice: dict[int, str] = {}
+    file_rows = []
+    env_json = json.dumps({"practice": block, "usage": usage, "created": created.isoformat(),
+                           "sender_id": prac["submitter_id"], "receiver_id": prac["receiver_id"]}, sort_keys=True)
+    for payer_id, items, env, rendered, name in built:
+        final = result.out_dir / name
+        text = rendered.text
+        staged.write_text(final, text)
+        result.files.append(final)
+        iid_x = conn.execute(
+            "INSERT INTO x12_interchanges (run_id, payer_id, isa_control, gs_control, usage, envelope, path, sha256,"
+            " transaction_sets, claims, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (run_id, payer_id, f"{env.isa_control:09d}", str(env.gs_control), usage, env_json, str(final.resolve()),
+             hashlib.sha256(text.encode()).hexdigest(), len(rendered.st_sets), len(items), at)).lastrowid
+        for (inv_id, _c), st in zip(items, rendered.claim_st):
+            file_rows.append((inv_id, "x12", str(final.resolve()), run_id, iid_x, st, at))
+            files_by_invoice[inv_id] = name
     conn.conn.executemany("INSERT INTO invoice_files (invoice_id, kind, path, run_id, interchange_id, st_control, created_at)"
                           " VALUES (?,?,?,?,?,?,?)", file_rows)
     conn.conn.executemany("INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'sent', ?, ?)",

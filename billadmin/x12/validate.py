@@ -198,45 +198,107 @@ def _worker(args):
                      for p in v.problems]
 
 
-def validate_segments(segments: list[str], st_sets: list[tuple[str, int, int]], name: str,
-                      *, workers: int | None = None, parallel_min_sets: int = 2) -> Verdict:
-    """Validate an interchange we built (segments, and where each ST set sits).
+def worker_main() -> None:
+    """Worker process: JSON [[text, offset], ...] on stdin, JSON [[valid, problems], ...] on stdout."""
+    import sys
 
-    With several transaction sets and more than one CPU, each set is validated in its own
-    process inside the file's ISA/GS header; the GE/IEA counts of the whole file are checked
-    here. Otherwise the whole text goes through pyx12 at once.
-    """
+    jobs = json.load(sys.stdin)
+    json.dump([_worker(tuple(j)) for j in jobs], sys.stdout)
+
+
+def _run_workers(jobs: list[tuple[str, int]], workers: int) -> list[tuple[bool, list]]:
+    """Validate sub-interchanges in `workers` separate Python processes (not multiprocessing:
+    its spawn mode re-runs the caller's __main__, and fork would copy an open SQLite write
+    transaction). Jobs are dealt out by size; results come back in job order."""
+    import concurrent.futures as cf
+    import subprocess
+    import sys
+
+    groups: list[list[int]] = [[] for _ in range(workers)]
+    load = [0] * workers
+    for i in sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0])):
+        g = load.index(min(load))
+        groups[g].append(i)
+        load[g] += len(jobs[i][0])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    code = "from billadmin.x12.validate import worker_main; worker_main()"
+
+    def run(group):
+        if not group:
+            return []
+        p = subprocess.run([sys.executable, "-c", code], input=json.dumps([jobs[i] for i in group]),
+                           capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            raise RuntimeError(f"pyx12 worker failed: {p.stderr[-500:]}")
+        return json.loads(p.stdout)
+
+    out: list = [None] * len(jobs)
+    with cf.ThreadPoolExecutor(max_workers=workers) as pool:
+        for group, res in zip(groups, pool.map(run, groups)):
+            for i, r in zip(group, res):
+                out[i] = (r[0], [tuple(x) for x in r[1]])
+    return out
+
+
+PARALLEL_MIN_SEGMENTS = 20_000
+
+
+def _sub_interchanges(segments: list[str], st_sets: list[tuple[str, int, int]]) -> list[tuple[str, int]]:
+    """Each ST set inside the file's own ISA/GS and a GE/IEA counting one set, with the offset
+    that maps its segment numbers back to the whole file."""
     from .envelope import to_text
 
-    workers = workers or os.cpu_count() or 1
-    if len(st_sets) < parallel_min_sets or workers < 2:
-        v = validate_text(to_text(segments), name)
-        return v
     head = segments[:2]
     el = segments[0][3]
     gs06 = segments[1].split(el)[6]
     isa13 = segments[0].split(el)[13]
-    jobs = []
-    for _st, first, last in st_sets:
-        sub = head + segments[first:last + 1] + [f"GE{el}1{el}{gs06}", f"IEA{el}1{el}{isa13}"]
-        jobs.append((to_text(sub), first - 2))
-    import concurrent.futures as cf
-    import multiprocessing
+    return [(to_text(head + segments[first:last + 1] + [f"GE{el}1{el}{gs06}", f"IEA{el}1{el}{isa13}"]), first - 2)
+            for _st, first, last in st_sets]
 
-    # spawn, not fork: the parent holds an open SQLite write transaction
-    ctx = multiprocessing.get_context("spawn")
-    problems: list[Problem] = []
-    valid = True
-    with cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-        for ok, probs in pool.map(_worker, jobs):
-            valid &= ok
-            problems += [Problem(*p) for p in probs]
+
+def _envelope_problems(segments: list[str], st_sets) -> list[Problem]:
+    el = segments[0][3]
+    gs06 = segments[1].split(el)[6]
+    isa13 = segments[0].split(el)[13]
+    out = []
     ge = segments[-2].split(el)
     iea = segments[-1].split(el)
     if ge[0] != "GE" or ge[1] != str(len(st_sets)) or ge[2] != gs06:
-        problems.append(Problem(len(segments) - 1, "GE", "GE01", f"GE01 must count {len(st_sets)} transaction sets"))
+        out.append(Problem(len(segments) - 1, "GE", "GE01", f"GE01 must count {len(st_sets)} transaction sets and GE02 repeat GS06"))
     if iea[0] != "IEA" or iea[1] != "1" or iea[2] != isa13:
-        problems.append(Problem(len(segments), "IEA", "IEA01", "IEA must count 1 group and repeat ISA13"))
-    version, tx, _ = _sniff(to_text(segments[:3]))
-    v = Verdict(name, valid and not problems, version, tx, len(segments), problems)
-    return v
+        out.append(Problem(len(segments), "IEA", "IEA01", "IEA must count 1 group and repeat ISA13"))
+    return out
+
+
+def validate_many(files: list[tuple[list[str], list[tuple[str, int, int]], str]], *, workers: int | None = None,
+                  parallel_min_segments: int = PARALLEL_MIN_SEGMENTS) -> list[Verdict]:
+    """Validate interchanges we built: (segments, ST set positions, name) each.
+
+    Small runs go through pyx12 in this process, whole file at a time. Large runs (at least
+    `parallel_min_segments` segments and more than one CPU) are split by transaction set over
+    worker processes: every segment still passes through pyx12 inside its file's own ISA/GS
+    header, and each file's GE/IEA counts are checked here.
+    """
+    from .envelope import to_text
+
+    workers = workers or os.cpu_count() or 1
+    total = sum(len(f[0]) for f in files)
+    jobs = [(i, sub) for i, (segs, sets, _) in enumerate(files) for sub in _sub_interchanges(segs, sets)]
+    if workers < 2 or total < parallel_min_segments or len(jobs) < 2:
+        return [validate_text(to_text(segs), name) for segs, _sets, name in files]
+    results: list[list] = [[True, []] for _ in files]
+    for (i, _sub), (ok, probs) in zip(jobs, _run_workers([sub for _, sub in jobs], min(workers, len(jobs)))):
+        results[i][0] &= ok
+        results[i][1] += [Problem(*p) for p in probs]
+    out = []
+    for (segs, sets, name), (ok, problems) in zip(files, results):
+        problems += _envelope_problems(segs, sets)
+        version, tx, _ = _sniff(to_text(segs[:3]))
+        out.append(Verdict(name, ok and not problems, version, tx, len(segs), problems))
+    return out
+
+
+def validate_segments(segments: list[str], st_sets: list[tuple[str, int, int]], name: str,
+                      *, workers: int | None = None, parallel_min_segments: int = 0) -> Verdict:
+    """One interchange we built; split over processes when it has several transaction sets."""
+    return validate_many([(segments, st_sets, name)], workers=workers, parallel_min_segments=parallel_min_segments)[0]
