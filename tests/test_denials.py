@@ -139,3 +139,28 @@ def test_appeal_refusals(cli, claims, db):
     assert r.exit_code == 2 and "no appeal #99" in r.stderr
     r = cli("appeal", "update", "1", "--status", "maybe")
     assert r.exit_code == 2
+
+
+def test_denials_report_by_carc_and_category(cli, claims, tmp_path):
+    r = cli("report", "denials", "--from", "2026-06-01", "--to", AS_OF, "--by", "carc", "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    rows = json.loads(r.stdout)
+    # C5's CO-16 was reversed (140 - 140); C7's CO-50 is before the period
+    assert [(x["carc"], x["claims"], x["denied"]) for x in rows] == [
+        ("CO-16", 2, "300.00"), ("CO-18", 1, "140.00"), ("CO-50", 1, "100.00"), ("CO-27", 1, "90.00"), ("TOTAL", 5, "630.00")]
+    assert rows[0]["meaning"].startswith("Claim lacks information")
+    cats = json.loads(cli("report", "denials", "--from", "2026-06-01", "--to", AS_OF, "-f", "json").stdout)
+    assert [(x["category"], x["share_pct"]) for x in cats] == [
+        ("missing_information", "47.6"), ("duplicate", "22.2"), ("medical_necessity", "15.9"), ("eligibility", "14.3"),
+        ("TOTAL", "100.0")]
+    payers = json.loads(cli("report", "denials", "--from", "2026-06-01", "--to", AS_OF, "--by", "payer", "-f", "json").stdout)
+    assert [(x["payer"], x["denied"]) for x in payers] == [("KEY", "530.00"), ("MCR", "100.00"), ("TOTAL", "630.00")]
+    from openpyxl import load_workbook
+
+    p = tmp_path / "d.xlsx"
+    assert cli("report", "denials", "--from", "2026-06-01", "--to", AS_OF, "-f", "xlsx", "-o", p).exit_code == 0
+    wb = load_workbook(p)
+    assert wb.sheetnames == ["Denials by category", "Denials by payer", "Denials by code", "Denials by provider",
+                             "Denials by carc"]
+    assert len(wb["Denials by category"]._charts) == 1
+    assert cli("report", "denials", "--by", "weekday").exit_code == 2

@@ -120,3 +120,151 @@ def test_report_refusals(cli, ledger):
     r = cli("report", "aging", "-f", "xlsx")
     assert r.exit_code == 2 and "needs -o" in r.stderr
     assert cli("report", "aging", "--as-of", "2026-02-30").exit_code == 2
+
+
+def test_kpi_values_and_formulas(cli, ledger):
+    rows = {r["kpi"]: r for r in _json(cli, "kpi", "--from", "2026-09-01", "--to", AS_OF)}
+    # A/R 570.00; charges by DOS in 87 days: C1 200 + C2 300 + C5 120 = 620.00 -> 57000 / (62000 / 87) = 79.98
+    assert rows["days_in_ar"]["value"] == "80.0" and rows["days_in_ar"]["denominator"] == "charges 620.00 / 87 days"
+    # C2 is the only claim issued and answered in the period: never denied -> clean
+    assert rows["clean_claim_rate"]["value"] == "100.0"
+    # C2 answered on 10-15 but 100.00 left open -> not settled on the first pass
+    assert rows["first_pass_rate"]["value"] == "0.0" and rows["denial_rate"]["value"] == "0.0"
+    # payments 150 (C2) + 90 (P2) = 240 / (620 - 50 CO-45) = 42.1%
+    assert rows["net_collection_rate"]["value"] == "42.1"
+    # over 90 days by DOS: C4 250 + P2 -10 = 240 / 570
+    assert rows["ar_over_90_pct"]["value"] == "42.1"
+    assert all(r["formula"] for r in rows.values())
+    wide = {r["kpi"]: r["value"] for r in _json(cli, "kpi", "--from", "2026-06-01", "--to", AS_OF)}
+    # C2 clean, C3 denied; both first answered in the period
+    assert (wide["clean_claim_rate"], wide["denial_rate"], wide["first_pass_rate"]) == ("50.0", "50.0", "0.0")
+
+
+def test_kpi_help_lists_formulas(cli):
+    r = cli("report", "kpi", "--help", db=False)
+    assert "days_in_ar          = A/R / (gross charges in period / days in period)" in r.stdout
+    assert "net_collection_rate = payments received / (gross charges - contractual adjustments)" in r.stdout
+
+
+def test_kpi_monthly_trend(cli, ledger):
+    rows = _json(cli, "kpi", "--from", "2026-09-01", "--to", AS_OF, "--monthly")
+    assert [r["month"] for r in rows] == ["2026-09", "2026-10", "2026-11"]
+    sep, oct_ = rows[0], rows[1]
+    # 09-30: C2 300 + C4 250 + P2 -10 = 540; September charges C2 300 over 30 days -> 54.0 days
+    assert (sep["ar"], sep["charges"], sep["days_in_ar"]) == ("540.00", "300.00", "54.0")
+    # 10-31: C2 100 + C4 250 + P1 30 + P2 -10 = 370; October charges C5 120 over 31 days -> 95.6 days
+    assert (oct_["ar"], oct_["charges"], oct_["days_in_ar"], oct_["payments"]) == ("370.00", "120.00", "95.6", "150.00")
+
+
+def test_kpi_xlsx_has_trend_chart(cli, ledger, tmp_path):
+    from openpyxl import load_workbook
+
+    p = tmp_path / "kpi.xlsx"
+    r = cli("report", "kpi", "--from", "2026-09-01", "--to", AS_OF, "-f", "xlsx", "-o", p)
+    assert r.exit_code == 0, r.stderr
+    wb = load_workbook(p)
+    assert wb.sheetnames == ["KPI", "KPI trend"]
+    assert wb["KPI"]["B2"].value == 80.0 and wb["KPI"]["B2"].number_format == "0.0"
+    assert len(wb["KPI trend"]._charts) == 2
+    assert wb["KPI trend"]["C2"].number_format == '0.0"%"'
+
+
+def test_medicare_report(cli, ledger):
+    rows = _json(cli, "medicare", "--from", "2026-06-01", "--to", AS_OF)
+    assert [(r["month"], r["program"]) for r in rows] == [
+        ("2026-06", "Commercial"), ("2026-07", "Medicare"), ("2026-08", "Medicare"), ("2026-09", "Commercial"),
+        ("2026-10", "Medicaid"), ("2026-10", "Commercial"), ("2026-11", "Medicare"),
+        ("total", "Medicare"), ("total", "Medicaid"), ("total", "Commercial")]
+    aug = rows[2]
+    assert (aug["answered"], aug["denied_claims"], aug["denied"], aug["denial_rate_pct"], aug["top_carcs"]) == (
+        1, 1, "500.00", "100.0", "CO-50")
+    oct_c = rows[5]
+    assert (oct_c["payments"], oct_c["contractual"], oct_c["avg_days_to_pay"]) == ("150.00", "50.00", "24.0")
+    mcr, mcd, com = rows[7:]
+    assert (mcr["claims"], mcr["charges"], mcr["denial_rate_pct"]) == (2, "700.00", "100.0")
+    assert (mcd["claims"], mcd["charges"], mcd["payments"]) == (1, "120.00", "0.00")
+    assert (com["claims"], com["charges"], com["payments"], com["avg_days_to_pay"]) == (2, "550.00", "150.00", "24.0")
+
+
+def test_payer_mix(cli, ledger, tmp_path):
+    rows = {r["payer"]: r for r in _json(cli, "payer-mix", "--from", "2026-06-01", "--to", AS_OF)}
+    assert list(rows) == ["KEY", "MCD", "MCR", "PATIENT", "TOTAL"]
+    assert (rows["MCR"]["encounters"], rows["MCR"]["charges"], rows["MCR"]["charges_pct"]) == (2, "700.00", "51.1")
+    assert (rows["KEY"]["charges"], rows["KEY"]["charges_pct"], rows["KEY"]["payments"], rows["KEY"]["payments_pct"]) == (
+        "550.00", "40.1", "150.00", "62.5")
+    assert (rows["PATIENT"]["payments"], rows["PATIENT"]["ar"], rows["PATIENT"]["ar_pct"]) == ("90.00", "20.00", "3.5")
+    assert (rows["TOTAL"]["charges"], rows["TOTAL"]["payments"], rows["TOTAL"]["ar"]) == ("1370.00", "240.00", "570.00")
+    from openpyxl import load_workbook
+
+    p = tmp_path / "mix.xlsx"
+    assert cli("report", "payer-mix", "--from", "2026-06-01", "--to", AS_OF, "-f", "xlsx", "-o", p).exit_code == 0
+    charts = load_workbook(p)["Payer mix"]._charts
+    assert len(charts) == 2 and type(charts[0]).__name__ == "PieChart"
+
+
+def test_payer_cpt(cli, ledger):
+    rows = _json(cli, "payer-cpt", "--from", "2026-06-01", "--to", AS_OF)
+    got = [(r["code"], r["payer"], r["rank"], r["lines"], r["paid_lines"], r["paid_avg"], r["paid_pct"]) for r in rows]
+    assert got == [("93000", "KEY", 1, 1, 1, "50.00", "50.0"), ("99213", "KEY", 1, 1, 1, "100.00", "50.0"),
+                   ("99213", "MCD", None, 1, 0, None, None), ("99214", "KEY", None, 1, 0, None, None),
+                   ("99214", "MCR", None, 1, 0, None, None), ("99215", "MCR", None, 1, 0, None, None)]
+    assert [r["code"] for r in _json(cli, "payer-cpt", "--from", "2026-06-01", "--to", AS_OF, "--code", "99214")] == ["99214"] * 2
+
+
+def test_daysheet(cli, ledger):
+    rows = _json(cli, "daysheet", "--date", "2026-10-15")
+    assert [(r["section"], r["ref"], r["amount"]) for r in rows if r["section"] != "total"] == [
+        ("payments", rows[0]["ref"], "150.00"), ("adjustments", rows[1]["ref"], "50.00")]
+    tot = {r["ref"]: r["amount"] for r in rows if r["section"] == "total"}
+    assert tot == {"charges": "0.00", "invoices": "0.00", "payments": "150.00", "adjustments": "50.00"}
+    rows = _json(cli, "daysheet", "--date", "2026-10-20")
+    assert [(r["section"], r["who"], r["amount"]) for r in rows if r["section"] in ("charges", "invoices")] == [
+        ("charges", "0000202", "120.00"), ("invoices", "0000101", "30.00")]
+
+
+def test_timely_filing(cli, ledger, db):
+    with dbmod.write(db):
+        a = db.execute("SELECT id FROM patients WHERE mrn = '0000101'").fetchone()[0]
+        lf.coverage(db, a, "BVH", "2026-01-01")
+        lf.encounter(db, a, "2026-08-20", [("99213", 14000)])                  # unbilled, BVH 90 days -> 11-18
+        self_pay = lf.patient(db, "0000303")
+        lf.encounter(db, self_pay, "2026-01-05", [("99213", 14000)])           # self-pay: no deadline
+    rows = _json(cli, "timely-filing", "--as-of", AS_OF)
+    c4 = db.execute("SELECT number FROM invoices WHERE id = ?", (ledger["C4"],)).fetchone()[0]
+    assert [(r["state"], r["days_left"], r["deadline"], r["what"], r["invoice"], r["payer"], r["amount"]) for r in rows] == [
+        ("past", -8, "2026-11-18", "unbilled charges", None, "BVH", "140.00"),
+        ("due", 2, "2026-11-28", "claim not answered", c4, "KEY", "250.00")]
+    assert _json(cli, "timely-filing", "--as-of", AS_OF, "--within", "0")[0]["state"] == "past"
+    assert len(_json(cli, "timely-filing", "--as-of", AS_OF, "--within", "0")) == 1
+
+
+def test_coverage_expiring(cli, db):
+    with dbmod.write(db):
+        lf.practice(db)
+        a = lf.patient(db, "0000101")
+        lf.coverage(db, a, "KEY", "2025-01-01", "2026-12-10")
+        lf.encounter(db, a, "2026-12-01", [("99213", 14000)])
+        b = lf.patient(db, "0000202")
+        lf.coverage(db, b, "MCR", "2020-01-01", "2026-11-20")
+        c = lf.patient(db, "0000303")
+        lf.coverage(db, c, "BVH", "2024-01-01", "2026-12-20")
+        d = lf.patient(db, "0000404")
+        lf.coverage(db, d, "KEY", "2024-01-01", "2026-11-01", member="OLD")
+        lf.coverage(db, d, "KEY", "2026-11-02", None, member="NEW")
+        e = lf.patient(db, "0000505")
+        lf.coverage(db, e, "KEY", "2024-01-01", "2026-10-01")
+    rows = _json(cli, "coverage-expiring", "--as-of", AS_OF)
+    assert [(r["mrn"], r["state"], r["days_left"], r["next_visit"]) for r in rows] == [
+        ("0000101", "expiring", 14, "2026-12-01"), ("0000202", "lapsed", -6, None), ("0000303", "expiring", 24, None)]
+    r = cli("report", "coverage-expiring", "--as-of", AS_OF)
+    assert "2 expiring, 1 lapsed, 1 with an upcoming visit" in r.stderr
+    assert db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'report coverage-expiring'").fetchone()[0] == 2
+
+
+def test_csv_output_of_a_report(cli, ledger, tmp_path):
+    p = tmp_path / "aging.csv"
+    r = cli("report", "aging", "--as-of", AS_OF, "-f", "csv", "-o", p)
+    assert r.exit_code == 0
+    lines = p.read_text().splitlines()
+    assert lines[0] == "payer,payer_name,kind,invoices,0-30,31-60,61-90,91-120,120+,total,share_pct"
+    assert lines[-1] == "TOTAL,,,5,200.00,0.00,130.00,0.00,240.00,570.00,100.0"

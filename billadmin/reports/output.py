@@ -38,7 +38,7 @@ def add_sheets(wb, rep: Report) -> None:
         for ci, c in enumerate(cols, start=1):
             if c.endswith("_cents"):
                 continue
-            fmt = '0.0"%"' if c.endswith("_pct") else ("0.0" if c in ("value", "days_in_ar", "avg_days_to_pay") else None)
+            fmt = '0.0"%"' if c.endswith(("_pct", "_rate")) else ("0.0" if c in ("value", "days_in_ar", "avg_days_to_pay") else None)
             for ri, r in enumerate(rows, start=2):
                 v = r.get(c)
                 if isinstance(v, Decimal):
