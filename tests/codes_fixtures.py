@@ -20,13 +20,19 @@ AS_OF = dt.date(2026, 6, 30)      # inside the bundled April 2026 release's wind
 DOS = "2026-06-15"
 
 
+_TEMPLATE: list[Path] = []
+
+
 @pytest.fixture(scope="session")
 def icd_template(tmp_path_factory) -> Path:
-    """An initialised database (all migrations, bundled ICD-10-CM loaded), built once."""
+    """An initialised database (all migrations, bundled ICD-10-CM loaded), built once per session
+    (each test module imports this fixture: the path is kept here so they share one build)."""
     import os
 
     from billadmin import setup
 
+    if _TEMPLATE:
+        return _TEMPLATE[0]
     saved = {k: os.environ.pop(k, None) for k in ("BILLADMIN_KEY", "BILLADMIN_KEY_FILE")}
     try:
         p = tmp_path_factory.mktemp("codes-template") / "template.db"
@@ -35,6 +41,7 @@ def icd_template(tmp_path_factory) -> Path:
         for k, v in saved.items():
             if v is not None:
                 os.environ[k] = v
+    _TEMPLATE.append(p)
     return p
 
 

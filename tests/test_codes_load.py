@@ -169,8 +169,10 @@ def test_cdc_codes_file_turns_split_code_into_header(db, tmp_path):
     assert row["billable"] and row["kind"] == "subcategory"
 
 
-def test_icd_load_cli_dry_run_and_bad_file(cli, db_path, tmp_path):
-    assert cli("init").exit_code == 0
+def test_icd_load_cli_dry_run_and_bad_file(cli, db, tmp_path):
+    v1 = fx.cdc_order_file(tmp_path / "icd10cm-order-2026.txt", FY26)
+    r = cli("codes", "load", "icd10cm", v1)
+    assert r.exit_code == 0 and "Loaded ICD-10-CM 'CDC FY2026' effective 2025-10-01: 7 rows" in r.stderr
     bad = tmp_path / "icd10cm-order-2027.txt"
     bad.write_text("00001 E119    1 short   long\nthis is not a record\n")
     r = cli("codes", "load", "icd10cm", bad)
@@ -180,7 +182,8 @@ def test_icd_load_cli_dry_run_and_bad_file(cli, db_path, tmp_path):
     r = cli("codes", "load", "icd10cm", good, "--dry-run", "-f", "csv")
     assert r.exit_code == 0, r.output
     assert "dry run: nothing loaded" in r.stderr
-    assert "deleted" in r.stdout
+    assert "Would load ICD-10-CM 'CDC FY2027' effective 2026-10-01: 9 rows; against 'CDC FY2026': added 3, deleted 1" in r.stderr
+    assert "changed,M54.5,billable,yes,no" in r.stdout
     assert "CDC FY2027" not in cli("codes", "versions", "-f", "csv").stdout
 
 
@@ -245,8 +248,7 @@ def test_hcpcs_xlsx_twin(db, tmp_path):
     assert query.lookup(db, ["RT"])[0]["valid_from"] == "2002-07-01"
 
 
-def test_hcpcs_bad_record_and_xls(cli, db_path, tmp_path):
-    assert cli("init").exit_code == 0
+def test_hcpcs_bad_record_and_xls(cli, codes_db_path, tmp_path):
     p = _hcpcs_2020(tmp_path)
     with open(p, "ab") as fh:
         fh.write(b"J1030001003too short\r\n")

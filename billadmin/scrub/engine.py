@@ -606,7 +606,7 @@ def check_db(conn, *, encounter_ids: list[int] | None, as_of: _dt.date, rules: I
         key = (pid, prov, dos)
         if key in shared:
             held[key].append(enc)
-        elif run.group_rules and len(enc.lines) > 1:
+        elif run.group_rules and (len(enc.lines) > 1 or ref.mue_loaded):
             g = Group(dos)
             g.items = [(enc, ln) for ln in enc.lines]
             run.group(g)
