@@ -65,6 +65,7 @@ class Column:
     past_only: bool = False                  # dates: refuse future dates
     default: object = None                   # stored when the cell is empty
     max_len: int = MAX_TEXT
+    extra: bool = False                      # accepted, but not one of the default headers (template)
 
     def names(self) -> list[str]:
         return [self.header, self.field, *self.aliases]

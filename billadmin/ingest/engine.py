@@ -408,7 +408,7 @@ def _record_batch(run: Run) -> None:
 def template_columns(kind: str) -> list[str]:
     if kind not in KINDS:
         raise BadInput(f"unknown import kind {kind!r}; kinds: {', '.join(KINDS)}")
-    return [c.header for c in specs.KINDS[kind]]
+    return [c.header for c in specs.KINDS[kind] if not c.extra]
 
 
 def write_template(kind: str, out: Path | None, fh=None) -> None:
@@ -428,7 +428,7 @@ def write_template(kind: str, out: Path | None, fh=None) -> None:
         ws.append(headers)
         for cell in ws[1]:
             cell.font = Font(bold=True)
-        for i, col in enumerate(specs.KINDS[kind], start=1):
+        for i, col in enumerate([c for c in specs.KINDS[kind] if not c.extra], start=1):
             letter = get_column_letter(i)
             ws.column_dimensions[letter].width = max(len(col.header) + 2, 12)
             if col.type in ("id", "npi", "code", "dx", "zip", "phone", "date", "text"):

@@ -24,7 +24,7 @@ PATIENTS = [
     Column("dob", "DOB", "date", True, ("Date of Birth", "Birth Date", "Birthdate"), past_only=True),
     Column("sex", "Sex", "enum", True, ("Gender",), choices=SEX),
     Column("address1", "Address", "text", False, ("Address 1", "Address1", "Street", "Address Line 1")),
-    Column("address2", "Address 2", "text", False, ("Address2", "Address Line 2", "Apt", "Suite")),
+    Column("address2", "Address 2", "text", False, ("Address2", "Address Line 2", "Apt", "Suite"), extra=True),
     Column("city", "City", "text"),
     Column("state", "State", "state"),
     Column("zip", "ZIP", "zip", False, ("Zip Code", "Postal Code", "Zipcode")),
@@ -36,7 +36,7 @@ PROVIDERS = [
     Column("first_name", "First Name", "text", False, ("First",)),
     Column("last_name", "Last Name", "text", True, ("Last", "Name", "Organization Name")),
     Column("taxonomy", "Taxonomy", "code", False, ("Taxonomy Code", "Specialty Taxonomy")),
-    Column("active", "Active", "enum", False, choices=YES_NO, help="yes/no; default yes"),
+    Column("active", "Active", "enum", False, choices=YES_NO, help="yes/no; default yes", default=1, extra=True),
 ]
 
 PAYERS = [
@@ -46,13 +46,13 @@ PAYERS = [
     Column("x12_payer_id", "Payer ID", "id", False, ("Electronic Payer ID", "X12 Payer ID", "EDI Payer ID")),
     Column("timely_filing_days", "Timely Filing Days", "int", False, ("Filing Limit Days",),
            help="empty for Medicare: 12 months from the date of service (42 CFR 424.44)"),
-    Column("timely_filing_months", "Timely Filing Months", "int"),
-    Column("appeal_days", "Appeal Days", "int", help="default 120"),
-    Column("corrected_claim_days", "Corrected Claim Days", "int"),
-    Column("address1", "Address", "text", False, ("Address 1", "Street")),
-    Column("city", "City", "text"),
-    Column("state", "State", "state"),
-    Column("zip", "ZIP", "zip", False, ("Zip Code", "Postal Code")),
+    Column("timely_filing_months", "Timely Filing Months", "int", extra=True),
+    Column("appeal_days", "Appeal Days", "int", help="default 120", default=120, extra=True),
+    Column("corrected_claim_days", "Corrected Claim Days", "int", extra=True),
+    Column("address1", "Address", "text", False, ("Address 1", "Street"), extra=True),
+    Column("city", "City", "text", extra=True),
+    Column("state", "State", "state", extra=True),
+    Column("zip", "ZIP", "zip", False, ("Zip Code", "Postal Code"), extra=True),
 ]
 
 COVERAGE = [
@@ -66,7 +66,7 @@ COVERAGE = [
     Column("subscriber_first", "Subscriber First Name", "text"),
     Column("subscriber_last", "Subscriber Last Name", "text", help="required when relationship is not self"),
     Column("subscriber_dob", "Subscriber DOB", "date", past_only=True),
-    Column("subscriber_sex", "Subscriber Sex", "enum", choices=SEX),
+    Column("subscriber_sex", "Subscriber Sex", "enum", choices=SEX, extra=True),
     Column("priority", "Priority", "enum", False, ("Order", "Coverage Order"), choices=PRIORITY, default=1,
            help="default primary"),
     Column("effective_from", "Effective From", "date", True, ("Start Date", "Effective Date", "From")),
@@ -117,5 +117,9 @@ def columns_help(kind: str) -> str:
     from .columns import describe
 
     lines = ["\b", f"Columns (headers match ignoring case and spaces; key: {NATURAL_KEYS[kind]}):"]
-    lines += ["  " + describe(c) for c in KINDS[kind]]
+    lines += ["  " + describe(c) for c in KINDS[kind] if not c.extra]
+    extras = [c for c in KINDS[kind] if c.extra]
+    if extras:
+        lines.append("Also accepted:")
+        lines += ["  " + describe(c) for c in extras]
     return "\n".join(lines)
