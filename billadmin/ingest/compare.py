@@ -88,9 +88,10 @@ def compare_patients(db, path, opts: ImportOptions | None = None) -> CompareResu
         by_name: dict[tuple, list[tuple[int, str]]] = {}
         for pid, mrn, first, last, dob in db.execute("SELECT id, mrn, first_name, last_name, dob FROM patients"):
             by_name.setdefault((name_key(first, last), dob), []).append((pid, mrn))
-        by_member: dict[str, set[int]] = {}
-        for pid, member in db.execute("SELECT DISTINCT patient_id, member_id FROM coverages WHERE member_id != ''"):
-            by_member.setdefault(member, set()).add(pid)
+        by_member: dict[str, dict[int, str]] = {}
+        for pid, mrn, member in db.execute("SELECT DISTINCT c.patient_id, p.mrn, c.member_id FROM coverages c"
+                                           " JOIN patients p ON p.id = c.patient_id WHERE c.member_id != ''"):
+            by_member.setdefault(member, {})[pid] = mrn
         seen_name: dict[tuple, tuple[int, str]] = {}
         seen_member: dict[str, tuple[int, str]] = {}
 
@@ -126,19 +127,24 @@ def compare_patients(db, path, opts: ImportOptions | None = None) -> CompareResu
                 status = "changed" if changed else "same"
             if "first_name" in values and "last_name" in values and "dob" in values:
                 key = (name_key(values["first_name"], values["last_name"]), values["dob"])
+                listed = set()
                 for other_id, other_mrn in by_name.get(key, []):
                     if other_mrn != mrn:
                         dups.append(f"patient {other_id} (same name and DOB)")
+                        listed.add(other_mrn)
                 earlier = seen_name.get(key)
-                if earlier and earlier[1] != mrn:
+                if earlier and earlier[1] != mrn and earlier[1] not in listed:
                     dups.append(f"row {earlier[0]} (same name and DOB)")
                 seen_name.setdefault(key, (row, mrn))
             member = values.get("member_id")
             if member:
-                for other in sorted(by_member.get(member, set()) - ({pid} if pid else set())):
-                    dups.append(f"patient {other} (same member id)")
+                listed = set()
+                for other, other_mrn in sorted(by_member.get(member, {}).items()):
+                    if other != pid:
+                        dups.append(f"patient {other} (same member id)")
+                        listed.add(other_mrn)
                 earlier = seen_member.get(member)
-                if earlier and earlier[1] != mrn:
+                if earlier and earlier[1] != mrn and earlier[1] not in listed:
                     dups.append(f"row {earlier[0]} (same member id)")
                 seen_member.setdefault(member, (row, mrn))
             result.rows.append(_out(row, status, mrn, pid, changed, dups, ""))

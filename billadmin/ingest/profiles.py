@@ -16,7 +16,8 @@ is deterministic, so importing the same export twice changes nothing:
 * payer_transitions: MEMBERID -> member id (empty for NO_INSURANCE), START_DATE/END_DATE
   (ISO date-times) -> effective from/to (their date), PLAN_OWNERSHIP Self/Spouse/Guardian ->
   relationship self/spouse/child (the patient is the guardian's dependant), OWNER_NAME ->
-  subscriber first/last name when not self. SECONDARY_PAYER, when set, adds a second coverage
+  subscriber first/last name when not self (a title such as "Mr." is dropped; Synthea often
+  gives a spouse only as "Mr. Lastname", so the first name may stay empty). SECONDARY_PAYER, when set, adds a second coverage
   with priority secondary and the same member id and dates (Synthea gives only one member id).
 * Columns Synthea has and billadmin does not keep (SSN, DRIVERS, PASSPORT, income, LAT/LON,
   DEATHDATE, ...) are ignored: they are not needed for billing and are PHI we need not hold.
@@ -117,6 +118,7 @@ def _payers(run, row, raw, cells):
     return [out], problems
 
 
+_HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr"}
 _OWNERSHIP = {"self": "self", "": "self", "spouse": "spouse", "guardian": "child"}
 
 
@@ -135,7 +137,7 @@ def _coverage(run, row, raw, cells):
         problems.append(run.problem(row, "relationship", "PLAN_OWNERSHIP must be Self, Spouse or Guardian"))
         rel = "self"
     out["relationship"] = rel
-    owner = str(raw.get("subscriber_last") or "").strip().split()
+    owner = [t for t in str(raw.get("subscriber_last") or "").strip().split() if t.rstrip(".").lower() not in _HONORIFICS]
     out["subscriber_first"] = _name(owner[0]) if rel != "self" and len(owner) > 1 else ""
     out["subscriber_last"] = _name(owner[-1]) if rel != "self" and owner else ""
     out["priority"] = "primary"
