@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 from . import __version__
 from .commands import state
 from .commands import check, db as db_cmd, demo, export, init
+from .commands import reconcile, remit
 from .commands import account, appeal, checkin, denial, notes, payer, payment, report  # accounts (issue 7)
 from .commands import import_, patient  # import and patients (issue 3)
 from .commands import invoice, practice  # invoices and the practice (issue 5)
@@ -101,6 +102,8 @@ app.command("checkin")(checkin.checkin)
 # Command groups, one add_typer each (registered here, defined in commands/<group>.py):
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(export.app, name="export")
+app.add_typer(remit.app, name="remit")
+app.add_typer(reconcile.app, name="reconcile")
 app.add_typer(payment.app, name="payment")
 app.add_typer(account.app, name="account")
 app.add_typer(notes.app, name="note")

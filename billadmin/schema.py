@@ -256,8 +256,9 @@ def MIGRATION_SETS():
     """All sets in apply order. Later domains append theirs here."""
     from .accounts.schema import accounts  # receipts, patient credit, notes, appeals
     from .remit.schema import remit  # 835 remittances as read, CARC/RARC meanings
+    from .reconcile.schema import reconcile  # reconciliation run history
     from .ingest.schema import ingest  # fee schedule (imported with `import fee-schedule`)
     from .codesets.schema import codesets  # code sets (ICD-10-CM, HCPCS, CPT, modifiers), NCCI PTP and MUE
     from .billing.schema import billing  # X12 control numbers, invoice files and snapshots, claim queue
 
-    return [core, accounts, remit, ingest, codesets, billing]
+    return [core, accounts, remit, reconcile, ingest, codesets, billing]

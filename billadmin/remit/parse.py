@@ -182,8 +182,13 @@ class Transaction:
 
     @property
     def payer_key(self) -> str:
-        """Who paid, for idempotency: TRN03 (required by the TR3), else the payer's ids, else name."""
-        return (self.trace_company or self.payer_id or self.payer_ref or self.payer_name or "").strip().upper()
+        """Who paid, for idempotency: TRN03 (the payer's company id, "1" + EIN; required by the
+        TR3), else the payer's N1/REF ids, joined with the payer's name as N1*PR spells it (upper
+        case, spaces collapsed). Two payers that share a TRN03 (a clearinghouse originating for
+        several) therefore keep apart, and a resent file keys the same."""
+        ident = (self.trace_company or self.payer_id or self.payer_ref or "").strip().upper()
+        name = " ".join((self.payer_name or "").upper().split())
+        return f"{ident}|{name}"
 
     @property
     def reversal_only(self) -> bool:

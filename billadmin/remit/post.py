@@ -162,7 +162,7 @@ def _post_file(conn, rf: RemitFile, res: ImportResult) -> None:
             tr.transaction_id = prior[0]
             same = "same amount" if prior[1] == tx.signed_amount_cents else \
                 f"earlier amount {money.fmt(prior[1])}, this one {money.fmt(tx.signed_amount_cents)}"
-            tr.note = f"payer {payer_key} trace {tx.trace_number} was posted from {prior[2]} (remit transaction {prior[0]}, {same})"
+            tr.note = f"payer {tx.payer_name or payer_key} trace {tx.trace_number} was posted from {prior[2]} (remit transaction {prior[0]}, {same})"
             res.transactions.append(tr)
             continue
         if file_id is None:

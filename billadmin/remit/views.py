@@ -122,13 +122,13 @@ def list_transactions(conn, *, trace: str | None = None, payer: str | None = Non
         where.append("t.trace_number = ?")
         params.append(trace)
     if payer:
-        where.append("(t.payer_name LIKE ? OR t.payer_key = ? OR p.code = ?)")
+        where.append("(t.payer_name LIKE ? OR t.trace_company = ? OR p.code = ?)")
         params += [f"%{payer}%", payer.upper(), payer.upper()]
     if since:
         where.append("COALESCE(t.payment_date, substr(f.imported_at, 1, 10)) >= ?")
         params.append(since)
     sql = (
-        "SELECT t.id, f.imported_at, f.file_name, COALESCE(p.code, t.payer_name, t.payer_key), t.trace_number, t.method,"
+        "SELECT t.id, substr(replace(f.imported_at, 'T', ' '), 1, 16), f.file_name, COALESCE(p.code, t.payer_name, t.payer_key), t.trace_number, t.method,"
         " t.payment_date, t.amount_cents, (SELECT COUNT(*) FROM remit_claims c WHERE c.transaction_id = t.id),"
         " (SELECT COUNT(*) FROM remit_claims c WHERE c.transaction_id = t.id AND c.invoice_id IS NULL),"
         " t.posted_cents, t.unmatched_cents, t.skipped_cents, t.plb_cents"

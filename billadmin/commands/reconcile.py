@@ -1,0 +1,246 @@
+"""`billadmin reconcile`: compare two reports, or claims against remittances and deposits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import FormatOpt, OutputOpt, group, note, open_db
+from ..render import Format
+
+app = group("Reconcile reports against each other, and claims against 835s and bank deposits.")
+
+DETAIL_COLUMNS = ["category", "key", "row_a", "amount_a_cents", "row_b", "amount_b_cents", "difference_cents"]
+SUMMARY_COLUMNS = ["category", "count_a", "total_a_cents", "count_b", "total_b_cents", "difference_cents"]
+
+
+def _fmt_for(fmt: Format, output: Optional[Path]) -> Format:
+    if output is not None and fmt is Format.table:
+        suffix = output.suffix.lower()
+        return {".xlsx": Format.xlsx, ".csv": Format.csv, ".json": Format.json}.get(suffix, fmt)
+    return fmt
+
+
+def _money_opt(value: str, name: str) -> int:
+    from .. import money
+    from ..errors import BadInput
+
+    try:
+        cents = money.parse_cents(value, allow_negative=False)
+    except money.MoneyError as e:
+        raise BadInput(f"{name}: {e}") from None
+    return cents
+
+
+def _limited(rows: list[dict], limit: int, key: str = "category") -> tuple[list[dict], int]:
+    seen: dict[str, int] = {}
+    out = []
+    for r in rows:
+        n = seen.get(r[key], 0)
+        if n < limit:
+            out.append(r)
+        seen[r[key]] = n + 1
+    return out, len(rows) - len(out)
+
+
+@app.command("reports")
+def reconcile_reports(
+    file_a: Annotated[Path, typer.Argument(metavar="A", help="First report (CSV or XLSX), e.g. the ERP invoicing export.")],
+    file_b: Annotated[Path, typer.Argument(metavar="B", help="Second report (CSV or XLSX), e.g. the CMS invoicing report.")],
+    key: Annotated[list[str], typer.Option("--key", help="Key column(s) in A: \"Invoice No\" or \"Invoice No,Line\" (repeatable).")],
+    amount: Annotated[str, typer.Option("--amount", help="Amount column in A.")],
+    key_b: Annotated[Optional[list[str]], typer.Option("--key-b", help="Key column(s) in B when named differently.")] = None,
+    amount_b: Annotated[Optional[str], typer.Option("--amount-b", help="Amount column in B when named differently.")] = None,
+    sheet_a: Annotated[Optional[str], typer.Option("--sheet-a", help="Sheet of an XLSX A (default: the first visible).")] = None,
+    sheet_b: Annotated[Optional[str], typer.Option("--sheet-b", help="Sheet of an XLSX B.")] = None,
+    tolerance: Annotated[str, typer.Option("--tolerance", help="Amounts this close count as matched.")] = "0.00",
+    strip_zeros: Annotated[bool, typer.Option("--strip-zeros", help="Ignore leading zeros in keys (000123 = 123).")] = False,
+    encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of CSV inputs (e.g. cp1252).")] = "utf-8",
+    limit: Annotated[int, typer.Option("--limit", help="Table format: at most N rows per category on screen.")] = 50,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Compare two reports by key and amount: matched, amount differs, only in A or B, duplicates.
+
+    Keys are trimmed and upper-cased (and with --strip-zeros lose leading zeros); amounts follow
+    the money rules. Differences are A - B. -o result.xlsx writes a Summary sheet and one sheet
+    per category. Exit 0 when fully reconciled, 1 when there are differences, 2 on bad input.
+    Each run is kept (`billadmin reconcile history`).
+
+    Example:
+        billadmin reconcile reports jde-march.csv cms-march.xlsx --key "Invoice No" \\
+            --key-b "Claim Number" --amount "Net Amount" --amount-b "Billed" --strip-zeros -o march.xlsx
+    """
+    from .. import db, render
+    from ..errors import BadInput
+    from ..reconcile import output as out_mod
+    from ..reconcile import reports
+    from ..reconcile.engine import CATEGORIES
+
+    keys_a = reports.split_columns(key)
+    keys_b = reports.split_columns(key_b) or keys_a
+    if not keys_a:
+        raise BadInput("--key names no column")
+    if len(keys_a) != len(keys_b):
+        raise BadInput(f"--key has {len(keys_a)} column(s) but --key-b has {len(keys_b)}")
+    tol = _money_opt(tolerance, "--tolerance")
+    fmt = _fmt_for(fmt, output)
+    if fmt is Format.xlsx and output is None:
+        raise BadInput("--format xlsx needs -o FILE.xlsx")
+    conn = open_db()
+    a = reports.Side("A", file_a, keys_a, amount, sheet=sheet_a, encoding=encoding)
+    b = reports.Side("B", file_b, keys_b, amount_b or amount, sheet=sheet_b, encoding=encoding)
+    res = reports.reconcile_files(a, b, tolerance_cents=tol, strip_zeros=strip_zeros)
+    code = 1 if res.differences else 0
+    summary = res.summary_rows()
+    with db.write(conn):
+        run_id = out_mod.record_run(
+            conn, kind="reports", inputs=[a.record(), b.record()],
+            options={"tolerance_cents": tol, "strip_zeros": strip_zeros}, summary=summary,
+            differences=res.differences, net_difference_cents=res.net_difference_cents, exit_code=code)
+    if fmt is Format.xlsx:
+        info = [("Run", run_id), ("A", f"{a.file} ({a.rows} rows, sha256 {a.sha256})"),
+                ("B", f"{b.file} ({b.rows} rows, sha256 {b.sha256})"),
+                ("Key", f"A {', '.join(keys_a)} / B {', '.join(keys_b)}"),
+                ("Amount", f"A {amount} / B {amount_b or amount}; difference = A - B"),
+                ("Tolerance", f"{tol / 100:.2f}"), ("Leading zeros ignored", "yes" if strip_zeros else "no")]
+        sheets = []
+        for c in CATEGORIES:
+            rows = res.matched_rows() if c == "matched" else [r for r in res.rows if r["category"] == c]
+            sheets.append((out_mod.SHEET_TITLES[c], DETAIL_COLUMNS, rows))
+        out_mod.write_workbook(output, info, summary, SUMMARY_COLUMNS, sheets)
+        note(f"Wrote {output} (Summary and {len(CATEGORIES)} category sheets, mode 0600)")
+    elif fmt is Format.json:
+        doc = {"run_id": run_id, "result": "reconciled" if code == 0 else "differences",
+               "inputs": [a.record(), b.record()], "summary": summary, "rows": res.rows}
+        render.emit(doc, fmt=fmt, output=output, single=True)
+    elif fmt is Format.csv:
+        render.emit(res.rows, fmt=fmt, output=output, columns=DETAIL_COLUMNS)
+    else:
+        render.emit(summary, fmt=fmt, output=output, columns=SUMMARY_COLUMNS, title=f"Reconciliation {a.file} (A) vs {b.file} (B)")
+        if res.rows:
+            shown, hidden = _limited(res.rows, limit)
+            render.emit(shown, fmt=fmt, output=output, columns=DETAIL_COLUMNS, title="Differences (A - B)")
+            if hidden:
+                note(f"{hidden} more row(s) not shown: use -o result.xlsx or --format csv for all")
+    t = res.summary
+    note(f"Run {run_id}: {t['matched'].count_a:,} matched, {t['amount_differs'].count_a:,} amount differs, "
+         f"{t['only_in_a'].count_a:,} only in A, {t['only_in_b'].count_b:,} only in B, "
+         f"{t['duplicate_in_a'].count_a + t['duplicate_in_b'].count_b:,} duplicate rows; "
+         f"net difference {res.net_difference_cents / 100:,.2f}")
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command("remits")
+def reconcile_remits(
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Reconcile as of DATE (default today).")] = None,
+    days: Annotated[int, typer.Option("--days", help="Claims unanswered this many days after issue are unpaid.")] = 30,
+    since: Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="Only 835s paid on or after DATE (denied, unknown, deposits).")] = None,
+    deposits: Annotated[Optional[Path], typer.Option("--deposits", help="Bank deposits file (CSV or XLSX) to match 835 payments against.")] = None,
+    key: Annotated[Optional[str], typer.Option("--key", help="Deposits: the column holding the trace (EFT/check) number.")] = None,
+    amount: Annotated[Optional[str], typer.Option("--amount", help="Deposits: the amount column.")] = None,
+    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Deposits: sheet of an XLSX file.")] = None,
+    tolerance: Annotated[str, typer.Option("--tolerance", help="Differences this small are not reported.")] = "0.00",
+    strip_zeros: Annotated[bool, typer.Option("--strip-zeros", help="Ignore leading zeros in trace numbers.")] = False,
+    encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of a CSV deposits file.")] = "utf-8",
+    limit: Annotated[int, typer.Option("--limit", help="Table format: at most N rows per category on screen.")] = 50,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Claims issued against 835 postings: unpaid, underpaid, denied, unknown; and deposits.
+
+    Unpaid: no 835 answer --days after issue, per payer. Underpaid: allowed below the fee
+    schedule. Denied: current status denied, with reason codes. Unknown: 835 claims we could not
+    post. With --deposits, each 835 payment (by its TRN02 trace number) is matched to the bank
+    file. Exit 0 when nothing needs attention, 1 otherwise, 2 on bad input. Kept in history.
+
+    Example:
+        billadmin reconcile remits --as-of 2026-03-31 --deposits bank-march.csv --key "EFT Trace" --amount Credit
+    """
+    from .. import dates, db, render
+    from ..errors import BadInput
+    from ..reconcile import output as out_mod
+    from ..reconcile import remits, reports
+
+    try:
+        day = dates.parse_date(as_of) if as_of else dates.today()
+        since_day = dates.parse_date(since) if since else None
+    except dates.DateError as e:
+        raise BadInput(f"--as-of/--since: {e}") from None
+    tol = _money_opt(tolerance, "--tolerance")
+    side = None
+    if deposits is not None:
+        if not key or not amount:
+            raise BadInput("--deposits needs --key (trace number column) and --amount")
+        side = reports.Side("deposits", deposits, [key], amount, sheet=sheet, encoding=encoding)
+    elif key or amount or sheet:
+        raise BadInput("--key, --amount and --sheet apply to --deposits")
+    fmt = _fmt_for(fmt, output)
+    if fmt is Format.xlsx and output is None:
+        raise BadInput("--format xlsx needs -o FILE.xlsx")
+    conn = open_db()
+    res = remits.reconcile_remits(conn, as_of=day, days=days, tolerance_cents=tol, deposit_side=side,
+                                  since=since_day, strip_zeros=strip_zeros)
+    for n in res.notes:
+        note(f"Note: {n}")
+    code = 1 if res.differences else 0
+    summary = res.summary_rows()
+    inputs = [{"side": "deposits", "file": side.path.name, "path": str(side.path), "sha256": side.sha256,
+               "rows": side.rows}] if side else []
+    with db.write(conn):
+        run_id = out_mod.record_run(
+            conn, kind="remits", inputs=inputs,
+            options={"as_of": day.isoformat(), "days": days, "since": since_day, "tolerance_cents": tol},
+            summary=summary, differences=res.differences, net_difference_cents=res.net_difference_cents, exit_code=code)
+    if fmt is Format.xlsx:
+        info = [("Run", run_id), ("As of", day.isoformat()), ("Unpaid after", f"{days} days")]
+        if side:
+            info.append(("Deposits", f"{side.file} ({side.rows} rows, sha256 {side.sha256})"))
+        cats = [s["category"] for s in summary if not s["payer"]]
+        sheets = [(out_mod.SHEET_TITLES[c], remits.COLUMNS,
+                   res.matched_deposits if c == "deposit_matched" else [r for r in res.rows if r["category"] == c])
+                  for c in cats]
+        out_mod.write_workbook(output, info, summary, remits.SUMMARY_COLUMNS, sheets)
+        note(f"Wrote {output} (Summary and {len(sheets)} category sheets, mode 0600)")
+    elif fmt is Format.json:
+        render.emit({"run_id": run_id, "as_of": day.isoformat(), "result": "reconciled" if code == 0 else "differences",
+                     "summary": summary, "rows": res.rows}, fmt=fmt, output=output, single=True)
+    elif fmt is Format.csv:
+        render.emit(res.rows, fmt=fmt, output=output, columns=remits.COLUMNS)
+    else:
+        render.emit(summary, fmt=fmt, output=output, columns=remits.SUMMARY_COLUMNS, title=f"Claims and remittances as of {day}")
+        if res.rows:
+            shown, hidden = _limited(res.rows, limit)
+            render.emit(shown, fmt=fmt, output=output, columns=remits.COLUMNS, title="Needs attention")
+            if hidden:
+                note(f"{hidden} more row(s) not shown: use -o result.xlsx or --format csv for all")
+    counts = {s["category"]: s["count"] for s in summary if not s["payer"]}
+    note(f"Run {run_id}: " + ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in counts.items()))
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command("history")
+def reconcile_history(
+    kind: Annotated[Optional[str], typer.Option("--kind", help="reports or remits.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most N runs (newest first).")] = 20,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Past reconciliation runs, newest first: inputs (with sha256), matched, differences, trend.
+
+    Example:
+        billadmin reconcile history --kind reports --limit 7
+    """
+    from .. import render
+    from ..errors import BadInput
+    from ..reconcile import output as out_mod
+
+    if kind and kind not in ("reports", "remits"):
+        raise BadInput("--kind is reports or remits")
+    conn = open_db()
+    render.emit(out_mod.history(conn, kind=kind, limit=limit), fmt=fmt, output=output,
+                columns=out_mod.HISTORY_COLUMNS, title="Reconciliation runs")

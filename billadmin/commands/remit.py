@@ -1,0 +1,156 @@
+"""`billadmin remit`: read payers' 835 remittances, post them against our claims, list them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import FormatOpt, OutputOpt, group, note, open_db
+from ..render import Format
+
+app = group("Payers' 835 remittances: show, import (post payments and adjustments), list.")
+
+FilesArg = Annotated[list[Path], typer.Argument(help="X12 835 files.", show_default=False)]
+
+
+@app.command("show")
+def remit_show(files: FilesArg, fmt: FormatOpt = Format.table, output: OutputOpt = None):
+    """Show what an 835 says, without posting: totals, each claim and line, the balance check.
+
+    Exit 0 when every transaction balances, 1 when the balance check finds differences, 2 when
+    the file is not a readable 835.
+
+    Example:
+        billadmin remit show era-2026-03-14.835
+        billadmin remit show era-2026-03-14.835 --format json | jq '.transactions[0].claims[0]'
+    """
+    from .. import render
+    from ..errors import BadInput
+    from ..remit import balance, parse, views
+
+    docs, problems, unbalanced = [], [], 0
+    for f in files:
+        rf = parse.parse_file(f)
+        for i in rf.errors:
+            problems.append(f"{rf.name}: {i}")
+        for w in rf.warnings:
+            note(f"Warning: {rf.name}: {w}")
+        diffs = balance.check_file(rf)
+        unbalanced += sum(1 for d in diffs if d.severity == "error")
+        docs.append(rf)
+    if problems:
+        raise BadInput(f"{len(problems)} problem(s) reading the 835 input", details=problems)
+    if fmt is Format.json:
+        data = [views.show_document(rf) for rf in docs]
+        render.emit(data[0] if len(data) == 1 else data, fmt=fmt, output=output, single=len(data) == 1)
+    elif fmt is Format.csv:
+        rows = [dict(file=rf.name, **r) for rf in docs for r in views.claim_line_rows(rf)]
+        render.emit(rows, fmt=fmt, output=output)
+    elif fmt is Format.xlsx:
+        raise BadInput("remit show prints table, csv or json")
+    else:
+        for rf in docs:
+            txs = [views.transaction_row(rf, tx, balance.check_transaction(tx)) for tx in rf.transactions]
+            render.emit(txs, fmt=fmt, output=output, title=f"{rf.name}: transactions",
+                        columns=["st", "payer", "trace_number", "method", "payment_date", "amount_cents", "claims",
+                                 "claims_paid_cents", "plb_cents", "balance"])
+            render.emit(views.claim_line_rows(rf), fmt=fmt, output=output, title=f"{rf.name}: claims and lines",
+                        columns=["claim", "line", "code", "status", "charge_cents", "paid_cents", "patient_resp_cents",
+                                 "adjustments", "remarks", "balance"])
+            plb = [{"trace_number": tx.trace_number, "provider": p.provider_id, "reason": p.reason,
+                    "reference": p.reference, "amount_cents": p.amount_cents}
+                   for tx in rf.transactions for p in tx.plb]
+            if plb:
+                render.emit(plb, fmt=fmt, output=output, title=f"{rf.name}: provider-level adjustments (PLB)")
+    if unbalanced:
+        for rf in docs:
+            for d in balance.check_file(rf):
+                if d.severity == "error":
+                    note(f"Does not balance: {rf.name}: {d}")
+        raise typer.Exit(1)
+    note(f"{len(docs)} file(s), {sum(len(rf.transactions) for rf in docs)} transaction(s): every amount balances")
+
+
+@app.command("import")
+def remit_import(
+    files: FilesArg,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and match everything, post nothing.")] = False,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Post 835 remittances: payments, adjustments, patient responsibility, claim status.
+
+    Every file is read and balance-checked first; a file that does not balance refuses the whole
+    call (exit 2, nothing posted). Claims are matched by CLP01 to our claim numbers; claims we
+    never issued are kept as unmatched. A payer's trace number (TRN02) posts once: the same one
+    again is "already posted" (exit 1). Patient responsibility (PR) becomes the patient's to
+    bill on the next patient invoice.
+
+    Example:
+        billadmin remit import inbox/*.835
+        billadmin remit import --dry-run era-2026-03-14.835
+    """
+    from .. import render
+    from ..remit import post
+
+    conn = open_db()
+    res = post.import_files(conn, files, dry_run=dry_run)
+    for w in res.warnings:
+        note(f"Warning: {w}")
+    render.emit([t.row() for t in res.transactions], fmt=fmt, output=output,
+                title="835 import" + (" (dry run: nothing posted)" if dry_run else ""),
+                columns=["file", "trace_number", "payer", "amount_cents", "result", "claims", "matched", "unmatched",
+                         "posted_cents", "unmatched_cents", "plb_cents", "note"])
+    by_outcome: dict[str, int] = {}
+    for c in res.claims:
+        by_outcome[c.outcome] = by_outcome.get(c.outcome, 0) + 1
+    for c in res.unmatched:
+        note(f"{c.outcome.replace('_', ' ')}: claim {c.claim_number} in {c.file} (trace {c.trace_number}), "
+             f"paid {c.paid_cents / 100:.2f}: {c.note}")
+    posted = [t for t in res.transactions if t.result in ("posted", "would post")]
+    verb = "Would post" if dry_run else "Posted"
+    note(f"{verb} {len(posted)} transaction(s), {sum(t.posted_cents for t in posted) / 100:,.2f}; claims: "
+         + (", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(by_outcome.items())) or "none"))
+    if res.already_posted:
+        for t in res.already_posted:
+            note(f"Already posted: {t.file}: {t.note}")
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def remit_list(
+    claims: Annotated[bool, typer.Option("--claims", help="List claim payments instead of transactions.")] = False,
+    outcome: Annotated[Optional[str], typer.Option("--outcome", help="With --claims: paid, partially_paid, denied, reversed, unmatched, duplicate, not_posted.")] = None,
+    trace: Annotated[Optional[str], typer.Option("--trace", help="Only this trace (check/EFT) number.")] = None,
+    payer: Annotated[Optional[str], typer.Option("--payer", help="Payer code, or part of the payer's name.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="Payment date on or after DATE.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="At most N rows (newest first).")] = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """List posted remittances (newest first), or their claim payments with --claims.
+
+    Example:
+        billadmin remit list --since 2026-03-01
+        billadmin remit list --claims --outcome denied -f csv -o denied.csv
+    """
+    from .. import dates, render
+    from ..errors import BadInput
+    from ..remit import views
+
+    if since:
+        try:
+            since = dates.parse_date(since).isoformat()
+        except dates.DateError as e:
+            raise BadInput(f"--since: {e}") from None
+    if outcome and not claims:
+        raise BadInput("--outcome applies to --claims")
+    conn = open_db()
+    if claims:
+        rows = views.list_claims(conn, outcome=outcome, trace=trace, limit=limit)
+        render.emit(rows, fmt=fmt, output=output, columns=views.CLAIM_COLUMNS, title="Claim payments from 835s")
+    else:
+        rows = views.list_transactions(conn, trace=trace, payer=payer, since=since, limit=limit)
+        render.emit(rows, fmt=fmt, output=output, columns=views.TRANSACTION_COLUMNS, title="835 remittances")

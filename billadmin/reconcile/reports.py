@@ -1,0 +1,213 @@
+"""`reconcile reports`: two invoicing reports (CSV or XLSX, any columns) compared by key.
+
+Rules:
+- Key columns and the amount column are named by their headers (matched case-, space- and
+  punctuation-insensitively, billadmin.ingest.readers.normalise_header). A multi-column key is
+  the columns in the order given.
+- Keys are normalised: surrounding spaces trimmed, letters upper-cased, and with --strip-zeros
+  leading zeros removed from each key part ("000123" == "123"). Spreadsheet numbers used as keys
+  read as their integer text (123.0 -> "123").
+- Amounts follow the money rules (billadmin.money.parse_cents): "1,234.50", "$1,234.50",
+  "(12.50)", "-12.50"; three decimals or text is bad input. A spreadsheet number is taken to the
+  cent when it is a cent amount up to floating-point noise (12.340000000000002 -> 12.34).
+- An empty key or amount, or any bad row, is bad input: every problem is listed (up to 100),
+  exit 2, nothing is recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+from .. import money
+from ..errors import BadInput, InvalidRows, Problem
+from .engine import KEY_SEP, Matcher, Outcome
+
+MAX_PROBLEMS = 100
+_CENT = Decimal("0.01")
+_NOISE = Decimal("0.000001")
+
+
+@dataclass
+class Side:
+    label: str                 # "A" or "B"
+    path: Path
+    key: list[str]             # column names as given
+    amount: str
+    sheet: str | None = None
+    encoding: str = "utf-8"
+    # filled while reading
+    file: str = ""
+    sha256: str = ""
+    rows: int = 0
+    headers: list[str] = field(default_factory=list)
+
+    def record(self) -> dict:
+        return {"side": self.label, "file": self.path.name, "path": str(self.path), "sheet": self.sheet,
+                "sha256": self.sha256, "rows": self.rows, "key": self.key, "amount": self.amount}
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as e:
+        raise BadInput(f"{path}: cannot read ({e.strerror})") from None
+    return h.hexdigest()
+
+
+def split_columns(values: list[str] | None) -> list[str]:
+    """--key "Invoice No,Line" or --key "Invoice No" --key Line -> ["Invoice No", "Line"]."""
+    out: list[str] = []
+    for v in values or []:
+        out += [p.strip() for p in v.split(",") if p.strip()]
+    return out
+
+
+def _column(headers: list[str], name: str, file: str, what: str) -> int:
+    from ..ingest.readers import normalise_header
+
+    if name in headers:
+        return headers.index(name)
+    want = normalise_header(name)
+    hits = [i for i, h in enumerate(headers) if normalise_header(h) == want]
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        raise BadInput(f"{file}: {what} column {name!r} matches {len(hits)} headers; name it exactly")
+    raise BadInput(f"{file}: no {what} column {name!r} (columns: {', '.join(repr(h) for h in headers)})")
+
+
+def _key_text(v) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, (_dt.datetime, _dt.date)):
+        return v.isoformat()[:10] if isinstance(v, _dt.datetime) and v.time() == _dt.time() else v.isoformat()
+    return "" if v is None else str(v)
+
+
+def text_cents(s: str) -> int:
+    """money.parse_cents with a fast path for the plain forms exports are made of ("1234.50",
+    "-12.50", "1234"); everything else goes through parse_cents and its rules."""
+    if s.isascii():
+        if len(s) > 3 and s[-3] == ".":
+            w, f = s[:-3], s[-2:]
+            if f.isdigit():
+                if w.isdigit():
+                    return int(w) * 100 + int(f)
+                if w[:1] == "-" and w[1:].isdigit():
+                    return -(int(w[1:]) * 100 + int(f))
+        elif s.isdigit():
+            return int(s) * 100
+    return _slow_cents(s)
+
+
+def _slow_cents(s: str) -> int:
+    t = s.strip()
+    body = t[1:] if t[:1] == "-" else t
+    w, dot, f = body.partition(".")
+    if w.isdigit() and w.isascii() and (not dot or (0 < len(f) <= 2 and f.isdigit() and f.isascii())):
+        c = int(w) * 100 + (int(f) * (10 if len(f) == 1 else 1) if f else 0)
+        return -c if body is not t else c
+    return money.parse_cents(s)
+
+
+def cents_of(v) -> int:
+    """A report cell as cents; raises money.MoneyError with the reason."""
+    if isinstance(v, str):
+        return text_cents(v)
+    if isinstance(v, bool) or v is None:
+        raise money.MoneyError("amount is empty" if v is None else "not an amount")
+    if isinstance(v, int):
+        return v * 100
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            raise money.MoneyError("not a finite amount")
+        d = Decimal(repr(v))
+        q = d.quantize(_CENT, rounding=ROUND_HALF_UP)
+        if abs(d - q) > _NOISE:
+            raise money.MoneyError("more than two decimal places")
+        return int(q * 100)
+    if isinstance(v, Decimal):
+        return money.parse_cents(v)
+    raise money.MoneyError("not an amount")
+
+
+def read_side(side: Side, add, *, strip_zeros: bool, problems: list[Problem]) -> None:
+    """Stream one file, calling add(key, row_number, cents) for each good row."""
+    from ..ingest.readers import open_table
+
+    side.sha256 = sha256_of(side.path)
+    table = open_table(side.path, sheet=side.sheet, encoding=side.encoding)
+    try:
+        side.file = table.file
+        side.headers = list(table.headers)
+        kcols = [_column(table.headers, k, table.file, "key") for k in side.key]
+        acol = _column(table.headers, side.amount, table.file, "amount")
+        kname = side.key[0] if len(side.key) == 1 else ", ".join(side.key)
+        aname = table.headers[acol]
+        n = 0
+        parse = text_cents
+        single = kcols[0] if len(kcols) == 1 else None
+        for row_number, cells in table:
+            n += 1
+            if single is not None:
+                k = cells[single]
+                k = (k if isinstance(k, str) else _key_text(k)).strip().upper()
+                if strip_zeros:
+                    k = k.lstrip("0") or ("0" if k else "")
+            else:
+                parts = []
+                for c in kcols:
+                    p = _key_text(cells[c]).strip().upper()
+                    if strip_zeros:
+                        p = p.lstrip("0") or ("0" if p else "")
+                    parts.append(p)
+                k = KEY_SEP.join(parts) if any(parts) else ""
+            if not k:
+                problems.append(Problem(row_number, kname, "key is empty", file=table.file))
+                if len(problems) >= MAX_PROBLEMS:
+                    break
+                continue
+            v = cells[acol]
+            try:
+                cents = parse(v) if isinstance(v, str) else cents_of(v)
+            except money.MoneyError as e:
+                problems.append(Problem(row_number, aname, str(e), file=table.file))
+                if len(problems) >= MAX_PROBLEMS:
+                    break
+                continue
+            add(k, row_number, cents)
+        side.rows = n
+        problems.extend(table.problems)
+    finally:
+        table.close()
+
+
+def reconcile_files(a: Side, b: Side, *, tolerance_cents: int = 0, strip_zeros: bool = False) -> Outcome:
+    """Compare two reports; raises InvalidRows (exit 2) listing every bad row."""
+    m = Matcher(tolerance_cents)
+    problems: list[Problem] = []
+    read_side(a, m.add_a, strip_zeros=strip_zeros, problems=problems)
+    if len(problems) < MAX_PROBLEMS:
+        read_side(b, m.add_b, strip_zeros=strip_zeros, problems=problems)
+    if problems:
+        err = InvalidRows(problems=problems[:MAX_PROBLEMS])
+        if len(problems) >= MAX_PROBLEMS:
+            err.message = f"{MAX_PROBLEMS} or more bad rows (stopped reading); nothing was recorded"
+        else:
+            n = len(problems)
+            err.message = f"{n} bad row{'s' if n != 1 else ''} in the input; nothing was recorded"
+        raise err
+    return m.outcome()
