@@ -39,10 +39,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from .. import dates, money, npi as npimod
-from .readers import normalise_header
+from .fields import MAX_TEXT, Column, describe, enum_choices, normalise_header  # noqa: F401  (re-exported)
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
-MAX_TEXT = 200
 _SCI = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 _WS = re.compile(r"\s")
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -51,24 +50,6 @@ _ICD = re.compile(r"^[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?$")
 
 class CellError(ValueError):
     "A cell that does not satisfy its column's rule; the message never includes the value."
-
-
-@dataclass(frozen=True)
-class Column:
-    field: str
-    header: str
-    type: str = "text"
-    required: bool = False
-    aliases: tuple[str, ...] = ()
-    choices: dict[str, str] | None = None   # enum: accepted (normalised) input -> stored value
-    help: str = ""
-    past_only: bool = False                  # dates: refuse future dates
-    default: object = None                   # stored when the cell is empty
-    max_len: int = MAX_TEXT
-    extra: bool = False                      # accepted, but not one of the default headers (template)
-
-    def names(self) -> list[str]:
-        return [self.header, self.field, *self.aliases]
 
 
 # --- cell parsers: (value, column, date_format, today) -> stored value or None --------------
@@ -307,34 +288,6 @@ def parse_cell(v, col: Column, *, date_format: str | None = None, today: _dt.dat
             raise CellError("is required")
         return col.default
     return out
-
-
-def enum_choices(mapping: dict[str, list[str]]) -> dict[str, str]:
-    """{"self": ["self", "18", "patient"]} -> {"self": "self", "18": "self", "patient": "self"}."""
-    out = {}
-    for stored, synonyms in mapping.items():
-        for s in [stored, *synonyms]:
-            out[normalise_header(s)] = stored
-    return out
-
-
-def describe(col: Column) -> str:
-    """One help line for a column."""
-    bits = [col.type]
-    if col.type == "enum" and col.choices:
-        names: dict = {}
-        for key, stored in col.choices.items():
-            if isinstance(stored, str):
-                names.setdefault(stored, stored)
-            elif key.isalpha() and len(key) > 1:
-                names.setdefault(stored, key)
-        bits = ["one of " + "/".join(names.values())]
-    if col.required:
-        bits.append("required")
-    text = f"{col.header} ({col.field}): {', '.join(bits)}"
-    if col.help:
-        text += f"; {col.help}"
-    return text
 
 
 @dataclass

@@ -50,6 +50,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import BadInput, Problem
+from .fields import normalise_header  # noqa: F401  (part of this module's API)
 
 MAX_FIELD = 128 * 1024          # bytes/characters in one CSV field (also csv's default limit)
 # Zip-bomb guard: the declared uncompressed size of the whole archive, and of any member whose
@@ -59,15 +60,6 @@ MAX_RATIO = 200
 RATIO_FLOOR = 50 * 1024**2      # the ratio rule applies to members larger than this
 
 BadRowHook = Callable[[int, list, Problem], None]
-
-
-def normalise_header(h) -> str:
-    """Case-, space-, underscore- and punctuation-insensitive key: "Date of Service" ==
-    "date_of_service" == "DATE OF SERVICE" == "Date-Of-Service"; "Mod 1" == "mod1"."""
-    if h is None:
-        return ""
-    s = str(h).replace("\ufeff", "").strip().casefold()
-    return re.sub(r"[\s_\-./#]+", "", s)
 
 
 def open_table(path, *, sheet: str | None = None, encoding: str = "utf-8", allow_empty: bool = False,

@@ -5,7 +5,7 @@ Light on purpose: the command module imports this at start-up to list the column
 
 from __future__ import annotations
 
-from .columns import Column, enum_choices
+from .fields import Column, enum_choices
 
 SEX = enum_choices({"M": ["male", "m"], "F": ["female", "f"], "U": ["unknown", "u", "unk"]})
 PAYER_KIND = enum_choices({
@@ -114,7 +114,7 @@ NATURAL_KEYS = {
 
 def columns_help(kind: str) -> str:
     """The --help block listing a kind's columns (kept as written by click: starts with \\b)."""
-    from .columns import describe
+    from .fields import describe
 
     lines = ["\b", f"Columns (headers match ignoring case and spaces; key: {NATURAL_KEYS[kind]}):"]
     lines += ["  " + describe(c) for c in KINDS[kind] if not c.extra]
