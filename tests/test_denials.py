@@ -164,3 +164,13 @@ def test_denials_report_by_carc_and_category(cli, claims, tmp_path):
                              "Denials by carc"]
     assert len(wb["Denials by category"]._charts) == 1
     assert cli("report", "denials", "--by", "weekday").exit_code == 2
+
+
+def test_replaced_or_voided_claims_leave_the_worklist(cli, claims, db):
+    c1 = db.execute("SELECT id FROM invoices WHERE number = ?", (claims["C1"],)).fetchone()[0]
+    c4 = db.execute("SELECT id, encounter_id FROM invoices WHERE number = ?", (claims["C4"],)).fetchone()
+    with dbmod.write(db):
+        lf.credit_note(db, c1, "2026-11-20")                                    # voided
+        lf.claim(db, c4[1], "KEY", "2026-11-21", frequency="7", original=c4[0])   # corrected claim sent
+    left = {r["invoice"] for r in _worklist(cli)}
+    assert claims["C1"] not in left and claims["C4"] not in left and claims["C2"] in left

@@ -4,8 +4,9 @@ to do next.
 Rules:
 - A claim is on the list while its net denied amount is above zero: the sum of its denial
   adjustments (remittance CAS in group CO/OA/PI with a denial CARC, see accounts.carc; a
-  reversal's negative amounts cancel them) - unless it was voided. Fully denied: nothing paid
-  by the payer; otherwise partially denied.
+  reversal's negative amounts cancel them) - unless it was voided or replaced by a corrected
+  claim (a credit note or a replacement names it as original). Fully denied: nothing paid by
+  the payer; otherwise partially denied.
 - Denied on: the latest date a denial adjustment was posted (the remittance date).
 - Appeal deadline: denied on + the payer's appeal limit (default 120 days, accounts.rules).
   Corrected-claim deadline: the payer's corrected-claim limit from the remittance date, else
@@ -80,15 +81,14 @@ def denied_claims(conn, *, payer: str | None = None, since: _dt.date | None = No
     paid = dict(conn.execute(
         f"""SELECT a.invoice_id, SUM(a.amount_cents) FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
             WHERE p.kind = 'insurance' AND a.invoice_id IN ({q}) GROUP BY a.invoice_id""", ids))
-    voided = {r[0] for r in conn.execute(
-        f"""SELECT s.invoice_id FROM invoice_status s WHERE s.status = 'voided' AND s.invoice_id IN ({q})
-            UNION SELECT c.original_invoice_id FROM invoices c WHERE c.kind = 'credit' AND c.original_invoice_id IN ({q})
-            GROUP BY c.original_invoice_id HAVING SUM(c.total_cents) <= -(SELECT total_cents FROM invoices WHERE id = c.original_invoice_id)""",
-        ids + ids)}
+    # voided (credit note) or replaced (corrected claim): the denial is no longer worked on this claim
+    closed = {r[0] for r in conn.execute(
+        f"""SELECT s.invoice_id FROM invoice_status s WHERE s.status IN ('voided', 'replaced') AND s.invoice_id IN ({q})
+            UNION SELECT o.original_invoice_id FROM invoices o WHERE o.original_invoice_id IN ({q})""", ids + ids)}
     rarcs = _rarcs(conn, ids)
     result = []
     for c in out:
-        if c["invoice_id"] in voided:
+        if c["invoice_id"] in closed:
             continue
         c["payer_paid_cents"] = paid.get(c["invoice_id"], 0)
         c["denial"] = "full" if c["payer_paid_cents"] <= 0 else "partial"

@@ -40,5 +40,8 @@ def denial_list(
     rows = denials.worklist(open_db(), as_of=today, payer=payer, since=day(since, "--from"))
     cols = ["invoice", "mrn", "patient", "payer", "date_of_service", "denied_on", "denial", "carcs", "category", "meaning",
             "rarcs", "at_stake_cents", "appeal_deadline", "next_step", "deadline", "days_left"]
+    if Format(fmt) is Format.table:   # what fits a terminal; CSV/JSON carry every column
+        cols = ["invoice", "patient", "payer", "date_of_service", "denied_on", "carcs", "category", "at_stake_cents",
+                "next_step", "deadline", "days_left"]
     render.emit(rows, fmt=fmt, output=output, columns=cols, title="Denial worklist")
     note(f"{len(rows)} denied claim(s), {money.fmt(sum(r['at_stake_cents'] for r in rows), thousands=True)} at stake")
