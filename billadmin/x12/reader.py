@@ -55,7 +55,7 @@ class Interchange:
 def decode(data: bytes | str) -> str:
     """X12 text: UTF-8 when it is, otherwise Latin-1 (every byte maps; X12 is ASCII by rule)."""
     if isinstance(data, str):
-        return data
+        return data[1:] if data.startswith("\ufeff") else data
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -112,23 +112,18 @@ def interchanges(data: bytes | str) -> list[Interchange]:
             raise X12SyntaxError(f"text after segment {seg_no} is outside any ISA..IEA envelope", seg_no + 1)
         seps, _ = separators(text, i)
         term, elem = seps.segment, seps.element
-        # The interchange ends at the IEA segment's terminator (or at the end of the text).
-        end_marker = term + "IEA" + elem
-        j = text.find(end_marker, i)
-        if j < 0:
-            # A terminator followed by newlines before IEA is still the IEA of this interchange.
-            k = i
-            j = -1
-            while True:
-                k = text.find("IEA" + elem, k + 1)
-                if k < 0:
-                    break
-                back = k - 1
-                while back > i and text[back] in _WS:
-                    back -= 1
-                if text[back] == term:
-                    j = back
-                    break
+        # The interchange ends at the first IEA segment (a terminator, maybe newlines, "IEA").
+        j = -1
+        skip = " \t\r" if term in _WS else _WS
+        k = text.find("IEA" + elem, i + 3)
+        while k >= 0:
+            back = k - 1
+            while back > i and text[back] in skip:
+                back -= 1
+            if text[back] == term:
+                j = back
+                break
+            k = text.find("IEA" + elem, k + 1)
         if j < 0:
             stop = n
         else:
