@@ -56,16 +56,10 @@ def test_init_is_idempotent_and_private(cli, db_path):
 
 
 def test_missing_database_exit_3_no_traceback(cli, tmp_path):
-    # a command that needs an existing database: use the demo db check through a fresh path
-    r = cli("--db", str(tmp_path / "missing.db"), "init", db=False)
-    assert r.exit_code == 0  # init creates
-    from billadmin.commands import open_db, state
-
-    state.db_path = str(tmp_path / "absent.db")
-    try:
-        open_db()
-    except Exception as e:
-        assert type(e).__name__ == "DatabaseUnavailable" and e.exit_code == 3
+    r = cli("--db", str(tmp_path / "absent.db"), "check", db=False)
+    assert r.exit_code == 3
+    assert r.stderr.startswith("Error: no database at") and "billadmin init" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def test_bad_option_value_exit_2_one_line(cli):
