@@ -148,8 +148,8 @@ def read_side(side: Side, add, *, strip_zeros: bool, problems: list[Problem]) ->
     """Stream one file, calling add(key, row_number, cents) for each good row."""
     from ..ingest.readers import open_table
 
-    side.sha256 = sha256_of(side.path)
     table = open_table(side.path, sheet=side.sheet, encoding=side.encoding)
+    side.sha256 = sha256_of(side.path)
     try:
         side.file = table.file
         side.headers = list(table.headers)
@@ -197,6 +197,9 @@ def read_side(side: Side, add, *, strip_zeros: bool, problems: list[Problem]) ->
 
 def reconcile_files(a: Side, b: Side, *, tolerance_cents: int = 0, strip_zeros: bool = False) -> Outcome:
     """Compare two reports; raises InvalidRows (exit 2) listing every bad row."""
+    for side in (a, b):
+        if not side.path.exists():
+            raise BadInput(f"{side.path}: no such file")
     m = Matcher(tolerance_cents)
     problems: list[Problem] = []
     read_side(a, m.add_a, strip_zeros=strip_zeros, problems=problems)
