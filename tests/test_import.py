@@ -224,7 +224,7 @@ def test_dry_run_reports_and_writes_nothing(base, cli, db_path, tmp_path):
     before = dump(db_path)
     r = cli("import", "patients", f, "--dry-run")
     assert r.exit_code == 0
-    assert "Dry run (nothing written): would be patients from p.csv: 2 rows: 2 inserted" in r.stderr
+    assert "Dry run, nothing written: p.csv (patients): 2 rows: 2 inserted" in r.stderr
     assert dump(db_path) == before
 
 

@@ -89,11 +89,12 @@ class ImportResult:
     rejects_path: str | None = None
 
     def summary(self) -> str:
-        parts = [f"{self.inserted} inserted", f"{self.unchanged} unchanged", f"{self.updated} updated",
-                 f"{self.conflict_count} conflicts", f"{self.rejected} rejected"]
-        extra = "".join(f", {v} {k.replace('_', ' ')}" for k, v in self.extra.items() if v)
-        head = "Dry run (nothing written): would be " if self.dry_run else ""
-        return f"{head}{self.kind} from {self.file}: {self.rows_total} rows: " + ", ".join(parts) + extra
+        parts = [f"{self.inserted:,} inserted", f"{self.unchanged:,} unchanged", f"{self.updated:,} updated",
+                 f"{self.conflict_count:,} conflicts", f"{self.rejected:,} rejected"]
+        extra = "".join(f"; {v:,} {k.replace('_', ' ')}" for k, v in self.extra.items() if v)
+        head = "Dry run, nothing written: " if self.dry_run else ""
+        rows = f"{self.rows_total:,} row{'s' if self.rows_total != 1 else ''}"
+        return f"{head}{self.file} ({self.kind}): {rows}: " + ", ".join(parts) + extra
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "file": self.file, "sha256": self.sha256, "dry_run": self.dry_run,
@@ -378,6 +379,7 @@ def run_import(db, kind: str, path, opts: ImportOptions | None = None,
                 if opts.dry_run:
                     raise _DryRun()
         except _DryRun:
+            result.batch_id = None          # rolled back with everything else
             run.close_rejects(discard=True)
         except BaseException:
             run.close_rejects(discard=True)

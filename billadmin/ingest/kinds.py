@@ -85,13 +85,20 @@ class Payers(Handler):
     def record(self, values, row):
         if values.get("code", "").lower() == "default":
             return None, [self.run.problem(row, "code", '"default" is reserved (the fee schedule uses it for every payer)')]
-        return dict(values), []
+        rec = dict(values)
+        if "timely_filing_months" in rec:
+            rec = self._medicare_default(rec)
+        return rec, []
 
-    def on_insert(self, rec):
+    @staticmethod
+    def _medicare_default(rec):
         # Medicare: claims must be filed within 12 months of the date of service (42 CFR 424.44).
         if rec.get("kind") == "medicare" and not rec.get("timely_filing_days") and not rec.get("timely_filing_months"):
             rec["timely_filing_months"] = 12
         return rec
+
+    def on_insert(self, rec):
+        return self._medicare_default(rec)
 
 
 class _Lookups:
