@@ -196,13 +196,16 @@ def write_letter(conn, appeal_id: int, path: Path, *, on: _dt.date) -> None:
     pdf.cell(w, 5, on.strftime("%B %d, %Y").replace(" 0", " "), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(5)
     pdf.cell(w, 5, _latin1(f"{py['name']}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(w, 5, "Appeals / Redeterminations", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(w, 5, "Redeterminations" if py["kind"] == "medicare" else "Appeals", new_x="LMARGIN", new_y="NEXT")
     if py.get("address1"):
         pdf.cell(w, 5, _latin1(py["address1"]), new_x="LMARGIN", new_y="NEXT")
         pdf.cell(w, 5, _latin1(f"{py.get('city') or ''}, {py.get('state') or ''} {py.get('zip') or ''}"),
                  new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
-    kind = {1: "Request for redetermination", 2: "Request for reconsideration"}.get(level, f"Appeal, level {level}")
+    if py["kind"] == "medicare":   # Medicare's own names for appeal levels 1 and 2 (42 CFR 405.940, 405.960)
+        kind = {1: "Request for redetermination", 2: "Request for reconsideration"}.get(level, f"Appeal, level {level}")
+    else:
+        kind = f"Appeal (level {level})"
     pdf.set_font("Helvetica", "B", 11)
     pdf.multi_cell(w, 6, _latin1(f"RE: {kind} of claim {number}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
