@@ -268,3 +268,23 @@ def test_csv_output_of_a_report(cli, ledger, tmp_path):
     lines = p.read_text().splitlines()
     assert lines[0] == "payer,payer_name,kind,invoices,0-30,31-60,61-90,91-120,120+,total,share_pct"
     assert lines[-1] == "TOTAL,,,5,200.00,0.00,130.00,0.00,240.00,570.00,100.0"
+
+
+def test_invariant_findings_detect_a_tampered_ledger(db, ledger):
+    import datetime as dt
+
+    from billadmin.reports import ledger as lg
+
+    today = dt.date(2027, 1, 1)
+    assert lg.invariant_findings(db, today) == []
+    # an allocation dated in the future of its payment row cannot happen through billadmin; an
+    # orphan allocation to a credit note (outside every balance) must not move the aging
+    cn = db.execute("SELECT id FROM invoices WHERE kind = 'credit'").fetchone()[0]
+    pay = db.execute("SELECT id FROM payments LIMIT 1").fetchone()[0]
+    db.execute("INSERT INTO payment_allocations (payment_id, invoice_id, amount_cents) VALUES (?,?,500)", (pay, cn))
+    assert lg.invariant_findings(db, today) == []
+    # a payment dated after --as-of shows up as a difference between the as-of views and the all-time view
+    db.execute("UPDATE payments SET received_on = '2027-06-01' WHERE id = ?", (pay,))
+    f = lg.invariant_findings(db, today)
+    assert {x.rule for x in f} == {"AGING-BALANCE"} and len(f) == 3
+    assert "too much" in f[0].message

@@ -70,3 +70,27 @@ def ledger_totals(conn, as_of: _dt.date) -> dict[str, int]:
            WHERE d.created_on <= :as_of AND i.kind != 'credit' AND i.issued_on <= :as_of""", d).fetchone()[0]
     return {"charges_cents": charges + credits, "payments_cents": paid, "adjustments_cents": adjusted,
             "balance_cents": charges + credits - paid - adjusted}
+
+
+def invariant_findings(conn, as_of: _dt.date | None = None) -> list:
+    """For `billadmin check`: the aging total (by payer and by patient) = the sum of open
+    balances in the invoice_balances view = charges - payments - adjustments. Each side that
+    disagrees is one finding, showing both figures."""
+    from .. import money
+    from ..findings import Finding
+    from .aging import by_patient, by_payer
+
+    as_of = as_of or _dt.date.today()
+    view = conn.execute("SELECT COALESCE(SUM(total_cents + credited_cents - paid_cents - adjusted_cents), 0)"
+                        " FROM invoice_balances").fetchone()[0]
+    sides = {"aging by payer": by_payer(conn, as_of)[-1]["total_cents"],
+             "aging by patient": by_patient(conn, as_of)[-1]["total_cents"],
+             "charges - payments - adjustments": ledger_totals(conn, as_of)["balance_cents"]}
+    out = []
+    for name, total in sides.items():
+        if total != view:
+            d = total - view
+            out.append(Finding("AGING-BALANCE", "error",
+                               f"{name} {money.fmt(total)} != open balances {money.fmt(view)} "
+                               f"({money.fmt(abs(d))} too {'much' if d > 0 else 'little'})", source="reports.ledger"))
+    return out
