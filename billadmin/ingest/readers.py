@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -156,8 +157,8 @@ class Table:
             raise RuntimeError("table not started")
         if self._peeked is not None:
             first, self._peeked = self._peeked, None
-            yield first
-        yield from self._rows
+            return itertools.chain((first,), self._rows)
+        return self._rows
 
     def close(self) -> None:
         pass
