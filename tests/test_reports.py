@@ -288,3 +288,21 @@ def test_invariant_findings_detect_a_tampered_ledger(db, ledger):
     f = lg.invariant_findings(db, today)
     assert {x.rule for x in f} == {"AGING-BALANCE"} and len(f) == 3
     assert "too much" in f[0].message
+
+
+def test_medicare_and_daysheet_xlsx(cli, ledger, tmp_path):
+    from openpyxl import load_workbook
+
+    p = tmp_path / "m.xlsx"
+    assert cli("report", "medicare", "--from", "2026-06-01", "--to", AS_OF, "-f", "xlsx", "-o", p).exit_code == 0
+    wb = load_workbook(p)
+    assert wb.sheetnames == ["Medicare-Medicaid", "Payments by program"]
+    ws = wb["Payments by program"]
+    assert [c.value for c in ws[1]] == ["month", "medicare", "medicaid", "commercial"]
+    assert type(ws._charts[0]).__name__ == "LineChart"
+    p = tmp_path / "d.xlsx"
+    r = cli("report", "daysheet", "--date", "2026-10-15", "-f", "xlsx", "-o", p)
+    assert r.exit_code == 0 and "contains PHI" in r.stderr
+    wb = load_workbook(p)
+    assert wb.sheetnames == ["Day totals", "Day charges", "Day invoices", "Day payments", "Day adjustments"]
+    assert [c.value for c in wb["Day totals"]["A"]][1:] == ["total"] * 4
