@@ -67,7 +67,7 @@ def run(kind: str, file: Path, *, sheet, encoding, map_file, profile, date_forma
     finally:
         conn.close()
     report(result)
-    if result.conflict_count and not dry_run:
+    if result.conflict_count:
         raise typer.Exit(1)
 
 
@@ -97,8 +97,9 @@ def report(result) -> None:
         if result.rejects_path:
             note(f"Rejected rows written to {result.rejects_path} (with a reason column); fix them and import that file")
     note(result.summary() + (f" (batch {result.batch_id})" if result.batch_id else ""))
-    if result.conflict_count and not result.dry_run:
-        note(f"{result.conflict_count} conflicting rows were not applied: check them, then rerun with --update to apply")
+    if result.conflict_count:
+        verb = "would not be" if result.dry_run else "were not"
+        note(f"{result.conflict_count} conflicting rows {verb} applied: check them, then rerun with --update to apply")
 
 
 EXAMPLES = {

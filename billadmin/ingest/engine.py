@@ -344,7 +344,7 @@ def run_import(db, kind: str, path, opts: ImportOptions | None = None,
         profile = profiles.get(opts.profile, kind)
     map_cfg = load_map(opts.map_file) if opts.map_file else None
     sha = sha256_file(path)
-    result = ResultFactory(kind, path, sha, opts)
+    result = ImportResult(kind=kind, file=path.name, sha256=sha, dry_run=opts.dry_run, update=opts.update)
     run = Run(db, kind, path, opts, result, progress)
     table = open_table(path, sheet=opts.sheet, encoding=opts.encoding, on_bad_row=run.reader_bad_row)
     run.table = table
@@ -387,10 +387,6 @@ def run_import(db, kind: str, path, opts: ImportOptions | None = None,
         else:
             run.close_rejects(discard=False)
     return result
-
-
-def ResultFactory(kind: str, path: Path, sha: str, opts: ImportOptions) -> ImportResult:
-    return ImportResult(kind=kind, file=path.name, sha256=sha, dry_run=opts.dry_run, update=opts.update)
 
 
 def _record_batch(run: Run) -> None:
