@@ -200,3 +200,13 @@ def test_show_not_x12_exits_2(cli, tmp_path):
     assert res.exit_code == 2 and "does not start with an ISA" in res.stderr
     res = cli("remit", "show", tmp_path / "missing.835")
     assert res.exit_code == 2 and "no such file" in res.stderr
+
+
+def test_a_non_835_transaction_is_skipped_with_a_warning():
+    segs = Remit().claim("C1", "1", "10", "10").segments()
+    other = [["ST", "999", "0002"], ["AK1", "HC", "1"], ["SE", "3", "0002"]]
+    text = "".join("*".join(s) + "~" for s in segs[:2] + other + segs[2:])
+    rf = parse.parse_bytes(text.encode())
+    assert not rf.errors
+    assert [t.control_number for t in rf.transactions] == ["0001"]
+    assert any("ST01 is '999'" in w.message for w in rf.warnings)

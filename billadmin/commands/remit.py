@@ -16,7 +16,12 @@ FilesArg = Annotated[list[Path], typer.Argument(help="X12 835 files.", show_defa
 
 
 @app.command("show")
-def remit_show(files: FilesArg, fmt: FormatOpt = Format.table, output: OutputOpt = None):
+def remit_show(
+    files: FilesArg,
+    totals: Annotated[bool, typer.Option("--totals", help="Only each transaction's totals and balance check (large files).")] = False,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
     """Show what an 835 says, without posting: totals, each claim and line, the balance check.
 
     Exit 0 when every transaction balances, 1 when the balance check finds differences, 2 when
@@ -25,24 +30,33 @@ def remit_show(files: FilesArg, fmt: FormatOpt = Format.table, output: OutputOpt
     Example:
         billadmin remit show era-2026-03-14.835
         billadmin remit show era-2026-03-14.835 --format json | jq '.transactions[0].claims[0]'
+        billadmin remit show --totals big-payer-file.835
     """
     from .. import render
     from ..errors import BadInput
     from ..remit import balance, parse, views
 
-    docs, problems, unbalanced = [], [], 0
+    docs, problems, diffs = [], [], {}
     for f in files:
         rf = parse.parse_file(f)
         for i in rf.errors:
             problems.append(f"{rf.name}: {i}")
         for w in rf.warnings:
             note(f"Warning: {rf.name}: {w}")
-        diffs = balance.check_file(rf)
-        unbalanced += sum(1 for d in diffs if d.severity == "error")
+        for tx in rf.transactions:
+            diffs[id(tx)] = balance.check_transaction(tx)
         docs.append(rf)
+    unbalanced = [(rf.name, d) for rf in docs for tx in rf.transactions for d in diffs[id(tx)] if d.severity == "error"]
     if problems:
         raise BadInput(f"{len(problems)} problem(s) reading the 835 input", details=problems)
-    if fmt is Format.json:
+    if totals:
+        if fmt is Format.xlsx:
+            raise BadInput("remit show prints table, csv or json")
+        rows = [views.transaction_row(rf, tx, diffs[id(tx)]) for rf in docs for tx in rf.transactions]
+        render.emit(rows, fmt=fmt, output=output, title="835 transactions",
+                    columns=["file", "st", "payer", "trace_number", "method", "payment_date", "amount_cents", "claims",
+                             "claims_paid_cents", "plb_cents", "balance"])
+    elif fmt is Format.json:
         data = [views.show_document(rf) for rf in docs]
         render.emit(data[0] if len(data) == 1 else data, fmt=fmt, output=output, single=len(data) == 1)
     elif fmt is Format.csv:
@@ -52,7 +66,7 @@ def remit_show(files: FilesArg, fmt: FormatOpt = Format.table, output: OutputOpt
         raise BadInput("remit show prints table, csv or json")
     else:
         for rf in docs:
-            txs = [views.transaction_row(rf, tx, balance.check_transaction(tx)) for tx in rf.transactions]
+            txs = [views.transaction_row(rf, tx, diffs[id(tx)]) for tx in rf.transactions]
             render.emit(txs, fmt=fmt, output=output, title=f"{rf.name}: transactions",
                         columns=["st", "payer", "trace_number", "method", "payment_date", "amount_cents", "claims",
                                  "claims_paid_cents", "plb_cents", "balance"])
@@ -65,10 +79,8 @@ def remit_show(files: FilesArg, fmt: FormatOpt = Format.table, output: OutputOpt
             if plb:
                 render.emit(plb, fmt=fmt, output=output, title=f"{rf.name}: provider-level adjustments (PLB)")
     if unbalanced:
-        for rf in docs:
-            for d in balance.check_file(rf):
-                if d.severity == "error":
-                    note(f"Does not balance: {rf.name}: {d}")
+        for name, d in unbalanced:
+            note(f"Does not balance: {name}: {d}")
         raise typer.Exit(1)
     note(f"{len(docs)} file(s), {sum(len(rf.transactions) for rf in docs)} transaction(s): every amount balances")
 

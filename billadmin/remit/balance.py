@@ -52,22 +52,36 @@ def check_transaction(tx: Transaction) -> list[Difference]:
     out: list[Difference] = []
     st = tx.control_number
     for c in tx.claims:
+        claim_level = 0
+        pr = 0
+        for a in c.adjustments:
+            claim_level += a[2]
+            if a[0] == "PR":
+                pr += a[2]
+        line_adj = 0
+        lines_paid = 0
         for ln in c.lines:
-            exp = ln.charge_cents - ln.adjusted_cents
+            adj = 0
+            for a in ln.adjustments:
+                adj += a[2]
+                if a[0] == "PR":
+                    pr += a[2]
+            line_adj += adj
+            lines_paid += ln.paid_cents
+            exp = ln.charge_cents - adj
             if exp != ln.paid_cents:
                 out.append(Difference("LINE-BALANCE", "error",
                                       f"line payment SVC03 does not balance: charge {money.fmt(ln.charge_cents)} - adjustments "
-                                      f"{money.fmt(ln.adjusted_cents)}: {_diff(exp, ln.paid_cents)}",
+                                      f"{money.fmt(adj)}: {_diff(exp, ln.paid_cents)}",
                                       c.claim_number, ln.seq, ln.segment, st))
-        exp = c.charge_cents - c.adjusted_cents
+        adjusted = claim_level + line_adj
+        exp = c.charge_cents - adjusted
         if exp != c.paid_cents:
             out.append(Difference("CLAIM-BALANCE", "error",
                                   f"claim payment CLP04 does not balance: charge {money.fmt(c.charge_cents)} - adjustments "
-                                  f"{money.fmt(c.adjusted_cents)}: {_diff(exp, c.paid_cents)}",
+                                  f"{money.fmt(adjusted)}: {_diff(exp, c.paid_cents)}",
                                   c.claim_number, None, c.segment, st))
         if c.lines:
-            claim_level = sum(a.amount_cents for a in c.adjustments)
-            lines_paid = sum(ln.paid_cents for ln in c.lines)
             exp = lines_paid - claim_level
             if exp != c.paid_cents:
                 out.append(Difference("CLAIM-LINES", "error",
@@ -75,7 +89,6 @@ def check_transaction(tx: Transaction) -> list[Difference]:
                                       f"adjustments {money.fmt(claim_level)}: {_diff(exp, c.paid_cents)}",
                                       c.claim_number, None, c.segment, st))
         if c.patient_resp_cents is not None:
-            pr = c.group_total("PR")
             if pr != c.patient_resp_cents:
                 out.append(Difference("CLAIM-PR", "warning",
                                       f"CLP05 patient responsibility is not the sum of PR adjustments: "

@@ -21,6 +21,7 @@ import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from ..x12 import reader
 
@@ -51,9 +52,8 @@ class Issue:
         return f"{where}{self.message}"
 
 
-@dataclass(slots=True)
-class Adjustment:
-    """One CAS reason/amount/quantity triplet."""
+class Adjustment(NamedTuple):
+    """One CAS reason/amount/quantity triplet (a tuple: an 835 holds hundreds of thousands)."""
 
     group: str
     reason: str
@@ -217,14 +217,19 @@ class RemitFile:
 
 class _Amounts:
     """Amount parsing that records an error (segment + element) instead of raising, so a file
-    shows every problem at once."""
+    shows every problem at once. Amounts repeat a lot in an 835 ("0", "25", the same fee), so
+    good ones are cached by their text."""
 
-    __slots__ = ("issues",)
+    __slots__ = ("issues", "cache")
 
     def __init__(self, issues: list[Issue]):
         self.issues = issues
+        self.cache: dict[str, int] = {}
 
     def __call__(self, text: str, seg_no: int, where: str, *, required: bool = True) -> int | None:
+        c = self.cache.get(text)
+        if c is not None:
+            return c
         t = text.strip() if text else ""
         if not t:
             if required:
@@ -238,80 +243,119 @@ class _Amounts:
         if (whole.isdigit() or (whole == "" and frac)) and (not dot or (frac.isdigit() and len(frac) <= 2)) \
                 and whole.isascii() and frac.isascii():
             c = int(whole or "0") * 100 + (int(frac.ljust(2, "0")) if frac else 0)
-            return -c if neg else c
-        try:
-            d = Decimal(t)
-        except Exception:
-            d = None
-        if d is None or not d.is_finite():
-            self.issues.append(Issue("error", f"{where} is not an X12 decimal amount", seg_no))
-            return 0
-        q = d.quantize(Decimal("0.01"))
-        if q != d:
-            self.issues.append(Issue("error", f"{where} has more than two decimal places", seg_no))
-            return 0
-        return int(q * 100)
+            c = -c if neg else c
+        else:
+            try:
+                d = Decimal(t)
+            except Exception:
+                d = None
+            if d is None or not d.is_finite():
+                self.issues.append(Issue("error", f"{where} is not an X12 decimal amount", seg_no))
+                return 0
+            q = d.quantize(Decimal("0.01"))
+            if q != d:
+                self.issues.append(Issue("error", f"{where} has more than two decimal places", seg_no))
+                return 0
+            c = int(q * 100)
+        if len(self.cache) < 200_000:
+            self.cache[text] = c
+        return c
 
 
-def _date(text: str, seg_no: int, where: str, issues: list[Issue]) -> str | None:
-    t = (text or "").strip()
-    if not t:
+class _Dates:
+    """CCYYMMDD to ISO, cached; a bad date is a warning (dates carry no money) and is ignored."""
+
+    __slots__ = ("issues", "cache")
+
+    def __init__(self, issues: list[Issue]):
+        self.issues = issues
+        self.cache: dict[str, str] = {}
+
+    def __call__(self, text: str, seg_no: int, where: str) -> str | None:
+        d = self.cache.get(text)
+        if d is not None:
+            return d
+        t = (text or "").strip()
+        if not t:
+            return None
+        if len(t) == 8 and t.isdigit():
+            try:
+                d = _dt.date(int(t[:4]), int(t[4:6]), int(t[6:])).isoformat()
+            except ValueError:
+                d = None
+            if d:
+                self.cache[text] = d
+                return d
+        self.issues.append(Issue("warning", f"{where} is not a CCYYMMDD date; ignored", seg_no))
         return None
-    if len(t) == 8 and t.isdigit():
-        try:
-            return _dt.date(int(t[:4]), int(t[4:6]), int(t[6:])).isoformat()
-        except ValueError:
-            pass
-    issues.append(Issue("warning", f"{where} is not a CCYYMMDD date; ignored", seg_no))
-    return None
 
 
 def _cas(seg: list[str], seg_no: int, amount: _Amounts, issues: list[Issue]) -> list[Adjustment]:
     """CAS01 group code, then up to six (reason, amount, quantity) triplets in CAS02..CAS19."""
-    group = reader.element(seg, 1).strip()
+    n = len(seg)
+    group = seg[1].strip() if n > 1 else ""
     out: list[Adjustment] = []
     if group not in ADJUSTMENT_GROUPS:
         issues.append(Issue("error", f"CAS01 group code is not one of {', '.join(ADJUSTMENT_GROUPS)}", seg_no))
         return out
-    for k in range(6):
-        i = 2 + 3 * k
-        reason = reader.element(seg, i).strip()
-        amt = reader.element(seg, i + 1)
-        qty = reader.element(seg, i + 2).strip() or None
-        if not reason and not amt.strip():
-            continue
+    for i in range(2, min(n, 20), 3):
+        reason = seg[i].strip()
+        amt = seg[i + 1] if n > i + 1 else ""
+        qty = seg[i + 2].strip() or None if n > i + 2 else None
         if not reason:
-            issues.append(Issue("error", f"CAS{i:02d} reason code is empty but CAS{i + 1:02d} has an amount", seg_no))
+            if amt.strip():
+                issues.append(Issue("error", f"CAS{i:02d} reason code is empty but CAS{i + 1:02d} has an amount", seg_no))
             continue
-        cents = amount(amt, seg_no, f"CAS{i + 1:02d} (adjustment amount)")
-        out.append(Adjustment(group, reason, cents, qty))
+        out.append(Adjustment(group, reason, amount(amt, seg_no, f"CAS{i + 1:02d} (adjustment amount)"), qty))
     if not out:
         issues.append(Issue("error", "CAS segment has no reason code and amount", seg_no))
     return out
 
 
-def _procedure(value: str, comp: str) -> tuple[str, str, list[str]]:
+def _procedure(value: str, comp: str) -> tuple[str, str, tuple[str, ...]]:
     parts = value.split(comp)
     qual = parts[0].strip() if parts else ""
     code = parts[1].strip() if len(parts) > 1 else ""
-    mods = [m.strip() for m in parts[2:6] if m.strip()]
+    mods = tuple(m.strip() for m in parts[2:6] if m.strip())
     return qual, code, mods
 
 
 def parse_bytes(data: bytes, *, name: str = "<input>", path: str = "") -> RemitFile:
-    """Parse one 835 file's bytes. Never raises for content: problems become Issues."""
+    """Parse one 835 file's bytes. Never raises for content: problems become Issues.
+
+    The cyclic garbage collector is paused while reading: a large file creates hundreds of
+    thousands of small objects that all survive (and hold no cycles), and the collector's
+    repeated passes over them cost a third of the time.
+    """
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(data, name, path)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(data: bytes, name: str, path: str) -> RemitFile:
     rf = RemitFile(path=path or name, name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     issues = rf.issues
     try:
-        ics = reader.interchanges(data)
+        ics = reader.interchanges(data, split=False)
     except reader.X12SyntaxError as e:
         issues.append(Issue("error", str(e), e.segment))
         return rf
     amount = _Amounts(issues)
-    el = reader.element
+    acache = amount.cache
+    new_adj = tuple.__new__
+    date = _Dates(issues)
+    dcache = date.cache
+    procs: dict[str, tuple[str, str, tuple[str, ...]]] = {}
     seg_no = 0
     for ic in ics:
         comp = ic.separators.component
+        elem = ic.separators.element
         seg_no = ic.first_segment - 1
         tx: Transaction | None = None
         tx_start = 0
@@ -322,108 +366,62 @@ def parse_bytes(data: bytes, *, name: str = "<input>", path: str = "") -> RemitF
         gs_version = None
         gs_count = 0
         st_count = 0
-        isa = ic.segments[0]
+        isa = ic.segments[0].split(elem)
         if len(isa) < 17:
             issues.append(Issue("warning", f"ISA has {len(isa) - 1} elements, expected 16", seg_no + 1))
         if rf.interchange_control is None:
-            rf.interchange_control = el(isa, 13).strip() or None
-        for seg in ic.segments:
-            seg_no += 1
-            sid = seg[0].strip()
-            if tx is None:
+            rf.interchange_control = isa[13].strip() if len(isa) > 13 else None
+        active = False        # inside an ST*835..SE transaction
+        first = seg_no + 1
+        for seg_no, raw in enumerate(ic.segments, first):
+            seg = raw.split(elem)
+            sid = seg[0]
+            n = len(seg)
+            if not active:
+                sid = sid.strip()
+                if tx is not None:  # skipping a transaction that is not an 835
+                    if sid == "SE":
+                        tx = None
+                    continue
                 if sid == "ST":
                     st_count += 1
                     gs_count += 1
-                    if el(seg, 1).strip() != "835":
-                        issues.append(Issue("warning", f"ST01 is {el(seg, 1).strip()!r}, not 835: transaction skipped", seg_no))
-                        tx = Transaction(control_number=el(seg, 2).strip(), segment=seg_no)
-                        tx.handling_code = "SKIP"
-                        tx_start = seg_no
-                        continue
-                    tx = Transaction(control_number=el(seg, 2).strip(), segment=seg_no, version=gs_version)
+                    ctl = seg[2].strip() if n > 2 else ""
+                    tx = Transaction(control_number=ctl, segment=seg_no, version=gs_version)
                     tx_start = seg_no
                     claim = line = None
-                    header_number = None
-                    n1 = None
+                    header_number = n1 = None
+                    active = (seg[1].strip() if n > 1 else "") == "835"
+                    if not active:
+                        issues.append(Issue("warning", f"ST01 is {seg[1].strip() if n > 1 else ''!r}, not 835: "
+                                                       "transaction skipped", seg_no))
                 elif sid == "GS":
                     gs_count = 0
-                    gs_version = el(seg, 8).strip() or None
+                    gs_version = seg[8].strip() or None if n > 8 else None
                     if gs_version and not gs_version.startswith("005010X221"):
                         issues.append(Issue("warning", f"GS08 version {gs_version} is not 005010X221A1; read as 835 5010", seg_no))
                 elif sid == "GE":
-                    ge = el(seg, 1).strip()
+                    ge = seg[1].strip() if n > 1 else ""
                     if ge.isdigit() and int(ge) != gs_count:
                         issues.append(Issue("warning", f"GE01 says {ge} transactions, the group has {gs_count}", seg_no))
                 elif sid == "IEA":
-                    if el(seg, 2).strip() != el(isa, 13).strip():
+                    if (seg[2].strip() if n > 2 else "") != (isa[13].strip() if len(isa) > 13 else ""):
                         issues.append(Issue("warning", "IEA02 does not match ISA13 control number", seg_no))
-                elif sid in ("ISA", "TA1"):
-                    pass
-                else:
+                elif sid not in ("ISA", "TA1"):
                     issues.append(Issue("warning", f"{sid} segment outside any ST..SE transaction ignored", seg_no))
                 continue
-            if sid == "SE":
-                count = el(seg, 1).strip()
-                if count.isdigit() and int(count) != seg_no - tx_start + 1:
-                    issues.append(Issue("warning", f"SE01 says {count} segments, the transaction has {seg_no - tx_start + 1}", seg_no))
-                if el(seg, 2).strip() != tx.control_number:
-                    issues.append(Issue("warning", "SE02 does not match ST02 control number", seg_no))
-                if tx.handling_code != "SKIP":
-                    _finish_transaction(tx, issues)
-                    rf.transactions.append(tx)
-                tx = None
-                continue
-            if tx.handling_code == "SKIP":
-                continue
-            if sid == "CLP":
-                line = None
-                n1 = None
-                if len(seg) < 5:
-                    issues.append(Issue("error", "CLP needs CLP01..CLP04 (claim number, status, charge, payment)", seg_no))
-                    claim = None
-                    continue
-                num = seg[1].strip()
-                status = seg[2].strip()
-                if not num:
-                    issues.append(Issue("error", "CLP01 (patient control number) is empty", seg_no))
-                if status not in CLAIM_STATUS:
-                    issues.append(Issue("warning", f"CLP02 claim status {status!r} is not a 5010 code", seg_no, num))
-                claim = ClaimPayment(
-                    seq=len(tx.claims) + 1, claim_number=num, status_code=status,
-                    charge_cents=amount(seg[3], seg_no, "CLP03 (charge)"),
-                    paid_cents=amount(seg[4], seg_no, "CLP04 (payment)"),
-                    patient_resp_cents=amount(el(seg, 5), seg_no, "CLP05 (patient responsibility)", required=False),
-                    filing_indicator=el(seg, 6).strip() or None,
-                    payer_claim_number=el(seg, 7).strip() or None,
-                    segment=seg_no,
-                    facility_code=el(seg, 8).strip() or None,
-                    frequency_code=el(seg, 9).strip() or None,
-                    header_number=header_number,
-                )
-                tx.claims.append(claim)
-                continue
-            if sid == "SVC":
-                if claim is None:
-                    issues.append(Issue("error", "SVC service line outside a CLP claim", seg_no))
-                    line = None
-                    continue
-                qual, code, mods = _procedure(el(seg, 1), comp)
-                if not code:
-                    issues.append(Issue("error", "SVC01 has no procedure code", seg_no, claim.claim_number))
-                oq, ocode, omods = _procedure(el(seg, 6), comp) if el(seg, 6).strip() else ("", "", [])
-                line = ServiceLine(
-                    seq=len(claim.lines) + 1, qualifier=qual, code=code, modifiers=mods,
-                    charge_cents=amount(el(seg, 2), seg_no, "SVC02 (line charge)"),
-                    paid_cents=amount(el(seg, 3), seg_no, "SVC03 (line payment)"),
-                    segment=seg_no,
-                    revenue_code=el(seg, 4).strip() or None,
-                    units=el(seg, 5).strip() or None,
-                    original_code=(":".join([ocode] + omods) if ocode else None),
-                    original_units=el(seg, 7).strip() or None,
-                )
-                claim.lines.append(line)
-                continue
+            # the loop's segments, most frequent first
             if sid == "CAS":
+                # the common case: one triplet with a cached amount and a known group
+                if 3 < n <= 5 and seg[1] in ADJUSTMENT_GROUPS and seg[2] and (n < 5 or not seg[4]):
+                    c = acache.get(seg[3])
+                    if c is not None:
+                        if line is not None:
+                            line.adjustments.append(new_adj(Adjustment, (seg[1], seg[2], c, None)))
+                            continue
+                        if claim is not None:
+                            claim.adjustments.append(new_adj(Adjustment, (seg[1], seg[2], c, None)))
+                            continue
                 adj = _cas(seg, seg_no, amount, issues)
                 if line is not None:
                     line.adjustments.extend(adj)
@@ -431,10 +429,11 @@ def parse_bytes(data: bytes, *, name: str = "<input>", path: str = "") -> RemitF
                     claim.adjustments.extend(adj)
                 else:
                     issues.append(Issue("error", "CAS adjustment outside a claim", seg_no))
-                continue
-            if sid == "DTM":
-                q = el(seg, 1).strip()
-                d = _date(el(seg, 2), seg_no, f"DTM*{q} date", issues)
+            elif sid == "DTM":
+                q = seg[1] if n > 1 else ""
+                d = dcache.get(seg[2]) if n > 2 else None
+                if d is None:
+                    d = date(seg[2] if n > 2 else "", seg_no, f"DTM*{q} date")
                 if line is not None:
                     if q == "472":
                         line.service_from = line.service_to = d
@@ -451,49 +450,101 @@ def parse_bytes(data: bytes, *, name: str = "<input>", path: str = "") -> RemitF
                         claim.received_on = d
                 elif q == "405":
                     tx.production_date = d
-                continue
-            if sid == "REF":
-                q = el(seg, 1).strip()
-                v = el(seg, 2).strip() or None
-                if line is not None:
-                    if q == "6R":
-                        line.control_number = v
-                elif claim is None and n1 == "PR" and q == "2U":
-                    tx.payer_ref = v
-                continue
-            if sid == "AMT":
-                q = el(seg, 1).strip()
-                where = f"AMT*{q} amount"
-                cents = amount(el(seg, 2), seg_no, where)
+            elif sid == "SVC":
+                if claim is None:
+                    issues.append(Issue("error", "SVC service line outside a CLP claim", seg_no))
+                    line = None
+                    continue
+                v = seg[1] if n > 1 else ""
+                proc = procs.get(v)
+                if proc is None:
+                    proc = procs[v] = _procedure(v, comp)
+                qual, code, mods = proc
+                if not code:
+                    issues.append(Issue("error", "SVC01 has no procedure code", seg_no, claim.claim_number))
+                orig = None
+                if n > 6 and seg[6].strip():
+                    _, ocode, omods = _procedure(seg[6], comp)
+                    orig = ":".join((ocode,) + omods) if ocode else None
+                a = seg[2] if n > 2 else ""
+                charge = acache.get(a)
+                if charge is None:
+                    charge = amount(a, seg_no, "SVC02 (line charge)")
+                a = seg[3] if n > 3 else ""
+                paid = acache.get(a)
+                if paid is None:
+                    paid = amount(a, seg_no, "SVC03 (line payment)")
+                line = ServiceLine(
+                    len(claim.lines) + 1, qual, code, list(mods), charge, paid, seg_no,
+                    seg[4].strip() or None if n > 4 else None,           # revenue code
+                    seg[5].strip() or None if n > 5 else None,           # units
+                    orig,
+                    seg[7].strip() or None if n > 7 else None,           # original units
+                )
+                claim.lines.append(line)
+            elif sid == "AMT":
+                q = seg[1].strip() if n > 1 else ""
+                cents = acache.get(seg[2]) if n > 2 else None
+                if cents is None:
+                    cents = amount(seg[2] if n > 2 else "", seg_no, f"AMT*{q} amount")
                 if line is not None:
                     if q == "B6":
                         line.allowed_cents = cents
                 elif claim is not None:
                     claim.amounts[q] = cents
-                continue
-            if sid == "LQ":
-                if line is not None and el(seg, 1).strip() == "HE" and el(seg, 2).strip():
-                    line.remarks.append(el(seg, 2).strip())
-                continue
-            if sid == "MOA":
-                if claim is not None:
-                    claim.remarks += [el(seg, i).strip() for i in range(3, 8) if el(seg, i).strip()]
-                continue
-            if sid == "MIA":
-                if claim is not None:
-                    claim.remarks += [el(seg, i).strip() for i in (5, 20, 21, 22, 23) if el(seg, i).strip()]
-                continue
-            if sid == "NM1":
+            elif sid == "REF":
+                q = seg[1].strip() if n > 1 else ""
+                v = (seg[2].strip() or None) if n > 2 else None
+                if line is not None:
+                    if q == "6R":
+                        line.control_number = v
+                elif claim is None and n1 == "PR" and q == "2U":
+                    tx.payer_ref = v
+            elif sid == "LQ":
+                if line is not None and n > 2 and seg[1].strip() == "HE" and seg[2].strip():
+                    line.remarks.append(seg[2].strip())
+            elif sid == "CLP":
+                line = None
+                n1 = None
+                if n < 5:
+                    issues.append(Issue("error", "CLP needs CLP01..CLP04 (claim number, status, charge, payment)", seg_no))
+                    claim = None
+                    continue
+                num = seg[1].strip()
+                status = seg[2].strip()
+                if not num:
+                    issues.append(Issue("error", "CLP01 (patient control number) is empty", seg_no))
+                if status not in CLAIM_STATUS:
+                    issues.append(Issue("warning", f"CLP02 claim status {status!r} is not a 5010 code", seg_no, num))
+                claim = ClaimPayment(
+                    len(tx.claims) + 1, num, status,
+                    amount(seg[3], seg_no, "CLP03 (charge)"),
+                    amount(seg[4], seg_no, "CLP04 (payment)"),
+                    amount(seg[5] if n > 5 else "", seg_no, "CLP05 (patient responsibility)", required=False),
+                    seg[6].strip() or None if n > 6 else None,           # claim filing indicator
+                    seg[7].strip() or None if n > 7 else None,           # payer claim control number
+                    seg_no,
+                    seg[8].strip() or None if n > 8 else None,           # facility code
+                    seg[9].strip() or None if n > 9 else None,           # frequency code
+                    None, None, None, header_number,
+                )
+                tx.claims.append(claim)
+            elif sid == "NM1":
                 # Names and member ids are PHI we do not need: only the loop position matters.
-                if claim is not None and el(seg, 1).strip() == "PR":
+                if claim is not None and n > 1 and seg[1].strip() == "PR":
                     claim.corrected_priority_payer = True
-                continue
-            if sid == "LX":
-                header_number = el(seg, 1).strip() or None
+            elif sid == "LX":
+                header_number = seg[1].strip() or None if n > 1 else None
                 claim = line = None
                 n1 = None
-                continue
-            if sid == "BPR":
+            elif sid == "MOA":
+                if claim is not None:
+                    claim.remarks += [seg[i].strip() for i in range(3, min(n, 8)) if seg[i].strip()]
+            elif sid == "MIA":
+                if claim is not None:
+                    claim.remarks += [seg[i].strip() for i in (5, 20, 21, 22, 23) if i < n and seg[i].strip()]
+            elif sid == "BPR":
+                el = reader.element
                 tx.handling_code = el(seg, 1).strip()
                 tx.amount_cents = amount(el(seg, 2), seg_no, "BPR02 (payment amount)")
                 cd = el(seg, 3).strip() or "C"
@@ -501,18 +552,17 @@ def parse_bytes(data: bytes, *, name: str = "<input>", path: str = "") -> RemitF
                     issues.append(Issue("error", "BPR03 must be C (credit) or D (debit)", seg_no))
                 tx.credit_debit = cd
                 tx.method = el(seg, 4).strip() or None
-                tx.payment_date = _date(el(seg, 16), seg_no, "BPR16 payment date", issues)
+                tx.payment_date = date(el(seg, 16), seg_no, "BPR16 payment date")
                 if tx.amount_cents < 0:
                     issues.append(Issue("error", "BPR02 must not be negative (BPR03 D marks a debit)", seg_no))
-                continue
-            if sid == "TRN":
+            elif sid == "TRN":
                 if tx.trace_number is None:
-                    tx.trace_number = el(seg, 2).strip() or None
-                    tx.trace_company = el(seg, 3).strip() or None
-                continue
-            if sid == "N1":
-                n1 = el(seg, 1).strip()
+                    tx.trace_number = (seg[2].strip() or None) if n > 2 else None
+                    tx.trace_company = (seg[3].strip() or None) if n > 3 else None
+            elif sid == "N1":
+                n1 = seg[1].strip() if n > 1 else ""
                 if claim is None:
+                    el = reader.element
                     if n1 == "PR":
                         tx.payer_name = el(seg, 2).strip() or None
                         tx.payer_id = el(seg, 4).strip() or None
@@ -520,16 +570,24 @@ def parse_bytes(data: bytes, *, name: str = "<input>", path: str = "") -> RemitF
                         tx.payee_name = el(seg, 2).strip() or None
                         tx.payee_id_qualifier = el(seg, 3).strip() or None
                         tx.payee_id = el(seg, 4).strip() or None
-                continue
-            if sid == "PLB":
+            elif sid == "SE":
+                count = seg[1].strip() if n > 1 else ""
+                if count.isdigit() and int(count) != seg_no - tx_start + 1:
+                    issues.append(Issue("warning", f"SE01 says {count} segments, the transaction has {seg_no - tx_start + 1}", seg_no))
+                if (seg[2].strip() if n > 2 else "") != tx.control_number:
+                    issues.append(Issue("warning", "SE02 does not match ST02 control number", seg_no))
+                _finish_transaction(tx, issues)
+                rf.transactions.append(tx)
+                tx = None
+                active = False
+            elif sid == "PLB":
                 claim = line = None
-                prov = el(seg, 1).strip()
-                fdate = _date(el(seg, 2), seg_no, "PLB02 fiscal period date", issues)
+                prov = seg[1].strip() if n > 1 else ""
+                fdate = date(seg[2] if n > 2 else "", seg_no, "PLB02 fiscal period date")
                 found = False
-                for k in range(6):
-                    i = 3 + 2 * k
-                    ident = el(seg, i).strip()
-                    amt = el(seg, i + 1)
+                for i in range(3, min(n, 15), 2):
+                    ident = seg[i].strip()
+                    amt = seg[i + 1] if n > i + 1 else ""
                     if not ident and not amt.strip():
                         continue
                     found = True
@@ -542,11 +600,10 @@ def parse_bytes(data: bytes, *, name: str = "<input>", path: str = "") -> RemitF
                     tx.plb.append(ProviderAdjustment(prov, fdate, reason, ref, cents, seg_no))
                 if not found:
                     issues.append(Issue("error", "PLB segment has no adjustment", seg_no))
-                continue
             # Everything else (TS3, TS2, N3, N4, PER, QTY, CUR, RDM, ...) carries nothing we post.
         if tx is not None:
             issues.append(Issue("error", f"transaction ST*{tx.control_number} has no SE segment (file cut short?)", seg_no))
-            if tx.handling_code != "SKIP":
+            if active:
                 _finish_transaction(tx, issues)
                 rf.transactions.append(tx)
         if st_count == 0:

@@ -41,7 +41,7 @@ class Interchange:
     """One ISA..IEA envelope: its delimiters and its segments (ISA and IEA included)."""
 
     separators: Separators
-    segments: list[list[str]] = field(default_factory=list)
+    segments: list = field(default_factory=list)  # list[list[str]], or list[str] with split=False
     first_segment: int = 1  # number of the ISA segment within the file
 
     def components(self, value: str) -> list[str]:
@@ -93,8 +93,12 @@ def separators(text: str, start: int = 0) -> tuple[Separators, int]:
     return Separators(elem, comp, repetition, term), pos + 3
 
 
-def interchanges(data: bytes | str) -> list[Interchange]:
-    """Split a file into interchanges of segments. Raises X12SyntaxError when it is not X12."""
+def interchanges(data: bytes | str, *, split: bool = True) -> list[Interchange]:
+    """Split a file into interchanges of segments. Raises X12SyntaxError when it is not X12.
+
+    With split=False each segment stays one string (elements not split): a reader that needs
+    only some elements of some segments splits those itself, which is much faster on large files.
+    """
     text = decode(data)
     n = len(text)
     i = 0
@@ -132,14 +136,19 @@ def interchanges(data: bytes | str) -> list[Interchange]:
         chunk = text[i:stop]
         ic = Interchange(seps, first_segment=seg_no + 1)
         segs = ic.segments
-        strip_ws = term not in _WS
-        for raw in chunk.split(term):
-            if strip_ws:
-                raw = raw.strip(_WS)
-            else:
-                raw = raw.strip(" \t\r")
-            if raw:
-                segs.append(raw.split(elem))
+        if term not in _WS:
+            # CR/LF are not in the X12 character sets: they are line breaks between segments
+            if "\n" in chunk or "\r" in chunk:
+                chunk = chunk.replace("\r", "").replace("\n", "")
+            parts = chunk.split(term)
+            if " " + term in chunk or term + " " in chunk or "\t" in chunk or chunk[-1:] == " ":
+                parts = [p.strip(_WS) for p in parts]
+        else:
+            parts = [p.strip(" \t\r") for p in chunk.split(term)]
+        if split:
+            segs.extend([p.split(elem) for p in parts if p])
+        else:
+            segs.extend([p for p in parts if p])
         seg_no += len(segs)
         out.append(ic)
         i = stop

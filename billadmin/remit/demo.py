@@ -1,0 +1,263 @@
+"""The demo's remittance step: the payers answer the demo's claims with 835 files, the night job
+imports them, and the claims are reconciled against the 835s and a bank deposit file.
+
+Deterministic (seeded). Of the claims the invoice step issued: about 80% are paid at the fee
+schedule (with co-insurance, co-pays and deductibles as patient responsibility), 7% are paid
+short (allowed 80-90% of the fee schedule), 8% are denied (authorization, missing information,
+medical necessity, timely filing, duplicate; with remark codes), 5% get no answer yet. One paid
+claim is later reversed and paid again corrected, one 835 also pays a claim another practice
+issued (unmatched), and the bank file misses one deposit and shows another short by a fee.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import random
+from collections import defaultdict
+from pathlib import Path
+
+from .. import money
+
+SEED = 835
+DENIALS = [("CO", "197", "N54"), ("CO", "16", "M51"), ("CO", "50", "N115"), ("CO", "29", None), ("CO", "18", None),
+           ("CO", "96", "N130")]
+COINSURANCE = {"medicare": 20, "commercial": 20, "hmo": 0, "medicaid": 0}
+
+
+def _amt(cents: int) -> str:
+    return money.x12_amount(cents)
+
+
+class _File:
+    """One payer's 835 (one ST) being written."""
+
+    def __init__(self, payer: dict, trace: str, pay_date: _dt.date, practice: dict):
+        self.payer, self.trace, self.pay_date, self.practice = payer, trace, pay_date, practice
+        self.claims: list[list[list[str]]] = []
+        self.total = 0
+
+    def add(self, segs: list[list[str]], paid: int) -> None:
+        self.claims.append(segs)
+        self.total += paid
+
+    def text(self, isa_control: int) -> str:
+        d = self.pay_date.strftime("%Y%m%d")
+        body = [["ST", "835", "0001"],
+                ["BPR", "I", _amt(abs(self.total)), "C" if self.total >= 0 else "D", "ACH", "CCP", "01", "999999992", "DA",
+                 "123456", self.payer["tin"], "", "01", "999988880", "DA", "98765", d],
+                ["TRN", "1", self.trace, self.payer["tin"]], ["DTM", "405", d],
+                ["N1", "PR", self.payer["name"].upper()[:60]], ["N3", self.payer.get("address1") or "PO BOX 1"],
+                ["N4", self.payer.get("city") or "COLUMBUS", self.payer.get("state") or "OH", self.payer.get("zip") or "43215"],
+                ["REF", "2U", self.payer["x12"] or self.payer["code"]],
+                ["N1", "PE", self.practice["name"].upper()[:60], "XX", self.practice["npi"]]]
+        for i, c in enumerate(self.claims, start=1):
+            body.append(["LX", str(i)])
+            body.extend(c)
+        body.append(["SE", str(len(body) + 1), "0001"])
+        sender = (self.payer["x12"] or self.payer["code"])[:15].ljust(15)
+        recv = (self.practice.get("submitter_id") or "PRACTICE")[:15].ljust(15)
+        segs = [["ISA", "00", " " * 10, "00", " " * 10, "ZZ", sender, "ZZ", recv, self.pay_date.strftime("%y%m%d"), "0800",
+                 "^", "00501", f"{isa_control:09d}", "0", "P", ":"],
+                ["GS", "HP", sender.strip(), recv.strip(), d, "0800", str(isa_control), "X", "005010X221A1"],
+                *body, ["GE", "1", str(isa_control)], ["IEA", "1", f"{isa_control:09d}"]]
+        return "".join("*".join(s) + "~\n" for s in segs)
+
+
+def _fee(conn, payer_id, code, mods, dos, charge):
+    from ..reconcile.remits import _fee as fee_lookup
+
+    try:
+        fee = fee_lookup(conn, payer_id, code, mods, dos)
+    except Exception:  # no fee schedule table
+        fee = None
+    return charge if fee is None else min(fee, charge)
+
+
+def _claim_segments(inv: dict, lines: list[dict], kind: str, outcome: str, rnd: random.Random, conn,
+                    status: str = "1", sign: int = 1, pcn: str | None = None) -> tuple[list[list[str]], int]:
+    """CLP loop for one claim: returns (segments, paid cents)."""
+    svc, total_paid, total_pr, charge_total = [], 0, 0, 0
+    denial = DENIALS[rnd.randrange(len(DENIALS))] if outcome == "denied" else None
+    deductible = kind in ("commercial", "medicare") and rnd.random() < 0.08
+    for i, ln in enumerate(lines):
+        charge = ln["amount_cents"]
+        charge_total += charge
+        code = ln["code"] + "".join(":" + m for m in (ln["modifiers"] or "").replace(",", " ").split())
+        cas: list[tuple[str, str, int]] = []
+        remark = None
+        if denial:
+            cas.append((denial[0], denial[1], charge))
+            remark = denial[2]
+            paid = 0
+        else:
+            allowed = _fee(conn, inv["payer_id"], ln["code"], ln["modifiers"], ln["date_of_service"], charge)
+            if outcome == "short":
+                allowed = allowed * rnd.choice((80, 85, 90)) // 100
+            pr = []
+            if deductible and i == 0:
+                pr.append(("PR", "1", min(allowed, 5000)))
+            elif kind == "hmo" and i == 0 and inv["copay_cents"] == 0:
+                pr.append(("PR", "3", min(allowed, 2000)))
+            rest = allowed - sum(p[2] for p in pr)
+            co = money.percent_of(rest, COINSURANCE.get(kind, 0))
+            if co:
+                pr.append(("PR", "2", co))
+            if charge - allowed:
+                cas.append(("CO", "45", charge - allowed))
+            cas += pr
+            paid = allowed - sum(p[2] for p in pr)
+            total_pr += sum(p[2] for p in pr)
+        total_paid += paid
+        seg = [["SVC", f"HC:{code}", _amt(sign * charge), _amt(sign * paid), "", str(ln["units"] or 1)],
+               ["DTM", "472", (ln["date_of_service"] or inv["issued_on"]).replace("-", "")]]
+        for g, r, a in cas:
+            seg.append(["CAS", g, r, _amt(sign * a)])
+        if not denial:
+            seg.append(["AMT", "B6", _amt(sign * (paid + sum(a for g, _, a in cas if g == "PR")))])
+        if remark:
+            seg.append(["LQ", "HE", remark])
+        svc.extend(seg)
+    clp = ["CLP", inv["number"], "4" if denial and rnd.random() < 0.5 else status, _amt(sign * charge_total),
+           _amt(sign * total_paid), _amt(sign * total_pr) if total_pr else "", {"medicare": "MB", "medicaid": "MC",
+                                                                                 "hmo": "HM"}.get(kind, "CI"),
+           pcn or f"{inv['payer_code']}{inv['id']:08d}"]
+    head = [clp, ["NM1", "QC", "1", "PATIENT", "DEMO", "", "", "", "MI", f"M{inv['patient_id']:08d}"]]
+    return head + svc, sign * total_paid
+
+
+def _negated(segs: list[list[str]]) -> list[list[str]]:
+    """A reversal of a claim payment: CLP02 22, every amount negated (835 TR3, 1.10.2.8)."""
+    neg = {"CLP": (3, 4, 5), "SVC": (2, 3), "CAS": (3, 6, 9, 12, 15, 18), "AMT": (2,)}
+    out = []
+    for seg in segs:
+        seg = list(seg)
+        for i in neg.get(seg[0], ()):
+            if i < len(seg) and seg[i]:
+                seg[i] = _amt(-money.parse_x12_amount(seg[i]))
+        if seg[0] == "CLP":
+            seg[2] = "22"
+        out.append(seg)
+    return out
+
+
+def simulate(conn, out_dir: Path, as_of: _dt.date, practice: dict) -> dict:
+    """Write the payers' 835 files and the bank deposit file; returns paths and counts."""
+    rnd = random.Random(SEED)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    payers = {}
+    for pid, code, name, kind, x12, a1, city, st, zp in conn.execute(
+            "SELECT id, code, name, kind, x12_payer_id, address1, city, state, zip FROM payers"):
+        tin = "1" + str(int(hashlib.sha256(code.encode()).hexdigest(), 16))[:9]   # "1" + a made-up EIN
+        payers[pid] = {"id": pid, "code": code, "name": name, "kind": kind, "x12": x12, "tin": tin, "address1": a1,
+                       "city": city, "state": st, "zip": zp}
+    invs = [dict(zip(("id", "number", "payer_id", "patient_id", "issued_on", "copay_cents", "total_cents"), r))
+            for r in conn.execute("SELECT id, number, payer_id, patient_id, issued_on, copay_cents, total_cents"
+                                  " FROM invoices WHERE kind = 'claim' ORDER BY id")]
+    lines = defaultdict(list)
+    for r in conn.execute("SELECT l.invoice_id, l.code, l.modifiers, l.units, l.date_of_service, l.amount_cents"
+                          " FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.kind = 'claim'"
+                          " ORDER BY l.invoice_id, l.line_no"):
+        lines[r[0]].append(dict(zip(("code", "modifiers", "units", "date_of_service", "amount_cents"), r[1:])))
+    files: dict[tuple[int, int], _File] = {}
+    counts = defaultdict(int)
+    weeks = 2
+    reversed_one = None
+    for inv in invs:
+        payer = payers.get(inv["payer_id"])
+        if payer is None or payer["kind"] == "self":
+            continue
+        inv["payer_code"] = payer["code"]
+        roll = rnd.random()
+        outcome = "paid" if roll < 0.80 else "short" if roll < 0.87 else "denied" if roll < 0.95 else "none"
+        counts[outcome] += 1
+        if outcome == "none":
+            continue
+        week = rnd.randrange(weeks)
+        f = files.get((payer["id"], week))
+        if f is None:
+            f = files[(payer["id"], week)] = _File(payer, f"{payer['code']}{as_of:%y%m%d}{week + 1:02d}",
+                                                  as_of - _dt.timedelta(days=7 * (weeks - 1 - week)), practice)
+        segs, paid = _claim_segments(inv, lines[inv["id"]], payer["kind"], outcome, rnd, conn)
+        f.add(segs, paid)
+        if reversed_one is None and outcome == "paid" and week == 0 and paid > 0:
+            reversed_one = (inv, payer, segs, paid)
+    paths = []
+    isa = 1
+    for (pid, week), f in sorted(files.items()):
+        p = out_dir / f"{f.payer['code']}-{f.pay_date.isoformat()}-{f.trace}.835"
+        p.write_text(f.text(isa))
+        paths.append(p)
+        isa += 1
+    extra = []
+    if reversed_one:
+        # the payer takes one payment back (CLP02 22: the original's amounts negated) and pays it
+        # again, corrected, under a new payer claim number
+        inv, payer, orig, paid = reversed_one
+        f = _File(payer, f"{payer['code']}{as_of:%y%m%d}RV", as_of, practice)
+        f.add(_negated(orig), -paid)
+        segs, paid = _claim_segments(inv, lines[inv["id"]], payer["kind"], "short", random.Random(SEED + inv["id"]), conn,
+                                     pcn=f"{payer['code']}{inv['id']:08d}R")
+        f.add(segs, paid)
+        # the payer also pays a claim another practice issued: kept as unmatched
+        f.add([["CLP", "ZZ-OTHER-7781", "1", "95", "60", "", "CI", "OTHER1"], ["CAS", "CO", "45", "35"]], 6000)
+        p = out_dir / f"{payer['code']}-{as_of.isoformat()}-{f.trace}.835"
+        p.write_text(f.text(isa))
+        extra.append(p)
+        counts["reversed"] = 1
+        counts["unmatched"] = 1
+    # the bank deposit file: one line per 835 payment, one missing, one short by a fee
+    deposits = out_dir / "bank-deposits.csv"
+    rows = []
+    all_files = [f for _, f in sorted(files.items())]
+    for i, f in enumerate(all_files):
+        if i == 1:
+            continue  # not deposited yet
+        amount = f.total - (250 if i == 2 else 0)
+        rows.append((f.pay_date.isoformat(), f"HCCLAIMPMT {f.payer['code']}", f.trace, money.fmt(amount)))
+    with open(deposits, "w", newline="") as fh:
+        fh.write("Date,Description,EFT Trace,Credit\n")
+        for r in rows:
+            fh.write(",".join(r) + "\n")
+    return {"files": paths + extra, "deposits": deposits, "counts": dict(counts)}
+
+
+def step_remit(ctx) -> None:
+    """Simulate the payers' 835s for the demo's claims, import them, reconcile."""
+    from ..reconcile import output as out_mod
+    from ..reconcile import remits as rec
+    from ..reconcile.reports import Side
+    from .. import db as dbmod
+    from . import post
+
+    out = ctx.out_dir / "remits" / ctx.as_of.isoformat()
+    practice = dict(zip(("name", "npi", "submitter_id"),
+                        ctx.conn.execute("SELECT name, npi, submitter_id FROM practice WHERE id = 1").fetchone()))
+    sim = simulate(ctx.conn, out, ctx.as_of, practice)
+    if not sim["files"]:
+        ctx.summary.steps.append("Remittances: no claims to answer")
+        return
+    res = post.import_files(ctx.conn, sim["files"])
+    by = defaultdict(int)
+    for c in res.claims:
+        by[c.outcome] += 1
+    posted = sum(t.posted_cents for t in res.transactions)
+    ctx.summary.counts.update({"remit_files": len(sim["files"]), "remit_claims": len(res.claims)})
+    ctx.summary.paths["remits"] = out
+    ctx.summary.steps.append(
+        f"Payers answered with {len(sim['files'])} 835 files in {out}/; remit import posted {money.fmt(posted, thousands=True)}: "
+        + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(by.items())))
+    as_of = ctx.as_of + _dt.timedelta(days=45)
+    side = Side("deposits", sim["deposits"], ["EFT Trace"], "Credit")
+    r = rec.reconcile_remits(ctx.conn, as_of=as_of, days=30, deposit_side=side)
+    summary = r.summary_rows()
+    with dbmod.write(ctx.conn):
+        out_mod.record_run(ctx.conn, kind="remits", inputs=[{"side": "deposits", "file": side.path.name,
+                                                              "path": str(side.path), "sha256": side.sha256, "rows": side.rows}],
+                           options={"as_of": as_of.isoformat(), "days": 30}, summary=summary,
+                           differences=r.differences, net_difference_cents=r.net_difference_cents,
+                           exit_code=1 if r.differences else 0)
+    counts = {s["category"]: s["count"] for s in summary if not s["payer"]}
+    ctx.summary.steps.append(
+        f"Reconcile remits as of {as_of} with {sim['deposits'].name}: "
+        + ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in counts.items() if n))
