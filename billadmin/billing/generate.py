@@ -347,9 +347,13 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
     t1 = time.perf_counter()
     if scrub is not None and in_scope:
         by_number = {e["number"]: e["id"] for e in in_scope}
-        for f in scrub(conn, encounter_ids=[e["id"] for e in in_scope], as_of=today):
+        scope_ids = set(by_number.values())
+        # all unbilled encounters in scope: let the scrubber take its whole-table path
+        n_unbilled = conn.execute("SELECT COUNT(DISTINCT encounter_id) FROM charge_lines WHERE status = 'unbilled'").fetchone()[0]
+        ids = None if n_unbilled == len(in_scope) else [e["id"] for e in in_scope]
+        for f in scrub(conn, encounter_ids=ids, as_of=today):
             eid = f.encounter_id or by_number.get(f.encounter)
-            if eid is None or eid not in encs:
+            if eid is None or eid not in scope_ids:
                 continue
             if f.severity == "error":
                 findings[eid].append(f)
@@ -689,6 +693,49 @@ def _write_listing(conn, result, staged, *, xlsx: bool) -> None:
     result.files.append(csv_path)
     if xlsx and staged.enabled:
         path = result.out_dir / "invoices.xlsx"
-        tmp = staged.path_for(path)
-        render.write_xlsx(tmp, {"invoices": rows}, {"invoices": LISTING_COLUMNS})
+        write_listing_xlsx(staged.path_for(path), rows, LISTING_COLUMNS)
         result.files.append(path)
+
+
+def write_listing_xlsx(path: Path, rows: list[dict], columns: list[str]) -> None:
+    """invoices.xlsx in openpyxl's streaming (write-only) mode, formatted like render.write_xlsx
+    (bold header, money as numbers with a money format, frozen header, widths, text that a
+    spreadsheet would evaluate escaped) at about a fifth of its time on large runs."""
+    import os
+    from decimal import Decimal
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    from ..render import safe_cell
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("invoices")
+    for i, c in enumerate(columns, start=1):
+        sample = [len(str(r.get(c) or "")) for r in rows[:200]]
+        ws.column_dimensions[get_column_letter(i)].width = min(max([len(c)] + sample) + 2, 60)
+    ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    head = []
+    for c in columns:
+        cell = WriteOnlyCell(ws, value=c[:-6] if c.endswith("_cents") else c)
+        cell.font = bold
+        head.append(cell)
+    ws.append(head)
+    money_cols = [c.endswith("_cents") for c in columns]
+    for r in rows:
+        out = []
+        for c, is_money in zip(columns, money_cols):
+            v = r.get(c)
+            if is_money:
+                cell = WriteOnlyCell(ws, value=None if v is None else Decimal(v) / 100)
+                cell.number_format = "#,##0.00"
+                out.append(cell)
+            else:
+                out.append(safe_cell(v))
+        ws.append(out)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        wb.save(fh)

@@ -1,0 +1,171 @@
+"""Invoice generation: `billadmin invoice generate` of 100k encounters (837P files + invoices.csv,
+PDFs off) against `billadmin import charges` of the same encounters' lines (300k), same run
+(target: <= 2x).
+
+The files come from benchmarks/gen.py (3 lines per encounter, every patient insured by one of
+five payers). The base database holds the practice, providers, payers (timely-filing limits
+widened to ten years so that no encounter is held for age whatever day the benchmark runs),
+patients and coverage, imported with billadmin; the subject's copy also holds the charges. Both
+are copied fresh before every timed run. The subject runs the real scrubber and validates every
+837P with pyx12 (worker processes, one per CPU), exactly as the nightly job does.
+
+    python benchmarks/run.py --only invoice
+    python benchmarks/bench_invoice.py breakdown [--encounters N]   # where the time goes (in-process)
+    python benchmarks/bench_invoice.py pdf [--patients N]           # PDF rendering rate, pages per second
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+VERSION = 1
+ENCOUNTERS = 100_000
+
+
+def _lines(ctx) -> int:
+    return min(ctx.scale, ENCOUNTERS * 3)
+
+
+def _fresh(src: Path, dst: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(dst) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(src, dst)
+    dst.chmod(0o600)
+
+
+def prepare(billadmin: str, work: Path, lines: int) -> tuple[Path, Path, Path]:
+    """(folder, base.db without charges, charged.db with them), cached per size."""
+    import gen
+    from billadmin import demo
+
+    folder = work / f"invoice-{lines}"
+    marker = folder / f"v{VERSION}"
+    base, charged = folder / "base.db", folder / "charged.db"
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        gen.generate(folder, lines)
+
+        def ba(*args):
+            subprocess.run([billadmin, "--db", str(base), "-q", *args], check=True, stdout=subprocess.DEVNULL)
+
+        ba("init")
+        p = demo.PRACTICE
+        ba("practice", "set", "--name", p["name"], "--npi", p["npi"], "--tax-id", p["tax_id"], "--taxonomy", p["taxonomy"],
+           "--address1", p["address1"], "--address2", p["address2"], "--city", p["city"], "--state", p["state"],
+           "--zip", p["zip"], "--phone", p["phone"], "--contact-name", p["contact_name"], "--submitter-id", p["submitter_id"],
+           "--receiver-id", p["receiver_id"], "--receiver-name", p["receiver_name"])
+        for kind in ("providers", "payers", "patients", "coverage"):
+            ba("import", kind, str(folder / f"{kind}.csv"))
+        for code in ("MCR", "MCD", "BVHMO", "KEY", "SUM"):
+            ba("payer", "set", code, "--timely-filing-days", "3650")
+        _fresh(base, charged)
+        subprocess.run([billadmin, "--db", str(charged), "-q", "import", "charges", str(folder / "charges.csv")], check=True)
+        marker.write_text("ok\n")
+    return folder, base, charged
+
+
+def workloads(ctx):
+    from harness import Workload
+
+    lines = _lines(ctx)
+    folder, base, charged = prepare(ctx.billadmin, ctx.work, lines)
+    anchor_db, subject_db, out = folder / "anchor.db", folder / "subject.db", folder / "out"
+
+    def fresh_subject():
+        _fresh(charged, subject_db)
+        shutil.rmtree(out, ignore_errors=True)
+
+    return [Workload(
+        name=f"invoice generate ({lines // 3:,} encounters)",
+        subject=[ctx.billadmin, "--db", str(subject_db), "-q", "invoice", "generate", "--no-pdf", "--no-xlsx",
+                 "--out", str(out), "--format", "csv"],
+        anchor=[ctx.billadmin, "--db", str(anchor_db), "-q", "import", "charges", str(folder / "charges.csv")],
+        anchor_name=f"import charges ({lines:,} lines)",
+        target=2.0, setup_subject=fresh_subject, setup_anchor=lambda: _fresh(base, anchor_db),
+        runs=min(ctx.runs, 3), ok_codes=(0,),
+        note="scrubber + 837P per payer validated with pyx12 + invoices.csv; PDFs and xlsx off")]
+
+
+def breakdown(encounters: int) -> None:
+    """Run generate in-process on a fresh copy and print where the time goes."""
+    from billadmin import db
+    from billadmin.billing import generate
+    from billadmin.scrub import check
+
+    bindir = Path(sys.executable).parent
+    folder, _base, charged = prepare(str(bindir / "billadmin"), HERE / "work", encounters * 3)
+    run = folder / "breakdown.db"
+    _fresh(charged, run)
+    shutil.rmtree(folder / "out-breakdown", ignore_errors=True)
+    conn = db.connect(run)
+    t0 = time.perf_counter()
+    res = generate.generate(conn, out_dir=folder / "out-breakdown", pdf=False, xlsx=False, scrub=check)
+    total = time.perf_counter() - t0
+    segs = sum(sum(1 for _ in open(f)) for f in res.files if f.suffix == ".edi")
+    print(f"{len(res.issued):,} claims, {len(res.held):,} held, {total:.1f}s in all; {segs:,} X12 segments")
+    for k, v in res.timings.items():
+        print(f"  {k:8s} {v:7.2f}s")
+    print(f"  pyx12 rate {segs / res.timings.get('pyx12', 1):,.0f} segments/s (all workers)")
+
+
+def pdf_rate(patients: int) -> None:
+    """Issue patient invoices for self-pay patients with PDFs; report rendering pages per second."""
+    import io
+    import json
+
+    import pypdf
+
+    from billadmin import db, setup
+    from billadmin.billing import generate, pdf
+
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    import invoice_fixtures as fx
+
+    folder = HERE / "work" / f"invoice-pdf-{patients}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    path = folder / "pdf.db"
+    setup.init_database(path)
+    conn = db.connect(path)
+    today = _dt.date(2026, 6, 30)
+    with db.write(conn):
+        fx.practice(conn)
+        for i in range(patients):
+            p = fx.patient(conn, f"{i:07d}", f"First{i}", f"Last{i}")
+            for v in range(1 + i % 4):
+                fx.encounter(conn, p, f"2026-06-{1 + v * 5:02d}", [("99213", 14000), ("36415", 1500), ("80053", 4800)],
+                             number=f"P{i:06d}-{v}")
+    t0 = time.perf_counter()
+    res = generate.generate(conn, today=today, out_dir=folder / "out", scrub=None)
+    issue_s = time.perf_counter() - t0
+    contents = [json.loads(r[0]) for r in conn.execute(
+        "SELECT s.data FROM invoice_snapshots s JOIN invoices i ON i.id = s.invoice_id WHERE i.kind = 'patient'")]
+    t1 = time.perf_counter()
+    blobs = [pdf.render(c) for c in contents]
+    render_s = time.perf_counter() - t1
+    pages = sum(len(pypdf.PdfReader(io.BytesIO(b)).pages) for b in blobs)
+    print(f"{len(res.issued):,} patient invoices issued with PDFs in {issue_s:.1f}s")
+    print(f"PDF rendering: {pages:,} pages in {render_s:.2f}s = {pages / render_s:,.0f} pages/s "
+          f"({len(blobs) / render_s:,.0f} invoices/s)")
+
+
+if __name__ == "__main__" and len(sys.argv) > 1:
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cmd", choices=["breakdown", "pdf"])
+    ap.add_argument("--encounters", type=int, default=ENCOUNTERS)
+    ap.add_argument("--patients", type=int, default=500)
+    a = ap.parse_args()
+    if a.cmd == "breakdown":
+        breakdown(a.encounters)
+    else:
+        pdf_rate(a.patients)
