@@ -334,5 +334,6 @@ def demo_steps():
     from .scrub.demo import step_scrub  # scrub every unbilled line, planted errors must show (issue 4)
     from .reports.demo import step_reports  # month-end reports and reports.xlsx; keep last (issue 7)
     from .billing.demo import step_invoice  # invoice generate: 837P per payer and patient PDFs (issue 5)
+    from .remit.demo import step_remit  # payers' 835s for the claims, remit import, reconcile remits (issue 6)
 
-    return [_step_load, step_scrub, step_invoice, step_reports]
+    return [_step_load, step_scrub, step_invoice, step_remit, step_reports]
