@@ -44,27 +44,31 @@ def compute(conn, start: _dt.date, end: _dt.date) -> list[dict]:
             a = acc[(m, PROGRAM[kind])]
             a["claims"] += n
             a["charges_cents"] += total
+    # allocations drive the scan (CROSS JOIN): one sequential pass, payments are few and cached
     for m, kind, amt in conn.execute(
-            """SELECT substr(p.received_on, 1, 7), py.kind, SUM(a.amount_cents) FROM payments p
-               JOIN payment_allocations a ON a.payment_id = p.id JOIN invoices i ON i.id = a.invoice_id
+            """SELECT substr(p.received_on, 1, 7), py.kind, SUM(a.amount_cents) FROM payment_allocations a
+               CROSS JOIN payments p ON p.id = a.payment_id JOIN invoices i ON i.id = a.invoice_id
                JOIN payers py ON py.id = i.payer_id
                WHERE p.kind = 'insurance' AND p.received_on BETWEEN :start AND :end GROUP BY 1, 2""", p):
         if kind in PROGRAM:
             acc[(m, PROGRAM[kind])]["payments_cents"] += amt
-    for m, kind, group, reason, category, denial, amt in conn.execute(
-            f"""SELECT substr(d.created_on, 1, 7), py.kind, d.group_code, d.reason_code, k.category,
-                       CASE WHEN {carc.DENIAL_SQL} THEN 1 ELSE 0 END, SUM(d.amount_cents)
-                FROM adjustments d JOIN invoices i ON i.id = d.invoice_id JOIN payers py ON py.id = i.payer_id
-                LEFT JOIN temp.carc k ON k.code = d.reason_code
-                WHERE d.created_on BETWEEN :start AND :end AND i.kind = 'claim' GROUP BY 1, 2, 3, 4, 5, 6""", p):
+    kinds = dict(conn.execute("SELECT id, kind FROM payers"))
+    # a year of adjustments is most of the table: scan it (+ turns the date index off) and group
+    # by the raw codes; categories are looked up once per code afterwards
+    for m, payer_id, group, reason, source, amt in conn.execute(
+            """SELECT substr(d.created_on, 1, 7), i.payer_id, d.group_code, d.reason_code, d.source, SUM(d.amount_cents)
+               FROM adjustments d CROSS JOIN invoices i ON i.id = d.invoice_id
+               WHERE +d.created_on BETWEEN :start AND :end AND i.kind = 'claim' GROUP BY 1, 2, 3, 4, 5""", p):
+        kind = kinds.get(payer_id)
         if kind not in PROGRAM:
             continue
         a = acc[(m, PROGRAM[kind])]
+        category = carc.describe(reason)[0] if reason else None
         if group == "CO" and category in ("contractual", "payment_adjustment"):
             a["contractual_cents"] += amt
         elif group == "PR":
             a["patient_resp_cents"] += amt
-        if denial:
+        if source == "remit" and carc.is_denial(group, reason):
             a["denied_cents"] += amt
             a["carcs"][f"{group}-{reason}"] += amt
     for m, kind, answered, denied in conn.execute(
@@ -72,9 +76,9 @@ def compute(conn, start: _dt.date, end: _dt.date) -> list[dict]:
                   SELECT d.invoice_id, d.created_on AS day,
                          CASE WHEN {carc.DENIAL_SQL} AND d.amount_cents > 0 THEN 1 ELSE 0 END AS den
                   FROM adjustments d LEFT JOIN temp.carc k ON k.code = d.reason_code
-                  WHERE d.source IN ('remit', 'transfer') AND d.created_on BETWEEN :start AND :end
+                  WHERE d.source IN ('remit', 'transfer') AND +d.created_on BETWEEN :start AND :end
                   UNION ALL
-                  SELECT a.invoice_id, p.received_on, 0 FROM payments p JOIN payment_allocations a ON a.payment_id = p.id
+                  SELECT a.invoice_id, p.received_on, 0 FROM payment_allocations a CROSS JOIN payments p ON p.id = a.payment_id
                   WHERE p.kind = 'insurance' AND p.received_on BETWEEN :start AND :end)
                 SELECT substr(post.day, 1, 7), py.kind, COUNT(DISTINCT post.invoice_id),
                        COUNT(DISTINCT CASE WHEN post.den = 1 THEN post.invoice_id END)
