@@ -274,14 +274,14 @@ def affected_lines(conn, system: str, unusable: dict[str, tuple[str, str]]) -> l
             "SELECT e.id, e.number, e.date_of_service, d.seq, d.code FROM encounter_diagnoses d"
             " JOIN encounters e ON e.id = d.encounter_id"
             " WHERE upper(replace(trim(d.code), '.', '')) IN (SELECT value FROM json_each(?))"
-            " AND EXISTS (SELECT 1 FROM charge_lines l WHERE l.encounter_id = e.id AND l.status = 'unbilled')"
+            " AND EXISTS (SELECT 1 FROM charge_lines l WHERE l.encounter_id = e.id AND +l.status = 'unbilled')"
             " ORDER BY e.id, d.seq", (json.dumps(list(keys)),)).fetchall()
         for eid, number, dos, seq, raw in rows:
             code = keys[normalize.nodot(raw.strip().upper())]
             start, why = unusable[code]
             if dos < start:
                 continue
-            lines = conn.execute("SELECT line_no, dx_pointers FROM charge_lines WHERE encounter_id = ? AND status = 'unbilled'"
+            lines = conn.execute("SELECT line_no, dx_pointers FROM charge_lines WHERE encounter_id = ? AND +status = 'unbilled'"
                                  " ORDER BY line_no", (eid,)).fetchall()
             hit = [ln for ln, ptr in lines if seq in parse_pointers(ptr)[0]]
             for ln in hit or [None]:

@@ -237,8 +237,8 @@ def codes_check(
             ids = list(found.values())
         findings = check(conn, encounter_ids=ids, as_of=day, rules=rules)
         n_lines, n_enc = conn.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT encounter_id) FROM charge_lines WHERE status = 'unbilled'"
-            + ("" if ids is None else " AND encounter_id IN (SELECT value FROM json_each(?))"),
+            "SELECT COUNT(*), COUNT(DISTINCT encounter_id) FROM charge_lines WHERE "
+            + ("status = 'unbilled'" if ids is None else "+status = 'unbilled' AND encounter_id IN (SELECT value FROM json_each(?))"),
             () if ids is None else (_json(ids),)).fetchone()
         scope = f"{n_enc:,} encounters, {n_lines:,} unbilled lines"
     for n in _coverage_notes(conn):

@@ -84,6 +84,8 @@ class Ref:
         self.mue_loaded = bool(self.c.execute("SELECT 1 FROM mue LIMIT 1").fetchone())
         self.ptp_label = self.versions["ncci-ptp"][-1][0] if self.versions["ncci-ptp"] else None
         self.coverages: dict[int, list[Coverage]] | None = None
+        self._cov_memo: tuple = (None, None)
+        self._deadline: dict[tuple, str | None] = {}
         self._billing_npi: tuple | None = None
 
     # ---------------------------------------------------------------- code rows
@@ -446,20 +448,33 @@ class Ref:
         return bool(self.coverages.get(patient_id))
 
     def coverage_on(self, patient_id, dos: str) -> Coverage | None:
+        key = (patient_id, dos)
+        if self._cov_memo[0] == key:  # CLM-COVERAGE and CLM-TIMELY ask in turn
+            return self._cov_memo[1]
+        found = None
         for c in self.coverages.get(patient_id, ()):
             if c.start <= dos and (c.end is None or c.end == "" or c.end >= dos):
-                return c
-        return None
+                found = c
+                break
+        self._cov_memo = (key, found)
+        return found
 
     def filing_deadline(self, cov: Coverage, dos: str) -> str | None:
+        key = (cov.tf_days, cov.tf_months, dos)
+        got = self._deadline.get(key, False)
+        if got is not False:
+            return got
         from ..dates import add_months
 
         d = _dt.date.fromisoformat(dos)
         if cov.tf_days:
-            return (d + _dt.timedelta(days=cov.tf_days)).isoformat()
-        if cov.tf_months:
-            return add_months(d, cov.tf_months).isoformat()
-        return None
+            got = (d + _dt.timedelta(days=cov.tf_days)).isoformat()
+        elif cov.tf_months:
+            got = add_months(d, cov.tf_months).isoformat()
+        else:
+            got = None
+        self._deadline[key] = got
+        return got
 
     def days_until(self, iso: str) -> int:
         return (_dt.date.fromisoformat(iso) - self._as_of_date).days
@@ -479,14 +494,35 @@ def _release_name_for(dos: str) -> str:
 
 # ==================================================================== running the rules
 
+_EMPTY: list = []
+
+# Rules whose answer depends only on the encounter's diagnoses, date of service and rendering
+# NPI (not on the patient): their findings are computed once per distinct (dx, DOS, NPI) and
+# reused, which is what makes a million lines cheap (a practice repeats a few hundred combinations).
+_STATIC = {"ICD-EXISTS", "ICD-BILLABLE", "ICD-7TH", "ICD-DOS", "ICD-EXCLUDES1", "ICD-RELEASE", "CLM-DX", "CLM-DOS",
+           "CLM-NPI"}
+_PATIENT_DX = {"ICD-AGE", "ICD-SEX"}
+
+
 class Runner:
     def __init__(self, ref: Ref, rules: Iterable[str] | None = None):
         self.ref = ref
         chosen = [RULES[r] for r in (rules or RULES)]
-        self.dx_rules = [r for r in chosen if r.level in ("dx", "encounter")]
+        enc_rules = [r for r in chosen if r.level in ("dx", "encounter")]
+        self.static_rules = [r for r in enc_rules if r.id in _STATIC]
+        self.patient_dx_rules = [r for r in enc_rules if r.id in _PATIENT_DX]
+        self.patient_rules = [r for r in enc_rules if r.id not in _STATIC and r.id not in _PATIENT_DX]
         self.line_rules = [r for r in chosen if r.level == "line"]
         self.group_rules = [r for r in chosen if r.level == "group"]
+        self.dx_static = [r for r in self.static_rules if r.id != "CLM-NPI"]
+        self.npi_rules = [r for r in self.static_rules if r.id == "CLM-NPI"]
         self.findings: list[Finding] = []
+        self._dx_cache: dict[tuple, list] = {}
+        self._npi_cache: dict = {}
+        self._line_cache: dict[tuple, list] = {}
+        self._seqs: dict = {}
+        self._group_cache: dict[tuple, list] = {}
+        self._relevant: dict = {}
 
     def _source(self, rule, enc, line_code=None, mods=None) -> str:
         ref = self.ref
@@ -495,36 +531,98 @@ class Runner:
             return f"{rule.source}; ICD-10-CM '{ref.icd_label(enc.dos)}'"
         if rid == "PROC-CODE" and line_code is not None:
             return rule.source + ref.procedure_source(line_code, enc.dos)
+        if rid == "MOD-EXISTS" and mods is not None:
+            return rule.source + "".join(sorted({ref.modifier_source(m) for m in mods}))
         if rid == "NCCI-PTP":
             return f"{rule.source}; NCCI PTP '{ref.ptp_label}'"
         if rid.startswith("MUE-"):
             return f"{rule.source}; MUE '{ref.mue_label(enc.dos)}'"
         return rule.source
 
-    def encounter(self, enc: Encounter) -> None:
-        add = self.findings.append
-        for rule in self.dx_rules:
-            for item in rule.fn(self.ref, enc):
-                line, msg = item[0], item[1]
+    def _run(self, rules, enc, *args) -> list:
+        out = _EMPTY
+        for rule in rules:
+            for item in rule.fn(self.ref, enc, *args):
+                if out is _EMPTY:
+                    out = []
                 sev = item[2] if len(item) > 2 else rule.severity
-                add(Finding(rule.id, sev, msg, enc.number, line, self._source(rule, enc), enc.id))
-        for ln in enc.lines:
+                ln = args[0] if args else None
+                out.append((rule.id, sev, item[1], item[0],
+                            self._source(rule, enc, ln.code if ln else None, ln.mods if ln else None)))
+        return out
+
+    def _dx_relevant(self, key, dx) -> bool:
+        got = self._relevant.get(key)
+        if got is None:
+            from .rules import FEMALE_ONLY, MALE_ONLY, NEWBORN_ONLY, PERINATAL, in_ranges
+
+            ranges = FEMALE_ONLY + MALE_ONLY + NEWBORN_ONLY + PERINATAL
+            got = self._relevant[key] = any(in_ranges(self.ref.icd_code(raw), ranges) for _, raw in dx)
+        return got
+
+    def encounter(self, enc: Encounter, dx_key=None, line_keys=None) -> None:
+        """Check one encounter. With keys (the SQL-aggregated diagnosis string and one string per
+        line), findings that do not depend on the patient are computed once per distinct
+        (diagnoses, DOS), rendering NPI, and (line, DOS, diagnosis numbers), then reused."""
+        add = self.findings.append
+        number, eid, dos = enc.number, enc.id, enc.dos
+        if dx_key is None:
+            dx_key = tuple(enc.dx)
+        k = (dx_key, dos)
+        found = self._dx_cache.get(k)
+        if found is None:
+            found = self._dx_cache[k] = self._run(self.dx_static, enc)
+        npi_found = self._npi_cache.get(enc.npi)
+        if npi_found is None:
+            npi_found = self._npi_cache[enc.npi] = self._run(self.npi_rules, enc)
+        for part in (found, npi_found):
+            for rid, sev, msg, line, src in part:
+                add(Finding(rid, sev, msg, number, line, src, eid))
+        if self.patient_dx_rules and self._dx_relevant(dx_key, enc.dx):
+            for rid, sev, msg, line, src in self._run(self.patient_dx_rules, enc):
+                add(Finding(rid, sev, msg, number, line, src, eid))
+        for rule in self.patient_rules:
+            for item in rule.fn(self.ref, enc):
+                sev = item[2] if len(item) > 2 else rule.severity
+                add(Finding(rule.id, sev, item[1], number, item[0], rule.source, eid))
+        if not self.line_rules:
+            return
+        seqs = self._seqs.get(dx_key)
+        if seqs is None:
+            seqs = self._seqs[dx_key] = tuple(sq for sq, _ in enc.dx)
+        cache = self._line_cache
+        for i, ln in enumerate(enc.lines):
             if ln.context:
                 continue
-            for rule in self.line_rules:
-                for item in rule.fn(self.ref, enc, ln):
-                    sev = item[2] if len(item) > 2 else rule.severity
-                    src = self._source(rule, enc, ln.code)
-                    if rule.id == "MOD-EXISTS":
-                        src = rule.source + "".join(sorted({self.ref.modifier_source(m) for m in ln.mods}))
-                    add(Finding(rule.id, sev, item[1], enc.number, item[0], src, enc.id))
+            if line_keys is not None:
+                lk = (line_keys[i], dos, seqs)
+            else:
+                lk = ((ln.no, ln.code, ln.mods, ln.pointers, ln.units,
+                       ln.charge_cents is not None and ln.charge_cents > 0), dos, seqs)
+            got = cache.get(lk)
+            if got is None:
+                got = cache[lk] = self._run(self.line_rules, enc, ln)
+            for rid, sev, msg, line, src in got:
+                add(Finding(rid, sev, msg, number, ln.no, src, eid))
 
-    def group(self, group: Group) -> None:
+    def group(self, group: Group, *, cache_key=None) -> None:
         add = self.findings.append
+        if cache_key is not None:
+            got = self._group_cache.get(cache_key)
+            if got is not None:
+                enc = group.items[0][0]
+                for rid, sev, msg, line, src in got:
+                    add(Finding(rid, sev, msg, enc.number, line, src, enc.id))
+                return
+        out = []
         for rule in self.group_rules:
             for enc, line, msg, *rest in rule.fn(self.ref, group):
                 sev = rest[0] if rest else rule.severity
-                add(Finding(rule.id, sev, msg, enc.number, line, self._source(rule, enc), enc.id))
+                src = self._source(rule, enc)
+                out.append((rule.id, sev, msg, line, src))
+                add(Finding(rule.id, sev, msg, enc.number, line, src, enc.id))
+        if cache_key is not None:
+            self._group_cache[cache_key] = out
 
     def sorted_findings(self) -> list[Finding]:
         order = {rid: i for i, rid in enumerate(RULES)}
@@ -536,30 +634,53 @@ def _mods(*ms) -> tuple:
     return tuple(m.strip().upper() for m in ms if m and m.strip())
 
 
+US, RS = "\x1f", "\x1e"  # unit and record separators inside the aggregated strings
+
+
+def _parse_dx(text: str | None) -> list[tuple[int, str]]:
+    if not text:
+        return []
+    out = []
+    for rec in text.split(RS):
+        seq, code = rec.split(US, 1)
+        out.append((int(seq), code))
+    out.sort()
+    return out
+
+
+def _parse_line(rec: str) -> Line:
+    no, code, m1, m2, m3, m4, ptr, units, ok = rec.split(US)
+    return Line(int(no), normalize.procedure(code), _mods(m1, m2, m3, m4), ptr,
+                int(units) if units != "" else None, 1 if ok == "1" else 0)
+
+
+def _parse_lines(text: str | None) -> list[Line]:
+    return [_parse_line(rec) for rec in text.split(RS)] if text else []
+
+
 def check_db(conn, *, encounter_ids: list[int] | None, as_of: _dt.date, rules: Iterable[str] | None = None) -> list[Finding]:
+    """One row per encounter, its diagnoses and unbilled lines aggregated by SQL into two strings
+    that also serve as the cache key: Python looks at each distinct combination once."""
     ref = Ref(conn, as_of)
     run = Runner(ref, rules)
     c = ref.c
     if encounter_ids is not None:
         ids_json = json.dumps(sorted({int(i) for i in encounter_ids}))
-        scope = "SELECT value FROM json_each(?)"
         enc_filter = ("e.id IN (SELECT value FROM json_each(?)) AND EXISTS (SELECT 1 FROM charge_lines l"
-                      " WHERE l.encounter_id = e.id AND l.status = 'unbilled')")
+                      " WHERE l.encounter_id = e.id AND +l.status = 'unbilled')")
         args: tuple = (ids_json,)
-        line_filter = "l.status = 'unbilled' AND l.encounter_id IN (SELECT value FROM json_each(?))"
     else:
-        scope = "SELECT encounter_id FROM charge_lines WHERE status = 'unbilled'"
         enc_filter = "e.id IN (SELECT encounter_id FROM charge_lines WHERE status = 'unbilled')"
         args = ()
-        line_filter = "l.status = 'unbilled'"
     ref.load_coverages(None if encounter_ids is None else
                        [r[0] for r in c.execute(f"SELECT DISTINCT patient_id FROM encounters e WHERE {enc_filter}", args)])
     # encounters that share a patient, provider and day with another one (or with billed lines)
     shared = {tuple(r) for r in c.execute(
         f"SELECT e.patient_id, e.provider_id, e.date_of_service FROM encounters e WHERE {enc_filter}"
         " GROUP BY 1, 2, 3 HAVING count(*) > 1", args)}
+    groups_on = bool(run.group_rules) and (ref.ptp_loaded or ref.mue_loaded)
     context: dict[tuple, list] = defaultdict(list)
-    if ref.ptp_loaded or ref.mue_loaded:
+    if groups_on:
         for pid, prov, dos, eid, number, no, code, m1, m2, m3, m4, units in c.execute(
                 "SELECT e.patient_id, e.provider_id, e.date_of_service, e.id, e.number, l.line_no, l.code, l.modifier1,"
                 " l.modifier2, l.modifier3, l.modifier4, l.units FROM charge_lines l JOIN encounters e ON e.id = l.encounter_id"
@@ -569,70 +690,54 @@ def check_db(conn, *, encounter_ids: list[int] | None, as_of: _dt.date, rules: I
             context[(pid, prov, dos)].append((Encounter(eid, number, pid, prov, dos),
                                               Line(no, normalize.procedure(code), _mods(m1, m2, m3, m4), "", units, None, True)))
         shared |= set(context)
-    enc_cur = c.execute(
-        "SELECT e.id, e.number, e.patient_id, e.provider_id, e.date_of_service, p.sex, p.dob, pr.npi, p.id IS NOT NULL"
+    sql = (
+        "SELECT e.id, e.number, e.patient_id, e.provider_id, e.date_of_service, p.sex, p.dob, pr.npi, p.id IS NOT NULL,"
+        " (SELECT group_concat(d.seq || char(31) || d.code, char(30)) FROM encounter_diagnoses d WHERE d.encounter_id = e.id),"
+        " (SELECT group_concat(l.line_no || char(31) || l.code || char(31) || COALESCE(l.modifier1, '') || char(31) ||"
+        "  COALESCE(l.modifier2, '') || char(31) || COALESCE(l.modifier3, '') || char(31) || COALESCE(l.modifier4, '') ||"
+        "  char(31) || COALESCE(l.dx_pointers, '') || char(31) || COALESCE(l.units, '') || char(31) ||"
+        "  (COALESCE(l.charge_cents, 0) > 0), char(30))"
+        "  FROM charge_lines l WHERE l.encounter_id = e.id AND +l.status = 'unbilled')"
         " FROM encounters e LEFT JOIN patients p ON p.id = e.patient_id LEFT JOIN providers pr ON pr.id = e.provider_id"
-        f" WHERE {enc_filter} ORDER BY e.id", args)
-    dx_cur = c.cursor()
-    dx_cur.execute(f"SELECT encounter_id, seq, code FROM encounter_diagnoses WHERE encounter_id IN ({scope})"
-                   " ORDER BY encounter_id, seq", args)
-    line_cur = c.cursor()
-    line_cur.execute(
-        "SELECT l.encounter_id, l.line_no, l.code, l.modifier1, l.modifier2, l.modifier3, l.modifier4, l.dx_pointers,"
-        f" l.units, l.charge_cents FROM charge_lines l WHERE {line_filter} ORDER BY l.encounter_id, l.line_no", args)
-    dx_row = dx_cur.fetchone()
-    ln_row = line_cur.fetchone()
+        f" WHERE {enc_filter} ORDER BY e.id")
     held: dict[tuple, list[Encounter]] = defaultdict(list)
-    norm_proc = {}
-    for eid, number, pid, prov, dos, sex, dob, npi, known in enc_cur:
-        enc = Encounter(eid, number, pid, prov, dos, sex, dob, npi)
-        enc.known_patient = bool(known)
-        while dx_row is not None and dx_row[0] < eid:
-            dx_row = dx_cur.fetchone()
-        while dx_row is not None and dx_row[0] == eid:
-            enc.dx.append((dx_row[1], dx_row[2]))
-            dx_row = dx_cur.fetchone()
-        while ln_row is not None and ln_row[0] < eid:
-            ln_row = line_cur.fetchone()
-        while ln_row is not None and ln_row[0] == eid:
-            _, no, code, m1, m2, m3, m4, ptr, units, cents = ln_row
-            nc = norm_proc.get(code)
-            if nc is None:
-                nc = norm_proc[code] = normalize.procedure(code)
-            mods = _mods(m1, m2, m3, m4) if (m1 or m2 or m3 or m4) else ()
-            enc.lines.append(Line(no, nc, mods, ptr, units, cents))
-            ln_row = line_cur.fetchone()
-        run.encounter(enc)
-        key = (pid, prov, dos)
-        if key in shared:
-            held[key].append(enc)
-        elif run.group_rules and (len(enc.lines) > 1 or ref.mue_loaded):
-            g = Group(dos)
-            g.items = [(enc, ln) for ln in enc.lines]
-            run.group(g)
+    dx_parsed: dict = {}
+    line_parsed: dict = {}
+    cur = c.execute(sql, args)
+    while True:
+        rows = cur.fetchmany(5000)
+        if not rows:
+            break
+        for eid, number, pid, prov, dos, sex, dob, npi, known, dx_s, lines_s in rows:
+            enc = Encounter(eid, number, pid, prov, dos, sex, dob, npi)
+            enc.known_patient = bool(known)
+            dx = dx_parsed.get(dx_s)
+            if dx is None:
+                dx = dx_parsed[dx_s] = _parse_dx(dx_s)
+            enc.dx = dx
+            recs = lines_s.split(RS) if lines_s else []
+            lines = []
+            for rec in recs:
+                ln = line_parsed.get(rec)
+                if ln is None:
+                    ln = line_parsed[rec] = _parse_line(rec)
+                lines.append(ln)
+            enc.lines = lines
+            run.encounter(enc, dx_s, recs)
+            if not groups_on:
+                continue
+            key = (pid, prov, dos)
+            if key in shared:
+                enc.lines = _parse_lines(lines_s)  # its own Line objects: compared across encounters
+                held[key].append(enc)
+            else:
+                g = Group(dos)
+                g.items = [(enc, ln) for ln in enc.lines]
+                run.group(g, cache_key=(lines_s, dos))
     for key, encs in held.items():
         g = Group(key[2])
         for enc in encs:
             g.items += [(enc, ln) for ln in enc.lines]
         g.items += context.get(key, [])
-        run.group(g)
-    return run.sorted_findings()
-
-
-def check_encounters(conn, encounters: list[Encounter], *, as_of: _dt.date, rules: Iterable[str] | None = None,
-                     known_patients: bool = True) -> list[Finding]:
-    """Scrub encounters built elsewhere (a charge file that is not imported)."""
-    ref = Ref(conn, as_of)
-    run = Runner(ref, rules)
-    ref.load_coverages([e.patient_id for e in encounters if e.patient_id is not None])
-    groups: dict[tuple, Group] = {}
-    for enc in encounters:
-        run.encounter(enc)
-        key = (enc.patient_id if enc.patient_id is not None else f"file:{enc.number}", enc.npi, enc.dos)
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = Group(enc.dos)
-        g.items += [(enc, ln) for ln in enc.lines]
-    for g in groups.values():
         run.group(g)
     return run.sorted_findings()

@@ -75,7 +75,7 @@ def check_file(conn, path, *, as_of: _dt.date | None = None, sheet: str | None =
                                                 (json.dumps(sorted(numbers)),))}
             billed = c.execute(
                 "SELECT COUNT(DISTINCT e.id) FROM encounters e WHERE e.id IN (SELECT value FROM json_each(?))"
-                " AND NOT EXISTS (SELECT 1 FROM charge_lines l WHERE l.encounter_id = e.id AND l.status = 'unbilled')",
+                " AND NOT EXISTS (SELECT 1 FROM charge_lines l WHERE l.encounter_id = e.id AND +l.status = 'unbilled')",
                 (_json(ids),)).fetchone()[0]
             if billed:
                 out.notes.append(f"{billed} encounter(s) of the file are already billed: not scrubbed again")
@@ -86,7 +86,7 @@ def check_file(conn, path, *, as_of: _dt.date | None = None, sheet: str | None =
             out.findings = [dataclasses.replace(f, encounter_id=None)
                             for f in check(conn, encounter_ids=sorted(ids), as_of=as_of)]
             out.encounters = len(ids) - billed
-            out.lines = c.execute("SELECT COUNT(*) FROM charge_lines WHERE status = 'unbilled' AND encounter_id IN"
+            out.lines = c.execute("SELECT COUNT(*) FROM charge_lines WHERE +status = 'unbilled' AND encounter_id IN"
                                   " (SELECT value FROM json_each(?))", (_json(ids),)).fetchone()[0]
             raise _Rollback()
     except _Rollback:
