@@ -326,12 +326,17 @@ def test_ptp_text_files_one_quarter(db, tmp_path):
     v = store.versions(db, "ncci-ptp")[0]
     assert v["effective_to"] == "2026-09-30"
     # next quarter: an indicator changes, an edit is deleted, one is added
+    fx.setup_parties(db)
+    hit = fx.add_encounter(db, fx.add_patient(db), lines=(("93000", (), "1", 1, 6500), ("93005", (), "1", 1, 3000)))
     g = fx.ptp_file(tmp_path / "ccipra-v323r0-f1.txt", [("80053", "80048", "20000101", "*", 1),
                                                         ("20610", "99213", "19950101", "20261001", 1),
                                                         ("20610", "99212", "20100101", "20200101", 1),
                                                         ("93000", "93005", "20000101", "*", 0)])
     rep = loader.load(db, "ncci-ptp", [g])
     assert rep.counts["added"] == 1 and rep.counts["deleted"] == 1 and rep.counts["modifier indicator changed"] == 1
+    # which unbilled lines the new quarter's edits now deny
+    assert [(a["encounter_id"], a["line"], a["code"]) for a in rep.affected] == [(hit, 2, "93005")]
+    assert rep.affected[0]["problem"].startswith("NCCI-PTP: 93005 is column 2 of NCCI edit 93000/93005")
 
 
 def test_ptp_xlsx_and_problems(db, tmp_path):

@@ -297,14 +297,21 @@ def _load_mue(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
 def _ncci_findings(conn) -> set:
     from .. import scrub
 
-    return {(f.encounter, f.encounter_id, f.line, f.rule, f.message)
+    # compared without the edit's rationale text, which a new quarter may reword
+    return {(f.encounter, f.encounter_id, f.line, f.rule, f.message.split(" (edit rationale:")[0])
             for f in scrub.check(conn, rules=("NCCI-PTP", "MUE-LINE", "MUE-DAY"))}
 
 
 def _new_findings(conn, before: set) -> list[dict]:
-    after = _ncci_findings(conn)
-    return [{"encounter": e, "encounter_id": eid, "line": ln, "code": rule, "problem": msg}
-            for e, eid, ln, rule, msg in sorted(after - before, key=lambda x: (x[1] or 0, x[2] or 0)) if True]
+    """Unbilled lines the new edits hit that the old ones did not (the code is the one denied)."""
+    import re
+
+    out = []
+    for e, eid, ln, rule, msg in sorted(_ncci_findings(conn) - before, key=lambda x: (x[1] or 0, x[2] or 0)):
+        m = re.search(r"\b[0-9A-Z]{5}\b", msg)
+        out.append({"encounter": e, "encounter_id": eid, "line": ln, "code": m.group(0) if m else "",
+                    "problem": f"{rule}: {msg}"})
+    return out
 
 
 # ------------------------------------------------------------------ the bundled ICD-10-CM release

@@ -99,8 +99,10 @@ def _row(code: str, system: str | None, r, note: str = "") -> dict:
 
 
 def _fts_query(text: str) -> str:
+    """Every word must match: words by their start ("diabet" finds diabetes), numbers exactly
+    ("type 2" must not match "22" in a code)."""
     words = re.findall(r"[0-9A-Za-z]+", text)
-    return " ".join(f'"{w}"*' for w in words)
+    return " ".join(f'"{w}"' if w.isdigit() else f'"{w}"*' for w in words)
 
 
 def search(conn, text: str, *, system: str | None = None, billable_only: bool = False, limit: int = 20,

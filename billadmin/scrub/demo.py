@@ -50,7 +50,8 @@ def step_scrub(ctx) -> None:
 
     files = ctx.summary.files_dir
     ptp = write_ptp_excerpt(Path(files) / "ncci-ptp-demo-excerpt.txt")
-    rep = loader.load(ctx.conn, "ncci-ptp", [ptp], label=PTP_LABEL, effective=f"{ctx.as_of.year - 1}-01-01")
+    quarter = ctx.as_of.replace(month=(ctx.as_of.month - 1) // 3 * 3 + 1, day=1)
+    rep = loader.load(ctx.conn, "ncci-ptp", [ptp], label=PTP_LABEL, effective=quarter.isoformat())
     ctx.summary.steps.append(f"Loaded NCCI PTP '{rep.label}' ({rep.rows_in_file} edit) from {ptp.name}; "
                              f"HCPCS Level II and CPT are checked by format only (no HCPCS or CPT file loaded)")
     findings = check(ctx.conn, as_of=ctx.as_of)

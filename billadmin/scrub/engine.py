@@ -350,7 +350,7 @@ class Ref:
                 where = f"line {l1.no}" if enc1 is enc2 else f"line {l1.no} of encounter {enc1.number}"
                 head = (f"{l2.code} is column 2 of NCCI edit {l1.code}/{l2.code} with {l1.code} on {where}, same patient, "
                         f"provider and day")
-                why = f" (CMS rationale: {edit[3]})" if edit[3] else ""
+                why = f" (edit rationale: {edit[3]})" if edit[3] else ""
                 if edit[2] == 0:
                     done.add(l1.code)
                     yield enc2, l2.no, f"{head}: modifier indicator 0, never paid together: remove {l2.code}{why}"
