@@ -23,6 +23,7 @@ import datetime as _dt
 import hashlib
 import json
 import re
+from functools import lru_cache
 
 from .. import dates
 
@@ -108,9 +109,14 @@ _PTR_SPLIT = re.compile(r"[^0-9A-La-l]+")
 
 def parse_pointers(text: str | None) -> list[int]:
     """'1,2' / '1:2' / '1 2' / 'A,B' / 'AB' -> [1, 2]. Raises ValueError with the reason."""
-    s = (text or "").strip()
+    return list(_parse_pointers(text or ""))
+
+
+@lru_cache(maxsize=4096)
+def _parse_pointers(text: str) -> tuple[int, ...]:
+    s = text.strip()
     if not s:
-        return []
+        return ()
     parts = [p for p in _PTR_SPLIT.split(s) if p]
     if len(parts) == 1 and parts[0].isalpha() and len(parts[0]) > 1:
         parts = list(parts[0])
@@ -122,7 +128,7 @@ def parse_pointers(text: str | None) -> list[int]:
             out.append(ord(p.upper()) - ord("A") + 1)
         else:
             raise ValueError("diagnosis pointers must be numbers 1-12 (or letters A-L) separated by commas")
-    return out
+    return tuple(out)
 
 
 def payer_block(p: dict) -> dict:

@@ -517,18 +517,19 @@ def _write_837(conn, result, staged, prac, payers, per_payer, *, run_id, at, wor
         text = rendered.text
         staged.write_text(final, text)
         result.files.append(final)
+        where = str(final.resolve())
         iid_x = conn.execute(
             "INSERT INTO x12_interchanges (run_id, payer_id, isa_control, gs_control, usage, envelope, path, sha256,"
             " transaction_sets, claims, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (run_id, payer_id, f"{env.isa_control:09d}", str(env.gs_control), usage, env_json, str(final.resolve()),
+            (run_id, payer_id, f"{env.isa_control:09d}", str(env.gs_control), usage, env_json, where,
              hashlib.sha256(text.encode()).hexdigest(), len(rendered.st_sets), len(items), at)).lastrowid
         for (inv_id, _c), st in zip(items, rendered.claim_st):
-            file_rows.append((inv_id, "x12", str(final.resolve()), run_id, iid_x, st, at))
+            file_rows.append((inv_id, "x12", where, run_id, iid_x, st, at))
             files_by_invoice[inv_id] = name
     conn.conn.executemany("INSERT INTO invoice_files (invoice_id, kind, path, run_id, interchange_id, st_control, created_at)"
                           " VALUES (?,?,?,?,?,?,?)", file_rows)
     conn.conn.executemany("INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'sent', ?, ?)",
-                          ((r[0], at, Path(r[2]).name) for r in file_rows))
+                          ((inv_id, at, name) for inv_id, name in files_by_invoice.items()))
     return files_by_invoice
 
 

@@ -17,6 +17,7 @@ import datetime as _dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 ELEMENT = "*"
 COMPONENT = ":"
@@ -30,11 +31,8 @@ _BAD = re.compile(r"[^ -~]|[" + re.escape(_DELIMS) + "]")
 _SPACES = re.compile(r"\s+")
 
 
-def text(value, maxlen: int | None = None) -> str:
-    """Element text: ASCII, upper case, no delimiters or control characters, spaces collapsed."""
-    if value is None:
-        return ""
-    s = str(value)
+@lru_cache(maxsize=65536)
+def _text(s: str, maxlen: int | None) -> str:
     if not s.isascii():
         s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
     s = _SPACES.sub(" ", _BAD.sub(" ", s)).strip().upper()
@@ -43,18 +41,28 @@ def text(value, maxlen: int | None = None) -> str:
     return s
 
 
+def text(value, maxlen: int | None = None) -> str:
+    """Element text: ASCII, upper case, no delimiters or control characters, spaces collapsed."""
+    if value is None:
+        return ""
+    return _text(str(value), maxlen)
+
+
 def ident(value, maxlen: int | None = None) -> str:
     """An identifier (member id, NPI, code): like text() but spaces removed too."""
     return text(value, None).replace(" ", "")[: maxlen or None]
 
 
+_NONDIGIT = re.compile(r"\D")
+
+
 def digits(value) -> str:
-    return re.sub(r"\D", "", str(value or ""))
+    return _NONDIGIT.sub("", str(value or ""))
 
 
 def seg(*elements) -> str:
     """One segment, trailing empty elements dropped (X12 forbids trailing separators)."""
-    parts = ["" if e is None else str(e) for e in elements]
+    parts = ["" if e is None else e if isinstance(e, str) else str(e) for e in elements]
     while len(parts) > 1 and parts[-1] == "":
         parts.pop()
     return ELEMENT.join(parts)
