@@ -215,3 +215,48 @@ def test_matcher_keeps_every_row_of_duplicates():
         ("duplicate_in_b", "X", 5, None), ("duplicate_in_b", "X", None, 2), ("duplicate_in_b", "X", None, 3),
         ("duplicate_in_b", "Y", None, 5), ("duplicate_in_b", "Y", None, 6)]
     assert out.summary["matched"].count_a == 0 and out.differences == 9
+
+
+def test_amount_fast_path_agrees_with_the_money_rules(tmp_path):
+    """read_side's inlined parsing of "1234.50" must accept and refuse exactly what
+    money.parse_cents does."""
+    from hypothesis import given, settings, strategies as st
+
+    from billadmin import money
+    from billadmin.errors import Problem
+    from billadmin.reconcile.reports import Side, read_side
+
+    fixed = ["1234.50", "0.01", ".50", "-12.50", "1.2.34", "1_0.00", "+1.00", " 7.05", "12.345", "1,234.50",
+             "(5.00)", "1.", "١٢.٣٤", "00012.00", "-.50", "12.3", "1e3", "$9.99"]
+
+    def check(values):
+        p = tmp_path / "amounts.csv"
+        with open(p, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["k", "amount"])
+            for i, v in enumerate(values):
+                w.writerow([f"K{i}", v])
+        m = Matcher()
+        problems: list[Problem] = []
+        read_side(Side("A", p, ["k"], "amount"), m, "a", strip_zeros=False, problems=problems)
+        bad_rows = {pr.row for pr in problems}
+        got = dict(zip(m.keys, m.a_amt))
+        for i, v in enumerate(values):
+            try:
+                want = money.parse_cents(v)
+            except money.MoneyError:
+                want = None
+            if want is None:
+                assert i + 2 in bad_rows, v
+            else:
+                assert got[f"K{i}"] == want, v
+
+    check(fixed)
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.text(alphabet="0123456789.-_+ ,$()", min_size=1, max_size=9).filter(str.strip),
+                    min_size=1, max_size=30))
+    def prop(values):
+        check(values)
+
+    prop()

@@ -20,7 +20,7 @@ CATEGORIES = ("matched", "amount_differs", "only_in_a", "only_in_b", "duplicate_
 KEY_SEP = "\x1f"          # joins multi-column keys internally
 KEY_SHOW = " | "          # ... and for people
 
-_ONLY_A, _MATCHED, _DUP_A, _DUP_B = 0, 1, 2, 3
+_ONLY_A, _MATCHED, _DUP_A, _DUP_B, _DIFFERS = 0, 1, 2, 3, 4
 
 
 def show_key(key: str) -> str:
@@ -87,11 +87,17 @@ def _row(category, key, row_a=None, amount_a=None, row_b=None, amount_b=None) ->
 
 
 class Matcher:
-    """Feed every A record with add_a, then every B record with add_b, then call outcome()."""
+    """Feed every A record with add_a, then every B record with add_b, then call outcome().
+
+    Slot states: 0 only in A so far, 1 matched, 2 duplicate in A, 3 duplicate in B, 4 amount
+    differs. Matching is decided as B streams past (so the outcome never walks a million slots
+    in Python: it finds the few unmatched ones with bytearray.find).
+    """
 
     def __init__(self, tolerance_cents: int = 0):
         self.tolerance = tolerance_cents
         self.index: dict[str, int] = {}
+        self.keys: list[str] = []
         self.a_amt = array("q")
         self.a_row = array("q")
         self.b_amt = array("q")
@@ -103,20 +109,29 @@ class Matcher:
         self.b_only_dup: dict[str, list[tuple[int, int]]] = {}
         self.rows_b = 0
         self.total_b = 0
+        self.matched = [0, 0, 0]   # count, total A, total B
         self._a_open = True
-        # bound once: add_a runs a million times
         self._get = self.index.get
-        self._amt_append = self.a_amt.append
-        self._row_append = self.a_row.append
 
+    # --- side A -----------------------------------------------------------------------------
     def add_a(self, key: str, row: int, cents: int) -> None:
-        i = self._get(key)
-        if i is None:
-            self.index[key] = len(self.a_amt)
-            self._amt_append(cents)
-            self._row_append(row)
-        else:
-            self._dup_a(key, i, row, cents)
+        self.bulk_a()(key, row, cents)
+
+    def bulk_a(self):
+        """add(key, row, cents) for a tight loop over A (no attribute lookups per row)."""
+        index, get, keys_append = self.index, self._get, self.keys.append
+        amt_append, row_append, dup = self.a_amt.append, self.a_row.append, self._dup_a
+
+        def add(key, row, cents):
+            i = get(key)
+            if i is None:
+                index[key] = len(index)
+                keys_append(key)
+                amt_append(cents)
+                row_append(row)
+            else:
+                dup(key, i, row, cents)
+        return add
 
     def _dup_a(self, key: str, i: int, row: int, cents: int) -> None:
         rows = self.dup_a.get(key)
@@ -140,10 +155,10 @@ class Matcher:
 
     @property
     def total_a(self) -> int:
-        first = {self.index[k] for k in self.dup_a}
-        return sum(self.a_amt) + sum(c for k, v in self.dup_a.items() for _, c in v) \
-            - sum(self.a_amt[i] for i in first)
+        first = sum(self.a_amt[self.index[k]] for k in self.dup_a)
+        return sum(self.a_amt) + sum(c for v in self.dup_a.values() for _, c in v) - first
 
+    # --- side B -----------------------------------------------------------------------------
     def add_b(self, key: str, row: int, cents: int) -> None:
         if self._a_open:
             self._close_a()
@@ -151,71 +166,95 @@ class Matcher:
         self.total_b += cents
         i = self._get(key)
         if i is None:
-            first = self.b_only.get(key)
-            if first is None:
-                self.b_only[key] = (row, cents)
-            else:
-                self.b_only_dup.setdefault(key, [first]).append((row, cents))
-            return
-        s = self.state[i]
-        if s == _ONLY_A:
+            self._b_only(key, row, cents)
+        elif self.state[i] == _ONLY_A:
+            self.match(i, row, cents)
+        else:
+            self._b_again(key, i, row, cents)
+
+    def match(self, i: int, row: int, cents: int) -> None:
+        """Side B's first record for A's slot i (the hot path inlines the same steps)."""
+        a = self.a_amt[i]
+        if -self.tolerance <= a - cents <= self.tolerance:
             self.state[i] = _MATCHED
-            self.b_amt[i] = cents
-            self.b_row[i] = row
-        elif s == _MATCHED:
+            m = self.matched
+            m[0] += 1
+            m[1] += a
+            m[2] += cents
+        else:
+            self.state[i] = _DIFFERS
+        self.b_amt[i] = cents
+        self.b_row[i] = row
+
+    def _b_only(self, key: str, row: int, cents: int) -> None:
+        first = self.b_only.get(key)
+        if first is None:
+            self.b_only[key] = (row, cents)
+        else:
+            self.b_only_dup.setdefault(key, [first]).append((row, cents))
+
+    def _b_again(self, key: str, i: int, row: int, cents: int) -> None:
+        """A B record whose key is already matched (now a B duplicate) or duplicated in A."""
+        s = self.state[i]
+        if s in (_MATCHED, _DIFFERS):
+            if s == _MATCHED:
+                m = self.matched
+                m[0] -= 1
+                m[1] -= self.a_amt[i]
+                m[2] -= self.b_amt[i]
             self.state[i] = _DUP_B
             self.extra_b[key] = [(self.b_row[i], self.b_amt[i]), (row, cents)]
         else:
             self.extra_b.setdefault(key, []).append((row, cents))
+
+    # --- results ----------------------------------------------------------------------------
+    def _slots(self, state_value: int):
+        st = self.state
+        i = st.find(state_value)
+        while i >= 0:
+            yield i
+            i = st.find(state_value, i + 1)
 
     def outcome(self) -> Outcome:
         if self._a_open:
             self._close_a()
         summary = {c: CategoryTotal() for c in CATEGORIES}
         rows: dict[str, list[dict]] = {c: [] for c in CATEGORIES}
-        tol = self.tolerance
-        state, a_amt, a_row, b_amt, b_row = self.state, self.a_amt, self.a_row, self.b_amt, self.b_row
-        matched = summary["matched"]
-        differs = summary["amount_differs"]
-        for key, i in self.index.items():
-            s = state[i]
-            if s == _MATCHED:
-                a, b = a_amt[i], b_amt[i]
-                d = a - b
-                if -tol <= d <= tol:
-                    matched.count_a += 1
-                    matched.count_b += 1
-                    matched.total_a_cents += a
-                    matched.total_b_cents += b
-                else:
-                    differs.add_a(a)
-                    differs.add_b(b)
-                    rows["amount_differs"].append(_row("amount_differs", key, a_row[i], a, b_row[i], b))
-            elif s == _ONLY_A:
-                summary["only_in_a"].add_a(a_amt[i])
-                rows["only_in_a"].append(_row("only_in_a", key, a_row[i], a_amt[i]))
-            elif s == _DUP_A:
-                t = summary["duplicate_in_a"]
-                for r, c in self.dup_a[key]:
-                    t.add_a(c)
-                    rows["duplicate_in_a"].append(_row("duplicate_in_a", key, row_a=r, amount_a=c))
-                for r, c in self.extra_b.get(key, ()):
-                    t.add_b(c)
-                    rows["duplicate_in_a"].append(_row("duplicate_in_a", key, row_b=r, amount_b=c))
-            else:  # _DUP_B
-                t = summary["duplicate_in_b"]
-                t.add_a(a_amt[i])
-                rows["duplicate_in_b"].append(_row("duplicate_in_b", key, row_a=a_row[i], amount_a=a_amt[i]))
-                for r, c in self.extra_b[key]:
-                    t.add_b(c)
-                    rows["duplicate_in_b"].append(_row("duplicate_in_b", key, row_b=r, amount_b=c))
+        keys, a_amt, a_row, b_amt, b_row = self.keys, self.a_amt, self.a_row, self.b_amt, self.b_row
+        m = summary["matched"]
+        m.count_a = m.count_b = self.matched[0]
+        m.total_a_cents, m.total_b_cents = self.matched[1], self.matched[2]
+        t = summary["amount_differs"]
+        for i in self._slots(_DIFFERS):
+            t.add_a(a_amt[i])
+            t.add_b(b_amt[i])
+            rows["amount_differs"].append(_row("amount_differs", keys[i], a_row[i], a_amt[i], b_row[i], b_amt[i]))
+        t = summary["only_in_a"]
+        for i in self._slots(_ONLY_A):
+            t.add_a(a_amt[i])
+            rows["only_in_a"].append(_row("only_in_a", keys[i], a_row[i], a_amt[i]))
+        t = summary["duplicate_in_a"]
+        for key in sorted(self.dup_a, key=self.index.__getitem__):
+            for r, c in self.dup_a[key]:
+                t.add_a(c)
+                rows["duplicate_in_a"].append(_row("duplicate_in_a", key, row_a=r, amount_a=c))
+            for r, c in self.extra_b.get(key, ()):
+                t.add_b(c)
+                rows["duplicate_in_a"].append(_row("duplicate_in_a", key, row_b=r, amount_b=c))
+        t = summary["duplicate_in_b"]
+        for i in self._slots(_DUP_B):
+            key = keys[i]
+            t.add_a(a_amt[i])
+            rows["duplicate_in_b"].append(_row("duplicate_in_b", key, row_a=a_row[i], amount_a=a_amt[i]))
+            for r, c in self.extra_b[key]:
+                t.add_b(c)
+                rows["duplicate_in_b"].append(_row("duplicate_in_b", key, row_b=r, amount_b=c))
         for key, (r, c) in self.b_only.items():
             if key in self.b_only_dup:
                 continue
             summary["only_in_b"].add_b(c)
             rows["only_in_b"].append(_row("only_in_b", key, row_b=r, amount_b=c))
         for key, items in self.b_only_dup.items():
-            t = summary["duplicate_in_b"]
             for r, c in items:
                 t.add_b(c)
                 rows["duplicate_in_b"].append(_row("duplicate_in_b", key, row_b=r, amount_b=c))
@@ -223,9 +262,6 @@ class Matcher:
         return Outcome(summary, flat, self.rows_a, self.rows_b, self.total_a, self.total_b, self)
 
     def matched_rows(self):
-        tol = self.tolerance
-        for key, i in self.index.items():
-            if self.state[i] == _MATCHED:
-                a, b = self.a_amt[i], self.b_amt[i]
-                if -tol <= a - b <= tol:
-                    yield _row("matched", key, self.a_row[i], a, self.b_row[i], b)
+        keys, a_amt, a_row, b_amt, b_row = self.keys, self.a_amt, self.a_row, self.b_amt, self.b_row
+        for i in self._slots(_MATCHED):
+            yield _row("matched", keys[i], a_row[i], a_amt[i], b_row[i], b_amt[i])

@@ -247,7 +247,7 @@ def deposits(conn, side, *, as_of: _dt.date, since: _dt.date | None, tolerance_c
             key = key.lstrip("0") or "0"
         m.add_a(key, tid, amount)
         info[tid] = (payer, pdate)
-    read_side(side, m.add_b, strip_zeros=strip_zeros, problems=problems)
+    read_side(side, m, "b", strip_zeros=strip_zeros, problems=problems)
     if problems:
         return [], []
     res = m.outcome()

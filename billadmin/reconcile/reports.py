@@ -144,8 +144,8 @@ def cents_of(v) -> int:
     raise money.MoneyError("not an amount")
 
 
-def read_side(side: Side, add, *, strip_zeros: bool, problems: list[Problem]) -> None:
-    """Stream one file, calling add(key, row_number, cents) for each good row."""
+def read_side(side: Side, m: Matcher, which: str, *, strip_zeros: bool, problems: list[Problem]) -> None:
+    """Stream one file into the matcher as side "a" (indexed) or "b" (matched against a)."""
     from ..ingest.readers import open_table
 
     table = open_table(side.path, sheet=side.sheet, encoding=side.encoding)
@@ -160,11 +160,23 @@ def read_side(side: Side, add, *, strip_zeros: bool, problems: list[Problem]) ->
         n = 0
         parse = text_cents
         single = kcols[0] if len(kcols) == 1 else None
-        for row_number, cells in table:
-            n += 1
+        add = m.bulk_a() if which == "a" else m.add_b
+        if which == "b" and m._a_open:
+            m._close_a()
+        # side B's hot path, inlined (Matcher.match): a key seen once in A gets matched in place
+        get, state, a_amt, b_amt, b_row = m._get, m.state, m.a_amt, m.b_amt, m.b_row
+        tol = m.tolerance
+        # side A's hot path, inlined (Matcher.bulk_a): one hash per row with setdefault
+        setdefault, keys_append = m.index.setdefault, m.keys.append
+        amt_append, row_append = m.a_amt.append, m.a_row.append
+        nslots = len(m.index)
+        is_b = which == "b"
+        b_rows = b_total = m_count = m_a = m_b = 0
+
+        def slow(row_number, cells) -> bool:
+            """Any row the fast path below does not take; False when reading must stop."""
             if single is not None:
-                k = cells[single]
-                k = (k if isinstance(k, str) else _key_text(k)).strip().upper()
+                k = _key_text(cells[single]).strip().upper()
                 if strip_zeros:
                     k = k.lstrip("0") or ("0" if k else "")
             else:
@@ -177,19 +189,73 @@ def read_side(side: Side, add, *, strip_zeros: bool, problems: list[Problem]) ->
                 k = KEY_SEP.join(parts) if any(parts) else ""
             if not k:
                 problems.append(Problem(row_number, kname, "key is empty", file=table.file))
-                if len(problems) >= MAX_PROBLEMS:
-                    break
-                continue
-            v = cells[acol]
+                return len(problems) < MAX_PROBLEMS
             try:
-                cents = parse(v) if isinstance(v, str) else cents_of(v)
+                cents = cents_of(cells[acol])
             except money.MoneyError as e:
                 problems.append(Problem(row_number, aname, str(e), file=table.file))
-                if len(problems) >= MAX_PROBLEMS:
-                    break
-                continue
+                return len(problems) < MAX_PROBLEMS
             add(k, row_number, cents)
+            return True
+
+        # The fast path: one key column, text cells, amounts like "1234.50" (a CSV export).
+        for row_number, cells in table:
+            n += 1
+            if single is not None:
+                k = cells[single]
+                v = cells[acol]
+                if k.__class__ is str and v.__class__ is str:
+                    k = k.strip().upper()
+                    if strip_zeros:
+                        k = k.lstrip("0") or ("0" if k else "")
+                    if k:
+                        d = v.replace(".", "", 1)
+                        if v[-3:-2] == "." and d.isdigit():   # "1234.50": the digits are the cents
+                            cents = int(d)
+                        else:
+                            try:
+                                cents = parse(v)
+                            except money.MoneyError as e:
+                                problems.append(Problem(row_number, aname, str(e), file=table.file))
+                                if len(problems) >= MAX_PROBLEMS:
+                                    break
+                                continue
+                        if not is_b:
+                            j = setdefault(k, nslots)
+                            if j == nslots:
+                                nslots += 1
+                                keys_append(k)
+                                amt_append(cents)
+                                row_append(row_number)
+                            else:
+                                m._dup_a(k, j, row_number, cents)
+                            continue
+                        if is_b:
+                            i = get(k)
+                            if i is not None and state[i] == 0:
+                                a = a_amt[i]
+                                if -tol <= a - cents <= tol:
+                                    state[i] = 1
+                                    m_count += 1
+                                    m_a += a
+                                    m_b += cents
+                                else:
+                                    state[i] = 4
+                                b_amt[i] = cents
+                                b_row[i] = row_number
+                                b_rows += 1
+                                b_total += cents
+                                continue
+                        add(k, row_number, cents)
+                        continue
+            if not slow(row_number, cells):
+                break
         side.rows = n
+        m.rows_b += b_rows
+        m.total_b += b_total
+        m.matched[0] += m_count
+        m.matched[1] += m_a
+        m.matched[2] += m_b
         problems.extend(table.problems)
     finally:
         table.close()
@@ -202,9 +268,9 @@ def reconcile_files(a: Side, b: Side, *, tolerance_cents: int = 0, strip_zeros: 
             raise BadInput(f"{side.path}: no such file")
     m = Matcher(tolerance_cents)
     problems: list[Problem] = []
-    read_side(a, m.add_a, strip_zeros=strip_zeros, problems=problems)
+    read_side(a, m, "a", strip_zeros=strip_zeros, problems=problems)
     if len(problems) < MAX_PROBLEMS:
-        read_side(b, m.add_b, strip_zeros=strip_zeros, problems=problems)
+        read_side(b, m, "b", strip_zeros=strip_zeros, problems=problems)
     if problems:
         err = InvalidRows(problems=problems[:MAX_PROBLEMS])
         if len(problems) >= MAX_PROBLEMS:
