@@ -383,7 +383,8 @@ def test_cli_generate_exit_codes_and_outputs(cli, tmp_path, db_path, monkeypatch
     rows = json.loads(r.stdout)
     assert [(x["number"], x["kind"], x["bill_to"], x["encounter"], x["total"]) for x in rows] == \
         [("C000001", "claim", "KEY", "E1", "140.00")]
-    assert "held E2 line 1: CLAIM-POINTER" in r.stderr
+    assert "held E2 line 1: CLM-POINTER" in r.stderr and "CLAIM-POINTER" not in r.stderr   # one finding per line
+    assert (out / "held.csv").read_text().startswith("encounter,rule,line,message\nE2,CLM-POINTER,1,")
     r = cli("invoice", "generate", "--out", str(out), "--claims-only", "--patients-only")
     assert r.exit_code == 2
     r = cli("invoice", "validate", str(next(out.glob("*.edi"))))

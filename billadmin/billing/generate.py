@@ -54,6 +54,10 @@ LISTING_COLUMNS = ["number", "kind", "frequency", "issued_on", "bill_to", "encou
                    "total_cents", "copay_cents", "filing_deadline", "due_on", "file"]
 
 
+# scrubber rule -> our structural rule that says the same thing (ours is dropped when both fire)
+_SAME_AS = {"CLM-POINTER": "CLAIM-POINTER"}
+
+
 class X12Invalid(BadInput):
     "An 837P we built failed pyx12 validation: nothing was issued."
 
@@ -83,6 +87,7 @@ class RunResult:
     files: list[Path] = field(default_factory=list)
     skipped_zero: int = 0
     warnings: int = 0
+    held_file: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> list[dict]:
@@ -360,6 +365,11 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
             else:
                 result.warnings += 1
     result.timings["scrub"] = time.perf_counter() - t1
+    for eid, fs in findings.items():
+        # the scrubber's own pointer rule says the same as ours: keep one finding per line
+        theirs = {(f.line, _SAME_AS.get(f.rule)) for f in fs if f.rule in _SAME_AS}
+        if theirs:
+            findings[eid] = [f for f in fs if (f.line, f.rule) not in theirs]
     held_ids = {eid for eid, fs in findings.items() if any(f.severity == "error" for f in fs)}
     result.held = sorted((Held(encs[eid]["number"], eid, [f for f in findings[eid] if f.severity == "error"])
                           for eid in held_ids), key=lambda h: h.encounter)
@@ -472,6 +482,16 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
     t4 = time.perf_counter()
     if all_issues or queued:
         _write_listing(conn, result, staged, xlsx=xlsx)
+    if result.held:
+        import io
+
+        from .. import render
+
+        buf = io.StringIO()
+        render.write_csv([r for h in result.held for r in h.rows()], ["encounter", "rule", "line", "message"], buf)
+        held_path = result.out_dir / "held.csv"
+        staged.write_text(held_path, buf.getvalue())
+        result.held_file = held_path
     result.timings["listing"] = time.perf_counter() - t4
     conn.execute("UPDATE billing_runs SET issued = ?, held = ? WHERE id = ?", (len(result.issued), len(result.held), run_id))
     kinds = defaultdict(int)
@@ -567,7 +587,7 @@ def _patient_invoices(conn, result, staged, prac, self_encs, pats, ids, *, issue
     for e in sorted(self_encs, key=lambda e: (e["date_of_service"], e["number"])):
         items[e["patient_id"]].append(("encounter", e))
     for pid, ts in _transfers(conn, None).items():
-        for t in ts:
+        for t in sorted(ts, key=lambda t: (t["date_of_service"] or "", t["claim"], t["adjustment_id"])):
             items[pid].append(("transfer", t))
     if not items:
         return []

@@ -26,11 +26,22 @@ def _date(value: str | None, option: str):
         raise BadInput(f"{option}: {e}") from None
 
 
-def _print_held(held) -> None:
-    for h in held:
-        for r in h.rows():
-            where = f" line {r['line']}" if r["line"] else ""
-            note(f"  held {r['encounter']}{where}: {r['rule']}: {r['message']}")
+HELD_SHOWN = 40
+
+
+def _print_held(held, held_file) -> None:
+    from collections import Counter
+
+    rows = [r for h in held for r in h.rows()]
+    by_rule = Counter(r["rule"] for r in rows)
+    note("  by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
+    for r in rows[:HELD_SHOWN]:
+        where = f" line {r['line']}" if r["line"] else ""
+        note(f"  held {r['encounter']}{where}: {r['rule']}: {r['message']}")
+    if len(rows) > HELD_SHOWN:
+        note(f"  ... {len(rows) - HELD_SHOWN} more" + (f": all of them in {held_file}" if held_file else ""))
+    elif held_file:
+        note(f"  (also in {held_file})")
 
 
 @app.command("generate")
@@ -93,7 +104,7 @@ def invoice_generate(
         note(f"{res.warnings} scrubber warning(s): see billadmin codes check")
     if res.held:
         note(f"{len(res.held)} encounter(s) held (not billed) until corrected:")
-        _print_held(res.held)
+        _print_held(res.held, res.held_file if not dry_run else None)
         raise typer.Exit(1)
 
 
