@@ -98,7 +98,8 @@ class RunResult:
             g = groups.setdefault(key, {"kind": r["kind"], "bill_to": r["bill_to"], "invoices": 0, "first": r["number"],
                                         "last": r["number"], "total_cents": 0, "file": key[2]})
             g["invoices"] += 1
-            g["last"] = r["number"]
+            g["first"] = min(g["first"], r["number"])
+            g["last"] = max(g["last"], r["number"])
             g["total_cents"] += r["total_cents"]
         if any(r["kind"] == "patient" for r in self.issued):
             pdfs = sum(1 for r in self.issued if r["kind"] == "patient" and r["file"])
