@@ -27,7 +27,9 @@ def _systems_for(code: str, system: str | None) -> list[tuple[str, str]]:
 
 
 def loaded_systems(conn) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT DISTINCT code_system FROM codes")}
+    from .store import loaded_systems as _loaded
+
+    return _loaded(conn)
 
 
 def lookup(conn, codes: list[str], *, system: str | None = None, on: str | None = None,

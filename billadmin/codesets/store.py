@@ -96,6 +96,12 @@ def versions(conn, system: str | None = None) -> list[dict]:
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
+def loaded_systems(conn) -> set[str]:
+    """Code systems with rows (one index probe each, not a scan of every code)."""
+    return {s for s in CODE_SYSTEMS
+            if conn.execute("SELECT 1 FROM codes WHERE code_system = ? LIMIT 1", (s,)).fetchone()}
+
+
 def current_version(conn, system: str) -> dict | None:
     vs = versions(conn, system)
     return vs[-1] if vs else None

@@ -60,7 +60,9 @@ class Ref:
                 "SELECT code_system, label, effective_from, effective_to FROM code_versions"
                 " ORDER BY COALESCE(effective_from, ''), id"):
             self.versions[system].append((label, vfrom, vto))
-        self.loaded = {r[0] for r in self.c.execute("SELECT DISTINCT code_system FROM codes")}
+        from ..codesets.store import loaded_systems
+
+        self.loaded = loaded_systems(self.c)
         self.mod_levels = set()
         if "modifier" in self.loaded:
             for (numeric,) in self.c.execute(
