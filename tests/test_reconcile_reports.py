@@ -260,3 +260,14 @@ def test_amount_fast_path_agrees_with_the_money_rules(tmp_path):
         check(values)
 
     prop()
+
+
+def test_strip_zeros_inside_prefixed_keys(cli, db, tmp_path):
+    from billadmin.reconcile.reports import strip_zeros_of
+
+    assert [strip_zeros_of(k) for k in ("000123", "C000123", "INV-0042/01", "0", "A0B", "100")] == \
+        ["123", "C123", "INV-42/1", "0", "A0B", "100"]
+    a = write_csv(tmp_path / "a.csv", ["No", "Amount"], [("C000123", "5.00"), ("C000124", "6.00")])
+    b = write_csv(tmp_path / "b.csv", ["No", "Amount"], [("c123", "5.00"), ("C124", "6.00")])
+    assert cli("reconcile", "reports", a, b, "--key", "No", "--amount", "Amount").exit_code == 1
+    assert cli("reconcile", "reports", a, b, "--key", "No", "--amount", "Amount", "--strip-zeros").exit_code == 0

@@ -56,7 +56,7 @@ def reconcile_reports(
     sheet_a: Annotated[Optional[str], typer.Option("--sheet-a", help="Sheet of an XLSX A (default: the first visible).")] = None,
     sheet_b: Annotated[Optional[str], typer.Option("--sheet-b", help="Sheet of an XLSX B.")] = None,
     tolerance: Annotated[str, typer.Option("--tolerance", help="Amounts this close count as matched.")] = "0.00",
-    strip_zeros: Annotated[bool, typer.Option("--strip-zeros", help="Ignore leading zeros in keys (000123 = 123).")] = False,
+    strip_zeros: Annotated[bool, typer.Option("--strip-zeros", help="Ignore leading zeros in the numbers of keys (000123 = 123, C000123 = C123).")] = False,
     encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of CSV inputs (e.g. cp1252).")] = "utf-8",
     limit: Annotated[int, typer.Option("--limit", help="Table format: at most N rows per category on screen.")] = 50,
     fmt: FormatOpt = Format.table,

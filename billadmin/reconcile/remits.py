@@ -229,7 +229,7 @@ def unknown_claims(conn, since: _dt.date | None = None) -> list[dict]:
 def deposits(conn, side, *, as_of: _dt.date, since: _dt.date | None, tolerance_cents: int, strip_zeros: bool,
              problems: list) -> tuple[list[dict], list[dict]]:
     """835 payments by trace number (A) against the bank file (B)."""
-    from .reports import read_side
+    from .reports import read_side, strip_zeros_of
 
     m = Matcher(tolerance_cents)
     where = ["COALESCE(t.payment_date, substr(f.imported_at, 1, 10)) <= ?", "t.amount_cents != 0"]
@@ -244,7 +244,7 @@ def deposits(conn, side, *, as_of: _dt.date, since: _dt.date | None, tolerance_c
         + " ORDER BY t.id", params):
         key = trace.strip().upper()
         if strip_zeros:
-            key = key.lstrip("0") or "0"
+            key = strip_zeros_of(key)
         m.add_a(key, tid, amount)
         info[tid] = (payer, pdate)
     read_side(side, m, "b", strip_zeros=strip_zeros, problems=problems)

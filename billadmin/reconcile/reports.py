@@ -5,7 +5,8 @@ Rules:
   punctuation-insensitively, billadmin.ingest.readers.normalise_header). A multi-column key is
   the columns in the order given.
 - Keys are normalised: surrounding spaces trimmed, letters upper-cased, and with --strip-zeros
-  leading zeros removed from each key part ("000123" == "123"). Spreadsheet numbers used as keys
+  leading zeros removed from every number in a key ("000123" == "123", "C000123" == "C123":
+  one system pads invoice numbers, the other does not). Spreadsheet numbers used as keys
   read as their integer text (123.0 -> "123").
 - Amounts follow the money rules (billadmin.money.parse_cents): "1,234.50", "$1,234.50",
   "(12.50)", "-12.50"; three decimals or text is bad input. A spreadsheet number is taken to the
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -27,6 +29,14 @@ from ..errors import BadInput, InvalidRows, Problem
 from .engine import KEY_SEP, Matcher, Outcome
 
 MAX_PROBLEMS = 100
+_LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
+
+
+def strip_zeros_of(key: str) -> str:
+    """Leading zeros off every number in a key: "000123" -> "123", "C000123" -> "C123",
+    "INV-0042/01" -> "INV-42/1"; a lone "0" stays."""
+    return _LEADING_ZEROS.sub("", key)
+
 _CENT = Decimal("0.01")
 _NOISE = Decimal("0.000001")
 
@@ -178,13 +188,13 @@ def read_side(side: Side, m: Matcher, which: str, *, strip_zeros: bool, problems
             if single is not None:
                 k = _key_text(cells[single]).strip().upper()
                 if strip_zeros:
-                    k = k.lstrip("0") or ("0" if k else "")
+                    k = strip_zeros_of(k)
             else:
                 parts = []
                 for c in kcols:
                     p = _key_text(cells[c]).strip().upper()
                     if strip_zeros:
-                        p = p.lstrip("0") or ("0" if p else "")
+                        p = strip_zeros_of(p)
                     parts.append(p)
                 k = KEY_SEP.join(parts) if any(parts) else ""
             if not k:
@@ -207,7 +217,7 @@ def read_side(side: Side, m: Matcher, which: str, *, strip_zeros: bool, problems
                 if k.__class__ is str and v.__class__ is str:
                     k = k.strip().upper()
                     if strip_zeros:
-                        k = k.lstrip("0") or ("0" if k else "")
+                        k = strip_zeros_of(k)
                     if k:
                         d = v.replace(".", "", 1)
                         if v[-3:-2] == "." and d.isdigit():   # "1234.50": the digits are the cents
