@@ -62,7 +62,6 @@ def test_void_sent_claim_queues_frequency_8(billed, tmp_path):
         lifecycle.void(db, "CN000001", reason="x", today=fx.TODAY)
     with pytest.raises(NotFound):
         lifecycle.void(db, "C999999", reason="x", today=fx.TODAY)
-    # the payer's claim number arrives (from a remittance, or typed) before the next run
     res = _run(db, tmp_path)
     assert [(r["number"], r["kind"], r["frequency"]) for r in res.issued] == [("CN000001", "credit", "8")]
     [f] = [x for x in res.files if x.suffix == ".edi"]
