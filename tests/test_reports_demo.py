@@ -13,10 +13,11 @@ AS_OF = dt.date(2026, 11, 26)
 
 @pytest.fixture(scope="module")
 def demo_conn(tmp_path_factory):
-    """The demo practice with whatever pipeline steps exist; when the demo does not invoice or
-    post remittances yet, this issues the claims with billing.generate and posts remittances
-    on every claim older than 30 days: 1 in 9 denied (CO-16), 1 in 9 left unanswered, the
-    rest paid 70% with CO-45 20% and PR-2 10% moved to patient invoices (generate again)."""
+    """The demo practice as its pipeline leaves it (invoices, the payers' 835s posted), plus what
+    the pipeline does not do: three claims voided with credit notes, patient invoices for what
+    remittances moved to patients (generate again), patient payments with a credit and a refund.
+    Should the demo not invoice or post remittances, this does it: claims issued, then 1 in 9
+    denied (CO-16), 1 in 9 unanswered, the rest paid 70% with CO-45 20% and PR-2 10%."""
     from billadmin.accounts import payments
     from billadmin.billing import generate
 
@@ -38,12 +39,17 @@ def demo_conn(tmp_path_factory):
                 else:
                     co, pr = total * 20 // 100, total * 10 // 100
                     lf.remit(conn, iid, on, paid=total - co - pr, adjustments=[("CO", "45", co), ("PR", "2", pr)])
+    if not conn.execute("SELECT COUNT(*) FROM invoices WHERE kind = 'credit'").fetchone()[0]:
         from billadmin.billing import lifecycle
 
-        for n, (iid, _) in enumerate(claims[1:28:9]):   # three unanswered claims voided with credit notes
-            number = conn.execute("SELECT number FROM invoices WHERE id = ?", (iid,)).fetchone()[0]
+        # three claims voided with credit notes: unanswered ones first, else any open claim
+        numbers = [r[0] for r in conn.execute(
+            """SELECT i.number FROM invoices i LEFT JOIN invoice_status s ON s.invoice_id = i.id
+               WHERE i.kind = 'claim' AND COALESCE(s.status, 'issued') NOT IN ('voided', 'replaced')
+               ORDER BY EXISTS (SELECT 1 FROM adjustments d WHERE d.invoice_id = i.id), i.id LIMIT 3""")]
+        for number in numbers:
             lifecycle.void(conn, number, reason="billed to the wrong payer", today=AS_OF)
-        generate.generate(conn, today=AS_OF, out_dir=folder / "out2", pdf=False, xlsx=False)
+    generate.generate(conn, today=AS_OF, out_dir=folder / "out2", pdf=False, xlsx=False)
     # patients pay: some in full, one with a credit then a refund
     mrns = [r[0] for r in conn.execute(
         "SELECT p.mrn FROM invoice_balances b JOIN patients p ON p.id = b.patient_id WHERE b.kind = 'patient'"
