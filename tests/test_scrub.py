@@ -396,3 +396,10 @@ def test_codes_check_file_is_not_imported(cli, sdb, tmp_path):
     after = sdb.execute("SELECT COUNT(*) FROM encounters").fetchone()[0], sdb.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
     assert after == before
     assert cli("codes", "check", "--file", p, "--encounter", "X").exit_code == 2
+
+
+def test_no_icd_release_loaded_is_said_once(db):
+    fx.setup_parties(db)
+    e = enc(db, dx=("E11.9", "I10"), lines=(("99213", (), "1,2", 1, 100),))
+    (f,) = findings(db, e, "ICD-EXISTS")
+    assert "no ICD-10-CM release is loaded" in f.message

@@ -59,6 +59,10 @@ def icd_exists(ref, enc):
     or the dot (e119 = E11.9). A code missing only its placeholder X (T78.40A for T78.40XA) is
     reported by ICD-7TH instead.
     """
+    if not ref.versions.get("icd10cm"):
+        if enc.dx:
+            yield None, "no ICD-10-CM release is loaded, so no diagnosis can be checked: run `billadmin init`"
+        return
     for seq, raw in enc.dx:
         st = ref.icd_state(raw, enc.dos)
         if st.kind == "missing" and not st.placeholder:
