@@ -306,3 +306,11 @@ def test_medicare_and_daysheet_xlsx(cli, ledger, tmp_path):
     wb = load_workbook(p)
     assert wb.sheetnames == ["Day totals", "Day charges", "Day invoices", "Day payments", "Day adjustments"]
     assert [c.value for c in wb["Day totals"]["A"]][1:] == ["total"] * 4
+
+
+def test_aging_notes_patient_responsibility_not_yet_invoiced(cli, ledger, db):
+    with dbmod.write(db):
+        lf.remit(db, ledger["C1"], "2026-11-20", paid=15000, adjustments=[("CO", "45", 2000), ("PR", "2", 3000)])
+    r = cli("report", "aging", "--as-of", AS_OF)
+    assert "not on a patient invoice yet: 30.00" in r.stderr
+    assert "not on a patient invoice yet" not in cli("report", "aging", "--as-of", "2026-11-19").stderr
