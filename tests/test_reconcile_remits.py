@@ -132,3 +132,18 @@ def test_usage_errors(cli, db, tmp_path):
     assert cli("reconcile", "remits", "--key", "x").exit_code == 2
     assert cli("reconcile", "remits", "--as-of", "31/03/2026").exit_code == 2
     assert cli("reconcile", "history", "--kind", "nope").exit_code == 2
+
+
+def test_fee_schedule_modifier_fallback(cli, db, tmp_path):
+    issue_claim(db, "C000001", [("99213", "25", "140.00"), ("71046", "26", "95.00")], issued_on="2026-03-01")
+    with dbmod.write(db):
+        db.conn.executemany(
+            "INSERT INTO fee_schedule (payer_id, code, modifier, amount_cents, effective_from) VALUES (?,?,?,?,?)",
+            [(None, "99213", "", 10000, "2026-01-01"), (None, "71046", "", 9500, "2026-01-01")])
+    r = Remit(trace="EFT1").claim("C000001", "1", "235", "110", lines=[
+        ("HC:99213:25", "140", "80", [("CO", "45", "60")]),     # 25 does not change the price: 80 < 100
+        ("HC:71046:26", "95", "30", [("CO", "45", "65")])])     # 26 does: no 26 row, not compared
+    assert cli("remit", "import", r.write(tmp_path / "a.835")).exit_code == 0
+    doc = _json(cli("reconcile", "remits", "--as-of", "2026-03-31", "-f", "json"))
+    under = [(x["code"], x["expected"], x["amount"]) for x in doc["rows"] if x["category"] == "underpaid"]
+    assert under == [("99213", "100.00", "80.00")]

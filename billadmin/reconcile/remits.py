@@ -112,23 +112,32 @@ def unpaid(conn, as_of: _dt.date, days: int) -> list[dict]:
     return out
 
 
+# Modifiers that change the price (professional/technical component, bilateral, reduced,
+# assistant surgeon): without a fee schedule row for them, the plain row would mislead.
+PRICING_MODIFIERS = frozenset({"26", "TC", "50", "52", "53", "62", "80", "81", "82", "AS"})
+
+
 def _fee(conn, payer_id, code, modifiers, dos):
-    """The fee schedule amount: the payer's row, else the default row; modifier must match
-    (first modifier, or none)."""
-    mod = (modifiers or "").replace(":", ",").split(",")[0].strip().upper() if modifiers else ""
-    for pid in (payer_id, None):
-        if pid is None:
-            row = conn.execute(
-                "SELECT amount_cents FROM fee_schedule WHERE payer_id IS NULL AND code = ? AND modifier = ?"
-                " AND effective_from <= ? AND (effective_to IS NULL OR effective_to >= ?)"
-                " ORDER BY effective_from DESC LIMIT 1", (code, mod, dos, dos)).fetchone()
-        else:
-            row = conn.execute(
-                "SELECT amount_cents FROM fee_schedule WHERE payer_id = ? AND code = ? AND modifier = ?"
-                " AND effective_from <= ? AND (effective_to IS NULL OR effective_to >= ?)"
-                " ORDER BY effective_from DESC LIMIT 1", (pid, code, mod, dos, dos)).fetchone()
-        if row:
-            return row[0]
+    """The fee schedule amount on the date of service: the payer's own row, else the "default"
+    row; the row for the line's first modifier, else (when that modifier does not change the
+    price, e.g. 25 or 59) the row without a modifier. None when nothing applies."""
+    mods = [m for m in (modifiers or "").replace(":", ",").replace(" ", ",").split(",") if m.strip()]
+    mod = mods[0].strip().upper() if mods else ""
+    wanted = [mod] if mod in PRICING_MODIFIERS or not mod else [mod, ""]
+    for m in wanted:
+        for pid in (payer_id, None):
+            if pid is None:
+                row = conn.execute(
+                    "SELECT amount_cents FROM fee_schedule WHERE payer_id IS NULL AND code = ? AND modifier = ?"
+                    " AND effective_from <= ? AND (effective_to IS NULL OR effective_to >= ?)"
+                    " ORDER BY effective_from DESC LIMIT 1", (code, m, dos, dos)).fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT amount_cents FROM fee_schedule WHERE payer_id = ? AND code = ? AND modifier = ?"
+                    " AND effective_from <= ? AND (effective_to IS NULL OR effective_to >= ?)"
+                    " ORDER BY effective_from DESC LIMIT 1", (pid, code, m, dos, dos)).fetchone()
+            if row:
+                return row[0]
     return None
 
 
