@@ -1,10 +1,11 @@
-"""ICD-10-CM: the bundled CDC release (through simple-icd-10-cm) and the CDC's own text files.
+"""ICD-10-CM: the bundled CDC release (the files simple-icd-10-cm ships) and the CDC's text files.
 
-The bundled release is the CDC tabular (XML) and code list that simple-icd-10-cm ships: every
-chapter, block, category, subcategory and 7th-character code, with its description, whether it
-is a leaf (billable, "valid for HIPAA-covered transactions"), whether it needs a 7th character,
-and the Excludes1 notes. The package takes ~1.5 s to import, so it is imported only here, only
-when loading.
+The bundled release is the CDC tabular (XML) and code list inside the simple-icd-10-cm package,
+read here by our own reader (``read_tabular``): every chapter, block, category, subcategory and
+7th-character code, with its description, whether it is a leaf (billable, "valid for
+HIPAA-covered transactions"), whether it needs a 7th character, and the Excludes1 notes. The
+package's own code is not imported (it takes ~1.5 s to build its objects); the tests use it as
+the outside oracle for our reading.
 
 The CDC also publishes each release as two plain-text files, which ``codes load icd10cm`` reads:
   - icd10cm-order-YYYY.txt: 5-digit order number, code (no dot, columns 7-13), header flag
@@ -85,35 +86,117 @@ class Bundled:
     excludes1: list[tuple[str, str, str, str]]
 
 
-def bundled_release() -> Bundled:
-    """Every item of the ICD-10-CM release packaged with simple-icd-10-cm."""
+def _package_data() -> tuple[Path, Path, str]:
+    """The CDC files inside the installed simple-icd-10-cm, found without importing the package
+    (its import parses them into objects: ~1.5 s we do not need)."""
     import importlib.metadata
+    import importlib.util
 
-    import simple_icd_10_cm as icd
-    from simple_icd_10_cm import simple_icd_10_cm as impl
+    spec = importlib.util.find_spec("simple_icd_10_cm")
+    if spec is None or not spec.submodule_search_locations:
+        raise BadInput("the simple-icd-10-cm package is not installed: cannot load the bundled ICD-10-CM release")
+    data = Path(list(spec.submodule_search_locations)[0]) / "data"
+    tab = sorted(data.glob("icd10c*-tabular-*.xml"))
+    lst = sorted(data.glob("code-list-*.txt"))
+    if not tab or not lst:
+        raise BadInput(f"no ICD-10-CM tabular and code list in {data}")
+    try:
+        version = importlib.metadata.version("simple_icd_10_cm")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+        version = "?"
+    return tab[-1], lst[-1], version
 
-    tab_name = getattr(impl, "_classification_data_package_file_name", "icd10c-tabular-April-1-2026.xml")
-    m = re.search(r"([A-Za-z]+)-(\d{1,2})-(\d{4})", tab_name)
+
+def bundled_release() -> Bundled:
+    """Every item of the ICD-10-CM release packaged with simple-icd-10-cm, read from its CDC
+    tabular XML and code list by our own reader (the package itself is the oracle in the tests)."""
+    tab, lst, pkg_version = _package_data()
+    m = re.search(r"([A-Za-z]+)-(\d{1,2})-(\d{4})", tab.name)
     if m and m.group(1).lower() in MONTHS:
         effective = _dt.date(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2))).isoformat()
-        month = m.group(1).capitalize()
-        year = m.group(3)
+        month, year = m.group(1).capitalize(), m.group(3)
     else:  # pragma: no cover - a package release with another file naming
-        effective, month, year = "2026-04-01", "April", "2026"
-    try:
-        pkg_version = importlib.metadata.version("simple_icd_10_cm")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-        pkg_version = "?"
-    label = f"CDC {month} {year} (bundled)"
-    source = f"simple-icd-10-cm {pkg_version}: {tab_name}"
+        raise BadInput(f"cannot tell the release date from {tab.name}")
     rows: list[CodeRow] = []
     excl: list[tuple[str, str, str, str]] = []
-    chapters = getattr(impl, "_chapter_list", None)
-    if chapters:
-        _walk_tree(chapters, rows, excl)
-    else:  # pragma: no cover - the public API only (slower): a package release without the tree
-        _walk_api(icd, rows, excl)
-    return Bundled(label, effective, release_through(effective), source, rows, excl)
+    read_tabular(tab.read_bytes(), lst.read_text(encoding="utf-8"), rows, excl)
+    return Bundled(f"CDC {month} {year} (bundled)", effective, release_through(effective),
+                   f"simple-icd-10-cm {pkg_version}: {tab.name}", rows, excl)
+
+
+def read_tabular(xml: bytes, code_list: str, rows: list, excl: list) -> None:
+    """The CDC tabular list as rows: chapters, blocks (sections), categories, subcategories and
+    the 7th-character codes the tabular implies.
+
+    7th characters (guideline I.A.6): a <sevenChrDef> on a category or subcategory applies to
+    every code below it; each leaf under it takes each listed character, padded with placeholder
+    X to six characters first (T78.4 -> T78.40XA). Only the combinations the CDC code list
+    confirms exist (some leaves allow fewer characters than their category lists).
+    A block named like its only category (B99) is one item, the category, with both notes.
+    """
+    import xml.etree.ElementTree as ET
+
+    confirmed = {line.split(" ", 1)[0].replace(".", "") for line in code_list.splitlines() if line.strip()}
+    root = ET.fromstring(xml)
+    index: dict[str, int] = {}
+
+    def notes_of(el, tag):
+        out = []
+        for sub in el.findall(tag):
+            out += [n.text for n in sub.findall("note") if n.text]
+        return out
+
+    def seven_of(el) -> dict[str, str]:
+        d: dict[str, str] = {}
+        for sub in el.findall("sevenChrDef"):
+            last = None
+            for x in sub:
+                if x.tag == "extension":
+                    d[x.get("char")] = x.text or ""
+                    last = x.get("char")
+                elif x.tag == "note" and last is not None and x.text:
+                    d[last] += "/" + x.text
+        return d
+
+    def add(name, desc, kind, parent, leaf, needs_7th, notes):
+        if name in index:
+            prev = rows[index[name]]
+            if prev.kind == "block" and kind == "category":
+                prev.kind, prev.billable, prev.description, prev.needs_7th = "category", int(leaf), desc, needs_7th
+            for note in notes:
+                for lo, hi in excludes1_refs(note):
+                    excl.append((name, lo, hi, note))
+            return
+        index[name] = len(rows)
+        _add(name, desc, leaf, kind, parent if parent != name else None, needs_7th, notes, rows, excl)
+
+    def walk(el, kind, parent, seven):
+        name = el.get("id") if kind == "block" else (el.findtext("name") or "")
+        desc = el.findtext("desc") or ""
+        own = seven_of(el)
+        seven_here = own or seven
+        subs = [(c, "block" if c.tag == "section" else None) for c in el if c.tag in ("section", "diag")]
+        ext: list[tuple[str, str]] = []
+        if not subs and seven_here and kind != "chapter" and kind != "block":
+            stem = name if len(name) != 3 else name + "."
+            stem = stem + "X" * (7 - len(stem))
+            for ch, meaning in seven_here.items():
+                if (stem[:3] + stem[4:] + ch) in confirmed:
+                    ext.append((stem + ch, f"{desc}, {meaning}"))
+        leaf = not subs and not ext
+        needs_7th = int(bool(ext))
+        add(name, desc, kind, parent, leaf, needs_7th, notes_of(el, "excludes1"))
+        me = name if name != parent else parent
+        for c, k in subs:
+            cname = c.findtext("name") or ""
+            ckind = k or ("category" if len(cname) == 3 else "subcategory")
+            walk(c, ckind, me, seven_here if kind not in ("chapter", "block") else (own or None))
+        for code, d in ext:
+            add(code, d, "extension", name, True, 0, [])
+
+    kids = [c for c in root if c.tag == "chapter"]
+    for ch in kids:
+        walk(ch, "chapter", None, None)
 
 
 def _add(code, desc, leaf, kind, parent, needs_7th, notes, rows, excl) -> None:
@@ -124,68 +207,6 @@ def _add(code, desc, leaf, kind, parent, needs_7th, notes, rows, excl) -> None:
     for note in notes:
         for lo, hi in excludes1_refs(note):
             excl.append((code, lo, hi, note))
-
-
-_KINDS = {"chapter": "chapter", "section": "block", "category": "category", "subcategory": "subcategory",
-          "extended subcategory": "extension"}
-
-
-def _walk_tree(chapters, rows, excl) -> None:
-    """Walk the package's parsed tabular (its node objects) once: ~5x faster than a public-API
-    call per attribute per code, and init pays for it."""
-    index: dict[str, int] = {}
-    stack = [(ch, None) for ch in reversed(chapters)]
-    while stack:
-        node, parent = stack.pop()
-        kind = _KINDS.get(node.type, "subcategory")
-        name = node.name
-        children = node.children
-        if name in index:
-            # a block named like its only category (B99): one item, the category, with the
-            # block's Excludes1 notes too
-            prev = rows[index[name]]
-            for note in node.excludes1:
-                for lo, hi in excludes1_refs(note):
-                    excl.append((name, lo, hi, note))
-            if prev.kind == "block" and kind == "category":
-                prev.kind, prev.billable, prev.description = "category", int(not children), node.description
-                prev.needs_7th = int(bool(children) and children[0].type == "extended subcategory")
-        else:
-            if parent == name:
-                parent = None
-            needs_7th = int(bool(children) and children[0].type == "extended subcategory")
-            index[name] = len(rows)
-            _add(name, node.description, not children, kind, parent, needs_7th, node.excludes1, rows, excl)
-        for ch in reversed(children):
-            stack.append((ch, name if name != ch.name else parent))
-
-
-def _walk_api(icd, rows, excl) -> None:
-    seen: set[str] = set()
-    for code in icd.get_all_codes():
-        if code in seen:
-            continue
-        seen.add(code)
-        leaf = icd.is_leaf(code)
-        if icd.is_chapter(code):
-            kind = "chapter"
-        elif icd.is_category(code):
-            kind = "category"
-        elif icd.is_block(code):
-            kind = "block"
-        elif icd.is_extended_subcategory(code):
-            kind = "extension"
-        else:
-            kind = "subcategory"
-        parent = next((a for a in icd.get_ancestors(code) if a != code), None)
-        needs_7th = 0
-        if not leaf and kind in ("category", "subcategory"):
-            children = icd.get_children(code)
-            needs_7th = int(bool(children) and icd.is_extended_subcategory(children[0]))
-        notes = icd.get_excludes1(code)
-        if kind == "category" and icd.is_block(code):
-            notes = notes + [n for n in icd.get_excludes1(code, prioritize_blocks=True) if n not in notes]
-        _add(code, icd.get_description(code), leaf, kind, parent, needs_7th, notes, rows, excl)
 
 
 # ------------------------------------------------------------------ the CDC text files
