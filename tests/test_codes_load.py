@@ -80,6 +80,7 @@ def test_search_ranks_descriptions(cli, codes_db_path):
     assert r.exit_code == 0 and "0 matches" in r.output
 
 
+@pytest.mark.slow
 def test_oracle_every_package_item(cli, codes_db_path):
     """Outside oracle: codes lookup agrees with simple-icd-10-cm on existence and billable status
     of every item of its list (98,505 items)."""
