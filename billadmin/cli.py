@@ -1,4 +1,5 @@
-"""Root of the command line: global options and one add_typer per command group. Nothing else."""
+"""Root of the command line: global options, the top-level commands, and the command groups
+(registered by name in GROUPS and loaded lazily). Nothing else."""
 
 from __future__ import annotations
 
@@ -11,12 +12,35 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .commands import state
-from .commands import check, db as db_cmd, demo, export, init
-from .commands import reconcile, remit
-from .commands import account, appeal, checkin, denial, notes, payer, payment, report  # accounts (issue 7)
-from .commands import import_, patient  # import and patients (issue 3)
-from .commands import invoice, practice  # invoices and the practice (issue 5)
-from .commands import codes  # code sets and the scrubber (issue 4)
+
+# Command groups in the order a billing office meets them. Each lives in commands/<module>.py
+# as a Typer app; it is imported and built only when its name is on the command line (or for
+# --help, where only its one-line help is read), so start-up does not pay for every group.
+# name: (module, one-line summary; a test keeps it equal to the group's own first help line)
+GROUPS = {
+    "import": ("import_", "Import patients, payers, coverage, charges, fees (CSV/XLSX)."),
+    "patient": ("patient", "Patients: list, show, compare a registration file."),
+    "practice": ("practice", "The billing practice: NPI, tax id, address, EDI ids."),
+    "payer": ("payer", "Payers and their filing, appeal and correction limits."),
+    "codes": ("codes", "Code sets (ICD-10-CM, HCPCS, CPT, NCCI, MUE), the scrubber."),
+    "invoice": ("invoice", "Claims as X12 837P, patient invoices as PDF, voids."),
+    "remit": ("remit", "Payers' 835 remittances: show, import (post), list."),
+    "reconcile": ("reconcile", "Reconcile reports, claims against 835s and deposits."),
+    "payment": ("payment", "Patient payments and refunds: post, refund, list."),
+    "account": ("account", "A patient's whole account, as explained on the phone."),
+    "note": ("notes", "Account notes: calls, letters, promises to pay."),
+    "denial": ("denial", "Denied claims: what is at stake, by when, what to do."),
+    "appeal": ("appeal", "Appeals of denied claims, with PDF letters."),
+    "report": ("report", "Reports: A/R aging, KPIs, Medicare, payer mix, denials."),
+    "export": ("export", "Export data for analysis without identifying patients."),
+    "db": ("db", "Encrypt, decrypt, re-key and back up the database file."),
+}
+
+
+def _group_app(name: str):
+    import importlib
+
+    return importlib.import_module(f"billadmin.commands.{GROUPS[name][0]}").app
 
 
 def _keep_examples(cmd) -> None:
@@ -34,6 +58,33 @@ class _Root(TyperGroup):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _keep_examples(self)
+
+    def list_commands(self, ctx):
+        order = ["init", "demo"] + list(GROUPS)
+        order.insert(order.index("payment"), "checkin")
+        order.insert(order.index("export"), "check")
+        return order + [c for c in super().list_commands(ctx) if c not in order]
+
+    def get_command(self, ctx, name):
+        if name in GROUPS:
+            cmd = typer.main.get_command(_group_app(name))
+            cmd.name = name
+            _keep_examples(cmd)
+            return cmd
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx, formatter):
+        """The command list from each group's one-line help, without building the groups."""
+        rows = []
+        width = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
+        for name in self.list_commands(ctx):
+            if name in GROUPS:
+                text = GROUPS[name][1]
+            else:
+                text = super().get_command(ctx, name).get_short_help_str(width)
+            rows.append((name, text))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx):
         from . import audit
@@ -95,27 +146,14 @@ def root(
     state.quiet = quiet
 
 
+
+
+from .commands import check, checkin, demo, init  # noqa: E402  (single commands: light modules)
+
 app.command("init")(init.init)
 app.command("demo")(demo.demo)
-app.command("check")(check.check)
 app.command("checkin")(checkin.checkin)
-# Command groups, one add_typer each (registered here, defined in commands/<group>.py):
-app.add_typer(db_cmd.app, name="db")
-app.add_typer(export.app, name="export")
-app.add_typer(remit.app, name="remit")
-app.add_typer(reconcile.app, name="reconcile")
-app.add_typer(payment.app, name="payment")
-app.add_typer(account.app, name="account")
-app.add_typer(notes.app, name="note")
-app.add_typer(payer.app, name="payer")
-app.add_typer(denial.app, name="denial")
-app.add_typer(appeal.app, name="appeal")
-app.add_typer(report.app, name="report")
-app.add_typer(import_.app, name="import")
-app.add_typer(patient.app, name="patient")
-app.add_typer(invoice.app, name="invoice")
-app.add_typer(practice.app, name="practice")
-app.add_typer(codes.app, name="codes")
+app.command("check")(check.check)
 
 
 def main():

@@ -16,19 +16,12 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from enum import Enum
 from pathlib import Path
 
 from . import money
+from .formats import Format  # noqa: F401  (re-exported)
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-class Format(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-    xlsx = "xlsx"
 
 
 def _out_key(k: str) -> str:

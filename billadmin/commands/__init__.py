@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..render import Format
+from ..formats import Format
 
 
 @dataclass
@@ -34,9 +34,11 @@ def open_db(*, create: bool = False):
 
 
 def note(text: str) -> None:
-    from ..render import message
+    """A status note on stderr, silenced by --quiet."""
+    import sys
 
-    message(text, quiet=state.quiet)
+    if not state.quiet:
+        sys.stderr.write(text.rstrip("\n") + "\n")
 
 
 def group(name_help: str) -> typer.Typer:

@@ -9,7 +9,7 @@ import typer
 from . import FormatOpt, OutputOpt, group, open_db
 from ..render import Format
 
-app = group("A patient's account: coverages, encounters, invoices, payments, balances, notes.")
+app = group("A patient's whole account, as explained on the phone.\n\nA patient's account: coverages, encounters, invoices, payments, balances, notes.")
 
 
 @app.command("show")

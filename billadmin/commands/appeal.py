@@ -10,7 +10,7 @@ import typer
 from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
 
-app = group("Appeals of denied claims: create (with a PDF letter), list, update.")
+app = group("Appeals of denied claims, with PDF letters.\n\nAppeals of denied claims: create (with a PDF letter), list, update.")
 
 DateOpt = Annotated[Optional[str], typer.Option("--date", metavar="DATE", help="Date of this action; default today.")]
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from . import FormatOpt, OutputOpt, note, open_db
-from ..render import Format
+from ..formats import Format
 
 
 def check(fmt: FormatOpt = Format.table, output: OutputOpt = None):
-    """Check the database: SQLite integrity, audit chain, invoices unchanged, numbering, ledger.
+    """Nightly integrity check: SQLite, audit chain, invoices, numbering.
+
+    Checks SQLite integrity, foreign keys, the audit chain, invoices unchanged since issue, numbering
+    and the ledger invariants.
 
     Prints every failure; exit 1 if any, 0 when all pass. Made for the nightly script.
 

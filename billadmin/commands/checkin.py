@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import FormatOpt, OutputOpt, note, open_db
-from ..render import Format
+from ..formats import Format
 
 
 def checkin(
@@ -19,7 +19,9 @@ def checkin(
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
-    """Check a patient in: confirm coverage today, show the co-pay due, take it with a receipt.
+    """Check a patient in: coverage today, co-pay due, receipt.
+
+    Confirms an active coverage today, shows the co-pay due, and takes it with a receipt.
 
     Warns when the coverage has lapsed or ends within 30 days. A co-pay taken is held as the
     patient's credit until the patient invoice that carries it is issued. One co-pay per visit

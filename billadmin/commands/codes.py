@@ -9,7 +9,7 @@ import typer
 
 from . import FormatOpt, OutputOpt, group, note, open_db
 
-app = group("Code sets (ICD-10-CM, HCPCS, CPT, modifiers, NCCI, MUE) and the claim scrubber.")
+app = group("Code sets (ICD-10-CM, HCPCS, CPT, NCCI, MUE), the scrubber.\n\nCode sets (ICD-10-CM, HCPCS, CPT, modifiers, NCCI, MUE) and the claim scrubber.")
 
 SystemOpt = Annotated[Optional[str], typer.Option("--system", "-s", help="Only this code set: icd10cm, hcpcs, cpt, modifier.")]
 DateOpt = Annotated[Optional[str], typer.Option("--date", "-d", help="As valid on this date of service (YYYY-MM-DD).")]

@@ -9,7 +9,7 @@ import typer
 from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
 
-app = group("Denied and partially denied claims: what is at stake, by when, what to do.")
+app = group("Denied claims: what is at stake, by when, what to do.\n\nDenied and partially denied claims: what is at stake, by when, what to do.")
 
 
 @app.command("list")

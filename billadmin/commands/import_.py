@@ -12,7 +12,7 @@ import typer
 from ..ingest.specs import KINDS, columns_help
 from . import group, note, state
 
-app = group("Import patients, payers, providers, coverage, charges, fee schedules (CSV or XLSX).")
+app = group("Import patients, payers, coverage, charges, fees (CSV/XLSX).\n\nImport patients, payers, providers, coverage, charges, fee schedules (CSV or XLSX).")
 
 FileArg = Annotated[Path, typer.Argument(help="The .csv or .xlsx file.", show_default=False)]
 SheetOpt = Annotated[Optional[str], typer.Option("--sheet", help="XLSX sheet name (default: the first visible sheet).")]

@@ -6,7 +6,7 @@ from . import note, state
 
 
 def init():
-    """Create or upgrade the database (idempotent) and say what was done.
+    """Create or upgrade a database (idempotent) and say what was done.
 
     Example:
         billadmin --db practice.db init

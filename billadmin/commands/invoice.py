@@ -11,7 +11,7 @@ import typer
 from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
 
-app = group("Invoices: claims as X12 837P and patient invoices as PDF, and their lifecycle.")
+app = group("Claims as X12 837P, patient invoices as PDF, voids.\n\nInvoices: claims as X12 837P and patient invoices as PDF, and their lifecycle.")
 
 
 def _date(value: str | None, option: str):

@@ -10,7 +10,7 @@ import typer
 from . import FormatOpt, OutputOpt, group, note, open_db
 from .import_ import DateFmtOpt, EncodingOpt, MapOpt, ProfileOpt, SheetOpt
 
-app = group("Patients: list, show, and compare a registration file with the records.")
+app = group("Patients: list, show, compare a registration file.\n\nPatients: list, show, and compare a registration file with the records.")
 
 
 @app.command("list")

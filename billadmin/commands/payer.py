@@ -9,7 +9,7 @@ import typer
 from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
 
-app = group("Payer rules: timely filing, appeal and corrected-claim limits.")
+app = group("Payers and their filing, appeal and correction limits.\n\nPayer rules: timely filing, appeal and corrected-claim limits.")
 
 
 @app.command("list")

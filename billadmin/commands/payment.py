@@ -9,7 +9,7 @@ import typer
 from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
 
-app = group("Patient payments and refunds: post, refund, apply-credit, list.")
+app = group("Patient payments and refunds: post, refund, list.\n\nPatient payments and refunds: post, refund, apply-credit, list.")
 
 MethodOpt = Annotated[Optional[str], typer.Option("--method", help="cash, card, check, eft or other.")]
 ReferenceOpt = Annotated[Optional[str], typer.Option("--reference", help="Check number, card slip or transaction id.")]

@@ -9,7 +9,7 @@ import typer
 from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
 
-app = group("The billing practice: name, NPI, tax id, address, clearinghouse ids.")
+app = group("The billing practice: NPI, tax id, address, EDI ids.\n\nThe billing practice: name, NPI, tax id, address, clearinghouse ids.")
 
 
 def _opt(help_: str, metavar: str = "TEXT"):

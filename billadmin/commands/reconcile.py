@@ -10,7 +10,7 @@ import typer
 from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
 
-app = group("Reconcile reports against each other, and claims against 835s and bank deposits.")
+app = group("Reconcile reports, claims against 835s and deposits.\n\nReconcile reports against each other, and claims against 835s and bank deposits.")
 
 DETAIL_COLUMNS = ["category", "key", "row_a", "amount_a_cents", "row_b", "amount_b_cents", "difference_cents"]
 SUMMARY_COLUMNS = ["category", "count_a", "total_a_cents", "count_b", "total_b_cents", "difference_cents"]

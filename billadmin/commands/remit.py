@@ -10,7 +10,7 @@ import typer
 from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
 
-app = group("Payers' 835 remittances: show, import (post payments and adjustments), list.")
+app = group("Payers' 835 remittances: show, import (post), list.\n\nPayers' 835 remittances: show, import (post payments and adjustments), list.")
 
 FilesArg = Annotated[list[Path], typer.Argument(help="X12 835 files.", show_default=False)]
 

@@ -9,7 +9,7 @@ import typer
 from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
 
-app = group("Reports: A/R aging, KPIs, Medicare, payer mix and pay per code, denials, day sheet, deadlines.")
+app = group("Reports: A/R aging, KPIs, Medicare, payer mix, denials.\n\nReports: A/R aging, KPIs, Medicare, payer mix and pay per code, denials, day sheet, deadlines.")
 
 AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Balances at the end of this day; default today.")]
 FromOpt = Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="First day of the period.")]
