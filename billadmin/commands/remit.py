@@ -113,8 +113,8 @@ def remit_import(
         note(f"Warning: {w}")
     render.emit([t.row() for t in res.transactions], fmt=fmt, output=output,
                 title="835 import" + (" (dry run: nothing posted)" if dry_run else ""),
-                columns=["file", "trace_number", "payer", "amount_cents", "result", "claims", "matched", "unmatched",
-                         "posted_cents", "unmatched_cents", "plb_cents", "note"])
+                columns=["file", "trace_number", "payer", "amount_cents", "result", "claims", "matched",
+                         "unmatched_claims", "posted_cents", "unmatched_cents", "plb_cents", "note"])
     by_outcome: dict[str, int] = {}
     for c in res.claims:
         by_outcome[c.outcome] = by_outcome.get(c.outcome, 0) + 1
@@ -162,7 +162,8 @@ def remit_list(
     conn = open_db()
     if claims:
         rows = views.list_claims(conn, outcome=outcome, trace=trace, limit=limit)
-        render.emit(rows, fmt=fmt, output=output, columns=views.CLAIM_COLUMNS, title="Claim payments from 835s")
+        render.emit(rows, fmt=fmt, output=output, title="Claim payments from 835s",
+                    columns=views.CLAIM_TABLE_COLUMNS if fmt is Format.table else views.CLAIM_COLUMNS)
     else:
         rows = views.list_transactions(conn, trace=trace, payer=payer, since=since, limit=limit)
         render.emit(rows, fmt=fmt, output=output, columns=views.TRANSACTION_COLUMNS, title="835 remittances")

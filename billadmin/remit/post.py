@@ -76,9 +76,11 @@ class TransactionResult:
     note: str = ""
 
     def row(self) -> dict:
-        return {k: getattr(self, k) for k in (
+        row = {k: getattr(self, k) for k in (
             "file", "trace_number", "payer", "amount_cents", "result", "claims", "matched", "unmatched",
             "posted_cents", "unmatched_cents", "skipped_cents", "plb_cents", "transaction_id", "note")}
+        row["unmatched_claims"] = row.pop("unmatched")
+        return row
 
 
 @dataclass

@@ -112,7 +112,7 @@ def claim_line_rows(rf: RemitFile) -> list[dict]:
 
 
 TRANSACTION_COLUMNS = ["id", "imported_at", "file", "payer", "trace_number", "method", "payment_date", "amount_cents",
-                       "claims", "unmatched", "posted_cents", "unmatched_cents", "skipped_cents", "plb_cents"]
+                       "claims", "unmatched_claims", "posted_cents", "unmatched_cents", "skipped_cents", "plb_cents"]
 
 
 def list_transactions(conn, *, trace: str | None = None, payer: str | None = None, since: str | None = None,
@@ -138,9 +138,11 @@ def list_transactions(conn, *, trace: str | None = None, payer: str | None = Non
     return [dict(zip(TRANSACTION_COLUMNS, r)) for r in conn.execute(sql, params)]
 
 
-CLAIM_COLUMNS = ["remit_claim_id", "transaction_id", "trace_number", "payment_date", "claim_number", "invoice_id",
+CLAIM_COLUMNS = ["id", "transaction_id", "trace_number", "payment_date", "claim_number", "invoice_id",
                  "status_code", "outcome", "charge_cents", "paid_cents", "patient_resp_cents", "adjusted_cents",
                  "reasons", "remarks", "payer_claim_number", "note"]
+CLAIM_TABLE_COLUMNS = ["id", "trace_number", "payment_date", "claim_number", "status_code", "outcome", "charge_cents",
+                       "paid_cents", "patient_resp_cents", "adjusted_cents", "reasons", "remarks", "note"]
 
 
 def list_claims(conn, *, outcome: str | None = None, trace: str | None = None, claim: str | None = None,
