@@ -12,8 +12,9 @@ Rules (each a function returning findings; severity error unless noted):
   ALLOCATION      a payment's allocations never exceed it (and are never of the opposite sign).
   BILLED-LINE     a charge line marked billed is on an issued invoice, and an issued invoice's
                   charge lines are marked billed.
-Hooks: domains with their own invariants (aging = open balances, remittance balancing) add
-functions to EXTRA_CHECKS.
+  LEDGER-*        (accounts, reports) each patient payment equals its allocations plus unapplied
+                  credit, no credit below zero, and the aging total (by payer, by patient) equals the
+                  open balances, which equal charges - payments - adjustments.
 """
 
 from __future__ import annotations
@@ -109,7 +110,10 @@ CHECKS = [check_sqlite, check_foreign_keys, check_audit, check_invoices, check_n
 
 def extra_checks():
     """Invariants owned by other domains (each a function conn -> list[Finding])."""
-    return []
+    from .accounts.payments import ledger_findings  # patient payment = allocations + unapplied credit
+    from .reports.ledger import invariant_findings  # aging total = open balances = ledger
+
+    return [ledger_findings, invariant_findings]
 
 
 def run_checks(conn) -> list[Finding]:

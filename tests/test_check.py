@@ -84,4 +84,4 @@ def test_over_allocated_payment(cli, db):
         db.execute("INSERT INTO payment_allocations (payment_id, invoice_id, amount_cents) VALUES (1, 1, 1500)")
     r = cli("check", "--format", "json")
     assert r.exit_code == 1
-    assert [f["rule"] for f in json.loads(r.stdout)] == ["ALLOCATION"]
+    assert sorted(f["rule"] for f in json.loads(r.stdout)) == ["ALLOCATION", "PAYMENT-ALLOCATED"]
