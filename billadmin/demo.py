@@ -41,9 +41,9 @@ PROVIDERS = [
 PAYERS = [
     {"Code": "MCR", "Name": "Medicare Part B (Demo MAC)", "Kind": "medicare", "Payer ID": "15202", "Timely Filing Days": ""},
     {"Code": "MCD", "Name": "Ohio Medicaid (Demo)", "Kind": "medicaid", "Payer ID": "OHMCD", "Timely Filing Days": "365"},
-    {"Code": "BVHMO", "Name": "Blue Valley HMO", "Kind": "hmo", "Payer ID": "BVH01", "Timely Filing Days": "90"},
-    {"Code": "KEY", "Name": "Keystone Commercial Insurance", "Kind": "commercial", "Payer ID": "KEY77", "Timely Filing Days": "180"},
-    {"Code": "SUM", "Name": "Summit Health Plan", "Kind": "commercial", "Payer ID": "SUM12", "Timely Filing Days": "120"},
+    {"Code": "BVHMO", "Name": "Blue Valley HMO", "Kind": "hmo", "Payer ID": "BVH01", "Timely Filing Days": "180"},
+    {"Code": "KEY", "Name": "Keystone Commercial Insurance", "Kind": "commercial", "Payer ID": "KEY77", "Timely Filing Days": "365"},
+    {"Code": "SUM", "Name": "Summit Health Plan", "Kind": "commercial", "Payer ID": "SUM12", "Timely Filing Days": "180"},
     {"Code": "SELF", "Name": "Self-pay", "Kind": "self", "Payer ID": "", "Timely Filing Days": ""},
 ]
 
@@ -275,14 +275,16 @@ def run_demo(db_path: Path, *, as_of: _dt.date | None = None, out_dir: Path | No
     db_path = Path(db_path)
     for suffix in ("", "-wal", "-shm"):
         Path(str(db_path) + suffix).unlink(missing_ok=True)
-    files_dir = out_dir or db_path.parent / "demo-files"
+    # everything the demo writes goes in one folder beside the database: billadmin-demo-files/
+    out_dir = out_dir or db_path.parent / f"{db_path.stem}-files"
+    files_dir = out_dir / "imports"
     summary = DemoSummary(db_path, files_dir)
     setup.init_database(db_path)
     data = generate(as_of)
     summary.paths.update(write_files(data, files_dir))
     summary.steps.append(f"Wrote the practice's export files to {files_dir}/ (providers, payers, patients, coverage, charges, fee schedule)")
     conn = db.connect(db_path)
-    ctx = DemoContext(conn=conn, data=data, summary=summary, as_of=as_of, out_dir=db_path.parent)
+    ctx = DemoContext(conn=conn, data=data, summary=summary, as_of=as_of, out_dir=out_dir)
     for step in demo_steps():
         step(ctx)
     conn.close()
