@@ -251,3 +251,14 @@ def test_help_has_examples(cli):
     for cmd in (["remit", "import"], ["remit", "show"], ["remit", "list"]):
         res = cli(*cmd, "--help", db=False)
         assert res.exit_code == 0 and "Example:" in res.stdout
+
+
+def test_remittance_invariant_for_billadmin_check(cli, db, claims, tmp_path):
+    from billadmin.remit.checks import check_remittances
+
+    r = paid_remit().claim("X-99", "1", "50", "40", cas=[("CO", "45", "10")]).provider_adjustment("L6", None, "-2")
+    assert cli("remit", "import", r.write(tmp_path / "a.835")).exit_code == 0
+    assert check_remittances(db) == []
+    db.execute("PRAGMA ignore_check_constraints = 1")
+    db.execute("UPDATE remit_transactions SET posted_cents = posted_cents + 1")
+    assert [f.rule for f in check_remittances(db)] == ["REMIT-BALANCE", "REMIT-BALANCE"]
