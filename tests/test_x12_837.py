@@ -245,3 +245,31 @@ def test_validate_accepts_the_published_examples(corpus):
     assert bad == {"oxygen.edi", "wheelchair.edi"}
     assert all("PWK" in str(p) for p in verdicts["oxygen.edi"].problems)
     assert verdicts["era-sample.edi"].version == "005010X221A1"
+
+
+@pytest.mark.slow
+def test_generate_validates_large_runs_in_worker_processes(practice_db, tmp_path, monkeypatch):
+    """The path a large run takes: files written first, each transaction set checked by pyx12 in
+    a worker process, errors mapped back to the file's segment numbers, and a failure rolls back."""
+    db = practice_db
+    monkeypatch.setattr(validate, "PARALLEL_MIN_SEGMENTS", 0)
+    monkeypatch.setattr(x837, "CLAIMS_PER_ST", 2)
+    with dbmod.write(db):
+        for i in range(5):
+            p = fx.patient(db, f"07{i}")
+            fx.coverage(db, p, "KEY", member=f"K{i}")
+            fx.encounter(db, p, "2026-06-05", [("99213", 14000)])
+    res = _run(db, tmp_path, workers=2)
+    [f] = [x for x in res.files if x.suffix == ".edi"]
+    assert sum(1 for s in _segs(f) if s.startswith("ST*")) == 3
+    _assert_valid(f)
+    with dbmod.write(db):
+        for i in range(5):
+            p = fx.patient(db, f"08{i}")
+            fx.coverage(db, p, "KEY", member=f"L{i}")
+            fx.encounter(db, p, "2026-06-06", [("99213", 14000)], pos="00" if i == 4 else "11")
+    with pytest.raises(gen.X12Invalid) as ei:
+        _run(db, tmp_path, workers=2)
+    assert any("segment " in d and "CLM" in d for d in ei.value.details)
+    assert db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 5
+    assert not any(p.name.endswith(".partial") for p in (tmp_path / "out").iterdir())

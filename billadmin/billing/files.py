@@ -21,6 +21,10 @@ class Staged:
     def _tmp(self, final: Path) -> Path:
         return final.with_name("." + final.name + ".partial")
 
+    def pending(self, final: Path) -> Path:
+        """Where a staged file is until commit."""
+        return self._tmp(final)
+
     def write_bytes(self, final: Path, data: bytes) -> Path:
         if not self.enabled:
             return final

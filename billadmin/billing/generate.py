@@ -504,6 +504,9 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
 
 
 def _write_837(conn, result, staged, prac, payers, per_payer, *, run_id, at, workers) -> dict[int, str]:
+    """Render one 837P per payer, write each beside its final name, validate them all with pyx12
+    (workers read the written files, so a large run is not held in memory twice), and record the
+    interchanges; any invalid file raises X12Invalid and the caller rolls everything back."""
     import hashlib
 
     from ..x12 import envelope, validate, x837
@@ -512,16 +515,31 @@ def _write_837(conn, result, staged, prac, payers, per_payer, *, run_id, at, wor
     block = content.practice_block(prac)
     usage = prac.get("usage") or SETTINGS["usage"][1]
     created = _dt.datetime.now().replace(second=0, microsecond=0)
-    built = []
+    built = []          # (payer_id, items, env, name, final path, sha256, ST sets, claim ST list)
+    to_check = []       # for validate_written / validate_many
     for payer_id in sorted(per_payer, key=lambda p: payers[p]["code"]):
         items = per_payer[payer_id]
         env = envelope.Envelope(sender_id=prac["submitter_id"], receiver_id=prac["receiver_id"],
                                 isa_control=numbering.next_control(conn, "isa"), gs_control=numbering.next_control(conn, "gs"),
                                 created=created, usage=usage)
         rendered = x837.render(env, block, [c for _, c in items])
-        built.append((payer_id, items, env, rendered, f"837P-{payers[payer_id]['code']}-{env.isa_control:09d}.edi"))
+        name = f"837P-{payers[payer_id]['code']}-{env.isa_control:09d}.edi"
+        final = result.out_dir / name
+        text = rendered.text
+        sha = hashlib.sha256(text.encode()).hexdigest()
+        if staged.enabled:
+            staged.write_text(final, text)
+            to_check.append((staged.pending(final), rendered.st_sets, name, len(rendered.segments),
+                             validate.envelope_problems(rendered.segments, rendered.st_sets)))
+        else:
+            to_check.append((rendered.segments, rendered.st_sets, name))
+        built.append((payer_id, items, env, name, final, sha, rendered.st_sets, rendered.claim_st))
+        del rendered, text
     t = time.perf_counter()
-    verdicts = validate.validate_many([(r.segments, r.st_sets, name) for _, _, _, r, name in built], workers=workers)
+    if staged.enabled:
+        verdicts = validate.validate_written(to_check, workers=workers)
+    else:
+        verdicts = validate.validate_many(to_check, workers=workers)
     result.timings["pyx12"] = time.perf_counter() - t
     failures = [v for v in verdicts if not v.valid]
     if failures:
@@ -533,18 +551,15 @@ def _write_837(conn, result, staged, prac, payers, per_payer, *, run_id, at, wor
     file_rows = []
     env_json = json.dumps({"practice": block, "usage": usage, "created": created.isoformat(),
                            "sender_id": prac["submitter_id"], "receiver_id": prac["receiver_id"]}, sort_keys=True)
-    for payer_id, items, env, rendered, name in built:
-        final = result.out_dir / name
-        text = rendered.text
-        staged.write_text(final, text)
+    for payer_id, items, env, name, final, sha, st_sets, claim_st in built:
         result.files.append(final)
         where = str(final.resolve())
         iid_x = conn.execute(
             "INSERT INTO x12_interchanges (run_id, payer_id, isa_control, gs_control, usage, envelope, path, sha256,"
             " transaction_sets, claims, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (run_id, payer_id, f"{env.isa_control:09d}", str(env.gs_control), usage, env_json, where,
-             hashlib.sha256(text.encode()).hexdigest(), len(rendered.st_sets), len(items), at)).lastrowid
-        for (inv_id, _c), st in zip(items, rendered.claim_st):
+            (run_id, payer_id, f"{env.isa_control:09d}", str(env.gs_control), usage, env_json, where, sha,
+             len(st_sets), len(items), at)).lastrowid
+        for (inv_id, _c), st in zip(items, claim_st):
             file_rows.append((inv_id, "x12", where, run_id, iid_x, st, at))
             files_by_invoice[inv_id] = name
     conn.conn.executemany("INSERT INTO invoice_files (invoice_id, kind, path, run_id, interchange_id, st_control, created_at)"

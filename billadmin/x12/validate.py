@@ -191,22 +191,48 @@ def validate_file(path) -> Verdict:
     return v
 
 
-def _worker(args):
-    text, offset = args
-    v = validate_text(text)
+_FILE_CACHE: dict[str, list[str]] = {}
+
+
+def _job_text(job) -> str:
+    """A job is (text, offset) or (path, first, last, offset): the ST set at segments
+    first..last of a file we wrote (one segment a line), wrapped in the file's ISA/GS and a
+    GE/IEA counting one set."""
+    if len(job) == 2:
+        return job[0]
+    path, first, last, _ = job
+    segs = _FILE_CACHE.get(path)
+    if segs is None:
+        _FILE_CACHE.clear()
+        segs = _FILE_CACHE[path] = [s.strip() for s in Path(path).read_text(encoding="ascii").split("~") if s.strip()]
+    return _wrap_set(segs, first, last)
+
+
+def _wrap_set(segs: list[str], first: int, last: int) -> str:
+    from .envelope import to_text
+
+    el = segs[0][3]
+    gs06 = segs[1].split(el)[6]
+    isa13 = segs[0].split(el)[13]
+    return to_text(segs[:2] + segs[first:last + 1] + [f"GE{el}1{el}{gs06}", f"IEA{el}1{el}{isa13}"])
+
+
+def _worker(job):
+    offset = job[-1]
+    v = validate_text(_job_text(job))
     return v.valid, [(p.line + offset if p.line and p.line > 2 else p.line, p.segment, p.element, p.message)
                      for p in v.problems]
 
 
 def worker_main() -> None:
-    """Worker process: JSON [[text, offset], ...] on stdin, JSON [[valid, problems], ...] on stdout."""
+    """Worker process: JSON list of jobs on stdin, JSON [[valid, problems], ...] on stdout."""
     import sys
 
     jobs = json.load(sys.stdin)
     json.dump([_worker(tuple(j)) for j in jobs], sys.stdout)
 
 
-def _run_workers(jobs: list[tuple[str, int]], workers: int) -> list[tuple[bool, list]]:
+def _run_workers(jobs: list[tuple], workers: int) -> list[tuple[bool, list]]:
     """Validate sub-interchanges in `workers` separate Python processes (not multiprocessing:
     its spawn mode re-runs the caller's __main__, and fork would copy an open SQLite write
     transaction). Jobs are dealt out by size; results come back in job order."""
@@ -216,10 +242,13 @@ def _run_workers(jobs: list[tuple[str, int]], workers: int) -> list[tuple[bool, 
 
     groups: list[list[int]] = [[] for _ in range(workers)]
     load = [0] * workers
-    for i in sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0])):
+    size = [len(j[0]) if len(j) == 2 else j[2] - j[1] for j in jobs]
+    for i in sorted(range(len(jobs)), key=lambda i: (-size[i], i)):
         g = load.index(min(load))
         groups[g].append(i)
-        load[g] += len(jobs[i][0])
+        load[g] += size[i]
+    for g in groups:   # jobs of one file together: a worker reads each file once
+        g.sort()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     code = "from billadmin.x12.validate import worker_main; worker_main()"
 
@@ -246,17 +275,11 @@ PARALLEL_MIN_SEGMENTS = 20_000
 def _sub_interchanges(segments: list[str], st_sets: list[tuple[str, int, int]]) -> list[tuple[str, int]]:
     """Each ST set inside the file's own ISA/GS and a GE/IEA counting one set, with the offset
     that maps its segment numbers back to the whole file."""
-    from .envelope import to_text
-
-    head = segments[:2]
-    el = segments[0][3]
-    gs06 = segments[1].split(el)[6]
-    isa13 = segments[0].split(el)[13]
-    return [(to_text(head + segments[first:last + 1] + [f"GE{el}1{el}{gs06}", f"IEA{el}1{el}{isa13}"]), first - 2)
-            for _st, first, last in st_sets]
+    return [(_wrap_set(segments, first, last), first - 2) for _st, first, last in st_sets]
 
 
-def _envelope_problems(segments: list[str], st_sets) -> list[Problem]:
+def envelope_problems(segments: list[str], st_sets) -> list[Problem]:
+    """GE/IEA counts of a whole interchange (checked here when pyx12 sees it in pieces)."""
     el = segments[0][3]
     gs06 = segments[1].split(el)[6]
     isa13 = segments[0].split(el)[13]
@@ -271,7 +294,7 @@ def _envelope_problems(segments: list[str], st_sets) -> list[Problem]:
 
 
 def validate_many(files: list[tuple[list[str], list[tuple[str, int, int]], str]], *, workers: int | None = None,
-                  parallel_min_segments: int = PARALLEL_MIN_SEGMENTS) -> list[Verdict]:
+                  parallel_min_segments: int | None = None) -> list[Verdict]:
     """Validate interchanges we built: (segments, ST set positions, name) each.
 
     Small runs go through pyx12 in this process, whole file at a time. Large runs (at least
@@ -282,6 +305,8 @@ def validate_many(files: list[tuple[list[str], list[tuple[str, int, int]], str]]
     from .envelope import to_text
 
     workers = workers or os.cpu_count() or 1
+    if parallel_min_segments is None:
+        parallel_min_segments = PARALLEL_MIN_SEGMENTS
     total = sum(len(f[0]) for f in files)
     jobs = [(i, sub) for i, (segs, sets, _) in enumerate(files) for sub in _sub_interchanges(segs, sets)]
     if workers < 2 or total < parallel_min_segments or len(jobs) < 2:
@@ -292,7 +317,7 @@ def validate_many(files: list[tuple[list[str], list[tuple[str, int, int]], str]]
         results[i][1] += [Problem(*p) for p in probs]
     out = []
     for (segs, sets, name), (ok, problems) in zip(files, results):
-        problems += _envelope_problems(segs, sets)
+        problems += envelope_problems(segs, sets)
         version, tx, _ = _sniff(to_text(segs[:3]))
         out.append(Verdict(name, ok and not problems, version, tx, len(segs), problems))
     return out
@@ -302,3 +327,37 @@ def validate_segments(segments: list[str], st_sets: list[tuple[str, int, int]], 
                       *, workers: int | None = None, parallel_min_segments: int = 0) -> Verdict:
     """One interchange we built; split over processes when it has several transaction sets."""
     return validate_many([(segments, st_sets, name)], workers=workers, parallel_min_segments=parallel_min_segments)[0]
+
+
+def validate_written(files: list[tuple[Path, list[tuple[str, int, int]], str, int, list[Problem]]], *,
+                     workers: int | None = None, parallel_min_segments: int | None = None) -> list[Verdict]:
+    """Validate interchanges already written to (temporary) files, one segment a line:
+    (path, ST set positions, name, segment count, envelope problems found while building).
+    Like validate_many, but the workers read the files, so the caller need not keep them in
+    memory."""
+    workers = workers or os.cpu_count() or 1
+    if parallel_min_segments is None:
+        parallel_min_segments = PARALLEL_MIN_SEGMENTS
+    total = sum(f[3] for f in files)
+    jobs = [(i, (str(path), first, last, first - 2)) for i, (path, sets, _n, _c, _e) in enumerate(files)
+            for _st, first, last in sets]
+    if workers < 2 or total < parallel_min_segments or len(jobs) < 2:
+        out = []
+        for path, _sets, name, _count, env_problems in files:
+            v = validate_text(Path(path).read_text(encoding="ascii"), name)
+            if env_problems:
+                v.problems += env_problems
+                v.valid = False
+            out.append(v)
+        return out
+    results: list[list] = [[True, []] for _ in files]
+    for (i, _job), (ok, probs) in zip(jobs, _run_workers([j for _, j in jobs], min(workers, len(jobs)))):
+        results[i][0] &= ok
+        results[i][1] += [Problem(*p) for p in probs]
+    out = []
+    for (path, _sets, name, count, env_problems), (ok, problems) in zip(files, results):
+        problems += env_problems
+        with open(path, encoding="ascii") as fh:
+            version, tx, _ = _sniff(fh.read(4096))
+        out.append(Verdict(name, ok and not problems, version, tx, count, problems))
+    return out

@@ -194,8 +194,9 @@ def transaction_body(practice: dict, claims: list[dict], *, bht_ref: str, create
     return body
 
 
-def render(env: Envelope, practice: dict, claims: list[dict], *, claims_per_st: int = CLAIMS_PER_ST) -> Rendered:
+def render(env: Envelope, practice: dict, claims: list[dict], *, claims_per_st: int | None = None) -> Rendered:
     """One interchange with one functional group; claims split over transaction sets."""
+    claims_per_st = claims_per_st or CLAIMS_PER_ST
     sets = []
     claim_st: list[str] = []
     for n, start in enumerate(range(0, len(claims), claims_per_st), start=1):
