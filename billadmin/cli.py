@@ -67,7 +67,7 @@ class _Root(TyperGroup):
 
     def get_command(self, ctx, name):
         if name in GROUPS:
-            cmd = typer.main.get_command(_group_app(name))
+            cmd = typer.main.get_group(_group_app(name))
             cmd.name = name
             _keep_examples(cmd)
             return cmd

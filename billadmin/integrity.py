@@ -111,9 +111,10 @@ CHECKS = [check_sqlite, check_foreign_keys, check_audit, check_invoices, check_n
 def extra_checks():
     """Invariants owned by other domains (each a function conn -> list[Finding])."""
     from .accounts.payments import ledger_findings  # patient payment = allocations + unapplied credit
+    from .remit.checks import check_remittances  # 835 money: posted + unmatched + skipped - PLB = paid
     from .reports.ledger import invariant_findings  # aging total = open balances = ledger
 
-    return [ledger_findings, invariant_findings]
+    return [ledger_findings, invariant_findings, check_remittances]
 
 
 def run_checks(conn) -> list[Finding]:

@@ -141,3 +141,8 @@ def test_group_summaries_match_their_groups():
     for name, (_, summary) in GROUPS.items():
         assert _group_app(name).info.help.splitlines()[0] == summary, name
         assert len(summary) <= 62, f"{name}: keep the summary on one line of the root help"
+
+
+def test_single_command_groups_stay_groups(cli):
+    r = cli("denial", "--help")
+    assert r.exit_code == 0 and "list" in r.stdout
