@@ -138,7 +138,7 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = False, migr
         raise DatabaseUnavailable(f"cannot open database {p}: not a billadmin database, or unreadable") from None
     if mode.lower() != "wal" and os.access(p, os.W_OK):
         raise DatabaseUnavailable(f"cannot open database {p}: WAL journal not available")
-    db = sqlite_utils.Database(conn)
+    db = sqlite_utils.Database(conn, execute_plugins=False)  # no entry-point scan: plugins are not ours
     db.encryption_key = key  # kept in memory only: backups of an encrypted database reuse it
     if migrate:
         migrate_db(db)
