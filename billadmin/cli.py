@@ -99,9 +99,11 @@ class _Root(TyperGroup):
             from .db import is_busy_error, is_db_error
 
             msg = str(e).lower()
-            if not is_db_error(e):
+            if isinstance(e, OSError) and _file_error(e):
+                err = _file_error(e)
+            elif not is_db_error(e):
                 raise
-            if is_busy_error(e):
+            elif is_busy_error(e):
                 err = DatabaseBusy("database is busy: another billadmin held the lock too long; try again")
             elif "readonly" in msg or "read-only" in msg:
                 err = DatabaseUnavailable("cannot write: the database or its directory is read-only; nothing was written")
@@ -117,6 +119,22 @@ class _Root(TyperGroup):
         for d in err.details:
             sys.stderr.write(f"  {d}\n")
         raise typer.Exit(err.exit_code)
+
+
+def _file_error(e: OSError):
+    """An output file (claims, PDFs, reports) could not be written because the disk is full or
+    read-only: one line and exit 3, like the database's own SQLITE_FULL. None for other errors.
+    Only the folder is named: file names are ours, the folder is the one the user gave."""
+    import errno
+
+    from .errors import DatabaseUnavailable
+
+    why = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+           errno.EROFS: "the file system is read-only"}.get(e.errno)
+    if why is None:
+        return None
+    where = f"in {os.path.dirname(e.filename) or '.'}" if isinstance(e.filename, str) else "a file"
+    return DatabaseUnavailable(f"cannot write {where}: {why}; make room (or choose another folder) and run it again")
 
 
 def _version(value: bool):

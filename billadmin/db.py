@@ -133,6 +133,10 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = False, migr
             raise
         if is_busy_error(e):
             raise DatabaseBusy(f"database {p} is busy: another billadmin is writing; try again") from None
+        if "unable to open" in str(e).lower() and not os.access(p.parent, os.W_OK):
+            # a WAL database needs its -wal and -shm files beside it, even to be read
+            raise DatabaseUnavailable(f"cannot open database {p}: its folder is read-only (SQLite must create "
+                                      f"{p.name}-wal and {p.name}-shm beside it); nothing was written") from None
         if key is not None:
             raise DatabaseUnavailable(WRONG_KEY) from None
         raise DatabaseUnavailable(f"cannot open database {p}: not a billadmin database, or unreadable") from None
