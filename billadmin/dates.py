@@ -65,7 +65,7 @@ def parse_date(text: str | _dt.date | None, fmt: str | None = None) -> _dt.date:
         raise DateError("two-digit year; write the year in full")
     try:
         d = _dt.datetime.strptime(s, f).date()
-    except ValueError:
+    except (ValueError, re.error):  # re.error: a format strptime cannot compile ("%Y%Y")
         raise DateError(f"not a date in the format {f}, or an impossible date") from None
     if d.year < 1000:
         raise DateError("year must have 4 digits")

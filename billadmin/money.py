@@ -34,7 +34,12 @@ def parse_cents(text: str | int | Decimal | None, *, allow_negative: bool = True
     if isinstance(text, int):
         return text * 100
     if isinstance(text, Decimal):
-        q = text.quantize(CENT)
+        if not text.is_finite():
+            raise MoneyError("not a finite amount")
+        try:
+            q = text.quantize(CENT)
+        except InvalidOperation:  # more digits than Decimal's 28-digit context (1E+30)
+            raise MoneyError("amount is too large") from None
         if q != text:
             raise MoneyError("more than two decimal places")
         return int(q * 100)
@@ -108,7 +113,10 @@ def parse_x12_amount(text: str) -> int:
         raise MoneyError(f"not an X12 amount: {text!r}") from None
     if not d.is_finite():
         raise MoneyError("not a finite amount")
-    q = d.quantize(CENT)
+    try:
+        q = d.quantize(CENT)
+    except InvalidOperation:  # more digits than Decimal's 28-digit context (1E+30)
+        raise MoneyError("amount is too large") from None
     if q != d:
         raise MoneyError("more than two decimal places")
     return int(q * 100)

@@ -336,8 +336,8 @@ class XlsxTable(Table):
             raise BadInput(f"{path.name}: sheet {self._ws.title!r} is a chart sheet, not a table")
         self.file = f"{path.name}[{self._ws.title}]"
         self.sheet = self._ws.title
-        self._merged = self._scan_merged()
         self._row_at = 0
+        self._merged = self._scan_merged()
 
     def progress(self) -> tuple[int, int]:
         return self._row_at, self._ws.max_row or 0
@@ -348,10 +348,35 @@ class XlsxTable(Table):
             wb.close()
             self._wb = None
 
+    def _damaged(self, e: Exception) -> BadInput:
+        # openpyxl and the XML parser raise many types (ParseError, ValueError, IndexError,
+        # TypeError, zlib.error) on a damaged sheet; their messages may quote cells: not shown
+        return BadInput(f"{self.file}: row {self._row_at + 1}: the sheet is damaged ({type(e).__name__}); "
+                        "open it in Excel and save it again")
+
+    def _parsed(self, parser):
+        """parser.parse(), with a damaged sheet reported as BadInput naming the row reached."""
+        rows = parser.parse()
+        while True:
+            try:
+                item = next(rows)
+            except StopIteration:
+                return
+            except Exception as e:
+                raise self._damaged(e) from None
+            yield item
+
     def _scan_merged(self) -> list[tuple[int, int, int, int, str]]:
         """Merged ranges (min_row, min_col, max_row, max_col, ref) from the sheet XML, found by a
         byte scan before the rows are parsed: read-only openpyxl does not expose them, and the
         <mergeCells> element comes after the data."""
+        try:
+            return self._scan_merged_ranges()
+        except Exception as e:  # a damaged zip member (bad CRC, zlib.error)
+            self.close()
+            raise self._damaged(e) from None
+
+    def _scan_merged_ranges(self) -> list[tuple[int, int, int, int, str]]:
         out = []
         tail = b""
         with self._wb._archive.open(self._ws._worksheet_path) as src:
@@ -392,7 +417,7 @@ class XlsxTable(Table):
             parser = Parser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,
                             date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
             width = None
-            for row_number, cells in parser.parse():
+            for row_number, cells in self._parsed(parser):
                 self._row_at = row_number
                 if not cells:
                     continue
