@@ -20,7 +20,6 @@ Rules:
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import re
 from functools import lru_cache
@@ -37,11 +36,8 @@ PROVIDER_COLS = ("id", "npi", "first_name", "last_name", "taxonomy")
 
 
 def canonical(content: dict) -> str:
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def digest(content: dict) -> str:
-    return hashlib.sha256(canonical(content).encode()).hexdigest()
+    """Stored form of issued content: compact JSON in the order the content was built."""
+    return json.dumps(content, separators=(",", ":"), ensure_ascii=False)
 
 
 def temp_ids(conn, name: str, ids) -> str:
@@ -168,11 +164,20 @@ def modifiers_of(line: dict) -> list[str]:
     return [m for m in (line.get("modifier1"), line.get("modifier2"), line.get("modifier3"), line.get("modifier4")) if m]
 
 
+def claim_line(invoice_line_id: int, code: str, modifiers: list[str], units: int, charge_cents: int,
+               pointers: list[int]) -> dict:
+    """A service line of a claim's content; its date is the claim's, and no modifiers is left out."""
+    ln = {"invoice_line_id": invoice_line_id, "code": code, "units": units, "charge_cents": charge_cents,
+          "pointers": pointers}
+    if modifiers:
+        ln["modifiers"] = modifiers
+    return ln
+
+
 def claim_content(*, number: str, frequency: str, encounter: dict, lines: list[dict], diagnoses: list[str],
                   patient: dict, coverage: dict, payer: dict, others: list[tuple[dict, dict]], provider: dict,
                   copay_cents: int, payer_claim_number: str | None = None) -> dict:
-    """The content of one claim. `lines`: dicts with invoice_line_id, code, modifiers, units,
-    charge_cents, pointers, date_of_service."""
+    """The content of one claim. `lines`: claim_line() dicts."""
     sub, pat = subscriber_block(coverage, patient)
     other_blocks = []
     for pos, (ocov, opayer) in enumerate(others[:2], start=2):

@@ -286,6 +286,15 @@ def generate(conn, *, through: _dt.date | None = None, payer: str | None = None,
     out_dir = Path(out_dir) if out_dir else Path("out") / today.isoformat()
     result = RunResult(out_dir=out_dir, dry_run=dry_run)
     staged = Staged(enabled=not dry_run)
+    import gc
+
+    # a run builds hundreds of thousands of small dicts and frees them at the end: the cyclic
+    # collector would rescan them over and over (about a fifth of a large run), and a larger
+    # page cache keeps the index inserts in memory
+    gc_was = gc.isenabled()
+    gc.disable()
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute("PRAGMA cache_size = -131072")
     try:
         with folder_lock(out_dir, enabled=not dry_run):
             try:
@@ -302,6 +311,9 @@ def generate(conn, *, through: _dt.date | None = None, payer: str | None = None,
             staged.commit()
     finally:
         staged.discard()
+        conn.execute(f"PRAGMA cache_size = {int(cache)}")
+        if gc_was:
+            gc.enable()
     return result
 
 
@@ -387,6 +399,8 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
     snapshots: list[tuple[int, dict]] = []
 
     # claims
+    result.timings["load+checks"] = time.perf_counter() - t0 - result.timings["scrub"]
+    tb = time.perf_counter()
     claim_encs.sort(key=lambda e: (payers[e["coverage"]["payer_id"]]["code"], e["date_of_service"], e["number"]))
     numbers = numbering.take(conn, "claim", len(claim_encs))
     copays = _copays(conn, pat_t) if claim_encs else {}
@@ -409,9 +423,8 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
                             code=ln["code"], modifiers=mods, units=ln["units"], description=None,
                             amount=ln["charge_cents"])
             lines.append(row)
-            clines.append({"invoice_line_id": row["id"], "code": ln["code"], "modifiers": mods, "units": ln["units"],
-                           "charge_cents": ln["charge_cents"], "pointers": content.parse_pointers(ln["dx_pointers"]),
-                           "date_of_service": e["date_of_service"]})
+            clines.append(content.claim_line(row["id"], ln["code"], mods, ln["units"], ln["charge_cents"],
+                                             content.parse_pointers(ln["dx_pointers"])))
             billed_lines.append(ln["charge_line_id"])
         c = content.claim_content(
             number=number, frequency="1", encounter=e, lines=clines, diagnoses=dx, patient=pats[e["patient_id"]],
@@ -424,8 +437,13 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
         issues.append(Issue(row, lines, c, payer_row["code"], e["number"], pats[e["patient_id"]]["mrn"], e["date_of_service"]))
         snapshots.append((inv_id, c))
         per_payer[cov["payer_id"]].append((inv_id, c))
+    result.timings["build"] = time.perf_counter() - tb
+    tb = time.perf_counter()
     insert_invoices(conn, issues, at=now)
+    result.timings["insert"] = time.perf_counter() - tb
+    tb = time.perf_counter()
     insert_snapshots(conn, snapshots)
+    result.timings["snapshots"] = time.perf_counter() - tb
     conn.conn.executemany("INSERT INTO claim_copays (payment_id, invoice_id) VALUES (?, ?)", copay_rows)
 
     # queued voids and replacements join their payer's file
@@ -470,8 +488,9 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
     result.timings["patient"] = time.perf_counter() - t3
 
     all_issues = issues + p_issues
-    conn.conn.executemany("INSERT INTO invoice_runs (invoice_id, run_id) VALUES (?, ?)",
-                          [(it.row["id"], run_id) for it in all_issues] + [(iid, run_id) for iid in queued])
+    conn.conn.executemany("INSERT INTO invoice_runs (invoice_id, run_id, file) VALUES (?, ?, ?)",
+                          [(it.row["id"], run_id, files_by_invoice.get(it.row["id"])) for it in all_issues]
+                          + [(iid, run_id, files_by_invoice.get(iid)) for iid in queued])
     new_rows = []
     for it in all_issues:
         new_rows.append({"number": it.row["number"], "kind": it.row["kind"], "frequency": it.row["frequency_code"],
@@ -704,14 +723,11 @@ def listing_rows(conn, run_ids: list[int]) -> list[dict]:
     rows = []
     for r in conn.execute(
         f"SELECT i.id, i.number, i.kind, i.frequency_code, i.issued_on, COALESCE(py.code, 'patient'), e.number, p.mrn,"
-        f" e.date_of_service, i.total_cents, i.copay_cents, i.filing_deadline, i.due_on,"
-        f" (SELECT f.path FROM invoice_files f WHERE f.invoice_id = i.id ORDER BY f.id DESC LIMIT 1)"
+        f" e.date_of_service, i.total_cents, i.copay_cents, i.filing_deadline, i.due_on, ir.file"
         f" FROM invoice_runs ir JOIN {t} t ON t.id = ir.run_id JOIN invoices i ON i.id = ir.invoice_id"
         f" JOIN patients p ON p.id = i.patient_id LEFT JOIN payers py ON py.id = i.payer_id"
         f" LEFT JOIN encounters e ON e.id = i.encounter_id ORDER BY i.id"):
-        rows.append(dict(zip(["invoice_id"] + LISTING_COLUMNS[:-1] + ["file"], r)))
-        if rows[-1]["file"]:
-            rows[-1]["file"] = Path(rows[-1]["file"]).name
+        rows.append(dict(zip(["invoice_id"] + LISTING_COLUMNS, r)))
     return rows
 
 
@@ -724,7 +740,7 @@ def _write_listing(conn, result, staged, *, xlsx: bool) -> None:
     runs = [r[0] for r in conn.execute("SELECT id FROM billing_runs WHERE out_dir = ? ORDER BY id", (out,))]
     rows = listing_rows(conn, runs)
     buf = io.StringIO()
-    render.write_csv(rows, LISTING_COLUMNS, buf)
+    write_listing_csv(rows, LISTING_COLUMNS, buf)
     csv_path = result.out_dir / "invoices.csv"
     staged.write_text(csv_path, buf.getvalue())
     result.files.append(csv_path)
@@ -732,6 +748,23 @@ def _write_listing(conn, result, staged, *, xlsx: bool) -> None:
         path = result.out_dir / "invoices.xlsx"
         write_listing_xlsx(staged.path_for(path), rows, LISTING_COLUMNS)
         result.files.append(path)
+
+
+def write_listing_csv(rows: list[dict], columns: list[str], fh) -> None:
+    """invoices.csv as render.write_csv writes it (money "123.45", cells a spreadsheet would
+    evaluate escaped), specialised to the listing's plain values: 4x faster on large runs."""
+    import csv
+
+    from .. import money
+    from ..render import safe_cell
+
+    w = csv.writer(fh, lineterminator="\n")
+    w.writerow([c[:-6] if c.endswith("_cents") else c for c in columns])
+    is_money = [c.endswith("_cents") for c in columns]
+    fmt = money.fmt
+    for r in rows:
+        w.writerow([fmt(r.get(c)) if m else ("" if r.get(c) is None else safe_cell(r.get(c)))
+                    for c, m in zip(columns, is_money)])
 
 
 def write_listing_xlsx(path: Path, rows: list[dict], columns: list[str]) -> None:

@@ -226,9 +226,8 @@ def replace(conn, number: str, *, scrub=None, payer_claim_number_: str | None = 
             row = _line_row(ids, inv_id, n, charge_line_id=ln["charge_line_id"], dos=enc["date_of_service"], code=ln["code"],
                             modifiers=mods, units=ln["units"], description=None, amount=ln["charge_cents"])
             lines.append(row)
-            clines.append({"invoice_line_id": row["id"], "code": ln["code"], "modifiers": mods, "units": ln["units"],
-                           "charge_cents": ln["charge_cents"], "pointers": content.parse_pointers(ln["dx_pointers"]),
-                           "date_of_service": enc["date_of_service"]})
+            clines.append(content.claim_line(row["id"], ln["code"], mods, ln["units"], ln["charge_cents"],
+                                             content.parse_pointers(ln["dx_pointers"])))
         providers = content.load_providers(conn)
         frequency = "7" if sent else "1"
         c = content.claim_content(number=new_no, frequency=frequency, encounter=enc, lines=clines, diagnoses=dx, patient=pat,

@@ -114,3 +114,9 @@ def m004_carried_amounts(db):
     ) STRICT;
     CREATE INDEX adjustments_source ON adjustments(source)
     """)
+
+
+@billing()
+def m005_run_file_names(db):
+    "invoices.csv lists each invoice with the file that carries it; kept with the run so the listing is one join."
+    db.execute("ALTER TABLE invoice_runs ADD COLUMN file TEXT")
