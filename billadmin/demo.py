@@ -330,12 +330,120 @@ def _step_load(ctx: DemoContext) -> None:
         f"Planted {planted} encounters with coding errors ({', '.join(f'{k} {len(v)}' for k, v in ctx.data.planted.items())})")
 
 
+def billing_days(as_of: _dt.date) -> list[_dt.date]:
+    """The practice bills on the first weekday of each month in the demo's six months, and once
+    more on the as-of date (the run the clerk is looking at)."""
+    days = []
+    d = (as_of - _dt.timedelta(days=182)).replace(day=1)
+    while True:
+        d = (d.replace(day=28) + _dt.timedelta(days=4)).replace(day=1)  # first of next month
+        first = d + _dt.timedelta(days=max(0, 7 - d.weekday()) if d.weekday() >= 5 else 0)
+        if first >= as_of:
+            break
+        days.append(first)
+    return days + [as_of]
+
+
+def _step_bill_and_post(ctx: DemoContext) -> None:
+    """Six months of the billing office's routine, in order: on each billing day the 835s that
+    arrived since the last one are posted, then `invoice generate` bills everything ready
+    (claims to payers, and patient invoices for self-pay visits and the patient responsibility
+    the 835s moved to patients). Claims sent in the last weeks are not answered yet."""
+    from . import money
+    from .billing.generate import generate
+    from .reconcile import output as rec_out, remits as rec
+    from .reconcile.reports import Side
+    from . import db
+    from .accounts.payments import post_payment
+    from .remit import demo as rdemo, post
+    from .scrub import check
+
+    conn, out = ctx.conn, ctx.out_dir
+    practice = dict(zip(("name", "npi", "submitter_id"),
+                        conn.execute("SELECT name, npi, submitter_id FROM practice WHERE id = 1").fetchone()))
+    days = billing_days(ctx.as_of)
+    prev = None
+    claims = patient_invoices = edi = pdfs = 0
+    remit_files, payments, outcomes, posted = [], [], {}, 0
+    last_full = max((i for i in range(1, len(days)) if (days[i] - days[i - 1]).days >= 14), default=None)
+    held = 0
+    rnd = random.Random(SEED + 1)
+    statements: list[tuple[str, str, int, _dt.date]] = []  # patient invoices of the last run
+    paid_by_patients = n_patient_payments = 0
+    for i, day in enumerate(days):
+        # patients pay last month's statements: most in full, some half, the rest not yet
+        for number, mrn, total, issued in statements:
+            roll = rnd.random()
+            amount = total if roll < 0.6 else total // 2 if roll < 0.75 else 0
+            if amount <= 0:
+                continue
+            on = min(issued + _dt.timedelta(days=rnd.randint(5, 25)), day - _dt.timedelta(days=1))
+            post_payment(conn, mrn, amount, method=rnd.choice(["card", "card", "check", "cash"]), on=on,
+                         invoice_number=number, reference=f"DEMO-{number}")
+            paid_by_patients += amount
+            n_patient_payments += 1
+        if prev is not None:
+            sim = rdemo.answer_window(conn, out / "remits" / day.isoformat(), prev, day, practice,
+                                      extras=(i == last_full))
+            if sim["files"]:
+                res = post.import_files(conn, sim["files"])
+                remit_files += sim["files"]
+                payments += sim["payments"]
+                posted += sum(t.posted_cents for t in res.transactions)
+                for c in res.claims:
+                    outcomes[c.outcome] = outcomes.get(c.outcome, 0) + 1
+        # statements of past months were mailed: the demo renders PDFs for the last run only (any
+        # invoice re-renders with `billadmin invoice export NUMBER --format pdf`), to stay quick
+        run = generate(conn, through=day - _dt.timedelta(days=1), today=day, out_dir=out / "out" / day.isoformat(),
+                       scrub=check, pdf=(day == days[-1]))
+        claims += sum(1 for r in run.issued if r["kind"] == "claim")
+        patient_invoices += sum(1 for r in run.issued if r["kind"] == "patient")
+        edi += sum(1 for f in run.files if f.suffix == ".edi")
+        pdfs += sum(1 for f in run.files if f.suffix == ".pdf")
+        held = len(run.held)
+        statements = [(r["number"], mrn, r["total_cents"], day) for r in run.issued if r["kind"] == "patient"
+                      for (mrn,) in conn.execute("SELECT p.mrn FROM invoices i JOIN patients p ON p.id = i.patient_id"
+                                                 " WHERE i.number = ?", (r["number"],))]
+        prev = day
+    ctx.summary.counts.update({"claims": claims, "patient_invoices": patient_invoices, "held": held,
+                               "remit_files": len(remit_files)})
+    ctx.summary.paths["invoices"] = out / "out"
+    ctx.summary.paths["remits"] = out / "remits"
+    ctx.summary.steps.append(
+        f"Billed on {len(days)} days ({days[0]} .. {days[-1]}), as `billadmin invoice generate` would each month: "
+        f"{claims} claims in {edi} 837P files (each passed pyx12) and {patient_invoices} patient invoices "
+        f"({pdfs} PDFs from the last run); {held} encounters still held by the scrubber")
+    ctx.summary.steps.append(
+        f"Payers answered with {len(remit_files)} 835 files, posted before each billing day: "
+        f"{money.fmt(posted, thousands=True)} paid; " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(outcomes.items())))
+    ctx.summary.steps.append(f"Patients paid {n_patient_payments} statements: {money.fmt(paid_by_patients, thousands=True)}"
+                             " (`billadmin payment post`)")
+    ctx.summary.steps.append(f"Claims, invoices and 835s are in {out / 'out'}/ and {out / 'remits'}/ (by day)")
+    deposits = rdemo.write_deposits(out / "remits" / "bank-deposits.csv", payments)
+    side = Side("deposits", deposits, ["EFT Trace"], "Credit")
+    r = rec.reconcile_remits(conn, as_of=ctx.as_of, days=30, deposit_side=side)
+    summary = r.summary_rows()
+    with db.write(conn):
+        rec_out.record_run(conn, kind="remits", inputs=[{"side": "deposits", "file": side.path.name, "path": str(side.path),
+                                                         "sha256": side.sha256, "rows": side.rows}],
+                           options={"as_of": ctx.as_of.isoformat(), "days": 30}, summary=summary,
+                           differences=r.differences, net_difference_cents=r.net_difference_cents,
+                           exit_code=1 if r.differences else 0)
+    counts = {s["category"]: s["count"] for s in summary if not s["payer"]}
+    ctx.summary.steps.append(
+        f"Reconcile remits as of {ctx.as_of} against the bank's {deposits.name}: "
+        + ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in counts.items() if n))
+
+
 def demo_steps():
     """The pipeline the demo runs, in order. Each domain adds its step (a function of
     DemoContext) here: load, scrub, invoice generate, remittances, reports."""
-    from .scrub.demo import step_scrub  # scrub every unbilled line, planted errors must show (issue 4)
+    from .scrub.demo import step_code_sets, step_scrub  # NCCI excerpt; scrub what is still unbilled (issue 4)
     from .reports.demo import step_reports  # month-end reports and reports.xlsx; keep last (issue 7)
     from .billing.demo import step_invoice  # invoice generate: 837P per payer and patient PDFs (issue 5)
     from .remit.demo import step_remit  # payers' 835s for the claims, remit import, reconcile remits (issue 6)
 
-    return [_step_load, step_scrub, step_invoice, step_remit, step_reports]
+    # The monthly billing and posting timeline replaces the single invoice and remit steps, so
+    # every date in the story is in order; step_invoice and step_remit remain for one-shot use.
+    del step_invoice, step_remit
+    return [_step_load, step_code_sets, _step_bill_and_post, step_scrub, step_reports]

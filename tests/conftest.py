@@ -80,6 +80,39 @@ def db(db_path):
     conn.close()
 
 
+DEMO_AS_OF = "2026-11-26"
+
+
+@pytest.fixture(scope="session")
+def demo_practice(tmp_path_factory):
+    """`billadmin demo` run once per session through the CLI: (database path, stderr text).
+    Tests that change the database work on a copy (demo_copy)."""
+    from billadmin.cli import app
+    from billadmin.commands import state
+
+    path = tmp_path_factory.mktemp("demo") / "billadmin-demo.db"
+    result = CliRunner().invoke(app, ["--db", str(path), "demo", "--as-of", DEMO_AS_OF])
+    state.db_path, state.quiet = None, False
+    assert result.exit_code == 0, result.stderr
+    return path, result.stderr
+
+
+@pytest.fixture
+def demo_copy(demo_practice, tmp_path):
+    """A private copy of the demo database (SQLite backup API), beside a copy of its files."""
+    import shutil
+
+    from billadmin import db as dbmod
+
+    src, _ = demo_practice
+    dest = tmp_path / src.name
+    conn = dbmod.connect(src)
+    conn.conn.backup(dbmod.connect(dest, create=True, migrate=False).conn)
+    conn.close()
+    shutil.copytree(src.parent / f"{src.stem}-files", tmp_path / f"{src.stem}-files")
+    return dest
+
+
 @pytest.fixture
 def corpus() -> Path:
     if not CORPUS.is_dir():

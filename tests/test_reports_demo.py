@@ -11,8 +11,8 @@ from billadmin import db as dbmod, demo
 AS_OF = dt.date(2026, 11, 26)
 
 
-@pytest.fixture(scope="module")
-def demo_conn(tmp_path_factory):
+@pytest.fixture
+def demo_conn(demo_copy):
     """The demo practice as its pipeline leaves it (invoices, the payers' 835s posted), plus what
     the pipeline does not do: three claims voided with credit notes, patient invoices for what
     remittances moved to patients (generate again), patient payments with a credit and a refund.
@@ -21,9 +21,8 @@ def demo_conn(tmp_path_factory):
     from billadmin.accounts import payments
     from billadmin.billing import generate
 
-    folder = tmp_path_factory.mktemp("demo7")
-    path = folder / "billadmin-demo.db"
-    demo.run_demo(path, as_of=AS_OF)
+    path = demo_copy
+    folder = path.parent
     conn = dbmod.connect(path)
     if not conn.execute("SELECT COUNT(*) FROM invoices").fetchone()[0]:
         generate.generate(conn, today=AS_OF, out_dir=folder / "out", pdf=False, xlsx=False)
@@ -94,6 +93,6 @@ def test_demo_reports_xlsx(demo_conn):
     from openpyxl import load_workbook
 
     _, folder = demo_conn
-    wb = load_workbook(folder / "reports.xlsx")
+    wb = load_workbook(folder / "billadmin-demo-files" / "reports.xlsx")
     assert {"Aging by payer", "Aging by patient", "KPI", "KPI trend", "Payer mix", "Denials by category"} <= set(wb.sheetnames)
     assert len(wb["Aging by payer"]._charts) == 1 and len(wb["Payer mix"]._charts) == 2

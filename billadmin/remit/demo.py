@@ -261,3 +261,95 @@ def step_remit(ctx) -> None:
     ctx.summary.steps.append(
         f"Reconcile remits as of {as_of} with {sim['deposits'].name}: "
         + ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in counts.items() if n))
+
+
+def answer_window(conn, out_dir: Path, since: _dt.date, until: _dt.date, practice: dict, *,
+                  extras: bool = False) -> dict:
+    """The demo's timeline: the payers' 835s that arrive in (since, until].
+
+    Each claim's fate is fixed by its own seeded draw (outcome as in `simulate`, and a delay of
+    12-40 days after the claim was issued), so calling this window by window answers every claim
+    exactly once, on a date after it was sent. Claims whose answer falls after the last window
+    stay unanswered, as the newest claims of a real practice do. With extras=True the window also
+    carries one reversal (a paid claim taken back and paid again, corrected) and a payment for a
+    claim another practice issued. Returns the files and, per 835, (pay date, payer code, trace,
+    amount) for the bank file.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    payers = {}
+    for pid, code, name, kind, x12, a1, city, st, zp in conn.execute(
+            "SELECT id, code, name, kind, x12_payer_id, address1, city, state, zip FROM payers"):
+        tin = "1" + str(int(hashlib.sha256(code.encode()).hexdigest(), 16))[:9]
+        payers[pid] = {"id": pid, "code": code, "name": name, "kind": kind, "x12": x12, "tin": tin, "address1": a1,
+                       "city": city, "state": st, "zip": zp}
+    invs = [dict(zip(("id", "number", "payer_id", "patient_id", "issued_on", "copay_cents", "total_cents"), r))
+            for r in conn.execute("SELECT id, number, payer_id, patient_id, issued_on, copay_cents, total_cents"
+                                  " FROM invoices WHERE kind = 'claim' AND frequency_code = '1' AND issued_on < ?"
+                                  " ORDER BY id", (until.isoformat(),))]
+    lines = defaultdict(list)
+    for r in conn.execute("SELECT l.invoice_id, l.code, l.modifiers, l.units, l.date_of_service, l.amount_cents"
+                          " FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.kind = 'claim'"
+                          " AND i.issued_on < ? ORDER BY l.invoice_id, l.line_no", (until.isoformat(),)):
+        lines[r[0]].append(dict(zip(("code", "modifiers", "units", "date_of_service", "amount_cents"), r[1:])))
+    files: dict[tuple[int, _dt.date], _File] = {}
+    counts: dict[str, int] = defaultdict(int)
+    reversible = None
+    for inv in invs:
+        payer = payers.get(inv["payer_id"])
+        if payer is None or payer["kind"] == "self":
+            continue
+        rnd = random.Random(SEED * 1_000_003 + inv["id"])
+        roll = rnd.random()
+        outcome = "paid" if roll < 0.80 else "short" if roll < 0.87 else "denied" if roll < 0.95 else "none"
+        pay_date = _dt.date.fromisoformat(inv["issued_on"]) + _dt.timedelta(days=rnd.randint(12, 40))
+        if outcome == "none" or not (since < pay_date <= until):
+            continue
+        pay_date += _dt.timedelta(days=(4 - pay_date.weekday()) % 7)  # payers send their 835s on Fridays
+        pay_date = min(pay_date, until)
+        counts[outcome] += 1
+        inv["payer_code"] = payer["code"]
+        f = files.get((payer["id"], pay_date))
+        if f is None:
+            f = files[(payer["id"], pay_date)] = _File(payer, f"{payer['code']}{pay_date:%y%m%d}", pay_date, practice)
+        segs, paid = _claim_segments(inv, lines[inv["id"]], payer["kind"], outcome, rnd, conn)
+        f.add(segs, paid)
+        if reversible is None and outcome == "paid" and paid > 0:
+            reversible = (inv, payer, segs, paid)
+    isa = int(conn.execute("SELECT COUNT(*) FROM remit_files").fetchone()[0]) + 1 if conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE name = 'remit_files'").fetchone() else 1
+    paths, payments = [], []
+    for (_, pay_date), f in sorted(files.items(), key=lambda kv: (kv[0][1], kv[1].payer["code"])):
+        p = out_dir / f"{f.payer['code']}-{f.pay_date.isoformat()}-{f.trace}.835"
+        p.write_text(f.text(isa))
+        isa += 1
+        paths.append(p)
+        payments.append((f.pay_date, f.payer["code"], f.trace, f.total))
+    if extras and reversible:
+        inv, payer, orig, paid = reversible
+        f = _File(payer, f"{payer['code']}{until:%y%m%d}RV", until, practice)
+        f.add(_negated(orig), -paid)
+        segs, paid2 = _claim_segments(inv, lines[inv["id"]], payer["kind"], "short", random.Random(SEED + inv["id"]),
+                                      conn, pcn=f"{payer['code']}{inv['id']:08d}R")
+        f.add(segs, paid2)
+        f.add([["CLP", "ZZ-OTHER-7781", "1", "95", "60", "", "CI", "OTHER1"], ["CAS", "CO", "45", "35"]], 6000)
+        p = out_dir / f"{payer['code']}-{until.isoformat()}-{f.trace}.835"
+        p.write_text(f.text(isa))
+        paths.append(p)
+        payments.append((until, payer["code"], f.trace, f.total))
+        counts["reversed"] += 1
+        counts["unmatched"] += 1
+    return {"files": paths, "payments": payments, "counts": dict(counts)}
+
+
+def write_deposits(path: Path, payments: list[tuple]) -> Path:
+    """The bank's deposit file for the 835 payments: one not deposited yet (the newest), one
+    short by a 2.50 bank fee, the rest as paid."""
+    payments = sorted(payments)
+    with open(path, "w", newline="") as fh:
+        fh.write("Date,Description,EFT Trace,Credit\n")
+        for i, (day, code, trace, total) in enumerate(payments):
+            if i == len(payments) - 1:
+                continue
+            amount = total - (250 if i == 1 else 0)
+            fh.write(f"{day.isoformat()},HCCLAIMPMT {code},{trace},{money.fmt(amount)}\n")
+    return path

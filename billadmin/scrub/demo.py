@@ -11,6 +11,8 @@ findings and the run's notes say so.
 
 from __future__ import annotations
 
+import datetime as _dt
+
 from collections import Counter
 from pathlib import Path
 
@@ -42,18 +44,28 @@ def write_ptp_excerpt(path: Path, pairs=DEMO_PTP_PAIRS, effective: str = "200001
     return path
 
 
-def step_scrub(ctx) -> None:
-    """Demo step: PTP excerpt loaded, all unbilled lines scrubbed, findings summarised and saved."""
-    from .. import render
+def step_code_sets(ctx) -> None:
+    """Demo step: the PTP excerpt loaded through `codes load ncci-ptp` (before anything is billed)."""
     from ..codesets import loader
-    from . import check
 
     files = ctx.summary.files_dir
     ptp = write_ptp_excerpt(Path(files) / "ncci-ptp-demo-excerpt.txt")
-    quarter = ctx.as_of.replace(month=(ctx.as_of.month - 1) // 3 * 3 + 1, day=1)
-    rep = loader.load(ctx.conn, "ncci-ptp", [ptp], label=PTP_LABEL, effective=quarter.isoformat())
+    start = ctx.as_of - _dt.timedelta(days=183)  # in force for the whole six months the demo bills
+    rep = loader.load(ctx.conn, "ncci-ptp", [ptp], label=PTP_LABEL, effective=start.isoformat())
+    ctx.summary.counts["ptp_edits"] = rep.rows_in_file
     ctx.summary.steps.append(f"Loaded NCCI PTP '{rep.label}' ({rep.rows_in_file} edit) from {ptp.name}; "
                              f"HCPCS Level II and CPT are checked by format only (no HCPCS or CPT file loaded)")
+
+
+def step_scrub(ctx) -> None:
+    """Demo step: PTP excerpt loaded (unless step_code_sets ran), the unbilled lines scrubbed,
+    findings summarised and saved."""
+    from .. import render
+    from . import check
+
+    if "ptp_edits" not in ctx.summary.counts:
+        step_code_sets(ctx)
+    files = ctx.summary.files_dir
     findings = check(ctx.conn, as_of=ctx.as_of)
     out = Path(files) / "scrub-findings.csv"
     render.emit([f.as_row() for f in findings], fmt="csv", output=out,

@@ -116,11 +116,37 @@ def _sniff(text: str) -> tuple[str | None, str | None, int]:
     return version, tx, n
 
 
+_MAPS: dict = {}
+
+
+def _cache_pyx12_maps() -> None:
+    """pyx12 loads and parses its XML maps again for every document (about 0.2 s each, twice
+    per file). The maps are not changed by validation (the walker keeps its own counters), so
+    one process loads each map once; verdicts on the published 837P/835 examples and on our
+    own files are identical with and without the cache (tests/test_x12_837.py)."""
+    import pyx12.map_if
+
+    if getattr(pyx12.map_if.load_map_file, "_billadmin_cached", False):
+        return
+    original = pyx12.map_if.load_map_file
+
+    def load_map_file(map_file, param, map_path=None):
+        key = (map_file, map_path)
+        if key not in _MAPS:
+            _MAPS[key] = original(map_file, param, map_path)
+        return _MAPS[key]
+
+    load_map_file._billadmin_cached = True
+    pyx12.map_if.load_map_file = load_map_file
+
+
 def validate_text(text: str, name: str = "<memory>") -> Verdict:
     """Run pyx12 on X12 text; the verdict lists every problem pyx12 reported."""
     import pyx12.errors
     import pyx12.params
     import pyx12.x12n_document
+
+    _cache_pyx12_maps()
 
     if text.startswith(BOM):
         text = text[1:]
