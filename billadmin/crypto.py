@@ -74,8 +74,10 @@ def connect(p: Path, key: str, *, timeout: float = 15.0):
     conn.execute(f"PRAGMA key = {_quote(key)}")
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sc.DatabaseError:
+    except sc.DatabaseError as e:
         conn.close()
+        if "unable to open" in str(e).lower():
+            raise  # not the key: the file or its folder cannot be opened (db.connect says which)
         raise DatabaseUnavailable("cannot open database: wrong key, or not a billadmin database") from None
     return CipherConnection(conn)
 
