@@ -139,8 +139,31 @@ def _sentinel_charges(path: Path, billed) -> Path:
     return fh.write_csv(path, demo.HEADERS["charges"], rows)
 
 
+# Files that hold PHI by design (claims, patient invoices, listings, the database, the rows a
+# clerk must fix); every other file a command writes is a diagnostic and must hold none.
+DATA_FILES = ("*.edi", "*.pdf", "invoices.csv", "invoices.xlsx", "*.db", "*.db-wal", "*.db-shm", "*.lock")
+
+
+def _diagnostic_files_clean(roots, since: float, inputs=()) -> list[Path]:
+    import fnmatch
+
+    seen = []
+    for root in roots:
+        for f in Path(root).rglob("*"):
+            if not f.is_file() or f.stat().st_mtime < since or f in inputs:
+                continue
+            if any(fnmatch.fnmatch(f.name, pat) for pat in DATA_FILES):
+                continue
+            seen.append(f)
+            fh.assert_no_phi(f.read_bytes(), f"diagnostic file {f.name}")
+    return seen
+
+
 def test_scrub_findings_and_held_encounters(billed, tmp_path):
+    import time
+
     db = billed.db
+    since = time.time() - 1
     fh.ok(fh.ba(db, "import", "charges", _sentinel_charges(tmp_path / "zq.csv", billed)))
     fails(db, "codes", "check", "--encounter", "ZQ000002", codes=(1,))
     fails(db, "codes", "check", codes=(1,))
@@ -151,6 +174,8 @@ def test_scrub_findings_and_held_encounters(billed, tmp_path):
     held = out / "held.csv"
     assert held.exists() and "ZQ000002" in held.read_text()
     fh.assert_no_phi(held.read_text(), "held.csv")
+    written = _diagnostic_files_clean([tmp_path], since, inputs={tmp_path / "zq.csv", tmp_path / "zq2.csv"})
+    assert held in written
     _audit_clean(db)
 
 
