@@ -260,3 +260,32 @@ def test_sqlite_full_simulated(unbilled, tmp_path, page_limit):
     r = CliRunner().invoke(app, ["--db", str(db), "import", "charges", str(charges)])
     assert r.exit_code == 0, r.stderr
     fh.integrity_ok(db)
+
+
+# ---- a damaged database file ------------------------------------------------------------------
+
+@pytest.mark.parametrize("damage", ["page", "late page", "header", "truncated"])
+def test_damaged_database_is_reported_not_crashed(unbilled, damage):
+    """Bytes overwritten or the file cut short (a bad disk, a copy of a live file): every
+    command says the database is damaged (exit 3) or `check` lists the damage (exit 1)."""
+    db = unbilled.db
+    size = db.stat().st_size
+    with open(db, "r+b") as f:
+        if damage == "truncated":
+            f.truncate(size // 2)
+        else:
+            f.seek({"page": 4096, "late page": size - 3 * 4096, "header": 100}[damage])
+            f.write(b"\xde\xad\xbe\xef" * 256)
+    for args in (["check"], ["patient", "list"], ["invoice", "generate", "--dry-run"],
+                 ["import", "charges", unbilled.files["charges"]]):
+        r = fh.ba(db, *args)
+        what = f"{' '.join(args[:2])} on a damaged database ({damage})"
+        assert "Traceback" not in r.stderr and "internal error" not in r.stderr, f"{what}: {r.stderr[-3000:]}"
+        if r.returncode == 0:
+            continue  # the damage is in pages this command never reads
+        assert r.returncode in (1, 3), f"{what}: exit {r.returncode}: {r.stderr[-2000:]}"
+        if r.returncode == 3:
+            assert r.stderr.startswith("Error: ") and ("damaged" in r.stderr or "not a billadmin database" in r.stderr), r.stderr
+        else:
+            assert args == ["check"] and "DB-INTEGRITY" in r.stdout, (r.stdout[-2000:], r.stderr[-2000:])
+        fh.assert_no_phi(r.stdout + r.stderr, what)
