@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from pathlib import Path
 
 from .. import audit, db, ledger
 from ..errors import BadInput, ChecksFailed, Conflict, NotFound
