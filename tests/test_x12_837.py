@@ -273,3 +273,29 @@ def test_generate_validates_large_runs_in_worker_processes(practice_db, tmp_path
     assert any("segment " in d and "CLM" in d for d in ei.value.details)
     assert db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 5
     assert not any(p.name.endswith(".partial") for p in (tmp_path / "out").iterdir())
+
+
+def test_validation_messages_never_quote_the_data(practice_db, tmp_path):
+    """pyx12's own texts quote values (a name too long, a date, an address in a misplaced N3);
+    the problems we print name the segment, element and rule only."""
+    db = practice_db
+    with dbmod.write(db):
+        p = fx.patient(db, "0900", "Zebulon", "Quixotefrost", dob="1937-08-14")
+        fx.coverage(db, p, "KEY", member="QX7734219056")
+        fx.encounter(db, p, "2026-06-05", [("99213", 14000)])
+    res = _run(db, tmp_path)
+    [f] = [x for x in res.files if x.suffix == ".edi"]
+    text = f.read_text()
+    damaged = tmp_path / "damaged.edi"
+    damaged.write_text(text.replace("*QUIXOTEFROST*", "*" + "QUIXOTEFROST" * 6 + "*")
+                       .replace("DMG*D8*19370814", "DMG*D8*1937-08-14")
+                       .replace("HL*2*1*22*0~", "HL*2*1*22*0~\nN3*8817 XYLOPHONE CRESCENT~")
+                       .replace("NM1*IL*1*", "NM1*IL*1*QX7734219056ZZ*"))
+    v = validate.validate_file(damaged)
+    assert not v.valid and len(v.problems) >= 3
+    printed = "\n".join(str(p) for p in v.problems).upper()
+    for secret in ("QUIXOTEFROST", "ZEBULON", "1937", "XYLOPHONE", "QX7734219056"):
+        assert secret not in printed, (secret, printed)
+    assert "DATA ELEMENT TOO LONG (LENGTH 72, AT MOST 35)" in printed     # the name, pushed into NM104
+    assert "INVALID DATE: SUBSCRIBER BIRTH DATE, DMG02" in printed
+    assert "N3: UNRECOGNIZED SEGMENT" in printed

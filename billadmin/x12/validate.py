@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -69,6 +70,55 @@ class _Collect(logging.Handler):
         self.records.append(record.getMessage())
 
 
+# X12 999 IK403 (data element) and IK304 (segment) error codes, as pyx12 reports them. Messages are
+# rebuilt from these and the map's element names: pyx12's own texts quote the data (a name that
+# is too long, a date, an address in a misplaced N3), and problems are printed, so never the data.
+ELEMENT_ERRORS = {
+    "1": "required data element missing", "2": "conditional required data element missing",
+    "3": "too many data elements", "4": "data element too short", "5": "data element too long",
+    "6": "invalid character in data element", "7": "invalid code value", "8": "invalid date",
+    "9": "invalid time", "10": "exclusion condition violated", "12": "too many repetitions",
+    "13": "too many components", "I6": "code value not used in this implementation",
+    "I9": "implementation dependent data element missing", "I10": "implementation not used data element present",
+    "I11": "implementation too few repetitions", "I12": "implementation pattern match failure",
+    "I13": "implementation dependent not used data element present",
+}
+SEGMENT_ERRORS = {
+    "1": "unrecognized segment, or a segment where it is not expected", "2": "unexpected segment",
+    "3": "required segment missing", "4": "loop occurs over maximum times", "5": "segment exceeds maximum use",
+    "6": "segment not in defined transaction set", "7": "segment not in proper sequence",
+    "8": "segment has data element errors", "I4": "implementation not used segment present",
+    "I6": "implementation dependent segment missing", "I7": "implementation loop occurs under minimum times",
+    "I8": "implementation segment below minimum use", "I9": "implementation dependent not used segment present",
+}
+_LENGTHS = re.compile(r"=\s*(\d+)\s*([<>])\s*(\d+)")
+# pyx12 texts that carry only map names, counts and control numbers (no data): kept as they are
+_SAFE = re.compile(r'^(Mandatory (segment|loop|data element|composite) "[^"]*" \([^)]*\) missing'
+                   r'|(Segment|Loop) [A-Z0-9]{2,3} (found but marked as not used|exceeded max count\.  Found \d+, should have \d+)'
+                   r'|Too many (sub-)?elements in (segment|composite) "[^"]*" \([^)]*\)(\. Has \d+, should have \d+)?'
+                   r'|(ISA|GS|ST|IEA|GE|SE) [^"]*(id|count|Control Number)[^"]*'
+                   r'|My HL count \d+ does not match your HL count \d+'
+                   r'|Unterminated (Loop|segment) \w+'
+                   r'|Segment contains (a leading space|trailing element terminators))$')
+
+
+def _element_message(code: str | None, err_str: str, name: str | None, element: str | None) -> str:
+    msg = ELEMENT_ERRORS.get(str(code), f"data element error {code}")
+    m = _LENGTHS.search(err_str or "") if str(code) in ("4", "5") else None
+    if m:
+        msg += f" (length {m.group(1)}, {'at least' if m.group(2) == '<' else 'at most'} {m.group(3)})"
+    what = ", ".join(x for x in (name, element) if x)
+    return f"{msg}: {what}" if what else msg
+
+
+def _segment_message(code: str | None, err_str: str, segment: str | None) -> str:
+    text = (err_str or "").strip()
+    if text and _SAFE.match(text):
+        return text
+    msg = SEGMENT_ERRORS.get(str(code), f"error {code}" if code else "error")
+    return f"{msg} ({segment})" if segment else msg
+
+
 def _walk_errors(node, ctx: dict, out: list[Problem]) -> None:
     if isinstance(node, list):
         for n in node:
@@ -77,8 +127,10 @@ def _walk_errors(node, ctx: dict, out: list[Problem]) -> None:
     if not isinstance(node, dict):
         return
     here = dict(ctx)
+    is_element = False
     if "seg_id" in node:
         here["segment"] = node.get("seg_id")
+        here.pop("element", None)
     if "cur_line" in node:
         here["line"] = node.get("cur_line")
     if node.get("ele_pos") is not None and here.get("segment"):
@@ -86,10 +138,16 @@ def _walk_errors(node, ctx: dict, out: list[Problem]) -> None:
         if node.get("subele_pos"):
             el += f"-{node['subele_pos']}"
         here["element"] = el
+        here["element_name"] = node.get("name")
+        is_element = True
     for e in node.get("errors") or []:
-        msg = e.get("err_str") or e.get("msg") or str(e)
         code = e.get("err_cde")
-        out.append(Problem(here.get("line"), here.get("segment"), here.get("element"),
+        raw = e.get("err_str") or e.get("msg") or ""
+        if is_element:
+            msg = _element_message(code, raw, here.get("element_name"), here.get("element"))
+        else:
+            msg = _segment_message(code, raw, here.get("segment"))
+        out.append(Problem(here.get("line"), here.get("segment"), here.get("element") if is_element else None,
                            f"{msg} (pyx12 error {code})" if code else msg))
     for k, v in node.items():
         if k != "errors" and isinstance(v, (list, dict)):
@@ -167,10 +225,11 @@ def validate_text(text: str, name: str = "<memory>") -> Verdict:
             param=pyx12.params.ParamsBase(), src_file=io.StringIO(text), fd_997=None, fd_html=None, fd_json=report)
     except (pyx12.errors.X12Error, pyx12.errors.EngineError) as e:
         ok = False
-        verdict.problems.append(Problem(None, None, None, f"pyx12 could not read the file: {e}"))
+        verdict.problems.append(Problem(None, None, None, f"pyx12 could not read the interchange ({type(e).__name__}): "
+                                                          "check the ISA header (106 characters, version 00501)"))
     except Exception as e:  # pyx12 raises assorted errors on broken envelopes
         ok = False
-        verdict.problems.append(Problem(None, None, None, f"pyx12 failed ({type(e).__name__}): {e}"))
+        verdict.problems.append(Problem(None, None, None, f"pyx12 failed ({type(e).__name__}) on a broken envelope or segment"))
     finally:
         logger.removeHandler(handler)
         logger.propagate, logger.level = old_prop, old_level
@@ -182,10 +241,10 @@ def validate_text(text: str, name: str = "<memory>") -> Verdict:
     _walk_errors(tree, {}, found)
     verdict.problems.extend(found)
     if not ok and not verdict.problems:
-        msgs = [m for m in handler.records if m]
-        verdict.problems.extend(Problem(None, None, None, m) for m in msgs[:50])
-        if not msgs:
-            verdict.problems.append(Problem(None, None, None, "pyx12 rejected the file"))
+        # pyx12's log lines quote data; say only how many it logged
+        n_logged = sum(1 for m in handler.records if m)
+        verdict.problems.append(Problem(None, None, None, "pyx12 rejected the file"
+                                        + (f" ({n_logged} error(s) in its log)" if n_logged else "")))
     verdict.valid = bool(ok) and not verdict.problems
     return verdict
 
