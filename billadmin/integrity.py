@@ -98,7 +98,11 @@ def check_billed_lines(conn) -> list[Finding]:
         out.append(_f("BILLED-LINE", f"charge line {cl_id} (encounter {enc}) is marked billed but is on no invoice"))
     for cl_id, number in conn.execute(
         "SELECT c.id, i.number FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id"
-        " JOIN charge_lines c ON c.id = l.charge_line_id WHERE i.kind = 'claim' AND c.status = 'unbilled' LIMIT 100"
+        " JOIN charge_lines c ON c.id = l.charge_line_id WHERE i.kind = 'claim' AND c.status = 'unbilled'"
+        # a voided or replaced claim gives its lines back to be billed again (`invoice void --rebill`)
+        " AND NOT EXISTS (SELECT 1 FROM invoices cn WHERE cn.original_invoice_id = i.id AND cn.kind = 'credit')"
+        " AND NOT EXISTS (SELECT 1 FROM invoice_events ev WHERE ev.invoice_id = i.id AND ev.status IN ('voided', 'replaced'))"
+        " LIMIT 100"
     ):
         out.append(_f("BILLED-LINE", f"charge line {cl_id} is on invoice {number} but still marked unbilled"))
     return out

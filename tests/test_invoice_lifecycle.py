@@ -79,6 +79,9 @@ def test_void_with_payer_claim_number_and_rebill(billed, tmp_path):
     lifecycle.void(db, "C000002", reason="wrong payer", rebill=True, payer_claim_number_="2026123456789", today=fx.TODAY)
     assert _q(db, "SELECT DISTINCT c.status FROM charge_lines c JOIN encounters e ON e.id = c.encounter_id WHERE e.number = 'E2'") \
         == [("unbilled",)]
+    from billadmin import integrity
+
+    assert integrity.run_checks(db) == []   # lines given back by a void are not "billed but unbilled"
     with dbmod.write(db):   # the right payer
         pid = _q(db, "SELECT patient_id FROM encounters WHERE number = 'E2'")[0][0]
         db.execute("UPDATE coverages SET payer_id = (SELECT id FROM payers WHERE code = 'BVH') WHERE patient_id = ?", (pid,))

