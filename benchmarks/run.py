@@ -22,7 +22,10 @@ def main() -> int:
     ctx = Context(work=HERE / "work", scale=args.scale, runs=args.runs,
                   billadmin=str(bindir / "billadmin"), python=sys.executable)
     ctx.work.mkdir(exist_ok=True)
-    rows, failed = [], 0
+    head = ("workload", "anchor", "billadmin s", "anchor s", "ratio", "target", "peak RSS", "")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head), flush=True)
+    failed = 0
     for mod_path in sorted(HERE.glob("bench_*.py")):
         mod = importlib.import_module(mod_path.stem)
         for w in mod.workloads(ctx):
@@ -34,13 +37,9 @@ def main() -> int:
             ok = ratio <= w.target and (w.rss_limit_mb is None or subj.max_rss_mb <= w.rss_limit_mb)
             failed += not ok
             rss = f"{subj.max_rss_mb:.0f} MB" + (f" (<= {w.rss_limit_mb:.0f})" if w.rss_limit_mb else "")
-            rows.append((w.name, w.anchor_name, f"{subj.median:.3f}", f"{anch.median:.3f}", f"{ratio:.2f}x",
-                         f"<= {w.target}x", rss, "ok" if ok else "MISSED"))
-    head = ("workload", "anchor", "billadmin s", "anchor s", "ratio", "target", "peak RSS", "")
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+            row = (w.name, w.anchor_name, f"{subj.median:.3f}", f"{anch.median:.3f}", f"{ratio:.2f}x",
+                   f"<= {w.target}x", rss, "ok" if ok else "MISSED")
+            print("| " + " | ".join(row) + " |", flush=True)  # as each finishes: a long run can be read as it goes
     return 1 if failed else 0
 
 
