@@ -400,6 +400,7 @@ def build_billed(unbilled: Practice):
     def build(folder: Path) -> Practice:
         p = copy_practice(unbilled, folder)
         ok(ba(p.db, *generate_args(folder / "out")), 0, 1)
+        p.files["out"] = folder / "out"
         p.files["835"] = simulate_835s(p.db, folder / "remits", p.as_of)
         return p
     return build

@@ -212,10 +212,8 @@ def test_disk_full_for_claim_files(unbilled, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="billing/files.py Staged.write_bytes registers the temp file only after it "
-                   "was written, so a write that fails (disk full) leaves an empty .NAME.partial behind; "
-                   "billing is still being finished by its owner")
 def test_disk_full_leaves_no_partial_file(unbilled, tmp_path):
+    """A claim file whose write failed is removed with the rest of the run's files."""
     with mounted(tmp_path / "tiny", "-t", "tmpfs", "-o", "size=16k", "tmpfs") as tiny:
         fh.ba(unbilled.db, *fh.generate_args(tiny / "out"))
         left = sorted(p.name for p in (tiny / "out").glob("*.partial"))

@@ -377,8 +377,6 @@ def test_x12_reader_takes_any_input(data):
         assert ics and all(ic.segments for ic in ics)
 
 
-@pytest.mark.xfail(strict=True, reason="remit/parse.py _Amounts: Decimal.quantize raises InvalidOperation for an "
-                   "amount beyond 28 digits (CAS03 '1E+30'); remit is still being finished by its owner")
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 @example(data=None)  # the explicit cases below

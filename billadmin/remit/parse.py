@@ -252,7 +252,11 @@ class _Amounts:
             if d is None or not d.is_finite():
                 self.issues.append(Issue("error", f"{where} is not an X12 decimal amount", seg_no))
                 return 0
-            q = d.quantize(Decimal("0.01"))
+            try:
+                q = d.quantize(Decimal("0.01"))
+            except ArithmeticError:  # more digits than Decimal's 28 (an amount like 1E+30)
+                self.issues.append(Issue("error", f"{where} is not an X12 decimal amount", seg_no))
+                return 0
             if q != d:
                 self.issues.append(Issue("error", f"{where} has more than two decimal places", seg_no))
                 return 0
