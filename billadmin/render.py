@@ -64,9 +64,12 @@ def _columns(rows: Sequence[dict], columns: Sequence[str] | None) -> list[str]:
     return cols
 
 
-def private_open(path: Path, mode: str = "w", **kw):
-    """Open an output file created 0600: reports and exports may hold PHI."""
+def private_open(path: Path, mode: str = "w", *, phi: bool = True, **kw):
+    """Open an output file created 0600: reports and exports may hold PHI, and say so on stderr
+    (phi=False for files that cannot: empty templates, de-identified exports)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if phi:
+        sys.stderr.write(f"Note: {path} may contain PHI: created mode 0600; keep it inside the practice\n")
     return os.fdopen(fd, mode, **kw)
 
 
@@ -121,7 +124,8 @@ def write_xlsx_sheet(ws, rows: Sequence[dict], columns: Sequence[str] | None = N
     ws.freeze_panes = "A2"
 
 
-def write_xlsx(path: Path, sheets: dict[str, Sequence[dict]], columns: dict[str, Sequence[str]] | None = None) -> None:
+def write_xlsx(path: Path, sheets: dict[str, Sequence[dict]], columns: dict[str, Sequence[str]] | None = None,
+               *, phi: bool = True) -> None:
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -130,7 +134,7 @@ def write_xlsx(path: Path, sheets: dict[str, Sequence[dict]], columns: dict[str,
         ws = wb.active if first else wb.create_sheet()
         first = False
         write_xlsx_sheet(ws, rows, (columns or {}).get(name), title=name)
-    with private_open(path, "wb") as fh:
+    with private_open(path, "wb", phi=phi) as fh:
         wb.save(fh)
 
 
@@ -157,7 +161,8 @@ def _table(rows: Sequence[dict], columns: Sequence[str] | None, title: str | Non
 
 
 def emit(rows, *, fmt: Format | str = Format.table, output: str | Path | None = None,
-         columns: Sequence[str] | None = None, title: str | None = None, single: bool = False) -> None:
+         columns: Sequence[str] | None = None, title: str | None = None, single: bool = False,
+         phi: bool = True) -> None:
     """Print rows (or one record with single=True) to stdout or to a file."""
     fmt = Format(fmt)
     if single and isinstance(rows, dict):
@@ -169,9 +174,9 @@ def emit(rows, *, fmt: Format | str = Format.table, output: str | Path | None = 
             from .errors import BadInput
 
             raise BadInput("--format xlsx needs -o FILE.xlsx")
-        write_xlsx(path, {title or "data": rows}, {title or "data": columns} if columns else None)
+        write_xlsx(path, {title or "data": rows}, {title or "data": columns} if columns else None, phi=phi)
         return
-    fh = private_open(path, "w", encoding="utf-8", newline="") if path else sys.stdout
+    fh = private_open(path, "w", encoding="utf-8", newline="", phi=phi) if path else sys.stdout
     try:
         if fmt is Format.json:
             data = to_json_rows(rows)

@@ -146,3 +146,13 @@ def test_group_summaries_match_their_groups():
 def test_single_command_groups_stay_groups(cli):
     r = cli("denial", "--help")
     assert r.exit_code == 0 and "list" in r.stdout
+
+
+def test_files_that_may_hold_phi_say_so(tmp_path, capsys):
+    from billadmin import render
+
+    p = tmp_path / "patients.csv"
+    render.emit([{"mrn": "0001"}], fmt="csv", output=p)
+    assert "may contain PHI" in capsys.readouterr().err
+    render.emit([{"year": "2026"}], fmt="csv", output=tmp_path / "deid.csv", phi=False)
+    assert "PHI" not in capsys.readouterr().err

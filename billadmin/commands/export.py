@@ -45,5 +45,5 @@ def export_deidentified(
         audit.record(conn, "export deidentified", entity="claim_line", count=len(rows),
                      detail={"from": date_from, "to": date_to, "file": output.name})
     render.emit(rows, fmt="xlsx" if suffix == ".xlsx" else "csv", output=output, columns=deid.COLUMNS,
-                title="deidentified")
+                title="deidentified", phi=False)
     note(f"Wrote {len(rows)} de-identified claim lines to {output} (mode 0600)")

@@ -433,13 +433,13 @@ def write_template(kind: str, out: Path | None, fh=None) -> None:
                 for r in range(2, 1002):
                     ws.cell(row=r, column=i).number_format = "@"
         ws.freeze_panes = "A2"
-        with private_open(Path(out), "wb") as f:
+        with private_open(Path(out), "wb", phi=False) as f:  # an empty template
             wb.save(f)
         return
     if out is not None:
         from ..render import private_open
 
-        with private_open(Path(out), "w", encoding="utf-8", newline="") as f:
+        with private_open(Path(out), "w", encoding="utf-8", newline="", phi=False) as f:  # an empty template
             csv.writer(f, lineterminator="\n").writerow(headers)
         return
     csv.writer(fh, lineterminator="\n").writerow(headers)
