@@ -262,6 +262,12 @@ class CipherConnection:
     def rollback(self):
         return _guard(self._conn.rollback)
 
+    def iterdump(self):
+        """sqlcipher3 has no iterdump; the standard library's works over any connection."""
+        from sqlite3.dump import _iterdump
+
+        return _iterdump(self)
+
     def backup(self, target, **kw):
         target = getattr(target, "_conn", target)
         return _guard(self._conn.backup, target, **kw)

@@ -17,6 +17,13 @@ NPI1, NPI2 = npi.make("162738495"), npi.make("151627384")
 H = demo.HEADERS
 
 
+
+def _open(db_path):
+    """A raw connection to the test database, plain or encrypted alike (pytest --encrypted)."""
+    from billadmin import db as dbmod
+
+    return dbmod.connect(db_path, migrate=False).conn
+
 def write(path, kind_or_headers, rows, *, encoding="utf-8", bom=False):
     headers = H[kind_or_headers] if isinstance(kind_or_headers, str) else kind_or_headers
     with open(path, "w", newline="", encoding=encoding) as fh:
@@ -45,7 +52,7 @@ def charge(enc, line, code="99213", mrn="0001", dos="2026-03-02", dx=("E11.9", "
 
 
 def dump(db_path) -> list[str]:
-    conn = sqlite3.connect(db_path)
+    conn = _open(db_path)
     try:
         return list(conn.iterdump())
     finally:
@@ -53,7 +60,7 @@ def dump(db_path) -> list[str]:
 
 
 def q(db_path, sql, params=()):
-    conn = sqlite3.connect(db_path)
+    conn = _open(db_path)
     try:
         return conn.execute(sql, params).fetchall()
     finally:
@@ -278,7 +285,7 @@ def test_existing_encounter_conflict_and_update(base, cli, db_path, tmp_path):
     assert q(db_path, "SELECT date_of_service FROM encounters") == [("2026-03-03",)]
     assert q(db_path, "SELECT COUNT(*) FROM charge_lines") == [(3,)]
     # a billed line is never changed by an import
-    conn = sqlite3.connect(db_path)
+    conn = _open(db_path)
     conn.execute("UPDATE charge_lines SET status='billed' WHERE line_no=1")
     conn.commit()
     conn.close()

@@ -12,6 +12,13 @@ from billadmin.ingest.profiles import synthea_mrn, synthea_payer_code
 pytestmark = pytest.mark.corpus
 
 
+
+def _open(db_path):
+    """A raw connection to the test database, plain or encrypted alike (pytest --encrypted)."""
+    from billadmin import db as dbmod
+
+    return dbmod.connect(db_path, migrate=False).conn
+
 def _rows(path):
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
@@ -27,7 +34,7 @@ def test_every_synthea_row_imports_deterministically_and_idempotently(cli, db, d
         r = cli("import", kind, s / name, "--profile", "synthea")
         assert r.exit_code == 0, r.stderr
         assert f"{expected[kind]} inserted" in r.stderr and "0 rejected" in r.stderr, r.stderr
-    conn = sqlite3.connect(db_path)
+    conn = _open(db_path)
     mrns = {m for (m,) in conn.execute("SELECT mrn FROM patients")}
     assert mrns == {synthea_mrn(p["Id"]) for p in patients}
     assert {c for (c,) in conn.execute("SELECT code FROM payers")} == {synthea_payer_code(p["Id"]) for p in payers}
