@@ -24,6 +24,17 @@ class MoneyError(ValueError):
     "Text that is not an amount of money in dollars and cents."
 
 
+# Far beyond any bill or deposit, and far below SQLite's 64-bit integers, so sums of amounts
+# cannot overflow (20-digit amounts crashed inserts with OverflowError).
+MAX_CENTS = 10**13 - 1
+
+
+def _bounded(cents: int) -> int:
+    if abs(cents) > MAX_CENTS:
+        raise MoneyError(f"amount is too large (more than {fmt(MAX_CENTS, thousands=True)})")
+    return cents
+
+
 def parse_cents(text: str | int | Decimal | None, *, allow_negative: bool = True) -> int:
     """Parse an amount of dollars into integer cents, or raise MoneyError with the reason.
 
@@ -32,7 +43,7 @@ def parse_cents(text: str | int | Decimal | None, *, allow_negative: bool = True
     if isinstance(text, bool) or isinstance(text, float):
         raise MoneyError("amount must be text or an exact number, not a float")
     if isinstance(text, int):
-        return text * 100
+        return _bounded(text * 100)
     if isinstance(text, Decimal):
         if not text.is_finite():
             raise MoneyError("not a finite amount")
@@ -42,7 +53,7 @@ def parse_cents(text: str | int | Decimal | None, *, allow_negative: bool = True
             raise MoneyError("amount is too large") from None
         if q != text:
             raise MoneyError("more than two decimal places")
-        return int(q * 100)
+        return _bounded(int(q * 100))
     if text is None:
         raise MoneyError("amount is empty")
     s = str(text).strip()
@@ -69,7 +80,7 @@ def parse_cents(text: str | int | Decimal | None, *, allow_negative: bool = True
         if not allow_negative:
             raise MoneyError("amount must not be negative")
         cents = -cents
-    return cents
+    return _bounded(cents)
 
 
 def to_decimal(cents: int) -> Decimal:
@@ -119,4 +130,4 @@ def parse_x12_amount(text: str) -> int:
         raise MoneyError("amount is too large") from None
     if q != d:
         raise MoneyError("more than two decimal places")
-    return int(q * 100)
+    return _bounded(int(q * 100))

@@ -102,7 +102,10 @@ def test_bad_import_rows_conflicts_and_rejects(billed, tmp_path):
     row = {h: "" for h in demo.HEADERS["charges"]}
     row.update({"Encounter": "ZQ000009", "MRN": fh.SENTINEL["MRN"], "DOS": "1937-08-14", "Rendering NPI": "1234567890",
                 "Line": "1", "Code": "Zebulon", "Dx1": "Quixotefrost", "Pointers": "9", "Units": "x", "Charge": "1E+30"})
+    huge = dict(row, Encounter=fh.SENTINEL_ENCOUNTER, Line="7", Code="99213", Dx1="I10", Pointers="1", Units="1",
+                DOS=billed.as_of.isoformat(), **{"Rendering NPI": demo.PROVIDERS[0]["NPI"], "Charge": "99999999999999999999.00"})
     bad_charges = fh.write_csv(tmp_path / "bad-charges.csv", demo.HEADERS["charges"], [row])
+    fails(db, "import", "charges", fh.write_csv(tmp_path / "huge.csv", demo.HEADERS["charges"], [huge]), codes=(2,))
     fails(db, "import", "charges", bad_charges, codes=(2,))
     assert fh.fingerprint(db) == before
 
@@ -247,6 +250,7 @@ def test_payment_refusals(billed, tmp_path):
     fails(db, "payment", "post", mrn, "-5.00", "--method", "cash", codes=(2,))
     fails(db, "payment", "post", mrn, "abc", "--method", "cash", codes=(2,))
     fails(db, "payment", "post", mrn, "1E+30", "--method", "cash", codes=(2,))
+    fails(db, "payment", "post", mrn, "99999999999999999999.00", "--method", "cash", "--credit", codes=(2,))
     fails(db, "payment", "post", mrn, "99999.00", "--method", "card", codes=(2,))
     fails(db, "payment", "post", mrn, "10.00", codes=(2,))                            # no --method
     fails(db, "payment", "post", mrn, "10.00", "--method", "card", "--invoice", claim, codes=(2,))

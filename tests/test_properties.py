@@ -271,6 +271,21 @@ def test_parse_cents_of_any_decimal(d, allow_negative):
         assert Decimal(cents) == d * 100
 
 
+@SETTINGS
+@given(text=st.from_regex(r"\(?-?\$?\d{1,24}(\.\d{1,2})?\)?", fullmatch=True))
+@example(text="99999999999999999999.00")
+@example(text="-92233720368547758.08")
+def test_parsed_amounts_fit_the_database(text):
+    """Whatever parses fits a SQLite integer with room for sums (a 20-digit amount once
+    crashed an import and a payment with OverflowError)."""
+    try:
+        cents = money.parse_cents(text)
+    except money.MoneyError as e:
+        assert str(e)
+    else:
+        assert abs(cents) <= money.MAX_CENTS < 2**63 // 10**5
+
+
 X12_AMOUNT = st.one_of(st.text(max_size=12), st.from_regex(r"-?\d{0,30}(\.\d{0,4})?([eE][-+]?\d{1,3})?", fullmatch=True))
 
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
+from ..money import MAX_CENTS
 from ..x12 import reader
 
 # CLP02 claim status codes (835 TR3, CLP02).
@@ -261,6 +263,9 @@ class _Amounts:
                 self.issues.append(Issue("error", f"{where} has more than two decimal places", seg_no))
                 return 0
             c = int(q * 100)
+        if abs(c) > MAX_CENTS:  # an amount no payer pays; would overflow SQLite's integers
+            self.issues.append(Issue("error", f"{where} is too large", seg_no))
+            return 0
         if len(self.cache) < 200_000:
             self.cache[text] = c
         return c
@@ -292,6 +297,12 @@ class _Dates:
                 return d
         self.issues.append(Issue("warning", f"{where} is not a CCYYMMDD date; ignored", seg_no))
         return None
+
+
+def _shown(value: str, pattern: str, instead: str = "(not shown)") -> str:
+    """A value from the file, quoted in a message only when it has the shape of the code it
+    should be: in a damaged file a shifted delimiter can put a name or member id anywhere."""
+    return value if re.fullmatch(pattern, value or "") else instead
 
 
 def _cas(seg: list[str], seg_no: int, amount: _Amounts, issues: list[Issue]) -> list[Adjustment]:
@@ -397,13 +408,13 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
                     header_number = n1 = None
                     active = (seg[1].strip() if n > 1 else "") == "835"
                     if not active:
-                        issues.append(Issue("warning", f"ST01 is {seg[1].strip() if n > 1 else ''!r}, not 835: "
-                                                       "transaction skipped", seg_no))
+                        st01 = _shown(repr(seg[1].strip() if n > 1 else ""), r"'[0-9]{0,3}'")
+                        issues.append(Issue("warning", f"ST01 is {st01}, not 835: transaction skipped", seg_no))
                 elif sid == "GS":
                     gs_count = 0
                     gs_version = seg[8].strip() or None if n > 8 else None
                     if gs_version and not gs_version.startswith("005010X221"):
-                        issues.append(Issue("warning", f"GS08 version {gs_version} is not 005010X221A1; read as 835 5010", seg_no))
+                        issues.append(Issue("warning", f"GS08 version {_shown(gs_version, r'[0-9]{6}X[0-9]{3}[A-Z0-9]{0,2}')} is not 005010X221A1; read as 835 5010", seg_no))
                 elif sid == "GE":
                     ge = seg[1].strip() if n > 1 else ""
                     if ge.isdigit() and int(ge) != gs_count:
@@ -412,7 +423,7 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
                     if (seg[2].strip() if n > 2 else "") != (isa[13].strip() if len(isa) > 13 else ""):
                         issues.append(Issue("warning", "IEA02 does not match ISA13 control number", seg_no))
                 elif sid not in ("ISA", "TA1"):
-                    issues.append(Issue("warning", f"{sid} segment outside any ST..SE transaction ignored", seg_no))
+                    issues.append(Issue("warning", f"{_shown(sid, r'[A-Z][A-Z0-9]{1,2}', 'a damaged')} segment outside any ST..SE transaction ignored", seg_no))
                 continue
             # the loop's segments, most frequent first
             if sid == "CAS":
@@ -519,7 +530,8 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
                 if not num:
                     issues.append(Issue("error", "CLP01 (patient control number) is empty", seg_no))
                 if status not in CLAIM_STATUS:
-                    issues.append(Issue("warning", f"CLP02 claim status {status!r} is not a 5010 code", seg_no, num))
+                    shown = _shown(repr(status), r"'[0-9]{0,2}'")
+                    issues.append(Issue("warning", f"CLP02 claim status {shown} is not a 5010 code", seg_no, num))
                 claim = ClaimPayment(
                     len(tx.claims) + 1, num, status,
                     amount(seg[3], seg_no, "CLP03 (charge)"),
@@ -606,7 +618,7 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
                     issues.append(Issue("error", "PLB segment has no adjustment", seg_no))
             # Everything else (TS3, TS2, N3, N4, PER, QTY, CUR, RDM, ...) carries nothing we post.
         if tx is not None:
-            issues.append(Issue("error", f"transaction ST*{tx.control_number} has no SE segment (file cut short?)", seg_no))
+            issues.append(Issue("error", f"transaction ST*{_shown(tx.control_number, r'[0-9]{1,9}', '?')} has no SE segment (file cut short?)", seg_no))
             if active:
                 _finish_transaction(tx, issues)
                 rf.transactions.append(tx)
@@ -620,9 +632,9 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
 
 def _finish_transaction(tx: Transaction, issues: list[Issue]) -> None:
     if not tx.handling_code:
-        issues.append(Issue("error", f"transaction ST*{tx.control_number} has no BPR segment", tx.segment))
+        issues.append(Issue("error", f"transaction ST*{_shown(tx.control_number, r'[0-9]{1,9}', '?')} has no BPR segment", tx.segment))
     if not tx.trace_number:
-        issues.append(Issue("error", f"transaction ST*{tx.control_number} has no TRN trace number", tx.segment))
+        issues.append(Issue("error", f"transaction ST*{_shown(tx.control_number, r'[0-9]{1,9}', '?')} has no TRN trace number", tx.segment))
 
 
 def parse_file(path: str | Path) -> RemitFile:
