@@ -13,9 +13,13 @@ from sqlite_utils.migrations import Migrations
 core = Migrations("billadmin.core")
 
 
-def _exec(db, sql: str) -> None:
+def exec_statements(db, sql: str) -> None:
+    """Run a migration's SQL, statement by statement (statements end with ";" and a newline)."""
     for stmt in [s.strip() for s in sql.split(";\n") if s.strip()]:
         db.execute(stmt)
+
+
+_exec = exec_statements
 
 
 @core()

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 from sqlite_utils.migrations import Migrations
 
+from ..schema import exec_statements as _exec
+
 codesets = Migrations("billadmin.codesets")
-
-
-def _exec(db, sql: str) -> None:
-    for stmt in [s.strip() for s in sql.split(";\n") if s.strip()]:
-        db.execute(stmt)
 
 
 @codesets()
