@@ -436,14 +436,10 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
 
 
 def demo_steps():
-    """The pipeline the demo runs, in order. Each domain adds its step (a function of
-    DemoContext) here: load, scrub, invoice generate, remittances, reports."""
-    from .scrub.demo import step_code_sets, step_scrub  # NCCI excerpt; scrub what is still unbilled (issue 4)
+    """The pipeline the demo runs, in order (each a function of DemoContext): load the files,
+    load the NCCI excerpt, six months of billing and posting in date order, scrub what is still
+    held, month-end reports."""
     from .reports.demo import step_reports  # month-end reports and reports.xlsx; keep last (issue 7)
-    from .billing.demo import step_invoice  # invoice generate: 837P per payer and patient PDFs (issue 5)
-    from .remit.demo import step_remit  # payers' 835s for the claims, remit import, reconcile remits (issue 6)
+    from .scrub.demo import step_code_sets, step_scrub  # NCCI excerpt; scrub what is still unbilled (issue 4)
 
-    # The monthly billing and posting timeline replaces the single invoice and remit steps, so
-    # every date in the story is in order; step_invoice and step_remit remain for one-shot use.
-    del step_invoice, step_remit
     return [_step_load, step_code_sets, _step_bill_and_post, step_scrub, step_reports]

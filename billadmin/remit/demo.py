@@ -222,47 +222,6 @@ def simulate(conn, out_dir: Path, as_of: _dt.date, practice: dict) -> dict:
     return {"files": paths + extra, "deposits": deposits, "counts": dict(counts)}
 
 
-def step_remit(ctx) -> None:
-    """Simulate the payers' 835s for the demo's claims, import them, reconcile."""
-    from ..reconcile import output as out_mod
-    from ..reconcile import remits as rec
-    from ..reconcile.reports import Side
-    from .. import db as dbmod
-    from . import post
-
-    out = ctx.out_dir / "remits" / ctx.as_of.isoformat()
-    practice = dict(zip(("name", "npi", "submitter_id"),
-                        ctx.conn.execute("SELECT name, npi, submitter_id FROM practice WHERE id = 1").fetchone()))
-    sim = simulate(ctx.conn, out, ctx.as_of, practice)
-    if not sim["files"]:
-        ctx.summary.steps.append("Remittances: no claims to answer")
-        return
-    res = post.import_files(ctx.conn, sim["files"])
-    by = defaultdict(int)
-    for c in res.claims:
-        by[c.outcome] += 1
-    posted = sum(t.posted_cents for t in res.transactions)
-    ctx.summary.counts.update({"remit_files": len(sim["files"]), "remit_claims": len(res.claims)})
-    ctx.summary.paths["remits"] = out
-    ctx.summary.steps.append(
-        f"Payers answered with {len(sim['files'])} 835 files in {out}/; remit import posted {money.fmt(posted, thousands=True)}: "
-        + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(by.items())))
-    as_of = ctx.as_of + _dt.timedelta(days=45)
-    side = Side("deposits", sim["deposits"], ["EFT Trace"], "Credit")
-    r = rec.reconcile_remits(ctx.conn, as_of=as_of, days=30, deposit_side=side)
-    summary = r.summary_rows()
-    with dbmod.write(ctx.conn):
-        out_mod.record_run(ctx.conn, kind="remits", inputs=[{"side": "deposits", "file": side.path.name,
-                                                              "path": str(side.path), "sha256": side.sha256, "rows": side.rows}],
-                           options={"as_of": as_of.isoformat(), "days": 30}, summary=summary,
-                           differences=r.differences, net_difference_cents=r.net_difference_cents,
-                           exit_code=1 if r.differences else 0)
-    counts = {s["category"]: s["count"] for s in summary if not s["payer"]}
-    ctx.summary.steps.append(
-        f"Reconcile remits as of {as_of} with {sim['deposits'].name}: "
-        + ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in counts.items() if n))
-
-
 def answer_window(conn, out_dir: Path, since: _dt.date, until: _dt.date, practice: dict, *,
                   extras: bool = False) -> dict:
     """The demo's timeline: the payers' 835s that arrive in (since, until].
