@@ -10,6 +10,9 @@ are copied fresh before every timed run. The subject runs the real scrubber and 
 837P with pyx12 (worker processes, one per CPU), exactly as the nightly job does.
 
     python benchmarks/run.py --only invoice
+The second workload validates the files of one such run with `billadmin invoice validate`
+(pyx12, one worker process per CPU): the part of the first that the issue requires and that
+billadmin cannot make faster, measured against the same anchor.
     python benchmarks/bench_invoice.py breakdown [--encounters N]   # where the time goes (in-process)
     python benchmarks/bench_invoice.py pdf [--patients N]           # PDF rendering rate, pages per second
 """
@@ -83,6 +86,15 @@ def workloads(ctx):
         _fresh(charged, subject_db)
         shutil.rmtree(out, ignore_errors=True)
 
+    ref = folder / "x12-ref"        # the 837P files of one generate run, for the pyx12 floor
+    if not (ref / "done").exists():
+        shutil.rmtree(ref, ignore_errors=True)
+        _fresh(charged, folder / "ref.db")
+        subprocess.run([ctx.billadmin, "--db", str(folder / "ref.db"), "-q", "invoice", "generate", "--no-pdf",
+                        "--no-xlsx", "--out", str(ref)], check=True, stdout=subprocess.DEVNULL)
+        (ref / "done").write_text("ok\n")
+    edi = sorted(str(p) for p in ref.glob("*.edi"))
+
     return [Workload(
         name=f"invoice generate ({lines // 3:,} encounters)",
         subject=[ctx.billadmin, "--db", str(subject_db), "-q", "invoice", "generate", "--no-pdf", "--no-xlsx",
@@ -91,14 +103,32 @@ def workloads(ctx):
         anchor_name=f"import charges ({lines:,} lines)",
         target=2.0, setup_subject=fresh_subject, setup_anchor=lambda: _fresh(base, anchor_db),
         runs=min(ctx.runs, 3), ok_codes=(0,),
-        note="scrubber + 837P per payer validated with pyx12 + invoices.csv; PDFs and xlsx off")]
+        note="scrubber + 837P per payer validated with pyx12 + invoices.csv; PDFs and xlsx off"),
+        Workload(
+        name=f"pyx12 alone: invoice validate of those {len(edi)} 837P files",
+        subject=[ctx.billadmin, "-q", "invoice", "validate", "--format", "csv", *edi],
+        anchor=[ctx.billadmin, "--db", str(anchor_db), "-q", "import", "charges", str(folder / "charges.csv")],
+        anchor_name=f"import charges ({lines:,} lines)",
+        target=2.0, setup_anchor=lambda: _fresh(base, anchor_db), runs=min(ctx.runs, 3), ok_codes=(0,),
+        note="the floor under the row above: the validation the issue requires, one worker per CPU")]
 
 
-def breakdown(encounters: int) -> None:
-    """Run generate in-process on a fresh copy and print where the time goes."""
+def breakdown(encounters: int, *, pyx12: bool = True, profile: bool = False) -> None:
+    """Run generate in-process on a fresh copy and print where the time goes. With
+    pyx12=False the files are not validated (to measure billadmin's own share; never how the
+    command runs); profile=True prints the 30 most expensive functions."""
+    import resource
+
     from billadmin import db
     from billadmin.billing import generate
     from billadmin.scrub import check
+    from billadmin.x12 import validate
+
+    if not pyx12:
+        def unchecked(files, **_kw):
+            return [validate.Verdict(name, True, "005010X222A1", "837", count) for _p, _s, name, count, _e in files]
+
+        validate.validate_written = unchecked
 
     bindir = Path(sys.executable).parent
     folder, _base, charged = prepare(str(bindir / "billadmin"), HERE / "work", encounters * 3)
@@ -106,14 +136,27 @@ def breakdown(encounters: int) -> None:
     _fresh(charged, run)
     shutil.rmtree(folder / "out-breakdown", ignore_errors=True)
     conn = db.connect(run)
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
     t0 = time.perf_counter()
     res = generate.generate(conn, out_dir=folder / "out-breakdown", pdf=False, xlsx=False, scrub=check)
     total = time.perf_counter() - t0
+    if prof:
+        import pstats
+
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(30)
     segs = sum(sum(1 for _ in open(f)) for f in res.files if f.suffix == ".edi")
     print(f"{len(res.issued):,} claims, {len(res.held):,} held, {total:.1f}s in all; {segs:,} X12 segments")
     for k, v in res.timings.items():
         print(f"  {k:8s} {v:7.2f}s")
-    print(f"  pyx12 rate {segs / res.timings.get('pyx12', 1):,.0f} segments/s (all workers)")
+    if pyx12:
+        print(f"  pyx12 rate {segs / res.timings.get('pyx12', 1):,.0f} segments/s (all workers)")
+    print(f"  peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
 
 def pdf_rate(patients: int) -> None:
@@ -164,8 +207,10 @@ if __name__ == "__main__" and len(sys.argv) > 1:
     ap.add_argument("cmd", choices=["breakdown", "pdf"])
     ap.add_argument("--encounters", type=int, default=ENCOUNTERS)
     ap.add_argument("--patients", type=int, default=500)
+    ap.add_argument("--no-pyx12", action="store_true", help="breakdown: skip validation (billadmin's own share)")
+    ap.add_argument("--profile", action="store_true", help="breakdown: cProfile the run")
     a = ap.parse_args()
     if a.cmd == "breakdown":
-        breakdown(a.encounters)
+        breakdown(a.encounters, pyx12=not a.no_pyx12, profile=a.profile)
     else:
         pdf_rate(a.patients)

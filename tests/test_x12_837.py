@@ -209,8 +209,7 @@ def test_invalid_837_rolls_the_run_back(practice_db, tmp_path):
     assert not out.exists() or not any(p.suffix in (".edi", ".csv", ".partial") for p in out.iterdir())
 
 
-@pytest.mark.slow
-def test_parallel_validation_of_a_multi_transaction_file():
+def _seven_claims_in_three_sets():
     practice = dict(fx.PRACTICE)
     claims = []
     for i in range(7):
@@ -224,7 +223,12 @@ def test_parallel_validation_of_a_multi_transaction_file():
                        "lines": [{"code": "99213", "modifiers": [], "units": 1, "charge_cents": 1000, "pointers": [1]}]})
     env = envelope.Envelope(sender_id="TFP01", receiver_id="CH01", isa_control=42, gs_control=7,
                             created=dt.datetime(2026, 6, 30, 12, 0))
-    r = x837.render(env, practice, claims, claims_per_st=3)
+    return x837.render(env, practice, claims, claims_per_st=3)
+
+
+@pytest.mark.slow
+def test_parallel_validation_of_a_multi_transaction_file():
+    r = _seven_claims_in_three_sets()
     assert len(r.st_sets) == 3 and r.claim_st == ["0001"] * 3 + ["0002"] * 3 + ["0003"]
     v = validate.validate_segments(r.segments, r.st_sets, "big.edi", workers=2)
     assert v.valid, v.problems
@@ -235,6 +239,52 @@ def test_parallel_validation_of_a_multi_transaction_file():
     segs[i] = "N4*COLUMBUS*ZZ*43215"
     v2 = validate.validate_segments(segs, r.st_sets, "big.edi", workers=2)
     assert not v2.valid and any(p.line == i + 1 for p in v2.problems)
+
+
+@pytest.mark.slow
+def test_validate_paths_in_workers_agrees_with_pyx12_on_the_whole_file(tmp_path):
+    """`invoice validate` on large files: set by set in worker processes, or whole in one
+    worker when the file is not one ISA/GS of ST sets; the verdict is pyx12's on the whole file,
+    including what it checks across sets (ST02 unique, GE01 and IEA counts)."""
+    r = _seven_claims_in_three_sets()
+    segs = list(r.segments)
+    files = {"good.edi": segs}
+    bad = list(segs)
+    i = max(k for k, s in enumerate(bad) if s.startswith("N4*COLUMBUS*OH"))
+    bad[i] = "N4*COLUMBUS*ZZ*43215"                                   # a bad state in the third set
+    files["bad-state.edi"] = bad
+    dup = list(segs)
+    st3, se3 = r.st_sets[2][1], r.st_sets[2][2]
+    dup[st3] = dup[st3].replace("*0003*", "*0001*")                   # ST02 repeated ...
+    dup[se3] = dup[se3].replace("*0003", "*0001")
+    files["dup-st.edi"] = dup
+    ge = list(segs)
+    ge[-2] = ge[-2].replace("GE*3*", "GE*2*")                         # GE01 miscounts the sets
+    files["ge-count.edi"] = ge
+    two_gs = segs[:-2] + ["GE*3*7", segs[1].replace("*7*X*", "*8*X*")] + segs[2:-2] + ["GE*3*8", segs[-1]]
+    files["two-groups.edi"] = two_gs                                  # not one GS: checked whole
+    paths = []
+    for name, ss in files.items():
+        p = tmp_path / name
+        p.write_text(envelope.to_text(ss))
+        paths.append(p)
+    bom = tmp_path / "bom.edi"
+    bom.write_bytes(b"\xef\xbb\xbf" + envelope.to_text(segs).encode())
+    paths.append(bom)
+
+    whole = [validate.validate_file(p) for p in paths]
+    split = validate.validate_paths(paths, workers=2, parallel_min_segments=0)
+    assert [v.name for v in split] == [str(p) for p in paths]
+    assert [v.valid for v in split] == [v.valid for v in whole] == [True, False, False, False, False, True]
+    for w, s in zip(whole, split):
+        assert (s.version, s.transaction, s.segments) == (w.version, w.transaction, w.segments)
+    assert any(p.line == i + 1 and p.segment == "N4" for p in split[1].problems)
+    assert any(p.segment == "ST" and "not unique" in p.message for p in split[2].problems)
+    assert any("not unique" in p.message for p in whole[2].problems)
+    assert any(p.segment == "GE" for p in split[3].problems) and not whole[3].valid
+    assert validate.transaction_sets(two_gs) is None
+    # small inputs stay in this process and say the same
+    assert [v.valid for v in validate.validate_paths(paths, workers=2)] == [v.valid for v in whole]
 
 
 @pytest.mark.corpus

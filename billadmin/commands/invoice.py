@@ -117,8 +117,8 @@ def invoice_validate(
     """Validate X12 files (837P, 835, ...) with pyx12 against their implementation guide.
 
     Prints one row per file and every problem found (segment number, segment and element,
-    message). A UTF-8 byte-order mark is accepted. Exit 1 if any file is invalid, 2 if a file
-    cannot be read.
+    message). A UTF-8 byte-order mark is accepted. Large files are checked in parallel, one
+    worker process per CPU. Exit 1 if any file is invalid, 2 if a file cannot be read.
 
     Example:
         billadmin invoice validate out/2026-11-26/*.edi
@@ -128,11 +128,10 @@ def invoice_validate(
     from ..errors import BadInput
     from ..x12 import validate
 
-    verdicts = []
     for f in files:
         if not f.is_file():
             raise BadInput(f"{f}: no such file")
-        verdicts.append(validate.validate_file(f))
+    verdicts = validate.validate_paths(files)
     if fmt is Format.json:
         render.emit([v.as_dict() for v in verdicts], fmt=fmt, output=output)
     else:

@@ -279,17 +279,24 @@ def validate_file(path) -> Verdict:
 _FILE_CACHE: dict[str, list[str]] = {}
 
 
+def split_segments(text: str) -> list[str]:
+    """Segments of an interchange whose terminator is "~" (the text as read_x12 returns it)."""
+    return [s.strip() for s in text.split("~") if s.strip()]
+
+
 def _job_text(job) -> str:
     """A job is (text, offset) or (path, first, last, offset): the ST set at segments
-    first..last of a file we wrote (one segment a line), wrapped in the file's ISA/GS and a
-    GE/IEA counting one set."""
+    first..last of a file (terminator "~"), wrapped in the file's ISA/GS and a GE/IEA counting
+    one set; first < 0 means the whole file as it is."""
     if len(job) == 2:
         return job[0]
     path, first, last, _ = job
+    if first < 0:
+        return read_x12(Path(path))[0]
     segs = _FILE_CACHE.get(path)
     if segs is None:
         _FILE_CACHE.clear()
-        segs = _FILE_CACHE[path] = [s.strip() for s in Path(path).read_text(encoding="ascii").split("~") if s.strip()]
+        segs = _FILE_CACHE[path] = split_segments(read_x12(Path(path))[0])
     return _wrap_set(segs, first, last)
 
 
@@ -300,6 +307,33 @@ def _wrap_set(segs: list[str], first: int, last: int) -> str:
     gs06 = segs[1].split(el)[6]
     isa13 = segs[0].split(el)[13]
     return to_text(segs[:2] + segs[first:last + 1] + [f"GE{el}1{el}{gs06}", f"IEA{el}1{el}{isa13}"])
+
+
+def transaction_sets(segments: list[str]) -> list[tuple[str, int, int]] | None:
+    """(ST02, first, last) of each transaction set when the interchange is exactly one ISA, one
+    GS, ST..SE sets and GE, IEA; None for any other shape (such a file is checked whole)."""
+    if len(segments) < 6 or len(segments[0]) < 4:
+        return None
+    el = segments[0][3]
+    ids = [s.split(el, 1)[0] for s in segments]
+    if ids[:2] != ["ISA", "GS"] or ids[-2:] != ["GE", "IEA"]:
+        return None
+    sets, start = [], None
+    for i in range(2, len(segments) - 2):
+        sid = ids[i]
+        if sid in ("ISA", "GS", "GE", "IEA"):
+            return None
+        if sid == "ST":
+            if start is not None:
+                return None
+            start = i
+        elif start is None:
+            return None
+        elif sid == "SE":
+            parts = segments[start].split(el)
+            sets.append((parts[2] if len(parts) > 2 else "", start, i))
+            start = None
+    return sets if start is None and sets else None
 
 
 def _worker(job):
@@ -327,7 +361,8 @@ def _run_workers(jobs: list[tuple], workers: int) -> list[tuple[bool, list]]:
 
     groups: list[list[int]] = [[] for _ in range(workers)]
     load = [0] * workers
-    size = [len(j[0]) if len(j) == 2 else j[2] - j[1] for j in jobs]
+    # text jobs by length, set jobs by segments, whole files by bytes (about 40 a segment)
+    size = [len(j[0]) if len(j) == 2 else j[2] - j[1] if j[1] >= 0 else os.path.getsize(j[0]) // 40 for j in jobs]
     for i in sorted(range(len(jobs)), key=lambda i: (-size[i], i)):
         g = load.index(min(load))
         groups[g].append(i)
@@ -364,16 +399,22 @@ def _sub_interchanges(segments: list[str], st_sets: list[tuple[str, int, int]]) 
 
 
 def envelope_problems(segments: list[str], st_sets) -> list[Problem]:
-    """GE/IEA counts of a whole interchange (checked here when pyx12 sees it in pieces)."""
+    """What pyx12 checks across transaction sets, for an interchange it sees in pieces: the
+    GE/IEA counts and control numbers, and ST02 unique within the group."""
     el = segments[0][3]
     gs06 = segments[1].split(el)[6]
     isa13 = segments[0].split(el)[13]
     out = []
+    seen: set[str] = set()
+    for st, first, _last in st_sets:
+        if st in seen:
+            out.append(Problem(first + 1, "ST", "ST02", f"ST Interchange Control Number {st} not unique within file"))
+        seen.add(st)
     ge = segments[-2].split(el)
     iea = segments[-1].split(el)
-    if ge[0] != "GE" or ge[1] != str(len(st_sets)) or ge[2] != gs06:
+    if ge[0] != "GE" or len(ge) < 3 or ge[1] != str(len(st_sets)) or ge[2] != gs06:
         out.append(Problem(len(segments) - 1, "GE", "GE01", f"GE01 must count {len(st_sets)} transaction sets and GE02 repeat GS06"))
-    if iea[0] != "IEA" or iea[1] != "1" or iea[2] != isa13:
+    if iea[0] != "IEA" or len(iea) < 3 or iea[1] != "1" or iea[2] != isa13:
         out.append(Problem(len(segments), "IEA", "IEA01", "IEA must count 1 group and repeat ISA13"))
     return out
 
@@ -445,4 +486,60 @@ def validate_written(files: list[tuple[Path, list[tuple[str, int, int]], str, in
         with open(path, encoding="ascii") as fh:
             version, tx, _ = _sniff(fh.read(4096))
         out.append(Verdict(name, ok and not problems, version, tx, count, problems))
+    return out
+
+
+def validate_paths(paths, *, workers: int | None = None, parallel_min_segments: int | None = None) -> list[Verdict]:
+    """Validate X12 files from anywhere (`billadmin invoice validate`), in file order.
+
+    Small inputs are checked here, one whole file at a time. Large ones (at least
+    `parallel_min_segments` segments in all, more than one CPU) go to worker processes: a file of
+    one ISA/GS with several transaction sets and "~" as terminator is checked set by set inside
+    its own ISA/GS (GE/IEA counts and ST02 uniqueness checked here, as pyx12 does on the whole
+    file); any other file is checked whole by one worker. Every segment passes through pyx12
+    either way.
+    """
+    workers = workers or os.cpu_count() or 1
+    if parallel_min_segments is None:
+        parallel_min_segments = PARALLEL_MIN_SEGMENTS
+    plans = []     # (path, read problems, segment count, ST sets or None, envelope problems)
+    for path in paths:
+        text, problems = read_x12(Path(path))
+        version, tx, n = _sniff(text)
+        sets = env = None
+        if workers > 1 and len(text) >= 106 and text.startswith("ISA") and text[105] == "~":
+            segs = split_segments(text)
+            sets = transaction_sets(segs)
+            if sets is not None and len(sets) < 2:
+                sets = None
+            env = envelope_problems(segs, sets) if sets else None
+            del segs
+        plans.append((Path(path), problems, n, sets, env, version, tx))
+        del text
+    jobs = []
+    for i, (path, _p, _n, sets, _e, _v, _t) in enumerate(plans):
+        if sets:
+            jobs += [(i, (str(path), first, last, first - 2)) for _st, first, last in sets]
+        else:
+            jobs.append((i, (str(path), -1, -1, 0)))
+    total = sum(p[2] for p in plans)
+    if workers < 2 or total < parallel_min_segments or len(jobs) < 2:
+        out = []
+        for path, problems, *_ in plans:
+            v = validate_text(read_x12(path)[0], str(path))
+            if problems:
+                v.problems = problems + v.problems
+                v.valid = False
+            out.append(v)
+        return out
+    results: list[list] = [[True, []] for _ in plans]
+    for (i, _job), (ok, probs) in zip(jobs, _run_workers([j for _, j in jobs], min(workers, len(jobs)))):
+        results[i][0] &= ok
+        results[i][1] += [Problem(*p) for p in probs]
+    out = []
+    for (path, problems, n, sets, env, version, tx), (ok, found) in zip(plans, results):
+        every = problems + found + (env or [])
+        if not ok and not every:
+            every = [Problem(None, None, None, "pyx12 rejected the file")]
+        out.append(Verdict(str(path), ok and not every, version, tx, n, every))
     return out
