@@ -224,6 +224,12 @@ class Issue:
     account: str
     date_of_service: str | None
 
+    def slim(self) -> "Issue":
+        """What is still needed once the invoice is inserted and rendered (the run's listing)."""
+        keep = ("id", "number", "kind", "patient_id", "frequency_code", "total_cents")
+        return Issue({k: self.row[k] for k in keep}, [], None, self.bill_to, self.encounter, self.account,
+                     self.date_of_service)
+
 
 _INV_COLS = ["id"] + list(ledger.INVOICE_FIELDS) + ["content_hash", "created_at"]
 _LINE_COLS = ["id", "invoice_id"] + list(ledger.LINE_FIELDS)
@@ -388,6 +394,7 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
                           for eid in held_ids), key=lambda h: h.encounter)
     claim_encs = [e for e in claim_encs if e["id"] not in held_ids]
     self_encs = [e for e in self_encs if e["id"] not in held_ids]
+    del encs, in_scope   # each claim's encounter is released once its payer's file is rendered
 
     run_id = conn.execute(
         "INSERT INTO billing_runs (started_at, issued_on, through, out_dir, os_user) VALUES (?,?,?,?,?)",
@@ -395,86 +402,52 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
     result.run_id = run_id
 
     ids = _Ids(conn)
-    issues: list[Issue] = []
-    snapshots: list[tuple[int, dict]] = []
-
-    # claims
     result.timings["load+checks"] = time.perf_counter() - t0 - result.timings["scrub"]
-    tb = time.perf_counter()
+
+    # claims, one payer at a time: built, inserted and rendered into the payer's 837P, then only
+    # what the listing needs is kept (a large run would otherwise hold every claim three ways)
     claim_encs.sort(key=lambda e: (payers[e["coverage"]["payer_id"]]["code"], e["date_of_service"], e["number"]))
     numbers = numbering.take(conn, "claim", len(claim_encs))
     copays = _copays(conn, pat_t) if claim_encs else {}
-    copay_rows = []
-    per_payer: dict[int, list[tuple[int, dict]]] = defaultdict(list)
+    copay_rows: list[tuple[int, int]] = []
     billed_lines: list[int] = []
+    by_payer: dict[int, list[tuple[dict, str]]] = defaultdict(list)
     for e, number in zip(claim_encs, numbers):
-        cov = e["coverage"]
-        payer_row = payers[cov["payer_id"]]
-        inv_id = ids.next_invoice()
-        dx = dxs.get(e["id"], [])
-        copay = 0
-        for pid, cents in copays.pop((e["patient_id"], e["date_of_service"]), []):
-            copay += cents
-            copay_rows.append((pid, inv_id))
-        lines, clines = [], []
-        for n, ln in enumerate(e["lines"], start=1):
-            mods = content.modifiers_of(ln)
-            row = _line_row(ids, inv_id, n, charge_line_id=ln["charge_line_id"], dos=e["date_of_service"],
-                            code=ln["code"], modifiers=mods, units=ln["units"], description=None,
-                            amount=ln["charge_cents"])
-            lines.append(row)
-            clines.append(content.claim_line(row["id"], ln["code"], mods, ln["units"], ln["charge_cents"],
-                                             content.parse_pointers(ln["dx_pointers"])))
-            billed_lines.append(ln["charge_line_id"])
-        c = content.claim_content(
-            number=number, frequency="1", encounter=e, lines=clines, diagnoses=dx, patient=pats[e["patient_id"]],
-            coverage=cov, payer=payer_row, others=[(o, payers[o["payer_id"]]) for o in e["others"]],
-            provider=providers[e["provider_id"]], copay_cents=copay)
-        row = {"id": inv_id, "number": number, "kind": "claim", "patient_id": e["patient_id"], "payer_id": cov["payer_id"],
-               "coverage_id": cov["id"], "encounter_id": e["id"], "original_invoice_id": None, "frequency_code": "1",
-               "issued_on": issued_on, "due_on": None, "filing_deadline": content.filing_deadline(e["date_of_service"], payer_row),
-               "total_cents": c["total_cents"], "copay_cents": copay}
-        issues.append(Issue(row, lines, c, payer_row["code"], e["number"], pats[e["patient_id"]]["mrn"], e["date_of_service"]))
-        snapshots.append((inv_id, c))
-        per_payer[cov["payer_id"]].append((inv_id, c))
-    result.timings["build"] = time.perf_counter() - tb
-    tb = time.perf_counter()
-    insert_invoices(conn, issues, at=now)
-    result.timings["insert"] = time.perf_counter() - tb
-    tb = time.perf_counter()
-    insert_snapshots(conn, snapshots)
-    result.timings["snapshots"] = time.perf_counter() - tb
+        by_payer[e["coverage"]["payer_id"]].append((e, number))
+    del claim_encs, numbers
+    queued_by_payer, queued = _queued(conn, result, payers, scope) if claims else ({}, [])
+    issues: list[Issue] = []
+    x12 = _X12Run(conn, result, staged, prac, payers, run_id=run_id, at=now, workers=workers) \
+        if by_payer or queued_by_payer else None
+    for payer_id in sorted(set(by_payer) | set(queued_by_payer), key=lambda p: payers[p]["code"]):
+        tb = time.perf_counter()
+        built = [_build_claim(e, number, ids, issued_on=issued_on, dxs=dxs, pats=pats, payers=payers, providers=providers,
+                              copays=copays, copay_rows=copay_rows, billed_lines=billed_lines)
+                 for e, number in by_payer.pop(payer_id, [])]
+        _add_timing(result, "build", tb)
+        tb = time.perf_counter()
+        insert_invoices(conn, built, at=now)
+        _add_timing(result, "insert", tb)
+        tb = time.perf_counter()
+        insert_snapshots(conn, ((it.row["id"], it.content) for it in built))
+        _add_timing(result, "snapshots", tb)
+        tb = time.perf_counter()
+        x12.add(payer_id, [(it.row["id"], it.content) for it in built] + queued_by_payer.get(payer_id, []))
+        _add_timing(result, "render", tb)
+        issues += [it.slim() for it in built]
+        del built
     conn.conn.executemany("INSERT INTO claim_copays (payment_id, invoice_id) VALUES (?, ?)", copay_rows)
-
-    # queued voids and replacements join their payer's file
-    queued = []
-    if claims:
-        q = ("SELECT q.invoice_id, i.number, i.kind, i.payer_id, s.data, i.encounter_id, i.total_cents, i.patient_id"
-             " FROM claim_queue q JOIN invoices i ON i.id = q.invoice_id JOIN invoice_snapshots s ON s.invoice_id = i.id")
-        args: tuple = ()
-        if scope:
-            q += " WHERE i.payer_id = ?"
-            args = (scope["id"],)
-        for iid, number, kind, payer_id, data, enc_id, total, pat_id in conn.execute(q + " ORDER BY q.invoice_id", args).fetchall():
-            c = json.loads(data)
-            per_payer[payer_id].append((iid, c))
-            queued.append(iid)
-            result.issued.append({"number": number, "kind": kind, "frequency": c.get("frequency"), "bill_to": payers[payer_id]["code"],
-                                  "encounter": c.get("encounter"), "total_cents": total, "file": None, "invoice_id": iid,
-                                  "queued": True})
-        if queued:
-            t = content.temp_ids(conn, "_sent_queue", queued)
-            conn.execute(f"DELETE FROM claim_queue WHERE invoice_id IN (SELECT id FROM {t})")
+    if queued:
+        t = content.temp_ids(conn, "_sent_queue", queued)
+        conn.execute(f"DELETE FROM claim_queue WHERE invoice_id IN (SELECT id FROM {t})")
     if billed_lines:
         _mark_billed(conn, billed_lines)
     t2 = time.perf_counter()
     result.timings["claims"] = t2 - t0 - result.timings["scrub"]
 
-    # 837P per payer: render, validate, stage
-    files_by_invoice: dict[int, str] = {}
-    if per_payer:
-        files_by_invoice = _write_837(conn, result, staged, prac, payers, per_payer, run_id=run_id, at=now, workers=workers)
-    result.timings["x12"] = time.perf_counter() - t2
+    # every 837P validated with pyx12 (all or nothing), then recorded
+    files_by_invoice: dict[int, str] = x12.finish() if x12 else {}
+    result.timings["x12"] = time.perf_counter() - t2 + result.timings.get("render", 0)
 
     # patient invoices
     t3 = time.perf_counter()
@@ -522,70 +495,139 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
                          "dry_run": not staged.enabled, **kinds})
 
 
-def _write_837(conn, result, staged, prac, payers, per_payer, *, run_id, at, workers) -> dict[int, str]:
-    """Render one 837P per payer, write each beside its final name, validate them all with pyx12
-    (workers read the written files, so a large run is not held in memory twice), and record the
-    interchanges; any invalid file raises X12Invalid and the caller rolls everything back."""
-    import hashlib
+def _add_timing(result: RunResult, key: str, since: float) -> None:
+    result.timings[key] = result.timings.get(key, 0.0) + time.perf_counter() - since
 
-    from ..x12 import envelope, validate, x837
-    from .practice import SETTINGS
 
-    block = content.practice_block(prac)
-    usage = prac.get("usage") or SETTINGS["usage"][1]
-    created = _dt.datetime.now().replace(second=0, microsecond=0)
-    built = []          # (payer_id, items, env, name, final path, sha256, ST sets, claim ST list)
-    to_check = []       # for validate_written / validate_many
-    for payer_id in sorted(per_payer, key=lambda p: payers[p]["code"]):
-        items = per_payer[payer_id]
+def _build_claim(e: dict, number: str, ids: _Ids, *, issued_on, dxs, pats, payers, providers, copays,
+                 copay_rows, billed_lines) -> Issue:
+    """One encounter's claim: invoice row, lines and the snapshot the 837P is rendered from."""
+    cov = e["coverage"]
+    payer_row = payers[cov["payer_id"]]
+    inv_id = ids.next_invoice()
+    dx = dxs.get(e["id"], [])
+    copay = 0
+    for pid, cents in copays.pop((e["patient_id"], e["date_of_service"]), []):
+        copay += cents
+        copay_rows.append((pid, inv_id))
+    lines, clines = [], []
+    for n, ln in enumerate(e["lines"], start=1):
+        mods = content.modifiers_of(ln)
+        row = _line_row(ids, inv_id, n, charge_line_id=ln["charge_line_id"], dos=e["date_of_service"],
+                        code=ln["code"], modifiers=mods, units=ln["units"], description=None,
+                        amount=ln["charge_cents"])
+        lines.append(row)
+        clines.append(content.claim_line(row["id"], ln["code"], mods, ln["units"], ln["charge_cents"],
+                                         content.parse_pointers(ln["dx_pointers"])))
+        billed_lines.append(ln["charge_line_id"])
+    c = content.claim_content(
+        number=number, frequency="1", encounter=e, lines=clines, diagnoses=dx, patient=pats[e["patient_id"]],
+        coverage=cov, payer=payer_row, others=[(o, payers[o["payer_id"]]) for o in e["others"]],
+        provider=providers[e["provider_id"]], copay_cents=copay)
+    row = {"id": inv_id, "number": number, "kind": "claim", "patient_id": e["patient_id"], "payer_id": cov["payer_id"],
+           "coverage_id": cov["id"], "encounter_id": e["id"], "original_invoice_id": None, "frequency_code": "1",
+           "issued_on": issued_on, "due_on": None, "filing_deadline": content.filing_deadline(e["date_of_service"], payer_row),
+           "total_cents": c["total_cents"], "copay_cents": copay}
+    return Issue(row, lines, c, payer_row["code"], e["number"], pats[e["patient_id"]]["mrn"], e["date_of_service"])
+
+
+def _queued(conn, result: RunResult, payers, scope) -> tuple[dict[int, list[tuple[int, dict]]], list[int]]:
+    """Voids and replacements queued by `invoice void|replace`: they join their payer's file."""
+    q = ("SELECT q.invoice_id, i.number, i.kind, i.payer_id, s.data, i.encounter_id, i.total_cents, i.patient_id"
+         " FROM claim_queue q JOIN invoices i ON i.id = q.invoice_id JOIN invoice_snapshots s ON s.invoice_id = i.id")
+    args: tuple = ()
+    if scope:
+        q += " WHERE i.payer_id = ?"
+        args = (scope["id"],)
+    by_payer: dict[int, list[tuple[int, dict]]] = defaultdict(list)
+    queued = []
+    for iid, number, kind, payer_id, data, _enc_id, total, _pat_id in conn.execute(q + " ORDER BY q.invoice_id", args).fetchall():
+        c = json.loads(data)
+        by_payer[payer_id].append((iid, c))
+        queued.append(iid)
+        result.issued.append({"number": number, "kind": kind, "frequency": c.get("frequency"), "bill_to": payers[payer_id]["code"],
+                              "encounter": c.get("encounter"), "total_cents": total, "file": None, "invoice_id": iid,
+                              "queued": True})
+    return by_payer, queued
+
+
+class _X12Run:
+    """The run's 837P files: `add` renders one payer's file and writes it beside its final name;
+    `finish` validates them all with pyx12 (workers read the written files, so a large run is
+    not held in memory twice) and records the interchanges. Any invalid file raises X12Invalid
+    and the caller rolls everything back."""
+
+    def __init__(self, conn, result: RunResult, staged: Staged, prac: dict, payers: dict, *, run_id: int, at: str, workers):
+        from .practice import SETTINGS
+
+        self.conn, self.result, self.staged, self.payers = conn, result, staged, payers
+        self.run_id, self.at, self.workers = run_id, at, workers
+        self.block = content.practice_block(prac)
+        self.prac = prac
+        self.usage = prac.get("usage") or SETTINGS["usage"][1]
+        self.created = _dt.datetime.now().replace(second=0, microsecond=0)
+        self.built: list[tuple] = []     # (payer_id, invoice ids, env, name, final path, sha256, ST sets, claim ST list)
+        self.to_check: list[tuple] = []  # for validate_written / validate_many
+
+    def add(self, payer_id: int, items: list[tuple[int, dict]]) -> None:
+        import hashlib
+
+        from ..x12 import envelope, validate, x837
+
+        conn, prac = self.conn, self.prac
         env = envelope.Envelope(sender_id=prac["submitter_id"], receiver_id=prac["receiver_id"],
                                 isa_control=numbering.next_control(conn, "isa"), gs_control=numbering.next_control(conn, "gs"),
-                                created=created, usage=usage)
-        rendered = x837.render(env, block, [c for _, c in items])
-        name = f"837P-{payers[payer_id]['code']}-{env.isa_control:09d}.edi"
-        final = result.out_dir / name
+                                created=self.created, usage=self.usage)
+        rendered = x837.render(env, self.block, [c for _, c in items])
+        name = f"837P-{self.payers[payer_id]['code']}-{env.isa_control:09d}.edi"
+        final = self.result.out_dir / name
         text = rendered.text
         sha = hashlib.sha256(text.encode()).hexdigest()
-        if staged.enabled:
-            staged.write_text(final, text)
-            to_check.append((staged.pending(final), rendered.st_sets, name, len(rendered.segments),
-                             validate.envelope_problems(rendered.segments, rendered.st_sets)))
+        if self.staged.enabled:
+            self.staged.write_text(final, text)
+            self.to_check.append((self.staged.pending(final), rendered.st_sets, name, len(rendered.segments),
+                                  validate.envelope_problems(rendered.segments, rendered.st_sets)))
         else:
-            to_check.append((rendered.segments, rendered.st_sets, name))
-        built.append((payer_id, items, env, name, final, sha, rendered.st_sets, rendered.claim_st))
-        del rendered, text
-    t = time.perf_counter()
-    if staged.enabled:
-        verdicts = validate.validate_written(to_check, workers=workers)
-    else:
-        verdicts = validate.validate_many(to_check, workers=workers)
-    result.timings["pyx12"] = time.perf_counter() - t
-    failures = [v for v in verdicts if not v.valid]
-    if failures:
-        details = []
-        for v in failures:
-            details += [f"{v.name}: {p}" for p in v.problems[:25]]
-        raise X12Invalid(f"{len(failures)} 837P file(s) failed pyx12 validation; nothing was issued", details=details)
-    files_by_invoice: dict[int, str] = {}
-    file_rows = []
-    env_json = json.dumps({"practice": block, "usage": usage, "created": created.isoformat(),
-                           "sender_id": prac["submitter_id"], "receiver_id": prac["receiver_id"]}, sort_keys=True)
-    for payer_id, items, env, name, final, sha, st_sets, claim_st in built:
-        result.files.append(final)
-        where = str(final.resolve())
-        iid_x = conn.execute(
-            "INSERT INTO x12_interchanges (run_id, payer_id, isa_control, gs_control, usage, envelope, path, sha256,"
-            " transaction_sets, claims, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (run_id, payer_id, f"{env.isa_control:09d}", str(env.gs_control), usage, env_json, where, sha,
-             len(st_sets), len(items), at)).lastrowid
-        for (inv_id, _c), st in zip(items, claim_st):
-            file_rows.append((inv_id, "x12", where, run_id, iid_x, st, at))
-            files_by_invoice[inv_id] = name
-    conn.conn.executemany("INSERT INTO invoice_files (invoice_id, kind, path, run_id, interchange_id, st_control, created_at)"
-                          " VALUES (?,?,?,?,?,?,?)", file_rows)
-    conn.conn.executemany("INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'sent', ?, ?)",
-                          ((inv_id, at, name) for inv_id, name in files_by_invoice.items()))
-    return files_by_invoice
+            self.to_check.append((rendered.segments, rendered.st_sets, name))
+        self.built.append((payer_id, [iid for iid, _ in items], env, name, final, sha, rendered.st_sets, rendered.claim_st))
+
+    def finish(self) -> dict[int, str]:
+        from ..x12 import validate
+
+        conn, result = self.conn, self.result
+        t = time.perf_counter()
+        if self.staged.enabled:
+            verdicts = validate.validate_written(self.to_check, workers=self.workers)
+        else:
+            verdicts = validate.validate_many(self.to_check, workers=self.workers)
+        result.timings["pyx12"] = time.perf_counter() - t
+        failures = [v for v in verdicts if not v.valid]
+        if failures:
+            details = []
+            for v in failures:
+                details += [f"{v.name}: {p}" for p in v.problems[:25]]
+            raise X12Invalid(f"{len(failures)} 837P file(s) failed pyx12 validation; nothing was issued", details=details)
+        files_by_invoice: dict[int, str] = {}
+        file_rows = []
+        prac = self.prac
+        env_json = json.dumps({"practice": self.block, "usage": self.usage, "created": self.created.isoformat(),
+                               "sender_id": prac["submitter_id"], "receiver_id": prac["receiver_id"]}, sort_keys=True)
+        for payer_id, inv_ids, env, name, final, sha, st_sets, claim_st in self.built:
+            result.files.append(final)
+            where = str(final.resolve())
+            iid_x = conn.execute(
+                "INSERT INTO x12_interchanges (run_id, payer_id, isa_control, gs_control, usage, envelope, path, sha256,"
+                " transaction_sets, claims, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (self.run_id, payer_id, f"{env.isa_control:09d}", str(env.gs_control), self.usage, env_json, where, sha,
+                 len(st_sets), len(inv_ids), self.at)).lastrowid
+            for inv_id, st in zip(inv_ids, claim_st):
+                file_rows.append((inv_id, "x12", where, self.run_id, iid_x, st, self.at))
+                files_by_invoice[inv_id] = name
+        conn.conn.executemany("INSERT INTO invoice_files (invoice_id, kind, path, run_id, interchange_id, st_control, created_at)"
+                              " VALUES (?,?,?,?,?,?,?)", file_rows)
+        conn.conn.executemany("INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'sent', ?, ?)",
+                              ((inv_id, self.at, name) for inv_id, name in files_by_invoice.items()))
+        return files_by_invoice
 
 
 # ---------------------------------------------------------------------------------------------
