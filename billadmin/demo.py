@@ -70,10 +70,12 @@ PATTERNS = [
     (3, ["K21.9", "R10.9"], [("85025", "", 1), ("36415", "", 1)]),
 ]
 
-FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
-         "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah",
-         "Carlos", "Karen", "Wei", "Nancy", "Aisha", "Lisa", "Jamal", "Betty", "Hiroshi", "Sandra",
-         "Olga", "Ashley", "Mateo", "Emily", "Noah", "Grace", "Liam", "Chloe", "Amara", "Ivan"]
+# given names by the sex recorded for the patient (the demo's F/M), drawn by one index
+FIRST_M = ["James", "Robert", "John", "Michael", "David", "William", "Richard", "Joseph", "Thomas", "Carlos",
+           "Wei", "Jamal", "Hiroshi", "Mateo", "Noah", "Liam", "Ivan", "Daniel", "Omar"]
+FIRST_F = ["Mary", "Patricia", "Jennifer", "Linda", "Elizabeth", "Barbara", "Susan", "Jessica", "Sarah", "Karen",
+           "Nancy", "Aisha", "Lisa", "Betty", "Sandra", "Olga", "Ashley", "Emily", "Grace"]
+FIRST = FIRST_M + FIRST_F
 LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
         "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore",
         "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Nguyen",
@@ -129,7 +131,8 @@ def generate(as_of: _dt.date, *, patients: int = 320, encounters: int = 3100, se
         dob = as_of - _dt.timedelta(days=age * 365 + rnd.randint(0, 364))
         city, st, zip5 = rnd.choice(CITIES)
         pats.append({
-            "MRN": mrn, "First Name": rnd.choice(FIRST), "Last Name": rnd.choice(LAST), "DOB": dob.isoformat(),
+            "MRN": mrn, "First Name": (FIRST_M if sex == "M" else FIRST_F)[rnd.randrange(len(FIRST)) % len(FIRST_M)],
+            "Last Name": rnd.choice(LAST), "DOB": dob.isoformat(),
             "Sex": sex, "Address": f"{rnd.randint(10, 9999)} {rnd.choice(STREETS)}", "City": city, "State": st,
             "ZIP": zip5, "Phone": f"614555{rnd.randint(0, 9999):04d}",
         })
