@@ -283,8 +283,9 @@ def _scope_payer(conn, code: str | None) -> dict | None:
 def generate(conn, *, through: _dt.date | None = None, payer: str | None = None, claims: bool = True,
              patients: bool = True, out_dir: Path | None = None, dry_run: bool = False, pdf: bool = True,
              xlsx: bool = True, scrub: Callable | None = None, today: _dt.date | None = None,
-             workers: int | None = None) -> RunResult:
-    """Issue every claim and patient invoice that is ready (see the module docstring)."""
+             workers: int | None = None, progress: Callable[[str], None] | None = None) -> RunResult:
+    """Issue every claim and patient invoice that is ready (see the module docstring).
+    `progress` is told each step as it starts (a terminal shows it; a long run is mostly pyx12)."""
     today = today or _dt.date.today()
     through = through or today
     if through > today:
@@ -306,7 +307,7 @@ def generate(conn, *, through: _dt.date | None = None, payer: str | None = None,
             try:
                 with db.write(conn):
                     _run(conn, result, staged, through=through, payer=payer, claims=claims, patients=patients,
-                         pdf=pdf, xlsx=xlsx, scrub=scrub, today=today, workers=workers)
+                         pdf=pdf, xlsx=xlsx, scrub=scrub, today=today, workers=workers, say=progress or _silent)
                     if dry_run:
                         raise _DryRun()
             except _DryRun:
@@ -323,7 +324,11 @@ def generate(conn, *, through: _dt.date | None = None, payer: str | None = None,
     return result
 
 
-def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, patients, pdf, xlsx, scrub, today, workers):
+def _silent(_step: str) -> None:
+    pass
+
+
+def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, patients, pdf, xlsx, scrub, today, workers, say):
     from . import practice as practice_mod
 
     t0 = time.perf_counter()
@@ -336,6 +341,7 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
     if prac is None:
         raise BadInput("the practice is not set up: run `billadmin practice set` first")
 
+    say("reading unbilled charge lines")
     encs = _candidates(conn, through.isoformat())
     payers = content.load_payers(conn)
     providers = content.load_providers(conn)
@@ -370,6 +376,7 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
                                           payers[e["coverage"]["payer_id"]])
     t1 = time.perf_counter()
     if scrub is not None and in_scope:
+        say(f"scrubbing {len(in_scope):,} encounter(s)")
         by_number = {e["number"]: e["id"] for e in in_scope}
         scope_ids = set(by_number.values())
         # all unbilled encounters in scope: let the scrubber take its whole-table path
@@ -417,9 +424,11 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
     del claim_encs, numbers
     queued_by_payer, queued = _queued(conn, result, payers, scope) if claims else ({}, [])
     issues: list[Issue] = []
-    x12 = _X12Run(conn, result, staged, prac, payers, run_id=run_id, at=now, workers=workers) \
+    x12 = _X12Run(conn, result, staged, prac, payers, run_id=run_id, at=now, workers=workers, say=say) \
         if by_payer or queued_by_payer else None
     for payer_id in sorted(set(by_payer) | set(queued_by_payer), key=lambda p: payers[p]["code"]):
+        say(f"claims to {payers[payer_id]['code']}: {len(by_payer.get(payer_id, [])):,} new"
+            + (f", {len(queued_by_payer[payer_id])} void/replacement" if payer_id in queued_by_payer else ""))
         tb = time.perf_counter()
         built = [_build_claim(e, number, ids, issued_on=issued_on, dxs=dxs, pats=pats, payers=payers, providers=providers,
                               copays=copays, copay_rows=copay_rows, billed_lines=billed_lines)
@@ -453,6 +462,7 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
     t3 = time.perf_counter()
     p_issues: list[Issue] = []
     if patients:
+        say("patient invoices")
         p_issues = _patient_invoices(conn, result, staged, prac, self_encs, pats, ids, issued_on=issued_on, at=now,
                                      run_id=run_id, pdf=pdf, today=today, files_by_invoice=files_by_invoice)
         billed_lines = [ln["charge_line_id"] for it in p_issues for ln in it.lines if ln["charge_line_id"]]
@@ -474,6 +484,7 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
     result.issued = new_rows + result.issued
     t4 = time.perf_counter()
     if all_issues or queued:
+        say("writing invoices.csv" + (" and invoices.xlsx" if xlsx and staged.enabled else ""))
         _write_listing(conn, result, staged, xlsx=xlsx)
     if result.held:
         import io
@@ -557,11 +568,12 @@ class _X12Run:
     not held in memory twice) and records the interchanges. Any invalid file raises X12Invalid
     and the caller rolls everything back."""
 
-    def __init__(self, conn, result: RunResult, staged: Staged, prac: dict, payers: dict, *, run_id: int, at: str, workers):
+    def __init__(self, conn, result: RunResult, staged: Staged, prac: dict, payers: dict, *, run_id: int, at: str, workers,
+                 say=_silent):
         from .practice import SETTINGS
 
         self.conn, self.result, self.staged, self.payers = conn, result, staged, payers
-        self.run_id, self.at, self.workers = run_id, at, workers
+        self.run_id, self.at, self.workers, self.say = run_id, at, workers, say
         self.block = content.practice_block(prac)
         self.prac = prac
         self.usage = prac.get("usage") or SETTINGS["usage"][1]
@@ -596,6 +608,8 @@ class _X12Run:
 
         conn, result = self.conn, self.result
         t = time.perf_counter()
+        segments = sum(c[3] if self.staged.enabled else len(c[0]) for c in self.to_check)
+        self.say(f"pyx12 validating {len(self.to_check)} 837P file(s), {segments:,} segments")
         if self.staged.enabled:
             verdicts = validate.validate_written(self.to_check, workers=self.workers)
         else:

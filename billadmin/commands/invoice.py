@@ -3,6 +3,7 @@ replace, list, show, export."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, List, Optional
 
@@ -27,6 +28,30 @@ def _date(value: str | None, option: str):
 
 
 HELD_SHOWN = 40
+
+
+@contextmanager
+def _status():
+    """A spinner on stderr naming the step `invoice generate` is on, and the time since it began,
+    when stderr is a terminal and not --quiet; yields the callback (None otherwise)."""
+    import sys
+
+    from . import state
+
+    if state.quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(file=sys.stderr), transient=True) as prog:
+        task = prog.add_task("starting", total=None)
+
+        def say(step: str) -> None:
+            prog.update(task, description=step)
+
+        yield say
 
 
 def _print_held(held, held_file) -> None:
@@ -79,9 +104,10 @@ def invoice_generate(
     if claims_only and patients_only:
         raise BadInput("--claims-only and --patients-only exclude each other")
     conn = open_db()
-    res = gen.generate(conn, through=_date(through, "--through"), payer=payer, claims=not patients_only,
-                       patients=not claims_only, out_dir=out, dry_run=dry_run, pdf=not no_pdf, xlsx=not no_xlsx,
-                       scrub=scrub_check)
+    with _status() as say:
+        res = gen.generate(conn, through=_date(through, "--through"), payer=payer, claims=not patients_only,
+                           patients=not claims_only, out_dir=out, dry_run=dry_run, pdf=not no_pdf, xlsx=not no_xlsx,
+                           scrub=scrub_check, progress=say)
     if fmt is Format.table:
         rows = res.summary()
         if rows:
