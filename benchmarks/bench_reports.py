@@ -13,8 +13,6 @@ claims denied, 7% not yet answered, 3% of encounters unbilled) and kept in bench
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import json
 import random
 import sys
 import time

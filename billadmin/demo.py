@@ -272,7 +272,7 @@ def _load_direct(conn, data: DemoData) -> dict[str, int]:
 
 def run_demo(db_path: Path, *, as_of: _dt.date | None = None, out_dir: Path | None = None) -> DemoSummary:
     """Build the demo database from scratch and run every pipeline step that exists."""
-    from . import audit, db, setup
+    from . import db, setup
 
     as_of = as_of or _dt.date.today()
     db_path = Path(db_path)

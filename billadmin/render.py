@@ -10,7 +10,6 @@ spreadsheet never evaluates them (formula injection); money stays numeric.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import sys

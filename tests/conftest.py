@@ -3,7 +3,6 @@ typer's CliRunner; corpus tests skip with a reason when ../shared/data is absent
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

@@ -309,13 +309,17 @@ def more_charges(p: Practice, path: Path, *, encounters: int, prefix: str, skip_
 def simulate_835s(db: Path, out: Path, as_of: _dt.date) -> list[Path]:
     """The payers' answers to every claim in db (the demo's remit simulator), not posted."""
     from billadmin import db as dbmod
-    from billadmin.remit.demo import simulate
+    from billadmin.remit.demo import answer_window
 
     conn = dbmod.connect(db)
     try:
         practice = dict(zip(("name", "npi", "submitter_id"),
                             conn.execute("SELECT name, npi, submitter_id FROM practice WHERE id = 1").fetchone()))
-        sim = simulate(conn, out, as_of, practice)
+        # a window from the first claim to 41 days after the last answers every claim
+        first, last = conn.execute("SELECT MIN(issued_on), MAX(issued_on) FROM invoices WHERE kind = 'claim'").fetchone()
+        since = _dt.date.fromisoformat(first) - _dt.timedelta(days=1)
+        until = max(as_of, _dt.date.fromisoformat(last)) + _dt.timedelta(days=41)
+        sim = answer_window(conn, out, since, until, practice, extras=True)
     finally:
         conn.close()
     return sim["files"]

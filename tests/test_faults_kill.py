@@ -12,7 +12,6 @@ Two ways to crash a command, both real processes and a real SIGKILL:
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 

@@ -7,7 +7,6 @@ lines and an 'issued' event the way the ledger conventions describe (content has
 
 from __future__ import annotations
 
-import datetime as _dt
 
 from billadmin import audit, db as dbmod, ledger, money
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 import ledger_fixtures as lf
-from billadmin import db as dbmod, demo
+from billadmin import db as dbmod
 
 AS_OF = dt.date(2026, 11, 26)
 

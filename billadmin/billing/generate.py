@@ -790,8 +790,6 @@ def listing_rows(conn, run_ids: list[int]) -> list[dict]:
 def _write_listing(conn, result, staged, *, xlsx: bool) -> None:
     import io
 
-    from .. import render
-
     out = str(result.out_dir.resolve())
     runs = [r[0] for r in conn.execute("SELECT id FROM billing_runs WHERE out_dir = ? ORDER BY id", (out,))]
     rows = listing_rows(conn, runs)

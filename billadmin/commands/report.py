@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import FormatOpt, OutputOpt, group, note, open_db
+from . import OutputOpt, group, note, open_db
 from ..render import Format
 
 app = group("Reports: A/R aging, KPIs, Medicare, payer mix, denials.\n\nReports: A/R aging, KPIs, Medicare, payer mix and pay per code, denials, day sheet, deadlines.")
@@ -37,7 +37,7 @@ def _out(conn, rep, fmt, output) -> None:
     for n in rep.notes:
         note(n)
     if output and str(output) != "-":
-        note(f"Wrote {output}" + (" (contains PHI: created 0600)" if rep.phi else ""))
+        note(f"Wrote {output}")   # a report naming patients also got render's PHI note
 
 
 @app.command("aging")

@@ -141,94 +141,13 @@ def _negated(segs: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def simulate(conn, out_dir: Path, as_of: _dt.date, practice: dict) -> dict:
-    """Write the payers' 835 files and the bank deposit file; returns paths and counts."""
-    rnd = random.Random(SEED)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    payers = {}
-    for pid, code, name, kind, x12, a1, city, st, zp in conn.execute(
-            "SELECT id, code, name, kind, x12_payer_id, address1, city, state, zip FROM payers"):
-        tin = "1" + str(int(hashlib.sha256(code.encode()).hexdigest(), 16))[:9]   # "1" + a made-up EIN
-        payers[pid] = {"id": pid, "code": code, "name": name, "kind": kind, "x12": x12, "tin": tin, "address1": a1,
-                       "city": city, "state": st, "zip": zp}
-    invs = [dict(zip(("id", "number", "payer_id", "patient_id", "issued_on", "copay_cents", "total_cents"), r))
-            for r in conn.execute("SELECT id, number, payer_id, patient_id, issued_on, copay_cents, total_cents"
-                                  " FROM invoices WHERE kind = 'claim' ORDER BY id")]
-    lines = defaultdict(list)
-    for r in conn.execute("SELECT l.invoice_id, l.code, l.modifiers, l.units, l.date_of_service, l.amount_cents"
-                          " FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.kind = 'claim'"
-                          " ORDER BY l.invoice_id, l.line_no"):
-        lines[r[0]].append(dict(zip(("code", "modifiers", "units", "date_of_service", "amount_cents"), r[1:])))
-    files: dict[tuple[int, int], _File] = {}
-    counts = defaultdict(int)
-    weeks = 2
-    reversed_one = None
-    for inv in invs:
-        payer = payers.get(inv["payer_id"])
-        if payer is None or payer["kind"] == "self":
-            continue
-        inv["payer_code"] = payer["code"]
-        roll = rnd.random()
-        outcome = "paid" if roll < 0.80 else "short" if roll < 0.87 else "denied" if roll < 0.95 else "none"
-        counts[outcome] += 1
-        if outcome == "none":
-            continue
-        week = rnd.randrange(weeks)
-        f = files.get((payer["id"], week))
-        if f is None:
-            f = files[(payer["id"], week)] = _File(payer, f"{payer['code']}{as_of:%y%m%d}{week + 1:02d}",
-                                                  as_of - _dt.timedelta(days=7 * (weeks - 1 - week)), practice)
-        segs, paid = _claim_segments(inv, lines[inv["id"]], payer["kind"], outcome, rnd, conn)
-        f.add(segs, paid)
-        if reversed_one is None and outcome == "paid" and week == 0 and paid > 0:
-            reversed_one = (inv, payer, segs, paid)
-    paths = []
-    isa = 1
-    for (pid, week), f in sorted(files.items()):
-        p = out_dir / f"{f.payer['code']}-{f.pay_date.isoformat()}-{f.trace}.835"
-        p.write_text(f.text(isa))
-        paths.append(p)
-        isa += 1
-    extra = []
-    if reversed_one:
-        # the payer takes one payment back (CLP02 22: the original's amounts negated) and pays it
-        # again, corrected, under a new payer claim number
-        inv, payer, orig, paid = reversed_one
-        f = _File(payer, f"{payer['code']}{as_of:%y%m%d}RV", as_of, practice)
-        f.add(_negated(orig), -paid)
-        segs, paid = _claim_segments(inv, lines[inv["id"]], payer["kind"], "short", random.Random(SEED + inv["id"]), conn,
-                                     pcn=f"{payer['code']}{inv['id']:08d}R")
-        f.add(segs, paid)
-        # the payer also pays a claim another practice issued: kept as unmatched
-        f.add([["CLP", "ZZ-OTHER-7781", "1", "95", "60", "", "CI", "OTHER1"], ["CAS", "CO", "45", "35"]], 6000)
-        p = out_dir / f"{payer['code']}-{as_of.isoformat()}-{f.trace}.835"
-        p.write_text(f.text(isa))
-        extra.append(p)
-        counts["reversed"] = 1
-        counts["unmatched"] = 1
-    # the bank deposit file: one line per 835 payment, one missing, one short by a fee
-    deposits = out_dir / "bank-deposits.csv"
-    rows = []
-    all_files = [f for _, f in sorted(files.items())]
-    for i, f in enumerate(all_files):
-        if i == 1:
-            continue  # not deposited yet
-        amount = f.total - (250 if i == 2 else 0)
-        rows.append((f.pay_date.isoformat(), f"HCCLAIMPMT {f.payer['code']}", f.trace, money.fmt(amount)))
-    with open(deposits, "w", newline="") as fh:
-        fh.write("Date,Description,EFT Trace,Credit\n")
-        for r in rows:
-            fh.write(",".join(r) + "\n")
-    return {"files": paths + extra, "deposits": deposits, "counts": dict(counts)}
-
-
 def answer_window(conn, out_dir: Path, since: _dt.date, until: _dt.date, practice: dict, *,
                   extras: bool = False) -> dict:
     """The demo's timeline: the payers' 835s that arrive in (since, until].
 
-    Each claim's fate is fixed by its own seeded draw (outcome as in `simulate`, and a delay of
-    12-40 days after the claim was issued), so calling this window by window answers every claim
-    exactly once, on a date after it was sent. Claims whose answer falls after the last window
+    Each claim's fate is fixed by its own seeded draw (80% paid, 7% paid short, 8% denied, 5% never
+    answered; a delay of 12-40 days after the claim was issued), so calling this window by window
+    answers every claim exactly once, on a date after it was sent. Claims whose answer falls after the last window
     stay unanswered, as the newest claims of a real practice do. With extras=True the window also
     carries one reversal (a paid claim taken back and paid again, corrected) and a payment for a
     claim another practice issued. Returns the files and, per 835, (pay date, payer code, trace,

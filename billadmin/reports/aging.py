@@ -12,7 +12,7 @@ import datetime as _dt
 from collections import defaultdict
 
 from .base import Chart, Report, pct
-from .ledger import BUCKET_KEYS, BUCKETS, ITEMS_CTE, age_sql, bucket_sql
+from .ledger import BUCKET_KEYS, ITEMS_CTE, age_sql, bucket_sql
 
 
 def _grouped(conn, as_of: _dt.date, basis: str, key: str) -> list[tuple]:

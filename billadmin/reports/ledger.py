@@ -80,7 +80,13 @@ def invariant_findings(conn, as_of: _dt.date | None = None) -> list:
     from ..findings import Finding
     from .aging import by_patient, by_payer
 
-    as_of = as_of or _dt.date.today()
+    if as_of is None:
+        # the whole ledger: today, or the latest date on it when that is later (an 835's payment
+        # date, BPR16, is often an EFT effective date a few days ahead of the file)
+        latest = conn.execute("SELECT MAX(d) FROM (SELECT MAX(issued_on) AS d FROM invoices UNION ALL"
+                              " SELECT MAX(received_on) FROM payments UNION ALL SELECT MAX(created_on) FROM adjustments)"
+                              ).fetchone()[0]
+        as_of = max(_dt.date.today(), _dt.date.fromisoformat(latest) if latest else _dt.date.today())
     view = conn.execute("SELECT COALESCE(SUM(total_cents + credited_cents - paid_cents - adjusted_cents), 0)"
                         " FROM invoice_balances").fetchone()[0]
     sides = {"aging by payer": by_payer(conn, as_of)[-1]["total_cents"],

@@ -19,7 +19,7 @@ def emit(rep: Report, fmt, output) -> None:
             raise BadInput("--format xlsx needs -o FILE.xlsx")
         write_xlsx(Path(output), [rep])
         return
-    render.emit(rep.rows, fmt=fmt, output=output, columns=rep.columns.get(rep.main_sheet), title=rep.title)
+    render.emit(rep.rows, fmt=fmt, output=output, columns=rep.columns.get(rep.main_sheet), title=rep.title, phi=rep.phi)
 
 
 def _numeric(v):
@@ -101,7 +101,8 @@ def _chart(wb, rep: Report, ch) -> None:
 
 def write_xlsx(path: Path, reports: list[Report]) -> None:
     """One workbook with each report's sheets and charts (sheet names are unique across the
-    reports billadmin writes together). Created 0600."""
+    reports billadmin writes together). Created 0600; the PHI note is printed when a report
+    names patients."""
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -111,5 +112,5 @@ def write_xlsx(path: Path, reports: list[Report]) -> None:
         for ch in rep.charts:
             _chart(wb, rep, ch)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with render.private_open(path, "wb") as fh:
+    with render.private_open(path, "wb", phi=any(r.phi for r in reports)) as fh:
         wb.save(fh)
