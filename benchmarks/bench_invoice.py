@@ -155,7 +155,7 @@ def breakdown(encounters: int, *, pyx12: bool = True, profile: bool = False) -> 
     for k, v in res.timings.items():
         print(f"  {k:8s} {v:7.2f}s")
     if pyx12:
-        print(f"  pyx12 rate {segs / res.timings.get('pyx12', 1):,.0f} segments/s (all workers)")
+        print("  (pyx12 checks each payer's file while the next is built; 'pyx12' is the wait after the last one)")
     print(f"  peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
 

@@ -58,7 +58,7 @@ def mixed(practice_db):
 
 def test_progress_names_each_step_in_order_without_phi(mixed, tmp_path):
     steps = []
-    _run(mixed, tmp_path, through=dt.date(2026, 6, 30), progress=steps.append)
+    _run(mixed, tmp_path, through=dt.date(2026, 6, 30), progress=lambda step, *count: steps.append(step))
     assert steps[0] == "reading unbilled charge lines"
     assert steps[1:4] == ["scrubbing 5 encounter(s)", "claims to KEY: 1 new", "claims to MCR: 2 new"]
     assert steps[4].startswith("pyx12 validating 2 837P file(s), ") and steps[4].endswith(" segments")

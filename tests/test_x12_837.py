@@ -309,10 +309,13 @@ def test_generate_validates_large_runs_in_worker_processes(practice_db, tmp_path
             p = fx.patient(db, f"07{i}")
             fx.coverage(db, p, "KEY", member=f"K{i}")
             fx.encounter(db, p, "2026-06-05", [("99213", 14000)])
-    res = _run(db, tmp_path, workers=2)
+    counts = []
+    res = _run(db, tmp_path, workers=2, progress=lambda step, *count: count and counts.append(count))
     [f] = [x for x in res.files if x.suffix == ".edi"]
     assert sum(1 for s in _segs(f) if s.startswith("ST*")) == 3
     _assert_valid(f)
+    # the spinner's bar: every segment of every transaction set checked (all but ISA, GS, GE, IEA)
+    assert counts[-1][0] == counts[-1][1] == len(_segs(f)) - 4
     with dbmod.write(db):
         for i in range(5):
             p = fx.patient(db, f"08{i}")
@@ -323,6 +326,40 @@ def test_generate_validates_large_runs_in_worker_processes(practice_db, tmp_path
     assert any("segment " in d and "CLM" in d for d in ei.value.details)
     assert db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 5
     assert not any(p.name.endswith(".partial") for p in (tmp_path / "out").iterdir())
+
+
+@pytest.mark.slow
+def test_a_run_that_fails_while_building_stops_its_pyx12_workers(practice_db, tmp_path, monkeypatch):
+    db = practice_db
+    monkeypatch.setattr(validate, "PARALLEL_MIN_SEGMENTS", 0)
+    pools = []
+
+    class Recorded(validate.Pool):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            pools.append(self)
+
+    monkeypatch.setattr(validate, "Pool", Recorded)
+    with dbmod.write(db):
+        for i, payer in enumerate(("KEY", "MCR")):
+            p = fx.patient(db, f"09{i}")
+            fx.coverage(db, p, payer, member=f"M{i}")
+            fx.encounter(db, p, "2026-06-05", [("99213", 14000)])
+    real = gen.insert_invoices
+    calls = []
+
+    def second_payer_fails(conn, issues, **kw):
+        calls.append(1)
+        if len(calls) == 2:       # KEY's file is with the workers by now
+            raise RuntimeError("disk trouble while inserting")
+        return real(conn, issues, **kw)
+
+    monkeypatch.setattr(gen, "insert_invoices", second_payer_fails)
+    with pytest.raises(RuntimeError, match="disk trouble"):
+        _run(db, tmp_path, workers=2)
+    [pool] = pools
+    assert all(p.poll() is not None for p in pool.procs)
+    assert db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 0
 
 
 def test_validation_messages_never_quote_the_data(practice_db, tmp_path):

@@ -285,7 +285,8 @@ def generate(conn, *, through: _dt.date | None = None, payer: str | None = None,
              xlsx: bool = True, scrub: Callable | None = None, today: _dt.date | None = None,
              workers: int | None = None, progress: Callable[[str], None] | None = None) -> RunResult:
     """Issue every claim and patient invoice that is ready (see the module docstring).
-    `progress` is told each step as it starts (a terminal shows it; a long run is mostly pyx12)."""
+    `progress(step)` is told each step as it starts, and `progress("pyx12 segments checked",
+    done, total)` how far pyx12 has got on a large run (from a worker-reading thread)."""
     today = today or _dt.date.today()
     through = through or today
     if through > today:
@@ -324,7 +325,7 @@ def generate(conn, *, through: _dt.date | None = None, payer: str | None = None,
     return result
 
 
-def _silent(_step: str) -> None:
+def _silent(_step: str, _done: int | None = None, _total: int | None = None) -> None:
     pass
 
 
@@ -426,37 +427,41 @@ def _run(conn, result: RunResult, staged: Staged, *, through, payer, claims, pat
     issues: list[Issue] = []
     x12 = _X12Run(conn, result, staged, prac, payers, run_id=run_id, at=now, workers=workers, say=say) \
         if by_payer or queued_by_payer else None
-    for payer_id in sorted(set(by_payer) | set(queued_by_payer), key=lambda p: payers[p]["code"]):
-        say(f"claims to {payers[payer_id]['code']}: {len(by_payer.get(payer_id, [])):,} new"
-            + (f", {len(queued_by_payer[payer_id])} void/replacement" if payer_id in queued_by_payer else ""))
-        tb = time.perf_counter()
-        built = [_build_claim(e, number, ids, issued_on=issued_on, dxs=dxs, pats=pats, payers=payers, providers=providers,
-                              copays=copays, copay_rows=copay_rows, billed_lines=billed_lines)
-                 for e, number in by_payer.pop(payer_id, [])]
-        _add_timing(result, "build", tb)
-        tb = time.perf_counter()
-        insert_invoices(conn, built, at=now)
-        _add_timing(result, "insert", tb)
-        tb = time.perf_counter()
-        insert_snapshots(conn, ((it.row["id"], it.content) for it in built))
-        _add_timing(result, "snapshots", tb)
-        tb = time.perf_counter()
-        x12.add(payer_id, [(it.row["id"], it.content) for it in built] + queued_by_payer.get(payer_id, []))
-        _add_timing(result, "render", tb)
-        issues += [it.slim() for it in built]
-        del built
-    conn.conn.executemany("INSERT INTO claim_copays (payment_id, invoice_id) VALUES (?, ?)", copay_rows)
-    if queued:
-        t = content.temp_ids(conn, "_sent_queue", queued)
-        conn.execute(f"DELETE FROM claim_queue WHERE invoice_id IN (SELECT id FROM {t})")
-    if billed_lines:
-        _mark_billed(conn, billed_lines)
-    t2 = time.perf_counter()
-    result.timings["claims"] = t2 - t0 - result.timings["scrub"]
+    try:   # pyx12 workers (large runs) are stopped if anything below fails
+        for payer_id in sorted(set(by_payer) | set(queued_by_payer), key=lambda p: payers[p]["code"]):
+            say(f"claims to {payers[payer_id]['code']}: {len(by_payer.get(payer_id, [])):,} new"
+                + (f", {len(queued_by_payer[payer_id])} void/replacement" if payer_id in queued_by_payer else ""))
+            tb = time.perf_counter()
+            built = [_build_claim(e, number, ids, issued_on=issued_on, dxs=dxs, pats=pats, payers=payers, providers=providers,
+                                  copays=copays, copay_rows=copay_rows, billed_lines=billed_lines)
+                     for e, number in by_payer.pop(payer_id, [])]
+            _add_timing(result, "build", tb)
+            tb = time.perf_counter()
+            insert_invoices(conn, built, at=now)
+            _add_timing(result, "insert", tb)
+            tb = time.perf_counter()
+            insert_snapshots(conn, ((it.row["id"], it.content) for it in built))
+            _add_timing(result, "snapshots", tb)
+            tb = time.perf_counter()
+            x12.add(payer_id, [(it.row["id"], it.content) for it in built] + queued_by_payer.get(payer_id, []))
+            _add_timing(result, "render", tb)
+            issues += [it.slim() for it in built]
+            del built
+        conn.conn.executemany("INSERT INTO claim_copays (payment_id, invoice_id) VALUES (?, ?)", copay_rows)
+        if queued:
+            t = content.temp_ids(conn, "_sent_queue", queued)
+            conn.execute(f"DELETE FROM claim_queue WHERE invoice_id IN (SELECT id FROM {t})")
+        if billed_lines:
+            _mark_billed(conn, billed_lines)
+        t2 = time.perf_counter()
+        result.timings["claims"] = t2 - t0 - result.timings["scrub"]
 
-    # every 837P validated with pyx12 (all or nothing), then recorded
-    files_by_invoice: dict[int, str] = x12.finish() if x12 else {}
-    result.timings["x12"] = time.perf_counter() - t2 + result.timings.get("render", 0)
+        # every 837P validated with pyx12 (all or nothing), then recorded
+        files_by_invoice: dict[int, str] = x12.finish() if x12 else {}
+        result.timings["x12"] = time.perf_counter() - t2 + result.timings.get("render", 0)
+    finally:
+        if x12:
+            x12.close()
 
     # patient invoices
     t3 = time.perf_counter()
@@ -563,10 +568,10 @@ def _queued(conn, result: RunResult, payers, scope) -> tuple[dict[int, list[tupl
 
 
 class _X12Run:
-    """The run's 837P files: `add` renders one payer's file and writes it beside its final name;
-    `finish` validates them all with pyx12 (workers read the written files, so a large run is
-    not held in memory twice) and records the interchanges. Any invalid file raises X12Invalid
-    and the caller rolls everything back."""
+    """The run's 837P files: `add` renders one payer's file, writes it beside its final name and
+    hands it to pyx12 (validate.Checker: on a large run worker processes check it while the next
+    payer's claims are built); `finish` waits for every verdict and records the interchanges.
+    Any invalid file raises X12Invalid and the caller rolls everything back."""
 
     def __init__(self, conn, result: RunResult, staged: Staged, prac: dict, payers: dict, *, run_id: int, at: str, workers,
                  say=_silent):
@@ -579,7 +584,10 @@ class _X12Run:
         self.usage = prac.get("usage") or SETTINGS["usage"][1]
         self.created = _dt.datetime.now().replace(second=0, microsecond=0)
         self.built: list[tuple] = []     # (payer_id, invoice ids, env, name, final path, sha256, ST sets, claim ST list)
-        self.to_check: list[tuple] = []  # for validate_written / validate_many
+        from ..x12 import validate
+
+        self.checker = validate.Checker(workers=workers,
+                                        on_progress=lambda done, total: say("pyx12 segments checked", done, total))
 
     def add(self, payer_id: int, items: list[tuple[int, dict]]) -> None:
         import hashlib
@@ -597,24 +605,22 @@ class _X12Run:
         sha = hashlib.sha256(text.encode()).hexdigest()
         if self.staged.enabled:
             self.staged.write_text(final, text)
-            self.to_check.append((self.staged.pending(final), rendered.st_sets, name, len(rendered.segments),
-                                  validate.envelope_problems(rendered.segments, rendered.st_sets)))
+            self.checker.add_written(self.staged.pending(final), rendered.st_sets, name, len(rendered.segments),
+                                     validate.envelope_problems(rendered.segments, rendered.st_sets))
         else:
-            self.to_check.append((rendered.segments, rendered.st_sets, name))
+            self.checker.add_segments(rendered.segments, rendered.st_sets, name)
         self.built.append((payer_id, [iid for iid, _ in items], env, name, final, sha, rendered.st_sets, rendered.claim_st))
 
-    def finish(self) -> dict[int, str]:
-        from ..x12 import validate
+    def close(self) -> None:
+        """Stop pyx12 workers still running (a run that failed before it needed them)."""
+        self.checker.close()
 
+    def finish(self) -> dict[int, str]:
         conn, result = self.conn, self.result
         t = time.perf_counter()
-        segments = sum(c[3] if self.staged.enabled else len(c[0]) for c in self.to_check)
-        self.say(f"pyx12 validating {len(self.to_check)} 837P file(s), {segments:,} segments")
-        if self.staged.enabled:
-            verdicts = validate.validate_written(self.to_check, workers=self.workers)
-        else:
-            verdicts = validate.validate_many(self.to_check, workers=self.workers)
-        result.timings["pyx12"] = time.perf_counter() - t
+        self.say(f"pyx12 validating {len(self.checker.files)} 837P file(s), {self.checker.segments:,} segments")
+        verdicts = self.checker.verdicts()
+        result.timings["pyx12"] = time.perf_counter() - t     # the wait after the last file was rendered
         failures = [v for v in verdicts if not v.valid]
         if failures:
             details = []

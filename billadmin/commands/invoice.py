@@ -32,8 +32,9 @@ HELD_SHOWN = 40
 
 @contextmanager
 def _status():
-    """A spinner on stderr naming the step `invoice generate` is on, and the time since it began,
-    when stderr is a terminal and not --quiet; yields the callback (None otherwise)."""
+    """On a terminal (and not --quiet): a spinner naming the step `invoice generate` is on, with
+    the time since it began, and a bar of the segments pyx12 has checked on a large run. Yields
+    the progress callback (None otherwise)."""
     import sys
 
     from . import state
@@ -42,14 +43,25 @@ def _status():
         yield None
         return
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=Console(file=sys.stderr), transient=True) as prog:
-        task = prog.add_task("starting", total=None)
+    class Bar(BarColumn):          # a bar only for what is counted (pyx12's segments)
+        def render(self, task):
+            return Text("") if task.total is None else super().render(task)
 
-        def say(step: str) -> None:
-            prog.update(task, description=step)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), Bar(bar_width=24), TextColumn("{task.fields[n]}"),
+                  TimeElapsedColumn(), console=Console(file=sys.stderr), transient=True) as prog:
+        main = prog.add_task("starting", total=None, n="")
+        counts: dict[str, int] = {}
+
+        def say(step: str, done: int | None = None, total: int | None = None) -> None:
+            if done is None:
+                prog.update(main, description=step)
+                return
+            if step not in counts:
+                counts[step] = prog.add_task(step, total=total, n="")
+            prog.update(counts[step], completed=done, total=total, n=f"{done:,} of {total:,}")
 
         yield say
 

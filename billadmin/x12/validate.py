@@ -343,59 +343,128 @@ def _worker(job):
                      for p in v.problems]
 
 
-def worker_main() -> None:
-    """Worker process: JSON list of jobs on stdin, JSON [[valid, problems], ...] on stdout."""
+def serve() -> None:
+    """Worker process: one JSON job a line on stdin ([id, job]), one answer a line on stdout
+    ([id, valid, problems]) as soon as it is checked. stdin is read ahead by a thread, so a
+    parent handing out jobs never waits for the job in hand to finish."""
+    import queue
     import sys
+    import threading
 
-    jobs = json.load(sys.stdin)
-    json.dump([_worker(tuple(j)) for j in jobs], sys.stdout)
+    lines: queue.Queue = queue.Queue()
+
+    def feed():
+        for line in sys.stdin:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=feed, daemon=True).start()
+    while (line := lines.get()) is not None:
+        jid, job = json.loads(line)
+        valid, problems = _worker(tuple(job))
+        sys.stdout.write(json.dumps([jid, valid, problems]) + "\n")
+        sys.stdout.flush()
+
+
+class Pool:
+    """pyx12 in worker processes, fed jobs while the caller goes on (a billing run renders its
+    next payer's file while the last one is checked). Separate Python processes, not
+    multiprocessing: its spawn mode re-runs the caller's __main__, and fork would copy an open
+    SQLite write transaction. A job goes to the worker with the fewest segments outstanding;
+    `on_progress(done, submitted)` hears segments as they are checked (from a reader thread)."""
+
+    def __init__(self, workers: int, on_progress=None):
+        import subprocess
+        import sys
+        import threading
+
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        code = "from billadmin.x12.validate import serve; serve()"
+        self.procs = [subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True, env=env) for _ in range(workers)]
+        self.on_progress = on_progress
+        self.sizes: list[int] = []
+        self.answers: dict[int, tuple[bool, list]] = {}
+        self.outstanding = [0] * workers
+        self.done = 0
+        self.lock = threading.Lock()
+        self.stderr = [""] * workers
+        self.threads = []
+        for i in range(workers):
+            for target in (self._read, self._drain):
+                t = threading.Thread(target=target, args=(i,), daemon=True)
+                t.start()
+                self.threads.append(t)
+
+    def _read(self, i: int) -> None:
+        for line in self.procs[i].stdout:
+            jid, valid, problems = json.loads(line)
+            with self.lock:
+                self.answers[jid] = (valid, [tuple(p) for p in problems])
+                self.outstanding[i] -= self.sizes[jid]
+                self.done += self.sizes[jid]
+                done, submitted = self.done, sum(self.sizes)
+            if self.on_progress:
+                self.on_progress(done, submitted)
+
+    def _drain(self, i: int) -> None:
+        for line in self.procs[i].stderr:     # a worker that logs must never block on a full pipe
+            self.stderr[i] = (self.stderr[i] + line)[-2000:]
+
+    def submit(self, job, size: int) -> int:
+        with self.lock:
+            jid = len(self.sizes)
+            self.sizes.append(size)
+            i = self.outstanding.index(min(self.outstanding))
+            self.outstanding[i] += size
+        self.procs[i].stdin.write(json.dumps([jid, list(job)]) + "\n")
+        self.procs[i].stdin.flush()
+        return jid
+
+    def results(self) -> list[tuple[bool, list]]:
+        """Every answer in submission order, once the workers have finished."""
+        for p in self.procs:
+            p.stdin.close()
+        for p in self.procs:
+            p.wait()
+        for t in self.threads:
+            t.join()
+        failed = [i for i, p in enumerate(self.procs) if p.returncode != 0]
+        if failed or len(self.answers) != len(self.sizes):
+            tail = self.stderr[failed[0]] if failed else ""
+            raise RuntimeError(f"pyx12 worker failed: {tail[-500:]}")
+        return [self.answers[j] for j in range(len(self.sizes))]
+
+    def close(self) -> None:
+        """Stop the workers (a run that fails before it needs their answers)."""
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+        for p in self.procs:
+            p.wait()
+
+
+def _job_size(job) -> int:
+    """text jobs by length, set jobs by segments, whole files by bytes (about 40 a segment)"""
+    if len(job) == 2:
+        return len(job[0]) // 40
+    return job[2] - job[1] + 1 if job[1] >= 0 else os.path.getsize(job[0]) // 40
 
 
 def _run_workers(jobs: list[tuple], workers: int) -> list[tuple[bool, list]]:
-    """Validate sub-interchanges in `workers` separate Python processes (not multiprocessing:
-    its spawn mode re-runs the caller's __main__, and fork would copy an open SQLite write
-    transaction). Jobs are dealt out by size; results come back in job order."""
-    import concurrent.futures as cf
-    import subprocess
-    import sys
-
-    groups: list[list[int]] = [[] for _ in range(workers)]
-    load = [0] * workers
-    # text jobs by length, set jobs by segments, whole files by bytes (about 40 a segment)
-    size = [len(j[0]) if len(j) == 2 else j[2] - j[1] if j[1] >= 0 else os.path.getsize(j[0]) // 40 for j in jobs]
-    for i in sorted(range(len(jobs)), key=lambda i: (-size[i], i)):
-        g = load.index(min(load))
-        groups[g].append(i)
-        load[g] += size[i]
-    for g in groups:   # jobs of one file together: a worker reads each file once
-        g.sort()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    code = "from billadmin.x12.validate import worker_main; worker_main()"
-
-    def run(group):
-        if not group:
-            return []
-        p = subprocess.run([sys.executable, "-c", code], input=json.dumps([jobs[i] for i in group]),
-                           capture_output=True, text=True, env=env)
-        if p.returncode != 0:
-            raise RuntimeError(f"pyx12 worker failed: {p.stderr[-500:]}")
-        return json.loads(p.stdout)
-
-    out: list = [None] * len(jobs)
-    with cf.ThreadPoolExecutor(max_workers=workers) as pool:
-        for group, res in zip(groups, pool.map(run, groups)):
-            for i, r in zip(group, res):
-                out[i] = (r[0], [tuple(x) for x in r[1]])
-    return out
+    """Validate jobs in `workers` processes; answers in job order. Jobs are handed out in order
+    (a file's transaction sets one after another, so a worker reads each file once)."""
+    pool = Pool(workers)
+    try:
+        for job in jobs:
+            pool.submit(job, _job_size(job))
+        return pool.results()
+    except BaseException:
+        pool.close()
+        raise
 
 
 PARALLEL_MIN_SEGMENTS = 20_000
-
-
-def _sub_interchanges(segments: list[str], st_sets: list[tuple[str, int, int]]) -> list[tuple[str, int]]:
-    """Each ST set inside the file's own ISA/GS and a GE/IEA counting one set, with the offset
-    that maps its segment numbers back to the whole file."""
-    return [(_wrap_set(segments, first, last), first - 2) for _st, first, last in st_sets]
 
 
 def envelope_problems(segments: list[str], st_sets) -> list[Problem]:
@@ -419,34 +488,96 @@ def envelope_problems(segments: list[str], st_sets) -> list[Problem]:
     return out
 
 
+class Checker:
+    """Validates the interchanges of a run as they are added. Small runs are checked here, whole
+    file at a time, when `verdicts` is asked. Once a run reaches `parallel_min_segments` (and
+    there is more than one CPU) a Pool starts and every file, then each new one, goes to it set
+    by set: each transaction set inside the file's own ISA/GS header and a GE/IEA counting one
+    set, with the file's own GE/IEA counts and ST02 uniqueness checked here (envelope_problems).
+    Every segment passes through pyx12 either way. Files are either written already
+    (`add_written`: the workers read them, so a large run is not held in memory twice) or
+    segments in memory (`add_segments`, e.g. a dry run)."""
+
+    def __init__(self, *, workers: int | None = None, parallel_min_segments: int | None = None, on_progress=None):
+        self.workers = workers or os.cpu_count() or 1
+        self.min_segments = PARALLEL_MIN_SEGMENTS if parallel_min_segments is None else parallel_min_segments
+        self.on_progress = on_progress
+        self.files: list[dict] = []
+        self.segments = 0
+        self.pool: Pool | None = None
+
+    def add_written(self, path, st_sets, name: str, count: int, env_problems: list[Problem]) -> None:
+        """A file we wrote, one segment a line, with the envelope problems found while building it."""
+        self._add({"path": str(path), "st_sets": st_sets, "name": name, "count": count, "env": list(env_problems)})
+
+    def add_segments(self, segments: list[str], st_sets, name: str) -> None:
+        self._add({"segments": segments, "st_sets": st_sets, "name": name, "count": len(segments), "env": None})
+
+    def _add(self, f: dict) -> None:
+        self.files.append(f)
+        self.segments += f["count"]
+        if self.pool is None and self.workers >= 2 and self.segments >= self.min_segments:
+            self.pool = Pool(self.workers, self.on_progress)
+            for g in self.files:
+                self._submit(g)
+        elif self.pool is not None:
+            self._submit(f)
+
+    def _submit(self, f: dict) -> None:
+        if "path" in f:
+            jobs = [(f["path"], first, last, first - 2) for _st, first, last in f["st_sets"]]
+        else:
+            segs = f.pop("segments")
+            f["head"] = segs[:3]
+            f["env"] = envelope_problems(segs, f["st_sets"])
+            jobs = [(_wrap_set(segs, first, last), first - 2) for _st, first, last in f["st_sets"]]
+        f["jobs"] = [self.pool.submit(j, _job_size(j)) for j in jobs]
+
+    def verdicts(self) -> list[Verdict]:
+        """One verdict per file, in the order added (waits for the workers)."""
+        from .envelope import to_text
+
+        if self.pool is None:
+            out = []
+            for f in self.files:
+                if "path" in f:
+                    v = validate_text(Path(f["path"]).read_text(encoding="ascii"), f["name"])
+                    if f["env"]:
+                        v.problems += f["env"]
+                        v.valid = False
+                else:
+                    v = validate_text(to_text(f["segments"]), f["name"])
+                out.append(v)
+            return out
+        answers = self.pool.results()
+        out = []
+        for f in self.files:
+            ok = all(answers[j][0] for j in f["jobs"])
+            problems = [Problem(*p) for j in f["jobs"] for p in answers[j][1]] + f["env"]
+            if "path" in f:
+                with open(f["path"], encoding="ascii") as fh:
+                    head = fh.read(4096)
+            else:
+                head = to_text(f["head"])
+            version, tx, _ = _sniff(head)
+            out.append(Verdict(f["name"], ok and not problems, version, tx, f["count"], problems))
+        return out
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
 def validate_many(files: list[tuple[list[str], list[tuple[str, int, int]], str]], *, workers: int | None = None,
                   parallel_min_segments: int | None = None) -> list[Verdict]:
-    """Validate interchanges we built: (segments, ST set positions, name) each.
-
-    Small runs go through pyx12 in this process, whole file at a time. Large runs (at least
-    `parallel_min_segments` segments and more than one CPU) are split by transaction set over
-    worker processes: every segment still passes through pyx12 inside its file's own ISA/GS
-    header, and each file's GE/IEA counts are checked here.
-    """
-    from .envelope import to_text
-
-    workers = workers or os.cpu_count() or 1
-    if parallel_min_segments is None:
-        parallel_min_segments = PARALLEL_MIN_SEGMENTS
-    total = sum(len(f[0]) for f in files)
-    jobs = [(i, sub) for i, (segs, sets, _) in enumerate(files) for sub in _sub_interchanges(segs, sets)]
-    if workers < 2 or total < parallel_min_segments or len(jobs) < 2:
-        return [validate_text(to_text(segs), name) for segs, _sets, name in files]
-    results: list[list] = [[True, []] for _ in files]
-    for (i, _sub), (ok, probs) in zip(jobs, _run_workers([sub for _, sub in jobs], min(workers, len(jobs)))):
-        results[i][0] &= ok
-        results[i][1] += [Problem(*p) for p in probs]
-    out = []
-    for (segs, sets, name), (ok, problems) in zip(files, results):
-        problems += envelope_problems(segs, sets)
-        version, tx, _ = _sniff(to_text(segs[:3]))
-        out.append(Verdict(name, ok and not problems, version, tx, len(segs), problems))
-    return out
+    """Validate interchanges we built: (segments, ST set positions, name) each (see Checker)."""
+    checker = Checker(workers=workers, parallel_min_segments=parallel_min_segments)
+    try:
+        for segs, sets, name in files:
+            checker.add_segments(segs, sets, name)
+        return checker.verdicts()
+    finally:
+        checker.close()
 
 
 def validate_segments(segments: list[str], st_sets: list[tuple[str, int, int]], name: str,
@@ -457,36 +588,15 @@ def validate_segments(segments: list[str], st_sets: list[tuple[str, int, int]], 
 
 def validate_written(files: list[tuple[Path, list[tuple[str, int, int]], str, int, list[Problem]]], *,
                      workers: int | None = None, parallel_min_segments: int | None = None) -> list[Verdict]:
-    """Validate interchanges already written to (temporary) files, one segment a line:
-    (path, ST set positions, name, segment count, envelope problems found while building).
-    Like validate_many, but the workers read the files, so the caller need not keep them in
-    memory."""
-    workers = workers or os.cpu_count() or 1
-    if parallel_min_segments is None:
-        parallel_min_segments = PARALLEL_MIN_SEGMENTS
-    total = sum(f[3] for f in files)
-    jobs = [(i, (str(path), first, last, first - 2)) for i, (path, sets, _n, _c, _e) in enumerate(files)
-            for _st, first, last in sets]
-    if workers < 2 or total < parallel_min_segments or len(jobs) < 2:
-        out = []
-        for path, _sets, name, _count, env_problems in files:
-            v = validate_text(Path(path).read_text(encoding="ascii"), name)
-            if env_problems:
-                v.problems += env_problems
-                v.valid = False
-            out.append(v)
-        return out
-    results: list[list] = [[True, []] for _ in files]
-    for (i, _job), (ok, probs) in zip(jobs, _run_workers([j for _, j in jobs], min(workers, len(jobs)))):
-        results[i][0] &= ok
-        results[i][1] += [Problem(*p) for p in probs]
-    out = []
-    for (path, _sets, name, count, env_problems), (ok, problems) in zip(files, results):
-        problems += env_problems
-        with open(path, encoding="ascii") as fh:
-            version, tx, _ = _sniff(fh.read(4096))
-        out.append(Verdict(name, ok and not problems, version, tx, count, problems))
-    return out
+    """Validate interchanges already written, one segment a line: (path, ST set positions,
+    name, segment count, envelope problems found while building) each (see Checker)."""
+    checker = Checker(workers=workers, parallel_min_segments=parallel_min_segments)
+    try:
+        for path, sets, name, count, env in files:
+            checker.add_written(path, sets, name, count, env)
+        return checker.verdicts()
+    finally:
+        checker.close()
 
 
 def validate_paths(paths, *, workers: int | None = None, parallel_min_segments: int | None = None) -> list[Verdict]:
