@@ -93,6 +93,16 @@ def test_void_with_payer_claim_number_and_rebill(billed, tmp_path):
     assert "CLM*C000003*205***11:B:1" in next(f for f in res.files if f.name.startswith("837P-BVH")).read_text()
 
 
+def test_generate_says_what_it_issued_apart_from_what_it_sent(billed, tmp_path, cli):
+    """A void queued by `invoice void` was issued then (its credit note); the next run sends it.
+    The summary counts new invoices only and names the queued ones separately."""
+    lifecycle.void(billed, "C000002", reason="wrong payer", today=fx.TODAY)
+    r = cli("invoice", "generate", "--through", "2026-06-30", "--out", tmp_path / "out2")
+    assert r.exit_code == 0, r.stderr
+    assert f"Sent 1 void(s)/replacement(s) queued by invoice void|replace; files in {tmp_path / 'out2'}/" in r.stderr
+    assert "Issued" not in r.stderr
+
+
 def test_payer_claim_number_from_remittance(billed):
     db = billed
     cid = _q(db, "SELECT id FROM invoices WHERE number = 'C000001'")[0][0]

@@ -127,13 +127,21 @@ def invoice_generate(
                         title="Would issue (dry run)" if dry_run else "Issued")
     else:
         render.emit(res.issued, fmt=fmt, output=output, columns=["number", "kind", "bill_to", "encounter", "total_cents", "file"])
-    n_claims = sum(1 for r in res.issued if r["kind"] != "patient")
-    n_pat = sum(1 for r in res.issued if r["kind"] == "patient")
-    total = sum(r["total_cents"] for r in res.issued)
+    new = [r for r in res.issued if not r.get("queued")]
+    queued = len(res.issued) - len(new)          # voids and replacements issued earlier, sent now
+    n_claims = sum(1 for r in new if r["kind"] != "patient")
+    n_pat = len(new) - n_claims
+    total = sum(r["total_cents"] for r in new)
     verb = "Would issue" if dry_run else "Issued"
     if res.issued:
-        note(f"{verb} {n_claims} claim(s) and {n_pat} patient invoice(s), total {money.fmt(total, thousands=True)}"
-             + ("" if dry_run else f"; files in {res.out_dir}/"))
+        parts = [f"{verb} {n_claims} claim(s) and {n_pat} patient invoice(s), total {money.fmt(total, thousands=True)}"] \
+            if new else []
+        if queued:
+            parts.append(f"{'would send' if dry_run else 'sent'} {queued} void(s)/replacement(s) queued by invoice void|replace")
+        if not dry_run:
+            parts.append(f"files in {res.out_dir}/")
+        text = "; ".join(parts)
+        note(text[0].upper() + text[1:])
     else:
         note("Nothing new to bill")
     if res.skipped_zero:
