@@ -125,10 +125,15 @@ def breakdown(encounters: int, *, pyx12: bool = True, profile: bool = False) -> 
     from billadmin.x12 import validate
 
     if not pyx12:
-        def unchecked(files, **_kw):
-            return [validate.Verdict(name, True, "005010X222A1", "837", count) for _p, _s, name, count, _e in files]
+        class Unchecked(validate.Checker):
+            def _add(self, f):
+                self.files.append(f)
+                self.segments += f["count"]
 
-        validate.validate_written = unchecked
+            def verdicts(self):
+                return [validate.Verdict(f["name"], True, "005010X222A1", "837", f["count"]) for f in self.files]
+
+        validate.Checker = Unchecked
 
     bindir = Path(sys.executable).parent
     folder, _base, charged = prepare(str(bindir / "billadmin"), HERE / "work", encounters * 3)
