@@ -605,8 +605,8 @@ class _X12Run:
         sha = hashlib.sha256(text.encode()).hexdigest()
         if self.staged.enabled:
             self.staged.write_text(final, text)
-            self.checker.add_written(self.staged.pending(final), rendered.st_sets, name, len(rendered.segments),
-                                     validate.envelope_problems(rendered.segments, rendered.st_sets))
+            self.checker.add_file(self.staged.pending(final), rendered.st_sets, name, len(rendered.segments),
+                                  split_problems=validate.envelope_problems(rendered.segments, rendered.st_sets))
         else:
             self.checker.add_segments(rendered.segments, rendered.st_sets, name)
         self.built.append((payer_id, [iid for iid, _ in items], env, name, final, sha, rendered.st_sets, rendered.claim_st))

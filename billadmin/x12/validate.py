@@ -491,12 +491,12 @@ def envelope_problems(segments: list[str], st_sets) -> list[Problem]:
 class Checker:
     """Validates the interchanges of a run as they are added. Small runs are checked here, whole
     file at a time, when `verdicts` is asked. Once a run reaches `parallel_min_segments` (and
-    there is more than one CPU) a Pool starts and every file, then each new one, goes to it set
-    by set: each transaction set inside the file's own ISA/GS header and a GE/IEA counting one
-    set, with the file's own GE/IEA counts and ST02 uniqueness checked here (envelope_problems).
-    Every segment passes through pyx12 either way. Files are either written already
-    (`add_written`: the workers read them, so a large run is not held in memory twice) or
-    segments in memory (`add_segments`, e.g. a dry run)."""
+    there is more than one CPU) a Pool starts and every file, then each new one, goes to it: a
+    file with transaction-set positions set by set (each inside the file's own ISA/GS header and
+    a GE/IEA counting one set, with `split_problems`, what pyx12 would have found across the
+    sets, added: envelope_problems), any other file whole. Every segment passes through pyx12
+    either way. Files are either on disk (`add_file`: the workers read them, so a large run is
+    not held in memory twice) or segments in memory (`add_segments`, e.g. a dry run)."""
 
     def __init__(self, *, workers: int | None = None, parallel_min_segments: int | None = None, on_progress=None):
         self.workers = workers or os.cpu_count() or 1
@@ -506,12 +506,15 @@ class Checker:
         self.segments = 0
         self.pool: Pool | None = None
 
-    def add_written(self, path, st_sets, name: str, count: int, env_problems: list[Problem]) -> None:
-        """A file we wrote, one segment a line, with the envelope problems found while building it."""
-        self._add({"path": str(path), "st_sets": st_sets, "name": name, "count": count, "env": list(env_problems)})
+    def add_file(self, path, st_sets, name: str, count: int, *, problems=(), split_problems=()) -> None:
+        """A file on disk; st_sets None = check it whole. `problems` always count (e.g. bytes
+        outside ASCII found while reading); `split_problems` only when it is checked in pieces."""
+        self._add({"path": str(path), "st_sets": st_sets, "name": name, "count": count, "problems": list(problems),
+                   "split": list(split_problems)})
 
     def add_segments(self, segments: list[str], st_sets, name: str) -> None:
-        self._add({"segments": segments, "st_sets": st_sets, "name": name, "count": len(segments), "env": None})
+        self._add({"segments": segments, "st_sets": st_sets, "name": name, "count": len(segments), "problems": [],
+                   "split": None})
 
     def _add(self, f: dict) -> None:
         self.files.append(f)
@@ -524,41 +527,36 @@ class Checker:
             self._submit(f)
 
     def _submit(self, f: dict) -> None:
+        sets = f["st_sets"]
         if "path" in f:
-            jobs = [(f["path"], first, last, first - 2) for _st, first, last in f["st_sets"]]
+            jobs = [(f["path"], first, last, first - 2) for _st, first, last in sets] if sets else [(f["path"], -1, -1, 0)]
         else:
             segs = f.pop("segments")
             f["head"] = segs[:3]
-            f["env"] = envelope_problems(segs, f["st_sets"])
-            jobs = [(_wrap_set(segs, first, last), first - 2) for _st, first, last in f["st_sets"]]
+            f["split"] = envelope_problems(segs, sets)
+            jobs = [(_wrap_set(segs, first, last), first - 2) for _st, first, last in sets]
         f["jobs"] = [self.pool.submit(j, _job_size(j)) for j in jobs]
 
     def verdicts(self) -> list[Verdict]:
         """One verdict per file, in the order added (waits for the workers)."""
         from .envelope import to_text
 
+        out = []
         if self.pool is None:
-            out = []
             for f in self.files:
-                if "path" in f:
-                    v = validate_text(Path(f["path"]).read_text(encoding="ascii"), f["name"])
-                    if f["env"]:
-                        v.problems += f["env"]
-                        v.valid = False
-                else:
-                    v = validate_text(to_text(f["segments"]), f["name"])
+                text = read_x12(Path(f["path"]))[0] if "path" in f else to_text(f["segments"])
+                v = validate_text(text, f["name"])
+                if f["problems"]:
+                    v.problems = f["problems"] + v.problems
+                    v.valid = False
                 out.append(v)
             return out
         answers = self.pool.results()
-        out = []
         for f in self.files:
             ok = all(answers[j][0] for j in f["jobs"])
-            problems = [Problem(*p) for j in f["jobs"] for p in answers[j][1]] + f["env"]
-            if "path" in f:
-                with open(f["path"], encoding="ascii") as fh:
-                    head = fh.read(4096)
-            else:
-                head = to_text(f["head"])
+            found = [Problem(*p) for j in f["jobs"] for p in answers[j][1]]
+            problems = f["problems"] + found + (f["split"] if f["st_sets"] else [])
+            head = _head(f["path"]) if "path" in f else to_text(f["head"])
             version, tx, _ = _sniff(head)
             out.append(Verdict(f["name"], ok and not problems, version, tx, f["count"], problems))
         return out
@@ -566,6 +564,13 @@ class Checker:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
+
+
+def _head(path: str) -> str:
+    """The first 4 KB of a file as read_x12 reads it (for its GS08 and ST01)."""
+    with open(path, "rb") as fh:
+        data = fh.read(4096)
+    return (data[3:] if data.startswith(b"\xef\xbb\xbf") else data).decode("latin-1")
 
 
 def validate_many(files: list[tuple[list[str], list[tuple[str, int, int]], str]], *, workers: int | None = None,
@@ -586,70 +591,25 @@ def validate_segments(segments: list[str], st_sets: list[tuple[str, int, int]], 
     return validate_many([(segments, st_sets, name)], workers=workers, parallel_min_segments=parallel_min_segments)[0]
 
 
-def validate_written(files: list[tuple[Path, list[tuple[str, int, int]], str, int, list[Problem]]], *,
-                     workers: int | None = None, parallel_min_segments: int | None = None) -> list[Verdict]:
-    """Validate interchanges already written, one segment a line: (path, ST set positions,
-    name, segment count, envelope problems found while building) each (see Checker)."""
+def validate_paths(paths, *, workers: int | None = None, parallel_min_segments: int | None = None) -> list[Verdict]:
+    """Validate X12 files from anywhere (`billadmin invoice validate`), in file order (see
+    Checker). A file of one ISA/GS with several transaction sets and "~" as terminator can be
+    checked set by set; any other file is checked whole."""
     checker = Checker(workers=workers, parallel_min_segments=parallel_min_segments)
     try:
-        for path, sets, name, count, env in files:
-            checker.add_written(path, sets, name, count, env)
+        for path in paths:
+            text, problems = read_x12(Path(path))
+            _version, _tx, n = _sniff(text)
+            sets, split = None, []
+            if len(text) >= 106 and text.startswith("ISA") and text[105] == "~":
+                segs = split_segments(text)
+                sets = transaction_sets(segs)
+                if sets is not None and len(sets) < 2:
+                    sets = None
+                split = envelope_problems(segs, sets) if sets else []
+                del segs
+            del text
+            checker.add_file(path, sets, str(path), n, problems=problems, split_problems=split)
         return checker.verdicts()
     finally:
         checker.close()
-
-
-def validate_paths(paths, *, workers: int | None = None, parallel_min_segments: int | None = None) -> list[Verdict]:
-    """Validate X12 files from anywhere (`billadmin invoice validate`), in file order.
-
-    Small inputs are checked here, one whole file at a time. Large ones (at least
-    `parallel_min_segments` segments in all, more than one CPU) go to worker processes: a file of
-    one ISA/GS with several transaction sets and "~" as terminator is checked set by set inside
-    its own ISA/GS (GE/IEA counts and ST02 uniqueness checked here, as pyx12 does on the whole
-    file); any other file is checked whole by one worker. Every segment passes through pyx12
-    either way.
-    """
-    workers = workers or os.cpu_count() or 1
-    if parallel_min_segments is None:
-        parallel_min_segments = PARALLEL_MIN_SEGMENTS
-    plans = []     # (path, read problems, segment count, ST sets or None, envelope problems)
-    for path in paths:
-        text, problems = read_x12(Path(path))
-        version, tx, n = _sniff(text)
-        sets = env = None
-        if workers > 1 and len(text) >= 106 and text.startswith("ISA") and text[105] == "~":
-            segs = split_segments(text)
-            sets = transaction_sets(segs)
-            if sets is not None and len(sets) < 2:
-                sets = None
-            env = envelope_problems(segs, sets) if sets else None
-            del segs
-        plans.append((Path(path), problems, n, sets, env, version, tx))
-        del text
-    jobs = []
-    for i, (path, _p, _n, sets, _e, _v, _t) in enumerate(plans):
-        if sets:
-            jobs += [(i, (str(path), first, last, first - 2)) for _st, first, last in sets]
-        else:
-            jobs.append((i, (str(path), -1, -1, 0)))
-    total = sum(p[2] for p in plans)
-    if workers < 2 or total < parallel_min_segments or len(jobs) < 2:
-        out = []
-        for path, problems, *_ in plans:
-            v = validate_text(read_x12(path)[0], str(path))
-            if problems:
-                v.problems = problems + v.problems
-                v.valid = False
-            out.append(v)
-        return out
-    results: list[list] = [[True, []] for _ in plans]
-    for (i, _job), (ok, probs) in zip(jobs, _run_workers([j for _, j in jobs], min(workers, len(jobs)))):
-        results[i][0] &= ok
-        results[i][1] += [Problem(*p) for p in probs]
-    out = []
-    for (path, problems, n, sets, env, version, tx), (ok, found) in zip(plans, results):
-        every = problems + found + (env or [])
-        if not ok and not every:
-            every = [Problem(None, None, None, "pyx12 rejected the file")]
-        out.append(Verdict(str(path), ok and not every, version, tx, n, every))
-    return out
