@@ -101,6 +101,48 @@ def test_deposits(cli, db, book):
     assert run[0] == "remits" and json.loads(run[1])[0]["file"] == "bank.csv" and run[2] == 1
 
 
+def test_deposits_as_of_a_past_date_with_the_bank_date_column(cli, db, book, tmp_path):
+    """A bank export runs to today; reconciled as of an earlier day, deposits after it are left
+    out (with --date) instead of showing as only in the bank. MM/DD/YYYY via --date-format."""
+    late = tmp_path / "bank-later.csv"
+    rows = list(csv.reader(open(book)))
+    rows.append(["2026-04-02", "HCCLAIMPMT KEY", "EFT77", "310.00"])        # after --as-of
+    with open(late, "w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    base = ["reconcile", "remits", "--as-of", "2026-03-31", "--deposits", late, "--key", "EFT Trace", "--amount", "Credit"]
+    without = _json(cli(*base, "-f", "json"))
+    assert "EFT77" in [r["trace_number"] for r in without["rows"] if r["category"] == "only_in_bank"]
+    res = cli(*base, "--date", "Date", "-f", "json")
+    with_date = _json(res)
+    assert "EFT77" not in [r["trace_number"] for r in with_date["rows"]]
+    assert "1 bank row(s) dated after 2026-03-31 left out" in res.stderr
+    same = [r for r in without["rows"] if r["trace_number"] != "EFT77"]
+    assert [r for r in with_date["rows"]] == same
+    assert "not limited by date" in cli(*base).stderr
+    # --since bounds the other end; US dates through --date-format
+    us = tmp_path / "bank-us.csv"
+    with open(us, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(rows[0])
+        for r in rows[1:]:
+            y, m, d = r[0].split("-")
+            w.writerow([f"{m}/{d}/{y}"] + r[1:])
+    res = cli("reconcile", "remits", "--as-of", "2026-03-31", "--since", "2026-03-17", "--deposits", us, "--key", "EFT Trace",
+              "--amount", "Credit", "--date", "Date", "--date-format", "MM/DD/YYYY", "-f", "json")
+    assert "2 bank row(s) dated after 2026-03-31 or before 2026-03-17 left out" in res.stderr   # EFT77, eft1
+    assert "EFT1" not in [r["trace_number"] for r in _json(res)["rows"] if r["category"] == "only_in_bank"]
+    # a date that is not one: the file, row and column, exit 2, nothing recorded
+    bad = tmp_path / "bank-bad.csv"
+    with open(bad, "w", newline="") as fh:
+        csv.writer(fh).writerows(rows[:2] + [["31/31/2026"] + rows[2][1:]])
+    runs = db.execute("SELECT COUNT(*) FROM reconcile_runs").fetchone()[0]
+    res = cli("reconcile", "remits", "--as-of", "2026-03-31", "--deposits", bad, "--key", "EFT Trace", "--amount", "Credit",
+              "--date", "Date")
+    assert res.exit_code == 2 and "bank-bad.csv" in res.stderr and "row 3" in res.stderr and "Date" in res.stderr
+    assert db.execute("SELECT COUNT(*) FROM reconcile_runs").fetchone()[0] == runs
+    assert cli("reconcile", "remits", "--date", "Date").exit_code == 2       # --date without --deposits
+
+
 def test_xlsx_and_history(cli, db, book, tmp_path):
     from openpyxl import load_workbook
 

@@ -143,6 +143,8 @@ def reconcile_remits(
     key: Annotated[Optional[str], typer.Option("--key", help="Deposits: the column holding the trace (EFT/check) number.")] = None,
     amount: Annotated[Optional[str], typer.Option("--amount", help="Deposits: the amount column.")] = None,
     sheet: Annotated[Optional[str], typer.Option("--sheet", help="Deposits: sheet of an XLSX file.")] = None,
+    date_col: Annotated[Optional[str], typer.Option("--date", metavar="COLUMN", help="Deposits: the date column; rows after --as-of (or before --since) are left out.")] = None,
+    date_format: Annotated[Optional[str], typer.Option("--date-format", metavar="FMT", help="Deposits: format of --date when not YYYY-MM-DD, e.g. MM/DD/YYYY.")] = None,
     tolerance: Annotated[str, typer.Option("--tolerance", help="Differences this small are not reported.")] = "0.00",
     strip_zeros: Annotated[bool, typer.Option("--strip-zeros", help="Ignore leading zeros in trace numbers.")] = False,
     encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of a CSV deposits file.")] = "utf-8",
@@ -159,6 +161,7 @@ def reconcile_remits(
 
     Example:
         billadmin reconcile remits --as-of 2026-03-31 --deposits bank-march.csv --key "EFT Trace" --amount Credit
+        billadmin reconcile remits --as-of 2026-03-31 --deposits bank.csv --key "EFT Trace" --amount Credit --date Date
     """
     from .. import dates, db, render
     from ..errors import BadInput
@@ -175,9 +178,10 @@ def reconcile_remits(
     if deposits is not None:
         if not key or not amount:
             raise BadInput("--deposits needs --key (trace number column) and --amount")
-        side = reports.Side("deposits", deposits, [key], amount, sheet=sheet, encoding=encoding)
-    elif key or amount or sheet:
-        raise BadInput("--key, --amount and --sheet apply to --deposits")
+        side = reports.Side("deposits", deposits, [key], amount, sheet=sheet, encoding=encoding, date=date_col,
+                            date_format=date_format)
+    elif key or amount or sheet or date_col or date_format:
+        raise BadInput("--key, --amount, --sheet, --date and --date-format apply to --deposits")
     fmt = _fmt_for(fmt, output)
     if fmt is Format.xlsx and output is None:
         raise BadInput("--format xlsx needs -o FILE.xlsx")
@@ -186,6 +190,11 @@ def reconcile_remits(
                                   since=since_day, strip_zeros=strip_zeros)
     for n in res.notes:
         note(f"Note: {n}")
+    if side and side.date and side.outside_dates:
+        note(f"{side.outside_dates} bank row(s) dated after {day.isoformat()}"
+             + (f" or before {since_day.isoformat()}" if since_day else "") + " left out")
+    elif side and not side.date and day < dates.today():
+        note(f"Note: bank rows are not limited by date: with --date COLUMN, deposits after {day.isoformat()} are left out")
     code = 1 if res.differences else 0
     summary = res.summary_rows()
     inputs = [{"side": "deposits", "file": side.path.name, "path": str(side.path), "sha256": side.sha256,
@@ -193,7 +202,8 @@ def reconcile_remits(
     with db.write(conn):
         run_id = out_mod.record_run(
             conn, kind="remits", inputs=inputs,
-            options={"as_of": day.isoformat(), "days": days, "since": since_day, "tolerance_cents": tol},
+            options={"as_of": day.isoformat(), "days": days, "since": since_day, "tolerance_cents": tol,
+                     "deposit_date_column": date_col},
             summary=summary, differences=res.differences, net_difference_cents=res.net_difference_cents, exit_code=code)
     if fmt is Format.xlsx:
         info = [("Run", run_id), ("As of", day.isoformat()), ("Unpaid after", f"{days} days")]

@@ -12,8 +12,10 @@ Categories (each row names the payer, our claim number and internal ids, never P
 - denied: a claim whose current status is denied, with its reason codes.
 - unknown_claim: an 835 claim payment we could not post: not our claim, a reversal of a payment
   we never posted, or a duplicate of one already posted.
-- with --deposits: each 835 payment (BPR02, keyed by its TRN02 trace number) against the bank
-  file: deposit_matched, deposit_amount_differs, only_in_835, only_in_bank, deposit_duplicate.
+- with --deposits: each 835 payment (BPR02, keyed by its TRN02 trace number) dated up to --as-of
+  against the bank file: deposit_matched, deposit_amount_differs, only_in_835, only_in_bank,
+  deposit_duplicate. With the bank file's date column (--date), its rows dated after --as-of
+  (or before --since) are left out, so a past --as-of compares both sides as they stood then.
 Exit 1 when any category other than the matched deposits has rows.
 """
 
@@ -256,6 +258,8 @@ def deposits(conn, side, *, as_of: _dt.date, since: _dt.date | None, tolerance_c
             key = strip_zeros_of(key)
         m.add_a(key, tid, amount)
         info[tid] = (payer, pdate)
+    if side.date:   # the bank as it stood on --as-of: deposits after it (or before --since) are left out
+        side.date_from, side.date_to = since, as_of
     read_side(side, m, "b", strip_zeros=strip_zeros, problems=problems)
     if problems:
         return [], []

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from .. import money
+from .. import dates, money
 from ..errors import BadInput, InvalidRows, Problem
 from .engine import KEY_SEP, Matcher, Outcome
 
@@ -49,11 +49,17 @@ class Side:
     amount: str
     sheet: str | None = None
     encoding: str = "utf-8"
+    # an optional date column: rows dated outside [date_from, date_to] are left out
+    date: str | None = None
+    date_format: str | None = None
+    date_from: _dt.date | None = None
+    date_to: _dt.date | None = None
     # filled while reading
     file: str = ""
     sha256: str = ""
     rows: int = 0
     headers: list[str] = field(default_factory=list)
+    outside_dates: int = 0     # rows left out by the date window
 
     def record(self) -> dict:
         return {"side": self.label, "file": self.path.name, "path": str(self.path), "sheet": self.sheet,
@@ -167,6 +173,7 @@ def read_side(side: Side, m: Matcher, which: str, *, strip_zeros: bool, problems
         acol = _column(table.headers, side.amount, table.file, "amount")
         kname = side.key[0] if len(side.key) == 1 else ", ".join(side.key)
         aname = table.headers[acol]
+        dcol = _column(table.headers, side.date, table.file, "date") if side.date else None
         n = 0
         parse = text_cents
         single = kcols[0] if len(kcols) == 1 else None
@@ -211,6 +218,17 @@ def read_side(side: Side, m: Matcher, which: str, *, strip_zeros: bool, problems
         # The fast path: one key column, text cells, amounts like "1234.50" (a CSV export).
         for row_number, cells in table:
             n += 1
+            if dcol is not None:   # a bank file read as of a date: small, so the check may be slow
+                try:
+                    day = dates.parse_date(cells[dcol], side.date_format)
+                except dates.DateError as e:
+                    problems.append(Problem(row_number, table.headers[dcol], str(e), file=table.file))
+                    if len(problems) >= MAX_PROBLEMS:
+                        break
+                    continue
+                if (side.date_from and day < side.date_from) or (side.date_to and day > side.date_to):
+                    side.outside_dates += 1
+                    continue
             if single is not None:
                 k = cells[single]
                 v = cells[acol]
