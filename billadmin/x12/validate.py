@@ -451,19 +451,6 @@ def _job_size(job) -> int:
     return job[2] - job[1] + 1 if job[1] >= 0 else os.path.getsize(job[0]) // 40
 
 
-def _run_workers(jobs: list[tuple], workers: int) -> list[tuple[bool, list]]:
-    """Validate jobs in `workers` processes; answers in job order. Jobs are handed out in order
-    (a file's transaction sets one after another, so a worker reads each file once)."""
-    pool = Pool(workers)
-    try:
-        for job in jobs:
-            pool.submit(job, _job_size(job))
-        return pool.results()
-    except BaseException:
-        pool.close()
-        raise
-
-
 PARALLEL_MIN_SEGMENTS = 20_000
 
 
