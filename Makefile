@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-encrypted bench clean
+.PHONY: setup demo test test-fast lint bench clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 not found as $(PY); run: make PY=python3 ..." >&2; exit 2; }
@@ -22,6 +22,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest --encrypted -m 'not slow'
+
+# the non-slow, non-corpus tests: the quick loop while editing
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m 'not slow and not corpus'
+
+# the quality gates (CI runs them before the suite): lint, format and types, zero findings
+lint: $(STAMP)
+	$(BIN)/ruff check billadmin tests benchmarks
+	$(BIN)/ruff format --check billadmin tests benchmarks
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -7,5 +7,13 @@ from harness import Workload
 
 def workloads(ctx):
     su = str(Path(ctx.billadmin).parent / "sqlite-utils")
-    return [Workload(name="billadmin --help", subject=[ctx.billadmin, "--help"], anchor=[su, "--help"],
-                     anchor_name="sqlite-utils --help", target=0.6, runs=max(ctx.runs, 15))]
+    return [
+        Workload(
+            name="billadmin --help",
+            subject=[ctx.billadmin, "--help"],
+            anchor=[su, "--help"],
+            anchor_name="sqlite-utils --help",
+            target=0.6,
+            runs=max(ctx.runs, 15),
+        )
+    ]

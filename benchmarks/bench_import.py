@@ -36,7 +36,18 @@ def _prepare(ctx) -> tuple[Path, Path]:
         for kind in ("providers", "payers", "patients", "coverage"):
             if kind == "providers":
                 subprocess.run([ctx.billadmin, "--db", str(base), "-q", "init"], check=True)
-            subprocess.run([ctx.billadmin, "--db", str(base), "-q", "import", kind, str(folder / f"{kind}.csv")], check=True)
+            subprocess.run(
+                [
+                    ctx.billadmin,
+                    "--db",
+                    str(base),
+                    "-q",
+                    "import",
+                    kind,
+                    str(folder / f"{kind}.csv"),
+                ],
+                check=True,
+            )
         marker.write_text("ok\n")
     return folder, base
 
@@ -59,12 +70,17 @@ def workloads(ctx):
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(str(anchor_db) + suffix).unlink(missing_ok=True)
 
-    return [Workload(
-        name=f"import charges ({ctx.scale:,} lines)",
-        subject=[ctx.billadmin, "--db", str(run_db), "-q", "import", "charges", str(charges)],
-        anchor=[ctx.sqlite3, str(anchor_db), f".import --csv {charges} t"],
-        anchor_name="sqlite3 .import --csv",
-        target=6.0, rss_limit_mb=200,
-        setup_subject=fresh_subject, setup_anchor=fresh_anchor,
-        runs=min(ctx.runs, 3),
-        note="full validation: NPI check digits, dates, codes, diagnoses, pointers, encounter consistency")]
+    return [
+        Workload(
+            name=f"import charges ({ctx.scale:,} lines)",
+            subject=[ctx.billadmin, "--db", str(run_db), "-q", "import", "charges", str(charges)],
+            anchor=[ctx.sqlite3, str(anchor_db), f".import --csv {charges} t"],
+            anchor_name="sqlite3 .import --csv",
+            target=6.0,
+            rss_limit_mb=200,
+            setup_subject=fresh_subject,
+            setup_anchor=fresh_anchor,
+            runs=min(ctx.runs, 3),
+            note="full validation: NPI check digits, dates, codes, diagnoses, pointers, encounter consistency",
+        )
+    ]

@@ -47,6 +47,7 @@ def _fresh(src: Path, dst: Path) -> None:
 def prepare(billadmin: str, work: Path, lines: int) -> tuple[Path, Path, Path]:
     """(folder, base.db without charges, charged.db with them), cached per size."""
     import gen
+
     from billadmin import demo
 
     folder = work / f"invoice-{lines}"
@@ -57,20 +58,61 @@ def prepare(billadmin: str, work: Path, lines: int) -> tuple[Path, Path, Path]:
         gen.generate(folder, lines)
 
         def ba(*args):
-            subprocess.run([billadmin, "--db", str(base), "-q", *args], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [billadmin, "--db", str(base), "-q", *args], check=True, stdout=subprocess.DEVNULL
+            )
 
         ba("init")
         p = demo.PRACTICE
-        ba("practice", "set", "--name", p["name"], "--npi", p["npi"], "--tax-id", p["tax_id"], "--taxonomy", p["taxonomy"],
-           "--address1", p["address1"], "--address2", p["address2"], "--city", p["city"], "--state", p["state"],
-           "--zip", p["zip"], "--phone", p["phone"], "--contact-name", p["contact_name"], "--submitter-id", p["submitter_id"],
-           "--receiver-id", p["receiver_id"], "--receiver-name", p["receiver_name"])
+        ba(
+            "practice",
+            "set",
+            "--name",
+            p["name"],
+            "--npi",
+            p["npi"],
+            "--tax-id",
+            p["tax_id"],
+            "--taxonomy",
+            p["taxonomy"],
+            "--address1",
+            p["address1"],
+            "--address2",
+            p["address2"],
+            "--city",
+            p["city"],
+            "--state",
+            p["state"],
+            "--zip",
+            p["zip"],
+            "--phone",
+            p["phone"],
+            "--contact-name",
+            p["contact_name"],
+            "--submitter-id",
+            p["submitter_id"],
+            "--receiver-id",
+            p["receiver_id"],
+            "--receiver-name",
+            p["receiver_name"],
+        )
         for kind in ("providers", "payers", "patients", "coverage"):
             ba("import", kind, str(folder / f"{kind}.csv"))
         for code in ("MCR", "MCD", "BVHMO", "KEY", "SUM"):
             ba("payer", "set", code, "--timely-filing-days", "3650")
         _fresh(base, charged)
-        subprocess.run([billadmin, "--db", str(charged), "-q", "import", "charges", str(folder / "charges.csv")], check=True)
+        subprocess.run(
+            [
+                billadmin,
+                "--db",
+                str(charged),
+                "-q",
+                "import",
+                "charges",
+                str(folder / "charges.csv"),
+            ],
+            check=True,
+        )
         marker.write_text("ok\n")
     return folder, base, charged
 
@@ -86,31 +128,83 @@ def workloads(ctx):
         _fresh(charged, subject_db)
         shutil.rmtree(out, ignore_errors=True)
 
-    ref = folder / "x12-ref"        # the 837P files of one generate run, for the pyx12 floor
+    ref = folder / "x12-ref"  # the 837P files of one generate run, for the pyx12 floor
     if not (ref / "done").exists():
         shutil.rmtree(ref, ignore_errors=True)
         _fresh(charged, folder / "ref.db")
-        subprocess.run([ctx.billadmin, "--db", str(folder / "ref.db"), "-q", "invoice", "generate", "--no-pdf",
-                        "--no-xlsx", "--out", str(ref)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                ctx.billadmin,
+                "--db",
+                str(folder / "ref.db"),
+                "-q",
+                "invoice",
+                "generate",
+                "--no-pdf",
+                "--no-xlsx",
+                "--out",
+                str(ref),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         (ref / "done").write_text("ok\n")
     edi = sorted(str(p) for p in ref.glob("*.edi"))
 
-    return [Workload(
-        name=f"invoice generate ({lines // 3:,} encounters)",
-        subject=[ctx.billadmin, "--db", str(subject_db), "-q", "invoice", "generate", "--no-pdf", "--no-xlsx",
-                 "--out", str(out), "--format", "csv"],
-        anchor=[ctx.billadmin, "--db", str(anchor_db), "-q", "import", "charges", str(folder / "charges.csv")],
-        anchor_name=f"import charges ({lines:,} lines)",
-        target=2.0, setup_subject=fresh_subject, setup_anchor=lambda: _fresh(base, anchor_db),
-        runs=min(ctx.runs, 3), ok_codes=(0,),
-        note="scrubber + 837P per payer validated with pyx12 + invoices.csv; PDFs and xlsx off"),
+    return [
         Workload(
-        name=f"pyx12 alone: invoice validate of those {len(edi)} 837P files",
-        subject=[ctx.billadmin, "-q", "invoice", "validate", "--format", "csv", *edi],
-        anchor=[ctx.billadmin, "--db", str(anchor_db), "-q", "import", "charges", str(folder / "charges.csv")],
-        anchor_name=f"import charges ({lines:,} lines)",
-        target=2.0, setup_anchor=lambda: _fresh(base, anchor_db), runs=min(ctx.runs, 3), ok_codes=(0,),
-        note="the floor under the row above: the validation the issue requires, one worker per CPU")]
+            name=f"invoice generate ({lines // 3:,} encounters)",
+            subject=[
+                ctx.billadmin,
+                "--db",
+                str(subject_db),
+                "-q",
+                "invoice",
+                "generate",
+                "--no-pdf",
+                "--no-xlsx",
+                "--out",
+                str(out),
+                "--format",
+                "csv",
+            ],
+            anchor=[
+                ctx.billadmin,
+                "--db",
+                str(anchor_db),
+                "-q",
+                "import",
+                "charges",
+                str(folder / "charges.csv"),
+            ],
+            anchor_name=f"import charges ({lines:,} lines)",
+            target=2.0,
+            setup_subject=fresh_subject,
+            setup_anchor=lambda: _fresh(base, anchor_db),
+            runs=min(ctx.runs, 3),
+            ok_codes=(0,),
+            note="scrubber + 837P per payer validated with pyx12 + invoices.csv; PDFs and xlsx off",
+        ),
+        Workload(
+            name=f"pyx12 alone: invoice validate of those {len(edi)} 837P files",
+            subject=[ctx.billadmin, "-q", "invoice", "validate", "--format", "csv", *edi],
+            anchor=[
+                ctx.billadmin,
+                "--db",
+                str(anchor_db),
+                "-q",
+                "import",
+                "charges",
+                str(folder / "charges.csv"),
+            ],
+            anchor_name=f"import charges ({lines:,} lines)",
+            target=2.0,
+            setup_anchor=lambda: _fresh(base, anchor_db),
+            runs=min(ctx.runs, 3),
+            ok_codes=(0,),
+            note="the floor under the row above: the validation the issue requires, one worker per CPU",
+        ),
+    ]
 
 
 def breakdown(encounters: int, *, pyx12: bool = True, profile: bool = False) -> None:
@@ -125,13 +219,17 @@ def breakdown(encounters: int, *, pyx12: bool = True, profile: bool = False) -> 
     from billadmin.x12 import validate
 
     if not pyx12:
+
         class Unchecked(validate.Checker):
             def _add(self, f):
                 self.files.append(f)
                 self.segments += f["count"]
 
             def verdicts(self):
-                return [validate.Verdict(f["name"], True, "005010X222A1", "837", f["count"]) for f in self.files]
+                return [
+                    validate.Verdict(f["name"], True, "005010X222A1", "837", f["count"])
+                    for f in self.files
+                ]
 
         validate.Checker = Unchecked
 
@@ -148,7 +246,9 @@ def breakdown(encounters: int, *, pyx12: bool = True, profile: bool = False) -> 
         prof = cProfile.Profile()
         prof.enable()
     t0 = time.perf_counter()
-    res = generate.generate(conn, out_dir=folder / "out-breakdown", pdf=False, xlsx=False, scrub=check)
+    res = generate.generate(
+        conn, out_dir=folder / "out-breakdown", pdf=False, xlsx=False, scrub=check
+    )
     total = time.perf_counter() - t0
     if prof:
         import pstats
@@ -156,12 +256,18 @@ def breakdown(encounters: int, *, pyx12: bool = True, profile: bool = False) -> 
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(30)
     segs = sum(sum(1 for _ in open(f)) for f in res.files if f.suffix == ".edi")
-    print(f"{len(res.issued):,} claims, {len(res.held):,} held, {total:.1f}s in all; {segs:,} X12 segments")
+    print(
+        f"{len(res.issued):,} claims, {len(res.held):,} held, {total:.1f}s in all; {segs:,} X12 segments"
+    )
     for k, v in res.timings.items():
         print(f"  {k:8s} {v:7.2f}s")
     if pyx12:
-        print("  (pyx12 checks each payer's file while the next is built; 'pyx12' is the wait after the last one)")
-    print(f"  peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+        print(
+            "  (pyx12 checks each payer's file while the next is built; 'pyx12' is the wait after the last one)"
+        )
+    print(
+        f"  peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"
+    )
 
 
 def pdf_rate(patients: int) -> None:
@@ -189,20 +295,31 @@ def pdf_rate(patients: int) -> None:
         for i in range(patients):
             p = fx.patient(conn, f"{i:07d}", f"First{i}", f"Last{i}")
             for v in range(1 + i % 4):
-                fx.encounter(conn, p, f"2026-06-{1 + v * 5:02d}", [("99213", 14000), ("36415", 1500), ("80053", 4800)],
-                             number=f"P{i:06d}-{v}")
+                fx.encounter(
+                    conn,
+                    p,
+                    f"2026-06-{1 + v * 5:02d}",
+                    [("99213", 14000), ("36415", 1500), ("80053", 4800)],
+                    number=f"P{i:06d}-{v}",
+                )
     t0 = time.perf_counter()
     res = generate.generate(conn, today=today, out_dir=folder / "out", scrub=None)
     issue_s = time.perf_counter() - t0
-    contents = [json.loads(r[0]) for r in conn.execute(
-        "SELECT s.data FROM invoice_snapshots s JOIN invoices i ON i.id = s.invoice_id WHERE i.kind = 'patient'")]
+    contents = [
+        json.loads(r[0])
+        for r in conn.execute(
+            "SELECT s.data FROM invoice_snapshots s JOIN invoices i ON i.id = s.invoice_id WHERE i.kind = 'patient'"
+        )
+    ]
     t1 = time.perf_counter()
     blobs = [pdf.render(c) for c in contents]
     render_s = time.perf_counter() - t1
     pages = sum(len(pypdf.PdfReader(io.BytesIO(b)).pages) for b in blobs)
     print(f"{len(res.issued):,} patient invoices issued with PDFs in {issue_s:.1f}s")
-    print(f"PDF rendering: {pages:,} pages in {render_s:.2f}s = {pages / render_s:,.0f} pages/s "
-          f"({len(blobs) / render_s:,.0f} invoices/s)")
+    print(
+        f"PDF rendering: {pages:,} pages in {render_s:.2f}s = {pages / render_s:,.0f} pages/s "
+        f"({len(blobs) / render_s:,.0f} invoices/s)"
+    )
 
 
 if __name__ == "__main__" and len(sys.argv) > 1:
@@ -212,7 +329,9 @@ if __name__ == "__main__" and len(sys.argv) > 1:
     ap.add_argument("cmd", choices=["breakdown", "pdf"])
     ap.add_argument("--encounters", type=int, default=ENCOUNTERS)
     ap.add_argument("--patients", type=int, default=500)
-    ap.add_argument("--no-pyx12", action="store_true", help="breakdown: skip validation (billadmin's own share)")
+    ap.add_argument(
+        "--no-pyx12", action="store_true", help="breakdown: skip validation (billadmin's own share)"
+    )
     ap.add_argument("--profile", action="store_true", help="breakdown: cProfile the run")
     a = ap.parse_args()
     if a.cmd == "breakdown":

@@ -58,13 +58,13 @@ def generate(out: Path, rows: int, seed: int = 1) -> tuple[Path, Path]:
             fa.write(f"{key},{cust},{day},{amt // 100}.{amt % 100:02d}\n")
             r = rnd.random()
             if r < 0.004:
-                continue                                  # only in A
+                continue  # only in A
             if r < 0.008:
-                amt += rnd.randint(1, 10000)              # amount differs
+                amt += rnd.randint(1, 10000)  # amount differs
             bkey = f" {key.lower()} " if r > 0.95 else key
             fb.write(f"{bkey},{cust},{day},{amt // 100}.{amt % 100:02d}\n")
             if r > 0.998:
-                fb.write(f"NEW{i:08d},X,{day},10.00\n")    # only in B
+                fb.write(f"NEW{i:08d},X,{day},10.00\n")  # only in B
             elif 0.9979 < r <= 0.998:
                 fb.write(f"{key},{cust},{day},{amt // 100}.{amt % 100:02d}\n")  # duplicate in B
     return a_path, b_path
@@ -89,13 +89,37 @@ def workloads(ctx):
         for suffix in ("", "-journal", "-wal"):
             Path(str(anchor_db) + suffix).unlink(missing_ok=True)
 
-    return [Workload(
-        name=f"reconcile reports ({rows:,} rows x 2)",
-        subject=[ctx.billadmin, "-q", "--db", str(db), "reconcile", "reports", str(a), str(b),
-                 "--key", "Invoice No", "--key-b", "invoice_number", "--amount", "Amount", "--amount-b", "total",
-                 "-f", "csv", "-o", str(out)],
-        anchor=["sh", "-c", f"{ctx.sqlite3} {anchor_db} < {sql}"],
-        anchor_name="sqlite3 CLI: import, index, join, compare",
-        target=2.0, rss_limit_mb=300, ok_codes=(0, 1), setup_anchor=fresh_anchor,
-        note="billadmin exits 1: the files differ",
-    )]
+    return [
+        Workload(
+            name=f"reconcile reports ({rows:,} rows x 2)",
+            subject=[
+                ctx.billadmin,
+                "-q",
+                "--db",
+                str(db),
+                "reconcile",
+                "reports",
+                str(a),
+                str(b),
+                "--key",
+                "Invoice No",
+                "--key-b",
+                "invoice_number",
+                "--amount",
+                "Amount",
+                "--amount-b",
+                "total",
+                "-f",
+                "csv",
+                "-o",
+                str(out),
+            ],
+            anchor=["sh", "-c", f"{ctx.sqlite3} {anchor_db} < {sql}"],
+            anchor_name="sqlite3 CLI: import, index, join, compare",
+            target=2.0,
+            rss_limit_mb=300,
+            ok_codes=(0, 1),
+            setup_anchor=fresh_anchor,
+            note="billadmin exits 1: the files differ",
+        )
+    ]

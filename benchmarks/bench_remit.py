@@ -24,8 +24,16 @@ from pathlib import Path
 
 from harness import Workload
 
-CODES = [("99213", 14000, 9000), ("99214", 20500, 13000), ("36415", 1500, 1000), ("80053", 4800, 1400),
-         ("85025", 3200, 1100), ("93000", 6500, 2200), ("J1030", 1800, 900), ("20610", 16000, 7500)]
+CODES = [
+    ("99213", 14000, 9000),
+    ("99214", 20500, 13000),
+    ("36415", 1500, 1000),
+    ("80053", 4800, 1400),
+    ("85025", 3200, 1100),
+    ("93000", 6500, 2200),
+    ("J1030", 1800, 900),
+    ("20610", 16000, 7500),
+]
 
 
 def _amt(c: int) -> str:
@@ -56,7 +64,9 @@ def generate(path: Path, claims: int, seed: int = 5) -> Path:
         pr = sum(x[3] for x in lines)
         total += paid
         segs.append(f"LX*{n}")
-        segs.append(f"CLP*C{n:07d}*1*{_amt(charge)}*{_amt(paid)}*{_amt(pr) if pr else ''}*12*PCN{n:09d}*11*1")
+        segs.append(
+            f"CLP*C{n:07d}*1*{_amt(charge)}*{_amt(paid)}*{_amt(pr) if pr else ''}*12*PCN{n:09d}*11*1"
+        )
         segs.append(f"NM1*QC*1*DOE*JANE****MI*M{n:09d}")
         segs.append("NM1*82*1*OKAFOR*ANITA****XX*1627384951")
         if rnd.random() < 0.3:
@@ -79,22 +89,38 @@ def generate(path: Path, claims: int, seed: int = 5) -> Path:
             else:
                 segs.append(f"AMT*B6*{_amt(allowed)}")
     plb = 1234
-    body = [f"BPR*I*{_amt(total - plb)}*C*ACH*CCP*01*999999992*DA*123456*1512345678**01*999988880*DA*98765*20260314",
-            "TRN*1*EFT900001*1512345678", "DTM*405*20260314", "N1*PR*KEYSTONE COMMERCIAL", "N3*1 MAIN ST",
-            "N4*COLUMBUS*OH*43215", "PER*BL*PROVIDER SERVICES*TE*8005551212",
-            "N1*PE*RIVERBEND FAMILY MEDICINE*XX*1234567893"] + segs + [f"PLB*1234567893*20261231*WO:C0000001*{_amt(plb)}"]
+    body = (
+        [
+            f"BPR*I*{_amt(total - plb)}*C*ACH*CCP*01*999999992*DA*123456*1512345678**01*999988880*DA*98765*20260314",
+            "TRN*1*EFT900001*1512345678",
+            "DTM*405*20260314",
+            "N1*PR*KEYSTONE COMMERCIAL",
+            "N3*1 MAIN ST",
+            "N4*COLUMBUS*OH*43215",
+            "PER*BL*PROVIDER SERVICES*TE*8005551212",
+            "N1*PE*RIVERBEND FAMILY MEDICINE*XX*1234567893",
+        ]
+        + segs
+        + [f"PLB*1234567893*20261231*WO:C0000001*{_amt(plb)}"]
+    )
     st = ["ST*835*0001"] + body
     st.append(f"SE*{len(st) + 1}*0001")
-    text = ("ISA*00*          *00*          *ZZ*KEY77          *ZZ*RBFM01         *260314*1200*^*00501*000000001*0*P*:~"
-            "GS*HP*KEY77*RBFM01*20260314*1200*1*X*005010X221A1~" + "~".join(st) + "~GE*1*1~IEA*1*000000001~\n")
+    text = (
+        "ISA*00*          *00*          *ZZ*KEY77          *ZZ*RBFM01         *260314*1200*^*00501*000000001*0*P*:~"
+        "GS*HP*KEY77*RBFM01*20260314*1200*1*X*005010X221A1~"
+        + "~".join(st)
+        + "~GE*1*1~IEA*1*000000001~\n"
+    )
     path.write_text(text)
     return path
 
 
-PYX12_CONTEXT = ("import sys, pyx12.params, pyx12.error_handler, pyx12.x12context\n"
-                 "src = pyx12.x12context.X12ContextReader(pyx12.params.params(), pyx12.error_handler.errh_null(), sys.argv[1])\n"
-                 "n = sum(1 for _ in src.iter_segments('2100'))\n"
-                 "assert n > 0\n")
+PYX12_CONTEXT = (
+    "import sys, pyx12.params, pyx12.error_handler, pyx12.x12context\n"
+    "src = pyx12.x12context.X12ContextReader(pyx12.params.params(), pyx12.error_handler.errh_null(), sys.argv[1])\n"
+    "n = sum(1 for _ in src.iter_segments('2100'))\n"
+    "assert n > 0\n"
+)
 
 
 def workloads(ctx):
@@ -104,14 +130,24 @@ def workloads(ctx):
         generate(path, claims)
     anchor = [ctx.python, "-c", PYX12_CONTEXT, str(path)]
     return [
-        Workload(name=f"remit show --totals ({claims:,} claims)",
-                 subject=[ctx.billadmin, "-q", "remit", "show", "--totals", str(path)],
-                 anchor=anchor, anchor_name="pyx12 X12ContextReader", target=0.02, runs=min(ctx.runs, 3),
-                 note="reads every segment, checks every balance rule, prints the transaction totals"),
-        Workload(name=f"remit show -f csv ({claims:,} claims)",
-                 subject=[ctx.billadmin, "-q", "remit", "show", "-f", "csv", str(path)],
-                 anchor=anchor, anchor_name="pyx12 X12ContextReader", target=0.1, runs=min(ctx.runs, 3),
-                 note="informational: the same, printing every claim and line (80,000 CSV rows through render.emit)"),
+        Workload(
+            name=f"remit show --totals ({claims:,} claims)",
+            subject=[ctx.billadmin, "-q", "remit", "show", "--totals", str(path)],
+            anchor=anchor,
+            anchor_name="pyx12 X12ContextReader",
+            target=0.02,
+            runs=min(ctx.runs, 3),
+            note="reads every segment, checks every balance rule, prints the transaction totals",
+        ),
+        Workload(
+            name=f"remit show -f csv ({claims:,} claims)",
+            subject=[ctx.billadmin, "-q", "remit", "show", "-f", "csv", str(path)],
+            anchor=anchor,
+            anchor_name="pyx12 X12ContextReader",
+            target=0.1,
+            runs=min(ctx.runs, 3),
+            note="informational: the same, printing every claim and line (80,000 CSV rows through render.emit)",
+        ),
     ]
 
 

@@ -23,13 +23,14 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 AS_OF = _dt.date(2026, 11, 1)
-VERSION = 4   # bump when the data's shape changes: the cached database is rebuilt
+VERSION = 4  # bump when the data's shape changes: the cached database is rebuilt
 DENIALS = [("CO", "16"), ("CO", "50"), ("CO", "197"), ("CO", "27"), ("CO", "18"), ("CO", "97")]
 
 
 def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) -> dict:
     """Build the benchmark database at `path` (replaced). Returns row counts."""
-    from billadmin import db as dbmod, demo, ledger, setup
+    from billadmin import db as dbmod
+    from billadmin import demo, ledger, setup
 
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
@@ -44,20 +45,53 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
     n_pat = max(10, n_enc // 10)
     codes = [(k, int(v.replace(".", ""))) for k, v in demo.FEES.items()]
     c.execute("BEGIN")
-    c.execute("INSERT INTO practice (id, name, npi, tax_id, address1, city, state, zip) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
-              (demo.PRACTICE["name"], demo.PRACTICE["npi"], demo.PRACTICE["tax_id"], demo.PRACTICE["address1"],
-               demo.PRACTICE["city"], demo.PRACTICE["state"], demo.PRACTICE["zip"]))
-    c.executemany("INSERT INTO providers (npi, first_name, last_name) VALUES (?,?,?)",
-                  [(p["NPI"], p["First Name"], p["Last Name"]) for p in demo.PROVIDERS])
-    c.executemany("INSERT INTO payers (code, name, kind, timely_filing_days, timely_filing_months) VALUES (?,?,?,?,?)",
-                  [(p["Code"], p["Name"], p["Kind"], int(p["Timely Filing Days"]) if p["Timely Filing Days"] else None,
-                    12 if p["Kind"] == "medicare" else None) for p in demo.PAYERS])
+    c.execute(
+        "INSERT INTO practice (id, name, npi, tax_id, address1, city, state, zip) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            demo.PRACTICE["name"],
+            demo.PRACTICE["npi"],
+            demo.PRACTICE["tax_id"],
+            demo.PRACTICE["address1"],
+            demo.PRACTICE["city"],
+            demo.PRACTICE["state"],
+            demo.PRACTICE["zip"],
+        ),
+    )
+    c.executemany(
+        "INSERT INTO providers (npi, first_name, last_name) VALUES (?,?,?)",
+        [(p["NPI"], p["First Name"], p["Last Name"]) for p in demo.PROVIDERS],
+    )
+    c.executemany(
+        "INSERT INTO payers (code, name, kind, timely_filing_days, timely_filing_months) VALUES (?,?,?,?,?)",
+        [
+            (
+                p["Code"],
+                p["Name"],
+                p["Kind"],
+                int(p["Timely Filing Days"]) if p["Timely Filing Days"] else None,
+                12 if p["Kind"] == "medicare" else None,
+            )
+            for p in demo.PAYERS
+        ],
+    )
     payer_ids = dict(c.execute("SELECT code, id FROM payers"))
     plan = ["MCR", "MCR", "MCD", "BVHMO", "KEY", "KEY", "SUM", "SUM", "SUM", "SELF"]
-    c.executemany("INSERT INTO patients (id, mrn, first_name, last_name, dob, sex, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
-                  [(i, f"{i:08d}", rnd.choice(demo.FIRST), rnd.choice(demo.LAST),
-                    (_dt.date(1940, 1, 1) + _dt.timedelta(days=rnd.randint(0, 28000))).isoformat(), "MF"[i % 2], now, now)
-                   for i in range(1, n_pat + 1)])
+    c.executemany(
+        "INSERT INTO patients (id, mrn, first_name, last_name, dob, sex, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+        [
+            (
+                i,
+                f"{i:08d}",
+                rnd.choice(demo.FIRST),
+                rnd.choice(demo.LAST),
+                (_dt.date(1940, 1, 1) + _dt.timedelta(days=rnd.randint(0, 28000))).isoformat(),
+                "MF"[i % 2],
+                now,
+                now,
+            )
+            for i in range(1, n_pat + 1)
+        ],
+    )
     pat_payer = {}
     covs = []
     for i in range(1, n_pat + 1):
@@ -68,16 +102,29 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
             r = rnd.random()
             if r < 0.03:
                 end = (as_of + _dt.timedelta(days=rnd.randint(1, 45))).isoformat()
-            covs.append((i, i, payer_ids[code], f"M{i:09d}", "2020-01-01", end, 2000 if code in ("BVHMO", "KEY", "SUM") else 0))
-    c.executemany("INSERT INTO coverages (id, patient_id, payer_id, member_id, effective_from, effective_to, copay_cents)"
-                  " VALUES (?,?,?,?,?,?,?)", covs)
+            covs.append(
+                (
+                    i,
+                    i,
+                    payer_ids[code],
+                    f"M{i:09d}",
+                    "2020-01-01",
+                    end,
+                    2000 if code in ("BVHMO", "KEY", "SUM") else 0,
+                )
+            )
+    c.executemany(
+        "INSERT INTO coverages (id, patient_id, payer_id, member_id, effective_from, effective_to, copay_cents)"
+        " VALUES (?,?,?,?,?,?,?)",
+        covs,
+    )
     start = as_of - _dt.timedelta(days=180)
     encs, cls = [], []
     inv, ilines, events, pays, allocs, adjs, pinv_rows = [], [], [], [], [], [], []
     inv_id = line_id = pay_id = 0
     claim_no = pat_no = 0
     written = 0
-    batches: dict = {}   # (payer, week) -> payment id
+    batches: dict = {}  # (payer, week) -> payment id
 
     def issue(kind, pid, payer, cov, enc, issued, rows, deadline=None):
         nonlocal inv_id, claim_no, pat_no, line_id
@@ -88,17 +135,61 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
         else:
             pat_no += 1
             number = f"P{pat_no:06d}"
-        invd = {"number": number, "kind": kind, "patient_id": pid, "payer_id": payer, "coverage_id": cov, "encounter_id": enc,
-                "original_invoice_id": None, "frequency_code": "1", "issued_on": issued, "due_on": None,
-                "filing_deadline": deadline, "total_cents": sum(r["amount_cents"] for r in rows), "copay_cents": 0}
+        invd = {
+            "number": number,
+            "kind": kind,
+            "patient_id": pid,
+            "payer_id": payer,
+            "coverage_id": cov,
+            "encounter_id": enc,
+            "original_invoice_id": None,
+            "frequency_code": "1",
+            "issued_on": issued,
+            "due_on": None,
+            "filing_deadline": deadline,
+            "total_cents": sum(r["amount_cents"] for r in rows),
+            "copay_cents": 0,
+        }
         ids = []
         for n, r in enumerate(rows, start=1):
             line_id += 1
             r.update(line_no=n, modifiers="", units=1, description=None)
             ids.append(line_id)
-            ilines.append((line_id, inv_id, n, r["charge_line_id"], r["date_of_service"], r["code"], "", 1, None, r["amount_cents"]))
+            ilines.append(
+                (
+                    line_id,
+                    inv_id,
+                    n,
+                    r["charge_line_id"],
+                    r["date_of_service"],
+                    r["code"],
+                    "",
+                    1,
+                    None,
+                    r["amount_cents"],
+                )
+            )
         h = ledger.content_hash(invd, rows)
-        inv.append((inv_id, number, kind, pid, payer, cov, enc, None, "1", issued, None, deadline, invd["total_cents"], 0, h, now))
+        inv.append(
+            (
+                inv_id,
+                number,
+                kind,
+                pid,
+                payer,
+                cov,
+                enc,
+                None,
+                "1",
+                issued,
+                None,
+                deadline,
+                invd["total_cents"],
+                0,
+                h,
+                now,
+            )
+        )
         events.append((inv_id, "issued", issued))
         return inv_id, ids
 
@@ -125,7 +216,14 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
             code, amt = codes[rnd.randrange(len(codes))] if ln > 1 else ("99213", 14000)
             written += 1
             cls.append((written, e, ln, code, "1", 1, amt, "unbilled" if unbilled else "billed"))
-            rows.append({"charge_line_id": written, "date_of_service": dos.isoformat(), "code": code, "amount_cents": amt})
+            rows.append(
+                {
+                    "charge_line_id": written,
+                    "date_of_service": dos.isoformat(),
+                    "code": code,
+                    "amount_cents": amt,
+                }
+            )
         if unbilled or not rows:
             continue
         code = pat_payer[pid]
@@ -138,22 +236,22 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
         iid, lids = issue("claim", pid, payer, pid, e, issued, rows, deadline)
         r = rnd.random()
         if age < 20 or r < 0.07:
-            continue   # not answered yet
+            continue  # not answered yet
         rday = dos + _dt.timedelta(days=rnd.randint(14, 40))
         if rday > as_of:
             continue
         rdate = rday.isoformat()
-        if r < 0.15:   # denied in full
+        if r < 0.15:  # denied in full
             g, carc = DENIALS[rnd.randrange(len(DENIALS))]
             for lid, row in zip(lids, rows):
                 adjs.append((iid, lid, g, carc, row["amount_cents"], "remit", rdate, now))
             events.append((iid, "denied", rdate))
             continue
-        p = payment(payer, rdate)   # one 835 payment per payer and remittance date
+        p = payment(payer, rdate)  # one 835 payment per payer and remittance date
         pr_total = 0
         for lid, row in zip(lids, rows):
             amt = row["amount_cents"]
-            if rnd.random() < 0.04:   # one line denied, the rest paid
+            if rnd.random() < 0.04:  # one line denied, the rest paid
                 adjs.append((iid, lid, "CO", "97", amt, "remit", rdate, now))
                 continue
             co = amt * 20 // 100
@@ -167,42 +265,81 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
                 pr_total += pr
         events.append((iid, "paid", rdate))
         if pr_total:
-            pday = (rday + _dt.timedelta(days=3))
+            pday = rday + _dt.timedelta(days=3)
             if pday <= as_of:
                 pinv_rows.append((pid, e, pday, pr_total, dos.isoformat()))
     for pid, e, pday, amt, dos in pinv_rows:
-        piid, _ = issue("patient", pid, None, None, None, pday.isoformat(),
-                        [{"charge_line_id": None, "date_of_service": dos, "code": "PR", "amount_cents": amt}])
+        piid, _ = issue(
+            "patient",
+            pid,
+            None,
+            None,
+            None,
+            pday.isoformat(),
+            [{"charge_line_id": None, "date_of_service": dos, "code": "PR", "amount_cents": amt}],
+        )
         if rnd.random() < 0.5:
             payday = pday + _dt.timedelta(days=rnd.randint(5, 30))
             if payday <= as_of:
                 pay_id += 1
-                pays.append([pay_id, "patient", pid, None, amt, "card", None, payday.isoformat(), now])
+                pays.append(
+                    [pay_id, "patient", pid, None, amt, "card", None, payday.isoformat(), now]
+                )
                 allocs.append((pay_id, piid, None, amt))
                 events.append((piid, "paid", payday.isoformat()))
     for p in pays:
         if p[1] == "insurance":
             p[4] = pay_amount.get(p[0], 0)
-    c.executemany("INSERT INTO encounters (id, number, patient_id, provider_id, date_of_service, place_of_service) VALUES (?,?,?,?,?,?)", encs)
-    c.executemany("INSERT INTO charge_lines (id, encounter_id, line_no, code, dx_pointers, units, charge_cents, status)"
-                  " VALUES (?,?,?,?,?,?,?,?)", cls)
-    c.executemany("INSERT INTO invoices (id, number, kind, patient_id, payer_id, coverage_id, encounter_id, original_invoice_id,"
-                  " frequency_code, issued_on, due_on, filing_deadline, total_cents, copay_cents, content_hash, created_at)"
-                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", inv)
-    c.executemany("INSERT INTO invoice_lines (id, invoice_id, line_no, charge_line_id, date_of_service, code, modifiers, units,"
-                  " description, amount_cents) VALUES (?,?,?,?,?,?,?,?,?,?)", ilines)
+    c.executemany(
+        "INSERT INTO encounters (id, number, patient_id, provider_id, date_of_service, place_of_service) VALUES (?,?,?,?,?,?)",
+        encs,
+    )
+    c.executemany(
+        "INSERT INTO charge_lines (id, encounter_id, line_no, code, dx_pointers, units, charge_cents, status)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        cls,
+    )
+    c.executemany(
+        "INSERT INTO invoices (id, number, kind, patient_id, payer_id, coverage_id, encounter_id, original_invoice_id,"
+        " frequency_code, issued_on, due_on, filing_deadline, total_cents, copay_cents, content_hash, created_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        inv,
+    )
+    c.executemany(
+        "INSERT INTO invoice_lines (id, invoice_id, line_no, charge_line_id, date_of_service, code, modifiers, units,"
+        " description, amount_cents) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        ilines,
+    )
     c.executemany("INSERT INTO invoice_events (invoice_id, status, at) VALUES (?,?,?)", events)
-    c.executemany("INSERT INTO payments (id, kind, patient_id, payer_id, amount_cents, method, reference, received_on, created_at)"
-                  " VALUES (?,?,?,?,?,?,?,?,?)", [tuple(p) for p in pays])
-    c.executemany("INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id, amount_cents) VALUES (?,?,?,?)", allocs)
-    c.executemany("INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code, amount_cents, source,"
-                  " created_on, created_at) VALUES (?,?,?,?,?,?,?,?)", adjs)
+    c.executemany(
+        "INSERT INTO payments (id, kind, patient_id, payer_id, amount_cents, method, reference, received_on, created_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?)",
+        [tuple(p) for p in pays],
+    )
+    c.executemany(
+        "INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id, amount_cents) VALUES (?,?,?,?)",
+        allocs,
+    )
+    c.executemany(
+        "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code, amount_cents, source,"
+        " created_on, created_at) VALUES (?,?,?,?,?,?,?,?)",
+        adjs,
+    )
     c.execute("UPDATE series SET next_number = ? WHERE kind = 'claim'", (claim_no + 1,))
     c.execute("UPDATE series SET next_number = ? WHERE kind = 'patient'", (pat_no + 1,))
     c.execute("COMMIT")
     c.execute("ANALYZE")
-    counts = {t: c.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in
-              ("charge_lines", "invoices", "invoice_lines", "payments", "payment_allocations", "adjustments")}
+    counts = {
+        t: c.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        for t in (
+            "charge_lines",
+            "invoices",
+            "invoice_lines",
+            "payments",
+            "payment_allocations",
+            "adjustments",
+        )
+    }
     conn.close()
     return counts
 
@@ -221,9 +358,11 @@ def database(work: Path, lines: int) -> Path:
 # categories from the remit set's remit_codes table, dates as literals).
 D = AS_OF.isoformat()
 FROM = (AS_OF - _dt.timedelta(days=89)).isoformat()
-DENIAL = ("d.source = 'remit' AND d.group_code IN ('CO','OA','PI') AND COALESCE(k.category, 'other') IN ("
-          "'authorization','benefit_limit','bundling','coding','coordination_of_benefits','duplicate','eligibility',"
-          "'medical_necessity','missing_information','non_covered','other','provider','timely_filing')")
+DENIAL = (
+    "d.source = 'remit' AND d.group_code IN ('CO','OA','PI') AND COALESCE(k.category, 'other') IN ("
+    "'authorization','benefit_limit','bundling','coding','coordination_of_benefits','duplicate','eligibility',"
+    "'medical_necessity','missing_information','non_covered','other','provider','timely_filing')"
+)
 CARC = "LEFT JOIN remit_codes k ON k.kind = 'CARC' AND k.code = d.reason_code"
 BAL = f"""WITH paid AS (SELECT a.invoice_id, SUM(a.amount_cents) s FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
                         WHERE p.received_on <= '{D}' GROUP BY a.invoice_id),
@@ -239,15 +378,18 @@ BAL = f"""WITH paid AS (SELECT a.invoice_id, SUM(a.amount_cents) s FROM payment_
 AGE = f"CAST(julianday('{D}') - julianday(dos) AS INTEGER)"
 
 ANCHORS = {
-    "aging": [f"""{BAL} SELECT CASE WHEN kind = 'claim' THEN payer_id END, MIN(4, MAX(0, ({AGE} - 1) / 30)) b, COUNT(*), SUM(bal)
-                  FROM items WHERE bal != 0 GROUP BY 1, 2;"""],
-    "kpi": [f"{BAL} SELECT SUM(bal), SUM(CASE WHEN {AGE} > 90 THEN bal END) FROM items;",
-            f"""SELECT SUM(c.charge_cents) FROM encounters e JOIN charge_lines c ON c.encounter_id = e.id
+    "aging": [
+        f"""{BAL} SELECT CASE WHEN kind = 'claim' THEN payer_id END, MIN(4, MAX(0, ({AGE} - 1) / 30)) b, COUNT(*), SUM(bal)
+                  FROM items WHERE bal != 0 GROUP BY 1, 2;"""
+    ],
+    "kpi": [
+        f"{BAL} SELECT SUM(bal), SUM(CASE WHEN {AGE} > 90 THEN bal END) FROM items;",
+        f"""SELECT SUM(c.charge_cents) FROM encounters e JOIN charge_lines c ON c.encounter_id = e.id
                 WHERE e.date_of_service BETWEEN '{FROM}' AND '{D}' AND c.status != 'void';""",
-            f"SELECT SUM(amount_cents) FROM payments WHERE received_on BETWEEN '{FROM}' AND '{D}';",
-            f"""SELECT SUM(d.amount_cents) FROM adjustments d {CARC} WHERE d.created_on BETWEEN '{FROM}' AND '{D}'
+        f"SELECT SUM(amount_cents) FROM payments WHERE received_on BETWEEN '{FROM}' AND '{D}';",
+        f"""SELECT SUM(d.amount_cents) FROM adjustments d {CARC} WHERE d.created_on BETWEEN '{FROM}' AND '{D}'
                 AND d.group_code = 'CO' AND k.category IN ('contractual','payment_adjustment');""",
-            f"""WITH post AS (SELECT d.invoice_id, d.created_on day, d.amount_cents amt, CASE WHEN {DENIAL} AND d.amount_cents > 0 THEN 1 ELSE 0 END den
+        f"""WITH post AS (SELECT d.invoice_id, d.created_on day, d.amount_cents amt, CASE WHEN {DENIAL} AND d.amount_cents > 0 THEN 1 ELSE 0 END den
                               FROM adjustments d {CARC} WHERE d.source IN ('remit','transfer') AND d.created_on <= '{D}'
                               UNION ALL SELECT a.invoice_id, p.received_on, a.amount_cents, 0 FROM payment_allocations a
                               JOIN payments p ON p.id = a.payment_id WHERE p.kind = 'insurance' AND p.received_on <= '{D}'),
@@ -257,7 +399,8 @@ ANCHORS = {
                            AND NOT EXISTS (SELECT 1 FROM invoices o WHERE o.original_invoice_id = i.id)),
                        SUM(f.first_day BETWEEN '{FROM}' AND '{D}'), SUM(f.first_day BETWEEN '{FROM}' AND '{D}' AND f.denied = 1),
                        SUM(f.first_day BETWEEN '{FROM}' AND '{D}' AND f.denied = 0 AND f.first_day = f.last_day AND i.total_cents - f.settled <= 0)
-                FROM f JOIN invoices i ON i.id = f.invoice_id WHERE i.kind = 'claim';"""],
+                FROM f JOIN invoices i ON i.id = f.invoice_id WHERE i.kind = 'claim';""",
+    ],
     "medicare": [
         f"""SELECT substr(i.issued_on, 1, 7), py.kind, COUNT(*), SUM(i.total_cents) FROM invoices i JOIN payers py ON py.id = i.payer_id
             WHERE i.kind = 'claim' AND i.issued_on BETWEEN '2025-12-01' AND '{D}' GROUP BY 1, 2;""",
@@ -276,14 +419,16 @@ ANCHORS = {
         f"""WITH fp AS (SELECT a.invoice_id, MIN(p.received_on) day FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
                         WHERE p.kind = 'insurance' AND a.amount_cents > 0 GROUP BY a.invoice_id)
             SELECT substr(fp.day, 1, 7), py.kind, AVG(julianday(fp.day) - julianday(i.issued_on)) FROM fp JOIN invoices i ON i.id = fp.invoice_id
-            JOIN payers py ON py.id = i.payer_id WHERE fp.day BETWEEN '2025-12-01' AND '{D}' GROUP BY 1, 2;"""],
+            JOIN payers py ON py.id = i.payer_id WHERE fp.day BETWEEN '2025-12-01' AND '{D}' GROUP BY 1, 2;""",
+    ],
     "payer-mix": [
         f"""SELECT grp, COUNT(*), SUM(ch) FROM (SELECT COALESCE((SELECT i.payer_id FROM invoices i WHERE i.encounter_id = e.id
                 AND i.kind = 'claim' ORDER BY i.id LIMIT 1), 'OTHER') grp,
                 (SELECT SUM(c.charge_cents) FROM charge_lines c WHERE c.encounter_id = e.id AND c.status != 'void') ch
             FROM encounters e WHERE e.date_of_service BETWEEN '{FROM}' AND '{D}') GROUP BY grp;""",
         f"SELECT kind, payer_id, SUM(amount_cents) FROM payments WHERE received_on BETWEEN '{FROM}' AND '{D}' GROUP BY 1, 2;",
-        f"{BAL} SELECT CASE WHEN kind = 'claim' THEN payer_id END, SUM(bal) FROM items WHERE bal != 0 GROUP BY 1;"],
+        f"{BAL} SELECT CASE WHEN kind = 'claim' THEN payer_id END, SUM(bal) FROM items WHERE bal != 0 GROUP BY 1;",
+    ],
     "payer-cpt": [
         f"""WITH lp AS (SELECT a.invoice_line_id id, SUM(a.amount_cents) s FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
                         WHERE p.kind = 'insurance' AND a.invoice_line_id IS NOT NULL GROUP BY 1),
@@ -294,20 +439,23 @@ ANCHORS = {
                    AVG(CASE WHEN lp.s > 0 THEN lp.s END), AVG(CASE WHEN lp.s > 0 THEN lp.s + COALESCE(la.pr, 0) END),
                    MIN(CASE WHEN lp.s > 0 THEN lp.s END), MAX(CASE WHEN lp.s > 0 THEN lp.s END)
             FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id LEFT JOIN lp ON lp.id = l.id LEFT JOIN la ON la.id = l.id
-            WHERE i.kind = 'claim' AND l.date_of_service BETWEEN '{FROM}' AND '{D}' GROUP BY 1, 2 ORDER BY 1, 7 DESC;"""],
+            WHERE i.kind = 'claim' AND l.date_of_service BETWEEN '{FROM}' AND '{D}' GROUP BY 1, 2 ORDER BY 1, 7 DESC;"""
+    ],
     "denials": [
         f"""SELECT COALESCE(k.category, 'other'), COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_id END),
                    COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_line_id END), SUM(d.amount_cents)
             FROM adjustments d {CARC} WHERE d.created_on BETWEEN '{FROM}' AND '{D}' AND {DENIAL} GROUP BY 1 ORDER BY 4 DESC;""",
         f"""SELECT COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_id END) FROM adjustments d {CARC}
-            WHERE d.created_on BETWEEN '{FROM}' AND '{D}' AND {DENIAL};"""],
+            WHERE d.created_on BETWEEN '{FROM}' AND '{D}' AND {DENIAL};""",
+    ],
     "daysheet": [
         """SELECT e.number, p.mrn, SUM(c.charge_cents) FROM encounters e JOIN patients p ON p.id = e.patient_id
            JOIN charge_lines c ON c.encounter_id = e.id AND c.status != 'void' WHERE e.date_of_service = '2026-10-15' GROUP BY e.id;""",
         "SELECT number, kind, total_cents FROM invoices WHERE issued_on = '2026-10-15';",
         "SELECT id, kind, payer_id, patient_id, amount_cents FROM payments WHERE received_on = '2026-10-15';",
         """SELECT invoice_id, group_code, reason_code, source, SUM(amount_cents) FROM adjustments WHERE created_on = '2026-10-15'
-           GROUP BY 1, 2, 3, 4;"""],
+           GROUP BY 1, 2, 3, 4;""",
+    ],
     "timely-filing": [
         f"""SELECT e.number, p.mrn, SUM(cl.charge_cents) FROM charge_lines cl JOIN encounters e ON e.id = cl.encounter_id
             JOIN patients p ON p.id = e.patient_id JOIN coverages c ON c.patient_id = e.patient_id AND c.priority = 1
@@ -321,13 +469,15 @@ ANCHORS = {
               AND NOT EXISTS (SELECT 1 FROM adjustments d WHERE d.invoice_id = i.id AND d.source IN ('remit','transfer'))
               AND NOT EXISTS (SELECT 1 FROM payment_allocations a JOIN payments y ON y.id = a.payment_id
                               WHERE a.invoice_id = i.id AND y.kind = 'insurance')
-              AND i.filing_deadline <= date('{D}', '+30 days');"""],
+              AND i.filing_deadline <= date('{D}', '+30 days');""",
+    ],
     "coverage-expiring": [
         f"""SELECT c.effective_to, p.mrn, py.code,
                    (SELECT MIN(e.date_of_service) FROM encounters e WHERE e.patient_id = c.patient_id AND e.date_of_service >= '{D}'),
                    (SELECT MAX(e.date_of_service) FROM encounters e WHERE e.patient_id = c.patient_id AND e.date_of_service < '{D}')
             FROM coverages c JOIN patients p ON p.id = c.patient_id JOIN payers py ON py.id = c.payer_id
-            WHERE c.effective_to BETWEEN date('{D}', '-30 days') AND date('{D}', '+30 days') ORDER BY 4, 1;"""],
+            WHERE c.effective_to BETWEEN date('{D}', '-30 days') AND date('{D}', '+30 days') ORDER BY 4, 1;"""
+    ],
 }
 SUBJECT_ARGS = {"daysheet": ["--date", "2026-10-15"]}
 
@@ -341,10 +491,16 @@ def workloads(ctx):
         sql = ctx.work / f"anchor-{name}.sql"
         sql.write_text("\n".join(statements) + "\n")
         args = SUBJECT_ARGS.get(name, ["--as-of", D])
-        out.append(Workload(
-            name=f"report {name}", subject=[ctx.billadmin, "--db", str(db), "report", name, *args, "-f", "csv"],
-            anchor=["sh", "-c", f"{ctx.sqlite3 or 'sqlite3'} -csv {db} < {sql}"], anchor_name="sqlite3 CLI, same totals",
-            target=2.0, note=f"{ctx.scale:,} charge lines"))
+        out.append(
+            Workload(
+                name=f"report {name}",
+                subject=[ctx.billadmin, "--db", str(db), "report", name, *args, "-f", "csv"],
+                anchor=["sh", "-c", f"{ctx.sqlite3 or 'sqlite3'} -csv {db} < {sql}"],
+                anchor_name="sqlite3 CLI, same totals",
+                target=2.0,
+                note=f"{ctx.scale:,} charge lines",
+            )
+        )
     return out
 
 

@@ -19,10 +19,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from billadmin import demo  # noqa: E402
 
 CODES = [(c, a) for c, a in demo.FEES.items() if not c.startswith(("9047", "992", "993", "G04"))]
-DX = ["I10", "E78.5", "E11.9", "J06.9", "R05.9", "M17.11", "N39.0", "F41.1", "K21.9", "E55.9", "M54.50", "Z79.4"]
+DX = [
+    "I10",
+    "E78.5",
+    "E11.9",
+    "J06.9",
+    "R05.9",
+    "M17.11",
+    "N39.0",
+    "F41.1",
+    "K21.9",
+    "E55.9",
+    "M54.50",
+    "Z79.4",
+]
 
 
-def generate(out: Path, lines: int, *, as_of: _dt.date = _dt.date(2026, 11, 1), seed: int = 7) -> dict[str, Path]:
+def generate(
+    out: Path, lines: int, *, as_of: _dt.date = _dt.date(2026, 11, 1), seed: int = 7
+) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     rnd = random.Random(seed)
     n_enc = max(1, lines // 3)
@@ -43,10 +58,14 @@ def generate(out: Path, lines: int, *, as_of: _dt.date = _dt.date(2026, 11, 1), 
         for i in range(n_pat):
             mrn = f"{i + 1:08d}"
             dob = _dt.date(1940, 1, 1) + _dt.timedelta(days=rnd.randint(0, 28000))
-            pf.write(f"{mrn},{rnd.choice(demo.FIRST)},{rnd.choice(demo.LAST)},{dob.isoformat()},{'MF'[i % 2]},"
-                     f"{i % 9000 + 10} Main St,Columbus,OH,43215,6145550{i % 1000:03d}\n")
+            pf.write(
+                f"{mrn},{rnd.choice(demo.FIRST)},{rnd.choice(demo.LAST)},{dob.isoformat()},{'MF'[i % 2]},"
+                f"{i % 9000 + 10} Main St,Columbus,OH,43215,6145550{i % 1000:03d}\n"
+            )
             payer = payers[i % 5]
-            cf.write(f"{mrn},{payer},{payer[0]}{100000000 + i},,self,,,,primary,2020-01-01,,{'20.00' if payer in ('BVHMO', 'KEY', 'SUM') else '0.00'}\n")
+            cf.write(
+                f"{mrn},{payer},{payer[0]}{100000000 + i},,self,,,,primary,2020-01-01,,{'20.00' if payer in ('BVHMO', 'KEY', 'SUM') else '0.00'}\n"
+            )
     paths["patients"], paths["coverage"] = out / "patients.csv", out / "coverage.csv"
     npis = [p["NPI"] for p in demo.PROVIDERS]
     start = as_of - _dt.timedelta(days=180)

@@ -11,9 +11,9 @@ import shutil
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -21,29 +21,29 @@ ROOT = HERE.parent
 
 @dataclass
 class Context:
-    work: Path                 # scratch folder (benchmarks/work), kept between workloads
-    scale: int                 # charge lines for the big workloads (default 1,000,000)
+    work: Path  # scratch folder (benchmarks/work), kept between workloads
+    scale: int  # charge lines for the big workloads (default 1,000,000)
     runs: int
-    billadmin: str             # path of the billadmin console script
+    billadmin: str  # path of the billadmin console script
     python: str
-    sqlite3: Optional[str] = shutil.which("sqlite3")
+    sqlite3: str | None = shutil.which("sqlite3")
 
 
 @dataclass
 class Workload:
     name: str
-    subject: list[str]                      # the command measured
-    anchor: list[str]                       # the command it is compared with
+    subject: list[str]  # the command measured
+    anchor: list[str]  # the command it is compared with
     anchor_name: str
-    target: float                           # pass when subject/anchor <= target
-    setup: Optional[Callable[[], None]] = None          # before each timed run of either
-    setup_subject: Optional[Callable[[], None]] = None  # before each subject run
-    setup_anchor: Optional[Callable[[], None]] = None   # before each anchor run
-    rss_limit_mb: Optional[float] = None
+    target: float  # pass when subject/anchor <= target
+    setup: Callable[[], None] | None = None  # before each timed run of either
+    setup_subject: Callable[[], None] | None = None  # before each subject run
+    setup_anchor: Callable[[], None] | None = None  # before each anchor run
+    rss_limit_mb: float | None = None
     env: dict = field(default_factory=dict)
     ok_codes: tuple = (0,)
     note: str = ""
-    runs: Optional[int] = None
+    runs: int | None = None
 
 
 @dataclass
@@ -60,7 +60,9 @@ def run_once(cmd: list[str], env: dict, ok_codes=(0,), stdin=None) -> tuple[floa
     """Wall time and peak RSS (MB) of one process."""
     full_env = {**os.environ, **env}
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=full_env, stdin=stdin)
+    p = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=full_env, stdin=stdin
+    )
     _, status, usage = os.wait4(p.pid, 0)
     elapsed = time.perf_counter() - t0
     code = os.waitstatus_to_exitcode(status)
@@ -75,7 +77,10 @@ def measure(w: Workload, runs: int) -> tuple[Timing, Timing]:
     subj, anch = Timing([], 0.0), Timing([], 0.0)
     for _ in range(w.runs or runs):
         # alternate so drift on a shared machine hits both sides alike
-        for side, cmd, t, pre in (("anchor", w.anchor, anch, w.setup_anchor), ("subject", w.subject, subj, w.setup_subject)):
+        for side, cmd, t, pre in (
+            ("anchor", w.anchor, anch, w.setup_anchor),
+            ("subject", w.subject, subj, w.setup_subject),
+        ):
             if w.setup:
                 w.setup()
             if pre:

@@ -14,12 +14,19 @@ from harness import HERE, Context, measure  # noqa: E402
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--only", action="append", help="run workloads whose name contains this")
-    ap.add_argument("--scale", type=int, default=1_000_000, help="charge lines for the big workloads")
+    ap.add_argument(
+        "--scale", type=int, default=1_000_000, help="charge lines for the big workloads"
+    )
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     bindir = Path(sys.executable).parent
-    ctx = Context(work=HERE / "work", scale=args.scale, runs=args.runs,
-                  billadmin=str(bindir / "billadmin"), python=sys.executable)
+    ctx = Context(
+        work=HERE / "work",
+        scale=args.scale,
+        runs=args.runs,
+        billadmin=str(bindir / "billadmin"),
+        python=sys.executable,
+    )
     ctx.work.mkdir(exist_ok=True)
     head = ("workload", "anchor", "billadmin s", "anchor s", "ratio", "target", "peak RSS", "")
     print("| " + " | ".join(head) + " |")
@@ -35,10 +42,22 @@ def main() -> int:
             ratio = subj.median / anch.median
             ok = ratio <= w.target and (w.rss_limit_mb is None or subj.max_rss_mb <= w.rss_limit_mb)
             failed += not ok
-            rss = f"{subj.max_rss_mb:.0f} MB" + (f" (<= {w.rss_limit_mb:.0f})" if w.rss_limit_mb else "")
-            row = (w.name, w.anchor_name, f"{subj.median:.3f}", f"{anch.median:.3f}", f"{ratio:.2f}x",
-                   f"<= {w.target}x", rss, "ok" if ok else "MISSED")
-            print("| " + " | ".join(row) + " |", flush=True)  # as each finishes: a long run can be read as it goes
+            rss = f"{subj.max_rss_mb:.0f} MB" + (
+                f" (<= {w.rss_limit_mb:.0f})" if w.rss_limit_mb else ""
+            )
+            row = (
+                w.name,
+                w.anchor_name,
+                f"{subj.median:.3f}",
+                f"{anch.median:.3f}",
+                f"{ratio:.2f}x",
+                f"<= {w.target}x",
+                rss,
+                "ok" if ok else "MISSED",
+            )
+            print(
+                "| " + " | ".join(row) + " |", flush=True
+            )  # as each finishes: a long run can be read as it goes
     return 1 if failed else 0
 
 

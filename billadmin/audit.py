@@ -31,7 +31,7 @@ def os_user() -> str:
 
 
 def utcnow() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
 
 
 def _hash(row: dict, prev_hash: str) -> str:
@@ -39,8 +39,16 @@ def _hash(row: dict, prev_hash: str) -> str:
     return hashlib.sha256((payload + prev_hash).encode()).hexdigest()
 
 
-def record(db, action: str, *, entity: str | None = None, ids=None, count: int | None = None,
-           detail: dict | str | None = None, command: str | None = None) -> int:
+def record(
+    db,
+    action: str,
+    *,
+    entity: str | None = None,
+    ids=None,
+    count: int | None = None,
+    detail: dict | str | None = None,
+    command: str | None = None,
+) -> int:
     """Append one audit row. Call inside the command's write transaction."""
     if not db.conn.in_transaction:
         raise RuntimeError("audit.record must run inside db.write()")
@@ -51,8 +59,14 @@ def record(db, action: str, *, entity: str | None = None, ids=None, count: int |
     if detail is not None and not isinstance(detail, str):
         detail = json.dumps(detail, sort_keys=True, default=str)
     row = {
-        "at": utcnow(), "os_user": os_user(), "command": command or current_command,
-        "action": action, "entity": entity, "entity_ids": ids, "row_count": count, "detail": detail,
+        "at": utcnow(),
+        "os_user": os_user(),
+        "command": command or current_command,
+        "action": action,
+        "entity": entity,
+        "entity_ids": ids,
+        "row_count": count,
+        "detail": detail,
     }
     row["prev_hash"] = prev_hash
     row["hash"] = _hash(row, prev_hash)

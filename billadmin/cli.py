@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -47,7 +47,9 @@ def _keep_examples(cmd) -> None:
     """Click rewraps help paragraphs; a paragraph after a \\b line is printed as written, so
     every command's Example block keeps its one-command-per-line layout."""
     if cmd.help and "Example" in cmd.help and "\b" not in cmd.help:
-        cmd.help = cmd.help.replace("Example:\n", "\b\nExample:\n").replace("Examples:\n", "\b\nExamples:\n")
+        cmd.help = cmd.help.replace("Example:\n", "\b\nExample:\n").replace(
+            "Examples:\n", "\b\nExamples:\n"
+        )
     for sub in getattr(cmd, "commands", {}).values():
         _keep_examples(sub)
 
@@ -90,7 +92,9 @@ class _Root(TyperGroup):
         from . import audit
         from .errors import BillAdminError, DatabaseBusy, DatabaseUnavailable
 
-        audit.current_command = " ".join(a for a in sys.argv[1:3] if not a.startswith("-")) or "billadmin"
+        audit.current_command = (
+            " ".join(a for a in sys.argv[1:3] if not a.startswith("-")) or "billadmin"
+        )
         try:
             return super().invoke(ctx)
         except BillAdminError as e:
@@ -104,13 +108,19 @@ class _Root(TyperGroup):
             elif not is_db_error(e):
                 raise
             elif is_busy_error(e):
-                err = DatabaseBusy("database is busy: another billadmin held the lock too long; try again")
+                err = DatabaseBusy(
+                    "database is busy: another billadmin held the lock too long; try again"
+                )
             elif "readonly" in msg or "read-only" in msg:
-                err = DatabaseUnavailable("cannot write: the database or its directory is read-only; nothing was written")
+                err = DatabaseUnavailable(
+                    "cannot write: the database or its directory is read-only; nothing was written"
+                )
             elif "disk" in msg and "full" in msg:
                 err = DatabaseUnavailable("cannot write: the disk is full; nothing was written")
             elif "not a database" in msg or "malformed" in msg:
-                err = DatabaseUnavailable("cannot open database: not a billadmin database, or damaged")
+                err = DatabaseUnavailable(
+                    "cannot open database: not a billadmin database, or damaged"
+                )
             else:
                 raise
         if os.environ.get("BILLADMIN_DEBUG"):
@@ -129,12 +139,17 @@ def _file_error(e: OSError):
 
     from .errors import DatabaseUnavailable
 
-    why = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
-           errno.EROFS: "the file system is read-only"}.get(e.errno)
+    why = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is used up",
+        errno.EROFS: "the file system is read-only",
+    }.get(e.errno)
     if why is None:
         return None
     where = f"in {os.path.dirname(e.filename) or '.'}" if isinstance(e.filename, str) else "a file"
-    return DatabaseUnavailable(f"cannot write {where}: {why}; make room (or choose another folder) and run it again")
+    return DatabaseUnavailable(
+        f"cannot write {where}: {why}; make room (or choose another folder) and run it again"
+    )
 
 
 def _version(value: bool):
@@ -155,15 +170,28 @@ app = typer.Typer(
 
 @app.callback()
 def root(
-    db: Annotated[Optional[str], typer.Option("--db", metavar="PATH", help="Database file (default $BILLADMIN_DB, else ./billadmin.db).", show_default=False)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or status notes on stderr.")] = False,
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="PATH",
+            help="Database file (default $BILLADMIN_DB, else ./billadmin.db).",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress or status notes on stderr.")
+    ] = False,
+    version: Annotated[
+        bool | None,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = None,
 ):
     """Medical billing from the terminal, over one local SQLite file."""
     state.db_path = db
     state.quiet = quiet
-
-
 
 
 from .commands import check, checkin, demo, init  # noqa: E402  (single commands: light modules)
@@ -180,5 +208,7 @@ def main():
     except Exception as e:  # the last resort: never a traceback for the user
         if os.environ.get("BILLADMIN_DEBUG"):
             raise
-        sys.stderr.write(f"Error: internal error ({type(e).__name__}); rerun with BILLADMIN_DEBUG=1 for details\n")
+        sys.stderr.write(
+            f"Error: internal error ({type(e).__name__}); rerun with BILLADMIN_DEBUG=1 for details\n"
+        )
         sys.exit(1)

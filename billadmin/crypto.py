@@ -28,9 +28,13 @@ def _read_key_file(path: str) -> str:
         mode = stat.S_IMODE(p.stat().st_mode)
         text = p.read_text(encoding="utf-8")
     except OSError as e:
-        raise DatabaseUnavailable(f"cannot read the key file named by ${KEY_FILE_ENV}: {e.strerror}") from None
+        raise DatabaseUnavailable(
+            f"cannot read the key file named by ${KEY_FILE_ENV}: {e.strerror}"
+        ) from None
     if mode & 0o077:
-        raise DatabaseUnavailable(f"the key file {p} is readable by other accounts (mode {mode:o}): chmod 600 it")
+        raise DatabaseUnavailable(
+            f"the key file {p} is readable by other accounts (mode {mode:o}): chmod 600 it"
+        )
     key = text.strip("\r\n")
     if not key:
         raise DatabaseUnavailable(f"the key file {p} is empty")
@@ -78,7 +82,9 @@ def connect(p: Path, key: str, *, timeout: float = 15.0):
         conn.close()
         if "unable to open" in str(e).lower():
             raise  # not the key: the file or its folder cannot be opened (db.connect says which)
-        raise DatabaseUnavailable("cannot open database: wrong key, or not a billadmin database") from None
+        raise DatabaseUnavailable(
+            "cannot open database: wrong key, or not a billadmin database"
+        ) from None
     return CipherConnection(conn)
 
 

@@ -11,7 +11,9 @@ import re
 
 ISO = "%Y-%m-%d"
 _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ISO_DATETIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_ISO_DATETIME_RE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
 
 # Formats a user may name with --date-format: each must carry a 4-digit year.
 KNOWN_FORMATS = {

@@ -15,8 +15,14 @@ import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import DatabaseBusy, DatabaseUnavailable
+
+if TYPE_CHECKING:
+    # The named type of every `db` parameter: a sqlite_utils.Database over a sqlite3 or sqlcipher3
+    # connection. Domain modules import it under TYPE_CHECKING too (sqlite_utils is slow to import).
+    from sqlite_utils import Database as Database
 
 DEFAULT_PATH = "billadmin.db"
 ENV_VAR = "BILLADMIN_DB"
@@ -59,7 +65,11 @@ def is_db_error(exc: BaseException) -> bool:
 
 def is_busy_error(exc: BaseException) -> bool:
     msg = str(exc).lower()
-    return "database is locked" in msg or "database is busy" in msg or "database table is locked" in msg
+    return (
+        "database is locked" in msg
+        or "database is busy" in msg
+        or "database table is locked" in msg
+    )
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -85,7 +95,9 @@ def _open_raw(p: Path, key: str | None):
     return crypto.connect(p, key, timeout=BUSY_TIMEOUT_MS / 1000)
 
 
-def connect(path: str | os.PathLike | None = None, *, create: bool = False, migrate: bool = True):
+def connect(
+    path: str | os.PathLike | None = None, *, create: bool = False, migrate: bool = True
+) -> Database:
     """Open (and with create=True, make) a billadmin database; returns a sqlite_utils.Database.
 
     An encrypted database (SQLCipher) is opened with the key from $BILLADMIN_KEY_FILE,
@@ -101,7 +113,9 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = False, migr
     new = False
     if not p.exists():
         if not create:
-            raise DatabaseUnavailable(f"no database at {p}: run `billadmin init` (or pass --db PATH)")
+            raise DatabaseUnavailable(
+                f"no database at {p}: run `billadmin init` (or pass --db PATH)"
+            )
         try:
             _create_private(p)
             new = True
@@ -132,17 +146,25 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = False, migr
         if not is_db_error(e):
             raise
         if is_busy_error(e):
-            raise DatabaseBusy(f"database {p} is busy: another billadmin is writing; try again") from None
+            raise DatabaseBusy(
+                f"database {p} is busy: another billadmin is writing; try again"
+            ) from None
         if "unable to open" in str(e).lower() and not os.access(p.parent, os.W_OK):
             # a WAL database needs its -wal and -shm files beside it, even to be read
-            raise DatabaseUnavailable(f"cannot open database {p}: its folder is read-only (SQLite must create "
-                                      f"{p.name}-wal and {p.name}-shm beside it); nothing was written") from None
+            raise DatabaseUnavailable(
+                f"cannot open database {p}: its folder is read-only (SQLite must create "
+                f"{p.name}-wal and {p.name}-shm beside it); nothing was written"
+            ) from None
         if key is not None:
             raise DatabaseUnavailable(WRONG_KEY) from None
-        raise DatabaseUnavailable(f"cannot open database {p}: not a billadmin database, or unreadable") from None
+        raise DatabaseUnavailable(
+            f"cannot open database {p}: not a billadmin database, or unreadable"
+        ) from None
     if mode.lower() != "wal" and os.access(p, os.W_OK):
         raise DatabaseUnavailable(f"cannot open database {p}: WAL journal not available")
-    db = sqlite_utils.Database(conn, execute_plugins=False)  # no entry-point scan: plugins are not ours
+    db = sqlite_utils.Database(
+        conn, execute_plugins=False
+    )  # no entry-point scan: plugins are not ours
     db.encryption_key = key  # kept in memory only: backups of an encrypted database reuse it
     if migrate:
         migrate_db(db)
@@ -150,7 +172,7 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = False, migr
 
 
 @contextlib.contextmanager
-def write(db) -> Iterator:
+def write(db: Database) -> Iterator[Database]:
     """One write transaction: BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
 
     "database is locked" after the busy timeout becomes DatabaseBusy (exit 3, safe to retry).
@@ -165,7 +187,9 @@ def write(db) -> Iterator:
         conn.execute("BEGIN IMMEDIATE")
     except Exception as e:
         if is_db_error(e) and is_busy_error(e):
-            raise DatabaseBusy("database is busy: another billadmin held the write lock too long; try again") from None
+            raise DatabaseBusy(
+                "database is busy: another billadmin held the write lock too long; try again"
+            ) from None
         raise
     try:
         yield db
@@ -181,7 +205,9 @@ def write(db) -> Iterator:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         if is_busy_error(e):
-            raise DatabaseBusy("database is busy: could not commit; nothing was written, try again") from None
+            raise DatabaseBusy(
+                "database is busy: could not commit; nothing was written, try again"
+            ) from None
         raise
 
 
@@ -192,14 +218,14 @@ def migration_sets():
     return schema.MIGRATION_SETS()
 
 
-def pending_migrations(db) -> list[str]:
+def pending_migrations(db: Database) -> list[str]:
     out = []
     for s in migration_sets():
         out += [f"{s.name}:{m.name}" for m in s.pending(db)]
     return out
 
 
-def migrate_db(db) -> list[str]:
+def migrate_db(db: Database) -> list[str]:
     """Apply pending migrations under the write lock (two first runs at once cannot race)."""
     if not pending_migrations(db):
         return []
@@ -212,6 +238,6 @@ def migrate_db(db) -> list[str]:
     return applied
 
 
-def scalar(db, sql: str, params=()):
+def scalar(db: Database, sql: str, params=()):
     row = db.execute(sql, params).fetchone()
     return row[0] if row else None

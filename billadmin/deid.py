@@ -21,12 +21,49 @@ import secrets
 from .dates import age_on
 
 # HHS de-identification guidance (2012), section 4.4: 3-digit ZIPs with <= 20,000 people, 2010 Census.
-RESTRICTED_ZIP3 = frozenset({"036", "059", "063", "102", "203", "556", "692", "790", "821", "823", "830",
-                             "831", "878", "879", "884", "890", "893"})
+RESTRICTED_ZIP3 = frozenset(
+    {
+        "036",
+        "059",
+        "063",
+        "102",
+        "203",
+        "556",
+        "692",
+        "790",
+        "821",
+        "823",
+        "830",
+        "831",
+        "878",
+        "879",
+        "884",
+        "890",
+        "893",
+    }
+)
 
-COLUMNS = ["patient_key", "sex", "age", "birth_year", "zip3", "state", "claim_key", "service_year",
-           "payer_kind", "payer", "line_no", "code", "modifiers", "units", "diagnoses", "charge_cents",
-           "paid_cents", "adjusted_cents", "status"]
+COLUMNS = [
+    "patient_key",
+    "sex",
+    "age",
+    "birth_year",
+    "zip3",
+    "state",
+    "claim_key",
+    "service_year",
+    "payer_kind",
+    "payer",
+    "line_no",
+    "code",
+    "modifiers",
+    "units",
+    "diagnoses",
+    "charge_cents",
+    "paid_cents",
+    "adjusted_cents",
+    "status",
+]
 
 
 def zip3(zipcode: str | None) -> str:
@@ -56,8 +93,9 @@ def _keys(conn, table: str, id_col: str, ids: set[int]) -> dict[int, str]:
     return have
 
 
-def deidentified_rows(conn, *, date_from: str | None = None, date_to: str | None = None,
-                      as_of: _dt.date | None = None) -> list[dict]:
+def deidentified_rows(
+    conn, *, date_from: str | None = None, date_to: str | None = None, as_of: _dt.date | None = None
+) -> list[dict]:
     """Claim lines in the period (by date of service), de-identified. Runs inside db.write():
     it may create the random keys of patients and claims exported for the first time."""
     as_of = as_of or _dt.date.today()
@@ -68,7 +106,8 @@ def deidentified_rows(conn, *, date_from: str | None = None, date_to: str | None
     if date_to:
         where.append("l.date_of_service <= ?")
         params.append(date_to)
-    rows = conn.execute(f"""
+    rows = conn.execute(
+        f"""
         SELECT i.id, i.patient_id, p.sex, p.dob, p.zip, p.state, l.line_no, l.date_of_service, l.code, l.modifiers,
                l.units, l.amount_cents, py.kind, py.name, i.encounter_id, l.id,
                COALESCE((SELECT SUM(a.amount_cents) FROM payment_allocations a WHERE a.invoice_line_id = l.id), 0),
@@ -76,7 +115,9 @@ def deidentified_rows(conn, *, date_from: str | None = None, date_to: str | None
                (SELECT s.status FROM invoice_status s WHERE s.invoice_id = i.id)
         FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id JOIN patients p ON p.id = i.patient_id
         LEFT JOIN payers py ON py.id = i.payer_id
-        WHERE {' AND '.join(where)} ORDER BY i.id, l.line_no""", params).fetchall()
+        WHERE {" AND ".join(where)} ORDER BY i.id, l.line_no""",
+        params,
+    ).fetchall()
     pkeys = _keys(conn, "deid_patient_keys", "patient_id", {r[1] for r in rows})
     ckeys = _keys(conn, "deid_claim_keys", "invoice_id", {r[0] for r in rows})
     dx: dict[int, str] = {}
@@ -89,14 +130,49 @@ def deidentified_rows(conn, *, date_from: str | None = None, date_to: str | None
         ):
             dx[enc_id] = codes
     out = []
-    for (inv_id, pat_id, sex, dob, zipcode, state, line_no, dos, code, mods, units, amount, pkind, pname, enc_id,
-         _line_id, paid, adjusted, status) in rows:
+    for (
+        inv_id,
+        pat_id,
+        sex,
+        dob,
+        zipcode,
+        state,
+        line_no,
+        dos,
+        code,
+        mods,
+        units,
+        amount,
+        pkind,
+        pname,
+        enc_id,
+        _line_id,
+        paid,
+        adjusted,
+        status,
+    ) in rows:
         age, birth_year = age_bucket(dob, _dt.date.fromisoformat(dos) if dos else as_of)
-        out.append({
-            "patient_key": pkeys[pat_id], "sex": sex, "age": age, "birth_year": birth_year, "zip3": zip3(zipcode),
-            "state": state, "claim_key": ckeys[inv_id], "service_year": dos[:4] if dos else "",
-            "payer_kind": pkind, "payer": pname, "line_no": line_no, "code": code, "modifiers": mods, "units": units,
-            "diagnoses": dx.get(enc_id, ""), "charge_cents": amount, "paid_cents": paid, "adjusted_cents": adjusted,
-            "status": status,
-        })
+        out.append(
+            {
+                "patient_key": pkeys[pat_id],
+                "sex": sex,
+                "age": age,
+                "birth_year": birth_year,
+                "zip3": zip3(zipcode),
+                "state": state,
+                "claim_key": ckeys[inv_id],
+                "service_year": dos[:4] if dos else "",
+                "payer_kind": pkind,
+                "payer": pname,
+                "line_no": line_no,
+                "code": code,
+                "modifiers": mods,
+                "units": units,
+                "diagnoses": dx.get(enc_id, ""),
+                "charge_cents": amount,
+                "paid_cents": paid,
+                "adjusted_cents": adjusted,
+                "status": status,
+            }
+        )
     return out

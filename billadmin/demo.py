@@ -24,37 +24,118 @@ from . import npi
 SEED = 20261126
 
 PRACTICE = {
-    "name": "Riverbend Family Medicine", "npi": npi.make("174839201"), "tax_id": "812345678",
-    "taxonomy": "207Q00000X", "address1": "1200 River Road", "address2": "Suite 300",
-    "city": "Columbus", "state": "OH", "zip": "432151234", "phone": "6145550100",
-    "contact_name": "Billing Office", "submitter_id": "RBFM01", "receiver_id": "CLEARHOUSE01",
+    "name": "Riverbend Family Medicine",
+    "npi": npi.make("174839201"),
+    "tax_id": "812345678",
+    "taxonomy": "207Q00000X",
+    "address1": "1200 River Road",
+    "address2": "Suite 300",
+    "city": "Columbus",
+    "state": "OH",
+    "zip": "432151234",
+    "phone": "6145550100",
+    "contact_name": "Billing Office",
+    "submitter_id": "RBFM01",
+    "receiver_id": "CLEARHOUSE01",
     "receiver_name": "DEMO CLEARINGHOUSE",
 }
 
 PROVIDERS = [
-    {"NPI": npi.make("162738495"), "First Name": "Anita", "Last Name": "Okafor", "Taxonomy": "207Q00000X"},
-    {"NPI": npi.make("151627384"), "First Name": "Marcus", "Last Name": "Lindqvist", "Taxonomy": "207R00000X"},
-    {"NPI": npi.make("140516273"), "First Name": "Priya", "Last Name": "Raman", "Taxonomy": "363LF0000X"},
-    {"NPI": npi.make("139405162"), "First Name": "Daniel", "Last Name": "Whitcomb", "Taxonomy": "207Q00000X"},
+    {
+        "NPI": npi.make("162738495"),
+        "First Name": "Anita",
+        "Last Name": "Okafor",
+        "Taxonomy": "207Q00000X",
+    },
+    {
+        "NPI": npi.make("151627384"),
+        "First Name": "Marcus",
+        "Last Name": "Lindqvist",
+        "Taxonomy": "207R00000X",
+    },
+    {
+        "NPI": npi.make("140516273"),
+        "First Name": "Priya",
+        "Last Name": "Raman",
+        "Taxonomy": "363LF0000X",
+    },
+    {
+        "NPI": npi.make("139405162"),
+        "First Name": "Daniel",
+        "Last Name": "Whitcomb",
+        "Taxonomy": "207Q00000X",
+    },
 ]
 
 PAYERS = [
-    {"Code": "MCR", "Name": "Medicare Part B (Demo MAC)", "Kind": "medicare", "Payer ID": "15202", "Timely Filing Days": ""},
-    {"Code": "MCD", "Name": "Ohio Medicaid (Demo)", "Kind": "medicaid", "Payer ID": "OHMCD", "Timely Filing Days": "365"},
-    {"Code": "BVHMO", "Name": "Blue Valley HMO", "Kind": "hmo", "Payer ID": "BVH01", "Timely Filing Days": "180"},
-    {"Code": "KEY", "Name": "Keystone Commercial Insurance", "Kind": "commercial", "Payer ID": "KEY77", "Timely Filing Days": "365"},
-    {"Code": "SUM", "Name": "Summit Health Plan", "Kind": "commercial", "Payer ID": "SUM12", "Timely Filing Days": "180"},
+    {
+        "Code": "MCR",
+        "Name": "Medicare Part B (Demo MAC)",
+        "Kind": "medicare",
+        "Payer ID": "15202",
+        "Timely Filing Days": "",
+    },
+    {
+        "Code": "MCD",
+        "Name": "Ohio Medicaid (Demo)",
+        "Kind": "medicaid",
+        "Payer ID": "OHMCD",
+        "Timely Filing Days": "365",
+    },
+    {
+        "Code": "BVHMO",
+        "Name": "Blue Valley HMO",
+        "Kind": "hmo",
+        "Payer ID": "BVH01",
+        "Timely Filing Days": "180",
+    },
+    {
+        "Code": "KEY",
+        "Name": "Keystone Commercial Insurance",
+        "Kind": "commercial",
+        "Payer ID": "KEY77",
+        "Timely Filing Days": "365",
+    },
+    {
+        "Code": "SUM",
+        "Name": "Summit Health Plan",
+        "Kind": "commercial",
+        "Payer ID": "SUM12",
+        "Timely Filing Days": "180",
+    },
     {"Code": "SELF", "Name": "Self-pay", "Kind": "self", "Payer ID": "", "Timely Filing Days": ""},
 ]
 
 # (code, default charge, description used only for realism in the generator)
 FEES = {
-    "99202": "120.00", "99203": "175.00", "99204": "260.00", "99212": "95.00", "99213": "140.00",
-    "99214": "205.00", "99215": "290.00", "99395": "230.00", "99396": "250.00", "G0439": "210.00",
-    "36415": "15.00", "80053": "48.00", "80048": "38.00", "85025": "32.00", "80061": "45.00",
-    "83036": "40.00", "81002": "12.00", "87880": "28.00", "93000": "65.00", "71046": "95.00",
-    "90471": "30.00", "90686": "42.00", "20610": "160.00", "J1030": "18.00", "96372": "35.00",
-    "J3301": "12.00", "97110": "60.00", "97140": "55.00",
+    "99202": "120.00",
+    "99203": "175.00",
+    "99204": "260.00",
+    "99212": "95.00",
+    "99213": "140.00",
+    "99214": "205.00",
+    "99215": "290.00",
+    "99395": "230.00",
+    "99396": "250.00",
+    "G0439": "210.00",
+    "36415": "15.00",
+    "80053": "48.00",
+    "80048": "38.00",
+    "85025": "32.00",
+    "80061": "45.00",
+    "83036": "40.00",
+    "81002": "12.00",
+    "87880": "28.00",
+    "93000": "65.00",
+    "71046": "95.00",
+    "90471": "30.00",
+    "90686": "42.00",
+    "20610": "160.00",
+    "J1030": "18.00",
+    "96372": "35.00",
+    "J3301": "12.00",
+    "97110": "60.00",
+    "97140": "55.00",
 }
 
 # Visit patterns: (weight, diagnoses pool, extra lines [(code, modifiers, units)])
@@ -71,27 +152,150 @@ PATTERNS = [
 ]
 
 # given names by the sex recorded for the patient (the demo's F/M), drawn by one index
-FIRST_M = ["James", "Robert", "John", "Michael", "David", "William", "Richard", "Joseph", "Thomas", "Carlos",
-           "Wei", "Jamal", "Hiroshi", "Mateo", "Noah", "Liam", "Ivan", "Daniel", "Omar"]
-FIRST_F = ["Mary", "Patricia", "Jennifer", "Linda", "Elizabeth", "Barbara", "Susan", "Jessica", "Sarah", "Karen",
-           "Nancy", "Aisha", "Lisa", "Betty", "Sandra", "Olga", "Ashley", "Emily", "Grace"]
+FIRST_M = [
+    "James",
+    "Robert",
+    "John",
+    "Michael",
+    "David",
+    "William",
+    "Richard",
+    "Joseph",
+    "Thomas",
+    "Carlos",
+    "Wei",
+    "Jamal",
+    "Hiroshi",
+    "Mateo",
+    "Noah",
+    "Liam",
+    "Ivan",
+    "Daniel",
+    "Omar",
+]
+FIRST_F = [
+    "Mary",
+    "Patricia",
+    "Jennifer",
+    "Linda",
+    "Elizabeth",
+    "Barbara",
+    "Susan",
+    "Jessica",
+    "Sarah",
+    "Karen",
+    "Nancy",
+    "Aisha",
+    "Lisa",
+    "Betty",
+    "Sandra",
+    "Olga",
+    "Ashley",
+    "Emily",
+    "Grace",
+]
 FIRST = FIRST_M + FIRST_F
-LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-        "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore",
-        "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Nguyen",
-        "Kowalski", "Okonkwo", "Patel", "Schmidt", "Rossi", "Haddad", "Novak", "Fischer"]
-STREETS = ["Maple Ave", "Oak St", "High St", "Elm Dr", "Cedar Ln", "Park Blvd", "Lake Rd", "Hill St"]
-CITIES = [("Columbus", "OH", "43215"), ("Dublin", "OH", "43017"), ("Westerville", "OH", "43081"),
-          ("Grove City", "OH", "43123"), ("Hilliard", "OH", "43026"), ("Reynoldsburg", "OH", "43068")]
+LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Nguyen",
+    "Kowalski",
+    "Okonkwo",
+    "Patel",
+    "Schmidt",
+    "Rossi",
+    "Haddad",
+    "Novak",
+    "Fischer",
+]
+STREETS = [
+    "Maple Ave",
+    "Oak St",
+    "High St",
+    "Elm Dr",
+    "Cedar Ln",
+    "Park Blvd",
+    "Lake Rd",
+    "Hill St",
+]
+CITIES = [
+    ("Columbus", "OH", "43215"),
+    ("Dublin", "OH", "43017"),
+    ("Westerville", "OH", "43081"),
+    ("Grove City", "OH", "43123"),
+    ("Hilliard", "OH", "43026"),
+    ("Reynoldsburg", "OH", "43068"),
+]
 
 HEADERS = {
     "providers": ["NPI", "First Name", "Last Name", "Taxonomy"],
     "payers": ["Code", "Name", "Kind", "Payer ID", "Timely Filing Days"],
-    "patients": ["MRN", "First Name", "Last Name", "DOB", "Sex", "Address", "City", "State", "ZIP", "Phone"],
-    "coverage": ["MRN", "Payer Code", "Member ID", "Group", "Relationship", "Subscriber First Name",
-                 "Subscriber Last Name", "Subscriber DOB", "Priority", "Effective From", "Effective To", "Copay"],
-    "charges": ["Encounter", "MRN", "DOS", "Rendering NPI", "POS", "Line", "Code", "Mod1", "Mod2", "Mod3",
-                "Mod4"] + [f"Dx{i}" for i in range(1, 13)] + ["Pointers", "Units", "Charge"],
+    "patients": [
+        "MRN",
+        "First Name",
+        "Last Name",
+        "DOB",
+        "Sex",
+        "Address",
+        "City",
+        "State",
+        "ZIP",
+        "Phone",
+    ],
+    "coverage": [
+        "MRN",
+        "Payer Code",
+        "Member ID",
+        "Group",
+        "Relationship",
+        "Subscriber First Name",
+        "Subscriber Last Name",
+        "Subscriber DOB",
+        "Priority",
+        "Effective From",
+        "Effective To",
+        "Copay",
+    ],
+    "charges": [
+        "Encounter",
+        "MRN",
+        "DOS",
+        "Rendering NPI",
+        "POS",
+        "Line",
+        "Code",
+        "Mod1",
+        "Mod2",
+        "Mod3",
+        "Mod4",
+    ]
+    + [f"Dx{i}" for i in range(1, 13)]
+    + ["Pointers", "Units", "Charge"],
     "fee-schedule": ["Payer", "Code", "Modifier", "Amount", "Effective From", "Effective To"],
 }
 
@@ -113,13 +317,22 @@ def _weekday_dates(start: _dt.date, end: _dt.date) -> list[_dt.date]:
     return out
 
 
-def generate(as_of: _dt.date, *, patients: int = 320, encounters: int = 3100, seed: int = SEED) -> DemoData:
+def generate(
+    as_of: _dt.date, *, patients: int = 320, encounters: int = 3100, seed: int = SEED
+) -> DemoData:
     rnd = random.Random(seed)
     data = DemoData(as_of, dict(PRACTICE))
     data.tables["providers"] = [dict(p) for p in PROVIDERS]
     data.tables["payers"] = [dict(p) for p in PAYERS]
     data.tables["fee-schedule"] = [
-        {"Payer": "default", "Code": c, "Modifier": "", "Amount": a, "Effective From": f"{as_of.year - 1}-01-01", "Effective To": ""}
+        {
+            "Payer": "default",
+            "Code": c,
+            "Modifier": "",
+            "Amount": a,
+            "Effective From": f"{as_of.year - 1}-01-01",
+            "Effective To": "",
+        }
         for c, a in FEES.items()
     ]
     pats, covs = [], []
@@ -127,15 +340,27 @@ def generate(as_of: _dt.date, *, patients: int = 320, encounters: int = 3100, se
     for i in range(patients):
         mrn = f"{100000 + i * 7:07d}"  # leading zero: MRNs are text
         sex = rnd.choice("MF")
-        age = rnd.choice([rnd.randint(1, 17), rnd.randint(18, 64), rnd.randint(18, 64), rnd.randint(65, 92)])
+        age = rnd.choice(
+            [rnd.randint(1, 17), rnd.randint(18, 64), rnd.randint(18, 64), rnd.randint(65, 92)]
+        )
         dob = as_of - _dt.timedelta(days=age * 365 + rnd.randint(0, 364))
         city, st, zip5 = rnd.choice(CITIES)
-        pats.append({
-            "MRN": mrn, "First Name": (FIRST_M if sex == "M" else FIRST_F)[rnd.randrange(len(FIRST)) % len(FIRST_M)],
-            "Last Name": rnd.choice(LAST), "DOB": dob.isoformat(),
-            "Sex": sex, "Address": f"{rnd.randint(10, 9999)} {rnd.choice(STREETS)}", "City": city, "State": st,
-            "ZIP": zip5, "Phone": f"614555{rnd.randint(0, 9999):04d}",
-        })
+        pats.append(
+            {
+                "MRN": mrn,
+                "First Name": (FIRST_M if sex == "M" else FIRST_F)[
+                    rnd.randrange(len(FIRST)) % len(FIRST_M)
+                ],
+                "Last Name": rnd.choice(LAST),
+                "DOB": dob.isoformat(),
+                "Sex": sex,
+                "Address": f"{rnd.randint(10, 9999)} {rnd.choice(STREETS)}",
+                "City": city,
+                "State": st,
+                "ZIP": zip5,
+                "Phone": f"614555{rnd.randint(0, 9999):04d}",
+            }
+        )
         roll = rnd.random()
         if age >= 65:
             payer = "MCR"
@@ -158,23 +383,50 @@ def generate(as_of: _dt.date, *, patients: int = 320, encounters: int = 3100, se
             elif r2 < 0.12:
                 end = (as_of + _dt.timedelta(days=rnd.randint(3, 29))).isoformat()  # expiring soon
             dependent = age < 18 and payer != "MCD"
-            copay = {"MCR": "0.00", "MCD": "0.00", "BVHMO": "20.00", "KEY": "30.00", "SUM": "25.00"}[payer]
-            covs.append({
-                "MRN": mrn, "Payer Code": payer, "Member ID": f"{payer[:1]}{rnd.randint(10**8, 10**9 - 1)}",
-                "Group": "" if payer in ("MCR", "MCD") else f"G{rnd.randint(1000, 9999)}",
-                "Relationship": "child" if dependent else "self",
-                "Subscriber First Name": rnd.choice(FIRST) if dependent else "",
-                "Subscriber Last Name": pats[-1]["Last Name"] if dependent else "",
-                "Subscriber DOB": (dob - _dt.timedelta(days=365 * rnd.randint(22, 40))).isoformat() if dependent else "",
-                "Priority": "primary", "Effective From": start.isoformat(), "Effective To": end,
-                "Copay": copay,
-            })
+            copay = {
+                "MCR": "0.00",
+                "MCD": "0.00",
+                "BVHMO": "20.00",
+                "KEY": "30.00",
+                "SUM": "25.00",
+            }[payer]
+            covs.append(
+                {
+                    "MRN": mrn,
+                    "Payer Code": payer,
+                    "Member ID": f"{payer[:1]}{rnd.randint(10**8, 10**9 - 1)}",
+                    "Group": "" if payer in ("MCR", "MCD") else f"G{rnd.randint(1000, 9999)}",
+                    "Relationship": "child" if dependent else "self",
+                    "Subscriber First Name": rnd.choice(FIRST) if dependent else "",
+                    "Subscriber Last Name": pats[-1]["Last Name"] if dependent else "",
+                    "Subscriber DOB": (
+                        dob - _dt.timedelta(days=365 * rnd.randint(22, 40))
+                    ).isoformat()
+                    if dependent
+                    else "",
+                    "Priority": "primary",
+                    "Effective From": start.isoformat(),
+                    "Effective To": end,
+                    "Copay": copay,
+                }
+            )
             if payer == "MCR" and rnd.random() < 0.3:
-                covs.append({
-                    "MRN": mrn, "Payer Code": "SUM", "Member ID": f"S{rnd.randint(10**8, 10**9 - 1)}", "Group": "MEDIGAP",
-                    "Relationship": "self", "Subscriber First Name": "", "Subscriber Last Name": "", "Subscriber DOB": "",
-                    "Priority": "secondary", "Effective From": start.isoformat(), "Effective To": "", "Copay": "0.00",
-                })
+                covs.append(
+                    {
+                        "MRN": mrn,
+                        "Payer Code": "SUM",
+                        "Member ID": f"S{rnd.randint(10**8, 10**9 - 1)}",
+                        "Group": "MEDIGAP",
+                        "Relationship": "self",
+                        "Subscriber First Name": "",
+                        "Subscriber Last Name": "",
+                        "Subscriber DOB": "",
+                        "Priority": "secondary",
+                        "Effective From": start.isoformat(),
+                        "Effective To": "",
+                        "Copay": "0.00",
+                    }
+                )
     data.tables["patients"] = pats
     data.tables["coverage"] = covs
 
@@ -191,7 +443,11 @@ def generate(as_of: _dt.date, *, patients: int = 320, encounters: int = 3100, se
         dx = rnd.sample(pool, k=min(len(pool), rnd.randint(1, 3)))
         age = (as_of - _dt.date.fromisoformat(pat["DOB"])).days // 365
         new = rnd.random() < 0.12
-        em = rnd.choice(["99202", "99203", "99204"]) if new else rnd.choices(["99212", "99213", "99214", "99215"], [2, 6, 4, 1])[0]
+        em = (
+            rnd.choice(["99202", "99203", "99204"])
+            if new
+            else rnd.choices(["99212", "99213", "99214", "99215"], [2, 6, 4, 1])[0]
+        )
         svc = [(em, "", 1)] + list(extras)
         if age >= 65 and rnd.random() < 0.05:
             svc = [("G0439", "", 1)]
@@ -209,7 +465,11 @@ def generate(as_of: _dt.date, *, patients: int = 320, encounters: int = 3100, se
         elif error == "inactive":
             dx[0] = "M54.5"
         elif error == "unbundle":
-            svc = [s for s in svc if s[0] != "80053"] + [("36415", "", 1), ("80053", "", 1), ("80048", "", 1)]
+            svc = [s for s in svc if s[0] != "80053"] + [
+                ("36415", "", 1),
+                ("80053", "", 1),
+                ("80048", "", 1),
+            ]
         dx = list(dict.fromkeys(dx))[:12]
         for ln, (code, mod, units) in enumerate(svc, start=1):
             if code in ("90471", "90686"):
@@ -218,12 +478,22 @@ def generate(as_of: _dt.date, *, patients: int = 320, encounters: int = 3100, se
                 ptr = ",".join(str(i + 1) for i in range(min(len(dx), 4)) if dx[i] != "Z23") or "1"
             if error == "pointer" and ln == len(svc):
                 ptr = ""
-            row = {"Encounter": enc, "MRN": pat["MRN"], "DOS": dos, "Rendering NPI": prov, "POS": "11",
-                   "Line": str(ln), "Code": code, "Mod1": mod, "Mod2": "", "Mod3": "", "Mod4": ""}
+            row = {
+                "Encounter": enc,
+                "MRN": pat["MRN"],
+                "DOS": dos,
+                "Rendering NPI": prov,
+                "POS": "11",
+                "Line": str(ln),
+                "Code": code,
+                "Mod1": mod,
+                "Mod2": "",
+                "Mod3": "",
+                "Mod4": "",
+            }
             for i in range(12):
                 row[f"Dx{i + 1}"] = dx[i] if i < len(dx) else ""
-            row.update({"Pointers": ptr, "Units": str(units),
-                        "Charge": _mul(FEES[code], units)})
+            row.update({"Pointers": ptr, "Units": str(units), "Charge": _mul(FEES[code], units)})
             lines.append(row)
     data.tables["charges"] = lines
     data.planted = planted
@@ -270,7 +540,9 @@ def _load_direct(conn, data: DemoData) -> dict[str, int]:
     return {"practice": 1}
 
 
-def run_demo(db_path: Path, *, as_of: _dt.date | None = None, out_dir: Path | None = None) -> DemoSummary:
+def run_demo(
+    db_path: Path, *, as_of: _dt.date | None = None, out_dir: Path | None = None
+) -> DemoSummary:
     """Build the demo database from scratch and run every pipeline step that exists."""
     from . import db, setup
 
@@ -285,7 +557,9 @@ def run_demo(db_path: Path, *, as_of: _dt.date | None = None, out_dir: Path | No
     setup.init_database(db_path)
     data = generate(as_of)
     summary.paths.update(write_files(data, files_dir))
-    summary.steps.append(f"Wrote the practice's export files to {files_dir}/ (providers, payers, patients, coverage, charges, fee schedule)")
+    summary.steps.append(
+        f"Wrote the practice's export files to {files_dir}/ (providers, payers, patients, coverage, charges, fee schedule)"
+    )
     conn = db.connect(db_path)
     ctx = DemoContext(conn=conn, data=data, summary=summary, as_of=as_of, out_dir=out_dir)
     for step in demo_steps():
@@ -327,10 +601,12 @@ def _step_load(ctx: DemoContext) -> None:
     ctx.summary.steps.append(
         f"Imported them as a clerk would (billadmin import providers, payers, patients, coverage, fee-schedule, "
         f"charges): {counts['patients']} patients, {counts['coverages']} coverages, {counts['fees']} fees, "
-        f"{counts['encounters']} encounters, {counts['charge_lines']} charge lines")
+        f"{counts['encounters']} encounters, {counts['charge_lines']} charge lines"
+    )
     planted = sum(len(v) for v in ctx.data.planted.values())
     ctx.summary.steps.append(
-        f"Planted {planted} encounters with coding errors ({', '.join(f'{k} {len(v)}' for k, v in ctx.data.planted.items())})")
+        f"Planted {planted} encounters with coding errors ({', '.join(f'{k} {len(v)}' for k, v in ctx.data.planted.items())})"
+    )
 
 
 def billing_days(as_of: _dt.date) -> list[_dt.date]:
@@ -352,23 +628,30 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
     arrived since the last one are posted, then `invoice generate` bills everything ready
     (claims to payers, and patient invoices for self-pay visits and the patient responsibility
     the 835s moved to patients). Claims sent in the last weeks are not answered yet."""
-    from . import money
-    from .billing.generate import generate
-    from .reconcile import output as rec_out, remits as rec
-    from .reconcile.reports import Side
-    from . import db
+    from . import db, money
     from .accounts.payments import post_payment
-    from .remit import demo as rdemo, post
+    from .billing.generate import generate
+    from .reconcile import output as rec_out
+    from .reconcile import remits as rec
+    from .reconcile.reports import Side
+    from .remit import demo as rdemo
+    from .remit import post
     from .scrub import check
 
     conn, out = ctx.conn, ctx.out_dir
-    practice = dict(zip(("name", "npi", "submitter_id"),
-                        conn.execute("SELECT name, npi, submitter_id FROM practice WHERE id = 1").fetchone()))
+    practice = dict(
+        zip(
+            ("name", "npi", "submitter_id"),
+            conn.execute("SELECT name, npi, submitter_id FROM practice WHERE id = 1").fetchone(),
+        )
+    )
     days = billing_days(ctx.as_of)
     prev = None
     claims = patient_invoices = edi = pdfs = 0
     remit_files, payments, outcomes, posted = [], [], {}, 0
-    last_full = max((i for i in range(1, len(days)) if (days[i] - days[i - 1]).days >= 14), default=None)
+    last_full = max(
+        (i for i in range(1, len(days)) if (days[i] - days[i - 1]).days >= 14), default=None
+    )
     held = 0
     rnd = random.Random(SEED + 1)
     statements: list[tuple[str, str, int, _dt.date]] = []  # patient invoices of the last run
@@ -381,13 +664,21 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
             if amount <= 0:
                 continue
             on = min(issued + _dt.timedelta(days=rnd.randint(5, 25)), day - _dt.timedelta(days=1))
-            post_payment(conn, mrn, amount, method=rnd.choice(["card", "card", "check", "cash"]), on=on,
-                         invoice_number=number, reference=f"DEMO-{number}")
+            post_payment(
+                conn,
+                mrn,
+                amount,
+                method=rnd.choice(["card", "card", "check", "cash"]),
+                on=on,
+                invoice_number=number,
+                reference=f"DEMO-{number}",
+            )
             paid_by_patients += amount
             n_patient_payments += 1
         if prev is not None:
-            sim = rdemo.answer_window(conn, out / "remits" / day.isoformat(), prev, day, practice,
-                                      extras=(i == last_full))
+            sim = rdemo.answer_window(
+                conn, out / "remits" / day.isoformat(), prev, day, practice, extras=(i == last_full)
+            )
             if sim["files"]:
                 res = post.import_files(conn, sim["files"])
                 remit_files += sim["files"]
@@ -397,52 +688,97 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
                     outcomes[c.outcome] = outcomes.get(c.outcome, 0) + 1
         # statements of past months were mailed: the demo renders PDFs for the last run only (any
         # invoice re-renders with `billadmin invoice export NUMBER --format pdf`), to stay quick
-        run = generate(conn, through=day - _dt.timedelta(days=1), today=day, out_dir=out / "out" / day.isoformat(),
-                       scrub=check, pdf=(day == days[-1]))
+        run = generate(
+            conn,
+            through=day - _dt.timedelta(days=1),
+            today=day,
+            out_dir=out / "out" / day.isoformat(),
+            scrub=check,
+            pdf=(day == days[-1]),
+        )
         claims += sum(1 for r in run.issued if r["kind"] == "claim")
         patient_invoices += sum(1 for r in run.issued if r["kind"] == "patient")
         edi += sum(1 for f in run.files if f.suffix == ".edi")
         pdfs += sum(1 for f in run.files if f.suffix == ".pdf")
         held = len(run.held)
-        statements = [(r["number"], mrn, r["total_cents"], day) for r in run.issued if r["kind"] == "patient"
-                      for (mrn,) in conn.execute("SELECT p.mrn FROM invoices i JOIN patients p ON p.id = i.patient_id"
-                                                 " WHERE i.number = ?", (r["number"],))]
+        statements = [
+            (r["number"], mrn, r["total_cents"], day)
+            for r in run.issued
+            if r["kind"] == "patient"
+            for (mrn,) in conn.execute(
+                "SELECT p.mrn FROM invoices i JOIN patients p ON p.id = i.patient_id"
+                " WHERE i.number = ?",
+                (r["number"],),
+            )
+        ]
         prev = day
-    ctx.summary.counts.update({"claims": claims, "patient_invoices": patient_invoices, "held": held,
-                               "remit_files": len(remit_files)})
+    ctx.summary.counts.update(
+        {
+            "claims": claims,
+            "patient_invoices": patient_invoices,
+            "held": held,
+            "remit_files": len(remit_files),
+        }
+    )
     ctx.summary.paths["invoices"] = out / "out"
     ctx.summary.paths["remits"] = out / "remits"
     ctx.summary.steps.append(
         f"Billed on {len(days)} days ({days[0]} .. {days[-1]}), as `billadmin invoice generate` would each month: "
         f"{claims} claims in {edi} 837P files (each passed pyx12) and {patient_invoices} patient invoices "
-        f"({pdfs} PDFs from the last run); {held} encounters still held by the scrubber")
+        f"({pdfs} PDFs from the last run); {held} encounters still held by the scrubber"
+    )
     ctx.summary.steps.append(
         f"Payers answered with {len(remit_files)} 835 files, posted before each billing day: "
-        f"{money.fmt(posted, thousands=True)} paid; " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(outcomes.items())))
-    ctx.summary.steps.append(f"Patients paid {n_patient_payments} statements: {money.fmt(paid_by_patients, thousands=True)}"
-                             " (`billadmin payment post`)")
-    ctx.summary.steps.append(f"Claims, invoices and 835s are in {out / 'out'}/ and {out / 'remits'}/ (by day)")
+        f"{money.fmt(posted, thousands=True)} paid; "
+        + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(outcomes.items()))
+    )
+    ctx.summary.steps.append(
+        f"Patients paid {n_patient_payments} statements: {money.fmt(paid_by_patients, thousands=True)}"
+        " (`billadmin payment post`)"
+    )
+    ctx.summary.steps.append(
+        f"Claims, invoices and 835s are in {out / 'out'}/ and {out / 'remits'}/ (by day)"
+    )
     deposits = rdemo.write_deposits(out / "remits" / "bank-deposits.csv", payments)
     side = Side("deposits", deposits, ["EFT Trace"], "Credit")
     r = rec.reconcile_remits(conn, as_of=ctx.as_of, days=30, deposit_side=side)
     summary = r.summary_rows()
     with db.write(conn):
-        rec_out.record_run(conn, kind="remits", inputs=[{"side": "deposits", "file": side.path.name, "path": str(side.path),
-                                                         "sha256": side.sha256, "rows": side.rows}],
-                           options={"as_of": ctx.as_of.isoformat(), "days": 30}, summary=summary,
-                           differences=r.differences, net_difference_cents=r.net_difference_cents,
-                           exit_code=1 if r.differences else 0)
+        rec_out.record_run(
+            conn,
+            kind="remits",
+            inputs=[
+                {
+                    "side": "deposits",
+                    "file": side.path.name,
+                    "path": str(side.path),
+                    "sha256": side.sha256,
+                    "rows": side.rows,
+                }
+            ],
+            options={"as_of": ctx.as_of.isoformat(), "days": 30},
+            summary=summary,
+            differences=r.differences,
+            net_difference_cents=r.net_difference_cents,
+            exit_code=1 if r.differences else 0,
+        )
     counts = {s["category"]: s["count"] for s in summary if not s["payer"]}
     ctx.summary.steps.append(
         f"Reconcile remits as of {ctx.as_of} against the bank's {deposits.name}: "
-        + ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in counts.items() if n))
+        + ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in counts.items() if n)
+    )
 
 
 def demo_steps():
     """The pipeline the demo runs, in order (each a function of DemoContext): load the files,
     load the NCCI excerpt, six months of billing and posting in date order, scrub what is still
     held, month-end reports."""
-    from .reports.demo import step_reports  # month-end reports and reports.xlsx; keep last (issue 7)
-    from .scrub.demo import step_code_sets, step_scrub  # NCCI excerpt; scrub what is still unbilled (issue 4)
+    from .reports.demo import (
+        step_reports,
+    )  # month-end reports and reports.xlsx; keep last (issue 7)
+    from .scrub.demo import (
+        step_code_sets,
+        step_scrub,
+    )  # NCCI excerpt; scrub what is still unbilled (issue 4)
 
     return [_step_load, step_code_sets, _step_bill_and_post, step_scrub, step_reports]

@@ -37,8 +37,10 @@ def check_sqlite(conn) -> list[Finding]:
 
 
 def check_foreign_keys(conn) -> list[Finding]:
-    return [_f("DB-FOREIGN-KEY", f"{table} row {rowid} refers to a missing {parent} row")
-            for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check")][:100]
+    return [
+        _f("DB-FOREIGN-KEY", f"{table} row {rowid} refers to a missing {parent} row")
+        for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check")
+    ][:100]
 
 
 def check_audit(conn) -> list[Finding]:
@@ -47,14 +49,23 @@ def check_audit(conn) -> list[Finding]:
 
 def check_invoices(conn) -> list[Finding]:
     out = []
-    for inv_id, number, stored in conn.execute("SELECT id, number, content_hash FROM invoices ORDER BY id"):
+    for inv_id, number, stored in conn.execute(
+        "SELECT id, number, content_hash FROM invoices ORDER BY id"
+    ):
         if ledger.stored_content_hash(conn, inv_id) != stored:
-            out.append(_f("INVOICE-HASH", f"invoice {number} (id {inv_id}) changed since it was issued"))
+            out.append(
+                _f("INVOICE-HASH", f"invoice {number} (id {inv_id}) changed since it was issued")
+            )
     for inv_id, number, total, lines in conn.execute(
         "SELECT i.id, i.number, i.total_cents, COALESCE(SUM(l.amount_cents), 0) FROM invoices i"
         " LEFT JOIN invoice_lines l ON l.invoice_id = i.id GROUP BY i.id HAVING i.total_cents != COALESCE(SUM(l.amount_cents), 0)"
     ):
-        out.append(_f("INVOICE-TOTAL", f"invoice {number} (id {inv_id}): total {total / 100:.2f} != lines {lines / 100:.2f}"))
+        out.append(
+            _f(
+                "INVOICE-TOTAL",
+                f"invoice {number} (id {inv_id}): total {total / 100:.2f} != lines {lines / 100:.2f}",
+            )
+        )
     return out
 
 
@@ -70,23 +81,44 @@ def check_numbering(conn) -> list[Finding]:
         dups = sorted({n for n in nums if n in seen or seen.add(n)})
         missing = sorted(set(range(1, nxt)) - set(nums))
         if dups:
-            out.append(_f("NUMBER-GAP", f"{kind} series: numbers used twice: {', '.join(map(str, dups[:20]))}"))
+            out.append(
+                _f(
+                    "NUMBER-GAP",
+                    f"{kind} series: numbers used twice: {', '.join(map(str, dups[:20]))}",
+                )
+            )
         if missing:
-            out.append(_f("NUMBER-GAP", f"{kind} series: {len(missing)} number(s) missing below {nxt}: "
-                                        f"{', '.join(map(str, missing[:20]))}"))
+            out.append(
+                _f(
+                    "NUMBER-GAP",
+                    f"{kind} series: {len(missing)} number(s) missing below {nxt}: "
+                    f"{', '.join(map(str, missing[:20]))}",
+                )
+            )
         beyond = [n for n in nums if n >= nxt]
         if beyond:
-            out.append(_f("NUMBER-GAP", f"{kind} series: {len(beyond)} number(s) at or above the next number {nxt}"))
+            out.append(
+                _f(
+                    "NUMBER-GAP",
+                    f"{kind} series: {len(beyond)} number(s) at or above the next number {nxt}",
+                )
+            )
     return out
 
 
 def check_allocations(conn) -> list[Finding]:
-    return [_f("ALLOCATION", f"payment {pid}: allocations {alloc / 100:.2f} exceed the payment {amount / 100:.2f}")
-            for pid, amount, alloc in conn.execute(
-                "SELECT p.id, p.amount_cents, SUM(a.amount_cents) FROM payments p JOIN payment_allocations a"
-                " ON a.payment_id = p.id GROUP BY p.id"
-                " HAVING (p.amount_cents >= 0 AND (SUM(a.amount_cents) > p.amount_cents OR SUM(a.amount_cents) < 0))"
-                "     OR (p.amount_cents < 0 AND (SUM(a.amount_cents) < p.amount_cents OR SUM(a.amount_cents) > 0))")]
+    return [
+        _f(
+            "ALLOCATION",
+            f"payment {pid}: allocations {alloc / 100:.2f} exceed the payment {amount / 100:.2f}",
+        )
+        for pid, amount, alloc in conn.execute(
+            "SELECT p.id, p.amount_cents, SUM(a.amount_cents) FROM payments p JOIN payment_allocations a"
+            " ON a.payment_id = p.id GROUP BY p.id"
+            " HAVING (p.amount_cents >= 0 AND (SUM(a.amount_cents) > p.amount_cents OR SUM(a.amount_cents) < 0))"
+            "     OR (p.amount_cents < 0 AND (SUM(a.amount_cents) < p.amount_cents OR SUM(a.amount_cents) > 0))"
+        )
+    ]
 
 
 def check_billed_lines(conn) -> list[Finding]:
@@ -95,7 +127,12 @@ def check_billed_lines(conn) -> list[Finding]:
         "SELECT c.id, e.number FROM charge_lines c JOIN encounters e ON e.id = c.encounter_id WHERE c.status = 'billed'"
         " AND NOT EXISTS (SELECT 1 FROM invoice_lines l WHERE l.charge_line_id = c.id) LIMIT 100"
     ):
-        out.append(_f("BILLED-LINE", f"charge line {cl_id} (encounter {enc}) is marked billed but is on no invoice"))
+        out.append(
+            _f(
+                "BILLED-LINE",
+                f"charge line {cl_id} (encounter {enc}) is marked billed but is on no invoice",
+            )
+        )
     for cl_id, number in conn.execute(
         "SELECT c.id, i.number FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id"
         " JOIN charge_lines c ON c.id = l.charge_line_id WHERE i.kind = 'claim' AND c.status = 'unbilled'"
@@ -104,18 +141,34 @@ def check_billed_lines(conn) -> list[Finding]:
         " AND NOT EXISTS (SELECT 1 FROM invoice_events ev WHERE ev.invoice_id = i.id AND ev.status IN ('voided', 'replaced'))"
         " LIMIT 100"
     ):
-        out.append(_f("BILLED-LINE", f"charge line {cl_id} is on invoice {number} but still marked unbilled"))
+        out.append(
+            _f(
+                "BILLED-LINE",
+                f"charge line {cl_id} is on invoice {number} but still marked unbilled",
+            )
+        )
     return out
 
 
-CHECKS = [check_sqlite, check_foreign_keys, check_audit, check_invoices, check_numbering,
-          check_allocations, check_billed_lines]
+CHECKS = [
+    check_sqlite,
+    check_foreign_keys,
+    check_audit,
+    check_invoices,
+    check_numbering,
+    check_allocations,
+    check_billed_lines,
+]
 
 
 def extra_checks():
     """Invariants owned by other domains (each a function conn -> list[Finding])."""
-    from .accounts.payments import ledger_findings  # patient payment = allocations + unapplied credit
-    from .remit.checks import check_remittances  # 835 money: posted + unmatched + skipped - PLB = paid
+    from .accounts.payments import (
+        ledger_findings,
+    )  # patient payment = allocations + unapplied credit
+    from .remit.checks import (
+        check_remittances,
+    )  # 835 money: posted + unmatched + skipped - PLB = paid
     from .reports.ledger import invariant_findings  # aging total = open balances = ledger
 
     return [ledger_findings, invariant_findings, check_remittances]

@@ -9,20 +9,44 @@ from __future__ import annotations
 import hashlib
 import json
 
-INVOICE_FIELDS = ("number", "kind", "patient_id", "payer_id", "coverage_id", "encounter_id",
-                  "original_invoice_id", "frequency_code", "issued_on", "due_on", "filing_deadline",
-                  "total_cents", "copay_cents")
-LINE_FIELDS = ("line_no", "charge_line_id", "date_of_service", "code", "modifiers", "units",
-               "description", "amount_cents")
+INVOICE_FIELDS = (
+    "number",
+    "kind",
+    "patient_id",
+    "payer_id",
+    "coverage_id",
+    "encounter_id",
+    "original_invoice_id",
+    "frequency_code",
+    "issued_on",
+    "due_on",
+    "filing_deadline",
+    "total_cents",
+    "copay_cents",
+)
+LINE_FIELDS = (
+    "line_no",
+    "charge_line_id",
+    "date_of_service",
+    "code",
+    "modifiers",
+    "units",
+    "description",
+    "amount_cents",
+)
 
 
 def content_hash(invoice: dict, lines: list[dict]) -> str:
     """sha256 over the invoice's fields and its lines in line order (canonical JSON)."""
     payload = {
         "invoice": {k: invoice.get(k) for k in INVOICE_FIELDS},
-        "lines": [{k: ln.get(k) for k in LINE_FIELDS} for ln in sorted(lines, key=lambda x: x["line_no"])],
+        "lines": [
+            {k: ln.get(k) for k in LINE_FIELDS} for ln in sorted(lines, key=lambda x: x["line_no"])
+        ],
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 def stored_content_hash(conn, invoice_id: int) -> str:
@@ -31,6 +55,11 @@ def stored_content_hash(conn, invoice_id: int) -> str:
     row = conn.execute(f"SELECT {cols} FROM invoices WHERE id = ?", (invoice_id,)).fetchone()
     inv = dict(zip(INVOICE_FIELDS, row))
     lcols = ", ".join(LINE_FIELDS)
-    lines = [dict(zip(LINE_FIELDS, r)) for r in
-             conn.execute(f"SELECT {lcols} FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no", (invoice_id,))]
+    lines = [
+        dict(zip(LINE_FIELDS, r))
+        for r in conn.execute(
+            f"SELECT {lcols} FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no",
+            (invoice_id,),
+        )
+    ]
     return content_hash(inv, lines)

@@ -68,7 +68,9 @@ def private_open(path: Path, mode: str = "w", *, phi: bool = True, **kw):
     (phi=False for files that cannot: empty templates, de-identified exports)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     if phi:
-        sys.stderr.write(f"Note: {path} may contain PHI: created mode 0600; keep it inside the practice\n")
+        sys.stderr.write(
+            f"Note: {path} may contain PHI: created mode 0600; keep it inside the practice\n"
+        )
     return os.fdopen(fd, mode, **kw)
 
 
@@ -90,7 +92,9 @@ def write_csv(rows: Sequence[dict], columns: Sequence[str] | None, fh) -> None:
         w.writerow(out)
 
 
-def write_xlsx_sheet(ws, rows: Sequence[dict], columns: Sequence[str] | None = None, *, title: str | None = None) -> None:
+def write_xlsx_sheet(
+    ws, rows: Sequence[dict], columns: Sequence[str] | None = None, *, title: str | None = None
+) -> None:
     """Formatted sheet: bold header, money format, frozen header row, sensible widths."""
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -123,8 +127,13 @@ def write_xlsx_sheet(ws, rows: Sequence[dict], columns: Sequence[str] | None = N
     ws.freeze_panes = "A2"
 
 
-def write_xlsx(path: Path, sheets: dict[str, Sequence[dict]], columns: dict[str, Sequence[str]] | None = None,
-               *, phi: bool = True) -> None:
+def write_xlsx(
+    path: Path,
+    sheets: dict[str, Sequence[dict]],
+    columns: dict[str, Sequence[str]] | None = None,
+    *,
+    phi: bool = True,
+) -> None:
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -144,7 +153,9 @@ def _table(rows: Sequence[dict], columns: Sequence[str] | None, title: str | Non
     cols = _columns(rows, columns)
     t = Table(title=title, show_lines=False, header_style="bold")
     for c in cols:
-        t.add_column(_out_key(c), justify="right" if c.endswith("_cents") else "left", overflow="fold")
+        t.add_column(
+            _out_key(c), justify="right" if c.endswith("_cents") else "left", overflow="fold"
+        )
     for r in rows:
         cells = []
         for c in cols:
@@ -153,15 +164,24 @@ def _table(rows: Sequence[dict], columns: Sequence[str] | None, title: str | Non
                 cells.append(money.fmt(v, thousands=True))
             else:
                 p = _plain(c, v)
-                cells.append("" if p is None else (json.dumps(p) if isinstance(p, (list, dict)) else str(p)))
+                cells.append(
+                    "" if p is None else (json.dumps(p) if isinstance(p, (list, dict)) else str(p))
+                )
         t.add_row(*cells)
     width = None if fh.isatty() else 200
     Console(file=fh, width=width, highlight=False, soft_wrap=False).print(t)
 
 
-def emit(rows, *, fmt: Format | str = Format.table, output: str | Path | None = None,
-         columns: Sequence[str] | None = None, title: str | None = None, single: bool = False,
-         phi: bool = True) -> None:
+def emit(
+    rows,
+    *,
+    fmt: Format | str = Format.table,
+    output: str | Path | None = None,
+    columns: Sequence[str] | None = None,
+    title: str | None = None,
+    single: bool = False,
+    phi: bool = True,
+) -> None:
     """Print rows (or one record with single=True) to stdout or to a file."""
     fmt = Format(fmt)
     if single and isinstance(rows, dict):
@@ -173,7 +193,9 @@ def emit(rows, *, fmt: Format | str = Format.table, output: str | Path | None = 
             from .errors import BadInput
 
             raise BadInput("--format xlsx needs -o FILE.xlsx")
-        write_xlsx(path, {title or "data": rows}, {title or "data": columns} if columns else None, phi=phi)
+        write_xlsx(
+            path, {title or "data": rows}, {title or "data": columns} if columns else None, phi=phi
+        )
         return
     fh = private_open(path, "w", encoding="utf-8", newline="", phi=phi) if path else sys.stdout
     try:
@@ -185,8 +207,13 @@ def emit(rows, *, fmt: Format | str = Format.table, output: str | Path | None = 
             write_csv(rows, columns, fh)
         else:
             if single and rows:
-                kv = [{"field": _out_key(k), "value": (money.fmt(v) if k.endswith("_cents") else _plain(k, v))}
-                      for k, v in rows[0].items()]
+                kv = [
+                    {
+                        "field": _out_key(k),
+                        "value": (money.fmt(v) if k.endswith("_cents") else _plain(k, v)),
+                    }
+                    for k, v in rows[0].items()
+                ]
                 _table(kv, ["field", "value"], title, fh)
             else:
                 _table(rows, columns, title, fh)

@@ -25,7 +25,9 @@ _exec = exec_statements
 @core()
 def m001_practice_and_parties(db):
     "The parties every claim names: the billing practice, rendering providers, payers, patients."
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE TABLE practice (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         name TEXT NOT NULL, npi TEXT NOT NULL, tax_id TEXT NOT NULL, taxonomy TEXT,
@@ -69,13 +71,16 @@ def m001_practice_and_parties(db):
         UNIQUE (patient_id, payer_id, member_id, effective_from)
     ) STRICT;
     CREATE INDEX coverages_patient ON coverages(patient_id)
-    """)
+    """,
+    )
 
 
 @core()
 def m002_encounters_and_charges(db):
     "What was done: encounters with ordered diagnoses, and the charge lines to bill."
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE TABLE encounters (
         id INTEGER PRIMARY KEY,
         number TEXT NOT NULL UNIQUE,
@@ -105,13 +110,16 @@ def m002_encounters_and_charges(db):
         UNIQUE (encounter_id, line_no)
     ) STRICT;
     CREATE INDEX charge_lines_status ON charge_lines(status)
-    """)
+    """,
+    )
 
 
 @core()
 def m003_invoices_ledger(db):
     "Invoices (claims, patient invoices, credit notes) are immutable once issued; money moves by payments and adjustments."
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE TABLE series (
         kind TEXT PRIMARY KEY CHECK (kind IN ('claim','patient','credit')),
         prefix TEXT NOT NULL,
@@ -194,13 +202,16 @@ def m003_invoices_ledger(db):
         BEGIN SELECT RAISE(ABORT, 'issued invoice lines are immutable'); END;
     CREATE TRIGGER invoice_lines_immutable_delete BEFORE DELETE ON invoice_lines
         BEGIN SELECT RAISE(ABORT, 'issued invoice lines are immutable'); END
-    """)
+    """,
+    )
 
 
 @core()
 def m004_imports_and_audit(db):
     "Import batches make imports traceable and idempotent; the audit log is append-only and hash-chained (45 CFR 164.312(b))."
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE TABLE settings (
         key TEXT PRIMARY KEY, value TEXT NOT NULL
     ) STRICT;
@@ -223,13 +234,16 @@ def m004_imports_and_audit(db):
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END
-    """)
+    """,
+    )
 
 
 @core()
 def m005_ledger_views(db):
     "One definition of an invoice's balance and status that every report and check shares."
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE VIEW invoice_balances AS
     SELECT i.id AS invoice_id, i.number, i.kind, i.patient_id, i.payer_id, i.total_cents,
            COALESCE((SELECT SUM(c.total_cents) FROM invoices c
@@ -240,29 +254,37 @@ def m005_ledger_views(db):
     CREATE VIEW invoice_status AS
     SELECT e.invoice_id, e.status, e.at FROM invoice_events e
     WHERE e.id = (SELECT MAX(e2.id) FROM invoice_events e2 WHERE e2.invoice_id = e.invoice_id)
-    """)
+    """,
+    )
 
 
 @core()
 def m006_deidentification_keys(db):
     "Random keys for de-identified exports (Safe Harbor): stable per patient and claim, unrelated to any identifier."
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE TABLE deid_patient_keys (
         patient_id INTEGER PRIMARY KEY REFERENCES patients(id), key TEXT NOT NULL UNIQUE
     ) STRICT;
     CREATE TABLE deid_claim_keys (
         invoice_id INTEGER PRIMARY KEY REFERENCES invoices(id), key TEXT NOT NULL UNIQUE
     ) STRICT
-    """)
+    """,
+    )
 
 
 def MIGRATION_SETS():
     """All sets in apply order. Later domains append theirs here."""
     from .accounts.schema import accounts  # receipts, patient credit, notes, appeals
-    from .remit.schema import remit  # 835 remittances as read, CARC/RARC meanings
-    from .reconcile.schema import reconcile  # reconciliation run history
+    from .billing.schema import (
+        billing,
+    )  # X12 control numbers, invoice files and snapshots, claim queue
+    from .codesets.schema import (
+        codesets,
+    )  # code sets (ICD-10-CM, HCPCS, CPT, modifiers), NCCI PTP and MUE
     from .ingest.schema import ingest  # fee schedule (imported with `import fee-schedule`)
-    from .codesets.schema import codesets  # code sets (ICD-10-CM, HCPCS, CPT, modifiers), NCCI PTP and MUE
-    from .billing.schema import billing  # X12 control numbers, invoice files and snapshots, claim queue
+    from .reconcile.schema import reconcile  # reconciliation run history
+    from .remit.schema import remit  # 835 remittances as read, CARC/RARC meanings
 
     return [core, accounts, remit, reconcile, ingest, codesets, billing]

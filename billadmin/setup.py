@@ -39,6 +39,8 @@ def init_database(path=None) -> InitResult:
 def post_init_steps():
     """Loaders that run after migrations (code sets, reference tables). Each is idempotent and
     returns a one-line message or None."""
-    from .codesets.loader import ensure_icd10cm  # ICD-10-CM from the bundled CDC release, if none is loaded
+    from .codesets.loader import (
+        ensure_icd10cm,
+    )  # ICD-10-CM from the bundled CDC release, if none is loaded
 
     return [ensure_icd10cm]

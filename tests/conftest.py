@@ -21,7 +21,9 @@ def _no_network(monkeypatch):
 
     def guarded(self, address):
         host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")):
+        if isinstance(host, str) and not (
+            host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")
+        ):
             raise AssertionError(f"test tried to reach the network: {host}")
         return real(self, address)
 
@@ -29,8 +31,11 @@ def _no_network(monkeypatch):
 
 
 def pytest_addoption(parser):
-    parser.addoption("--encrypted", action="store_true",
-                     help="run every test on SQLCipher-encrypted databases (BILLADMIN_KEY set)")
+    parser.addoption(
+        "--encrypted",
+        action="store_true",
+        help="run every test on SQLCipher-encrypted databases (BILLADMIN_KEY set)",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +44,12 @@ def _isolated(tmp_path, monkeypatch, request):
     database a test creates is encrypted (a key is configured), so the suite runs both ways."""
     monkeypatch.setenv("BILLADMIN_DB", str(tmp_path / "test.db"))
     monkeypatch.delenv("BILLADMIN_DEBUG", raising=False)
-    for var in ("BILLADMIN_KEY", "BILLADMIN_KEY_FILE", "BILLADMIN_NEW_KEY", "BILLADMIN_NEW_KEY_FILE"):
+    for var in (
+        "BILLADMIN_KEY",
+        "BILLADMIN_KEY_FILE",
+        "BILLADMIN_NEW_KEY",
+        "BILLADMIN_NEW_KEY_FILE",
+    ):
         monkeypatch.delenv(var, raising=False)
     if request.config.getoption("--encrypted"):
         monkeypatch.setenv("BILLADMIN_KEY", "test-suite key with 'quotes'")

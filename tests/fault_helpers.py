@@ -30,20 +30,45 @@ HERE = Path(__file__).resolve()
 
 # The sentinel patient: values no generator produces, so finding one in a message is a leak.
 SENTINEL = {
-    "MRN": "7700991", "First Name": "Zebulon", "Last Name": "Quixotefrost", "DOB": "1937-08-14", "Sex": "M",
-    "Address": "8817 Xylophone Crescent", "City": "Columbus", "State": "OH", "ZIP": "43215", "Phone": "9375550142",
+    "MRN": "7700991",
+    "First Name": "Zebulon",
+    "Last Name": "Quixotefrost",
+    "DOB": "1937-08-14",
+    "Sex": "M",
+    "Address": "8817 Xylophone Crescent",
+    "City": "Columbus",
+    "State": "OH",
+    "ZIP": "43215",
+    "Phone": "9375550142",
 }
 SENTINEL_MEMBER_ID = "QX7734219056"
-SENTINEL_SUBSCRIBER = "Philomena"          # subscriber first name on the sentinel's coverage
+SENTINEL_SUBSCRIBER = "Philomena"  # subscriber first name on the sentinel's coverage
 # Values a conflicting re-import tries to write (must not be echoed either).
-SENTINEL_NEW = {"Address": "4471 Quasarwynd Way", "Phone": "9375550177", "Last Name": "Quixotefrost-Vantablack"}
+SENTINEL_NEW = {
+    "Address": "4471 Quasarwynd Way",
+    "Phone": "9375550177",
+    "Last Name": "Quixotefrost-Vantablack",
+}
 SENTINEL_ENCOUNTER = "ZQ000001"
 
 # Every spelling of the sentinel's identifiers a message could carry.
 PHI_STRINGS = [
-    "Zebulon", "Quixotefrost", "Philomena", "Quasarwynd", "Vantablack", "Xylophone",
-    "1937-08-14", "08/14/1937", "19370814", "14/08/1937",
-    SENTINEL_MEMBER_ID, "9375550142", "937-555-0142", "555-0142", "9375550177", "555-0177",
+    "Zebulon",
+    "Quixotefrost",
+    "Philomena",
+    "Quasarwynd",
+    "Vantablack",
+    "Xylophone",
+    "1937-08-14",
+    "08/14/1937",
+    "19370814",
+    "14/08/1937",
+    SENTINEL_MEMBER_ID,
+    "9375550142",
+    "937-555-0142",
+    "555-0142",
+    "9375550177",
+    "555-0177",
 ]
 # The MRN is an identifier too: messages use row numbers and internal ids instead.
 MRN_STRINGS = [SENTINEL["MRN"]]
@@ -62,10 +87,13 @@ def phi_found(text: str | bytes | None, *, mrn: bool = True) -> list[str]:
 
 def assert_no_phi(text, where: str, *, mrn: bool = True) -> None:
     found = phi_found(text, mrn=mrn)
-    assert not found, f"PHI sentinel {found} in {where}:\n{text if isinstance(text, str) else text!r}"[:4000]
+    assert not found, (
+        f"PHI sentinel {found} in {where}:\n{text if isinstance(text, str) else text!r}"[:4000]
+    )
 
 
 # ---- processes -------------------------------------------------------------------------------
+
 
 def base_env(extra: dict | None = None) -> dict:
     """The test's environment (with --encrypted that includes BILLADMIN_KEY) without a default
@@ -83,8 +111,15 @@ def argv(db: Path | str, *args) -> list[str]:
 
 def ba(db, *args, cwd=None, env=None, timeout=120, input=None) -> subprocess.CompletedProcess:
     """Run billadmin to completion; text stdout/stderr captured."""
-    return subprocess.run(argv(db, *args), cwd=cwd, env=env or base_env(), capture_output=True, text=True,
-                          timeout=timeout, input=input)
+    return subprocess.run(
+        argv(db, *args),
+        cwd=cwd,
+        env=env or base_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+    )
 
 
 def spawn(db, *args, cwd=None, env=None, launcher: list[str] | None = None) -> subprocess.Popen:
@@ -92,13 +127,21 @@ def spawn(db, *args, cwd=None, env=None, launcher: list[str] | None = None) -> s
     cmd = argv(db, *args)
     if launcher:
         cmd = [sys.executable, str(HERE), *launcher, "--", *cmd[3:]]
-    return subprocess.Popen(cmd, cwd=cwd, env=env or base_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env or base_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def ok(r: subprocess.CompletedProcess, *codes: int) -> subprocess.CompletedProcess:
     codes = codes or (0,)
-    assert r.returncode in codes, f"exit {r.returncode} (wanted {codes})\nstdout: {r.stdout[-2000:]}\nstderr: {r.stderr[-3000:]}"
+    assert r.returncode in codes, (
+        f"exit {r.returncode} (wanted {codes})\nstdout: {r.stdout[-2000:]}\nstderr: {r.stderr[-3000:]}"
+    )
     assert "Traceback" not in r.stderr, r.stderr[-3000:]
     return r
 
@@ -120,6 +163,7 @@ def sigkill(proc: subprocess.Popen) -> tuple[int, str, str]:
 
 
 # ---- databases -------------------------------------------------------------------------------
+
 
 def raw_connect(path: Path):
     """A plain DB-API connection for inspection (sqlcipher3 with the key for an encrypted file)."""
@@ -162,8 +206,12 @@ def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
     database content did not change."""
     conn = raw_connect(path)
     try:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
         out = {}
         for t in tables:
             n = conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
@@ -215,11 +263,14 @@ def copy_db(src: Path, dst: Path) -> Path:
 def check_passes(db: Path, env=None) -> subprocess.CompletedProcess:
     """`billadmin check` exits 0 (every rule: integrity, chain, numbering, ledger)."""
     r = ba(db, "check", env=env)
-    assert r.returncode == 0, f"billadmin check failed (exit {r.returncode}):\n{r.stdout[-4000:]}\n{r.stderr[-2000:]}"
+    assert r.returncode == 0, (
+        f"billadmin check failed (exit {r.returncode}):\n{r.stdout[-4000:]}\n{r.stderr[-2000:]}"
+    )
     return r
 
 
 # ---- data ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Practice:
@@ -237,18 +288,41 @@ def sentinel_tables(data, as_of: _dt.date) -> None:
     from billadmin import demo
 
     data.tables["patients"].append(dict(SENTINEL))
-    data.tables["coverage"].append({
-        "MRN": SENTINEL["MRN"], "Payer Code": "KEY", "Member ID": SENTINEL_MEMBER_ID, "Group": "G7781",
-        "Relationship": "self", "Subscriber First Name": "", "Subscriber Last Name": "", "Subscriber DOB": "",
-        "Priority": "primary", "Effective From": f"{as_of.year - 3}-01-01", "Effective To": "", "Copay": "30.00",
-    })
+    data.tables["coverage"].append(
+        {
+            "MRN": SENTINEL["MRN"],
+            "Payer Code": "KEY",
+            "Member ID": SENTINEL_MEMBER_ID,
+            "Group": "G7781",
+            "Relationship": "self",
+            "Subscriber First Name": "",
+            "Subscriber Last Name": "",
+            "Subscriber DOB": "",
+            "Priority": "primary",
+            "Effective From": f"{as_of.year - 3}-01-01",
+            "Effective To": "",
+            "Copay": "30.00",
+        }
+    )
     dos = (as_of - _dt.timedelta(days=20)).isoformat()
     npi = demo.PROVIDERS[0]["NPI"]
     for ln, (code, amount) in enumerate([("99213", "140.00"), ("36415", "15.00")], start=1):
         row = {h: "" for h in demo.HEADERS["charges"]}
-        row.update({"Encounter": SENTINEL_ENCOUNTER, "MRN": SENTINEL["MRN"], "DOS": dos, "Rendering NPI": npi,
-                    "POS": "11", "Line": str(ln), "Code": code, "Dx1": "I10", "Pointers": "1", "Units": "1",
-                    "Charge": amount})
+        row.update(
+            {
+                "Encounter": SENTINEL_ENCOUNTER,
+                "MRN": SENTINEL["MRN"],
+                "DOS": dos,
+                "Rendering NPI": npi,
+                "POS": "11",
+                "Line": str(ln),
+                "Code": code,
+                "Dx1": "I10",
+                "Pointers": "1",
+                "Units": "1",
+                "Charge": amount,
+            }
+        )
         data.tables["charges"].append(row)
 
 
@@ -256,14 +330,45 @@ def practice_args() -> list[str]:
     from billadmin import demo
 
     p = demo.PRACTICE
-    return ["practice", "set", "--name", p["name"], "--npi", p["npi"], "--tax-id", p["tax_id"],
-            "--taxonomy", p["taxonomy"], "--address1", p["address1"], "--city", p["city"], "--state", p["state"],
-            "--zip", p["zip"], "--phone", p["phone"], "--submitter-id", p["submitter_id"],
-            "--receiver-id", p["receiver_id"], "--receiver-name", p["receiver_name"]]
+    return [
+        "practice",
+        "set",
+        "--name",
+        p["name"],
+        "--npi",
+        p["npi"],
+        "--tax-id",
+        p["tax_id"],
+        "--taxonomy",
+        p["taxonomy"],
+        "--address1",
+        p["address1"],
+        "--city",
+        p["city"],
+        "--state",
+        p["state"],
+        "--zip",
+        p["zip"],
+        "--phone",
+        p["phone"],
+        "--submitter-id",
+        p["submitter_id"],
+        "--receiver-id",
+        p["receiver_id"],
+        "--receiver-name",
+        p["receiver_name"],
+    ]
 
 
-def build_practice(folder: Path, *, patients: int = 120, encounters: int = 500, charges: bool = True,
-                   as_of: _dt.date | None = None, env=None) -> Practice:
+def build_practice(
+    folder: Path,
+    *,
+    patients: int = 120,
+    encounters: int = 500,
+    charges: bool = True,
+    as_of: _dt.date | None = None,
+    env=None,
+) -> Practice:
     """init, practice set, and `billadmin import` of the demo generator's files (with the
     sentinel patient) into folder/practice.db."""
     from billadmin import demo
@@ -276,7 +381,9 @@ def build_practice(folder: Path, *, patients: int = 120, encounters: int = 500, 
     db = folder / "practice.db"
     ok(ba(db, "init", env=env))
     ok(ba(db, *practice_args(), env=env))
-    kinds = ["providers", "payers", "patients", "coverage", "fee-schedule"] + (["charges"] if charges else [])
+    kinds = ["providers", "payers", "patients", "coverage", "fee-schedule"] + (
+        ["charges"] if charges else []
+    )
     for kind in kinds:
         ok(ba(db, "import", kind, files[kind], env=env))
     return Practice(db, folder, as_of, files, data)
@@ -291,11 +398,15 @@ def write_csv(path: Path, header: list[str], rows: list[dict]) -> Path:
     return path
 
 
-def more_charges(p: Practice, path: Path, *, encounters: int, prefix: str, skip_mrns=(), seed: int = 99) -> Path:
+def more_charges(
+    p: Practice, path: Path, *, encounters: int, prefix: str, skip_mrns=(), seed: int = 99
+) -> Path:
     """New encounters (numbered PREFIX...) for the practice's patients, in the charges format."""
     from billadmin import demo
 
-    other = demo.generate(p.as_of, patients=len(p.data.tables["patients"]), encounters=encounters, seed=seed)
+    other = demo.generate(
+        p.as_of, patients=len(p.data.tables["patients"]), encounters=encounters, seed=seed
+    )
     mrns = [r["MRN"] for r in p.data.tables["patients"] if r["MRN"] not in skip_mrns]
     rows = []
     for r in other.tables["charges"]:
@@ -313,10 +424,18 @@ def simulate_835s(db: Path, out: Path, as_of: _dt.date) -> list[Path]:
 
     conn = dbmod.connect(db)
     try:
-        practice = dict(zip(("name", "npi", "submitter_id"),
-                            conn.execute("SELECT name, npi, submitter_id FROM practice WHERE id = 1").fetchone()))
+        practice = dict(
+            zip(
+                ("name", "npi", "submitter_id"),
+                conn.execute(
+                    "SELECT name, npi, submitter_id FROM practice WHERE id = 1"
+                ).fetchone(),
+            )
+        )
         # a window from the first claim to 41 days after the last answers every claim
-        first, last = conn.execute("SELECT MIN(issued_on), MAX(issued_on) FROM invoices WHERE kind = 'claim'").fetchone()
+        first, last = conn.execute(
+            "SELECT MIN(issued_on), MAX(issued_on) FROM invoices WHERE kind = 'claim'"
+        ).fetchone()
         since = _dt.date.fromisoformat(first) - _dt.timedelta(days=1)
         until = max(as_of, _dt.date.fromisoformat(last)) + _dt.timedelta(days=41)
         sim = answer_window(conn, out, since, until, practice, extras=True)
@@ -327,10 +446,11 @@ def simulate_835s(db: Path, out: Path, as_of: _dt.date) -> list[Path]:
 
 # ---- the self-killing launcher --------------------------------------------------------------
 
+
 def _launch(args: list[str]) -> None:
     """--kill-at REGEX --nth N -- billadmin-args: SIGKILL self at the Nth matching statement."""
     sep = args.index("--")
-    opts, rest = args[:sep], args[sep + 1:]
+    opts, rest = args[:sep], args[sep + 1 :]
     pattern = re.compile(opts[opts.index("--kill-at") + 1], re.I)
     nth = int(opts[opts.index("--nth") + 1]) if "--nth" in opts else 1
     marker = opts[opts.index("--marker") + 1] if "--marker" in opts else None
@@ -365,6 +485,7 @@ if __name__ == "__main__":
 
 
 # ---- templates built once per test session ---------------------------------------------------
+
 
 def template(tmp_path_factory, name: str, build) -> Practice:
     """Build a template database once per session (build(folder) -> Practice) and hand out the
@@ -401,12 +522,14 @@ def generate_args(out: Path) -> list[str]:
 
 def build_billed(unbilled: Practice):
     """unbilled + `invoice generate` + the payers' 835s for its claims (written, not posted)."""
+
     def build(folder: Path) -> Practice:
         p = copy_practice(unbilled, folder)
         ok(ba(p.db, *generate_args(folder / "out")), 0, 1)
         p.files["out"] = folder / "out"
         p.files["835"] = simulate_835s(p.db, folder / "remits", p.as_of)
         return p
+
     return build
 
 

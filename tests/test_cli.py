@@ -12,7 +12,9 @@ from billadmin.cli import app
 def _walk(cmd, path=(), ctx=None):
     yield path, cmd
     if hasattr(cmd, "list_commands"):
-        ctx = click_ctx = cmd.context_class(cmd, info_name=path[-1] if path else "billadmin", parent=ctx)
+        ctx = click_ctx = cmd.context_class(
+            cmd, info_name=path[-1] if path else "billadmin", parent=ctx
+        )
         for name in cmd.list_commands(click_ctx):
             yield from _walk(cmd.get_command(click_ctx, name), path + (name,), ctx)
 
@@ -76,8 +78,12 @@ def test_debug_shows_the_exception(cli):
 
 
 def _run(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "billadmin", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "billadmin", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_real_process_exit_codes_and_no_traceback(tmp_path):
@@ -94,10 +100,12 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path):
 
 
 def test_help_does_not_import_slow_modules():
-    code = ("import sys, runpy; sys.argv=['billadmin','--help']\n"
-            "try:\n  runpy.run_module('billadmin', run_name='__main__')\nexcept SystemExit: pass\n"
-            "slow=[m for m in ('openpyxl','fpdf','simple_icd_10_cm','pyx12','sqlite_utils','dateutil') if m in sys.modules]\n"
-            "print('SLOW', slow, file=sys.stderr)")
+    code = (
+        "import sys, runpy; sys.argv=['billadmin','--help']\n"
+        "try:\n  runpy.run_module('billadmin', run_name='__main__')\nexcept SystemExit: pass\n"
+        "slow=[m for m in ('openpyxl','fpdf','simple_icd_10_cm','pyx12','sqlite_utils','dateutil') if m in sys.modules]\n"
+        "print('SLOW', slow, file=sys.stderr)"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "SLOW []" in r.stderr, r.stderr
 
@@ -114,7 +122,7 @@ def test_csv_escapes_formulas(tmp_path):
     from billadmin import render
 
     p = tmp_path / "o.csv"
-    render.emit([{"name": "=HYPERLINK(\"x\")", "amount_cents": -500}], fmt="csv", output=p)
+    render.emit([{"name": '=HYPERLINK("x")', "amount_cents": -500}], fmt="csv", output=p)
     text = p.read_text()
     assert "'=HYPERLINK" in text and ",-5.00" in text
     assert stat.S_IMODE(os.stat(p).st_mode) == 0o600

@@ -31,7 +31,9 @@ def test_encrypt_open_wrong_key_decrypt(cli, db_path, keyfile, monkeypatch):
     assert b"sentinel" not in db_path.read_bytes()
     # without a key, and with a wrong one: one clear line, exit 3, no SQLCipher noise
     r = cli("db", "backup", str(db_path.parent / "b.db"))
-    assert r.exit_code == 3 and r.stderr.startswith("Error: cannot open database: wrong key, or not a billadmin database")
+    assert r.exit_code == 3 and r.stderr.startswith(
+        "Error: cannot open database: wrong key, or not a billadmin database"
+    )
     r = cli("init", env={"BILLADMIN_KEY": "not the key"})
     assert r.exit_code == 3
     assert r.stderr.strip() == "Error: cannot open database: wrong key, or not a billadmin database"

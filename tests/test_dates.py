@@ -1,7 +1,8 @@
 import datetime as dt
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from billadmin import dates
 
@@ -16,16 +17,19 @@ def test_iso_and_declared_formats():
     assert dates.parse_date("2026-02-28", "MM/DD/YYYY") == dt.date(2026, 2, 28)
 
 
-@pytest.mark.parametrize("text,fmt,reason", [
-    ("2025-02-30", None, "impossible"),
-    ("01/02/03", None, "two-digit year"),
-    ("01/02/03", "MM/DD/YYYY", "two-digit year"),
-    ("02/30/2026", "MM/DD/YYYY", "impossible"),
-    ("Feb 3 2026", None, "not a date"),
-    ("", None, "empty"),
-    ("2026-13-01", None, "impossible"),
-    ("yesterday", "MM/DD/YYYY", "two-digit year|not a date"),
-])
+@pytest.mark.parametrize(
+    "text,fmt,reason",
+    [
+        ("2025-02-30", None, "impossible"),
+        ("01/02/03", None, "two-digit year"),
+        ("01/02/03", "MM/DD/YYYY", "two-digit year"),
+        ("02/30/2026", "MM/DD/YYYY", "impossible"),
+        ("Feb 3 2026", None, "not a date"),
+        ("", None, "empty"),
+        ("2026-13-01", None, "impossible"),
+        ("yesterday", "MM/DD/YYYY", "two-digit year|not a date"),
+    ],
+)
 def test_rejects(text, fmt, reason):
     with pytest.raises(dates.DateError, match=reason):
         dates.parse_date(text, fmt)

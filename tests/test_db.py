@@ -22,14 +22,31 @@ def test_migrations_on_blank_database(db_path):
     finally:
         os.umask(old)
     tables = set(conn.table_names())
-    for t in ("practice", "providers", "payers", "patients", "coverages", "encounters", "encounter_diagnoses",
-              "charge_lines", "invoices", "invoice_lines", "payments", "payment_allocations", "adjustments",
-              "import_batches", "audit_log", "series"):
+    for t in (
+        "practice",
+        "providers",
+        "payers",
+        "patients",
+        "coverages",
+        "encounters",
+        "encounter_diagnoses",
+        "charge_lines",
+        "invoices",
+        "invoice_lines",
+        "payments",
+        "payment_allocations",
+        "adjustments",
+        "import_batches",
+        "audit_log",
+        "series",
+    ):
         assert t in tables
     assert dbmod.pending_migrations(conn) == []
     # STRICT tables refuse a text in an INTEGER money column
     with pytest.raises(sqlite3.IntegrityError):
-        conn.execute("INSERT INTO payers (code, name, kind, appeal_days) VALUES ('X','X','commercial','ninety')")
+        conn.execute(
+            "INSERT INTO payers (code, name, kind, appeal_days) VALUES ('X','X','commercial','ninety')"
+        )
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
@@ -121,8 +138,12 @@ def test_two_processes_lose_nothing(db_path):
     conn = dbmod.connect(db_path, create=True)
     with dbmod.write(conn):
         conn.execute("INSERT INTO settings (key, value) VALUES ('counter', '0')")
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(db_path), "200"], stderr=subprocess.PIPE)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(db_path), "200"], stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err.decode()

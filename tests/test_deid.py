@@ -3,37 +3,87 @@
 import csv
 import os
 
-from billadmin import db as dbmod, deid, ledger
+from billadmin import db as dbmod
+from billadmin import deid, ledger
 
-SENTINEL = {"first": "Zebulon", "last": "Quuxworthy", "dob": "1931-02-03", "member": "SENT1NEL42",
-            "mrn": "MRN-SENTINEL", "street": "77 Sentinel Way", "phone": "6145559999", "city": "Sentinelville"}
+SENTINEL = {
+    "first": "Zebulon",
+    "last": "Quuxworthy",
+    "dob": "1931-02-03",
+    "member": "SENT1NEL42",
+    "mrn": "MRN-SENTINEL",
+    "street": "77 Sentinel Way",
+    "phone": "6145559999",
+    "city": "Sentinelville",
+}
 
 
 def _claim(db, number, patient_id, dos, amount):
-    inv = {"number": number, "kind": "claim", "patient_id": patient_id, "payer_id": 1, "coverage_id": None,
-           "encounter_id": None, "original_invoice_id": None, "frequency_code": "1", "issued_on": dos,
-           "due_on": None, "filing_deadline": None, "total_cents": amount, "copay_cents": 0}
-    lines = [{"line_no": 1, "charge_line_id": None, "date_of_service": dos, "code": "99213", "modifiers": "25",
-              "units": 1, "description": None, "amount_cents": amount}]
+    inv = {
+        "number": number,
+        "kind": "claim",
+        "patient_id": patient_id,
+        "payer_id": 1,
+        "coverage_id": None,
+        "encounter_id": None,
+        "original_invoice_id": None,
+        "frequency_code": "1",
+        "issued_on": dos,
+        "due_on": None,
+        "filing_deadline": None,
+        "total_cents": amount,
+        "copay_cents": 0,
+    }
+    lines = [
+        {
+            "line_no": 1,
+            "charge_line_id": None,
+            "date_of_service": dos,
+            "code": "99213",
+            "modifiers": "25",
+            "units": 1,
+            "description": None,
+            "amount_cents": amount,
+        }
+    ]
     inv["content_hash"] = ledger.content_hash(inv, lines)
-    cur = db.execute("INSERT INTO invoices (number, kind, patient_id, payer_id, frequency_code, issued_on, total_cents,"
-                     " copay_cents, content_hash, created_at) VALUES (:number, :kind, :patient_id, :payer_id,"
-                     " :frequency_code, :issued_on, :total_cents, :copay_cents, :content_hash, 'now')", inv)
-    db.execute("INSERT INTO invoice_lines (invoice_id, line_no, date_of_service, code, modifiers, units, amount_cents)"
-               " VALUES (?, 1, ?, '99213', '25', 1, ?)", (cur.lastrowid, dos, amount))
+    cur = db.execute(
+        "INSERT INTO invoices (number, kind, patient_id, payer_id, frequency_code, issued_on, total_cents,"
+        " copay_cents, content_hash, created_at) VALUES (:number, :kind, :patient_id, :payer_id,"
+        " :frequency_code, :issued_on, :total_cents, :copay_cents, :content_hash, 'now')",
+        inv,
+    )
+    db.execute(
+        "INSERT INTO invoice_lines (invoice_id, line_no, date_of_service, code, modifiers, units, amount_cents)"
+        " VALUES (?, 1, ?, '99213', '25', 1, ?)",
+        (cur.lastrowid, dos, amount),
+    )
 
 
 def _fixture(db):
     with dbmod.write(db):
         db.execute("INSERT INTO payers (code, name, kind) VALUES ('MCR', 'Medicare', 'medicare')")
-        db.execute("INSERT INTO patients (mrn, first_name, last_name, dob, sex, address1, city, state, zip, phone,"
-                   " created_at, updated_at) VALUES (?, ?, ?, ?, 'F', ?, ?, 'NH', '03601', ?, 'now', 'now')",
-                   (SENTINEL["mrn"], SENTINEL["first"], SENTINEL["last"], SENTINEL["dob"], SENTINEL["street"],
-                    SENTINEL["city"], SENTINEL["phone"]))
-        db.execute("INSERT INTO patients (mrn, first_name, last_name, dob, sex, zip, state, created_at, updated_at)"
-                   " VALUES ('0002', 'Ann', 'Other', '1980-06-15', 'F', '43215-1234', 'OH', 'now', 'now')")
-        db.execute("INSERT INTO coverages (patient_id, payer_id, member_id, effective_from) VALUES (1, 1, ?, '2020-01-01')",
-                   (SENTINEL["member"],))
+        db.execute(
+            "INSERT INTO patients (mrn, first_name, last_name, dob, sex, address1, city, state, zip, phone,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, 'F', ?, ?, 'NH', '03601', ?, 'now', 'now')",
+            (
+                SENTINEL["mrn"],
+                SENTINEL["first"],
+                SENTINEL["last"],
+                SENTINEL["dob"],
+                SENTINEL["street"],
+                SENTINEL["city"],
+                SENTINEL["phone"],
+            ),
+        )
+        db.execute(
+            "INSERT INTO patients (mrn, first_name, last_name, dob, sex, zip, state, created_at, updated_at)"
+            " VALUES ('0002', 'Ann', 'Other', '1980-06-15', 'F', '43215-1234', 'OH', 'now', 'now')"
+        )
+        db.execute(
+            "INSERT INTO coverages (patient_id, payer_id, member_id, effective_from) VALUES (1, 1, ?, '2020-01-01')",
+            (SENTINEL["member"],),
+        )
         _claim(db, "C000001", 1, "2026-03-04", 14000)
         _claim(db, "C000002", 2, "2026-05-06", 9500)
 
@@ -49,7 +99,9 @@ def test_export_csv_has_no_identifiers(cli, db, tmp_path):
         assert value not in text, value
     rows = list(csv.DictReader(out.open()))
     by_zip = {r["zip3"]: r for r in rows}
-    assert by_zip["000"]["age"] == "90+" and by_zip["000"]["birth_year"] == ""   # 036 is a restricted prefix
+    assert (
+        by_zip["000"]["age"] == "90+" and by_zip["000"]["birth_year"] == ""
+    )  # 036 is a restricted prefix
     assert by_zip["432"]["age"] == "45" and by_zip["432"]["birth_year"] == "1980"
     assert {r["service_year"] for r in rows} == {"2026"}
     assert rows[0]["charge"] == "140.00"
@@ -58,8 +110,12 @@ def test_export_csv_has_no_identifiers(cli, db, tmp_path):
     # keys are stable across exports
     out2 = tmp_path / "deid2.csv"
     assert cli("export", "deidentified", "-o", out2).exit_code == 0
-    assert [r["patient_key"] for r in csv.DictReader(out2.open())] == [r["patient_key"] for r in rows]
-    audit = db.execute("SELECT count(*) FROM audit_log WHERE action = 'export deidentified'").fetchone()[0]
+    assert [r["patient_key"] for r in csv.DictReader(out2.open())] == [
+        r["patient_key"] for r in rows
+    ]
+    audit = db.execute(
+        "SELECT count(*) FROM audit_log WHERE action = 'export deidentified'"
+    ).fetchone()[0]
     assert audit == 2
 
 
@@ -76,7 +132,9 @@ def test_period_filter_and_xlsx(cli, db, tmp_path):
 
 def test_bad_input(cli, db, tmp_path):
     assert cli("export", "deidentified", "-o", tmp_path / "x.txt").exit_code == 2
-    assert cli("export", "deidentified", "--from", "03/04/26", "-o", tmp_path / "x.csv").exit_code == 2
+    assert (
+        cli("export", "deidentified", "--from", "03/04/26", "-o", tmp_path / "x.csv").exit_code == 2
+    )
 
 
 def test_zip3_rules():

@@ -6,7 +6,8 @@ import stat
 
 import pytest
 
-from billadmin import audit, db as dbmod, demo, npi
+from billadmin import audit, demo, npi
+from billadmin import db as dbmod
 
 AS_OF = dt.date(2026, 11, 26)
 
@@ -30,9 +31,17 @@ def test_demo_practice_shape(demo_db):
     assert q("SELECT COUNT(*) FROM payers WHERE kind='commercial'") == 2
     # some coverages lapsed, some expiring within 30 days
     assert q(f"SELECT COUNT(*) FROM coverages WHERE effective_to < '{AS_OF}'") > 0
-    assert q(f"SELECT COUNT(*) FROM coverages WHERE effective_to BETWEEN '{AS_OF}' AND date('{AS_OF}', '+30 days')") > 0
+    assert (
+        q(
+            f"SELECT COUNT(*) FROM coverages WHERE effective_to BETWEEN '{AS_OF}' AND date('{AS_OF}', '+30 days')"
+        )
+        > 0
+    )
     # encounters over the last 6 months, none in the future
-    assert q("SELECT MIN(date_of_service) FROM encounters") >= (AS_OF - dt.timedelta(days=183)).isoformat()
+    assert (
+        q("SELECT MIN(date_of_service) FROM encounters")
+        >= (AS_OF - dt.timedelta(days=183)).isoformat()
+    )
     assert q("SELECT MAX(date_of_service) FROM encounters") < AS_OF.isoformat()
     # modifiers and multiple diagnoses are present
     assert q("SELECT COUNT(*) FROM charge_lines WHERE modifier1 IS NOT NULL") > 0
@@ -65,9 +74,17 @@ def test_demo_files_private_and_audit_chain_verifies(demo_db):
 
 def test_demo_command_tells_the_story(demo_practice):
     path, stderr = demo_practice
-    for step in ("Imported them as a clerk would", "Billed on 7 days", "Payers answered with",
-                 "Patients paid", "Reconcile remits", "Planted errors caught by the scrubber", "A/R aging",
-                 "KPIs", "Demo database"):
+    for step in (
+        "Imported them as a clerk would",
+        "Billed on 7 days",
+        "Payers answered with",
+        "Patients paid",
+        "Reconcile remits",
+        "Planted errors caught by the scrubber",
+        "A/R aging",
+        "KPIs",
+        "Demo database",
+    ):
         assert step in stderr, step
     assert "unbundle 27/27" in stderr and "inactive 22/22" in stderr and "pointer 19/19" in stderr
     files = path.parent / f"{path.stem}-files"
@@ -81,7 +98,8 @@ def test_demo_dates_are_in_order(demo_practice):
     conn = dbmod.connect(path)
     early = conn.execute(
         "SELECT COUNT(*) FROM payment_allocations a JOIN payments p ON p.id = a.payment_id"
-        " JOIN invoices i ON i.id = a.invoice_id WHERE p.received_on < i.issued_on").fetchone()[0]
+        " JOIN invoices i ON i.id = a.invoice_id WHERE p.received_on < i.issued_on"
+    ).fetchone()[0]
     assert early == 0
     assert conn.execute("SELECT MAX(received_on) FROM payments").fetchone()[0] <= AS_OF.isoformat()
     assert conn.execute("SELECT MAX(issued_on) FROM invoices").fetchone()[0] <= AS_OF.isoformat()

@@ -15,12 +15,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import fault_helpers as fh
 import pytest
 
-import fault_helpers as fh
-
-
 # ---- making things read-only or full, for real --------------------------------------------
+
 
 def _run(*cmd) -> subprocess.CompletedProcess:
     return subprocess.run(list(cmd), capture_output=True, text=True)
@@ -57,7 +56,9 @@ def mounted(target: Path, *args: str, remount_ro: bool = False):
     target.mkdir(parents=True, exist_ok=True)
     r = _run("mount", *args, str(target))
     if r.returncode != 0:
-        pytest.skip(f"cannot mount here ({r.stderr.strip() or 'mount failed'}): run as root on a machine that allows mounts")
+        pytest.skip(
+            f"cannot mount here ({r.stderr.strip() or 'mount failed'}): run as root on a machine that allows mounts"
+        )
     try:
         if remount_ro:
             r = _run("mount", "-o", "remount,bind,ro", str(target))
@@ -76,38 +77,56 @@ def _kib(n_bytes: int) -> int:
 def _refused(r: subprocess.CompletedProcess, words: tuple[str, ...], what: str) -> None:
     assert r.returncode == 3, f"{what}: exit {r.returncode}\n{r.stdout[-1500:]}\n{r.stderr[-2500:]}"
     line = r.stderr.strip().splitlines()[0] if r.stderr.strip() else ""
-    assert line.startswith("Error: ") and any(w in line for w in words), f"{what}: unclear message: {r.stderr[-2500:]}"
+    assert line.startswith("Error: ") and any(w in line for w in words), (
+        f"{what}: unclear message: {r.stderr[-2500:]}"
+    )
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr
     fh.assert_no_phi(r.stdout + r.stderr, what)
 
 
 def _unchanged(db: Path, before: dict) -> None:
     after = fh.fingerprint(db)
-    assert after == before, {t: (before.get(t), after.get(t)) for t in set(before) | set(after)
-                             if before.get(t) != after.get(t)}
+    assert after == before, {
+        t: (before.get(t), after.get(t))
+        for t in set(before) | set(after)
+        if before.get(t) != after.get(t)
+    }
 
 
 # ---- fixtures ---------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def billed(tmp_path_factory, tmp_path):
     unbilled = fh.template(tmp_path_factory, "unbilled", fh.build_unbilled)
-    return fh.copy_practice(fh.template(tmp_path_factory, "billed", fh.build_billed(unbilled)), tmp_path / "billed")
+    return fh.copy_practice(
+        fh.template(tmp_path_factory, "billed", fh.build_billed(unbilled)), tmp_path / "billed"
+    )
 
 
 @pytest.fixture
 def unbilled(tmp_path_factory, tmp_path):
-    return fh.copy_practice(fh.template(tmp_path_factory, "unbilled", fh.build_unbilled), tmp_path / "unbilled")
+    return fh.copy_practice(
+        fh.template(tmp_path_factory, "unbilled", fh.build_unbilled), tmp_path / "unbilled"
+    )
 
 
 def _writers(p, tmp_path) -> dict[str, list]:
     """One of each command that writes, each with input that would succeed."""
-    new_patient = fh.write_csv(tmp_path / "new-patient.csv", list(fh.SENTINEL),
-                               [dict(fh.SENTINEL, MRN="7700992", **{"First Name": "Zebulon"})])
-    mrn = fh.query(p.db, "SELECT p.mrn FROM invoice_balances b JOIN patients p ON p.id = b.patient_id"
-                         " WHERE b.kind = 'patient' AND b.total_cents - b.paid_cents > 500 ORDER BY b.invoice_id")
-    jobs = {"import patients": ["import", "patients", new_patient],
-            "invoice generate": fh.generate_args(tmp_path / "out")}
+    new_patient = fh.write_csv(
+        tmp_path / "new-patient.csv",
+        list(fh.SENTINEL),
+        [dict(fh.SENTINEL, MRN="7700992", **{"First Name": "Zebulon"})],
+    )
+    mrn = fh.query(
+        p.db,
+        "SELECT p.mrn FROM invoice_balances b JOIN patients p ON p.id = b.patient_id"
+        " WHERE b.kind = 'patient' AND b.total_cents - b.paid_cents > 500 ORDER BY b.invoice_id",
+    )
+    jobs = {
+        "import patients": ["import", "patients", new_patient],
+        "invoice generate": fh.generate_args(tmp_path / "out"),
+    }
     if mrn:
         jobs["payment post"] = ["payment", "post", mrn[0][0], "5.00", "--method", "cash"]
     if "835" in p.files:
@@ -116,6 +135,7 @@ def _writers(p, tmp_path) -> dict[str, list]:
 
 
 # ---- read-only --------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_read_only_database_file(billed, tmp_path):
@@ -139,8 +159,11 @@ def test_read_only_database_file(billed, tmp_path):
 
 def _final_files(folder: Path) -> list[str]:
     """Files under their final names (the lock file and .partial files are hidden)."""
-    return sorted(p.name for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")) \
-        if folder.exists() else []
+    return (
+        sorted(p.name for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+        if folder.exists()
+        else []
+    )
 
 
 @pytest.mark.slow
@@ -155,18 +178,23 @@ def test_read_only_folder(billed, tmp_path):
         for what, args in writers.items():
             _refused(fh.ba(db, *args), ("read-only",), f"{what} in a read-only folder")
         _refused(fh.ba(db, "patient", "list"), ("read-only",), "patient list in a read-only folder")
-        _refused(fh.ba(ro / "new.db", "init"), ("read-only", "Read-only"), "init in a read-only folder")
+        _refused(
+            fh.ba(ro / "new.db", "init"), ("read-only", "Read-only"), "init in a read-only folder"
+        )
     _unchanged(billed.db, before)
     fh.check_passes(billed.db)
 
 
 # ---- full disk ---------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_disk_full_during_large_import(tmp_path_factory, tmp_path):
     bulk = fh.template(tmp_path_factory, "bulk", fh.build_bulk)
     size = bulk.db.stat().st_size
-    with mounted(tmp_path / "small", "-t", "tmpfs", "-o", f"size={_kib(size) + 4096}k", "tmpfs") as small:
+    with mounted(
+        tmp_path / "small", "-t", "tmpfs", "-o", f"size={_kib(size) + 4096}k", "tmpfs"
+    ) as small:
         db = fh.copy_db(bulk.db, small / "practice.db")
         before = fh.fingerprint(db)
         r = fh.ba(db, "import", "charges", bulk.files["charges"])
@@ -174,7 +202,10 @@ def test_disk_full_during_large_import(tmp_path_factory, tmp_path):
         _unchanged(db, before)
         fh.integrity_ok(db)
         # room again: the database is intact and the same import goes through
-        assert _run("mount", "-o", f"remount,size={_kib(size) + 200 * 1024}k", str(small)).returncode == 0
+        assert (
+            _run("mount", "-o", f"remount,size={_kib(size) + 200 * 1024}k", str(small)).returncode
+            == 0
+        )
         fh.check_passes(db)
         fh.ok(fh.ba(db, "import", "charges", bulk.files["charges"]))
         assert fh.counts(db, "charge_lines")["charge_lines"] == fh.BULK_LINES
@@ -188,12 +219,17 @@ def test_disk_full_database(command, unbilled, billed, tmp_path):
     p = unbilled if command == "invoice generate" else billed
     args = _writers(p, tmp_path)[command]
     size = p.db.stat().st_size
-    with mounted(tmp_path / "small", "-t", "tmpfs", "-o", f"size={_kib(size) + 160}k", "tmpfs") as small:
+    with mounted(
+        tmp_path / "small", "-t", "tmpfs", "-o", f"size={_kib(size) + 160}k", "tmpfs"
+    ) as small:
         db = fh.copy_db(p.db, small / "practice.db")
         before = fh.fingerprint(db)
         _refused(fh.ba(db, *args), ("disk is full",), f"{command} on a full disk")
         _unchanged(db, before)
-        assert _run("mount", "-o", f"remount,size={_kib(size) + 64 * 1024}k", str(small)).returncode == 0
+        assert (
+            _run("mount", "-o", f"remount,size={_kib(size) + 64 * 1024}k", str(small)).returncode
+            == 0
+        )
         fh.integrity_ok(db)
         fh.check_passes(db)
         fh.ok(fh.ba(db, *args), 0, 1)
@@ -221,6 +257,7 @@ def test_disk_full_leaves_no_partial_file(unbilled, tmp_path):
 
 
 # ---- SQLITE_FULL simulated (any machine) ------------------------------------------------------
+
 
 @pytest.fixture
 def page_limit(monkeypatch):
@@ -262,6 +299,7 @@ def test_sqlite_full_simulated(unbilled, tmp_path, page_limit):
 
 # ---- a damaged database file ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("damage", ["page", "late page", "header", "truncated"])
 def test_damaged_database_is_reported_not_crashed(unbilled, damage):
     """Bytes overwritten or the file cut short (a bad disk, a copy of a live file): every
@@ -274,16 +312,27 @@ def test_damaged_database_is_reported_not_crashed(unbilled, damage):
         else:
             f.seek({"page": 4096, "late page": size - 3 * 4096, "header": 100}[damage])
             f.write(b"\xde\xad\xbe\xef" * 256)
-    for args in (["check"], ["patient", "list"], ["invoice", "generate", "--dry-run"],
-                 ["import", "charges", unbilled.files["charges"]]):
+    for args in (
+        ["check"],
+        ["patient", "list"],
+        ["invoice", "generate", "--dry-run"],
+        ["import", "charges", unbilled.files["charges"]],
+    ):
         r = fh.ba(db, *args)
         what = f"{' '.join(args[:2])} on a damaged database ({damage})"
-        assert "Traceback" not in r.stderr and "internal error" not in r.stderr, f"{what}: {r.stderr[-3000:]}"
+        assert "Traceback" not in r.stderr and "internal error" not in r.stderr, (
+            f"{what}: {r.stderr[-3000:]}"
+        )
         if r.returncode == 0:
             continue  # the damage is in pages this command never reads
         assert r.returncode in (1, 3), f"{what}: exit {r.returncode}: {r.stderr[-2000:]}"
         if r.returncode == 3:
-            assert r.stderr.startswith("Error: ") and ("damaged" in r.stderr or "not a billadmin database" in r.stderr), r.stderr
+            assert r.stderr.startswith("Error: ") and (
+                "damaged" in r.stderr or "not a billadmin database" in r.stderr
+            ), r.stderr
         else:
-            assert args == ["check"] and "DB-INTEGRITY" in r.stdout, (r.stdout[-2000:], r.stderr[-2000:])
+            assert args == ["check"] and "DB-INTEGRITY" in r.stdout, (
+                r.stdout[-2000:],
+                r.stderr[-2000:],
+            )
         fh.assert_no_phi(r.stdout + r.stderr, what)

@@ -15,9 +15,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
 import fault_helpers as fh
+import pytest
 
 pytestmark = pytest.mark.slow
 
@@ -29,19 +28,27 @@ def bulk(tmp_path_factory, tmp_path):
 
 @pytest.fixture
 def unbilled(tmp_path_factory, tmp_path):
-    return fh.copy_practice(fh.template(tmp_path_factory, "unbilled", fh.build_unbilled), tmp_path / "unbilled")
+    return fh.copy_practice(
+        fh.template(tmp_path_factory, "unbilled", fh.build_unbilled), tmp_path / "unbilled"
+    )
 
 
 @pytest.fixture
 def billed(tmp_path_factory, tmp_path):
     unbilled = fh.template(tmp_path_factory, "unbilled", fh.build_unbilled)
-    return fh.copy_practice(fh.template(tmp_path_factory, "billed", fh.build_billed(unbilled)), tmp_path / "billed")
+    return fh.copy_practice(
+        fh.template(tmp_path_factory, "billed", fh.build_billed(unbilled)), tmp_path / "billed"
+    )
 
 
 def _after_crash(db: Path, before: dict, out: str, err: str) -> None:
     """The database reads back exactly as before the crash, and passes every check."""
     after = fh.fingerprint(db)
-    changed = {t: (before.get(t), after.get(t)) for t in set(before) | set(after) if before.get(t) != after.get(t)}
+    changed = {
+        t: (before.get(t), after.get(t))
+        for t in set(before) | set(after)
+        if before.get(t) != after.get(t)
+    }
     assert not changed, f"the killed command left rows behind: {changed}"
     fh.integrity_ok(db)
     fh.check_passes(db)
@@ -56,10 +63,19 @@ def test_sigkill_during_large_import(bulk):
     wal = Path(str(db) + "-wal")
     start = wal.stat().st_size if wal.exists() else 0
     proc = fh.spawn(db, "import", "charges", charges)
-    assert fh.wait_for(lambda: proc.poll() is not None or fh.write_lock_held(db), timeout=60, interval=0.01)
-    grew = fh.wait_for(lambda: proc.poll() is not None or (wal.exists() and wal.stat().st_size > start + 256 * 1024),
-                       timeout=60, interval=0.001)
-    assert grew and proc.poll() is None, "the import finished before it could be killed: make the file larger"
+    assert fh.wait_for(
+        lambda: proc.poll() is not None or fh.write_lock_held(db), timeout=60, interval=0.01
+    )
+    grew = fh.wait_for(
+        lambda: (
+            proc.poll() is not None or (wal.exists() and wal.stat().st_size > start + 256 * 1024)
+        ),
+        timeout=60,
+        interval=0.001,
+    )
+    assert grew and proc.poll() is None, (
+        "the import finished before it could be killed: make the file larger"
+    )
     rc, out, err = fh.sigkill(proc)
     assert rc == -9
     _after_crash(db, before, out, err)
@@ -71,11 +87,17 @@ def test_sigkill_during_large_import(bulk):
 
 def _billed_once(db: Path) -> None:
     """Every charge line is on at most one invoice line, and a billed line on exactly one."""
-    dup = fh.query(db, "SELECT charge_line_id, count(*) FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id"
-                       " WHERE charge_line_id IS NOT NULL AND i.kind != 'credit' GROUP BY 1 HAVING count(*) > 1")
+    dup = fh.query(
+        db,
+        "SELECT charge_line_id, count(*) FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id"
+        " WHERE charge_line_id IS NOT NULL AND i.kind != 'credit' GROUP BY 1 HAVING count(*) > 1",
+    )
     assert dup == [], f"charge lines billed twice: {dup[:10]}"
-    missing = fh.query(db, "SELECT count(*) FROM charge_lines c WHERE status = 'billed' AND NOT EXISTS"
-                           " (SELECT 1 FROM invoice_lines l WHERE l.charge_line_id = c.id)")
+    missing = fh.query(
+        db,
+        "SELECT count(*) FROM charge_lines c WHERE status = 'billed' AND NOT EXISTS"
+        " (SELECT 1 FROM invoice_lines l WHERE l.charge_line_id = c.id)",
+    )
     assert missing == [(0,)]
 
 
@@ -93,7 +115,9 @@ def test_sigkill_during_invoice_generate_from_outside(unbilled, tmp_path):
     db, out = unbilled.db, tmp_path / "out"
     before = fh.fingerprint(db)
     proc = fh.spawn(db, *fh.generate_args(out))
-    assert fh.wait_for(lambda: proc.poll() is not None or fh.write_lock_held(db), timeout=30, interval=0.01)
+    assert fh.wait_for(
+        lambda: proc.poll() is not None or fh.write_lock_held(db), timeout=30, interval=0.01
+    )
     time.sleep(0.5)  # well into the run (scrub, claims, 837P validation all happen under the lock)
     assert proc.poll() is None, "invoice generate finished before it could be killed"
     rc, _, err = fh.sigkill(proc)
@@ -110,17 +134,26 @@ def test_sigkill_during_invoice_generate_from_outside(unbilled, tmp_path):
     fh.check_passes(db)
 
 
-@pytest.mark.parametrize("point,nth", [
-    ("^INSERT INTO invoice_lines", 400),     # in the middle of the lines
-    ("^COMMIT", 1),                          # everything done, not yet committed
-])
+@pytest.mark.parametrize(
+    "point,nth",
+    [
+        ("^INSERT INTO invoice_lines", 400),  # in the middle of the lines
+        ("^COMMIT", 1),  # everything done, not yet committed
+    ],
+)
 def test_sigkill_inside_invoice_generate(unbilled, tmp_path, point, nth):
     db, out = unbilled.db, tmp_path / "out"
     before = fh.fingerprint(db)
     marker = tmp_path / "killed-at"
-    proc = fh.spawn(db, *fh.generate_args(out), launcher=["--kill-at", point, "--nth", str(nth), "--marker", str(marker)])
+    proc = fh.spawn(
+        db,
+        *fh.generate_args(out),
+        launcher=["--kill-at", point, "--nth", str(nth), "--marker", str(marker)],
+    )
     out_text, err = proc.communicate(timeout=120)
-    assert proc.returncode == -9 and marker.exists(), f"not killed at {point} #{nth}: exit {proc.returncode}\n{err[-2000:]}"
+    assert proc.returncode == -9 and marker.exists(), (
+        f"not killed at {point} #{nth}: exit {proc.returncode}\n{err[-2000:]}"
+    )
     _after_crash(db, before, out_text, err)
     assert _final_files(out) == []
 
@@ -131,18 +164,29 @@ def test_sigkill_inside_invoice_generate(unbilled, tmp_path, point, nth):
     fh.check_passes(db)
 
 
-@pytest.mark.parametrize("point,nth", [
-    ("^INSERT INTO payment_allocations", 150),  # in the middle of the postings
-    ("^COMMIT", 1),
-])
+@pytest.mark.parametrize(
+    "point,nth",
+    [
+        ("^INSERT INTO payment_allocations", 150),  # in the middle of the postings
+        ("^COMMIT", 1),
+    ],
+)
 def test_sigkill_inside_remit_import(billed, tmp_path, point, nth):
     db, files = billed.db, billed.files["835"]
     assert len(files) >= 10
     before = fh.fingerprint(db)
     marker = tmp_path / "killed-at"
-    proc = fh.spawn(db, "remit", "import", *files, launcher=["--kill-at", point, "--nth", str(nth), "--marker", str(marker)])
+    proc = fh.spawn(
+        db,
+        "remit",
+        "import",
+        *files,
+        launcher=["--kill-at", point, "--nth", str(nth), "--marker", str(marker)],
+    )
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == -9 and marker.exists(), f"not killed at {point} #{nth}: exit {proc.returncode}\n{err[-2000:]}"
+    assert proc.returncode == -9 and marker.exists(), (
+        f"not killed at {point} #{nth}: exit {proc.returncode}\n{err[-2000:]}"
+    )
     _after_crash(db, before, out, err)
 
     r = fh.ok(fh.ba(db, "remit", "import", *files))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import invoice_fixtures as fx
 import pytest
 
-import invoice_fixtures as fx
-from billadmin import db as dbmod, integrity
-from billadmin.billing import generate as gen, lifecycle
+from billadmin import db as dbmod
+from billadmin import integrity
+from billadmin.billing import generate as gen
+from billadmin.billing import lifecycle
 from billadmin.errors import ChecksFailed, Conflict, NotFound
 
 
@@ -25,8 +27,11 @@ def _q(db, sql, args=()):
 
 
 def _balance(db, number):
-    return db.execute("SELECT total_cents + credited_cents - paid_cents - adjusted_cents FROM invoice_balances"
-                      " WHERE number = ?", (number,)).fetchone()[0]
+    return db.execute(
+        "SELECT total_cents + credited_cents - paid_cents - adjusted_cents FROM invoice_balances"
+        " WHERE number = ?",
+        (number,),
+    ).fetchone()[0]
 
 
 @pytest.fixture
@@ -49,13 +54,23 @@ def billed(db, tmp_path):
 def test_void_sent_claim_queues_frequency_8(billed, tmp_path):
     db = billed
     res = lifecycle.void(db, "C000001", reason="billed in error", today=fx.TODAY)
-    assert res["credit_note"] == "CN000001" and res["sent_as_void"] and not res["payer_claim_number_known"]
-    cn = _q(db, "SELECT kind, total_cents, frequency_code, original_invoice_id FROM invoices WHERE number = 'CN000001'")[0]
+    assert (
+        res["credit_note"] == "CN000001"
+        and res["sent_as_void"]
+        and not res["payer_claim_number_known"]
+    )
+    cn = _q(
+        db,
+        "SELECT kind, total_cents, frequency_code, original_invoice_id FROM invoices WHERE number = 'CN000001'",
+    )[0]
     orig_id = _q(db, "SELECT id FROM invoices WHERE number = 'C000001'")[0][0]
     assert cn == ("credit", -15500, "8", orig_id)
     assert _balance(db, "C000001") == 0
     assert lifecycle.status_of(db, orig_id) == "voided"
-    assert _q(db, "SELECT DISTINCT status FROM charge_lines c JOIN encounters e ON e.id = c.encounter_id WHERE e.number = 'E1'") == [("void",)]
+    assert _q(
+        db,
+        "SELECT DISTINCT status FROM charge_lines c JOIN encounters e ON e.id = c.encounter_id WHERE e.number = 'E1'",
+    ) == [("void",)]
     with pytest.raises(Conflict):
         lifecycle.void(db, "C000001", reason="again", today=fx.TODAY)
     with pytest.raises(Conflict):
@@ -63,34 +78,59 @@ def test_void_sent_claim_queues_frequency_8(billed, tmp_path):
     with pytest.raises(NotFound):
         lifecycle.void(db, "C999999", reason="x", today=fx.TODAY)
     res = _run(db, tmp_path)
-    assert [(r["number"], r["kind"], r["frequency"]) for r in res.issued] == [("CN000001", "credit", "8")]
+    assert [(r["number"], r["kind"], r["frequency"]) for r in res.issued] == [
+        ("CN000001", "credit", "8")
+    ]
     [f] = [x for x in res.files if x.suffix == ".edi"]
     text = f.read_text()
     assert "CLM*C000001*155***11:B:8*Y*A*Y*Y~" in text and "REF*F8" not in text
     assert _q(db, "SELECT COUNT(*) FROM claim_queue") == [(0,)]
-    assert [r[0] for r in _q(db, "SELECT status FROM invoice_events v JOIN invoices i ON i.id = v.invoice_id"
-                                 " WHERE i.number = 'CN000001' ORDER BY v.id")] == ["issued", "sent"]
-    assert _run(db, tmp_path).issued == []          # sent once
+    assert [
+        r[0]
+        for r in _q(
+            db,
+            "SELECT status FROM invoice_events v JOIN invoices i ON i.id = v.invoice_id"
+            " WHERE i.number = 'CN000001' ORDER BY v.id",
+        )
+    ] == ["issued", "sent"]
+    assert _run(db, tmp_path).issued == []  # sent once
     assert integrity.run_checks(db) == []
 
 
 def test_void_with_payer_claim_number_and_rebill(billed, tmp_path):
     db = billed
-    lifecycle.void(db, "C000002", reason="wrong payer", rebill=True, payer_claim_number_="2026123456789", today=fx.TODAY)
-    assert _q(db, "SELECT DISTINCT c.status FROM charge_lines c JOIN encounters e ON e.id = c.encounter_id WHERE e.number = 'E2'") \
-        == [("unbilled",)]
+    lifecycle.void(
+        db,
+        "C000002",
+        reason="wrong payer",
+        rebill=True,
+        payer_claim_number_="2026123456789",
+        today=fx.TODAY,
+    )
+    assert _q(
+        db,
+        "SELECT DISTINCT c.status FROM charge_lines c JOIN encounters e ON e.id = c.encounter_id WHERE e.number = 'E2'",
+    ) == [("unbilled",)]
     from billadmin import integrity
 
-    assert integrity.run_checks(db) == []   # lines given back by a void are not "billed but unbilled"
-    with dbmod.write(db):   # the right payer
+    assert (
+        integrity.run_checks(db) == []
+    )  # lines given back by a void are not "billed but unbilled"
+    with dbmod.write(db):  # the right payer
         pid = _q(db, "SELECT patient_id FROM encounters WHERE number = 'E2'")[0][0]
-        db.execute("UPDATE coverages SET payer_id = (SELECT id FROM payers WHERE code = 'BVH') WHERE patient_id = ?", (pid,))
+        db.execute(
+            "UPDATE coverages SET payer_id = (SELECT id FROM payers WHERE code = 'BVH') WHERE patient_id = ?",
+            (pid,),
+        )
     res = _run(db, tmp_path)
     got = sorted((r["number"], r["bill_to"], r["frequency"]) for r in res.issued)
     assert got == [("C000003", "BVH", "1"), ("CN000001", "KEY", "8")]
     key = next(f for f in res.files if f.name.startswith("837P-KEY")).read_text()
     assert "CLM*C000002*205***11:B:8*Y*A*Y*Y~" in key and "REF*F8*2026123456789~" in key
-    assert "CLM*C000003*205***11:B:1" in next(f for f in res.files if f.name.startswith("837P-BVH")).read_text()
+    assert (
+        "CLM*C000003*205***11:B:1"
+        in next(f for f in res.files if f.name.startswith("837P-BVH")).read_text()
+    )
 
 
 def test_generate_says_what_it_issued_apart_from_what_it_sent(billed, tmp_path, cli):
@@ -99,7 +139,10 @@ def test_generate_says_what_it_issued_apart_from_what_it_sent(billed, tmp_path, 
     lifecycle.void(billed, "C000002", reason="wrong payer", today=fx.TODAY)
     r = cli("invoice", "generate", "--through", "2026-06-30", "--out", tmp_path / "out2")
     assert r.exit_code == 0, r.stderr
-    assert f"Sent 1 void(s)/replacement(s) queued by invoice void|replace; files in {tmp_path / 'out2'}/" in r.stderr
+    assert (
+        f"Sent 1 void(s)/replacement(s) queued by invoice void|replace; files in {tmp_path / 'out2'}/"
+        in r.stderr
+    )
     assert "Issued" not in r.stderr
 
 
@@ -113,14 +156,22 @@ def test_payer_claim_number_from_remittance(billed):
     if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'remit_claims'").fetchone():
         return
     with dbmod.write(db):
-        fid = db.execute("INSERT INTO remit_files (file_name, sha256, size, segments, imported_at, os_user)"
-                         " VALUES ('r.835', 'x', 1, 1, ?, 'u')", (fx.NOW,)).lastrowid
-        tid = db.execute("INSERT INTO remit_transactions (file_id, st_control, payer_key, handling_code, credit_debit,"
-                         " amount_cents, trace_number, claims_paid_cents, plb_cents, posted_cents, unmatched_cents)"
-                         " VALUES (?, '1', 'KEY', 'I', 'C', 0, 'T1', 0, 0, 0, 0)", (fid,)).lastrowid
-        db.execute("INSERT INTO remit_claims (transaction_id, seq, claim_number, invoice_id, status_code, charge_cents,"
-                   " paid_cents, payer_claim_number, outcome) VALUES (?, 1, 'C000001', ?, '1', 15500, 10000, 'ICN-FROM-835', 'paid')",
-                   (tid, cid))
+        fid = db.execute(
+            "INSERT INTO remit_files (file_name, sha256, size, segments, imported_at, os_user)"
+            " VALUES ('r.835', 'x', 1, 1, ?, 'u')",
+            (fx.NOW,),
+        ).lastrowid
+        tid = db.execute(
+            "INSERT INTO remit_transactions (file_id, st_control, payer_key, handling_code, credit_debit,"
+            " amount_cents, trace_number, claims_paid_cents, plb_cents, posted_cents, unmatched_cents)"
+            " VALUES (?, '1', 'KEY', 'I', 'C', 0, 'T1', 0, 0, 0, 0)",
+            (fid,),
+        ).lastrowid
+        db.execute(
+            "INSERT INTO remit_claims (transaction_id, seq, claim_number, invoice_id, status_code, charge_cents,"
+            " paid_cents, payer_claim_number, outcome) VALUES (?, 1, 'C000001', ?, '1', 15500, 10000, 'ICN-FROM-835', 'paid')",
+            (tid, cid),
+        )
     assert lifecycle.payer_claim_number(db, cid) == "ICN-FROM-835"
 
 
@@ -144,14 +195,30 @@ def test_replace_after_correction(billed, tmp_path):
     db = billed
     with dbmod.write(db):
         eid = _q(db, "SELECT id FROM encounters WHERE number = 'E1'")[0][0]
-        db.execute("UPDATE charge_lines SET modifier1 = '25' WHERE encounter_id = ? AND line_no = 1", (eid,))
-        db.execute("INSERT INTO charge_lines (encounter_id, line_no, code, dx_pointers, units, charge_cents, status)"
-                   " VALUES (?, 3, '81002', '2', 1, 1200, 'unbilled')", (eid,))
-    res = lifecycle.replace(db, "C000001", scrub=fx.no_scrub, payer_claim_number_="ICN-1", today=fx.TODAY)
-    assert res["replacement"] == "C000003" and res["frequency"] == "7" and res["total_cents"] == 16700
-    assert lifecycle.status_of(db, _q(db, "SELECT id FROM invoices WHERE number = 'C000001'")[0][0]) == "replaced"
+        db.execute(
+            "UPDATE charge_lines SET modifier1 = '25' WHERE encounter_id = ? AND line_no = 1",
+            (eid,),
+        )
+        db.execute(
+            "INSERT INTO charge_lines (encounter_id, line_no, code, dx_pointers, units, charge_cents, status)"
+            " VALUES (?, 3, '81002', '2', 1, 1200, 'unbilled')",
+            (eid,),
+        )
+    res = lifecycle.replace(
+        db, "C000001", scrub=fx.no_scrub, payer_claim_number_="ICN-1", today=fx.TODAY
+    )
+    assert (
+        res["replacement"] == "C000003" and res["frequency"] == "7" and res["total_cents"] == 16700
+    )
+    assert (
+        lifecycle.status_of(db, _q(db, "SELECT id FROM invoices WHERE number = 'C000001'")[0][0])
+        == "replaced"
+    )
     assert _balance(db, "C000001") == 0 and _balance(db, "C000003") == 16700
-    assert _q(db, "SELECT original_invoice_id IS NOT NULL, frequency_code FROM invoices WHERE number = 'C000003'") == [(1, "7")]
+    assert _q(
+        db,
+        "SELECT original_invoice_id IS NOT NULL, frequency_code FROM invoices WHERE number = 'C000003'",
+    ) == [(1, "7")]
     with pytest.raises(Conflict):
         lifecycle.replace(db, "C000001", scrub=fx.no_scrub, today=fx.TODAY)
     with pytest.raises(Conflict):
@@ -170,20 +237,29 @@ def test_replace_refused_while_errors_remain(billed):
         lifecycle.replace(db, "C000002", scrub=fx.scrub_flagging("E2"), today=fx.TODAY)
     assert ei.value.exit_code == 1 and "TEST-RULE" in ei.value.details[0]
     assert _q(db, "SELECT COUNT(*) FROM invoices") == [(3,)]
-    assert _q(db, "SELECT DISTINCT status FROM charge_lines c JOIN encounters e ON e.id = c.encounter_id WHERE e.number = 'E2'") \
-        == [("billed",)]
+    assert _q(
+        db,
+        "SELECT DISTINCT status FROM charge_lines c JOIN encounters e ON e.id = c.encounter_id WHERE e.number = 'E2'",
+    ) == [("billed",)]
 
 
 def test_list_show_export(billed, tmp_path):
     db = billed
     rows = lifecycle.list_invoices(db)
-    assert [(r["number"], r["status"], r["balance_cents"]) for r in rows] == \
-        [("C000001", "sent", 15500), ("C000002", "sent", 20500), ("P000001", "issued", 17500)]
+    assert [(r["number"], r["status"], r["balance_cents"]) for r in rows] == [
+        ("C000001", "sent", 15500),
+        ("C000002", "sent", 20500),
+        ("P000001", "issued", 17500),
+    ]
     assert [r["number"] for r in lifecycle.list_invoices(db, kind="patient")] == ["P000001"]
     assert [r["number"] for r in lifecycle.list_invoices(db, status="issued")] == ["P000001"]
     assert lifecycle.list_invoices(db, since=dt.date(2026, 7, 1)) == []
     s = lifecycle.show(db, "c000002")
-    assert s["bill_to"] == "KEY" and s["encounter"] == "E2" and [h["status"] for h in s["history"]] == ["issued", "sent"]
+    assert (
+        s["bill_to"] == "KEY"
+        and s["encounter"] == "E2"
+        and [h["status"] for h in s["history"]] == ["issued", "sent"]
+    )
     assert s["files"][0]["kind"] == "x12" and s["filing_deadline"] == "2026-11-29"
     json.dumps(s)
     csv_bytes, _ = lifecycle.export(db, "C000001", "csv")

@@ -10,8 +10,15 @@ def test_cms_example():
     assert not npi.is_valid("1234567890")
 
 
-@pytest.mark.parametrize("bad,reason", [("", "empty"), ("123456789", "10 digits"), ("12345678A3", "10 digits"),
-                                        ("1234567894", "check digit")])
+@pytest.mark.parametrize(
+    "bad,reason",
+    [
+        ("", "empty"),
+        ("123456789", "10 digits"),
+        ("12345678A3", "10 digits"),
+        ("1234567894", "check digit"),
+    ],
+)
 def test_problems(bad, reason):
     assert reason in npi.problem(bad)
 

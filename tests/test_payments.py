@@ -2,10 +2,11 @@
 
 import json
 
+import ledger_fixtures as lf
 import pytest
 
-import ledger_fixtures as lf
-from billadmin import audit, db as dbmod
+from billadmin import audit
+from billadmin import db as dbmod
 from billadmin.accounts import payments
 
 
@@ -28,8 +29,11 @@ def acct(db):
 
 
 def _bal(db, number):
-    return db.execute("SELECT total_cents + credited_cents - paid_cents - adjusted_cents FROM invoice_balances"
-                      " WHERE number = ?", (number,)).fetchone()[0]
+    return db.execute(
+        "SELECT total_cents + credited_cents - paid_cents - adjusted_cents FROM invoice_balances"
+        " WHERE number = ?",
+        (number,),
+    ).fetchone()[0]
 
 
 def _credit(db, pid):
@@ -40,11 +44,17 @@ def test_checkin_shows_coverage_and_warns_expiring(cli, acct, db):
     r = cli("checkin", "0000101", "--date", "2026-11-20", "-f", "json")
     assert r.exit_code == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["payer"] == "KEY" and out["copay_due"] == "25.00" and out["coverage_status"] == "expiring"
+    assert (
+        out["payer"] == "KEY"
+        and out["copay_due"] == "25.00"
+        and out["coverage_status"] == "expiring"
+    )
     assert out["patient_balance"] == "100.00" and out["receipt"] is None
     assert "expires in 20 days" in r.stderr
     # audited as a PHI read, no name in the audit detail
-    last = db.execute("SELECT action, entity, entity_ids, detail FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    last = db.execute(
+        "SELECT action, entity, entity_ids, detail FROM audit_log ORDER BY id DESC LIMIT 1"
+    ).fetchone()
     assert last[0] == "checkin" and last[2] == str(acct["pid"]) and "Sample" not in last[3]
 
 
@@ -58,7 +68,18 @@ def test_checkin_lapsed_and_no_coverage(cli, acct):
 
 
 def test_checkin_collects_copay_with_receipt_held_as_credit(cli, acct, db):
-    r = cli("checkin", "0000101", "--date", "2026-11-20", "--collect", "25.00", "--method", "card", "-f", "json")
+    r = cli(
+        "checkin",
+        "0000101",
+        "--date",
+        "2026-11-20",
+        "--collect",
+        "25.00",
+        "--method",
+        "card",
+        "-f",
+        "json",
+    )
     assert r.exit_code == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["receipt"] == "R0000001" and out["collected"] == "25.00" and out["credit"] == "25.00"
@@ -71,18 +92,32 @@ def test_checkin_collects_copay_with_receipt_held_as_credit(cli, acct, db):
     assert r.exit_code == 2 and "already taken" in r.stderr and "R0000001" in r.stderr
     assert db.execute("SELECT COUNT(*) FROM payments").fetchone()[0] == 1
     # next visit gets the next receipt number
-    r = cli("checkin", "0000101", "--date", "2026-11-27", "--collect", "25", "--method", "cash", "-f", "json")
+    r = cli(
+        "checkin",
+        "0000101",
+        "--date",
+        "2026-11-27",
+        "--collect",
+        "25",
+        "--method",
+        "cash",
+        "-f",
+        "json",
+    )
     assert json.loads(r.stdout)["receipt"] == "R0000002"
 
 
-@pytest.mark.parametrize("args,msg", [
-    (["--collect", "0", "--method", "cash"], "more than 0.00"),
-    (["--collect", "-5.00", "--method", "cash"], "more than 0.00"),
-    (["--collect", "12.345", "--method", "cash"], "--collect: more than two decimal places"),
-    (["--collect", "10.00"], "--method is required"),
-    (["--collect", "10.00", "--method", "bitcoin"], "--method must be one of"),
-    (["--method", "cash"], "without --collect"),
-])
+@pytest.mark.parametrize(
+    "args,msg",
+    [
+        (["--collect", "0", "--method", "cash"], "more than 0.00"),
+        (["--collect", "-5.00", "--method", "cash"], "more than 0.00"),
+        (["--collect", "12.345", "--method", "cash"], "--collect: more than two decimal places"),
+        (["--collect", "10.00"], "--method is required"),
+        (["--collect", "10.00", "--method", "bitcoin"], "--method must be one of"),
+        (["--method", "cash"], "without --collect"),
+    ],
+)
 def test_checkin_refusals(cli, acct, db, args, msg):
     r = cli("checkin", "0000101", *args)
     assert r.exit_code == 2 and msg in r.stderr, r.stderr
@@ -95,26 +130,67 @@ def test_checkin_unknown_mrn_does_not_echo_it(cli, acct):
 
 
 def test_payment_oldest_first_and_events(cli, acct, db):
-    r = cli("payment", "post", "0000101", "75.00", "--method", "cash", "--date", "2026-11-02", "-f", "json")
+    r = cli(
+        "payment",
+        "post",
+        "0000101",
+        "75.00",
+        "--method",
+        "cash",
+        "--date",
+        "2026-11-02",
+        "-f",
+        "json",
+    )
     assert r.exit_code == 0, r.stderr
     out = json.loads(r.stdout)
     assert [(o["invoice"], o["applied"], o["balance_after"]) for o in out] == [
-        (acct["p1"], "60.00", "0.00"), (acct["p2"], "15.00", "25.00")]
-    assert _bal(db, acct["p1"]) == 0 and _bal(db, acct["p2"]) == 2500 and _bal(db, acct["c1"]) == 20000
-    st = dict(db.execute("SELECT i.number, s.status FROM invoice_status s JOIN invoices i ON i.id = s.invoice_id"))
-    assert st[acct["p1"]] == "paid" and st[acct["p2"]] == "partially_paid" and st[acct["c1"]] == "issued"
+        (acct["p1"], "60.00", "0.00"),
+        (acct["p2"], "15.00", "25.00"),
+    ]
+    assert (
+        _bal(db, acct["p1"]) == 0 and _bal(db, acct["p2"]) == 2500 and _bal(db, acct["c1"]) == 20000
+    )
+    st = dict(
+        db.execute(
+            "SELECT i.number, s.status FROM invoice_status s JOIN invoices i ON i.id = s.invoice_id"
+        )
+    )
+    assert (
+        st[acct["p1"]] == "paid"
+        and st[acct["p2"]] == "partially_paid"
+        and st[acct["c1"]] == "issued"
+    )
     assert "receipt R0000001" in r.stderr
     assert payments.ledger_findings(db) == []
 
 
 def test_payment_to_named_invoice(cli, acct, db):
-    r = cli("payment", "post", "0000101", "40.00", "--method", "check", "--invoice", acct["p2"], "--reference", "1043")
+    r = cli(
+        "payment",
+        "post",
+        "0000101",
+        "40.00",
+        "--method",
+        "check",
+        "--invoice",
+        acct["p2"],
+        "--reference",
+        "1043",
+    )
     assert r.exit_code == 0, r.stderr
     assert _bal(db, acct["p1"]) == 6000 and _bal(db, acct["p2"]) == 0
 
 
-@pytest.mark.parametrize("amount,msg", [("0", "more than 0.00"), ("-10.00", "more than 0.00"),
-                                        ("abc", "AMOUNT: not an amount"), ("100.01", "over the open patient balance 100.00 (0.01 too much)")])
+@pytest.mark.parametrize(
+    "amount,msg",
+    [
+        ("0", "more than 0.00"),
+        ("-10.00", "more than 0.00"),
+        ("abc", "AMOUNT: not an amount"),
+        ("100.01", "over the open patient balance 100.00 (0.01 too much)"),
+    ],
+)
 def test_payment_refusals_write_nothing(cli, acct, db, amount, msg):
     r = cli("payment", "post", "--method", "cash", "--", "0000101", amount)
     assert r.exit_code == 2 and msg in r.stderr, r.stderr
@@ -124,11 +200,31 @@ def test_payment_refusals_write_nothing(cli, acct, db, amount, msg):
 
 def test_payment_over_invoice_balance_refused_unless_credit(cli, acct, db):
     r = cli("payment", "post", "0000101", "50.00", "--method", "cash", "--invoice", acct["p2"])
-    assert r.exit_code == 2 and f"over invoice {acct['p2']}'s balance 40.00 (10.00 too much)" in r.stderr
-    r = cli("payment", "post", "0000101", "50.00", "--method", "cash", "--invoice", acct["p2"], "--credit", "-f", "json")
+    assert (
+        r.exit_code == 2
+        and f"over invoice {acct['p2']}'s balance 40.00 (10.00 too much)" in r.stderr
+    )
+    r = cli(
+        "payment",
+        "post",
+        "0000101",
+        "50.00",
+        "--method",
+        "cash",
+        "--invoice",
+        acct["p2"],
+        "--credit",
+        "-f",
+        "json",
+    )
     assert r.exit_code == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out[-1] == {"receipt": "R0000001", "invoice": "(credit)", "applied": "10.00", "balance_after": None}
+    assert out[-1] == {
+        "receipt": "R0000001",
+        "invoice": "(credit)",
+        "applied": "10.00",
+        "balance_after": None,
+    }
     assert _bal(db, acct["p2"]) == 0 and _credit(db, acct["pid"]) == 1000
     assert payments.ledger_findings(db) == []
 
@@ -156,10 +252,23 @@ def test_credit_then_refund_and_apply(cli, acct, db):
     assert r.exit_code == 2 and "more than the refundable credit 30.00" in r.stderr
     r = cli("payment", "refund", "0000101", "0", "--method", "check")
     assert r.exit_code == 2
-    r = cli("payment", "refund", "0000101", "10.00", "--method", "check", "--reference", "5501", "-f", "json")
+    r = cli(
+        "payment",
+        "refund",
+        "0000101",
+        "10.00",
+        "--method",
+        "check",
+        "--reference",
+        "5501",
+        "-f",
+        "json",
+    )
     assert r.exit_code == 0, r.stderr
     assert _credit(db, acct["pid"]) == 2000
-    assert db.execute("SELECT amount_cents FROM payments WHERE kind = 'refund'").fetchone()[0] == -1000
+    assert (
+        db.execute("SELECT amount_cents FROM payments WHERE kind = 'refund'").fetchone()[0] == -1000
+    )
     # a new patient invoice: the remaining credit pays it
     with dbmod.write(db):
         lf.patient_invoice(db, acct["pid"], "2026-11-15", [("2026-11-10", "99212", 3500)])
@@ -167,8 +276,14 @@ def test_credit_then_refund_and_apply(cli, acct, db):
     assert r.exit_code == 0, r.stderr
     assert [x["amount"] for x in json.loads(r.stdout)] == ["20.00"]
     assert _credit(db, acct["pid"]) == 0
-    assert db.execute("SELECT SUM(total_cents + credited_cents - paid_cents - adjusted_cents) FROM invoice_balances"
-                      " WHERE patient_id = ? AND kind = 'patient'", (acct["pid"],)).fetchone()[0] == 1500
+    assert (
+        db.execute(
+            "SELECT SUM(total_cents + credited_cents - paid_cents - adjusted_cents) FROM invoice_balances"
+            " WHERE patient_id = ? AND kind = 'patient'",
+            (acct["pid"],),
+        ).fetchone()[0]
+        == 1500
+    )
     assert payments.ledger_findings(db) == []
     assert audit.verify(db) == []
 
@@ -192,7 +307,9 @@ def test_payment_list_and_ledger_finding_detects_tampering(cli, acct, db):
     r = cli("payment", "list", "0000101", "-f", "json")
     rows = json.loads(r.stdout)
     assert [(x["kind"], x["amount"], x["applied"], x["credit"], x["receipt"]) for x in rows] == [
-        ("patient", "60.00", "60.00", "0.00", "R0000002"), ("copay", "25.00", "0.00", "25.00", "R0000001")]
+        ("patient", "60.00", "60.00", "0.00", "R0000002"),
+        ("copay", "25.00", "0.00", "25.00", "R0000001"),
+    ]
     r = cli("payment", "list", "--kind", "copay", "-f", "csv")
     assert r.stdout.count("\n") == 2
     db.execute("UPDATE payments SET amount_cents = 6001 WHERE kind = 'patient'")

@@ -16,9 +16,9 @@ import io
 import json
 from pathlib import Path
 
+import fault_helpers as fh
 import pytest
 
-import fault_helpers as fh
 from billadmin import demo
 
 pytestmark = pytest.mark.slow
@@ -27,7 +27,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def billed(tmp_path_factory, tmp_path):
     unbilled = fh.template(tmp_path_factory, "unbilled", fh.build_unbilled)
-    return fh.copy_practice(fh.template(tmp_path_factory, "billed", fh.build_billed(unbilled)), tmp_path / "billed")
+    return fh.copy_practice(
+        fh.template(tmp_path_factory, "billed", fh.build_billed(unbilled)), tmp_path / "billed"
+    )
 
 
 def fails(db, *args, codes=(1, 2), cwd=None, env=None, stdout_is_data=False):
@@ -35,8 +37,12 @@ def fails(db, *args, codes=(1, 2), cwd=None, env=None, stdout_is_data=False):
     unless stdout_is_data: then only stderr is a message)."""
     r = fh.ba(db, *args, cwd=cwd, env=env)
     what = " ".join(str(a) for a in args)[:120]
-    assert r.returncode in codes, f"{what}: exit {r.returncode}\n{r.stdout[-1500:]}\n{r.stderr[-2500:]}"
-    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, f"{what}: {r.stderr[-3000:]}"
+    assert r.returncode in codes, (
+        f"{what}: exit {r.returncode}\n{r.stdout[-1500:]}\n{r.stderr[-2500:]}"
+    )
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, (
+        f"{what}: {r.stderr[-3000:]}"
+    )
     assert r.stderr.strip(), f"{what}: failed without a message"
     fh.assert_no_phi(r.stderr, f"stderr of `{what}`")
     if not stdout_is_data:
@@ -51,17 +57,21 @@ def _patients_csv(path: Path, rows: list[dict]) -> Path:
 def _bad_patient_rows() -> list[dict]:
     s = fh.SENTINEL
     return [
-        dict(s, MRN="7700992", ZIP="4321", Sex="Q"),                         # bad ZIP and sex
-        dict(s, MRN="7700993", DOB="08/14/1937", Phone="937555014"),         # wrong date format, 9-digit phone
-        dict(s, MRN="7700994", State="Xylophonia", DOB="2099-08-14"),        # no such state, future birth
-        dict(s, MRN="", **{"Last Name": ""}),                                # required fields missing
+        dict(s, MRN="7700992", ZIP="4321", Sex="Q"),  # bad ZIP and sex
+        dict(
+            s, MRN="7700993", DOB="08/14/1937", Phone="937555014"
+        ),  # wrong date format, 9-digit phone
+        dict(s, MRN="7700994", State="Xylophonia", DOB="2099-08-14"),  # no such state, future birth
+        dict(s, MRN="", **{"Last Name": ""}),  # required fields missing
     ]
 
 
 def test_bad_import_rows_conflicts_and_rejects(billed, tmp_path):
     db = billed.db
     before = fh.fingerprint(db)
-    bad = _patients_csv(tmp_path / "bad-patients.csv", _bad_patient_rows() + [dict(fh.SENTINEL, MRN="7700995")])
+    bad = _patients_csv(
+        tmp_path / "bad-patients.csv", _bad_patient_rows() + [dict(fh.SENTINEL, MRN="7700995")]
+    )
     fails(db, "import", "patients", bad, codes=(2,))
     fails(db, "import", "patients", bad, "--dry-run", codes=(1, 2))
     fails(db, "import", "patients", bad, "--date-format", "MM/DD/YYYY", codes=(2,))
@@ -74,37 +84,89 @@ def test_bad_import_rows_conflicts_and_rejects(billed, tmp_path):
     ws.append(demo.HEADERS["patients"])
     for r in _bad_patient_rows():
         ws.append([r[h] for h in demo.HEADERS["patients"]])
-    ws.append(["7700996", "Zebulon", "Quixotefrost", 19370814, "M", "8817 Xylophone Crescent", "Columbus", "OH",
-               43215, 9375550142])  # numbers where text belongs
+    ws.append(
+        [
+            "7700996",
+            "Zebulon",
+            "Quixotefrost",
+            19370814,
+            "M",
+            "8817 Xylophone Crescent",
+            "Columbus",
+            "OH",
+            43215,
+            9375550142,
+        ]
+    )  # numbers where text belongs
     wb.save(tmp_path / "bad-patients.xlsx")
     fails(db, "import", "patients", tmp_path / "bad-patients.xlsx", codes=(2,))
 
     # a conflict: the sentinel's address and phone changed in the file; neither value is shown
-    changed = dict(fh.SENTINEL, Address=fh.SENTINEL_NEW["Address"], Phone=fh.SENTINEL_NEW["Phone"],
-                   **{"Last Name": fh.SENTINEL_NEW["Last Name"]})
+    changed = dict(
+        fh.SENTINEL,
+        Address=fh.SENTINEL_NEW["Address"],
+        Phone=fh.SENTINEL_NEW["Phone"],
+        **{"Last Name": fh.SENTINEL_NEW["Last Name"]},
+    )
     conflict = _patients_csv(tmp_path / "conflict.csv", [changed])
     assert fh.fingerprint(db) == before, "a refused import wrote something"
     fails(db, "import", "patients", conflict, "--dry-run", codes=(1,))
     fails(db, "import", "patients", conflict, codes=(1,))
     after = fh.fingerprint(db)
-    assert after["patients"] == before["patients"]   # a conflict is reported, not applied (the batch is recorded)
+    assert (
+        after["patients"] == before["patients"]
+    )  # a conflict is reported, not applied (the batch is recorded)
     before = after
 
     # coverage and charges: the sentinel's member id and MRN in bad rows
     cov = dict(billed.data.tables["coverage"][-1])
     assert cov["Member ID"] == fh.SENTINEL_MEMBER_ID
-    bad_cov = fh.write_csv(tmp_path / "bad-coverage.csv", demo.HEADERS["coverage"], [
-        dict(cov, **{"Payer Code": "NOPE"}), dict(cov, Relationship="cousin", **{"Subscriber First Name": "Philomena"}),
-        dict(cov, **{"Effective From": "1937-08-14", "Effective To": "1937-08-13"}), dict(cov, MRN="9999999"),
-        dict(cov, **{"Member ID": fh.SENTINEL_MEMBER_ID + "Zebulon" * 40})])
+    bad_cov = fh.write_csv(
+        tmp_path / "bad-coverage.csv",
+        demo.HEADERS["coverage"],
+        [
+            dict(cov, **{"Payer Code": "NOPE"}),
+            dict(cov, Relationship="cousin", **{"Subscriber First Name": "Philomena"}),
+            dict(cov, **{"Effective From": "1937-08-14", "Effective To": "1937-08-13"}),
+            dict(cov, MRN="9999999"),
+            dict(cov, **{"Member ID": fh.SENTINEL_MEMBER_ID + "Zebulon" * 40}),
+        ],
+    )
     fails(db, "import", "coverage", bad_cov, codes=(2,))
     row = {h: "" for h in demo.HEADERS["charges"]}
-    row.update({"Encounter": "ZQ000009", "MRN": fh.SENTINEL["MRN"], "DOS": "1937-08-14", "Rendering NPI": "1234567890",
-                "Line": "1", "Code": "Zebulon", "Dx1": "Quixotefrost", "Pointers": "9", "Units": "x", "Charge": "1E+30"})
-    huge = dict(row, Encounter=fh.SENTINEL_ENCOUNTER, Line="7", Code="99213", Dx1="I10", Pointers="1", Units="1",
-                DOS=billed.as_of.isoformat(), **{"Rendering NPI": demo.PROVIDERS[0]["NPI"], "Charge": "99999999999999999999.00"})
+    row.update(
+        {
+            "Encounter": "ZQ000009",
+            "MRN": fh.SENTINEL["MRN"],
+            "DOS": "1937-08-14",
+            "Rendering NPI": "1234567890",
+            "Line": "1",
+            "Code": "Zebulon",
+            "Dx1": "Quixotefrost",
+            "Pointers": "9",
+            "Units": "x",
+            "Charge": "1E+30",
+        }
+    )
+    huge = dict(
+        row,
+        Encounter=fh.SENTINEL_ENCOUNTER,
+        Line="7",
+        Code="99213",
+        Dx1="I10",
+        Pointers="1",
+        Units="1",
+        DOS=billed.as_of.isoformat(),
+        **{"Rendering NPI": demo.PROVIDERS[0]["NPI"], "Charge": "99999999999999999999.00"},
+    )
     bad_charges = fh.write_csv(tmp_path / "bad-charges.csv", demo.HEADERS["charges"], [row])
-    fails(db, "import", "charges", fh.write_csv(tmp_path / "huge.csv", demo.HEADERS["charges"], [huge]), codes=(2,))
+    fails(
+        db,
+        "import",
+        "charges",
+        fh.write_csv(tmp_path / "huge.csv", demo.HEADERS["charges"], [huge]),
+        codes=(2,),
+    )
     fails(db, "import", "charges", bad_charges, codes=(2,))
     assert fh.fingerprint(db) == before
 
@@ -123,7 +185,10 @@ def test_bad_import_rows_conflicts_and_rejects(billed, tmp_path):
 def _audit_clean(db) -> None:
     """The audit log carries ids, counts and file names, never the sentinel's values. (An
     `import --update` row records the changed values by design: see test_update_audit.)"""
-    rows = fh.query(db, "SELECT command, action, entity, entity_ids, detail FROM audit_log WHERE action != 'import update'")
+    rows = fh.query(
+        db,
+        "SELECT command, action, entity, entity_ids, detail FROM audit_log WHERE action != 'import update'",
+    )
     fh.assert_no_phi("\n".join(repr(r) for r in rows), "the audit log")
 
 
@@ -134,16 +199,37 @@ def _sentinel_charges(path: Path, billed) -> Path:
     rows = []
     for ln, (code, ptr) in enumerate([("99213", "1"), ("36415", "")], start=1):
         row = {h: "" for h in demo.HEADERS["charges"]}
-        row.update({"Encounter": "ZQ000002", "MRN": fh.SENTINEL["MRN"], "DOS": dos, "Rendering NPI": demo.PROVIDERS[1]["NPI"],
-                    "POS": "11", "Line": str(ln), "Code": code, "Dx1": "M54.5", "Pointers": ptr, "Units": "1",
-                    "Charge": "140.00"})
+        row.update(
+            {
+                "Encounter": "ZQ000002",
+                "MRN": fh.SENTINEL["MRN"],
+                "DOS": dos,
+                "Rendering NPI": demo.PROVIDERS[1]["NPI"],
+                "POS": "11",
+                "Line": str(ln),
+                "Code": code,
+                "Dx1": "M54.5",
+                "Pointers": ptr,
+                "Units": "1",
+                "Charge": "140.00",
+            }
+        )
         rows.append(row)
     return fh.write_csv(path, demo.HEADERS["charges"], rows)
 
 
 # Files that hold PHI by design (claims, patient invoices, listings, the database, the rows a
 # clerk must fix); every other file a command writes is a diagnostic and must hold none.
-DATA_FILES = ("*.edi", "*.pdf", "invoices.csv", "invoices.xlsx", "*.db", "*.db-wal", "*.db-shm", "*.lock")
+DATA_FILES = (
+    "*.edi",
+    "*.pdf",
+    "invoices.csv",
+    "invoices.xlsx",
+    "*.db",
+    "*.db-wal",
+    "*.db-shm",
+    "*.lock",
+)
 
 
 def _diagnostic_files_clean(roots, since: float, inputs=()) -> list[Path]:
@@ -169,14 +255,18 @@ def test_scrub_findings_and_held_encounters(billed, tmp_path):
     fh.ok(fh.ba(db, "import", "charges", _sentinel_charges(tmp_path / "zq.csv", billed)))
     fails(db, "codes", "check", "--encounter", "ZQ000002", codes=(1,))
     fails(db, "codes", "check", codes=(1,))
-    fails(db, "codes", "check", "--file", _sentinel_charges(tmp_path / "zq2.csv", billed), codes=(1,))
+    fails(
+        db, "codes", "check", "--file", _sentinel_charges(tmp_path / "zq2.csv", billed), codes=(1,)
+    )
     out = tmp_path / "out"
     r = fails(db, *fh.generate_args(out), codes=(1,), stdout_is_data=True)
     assert "ZQ000002" in r.stderr  # held, by encounter number
     held = out / "held.csv"
     assert held.exists() and "ZQ000002" in held.read_text()
     fh.assert_no_phi(held.read_text(), "held.csv")
-    written = _diagnostic_files_clean([tmp_path], since, inputs={tmp_path / "zq.csv", tmp_path / "zq2.csv"})
+    written = _diagnostic_files_clean(
+        [tmp_path], since, inputs={tmp_path / "zq.csv", tmp_path / "zq2.csv"}
+    )
     assert held in written
     _audit_clean(db)
 
@@ -196,8 +286,12 @@ BAD_835 = (
 
 
 def _sentinel_claim(db) -> str:
-    rows = fh.query(db, "SELECT i.number FROM invoices i JOIN patients p ON p.id = i.patient_id"
-                        " WHERE p.mrn = ? AND i.kind = 'claim'", (fh.SENTINEL["MRN"],))
+    rows = fh.query(
+        db,
+        "SELECT i.number FROM invoices i JOIN patients p ON p.id = i.patient_id"
+        " WHERE p.mrn = ? AND i.kind = 'claim'",
+        (fh.SENTINEL["MRN"],),
+    )
     assert rows, "the sentinel's encounter was not billed in the template"
     return rows[0][0]
 
@@ -207,11 +301,13 @@ def test_bad_835_and_validation(billed, tmp_path):
     claim = _sentinel_claim(db)
     before = fh.fingerprint(db)
     unbalanced = tmp_path / "unbalanced.835"
-    unbalanced.write_text(BAD_835.format(claim=claim, extra=""))           # BPR 500 != 105 paid
+    unbalanced.write_text(BAD_835.format(claim=claim, extra=""))  # BPR 500 != 105 paid
     fails(db, "remit", "import", unbalanced, codes=(2,))
     fails(db, "remit", "import", "--dry-run", unbalanced, codes=(2,))
     broken = tmp_path / "broken.835"
-    broken.write_text(BAD_835.format(claim=claim, extra="CAS*ZZ*Zebulon*QX7734219056~AMT*B6*Quixotefrost~"))
+    broken.write_text(
+        BAD_835.format(claim=claim, extra="CAS*ZZ*Zebulon*QX7734219056~AMT*B6*Quixotefrost~")
+    )
     fails(db, "remit", "import", broken, codes=(2,))
     cut = tmp_path / "cut.835"
     cut.write_text(BAD_835.format(claim=claim, extra="")[:-60])
@@ -227,7 +323,9 @@ def test_x12_validation_messages_quote_no_values(billed, tmp_path):
     db = billed.db
     claim = _sentinel_claim(db)
     broken = tmp_path / "broken.835"
-    broken.write_text(BAD_835.format(claim=claim, extra="CAS*ZZ*Zebulon*QX7734219056~AMT*B6*Quixotefrost~"))
+    broken.write_text(
+        BAD_835.format(claim=claim, extra="CAS*ZZ*Zebulon*QX7734219056~AMT*B6*Quixotefrost~")
+    )
     fails(db, "invoice", "validate", broken, codes=(1, 2))
 
     # an 837 the tool wrote, damaged by hand: pyx12's findings must not quote the segment
@@ -235,8 +333,11 @@ def test_x12_validation_messages_quote_no_values(billed, tmp_path):
     text = edi.read_text()
     assert "QUIXOTEFROST" in text.upper()
     damaged = tmp_path / "damaged.edi"
-    damaged.write_text(text.replace("*QUIXOTEFROST*", "*" + "QUIXOTEFROST" * 6 + "*")
-                       .replace("DMG*D8*19370814", "DMG*D8*1937-08-14"))
+    damaged.write_text(
+        text.replace("*QUIXOTEFROST*", "*" + "QUIXOTEFROST" * 6 + "*").replace(
+            "DMG*D8*19370814", "DMG*D8*1937-08-14"
+        )
+    )
     fails(db, "invoice", "validate", damaged, codes=(1, 2))
 
 
@@ -249,12 +350,26 @@ def test_payment_refusals(billed, tmp_path):
     fails(db, "payment", "post", mrn, "-5.00", "--method", "cash", codes=(2,))
     fails(db, "payment", "post", mrn, "abc", "--method", "cash", codes=(2,))
     fails(db, "payment", "post", mrn, "1E+30", "--method", "cash", codes=(2,))
-    fails(db, "payment", "post", mrn, "99999999999999999999.00", "--method", "cash", "--credit", codes=(2,))
+    fails(
+        db,
+        "payment",
+        "post",
+        mrn,
+        "99999999999999999999.00",
+        "--method",
+        "cash",
+        "--credit",
+        codes=(2,),
+    )
     fails(db, "payment", "post", mrn, "99999.00", "--method", "card", codes=(2,))
-    fails(db, "payment", "post", mrn, "10.00", codes=(2,))                            # no --method
+    fails(db, "payment", "post", mrn, "10.00", codes=(2,))  # no --method
     fails(db, "payment", "post", mrn, "10.00", "--method", "card", "--invoice", claim, codes=(2,))
-    fails(db, "payment", "post", mrn, "10.00", "--method", "card", "--invoice", "P999999", codes=(2,))
-    fails(db, "payment", "post", mrn, "10.00", "--method", "card", "--date", "1937-08-14x", codes=(2,))
+    fails(
+        db, "payment", "post", mrn, "10.00", "--method", "card", "--invoice", "P999999", codes=(2,)
+    )
+    fails(
+        db, "payment", "post", mrn, "10.00", "--method", "card", "--date", "1937-08-14x", codes=(2,)
+    )
     fails(db, "payment", "refund", mrn, "10.00", "--method", "check", codes=(2,))
     fails(db, "payment", "post", "9999999", "10.00", "--method", "cash", codes=(2,))
     assert fh.fingerprint(db) == before
@@ -265,12 +380,20 @@ def test_wrong_key(billed, tmp_path):
     from billadmin import db as dbmod
 
     db = billed.db
-    env = fh.base_env({"BILLADMIN_KEY": fh.base_env().get("BILLADMIN_KEY") or "the right key, 31 chars long!"})
+    env = fh.base_env(
+        {"BILLADMIN_KEY": fh.base_env().get("BILLADMIN_KEY") or "the right key, 31 chars long!"}
+    )
     if not dbmod.is_encrypted_file(db):
         fh.ok(fh.ba(db, "db", "encrypt", env=env))
     assert dbmod.is_encrypted_file(db)
     assert b"Quixotefrost" not in db.read_bytes()
-    fails(db, "patient", "list", env=fh.base_env({"BILLADMIN_KEY": "Zebulon Quixotefrost 1937-08-14"}), codes=(3,))
+    fails(
+        db,
+        "patient",
+        "list",
+        env=fh.base_env({"BILLADMIN_KEY": "Zebulon Quixotefrost 1937-08-14"}),
+        codes=(3,),
+    )
     fails(db, "check", env=fh.base_env({"BILLADMIN_KEY": "wrong"}), codes=(3,))
     nokey = {k: v for k, v in fh.base_env().items() if not k.startswith("BILLADMIN_KEY")}
     fails(db, "patient", "show", fh.SENTINEL["MRN"], env=nokey, codes=(3,))
@@ -282,8 +405,11 @@ def test_failed_check_names_invoices_not_patients(billed):
     conn = fh.raw_connect(db)
     try:
         conn.execute("DROP TRIGGER invoice_lines_immutable_update")
-        conn.execute("UPDATE invoice_lines SET amount_cents = amount_cents + 1 WHERE invoice_id ="
-                     " (SELECT id FROM invoices WHERE number = ?)", (claim,))
+        conn.execute(
+            "UPDATE invoice_lines SET amount_cents = amount_cents + 1 WHERE invoice_id ="
+            " (SELECT id FROM invoices WHERE number = ?)",
+            (claim,),
+        )
     finally:
         conn.close()
     r = fails(db, "check", codes=(1,))
@@ -298,7 +424,9 @@ def test_update_audit(billed, tmp_path):
     the audit log" disagree: this pins the current behaviour for the lead to decide."""
     db = billed.db
     changed = dict(fh.SENTINEL, Address=fh.SENTINEL_NEW["Address"])
-    r = fh.ok(fh.ba(db, "import", "patients", _patients_csv(tmp_path / "upd.csv", [changed]), "--update"))
+    r = fh.ok(
+        fh.ba(db, "import", "patients", _patients_csv(tmp_path / "upd.csv", [changed]), "--update")
+    )
     fh.assert_no_phi(r.stderr, "stderr of import --update")
     detail = fh.query(db, "SELECT detail FROM audit_log WHERE action = 'import update'")
     assert detail and "Quasarwynd" in detail[-1][0]

@@ -18,7 +18,11 @@ def _csv(tmp_path, data: bytes, name="f.csv"):
 
 
 def test_header_matching_is_case_space_and_punctuation_insensitive():
-    assert normalise_header(" Date of Service ") == normalise_header("date_of_service") == normalise_header("DATE-OF-SERVICE")
+    assert (
+        normalise_header(" Date of Service ")
+        == normalise_header("date_of_service")
+        == normalise_header("DATE-OF-SERVICE")
+    )
     assert normalise_header("\ufeffMRN") == "mrn"
     assert normalise_header("Mod 1") == normalise_header("mod1")
     assert normalise_header("First Name") != normalise_header("Last Name")
@@ -37,7 +41,9 @@ def test_cp1252_only_when_asked_and_never_guessed(tmp_path):
     p = _csv(tmp_path, "MRN,City\n001,Sa\xf1o\n".encode("cp1252"))
     with pytest.raises(BadInput) as e:
         list(open_table(p))
-    assert "row 2" in e.value.message and "cp1252" in e.value.message and "Sa" not in e.value.message
+    assert (
+        "row 2" in e.value.message and "cp1252" in e.value.message and "Sa" not in e.value.message
+    )
     assert list(open_table(p, encoding="cp1252")) == [(2, ["001", "Sa\u00f1o"])]
     with pytest.raises(BadInput, match="unknown encoding"):
         open_table(p, encoding="klingon")
@@ -113,6 +119,7 @@ def test_progress_reports_bytes(tmp_path):
 
 # --- XLSX -----------------------------------------------------------------------------------
 
+
 def _book(path, build):
     from openpyxl import Workbook
 
@@ -152,7 +159,7 @@ def test_xlsx_formula_without_cached_value_and_error_values(tmp_path):
     def build(wb):
         ws = wb.active
         ws.append(["MRN", "Charge"])
-        ws.append(["1", "=2*3"])     # openpyxl writes formulas without a cached value
+        ws.append(["1", "=2*3"])  # openpyxl writes formulas without a cached value
         ws.append(["2", "7"])
 
     p = _book(tmp_path / "f.xlsx", build)
@@ -160,20 +167,29 @@ def test_xlsx_formula_without_cached_value_and_error_values(tmp_path):
     assert list(t) == [(3, ["2", "7"])]
     assert [str(x) for x in t.problems] == [
         "f.xlsx[Sheet], row 2, column 'Charge': formula without a saved value: open the file in Excel and save it "
-        "again, or paste values"]
+        "again, or paste values"
+    ]
 
 
 def test_xlsx_formula_with_cached_value_is_read_as_its_value(tmp_path):
     # Excel saves <f> and <v>; craft that in the sheet XML
-    p = _book(tmp_path / "c.xlsx", lambda wb: (wb.active.append(["A", "B"]), wb.active.append(["1", "=1+1"])))
+    p = _book(
+        tmp_path / "c.xlsx",
+        lambda wb: (wb.active.append(["A", "B"]), wb.active.append(["1", "=1+1"])),
+    )
     src = zipfile.ZipFile(p)
     out = tmp_path / "cached.xlsx"
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for info in src.infolist():
             data = src.read(info.filename)
             if info.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b"<f>1+1</f><v></v>", b"<f>1+1</f><v>2</v>").replace(b"<f>1+1</f>", b"<f>1+1</f><v>2</v>") \
-                    if b"<v>2</v>" not in data else data
+                data = (
+                    data.replace(b"<f>1+1</f><v></v>", b"<f>1+1</f><v>2</v>").replace(
+                        b"<f>1+1</f>", b"<f>1+1</f><v>2</v>"
+                    )
+                    if b"<v>2</v>" not in data
+                    else data
+                )
             z.writestr(info, data)
     t = open_table(out)
     assert list(t) == [(2, ["1", 2])] and t.problems == []

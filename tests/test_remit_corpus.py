@@ -34,9 +34,14 @@ def test_every_file_parses_and_balances(corpus):
         rf = parse.parse_file(f)
         assert rf.errors == [], (f.name, [str(i) for i in rf.errors])
         assert [d for d in balance.check_file(rf) if d.severity == "error"] == [], f.name
-        tx, = rf.transactions
+        (tx,) = rf.transactions
         amount, claims, paid, plb = EXPECTED[f.name]
-        assert (tx.amount_cents, len(tx.claims), tx.claims_paid_cents, tx.plb_cents) == (amount, claims, paid, plb), f.name
+        assert (tx.amount_cents, len(tx.claims), tx.claims_paid_cents, tx.plb_cents) == (
+            amount,
+            claims,
+            paid,
+            plb,
+        ), f.name
 
 
 def test_corpus_details(corpus):
@@ -45,12 +50,26 @@ def test_corpus_details(corpus):
     assert sec.status_code == "2" and sec.patient_resp_cents == 22000
     ln = sec.lines[1]
     assert (ln.code, ln.modifiers, ln.units) == ("66543", ["26"], "1")
-    assert [(a.group, a.reason, a.amount_cents) for a in ln.adjustments] == [("PR", "1", 15000), ("PR", "2", 7000),
-                                                                             ("CO", "42", 8500)]
-    neg = parse.parse_file(d / "secondary-payment-with-higher-fee-schedule.edi").transactions[0].claims[0]
-    assert [(a.group, a.reason, a.amount_cents) for a in neg.lines[0].adjustments] == [("OA", "23", 51600), ("OA", "94", -900)]
+    assert [(a.group, a.reason, a.amount_cents) for a in ln.adjustments] == [
+        ("PR", "1", 15000),
+        ("PR", "2", 7000),
+        ("CO", "42", 8500),
+    ]
+    neg = (
+        parse.parse_file(d / "secondary-payment-with-higher-fee-schedule.edi")
+        .transactions[0]
+        .claims[0]
+    )
+    assert [(a.group, a.reason, a.amount_cents) for a in neg.lines[0].adjustments] == [
+        ("OA", "23", 51600),
+        ("OA", "94", -900),
+    ]
     sep = parse.parse_file(d / "dollars-and-data-sent-separate.edi").transactions[0].claims[0]
-    assert [a.reason for a in sep.adjustments] == ["A2"] and sep.lines[0].paid_cents == 50000 and sep.paid_cents == 45000
+    assert (
+        [a.reason for a in sep.adjustments] == ["A2"]
+        and sep.lines[0].paid_cents == 50000
+        and sep.paid_cents == 45000
+    )
     tog = parse.parse_file(d / "dollars-and-data-sent-together.edi").transactions[0]
     assert tog.claims[1].remarks == ["MA02"]
     assert [(p.reason, p.reference) for p in tog.plb] == [("CV", "CP")]
@@ -73,10 +92,16 @@ def test_import_keeps_foreign_claims_unmatched(corpus, cli, db):
     f = corpus / "x12" / "835" / "multiple-claims-single-check.edi"
     res = cli("remit", "import", f)
     assert res.exit_code == 0, res.output
-    rows = db.execute("SELECT outcome, COUNT(*), SUM(paid_cents) FROM remit_claims GROUP BY outcome").fetchall()
+    rows = db.execute(
+        "SELECT outcome, COUNT(*), SUM(paid_cents) FROM remit_claims GROUP BY outcome"
+    ).fetchall()
     assert rows == [("unmatched", 9, 81080)]
-    assert db.execute("SELECT posted_cents, unmatched_cents FROM remit_transactions").fetchone() == (0, 81080)
+    assert db.execute(
+        "SELECT posted_cents, unmatched_cents FROM remit_transactions"
+    ).fetchone() == (0, 81080)
     assert db.execute("SELECT COUNT(*) FROM payments").fetchone()[0] == 0
-    assert db.execute("SELECT COUNT(*) FROM remit_lines").fetchone()[0] == 33  # SVC segments in the file
+    assert (
+        db.execute("SELECT COUNT(*) FROM remit_lines").fetchone()[0] == 33
+    )  # SVC segments in the file
     again = cli("remit", "import", f)
     assert again.exit_code == 1 and "already posted" in again.stderr.lower()

@@ -5,9 +5,9 @@ idempotency, refusals. Every expectation is computed by hand from the 835 the te
 from __future__ import annotations
 
 import pytest
+from test_remit_support import Remit, balance_of, issue_claim, status_of
 
 from billadmin import integrity
-from test_remit_support import Remit, balance_of, issue_claim, status_of
 
 
 @pytest.fixture
@@ -23,9 +23,18 @@ def _count(db, table, where="1=1", params=()):
 
 
 def paid_remit(**kw) -> Remit:
-    return Remit(**kw).claim("C000001", "1", "155", "100", "20", pcn="KP-1", lines=[
-        ("HC:99213", "140", "90", [("CO", "45", "30"), ("PR", "2", "20")]),
-        ("HC:36415", "15", "10", [("CO", "45", "5")])])
+    return Remit(**kw).claim(
+        "C000001",
+        "1",
+        "155",
+        "100",
+        "20",
+        pcn="KP-1",
+        lines=[
+            ("HC:99213", "140", "90", [("CO", "45", "30"), ("PR", "2", "20")]),
+            ("HC:36415", "15", "10", [("CO", "45", "5")]),
+        ],
+    )
 
 
 def test_paid_claim_posts_payment_adjustments_and_transfer(cli, db, claims, tmp_path):
@@ -34,17 +43,36 @@ def test_paid_claim_posts_payment_adjustments_and_transfer(cli, db, claims, tmp_
     assert res.exit_code == 0, res.output
     assert balance_of(db, inv) == {"total": 15500, "paid": 10000, "adjusted": 5500, "balance": 0}
     assert status_of(db, inv) == "paid"
-    pay = db.execute("SELECT kind, payer_id, amount_cents, method, reference, received_on FROM payments").fetchall()
-    assert pay == [("insurance", db.execute("SELECT payer_id FROM invoices WHERE id = ?", (inv,)).fetchone()[0],
-                    10000, "ACH", "EFT1001", "2026-03-14")]
-    allocs = db.execute("SELECT l.code, a.amount_cents FROM payment_allocations a"
-                        " JOIN invoice_lines l ON l.id = a.invoice_line_id ORDER BY l.line_no").fetchall()
+    pay = db.execute(
+        "SELECT kind, payer_id, amount_cents, method, reference, received_on FROM payments"
+    ).fetchall()
+    assert pay == [
+        (
+            "insurance",
+            db.execute("SELECT payer_id FROM invoices WHERE id = ?", (inv,)).fetchone()[0],
+            10000,
+            "ACH",
+            "EFT1001",
+            "2026-03-14",
+        )
+    ]
+    allocs = db.execute(
+        "SELECT l.code, a.amount_cents FROM payment_allocations a"
+        " JOIN invoice_lines l ON l.id = a.invoice_line_id ORDER BY l.line_no"
+    ).fetchall()
     assert allocs == [("99213", 9000), ("36415", 1000)]
-    adj = db.execute("SELECT l.code, d.group_code, d.reason_code, d.amount_cents, d.source FROM adjustments d"
-                     " JOIN invoice_lines l ON l.id = d.invoice_line_id ORDER BY d.id").fetchall()
-    assert adj == [("99213", "CO", "45", 3000, "remit"), ("99213", "PR", "2", 2000, "transfer"),
-                   ("36415", "CO", "45", 500, "remit")]
-    assert db.execute("SELECT payer_claim_number FROM payer_claim_numbers WHERE invoice_id = ?", (inv,)).fetchone() == ("KP-1",)
+    adj = db.execute(
+        "SELECT l.code, d.group_code, d.reason_code, d.amount_cents, d.source FROM adjustments d"
+        " JOIN invoice_lines l ON l.id = d.invoice_line_id ORDER BY d.id"
+    ).fetchall()
+    assert adj == [
+        ("99213", "CO", "45", 3000, "remit"),
+        ("99213", "PR", "2", 2000, "transfer"),
+        ("36415", "CO", "45", 500, "remit"),
+    ]
+    assert db.execute(
+        "SELECT payer_claim_number FROM payer_claim_numbers WHERE invoice_id = ?", (inv,)
+    ).fetchone() == ("KP-1",)
     assert _count(db, "audit_log", "action = 'remit import'") == 1
     assert integrity.run_checks(db) == []
     assert "Posted 1 transaction(s), 100.00; claims: 1 paid" in res.stderr
@@ -53,8 +81,14 @@ def test_paid_claim_posts_payment_adjustments_and_transfer(cli, db, claims, tmp_
 def test_partial_payment_leaves_a_balance(cli, db, claims, tmp_path):
     inv, _ = claims
     # the payer adjudicated only the office visit: the lab line is still open
-    r = Remit().claim("C000001", "1", "140", "90", "20", lines=[
-        ("HC:99213", "140", "90", [("CO", "45", "30"), ("PR", "2", "20")])])
+    r = Remit().claim(
+        "C000001",
+        "1",
+        "140",
+        "90",
+        "20",
+        lines=[("HC:99213", "140", "90", [("CO", "45", "30"), ("PR", "2", "20")])],
+    )
     assert cli("remit", "import", r.write(tmp_path / "p.835")).exit_code == 0
     assert balance_of(db, inv)["balance"] == 1500
     assert status_of(db, inv) == "partially_paid"
@@ -62,9 +96,11 @@ def test_partial_payment_leaves_a_balance(cli, db, claims, tmp_path):
 
 def test_denials(cli, db, claims, tmp_path):
     inv1, inv2 = claims
-    r = (Remit()
-         .claim("C000002", "4", "205", "0", cas=[("CO", "50", "205")])           # denied by status code
-         .claim("C000001", "1", "155", "0", cas=[("CO", "29", "155")]))         # nothing paid, timely filing
+    r = (
+        Remit()
+        .claim("C000002", "4", "205", "0", cas=[("CO", "50", "205")])  # denied by status code
+        .claim("C000001", "1", "155", "0", cas=[("CO", "29", "155")])
+    )  # nothing paid, timely filing
     assert cli("remit", "import", r.write(tmp_path / "d.835")).exit_code == 0
     assert status_of(db, inv2) == "denied" and status_of(db, inv1) == "denied"
     assert _count(db, "payments") == 0
@@ -77,18 +113,29 @@ def test_deductible_only_is_not_a_denial(cli, db, claims, tmp_path):
     r = Remit().claim("C000001", "1", "155", "0", "155", cas=[("PR", "1", "155")])
     assert cli("remit", "import", r.write(tmp_path / "ded.835")).exit_code == 0
     assert status_of(db, inv) == "paid"
-    assert db.execute("SELECT source, amount_cents FROM adjustments").fetchall() == [("transfer", 15500)]
+    assert db.execute("SELECT source, amount_cents FROM adjustments").fetchall() == [
+        ("transfer", 15500)
+    ]
 
 
 def test_claim_level_adjustment_with_lines(cli, db, claims, tmp_path):
     """Like the corpus 'dollars and data sent separate': lines pay 500, a claim-level CO-A2 of 50
     makes the claim's payment 450; the ledger must show 450 paid, not 500."""
     inv = issue_claim(db, "C000003", [("99211", "", "800.00")])
-    r = Remit().claim("C000003", "1", "800", "450", "300", cas=[("CO", "A2", "50")],
-                      lines=[("HC:99211", "800", "500", [("PR", "1", "300")])])
+    r = Remit().claim(
+        "C000003",
+        "1",
+        "800",
+        "450",
+        "300",
+        cas=[("CO", "A2", "50")],
+        lines=[("HC:99211", "800", "500", [("PR", "1", "300")])],
+    )
     assert cli("remit", "import", r.write(tmp_path / "cl.835")).exit_code == 0
     assert balance_of(db, inv) == {"total": 80000, "paid": 45000, "adjusted": 35000, "balance": 0}
-    allocs = db.execute("SELECT invoice_line_id IS NULL, amount_cents FROM payment_allocations ORDER BY id").fetchall()
+    allocs = db.execute(
+        "SELECT invoice_line_id IS NULL, amount_cents FROM payment_allocations ORDER BY id"
+    ).fetchall()
     assert allocs == [(0, 50000), (1, -5000)]
     assert db.execute("SELECT amount_cents FROM payments").fetchone() == (45000,)
     assert integrity.run_checks(db) == []
@@ -97,16 +144,30 @@ def test_claim_level_adjustment_with_lines(cli, db, claims, tmp_path):
 def test_claim_without_lines_and_line_matching_by_modifier(cli, db, claims, tmp_path):
     _, inv2 = claims
     inv4 = issue_claim(db, "C000004", [("99213", "", "140.00"), ("99213", "25", "140.00")])
-    r = (Remit()
-         .claim("C000002", "1", "205", "150", cas=[("CO", "45", "55")])
-         .claim("C000004", "1", "280", "200", lines=[
-             ("HC:99213:25", "140", "110", [("CO", "45", "30")]),
-             ("HC:99213", "140", "90", [("CO", "45", "50")])]))
+    r = (
+        Remit()
+        .claim("C000002", "1", "205", "150", cas=[("CO", "45", "55")])
+        .claim(
+            "C000004",
+            "1",
+            "280",
+            "200",
+            lines=[
+                ("HC:99213:25", "140", "110", [("CO", "45", "30")]),
+                ("HC:99213", "140", "90", [("CO", "45", "50")]),
+            ],
+        )
+    )
     assert cli("remit", "import", r.write(tmp_path / "m.835")).exit_code == 0
-    assert db.execute("SELECT invoice_line_id, amount_cents FROM payment_allocations WHERE invoice_id = ?",
-                      (inv2,)).fetchall() == [(None, 15000)]
-    got = db.execute("SELECT l.modifiers, a.amount_cents FROM payment_allocations a JOIN invoice_lines l"
-                     " ON l.id = a.invoice_line_id WHERE a.invoice_id = ? ORDER BY a.id", (inv4,)).fetchall()
+    assert db.execute(
+        "SELECT invoice_line_id, amount_cents FROM payment_allocations WHERE invoice_id = ?",
+        (inv2,),
+    ).fetchall() == [(None, 15000)]
+    got = db.execute(
+        "SELECT l.modifiers, a.amount_cents FROM payment_allocations a JOIN invoice_lines l"
+        " ON l.id = a.invoice_line_id WHERE a.invoice_id = ? ORDER BY a.id",
+        (inv4,),
+    ).fetchall()
     assert got == [("25", 11000), ("", 9000)]
     assert balance_of(db, inv2)["balance"] == 0 and balance_of(db, inv4)["balance"] == 0
 
@@ -116,21 +177,31 @@ def test_unmatched_claims_are_kept_and_reported(cli, db, claims, tmp_path):
     res = cli("remit", "import", r.write(tmp_path / "u.835"))
     assert res.exit_code == 0
     assert "unmatched: claim X-99" in res.stderr
-    row = db.execute("SELECT invoice_id, outcome, paid_cents FROM remit_claims WHERE claim_number = 'X-99'").fetchone()
+    row = db.execute(
+        "SELECT invoice_id, outcome, paid_cents FROM remit_claims WHERE claim_number = 'X-99'"
+    ).fetchone()
     assert row == (None, "unmatched", 4000)
-    t = db.execute("SELECT amount_cents, posted_cents, unmatched_cents FROM remit_transactions").fetchone()
+    t = db.execute(
+        "SELECT amount_cents, posted_cents, unmatched_cents FROM remit_transactions"
+    ).fetchone()
     assert t == (14000, 10000, 4000)
     assert db.execute("SELECT SUM(amount_cents) FROM payments").fetchone()[0] == 10000
     assert _count(db, "adjustments") == 3  # the foreign claim's CO-45 is not posted anywhere
 
 
 def test_plb_is_kept_and_balances_the_transaction(cli, db, claims, tmp_path):
-    r = paid_remit().provider_adjustment("WO", "C000009", "25").provider_adjustment("L6", None, "-1.50")
+    r = (
+        paid_remit()
+        .provider_adjustment("WO", "C000009", "25")
+        .provider_adjustment("L6", None, "-1.50")
+    )
     assert cli("remit", "import", r.write(tmp_path / "plb.835")).exit_code == 0
-    assert db.execute("SELECT reason_code, reference, amount_cents FROM remit_plb ORDER BY id").fetchall() == [
-        ("WO", "C000009", 2500), ("L6", None, -150)]
+    assert db.execute(
+        "SELECT reason_code, reference, amount_cents FROM remit_plb ORDER BY id"
+    ).fetchall() == [("WO", "C000009", 2500), ("L6", None, -150)]
     amount, posted, unmatched, plb = db.execute(
-        "SELECT amount_cents, posted_cents, unmatched_cents, plb_cents FROM remit_transactions").fetchone()
+        "SELECT amount_cents, posted_cents, unmatched_cents, plb_cents FROM remit_transactions"
+    ).fetchone()
     assert (amount, posted, unmatched, plb) == (7650, 10000, 0, 2350)
     assert amount == posted + unmatched - plb
 
@@ -139,20 +210,40 @@ def test_same_trace_twice_is_already_posted(cli, db, claims, tmp_path):
     inv, _ = claims
     p = paid_remit().write(tmp_path / "a.835")
     assert cli("remit", "import", p).exit_code == 0
-    before = [_count(db, t) for t in ("payments", "payment_allocations", "adjustments", "invoice_events", "remit_claims")]
+    before = [
+        _count(db, t)
+        for t in (
+            "payments",
+            "payment_allocations",
+            "adjustments",
+            "invoice_events",
+            "remit_claims",
+        )
+    ]
     # the same payment in a file with different bytes (a resend) is refused too
     p2 = paid_remit(newline="\n").write(tmp_path / "a-resent.835")
     res = cli("remit", "import", p2)
     assert res.exit_code == 1
     assert "already posted" in res.stdout and "trace EFT1001 was posted from a.835" in res.stderr
-    after = [_count(db, t) for t in ("payments", "payment_allocations", "adjustments", "invoice_events", "remit_claims")]
+    after = [
+        _count(db, t)
+        for t in (
+            "payments",
+            "payment_allocations",
+            "adjustments",
+            "invoice_events",
+            "remit_claims",
+        )
+    ]
     assert after == before
     assert balance_of(db, inv)["balance"] == 0
 
 
 def test_other_payer_with_same_trace_is_not_a_duplicate(cli, db, claims, tmp_path):
     assert cli("remit", "import", paid_remit().write(tmp_path / "a.835")).exit_code == 0
-    other = Remit(payer_tin="1999999999", payer="SUMMIT HEALTH").claim("C000002", "1", "205", "150", cas=[("CO", "45", "55")])
+    other = Remit(payer_tin="1999999999", payer="SUMMIT HEALTH").claim(
+        "C000002", "1", "205", "150", cas=[("CO", "45", "55")]
+    )
     assert cli("remit", "import", other.write(tmp_path / "b.835")).exit_code == 0
 
 
@@ -160,38 +251,83 @@ def test_reversal_and_correction(cli, db, claims, tmp_path):
     inv, _ = claims
     assert cli("remit", "import", paid_remit().write(tmp_path / "a.835")).exit_code == 0
     # the payer takes the payment back (CLP02 22, negative amounts) and pays it again corrected
-    r = (Remit(trace="EFT2002")
-         .claim("C000001", "22", "-155", "-100", "-20", pcn="KP-1", lines=[
-             ("HC:99213", "-140", "-90", [("CO", "45", "-30"), ("PR", "2", "-20")]),
-             ("HC:36415", "-15", "-10", [("CO", "45", "-5")])])
-         .claim("C000001", "1", "155", "115", "20", pcn="KP-2", lines=[
-             ("HC:99213", "140", "105", [("CO", "45", "15"), ("PR", "2", "20")]),
-             ("HC:36415", "15", "10", [("CO", "45", "5")])]))
+    r = (
+        Remit(trace="EFT2002")
+        .claim(
+            "C000001",
+            "22",
+            "-155",
+            "-100",
+            "-20",
+            pcn="KP-1",
+            lines=[
+                ("HC:99213", "-140", "-90", [("CO", "45", "-30"), ("PR", "2", "-20")]),
+                ("HC:36415", "-15", "-10", [("CO", "45", "-5")]),
+            ],
+        )
+        .claim(
+            "C000001",
+            "1",
+            "155",
+            "115",
+            "20",
+            pcn="KP-2",
+            lines=[
+                ("HC:99213", "140", "105", [("CO", "45", "15"), ("PR", "2", "20")]),
+                ("HC:36415", "15", "10", [("CO", "45", "5")]),
+            ],
+        )
+    )
     res = cli("remit", "import", r.write(tmp_path / "rev.835"))
     assert res.exit_code == 0, res.output
-    outcomes = db.execute("SELECT status_code, outcome, reverses_id FROM remit_claims ORDER BY id").fetchall()
+    outcomes = db.execute(
+        "SELECT status_code, outcome, reverses_id FROM remit_claims ORDER BY id"
+    ).fetchall()
     assert outcomes == [("1", "paid", None), ("22", "reversed", 1), ("1", "paid", None)]
     assert balance_of(db, inv) == {"total": 15500, "paid": 11500, "adjusted": 4000, "balance": 0}
-    events = [r[0] for r in db.execute("SELECT status FROM invoice_events WHERE invoice_id = ? ORDER BY id", (inv,))]
+    events = [
+        r[0]
+        for r in db.execute(
+            "SELECT status FROM invoice_events WHERE invoice_id = ? ORDER BY id", (inv,)
+        )
+    ]
     assert events == ["issued", "paid", "reversed", "paid"]
-    assert db.execute("SELECT amount_cents FROM payments ORDER BY id").fetchall() == [(10000,), (1500,)]
-    assert db.execute("SELECT payer_claim_number FROM payer_claim_numbers WHERE invoice_id = ?", (inv,)).fetchone() == ("KP-2",)
+    assert db.execute("SELECT amount_cents FROM payments ORDER BY id").fetchall() == [
+        (10000,),
+        (1500,),
+    ]
+    assert db.execute(
+        "SELECT payer_claim_number FROM payer_claim_numbers WHERE invoice_id = ?", (inv,)
+    ).fetchone() == ("KP-2",)
     assert integrity.run_checks(db) == []
 
 
 def test_reversal_of_a_whole_check_under_its_own_trace(cli, db, claims, tmp_path):
     inv, _ = claims
     assert cli("remit", "import", paid_remit().write(tmp_path / "a.835")).exit_code == 0
-    rev = Remit().claim("C000001", "22", "-155", "-100", "-20", pcn="KP-1", lines=[
-        ("HC:99213", "-140", "-90", [("CO", "45", "-30"), ("PR", "2", "-20")]),
-        ("HC:36415", "-15", "-10", [("CO", "45", "-5")])])
+    rev = Remit().claim(
+        "C000001",
+        "22",
+        "-155",
+        "-100",
+        "-20",
+        pcn="KP-1",
+        lines=[
+            ("HC:99213", "-140", "-90", [("CO", "45", "-30"), ("PR", "2", "-20")]),
+            ("HC:36415", "-15", "-10", [("CO", "45", "-5")]),
+        ],
+    )
     res = cli("remit", "import", rev.write(tmp_path / "takeback.835"))
-    assert res.exit_code == 0, res.output   # same trace EFT1001, but a reversal: not a duplicate
+    assert res.exit_code == 0, res.output  # same trace EFT1001, but a reversal: not a duplicate
     assert balance_of(db, inv) == {"total": 15500, "paid": 0, "adjusted": 0, "balance": 15500}
     assert status_of(db, inv) == "reversed"
-    assert db.execute("SELECT credit_debit, amount_cents FROM remit_transactions ORDER BY id").fetchall() == [
-        ("C", 10000), ("D", -10000)]
-    assert db.execute("SELECT amount_cents FROM payments ORDER BY id").fetchall() == [(10000,), (-10000,)]
+    assert db.execute(
+        "SELECT credit_debit, amount_cents FROM remit_transactions ORDER BY id"
+    ).fetchall() == [("C", 10000), ("D", -10000)]
+    assert db.execute("SELECT amount_cents FROM payments ORDER BY id").fetchall() == [
+        (10000,),
+        (-10000,),
+    ]
     assert integrity.run_checks(db) == []
     again = cli("remit", "import", tmp_path / "takeback.835")
     assert again.exit_code == 1
@@ -213,7 +349,9 @@ def test_duplicate_claim_payment_in_a_new_trace_is_not_posted(cli, db, claims, t
     assert res.exit_code == 0
     assert "duplicate: claim C000001" in res.stderr
     assert balance_of(db, inv) == {"total": 15500, "paid": 10000, "adjusted": 5500, "balance": 0}
-    assert db.execute("SELECT posted_cents, skipped_cents FROM remit_transactions WHERE trace_number = 'EFT9'").fetchone() == (0, 10000)
+    assert db.execute(
+        "SELECT posted_cents, skipped_cents FROM remit_transactions WHERE trace_number = 'EFT9'"
+    ).fetchone() == (0, 10000)
 
 
 def test_unbalanced_file_refuses_the_whole_call(cli, db, claims, tmp_path):
@@ -224,18 +362,30 @@ def test_unbalanced_file_refuses_the_whole_call(cli, db, claims, tmp_path):
     assert res.exit_code == 2
     assert "bad.835: ST 0001, segment 3: BPR02 payment does not balance" in res.stderr
     assert "expected 100.00 != found 99.00 (1.00 too little)" in res.stderr
-    assert _count(db, "remit_files") == 0 and _count(db, "payments") == 0 and _count(db, "adjustments") == 0
+    assert (
+        _count(db, "remit_files") == 0
+        and _count(db, "payments") == 0
+        and _count(db, "adjustments") == 0
+    )
 
 
 def test_dry_run_posts_nothing(cli, db, claims, tmp_path):
     res = cli("remit", "import", "--dry-run", paid_remit().write(tmp_path / "a.835"))
     assert res.exit_code == 0 and "would post" in res.stdout
-    assert _count(db, "remit_files") == 0 and _count(db, "payments") == 0 and _count(db, "audit_log", "action = 'remit import'") == 0
+    assert (
+        _count(db, "remit_files") == 0
+        and _count(db, "payments") == 0
+        and _count(db, "audit_log", "action = 'remit import'") == 0
+    )
 
 
 def test_several_files_and_list(cli, db, claims, tmp_path):
     a = paid_remit().write(tmp_path / "a.835")
-    b = Remit(trace="CHK55", method="CHK").claim("C000002", "1", "205", "150", cas=[("CO", "45", "55")]).write(tmp_path / "b.835")
+    b = (
+        Remit(trace="CHK55", method="CHK")
+        .claim("C000002", "1", "205", "150", cas=[("CO", "45", "55")])
+        .write(tmp_path / "b.835")
+    )
     res = cli("remit", "import", a, b, "-f", "json")
     assert res.exit_code == 0
     res = cli("remit", "list", "-f", "csv")
@@ -256,7 +406,11 @@ def test_help_has_examples(cli):
 def test_remittance_invariant_for_billadmin_check(cli, db, claims, tmp_path):
     from billadmin.remit.checks import check_remittances
 
-    r = paid_remit().claim("X-99", "1", "50", "40", cas=[("CO", "45", "10")]).provider_adjustment("L6", None, "-2")
+    r = (
+        paid_remit()
+        .claim("X-99", "1", "50", "40", cas=[("CO", "45", "10")])
+        .provider_adjustment("L6", None, "-2")
+    )
     assert cli("remit", "import", r.write(tmp_path / "a.835")).exit_code == 0
     assert check_remittances(db) == []
     db.execute("PRAGMA ignore_check_constraints = 1")

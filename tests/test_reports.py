@@ -4,9 +4,9 @@ the fixture's docstring."""
 import json
 from decimal import Decimal
 
+import ledger_fixtures as lf
 import pytest
 
-import ledger_fixtures as lf
 from billadmin import db as dbmod
 
 AS_OF = "2026-11-26"
@@ -35,7 +35,14 @@ def ledger(db):
 
         mk("C1", a, "MCR", "2026-11-10", "2026-11-11", [("99214", 20000)])
         mk("C2", a, "KEY", "2026-09-20", "2026-09-21", [("99213", 20000), ("93000", 10000)])
-        lf.remit(db, ids["C2"], "2026-10-15", paid=15000, adjustments=[("CO", "45", 5000)], line_paid=[10000, 5000])
+        lf.remit(
+            db,
+            ids["C2"],
+            "2026-10-15",
+            paid=15000,
+            adjustments=[("CO", "45", 5000)],
+            line_paid=[10000, 5000],
+        )
         mk("C3", b, "MCR", "2026-07-01", "2026-07-02", [("99215", 50000)])
         lf.remit(db, ids["C3"], "2026-08-01", adjustments=[("CO", "50", 50000)])
         mk("C4", b, "KEY", "2026-06-01", "2026-06-02", [("99214", 25000)])
@@ -43,9 +50,15 @@ def ledger(db):
         lf.credit_note(db, ids["C5"], "2026-10-25")
         ids["P1"] = lf.patient_invoice(db, a, "2026-10-20", [("2026-09-20", "99213", 3000)])
         ids["P2"] = lf.patient_invoice(db, b, "2026-08-01", [("2026-07-28", "99212", 8000)])
-        pay = db.execute("INSERT INTO payments (kind, patient_id, amount_cents, method, received_on, created_at)"
-                         " VALUES ('patient', ?, 9000, 'cash', '2026-09-15', 'x')", (b,)).lastrowid
-        db.execute("INSERT INTO payment_allocations (payment_id, invoice_id, amount_cents) VALUES (?,?,9000)", (pay, ids["P2"]))
+        pay = db.execute(
+            "INSERT INTO payments (kind, patient_id, amount_cents, method, received_on, created_at)"
+            " VALUES ('patient', ?, 9000, 'cash', '2026-09-15', 'x')",
+            (b,),
+        ).lastrowid
+        db.execute(
+            "INSERT INTO payment_allocations (payment_id, invoice_id, amount_cents) VALUES (?,?,9000)",
+            (pay, ids["P2"]),
+        )
     return ids
 
 
@@ -58,41 +71,66 @@ def _json(cli, *args):
 def test_aging_by_payer(cli, ledger):
     rows = {r["payer"]: r for r in _json(cli, "aging", "--as-of", AS_OF)}
     assert list(rows) == ["KEY", "MCR", "PATIENT", "TOTAL"]
-    assert [rows["MCR"][k] for k in ("invoices", "0-30", "31-60", "61-90", "91-120", "120+", "total")] == [
-        1, "200.00", "0.00", "0.00", "0.00", "0.00", "200.00"]
-    assert [rows["KEY"][k] for k in ("invoices", "61-90", "120+", "total")] == [2, "100.00", "250.00", "350.00"]
-    assert [rows["PATIENT"][k] for k in ("invoices", "61-90", "120+", "total")] == [2, "30.00", "-10.00", "20.00"]
+    assert [
+        rows["MCR"][k] for k in ("invoices", "0-30", "31-60", "61-90", "91-120", "120+", "total")
+    ] == [1, "200.00", "0.00", "0.00", "0.00", "0.00", "200.00"]
+    assert [rows["KEY"][k] for k in ("invoices", "61-90", "120+", "total")] == [
+        2,
+        "100.00",
+        "250.00",
+        "350.00",
+    ]
+    assert [rows["PATIENT"][k] for k in ("invoices", "61-90", "120+", "total")] == [
+        2,
+        "30.00",
+        "-10.00",
+        "20.00",
+    ]
     t = rows["TOTAL"]
-    assert [t[k] for k in ("invoices", "0-30", "31-60", "61-90", "91-120", "120+", "total", "share_pct")] == [
-        5, "200.00", "0.00", "130.00", "0.00", "240.00", "570.00", "100.0"]
+    assert [
+        t[k] for k in ("invoices", "0-30", "31-60", "61-90", "91-120", "120+", "total", "share_pct")
+    ] == [5, "200.00", "0.00", "130.00", "0.00", "240.00", "570.00", "100.0"]
 
 
 def test_aging_by_invoice_date_and_per_patient(cli, ledger):
     rows = {r["payer"]: r for r in _json(cli, "aging", "--as-of", AS_OF, "--by", "invoice")}
-    assert rows["PATIENT"]["31-60"] == "30.00" and rows["PATIENT"]["61-90"] == "0.00"   # P1 issued 10-20: 37 days
-    assert rows["PATIENT"]["91-120"] == "-10.00"                                          # P2 issued 08-01: 117 days
+    assert (
+        rows["PATIENT"]["31-60"] == "30.00" and rows["PATIENT"]["61-90"] == "0.00"
+    )  # P1 issued 10-20: 37 days
+    assert rows["PATIENT"]["91-120"] == "-10.00"  # P2 issued 08-01: 117 days
     pts = _json(cli, "aging", "--as-of", AS_OF, "--per", "patient")
     assert [(p["mrn"], p["insurance"], p["patient"], p["total"]) for p in pts] == [
-        ("0000101", "300.00", "30.00", "330.00"), ("0000202", "250.00", "-10.00", "240.00"), ("TOTAL", "550.00", "20.00", "570.00")]
+        ("0000101", "300.00", "30.00", "330.00"),
+        ("0000202", "250.00", "-10.00", "240.00"),
+        ("TOTAL", "550.00", "20.00", "570.00"),
+    ]
     assert pts[0]["patient"] == "30.00"
 
 
 def test_aging_as_of_a_past_date(cli, ledger):
     t = _json(cli, "aging", "--as-of", "2026-10-01")[-1]
     # C2 300 (before its remittance) in 0-30; C4 250 in 120+; P2 -10 (paid 09-15) in 61-90; C3 denied 08-01
-    assert [t[k] for k in ("0-30", "61-90", "120+", "total")] == ["300.00", "-10.00", "250.00", "540.00"]
+    assert [t[k] for k in ("0-30", "61-90", "120+", "total")] == [
+        "300.00",
+        "-10.00",
+        "250.00",
+        "540.00",
+    ]
 
 
 def test_aging_invariant_on_fixture(db, ledger):
     import datetime as dt
 
-    from billadmin.reports import aging, ledger as lg
+    from billadmin.reports import aging
+    from billadmin.reports import ledger as lg
 
     for day in ("2026-07-15", "2026-10-01", AS_OF):
         d = dt.date.fromisoformat(day)
         total = aging.by_payer(db, d)[-1]["total_cents"]
         assert total == lg.ledger_totals(db, d)["balance_cents"]
-    view = db.execute("SELECT SUM(total_cents + credited_cents - paid_cents - adjusted_cents) FROM invoice_balances").fetchone()[0]
+    view = db.execute(
+        "SELECT SUM(total_cents + credited_cents - paid_cents - adjusted_cents) FROM invoice_balances"
+    ).fetchone()[0]
     assert total == view == 57000
 
 
@@ -102,7 +140,7 @@ def test_aging_xlsx_with_chart(cli, ledger, tmp_path):
     p = tmp_path / "aging.xlsx"
     r = cli("report", "aging", "--as-of", AS_OF, "-f", "xlsx", "-o", p)
     assert r.exit_code == 0, r.stderr
-    assert r.stderr.count("may contain PHI") == 1      # names patients: said once
+    assert r.stderr.count("may contain PHI") == 1  # names patients: said once
     wb = load_workbook(p)
     assert wb.sheetnames == ["Aging by payer", "Aging by patient"]
     ws = wb["Aging by payer"]
@@ -110,9 +148,15 @@ def test_aging_xlsx_with_chart(cli, ledger, tmp_path):
     assert ws.freeze_panes == "A2"
     assert ws["E2"].number_format == "#,##0.00"
     total_row = [c.value for c in ws[5]]
-    assert total_row[0] == "TOTAL" and Decimal(str(total_row[9])) == Decimal("570.00") and ws["A5"].font.b
+    assert (
+        total_row[0] == "TOTAL"
+        and Decimal(str(total_row[9])) == Decimal("570.00")
+        and ws["A5"].font.b
+    )
     charts = ws._charts
-    assert len(charts) == 1 and len(charts[0].series) == 3   # one series per payer row (KEY, MCR, PATIENT)
+    assert (
+        len(charts) == 1 and len(charts[0].series) == 3
+    )  # one series per payer row (KEY, MCR, PATIENT)
 
 
 def test_report_refusals(cli, ledger):
@@ -125,7 +169,10 @@ def test_report_refusals(cli, ledger):
 def test_kpi_values_and_formulas(cli, ledger):
     rows = {r["kpi"]: r for r in _json(cli, "kpi", "--from", "2026-09-01", "--to", AS_OF)}
     # A/R 570.00; charges by DOS in 87 days: C1 200 + C2 300 + C5 120 = 620.00 -> 57000 / (62000 / 87) = 79.98
-    assert rows["days_in_ar"]["value"] == "80.0" and rows["days_in_ar"]["denominator"] == "charges 620.00 / 87 days"
+    assert (
+        rows["days_in_ar"]["value"] == "80.0"
+        and rows["days_in_ar"]["denominator"] == "charges 620.00 / 87 days"
+    )
     # C2 is the only claim issued and answered in the period: never denied -> clean
     assert rows["clean_claim_rate"]["value"] == "100.0"
     # C2 answered on 10-15 but 100.00 left open -> not settled on the first pass
@@ -137,13 +184,20 @@ def test_kpi_values_and_formulas(cli, ledger):
     assert all(r["formula"] for r in rows.values())
     wide = {r["kpi"]: r["value"] for r in _json(cli, "kpi", "--from", "2026-06-01", "--to", AS_OF)}
     # C2 clean, C3 denied; both first answered in the period
-    assert (wide["clean_claim_rate"], wide["denial_rate"], wide["first_pass_rate"]) == ("50.0", "50.0", "0.0")
+    assert (wide["clean_claim_rate"], wide["denial_rate"], wide["first_pass_rate"]) == (
+        "50.0",
+        "50.0",
+        "0.0",
+    )
 
 
 def test_kpi_help_lists_formulas(cli):
     r = cli("report", "kpi", "--help", db=False)
     assert "days_in_ar          = A/R / (gross charges in period / days in period)" in r.stdout
-    assert "net_collection_rate = payments received / (gross charges - contractual adjustments)" in r.stdout
+    assert (
+        "net_collection_rate = payments received / (gross charges - contractual adjustments)"
+        in r.stdout
+    )
 
 
 def test_kpi_monthly_trend(cli, ledger):
@@ -153,7 +207,12 @@ def test_kpi_monthly_trend(cli, ledger):
     # 09-30: C2 300 + C4 250 + P2 -10 = 540; September charges C2 300 over 30 days -> 54.0 days
     assert (sep["ar"], sep["charges"], sep["days_in_ar"]) == ("540.00", "300.00", "54.0")
     # 10-31: C2 100 + C4 250 + P1 30 + P2 -10 = 370; October charges C5 120 over 31 days -> 95.6 days
-    assert (oct_["ar"], oct_["charges"], oct_["days_in_ar"], oct_["payments"]) == ("370.00", "120.00", "95.6", "150.00")
+    assert (oct_["ar"], oct_["charges"], oct_["days_in_ar"], oct_["payments"]) == (
+        "370.00",
+        "120.00",
+        "95.6",
+        "150.00",
+    )
 
 
 def test_kpi_xlsx_has_trend_chart(cli, ledger, tmp_path):
@@ -172,68 +231,152 @@ def test_kpi_xlsx_has_trend_chart(cli, ledger, tmp_path):
 def test_medicare_report(cli, ledger):
     rows = _json(cli, "medicare", "--from", "2026-06-01", "--to", AS_OF)
     assert [(r["month"], r["program"]) for r in rows] == [
-        ("2026-06", "Commercial"), ("2026-07", "Medicare"), ("2026-08", "Medicare"), ("2026-09", "Commercial"),
-        ("2026-10", "Medicaid"), ("2026-10", "Commercial"), ("2026-11", "Medicare"),
-        ("total", "Medicare"), ("total", "Medicaid"), ("total", "Commercial")]
+        ("2026-06", "Commercial"),
+        ("2026-07", "Medicare"),
+        ("2026-08", "Medicare"),
+        ("2026-09", "Commercial"),
+        ("2026-10", "Medicaid"),
+        ("2026-10", "Commercial"),
+        ("2026-11", "Medicare"),
+        ("total", "Medicare"),
+        ("total", "Medicaid"),
+        ("total", "Commercial"),
+    ]
     aug = rows[2]
-    assert (aug["answered"], aug["denied_claims"], aug["denied"], aug["denial_rate_pct"], aug["top_carcs"]) == (
-        1, 1, "500.00", "100.0", "CO-50")
+    assert (
+        aug["answered"],
+        aug["denied_claims"],
+        aug["denied"],
+        aug["denial_rate_pct"],
+        aug["top_carcs"],
+    ) == (1, 1, "500.00", "100.0", "CO-50")
     oct_c = rows[5]
-    assert (oct_c["payments"], oct_c["contractual"], oct_c["avg_days_to_pay"]) == ("150.00", "50.00", "24.0")
+    assert (oct_c["payments"], oct_c["contractual"], oct_c["avg_days_to_pay"]) == (
+        "150.00",
+        "50.00",
+        "24.0",
+    )
     mcr, mcd, com = rows[7:]
     assert (mcr["claims"], mcr["charges"], mcr["denial_rate_pct"]) == (2, "700.00", "100.0")
     assert (mcd["claims"], mcd["charges"], mcd["payments"]) == (1, "120.00", "0.00")
-    assert (com["claims"], com["charges"], com["payments"], com["avg_days_to_pay"]) == (2, "550.00", "150.00", "24.0")
+    assert (com["claims"], com["charges"], com["payments"], com["avg_days_to_pay"]) == (
+        2,
+        "550.00",
+        "150.00",
+        "24.0",
+    )
 
 
 def test_payer_mix(cli, ledger, tmp_path):
     rows = {r["payer"]: r for r in _json(cli, "payer-mix", "--from", "2026-06-01", "--to", AS_OF)}
     assert list(rows) == ["KEY", "MCD", "MCR", "PATIENT", "TOTAL"]
-    assert (rows["MCR"]["encounters"], rows["MCR"]["charges"], rows["MCR"]["charges_pct"]) == (2, "700.00", "51.1")
-    assert (rows["KEY"]["charges"], rows["KEY"]["charges_pct"], rows["KEY"]["payments"], rows["KEY"]["payments_pct"]) == (
-        "550.00", "40.1", "150.00", "62.5")
-    assert (rows["PATIENT"]["payments"], rows["PATIENT"]["ar"], rows["PATIENT"]["ar_pct"]) == ("90.00", "20.00", "3.5")
-    assert (rows["TOTAL"]["charges"], rows["TOTAL"]["payments"], rows["TOTAL"]["ar"]) == ("1370.00", "240.00", "570.00")
+    assert (rows["MCR"]["encounters"], rows["MCR"]["charges"], rows["MCR"]["charges_pct"]) == (
+        2,
+        "700.00",
+        "51.1",
+    )
+    assert (
+        rows["KEY"]["charges"],
+        rows["KEY"]["charges_pct"],
+        rows["KEY"]["payments"],
+        rows["KEY"]["payments_pct"],
+    ) == ("550.00", "40.1", "150.00", "62.5")
+    assert (rows["PATIENT"]["payments"], rows["PATIENT"]["ar"], rows["PATIENT"]["ar_pct"]) == (
+        "90.00",
+        "20.00",
+        "3.5",
+    )
+    assert (rows["TOTAL"]["charges"], rows["TOTAL"]["payments"], rows["TOTAL"]["ar"]) == (
+        "1370.00",
+        "240.00",
+        "570.00",
+    )
     from openpyxl import load_workbook
 
     p = tmp_path / "mix.xlsx"
-    assert cli("report", "payer-mix", "--from", "2026-06-01", "--to", AS_OF, "-f", "xlsx", "-o", p).exit_code == 0
+    assert (
+        cli(
+            "report", "payer-mix", "--from", "2026-06-01", "--to", AS_OF, "-f", "xlsx", "-o", p
+        ).exit_code
+        == 0
+    )
     charts = load_workbook(p)["Payer mix"]._charts
     assert len(charts) == 2 and type(charts[0]).__name__ == "PieChart"
 
 
 def test_payer_cpt(cli, ledger):
     rows = _json(cli, "payer-cpt", "--from", "2026-06-01", "--to", AS_OF)
-    got = [(r["code"], r["payer"], r["rank"], r["lines"], r["paid_lines"], r["paid_avg"], r["paid_pct"]) for r in rows]
-    assert got == [("93000", "KEY", 1, 1, 1, "50.00", "50.0"), ("99213", "KEY", 1, 1, 1, "100.00", "50.0"),
-                   ("99213", "MCD", None, 1, 0, None, None), ("99214", "KEY", None, 1, 0, None, None),
-                   ("99214", "MCR", None, 1, 0, None, None), ("99215", "MCR", None, 1, 0, None, None)]
-    assert [r["code"] for r in _json(cli, "payer-cpt", "--from", "2026-06-01", "--to", AS_OF, "--code", "99214")] == ["99214"] * 2
+    got = [
+        (
+            r["code"],
+            r["payer"],
+            r["rank"],
+            r["lines"],
+            r["paid_lines"],
+            r["paid_avg"],
+            r["paid_pct"],
+        )
+        for r in rows
+    ]
+    assert got == [
+        ("93000", "KEY", 1, 1, 1, "50.00", "50.0"),
+        ("99213", "KEY", 1, 1, 1, "100.00", "50.0"),
+        ("99213", "MCD", None, 1, 0, None, None),
+        ("99214", "KEY", None, 1, 0, None, None),
+        ("99214", "MCR", None, 1, 0, None, None),
+        ("99215", "MCR", None, 1, 0, None, None),
+    ]
+    assert [
+        r["code"]
+        for r in _json(cli, "payer-cpt", "--from", "2026-06-01", "--to", AS_OF, "--code", "99214")
+    ] == ["99214"] * 2
 
 
 def test_daysheet(cli, ledger):
     rows = _json(cli, "daysheet", "--date", "2026-10-15")
     assert [(r["section"], r["ref"], r["amount"]) for r in rows if r["section"] != "total"] == [
-        ("payments", rows[0]["ref"], "150.00"), ("adjustments", rows[1]["ref"], "50.00")]
+        ("payments", rows[0]["ref"], "150.00"),
+        ("adjustments", rows[1]["ref"], "50.00"),
+    ]
     tot = {r["ref"]: r["amount"] for r in rows if r["section"] == "total"}
-    assert tot == {"charges": "0.00", "invoices": "0.00", "payments": "150.00", "adjustments": "50.00"}
+    assert tot == {
+        "charges": "0.00",
+        "invoices": "0.00",
+        "payments": "150.00",
+        "adjustments": "50.00",
+    }
     rows = _json(cli, "daysheet", "--date", "2026-10-20")
-    assert [(r["section"], r["who"], r["amount"]) for r in rows if r["section"] in ("charges", "invoices")] == [
-        ("charges", "0000202", "120.00"), ("invoices", "0000101", "30.00")]
+    assert [
+        (r["section"], r["who"], r["amount"])
+        for r in rows
+        if r["section"] in ("charges", "invoices")
+    ] == [("charges", "0000202", "120.00"), ("invoices", "0000101", "30.00")]
 
 
 def test_timely_filing(cli, ledger, db):
     with dbmod.write(db):
         a = db.execute("SELECT id FROM patients WHERE mrn = '0000101'").fetchone()[0]
         lf.coverage(db, a, "BVH", "2026-01-01")
-        lf.encounter(db, a, "2026-08-20", [("99213", 14000)])                  # unbilled, BVH 90 days -> 11-18
+        lf.encounter(db, a, "2026-08-20", [("99213", 14000)])  # unbilled, BVH 90 days -> 11-18
         self_pay = lf.patient(db, "0000303")
-        lf.encounter(db, self_pay, "2026-01-05", [("99213", 14000)])           # self-pay: no deadline
+        lf.encounter(db, self_pay, "2026-01-05", [("99213", 14000)])  # self-pay: no deadline
     rows = _json(cli, "timely-filing", "--as-of", AS_OF)
     c4 = db.execute("SELECT number FROM invoices WHERE id = ?", (ledger["C4"],)).fetchone()[0]
-    assert [(r["state"], r["days_left"], r["deadline"], r["what"], r["invoice"], r["payer"], r["amount"]) for r in rows] == [
+    assert [
+        (
+            r["state"],
+            r["days_left"],
+            r["deadline"],
+            r["what"],
+            r["invoice"],
+            r["payer"],
+            r["amount"],
+        )
+        for r in rows
+    ] == [
         ("past", -8, "2026-11-18", "unbilled charges", None, "BVH", "140.00"),
-        ("due", 2, "2026-11-28", "claim not answered", c4, "KEY", "250.00")]
+        ("due", 2, "2026-11-28", "claim not answered", c4, "KEY", "250.00"),
+    ]
     assert _json(cli, "timely-filing", "--as-of", AS_OF, "--within", "0")[0]["state"] == "past"
     assert len(_json(cli, "timely-filing", "--as-of", AS_OF, "--within", "0")) == 1
 
@@ -255,10 +398,18 @@ def test_coverage_expiring(cli, db):
         lf.coverage(db, e, "KEY", "2024-01-01", "2026-10-01")
     rows = _json(cli, "coverage-expiring", "--as-of", AS_OF)
     assert [(r["mrn"], r["state"], r["days_left"], r["next_visit"]) for r in rows] == [
-        ("0000101", "expiring", 14, "2026-12-01"), ("0000202", "lapsed", -6, None), ("0000303", "expiring", 24, None)]
+        ("0000101", "expiring", 14, "2026-12-01"),
+        ("0000202", "lapsed", -6, None),
+        ("0000303", "expiring", 24, None),
+    ]
     r = cli("report", "coverage-expiring", "--as-of", AS_OF)
     assert "2 expiring, 1 lapsed, 1 with an upcoming visit" in r.stderr
-    assert db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'report coverage-expiring'").fetchone()[0] == 2
+    assert (
+        db.execute(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'report coverage-expiring'"
+        ).fetchone()[0]
+        == 2
+    )
 
 
 def test_csv_output_of_a_report(cli, ledger, tmp_path):
@@ -281,7 +432,10 @@ def test_invariant_findings_detect_a_tampered_ledger(db, ledger):
     # orphan allocation to a credit note (outside every balance) must not move the aging
     cn = db.execute("SELECT id FROM invoices WHERE kind = 'credit'").fetchone()[0]
     pay = db.execute("SELECT id FROM payments LIMIT 1").fetchone()[0]
-    db.execute("INSERT INTO payment_allocations (payment_id, invoice_id, amount_cents) VALUES (?,?,500)", (pay, cn))
+    db.execute(
+        "INSERT INTO payment_allocations (payment_id, invoice_id, amount_cents) VALUES (?,?,500)",
+        (pay, cn),
+    )
     assert lg.invariant_findings(db, today) == []
     # a payment dated after --as-of shows up as a difference between the as-of views and the all-time view
     db.execute("UPDATE payments SET received_on = '2027-06-01' WHERE id = ?", (pay,))
@@ -290,7 +444,10 @@ def test_invariant_findings_detect_a_tampered_ledger(db, ledger):
     assert "too much" in f[0].message
     # `billadmin check` (no date) takes the whole ledger: a payment dated ahead of today (an
     # 835's EFT effective date) is not a difference
-    db.execute("UPDATE payments SET received_on = ? WHERE id = ?", ((dt.date.today() + dt.timedelta(days=3)).isoformat(), pay))
+    db.execute(
+        "UPDATE payments SET received_on = ? WHERE id = ?",
+        ((dt.date.today() + dt.timedelta(days=3)).isoformat(), pay),
+    )
     assert lg.invariant_findings(db) == []
     assert {x.rule for x in lg.invariant_findings(db, dt.date.today())} == {"AGING-BALANCE"}
 
@@ -300,8 +457,10 @@ def test_medicare_and_daysheet_xlsx(cli, ledger, tmp_path):
 
     p = tmp_path / "m.xlsx"
     r = cli("report", "medicare", "--from", "2026-06-01", "--to", AS_OF, "-f", "xlsx", "-o", p)
-    assert r.exit_code == 0 and "PHI" not in r.stderr      # totals by program name no patient
-    assert oct(p.stat().st_mode & 0o777) == "0o600"         # still private: a ledger figure is not for the world
+    assert r.exit_code == 0 and "PHI" not in r.stderr  # totals by program name no patient
+    assert (
+        oct(p.stat().st_mode & 0o777) == "0o600"
+    )  # still private: a ledger figure is not for the world
     wb = load_workbook(p)
     assert wb.sheetnames == ["Medicare-Medicaid", "Payments by program"]
     ws = wb["Payments by program"]
@@ -311,13 +470,27 @@ def test_medicare_and_daysheet_xlsx(cli, ledger, tmp_path):
     r = cli("report", "daysheet", "--date", "2026-10-15", "-f", "xlsx", "-o", p)
     assert r.exit_code == 0 and r.stderr.count("may contain PHI") == 1
     wb = load_workbook(p)
-    assert wb.sheetnames == ["Day totals", "Day charges", "Day invoices", "Day payments", "Day adjustments"]
+    assert wb.sheetnames == [
+        "Day totals",
+        "Day charges",
+        "Day invoices",
+        "Day payments",
+        "Day adjustments",
+    ]
     assert [c.value for c in wb["Day totals"]["A"]][1:] == ["total"] * 4
 
 
 def test_aging_notes_patient_responsibility_not_yet_invoiced(cli, ledger, db):
     with dbmod.write(db):
-        lf.remit(db, ledger["C1"], "2026-11-20", paid=15000, adjustments=[("CO", "45", 2000), ("PR", "2", 3000)])
+        lf.remit(
+            db,
+            ledger["C1"],
+            "2026-11-20",
+            paid=15000,
+            adjustments=[("CO", "45", 2000), ("PR", "2", 3000)],
+        )
     r = cli("report", "aging", "--as-of", AS_OF)
     assert "not on a patient invoice yet: 30.00" in r.stderr
-    assert "not on a patient invoice yet" not in cli("report", "aging", "--as-of", "2026-11-19").stderr
+    assert (
+        "not on a patient invoice yet" not in cli("report", "aging", "--as-of", "2026-11-19").stderr
+    )

@@ -3,9 +3,9 @@ payments - adjustments, after invoicing, remittance postings and patient payment
 
 import datetime as dt
 
+import ledger_fixtures as lf
 import pytest
 
-import ledger_fixtures as lf
 from billadmin import db as dbmod
 
 AS_OF = dt.date(2026, 11, 26)
@@ -27,7 +27,9 @@ def demo_conn(demo_copy):
     if not conn.execute("SELECT COUNT(*) FROM invoices").fetchone()[0]:
         generate.generate(conn, today=AS_OF, out_dir=folder / "out", pdf=False, xlsx=False)
     if not conn.execute("SELECT COUNT(*) FROM payments WHERE kind = 'insurance'").fetchone()[0]:
-        claims = conn.execute("SELECT id, total_cents FROM invoices WHERE kind = 'claim' ORDER BY id").fetchall()
+        claims = conn.execute(
+            "SELECT id, total_cents FROM invoices WHERE kind = 'claim' ORDER BY id"
+        ).fetchall()
         on = AS_OF.isoformat()
         with dbmod.write(conn):
             for n, (iid, total) in enumerate(claims):
@@ -37,25 +39,43 @@ def demo_conn(demo_copy):
                     continue
                 else:
                     co, pr = total * 20 // 100, total * 10 // 100
-                    lf.remit(conn, iid, on, paid=total - co - pr, adjustments=[("CO", "45", co), ("PR", "2", pr)])
+                    lf.remit(
+                        conn,
+                        iid,
+                        on,
+                        paid=total - co - pr,
+                        adjustments=[("CO", "45", co), ("PR", "2", pr)],
+                    )
     if not conn.execute("SELECT COUNT(*) FROM invoices WHERE kind = 'credit'").fetchone()[0]:
         from billadmin.billing import lifecycle
 
         # three claims voided with credit notes: unanswered ones first, else any open claim
-        numbers = [r[0] for r in conn.execute(
-            """SELECT i.number FROM invoices i LEFT JOIN invoice_status s ON s.invoice_id = i.id
+        numbers = [
+            r[0]
+            for r in conn.execute(
+                """SELECT i.number FROM invoices i LEFT JOIN invoice_status s ON s.invoice_id = i.id
                WHERE i.kind = 'claim' AND COALESCE(s.status, 'issued') NOT IN ('voided', 'replaced')
-               ORDER BY EXISTS (SELECT 1 FROM adjustments d WHERE d.invoice_id = i.id), i.id LIMIT 3""")]
+               ORDER BY EXISTS (SELECT 1 FROM adjustments d WHERE d.invoice_id = i.id), i.id LIMIT 3"""
+            )
+        ]
         for number in numbers:
             lifecycle.void(conn, number, reason="billed to the wrong payer", today=AS_OF)
     generate.generate(conn, today=AS_OF, out_dir=folder / "out2", pdf=False, xlsx=False)
     # patients pay: some in full, one with a credit then a refund
-    mrns = [r[0] for r in conn.execute(
-        "SELECT p.mrn FROM invoice_balances b JOIN patients p ON p.id = b.patient_id WHERE b.kind = 'patient'"
-        " GROUP BY p.id HAVING SUM(b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents) > 0 ORDER BY p.mrn LIMIT 12")]
+    mrns = [
+        r[0]
+        for r in conn.execute(
+            "SELECT p.mrn FROM invoice_balances b JOIN patients p ON p.id = b.patient_id WHERE b.kind = 'patient'"
+            " GROUP BY p.id HAVING SUM(b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents) > 0 ORDER BY p.mrn LIMIT 12"
+        )
+    ]
     for i, mrn in enumerate(mrns):
         pid = conn.execute("SELECT id FROM patients WHERE mrn = ?", (mrn,)).fetchone()[0]
-        owed = sum(x["balance_cents"] for x in payments.patient_invoices(conn, pid) if not x["voided"] and x["balance_cents"] > 0)
+        owed = sum(
+            x["balance_cents"]
+            for x in payments.patient_invoices(conn, pid)
+            if not x["voided"] and x["balance_cents"] > 0
+        )
         if i % 3 == 0:
             payments.post_payment(conn, mrn, owed + 2500, method="card", on=AS_OF, credit=True)
             payments.refund(conn, mrn, 1000, method="check", on=AS_OF)
@@ -74,13 +94,18 @@ def test_aging_total_equals_open_balances_equals_ledger(demo_conn):
     q = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
     assert q("SELECT COUNT(*) FROM invoices WHERE kind = 'claim'") > 1000
     assert q("SELECT COUNT(*) FROM invoices WHERE kind = 'patient'") > 10
-    assert q("SELECT COUNT(*) FROM adjustments") > 1000 and q("SELECT COUNT(*) FROM payments WHERE kind = 'patient'") > 0
+    assert (
+        q("SELECT COUNT(*) FROM adjustments") > 1000
+        and q("SELECT COUNT(*) FROM payments WHERE kind = 'patient'") > 0
+    )
     assert q("SELECT COUNT(*) FROM invoices WHERE kind = 'credit'") >= 3
     by_payer = aging.by_payer(conn, AS_OF)[-1]["total_cents"]
     by_patient = aging.by_patient(conn, AS_OF)[-1]["total_cents"]
-    open_balances = q("SELECT SUM(total_cents + credited_cents - paid_cents - adjusted_cents) FROM invoice_balances"
-                      " WHERE total_cents + credited_cents - paid_cents - adjusted_cents != 0")
-    charges = q("SELECT SUM(total_cents) FROM invoices")   # credit notes are negative invoices
+    open_balances = q(
+        "SELECT SUM(total_cents + credited_cents - paid_cents - adjusted_cents) FROM invoice_balances"
+        " WHERE total_cents + credited_cents - paid_cents - adjusted_cents != 0"
+    )
+    charges = q("SELECT SUM(total_cents) FROM invoices")  # credit notes are negative invoices
     paid = q("SELECT COALESCE(SUM(a.amount_cents), 0) FROM payment_allocations a")
     adjusted = q("SELECT SUM(amount_cents) FROM adjustments")
     assert by_payer == by_patient == open_balances == charges - paid - adjusted
@@ -94,5 +119,12 @@ def test_demo_reports_xlsx(demo_conn):
 
     _, folder = demo_conn
     wb = load_workbook(folder / "billadmin-demo-files" / "reports.xlsx")
-    assert {"Aging by payer", "Aging by patient", "KPI", "KPI trend", "Payer mix", "Denials by category"} <= set(wb.sheetnames)
+    assert {
+        "Aging by payer",
+        "Aging by patient",
+        "KPI",
+        "KPI trend",
+        "Payer mix",
+        "Denials by category",
+    } <= set(wb.sheetnames)
     assert len(wb["Aging by payer"]._charts) == 1 and len(wb["Payer mix"]._charts) == 2

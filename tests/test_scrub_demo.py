@@ -15,9 +15,16 @@ def test_ptp_excerpt_is_in_cms_layout(tmp_path):
     from billadmin.codesets import ncci
 
     p = write_ptp_excerpt(tmp_path / "ncci-ptp-demo-excerpt.txt")
-    assert p.read_bytes().startswith(b"Demo excerpt written by billadmin demo: NOT the CMS NCCI file")
+    assert p.read_bytes().startswith(
+        b"Demo excerpt written by billadmin demo: NOT the CMS NCCI file"
+    )
     (edit,) = ncci.parse_ptp([p])
-    assert (edit.column1, edit.column2, edit.modifier_indicator, edit.deleted_on) == ("80053", "80048", 0, None)
+    assert (edit.column1, edit.column2, edit.modifier_indicator, edit.deleted_on) == (
+        "80053",
+        "80048",
+        0,
+        None,
+    )
 
 
 def test_demo_step_finds_every_planted_error(cdb, tmp_path):
@@ -37,17 +44,26 @@ def test_demo_step_finds_every_planted_error(cdb, tmp_path):
     planted = data.planted
     assert sum(len(v) for v in planted.values()) > 5
     for number in planted["inactive"]:
-        assert (number, "ICD-BILLABLE") in found            # M54.5 is a header since FY2022
+        assert (number, "ICD-BILLABLE") in found  # M54.5 is a header since FY2022
     for number in planted["pointer"]:
         assert (number, "CLM-POINTER") in found
     for number in planted["unbundle"]:
-        assert (number, "NCCI-PTP") in found                # 80048 with 80053
+        assert (number, "NCCI-PTP") in found  # 80048 with 80053
     for number in planted["header"]:
-        dx1 = cdb.execute("SELECT d.code FROM encounter_diagnoses d JOIN encounters e ON e.id = d.encounter_id"
-                          " WHERE e.number = ? AND d.seq = 1", (number,)).fetchone()[0]
-        billable = cdb.execute("SELECT billable FROM codes WHERE code_system = 'icd10cm' AND code = ?", (dx1,)).fetchone()[0]
+        dx1 = cdb.execute(
+            "SELECT d.code FROM encounter_diagnoses d JOIN encounters e ON e.id = d.encounter_id"
+            " WHERE e.number = ? AND d.seq = 1",
+            (number,),
+        ).fetchone()[0]
+        billable = cdb.execute(
+            "SELECT billable FROM codes WHERE code_system = 'icd10cm' AND code = ?", (dx1,)
+        ).fetchone()[0]
         assert ((number, "ICD-BILLABLE") in found) == (not billable)
     caught = next(s for s in summary.steps if s.startswith("Planted errors caught"))
     n = len(planted["unbundle"])
     assert f"unbundle {n}/{n} (NCCI-PTP)" in caught
-    assert (summary.files_dir / "scrub-findings.csv").read_text().startswith("encounter,line,rule,severity,message,source")
+    assert (
+        (summary.files_dir / "scrub-findings.csv")
+        .read_text()
+        .startswith("encounter,line,rule,severity,message,source")
+    )

@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import invoice_fixtures as fx
 import pytest
 
-import invoice_fixtures as fx
 from billadmin import db as dbmod
-from billadmin.billing import generate as gen, lifecycle
+from billadmin.billing import generate as gen
+from billadmin.billing import lifecycle
 from billadmin.x12 import envelope, validate, x837
 
 
@@ -43,7 +44,13 @@ def test_single_claim_structure_and_pyx12(practice_db, tmp_path):
     with dbmod.write(db):
         p = fx.patient(db, "0001", "Jane", "Smith")
         fx.coverage(db, p, "KEY", member="K123456789", group="G77", copay=2500)
-        fx.encounter(db, p, "2026-06-10", [("99213", 14000, "25", "1,2"), ("36415", 1500, "", "2")], dx=("E11.9", "I10"))
+        fx.encounter(
+            db,
+            p,
+            "2026-06-10",
+            [("99213", 14000, "25", "1,2"), ("36415", 1500, "", "2")],
+            dx=("E11.9", "I10"),
+        )
         fx.copay_payment(db, p, 2500, "2026-06-10")
     res = _run(db, tmp_path)
     [f] = [x for x in res.files if x.suffix == ".edi"]
@@ -51,26 +58,37 @@ def test_single_claim_structure_and_pyx12(practice_db, tmp_path):
     segs = _segs(f)
     assert segs[0].startswith("ISA*00*") and len(segs[0]) == 105
     assert "CLM*C000001*155***11:B:1*Y*A*Y*Y" in segs
-    assert "AMT*F5*25" in segs                               # collected co-pay
-    assert "HI*ABK:E119*ABF:I10" in segs                      # ICD-10-CM, no dots
+    assert "AMT*F5*25" in segs  # collected co-pay
+    assert "HI*ABK:E119*ABF:I10" in segs  # ICD-10-CM, no dots
     assert "SV1*HC:99213:25*140*UN*1***1:2" in segs
     assert "SV1*HC:36415*15*UN*1***2" in segs
     assert segs.count("DTP*472*D8*20260610") == 2
     assert "SBR*P*18*G77******CI" in segs
-    assert any(s.startswith("NM1*82*1*OKAFOR*ANN****XX*") for s in segs)   # rendering provider differs from billing
+    assert any(
+        s.startswith("NM1*82*1*OKAFOR*ANN****XX*") for s in segs
+    )  # rendering provider differs from billing
     assert "REF*EI*812345678" in segs and "N4*COLUMBUS*OH*432151234" in segs
     # envelope counts
     se = [s for s in segs if s.startswith("SE*")][0].split("*")
     st_i = [i for i, s in enumerate(segs) if s.startswith("ST*")][0]
     assert int(se[1]) == segs.index("*".join(se)) - st_i + 1
-    assert segs[-2] == "GE*1*" + segs[1].split("*")[6] and segs[-1] == "IEA*1*" + segs[0].split("*")[13]
+    assert (
+        segs[-2] == "GE*1*" + segs[1].split("*")[6]
+        and segs[-1] == "IEA*1*" + segs[0].split("*")[13]
+    )
 
 
 def test_multiple_payers_one_file_each_all_valid(practice_db, tmp_path):
     db = practice_db
     with dbmod.write(db):
         for i, payer in enumerate(["MCR", "MCD", "KEY", "BVH"]):
-            p = fx.patient(db, f"00{i}", f"First{i}", "Last", dob="1940-01-01" if payer == "MCR" else "1980-05-05")
+            p = fx.patient(
+                db,
+                f"00{i}",
+                f"First{i}",
+                "Last",
+                dob="1940-01-01" if payer == "MCR" else "1980-05-05",
+            )
             fx.coverage(db, p, payer, member=f"M{i}000000")
             fx.encounter(db, p, "2026-06-01", [("99213", 14000)])
             fx.encounter(db, p, "2026-06-02", [("99214", 20500), ("93000", 6500, "", "1,2")])
@@ -79,7 +97,10 @@ def test_multiple_payers_one_file_each_all_valid(practice_db, tmp_path):
     assert [f.name.split("-")[1] for f in edis] == ["BVH", "KEY", "MCD", "MCR"]
     for f in edis:
         _assert_valid(f)
-    filing = {f.name.split("-")[1]: [s for s in _segs(f) if s.startswith("SBR*")][0].split("*")[-1] for f in edis}
+    filing = {
+        f.name.split("-")[1]: [s for s in _segs(f) if s.startswith("SBR*")][0].split("*")[-1]
+        for f in edis
+    }
     assert filing == {"BVH": "HM", "KEY": "CI", "MCD": "MC", "MCR": "MB"}
     # ISA13 control numbers increase across files and persist across runs
     isas = [int(_segs(f)[0].split("*")[13]) for f in edis]
@@ -97,8 +118,16 @@ def test_dependent_patient_loop(practice_db, tmp_path):
     db = practice_db
     with dbmod.write(db):
         kid = fx.patient(db, "0100", "Tim", "Young", dob="2015-02-02", sex="M")
-        fx.coverage(db, kid, "BVH", member="B555", relationship="child", sub_first="Rita", sub_last="Young",
-                    sub_dob="1985-03-03")
+        fx.coverage(
+            db,
+            kid,
+            "BVH",
+            member="B555",
+            relationship="child",
+            sub_first="Rita",
+            sub_last="Young",
+            sub_dob="1985-03-03",
+        )
         fx.encounter(db, kid, "2026-06-05", [("99213", 14000)], dx=("J06.9",))
     res = _run(db, tmp_path)
     [f] = [x for x in res.files if x.suffix == ".edi"]
@@ -107,7 +136,7 @@ def test_dependent_patient_loop(practice_db, tmp_path):
     assert "HL*2*1*22*1" in segs and "HL*3*2*23*0" in segs
     assert "PAT*19" in segs and "NM1*QC*1*YOUNG*TIM" in segs
     assert "NM1*IL*1*YOUNG*RITA****MI*B555" in segs
-    assert "SBR*P********HM" in segs                 # SBR02 empty: the patient is not the subscriber
+    assert "SBR*P********HM" in segs  # SBR02 empty: the patient is not the subscriber
     assert "DMG*D8*20150202*M" in segs
 
 
@@ -117,7 +146,9 @@ def test_secondary_coverage_reported_in_2320(practice_db, tmp_path):
         p = fx.patient(db, "0200", "Old", "Timer", dob="1940-01-01", sex="M")
         fx.coverage(db, p, "MCR", member="1EG4TE5MK72")
         fx.coverage(db, p, "KEY", member="K999", priority=2, group="MEDIGAP")
-        fx.encounter(db, p, "2026-06-05", [("99214", 20500), ("20610", 16000, "RT", "1")], dx=("M17.11",))
+        fx.encounter(
+            db, p, "2026-06-05", [("99214", 20500), ("20610", 16000, "RT", "1")], dx=("M17.11",)
+        )
     res = _run(db, tmp_path)
     [f] = [x for x in res.files if x.suffix == ".edi"]
     assert f.name.startswith("837P-MCR-")
@@ -133,9 +164,15 @@ def test_many_lines_and_modifiers(practice_db, tmp_path):
     with dbmod.write(db):
         p = fx.patient(db, "0300")
         fx.coverage(db, p, "MCD")
-        lines = [("97110", 6000, "GP", "1", 2), ("97140", 5500, "GP,59", "1,2"), ("20610", 16000, "RT,59,XS,76", "1,2,3,4")]
+        lines = [
+            ("97110", 6000, "GP", "1", 2),
+            ("97140", 5500, "GP,59", "1,2"),
+            ("20610", 16000, "RT,59,XS,76", "1,2,3,4"),
+        ]
         lines += [(f"8{i:04d}", 1000 + i, "", "1") for i in range(20)]
-        fx.encounter(db, p, "2026-06-05", lines, dx=("M54.50", "M25.561", "M17.11", "Z79.4", "I10", "E78.5"))
+        fx.encounter(
+            db, p, "2026-06-05", lines, dx=("M54.50", "M25.561", "M17.11", "Z79.4", "I10", "E78.5")
+        )
     res = _run(db, tmp_path)
     [f] = [x for x in res.files if x.suffix == ".edi"]
     _assert_valid(f)
@@ -156,10 +193,14 @@ def test_void_and_replacement_files_are_valid(practice_db, tmp_path):
         fx.coverage(db, p2, "KEY")
         e2 = fx.encounter(db, p2, "2026-06-06", [("99214", 20500)])
     _run(db, tmp_path)
-    lifecycle.void(db, "C000001", reason="wrong patient", payer_claim_number_="ICN0001", today=fx.TODAY)
+    lifecycle.void(
+        db, "C000001", reason="wrong patient", payer_claim_number_="ICN0001", today=fx.TODAY
+    )
     with dbmod.write(db):
         db.execute("UPDATE charge_lines SET charge_cents = 21000 WHERE encounter_id = ?", (e2,))
-    lifecycle.replace(db, "C000002", scrub=fx.no_scrub, payer_claim_number_="ICN0002", today=fx.TODAY)
+    lifecycle.replace(
+        db, "C000002", scrub=fx.no_scrub, payer_claim_number_="ICN0002", today=fx.TODAY
+    )
     res = _run(db, tmp_path)
     [f] = [x for x in res.files if x.suffix == ".edi"]
     _assert_valid(f)
@@ -201,28 +242,67 @@ def test_invalid_837_rolls_the_run_back(practice_db, tmp_path):
     before = db.execute("SELECT next_number FROM series WHERE kind = 'claim'").fetchone()[0]
     with pytest.raises(gen.X12Invalid) as ei:
         _run(db, tmp_path)
-    assert ei.value.exit_code == 2 and any("CLM05" in d or "Place" in d or "CLM" in d for d in ei.value.details)
+    assert ei.value.exit_code == 2 and any(
+        "CLM05" in d or "Place" in d or "CLM" in d for d in ei.value.details
+    )
     assert db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 0
     assert db.execute("SELECT next_number FROM series WHERE kind = 'claim'").fetchone()[0] == before
-    assert db.execute("SELECT COUNT(*) FROM charge_lines WHERE status = 'unbilled'").fetchone()[0] == 1
+    assert (
+        db.execute("SELECT COUNT(*) FROM charge_lines WHERE status = 'unbilled'").fetchone()[0] == 1
+    )
     out = tmp_path / "out"
-    assert not out.exists() or not any(p.suffix in (".edi", ".csv", ".partial") for p in out.iterdir())
+    assert not out.exists() or not any(
+        p.suffix in (".edi", ".csv", ".partial") for p in out.iterdir()
+    )
 
 
 def _seven_claims_in_three_sets():
     practice = dict(fx.PRACTICE)
     claims = []
     for i in range(7):
-        claims.append({"number": f"C{i:06d}", "frequency": "1", "place_of_service": "11", "total_cents": 1000,
-                       "copay_cents": 0, "date_of_service": "2026-06-01", "diagnoses": ["E11.9"],
-                       "payer": {"code": "KEY", "name": "Keystone", "kind": "commercial", "id": "KEY77"},
-                       "subscriber": {"last": f"L{i}", "first": "F", "dob": "1970-01-01", "sex": "F", "address1": "1 A St",
-                                      "city": "Columbus", "state": "OH", "zip": "43215", "member_id": f"M{i}",
-                                      "relationship": "self"},
-                       "patient": None, "other_payers": [], "rendering": {"npi": "1245319599", "last": "Doe", "first": "J"},
-                       "lines": [{"code": "99213", "modifiers": [], "units": 1, "charge_cents": 1000, "pointers": [1]}]})
-    env = envelope.Envelope(sender_id="TFP01", receiver_id="CH01", isa_control=42, gs_control=7,
-                            created=dt.datetime(2026, 6, 30, 12, 0))
+        claims.append(
+            {
+                "number": f"C{i:06d}",
+                "frequency": "1",
+                "place_of_service": "11",
+                "total_cents": 1000,
+                "copay_cents": 0,
+                "date_of_service": "2026-06-01",
+                "diagnoses": ["E11.9"],
+                "payer": {"code": "KEY", "name": "Keystone", "kind": "commercial", "id": "KEY77"},
+                "subscriber": {
+                    "last": f"L{i}",
+                    "first": "F",
+                    "dob": "1970-01-01",
+                    "sex": "F",
+                    "address1": "1 A St",
+                    "city": "Columbus",
+                    "state": "OH",
+                    "zip": "43215",
+                    "member_id": f"M{i}",
+                    "relationship": "self",
+                },
+                "patient": None,
+                "other_payers": [],
+                "rendering": {"npi": "1245319599", "last": "Doe", "first": "J"},
+                "lines": [
+                    {
+                        "code": "99213",
+                        "modifiers": [],
+                        "units": 1,
+                        "charge_cents": 1000,
+                        "pointers": [1],
+                    }
+                ],
+            }
+        )
+    env = envelope.Envelope(
+        sender_id="TFP01",
+        receiver_id="CH01",
+        isa_control=42,
+        gs_control=7,
+        created=dt.datetime(2026, 6, 30, 12, 0),
+    )
     return x837.render(env, practice, claims, claims_per_st=3)
 
 
@@ -251,18 +331,23 @@ def test_validate_paths_in_workers_agrees_with_pyx12_on_the_whole_file(tmp_path)
     files = {"good.edi": segs}
     bad = list(segs)
     i = max(k for k, s in enumerate(bad) if s.startswith("N4*COLUMBUS*OH"))
-    bad[i] = "N4*COLUMBUS*ZZ*43215"                                   # a bad state in the third set
+    bad[i] = "N4*COLUMBUS*ZZ*43215"  # a bad state in the third set
     files["bad-state.edi"] = bad
     dup = list(segs)
     st3, se3 = r.st_sets[2][1], r.st_sets[2][2]
-    dup[st3] = dup[st3].replace("*0003*", "*0001*")                   # ST02 repeated ...
+    dup[st3] = dup[st3].replace("*0003*", "*0001*")  # ST02 repeated ...
     dup[se3] = dup[se3].replace("*0003", "*0001")
     files["dup-st.edi"] = dup
     ge = list(segs)
-    ge[-2] = ge[-2].replace("GE*3*", "GE*2*")                         # GE01 miscounts the sets
+    ge[-2] = ge[-2].replace("GE*3*", "GE*2*")  # GE01 miscounts the sets
     files["ge-count.edi"] = ge
-    two_gs = segs[:-2] + ["GE*3*7", segs[1].replace("*7*X*", "*8*X*")] + segs[2:-2] + ["GE*3*8", segs[-1]]
-    files["two-groups.edi"] = two_gs                                  # not one GS: checked whole
+    two_gs = (
+        segs[:-2]
+        + ["GE*3*7", segs[1].replace("*7*X*", "*8*X*")]
+        + segs[2:-2]
+        + ["GE*3*8", segs[-1]]
+    )
+    files["two-groups.edi"] = two_gs  # not one GS: checked whole
     paths = []
     for name, ss in files.items():
         p = tmp_path / name
@@ -275,7 +360,11 @@ def test_validate_paths_in_workers_agrees_with_pyx12_on_the_whole_file(tmp_path)
     whole = [validate.validate_file(p) for p in paths]
     split = validate.validate_paths(paths, workers=2, parallel_min_segments=0)
     assert [v.name for v in split] == [str(p) for p in paths]
-    assert [v.valid for v in split] == [v.valid for v in whole] == [True, False, False, False, False, True]
+    assert (
+        [v.valid for v in split]
+        == [v.valid for v in whole]
+        == [True, False, False, False, False, True]
+    )
     for w, s in zip(whole, split):
         assert (s.version, s.transaction, s.segments) == (w.version, w.transaction, w.segments)
     assert any(p.line == i + 1 and p.segment == "N4" for p in split[1].problems)
@@ -289,7 +378,11 @@ def test_validate_paths_in_workers_agrees_with_pyx12_on_the_whole_file(tmp_path)
 
 @pytest.mark.corpus
 def test_validate_accepts_the_published_examples(corpus):
-    verdicts = {p.name: validate.validate_file(p) for p in sorted((corpus / "x12").glob("*/*.edi"))}
+    # 837P and 835 only: the 837I, 999, 270/271 and 276/277 examples have their own verdicts
+    paths = sorted((corpus / "x12" / "837p").glob("*.edi")) + sorted(
+        (corpus / "x12" / "835").glob("*.edi")
+    )
+    verdicts = {p.name: validate.validate_file(p) for p in paths}
     assert len(verdicts) == 23
     bad = {name for name, v in verdicts.items() if not v.valid}
     assert bad == {"oxygen.edi", "wheelchair.edi"}
@@ -310,7 +403,9 @@ def test_generate_validates_large_runs_in_worker_processes(practice_db, tmp_path
             fx.coverage(db, p, "KEY", member=f"K{i}")
             fx.encounter(db, p, "2026-06-05", [("99213", 14000)])
     counts = []
-    res = _run(db, tmp_path, workers=2, progress=lambda step, *count: count and counts.append(count))
+    res = _run(
+        db, tmp_path, workers=2, progress=lambda step, *count: count and counts.append(count)
+    )
     [f] = [x for x in res.files if x.suffix == ".edi"]
     assert sum(1 for s in _segs(f) if s.startswith("ST*")) == 3
     _assert_valid(f)
@@ -329,7 +424,9 @@ def test_generate_validates_large_runs_in_worker_processes(practice_db, tmp_path
 
 
 @pytest.mark.slow
-def test_a_run_that_fails_while_building_stops_its_pyx12_workers(practice_db, tmp_path, monkeypatch):
+def test_a_run_that_fails_while_building_stops_its_pyx12_workers(
+    practice_db, tmp_path, monkeypatch
+):
     db = practice_db
     monkeypatch.setattr(validate, "PARALLEL_MIN_SEGMENTS", 0)
     pools = []
@@ -350,7 +447,7 @@ def test_a_run_that_fails_while_building_stops_its_pyx12_workers(practice_db, tm
 
     def second_payer_fails(conn, issues, **kw):
         calls.append(1)
-        if len(calls) == 2:       # KEY's file is with the workers by now
+        if len(calls) == 2:  # KEY's file is with the workers by now
             raise RuntimeError("disk trouble while inserting")
         return real(conn, issues, **kw)
 
@@ -374,15 +471,17 @@ def test_validation_messages_never_quote_the_data(practice_db, tmp_path):
     [f] = [x for x in res.files if x.suffix == ".edi"]
     text = f.read_text()
     damaged = tmp_path / "damaged.edi"
-    damaged.write_text(text.replace("*QUIXOTEFROST*", "*" + "QUIXOTEFROST" * 6 + "*")
-                       .replace("DMG*D8*19370814", "DMG*D8*1937-08-14")
-                       .replace("HL*2*1*22*0~", "HL*2*1*22*0~\nN3*8817 XYLOPHONE CRESCENT~")
-                       .replace("NM1*IL*1*", "NM1*IL*1*QX7734219056ZZ*"))
+    damaged.write_text(
+        text.replace("*QUIXOTEFROST*", "*" + "QUIXOTEFROST" * 6 + "*")
+        .replace("DMG*D8*19370814", "DMG*D8*1937-08-14")
+        .replace("HL*2*1*22*0~", "HL*2*1*22*0~\nN3*8817 XYLOPHONE CRESCENT~")
+        .replace("NM1*IL*1*", "NM1*IL*1*QX7734219056ZZ*")
+    )
     v = validate.validate_file(damaged)
     assert not v.valid and len(v.problems) >= 3
     printed = "\n".join(str(p) for p in v.problems).upper()
     for secret in ("QUIXOTEFROST", "ZEBULON", "1937", "XYLOPHONE", "QX7734219056"):
         assert secret not in printed, (secret, printed)
-    assert "DATA ELEMENT TOO LONG (LENGTH 72, AT MOST 35)" in printed     # the name, pushed into NM104
+    assert "DATA ELEMENT TOO LONG (LENGTH 72, AT MOST 35)" in printed  # the name, pushed into NM104
     assert "INVALID DATE: SUBSCRIBER BIRTH DATE, DMG02" in printed
     assert "N3: UNRECOGNIZED SEGMENT" in printed

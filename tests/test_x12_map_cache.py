@@ -9,12 +9,18 @@ from billadmin.x12 import validate
 def test_cached_maps_give_the_same_verdicts(corpus):
     import pyx12.map_if
 
-    files = sorted((corpus / "x12" / "837p").glob("*.edi"))[:6] + sorted((corpus / "x12" / "835").glob("*.edi"))[:2]
+    files = (
+        sorted((corpus / "x12" / "837p").glob("*.edi"))[:6]
+        + sorted((corpus / "x12" / "835").glob("*.edi"))[:2]
+    )
     files += [corpus / "x12" / "837p" / "oxygen.edi", corpus / "x12" / "837p" / "wheelchair.edi"]
 
     def verdicts():
-        return [(f.name, v.valid, [str(p) for p in v.problems])
-                for f in files for v in [validate.validate_text(validate.read_x12(f)[0], f.name)]]
+        return [
+            (f.name, v.valid, [str(p) for p in v.problems])
+            for f in files
+            for v in [validate.validate_text(validate.read_x12(f)[0], f.name)]
+        ]
 
     cached = verdicts()
     again = verdicts()

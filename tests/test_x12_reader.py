@@ -7,7 +7,7 @@ import pytest
 
 from billadmin.x12 import reader
 
-ISA = ("ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *260314*1200*^*00501*000000001*0*P*:~")
+ISA = "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *260314*1200*^*00501*000000001*0*P*:~"
 
 
 def test_separators_from_isa():
@@ -26,7 +26,11 @@ def test_other_delimiters_and_401_repetition():
 
 
 def test_terminator_followed_by_crlf_and_spaces():
-    text = "\ufeff\r\n  " + ISA + "\r\nGS*HP*A~\r\n\r\n  ST*835*0001~\nSE*2*0001~\r\nGE*1*1~\r\nIEA*1*000000001~\r\n"
+    text = (
+        "\ufeff\r\n  "
+        + ISA
+        + "\r\nGS*HP*A~\r\n\r\n  ST*835*0001~\nSE*2*0001~\r\nGE*1*1~\r\nIEA*1*000000001~\r\n"
+    )
     segs = reader.segments(text.encode("utf-8"))
     assert [s[0] for s in segs] == ["ISA", "GS", "ST", "SE", "GE", "IEA"]
 
@@ -68,12 +72,15 @@ def test_latin1_bytes_are_read():
     assert segs[1] == ["N1", "PR", "CAF\xc9"]
 
 
-@pytest.mark.parametrize("text, msg", [
-    ("", "empty"),
-    ("hello world", "does not start with an ISA"),
-    ("ISA*00*x", "incomplete"),
-    ("ISAA00", "no usable element separator"),
-])
+@pytest.mark.parametrize(
+    "text, msg",
+    [
+        ("", "empty"),
+        ("hello world", "does not start with an ISA"),
+        ("ISA*00*x", "incomplete"),
+        ("ISAA00", "no usable element separator"),
+    ],
+)
 def test_not_x12_is_refused(text, msg):
     with pytest.raises(reader.X12SyntaxError, match=msg):
         reader.interchanges(text)

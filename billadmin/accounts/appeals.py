@@ -30,7 +30,9 @@ def _denial_for(conn, inv: dict) -> dict:
     return found[0]
 
 
-def create(conn, number: str, reason: str, *, on: _dt.date, letter: Path | None = None, late: bool = False) -> dict:
+def create(
+    conn, number: str, reason: str, *, on: _dt.date, letter: Path | None = None, late: bool = False
+) -> dict:
     """Record an appeal and write its letter (PDF). One transaction, audited."""
     reason = (reason or "").strip()
     if len(reason) < 10:
@@ -38,34 +40,62 @@ def create(conn, number: str, reason: str, *, on: _dt.date, letter: Path | None 
     with db.write(conn):
         inv = lookup.invoice(conn, number)
         if inv["kind"] != "claim":
-            raise BadInput(f"{inv['number']} is a {inv['kind']} invoice; only insurance claims are appealed")
+            raise BadInput(
+                f"{inv['number']} is a {inv['kind']} invoice; only insurance claims are appealed"
+            )
         den = _denial_for(conn, inv)
         r = rules.all_rules(conn)[inv["payer_id"]]
         denied_on = _dt.date.fromisoformat(den["denied_on"])
         deadline = r.appeal_deadline(denied_on)
         if on > deadline and not late:
-            raise BadInput(f"the appeal deadline for {inv['number']} was {deadline} ({(on - deadline).days} days ago; "
-                           f"{r.code} allows {r.appeal_days} days from the remittance); --late to appeal anyway")
-        open_ = conn.execute("SELECT id, status FROM appeals WHERE invoice_id = ? AND status IN ('draft','submitted')",
-                             (inv["id"],)).fetchone()
+            raise BadInput(
+                f"the appeal deadline for {inv['number']} was {deadline} ({(on - deadline).days} days ago; "
+                f"{r.code} allows {r.appeal_days} days from the remittance); --late to appeal anyway"
+            )
+        open_ = conn.execute(
+            "SELECT id, status FROM appeals WHERE invoice_id = ? AND status IN ('draft','submitted')",
+            (inv["id"],),
+        ).fetchone()
         if open_:
             raise Conflict(f"claim {inv['number']} already has appeal #{open_[0]} ({open_[1]})")
-        level = conn.execute("SELECT COUNT(*) FROM appeals WHERE invoice_id = ? AND status != 'withdrawn'",
-                             (inv["id"],)).fetchone()[0] + 1
+        level = (
+            conn.execute(
+                "SELECT COUNT(*) FROM appeals WHERE invoice_id = ? AND status != 'withdrawn'",
+                (inv["id"],),
+            ).fetchone()[0]
+            + 1
+        )
         carcs = " ".join(f"{g}-{c}" for g, c, *_ in den["carc_list"])
         now = audit.utcnow()
         aid = conn.execute(
             "INSERT INTO appeals (invoice_id, level, reason, carcs, amount_cents, denied_on, deadline, status, created_on,"
             " updated_at) VALUES (?,?,?,?,?,?,?, 'draft', ?, ?)",
-            (inv["id"], level, reason, carcs, den["denied_cents"], den["denied_on"], deadline.isoformat(), on.isoformat(),
-             now)).lastrowid
-        conn.execute("INSERT INTO appeal_events (appeal_id, status, on_date, note, at) VALUES (?, 'draft', ?, NULL, ?)",
-                     (aid, on.isoformat(), now))
+            (
+                inv["id"],
+                level,
+                reason,
+                carcs,
+                den["denied_cents"],
+                den["denied_on"],
+                deadline.isoformat(),
+                on.isoformat(),
+                now,
+            ),
+        ).lastrowid
+        conn.execute(
+            "INSERT INTO appeal_events (appeal_id, status, on_date, note, at) VALUES (?, 'draft', ?, NULL, ?)",
+            (aid, on.isoformat(), now),
+        )
         path = Path(letter) if letter else Path(f"appeal-{inv['number']}-{level}.pdf")
         write_letter(conn, aid, path, on=on)
         conn.execute("UPDATE appeals SET letter_file = ? WHERE id = ?", (str(path), aid))
-        audit.record(conn, "appeal create", entity="appeal", ids=[aid],
-                     detail={"invoice": inv["number"], "level": level, "late": on > deadline})
+        audit.record(
+            conn,
+            "appeal create",
+            entity="appeal",
+            ids=[aid],
+            detail={"invoice": inv["number"], "level": level, "late": on > deadline},
+        )
     row = list_appeals(conn, appeal_id=aid, as_of=on)[0]
     return row
 
@@ -75,29 +105,52 @@ def update(conn, appeal_id: int, status: str, *, on: _dt.date, note: str | None 
     if status not in STATUSES[1:]:
         raise BadInput("--status must be submitted, won, lost or withdrawn")
     with db.write(conn):
-        row = conn.execute("SELECT a.status, a.invoice_id, i.number, a.deadline FROM appeals a JOIN invoices i"
-                           " ON i.id = a.invoice_id WHERE a.id = ?", (appeal_id,)).fetchone()
+        row = conn.execute(
+            "SELECT a.status, a.invoice_id, i.number, a.deadline FROM appeals a JOIN invoices i"
+            " ON i.id = a.invoice_id WHERE a.id = ?",
+            (appeal_id,),
+        ).fetchone()
         if row is None:
             raise NotFound(f"no appeal #{appeal_id}")
         current, invoice_id, number, deadline = row
         if status not in TRANSITIONS.get(current, set()):
-            raise Conflict(f"appeal #{appeal_id} is {current}; it cannot become {status}"
-                           + (f" (allowed: {', '.join(sorted(TRANSITIONS[current]))})" if current in TRANSITIONS else ""))
+            raise Conflict(
+                f"appeal #{appeal_id} is {current}; it cannot become {status}"
+                + (
+                    f" (allowed: {', '.join(sorted(TRANSITIONS[current]))})"
+                    if current in TRANSITIONS
+                    else ""
+                )
+            )
         now = audit.utcnow()
-        conn.execute("UPDATE appeals SET status = ?, updated_at = ? WHERE id = ?", (status, now, appeal_id))
-        conn.execute("INSERT INTO appeal_events (appeal_id, status, on_date, note, at) VALUES (?,?,?,?,?)",
-                     (appeal_id, status, on.isoformat(), note, now))
+        conn.execute(
+            "UPDATE appeals SET status = ?, updated_at = ? WHERE id = ?", (status, now, appeal_id)
+        )
+        conn.execute(
+            "INSERT INTO appeal_events (appeal_id, status, on_date, note, at) VALUES (?,?,?,?,?)",
+            (appeal_id, status, on.isoformat(), note, now),
+        )
         if status == "submitted":
-            conn.execute("INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'appealed', ?, ?)",
-                         (invoice_id, on.isoformat(), f"appeal #{appeal_id} submitted"))
-        audit.record(conn, "appeal update", entity="appeal", ids=[appeal_id], detail={"from": current, "to": status})
+            conn.execute(
+                "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'appealed', ?, ?)",
+                (invoice_id, on.isoformat(), f"appeal #{appeal_id} submitted"),
+            )
+        audit.record(
+            conn,
+            "appeal update",
+            entity="appeal",
+            ids=[appeal_id],
+            detail={"from": current, "to": status},
+        )
     out = list_appeals(conn, appeal_id=appeal_id, as_of=on)[0]
     if status == "submitted" and deadline and on.isoformat() > deadline:
         out["warning"] = f"submitted after the deadline {deadline}"
     return out
 
 
-def list_appeals(conn, *, status: str | None = None, appeal_id: int | None = None, as_of: _dt.date) -> list[dict]:
+def list_appeals(
+    conn, *, status: str | None = None, appeal_id: int | None = None, as_of: _dt.date
+) -> list[dict]:
     where, params = [], []
     if status:
         if status not in STATUSES and status != "open":
@@ -115,14 +168,31 @@ def list_appeals(conn, *, status: str | None = None, appeal_id: int | None = Non
                    a.created_on, (SELECT MAX(on_date) FROM appeal_events e WHERE e.appeal_id = a.id AND e.status = 'submitted'),
                    a.letter_file
             FROM appeals a JOIN invoices i ON i.id = a.invoice_id LEFT JOIN payers py ON py.id = i.payer_id
-            {"WHERE " + " AND ".join(where) if where else ""} ORDER BY a.deadline, a.id""", params)
+            {"WHERE " + " AND ".join(where) if where else ""} ORDER BY a.deadline, a.id""",
+        params,
+    )
     out = []
     for r in rows:
         open_ = r[4] in ("draft",)
-        out.append({"appeal": r[0], "invoice": r[1], "payer": r[2], "level": r[3], "status": r[4], "carcs": r[5],
-                    "at_stake_cents": r[6], "denied_on": r[7], "deadline": r[8],
-                    "days_left": (_dt.date.fromisoformat(r[8]) - as_of).days if (r[8] and open_) else None,
-                    "created_on": r[9], "submitted_on": r[10], "letter": r[11]})
+        out.append(
+            {
+                "appeal": r[0],
+                "invoice": r[1],
+                "payer": r[2],
+                "level": r[3],
+                "status": r[4],
+                "carcs": r[5],
+                "at_stake_cents": r[6],
+                "denied_on": r[7],
+                "deadline": r[8],
+                "days_left": (_dt.date.fromisoformat(r[8]) - as_of).days
+                if (r[8] and open_)
+                else None,
+                "created_on": r[9],
+                "submitted_on": r[10],
+                "letter": r[11],
+            }
+        )
     return out
 
 
@@ -139,24 +209,36 @@ def write_letter(conn, appeal_id: int, path: Path, *, on: _dt.date) -> None:
 
     from ..render import private_open
 
-    a = conn.execute("SELECT invoice_id, level, reason, carcs, amount_cents, denied_on FROM appeals WHERE id = ?",
-                     (appeal_id,)).fetchone()
+    a = conn.execute(
+        "SELECT invoice_id, level, reason, carcs, amount_cents, denied_on FROM appeals WHERE id = ?",
+        (appeal_id,),
+    ).fetchone()
     invoice_id, level, reason, carcs, at_stake, denied_on = a
     inv = conn.execute(
         """SELECT i.number, i.total_cents, i.issued_on, i.coverage_id, i.patient_id, i.payer_id,
                   COALESCE(e.date_of_service, (SELECT MIN(date_of_service) FROM invoice_lines l WHERE l.invoice_id = i.id))
-           FROM invoices i LEFT JOIN encounters e ON e.id = i.encounter_id WHERE i.id = ?""", (invoice_id,)).fetchone()
+           FROM invoices i LEFT JOIN encounters e ON e.id = i.encounter_id WHERE i.id = ?""",
+        (invoice_id,),
+    ).fetchone()
     number, total, issued, coverage_id, patient_id, payer_id, dos = inv
-    pr = conn.execute("SELECT name, npi, tax_id, address1, address2, city, state, zip, phone, contact_name FROM practice"
-                      " WHERE id = 1").fetchone() or ("(practice not set)", "", "", "", None, "", "", "", None, None)
+    pr = conn.execute(
+        "SELECT name, npi, tax_id, address1, address2, city, state, zip, phone, contact_name FROM practice"
+        " WHERE id = 1"
+    ).fetchone() or ("(practice not set)", "", "", "", None, "", "", "", None, None)
     py = lookup.payer_by_id(conn, payer_id)
-    pat = conn.execute("SELECT first_name, last_name, dob FROM patients WHERE id = ?", (patient_id,)).fetchone()
+    pat = conn.execute(
+        "SELECT first_name, last_name, dob FROM patients WHERE id = ?", (patient_id,)
+    ).fetchone()
     member = None
     if coverage_id:
-        member = conn.execute("SELECT member_id FROM coverages WHERE id = ?", (coverage_id,)).fetchone()[0]
+        member = conn.execute(
+            "SELECT member_id FROM coverages WHERE id = ?", (coverage_id,)
+        ).fetchone()[0]
     else:
-        row = conn.execute("SELECT member_id FROM coverages WHERE patient_id = ? AND payer_id = ? ORDER BY effective_from DESC",
-                           (patient_id, payer_id)).fetchone()
+        row = conn.execute(
+            "SELECT member_id FROM coverages WHERE patient_id = ? AND payer_id = ? ORDER BY effective_from DESC",
+            (patient_id, payer_id),
+        ).fetchone()
         member = row[0] if row else None
     payer_claim = None
     try:
@@ -166,11 +248,17 @@ def write_letter(conn, appeal_id: int, path: Path, *, on: _dt.date) -> None:
     except Exception:  # remittance tables absent: the letter still names our claim number
         payer_claim = None
     den = [c for c in denials.denied_claims(conn) if c["invoice_id"] == invoice_id]
-    code_lines = [(f"{g}-{c}", meaning) for g, c, _amt, _cat, meaning in den[0]["carc_list"]] if den else \
-        [(x, "") for x in carcs.split()]
+    code_lines = (
+        [(f"{g}-{c}", meaning) for g, c, _amt, _cat, meaning in den[0]["carc_list"]]
+        if den
+        else [(x, "") for x in carcs.split()]
+    )
     rarc_lines = [(x, meaning) for x, _cat, meaning in den[0]["rarc_list"]] if den else []
-    lines_tbl = conn.execute("SELECT date_of_service, code, modifiers, units, amount_cents FROM invoice_lines"
-                             " WHERE invoice_id = ? ORDER BY line_no", (invoice_id,)).fetchall()
+    lines_tbl = conn.execute(
+        "SELECT date_of_service, code, modifiers, units, amount_cents FROM invoice_lines"
+        " WHERE invoice_id = ? ORDER BY line_no",
+        (invoice_id,),
+    ).fetchall()
 
     pdf = FPDF(format="Letter")
     pdf.set_auto_page_break(True, margin=20)
@@ -181,7 +269,9 @@ def write_letter(conn, appeal_id: int, path: Path, *, on: _dt.date) -> None:
     def footer():
         pdf.set_y(-15)
         pdf.set_font("Helvetica", "", 8)
-        pdf.cell(0, 8, _latin1(f"Appeal of claim {number} - page {pdf.page_no()} of {{nb}}"), align="C")
+        pdf.cell(
+            0, 8, _latin1(f"Appeal of claim {number} - page {pdf.page_no()} of {{nb}}"), align="C"
+        )
 
     pdf.footer = footer
     pdf.add_page()
@@ -191,28 +281,59 @@ def write_letter(conn, appeal_id: int, path: Path, *, on: _dt.date) -> None:
     pdf.set_font("Helvetica", "", 10)
     addr = ", ".join(x for x in (pr[3], pr[4]) if x)
     pdf.cell(w, 5, _latin1(f"{addr}, {pr[5]}, {pr[6]} {pr[7][:5]}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(w, 5, _latin1(f"NPI {pr[1]}   Tax ID {pr[2]}" + (f"   Phone {pr[8]}" if pr[8] else "")), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        w,
+        5,
+        _latin1(f"NPI {pr[1]}   Tax ID {pr[2]}" + (f"   Phone {pr[8]}" if pr[8] else "")),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(8)
     pdf.cell(w, 5, on.strftime("%B %d, %Y").replace(" 0", " "), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(5)
     pdf.cell(w, 5, _latin1(f"{py['name']}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(w, 5, "Redeterminations" if py["kind"] == "medicare" else "Appeals", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        w,
+        5,
+        "Redeterminations" if py["kind"] == "medicare" else "Appeals",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     if py.get("address1"):
         pdf.cell(w, 5, _latin1(py["address1"]), new_x="LMARGIN", new_y="NEXT")
-        pdf.cell(w, 5, _latin1(f"{py.get('city') or ''}, {py.get('state') or ''} {py.get('zip') or ''}"),
-                 new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            w,
+            5,
+            _latin1(f"{py.get('city') or ''}, {py.get('state') or ''} {py.get('zip') or ''}"),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
     pdf.ln(6)
-    if py["kind"] == "medicare":   # Medicare's own names for appeal levels 1 and 2 (42 CFR 405.940, 405.960)
-        kind = {1: "Request for redetermination", 2: "Request for reconsideration"}.get(level, f"Appeal, level {level}")
+    if (
+        py["kind"] == "medicare"
+    ):  # Medicare's own names for appeal levels 1 and 2 (42 CFR 405.940, 405.960)
+        kind = {1: "Request for redetermination", 2: "Request for reconsideration"}.get(
+            level, f"Appeal, level {level}"
+        )
     else:
         kind = f"Appeal (level {level})"
     pdf.set_font("Helvetica", "B", 11)
     pdf.multi_cell(w, 6, _latin1(f"RE: {kind} of claim {number}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
-    ident = [("Patient", f"{pat[1]}, {pat[0]}"), ("Date of birth", pat[2]), ("Member ID", member or "see claim"),
-             ("Our claim number", number), ("Payer claim number", payer_claim or "not yet assigned"),
-             ("Date of service", dos or ""), ("Claim issued", issued), ("Billed", money.fmt(total, symbol=True, thousands=True)),
-             ("Denied", f"{money.fmt(at_stake, symbol=True, thousands=True)} on the remittance of {denied_on}")]
+    ident = [
+        ("Patient", f"{pat[1]}, {pat[0]}"),
+        ("Date of birth", pat[2]),
+        ("Member ID", member or "see claim"),
+        ("Our claim number", number),
+        ("Payer claim number", payer_claim or "not yet assigned"),
+        ("Date of service", dos or ""),
+        ("Claim issued", issued),
+        ("Billed", money.fmt(total, symbol=True, thousands=True)),
+        (
+            "Denied",
+            f"{money.fmt(at_stake, symbol=True, thousands=True)} on the remittance of {denied_on}",
+        ),
+    ]
     for k, v in ident:
         pdf.cell(45, 5, _latin1(k + ":"))
         pdf.cell(w - 45, 5, _latin1(str(v)), new_x="LMARGIN", new_y="NEXT")
@@ -221,8 +342,16 @@ def write_letter(conn, appeal_id: int, path: Path, *, on: _dt.date) -> None:
     pdf.cell(w, 6, "Services on the claim", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 9)
     for d, code, mods, units, amt in lines_tbl:
-        pdf.cell(w, 5, _latin1(f"{d or ''}   {code or ''}{(' ' + mods) if mods else ''}   units {units}   "
-                               f"{money.fmt(amt, symbol=True, thousands=True)}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            w,
+            5,
+            _latin1(
+                f"{d or ''}   {code or ''}{(' ' + mods) if mods else ''}   units {units}   "
+                f"{money.fmt(amt, symbol=True, thousands=True)}"
+            ),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
     pdf.ln(3)
     pdf.set_font("Helvetica", "B", 10)
     pdf.cell(w, 6, "Denial reason codes", new_x="LMARGIN", new_y="NEXT")
@@ -231,12 +360,24 @@ def write_letter(conn, appeal_id: int, path: Path, *, on: _dt.date) -> None:
         pdf.multi_cell(w, 5, _latin1(f"{code}: {meaning}"), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("Helvetica", "", 10)
-    pdf.multi_cell(w, 5, _latin1(
-        f"We ask you to review the denial of the claim above and to pay it. {reason}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        w,
+        5,
+        _latin1(f"We ask you to review the denial of the claim above and to pay it. {reason}"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(3)
-    pdf.multi_cell(w, 5, _latin1(
-        "Supporting documentation is enclosed. Please send your decision to the address above. "
-        "Thank you for your review."), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        w,
+        5,
+        _latin1(
+            "Supporting documentation is enclosed. Please send your decision to the address above. "
+            "Thank you for your review."
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(10)
     pdf.cell(w, 5, "Sincerely,", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(10)

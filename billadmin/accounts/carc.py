@@ -40,13 +40,19 @@ def ensure_temp_table(conn) -> None:
     """temp.carc(code, category, meaning, denial) for joins; idempotent per connection."""
     if conn.execute("SELECT 1 FROM sqlite_temp_master WHERE name = 'carc'").fetchone():
         return
-    conn.execute("CREATE TEMP TABLE carc (code TEXT PRIMARY KEY, category TEXT NOT NULL, meaning TEXT NOT NULL,"
-                 " denial INTEGER NOT NULL)")
-    conn.conn.executemany("INSERT INTO temp.carc VALUES (?,?,?,?)",
-                          [(c, cat, m, int(cat in codes.DENIAL_CATEGORIES)) for c, cat, m in codes.CARC])
+    conn.execute(
+        "CREATE TEMP TABLE carc (code TEXT PRIMARY KEY, category TEXT NOT NULL, meaning TEXT NOT NULL,"
+        " denial INTEGER NOT NULL)"
+    )
+    conn.conn.executemany(
+        "INSERT INTO temp.carc VALUES (?,?,?,?)",
+        [(c, cat, m, int(cat in codes.DENIAL_CATEGORIES)) for c, cat, m in codes.CARC],
+    )
 
 
 # SQL predicate for a denial adjustment row aliased `d`, joined `LEFT JOIN temp.carc k ON k.code = d.reason_code`
-DENIAL_SQL = "(d.source = 'remit' AND d.group_code IN ('CO','OA','PI') AND COALESCE(k.denial, 1) = 1)"
+DENIAL_SQL = (
+    "(d.source = 'remit' AND d.group_code IN ('CO','OA','PI') AND COALESCE(k.denial, 1) = 1)"
+)
 # contractual: CO with a contractual or payment-adjustment category (fee-schedule write-down, sequestration)
 CONTRACTUAL_SQL = "(d.group_code = 'CO' AND k.category IN ('contractual','payment_adjustment'))"

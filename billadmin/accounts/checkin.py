@@ -20,7 +20,16 @@ from . import lookup, payments
 
 EXPIRY_WARNING_DAYS = 30
 
-COV_COLS = ("id", "payer_id", "member_id", "group_number", "priority", "effective_from", "effective_to", "copay_cents")
+COV_COLS = (
+    "id",
+    "payer_id",
+    "member_id",
+    "group_number",
+    "priority",
+    "effective_from",
+    "effective_to",
+    "copay_cents",
+)
 
 
 @dataclass
@@ -31,16 +40,31 @@ class CheckinResult:
 
 def coverages_on(conn, patient_id: int, on: _dt.date) -> tuple[list[dict], list[dict]]:
     """(active on the date ordered by priority, all coverages)."""
-    rows = [dict(zip(COV_COLS, r)) for r in conn.execute(
-        f"SELECT {', '.join(COV_COLS)} FROM coverages WHERE patient_id = ? ORDER BY priority, effective_from DESC",
-        (patient_id,))]
+    rows = [
+        dict(zip(COV_COLS, r))
+        for r in conn.execute(
+            f"SELECT {', '.join(COV_COLS)} FROM coverages WHERE patient_id = ? ORDER BY priority, effective_from DESC",
+            (patient_id,),
+        )
+    ]
     d = on.isoformat()
-    active = [c for c in rows if c["effective_from"] <= d and (not c["effective_to"] or c["effective_to"] >= d)]
+    active = [
+        c
+        for c in rows
+        if c["effective_from"] <= d and (not c["effective_to"] or c["effective_to"] >= d)
+    ]
     return active, rows
 
 
-def checkin(conn, mrn: str, on: _dt.date, *, collect_cents: int | None = None, method: str | None = None,
-            reference: str | None = None) -> CheckinResult:
+def checkin(
+    conn,
+    mrn: str,
+    on: _dt.date,
+    *,
+    collect_cents: int | None = None,
+    method: str | None = None,
+    reference: str | None = None,
+) -> CheckinResult:
     """Confirm coverage, show the co-pay due and record the co-pay collected (audited PHI read)."""
     if collect_cents is not None:
         method = payments.check_method(method)
@@ -62,11 +86,15 @@ def checkin(conn, mrn: str, on: _dt.date, *, collect_cents: int | None = None, m
                 last = max(ended, key=lambda c: c["effective_to"])
                 code = lookup.payer_by_id(conn, last["payer_id"])["code"]
                 status = "lapsed"
-                warnings.append(f"coverage lapsed: the {code} coverage ended {last['effective_to']}; ask for current "
-                                "insurance or treat the visit as self-pay")
+                warnings.append(
+                    f"coverage lapsed: the {code} coverage ended {last['effective_to']}; ask for current "
+                    "insurance or treat the visit as self-pay"
+                )
             elif future:
                 status = "not_started"
-                warnings.append(f"coverage not yet in effect: starts {min(c['effective_from'] for c in future)}")
+                warnings.append(
+                    f"coverage not yet in effect: starts {min(c['effective_from'] for c in future)}"
+                )
             else:
                 status = "none"
                 warnings.append("no insurance on file: self-pay visit")
@@ -74,41 +102,82 @@ def checkin(conn, mrn: str, on: _dt.date, *, collect_cents: int | None = None, m
             left = (_dt.date.fromisoformat(primary["effective_to"]) - on).days
             if left <= EXPIRY_WARNING_DAYS:
                 status = "expiring"
-                warnings.append(f"coverage expires in {left} day{'s' if left != 1 else ''} "
-                                f"({primary['effective_to']}): ask for the renewed card")
+                warnings.append(
+                    f"coverage expires in {left} day{'s' if left != 1 else ''} "
+                    f"({primary['effective_to']}): ask for the renewed card"
+                )
         copay_due = primary["copay_cents"] if primary else 0
         row = {
-            "date": on.isoformat(), "mrn": pat["mrn"], "patient": f"{pat['last_name']}, {pat['first_name']}",
+            "date": on.isoformat(),
+            "mrn": pat["mrn"],
+            "patient": f"{pat['last_name']}, {pat['first_name']}",
             "coverage_status": status,
-            "payer": payer["code"] if payer else None, "payer_name": payer["name"] if payer else None,
+            "payer": payer["code"] if payer else None,
+            "payer_name": payer["name"] if payer else None,
             "member_id": primary["member_id"] if primary else None,
             "effective_from": primary["effective_from"] if primary else None,
             "effective_to": primary["effective_to"] if primary else None,
-            "secondary": ", ".join(lookup.payer_by_id(conn, c["payer_id"])["code"] for c in active[1:]) or None,
+            "secondary": ", ".join(
+                lookup.payer_by_id(conn, c["payer_id"])["code"] for c in active[1:]
+            )
+            or None,
             "copay_due_cents": copay_due,
-            "collected_cents": 0, "method": None, "receipt": None,
-            "patient_balance_cents": sum(i["balance_cents"] for i in payments.patient_invoices(conn, pat["id"])
-                                         if not i["voided"]),
+            "collected_cents": 0,
+            "method": None,
+            "receipt": None,
+            "patient_balance_cents": sum(
+                i["balance_cents"]
+                for i in payments.patient_invoices(conn, pat["id"])
+                if not i["voided"]
+            ),
             "credit_cents": payments.credit_balance(conn, pat["id"]),
         }
         if collect_cents is not None:
             dup = conn.execute(
                 "SELECT r.number FROM receipts r JOIN payments p ON p.id = r.payment_id"
-                " WHERE r.patient_id = ? AND p.kind = 'copay' AND r.service_date = ?", (pat["id"], on.isoformat())).fetchone()
+                " WHERE r.patient_id = ? AND p.kind = 'copay' AND r.service_date = ?",
+                (pat["id"], on.isoformat()),
+            ).fetchone()
             if dup:
-                raise Conflict(f"a co-pay was already taken for this visit date (receipt {dup[0]}); "
-                               "use `billadmin payment post --credit` for other money")
+                raise Conflict(
+                    f"a co-pay was already taken for this visit date (receipt {dup[0]}); "
+                    "use `billadmin payment post --credit` for other money"
+                )
             if copay_due and collect_cents > copay_due:
-                warnings.append(f"collected {money.fmt(collect_cents)} is more than the co-pay due {money.fmt(copay_due)}")
+                warnings.append(
+                    f"collected {money.fmt(collect_cents)} is more than the co-pay due {money.fmt(copay_due)}"
+                )
             elif not copay_due:
-                warnings.append("no co-pay is due on this coverage; the amount is held as patient credit")
+                warnings.append(
+                    "no co-pay is due on this coverage; the amount is held as patient credit"
+                )
             pid, receipt = payments._insert_payment(
-                conn, kind="copay", patient_id=pat["id"], amount=collect_cents, method=method, reference=reference,
-                on=on, service_date=on.isoformat(), coverage_id=primary["id"] if primary else None)
+                conn,
+                kind="copay",
+                patient_id=pat["id"],
+                amount=collect_cents,
+                method=method,
+                reference=reference,
+                on=on,
+                service_date=on.isoformat(),
+                coverage_id=primary["id"] if primary else None,
+            )
             payments._credit_row(conn, pid, pat["id"], collect_cents, "copay", on)
-            row.update(collected_cents=collect_cents, method=method, receipt=receipt,
-                       credit_cents=row["credit_cents"] + collect_cents)
-        audit.record(conn, "checkin", entity="patient", ids=[pat["id"]],
-                     detail={"coverage_status": status, "collected_cents": row["collected_cents"],
-                             "receipt": row["receipt"]})
+            row.update(
+                collected_cents=collect_cents,
+                method=method,
+                receipt=receipt,
+                credit_cents=row["credit_cents"] + collect_cents,
+            )
+        audit.record(
+            conn,
+            "checkin",
+            entity="patient",
+            ids=[pat["id"]],
+            detail={
+                "coverage_status": status,
+                "collected_cents": row["collected_cents"],
+                "receipt": row["receipt"],
+            },
+        )
     return CheckinResult(row, warnings)

@@ -29,15 +29,19 @@ from . import carc, rules
 
 
 def _rarcs(conn, invoice_ids: list[int]) -> dict[int, list[str]]:
-    has = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'remit_claims'").fetchone()
+    has = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'remit_claims'"
+    ).fetchone()
     out: dict[int, list[str]] = defaultdict(list)
     if not has or not invoice_ids:
         return out
     q = ",".join("?" * len(invoice_ids))
     for iid, remarks in conn.execute(
-            f"""SELECT c.invoice_id, c.remarks FROM remit_claims c WHERE c.invoice_id IN ({q})
+        f"""SELECT c.invoice_id, c.remarks FROM remit_claims c WHERE c.invoice_id IN ({q})
                 UNION ALL SELECT c.invoice_id, l.remarks FROM remit_lines l JOIN remit_claims c ON c.id = l.claim_id
-                WHERE c.invoice_id IN ({q})""", invoice_ids + invoice_ids):
+                WHERE c.invoice_id IN ({q})""",
+        invoice_ids + invoice_ids,
+    ):
         for code in (remarks or "").replace(",", " ").split():
             if code not in out[iid]:
                 out[iid].append(code)
@@ -59,14 +63,48 @@ def denied_claims(conn, *, payer: str | None = None, since: _dt.date | None = No
             FROM adjustments d JOIN invoices i ON i.id = d.invoice_id LEFT JOIN temp.carc k ON k.code = d.reason_code
             JOIN patients pt ON pt.id = i.patient_id LEFT JOIN payers py ON py.id = i.payer_id
             LEFT JOIN encounters e ON e.id = i.encounter_id
-            WHERE {carc.DENIAL_SQL} AND {' AND '.join(where)}
+            WHERE {carc.DENIAL_SQL} AND {" AND ".join(where)}
             GROUP BY i.id, d.group_code, d.reason_code, d.invoice_line_id
-            ORDER BY i.id""", params).fetchall()
+            ORDER BY i.id""",
+        params,
+    ).fetchall()
     claims: dict[int, dict] = {}
-    for (iid, number, pid, mrn, name, payer_id, code, total, issued, enc, dos, group, reason, line, amt, last) in rows:
-        c = claims.setdefault(iid, {"invoice_id": iid, "invoice": number, "patient_id": pid, "mrn": mrn, "patient": name,
-                                    "payer_id": payer_id, "payer": code, "total_cents": total, "issued_on": issued,
-                                    "date_of_service": dos, "codes": defaultdict(int), "denied_cents": 0, "denied_on": None})
+    for (
+        iid,
+        number,
+        pid,
+        mrn,
+        name,
+        payer_id,
+        code,
+        total,
+        issued,
+        enc,
+        dos,
+        group,
+        reason,
+        line,
+        amt,
+        last,
+    ) in rows:
+        c = claims.setdefault(
+            iid,
+            {
+                "invoice_id": iid,
+                "invoice": number,
+                "patient_id": pid,
+                "mrn": mrn,
+                "patient": name,
+                "payer_id": payer_id,
+                "payer": code,
+                "total_cents": total,
+                "issued_on": issued,
+                "date_of_service": dos,
+                "codes": defaultdict(int),
+                "denied_cents": 0,
+                "denied_on": None,
+            },
+        )
         c["codes"][(group, reason)] += amt
         c["denied_cents"] += amt
         if amt > 0 and (c["denied_on"] is None or last > c["denied_on"]):
@@ -78,13 +116,22 @@ def denied_claims(conn, *, payer: str | None = None, since: _dt.date | None = No
         return []
     ids = [c["invoice_id"] for c in out]
     q = ",".join("?" * len(ids))
-    paid = dict(conn.execute(
-        f"""SELECT a.invoice_id, SUM(a.amount_cents) FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
-            WHERE p.kind = 'insurance' AND a.invoice_id IN ({q}) GROUP BY a.invoice_id""", ids))
+    paid = dict(
+        conn.execute(
+            f"""SELECT a.invoice_id, SUM(a.amount_cents) FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
+            WHERE p.kind = 'insurance' AND a.invoice_id IN ({q}) GROUP BY a.invoice_id""",
+            ids,
+        )
+    )
     # voided (credit note) or replaced (corrected claim): the denial is no longer worked on this claim
-    closed = {r[0] for r in conn.execute(
-        f"""SELECT s.invoice_id FROM invoice_status s WHERE s.status IN ('voided', 'replaced') AND s.invoice_id IN ({q})
-            UNION SELECT o.original_invoice_id FROM invoices o WHERE o.original_invoice_id IN ({q})""", ids + ids)}
+    closed = {
+        r[0]
+        for r in conn.execute(
+            f"""SELECT s.invoice_id FROM invoice_status s WHERE s.status IN ('voided', 'replaced') AND s.invoice_id IN ({q})
+            UNION SELECT o.original_invoice_id FROM invoices o WHERE o.original_invoice_id IN ({q})""",
+            ids + ids,
+        )
+    }
     rarcs = _rarcs(conn, ids)
     result = []
     for c in out:
@@ -92,7 +139,9 @@ def denied_claims(conn, *, payer: str | None = None, since: _dt.date | None = No
             continue
         c["payer_paid_cents"] = paid.get(c["invoice_id"], 0)
         c["denial"] = "full" if c["payer_paid_cents"] <= 0 else "partial"
-        codes = sorted(((g, r, a) for (g, r), a in c.pop("codes").items() if a > 0), key=lambda x: -x[2])
+        codes = sorted(
+            ((g, r, a) for (g, r), a in c.pop("codes").items() if a > 0), key=lambda x: -x[2]
+        )
         c["carc_list"] = [(g, r, a, *carc.describe(r)) for g, r, a in codes]
         c["rarc_list"] = [(x, *carc.describe_rarc(x)) for x in rarcs.get(c["invoice_id"], [])]
         result.append(c)
@@ -103,20 +152,33 @@ def _latest_appeals(conn, ids: list[int]) -> dict[int, tuple[int, str]]:
     if not ids:
         return {}
     q = ",".join("?" * len(ids))
-    return {r[0]: (r[1], r[2]) for r in conn.execute(
-        f"""SELECT a.invoice_id, a.id, a.status FROM appeals a WHERE a.invoice_id IN ({q})
-            AND a.id = (SELECT MAX(id) FROM appeals b WHERE b.invoice_id = a.invoice_id)""", ids)}
+    return {
+        r[0]: (r[1], r[2])
+        for r in conn.execute(
+            f"""SELECT a.invoice_id, a.id, a.status FROM appeals a WHERE a.invoice_id IN ({q})
+            AND a.id = (SELECT MAX(id) FROM appeals b WHERE b.invoice_id = a.invoice_id)""",
+            ids,
+        )
+    }
 
 
-def next_step(category: str, *, today: _dt.date, appeal_deadline: _dt.date | None,
-              corrected_deadline: _dt.date | None, appeal: tuple[int, str] | None = None) -> tuple[str, _dt.date | None]:
+def next_step(
+    category: str,
+    *,
+    today: _dt.date,
+    appeal_deadline: _dt.date | None,
+    corrected_deadline: _dt.date | None,
+    appeal: tuple[int, str] | None = None,
+) -> tuple[str, _dt.date | None]:
     """(step, its deadline) by the module rules."""
     if appeal and appeal[1] != "withdrawn":
         aid, status = appeal
-        return {"draft": (f"submit appeal #{aid}", appeal_deadline),
-                "submitted": (f"follow up appeal #{aid}", None),
-                "won": (f"await reprocessed payment (appeal #{aid} won)", None),
-                "lost": (f"write off (appeal #{aid} lost)", None)}[status]
+        return {
+            "draft": (f"submit appeal #{aid}", appeal_deadline),
+            "submitted": (f"follow up appeal #{aid}", None),
+            "won": (f"await reprocessed payment (appeal #{aid} won)", None),
+            "lost": (f"write off (appeal #{aid} lost)", None),
+        }[status]
     step = carc.NEXT_STEP.get(category, "appeal")
     if step == "correct and resubmit":
         if corrected_deadline is None or corrected_deadline >= today:
@@ -129,7 +191,9 @@ def next_step(category: str, *, today: _dt.date, appeal_deadline: _dt.date | Non
     return step, None
 
 
-def worklist(conn, *, as_of: _dt.date, payer: str | None = None, since: _dt.date | None = None) -> list[dict]:
+def worklist(
+    conn, *, as_of: _dt.date, payer: str | None = None, since: _dt.date | None = None
+) -> list[dict]:
     claims = denied_claims(conn, payer=payer, since=since)
     rr = rules.all_rules(conn)
     appeals = _latest_appeals(conn, [c["invoice_id"] for c in claims])
@@ -141,18 +205,33 @@ def worklist(conn, *, as_of: _dt.date, payer: str | None = None, since: _dt.date
         appeal_dl = r.appeal_deadline(denied_on) if r and denied_on else None
         corr_dl = r.corrected_deadline(dos, denied_on) if r else None
         top = c["carc_list"][0]
-        step, dl = next_step(top[3], today=as_of, appeal_deadline=appeal_dl, corrected_deadline=corr_dl,
-                             appeal=appeals.get(c["invoice_id"]))
-        out.append({
-            "invoice": c["invoice"], "mrn": c["mrn"], "patient": c["patient"], "payer": c["payer"],
-            "date_of_service": c["date_of_service"], "denied_on": c["denied_on"], "denial": c["denial"],
-            "carcs": " ".join(f"{g}-{x}" for g, x, *_ in c["carc_list"]),
-            "category": top[3], "meaning": top[4],
-            "rarcs": " ".join(x for x, *_ in c["rarc_list"]) or None,
-            "billed_cents": c["total_cents"], "at_stake_cents": c["denied_cents"],
-            "appeal_deadline": appeal_dl.isoformat() if appeal_dl else None,
-            "next_step": step, "deadline": dl.isoformat() if dl else None,
-            "days_left": (dl - as_of).days if dl else None,
-        })
+        step, dl = next_step(
+            top[3],
+            today=as_of,
+            appeal_deadline=appeal_dl,
+            corrected_deadline=corr_dl,
+            appeal=appeals.get(c["invoice_id"]),
+        )
+        out.append(
+            {
+                "invoice": c["invoice"],
+                "mrn": c["mrn"],
+                "patient": c["patient"],
+                "payer": c["payer"],
+                "date_of_service": c["date_of_service"],
+                "denied_on": c["denied_on"],
+                "denial": c["denial"],
+                "carcs": " ".join(f"{g}-{x}" for g, x, *_ in c["carc_list"]),
+                "category": top[3],
+                "meaning": top[4],
+                "rarcs": " ".join(x for x, *_ in c["rarc_list"]) or None,
+                "billed_cents": c["total_cents"],
+                "at_stake_cents": c["denied_cents"],
+                "appeal_deadline": appeal_dl.isoformat() if appeal_dl else None,
+                "next_step": step,
+                "deadline": dl.isoformat() if dl else None,
+                "days_left": (dl - as_of).days if dl else None,
+            }
+        )
     out.sort(key=lambda x: (x["deadline"] is None, x["deadline"] or "", x["invoice"]))
     return out

@@ -22,9 +22,15 @@ def resolve_target(conn, target: str, *, kind: str | None = None) -> tuple[int, 
     if not target:
         raise BadInput("name a patient (MRN) or an invoice number")
     inv = lookup.find_invoice(conn, target) if kind in (None, "invoice") else None
-    pat = conn.execute("SELECT id FROM patients WHERE mrn = ?", (target,)).fetchone() if kind in (None, "patient") else None
+    pat = (
+        conn.execute("SELECT id FROM patients WHERE mrn = ?", (target,)).fetchone()
+        if kind in (None, "patient")
+        else None
+    )
     if inv and pat:
-        raise BadInput(f"{target!r} is both an invoice number and an MRN: add --invoice or --patient")
+        raise BadInput(
+            f"{target!r} is both an invoice number and an MRN: add --invoice or --patient"
+        )
     if inv:
         return inv["patient_id"], inv
     if pat:
@@ -43,14 +49,28 @@ def add_note(conn, target: str, text: str, *, kind: str | None = None) -> dict:
     with db.write(conn):
         patient_id, inv = resolve_target(conn, target, kind=kind)
         now = audit.utcnow()
-        nid = conn.execute("INSERT INTO account_notes (patient_id, invoice_id, text, author, created_at) VALUES (?,?,?,?,?)",
-                           (patient_id, inv["id"] if inv else None, text, audit.os_user(), now)).lastrowid
-        audit.record(conn, "note add", entity="note", ids=[nid], detail={"patient_id": patient_id,
-                                                                         "invoice": inv["number"] if inv else None})
-    return {"note_id": nid, "at": now[:19].replace("T", " "), "invoice": inv["number"] if inv else None, "text": text}
+        nid = conn.execute(
+            "INSERT INTO account_notes (patient_id, invoice_id, text, author, created_at) VALUES (?,?,?,?,?)",
+            (patient_id, inv["id"] if inv else None, text, audit.os_user(), now),
+        ).lastrowid
+        audit.record(
+            conn,
+            "note add",
+            entity="note",
+            ids=[nid],
+            detail={"patient_id": patient_id, "invoice": inv["number"] if inv else None},
+        )
+    return {
+        "note_id": nid,
+        "at": now[:19].replace("T", " "),
+        "invoice": inv["number"] if inv else None,
+        "text": text,
+    }
 
 
-def list_notes(conn, target: str | None = None, *, kind: str | None = None, since: _dt.date | None = None) -> list[dict]:
+def list_notes(
+    conn, target: str | None = None, *, kind: str | None = None, since: _dt.date | None = None
+) -> list[dict]:
     """Notes newest first; for a patient, also the notes on each of their invoices. Reading
     notes is a PHI read: audited with the patient id and the count."""
     where, params = [], []
@@ -69,9 +89,26 @@ def list_notes(conn, target: str | None = None, *, kind: str | None = None, sinc
     rows = conn.execute(
         f"""SELECT n.id, n.created_at, p.mrn, i.number, n.author, n.text FROM account_notes n
             JOIN patients p ON p.id = n.patient_id LEFT JOIN invoices i ON i.id = n.invoice_id
-            {"WHERE " + " AND ".join(where) if where else ""} ORDER BY n.created_at DESC, n.id DESC""", params)
-    out = [{"note_id": r[0], "at": r[1][:19].replace("T", " "), "mrn": r[2], "invoice": r[3], "author": r[4], "text": r[5]}
-           for r in rows]
+            {"WHERE " + " AND ".join(where) if where else ""} ORDER BY n.created_at DESC, n.id DESC""",
+        params,
+    )
+    out = [
+        {
+            "note_id": r[0],
+            "at": r[1][:19].replace("T", " "),
+            "mrn": r[2],
+            "invoice": r[3],
+            "author": r[4],
+            "text": r[5],
+        }
+        for r in rows
+    ]
     with db.write(conn):
-        audit.record(conn, "note list", entity="patient", ids=[patient_id] if patient_id else None, count=len(out))
+        audit.record(
+            conn,
+            "note list",
+            entity="patient",
+            ids=[patient_id] if patient_id else None,
+            count=len(out),
+        )
     return out

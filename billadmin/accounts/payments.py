@@ -34,15 +34,30 @@ class Posting:
     receipt: str
     kind: str
     amount_cents: int
-    allocations: list[dict] = field(default_factory=list)   # {invoice, amount_cents, balance_after_cents}
-    credit_cents: int = 0                                    # kept as (or taken from) credit
+    allocations: list[dict] = field(
+        default_factory=list
+    )  # {invoice, amount_cents, balance_after_cents}
+    credit_cents: int = 0  # kept as (or taken from) credit
 
     def rows(self) -> list[dict]:
-        out = [{"receipt": self.receipt, "invoice": a["invoice"], "applied_cents": a["amount_cents"],
-                "balance_after_cents": a["balance_after_cents"]} for a in self.allocations]
+        out = [
+            {
+                "receipt": self.receipt,
+                "invoice": a["invoice"],
+                "applied_cents": a["amount_cents"],
+                "balance_after_cents": a["balance_after_cents"],
+            }
+            for a in self.allocations
+        ]
         if self.credit_cents:
-            out.append({"receipt": self.receipt, "invoice": "(credit)", "applied_cents": self.credit_cents,
-                        "balance_after_cents": None})
+            out.append(
+                {
+                    "receipt": self.receipt,
+                    "invoice": "(credit)",
+                    "applied_cents": self.credit_cents,
+                    "balance_after_cents": None,
+                }
+            )
         return out
 
 
@@ -56,8 +71,10 @@ def check_method(method: str | None) -> str:
 
 
 def credit_balance(conn, patient_id: int) -> int:
-    return conn.execute("SELECT COALESCE(SUM(amount_cents), 0) FROM unapplied_credits WHERE patient_id = ?",
-                        (patient_id,)).fetchone()[0]
+    return conn.execute(
+        "SELECT COALESCE(SUM(amount_cents), 0) FROM unapplied_credits WHERE patient_id = ?",
+        (patient_id,),
+    ).fetchone()[0]
 
 
 def patient_invoices(conn, patient_id: int) -> list[dict]:
@@ -68,12 +85,28 @@ def patient_invoices(conn, patient_id: int) -> list[dict]:
            FROM invoice_balances b JOIN invoices i ON i.id = b.invoice_id
            LEFT JOIN invoice_status s ON s.invoice_id = b.invoice_id
            WHERE b.patient_id = ? AND b.kind = 'patient'
-           ORDER BY i.issued_on, b.number""", (patient_id,)).fetchall()
+           ORDER BY i.issued_on, b.number""",
+        (patient_id,),
+    ).fetchall()
     out = []
     for iid, number, issued, bal, status in rows:
-        inv = {"id": iid, "number": number, "issued_on": issued, "balance_cents": bal, "status": status}
-        inv["voided"] = status == "voided" or bool(conn.execute(
-            "SELECT 1 FROM invoices WHERE original_invoice_id = ? AND kind = 'credit' LIMIT 1", (iid,)).fetchone()) and bal == 0
+        inv = {
+            "id": iid,
+            "number": number,
+            "issued_on": issued,
+            "balance_cents": bal,
+            "status": status,
+        }
+        inv["voided"] = (
+            status == "voided"
+            or bool(
+                conn.execute(
+                    "SELECT 1 FROM invoices WHERE original_invoice_id = ? AND kind = 'credit' LIMIT 1",
+                    (iid,),
+                ).fetchone()
+            )
+            and bal == 0
+        )
         out.append(inv)
     return out
 
@@ -83,40 +116,65 @@ def _next_receipt(conn) -> tuple[int, str]:
     return n, f"R{n:07d}"
 
 
-def _insert_payment(conn, *, kind, patient_id, amount, method, reference, on, service_date=None, coverage_id=None):
+def _insert_payment(
+    conn, *, kind, patient_id, amount, method, reference, on, service_date=None, coverage_id=None
+):
     now = audit.utcnow()
     pid = conn.execute(
         "INSERT INTO payments (kind, patient_id, payer_id, amount_cents, method, reference, received_on, created_at)"
-        " VALUES (?,?,NULL,?,?,?,?,?)", (kind, patient_id, amount, method, reference, on.isoformat(), now)).lastrowid
+        " VALUES (?,?,NULL,?,?,?,?,?)",
+        (kind, patient_id, amount, method, reference, on.isoformat(), now),
+    ).lastrowid
     rid, number = _next_receipt(conn)
-    conn.execute("INSERT INTO receipts (id, number, payment_id, patient_id, service_date, coverage_id, created_at)"
-                 " VALUES (?,?,?,?,?,?,?)", (rid, number, pid, patient_id, service_date, coverage_id, now))
+    conn.execute(
+        "INSERT INTO receipts (id, number, payment_id, patient_id, service_date, coverage_id, created_at)"
+        " VALUES (?,?,?,?,?,?,?)",
+        (rid, number, pid, patient_id, service_date, coverage_id, now),
+    )
     return pid, number
 
 
 def _allocate(conn, payment_id: int, invoice_id: int, amount: int) -> None:
-    conn.execute("INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id, amount_cents) VALUES (?,?,NULL,?)",
-                 (payment_id, invoice_id, amount))
+    conn.execute(
+        "INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id, amount_cents) VALUES (?,?,NULL,?)",
+        (payment_id, invoice_id, amount),
+    )
 
 
 def _credit_row(conn, payment_id, patient_id, amount, reason, on) -> None:
-    conn.execute("INSERT INTO unapplied_credits (payment_id, patient_id, amount_cents, reason, created_on, created_at)"
-                 " VALUES (?,?,?,?,?,?)", (payment_id, patient_id, amount, reason, on.isoformat(), audit.utcnow()))
+    conn.execute(
+        "INSERT INTO unapplied_credits (payment_id, patient_id, amount_cents, reason, created_on, created_at)"
+        " VALUES (?,?,?,?,?,?)",
+        (payment_id, patient_id, amount, reason, on.isoformat(), audit.utcnow()),
+    )
 
 
 def _status_event(conn, invoice_id: int, balance_after: int, on: _dt.date, note: str) -> None:
     status = "paid" if balance_after <= 0 else "partially_paid"
-    conn.execute("INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)",
-                 (invoice_id, status, on.isoformat(), note))
+    conn.execute(
+        "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)",
+        (invoice_id, status, on.isoformat(), note),
+    )
 
 
-def post_payment(conn, mrn: str, amount_cents: int, *, method: str, on: _dt.date, invoice_number: str | None = None,
-                 reference: str | None = None, credit: bool = False) -> Posting:
+def post_payment(
+    conn,
+    mrn: str,
+    amount_cents: int,
+    *,
+    method: str,
+    on: _dt.date,
+    invoice_number: str | None = None,
+    reference: str | None = None,
+    credit: bool = False,
+) -> Posting:
     """Record a patient payment and apply it (see the module rules). One transaction, audited."""
     method = check_method(method)
     if amount_cents <= 0:
-        raise BadInput(f"amount must be more than 0.00 (got {money.fmt(amount_cents)}); "
-                       "to pay money back use `billadmin payment refund`")
+        raise BadInput(
+            f"amount must be more than 0.00 (got {money.fmt(amount_cents)}); "
+            "to pay money back use `billadmin payment refund`"
+        )
     with db.write(conn):
         pat = lookup.patient(conn, mrn)
         invs = patient_invoices(conn, pat["id"])
@@ -127,8 +185,10 @@ def post_payment(conn, mrn: str, amount_cents: int, *, method: str, on: _dt.date
             if inv["kind"] == "credit":
                 raise BadInput(f"{inv['number']} is a credit note; pay the invoice it credits")
             if inv["kind"] == "claim":
-                raise BadInput(f"invoice {inv['number']} is an insurance claim; patient payments go to patient "
-                               "invoices (or use --credit to hold it as credit)")
+                raise BadInput(
+                    f"invoice {inv['number']} is an insurance claim; patient payments go to patient "
+                    "invoices (or use --credit to hold it as credit)"
+                )
             if lookup.is_voided(conn, inv):
                 raise Conflict(f"invoice {inv['number']} is voided; it takes no payment")
             targets = [i for i in invs if i["id"] == inv["id"]]
@@ -137,11 +197,24 @@ def post_payment(conn, mrn: str, amount_cents: int, *, method: str, on: _dt.date
         open_targets = [i for i in targets if i["balance_cents"] > 0]
         open_total = sum(i["balance_cents"] for i in open_targets)
         if amount_cents > open_total and not credit:
-            where = f"invoice {invoice_number.strip()}'s balance" if invoice_number else "the open patient balance"
-            raise BadInput(f"payment {money.fmt(amount_cents)} is over {where} {money.fmt(open_total)} "
-                           f"({money.fmt(amount_cents - open_total)} too much); --credit keeps the rest as credit")
-        pid, receipt = _insert_payment(conn, kind="patient", patient_id=pat["id"], amount=amount_cents,
-                                       method=method, reference=reference, on=on)
+            where = (
+                f"invoice {invoice_number.strip()}'s balance"
+                if invoice_number
+                else "the open patient balance"
+            )
+            raise BadInput(
+                f"payment {money.fmt(amount_cents)} is over {where} {money.fmt(open_total)} "
+                f"({money.fmt(amount_cents - open_total)} too much); --credit keeps the rest as credit"
+            )
+        pid, receipt = _insert_payment(
+            conn,
+            kind="patient",
+            patient_id=pat["id"],
+            amount=amount_cents,
+            method=method,
+            reference=reference,
+            on=on,
+        )
         post = Posting(pid, receipt, "patient", amount_cents)
         left = amount_cents
         for inv in open_targets:
@@ -151,14 +224,26 @@ def post_payment(conn, mrn: str, amount_cents: int, *, method: str, on: _dt.date
             _allocate(conn, pid, inv["id"], take)
             after = inv["balance_cents"] - take
             _status_event(conn, inv["id"], after, on, f"patient payment {receipt}")
-            post.allocations.append({"invoice": inv["number"], "amount_cents": take, "balance_after_cents": after})
+            post.allocations.append(
+                {"invoice": inv["number"], "amount_cents": take, "balance_after_cents": after}
+            )
             left -= take
         if left:
             _credit_row(conn, pid, pat["id"], left, "overpayment", on)
             post.credit_cents = left
-        audit.record(conn, "payment post", entity="payment", ids=[pid],
-                     detail={"patient_id": pat["id"], "amount_cents": amount_cents, "receipt": receipt,
-                             "invoices": len(post.allocations), "credit_cents": post.credit_cents})
+        audit.record(
+            conn,
+            "payment post",
+            entity="payment",
+            ids=[pid],
+            detail={
+                "patient_id": pat["id"],
+                "amount_cents": amount_cents,
+                "receipt": receipt,
+                "invoices": len(post.allocations),
+                "credit_cents": post.credit_cents,
+            },
+        )
     return post
 
 
@@ -168,8 +253,16 @@ def refundable(conn, patient_id: int) -> tuple[int, list[dict]]:
     return credit_balance(conn, patient_id), over
 
 
-def refund(conn, mrn: str, amount_cents: int, *, method: str, on: _dt.date, invoice_number: str | None = None,
-           reference: str | None = None) -> Posting:
+def refund(
+    conn,
+    mrn: str,
+    amount_cents: int,
+    *,
+    method: str,
+    on: _dt.date,
+    invoice_number: str | None = None,
+    reference: str | None = None,
+) -> Posting:
     """Pay a patient back from their credit (see the module rules). One transaction, audited."""
     method = check_method(method)
     if amount_cents <= 0:
@@ -185,10 +278,19 @@ def refund(conn, mrn: str, amount_cents: int, *, method: str, on: _dt.date, invo
             credit = 0
         available = max(credit, 0) + sum(-i["balance_cents"] for i in over)
         if amount_cents > available:
-            raise BadInput(f"refund {money.fmt(amount_cents)} is more than the refundable credit {money.fmt(available)} "
-                           f"({money.fmt(amount_cents - available)} too much)")
-        pid, receipt = _insert_payment(conn, kind="refund", patient_id=pat["id"], amount=-amount_cents,
-                                       method=method, reference=reference, on=on)
+            raise BadInput(
+                f"refund {money.fmt(amount_cents)} is more than the refundable credit {money.fmt(available)} "
+                f"({money.fmt(amount_cents - available)} too much)"
+            )
+        pid, receipt = _insert_payment(
+            conn,
+            kind="refund",
+            patient_id=pat["id"],
+            amount=-amount_cents,
+            method=method,
+            reference=reference,
+            on=on,
+        )
         post = Posting(pid, receipt, "refund", -amount_cents)
         left = amount_cents
         take = min(left, max(credit, 0))
@@ -201,11 +303,21 @@ def refund(conn, mrn: str, amount_cents: int, *, method: str, on: _dt.date, invo
                 break
             take = min(left, -inv["balance_cents"])
             _allocate(conn, pid, inv["id"], -take)
-            post.allocations.append({"invoice": inv["number"], "amount_cents": -take,
-                                     "balance_after_cents": inv["balance_cents"] + take})
+            post.allocations.append(
+                {
+                    "invoice": inv["number"],
+                    "amount_cents": -take,
+                    "balance_after_cents": inv["balance_cents"] + take,
+                }
+            )
             left -= take
-        audit.record(conn, "payment refund", entity="payment", ids=[pid],
-                     detail={"patient_id": pat["id"], "amount_cents": -amount_cents, "receipt": receipt})
+        audit.record(
+            conn,
+            "payment refund",
+            entity="payment",
+            ids=[pid],
+            detail={"patient_id": pat["id"], "amount_cents": -amount_cents, "receipt": receipt},
+        )
     return post
 
 
@@ -222,10 +334,15 @@ def apply_credit(conn, patient_id: int, on: _dt.date) -> list[dict]:
     total = credit_balance(conn, patient_id)
     if total <= 0:
         return []
-    sources = [list(r) for r in conn.execute(
-        """SELECT c.payment_id, SUM(c.amount_cents) FROM unapplied_credits c JOIN payments p ON p.id = c.payment_id
+    sources = [
+        list(r)
+        for r in conn.execute(
+            """SELECT c.payment_id, SUM(c.amount_cents) FROM unapplied_credits c JOIN payments p ON p.id = c.payment_id
            WHERE c.patient_id = ? GROUP BY c.payment_id HAVING SUM(c.amount_cents) > 0
-           ORDER BY MIN(p.received_on), c.payment_id""", (patient_id,))]
+           ORDER BY MIN(p.received_on), c.payment_id""",
+            (patient_id,),
+        )
+    ]
     out = []
     for inv in patient_invoices(conn, patient_id):
         if inv["voided"] or inv["balance_cents"] <= 0:
@@ -252,13 +369,26 @@ def apply_credit_for(conn, mrn: str, on: _dt.date) -> list[dict]:
     with db.write(conn):
         pat = lookup.patient(conn, mrn)
         out = apply_credit(conn, pat["id"], on)
-        audit.record(conn, "payment apply-credit", entity="patient", ids=[pat["id"]], count=len(out),
-                     detail={"amount_cents": sum(r["amount_cents"] for r in out)})
+        audit.record(
+            conn,
+            "payment apply-credit",
+            entity="patient",
+            ids=[pat["id"]],
+            count=len(out),
+            detail={"amount_cents": sum(r["amount_cents"] for r in out)},
+        )
     return out
 
 
-def list_payments(conn, *, mrn: str | None = None, kind: str | None = None, since: _dt.date | None = None,
-                  until: _dt.date | None = None, limit: int | None = None) -> list[dict]:
+def list_payments(
+    conn,
+    *,
+    mrn: str | None = None,
+    kind: str | None = None,
+    since: _dt.date | None = None,
+    until: _dt.date | None = None,
+    limit: int | None = None,
+) -> list[dict]:
     where, params = [], []
     if mrn:
         where.append("p.patient_id = ?")
@@ -285,8 +415,20 @@ def list_payments(conn, *, mrn: str | None = None, kind: str | None = None, sinc
         LEFT JOIN patients pt ON pt.id = p.patient_id LEFT JOIN payers py ON py.id = p.payer_id
         {"WHERE " + " AND ".join(where) if where else ""}
         ORDER BY p.received_on DESC, p.id DESC {f"LIMIT {int(limit)}" if limit else ""}"""
-    cols = ("payment_id", "received_on", "kind", "receipt", "mrn", "payer", "method", "reference", "amount_cents",
-            "applied_cents", "credit_cents", "invoices")
+    cols = (
+        "payment_id",
+        "received_on",
+        "kind",
+        "receipt",
+        "mrn",
+        "payer",
+        "method",
+        "reference",
+        "amount_cents",
+        "applied_cents",
+        "credit_cents",
+        "invoices",
+    )
     return [dict(zip(cols, r)) for r in conn.execute(sql, params)]
 
 
@@ -297,18 +439,30 @@ def ledger_findings(conn) -> list:
 
     out = []
     for pid, amount, alloc, unapplied in conn.execute(
-            """SELECT p.id, p.amount_cents,
+        """SELECT p.id, p.amount_cents,
                       COALESCE((SELECT SUM(amount_cents) FROM payment_allocations a WHERE a.payment_id = p.id), 0),
                       COALESCE((SELECT SUM(amount_cents) FROM unapplied_credits c WHERE c.payment_id = p.id), 0)
                FROM payments p WHERE p.kind IN ('patient','copay','refund')
-                  OR p.id IN (SELECT payment_id FROM unapplied_credits)"""):
+                  OR p.id IN (SELECT payment_id FROM unapplied_credits)"""
+    ):
         if amount != alloc + unapplied:
             diff = amount - alloc - unapplied
-            out.append(Finding("PAYMENT-ALLOCATED", "error",
-                               f"payment {pid}: amount {money.fmt(amount)} != allocated {money.fmt(alloc)} + credit "
-                               f"{money.fmt(unapplied)} ({money.fmt(abs(diff))} {'unaccounted' if diff > 0 else 'too much'})"))
+            out.append(
+                Finding(
+                    "PAYMENT-ALLOCATED",
+                    "error",
+                    f"payment {pid}: amount {money.fmt(amount)} != allocated {money.fmt(alloc)} + credit "
+                    f"{money.fmt(unapplied)} ({money.fmt(abs(diff))} {'unaccounted' if diff > 0 else 'too much'})",
+                )
+            )
     for patient_id, credit in conn.execute(
-            "SELECT patient_id, SUM(amount_cents) FROM unapplied_credits GROUP BY patient_id HAVING SUM(amount_cents) < 0"):
-        out.append(Finding("CREDIT-NEGATIVE", "error",
-                           f"patient id {patient_id}: credit balance {money.fmt(credit)} is below zero"))
+        "SELECT patient_id, SUM(amount_cents) FROM unapplied_credits GROUP BY patient_id HAVING SUM(amount_cents) < 0"
+    ):
+        out.append(
+            Finding(
+                "CREDIT-NEGATIVE",
+                "error",
+                f"patient id {patient_id}: credit balance {money.fmt(credit)} is below zero",
+            )
+        )
     return out

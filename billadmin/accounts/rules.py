@@ -31,9 +31,9 @@ class PayerRules:
     code: str
     name: str
     kind: str
-    filing_days: int | None      # exactly one of filing_days / filing_months, or neither (no limit)
+    filing_days: int | None  # exactly one of filing_days / filing_months, or neither (no limit)
     filing_months: int | None
-    filing_source: str           # "payer" | "default"
+    filing_source: str  # "payer" | "default"
     appeal_days: int
     corrected_claim_days: int | None
 
@@ -71,29 +71,66 @@ def from_row(p: dict) -> PayerRules:
             months = 12
         elif p["kind"] != "self":
             days = DEFAULT_OTHER_FILING_DAYS
-    return PayerRules(p["id"], p["code"], p["name"], p["kind"], days, months, source,
-                      p.get("appeal_days") or DEFAULT_APPEAL_DAYS, p.get("corrected_claim_days"))
+    return PayerRules(
+        p["id"],
+        p["code"],
+        p["name"],
+        p["kind"],
+        days,
+        months,
+        source,
+        p.get("appeal_days") or DEFAULT_APPEAL_DAYS,
+        p.get("corrected_claim_days"),
+    )
 
 
 def all_rules(conn) -> dict[int, PayerRules]:
-    cols = ("id", "code", "name", "kind", "timely_filing_days", "timely_filing_months", "appeal_days",
-            "corrected_claim_days")
-    return {r[0]: from_row(dict(zip(cols, r))) for r in conn.execute(f"SELECT {', '.join(cols)} FROM payers")}
+    cols = (
+        "id",
+        "code",
+        "name",
+        "kind",
+        "timely_filing_days",
+        "timely_filing_months",
+        "appeal_days",
+        "corrected_claim_days",
+    )
+    return {
+        r[0]: from_row(dict(zip(cols, r)))
+        for r in conn.execute(f"SELECT {', '.join(cols)} FROM payers")
+    }
 
 
 def rule_rows(conn) -> list[dict]:
     out = []
     for r in sorted(all_rules(conn).values(), key=lambda r: r.code):
-        out.append({"payer": r.code, "name": r.name, "kind": r.kind, "timely_filing": r.filing_rule,
-                    "appeal_days": r.appeal_days,
-                    "corrected_claim": (f"{r.corrected_claim_days} days from remittance" if r.corrected_claim_days
-                                        else "timely-filing limit")})
+        out.append(
+            {
+                "payer": r.code,
+                "name": r.name,
+                "kind": r.kind,
+                "timely_filing": r.filing_rule,
+                "appeal_days": r.appeal_days,
+                "corrected_claim": (
+                    f"{r.corrected_claim_days} days from remittance"
+                    if r.corrected_claim_days
+                    else "timely-filing limit"
+                ),
+            }
+        )
     return out
 
 
-def set_rules(conn, code: str, *, filing_days: int | None = None, filing_months: int | None = None,
-              appeal_days: int | None = None, corrected_claim_days: int | None = None,
-              clear_corrected: bool = False) -> dict:
+def set_rules(
+    conn,
+    code: str,
+    *,
+    filing_days: int | None = None,
+    filing_months: int | None = None,
+    appeal_days: int | None = None,
+    corrected_claim_days: int | None = None,
+    clear_corrected: bool = False,
+) -> dict:
     """Change one payer's rules in one write transaction, audited. Returns the new rule row."""
     from .. import audit, db
     from ..errors import BadInput
@@ -101,15 +138,24 @@ def set_rules(conn, code: str, *, filing_days: int | None = None, filing_months:
 
     if filing_days is not None and filing_months is not None:
         raise BadInput("give --timely-filing-days or --timely-filing-months, not both")
-    for name, v, hi in (("--timely-filing-days", filing_days, 3650), ("--timely-filing-months", filing_months, 120),
-                        ("--appeal-days", appeal_days, 3650), ("--corrected-claim-days", corrected_claim_days, 3650)):
+    for name, v, hi in (
+        ("--timely-filing-days", filing_days, 3650),
+        ("--timely-filing-months", filing_months, 120),
+        ("--appeal-days", appeal_days, 3650),
+        ("--corrected-claim-days", corrected_claim_days, 3650),
+    ):
         if v is not None and not (1 <= v <= hi):
             raise BadInput(f"{name} must be between 1 and {hi}")
     if corrected_claim_days is not None and clear_corrected:
         raise BadInput("give --corrected-claim-days or --no-corrected-claim-days, not both")
-    if all(v is None for v in (filing_days, filing_months, appeal_days, corrected_claim_days)) and not clear_corrected:
-        raise BadInput("nothing to set: give at least one of --timely-filing-days, --timely-filing-months, "
-                       "--appeal-days, --corrected-claim-days")
+    if (
+        all(v is None for v in (filing_days, filing_months, appeal_days, corrected_claim_days))
+        and not clear_corrected
+    ):
+        raise BadInput(
+            "nothing to set: give at least one of --timely-filing-days, --timely-filing-months, "
+            "--appeal-days, --corrected-claim-days"
+        )
     p = lookup.payer(conn, code)
     changes: dict = {}
     if filing_days is not None:
@@ -126,5 +172,11 @@ def set_rules(conn, code: str, *, filing_days: int | None = None, filing_months:
         sets = ", ".join(f"{k} = :{k}" for k in changes)
         conn.execute(f"UPDATE payers SET {sets} WHERE id = :id", {**changes, "id": p["id"]})
         before = {k: p[k] for k in changes}
-        audit.record(conn, "payer set", entity="payer", ids=[p["id"]], detail={"before": before, "after": changes})
+        audit.record(
+            conn,
+            "payer set",
+            entity="payer",
+            ids=[p["id"]],
+            detail={"before": before, "after": changes},
+        )
     return next(r for r in rule_rows(conn) if r["payer"] == p["code"])

@@ -18,7 +18,9 @@ accounts = Migrations("billadmin.accounts")
 @accounts()
 def m001_receipts_and_credit(db):
     "A receipt number for money taken at the desk; unapplied patient credit kept per payment so each payment = allocations + unapplied."
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE TABLE receipts (
         id INTEGER PRIMARY KEY,
         number TEXT NOT NULL UNIQUE,
@@ -44,13 +46,16 @@ def m001_receipts_and_credit(db):
         BEGIN SELECT RAISE(ABORT, 'credit rows are append-only: add a row that reverses it'); END;
     CREATE TRIGGER unapplied_credits_no_delete BEFORE DELETE ON unapplied_credits
         BEGIN SELECT RAISE(ABORT, 'credit rows are append-only: add a row that reverses it'); END
-    """)
+    """,
+    )
 
 
 @accounts()
 def m002_notes_and_appeals(db):
     "Correspondence and call log per account; appeals with their deadline and status history."
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE TABLE account_notes (
         id INTEGER PRIMARY KEY,
         patient_id INTEGER NOT NULL REFERENCES patients(id),
@@ -84,17 +89,21 @@ def m002_notes_and_appeals(db):
         at TEXT NOT NULL
     ) STRICT;
     CREATE INDEX appeal_events_appeal ON appeal_events(appeal_id)
-    """)
+    """,
+    )
 
 
 @accounts()
 def m003_report_indexes(db):
     "Reports read postings by payment and by date; without these a report over a million lines scans. (invoices_original is the billing set's.)"
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE INDEX IF NOT EXISTS payment_allocations_payment ON payment_allocations(payment_id);
     CREATE INDEX IF NOT EXISTS payments_received ON payments(received_on);
     CREATE INDEX IF NOT EXISTS adjustments_created ON adjustments(created_on)
-    """)
+    """,
+    )
 
 
 @accounts()

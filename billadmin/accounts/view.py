@@ -34,44 +34,91 @@ def account(conn, mrn: str, *, as_of: _dt.date | None = None) -> dict[str, list[
         audit.record(conn, "account show", entity="patient", ids=[pid], detail={"phi_read": True})
     cov = []
     for r in conn.execute(
-            """SELECT py.code, py.name, c.member_id, c.group_number, c.priority, c.effective_from, c.effective_to, c.copay_cents
+        """SELECT py.code, py.name, c.member_id, c.group_number, c.priority, c.effective_from, c.effective_to, c.copay_cents
                FROM coverages c JOIN payers py ON py.id = c.payer_id WHERE c.patient_id = ?
-               ORDER BY c.priority, c.effective_from DESC""", (pid,)):
-        status = "active" if r[5] <= d and (not r[6] or r[6] >= d) else ("ended" if r[6] and r[6] < d else "future")
-        cov.append({"payer": r[0], "payer_name": r[1], "member_id": r[2], "group": r[3], "priority": r[4],
-                    "effective_from": r[5], "effective_to": r[6], "copay_cents": r[7], "status": status})
+               ORDER BY c.priority, c.effective_from DESC""",
+        (pid,),
+    ):
+        status = (
+            "active"
+            if r[5] <= d and (not r[6] or r[6] >= d)
+            else ("ended" if r[6] and r[6] < d else "future")
+        )
+        cov.append(
+            {
+                "payer": r[0],
+                "payer_name": r[1],
+                "member_id": r[2],
+                "group": r[3],
+                "priority": r[4],
+                "effective_from": r[5],
+                "effective_to": r[6],
+                "copay_cents": r[7],
+                "status": status,
+            }
+        )
     enc = []
     for r in conn.execute(
-            """SELECT e.id, e.number, e.date_of_service, pr.last_name, COUNT(c.id),
+        """SELECT e.id, e.number, e.date_of_service, pr.last_name, COUNT(c.id),
                       COALESCE(SUM(CASE WHEN c.status != 'void' THEN c.charge_cents END), 0),
                       SUM(c.status = 'unbilled'), SUM(c.status = 'billed')
                FROM encounters e JOIN providers pr ON pr.id = e.provider_id
                LEFT JOIN charge_lines c ON c.encounter_id = e.id
-               WHERE e.patient_id = ? GROUP BY e.id ORDER BY e.date_of_service DESC, e.number DESC""", (pid,)):
-        invs = [x[0] for x in conn.execute("SELECT number FROM invoices WHERE encounter_id = ? AND kind != 'credit' ORDER BY id",
-                                           (r[0],))]
+               WHERE e.patient_id = ? GROUP BY e.id ORDER BY e.date_of_service DESC, e.number DESC""",
+        (pid,),
+    ):
+        invs = [
+            x[0]
+            for x in conn.execute(
+                "SELECT number FROM invoices WHERE encounter_id = ? AND kind != 'credit' ORDER BY id",
+                (r[0],),
+            )
+        ]
         billed = "unbilled" if not r[7] else ("billed" if not r[6] else "part billed")
-        enc.append({"encounter": r[1], "date_of_service": r[2], "provider": r[3], "lines": r[4], "charges_cents": r[5],
-                    "billing": billed, "invoices": " ".join(invs) or None})
+        enc.append(
+            {
+                "encounter": r[1],
+                "date_of_service": r[2],
+                "provider": r[3],
+                "lines": r[4],
+                "charges_cents": r[5],
+                "billing": billed,
+                "invoices": " ".join(invs) or None,
+            }
+        )
     inv = []
     ins_bal = pat_bal = 0
     for r in conn.execute(
-            """SELECT b.number, b.kind, i.issued_on, py.code, b.total_cents, b.credited_cents, b.paid_cents, b.adjusted_cents,
+        """SELECT b.number, b.kind, i.issued_on, py.code, b.total_cents, b.credited_cents, b.paid_cents, b.adjusted_cents,
                       s.status, i.due_on
                FROM invoice_balances b JOIN invoices i ON i.id = b.invoice_id LEFT JOIN payers py ON py.id = b.payer_id
                LEFT JOIN invoice_status s ON s.invoice_id = b.invoice_id
-               WHERE b.patient_id = ? ORDER BY i.issued_on DESC, b.number DESC""", (pid,)):
+               WHERE b.patient_id = ? ORDER BY i.issued_on DESC, b.number DESC""",
+        (pid,),
+    ):
         bal = r[4] + r[5] - r[6] - r[7]
         if r[1] == "claim":
             ins_bal += bal
         else:
             pat_bal += bal
-        inv.append({"invoice": r[0], "kind": r[1], "issued_on": r[2], "payer": r[3] or "patient", "total_cents": r[4],
-                    "credited_cents": r[5], "paid_cents": r[6], "adjusted_cents": r[7], "balance_cents": bal,
-                    "status": r[8], "due_on": r[9]})
+        inv.append(
+            {
+                "invoice": r[0],
+                "kind": r[1],
+                "issued_on": r[2],
+                "payer": r[3] or "patient",
+                "total_cents": r[4],
+                "credited_cents": r[5],
+                "paid_cents": r[6],
+                "adjusted_cents": r[7],
+                "balance_cents": bal,
+                "status": r[8],
+                "due_on": r[9],
+            }
+        )
     pays = []
     for r in conn.execute(
-            """SELECT p.id, p.received_on, p.kind, r.number, py.code, p.method, p.reference, p.amount_cents,
+        """SELECT p.id, p.received_on, p.kind, r.number, py.code, p.method, p.reference, p.amount_cents,
                       (SELECT COALESCE(SUM(a.amount_cents), 0) FROM payment_allocations a JOIN invoices i ON i.id = a.invoice_id
                        WHERE a.payment_id = p.id AND i.patient_id = :pid),
                       (SELECT COALESCE(SUM(c.amount_cents), 0) FROM unapplied_credits c WHERE c.payment_id = p.id),
@@ -80,26 +127,71 @@ def account(conn, mrn: str, *, as_of: _dt.date | None = None) -> dict[str, list[
                FROM payments p LEFT JOIN receipts r ON r.payment_id = p.id LEFT JOIN payers py ON py.id = p.payer_id
                WHERE p.patient_id = :pid OR p.id IN (SELECT a.payment_id FROM payment_allocations a
                                                      JOIN invoices i ON i.id = a.invoice_id WHERE i.patient_id = :pid)
-               ORDER BY p.received_on DESC, p.id DESC""", {"pid": pid}):
+               ORDER BY p.received_on DESC, p.id DESC""",
+        {"pid": pid},
+    ):
         from_payer = r[2] == "insurance"
-        pays.append({"received_on": r[1], "kind": r[2], "receipt": r[3], "from": r[4] if from_payer else "patient",
-                     "method": r[5], "reference": r[6],
-                     "amount_cents": r[8] if from_payer else r[7],  # a payer's check pays many patients: this account's part
-                     "applied_cents": r[8], "credit_cents": r[9], "invoices": r[10]})
+        pays.append(
+            {
+                "received_on": r[1],
+                "kind": r[2],
+                "receipt": r[3],
+                "from": r[4] if from_payer else "patient",
+                "method": r[5],
+                "reference": r[6],
+                "amount_cents": r[8]
+                if from_payer
+                else r[7],  # a payer's check pays many patients: this account's part
+                "applied_cents": r[8],
+                "credit_cents": r[9],
+                "invoices": r[10],
+            }
+        )
     adj = []
     for r in conn.execute(
-            """SELECT d.created_on, i.number, d.group_code, d.reason_code, d.amount_cents, d.source
+        """SELECT d.created_on, i.number, d.group_code, d.reason_code, d.amount_cents, d.source
                FROM adjustments d JOIN invoices i ON i.id = d.invoice_id WHERE i.patient_id = ?
-               ORDER BY d.created_on DESC, d.id DESC""", (pid,)):
-        adj.append({"date": r[0], "invoice": r[1], "group": r[2], "carc": r[3], "meaning": _carc(r[3]),
-                    "amount_cents": r[4], "source": r[5]})
-    notes = [{"at": r[0][:16].replace("T", " "), "invoice": r[1], "author": r[2], "text": r[3]} for r in conn.execute(
-        """SELECT n.created_at, i.number, n.author, n.text FROM account_notes n LEFT JOIN invoices i ON i.id = n.invoice_id
-           WHERE n.patient_id = ? ORDER BY n.created_at DESC, n.id DESC""", (pid,))]
+               ORDER BY d.created_on DESC, d.id DESC""",
+        (pid,),
+    ):
+        adj.append(
+            {
+                "date": r[0],
+                "invoice": r[1],
+                "group": r[2],
+                "carc": r[3],
+                "meaning": _carc(r[3]),
+                "amount_cents": r[4],
+                "source": r[5],
+            }
+        )
+    notes = [
+        {"at": r[0][:16].replace("T", " "), "invoice": r[1], "author": r[2], "text": r[3]}
+        for r in conn.execute(
+            """SELECT n.created_at, i.number, n.author, n.text FROM account_notes n LEFT JOIN invoices i ON i.id = n.invoice_id
+           WHERE n.patient_id = ? ORDER BY n.created_at DESC, n.id DESC""",
+            (pid,),
+        )
+    ]
     credit = payments.credit_balance(conn, pid)
-    summary = {"mrn": pat["mrn"], "patient": f"{pat['last_name']}, {pat['first_name']}", "dob": pat["dob"],
-               "phone": pat["phone"], "as_of": d,
-               "insurance_balance_cents": ins_bal, "patient_balance_cents": pat_bal, "credit_cents": credit,
-               "patient_owes_cents": pat_bal - credit, "account_balance_cents": ins_bal + pat_bal - credit}
-    return {"summary": [summary], "coverages": cov, "encounters": enc, "invoices": inv, "payments": pays,
-            "adjustments": adj, "notes": notes}
+    summary = {
+        "mrn": pat["mrn"],
+        "patient": f"{pat['last_name']}, {pat['first_name']}",
+        "dob": pat["dob"],
+        "phone": pat["phone"],
+        "as_of": d,
+        "insurance_balance_cents": ins_bal,
+        "patient_balance_cents": pat_bal,
+        "credit_cents": credit,
+        "patient_owes_cents": pat_bal - credit,
+        "account_balance_cents": ins_bal + pat_bal - credit,
+    }
+    return {
+        "summary": [summary],
+        "coverages": cov,
+        "encounters": enc,
+        "invoices": inv,
+        "payments": pays,
+        "adjustments": adj,
+        "notes": notes,
+    }

@@ -26,12 +26,48 @@ from functools import lru_cache
 
 from .. import dates
 
-PATIENT_COLS = ("id", "mrn", "first_name", "last_name", "dob", "sex", "address1", "address2", "city", "state", "zip")
-COVERAGE_COLS = ("id", "patient_id", "payer_id", "member_id", "group_number", "relationship", "subscriber_first",
-                 "subscriber_last", "subscriber_dob", "subscriber_sex", "priority", "effective_from", "effective_to",
-                 "copay_cents")
-PAYER_COLS = ("id", "code", "name", "kind", "x12_payer_id", "address1", "city", "state", "zip",
-              "timely_filing_days", "timely_filing_months")
+PATIENT_COLS = (
+    "id",
+    "mrn",
+    "first_name",
+    "last_name",
+    "dob",
+    "sex",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "zip",
+)
+COVERAGE_COLS = (
+    "id",
+    "patient_id",
+    "payer_id",
+    "member_id",
+    "group_number",
+    "relationship",
+    "subscriber_first",
+    "subscriber_last",
+    "subscriber_dob",
+    "subscriber_sex",
+    "priority",
+    "effective_from",
+    "effective_to",
+    "copay_cents",
+)
+PAYER_COLS = (
+    "id",
+    "code",
+    "name",
+    "kind",
+    "x12_payer_id",
+    "address1",
+    "city",
+    "state",
+    "zip",
+    "timely_filing_days",
+    "timely_filing_months",
+)
 PROVIDER_COLS = ("id", "npi", "first_name", "last_name", "taxonomy")
 
 
@@ -50,8 +86,10 @@ def temp_ids(conn, name: str, ids) -> str:
 
 def load_patients(conn, table: str) -> dict[int, dict]:
     cols = ", ".join(f"p.{c}" for c in PATIENT_COLS)
-    return {r[0]: dict(zip(PATIENT_COLS, r)) for r in
-            conn.execute(f"SELECT {cols} FROM patients p JOIN {table} t ON t.id = p.id")}
+    return {
+        r[0]: dict(zip(PATIENT_COLS, r))
+        for r in conn.execute(f"SELECT {cols} FROM patients p JOIN {table} t ON t.id = p.id")
+    }
 
 
 def load_coverages(conn, table: str) -> dict[int, list[dict]]:
@@ -64,26 +102,38 @@ def load_coverages(conn, table: str) -> dict[int, list[dict]]:
 
 
 def load_payers(conn) -> dict[int, dict]:
-    return {r[0]: dict(zip(PAYER_COLS, r)) for r in conn.execute(f"SELECT {', '.join(PAYER_COLS)} FROM payers")}
+    return {
+        r[0]: dict(zip(PAYER_COLS, r))
+        for r in conn.execute(f"SELECT {', '.join(PAYER_COLS)} FROM payers")
+    }
 
 
 def load_providers(conn) -> dict[int, dict]:
-    return {r[0]: dict(zip(PROVIDER_COLS, r)) for r in conn.execute(f"SELECT {', '.join(PROVIDER_COLS)} FROM providers")}
+    return {
+        r[0]: dict(zip(PROVIDER_COLS, r))
+        for r in conn.execute(f"SELECT {', '.join(PROVIDER_COLS)} FROM providers")
+    }
 
 
 def load_diagnoses(conn, table: str) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for eid, code in conn.execute(
-            f"SELECT d.encounter_id, d.code FROM encounter_diagnoses d JOIN {table} t ON t.id = d.encounter_id"
-            " ORDER BY d.encounter_id, d.seq"):
+        f"SELECT d.encounter_id, d.code FROM encounter_diagnoses d JOIN {table} t ON t.id = d.encounter_id"
+        " ORDER BY d.encounter_id, d.seq"
+    ):
         out.setdefault(eid, []).append(code)
     return out
 
 
 def active_coverages(covs: list[dict], dos: str, payers: dict[int, dict]) -> list[dict]:
     """Insurance coverages active on the date of service, primary first."""
-    act = [c for c in covs if c["effective_from"] <= dos and (not c["effective_to"] or c["effective_to"] >= dos)
-           and payers[c["payer_id"]]["kind"] != "self"]
+    act = [
+        c
+        for c in covs
+        if c["effective_from"] <= dos
+        and (not c["effective_to"] or c["effective_to"] >= dos)
+        and payers[c["payer_id"]]["kind"] != "self"
+    ]
     act.sort(key=lambda c: c["effective_from"], reverse=True)
     act.sort(key=lambda c: c["priority"])
     return act
@@ -123,18 +173,33 @@ def _parse_pointers(text: str) -> tuple[int, ...]:
         elif len(p) == 1 and p.isalpha():
             out.append(ord(p.upper()) - ord("A") + 1)
         else:
-            raise ValueError("diagnosis pointers must be numbers 1-12 (or letters A-L) separated by commas")
+            raise ValueError(
+                "diagnosis pointers must be numbers 1-12 (or letters A-L) separated by commas"
+            )
     return tuple(out)
 
 
 def payer_block(p: dict) -> dict:
-    return {"code": p["code"], "name": p["name"], "kind": p["kind"], "id": p.get("x12_payer_id") or None}
+    return {
+        "code": p["code"],
+        "name": p["name"],
+        "kind": p["kind"],
+        "id": p.get("x12_payer_id") or None,
+    }
 
 
 def person_block(p: dict) -> dict:
-    return {"last": p["last_name"], "first": p["first_name"], "dob": p["dob"], "sex": p["sex"],
-            "address1": p.get("address1"), "address2": p.get("address2"), "city": p.get("city"),
-            "state": p.get("state"), "zip": p.get("zip")}
+    return {
+        "last": p["last_name"],
+        "first": p["first_name"],
+        "dob": p["dob"],
+        "sex": p["sex"],
+        "address1": p.get("address1"),
+        "address2": p.get("address2"),
+        "city": p.get("city"),
+        "state": p.get("state"),
+        "zip": p.get("zip"),
+    }
 
 
 def subscriber_block(cov: dict, patient: dict) -> tuple[dict, dict | None]:
@@ -142,41 +207,104 @@ def subscriber_block(cov: dict, patient: dict) -> tuple[dict, dict | None]:
     rel = cov.get("relationship") or "self"
     if rel == "self":
         sub = person_block(patient)
-        sub.update({"member_id": cov["member_id"], "group": cov.get("group_number"), "relationship": "self"})
+        sub.update(
+            {
+                "member_id": cov["member_id"],
+                "group": cov.get("group_number"),
+                "relationship": "self",
+            }
+        )
         return sub, None
-    sub = {"last": cov.get("subscriber_last"), "first": cov.get("subscriber_first"), "dob": cov.get("subscriber_dob"),
-           "sex": cov.get("subscriber_sex") or "U", "member_id": cov["member_id"], "group": cov.get("group_number"),
-           "relationship": rel}
+    sub = {
+        "last": cov.get("subscriber_last"),
+        "first": cov.get("subscriber_first"),
+        "dob": cov.get("subscriber_dob"),
+        "sex": cov.get("subscriber_sex") or "U",
+        "member_id": cov["member_id"],
+        "group": cov.get("group_number"),
+        "relationship": rel,
+    }
     return sub, person_block(patient)
 
 
 def provider_block(p: dict) -> dict:
-    return {"npi": p["npi"], "last": p["last_name"], "first": p.get("first_name"), "taxonomy": p.get("taxonomy")}
+    return {
+        "npi": p["npi"],
+        "last": p["last_name"],
+        "first": p.get("first_name"),
+        "taxonomy": p.get("taxonomy"),
+    }
 
 
 def practice_block(p: dict) -> dict:
-    keys = ("name", "npi", "tax_id", "taxonomy", "address1", "address2", "city", "state", "zip", "phone",
-            "contact_name", "submitter_id", "receiver_id", "receiver_name")
+    keys = (
+        "name",
+        "npi",
+        "tax_id",
+        "taxonomy",
+        "address1",
+        "address2",
+        "city",
+        "state",
+        "zip",
+        "phone",
+        "contact_name",
+        "submitter_id",
+        "receiver_id",
+        "receiver_name",
+    )
     return {k: p.get(k) for k in keys}
 
 
 def modifiers_of(line: dict) -> list[str]:
-    return [m for m in (line.get("modifier1"), line.get("modifier2"), line.get("modifier3"), line.get("modifier4")) if m]
+    return [
+        m
+        for m in (
+            line.get("modifier1"),
+            line.get("modifier2"),
+            line.get("modifier3"),
+            line.get("modifier4"),
+        )
+        if m
+    ]
 
 
-def claim_line(invoice_line_id: int, code: str, modifiers: list[str], units: int, charge_cents: int,
-               pointers: list[int]) -> dict:
+def claim_line(
+    invoice_line_id: int,
+    code: str,
+    modifiers: list[str],
+    units: int,
+    charge_cents: int,
+    pointers: list[int],
+) -> dict:
     """A service line of a claim's content; its date is the claim's, and no modifiers is left out."""
-    ln = {"invoice_line_id": invoice_line_id, "code": code, "units": units, "charge_cents": charge_cents,
-          "pointers": pointers}
+    ln = {
+        "invoice_line_id": invoice_line_id,
+        "code": code,
+        "units": units,
+        "charge_cents": charge_cents,
+        "pointers": pointers,
+    }
     if modifiers:
         ln["modifiers"] = modifiers
     return ln
 
 
-def claim_content(*, number: str, frequency: str, encounter: dict, lines: list[dict], diagnoses: list[str],
-                  patient: dict, coverage: dict, payer: dict, others: list[tuple[dict, dict]], provider: dict,
-                  copay_cents: int, payer_claim_number: str | None = None) -> dict:
+def claim_content(
+    *,
+    number: str,
+    frequency: str,
+    encounter: dict,
+    lines: list[dict],
+    diagnoses: list[str],
+    patient: dict,
+    coverage: dict,
+    payer: dict,
+    others: list[tuple[dict, dict]],
+    provider: dict,
+    copay_cents: int,
+    payer_claim_number: str | None = None,
+) -> dict:
     """The content of one claim. `lines`: claim_line() dicts."""
     sub, pat = subscriber_block(coverage, patient)
     other_blocks = []

@@ -15,7 +15,12 @@ _CPT = re.compile(r"^(?:[0-9]{5}|[0-9]{4}[FTU])$")
 
 
 def _has_codes_table(conn) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'codes'").fetchone() is not None
+    return (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'codes'"
+        ).fetchone()
+        is not None
+    )
 
 
 def procedure_system(code: str) -> str | None:
@@ -42,9 +47,15 @@ class Describer:
         if self.enabled:
             rows = self.conn.execute(
                 "SELECT description, effective_from, effective_to FROM codes WHERE code_system = ? AND code = ?"
-                " ORDER BY COALESCE(effective_from, '')", (system, code)).fetchall()
+                " ORDER BY COALESCE(effective_from, '')",
+                (system, code),
+            ).fetchall()
             if rows:
-                valid = [r for r in rows if on and (r[1] is None or r[1] <= on) and (r[2] is None or r[2] >= on)]
+                valid = [
+                    r
+                    for r in rows
+                    if on and (r[1] is None or r[1] <= on) and (r[2] is None or r[2] >= on)
+                ]
                 desc = (valid or rows)[-1][0]
         self._cache[key] = desc
         return desc

@@ -31,7 +31,9 @@ class Staged:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._tmp(final)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        self.items.append((tmp, final))  # before writing: a failed write (disk full) is discarded too
+        self.items.append(
+            (tmp, final)
+        )  # before writing: a failed write (disk full) is discarded too
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

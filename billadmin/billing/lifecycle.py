@@ -29,86 +29,160 @@ from ..errors import BadInput, ChecksFailed, Conflict, NotFound
 from . import content, numbering
 from .generate import Issue, _check_claim, _Ids, _line_row, insert_invoices, insert_snapshots
 
-INVOICE_COLS = ("id", "number", "kind", "patient_id", "payer_id", "coverage_id", "encounter_id", "original_invoice_id",
-                "frequency_code", "issued_on", "due_on", "filing_deadline", "total_cents", "copay_cents")
+INVOICE_COLS = (
+    "id",
+    "number",
+    "kind",
+    "patient_id",
+    "payer_id",
+    "coverage_id",
+    "encounter_id",
+    "original_invoice_id",
+    "frequency_code",
+    "issued_on",
+    "due_on",
+    "filing_deadline",
+    "total_cents",
+    "copay_cents",
+)
 
 
 def get_invoice(conn, number: str) -> dict:
-    row = conn.execute(f"SELECT {', '.join(INVOICE_COLS)} FROM invoices WHERE number = ?",
-                       ((number or "").strip().upper(),)).fetchone()
+    row = conn.execute(
+        f"SELECT {', '.join(INVOICE_COLS)} FROM invoices WHERE number = ?",
+        ((number or "").strip().upper(),),
+    ).fetchone()
     if row is None:
         raise NotFound(f"no invoice {number} (see billadmin invoice list)")
     return dict(zip(INVOICE_COLS, row))
 
 
 def status_of(conn, invoice_id: int) -> str | None:
-    row = conn.execute("SELECT status FROM invoice_status WHERE invoice_id = ?", (invoice_id,)).fetchone()
+    row = conn.execute(
+        "SELECT status FROM invoice_status WHERE invoice_id = ?", (invoice_id,)
+    ).fetchone()
     return row[0] if row else None
 
 
 def _closed(conn, invoice_id: int) -> str | None:
-    row = conn.execute("SELECT status FROM invoice_events WHERE invoice_id = ? AND status IN ('voided', 'replaced')"
-                       " ORDER BY id DESC LIMIT 1", (invoice_id,)).fetchone()
+    row = conn.execute(
+        "SELECT status FROM invoice_events WHERE invoice_id = ? AND status IN ('voided', 'replaced')"
+        " ORDER BY id DESC LIMIT 1",
+        (invoice_id,),
+    ).fetchone()
     return row[0] if row else None
 
 
 def snapshot(conn, invoice_id: int) -> dict | None:
-    row = conn.execute("SELECT data FROM invoice_snapshots WHERE invoice_id = ?", (invoice_id,)).fetchone()
+    row = conn.execute(
+        "SELECT data FROM invoice_snapshots WHERE invoice_id = ?", (invoice_id,)
+    ).fetchone()
     return json.loads(row[0]) if row else None
 
 
 def was_sent(conn, invoice_id: int) -> bool:
-    return conn.execute("SELECT 1 FROM invoice_files WHERE invoice_id = ? AND kind = 'x12' LIMIT 1",
-                        (invoice_id,)).fetchone() is not None
+    return (
+        conn.execute(
+            "SELECT 1 FROM invoice_files WHERE invoice_id = ? AND kind = 'x12' LIMIT 1",
+            (invoice_id,),
+        ).fetchone()
+        is not None
+    )
 
 
 def record_payer_claim_number(conn, invoice_id: int, number: str, source: str = "manual") -> None:
     """Keep the payer's claim control number for a claim (for REF*F8 on a void or replacement)."""
-    conn.execute("INSERT INTO payer_claim_numbers (invoice_id, payer_claim_number, source, recorded_at) VALUES (?,?,?,?)"
-                 " ON CONFLICT(invoice_id) DO UPDATE SET payer_claim_number = excluded.payer_claim_number,"
-                 " source = excluded.source, recorded_at = excluded.recorded_at",
-                 (invoice_id, number.strip(), source, audit.utcnow()))
+    conn.execute(
+        "INSERT INTO payer_claim_numbers (invoice_id, payer_claim_number, source, recorded_at) VALUES (?,?,?,?)"
+        " ON CONFLICT(invoice_id) DO UPDATE SET payer_claim_number = excluded.payer_claim_number,"
+        " source = excluded.source, recorded_at = excluded.recorded_at",
+        (invoice_id, number.strip(), source, audit.utcnow()),
+    )
 
 
 def payer_claim_number(conn, invoice_id: int) -> str | None:
-    has_remit = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'remit_claims'").fetchone() is not None
+    has_remit = (
+        conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'remit_claims'").fetchone()
+        is not None
+    )
     if has_remit:
-        row = conn.execute("SELECT payer_claim_number FROM remit_claims WHERE invoice_id = ? AND status_code != '22'"
-                           " AND payer_claim_number IS NOT NULL AND payer_claim_number != '' ORDER BY id DESC LIMIT 1",
-                           (invoice_id,)).fetchone()
+        row = conn.execute(
+            "SELECT payer_claim_number FROM remit_claims WHERE invoice_id = ? AND status_code != '22'"
+            " AND payer_claim_number IS NOT NULL AND payer_claim_number != '' ORDER BY id DESC LIMIT 1",
+            (invoice_id,),
+        ).fetchone()
         if row:
             return row[0]
-    row = conn.execute("SELECT payer_claim_number FROM payer_claim_numbers WHERE invoice_id = ?", (invoice_id,)).fetchone()
+    row = conn.execute(
+        "SELECT payer_claim_number FROM payer_claim_numbers WHERE invoice_id = ?", (invoice_id,)
+    ).fetchone()
     return row[0] if row else None
 
 
 def _credit_lines(conn, ids: _Ids, credit_id: int, original_id: int) -> list[dict]:
     out = []
     for line_no, cl_id, dos, code, mods, units, desc, amount in conn.execute(
-            "SELECT line_no, charge_line_id, date_of_service, code, modifiers, units, description, amount_cents"
-            " FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no", (original_id,)):
-        out.append({"id": ids.next_line(), "invoice_id": credit_id, "line_no": line_no, "charge_line_id": cl_id,
-                    "date_of_service": dos, "code": code, "modifiers": mods, "units": units, "description": desc,
-                    "amount_cents": -amount})
+        "SELECT line_no, charge_line_id, date_of_service, code, modifiers, units, description, amount_cents"
+        " FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no",
+        (original_id,),
+    ):
+        out.append(
+            {
+                "id": ids.next_line(),
+                "invoice_id": credit_id,
+                "line_no": line_no,
+                "charge_line_id": cl_id,
+                "date_of_service": dos,
+                "code": code,
+                "modifiers": mods,
+                "units": units,
+                "description": desc,
+                "amount_cents": -amount,
+            }
+        )
     return out
 
 
-def _credit_issue(conn, ids: _Ids, orig: dict, number: str, today: str, frequency: str, content_: dict) -> Issue:
+def _credit_issue(
+    conn, ids: _Ids, orig: dict, number: str, today: str, frequency: str, content_: dict
+) -> Issue:
     cid = ids.next_invoice()
     lines = _credit_lines(conn, ids, cid, orig["id"])
-    row = {"id": cid, "number": number, "kind": "credit", "patient_id": orig["patient_id"], "payer_id": orig["payer_id"],
-           "coverage_id": orig["coverage_id"], "encounter_id": orig["encounter_id"], "original_invoice_id": orig["id"],
-           "frequency_code": frequency, "issued_on": today, "due_on": None, "filing_deadline": None,
-           "total_cents": sum(ln["amount_cents"] for ln in lines), "copay_cents": 0}
+    row = {
+        "id": cid,
+        "number": number,
+        "kind": "credit",
+        "patient_id": orig["patient_id"],
+        "payer_id": orig["payer_id"],
+        "coverage_id": orig["coverage_id"],
+        "encounter_id": orig["encounter_id"],
+        "original_invoice_id": orig["id"],
+        "frequency_code": frequency,
+        "issued_on": today,
+        "due_on": None,
+        "filing_deadline": None,
+        "total_cents": sum(ln["amount_cents"] for ln in lines),
+        "copay_cents": 0,
+    }
     return Issue(row, lines, content_, "", None, "", None)
 
 
 def _event(conn, invoice_id: int, status: str, at: str, note: str | None = None) -> None:
-    conn.execute("INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)", (invoice_id, status, at, note))
+    conn.execute(
+        "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)",
+        (invoice_id, status, at, note),
+    )
 
 
-def void(conn, number: str, *, reason: str, rebill: bool = False, payer_claim_number_: str | None = None,
-         today: _dt.date | None = None) -> dict:
+def void(
+    conn,
+    number: str,
+    *,
+    reason: str,
+    rebill: bool = False,
+    payer_claim_number_: str | None = None,
+    today: _dt.date | None = None,
+) -> dict:
     """Void an issued invoice with a credit note (see the module docstring)."""
     reason = (reason or "").strip()
     if not reason:
@@ -132,59 +206,140 @@ def void(conn, number: str, *, reason: str, rebill: bool = False, payer_claim_nu
             pcn = payer_claim_number(conn, orig["id"])
         if sent:
             c = snapshot(conn, orig["id"])
-            c.update({"frequency": "8", "payer_claim_number": pcn, "credit_note": cn, "reason": reason})
+            c.update(
+                {"frequency": "8", "payer_claim_number": pcn, "credit_note": cn, "reason": reason}
+            )
             frequency = "8"
         elif orig["kind"] == "claim":
-            c = {"kind": "credit", "number": cn, "original": orig["number"], "reason": reason, "issued_on": today_s}
+            c = {
+                "kind": "credit",
+                "number": cn,
+                "original": orig["number"],
+                "reason": reason,
+                "issued_on": today_s,
+            }
             frequency = "1"
             conn.execute("DELETE FROM claim_queue WHERE invoice_id = ?", (orig["id"],))
         else:
             from .pdf import credit_content
 
-            c = credit_content(snapshot(conn, orig["id"]), number=cn, issued_on=today_s, reason=reason)
+            c = credit_content(
+                snapshot(conn, orig["id"]), number=cn, issued_on=today_s, reason=reason
+            )
             frequency = "1"
         issue = _credit_issue(conn, ids, orig, cn, today_s, frequency, c)
         insert_invoices(conn, [issue], at=at)
         insert_snapshots(conn, [(issue.row["id"], c)])
         if sent:
-            conn.execute("INSERT INTO claim_queue (invoice_id, queued_at) VALUES (?, ?)", (issue.row["id"], at))
+            conn.execute(
+                "INSERT INTO claim_queue (invoice_id, queued_at) VALUES (?, ?)",
+                (issue.row["id"], at),
+            )
         _event(conn, orig["id"], "voided", at, f"credit note {cn}: {reason}")
-        cl_ids = [r[0] for r in conn.execute("SELECT charge_line_id FROM invoice_lines WHERE invoice_id = ?"
-                                             " AND charge_line_id IS NOT NULL", (orig["id"],))]
+        cl_ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT charge_line_id FROM invoice_lines WHERE invoice_id = ?"
+                " AND charge_line_id IS NOT NULL",
+                (orig["id"],),
+            )
+        ]
         if cl_ids:
             t = content.temp_ids(conn, "_void_lines", cl_ids)
-            conn.execute(f"UPDATE charge_lines SET status = ? WHERE id IN (SELECT id FROM {t})",
-                         ("unbilled" if rebill else "void",))
+            conn.execute(
+                f"UPDATE charge_lines SET status = ? WHERE id IN (SELECT id FROM {t})",
+                ("unbilled" if rebill else "void",),
+            )
         if rebill and orig["kind"] == "patient":
-            conn.execute("DELETE FROM patient_invoice_adjustments WHERE invoice_line_id IN"
-                         " (SELECT id FROM invoice_lines WHERE invoice_id = ?)", (orig["id"],))
-        audit.record(conn, "invoice void", entity="invoices", ids=[orig["id"], issue.row["id"]], count=1,
-                     detail={"credit_note": cn, "frequency": frequency, "queued": sent, "rebill": rebill})
-    return {"number": orig["number"], "credit_note": cn, "credit_cents": issue.row["total_cents"],
-            "sent_as_void": sent, "payer_claim_number_known": bool(pcn), "lines": "unbilled" if rebill else "void"}
+            conn.execute(
+                "DELETE FROM patient_invoice_adjustments WHERE invoice_line_id IN"
+                " (SELECT id FROM invoice_lines WHERE invoice_id = ?)",
+                (orig["id"],),
+            )
+        audit.record(
+            conn,
+            "invoice void",
+            entity="invoices",
+            ids=[orig["id"], issue.row["id"]],
+            count=1,
+            detail={"credit_note": cn, "frequency": frequency, "queued": sent, "rebill": rebill},
+        )
+    return {
+        "number": orig["number"],
+        "credit_note": cn,
+        "credit_cents": issue.row["total_cents"],
+        "sent_as_void": sent,
+        "payer_claim_number_known": bool(pcn),
+        "lines": "unbilled" if rebill else "void",
+    }
 
 
-def replace(conn, number: str, *, scrub=None, payer_claim_number_: str | None = None,
-            today: _dt.date | None = None) -> dict:
+def replace(
+    conn,
+    number: str,
+    *,
+    scrub=None,
+    payer_claim_number_: str | None = None,
+    today: _dt.date | None = None,
+) -> dict:
     """Issue a corrected claim (frequency 7) for an issued claim (see the module docstring)."""
     today_d = today or _dt.date.today()
     today_s = today_d.isoformat()
     with db.write(conn):
         orig = get_invoice(conn, number)
         if orig["kind"] != "claim":
-            raise Conflict(f"{orig['number']} is a {orig['kind']} invoice: only claims are replaced (void it instead)")
+            raise Conflict(
+                f"{orig['number']} is a {orig['kind']} invoice: only claims are replaced (void it instead)"
+            )
         closed = _closed(conn, orig["id"])
         if closed:
             raise Conflict(f"{orig['number']} is already {closed}")
-        enc = conn.execute("SELECT id, number, patient_id, provider_id, date_of_service, place_of_service FROM encounters"
-                           " WHERE id = ?", (orig["encounter_id"],)).fetchone()
-        enc = dict(zip(("id", "number", "patient_id", "provider_id", "date_of_service", "place_of_service"), enc))
-        enc["lines"] = [dict(zip(("charge_line_id", "line_no", "code", "modifier1", "modifier2", "modifier3", "modifier4",
-                                  "dx_pointers", "units", "charge_cents"), r)) for r in conn.execute(
-            "SELECT id, line_no, code, modifier1, modifier2, modifier3, modifier4, dx_pointers, units, charge_cents"
-            " FROM charge_lines WHERE encounter_id = ? AND status != 'void' ORDER BY line_no", (enc["id"],))]
+        enc = conn.execute(
+            "SELECT id, number, patient_id, provider_id, date_of_service, place_of_service FROM encounters"
+            " WHERE id = ?",
+            (orig["encounter_id"],),
+        ).fetchone()
+        enc = dict(
+            zip(
+                (
+                    "id",
+                    "number",
+                    "patient_id",
+                    "provider_id",
+                    "date_of_service",
+                    "place_of_service",
+                ),
+                enc,
+            )
+        )
+        enc["lines"] = [
+            dict(
+                zip(
+                    (
+                        "charge_line_id",
+                        "line_no",
+                        "code",
+                        "modifier1",
+                        "modifier2",
+                        "modifier3",
+                        "modifier4",
+                        "dx_pointers",
+                        "units",
+                        "charge_cents",
+                    ),
+                    r,
+                )
+            )
+            for r in conn.execute(
+                "SELECT id, line_no, code, modifier1, modifier2, modifier3, modifier4, dx_pointers, units, charge_cents"
+                " FROM charge_lines WHERE encounter_id = ? AND status != 'void' ORDER BY line_no",
+                (enc["id"],),
+            )
+        ]
         if not enc["lines"]:
-            raise Conflict(f"encounter {enc['number']} has no billable lines left: void {orig['number']} instead")
+            raise Conflict(
+                f"encounter {enc['number']} has no billable lines left: void {orig['number']} instead"
+            )
         for ln in enc["lines"]:
             ln["code"] = (ln["code"] or "").strip().upper()
         t = content.temp_ids(conn, "_repl_pat", [enc["patient_id"]])
@@ -193,20 +348,39 @@ def replace(conn, number: str, *, scrub=None, payer_claim_number_: str | None = 
         payers = content.load_payers(conn)
         cov = next((c for c in covs if c["id"] == orig["coverage_id"]), None)
         if cov is None:
-            raise Conflict(f"the coverage billed on {orig['number']} is gone: void it with --rebill instead")
-        others = [c for c in content.active_coverages(covs, enc["date_of_service"], payers) if c["id"] != cov["id"]]
-        dx = content.load_diagnoses(conn, content.temp_ids(conn, "_repl_enc", [enc["id"]])).get(enc["id"], [])
+            raise Conflict(
+                f"the coverage billed on {orig['number']} is gone: void it with --rebill instead"
+            )
+        others = [
+            c
+            for c in content.active_coverages(covs, enc["date_of_service"], payers)
+            if c["id"] != cov["id"]
+        ]
+        dx = content.load_diagnoses(conn, content.temp_ids(conn, "_repl_enc", [enc["id"]])).get(
+            enc["id"], []
+        )
         findings = _check_claim(enc, dx, pat, cov, payers[cov["payer_id"]])
         if scrub is not None:
             # the scrubber reads unbilled lines: inside this transaction the lines are unbilled
             # until the replacement bills them (a refusal rolls this back)
             t = content.temp_ids(conn, "_repl_lines", [ln["charge_line_id"] for ln in enc["lines"]])
-            conn.execute(f"UPDATE charge_lines SET status = 'unbilled' WHERE id IN (SELECT id FROM {t})")
-            findings += [f for f in scrub(conn, encounter_ids=[enc["id"]], as_of=today_d) if f.severity == "error"
-                         and (f.encounter_id == enc["id"] or f.encounter == enc["number"])]
+            conn.execute(
+                f"UPDATE charge_lines SET status = 'unbilled' WHERE id IN (SELECT id FROM {t})"
+            )
+            findings += [
+                f
+                for f in scrub(conn, encounter_ids=[enc["id"]], as_of=today_d)
+                if f.severity == "error"
+                and (f.encounter_id == enc["id"] or f.encounter == enc["number"])
+            ]
         if findings:
-            raise ChecksFailed(f"{enc['number']} still has {len(findings)} error(s); nothing was issued",
-                               details=[f"{f.rule}: {'line ' + str(f.line) + ': ' if f.line else ''}{f.message}" for f in findings])
+            raise ChecksFailed(
+                f"{enc['number']} still has {len(findings)} error(s); nothing was issued",
+                details=[
+                    f"{f.rule}: {'line ' + str(f.line) + ': ' if f.line else ''}{f.message}"
+                    for f in findings
+                ],
+            )
         at = audit.utcnow()
         ids = _Ids(conn)
         if payer_claim_number_:
@@ -215,29 +389,82 @@ def replace(conn, number: str, *, scrub=None, payer_claim_number_: str | None = 
         sent = was_sent(conn, orig["id"])
         (new_no,) = numbering.take(conn, "claim", 1)
         (cn,) = numbering.take(conn, "credit", 1)
-        credit = _credit_issue(conn, ids, orig, cn, today_s, "1",
-                               {"kind": "credit", "number": cn, "original": orig["number"], "reason": f"replaced by {new_no}",
-                                "issued_on": today_s})
+        credit = _credit_issue(
+            conn,
+            ids,
+            orig,
+            cn,
+            today_s,
+            "1",
+            {
+                "kind": "credit",
+                "number": cn,
+                "original": orig["number"],
+                "reason": f"replaced by {new_no}",
+                "issued_on": today_s,
+            },
+        )
         inv_id = ids.next_invoice()
         lines, clines = [], []
         for n, ln in enumerate(enc["lines"], start=1):
             mods = content.modifiers_of(ln)
-            row = _line_row(ids, inv_id, n, charge_line_id=ln["charge_line_id"], dos=enc["date_of_service"], code=ln["code"],
-                            modifiers=mods, units=ln["units"], description=None, amount=ln["charge_cents"])
+            row = _line_row(
+                ids,
+                inv_id,
+                n,
+                charge_line_id=ln["charge_line_id"],
+                dos=enc["date_of_service"],
+                code=ln["code"],
+                modifiers=mods,
+                units=ln["units"],
+                description=None,
+                amount=ln["charge_cents"],
+            )
             lines.append(row)
-            clines.append(content.claim_line(row["id"], ln["code"], mods, ln["units"], ln["charge_cents"],
-                                             content.parse_pointers(ln["dx_pointers"])))
+            clines.append(
+                content.claim_line(
+                    row["id"],
+                    ln["code"],
+                    mods,
+                    ln["units"],
+                    ln["charge_cents"],
+                    content.parse_pointers(ln["dx_pointers"]),
+                )
+            )
         providers = content.load_providers(conn)
         frequency = "7" if sent else "1"
-        c = content.claim_content(number=new_no, frequency=frequency, encounter=enc, lines=clines, diagnoses=dx, patient=pat,
-                                  coverage=cov, payer=payers[cov["payer_id"]],
-                                  others=[(o, payers[o["payer_id"]]) for o in others], provider=providers[enc["provider_id"]],
-                                  copay_cents=orig["copay_cents"], payer_claim_number=pcn if sent else None)
-        row = {"id": inv_id, "number": new_no, "kind": "claim", "patient_id": orig["patient_id"], "payer_id": orig["payer_id"],
-               "coverage_id": orig["coverage_id"], "encounter_id": enc["id"], "original_invoice_id": orig["id"],
-               "frequency_code": frequency, "issued_on": today_s, "due_on": None,
-               "filing_deadline": content.filing_deadline(enc["date_of_service"], payers[cov["payer_id"]]),
-               "total_cents": c["total_cents"], "copay_cents": orig["copay_cents"]}
+        c = content.claim_content(
+            number=new_no,
+            frequency=frequency,
+            encounter=enc,
+            lines=clines,
+            diagnoses=dx,
+            patient=pat,
+            coverage=cov,
+            payer=payers[cov["payer_id"]],
+            others=[(o, payers[o["payer_id"]]) for o in others],
+            provider=providers[enc["provider_id"]],
+            copay_cents=orig["copay_cents"],
+            payer_claim_number=pcn if sent else None,
+        )
+        row = {
+            "id": inv_id,
+            "number": new_no,
+            "kind": "claim",
+            "patient_id": orig["patient_id"],
+            "payer_id": orig["payer_id"],
+            "coverage_id": orig["coverage_id"],
+            "encounter_id": enc["id"],
+            "original_invoice_id": orig["id"],
+            "frequency_code": frequency,
+            "issued_on": today_s,
+            "due_on": None,
+            "filing_deadline": content.filing_deadline(
+                enc["date_of_service"], payers[cov["payer_id"]]
+            ),
+            "total_cents": c["total_cents"],
+            "copay_cents": orig["copay_cents"],
+        }
         new = Issue(row, lines, c, "", None, "", None)
         insert_invoices(conn, [credit, new], at=at)
         insert_snapshots(conn, [(credit.row["id"], credit.content), (inv_id, c)])
@@ -247,22 +474,52 @@ def replace(conn, number: str, *, scrub=None, payer_claim_number_: str | None = 
         _event(conn, orig["id"], "replaced", at, f"replaced by {new_no}; credit note {cn}")
         t = content.temp_ids(conn, "_repl_lines", [ln["charge_line_id"] for ln in enc["lines"]])
         conn.execute(f"UPDATE charge_lines SET status = 'billed' WHERE id IN (SELECT id FROM {t})")
-        audit.record(conn, "invoice replace", entity="invoices", ids=[orig["id"], credit.row["id"], inv_id], count=1,
-                     detail={"replacement": new_no, "credit_note": cn, "frequency": frequency})
-    return {"number": orig["number"], "replacement": new_no, "frequency": frequency, "credit_note": cn,
-            "total_cents": c["total_cents"], "payer_claim_number_known": bool(pcn), "queued": True}
+        audit.record(
+            conn,
+            "invoice replace",
+            entity="invoices",
+            ids=[orig["id"], credit.row["id"], inv_id],
+            count=1,
+            detail={"replacement": new_no, "credit_note": cn, "frequency": frequency},
+        )
+    return {
+        "number": orig["number"],
+        "replacement": new_no,
+        "frequency": frequency,
+        "credit_note": cn,
+        "total_cents": c["total_cents"],
+        "payer_claim_number_known": bool(pcn),
+        "queued": True,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # reading
 
 
-LIST_COLUMNS = ["number", "kind", "frequency", "issued_on", "bill_to", "encounter", "total_cents", "balance_cents",
-                "status", "filing_deadline"]
+LIST_COLUMNS = [
+    "number",
+    "kind",
+    "frequency",
+    "issued_on",
+    "bill_to",
+    "encounter",
+    "total_cents",
+    "balance_cents",
+    "status",
+    "filing_deadline",
+]
 
 
-def list_invoices(conn, *, kind: str | None = None, status: str | None = None, payer: str | None = None,
-                  since: _dt.date | None = None, limit: int | None = None) -> list[dict]:
+def list_invoices(
+    conn,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    payer: str | None = None,
+    since: _dt.date | None = None,
+    limit: int | None = None,
+) -> list[dict]:
     where, args = [], []
     if kind:
         if kind not in ("claim", "patient", "credit"):
@@ -281,14 +538,16 @@ def list_invoices(conn, *, kind: str | None = None, status: str | None = None, p
     if since:
         where.append("i.issued_on >= ?")
         args.append(since.isoformat())
-    sql = ("SELECT i.number, i.kind, i.frequency_code, i.issued_on, COALESCE(py.code, 'patient'), e.number, i.total_cents,"
-           " CASE WHEN i.kind = 'credit' THEN NULL ELSE i.total_cents"
-           "  + COALESCE((SELECT SUM(c.total_cents) FROM invoices c WHERE c.original_invoice_id = i.id AND c.kind = 'credit'), 0)"
-           "  - COALESCE((SELECT SUM(a.amount_cents) FROM payment_allocations a WHERE a.invoice_id = i.id), 0)"
-           "  - COALESCE((SELECT SUM(d.amount_cents) FROM adjustments d WHERE d.invoice_id = i.id), 0) END,"
-           " s.status, i.filing_deadline"
-           " FROM invoices i LEFT JOIN payers py ON py.id = i.payer_id LEFT JOIN encounters e ON e.id = i.encounter_id"
-           " LEFT JOIN invoice_status s ON s.invoice_id = i.id")
+    sql = (
+        "SELECT i.number, i.kind, i.frequency_code, i.issued_on, COALESCE(py.code, 'patient'), e.number, i.total_cents,"
+        " CASE WHEN i.kind = 'credit' THEN NULL ELSE i.total_cents"
+        "  + COALESCE((SELECT SUM(c.total_cents) FROM invoices c WHERE c.original_invoice_id = i.id AND c.kind = 'credit'), 0)"
+        "  - COALESCE((SELECT SUM(a.amount_cents) FROM payment_allocations a WHERE a.invoice_id = i.id), 0)"
+        "  - COALESCE((SELECT SUM(d.amount_cents) FROM adjustments d WHERE d.invoice_id = i.id), 0) END,"
+        " s.status, i.filing_deadline"
+        " FROM invoices i LEFT JOIN payers py ON py.id = i.payer_id LEFT JOIN encounters e ON e.id = i.encounter_id"
+        " LEFT JOIN invoice_status s ON s.invoice_id = i.id"
+    )
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY i.id"
@@ -299,33 +558,95 @@ def list_invoices(conn, *, kind: str | None = None, status: str | None = None, p
 
 def show(conn, number: str) -> dict:
     inv = get_invoice(conn, number)
-    bal = conn.execute("SELECT credited_cents, paid_cents, adjusted_cents FROM invoice_balances WHERE invoice_id = ?",
-                       (inv["id"],)).fetchone()
-    payer = conn.execute("SELECT code FROM payers WHERE id = ?", (inv["payer_id"],)).fetchone() if inv["payer_id"] else None
-    enc = conn.execute("SELECT number FROM encounters WHERE id = ?", (inv["encounter_id"],)).fetchone() if inv["encounter_id"] else None
-    orig = conn.execute("SELECT number FROM invoices WHERE id = ?", (inv["original_invoice_id"],)).fetchone() \
-        if inv["original_invoice_id"] else None
+    bal = conn.execute(
+        "SELECT credited_cents, paid_cents, adjusted_cents FROM invoice_balances WHERE invoice_id = ?",
+        (inv["id"],),
+    ).fetchone()
+    payer = (
+        conn.execute("SELECT code FROM payers WHERE id = ?", (inv["payer_id"],)).fetchone()
+        if inv["payer_id"]
+        else None
+    )
+    enc = (
+        conn.execute(
+            "SELECT number FROM encounters WHERE id = ?", (inv["encounter_id"],)
+        ).fetchone()
+        if inv["encounter_id"]
+        else None
+    )
+    orig = (
+        conn.execute(
+            "SELECT number FROM invoices WHERE id = ?", (inv["original_invoice_id"],)
+        ).fetchone()
+        if inv["original_invoice_id"]
+        else None
+    )
     mrn = conn.execute("SELECT mrn FROM patients WHERE id = ?", (inv["patient_id"],)).fetchone()[0]
     out = {
-        "number": inv["number"], "kind": inv["kind"], "frequency": inv["frequency_code"], "issued_on": inv["issued_on"],
-        "bill_to": payer[0] if payer else "patient", "account": mrn, "encounter": enc[0] if enc else None,
-        "original": orig[0] if orig else None, "due_on": inv["due_on"], "filing_deadline": inv["filing_deadline"],
-        "total_cents": inv["total_cents"], "copay_cents": inv["copay_cents"],
+        "number": inv["number"],
+        "kind": inv["kind"],
+        "frequency": inv["frequency_code"],
+        "issued_on": inv["issued_on"],
+        "bill_to": payer[0] if payer else "patient",
+        "account": mrn,
+        "encounter": enc[0] if enc else None,
+        "original": orig[0] if orig else None,
+        "due_on": inv["due_on"],
+        "filing_deadline": inv["filing_deadline"],
+        "total_cents": inv["total_cents"],
+        "copay_cents": inv["copay_cents"],
         "status": status_of(conn, inv["id"]),
     }
     if bal:
-        out.update({"credited_cents": bal[0], "paid_cents": bal[1], "adjusted_cents": bal[2],
-                    "balance_cents": inv["total_cents"] + bal[0] - bal[1] - bal[2]})
+        out.update(
+            {
+                "credited_cents": bal[0],
+                "paid_cents": bal[1],
+                "adjusted_cents": bal[2],
+                "balance_cents": inv["total_cents"] + bal[0] - bal[1] - bal[2],
+            }
+        )
     if inv["kind"] == "claim":
         out["payer_claim_number"] = payer_claim_number(conn, inv["id"])
-    out["queued_for_837p"] = conn.execute("SELECT 1 FROM claim_queue WHERE invoice_id = ?", (inv["id"],)).fetchone() is not None
-    out["lines"] = [dict(zip(("line_no", "date_of_service", "code", "modifiers", "units", "description", "amount_cents"), r))
-                    for r in conn.execute("SELECT line_no, date_of_service, code, modifiers, units, description, amount_cents"
-                                          " FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no", (inv["id"],))]
-    out["history"] = [dict(zip(("status", "at", "note"), r)) for r in conn.execute(
-        "SELECT status, at, note FROM invoice_events WHERE invoice_id = ? ORDER BY id", (inv["id"],))]
-    out["files"] = [dict(zip(("kind", "path", "st_control", "created_at"), r)) for r in conn.execute(
-        "SELECT kind, path, st_control, created_at FROM invoice_files WHERE invoice_id = ? ORDER BY id", (inv["id"],))]
+    out["queued_for_837p"] = (
+        conn.execute("SELECT 1 FROM claim_queue WHERE invoice_id = ?", (inv["id"],)).fetchone()
+        is not None
+    )
+    out["lines"] = [
+        dict(
+            zip(
+                (
+                    "line_no",
+                    "date_of_service",
+                    "code",
+                    "modifiers",
+                    "units",
+                    "description",
+                    "amount_cents",
+                ),
+                r,
+            )
+        )
+        for r in conn.execute(
+            "SELECT line_no, date_of_service, code, modifiers, units, description, amount_cents"
+            " FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no",
+            (inv["id"],),
+        )
+    ]
+    out["history"] = [
+        dict(zip(("status", "at", "note"), r))
+        for r in conn.execute(
+            "SELECT status, at, note FROM invoice_events WHERE invoice_id = ? ORDER BY id",
+            (inv["id"],),
+        )
+    ]
+    out["files"] = [
+        dict(zip(("kind", "path", "st_control", "created_at"), r))
+        for r in conn.execute(
+            "SELECT kind, path, st_control, created_at FROM invoice_files WHERE invoice_id = ? ORDER BY id",
+            (inv["id"],),
+        )
+    ]
     return out
 
 
@@ -345,39 +666,67 @@ def export(conn, number: str, fmt: str) -> tuple[bytes, str]:
 
         data = show(conn, number)
         buf = io.StringIO()
-        render.write_csv([{"number": inv["number"], **ln} for ln in data["lines"]],
-                         ["number", "line_no", "date_of_service", "code", "modifiers", "units", "description", "amount_cents"], buf)
+        render.write_csv(
+            [{"number": inv["number"], **ln} for ln in data["lines"]],
+            [
+                "number",
+                "line_no",
+                "date_of_service",
+                "code",
+                "modifiers",
+                "units",
+                "description",
+                "amount_cents",
+            ],
+            buf,
+        )
         return buf.getvalue().encode("utf-8"), f"{inv['number']}.csv"
     c = snapshot(conn, inv["id"])
     if c is None:
-        raise NotFound(f"{inv['number']} has no stored content to re-render (issued outside billadmin invoice generate)")
+        raise NotFound(
+            f"{inv['number']} has no stored content to re-render (issued outside billadmin invoice generate)"
+        )
     if fmt == "pdf":
         if c.get("kind") not in ("patient", "credit") or "lines" not in c or "practice" not in c:
-            raise BadInput(f"{inv['number']} is a {inv['kind']} invoice: export it with --format x12 or csv")
+            raise BadInput(
+                f"{inv['number']} is a {inv['kind']} invoice: export it with --format x12 or csv"
+            )
         from .pdf import render
 
         return render(c), f"{inv['number']}.pdf"
     if fmt == "x12":
         if c.get("kind") != "claim":
-            raise BadInput(f"{inv['number']} is not a claim sent on an 837P: export it with --format pdf or csv")
+            raise BadInput(
+                f"{inv['number']} is not a claim sent on an 837P: export it with --format pdf or csv"
+            )
         from ..x12 import envelope, x837
         from . import practice as practice_mod
 
         row = conn.execute(
             "SELECT x.isa_control, x.gs_control, x.envelope FROM invoice_files f JOIN x12_interchanges x ON x.id = f.interchange_id"
-            " WHERE f.invoice_id = ? ORDER BY f.id DESC LIMIT 1", (inv["id"],)).fetchone()
+            " WHERE f.invoice_id = ? ORDER BY f.id DESC LIMIT 1",
+            (inv["id"],),
+        ).fetchone()
         if row:
             env_data = json.loads(row[2])
             prac, isa, gs, usage = env_data["practice"], int(row[0]), int(row[1]), env_data["usage"]
         else:
             p = practice_mod.for_claims(conn)
             prac, isa, gs, usage = content.practice_block(p), 0, 0, p.get("usage") or "P"
-        env = envelope.Envelope(sender_id=prac["submitter_id"], receiver_id=prac["receiver_id"], isa_control=isa,
-                                gs_control=gs, created=_dt.datetime.now().replace(second=0, microsecond=0), usage=usage)
+        env = envelope.Envelope(
+            sender_id=prac["submitter_id"],
+            receiver_id=prac["receiver_id"],
+            isa_control=isa,
+            gs_control=gs,
+            created=_dt.datetime.now().replace(second=0, microsecond=0),
+            usage=usage,
+        )
         return x837.render(env, prac, [c]).text.encode("ascii"), f"{inv['number']}.edi"
     raise BadInput("--format must be pdf, x12 or csv")
 
 
 def content_hash_ok(conn, invoice_id: int) -> bool:
-    stored = conn.execute("SELECT content_hash FROM invoices WHERE id = ?", (invoice_id,)).fetchone()[0]
+    stored = conn.execute(
+        "SELECT content_hash FROM invoices WHERE id = ?", (invoice_id,)
+    ).fetchone()[0]
     return ledger.stored_content_hash(conn, invoice_id) == stored

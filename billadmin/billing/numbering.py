@@ -29,8 +29,10 @@ def take(conn, kind: str, count: int) -> list[str]:
     _require_tx(conn)
     if count <= 0:
         return []
-    row = conn.execute("UPDATE series SET next_number = next_number + ? WHERE kind = ? RETURNING prefix, next_number",
-                       (count, kind)).fetchone()
+    row = conn.execute(
+        "UPDATE series SET next_number = next_number + ? WHERE kind = ? RETURNING prefix, next_number",
+        (count, kind),
+    ).fetchone()
     if row is None:
         raise RuntimeError(f"no number series for {kind!r}")
     prefix, nxt = row
@@ -40,7 +42,9 @@ def take(conn, kind: str, count: int) -> list[str]:
 
 def peek(conn, kind: str, count: int) -> list[str]:
     """The numbers the next `take` would return (for --dry-run listings)."""
-    prefix, nxt = conn.execute("SELECT prefix, next_number FROM series WHERE kind = ?", (kind,)).fetchone()
+    prefix, nxt = conn.execute(
+        "SELECT prefix, next_number FROM series WHERE kind = ?", (kind,)
+    ).fetchone()
     return [format_number(prefix, n) for n in range(nxt, nxt + count)]
 
 
@@ -49,5 +53,7 @@ def next_control(conn, name: str) -> int:
     _require_tx(conn)
     (value,) = conn.execute(
         "UPDATE x12_counters SET last_value = CASE WHEN last_value >= 999999999 THEN 1 ELSE last_value + 1 END"
-        " WHERE name = ? RETURNING last_value", (name,)).fetchone()
+        " WHERE name = ? RETURNING last_value",
+        (name,),
+    ).fetchone()
     return value

@@ -63,17 +63,30 @@ def _guarantor(conn, pat: dict, today: _dt.date) -> dict:
     if minor:
         row = conn.execute(
             "SELECT subscriber_first, subscriber_last FROM coverages WHERE patient_id = ? AND relationship != 'self'"
-            " AND subscriber_last IS NOT NULL ORDER BY priority, effective_from DESC LIMIT 1", (pat["id"],)).fetchone()
+            " AND subscriber_last IS NOT NULL ORDER BY priority, effective_from DESC LIMIT 1",
+            (pat["id"],),
+        ).fetchone()
         if row:
-            name = f"{row[0] or ''} {row[1]}".strip() + f" (for {pat['first_name']} {pat['last_name']})"
-    return {"name": name, "address1": pat.get("address1"), "address2": pat.get("address2"), "city": pat.get("city"),
-            "state": pat.get("state"), "zip": pat.get("zip")}
+            name = (
+                f"{row[0] or ''} {row[1]}".strip()
+                + f" (for {pat['first_name']} {pat['last_name']})"
+            )
+    return {
+        "name": name,
+        "address1": pat.get("address1"),
+        "address2": pat.get("address2"),
+        "city": pat.get("city"),
+        "state": pat.get("state"),
+        "zip": pat.get("zip"),
+    }
 
 
 def _diagnoses_for(conn, charge_line_id: int | None, describer, dos: str | None) -> list[dict]:
     if not charge_line_id:
         return []
-    row = conn.execute("SELECT encounter_id, dx_pointers FROM charge_lines WHERE id = ?", (charge_line_id,)).fetchone()
+    row = conn.execute(
+        "SELECT encounter_id, dx_pointers FROM charge_lines WHERE id = ?", (charge_line_id,)
+    ).fetchone()
     if not row:
         return []
     from .content import parse_pointers
@@ -82,7 +95,12 @@ def _diagnoses_for(conn, charge_line_id: int | None, describer, dos: str | None)
         ptrs = parse_pointers(row[1])
     except ValueError:
         ptrs = []
-    dx = [r[0] for r in conn.execute("SELECT code FROM encounter_diagnoses WHERE encounter_id = ? ORDER BY seq", (row[0],))]
+    dx = [
+        r[0]
+        for r in conn.execute(
+            "SELECT code FROM encounter_diagnoses WHERE encounter_id = ? ORDER BY seq", (row[0],)
+        )
+    ]
     out = []
     for p in ptrs:
         if 1 <= p <= len(dx):
@@ -96,7 +114,9 @@ def _aging(conn, patient_id: int, invoice_id: int, balance_due: int, today: _dt.
     for iid, issued, bal in conn.execute(
         "SELECT b.invoice_id, i.issued_on, b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents"
         " FROM invoice_balances b JOIN invoices i ON i.id = b.invoice_id"
-        " WHERE b.patient_id = ? AND b.kind = 'patient' AND b.invoice_id != ?", (patient_id, invoice_id)):
+        " WHERE b.patient_id = ? AND b.kind = 'patient' AND b.invoice_id != ?",
+        (patient_id, invoice_id),
+    ):
         if bal <= 0:
             continue
         days = (today - _dt.date.fromisoformat(issued)).days
@@ -113,21 +133,44 @@ def patient_content(conn, invoice_id: int, practice: dict, describer, *, today: 
     from .practice import SETTINGS
 
     number, patient_id, issued_on, due_on, total = conn.execute(
-        "SELECT number, patient_id, issued_on, due_on, total_cents FROM invoices WHERE id = ?", (invoice_id,)).fetchone()
-    pat = dict(zip(PATIENT_COLS, conn.execute(f"SELECT {', '.join(PATIENT_COLS)} FROM patients WHERE id = ?",
-                                              (patient_id,)).fetchone()))
+        "SELECT number, patient_id, issued_on, due_on, total_cents FROM invoices WHERE id = ?",
+        (invoice_id,),
+    ).fetchone()
+    pat = dict(
+        zip(
+            PATIENT_COLS,
+            conn.execute(
+                f"SELECT {', '.join(PATIENT_COLS)} FROM patients WHERE id = ?", (patient_id,)
+            ).fetchone(),
+        )
+    )
     lines = []
     seen_claim_lines: set = set()
     for lid, line_no, cl_id, dos, code, mods, units, desc, amount in conn.execute(
-            "SELECT id, line_no, charge_line_id, date_of_service, code, modifiers, units, description, amount_cents"
-            " FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no", (invoice_id,)).fetchall():
-        item = {"line_no": line_no, "date_of_service": dos, "code": code, "modifiers": mods, "units": units,
-                "description": desc, "diagnoses": [], "charge_cents": 0, "insurance_paid_cents": 0, "adjusted_cents": 0,
-                "amount_cents": amount, "claim": None}
+        "SELECT id, line_no, charge_line_id, date_of_service, code, modifiers, units, description, amount_cents"
+        " FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no",
+        (invoice_id,),
+    ).fetchall():
+        item = {
+            "line_no": line_no,
+            "date_of_service": dos,
+            "code": code,
+            "modifiers": mods,
+            "units": units,
+            "description": desc,
+            "diagnoses": [],
+            "charge_cents": 0,
+            "insurance_paid_cents": 0,
+            "adjusted_cents": 0,
+            "amount_cents": amount,
+            "claim": None,
+        }
         tr = conn.execute(
             "SELECT a.invoice_id, a.invoice_line_id, i.number, l.charge_line_id FROM patient_invoice_adjustments x"
             " JOIN adjustments a ON a.id = x.adjustment_id JOIN invoices i ON i.id = a.invoice_id"
-            " LEFT JOIN invoice_lines l ON l.id = a.invoice_line_id WHERE x.invoice_line_id = ?", (lid,)).fetchone()
+            " LEFT JOIN invoice_lines l ON l.id = a.invoice_line_id WHERE x.invoice_line_id = ?",
+            (lid,),
+        ).fetchone()
         if tr is None:
             item["charge_cents"] = amount
             item["diagnoses"] = _diagnoses_for(conn, cl_id, describer, dos)
@@ -142,38 +185,63 @@ def patient_content(conn, invoice_id: int, practice: dict, describer, *, today: 
                 seen_claim_lines.add(key)
                 if claim_line_id:
                     where, arg = "invoice_line_id = ?", claim_line_id
-                    charge = conn.execute("SELECT amount_cents FROM invoice_lines WHERE id = ?", (claim_line_id,)).fetchone()[0]
+                    charge = conn.execute(
+                        "SELECT amount_cents FROM invoice_lines WHERE id = ?", (claim_line_id,)
+                    ).fetchone()[0]
                 else:
                     where, arg = "invoice_id = ? AND invoice_line_id IS NULL", claim_id
-                    charge = conn.execute("SELECT total_cents FROM invoices WHERE id = ?", (claim_id,)).fetchone()[0]
+                    charge = conn.execute(
+                        "SELECT total_cents FROM invoices WHERE id = ?", (claim_id,)
+                    ).fetchone()[0]
                 item["charge_cents"] = charge
                 item["insurance_paid_cents"] = conn.execute(
                     f"SELECT COALESCE(SUM(a.amount_cents), 0) FROM payment_allocations a JOIN payments p ON p.id = a.payment_id"
-                    f" WHERE p.kind = 'insurance' AND a.{where}", (arg,)).fetchone()[0]
+                    f" WHERE p.kind = 'insurance' AND a.{where}",
+                    (arg,),
+                ).fetchone()[0]
                 item["adjusted_cents"] = conn.execute(
                     f"SELECT COALESCE(SUM(amount_cents), 0) FROM adjustments WHERE source != 'transfer' AND {where}",
-                    (arg,)).fetchone()[0]
+                    (arg,),
+                ).fetchone()[0]
             proc = describer.procedure(code, dos)
             item["description"] = f"{proc} - {desc}" if proc else desc
         lines.append(item)
-    paid = conn.execute("SELECT COALESCE(SUM(amount_cents), 0) FROM payment_allocations WHERE invoice_id = ?",
-                        (invoice_id,)).fetchone()[0]
+    paid = conn.execute(
+        "SELECT COALESCE(SUM(amount_cents), 0) FROM payment_allocations WHERE invoice_id = ?",
+        (invoice_id,),
+    ).fetchone()[0]
     balance = total - paid
-    insurance = [{"payer": r[0], "member": mask(r[1])} for r in conn.execute(
-        "SELECT py.name, c.member_id FROM coverages c JOIN payers py ON py.id = c.payer_id WHERE c.patient_id = ?"
-        " AND py.kind != 'self' AND c.effective_from <= ? AND (c.effective_to IS NULL OR c.effective_to >= ?)"
-        " ORDER BY c.priority", (patient_id, today.isoformat(), today.isoformat()))]
+    insurance = [
+        {"payer": r[0], "member": mask(r[1])}
+        for r in conn.execute(
+            "SELECT py.name, c.member_id FROM coverages c JOIN payers py ON py.id = c.payer_id WHERE c.patient_id = ?"
+            " AND py.kind != 'self' AND c.effective_from <= ? AND (c.effective_to IS NULL OR c.effective_to >= ?)"
+            " ORDER BY c.priority",
+            (patient_id, today.isoformat(), today.isoformat()),
+        )
+    ]
     p = practice
     return {
-        "kind": "patient", "title": "Statement", "number": number, "issued_on": issued_on, "due_on": due_on,
-        "practice": {k: p.get(k) for k in ("name", "address1", "address2", "city", "state", "zip", "phone", "tax_id")},
+        "kind": "patient",
+        "title": "Statement",
+        "number": number,
+        "issued_on": issued_on,
+        "due_on": due_on,
+        "practice": {
+            k: p.get(k)
+            for k in ("name", "address1", "address2", "city", "state", "zip", "phone", "tax_id")
+        },
         "pay_instructions": p.get("pay_instructions") or SETTINGS["pay_instructions"][1],
-        "account": pat["mrn"], "guarantor": _guarantor(conn, pat, today), "insurance": insurance,
-        "lines": lines, "total_cents": total,
+        "account": pat["mrn"],
+        "guarantor": _guarantor(conn, pat, today),
+        "insurance": insurance,
+        "lines": lines,
+        "total_cents": total,
         "charges_cents": sum(ln["charge_cents"] for ln in lines),
         "insurance_paid_cents": sum(ln["insurance_paid_cents"] for ln in lines),
         "adjusted_cents": sum(ln["adjusted_cents"] for ln in lines),
-        "patient_paid_cents": paid, "balance_due_cents": balance,
+        "patient_paid_cents": paid,
+        "balance_due_cents": balance,
         "aging": _aging(conn, patient_id, invoice_id, balance, today),
     }
 
@@ -181,8 +249,17 @@ def patient_content(conn, invoice_id: int, practice: dict, describer, *, today: 
 def credit_content(original: dict, *, number: str, issued_on: str, reason: str) -> dict:
     """A credit note for a patient invoice: the original's lines, negated."""
     c = dict(original)
-    c.update({"kind": "credit", "title": "Credit note", "number": number, "issued_on": issued_on, "due_on": None,
-              "original": original["number"], "reason": reason})
+    c.update(
+        {
+            "kind": "credit",
+            "title": "Credit note",
+            "number": number,
+            "issued_on": issued_on,
+            "due_on": None,
+            "original": original["number"],
+            "reason": reason,
+        }
+    )
     c["lines"] = [{**ln, "amount_cents": -ln["amount_cents"]} for ln in original["lines"]]
     c["total_cents"] = -original["total_cents"]
     c["balance_due_cents"] = 0
@@ -229,7 +306,11 @@ def _addr(a: dict) -> list[str]:
     zip_ = a.get("zip") or ""
     if len(zip_) == 9 and zip_.isdigit():
         zip_ = zip_[:5] + "-" + zip_[5:]
-    out = [a.get("address1"), a.get("address2"), f"{a.get('city') or ''}, {a.get('state') or ''} {zip_}".strip(", ")]
+    out = [
+        a.get("address1"),
+        a.get("address2"),
+        f"{a.get('city') or ''}, {a.get('state') or ''} {zip_}".strip(", "),
+    ]
     return [x for x in out if x]
 
 
@@ -247,11 +328,17 @@ def render(c: dict) -> bytes:
             self.set_y(-12)
             self.set_font("Helvetica", size=8)
             self.set_text_color(90)
-            self.cell(0, 6, _t(f"{c['practice']['name']}  -  {c['title']} {c['number']}  -  Page {self.page_no()} of {{nb}}"),
-                      align="C")
+            self.cell(
+                0,
+                6,
+                _t(
+                    f"{c['practice']['name']}  -  {c['title']} {c['number']}  -  Page {self.page_no()} of {{nb}}"
+                ),
+                align="C",
+            )
 
     m = money.fmt
-    issued = _dt.datetime.fromisoformat(c["issued_on"]).replace(tzinfo=_dt.timezone.utc)
+    issued = _dt.datetime.fromisoformat(c["issued_on"]).replace(tzinfo=_dt.UTC)
     pdf = Doc(format="Letter", unit="mm")
     pdf.set_creation_date(issued)
     pdf.set_title(_t(f"{c['title']} {c['number']}"))
@@ -294,8 +381,16 @@ def render(c: dict) -> bytes:
     if c.get("insurance"):
         pdf.ln(1)
         pdf.set_font("Helvetica", size=8)
-        pdf.cell(0, 4, _t("Insurance on file: " + "; ".join(f"{i['payer']} (member {i['member']})" for i in c["insurance"])),
-                 new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            0,
+            4,
+            _t(
+                "Insurance on file: "
+                + "; ".join(f"{i['payer']} (member {i['member']})" for i in c["insurance"])
+            ),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
     if c.get("reason"):
         pdf.set_font("Helvetica", size=9)
         _paragraph(pdf, _t(f"Reason: {c['reason']}"), 5)
@@ -326,10 +421,15 @@ def render(c: dict) -> bytes:
             pdf.add_page()
             heading()
         y = pdf.get_y()
-        cells = [_t(_date(ln.get("date_of_service"))), _t(code), desc or _t(dx),
-                 m(ln["charge_cents"]) if ln["charge_cents"] else "",
-                 m(ln["insurance_paid_cents"]) if ln["insurance_paid_cents"] else "",
-                 m(ln["adjusted_cents"]) if ln["adjusted_cents"] else "", m(ln["amount_cents"])]
+        cells = [
+            _t(_date(ln.get("date_of_service"))),
+            _t(code),
+            desc or _t(dx),
+            m(ln["charge_cents"]) if ln["charge_cents"] else "",
+            m(ln["insurance_paid_cents"]) if ln["insurance_paid_cents"] else "",
+            m(ln["adjusted_cents"]) if ln["adjusted_cents"] else "",
+            m(ln["amount_cents"]),
+        ]
         for w, v, a in zip(widths, cells, aligns):
             pdf.cell(w, 4.2, v, align=a)
         if desc and dx:
@@ -349,12 +449,20 @@ def render(c: dict) -> bytes:
     if legend:
         pdf.ln(2)
         pdf.set_font("Helvetica", size=7.5)
-        _paragraph(pdf, _t("Diagnosis codes: " + "; ".join(f"{k} {v}" for k, v in sorted(legend.items()))), 3.6)
+        _paragraph(
+            pdf,
+            _t("Diagnosis codes: " + "; ".join(f"{k} {v}" for k, v in sorted(legend.items()))),
+            3.6,
+        )
     pdf.ln(4)
     # totals
-    totals = [("Total charges", c.get("charges_cents", 0)), ("Insurance paid", -c.get("insurance_paid_cents", 0)),
-              ("Insurance adjustments", -c.get("adjusted_cents", 0)), ("This invoice", c["total_cents"]),
-              ("Patient payments", -c.get("patient_paid_cents", 0))]
+    totals = [
+        ("Total charges", c.get("charges_cents", 0)),
+        ("Insurance paid", -c.get("insurance_paid_cents", 0)),
+        ("Insurance adjustments", -c.get("adjusted_cents", 0)),
+        ("This invoice", c["total_cents"]),
+        ("Patient payments", -c.get("patient_paid_cents", 0)),
+    ]
     pdf.set_font("Helvetica", size=9)
     for k, v in totals:
         pdf.set_x(120)
@@ -363,11 +471,26 @@ def render(c: dict) -> bytes:
     pdf.set_x(120)
     pdf.set_font("Helvetica", "B", 11)
     pdf.cell(45, 7, "Balance due", align="R", border="T")
-    pdf.cell(35, 7, m(c["balance_due_cents"], symbol=True, thousands=True), align="R", border="T", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        35,
+        7,
+        m(c["balance_due_cents"], symbol=True, thousands=True),
+        align="R",
+        border="T",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     if c.get("due_on") and c["balance_due_cents"] > 0:
         pdf.set_font("Helvetica", size=9)
         pdf.set_x(120)
-        pdf.cell(80, 5, _t(f"Please pay by {_date(c['due_on'])}"), align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            80,
+            5,
+            _t(f"Please pay by {_date(c['due_on'])}"),
+            align="R",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
     # aging
     if c.get("aging"):
         pdf.ln(4)
@@ -376,8 +499,9 @@ def render(c: dict) -> bytes:
         pdf.set_font("Helvetica", size=9)
         widths = (30, 30, 30, 30, 40)
         labels = [a["bucket"] for a in c["aging"]] + ["Account balance"]
-        values = [m(a["amount_cents"], thousands=True) for a in c["aging"]] + \
-            [m(sum(a["amount_cents"] for a in c["aging"]), thousands=True)]
+        values = [m(a["amount_cents"], thousands=True) for a in c["aging"]] + [
+            m(sum(a["amount_cents"] for a in c["aging"]), thousands=True)
+        ]
         pdf.set_font("Helvetica", "B", 9)
         for w, v in zip(widths, labels):
             pdf.cell(w, 5, v, align="R", border="B")
@@ -392,8 +516,10 @@ def render(c: dict) -> bytes:
         pdf.set_font("Helvetica", "B", 9)
         pdf.cell(0, 5, "How to pay", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=9)
-        how = (f"By check payable to {prac['name']}, mailed to {', '.join(_addr(prac))}; write account {c['account']} "
-               f"and invoice {c['number']} on it.")
+        how = (
+            f"By check payable to {prac['name']}, mailed to {', '.join(_addr(prac))}; write account {c['account']} "
+            f"and invoice {c['number']} on it."
+        )
         if prac.get("phone"):
             how += f" By card: call {_phone(prac['phone'])}."
         if c.get("pay_instructions"):

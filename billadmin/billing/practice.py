@@ -20,13 +20,29 @@ import re
 from .. import audit, db, npi
 from ..errors import BadInput, InvalidRows, Problem
 
-US_STATES = set("""
+US_STATES = set(
+    """
 AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC
 ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI FM MH PW AA AE AP
-""".split())
+""".split()
+)
 
-FIELDS = ["name", "npi", "tax_id", "taxonomy", "address1", "address2", "city", "state", "zip", "phone",
-          "contact_name", "submitter_id", "receiver_id", "receiver_name"]
+FIELDS = [
+    "name",
+    "npi",
+    "tax_id",
+    "taxonomy",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "zip",
+    "phone",
+    "contact_name",
+    "submitter_id",
+    "receiver_id",
+    "receiver_name",
+]
 REQUIRED = ["name", "npi", "tax_id", "address1", "city", "state", "zip"]
 FOR_CLAIMS = ["phone", "submitter_id", "receiver_id", "receiver_name"]
 
@@ -78,7 +94,9 @@ def normalise(field: str, value):
     elif field == "zip":
         d = re.sub(r"[\s-]", "", v)
         if not re.fullmatch(r"\d{9}", d):
-            raise ValueError("ZIP must be ZIP+4 (9 digits, e.g. 43215-1234): the 837P billing provider address requires it")
+            raise ValueError(
+                "ZIP must be ZIP+4 (9 digits, e.g. 43215-1234): the 837P billing provider address requires it"
+            )
         v = d
     elif field == "phone":
         d = re.sub(r"\D", "", v)
@@ -93,7 +111,9 @@ def normalise(field: str, value):
             raise ValueError("taxonomy code must be 10 characters ending in X (e.g. 207Q00000X)")
     elif field in ("submitter_id", "receiver_id"):
         if not re.fullmatch(r"[A-Za-z0-9]{2,15}", v):
-            raise ValueError("must be 2-15 letters or digits (it goes in the fixed-width ISA header)")
+            raise ValueError(
+                "must be 2-15 letters or digits (it goes in the fixed-width ISA header)"
+            )
     elif field == "usage":
         m = {"p": "P", "production": "P", "t": "T", "test": "T"}.get(v.lower())
         if not m:
@@ -122,27 +142,45 @@ def update(conn, changes: dict) -> dict:
     merged = {**(current or {}), **{k: v for k, v in clean.items() if k in FIELDS}}
     for k in REQUIRED:
         if not merged.get(k) and k not in {p.column for p in problems}:
-            problems.append(Problem(None, k, "required" + ("" if current else " when the practice is first set up")))
+            problems.append(
+                Problem(
+                    None, k, "required" + ("" if current else " when the practice is first set up")
+                )
+            )
     if problems:
         raise InvalidRows(problems)
     if not clean:
-        raise BadInput("nothing to change: give at least one option (see billadmin practice set --help)")
+        raise BadInput(
+            "nothing to change: give at least one option (see billadmin practice set --help)"
+        )
     with db.write(conn):
         row = {k: merged.get(k) for k in FIELDS}
         if current is None:
-            conn.execute(f"INSERT INTO practice (id, {', '.join(FIELDS)}) VALUES (1, {', '.join('?' * len(FIELDS))})",
-                         [row[k] for k in FIELDS])
+            conn.execute(
+                f"INSERT INTO practice (id, {', '.join(FIELDS)}) VALUES (1, {', '.join('?' * len(FIELDS))})",
+                [row[k] for k in FIELDS],
+            )
         else:
             sets = [k for k in FIELDS if k in clean]
             if sets:
-                conn.execute(f"UPDATE practice SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = 1",
-                             [clean[k] for k in sets])
+                conn.execute(
+                    f"UPDATE practice SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = 1",
+                    [clean[k] for k in sets],
+                )
         for name, (key, _default) in SETTINGS.items():
             if name in clean:
-                conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                             (key, clean[name] if clean[name] is not None else ""))
-        audit.record(conn, "practice set", entity="practice", ids=[1], count=len(clean),
-                     detail={"fields": sorted(clean)})
+                conn.execute(
+                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, clean[name] if clean[name] is not None else ""),
+                )
+        audit.record(
+            conn,
+            "practice set",
+            entity="practice",
+            ids=[1],
+            count=len(clean),
+            detail={"fields": sorted(clean)},
+        )
     return get(conn)
 
 
@@ -150,11 +188,15 @@ def for_claims(conn) -> dict:
     """The practice, checked for what an 837P needs; BadInput names every missing field."""
     p = get(conn)
     if p is None:
-        raise BadInput("the practice is not set up: run `billadmin practice set --name ... --npi ... --tax-id ...` first")
+        raise BadInput(
+            "the practice is not set up: run `billadmin practice set --name ... --npi ... --tax-id ...` first"
+        )
     problems = []
     for k in REQUIRED + FOR_CLAIMS:
         if not p.get(k):
-            problems.append(Problem(None, k, "needed on every claim: set it with billadmin practice set"))
+            problems.append(
+                Problem(None, k, "needed on every claim: set it with billadmin practice set")
+            )
             continue
         try:
             normalise(k, p[k])

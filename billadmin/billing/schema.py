@@ -19,7 +19,9 @@ billing = Migrations("billadmin.billing")
 @billing()
 def m001_x12_control_and_files(db):
     "X12 control numbers must increase across runs, and each issued invoice must be traceable to the file that carried it."
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE TABLE x12_counters (
         name TEXT PRIMARY KEY CHECK (name IN ('isa', 'gs')),
         last_value INTEGER NOT NULL DEFAULT 0
@@ -60,13 +62,16 @@ def m001_x12_control_and_files(db):
         run_id INTEGER NOT NULL REFERENCES billing_runs(id)
     ) STRICT;
     CREATE INDEX invoice_runs_run ON invoice_runs(run_id)
-    """)
+    """,
+    )
 
 
 @billing()
 def m002_snapshots(db):
     "An issued invoice is re-rendered from what it was issued with, not from patient data edited since; snapshots are immutable like invoices."
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE TABLE invoice_snapshots (
         invoice_id INTEGER PRIMARY KEY REFERENCES invoices(id),
         data TEXT NOT NULL
@@ -75,13 +80,16 @@ def m002_snapshots(db):
         BEGIN SELECT RAISE(ABORT, 'issued invoice content is immutable'); END;
     CREATE TRIGGER invoice_snapshots_immutable_delete BEFORE DELETE ON invoice_snapshots
         BEGIN SELECT RAISE(ABORT, 'issued invoice content is immutable'); END
-    """)
+    """,
+    )
 
 
 @billing()
 def m003_claim_lifecycle(db):
     "Voids (frequency 8) and replacements (frequency 7) wait for the next 837P and need the payer's claim number (REF*F8)."
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE TABLE claim_queue (
         invoice_id INTEGER PRIMARY KEY REFERENCES invoices(id),
         queued_at TEXT NOT NULL
@@ -94,13 +102,16 @@ def m003_claim_lifecycle(db):
     ) STRICT;
     CREATE INDEX invoices_original ON invoices(original_invoice_id);
     CREATE INDEX invoice_lines_charge_line ON invoice_lines(charge_line_id)
-    """)
+    """,
+    )
 
 
 @billing()
 def m004_carried_amounts(db):
     "A copay goes on one claim (AMT*F5) and a patient-responsibility adjustment on one patient invoice, never twice."
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE TABLE claim_copays (
         payment_id INTEGER PRIMARY KEY REFERENCES payments(id),
         invoice_id INTEGER NOT NULL REFERENCES invoices(id)
@@ -110,7 +121,8 @@ def m004_carried_amounts(db):
         invoice_line_id INTEGER NOT NULL REFERENCES invoice_lines(id)
     ) STRICT;
     CREATE INDEX adjustments_source ON adjustments(source)
-    """)
+    """,
+    )
 
 
 @billing()

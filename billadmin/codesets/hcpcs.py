@@ -60,20 +60,44 @@ class _Builder:
         self.last: dict | None = None
         self.problems: list[Problem] = []
 
-    def record(self, n: int, code: str, recid: str, long: str, short: str, added: str | None,
-               eff: str | None, term: str | None, action: str) -> None:
+    def record(
+        self,
+        n: int,
+        code: str,
+        recid: str,
+        long: str,
+        short: str,
+        added: str | None,
+        eff: str | None,
+        term: str | None,
+        action: str,
+    ) -> None:
         code = code.strip().upper()
         if recid in "48":
             if self.last is None or self.last["code"] != code:
-                self.problems.append(Problem(n, "record id", f"continuation of {code} without its first record", self.fname))
+                self.problems.append(
+                    Problem(
+                        n,
+                        "record id",
+                        f"continuation of {code} without its first record",
+                        self.fname,
+                    )
+                )
                 return
             self.last["long"].append(long.strip())
             return
         if not code:
             self.problems.append(Problem(n, "HCPCS code", "is empty", self.fname))
             return
-        rec = {"code": code, "long": [long.strip()], "short": short.strip(), "added": added, "eff": eff,
-               "term": term, "action": action.strip()}
+        rec = {
+            "code": code,
+            "long": [long.strip()],
+            "short": short.strip(),
+            "added": added,
+            "eff": eff,
+            "term": term,
+            "action": action.strip(),
+        }
         (self.procs if recid == "3" else self.mods)[code] = rec
         self.last = rec
 
@@ -87,7 +111,9 @@ class _Builder:
             out = []
             for code, r in d.items():
                 desc = " ".join(x for x in r["long"] if x) or r["short"]
-                out.append(CodeRow(code, desc, 1, kind, r["short"] or None, None, 0, r["added"], r["term"]))
+                out.append(
+                    CodeRow(code, desc, 1, kind, r["short"] or None, None, 0, r["added"], r["term"])
+                )
             return out
 
         return ParsedHcpcs(rows(self.procs, "procedure"), rows(self.mods, "modifier"), year)
@@ -98,7 +124,9 @@ def parse_file(path: Path) -> ParsedHcpcs:
     m = re.search(r"(?:HCPC|hcpc)(20\d\d)", path.name)
     year = int(m.group(1)) if m else None
     if suffix == ".xls":
-        raise BadInput(f"{path.name}: the binary .xls format is not read; open it and save as .xlsx, or load the .txt file")
+        raise BadInput(
+            f"{path.name}: the binary .xls format is not read; open it and save as .xlsx, or load the .txt file"
+        )
     if suffix == ".xlsx":
         return _parse_xlsx(path, year)
     try:
@@ -111,16 +139,36 @@ def parse_file(path: Path) -> ParsedHcpcs:
     for n, line in enumerate(text.splitlines(), start=1):
         if not RECORD_RX.match(line):
             if seen_record and line.strip():
-                b.problems.append(Problem(n, None, "not an HCPCS record (code, sequence, record id 3/4/7/8)", path.name))
+                b.problems.append(
+                    Problem(
+                        n,
+                        None,
+                        "not an HCPCS record (code, sequence, record id 3/4/7/8)",
+                        path.name,
+                    )
+                )
             continue  # the disclaimer preamble
         seen_record = True
         recid = line[10]
         long = line[11:91]
         if recid in "37" and len(line) < 293:
-            b.problems.append(Problem(n, None, f"record is {len(line)} characters; a first record has 320", path.name))
+            b.problems.append(
+                Problem(
+                    n, None, f"record is {len(line)} characters; a first record has 320", path.name
+                )
+            )
             continue
-        b.record(n, line[0:5], recid, long, line[91:119], _date(line[268:276]), _date(line[276:284]),
-                 _date(line[284:292]), line[292:293] if len(line) > 292 else "")
+        b.record(
+            n,
+            line[0:5],
+            recid,
+            long,
+            line[91:119],
+            _date(line[268:276]),
+            _date(line[276:284]),
+            _date(line[284:292]),
+            line[292:293] if len(line) > 292 else "",
+        )
         if len(b.problems) > 50:
             break
     return b.result(year)
@@ -157,8 +205,17 @@ def _parse_xlsx(path: Path, year: int | None) -> ParsedHcpcs:
             if recid not in ("3", "4", "7", "8"):
                 b.problems.append(Problem(n, "RECID", "must be 3, 4, 7 or 8", path.name))
                 continue
-            b.record(n, get("HCPC"), recid, get("LONG DESCRIPTION"), get("SHORT DESCRIPTION"), _date(get("ADD DT")),
-                     _date(get("ACT EFF DT")), _date(get("TERM DT")), get("ACTION CD"))
+            b.record(
+                n,
+                get("HCPC"),
+                recid,
+                get("LONG DESCRIPTION"),
+                get("SHORT DESCRIPTION"),
+                _date(get("ADD DT")),
+                _date(get("ACT EFF DT")),
+                _date(get("TERM DT")),
+                get("ACTION CD"),
+            )
         if cols is None:
             raise BadInput(f"{path.name}: no header row with HCPC and RECID columns")
     finally:

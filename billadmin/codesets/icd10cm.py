@@ -29,8 +29,26 @@ from ..errors import BadInput, InvalidRows, Problem
 from . import normalize
 from .store import CodeRow
 
-MONTHS = {m: i for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
-                                      "september", "october", "november", "december"], start=1)}
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        start=1,
+    )
+}
 
 
 def release_through(effective: str) -> str:
@@ -76,6 +94,7 @@ def excludes1_refs(note: str) -> list[tuple[str, str]]:
 
 # ------------------------------------------------------------------ the bundled release
 
+
 @dataclass
 class Bundled:
     label: str
@@ -94,7 +113,9 @@ def _package_data() -> tuple[Path, Path, str]:
 
     spec = importlib.util.find_spec("simple_icd_10_cm")
     if spec is None or not spec.submodule_search_locations:
-        raise BadInput("the simple-icd-10-cm package is not installed: cannot load the bundled ICD-10-CM release")
+        raise BadInput(
+            "the simple-icd-10-cm package is not installed: cannot load the bundled ICD-10-CM release"
+        )
     data = Path(list(spec.submodule_search_locations)[0]) / "data"
     tab = sorted(data.glob("icd10c*-tabular-*.xml"))
     lst = sorted(data.glob("code-list-*.txt"))
@@ -113,15 +134,23 @@ def bundled_release() -> Bundled:
     tab, lst, pkg_version = _package_data()
     m = re.search(r"([A-Za-z]+)-(\d{1,2})-(\d{4})", tab.name)
     if m and m.group(1).lower() in MONTHS:
-        effective = _dt.date(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2))).isoformat()
+        effective = _dt.date(
+            int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2))
+        ).isoformat()
         month, year = m.group(1).capitalize(), m.group(3)
     else:  # pragma: no cover - a package release with another file naming
         raise BadInput(f"cannot tell the release date from {tab.name}")
     rows: list[CodeRow] = []
     excl: list[tuple[str, str, str, str]] = []
     read_tabular(tab.read_bytes(), lst.read_text(encoding="utf-8"), rows, excl)
-    return Bundled(f"CDC {month} {year} (bundled)", effective, release_through(effective),
-                   f"simple-icd-10-cm {pkg_version}: {tab.name}", rows, excl)
+    return Bundled(
+        f"CDC {month} {year} (bundled)",
+        effective,
+        release_through(effective),
+        f"simple-icd-10-cm {pkg_version}: {tab.name}",
+        rows,
+        excl,
+    )
 
 
 def read_tabular(xml: bytes, code_list: str, rows: list, excl: list) -> None:
@@ -136,7 +165,9 @@ def read_tabular(xml: bytes, code_list: str, rows: list, excl: list) -> None:
     """
     import xml.etree.ElementTree as ET
 
-    confirmed = {line.split(" ", 1)[0].replace(".", "") for line in code_list.splitlines() if line.strip()}
+    confirmed = {
+        line.split(" ", 1)[0].replace(".", "") for line in code_list.splitlines() if line.strip()
+    }
     root = ET.fromstring(xml)
     index: dict[str, int] = {}
 
@@ -162,20 +193,29 @@ def read_tabular(xml: bytes, code_list: str, rows: list, excl: list) -> None:
         if name in index:
             prev = rows[index[name]]
             if prev.kind == "block" and kind == "category":
-                prev.kind, prev.billable, prev.description, prev.needs_7th = "category", int(leaf), desc, needs_7th
+                prev.kind, prev.billable, prev.description, prev.needs_7th = (
+                    "category",
+                    int(leaf),
+                    desc,
+                    needs_7th,
+                )
             for note in notes:
                 for lo, hi in excludes1_refs(note):
                     excl.append((name, lo, hi, note))
             return
         index[name] = len(rows)
-        _add(name, desc, leaf, kind, parent if parent != name else None, needs_7th, notes, rows, excl)
+        _add(
+            name, desc, leaf, kind, parent if parent != name else None, needs_7th, notes, rows, excl
+        )
 
     def walk(el, kind, parent, seven):
         name = el.get("id") if kind == "block" else (el.findtext("name") or "")
         desc = el.findtext("desc") or ""
         own = seven_of(el)
         seven_here = own or seven
-        subs = [(c, "block" if c.tag == "section" else None) for c in el if c.tag in ("section", "diag")]
+        subs = [
+            (c, "block" if c.tag == "section" else None) for c in el if c.tag in ("section", "diag")
+        ]
         ext: list[tuple[str, str]] = []
         if not subs and seven_here and kind != "chapter" and kind != "block":
             stem = name if len(name) != 3 else name + "."
@@ -218,7 +258,7 @@ CODES_RX = re.compile(r"^([A-Z][0-9][0-9A-Z][0-9A-Z]{0,4})\s+(\S.*)$")
 @dataclass
 class ParsedFile:
     rows: list[CodeRow]
-    layout: str            # "order" | "codes"
+    layout: str  # "order" | "codes"
     label: str | None
     effective: str | None
 
@@ -227,7 +267,10 @@ def infer_release(name: str) -> tuple[str | None, str | None]:
     """(label, effective date) from a CDC file name: icd10cm-order-2027.txt is FY2027, in force
     from 2026-10-01; icd10cm-codes-April-2026.txt is the April 2026 update."""
     low = name.lower()
-    m = re.search(r"(january|february|march|april|may|june|july|august|september|october|november|december)[-_ ]?(?:1[-_ ])?(\d{4})", low)
+    m = re.search(
+        r"(january|february|march|april|may|june|july|august|september|october|november|december)[-_ ]?(?:1[-_ ])?(\d{4})",
+        low,
+    )
     if m:
         eff = _dt.date(int(m.group(2)), MONTHS[m.group(1)], 1).isoformat()
         return f"{m.group(1).capitalize()} {m.group(2)} update", eff
@@ -259,7 +302,14 @@ def parse_file(path: Path) -> ParsedFile:
         if layout == "order":
             m = ORDER_RX.match(line.rstrip())
             if not m or len(line) < 16:
-                problems.append(Problem(n, None, "not an order-file record (order number, code, 0/1 flag, descriptions)", path.name))
+                problems.append(
+                    Problem(
+                        n,
+                        None,
+                        "not an order-file record (order number, code, 0/1 flag, descriptions)",
+                        path.name,
+                    )
+                )
                 continue
             code = m.group(2)
             billable = int(line[14])
@@ -271,7 +321,14 @@ def parse_file(path: Path) -> ParsedFile:
         else:
             m = CODES_RX.match(line.rstrip())
             if not m:
-                problems.append(Problem(n, None, "not a code-description record (code, space, description)", path.name))
+                problems.append(
+                    Problem(
+                        n,
+                        None,
+                        "not a code-description record (code, space, description)",
+                        path.name,
+                    )
+                )
                 continue
             code, desc, short, billable = m.group(1), m.group(2).strip(), None, 1
         if len(problems) > 50:
@@ -333,12 +390,17 @@ def prepare_rows(parsed: ParsedFile, current: dict[str, tuple]) -> tuple[list[Co
         r.parent = parent
         if not r.billable and len(nd) < 7:
             stem = nd + "X" * (6 - len(nd))
-            r.needs_7th = int(stem in sevens and not any(normalize.icd(nd + x) in by_code for x in "0123456789"))
+            r.needs_7th = int(
+                stem in sevens and not any(normalize.icd(nd + x) in by_code for x in "0123456789")
+            )
 
     if parsed.layout == "codes":
+
         def deletable(cur) -> bool:
             return cur[4] == 1 and cur[5] not in ("chapter", "block")
     else:
+
         def deletable(cur) -> bool:
             return cur[5] not in ("chapter", "block")
+
     return rows, deletable

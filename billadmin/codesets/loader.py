@@ -41,8 +41,15 @@ def _check_date(value: str | None, what: str = "--effective") -> str | None:
         raise BadInput(f"{what}: not a date YYYY-MM-DD") from None
 
 
-def load(conn, kind: str, paths: list[Path], *, label: str | None = None, effective: str | None = None,
-         dry_run: bool = False) -> ChangeReport:
+def load(
+    conn,
+    kind: str,
+    paths: list[Path],
+    *,
+    label: str | None = None,
+    effective: str | None = None,
+    dry_run: bool = False,
+) -> ChangeReport:
     """Load one release of a code set or edit table (several files for a split NCCI quarter)."""
     if kind not in KINDS:
         raise BadInput(f"unknown code set {kind!r}: one of {', '.join(KINDS)}")
@@ -57,16 +64,33 @@ def load(conn, kind: str, paths: list[Path], *, label: str | None = None, effect
     effective = _check_date(effective)
     sha = _sha(paths)
     source = ", ".join(p.name for p in paths)
-    fn = {"icd10cm": _load_icd, "hcpcs": _load_hcpcs, "cpt": _load_listed, "modifiers": _load_listed,
-          "ncci-ptp": _load_ptp, "mue": _load_mue}[kind]
+    fn = {
+        "icd10cm": _load_icd,
+        "hcpcs": _load_hcpcs,
+        "cpt": _load_listed,
+        "modifiers": _load_listed,
+        "ncci-ptp": _load_ptp,
+        "mue": _load_mue,
+    }[kind]
     report_box: list[ChangeReport] = []
     try:
         with db.write(conn):
             rep = fn(conn, kind, paths, label, effective, source, sha)
             report_box.append(rep)
-            audit.record(conn, "codes load", entity="code_versions", count=rep.rows_in_file,
-                         detail={"system": rep.system, "label": rep.label, "effective": rep.effective_from,
-                                 "file": source, "sha256": sha, **rep.counts})
+            audit.record(
+                conn,
+                "codes load",
+                entity="code_versions",
+                count=rep.rows_in_file,
+                detail={
+                    "system": rep.system,
+                    "label": rep.label,
+                    "effective": rep.effective_from,
+                    "file": source,
+                    "sha256": sha,
+                    **rep.counts,
+                },
+            )
             if dry_run:
                 raise _DryRun()
     except _DryRun:
@@ -78,8 +102,15 @@ def load(conn, kind: str, paths: list[Path], *, label: str | None = None, effect
 
 # ------------------------------------------------------------------ code sets
 
-def _merge(conn, system: str, rows: list[CodeRow], effective: str | None, version_id: int,
-           deletable=lambda cur: True) -> tuple[list[dict], list[dict]]:
+
+def _merge(
+    conn,
+    system: str,
+    rows: list[CodeRow],
+    effective: str | None,
+    version_id: int,
+    deletable=lambda cur: True,
+) -> tuple[list[dict], list[dict]]:
     """Merge rows into a system: (changes, unbilled lines the change makes unusable). The first
     rows of a system have no start date (history before the first load is unknown)."""
     E = effective if _has_rows(conn, system) else None
@@ -90,11 +121,16 @@ def _merge(conn, system: str, rows: list[CodeRow], effective: str | None, versio
 
 
 def _has_rows(conn, system: str) -> bool:
-    return conn.execute("SELECT 1 FROM codes WHERE code_system = ? LIMIT 1", (system,)).fetchone() is not None
+    return (
+        conn.execute("SELECT 1 FROM codes WHERE code_system = ? LIMIT 1", (system,)).fetchone()
+        is not None
+    )
 
 
 def _report(system, label, effective, source, n, prev, changes, affected) -> ChangeReport:
-    rep = ChangeReport(system, label, effective, source, rows_in_file=n, previous=prev["label"] if prev else None)
+    rep = ChangeReport(
+        system, label, effective, source, rows_in_file=n, previous=prev["label"] if prev else None
+    )
     rep.changes, rep.affected = changes, affected
     if prev:
         rep.counts = store.count_changes(changes)
@@ -108,18 +144,28 @@ def _load_icd(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
     label = label or (f"CDC {parsed.label}" if parsed.label else None)
     effective = effective or parsed.effective
     if not label:
-        raise BadInput(f"{paths[0].name}: cannot tell the release from the file name: give --version LABEL")
+        raise BadInput(
+            f"{paths[0].name}: cannot tell the release from the file name: give --version LABEL"
+        )
     if effective is None:
-        raise BadInput(f"{paths[0].name}: give --effective DATE (the release's first date of service)")
+        raise BadInput(
+            f"{paths[0].name}: give --effective DATE (the release's first date of service)"
+        )
     prev = store.check_order(conn, "icd10cm", label, effective)
     rows, deletable = icd10cm.prepare_rows(parsed, store._current_rows(conn, "icd10cm"))
     n = len(parsed.rows) if parsed.layout == "order" else sum(1 for r in parsed.rows if r.billable)
-    vid = store.add_version(conn, "icd10cm", label, effective, icd10cm.release_through(effective), source, sha, n)
+    vid = store.add_version(
+        conn, "icd10cm", label, effective, icd10cm.release_through(effective), source, sha, n
+    )
     changes, affected = _merge(conn, "icd10cm", rows, effective, vid, deletable)
     rep = _report("icd10cm", label, effective, source, n, prev, changes, affected)
     if parsed.layout == "codes":
-        rep.notes.append("codes-only file: billable codes; headers in place are kept, codes that gained children became headers")
-    rep.notes.append("Excludes1 notes and 7th-character rules come from the bundled tabular; CDC text files do not carry them")
+        rep.notes.append(
+            "codes-only file: billable codes; headers in place are kept, codes that gained children became headers"
+        )
+    rep.notes.append(
+        "Excludes1 notes and 7th-character rules come from the bundled tabular; CDC text files do not carry them"
+    )
     return rep
 
 
@@ -131,7 +177,9 @@ def _load_hcpcs(conn, kind, paths, label, effective, source, sha) -> ChangeRepor
         label = label or f"CMS {parsed.year} annual"
         effective = effective or f"{parsed.year}-01-01"
     if not label:
-        raise BadInput(f"{paths[0].name}: cannot tell the release year from the file name: give --version LABEL")
+        raise BadInput(
+            f"{paths[0].name}: cannot tell the release year from the file name: give --version LABEL"
+        )
     prev = store.check_order(conn, "hcpcs", label, effective)
     through = f"{effective[:4]}-12-31" if effective else None
     n = len(parsed.procedures) + len(parsed.modifiers)
@@ -139,12 +187,17 @@ def _load_hcpcs(conn, kind, paths, label, effective, source, sha) -> ChangeRepor
     changes, affected = _merge(conn, "hcpcs", parsed.procedures, effective, vid)
     for r in parsed.modifiers:
         r.kind = "hcpcs"
-    mchanges, maffected = _merge(conn, "modifier", parsed.modifiers, effective, vid,
-                                 deletable=lambda cur: cur[5] == "hcpcs")
+    mchanges, maffected = _merge(
+        conn, "modifier", parsed.modifiers, effective, vid, deletable=lambda cur: cur[5] == "hcpcs"
+    )
     for c in mchanges:
         c["field"] = ("modifier " + c["field"]).strip()
-    rep = _report("hcpcs", label, effective, source, n, prev, changes + mchanges, affected + maffected)
-    rep.notes.append(f"{len(parsed.procedures):,} procedure codes and {len(parsed.modifiers):,} modifiers")
+    rep = _report(
+        "hcpcs", label, effective, source, n, prev, changes + mchanges, affected + maffected
+    )
+    rep.notes.append(
+        f"{len(parsed.procedures):,} procedure codes and {len(parsed.modifiers):,} modifiers"
+    )
     return rep
 
 
@@ -160,38 +213,77 @@ def _load_listed(conn, kind, paths, label, effective, source, sha) -> ChangeRepo
     problems: list[Problem] = []
     with open_table(paths[0]) as t:
         keys = [normalise_header(h) for h in t.headers]
-        ci = next((i for i, k in enumerate(keys) if k in ("code", "cpt", "cptcode", "hcpcs", "hcpcscode", "modifier")), None)
-        di = next((i for i, k in enumerate(keys) if k in ("description", "longdescription", "descriptor", "desc")), None)
+        ci = next(
+            (
+                i
+                for i, k in enumerate(keys)
+                if k in ("code", "cpt", "cptcode", "hcpcs", "hcpcscode", "modifier")
+            ),
+            None,
+        )
+        di = next(
+            (
+                i
+                for i, k in enumerate(keys)
+                if k in ("description", "longdescription", "descriptor", "desc")
+            ),
+            None,
+        )
         si = next((i for i, k in enumerate(keys) if k in ("shortdescription", "short")), None)
         if ci is None or di is None:
             raise BadInput(f"{t.file}: needs a header row with Code and Description columns")
         for n, cells in t:
             code = str(cells[ci]).strip().upper()
             desc = str(cells[di]).strip()
-            ok = normalize.CPT_RX.match(code) if system == "cpt" else normalize.MODIFIER_RX.match(code)
+            ok = (
+                normalize.CPT_RX.match(code)
+                if system == "cpt"
+                else normalize.MODIFIER_RX.match(code)
+            )
             if not ok:
-                problems.append(Problem(n, t.headers[ci], "is not a CPT code (5 digits, or 4 digits + F/T/U)"
-                                        if system == "cpt" else "is not a 2-character modifier", t.file))
+                problems.append(
+                    Problem(
+                        n,
+                        t.headers[ci],
+                        "is not a CPT code (5 digits, or 4 digits + F/T/U)"
+                        if system == "cpt"
+                        else "is not a 2-character modifier",
+                        t.file,
+                    )
+                )
                 continue
             if not desc:
                 problems.append(Problem(n, t.headers[di], "is empty", t.file))
                 continue
             short = str(cells[si]).strip() if si is not None else ""
-            rows.append(CodeRow(code, desc, 1, "listed" if system == "modifier" else "procedure", short or None))
+            rows.append(
+                CodeRow(
+                    code, desc, 1, "listed" if system == "modifier" else "procedure", short or None
+                )
+            )
         problems += t.problems
     if problems:
         raise InvalidRows(problems[:50], file=paths[0].name)
     prev = store.check_order(conn, system, label, effective)
     through = f"{effective[:4]}-12-31" if system == "cpt" and effective else None
     vid = store.add_version(conn, system, label, effective, through, source, sha, len(rows))
-    changes, affected = _merge(conn, system, rows, effective, vid,
-                               deletable=(lambda cur: cur[5] == "listed") if system == "modifier" else (lambda cur: True))
+    changes, affected = _merge(
+        conn,
+        system,
+        rows,
+        effective,
+        vid,
+        deletable=(lambda cur: cur[5] == "listed") if system == "modifier" else (lambda cur: True),
+    )
     return _report(system, label, effective, source, len(rows), prev, changes, affected)
 
 
 # ------------------------------------------------------------------ NCCI edits
 
-def _ncci_label(paths: list[Path], label: str | None, effective: str | None, what: str) -> tuple[str, str]:
+
+def _ncci_label(
+    paths: list[Path], label: str | None, effective: str | None, what: str
+) -> tuple[str, str]:
     from . import ncci
 
     lab, eff = ncci.version_from_name(paths[0].name)
@@ -201,7 +293,9 @@ def _ncci_label(paths: list[Path], label: str | None, effective: str | None, wha
         if effective:
             label = f"{what} effective {effective}"
         else:
-            raise BadInput(f"{paths[0].name}: cannot tell the quarter from the file name: give --version LABEL and --effective DATE")
+            raise BadInput(
+                f"{paths[0].name}: cannot tell the quarter from the file name: give --version LABEL and --effective DATE"
+            )
     if not effective:
         raise BadInput(f"{paths[0].name}: give --effective DATE (the quarter's first day)")
     return label, effective
@@ -213,11 +307,24 @@ def _load_ptp(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
     edits = ncci.parse_ptp(paths)
     label, effective = _ncci_label(paths, label, effective, "PTP")
     prev = store.check_order(conn, "ncci-ptp", label, effective)
-    old = {(c1, c2, eff): (dele, mod) for c1, c2, eff, dele, mod in
-           conn.execute("SELECT column1, column2, effective_from, deleted_on, modifier_indicator FROM ncci_ptp")}
+    old = {
+        (c1, c2, eff): (dele, mod)
+        for c1, c2, eff, dele, mod in conn.execute(
+            "SELECT column1, column2, effective_from, deleted_on, modifier_indicator FROM ncci_ptp"
+        )
+    }
     before = _ncci_findings(conn) if prev else set()
-    version_id = store.add_version(conn, "ncci-ptp", label, effective, ncci.quarter_end(effective), source, sha, len(edits))
-    rep = ChangeReport("ncci-ptp", label, effective, source, rows_in_file=len(edits), previous=prev["label"] if prev else None)
+    version_id = store.add_version(
+        conn, "ncci-ptp", label, effective, ncci.quarter_end(effective), source, sha, len(edits)
+    )
+    rep = ChangeReport(
+        "ncci-ptp",
+        label,
+        effective,
+        source,
+        rows_in_file=len(edits),
+        previous=prev["label"] if prev else None,
+    )
     new_keys = set()
     if prev:
         for e in edits:
@@ -226,25 +333,66 @@ def _load_ptp(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
             was = old.get(key)
             pair = f"{e.column1}/{e.column2}"
             if was is None:
-                rep.changes.append({"change": "added", "code": pair, "field": f"effective {e.effective_from}",
-                                    "old": None, "new": f"modifier {e.modifier_indicator}"})
+                rep.changes.append(
+                    {
+                        "change": "added",
+                        "code": pair,
+                        "field": f"effective {e.effective_from}",
+                        "old": None,
+                        "new": f"modifier {e.modifier_indicator}",
+                    }
+                )
             else:
                 if was[0] != e.deleted_on:
-                    rep.changes.append({"change": "deleted" if e.deleted_on else "changed", "code": pair,
-                                        "field": "deletion date", "old": was[0] or "*", "new": e.deleted_on or "*"})
+                    rep.changes.append(
+                        {
+                            "change": "deleted" if e.deleted_on else "changed",
+                            "code": pair,
+                            "field": "deletion date",
+                            "old": was[0] or "*",
+                            "new": e.deleted_on or "*",
+                        }
+                    )
                 if was[1] != e.modifier_indicator:
-                    rep.changes.append({"change": "changed", "code": pair, "field": "modifier indicator",
-                                        "old": str(was[1]), "new": str(e.modifier_indicator)})
+                    rep.changes.append(
+                        {
+                            "change": "changed",
+                            "code": pair,
+                            "field": "modifier indicator",
+                            "old": str(was[1]),
+                            "new": str(e.modifier_indicator),
+                        }
+                    )
         for key in old:
             if key not in new_keys:
-                rep.changes.append({"change": "deleted", "code": f"{key[0]}/{key[1]}", "field": "dropped from file",
-                                    "old": f"effective {key[2]}", "new": None})
+                rep.changes.append(
+                    {
+                        "change": "deleted",
+                        "code": f"{key[0]}/{key[1]}",
+                        "field": "dropped from file",
+                        "old": f"effective {key[2]}",
+                        "new": None,
+                    }
+                )
     c = conn.conn
     c.execute("DELETE FROM ncci_ptp")
-    c.executemany("INSERT INTO ncci_ptp (column1, column2, prior_1996, effective_from, deleted_on, modifier_indicator,"
-                  " rationale, version_id) VALUES (?,?,?,?,?,?,?,?)",
-                  [(e.column1, e.column2, e.prior_1996, e.effective_from, e.deleted_on, e.modifier_indicator,
-                    e.rationale, version_id) for e in edits])
+    c.executemany(
+        "INSERT INTO ncci_ptp (column1, column2, prior_1996, effective_from, deleted_on, modifier_indicator,"
+        " rationale, version_id) VALUES (?,?,?,?,?,?,?,?)",
+        [
+            (
+                e.column1,
+                e.column2,
+                e.prior_1996,
+                e.effective_from,
+                e.deleted_on,
+                e.modifier_indicator,
+                e.rationale,
+                version_id,
+            )
+            for e in edits
+        ],
+    )
     if prev:
         rep.counts = store.count_changes(rep.changes)
         rep.affected = _new_findings(conn, before)
@@ -258,12 +406,22 @@ def _load_mue(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
     label, effective = _ncci_label(paths, label, effective, "MUE")
     prev = store.check_order(conn, "mue", label, effective)
     before = _ncci_findings(conn) if prev else set()
-    version_id = store.add_version(conn, "mue", label, effective, ncci.quarter_end(effective), source, sha, len(rows))
-    rep = ChangeReport("mue", label, effective, source, rows_in_file=len(rows), previous=prev["label"] if prev else None)
+    version_id = store.add_version(
+        conn, "mue", label, effective, ncci.quarter_end(effective), source, sha, len(rows)
+    )
+    rep = ChangeReport(
+        "mue",
+        label,
+        effective,
+        source,
+        rows_in_file=len(rows),
+        previous=prev["label"] if prev else None,
+    )
     c = conn.conn
     current = {}
     for rid, code, val, mai, frm, to in c.execute(
-            "SELECT id, code, mue_value, mai, effective_from, effective_to FROM mue ORDER BY code, COALESCE(effective_from, '')"):
+        "SELECT id, code, mue_value, mai, effective_from, effective_to FROM mue ORDER BY code, COALESCE(effective_from, '')"
+    ):
         current[code] = (rid, val, mai, frm, to)
     inserts, closes = [], []
     seen = set()
@@ -271,23 +429,59 @@ def _load_mue(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
         seen.add(r.code)
         cur = current.get(r.code)
         if cur is None or (cur[4] is not None and cur[4] < effective):
-            inserts.append((r.code, r.mue_value, r.mai, r.rationale, effective if prev else None, None, version_id))
+            inserts.append(
+                (
+                    r.code,
+                    r.mue_value,
+                    r.mai,
+                    r.rationale,
+                    effective if prev else None,
+                    None,
+                    version_id,
+                )
+            )
             if prev:
-                rep.changes.append({"change": "added", "code": r.code, "field": "", "old": None, "new": f"{r.mue_value} (MAI {r.mai})"})
+                rep.changes.append(
+                    {
+                        "change": "added",
+                        "code": r.code,
+                        "field": "",
+                        "old": None,
+                        "new": f"{r.mue_value} (MAI {r.mai})",
+                    }
+                )
             continue
         if (cur[1], cur[2]) != (r.mue_value, r.mai):
             closes.append((store.day_before(effective), cur[0]))
             inserts.append((r.code, r.mue_value, r.mai, r.rationale, effective, None, version_id))
-            rep.changes.append({"change": "changed", "code": r.code, "field": "MUE value",
-                                "old": f"{cur[1]} (MAI {cur[2]})", "new": f"{r.mue_value} (MAI {r.mai})"})
+            rep.changes.append(
+                {
+                    "change": "changed",
+                    "code": r.code,
+                    "field": "MUE value",
+                    "old": f"{cur[1]} (MAI {cur[2]})",
+                    "new": f"{r.mue_value} (MAI {r.mai})",
+                }
+            )
     if prev:
         for code, cur in current.items():
             if code not in seen and (cur[4] is None or cur[4] >= effective):
                 closes.append((store.day_before(effective), cur[0]))
-                rep.changes.append({"change": "deleted", "code": code, "field": "", "old": f"{cur[1]} (MAI {cur[2]})", "new": None})
+                rep.changes.append(
+                    {
+                        "change": "deleted",
+                        "code": code,
+                        "field": "",
+                        "old": f"{cur[1]} (MAI {cur[2]})",
+                        "new": None,
+                    }
+                )
     c.executemany("UPDATE mue SET effective_to = ? WHERE id = ?", closes)
-    c.executemany("INSERT INTO mue (code, mue_value, mai, rationale, effective_from, effective_to, version_id)"
-                  " VALUES (?,?,?,?,?,?,?)", inserts)
+    c.executemany(
+        "INSERT INTO mue (code, mue_value, mai, rationale, effective_from, effective_to, version_id)"
+        " VALUES (?,?,?,?,?,?,?)",
+        inserts,
+    )
     if prev:
         rep.counts = store.count_changes(rep.changes)
         rep.affected = _new_findings(conn, before)
@@ -298,8 +492,10 @@ def _ncci_findings(conn) -> set:
     from .. import scrub
 
     # compared without the edit's rationale text, which a new quarter may reword
-    return {(f.encounter, f.encounter_id, f.line, f.rule, f.message.split(" (edit rationale:")[0])
-            for f in scrub.check(conn, rules=("NCCI-PTP", "MUE-LINE", "MUE-DAY"))}
+    return {
+        (f.encounter, f.encounter_id, f.line, f.rule, f.message.split(" (edit rationale:")[0])
+        for f in scrub.check(conn, rules=("NCCI-PTP", "MUE-LINE", "MUE-DAY"))
+    }
 
 
 def _new_findings(conn, before: set) -> list[dict]:
@@ -307,14 +503,24 @@ def _new_findings(conn, before: set) -> list[dict]:
     import re
 
     out = []
-    for e, eid, ln, rule, msg in sorted(_ncci_findings(conn) - before, key=lambda x: (x[1] or 0, x[2] or 0)):
+    for e, eid, ln, rule, msg in sorted(
+        _ncci_findings(conn) - before, key=lambda x: (x[1] or 0, x[2] or 0)
+    ):
         m = re.search(r"\b[0-9A-Z]{5}\b", msg)
-        out.append({"encounter": e, "encounter_id": eid, "line": ln, "code": m.group(0) if m else "",
-                    "problem": f"{rule}: {msg}"})
+        out.append(
+            {
+                "encounter": e,
+                "encounter_id": eid,
+                "line": ln,
+                "code": m.group(0) if m else "",
+                "problem": f"{rule}: {msg}",
+            }
+        )
     return out
 
 
 # ------------------------------------------------------------------ the bundled ICD-10-CM release
+
 
 def ensure_icd10cm(conn) -> str | None:
     """Load the bundled ICD-10-CM release when no ICD-10-CM version is loaded yet (init, demo)."""
@@ -327,19 +533,51 @@ def ensure_icd10cm(conn) -> str | None:
     with db.write(conn):
         if store.current_version(conn, "icd10cm") is not None:  # another process won the race
             return None
-        vid = store.add_version(conn, "icd10cm", b.label, b.effective_from, b.effective_to, b.source, None, len(b.rows))
+        vid = store.add_version(
+            conn, "icd10cm", b.label, b.effective_from, b.effective_to, b.source, None, len(b.rows)
+        )
         c = conn.conn
         c.executemany(
             "INSERT INTO codes (code_system, code, kind, description, short_description, billable, parent, needs_7th,"
             " effective_from, effective_to, version_id) VALUES ('icd10cm',?,?,?,?,?,?,?,NULL,NULL,?)",
-            [(r.code, r.kind, r.description, r.short_description, r.billable, r.parent, r.needs_7th, vid)
-             for r in sorted(b.rows, key=lambda r: r.code)])  # key order: the unique index fills sequentially
-        c.execute("INSERT INTO codes_fts (rowid, code, description) SELECT id, code, description FROM codes WHERE version_id = ?",
-                  (vid,))
+            [
+                (
+                    r.code,
+                    r.kind,
+                    r.description,
+                    r.short_description,
+                    r.billable,
+                    r.parent,
+                    r.needs_7th,
+                    vid,
+                )
+                for r in sorted(b.rows, key=lambda r: r.code)
+            ],
+        )  # key order: the unique index fills sequentially
+        c.execute(
+            "INSERT INTO codes_fts (rowid, code, description) SELECT id, code, description FROM codes WHERE version_id = ?",
+            (vid,),
+        )
         c.execute("DELETE FROM icd10cm_excludes1")
-        c.executemany("INSERT INTO icd10cm_excludes1 (code, ref_lo, ref_hi, note) VALUES (?,?,?,?)", b.excludes1)
+        c.executemany(
+            "INSERT INTO icd10cm_excludes1 (code, ref_lo, ref_hi, note) VALUES (?,?,?,?)",
+            b.excludes1,
+        )
         billable = sum(r.billable for r in b.rows)
-        audit.record(conn, "codes load", entity="code_versions", ids=[vid], count=len(b.rows),
-                     detail={"system": "icd10cm", "label": b.label, "effective": b.effective_from, "billable": billable})
-    return (f"Loaded ICD-10-CM {b.label}: {len(b.rows):,} items, {billable:,} billable, in force "
-            f"{b.effective_from} to {b.effective_to} ({time.perf_counter() - t0:.1f} s)")
+        audit.record(
+            conn,
+            "codes load",
+            entity="code_versions",
+            ids=[vid],
+            count=len(b.rows),
+            detail={
+                "system": "icd10cm",
+                "label": b.label,
+                "effective": b.effective_from,
+                "billable": billable,
+            },
+        )
+    return (
+        f"Loaded ICD-10-CM {b.label}: {len(b.rows):,} items, {billable:,} billable, in force "
+        f"{b.effective_from} to {b.effective_to} ({time.perf_counter() - t0:.1f} s)"
+    )

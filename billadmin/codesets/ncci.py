@@ -39,7 +39,9 @@ def _read_rows(path: Path):
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
         except Exception as e:
-            raise BadInput(f"{path.name}: not a readable .xlsx workbook ({type(e).__name__})") from None
+            raise BadInput(
+                f"{path.name}: not a readable .xlsx workbook ({type(e).__name__})"
+            ) from None
         try:
             for n, row in enumerate(wb.worksheets[0].iter_rows(values_only=True), start=1):
                 yield n, [_cell(v) for v in row]
@@ -47,7 +49,9 @@ def _read_rows(path: Path):
             wb.close()
         return
     if suffix == ".xls":
-        raise BadInput(f"{path.name}: the binary .xls format is not read; save it as .xlsx or use the .txt/.csv file")
+        raise BadInput(
+            f"{path.name}: the binary .xls format is not read; save it as .xlsx or use the .txt/.csv file"
+        )
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -92,7 +96,9 @@ def version_from_name(name: str) -> tuple[str | None, str | None]:
         year = 1994 + int(m.group(1))
         q = int(m.group(2))
         if 0 <= q <= 3:
-            return f"v{m.group(1)}.{m.group(2)}r{m.group(3)}", _dt.date(year, 3 * q + 1, 1).isoformat()
+            return f"v{m.group(1)}.{m.group(2)}r{m.group(3)}", _dt.date(
+                year, 3 * q + 1, 1
+            ).isoformat()
     m = re.search(r"eff[_-]?(\d{4})-(\d\d)-(\d\d)", name.lower())
     if m:
         return None, f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
@@ -126,7 +132,11 @@ def parse_ptp(paths: list[Path]) -> list[PtpEdit]:
         for n, cells in _read_rows(path):
             if not header:
                 low = [c.lower() for c in cells]
-                if len(low) >= 2 and low[0].startswith("column 1") and low[1].startswith("column 2"):
+                if (
+                    len(low) >= 2
+                    and low[0].startswith("column 1")
+                    and low[1].startswith("column 2")
+                ):
                     header = True
                 continue
             if not any(cells):
@@ -135,7 +145,9 @@ def parse_ptp(paths: list[Path]) -> list[PtpEdit]:
             if not c1:
                 continue  # the legend rows under the header ("*=no data", "0=not allowed", ...)
             if len(cells) < 6:
-                problems.append(Problem(n, None, f"has {len(cells)} columns; a PTP edit has 7", path.name))
+                problems.append(
+                    Problem(n, None, f"has {len(cells)} columns; a PTP edit has 7", path.name)
+                )
                 continue
             c2, star, eff, dele, mod = cells[1].upper(), cells[2], cells[3], cells[4], cells[5]
             rationale = cells[6] if len(cells) > 6 else ""
@@ -147,21 +159,40 @@ def parse_ptp(paths: list[Path]) -> list[PtpEdit]:
             if dele not in ("*", ""):
                 d = _ymd(dele)
                 if d is None:
-                    problems.append(Problem(n, "Deletion Date", "must be a date YYYYMMDD or * (none)", path.name))
+                    problems.append(
+                        Problem(
+                            n, "Deletion Date", "must be a date YYYYMMDD or * (none)", path.name
+                        )
+                    )
                     continue
             if mod not in ("0", "1", "9"):
-                problems.append(Problem(n, "Modifier", "must be 0 (not allowed), 1 (allowed) or 9 (not applicable)", path.name))
+                problems.append(
+                    Problem(
+                        n,
+                        "Modifier",
+                        "must be 0 (not allowed), 1 (allowed) or 9 (not applicable)",
+                        path.name,
+                    )
+                )
                 continue
             if not re.match(r"^[0-9A-Z]{5}$", c1) or not re.match(r"^[0-9A-Z]{5}$", c2):
-                problems.append(Problem(n, "Column 1" if not re.match(r"^[0-9A-Z]{5}$", c1) else "Column 2",
-                                        "is not a 5-character HCPCS/CPT code", path.name))
+                problems.append(
+                    Problem(
+                        n,
+                        "Column 1" if not re.match(r"^[0-9A-Z]{5}$", c1) else "Column 2",
+                        "is not a 5-character HCPCS/CPT code",
+                        path.name,
+                    )
+                )
                 continue
             edits.append(PtpEdit(c1, c2, int(star == "*"), e, d, int(mod), rationale))
             found += 1
             if len(problems) > 50:
                 break
         if not header:
-            raise BadInput(f"{path.name}: no header row starting 'Column 1', 'Column 2' (is this an NCCI PTP file?)")
+            raise BadInput(
+                f"{path.name}: no header row starting 'Column 1', 'Column 2' (is this an NCCI PTP file?)"
+            )
         if problems:
             raise InvalidRows(problems[:50], file=path.name)
         if not found:
@@ -186,10 +217,12 @@ def parse_mue(paths: list[Path]) -> list[MueRow]:
             if cols is None:
                 low = [c.lower() for c in cells]
                 if low and "hcpcs" in low[0] and any("mue" in c and "value" in c for c in low):
-                    cols = {"code": 0,
-                            "value": next(i for i, c in enumerate(low) if "mue" in c and "value" in c),
-                            "mai": next((i for i, c in enumerate(low) if "adjudication" in c), 2),
-                            "rationale": next((i for i, c in enumerate(low) if "rationale" in c), 3)}
+                    cols = {
+                        "code": 0,
+                        "value": next(i for i, c in enumerate(low) if "mue" in c and "value" in c),
+                        "mai": next((i for i, c in enumerate(low) if "adjudication" in c), 2),
+                        "rationale": next((i for i, c in enumerate(low) if "rationale" in c), 3),
+                    }
                 continue
             if not any(cells):
                 continue
@@ -197,22 +230,30 @@ def parse_mue(paths: list[Path]) -> list[MueRow]:
             value = cells[cols["value"]] if cols["value"] < len(cells) else ""
             mai_cell = cells[cols["mai"]] if cols["mai"] < len(cells) else ""
             if not re.match(r"^[0-9A-Z]{5}$", code):
-                problems.append(Problem(n, "HCPCS/CPT Code", "is not a 5-character HCPCS/CPT code", path.name))
+                problems.append(
+                    Problem(n, "HCPCS/CPT Code", "is not a 5-character HCPCS/CPT code", path.name)
+                )
                 continue
             if not value.isdigit():
-                problems.append(Problem(n, "MUE Values", "must be a whole number of units", path.name))
+                problems.append(
+                    Problem(n, "MUE Values", "must be a whole number of units", path.name)
+                )
                 continue
             m = re.match(r"^\s*([123])\b", mai_cell)
             if not m:
-                problems.append(Problem(n, "MUE Adjudication Indicator", "must start with 1, 2 or 3", path.name))
+                problems.append(
+                    Problem(n, "MUE Adjudication Indicator", "must start with 1, 2 or 3", path.name)
+                )
                 continue
             rationale = cells[cols["rationale"]] if cols["rationale"] < len(cells) else ""
             out[code] = MueRow(code, int(value), int(m.group(1)), rationale)
             if len(problems) > 50:
                 break
         if cols is None:
-            raise BadInput(f"{path.name}: no header row 'HCPCS/CPT Code, ... MUE Values, MUE Adjudication Indicator'"
-                           " (is this an MUE file?)")
+            raise BadInput(
+                f"{path.name}: no header row 'HCPCS/CPT Code, ... MUE Values, MUE Adjudication Indicator'"
+                " (is this an MUE file?)"
+            )
         if problems:
             raise InvalidRows(problems[:50], file=path.name)
     if not out:

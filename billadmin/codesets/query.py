@@ -7,14 +7,25 @@ import re
 from . import normalize
 from .store import SYSTEM_NAMES
 
-COLUMNS = ["code", "system", "found", "description", "billable", "kind", "valid_from", "valid_to", "version", "note"]
+COLUMNS = [
+    "code",
+    "system",
+    "found",
+    "description",
+    "billable",
+    "kind",
+    "valid_from",
+    "valid_to",
+    "version",
+    "note",
+]
 
 
 def _systems_for(code: str, system: str | None) -> list[tuple[str, str]]:
     """(system, stored spelling) pairs a typed code could belong to."""
     raw = code.strip().upper()
     out = []
-    want = (lambda s: system is None or s == system)
+    want = lambda s: system is None or s == system
     if want("icd10cm"):
         out.append(("icd10cm", normalize.icd(raw)))
     if want("hcpcs") and normalize.HCPCS_RX.match(raw):
@@ -32,8 +43,14 @@ def loaded_systems(conn) -> set[str]:
     return _loaded(conn)
 
 
-def lookup(conn, codes: list[str], *, system: str | None = None, on: str | None = None,
-           history: bool = False) -> list[dict]:
+def lookup(
+    conn,
+    codes: list[str],
+    *,
+    system: str | None = None,
+    on: str | None = None,
+    history: bool = False,
+) -> list[dict]:
     """One row per code and system it exists in (or one "not found" row), with its window.
 
     ``on``: the row valid on that date of service instead of the latest; ``history``: every row.
@@ -52,10 +69,12 @@ def lookup(conn, codes: list[str], *, system: str | None = None, on: str | None 
     found: dict[tuple[str, str], list] = defaultdict(list)
     for sysname, want in need.items():
         for r in conn.execute(
-                "SELECT c.code, c.code_system, c.description, c.billable, c.kind, c.effective_from, c.effective_to, v.label,"
-                " c.needs_7th FROM codes c JOIN code_versions v ON v.id = c.version_id"
-                " WHERE c.code_system = ? AND c.code IN (SELECT value FROM json_each(?))"
-                " ORDER BY c.code, COALESCE(c.effective_from, '')", (sysname, json.dumps(sorted(want)))):
+            "SELECT c.code, c.code_system, c.description, c.billable, c.kind, c.effective_from, c.effective_to, v.label,"
+            " c.needs_7th FROM codes c JOIN code_versions v ON v.id = c.version_id"
+            " WHERE c.code_system = ? AND c.code IN (SELECT value FROM json_each(?))"
+            " ORDER BY c.code, COALESCE(c.effective_from, '')",
+            (sysname, json.dumps(sorted(want))),
+        ):
             found[(r[1], r[0])].append(r)
     for typed, cands in wanted:
         found_any = False
@@ -64,7 +83,9 @@ def lookup(conn, codes: list[str], *, system: str | None = None, on: str | None 
             if not rows:
                 continue
             if on:
-                rows = [r for r in rows if (r[5] is None or r[5] <= on) and (r[6] is None or r[6] >= on)]
+                rows = [
+                    r for r in rows if (r[5] is None or r[5] <= on) and (r[6] is None or r[6] >= on)
+                ]
                 if not rows:
                     out.append(_row(code, sysname, None, note=f"exists, but not valid on {on}"))
                     found_any = True
@@ -78,26 +99,65 @@ def lookup(conn, codes: list[str], *, system: str | None = None, on: str | None 
         # a procedure-shaped code whose set is not loaded (G0439 is also ICD-10-CM G04.39 typed
         # without its dot): say it is well formed, beside any ICD-10-CM match
         if normalize.CPT_RX.match(raw) and "cpt" not in loaded and system in (None, "cpt"):
-            out.append(_row(raw, "cpt", None, note="format only: no CPT file loaded (a valid CPT format)"))
+            out.append(
+                _row(raw, "cpt", None, note="format only: no CPT file loaded (a valid CPT format)")
+            )
             continue
         if normalize.HCPCS_RX.match(raw) and "hcpcs" not in loaded and system in (None, "hcpcs"):
-            out.append(_row(raw, "hcpcs", None, note="format only: no HCPCS file loaded (a valid HCPCS Level II format)"))
+            out.append(
+                _row(
+                    raw,
+                    "hcpcs",
+                    None,
+                    note="format only: no HCPCS file loaded (a valid HCPCS Level II format)",
+                )
+            )
             continue
         if not found_any:
-            out.append(_row(raw if system != "icd10cm" else normalize.icd(raw), system, None,
-                            note="not found in any loaded code set"))
+            out.append(
+                _row(
+                    raw if system != "icd10cm" else normalize.icd(raw),
+                    system,
+                    None,
+                    note="not found in any loaded code set",
+                )
+            )
     return out
 
 
 def _row(code: str, system: str | None, r, note: str = "") -> dict:
     if r is None:
-        return {"code": code, "system": system, "found": False, "description": None, "billable": None, "kind": None,
-                "valid_from": None, "valid_to": None, "version": None, "note": note}
+        return {
+            "code": code,
+            "system": system,
+            "found": False,
+            "description": None,
+            "billable": None,
+            "kind": None,
+            "valid_from": None,
+            "valid_to": None,
+            "version": None,
+            "note": note,
+        }
     _, sysname, desc, billable, kind, vfrom, vto, label, n7 = r
     if not note and not billable and sysname == "icd10cm":
-        note = "needs a 7th character" if n7 else "header: not billable, code to a billable code under it"
-    return {"code": code, "system": sysname, "found": True, "description": desc, "billable": bool(billable),
-            "kind": kind, "valid_from": vfrom, "valid_to": vto, "version": label, "note": note}
+        note = (
+            "needs a 7th character"
+            if n7
+            else "header: not billable, code to a billable code under it"
+        )
+    return {
+        "code": code,
+        "system": sysname,
+        "found": True,
+        "description": desc,
+        "billable": bool(billable),
+        "kind": kind,
+        "valid_from": vfrom,
+        "valid_to": vto,
+        "version": label,
+        "note": note,
+    }
 
 
 def _fts_query(text: str) -> str:
@@ -107,16 +167,25 @@ def _fts_query(text: str) -> str:
     return " ".join(f'"{w}"' if w.isdigit() else f'"{w}"*' for w in words)
 
 
-def search(conn, text: str, *, system: str | None = None, billable_only: bool = False, limit: int = 20,
-           on: str | None = None) -> list[dict]:
+def search(
+    conn,
+    text: str,
+    *,
+    system: str | None = None,
+    billable_only: bool = False,
+    limit: int = 20,
+    on: str | None = None,
+) -> list[dict]:
     """Codes whose description (or code) matches every word of ``text``, best match first (BM25)."""
     q = _fts_query(text)
     if not q:
         return []
-    sql = ("SELECT c.code, c.code_system, c.description, c.billable, c.kind, c.effective_from, c.effective_to, v.label,"
-           " c.needs_7th, bm25(codes_fts, 2.0, 1.0) AS score"
-           " FROM codes_fts JOIN codes c ON c.id = codes_fts.rowid JOIN code_versions v ON v.id = c.version_id"
-           " WHERE codes_fts MATCH ?")
+    sql = (
+        "SELECT c.code, c.code_system, c.description, c.billable, c.kind, c.effective_from, c.effective_to, v.label,"
+        " c.needs_7th, bm25(codes_fts, 2.0, 1.0) AS score"
+        " FROM codes_fts JOIN codes c ON c.id = codes_fts.rowid JOIN code_versions v ON v.id = c.version_id"
+        " WHERE codes_fts MATCH ?"
+    )
     args: list = [q]
     if on:
         sql += " AND (c.effective_from IS NULL OR c.effective_from <= ?) AND (c.effective_to IS NULL OR c.effective_to >= ?)"
@@ -133,7 +202,13 @@ def search(conn, text: str, *, system: str | None = None, billable_only: bool = 
     out = []
     for rank, r in enumerate(conn.execute(sql, args), start=1):
         row = _row(r[0], r[1], r[:9])
-        row = {"rank": rank, **{k: row[k] for k in ("code", "system", "description", "billable", "kind", "version", "note")}}
+        row = {
+            "rank": rank,
+            **{
+                k: row[k]
+                for k in ("code", "system", "description", "billable", "kind", "version", "note")
+            },
+        }
         out.append(row)
     return out
 

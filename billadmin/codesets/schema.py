@@ -20,7 +20,9 @@ codesets = Migrations("billadmin.codesets")
 @codesets()
 def m001_code_sets(db):
     "Code sets with a version label and a validity window per row, so DOS-dependent checks are SQL."
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE TABLE code_versions (
         id INTEGER PRIMARY KEY,
         code_system TEXT NOT NULL CHECK (code_system IN ('icd10cm','hcpcs','cpt','modifier','ncci-ptp','mue')),
@@ -79,4 +81,5 @@ def m001_code_sets(db):
         version_id INTEGER NOT NULL REFERENCES code_versions(id)
     ) STRICT;
     CREATE UNIQUE INDEX mue_key ON mue(code, COALESCE(effective_from, ''))
-    """)
+    """,
+    )

@@ -17,14 +17,20 @@ from ..formats import Format
 
 @dataclass
 class State:
-    db_path: Optional[str] = None
+    db_path: str | None = None
     quiet: bool = False
 
 
 state = State()
 
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format: table, csv, json (xlsx for reports).")]
-OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of stdout (created 0600).")]
+FormatOpt = Annotated[
+    Format,
+    typer.Option("--format", "-f", help="Output format: table, csv, json (xlsx for reports)."),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to FILE instead of stdout (created 0600)."),
+]
 
 
 def open_db(*, create: bool = False):
@@ -43,4 +49,6 @@ def note(text: str) -> None:
 
 def group(name_help: str) -> typer.Typer:
     """A command group with the house settings."""
-    return typer.Typer(help=name_help, no_args_is_help=True, rich_markup_mode=None, add_completion=False)
+    return typer.Typer(
+        help=name_help, no_args_is_help=True, rich_markup_mode=None, add_completion=False
+    )

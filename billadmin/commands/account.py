@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from . import FormatOpt, OutputOpt, group, open_db
 from ..render import Format
+from . import FormatOpt, OutputOpt, group, open_db
 
-app = group("A patient's whole account, as explained on the phone.\n\nA patient's account: coverages, encounters, invoices, payments, balances, notes.")
+app = group(
+    "A patient's whole account, as explained on the phone.\n\nA patient's account: coverages, encounters, invoices, payments, balances, notes."
+)
 
 
 @app.command("show")
 def account_show(
     mrn: Annotated[str, typer.Argument(metavar="MRN", help="The patient's MRN.")],
-    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Coverage status on this date; default today.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", metavar="DATE", help="Coverage status on this date; default today."
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -54,7 +61,11 @@ def emit_sections(sections: dict, fmt, output, *, single_first: bool = False) ->
             raise BadInput("--format xlsx needs -o FILE.xlsx")
         render.write_xlsx(output, {k.capitalize(): v for k, v in sections.items()})
         return
-    fh = render.private_open(output, "w", encoding="utf-8", newline="") if output and str(output) != "-" else None
+    fh = (
+        render.private_open(output, "w", encoding="utf-8", newline="")
+        if output and str(output) != "-"
+        else None
+    )
     try:
         with contextlib.redirect_stdout(fh) if fh else contextlib.nullcontext():
             out = sys.stdout

@@ -3,26 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
+from . import FormatOpt, OutputOpt, group, note, open_db
 
-app = group("Appeals of denied claims, with PDF letters.\n\nAppeals of denied claims: create (with a PDF letter), list, update.")
+app = group(
+    "Appeals of denied claims, with PDF letters.\n\nAppeals of denied claims: create (with a PDF letter), list, update."
+)
 
-DateOpt = Annotated[Optional[str], typer.Option("--date", metavar="DATE", help="Date of this action; default today.")]
+DateOpt = Annotated[
+    str | None,
+    typer.Option("--date", metavar="DATE", help="Date of this action; default today."),
+]
 
 
 @app.command("create")
 def appeal_create(
     invoice: Annotated[str, typer.Argument(metavar="INVOICE", help="The denied claim's number.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why the claim should be paid (goes into the letter).")],
-    letter: Annotated[Optional[Path], typer.Option("--output", "-o", help="Letter PDF path (default appeal-NUMBER-LEVEL.pdf).")] = None,
-    late: Annotated[bool, typer.Option("--late", help="Appeal although the deadline has passed (good cause).")] = False,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why the claim should be paid (goes into the letter).")
+    ],
+    letter: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Letter PDF path (default appeal-NUMBER-LEVEL.pdf)."),
+    ] = None,
+    late: Annotated[
+        bool, typer.Option("--late", help="Appeal although the deadline has passed (good cause).")
+    ] = False,
     date: DateOpt = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format: table, csv, json.")] = Format.table,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="Output format: table, csv, json.")
+    ] = Format.table,
 ):
     """Open an appeal for a denied claim and write the appeal letter (PDF).
 
@@ -42,14 +56,22 @@ def appeal_create(
     on = day(date, "--date", dates.today())
     row = appeals.create(open_db(), invoice, reason, on=on, letter=letter, late=late)
     render.emit(row, fmt=fmt, single=True, title="Appeal")
-    note(f"Appeal #{row['appeal']} (level {row['level']}) for {row['invoice']}: deadline {row['deadline']}; "
-         f"letter {row['letter']}")
+    note(
+        f"Appeal #{row['appeal']} (level {row['level']}) for {row['invoice']}: deadline {row['deadline']}; "
+        f"letter {row['letter']}"
+    )
 
 
 @app.command("list")
 def appeal_list(
-    status: Annotated[Optional[str], typer.Option("--status", help="open, draft, submitted, won, lost or withdrawn.")] = None,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Count days left from this date.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="open, draft, submitted, won, lost or withdrawn."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="DATE", help="Count days left from this date."),
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -62,15 +84,22 @@ def appeal_list(
     from ..accounts import appeals
     from ..accounts.inputs import day
 
-    rows = appeals.list_appeals(open_db(), status=status, as_of=day(as_of, "--as-of", dates.today()))
+    rows = appeals.list_appeals(
+        open_db(), status=status, as_of=day(as_of, "--as-of", dates.today())
+    )
     render.emit(rows, fmt=fmt, output=output, title="Appeals")
 
 
 @app.command("update")
 def appeal_update(
-    appeal_id: Annotated[int, typer.Argument(metavar="ID", help="Appeal number (from appeal list).")],
+    appeal_id: Annotated[
+        int, typer.Argument(metavar="ID", help="Appeal number (from appeal list).")
+    ],
     status: Annotated[str, typer.Option("--status", help="submitted, won, lost or withdrawn.")],
-    text: Annotated[Optional[str], typer.Option("--note", help="A note on this step (e.g. the payer's reference).")] = None,
+    text: Annotated[
+        str | None,
+        typer.Option("--note", help="A note on this step (e.g. the payer's reference)."),
+    ] = None,
     date: DateOpt = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
@@ -85,7 +114,9 @@ def appeal_update(
     from ..accounts import appeals
     from ..accounts.inputs import day, warn
 
-    row = appeals.update(open_db(), appeal_id, status, on=day(date, "--date", dates.today()), note=text)
+    row = appeals.update(
+        open_db(), appeal_id, status, on=day(date, "--date", dates.today()), note=text
+    )
     if row.pop("warning", None):
         warn(f"appeal #{appeal_id} was submitted after its deadline {row['deadline']}")
     render.emit(row, fmt=fmt, output=output, single=True, title="Appeal")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import FormatOpt, OutputOpt, note, open_db
 from ..formats import Format
+from . import FormatOpt, OutputOpt, note, open_db
 
 
 def check(fmt: FormatOpt = Format.table, output: OutputOpt = None):
@@ -26,8 +26,15 @@ def check(fmt: FormatOpt = Format.table, output: OutputOpt = None):
     with db.write(conn):
         audit.record(conn, "check", count=len(findings))
     if findings:
-        render.emit([f.as_row() for f in findings], fmt=fmt, output=output,
-                    columns=["rule", "severity", "message"], title="billadmin check")
+        render.emit(
+            [f.as_row() for f in findings],
+            fmt=fmt,
+            output=output,
+            columns=["rule", "severity", "message"],
+            title="billadmin check",
+        )
         note(f"{len(findings)} problem(s) found")
         raise typer.Exit(1)
-    note("All checks passed: integrity, foreign keys, audit chain, invoices, numbering, allocations")
+    note(
+        "All checks passed: integrity, foreign keys, audit chain, invoices, numbering, allocations"
+    )

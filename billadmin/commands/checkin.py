@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from . import FormatOpt, OutputOpt, note, open_db
 from ..formats import Format
+from . import FormatOpt, OutputOpt, note, open_db
 
 
 def checkin(
     mrn: Annotated[str, typer.Argument(metavar="MRN", help="The patient's MRN.")],
-    date: Annotated[Optional[str], typer.Option("--date", metavar="DATE", help="Visit date (YYYY-MM-DD); default today.")] = None,
-    collect: Annotated[Optional[str], typer.Option("--collect", metavar="AMOUNT", help="Co-pay taken now, e.g. 25.00.")] = None,
-    method: Annotated[Optional[str], typer.Option("--method", help="How it was paid: cash, card, check.")] = None,
-    reference: Annotated[Optional[str], typer.Option("--reference", help="Check number or card slip reference.")] = None,
+    date: Annotated[
+        str | None,
+        typer.Option("--date", metavar="DATE", help="Visit date (YYYY-MM-DD); default today."),
+    ] = None,
+    collect: Annotated[
+        str | None,
+        typer.Option("--collect", metavar="AMOUNT", help="Co-pay taken now, e.g. 25.00."),
+    ] = None,
+    method: Annotated[
+        str | None, typer.Option("--method", help="How it was paid: cash, card, check.")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="Check number or card slip reference.")
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -44,4 +54,6 @@ def checkin(
         warn(w)
     render.emit(res.row, fmt=fmt, output=output, single=True, title="Check-in")
     if res.row["receipt"]:
-        note(f"Co-pay {money.fmt(res.row['collected_cents'])} recorded, receipt {res.row['receipt']}")
+        note(
+            f"Co-pay {money.fmt(res.row['collected_cents'])} recorded, receipt {res.row['receipt']}"
+        )

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from . import FormatOpt, OutputOpt, group, note, open_db
 
-app = group("Code sets (ICD-10-CM, HCPCS, CPT, NCCI, MUE), the scrubber.\n\nCode sets (ICD-10-CM, HCPCS, CPT, modifiers, NCCI, MUE) and the claim scrubber.")
+app = group(
+    "Code sets (ICD-10-CM, HCPCS, CPT, NCCI, MUE), the scrubber.\n\nCode sets (ICD-10-CM, HCPCS, CPT, modifiers, NCCI, MUE) and the claim scrubber."
+)
 
-SystemOpt = Annotated[Optional[str], typer.Option("--system", "-s", help="Only this code set: icd10cm, hcpcs, cpt, modifier.")]
-DateOpt = Annotated[Optional[str], typer.Option("--date", "-d", help="As valid on this date of service (YYYY-MM-DD).")]
+SystemOpt = Annotated[
+    str | None,
+    typer.Option("--system", "-s", help="Only this code set: icd10cm, hcpcs, cpt, modifier."),
+]
+DateOpt = Annotated[
+    str | None,
+    typer.Option("--date", "-d", help="As valid on this date of service (YYYY-MM-DD)."),
+]
 
 
-def _date(value: Optional[str], what: str):
+def _date(value: str | None, what: str):
     from .. import dates
     from ..errors import BadInput
 
@@ -27,14 +35,21 @@ def _date(value: Optional[str], what: str):
         raise BadInput(f"{what}: {e}") from None
 
 
-def _system(value: Optional[str]) -> Optional[str]:
+def _system(value: str | None) -> str | None:
     from ..errors import BadInput
 
     if value is None:
         return None
     v = value.lower().replace("-", "")
-    aliases = {"icd10cm": "icd10cm", "icd10": "icd10cm", "icd": "icd10cm", "hcpcs": "hcpcs", "cpt": "cpt",
-               "modifier": "modifier", "modifiers": "modifier"}
+    aliases = {
+        "icd10cm": "icd10cm",
+        "icd10": "icd10cm",
+        "icd": "icd10cm",
+        "hcpcs": "hcpcs",
+        "cpt": "cpt",
+        "modifier": "modifier",
+        "modifiers": "modifier",
+    }
     if v not in aliases:
         raise BadInput(f"--system: one of icd10cm, hcpcs, cpt, modifier (got {value!r})")
     return aliases[v]
@@ -42,11 +57,30 @@ def _system(value: Optional[str]) -> Optional[str]:
 
 @app.command("load")
 def codes_load(
-    kind: Annotated[str, typer.Argument(help="icd10cm, hcpcs, cpt, ncci-ptp, mue or modifiers.", show_default=False)],
-    files: Annotated[list[Path], typer.Argument(help="The official file(s); an NCCI quarter may come in several.", show_default=False)],
-    version: Annotated[Optional[str], typer.Option("--version", help="Label for this release (default: from the file name).")] = None,
-    effective: Annotated[Optional[str], typer.Option("--effective", help="First date of service the release applies to (default: from the file name).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; load nothing.")] = False,
+    kind: Annotated[
+        str,
+        typer.Argument(help="icd10cm, hcpcs, cpt, ncci-ptp, mue or modifiers.", show_default=False),
+    ],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="The official file(s); an NCCI quarter may come in several.", show_default=False
+        ),
+    ],
+    version: Annotated[
+        str | None,
+        typer.Option("--version", help="Label for this release (default: from the file name)."),
+    ] = None,
+    effective: Annotated[
+        str | None,
+        typer.Option(
+            "--effective",
+            help="First date of service the release applies to (default: from the file name).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would change; load nothing.")
+    ] = False,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
 ):
@@ -67,14 +101,31 @@ def codes_load(
 
     eff = _date(effective, "--effective")
     conn = open_db()
-    rep = loader.load(conn, kind.lower(), files, label=version, effective=eff.isoformat() if eff else None,
-                      dry_run=dry_run)
+    rep = loader.load(
+        conn,
+        kind.lower(),
+        files,
+        label=version,
+        effective=eff.isoformat() if eff else None,
+        dry_run=dry_run,
+    )
     if rep.changes:
-        render.emit(rep.changes, fmt=fmt, output=output, title="Changes", columns=["change", "code", "field", "old", "new"])
+        render.emit(
+            rep.changes,
+            fmt=fmt,
+            output=output,
+            title="Changes",
+            columns=["change", "code", "field", "old", "new"],
+        )
     if rep.affected:
         out2 = output.with_name(f"{output.stem}-affected{output.suffix}") if output else None
-        render.emit(rep.affected, fmt=fmt, output=out2, title="Unbilled lines affected",
-                    columns=["encounter", "line", "code", "problem"])
+        render.emit(
+            rep.affected,
+            fmt=fmt,
+            output=out2,
+            title="Unbilled lines affected",
+            columns=["encounter", "line", "code", "problem"],
+        )
         if out2:
             note(f"Affected unbilled lines written to {out2}")
     for n in rep.notes:
@@ -84,10 +135,18 @@ def codes_load(
 
 @app.command("lookup")
 def codes_lookup(
-    codes: Annotated[list[str], typer.Argument(help="One or more codes (ICD-10-CM with or without the dot, HCPCS, CPT, modifiers).", show_default=False)],
+    codes: Annotated[
+        list[str],
+        typer.Argument(
+            help="One or more codes (ICD-10-CM with or without the dot, HCPCS, CPT, modifiers).",
+            show_default=False,
+        ),
+    ],
     system: SystemOpt = None,
     on: DateOpt = None,
-    history: Annotated[bool, typer.Option("--history", help="Every row of the code, across releases.")] = False,
+    history: Annotated[
+        bool, typer.Option("--history", help="Every row of the code, across releases.")
+    ] = False,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
 ):
@@ -105,16 +164,26 @@ def codes_lookup(
 
     day = _date(on, "--date")
     conn = open_db()
-    rows = query.lookup(conn, codes, system=_system(system), on=day.isoformat() if day else None, history=history)
+    rows = query.lookup(
+        conn, codes, system=_system(system), on=day.isoformat() if day else None, history=history
+    )
     render.emit(rows, fmt=fmt, output=output, title="Codes", columns=query.COLUMNS)
-    missing = [r["code"] for r in rows if not r["found"] and not r["note"].startswith("format only")]
+    missing = [
+        r["code"] for r in rows if not r["found"] and not r["note"].startswith("format only")
+    ]
     if missing:
         raise NotFound(f"not found: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
 
 
 @app.command("search")
 def codes_search(
-    text: Annotated[list[str], typer.Argument(help="Words to find in descriptions (every word must match; word starts are enough).", show_default=False)],
+    text: Annotated[
+        list[str],
+        typer.Argument(
+            help="Words to find in descriptions (every word must match; word starts are enough).",
+            show_default=False,
+        ),
+    ],
     system: SystemOpt = None,
     billable: Annotated[bool, typer.Option("--billable", help="Only billable codes.")] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most N codes.")] = 20,
@@ -133,10 +202,21 @@ def codes_search(
 
     day = _date(on, "--date")
     conn = open_db()
-    rows = query.search(conn, " ".join(text), system=_system(system), billable_only=billable, limit=limit,
-                        on=day.isoformat() if day else None)
-    render.emit(rows, fmt=fmt, output=output, title="Search",
-                columns=["rank", "code", "system", "description", "billable", "version"])
+    rows = query.search(
+        conn,
+        " ".join(text),
+        system=_system(system),
+        billable_only=billable,
+        limit=limit,
+        on=day.isoformat() if day else None,
+    )
+    render.emit(
+        rows,
+        fmt=fmt,
+        output=output,
+        title="Search",
+        columns=["rank", "code", "system", "description", "billable", "version"],
+    )
     note(f"{len(rows)} match{'es' if len(rows) != 1 else ''}")
 
 
@@ -155,8 +235,21 @@ def codes_versions(
 
     conn = open_db()
     rows = store.versions(conn)
-    render.emit(rows, fmt=fmt, output=output, title="Code set versions",
-                columns=["code_system", "label", "effective_from", "effective_to", "row_count", "source", "loaded_at"])
+    render.emit(
+        rows,
+        fmt=fmt,
+        output=output,
+        title="Code set versions",
+        columns=[
+            "code_system",
+            "label",
+            "effective_from",
+            "effective_to",
+            "row_count",
+            "source",
+            "loaded_at",
+        ],
+    )
 
 
 @app.command("rules")
@@ -172,21 +265,55 @@ def codes_rules(
     from .. import render
     from ..scrub import rules_table
 
-    render.emit(rules_table(), fmt=fmt, output=output, title="Scrub rules",
-                columns=["rule", "severity", "scope", "checks", "source"])
+    render.emit(
+        rules_table(),
+        fmt=fmt,
+        output=output,
+        title="Scrub rules",
+        columns=["rule", "severity", "scope", "checks", "source"],
+    )
 
 
 @app.command("check")
 def codes_check(
-    unbilled: Annotated[bool, typer.Option("--unbilled", help="Every charge line not yet invoiced (the default).")] = False,
-    encounter: Annotated[Optional[list[str]], typer.Option("--encounter", "-e", help="Only this encounter number (repeatable).")] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", help="A charge file in the import format, checked without importing.")] = None,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Check as if today were this date (future DOS, filing windows).")] = None,
-    errors_only: Annotated[bool, typer.Option("--errors-only", help="Only errors, no warnings.")] = False,
-    rule: Annotated[Optional[list[str]], typer.Option("--rule", "-r", help="Only this rule id (repeatable; see `codes rules`).")] = None,
-    sheet: Annotated[Optional[str], typer.Option("--sheet", help="With --file: the XLSX sheet.")] = None,
-    encoding: Annotated[str, typer.Option("--encoding", help="With --file: CSV text encoding.")] = "utf-8",
-    date_format: Annotated[Optional[str], typer.Option("--date-format", help="With --file: date format of the file (e.g. MM/DD/YYYY).")] = None,
+    unbilled: Annotated[
+        bool, typer.Option("--unbilled", help="Every charge line not yet invoiced (the default).")
+    ] = False,
+    encounter: Annotated[
+        list[str] | None,
+        typer.Option("--encounter", "-e", help="Only this encounter number (repeatable)."),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", help="A charge file in the import format, checked without importing."
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Check as if today were this date (future DOS, filing windows)."
+        ),
+    ] = None,
+    errors_only: Annotated[
+        bool, typer.Option("--errors-only", help="Only errors, no warnings.")
+    ] = False,
+    rule: Annotated[
+        list[str] | None,
+        typer.Option("--rule", "-r", help="Only this rule id (repeatable; see `codes rules`)."),
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="With --file: the XLSX sheet.")
+    ] = None,
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="With --file: CSV text encoding.")
+    ] = "utf-8",
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format", help="With --file: date format of the file (e.g. MM/DD/YYYY)."
+        ),
+    ] = None,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
 ):
@@ -213,13 +340,17 @@ def codes_check(
         rules = [r.upper() for r in rule]
         unknown = [r for r in rules if r not in RULES]
         if unknown:
-            raise BadInput(f"--rule: unknown rule {', '.join(unknown)} (see `billadmin codes rules`)")
+            raise BadInput(
+                f"--rule: unknown rule {', '.join(unknown)} (see `billadmin codes rules`)"
+            )
     conn = open_db()
     notes: list[str] = []
     if file is not None:
         from ..scrub.files import check_file
 
-        res = check_file(conn, file, as_of=day, sheet=sheet, encoding=encoding, date_format=date_format)
+        res = check_file(
+            conn, file, as_of=day, sheet=sheet, encoding=encoding, date_format=date_format
+        )
         findings = res.findings
         if rules:
             findings = [f for f in findings if f.rule in rules]
@@ -228,9 +359,12 @@ def codes_check(
     else:
         ids = None
         if encounter:
-            found = dict(conn.execute(
-                "SELECT number, id FROM encounters WHERE number IN (SELECT value FROM json_each(?))",
-                (_json(encounter),)).fetchall())
+            found = dict(
+                conn.execute(
+                    "SELECT number, id FROM encounters WHERE number IN (SELECT value FROM json_each(?))",
+                    (_json(encounter),),
+                ).fetchall()
+            )
             missing = [n for n in encounter if n not in found]
             if missing:
                 raise NotFound(f"no encounter {', '.join(missing[:5])}")
@@ -238,16 +372,35 @@ def codes_check(
         findings = check(conn, encounter_ids=ids, as_of=day, rules=rules)
         n_lines, n_enc = conn.execute(
             "SELECT COUNT(*), COUNT(DISTINCT encounter_id) FROM charge_lines WHERE "
-            + ("status = 'unbilled'" if ids is None else "+status = 'unbilled' AND encounter_id IN (SELECT value FROM json_each(?))"),
-            () if ids is None else (_json(ids),)).fetchone()
+            + (
+                "status = 'unbilled'"
+                if ids is None
+                else "+status = 'unbilled' AND encounter_id IN (SELECT value FROM json_each(?))"
+            ),
+            () if ids is None else (_json(ids),),
+        ).fetchone()
         scope = f"{n_enc:,} encounters, {n_lines:,} unbilled lines"
     for n in _coverage_notes(conn):
         notes.append(n)
     shown = [f for f in findings if f.severity == "error"] if errors_only else findings
     # plain dicts built directly: dataclasses.asdict deep-copies and costs ~40 us a finding
-    render.emit([{"encounter": f.encounter, "line": f.line, "rule": f.rule, "severity": f.severity,
-                  "message": f.message, "source": f.source} for f in shown], fmt=fmt, output=output, title="Scrub findings",
-                columns=["encounter", "line", "rule", "severity", "message", "source"])
+    render.emit(
+        [
+            {
+                "encounter": f.encounter,
+                "line": f.line,
+                "rule": f.rule,
+                "severity": f.severity,
+                "message": f.message,
+                "source": f.source,
+            }
+            for f in shown
+        ],
+        fmt=fmt,
+        output=output,
+        title="Scrub findings",
+        columns=["encounter", "line", "rule", "severity", "message", "source"],
+    )
     for n in notes:
         note(f"Note: {n}")
     errors = sum(1 for f in findings if f.severity == "error")
@@ -265,11 +418,15 @@ def _coverage_notes(conn) -> list[str]:
     have = loaded_systems(conn)
     out = []
     if "cpt" not in have:
-        out.append("CPT codes checked by format only: no CPT file loaded (`billadmin codes load cpt FILE`)")
+        out.append(
+            "CPT codes checked by format only: no CPT file loaded (`billadmin codes load cpt FILE`)"
+        )
     if "hcpcs" not in have:
         out.append("HCPCS Level II codes checked by format only: no HCPCS file loaded")
     if not conn.execute("SELECT 1 FROM ncci_ptp LIMIT 1").fetchone():
-        out.append("no NCCI PTP edits loaded: code pairs not checked (`billadmin codes load ncci-ptp FILE`)")
+        out.append(
+            "no NCCI PTP edits loaded: code pairs not checked (`billadmin codes load ncci-ptp FILE`)"
+        )
     if not conn.execute("SELECT 1 FROM mue LIMIT 1").fetchone():
         out.append("no MUE table loaded: units not checked (`billadmin codes load mue FILE`)")
     return out

@@ -29,7 +29,11 @@ def _key(*, new: bool = False) -> str:
 
     key = crypto.configured_key(prompt=True, new=new)
     if not key:
-        names = "BILLADMIN_NEW_KEY_FILE or BILLADMIN_NEW_KEY" if new else "BILLADMIN_KEY_FILE or BILLADMIN_KEY"
+        names = (
+            "BILLADMIN_NEW_KEY_FILE or BILLADMIN_NEW_KEY"
+            if new
+            else "BILLADMIN_KEY_FILE or BILLADMIN_KEY"
+        )
         raise BadInput(f"no key: set {names} (never pass a key on the command line)")
     return key
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -11,7 +11,14 @@ from . import note, state
 
 
 def demo(
-    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Pretend today is this date (YYYY-MM-DD); default today.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="DATE",
+            help="Pretend today is this date (YYYY-MM-DD); default today.",
+        ),
+    ] = None,
 ):
     """Build the synthetic demo practice and run the main job on it.
 
@@ -24,7 +31,8 @@ def demo(
         billadmin demo
         billadmin --db /tmp/demo.db demo --as-of 2026-06-30
     """
-    from .. import dates, demo as demo_mod
+    from .. import dates
+    from .. import demo as demo_mod
     from ..errors import BadInput
 
     try:

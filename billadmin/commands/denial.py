@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
+from . import FormatOpt, OutputOpt, group, note, open_db
 
-app = group("Denied claims: what is at stake, by when, what to do.\n\nDenied and partially denied claims: what is at stake, by when, what to do.")
+app = group(
+    "Denied claims: what is at stake, by when, what to do.\n\nDenied and partially denied claims: what is at stake, by when, what to do."
+)
 
 
 @app.command("list")
 def denial_list(
-    payer: Annotated[Optional[str], typer.Option("--payer", help="Only this payer's claims (code).")] = None,
-    since: Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="Denied on or after.")] = None,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Count days left from this date; default today.")] = None,
+    payer: Annotated[
+        str | None, typer.Option("--payer", help="Only this payer's claims (code).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", metavar="DATE", help="Denied on or after.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", metavar="DATE", help="Count days left from this date; default today."
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -38,10 +49,39 @@ def denial_list(
 
     today = day(as_of, "--as-of", dates.today())
     rows = denials.worklist(open_db(), as_of=today, payer=payer, since=day(since, "--from"))
-    cols = ["invoice", "mrn", "patient", "payer", "date_of_service", "denied_on", "denial", "carcs", "category", "meaning",
-            "rarcs", "at_stake_cents", "appeal_deadline", "next_step", "deadline", "days_left"]
-    if Format(fmt) is Format.table:   # what fits a terminal; CSV/JSON carry every column
-        cols = ["invoice", "patient", "payer", "date_of_service", "denied_on", "carcs", "category", "at_stake_cents",
-                "next_step", "deadline", "days_left"]
+    cols = [
+        "invoice",
+        "mrn",
+        "patient",
+        "payer",
+        "date_of_service",
+        "denied_on",
+        "denial",
+        "carcs",
+        "category",
+        "meaning",
+        "rarcs",
+        "at_stake_cents",
+        "appeal_deadline",
+        "next_step",
+        "deadline",
+        "days_left",
+    ]
+    if Format(fmt) is Format.table:  # what fits a terminal; CSV/JSON carry every column
+        cols = [
+            "invoice",
+            "patient",
+            "payer",
+            "date_of_service",
+            "denied_on",
+            "carcs",
+            "category",
+            "at_stake_cents",
+            "next_step",
+            "deadline",
+            "days_left",
+        ]
     render.emit(rows, fmt=fmt, output=output, columns=cols, title="Denial worklist")
-    note(f"{len(rows)} denied claim(s), {money.fmt(sum(r['at_stake_cents'] for r in rows), thousands=True)} at stake")
+    note(
+        f"{len(rows)} denied claim(s), {money.fmt(sum(r['at_stake_cents'] for r in rows), thousands=True)} at stake"
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,9 +14,15 @@ app = group("Export data for analysis without identifying patients.")
 
 @app.command("deidentified")
 def export_deidentified(
-    output: Annotated[Path, typer.Option("--output", "-o", help="FILE.csv or FILE.xlsx to write (created 0600).")],
-    date_from: Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="First date of service.")] = None,
-    date_to: Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Last date of service.")] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="FILE.csv or FILE.xlsx to write (created 0600).")
+    ],
+    date_from: Annotated[
+        str | None, typer.Option("--from", metavar="DATE", help="First date of service.")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", metavar="DATE", help="Last date of service.")
+    ] = None,
 ):
     """Claim lines and payments with HIPAA Safe Harbor de-identification applied.
 
@@ -42,8 +48,19 @@ def export_deidentified(
     conn = open_db()
     with db.write(conn):
         rows = deid.deidentified_rows(conn, date_from=date_from, date_to=date_to)
-        audit.record(conn, "export deidentified", entity="claim_line", count=len(rows),
-                     detail={"from": date_from, "to": date_to, "file": output.name})
-    render.emit(rows, fmt="xlsx" if suffix == ".xlsx" else "csv", output=output, columns=deid.COLUMNS,
-                title="deidentified", phi=False)
+        audit.record(
+            conn,
+            "export deidentified",
+            entity="claim_line",
+            count=len(rows),
+            detail={"from": date_from, "to": date_to, "file": output.name},
+        )
+    render.emit(
+        rows,
+        fmt="xlsx" if suffix == ".xlsx" else "csv",
+        output=output,
+        columns=deid.COLUMNS,
+        title="deidentified",
+        phi=False,
+    )
     note(f"Wrote {len(rows)} de-identified claim lines to {output} (mode 0600)")

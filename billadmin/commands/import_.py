@@ -5,25 +5,77 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from ..ingest.specs import KINDS, columns_help
 from . import group, note, state
 
-app = group("Import patients, payers, coverage, charges, fees (CSV/XLSX).\n\nImport patients, payers, providers, coverage, charges, fee schedules (CSV or XLSX).")
+app = group(
+    "Import patients, payers, coverage, charges, fees (CSV/XLSX).\n\nImport patients, payers, providers, coverage, charges, fee schedules (CSV or XLSX)."
+)
 
 FileArg = Annotated[Path, typer.Argument(help="The .csv or .xlsx file.", show_default=False)]
-SheetOpt = Annotated[Optional[str], typer.Option("--sheet", help="XLSX sheet name (default: the first visible sheet).")]
-EncodingOpt = Annotated[str, typer.Option("--encoding", help="CSV encoding: utf-8 (with or without BOM) or cp1252 for Excel's Windows CSV. Never guessed.")]
-MapOpt = Annotated[Optional[Path], typer.Option("--map", metavar="FILE.toml", help="Map source headers to fields and set date formats (see docs).")]
-ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="Read another system's export as it is: synthea (patients, payers, coverage = payer_transitions.csv).")]
-DateFmtOpt = Annotated[Optional[str], typer.Option("--date-format", metavar="FORMAT", help="Dates not in YYYY-MM-DD: MM/DD/YYYY, DD/MM/YYYY, YYYYMMDD or a strftime format with %Y.")]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Validate and report what would change; write nothing.")]
-SkipOpt = Annotated[bool, typer.Option("--skip-invalid", help="Write the valid rows; rejected rows go to --rejects FILE with a reason column.")]
-RejectsOpt = Annotated[Optional[Path], typer.Option("--rejects", metavar="FILE.csv", help="Where --skip-invalid writes rejected rows (created 0600: it holds PHI).")]
-UpdateOpt = Annotated[bool, typer.Option("--update", help="Apply rows whose key exists with different values; old and new values go to the audit log.")]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option("--sheet", help="XLSX sheet name (default: the first visible sheet)."),
+]
+EncodingOpt = Annotated[
+    str,
+    typer.Option(
+        "--encoding",
+        help="CSV encoding: utf-8 (with or without BOM) or cp1252 for Excel's Windows CSV. Never guessed.",
+    ),
+]
+MapOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--map",
+        metavar="FILE.toml",
+        help="Map source headers to fields and set date formats (see docs).",
+    ),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        help="Read another system's export as it is: synthea (patients, payers, coverage = payer_transitions.csv).",
+    ),
+]
+DateFmtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date-format",
+        metavar="FORMAT",
+        help="Dates not in YYYY-MM-DD: MM/DD/YYYY, DD/MM/YYYY, YYYYMMDD or a strftime format with %Y.",
+    ),
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Validate and report what would change; write nothing.")
+]
+SkipOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-invalid",
+        help="Write the valid rows; rejected rows go to --rejects FILE with a reason column.",
+    ),
+]
+RejectsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--rejects",
+        metavar="FILE.csv",
+        help="Where --skip-invalid writes rejected rows (created 0600: it holds PHI).",
+    ),
+]
+UpdateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--update",
+        help="Apply rows whose key exists with different values; old and new values go to the audit log.",
+    ),
+]
 
 PROGRESS_MIN_BYTES = 512 * 1024  # about 5,000 rows: smaller files finish before a bar helps
 
@@ -38,10 +90,22 @@ def _progress_bar(path: Path):
     except OSError:
         return None, None
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
-    prog = Progress(TextColumn("importing {task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-                    console=Console(file=sys.stderr), transient=True)
+    prog = Progress(
+        TextColumn("importing {task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=Console(file=sys.stderr),
+        transient=True,
+    )
     task = prog.add_task(path.name, total=None)
 
     def update(done: int, total: int) -> None:
@@ -50,12 +114,35 @@ def _progress_bar(path: Path):
     return prog, update
 
 
-def run(kind: str, file: Path, *, sheet, encoding, map_file, profile, date_format, dry_run, skip_invalid, rejects,
-        update, today=None) -> None:
+def run(
+    kind: str,
+    file: Path,
+    *,
+    sheet,
+    encoding,
+    map_file,
+    profile,
+    date_format,
+    dry_run,
+    skip_invalid,
+    rejects,
+    update,
+    today=None,
+) -> None:
     from ..ingest.engine import ImportOptions, run_import
 
-    opts = ImportOptions(sheet=sheet, encoding=encoding, map_file=map_file, profile=profile, date_format=date_format,
-                         dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, update=update, today=today)
+    opts = ImportOptions(
+        sheet=sheet,
+        encoding=encoding,
+        map_file=map_file,
+        profile=profile,
+        date_format=date_format,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        rejects=rejects,
+        update=update,
+        today=today,
+    )
     conn = open_db()
     prog, cb = _progress_bar(file)
     try:
@@ -81,8 +168,10 @@ def report(result) -> None:
     """Status for people, on stderr: no values from the file, only rows, columns and ids."""
     if result.previous_batch:
         pb = result.previous_batch
-        note(f"Note: this file (sha256 {result.sha256[:12]}...) was imported before as batch {pb['id']} "
-             f"on {pb['at'][:19].replace('T', ' ')} UTC; rows are compared again")
+        note(
+            f"Note: this file (sha256 {result.sha256[:12]}...) was imported before as batch {pb['id']} "
+            f"on {pb['at'][:19].replace('T', ' ')} UTC; rows are compared again"
+        )
     if result.ignored_columns:
         note("Ignored columns: " + ", ".join(result.ignored_columns))
     for c in result.conflicts:
@@ -95,22 +184,26 @@ def report(result) -> None:
         if result.problem_count > 50:
             note(f"  ... and {result.problem_count - 50} more problems")
         if result.rejects_path:
-            note(f"Rejected rows written to {result.rejects_path} (with a reason column); fix them and import that file")
+            note(
+                f"Rejected rows written to {result.rejects_path} (with a reason column); fix them and import that file"
+            )
     note(result.summary() + (f" (batch {result.batch_id})" if result.batch_id else ""))
     if result.conflict_count:
         verb = "would not be" if result.dry_run else "were not"
-        note(f"{result.conflict_count} conflicting rows {verb} applied: check them, then rerun with --update to apply")
+        note(
+            f"{result.conflict_count} conflicting rows {verb} applied: check them, then rerun with --update to apply"
+        )
 
 
 EXAMPLES = {
     "patients": "billadmin import patients registrations.csv\n    billadmin import patients export.xlsx --sheet Patients --date-format MM/DD/YYYY\n"
-                "    billadmin import patients ../synthea/patients.csv --profile synthea",
+    "    billadmin import patients ../synthea/patients.csv --profile synthea",
     "payers": "billadmin import payers payers.csv\n    billadmin import payers ../synthea/payers.csv --profile synthea",
     "providers": "billadmin import providers providers.csv",
     "coverage": "billadmin import coverage coverage.csv --dry-run\n"
-                "    billadmin import coverage ../synthea/payer_transitions.csv --profile synthea",
+    "    billadmin import coverage ../synthea/payer_transitions.csv --profile synthea",
     "charges": "billadmin import charges charges.csv\n"
-               "    billadmin import charges charges.csv --skip-invalid --rejects rejects.csv",
+    "    billadmin import charges charges.csv --skip-invalid --rejects rejects.csv",
     "fee-schedule": "billadmin import fee-schedule fees.xlsx\n    billadmin import fee-schedule fees-2027.csv --update",
 }
 SUMMARIES = {
@@ -136,8 +229,19 @@ def _make(kind: str):
         rejects: RejectsOpt = None,
         update: UpdateOpt = False,
     ):
-        run(kind, file, sheet=sheet, encoding=encoding, map_file=map_file, profile=profile, date_format=date_format,
-            dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, update=update)
+        run(
+            kind,
+            file,
+            sheet=sheet,
+            encoding=encoding,
+            map_file=map_file,
+            profile=profile,
+            date_format=date_format,
+            dry_run=dry_run,
+            skip_invalid=skip_invalid,
+            rejects=rejects,
+            update=update,
+        )
 
     command.__name__ = "import_" + kind.replace("-", "_")
     command.__doc__ = (
@@ -157,8 +261,19 @@ for _kind in KINDS:
 
 @app.command("template")
 def import_template(
-    kind: Annotated[str, typer.Argument(help="patients, payers, providers, coverage, charges or fee-schedule.", show_default=False)],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="FILE.csv or FILE.xlsx (default: CSV header on stdout).")] = None,
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="patients, payers, providers, coverage, charges or fee-schedule.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="FILE.csv or FILE.xlsx (default: CSV header on stdout)."
+        ),
+    ] = None,
 ):
     """Write an empty file with the default headers of KIND, for the front desk to fill.
 

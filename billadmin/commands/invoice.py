@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated
 
 import typer
 
-from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
+from . import FormatOpt, OutputOpt, group, note, open_db
 
-app = group("Claims as X12 837P, patient invoices as PDF, voids.\n\nInvoices: claims as X12 837P and patient invoices as PDF, and their lifecycle.")
+app = group(
+    "Claims as X12 837P, patient invoices as PDF, voids.\n\nInvoices: claims as X12 837P and patient invoices as PDF, and their lifecycle."
+)
 
 
 def _date(value: str | None, option: str):
@@ -46,12 +48,19 @@ def _status():
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.text import Text
 
-    class Bar(BarColumn):          # a bar only for what is counted (pyx12's segments)
+    class Bar(BarColumn):  # a bar only for what is counted (pyx12's segments)
         def render(self, task):
             return Text("") if task.total is None else super().render(task)
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), Bar(bar_width=24), TextColumn("{task.fields[n]}"),
-                  TimeElapsedColumn(), console=Console(file=sys.stderr), transient=True) as prog:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        Bar(bar_width=24),
+        TextColumn("{task.fields[n]}"),
+        TimeElapsedColumn(),
+        console=Console(file=sys.stderr),
+        transient=True,
+    ) as prog:
         main = prog.add_task("starting", total=None, n="")
         counts: dict[str, int] = {}
 
@@ -76,21 +85,44 @@ def _print_held(held, held_file) -> None:
         where = f" line {r['line']}" if r["line"] else ""
         note(f"  held {r['encounter']}{where}: {r['rule']}: {r['message']}")
     if len(rows) > HELD_SHOWN:
-        note(f"  ... {len(rows) - HELD_SHOWN} more" + (f": all of them in {held_file}" if held_file else ""))
+        note(
+            f"  ... {len(rows) - HELD_SHOWN} more"
+            + (f": all of them in {held_file}" if held_file else "")
+        )
     elif held_file:
         note(f"  (also in {held_file})")
 
 
 @app.command("generate")
 def invoice_generate(
-    through: Annotated[Optional[str], typer.Option("--through", metavar="DATE", help="Bill services up to this date (default today).")] = None,
-    payer: Annotated[Optional[str], typer.Option("--payer", metavar="CODE", help="Only claims to this payer.")] = None,
-    claims_only: Annotated[bool, typer.Option("--claims-only", help="Only insurance claims.")] = False,
-    patients_only: Annotated[bool, typer.Option("--patients-only", help="Only patient invoices.")] = False,
-    out: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Output folder (default ./out/YYYY-MM-DD).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be issued; write nothing.")] = False,
-    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Issue patient invoices without writing their PDFs.")] = False,
-    no_xlsx: Annotated[bool, typer.Option("--no-xlsx", help="Write invoices.csv but not invoices.xlsx.")] = False,
+    through: Annotated[
+        str | None,
+        typer.Option(
+            "--through", metavar="DATE", help="Bill services up to this date (default today)."
+        ),
+    ] = None,
+    payer: Annotated[
+        str | None, typer.Option("--payer", metavar="CODE", help="Only claims to this payer.")
+    ] = None,
+    claims_only: Annotated[
+        bool, typer.Option("--claims-only", help="Only insurance claims.")
+    ] = False,
+    patients_only: Annotated[
+        bool, typer.Option("--patients-only", help="Only patient invoices.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="DIR", help="Output folder (default ./out/YYYY-MM-DD)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be issued; write nothing.")
+    ] = False,
+    no_pdf: Annotated[
+        bool, typer.Option("--no-pdf", help="Issue patient invoices without writing their PDFs.")
+    ] = False,
+    no_xlsx: Annotated[
+        bool, typer.Option("--no-xlsx", help="Write invoices.csv but not invoices.xlsx.")
+    ] = False,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -117,27 +149,54 @@ def invoice_generate(
         raise BadInput("--claims-only and --patients-only exclude each other")
     conn = open_db()
     with _status() as say:
-        res = gen.generate(conn, through=_date(through, "--through"), payer=payer, claims=not patients_only,
-                           patients=not claims_only, out_dir=out, dry_run=dry_run, pdf=not no_pdf, xlsx=not no_xlsx,
-                           scrub=scrub_check, progress=say)
+        res = gen.generate(
+            conn,
+            through=_date(through, "--through"),
+            payer=payer,
+            claims=not patients_only,
+            patients=not claims_only,
+            out_dir=out,
+            dry_run=dry_run,
+            pdf=not no_pdf,
+            xlsx=not no_xlsx,
+            scrub=scrub_check,
+            progress=say,
+        )
     if fmt is Format.table:
         rows = res.summary()
         if rows:
-            render.emit(rows, fmt=fmt, output=output, columns=["kind", "bill_to", "invoices", "first", "last", "total_cents", "file"],
-                        title="Would issue (dry run)" if dry_run else "Issued")
+            render.emit(
+                rows,
+                fmt=fmt,
+                output=output,
+                columns=["kind", "bill_to", "invoices", "first", "last", "total_cents", "file"],
+                title="Would issue (dry run)" if dry_run else "Issued",
+            )
     else:
-        render.emit(res.issued, fmt=fmt, output=output, columns=["number", "kind", "bill_to", "encounter", "total_cents", "file"])
+        render.emit(
+            res.issued,
+            fmt=fmt,
+            output=output,
+            columns=["number", "kind", "bill_to", "encounter", "total_cents", "file"],
+        )
     new = [r for r in res.issued if not r.get("queued")]
-    queued = len(res.issued) - len(new)          # voids and replacements issued earlier, sent now
+    queued = len(res.issued) - len(new)  # voids and replacements issued earlier, sent now
     n_claims = sum(1 for r in new if r["kind"] != "patient")
     n_pat = len(new) - n_claims
     total = sum(r["total_cents"] for r in new)
     verb = "Would issue" if dry_run else "Issued"
     if res.issued:
-        parts = [f"{verb} {n_claims} claim(s) and {n_pat} patient invoice(s), total {money.fmt(total, thousands=True)}"] \
-            if new else []
+        parts = (
+            [
+                f"{verb} {n_claims} claim(s) and {n_pat} patient invoice(s), total {money.fmt(total, thousands=True)}"
+            ]
+            if new
+            else []
+        )
         if queued:
-            parts.append(f"{'would send' if dry_run else 'sent'} {queued} void(s)/replacement(s) queued by invoice void|replace")
+            parts.append(
+                f"{'would send' if dry_run else 'sent'} {queued} void(s)/replacement(s) queued by invoice void|replace"
+            )
         if not dry_run:
             parts.append(f"files in {res.out_dir}/")
         text = "; ".join(parts)
@@ -156,7 +215,7 @@ def invoice_generate(
 
 @app.command("validate")
 def invoice_validate(
-    files: Annotated[List[Path], typer.Argument(metavar="FILE...", help="X12 837P or 835 files.")],
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="X12 837P or 835 files.")],
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -181,8 +240,12 @@ def invoice_validate(
     if fmt is Format.json:
         render.emit([v.as_dict() for v in verdicts], fmt=fmt, output=output)
     else:
-        render.emit([v.as_row() for v in verdicts], fmt=fmt, output=output,
-                    columns=["file", "transaction", "version", "segments", "valid", "problems"])
+        render.emit(
+            [v.as_row() for v in verdicts],
+            fmt=fmt,
+            output=output,
+            columns=["file", "transaction", "version", "segments", "valid", "problems"],
+        )
     bad = [v for v in verdicts if not v.valid]
     for v in bad:
         for p in v.problems[:200]:
@@ -196,9 +259,21 @@ def invoice_validate(
 @app.command("void")
 def invoice_void(
     number: Annotated[str, typer.Argument(metavar="NUMBER", help="Invoice number, e.g. C000123.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why it is voided (kept with the invoice's history).")] = "",
-    rebill: Annotated[bool, typer.Option("--rebill", help="Put its charge lines back to unbilled (bill them again).")] = False,
-    payer_claim_number: Annotated[Optional[str], typer.Option("--payer-claim-number", metavar="ICN", help="The payer's claim number, when no remittance gave it.")] = None,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why it is voided (kept with the invoice's history).")
+    ] = "",
+    rebill: Annotated[
+        bool,
+        typer.Option("--rebill", help="Put its charge lines back to unbilled (bill them again)."),
+    ] = False,
+    payer_claim_number: Annotated[
+        str | None,
+        typer.Option(
+            "--payer-claim-number",
+            metavar="ICN",
+            help="The payer's claim number, when no remittance gave it.",
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -215,17 +290,34 @@ def invoice_void(
     from ..billing import lifecycle
 
     conn = open_db()
-    res = lifecycle.void(conn, number, reason=reason, rebill=rebill, payer_claim_number_=payer_claim_number)
+    res = lifecycle.void(
+        conn, number, reason=reason, rebill=rebill, payer_claim_number_=payer_claim_number
+    )
     render.emit(res, fmt=fmt, output=output, single=True, title="Voided")
     if res["sent_as_void"]:
-        note(f"{res['number']} will be voided at the payer by the next `billadmin invoice generate` (frequency 8"
-             + (", REF*F8)" if res["payer_claim_number_known"] else "; no payer claim number known: pass --payer-claim-number)"))
+        note(
+            f"{res['number']} will be voided at the payer by the next `billadmin invoice generate` (frequency 8"
+            + (
+                ", REF*F8)"
+                if res["payer_claim_number_known"]
+                else "; no payer claim number known: pass --payer-claim-number)"
+            )
+        )
 
 
 @app.command("replace")
 def invoice_replace(
-    number: Annotated[str, typer.Argument(metavar="NUMBER", help="The claim to replace, e.g. C000123.")],
-    payer_claim_number: Annotated[Optional[str], typer.Option("--payer-claim-number", metavar="ICN", help="The payer's claim number, when no remittance gave it.")] = None,
+    number: Annotated[
+        str, typer.Argument(metavar="NUMBER", help="The claim to replace, e.g. C000123.")
+    ],
+    payer_claim_number: Annotated[
+        str | None,
+        typer.Option(
+            "--payer-claim-number",
+            metavar="ICN",
+            help="The payer's claim number, when no remittance gave it.",
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -246,16 +338,28 @@ def invoice_replace(
     conn = open_db()
     res = lifecycle.replace(conn, number, scrub=scrub_check, payer_claim_number_=payer_claim_number)
     render.emit(res, fmt=fmt, output=output, single=True, title="Replaced")
-    note(f"{res['replacement']} replaces {res['number']}; it goes out on the next `billadmin invoice generate`")
+    note(
+        f"{res['replacement']} replaces {res['number']}; it goes out on the next `billadmin invoice generate`"
+    )
 
 
 @app.command("list")
 def invoice_list(
-    kind: Annotated[Optional[str], typer.Option("--kind", help="claim, patient or credit.")] = None,
-    status: Annotated[Optional[str], typer.Option("--status", help="Current status: issued, sent, paid, partially_paid, denied, voided, replaced, ...")] = None,
-    payer: Annotated[Optional[str], typer.Option("--payer", metavar="CODE", help="Only this payer's claims.")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="Issued on or after this date.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="At most this many rows.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="claim, patient or credit.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            help="Current status: issued, sent, paid, partially_paid, denied, voided, replaced, ...",
+        ),
+    ] = None,
+    payer: Annotated[
+        str | None, typer.Option("--payer", metavar="CODE", help="Only this payer's claims.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", metavar="DATE", help="Issued on or after this date.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most this many rows.")] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -269,7 +373,9 @@ def invoice_list(
     from ..billing import lifecycle
 
     conn = open_db()
-    rows = lifecycle.list_invoices(conn, kind=kind, status=status, payer=payer, since=_date(since, "--since"), limit=limit)
+    rows = lifecycle.list_invoices(
+        conn, kind=kind, status=status, payer=payer, since=_date(since, "--since"), limit=limit
+    )
     render.emit(rows, fmt=fmt, output=output, columns=lifecycle.LIST_COLUMNS, title="Invoices")
 
 
@@ -337,4 +443,11 @@ def invoice_export(
             fh.write(data)
         note(f"Wrote {path}")
     with db.write(conn):
-        audit.record(conn, "invoice export", entity="invoices", ids=[number.strip().upper()], count=1, detail={"format": fmt})
+        audit.record(
+            conn,
+            "invoice export",
+            entity="invoices",
+            ids=[number.strip().upper()],
+            count=1,
+            detail={"format": fmt},
+        )

@@ -4,17 +4,22 @@ would replace it.)"""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from . import FormatOpt, OutputOpt, group, note as status_note, open_db
 from ..render import Format
+from . import FormatOpt, OutputOpt, group, open_db
+from . import note as status_note
 
 app = group("Account notes: calls, letters, promises to pay.")
 
-InvoiceFlag = Annotated[bool, typer.Option("--invoice", help="TARGET is an invoice number (when it could be both).")]
-PatientFlag = Annotated[bool, typer.Option("--patient", help="TARGET is an MRN (when it could be both).")]
+InvoiceFlag = Annotated[
+    bool, typer.Option("--invoice", help="TARGET is an invoice number (when it could be both).")
+]
+PatientFlag = Annotated[
+    bool, typer.Option("--patient", help="TARGET is an MRN (when it could be both).")
+]
 
 
 def _kind(invoice: bool, patient: bool):
@@ -27,7 +32,9 @@ def _kind(invoice: bool, patient: bool):
 
 @app.command("add")
 def note_add(
-    target: Annotated[str, typer.Argument(metavar="MRN|INVOICE", help="The patient's MRN or an invoice number.")],
+    target: Annotated[
+        str, typer.Argument(metavar="MRN|INVOICE", help="The patient's MRN or an invoice number.")
+    ],
     text: Annotated[str, typer.Argument(metavar="TEXT", help="What was said or sent (quote it).")],
     invoice: InvoiceFlag = False,
     patient: PatientFlag = False,
@@ -50,10 +57,15 @@ def note_add(
 
 @app.command("list")
 def note_list(
-    target: Annotated[Optional[str], typer.Argument(metavar="[MRN|INVOICE]", help="Only this patient's or invoice's notes.")] = None,
+    target: Annotated[
+        str | None,
+        typer.Argument(metavar="[MRN|INVOICE]", help="Only this patient's or invoice's notes."),
+    ] = None,
     invoice: InvoiceFlag = False,
     patient: PatientFlag = False,
-    since: Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="Notes written on or after.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", metavar="DATE", help="Notes written on or after.")
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -67,5 +79,13 @@ def note_list(
     from ..accounts import notes
     from ..accounts.inputs import day
 
-    rows = notes.list_notes(open_db(), target, kind=_kind(invoice, patient), since=day(since, "--from"))
-    render.emit(rows, fmt=fmt, output=output, columns=["note_id", "at", "mrn", "invoice", "author", "text"], title="Notes")
+    rows = notes.list_notes(
+        open_db(), target, kind=_kind(invoice, patient), since=day(since, "--from")
+    )
+    render.emit(
+        rows,
+        fmt=fmt,
+        output=output,
+        columns=["note_id", "at", "mrn", "invoice", "author", "text"],
+        title="Notes",
+    )

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from . import FormatOpt, OutputOpt, group, note, open_db
 from .import_ import DateFmtOpt, EncodingOpt, MapOpt, ProfileOpt, SheetOpt
 
-app = group("Patients: list, show, compare a registration file.\n\nPatients: list, show, and compare a registration file with the records.")
+app = group(
+    "Patients: list, show, compare a registration file.\n\nPatients: list, show, and compare a registration file with the records."
+)
 
 
 @app.command("list")
 def patient_list(
-    search: Annotated[Optional[str], typer.Option("--search", "-s", help="An MRN, or part of a name.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="At most N patients.")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-s", help="An MRN, or part of a name.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", help="At most N patients.")
+    ] = None,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
 ):
@@ -30,14 +36,32 @@ def patient_list(
 
     conn = open_db()
     rows = patients.patient_list(conn, search=search, limit=limit)
-    render.emit(rows, fmt=fmt, output=output, title="Patients",
-                columns=["id", "mrn", "last_name", "first_name", "dob", "sex", "city", "state", "primary_payer"])
+    render.emit(
+        rows,
+        fmt=fmt,
+        output=output,
+        title="Patients",
+        columns=[
+            "id",
+            "mrn",
+            "last_name",
+            "first_name",
+            "dob",
+            "sex",
+            "city",
+            "state",
+            "primary_payer",
+        ],
+    )
     note(f"{len(rows)} patient{'s' if len(rows) != 1 else ''}")
 
 
 @app.command("show")
 def patient_show(
-    mrn: Annotated[str, typer.Argument(help="The patient's MRN (or internal id with --id).", show_default=False)],
+    mrn: Annotated[
+        str,
+        typer.Argument(help="The patient's MRN (or internal id with --id).", show_default=False),
+    ],
     by_id: Annotated[bool, typer.Option("--id", help="MRN is the internal patient id.")] = False,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
@@ -58,20 +82,43 @@ def patient_show(
     covs = rec.pop("coverages")
     render.emit(rec, fmt=fmt, output=output, single=True, title=f"Patient {rec['id']}")
     if covs and output is None:
-        render.emit(covs, fmt=fmt, title="Coverages",
-                    columns=["id", "priority", "payer", "payer_name", "member_id", "group_number", "relationship",
-                             "effective_from", "effective_to", "copay_cents", "active"])
+        render.emit(
+            covs,
+            fmt=fmt,
+            title="Coverages",
+            columns=[
+                "id",
+                "priority",
+                "payer",
+                "payer_name",
+                "member_id",
+                "group_number",
+                "relationship",
+                "effective_from",
+                "effective_to",
+                "copay_cents",
+                "active",
+            ],
+        )
 
 
 @app.command("compare")
 def patient_compare(
-    file: Annotated[Path, typer.Argument(help="Registration file (.csv or .xlsx), patients columns plus optional Payer Code, Member ID, Group.", show_default=False)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Registration file (.csv or .xlsx), patients columns plus optional Payer Code, Member ID, Group.",
+            show_default=False,
+        ),
+    ],
     sheet: SheetOpt = None,
     encoding: EncodingOpt = "utf-8",
     map_file: MapOpt = None,
     profile: ProfileOpt = None,
     date_format: DateFmtOpt = None,
-    all_rows: Annotated[bool, typer.Option("--all", help="Also list rows where nothing changed.")] = False,
+    all_rows: Annotated[
+        bool, typer.Option("--all", help="Also list rows where nothing changed.")
+    ] = False,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
 ):
@@ -89,13 +136,22 @@ def patient_compare(
     from ..ingest.engine import ImportOptions
 
     conn = open_db()
-    opts = ImportOptions(sheet=sheet, encoding=encoding, map_file=map_file, profile=profile, date_format=date_format)
+    opts = ImportOptions(
+        sheet=sheet, encoding=encoding, map_file=map_file, profile=profile, date_format=date_format
+    )
     result = compare_patients(conn, file, opts)
     rows = [r for r in result.rows if all_rows or r["status"] != "same" or r["duplicate_of"]]
-    render.emit(rows, fmt=fmt, output=output, title=f"Compare {result.file}",
-                columns=["row", "status", "mrn", "patient_id", "fields", "duplicate_of", "reason"])
+    render.emit(
+        rows,
+        fmt=fmt,
+        output=output,
+        title=f"Compare {result.file}",
+        columns=["row", "status", "mrn", "patient_id", "fields", "duplicate_of", "reason"],
+    )
     if result.ignored_columns:
         note("Ignored columns: " + ", ".join(result.ignored_columns))
     c = result.counts()
-    note(f"{len(result.rows)} rows: {c['new']} new, {c['changed']} changed, {c['same']} same, "
-         f"{c['invalid']} invalid, {c['duplicates']} with likely duplicates")
+    note(
+        f"{len(result.rows)} rows: {c['new']} new, {c['changed']} changed, {c['same']} same, "
+        f"{c['invalid']} invalid, {c['duplicates']} with likely duplicates"
+    )

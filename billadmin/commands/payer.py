@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
+from . import FormatOpt, OutputOpt, group, note, open_db
 
-app = group("Payers and their filing, appeal and correction limits.\n\nPayer rules: timely filing, appeal and corrected-claim limits.")
+app = group(
+    "Payers and their filing, appeal and correction limits.\n\nPayer rules: timely filing, appeal and corrected-claim limits."
+)
 
 
 @app.command("list")
@@ -31,11 +33,36 @@ def payer_list(fmt: FormatOpt = Format.table, output: OutputOpt = None):
 @app.command("set")
 def payer_set(
     code: Annotated[str, typer.Argument(metavar="CODE", help="Payer code, e.g. KEY.")],
-    timely_filing_days: Annotated[Optional[int], typer.Option("--timely-filing-days", help="Initial claims within N days of the date of service.")] = None,
-    timely_filing_months: Annotated[Optional[int], typer.Option("--timely-filing-months", help="Initial claims within N calendar months of the date of service.")] = None,
-    appeal_days: Annotated[Optional[int], typer.Option("--appeal-days", help="Appeals within N days of the remittance date.")] = None,
-    corrected_claim_days: Annotated[Optional[int], typer.Option("--corrected-claim-days", help="Corrected claims within N days of the remittance date.")] = None,
-    no_corrected: Annotated[bool, typer.Option("--no-corrected-claim-days", help="Corrected claims follow the timely-filing limit again.")] = False,
+    timely_filing_days: Annotated[
+        int | None,
+        typer.Option(
+            "--timely-filing-days", help="Initial claims within N days of the date of service."
+        ),
+    ] = None,
+    timely_filing_months: Annotated[
+        int | None,
+        typer.Option(
+            "--timely-filing-months",
+            help="Initial claims within N calendar months of the date of service.",
+        ),
+    ] = None,
+    appeal_days: Annotated[
+        int | None,
+        typer.Option("--appeal-days", help="Appeals within N days of the remittance date."),
+    ] = None,
+    corrected_claim_days: Annotated[
+        int | None,
+        typer.Option(
+            "--corrected-claim-days", help="Corrected claims within N days of the remittance date."
+        ),
+    ] = None,
+    no_corrected: Annotated[
+        bool,
+        typer.Option(
+            "--no-corrected-claim-days",
+            help="Corrected claims follow the timely-filing limit again.",
+        ),
+    ] = False,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -49,7 +76,14 @@ def payer_set(
     from .. import render
     from ..accounts import rules
 
-    row = rules.set_rules(open_db(), code, filing_days=timely_filing_days, filing_months=timely_filing_months,
-                          appeal_days=appeal_days, corrected_claim_days=corrected_claim_days, clear_corrected=no_corrected)
+    row = rules.set_rules(
+        open_db(),
+        code,
+        filing_days=timely_filing_days,
+        filing_months=timely_filing_months,
+        appeal_days=appeal_days,
+        corrected_claim_days=corrected_claim_days,
+        clear_corrected=no_corrected,
+    )
     render.emit(row, fmt=fmt, output=output, single=True, title="Payer rules")
     note(f"Payer {row['payer']} updated")

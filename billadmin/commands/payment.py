@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
+from . import FormatOpt, OutputOpt, group, note, open_db
 
-app = group("Patient payments and refunds: post, refund, list.\n\nPatient payments and refunds: post, refund, apply-credit, list.")
+app = group(
+    "Patient payments and refunds: post, refund, list.\n\nPatient payments and refunds: post, refund, apply-credit, list."
+)
 
-MethodOpt = Annotated[Optional[str], typer.Option("--method", help="cash, card, check, eft or other.")]
-ReferenceOpt = Annotated[Optional[str], typer.Option("--reference", help="Check number, card slip or transaction id.")]
-DateOpt = Annotated[Optional[str], typer.Option("--date", metavar="DATE", help="Date received (YYYY-MM-DD); default today.")]
+MethodOpt = Annotated[
+    str | None, typer.Option("--method", help="cash, card, check, eft or other.")
+]
+ReferenceOpt = Annotated[
+    str | None, typer.Option("--reference", help="Check number, card slip or transaction id.")
+]
+DateOpt = Annotated[
+    str | None,
+    typer.Option("--date", metavar="DATE", help="Date received (YYYY-MM-DD); default today."),
+]
 
 
 def _show(post, fmt, output):
     from .. import money, render
 
     rows = post.rows()
-    render.emit(rows, fmt=fmt, output=output, columns=["receipt", "invoice", "applied_cents", "balance_after_cents"],
-                title=f"Receipt {post.receipt}")
+    render.emit(
+        rows,
+        fmt=fmt,
+        output=output,
+        columns=["receipt", "invoice", "applied_cents", "balance_after_cents"],
+        title=f"Receipt {post.receipt}",
+    )
     if post.kind == "refund":
         note(f"Refund {money.fmt(-post.amount_cents)} recorded, receipt {post.receipt}")
     else:
@@ -34,10 +48,20 @@ def payment_post(
     mrn: Annotated[str, typer.Argument(metavar="MRN", help="The patient's MRN.")],
     amount: Annotated[str, typer.Argument(metavar="AMOUNT", help="Amount received, e.g. 45.00.")],
     method: MethodOpt = None,
-    invoice: Annotated[Optional[str], typer.Option("--invoice", help="Apply to this patient invoice only (default: oldest first).")] = None,
+    invoice: Annotated[
+        str | None,
+        typer.Option(
+            "--invoice", help="Apply to this patient invoice only (default: oldest first)."
+        ),
+    ] = None,
     reference: ReferenceOpt = None,
     date: DateOpt = None,
-    credit: Annotated[bool, typer.Option("--credit", help="Keep what is over the balance as patient credit instead of refusing.")] = False,
+    credit: Annotated[
+        bool,
+        typer.Option(
+            "--credit", help="Keep what is over the balance as patient credit instead of refusing."
+        ),
+    ] = False,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -53,12 +77,21 @@ def payment_post(
     """
     from .. import dates
     from ..accounts import payments
-    from ..accounts.inputs import amount as parse_amount, day
+    from ..accounts.inputs import amount as parse_amount
+    from ..accounts.inputs import day
 
     cents = parse_amount(amount, "AMOUNT")
     on = day(date, "--date", dates.today())
-    post = payments.post_payment(open_db(), mrn, cents, method=method, on=on, invoice_number=invoice,
-                                 reference=reference, credit=credit)
+    post = payments.post_payment(
+        open_db(),
+        mrn,
+        cents,
+        method=method,
+        on=on,
+        invoice_number=invoice,
+        reference=reference,
+        credit=credit,
+    )
     _show(post, fmt, output)
 
 
@@ -67,7 +100,9 @@ def payment_refund(
     mrn: Annotated[str, typer.Argument(metavar="MRN", help="The patient's MRN.")],
     amount: Annotated[str, typer.Argument(metavar="AMOUNT", help="Amount paid back, e.g. 20.00.")],
     method: MethodOpt = None,
-    invoice: Annotated[Optional[str], typer.Option("--invoice", help="Refund this overpaid patient invoice only.")] = None,
+    invoice: Annotated[
+        str | None, typer.Option("--invoice", help="Refund this overpaid patient invoice only.")
+    ] = None,
     reference: ReferenceOpt = None,
     date: DateOpt = None,
     fmt: FormatOpt = Format.table,
@@ -83,11 +118,14 @@ def payment_refund(
     """
     from .. import dates
     from ..accounts import payments
-    from ..accounts.inputs import amount as parse_amount, day
+    from ..accounts.inputs import amount as parse_amount
+    from ..accounts.inputs import day
 
     cents = parse_amount(amount, "AMOUNT")
     on = day(date, "--date", dates.today())
-    post = payments.refund(open_db(), mrn, cents, method=method, on=on, invoice_number=invoice, reference=reference)
+    post = payments.refund(
+        open_db(), mrn, cents, method=method, on=on, invoice_number=invoice, reference=reference
+    )
     _show(post, fmt, output)
 
 
@@ -109,17 +147,35 @@ def payment_apply_credit(
 
     on = day(date, "--date", dates.today())
     rows = payments.apply_credit_for(open_db(), mrn, on)
-    render.emit(rows, fmt=fmt, output=output, columns=["invoice", "payment_id", "amount_cents"], title="Credit applied")
-    note(f"Applied {money.fmt(sum(r['amount_cents'] for r in rows))} of credit to {len({r['invoice'] for r in rows})} invoice(s)")
+    render.emit(
+        rows,
+        fmt=fmt,
+        output=output,
+        columns=["invoice", "payment_id", "amount_cents"],
+        title="Credit applied",
+    )
+    note(
+        f"Applied {money.fmt(sum(r['amount_cents'] for r in rows))} of credit to {len({r['invoice'] for r in rows})} invoice(s)"
+    )
 
 
 @app.command("list")
 def payment_list(
-    mrn: Annotated[Optional[str], typer.Argument(metavar="[MRN]", help="Only this patient's payments.")] = None,
-    kind: Annotated[Optional[str], typer.Option("--kind", help="insurance, patient, copay or refund.")] = None,
-    since: Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="Received on or after.")] = None,
-    until: Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Received on or before.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="At most this many, newest first.")] = None,
+    mrn: Annotated[
+        str | None, typer.Argument(metavar="[MRN]", help="Only this patient's payments.")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="insurance, patient, copay or refund.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", metavar="DATE", help="Received on or after.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", metavar="DATE", help="Received on or before.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="At most this many, newest first.")
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -133,6 +189,12 @@ def payment_list(
     from ..accounts import payments
     from ..accounts.inputs import day
 
-    rows = payments.list_payments(open_db(), mrn=mrn, kind=kind, since=day(since, "--from"), until=day(until, "--to"),
-                                  limit=limit)
+    rows = payments.list_payments(
+        open_db(),
+        mrn=mrn,
+        kind=kind,
+        since=day(since, "--from"),
+        until=day(until, "--to"),
+        limit=limit,
+    )
     render.emit(rows, fmt=fmt, output=output, title="Payments")

@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
+from . import FormatOpt, OutputOpt, group, note, open_db
 
-app = group("Reconcile reports, claims against 835s and deposits.\n\nReconcile reports against each other, and claims against 835s and bank deposits.")
+app = group(
+    "Reconcile reports, claims against 835s and deposits.\n\nReconcile reports against each other, and claims against 835s and bank deposits."
+)
 
-DETAIL_COLUMNS = ["category", "key", "row_a", "amount_a_cents", "row_b", "amount_b_cents", "difference_cents"]
-SUMMARY_COLUMNS = ["category", "count_a", "total_a_cents", "count_b", "total_b_cents", "difference_cents"]
+DETAIL_COLUMNS = [
+    "category",
+    "key",
+    "row_a",
+    "amount_a_cents",
+    "row_b",
+    "amount_b_cents",
+    "difference_cents",
+]
+SUMMARY_COLUMNS = [
+    "category",
+    "count_a",
+    "total_a_cents",
+    "count_b",
+    "total_b_cents",
+    "difference_cents",
+]
 
 
-def _fmt_for(fmt: Format, output: Optional[Path]) -> Format:
+def _fmt_for(fmt: Format, output: Path | None) -> Format:
     if output is not None and fmt is Format.table:
         suffix = output.suffix.lower()
         return {".xlsx": Format.xlsx, ".csv": Format.csv, ".json": Format.json}.get(suffix, fmt)
@@ -47,18 +64,53 @@ def _limited(rows: list[dict], limit: int, key: str = "category") -> tuple[list[
 
 @app.command("reports")
 def reconcile_reports(
-    file_a: Annotated[Path, typer.Argument(metavar="A", help="First report (CSV or XLSX), e.g. the ERP invoicing export.")],
-    file_b: Annotated[Path, typer.Argument(metavar="B", help="Second report (CSV or XLSX), e.g. the CMS invoicing report.")],
-    key: Annotated[list[str], typer.Option("--key", help="Key column(s) in A: \"Invoice No\" or \"Invoice No,Line\" (repeatable).")],
+    file_a: Annotated[
+        Path,
+        typer.Argument(
+            metavar="A", help="First report (CSV or XLSX), e.g. the ERP invoicing export."
+        ),
+    ],
+    file_b: Annotated[
+        Path,
+        typer.Argument(
+            metavar="B", help="Second report (CSV or XLSX), e.g. the CMS invoicing report."
+        ),
+    ],
+    key: Annotated[
+        list[str],
+        typer.Option(
+            "--key", help='Key column(s) in A: "Invoice No" or "Invoice No,Line" (repeatable).'
+        ),
+    ],
     amount: Annotated[str, typer.Option("--amount", help="Amount column in A.")],
-    key_b: Annotated[Optional[list[str]], typer.Option("--key-b", help="Key column(s) in B when named differently.")] = None,
-    amount_b: Annotated[Optional[str], typer.Option("--amount-b", help="Amount column in B when named differently.")] = None,
-    sheet_a: Annotated[Optional[str], typer.Option("--sheet-a", help="Sheet of an XLSX A (default: the first visible).")] = None,
-    sheet_b: Annotated[Optional[str], typer.Option("--sheet-b", help="Sheet of an XLSX B.")] = None,
-    tolerance: Annotated[str, typer.Option("--tolerance", help="Amounts this close count as matched.")] = "0.00",
-    strip_zeros: Annotated[bool, typer.Option("--strip-zeros", help="Ignore leading zeros in the numbers of keys (000123 = 123, C000123 = C123).")] = False,
-    encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of CSV inputs (e.g. cp1252).")] = "utf-8",
-    limit: Annotated[int, typer.Option("--limit", help="Table format: at most N rows per category on screen.")] = 50,
+    key_b: Annotated[
+        list[str] | None,
+        typer.Option("--key-b", help="Key column(s) in B when named differently."),
+    ] = None,
+    amount_b: Annotated[
+        str | None, typer.Option("--amount-b", help="Amount column in B when named differently.")
+    ] = None,
+    sheet_a: Annotated[
+        str | None,
+        typer.Option("--sheet-a", help="Sheet of an XLSX A (default: the first visible)."),
+    ] = None,
+    sheet_b: Annotated[str | None, typer.Option("--sheet-b", help="Sheet of an XLSX B.")] = None,
+    tolerance: Annotated[
+        str, typer.Option("--tolerance", help="Amounts this close count as matched.")
+    ] = "0.00",
+    strip_zeros: Annotated[
+        bool,
+        typer.Option(
+            "--strip-zeros",
+            help="Ignore leading zeros in the numbers of keys (000123 = 123, C000123 = C123).",
+        ),
+    ] = False,
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="Text encoding of CSV inputs (e.g. cp1252).")
+    ] = "utf-8",
+    limit: Annotated[
+        int, typer.Option("--limit", help="Table format: at most N rows per category on screen.")
+    ] = 50,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -97,58 +149,133 @@ def reconcile_reports(
     summary = res.summary_rows()
     with db.write(conn):
         run_id = out_mod.record_run(
-            conn, kind="reports", inputs=[a.record(), b.record()],
-            options={"tolerance_cents": tol, "strip_zeros": strip_zeros}, summary=summary,
-            differences=res.differences, net_difference_cents=res.net_difference_cents, exit_code=code)
+            conn,
+            kind="reports",
+            inputs=[a.record(), b.record()],
+            options={"tolerance_cents": tol, "strip_zeros": strip_zeros},
+            summary=summary,
+            differences=res.differences,
+            net_difference_cents=res.net_difference_cents,
+            exit_code=code,
+        )
     if fmt is Format.xlsx:
-        info = [("Run", run_id), ("A", f"{a.file} ({a.rows} rows, sha256 {a.sha256})"),
-                ("B", f"{b.file} ({b.rows} rows, sha256 {b.sha256})"),
-                ("Key", f"A {', '.join(keys_a)} / B {', '.join(keys_b)}"),
-                ("Amount", f"A {amount} / B {amount_b or amount}; difference = A - B"),
-                ("Tolerance", f"{tol / 100:.2f}"), ("Leading zeros ignored", "yes" if strip_zeros else "no")]
+        info = [
+            ("Run", run_id),
+            ("A", f"{a.file} ({a.rows} rows, sha256 {a.sha256})"),
+            ("B", f"{b.file} ({b.rows} rows, sha256 {b.sha256})"),
+            ("Key", f"A {', '.join(keys_a)} / B {', '.join(keys_b)}"),
+            ("Amount", f"A {amount} / B {amount_b or amount}; difference = A - B"),
+            ("Tolerance", f"{tol / 100:.2f}"),
+            ("Leading zeros ignored", "yes" if strip_zeros else "no"),
+        ]
         sheets = []
         for c in CATEGORIES:
-            rows = res.matched_rows() if c == "matched" else [r for r in res.rows if r["category"] == c]
+            rows = (
+                res.matched_rows()
+                if c == "matched"
+                else [r for r in res.rows if r["category"] == c]
+            )
             sheets.append((out_mod.SHEET_TITLES[c], DETAIL_COLUMNS, rows))
         out_mod.write_workbook(output, info, summary, SUMMARY_COLUMNS, sheets)
         note(f"Wrote {output} (Summary and {len(CATEGORIES)} category sheets, mode 0600)")
     elif fmt is Format.json:
-        doc = {"run_id": run_id, "result": "reconciled" if code == 0 else "differences",
-               "inputs": [a.record(), b.record()], "summary": summary, "rows": res.rows}
+        doc = {
+            "run_id": run_id,
+            "result": "reconciled" if code == 0 else "differences",
+            "inputs": [a.record(), b.record()],
+            "summary": summary,
+            "rows": res.rows,
+        }
         render.emit(doc, fmt=fmt, output=output, single=True)
     elif fmt is Format.csv:
         render.emit(res.rows, fmt=fmt, output=output, columns=DETAIL_COLUMNS)
     else:
-        render.emit(summary, fmt=fmt, output=output, columns=SUMMARY_COLUMNS, title=f"Reconciliation {a.file} (A) vs {b.file} (B)")
+        render.emit(
+            summary,
+            fmt=fmt,
+            output=output,
+            columns=SUMMARY_COLUMNS,
+            title=f"Reconciliation {a.file} (A) vs {b.file} (B)",
+        )
         if res.rows:
             shown, hidden = _limited(res.rows, limit)
-            render.emit(shown, fmt=fmt, output=output, columns=DETAIL_COLUMNS, title="Differences (A - B)")
+            render.emit(
+                shown, fmt=fmt, output=output, columns=DETAIL_COLUMNS, title="Differences (A - B)"
+            )
             if hidden:
                 note(f"{hidden} more row(s) not shown: use -o result.xlsx or --format csv for all")
     t = res.summary
-    note(f"Run {run_id}: {t['matched'].count_a:,} matched, {t['amount_differs'].count_a:,} amount differs, "
-         f"{t['only_in_a'].count_a:,} only in A, {t['only_in_b'].count_b:,} only in B, "
-         f"{t['duplicate_in_a'].count_a + t['duplicate_in_b'].count_b:,} duplicate rows; "
-         f"net difference {res.net_difference_cents / 100:,.2f}")
+    note(
+        f"Run {run_id}: {t['matched'].count_a:,} matched, {t['amount_differs'].count_a:,} amount differs, "
+        f"{t['only_in_a'].count_a:,} only in A, {t['only_in_b'].count_b:,} only in B, "
+        f"{t['duplicate_in_a'].count_a + t['duplicate_in_b'].count_b:,} duplicate rows; "
+        f"net difference {res.net_difference_cents / 100:,.2f}"
+    )
     if code:
         raise typer.Exit(code)
 
 
 @app.command("remits")
 def reconcile_remits(
-    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Reconcile as of DATE (default today).")] = None,
-    days: Annotated[int, typer.Option("--days", help="Claims unanswered this many days after issue are unpaid.")] = 30,
-    since: Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="Only 835s paid on or after DATE (denied, unknown, deposits).")] = None,
-    deposits: Annotated[Optional[Path], typer.Option("--deposits", help="Bank deposits file (CSV or XLSX) to match 835 payments against.")] = None,
-    key: Annotated[Optional[str], typer.Option("--key", help="Deposits: the column holding the trace (EFT/check) number.")] = None,
-    amount: Annotated[Optional[str], typer.Option("--amount", help="Deposits: the amount column.")] = None,
-    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Deposits: sheet of an XLSX file.")] = None,
-    date_col: Annotated[Optional[str], typer.Option("--date", metavar="COLUMN", help="Deposits: the date column; rows after --as-of (or before --since) are left out.")] = None,
-    date_format: Annotated[Optional[str], typer.Option("--date-format", metavar="FMT", help="Deposits: format of --date when not YYYY-MM-DD, e.g. MM/DD/YYYY.")] = None,
-    tolerance: Annotated[str, typer.Option("--tolerance", help="Differences this small are not reported.")] = "0.00",
-    strip_zeros: Annotated[bool, typer.Option("--strip-zeros", help="Ignore leading zeros in trace numbers.")] = False,
-    encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of a CSV deposits file.")] = "utf-8",
-    limit: Annotated[int, typer.Option("--limit", help="Table format: at most N rows per category on screen.")] = 50,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="DATE", help="Reconcile as of DATE (default today)."),
+    ] = None,
+    days: Annotated[
+        int, typer.Option("--days", help="Claims unanswered this many days after issue are unpaid.")
+    ] = 30,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="DATE",
+            help="Only 835s paid on or after DATE (denied, unknown, deposits).",
+        ),
+    ] = None,
+    deposits: Annotated[
+        Path | None,
+        typer.Option(
+            "--deposits", help="Bank deposits file (CSV or XLSX) to match 835 payments against."
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Deposits: the column holding the trace (EFT/check) number."),
+    ] = None,
+    amount: Annotated[
+        str | None, typer.Option("--amount", help="Deposits: the amount column.")
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="Deposits: sheet of an XLSX file.")
+    ] = None,
+    date_col: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="COLUMN",
+            help="Deposits: the date column; rows after --as-of (or before --since) are left out.",
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            metavar="FMT",
+            help="Deposits: format of --date when not YYYY-MM-DD, e.g. MM/DD/YYYY.",
+        ),
+    ] = None,
+    tolerance: Annotated[
+        str, typer.Option("--tolerance", help="Differences this small are not reported.")
+    ] = "0.00",
+    strip_zeros: Annotated[
+        bool, typer.Option("--strip-zeros", help="Ignore leading zeros in trace numbers.")
+    ] = False,
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="Text encoding of a CSV deposits file.")
+    ] = "utf-8",
+    limit: Annotated[
+        int, typer.Option("--limit", help="Table format: at most N rows per category on screen.")
+    ] = 50,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -178,53 +305,120 @@ def reconcile_remits(
     if deposits is not None:
         if not key or not amount:
             raise BadInput("--deposits needs --key (trace number column) and --amount")
-        side = reports.Side("deposits", deposits, [key], amount, sheet=sheet, encoding=encoding, date=date_col,
-                            date_format=date_format)
+        side = reports.Side(
+            "deposits",
+            deposits,
+            [key],
+            amount,
+            sheet=sheet,
+            encoding=encoding,
+            date=date_col,
+            date_format=date_format,
+        )
     elif key or amount or sheet or date_col or date_format:
         raise BadInput("--key, --amount, --sheet, --date and --date-format apply to --deposits")
     fmt = _fmt_for(fmt, output)
     if fmt is Format.xlsx and output is None:
         raise BadInput("--format xlsx needs -o FILE.xlsx")
     conn = open_db()
-    res = remits.reconcile_remits(conn, as_of=day, days=days, tolerance_cents=tol, deposit_side=side,
-                                  since=since_day, strip_zeros=strip_zeros)
+    res = remits.reconcile_remits(
+        conn,
+        as_of=day,
+        days=days,
+        tolerance_cents=tol,
+        deposit_side=side,
+        since=since_day,
+        strip_zeros=strip_zeros,
+    )
     for n in res.notes:
         note(f"Note: {n}")
     if side and side.date and side.outside_dates:
-        note(f"{side.outside_dates} bank row(s) dated after {day.isoformat()}"
-             + (f" or before {since_day.isoformat()}" if since_day else "") + " left out")
+        note(
+            f"{side.outside_dates} bank row(s) dated after {day.isoformat()}"
+            + (f" or before {since_day.isoformat()}" if since_day else "")
+            + " left out"
+        )
     elif side and not side.date and day < dates.today():
-        note(f"Note: bank rows are not limited by date: with --date COLUMN, deposits after {day.isoformat()} are left out")
+        note(
+            f"Note: bank rows are not limited by date: with --date COLUMN, deposits after {day.isoformat()} are left out"
+        )
     code = 1 if res.differences else 0
     summary = res.summary_rows()
-    inputs = [{"side": "deposits", "file": side.path.name, "path": str(side.path), "sha256": side.sha256,
-               "rows": side.rows}] if side else []
+    inputs = (
+        [
+            {
+                "side": "deposits",
+                "file": side.path.name,
+                "path": str(side.path),
+                "sha256": side.sha256,
+                "rows": side.rows,
+            }
+        ]
+        if side
+        else []
+    )
     with db.write(conn):
         run_id = out_mod.record_run(
-            conn, kind="remits", inputs=inputs,
-            options={"as_of": day.isoformat(), "days": days, "since": since_day, "tolerance_cents": tol,
-                     "deposit_date_column": date_col},
-            summary=summary, differences=res.differences, net_difference_cents=res.net_difference_cents, exit_code=code)
+            conn,
+            kind="remits",
+            inputs=inputs,
+            options={
+                "as_of": day.isoformat(),
+                "days": days,
+                "since": since_day,
+                "tolerance_cents": tol,
+                "deposit_date_column": date_col,
+            },
+            summary=summary,
+            differences=res.differences,
+            net_difference_cents=res.net_difference_cents,
+            exit_code=code,
+        )
     if fmt is Format.xlsx:
         info = [("Run", run_id), ("As of", day.isoformat()), ("Unpaid after", f"{days} days")]
         if side:
             info.append(("Deposits", f"{side.file} ({side.rows} rows, sha256 {side.sha256})"))
         cats = [s["category"] for s in summary if not s["payer"]]
-        sheets = [(out_mod.SHEET_TITLES[c], remits.COLUMNS,
-                   res.matched_deposits if c == "deposit_matched" else [r for r in res.rows if r["category"] == c])
-                  for c in cats]
+        sheets = [
+            (
+                out_mod.SHEET_TITLES[c],
+                remits.COLUMNS,
+                res.matched_deposits
+                if c == "deposit_matched"
+                else [r for r in res.rows if r["category"] == c],
+            )
+            for c in cats
+        ]
         out_mod.write_workbook(output, info, summary, remits.SUMMARY_COLUMNS, sheets)
         note(f"Wrote {output} (Summary and {len(sheets)} category sheets, mode 0600)")
     elif fmt is Format.json:
-        render.emit({"run_id": run_id, "as_of": day.isoformat(), "result": "reconciled" if code == 0 else "differences",
-                     "summary": summary, "rows": res.rows}, fmt=fmt, output=output, single=True)
+        render.emit(
+            {
+                "run_id": run_id,
+                "as_of": day.isoformat(),
+                "result": "reconciled" if code == 0 else "differences",
+                "summary": summary,
+                "rows": res.rows,
+            },
+            fmt=fmt,
+            output=output,
+            single=True,
+        )
     elif fmt is Format.csv:
         render.emit(res.rows, fmt=fmt, output=output, columns=remits.COLUMNS)
     else:
-        render.emit(summary, fmt=fmt, output=output, columns=remits.SUMMARY_COLUMNS, title=f"Claims and remittances as of {day}")
+        render.emit(
+            summary,
+            fmt=fmt,
+            output=output,
+            columns=remits.SUMMARY_COLUMNS,
+            title=f"Claims and remittances as of {day}",
+        )
         if res.rows:
             shown, hidden = _limited(res.rows, limit)
-            render.emit(shown, fmt=fmt, output=output, columns=remits.COLUMNS, title="Needs attention")
+            render.emit(
+                shown, fmt=fmt, output=output, columns=remits.COLUMNS, title="Needs attention"
+            )
             if hidden:
                 note(f"{hidden} more row(s) not shown: use -o result.xlsx or --format csv for all")
     counts = {s["category"]: s["count"] for s in summary if not s["payer"]}
@@ -235,7 +429,7 @@ def reconcile_remits(
 
 @app.command("history")
 def reconcile_history(
-    kind: Annotated[Optional[str], typer.Option("--kind", help="reports or remits.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="reports or remits.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most N runs (newest first).")] = 20,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
@@ -252,5 +446,10 @@ def reconcile_history(
     if kind and kind not in ("reports", "remits"):
         raise BadInput("--kind is reports or remits")
     conn = open_db()
-    render.emit(out_mod.history(conn, kind=kind, limit=limit), fmt=fmt, output=output,
-                columns=out_mod.HISTORY_COLUMNS, title="Reconciliation runs")
+    render.emit(
+        out_mod.history(conn, kind=kind, limit=limit),
+        fmt=fmt,
+        output=output,
+        columns=out_mod.HISTORY_COLUMNS,
+        title="Reconciliation runs",
+    )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from . import FormatOpt, OutputOpt, group, note, open_db
 from ..render import Format
+from . import FormatOpt, OutputOpt, group, note, open_db
 
-app = group("Payers' 835 remittances: show, import (post), list.\n\nPayers' 835 remittances: show, import (post payments and adjustments), list.")
+app = group(
+    "Payers' 835 remittances: show, import (post), list.\n\nPayers' 835 remittances: show, import (post payments and adjustments), list."
+)
 
 FilesArg = Annotated[list[Path], typer.Argument(help="X12 835 files.", show_default=False)]
 
@@ -18,7 +20,12 @@ FilesArg = Annotated[list[Path], typer.Argument(help="X12 835 files.", show_defa
 @app.command("show")
 def remit_show(
     files: FilesArg,
-    totals: Annotated[bool, typer.Option("--totals", help="Only each transaction's totals and balance check (large files).")] = False,
+    totals: Annotated[
+        bool,
+        typer.Option(
+            "--totals", help="Only each transaction's totals and balance check (large files)."
+        ),
+    ] = False,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -46,19 +53,45 @@ def remit_show(
         for tx in rf.transactions:
             diffs[id(tx)] = balance.check_transaction(tx)
         docs.append(rf)
-    unbalanced = [(rf.name, d) for rf in docs for tx in rf.transactions for d in diffs[id(tx)] if d.severity == "error"]
+    unbalanced = [
+        (rf.name, d)
+        for rf in docs
+        for tx in rf.transactions
+        for d in diffs[id(tx)]
+        if d.severity == "error"
+    ]
     if problems:
         raise BadInput(f"{len(problems)} problem(s) reading the 835 input", details=problems)
     if totals:
         if fmt is Format.xlsx:
             raise BadInput("remit show prints table, csv or json")
-        rows = [views.transaction_row(rf, tx, diffs[id(tx)]) for rf in docs for tx in rf.transactions]
-        render.emit(rows, fmt=fmt, output=output, title="835 transactions",
-                    columns=["file", "st", "payer", "trace_number", "method", "payment_date", "amount_cents", "claims",
-                             "claims_paid_cents", "plb_cents", "balance"])
+        rows = [
+            views.transaction_row(rf, tx, diffs[id(tx)]) for rf in docs for tx in rf.transactions
+        ]
+        render.emit(
+            rows,
+            fmt=fmt,
+            output=output,
+            title="835 transactions",
+            columns=[
+                "file",
+                "st",
+                "payer",
+                "trace_number",
+                "method",
+                "payment_date",
+                "amount_cents",
+                "claims",
+                "claims_paid_cents",
+                "plb_cents",
+                "balance",
+            ],
+        )
     elif fmt is Format.json:
         data = [views.show_document(rf) for rf in docs]
-        render.emit(data[0] if len(data) == 1 else data, fmt=fmt, output=output, single=len(data) == 1)
+        render.emit(
+            data[0] if len(data) == 1 else data, fmt=fmt, output=output, single=len(data) == 1
+        )
     elif fmt is Format.csv:
         rows = [dict(file=rf.name, **r) for rf in docs for r in views.claim_line_rows(rf)]
         render.emit(rows, fmt=fmt, output=output)
@@ -67,28 +100,75 @@ def remit_show(
     else:
         for rf in docs:
             txs = [views.transaction_row(rf, tx, diffs[id(tx)]) for tx in rf.transactions]
-            render.emit(txs, fmt=fmt, output=output, title=f"{rf.name}: transactions",
-                        columns=["st", "payer", "trace_number", "method", "payment_date", "amount_cents", "claims",
-                                 "claims_paid_cents", "plb_cents", "balance"])
-            render.emit(views.claim_line_rows(rf), fmt=fmt, output=output, title=f"{rf.name}: claims and lines",
-                        columns=["claim", "line", "code", "status", "charge_cents", "paid_cents", "patient_resp_cents",
-                                 "adjustments", "remarks", "balance"])
-            plb = [{"trace_number": tx.trace_number, "provider": p.provider_id, "reason": p.reason,
-                    "reference": p.reference, "amount_cents": p.amount_cents}
-                   for tx in rf.transactions for p in tx.plb]
+            render.emit(
+                txs,
+                fmt=fmt,
+                output=output,
+                title=f"{rf.name}: transactions",
+                columns=[
+                    "st",
+                    "payer",
+                    "trace_number",
+                    "method",
+                    "payment_date",
+                    "amount_cents",
+                    "claims",
+                    "claims_paid_cents",
+                    "plb_cents",
+                    "balance",
+                ],
+            )
+            render.emit(
+                views.claim_line_rows(rf),
+                fmt=fmt,
+                output=output,
+                title=f"{rf.name}: claims and lines",
+                columns=[
+                    "claim",
+                    "line",
+                    "code",
+                    "status",
+                    "charge_cents",
+                    "paid_cents",
+                    "patient_resp_cents",
+                    "adjustments",
+                    "remarks",
+                    "balance",
+                ],
+            )
+            plb = [
+                {
+                    "trace_number": tx.trace_number,
+                    "provider": p.provider_id,
+                    "reason": p.reason,
+                    "reference": p.reference,
+                    "amount_cents": p.amount_cents,
+                }
+                for tx in rf.transactions
+                for p in tx.plb
+            ]
             if plb:
-                render.emit(plb, fmt=fmt, output=output, title=f"{rf.name}: provider-level adjustments (PLB)")
+                render.emit(
+                    plb,
+                    fmt=fmt,
+                    output=output,
+                    title=f"{rf.name}: provider-level adjustments (PLB)",
+                )
     if unbalanced:
         for name, d in unbalanced:
             note(f"Does not balance: {name}: {d}")
         raise typer.Exit(1)
-    note(f"{len(docs)} file(s), {sum(len(rf.transactions) for rf in docs)} transaction(s): every amount balances")
+    note(
+        f"{len(docs)} file(s), {sum(len(rf.transactions) for rf in docs)} transaction(s): every amount balances"
+    )
 
 
 @app.command("import")
 def remit_import(
     files: FilesArg,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and match everything, post nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and match everything, post nothing.")
+    ] = False,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -111,20 +191,40 @@ def remit_import(
     res = post.import_files(conn, files, dry_run=dry_run)
     for w in res.warnings:
         note(f"Warning: {w}")
-    render.emit([t.row() for t in res.transactions], fmt=fmt, output=output,
-                title="835 import" + (" (dry run: nothing posted)" if dry_run else ""),
-                columns=["file", "trace_number", "payer", "amount_cents", "result", "claims", "matched",
-                         "unmatched_claims", "posted_cents", "unmatched_cents", "plb_cents", "note"])
+    render.emit(
+        [t.row() for t in res.transactions],
+        fmt=fmt,
+        output=output,
+        title="835 import" + (" (dry run: nothing posted)" if dry_run else ""),
+        columns=[
+            "file",
+            "trace_number",
+            "payer",
+            "amount_cents",
+            "result",
+            "claims",
+            "matched",
+            "unmatched_claims",
+            "posted_cents",
+            "unmatched_cents",
+            "plb_cents",
+            "note",
+        ],
+    )
     by_outcome: dict[str, int] = {}
     for c in res.claims:
         by_outcome[c.outcome] = by_outcome.get(c.outcome, 0) + 1
     for c in res.unmatched:
-        note(f"{c.outcome.replace('_', ' ')}: claim {c.claim_number} in {c.file} (trace {c.trace_number}), "
-             f"paid {c.paid_cents / 100:.2f}: {c.note}")
+        note(
+            f"{c.outcome.replace('_', ' ')}: claim {c.claim_number} in {c.file} (trace {c.trace_number}), "
+            f"paid {c.paid_cents / 100:.2f}: {c.note}"
+        )
     posted = [t for t in res.transactions if t.result in ("posted", "would post")]
     verb = "Would post" if dry_run else "Posted"
-    note(f"{verb} {len(posted)} transaction(s), {sum(t.posted_cents for t in posted) / 100:,.2f}; claims: "
-         + (", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(by_outcome.items())) or "none"))
+    note(
+        f"{verb} {len(posted)} transaction(s), {sum(t.posted_cents for t in posted) / 100:,.2f}; claims: "
+        + (", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(by_outcome.items())) or "none")
+    )
     if res.already_posted:
         for t in res.already_posted:
             note(f"Already posted: {t.file}: {t.note}")
@@ -133,12 +233,29 @@ def remit_import(
 
 @app.command("list")
 def remit_list(
-    claims: Annotated[bool, typer.Option("--claims", help="List claim payments instead of transactions.")] = False,
-    outcome: Annotated[Optional[str], typer.Option("--outcome", help="With --claims: paid, partially_paid, denied, reversed, unmatched, duplicate, not_posted.")] = None,
-    trace: Annotated[Optional[str], typer.Option("--trace", help="Only this trace (check/EFT) number.")] = None,
-    payer: Annotated[Optional[str], typer.Option("--payer", help="Payer code, or part of the payer's name.")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="Payment date on or after DATE.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="At most N rows (newest first).")] = None,
+    claims: Annotated[
+        bool, typer.Option("--claims", help="List claim payments instead of transactions.")
+    ] = False,
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            "--outcome",
+            help="With --claims: paid, partially_paid, denied, reversed, unmatched, duplicate, not_posted.",
+        ),
+    ] = None,
+    trace: Annotated[
+        str | None, typer.Option("--trace", help="Only this trace (check/EFT) number.")
+    ] = None,
+    payer: Annotated[
+        str | None, typer.Option("--payer", help="Payer code, or part of the payer's name.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="DATE", help="Payment date on or after DATE."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="At most N rows (newest first).")
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -162,8 +279,15 @@ def remit_list(
     conn = open_db()
     if claims:
         rows = views.list_claims(conn, outcome=outcome, trace=trace, limit=limit)
-        render.emit(rows, fmt=fmt, output=output, title="Claim payments from 835s",
-                    columns=views.CLAIM_TABLE_COLUMNS if fmt is Format.table else views.CLAIM_COLUMNS)
+        render.emit(
+            rows,
+            fmt=fmt,
+            output=output,
+            title="Claim payments from 835s",
+            columns=views.CLAIM_TABLE_COLUMNS if fmt is Format.table else views.CLAIM_COLUMNS,
+        )
     else:
         rows = views.list_transactions(conn, trace=trace, payer=payer, since=since, limit=limit)
-        render.emit(rows, fmt=fmt, output=output, columns=views.TRANSACTION_COLUMNS, title="835 remittances")
+        render.emit(
+            rows, fmt=fmt, output=output, columns=views.TRANSACTION_COLUMNS, title="835 remittances"
+        )

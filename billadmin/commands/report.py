@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from . import OutputOpt, group, note, open_db
 from ..render import Format
+from . import OutputOpt, group, note, open_db
 
-app = group("Reports: A/R aging, KPIs, Medicare, payer mix, denials.\n\nReports: A/R aging, KPIs, Medicare, payer mix and pay per code, denials, day sheet, deadlines.")
+app = group(
+    "Reports: A/R aging, KPIs, Medicare, payer mix, denials.\n\nReports: A/R aging, KPIs, Medicare, payer mix and pay per code, denials, day sheet, deadlines."
+)
 
-AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Balances at the end of this day; default today.")]
-FromOpt = Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="First day of the period.")]
-ToOpt = Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Last day of the period (default --as-of).")]
-ReportFormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format: table, csv, json, xlsx (needs -o).")]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", metavar="DATE", help="Balances at the end of this day; default today."),
+]
+FromOpt = Annotated[
+    str | None, typer.Option("--from", metavar="DATE", help="First day of the period.")
+]
+ToOpt = Annotated[
+    str | None,
+    typer.Option("--to", metavar="DATE", help="Last day of the period (default --as-of)."),
+]
+ReportFormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", help="Output format: table, csv, json, xlsx (needs -o).")
+]
 
 
 def _dates(as_of, start=None, end=None):
@@ -31,20 +43,32 @@ def _out(conn, rep, fmt, output) -> None:
 
     if rep.phi:
         with db.write(conn):
-            audit.record(conn, f"report {rep.name}", entity="report", count=len(rep.rows),
-                         detail={"phi_read": True, "format": Format(fmt).value})
+            audit.record(
+                conn,
+                f"report {rep.name}",
+                entity="report",
+                count=len(rep.rows),
+                detail={"phi_read": True, "format": Format(fmt).value},
+            )
     out.emit(rep, fmt, output)
     for n in rep.notes:
         note(n)
     if output and str(output) != "-":
-        note(f"Wrote {output}")   # a report naming patients also got render's PHI note
+        note(f"Wrote {output}")  # a report naming patients also got render's PHI note
 
 
 @app.command("aging")
 def report_aging(
     as_of: AsOfOpt = None,
-    by: Annotated[str, typer.Option("--by", help="Age from the date of service (dos) or the invoice date (invoice).")] = "dos",
-    per: Annotated[str, typer.Option("--per", help="Rows per payer (default) or per patient.")] = "payer",
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by", help="Age from the date of service (dos) or the invoice date (invoice)."
+        ),
+    ] = "dos",
+    per: Annotated[
+        str, typer.Option("--per", help="Rows per payer (default) or per patient.")
+    ] = "payer",
     fmt: ReportFormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -72,7 +96,9 @@ def report_kpi(
     as_of: AsOfOpt = None,
     start: FromOpt = None,
     end: ToOpt = None,
-    monthly: Annotated[bool, typer.Option("--monthly", help="One row per month of the period (the trend).")] = False,
+    monthly: Annotated[
+        bool, typer.Option("--monthly", help="One row per month of the period (the trend).")
+    ] = False,
     fmt: ReportFormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -102,7 +128,9 @@ def report_kpi(
 
     today, s, e = _dates(as_of, start, end)
     conn = open_db()
-    rep = kpi.report(conn, start=s, end=e, as_of=today, monthly=monthly, xlsx=Format(fmt) is Format.xlsx)
+    rep = kpi.report(
+        conn, start=s, end=e, as_of=today, monthly=monthly, xlsx=Format(fmt) is Format.xlsx
+    )
     _out(conn, rep, fmt, output)
 
 
@@ -129,7 +157,12 @@ def report_medicare(
 
     today, s, e = _dates(as_of, start, end)
     conn = open_db()
-    _out(conn, medicare.report(conn, start=s, end=e, as_of=today, xlsx=Format(fmt) is Format.xlsx), fmt, output)
+    _out(
+        conn,
+        medicare.report(conn, start=s, end=e, as_of=today, xlsx=Format(fmt) is Format.xlsx),
+        fmt,
+        output,
+    )
 
 
 @app.command("payer-mix")
@@ -162,7 +195,7 @@ def report_payer_cpt(
     as_of: AsOfOpt = None,
     start: FromOpt = None,
     end: ToOpt = None,
-    code: Annotated[Optional[str], typer.Option("--code", help="Only this procedure code.")] = None,
+    code: Annotated[str | None, typer.Option("--code", help="Only this procedure code.")] = None,
     fmt: ReportFormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -188,7 +221,9 @@ def report_denials(
     as_of: AsOfOpt = None,
     start: FromOpt = None,
     end: ToOpt = None,
-    by: Annotated[str, typer.Option("--by", help="category, payer, code, provider or carc.")] = "category",
+    by: Annotated[
+        str, typer.Option("--by", help="category, payer, code, provider or carc.")
+    ] = "category",
     fmt: ReportFormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -205,12 +240,19 @@ def report_denials(
 
     today, s, e = _dates(as_of, start, end)
     conn = open_db()
-    _out(conn, denials.report(conn, start=s, end=e, as_of=today, by=by, xlsx=Format(fmt) is Format.xlsx), fmt, output)
+    _out(
+        conn,
+        denials.report(conn, start=s, end=e, as_of=today, by=by, xlsx=Format(fmt) is Format.xlsx),
+        fmt,
+        output,
+    )
 
 
 @app.command("daysheet")
 def report_daysheet(
-    date: Annotated[Optional[str], typer.Option("--date", metavar="DATE", help="The day (default today).")] = None,
+    date: Annotated[
+        str | None, typer.Option("--date", metavar="DATE", help="The day (default today).")
+    ] = None,
     fmt: ReportFormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -226,7 +268,9 @@ def report_daysheet(
     _out(conn, daysheet.report(conn, day=day, xlsx=Format(fmt) is Format.xlsx), fmt, output)
 
 
-WithinOpt = Annotated[int, typer.Option("--within", min=0, max=3650, help="Days ahead to look (default 30).")]
+WithinOpt = Annotated[
+    int, typer.Option("--within", min=0, max=3650, help="Days ahead to look (default 30).")
+]
 
 
 @app.command("timely-filing")

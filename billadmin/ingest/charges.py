@@ -43,10 +43,26 @@ _POS = re.compile(r"^\d{2}$")
 _CODE = re.compile(r"^[A-Z0-9]{1,10}$")
 _LETTERS = "ABCDEFGHIJKL"
 HEAD_FIELDS = ["encounter", "mrn", "dos", "npi", "pos", *[f"dx{i}" for i in range(1, 13)]]
-LINE_INPUT_FIELDS = ["line", "code", "mod1", "mod2", "mod3", "mod4", "pointers", "units", "charge_cents"]
+LINE_INPUT_FIELDS = [
+    "line",
+    "code",
+    "mod1",
+    "mod2",
+    "mod3",
+    "mod4",
+    "pointers",
+    "units",
+    "charge_cents",
+]
 FIELDS = HEAD_FIELDS + LINE_INPUT_FIELDS
 _NO_MODS = (None, None, None, None)
-HEADER_FIELDS = ("patient", "date of service", "rendering provider", "place of service", "diagnoses")
+HEADER_FIELDS = (
+    "patient",
+    "date of service",
+    "rendering provider",
+    "place of service",
+    "diagnoses",
+)
 
 
 def parse_pointers(text: str, n_dx: int) -> str:
@@ -102,7 +118,7 @@ def import_charges(run) -> None:
     today = run.today
     index = run.mapping.index
     width = len(run.table.headers)
-    pad = width                     # absent optional fields read an always-empty extra cell
+    pad = width  # absent optional fields read an always-empty extra cell
 
     def cell_parser(fld):
         col = by_field[fld]
@@ -119,6 +135,7 @@ def import_charges(run) -> None:
         if not _POS.match(s):
             raise CellError("place of service is 2 digits")
         return s
+
     pos_c = _Cache(_pos)
 
     def _mod(v):
@@ -126,6 +143,7 @@ def import_charges(run) -> None:
         if s is not None and not _MOD.match(s):
             raise CellError("a modifier is 2 letters or digits")
         return s
+
     mod_c = _Cache(_mod)
 
     def _npi(v):
@@ -134,6 +152,7 @@ def import_charges(run) -> None:
         if r is None:
             raise CellError("no provider with this NPI (import providers first)")
         return r[0]
+
     npi_c = _Cache(_npi)
 
     def _mrn(v):
@@ -142,6 +161,7 @@ def import_charges(run) -> None:
         if r is None:
             raise CellError("no patient with this MRN (import patients first)")
         return r[0]
+
     mrn_c = _Cache(_mrn, limit=1_000_000)
 
     def _dx(raw: tuple):
@@ -166,6 +186,7 @@ def import_charges(run) -> None:
         if errs:
             return errs
         return tuple(codes)
+
     dx_c = _Cache(_dx)
     ptr_c = _Cache(lambda k: parse_pointers(k[0] if isinstance(k[0], str) else str(k[0]), k[1]))
 
@@ -181,22 +202,38 @@ def import_charges(run) -> None:
 
     def flush():
         if enc_batch:
-            conn.executemany("INSERT INTO encounters (id, number, patient_id, provider_id, date_of_service,"
-                             " place_of_service) VALUES (?,?,?,?,?,?)", enc_batch)
+            conn.executemany(
+                "INSERT INTO encounters (id, number, patient_id, provider_id, date_of_service,"
+                " place_of_service) VALUES (?,?,?,?,?,?)",
+                enc_batch,
+            )
             enc_batch.clear()
         if dx_batch:
-            conn.executemany("INSERT INTO encounter_diagnoses (encounter_id, seq, code) VALUES (?,?,?)", dx_batch)
+            conn.executemany(
+                "INSERT INTO encounter_diagnoses (encounter_id, seq, code) VALUES (?,?,?)", dx_batch
+            )
             dx_batch.clear()
         if line_batch:
-            conn.executemany("INSERT INTO charge_lines (encounter_id, line_no, code, modifier1, modifier2, modifier3,"
-                             " modifier4, dx_pointers, units, charge_cents) VALUES (?,?,?,?,?,?,?,?,?,?)", line_batch)
+            conn.executemany(
+                "INSERT INTO charge_lines (encounter_id, line_no, code, modifier1, modifier2, modifier3,"
+                " modifier4, dx_pointers, units, charge_cents) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                line_batch,
+            )
             line_batch.clear()
 
     def header_of_db(enc_id: int) -> tuple:
-        e = db.execute("SELECT patient_id, date_of_service, provider_id, place_of_service FROM encounters"
-                       " WHERE id = ?", (enc_id,)).fetchone()
-        dx = tuple(r[0] for r in db.execute("SELECT code FROM encounter_diagnoses WHERE encounter_id = ?"
-                                             " ORDER BY seq", (enc_id,)))
+        e = db.execute(
+            "SELECT patient_id, date_of_service, provider_id, place_of_service FROM encounters"
+            " WHERE id = ?",
+            (enc_id,),
+        ).fetchone()
+        dx = tuple(
+            r[0]
+            for r in db.execute(
+                "SELECT code FROM encounter_diagnoses WHERE encounter_id = ? ORDER BY seq",
+                (enc_id,),
+            )
+        )
         return (e[0], e[1], e[2], e[3], dx)
 
     def differing(a: tuple, b: tuple) -> list[str]:
@@ -229,10 +266,33 @@ def import_charges(run) -> None:
         errs: list[tuple[str, str]] = []
         same_head = head_raw == prev_raw
         if not same_head:
-            (enc_raw, mrn_raw, dos_raw, npi_raw, pos_raw, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12) = head_raw
+            (
+                enc_raw,
+                mrn_raw,
+                dos_raw,
+                npi_raw,
+                pos_raw,
+                d1,
+                d2,
+                d3,
+                d4,
+                d5,
+                d6,
+                d7,
+                d8,
+                d9,
+                d10,
+                d11,
+                d12,
+            ) = head_raw
             enc = enc_raw.strip() if type(enc_raw) is str else enc_raw
-            if not (type(enc) is str and enc and len(enc) <= 50 and enc.isalnum()
-                    and not (enc[0].isdigit() and ("E" in enc or "e" in enc))):
+            if not (
+                type(enc) is str
+                and enc
+                and len(enc) <= 50
+                and enc.isalnum()
+                and not (enc[0].isdigit() and ("E" in enc or "e" in enc))
+            ):
                 try:
                     enc = enc_p(enc_raw)
                 except CellError as e:
@@ -309,14 +369,21 @@ def import_charges(run) -> None:
             head_hash = hash((patient_id, dos, provider_id, pos, dx)) & _HASH_MASK
             if enc != cur_enc:
                 if cur_enc is not None:
-                    encs[cur_enc] = (cur_id | (cur_hash << _HASH_SHIFT) | (cur_row << _ROW_SHIFT)
-                                     | (cur_flags << _FLAG_SHIFT) | (cur_mask << _MASK_SHIFT))
+                    encs[cur_enc] = (
+                        cur_id
+                        | (cur_hash << _HASH_SHIFT)
+                        | (cur_row << _ROW_SHIFT)
+                        | (cur_flags << _FLAG_SHIFT)
+                        | (cur_mask << _MASK_SHIFT)
+                    )
                 cur_enc = enc
                 st = encs.get(enc)
                 if st is None:
                     existing = None
                     if has_existing:
-                        existing = db.execute("SELECT id FROM encounters WHERE number = ?", (enc,)).fetchone()
+                        existing = db.execute(
+                            "SELECT id FROM encounters WHERE number = ?", (enc,)
+                        ).fetchone()
                     flags = 0
                     if existing is None:
                         enc_id = next_id
@@ -331,16 +398,29 @@ def import_charges(run) -> None:
                         old = header_of_db(enc_id)
                         if old != head:
                             fields = differing(old, head)
-                            billed = db.execute("SELECT COUNT(*) FROM charge_lines WHERE encounter_id = ?"
-                                                " AND status != 'unbilled'", (enc_id,)).fetchone()[0]
+                            billed = db.execute(
+                                "SELECT COUNT(*) FROM charge_lines WHERE encounter_id = ?"
+                                " AND status != 'unbilled'",
+                                (enc_id,),
+                            ).fetchone()[0]
                             if not opts.update or billed:
-                                note = "has billed lines; not changed" if opts.update and billed else ""
+                                note = (
+                                    "has billed lines; not changed"
+                                    if opts.update and billed
+                                    else ""
+                                )
                                 run.conflict(row, "encounter", enc_id, fields, note=note)
                                 flags |= _BLOCKED
                             else:
                                 _update_encounter(run, enc_id, row, old, head)
                                 extra["encounters_updated"] += 1
-                    cur_id, cur_hash, cur_row, cur_flags, cur_mask = enc_id, head_hash, row, flags, 0
+                    cur_id, cur_hash, cur_row, cur_flags, cur_mask = (
+                        enc_id,
+                        head_hash,
+                        row,
+                        flags,
+                        0,
+                    )
                     if flags & _BLOCKED:
                         prev_raw = head_raw
                         continue
@@ -357,9 +437,20 @@ def import_charges(run) -> None:
                 flush()
                 first_row = cur_row
                 fields = differing(header_of_db(cur_id), (patient_id, dos, provider_id, pos, dx))
-                run.reject(row, cells, [Problem(row, None, f"disagrees with row {first_row} of the same encounter in: "
-                                                + ", ".join(fields) + " (every line of an encounter must agree)",
-                                                file=result.file)])
+                run.reject(
+                    row,
+                    cells,
+                    [
+                        Problem(
+                            row,
+                            None,
+                            f"disagrees with row {first_row} of the same encounter in: "
+                            + ", ".join(fields)
+                            + " (every line of an encounter must agree)",
+                            file=result.file,
+                        )
+                    ],
+                )
                 prev_raw = None
                 continue
             prev_raw = head_raw
@@ -369,14 +460,25 @@ def import_charges(run) -> None:
             continue
         bit = 1 << (line_no - 1)
         if cur_mask & bit:
-            run.reject(row, cells, [run.problem(row, "line", "this encounter's line number appears twice in the file")])
+            run.reject(
+                row,
+                cells,
+                [
+                    run.problem(
+                        row, "line", "this encounter's line number appears twice in the file"
+                    )
+                ],
+            )
             continue
         cur_mask |= bit
         enc_id = cur_id
         rec = (enc_id, line_no, code, mods[0], mods[1], mods[2], mods[3], ptrs, units, charge)
         if flags & _EXISTING:
-            old = db.execute("SELECT id, code, modifier1, modifier2, modifier3, modifier4, dx_pointers, units, charge_cents,"
-                             " status FROM charge_lines WHERE encounter_id = ? AND line_no = ?", (enc_id, line_no)).fetchone()
+            old = db.execute(
+                "SELECT id, code, modifier1, modifier2, modifier3, modifier4, dx_pointers, units, charge_cents,"
+                " status FROM charge_lines WHERE encounter_id = ? AND line_no = ?",
+                (enc_id, line_no),
+            ).fetchone()
             if old is not None:
                 _compare_line(run, row, old, rec)
                 continue
@@ -414,13 +516,24 @@ def _drop_indexes_for_bulk(run) -> list[str]:
     marks = ",".join("?" for _ in BULK_TABLES)
     rows = run.db.execute(
         f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ({marks}) AND sql IS NOT NULL"
-        " AND upper(sql) NOT LIKE 'CREATE UNIQUE%'", BULK_TABLES).fetchall()
+        " AND upper(sql) NOT LIKE 'CREATE UNIQUE%'",
+        BULK_TABLES,
+    ).fetchall()
     for name, _ in rows:
         run.db.execute(f'DROP INDEX "{name}"')
     return [sql for _, sql in rows]
 
 
-LINE_FIELDS = ("code", "modifier1", "modifier2", "modifier3", "modifier4", "dx_pointers", "units", "charge_cents")
+LINE_FIELDS = (
+    "code",
+    "modifier1",
+    "modifier2",
+    "modifier3",
+    "modifier4",
+    "dx_pointers",
+    "units",
+    "charge_cents",
+)
 
 
 def _compare_line(run, row: int, old: tuple, rec: tuple) -> None:
@@ -433,10 +546,18 @@ def _compare_line(run, row: int, old: tuple, rec: tuple) -> None:
         run.conflict(row, "charge line", old[0], sorted(diffs))
         return
     if old[9] != "unbilled":
-        run.conflict(row, "charge line", old[0], sorted(diffs), note=f"is {old[9]}; not changed (correct it through invoices)")
+        run.conflict(
+            row,
+            "charge line",
+            old[0],
+            sorted(diffs),
+            note=f"is {old[9]}; not changed (correct it through invoices)",
+        )
         return
     sets = ", ".join(f"{f} = ?" for f in diffs)
-    run.db.execute(f"UPDATE charge_lines SET {sets} WHERE id = ?", (*[n for _, n in diffs.values()], old[0]))
+    run.db.execute(
+        f"UPDATE charge_lines SET {sets} WHERE id = ?", (*[n for _, n in diffs.values()], old[0])
+    )
     run.audit_update("charge_lines", old[0], row, diffs)
     run.result.updated += 1
 
@@ -446,10 +567,15 @@ def _update_encounter(run, enc_id: int, row: int, old: tuple, new: tuple) -> Non
     changes = {names[i]: (old[i], new[i]) for i in range(4) if old[i] != new[i]}
     if changes:
         sets = ", ".join(f"{f} = ?" for f in changes)
-        run.db.execute(f"UPDATE encounters SET {sets} WHERE id = ?", (*[n for _, n in changes.values()], enc_id))
+        run.db.execute(
+            f"UPDATE encounters SET {sets} WHERE id = ?",
+            (*[n for _, n in changes.values()], enc_id),
+        )
     if old[4] != new[4]:
         run.db.execute("DELETE FROM encounter_diagnoses WHERE encounter_id = ?", (enc_id,))
-        run.db.conn.executemany("INSERT INTO encounter_diagnoses (encounter_id, seq, code) VALUES (?,?,?)",
-                                [(enc_id, i, c) for i, c in enumerate(new[4], start=1)])
+        run.db.conn.executemany(
+            "INSERT INTO encounter_diagnoses (encounter_id, seq, code) VALUES (?,?,?)",
+            [(enc_id, i, c) for i, c in enumerate(new[4], start=1)],
+        )
         changes["diagnoses"] = (list(old[4]), list(new[4]))
     run.audit_update("encounters", enc_id, row, changes)

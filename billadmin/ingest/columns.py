@@ -38,7 +38,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from .. import dates, money, npi as npimod
+from .. import dates, money
+from .. import npi as npimod
 from .fields import MAX_TEXT, Column, describe, enum_choices, normalise_header  # noqa: F401  (re-exported)
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
@@ -53,6 +54,7 @@ class CellError(ValueError):
 
 
 # --- cell parsers: (value, column, date_format, today) -> stored value or None --------------
+
 
 def _as_text(v) -> str:
     if isinstance(v, str):
@@ -93,8 +95,10 @@ def parse_id(v, col: Column) -> str | None:
             raise CellError("a decimal number, not an identifier (format the column as Text)")
         n = int(v)
         if abs(n) >= 10**11:
-            raise CellError("stored as a number in Excel: long numbers lose digits and show as 1.2E+15; "
-                            "format the column as Text and re-enter it")
+            raise CellError(
+                "stored as a number in Excel: long numbers lose digits and show as 1.2E+15; "
+                "format the column as Text and re-enter it"
+            )
         return str(n)
     if isinstance(v, (_dt.date, _dt.datetime)):
         raise CellError("a date, not an identifier (Excel converted it? format the column as Text)")
@@ -102,8 +106,10 @@ def parse_id(v, col: Column) -> str | None:
     if not s:
         return None
     if _SCI.match(s):
-        raise CellError("in scientific notation (Excel turned a long number into 1.2E+15 and lost digits); "
-                        "format the column as Text and re-enter it")
+        raise CellError(
+            "in scientific notation (Excel turned a long number into 1.2E+15 and lost digits); "
+            "format the column as Text and re-enter it"
+        )
     if _WS.search(s):
         raise CellError("contains spaces")
     if len(s) > 50:
@@ -236,24 +242,72 @@ def parse_zip(v, col: Column) -> str | None:
     if not digits.isdigit():
         raise CellError("a ZIP code is 5 or 9 digits")
     if len(digits) in (4, 8):
-        raise CellError("4 or 8 digits: a ZIP code that lost its leading zero in Excel? format the column as Text")
+        raise CellError(
+            "4 or 8 digits: a ZIP code that lost its leading zero in Excel? format the column as Text"
+        )
     if len(digits) not in (5, 9):
         raise CellError("a ZIP code is 5 or 9 digits")
     return digits
 
 
 US_STATES = {
-    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA", "colorado": "CO",
-    "connecticut": "CT", "delaware": "DE", "districtofcolumbia": "DC", "florida": "FL", "georgia": "GA",
-    "hawaii": "HI", "idaho": "ID", "illinois": "IL", "indiana": "IN", "iowa": "IA", "kansas": "KS",
-    "kentucky": "KY", "louisiana": "LA", "maine": "ME", "maryland": "MD", "massachusetts": "MA",
-    "michigan": "MI", "minnesota": "MN", "mississippi": "MS", "missouri": "MO", "montana": "MT",
-    "nebraska": "NE", "nevada": "NV", "newhampshire": "NH", "newjersey": "NJ", "newmexico": "NM",
-    "newyork": "NY", "northcarolina": "NC", "northdakota": "ND", "ohio": "OH", "oklahoma": "OK",
-    "oregon": "OR", "pennsylvania": "PA", "rhodeisland": "RI", "southcarolina": "SC", "southdakota": "SD",
-    "tennessee": "TN", "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA", "washington": "WA",
-    "westvirginia": "WV", "wisconsin": "WI", "wyoming": "WY", "puertorico": "PR", "guam": "GU",
-    "virginislands": "VI", "usvirginislands": "VI", "americansamoa": "AS", "northernmarianaislands": "MP",
+    "alabama": "AL",
+    "alaska": "AK",
+    "arizona": "AZ",
+    "arkansas": "AR",
+    "california": "CA",
+    "colorado": "CO",
+    "connecticut": "CT",
+    "delaware": "DE",
+    "districtofcolumbia": "DC",
+    "florida": "FL",
+    "georgia": "GA",
+    "hawaii": "HI",
+    "idaho": "ID",
+    "illinois": "IL",
+    "indiana": "IN",
+    "iowa": "IA",
+    "kansas": "KS",
+    "kentucky": "KY",
+    "louisiana": "LA",
+    "maine": "ME",
+    "maryland": "MD",
+    "massachusetts": "MA",
+    "michigan": "MI",
+    "minnesota": "MN",
+    "mississippi": "MS",
+    "missouri": "MO",
+    "montana": "MT",
+    "nebraska": "NE",
+    "nevada": "NV",
+    "newhampshire": "NH",
+    "newjersey": "NJ",
+    "newmexico": "NM",
+    "newyork": "NY",
+    "northcarolina": "NC",
+    "northdakota": "ND",
+    "ohio": "OH",
+    "oklahoma": "OK",
+    "oregon": "OR",
+    "pennsylvania": "PA",
+    "rhodeisland": "RI",
+    "southcarolina": "SC",
+    "southdakota": "SD",
+    "tennessee": "TN",
+    "texas": "TX",
+    "utah": "UT",
+    "vermont": "VT",
+    "virginia": "VA",
+    "washington": "WA",
+    "westvirginia": "WV",
+    "wisconsin": "WI",
+    "wyoming": "WY",
+    "puertorico": "PR",
+    "guam": "GU",
+    "virginislands": "VI",
+    "usvirginislands": "VI",
+    "americansamoa": "AS",
+    "northernmarianaislands": "MP",
 }
 _STATE_CODES = set(US_STATES.values()) | {"AA", "AE", "AP"}
 
@@ -271,8 +325,16 @@ def parse_state(v, col: Column) -> str | None:
 
 
 PARSERS = {
-    "text": parse_text, "id": parse_id, "npi": parse_npi, "code": parse_code, "dx": parse_dx,
-    "money": parse_money, "int": parse_int, "enum": parse_enum, "phone": parse_phone, "zip": parse_zip,
+    "text": parse_text,
+    "id": parse_id,
+    "npi": parse_npi,
+    "code": parse_code,
+    "dx": parse_dx,
+    "money": parse_money,
+    "int": parse_int,
+    "enum": parse_enum,
+    "phone": parse_phone,
+    "zip": parse_zip,
     "state": parse_state,
 }
 
@@ -294,6 +356,6 @@ def parse_cell(v, col: Column, *, date_format: str | None = None, today: _dt.dat
 class Mapping:
     """Which file column feeds which field, and each date field's format."""
 
-    index: dict[str, int] = field(default_factory=dict)      # field -> column index in the file
-    formats: dict[str, str] = field(default_factory=dict)    # field -> date format
-    ignored: list[str] = field(default_factory=list)         # headers nothing reads
+    index: dict[str, int] = field(default_factory=dict)  # field -> column index in the file
+    formats: dict[str, str] = field(default_factory=dict)  # field -> date format
+    ignored: list[str] = field(default_factory=list)  # headers nothing reads

@@ -29,7 +29,9 @@ from .readers import open_table
 
 COMPARE_COLUMNS = specs.PATIENTS + [
     Column("payer_code", "Payer Code", "code", False, ("Payer", "Insurance", "Primary Payer")),
-    Column("member_id", "Member ID", "id", False, ("Subscriber ID", "Policy Number", "Insurance ID")),
+    Column(
+        "member_id", "Member ID", "id", False, ("Subscriber ID", "Policy Number", "Insurance ID")
+    ),
     Column("group_number", "Group", "text", False, ("Group Number",)),
 ]
 PATIENT_FIELDS = [c.field for c in specs.PATIENTS if c.field != "mrn"]
@@ -39,6 +41,7 @@ def name_key(first: str | None, last: str | None) -> str:
     def norm(s):
         s = unicodedata.normalize("NFKD", s or "")
         return "".join(ch for ch in s if ch.isalpha()).casefold()
+
     return norm(last) + "|" + norm(first)
 
 
@@ -67,8 +70,12 @@ def compare_patients(db, path, opts: ImportOptions | None = None) -> CompareResu
     map_cfg = load_map(opts.map_file) if opts.map_file else None
     today = opts.today or _dt.date.today()
     bad: list = []
-    table = open_table(Path(path), sheet=opts.sheet, encoding=opts.encoding,
-                       on_bad_row=lambda row, cells, p: bad.append((row, p)))
+    table = open_table(
+        Path(path),
+        sheet=opts.sheet,
+        encoding=opts.encoding,
+        on_bad_row=lambda row, cells, p: bad.append((row, p)),
+    )
     result = CompareResult(table.file)
 
     class _Run:  # what a profile transform needs
@@ -77,8 +84,13 @@ def compare_patients(db, path, opts: ImportOptions | None = None) -> CompareResu
     run = _Run()
     run.table = table
     with table:
-        mapping, synth = resolve_mapping(table, COMPARE_COLUMNS, map_cfg=map_cfg,
-                                         profile_map=profile.fields if profile else None, date_format=opts.date_format)
+        mapping, synth = resolve_mapping(
+            table,
+            COMPARE_COLUMNS,
+            map_cfg=map_cfg,
+            profile_map=profile.fields if profile else None,
+            date_format=opts.date_format,
+        )
         result.ignored_columns = mapping.ignored
         by_field = {c.field: c for c in COMPARE_COLUMNS}
         present = [c.field for c in COMPARE_COLUMNS if c.field in mapping.index or c.field in synth]
@@ -86,11 +98,15 @@ def compare_patients(db, path, opts: ImportOptions | None = None) -> CompareResu
 
         # what is recorded, indexed the ways duplicates are found
         by_name: dict[tuple, list[tuple[int, str]]] = {}
-        for pid, mrn, first, last, dob in db.execute("SELECT id, mrn, first_name, last_name, dob FROM patients"):
+        for pid, mrn, first, last, dob in db.execute(
+            "SELECT id, mrn, first_name, last_name, dob FROM patients"
+        ):
             by_name.setdefault((name_key(first, last), dob), []).append((pid, mrn))
         by_member: dict[str, dict[int, str]] = {}
-        for pid, mrn, member in db.execute("SELECT DISTINCT c.patient_id, p.mrn, c.member_id FROM coverages c"
-                                           " JOIN patients p ON p.id = c.patient_id WHERE c.member_id != ''"):
+        for pid, mrn, member in db.execute(
+            "SELECT DISTINCT c.patient_id, p.mrn, c.member_id FROM coverages c"
+            " JOIN patients p ON p.id = c.patient_id WHERE c.member_id != ''"
+        ):
             by_member.setdefault(member, {})[pid] = mrn
         seen_name: dict[tuple, tuple[int, str]] = {}
         seen_member: dict[str, tuple[int, str]] = {}
@@ -105,11 +121,18 @@ def compare_patients(db, path, opts: ImportOptions | None = None) -> CompareResu
             values = {}
             for fld in present:
                 try:
-                    values[fld] = parse_cell(raw.get(fld, ""), by_field[fld], date_format=mapping.formats.get(fld), today=today)
+                    values[fld] = parse_cell(
+                        raw.get(fld, ""),
+                        by_field[fld],
+                        date_format=mapping.formats.get(fld),
+                        today=today,
+                    )
                 except CellError as e:
                     reasons.append(f"{_header(table, mapping, by_field, fld)}: {e}")
             if reasons:
-                result.rows.append(_out(row, "invalid", values.get("mrn"), None, [], [], "; ".join(reasons)))
+                result.rows.append(
+                    _out(row, "invalid", values.get("mrn"), None, [], [], "; ".join(reasons))
+                )
                 continue
             mrn = values["mrn"]
             cur = db.execute("SELECT * FROM patients WHERE mrn = ?", (mrn,))
@@ -172,7 +195,9 @@ def _coverage_changes(db, pid: int, values: dict, today: _dt.date) -> list[str]:
     cov = db.execute(
         "SELECT p.code, c.member_id, c.group_number FROM coverages c JOIN payers p ON p.id = c.payer_id"
         " WHERE c.patient_id = ? AND c.priority = 1 AND c.effective_from <= ? AND (c.effective_to IS NULL OR c.effective_to >= ?)"
-        " ORDER BY c.effective_from DESC, c.id DESC LIMIT 1", (pid, day, day)).fetchone()
+        " ORDER BY c.effective_from DESC, c.id DESC LIMIT 1",
+        (pid, day, day),
+    ).fetchone()
     if cov is None:
         return ["payer (no current coverage)"] if values.get("payer_code") else [f for f in wanted]
     current = {"payer_code": cov[0], "member_id": cov[1], "group_number": cov[2]}
@@ -181,5 +206,12 @@ def _coverage_changes(db, pid: int, values: dict, today: _dt.date) -> list[str]:
 
 
 def _out(row, status, mrn, pid, changed, dups, reason) -> dict:
-    return {"row": row, "status": status, "mrn": mrn, "patient_id": pid, "fields": ", ".join(changed),
-            "duplicate_of": "; ".join(dups), "reason": reason}
+    return {
+        "row": row,
+        "status": status,
+        "mrn": mrn,
+        "patient_id": pid,
+        "fields": ", ".join(changed),
+        "duplicate_of": "; ".join(dups),
+        "reason": reason,
+    }

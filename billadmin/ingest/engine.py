@@ -21,9 +21,9 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .. import audit, dates
 from .. import db as dbmod
@@ -62,7 +62,10 @@ class Conflict:
     note: str = ""
 
     def __str__(self) -> str:
-        what = self.note or f"exists with different {', '.join(self.fields)}; not applied (use --update)"
+        what = (
+            self.note
+            or f"exists with different {', '.join(self.fields)}; not applied (use --update)"
+        )
         return f"row {self.row}: {self.entity} {self.entity_id} {what}"
 
 
@@ -89,18 +92,33 @@ class ImportResult:
     rejects_path: str | None = None
 
     def summary(self) -> str:
-        parts = [f"{self.inserted:,} inserted", f"{self.unchanged:,} unchanged", f"{self.updated:,} updated",
-                 f"{self.conflict_count:,} conflicts", f"{self.rejected:,} rejected"]
+        parts = [
+            f"{self.inserted:,} inserted",
+            f"{self.unchanged:,} unchanged",
+            f"{self.updated:,} updated",
+            f"{self.conflict_count:,} conflicts",
+            f"{self.rejected:,} rejected",
+        ]
         extra = "".join(f"; {v:,} {k.replace('_', ' ')}" for k, v in self.extra.items() if v)
         head = "Dry run, nothing written: " if self.dry_run else ""
         rows = f"{self.rows_total:,} row{'s' if self.rows_total != 1 else ''}"
         return f"{head}{self.file} ({self.kind}): {rows}: " + ", ".join(parts) + extra
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "file": self.file, "sha256": self.sha256, "dry_run": self.dry_run,
-                "rows": self.rows_total, "inserted": self.inserted, "unchanged": self.unchanged,
-                "updated": self.updated, "conflicts": self.conflict_count, "rejected": self.rejected,
-                "batch_id": self.batch_id, **self.extra}
+        return {
+            "kind": self.kind,
+            "file": self.file,
+            "sha256": self.sha256,
+            "dry_run": self.dry_run,
+            "rows": self.rows_total,
+            "inserted": self.inserted,
+            "unchanged": self.unchanged,
+            "updated": self.updated,
+            "conflicts": self.conflict_count,
+            "rejected": self.rejected,
+            "batch_id": self.batch_id,
+            **self.extra,
+        }
 
 
 class _DryRun(Exception):
@@ -124,16 +142,17 @@ def sha256_file(path: Path) -> str:
 
 # --- the map file -------------------------------------------------------------------------
 
+
 @dataclass
 class MapConfig:
     """``--map FILE.toml``::
 
-        date_format = "MM/DD/YYYY"        # optional: every date column
-        [columns]                         # field = "Header in the file"
-        mrn = "Patient ID"
-        dob = "Birth Date"
-        [date_formats]                    # optional: per field
-        dob = "DD/MM/YYYY"
+    date_format = "MM/DD/YYYY"        # optional: every date column
+    [columns]                         # field = "Header in the file"
+    mrn = "Patient ID"
+    dob = "Birth Date"
+    [date_formats]                    # optional: per field
+    dob = "DD/MM/YYYY"
     """
 
     columns: dict[str, str] = field(default_factory=dict)
@@ -155,20 +174,28 @@ def load_map(path: Path) -> MapConfig:
         raise BadInput(f"--map {path.name}: not valid TOML ({e})") from None
     unknown = set(data) - {"columns", "date_formats", "date_format"}
     if unknown:
-        raise BadInput(f"--map {path.name}: unknown key(s) {', '.join(sorted(unknown))} "
-                       "(expected [columns], [date_formats], date_format)")
+        raise BadInput(
+            f"--map {path.name}: unknown key(s) {', '.join(sorted(unknown))} "
+            "(expected [columns], [date_formats], date_format)"
+        )
     cols, fmts = data.get("columns", {}), data.get("date_formats", {})
     for name, table in (("columns", cols), ("date_formats", fmts)):
         if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
-            raise BadInput(f"--map {path.name}: [{name}] must hold field = \"text\" lines")
+            raise BadInput(f'--map {path.name}: [{name}] must hold field = "text" lines')
     fmt = data.get("date_format")
     if fmt is not None and not isinstance(fmt, str):
         raise BadInput(f"--map {path.name}: date_format must be text")
     return MapConfig(dict(cols), dict(fmts), fmt, path.name)
 
 
-def resolve_mapping(table, columns: list[Column], *, map_cfg: MapConfig | None = None,
-                    profile_map: dict[str, str | None] | None = None, date_format: str | None = None) -> tuple[Mapping, set[str]]:
+def resolve_mapping(
+    table,
+    columns: list[Column],
+    *,
+    map_cfg: MapConfig | None = None,
+    profile_map: dict[str, str | None] | None = None,
+    date_format: str | None = None,
+) -> tuple[Mapping, set[str]]:
     """Match the file's headers to fields. Returns the mapping and the set of fields a profile
     synthesises (present though no header feeds them)."""
     by_field = {c.field: c for c in columns}
@@ -188,7 +215,9 @@ def resolve_mapping(table, columns: list[Column], *, map_cfg: MapConfig | None =
             continue
         hits = [i for i, n in enumerate(norm) if n == normalise_header(header)]
         if not hits:
-            raise BadInput(f"{table.file}: {src} maps {fld} to column {header!r}, which the file does not have")
+            raise BadInput(
+                f"{table.file}: {src} maps {fld} to column {header!r}, which the file does not have"
+            )
         m.index[fld] = hits[0]
         used[hits[0]] = fld
     for col in columns:
@@ -197,20 +226,30 @@ def resolve_mapping(table, columns: list[Column], *, map_cfg: MapConfig | None =
         names = {normalise_header(n) for n in col.names()}
         hits = [i for i, n in enumerate(norm) if n in names and i not in used]
         if len(hits) > 1:
-            raise BadInput(f"{table.file}: columns {', '.join(repr(table.headers[i]) for i in hits)} all match "
-                           f"{col.header!r}; keep one or say which with --map")
+            raise BadInput(
+                f"{table.file}: columns {', '.join(repr(table.headers[i]) for i in hits)} all match "
+                f"{col.header!r}; keep one or say which with --map"
+            )
         if hits:
             m.index[col.field] = hits[0]
             used[hits[0]] = col.field
-    missing = [c.header for c in columns if c.required and c.field not in m.index and c.field not in synth]
+    missing = [
+        c.header for c in columns if c.required and c.field not in m.index and c.field not in synth
+    ]
     if missing:
-        raise BadInput(f"{table.file}: missing required column(s): {', '.join(missing)} "
-                       f"(found: {', '.join(repr(h) for h in table.headers)}); rename them or use --map FILE.toml")
+        raise BadInput(
+            f"{table.file}: missing required column(s): {', '.join(missing)} "
+            f"(found: {', '.join(repr(h) for h in table.headers)}); rename them or use --map FILE.toml"
+        )
     m.ignored = [h for i, h in enumerate(table.headers) if i not in used and h]
     for col in columns:
         if col.type != "date":
             continue
-        fmt = (map_cfg.date_formats.get(col.field) if map_cfg else None) or (map_cfg.date_format if map_cfg else None) or date_format
+        fmt = (
+            (map_cfg.date_formats.get(col.field) if map_cfg else None)
+            or (map_cfg.date_format if map_cfg else None)
+            or date_format
+        )
         if fmt:
             try:
                 m.formats[col.field] = dates.normalise_format(fmt)
@@ -225,11 +264,19 @@ def resolve_mapping(table, columns: list[Column], *, map_cfg: MapConfig | None =
 
 # --- shared run context ------------------------------------------------------------------
 
+
 class Run:
     """State of one import run: options, counters, problems, rejects file, progress."""
 
-    def __init__(self, db, kind: str, path: Path, opts: ImportOptions, result: ImportResult,
-                 progress: Callable[[int, int], None] | None):
+    def __init__(
+        self,
+        db,
+        kind: str,
+        path: Path,
+        opts: ImportOptions,
+        result: ImportResult,
+        progress: Callable[[int, int], None] | None,
+    ):
         self.db, self.kind, self.path, self.opts, self.result = db, kind, path, opts, result
         self.today = opts.today or _dt.date.today()
         self.progress_cb = progress
@@ -299,16 +346,27 @@ class Run:
         if self.progress_cb is not None and self.table is not None:
             self.progress_cb(*self.table.progress())
 
-    def conflict(self, row: int, entity: str, entity_id: int, fields: list[str], note: str = "") -> None:
+    def conflict(
+        self, row: int, entity: str, entity_id: int, fields: list[str], note: str = ""
+    ) -> None:
         self.result.conflict_count += 1
         if len(self.result.conflicts) < MAX_PROBLEMS_KEPT:
             self.result.conflicts.append(Conflict(row, entity, entity_id, fields, note))
 
     def audit_update(self, entity: str, entity_id: int, row: int, changes: dict) -> None:
         """--update: old and new values go to the audit log (inside the PHI database only)."""
-        audit.record(self.db, "import update", entity=entity, ids=[entity_id], count=1,
-                     detail={"file": self.result.file, "row": row,
-                             "changes": {k: {"old": o, "new": n} for k, (o, n) in changes.items()}})
+        audit.record(
+            self.db,
+            "import update",
+            entity=entity,
+            ids=[entity_id],
+            count=1,
+            detail={
+                "file": self.result.file,
+                "row": row,
+                "changes": {k: {"old": o, "new": n} for k, (o, n) in changes.items()},
+            },
+        )
 
     def parse_fields(self, row: int, raw: dict, present) -> tuple[dict, list[Problem]]:
         """Validate the present fields of one row: values by field, and every problem."""
@@ -317,21 +375,30 @@ class Run:
         for fld in present:
             col = self.by_field[fld]
             try:
-                values[fld] = parse_cell(raw.get(fld, ""), col, date_format=fmts.get(fld), today=self.today)
+                values[fld] = parse_cell(
+                    raw.get(fld, ""), col, date_format=fmts.get(fld), today=self.today
+                )
             except CellError as e:
                 problems.append(self.problem(row, fld, str(e)))
         return values, problems
 
 
-def run_import(db, kind: str, path, opts: ImportOptions | None = None,
-               progress: Callable[[int, int], None] | None = None) -> ImportResult:
+def run_import(
+    db,
+    kind: str,
+    path,
+    opts: ImportOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
     """Import one file of one kind. Raises InvalidRows (nothing written) when any row is invalid
     and skip_invalid is off; BadInput for files that cannot be read at all."""
     opts = opts or ImportOptions()
     if kind not in KINDS:
         raise BadInput(f"unknown import kind {kind!r}; kinds: {', '.join(KINDS)}")
     if opts.skip_invalid and not opts.rejects:
-        raise BadInput("--skip-invalid needs --rejects FILE.csv, so rejected rows are kept for fixing")
+        raise BadInput(
+            "--skip-invalid needs --rejects FILE.csv, so rejected rows are kept for fixing"
+        )
     if opts.rejects and Path(opts.rejects).suffix.lower() not in (".csv", ".txt"):
         raise BadInput("--rejects writes CSV: give a FILE.csv")
     path = Path(path)
@@ -344,18 +411,29 @@ def run_import(db, kind: str, path, opts: ImportOptions | None = None,
         profile = profiles.get(opts.profile, kind)
     map_cfg = load_map(opts.map_file) if opts.map_file else None
     sha = sha256_file(path)
-    result = ImportResult(kind=kind, file=path.name, sha256=sha, dry_run=opts.dry_run, update=opts.update)
+    result = ImportResult(
+        kind=kind, file=path.name, sha256=sha, dry_run=opts.dry_run, update=opts.update
+    )
     run = Run(db, kind, path, opts, result, progress)
-    table = open_table(path, sheet=opts.sheet, encoding=opts.encoding, on_bad_row=run.reader_bad_row)
+    table = open_table(
+        path, sheet=opts.sheet, encoding=opts.encoding, on_bad_row=run.reader_bad_row
+    )
     run.table = table
     result.file = table.file
     with table:
         run.mapping, run.synth = resolve_mapping(
-            table, run.columns, map_cfg=map_cfg, profile_map=profile.fields if profile else None,
-            date_format=opts.date_format)
+            table,
+            run.columns,
+            map_cfg=map_cfg,
+            profile_map=profile.fields if profile else None,
+            date_format=opts.date_format,
+        )
         result.ignored_columns = list(run.mapping.ignored)
-        prev = db.execute("SELECT id, at, file_name FROM import_batches WHERE kind = ? AND sha256 = ? "
-                          "ORDER BY id DESC LIMIT 1", (kind, sha)).fetchone()
+        prev = db.execute(
+            "SELECT id, at, file_name FROM import_batches WHERE kind = ? AND sha256 = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (kind, sha),
+        ).fetchone()
         if prev:
             result.previous_batch = {"id": prev[0], "at": prev[1], "file": prev[2]}
         run.open_rejects()
@@ -373,13 +451,15 @@ def run_import(db, kind: str, path, opts: ImportOptions | None = None,
                 if result.problem_count and not opts.skip_invalid:
                     err = InvalidRows(problems=list(result.problems), file=table.file)
                     if result.problem_count > len(result.problems):
-                        err.details.append(f"... and {result.problem_count - len(result.problems)} more problems")
+                        err.details.append(
+                            f"... and {result.problem_count - len(result.problems)} more problems"
+                        )
                     raise err
                 _record_batch(run)
                 if opts.dry_run:
                     raise _DryRun()
         except _DryRun:
-            result.batch_id = None          # rolled back with everything else
+            result.batch_id = None  # rolled back with everything else
             run.close_rejects(discard=True)
         except BaseException:
             run.close_rejects(discard=True)
@@ -394,13 +474,36 @@ def _record_batch(run: Run) -> None:
     cur = run.db.execute(
         "INSERT INTO import_batches (kind, file_name, sha256, rows_total, inserted, updated, unchanged, conflicts,"
         " rejected, os_user, at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (r.kind, r.file, r.sha256, r.rows_total, r.inserted, r.updated, r.unchanged, r.conflict_count,
-         r.rejected, audit.os_user(), run.now))
+        (
+            r.kind,
+            r.file,
+            r.sha256,
+            r.rows_total,
+            r.inserted,
+            r.updated,
+            r.unchanged,
+            r.conflict_count,
+            r.rejected,
+            audit.os_user(),
+            run.now,
+        ),
+    )
     r.batch_id = cur.lastrowid
-    detail = {"batch": r.batch_id, "file": r.file, "sha256": r.sha256, "rows": r.rows_total,
-              "inserted": r.inserted, "updated": r.updated, "unchanged": r.unchanged,
-              "conflicts": r.conflict_count, "rejected": r.rejected, **r.extra}
-    audit.record(run.db, f"import {r.kind}", entity=r.kind, count=r.inserted + r.updated, detail=detail)
+    detail = {
+        "batch": r.batch_id,
+        "file": r.file,
+        "sha256": r.sha256,
+        "rows": r.rows_total,
+        "inserted": r.inserted,
+        "updated": r.updated,
+        "unchanged": r.unchanged,
+        "conflicts": r.conflict_count,
+        "rejected": r.rejected,
+        **r.extra,
+    }
+    audit.record(
+        run.db, f"import {r.kind}", entity=r.kind, count=r.inserted + r.updated, detail=detail
+    )
 
 
 def template_columns(kind: str) -> list[str]:
@@ -439,7 +542,9 @@ def write_template(kind: str, out: Path | None, fh=None) -> None:
     if out is not None:
         from ..render import private_open
 
-        with private_open(Path(out), "w", encoding="utf-8", newline="", phi=False) as f:  # an empty template
+        with private_open(
+            Path(out), "w", encoding="utf-8", newline="", phi=False
+        ) as f:  # an empty template
             csv.writer(f, lineterminator="\n").writerow(headers)
         return
     csv.writer(fh, lineterminator="\n").writerow(headers)

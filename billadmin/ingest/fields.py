@@ -28,12 +28,12 @@ class Column:
     type: str = "text"
     required: bool = False
     aliases: tuple[str, ...] = ()
-    choices: dict[str, str] | None = None   # enum: accepted (normalised) input -> stored value
+    choices: dict[str, str] | None = None  # enum: accepted (normalised) input -> stored value
     help: str = ""
-    past_only: bool = False                  # dates: refuse future dates
-    default: object = None                   # stored when the cell is empty
+    past_only: bool = False  # dates: refuse future dates
+    default: object = None  # stored when the cell is empty
     max_len: int = MAX_TEXT
-    extra: bool = False                      # accepted, but not one of the default headers (template)
+    extra: bool = False  # accepted, but not one of the default headers (template)
 
     def names(self) -> list[str]:
         return [self.header, self.field, *self.aliases]

@@ -43,10 +43,16 @@ class Handler:
         return rec
 
     def insert(self, rec: dict) -> int:
-        rec = {k: v for k, v in self.on_insert(dict(rec)).items() if not (v is None and k in self.db_defaults)}
+        rec = {
+            k: v
+            for k, v in self.on_insert(dict(rec)).items()
+            if not (v is None and k in self.db_defaults)
+        }
         cols = ", ".join(rec)
         marks = ", ".join("?" for _ in rec)
-        return self.db.execute(f"INSERT INTO {self.table} ({cols}) VALUES ({marks})", tuple(rec.values())).lastrowid
+        return self.db.execute(
+            f"INSERT INTO {self.table} ({cols}) VALUES ({marks})", tuple(rec.values())
+        ).lastrowid
 
     def on_update(self, changes: dict) -> dict:
         return changes
@@ -84,7 +90,11 @@ class Payers(Handler):
 
     def record(self, values, row):
         if values.get("code", "").lower() == "default":
-            return None, [self.run.problem(row, "code", '"default" is reserved (the fee schedule uses it for every payer)')]
+            return None, [
+                self.run.problem(
+                    row, "code", '"default" is reserved (the fee schedule uses it for every payer)'
+                )
+            ]
         rec = dict(values)
         if "timely_filing_months" in rec:
             rec = self._medicare_default(rec)
@@ -93,7 +103,11 @@ class Payers(Handler):
     @staticmethod
     def _medicare_default(rec):
         # Medicare: claims must be filed within 12 months of the date of service (42 CFR 424.44).
-        if rec.get("kind") == "medicare" and not rec.get("timely_filing_days") and not rec.get("timely_filing_months"):
+        if (
+            rec.get("kind") == "medicare"
+            and not rec.get("timely_filing_days")
+            and not rec.get("timely_filing_months")
+        ):
             rec["timely_filing_months"] = 12
         return rec
 
@@ -136,19 +150,36 @@ class Coverage(Handler):
         rec = dict(values)
         pid = self.look.patient(rec.pop("mrn"))
         if pid is None:
-            problems.append(self.run.problem(row, "mrn", "no patient with this MRN (import patients first)"))
+            problems.append(
+                self.run.problem(row, "mrn", "no patient with this MRN (import patients first)")
+            )
         payer = self.look.payer(rec.pop("payer_code"))
         if payer is None:
-            problems.append(self.run.problem(row, "payer_code", "no payer with this code (import payers first)"))
+            problems.append(
+                self.run.problem(row, "payer_code", "no payer with this code (import payers first)")
+            )
         if not rec.get("member_id"):
             if payer is not None and payer[1] == "self":
                 rec["member_id"] = ""
             elif payer is not None:
-                problems.append(self.run.problem(row, "member_id", "is required (the payer is not self-pay)"))
-        if rec.get("relationship", "self") != "self" and "subscriber_last" in values \
-                and not rec.get("subscriber_last"):
-            problems.append(self.run.problem(row, "subscriber_last", "is required when the relationship is not self"))
-        if rec.get("effective_to") and rec.get("effective_from") and rec["effective_to"] < rec["effective_from"]:
+                problems.append(
+                    self.run.problem(row, "member_id", "is required (the payer is not self-pay)")
+                )
+        if (
+            rec.get("relationship", "self") != "self"
+            and "subscriber_last" in values
+            and not rec.get("subscriber_last")
+        ):
+            problems.append(
+                self.run.problem(
+                    row, "subscriber_last", "is required when the relationship is not self"
+                )
+            )
+        if (
+            rec.get("effective_to")
+            and rec.get("effective_from")
+            and rec["effective_to"] < rec["effective_from"]
+        ):
             problems.append(self.run.problem(row, "effective_to", "is before Effective From"))
         if (rec.get("copay_cents") or 0) < 0:
             problems.append(self.run.problem(row, "copay_cents", "must not be negative"))
@@ -175,7 +206,9 @@ class FeeSchedule(Handler):
         else:
             payer = self.look.payer(code)
             if payer is None:
-                problems.append(self.run.problem(row, "payer", 'no payer with this code (or write "default")'))
+                problems.append(
+                    self.run.problem(row, "payer", 'no payer with this code (or write "default")')
+                )
             else:
                 rec["payer_id"] = payer[0]
         rec["modifier"] = rec.get("modifier") or ""
@@ -195,7 +228,7 @@ def import_rows(run, profile=None) -> None:
     result = run.result
     index = run.mapping.index
     present = [c.field for c in run.columns if c.field in index or c.field in run.synth]
-    seen: dict[tuple, tuple[int, int]] = {}   # natural key -> (first row, hash of its values)
+    seen: dict[tuple, tuple[int, int]] = {}  # natural key -> (first row, hash of its values)
     n = 0
     for row, cells in run.table:
         result.rows_total += 1
@@ -227,7 +260,11 @@ def import_rows(run, profile=None) -> None:
             if first is not None and first[1] != h:
                 dup = first[0]
         if dup is not None:
-            run.reject(row, cells, [run.problem(row, None, f"same key as row {dup} but with different values")])
+            run.reject(
+                row,
+                cells,
+                [run.problem(row, None, f"same key as row {dup} but with different values")],
+            )
             continue
         for rec in records:
             k = handler.key_of(rec)
@@ -246,8 +283,11 @@ def _upsert(run, handler: Handler, rec: dict, row: int) -> None:
         handler.insert(rec)
         result.inserted += 1
         return
-    diffs = {f: (existing[f], v) for f, v in rec.items()
-             if f not in SYSTEM and f not in handler.key and f in existing and existing[f] != v}
+    diffs = {
+        f: (existing[f], v)
+        for f, v in rec.items()
+        if f not in SYSTEM and f not in handler.key and f in existing and existing[f] != v
+    }
     if not diffs:
         result.unchanged += 1
         return

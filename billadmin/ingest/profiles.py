@@ -26,12 +26,14 @@ is deterministic, so importing the same export twice changes nothing:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..errors import BadInput
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+_UUID = re.compile(
+    r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+)
 _TRAILING_DIGITS = re.compile(r"(?<=[^\d\s])\d+$")
 
 
@@ -39,7 +41,7 @@ _TRAILING_DIGITS = re.compile(r"(?<=[^\d\s])\d+$")
 class Profile:
     name: str
     kind: str
-    fields: dict[str, str | None]           # field -> source header (None: the transform sets it)
+    fields: dict[str, str | None]  # field -> source header (None: the transform sets it)
     _transform: Callable = field(repr=False, default=None)
 
     def transform(self, run, row: int, raw: dict, cells: list) -> tuple[list[dict], list]:
@@ -134,10 +136,16 @@ def _coverage(run, row, raw, cells):
     own = str(raw.get("relationship") or "").strip().lower()
     rel = _OWNERSHIP.get(own)
     if rel is None:
-        problems.append(run.problem(row, "relationship", "PLAN_OWNERSHIP must be Self, Spouse or Guardian"))
+        problems.append(
+            run.problem(row, "relationship", "PLAN_OWNERSHIP must be Self, Spouse or Guardian")
+        )
         rel = "self"
     out["relationship"] = rel
-    owner = [t for t in str(raw.get("subscriber_last") or "").strip().split() if t.rstrip(".").lower() not in _HONORIFICS]
+    owner = [
+        t
+        for t in str(raw.get("subscriber_last") or "").strip().split()
+        if t.rstrip(".").lower() not in _HONORIFICS
+    ]
     out["subscriber_first"] = _name(owner[0]) if rel != "self" and len(owner) > 1 else ""
     out["subscriber_last"] = _name(owner[-1]) if rel != "self" and owner else ""
     out["priority"] = "primary"
@@ -153,19 +161,46 @@ def _coverage(run, row, raw, cells):
 
 
 PROFILES = {
-    ("synthea", "patients"): ({
-        "mrn": "Id", "first_name": "FIRST", "last_name": "LAST", "dob": "BIRTHDATE", "sex": "GENDER",
-        "address1": "ADDRESS", "city": "CITY", "state": "STATE", "zip": "ZIP",
-    }, _patients),
-    ("synthea", "payers"): ({
-        "code": "Id", "name": "NAME", "kind": None, "address1": "ADDRESS", "city": "CITY",
-        "state": "STATE_HEADQUARTERED", "zip": "ZIP",
-    }, _payers),
-    ("synthea", "coverage"): ({
-        "mrn": "PATIENT", "member_id": "MEMBERID", "effective_from": "START_DATE", "effective_to": "END_DATE",
-        "payer_code": "PAYER", "relationship": "PLAN_OWNERSHIP", "subscriber_last": "OWNER_NAME",
-        "subscriber_first": None, "priority": None,
-    }, _coverage),
+    ("synthea", "patients"): (
+        {
+            "mrn": "Id",
+            "first_name": "FIRST",
+            "last_name": "LAST",
+            "dob": "BIRTHDATE",
+            "sex": "GENDER",
+            "address1": "ADDRESS",
+            "city": "CITY",
+            "state": "STATE",
+            "zip": "ZIP",
+        },
+        _patients,
+    ),
+    ("synthea", "payers"): (
+        {
+            "code": "Id",
+            "name": "NAME",
+            "kind": None,
+            "address1": "ADDRESS",
+            "city": "CITY",
+            "state": "STATE_HEADQUARTERED",
+            "zip": "ZIP",
+        },
+        _payers,
+    ),
+    ("synthea", "coverage"): (
+        {
+            "mrn": "PATIENT",
+            "member_id": "MEMBERID",
+            "effective_from": "START_DATE",
+            "effective_to": "END_DATE",
+            "payer_code": "PAYER",
+            "relationship": "PLAN_OWNERSHIP",
+            "subscriber_last": "OWNER_NAME",
+            "subscriber_first": None,
+            "priority": None,
+        },
+        _coverage,
+    ),
 }
 
 
@@ -175,7 +210,9 @@ def get(name: str, kind: str) -> Profile:
         raise BadInput(f"unknown profile {name!r}; profiles: {', '.join(names)}")
     if (name, kind) not in PROFILES:
         kinds = sorted(k for n, k in PROFILES if n == name)
-        raise BadInput(f"profile {name!r} reads {', '.join(kinds)} files, not {kind} "
-                       "(Synthea's codes are SNOMED CT, not CPT/ICD-10-CM: its claims are not imported)")
+        raise BadInput(
+            f"profile {name!r} reads {', '.join(kinds)} files, not {kind} "
+            "(Synthea's codes are SNOMED CT, not CPT/ICD-10-CM: its claims are not imported)"
+        )
     fields, fn = PROFILES[(name, kind)]
     return Profile(name, kind, dict(fields), fn)

@@ -53,18 +53,24 @@ from pathlib import Path
 from ..errors import BadInput, Problem
 from .fields import normalise_header  # noqa: F401  (part of this module's API)
 
-MAX_FIELD = 128 * 1024          # bytes/characters in one CSV field (also csv's default limit)
+MAX_FIELD = 128 * 1024  # bytes/characters in one CSV field (also csv's default limit)
 # Zip-bomb guard: the declared uncompressed size of the whole archive, and of any member whose
 # compression ratio is far beyond what XML compresses to (real sheets: 5-20x).
 MAX_XLSX_UNCOMPRESSED = 2 * 1024**3
 MAX_RATIO = 200
-RATIO_FLOOR = 50 * 1024**2      # the ratio rule applies to members larger than this
+RATIO_FLOOR = 50 * 1024**2  # the ratio rule applies to members larger than this
 
 BadRowHook = Callable[[int, list, Problem], None]
 
 
-def open_table(path, *, sheet: str | None = None, encoding: str = "utf-8", allow_empty: bool = False,
-               on_bad_row: BadRowHook | None = None) -> "Table":
+def open_table(
+    path,
+    *,
+    sheet: str | None = None,
+    encoding: str = "utf-8",
+    allow_empty: bool = False,
+    on_bad_row: BadRowHook | None = None,
+) -> Table:
     """Open a CSV (``.csv``, ``.txt``; ``.tsv`` is tab-separated) or XLSX file for streaming.
 
     The header is read (and the first data row looked at) before this returns, so an empty or
@@ -83,7 +89,9 @@ def open_table(path, *, sheet: str | None = None, encoding: str = "utf-8", allow
     else:
         if sheet:
             raise BadInput(f"{p.name}: --sheet applies to .xlsx files only")
-        t = CsvTable(p, encoding=encoding, delimiter="\t" if suffix == ".tsv" else ",", on_bad_row=on_bad_row)
+        t = CsvTable(
+            p, encoding=encoding, delimiter="\t" if suffix == ".tsv" else ",", on_bad_row=on_bad_row
+        )
     try:
         t._start(allow_empty)
     except BaseException:
@@ -144,11 +152,16 @@ class Table:
                 if len(cells) > n and all(c == "" or c is None for c in cells[n:]):
                     cells = cells[:n]
                 elif len(cells) < n:
-                    self.bad_row(row_number, cells, f"ragged row: {len(cells)} cells, the header has {n}")
+                    self.bad_row(
+                        row_number, cells, f"ragged row: {len(cells)} cells, the header has {n}"
+                    )
                     continue
                 else:
-                    self.bad_row(row_number, cells, f"ragged row: {len(cells)} cells, the header has {n}"
-                                 + self._ragged_hint)
+                    self.bad_row(
+                        row_number,
+                        cells,
+                        f"ragged row: {len(cells)} cells, the header has {n}" + self._ragged_hint,
+                    )
                     continue
             yield row_number, cells
 
@@ -196,7 +209,7 @@ class CsvTable(Table):
             self._fh = open(path, "rb")
         except OSError as e:
             raise BadInput(f"{path.name}: cannot read ({e.strerror})") from None
-        self._record = 0      # records (spreadsheet rows) completed so far
+        self._record = 0  # records (spreadsheet rows) completed so far
         self._size = os.fstat(self._fh.fileno()).st_size
 
     def close(self) -> None:
@@ -215,7 +228,11 @@ class CsvTable(Table):
         enc = self.encoding
         fh = self._fh
         first = fh.readline()
-        if first.startswith(codecs.BOM_UTF8) and enc.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig"):
+        if first.startswith(codecs.BOM_UTF8) and enc.replace("_", "-").lower() in (
+            "utf-8",
+            "utf8",
+            "utf-8-sig",
+        ):
             first = first[3:]
         elif first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             raise BadInput(f"{self.file}: the file is UTF-16; save it as CSV UTF-8")
@@ -230,9 +247,15 @@ class CsvTable(Table):
                     self._suspect = True
                 yield raw.decode(enc)
         except UnicodeDecodeError as e:
-            hint = " (Excel's Windows CSV? pass --encoding cp1252)" if enc.lower().replace("_", "-") in ("utf-8", "utf8") else ""
-            raise BadInput(f"{self.file}: row {self._record + 1}: bytes that are not valid {enc} "
-                           f"at byte {e.start + 1} of the line{hint}; nothing was guessed") from None
+            hint = (
+                " (Excel's Windows CSV? pass --encoding cp1252)"
+                if enc.lower().replace("_", "-") in ("utf-8", "utf8")
+                else ""
+            )
+            raise BadInput(
+                f"{self.file}: row {self._record + 1}: bytes that are not valid {enc} "
+                f"at byte {e.start + 1} of the line{hint}; nothing was guessed"
+            ) from None
 
     def _raw_rows(self) -> Iterator[tuple[int, list]]:
         csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD))
@@ -257,17 +280,27 @@ class CsvTable(Table):
             row = self._record + 1
             msg = str(e)
             if "field larger than field limit" in msg:
-                raise BadInput(f"{self.file}: row {row}: a field is over 128 KB (or a quote opened in row {row}"
-                               " is never closed)") from None
+                raise BadInput(
+                    f"{self.file}: row {row}: a field is over 128 KB (or a quote opened in row {row}"
+                    " is never closed)"
+                ) from None
             if "unexpected end of data" in msg:
-                raise BadInput(f"{self.file}: row {row}: a quoted field is never closed (unterminated quote)") from None
+                raise BadInput(
+                    f"{self.file}: row {row}: a quoted field is never closed (unterminated quote)"
+                ) from None
             if "NUL" in msg:
-                raise BadInput(f"{self.file}: row {row}: contains a NUL byte (a binary file, or UTF-16?)") from None
+                raise BadInput(
+                    f"{self.file}: row {row}: contains a NUL byte (a binary file, or UTF-16?)"
+                ) from None
             if "new-line character seen in unquoted field" in msg:
-                raise BadInput(f"{self.file}: row {row}: bare carriage returns as line ends; save the file with "
-                               "Windows or Unix line ends") from None
-            raise BadInput(f"{self.file}: row {row}: malformed CSV ({msg}); quote values that contain "
-                           "quotes or commas") from None
+                raise BadInput(
+                    f"{self.file}: row {row}: bare carriage returns as line ends; save the file with "
+                    "Windows or Unix line ends"
+                ) from None
+            raise BadInput(
+                f"{self.file}: row {row}: malformed CSV ({msg}); quote values that contain "
+                "quotes or commas"
+            ) from None
 
 
 class _NoCache:
@@ -278,7 +311,9 @@ class _NoCache:
 
 
 NO_CACHED_VALUE = _NoCache()
-_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Za-z]+)(\d+)(?::([A-Za-z]+)(\d+))?"')
+_MERGE_RE = re.compile(
+    rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Za-z]+)(\d+)(?::([A-Za-z]+)(\d+))?"'
+)
 
 
 def _col_index(letters: bytes) -> int:
@@ -296,17 +331,23 @@ def check_zip(path: Path, name: str) -> None:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
     except zipfile.BadZipFile:
-        raise BadInput(f"{name}: not an .xlsx file (not a zip archive); is it an old .xls or a CSV renamed?") from None
+        raise BadInput(
+            f"{name}: not an .xlsx file (not a zip archive); is it an old .xls or a CSV renamed?"
+        ) from None
     except OSError as e:
         raise BadInput(f"{name}: cannot read ({e.strerror})") from None
     total = 0
     for i in infos:
         total += i.file_size
         if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
-            raise BadInput(f"{name}: refused: member {i.filename!r} declares {i.file_size:,} bytes from "
-                           f"{i.compress_size:,} compressed (zip bomb?)")
+            raise BadInput(
+                f"{name}: refused: member {i.filename!r} declares {i.file_size:,} bytes from "
+                f"{i.compress_size:,} compressed (zip bomb?)"
+            )
     if total > MAX_XLSX_UNCOMPRESSED:
-        raise BadInput(f"{name}: refused: the archive declares {total:,} bytes uncompressed (zip bomb?)")
+        raise BadInput(
+            f"{name}: refused: the archive declares {total:,} bytes uncompressed (zip bomb?)"
+        )
 
 
 class XlsxTable(Table):
@@ -320,7 +361,11 @@ class XlsxTable(Table):
         except Exception as e:  # openpyxl raises many types for damaged files
             raise BadInput(f"{path.name}: cannot read as .xlsx ({type(e).__name__})") from None
         if sheet is None:
-            visible = [ws for ws in self._wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
+            visible = [
+                ws
+                for ws in self._wb.worksheets
+                if getattr(ws, "sheet_state", "visible") == "visible"
+            ]
             if not visible:
                 self.close()
                 raise BadInput(f"{path.name}: no visible sheet")
@@ -351,8 +396,10 @@ class XlsxTable(Table):
     def _damaged(self, e: Exception) -> BadInput:
         # openpyxl and the XML parser raise many types (ParseError, ValueError, IndexError,
         # TypeError, zlib.error) on a damaged sheet; their messages may quote cells: not shown
-        return BadInput(f"{self.file}: row {self._row_at + 1}: the sheet is damaged ({type(e).__name__}); "
-                        "open it in Excel and save it again")
+        return BadInput(
+            f"{self.file}: row {self._row_at + 1}: the sheet is damaged ({type(e).__name__}); "
+            "open it in Excel and save it again"
+        )
 
     def _parsed(self, parser):
         """parser.parse(), with a damaged sheet reported as BadInput naming the row reached."""
@@ -392,15 +439,17 @@ class XlsxTable(Table):
                     ref = (c1 + r1 + (b":" + c2 + r2 if m.group(3) else b"")).decode()
                     out.append((int(r1), _col_index(c1), int(r2), _col_index(c2), ref))
                     last_end = m.end()
-                tail = buf[max(last_end, len(buf) - 512):]
+                tail = buf[max(last_end, len(buf) - 512) :]
         return out
 
     def _after_header(self) -> None:
         ncols = len(self.headers)
         for r1, c1, r2, c2, ref in self._merged:
             if r2 >= self.header_row and c1 <= ncols:
-                raise BadInput(f"{self.file}: merged cells {ref} inside the data range; unmerge them "
-                               "(every value must sit in its own cell)")
+                raise BadInput(
+                    f"{self.file}: merged cells {ref} inside the data range; unmerge them "
+                    "(every value must sit in its own cell)"
+                )
 
     def _raw_rows(self) -> Iterator[tuple[int, list]]:
         from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
@@ -414,8 +463,14 @@ class XlsxTable(Table):
 
         wb, ws = self._wb, self._ws
         with wb._archive.open(ws._worksheet_path) as src:
-            parser = Parser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,
-                            date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+            parser = Parser(
+                src,
+                ws._shared_strings,
+                data_only=True,
+                epoch=wb.epoch,
+                date_formats=wb._date_formats,
+                timedelta_formats=wb._timedelta_formats,
+            )
             width = None
             for row_number, cells in self._parsed(parser):
                 self._row_at = row_number
@@ -423,8 +478,11 @@ class XlsxTable(Table):
                     continue
                 if width is None:
                     # the header row decides the width; cells beyond it count only if non-empty
-                    width = max(c["column"] for c in cells if c["value"] not in (None, "")) if any(
-                        c["value"] not in (None, "") for c in cells) else None
+                    width = (
+                        max(c["column"] for c in cells if c["value"] not in (None, ""))
+                        if any(c["value"] not in (None, "") for c in cells)
+                        else None
+                    )
                     if width is None:
                         continue
                 maxcol = max(c["column"] for c in cells)
@@ -435,8 +493,11 @@ class XlsxTable(Table):
                     if v is None:
                         continue
                     if v is NO_CACHED_VALUE:
-                        bad = bad or ("formula without a saved value: open the file in Excel and save it again, "
-                                      "or paste values", c["column"])
+                        bad = bad or (
+                            "formula without a saved value: open the file in Excel and save it again, "
+                            "or paste values",
+                            c["column"],
+                        )
                         v = ""
                     elif c["data_type"] == "e":
                         bad = bad or (f"Excel error value {v}", c["column"])

@@ -8,23 +8,51 @@ from __future__ import annotations
 from .fields import Column, enum_choices
 
 SEX = enum_choices({"M": ["male", "m"], "F": ["female", "f"], "U": ["unknown", "u", "unk"]})
-PAYER_KIND = enum_choices({
-    "medicare": ["medicare part b", "mcr"], "medicaid": ["mcd"], "hmo": ["managed care"],
-    "commercial": ["private", "ppo", "epo", "pos", "indemnity", "bcbs"], "self": ["self pay", "selfpay", "self-pay", "none"],
-})
-RELATIONSHIP = enum_choices({"self": ["18", "patient", "insured"], "spouse": ["01", "husband", "wife"],
-                             "child": ["19", "dependent", "son", "daughter"], "other": ["G8", "21"]})
-PRIORITY = enum_choices({1: ["primary", "1", "p"], 2: ["secondary", "2", "s"], 3: ["tertiary", "3", "t"]})
-YES_NO = enum_choices({1: ["yes", "y", "true", "1", "active"], 0: ["no", "n", "false", "0", "inactive"]})
+PAYER_KIND = enum_choices(
+    {
+        "medicare": ["medicare part b", "mcr"],
+        "medicaid": ["mcd"],
+        "hmo": ["managed care"],
+        "commercial": ["private", "ppo", "epo", "pos", "indemnity", "bcbs"],
+        "self": ["self pay", "selfpay", "self-pay", "none"],
+    }
+)
+RELATIONSHIP = enum_choices(
+    {
+        "self": ["18", "patient", "insured"],
+        "spouse": ["01", "husband", "wife"],
+        "child": ["19", "dependent", "son", "daughter"],
+        "other": ["G8", "21"],
+    }
+)
+PRIORITY = enum_choices(
+    {1: ["primary", "1", "p"], 2: ["secondary", "2", "s"], 3: ["tertiary", "3", "t"]}
+)
+YES_NO = enum_choices(
+    {1: ["yes", "y", "true", "1", "active"], 0: ["no", "n", "false", "0", "inactive"]}
+)
 
 PATIENTS = [
-    Column("mrn", "MRN", "id", True, ("Medical Record Number", "Patient ID", "Chart Number", "Account")),
+    Column(
+        "mrn", "MRN", "id", True, ("Medical Record Number", "Patient ID", "Chart Number", "Account")
+    ),
     Column("first_name", "First Name", "text", True, ("First", "Given Name")),
     Column("last_name", "Last Name", "text", True, ("Last", "Surname", "Family Name")),
-    Column("dob", "DOB", "date", True, ("Date of Birth", "Birth Date", "Birthdate"), past_only=True),
+    Column(
+        "dob", "DOB", "date", True, ("Date of Birth", "Birth Date", "Birthdate"), past_only=True
+    ),
     Column("sex", "Sex", "enum", True, ("Gender",), choices=SEX),
-    Column("address1", "Address", "text", False, ("Address 1", "Address1", "Street", "Address Line 1")),
-    Column("address2", "Address 2", "text", False, ("Address2", "Address Line 2", "Apt", "Suite"), extra=True),
+    Column(
+        "address1", "Address", "text", False, ("Address 1", "Address1", "Street", "Address Line 1")
+    ),
+    Column(
+        "address2",
+        "Address 2",
+        "text",
+        False,
+        ("Address2", "Address Line 2", "Apt", "Suite"),
+        extra=True,
+    ),
     Column("city", "City", "text"),
     Column("state", "State", "state"),
     Column("zip", "ZIP", "zip", False, ("Zip Code", "Postal Code", "Zipcode")),
@@ -36,16 +64,44 @@ PROVIDERS = [
     Column("first_name", "First Name", "text", False, ("First",)),
     Column("last_name", "Last Name", "text", True, ("Last", "Name", "Organization Name")),
     Column("taxonomy", "Taxonomy", "code", False, ("Taxonomy Code", "Specialty Taxonomy")),
-    Column("active", "Active", "enum", False, choices=YES_NO, help="yes/no; default yes", default=1, extra=True),
+    Column(
+        "active",
+        "Active",
+        "enum",
+        False,
+        choices=YES_NO,
+        help="yes/no; default yes",
+        default=1,
+        extra=True,
+    ),
 ]
 
 PAYERS = [
-    Column("code", "Code", "code", True, ("Payer Code",), help="your short code, used by coverage and fee-schedule files"),
+    Column(
+        "code",
+        "Code",
+        "code",
+        True,
+        ("Payer Code",),
+        help="your short code, used by coverage and fee-schedule files",
+    ),
     Column("name", "Name", "text", True, ("Payer Name",)),
     Column("kind", "Kind", "enum", True, ("Type", "Payer Type", "Plan Type"), choices=PAYER_KIND),
-    Column("x12_payer_id", "Payer ID", "id", False, ("Electronic Payer ID", "X12 Payer ID", "EDI Payer ID")),
-    Column("timely_filing_days", "Timely Filing Days", "int", False, ("Filing Limit Days",),
-           help="empty for Medicare: 12 months from the date of service (42 CFR 424.44)"),
+    Column(
+        "x12_payer_id",
+        "Payer ID",
+        "id",
+        False,
+        ("Electronic Payer ID", "X12 Payer ID", "EDI Payer ID"),
+    ),
+    Column(
+        "timely_filing_days",
+        "Timely Filing Days",
+        "int",
+        False,
+        ("Filing Limit Days",),
+        help="empty for Medicare: 12 months from the date of service (42 CFR 424.44)",
+    ),
     Column("timely_filing_months", "Timely Filing Months", "int", extra=True),
     Column("appeal_days", "Appeal Days", "int", help="default 120", default=120, extra=True),
     Column("corrected_claim_days", "Corrected Claim Days", "int", extra=True),
@@ -58,24 +114,60 @@ PAYERS = [
 COVERAGE = [
     Column("mrn", "MRN", "id", True, ("Patient MRN", "Patient ID")),
     Column("payer_code", "Payer Code", "code", True, ("Payer",)),
-    Column("member_id", "Member ID", "id", False, ("Subscriber ID", "Policy Number", "Insurance ID", "Member Number"),
-           help="required unless the payer's kind is self"),
+    Column(
+        "member_id",
+        "Member ID",
+        "id",
+        False,
+        ("Subscriber ID", "Policy Number", "Insurance ID", "Member Number"),
+        help="required unless the payer's kind is self",
+    ),
     Column("group_number", "Group", "text", False, ("Group Number", "Group No")),
-    Column("relationship", "Relationship", "enum", False, ("Relationship to Subscriber", "Patient Relationship"),
-           choices=RELATIONSHIP, default="self", help="the patient's relationship to the subscriber; default self"),
+    Column(
+        "relationship",
+        "Relationship",
+        "enum",
+        False,
+        ("Relationship to Subscriber", "Patient Relationship"),
+        choices=RELATIONSHIP,
+        default="self",
+        help="the patient's relationship to the subscriber; default self",
+    ),
     Column("subscriber_first", "Subscriber First Name", "text"),
-    Column("subscriber_last", "Subscriber Last Name", "text", help="required when relationship is not self"),
+    Column(
+        "subscriber_last",
+        "Subscriber Last Name",
+        "text",
+        help="required when relationship is not self",
+    ),
     Column("subscriber_dob", "Subscriber DOB", "date", past_only=True),
     Column("subscriber_sex", "Subscriber Sex", "enum", choices=SEX, extra=True),
-    Column("priority", "Priority", "enum", False, ("Order", "Coverage Order"), choices=PRIORITY, default=1,
-           help="default primary"),
-    Column("effective_from", "Effective From", "date", True, ("Start Date", "Effective Date", "From")),
+    Column(
+        "priority",
+        "Priority",
+        "enum",
+        False,
+        ("Order", "Coverage Order"),
+        choices=PRIORITY,
+        default=1,
+        help="default primary",
+    ),
+    Column(
+        "effective_from", "Effective From", "date", True, ("Start Date", "Effective Date", "From")
+    ),
     Column("effective_to", "Effective To", "date", False, ("End Date", "Termination Date", "To")),
     Column("copay_cents", "Copay", "money", False, ("Copay Amount",), default=0),
 ]
 
 FEE_SCHEDULE = [
-    Column("payer", "Payer", "code", True, ("Payer Code",), help='a payer code, or "default" for every payer'),
+    Column(
+        "payer",
+        "Payer",
+        "code",
+        True,
+        ("Payer Code",),
+        help='a payer code, or "default" for every payer',
+    ),
     Column("code", "Code", "code", True, ("CPT", "HCPCS", "Procedure Code", "CPT/HCPCS")),
     Column("modifier", "Modifier", "code", False, ("Mod",), default=""),
     Column("amount_cents", "Amount", "money", True, ("Fee", "Allowed", "Price")),
@@ -84,28 +176,60 @@ FEE_SCHEDULE = [
 ]
 
 CHARGES = [
-    Column("encounter", "Encounter", "id", True, ("Encounter Number", "Visit", "Visit Number", "Encounter ID")),
+    Column(
+        "encounter",
+        "Encounter",
+        "id",
+        True,
+        ("Encounter Number", "Visit", "Visit Number", "Encounter ID"),
+    ),
     Column("mrn", "MRN", "id", True, ("Patient MRN", "Patient ID")),
     Column("dos", "DOS", "date", True, ("Date of Service", "Service Date"), past_only=True),
     Column("npi", "Rendering NPI", "npi", True, ("NPI", "Provider NPI", "Rendering Provider NPI")),
-    Column("pos", "POS", "code", False, ("Place of Service",), default="11", help="2 digits, default 11 (office)"),
+    Column(
+        "pos",
+        "POS",
+        "code",
+        False,
+        ("Place of Service",),
+        default="11",
+        help="2 digits, default 11 (office)",
+    ),
     Column("line", "Line", "int", True, ("Line Number", "Line No")),
     Column("code", "Code", "code", True, ("CPT", "HCPCS", "Procedure Code", "CPT/HCPCS")),
-    *[Column(f"mod{i}", f"Mod{i}", "code", False, (f"Modifier {i}", f"Modifier{i}")) for i in range(1, 5)],
-    *[Column(f"dx{i}", f"Dx{i}", "dx", False, (f"Diagnosis {i}", f"Diag{i}", f"ICD{i}")) for i in range(1, 13)],
-    Column("pointers", "Pointers", "text", False, ("Dx Pointers", "Diagnosis Pointers", "Pointer"),
-           help='"1,2" or "12" or "AB": up to 4 of the encounter\'s diagnoses'),
+    *[
+        Column(f"mod{i}", f"Mod{i}", "code", False, (f"Modifier {i}", f"Modifier{i}"))
+        for i in range(1, 5)
+    ],
+    *[
+        Column(f"dx{i}", f"Dx{i}", "dx", False, (f"Diagnosis {i}", f"Diag{i}", f"ICD{i}"))
+        for i in range(1, 13)
+    ],
+    Column(
+        "pointers",
+        "Pointers",
+        "text",
+        False,
+        ("Dx Pointers", "Diagnosis Pointers", "Pointer"),
+        help='"1,2" or "12" or "AB": up to 4 of the encounter\'s diagnoses',
+    ),
     Column("units", "Units", "int", False, ("Qty", "Quantity", "Days or Units"), default=1),
     Column("charge_cents", "Charge", "money", True, ("Amount", "Charge Amount", "Fee")),
 ]
 
 KINDS = {
-    "patients": PATIENTS, "payers": PAYERS, "providers": PROVIDERS, "coverage": COVERAGE,
-    "charges": CHARGES, "fee-schedule": FEE_SCHEDULE,
+    "patients": PATIENTS,
+    "payers": PAYERS,
+    "providers": PROVIDERS,
+    "coverage": COVERAGE,
+    "charges": CHARGES,
+    "fee-schedule": FEE_SCHEDULE,
 }
 
 NATURAL_KEYS = {
-    "patients": "MRN", "payers": "Code", "providers": "NPI",
+    "patients": "MRN",
+    "payers": "Code",
+    "providers": "NPI",
     "coverage": "MRN + Payer Code + Member ID + Effective From",
     "charges": "Encounter + Line (encounters by Encounter)",
     "fee-schedule": "Payer + Code + Modifier + Effective From",

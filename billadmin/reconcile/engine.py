@@ -16,9 +16,16 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
-CATEGORIES = ("matched", "amount_differs", "only_in_a", "only_in_b", "duplicate_in_a", "duplicate_in_b")
-KEY_SEP = "\x1f"          # joins multi-column keys internally
-KEY_SHOW = " | "          # ... and for people
+CATEGORIES = (
+    "matched",
+    "amount_differs",
+    "only_in_a",
+    "only_in_b",
+    "duplicate_in_a",
+    "duplicate_in_b",
+)
+KEY_SEP = "\x1f"  # joins multi-column keys internally
+KEY_SHOW = " | "  # ... and for people
 
 _ONLY_A, _MATCHED, _DUP_A, _DUP_B, _DIFFERS = 0, 1, 2, 3, 4
 
@@ -46,12 +53,12 @@ class CategoryTotal:
 @dataclass
 class Outcome:
     summary: dict[str, CategoryTotal]
-    rows: list[dict]                    # every record not matched, in category order
+    rows: list[dict]  # every record not matched, in category order
     rows_a: int
     rows_b: int
     total_a_cents: int
     total_b_cents: int
-    matcher: "Matcher" = field(repr=False, default=None)
+    matcher: Matcher = field(repr=False, default=None)
 
     @property
     def net_difference_cents(self) -> int:
@@ -71,19 +78,40 @@ class Outcome:
         out = []
         for c in CATEGORIES:
             t = self.summary[c]
-            out.append({"category": labels.get(c, c), "count_a": t.count_a, "total_a_cents": t.total_a_cents,
-                        "count_b": t.count_b, "total_b_cents": t.total_b_cents,
-                        "difference_cents": t.total_a_cents - t.total_b_cents})
-        out.append({"category": "all rows", "count_a": self.rows_a, "total_a_cents": self.total_a_cents,
-                    "count_b": self.rows_b, "total_b_cents": self.total_b_cents,
-                    "difference_cents": self.net_difference_cents})
+            out.append(
+                {
+                    "category": labels.get(c, c),
+                    "count_a": t.count_a,
+                    "total_a_cents": t.total_a_cents,
+                    "count_b": t.count_b,
+                    "total_b_cents": t.total_b_cents,
+                    "difference_cents": t.total_a_cents - t.total_b_cents,
+                }
+            )
+        out.append(
+            {
+                "category": "all rows",
+                "count_a": self.rows_a,
+                "total_a_cents": self.total_a_cents,
+                "count_b": self.rows_b,
+                "total_b_cents": self.total_b_cents,
+                "difference_cents": self.net_difference_cents,
+            }
+        )
         return out
 
 
 def _row(category, key, row_a=None, amount_a=None, row_b=None, amount_b=None) -> dict:
     diff = amount_a - amount_b if amount_a is not None and amount_b is not None else None
-    return {"category": category, "key": show_key(key), "row_a": row_a, "amount_a_cents": amount_a,
-            "row_b": row_b, "amount_b_cents": amount_b, "difference_cents": diff}
+    return {
+        "category": category,
+        "key": show_key(key),
+        "row_a": row_a,
+        "amount_a_cents": amount_a,
+        "row_b": row_b,
+        "amount_b_cents": amount_b,
+        "difference_cents": diff,
+    }
 
 
 class Matcher:
@@ -109,7 +137,7 @@ class Matcher:
         self.b_only_dup: dict[str, list[tuple[int, int]]] = {}
         self.rows_b = 0
         self.total_b = 0
-        self.matched = [0, 0, 0]   # count, total A, total B
+        self.matched = [0, 0, 0]  # count, total A, total B
         self._a_open = True
         self._get = self.index.get
 
@@ -131,6 +159,7 @@ class Matcher:
                 row_append(row)
             else:
                 dup(key, i, row, cents)
+
         return add
 
     def _dup_a(self, key: str, i: int, row: int, cents: int) -> None:
@@ -228,7 +257,9 @@ class Matcher:
         for i in self._slots(_DIFFERS):
             t.add_a(a_amt[i])
             t.add_b(b_amt[i])
-            rows["amount_differs"].append(_row("amount_differs", keys[i], a_row[i], a_amt[i], b_row[i], b_amt[i]))
+            rows["amount_differs"].append(
+                _row("amount_differs", keys[i], a_row[i], a_amt[i], b_row[i], b_amt[i])
+            )
         t = summary["only_in_a"]
         for i in self._slots(_ONLY_A):
             t.add_a(a_amt[i])
@@ -245,7 +276,9 @@ class Matcher:
         for i in self._slots(_DUP_B):
             key = keys[i]
             t.add_a(a_amt[i])
-            rows["duplicate_in_b"].append(_row("duplicate_in_b", key, row_a=a_row[i], amount_a=a_amt[i]))
+            rows["duplicate_in_b"].append(
+                _row("duplicate_in_b", key, row_a=a_row[i], amount_a=a_amt[i])
+            )
             for r, c in self.extra_b[key]:
                 t.add_b(c)
                 rows["duplicate_in_b"].append(_row("duplicate_in_b", key, row_b=r, amount_b=c))

@@ -11,11 +11,20 @@ from pathlib import Path
 from .. import audit
 
 SHEET_TITLES = {
-    "matched": "Matched", "amount_differs": "Amount differs", "only_in_a": "Only in A", "only_in_b": "Only in B",
-    "duplicate_in_a": "Duplicates in A", "duplicate_in_b": "Duplicates in B",
-    "unpaid": "Unpaid", "underpaid": "Underpaid", "denied": "Denied", "unknown_claim": "Unknown claims",
-    "deposit_matched": "Deposits matched", "deposit_amount_differs": "Deposit differs",
-    "only_in_835": "835 not deposited", "only_in_bank": "Deposit without 835",
+    "matched": "Matched",
+    "amount_differs": "Amount differs",
+    "only_in_a": "Only in A",
+    "only_in_b": "Only in B",
+    "duplicate_in_a": "Duplicates in A",
+    "duplicate_in_b": "Duplicates in B",
+    "unpaid": "Unpaid",
+    "underpaid": "Underpaid",
+    "denied": "Denied",
+    "unknown_claim": "Unknown claims",
+    "deposit_matched": "Deposits matched",
+    "deposit_amount_differs": "Deposit differs",
+    "only_in_835": "835 not deposited",
+    "only_in_bank": "Deposit without 835",
     "deposit_duplicate": "Deposit duplicates",
 }
 
@@ -24,8 +33,13 @@ def _out_name(col: str) -> str:
     return col[:-6] if col.endswith("_cents") else col
 
 
-def write_workbook(path: Path, info: list[tuple[str, str]], summary: Sequence[dict], summary_columns: Sequence[str],
-                   sheets: Iterable[tuple[str, Sequence[str], Iterable[dict]]]) -> None:
+def write_workbook(
+    path: Path,
+    info: list[tuple[str, str]],
+    summary: Sequence[dict],
+    summary_columns: Sequence[str],
+    sheets: Iterable[tuple[str, Sequence[str], Iterable[dict]]],
+) -> None:
     """Summary sheet (the inputs, then the totals per category) and one formatted sheet per
     category. Write-only mode: a million matched rows stream to disk instead of memory."""
     from openpyxl import Workbook
@@ -50,7 +64,13 @@ def write_workbook(path: Path, info: list[tuple[str, str]], summary: Sequence[di
         from openpyxl.utils import get_column_letter
 
         for i, c in enumerate(cols, start=1):
-            w = max([len(_out_name(c))] + [len(str(r.get(c) if r.get(c) is not None else "")) for r in sample]) + 2
+            w = (
+                max(
+                    [len(_out_name(c))]
+                    + [len(str(r.get(c) if r.get(c) is not None else "")) for r in sample]
+                )
+                + 2
+            )
             ws.column_dimensions[get_column_letter(i)].width = min(max(w, 10), 60)
 
     def money_cell(ws, cents):
@@ -65,7 +85,12 @@ def write_workbook(path: Path, info: list[tuple[str, str]], summary: Sequence[di
     widths(ws, list(summary_columns), list(summary))
     ws.append(header(ws, summary_columns))
     for r in summary:
-        ws.append([money_cell(ws, r.get(c)) if c.endswith("_cents") else safe_cell(r.get(c)) for c in summary_columns])
+        ws.append(
+            [
+                money_cell(ws, r.get(c)) if c.endswith("_cents") else safe_cell(r.get(c))
+                for c in summary_columns
+            ]
+        )
     if info:
         ws.append([])
         for label, value in info:
@@ -99,22 +124,58 @@ def write_workbook(path: Path, info: list[tuple[str, str]], summary: Sequence[di
         wb.save(fh)
 
 
-def record_run(conn, *, kind: str, inputs: list[dict], options: dict, summary: list[dict], differences: int,
-               net_difference_cents: int, exit_code: int) -> int:
+def record_run(
+    conn,
+    *,
+    kind: str,
+    inputs: list[dict],
+    options: dict,
+    summary: list[dict],
+    differences: int,
+    net_difference_cents: int,
+    exit_code: int,
+) -> int:
     """Keep the run (inside the caller's write transaction)."""
     run_id = conn.execute(
         "INSERT INTO reconcile_runs (kind, at, os_user, inputs, options, summary, differences, net_difference_cents,"
         " exit_code) VALUES (?,?,?,?,?,?,?,?,?)",
-        (kind, audit.utcnow(), audit.os_user(), json.dumps(inputs, sort_keys=True),
-         json.dumps(options, sort_keys=True, default=str), json.dumps(summary, default=str), differences,
-         net_difference_cents, exit_code)).lastrowid
-    audit.record(conn, f"reconcile {kind}", entity="reconcile_runs", ids=[run_id], count=differences,
-                 detail={"inputs": [{"file": i.get("file"), "sha256": i.get("sha256")} for i in inputs],
-                         "differences": differences})
+        (
+            kind,
+            audit.utcnow(),
+            audit.os_user(),
+            json.dumps(inputs, sort_keys=True),
+            json.dumps(options, sort_keys=True, default=str),
+            json.dumps(summary, default=str),
+            differences,
+            net_difference_cents,
+            exit_code,
+        ),
+    ).lastrowid
+    audit.record(
+        conn,
+        f"reconcile {kind}",
+        entity="reconcile_runs",
+        ids=[run_id],
+        count=differences,
+        detail={
+            "inputs": [{"file": i.get("file"), "sha256": i.get("sha256")} for i in inputs],
+            "differences": differences,
+        },
+    )
     return run_id
 
 
-HISTORY_COLUMNS = ["id", "at", "kind", "inputs", "rows", "matched", "differences", "net_difference_cents", "result"]
+HISTORY_COLUMNS = [
+    "id",
+    "at",
+    "kind",
+    "inputs",
+    "rows",
+    "matched",
+    "differences",
+    "net_difference_cents",
+    "result",
+]
 
 
 def history(conn, *, kind: str | None = None, limit: int | None = 20) -> list[dict]:
@@ -128,13 +189,31 @@ def history(conn, *, kind: str | None = None, limit: int | None = 20) -> list[di
     for rid, at, k, inputs, summary, diffs, net, code in conn.execute(sql, params):
         ins = json.loads(inputs)
         summ = json.loads(summary)
-        matched = next((s.get("count_a", s.get("count")) for s in summ if s.get("category") in ("matched", "deposit_matched")), None)
+        matched = next(
+            (
+                s.get("count_a", s.get("count"))
+                for s in summ
+                if s.get("category") in ("matched", "deposit_matched")
+            ),
+            None,
+        )
         rows = " / ".join(str(i.get("rows")) for i in ins if i.get("rows") is not None)
-        out.append({
-            "id": rid, "at": at[:19].replace("T", " "), "kind": k,
-            "inputs": ", ".join(f"{i.get('side', '')}{':' if i.get('side') else ''}{i.get('file')} ({i.get('sha256', '')[:12]})"
-                                for i in ins if i.get("file")) or "-",
-            "rows": rows, "matched": matched, "differences": diffs, "net_difference_cents": net,
-            "result": {0: "reconciled", 1: "differences"}.get(code, f"exit {code}"),
-        })
+        out.append(
+            {
+                "id": rid,
+                "at": at[:19].replace("T", " "),
+                "kind": k,
+                "inputs": ", ".join(
+                    f"{i.get('side', '')}{':' if i.get('side') else ''}{i.get('file')} ({i.get('sha256', '')[:12]})"
+                    for i in ins
+                    if i.get("file")
+                )
+                or "-",
+                "rows": rows,
+                "matched": matched,
+                "differences": diffs,
+                "net_difference_cents": net,
+                "result": {0: "reconciled", 1: "differences"}.get(code, f"exit {code}"),
+            }
+        )
     return out

@@ -27,13 +27,49 @@ from dataclasses import dataclass, field
 
 from .engine import Matcher
 
-COLUMNS = ["category", "payer", "claim_number", "invoice_id", "line", "code", "date", "days", "trace_number",
-           "expected_cents", "amount_cents", "difference_cents", "reasons", "note"]
-SUMMARY_COLUMNS = ["category", "payer", "count", "expected_cents", "amount_cents", "difference_cents"]
-CATEGORIES = ("unpaid", "underpaid", "denied", "unknown_claim", "deposit_matched", "deposit_amount_differs",
-              "only_in_835", "only_in_bank", "deposit_duplicate")
-_DEPOSIT_MAP = {"matched": "deposit_matched", "amount_differs": "deposit_amount_differs", "only_in_a": "only_in_835",
-                "only_in_b": "only_in_bank", "duplicate_in_a": "deposit_duplicate", "duplicate_in_b": "deposit_duplicate"}
+COLUMNS = [
+    "category",
+    "payer",
+    "claim_number",
+    "invoice_id",
+    "line",
+    "code",
+    "date",
+    "days",
+    "trace_number",
+    "expected_cents",
+    "amount_cents",
+    "difference_cents",
+    "reasons",
+    "note",
+]
+SUMMARY_COLUMNS = [
+    "category",
+    "payer",
+    "count",
+    "expected_cents",
+    "amount_cents",
+    "difference_cents",
+]
+CATEGORIES = (
+    "unpaid",
+    "underpaid",
+    "denied",
+    "unknown_claim",
+    "deposit_matched",
+    "deposit_amount_differs",
+    "only_in_835",
+    "only_in_bank",
+    "deposit_duplicate",
+)
+_DEPOSIT_MAP = {
+    "matched": "deposit_matched",
+    "amount_differs": "deposit_amount_differs",
+    "only_in_a": "only_in_835",
+    "only_in_b": "only_in_bank",
+    "duplicate_in_a": "deposit_duplicate",
+    "duplicate_in_b": "deposit_duplicate",
+}
 
 
 @dataclass
@@ -46,7 +82,11 @@ class RemitsOutcome:
 
     def summary_rows(self) -> list[dict]:
         out = []
-        cats = [c for c in CATEGORIES if self.deposits_checked or not c.startswith(("deposit", "only_in"))]
+        cats = [
+            c
+            for c in CATEGORIES
+            if self.deposits_checked or not c.startswith(("deposit", "only_in"))
+        ]
         by_cat = defaultdict(list)
         for r in self.rows:
             by_cat[r["category"]].append(r)
@@ -76,8 +116,14 @@ def _sum_row(cat, payer, rows) -> dict:
         vals = [r[k] for r in rows if r.get(k) is not None]
         return sum(vals) if vals else 0
 
-    return {"category": cat, "payer": payer, "count": len(rows), "expected_cents": tot("expected_cents"),
-            "amount_cents": tot("amount_cents"), "difference_cents": tot("difference_cents")}
+    return {
+        "category": cat,
+        "payer": payer,
+        "count": len(rows),
+        "expected_cents": tot("expected_cents"),
+        "amount_cents": tot("amount_cents"),
+        "difference_cents": tot("difference_cents"),
+    }
 
 
 def _row(category, **kw) -> dict:
@@ -88,7 +134,12 @@ def _row(category, **kw) -> dict:
 
 
 def _has_table(conn, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+    return (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        is not None
+    )
 
 
 def unpaid(conn, as_of: _dt.date, days: int) -> list[dict]:
@@ -104,13 +155,27 @@ def unpaid(conn, as_of: _dt.date, days: int) -> list[dict]:
              AND NOT EXISTS (SELECT 1 FROM remit_claims c WHERE c.invoice_id = i.id
                              AND c.outcome IN ('paid', 'partially_paid', 'denied')
                              AND NOT EXISTS (SELECT 1 FROM remit_claims r WHERE r.reverses_id = c.id))
-           ORDER BY p.code, i.issued_on, i.number""", (cutoff,)):
+           ORDER BY p.code, i.issued_on, i.number""",
+        (cutoff,),
+    ):
         if bal <= 0:
             continue
         age = (as_of - _dt.date.fromisoformat(issued_on[:10])).days
-        out.append(_row("unpaid", payer=payer, claim_number=number, invoice_id=inv_id, date=issued_on, days=age,
-                        expected_cents=total, amount_cents=0, difference_cents=-bal,
-                        note=f"no 835 answer {age} days after issue" + (" (last answer reversed)" if status == "reversed" else "")))
+        out.append(
+            _row(
+                "unpaid",
+                payer=payer,
+                claim_number=number,
+                invoice_id=inv_id,
+                date=issued_on,
+                days=age,
+                expected_cents=total,
+                amount_cents=0,
+                difference_cents=-bal,
+                note=f"no 835 answer {age} days after issue"
+                + (" (last answer reversed)" if status == "reversed" else ""),
+            )
+        )
     return out
 
 
@@ -123,7 +188,9 @@ def _fee(conn, payer_id, code, modifiers, dos):
     """The fee schedule amount on the date of service: the payer's own row, else the "default"
     row; the row for the line's first modifier, else (when that modifier does not change the
     price, e.g. 25 or 59) the row without a modifier. None when nothing applies."""
-    mods = [m for m in (modifiers or "").replace(":", ",").replace(" ", ",").split(",") if m.strip()]
+    mods = [
+        m for m in (modifiers or "").replace(":", ",").replace(" ", ",").split(",") if m.strip()
+    ]
     mod = mods[0].strip().upper() if mods else ""
     wanted = [mod] if mod in PRICING_MODIFIERS or not mod else [mod, ""]
     for m in wanted:
@@ -132,12 +199,16 @@ def _fee(conn, payer_id, code, modifiers, dos):
                 row = conn.execute(
                     "SELECT amount_cents FROM fee_schedule WHERE payer_id IS NULL AND code = ? AND modifier = ?"
                     " AND effective_from <= ? AND (effective_to IS NULL OR effective_to >= ?)"
-                    " ORDER BY effective_from DESC LIMIT 1", (code, m, dos, dos)).fetchone()
+                    " ORDER BY effective_from DESC LIMIT 1",
+                    (code, m, dos, dos),
+                ).fetchone()
             else:
                 row = conn.execute(
                     "SELECT amount_cents FROM fee_schedule WHERE payer_id = ? AND code = ? AND modifier = ?"
                     " AND effective_from <= ? AND (effective_to IS NULL OR effective_to >= ?)"
-                    " ORDER BY effective_from DESC LIMIT 1", (pid, code, m, dos, dos)).fetchone()
+                    " ORDER BY effective_from DESC LIMIT 1",
+                    (pid, code, m, dos, dos),
+                ).fetchone()
             if row:
                 return row[0]
     return None
@@ -153,7 +224,8 @@ def underpaid(conn, tolerance_cents: int) -> list[dict]:
            LEFT JOIN payers p ON p.id = i.payer_id
            WHERE c.outcome IN ('paid', 'partially_paid') AND c.status_code != '22'
              AND NOT EXISTS (SELECT 1 FROM remit_claims r WHERE r.reverses_id = c.id)
-           ORDER BY c.id""").fetchall()
+           ORDER BY c.id"""
+    ).fetchall()
     for cid, inv_id, number, payer, payer_id, trace, pdate, claim_paid in claims:
         lines = conn.execute(
             """SELECT rl.id, rl.paid_cents, rl.allowed_cents, il.line_no, il.code, il.modifiers, il.units,
@@ -161,7 +233,9 @@ def underpaid(conn, tolerance_cents: int) -> list[dict]:
                       (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a
                        WHERE a.line_id = rl.id AND a.group_code = 'PR')
                FROM remit_lines rl JOIN invoice_lines il ON il.id = rl.invoice_line_id
-               WHERE rl.claim_id = ?""", (cid,)).fetchall()
+               WHERE rl.claim_id = ?""",
+            (cid,),
+        ).fetchall()
         if lines:
             for _, paid, allowed, line_no, code, mods, units, dos, pr in lines:
                 fee = _fee(conn, payer_id, code, mods, dos)
@@ -170,14 +244,29 @@ def underpaid(conn, tolerance_cents: int) -> list[dict]:
                 expected = fee * (units or 1)
                 got = allowed if allowed is not None else paid + pr
                 if expected - got > tolerance_cents:
-                    out.append(_row("underpaid", payer=payer, claim_number=number, invoice_id=inv_id, line=line_no,
-                                    code=code, date=pdate, trace_number=trace, expected_cents=expected,
-                                    amount_cents=got, difference_cents=got - expected,
-                                    note=f"allowed {'(AMT*B6)' if allowed is not None else '(paid + patient share)'} below the fee schedule"))
+                    out.append(
+                        _row(
+                            "underpaid",
+                            payer=payer,
+                            claim_number=number,
+                            invoice_id=inv_id,
+                            line=line_no,
+                            code=code,
+                            date=pdate,
+                            trace_number=trace,
+                            expected_cents=expected,
+                            amount_cents=got,
+                            difference_cents=got - expected,
+                            note=f"allowed {'(AMT*B6)' if allowed is not None else '(paid + patient share)'} below the fee schedule",
+                        )
+                    )
             continue
         # claim paid without service lines: compare the claim as a whole
-        inv_lines = conn.execute("SELECT code, modifiers, units, COALESCE(date_of_service, '') FROM invoice_lines"
-                                 " WHERE invoice_id = ?", (inv_id,)).fetchall()
+        inv_lines = conn.execute(
+            "SELECT code, modifiers, units, COALESCE(date_of_service, '') FROM invoice_lines"
+            " WHERE invoice_id = ?",
+            (inv_id,),
+        ).fetchall()
         expected = 0
         for code, mods, units, dos in inv_lines:
             fee = _fee(conn, payer_id, code, mods, dos)
@@ -187,13 +276,27 @@ def underpaid(conn, tolerance_cents: int) -> list[dict]:
             expected += fee * (units or 1)
         if not expected:
             continue
-        pr = conn.execute("SELECT COALESCE(SUM(amount_cents), 0) FROM remit_adjustments WHERE claim_id = ?"
-                          " AND group_code = 'PR'", (cid,)).fetchone()[0]
+        pr = conn.execute(
+            "SELECT COALESCE(SUM(amount_cents), 0) FROM remit_adjustments WHERE claim_id = ?"
+            " AND group_code = 'PR'",
+            (cid,),
+        ).fetchone()[0]
         got = claim_paid + pr
         if expected - got > tolerance_cents:
-            out.append(_row("underpaid", payer=payer, claim_number=number, invoice_id=inv_id, date=pdate,
-                            trace_number=trace, expected_cents=expected, amount_cents=got,
-                            difference_cents=got - expected, note="claim allowed (paid + patient share) below the fee schedule"))
+            out.append(
+                _row(
+                    "underpaid",
+                    payer=payer,
+                    claim_number=number,
+                    invoice_id=inv_id,
+                    date=pdate,
+                    trace_number=trace,
+                    expected_cents=expected,
+                    amount_cents=got,
+                    difference_cents=got - expected,
+                    note="claim allowed (paid + patient share) below the fee schedule",
+                )
+            )
     return out
 
 
@@ -202,23 +305,42 @@ def denied(conn, since: _dt.date | None = None) -> list[dict]:
     for inv_id, number, payer, at, total in conn.execute(
         """SELECT i.id, i.number, COALESCE(p.code, '?'), s.at, i.total_cents FROM invoice_status s
            JOIN invoices i ON i.id = s.invoice_id LEFT JOIN payers p ON p.id = i.payer_id
-           WHERE s.status = 'denied' ORDER BY p.code, i.number"""):
+           WHERE s.status = 'denied' ORDER BY p.code, i.number"""
+    ):
         last = conn.execute(
             "SELECT c.id, c.charge_cents, c.remarks, t.trace_number, t.payment_date FROM remit_claims c"
             " JOIN remit_transactions t ON t.id = c.transaction_id WHERE c.invoice_id = ? AND c.outcome = 'denied'"
-            " ORDER BY c.id DESC LIMIT 1", (inv_id,)).fetchone()
+            " ORDER BY c.id DESC LIMIT 1",
+            (inv_id,),
+        ).fetchone()
         reasons, trace, pdate, charge = "", None, at[:10], total
         if last:
             cid, charge, remarks, trace, pdate = last
-            codes = [f"{g}-{r}" for g, r in conn.execute(
-                "SELECT DISTINCT group_code, reason_code FROM remit_adjustments WHERE claim_id = ? AND group_code != 'PR'",
-                (cid,))]
+            codes = [
+                f"{g}-{r}"
+                for g, r in conn.execute(
+                    "SELECT DISTINCT group_code, reason_code FROM remit_adjustments WHERE claim_id = ? AND group_code != 'PR'",
+                    (cid,),
+                )
+            ]
             reasons = ",".join(codes + ([remarks] if remarks else []))
         if since and (pdate or "") < since.isoformat():
             continue
-        out.append(_row("denied", payer=payer, claim_number=number, invoice_id=inv_id, date=pdate, trace_number=trace,
-                        expected_cents=charge, amount_cents=0, difference_cents=-charge, reasons=reasons,
-                        note="denied: see the reason codes"))
+        out.append(
+            _row(
+                "denied",
+                payer=payer,
+                claim_number=number,
+                invoice_id=inv_id,
+                date=pdate,
+                trace_number=trace,
+                expected_cents=charge,
+                amount_cents=0,
+                difference_cents=-charge,
+                reasons=reasons,
+                note="denied: see the reason codes",
+            )
+        )
     return out
 
 
@@ -228,17 +350,36 @@ def unknown_claims(conn, since: _dt.date | None = None) -> list[dict]:
         """SELECT c.id, c.claim_number, c.outcome, c.paid_cents, t.trace_number, t.payment_date,
                   COALESCE(t.payer_name, t.payer_key), c.note
            FROM remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id
-           WHERE c.outcome IN ('unmatched', 'not_posted', 'duplicate') ORDER BY c.id"""):
+           WHERE c.outcome IN ('unmatched', 'not_posted', 'duplicate') ORDER BY c.id"""
+    ):
         if since and (pdate or "") < since.isoformat():
             continue
-        out.append(_row("unknown_claim", payer=payer, claim_number=number, date=pdate, trace_number=trace,
-                        expected_cents=0, amount_cents=paid, difference_cents=paid,
-                        note=f"{outcome.replace('_', ' ')}: {note or ''} (remit claim {cid})"))
+        out.append(
+            _row(
+                "unknown_claim",
+                payer=payer,
+                claim_number=number,
+                date=pdate,
+                trace_number=trace,
+                expected_cents=0,
+                amount_cents=paid,
+                difference_cents=paid,
+                note=f"{outcome.replace('_', ' ')}: {note or ''} (remit claim {cid})",
+            )
+        )
     return out
 
 
-def deposits(conn, side, *, as_of: _dt.date, since: _dt.date | None, tolerance_cents: int, strip_zeros: bool,
-             problems: list) -> tuple[list[dict], list[dict]]:
+def deposits(
+    conn,
+    side,
+    *,
+    as_of: _dt.date,
+    since: _dt.date | None,
+    tolerance_cents: int,
+    strip_zeros: bool,
+    problems: list,
+) -> tuple[list[dict], list[dict]]:
     """835 payments by trace number (A) against the bank file (B)."""
     from .reports import read_side, strip_zeros_of
 
@@ -251,14 +392,19 @@ def deposits(conn, side, *, as_of: _dt.date, since: _dt.date | None, tolerance_c
     info = {}
     for tid, trace, amount, payer, pdate in conn.execute(
         "SELECT t.id, t.trace_number, t.amount_cents, COALESCE(t.payer_name, t.payer_key), t.payment_date"
-        " FROM remit_transactions t JOIN remit_files f ON f.id = t.file_id WHERE " + " AND ".join(where)
-        + " ORDER BY t.id", params):
+        " FROM remit_transactions t JOIN remit_files f ON f.id = t.file_id WHERE "
+        + " AND ".join(where)
+        + " ORDER BY t.id",
+        params,
+    ):
         key = trace.strip().upper()
         if strip_zeros:
             key = strip_zeros_of(key)
         m.add_a(key, tid, amount)
         info[tid] = (payer, pdate)
-    if side.date:   # the bank as it stood on --as-of: deposits after it (or before --since) are left out
+    if (
+        side.date
+    ):  # the bank as it stood on --as-of: deposits after it (or before --since) are left out
         side.date_from, side.date_to = since, as_of
     read_side(side, m, "b", strip_zeros=strip_zeros, problems=problems)
     if problems:
@@ -267,26 +413,52 @@ def deposits(conn, side, *, as_of: _dt.date, since: _dt.date | None, tolerance_c
     rows = []
     for r in res.rows:
         cat = _DEPOSIT_MAP[r["category"]]
-        payer, pdate = info.get(r["row_a"], (None, None)) if r["row_a"] is not None else (None, None)
+        payer, pdate = (
+            info.get(r["row_a"], (None, None)) if r["row_a"] is not None else (None, None)
+        )
         where_ = []
         if r["row_a"] is not None:
             where_.append(f"remit transaction {r['row_a']}")
         if r["row_b"] is not None:
             where_.append(f"{side.file} row {r['row_b']}")
-        rows.append(_row(cat, payer=payer, trace_number=r["key"], date=pdate, expected_cents=r["amount_a_cents"],
-                         amount_cents=r["amount_b_cents"],
-                         difference_cents=(r["amount_b_cents"] or 0) - (r["amount_a_cents"] or 0),
-                         note=", ".join(where_)))
-    matched = [_row("deposit_matched", payer=info.get(r["row_a"], (None,))[0], trace_number=r["key"],
-                    date=info.get(r["row_a"], (None, None))[1], expected_cents=r["amount_a_cents"],
-                    amount_cents=r["amount_b_cents"], difference_cents=r["amount_b_cents"] - r["amount_a_cents"],
-                    note=f"remit transaction {r['row_a']}, {side.file} row {r['row_b']}")
-               for r in res.matched_rows()]
+        rows.append(
+            _row(
+                cat,
+                payer=payer,
+                trace_number=r["key"],
+                date=pdate,
+                expected_cents=r["amount_a_cents"],
+                amount_cents=r["amount_b_cents"],
+                difference_cents=(r["amount_b_cents"] or 0) - (r["amount_a_cents"] or 0),
+                note=", ".join(where_),
+            )
+        )
+    matched = [
+        _row(
+            "deposit_matched",
+            payer=info.get(r["row_a"], (None,))[0],
+            trace_number=r["key"],
+            date=info.get(r["row_a"], (None, None))[1],
+            expected_cents=r["amount_a_cents"],
+            amount_cents=r["amount_b_cents"],
+            difference_cents=r["amount_b_cents"] - r["amount_a_cents"],
+            note=f"remit transaction {r['row_a']}, {side.file} row {r['row_b']}",
+        )
+        for r in res.matched_rows()
+    ]
     return rows, matched
 
 
-def reconcile_remits(conn, *, as_of: _dt.date, days: int = 30, tolerance_cents: int = 0, deposit_side=None,
-                     since: _dt.date | None = None, strip_zeros: bool = False) -> RemitsOutcome:
+def reconcile_remits(
+    conn,
+    *,
+    as_of: _dt.date,
+    days: int = 30,
+    tolerance_cents: int = 0,
+    deposit_side=None,
+    since: _dt.date | None = None,
+    strip_zeros: bool = False,
+) -> RemitsOutcome:
     from ..errors import InvalidRows
 
     out = RemitsOutcome()
@@ -299,8 +471,15 @@ def reconcile_remits(conn, *, as_of: _dt.date, days: int = 30, tolerance_cents: 
     out.rows += unknown_claims(conn, since)
     if deposit_side is not None:
         problems: list = []
-        rows, matched = deposits(conn, deposit_side, as_of=as_of, since=since, tolerance_cents=tolerance_cents,
-                                 strip_zeros=strip_zeros, problems=problems)
+        rows, matched = deposits(
+            conn,
+            deposit_side,
+            as_of=as_of,
+            since=since,
+            tolerance_cents=tolerance_cents,
+            strip_zeros=strip_zeros,
+            problems=problems,
+        )
         if problems:
             raise InvalidRows(problems=problems[:100], file=deposit_side.path.name)
         out.rows += rows

@@ -37,15 +37,16 @@ def strip_zeros_of(key: str) -> str:
     "INV-0042/01" -> "INV-42/1"; a lone "0" stays."""
     return _LEADING_ZEROS.sub("", key)
 
+
 _CENT = Decimal("0.01")
 _NOISE = Decimal("0.000001")
 
 
 @dataclass
 class Side:
-    label: str                 # "A" or "B"
+    label: str  # "A" or "B"
     path: Path
-    key: list[str]             # column names as given
+    key: list[str]  # column names as given
     amount: str
     sheet: str | None = None
     encoding: str = "utf-8"
@@ -59,11 +60,19 @@ class Side:
     sha256: str = ""
     rows: int = 0
     headers: list[str] = field(default_factory=list)
-    outside_dates: int = 0     # rows left out by the date window
+    outside_dates: int = 0  # rows left out by the date window
 
     def record(self) -> dict:
-        return {"side": self.label, "file": self.path.name, "path": str(self.path), "sheet": self.sheet,
-                "sha256": self.sha256, "rows": self.rows, "key": self.key, "amount": self.amount}
+        return {
+            "side": self.label,
+            "file": self.path.name,
+            "path": str(self.path),
+            "sheet": self.sheet,
+            "sha256": self.sha256,
+            "rows": self.rows,
+            "key": self.key,
+            "amount": self.amount,
+        }
 
 
 def sha256_of(path: Path) -> str:
@@ -95,8 +104,12 @@ def _column(headers: list[str], name: str, file: str, what: str) -> int:
     if len(hits) == 1:
         return hits[0]
     if len(hits) > 1:
-        raise BadInput(f"{file}: {what} column {name!r} matches {len(hits)} headers; name it exactly")
-    raise BadInput(f"{file}: no {what} column {name!r} (columns: {', '.join(repr(h) for h in headers)})")
+        raise BadInput(
+            f"{file}: {what} column {name!r} matches {len(hits)} headers; name it exactly"
+        )
+    raise BadInput(
+        f"{file}: no {what} column {name!r} (columns: {', '.join(repr(h) for h in headers)})"
+    )
 
 
 def _key_text(v) -> str:
@@ -109,7 +122,11 @@ def _key_text(v) -> str:
     if isinstance(v, float):
         return str(int(v)) if v.is_integer() else repr(v)
     if isinstance(v, (_dt.datetime, _dt.date)):
-        return v.isoformat()[:10] if isinstance(v, _dt.datetime) and v.time() == _dt.time() else v.isoformat()
+        return (
+            v.isoformat()[:10]
+            if isinstance(v, _dt.datetime) and v.time() == _dt.time()
+            else v.isoformat()
+        )
     return "" if v is None else str(v)
 
 
@@ -133,7 +150,11 @@ def _slow_cents(s: str) -> int:
     t = s.strip()
     body = t[1:] if t[:1] == "-" else t
     w, dot, f = body.partition(".")
-    if w.isdigit() and w.isascii() and (not dot or (0 < len(f) <= 2 and f.isdigit() and f.isascii())):
+    if (
+        w.isdigit()
+        and w.isascii()
+        and (not dot or (0 < len(f) <= 2 and f.isdigit() and f.isascii()))
+    ):
         c = int(w) * 100 + (int(f) * (10 if len(f) == 1 else 1) if f else 0)
         return -c if body is not t else c
     return money.parse_cents(s)
@@ -160,7 +181,9 @@ def cents_of(v) -> int:
     raise money.MoneyError("not an amount")
 
 
-def read_side(side: Side, m: Matcher, which: str, *, strip_zeros: bool, problems: list[Problem]) -> None:
+def read_side(
+    side: Side, m: Matcher, which: str, *, strip_zeros: bool, problems: list[Problem]
+) -> None:
     """Stream one file into the matcher as side "a" (indexed) or "b" (matched against a)."""
     from ..ingest.readers import open_table
 
@@ -218,15 +241,19 @@ def read_side(side: Side, m: Matcher, which: str, *, strip_zeros: bool, problems
         # The fast path: one key column, text cells, amounts like "1234.50" (a CSV export).
         for row_number, cells in table:
             n += 1
-            if dcol is not None:   # a bank file read as of a date: small, so the check may be slow
+            if dcol is not None:  # a bank file read as of a date: small, so the check may be slow
                 try:
                     day = dates.parse_date(cells[dcol], side.date_format)
                 except dates.DateError as e:
-                    problems.append(Problem(row_number, table.headers[dcol], str(e), file=table.file))
+                    problems.append(
+                        Problem(row_number, table.headers[dcol], str(e), file=table.file)
+                    )
                     if len(problems) >= MAX_PROBLEMS:
                         break
                     continue
-                if (side.date_from and day < side.date_from) or (side.date_to and day > side.date_to):
+                if (side.date_from and day < side.date_from) or (
+                    side.date_to and day > side.date_to
+                ):
                     side.outside_dates += 1
                     continue
             if single is not None:
@@ -238,7 +265,7 @@ def read_side(side: Side, m: Matcher, which: str, *, strip_zeros: bool, problems
                         k = strip_zeros_of(k)
                     if k:
                         d = v.replace(".", "", 1)
-                        if v[-3:-2] == "." and d.isdigit():   # "1234.50": the digits are the cents
+                        if v[-3:-2] == "." and d.isdigit():  # "1234.50": the digits are the cents
                             cents = int(d)
                         else:
                             try:
@@ -289,7 +316,9 @@ def read_side(side: Side, m: Matcher, which: str, *, strip_zeros: bool, problems
         table.close()
 
 
-def reconcile_files(a: Side, b: Side, *, tolerance_cents: int = 0, strip_zeros: bool = False) -> Outcome:
+def reconcile_files(
+    a: Side, b: Side, *, tolerance_cents: int = 0, strip_zeros: bool = False
+) -> Outcome:
     """Compare two reports; raises InvalidRows (exit 2) listing every bad row."""
     for side in (a, b):
         if not side.path.exists():

@@ -22,10 +22,10 @@ from .parse import RemitFile, Transaction
 @dataclass(frozen=True, slots=True)
 class Difference:
     rule: str
-    severity: str        # "error" refuses the file; "warning" is shown
+    severity: str  # "error" refuses the file; "warning" is shown
     message: str
-    claim: str | None = None   # CLP01
-    line: int | None = None    # service line number within the claim
+    claim: str | None = None  # CLP01
+    line: int | None = None  # service line number within the claim
     segment: int | None = None
     transaction: str | None = None  # ST02
 
@@ -70,35 +70,76 @@ def check_transaction(tx: Transaction) -> list[Difference]:
             lines_paid += ln.paid_cents
             exp = ln.charge_cents - adj
             if exp != ln.paid_cents:
-                out.append(Difference("LINE-BALANCE", "error",
-                                      f"line payment SVC03 does not balance: charge {money.fmt(ln.charge_cents)} - adjustments "
-                                      f"{money.fmt(adj)}: {_diff(exp, ln.paid_cents)}",
-                                      c.claim_number, ln.seq, ln.segment, st))
+                out.append(
+                    Difference(
+                        "LINE-BALANCE",
+                        "error",
+                        f"line payment SVC03 does not balance: charge {money.fmt(ln.charge_cents)} - adjustments "
+                        f"{money.fmt(adj)}: {_diff(exp, ln.paid_cents)}",
+                        c.claim_number,
+                        ln.seq,
+                        ln.segment,
+                        st,
+                    )
+                )
         adjusted = claim_level + line_adj
         exp = c.charge_cents - adjusted
         if exp != c.paid_cents:
-            out.append(Difference("CLAIM-BALANCE", "error",
-                                  f"claim payment CLP04 does not balance: charge {money.fmt(c.charge_cents)} - adjustments "
-                                  f"{money.fmt(adjusted)}: {_diff(exp, c.paid_cents)}",
-                                  c.claim_number, None, c.segment, st))
+            out.append(
+                Difference(
+                    "CLAIM-BALANCE",
+                    "error",
+                    f"claim payment CLP04 does not balance: charge {money.fmt(c.charge_cents)} - adjustments "
+                    f"{money.fmt(adjusted)}: {_diff(exp, c.paid_cents)}",
+                    c.claim_number,
+                    None,
+                    c.segment,
+                    st,
+                )
+            )
         if c.lines:
             exp = lines_paid - claim_level
             if exp != c.paid_cents:
-                out.append(Difference("CLAIM-LINES", "error",
-                                      f"claim payment CLP04 is not the lines' payments {money.fmt(lines_paid)} - claim-level "
-                                      f"adjustments {money.fmt(claim_level)}: {_diff(exp, c.paid_cents)}",
-                                      c.claim_number, None, c.segment, st))
+                out.append(
+                    Difference(
+                        "CLAIM-LINES",
+                        "error",
+                        f"claim payment CLP04 is not the lines' payments {money.fmt(lines_paid)} - claim-level "
+                        f"adjustments {money.fmt(claim_level)}: {_diff(exp, c.paid_cents)}",
+                        c.claim_number,
+                        None,
+                        c.segment,
+                        st,
+                    )
+                )
         if c.patient_resp_cents is not None:
             if pr != c.patient_resp_cents:
-                out.append(Difference("CLAIM-PR", "warning",
-                                      f"CLP05 patient responsibility is not the sum of PR adjustments: "
-                                      f"{_diff(pr, c.patient_resp_cents)}", c.claim_number, None, c.segment, st))
+                out.append(
+                    Difference(
+                        "CLAIM-PR",
+                        "warning",
+                        f"CLP05 patient responsibility is not the sum of PR adjustments: "
+                        f"{_diff(pr, c.patient_resp_cents)}",
+                        c.claim_number,
+                        None,
+                        c.segment,
+                        st,
+                    )
+                )
     exp = tx.claims_paid_cents - tx.plb_cents
     if exp != tx.signed_amount_cents:
-        out.append(Difference("TRANSACTION-BALANCE", "error",
-                              f"BPR02 payment does not balance: claims paid {money.fmt(tx.claims_paid_cents)} - provider "
-                              f"adjustments {money.fmt(tx.plb_cents)}: {_diff(exp, tx.signed_amount_cents)}",
-                              None, None, tx.segment, st))
+        out.append(
+            Difference(
+                "TRANSACTION-BALANCE",
+                "error",
+                f"BPR02 payment does not balance: claims paid {money.fmt(tx.claims_paid_cents)} - provider "
+                f"adjustments {money.fmt(tx.plb_cents)}: {_diff(exp, tx.signed_amount_cents)}",
+                None,
+                None,
+                tx.segment,
+                st,
+            )
+        )
     return out
 
 

@@ -1,8 +1,8 @@
 """Remittance invariants for `billadmin check` (hook: integrity.extra_checks).
 
-  REMIT-BALANCE  each posted 835 transaction: BPR02 = posted + unmatched + skipped - PLB (the
-                 money of the check is all accounted for), and the insurance payments made from
-                 it sum to what was posted.
+REMIT-BALANCE  each posted 835 transaction: BPR02 = posted + unmatched + skipped - PLB (the
+               money of the check is all accounted for), and the insurance payments made from
+               it sum to what was posted.
 """
 
 from __future__ import annotations
@@ -19,14 +19,25 @@ def check_remittances(conn) -> list[Finding]:
         "SELECT t.id, t.trace_number, t.amount_cents, t.posted_cents, t.unmatched_cents, t.skipped_cents, t.plb_cents,"
         " COALESCE((SELECT SUM(p.amount_cents) FROM remit_payments rp JOIN payments p ON p.id = rp.payment_id"
         "           WHERE rp.transaction_id = t.id), 0)"
-        " FROM remit_transactions t ORDER BY t.id"):
+        " FROM remit_transactions t ORDER BY t.id"
+    ):
         if amount != posted + unmatched + skipped - plb:
-            out.append(Finding("REMIT-BALANCE", "error",
-                               f"remit transaction {tid} (trace {trace}): BPR {money.fmt(amount)} != posted {money.fmt(posted)}"
-                               f" + unmatched {money.fmt(unmatched)} + skipped {money.fmt(skipped)} - PLB {money.fmt(plb)}",
-                               source="billadmin check"))
+            out.append(
+                Finding(
+                    "REMIT-BALANCE",
+                    "error",
+                    f"remit transaction {tid} (trace {trace}): BPR {money.fmt(amount)} != posted {money.fmt(posted)}"
+                    f" + unmatched {money.fmt(unmatched)} + skipped {money.fmt(skipped)} - PLB {money.fmt(plb)}",
+                    source="billadmin check",
+                )
+            )
         if paid != posted:
-            out.append(Finding("REMIT-BALANCE", "error",
-                               f"remit transaction {tid} (trace {trace}): payments {money.fmt(paid)} != posted {money.fmt(posted)}",
-                               source="billadmin check"))
+            out.append(
+                Finding(
+                    "REMIT-BALANCE",
+                    "error",
+                    f"remit transaction {tid} (trace {trace}): payments {money.fmt(paid)} != posted {money.fmt(posted)}",
+                    source="billadmin check",
+                )
+            )
     return out

@@ -20,8 +20,14 @@ from pathlib import Path
 from .. import money
 
 SEED = 835
-DENIALS = [("CO", "197", "N54"), ("CO", "16", "M51"), ("CO", "50", "N115"), ("CO", "29", None), ("CO", "18", None),
-           ("CO", "96", "N130")]
+DENIALS = [
+    ("CO", "197", "N54"),
+    ("CO", "16", "M51"),
+    ("CO", "50", "N115"),
+    ("CO", "29", None),
+    ("CO", "18", None),
+    ("CO", "96", "N130"),
+]
 COINSURANCE = {"medicare": 20, "commercial": 20, "hmo": 0, "medicaid": 0}
 
 
@@ -43,24 +49,81 @@ class _File:
 
     def text(self, isa_control: int) -> str:
         d = self.pay_date.strftime("%Y%m%d")
-        body = [["ST", "835", "0001"],
-                ["BPR", "I", _amt(abs(self.total)), "C" if self.total >= 0 else "D", "ACH", "CCP", "01", "999999992", "DA",
-                 "123456", self.payer["tin"], "", "01", "999988880", "DA", "98765", d],
-                ["TRN", "1", self.trace, self.payer["tin"]], ["DTM", "405", d],
-                ["N1", "PR", self.payer["name"].upper()[:60]], ["N3", self.payer.get("address1") or "PO BOX 1"],
-                ["N4", self.payer.get("city") or "COLUMBUS", self.payer.get("state") or "OH", self.payer.get("zip") or "43215"],
-                ["REF", "2U", self.payer["x12"] or self.payer["code"]],
-                ["N1", "PE", self.practice["name"].upper()[:60], "XX", self.practice["npi"]]]
+        body = [
+            ["ST", "835", "0001"],
+            [
+                "BPR",
+                "I",
+                _amt(abs(self.total)),
+                "C" if self.total >= 0 else "D",
+                "ACH",
+                "CCP",
+                "01",
+                "999999992",
+                "DA",
+                "123456",
+                self.payer["tin"],
+                "",
+                "01",
+                "999988880",
+                "DA",
+                "98765",
+                d,
+            ],
+            ["TRN", "1", self.trace, self.payer["tin"]],
+            ["DTM", "405", d],
+            ["N1", "PR", self.payer["name"].upper()[:60]],
+            ["N3", self.payer.get("address1") or "PO BOX 1"],
+            [
+                "N4",
+                self.payer.get("city") or "COLUMBUS",
+                self.payer.get("state") or "OH",
+                self.payer.get("zip") or "43215",
+            ],
+            ["REF", "2U", self.payer["x12"] or self.payer["code"]],
+            ["N1", "PE", self.practice["name"].upper()[:60], "XX", self.practice["npi"]],
+        ]
         for i, c in enumerate(self.claims, start=1):
             body.append(["LX", str(i)])
             body.extend(c)
         body.append(["SE", str(len(body) + 1), "0001"])
         sender = (self.payer["x12"] or self.payer["code"])[:15].ljust(15)
         recv = (self.practice.get("submitter_id") or "PRACTICE")[:15].ljust(15)
-        segs = [["ISA", "00", " " * 10, "00", " " * 10, "ZZ", sender, "ZZ", recv, self.pay_date.strftime("%y%m%d"), "0800",
-                 "^", "00501", f"{isa_control:09d}", "0", "P", ":"],
-                ["GS", "HP", sender.strip(), recv.strip(), d, "0800", str(isa_control), "X", "005010X221A1"],
-                *body, ["GE", "1", str(isa_control)], ["IEA", "1", f"{isa_control:09d}"]]
+        segs = [
+            [
+                "ISA",
+                "00",
+                " " * 10,
+                "00",
+                " " * 10,
+                "ZZ",
+                sender,
+                "ZZ",
+                recv,
+                self.pay_date.strftime("%y%m%d"),
+                "0800",
+                "^",
+                "00501",
+                f"{isa_control:09d}",
+                "0",
+                "P",
+                ":",
+            ],
+            [
+                "GS",
+                "HP",
+                sender.strip(),
+                recv.strip(),
+                d,
+                "0800",
+                str(isa_control),
+                "X",
+                "005010X221A1",
+            ],
+            *body,
+            ["GE", "1", str(isa_control)],
+            ["IEA", "1", f"{isa_control:09d}"],
+        ]
         return "".join("*".join(s) + "~\n" for s in segs)
 
 
@@ -74,8 +137,17 @@ def _fee(conn, payer_id, code, mods, dos, charge):
     return charge if fee is None else min(fee, charge)
 
 
-def _claim_segments(inv: dict, lines: list[dict], kind: str, outcome: str, rnd: random.Random, conn,
-                    status: str = "1", sign: int = 1, pcn: str | None = None) -> tuple[list[list[str]], int]:
+def _claim_segments(
+    inv: dict,
+    lines: list[dict],
+    kind: str,
+    outcome: str,
+    rnd: random.Random,
+    conn,
+    status: str = "1",
+    sign: int = 1,
+    pcn: str | None = None,
+) -> tuple[list[list[str]], int]:
     """CLP loop for one claim: returns (segments, paid cents)."""
     svc, total_paid, total_pr, charge_total = [], 0, 0, 0
     denial = DENIALS[rnd.randrange(len(DENIALS))] if outcome == "denied" else None
@@ -83,7 +155,9 @@ def _claim_segments(inv: dict, lines: list[dict], kind: str, outcome: str, rnd: 
     for i, ln in enumerate(lines):
         charge = ln["amount_cents"]
         charge_total += charge
-        code = ln["code"] + "".join(":" + m for m in (ln["modifiers"] or "").replace(",", " ").split())
+        code = ln["code"] + "".join(
+            ":" + m for m in (ln["modifiers"] or "").replace(",", " ").split()
+        )
         cas: list[tuple[str, str, int]] = []
         remark = None
         if denial:
@@ -91,7 +165,9 @@ def _claim_segments(inv: dict, lines: list[dict], kind: str, outcome: str, rnd: 
             remark = denial[2]
             paid = 0
         else:
-            allowed = _fee(conn, inv["payer_id"], ln["code"], ln["modifiers"], ln["date_of_service"], charge)
+            allowed = _fee(
+                conn, inv["payer_id"], ln["code"], ln["modifiers"], ln["date_of_service"], charge
+            )
             if outcome == "short":
                 allowed = allowed * rnd.choice((80, 85, 90)) // 100
             pr = []
@@ -109,8 +185,17 @@ def _claim_segments(inv: dict, lines: list[dict], kind: str, outcome: str, rnd: 
             paid = allowed - sum(p[2] for p in pr)
             total_pr += sum(p[2] for p in pr)
         total_paid += paid
-        seg = [["SVC", f"HC:{code}", _amt(sign * charge), _amt(sign * paid), "", str(ln["units"] or 1)],
-               ["DTM", "472", (ln["date_of_service"] or inv["issued_on"]).replace("-", "")]]
+        seg = [
+            [
+                "SVC",
+                f"HC:{code}",
+                _amt(sign * charge),
+                _amt(sign * paid),
+                "",
+                str(ln["units"] or 1),
+            ],
+            ["DTM", "472", (ln["date_of_service"] or inv["issued_on"]).replace("-", "")],
+        ]
         for g, r, a in cas:
             seg.append(["CAS", g, r, _amt(sign * a)])
         if not denial:
@@ -118,11 +203,20 @@ def _claim_segments(inv: dict, lines: list[dict], kind: str, outcome: str, rnd: 
         if remark:
             seg.append(["LQ", "HE", remark])
         svc.extend(seg)
-    clp = ["CLP", inv["number"], "4" if denial and rnd.random() < 0.5 else status, _amt(sign * charge_total),
-           _amt(sign * total_paid), _amt(sign * total_pr) if total_pr else "", {"medicare": "MB", "medicaid": "MC",
-                                                                                 "hmo": "HM"}.get(kind, "CI"),
-           pcn or f"{inv['payer_code']}{inv['id']:08d}"]
-    head = [clp, ["NM1", "QC", "1", "PATIENT", "DEMO", "", "", "", "MI", f"M{inv['patient_id']:08d}"]]
+    clp = [
+        "CLP",
+        inv["number"],
+        "4" if denial and rnd.random() < 0.5 else status,
+        _amt(sign * charge_total),
+        _amt(sign * total_paid),
+        _amt(sign * total_pr) if total_pr else "",
+        {"medicare": "MB", "medicaid": "MC", "hmo": "HM"}.get(kind, "CI"),
+        pcn or f"{inv['payer_code']}{inv['id']:08d}",
+    ]
+    head = [
+        clp,
+        ["NM1", "QC", "1", "PATIENT", "DEMO", "", "", "", "MI", f"M{inv['patient_id']:08d}"],
+    ]
     return head + svc, sign * total_paid
 
 
@@ -141,8 +235,9 @@ def _negated(segs: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def answer_window(conn, out_dir: Path, since: _dt.date, until: _dt.date, practice: dict, *,
-                  extras: bool = False) -> dict:
+def answer_window(
+    conn, out_dir: Path, since: _dt.date, until: _dt.date, practice: dict, *, extras: bool = False
+) -> dict:
     """The demo's timeline: the payers' 835s that arrive in (since, until].
 
     Each claim's fate is fixed by its own seeded draw (80% paid, 7% paid short, 8% denied, 5% never
@@ -156,19 +251,53 @@ def answer_window(conn, out_dir: Path, since: _dt.date, until: _dt.date, practic
     out_dir.mkdir(parents=True, exist_ok=True)
     payers = {}
     for pid, code, name, kind, x12, a1, city, st, zp in conn.execute(
-            "SELECT id, code, name, kind, x12_payer_id, address1, city, state, zip FROM payers"):
+        "SELECT id, code, name, kind, x12_payer_id, address1, city, state, zip FROM payers"
+    ):
         tin = "1" + str(int(hashlib.sha256(code.encode()).hexdigest(), 16))[:9]
-        payers[pid] = {"id": pid, "code": code, "name": name, "kind": kind, "x12": x12, "tin": tin, "address1": a1,
-                       "city": city, "state": st, "zip": zp}
-    invs = [dict(zip(("id", "number", "payer_id", "patient_id", "issued_on", "copay_cents", "total_cents"), r))
-            for r in conn.execute("SELECT id, number, payer_id, patient_id, issued_on, copay_cents, total_cents"
-                                  " FROM invoices WHERE kind = 'claim' AND frequency_code = '1' AND issued_on < ?"
-                                  " ORDER BY id", (until.isoformat(),))]
+        payers[pid] = {
+            "id": pid,
+            "code": code,
+            "name": name,
+            "kind": kind,
+            "x12": x12,
+            "tin": tin,
+            "address1": a1,
+            "city": city,
+            "state": st,
+            "zip": zp,
+        }
+    invs = [
+        dict(
+            zip(
+                (
+                    "id",
+                    "number",
+                    "payer_id",
+                    "patient_id",
+                    "issued_on",
+                    "copay_cents",
+                    "total_cents",
+                ),
+                r,
+            )
+        )
+        for r in conn.execute(
+            "SELECT id, number, payer_id, patient_id, issued_on, copay_cents, total_cents"
+            " FROM invoices WHERE kind = 'claim' AND frequency_code = '1' AND issued_on < ?"
+            " ORDER BY id",
+            (until.isoformat(),),
+        )
+    ]
     lines = defaultdict(list)
-    for r in conn.execute("SELECT l.invoice_id, l.code, l.modifiers, l.units, l.date_of_service, l.amount_cents"
-                          " FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.kind = 'claim'"
-                          " AND i.issued_on < ? ORDER BY l.invoice_id, l.line_no", (until.isoformat(),)):
-        lines[r[0]].append(dict(zip(("code", "modifiers", "units", "date_of_service", "amount_cents"), r[1:])))
+    for r in conn.execute(
+        "SELECT l.invoice_id, l.code, l.modifiers, l.units, l.date_of_service, l.amount_cents"
+        " FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.kind = 'claim'"
+        " AND i.issued_on < ? ORDER BY l.invoice_id, l.line_no",
+        (until.isoformat(),),
+    ):
+        lines[r[0]].append(
+            dict(zip(("code", "modifiers", "units", "date_of_service", "amount_cents"), r[1:]))
+        )
     files: dict[tuple[int, _dt.date], _File] = {}
     counts: dict[str, int] = defaultdict(int)
     reversible = None
@@ -178,23 +307,40 @@ def answer_window(conn, out_dir: Path, since: _dt.date, until: _dt.date, practic
             continue
         rnd = random.Random(SEED * 1_000_003 + inv["id"])
         roll = rnd.random()
-        outcome = "paid" if roll < 0.80 else "short" if roll < 0.87 else "denied" if roll < 0.95 else "none"
-        pay_date = _dt.date.fromisoformat(inv["issued_on"]) + _dt.timedelta(days=rnd.randint(12, 40))
+        outcome = (
+            "paid"
+            if roll < 0.80
+            else "short"
+            if roll < 0.87
+            else "denied"
+            if roll < 0.95
+            else "none"
+        )
+        pay_date = _dt.date.fromisoformat(inv["issued_on"]) + _dt.timedelta(
+            days=rnd.randint(12, 40)
+        )
         if outcome == "none" or not (since < pay_date <= until):
             continue
-        pay_date += _dt.timedelta(days=(4 - pay_date.weekday()) % 7)  # payers send their 835s on Fridays
+        pay_date += _dt.timedelta(
+            days=(4 - pay_date.weekday()) % 7
+        )  # payers send their 835s on Fridays
         pay_date = min(pay_date, until)
         counts[outcome] += 1
         inv["payer_code"] = payer["code"]
         f = files.get((payer["id"], pay_date))
         if f is None:
-            f = files[(payer["id"], pay_date)] = _File(payer, f"{payer['code']}{pay_date:%y%m%d}", pay_date, practice)
+            f = files[(payer["id"], pay_date)] = _File(
+                payer, f"{payer['code']}{pay_date:%y%m%d}", pay_date, practice
+            )
         segs, paid = _claim_segments(inv, lines[inv["id"]], payer["kind"], outcome, rnd, conn)
         f.add(segs, paid)
         if reversible is None and outcome == "paid" and paid > 0:
             reversible = (inv, payer, segs, paid)
-    isa = int(conn.execute("SELECT COUNT(*) FROM remit_files").fetchone()[0]) + 1 if conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE name = 'remit_files'").fetchone() else 1
+    isa = (
+        int(conn.execute("SELECT COUNT(*) FROM remit_files").fetchone()[0]) + 1
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'remit_files'").fetchone()
+        else 1
+    )
     paths, payments = [], []
     for (_, pay_date), f in sorted(files.items(), key=lambda kv: (kv[0][1], kv[1].payer["code"])):
         p = out_dir / f"{f.payer['code']}-{f.pay_date.isoformat()}-{f.trace}.835"
@@ -206,10 +352,23 @@ def answer_window(conn, out_dir: Path, since: _dt.date, until: _dt.date, practic
         inv, payer, orig, paid = reversible
         f = _File(payer, f"{payer['code']}{until:%y%m%d}RV", until, practice)
         f.add(_negated(orig), -paid)
-        segs, paid2 = _claim_segments(inv, lines[inv["id"]], payer["kind"], "short", random.Random(SEED + inv["id"]),
-                                      conn, pcn=f"{payer['code']}{inv['id']:08d}R")
+        segs, paid2 = _claim_segments(
+            inv,
+            lines[inv["id"]],
+            payer["kind"],
+            "short",
+            random.Random(SEED + inv["id"]),
+            conn,
+            pcn=f"{payer['code']}{inv['id']:08d}R",
+        )
         f.add(segs, paid2)
-        f.add([["CLP", "ZZ-OTHER-7781", "1", "95", "60", "", "CI", "OTHER1"], ["CAS", "CO", "45", "35"]], 6000)
+        f.add(
+            [
+                ["CLP", "ZZ-OTHER-7781", "1", "95", "60", "", "CI", "OTHER1"],
+                ["CAS", "CO", "45", "35"],
+            ],
+            6000,
+        )
         p = out_dir / f"{payer['code']}-{until.isoformat()}-{f.trace}.835"
         p.write_text(f.text(isa))
         paths.append(p)

@@ -29,15 +29,31 @@ from ..x12 import reader
 
 # CLP02 claim status codes (835 TR3, CLP02).
 CLAIM_STATUS = {
-    "1": "processed as primary", "2": "processed as secondary", "3": "processed as tertiary",
-    "4": "denied", "19": "processed as primary, forwarded", "20": "processed as secondary, forwarded",
-    "21": "processed as tertiary, forwarded", "22": "reversal of previous payment",
-    "23": "not our claim, forwarded", "25": "predetermination pricing only, no payment",
+    "1": "processed as primary",
+    "2": "processed as secondary",
+    "3": "processed as tertiary",
+    "4": "denied",
+    "19": "processed as primary, forwarded",
+    "20": "processed as secondary, forwarded",
+    "21": "processed as tertiary, forwarded",
+    "22": "reversal of previous payment",
+    "23": "not our claim, forwarded",
+    "25": "predetermination pricing only, no payment",
 }
-ADJUSTMENT_GROUPS = {"CO": "contractual obligation", "CR": "correction and reversal", "OA": "other adjustment",
-                     "PI": "payer initiated reduction", "PR": "patient responsibility"}
-PAYMENT_METHODS = {"ACH": "ACH (EFT)", "BOP": "financial institution option", "CHK": "check", "FWT": "wire transfer",
-                   "NON": "no payment"}
+ADJUSTMENT_GROUPS = {
+    "CO": "contractual obligation",
+    "CR": "correction and reversal",
+    "OA": "other adjustment",
+    "PI": "payer initiated reduction",
+    "PR": "patient responsibility",
+}
+PAYMENT_METHODS = {
+    "ACH": "ACH (EFT)",
+    "BOP": "financial institution option",
+    "CHK": "check",
+    "FWT": "wire transfer",
+    "NON": "no payment",
+}
 
 
 @dataclass(slots=True)
@@ -47,7 +63,7 @@ class Issue:
     severity: str
     message: str
     segment: int | None = None
-    claim: str | None = None     # CLP01 (our claim number: an internal id, not PHI)
+    claim: str | None = None  # CLP01 (our claim number: an internal id, not PHI)
 
     def __str__(self) -> str:
         where = f"segment {self.segment}: " if self.segment else ""
@@ -78,8 +94,8 @@ class ServiceLine:
     original_units: str | None = None
     service_from: str | None = None
     service_to: str | None = None
-    control_number: str | None = None   # REF*6R: the line item control number we sent
-    allowed_cents: int | None = None    # AMT*B6
+    control_number: str | None = None  # REF*6R: the line item control number we sent
+    allowed_cents: int | None = None  # AMT*B6
     adjustments: list[Adjustment] = field(default_factory=list)
     remarks: list[str] = field(default_factory=list)  # LQ*HE remark codes (RARC)
 
@@ -91,10 +107,10 @@ class ServiceLine:
 @dataclass(slots=True)
 class ClaimPayment:
     seq: int
-    claim_number: str          # CLP01: our patient control number (= invoices.number)
-    status_code: str           # CLP02
-    charge_cents: int          # CLP03
-    paid_cents: int            # CLP04
+    claim_number: str  # CLP01: our patient control number (= invoices.number)
+    status_code: str  # CLP02
+    charge_cents: int  # CLP03
+    paid_cents: int  # CLP04
     patient_resp_cents: int | None  # CLP05
     filing_indicator: str | None
     payer_claim_number: str | None  # CLP07
@@ -105,10 +121,10 @@ class ClaimPayment:
     statement_to: str | None = None
     received_on: str | None = None
     header_number: str | None = None  # LX01
-    adjustments: list[Adjustment] = field(default_factory=list)   # claim-level CAS
-    remarks: list[str] = field(default_factory=list)              # MOA/MIA remark codes
+    adjustments: list[Adjustment] = field(default_factory=list)  # claim-level CAS
+    remarks: list[str] = field(default_factory=list)  # MOA/MIA remark codes
     lines: list[ServiceLine] = field(default_factory=list)
-    amounts: dict[str, int] = field(default_factory=dict)         # AMT qualifier -> cents
+    amounts: dict[str, int] = field(default_factory=dict)  # AMT qualifier -> cents
     corrected_priority_payer: bool = False
 
     @property
@@ -149,25 +165,25 @@ class ProviderAdjustment:
 
 @dataclass(slots=True)
 class Transaction:
-    control_number: str                  # ST02
+    control_number: str  # ST02
     segment: int
-    handling_code: str = ""              # BPR01
-    amount_cents: int = 0                # BPR02 (always >= 0 in the file)
-    credit_debit: str = "C"              # BPR03
-    method: str | None = None            # BPR04
-    payment_date: str | None = None      # BPR16
-    trace_number: str | None = None      # TRN02: check or EFT trace number
-    trace_company: str | None = None     # TRN03: payer's company id ("1" + EIN)
-    production_date: str | None = None   # DTM*405
+    handling_code: str = ""  # BPR01
+    amount_cents: int = 0  # BPR02 (always >= 0 in the file)
+    credit_debit: str = "C"  # BPR03
+    method: str | None = None  # BPR04
+    payment_date: str | None = None  # BPR16
+    trace_number: str | None = None  # TRN02: check or EFT trace number
+    trace_company: str | None = None  # TRN03: payer's company id ("1" + EIN)
+    production_date: str | None = None  # DTM*405
     payer_name: str | None = None
-    payer_id: str | None = None          # N1*PR N104, else REF*2U
-    payer_ref: str | None = None         # REF*2U
+    payer_id: str | None = None  # N1*PR N104, else REF*2U
+    payer_ref: str | None = None  # REF*2U
     payee_name: str | None = None
     payee_id_qualifier: str | None = None
-    payee_id: str | None = None          # N1*PE N104 (NPI with XX, TIN with FI)
+    payee_id: str | None = None  # N1*PE N104 (NPI with XX, TIN with FI)
     claims: list[ClaimPayment] = field(default_factory=list)
     plb: list[ProviderAdjustment] = field(default_factory=list)
-    version: str | None = None           # GS08
+    version: str | None = None  # GS08
 
     @property
     def signed_amount_cents(self) -> int:
@@ -242,8 +258,12 @@ class _Amounts:
         neg = t[0] == "-"
         body = t[1:] if neg else t
         whole, dot, frac = body.partition(".")
-        if (whole.isdigit() or (whole == "" and frac)) and (not dot or (frac.isdigit() and len(frac) <= 2)) \
-                and whole.isascii() and frac.isascii():
+        if (
+            (whole.isdigit() or (whole == "" and frac))
+            and (not dot or (frac.isdigit() and len(frac) <= 2))
+            and whole.isascii()
+            and frac.isascii()
+        ):
             c = int(whole or "0") * 100 + (int(frac.ljust(2, "0")) if frac else 0)
             c = -c if neg else c
         else:
@@ -260,7 +280,9 @@ class _Amounts:
                 self.issues.append(Issue("error", f"{where} is not an X12 decimal amount", seg_no))
                 return 0
             if q != d:
-                self.issues.append(Issue("error", f"{where} has more than two decimal places", seg_no))
+                self.issues.append(
+                    Issue("error", f"{where} has more than two decimal places", seg_no)
+                )
                 return 0
             c = int(q * 100)
         if abs(c) > MAX_CENTS:  # an amount no payer pays; would overflow SQLite's integers
@@ -311,7 +333,9 @@ def _cas(seg: list[str], seg_no: int, amount: _Amounts, issues: list[Issue]) -> 
     group = seg[1].strip() if n > 1 else ""
     out: list[Adjustment] = []
     if group not in ADJUSTMENT_GROUPS:
-        issues.append(Issue("error", f"CAS01 group code is not one of {', '.join(ADJUSTMENT_GROUPS)}", seg_no))
+        issues.append(
+            Issue("error", f"CAS01 group code is not one of {', '.join(ADJUSTMENT_GROUPS)}", seg_no)
+        )
         return out
     for i in range(2, min(n, 20), 3):
         reason = seg[i].strip()
@@ -319,9 +343,19 @@ def _cas(seg: list[str], seg_no: int, amount: _Amounts, issues: list[Issue]) -> 
         qty = seg[i + 2].strip() or None if n > i + 2 else None
         if not reason:
             if amt.strip():
-                issues.append(Issue("error", f"CAS{i:02d} reason code is empty but CAS{i + 1:02d} has an amount", seg_no))
+                issues.append(
+                    Issue(
+                        "error",
+                        f"CAS{i:02d} reason code is empty but CAS{i + 1:02d} has an amount",
+                        seg_no,
+                    )
+                )
             continue
-        out.append(Adjustment(group, reason, amount(amt, seg_no, f"CAS{i + 1:02d} (adjustment amount)"), qty))
+        out.append(
+            Adjustment(
+                group, reason, amount(amt, seg_no, f"CAS{i + 1:02d} (adjustment amount)"), qty
+            )
+        )
     if not out:
         issues.append(Issue("error", "CAS segment has no reason code and amount", seg_no))
     return out
@@ -354,7 +388,9 @@ def parse_bytes(data: bytes, *, name: str = "<input>", path: str = "") -> RemitF
 
 
 def _parse(data: bytes, name: str, path: str) -> RemitFile:
-    rf = RemitFile(path=path or name, name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    rf = RemitFile(
+        path=path or name, name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data)
+    )
     issues = rf.issues
     try:
         ics = reader.interchanges(data, split=False)
@@ -377,16 +413,18 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
         claim: ClaimPayment | None = None
         line: ServiceLine | None = None
         header_number: str | None = None
-        n1 = None            # 'PR' or 'PE' while inside loop 1000A/1000B
+        n1 = None  # 'PR' or 'PE' while inside loop 1000A/1000B
         gs_version = None
         gs_count = 0
         st_count = 0
         isa = ic.segments[0].split(elem)
         if len(isa) < 17:
-            issues.append(Issue("warning", f"ISA has {len(isa) - 1} elements, expected 16", seg_no + 1))
+            issues.append(
+                Issue("warning", f"ISA has {len(isa) - 1} elements, expected 16", seg_no + 1)
+            )
         if rf.interchange_control is None:
             rf.interchange_control = isa[13].strip() if len(isa) > 13 else None
-        active = False        # inside an ST*835..SE transaction
+        active = False  # inside an ST*835..SE transaction
         first = seg_no + 1
         for seg_no, raw in enumerate(ic.segments, first):
             seg = raw.split(elem)
@@ -409,21 +447,47 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
                     active = (seg[1].strip() if n > 1 else "") == "835"
                     if not active:
                         st01 = _shown(repr(seg[1].strip() if n > 1 else ""), r"'[0-9]{0,3}'")
-                        issues.append(Issue("warning", f"ST01 is {st01}, not 835: transaction skipped", seg_no))
+                        issues.append(
+                            Issue(
+                                "warning", f"ST01 is {st01}, not 835: transaction skipped", seg_no
+                            )
+                        )
                 elif sid == "GS":
                     gs_count = 0
                     gs_version = seg[8].strip() or None if n > 8 else None
                     if gs_version and not gs_version.startswith("005010X221"):
-                        issues.append(Issue("warning", f"GS08 version {_shown(gs_version, r'[0-9]{6}X[0-9]{3}[A-Z0-9]{0,2}')} is not 005010X221A1; read as 835 5010", seg_no))
+                        issues.append(
+                            Issue(
+                                "warning",
+                                f"GS08 version {_shown(gs_version, r'[0-9]{6}X[0-9]{3}[A-Z0-9]{0,2}')} is not 005010X221A1; read as 835 5010",
+                                seg_no,
+                            )
+                        )
                 elif sid == "GE":
                     ge = seg[1].strip() if n > 1 else ""
                     if ge.isdigit() and int(ge) != gs_count:
-                        issues.append(Issue("warning", f"GE01 says {ge} transactions, the group has {gs_count}", seg_no))
+                        issues.append(
+                            Issue(
+                                "warning",
+                                f"GE01 says {ge} transactions, the group has {gs_count}",
+                                seg_no,
+                            )
+                        )
                 elif sid == "IEA":
-                    if (seg[2].strip() if n > 2 else "") != (isa[13].strip() if len(isa) > 13 else ""):
-                        issues.append(Issue("warning", "IEA02 does not match ISA13 control number", seg_no))
+                    if (seg[2].strip() if n > 2 else "") != (
+                        isa[13].strip() if len(isa) > 13 else ""
+                    ):
+                        issues.append(
+                            Issue("warning", "IEA02 does not match ISA13 control number", seg_no)
+                        )
                 elif sid not in ("ISA", "TA1"):
-                    issues.append(Issue("warning", f"{_shown(sid, r'[A-Z][A-Z0-9]{1,2}', 'a damaged')} segment outside any ST..SE transaction ignored", seg_no))
+                    issues.append(
+                        Issue(
+                            "warning",
+                            f"{_shown(sid, r'[A-Z][A-Z0-9]{1,2}', 'a damaged')} segment outside any ST..SE transaction ignored",
+                            seg_no,
+                        )
+                    )
                 continue
             # the loop's segments, most frequent first
             if sid == "CAS":
@@ -476,7 +540,9 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
                     proc = procs[v] = _procedure(v, comp)
                 qual, code, mods = proc
                 if not code:
-                    issues.append(Issue("error", "SVC01 has no procedure code", seg_no, claim.claim_number))
+                    issues.append(
+                        Issue("error", "SVC01 has no procedure code", seg_no, claim.claim_number)
+                    )
                 orig = None
                 if n > 6 and seg[6].strip():
                     _, ocode, omods = _procedure(seg[6], comp)
@@ -490,11 +556,17 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
                 if paid is None:
                     paid = amount(a, seg_no, "SVC03 (line payment)")
                 line = ServiceLine(
-                    len(claim.lines) + 1, qual, code, list(mods), charge, paid, seg_no,
-                    seg[4].strip() or None if n > 4 else None,           # revenue code
-                    seg[5].strip() or None if n > 5 else None,           # units
+                    len(claim.lines) + 1,
+                    qual,
+                    code,
+                    list(mods),
+                    charge,
+                    paid,
+                    seg_no,
+                    seg[4].strip() or None if n > 4 else None,  # revenue code
+                    seg[5].strip() or None if n > 5 else None,  # units
                     orig,
-                    seg[7].strip() or None if n > 7 else None,           # original units
+                    seg[7].strip() or None if n > 7 else None,  # original units
                 )
                 claim.lines.append(line)
             elif sid == "AMT":
@@ -522,7 +594,13 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
                 line = None
                 n1 = None
                 if n < 5:
-                    issues.append(Issue("error", "CLP needs CLP01..CLP04 (claim number, status, charge, payment)", seg_no))
+                    issues.append(
+                        Issue(
+                            "error",
+                            "CLP needs CLP01..CLP04 (claim number, status, charge, payment)",
+                            seg_no,
+                        )
+                    )
                     claim = None
                     continue
                 num = seg[1].strip()
@@ -531,18 +609,32 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
                     issues.append(Issue("error", "CLP01 (patient control number) is empty", seg_no))
                 if status not in CLAIM_STATUS:
                     shown = _shown(repr(status), r"'[0-9]{0,2}'")
-                    issues.append(Issue("warning", f"CLP02 claim status {shown} is not a 5010 code", seg_no, num))
+                    issues.append(
+                        Issue(
+                            "warning", f"CLP02 claim status {shown} is not a 5010 code", seg_no, num
+                        )
+                    )
                 claim = ClaimPayment(
-                    len(tx.claims) + 1, num, status,
+                    len(tx.claims) + 1,
+                    num,
+                    status,
                     amount(seg[3], seg_no, "CLP03 (charge)"),
                     amount(seg[4], seg_no, "CLP04 (payment)"),
-                    amount(seg[5] if n > 5 else "", seg_no, "CLP05 (patient responsibility)", required=False),
-                    seg[6].strip() or None if n > 6 else None,           # claim filing indicator
-                    seg[7].strip() or None if n > 7 else None,           # payer claim control number
+                    amount(
+                        seg[5] if n > 5 else "",
+                        seg_no,
+                        "CLP05 (patient responsibility)",
+                        required=False,
+                    ),
+                    seg[6].strip() or None if n > 6 else None,  # claim filing indicator
+                    seg[7].strip() or None if n > 7 else None,  # payer claim control number
                     seg_no,
-                    seg[8].strip() or None if n > 8 else None,           # facility code
-                    seg[9].strip() or None if n > 9 else None,           # frequency code
-                    None, None, None, header_number,
+                    seg[8].strip() or None if n > 8 else None,  # facility code
+                    seg[9].strip() or None if n > 9 else None,  # frequency code
+                    None,
+                    None,
+                    None,
+                    header_number,
                 )
                 tx.claims.append(claim)
             elif sid == "NM1":
@@ -558,7 +650,9 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
                     claim.remarks += [seg[i].strip() for i in range(3, min(n, 8)) if seg[i].strip()]
             elif sid == "MIA":
                 if claim is not None:
-                    claim.remarks += [seg[i].strip() for i in (5, 20, 21, 22, 23) if i < n and seg[i].strip()]
+                    claim.remarks += [
+                        seg[i].strip() for i in (5, 20, 21, 22, 23) if i < n and seg[i].strip()
+                    ]
             elif sid == "BPR":
                 el = reader.element
                 tx.handling_code = el(seg, 1).strip()
@@ -570,7 +664,9 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
                 tx.method = el(seg, 4).strip() or None
                 tx.payment_date = date(el(seg, 16), seg_no, "BPR16 payment date")
                 if tx.amount_cents < 0:
-                    issues.append(Issue("error", "BPR02 must not be negative (BPR03 D marks a debit)", seg_no))
+                    issues.append(
+                        Issue("error", "BPR02 must not be negative (BPR03 D marks a debit)", seg_no)
+                    )
             elif sid == "TRN":
                 if tx.trace_number is None:
                     tx.trace_number = (seg[2].strip() or None) if n > 2 else None
@@ -589,9 +685,17 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
             elif sid == "SE":
                 count = seg[1].strip() if n > 1 else ""
                 if count.isdigit() and int(count) != seg_no - tx_start + 1:
-                    issues.append(Issue("warning", f"SE01 says {count} segments, the transaction has {seg_no - tx_start + 1}", seg_no))
+                    issues.append(
+                        Issue(
+                            "warning",
+                            f"SE01 says {count} segments, the transaction has {seg_no - tx_start + 1}",
+                            seg_no,
+                        )
+                    )
                 if (seg[2].strip() if n > 2 else "") != tx.control_number:
-                    issues.append(Issue("warning", "SE02 does not match ST02 control number", seg_no))
+                    issues.append(
+                        Issue("warning", "SE02 does not match ST02 control number", seg_no)
+                    )
                 _finish_transaction(tx, issues)
                 rf.transactions.append(tx)
                 tx = None
@@ -611,14 +715,22 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
                     reason = parts[0].strip()
                     ref = parts[1].strip() if len(parts) > 1 and parts[1].strip() else None
                     if not reason:
-                        issues.append(Issue("error", f"PLB{i:02d} adjustment reason is empty", seg_no))
+                        issues.append(
+                            Issue("error", f"PLB{i:02d} adjustment reason is empty", seg_no)
+                        )
                     cents = amount(amt, seg_no, f"PLB{i + 1:02d} (provider adjustment amount)")
                     tx.plb.append(ProviderAdjustment(prov, fdate, reason, ref, cents, seg_no))
                 if not found:
                     issues.append(Issue("error", "PLB segment has no adjustment", seg_no))
             # Everything else (TS3, TS2, N3, N4, PER, QTY, CUR, RDM, ...) carries nothing we post.
         if tx is not None:
-            issues.append(Issue("error", f"transaction ST*{_shown(tx.control_number, r'[0-9]{1,9}', '?')} has no SE segment (file cut short?)", seg_no))
+            issues.append(
+                Issue(
+                    "error",
+                    f"transaction ST*{_shown(tx.control_number, r'[0-9]{1,9}', '?')} has no SE segment (file cut short?)",
+                    seg_no,
+                )
+            )
             if active:
                 _finish_transaction(tx, issues)
                 rf.transactions.append(tx)
@@ -632,9 +744,21 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
 
 def _finish_transaction(tx: Transaction, issues: list[Issue]) -> None:
     if not tx.handling_code:
-        issues.append(Issue("error", f"transaction ST*{_shown(tx.control_number, r'[0-9]{1,9}', '?')} has no BPR segment", tx.segment))
+        issues.append(
+            Issue(
+                "error",
+                f"transaction ST*{_shown(tx.control_number, r'[0-9]{1,9}', '?')} has no BPR segment",
+                tx.segment,
+            )
+        )
     if not tx.trace_number:
-        issues.append(Issue("error", f"transaction ST*{_shown(tx.control_number, r'[0-9]{1,9}', '?')} has no TRN trace number", tx.segment))
+        issues.append(
+            Issue(
+                "error",
+                f"transaction ST*{_shown(tx.control_number, r'[0-9]{1,9}', '?')} has no TRN trace number",
+                tx.segment,
+            )
+        )
 
 
 def parse_file(path: str | Path) -> RemitFile:

@@ -29,7 +29,8 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .. import audit, db as dbmod, money
+from .. import audit, money
+from .. import db as dbmod
 from ..errors import BadInput
 from . import balance, codes
 from .parse import ClaimPayment, RemitFile, Transaction, parse_file
@@ -52,9 +53,23 @@ class ClaimResult:
     note: str = ""
 
     def row(self) -> dict:
-        return {k: getattr(self, k) for k in (
-            "file", "trace_number", "claim_number", "status_code", "outcome", "invoice_id", "charge_cents",
-            "paid_cents", "patient_resp_cents", "adjusted_cents", "payer_claim_number", "note")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "file",
+                "trace_number",
+                "claim_number",
+                "status_code",
+                "outcome",
+                "invoice_id",
+                "charge_cents",
+                "paid_cents",
+                "patient_resp_cents",
+                "adjusted_cents",
+                "payer_claim_number",
+                "note",
+            )
+        }
 
 
 @dataclass
@@ -64,7 +79,7 @@ class TransactionResult:
     trace_number: str
     payer: str
     amount_cents: int
-    result: str                 # posted | already posted | would post
+    result: str  # posted | already posted | would post
     claims: int = 0
     matched: int = 0
     unmatched: int = 0
@@ -76,9 +91,25 @@ class TransactionResult:
     note: str = ""
 
     def row(self) -> dict:
-        row = {k: getattr(self, k) for k in (
-            "file", "trace_number", "payer", "amount_cents", "result", "claims", "matched", "unmatched",
-            "posted_cents", "unmatched_cents", "skipped_cents", "plb_cents", "transaction_id", "note")}
+        row = {
+            k: getattr(self, k)
+            for k in (
+                "file",
+                "trace_number",
+                "payer",
+                "amount_cents",
+                "result",
+                "claims",
+                "matched",
+                "unmatched",
+                "posted_cents",
+                "unmatched_cents",
+                "skipped_cents",
+                "plb_cents",
+                "transaction_id",
+                "note",
+            )
+        }
         row["unmatched_claims"] = row.pop("unmatched")
         return row
 
@@ -115,7 +146,10 @@ def load_and_check(paths) -> list[RemitFile]:
                 problems.append(f"{rf.name}: {d}")
     if problems:
         n = len(problems)
-        raise BadInput(f"{n} problem{'s' if n != 1 else ''} in the 835 input; nothing was posted", details=problems)
+        raise BadInput(
+            f"{n} problem{'s' if n != 1 else ''} in the 835 input; nothing was posted",
+            details=problems,
+        )
     return files
 
 
@@ -153,17 +187,29 @@ def _post_file(conn, rf: RemitFile, res: ImportResult) -> None:
     posted_tx = []
     for tx in rf.transactions:
         payer_key = tx.payer_key
-        tr = TransactionResult(rf.name, tx.control_number, tx.trace_number or "", tx.payer_name or payer_key,
-                               tx.signed_amount_cents, "posted", claims=len(tx.claims), plb_cents=tx.plb_cents)
+        tr = TransactionResult(
+            rf.name,
+            tx.control_number,
+            tx.trace_number or "",
+            tx.payer_name or payer_key,
+            tx.signed_amount_cents,
+            "posted",
+            claims=len(tx.claims),
+            plb_cents=tx.plb_cents,
+        )
         prior = conn.execute(
             "SELECT t.id, t.amount_cents, f.file_name FROM remit_transactions t JOIN remit_files f ON f.id = t.file_id"
             " WHERE t.payer_key = ? AND t.trace_number = ? AND t.reversal_only = ?",
-            (payer_key, tx.trace_number, int(tx.reversal_only))).fetchone()
+            (payer_key, tx.trace_number, int(tx.reversal_only)),
+        ).fetchone()
         if prior:
             tr.result = "already posted"
             tr.transaction_id = prior[0]
-            same = "same amount" if prior[1] == tx.signed_amount_cents else \
-                f"earlier amount {money.fmt(prior[1])}, this one {money.fmt(tx.signed_amount_cents)}"
+            same = (
+                "same amount"
+                if prior[1] == tx.signed_amount_cents
+                else f"earlier amount {money.fmt(prior[1])}, this one {money.fmt(tx.signed_amount_cents)}"
+            )
             tr.note = f"payer {tx.payer_name or payer_key} trace {tx.trace_number} was posted from {prior[2]} (remit transaction {prior[0]}, {same})"
             res.transactions.append(tr)
             continue
@@ -171,19 +217,47 @@ def _post_file(conn, rf: RemitFile, res: ImportResult) -> None:
             file_id = conn.execute(
                 "INSERT INTO remit_files (file_name, sha256, size, interchange_control, segments, imported_at, os_user)"
                 " VALUES (?,?,?,?,?,?,?)",
-                (rf.name, rf.sha256, rf.size, rf.interchange_control, rf.segments, _now(), audit.os_user())).lastrowid
+                (
+                    rf.name,
+                    rf.sha256,
+                    rf.size,
+                    rf.interchange_control,
+                    rf.segments,
+                    _now(),
+                    audit.os_user(),
+                ),
+            ).lastrowid
         _post_transaction(conn, file_id, rf, tx, tr, res)
         res.transactions.append(tr)
         posted_tx.append(tr.transaction_id)
     if posted_tx:
-        audit.record(conn, "remit import", entity="remit_transactions", ids=posted_tx, count=len(posted_tx),
-                     detail={"file_id": file_id, "sha256": rf.sha256,
-                             "posted_cents": sum(t.posted_cents for t in res.transactions if t.transaction_id in posted_tx)})
+        audit.record(
+            conn,
+            "remit import",
+            entity="remit_transactions",
+            ids=posted_tx,
+            count=len(posted_tx),
+            detail={
+                "file_id": file_id,
+                "sha256": rf.sha256,
+                "posted_cents": sum(
+                    t.posted_cents for t in res.transactions if t.transaction_id in posted_tx
+                ),
+            },
+        )
 
 
 def _our_payer(conn, tx: Transaction) -> int | None:
-    ids = [x for x in (tx.payer_id, tx.payer_ref, tx.trace_company,
-                       tx.trace_company[1:] if tx.trace_company and len(tx.trace_company) == 10 else None) if x]
+    ids = [
+        x
+        for x in (
+            tx.payer_id,
+            tx.payer_ref,
+            tx.trace_company,
+            tx.trace_company[1:] if tx.trace_company and len(tx.trace_company) == 10 else None,
+        )
+        if x
+    ]
     for x in ids:
         row = conn.execute("SELECT id FROM payers WHERE x12_payer_id = ? LIMIT 1", (x,)).fetchone()
         if row:
@@ -203,7 +277,8 @@ def _match_lines(conn, invoice_id: int, claim: ClaimPayment) -> list[int | None]
     modifiers and date of service, else by code alone; each invoice line used once."""
     rows = conn.execute(
         "SELECT id, line_no, code, modifiers, date_of_service FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no",
-        (invoice_id,)).fetchall()
+        (invoice_id,),
+    ).fetchall()
     used: set[int] = set()
     out: list[int | None] = []
     by_ctl = {}
@@ -211,7 +286,11 @@ def _match_lines(conn, invoice_id: int, claim: ClaimPayment) -> list[int | None]
         by_ctl.setdefault(str(lid), lid)
     for ln in claim.lines:
         hit = None
-        if ln.control_number and ln.control_number in by_ctl and by_ctl[ln.control_number] not in used:
+        if (
+            ln.control_number
+            and ln.control_number in by_ctl
+            and by_ctl[ln.control_number] not in used
+        ):
             hit = by_ctl[ln.control_number]
         codes_to_try = [ln.code] + ([ln.original_code.split(":")[0]] if ln.original_code else [])
         if hit is None:
@@ -219,7 +298,9 @@ def _match_lines(conn, invoice_id: int, claim: ClaimPayment) -> list[int | None]
             for lid, _, code, mods, dos in rows:
                 if lid in used or (code or "").upper() not in codes_to_try:
                     continue
-                if _mods(mods) == want_mods and (not ln.service_from or not dos or dos == ln.service_from):
+                if _mods(mods) == want_mods and (
+                    not ln.service_from or not dos or dos == ln.service_from
+                ):
                     hit = lid
                     break
         if hit is None:
@@ -241,7 +322,9 @@ def _active_posting(conn, invoice_id: int, claim: ClaimPayment, *, want_reverse:
         "SELECT c.id, c.payer_claim_number, c.status_code, c.charge_cents, c.paid_cents FROM remit_claims c"
         " WHERE c.invoice_id = ? AND c.status_code != '22' AND c.outcome IN ('paid','partially_paid','denied')"
         " AND NOT EXISTS (SELECT 1 FROM remit_claims r WHERE r.reverses_id = c.id)"
-        " ORDER BY c.id DESC", (invoice_id,)).fetchall()
+        " ORDER BY c.id DESC",
+        (invoice_id,),
+    ).fetchall()
     for cid, pcn, status, charge, paid in rows:
         if charge != sign * claim.charge_cents or paid != sign * claim.paid_cents:
             continue
@@ -250,8 +333,13 @@ def _active_posting(conn, invoice_id: int, claim: ClaimPayment, *, want_reverse:
         if not want_reverse and status != claim.status_code:
             continue
         if not want_reverse:
-            prev = sorted((g, r, a) for g, r, a in conn.execute(
-                "SELECT group_code, reason_code, amount_cents FROM remit_adjustments WHERE claim_id = ?", (cid,)))
+            prev = sorted(
+                (g, r, a)
+                for g, r, a in conn.execute(
+                    "SELECT group_code, reason_code, amount_cents FROM remit_adjustments WHERE claim_id = ?",
+                    (cid,),
+                )
+            )
             mine = sorted((a.group, a.reason, a.amount_cents) for _, a in claim.all_adjustments())
             if prev != mine:
                 continue
@@ -259,7 +347,9 @@ def _active_posting(conn, invoice_id: int, claim: ClaimPayment, *, want_reverse:
     return None
 
 
-def _post_transaction(conn, file_id: int, rf: RemitFile, tx: Transaction, tr: TransactionResult, res: ImportResult) -> None:
+def _post_transaction(
+    conn, file_id: int, rf: RemitFile, tx: Transaction, tr: TransactionResult, res: ImportResult
+) -> None:
     now = _now()
     pay_date = tx.payment_date or tx.production_date or now[:10]
     tx_payer = _our_payer(conn, tx)
@@ -268,26 +358,56 @@ def _post_transaction(conn, file_id: int, rf: RemitFile, tx: Transaction, tr: Tr
         " payee_id_qualifier, payee_id, handling_code, credit_debit, amount_cents, method, payment_date, production_date,"
         " trace_number, trace_company, reversal_only, claims_paid_cents, plb_cents, posted_cents, unmatched_cents)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0)",
-        (file_id, tx.control_number, tx.payer_key, tx.payer_name, tx.payer_id or tx.payer_ref, tx_payer, tx.payee_name,
-         tx.payee_id_qualifier, tx.payee_id, tx.handling_code, tx.credit_debit, tx.signed_amount_cents, tx.method,
-         tx.payment_date, tx.production_date, tx.trace_number, tx.trace_company, int(tx.reversal_only),
-         tx.claims_paid_cents, tx.plb_cents)).lastrowid
+        (
+            file_id,
+            tx.control_number,
+            tx.payer_key,
+            tx.payer_name,
+            tx.payer_id or tx.payer_ref,
+            tx_payer,
+            tx.payee_name,
+            tx.payee_id_qualifier,
+            tx.payee_id,
+            tx.handling_code,
+            tx.credit_debit,
+            tx.signed_amount_cents,
+            tx.method,
+            tx.payment_date,
+            tx.production_date,
+            tx.trace_number,
+            tx.trace_company,
+            int(tx.reversal_only),
+            tx.claims_paid_cents,
+            tx.plb_cents,
+        ),
+    ).lastrowid
     tr.transaction_id = tx_id
     for p in tx.plb:
-        conn.execute("INSERT INTO remit_plb (transaction_id, provider_id, fiscal_date, reason_code, reference, amount_cents)"
-                     " VALUES (?,?,?,?,?,?)", (tx_id, p.provider_id, p.fiscal_date, p.reason, p.reference, p.amount_cents))
+        conn.execute(
+            "INSERT INTO remit_plb (transaction_id, provider_id, fiscal_date, reason_code, reference, amount_cents)"
+            " VALUES (?,?,?,?,?,?)",
+            (tx_id, p.provider_id, p.fiscal_date, p.reason, p.reference, p.amount_cents),
+        )
     # allocations waiting for their payment row: payer_id -> [(invoice_id, invoice_line_id, cents)]
     allocs: dict[int | None, list[tuple[int, int | None, int]]] = defaultdict(list)
-    events: list[tuple[int, int, int, ClaimPayment]] = []   # (invoice_id, remit claim id, result index, claim)
+    events: list[
+        tuple[int, int, int, ClaimPayment]
+    ] = []  # (invoice_id, remit claim id, result index, claim)
     order = sorted(tx.claims, key=lambda c: (not c.is_reversal, c.seq))
     for claim in order:
-        inv = conn.execute("SELECT id, kind, payer_id FROM invoices WHERE number = ?", (claim.claim_number,)).fetchone()
+        inv = conn.execute(
+            "SELECT id, kind, payer_id FROM invoices WHERE number = ?", (claim.claim_number,)
+        ).fetchone()
         invoice_id = inv[0] if inv and inv[1] == "claim" else None
         payer_id = (inv[2] if inv and inv[2] is not None else tx_payer) if invoice_id else None
         outcome, note, reverses = None, "", None
         if invoice_id is None:
             outcome = "unmatched"
-            note = "no claim with this number" if not inv else f"invoice {inv[0]} is a {inv[1]} invoice, not a claim"
+            note = (
+                "no claim with this number"
+                if not inv
+                else f"invoice {inv[0]} is a {inv[1]} invoice, not a claim"
+            )
         elif claim.is_reversal:
             reverses = _active_posting(conn, invoice_id, claim, want_reverse=True)
             if reverses is None:
@@ -303,21 +423,60 @@ def _post_transaction(conn, file_id: int, rf: RemitFile, tx: Transaction, tr: Tr
             "INSERT INTO remit_claims (transaction_id, seq, claim_number, invoice_id, status_code, charge_cents, paid_cents,"
             " patient_resp_cents, filing_indicator, payer_claim_number, facility_code, frequency_code, statement_from,"
             " statement_to, remarks, outcome, reverses_id, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (tx_id, claim.seq, claim.claim_number, invoice_id, claim.status_code, claim.charge_cents, claim.paid_cents,
-             claim.patient_resp_cents, claim.filing_indicator, claim.payer_claim_number, claim.facility_code,
-             claim.frequency_code, claim.statement_from, claim.statement_to, ",".join(claim.remarks),
-             outcome or "not_posted", reverses, note or None)).lastrowid
+            (
+                tx_id,
+                claim.seq,
+                claim.claim_number,
+                invoice_id,
+                claim.status_code,
+                claim.charge_cents,
+                claim.paid_cents,
+                claim.patient_resp_cents,
+                claim.filing_indicator,
+                claim.payer_claim_number,
+                claim.facility_code,
+                claim.frequency_code,
+                claim.statement_from,
+                claim.statement_to,
+                ",".join(claim.remarks),
+                outcome or "not_posted",
+                reverses,
+                note or None,
+            ),
+        ).lastrowid
         post = outcome in (None, "reversed")
-        line_ids = _match_lines(conn, invoice_id, claim) if post and claim.lines else [None] * len(claim.lines)
+        line_ids = (
+            _match_lines(conn, invoice_id, claim)
+            if post and claim.lines
+            else [None] * len(claim.lines)
+        )
         remit_line_ids = []
         for ln, inv_line in zip(claim.lines, line_ids):
-            remit_line_ids.append(conn.execute(
-                "INSERT INTO remit_lines (claim_id, seq, invoice_line_id, qualifier, code, modifiers, charge_cents, paid_cents,"
-                " allowed_cents, units, revenue_code, original_code, service_from, service_to, control_number, remarks)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (claim_id, ln.seq, inv_line, ln.qualifier, ln.code, ",".join(ln.modifiers), ln.charge_cents, ln.paid_cents,
-                 ln.allowed_cents, ln.units, ln.revenue_code, ln.original_code, ln.service_from, ln.service_to,
-                 ln.control_number, ",".join(ln.remarks))).lastrowid)
+            remit_line_ids.append(
+                conn.execute(
+                    "INSERT INTO remit_lines (claim_id, seq, invoice_line_id, qualifier, code, modifiers, charge_cents, paid_cents,"
+                    " allowed_cents, units, revenue_code, original_code, service_from, service_to, control_number, remarks)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        claim_id,
+                        ln.seq,
+                        inv_line,
+                        ln.qualifier,
+                        ln.code,
+                        ",".join(ln.modifiers),
+                        ln.charge_cents,
+                        ln.paid_cents,
+                        ln.allowed_cents,
+                        ln.units,
+                        ln.revenue_code,
+                        ln.original_code,
+                        ln.service_from,
+                        ln.service_to,
+                        ln.control_number,
+                        ",".join(ln.remarks),
+                    ),
+                ).lastrowid
+            )
         line_map = {id(ln): (rid, il) for ln, rid, il in zip(claim.lines, remit_line_ids, line_ids)}
         for ln, a in claim.all_adjustments():
             rid, il = line_map[id(ln)] if ln is not None else (None, None)
@@ -326,11 +485,22 @@ def _post_transaction(conn, file_id: int, rf: RemitFile, tx: Transaction, tr: Tr
                 adj_id = conn.execute(
                     "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code, amount_cents, source,"
                     " created_on, created_at) VALUES (?,?,?,?,?,?,?,?)",
-                    (invoice_id, il, a.group, a.reason, a.amount_cents, "transfer" if a.group == "PR" else "remit",
-                     pay_date, now)).lastrowid
-            conn.execute("INSERT INTO remit_adjustments (claim_id, line_id, group_code, reason_code, amount_cents, quantity,"
-                         " adjustment_id) VALUES (?,?,?,?,?,?,?)",
-                         (claim_id, rid, a.group, a.reason, a.amount_cents, a.quantity, adj_id))
+                    (
+                        invoice_id,
+                        il,
+                        a.group,
+                        a.reason,
+                        a.amount_cents,
+                        "transfer" if a.group == "PR" else "remit",
+                        pay_date,
+                        now,
+                    ),
+                ).lastrowid
+            conn.execute(
+                "INSERT INTO remit_adjustments (claim_id, line_id, group_code, reason_code, amount_cents, quantity,"
+                " adjustment_id) VALUES (?,?,?,?,?,?,?)",
+                (claim_id, rid, a.group, a.reason, a.amount_cents, a.quantity, adj_id),
+            )
         if post:
             lines_paid = 0
             for ln, il in zip(claim.lines, line_ids):
@@ -349,9 +519,21 @@ def _post_transaction(conn, file_id: int, rf: RemitFile, tx: Transaction, tr: Tr
             tr.matched += 1
         else:
             tr.unmatched += 1
-        cr = ClaimResult(rf.name, tx.control_number, tx.trace_number or "", claim.claim_number, claim.status_code,
-                         outcome or "", invoice_id, claim.charge_cents, claim.paid_cents, claim.group_total("PR"),
-                         claim.adjusted_cents - claim.group_total("PR"), claim.payer_claim_number, note)
+        cr = ClaimResult(
+            rf.name,
+            tx.control_number,
+            tx.trace_number or "",
+            claim.claim_number,
+            claim.status_code,
+            outcome or "",
+            invoice_id,
+            claim.charge_cents,
+            claim.paid_cents,
+            claim.group_total("PR"),
+            claim.adjusted_cents - claim.group_total("PR"),
+            claim.payer_claim_number,
+            note,
+        )
         res.claims.append(cr)
         if post:
             events.append((invoice_id, claim_id, len(res.claims) - 1, claim))
@@ -361,29 +543,44 @@ def _post_transaction(conn, file_id: int, rf: RemitFile, tx: Transaction, tr: Tr
         pay_id = conn.execute(
             "INSERT INTO payments (kind, patient_id, payer_id, amount_cents, method, reference, received_on, created_at)"
             " VALUES ('insurance', NULL, ?, ?, ?, ?, ?, ?)",
-            (payer_id, total, tx.method, tx.trace_number, pay_date, now)).lastrowid
-        conn.conn.executemany("INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id, amount_cents)"
-                         " VALUES (?,?,?,?)", [(pay_id, i, il, c) for i, il, c in rows])
-        conn.execute("INSERT INTO remit_payments (transaction_id, payment_id) VALUES (?,?)", (tx_id, pay_id))
+            (payer_id, total, tx.method, tx.trace_number, pay_date, now),
+        ).lastrowid
+        conn.conn.executemany(
+            "INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id, amount_cents)"
+            " VALUES (?,?,?,?)",
+            [(pay_id, i, il, c) for i, il, c in rows],
+        )
+        conn.execute(
+            "INSERT INTO remit_payments (transaction_id, payment_id) VALUES (?,?)", (tx_id, pay_id)
+        )
     # status events last, once every payment and adjustment of the transaction is in; the payer's
     # claim number goes where the billing domain reads it for corrected and void claims (REF*F8)
-    has_pcn_table = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'payer_claim_numbers'").fetchone() is not None
+    has_pcn_table = (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'payer_claim_numbers'"
+        ).fetchone()
+        is not None
+    )
     for invoice_id, claim_id, idx, claim in events:
         cr = res.claims[idx]
         status = _status(conn, invoice_id, claim)
         cr.outcome = status
         conn.execute("UPDATE remit_claims SET outcome = ? WHERE id = ?", (status, claim_id))
-        conn.execute("INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)",
-                     (invoice_id, status, now, f"835 trace {tx.trace_number}, remit claim {claim_id}"))
+        conn.execute(
+            "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)",
+            (invoice_id, status, now, f"835 trace {tx.trace_number}, remit claim {claim_id}"),
+        )
         if claim.payer_claim_number and not claim.is_reversal and has_pcn_table:
             conn.execute(
                 "INSERT INTO payer_claim_numbers (invoice_id, payer_claim_number, source, recorded_at) VALUES (?,?,?,?)"
                 " ON CONFLICT (invoice_id) DO UPDATE SET payer_claim_number = excluded.payer_claim_number,"
                 " source = excluded.source, recorded_at = excluded.recorded_at",
-                (invoice_id, claim.payer_claim_number, f"835 remit claim {claim_id}", now))
-    conn.execute("UPDATE remit_transactions SET posted_cents = ?, unmatched_cents = ?, skipped_cents = ? WHERE id = ?",
-                 (tr.posted_cents, tr.unmatched_cents, tr.skipped_cents, tx_id))
+                (invoice_id, claim.payer_claim_number, f"835 remit claim {claim_id}", now),
+            )
+    conn.execute(
+        "UPDATE remit_transactions SET posted_cents = ?, unmatched_cents = ?, skipped_cents = ? WHERE id = ?",
+        (tr.posted_cents, tr.unmatched_cents, tr.skipped_cents, tx_id),
+    )
     if tr.unmatched:
         tr.note = f"{tr.unmatched} claim(s) not ours: kept as unmatched"
 
@@ -393,10 +590,15 @@ def _status(conn, invoice_id: int, claim: ClaimPayment) -> str:
         return "reversed"
     if claim.status_code == "4":
         return "denied"
-    if claim.paid_cents == 0 and any(codes.is_denial(a.group, a.reason) for _, a in claim.all_adjustments()):
+    if claim.paid_cents == 0 and any(
+        codes.is_denial(a.group, a.reason) for _, a in claim.all_adjustments()
+    ):
         return "denied"
-    row = conn.execute("SELECT total_cents + credited_cents - paid_cents - adjusted_cents FROM invoice_balances"
-                       " WHERE invoice_id = ?", (invoice_id,)).fetchone()
+    row = conn.execute(
+        "SELECT total_cents + credited_cents - paid_cents - adjusted_cents FROM invoice_balances"
+        " WHERE invoice_id = ?",
+        (invoice_id,),
+    ).fetchone()
     bal = row[0] if row else 0
     return "paid" if bal <= 0 else "partially_paid"
 
@@ -406,5 +608,7 @@ def payer_claim_number(conn, invoice_id: int) -> str | None:
     an invoice: what a corrected (frequency 7) or void (8) claim quotes in REF*F8."""
     row = conn.execute(
         "SELECT c.payer_claim_number FROM remit_claims c WHERE c.invoice_id = ? AND c.payer_claim_number IS NOT NULL"
-        " AND c.status_code != '22' ORDER BY c.id DESC LIMIT 1", (invoice_id,)).fetchone()
+        " AND c.status_code != '22' ORDER BY c.id DESC LIMIT 1",
+        (invoice_id,),
+    ).fetchone()
     return row[0] if row else None

@@ -19,7 +19,9 @@ remit = Migrations("billadmin.remit")
 @remit()
 def m001_remittance_tables(db):
     "Files, transactions, claim payments, service lines, CAS adjustments and PLB as read from each 835."
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE TABLE remit_files (
         id INTEGER PRIMARY KEY,
         file_name TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
@@ -101,7 +103,8 @@ def m001_remittance_tables(db):
         payment_id INTEGER NOT NULL REFERENCES payments(id),
         PRIMARY KEY (transaction_id, payment_id)
     ) STRICT, WITHOUT ROWID
-    """)
+    """,
+    )
 
 
 @remit()
@@ -109,7 +112,9 @@ def m002_reason_codes(db):
     "CARC and RARC meanings in our own words with a work category, for remittance displays and the denial worklist."
     from . import codes
 
-    _exec(db, """
+    _exec(
+        db,
+        """
     CREATE TABLE remit_codes (
         kind TEXT NOT NULL CHECK (kind IN ('CARC','RARC')),
         code TEXT NOT NULL,
@@ -117,6 +122,11 @@ def m002_reason_codes(db):
         meaning TEXT NOT NULL,
         PRIMARY KEY (kind, code)
     ) STRICT, WITHOUT ROWID
-    """)
-    rows = [("CARC", c, cat, m) for c, cat, m in codes.CARC] + [("RARC", c, cat, m) for c, cat, m in codes.RARC]
-    db.conn.executemany("INSERT INTO remit_codes (kind, code, category, meaning) VALUES (?,?,?,?)", rows)
+    """,
+    )
+    rows = [("CARC", c, cat, m) for c, cat, m in codes.CARC] + [
+        ("RARC", c, cat, m) for c, cat, m in codes.RARC
+    ]
+    db.conn.executemany(
+        "INSERT INTO remit_codes (kind, code, category, meaning) VALUES (?,?,?,?)", rows
+    )

@@ -14,11 +14,20 @@ def _adj_text(adjs) -> str:
 def transaction_row(rf: RemitFile, tx: Transaction, diffs) -> dict:
     errors = [d for d in diffs if d.severity == "error"]
     return {
-        "file": rf.name, "st": tx.control_number, "payer": tx.payer_name, "payer_key": tx.payer_key,
-        "payee": tx.payee_name, "trace_number": tx.trace_number, "method": tx.method,
-        "payment_date": tx.payment_date, "handling": tx.handling_code, "credit_debit": tx.credit_debit,
-        "amount_cents": tx.signed_amount_cents, "claims": len(tx.claims),
-        "claims_paid_cents": tx.claims_paid_cents, "plb_cents": tx.plb_cents,
+        "file": rf.name,
+        "st": tx.control_number,
+        "payer": tx.payer_name,
+        "payer_key": tx.payer_key,
+        "payee": tx.payee_name,
+        "trace_number": tx.trace_number,
+        "method": tx.method,
+        "payment_date": tx.payment_date,
+        "handling": tx.handling_code,
+        "credit_debit": tx.credit_debit,
+        "amount_cents": tx.signed_amount_cents,
+        "claims": len(tx.claims),
+        "claims_paid_cents": tx.claims_paid_cents,
+        "plb_cents": tx.plb_cents,
         "balance": "ok" if not errors else f"{len(errors)} difference(s)",
     }
 
@@ -27,8 +36,16 @@ def _adjustments(adjs) -> list[dict]:
     out = []
     for a in adjs:
         cat, meaning = codes.describe("CARC", a.reason)
-        out.append({"group": a.group, "reason": a.reason, "amount_cents": a.amount_cents, "quantity": a.quantity,
-                    "category": cat, "meaning": meaning})
+        out.append(
+            {
+                "group": a.group,
+                "reason": a.reason,
+                "amount_cents": a.amount_cents,
+                "quantity": a.quantity,
+                "category": cat,
+                "meaning": meaning,
+            }
+        )
     return out
 
 
@@ -46,11 +63,21 @@ def _verdict(diffs) -> str:
 
 def _line_dict(ln: ServiceLine, diffs) -> dict:
     return {
-        "line": ln.seq, "qualifier": ln.qualifier, "code": ln.code, "modifiers": ",".join(ln.modifiers),
-        "service_from": ln.service_from, "service_to": ln.service_to, "units": ln.units,
-        "charge_cents": ln.charge_cents, "paid_cents": ln.paid_cents, "allowed_cents": ln.allowed_cents,
-        "adjusted_cents": ln.adjusted_cents, "original_code": ln.original_code, "control_number": ln.control_number,
-        "adjustments": _adjustments(ln.adjustments), "remarks": _remarks(ln.remarks),
+        "line": ln.seq,
+        "qualifier": ln.qualifier,
+        "code": ln.code,
+        "modifiers": ",".join(ln.modifiers),
+        "service_from": ln.service_from,
+        "service_to": ln.service_to,
+        "units": ln.units,
+        "charge_cents": ln.charge_cents,
+        "paid_cents": ln.paid_cents,
+        "allowed_cents": ln.allowed_cents,
+        "adjusted_cents": ln.adjusted_cents,
+        "original_code": ln.original_code,
+        "control_number": ln.control_number,
+        "adjustments": _adjustments(ln.adjustments),
+        "remarks": _remarks(ln.remarks),
         "balance": _verdict([d for d in diffs if d.segment == ln.segment and d.line is not None]),
     }
 
@@ -59,11 +86,19 @@ def claim_dict(c: ClaimPayment, diffs) -> dict:
     """One claim payment with its lines; diffs are the transaction's balance differences
     (matched by segment number: several CLPs may carry the same claim number)."""
     return {
-        "claim_number": c.claim_number, "status_code": c.status_code, "status": c.status_text,
-        "charge_cents": c.charge_cents, "paid_cents": c.paid_cents, "patient_resp_cents": c.patient_resp_cents,
-        "adjusted_cents": c.adjusted_cents, "payer_claim_number": c.payer_claim_number,
-        "filing_indicator": c.filing_indicator, "statement_from": c.statement_from, "statement_to": c.statement_to,
-        "adjustments": _adjustments(c.adjustments), "remarks": _remarks(c.remarks),
+        "claim_number": c.claim_number,
+        "status_code": c.status_code,
+        "status": c.status_text,
+        "charge_cents": c.charge_cents,
+        "paid_cents": c.paid_cents,
+        "patient_resp_cents": c.patient_resp_cents,
+        "adjusted_cents": c.adjusted_cents,
+        "payer_claim_number": c.payer_claim_number,
+        "filing_indicator": c.filing_indicator,
+        "statement_from": c.statement_from,
+        "statement_to": c.statement_to,
+        "adjustments": _adjustments(c.adjustments),
+        "remarks": _remarks(c.remarks),
         "lines": [_line_dict(ln, diffs) for ln in c.lines],
         "balance": _verdict([d for d in diffs if d.segment == c.segment and d.line is None]),
     }
@@ -77,12 +112,27 @@ def show_document(rf: RemitFile) -> dict:
         row = transaction_row(rf, tx, diffs)
         row["claims"] = [claim_dict(c, diffs) for c in tx.claims]
         row["claims_count"] = len(tx.claims)
-        row["provider_adjustments"] = [{"provider_id": p.provider_id, "fiscal_date": p.fiscal_date, "reason": p.reason,
-                                        "reference": p.reference, "amount_cents": p.amount_cents} for p in tx.plb]
-        row["balance_check"] = [{"rule": d.rule, "severity": d.severity, "message": str(d)} for d in diffs]
+        row["provider_adjustments"] = [
+            {
+                "provider_id": p.provider_id,
+                "fiscal_date": p.fiscal_date,
+                "reason": p.reason,
+                "reference": p.reference,
+                "amount_cents": p.amount_cents,
+            }
+            for p in tx.plb
+        ]
+        row["balance_check"] = [
+            {"rule": d.rule, "severity": d.severity, "message": str(d)} for d in diffs
+        ]
         txs.append(row)
-    return {"file": rf.name, "sha256": rf.sha256, "segments": rf.segments, "transactions": txs,
-            "issues": [{"severity": i.severity, "message": str(i)} for i in rf.issues]}
+    return {
+        "file": rf.name,
+        "sha256": rf.sha256,
+        "segments": rf.segments,
+        "transactions": txs,
+        "issues": [{"severity": i.severity, "message": str(i)} for i in rf.issues],
+    }
 
 
 def claim_line_rows(rf: RemitFile) -> list[dict]:
@@ -92,31 +142,69 @@ def claim_line_rows(rf: RemitFile) -> list[dict]:
         diffs = balance.check_transaction(tx)
         for c in tx.claims:
             cd = [d for d in diffs if d.segment == c.segment and d.line is None]
-            out.append({
-                "trace_number": tx.trace_number, "claim": c.claim_number, "line": "", "code": "",
-                "status": c.status_text, "charge_cents": c.charge_cents, "paid_cents": c.paid_cents,
-                "patient_resp_cents": c.group_total("PR"), "adjustments": _adj_text(c.adjustments),
-                "remarks": ",".join(c.remarks), "balance": _verdict(cd),
-            })
+            out.append(
+                {
+                    "trace_number": tx.trace_number,
+                    "claim": c.claim_number,
+                    "line": "",
+                    "code": "",
+                    "status": c.status_text,
+                    "charge_cents": c.charge_cents,
+                    "paid_cents": c.paid_cents,
+                    "patient_resp_cents": c.group_total("PR"),
+                    "adjustments": _adj_text(c.adjustments),
+                    "remarks": ",".join(c.remarks),
+                    "balance": _verdict(cd),
+                }
+            )
             for ln in c.lines:
                 ld = [d for d in diffs if d.segment == ln.segment and d.line is not None]
-                out.append({
-                    "trace_number": tx.trace_number, "claim": c.claim_number, "line": ln.seq,
-                    "code": ":".join([ln.code] + ln.modifiers), "status": ln.service_from or "",
-                    "charge_cents": ln.charge_cents, "paid_cents": ln.paid_cents,
-                    "patient_resp_cents": sum(a.amount_cents for a in ln.adjustments if a.group == "PR"),
-                    "adjustments": _adj_text(ln.adjustments), "remarks": ",".join(ln.remarks),
-                    "balance": _verdict(ld),
-                })
+                out.append(
+                    {
+                        "trace_number": tx.trace_number,
+                        "claim": c.claim_number,
+                        "line": ln.seq,
+                        "code": ":".join([ln.code] + ln.modifiers),
+                        "status": ln.service_from or "",
+                        "charge_cents": ln.charge_cents,
+                        "paid_cents": ln.paid_cents,
+                        "patient_resp_cents": sum(
+                            a.amount_cents for a in ln.adjustments if a.group == "PR"
+                        ),
+                        "adjustments": _adj_text(ln.adjustments),
+                        "remarks": ",".join(ln.remarks),
+                        "balance": _verdict(ld),
+                    }
+                )
     return out
 
 
-TRANSACTION_COLUMNS = ["id", "imported_at", "file", "payer", "trace_number", "method", "payment_date", "amount_cents",
-                       "claims", "unmatched_claims", "posted_cents", "unmatched_cents", "skipped_cents", "plb_cents"]
+TRANSACTION_COLUMNS = [
+    "id",
+    "imported_at",
+    "file",
+    "payer",
+    "trace_number",
+    "method",
+    "payment_date",
+    "amount_cents",
+    "claims",
+    "unmatched_claims",
+    "posted_cents",
+    "unmatched_cents",
+    "skipped_cents",
+    "plb_cents",
+]
 
 
-def list_transactions(conn, *, trace: str | None = None, payer: str | None = None, since: str | None = None,
-                      limit: int | None = None) -> list[dict]:
+def list_transactions(
+    conn,
+    *,
+    trace: str | None = None,
+    payer: str | None = None,
+    since: str | None = None,
+    limit: int | None = None,
+) -> list[dict]:
     where, params = [], []
     if trace:
         where.append("t.trace_number = ?")
@@ -133,20 +221,56 @@ def list_transactions(conn, *, trace: str | None = None, payer: str | None = Non
         " (SELECT COUNT(*) FROM remit_claims c WHERE c.transaction_id = t.id AND c.invoice_id IS NULL),"
         " t.posted_cents, t.unmatched_cents, t.skipped_cents, t.plb_cents"
         " FROM remit_transactions t JOIN remit_files f ON f.id = t.file_id LEFT JOIN payers p ON p.id = t.payer_id"
-        + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY t.id DESC"
-        + (f" LIMIT {int(limit)}" if limit else ""))
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY t.id DESC"
+        + (f" LIMIT {int(limit)}" if limit else "")
+    )
     return [dict(zip(TRANSACTION_COLUMNS, r)) for r in conn.execute(sql, params)]
 
 
-CLAIM_COLUMNS = ["id", "transaction_id", "trace_number", "payment_date", "claim_number", "invoice_id",
-                 "status_code", "outcome", "charge_cents", "paid_cents", "patient_resp_cents", "adjusted_cents",
-                 "reasons", "remarks", "payer_claim_number", "note"]
-CLAIM_TABLE_COLUMNS = ["id", "trace_number", "payment_date", "claim_number", "status_code", "outcome", "charge_cents",
-                       "paid_cents", "patient_resp_cents", "adjusted_cents", "reasons", "remarks", "note"]
+CLAIM_COLUMNS = [
+    "id",
+    "transaction_id",
+    "trace_number",
+    "payment_date",
+    "claim_number",
+    "invoice_id",
+    "status_code",
+    "outcome",
+    "charge_cents",
+    "paid_cents",
+    "patient_resp_cents",
+    "adjusted_cents",
+    "reasons",
+    "remarks",
+    "payer_claim_number",
+    "note",
+]
+CLAIM_TABLE_COLUMNS = [
+    "id",
+    "trace_number",
+    "payment_date",
+    "claim_number",
+    "status_code",
+    "outcome",
+    "charge_cents",
+    "paid_cents",
+    "patient_resp_cents",
+    "adjusted_cents",
+    "reasons",
+    "remarks",
+    "note",
+]
 
 
-def list_claims(conn, *, outcome: str | None = None, trace: str | None = None, claim: str | None = None,
-                limit: int | None = None) -> list[dict]:
+def list_claims(
+    conn,
+    *,
+    outcome: str | None = None,
+    trace: str | None = None,
+    claim: str | None = None,
+    limit: int | None = None,
+) -> list[dict]:
     where, params = [], []
     if outcome:
         where.append("c.outcome = ?")
@@ -165,6 +289,8 @@ def list_claims(conn, *, outcome: str | None = None, trace: str | None = None, c
         " (SELECT group_concat(DISTINCT a.group_code || '-' || a.reason_code) FROM remit_adjustments a WHERE a.claim_id = c.id),"
         " c.remarks, c.payer_claim_number, c.note"
         " FROM remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id"
-        + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY c.id DESC"
-        + (f" LIMIT {int(limit)}" if limit else ""))
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY c.id DESC"
+        + (f" LIMIT {int(limit)}" if limit else "")
+    )
     return [dict(zip(CLAIM_COLUMNS, r)) for r in conn.execute(sql, params)]

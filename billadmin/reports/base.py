@@ -15,13 +15,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 @dataclass
 class Chart:
-    kind: str                  # "bar" | "stacked" | "pie" | "line"
-    sheet: str                 # the sheet holding the data
+    kind: str  # "bar" | "stacked" | "pie" | "line"
+    sheet: str  # the sheet holding the data
     title: str
-    category: str              # column with the category labels (x axis / pie slices)
-    series: list[str]          # columns with the values
-    rows: tuple[int, int] | None = None   # 0-based row slice of the data to chart (default: all)
-    from_rows: bool = False    # series are the sheet's rows (named by `category`), categories its `series` columns
+    category: str  # column with the category labels (x axis / pie slices)
+    series: list[str]  # columns with the values
+    rows: tuple[int, int] | None = None  # 0-based row slice of the data to chart (default: all)
+    from_rows: bool = (
+        False  # series are the sheet's rows (named by `category`), categories its `series` columns
+    )
     y_title: str | None = None
     anchor: str | None = None  # cell where the chart sits (default: right of the data)
 
@@ -32,11 +34,13 @@ class Report:
     title: str
     sheets: dict[str, list[dict]]
     columns: dict[str, list[str]] = field(default_factory=dict)
-    main: str | None = None                  # sheet printed by table/csv/json (default: the first)
+    main: str | None = None  # sheet printed by table/csv/json (default: the first)
     charts: list[Chart] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    phi: bool = False                        # rows name patients
-    total_rows: dict[str, int] = field(default_factory=dict)   # sheet -> index of a totals row (bold in xlsx)
+    phi: bool = False  # rows name patients
+    total_rows: dict[str, int] = field(
+        default_factory=dict
+    )  # sheet -> index of a totals row (bold in xlsx)
 
     @property
     def main_sheet(self) -> str:
@@ -60,8 +64,9 @@ def ratio(num: int, den: Decimal | int, places: str = "0.1") -> Decimal | None:
     return (Decimal(num) / Decimal(den)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 
-def default_period(as_of: _dt.date, start: _dt.date | None, end: _dt.date | None, *, days: int = 90
-                   ) -> tuple[_dt.date, _dt.date]:
+def default_period(
+    as_of: _dt.date, start: _dt.date | None, end: _dt.date | None, *, days: int = 90
+) -> tuple[_dt.date, _dt.date]:
     """--to defaults to --as-of; --from to `days` days before --to (inclusive period)."""
     end = end or as_of
     start = start or (end - _dt.timedelta(days=days - 1))

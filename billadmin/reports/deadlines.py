@@ -20,8 +20,20 @@ import datetime as _dt
 from ..accounts import rules as payer_rules
 from .base import Report
 
-FILING_COLS = ["state", "days_left", "deadline", "what", "encounter", "invoice", "mrn", "patient", "payer",
-               "date_of_service", "amount_cents", "rule"]
+FILING_COLS = [
+    "state",
+    "days_left",
+    "deadline",
+    "what",
+    "encounter",
+    "invoice",
+    "mrn",
+    "patient",
+    "payer",
+    "date_of_service",
+    "amount_cents",
+    "rule",
+]
 
 
 def timely_filing(conn, as_of: _dt.date, within: int = 30) -> list[dict]:
@@ -40,12 +52,25 @@ def timely_filing(conn, as_of: _dt.date, within: int = 30) -> list[dict]:
         if deadline is None or deadline > limit:
             return
         days = (deadline - as_of).days
-        out.append({"state": "past" if days < 0 else "due", "days_left": days, "deadline": deadline.isoformat(),
-                    "what": what, "encounter": enc, "invoice": inv, "mrn": mrn, "patient": name,
-                    "payer": r.code if r else None, "date_of_service": dos, "amount_cents": amount, "rule": rule})
+        out.append(
+            {
+                "state": "past" if days < 0 else "due",
+                "days_left": days,
+                "deadline": deadline.isoformat(),
+                "what": what,
+                "encounter": enc,
+                "invoice": inv,
+                "mrn": mrn,
+                "patient": name,
+                "payer": r.code if r else None,
+                "date_of_service": dos,
+                "amount_cents": amount,
+                "rule": rule,
+            }
+        )
 
     for enc, mrn, name, dos, payer_id, amount in conn.execute(
-            """SELECT e.number, p.mrn, p.last_name || ', ' || p.first_name, e.date_of_service,
+        """SELECT e.number, p.mrn, p.last_name || ', ' || p.first_name, e.date_of_service,
                       (SELECT c.payer_id FROM coverages c WHERE c.patient_id = e.patient_id AND c.effective_from <= e.date_of_service
                          AND (c.effective_to IS NULL OR c.effective_to >= e.date_of_service)
                        ORDER BY c.priority, c.effective_from DESC LIMIT 1),
@@ -53,12 +78,13 @@ def timely_filing(conn, as_of: _dt.date, within: int = 30) -> list[dict]:
                FROM (SELECT DISTINCT encounter_id FROM charge_lines WHERE status = 'unbilled') u
                JOIN encounters e ON e.id = u.encounter_id JOIN patients p ON p.id = e.patient_id
                JOIN charge_lines cl ON cl.encounter_id = e.id AND cl.status = 'unbilled'
-               GROUP BY e.id"""):
+               GROUP BY e.id"""
+    ):
         if payer_id is not None:
             add("unbilled charges", enc, None, mrn, name, payer_id, dos, amount)
     # invoices drive the scan (CROSS JOIN keeps that order): one pass in rowid order beats a lookup per patient
     for number, enc, mrn, name, payer_id, dos, amount, stored in conn.execute(
-            """SELECT i.number, e.number, p.mrn, p.last_name || ', ' || p.first_name, i.payer_id,
+        """SELECT i.number, e.number, p.mrn, p.last_name || ', ' || p.first_name, i.payer_id,
                       COALESCE(e.date_of_service, (SELECT MIN(date_of_service) FROM invoice_lines l WHERE l.invoice_id = i.id),
                                i.issued_on),
                       i.total_cents, i.filing_deadline
@@ -67,14 +93,27 @@ def timely_filing(conn, as_of: _dt.date, within: int = 30) -> list[dict]:
                  AND NOT EXISTS (SELECT 1 FROM invoices c WHERE c.original_invoice_id = i.id)
                  AND NOT EXISTS (SELECT 1 FROM adjustments d WHERE d.invoice_id = i.id AND d.source IN ('remit', 'transfer'))
                  AND NOT EXISTS (SELECT 1 FROM payment_allocations a JOIN payments y ON y.id = a.payment_id
-                                 WHERE a.invoice_id = i.id AND y.kind = 'insurance')""", {"limit": limit.isoformat()}):
+                                 WHERE a.invoice_id = i.id AND y.kind = 'insurance')""",
+        {"limit": limit.isoformat()},
+    ):
         add("claim not answered", enc, number, mrn, name, payer_id, dos, amount, stored)
     out.sort(key=lambda r: (r["deadline"], r["encounter"] or "", r["invoice"] or ""))
     return out
 
 
-COVERAGE_COLS = ["state", "days_left", "effective_to", "mrn", "patient", "phone", "payer", "member_id", "priority",
-                 "next_visit", "last_visit"]
+COVERAGE_COLS = [
+    "state",
+    "days_left",
+    "effective_to",
+    "mrn",
+    "patient",
+    "phone",
+    "payer",
+    "member_id",
+    "priority",
+    "next_visit",
+    "last_visit",
+]
 
 
 def coverage_expiring(conn, as_of: _dt.date, within: int = 30) -> list[dict]:
@@ -82,15 +121,17 @@ def coverage_expiring(conn, as_of: _dt.date, within: int = 30) -> list[dict]:
     hi = (as_of + _dt.timedelta(days=within)).isoformat()
     lo = (as_of - _dt.timedelta(days=within)).isoformat()
     out = []
-    for (to, mrn, name, phone, payer, member, priority, nxt, last, replaced) in conn.execute(
-            """SELECT c.effective_to, p.mrn, p.last_name || ', ' || p.first_name, p.phone, py.code, c.member_id, c.priority,
+    for to, mrn, name, phone, payer, member, priority, nxt, last, replaced in conn.execute(
+        """SELECT c.effective_to, p.mrn, p.last_name || ', ' || p.first_name, p.phone, py.code, c.member_id, c.priority,
                       (SELECT MIN(e.date_of_service) FROM encounters e WHERE e.patient_id = c.patient_id AND e.date_of_service >= :d),
                       (SELECT MAX(e.date_of_service) FROM encounters e WHERE e.patient_id = c.patient_id AND e.date_of_service < :d),
                       EXISTS (SELECT 1 FROM coverages o WHERE o.patient_id = c.patient_id AND o.id != c.id
                               AND o.priority = c.priority AND o.effective_from <= :d
                               AND (o.effective_to IS NULL OR o.effective_to >= :d))
                FROM coverages c JOIN patients p ON p.id = c.patient_id JOIN payers py ON py.id = c.payer_id
-               WHERE c.effective_to BETWEEN :lo AND :hi""", {"d": d, "lo": lo, "hi": hi}):
+               WHERE c.effective_to BETWEEN :lo AND :hi""",
+        {"d": d, "lo": lo, "hi": hi},
+    ):
         days = (_dt.date.fromisoformat(to) - as_of).days
         if days < 0 and replaced:
             continue
@@ -98,25 +139,52 @@ def coverage_expiring(conn, as_of: _dt.date, within: int = 30) -> list[dict]:
             state = "renewed"
         else:
             state = "expiring" if days >= 0 else "lapsed"
-        out.append({"state": state, "days_left": days, "effective_to": to, "mrn": mrn, "patient": name, "phone": phone,
-                    "payer": payer, "member_id": member, "priority": priority, "next_visit": nxt, "last_visit": last})
-    out.sort(key=lambda r: (r["next_visit"] is None, r["next_visit"] or "", r["effective_to"], r["mrn"]))
+        out.append(
+            {
+                "state": state,
+                "days_left": days,
+                "effective_to": to,
+                "mrn": mrn,
+                "patient": name,
+                "phone": phone,
+                "payer": payer,
+                "member_id": member,
+                "priority": priority,
+                "next_visit": nxt,
+                "last_visit": last,
+            }
+        )
+    out.sort(
+        key=lambda r: (r["next_visit"] is None, r["next_visit"] or "", r["effective_to"], r["mrn"])
+    )
     return out
 
 
 def filing_report(conn, *, as_of: _dt.date, within: int = 30) -> Report:
     rows = timely_filing(conn, as_of, within)
     past = sum(1 for r in rows if r["state"] == "past")
-    rep = Report("timely-filing", f"Timely filing as of {as_of} (within {within} days)", {"Timely filing": rows},
-                 {"Timely filing": FILING_COLS}, phi=True)
+    rep = Report(
+        "timely-filing",
+        f"Timely filing as of {as_of} (within {within} days)",
+        {"Timely filing": rows},
+        {"Timely filing": FILING_COLS},
+        phi=True,
+    )
     rep.notes.append(f"{len(rows) - past} due within {within} days, {past} past the deadline")
     return rep
 
 
 def coverage_report(conn, *, as_of: _dt.date, within: int = 30) -> Report:
     rows = coverage_expiring(conn, as_of, within)
-    rep = Report("coverage-expiring", f"Coverage ending within {within} days of {as_of}", {"Coverage expiring": rows},
-                 {"Coverage expiring": COVERAGE_COLS}, phi=True)
-    rep.notes.append(f"{sum(r['state'] == 'expiring' for r in rows)} expiring, {sum(r['state'] == 'lapsed' for r in rows)} "
-                     f"lapsed, {sum(r['next_visit'] is not None for r in rows)} with an upcoming visit")
+    rep = Report(
+        "coverage-expiring",
+        f"Coverage ending within {within} days of {as_of}",
+        {"Coverage expiring": rows},
+        {"Coverage expiring": COVERAGE_COLS},
+        phi=True,
+    )
+    rep.notes.append(
+        f"{sum(r['state'] == 'expiring' for r in rows)} expiring, {sum(r['state'] == 'lapsed' for r in rows)} "
+        f"lapsed, {sum(r['next_visit'] is not None for r in rows)} with an upcoming visit"
+    )
     return rep

@@ -35,11 +35,19 @@ def grouped(conn, start: _dt.date, end: _dt.date, by: str) -> list[dict]:
             LEFT JOIN invoice_lines l ON l.id = d.invoice_line_id
             LEFT JOIN encounters e ON e.id = i.encounter_id LEFT JOIN providers pr ON pr.id = e.provider_id
             WHERE d.created_on BETWEEN ? AND ? AND {carc.DENIAL_SQL}
-            GROUP BY g""", (start.isoformat(), end.isoformat())).fetchall()
+            GROUP BY g""",
+        (start.isoformat(), end.isoformat()),
+    ).fetchall()
     total = sum(r[3] for r in rows)
     out = []
     for g, claims, lines, amt, meaning in sorted(rows, key=lambda r: (-r[3], r[0])):
-        row = {by: g, "claims": claims, "lines": lines, "denied_cents": amt, "share_pct": pct(amt, total)}
+        row = {
+            by: g,
+            "claims": claims,
+            "lines": lines,
+            "denied_cents": amt,
+            "share_pct": pct(amt, total),
+        }
         if by == "carc":
             row["meaning"] = meaning or carc.describe(g.split("-", 1)[1])[1]
         elif by == "category":
@@ -51,9 +59,18 @@ def grouped(conn, start: _dt.date, end: _dt.date, by: str) -> list[dict]:
         f"""SELECT COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_id END),
                    COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_line_id END)
             FROM adjustments d LEFT JOIN temp.carc k ON k.code = d.reason_code
-            WHERE d.created_on BETWEEN ? AND ? AND {carc.DENIAL_SQL}""", (start.isoformat(), end.isoformat())).fetchone()
-    out.append({by: "TOTAL", "claims": claims_total[0], "lines": claims_total[1], "denied_cents": total,
-                "share_pct": pct(total, total)})
+            WHERE d.created_on BETWEEN ? AND ? AND {carc.DENIAL_SQL}""",
+        (start.isoformat(), end.isoformat()),
+    ).fetchone()
+    out.append(
+        {
+            by: "TOTAL",
+            "claims": claims_total[0],
+            "lines": claims_total[1],
+            "denied_cents": total,
+            "share_pct": pct(total, total),
+        }
+    )
     return out
 
 
@@ -65,10 +82,24 @@ def report(conn, *, start, end, as_of, by: str = "category", xlsx: bool = False)
     start, end = default_period(as_of, start, end)
     dims = list(DIMENSIONS) if xlsx else [by]
     sheets = {f"Denials by {d}": grouped(conn, start, end, d) for d in dims}
-    rep = Report("denials", f"Denials {start} to {end} by {by}", sheets, main=f"Denials by {by}",
-                 total_rows={k: len(v) - 1 for k, v in sheets.items()})
+    rep = Report(
+        "denials",
+        f"Denials {start} to {end} by {by}",
+        sheets,
+        main=f"Denials by {by}",
+        total_rows={k: len(v) - 1 for k, v in sheets.items()},
+    )
     cat = sheets.get("Denials by category")
     if xlsx and cat and len(cat) > 1:
-        rep.charts.append(Chart("bar", "Denials by category", "Denied amount by reason category", "category",
-                                ["denied_cents"], rows=(0, len(cat) - 1), y_title="$"))
+        rep.charts.append(
+            Chart(
+                "bar",
+                "Denials by category",
+                "Denied amount by reason category",
+                "category",
+                ["denied_cents"],
+                rows=(0, len(cat) - 1),
+                y_title="$",
+            )
+        )
     return rep

@@ -58,26 +58,34 @@ WHERE i.kind = 'claim' AND (i.issued_on BETWEEN :start AND :end OR f.first_day B
 
 def ar_at(conn, as_of: _dt.date) -> tuple[int, int]:
     """(A/R, A/R over 90 days by DOS) at the end of the day."""
-    row = conn.execute(f"WITH {ITEMS_CTE} SELECT COALESCE(SUM(balance_cents), 0),"
-                       f" COALESCE(SUM(CASE WHEN {age_sql('dos')} > 90 THEN balance_cents END), 0) FROM items",
-                       {"as_of": as_of.isoformat()}).fetchone()
+    row = conn.execute(
+        f"WITH {ITEMS_CTE} SELECT COALESCE(SUM(balance_cents), 0),"
+        f" COALESCE(SUM(CASE WHEN {age_sql('dos')} > 90 THEN balance_cents END), 0) FROM items",
+        {"as_of": as_of.isoformat()},
+    ).fetchone()
     return row[0], row[1]
 
 
 def gross_charges(conn, start: _dt.date, end: _dt.date) -> int:
     return conn.execute(
         "SELECT COALESCE(SUM(c.charge_cents), 0) FROM encounters e JOIN charge_lines c ON c.encounter_id = e.id"
-        " WHERE e.date_of_service BETWEEN ? AND ? AND c.status != 'void'", (start.isoformat(), end.isoformat())).fetchone()[0]
+        " WHERE e.date_of_service BETWEEN ? AND ? AND c.status != 'void'",
+        (start.isoformat(), end.isoformat()),
+    ).fetchone()[0]
 
 
 def flows(conn, start: _dt.date, end: _dt.date) -> tuple[int, int]:
     """(payments received, contractual adjustments posted) in the period."""
     carc.ensure_temp_table(conn)
     p = (start.isoformat(), end.isoformat())
-    paid = conn.execute("SELECT COALESCE(SUM(amount_cents), 0) FROM payments WHERE received_on BETWEEN ? AND ?", p).fetchone()[0]
+    paid = conn.execute(
+        "SELECT COALESCE(SUM(amount_cents), 0) FROM payments WHERE received_on BETWEEN ? AND ?", p
+    ).fetchone()[0]
     contractual = conn.execute(
         f"SELECT COALESCE(SUM(d.amount_cents), 0) FROM adjustments d LEFT JOIN temp.carc k ON k.code = d.reason_code"
-        f" WHERE d.created_on BETWEEN ? AND ? AND {carc.CONTRACTUAL_SQL}", p).fetchone()[0]
+        f" WHERE d.created_on BETWEEN ? AND ? AND {carc.CONTRACTUAL_SQL}",
+        p,
+    ).fetchone()[0]
     return paid, contractual
 
 
@@ -108,11 +116,20 @@ def compute(conn, start: _dt.date, end: _dt.date, *, facts=None) -> dict:
     charges = gross_charges(conn, start, end)
     paid, contractual = flows(conn, start, end)
     days = (end - start).days + 1
-    c = _claim_counts(facts if facts is not None else claim_facts(conn, start, end), start.isoformat(), end.isoformat())
+    c = _claim_counts(
+        facts if facts is not None else claim_facts(conn, start, end),
+        start.isoformat(),
+        end.isoformat(),
+    )
     daily = Decimal(charges) / days
     return {
-        "ar_cents": ar, "over90_cents": over90, "charges_cents": charges, "days": days, "payments_cents": paid,
-        "contractual_cents": contractual, **c,
+        "ar_cents": ar,
+        "over90_cents": over90,
+        "charges_cents": charges,
+        "days": days,
+        "payments_cents": paid,
+        "contractual_cents": contractual,
+        **c,
         "days_in_ar": ratio(ar, daily) if charges else None,
         "clean_claim_rate": pct(c["clean"], c["issued_answered"]),
         "first_pass_rate": pct(c["settled_first"], c["answered"]),
@@ -125,29 +142,69 @@ def compute(conn, start: _dt.date, end: _dt.date, *, facts=None) -> dict:
 def _rows(k: dict) -> list[dict]:
     f = money.fmt
     return [
-        {"kpi": "days_in_ar", "value": k["days_in_ar"], "unit": "days",
-         "numerator": f"A/R {f(k['ar_cents'])}", "denominator": f"charges {f(k['charges_cents'])} / {k['days']} days",
-         "formula": FORMULAS["days_in_ar"]},
-        {"kpi": "clean_claim_rate", "value": k["clean_claim_rate"], "unit": "%",
-         "numerator": f"{k['clean']} clean", "denominator": f"{k['issued_answered']} issued and answered",
-         "formula": FORMULAS["clean_claim_rate"]},
-        {"kpi": "first_pass_rate", "value": k["first_pass_rate"], "unit": "%",
-         "numerator": f"{k['settled_first']} settled first time", "denominator": f"{k['answered']} answered",
-         "formula": FORMULAS["first_pass_rate"]},
-        {"kpi": "denial_rate", "value": k["denial_rate"], "unit": "%",
-         "numerator": f"{k['denied']} denied", "denominator": f"{k['answered']} answered", "formula": FORMULAS["denial_rate"]},
-        {"kpi": "net_collection_rate", "value": k["net_collection_rate"], "unit": "%",
-         "numerator": f"payments {f(k['payments_cents'])}",
-         "denominator": f"charges {f(k['charges_cents'])} - contractual {f(k['contractual_cents'])}",
-         "formula": FORMULAS["net_collection_rate"]},
-        {"kpi": "ar_over_90_pct", "value": k["ar_over_90_pct"], "unit": "%",
-         "numerator": f"over 90 {f(k['over90_cents'])}", "denominator": f"A/R {f(k['ar_cents'])}",
-         "formula": FORMULAS["ar_over_90_pct"]},
+        {
+            "kpi": "days_in_ar",
+            "value": k["days_in_ar"],
+            "unit": "days",
+            "numerator": f"A/R {f(k['ar_cents'])}",
+            "denominator": f"charges {f(k['charges_cents'])} / {k['days']} days",
+            "formula": FORMULAS["days_in_ar"],
+        },
+        {
+            "kpi": "clean_claim_rate",
+            "value": k["clean_claim_rate"],
+            "unit": "%",
+            "numerator": f"{k['clean']} clean",
+            "denominator": f"{k['issued_answered']} issued and answered",
+            "formula": FORMULAS["clean_claim_rate"],
+        },
+        {
+            "kpi": "first_pass_rate",
+            "value": k["first_pass_rate"],
+            "unit": "%",
+            "numerator": f"{k['settled_first']} settled first time",
+            "denominator": f"{k['answered']} answered",
+            "formula": FORMULAS["first_pass_rate"],
+        },
+        {
+            "kpi": "denial_rate",
+            "value": k["denial_rate"],
+            "unit": "%",
+            "numerator": f"{k['denied']} denied",
+            "denominator": f"{k['answered']} answered",
+            "formula": FORMULAS["denial_rate"],
+        },
+        {
+            "kpi": "net_collection_rate",
+            "value": k["net_collection_rate"],
+            "unit": "%",
+            "numerator": f"payments {f(k['payments_cents'])}",
+            "denominator": f"charges {f(k['charges_cents'])} - contractual {f(k['contractual_cents'])}",
+            "formula": FORMULAS["net_collection_rate"],
+        },
+        {
+            "kpi": "ar_over_90_pct",
+            "value": k["ar_over_90_pct"],
+            "unit": "%",
+            "numerator": f"over 90 {f(k['over90_cents'])}",
+            "denominator": f"A/R {f(k['ar_cents'])}",
+            "formula": FORMULAS["ar_over_90_pct"],
+        },
     ]
 
 
-TREND_COLS = ["month", "days_in_ar", "clean_claim_rate", "first_pass_rate", "denial_rate", "net_collection_rate",
-              "ar_over_90_pct", "ar_cents", "charges_cents", "payments_cents"]
+TREND_COLS = [
+    "month",
+    "days_in_ar",
+    "clean_claim_rate",
+    "first_pass_rate",
+    "denial_rate",
+    "net_collection_rate",
+    "ar_over_90_pct",
+    "ar_cents",
+    "charges_cents",
+    "payments_cents",
+]
 
 
 def trend(conn, start: _dt.date, end: _dt.date) -> list[dict]:
@@ -161,8 +218,15 @@ def trend(conn, start: _dt.date, end: _dt.date) -> list[dict]:
     return out
 
 
-def report(conn, *, start: _dt.date | None, end: _dt.date | None, as_of: _dt.date, monthly: bool = False,
-           xlsx: bool = False) -> Report:
+def report(
+    conn,
+    *,
+    start: _dt.date | None,
+    end: _dt.date | None,
+    as_of: _dt.date,
+    monthly: bool = False,
+    xlsx: bool = False,
+) -> Report:
     start, end = default_period(as_of, start, end)
     sheets, columns, charts = {}, {}, []
     if monthly:
@@ -175,11 +239,33 @@ def report(conn, *, start: _dt.date | None, end: _dt.date | None, as_of: _dt.dat
         sheets["KPI trend"] = trend(conn, start, end)
         columns["KPI trend"] = TREND_COLS
     if "KPI trend" in sheets and sheets["KPI trend"]:
-        charts.append(Chart("line", "KPI trend", "Rates by month (%)", "month",
-                            ["clean_claim_rate", "first_pass_rate", "denial_rate", "net_collection_rate", "ar_over_90_pct"],
-                            y_title="%"))
-        charts.append(Chart("bar", "KPI trend", "Days in A/R by month", "month", ["days_in_ar"], y_title="days",
-                            anchor="L24"))
+        charts.append(
+            Chart(
+                "line",
+                "KPI trend",
+                "Rates by month (%)",
+                "month",
+                [
+                    "clean_claim_rate",
+                    "first_pass_rate",
+                    "denial_rate",
+                    "net_collection_rate",
+                    "ar_over_90_pct",
+                ],
+                y_title="%",
+            )
+        )
+        charts.append(
+            Chart(
+                "bar",
+                "KPI trend",
+                "Days in A/R by month",
+                "month",
+                ["days_in_ar"],
+                y_title="days",
+                anchor="L24",
+            )
+        )
     main = "KPI trend" if monthly else "KPI"
     if xlsx:
         sheets = {"KPI": sheets["KPI"], "KPI trend": sheets["KPI trend"]}

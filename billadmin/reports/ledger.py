@@ -47,8 +47,10 @@ def age_sql(basis: str) -> str:
 
 def open_items(conn, as_of: _dt.date, *, basis: str = "dos") -> list[tuple]:
     """[(invoice_id, kind, patient_id, payer_id, bucket, balance_cents)] for non-zero balances."""
-    sql = f"WITH {ITEMS_CTE} SELECT id, kind, patient_id, payer_id, {bucket_sql(age_sql(basis))}, balance_cents" \
-          f" FROM items WHERE balance_cents != 0"
+    sql = (
+        f"WITH {ITEMS_CTE} SELECT id, kind, patient_id, payer_id, {bucket_sql(age_sql(basis))}, balance_cents"
+        f" FROM items WHERE balance_cents != 0"
+    )
     return conn.execute(sql, {"as_of": as_of.isoformat()}).fetchall()
 
 
@@ -57,19 +59,30 @@ def ledger_totals(conn, as_of: _dt.date) -> dict[str, int]:
     charges - payments - adjustments, as of the date: the other side of the aging invariant."""
     d = {"as_of": as_of.isoformat()}
     charges = conn.execute(
-        "SELECT COALESCE(SUM(total_cents), 0) FROM invoices WHERE kind != 'credit' AND issued_on <= :as_of", d).fetchone()[0]
+        "SELECT COALESCE(SUM(total_cents), 0) FROM invoices WHERE kind != 'credit' AND issued_on <= :as_of",
+        d,
+    ).fetchone()[0]
     credits = conn.execute(
         """SELECT COALESCE(SUM(c.total_cents), 0) FROM invoices c JOIN invoices o ON o.id = c.original_invoice_id
-           WHERE c.kind = 'credit' AND c.issued_on <= :as_of AND o.kind != 'credit' AND o.issued_on <= :as_of""", d).fetchone()[0]
+           WHERE c.kind = 'credit' AND c.issued_on <= :as_of AND o.kind != 'credit' AND o.issued_on <= :as_of""",
+        d,
+    ).fetchone()[0]
     paid = conn.execute(
         """SELECT COALESCE(SUM(a.amount_cents), 0) FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
            JOIN invoices i ON i.id = a.invoice_id WHERE p.received_on <= :as_of AND i.kind != 'credit' AND i.issued_on <= :as_of""",
-        d).fetchone()[0]
+        d,
+    ).fetchone()[0]
     adjusted = conn.execute(
         """SELECT COALESCE(SUM(d.amount_cents), 0) FROM adjustments d JOIN invoices i ON i.id = d.invoice_id
-           WHERE d.created_on <= :as_of AND i.kind != 'credit' AND i.issued_on <= :as_of""", d).fetchone()[0]
-    return {"charges_cents": charges + credits, "payments_cents": paid, "adjustments_cents": adjusted,
-            "balance_cents": charges + credits - paid - adjusted}
+           WHERE d.created_on <= :as_of AND i.kind != 'credit' AND i.issued_on <= :as_of""",
+        d,
+    ).fetchone()[0]
+    return {
+        "charges_cents": charges + credits,
+        "payments_cents": paid,
+        "adjustments_cents": adjusted,
+        "balance_cents": charges + credits - paid - adjusted,
+    }
 
 
 def invariant_findings(conn, as_of: _dt.date | None = None) -> list:
@@ -83,20 +96,33 @@ def invariant_findings(conn, as_of: _dt.date | None = None) -> list:
     if as_of is None:
         # the whole ledger: today, or the latest date on it when that is later (an 835's payment
         # date, BPR16, is often an EFT effective date a few days ahead of the file)
-        latest = conn.execute("SELECT MAX(d) FROM (SELECT MAX(issued_on) AS d FROM invoices UNION ALL"
-                              " SELECT MAX(received_on) FROM payments UNION ALL SELECT MAX(created_on) FROM adjustments)"
-                              ).fetchone()[0]
-        as_of = max(_dt.date.today(), _dt.date.fromisoformat(latest) if latest else _dt.date.today())
-    view = conn.execute("SELECT COALESCE(SUM(total_cents + credited_cents - paid_cents - adjusted_cents), 0)"
-                        " FROM invoice_balances").fetchone()[0]
-    sides = {"aging by payer": by_payer(conn, as_of)[-1]["total_cents"],
-             "aging by patient": by_patient(conn, as_of)[-1]["total_cents"],
-             "charges - payments - adjustments": ledger_totals(conn, as_of)["balance_cents"]}
+        latest = conn.execute(
+            "SELECT MAX(d) FROM (SELECT MAX(issued_on) AS d FROM invoices UNION ALL"
+            " SELECT MAX(received_on) FROM payments UNION ALL SELECT MAX(created_on) FROM adjustments)"
+        ).fetchone()[0]
+        as_of = max(
+            _dt.date.today(), _dt.date.fromisoformat(latest) if latest else _dt.date.today()
+        )
+    view = conn.execute(
+        "SELECT COALESCE(SUM(total_cents + credited_cents - paid_cents - adjusted_cents), 0)"
+        " FROM invoice_balances"
+    ).fetchone()[0]
+    sides = {
+        "aging by payer": by_payer(conn, as_of)[-1]["total_cents"],
+        "aging by patient": by_patient(conn, as_of)[-1]["total_cents"],
+        "charges - payments - adjustments": ledger_totals(conn, as_of)["balance_cents"],
+    }
     out = []
     for name, total in sides.items():
         if total != view:
             d = total - view
-            out.append(Finding("AGING-BALANCE", "error",
-                               f"{name} {money.fmt(total)} != open balances {money.fmt(view)} "
-                               f"({money.fmt(abs(d))} too {'much' if d > 0 else 'little'})", source="reports.ledger"))
+            out.append(
+                Finding(
+                    "AGING-BALANCE",
+                    "error",
+                    f"{name} {money.fmt(total)} != open balances {money.fmt(view)} "
+                    f"({money.fmt(abs(d))} too {'much' if d > 0 else 'little'})",
+                    source="reports.ledger",
+                )
+            )
     return out

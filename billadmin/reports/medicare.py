@@ -17,10 +17,28 @@ from decimal import ROUND_HALF_UP, Decimal
 from ..accounts import carc
 from .base import Chart, Report, months, pct
 
-PROGRAM = {"medicare": "Medicare", "medicaid": "Medicaid", "commercial": "Commercial", "hmo": "Commercial"}
+PROGRAM = {
+    "medicare": "Medicare",
+    "medicaid": "Medicaid",
+    "commercial": "Commercial",
+    "hmo": "Commercial",
+}
 ORDER = ("Medicare", "Medicaid", "Commercial")
-COLS = ["month", "program", "claims", "charges_cents", "payments_cents", "contractual_cents", "patient_resp_cents",
-        "answered", "denied_claims", "denied_cents", "denial_rate_pct", "top_carcs", "avg_days_to_pay"]
+COLS = [
+    "month",
+    "program",
+    "claims",
+    "charges_cents",
+    "payments_cents",
+    "contractual_cents",
+    "patient_resp_cents",
+    "answered",
+    "denied_claims",
+    "denied_cents",
+    "denial_rate_pct",
+    "top_carcs",
+    "avg_days_to_pay",
+]
 
 
 def default_start(end: _dt.date) -> _dt.date:
@@ -33,32 +51,50 @@ def default_start(end: _dt.date) -> _dt.date:
 def compute(conn, start: _dt.date, end: _dt.date) -> list[dict]:
     carc.ensure_temp_table(conn)
     p = {"start": start.isoformat(), "end": end.isoformat()}
-    acc: dict = defaultdict(lambda: {"claims": 0, "charges_cents": 0, "payments_cents": 0, "contractual_cents": 0,
-                                     "patient_resp_cents": 0, "answered": 0, "denied_claims": 0, "denied_cents": 0,
-                                     "carcs": defaultdict(int), "pay_days": 0, "paid_claims": 0})
+    acc: dict = defaultdict(
+        lambda: {
+            "claims": 0,
+            "charges_cents": 0,
+            "payments_cents": 0,
+            "contractual_cents": 0,
+            "patient_resp_cents": 0,
+            "answered": 0,
+            "denied_claims": 0,
+            "denied_cents": 0,
+            "carcs": defaultdict(int),
+            "pay_days": 0,
+            "paid_claims": 0,
+        }
+    )
     for m, kind, n, total in conn.execute(
-            """SELECT substr(i.issued_on, 1, 7), py.kind, COUNT(*), SUM(i.total_cents) FROM invoices i
+        """SELECT substr(i.issued_on, 1, 7), py.kind, COUNT(*), SUM(i.total_cents) FROM invoices i
                JOIN payers py ON py.id = i.payer_id
-               WHERE i.kind = 'claim' AND i.issued_on BETWEEN :start AND :end GROUP BY 1, 2""", p):
+               WHERE i.kind = 'claim' AND i.issued_on BETWEEN :start AND :end GROUP BY 1, 2""",
+        p,
+    ):
         if kind in PROGRAM:
             a = acc[(m, PROGRAM[kind])]
             a["claims"] += n
             a["charges_cents"] += total
     # allocations drive the scan (CROSS JOIN): one sequential pass, payments are few and cached
     for m, kind, amt in conn.execute(
-            """SELECT substr(p.received_on, 1, 7), py.kind, SUM(a.amount_cents) FROM payment_allocations a
+        """SELECT substr(p.received_on, 1, 7), py.kind, SUM(a.amount_cents) FROM payment_allocations a
                CROSS JOIN payments p ON p.id = a.payment_id JOIN invoices i ON i.id = a.invoice_id
                JOIN payers py ON py.id = i.payer_id
-               WHERE p.kind = 'insurance' AND p.received_on BETWEEN :start AND :end GROUP BY 1, 2""", p):
+               WHERE p.kind = 'insurance' AND p.received_on BETWEEN :start AND :end GROUP BY 1, 2""",
+        p,
+    ):
         if kind in PROGRAM:
             acc[(m, PROGRAM[kind])]["payments_cents"] += amt
     kinds = dict(conn.execute("SELECT id, kind FROM payers"))
     # a year of adjustments is most of the table: scan it (+ turns the date index off) and group
     # by the raw codes; categories are looked up once per code afterwards
     for m, payer_id, group, reason, source, amt in conn.execute(
-            """SELECT substr(d.created_on, 1, 7), i.payer_id, d.group_code, d.reason_code, d.source, SUM(d.amount_cents)
+        """SELECT substr(d.created_on, 1, 7), i.payer_id, d.group_code, d.reason_code, d.source, SUM(d.amount_cents)
                FROM adjustments d CROSS JOIN invoices i ON i.id = d.invoice_id
-               WHERE +d.created_on BETWEEN :start AND :end AND i.kind = 'claim' GROUP BY 1, 2, 3, 4, 5""", p):
+               WHERE +d.created_on BETWEEN :start AND :end AND i.kind = 'claim' GROUP BY 1, 2, 3, 4, 5""",
+        p,
+    ):
         kind = kinds.get(payer_id)
         if kind not in PROGRAM:
             continue
@@ -72,7 +108,7 @@ def compute(conn, start: _dt.date, end: _dt.date) -> list[dict]:
             a["denied_cents"] += amt
             a["carcs"][f"{group}-{reason}"] += amt
     for m, kind, answered, denied in conn.execute(
-            f"""WITH post AS (
+        f"""WITH post AS (
                   SELECT d.invoice_id, d.created_on AS day,
                          CASE WHEN {carc.DENIAL_SQL} AND d.amount_cents > 0 THEN 1 ELSE 0 END AS den
                   FROM adjustments d LEFT JOIN temp.carc k ON k.code = d.reason_code
@@ -83,18 +119,22 @@ def compute(conn, start: _dt.date, end: _dt.date) -> list[dict]:
                 SELECT substr(post.day, 1, 7), py.kind, COUNT(DISTINCT post.invoice_id),
                        COUNT(DISTINCT CASE WHEN post.den = 1 THEN post.invoice_id END)
                 FROM post JOIN invoices i ON i.id = post.invoice_id JOIN payers py ON py.id = i.payer_id
-                WHERE i.kind = 'claim' GROUP BY 1, 2""", p):
+                WHERE i.kind = 'claim' GROUP BY 1, 2""",
+        p,
+    ):
         if kind in PROGRAM:
             a = acc[(m, PROGRAM[kind])]
             a["answered"] += answered
             a["denied_claims"] += denied
     for m, kind, days, n in conn.execute(
-            """WITH firstpay AS (SELECT a.invoice_id, MIN(p.received_on) AS day FROM payment_allocations a
+        """WITH firstpay AS (SELECT a.invoice_id, MIN(p.received_on) AS day FROM payment_allocations a
                                  JOIN payments p ON p.id = a.payment_id WHERE p.kind = 'insurance' AND a.amount_cents > 0
                                  GROUP BY a.invoice_id)
                SELECT substr(f.day, 1, 7), py.kind, SUM(julianday(f.day) - julianday(i.issued_on)), COUNT(*)
                FROM firstpay f JOIN invoices i ON i.id = f.invoice_id JOIN payers py ON py.id = i.payer_id
-               WHERE f.day BETWEEN :start AND :end AND i.kind = 'claim' GROUP BY 1, 2""", p):
+               WHERE f.day BETWEEN :start AND :end AND i.kind = 'claim' GROUP BY 1, 2""",
+        p,
+    ):
         if kind in PROGRAM:
             a = acc[(m, PROGRAM[kind])]
             a["pay_days"] += int(days)
@@ -127,17 +167,27 @@ def compute(conn, start: _dt.date, end: _dt.date) -> list[dict]:
 def _finish(a: dict) -> dict:
     top = sorted(((c, x) for c, x in a["carcs"].items() if x > 0), key=lambda t: (-t[1], t[0]))[:3]
     return {
-        "claims": a["claims"], "charges_cents": a["charges_cents"], "payments_cents": a["payments_cents"],
-        "contractual_cents": a["contractual_cents"], "patient_resp_cents": a["patient_resp_cents"],
-        "answered": a["answered"], "denied_claims": a["denied_claims"], "denied_cents": a["denied_cents"],
+        "claims": a["claims"],
+        "charges_cents": a["charges_cents"],
+        "payments_cents": a["payments_cents"],
+        "contractual_cents": a["contractual_cents"],
+        "patient_resp_cents": a["patient_resp_cents"],
+        "answered": a["answered"],
+        "denied_claims": a["denied_claims"],
+        "denied_cents": a["denied_cents"],
         "denial_rate_pct": pct(a["denied_claims"], a["answered"]),
         "top_carcs": ", ".join(c for c, _ in top) or None,
-        "avg_days_to_pay": (Decimal(a["pay_days"]) / a["paid_claims"]).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-        if a["paid_claims"] else None,
+        "avg_days_to_pay": (Decimal(a["pay_days"]) / a["paid_claims"]).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP
+        )
+        if a["paid_claims"]
+        else None,
     }
 
 
-def report(conn, *, start: _dt.date | None, end: _dt.date | None, as_of: _dt.date, xlsx: bool = False) -> Report:
+def report(
+    conn, *, start: _dt.date | None, end: _dt.date | None, as_of: _dt.date, xlsx: bool = False
+) -> Report:
     from ..errors import BadInput
 
     end = end or as_of
@@ -152,11 +202,27 @@ def report(conn, *, start: _dt.date | None, end: _dt.date | None, as_of: _dt.dat
         by_month: dict = {}
         for r in rows:
             if r["month"] != "total":
-                by_month.setdefault(r["month"], {"month": r["month"], **{f"{p.lower()}_cents": 0 for p in ORDER}})
+                by_month.setdefault(
+                    r["month"], {"month": r["month"], **{f"{p.lower()}_cents": 0 for p in ORDER}}
+                )
                 by_month[r["month"]][f"{r['program'].lower()}_cents"] = r["payments_cents"]
         sheets["Payments by program"] = list(by_month.values())
         columns["Payments by program"] = ["month"] + [f"{p.lower()}_cents" for p in ORDER]
         if by_month:
-            charts.append(Chart("line", "Payments by program", "Insurance payments by month", "month",
-                                [f"{p.lower()}_cents" for p in ORDER], y_title="$"))
-    return Report("medicare", f"Medicare and Medicaid vs commercial, {start} to {end}", sheets, columns, charts=charts)
+            charts.append(
+                Chart(
+                    "line",
+                    "Payments by program",
+                    "Insurance payments by month",
+                    "month",
+                    [f"{p.lower()}_cents" for p in ORDER],
+                    y_title="$",
+                )
+            )
+    return Report(
+        "medicare",
+        f"Medicare and Medicaid vs commercial, {start} to {end}",
+        sheets,
+        columns,
+        charts=charts,
+    )

@@ -33,14 +33,18 @@ def _avg(total: int, n: int) -> int | None:
 
 def payer_mix(conn, start: _dt.date, end: _dt.date) -> list[dict]:
     p = {"start": start.isoformat(), "end": end.isoformat()}
-    payers = {r[0]: (r[1], r[2], r[3]) for r in conn.execute("SELECT id, code, name, kind FROM payers")}
-    acc: dict = defaultdict(lambda: {"encounters": 0, "charges_cents": 0, "payments_cents": 0, "ar_cents": 0})
+    payers = {
+        r[0]: (r[1], r[2], r[3]) for r in conn.execute("SELECT id, code, name, kind FROM payers")
+    }
+    acc: dict = defaultdict(
+        lambda: {"encounters": 0, "charges_cents": 0, "payments_cents": 0, "ar_cents": 0}
+    )
 
     def key(payer_id):
         return payers[payer_id][0] if payer_id in payers else payer_id
 
     for grp, n, charges in conn.execute(
-            """SELECT grp, COUNT(*), SUM(ch) FROM (
+        """SELECT grp, COUNT(*), SUM(ch) FROM (
                  SELECT COALESCE((SELECT i.payer_id FROM invoices i WHERE i.encounter_id = e.id AND i.kind = 'claim'
                                   ORDER BY i.id LIMIT 1),
                                  CASE WHEN EXISTS (SELECT 1 FROM invoices i WHERE i.encounter_id = e.id AND i.kind = 'patient')
@@ -48,50 +52,110 @@ def payer_mix(conn, start: _dt.date, end: _dt.date) -> list[dict]:
                         (SELECT COALESCE(SUM(c.charge_cents), 0) FROM charge_lines c
                          WHERE c.encounter_id = e.id AND c.status != 'void') AS ch
                  FROM encounters e WHERE e.date_of_service BETWEEN :start AND :end)
-               GROUP BY grp""", p):
+               GROUP BY grp""",
+        p,
+    ):
         a = acc[key(grp)]
         a["encounters"] += n
         a["charges_cents"] += charges
     for kind, payer_id, amt in conn.execute(
-            "SELECT kind, payer_id, SUM(amount_cents) FROM payments WHERE received_on BETWEEN :start AND :end"
-            " GROUP BY kind, payer_id", p):
-        acc[key(payer_id) if kind == "insurance" and payer_id in payers else "PATIENT"]["payments_cents"] += amt
+        "SELECT kind, payer_id, SUM(amount_cents) FROM payments WHERE received_on BETWEEN :start AND :end"
+        " GROUP BY kind, payer_id",
+        p,
+    ):
+        acc[key(payer_id) if kind == "insurance" and payer_id in payers else "PATIENT"][
+            "payments_cents"
+        ] += amt
     for r in by_payer(conn, end)[:-1]:
         acc[r["payer"]]["ar_cents"] += r["total_cents"]
-    tot = {k: sum(a[k] for a in acc.values()) for k in ("encounters", "charges_cents", "payments_cents", "ar_cents")}
+    tot = {
+        k: sum(a[k] for a in acc.values())
+        for k in ("encounters", "charges_cents", "payments_cents", "ar_cents")
+    }
     names = {v[0]: (v[1], v[2]) for v in payers.values()}
-    names.update({"PATIENT": ("Patients (self-pay and patient responsibility)", "patient"),
-                  "UNBILLED": ("Not billed yet", None)})
+    names.update(
+        {
+            "PATIENT": ("Patients (self-pay and patient responsibility)", "patient"),
+            "UNBILLED": ("Not billed yet", None),
+        }
+    )
     order = [v[0] for v in sorted(payers.values())] + ["PATIENT", "UNBILLED"]
     rows = []
     for code in sorted(acc, key=lambda c: order.index(c) if c in order else len(order)):
         a = acc[code]
         if not any(a.values()):
             continue
-        rows.append({"payer": code, "payer_name": names.get(code, (code, None))[0], "kind": names.get(code, (None, None))[1],
-                     "encounters": a["encounters"], "charges_cents": a["charges_cents"],
-                     "charges_pct": pct(a["charges_cents"], tot["charges_cents"]),
-                     "payments_cents": a["payments_cents"], "payments_pct": pct(a["payments_cents"], tot["payments_cents"]),
-                     "ar_cents": a["ar_cents"], "ar_pct": pct(a["ar_cents"], tot["ar_cents"])})
-    rows.append({"payer": "TOTAL", "payer_name": None, "kind": None, "encounters": tot["encounters"],
-                 "charges_cents": tot["charges_cents"], "charges_pct": pct(tot["charges_cents"], tot["charges_cents"]),
-                 "payments_cents": tot["payments_cents"], "payments_pct": pct(tot["payments_cents"], tot["payments_cents"]),
-                 "ar_cents": tot["ar_cents"], "ar_pct": pct(tot["ar_cents"], tot["ar_cents"])})
+        rows.append(
+            {
+                "payer": code,
+                "payer_name": names.get(code, (code, None))[0],
+                "kind": names.get(code, (None, None))[1],
+                "encounters": a["encounters"],
+                "charges_cents": a["charges_cents"],
+                "charges_pct": pct(a["charges_cents"], tot["charges_cents"]),
+                "payments_cents": a["payments_cents"],
+                "payments_pct": pct(a["payments_cents"], tot["payments_cents"]),
+                "ar_cents": a["ar_cents"],
+                "ar_pct": pct(a["ar_cents"], tot["ar_cents"]),
+            }
+        )
+    rows.append(
+        {
+            "payer": "TOTAL",
+            "payer_name": None,
+            "kind": None,
+            "encounters": tot["encounters"],
+            "charges_cents": tot["charges_cents"],
+            "charges_pct": pct(tot["charges_cents"], tot["charges_cents"]),
+            "payments_cents": tot["payments_cents"],
+            "payments_pct": pct(tot["payments_cents"], tot["payments_cents"]),
+            "ar_cents": tot["ar_cents"],
+            "ar_pct": pct(tot["ar_cents"], tot["ar_cents"]),
+        }
+    )
     return rows
 
 
-MIX_COLS = ["payer", "payer_name", "kind", "encounters", "charges_cents", "charges_pct", "payments_cents", "payments_pct",
-            "ar_cents", "ar_pct"]
+MIX_COLS = [
+    "payer",
+    "payer_name",
+    "kind",
+    "encounters",
+    "charges_cents",
+    "charges_pct",
+    "payments_cents",
+    "payments_pct",
+    "ar_cents",
+    "ar_pct",
+]
 
 
 def mix_report(conn, *, start, end, as_of) -> Report:
     start, end = default_period(as_of, start, end)
     rows = payer_mix(conn, start, end)
     n = len(rows) - 1
-    charts = [Chart("pie", "Payer mix", "Gross charges by payer", "payer", ["charges_cents"], rows=(0, n)),
-              Chart("pie", "Payer mix", "Payments by payer", "payer", ["payments_cents"], rows=(0, n), anchor="L24")]
-    return Report("payer-mix", f"Payer mix {start} to {end}", {"Payer mix": rows}, {"Payer mix": MIX_COLS},
-                  charts=charts, total_rows={"Payer mix": n})
+    charts = [
+        Chart(
+            "pie", "Payer mix", "Gross charges by payer", "payer", ["charges_cents"], rows=(0, n)
+        ),
+        Chart(
+            "pie",
+            "Payer mix",
+            "Payments by payer",
+            "payer",
+            ["payments_cents"],
+            rows=(0, n),
+            anchor="L24",
+        ),
+    ]
+    return Report(
+        "payer-mix",
+        f"Payer mix {start} to {end}",
+        {"Payer mix": rows},
+        {"Payer mix": MIX_COLS},
+        charts=charts,
+        total_rows={"Payer mix": n},
+    )
 
 
 def payer_cpt(conn, start: _dt.date, end: _dt.date, code: str | None = None) -> list[dict]:
@@ -99,8 +163,20 @@ def payer_cpt(conn, start: _dt.date, end: _dt.date, code: str | None = None) -> 
     p = {"start": start.isoformat(), "end": end.isoformat(), "code": code}
     payers = dict(conn.execute("SELECT id, code FROM payers"))
     rows = []
-    for (cpt, payer_id, lines, paid_lines, denied_lines, billed, paid, allowed, pmin, pmax, billed_paid) in conn.execute(
-            f"""WITH lp AS (SELECT a.invoice_line_id AS id, SUM(a.amount_cents) AS s FROM payment_allocations a
+    for (
+        cpt,
+        payer_id,
+        lines,
+        paid_lines,
+        denied_lines,
+        billed,
+        paid,
+        allowed,
+        pmin,
+        pmax,
+        billed_paid,
+    ) in conn.execute(
+        f"""WITH lp AS (SELECT a.invoice_line_id AS id, SUM(a.amount_cents) AS s FROM payment_allocations a
                             JOIN payments p ON p.id = a.payment_id
                             WHERE p.kind = 'insurance' AND a.invoice_line_id IS NOT NULL GROUP BY a.invoice_line_id),
                      la AS (SELECT d.invoice_line_id AS id,
@@ -117,18 +193,38 @@ def payer_cpt(conn, start: _dt.date, end: _dt.date, code: str | None = None) -> 
                 LEFT JOIN lp ON lp.id = l.id LEFT JOIN la ON la.id = l.id
                 WHERE i.kind = 'claim' AND l.date_of_service BETWEEN :start AND :end
                   AND (:code IS NULL OR l.code = :code)
-                GROUP BY l.code, i.payer_id""", p):
-        rows.append({"code": cpt, "payer": payers.get(payer_id), "lines": lines, "paid_lines": paid_lines,
-                     "denied_lines": denied_lines, "billed_avg_cents": _avg(billed, lines),
-                     "allowed_avg_cents": _avg(allowed or 0, paid_lines), "paid_avg_cents": _avg(paid or 0, paid_lines),
-                     "paid_min_cents": pmin, "paid_max_cents": pmax, "paid_pct": pct(paid or 0, billed_paid or 0),
-                     "_paid": paid or 0})
+                GROUP BY l.code, i.payer_id""",
+        p,
+    ):
+        rows.append(
+            {
+                "code": cpt,
+                "payer": payers.get(payer_id),
+                "lines": lines,
+                "paid_lines": paid_lines,
+                "denied_lines": denied_lines,
+                "billed_avg_cents": _avg(billed, lines),
+                "allowed_avg_cents": _avg(allowed or 0, paid_lines),
+                "paid_avg_cents": _avg(paid or 0, paid_lines),
+                "paid_min_cents": pmin,
+                "paid_max_cents": pmax,
+                "paid_pct": pct(paid or 0, billed_paid or 0),
+                "_paid": paid or 0,
+            }
+        )
     by_code: dict = defaultdict(list)
     for r in rows:
         by_code[r["code"]].append(r)
     out = []
     for cpt in sorted(by_code, key=lambda c: (c is None, c or "")):
-        ranked = sorted(by_code[cpt], key=lambda r: (r["paid_avg_cents"] is None, -(r["paid_avg_cents"] or 0), r["payer"] or ""))
+        ranked = sorted(
+            by_code[cpt],
+            key=lambda r: (
+                r["paid_avg_cents"] is None,
+                -(r["paid_avg_cents"] or 0),
+                r["payer"] or "",
+            ),
+        )
         for i, r in enumerate(ranked, start=1):
             r["rank"] = i if r["paid_avg_cents"] is not None else None
             r.pop("_paid")
@@ -136,12 +232,28 @@ def payer_cpt(conn, start: _dt.date, end: _dt.date, code: str | None = None) -> 
     return out
 
 
-CPT_COLS = ["code", "payer", "rank", "lines", "paid_lines", "denied_lines", "billed_avg_cents", "allowed_avg_cents",
-            "paid_avg_cents", "paid_min_cents", "paid_max_cents", "paid_pct"]
+CPT_COLS = [
+    "code",
+    "payer",
+    "rank",
+    "lines",
+    "paid_lines",
+    "denied_lines",
+    "billed_avg_cents",
+    "allowed_avg_cents",
+    "paid_avg_cents",
+    "paid_min_cents",
+    "paid_max_cents",
+    "paid_pct",
+]
 
 
 def cpt_report(conn, *, start, end, as_of, code: str | None = None) -> Report:
     start, end = default_period(as_of, start, end)
     rows = payer_cpt(conn, start, end, code)
-    return Report("payer-cpt", f"Payments per procedure code and payer, {start} to {end}", {"Payer by code": rows},
-                  {"Payer by code": CPT_COLS})
+    return Report(
+        "payer-cpt",
+        f"Payments per procedure code and payer, {start} to {end}",
+        {"Payer by code": rows},
+        {"Payer by code": CPT_COLS},
+    )

@@ -19,7 +19,14 @@ def emit(rep: Report, fmt, output) -> None:
             raise BadInput("--format xlsx needs -o FILE.xlsx")
         write_xlsx(Path(output), [rep])
         return
-    render.emit(rep.rows, fmt=fmt, output=output, columns=rep.columns.get(rep.main_sheet), title=rep.title, phi=rep.phi)
+    render.emit(
+        rep.rows,
+        fmt=fmt,
+        output=output,
+        columns=rep.columns.get(rep.main_sheet),
+        title=rep.title,
+        phi=rep.phi,
+    )
 
 
 def _numeric(v):
@@ -38,7 +45,11 @@ def add_sheets(wb, rep: Report) -> None:
         for ci, c in enumerate(cols, start=1):
             if c.endswith("_cents"):
                 continue
-            fmt = '0.0"%"' if c.endswith(("_pct", "_rate")) else ("0.0" if c in ("value", "days_in_ar", "avg_days_to_pay") else None)
+            fmt = (
+                '0.0"%"'
+                if c.endswith(("_pct", "_rate"))
+                else ("0.0" if c in ("value", "days_in_ar", "avg_days_to_pay") else None)
+            )
             for ri, r in enumerate(rows, start=2):
                 v = r.get(c)
                 if isinstance(v, Decimal):
@@ -62,7 +73,7 @@ def _chart(wb, rep: Report, ch) -> None:
     first, last = ch.rows or (0, len(rows))
     if last <= first:
         return
-    r1, r2 = first + 2, last + 1          # sheet rows of the data (row 1 is the header)
+    r1, r2 = first + 2, last + 1  # sheet rows of the data (row 1 is the header)
     cat_col = cols.index(ch.category) + 1
     ser_cols = [cols.index(s) + 1 for s in ch.series]
     if ch.kind == "pie":
@@ -82,16 +93,27 @@ def _chart(wb, rep: Report, ch) -> None:
 
         c1, c2 = min(ser_cols), max(ser_cols)
         for r in range(r1, r2 + 1):
-            chart.add_data(Reference(ws, min_col=c1, max_col=c2, min_row=r, max_row=r), from_rows=True,
-                           titles_from_data=False)
+            chart.add_data(
+                Reference(ws, min_col=c1, max_col=c2, min_row=r, max_row=r),
+                from_rows=True,
+                titles_from_data=False,
+            )
             chart.series[-1].tx = SeriesLabel(v=str(ws.cell(row=r, column=cat_col).value))
         chart.set_categories(Reference(ws, min_col=c1, max_col=c2, min_row=1, max_row=1))
     else:
         for c in ser_cols:
-            chart.add_data(Reference(ws, min_col=c, max_col=c, min_row=1, max_row=r2), titles_from_data=True)
+            chart.add_data(
+                Reference(ws, min_col=c, max_col=c, min_row=1, max_row=r2), titles_from_data=True
+            )
             if r1 > 2:  # the data does not start under the header: drop the rows in between
-                chart.series[-1].val.numRef.f = f"'{ws.title}'!${get_column_letter(c)}${r1}:${get_column_letter(c)}${r2}"
-        chart.set_categories(Reference(ws, min_col=cat_col, max_col=cat_col, min_row=r1, max_row=r2))
+                chart.series[
+                    -1
+                ].val.numRef.f = (
+                    f"'{ws.title}'!${get_column_letter(c)}${r1}:${get_column_letter(c)}${r2}"
+                )
+        chart.set_categories(
+            Reference(ws, min_col=cat_col, max_col=cat_col, min_row=r1, max_row=r2)
+        )
     if ch.y_title and hasattr(chart, "y_axis"):
         chart.y_axis.title = ch.y_title
     chart.width, chart.height = 22, 11

@@ -16,8 +16,13 @@ from collections.abc import Iterable
 from ..findings import Finding
 
 
-def check(conn, *, encounter_ids: list[int] | None = None, as_of: _dt.date | None = None,
-          rules: Iterable[str] | None = None) -> list[Finding]:
+def check(
+    conn,
+    *,
+    encounter_ids: list[int] | None = None,
+    as_of: _dt.date | None = None,
+    rules: Iterable[str] | None = None,
+) -> list[Finding]:
     """Scrub the unbilled charge lines (status 'unbilled') of these encounters (None = all).
 
     Each Finding carries rule, severity ("error" | "warning"), message, encounter (number),
@@ -33,8 +38,16 @@ def rules_table() -> list[dict]:
     """Every rule: id, severity, level, summary, source (for `billadmin codes rules`)."""
     from .rules import RULES
 
-    return [{"rule": r.id, "severity": r.severity, "scope": r.level, "checks": r.summary, "source": r.source}
-            for r in RULES.values()]
+    return [
+        {
+            "rule": r.id,
+            "severity": r.severity,
+            "scope": r.level,
+            "checks": r.summary,
+            "source": r.source,
+        }
+        for r in RULES.values()
+    ]
 
 
 __all__ = ["check", "rules_table", "Finding"]

@@ -12,7 +12,6 @@ findings and the run's notes say so.
 from __future__ import annotations
 
 import datetime as _dt
-
 from collections import Counter
 from pathlib import Path
 
@@ -23,7 +22,12 @@ DEMO_PTP_PAIRS = [
     ("80053", "80048", "0", "Demo excerpt: comprehensive metabolic panel includes the basic panel"),
 ]
 
-PLANTED_RULES = {"header": "ICD-BILLABLE", "inactive": "ICD-BILLABLE", "pointer": "CLM-POINTER", "unbundle": "NCCI-PTP"}
+PLANTED_RULES = {
+    "header": "ICD-BILLABLE",
+    "inactive": "ICD-BILLABLE",
+    "pointer": "CLM-POINTER",
+    "unbundle": "NCCI-PTP",
+}
 
 
 def write_ptp_excerpt(path: Path, pairs=DEMO_PTP_PAIRS, effective: str = "20000101") -> Path:
@@ -31,8 +35,17 @@ def write_ptp_excerpt(path: Path, pairs=DEMO_PTP_PAIRS, effective: str = "200001
     lines = [
         "Demo excerpt written by billadmin demo: NOT the CMS NCCI file; same layout, only the pairs the demo uses.",
         "Column1/Column2 Edits",
-        "\t".join(["Column 1", "Column 2", "*=in existence prior to 1996", "Effective Date", "Deletion Date",
-                   "Modifier", "PTP Edit Rationale"]),
+        "\t".join(
+            [
+                "Column 1",
+                "Column 2",
+                "*=in existence prior to 1996",
+                "Effective Date",
+                "Deletion Date",
+                "Modifier",
+                "PTP Edit Rationale",
+            ]
+        ),
         "\t".join(["", "", "", "", "*=no data", "0=not allowed", ""]),
         "\t".join(["", "", "", "", "", "1=allowed", ""]),
         "\t".join(["", "", "", "", "", "9=not applicable", ""]),
@@ -53,8 +66,10 @@ def step_code_sets(ctx) -> None:
     start = ctx.as_of - _dt.timedelta(days=183)  # in force for the whole six months the demo bills
     rep = loader.load(ctx.conn, "ncci-ptp", [ptp], label=PTP_LABEL, effective=start.isoformat())
     ctx.summary.counts["ptp_edits"] = rep.rows_in_file
-    ctx.summary.steps.append(f"Loaded NCCI PTP '{rep.label}' ({rep.rows_in_file} edit) from {ptp.name}; "
-                             f"HCPCS Level II and CPT are checked by format only (no HCPCS or CPT file loaded)")
+    ctx.summary.steps.append(
+        f"Loaded NCCI PTP '{rep.label}' ({rep.rows_in_file} edit) from {ptp.name}; "
+        f"HCPCS Level II and CPT are checked by format only (no HCPCS or CPT file loaded)"
+    )
 
 
 def step_scrub(ctx) -> None:
@@ -68,19 +83,25 @@ def step_scrub(ctx) -> None:
     files = ctx.summary.files_dir
     findings = check(ctx.conn, as_of=ctx.as_of)
     out = Path(files) / "scrub-findings.csv"
-    render.emit([f.as_row() for f in findings], fmt="csv", output=out,
-                columns=["encounter", "line", "rule", "severity", "message", "source"])
+    render.emit(
+        [f.as_row() for f in findings],
+        fmt="csv",
+        output=out,
+        columns=["encounter", "line", "rule", "severity", "message", "source"],
+    )
     ctx.summary.paths["scrub-findings"] = out
     errors = sum(1 for f in findings if f.severity == "error")
     by_rule = Counter((f.rule, f.severity) for f in findings)
     lines, encs = ctx.conn.execute(
-        "SELECT COUNT(*), COUNT(DISTINCT encounter_id) FROM charge_lines WHERE status = 'unbilled'").fetchone()
+        "SELECT COUNT(*), COUNT(DISTINCT encounter_id) FROM charge_lines WHERE status = 'unbilled'"
+    ).fetchone()
     ctx.summary.counts["scrub_errors"] = errors
     ctx.summary.counts["scrub_warnings"] = len(findings) - errors
     ctx.summary.steps.append(
         f"Scrubbed {lines:,} unbilled lines of {encs:,} encounters: {errors:,} errors, {len(findings) - errors:,} warnings "
         f"({', '.join(f'{r} {n}' + ('' if s == 'error' else ' warn') for (r, s), n in sorted(by_rule.items()))}); "
-        f"all findings in {out.name}")
+        f"all findings in {out.name}"
+    )
     hit = {(f.encounter, f.rule) for f in findings}
     caught = []
     for kind, numbers in ctx.data.planted.items():
@@ -93,7 +114,9 @@ def step_scrub(ctx) -> None:
             # the generator cuts the first diagnosis at its dot; for I10 or Z23 that is the code itself
             valid = sum(1 for e in missed if _first_dx_billable(ctx.conn, e))
             if valid:
-                text += f", {valid} planted without effect (the cut code, e.g. I10, is itself billable)"
+                text += (
+                    f", {valid} planted without effect (the cut code, e.g. I10, is itself billable)"
+                )
         caught.append(text)
     ctx.summary.steps.append("Planted errors caught by the scrubber: " + "; ".join(caught))
 
@@ -102,5 +125,6 @@ def _first_dx_billable(conn, number: str) -> bool:
     row = conn.execute(
         "SELECT 1 FROM encounter_diagnoses d JOIN encounters e ON e.id = d.encounter_id JOIN codes c"
         " ON c.code_system = 'icd10cm' AND c.code = d.code AND c.billable = 1 WHERE e.number = ? AND d.seq = 1",
-        (number,)).fetchone()
+        (number,),
+    ).fetchone()
     return row is not None

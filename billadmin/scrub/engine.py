@@ -25,21 +25,41 @@ from .rules import ALL_NCCI_MODIFIERS, NCCI_MODIFIERS, RULES
 class IcdState:
     __slots__ = ("kind", "code", "description", "needs_7th", "placeholder", "label", "why")
 
-    def __init__(self, kind, code, description=None, needs_7th=0, placeholder=None, label=None, why=None):
+    def __init__(
+        self, kind, code, description=None, needs_7th=0, placeholder=None, label=None, why=None
+    ):
         self.kind, self.code, self.description, self.needs_7th = kind, code, description, needs_7th
         self.placeholder, self.label, self.why = placeholder, label, why
 
 
 class Coverage:
-    __slots__ = ("priority", "start", "end", "member_id", "payer_kind", "payer_code", "tf_days", "tf_months")
+    __slots__ = (
+        "priority",
+        "start",
+        "end",
+        "member_id",
+        "payer_kind",
+        "payer_code",
+        "tf_days",
+        "tf_months",
+    )
 
     def __init__(self, *row):
-        (self.priority, self.start, self.end, self.member_id, self.payer_kind, self.payer_code,
-         self.tf_days, self.tf_months) = row
+        (
+            self.priority,
+            self.start,
+            self.end,
+            self.member_id,
+            self.payer_kind,
+            self.payer_code,
+            self.tf_days,
+            self.tf_months,
+        ) = row
 
 
 class Group:
     """All lines of one patient, rendering provider and date of service."""
+
     __slots__ = ("dos", "items")
 
     def __init__(self, dos):
@@ -57,8 +77,9 @@ class Ref:
         self._as_of_date = as_of
         self.versions = defaultdict(list)
         for system, label, vfrom, vto in self.c.execute(
-                "SELECT code_system, label, effective_from, effective_to FROM code_versions"
-                " ORDER BY COALESCE(effective_from, ''), id"):
+            "SELECT code_system, label, effective_from, effective_to FROM code_versions"
+            " ORDER BY COALESCE(effective_from, ''), id"
+        ):
             self.versions[system].append((label, vfrom, vto))
         from ..codesets.store import loaded_systems
 
@@ -66,7 +87,8 @@ class Ref:
         self.mod_levels = set()
         if "modifier" in self.loaded:
             for (numeric,) in self.c.execute(
-                    "SELECT DISTINCT code GLOB '[0-9][0-9]' FROM codes WHERE code_system = 'modifier'"):
+                "SELECT DISTINCT code GLOB '[0-9][0-9]' FROM codes WHERE code_system = 'modifier'"
+            ):
                 self.mod_levels.add("I" if numeric else "II")
         self._rows: dict[tuple[str, str], list] = {}
         self._icd: dict[tuple[str, str], IcdState] = {}
@@ -98,7 +120,9 @@ class Ref:
             r = self._rows[key] = self.c.execute(
                 "SELECT c.effective_from, c.effective_to, c.billable, c.kind, c.needs_7th, c.description, v.label, c.parent"
                 " FROM codes c JOIN code_versions v ON v.id = c.version_id WHERE c.code_system = ? AND c.code = ?"
-                " ORDER BY COALESCE(c.effective_from, '')", key).fetchall()
+                " ORDER BY COALESCE(c.effective_from, '')",
+                key,
+            ).fetchall()
         return r
 
     @staticmethod
@@ -145,8 +169,10 @@ class Ref:
             r = self.on(rows, dos)
             if r is None:
                 if rows[-1][1] is not None and rows[-1][1] < dos:
-                    why = (f"was deleted effective {day_after(rows[-1][1])} ({rows[-1][6]} is the last release with it): "
-                           f"code to the release in force on the DOS")
+                    why = (
+                        f"was deleted effective {day_after(rows[-1][1])} ({rows[-1][6]} is the last release with it): "
+                        f"code to the release in force on the DOS"
+                    )
                 else:
                     why = f"is not valid before {rows[0][0]} (added by {rows[0][6]})"
                 st = IcdState("not_on_dos", code, rows[-1][5], label=label, why=why)
@@ -164,7 +190,7 @@ class Ref:
             return h
         # billable codes under the header (ICD-10-CM codes extend their header's characters),
         # shortest (least specific) first, valid on the DOS
-        sql = ("SELECT code FROM codes WHERE code_system = 'icd10cm' AND code > ? AND code < ? AND billable = 1")
+        sql = "SELECT code FROM codes WHERE code_system = 'icd10cm' AND code > ? AND code < ? AND billable = 1"
         args: list = [code, code + "~"]
         if dos:
             sql += " AND (effective_from IS NULL OR effective_from <= ?) AND (effective_to IS NULL OR effective_to >= ?)"
@@ -188,12 +214,16 @@ class Ref:
             first, last = vs[0], vs[-1]
             if last[2] is not None and dos > last[2]:
                 nxt = day_after(last[2])
-                msg = (f"the DOS {dos} is after the loaded ICD-10-CM release '{last[0]}' (in force to {last[2]}): codes were "
-                       f"checked against it; load the {_release_name(nxt)} release (effective {nxt}) or later with "
-                       f"`billadmin codes load icd10cm FILE`")
+                msg = (
+                    f"the DOS {dos} is after the loaded ICD-10-CM release '{last[0]}' (in force to {last[2]}): codes were "
+                    f"checked against it; load the {_release_name(nxt)} release (effective {nxt}) or later with "
+                    f"`billadmin codes load icd10cm FILE`"
+                )
             elif first[1] is not None and dos < first[1]:
-                msg = (f"the DOS {dos} is before the oldest loaded ICD-10-CM release '{first[0]}' (in force from {first[1]}): "
-                       f"codes were checked against it; load the {_release_name_for(dos)} release for this date")
+                msg = (
+                    f"the DOS {dos} is before the oldest loaded ICD-10-CM release '{first[0]}' (in force from {first[1]}): "
+                    f"codes were checked against it; load the {_release_name_for(dos)} release for this date"
+                )
         self._window[dos] = msg
         return msg
 
@@ -214,7 +244,9 @@ class Ref:
             guard += 1
         out = []
         for owner in chain:
-            for lo, hi, note in self.c.execute("SELECT ref_lo, ref_hi, note FROM icd10cm_excludes1 WHERE code = ?", (owner,)):
+            for lo, hi, note in self.c.execute(
+                "SELECT ref_lo, ref_hi, note FROM icd10cm_excludes1 WHERE code = ?", (owner,)
+            ):
                 out.append((lo, hi, note, owner))
         self._excl_code[code] = out
         return out
@@ -239,7 +271,11 @@ class Ref:
                     continue
                 bn = normalize.nodot(b)
                 for lo, hi, note, owner in self.excludes1_for(a):
-                    if bn[:len(lo)] >= lo and bn[:len(hi)] <= hi and not (an[:len(lo)] >= lo and an[:len(hi)] <= hi):
+                    if (
+                        bn[: len(lo)] >= lo
+                        and bn[: len(hi)] <= hi
+                        and not (an[: len(lo)] >= lo and an[: len(hi)] <= hi)
+                    ):
                         out.append((a, b, note, owner))
                         seen.add(frozenset((a, b)))
                         break
@@ -264,8 +300,10 @@ class Ref:
         system = normalize.procedure_system(code)
         msg = None
         if system is None:
-            msg = (f"{code!r} is neither a CPT code (5 digits, or 4 digits + F/T/U) nor an HCPCS Level II code "
-                   f"(a letter A-V and 4 digits)")
+            msg = (
+                f"{code!r} is neither a CPT code (5 digits, or 4 digits + F/T/U) nor an HCPCS Level II code "
+                f"(a letter A-V and 4 digits)"
+            )
             if "cpt" not in self.loaded:
                 msg += " (format only: no CPT file loaded)"
         elif system in self.loaded:
@@ -305,8 +343,11 @@ class Ref:
                     msg = f"modifier {m} is not in the loaded modifier list: check it"
                 elif self.on(rows, dos) is None:
                     last = rows[-1]
-                    msg = (f"modifier {m} ended on {last[1]} ({last[6]})" if last[1] and last[1] < dos
-                           else f"modifier {m} is not valid before {rows[0][0]}")
+                    msg = (
+                        f"modifier {m} ended on {last[1]} ({last[6]})"
+                        if last[1] and last[1] < dos
+                        else f"modifier {m} is not valid before {rows[0][0]}"
+                    )
         self._mod[key] = msg
         return msg
 
@@ -323,8 +364,9 @@ class Ref:
         if got is None:
             got = defaultdict(list)
             for c1, eff, dele, mod, why in self.c.execute(
-                    "SELECT column1, effective_from, deleted_on, modifier_indicator, rationale FROM ncci_ptp WHERE column2 = ?",
-                    (code2,)):
+                "SELECT column1, effective_from, deleted_on, modifier_indicator, rationale FROM ncci_ptp WHERE column2 = ?",
+                (code2,),
+            ):
                 got[c1].append((eff, dele, mod, why))
             self._ptp[code2] = got = dict(got)
         return got
@@ -346,16 +388,26 @@ class Ref:
                 cands = edits.get(l1.code)
                 if not cands:
                     continue
-                edit = next((e for e in cands if e[0] <= dos and (e[1] is None or dos < e[1])), None)
+                edit = next(
+                    (e for e in cands if e[0] <= dos and (e[1] is None or dos < e[1])), None
+                )
                 if edit is None or edit[2] == 9:
                     continue
-                where = f"line {l1.no}" if enc1 is enc2 else f"line {l1.no} of encounter {enc1.number}"
-                head = (f"{l2.code} is column 2 of NCCI edit {l1.code}/{l2.code} with {l1.code} on {where}, same patient, "
-                        f"provider and day")
+                where = (
+                    f"line {l1.no}" if enc1 is enc2 else f"line {l1.no} of encounter {enc1.number}"
+                )
+                head = (
+                    f"{l2.code} is column 2 of NCCI edit {l1.code}/{l2.code} with {l1.code} on {where}, same patient, "
+                    f"provider and day"
+                )
                 why = f" (edit rationale: {edit[3]})" if edit[3] else ""
                 if edit[2] == 0:
                     done.add(l1.code)
-                    yield enc2, l2.no, f"{head}: modifier indicator 0, never paid together: remove {l2.code}{why}"
+                    yield (
+                        enc2,
+                        l2.no,
+                        f"{head}: modifier indicator 0, never paid together: remove {l2.code}{why}",
+                    )
                     continue
                 mods2 = set(l2.mods) & ALL_NCCI_MODIFIERS
                 if mods2:
@@ -363,9 +415,15 @@ class Ref:
                     if mods2 != anatomic or not anatomic <= set(l1.mods):
                         continue  # bypassed by an NCCI-associated modifier
                 done.add(l1.code)
-                yield enc2, l2.no, (f"{head}: modifier indicator 1: if the service was distinct (other site, session or "
-                                    f"encounter) and documented, add 59 or XE/XS/XP/XU (or the fitting anatomic modifier) to "
-                                    f"line {l2.no}; otherwise remove {l2.code}{why}")
+                yield (
+                    enc2,
+                    l2.no,
+                    (
+                        f"{head}: modifier indicator 1: if the service was distinct (other site, session or "
+                        f"encounter) and documented, add 59 or XE/XS/XP/XU (or the fitting anatomic modifier) to "
+                        f"line {l2.no}; otherwise remove {l2.code}{why}"
+                    ),
+                )
 
     def mue_for(self, code: str) -> list:
         got = self._mue.get(code)
@@ -373,7 +431,8 @@ class Ref:
             got = self._mue[code] = self.c.execute(
                 "SELECT m.effective_from, m.effective_to, m.mue_value, m.mai, m.rationale, v.label FROM mue m"
                 " JOIN code_versions v ON v.id = m.version_id WHERE m.code = ? ORDER BY COALESCE(m.effective_from, '')",
-                (code,)).fetchall()
+                (code,),
+            ).fetchall()
         return got
 
     def mue_line_problem(self, code: str, units, dos: str) -> str | None:
@@ -382,8 +441,10 @@ class Ref:
         r = self.on(self.mue_for(code), dos)
         if r is None or r[3] != 1 or units <= r[2]:
             return None
-        return (f"{units} units of {code} on one line exceed its MUE of {r[2]} (MAI 1, line edit, '{r[5]}'): "
-                f"correct the units, or split them over lines with a modifier only when documented")
+        return (
+            f"{units} units of {code} on one line exceed its MUE of {r[2]} (MAI 1, line edit, '{r[5]}'): "
+            f"correct the units, or split them over lines with a modifier only when documented"
+        )
 
     def mue_day_findings(self, group: Group) -> Iterator[tuple]:
         if not self.mue_loaded:
@@ -401,9 +462,19 @@ class Ref:
             if r is None or r[3] not in (2, 3) or total <= r[2]:
                 continue
             enc, ln = first[code]
-            kind = "policy: an absolute limit" if r[3] == 2 else "clinical: units above it need documented medical necessity on appeal"
-            yield enc, ln.no, (f"{total} units of {code} for this patient, provider and day exceed its MUE of {r[2]} "
-                               f"(MAI {r[3]}, {kind}; '{r[5]}')")
+            kind = (
+                "policy: an absolute limit"
+                if r[3] == 2
+                else "clinical: units above it need documented medical necessity on appeal"
+            )
+            yield (
+                enc,
+                ln.no,
+                (
+                    f"{total} units of {code} for this patient, provider and day exceed its MUE of {r[2]} "
+                    f"(MAI {r[3]}, {kind}; '{r[5]}')"
+                ),
+            )
 
     def mue_label(self, dos: str) -> str:
         return self._window_label("mue", dos) or ""
@@ -428,21 +499,27 @@ class Ref:
         if self._billing_npi is None:
             row = self.c.execute("SELECT npi FROM practice WHERE id = 1").fetchone()
             if row is None:
-                self._billing_npi = ("the practice (billing provider) is not recorded: set it up before billing",)
+                self._billing_npi = (
+                    "the practice (billing provider) is not recorded: set it up before billing",
+                )
             else:
                 p = self.npi_problem(row[0])
                 self._billing_npi = (p,)
         return self._billing_npi[0]
 
     def load_coverages(self, patient_ids: Iterable[int] | None = None) -> None:
-        sql = ("SELECT c.patient_id, c.priority, c.effective_from, c.effective_to, c.member_id, p.kind, p.code,"
-               " p.timely_filing_days, p.timely_filing_months FROM coverages c JOIN payers p ON p.id = c.payer_id")
+        sql = (
+            "SELECT c.patient_id, c.priority, c.effective_from, c.effective_to, c.member_id, p.kind, p.code,"
+            " p.timely_filing_days, p.timely_filing_months FROM coverages c JOIN payers p ON p.id = c.payer_id"
+        )
         args: tuple = ()
         if patient_ids is not None:
             sql += " WHERE c.patient_id IN (SELECT value FROM json_each(?))"
             args = (json.dumps(sorted(set(patient_ids))),)
         cov: dict[int, list[Coverage]] = defaultdict(list)
-        for pid, *rest in self.c.execute(sql + " ORDER BY c.patient_id, c.priority, c.effective_from", args):
+        for pid, *rest in self.c.execute(
+            sql + " ORDER BY c.patient_id, c.priority, c.effective_from", args
+        ):
             cov[pid].append(Coverage(*rest))
         self.coverages = cov
 
@@ -501,8 +578,17 @@ _EMPTY: list = []
 # Rules whose answer depends only on the encounter's diagnoses, date of service and rendering
 # NPI (not on the patient): their findings are computed once per distinct (dx, DOS, NPI) and
 # reused, which is what makes a million lines cheap (a practice repeats a few hundred combinations).
-_STATIC = {"ICD-EXISTS", "ICD-BILLABLE", "ICD-7TH", "ICD-DOS", "ICD-EXCLUDES1", "ICD-RELEASE", "CLM-DX", "CLM-DOS",
-           "CLM-NPI"}
+_STATIC = {
+    "ICD-EXISTS",
+    "ICD-BILLABLE",
+    "ICD-7TH",
+    "ICD-DOS",
+    "ICD-EXCLUDES1",
+    "ICD-RELEASE",
+    "CLM-DX",
+    "CLM-DOS",
+    "CLM-NPI",
+}
 _PATIENT_DX = {"ICD-AGE", "ICD-SEX"}
 
 
@@ -513,7 +599,9 @@ class Runner:
         enc_rules = [r for r in chosen if r.level in ("dx", "encounter")]
         self.static_rules = [r for r in enc_rules if r.id in _STATIC]
         self.patient_dx_rules = [r for r in enc_rules if r.id in _PATIENT_DX]
-        self.patient_rules = [r for r in enc_rules if r.id not in _STATIC and r.id not in _PATIENT_DX]
+        self.patient_rules = [
+            r for r in enc_rules if r.id not in _STATIC and r.id not in _PATIENT_DX
+        ]
         self.line_rules = [r for r in chosen if r.level == "line"]
         self.group_rules = [r for r in chosen if r.level == "group"]
         self.dx_static = [r for r in self.static_rules if r.id != "CLM-NPI"]
@@ -549,8 +637,15 @@ class Runner:
                     out = []
                 sev = item[2] if len(item) > 2 else rule.severity
                 ln = args[0] if args else None
-                out.append((rule.id, sev, item[1], item[0],
-                            self._source(rule, enc, ln.code if ln else None, ln.mods if ln else None)))
+                out.append(
+                    (
+                        rule.id,
+                        sev,
+                        item[1],
+                        item[0],
+                        self._source(rule, enc, ln.code if ln else None, ln.mods if ln else None),
+                    )
+                )
         return out
 
     def _dx_relevant(self, key, dx) -> bool:
@@ -559,7 +654,9 @@ class Runner:
             from .rules import FEMALE_ONLY, MALE_ONLY, NEWBORN_ONLY, PERINATAL, in_ranges
 
             ranges = FEMALE_ONLY + MALE_ONLY + NEWBORN_ONLY + PERINATAL
-            got = self._relevant[key] = any(in_ranges(self.ref.icd_code(raw), ranges) for _, raw in dx)
+            got = self._relevant[key] = any(
+                in_ranges(self.ref.icd_code(raw), ranges) for _, raw in dx
+            )
         return got
 
     def encounter(self, enc: Encounter, dx_key=None, line_keys=None) -> None:
@@ -599,8 +696,18 @@ class Runner:
             if line_keys is not None:
                 lk = (line_keys[i], dos, seqs)
             else:
-                lk = ((ln.no, ln.code, ln.mods, ln.pointers, ln.units,
-                       ln.charge_cents is not None and ln.charge_cents > 0), dos, seqs)
+                lk = (
+                    (
+                        ln.no,
+                        ln.code,
+                        ln.mods,
+                        ln.pointers,
+                        ln.units,
+                        ln.charge_cents is not None and ln.charge_cents > 0,
+                    ),
+                    dos,
+                    seqs,
+                )
             got = cache.get(lk)
             if got is None:
                 got = cache[lk] = self._run(self.line_rules, enc, ln)
@@ -628,8 +735,15 @@ class Runner:
 
     def sorted_findings(self) -> list[Finding]:
         order = {rid: i for i, rid in enumerate(RULES)}
-        return sorted(self.findings, key=lambda f: (f.encounter_id if f.encounter_id is not None else -1,
-                                                    f.encounter or "", f.line or 0, order.get(f.rule, 99)))
+        return sorted(
+            self.findings,
+            key=lambda f: (
+                f.encounter_id if f.encounter_id is not None else -1,
+                f.encounter or "",
+                f.line or 0,
+                order.get(f.rule, 99),
+            ),
+        )
 
 
 def _mods(*ms) -> tuple:
@@ -652,15 +766,23 @@ def _parse_dx(text: str | None) -> list[tuple[int, str]]:
 
 def _parse_line(rec: str) -> Line:
     no, code, m1, m2, m3, m4, ptr, units, ok = rec.split(US)
-    return Line(int(no), normalize.procedure(code), _mods(m1, m2, m3, m4), ptr,
-                int(units) if units != "" else None, 1 if ok == "1" else 0)
+    return Line(
+        int(no),
+        normalize.procedure(code),
+        _mods(m1, m2, m3, m4),
+        ptr,
+        int(units) if units != "" else None,
+        1 if ok == "1" else 0,
+    )
 
 
 def _parse_lines(text: str | None) -> list[Line]:
     return [_parse_line(rec) for rec in text.split(RS)] if text else []
 
 
-def check_db(conn, *, encounter_ids: list[int] | None, as_of: _dt.date, rules: Iterable[str] | None = None) -> list[Finding]:
+def check_db(
+    conn, *, encounter_ids: list[int] | None, as_of: _dt.date, rules: Iterable[str] | None = None
+) -> list[Finding]:
     """One row per encounter, its diagnoses and unbilled lines aggregated by SQL into two strings
     that also serve as the cache key: Python looks at each distinct combination once."""
     ref = Ref(conn, as_of)
@@ -671,30 +793,55 @@ def check_db(conn, *, encounter_ids: list[int] | None, as_of: _dt.date, rules: I
         # json_each subquery is re-parsed and scanned for each (about 13x slower on the demo)
         c.execute("CREATE TEMP TABLE IF NOT EXISTS scrub_ids (id INTEGER PRIMARY KEY)")
         c.execute("DELETE FROM temp.scrub_ids")
-        c.executemany("INSERT OR IGNORE INTO temp.scrub_ids (id) VALUES (?)", ((int(i),) for i in encounter_ids))
-        enc_filter = ("e.id IN (SELECT id FROM temp.scrub_ids) AND EXISTS (SELECT 1 FROM charge_lines l"
-                      " WHERE l.encounter_id = e.id AND +l.status = 'unbilled')")
+        c.executemany(
+            "INSERT OR IGNORE INTO temp.scrub_ids (id) VALUES (?)",
+            ((int(i),) for i in encounter_ids),
+        )
+        enc_filter = (
+            "e.id IN (SELECT id FROM temp.scrub_ids) AND EXISTS (SELECT 1 FROM charge_lines l"
+            " WHERE l.encounter_id = e.id AND +l.status = 'unbilled')"
+        )
         args: tuple = ()
     else:
         enc_filter = "e.id IN (SELECT encounter_id FROM charge_lines WHERE status = 'unbilled')"
         args = ()
-    ref.load_coverages(None if encounter_ids is None else
-                       [r[0] for r in c.execute(f"SELECT DISTINCT patient_id FROM encounters e WHERE {enc_filter}", args)])
+    ref.load_coverages(
+        None
+        if encounter_ids is None
+        else [
+            r[0]
+            for r in c.execute(
+                f"SELECT DISTINCT patient_id FROM encounters e WHERE {enc_filter}", args
+            )
+        ]
+    )
     # encounters that share a patient, provider and day with another one (or with billed lines)
-    shared = {tuple(r) for r in c.execute(
-        f"SELECT e.patient_id, e.provider_id, e.date_of_service FROM encounters e WHERE {enc_filter}"
-        " GROUP BY 1, 2, 3 HAVING count(*) > 1", args)}
+    shared = {
+        tuple(r)
+        for r in c.execute(
+            f"SELECT e.patient_id, e.provider_id, e.date_of_service FROM encounters e WHERE {enc_filter}"
+            " GROUP BY 1, 2, 3 HAVING count(*) > 1",
+            args,
+        )
+    }
     groups_on = bool(run.group_rules) and (ref.ptp_loaded or ref.mue_loaded)
     context: dict[tuple, list] = defaultdict(list)
     if groups_on:
         for pid, prov, dos, eid, number, no, code, m1, m2, m3, m4, units in c.execute(
-                "SELECT e.patient_id, e.provider_id, e.date_of_service, e.id, e.number, l.line_no, l.code, l.modifier1,"
-                " l.modifier2, l.modifier3, l.modifier4, l.units FROM charge_lines l JOIN encounters e ON e.id = l.encounter_id"
-                " WHERE l.status = 'billed' AND EXISTS (SELECT 1 FROM encounters u WHERE u.patient_id = e.patient_id"
-                f" AND u.provider_id = e.provider_id AND u.date_of_service = e.date_of_service AND {enc_filter.replace('e.id', 'u.id')})",
-                args):
-            context[(pid, prov, dos)].append((Encounter(eid, number, pid, prov, dos),
-                                              Line(no, normalize.procedure(code), _mods(m1, m2, m3, m4), "", units, None, True)))
+            "SELECT e.patient_id, e.provider_id, e.date_of_service, e.id, e.number, l.line_no, l.code, l.modifier1,"
+            " l.modifier2, l.modifier3, l.modifier4, l.units FROM charge_lines l JOIN encounters e ON e.id = l.encounter_id"
+            " WHERE l.status = 'billed' AND EXISTS (SELECT 1 FROM encounters u WHERE u.patient_id = e.patient_id"
+            f" AND u.provider_id = e.provider_id AND u.date_of_service = e.date_of_service AND {enc_filter.replace('e.id', 'u.id')})",
+            args,
+        ):
+            context[(pid, prov, dos)].append(
+                (
+                    Encounter(eid, number, pid, prov, dos),
+                    Line(
+                        no, normalize.procedure(code), _mods(m1, m2, m3, m4), "", units, None, True
+                    ),
+                )
+            )
         shared |= set(context)
     sql = (
         "SELECT e.id, e.number, e.patient_id, e.provider_id, e.date_of_service, p.sex, p.dob, pr.npi, p.id IS NOT NULL,"
@@ -705,7 +852,8 @@ def check_db(conn, *, encounter_ids: list[int] | None, as_of: _dt.date, rules: I
         "  (COALESCE(l.charge_cents, 0) > 0), char(30))"
         "  FROM charge_lines l WHERE l.encounter_id = e.id AND +l.status = 'unbilled')"
         " FROM encounters e LEFT JOIN patients p ON p.id = e.patient_id LEFT JOIN providers pr ON pr.id = e.provider_id"
-        f" WHERE {enc_filter} ORDER BY e.id")
+        f" WHERE {enc_filter} ORDER BY e.id"
+    )
     held: dict[tuple, list[Encounter]] = defaultdict(list)
     dx_parsed: dict = {}
     line_parsed: dict = {}
@@ -734,7 +882,9 @@ def check_db(conn, *, encounter_ids: list[int] | None, as_of: _dt.date, rules: I
                 continue
             key = (pid, prov, dos)
             if key in shared:
-                enc.lines = _parse_lines(lines_s)  # its own Line objects: compared across encounters
+                enc.lines = _parse_lines(
+                    lines_s
+                )  # its own Line objects: compared across encounters
                 held[key].append(enc)
             else:
                 g = Group(dos)

@@ -9,16 +9,30 @@ class Line:
 
     def __init__(self, no, code, mods, pointers, units, charge_cents, context=False):
         self.no = no
-        self.code = code            # normalised (upper, stripped)
-        self.mods = mods            # tuple of normalised, non-empty modifiers in order
-        self.pointers = pointers    # raw text
+        self.code = code  # normalised (upper, stripped)
+        self.mods = mods  # tuple of normalised, non-empty modifiers in order
+        self.pointers = pointers  # raw text
         self.units = units
         self.charge_cents = charge_cents  # from the database: 1 when above zero, else 0
-        self.context = context      # True: a billed line of the same patient/provider/day (NCCI, MUE only)
+        self.context = (
+            context  # True: a billed line of the same patient/provider/day (NCCI, MUE only)
+        )
 
 
 class Encounter:
-    __slots__ = ("id", "number", "patient_id", "provider_id", "dos", "sex", "dob", "npi", "dx", "lines", "known_patient")
+    __slots__ = (
+        "id",
+        "number",
+        "patient_id",
+        "provider_id",
+        "dos",
+        "sex",
+        "dob",
+        "npi",
+        "dx",
+        "lines",
+        "known_patient",
+    )
 
     def __init__(self, id, number, patient_id, provider_id, dos, sex=None, dob=None, npi=None):
         self.id = id
@@ -29,6 +43,6 @@ class Encounter:
         self.sex = sex
         self.dob = dob
         self.npi = npi
-        self.dx: list[tuple[int, str]] = []   # (seq, code as recorded)
+        self.dx: list[tuple[int, str]] = []  # (seq, code as recorded)
         self.lines: list[Line] = []
         self.known_patient = True

@@ -42,6 +42,7 @@ def rule(rule_id: str, severity: str, level: str, source: str):
     def deco(fn):
         RULES[rule_id] = Rule(rule_id, severity, level, source, fn)
         return fn
+
     return deco
 
 
@@ -61,12 +62,18 @@ def icd_exists(ref, enc):
     """
     if not ref.versions.get("icd10cm"):
         if enc.dx:
-            yield None, "no ICD-10-CM release is loaded, so no diagnosis can be checked: run `billadmin init`"
+            yield (
+                None,
+                "no ICD-10-CM release is loaded, so no diagnosis can be checked: run `billadmin init`",
+            )
         return
     for seq, raw in enc.dx:
         st = ref.icd_state(raw, enc.dos)
         if st.kind == "missing" and not st.placeholder:
-            yield None, f"diagnosis {seq} {st.code!r} is not an ICD-10-CM code in {st.label}: correct the code"
+            yield (
+                None,
+                f"diagnosis {seq} {st.code!r} is not an ICD-10-CM code in {st.label}: correct the code",
+            )
 
 
 @rule("ICD-BILLABLE", "error", "dx", f"{GUIDE}, section I.B.3 (level of detail in coding)")
@@ -80,11 +87,18 @@ def icd_billable(ref, enc):
     for seq, raw in enc.dx:
         st = ref.icd_state(raw, enc.dos)
         if st.kind == "header" and not st.needs_7th:
-            yield None, (f"diagnosis {seq} {st.code} ({st.description}) is a header, not billable: use a code under it, "
-                         f"e.g. {ref.icd_children_hint(st.code)}")
+            yield (
+                None,
+                (
+                    f"diagnosis {seq} {st.code} ({st.description}) is a header, not billable: use a code under it, "
+                    f"e.g. {ref.icd_children_hint(st.code)}"
+                ),
+            )
 
 
-@rule("ICD-7TH", "error", "dx", f"{GUIDE}, sections I.A.5 (placeholder X) and I.A.6 (7th characters)")
+@rule(
+    "ICD-7TH", "error", "dx", f"{GUIDE}, sections I.A.5 (placeholder X) and I.A.6 (7th characters)"
+)
 def icd_seventh(ref, enc):
     """A code whose category requires a 7th character has one, with placeholder X where needed.
 
@@ -94,13 +108,23 @@ def icd_seventh(ref, enc):
     for seq, raw in enc.dx:
         st = ref.icd_state(raw, enc.dos)
         if st.kind == "header" and st.needs_7th:
-            yield None, (f"diagnosis {seq} {st.code} needs a 7th character ({st.description}): "
-                         f"use one of {ref.icd_children_hint(st.code)}")
+            yield (
+                None,
+                (
+                    f"diagnosis {seq} {st.code} needs a 7th character ({st.description}): "
+                    f"use one of {ref.icd_children_hint(st.code)}"
+                ),
+            )
         elif st.kind == "missing" and st.placeholder:
             yield None, f"diagnosis {seq} {st.code!r} lacks its placeholder X: use {st.placeholder}"
 
 
-@rule("ICD-DOS", "error", "dx", "ICD-10-CM code set in force on the DOS (45 CFR 162.1002); CDC addenda")
+@rule(
+    "ICD-DOS",
+    "error",
+    "dx",
+    "ICD-10-CM code set in force on the DOS (45 CFR 162.1002); CDC addenda",
+)
 def icd_dos(ref, enc):
     """Every diagnosis is valid on the date of service: not deleted before it, not added after it.
 
@@ -114,7 +138,12 @@ def icd_dos(ref, enc):
             yield None, f"diagnosis {seq} {st.code} {st.why}"
 
 
-@rule("ICD-RELEASE", "warning", "encounter", "CDC ICD-10-CM release schedule (October 1 and April 1 updates)")
+@rule(
+    "ICD-RELEASE",
+    "warning",
+    "encounter",
+    "CDC ICD-10-CM release schedule (October 1 and April 1 updates)",
+)
 def icd_release(ref, enc):
     """The date of service falls inside the window of a loaded ICD-10-CM release.
 
@@ -137,8 +166,13 @@ def icd_excludes1(ref, enc):
     notes of the code and of every category, block and chapter above it.
     """
     for a, b, note, owner in ref.excludes1_pairs(enc):
-        yield None, (f"diagnoses {a} and {b} are an Excludes1 pair ({owner}: excludes1 '{note}'): "
-                     f"keep the one the documentation supports")
+        yield (
+            None,
+            (
+                f"diagnoses {a} and {b} are an Excludes1 pair ({owner}: excludes1 '{note}'): "
+                f"keep the one the documentation supports"
+            ),
+        )
 
 
 # CMS Medicare Code Editor (MCE) definitions. The MCE flags a diagnosis whose age or sex does
@@ -150,16 +184,30 @@ def icd_excludes1(ref, enc):
 MATERNITY = [("O00", "O9A"), ("Z33.1", "Z33.1"), ("Z34", "Z34"), ("Z3A", "Z3A")]
 NEWBORN_ONLY = [("Z38", "Z38")]
 PERINATAL = [("P00", "P96")]
-FEMALE_ONLY = MATERNITY + [("C51", "C58"), ("D06", "D06"), ("D07.0", "D07.3"), ("D25", "D28"), ("N70", "N98"),
-                           ("Z01.41", "Z01.41"), ("Z12.4", "Z12.4"), ("Z39", "Z39")]
-MALE_ONLY = [("C60", "C63"), ("D07.4", "D07.6"), ("D29", "D29"), ("N40", "N53"), ("R97.2", "R97.2"),
-             ("Z12.5", "Z12.5")]
+FEMALE_ONLY = MATERNITY + [
+    ("C51", "C58"),
+    ("D06", "D06"),
+    ("D07.0", "D07.3"),
+    ("D25", "D28"),
+    ("N70", "N98"),
+    ("Z01.41", "Z01.41"),
+    ("Z12.4", "Z12.4"),
+    ("Z39", "Z39"),
+]
+MALE_ONLY = [
+    ("C60", "C63"),
+    ("D07.4", "D07.6"),
+    ("D29", "D29"),
+    ("N40", "N53"),
+    ("R97.2", "R97.2"),
+    ("Z12.5", "Z12.5"),
+]
 
 
 def in_ranges(code: str, ranges) -> bool:
     """code (with its dot) inside any (lo, hi) prefix range: lo <= code[:len(lo)] <= hi."""
     for lo, hi in ranges:
-        if code[:len(lo)] >= lo and code[:len(hi)] <= hi:
+        if code[: len(lo)] >= lo and code[: len(hi)] <= hi:
             return True
     return False
 
@@ -167,7 +215,12 @@ def in_ranges(code: str, ranges) -> bool:
 MCE = "CMS Medicare Code Editor (MCE) definitions"
 
 
-@rule("ICD-AGE", "error", "dx", f"{MCE}: age conflict edit (maternity 9-64, newborn 0); {GUIDE}, I.C.16.a")
+@rule(
+    "ICD-AGE",
+    "error",
+    "dx",
+    f"{MCE}: age conflict edit (maternity 9-64, newborn 0); {GUIDE}, I.C.16.a",
+)
 def icd_age(ref, enc):
     """Age-specific diagnoses fit the patient's age on the date of service.
 
@@ -182,15 +235,32 @@ def icd_age(ref, enc):
     for seq, raw in enc.dx:
         code = ref.icd_code(raw)
         if in_ranges(code, MATERNITY) and not (9 <= age <= 64):
-            yield None, f"diagnosis {seq} {code} is a maternity code (ages 9-64) and the patient's age on the DOS is outside that range"
+            yield (
+                None,
+                f"diagnosis {seq} {code} is a maternity code (ages 9-64) and the patient's age on the DOS is outside that range",
+            )
         elif in_ranges(code, NEWBORN_ONLY) and age > 0:
-            yield None, f"diagnosis {seq} {code} (liveborn infant) belongs only on the newborn's birth record, age 0"
+            yield (
+                None,
+                f"diagnosis {seq} {code} (liveborn infant) belongs only on the newborn's birth record, age 0",
+            )
         elif in_ranges(code, PERINATAL) and age > 0:
-            yield None, (f"diagnosis {seq} {code} is a perinatal code (MCE: newborn, age 0) on a patient aged 1 or over: "
-                         f"correct unless the perinatal condition is still present (guideline I.C.16.a.4)"), "warning"
+            yield (
+                None,
+                (
+                    f"diagnosis {seq} {code} is a perinatal code (MCE: newborn, age 0) on a patient aged 1 or over: "
+                    f"correct unless the perinatal condition is still present (guideline I.C.16.a.4)"
+                ),
+                "warning",
+            )
 
 
-@rule("ICD-SEX", "warning", "dx", f"{MCE}: sex conflict edit (deactivated by CMS from FY2025; payers still apply it)")
+@rule(
+    "ICD-SEX",
+    "warning",
+    "dx",
+    f"{MCE}: sex conflict edit (deactivated by CMS from FY2025; payers still apply it)",
+)
 def icd_sex(ref, enc):
     """Sex-specific diagnoses fit the sex recorded for the patient.
 
@@ -206,14 +276,26 @@ def icd_sex(ref, enc):
     for seq, raw in enc.dx:
         code = ref.icd_code(raw)
         if sex == "M" and in_ranges(code, FEMALE_ONLY):
-            yield None, f"diagnosis {seq} {code} is female-specific and the patient's recorded sex is M"
+            yield (
+                None,
+                f"diagnosis {seq} {code} is female-specific and the patient's recorded sex is M",
+            )
         elif sex == "F" and in_ranges(code, MALE_ONLY):
-            yield None, f"diagnosis {seq} {code} is male-specific and the patient's recorded sex is F"
+            yield (
+                None,
+                f"diagnosis {seq} {code} is male-specific and the patient's recorded sex is F",
+            )
 
 
 # ==================================================================== procedures and modifiers
 
-@rule("PROC-CODE", "error", "line", "HCPCS Level II (CMS) and CPT (AMA) code sets in force on the DOS (45 CFR 162.1002)")
+
+@rule(
+    "PROC-CODE",
+    "error",
+    "line",
+    "HCPCS Level II (CMS) and CPT (AMA) code sets in force on the DOS (45 CFR 162.1002)",
+)
 def proc_code(ref, enc, line):
     """The procedure code is a CPT or HCPCS Level II code, in the loaded set and valid on the DOS.
 
@@ -227,7 +309,12 @@ def proc_code(ref, enc, line):
         yield line.no, msg
 
 
-@rule("MOD-EXISTS", "error", "line", "CMS HCPCS Level II modifiers; CPT Appendix A (Level I modifiers)")
+@rule(
+    "MOD-EXISTS",
+    "error",
+    "line",
+    "CMS HCPCS Level II modifiers; CPT Appendix A (Level I modifiers)",
+)
 def mod_exists(ref, enc, line):
     """Every modifier is a known modifier valid on the DOS (or at least well formed).
 
@@ -240,15 +327,27 @@ def mod_exists(ref, enc, line):
             yield line.no, msg
 
 
-_PAIRS = [({"LT", "RT"}, "LT (left) and RT (right) on one line: bill each side on its own line, or use 50 if bilateral"),
-          ({"26", "TC"}, "26 (professional component) and TC (technical component) on one line: together they are the "
-                         "global service, billed without either"),
-          ({"50", "LT"}, "50 (bilateral) with LT: a bilateral procedure takes 50 alone"),
-          ({"50", "RT"}, "50 (bilateral) with RT: a bilateral procedure takes 50 alone")]
+_PAIRS = [
+    (
+        {"LT", "RT"},
+        "LT (left) and RT (right) on one line: bill each side on its own line, or use 50 if bilateral",
+    ),
+    (
+        {"26", "TC"},
+        "26 (professional component) and TC (technical component) on one line: together they are the "
+        "global service, billed without either",
+    ),
+    ({"50", "LT"}, "50 (bilateral) with LT: a bilateral procedure takes 50 alone"),
+    ({"50", "RT"}, "50 (bilateral) with RT: a bilateral procedure takes 50 alone"),
+]
 
 
-@rule("MOD-CONFLICT", "error", "line",
-      "Medicare Claims Processing Manual (Pub. 100-04) ch. 12 sec. 40.7 (bilateral, LT/RT) and ch. 13 sec. 20 (26/TC)")
+@rule(
+    "MOD-CONFLICT",
+    "error",
+    "line",
+    "Medicare Claims Processing Manual (Pub. 100-04) ch. 12 sec. 40.7 (bilateral, LT/RT) and ch. 13 sec. 20 (26/TC)",
+)
 def mod_conflict(ref, enc, line):
     """The modifiers of one line do not contradict each other or repeat.
 
@@ -271,15 +370,48 @@ def mod_conflict(ref, enc, line):
 
 NCCI_MODIFIERS = {
     # NCCI Policy Manual for Medicare Services, ch. I, sec. E (modifiers and modifier indicators)
-    "anatomic": {"E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "LC", "LD",
-                 "LM", "LT", "RC", "RI", "RT", "TA", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9"},
+    "anatomic": {
+        "E1",
+        "E2",
+        "E3",
+        "E4",
+        "FA",
+        "F1",
+        "F2",
+        "F3",
+        "F4",
+        "F5",
+        "F6",
+        "F7",
+        "F8",
+        "F9",
+        "LC",
+        "LD",
+        "LM",
+        "LT",
+        "RC",
+        "RI",
+        "RT",
+        "TA",
+        "T1",
+        "T2",
+        "T3",
+        "T4",
+        "T5",
+        "T6",
+        "T7",
+        "T8",
+        "T9",
+    },
     "global": {"24", "25", "57", "58", "78", "79"},
     "other": {"27", "59", "91", "XE", "XS", "XP", "XU"},
 }
 ALL_NCCI_MODIFIERS = set().union(*NCCI_MODIFIERS.values())
 
 
-@rule("NCCI-PTP", "error", "group", "CMS NCCI PTP practitioner edits; NCCI Policy Manual ch. I sec. E")
+@rule(
+    "NCCI-PTP", "error", "group", "CMS NCCI PTP practitioner edits; NCCI Policy Manual ch. I sec. E"
+)
 def ncci_ptp(ref, group):
     """No column-2 code is billed with its column-1 code for one patient, provider and day.
 
@@ -294,7 +426,12 @@ def ncci_ptp(ref, group):
     yield from ref.ptp_findings(group)
 
 
-@rule("MUE-LINE", "error", "line", "CMS MUE practitioner table; MUE adjudication indicator 1 (line edit)")
+@rule(
+    "MUE-LINE",
+    "error",
+    "line",
+    "CMS MUE practitioner table; MUE adjudication indicator 1 (line edit)",
+)
 def mue_line(ref, enc, line):
     """Units on one line do not exceed the code's MUE when its adjudication indicator is 1.
 
@@ -307,7 +444,12 @@ def mue_line(ref, enc, line):
         yield line.no, msg
 
 
-@rule("MUE-DAY", "error", "group", "CMS MUE practitioner table; MUE adjudication indicators 2 and 3 (date of service edits)")
+@rule(
+    "MUE-DAY",
+    "error",
+    "group",
+    "CMS MUE practitioner table; MUE adjudication indicators 2 and 3 (date of service edits)",
+)
 def mue_day(ref, group):
     """Units of a code for one patient, provider and day do not exceed its MUE when its MAI is 2 or 3.
 
@@ -349,7 +491,10 @@ def clm_pointer(ref, enc, line):
         yield line.no, f"diagnosis pointer: {err}"
         return
     if not ptrs:
-        yield line.no, "no diagnosis pointer: point the line to 1-4 of the encounter's diagnoses (e.g. 1)"
+        yield (
+            line.no,
+            "no diagnosis pointer: point the line to 1-4 of the encounter's diagnoses (e.g. 1)",
+        )
         return
     if len(ptrs) > 4:
         yield line.no, f"{len(ptrs)} diagnosis pointers; a line takes at most 4"
@@ -359,7 +504,10 @@ def clm_pointer(ref, enc, line):
     bad = [p for p in ptrs if p not in seqs]
     if bad:
         have = f"1-{len(seqs)}" if seqs else "none"
-        yield line.no, f"diagnosis pointer {', '.join(map(str, bad))} has no diagnosis (the encounter has {have})"
+        yield (
+            line.no,
+            f"diagnosis pointer {', '.join(map(str, bad))} has no diagnosis (the encounter has {have})",
+        )
 
 
 @rule("CLM-CHARGE", "error", "line", f"{CLAIM}: item 24F / 2400 SV102, 24G / SV104")
@@ -385,7 +533,12 @@ def clm_dos(ref, enc):
         yield None, f"the date of service {enc.dos} is after today ({ref.as_of}): correct the date"
 
 
-@rule("CLM-NPI", "error", "encounter", "45 CFR 162.406 (NPI); CMS NPI check-digit standard (Luhn, prefix 80840)")
+@rule(
+    "CLM-NPI",
+    "error",
+    "encounter",
+    "45 CFR 162.406 (NPI); CMS NPI check-digit standard (Luhn, prefix 80840)",
+)
 def clm_npi(ref, enc):
     """The rendering and billing NPIs pass the NPI check digit.
 
@@ -400,7 +553,12 @@ def clm_npi(ref, enc):
         yield None, f"billing NPI: {msg}"
 
 
-@rule("CLM-COVERAGE", "error", "encounter", "payer eligibility on the date of service (ASC X12 270/271)")
+@rule(
+    "CLM-COVERAGE",
+    "error",
+    "encounter",
+    "payer eligibility on the date of service (ASC X12 270/271)",
+)
 def clm_coverage(ref, enc):
     """The patient has an active coverage on the date of service, or is self-pay.
 
@@ -414,14 +572,27 @@ def clm_coverage(ref, enc):
     cov = ref.coverage_on(enc.patient_id, enc.dos)
     if cov is None:
         if ref.has_coverages(enc.patient_id):
-            yield None, ("no coverage is active on the date of service: update the patient's coverage, "
-                         "or bill the patient (self-pay)")
+            yield (
+                None,
+                (
+                    "no coverage is active on the date of service: update the patient's coverage, "
+                    "or bill the patient (self-pay)"
+                ),
+            )
         return
     if cov.payer_kind != "self" and not (cov.member_id or "").strip():
-        yield None, f"the {cov.payer_code} coverage has no member id: add it from the insurance card"
+        yield (
+            None,
+            f"the {cov.payer_code} coverage has no member id: add it from the insurance card",
+        )
 
 
-@rule("CLM-TIMELY", "error", "encounter", "42 CFR 424.44 (Medicare: 12 months from DOS); payer contracts (payers.timely_filing_days)")
+@rule(
+    "CLM-TIMELY",
+    "error",
+    "encounter",
+    "42 CFR 424.44 (Medicare: 12 months from DOS); payer contracts (payers.timely_filing_days)",
+)
 def clm_timely(ref, enc):
     """The payer's timely-filing window is still open (a warning in its last 14 days).
 
@@ -438,6 +609,13 @@ def clm_timely(ref, enc):
     if deadline is None:
         return
     if deadline < ref.as_of:
-        yield None, f"the {cov.payer_code} timely-filing window closed on {deadline}: appeal with proof of timely filing, or write off"
+        yield (
+            None,
+            f"the {cov.payer_code} timely-filing window closed on {deadline}: appeal with proof of timely filing, or write off",
+        )
     elif ref.days_until(deadline) <= 14:
-        yield None, f"the {cov.payer_code} timely-filing window closes on {deadline}: send this claim now", "warning"
+        yield (
+            None,
+            f"the {cov.payer_code} timely-filing window closes on {deadline}: send this claim now",
+            "warning",
+        )

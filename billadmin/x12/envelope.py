@@ -85,33 +85,56 @@ class Envelope:
     isa_control: int
     gs_control: int
     created: _dt.datetime
-    usage: str = "P"                 # ISA15: P production, T test
+    usage: str = "P"  # ISA15: P production, T test
     sender_qualifier: str = "ZZ"
     receiver_qualifier: str = "ZZ"
-    functional_id: str = "HC"        # GS01: HC = health care claim (837)
-    version: str = "005010X222A1"    # GS08
-    ack_requested: str = "0"         # ISA14: no TA1 requested
+    functional_id: str = "HC"  # GS01: HC = health care claim (837)
+    version: str = "005010X222A1"  # GS08
+    ack_requested: str = "0"  # ISA14: no TA1 requested
 
 
 def isa(env: Envelope) -> str:
     d = env.created
     fields = [
-        "ISA", "00", " " * 10, "00", " " * 10,
-        env.sender_qualifier, ident(env.sender_id).ljust(15)[:15],
-        env.receiver_qualifier, ident(env.receiver_id).ljust(15)[:15],
-        d.strftime("%y%m%d"), d.strftime("%H%M"), REPETITION, "00501",
-        f"{env.isa_control % 1_000_000_000:09d}", env.ack_requested, env.usage, COMPONENT,
+        "ISA",
+        "00",
+        " " * 10,
+        "00",
+        " " * 10,
+        env.sender_qualifier,
+        ident(env.sender_id).ljust(15)[:15],
+        env.receiver_qualifier,
+        ident(env.receiver_id).ljust(15)[:15],
+        d.strftime("%y%m%d"),
+        d.strftime("%H%M"),
+        REPETITION,
+        "00501",
+        f"{env.isa_control % 1_000_000_000:09d}",
+        env.ack_requested,
+        env.usage,
+        COMPONENT,
     ]
     return ELEMENT.join(fields)
 
 
 def gs(env: Envelope) -> str:
     d = env.created
-    return seg("GS", env.functional_id, ident(env.sender_id, 15), ident(env.receiver_id, 15),
-               d.strftime("%Y%m%d"), d.strftime("%H%M"), str(env.gs_control), "X", env.version)
+    return seg(
+        "GS",
+        env.functional_id,
+        ident(env.sender_id, 15),
+        ident(env.receiver_id, 15),
+        d.strftime("%Y%m%d"),
+        d.strftime("%H%M"),
+        str(env.gs_control),
+        "X",
+        env.version,
+    )
 
 
-def transaction(st_control: str, body: list[str], *, set_id: str = "837", version: str = "005010X222A1") -> list[str]:
+def transaction(
+    st_control: str, body: list[str], *, set_id: str = "837", version: str = "005010X222A1"
+) -> list[str]:
     """ST + body + SE with the segment count."""
     segs = [seg("ST", set_id, st_control, version)] + body
     segs.append(seg("SE", len(segs) + 1, st_control))

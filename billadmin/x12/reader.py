@@ -67,7 +67,7 @@ def decode(data: bytes | str) -> str:
 def separators(text: str, start: int = 0) -> tuple[Separators, int]:
     """Read the delimiters from the ISA segment at text[start:]; returns them and the index
     just past the ISA's terminator."""
-    if text[start:start + 3] != "ISA" or len(text) < start + 4:
+    if text[start : start + 3] != "ISA" or len(text) < start + 4:
         raise X12SyntaxError("not an X12 interchange: it does not start with an ISA segment", 1)
     elem = text[start + 3]
     if elem.isalnum() or elem in _WS:
@@ -81,15 +81,19 @@ def separators(text: str, start: int = 0) -> tuple[Separators, int]:
             raise X12SyntaxError("ISA segment is incomplete: it needs 16 elements", 1)
         pos = nxt
     # pos is the separator before ISA16; ISA16 is one character, then the terminator.
-    comp = text[pos + 1:pos + 2]
-    term = text[pos + 2:pos + 3]
+    comp = text[pos + 1 : pos + 2]
+    term = text[pos + 2 : pos + 3]
     if not comp or not term:
         raise X12SyntaxError("ISA segment is cut short after ISA16", 1)
-    isa = text[start:pos + 2].split(elem)
+    isa = text[start : pos + 2].split(elem)
     rep = isa[11] if len(isa) > 11 else ""
-    repetition = rep if (len(rep) == 1 and not rep.isalnum() and rep not in (elem, comp, term)) else None
+    repetition = (
+        rep if (len(rep) == 1 and not rep.isalnum() and rep not in (elem, comp, term)) else None
+    )
     if len({elem, comp, term}) < 3:
-        raise X12SyntaxError("ISA delimiters are not distinct (element, component and segment terminator)", 1)
+        raise X12SyntaxError(
+            "ISA delimiters are not distinct (element, component and segment terminator)", 1
+        )
     return Separators(elem, comp, repetition, term), pos + 3
 
 
@@ -110,10 +114,14 @@ def interchanges(data: bytes | str, *, split: bool = True) -> list[Interchange]:
         if text[i] in _WS:
             i += 1
             continue
-        if text[i:i + 3] != "ISA":
+        if text[i : i + 3] != "ISA":
             if not out:
-                raise X12SyntaxError("not an X12 interchange: it does not start with an ISA segment", 1)
-            raise X12SyntaxError(f"text after segment {seg_no} is outside any ISA..IEA envelope", seg_no + 1)
+                raise X12SyntaxError(
+                    "not an X12 interchange: it does not start with an ISA segment", 1
+                )
+            raise X12SyntaxError(
+                f"text after segment {seg_no} is outside any ISA..IEA envelope", seg_no + 1
+            )
         seps, _ = separators(text, i)
         term, elem = seps.segment, seps.element
         # The interchange ends at the first IEA segment (a terminator, maybe newlines, "IEA").

@@ -28,9 +28,9 @@ BOM = "\ufeff"
 
 @dataclass(frozen=True)
 class Problem:
-    line: int | None        # 1-based segment number in the file (we write one segment a line)
-    segment: str | None     # segment id (e.g. "CLM"); never the segment's data
-    element: str | None     # e.g. "CLM05-3"
+    line: int | None  # 1-based segment number in the file (we write one segment a line)
+    segment: str | None  # segment id (e.g. "CLM"); never the segment's data
+    element: str | None  # e.g. "CLM05-3"
     message: str
 
     def __str__(self) -> str:
@@ -46,14 +46,20 @@ class Problem:
 class Verdict:
     name: str
     valid: bool
-    version: str | None = None          # GS08, e.g. 005010X222A1
-    transaction: str | None = None      # ST01, e.g. 837
+    version: str | None = None  # GS08, e.g. 005010X222A1
+    transaction: str | None = None  # ST01, e.g. 837
     segments: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     def as_row(self) -> dict:
-        return {"file": self.name, "transaction": self.transaction, "version": self.version,
-                "segments": self.segments, "valid": self.valid, "problems": len(self.problems)}
+        return {
+            "file": self.name,
+            "transaction": self.transaction,
+            "version": self.version,
+            "segments": self.segments,
+            "valid": self.valid,
+            "problems": len(self.problems),
+        }
 
     def as_dict(self) -> dict:
         d = self.as_row()
@@ -74,39 +80,60 @@ class _Collect(logging.Handler):
 # rebuilt from these and the map's element names: pyx12's own texts quote the data (a name that
 # is too long, a date, an address in a misplaced N3), and problems are printed, so never the data.
 ELEMENT_ERRORS = {
-    "1": "required data element missing", "2": "conditional required data element missing",
-    "3": "too many data elements", "4": "data element too short", "5": "data element too long",
-    "6": "invalid character in data element", "7": "invalid code value", "8": "invalid date",
-    "9": "invalid time", "10": "exclusion condition violated", "12": "too many repetitions",
-    "13": "too many components", "I6": "code value not used in this implementation",
-    "I9": "implementation dependent data element missing", "I10": "implementation not used data element present",
-    "I11": "implementation too few repetitions", "I12": "implementation pattern match failure",
+    "1": "required data element missing",
+    "2": "conditional required data element missing",
+    "3": "too many data elements",
+    "4": "data element too short",
+    "5": "data element too long",
+    "6": "invalid character in data element",
+    "7": "invalid code value",
+    "8": "invalid date",
+    "9": "invalid time",
+    "10": "exclusion condition violated",
+    "12": "too many repetitions",
+    "13": "too many components",
+    "I6": "code value not used in this implementation",
+    "I9": "implementation dependent data element missing",
+    "I10": "implementation not used data element present",
+    "I11": "implementation too few repetitions",
+    "I12": "implementation pattern match failure",
     "I13": "implementation dependent not used data element present",
 }
 SEGMENT_ERRORS = {
-    "1": "unrecognized segment, or a segment where it is not expected", "2": "unexpected segment",
-    "3": "required segment missing", "4": "loop occurs over maximum times", "5": "segment exceeds maximum use",
-    "6": "segment not in defined transaction set", "7": "segment not in proper sequence",
-    "8": "segment has data element errors", "I4": "implementation not used segment present",
-    "I6": "implementation dependent segment missing", "I7": "implementation loop occurs under minimum times",
-    "I8": "implementation segment below minimum use", "I9": "implementation dependent not used segment present",
+    "1": "unrecognized segment, or a segment where it is not expected",
+    "2": "unexpected segment",
+    "3": "required segment missing",
+    "4": "loop occurs over maximum times",
+    "5": "segment exceeds maximum use",
+    "6": "segment not in defined transaction set",
+    "7": "segment not in proper sequence",
+    "8": "segment has data element errors",
+    "I4": "implementation not used segment present",
+    "I6": "implementation dependent segment missing",
+    "I7": "implementation loop occurs under minimum times",
+    "I8": "implementation segment below minimum use",
+    "I9": "implementation dependent not used segment present",
 }
 _LENGTHS = re.compile(r"=\s*(\d+)\s*([<>])\s*(\d+)")
 # pyx12 texts that carry only map names, counts and control numbers (no data): kept as they are
-_SAFE = re.compile(r'^(Mandatory (segment|loop|data element|composite) "[^"]*" \([^)]*\) missing'
-                   r'|(Segment|Loop) [A-Z0-9]{2,3} (found but marked as not used|exceeded max count\.  Found \d+, should have \d+)'
-                   r'|Too many (sub-)?elements in (segment|composite) "[^"]*" \([^)]*\)(\. Has \d+, should have \d+)?'
-                   r'|(ISA|GS|ST|IEA|GE|SE) [^"]*(id|count|Control Number)[^"]*'
-                   r'|My HL count \d+ does not match your HL count \d+'
-                   r'|Unterminated (Loop|segment) \w+'
-                   r'|Segment contains (a leading space|trailing element terminators))$')
+_SAFE = re.compile(
+    r'^(Mandatory (segment|loop|data element|composite) "[^"]*" \([^)]*\) missing'
+    r"|(Segment|Loop) [A-Z0-9]{2,3} (found but marked as not used|exceeded max count\.  Found \d+, should have \d+)"
+    r'|Too many (sub-)?elements in (segment|composite) "[^"]*" \([^)]*\)(\. Has \d+, should have \d+)?'
+    r'|(ISA|GS|ST|IEA|GE|SE) [^"]*(id|count|Control Number)[^"]*'
+    r"|My HL count \d+ does not match your HL count \d+"
+    r"|Unterminated (Loop|segment) \w+"
+    r"|Segment contains (a leading space|trailing element terminators))$"
+)
 
 
 def _element_message(code: str | None, err_str: str, name: str | None, element: str | None) -> str:
     msg = ELEMENT_ERRORS.get(str(code), f"data element error {code}")
     m = _LENGTHS.search(err_str or "") if str(code) in ("4", "5") else None
     if m:
-        msg += f" (length {m.group(1)}, {'at least' if m.group(2) == '<' else 'at most'} {m.group(3)})"
+        msg += (
+            f" (length {m.group(1)}, {'at least' if m.group(2) == '<' else 'at most'} {m.group(3)})"
+        )
     what = ", ".join(x for x in (name, element) if x)
     return f"{msg}: {what}" if what else msg
 
@@ -147,8 +174,14 @@ def _walk_errors(node, ctx: dict, out: list[Problem]) -> None:
             msg = _element_message(code, raw, here.get("element_name"), here.get("element"))
         else:
             msg = _segment_message(code, raw, here.get("segment"))
-        out.append(Problem(here.get("line"), here.get("segment"), here.get("element") if is_element else None,
-                           f"{msg} (pyx12 error {code})" if code else msg))
+        out.append(
+            Problem(
+                here.get("line"),
+                here.get("segment"),
+                here.get("element") if is_element else None,
+                f"{msg} (pyx12 error {code})" if code else msg,
+            )
+        )
     for k, v in node.items():
         if k != "errors" and isinstance(v, (list, dict)):
             _walk_errors(v, here, out)
@@ -211,7 +244,9 @@ def validate_text(text: str, name: str = "<memory>") -> Verdict:
     version, tx, n = _sniff(text)
     verdict = Verdict(name, False, version, tx, n)
     if not text.startswith("ISA"):
-        verdict.problems.append(Problem(1, None, None, "not an X12 interchange: the file does not begin with ISA"))
+        verdict.problems.append(
+            Problem(1, None, None, "not an X12 interchange: the file does not begin with ISA")
+        )
         return verdict
     logger = logging.getLogger("pyx12")
     handler = _Collect()
@@ -222,14 +257,33 @@ def validate_text(text: str, name: str = "<memory>") -> Verdict:
     report = io.StringIO()
     try:
         ok = pyx12.x12n_document.x12n_document(
-            param=pyx12.params.ParamsBase(), src_file=io.StringIO(text), fd_997=None, fd_html=None, fd_json=report)
+            param=pyx12.params.ParamsBase(),
+            src_file=io.StringIO(text),
+            fd_997=None,
+            fd_html=None,
+            fd_json=report,
+        )
     except (pyx12.errors.X12Error, pyx12.errors.EngineError) as e:
         ok = False
-        verdict.problems.append(Problem(None, None, None, f"pyx12 could not read the interchange ({type(e).__name__}): "
-                                                          "check the ISA header (106 characters, version 00501)"))
+        verdict.problems.append(
+            Problem(
+                None,
+                None,
+                None,
+                f"pyx12 could not read the interchange ({type(e).__name__}): "
+                "check the ISA header (106 characters, version 00501)",
+            )
+        )
     except Exception as e:  # pyx12 raises assorted errors on broken envelopes
         ok = False
-        verdict.problems.append(Problem(None, None, None, f"pyx12 failed ({type(e).__name__}) on a broken envelope or segment"))
+        verdict.problems.append(
+            Problem(
+                None,
+                None,
+                None,
+                f"pyx12 failed ({type(e).__name__}) on a broken envelope or segment",
+            )
+        )
     finally:
         logger.removeHandler(handler)
         logger.propagate, logger.level = old_prop, old_level
@@ -243,8 +297,15 @@ def validate_text(text: str, name: str = "<memory>") -> Verdict:
     if not ok and not verdict.problems:
         # pyx12's log lines quote data; say only how many it logged
         n_logged = sum(1 for m in handler.records if m)
-        verdict.problems.append(Problem(None, None, None, "pyx12 rejected the file"
-                                        + (f" ({n_logged} error(s) in its log)" if n_logged else "")))
+        verdict.problems.append(
+            Problem(
+                None,
+                None,
+                None,
+                "pyx12 rejected the file"
+                + (f" ({n_logged} error(s) in its log)" if n_logged else ""),
+            )
+        )
     verdict.valid = bool(ok) and not verdict.problems
     return verdict
 
@@ -261,8 +322,14 @@ def read_x12(path: Path) -> tuple[str, list[Problem]]:
     except UnicodeDecodeError:
         text = data.decode("latin-1")
         bad = [i for i, ch in enumerate(text) if ord(ch) > 127]
-        problems.append(Problem(None, None, None,
-                                f"{len(bad)} byte(s) outside ASCII (first at byte {bad[0] + 1}); X12 text must be ASCII"))
+        problems.append(
+            Problem(
+                None,
+                None,
+                None,
+                f"{len(bad)} byte(s) outside ASCII (first at byte {bad[0] + 1}); X12 text must be ASCII",
+            )
+        )
         text = "".join(ch if ord(ch) < 128 else "?" for ch in text)
     return text, problems
 
@@ -306,7 +373,9 @@ def _wrap_set(segs: list[str], first: int, last: int) -> str:
     el = segs[0][3]
     gs06 = segs[1].split(el)[6]
     isa13 = segs[0].split(el)[13]
-    return to_text(segs[:2] + segs[first:last + 1] + [f"GE{el}1{el}{gs06}", f"IEA{el}1{el}{isa13}"])
+    return to_text(
+        segs[:2] + segs[first : last + 1] + [f"GE{el}1{el}{gs06}", f"IEA{el}1{el}{isa13}"]
+    )
 
 
 def transaction_sets(segments: list[str]) -> list[tuple[str, int, int]] | None:
@@ -339,8 +408,10 @@ def transaction_sets(segments: list[str]) -> list[tuple[str, int, int]] | None:
 def _worker(job):
     offset = job[-1]
     v = validate_text(_job_text(job))
-    return v.valid, [(p.line + offset if p.line and p.line > 2 else p.line, p.segment, p.element, p.message)
-                     for p in v.problems]
+    return v.valid, [
+        (p.line + offset if p.line and p.line > 2 else p.line, p.segment, p.element, p.message)
+        for p in v.problems
+    ]
 
 
 def serve() -> None:
@@ -380,8 +451,17 @@ class Pool:
 
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         code = "from billadmin.x12.validate import serve; serve()"
-        self.procs = [subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True, env=env) for _ in range(workers)]
+        self.procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", code],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for _ in range(workers)
+        ]
         self.on_progress = on_progress
         self.sizes: list[int] = []
         self.answers: dict[int, tuple[bool, list]] = {}
@@ -408,7 +488,7 @@ class Pool:
                 self.on_progress(done, submitted)
 
     def _drain(self, i: int) -> None:
-        for line in self.procs[i].stderr:     # a worker that logs must never block on a full pipe
+        for line in self.procs[i].stderr:  # a worker that logs must never block on a full pipe
             self.stderr[i] = (self.stderr[i] + line)[-2000:]
 
     def submit(self, job, size: int) -> int:
@@ -464,14 +544,30 @@ def envelope_problems(segments: list[str], st_sets) -> list[Problem]:
     seen: set[str] = set()
     for st, first, _last in st_sets:
         if st in seen:
-            out.append(Problem(first + 1, "ST", "ST02", f"ST Interchange Control Number {st} not unique within file"))
+            out.append(
+                Problem(
+                    first + 1,
+                    "ST",
+                    "ST02",
+                    f"ST Interchange Control Number {st} not unique within file",
+                )
+            )
         seen.add(st)
     ge = segments[-2].split(el)
     iea = segments[-1].split(el)
     if ge[0] != "GE" or len(ge) < 3 or ge[1] != str(len(st_sets)) or ge[2] != gs06:
-        out.append(Problem(len(segments) - 1, "GE", "GE01", f"GE01 must count {len(st_sets)} transaction sets and GE02 repeat GS06"))
+        out.append(
+            Problem(
+                len(segments) - 1,
+                "GE",
+                "GE01",
+                f"GE01 must count {len(st_sets)} transaction sets and GE02 repeat GS06",
+            )
+        )
     if iea[0] != "IEA" or len(iea) < 3 or iea[1] != "1" or iea[2] != isa13:
-        out.append(Problem(len(segments), "IEA", "IEA01", "IEA must count 1 group and repeat ISA13"))
+        out.append(
+            Problem(len(segments), "IEA", "IEA01", "IEA must count 1 group and repeat ISA13")
+        )
     return out
 
 
@@ -485,23 +581,49 @@ class Checker:
     either way. Files are either on disk (`add_file`: the workers read them, so a large run is
     not held in memory twice) or segments in memory (`add_segments`, e.g. a dry run)."""
 
-    def __init__(self, *, workers: int | None = None, parallel_min_segments: int | None = None, on_progress=None):
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        parallel_min_segments: int | None = None,
+        on_progress=None,
+    ):
         self.workers = workers or os.cpu_count() or 1
-        self.min_segments = PARALLEL_MIN_SEGMENTS if parallel_min_segments is None else parallel_min_segments
+        self.min_segments = (
+            PARALLEL_MIN_SEGMENTS if parallel_min_segments is None else parallel_min_segments
+        )
         self.on_progress = on_progress
         self.files: list[dict] = []
         self.segments = 0
         self.pool: Pool | None = None
 
-    def add_file(self, path, st_sets, name: str, count: int, *, problems=(), split_problems=()) -> None:
+    def add_file(
+        self, path, st_sets, name: str, count: int, *, problems=(), split_problems=()
+    ) -> None:
         """A file on disk; st_sets None = check it whole. `problems` always count (e.g. bytes
         outside ASCII found while reading); `split_problems` only when it is checked in pieces."""
-        self._add({"path": str(path), "st_sets": st_sets, "name": name, "count": count, "problems": list(problems),
-                   "split": list(split_problems)})
+        self._add(
+            {
+                "path": str(path),
+                "st_sets": st_sets,
+                "name": name,
+                "count": count,
+                "problems": list(problems),
+                "split": list(split_problems),
+            }
+        )
 
     def add_segments(self, segments: list[str], st_sets, name: str) -> None:
-        self._add({"segments": segments, "st_sets": st_sets, "name": name, "count": len(segments), "problems": [],
-                   "split": None})
+        self._add(
+            {
+                "segments": segments,
+                "st_sets": st_sets,
+                "name": name,
+                "count": len(segments),
+                "problems": [],
+                "split": None,
+            }
+        )
 
     def _add(self, f: dict) -> None:
         self.files.append(f)
@@ -516,7 +638,11 @@ class Checker:
     def _submit(self, f: dict) -> None:
         sets = f["st_sets"]
         if "path" in f:
-            jobs = [(f["path"], first, last, first - 2) for _st, first, last in sets] if sets else [(f["path"], -1, -1, 0)]
+            jobs = (
+                [(f["path"], first, last, first - 2) for _st, first, last in sets]
+                if sets
+                else [(f["path"], -1, -1, 0)]
+            )
         else:
             segs = f.pop("segments")
             f["head"] = segs[:3]
@@ -560,8 +686,12 @@ def _head(path: str) -> str:
     return (data[3:] if data.startswith(b"\xef\xbb\xbf") else data).decode("latin-1")
 
 
-def validate_many(files: list[tuple[list[str], list[tuple[str, int, int]], str]], *, workers: int | None = None,
-                  parallel_min_segments: int | None = None) -> list[Verdict]:
+def validate_many(
+    files: list[tuple[list[str], list[tuple[str, int, int]], str]],
+    *,
+    workers: int | None = None,
+    parallel_min_segments: int | None = None,
+) -> list[Verdict]:
     """Validate interchanges we built: (segments, ST set positions, name) each (see Checker)."""
     checker = Checker(workers=workers, parallel_min_segments=parallel_min_segments)
     try:
@@ -572,13 +702,23 @@ def validate_many(files: list[tuple[list[str], list[tuple[str, int, int]], str]]
         checker.close()
 
 
-def validate_segments(segments: list[str], st_sets: list[tuple[str, int, int]], name: str,
-                      *, workers: int | None = None, parallel_min_segments: int = 0) -> Verdict:
+def validate_segments(
+    segments: list[str],
+    st_sets: list[tuple[str, int, int]],
+    name: str,
+    *,
+    workers: int | None = None,
+    parallel_min_segments: int = 0,
+) -> Verdict:
     """One interchange we built; split over processes when it has several transaction sets."""
-    return validate_many([(segments, st_sets, name)], workers=workers, parallel_min_segments=parallel_min_segments)[0]
+    return validate_many(
+        [(segments, st_sets, name)], workers=workers, parallel_min_segments=parallel_min_segments
+    )[0]
 
 
-def validate_paths(paths, *, workers: int | None = None, parallel_min_segments: int | None = None) -> list[Verdict]:
+def validate_paths(
+    paths, *, workers: int | None = None, parallel_min_segments: int | None = None
+) -> list[Verdict]:
     """Validate X12 files from anywhere (`billadmin invoice validate`), in file order (see
     Checker). A file of one ISA/GS with several transaction sets and "~" as terminator can be
     checked set by set; any other file is checked whole."""

@@ -51,8 +51,10 @@ class Rendered:
     """An 837P interchange: its segments and where each transaction set and claim sits."""
 
     segments: list[str]
-    st_sets: list[tuple[str, int, int]] = field(default_factory=list)  # (ST02, first seg index, last seg index)
-    claim_st: list[str] = field(default_factory=list)                 # ST02 of each claim, in input order
+    st_sets: list[tuple[str, int, int]] = field(
+        default_factory=list
+    )  # (ST02, first seg index, last seg index)
+    claim_st: list[str] = field(default_factory=list)  # ST02 of each claim, in input order
 
     @property
     def text(self) -> str:
@@ -67,7 +69,9 @@ def _name_parts(p: dict) -> tuple[str, str]:
 
 def _address(p: dict) -> list[str]:
     out = [seg("N3", text(p.get("address1"), 55), text(p.get("address2"), 55))]
-    out.append(seg("N4", text(p.get("city"), 30), text(p.get("state"), 2), digits(p.get("zip"))[:9]))
+    out.append(
+        seg("N4", text(p.get("city"), 30), text(p.get("state"), 2), digits(p.get("zip"))[:9])
+    )
     return out
 
 
@@ -80,10 +84,35 @@ def header(practice: dict, *, bht_ref: str, created: _dt.datetime) -> list[str]:
     """BHT, submitter (1000A), receiver (1000B), billing provider (2000A/2010AA)."""
     name = text(practice["name"], 60)
     out = [
-        seg("BHT", "0019", "00", ident(bht_ref, 50), created.strftime("%Y%m%d"), created.strftime("%H%M"), "CH"),
+        seg(
+            "BHT",
+            "0019",
+            "00",
+            ident(bht_ref, 50),
+            created.strftime("%Y%m%d"),
+            created.strftime("%H%M"),
+            "CH",
+        ),
         seg("NM1", "41", "2", name, "", "", "", "", "46", ident(practice["submitter_id"], 80)),
-        seg("PER", "IC", text(practice.get("contact_name") or practice["name"], 60), "TE", digits(practice["phone"])),
-        seg("NM1", "40", "2", text(practice["receiver_name"], 60), "", "", "", "", "46", ident(practice["receiver_id"], 80)),
+        seg(
+            "PER",
+            "IC",
+            text(practice.get("contact_name") or practice["name"], 60),
+            "TE",
+            digits(practice["phone"]),
+        ),
+        seg(
+            "NM1",
+            "40",
+            "2",
+            text(practice["receiver_name"], 60),
+            "",
+            "",
+            "",
+            "",
+            "46",
+            ident(practice["receiver_id"], 80),
+        ),
         seg("HL", "1", "", "20", "1"),
     ]
     if practice.get("taxonomy"):
@@ -96,8 +125,11 @@ def header(practice: dict, *, bht_ref: str, created: _dt.datetime) -> list[str]:
 
 def _subscriber_key(c: dict) -> tuple:
     pat = c.get("patient")
-    return (tuple(sorted(c["payer"].items())), tuple(sorted(c["subscriber"].items())),
-            tuple(sorted(pat.items())) if pat else None)
+    return (
+        tuple(sorted(c["payer"].items())),
+        tuple(sorted(c["subscriber"].items())),
+        tuple(sorted(pat.items())) if pat else None,
+    )
 
 
 def _subscriber_loops(c: dict, hl: int, has_patient: bool) -> list[str]:
@@ -105,8 +137,18 @@ def _subscriber_loops(c: dict, hl: int, has_patient: bool) -> list[str]:
     self_ = c.get("patient") is None
     out = [
         seg("HL", str(hl), "1", "22", "1" if has_patient else "0"),
-        seg("SBR", "P", "18" if self_ else "", text(sub.get("group"), 50), "", "", "", "", "",
-            FILING_INDICATOR.get(payer["kind"], "CI")),
+        seg(
+            "SBR",
+            "P",
+            "18" if self_ else "",
+            text(sub.get("group"), 50),
+            "",
+            "",
+            "",
+            "",
+            "",
+            FILING_INDICATOR.get(payer["kind"], "CI"),
+        ),
     ]
     last, first = _name_parts(sub)
     out.append(seg("NM1", "IL", "1", last, first, "", "", "", "MI", ident(sub["member_id"], 80)))
@@ -115,7 +157,9 @@ def _subscriber_loops(c: dict, hl: int, has_patient: bool) -> list[str]:
         out.append(_dmg(sub))
     elif sub.get("dob"):
         out.append(_dmg(sub))
-    out.append(seg("NM1", "PR", "2", text(payer["name"], 60), "", "", "", "", "PI", ident(payer["id"], 80)))
+    out.append(
+        seg("NM1", "PR", "2", text(payer["name"], 60), "", "", "", "", "PI", ident(payer["id"], 80))
+    )
     return out
 
 
@@ -157,8 +201,20 @@ def _amount(cents: int) -> str:
 
 def claim_loops(c: dict, practice_npi: str) -> list[str]:
     """Loop 2300 and everything under it for one claim."""
-    out = [seg("CLM", ident(c["number"], 38), _amount(c["total_cents"]), "", "",
-               comp(c.get("place_of_service") or "11", "B", c.get("frequency") or "1"), "Y", "A", "Y", "Y")]
+    out = [
+        seg(
+            "CLM",
+            ident(c["number"], 38),
+            _amount(c["total_cents"]),
+            "",
+            "",
+            comp(c.get("place_of_service") or "11", "B", c.get("frequency") or "1"),
+            "Y",
+            "A",
+            "Y",
+            "Y",
+        )
+    ]
     if c.get("copay_cents"):
         out.append(seg("AMT", "F5", money.x12_amount(c["copay_cents"])))
     if c.get("frequency") in ("7", "8") and c.get("payer_claim_number"):
@@ -166,21 +222,52 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
     out.append(_hi(tuple(c["diagnoses"][:12])))
     r = c.get("rendering")
     if r:
-        out += _rendering(r.get("npi"), r.get("last"), r.get("first"), r.get("taxonomy"), practice_npi)
+        out += _rendering(
+            r.get("npi"), r.get("last"), r.get("first"), r.get("taxonomy"), practice_npi
+        )
     for o in c.get("other_payers") or []:
         osub, opayer = o["subscriber"], o["payer"]
         rel = osub.get("relationship", "self")
-        out.append(seg("SBR", "S" if o.get("priority", 2) == 2 else "T", RELATIONSHIP.get(rel, "G8"),
-                       text(osub.get("group"), 50), "", "", "", "", "", FILING_INDICATOR.get(opayer["kind"], "CI")))
+        out.append(
+            seg(
+                "SBR",
+                "S" if o.get("priority", 2) == 2 else "T",
+                RELATIONSHIP.get(rel, "G8"),
+                text(osub.get("group"), 50),
+                "",
+                "",
+                "",
+                "",
+                "",
+                FILING_INDICATOR.get(opayer["kind"], "CI"),
+            )
+        )
         out.append(seg("OI", "", "", "Y", "P", "", "Y"))
         last, first = _name_parts(osub)
-        out.append(seg("NM1", "IL", "1", last, first, "", "", "", "MI", ident(osub["member_id"], 80)))
-        out.append(seg("NM1", "PR", "2", text(opayer["name"], 60), "", "", "", "", "PI",
-                       ident(opayer.get("id") or opayer["code"], 80)))
+        out.append(
+            seg("NM1", "IL", "1", last, first, "", "", "", "MI", ident(osub["member_id"], 80))
+        )
+        out.append(
+            seg(
+                "NM1",
+                "PR",
+                "2",
+                text(opayer["name"], 60),
+                "",
+                "",
+                "",
+                "",
+                "PI",
+                ident(opayer.get("id") or opayer["code"], 80),
+            )
+        )
     dos8 = x12_date(c["date_of_service"])
     for i, ln in enumerate(c["lines"], start=1):
         # the hot loop of a large run: f-strings over the same element rules as seg()/comp()
-        proc = ":".join(["HC", ident(ln["code"], 48)] + [ident(m, 2) for m in (ln.get("modifiers") or []) if m][:4])
+        proc = ":".join(
+            ["HC", ident(ln["code"], 48)]
+            + [ident(m, 2) for m in (ln.get("modifiers") or []) if m][:4]
+        )
         ptrs = ":".join(str(int(p)) for p in ln["pointers"][:4])
         d = ln.get("date_of_service")
         out.append(f"LX*{i}")
@@ -191,7 +278,9 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
     return out
 
 
-def transaction_body(practice: dict, claims: list[dict], *, bht_ref: str, created: _dt.datetime) -> list[str]:
+def transaction_body(
+    practice: dict, claims: list[dict], *, bht_ref: str, created: _dt.datetime
+) -> list[str]:
     """The segments between ST and SE for a list of claims to one payer."""
     body = header(practice, bht_ref=bht_ref, created=created)
     groups: dict[tuple, list[dict]] = {}
@@ -200,7 +289,7 @@ def transaction_body(practice: dict, claims: list[dict], *, bht_ref: str, create
     hl = 1
     for group in groups.values():
         for start in range(0, len(group), CLAIMS_PER_SUBSCRIBER_HL):
-            chunk = group[start:start + CLAIMS_PER_SUBSCRIBER_HL]
+            chunk = group[start : start + CLAIMS_PER_SUBSCRIBER_HL]
             first = chunk[0]
             has_patient = first.get("patient") is not None
             hl += 1
@@ -214,15 +303,19 @@ def transaction_body(practice: dict, claims: list[dict], *, bht_ref: str, create
     return body
 
 
-def render(env: Envelope, practice: dict, claims: list[dict], *, claims_per_st: int | None = None) -> Rendered:
+def render(
+    env: Envelope, practice: dict, claims: list[dict], *, claims_per_st: int | None = None
+) -> Rendered:
     """One interchange with one functional group; claims split over transaction sets."""
     claims_per_st = claims_per_st or CLAIMS_PER_ST
     sets = []
     claim_st: list[str] = []
     for n, start in enumerate(range(0, len(claims), claims_per_st), start=1):
-        chunk = claims[start:start + claims_per_st]
+        chunk = claims[start : start + claims_per_st]
         st_control = f"{n:04d}"
-        body = transaction_body(practice, chunk, bht_ref=f"{env.isa_control}-{n}", created=env.created)
+        body = transaction_body(
+            practice, chunk, bht_ref=f"{env.isa_control}-{n}", created=env.created
+        )
         sets.append(transaction(st_control, body))
         claim_st += [st_control] * len(chunk)
     segments = interchange(env, sets)
