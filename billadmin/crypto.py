@@ -22,6 +22,19 @@ NEW_KEY_FILE_ENV = "BILLADMIN_NEW_KEY_FILE"
 NEW_KEY_ENV = "BILLADMIN_NEW_KEY"
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def is_encrypted_file(p: Path) -> bool:
+    """A SQLCipher file has no plain SQLite header (its first page is ciphertext)."""
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return False
+    return bool(head) and head != SQLITE_HEADER
+
+
 def _read_key_file(path: str) -> str:
     p = Path(path)
     try:
@@ -118,8 +131,6 @@ def _export(src_conn, tmp: Path, target_key: str) -> None:
 
 def encrypt(p: Path, key: str) -> None:
     """Rewrite a plain database encrypted under key (run it while no other billadmin runs)."""
-    from .db import is_encrypted_file
-
     if is_encrypted_file(p):
         raise BadInput(f"{p} is already encrypted (use `billadmin db rekey` to change the key)")
     sc = _sqlcipher()

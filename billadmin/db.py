@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import crypto
+from .crypto import is_encrypted_file  # noqa: F401  (part of db's interface: tests and tools ask it)
 from .errors import DatabaseBusy, DatabaseUnavailable
 
 if TYPE_CHECKING:
@@ -72,26 +74,13 @@ def is_busy_error(exc: BaseException) -> bool:
     )
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 WRONG_KEY = "cannot open database: wrong key, or not a billadmin database"
-
-
-def is_encrypted_file(p: Path) -> bool:
-    """A SQLCipher file has no plain SQLite header (its first page is ciphertext)."""
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(16)
-    except OSError:
-        return False
-    return bool(head) and head != SQLITE_HEADER
 
 
 def _open_raw(p: Path, key: str | None):
     """A DB-API connection: sqlite3 for plain files, sqlcipher3 with the key for encrypted ones."""
     if key is None:
         return sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    from . import crypto
-
     return crypto.connect(p, key, timeout=BUSY_TIMEOUT_MS / 1000)
 
 
@@ -106,8 +95,6 @@ def connect(
     wrong or missing, or it cannot be read.
     """
     import sqlite_utils
-
-    from . import crypto
 
     p = resolve_path(path)
     new = False

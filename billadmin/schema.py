@@ -10,16 +10,12 @@ from __future__ import annotations
 
 from sqlite_utils.migrations import Migrations
 
+from .migrations import exec_statements
+
 core = Migrations("billadmin.core")
 
 
-def exec_statements(db, sql: str) -> None:
-    """Run a migration's SQL, statement by statement (statements end with ";" and a newline)."""
-    for stmt in [s.strip() for s in sql.split(";\n") if s.strip()]:
-        db.execute(stmt)
-
-
-_exec = exec_statements
+_exec = exec_statements  # the short name the migrations below use
 
 
 @core()
@@ -116,7 +112,8 @@ def m002_encounters_and_charges(db):
 
 @core()
 def m003_invoices_ledger(db):
-    "Invoices (claims, patient invoices, credit notes) are immutable once issued; money moves by payments and adjustments."
+    """Invoices (claims, patient invoices, credit notes) are immutable once issued; money moves
+    by payments and adjustments."""
     _exec(
         db,
         """
@@ -208,7 +205,8 @@ def m003_invoices_ledger(db):
 
 @core()
 def m004_imports_and_audit(db):
-    "Import batches make imports traceable and idempotent; the audit log is append-only and hash-chained (45 CFR 164.312(b))."
+    """Import batches make imports traceable and idempotent; the audit log is append-only and
+    hash-chained (45 CFR 164.312(b))."""
     _exec(
         db,
         """

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlite_utils.migrations import Migrations
 
-from ..schema import exec_statements as _exec
+from ..migrations import exec_statements as _exec
 
 accounts = Migrations("billadmin.accounts")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlite_utils.migrations import Migrations
 
-from ..schema import exec_statements as _exec
+from ..migrations import exec_statements as _exec
 
 remit = Migrations("billadmin.remit")
 

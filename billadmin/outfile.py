@@ -1,0 +1,150 @@
+"""The one way billadmin writes an output file: private, atomic, never through an existing path.
+
+Rule (HIPAA 45 CFR 164.312(a)(1) access control, and plain robustness): every file billadmin
+writes (reports, exports, rejects, claim files, letters, backups) may hold PHI, so
+
+- it is first written to a temporary file created with O_CREAT|O_EXCL|O_NOFOLLOW in the target
+  folder, mode 0600 from its creation (never a moment with wider bits), with an unpredictable
+  name, so another account can neither pre-create it nor point it elsewhere by a symlink;
+- it is flushed and fsynced, then renamed over the target: an existing file is replaced (its
+  old mode does not survive), a symlink at the target is replaced and never followed;
+- on any failure the temporary file is removed and the target is left as it was.
+
+A folder that other accounts may write to gets a warning (they could replace the file after we
+wrote it). Usage mistakes (a target that is a folder, a folder that does not exist) are BadInput
+(exit 2) before anything is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import BadInput
+
+PHI_NOTE = "Note: {path} may contain PHI: created mode 0600; keep it inside the practice\n"
+
+
+def check_target(path: str | os.PathLike) -> Path:
+    """The target as a Path, or BadInput when it cannot be a file we write (exit 2)."""
+    p = Path(path)
+    if p.is_dir():
+        raise BadInput(f"{p} is a folder: give a file name to write")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise BadInput(f"cannot write {p}: the folder {parent} does not exist")
+    return p
+
+
+def _warn_if_shared_folder(folder: Path) -> None:
+    try:
+        mode = folder.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        sys.stderr.write(
+            f"Warning: the folder {folder} is writable by other accounts: they could replace "
+            "files billadmin writes there; use a private folder\n"
+        )
+
+
+class PrivateFile:
+    """A file being written: `commit()` puts it in place, `discard()` leaves no trace.
+
+    Used as a context manager it commits when the block ends normally and discards on any
+    exception. `handle` is the open file object (text or binary per `mode`).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike, mode: str = "w", *, phi: bool = True, **open_kw: Any
+    ):
+        self.path = check_target(path)
+        self.phi = phi
+        folder = self.path.parent if str(self.path.parent) else Path(".")
+        _warn_if_shared_folder(folder)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        for _ in range(16):
+            tmp = folder / f".{self.path.name}.{secrets.token_hex(8)}.tmp"
+            try:
+                fd = os.open(tmp, flags, 0o600)
+                break
+            except FileExistsError:
+                continue
+        else:  # pragma: no cover - 16 random 64-bit names all taken
+            raise BadInput(f"cannot create a temporary file in {folder}")
+        self.tmp = tmp
+        self.handle: IO[Any] = os.fdopen(fd, mode, **open_kw)
+        self.done = False
+
+    def commit(self) -> Path:
+        if self.done:
+            return self.path
+        try:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+            self.handle.close()
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        self.done = True
+        _fsync_folder(self.path.parent)
+        if self.phi:
+            sys.stderr.write(PHI_NOTE.format(path=self.path))
+        return self.path
+
+    def discard(self) -> None:
+        self.done = True
+        with contextlib.suppress(OSError, ValueError):
+            self.handle.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp)
+
+    # A PrivateFile stands in for its file object: write(), seek(), ... go to the handle, and
+    # close() commits (the `fh = open(...); ...; fh.close()` shape of older callers).
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
+
+    def close(self) -> None:
+        self.commit()
+
+    def __enter__(self) -> PrivateFile:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX: the directory entry lives in the folder)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder if str(folder) else ".", os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def private_output(
+    path: str | os.PathLike, mode: str = "w", *, phi: bool = True, **open_kw: Any
+) -> Iterator[IO[Any]]:
+    """`with private_output(path) as fh:` write fh; the file appears only if the block succeeds."""
+    with PrivateFile(path, mode, phi=phi, **open_kw) as pf:
+        yield pf.handle
+
+
+def write_bytes(path: str | os.PathLike, data: bytes, *, phi: bool = True) -> Path:
+    """Write data to path through a PrivateFile (atomically, 0600)."""
+    with private_output(path, "wb", phi=phi) as fh:
+        fh.write(data)
+    return Path(path)
