@@ -169,7 +169,7 @@ def extra_checks():
     from .remit.checks import (
         check_remittances,
     )  # 835 money: posted + unmatched + skipped - PLB = paid
-    from .reports.ledger import invariant_findings  # aging total = open balances = ledger
+    from .reports.invariants import invariant_findings  # aging total = open balances = ledger
 
     return [ledger_findings, invariant_findings, check_remittances]
 

@@ -424,7 +424,7 @@ def test_csv_output_of_a_report(cli, ledger, tmp_path):
 def test_invariant_findings_detect_a_tampered_ledger(db, ledger):
     import datetime as dt
 
-    from billadmin.reports import ledger as lg
+    from billadmin.reports import invariants as lg
 
     today = dt.date(2027, 1, 1)
     assert lg.invariant_findings(db, today) == []

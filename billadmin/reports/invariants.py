@@ -1,0 +1,57 @@
+"""The aging invariant for `billadmin check`: three ways of adding up what is owed agree.
+
+Kept apart from ledger.py (the balances) because it reads the aging report, which itself is
+built on ledger.py: ledger <- aging <- invariants, no cycle.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import TYPE_CHECKING
+
+from .. import money
+from ..findings import Finding
+from .aging import by_patient, by_payer
+from .ledger import ledger_totals
+
+if TYPE_CHECKING:
+    from ..db import Database
+
+
+def invariant_findings(conn: Database, as_of: _dt.date | None = None) -> list[Finding]:
+    """For `billadmin check`: the aging total (by payer and by patient) = the sum of open
+    balances in the invoice_balances view = charges - payments - adjustments. Each side that
+    disagrees is one finding, showing both figures."""
+    if as_of is None:
+        # the whole ledger: today, or the latest date on it when that is later (an 835's payment
+        # date, BPR16, is often an EFT effective date a few days ahead of the file)
+        latest = conn.execute(
+            "SELECT MAX(d) FROM (SELECT MAX(issued_on) AS d FROM invoices UNION ALL"
+            " SELECT MAX(received_on) FROM payments UNION ALL SELECT MAX(created_on) FROM adjustments)"
+        ).fetchone()[0]
+        as_of = max(
+            _dt.date.today(), _dt.date.fromisoformat(latest) if latest else _dt.date.today()
+        )
+    view = conn.execute(
+        "SELECT COALESCE(SUM(total_cents + credited_cents - paid_cents - adjusted_cents), 0)"
+        " FROM invoice_balances"
+    ).fetchone()[0]
+    sides = {
+        "aging by payer": by_payer(conn, as_of)[-1]["total_cents"],
+        "aging by patient": by_patient(conn, as_of)[-1]["total_cents"],
+        "charges - payments - adjustments": ledger_totals(conn, as_of)["balance_cents"],
+    }
+    out = []
+    for name, total in sides.items():
+        if total != view:
+            d = total - view
+            out.append(
+                Finding(
+                    "AGING-BALANCE",
+                    "error",
+                    f"{name} {money.fmt(total)} != open balances {money.fmt(view)} "
+                    f"({money.fmt(abs(d))} too {'much' if d > 0 else 'little'})",
+                    source="reports.ledger",
+                )
+            )
+    return out
