@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -57,7 +58,7 @@ PAYMENT_METHODS = {
 
 
 @dataclass(slots=True)
-class Issue:
+class RemitIssue:
     """A problem found while reading: severity 'error' refuses the file, 'warning' is shown."""
 
     severity: str
@@ -135,7 +136,7 @@ class ClaimPayment:
     def status_text(self) -> str:
         return CLAIM_STATUS.get(self.status_code, f"status {self.status_code}")
 
-    def all_adjustments(self):
+    def all_adjustments(self) -> Iterator[tuple[ServiceLine | None, Adjustment]]:
         """(line or None, adjustment) for claim-level then line-level CAS."""
         for a in self.adjustments:
             yield None, a
@@ -220,16 +221,16 @@ class RemitFile:
     sha256: str
     size: int
     transactions: list[Transaction] = field(default_factory=list)
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[RemitIssue] = field(default_factory=list)
     segments: int = 0
     interchange_control: str | None = None
 
     @property
-    def errors(self) -> list[Issue]:
+    def errors(self) -> list[RemitIssue]:
         return [i for i in self.issues if i.severity == "error"]
 
     @property
-    def warnings(self) -> list[Issue]:
+    def warnings(self) -> list[RemitIssue]:
         return [i for i in self.issues if i.severity == "warning"]
 
 
@@ -240,20 +241,25 @@ class _Amounts:
 
     __slots__ = ("issues", "cache")
 
-    def __init__(self, issues: list[Issue]):
+    def __init__(self, issues: list[RemitIssue]):
         self.issues = issues
         self.cache: dict[str, int] = {}
 
-    def __call__(self, text: str, seg_no: int, where: str, *, required: bool = True) -> int | None:
+    def optional(self, text: str, seg_no: int, where: str) -> int | None:
+        """An amount the segment may leave empty: None then."""
+        if not (text and text.strip()):
+            return None
+        return self(text, seg_no, where)
+
+    def __call__(self, text: str, seg_no: int, where: str) -> int:
+        """A required amount in cents; 0 (with the error recorded) when it is empty or bad."""
         c = self.cache.get(text)
         if c is not None:
             return c
         t = text.strip() if text else ""
         if not t:
-            if required:
-                self.issues.append(Issue("error", f"{where} is required but empty", seg_no))
-                return 0
-            return None
+            self.issues.append(RemitIssue("error", f"{where} is required but empty", seg_no))
+            return 0
         # Fast path for the plain forms ("125", "125.5", "-3.25"); Decimal for the rest.
         neg = t[0] == "-"
         body = t[1:] if neg else t
@@ -272,21 +278,25 @@ class _Amounts:
             except Exception:
                 d = None
             if d is None or not d.is_finite():
-                self.issues.append(Issue("error", f"{where} is not an X12 decimal amount", seg_no))
+                self.issues.append(
+                    RemitIssue("error", f"{where} is not an X12 decimal amount", seg_no)
+                )
                 return 0
             try:
                 q = d.quantize(Decimal("0.01"))
             except ArithmeticError:  # more digits than Decimal's 28 (an amount like 1E+30)
-                self.issues.append(Issue("error", f"{where} is not an X12 decimal amount", seg_no))
+                self.issues.append(
+                    RemitIssue("error", f"{where} is not an X12 decimal amount", seg_no)
+                )
                 return 0
             if q != d:
                 self.issues.append(
-                    Issue("error", f"{where} has more than two decimal places", seg_no)
+                    RemitIssue("error", f"{where} has more than two decimal places", seg_no)
                 )
                 return 0
             c = int(q * 100)
         if abs(c) > MAX_CENTS:  # an amount no payer pays; would overflow SQLite's integers
-            self.issues.append(Issue("error", f"{where} is too large", seg_no))
+            self.issues.append(RemitIssue("error", f"{where} is too large", seg_no))
             return 0
         if len(self.cache) < 200_000:
             self.cache[text] = c
@@ -298,7 +308,7 @@ class _Dates:
 
     __slots__ = ("issues", "cache")
 
-    def __init__(self, issues: list[Issue]):
+    def __init__(self, issues: list[RemitIssue]):
         self.issues = issues
         self.cache: dict[str, str] = {}
 
@@ -317,7 +327,9 @@ class _Dates:
             if d:
                 self.cache[text] = d
                 return d
-        self.issues.append(Issue("warning", f"{where} is not a CCYYMMDD date; ignored", seg_no))
+        self.issues.append(
+            RemitIssue("warning", f"{where} is not a CCYYMMDD date; ignored", seg_no)
+        )
         return None
 
 
@@ -327,14 +339,18 @@ def _shown(value: str, pattern: str, instead: str = "(not shown)") -> str:
     return value if re.fullmatch(pattern, value or "") else instead
 
 
-def _cas(seg: list[str], seg_no: int, amount: _Amounts, issues: list[Issue]) -> list[Adjustment]:
+def _cas(
+    seg: list[str], seg_no: int, amount: _Amounts, issues: list[RemitIssue]
+) -> list[Adjustment]:
     """CAS01 group code, then up to six (reason, amount, quantity) triplets in CAS02..CAS19."""
     n = len(seg)
     group = seg[1].strip() if n > 1 else ""
     out: list[Adjustment] = []
     if group not in ADJUSTMENT_GROUPS:
         issues.append(
-            Issue("error", f"CAS01 group code is not one of {', '.join(ADJUSTMENT_GROUPS)}", seg_no)
+            RemitIssue(
+                "error", f"CAS01 group code is not one of {', '.join(ADJUSTMENT_GROUPS)}", seg_no
+            )
         )
         return out
     for i in range(2, min(n, 20), 3):
@@ -344,7 +360,7 @@ def _cas(seg: list[str], seg_no: int, amount: _Amounts, issues: list[Issue]) -> 
         if not reason:
             if amt.strip():
                 issues.append(
-                    Issue(
+                    RemitIssue(
                         "error",
                         f"CAS{i:02d} reason code is empty but CAS{i + 1:02d} has an amount",
                         seg_no,
@@ -357,7 +373,7 @@ def _cas(seg: list[str], seg_no: int, amount: _Amounts, issues: list[Issue]) -> 
             )
         )
     if not out:
-        issues.append(Issue("error", "CAS segment has no reason code and amount", seg_no))
+        issues.append(RemitIssue("error", "CAS segment has no reason code and amount", seg_no))
     return out
 
 
@@ -370,7 +386,7 @@ def _procedure(value: str, comp: str) -> tuple[str, str, tuple[str, ...]]:
 
 
 def parse_bytes(data: bytes, *, name: str = "<input>", path: str = "") -> RemitFile:
-    """Parse one 835 file's bytes. Never raises for content: problems become Issues.
+    """Parse one 835 file's bytes. Never raises for content: problems become RemitIssues.
 
     The cyclic garbage collector is paused while reading: a large file creates hundreds of
     thousands of small objects that all survive (and hold no cycles), and the collector's
@@ -391,373 +407,529 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
     rf = RemitFile(
         path=path or name, name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data)
     )
-    issues = rf.issues
     try:
         ics = reader.interchanges(data, split=False)
     except reader.X12SyntaxError as e:
-        issues.append(Issue("error", str(e), e.segment))
+        rf.issues.append(RemitIssue("error", str(e), e.segment))
         return rf
-    amount = _Amounts(issues)
-    acache = amount.cache
-    new_adj = tuple.__new__
-    date = _Dates(issues)
-    dcache = date.cache
-    procs: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+    envelopes = _Envelopes(rf)
     seg_no = 0
     for ic in ics:
-        comp = ic.separators.component
-        elem = ic.separators.element
-        seg_no = ic.first_segment - 1
-        tx: Transaction | None = None
-        tx_start = 0
-        claim: ClaimPayment | None = None
-        line: ServiceLine | None = None
-        header_number: str | None = None
-        n1 = None  # 'PR' or 'PE' while inside loop 1000A/1000B
-        gs_version = None
-        gs_count = 0
-        st_count = 0
-        isa = ic.segments[0].split(elem)
-        if len(isa) < 17:
-            issues.append(
-                Issue("warning", f"ISA has {len(isa) - 1} elements, expected 16", seg_no + 1)
-            )
-        if rf.interchange_control is None:
-            rf.interchange_control = isa[13].strip() if len(isa) > 13 else None
-        active = False  # inside an ST*835..SE transaction
-        first = seg_no + 1
-        for seg_no, raw in enumerate(ic.segments, first):
-            seg = raw.split(elem)
-            sid = seg[0]
-            n = len(seg)
-            if not active:
-                sid = sid.strip()
-                if tx is not None:  # skipping a transaction that is not an 835
-                    if sid == "SE":
-                        tx = None
-                    continue
-                if sid == "ST":
-                    st_count += 1
-                    gs_count += 1
-                    ctl = seg[2].strip() if n > 2 else ""
-                    tx = Transaction(control_number=ctl, segment=seg_no, version=gs_version)
-                    tx_start = seg_no
-                    claim = line = None
-                    header_number = n1 = None
-                    active = (seg[1].strip() if n > 1 else "") == "835"
-                    if not active:
-                        st01 = _shown(repr(seg[1].strip() if n > 1 else ""), r"'[0-9]{0,3}'")
-                        issues.append(
-                            Issue(
-                                "warning", f"ST01 is {st01}, not 835: transaction skipped", seg_no
-                            )
-                        )
-                elif sid == "GS":
-                    gs_count = 0
-                    gs_version = seg[8].strip() or None if n > 8 else None
-                    if gs_version and not gs_version.startswith("005010X221"):
-                        issues.append(
-                            Issue(
-                                "warning",
-                                f"GS08 version {_shown(gs_version, r'[0-9]{6}X[0-9]{3}[A-Z0-9]{0,2}')} is not 005010X221A1; read as 835 5010",
-                                seg_no,
-                            )
-                        )
-                elif sid == "GE":
-                    ge = seg[1].strip() if n > 1 else ""
-                    if ge.isdigit() and int(ge) != gs_count:
-                        issues.append(
-                            Issue(
-                                "warning",
-                                f"GE01 says {ge} transactions, the group has {gs_count}",
-                                seg_no,
-                            )
-                        )
-                elif sid == "IEA":
-                    if (seg[2].strip() if n > 2 else "") != (
-                        isa[13].strip() if len(isa) > 13 else ""
-                    ):
-                        issues.append(
-                            Issue("warning", "IEA02 does not match ISA13 control number", seg_no)
-                        )
-                elif sid not in ("ISA", "TA1"):
-                    issues.append(
-                        Issue(
-                            "warning",
-                            f"{_shown(sid, r'[A-Z][A-Z0-9]{1,2}', 'a damaged')} segment outside any ST..SE transaction ignored",
-                            seg_no,
-                        )
-                    )
-                continue
-            # the loop's segments, most frequent first
-            if sid == "CAS":
-                # the common case: one triplet with a cached amount and a known group
-                if 3 < n <= 5 and seg[1] in ADJUSTMENT_GROUPS and seg[2] and (n < 5 or not seg[4]):
-                    c = acache.get(seg[3])
-                    if c is not None:
-                        if line is not None:
-                            line.adjustments.append(new_adj(Adjustment, (seg[1], seg[2], c, None)))
-                            continue
-                        if claim is not None:
-                            claim.adjustments.append(new_adj(Adjustment, (seg[1], seg[2], c, None)))
-                            continue
-                adj = _cas(seg, seg_no, amount, issues)
-                if line is not None:
-                    line.adjustments.extend(adj)
-                elif claim is not None:
-                    claim.adjustments.extend(adj)
-                else:
-                    issues.append(Issue("error", "CAS adjustment outside a claim", seg_no))
-            elif sid == "DTM":
-                q = seg[1] if n > 1 else ""
-                d = dcache.get(seg[2]) if n > 2 else None
-                if d is None:
-                    d = date(seg[2] if n > 2 else "", seg_no, f"DTM*{q} date")
-                if line is not None:
-                    if q == "472":
-                        line.service_from = line.service_to = d
-                    elif q == "150":
-                        line.service_from = d
-                    elif q == "151":
-                        line.service_to = d
-                elif claim is not None:
-                    if q == "232":
-                        claim.statement_from = d
-                    elif q == "233":
-                        claim.statement_to = d
-                    elif q == "050":
-                        claim.received_on = d
-                elif q == "405":
-                    tx.production_date = d
-            elif sid == "SVC":
-                if claim is None:
-                    issues.append(Issue("error", "SVC service line outside a CLP claim", seg_no))
-                    line = None
-                    continue
-                v = seg[1] if n > 1 else ""
-                proc = procs.get(v)
-                if proc is None:
-                    proc = procs[v] = _procedure(v, comp)
-                qual, code, mods = proc
-                if not code:
-                    issues.append(
-                        Issue("error", "SVC01 has no procedure code", seg_no, claim.claim_number)
-                    )
-                orig = None
-                if n > 6 and seg[6].strip():
-                    _, ocode, omods = _procedure(seg[6], comp)
-                    orig = ":".join((ocode,) + omods) if ocode else None
-                a = seg[2] if n > 2 else ""
-                charge = acache.get(a)
-                if charge is None:
-                    charge = amount(a, seg_no, "SVC02 (line charge)")
-                a = seg[3] if n > 3 else ""
-                paid = acache.get(a)
-                if paid is None:
-                    paid = amount(a, seg_no, "SVC03 (line payment)")
-                line = ServiceLine(
-                    len(claim.lines) + 1,
-                    qual,
-                    code,
-                    list(mods),
-                    charge,
-                    paid,
-                    seg_no,
-                    seg[4].strip() or None if n > 4 else None,  # revenue code
-                    seg[5].strip() or None if n > 5 else None,  # units
-                    orig,
-                    seg[7].strip() or None if n > 7 else None,  # original units
-                )
-                claim.lines.append(line)
-            elif sid == "AMT":
-                q = seg[1].strip() if n > 1 else ""
-                cents = acache.get(seg[2]) if n > 2 else None
-                if cents is None:
-                    cents = amount(seg[2] if n > 2 else "", seg_no, f"AMT*{q} amount")
-                if line is not None:
-                    if q == "B6":
-                        line.allowed_cents = cents
-                elif claim is not None:
-                    claim.amounts[q] = cents
-            elif sid == "REF":
-                q = seg[1].strip() if n > 1 else ""
-                v = (seg[2].strip() or None) if n > 2 else None
-                if line is not None:
-                    if q == "6R":
-                        line.control_number = v
-                elif claim is None and n1 == "PR" and q == "2U":
-                    tx.payer_ref = v
-            elif sid == "LQ":
-                if line is not None and n > 2 and seg[1].strip() == "HE" and seg[2].strip():
-                    line.remarks.append(seg[2].strip())
-            elif sid == "CLP":
-                line = None
-                n1 = None
-                if n < 5:
-                    issues.append(
-                        Issue(
-                            "error",
-                            "CLP needs CLP01..CLP04 (claim number, status, charge, payment)",
-                            seg_no,
-                        )
-                    )
-                    claim = None
-                    continue
-                num = seg[1].strip()
-                status = seg[2].strip()
-                if not num:
-                    issues.append(Issue("error", "CLP01 (patient control number) is empty", seg_no))
-                if status not in CLAIM_STATUS:
-                    shown = _shown(repr(status), r"'[0-9]{0,2}'")
-                    issues.append(
-                        Issue(
-                            "warning", f"CLP02 claim status {shown} is not a 5010 code", seg_no, num
-                        )
-                    )
-                claim = ClaimPayment(
-                    len(tx.claims) + 1,
-                    num,
-                    status,
-                    amount(seg[3], seg_no, "CLP03 (charge)"),
-                    amount(seg[4], seg_no, "CLP04 (payment)"),
-                    amount(
-                        seg[5] if n > 5 else "",
-                        seg_no,
-                        "CLP05 (patient responsibility)",
-                        required=False,
-                    ),
-                    seg[6].strip() or None if n > 6 else None,  # claim filing indicator
-                    seg[7].strip() or None if n > 7 else None,  # payer claim control number
-                    seg_no,
-                    seg[8].strip() or None if n > 8 else None,  # facility code
-                    seg[9].strip() or None if n > 9 else None,  # frequency code
-                    None,
-                    None,
-                    None,
-                    header_number,
-                )
-                tx.claims.append(claim)
-            elif sid == "NM1":
-                # Names and member ids are PHI we do not need: only the loop position matters.
-                if claim is not None and n > 1 and seg[1].strip() == "PR":
-                    claim.corrected_priority_payer = True
-            elif sid == "LX":
-                header_number = seg[1].strip() or None if n > 1 else None
-                claim = line = None
-                n1 = None
-            elif sid == "MOA":
-                if claim is not None:
-                    claim.remarks += [seg[i].strip() for i in range(3, min(n, 8)) if seg[i].strip()]
-            elif sid == "MIA":
-                if claim is not None:
-                    claim.remarks += [
-                        seg[i].strip() for i in (5, 20, 21, 22, 23) if i < n and seg[i].strip()
-                    ]
-            elif sid == "BPR":
-                el = reader.element
-                tx.handling_code = el(seg, 1).strip()
-                tx.amount_cents = amount(el(seg, 2), seg_no, "BPR02 (payment amount)")
-                cd = el(seg, 3).strip() or "C"
-                if cd not in ("C", "D"):
-                    issues.append(Issue("error", "BPR03 must be C (credit) or D (debit)", seg_no))
-                tx.credit_debit = cd
-                tx.method = el(seg, 4).strip() or None
-                tx.payment_date = date(el(seg, 16), seg_no, "BPR16 payment date")
-                if tx.amount_cents < 0:
-                    issues.append(
-                        Issue("error", "BPR02 must not be negative (BPR03 D marks a debit)", seg_no)
-                    )
-            elif sid == "TRN":
-                if tx.trace_number is None:
-                    tx.trace_number = (seg[2].strip() or None) if n > 2 else None
-                    tx.trace_company = (seg[3].strip() or None) if n > 3 else None
-            elif sid == "N1":
-                n1 = seg[1].strip() if n > 1 else ""
-                if claim is None:
-                    el = reader.element
-                    if n1 == "PR":
-                        tx.payer_name = el(seg, 2).strip() or None
-                        tx.payer_id = el(seg, 4).strip() or None
-                    elif n1 == "PE":
-                        tx.payee_name = el(seg, 2).strip() or None
-                        tx.payee_id_qualifier = el(seg, 3).strip() or None
-                        tx.payee_id = el(seg, 4).strip() or None
-            elif sid == "SE":
-                count = seg[1].strip() if n > 1 else ""
-                if count.isdigit() and int(count) != seg_no - tx_start + 1:
-                    issues.append(
-                        Issue(
-                            "warning",
-                            f"SE01 says {count} segments, the transaction has {seg_no - tx_start + 1}",
-                            seg_no,
-                        )
-                    )
-                if (seg[2].strip() if n > 2 else "") != tx.control_number:
-                    issues.append(
-                        Issue("warning", "SE02 does not match ST02 control number", seg_no)
-                    )
-                _finish_transaction(tx, issues)
-                rf.transactions.append(tx)
-                tx = None
-                active = False
-            elif sid == "PLB":
-                claim = line = None
-                prov = seg[1].strip() if n > 1 else ""
-                fdate = date(seg[2] if n > 2 else "", seg_no, "PLB02 fiscal period date")
-                found = False
-                for i in range(3, min(n, 15), 2):
-                    ident = seg[i].strip()
-                    amt = seg[i + 1] if n > i + 1 else ""
-                    if not ident and not amt.strip():
-                        continue
-                    found = True
-                    parts = ident.split(comp)
-                    reason = parts[0].strip()
-                    ref = parts[1].strip() if len(parts) > 1 and parts[1].strip() else None
-                    if not reason:
-                        issues.append(
-                            Issue("error", f"PLB{i:02d} adjustment reason is empty", seg_no)
-                        )
-                    cents = amount(amt, seg_no, f"PLB{i + 1:02d} (provider adjustment amount)")
-                    tx.plb.append(ProviderAdjustment(prov, fdate, reason, ref, cents, seg_no))
-                if not found:
-                    issues.append(Issue("error", "PLB segment has no adjustment", seg_no))
-            # Everything else (TS3, TS2, N3, N4, PER, QTY, CUR, RDM, ...) carries nothing we post.
-        if tx is not None:
-            issues.append(
-                Issue(
-                    "error",
-                    f"transaction ST*{_shown(tx.control_number, r'[0-9]{1,9}', '?')} has no SE segment (file cut short?)",
-                    seg_no,
-                )
-            )
-            if active:
-                _finish_transaction(tx, issues)
-                rf.transactions.append(tx)
-        if st_count == 0:
-            issues.append(Issue("warning", "interchange holds no transaction", ic.first_segment))
+        seg_no = envelopes.read_interchange(ic)
     rf.segments = seg_no
     if not rf.transactions and not rf.errors:
-        issues.append(Issue("error", "no 835 transaction (ST*835) in the file", None))
+        rf.issues.append(RemitIssue("error", "no 835 transaction (ST*835) in the file", None))
     return rf
 
 
-def _finish_transaction(tx: Transaction, issues: list[Issue]) -> None:
-    if not tx.handling_code:
-        issues.append(
-            Issue(
-                "error",
-                f"transaction ST*{_shown(tx.control_number, r'[0-9]{1,9}', '?')} has no BPR segment",
-                tx.segment,
+_new_adjustment = tuple.__new__  # builds an Adjustment without NamedTuple's argument handling
+
+
+class _Transaction835:
+    """The loops of one ST*835..SE transaction, one handler per loop (835 TR3, section 2.4).
+
+    Segments that open a loop or belong to the transaction wherever they stand (BPR, TRN, N1,
+    LX, CLP, SVC, PLB) have their own handler; the others (CAS, DTM, AMT, REF, LQ, NM1, MOA,
+    MIA) mean what the loop they stand in says: the service line's (2110), else the claim's
+    (2100), else the header's (with 1000A/1000B). SE is the caller's (it closes the reader).
+    """
+
+    __slots__ = (
+        "tx",
+        "start",
+        "claim",
+        "line",
+        "header_number",
+        "n1",
+        "issues",
+        "amount",
+        "acache",
+        "date",
+        "dcache",
+        "procs",
+        "comp",
+        "opens",
+    )
+
+    def __init__(
+        self,
+        tx: Transaction,
+        start: int,
+        amount: _Amounts,
+        date: _Dates,
+        procs: dict[str, tuple[str, str, tuple[str, ...]]],
+        comp: str,
+    ):
+        self.tx = tx
+        self.start = start  # segment number of ST
+        self.claim: ClaimPayment | None = None  # loop 2100
+        self.line: ServiceLine | None = None  # loop 2110
+        self.header_number: str | None = None  # LX01 of the current loop 2000
+        self.n1: str | None = None  # 'PR' or 'PE' while inside loop 1000A/1000B
+        self.issues = amount.issues
+        self.amount = amount
+        self.acache = amount.cache
+        self.date = date
+        self.dcache = date.cache
+        self.procs = procs
+        self.comp = comp
+        self.opens: dict[str, Callable[[list[str], int], None]] = {
+            "SVC": self.service_payment,
+            "CLP": self.claim_payment,
+            "LX": self.header_number_loop,
+            "N1": self.party,
+            "BPR": self.financial_information,
+            "TRN": self.reassociation_trace,
+            "PLB": self.provider_adjustment,
+        }
+
+    def segment(self, seg: list[str], seg_no: int) -> None:
+        """The dispatcher: a loop-opening segment to its handler, any other to its loop's."""
+        sid = seg[0]
+        opens = self.opens.get(sid)
+        if opens is not None:
+            opens(seg, seg_no)
+        elif self.line is not None:
+            self.service_loop(self.line, sid, seg, seg_no)
+        elif self.claim is not None:
+            self.claim_loop(self.claim, sid, seg, seg_no)
+        else:
+            self.header_loop(sid, seg, seg_no)
+
+    # -- header: BPR, TRN, DTM*405; loops 1000A (N1*PR, REF*2U) and 1000B (N1*PE) --------------
+
+    def financial_information(self, seg: list[str], seg_no: int) -> None:
+        """BPR: the payment (amount, credit or debit, method, date)."""
+        tx, el = self.tx, reader.element
+        tx.handling_code = el(seg, 1).strip()
+        tx.amount_cents = self.amount(el(seg, 2), seg_no, "BPR02 (payment amount)")
+        cd = el(seg, 3).strip() or "C"
+        if cd not in ("C", "D"):
+            self.issues.append(RemitIssue("error", "BPR03 must be C (credit) or D (debit)", seg_no))
+        tx.credit_debit = cd
+        tx.method = el(seg, 4).strip() or None
+        tx.payment_date = self.date(el(seg, 16), seg_no, "BPR16 payment date")
+        if tx.amount_cents < 0:
+            self.issues.append(
+                RemitIssue("error", "BPR02 must not be negative (BPR03 D marks a debit)", seg_no)
             )
+
+    def reassociation_trace(self, seg: list[str], seg_no: int) -> None:
+        """TRN: the check or EFT trace number (the first TRN counts)."""
+        tx, n = self.tx, len(seg)
+        if tx.trace_number is None:
+            tx.trace_number = (seg[2].strip() or None) if n > 2 else None
+            tx.trace_company = (seg[3].strip() or None) if n > 3 else None
+
+    def party(self, seg: list[str], seg_no: int) -> None:
+        """N1 opens loop 1000A (PR, the payer) or 1000B (PE, the payee); in a claim, nothing."""
+        n1 = self.n1 = seg[1].strip() if len(seg) > 1 else ""
+        if self.claim is None:
+            tx, el = self.tx, reader.element
+            if n1 == "PR":
+                tx.payer_name = el(seg, 2).strip() or None
+                tx.payer_id = el(seg, 4).strip() or None
+            elif n1 == "PE":
+                tx.payee_name = el(seg, 2).strip() or None
+                tx.payee_id_qualifier = el(seg, 3).strip() or None
+                tx.payee_id = el(seg, 4).strip() or None
+
+    def header_loop(self, sid: str, seg: list[str], seg_no: int) -> None:
+        """Outside any claim: DTM*405 (production date), REF*2U in loop 1000A (payer id); a
+        CAS here is an error, an AMT is checked and has nowhere to go."""
+        n = len(seg)
+        if sid == "DTM":
+            q = seg[1] if n > 1 else ""
+            d = self._date(seg, seg_no, q)
+            if q == "405":
+                self.tx.production_date = d
+        elif sid == "REF":
+            q = seg[1].strip() if n > 1 else ""
+            if self.n1 == "PR" and q == "2U":
+                self.tx.payer_ref = (seg[2].strip() or None) if n > 2 else None
+        elif sid == "CAS":
+            _cas(seg, seg_no, self.amount, self.issues)
+            self.issues.append(RemitIssue("error", "CAS adjustment outside a claim", seg_no))
+        elif sid == "AMT":
+            self._amt(seg, seg_no)
+
+    # -- loop 2000: LX (TS3, TS2 carry nothing we post) -------------------------------------------
+
+    def header_number_loop(self, seg: list[str], seg_no: int) -> None:
+        """LX opens loop 2000: its claims carry LX01."""
+        self.header_number = seg[1].strip() or None if len(seg) > 1 else None
+        self.claim = self.line = None
+        self.n1 = None
+
+    # -- loop 2100: CLP, then CAS, NM1, MIA, MOA, DTM, AMT ---------------------------------------
+
+    def claim_payment(self, seg: list[str], seg_no: int) -> None:
+        """CLP opens loop 2100: one claim's payment."""
+        self.line = None
+        self.n1 = None
+        n = len(seg)
+        if n < 5:
+            self.issues.append(
+                RemitIssue(
+                    "error",
+                    "CLP needs CLP01..CLP04 (claim number, status, charge, payment)",
+                    seg_no,
+                )
+            )
+            self.claim = None
+            return
+        num = seg[1].strip()
+        status = seg[2].strip()
+        if not num:
+            self.issues.append(
+                RemitIssue("error", "CLP01 (patient control number) is empty", seg_no)
+            )
+        if status not in CLAIM_STATUS:
+            shown = _shown(repr(status), r"'[0-9]{0,2}'")
+            self.issues.append(
+                RemitIssue("warning", f"CLP02 claim status {shown} is not a 5010 code", seg_no, num)
+            )
+        amount = self.amount
+        self.claim = claim = ClaimPayment(
+            len(self.tx.claims) + 1,
+            num,
+            status,
+            amount(seg[3], seg_no, "CLP03 (charge)"),
+            amount(seg[4], seg_no, "CLP04 (payment)"),
+            amount.optional(seg[5] if n > 5 else "", seg_no, "CLP05 (patient responsibility)"),
+            seg[6].strip() or None if n > 6 else None,  # claim filing indicator
+            seg[7].strip() or None if n > 7 else None,  # payer claim control number
+            seg_no,
+            seg[8].strip() or None if n > 8 else None,  # facility code
+            seg[9].strip() or None if n > 9 else None,  # frequency code
+            None,
+            None,
+            None,
+            self.header_number,
         )
+        self.tx.claims.append(claim)
+
+    def claim_loop(self, claim: ClaimPayment, sid: str, seg: list[str], seg_no: int) -> None:
+        """Inside a claim, before its service lines: claim-level CAS, DTM*232/233 (statement
+        period), DTM*050 (received), AMT by qualifier, NM1*PR (corrected priority payer), MOA
+        and MIA remark codes."""
+        n = len(seg)
+        if sid == "CAS":
+            self._cas_into(claim.adjustments, seg, seg_no)
+        elif sid == "DTM":
+            q = seg[1] if n > 1 else ""
+            d = self._date(seg, seg_no, q)
+            if q == "232":
+                claim.statement_from = d
+            elif q == "233":
+                claim.statement_to = d
+            elif q == "050":
+                claim.received_on = d
+        elif sid == "AMT":
+            claim.amounts[seg[1].strip() if n > 1 else ""] = self._amt(seg, seg_no)
+        elif sid == "NM1":
+            # Names and member ids are PHI we do not need: only the loop position matters.
+            if n > 1 and seg[1].strip() == "PR":
+                claim.corrected_priority_payer = True
+        elif sid == "MOA":
+            claim.remarks += [seg[i].strip() for i in range(3, min(n, 8)) if seg[i].strip()]
+        elif sid == "MIA":
+            claim.remarks += [
+                seg[i].strip() for i in (5, 20, 21, 22, 23) if i < n and seg[i].strip()
+            ]
+
+    # -- loop 2110: SVC, then DTM, CAS, REF, AMT, LQ ----------------------------------------------
+
+    def service_payment(self, seg: list[str], seg_no: int) -> None:
+        """SVC opens loop 2110: one service line's payment, within the current claim."""
+        claim = self.claim
+        if claim is None:
+            self.issues.append(RemitIssue("error", "SVC service line outside a CLP claim", seg_no))
+            self.line = None
+            return
+        n = len(seg)
+        v = seg[1] if n > 1 else ""
+        proc = self.procs.get(v)
+        if proc is None:
+            proc = self.procs[v] = _procedure(v, self.comp)
+        qual, code, mods = proc
+        if not code:
+            self.issues.append(
+                RemitIssue("error", "SVC01 has no procedure code", seg_no, claim.claim_number)
+            )
+        orig = None
+        if n > 6 and seg[6].strip():
+            _, ocode, omods = _procedure(seg[6], self.comp)
+            orig = ":".join((ocode,) + omods) if ocode else None
+        acache, amount = self.acache, self.amount
+        a = seg[2] if n > 2 else ""
+        charge = acache.get(a)
+        if charge is None:
+            charge = amount(a, seg_no, "SVC02 (line charge)")
+        a = seg[3] if n > 3 else ""
+        paid = acache.get(a)
+        if paid is None:
+            paid = amount(a, seg_no, "SVC03 (line payment)")
+        self.line = line = ServiceLine(
+            len(claim.lines) + 1,
+            qual,
+            code,
+            list(mods),
+            charge,
+            paid,
+            seg_no,
+            seg[4].strip() or None if n > 4 else None,  # revenue code
+            seg[5].strip() or None if n > 5 else None,  # units
+            orig,
+            seg[7].strip() or None if n > 7 else None,  # original units
+        )
+        claim.lines.append(line)
+
+    def service_loop(self, line: ServiceLine, sid: str, seg: list[str], seg_no: int) -> None:
+        """Inside a service line: its CAS, DTM*472 (or 150/151, the period), REF*6R (our line
+        control number), AMT*B6 (allowed), LQ*HE (remark codes). NM1, MOA and MIA after a line
+        still belong to its claim."""
+        n = len(seg)
+        if sid == "CAS":
+            self._cas_into(line.adjustments, seg, seg_no)
+        elif sid == "DTM":
+            q = seg[1] if n > 1 else ""
+            d = self._date(seg, seg_no, q)
+            if q == "472":
+                line.service_from = line.service_to = d
+            elif q == "150":
+                line.service_from = d
+            elif q == "151":
+                line.service_to = d
+        elif sid == "AMT":
+            cents = self._amt(seg, seg_no)
+            if (seg[1].strip() if n > 1 else "") == "B6":
+                line.allowed_cents = cents
+        elif sid == "REF":
+            if (seg[1].strip() if n > 1 else "") == "6R":
+                line.control_number = (seg[2].strip() or None) if n > 2 else None
+        elif sid == "LQ":
+            if n > 2 and seg[1].strip() == "HE" and seg[2].strip():
+                line.remarks.append(seg[2].strip())
+        elif sid in ("NM1", "MOA", "MIA") and self.claim is not None:
+            self.claim_loop(self.claim, sid, seg, seg_no)
+
+    # -- PLB (after the last claim) --------------------------------------------------------------
+
+    def provider_adjustment(self, seg: list[str], seg_no: int) -> None:
+        """PLB: up to six provider-level adjustments (reason:reference, amount) pairs."""
+        self.claim = self.line = None
+        n = len(seg)
+        prov = seg[1].strip() if n > 1 else ""
+        fdate = self.date(seg[2] if n > 2 else "", seg_no, "PLB02 fiscal period date")
+        found = False
+        for i in range(3, min(n, 15), 2):
+            ident = seg[i].strip()
+            amt = seg[i + 1] if n > i + 1 else ""
+            if not ident and not amt.strip():
+                continue
+            found = True
+            parts = ident.split(self.comp)
+            reason = parts[0].strip()
+            ref = parts[1].strip() if len(parts) > 1 and parts[1].strip() else None
+            if not reason:
+                self.issues.append(
+                    RemitIssue("error", f"PLB{i:02d} adjustment reason is empty", seg_no)
+                )
+            cents = self.amount(amt, seg_no, f"PLB{i + 1:02d} (provider adjustment amount)")
+            self.tx.plb.append(ProviderAdjustment(prov, fdate, reason, ref, cents, seg_no))
+        if not found:
+            self.issues.append(RemitIssue("error", "PLB segment has no adjustment", seg_no))
+
+    # -- elements every loop reads the same way ---------------------------------------------------
+
+    def _cas_into(self, into: list[Adjustment], seg: list[str], seg_no: int) -> None:
+        n = len(seg)
+        # the common case: one triplet with a cached amount and a known group
+        if 3 < n <= 5 and seg[1] in ADJUSTMENT_GROUPS and seg[2] and (n < 5 or not seg[4]):
+            c = self.acache.get(seg[3])
+            if c is not None:
+                into.append(_new_adjustment(Adjustment, (seg[1], seg[2], c, None)))
+                return
+        into.extend(_cas(seg, seg_no, self.amount, self.issues))
+
+    def _date(self, seg: list[str], seg_no: int, qualifier: str) -> str | None:
+        """DTM02, for DTM*<qualifier>."""
+        d = self.dcache.get(seg[2]) if len(seg) > 2 else None
+        if d is None:
+            d = self.date(seg[2] if len(seg) > 2 else "", seg_no, f"DTM*{qualifier} date")
+        return d
+
+    def _amt(self, seg: list[str], seg_no: int) -> int:
+        """AMT02, in cents."""
+        n = len(seg)
+        cents = self.acache.get(seg[2]) if n > 2 else None
+        if cents is None:
+            q = seg[1].strip() if n > 1 else ""
+            cents = self.amount(seg[2] if n > 2 else "", seg_no, f"AMT*{q} amount")
+        return cents
+
+
+class _Envelopes:
+    """The ISA/GS/ST envelopes around the 835 transactions: control numbers and counts checked,
+    transactions that are not an 835 skipped, each ST*835..SE handed to a _Transaction835."""
+
+    __slots__ = (
+        "rf",
+        "issues",
+        "amount",
+        "date",
+        "procs",
+        "isa13",
+        "gs_version",
+        "gs_count",
+        "st_count",
+        "skipped",
+    )
+
+    def __init__(self, rf: RemitFile):
+        self.rf = rf
+        self.issues = rf.issues
+        self.amount = _Amounts(rf.issues)
+        self.date = _Dates(rf.issues)
+        self.procs: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+        self.isa13 = ""
+        self.gs_version: str | None = None
+        self.gs_count = 0
+        self.st_count = 0
+        self.skipped: Transaction | None = None  # a transaction that is not an 835, until its SE
+
+    def read_interchange(self, ic: reader.Interchange) -> int:
+        """Read one ISA..IEA; returns the number of its last segment."""
+        elem, comp = ic.separators.element, ic.separators.component
+        seg_no = ic.first_segment - 1
+        self.gs_version = None
+        self.gs_count = self.st_count = 0
+        self.skipped = None
+        isa = ic.segments[0].split(elem)
+        if len(isa) < 17:
+            self.issues.append(
+                RemitIssue("warning", f"ISA has {len(isa) - 1} elements, expected 16", seg_no + 1)
+            )
+        self.isa13 = isa[13].strip() if len(isa) > 13 else ""
+        if self.rf.interchange_control is None:
+            self.rf.interchange_control = isa[13].strip() if len(isa) > 13 else None
+        open_tx: _Transaction835 | None = None
+        first = seg_no + 1
+        for seg_no, raw in enumerate(ic.segments, first):
+            seg = raw.split(elem)
+            if open_tx is None:
+                open_tx = self.outside(seg, seg_no, comp)
+            elif seg[0] == "SE":
+                self.transaction_end(open_tx, seg, seg_no)
+                open_tx = None
+            else:
+                open_tx.segment(seg, seg_no)
+        unended = open_tx.tx if open_tx is not None else self.skipped
+        if unended is not None:
+            ctl = _shown(unended.control_number, r"[0-9]{1,9}", "?")
+            self.issues.append(
+                RemitIssue(
+                    "error", f"transaction ST*{ctl} has no SE segment (file cut short?)", seg_no
+                )
+            )
+            if open_tx is not None:
+                _finish_transaction(open_tx.tx, self.issues)
+                self.rf.transactions.append(open_tx.tx)
+        if self.st_count == 0:
+            self.issues.append(
+                RemitIssue("warning", "interchange holds no transaction", ic.first_segment)
+            )
+        return seg_no
+
+    def outside(self, seg: list[str], seg_no: int, comp: str) -> _Transaction835 | None:
+        """A segment outside any ST*835..SE; returns the reader of the 835 an ST opens."""
+        sid = seg[0].strip()
+        n = len(seg)
+        if self.skipped is not None:
+            if sid == "SE":
+                self.skipped = None
+            return None
+        if sid == "ST":
+            return self.transaction_start(seg, seg_no, comp)
+        if sid == "GS":
+            self.gs_count = 0
+            self.gs_version = gs_version = seg[8].strip() or None if n > 8 else None
+            if gs_version and not gs_version.startswith("005010X221"):
+                shown = _shown(gs_version, r"[0-9]{6}X[0-9]{3}[A-Z0-9]{0,2}")
+                self.issues.append(
+                    RemitIssue(
+                        "warning",
+                        f"GS08 version {shown} is not 005010X221A1; read as 835 5010",
+                        seg_no,
+                    )
+                )
+        elif sid == "GE":
+            ge = seg[1].strip() if n > 1 else ""
+            if ge.isdigit() and int(ge) != self.gs_count:
+                self.issues.append(
+                    RemitIssue(
+                        "warning",
+                        f"GE01 says {ge} transactions, the group has {self.gs_count}",
+                        seg_no,
+                    )
+                )
+        elif sid == "IEA":
+            if (seg[2].strip() if n > 2 else "") != self.isa13:
+                self.issues.append(
+                    RemitIssue("warning", "IEA02 does not match ISA13 control number", seg_no)
+                )
+        elif sid not in ("ISA", "TA1"):
+            shown = _shown(sid, r"[A-Z][A-Z0-9]{1,2}", "a damaged")
+            self.issues.append(
+                RemitIssue(
+                    "warning", f"{shown} segment outside any ST..SE transaction ignored", seg_no
+                )
+            )
+        return None
+
+    def transaction_start(self, seg: list[str], seg_no: int, comp: str) -> _Transaction835 | None:
+        """ST: an 835 opens a reader; any other transaction set is skipped up to its SE."""
+        n = len(seg)
+        self.st_count += 1
+        self.gs_count += 1
+        ctl = seg[2].strip() if n > 2 else ""
+        tx = Transaction(control_number=ctl, segment=seg_no, version=self.gs_version)
+        if (seg[1].strip() if n > 1 else "") == "835":
+            return _Transaction835(tx, seg_no, self.amount, self.date, self.procs, comp)
+        st01 = _shown(repr(seg[1].strip() if n > 1 else ""), r"'[0-9]{0,3}'")
+        self.issues.append(
+            RemitIssue("warning", f"ST01 is {st01}, not 835: transaction skipped", seg_no)
+        )
+        self.skipped = tx
+        return None
+
+    def transaction_end(self, open_tx: _Transaction835, seg: list[str], seg_no: int) -> None:
+        """SE: the segment count and control number checked, the transaction kept."""
+        tx, n = open_tx.tx, len(seg)
+        count = seg[1].strip() if n > 1 else ""
+        have = seg_no - open_tx.start + 1
+        if count.isdigit() and int(count) != have:
+            self.issues.append(
+                RemitIssue(
+                    "warning", f"SE01 says {count} segments, the transaction has {have}", seg_no
+                )
+            )
+        if (seg[2].strip() if n > 2 else "") != tx.control_number:
+            self.issues.append(
+                RemitIssue("warning", "SE02 does not match ST02 control number", seg_no)
+            )
+        _finish_transaction(tx, self.issues)
+        self.rf.transactions.append(tx)
+
+
+def _finish_transaction(tx: Transaction, issues: list[RemitIssue]) -> None:
+    ctl = _shown(tx.control_number, r"[0-9]{1,9}", "?")
+    if not tx.handling_code:
+        issues.append(RemitIssue("error", f"transaction ST*{ctl} has no BPR segment", tx.segment))
     if not tx.trace_number:
         issues.append(
-            Issue(
-                "error",
-                f"transaction ST*{_shown(tx.control_number, r'[0-9]{1,9}', '?')} has no TRN trace number",
-                tx.segment,
-            )
+            RemitIssue("error", f"transaction ST*{ctl} has no TRN trace number", tx.segment)
         )
 
 
