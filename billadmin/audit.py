@@ -91,7 +91,7 @@ def verify(db) -> list[ChainBreak]:
     prev_id = 0
     cols = ", ".join(("id",) + _FIELDS + ("prev_hash", "hash"))
     for r in db.execute(f"SELECT {cols} FROM audit_log ORDER BY id"):
-        row = dict(zip(("id",) + _FIELDS + ("prev_hash", "hash"), r))
+        row = dict(zip(("id",) + _FIELDS + ("prev_hash", "hash"), r, strict=True))
         if row["id"] != prev_id + 1:
             breaks.append(ChainBreak(row["id"], f"rows {prev_id + 1}..{row['id'] - 1} are missing"))
         if row["prev_hash"] != prev_hash:

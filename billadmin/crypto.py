@@ -281,7 +281,7 @@ class CipherConnection:
 
     def iterdump(self):
         """sqlcipher3 has no iterdump; the standard library's works over any connection."""
-        from sqlite3.dump import _iterdump
+        from sqlite3.dump import _iterdump  # type: ignore[attr-defined]  # private, stable since 2.5
 
         return _iterdump(self)
 

@@ -149,10 +149,10 @@ def connect(
         ) from None
     if mode.lower() != "wal" and os.access(p, os.W_OK):
         raise DatabaseUnavailable(f"cannot open database {p}: WAL journal not available")
-    db = sqlite_utils.Database(
-        conn, execute_plugins=False
-    )  # no entry-point scan: plugins are not ours
-    db.encryption_key = key  # kept in memory only: backups of an encrypted database reuse it
+    # no entry-point scan (execute_plugins=False): plugins are not ours
+    db = sqlite_utils.Database(conn, execute_plugins=False)
+    # kept in memory only: backups of an encrypted database reuse it
+    db.encryption_key = key  # type: ignore[attr-defined]
     if migrate:
         migrate_db(db)
     return db

@@ -20,6 +20,7 @@ Rules (each a function returning findings; severity error unless noted):
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from . import audit, ledger
 from .findings import Finding
@@ -58,7 +59,8 @@ def check_invoices(conn) -> list[Finding]:
             )
     for inv_id, number, total, lines in conn.execute(
         "SELECT i.id, i.number, i.total_cents, COALESCE(SUM(l.amount_cents), 0) FROM invoices i"
-        " LEFT JOIN invoice_lines l ON l.invoice_id = i.id GROUP BY i.id HAVING i.total_cents != COALESCE(SUM(l.amount_cents), 0)"
+        " LEFT JOIN invoice_lines l ON l.invoice_id = i.id GROUP BY i.id"
+        " HAVING i.total_cents != COALESCE(SUM(l.amount_cents), 0)"
     ):
         out.append(
             _f(
@@ -71,14 +73,14 @@ def check_invoices(conn) -> list[Finding]:
 
 def check_numbering(conn) -> list[Finding]:
     out = []
-    for kind, prefix, nxt in conn.execute("SELECT kind, prefix, next_number FROM series"):
+    for kind, _prefix, nxt in conn.execute("SELECT kind, prefix, next_number FROM series"):
         nums = []
         for (number,) in conn.execute("SELECT number FROM invoices WHERE kind = ?", (kind,)):
             m = re.search(r"(\d+)$", number)
             if m:
                 nums.append(int(m.group(1)))
-        seen = set()
-        dups = sorted({n for n in nums if n in seen or seen.add(n)})
+        counts = Counter(nums)
+        dups = sorted(n for n, c in counts.items() if c > 1)
         missing = sorted(set(range(1, nxt)) - set(nums))
         if dups:
             out.append(
@@ -138,7 +140,8 @@ def check_billed_lines(conn) -> list[Finding]:
         " JOIN charge_lines c ON c.id = l.charge_line_id WHERE i.kind = 'claim' AND c.status = 'unbilled'"
         # a voided or replaced claim gives its lines back to be billed again (`invoice void --rebill`)
         " AND NOT EXISTS (SELECT 1 FROM invoices cn WHERE cn.original_invoice_id = i.id AND cn.kind = 'credit')"
-        " AND NOT EXISTS (SELECT 1 FROM invoice_events ev WHERE ev.invoice_id = i.id AND ev.status IN ('voided', 'replaced'))"
+        " AND NOT EXISTS (SELECT 1 FROM invoice_events ev WHERE ev.invoice_id = i.id"
+        "                 AND ev.status IN ('voided', 'replaced'))"
         " LIMIT 100"
     ):
         out.append(

@@ -53,10 +53,10 @@ def stored_content_hash(conn, invoice_id: int) -> str:
     """Recompute the hash from what is stored now."""
     cols = ", ".join(INVOICE_FIELDS)
     row = conn.execute(f"SELECT {cols} FROM invoices WHERE id = ?", (invoice_id,)).fetchone()
-    inv = dict(zip(INVOICE_FIELDS, row))
+    inv = dict(zip(INVOICE_FIELDS, row, strict=True))
     lcols = ", ".join(LINE_FIELDS)
     lines = [
-        dict(zip(LINE_FIELDS, r))
+        dict(zip(LINE_FIELDS, r, strict=True))
         for r in conn.execute(
             f"SELECT {lcols} FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no",
             (invoice_id,),
