@@ -223,11 +223,11 @@ def breakdown(encounters: int, *, pyx12: bool = True, profile: bool = False) -> 
         class Unchecked(validate.Checker):
             def _add(self, f):
                 self.files.append(f)
-                self.segments += f["count"]
+                self.segments += f.count
 
             def verdicts(self):
                 return [
-                    validate.Verdict(f["name"], True, "005010X222A1", "837", f["count"])
+                    validate.Verdict(f.name, True, "005010X222A1", "837", f.count)
                     for f in self.files
                 ]
 

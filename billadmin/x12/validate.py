@@ -20,14 +20,19 @@ import json
 import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
-class Problem:
+class X12Problem:
+    """One finding of pyx12 (or of our envelope checks) about an X12 file: where, and which rule;
+    never the data."""
+
     line: int | None  # 1-based segment number in the file (we write one segment a line)
     segment: str | None  # segment id (e.g. "CLM"); never the segment's data
     element: str | None  # e.g. "CLM05-3"
@@ -49,7 +54,7 @@ class Verdict:
     version: str | None = None  # GS08, e.g. 005010X222A1
     transaction: str | None = None  # ST01, e.g. 837
     segments: int = 0
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[X12Problem] = field(default_factory=list)
 
     def as_row(self) -> dict:
         return {
@@ -146,7 +151,7 @@ def _segment_message(code: str | None, err_str: str, segment: str | None) -> str
     return f"{msg} ({segment})" if segment else msg
 
 
-def _walk_errors(node, ctx: dict, out: list[Problem]) -> None:
+def _walk_errors(node, ctx: dict, out: list[X12Problem]) -> None:
     if isinstance(node, list):
         for n in node:
             _walk_errors(n, ctx, out)
@@ -175,7 +180,7 @@ def _walk_errors(node, ctx: dict, out: list[Problem]) -> None:
         else:
             msg = _segment_message(code, raw, here.get("segment"))
         out.append(
-            Problem(
+            X12Problem(
                 here.get("line"),
                 here.get("segment"),
                 here.get("element") if is_element else None,
@@ -207,7 +212,8 @@ def _sniff(text: str) -> tuple[str | None, str | None, int]:
     return version, tx, n
 
 
-_MAPS: dict = {}
+_MAPS: dict[tuple[Any, Any], Any] = {}
+_cached_loader: Callable[..., Any] | None = None  # pyx12.map_if.load_map_file, once patched
 
 
 def _cache_pyx12_maps() -> None:
@@ -217,7 +223,8 @@ def _cache_pyx12_maps() -> None:
     own files are identical with and without the cache (tests/test_x12_837.py)."""
     import pyx12.map_if
 
-    if getattr(pyx12.map_if.load_map_file, "_billadmin_cached", False):
+    global _cached_loader
+    if _cached_loader is not None and pyx12.map_if.load_map_file is _cached_loader:
         return
     original = pyx12.map_if.load_map_file
 
@@ -227,8 +234,7 @@ def _cache_pyx12_maps() -> None:
             _MAPS[key] = original(map_file, param, map_path)
         return _MAPS[key]
 
-    load_map_file._billadmin_cached = True
-    pyx12.map_if.load_map_file = load_map_file
+    _cached_loader = pyx12.map_if.load_map_file = load_map_file
 
 
 def validate_text(text: str, name: str = "<memory>") -> Verdict:
@@ -245,7 +251,7 @@ def validate_text(text: str, name: str = "<memory>") -> Verdict:
     verdict = Verdict(name, False, version, tx, n)
     if not text.startswith("ISA"):
         verdict.problems.append(
-            Problem(1, None, None, "not an X12 interchange: the file does not begin with ISA")
+            X12Problem(1, None, None, "not an X12 interchange: the file does not begin with ISA")
         )
         return verdict
     logger = logging.getLogger("pyx12")
@@ -266,7 +272,7 @@ def validate_text(text: str, name: str = "<memory>") -> Verdict:
     except (pyx12.errors.X12Error, pyx12.errors.EngineError) as e:
         ok = False
         verdict.problems.append(
-            Problem(
+            X12Problem(
                 None,
                 None,
                 None,
@@ -277,7 +283,7 @@ def validate_text(text: str, name: str = "<memory>") -> Verdict:
     except Exception as e:  # pyx12 raises assorted errors on broken envelopes
         ok = False
         verdict.problems.append(
-            Problem(
+            X12Problem(
                 None,
                 None,
                 None,
@@ -291,14 +297,14 @@ def validate_text(text: str, name: str = "<memory>") -> Verdict:
         tree = json.loads(report.getvalue()) if report.getvalue().strip() else {}
     except ValueError:
         tree = {}
-    found: list[Problem] = []
+    found: list[X12Problem] = []
     _walk_errors(tree, {}, found)
     verdict.problems.extend(found)
     if not ok and not verdict.problems:
         # pyx12's log lines quote data; say only how many it logged
         n_logged = sum(1 for m in handler.records if m)
         verdict.problems.append(
-            Problem(
+            X12Problem(
                 None,
                 None,
                 None,
@@ -310,20 +316,20 @@ def validate_text(text: str, name: str = "<memory>") -> Verdict:
     return verdict
 
 
-def read_x12(path: Path) -> tuple[str, list[Problem]]:
+def read_x12(path: Path) -> tuple[str, list[X12Problem]]:
     """The file's text with a byte-order mark removed; bytes outside ASCII are problems
     (X12 text is ASCII) and are replaced so pyx12 still checks the rest."""
     data = Path(path).read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    problems = []
+    problems: list[X12Problem] = []
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
         bad = [i for i, ch in enumerate(text) if ord(ch) > 127]
         problems.append(
-            Problem(
+            X12Problem(
                 None,
                 None,
                 None,
@@ -477,7 +483,7 @@ class Pool:
                 self.threads.append(t)
 
     def _read(self, i: int) -> None:
-        for line in self.procs[i].stdout:
+        for line in _pipe(self.procs[i].stdout):
             jid, valid, problems = json.loads(line)
             with self.lock:
                 self.answers[jid] = (valid, [tuple(p) for p in problems])
@@ -488,7 +494,9 @@ class Pool:
                 self.on_progress(done, submitted)
 
     def _drain(self, i: int) -> None:
-        for line in self.procs[i].stderr:  # a worker that logs must never block on a full pipe
+        for line in _pipe(
+            self.procs[i].stderr
+        ):  # a worker that logs must never block on a full pipe
             self.stderr[i] = (self.stderr[i] + line)[-2000:]
 
     def submit(self, job, size: int) -> int:
@@ -497,14 +505,15 @@ class Pool:
             self.sizes.append(size)
             i = self.outstanding.index(min(self.outstanding))
             self.outstanding[i] += size
-        self.procs[i].stdin.write(json.dumps([jid, list(job)]) + "\n")
-        self.procs[i].stdin.flush()
+        stdin = _pipe(self.procs[i].stdin)
+        stdin.write(json.dumps([jid, list(job)]) + "\n")
+        stdin.flush()
         return jid
 
     def results(self) -> list[tuple[bool, list]]:
         """Every answer in submission order, once the workers have finished."""
         for p in self.procs:
-            p.stdin.close()
+            _pipe(p.stdin).close()
         for p in self.procs:
             p.wait()
         for t in self.threads:
@@ -524,6 +533,12 @@ class Pool:
             p.wait()
 
 
+def _pipe(stream: IO[str] | None) -> IO[str]:
+    """A worker's stdin, stdout or stderr: always a pipe (Popen with PIPE for all three)."""
+    assert stream is not None
+    return stream
+
+
 def _job_size(job) -> int:
     """text jobs by length, set jobs by segments, whole files by bytes (about 40 a segment)"""
     if len(job) == 2:
@@ -534,7 +549,7 @@ def _job_size(job) -> int:
 PARALLEL_MIN_SEGMENTS = 20_000
 
 
-def envelope_problems(segments: list[str], st_sets) -> list[Problem]:
+def envelope_problems(segments: list[str], st_sets) -> list[X12Problem]:
     """What pyx12 checks across transaction sets, for an interchange it sees in pieces: the
     GE/IEA counts and control numbers, and ST02 unique within the group."""
     el = segments[0][3]
@@ -545,7 +560,7 @@ def envelope_problems(segments: list[str], st_sets) -> list[Problem]:
     for st, first, _last in st_sets:
         if st in seen:
             out.append(
-                Problem(
+                X12Problem(
                     first + 1,
                     "ST",
                     "ST02",
@@ -557,7 +572,7 @@ def envelope_problems(segments: list[str], st_sets) -> list[Problem]:
     iea = segments[-1].split(el)
     if ge[0] != "GE" or len(ge) < 3 or ge[1] != str(len(st_sets)) or ge[2] != gs06:
         out.append(
-            Problem(
+            X12Problem(
                 len(segments) - 1,
                 "GE",
                 "GE01",
@@ -566,9 +581,25 @@ def envelope_problems(segments: list[str], st_sets) -> list[Problem]:
         )
     if iea[0] != "IEA" or len(iea) < 3 or iea[1] != "1" or iea[2] != isa13:
         out.append(
-            Problem(len(segments), "IEA", "IEA01", "IEA must count 1 group and repeat ISA13")
+            X12Problem(len(segments), "IEA", "IEA01", "IEA must count 1 group and repeat ISA13")
         )
     return out
+
+
+@dataclass
+class CheckedFile:
+    """One interchange of a Checker run: on disk (`path`) or in memory (`segments`, handed to
+    the pool's jobs and dropped once submitted, `head` kept for its GS08 and ST01)."""
+
+    name: str
+    count: int  # segments
+    st_sets: list[tuple[str, int, int]] | None  # None: checked whole
+    problems: list[X12Problem]  # always count
+    split: list[X12Problem] | None  # count only when checked set by set (envelope_problems)
+    path: str | None = None
+    segments: list[str] | None = None
+    head: list[str] | None = None
+    jobs: list[int] = field(default_factory=list)  # the pool's job ids
 
 
 class Checker:
@@ -593,7 +624,7 @@ class Checker:
             PARALLEL_MIN_SEGMENTS if parallel_min_segments is None else parallel_min_segments
         )
         self.on_progress = on_progress
-        self.files: list[dict] = []
+        self.files: list[CheckedFile] = []
         self.segments = 0
         self.pool: Pool | None = None
 
@@ -603,31 +634,17 @@ class Checker:
         """A file on disk; st_sets None = check it whole. `problems` always count (e.g. bytes
         outside ASCII found while reading); `split_problems` only when it is checked in pieces."""
         self._add(
-            {
-                "path": str(path),
-                "st_sets": st_sets,
-                "name": name,
-                "count": count,
-                "problems": list(problems),
-                "split": list(split_problems),
-            }
+            CheckedFile(name, count, st_sets, list(problems), list(split_problems), path=str(path))
         )
 
-    def add_segments(self, segments: list[str], st_sets, name: str) -> None:
-        self._add(
-            {
-                "segments": segments,
-                "st_sets": st_sets,
-                "name": name,
-                "count": len(segments),
-                "problems": [],
-                "split": None,
-            }
-        )
+    def add_segments(
+        self, segments: list[str], st_sets: list[tuple[str, int, int]], name: str
+    ) -> None:
+        self._add(CheckedFile(name, len(segments), st_sets, [], None, segments=segments))
 
-    def _add(self, f: dict) -> None:
+    def _add(self, f: CheckedFile) -> None:
         self.files.append(f)
-        self.segments += f["count"]
+        self.segments += f.count
         if self.pool is None and self.workers >= 2 and self.segments >= self.min_segments:
             self.pool = Pool(self.workers, self.on_progress)
             for g in self.files:
@@ -635,20 +652,23 @@ class Checker:
         elif self.pool is not None:
             self._submit(f)
 
-    def _submit(self, f: dict) -> None:
-        sets = f["st_sets"]
-        if "path" in f:
+    def _submit(self, f: CheckedFile) -> None:
+        pool, sets = self.pool, f.st_sets
+        assert pool is not None  # called once the pool has started
+        jobs: list[tuple]
+        if f.path is not None:
             jobs = (
-                [(f["path"], first, last, first - 2) for _st, first, last in sets]
+                [(f.path, first, last, first - 2) for _st, first, last in sets]
                 if sets
-                else [(f["path"], -1, -1, 0)]
+                else [(f.path, -1, -1, 0)]
             )
         else:
-            segs = f.pop("segments")
-            f["head"] = segs[:3]
-            f["split"] = envelope_problems(segs, sets)
+            segs, f.segments = f.segments, None
+            assert segs is not None and sets is not None  # add_segments gives both
+            f.head = segs[:3]
+            f.split = envelope_problems(segs, sets)
             jobs = [(_wrap_set(segs, first, last), first - 2) for _st, first, last in sets]
-        f["jobs"] = [self.pool.submit(j, _job_size(j)) for j in jobs]
+        f.jobs = [pool.submit(j, _job_size(j)) for j in jobs]
 
     def verdicts(self) -> list[Verdict]:
         """One verdict per file, in the order added (waits for the workers)."""
@@ -657,21 +677,29 @@ class Checker:
         out = []
         if self.pool is None:
             for f in self.files:
-                text = read_x12(Path(f["path"]))[0] if "path" in f else to_text(f["segments"])
-                v = validate_text(text, f["name"])
-                if f["problems"]:
-                    v.problems = f["problems"] + v.problems
+                if f.path is not None:
+                    text = read_x12(Path(f.path))[0]
+                else:
+                    assert f.segments is not None  # not submitted: there is no pool
+                    text = to_text(f.segments)
+                v = validate_text(text, f.name)
+                if f.problems:
+                    v.problems = f.problems + v.problems
                     v.valid = False
                 out.append(v)
             return out
         answers = self.pool.results()
         for f in self.files:
-            ok = all(answers[j][0] for j in f["jobs"])
-            found = [Problem(*p) for j in f["jobs"] for p in answers[j][1]]
-            problems = f["problems"] + found + (f["split"] if f["st_sets"] else [])
-            head = _head(f["path"]) if "path" in f else to_text(f["head"])
+            ok = all(answers[j][0] for j in f.jobs)
+            found = [X12Problem(*p) for j in f.jobs for p in answers[j][1]]
+            problems = f.problems + found + (f.split if f.st_sets and f.split else [])
+            if f.path is not None:
+                head = _head(f.path)
+            else:
+                assert f.head is not None  # set when submitted
+                head = to_text(f.head)
             version, tx, _ = _sniff(head)
-            out.append(Verdict(f["name"], ok and not problems, version, tx, f["count"], problems))
+            out.append(Verdict(f.name, ok and not problems, version, tx, f.count, problems))
         return out
 
     def close(self) -> None:
