@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast lint bench clean docs
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 not found as $(PY); run: make PY=python3 ..." >&2; exit 2; }
@@ -38,3 +38,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) billadmin-demo.db* out .pytest_cache
+
+# regenerate docs/cli-reference.md and the transcripts in cog blocks (tests/test_docs.py checks them)
+docs: $(STAMP)
+	$(BIN)/python scripts/docgen.py

@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from . import __version__
 from .commands import state
 
 # Command groups in the order a billing office meets them. Each lives in commands/<module>.py
@@ -154,6 +153,8 @@ def _file_error(e: OSError):
 
 def _version(value: bool):
     if value:
+        from . import __version__  # package metadata: read only when asked for
+
         typer.echo(f"billadmin {__version__}")
         raise typer.Exit()
 
