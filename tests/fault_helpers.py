@@ -420,7 +420,7 @@ def more_charges(
 def simulate_835s(db: Path, out: Path, as_of: _dt.date) -> list[Path]:
     """The payers' answers to every claim in db (the demo's remit simulator), not posted."""
     from billadmin import db as dbmod
-    from billadmin.remit.demo import answer_window
+    from billadmin.demo.remits import answer_window
 
     conn = dbmod.connect(db)
     try:

@@ -8,9 +8,10 @@ import datetime as _dt
 from test_remit_support import issue_claim
 
 from billadmin import integrity
+from billadmin.demo import remits as demo
 from billadmin.reconcile import remits as rec
 from billadmin.reconcile.reports import Side
-from billadmin.remit import balance, demo, parse, post
+from billadmin.remit import balance, parse, post
 
 
 def test_simulated_remittances_import_and_reconcile(db, tmp_path):

@@ -8,7 +8,7 @@ from codes_fixtures import cdb, codes_db_path, icd_template  # noqa: F401  (fixt
 
 from billadmin import demo
 from billadmin.codesets import store
-from billadmin.scrub.demo import PTP_LABEL, step_scrub, write_ptp_excerpt
+from billadmin.demo.scrub import PTP_LABEL, step_scrub, write_ptp_excerpt
 
 
 def test_ptp_excerpt_is_in_cms_layout(tmp_path):

@@ -207,7 +207,7 @@ def write_letter(conn, appeal_id: int, path: Path, *, on: _dt.date) -> None:
     the request. Written 0600 (it holds PHI)."""
     from fpdf import FPDF
 
-    from ..render import private_open
+    from ..fileutil import private_open
 
     a = conn.execute(
         "SELECT invoice_id, level, reason, carcs, amount_cents, denied_on FROM appeals WHERE id = ?",

@@ -38,8 +38,7 @@ def _dates(as_of, start=None, end=None):
 
 def _out(conn, rep, fmt, output) -> None:
     """Print or write the report; a report naming patients is recorded as a PHI read."""
-    from .. import audit, db
-    from ..reports import output as out
+    from .. import audit, db, render
 
     if rep.phi:
         with db.write(conn):
@@ -50,7 +49,7 @@ def _out(conn, rep, fmt, output) -> None:
                 count=len(rep.rows),
                 detail={"phi_read": True, "format": Format(fmt).value},
             )
-    out.emit(rep, fmt, output)
+    render.emit_report(rep, fmt, output)
     for n in rep.notes:
         note(n)
     if output and str(output) != "-":

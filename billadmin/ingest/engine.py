@@ -307,7 +307,7 @@ class Run:
         for p in problems:
             self.add_problem(p)
         if self._rejects_writer is not None:
-            from ..render import safe_cell
+            from ..formats import safe_cell
 
             reason = "; ".join((f"{p.column}: " if p.column else "") + p.reason for p in problems)
             out = [row, reason]
@@ -327,7 +327,7 @@ class Run:
     def open_rejects(self) -> None:
         if not (self.opts.skip_invalid and self.opts.rejects):
             return
-        from ..render import private_open
+        from ..fileutil import private_open
 
         self._rejects_fh = private_open(Path(self.opts.rejects), "w", encoding="utf-8", newline="")
         self._rejects_writer = csv.writer(self._rejects_fh, lineterminator="\n")
@@ -521,7 +521,7 @@ def write_template(kind: str, out: Path | None, fh=None) -> None:
         from openpyxl.styles import Font
         from openpyxl.utils import get_column_letter
 
-        from ..render import private_open
+        from ..fileutil import private_open
 
         wb = Workbook()
         ws = wb.active
@@ -540,7 +540,7 @@ def write_template(kind: str, out: Path | None, fh=None) -> None:
             wb.save(f)
         return
     if out is not None:
-        from ..render import private_open
+        from ..fileutil import private_open
 
         with private_open(
             Path(out), "w", encoding="utf-8", newline="", phi=False

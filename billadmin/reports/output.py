@@ -1,32 +1,15 @@
-"""Printing a Report: its main sheet as table/CSV/JSON through render.emit, or every sheet to an
-xlsx workbook (render.write_xlsx_sheet formatting: bold header, money format, frozen header)
-with percentages and ratios as numbers, totals rows in bold, and charts (openpyxl)."""
+"""A Report's xlsx workbook: every sheet (formats.write_xlsx_sheet formatting: bold header, money
+format, frozen header) with percentages and ratios as numbers, totals rows in bold, and charts
+(openpyxl). Printing the main sheet as table/CSV/JSON is render.emit_report's job."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
 
-from .. import render
-from ..errors import BadInput
+from ..fileutil import private_open
+from ..formats import columns_of, write_xlsx_sheet
 from .base import Report
-
-
-def emit(rep: Report, fmt, output) -> None:
-    fmt = render.Format(fmt)
-    if fmt is render.Format.xlsx:
-        if not output or str(output) == "-":
-            raise BadInput("--format xlsx needs -o FILE.xlsx")
-        write_xlsx(Path(output), [rep])
-        return
-    render.emit(
-        rep.rows,
-        fmt=fmt,
-        output=output,
-        columns=rep.columns.get(rep.main_sheet),
-        title=rep.title,
-        phi=rep.phi,
-    )
 
 
 def _numeric(v):
@@ -40,8 +23,8 @@ def add_sheets(wb, rep: Report) -> None:
 
     for name, rows in rep.sheets.items():
         ws = wb.create_sheet()
-        cols = rep.columns.get(name) or render._columns(rows, None)
-        render.write_xlsx_sheet(ws, rows, cols, title=name[:31])
+        cols = rep.columns.get(name) or columns_of(rows, None)
+        write_xlsx_sheet(ws, rows, cols, title=name[:31])
         for ci, c in enumerate(cols, start=1):
             if c.endswith("_cents"):
                 continue
@@ -69,7 +52,7 @@ def _chart(wb, rep: Report, ch) -> None:
 
     ws = wb[ch.sheet[:31]]
     rows = rep.sheets[ch.sheet]
-    cols = rep.columns.get(ch.sheet) or render._columns(rows, None)
+    cols = rep.columns.get(ch.sheet) or columns_of(rows, None)
     first, last = ch.rows or (0, len(rows))
     if last <= first:
         return
@@ -134,5 +117,5 @@ def write_xlsx(path: Path, reports: list[Report]) -> None:
         for ch in rep.charts:
             _chart(wb, rep, ch)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with render.private_open(path, "wb", phi=any(r.phi for r in reports)) as fh:
+    with private_open(path, "wb", phi=any(r.phi for r in reports)) as fh:
         wb.save(fh)

@@ -7,7 +7,7 @@ from __future__ import annotations
 def step_reports(ctx) -> None:
     from .. import money
     from ..accounts import denials as worklist
-    from . import aging, denials, kpi, mix, output
+    from ..reports import aging, denials, kpi, mix, output
 
     conn, as_of = ctx.conn, ctx.as_of
     reps = [

@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import npi
+from .. import npi
 
 SEED = 20261126
 
@@ -544,7 +544,7 @@ def run_demo(
     db_path: Path, *, as_of: _dt.date | None = None, out_dir: Path | None = None
 ) -> DemoSummary:
     """Build the demo database from scratch and run every pipeline step that exists."""
-    from . import db, setup
+    from .. import db, setup
 
     as_of = as_of or _dt.date.today()
     db_path = Path(db_path)
@@ -583,8 +583,8 @@ def _step_load(ctx: DemoContext) -> None:
     """Load the practice's export files the way a clerk does: `billadmin import KIND FILE` for
     providers, payers, patients, coverage, the fee schedule and charges (the import domain, all
     or nothing, audited, one import batch per file)."""
-    from . import audit, db
-    from .ingest.engine import ImportOptions, run_import
+    from .. import audit, db
+    from ..ingest.engine import ImportOptions, run_import
 
     with db.write(ctx.conn):
         _load_direct(ctx.conn, ctx.data)
@@ -628,15 +628,15 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
     arrived since the last one are posted, then `invoice generate` bills everything ready
     (claims to payers, and patient invoices for self-pay visits and the patient responsibility
     the 835s moved to patients). Claims sent in the last weeks are not answered yet."""
-    from . import db, money
-    from .accounts.payments import post_payment
-    from .billing.generate import generate
-    from .reconcile import output as rec_out
-    from .reconcile import remits as rec
-    from .reconcile.reports import Side
-    from .remit import demo as rdemo
-    from .remit import post
-    from .scrub import check
+    from .. import db, money
+    from ..accounts.payments import post_payment
+    from ..billing.generate import generate
+    from ..reconcile import output as rec_out
+    from ..reconcile import remits as rec
+    from ..reconcile.reports import Side
+    from ..remit import post
+    from ..scrub import check
+    from .remits import answer_window, write_deposits
 
     conn, out = ctx.conn, ctx.out_dir
     practice = dict(
@@ -676,7 +676,7 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
             paid_by_patients += amount
             n_patient_payments += 1
         if prev is not None:
-            sim = rdemo.answer_window(
+            sim = answer_window(
                 conn, out / "remits" / day.isoformat(), prev, day, practice, extras=(i == last_full)
             )
             if sim["files"]:
@@ -739,7 +739,7 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
     ctx.summary.steps.append(
         f"Claims, invoices and 835s are in {out / 'out'}/ and {out / 'remits'}/ (by day)"
     )
-    deposits = rdemo.write_deposits(out / "remits" / "bank-deposits.csv", payments)
+    deposits = write_deposits(out / "remits" / "bank-deposits.csv", payments)
     side = Side("deposits", deposits, ["EFT Trace"], "Credit")
     r = rec.reconcile_remits(conn, as_of=ctx.as_of, days=30, deposit_side=side)
     summary = r.summary_rows()
@@ -773,12 +773,9 @@ def demo_steps():
     """The pipeline the demo runs, in order (each a function of DemoContext): load the files,
     load the NCCI excerpt, six months of billing and posting in date order, scrub what is still
     held, month-end reports."""
-    from .reports.demo import (
-        step_reports,
-    )  # month-end reports and reports.xlsx; keep last (issue 7)
-    from .scrub.demo import (
-        step_code_sets,
-        step_scrub,
-    )  # NCCI excerpt; scrub what is still unbilled (issue 4)
+    # the NCCI excerpt, then scrub what is still unbilled (issue 4); month-end reports and
+    # reports.xlsx, kept last (issue 7)
+    from .reports import step_reports
+    from .scrub import step_code_sets, step_scrub
 
     return [_step_load, step_code_sets, _step_bill_and_post, step_scrub, step_reports]

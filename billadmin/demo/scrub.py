@@ -1,6 +1,6 @@
 """The demo's scrub step: load an NCCI PTP excerpt, scrub every unbilled line, report findings.
 
-The demo practice plants coding errors (see billadmin/demo.py): header codes (E11 for E11.9),
+The demo practice plants coding errors (see demo/practice.py): header codes (E11 for E11.9),
 M54.5 (a header since FY2022), a line without a diagnosis pointer, and 80048 billed with 80053.
 Catching the last one needs NCCI PTP data, and CMS's files cannot be downloaded here, so the
 step writes a small file in CMS's practitioner PTP layout with only the pair the demo uses and
@@ -76,7 +76,7 @@ def step_scrub(ctx) -> None:
     """Demo step: PTP excerpt loaded (unless step_code_sets ran), the unbilled lines scrubbed,
     findings summarised and saved."""
     from .. import render
-    from . import check
+    from ..scrub import check
 
     if "ptp_edits" not in ctx.summary.counts:
         step_code_sets(ctx)
