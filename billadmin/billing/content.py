@@ -13,16 +13,14 @@ Rules:
   when set (Medicare: 12 months, 42 CFR 424.44(a)(1); a claim for Feb 29 ends on Feb 28 of the
   next year, calendar months clamp to the month's end), else its limit in days, else for a
   Medicare payer 12 months; otherwise no deadline is recorded.
-- Diagnosis pointers: 1-4 positions in the encounter's ordered diagnoses (1-12), written as
-  "1,2" (letters A-L as on the CMS-1500 are accepted too).
+- Diagnosis pointers: 1-4 positions in the encounter's ordered diagnoses, read by
+  billadmin.pointers (the one grammar the import and the scrubber use too).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import re
-from functools import lru_cache
 
 from .. import dates
 
@@ -148,35 +146,6 @@ def filing_deadline(dos: str, payer: dict) -> str | None:
     if payer.get("kind") == "medicare":
         return dates.add_months(d, 12).isoformat()
     return None
-
-
-_PTR_SPLIT = re.compile(r"[^0-9A-La-l]+")
-
-
-def parse_pointers(text: str | None) -> list[int]:
-    """'1,2' / '1:2' / '1 2' / 'A,B' / 'AB' -> [1, 2]. Raises ValueError with the reason."""
-    return list(_parse_pointers(text or ""))
-
-
-@lru_cache(maxsize=4096)
-def _parse_pointers(text: str) -> tuple[int, ...]:
-    s = text.strip()
-    if not s:
-        return ()
-    parts = [p for p in _PTR_SPLIT.split(s) if p]
-    if len(parts) == 1 and parts[0].isalpha() and len(parts[0]) > 1:
-        parts = list(parts[0])
-    out = []
-    for p in parts:
-        if p.isdigit():
-            out.append(int(p))
-        elif len(p) == 1 and p.isalpha():
-            out.append(ord(p.upper()) - ord("A") + 1)
-        else:
-            raise ValueError(
-                "diagnosis pointers must be numbers 1-12 (or letters A-L) separated by commas"
-            )
-    return tuple(out)
 
 
 def payer_block(p: dict) -> dict:

@@ -21,8 +21,9 @@ Files are written next to their final names and renamed after COMMIT (files.py).
 
 Rules for building a claim (each holds the encounter with a finding, severity error):
   CLAIM-NO-DX        the encounter has no diagnosis: HI (loop 2300) needs at least one.
-  CLAIM-POINTER      a line points to no diagnosis, to one that does not exist, or to more than 4
-                     (SV107 holds 1-4 pointers to HI positions).
+  CLAIM-POINTER      a line's pointers are unreadable, or point to no diagnosis, to one that does
+                     not exist, to more than 4 or to one twice (billadmin.pointers; SV107 holds
+                     1-4 pointers to HI positions).
   CLAIM-LINES        more than 50 lines (loop 2400 repeats at most 50 times).
   CLAIM-CHARGE       a negative charge or a unit count below 1.
   CLAIM-ADDRESS      the patient's street, city, state or ZIP is missing or not a US address
@@ -43,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import audit, db, ledger
+from .. import audit, db, ledger, pointers
 from ..errors import BadInput, NotFound
 from ..findings import Finding
 from . import content, numbering
@@ -201,7 +202,7 @@ def already_billed(conn, enc_table: str) -> dict[int, str]:
     return out
 
 
-def _check_claim(enc: dict, dx: list[str], patient: dict, cov: dict, payer: dict) -> list[Finding]:
+def check_claim(enc: dict, dx: list[str], patient: dict, cov: dict, payer: dict) -> list[Finding]:
     from .practice import US_STATES
 
     out = []
@@ -221,28 +222,12 @@ def _check_claim(enc: dict, dx: list[str], patient: dict, cov: dict, payer: dict
         )
     for ln in enc["lines"]:
         try:
-            ptrs = content.parse_pointers(ln["dx_pointers"])
-        except ValueError as e:
+            ptrs = pointers.parse(ln["dx_pointers"])
+        except pointers.PointerError as e:
             out.append(_finding("CLAIM-POINTER", str(e), enc, ln["line_no"]))
             continue
-        if not ptrs:
-            out.append(
-                _finding(
-                    "CLAIM-POINTER",
-                    "no diagnosis pointer: point the line to 1-4 of the encounter's diagnoses",
-                    enc,
-                    ln["line_no"],
-                )
-            )
-        elif len(ptrs) > 4 or any(p < 1 or p > len(dx) for p in ptrs):
-            out.append(
-                _finding(
-                    "CLAIM-POINTER",
-                    f"pointers must be 1-4 positions among the encounter's {len(dx)} diagnoses",
-                    enc,
-                    ln["line_no"],
-                )
-            )
+        for fault in pointers.faults(ptrs, pointers.positions(len(dx))):
+            out.append(_finding("CLAIM-POINTER", fault.message, enc, ln["line_no"]))
         if ln["charge_cents"] < 0 or (ln["units"] or 0) < 1:
             out.append(
                 _finding("CLAIM-CHARGE", "negative charge or units below 1", enc, ln["line_no"])
@@ -570,7 +555,7 @@ def _run(
                 )
             )
     for e in claim_encs:
-        findings[e["id"]] += _check_claim(
+        findings[e["id"]] += check_claim(
             e,
             dxs.get(e["id"], []),
             pats[e["patient_id"]],
@@ -846,7 +831,7 @@ def _build_claim(
                 mods,
                 ln["units"],
                 ln["charge_cents"],
-                content.parse_pointers(ln["dx_pointers"]),
+                list(pointers.parse(ln["dx_pointers"])),
             )
         )
         billed_lines.append(ln["charge_line_id"])

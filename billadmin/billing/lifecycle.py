@@ -24,10 +24,10 @@ from __future__ import annotations
 import datetime as _dt
 import json
 
-from .. import audit, db, ledger
+from .. import audit, db, ledger, pointers
 from ..errors import BadInput, ChecksFailed, Conflict, NotFound
 from . import content, numbering
-from .generate import Issue, _check_claim, _Ids, _line_row, insert_invoices, insert_snapshots
+from .generate import Issue, check_claim, _Ids, _line_row, insert_invoices, insert_snapshots
 
 INVOICE_COLS = (
     "id",
@@ -359,7 +359,7 @@ def replace(
         dx = content.load_diagnoses(conn, content.temp_ids(conn, "_repl_enc", [enc["id"]])).get(
             enc["id"], []
         )
-        findings = _check_claim(enc, dx, pat, cov, payers[cov["payer_id"]])
+        findings = check_claim(enc, dx, pat, cov, payers[cov["payer_id"]])
         if scrub is not None:
             # the scrubber reads unbilled lines: inside this transaction the lines are unbilled
             # until the replacement bills them (a refusal rolls this back)
@@ -428,7 +428,7 @@ def replace(
                     mods,
                     ln["units"],
                     ln["charge_cents"],
-                    content.parse_pointers(ln["dx_pointers"]),
+                    list(pointers.parse(ln["dx_pointers"])),
                 )
             )
         providers = content.load_providers(conn)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import unicodedata
 
-from .. import money
+from .. import money, pointers
 
 AGING = (("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("over 90", 91, None))
 
@@ -89,12 +89,10 @@ def _diagnoses_for(conn, charge_line_id: int | None, describer, dos: str | None)
     ).fetchone()
     if not row:
         return []
-    from .content import parse_pointers
-
     try:
-        ptrs = parse_pointers(row[1])
-    except ValueError:
-        ptrs = []
+        ptrs: tuple[int, ...] = pointers.parse(row[1])
+    except pointers.PointerError:
+        ptrs = ()
     dx = [
         r[0]
         for r in conn.execute(

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from .. import pointers
 from ..errors import BadInput
 
 SYSTEM_NAMES = {
@@ -382,11 +383,18 @@ def count_changes(changes: list[dict]) -> dict[str, int]:
 # ---------------------------------------------------------------- what a change does to unbilled work
 
 
+def _pointers_or_none(text: str | None) -> tuple[int, ...]:
+    """A line's pointers; an unreadable text points nowhere (the scrubber reports it)."""
+    try:
+        return pointers.parse(text)
+    except pointers.PointerError:
+        return ()
+
+
 def affected_lines(conn, system: str, unusable: dict[str, tuple[str, str]]) -> list[dict]:
     """Unbilled charge lines on or after a change's date that use a code the change made unusable."""
     if not unusable or system not in CODE_SYSTEMS:
         return []
-    from ..scrub.pointers import parse_pointers
     from . import normalize
 
     out: list[dict] = []
@@ -410,7 +418,7 @@ def affected_lines(conn, system: str, unusable: dict[str, tuple[str, str]]) -> l
                 " ORDER BY line_no",
                 (eid,),
             ).fetchall()
-            hit = [ln for ln, ptr in lines if seq in parse_pointers(ptr)[0]]
+            hit = [ln for ln, ptr in lines if seq in _pointers_or_none(ptr)]
             for ln in hit or [None]:
                 out.append(
                     {

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from operator import itemgetter
 
+from .. import pointers
 from ..errors import Problem
 from .columns import CellError, normalise_dx, parse_cell
 
@@ -66,29 +67,19 @@ HEADER_FIELDS = (
 
 
 def parse_pointers(text: str, n_dx: int) -> str:
-    """Pointer text -> "1,2"; raises CellError. See the module docstring for the forms."""
-    s = text.strip().upper()
-    if not s:
-        return ""
-    if re.fullmatch(r"[A-L]+", s):
-        nums = [_LETTERS.index(ch) + 1 for ch in s]
-    elif re.fullmatch(r"\d+", s):
-        nums = [int(ch) for ch in s] if len(s) > 1 else [int(s)]
-    elif re.fullmatch(r"\d{1,2}(\s*[,; ]\s*\d{1,2})+", s):
-        nums = [int(x) for x in re.split(r"[,; ]+", s) if x]
-    elif re.fullmatch(r"[A-L](\s*[,; ]\s*[A-L])+", s):
-        nums = [_LETTERS.index(x) + 1 for x in re.split(r"[,; ]+", s) if x]
-    else:
-        raise CellError('pointers look like "1,2", "12" or "AB"')
-    if len(nums) > 4:
-        raise CellError("more than 4 diagnosis pointers (an 837P line carries at most 4)")
-    if len(set(nums)) != len(nums):
-        raise CellError("a diagnosis pointer is repeated")
-    for x in nums:
-        if x < 1 or x > 12:
-            raise CellError("pointers are 1-12")
-        if x > n_dx:
-            raise CellError(f"points at diagnosis {x}, but the encounter has {n_dx}")
+    """Pointer text -> "1,2"; raises CellError. The grammar is billadmin.pointers'; empty is
+    allowed here (the scrubber reports it)."""
+    try:
+        nums = pointers.parse(text)
+    except pointers.PointerError:
+        # the reason quotes the cell, and a misplaced column could hold a name: not repeated here
+        raise CellError('pointers look like "1,2", "12" or "AB" (1-12, A-L)') from None
+    for f in pointers.faults(nums, pointers.positions(n_dx)) if nums else ():
+        if f.kind == pointers.TOO_MANY:
+            raise CellError("more than 4 diagnosis pointers (an 837P line carries at most 4)")
+        if f.kind == pointers.NO_DIAGNOSIS:
+            raise CellError(f"points at diagnosis {f.pointers[0]}, but the encounter has {n_dx}")
+        raise CellError(f.message)
     return ",".join(map(str, nums))
 
 

@@ -18,7 +18,6 @@ from ..codesets import normalize
 from ..codesets.store import SYSTEM_NAMES, day_after
 from ..findings import Finding
 from .model import Encounter, Line
-from .pointers import parse_pointers
 from .rules import ALL_NCCI_MODIFIERS, NCCI_MODIFIERS, RULES
 
 
@@ -95,7 +94,6 @@ class Ref:
         self._icdnorm: dict[str, str] = {}
         self._proc: dict[tuple[str, str], str | None] = {}
         self._mod: dict[tuple[str, str], str | None] = {}
-        self._ptr: dict[str, tuple] = {}
         self._npi: dict[str, str | None] = {}
         self._excl_code: dict[str, list] = {}
         self._excl_pairs: dict[tuple, list] = {}
@@ -480,13 +478,6 @@ class Ref:
         return self._window_label("mue", dos) or ""
 
     # ---------------------------------------------------------------- claim facts
-    def pointers(self, raw: str | None) -> tuple:
-        key = raw or ""
-        got = self._ptr.get(key)
-        if got is None:
-            got = self._ptr[key] = parse_pointers(key)
-        return got
-
     def npi_problem(self, value: str | None) -> str | None:
         from .. import npi
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .. import pointers
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -481,33 +483,18 @@ def clm_dx(ref, enc):
 
 @rule("CLM-POINTER", "error", "line", f"{CLAIM}: item 24E / 2400 SV107 (1-4 pointers)")
 def clm_pointer(ref, enc, line):
-    """Every line points to 1-4 diagnoses of its encounter, each once.
+    """Every line points to 1-4 diagnoses of its encounter, each once (billadmin.pointers).
 
     CMS-1500 item 24E and 837P SV107 link each service to between one and four of the claim's
     diagnoses; a pointer to a diagnosis that is not there, or no pointer, rejects the line.
     """
-    ptrs, err = ref.pointers(line.pointers)
-    if err:
-        yield line.no, f"diagnosis pointer: {err}"
+    try:
+        ptrs = pointers.parse(line.pointers)
+    except pointers.PointerError as e:
+        yield line.no, f"diagnosis pointer: {e}"
         return
-    if not ptrs:
-        yield (
-            line.no,
-            "no diagnosis pointer: point the line to 1-4 of the encounter's diagnoses (e.g. 1)",
-        )
-        return
-    if len(ptrs) > 4:
-        yield line.no, f"{len(ptrs)} diagnosis pointers; a line takes at most 4"
-    if len(set(ptrs)) < len(ptrs):
-        yield line.no, "a diagnosis pointer is repeated"
-    seqs = {s for s, _ in enc.dx}
-    bad = [p for p in ptrs if p not in seqs]
-    if bad:
-        have = f"1-{len(seqs)}" if seqs else "none"
-        yield (
-            line.no,
-            f"diagnosis pointer {', '.join(map(str, bad))} has no diagnosis (the encounter has {have})",
-        )
+    for fault in pointers.faults(ptrs, {s for s, _ in enc.dx}):
+        yield line.no, fault.message
 
 
 @rule("CLM-CHARGE", "error", "line", f"{CLAIM}: item 24F / 2400 SV102, 24G / SV104")
