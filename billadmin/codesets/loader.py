@@ -4,12 +4,12 @@ report the change, and (unless dry-run) apply it in one transaction with an audi
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import time
 from pathlib import Path
 
 from .. import audit, db
 from ..errors import BadInput
+from ..fileutil import sha256_files as _sha
 from . import store
 from .store import ChangeReport, CodeRow
 
@@ -18,18 +18,6 @@ KINDS = ("icd10cm", "hcpcs", "cpt", "ncci-ptp", "mue", "modifiers")
 
 class _DryRun(Exception):
     "Raised inside the write transaction to roll a dry run back."
-
-
-def _sha(paths: list[Path]) -> str:
-    h = hashlib.sha256()
-    for p in paths:
-        try:
-            with open(p, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
-        except OSError as e:
-            raise BadInput(f"{p}: cannot read ({e.strerror})") from None
-    return h.hexdigest()
 
 
 def _check_date(value: str | None, what: str = "--effective") -> str | None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 from .. import audit, dates
 from .. import db as dbmod
 from ..errors import BadInput, InvalidRows, Problem
+from ..fileutil import sha256_file
 from . import specs
 from .columns import CellError, Column, Mapping, parse_cell
 from .readers import normalise_header, open_table
@@ -123,21 +123,6 @@ class ImportResult:
 
 class _DryRun(Exception):
     "Raised inside the write transaction to roll a dry run back."
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path}: is a directory, not a file") from None
-    except OSError as e:
-        raise BadInput(f"{path}: cannot read ({e.strerror})") from None
-    return h.hexdigest()
 
 
 # --- the map file -------------------------------------------------------------------------

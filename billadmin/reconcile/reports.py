@@ -18,7 +18,6 @@ Rules:
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from .. import dates, money
 from ..errors import BadInput, InvalidRows, Problem
+from ..fileutil import sha256_file as sha256_of
 from .engine import KEY_SEP, Matcher, Outcome
 
 MAX_PROBLEMS = 100
@@ -73,17 +73,6 @@ class Side:
             "key": self.key,
             "amount": self.amount,
         }
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError as e:
-        raise BadInput(f"{path}: cannot read ({e.strerror})") from None
-    return h.hexdigest()
 
 
 def split_columns(values: list[str] | None) -> list[str]:
