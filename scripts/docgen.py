@@ -146,6 +146,8 @@ def run(command: str, *, head: int | None = None, tail: int = 0, expect: int | N
     import cog
 
     out, code = _exec(command)
+    if "Error: internal error" in out:  # a crash is never a transcript
+        raise RuntimeError(f"{command}: crashed (exit {code})\n{out}")
     if expect is not None and code != expect:
         raise RuntimeError(f"{command}: exit {code}, expected {expect}\n{out}")
     lines = _normalise(out).splitlines()
