@@ -1,11 +1,19 @@
 """`codes load KIND FILE...`: read an official file, compare it with the version in place,
-report the change, and (unless dry-run) apply it in one transaction with an audit row."""
+report the change, and (unless dry-run) apply it in one transaction with an audit row.
+
+Code sets sit below the scrubber: what a new NCCI or MUE quarter does to unbilled work is
+found by running the scrubber's edit rules before and after, and the scrubber is handed in by
+the caller (``load(..., scrub=billadmin.scrub.check)``) rather than imported here.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 import time
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import audit, db
 from ..errors import BadInput
@@ -13,7 +21,14 @@ from ..fileutil import sha256_files as _sha
 from . import store
 from .store import ChangeReport, CodeRow
 
+if TYPE_CHECKING:
+    from ..findings import Finding
+
 KINDS = ("icd10cm", "hcpcs", "cpt", "ncci-ptp", "mue", "modifiers")
+# the scrubber's edit rules whose findings a new NCCI/MUE quarter can change
+EDIT_RULES = ("NCCI-PTP", "MUE-LINE", "MUE-DAY")
+# scrub(conn, rules=...) -> findings: billadmin.scrub.check
+Scrub = Callable[..., "Iterable[Finding]"]
 
 
 class _DryRun(Exception):
@@ -37,8 +52,11 @@ def load(
     label: str | None = None,
     effective: str | None = None,
     dry_run: bool = False,
+    scrub: Scrub | None = None,
 ) -> ChangeReport:
-    """Load one release of a code set or edit table (several files for a split NCCI quarter)."""
+    """Load one release of a code set or edit table (several files for a split NCCI quarter).
+    With `scrub` (billadmin.scrub.check), a new NCCI PTP or MUE quarter also reports the unbilled
+    lines its edits now deny (`ChangeReport.affected`); without it, none are looked for."""
     if kind not in KINDS:
         raise BadInput(f"unknown code set {kind!r}: one of {', '.join(KINDS)}")
     paths = [Path(p) for p in paths]
@@ -57,8 +75,8 @@ def load(
         "hcpcs": _load_hcpcs,
         "cpt": _load_listed,
         "modifiers": _load_listed,
-        "ncci-ptp": _load_ptp,
-        "mue": _load_mue,
+        "ncci-ptp": partial(_load_ptp, scrub=scrub),
+        "mue": partial(_load_mue, scrub=scrub),
     }[kind]
     report_box: list[ChangeReport] = []
     try:
@@ -289,7 +307,9 @@ def _ncci_label(
     return label, effective
 
 
-def _load_ptp(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
+def _load_ptp(
+    conn, kind, paths, label, effective, source, sha, *, scrub: Scrub | None
+) -> ChangeReport:
     from . import ncci
 
     edits = ncci.parse_ptp(paths)
@@ -301,7 +321,7 @@ def _load_ptp(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
             "SELECT column1, column2, effective_from, deleted_on, modifier_indicator FROM ncci_ptp"
         )
     }
-    before = _ncci_findings(conn) if prev else set()
+    before = _edit_findings(conn, scrub) if prev and scrub else set()
     version_id = store.add_version(
         conn, "ncci-ptp", label, effective, ncci.quarter_end(effective), source, sha, len(edits)
     )
@@ -383,17 +403,20 @@ def _load_ptp(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
     )
     if prev:
         rep.counts = store.count_changes(rep.changes)
-        rep.affected = _new_findings(conn, before)
+        if scrub:
+            rep.affected = _new_findings(conn, scrub, before)
     return rep
 
 
-def _load_mue(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
+def _load_mue(
+    conn, kind, paths, label, effective, source, sha, *, scrub: Scrub | None
+) -> ChangeReport:
     from . import ncci
 
     rows = ncci.parse_mue(paths)
     label, effective = _ncci_label(paths, label, effective, "MUE")
     prev = store.check_order(conn, "mue", label, effective)
-    before = _ncci_findings(conn) if prev else set()
+    before = _edit_findings(conn, scrub) if prev and scrub else set()
     version_id = store.add_version(
         conn, "mue", label, effective, ncci.quarter_end(effective), source, sha, len(rows)
     )
@@ -472,27 +495,26 @@ def _load_mue(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
     )
     if prev:
         rep.counts = store.count_changes(rep.changes)
-        rep.affected = _new_findings(conn, before)
+        if scrub:
+            rep.affected = _new_findings(conn, scrub, before)
     return rep
 
 
-def _ncci_findings(conn) -> set:
-    from .. import scrub
-
+def _edit_findings(conn, scrub: Scrub) -> set:
     # compared without the edit's rationale text, which a new quarter may reword
     return {
         (f.encounter, f.encounter_id, f.line, f.rule, f.message.split(" (edit rationale:")[0])
-        for f in scrub.check(conn, rules=("NCCI-PTP", "MUE-LINE", "MUE-DAY"))
+        for f in scrub(conn, rules=EDIT_RULES)
     }
 
 
-def _new_findings(conn, before: set) -> list[dict]:
+def _new_findings(conn, scrub: Scrub, before: set) -> list[dict]:
     """Unbilled lines the new edits hit that the old ones did not (the code is the one denied)."""
     import re
 
     out = []
     for e, eid, ln, rule, msg in sorted(
-        _ncci_findings(conn) - before, key=lambda x: (x[1] or 0, x[2] or 0)
+        _edit_findings(conn, scrub) - before, key=lambda x: (x[1] or 0, x[2] or 0)
     ):
         m = re.search(r"\b[0-9A-Z]{5}\b", msg)
         out.append(

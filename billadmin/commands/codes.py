@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..dates import parse_option
 from . import FormatOpt, OutputOpt, group, note, open_db
 
 app = group(
@@ -21,18 +22,6 @@ DateOpt = Annotated[
     str | None,
     typer.Option("--date", "-d", help="As valid on this date of service (YYYY-MM-DD)."),
 ]
-
-
-def _date(value: str | None, what: str):
-    from .. import dates
-    from ..errors import BadInput
-
-    if value is None:
-        return None
-    try:
-        return dates.parse_date(value)
-    except dates.DateError as e:
-        raise BadInput(f"{what}: {e}") from None
 
 
 def _system(value: str | None) -> str | None:
@@ -98,8 +87,9 @@ def codes_load(
     """
     from .. import render
     from ..codesets import loader
+    from ..scrub import check as scrub_check
 
-    eff = _date(effective, "--effective")
+    eff = parse_option(effective, "--effective")
     conn = open_db()
     rep = loader.load(
         conn,
@@ -108,6 +98,7 @@ def codes_load(
         label=version,
         effective=eff.isoformat() if eff else None,
         dry_run=dry_run,
+        scrub=scrub_check,
     )
     if rep.changes:
         render.emit(
@@ -162,7 +153,7 @@ def codes_lookup(
     from ..codesets import query
     from ..errors import NotFound
 
-    day = _date(on, "--date")
+    day = parse_option(on, "--date")
     conn = open_db()
     rows = query.lookup(
         conn, codes, system=_system(system), on=day.isoformat() if day else None, history=history
@@ -200,7 +191,7 @@ def codes_search(
     from .. import render
     from ..codesets import query
 
-    day = _date(on, "--date")
+    day = parse_option(on, "--date")
     conn = open_db()
     rows = query.search(
         conn,
@@ -332,7 +323,7 @@ def codes_check(
     from ..scrub import check
     from ..scrub.rules import RULES
 
-    day = _date(as_of, "--as-of")
+    day = parse_option(as_of, "--as-of")
     if file is not None and (encounter or unbilled):
         raise BadInput("--file checks a file: do not combine it with --encounter or --unbilled")
     rules = None
