@@ -74,6 +74,22 @@ def parse_date(text: str | _dt.date | None, fmt: str | None = None) -> _dt.date:
     return d
 
 
+def parse_option(
+    text: str | None, option: str, default: _dt.date | None = None
+) -> _dt.date | None:
+    """A date given on the command line (--as-of, --date, --from, --since, ...): parse_date's
+    rules (ISO, or an ISO datetime's day); None gives the default. Bad text is BadInput (exit 2)
+    naming the option and the reason, never the value. The one parser for date options."""
+    from .errors import BadInput
+
+    if text is None:
+        return default
+    try:
+        return parse_date(text)
+    except DateError as e:
+        raise BadInput(f"{option}: {e}") from None
+
+
 def iso(d: _dt.date | None) -> str | None:
     return d.isoformat() if d else None
 

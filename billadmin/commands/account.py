@@ -38,9 +38,9 @@ def account_show(
         billadmin account show 0100007 -f xlsx -o account.xlsx
     """
     from ..accounts import view
-    from ..accounts.inputs import day
+    from ..dates import parse_option
 
-    sections = view.account(open_db(), mrn, as_of=day(as_of, "--as-of"))
+    sections = view.account(open_db(), mrn, as_of=parse_option(as_of, "--as-of"))
     emit_sections(sections, fmt, output, single_first=True)
 
 

@@ -51,9 +51,9 @@ def appeal_create(
     """
     from .. import dates, render
     from ..accounts import appeals
-    from ..accounts.inputs import day
+    from ..dates import parse_option
 
-    on = day(date, "--date", dates.today())
+    on = parse_option(date, "--date", dates.today())
     row = appeals.create(open_db(), invoice, reason, on=on, letter=letter, late=late)
     render.emit(row, fmt=fmt, single=True, title="Appeal")
     note(
@@ -82,10 +82,10 @@ def appeal_list(
     """
     from .. import dates, render
     from ..accounts import appeals
-    from ..accounts.inputs import day
+    from ..dates import parse_option
 
     rows = appeals.list_appeals(
-        open_db(), status=status, as_of=day(as_of, "--as-of", dates.today())
+        open_db(), status=status, as_of=parse_option(as_of, "--as-of", dates.today())
     )
     render.emit(rows, fmt=fmt, output=output, title="Appeals")
 
@@ -112,10 +112,11 @@ def appeal_update(
     """
     from .. import dates, render
     from ..accounts import appeals
-    from ..accounts.inputs import day, warn
+    from ..dates import parse_option
+    from .options import warn
 
     row = appeals.update(
-        open_db(), appeal_id, status, on=day(date, "--date", dates.today()), note=text
+        open_db(), appeal_id, status, on=parse_option(date, "--date", dates.today()), note=text
     )
     if row.pop("warning", None):
         warn(f"appeal #{appeal_id} was submitted after its deadline {row['deadline']}")

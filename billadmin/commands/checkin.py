@@ -44,9 +44,10 @@ def checkin(
     """
     from .. import dates, money, render
     from ..accounts import checkin as domain
-    from ..accounts.inputs import amount, day, warn
+    from ..dates import parse_option
+    from .options import amount, warn
 
-    on = day(date, "--date", dates.today())
+    on = parse_option(date, "--date", dates.today())
     cents = amount(collect, "--collect")
     conn = open_db()
     res = domain.checkin(conn, mrn, on, collect_cents=cents, method=method, reference=reference)

@@ -33,12 +33,8 @@ def demo(
     """
     from .. import dates
     from .. import demo as demo_mod
-    from ..errors import BadInput
 
-    try:
-        day = dates.parse_date(as_of) if as_of else None
-    except dates.DateError as e:
-        raise BadInput(f"--as-of: {e}") from None
+    day = dates.parse_option(as_of or None, "--as-of")
     path = Path(state.db_path or "billadmin-demo.db")
     summary = demo_mod.run_demo(path, as_of=day)
     for step in summary.steps:

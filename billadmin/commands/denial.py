@@ -45,10 +45,10 @@ def denial_list(
     """
     from .. import dates, money, render
     from ..accounts import denials
-    from ..accounts.inputs import day
+    from ..dates import parse_option
 
-    today = day(as_of, "--as-of", dates.today())
-    rows = denials.worklist(open_db(), as_of=today, payer=payer, since=day(since, "--from"))
+    today = parse_option(as_of, "--as-of", dates.today())
+    rows = denials.worklist(open_db(), as_of=today, payer=payer, since=parse_option(since, "--from"))
     cols = [
         "invoice",
         "mrn",

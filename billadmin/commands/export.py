@@ -37,11 +37,7 @@ def export_deidentified(
     from ..errors import BadInput
 
     for name, value in (("--from", date_from), ("--to", date_to)):
-        if value:
-            try:
-                dates.parse_date(value)
-            except dates.DateError as e:
-                raise BadInput(f"{name}: {e}") from None
+        dates.parse_option(value or None, name)
     suffix = output.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise BadInput("-o must name a .csv or .xlsx file")

@@ -9,24 +9,13 @@ from typing import Annotated
 
 import typer
 
+from ..dates import parse_option
 from ..render import Format
 from . import FormatOpt, OutputOpt, group, note, open_db
 
 app = group(
     "Claims as X12 837P, patient invoices as PDF, voids.\n\nInvoices: claims as X12 837P and patient invoices as PDF, and their lifecycle."
 )
-
-
-def _date(value: str | None, option: str):
-    from .. import dates
-    from ..errors import BadInput
-
-    if not value:
-        return None
-    try:
-        return dates.parse_date(value)
-    except dates.DateError as e:
-        raise BadInput(f"{option}: {e}") from None
 
 
 HELD_SHOWN = 40
@@ -151,7 +140,7 @@ def invoice_generate(
     with _status() as say:
         res = gen.generate(
             conn,
-            through=_date(through, "--through"),
+            through=parse_option(through or None, "--through"),
             payer=payer,
             claims=not patients_only,
             patients=not claims_only,
@@ -374,7 +363,7 @@ def invoice_list(
 
     conn = open_db()
     rows = lifecycle.list_invoices(
-        conn, kind=kind, status=status, payer=payer, since=_date(since, "--since"), limit=limit
+        conn, kind=kind, status=status, payer=payer, since=parse_option(since or None, "--since"), limit=limit
     )
     render.emit(rows, fmt=fmt, output=output, columns=lifecycle.LIST_COLUMNS, title="Invoices")
 

@@ -77,10 +77,10 @@ def note_list(
     """
     from .. import render
     from ..accounts import notes
-    from ..accounts.inputs import day
+    from ..dates import parse_option
 
     rows = notes.list_notes(
-        open_db(), target, kind=_kind(invoice, patient), since=day(since, "--from")
+        open_db(), target, kind=_kind(invoice, patient), since=parse_option(since, "--from")
     )
     render.emit(
         rows,

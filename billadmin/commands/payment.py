@@ -77,11 +77,11 @@ def payment_post(
     """
     from .. import dates
     from ..accounts import payments
-    from ..accounts.inputs import amount as parse_amount
-    from ..accounts.inputs import day
+    from ..dates import parse_option
+    from .options import amount as parse_amount
 
     cents = parse_amount(amount, "AMOUNT")
-    on = day(date, "--date", dates.today())
+    on = parse_option(date, "--date", dates.today())
     post = payments.post_payment(
         open_db(),
         mrn,
@@ -118,11 +118,11 @@ def payment_refund(
     """
     from .. import dates
     from ..accounts import payments
-    from ..accounts.inputs import amount as parse_amount
-    from ..accounts.inputs import day
+    from ..dates import parse_option
+    from .options import amount as parse_amount
 
     cents = parse_amount(amount, "AMOUNT")
-    on = day(date, "--date", dates.today())
+    on = parse_option(date, "--date", dates.today())
     post = payments.refund(
         open_db(), mrn, cents, method=method, on=on, invoice_number=invoice, reference=reference
     )
@@ -143,9 +143,9 @@ def payment_apply_credit(
     """
     from .. import dates, money, render
     from ..accounts import payments
-    from ..accounts.inputs import day
+    from ..dates import parse_option
 
-    on = day(date, "--date", dates.today())
+    on = parse_option(date, "--date", dates.today())
     rows = payments.apply_credit_for(open_db(), mrn, on)
     render.emit(
         rows,
@@ -187,14 +187,14 @@ def payment_list(
     """
     from .. import render
     from ..accounts import payments
-    from ..accounts.inputs import day
+    from ..dates import parse_option
 
     rows = payments.list_payments(
         open_db(),
         mrn=mrn,
         kind=kind,
-        since=day(since, "--from"),
-        until=day(until, "--to"),
+        since=parse_option(since, "--from"),
+        until=parse_option(until, "--to"),
         limit=limit,
     )
     render.emit(rows, fmt=fmt, output=output, title="Payments")

@@ -295,11 +295,8 @@ def reconcile_remits(
     from ..reconcile import output as out_mod
     from ..reconcile import remits, reports
 
-    try:
-        day = dates.parse_date(as_of) if as_of else dates.today()
-        since_day = dates.parse_date(since) if since else None
-    except dates.DateError as e:
-        raise BadInput(f"--as-of/--since: {e}") from None
+    day = dates.parse_option(as_of or None, "--as-of", dates.today())
+    since_day = dates.parse_option(since or None, "--since")
     tol = _money_opt(tolerance, "--tolerance")
     side = None
     if deposits is not None:

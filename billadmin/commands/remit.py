@@ -270,10 +270,7 @@ def remit_list(
     from ..remit import views
 
     if since:
-        try:
-            since = dates.parse_date(since).isoformat()
-        except dates.DateError as e:
-            raise BadInput(f"--since: {e}") from None
+        since = dates.iso(dates.parse_option(since, "--since"))
     if outcome and not claims:
         raise BadInput("--outcome applies to --claims")
     conn = open_db()

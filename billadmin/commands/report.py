@@ -31,9 +31,9 @@ ReportFormatOpt = Annotated[
 
 def _dates(as_of, start=None, end=None):
     from .. import dates
-    from ..accounts.inputs import day
+    from ..dates import parse_option
 
-    return day(as_of, "--as-of", dates.today()), day(start, "--from"), day(end, "--to")
+    return parse_option(as_of, "--as-of", dates.today()), parse_option(start, "--from"), parse_option(end, "--to")
 
 
 def _out(conn, rep, fmt, output) -> None:
