@@ -28,12 +28,16 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
 from .. import audit, money
 from .. import db as dbmod
 from ..errors import BadInput
 from . import balance, codes
 from .parse import ClaimPayment, RemitFile, Transaction, parse_file
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 
 @dataclass
@@ -153,7 +157,7 @@ def load_and_check(paths) -> list[RemitFile]:
     return files
 
 
-def import_files(conn, paths, *, dry_run: bool = False) -> ImportResult:
+def import_files(conn: Database, paths, *, dry_run: bool = False) -> ImportResult:
     files = load_and_check(paths)
     res = ImportResult(dry_run=dry_run)
     for rf in files:
@@ -182,9 +186,9 @@ def _now() -> str:
     return audit.utcnow()
 
 
-def _post_file(conn, rf: RemitFile, res: ImportResult) -> None:
-    file_id = None
-    posted_tx = []
+def _post_file(conn: Database, rf: RemitFile, res: ImportResult) -> None:
+    file_id: int | None = None
+    posted_tx: list[int] = []
     for tx in rf.transactions:
         payer_key = tx.payer_key
         tr = TransactionResult(
@@ -198,7 +202,8 @@ def _post_file(conn, rf: RemitFile, res: ImportResult) -> None:
             plb_cents=tx.plb_cents,
         )
         prior = conn.execute(
-            "SELECT t.id, t.amount_cents, f.file_name FROM remit_transactions t JOIN remit_files f ON f.id = t.file_id"
+            "SELECT t.id, t.amount_cents, f.file_name"
+            " FROM remit_transactions t JOIN remit_files f ON f.id = t.file_id"
             " WHERE t.payer_key = ? AND t.trace_number = ? AND t.reversal_only = ?",
             (payer_key, tx.trace_number, int(tx.reversal_only)),
         ).fetchone()
@@ -208,28 +213,20 @@ def _post_file(conn, rf: RemitFile, res: ImportResult) -> None:
             same = (
                 "same amount"
                 if prior[1] == tx.signed_amount_cents
-                else f"earlier amount {money.fmt(prior[1])}, this one {money.fmt(tx.signed_amount_cents)}"
+                else f"earlier amount {money.fmt(prior[1])},"
+                f" this one {money.fmt(tx.signed_amount_cents)}"
             )
-            tr.note = f"payer {tx.payer_name or payer_key} trace {tx.trace_number} was posted from {prior[2]} (remit transaction {prior[0]}, {same})"
+            tr.note = (
+                f"payer {tx.payer_name or payer_key} trace {tx.trace_number} was posted from"
+                f" {prior[2]} (remit transaction {prior[0]}, {same})"
+            )
             res.transactions.append(tr)
             continue
         if file_id is None:
-            file_id = conn.execute(
-                "INSERT INTO remit_files (file_name, sha256, size, interchange_control, segments, imported_at, os_user)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (
-                    rf.name,
-                    rf.sha256,
-                    rf.size,
-                    rf.interchange_control,
-                    rf.segments,
-                    _now(),
-                    audit.os_user(),
-                ),
-            ).lastrowid
-        _post_transaction(conn, file_id, rf, tx, tr, res)
+            file_id = _insert_file(conn, rf)
+        tx_id = _post_transaction(conn, file_id, rf, tx, tr, res)
         res.transactions.append(tr)
-        posted_tx.append(tr.transaction_id)
+        posted_tx.append(tx_id)
     if posted_tx:
         audit.record(
             conn,
@@ -247,7 +244,26 @@ def _post_file(conn, rf: RemitFile, res: ImportResult) -> None:
         )
 
 
-def _our_payer(conn, tx: Transaction) -> int | None:
+def _insert_file(conn: Database, rf: RemitFile) -> int:
+    """The file as read (remit_files), once it has a transaction to post; returns its id."""
+    file_id = conn.execute(
+        "INSERT INTO remit_files (file_name, sha256, size, interchange_control, segments,"
+        " imported_at, os_user) VALUES (?,?,?,?,?,?,?)",
+        (
+            rf.name,
+            rf.sha256,
+            rf.size,
+            rf.interchange_control,
+            rf.segments,
+            _now(),
+            audit.os_user(),
+        ),
+    ).lastrowid
+    assert file_id is not None
+    return file_id
+
+
+def _our_payer(conn: Database, tx: Transaction) -> int | None:
     ids = [
         x
         for x in (
@@ -272,18 +288,19 @@ def _mods(text: str | None) -> tuple[str, ...]:
     return tuple(m.upper() for m in _MOD_SPLIT.split(text or "") if m)
 
 
-def _match_lines(conn, invoice_id: int, claim: ClaimPayment) -> list[int | None]:
+def _match_lines(conn: Database, invoice_id: int, claim: ClaimPayment) -> list[int | None]:
     """Invoice line id for each SVC: by REF*6R line control number, else by procedure code,
     modifiers and date of service, else by code alone; each invoice line used once."""
     rows = conn.execute(
-        "SELECT id, line_no, code, modifiers, date_of_service FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no",
+        "SELECT id, line_no, code, modifiers, date_of_service FROM invoice_lines"
+        " WHERE invoice_id = ? ORDER BY line_no",
         (invoice_id,),
     ).fetchall()
     used: set[int] = set()
     out: list[int | None] = []
-    by_ctl = {}
-    for lid, line_no, code, mods, dos in rows:
-        by_ctl.setdefault(str(lid), lid)
+    by_ctl: dict[str, int] = {}
+    for row in rows:
+        by_ctl.setdefault(str(row[0]), row[0])
     for ln in claim.lines:
         hit = None
         if (
@@ -304,7 +321,7 @@ def _match_lines(conn, invoice_id: int, claim: ClaimPayment) -> list[int | None]
                     hit = lid
                     break
         if hit is None:
-            for lid, _, code, mods, dos in rows:
+            for lid, _, code, _mods_text, _dos in rows:
                 if lid not in used and (code or "").upper() in codes_to_try:
                     hit = lid
                     break
@@ -314,13 +331,16 @@ def _match_lines(conn, invoice_id: int, claim: ClaimPayment) -> list[int | None]
     return out
 
 
-def _active_posting(conn, invoice_id: int, claim: ClaimPayment, *, want_reverse: bool):
+def _active_posting(
+    conn: Database, invoice_id: int, claim: ClaimPayment, *, want_reverse: bool
+) -> int | None:
     """The latest posted (not reversed) claim payment on this invoice that this one repeats
     (want_reverse=False) or reverses (want_reverse=True)."""
     sign = -1 if want_reverse else 1
     rows = conn.execute(
-        "SELECT c.id, c.payer_claim_number, c.status_code, c.charge_cents, c.paid_cents FROM remit_claims c"
-        " WHERE c.invoice_id = ? AND c.status_code != '22' AND c.outcome IN ('paid','partially_paid','denied')"
+        "SELECT c.id, c.payer_claim_number, c.status_code, c.charge_cents, c.paid_cents"
+        " FROM remit_claims c WHERE c.invoice_id = ? AND c.status_code != '22'"
+        " AND c.outcome IN ('paid','partially_paid','denied')"
         " AND NOT EXISTS (SELECT 1 FROM remit_claims r WHERE r.reverses_id = c.id)"
         " ORDER BY c.id DESC",
         (invoice_id,),
@@ -336,7 +356,8 @@ def _active_posting(conn, invoice_id: int, claim: ClaimPayment, *, want_reverse:
             prev = sorted(
                 (g, r, a)
                 for g, r, a in conn.execute(
-                    "SELECT group_code, reason_code, amount_cents FROM remit_adjustments WHERE claim_id = ?",
+                    "SELECT group_code, reason_code, amount_cents FROM remit_adjustments"
+                    " WHERE claim_id = ?",
                     (cid,),
                 )
             )
@@ -348,15 +369,42 @@ def _active_posting(conn, invoice_id: int, claim: ClaimPayment, *, want_reverse:
 
 
 def _post_transaction(
-    conn, file_id: int, rf: RemitFile, tx: Transaction, tr: TransactionResult, res: ImportResult
-) -> None:
+    conn: Database,
+    file_id: int,
+    rf: RemitFile,
+    tx: Transaction,
+    tr: TransactionResult,
+    res: ImportResult,
+) -> int:
+    """One ST transaction: its rows as read, each claim posted (reversals first), the payments
+    with their allocations, then the claims' status events. Returns its remit_transactions id."""
     now = _now()
-    pay_date = tx.payment_date or tx.production_date or now[:10]
     tx_payer = _our_payer(conn, tx)
+    tx_id = tr.transaction_id = _insert_transaction(conn, file_id, tx, tx_payer)
+    posting = _TransactionPosting(
+        conn, rf.name, tx, tx_id, tx_payer, tx.payment_date or tx.production_date or now[:10], now
+    )
+    for claim in sorted(tx.claims, key=lambda c: (not c.is_reversal, c.seq)):
+        posting.claim(claim, tr, res)
+    posting.payments()
+    posting.status_events(res)
+    conn.execute(
+        "UPDATE remit_transactions SET posted_cents = ?, unmatched_cents = ?, skipped_cents = ?"
+        " WHERE id = ?",
+        (tr.posted_cents, tr.unmatched_cents, tr.skipped_cents, tx_id),
+    )
+    if tr.unmatched:
+        tr.note = f"{tr.unmatched} claim(s) not ours: kept as unmatched"
+    return tx_id
+
+
+def _insert_transaction(conn: Database, file_id: int, tx: Transaction, payer_id: int | None) -> int:
+    """The transaction as read (remit_transactions) and its PLB rows; returns its id."""
     tx_id = conn.execute(
-        "INSERT INTO remit_transactions (file_id, st_control, payer_key, payer_name, payer_x12_id, payer_id, payee_name,"
-        " payee_id_qualifier, payee_id, handling_code, credit_debit, amount_cents, method, payment_date, production_date,"
-        " trace_number, trace_company, reversal_only, claims_paid_cents, plb_cents, posted_cents, unmatched_cents)"
+        "INSERT INTO remit_transactions (file_id, st_control, payer_key, payer_name, payer_x12_id,"
+        " payer_id, payee_name, payee_id_qualifier, payee_id, handling_code, credit_debit,"
+        " amount_cents, method, payment_date, production_date, trace_number, trace_company,"
+        " reversal_only, claims_paid_cents, plb_cents, posted_cents, unmatched_cents)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0)",
         (
             file_id,
@@ -364,7 +412,7 @@ def _post_transaction(
             tx.payer_key,
             tx.payer_name,
             tx.payer_id or tx.payer_ref,
-            tx_payer,
+            payer_id,
             tx.payee_name,
             tx.payee_id_qualifier,
             tx.payee_id,
@@ -381,135 +429,70 @@ def _post_transaction(
             tx.plb_cents,
         ),
     ).lastrowid
-    tr.transaction_id = tx_id
+    assert tx_id is not None
     for p in tx.plb:
         conn.execute(
-            "INSERT INTO remit_plb (transaction_id, provider_id, fiscal_date, reason_code, reference, amount_cents)"
-            " VALUES (?,?,?,?,?,?)",
+            "INSERT INTO remit_plb (transaction_id, provider_id, fiscal_date, reason_code, reference,"
+            " amount_cents) VALUES (?,?,?,?,?,?)",
             (tx_id, p.provider_id, p.fiscal_date, p.reason, p.reference, p.amount_cents),
         )
+    return tx_id
+
+
+class _StatusEvent(NamedTuple):
+    invoice_id: int
+    claim_id: int  # remit_claims.id
+    result: int  # index in ImportResult.claims
+    claim: ClaimPayment
+
+
+@dataclass
+class _TransactionPosting:
+    """Posting the claims of one transaction: what they share (the transaction, its payer and
+    payment date) and what they leave for the end (allocations per payer, status events)."""
+
+    conn: Database
+    file_name: str
+    tx: Transaction
+    tx_id: int
+    tx_payer: int | None
+    pay_date: str
+    now: str
     # allocations waiting for their payment row: payer_id -> [(invoice_id, invoice_line_id, cents)]
-    allocs: dict[int | None, list[tuple[int, int | None, int]]] = defaultdict(list)
-    events: list[
-        tuple[int, int, int, ClaimPayment]
-    ] = []  # (invoice_id, remit claim id, result index, claim)
-    order = sorted(tx.claims, key=lambda c: (not c.is_reversal, c.seq))
-    for claim in order:
+    allocs: defaultdict[int | None, list[tuple[int, int | None, int]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    events: list[_StatusEvent] = field(default_factory=list)
+
+    def claim(self, claim: ClaimPayment, tr: TransactionResult, res: ImportResult) -> None:
+        """One claim payment: matched to our invoice (or not), kept as read, and posted when it
+        is ours and neither a duplicate nor a reversal of nothing."""
+        conn = self.conn
         inv = conn.execute(
             "SELECT id, kind, payer_id FROM invoices WHERE number = ?", (claim.claim_number,)
         ).fetchone()
-        invoice_id = inv[0] if inv and inv[1] == "claim" else None
-        payer_id = (inv[2] if inv and inv[2] is not None else tx_payer) if invoice_id else None
-        outcome, note, reverses = None, "", None
-        if invoice_id is None:
-            outcome = "unmatched"
-            note = (
-                "no claim with this number"
-                if not inv
-                else f"invoice {inv[0]} is a {inv[1]} invoice, not a claim"
-            )
-        elif claim.is_reversal:
-            reverses = _active_posting(conn, invoice_id, claim, want_reverse=True)
-            if reverses is None:
-                outcome, note = "not_posted", "reversal of a payment that was never posted here"
-            else:
-                outcome = "reversed"
-                note = f"reverses remit claim {reverses}"
-        else:
-            dup = _active_posting(conn, invoice_id, claim, want_reverse=False)
-            if dup is not None:
-                outcome, note = "duplicate", f"same payment as remit claim {dup}, already posted"
-        claim_id = conn.execute(
-            "INSERT INTO remit_claims (transaction_id, seq, claim_number, invoice_id, status_code, charge_cents, paid_cents,"
-            " patient_resp_cents, filing_indicator, payer_claim_number, facility_code, frequency_code, statement_from,"
-            " statement_to, remarks, outcome, reverses_id, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                tx_id,
-                claim.seq,
-                claim.claim_number,
-                invoice_id,
-                claim.status_code,
-                claim.charge_cents,
-                claim.paid_cents,
-                claim.patient_resp_cents,
-                claim.filing_indicator,
-                claim.payer_claim_number,
-                claim.facility_code,
-                claim.frequency_code,
-                claim.statement_from,
-                claim.statement_to,
-                ",".join(claim.remarks),
-                outcome or "not_posted",
-                reverses,
-                note or None,
-            ),
-        ).lastrowid
-        post = outcome in (None, "reversed")
-        line_ids = (
-            _match_lines(conn, invoice_id, claim)
-            if post and claim.lines
+        invoice_id: int | None = inv[0] if inv and inv[1] == "claim" else None
+        payer_id = (inv[2] if inv and inv[2] is not None else self.tx_payer) if invoice_id else None
+        outcome, note, reverses = _claim_outcome(conn, claim, inv, invoice_id)
+        claim_id = _insert_claim(conn, self.tx_id, claim, invoice_id, outcome, reverses, note)
+        # the invoice the payment goes to: none when it is not ours, a duplicate, or not posted
+        post_to = invoice_id if outcome in (None, "reversed") else None
+        line_ids: list[int | None] = (
+            _match_lines(conn, post_to, claim)
+            if post_to is not None and claim.lines
             else [None] * len(claim.lines)
         )
-        remit_line_ids = []
-        for ln, inv_line in zip(claim.lines, line_ids):
-            remit_line_ids.append(
-                conn.execute(
-                    "INSERT INTO remit_lines (claim_id, seq, invoice_line_id, qualifier, code, modifiers, charge_cents, paid_cents,"
-                    " allowed_cents, units, revenue_code, original_code, service_from, service_to, control_number, remarks)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        claim_id,
-                        ln.seq,
-                        inv_line,
-                        ln.qualifier,
-                        ln.code,
-                        ",".join(ln.modifiers),
-                        ln.charge_cents,
-                        ln.paid_cents,
-                        ln.allowed_cents,
-                        ln.units,
-                        ln.revenue_code,
-                        ln.original_code,
-                        ln.service_from,
-                        ln.service_to,
-                        ln.control_number,
-                        ",".join(ln.remarks),
-                    ),
-                ).lastrowid
-            )
-        line_map = {id(ln): (rid, il) for ln, rid, il in zip(claim.lines, remit_line_ids, line_ids)}
-        for ln, a in claim.all_adjustments():
-            rid, il = line_map[id(ln)] if ln is not None else (None, None)
-            adj_id = None
-            if post and a.amount_cents != 0:
-                adj_id = conn.execute(
-                    "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code, amount_cents, source,"
-                    " created_on, created_at) VALUES (?,?,?,?,?,?,?,?)",
-                    (
-                        invoice_id,
-                        il,
-                        a.group,
-                        a.reason,
-                        a.amount_cents,
-                        "transfer" if a.group == "PR" else "remit",
-                        pay_date,
-                        now,
-                    ),
-                ).lastrowid
-            conn.execute(
-                "INSERT INTO remit_adjustments (claim_id, line_id, group_code, reason_code, amount_cents, quantity,"
-                " adjustment_id) VALUES (?,?,?,?,?,?,?)",
-                (claim_id, rid, a.group, a.reason, a.amount_cents, a.quantity, adj_id),
-            )
-        if post:
+        remit_line_ids = _insert_lines(conn, claim_id, claim, line_ids)
+        self._adjustments(claim, claim_id, post_to, line_ids, remit_line_ids)
+        if post_to is not None:
             lines_paid = 0
-            for ln, il in zip(claim.lines, line_ids):
+            for ln, il in zip(claim.lines, line_ids, strict=True):
                 if ln.paid_cents:
-                    allocs[payer_id].append((invoice_id, il, ln.paid_cents))
+                    self.allocs[payer_id].append((post_to, il, ln.paid_cents))
                 lines_paid += ln.paid_cents
             rest = claim.paid_cents - lines_paid
             if rest:
-                allocs[payer_id].append((invoice_id, None, rest))
+                self.allocs[payer_id].append((post_to, None, rest))
             tr.posted_cents += claim.paid_cents
         elif outcome == "duplicate":
             tr.skipped_cents += claim.paid_cents
@@ -519,73 +502,216 @@ def _post_transaction(
             tr.matched += 1
         else:
             tr.unmatched += 1
-        cr = ClaimResult(
-            rf.name,
-            tx.control_number,
-            tx.trace_number or "",
+        res.claims.append(
+            ClaimResult(
+                self.file_name,
+                self.tx.control_number,
+                self.tx.trace_number or "",
+                claim.claim_number,
+                claim.status_code,
+                outcome or "",
+                invoice_id,
+                claim.charge_cents,
+                claim.paid_cents,
+                claim.group_total("PR"),
+                claim.adjusted_cents - claim.group_total("PR"),
+                claim.payer_claim_number,
+                note,
+            )
+        )
+        if post_to is not None:
+            self.events.append(_StatusEvent(post_to, claim_id, len(res.claims) - 1, claim))
+
+    def _adjustments(
+        self,
+        claim: ClaimPayment,
+        claim_id: int,
+        post_to: int | None,
+        line_ids: list[int | None],
+        remit_line_ids: list[int],
+    ) -> None:
+        """Every CAS kept as read (remit_adjustments); on a posted claim each non-zero one also
+        becomes a ledger adjustment (group PR a transfer to the patient)."""
+        line_map = {
+            id(ln): (rid, il)
+            for ln, rid, il in zip(claim.lines, remit_line_ids, line_ids, strict=True)
+        }
+        for ln, a in claim.all_adjustments():
+            rid, il = line_map[id(ln)] if ln is not None else (None, None)
+            adj_id = None
+            if post_to is not None and a.amount_cents != 0:
+                adj_id = self.conn.execute(
+                    "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
+                    " amount_cents, source, created_on, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        post_to,
+                        il,
+                        a.group,
+                        a.reason,
+                        a.amount_cents,
+                        "transfer" if a.group == "PR" else "remit",
+                        self.pay_date,
+                        self.now,
+                    ),
+                ).lastrowid
+            self.conn.execute(
+                "INSERT INTO remit_adjustments (claim_id, line_id, group_code, reason_code,"
+                " amount_cents, quantity, adjustment_id) VALUES (?,?,?,?,?,?,?)",
+                (claim_id, rid, a.group, a.reason, a.amount_cents, a.quantity, adj_id),
+            )
+
+    def payments(self) -> None:
+        """One payment per payer in this transaction, then its allocations."""
+        conn, tx = self.conn, self.tx
+        for payer_id, rows in self.allocs.items():
+            total = sum(r[2] for r in rows)
+            pay_id = conn.execute(
+                "INSERT INTO payments (kind, patient_id, payer_id, amount_cents, method, reference,"
+                " received_on, created_at) VALUES ('insurance', NULL, ?, ?, ?, ?, ?, ?)",
+                (payer_id, total, tx.method, tx.trace_number, self.pay_date, self.now),
+            ).lastrowid
+            conn.conn.executemany(
+                "INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id,"
+                " amount_cents) VALUES (?,?,?,?)",
+                [(pay_id, i, il, c) for i, il, c in rows],
+            )
+            conn.execute(
+                "INSERT INTO remit_payments (transaction_id, payment_id) VALUES (?,?)",
+                (self.tx_id, pay_id),
+            )
+
+    def status_events(self, res: ImportResult) -> None:
+        """Status events last, once every payment and adjustment of the transaction is in; the
+        payer's claim number goes where the billing domain reads it for corrected and void
+        claims (REF*F8)."""
+        conn, now = self.conn, self.now
+        has_pcn_table = (
+            conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'payer_claim_numbers'"
+            ).fetchone()
+            is not None
+        )
+        for invoice_id, claim_id, idx, claim in self.events:
+            status = _status(conn, invoice_id, claim)
+            res.claims[idx].outcome = status
+            conn.execute("UPDATE remit_claims SET outcome = ? WHERE id = ?", (status, claim_id))
+            conn.execute(
+                "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)",
+                (
+                    invoice_id,
+                    status,
+                    now,
+                    f"835 trace {self.tx.trace_number}, remit claim {claim_id}",
+                ),
+            )
+            if claim.payer_claim_number and not claim.is_reversal and has_pcn_table:
+                conn.execute(
+                    "INSERT INTO payer_claim_numbers (invoice_id, payer_claim_number, source,"
+                    " recorded_at) VALUES (?,?,?,?)"
+                    " ON CONFLICT (invoice_id) DO UPDATE SET"
+                    " payer_claim_number = excluded.payer_claim_number,"
+                    " source = excluded.source, recorded_at = excluded.recorded_at",
+                    (invoice_id, claim.payer_claim_number, f"835 remit claim {claim_id}", now),
+                )
+
+
+def _claim_outcome(
+    conn: Database, claim: ClaimPayment, inv: tuple | None, invoice_id: int | None
+) -> tuple[str | None, str, int | None]:
+    """(outcome, note, remit claim reversed) before posting: 'unmatched' (not our claim),
+    'not_posted' (a reversal of nothing posted here), 'reversed', 'duplicate', or None (post
+    it; its status comes from the balance afterwards)."""
+    if invoice_id is None:
+        if not inv:
+            return "unmatched", "no claim with this number", None
+        return "unmatched", f"invoice {inv[0]} is a {inv[1]} invoice, not a claim", None
+    if claim.is_reversal:
+        reverses = _active_posting(conn, invoice_id, claim, want_reverse=True)
+        if reverses is None:
+            return "not_posted", "reversal of a payment that was never posted here", None
+        return "reversed", f"reverses remit claim {reverses}", reverses
+    dup = _active_posting(conn, invoice_id, claim, want_reverse=False)
+    if dup is not None:
+        return "duplicate", f"same payment as remit claim {dup}, already posted", None
+    return None, "", None
+
+
+def _insert_claim(
+    conn: Database,
+    tx_id: int,
+    claim: ClaimPayment,
+    invoice_id: int | None,
+    outcome: str | None,
+    reverses: int | None,
+    note: str,
+) -> int:
+    """The claim payment as read (remit_claims); returns its id."""
+    claim_id = conn.execute(
+        "INSERT INTO remit_claims (transaction_id, seq, claim_number, invoice_id, status_code,"
+        " charge_cents, paid_cents, patient_resp_cents, filing_indicator, payer_claim_number,"
+        " facility_code, frequency_code, statement_from, statement_to, remarks, outcome,"
+        " reverses_id, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            tx_id,
+            claim.seq,
             claim.claim_number,
-            claim.status_code,
-            outcome or "",
             invoice_id,
+            claim.status_code,
             claim.charge_cents,
             claim.paid_cents,
-            claim.group_total("PR"),
-            claim.adjusted_cents - claim.group_total("PR"),
+            claim.patient_resp_cents,
+            claim.filing_indicator,
             claim.payer_claim_number,
-            note,
-        )
-        res.claims.append(cr)
-        if post:
-            events.append((invoice_id, claim_id, len(res.claims) - 1, claim))
-    # payments, one per payer in this transaction, then their allocations
-    for payer_id, rows in allocs.items():
-        total = sum(r[2] for r in rows)
-        pay_id = conn.execute(
-            "INSERT INTO payments (kind, patient_id, payer_id, amount_cents, method, reference, received_on, created_at)"
-            " VALUES ('insurance', NULL, ?, ?, ?, ?, ?, ?)",
-            (payer_id, total, tx.method, tx.trace_number, pay_date, now),
+            claim.facility_code,
+            claim.frequency_code,
+            claim.statement_from,
+            claim.statement_to,
+            ",".join(claim.remarks),
+            outcome or "not_posted",
+            reverses,
+            note or None,
+        ),
+    ).lastrowid
+    assert claim_id is not None
+    return claim_id
+
+
+def _insert_lines(
+    conn: Database, claim_id: int, claim: ClaimPayment, line_ids: list[int | None]
+) -> list[int]:
+    """The claim's service lines as read (remit_lines), each with the invoice line it matched."""
+    out = []
+    for ln, inv_line in zip(claim.lines, line_ids, strict=True):
+        rid = conn.execute(
+            "INSERT INTO remit_lines (claim_id, seq, invoice_line_id, qualifier, code, modifiers,"
+            " charge_cents, paid_cents, allowed_cents, units, revenue_code, original_code,"
+            " service_from, service_to, control_number, remarks)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                claim_id,
+                ln.seq,
+                inv_line,
+                ln.qualifier,
+                ln.code,
+                ",".join(ln.modifiers),
+                ln.charge_cents,
+                ln.paid_cents,
+                ln.allowed_cents,
+                ln.units,
+                ln.revenue_code,
+                ln.original_code,
+                ln.service_from,
+                ln.service_to,
+                ln.control_number,
+                ",".join(ln.remarks),
+            ),
         ).lastrowid
-        conn.conn.executemany(
-            "INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id, amount_cents)"
-            " VALUES (?,?,?,?)",
-            [(pay_id, i, il, c) for i, il, c in rows],
-        )
-        conn.execute(
-            "INSERT INTO remit_payments (transaction_id, payment_id) VALUES (?,?)", (tx_id, pay_id)
-        )
-    # status events last, once every payment and adjustment of the transaction is in; the payer's
-    # claim number goes where the billing domain reads it for corrected and void claims (REF*F8)
-    has_pcn_table = (
-        conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'payer_claim_numbers'"
-        ).fetchone()
-        is not None
-    )
-    for invoice_id, claim_id, idx, claim in events:
-        cr = res.claims[idx]
-        status = _status(conn, invoice_id, claim)
-        cr.outcome = status
-        conn.execute("UPDATE remit_claims SET outcome = ? WHERE id = ?", (status, claim_id))
-        conn.execute(
-            "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)",
-            (invoice_id, status, now, f"835 trace {tx.trace_number}, remit claim {claim_id}"),
-        )
-        if claim.payer_claim_number and not claim.is_reversal and has_pcn_table:
-            conn.execute(
-                "INSERT INTO payer_claim_numbers (invoice_id, payer_claim_number, source, recorded_at) VALUES (?,?,?,?)"
-                " ON CONFLICT (invoice_id) DO UPDATE SET payer_claim_number = excluded.payer_claim_number,"
-                " source = excluded.source, recorded_at = excluded.recorded_at",
-                (invoice_id, claim.payer_claim_number, f"835 remit claim {claim_id}", now),
-            )
-    conn.execute(
-        "UPDATE remit_transactions SET posted_cents = ?, unmatched_cents = ?, skipped_cents = ? WHERE id = ?",
-        (tr.posted_cents, tr.unmatched_cents, tr.skipped_cents, tx_id),
-    )
-    if tr.unmatched:
-        tr.note = f"{tr.unmatched} claim(s) not ours: kept as unmatched"
+        assert rid is not None
+        out.append(rid)
+    return out
 
 
-def _status(conn, invoice_id: int, claim: ClaimPayment) -> str:
+def _status(conn: Database, invoice_id: int, claim: ClaimPayment) -> str:
     if claim.is_reversal:
         return "reversed"
     if claim.status_code == "4":
@@ -603,12 +729,13 @@ def _status(conn, invoice_id: int, claim: ClaimPayment) -> str:
     return "paid" if bal <= 0 else "partially_paid"
 
 
-def payer_claim_number(conn, invoice_id: int) -> str | None:
+def payer_claim_number(conn: Database, invoice_id: int) -> str | None:
     """The payer's claim control number (CLP07) from the latest posted, not reversed, payment of
     an invoice: what a corrected (frequency 7) or void (8) claim quotes in REF*F8."""
     row = conn.execute(
-        "SELECT c.payer_claim_number FROM remit_claims c WHERE c.invoice_id = ? AND c.payer_claim_number IS NOT NULL"
-        " AND c.status_code != '22' ORDER BY c.id DESC LIMIT 1",
+        "SELECT c.payer_claim_number FROM remit_claims c"
+        " WHERE c.invoice_id = ? AND c.payer_claim_number IS NOT NULL AND c.status_code != '22'"
+        " ORDER BY c.id DESC LIMIT 1",
         (invoice_id,),
     ).fetchone()
     return row[0] if row else None
