@@ -3,13 +3,18 @@ sha256 and its summary, so a nightly script can see the trend."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlite_utils.migrations import Migrations
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 reconcile = Migrations("billadmin.reconcile")
 
 
 @reconcile()
-def m001_reconcile_runs(db):
+def m001_reconcile_runs(db: Database) -> None:
     "Each reconcile run is kept with what it read (sha256) and what it found, for `reconcile history`."
     db.execute("""
     CREATE TABLE reconcile_runs (

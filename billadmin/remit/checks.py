@@ -7,16 +7,22 @@ REMIT-BALANCE  each posted 835 transaction: BPR02 = posted + unmatched + skipped
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import money
 from ..findings import Finding
 
+if TYPE_CHECKING:
+    from ..db import Database
 
-def check_remittances(conn) -> list[Finding]:
+
+def check_remittances(conn: Database) -> list[Finding]:
     out: list[Finding] = []
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'remit_transactions'").fetchone():
         return out
     for tid, trace, amount, posted, unmatched, skipped, plb, paid in conn.execute(
-        "SELECT t.id, t.trace_number, t.amount_cents, t.posted_cents, t.unmatched_cents, t.skipped_cents, t.plb_cents,"
+        "SELECT t.id, t.trace_number, t.amount_cents, t.posted_cents, t.unmatched_cents,"
+        " t.skipped_cents, t.plb_cents,"
         " COALESCE((SELECT SUM(p.amount_cents) FROM remit_payments rp JOIN payments p ON p.id = rp.payment_id"
         "           WHERE rp.transaction_id = t.id), 0)"
         " FROM remit_transactions t ORDER BY t.id"
@@ -36,7 +42,8 @@ def check_remittances(conn) -> list[Finding]:
                 Finding(
                     "REMIT-BALANCE",
                     "error",
-                    f"remit transaction {tid} (trace {trace}): payments {money.fmt(paid)} != posted {money.fmt(posted)}",
+                    f"remit transaction {tid} (trace {trace}): payments {money.fmt(paid)}"
+                    f" != posted {money.fmt(posted)}",
                     source="billadmin check",
                 )
             )

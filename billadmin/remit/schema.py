@@ -9,15 +9,20 @@ provider-level adjustments (PLB). Patient names and member ids in the 835 are no
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlite_utils.migrations import Migrations
 
 from ..migrations import exec_statements as _exec
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 remit = Migrations("billadmin.remit")
 
 
 @remit()
-def m001_remittance_tables(db):
+def m001_remittance_tables(db: Database) -> None:
     "Files, transactions, claim payments, service lines, CAS adjustments and PLB as read from each 835."
     _exec(
         db,
@@ -108,7 +113,7 @@ def m001_remittance_tables(db):
 
 
 @remit()
-def m002_reason_codes(db):
+def m002_reason_codes(db: Database) -> None:
     "CARC and RARC meanings in our own words with a work category, for remittance displays and the denial worklist."
     from . import codes
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import money
 from . import balance, codes
 from .parse import ClaimPayment, RemitFile, ServiceLine, Transaction
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 
 def _adj_text(adjs) -> str:
@@ -198,7 +203,7 @@ TRANSACTION_COLUMNS = [
 
 
 def list_transactions(
-    conn,
+    conn: Database,
     *,
     trace: str | None = None,
     payer: str | None = None,
@@ -216,16 +221,19 @@ def list_transactions(
         where.append("COALESCE(t.payment_date, substr(f.imported_at, 1, 10)) >= ?")
         params.append(since)
     sql = (
-        "SELECT t.id, substr(replace(f.imported_at, 'T', ' '), 1, 16), f.file_name, COALESCE(p.code, t.payer_name, t.payer_key), t.trace_number, t.method,"
-        " t.payment_date, t.amount_cents, (SELECT COUNT(*) FROM remit_claims c WHERE c.transaction_id = t.id),"
+        "SELECT t.id, substr(replace(f.imported_at, 'T', ' '), 1, 16), f.file_name,"
+        " COALESCE(p.code, t.payer_name, t.payer_key), t.trace_number, t.method,"
+        " t.payment_date, t.amount_cents,"
+        " (SELECT COUNT(*) FROM remit_claims c WHERE c.transaction_id = t.id),"
         " (SELECT COUNT(*) FROM remit_claims c WHERE c.transaction_id = t.id AND c.invoice_id IS NULL),"
         " t.posted_cents, t.unmatched_cents, t.skipped_cents, t.plb_cents"
-        " FROM remit_transactions t JOIN remit_files f ON f.id = t.file_id LEFT JOIN payers p ON p.id = t.payer_id"
+        " FROM remit_transactions t JOIN remit_files f ON f.id = t.file_id"
+        " LEFT JOIN payers p ON p.id = t.payer_id"
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY t.id DESC"
         + (f" LIMIT {int(limit)}" if limit else "")
     )
-    return [dict(zip(TRANSACTION_COLUMNS, r)) for r in conn.execute(sql, params)]
+    return [dict(zip(TRANSACTION_COLUMNS, r, strict=True)) for r in conn.execute(sql, params)]
 
 
 CLAIM_COLUMNS = [
@@ -264,7 +272,7 @@ CLAIM_TABLE_COLUMNS = [
 
 
 def list_claims(
-    conn,
+    conn: Database,
     *,
     outcome: str | None = None,
     trace: str | None = None,
@@ -282,15 +290,18 @@ def list_claims(
         where.append("c.claim_number = ?")
         params.append(claim)
     sql = (
-        "SELECT c.id, t.id, t.trace_number, t.payment_date, c.claim_number, c.invoice_id, c.status_code, c.outcome,"
-        " c.charge_cents, c.paid_cents,"
-        " (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a WHERE a.claim_id = c.id AND a.group_code = 'PR'),"
-        " (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a WHERE a.claim_id = c.id AND a.group_code != 'PR'),"
-        " (SELECT group_concat(DISTINCT a.group_code || '-' || a.reason_code) FROM remit_adjustments a WHERE a.claim_id = c.id),"
+        "SELECT c.id, t.id, t.trace_number, t.payment_date, c.claim_number, c.invoice_id,"
+        " c.status_code, c.outcome, c.charge_cents, c.paid_cents,"
+        " (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a"
+        "  WHERE a.claim_id = c.id AND a.group_code = 'PR'),"
+        " (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a"
+        "  WHERE a.claim_id = c.id AND a.group_code != 'PR'),"
+        " (SELECT group_concat(DISTINCT a.group_code || '-' || a.reason_code)"
+        "  FROM remit_adjustments a WHERE a.claim_id = c.id),"
         " c.remarks, c.payer_claim_number, c.note"
         " FROM remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id"
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY c.id DESC"
         + (f" LIMIT {int(limit)}" if limit else "")
     )
-    return [dict(zip(CLAIM_COLUMNS, r)) for r in conn.execute(sql, params)]
+    return [dict(zip(CLAIM_COLUMNS, r, strict=True)) for r in conn.execute(sql, params)]
