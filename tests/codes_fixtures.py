@@ -249,7 +249,8 @@ def ptp_file(path: Path, edits) -> Path:
     """NCCI practitioner PTP text file: preamble, header, legend rows, tab-delimited edits.
     edits: (column1, column2, effective YYYYMMDD, deletion YYYYMMDD or '*', modifier 0/1/9)."""
     lines = [
-        "CPT codes, descriptions and other data only are copyright 2025 American Medical Association. All rights reserved.",
+        "CPT codes, descriptions and other data only are copyright 2025 American Medical"
+        " Association. All rights reserved.",
         "\t".join(
             [
                 "Column 1",
@@ -292,7 +293,8 @@ def mue_file(path: Path, rows) -> Path:
         3: "3 Date of Service Edit: Clinical",
     }
     lines = [
-        '"CPT codes, descriptions and other data only are copyright 2025 American Medical Association.  All Rights Reserved."',
+        '"CPT codes, descriptions and other data only are copyright 2025 American Medical'
+        ' Association.  All Rights Reserved."',
         '"HCPCS/CPT Code","Practitioner Services MUE Values","MUE Adjudication Indicator","MUE Rationale"',
     ]
     for code, value, mai in rows:

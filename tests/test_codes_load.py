@@ -115,7 +115,7 @@ def test_oracle_every_package_item(cli, codes_db_path):
     rows = _json(r)
     assert len(rows) == len(items)
     mismatches = []
-    for item, row in zip(items, rows):
+    for item, row in zip(items, rows, strict=True):
         assert row["found"], item
         # a leaf is billable unless it is a chapter or a block (12 empty "super-section" blocks
         # are leaves in the package's tree but are not codes)

@@ -195,7 +195,7 @@ def _parse_xlsx(path: Path, year: int | None) -> ParsedHcpcs:
             if not any(c.strip() for c in cells):
                 continue
 
-            def get(name: str) -> str:
+            def get(name: str, cols: dict[str, int] = cols, cells: list = cells) -> str:
                 i = cols.get(name)
                 return cells[i] if i is not None and i < len(cells) else ""
 

@@ -268,7 +268,8 @@ def infer_release(name: str) -> tuple[str | None, str | None]:
     from 2026-10-01; icd10cm-codes-April-2026.txt is the April 2026 update."""
     low = name.lower()
     m = re.search(
-        r"(january|february|march|april|may|june|july|august|september|october|november|december)[-_ ]?(?:1[-_ ])?(\d{4})",
+        r"(january|february|march|april|may|june|july|august|september|october|november|december)"
+        r"[-_ ]?(?:1[-_ ])?(\d{4})",
         low,
     )
     if m:
@@ -372,11 +373,11 @@ def prepare_rows(parsed: ParsedFile, current: dict[str, tuple]) -> tuple[list[Co
     all_codes = set(by_code) | set(current)
     sevens: set[str] = {normalize.nodot(c)[:6] for c in by_code if len(normalize.nodot(c)) == 7}
     for r in rows:
-        cur = current.get(r.code)
-        if cur is not None:
-            r.kind, r.parent, r.needs_7th = cur[5], cur[6], cur[7]
+        in_place = current.get(r.code)
+        if in_place is not None:
+            r.kind, r.parent, r.needs_7th = in_place[5], in_place[6], in_place[7]
             if r.short_description is None:
-                r.short_description = cur[3]
+                r.short_description = in_place[3]
             continue
         nd = normalize.nodot(r.code)
         parent = None

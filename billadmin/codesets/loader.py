@@ -22,6 +22,7 @@ from . import store
 from .store import ChangeReport, CodeRow
 
 if TYPE_CHECKING:
+    from ..db import Database
     from ..findings import Finding
 
 KINDS = ("icd10cm", "hcpcs", "cpt", "ncci-ptp", "mue", "modifiers")
@@ -45,7 +46,7 @@ def _check_date(value: str | None, what: str = "--effective") -> str | None:
 
 
 def load(
-    conn,
+    conn: Database,
     kind: str,
     paths: list[Path],
     *,
@@ -70,14 +71,15 @@ def load(
     effective = _check_date(effective)
     sha = _sha(paths)
     source = ", ".join(p.name for p in paths)
-    fn = {
+    loaders: dict[str, Callable[..., ChangeReport]] = {
         "icd10cm": _load_icd,
         "hcpcs": _load_hcpcs,
         "cpt": _load_listed,
         "modifiers": _load_listed,
         "ncci-ptp": partial(_load_ptp, scrub=scrub),
         "mue": partial(_load_mue, scrub=scrub),
-    }[kind]
+    }
+    fn = loaders[kind]
     report_box: list[ChangeReport] = []
     try:
         with db.write(conn):
@@ -110,7 +112,7 @@ def load(
 
 
 def _merge(
-    conn,
+    conn: Database,
     system: str,
     rows: list[CodeRow],
     effective: str | None,
@@ -126,7 +128,7 @@ def _merge(
     return plan.changes, affected
 
 
-def _has_rows(conn, system: str) -> bool:
+def _has_rows(conn: Database, system: str) -> bool:
     return (
         conn.execute("SELECT 1 FROM codes WHERE code_system = ? LIMIT 1", (system,)).fetchone()
         is not None
@@ -143,7 +145,7 @@ def _report(system, label, effective, source, n, prev, changes, affected) -> Cha
     return rep
 
 
-def _load_icd(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
+def _load_icd(conn: Database, kind, paths, label, effective, source, sha) -> ChangeReport:
     from . import icd10cm
 
     parsed = icd10cm.parse_file(paths[0])
@@ -175,7 +177,7 @@ def _load_icd(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
     return rep
 
 
-def _load_hcpcs(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
+def _load_hcpcs(conn: Database, kind, paths, label, effective, source, sha) -> ChangeReport:
     from . import hcpcs
 
     parsed = hcpcs.parse_file(paths[0])
@@ -207,7 +209,7 @@ def _load_hcpcs(conn, kind, paths, label, effective, source, sha) -> ChangeRepor
     return rep
 
 
-def _load_listed(conn, kind, paths, label, effective, source, sha) -> ChangeReport:
+def _load_listed(conn: Database, kind, paths, label, effective, source, sha) -> ChangeReport:
     """CPT (a licensed user's own code,description file) or a modifier list, CSV or XLSX."""
     from ..errors import InvalidRows, Problem
     from ..ingest.readers import normalise_header, open_table
@@ -300,7 +302,8 @@ def _ncci_label(
             label = f"{what} effective {effective}"
         else:
             raise BadInput(
-                f"{paths[0].name}: cannot tell the quarter from the file name: give --version LABEL and --effective DATE"
+                f"{paths[0].name}: cannot tell the quarter from the file name: give --version"
+                " LABEL and --effective DATE"
             )
     if not effective:
         raise BadInput(f"{paths[0].name}: give --effective DATE (the quarter's first day)")
@@ -308,7 +311,7 @@ def _ncci_label(
 
 
 def _load_ptp(
-    conn, kind, paths, label, effective, source, sha, *, scrub: Scrub | None
+    conn: Database, kind, paths, label, effective, source, sha, *, scrub: Scrub | None
 ) -> ChangeReport:
     from . import ncci
 
@@ -409,7 +412,7 @@ def _load_ptp(
 
 
 def _load_mue(
-    conn, kind, paths, label, effective, source, sha, *, scrub: Scrub | None
+    conn: Database, kind, paths, label, effective, source, sha, *, scrub: Scrub | None
 ) -> ChangeReport:
     from . import ncci
 
@@ -431,7 +434,8 @@ def _load_mue(
     c = conn.conn
     current = {}
     for rid, code, val, mai, frm, to in c.execute(
-        "SELECT id, code, mue_value, mai, effective_from, effective_to FROM mue ORDER BY code, COALESCE(effective_from, '')"
+        "SELECT id, code, mue_value, mai, effective_from, effective_to FROM mue ORDER BY code,"
+        " COALESCE(effective_from, '')"
     ):
         current[code] = (rid, val, mai, frm, to)
     inserts, closes = [], []
@@ -500,7 +504,7 @@ def _load_mue(
     return rep
 
 
-def _edit_findings(conn, scrub: Scrub) -> set:
+def _edit_findings(conn: Database, scrub: Scrub) -> set:
     # compared without the edit's rationale text, which a new quarter may reword
     return {
         (f.encounter, f.encounter_id, f.line, f.rule, f.message.split(" (edit rationale:")[0])
@@ -508,7 +512,7 @@ def _edit_findings(conn, scrub: Scrub) -> set:
     }
 
 
-def _new_findings(conn, scrub: Scrub, before: set) -> list[dict]:
+def _new_findings(conn: Database, scrub: Scrub, before: set) -> list[dict]:
     """Unbilled lines the new edits hit that the old ones did not (the code is the one denied)."""
     import re
 
@@ -532,7 +536,7 @@ def _new_findings(conn, scrub: Scrub, before: set) -> list[dict]:
 # ------------------------------------------------------------------ the bundled ICD-10-CM release
 
 
-def ensure_icd10cm(conn) -> str | None:
+def ensure_icd10cm(conn: Database) -> str | None:
     """Load the bundled ICD-10-CM release when no ICD-10-CM version is loaded yet (init, demo)."""
     if store.current_version(conn, "icd10cm") is not None:
         return None
@@ -565,7 +569,8 @@ def ensure_icd10cm(conn) -> str | None:
             ],
         )  # key order: the unique index fills sequentially
         c.execute(
-            "INSERT INTO codes_fts (rowid, code, description) SELECT id, code, description FROM codes WHERE version_id = ?",
+            "INSERT INTO codes_fts (rowid, code, description) SELECT id, code, description FROM"
+            " codes WHERE version_id = ?",
             (vid,),
         )
         c.execute("DELETE FROM icd10cm_excludes1")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from . import normalize
 from .store import SYSTEM_NAMES
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 COLUMNS = [
     "code",
@@ -25,7 +29,10 @@ def _systems_for(code: str, system: str | None) -> list[tuple[str, str]]:
     """(system, stored spelling) pairs a typed code could belong to."""
     raw = code.strip().upper()
     out = []
-    want = lambda s: system is None or s == system
+
+    def want(s: str) -> bool:
+        return system is None or s == system
+
     if want("icd10cm"):
         out.append(("icd10cm", normalize.icd(raw)))
     if want("hcpcs") and normalize.HCPCS_RX.match(raw):
@@ -37,14 +44,14 @@ def _systems_for(code: str, system: str | None) -> list[tuple[str, str]]:
     return out
 
 
-def loaded_systems(conn) -> set[str]:
+def loaded_systems(conn: Database) -> set[str]:
     from .store import loaded_systems as _loaded
 
     return _loaded(conn)
 
 
 def lookup(
-    conn,
+    conn: Database,
     codes: list[str],
     *,
     system: str | None = None,
@@ -69,7 +76,8 @@ def lookup(
     found: dict[tuple[str, str], list] = defaultdict(list)
     for sysname, want in need.items():
         for r in conn.execute(
-            "SELECT c.code, c.code_system, c.description, c.billable, c.kind, c.effective_from, c.effective_to, v.label,"
+            "SELECT c.code, c.code_system, c.description, c.billable, c.kind, c.effective_from,"
+            " c.effective_to, v.label,"
             " c.needs_7th FROM codes c JOIN code_versions v ON v.id = c.version_id"
             " WHERE c.code_system = ? AND c.code IN (SELECT value FROM json_each(?))"
             " ORDER BY c.code, COALESCE(c.effective_from, '')",
@@ -168,7 +176,7 @@ def _fts_query(text: str) -> str:
 
 
 def search(
-    conn,
+    conn: Database,
     text: str,
     *,
     system: str | None = None,
@@ -188,7 +196,10 @@ def search(
     )
     args: list = [q]
     if on:
-        sql += " AND (c.effective_from IS NULL OR c.effective_from <= ?) AND (c.effective_to IS NULL OR c.effective_to >= ?)"
+        sql += (
+            " AND (c.effective_from IS NULL OR c.effective_from <= ?)"
+            " AND (c.effective_to IS NULL OR c.effective_to >= ?)"
+        )
         args += [on, on]
     else:
         sql += " AND c.effective_to IS NULL"

@@ -10,15 +10,20 @@ since the first release loaded" (history before that is unknown).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlite_utils.migrations import Migrations
 
 from ..migrations import exec_statements as _exec
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 codesets = Migrations("billadmin.codesets")
 
 
 @codesets()
-def m001_code_sets(db):
+def m001_code_sets(db: Database):
     "Code sets with a version label and a validity window per row, so DOS-dependent checks are SQL."
     _exec(
         db,

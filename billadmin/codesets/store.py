@@ -13,9 +13,13 @@ import datetime as _dt
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .. import pointers
 from ..errors import BadInput
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 SYSTEM_NAMES = {
     "icd10cm": "ICD-10-CM",
@@ -85,7 +89,7 @@ def now_utc() -> str:
 # ---------------------------------------------------------------- versions
 
 
-def versions(conn, system: str | None = None) -> list[dict]:
+def versions(conn: Database, system: str | None = None) -> list[dict]:
     sql = (
         "SELECT id, code_system, label, effective_from, effective_to, source, row_count, loaded_at"
         " FROM code_versions"
@@ -97,10 +101,10 @@ def versions(conn, system: str | None = None) -> list[dict]:
     sql += " ORDER BY code_system, COALESCE(effective_from, ''), id"
     cur = conn.execute(sql, args)
     cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
-def loaded_systems(conn) -> set[str]:
+def loaded_systems(conn: Database) -> set[str]:
     """Code systems with rows (one index probe each, not a scan of every code)."""
     return {
         s
@@ -109,12 +113,12 @@ def loaded_systems(conn) -> set[str]:
     }
 
 
-def current_version(conn, system: str) -> dict | None:
+def current_version(conn: Database, system: str) -> dict | None:
     vs = versions(conn, system)
     return vs[-1] if vs else None
 
 
-def check_order(conn, system: str, label: str, effective: str | None) -> dict | None:
+def check_order(conn: Database, system: str, label: str, effective: str | None) -> dict | None:
     """The version in place, after making sure the new one can follow it."""
     prev = current_version(conn, system)
     if prev is None:
@@ -138,7 +142,7 @@ def check_order(conn, system: str, label: str, effective: str | None) -> dict | 
 
 
 def add_version(
-    conn,
+    conn: Database,
     system: str,
     label: str,
     effective_from: str | None,
@@ -155,11 +159,14 @@ def add_version(
             (day_before(effective_from), system, effective_from, effective_from),
         )
     cur = conn.execute(
-        "INSERT INTO code_versions (code_system, label, effective_from, effective_to, source, sha256, row_count, loaded_at)"
+        "INSERT INTO code_versions (code_system, label, effective_from, effective_to, source,"
+        " sha256, row_count, loaded_at)"
         " VALUES (?,?,?,?,?,?,?,?)",
         (system, label, effective_from, effective_to, source, sha256, rows, now_utc()),
     )
-    return cur.lastrowid
+    vid = cur.lastrowid
+    assert vid is not None  # set by every INSERT
+    return vid
 
 
 # ---------------------------------------------------------------- code rows
@@ -181,11 +188,12 @@ class MergePlan:
     unusable: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (from date, why)
 
 
-def _current_rows(conn, system: str) -> dict[str, tuple]:
+def _current_rows(conn: Database, system: str) -> dict[str, tuple]:
     """The latest row of every code (windows of one code never overlap)."""
     out: dict[str, tuple] = {}
     for r in conn.execute(
-        "SELECT code, id, description, short_description, billable, kind, parent, needs_7th, effective_from, effective_to"
+        "SELECT code, id, description, short_description, billable, kind, parent, needs_7th,"
+        " effective_from, effective_to"
         " FROM codes WHERE code_system = ? ORDER BY code, COALESCE(effective_from, '')",
         (system,),
     ):
@@ -194,7 +202,7 @@ def _current_rows(conn, system: str) -> dict[str, tuple]:
 
 
 def plan_codes(
-    conn,
+    conn: Database,
     system: str,
     rows: Iterable[CodeRow],
     effective: str | None,
@@ -337,8 +345,8 @@ def _ins(r: CodeRow, start, end) -> tuple:
     )
 
 
-def apply_codes(conn, plan: MergePlan, version_id: int) -> None:
-    c = conn.conn if hasattr(conn, "conn") else conn
+def apply_codes(conn: Database, plan: MergePlan, version_id: int) -> None:
+    c = conn.conn
     c.executemany("UPDATE codes SET effective_to = ? WHERE id = ?", plan.closes)
     for desc, bill, short, kind, parent, n7, to, cid, code, olddesc in plan.replaces:
         c.execute(
@@ -391,7 +399,7 @@ def _pointers_or_none(text: str | None) -> tuple[int, ...]:
         return ()
 
 
-def affected_lines(conn, system: str, unusable: dict[str, tuple[str, str]]) -> list[dict]:
+def affected_lines(conn: Database, system: str, unusable: dict[str, tuple[str, str]]) -> list[dict]:
     """Unbilled charge lines on or after a change's date that use a code the change made unusable."""
     if not unusable or system not in CODE_SYSTEMS:
         return []
@@ -453,8 +461,10 @@ def affected_lines(conn, system: str, unusable: dict[str, tuple[str, str]]) -> l
     sql = (
         "SELECT e.id, e.number, e.date_of_service, l.line_no, l.modifier1, l.modifier2, l.modifier3, l.modifier4"
         " FROM charge_lines l JOIN encounters e ON e.id = l.encounter_id WHERE l.status = 'unbilled'"
-        " AND (upper(l.modifier1) IN (SELECT value FROM json_each(?1)) OR upper(l.modifier2) IN (SELECT value FROM json_each(?1))"
-        " OR upper(l.modifier3) IN (SELECT value FROM json_each(?1)) OR upper(l.modifier4) IN (SELECT value FROM json_each(?1)))"
+        " AND (upper(l.modifier1) IN (SELECT value FROM json_each(?1)) OR upper(l.modifier2) IN"
+        " (SELECT value FROM json_each(?1))"
+        " OR upper(l.modifier3) IN (SELECT value FROM json_each(?1)) OR upper(l.modifier4) IN"
+        " (SELECT value FROM json_each(?1)))"
         " ORDER BY e.id, l.line_no"
     )
     for eid, number, dos, ln, *mods in conn.execute(sql, (codes,)):

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..findings import Finding
 
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 def check(
-    conn,
+    conn: Database,
     *,
     encounter_ids: list[int] | None = None,
     as_of: _dt.date | None = None,

@@ -13,12 +13,16 @@ import datetime as _dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from ..codesets import normalize
 from ..codesets.store import SYSTEM_NAMES, day_after
 from ..findings import Finding
 from .model import Encounter, Line
 from .rules import ALL_NCCI_MODIFIERS, NCCI_MODIFIERS, RULES
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 
 class IcdState:
@@ -63,15 +67,15 @@ class Group:
 
     def __init__(self, dos):
         self.dos = dos
-        self.items: list[tuple[Encounter | None, Line]] = []
+        self.items: list[tuple[Encounter, Line]] = []
 
 
 class Ref:
     """Reference data for one scrub run; every answer cached."""
 
-    def __init__(self, conn, as_of: _dt.date):
+    def __init__(self, conn: Database, as_of: _dt.date):
         self.conn = conn
-        self.c = conn.conn if hasattr(conn, "conn") else conn
+        self.c = conn.conn  # the plain sqlite3 connection: most of a run is its queries
         self.as_of = as_of.isoformat()
         self._as_of_date = as_of
         self.versions = defaultdict(list)
@@ -82,7 +86,7 @@ class Ref:
             self.versions[system].append((label, vfrom, vto))
         from ..codesets.store import loaded_systems
 
-        self.loaded = loaded_systems(self.c)
+        self.loaded = loaded_systems(conn)
         self.mod_levels = set()
         if "modifier" in self.loaded:
             for (numeric,) in self.c.execute(
@@ -105,7 +109,7 @@ class Ref:
         self.ptp_loaded = bool(self.c.execute("SELECT 1 FROM ncci_ptp LIMIT 1").fetchone())
         self.mue_loaded = bool(self.c.execute("SELECT 1 FROM mue LIMIT 1").fetchone())
         self.ptp_label = self.versions["ncci-ptp"][-1][0] if self.versions["ncci-ptp"] else None
-        self.coverages: dict[int, list[Coverage]] | None = None
+        self.coverages: dict[int, list[Coverage]] = {}  # by patient id, set by load_coverages
         self._cov_memo: tuple = (None, None)
         self._deadline: dict[tuple, str | None] = {}
         self._billing_npi: tuple | None = None
@@ -116,7 +120,8 @@ class Ref:
         r = self._rows.get(key)
         if r is None:
             r = self._rows[key] = self.c.execute(
-                "SELECT c.effective_from, c.effective_to, c.billable, c.kind, c.needs_7th, c.description, v.label, c.parent"
+                "SELECT c.effective_from, c.effective_to, c.billable, c.kind, c.needs_7th,"
+                " c.description, v.label, c.parent"
                 " FROM codes c JOIN code_versions v ON v.id = c.version_id WHERE c.code_system = ? AND c.code = ?"
                 " ORDER BY COALESCE(c.effective_from, '')",
                 key,
@@ -191,7 +196,10 @@ class Ref:
         sql = "SELECT code FROM codes WHERE code_system = 'icd10cm' AND code > ? AND code < ? AND billable = 1"
         args: list = [code, code + "~"]
         if dos:
-            sql += " AND (effective_from IS NULL OR effective_from <= ?) AND (effective_to IS NULL OR effective_to >= ?)"
+            sql += (
+                " AND (effective_from IS NULL OR effective_from <= ?)"
+                " AND (effective_to IS NULL OR effective_to >= ?)"
+            )
             args += [dos, dos]
         codes = sorted({r[0] for r in self.c.execute(sql, args)}, key=lambda c: (len(c), c))
         if not codes:
@@ -213,13 +221,15 @@ class Ref:
             if last[2] is not None and dos > last[2]:
                 nxt = day_after(last[2])
                 msg = (
-                    f"the DOS {dos} is after the loaded ICD-10-CM release '{last[0]}' (in force to {last[2]}): codes were "
+                    f"the DOS {dos} is after the loaded ICD-10-CM release '{last[0]}' (in force to"
+                    f" {last[2]}): codes were "
                     f"checked against it; load the {_release_name(nxt)} release (effective {nxt}) or later with "
                     f"`billadmin codes load icd10cm FILE`"
                 )
             elif first[1] is not None and dos < first[1]:
                 msg = (
-                    f"the DOS {dos} is before the oldest loaded ICD-10-CM release '{first[0]}' (in force from {first[1]}): "
+                    f"the DOS {dos} is before the oldest loaded ICD-10-CM release '{first[0]}' (in"
+                    f" force from {first[1]}): "
                     f"codes were checked against it; load the {_release_name_for(dos)} release for this date"
                 )
         self._window[dos] = msg
@@ -235,7 +245,9 @@ class Ref:
         got = self._excl_code.get(code)
         if got is not None:
             return got
-        chain, c, guard = [], code, 0
+        chain: list[str] = []
+        c: str | None = code
+        guard = 0
         while c and guard < 12:
             chain.append(c)
             c = self.parent(c)
@@ -362,7 +374,8 @@ class Ref:
         if got is None:
             got = defaultdict(list)
             for c1, eff, dele, mod, why in self.c.execute(
-                "SELECT column1, effective_from, deleted_on, modifier_indicator, rationale FROM ncci_ptp WHERE column2 = ?",
+                "SELECT column1, effective_from, deleted_on, modifier_indicator, rationale FROM"
+                " ncci_ptp WHERE column2 = ?",
                 (code2,),
             ):
                 got[c1].append((eff, dele, mod, why))
@@ -531,12 +544,12 @@ class Ref:
 
     def filing_deadline(self, cov: Coverage, dos: str) -> str | None:
         key = (cov.tf_days, cov.tf_months, dos)
-        got = self._deadline.get(key, False)
-        if got is not False:
-            return got
+        if key in self._deadline:
+            return self._deadline[key]
         from ..dates import add_months
 
         d = _dt.date.fromisoformat(dos)
+        got: str | None
         if cov.tf_days:
             got = (d + _dt.timedelta(days=cov.tf_days)).isoformat()
         elif cov.tf_months:
@@ -702,7 +715,7 @@ class Runner:
             got = cache.get(lk)
             if got is None:
                 got = cache[lk] = self._run(self.line_rules, enc, ln)
-            for rid, sev, msg, line, src in got:
+            for rid, sev, msg, _line, src in got:
                 add(Finding(rid, sev, msg, number, ln.no, src, eid))
 
     def group(self, group: Group, *, cache_key=None) -> None:
@@ -772,7 +785,11 @@ def _parse_lines(text: str | None) -> list[Line]:
 
 
 def check_db(
-    conn, *, encounter_ids: list[int] | None, as_of: _dt.date, rules: Iterable[str] | None = None
+    conn: Database,
+    *,
+    encounter_ids: list[int] | None,
+    as_of: _dt.date,
+    rules: Iterable[str] | None = None,
 ) -> list[Finding]:
     """One row per encounter, its diagnoses and unbilled lines aggregated by SQL into two strings
     that also serve as the cache key: Python looks at each distinct combination once."""
@@ -820,9 +837,11 @@ def check_db(
     if groups_on:
         for pid, prov, dos, eid, number, no, code, m1, m2, m3, m4, units in c.execute(
             "SELECT e.patient_id, e.provider_id, e.date_of_service, e.id, e.number, l.line_no, l.code, l.modifier1,"
-            " l.modifier2, l.modifier3, l.modifier4, l.units FROM charge_lines l JOIN encounters e ON e.id = l.encounter_id"
+            " l.modifier2, l.modifier3, l.modifier4, l.units FROM charge_lines l JOIN encounters e"
+            " ON e.id = l.encounter_id"
             " WHERE l.status = 'billed' AND EXISTS (SELECT 1 FROM encounters u WHERE u.patient_id = e.patient_id"
-            f" AND u.provider_id = e.provider_id AND u.date_of_service = e.date_of_service AND {enc_filter.replace('e.id', 'u.id')})",
+            " AND u.provider_id = e.provider_id AND u.date_of_service = e.date_of_service AND"
+            f" {enc_filter.replace('e.id', 'u.id')})",
             args,
         ):
             context[(pid, prov, dos)].append(
@@ -836,9 +855,11 @@ def check_db(
         shared |= set(context)
     sql = (
         "SELECT e.id, e.number, e.patient_id, e.provider_id, e.date_of_service, p.sex, p.dob, pr.npi, p.id IS NOT NULL,"
-        " (SELECT group_concat(d.seq || char(31) || d.code, char(30)) FROM encounter_diagnoses d WHERE d.encounter_id = e.id),"
+        " (SELECT group_concat(d.seq || char(31) || d.code, char(30)) FROM encounter_diagnoses d"
+        " WHERE d.encounter_id = e.id),"
         " (SELECT group_concat(l.line_no || char(31) || l.code || char(31) || COALESCE(l.modifier1, '') || char(31) ||"
-        "  COALESCE(l.modifier2, '') || char(31) || COALESCE(l.modifier3, '') || char(31) || COALESCE(l.modifier4, '') ||"
+        "  COALESCE(l.modifier2, '') || char(31) || COALESCE(l.modifier3, '') || char(31) ||"
+        " COALESCE(l.modifier4, '') ||"
         "  char(31) || COALESCE(l.dx_pointers, '') || char(31) || COALESCE(l.units, '') || char(31) ||"
         "  (COALESCE(l.charge_cents, 0) > 0), char(30))"
         "  FROM charge_lines l WHERE l.encounter_id = e.id AND +l.status = 'unbilled')"

@@ -13,10 +13,14 @@ import dataclasses
 import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import db as dbmod
 from ..errors import BadInput
 from ..findings import Finding
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 
 class _Rollback(Exception):
@@ -48,7 +52,7 @@ def _file_encounter_numbers(path: Path, sheet: str | None, encoding: str) -> set
 
 
 def check_file(
-    conn,
+    conn: Database,
     path,
     *,
     as_of: _dt.date | None = None,

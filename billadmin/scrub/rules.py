@@ -239,7 +239,8 @@ def icd_age(ref, enc):
         if in_ranges(code, MATERNITY) and not (9 <= age <= 64):
             yield (
                 None,
-                f"diagnosis {seq} {code} is a maternity code (ages 9-64) and the patient's age on the DOS is outside that range",
+                f"diagnosis {seq} {code} is a maternity code (ages 9-64) and the patient's age on"
+                " the DOS is outside that range",
             )
         elif in_ranges(code, NEWBORN_ONLY) and age > 0:
             yield (
@@ -598,7 +599,8 @@ def clm_timely(ref, enc):
     if deadline < ref.as_of:
         yield (
             None,
-            f"the {cov.payer_code} timely-filing window closed on {deadline}: appeal with proof of timely filing, or write off",
+            f"the {cov.payer_code} timely-filing window closed on {deadline}: appeal with proof of"
+            " timely filing, or write off",
         )
     elif ref.days_until(deadline) <= 14:
         yield (
