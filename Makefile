@@ -29,8 +29,8 @@ test-fast: $(STAMP)
 
 # the quality gates (CI runs them before the suite): lint, format and types, zero findings
 lint: $(STAMP)
-	$(BIN)/ruff check billadmin tests benchmarks
-	$(BIN)/ruff format --check billadmin tests benchmarks
+	$(BIN)/ruff check billadmin tests benchmarks scripts
+	$(BIN)/ruff format --check billadmin tests benchmarks scripts
 	$(BIN)/mypy
 
 bench: $(STAMP)
