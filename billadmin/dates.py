@@ -74,9 +74,7 @@ def parse_date(text: str | _dt.date | None, fmt: str | None = None) -> _dt.date:
     return d
 
 
-def parse_option(
-    text: str | None, option: str, default: _dt.date | None = None
-) -> _dt.date | None:
+def parse_option(text: str | None, option: str, default: _dt.date | None = None) -> _dt.date | None:
     """A date given on the command line (--as-of, --date, --from, --since, ...): parse_date's
     rules (ISO, or an ISO datetime's day); None gives the default. Bad text is BadInput (exit 2)
     naming the option and the reason, never the value. The one parser for date options."""

@@ -17,8 +17,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import secrets
+from typing import TYPE_CHECKING
 
 from .dates import age_on
+
+if TYPE_CHECKING:
+    from .db import Database
+
 
 # HHS de-identification guidance (2012), section 4.4: 3-digit ZIPs with <= 20,000 people, 2010 Census.
 RESTRICTED_ZIP3 = frozenset(
@@ -83,7 +88,7 @@ def age_bucket(dob: str, on: _dt.date) -> tuple[str, str]:
     return str(age), str(born.year)
 
 
-def _keys(conn, table: str, id_col: str, ids: set[int]) -> dict[int, str]:
+def _keys(conn: Database, table: str, id_col: str, ids: set[int]) -> dict[int, str]:
     """Stable random keys, created on first export and kept for the next ones."""
     have = dict(conn.execute(f"SELECT {id_col}, key FROM {table}"))
     new = [(i, secrets.token_hex(8)) for i in sorted(ids - have.keys())]
@@ -94,7 +99,11 @@ def _keys(conn, table: str, id_col: str, ids: set[int]) -> dict[int, str]:
 
 
 def deidentified_rows(
-    conn, *, date_from: str | None = None, date_to: str | None = None, as_of: _dt.date | None = None
+    conn: Database,
+    *,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    as_of: _dt.date | None = None,
 ) -> list[dict]:
     """Claim lines in the period (by date of service), de-identified. Runs inside db.write():
     it may create the random keys of patients and claims exported for the first time."""
@@ -125,7 +134,8 @@ def deidentified_rows(
     if enc_ids:
         for enc_id, codes in conn.execute(
             "SELECT encounter_id, group_concat(code, ' ') FROM (SELECT encounter_id, code FROM encounter_diagnoses"
-            f" WHERE encounter_id IN ({','.join('?' * len(enc_ids))}) ORDER BY encounter_id, seq) GROUP BY encounter_id",
+            f" WHERE encounter_id IN ({','.join('?' * len(enc_ids))}) ORDER BY encounter_id, seq) "
+            "GROUP BY encounter_id",
             list(enc_ids),
         ):
             dx[enc_id] = codes

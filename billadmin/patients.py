@@ -7,10 +7,15 @@ searches and is not.
 from __future__ import annotations
 
 import datetime as _dt
+from typing import TYPE_CHECKING
 
 from . import audit
 from . import db as dbmod
 from .errors import BadInput, NotFound
+
+if TYPE_CHECKING:
+    from .db import Database
+
 
 _CURRENT_PRIMARY = """
     (SELECT p.code FROM coverages c JOIN payers p ON p.id = c.payer_id
@@ -20,7 +25,11 @@ _CURRENT_PRIMARY = """
 
 
 def patient_list(
-    db, *, search: str | None = None, limit: int | None = None, today: _dt.date | None = None
+    db: Database,
+    *,
+    search: str | None = None,
+    limit: int | None = None,
+    today: _dt.date | None = None,
 ) -> list[dict]:
     """Patients ordered by last name, first name; search matches MRN exactly or a name part."""
     params: dict = {"today": (today or _dt.date.today()).isoformat()}
@@ -47,10 +56,10 @@ def patient_list(
     )
     cur = db.execute(sql, params)
     cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur]
+    return [dict(zip(cols, r, strict=True)) for r in cur]
 
 
-def find_patient(db, ref: str, *, by_id: bool = False) -> dict:
+def find_patient(db: Database, ref: str, *, by_id: bool = False) -> dict:
     if by_id:
         try:
             pid = int(ref)
@@ -66,20 +75,23 @@ def find_patient(db, ref: str, *, by_id: bool = False) -> dict:
             if by_id
             else "no patient with that MRN (try --id, or patient list --search)"
         )
-    return dict(zip([d[0] for d in cur.description], row))
+    return dict(zip([d[0] for d in cur.description], row, strict=True))
 
 
-def patient_show(db, ref: str, *, by_id: bool = False, today: _dt.date | None = None) -> dict:
+def patient_show(
+    db: Database, ref: str, *, by_id: bool = False, today: _dt.date | None = None
+) -> dict:
     """One patient with coverages and activity counts; audited as a PHI read."""
     p = find_patient(db, ref, by_id=by_id)
     cur = db.execute(
         "SELECT c.id, py.code AS payer, py.name AS payer_name, c.member_id, c.group_number, c.relationship,"
-        " c.priority, c.effective_from, c.effective_to, c.copay_cents FROM coverages c JOIN payers py ON py.id = c.payer_id"
+        " c.priority, c.effective_from, c.effective_to, c.copay_cents FROM coverages c JOIN payers "
+        "py ON py.id = c.payer_id"
         " WHERE c.patient_id = ? ORDER BY c.priority, c.effective_from DESC, c.id",
         (p["id"],),
     )
     cols = [d[0] for d in cur.description]
-    coverages = [dict(zip(cols, r)) for r in cur]
+    coverages = [dict(zip(cols, r, strict=True)) for r in cur]
     day = (today or _dt.date.today()).isoformat()
     for c in coverages:
         c["active"] = c["effective_from"] <= day and (

@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import audit, db, money
 from ..errors import BadInput, Conflict, NotFound
 from . import denials, lookup, rules
 
+if TYPE_CHECKING:
+    from ..db import Database
+
+
 TRANSITIONS = {"draft": {"submitted", "withdrawn"}, "submitted": {"won", "lost", "withdrawn"}}
 STATUSES = ("draft", "submitted", "won", "lost", "withdrawn")
 
 
-def _denial_for(conn, inv: dict) -> dict:
+def _denial_for(conn: Database, inv: dict) -> dict:
     found = [c for c in denials.denied_claims(conn) if c["invoice_id"] == inv["id"]]
     if not found:
         raise BadInput(f"claim {inv['number']} has no open denial to appeal")
@@ -31,7 +36,13 @@ def _denial_for(conn, inv: dict) -> dict:
 
 
 def create(
-    conn, number: str, reason: str, *, on: _dt.date, letter: Path | None = None, late: bool = False
+    conn: Database,
+    number: str,
+    reason: str,
+    *,
+    on: _dt.date,
+    letter: Path | None = None,
+    late: bool = False,
 ) -> dict:
     """Record an appeal and write its letter (PDF). One transaction, audited."""
     reason = (reason or "").strip()
@@ -68,7 +79,8 @@ def create(
         carcs = " ".join(f"{g}-{c}" for g, c, *_ in den["carc_list"])
         now = audit.utcnow()
         aid = conn.execute(
-            "INSERT INTO appeals (invoice_id, level, reason, carcs, amount_cents, denied_on, deadline, status, created_on,"
+            "INSERT INTO appeals (invoice_id, level, reason, carcs, amount_cents, denied_on, "
+            "deadline, status, created_on,"
             " updated_at) VALUES (?,?,?,?,?,?,?, 'draft', ?, ?)",
             (
                 inv["id"],
@@ -100,7 +112,9 @@ def create(
     return row
 
 
-def update(conn, appeal_id: int, status: str, *, on: _dt.date, note: str | None = None) -> dict:
+def update(
+    conn: Database, appeal_id: int, status: str, *, on: _dt.date, note: str | None = None
+) -> dict:
     status = (status or "").strip().lower()
     if status not in STATUSES[1:]:
         raise BadInput("--status must be submitted, won, lost or withdrawn")
@@ -149,7 +163,7 @@ def update(conn, appeal_id: int, status: str, *, on: _dt.date, note: str | None 
 
 
 def list_appeals(
-    conn, *, status: str | None = None, appeal_id: int | None = None, as_of: _dt.date
+    conn: Database, *, status: str | None = None, appeal_id: int | None = None, as_of: _dt.date
 ) -> list[dict]:
     where, params = [], []
     if status:
@@ -165,7 +179,8 @@ def list_appeals(
         params.append(appeal_id)
     rows = conn.execute(
         f"""SELECT a.id, i.number, py.code, a.level, a.status, a.carcs, a.amount_cents, a.denied_on, a.deadline,
-                   a.created_on, (SELECT MAX(on_date) FROM appeal_events e WHERE e.appeal_id = a.id AND e.status = 'submitted'),
+                   a.created_on, (SELECT MAX(on_date) FROM appeal_events e WHERE e.appeal_id = a.id
+                   AND e.status = 'submitted'),
                    a.letter_file
             FROM appeals a JOIN invoices i ON i.id = a.invoice_id LEFT JOIN payers py ON py.id = i.payer_id
             {"WHERE " + " AND ".join(where) if where else ""} ORDER BY a.deadline, a.id""",
@@ -201,7 +216,7 @@ def _latin1(text: str) -> str:
     return (text or "").encode("latin-1", "replace").decode("latin-1")
 
 
-def write_letter(conn, appeal_id: int, path: Path, *, on: _dt.date) -> None:
+def write_letter(conn: Database, appeal_id: int, path: Path, *, on: _dt.date) -> None:
     """The appeal letter: practice letterhead, payer address, claim and patient identifiers the
     payer needs to find the claim, each denial code with its meaning, the clerk's reasons, and
     the request. Written 0600 (it holds PHI)."""
@@ -216,7 +231,8 @@ def write_letter(conn, appeal_id: int, path: Path, *, on: _dt.date) -> None:
     invoice_id, level, reason, carcs, at_stake, denied_on = a
     inv = conn.execute(
         """SELECT i.number, i.total_cents, i.issued_on, i.coverage_id, i.patient_id, i.payer_id,
-                  COALESCE(e.date_of_service, (SELECT MIN(date_of_service) FROM invoice_lines l WHERE l.invoice_id = i.id))
+                  COALESCE(e.date_of_service, (SELECT MIN(date_of_service) FROM invoice_lines l
+                  WHERE l.invoice_id = i.id))
            FROM invoices i LEFT JOIN encounters e ON e.id = i.encounter_id WHERE i.id = ?""",
         (invoice_id,),
     ).fetchone()

@@ -8,7 +8,13 @@ category is a denial category; a CARC not in the table counts as 'other', a deni
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..remit import codes
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 # The clerk's next step per denial category (issue 7: correct and resubmit, appeal, bill patient,
 # write off). Categories not listed: appeal.
@@ -36,7 +42,7 @@ def is_denial(group: str | None, reason: str | None) -> bool:
     return bool(group) and bool(reason) and codes.is_denial(group, reason)
 
 
-def ensure_temp_table(conn) -> None:
+def ensure_temp_table(conn: Database) -> None:
     """temp.carc(code, category, meaning, denial) for joins; idempotent per connection."""
     if conn.execute("SELECT 1 FROM sqlite_temp_master WHERE name = 'carc'").fetchone():
         return

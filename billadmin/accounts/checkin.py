@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .. import audit, db, money
 from ..errors import BadInput, Conflict
 from . import lookup, payments
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 EXPIRY_WARNING_DAYS = 30
 
@@ -38,10 +43,10 @@ class CheckinResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def coverages_on(conn, patient_id: int, on: _dt.date) -> tuple[list[dict], list[dict]]:
+def coverages_on(conn: Database, patient_id: int, on: _dt.date) -> tuple[list[dict], list[dict]]:
     """(active on the date ordered by priority, all coverages)."""
     rows = [
-        dict(zip(COV_COLS, r))
+        dict(zip(COV_COLS, r, strict=True))
         for r in conn.execute(
             f"SELECT {', '.join(COV_COLS)} FROM coverages WHERE patient_id = ? ORDER BY priority, effective_from DESC",
             (patient_id,),
@@ -57,7 +62,7 @@ def coverages_on(conn, patient_id: int, on: _dt.date) -> tuple[list[dict], list[
 
 
 def checkin(
-    conn,
+    conn: Database,
     mrn: str,
     on: _dt.date,
     *,

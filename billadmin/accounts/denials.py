@@ -24,11 +24,15 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from . import carc, rules
 
+if TYPE_CHECKING:
+    from ..db import Database
 
-def _rarcs(conn, invoice_ids: list[int]) -> dict[int, list[str]]:
+
+def _rarcs(conn: Database, invoice_ids: list[int]) -> dict[int, list[str]]:
     has = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'remit_claims'"
     ).fetchone()
@@ -48,7 +52,9 @@ def _rarcs(conn, invoice_ids: list[int]) -> dict[int, list[str]]:
     return out
 
 
-def denied_claims(conn, *, payer: str | None = None, since: _dt.date | None = None) -> list[dict]:
+def denied_claims(
+    conn: Database, *, payer: str | None = None, since: _dt.date | None = None
+) -> list[dict]:
     """Claims with a net denied amount, one dict each with the codes behind it (no next step)."""
     carc.ensure_temp_table(conn)
     where, params = ["i.kind = 'claim'"], []
@@ -58,7 +64,8 @@ def denied_claims(conn, *, payer: str | None = None, since: _dt.date | None = No
     rows = conn.execute(
         f"""SELECT i.id, i.number, i.patient_id, pt.mrn, pt.last_name || ', ' || pt.first_name, i.payer_id, py.code,
                    i.total_cents, i.issued_on, i.encounter_id,
-                   COALESCE(e.date_of_service, (SELECT MIN(date_of_service) FROM invoice_lines l WHERE l.invoice_id = i.id), i.issued_on),
+                   COALESCE(e.date_of_service, (SELECT MIN(date_of_service) FROM invoice_lines l
+                   WHERE l.invoice_id = i.id), i.issued_on),
                    d.group_code, d.reason_code, d.invoice_line_id, SUM(d.amount_cents), MAX(d.created_on)
             FROM adjustments d JOIN invoices i ON i.id = d.invoice_id LEFT JOIN temp.carc k ON k.code = d.reason_code
             JOIN patients pt ON pt.id = i.patient_id LEFT JOIN payers py ON py.id = i.payer_id
@@ -79,11 +86,11 @@ def denied_claims(conn, *, payer: str | None = None, since: _dt.date | None = No
         code,
         total,
         issued,
-        enc,
+        _enc,
         dos,
         group,
         reason,
-        line,
+        _line,
         amt,
         last,
     ) in rows:
@@ -118,7 +125,8 @@ def denied_claims(conn, *, payer: str | None = None, since: _dt.date | None = No
     q = ",".join("?" * len(ids))
     paid = dict(
         conn.execute(
-            f"""SELECT a.invoice_id, SUM(a.amount_cents) FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
+            f"""SELECT a.invoice_id, SUM(a.amount_cents) FROM payment_allocations a JOIN payments p
+                ON p.id = a.payment_id
             WHERE p.kind = 'insurance' AND a.invoice_id IN ({q}) GROUP BY a.invoice_id""",
             ids,
         )
@@ -127,7 +135,8 @@ def denied_claims(conn, *, payer: str | None = None, since: _dt.date | None = No
     closed = {
         r[0]
         for r in conn.execute(
-            f"""SELECT s.invoice_id FROM invoice_status s WHERE s.status IN ('voided', 'replaced') AND s.invoice_id IN ({q})
+            f"""SELECT s.invoice_id FROM invoice_status s WHERE s.status IN ('voided', 'replaced')
+                AND s.invoice_id IN ({q})
             UNION SELECT o.original_invoice_id FROM invoices o WHERE o.original_invoice_id IN ({q})""",
             ids + ids,
         )
@@ -148,7 +157,7 @@ def denied_claims(conn, *, payer: str | None = None, since: _dt.date | None = No
     return result
 
 
-def _latest_appeals(conn, ids: list[int]) -> dict[int, tuple[int, str]]:
+def _latest_appeals(conn: Database, ids: list[int]) -> dict[int, tuple[int, str]]:
     if not ids:
         return {}
     q = ",".join("?" * len(ids))
@@ -192,7 +201,7 @@ def next_step(
 
 
 def worklist(
-    conn, *, as_of: _dt.date, payer: str | None = None, since: _dt.date | None = None
+    conn: Database, *, as_of: _dt.date, payer: str | None = None, since: _dt.date | None = None
 ) -> list[dict]:
     claims = denied_claims(conn, payer=payer, since=since)
     rr = rules.all_rules(conn)

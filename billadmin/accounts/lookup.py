@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import BadInput, NotFound
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 PATIENT_COLS = (
     "id",
@@ -20,7 +26,7 @@ PATIENT_COLS = (
 )
 
 
-def patient(conn, mrn: str) -> dict:
+def patient(conn: Database, mrn: str) -> dict:
     mrn = (mrn or "").strip()
     if not mrn:
         raise BadInput("MRN is empty")
@@ -29,7 +35,7 @@ def patient(conn, mrn: str) -> dict:
     ).fetchone()
     if row is None:
         raise NotFound("no patient with that MRN")
-    return dict(zip(PATIENT_COLS, row))
+    return dict(zip(PATIENT_COLS, row, strict=True))
 
 
 INVOICE_COLS = (
@@ -50,29 +56,29 @@ INVOICE_COLS = (
 )
 
 
-def find_invoice(conn, number: str) -> dict | None:
+def find_invoice(conn: Database, number: str) -> dict | None:
     row = conn.execute(
         f"SELECT {', '.join(INVOICE_COLS)} FROM invoices WHERE number = ?",
         ((number or "").strip(),),
     ).fetchone()
-    return dict(zip(INVOICE_COLS, row)) if row else None
+    return dict(zip(INVOICE_COLS, row, strict=True)) if row else None
 
 
-def invoice(conn, number: str) -> dict:
+def invoice(conn: Database, number: str) -> dict:
     inv = find_invoice(conn, number)
     if inv is None:
         raise NotFound(f"no invoice {number.strip()!r}")
     return inv
 
 
-def invoice_status(conn, invoice_id: int) -> str | None:
+def invoice_status(conn: Database, invoice_id: int) -> str | None:
     row = conn.execute(
         "SELECT status FROM invoice_status WHERE invoice_id = ?", (invoice_id,)
     ).fetchone()
     return row[0] if row else None
 
 
-def balance(conn, invoice_id: int) -> dict:
+def balance(conn: Database, invoice_id: int) -> dict:
     """The parts of one invoice's balance from the shared invoice_balances view."""
     row = conn.execute(
         "SELECT total_cents, credited_cents, paid_cents, adjusted_cents FROM invoice_balances WHERE invoice_id = ?",
@@ -90,7 +96,7 @@ def balance(conn, invoice_id: int) -> dict:
     }
 
 
-def is_voided(conn, inv: dict) -> bool:
+def is_voided(conn: Database, inv: dict) -> bool:
     """Voided: its latest event says so, or credit notes cancel its whole total."""
     if invoice_status(conn, inv["id"]) == "voided":
         return True
@@ -118,18 +124,18 @@ PAYER_COLS = (
 )
 
 
-def payer(conn, code: str) -> dict:
+def payer(conn: Database, code: str) -> dict:
     row = conn.execute(
         f"SELECT {', '.join(PAYER_COLS)} FROM payers WHERE code = ?", ((code or "").strip(),)
     ).fetchone()
     if row is None:
         codes = [r[0] for r in conn.execute("SELECT code FROM payers ORDER BY code")]
         raise NotFound(f"no payer {code!r}" + (f" (known: {', '.join(codes)})" if codes else ""))
-    return dict(zip(PAYER_COLS, row))
+    return dict(zip(PAYER_COLS, row, strict=True))
 
 
-def payer_by_id(conn, payer_id: int) -> dict | None:
+def payer_by_id(conn: Database, payer_id: int) -> dict | None:
     row = conn.execute(
         f"SELECT {', '.join(PAYER_COLS)} FROM payers WHERE id = ?", (payer_id,)
     ).fetchone()
-    return dict(zip(PAYER_COLS, row)) if row else None
+    return dict(zip(PAYER_COLS, row, strict=True)) if row else None

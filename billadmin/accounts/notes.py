@@ -7,15 +7,22 @@ messages or the audit log (the audit row carries the note id and the patient id)
 from __future__ import annotations
 
 import datetime as _dt
+from typing import TYPE_CHECKING
 
 from .. import audit, db
 from ..errors import BadInput
 from . import lookup
 
+if TYPE_CHECKING:
+    from ..db import Database
+
+
 MAX_NOTE = 4000
 
 
-def resolve_target(conn, target: str, *, kind: str | None = None) -> tuple[int, dict | None]:
+def resolve_target(
+    conn: Database, target: str, *, kind: str | None = None
+) -> tuple[int, dict | None]:
     """(patient_id, invoice or None) for an MRN or an invoice number. When both exist the clerk
     must say which with kind='patient'|'invoice'."""
     target = (target or "").strip()
@@ -40,7 +47,7 @@ def resolve_target(conn, target: str, *, kind: str | None = None) -> tuple[int, 
     raise BadInput("no patient with that MRN and no invoice with that number")
 
 
-def add_note(conn, target: str, text: str, *, kind: str | None = None) -> dict:
+def add_note(conn: Database, target: str, text: str, *, kind: str | None = None) -> dict:
     text = (text or "").strip()
     if not text:
         raise BadInput("the note is empty")
@@ -69,7 +76,11 @@ def add_note(conn, target: str, text: str, *, kind: str | None = None) -> dict:
 
 
 def list_notes(
-    conn, target: str | None = None, *, kind: str | None = None, since: _dt.date | None = None
+    conn: Database,
+    target: str | None = None,
+    *,
+    kind: str | None = None,
+    since: _dt.date | None = None,
 ) -> list[dict]:
     """Notes newest first; for a patient, also the notes on each of their invoices. Reading
     notes is a PHI read: audited with the patient id and the count."""

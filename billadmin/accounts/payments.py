@@ -20,10 +20,15 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .. import audit, db, money
 from ..errors import BadInput, Conflict
 from . import lookup
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 METHODS = ("cash", "card", "check", "eft", "other")
 
@@ -70,17 +75,18 @@ def check_method(method: str | None) -> str:
     return m
 
 
-def credit_balance(conn, patient_id: int) -> int:
+def credit_balance(conn: Database, patient_id: int) -> int:
     return conn.execute(
         "SELECT COALESCE(SUM(amount_cents), 0) FROM unapplied_credits WHERE patient_id = ?",
         (patient_id,),
     ).fetchone()[0]
 
 
-def patient_invoices(conn, patient_id: int) -> list[dict]:
+def patient_invoices(conn: Database, patient_id: int) -> list[dict]:
     """The patient's patient invoices with balance and voided flag, oldest first."""
     rows = conn.execute(
-        """SELECT b.invoice_id, b.number, i.issued_on, b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents,
+        """SELECT b.invoice_id, b.number, i.issued_on, b.total_cents + b.credited_cents -
+            b.paid_cents - b.adjusted_cents,
                   COALESCE(s.status, '')
            FROM invoice_balances b JOIN invoices i ON i.id = b.invoice_id
            LEFT JOIN invoice_status s ON s.invoice_id = b.invoice_id
@@ -111,13 +117,22 @@ def patient_invoices(conn, patient_id: int) -> list[dict]:
     return out
 
 
-def _next_receipt(conn) -> tuple[int, str]:
+def _next_receipt(conn: Database) -> tuple[int, str]:
     n = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM receipts").fetchone()[0]
     return n, f"R{n:07d}"
 
 
 def _insert_payment(
-    conn, *, kind, patient_id, amount, method, reference, on, service_date=None, coverage_id=None
+    conn: Database,
+    *,
+    kind,
+    patient_id,
+    amount,
+    method,
+    reference,
+    on,
+    service_date=None,
+    coverage_id=None,
 ):
     now = audit.utcnow()
     pid = conn.execute(
@@ -134,14 +149,14 @@ def _insert_payment(
     return pid, number
 
 
-def _allocate(conn, payment_id: int, invoice_id: int, amount: int) -> None:
+def _allocate(conn: Database, payment_id: int, invoice_id: int, amount: int) -> None:
     conn.execute(
         "INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id, amount_cents) VALUES (?,?,NULL,?)",
         (payment_id, invoice_id, amount),
     )
 
 
-def _credit_row(conn, payment_id, patient_id, amount, reason, on) -> None:
+def _credit_row(conn: Database, payment_id, patient_id, amount, reason, on) -> None:
     conn.execute(
         "INSERT INTO unapplied_credits (payment_id, patient_id, amount_cents, reason, created_on, created_at)"
         " VALUES (?,?,?,?,?,?)",
@@ -149,7 +164,9 @@ def _credit_row(conn, payment_id, patient_id, amount, reason, on) -> None:
     )
 
 
-def _status_event(conn, invoice_id: int, balance_after: int, on: _dt.date, note: str) -> None:
+def _status_event(
+    conn: Database, invoice_id: int, balance_after: int, on: _dt.date, note: str
+) -> None:
     status = "paid" if balance_after <= 0 else "partially_paid"
     conn.execute(
         "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)",
@@ -158,7 +175,7 @@ def _status_event(conn, invoice_id: int, balance_after: int, on: _dt.date, note:
 
 
 def post_payment(
-    conn,
+    conn: Database,
     mrn: str,
     amount_cents: int,
     *,
@@ -247,14 +264,14 @@ def post_payment(
     return post
 
 
-def refundable(conn, patient_id: int) -> tuple[int, list[dict]]:
+def refundable(conn: Database, patient_id: int) -> tuple[int, list[dict]]:
     """(unapplied credit, overpaid patient invoices oldest first)."""
     over = [i for i in patient_invoices(conn, patient_id) if i["balance_cents"] < 0]
     return credit_balance(conn, patient_id), over
 
 
 def refund(
-    conn,
+    conn: Database,
     mrn: str,
     amount_cents: int,
     *,
@@ -321,7 +338,7 @@ def refund(
     return post
 
 
-def apply_credit(conn, patient_id: int, on: _dt.date) -> list[dict]:
+def apply_credit(conn: Database, patient_id: int, on: _dt.date) -> list[dict]:
     """Apply a patient's unapplied credit to their open patient invoices, oldest first.
 
     Call inside a write transaction (invoicing may call it right after issuing a patient
@@ -365,7 +382,7 @@ def apply_credit(conn, patient_id: int, on: _dt.date) -> list[dict]:
     return out
 
 
-def apply_credit_for(conn, mrn: str, on: _dt.date) -> list[dict]:
+def apply_credit_for(conn: Database, mrn: str, on: _dt.date) -> list[dict]:
     with db.write(conn):
         pat = lookup.patient(conn, mrn)
         out = apply_credit(conn, pat["id"], on)
@@ -381,7 +398,7 @@ def apply_credit_for(conn, mrn: str, on: _dt.date) -> list[dict]:
 
 
 def list_payments(
-    conn,
+    conn: Database,
     *,
     mrn: str | None = None,
     kind: str | None = None,
@@ -429,10 +446,10 @@ def list_payments(
         "credit_cents",
         "invoices",
     )
-    return [dict(zip(cols, r)) for r in conn.execute(sql, params)]
+    return [dict(zip(cols, r, strict=True)) for r in conn.execute(sql, params)]
 
 
-def ledger_findings(conn) -> list:
+def ledger_findings(conn: Database) -> list:
     """Checks for `billadmin check`: each patient payment = allocations + unapplied credit; no
     patient's credit below zero. Returns findings (empty when the ledger holds)."""
     from ..findings import Finding

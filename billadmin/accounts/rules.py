@@ -18,8 +18,13 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .. import dates
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 DEFAULT_APPEAL_DAYS = 120
 DEFAULT_OTHER_FILING_DAYS = 90
@@ -84,7 +89,7 @@ def from_row(p: dict) -> PayerRules:
     )
 
 
-def all_rules(conn) -> dict[int, PayerRules]:
+def all_rules(conn: Database) -> dict[int, PayerRules]:
     cols = (
         "id",
         "code",
@@ -96,12 +101,12 @@ def all_rules(conn) -> dict[int, PayerRules]:
         "corrected_claim_days",
     )
     return {
-        r[0]: from_row(dict(zip(cols, r)))
+        r[0]: from_row(dict(zip(cols, r, strict=True)))
         for r in conn.execute(f"SELECT {', '.join(cols)} FROM payers")
     }
 
 
-def rule_rows(conn) -> list[dict]:
+def rule_rows(conn: Database) -> list[dict]:
     out = []
     for r in sorted(all_rules(conn).values(), key=lambda r: r.code):
         out.append(
@@ -122,7 +127,7 @@ def rule_rows(conn) -> list[dict]:
 
 
 def set_rules(
-    conn,
+    conn: Database,
     code: str,
     *,
     filing_days: int | None = None,

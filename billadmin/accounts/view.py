@@ -8,9 +8,13 @@ patient invoices), the patient's unapplied credit, and what the patient owes now
 from __future__ import annotations
 
 import datetime as _dt
+from typing import TYPE_CHECKING
 
 from .. import audit, db
 from . import lookup, payments
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 
 def _carc(code):
@@ -23,7 +27,7 @@ def _carc(code):
     return codes.describe("CARC", code)[1]
 
 
-def account(conn, mrn: str, *, as_of: _dt.date | None = None) -> dict[str, list[dict]]:
+def account(conn: Database, mrn: str, *, as_of: _dt.date | None = None) -> dict[str, list[dict]]:
     """Sections in the order a clerk reads them: summary, coverages, encounters, invoices,
     payments, adjustments, notes."""
     as_of = as_of or _dt.date.today()
@@ -34,7 +38,8 @@ def account(conn, mrn: str, *, as_of: _dt.date | None = None) -> dict[str, list[
         audit.record(conn, "account show", entity="patient", ids=[pid], detail={"phi_read": True})
     cov = []
     for r in conn.execute(
-        """SELECT py.code, py.name, c.member_id, c.group_number, c.priority, c.effective_from, c.effective_to, c.copay_cents
+        """SELECT py.code, py.name, c.member_id, c.group_number, c.priority, c.effective_from,
+            c.effective_to, c.copay_cents
                FROM coverages c JOIN payers py ON py.id = c.payer_id WHERE c.patient_id = ?
                ORDER BY c.priority, c.effective_from DESC""",
         (pid,),
@@ -89,7 +94,8 @@ def account(conn, mrn: str, *, as_of: _dt.date | None = None) -> dict[str, list[
     inv = []
     ins_bal = pat_bal = 0
     for r in conn.execute(
-        """SELECT b.number, b.kind, i.issued_on, py.code, b.total_cents, b.credited_cents, b.paid_cents, b.adjusted_cents,
+        """SELECT b.number, b.kind, i.issued_on, py.code, b.total_cents, b.credited_cents,
+            b.paid_cents, b.adjusted_cents,
                       s.status, i.due_on
                FROM invoice_balances b JOIN invoices i ON i.id = b.invoice_id LEFT JOIN payers py ON py.id = b.payer_id
                LEFT JOIN invoice_status s ON s.invoice_id = b.invoice_id
@@ -119,11 +125,13 @@ def account(conn, mrn: str, *, as_of: _dt.date | None = None) -> dict[str, list[
     pays = []
     for r in conn.execute(
         """SELECT p.id, p.received_on, p.kind, r.number, py.code, p.method, p.reference, p.amount_cents,
-                      (SELECT COALESCE(SUM(a.amount_cents), 0) FROM payment_allocations a JOIN invoices i ON i.id = a.invoice_id
+                      (SELECT COALESCE(SUM(a.amount_cents), 0) FROM payment_allocations a JOIN
+                      invoices i ON i.id = a.invoice_id
                        WHERE a.payment_id = p.id AND i.patient_id = :pid),
                       (SELECT COALESCE(SUM(c.amount_cents), 0) FROM unapplied_credits c WHERE c.payment_id = p.id),
                       (SELECT group_concat(n, ' ') FROM (SELECT DISTINCT i.number AS n FROM payment_allocations a
-                          JOIN invoices i ON i.id = a.invoice_id WHERE a.payment_id = p.id AND i.patient_id = :pid ORDER BY n))
+                          JOIN invoices i ON i.id = a.invoice_id WHERE a.payment_id = p.id AND
+                          i.patient_id = :pid ORDER BY n))
                FROM payments p LEFT JOIN receipts r ON r.payment_id = p.id LEFT JOIN payers py ON py.id = p.payer_id
                WHERE p.patient_id = :pid OR p.id IN (SELECT a.payment_id FROM payment_allocations a
                                                      JOIN invoices i ON i.id = a.invoice_id WHERE i.patient_id = :pid)
@@ -168,7 +176,8 @@ def account(conn, mrn: str, *, as_of: _dt.date | None = None) -> dict[str, list[
     notes = [
         {"at": r[0][:16].replace("T", " "), "invoice": r[1], "author": r[2], "text": r[3]}
         for r in conn.execute(
-            """SELECT n.created_at, i.number, n.author, n.text FROM account_notes n LEFT JOIN invoices i ON i.id = n.invoice_id
+            """SELECT n.created_at, i.number, n.author, n.text FROM account_notes n LEFT JOIN
+                invoices i ON i.id = n.invoice_id
            WHERE n.patient_id = ? ORDER BY n.created_at DESC, n.id DESC""",
             (pid,),
         )

@@ -10,7 +10,8 @@ from ..render import Format
 from . import FormatOpt, OutputOpt, group, open_db
 
 app = group(
-    "A patient's whole account, as explained on the phone.\n\nA patient's account: coverages, encounters, invoices, payments, balances, notes."
+    "A patient's whole account, as explained on the phone.\n\nA patient's account: coverages, "
+    "encounters, invoices, payments, balances, notes."
 )
 
 

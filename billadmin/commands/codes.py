@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..dates import parse_option
 from . import FormatOpt, OutputOpt, group, note, open_db
 
+if TYPE_CHECKING:
+    from ..db import Database
+
+
 app = group(
-    "Code sets (ICD-10-CM, HCPCS, CPT, NCCI, MUE), the scrubber.\n\nCode sets (ICD-10-CM, HCPCS, CPT, modifiers, NCCI, MUE) and the claim scrubber."
+    "Code sets (ICD-10-CM, HCPCS, CPT, NCCI, MUE), the scrubber.\n\nCode sets (ICD-10-CM, HCPCS, "
+    "CPT, modifiers, NCCI, MUE) and the claim scrubber."
 )
 
 SystemOpt = Annotated[
@@ -402,7 +407,7 @@ def codes_check(
         raise ChecksFailed(f"{errors:,} error(s) in {bad:,} encounter(s): fix them before billing")
 
 
-def _coverage_notes(conn) -> list[str]:
+def _coverage_notes(conn: Database) -> list[str]:
     """What was checked by format only, said once per run."""
     from ..codesets.store import loaded_systems
 

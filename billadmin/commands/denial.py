@@ -10,7 +10,8 @@ from ..render import Format
 from . import FormatOpt, OutputOpt, group, note, open_db
 
 app = group(
-    "Denied claims: what is at stake, by when, what to do.\n\nDenied and partially denied claims: what is at stake, by when, what to do."
+    "Denied claims: what is at stake, by when, what to do.\n\nDenied and partially denied claims: "
+    "what is at stake, by when, what to do."
 )
 
 
@@ -48,7 +49,9 @@ def denial_list(
     from ..dates import parse_option
 
     today = parse_option(as_of, "--as-of", dates.today())
-    rows = denials.worklist(open_db(), as_of=today, payer=payer, since=parse_option(since, "--from"))
+    rows = denials.worklist(
+        open_db(), as_of=today, payer=payer, since=parse_option(since, "--from")
+    )
     cols = [
         "invoice",
         "mrn",

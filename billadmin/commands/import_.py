@@ -13,7 +13,8 @@ from ..ingest.specs import KINDS, columns_help
 from . import group, note, state
 
 app = group(
-    "Import patients, payers, coverage, charges, fees (CSV/XLSX).\n\nImport patients, payers, providers, coverage, charges, fee schedules (CSV or XLSX)."
+    "Import patients, payers, coverage, charges, fees (CSV/XLSX).\n\nImport patients, payers, "
+    "providers, coverage, charges, fee schedules (CSV or XLSX)."
 )
 
 FileArg = Annotated[Path, typer.Argument(help="The .csv or .xlsx file.", show_default=False)]
@@ -196,7 +197,8 @@ def report(result) -> None:
 
 
 EXAMPLES = {
-    "patients": "billadmin import patients registrations.csv\n    billadmin import patients export.xlsx --sheet Patients --date-format MM/DD/YYYY\n"
+    "patients": "billadmin import patients registrations.csv\n    billadmin import patients "
+    "export.xlsx --sheet Patients --date-format MM/DD/YYYY\n"
     "    billadmin import patients ../synthea/patients.csv --profile synthea",
     "payers": "billadmin import payers payers.csv\n    billadmin import payers ../synthea/payers.csv --profile synthea",
     "providers": "billadmin import providers providers.csv",

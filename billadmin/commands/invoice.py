@@ -14,7 +14,8 @@ from ..render import Format
 from . import FormatOpt, OutputOpt, group, note, open_db
 
 app = group(
-    "Claims as X12 837P, patient invoices as PDF, voids.\n\nInvoices: claims as X12 837P and patient invoices as PDF, and their lifecycle."
+    "Claims as X12 837P, patient invoices as PDF, voids.\n\nInvoices: claims as X12 837P and "
+    "patient invoices as PDF, and their lifecycle."
 )
 
 
@@ -363,7 +364,12 @@ def invoice_list(
 
     conn = open_db()
     rows = lifecycle.list_invoices(
-        conn, kind=kind, status=status, payer=payer, since=parse_option(since or None, "--since"), limit=limit
+        conn,
+        kind=kind,
+        status=status,
+        payer=payer,
+        since=parse_option(since or None, "--since"),
+        limit=limit,
     )
     render.emit(rows, fmt=fmt, output=output, columns=lifecycle.LIST_COLUMNS, title="Invoices")
 

@@ -11,7 +11,8 @@ from . import FormatOpt, OutputOpt, group, note, open_db
 from .import_ import DateFmtOpt, EncodingOpt, MapOpt, ProfileOpt, SheetOpt
 
 app = group(
-    "Patients: list, show, compare a registration file.\n\nPatients: list, show, and compare a registration file with the records."
+    "Patients: list, show, compare a registration file.\n\nPatients: list, show, and compare a "
+    "registration file with the records."
 )
 
 
@@ -20,9 +21,7 @@ def patient_list(
     search: Annotated[
         str | None, typer.Option("--search", "-s", help="An MRN, or part of a name.")
     ] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", "-n", help="At most N patients.")
-    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most N patients.")] = None,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
 ):

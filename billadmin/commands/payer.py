@@ -10,7 +10,8 @@ from ..render import Format
 from . import FormatOpt, OutputOpt, group, note, open_db
 
 app = group(
-    "Payers and their filing, appeal and correction limits.\n\nPayer rules: timely filing, appeal and corrected-claim limits."
+    "Payers and their filing, appeal and correction limits.\n\nPayer rules: timely filing, appeal "
+    "and corrected-claim limits."
 )
 
 

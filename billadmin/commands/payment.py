@@ -10,12 +10,11 @@ from ..render import Format
 from . import FormatOpt, OutputOpt, group, note, open_db
 
 app = group(
-    "Patient payments and refunds: post, refund, list.\n\nPatient payments and refunds: post, refund, apply-credit, list."
+    "Patient payments and refunds: post, refund, list.\n\nPatient payments and refunds: post, "
+    "refund, apply-credit, list."
 )
 
-MethodOpt = Annotated[
-    str | None, typer.Option("--method", help="cash, card, check, eft or other.")
-]
+MethodOpt = Annotated[str | None, typer.Option("--method", help="cash, card, check, eft or other.")]
 ReferenceOpt = Annotated[
     str | None, typer.Option("--reference", help="Check number, card slip or transaction id.")
 ]
@@ -155,7 +154,8 @@ def payment_apply_credit(
         title="Credit applied",
     )
     note(
-        f"Applied {money.fmt(sum(r['amount_cents'] for r in rows))} of credit to {len({r['invoice'] for r in rows})} invoice(s)"
+        f"Applied {money.fmt(sum(r['amount_cents'] for r in rows))} of credit to "
+        f"{len({r['invoice'] for r in rows})} invoice(s)"
     )
 
 

@@ -10,7 +10,8 @@ from ..render import Format
 from . import FormatOpt, OutputOpt, group, note, open_db
 
 app = group(
-    "The billing practice: NPI, tax id, address, EDI ids.\n\nThe billing practice: name, NPI, tax id, address, clearinghouse ids."
+    "The billing practice: NPI, tax id, address, EDI ids.\n\nThe billing practice: name, NPI, tax "
+    "id, address, clearinghouse ids."
 )
 
 
@@ -42,9 +43,7 @@ def practice_show(fmt: FormatOpt = Format.table, output: OutputOpt = None):
 @app.command("set")
 def practice_set(
     name: Annotated[str | None, _opt("Practice (billing provider) name.")] = None,
-    npi: Annotated[
-        str | None, _opt("Group NPI (10 digits, check digit verified).", "NPI")
-    ] = None,
+    npi: Annotated[str | None, _opt("Group NPI (10 digits, check digit verified).", "NPI")] = None,
     tax_id: Annotated[str | None, _opt("Federal tax id (EIN, 9 digits).", "EIN")] = None,
     taxonomy: Annotated[
         str | None, _opt("Billing provider taxonomy code, e.g. 207Q00000X.", "CODE")
@@ -64,13 +63,9 @@ def practice_set(
     submitter_id: Annotated[
         str | None, _opt("Submitter id from the clearinghouse enrolment (ISA06).", "ID")
     ] = None,
-    receiver_id: Annotated[
-        str | None, _opt("Receiver (clearinghouse) id (ISA08).", "ID")
-    ] = None,
+    receiver_id: Annotated[str | None, _opt("Receiver (clearinghouse) id (ISA08).", "ID")] = None,
     receiver_name: Annotated[str | None, _opt("Receiver (clearinghouse) name.")] = None,
-    usage: Annotated[
-        str | None, _opt("837P files for production (P) or test (T).", "P|T")
-    ] = None,
+    usage: Annotated[str | None, _opt("837P files for production (P) or test (T).", "P|T")] = None,
     due_days: Annotated[
         int | None, _opt("Days until a patient invoice is due (default 30).", "DAYS")
     ] = None,

@@ -11,7 +11,8 @@ from ..render import Format
 from . import FormatOpt, OutputOpt, group, note, open_db
 
 app = group(
-    "Reconcile reports, claims against 835s and deposits.\n\nReconcile reports against each other, and claims against 835s and bank deposits."
+    "Reconcile reports, claims against 835s and deposits.\n\nReconcile reports against each other, "
+    "and claims against 835s and bank deposits."
 )
 
 DETAIL_COLUMNS = [
@@ -337,7 +338,8 @@ def reconcile_remits(
         )
     elif side and not side.date and day < dates.today():
         note(
-            f"Note: bank rows are not limited by date: with --date COLUMN, deposits after {day.isoformat()} are left out"
+            "Note: bank rows are not limited by date: with --date COLUMN, deposits after "
+            f"{day.isoformat()} are left out"
         )
     code = 1 if res.differences else 0
     summary = res.summary_rows()

@@ -11,7 +11,8 @@ from ..render import Format
 from . import FormatOpt, OutputOpt, group, note, open_db
 
 app = group(
-    "Payers' 835 remittances: show, import (post), list.\n\nPayers' 835 remittances: show, import (post payments and adjustments), list."
+    "Payers' 835 remittances: show, import (post), list.\n\nPayers' 835 remittances: show, import "
+    "(post payments and adjustments), list."
 )
 
 FilesArg = Annotated[list[Path], typer.Argument(help="X12 835 files.", show_default=False)]

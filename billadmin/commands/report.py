@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..render import Format
 from . import OutputOpt, group, note, open_db
 
+if TYPE_CHECKING:
+    from ..db import Database
+
+
 app = group(
-    "Reports: A/R aging, KPIs, Medicare, payer mix, denials.\n\nReports: A/R aging, KPIs, Medicare, payer mix and pay per code, denials, day sheet, deadlines."
+    "Reports: A/R aging, KPIs, Medicare, payer mix, denials.\n\nReports: A/R aging, KPIs, Medicare, "
+    "payer mix and pay per code, denials, day sheet, deadlines."
 )
 
 AsOfOpt = Annotated[
@@ -33,10 +38,14 @@ def _dates(as_of, start=None, end=None):
     from .. import dates
     from ..dates import parse_option
 
-    return parse_option(as_of, "--as-of", dates.today()), parse_option(start, "--from"), parse_option(end, "--to")
+    return (
+        parse_option(as_of, "--as-of", dates.today()),
+        parse_option(start, "--from"),
+        parse_option(end, "--to"),
+    )
 
 
-def _out(conn, rep, fmt, output) -> None:
+def _out(conn: Database, rep, fmt, output) -> None:
     """Print or write the report; a report naming patients is recorded as a PHI read."""
     from .. import audit, db, render
 

@@ -18,8 +18,13 @@ import datetime as _dt
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import npi
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 SEED = 20261126
 
@@ -528,13 +533,14 @@ class DemoSummary:
     paths: dict[str, Path] = field(default_factory=dict)
 
 
-def _load_direct(conn, data: DemoData) -> dict[str, int]:
+def _load_direct(conn: Database, data: DemoData) -> dict[str, int]:
     """The practice settings: the one direct insert (the `practice` table has no import; the
     clerk sets it once with `billadmin practice`). Everything else is loaded from files."""
     conn.execute(
         "INSERT INTO practice (id, name, npi, tax_id, taxonomy, address1, address2, city, state, zip, phone,"
         " contact_name, submitter_id, receiver_id, receiver_name) VALUES (1, :name, :npi, :tax_id, :taxonomy,"
-        " :address1, :address2, :city, :state, :zip, :phone, :contact_name, :submitter_id, :receiver_id, :receiver_name)",
+        " :address1, :address2, :city, :state, :zip, :phone, :contact_name, :submitter_id, "
+        ":receiver_id, :receiver_name)",
         data.practice,
     )
     return {"practice": 1}
@@ -558,7 +564,8 @@ def run_demo(
     data = generate(as_of)
     summary.paths.update(write_files(data, files_dir))
     summary.steps.append(
-        f"Wrote the practice's export files to {files_dir}/ (providers, payers, patients, coverage, charges, fee schedule)"
+        f"Wrote the practice's export files to {files_dir}/ (providers, payers, patients, coverage, "
+        "charges, fee schedule)"
     )
     conn = db.connect(db_path)
     ctx = DemoContext(conn=conn, data=data, summary=summary, as_of=as_of, out_dir=out_dir)
@@ -605,7 +612,8 @@ def _step_load(ctx: DemoContext) -> None:
     )
     planted = sum(len(v) for v in ctx.data.planted.values())
     ctx.summary.steps.append(
-        f"Planted {planted} encounters with coding errors ({', '.join(f'{k} {len(v)}' for k, v in ctx.data.planted.items())})"
+        f"Planted {planted} encounters with coding errors "
+        f"({', '.join(f'{k} {len(v)}' for k, v in ctx.data.planted.items())})"
     )
 
 
@@ -643,6 +651,7 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
         zip(
             ("name", "npi", "submitter_id"),
             conn.execute("SELECT name, npi, submitter_id FROM practice WHERE id = 1").fetchone(),
+            strict=True,
         )
     )
     days = billing_days(ctx.as_of)

@@ -16,8 +16,13 @@ import hashlib
 import random
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import money
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 SEED = 835
 DENIALS = [
@@ -127,7 +132,7 @@ class _File:
         return "".join("*".join(s) + "~\n" for s in segs)
 
 
-def _fee(conn, payer_id, code, mods, dos, charge):
+def _fee(conn: Database, payer_id, code, mods, dos, charge):
     from ..reconcile.remits import _fee as fee_lookup
 
     try:
@@ -143,7 +148,7 @@ def _claim_segments(
     kind: str,
     outcome: str,
     rnd: random.Random,
-    conn,
+    conn: Database,
     status: str = "1",
     sign: int = 1,
     pcn: str | None = None,
@@ -236,7 +241,13 @@ def _negated(segs: list[list[str]]) -> list[list[str]]:
 
 
 def answer_window(
-    conn, out_dir: Path, since: _dt.date, until: _dt.date, practice: dict, *, extras: bool = False
+    conn: Database,
+    out_dir: Path,
+    since: _dt.date,
+    until: _dt.date,
+    practice: dict,
+    *,
+    extras: bool = False,
 ) -> dict:
     """The demo's timeline: the payers' 835s that arrive in (since, until].
 
@@ -279,6 +290,7 @@ def answer_window(
                     "total_cents",
                 ),
                 r,
+                strict=True,
             )
         )
         for r in conn.execute(
@@ -296,7 +308,13 @@ def answer_window(
         (until.isoformat(),),
     ):
         lines[r[0]].append(
-            dict(zip(("code", "modifiers", "units", "date_of_service", "amount_cents"), r[1:]))
+            dict(
+                zip(
+                    ("code", "modifiers", "units", "date_of_service", "amount_cents"),
+                    r[1:],
+                    strict=True,
+                )
+            )
         )
     files: dict[tuple[int, _dt.date], _File] = {}
     counts: dict[str, int] = defaultdict(int)
@@ -342,7 +360,7 @@ def answer_window(
         else 1
     )
     paths, payments = [], []
-    for (_, pay_date), f in sorted(files.items(), key=lambda kv: (kv[0][1], kv[1].payer["code"])):
+    for _key, f in sorted(files.items(), key=lambda kv: (kv[0][1], kv[1].payer["code"])):
         p = out_dir / f"{f.payer['code']}-{f.pay_date.isoformat()}-{f.trace}.835"
         p.write_text(f.text(isa))
         isa += 1

@@ -34,7 +34,8 @@ def step_reports(ctx) -> None:
         )
     )
     ctx.summary.steps.append(
-        f"Denial worklist: {len(work)} claims, {money.fmt(sum(r['at_stake_cents'] for r in work), thousands=True)} at stake"
+        f"Denial worklist: {len(work)} claims, "
+        f"{money.fmt(sum(r['at_stake_cents'] for r in work), thousands=True)} at stake"
     )
     ctx.summary.steps.append(f"Wrote aging, KPI, payer-mix and denial reports to {path}")
     ctx.summary.paths["reports"] = path

@@ -14,6 +14,11 @@ from __future__ import annotations
 import datetime as _dt
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 PTP_LABEL = "demo excerpt (not CMS's file): 80053/80048 only"
 
@@ -98,7 +103,8 @@ def step_scrub(ctx) -> None:
     ctx.summary.counts["scrub_errors"] = errors
     ctx.summary.counts["scrub_warnings"] = len(findings) - errors
     ctx.summary.steps.append(
-        f"Scrubbed {lines:,} unbilled lines of {encs:,} encounters: {errors:,} errors, {len(findings) - errors:,} warnings "
+        f"Scrubbed {lines:,} unbilled lines of {encs:,} encounters: {errors:,} errors, "
+        f"{len(findings) - errors:,} warnings "
         f"({', '.join(f'{r} {n}' + ('' if s == 'error' else ' warn') for (r, s), n in sorted(by_rule.items()))}); "
         f"all findings in {out.name}"
     )
@@ -121,7 +127,7 @@ def step_scrub(ctx) -> None:
     ctx.summary.steps.append("Planted errors caught by the scrubber: " + "; ".join(caught))
 
 
-def _first_dx_billable(conn, number: str) -> bool:
+def _first_dx_billable(conn: Database, number: str) -> bool:
     row = conn.execute(
         "SELECT 1 FROM encounter_diagnoses d JOIN encounters e ON e.id = d.encounter_id JOIN codes c"
         " ON c.code_system = 'icd10cm' AND c.code = d.code AND c.billable = 1 WHERE e.number = ? AND d.seq = 1",

@@ -529,7 +529,7 @@ LINE_FIELDS = (
 
 def _compare_line(run, row: int, old: tuple, rec: tuple) -> None:
     new = rec[2:]
-    diffs = {f: (o, n) for f, o, n in zip(LINE_FIELDS, old[1:9], new) if o != n}
+    diffs = {f: (o, n) for f, o, n in zip(LINE_FIELDS, old[1:9], new, strict=False) if o != n}
     if not diffs:
         run.result.unchanged += 1
         return

@@ -21,11 +21,16 @@ import datetime as _dt
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import specs
 from .columns import CellError, Column, parse_cell
 from .engine import ImportOptions, load_map, resolve_mapping
 from .readers import open_table
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 COMPARE_COLUMNS = specs.PATIENTS + [
     Column("payer_code", "Payer Code", "code", False, ("Payer", "Insurance", "Primary Payer")),
@@ -60,7 +65,7 @@ class CompareResult:
         return out
 
 
-def compare_patients(db, path, opts: ImportOptions | None = None) -> CompareResult:
+def compare_patients(db: Database, path, opts: ImportOptions | None = None) -> CompareResult:
     opts = opts or ImportOptions()
     profile = None
     if opts.profile:
@@ -143,7 +148,7 @@ def compare_patients(db, path, opts: ImportOptions | None = None) -> CompareResu
             if rec is None:
                 status = "new"
             else:
-                rec = dict(zip([d[0] for d in cur.description], rec))
+                rec = dict(zip([d[0] for d in cur.description], rec, strict=True))
                 pid = rec["id"]
                 changed = [f for f in PATIENT_FIELDS if f in values and values[f] != rec[f]]
                 changed += _coverage_changes(db, pid, values, today)
@@ -187,14 +192,15 @@ def _header(table, mapping, by_field, fld) -> str:
     return table.headers[i] if i is not None else by_field[fld].header
 
 
-def _coverage_changes(db, pid: int, values: dict, today: _dt.date) -> list[str]:
+def _coverage_changes(db: Database, pid: int, values: dict, today: _dt.date) -> list[str]:
     wanted = [f for f in ("payer_code", "member_id", "group_number") if values.get(f) is not None]
     if not wanted:
         return []
     day = today.isoformat()
     cov = db.execute(
         "SELECT p.code, c.member_id, c.group_number FROM coverages c JOIN payers p ON p.id = c.payer_id"
-        " WHERE c.patient_id = ? AND c.priority = 1 AND c.effective_from <= ? AND (c.effective_to IS NULL OR c.effective_to >= ?)"
+        " WHERE c.patient_id = ? AND c.priority = 1 AND c.effective_from <= ? AND (c.effective_to "
+        "IS NULL OR c.effective_to >= ?)"
         " ORDER BY c.effective_from DESC, c.id DESC LIMIT 1",
         (pid, day, day),
     ).fetchone()

@@ -23,6 +23,7 @@ import datetime as _dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import audit, dates
 from .. import db as dbmod
@@ -31,6 +32,10 @@ from ..fileutil import sha256_file
 from . import specs
 from .columns import CellError, Column, Mapping, parse_cell
 from .readers import normalise_header, open_table
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 KINDS = tuple(specs.KINDS)
 MAX_PROBLEMS_KEPT = 500
@@ -255,7 +260,7 @@ class Run:
 
     def __init__(
         self,
-        db,
+        db: Database,
         kind: str,
         path: Path,
         opts: ImportOptions,
@@ -369,7 +374,7 @@ class Run:
 
 
 def run_import(
-    db,
+    db: Database,
     kind: str,
     path,
     opts: ImportOptions | None = None,

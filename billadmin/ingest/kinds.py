@@ -6,7 +6,13 @@ validated row becomes a database record. Charges have their own streaming path (
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import Problem
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 # Fields that are never compared or updated (bookkeeping).
 SYSTEM = {"id", "created_at", "updated_at"}
@@ -37,7 +43,7 @@ class Handler:
         row = cur.fetchone()
         if row is None:
             return None
-        return dict(zip([d[0] for d in cur.description], row))
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
 
     def on_insert(self, rec: dict) -> dict:
         return rec
@@ -118,7 +124,7 @@ class Payers(Handler):
 class _Lookups:
     """MRN -> patient id and payer code -> (id, kind), cached per run."""
 
-    def __init__(self, db):
+    def __init__(self, db: Database):
         self.db = db
         self.patients: dict[str, int | None] = {}
         self.payers: dict[str, tuple[int, str] | None] = {}

@@ -17,7 +17,8 @@ is deterministic, so importing the same export twice changes nothing:
   (ISO date-times) -> effective from/to (their date), PLAN_OWNERSHIP Self/Spouse/Guardian ->
   relationship self/spouse/child (the patient is the guardian's dependant), OWNER_NAME ->
   subscriber first/last name when not self (a title such as "Mr." is dropped; Synthea often
-  gives a spouse only as "Mr. Lastname", so the first name may stay empty). SECONDARY_PAYER, when set, adds a second coverage
+  gives a spouse only as "Mr. Lastname", so the first name may stay empty). SECONDARY_PAYER, when
+  set, adds a second coverage
   with priority secondary and the same member id and dates (Synthea gives only one member id).
 * Columns Synthea has and billadmin does not keep (SSN, DRIVERS, PASSPORT, income, LAT/LON,
   DEATHDATE, ...) are ignored: they are not needed for billing and are PHI we need not hold.

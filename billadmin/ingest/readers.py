@@ -444,7 +444,7 @@ class XlsxTable(Table):
 
     def _after_header(self) -> None:
         ncols = len(self.headers)
-        for r1, c1, r2, c2, ref in self._merged:
+        for _r1, c1, r2, _c2, ref in self._merged:
             if r2 >= self.header_row and c1 <= ncols:
                 raise BadInput(
                     f"{self.file}: merged cells {ref} inside the data range; unmerge them "

@@ -9,7 +9,8 @@ ingest = Migrations("billadmin.ingest")
 
 @ingest()
 def m001_fee_schedule(db):
-    'Expected fees per payer (or every payer: payer_id NULL, written "default" in files), dated so fee changes keep history.'
+    """Expected fees per payer (or every payer: payer_id NULL, written "default" in files),
+    dated so fee changes keep history."""
     for stmt in (
         """CREATE TABLE fee_schedule (
             id INTEGER PRIMARY KEY,

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from .base import Chart, Report, pct
 from .ledger import BUCKET_KEYS, ITEMS_CTE, age_sql, bucket_sql
 
+if TYPE_CHECKING:
+    from ..db import Database
 
-def _grouped(conn, as_of: _dt.date, basis: str, key: str) -> list[tuple]:
+
+def _grouped(conn: Database, as_of: _dt.date, basis: str, key: str) -> list[tuple]:
     sql = (
         f"WITH {ITEMS_CTE} SELECT {key} AS k, kind = 'claim' AS ins, {bucket_sql(age_sql(basis))} AS b,"
         f" COUNT(*), SUM(balance_cents) FROM items WHERE balance_cents != 0 GROUP BY k, ins, b"
@@ -27,7 +31,7 @@ def _empty() -> dict:
     return {k: 0 for k in BUCKET_KEYS}
 
 
-def by_payer(conn, as_of: _dt.date, basis: str = "dos") -> list[dict]:
+def by_payer(conn: Database, as_of: _dt.date, basis: str = "dos") -> list[dict]:
     payers = {r[0]: r[1:] for r in conn.execute("SELECT id, code, name, kind FROM payers")}
     acc: dict = defaultdict(lambda: {"invoices": 0, **_empty()})
     for payer_id, ins, b, n, amt in _grouped(
@@ -63,7 +67,7 @@ def _with_totals(rows: list[dict], label: dict) -> list[dict]:
     return rows + [total]
 
 
-def by_patient(conn, as_of: _dt.date, basis: str = "dos") -> list[dict]:
+def by_patient(conn: Database, as_of: _dt.date, basis: str = "dos") -> list[dict]:
     acc: dict = defaultdict(
         lambda: {"invoices": 0, "insurance_cents": 0, "patient_cents": 0, **_empty()}
     )
@@ -80,7 +84,8 @@ def by_patient(conn, as_of: _dt.date, basis: str = "dos") -> list[dict]:
             {
                 r[0]: r[1:]
                 for r in conn.execute(
-                    f"SELECT id, mrn, last_name || ', ' || first_name FROM patients WHERE id IN ({','.join('?' * len(chunk))})",
+                    "SELECT id, mrn, last_name || ', ' || first_name FROM patients WHERE id IN "
+                    f"({','.join('?' * len(chunk))})",
                     chunk,
                 )
             }
@@ -108,7 +113,7 @@ PATIENT_COLS = [
 
 
 def report(
-    conn, *, as_of: _dt.date, basis: str = "dos", per: str = "payer", xlsx: bool = False
+    conn: Database, *, as_of: _dt.date, basis: str = "dos", per: str = "payer", xlsx: bool = False
 ) -> Report:
     """per='payer' or 'patient' picks the printed sheet; the xlsx workbook gets both and a chart."""
     from ..errors import BadInput
@@ -167,7 +172,7 @@ def report(
     return rep
 
 
-def pending_patient_responsibility(conn, as_of: _dt.date) -> int:
+def pending_patient_responsibility(conn: Database, as_of: _dt.date) -> int:
     """PR amounts moved off claims by remittances (adjustments with source 'transfer') that no
     patient invoice carries yet (the billing set's patient_invoice_adjustments): owed by
     patients, but on no invoice, so in no aging bucket."""

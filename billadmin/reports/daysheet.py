@@ -5,13 +5,18 @@ listed, then the totals per section."""
 from __future__ import annotations
 
 import datetime as _dt
+from typing import TYPE_CHECKING
 
 from .base import Report
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 COLS = ["section", "ref", "who", "detail", "amount_cents"]
 
 
-def compute(conn, day: _dt.date) -> dict[str, list[dict]]:
+def compute(conn: Database, day: _dt.date) -> dict[str, list[dict]]:
     d = day.isoformat()
     charges = [
         {
@@ -23,7 +28,8 @@ def compute(conn, day: _dt.date) -> dict[str, list[dict]]:
         }
         for r in conn.execute(
             """SELECT e.number, p.mrn, pr.last_name, group_concat(c.code, ' '), SUM(c.charge_cents)
-                      FROM encounters e JOIN patients p ON p.id = e.patient_id JOIN providers pr ON pr.id = e.provider_id
+                      FROM encounters e JOIN patients p ON p.id = e.patient_id JOIN providers pr ON
+                      pr.id = e.provider_id
                       JOIN charge_lines c ON c.encounter_id = e.id AND c.status != 'void'
                       WHERE e.date_of_service = ? GROUP BY e.id ORDER BY e.number""",
             (d,),
@@ -38,7 +44,8 @@ def compute(conn, day: _dt.date) -> dict[str, list[dict]]:
             "amount_cents": r[4],
         }
         for r in conn.execute(
-            """SELECT i.number, py.code, i.kind, p.mrn, i.total_cents FROM invoices i JOIN patients p ON p.id = i.patient_id
+            """SELECT i.number, py.code, i.kind, p.mrn, i.total_cents FROM invoices i JOIN patients
+                p ON p.id = i.patient_id
            LEFT JOIN payers py ON py.id = i.payer_id WHERE i.issued_on = ? ORDER BY i.number""",
             (d,),
         )
@@ -68,7 +75,8 @@ def compute(conn, day: _dt.date) -> dict[str, list[dict]]:
         }
         for r in conn.execute(
             """SELECT i.number, py.code, pt.mrn, d.group_code, d.reason_code, d.source, SUM(d.amount_cents)
-                          FROM adjustments d JOIN invoices i ON i.id = d.invoice_id JOIN patients pt ON pt.id = i.patient_id
+                          FROM adjustments d JOIN invoices i ON i.id = d.invoice_id JOIN patients pt
+                          ON pt.id = i.patient_id
                           LEFT JOIN payers py ON py.id = i.payer_id WHERE d.created_on = ?
                           GROUP BY d.invoice_id, d.group_code, d.reason_code, d.source ORDER BY i.number""",
             (d,),
@@ -93,7 +101,7 @@ def compute(conn, day: _dt.date) -> dict[str, list[dict]]:
     return {**sections, "totals": totals}
 
 
-def report(conn, *, day: _dt.date, xlsx: bool = False) -> Report:
+def report(conn: Database, *, day: _dt.date, xlsx: bool = False) -> Report:
     s = compute(conn, day)
     flat = s["charges"] + s["invoices"] + s["payments"] + s["adjustments"] + s["totals"]
     sheets = {"Day sheet": flat}

@@ -16,9 +16,14 @@ soonest visit first; then by end date.
 from __future__ import annotations
 
 import datetime as _dt
+from typing import TYPE_CHECKING
 
 from ..accounts import rules as payer_rules
 from .base import Report
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 FILING_COLS = [
     "state",
@@ -36,7 +41,7 @@ FILING_COLS = [
 ]
 
 
-def timely_filing(conn, as_of: _dt.date, within: int = 30) -> list[dict]:
+def timely_filing(conn: Database, as_of: _dt.date, within: int = 30) -> list[dict]:
     rules = payer_rules.all_rules(conn)
     out = []
     limit = as_of + _dt.timedelta(days=within)
@@ -71,7 +76,8 @@ def timely_filing(conn, as_of: _dt.date, within: int = 30) -> list[dict]:
 
     for enc, mrn, name, dos, payer_id, amount in conn.execute(
         """SELECT e.number, p.mrn, p.last_name || ', ' || p.first_name, e.date_of_service,
-                      (SELECT c.payer_id FROM coverages c WHERE c.patient_id = e.patient_id AND c.effective_from <= e.date_of_service
+                      (SELECT c.payer_id FROM coverages c WHERE c.patient_id = e.patient_id AND
+                      c.effective_from <= e.date_of_service
                          AND (c.effective_to IS NULL OR c.effective_to >= e.date_of_service)
                        ORDER BY c.priority, c.effective_from DESC LIMIT 1),
                       SUM(cl.charge_cents)
@@ -85,13 +91,16 @@ def timely_filing(conn, as_of: _dt.date, within: int = 30) -> list[dict]:
     # invoices drive the scan (CROSS JOIN keeps that order): one pass in rowid order beats a lookup per patient
     for number, enc, mrn, name, payer_id, dos, amount, stored in conn.execute(
         """SELECT i.number, e.number, p.mrn, p.last_name || ', ' || p.first_name, i.payer_id,
-                      COALESCE(e.date_of_service, (SELECT MIN(date_of_service) FROM invoice_lines l WHERE l.invoice_id = i.id),
+                      COALESCE(e.date_of_service, (SELECT MIN(date_of_service) FROM invoice_lines l
+                      WHERE l.invoice_id = i.id),
                                i.issued_on),
                       i.total_cents, i.filing_deadline
-               FROM invoices i CROSS JOIN patients p ON p.id = i.patient_id LEFT JOIN encounters e ON e.id = i.encounter_id
+               FROM invoices i CROSS JOIN patients p ON p.id = i.patient_id LEFT JOIN encounters e
+               ON e.id = i.encounter_id
                WHERE i.kind = 'claim' AND (i.filing_deadline IS NULL OR i.filing_deadline <= :limit)
                  AND NOT EXISTS (SELECT 1 FROM invoices c WHERE c.original_invoice_id = i.id)
-                 AND NOT EXISTS (SELECT 1 FROM adjustments d WHERE d.invoice_id = i.id AND d.source IN ('remit', 'transfer'))
+                 AND NOT EXISTS (SELECT 1 FROM adjustments d WHERE d.invoice_id = i.id AND d.source
+                 IN ('remit', 'transfer'))
                  AND NOT EXISTS (SELECT 1 FROM payment_allocations a JOIN payments y ON y.id = a.payment_id
                                  WHERE a.invoice_id = i.id AND y.kind = 'insurance')""",
         {"limit": limit.isoformat()},
@@ -116,15 +125,17 @@ COVERAGE_COLS = [
 ]
 
 
-def coverage_expiring(conn, as_of: _dt.date, within: int = 30) -> list[dict]:
+def coverage_expiring(conn: Database, as_of: _dt.date, within: int = 30) -> list[dict]:
     d = as_of.isoformat()
     hi = (as_of + _dt.timedelta(days=within)).isoformat()
     lo = (as_of - _dt.timedelta(days=within)).isoformat()
     out = []
     for to, mrn, name, phone, payer, member, priority, nxt, last, replaced in conn.execute(
         """SELECT c.effective_to, p.mrn, p.last_name || ', ' || p.first_name, p.phone, py.code, c.member_id, c.priority,
-                      (SELECT MIN(e.date_of_service) FROM encounters e WHERE e.patient_id = c.patient_id AND e.date_of_service >= :d),
-                      (SELECT MAX(e.date_of_service) FROM encounters e WHERE e.patient_id = c.patient_id AND e.date_of_service < :d),
+                      (SELECT MIN(e.date_of_service) FROM encounters e WHERE e.patient_id =
+                      c.patient_id AND e.date_of_service >= :d),
+                      (SELECT MAX(e.date_of_service) FROM encounters e WHERE e.patient_id =
+                      c.patient_id AND e.date_of_service < :d),
                       EXISTS (SELECT 1 FROM coverages o WHERE o.patient_id = c.patient_id AND o.id != c.id
                               AND o.priority = c.priority AND o.effective_from <= :d
                               AND (o.effective_to IS NULL OR o.effective_to >= :d))
@@ -160,7 +171,7 @@ def coverage_expiring(conn, as_of: _dt.date, within: int = 30) -> list[dict]:
     return out
 
 
-def filing_report(conn, *, as_of: _dt.date, within: int = 30) -> Report:
+def filing_report(conn: Database, *, as_of: _dt.date, within: int = 30) -> Report:
     rows = timely_filing(conn, as_of, within)
     past = sum(1 for r in rows if r["state"] == "past")
     rep = Report(
@@ -174,7 +185,7 @@ def filing_report(conn, *, as_of: _dt.date, within: int = 30) -> Report:
     return rep
 
 
-def coverage_report(conn, *, as_of: _dt.date, within: int = 30) -> Report:
+def coverage_report(conn: Database, *, as_of: _dt.date, within: int = 30) -> Report:
     rows = coverage_expiring(conn, as_of, within)
     rep = Report(
         "coverage-expiring",

@@ -10,9 +10,14 @@ code "(claim)".
 from __future__ import annotations
 
 import datetime as _dt
+from typing import TYPE_CHECKING
 
 from ..accounts import carc
 from .base import Chart, Report, default_period, pct
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 DIMENSIONS = {
     "category": "COALESCE(k.category, 'other')",
@@ -23,7 +28,7 @@ DIMENSIONS = {
 }
 
 
-def grouped(conn, start: _dt.date, end: _dt.date, by: str) -> list[dict]:
+def grouped(conn: Database, start: _dt.date, end: _dt.date, by: str) -> list[dict]:
     carc.ensure_temp_table(conn)
     expr = DIMENSIONS[by]
     rows = conn.execute(
@@ -74,7 +79,9 @@ def grouped(conn, start: _dt.date, end: _dt.date, by: str) -> list[dict]:
     return out
 
 
-def report(conn, *, start, end, as_of, by: str = "category", xlsx: bool = False) -> Report:
+def report(
+    conn: Database, *, start, end, as_of, by: str = "category", xlsx: bool = False
+) -> Report:
     from ..errors import BadInput
 
     if by not in DIMENSIONS:

@@ -23,11 +23,16 @@ from __future__ import annotations
 
 import datetime as _dt
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from .. import money
 from ..accounts import carc
 from .base import Chart, Report, default_period, months, pct, ratio
 from .ledger import ITEMS_CTE, age_sql
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 FORMULAS = {
     "days_in_ar": "A/R / (gross charges in period / days in period)",
@@ -45,7 +50,8 @@ WITH post AS (
   FROM adjustments d LEFT JOIN temp.carc k ON k.code = d.reason_code
   WHERE d.source IN ('remit', 'transfer') AND d.created_on <= :end
   UNION ALL
-  SELECT a.invoice_id, p.received_on, a.amount_cents, 0 FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
+  SELECT a.invoice_id, p.received_on, a.amount_cents, 0 FROM payment_allocations a JOIN payments p
+  ON p.id = a.payment_id
   WHERE p.kind = 'insurance' AND p.received_on <= :end),
 facts AS (SELECT invoice_id, MIN(day) AS first_day, MAX(day) AS last_day, MAX(den) AS denied, SUM(amt) AS settled
           FROM post GROUP BY invoice_id)
@@ -56,7 +62,7 @@ WHERE i.kind = 'claim' AND (i.issued_on BETWEEN :start AND :end OR f.first_day B
 """
 
 
-def ar_at(conn, as_of: _dt.date) -> tuple[int, int]:
+def ar_at(conn: Database, as_of: _dt.date) -> tuple[int, int]:
     """(A/R, A/R over 90 days by DOS) at the end of the day."""
     row = conn.execute(
         f"WITH {ITEMS_CTE} SELECT COALESCE(SUM(balance_cents), 0),"
@@ -66,7 +72,7 @@ def ar_at(conn, as_of: _dt.date) -> tuple[int, int]:
     return row[0], row[1]
 
 
-def gross_charges(conn, start: _dt.date, end: _dt.date) -> int:
+def gross_charges(conn: Database, start: _dt.date, end: _dt.date) -> int:
     return conn.execute(
         "SELECT COALESCE(SUM(c.charge_cents), 0) FROM encounters e JOIN charge_lines c ON c.encounter_id = e.id"
         " WHERE e.date_of_service BETWEEN ? AND ? AND c.status != 'void'",
@@ -74,7 +80,7 @@ def gross_charges(conn, start: _dt.date, end: _dt.date) -> int:
     ).fetchone()[0]
 
 
-def flows(conn, start: _dt.date, end: _dt.date) -> tuple[int, int]:
+def flows(conn: Database, start: _dt.date, end: _dt.date) -> tuple[int, int]:
     """(payments received, contractual adjustments posted) in the period."""
     carc.ensure_temp_table(conn)
     p = (start.isoformat(), end.isoformat())
@@ -89,7 +95,7 @@ def flows(conn, start: _dt.date, end: _dt.date) -> tuple[int, int]:
     return paid, contractual
 
 
-def claim_facts(conn, start: _dt.date, end: _dt.date) -> list[tuple]:
+def claim_facts(conn: Database, start: _dt.date, end: _dt.date) -> list[tuple]:
     carc.ensure_temp_table(conn)
     return conn.execute(FACTS_SQL, {"start": start.isoformat(), "end": end.isoformat()}).fetchall()
 
@@ -110,7 +116,7 @@ def _claim_counts(facts, start: str, end: str) -> dict[str, int]:
     return c
 
 
-def compute(conn, start: _dt.date, end: _dt.date, *, facts=None) -> dict:
+def compute(conn: Database, start: _dt.date, end: _dt.date, *, facts=None) -> dict:
     """Every KPI's numerator, denominator and value for one period."""
     ar, over90 = ar_at(conn, end)
     charges = gross_charges(conn, start, end)
@@ -207,7 +213,7 @@ TREND_COLS = [
 ]
 
 
-def trend(conn, start: _dt.date, end: _dt.date) -> list[dict]:
+def trend(conn: Database, start: _dt.date, end: _dt.date) -> list[dict]:
     """One row per calendar month of the period; claim facts are taken once, as of the period end
     (a claim settled in its first month but reworked later is not first-pass resolved)."""
     facts = claim_facts(conn, start, end)
@@ -219,7 +225,7 @@ def trend(conn, start: _dt.date, end: _dt.date) -> list[dict]:
 
 
 def report(
-    conn,
+    conn: Database,
     *,
     start: _dt.date | None,
     end: _dt.date | None,

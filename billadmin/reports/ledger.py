@@ -10,6 +10,11 @@ charges - payments - adjustments in the ledger.
 from __future__ import annotations
 
 import datetime as _dt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 # One row per invoice issued on or before :as_of: id, kind, patient_id, payer_id, encounter_id,
 # dos (encounter date, else the earliest line date, else the issue date), issued_on, balance_cents
@@ -18,14 +23,16 @@ paid AS (SELECT a.invoice_id, SUM(a.amount_cents) AS s FROM payment_allocations 
          JOIN payments p ON p.id = a.payment_id WHERE p.received_on <= :as_of GROUP BY a.invoice_id),
 adj AS (SELECT invoice_id, SUM(amount_cents) AS s FROM adjustments WHERE created_on <= :as_of GROUP BY invoice_id),
 cred AS (SELECT original_invoice_id AS invoice_id, SUM(total_cents) AS s FROM invoices
-         WHERE kind = 'credit' AND original_invoice_id IS NOT NULL AND issued_on <= :as_of GROUP BY original_invoice_id),
+         WHERE kind = 'credit' AND original_invoice_id IS NOT NULL AND issued_on <= :as_of GROUP BY
+         original_invoice_id),
 items AS (
   SELECT i.id, i.kind, i.patient_id, i.payer_id, i.encounter_id, i.issued_on,
          COALESCE(e.date_of_service, (SELECT MIN(l.date_of_service) FROM invoice_lines l WHERE l.invoice_id = i.id),
                   i.issued_on) AS dos,
          i.total_cents + COALESCE(cred.s, 0) - COALESCE(paid.s, 0) - COALESCE(adj.s, 0) AS balance_cents
   FROM invoices i
-  LEFT JOIN paid ON paid.invoice_id = i.id LEFT JOIN adj ON adj.invoice_id = i.id LEFT JOIN cred ON cred.invoice_id = i.id
+  LEFT JOIN paid ON paid.invoice_id = i.id LEFT JOIN adj ON adj.invoice_id = i.id LEFT JOIN cred ON
+  cred.invoice_id = i.id
   LEFT JOIN encounters e ON e.id = i.encounter_id
   WHERE i.kind != 'credit' AND i.issued_on <= :as_of)
 """
@@ -45,7 +52,7 @@ def age_sql(basis: str) -> str:
     return f"CAST(julianday(:as_of) - julianday({col}) AS INTEGER)"
 
 
-def open_items(conn, as_of: _dt.date, *, basis: str = "dos") -> list[tuple]:
+def open_items(conn: Database, as_of: _dt.date, *, basis: str = "dos") -> list[tuple]:
     """[(invoice_id, kind, patient_id, payer_id, bucket, balance_cents)] for non-zero balances."""
     sql = (
         f"WITH {ITEMS_CTE} SELECT id, kind, patient_id, payer_id, {bucket_sql(age_sql(basis))}, balance_cents"
@@ -54,7 +61,7 @@ def open_items(conn, as_of: _dt.date, *, basis: str = "dos") -> list[tuple]:
     return conn.execute(sql, {"as_of": as_of.isoformat()}).fetchall()
 
 
-def ledger_totals(conn, as_of: _dt.date) -> dict[str, int]:
+def ledger_totals(conn: Database, as_of: _dt.date) -> dict[str, int]:
     """charges (invoice totals + credit notes), payments allocated, adjustments, and
     charges - payments - adjustments, as of the date: the other side of the aging invariant."""
     d = {"as_of": as_of.isoformat()}
@@ -69,7 +76,8 @@ def ledger_totals(conn, as_of: _dt.date) -> dict[str, int]:
     ).fetchone()[0]
     paid = conn.execute(
         """SELECT COALESCE(SUM(a.amount_cents), 0) FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
-           JOIN invoices i ON i.id = a.invoice_id WHERE p.received_on <= :as_of AND i.kind != 'credit' AND i.issued_on <= :as_of""",
+           JOIN invoices i ON i.id = a.invoice_id WHERE p.received_on <= :as_of AND i.kind !=
+           'credit' AND i.issued_on <= :as_of""",
         d,
     ).fetchone()[0]
     adjusted = conn.execute(

@@ -13,9 +13,14 @@ from __future__ import annotations
 import datetime as _dt
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from ..accounts import carc
 from .base import Chart, Report, months, pct
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 
 PROGRAM = {
     "medicare": "Medicare",
@@ -48,7 +53,7 @@ def default_start(end: _dt.date) -> _dt.date:
     return _dt.date(y, m, 1)
 
 
-def compute(conn, start: _dt.date, end: _dt.date) -> list[dict]:
+def compute(conn: Database, start: _dt.date, end: _dt.date) -> list[dict]:
     carc.ensure_temp_table(conn)
     p = {"start": start.isoformat(), "end": end.isoformat()}
     acc: dict = defaultdict(
@@ -114,7 +119,8 @@ def compute(conn, start: _dt.date, end: _dt.date) -> list[dict]:
                   FROM adjustments d LEFT JOIN temp.carc k ON k.code = d.reason_code
                   WHERE d.source IN ('remit', 'transfer') AND +d.created_on BETWEEN :start AND :end
                   UNION ALL
-                  SELECT a.invoice_id, p.received_on, 0 FROM payment_allocations a CROSS JOIN payments p ON p.id = a.payment_id
+                  SELECT a.invoice_id, p.received_on, 0 FROM payment_allocations a CROSS JOIN
+                  payments p ON p.id = a.payment_id
                   WHERE p.kind = 'insurance' AND p.received_on BETWEEN :start AND :end)
                 SELECT substr(post.day, 1, 7), py.kind, COUNT(DISTINCT post.invoice_id),
                        COUNT(DISTINCT CASE WHEN post.den = 1 THEN post.invoice_id END)
@@ -128,7 +134,8 @@ def compute(conn, start: _dt.date, end: _dt.date) -> list[dict]:
             a["denied_claims"] += denied
     for m, kind, days, n in conn.execute(
         """WITH firstpay AS (SELECT a.invoice_id, MIN(p.received_on) AS day FROM payment_allocations a
-                                 JOIN payments p ON p.id = a.payment_id WHERE p.kind = 'insurance' AND a.amount_cents > 0
+                                 JOIN payments p ON p.id = a.payment_id WHERE p.kind = 'insurance'
+                                 AND a.amount_cents > 0
                                  GROUP BY a.invoice_id)
                SELECT substr(f.day, 1, 7), py.kind, SUM(julianday(f.day) - julianday(i.issued_on)), COUNT(*)
                FROM firstpay f JOIN invoices i ON i.id = f.invoice_id JOIN payers py ON py.id = i.payer_id
@@ -186,7 +193,12 @@ def _finish(a: dict) -> dict:
 
 
 def report(
-    conn, *, start: _dt.date | None, end: _dt.date | None, as_of: _dt.date, xlsx: bool = False
+    conn: Database,
+    *,
+    start: _dt.date | None,
+    end: _dt.date | None,
+    as_of: _dt.date,
+    xlsx: bool = False,
 ) -> Report:
     from ..errors import BadInput
 

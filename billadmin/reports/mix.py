@@ -19,10 +19,14 @@ from __future__ import annotations
 import datetime as _dt
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from ..accounts import carc
 from .aging import by_payer
 from .base import Chart, Report, default_period, pct
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 
 def _avg(total: int, n: int) -> int | None:
@@ -31,7 +35,7 @@ def _avg(total: int, n: int) -> int | None:
     return int((Decimal(total) / n).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def payer_mix(conn, start: _dt.date, end: _dt.date) -> list[dict]:
+def payer_mix(conn: Database, start: _dt.date, end: _dt.date) -> list[dict]:
     p = {"start": start.isoformat(), "end": end.isoformat()}
     payers = {
         r[0]: (r[1], r[2], r[3]) for r in conn.execute("SELECT id, code, name, kind FROM payers")
@@ -47,7 +51,8 @@ def payer_mix(conn, start: _dt.date, end: _dt.date) -> list[dict]:
         """SELECT grp, COUNT(*), SUM(ch) FROM (
                  SELECT COALESCE((SELECT i.payer_id FROM invoices i WHERE i.encounter_id = e.id AND i.kind = 'claim'
                                   ORDER BY i.id LIMIT 1),
-                                 CASE WHEN EXISTS (SELECT 1 FROM invoices i WHERE i.encounter_id = e.id AND i.kind = 'patient')
+                                 CASE WHEN EXISTS (SELECT 1 FROM invoices i WHERE i.encounter_id =
+                                 e.id AND i.kind = 'patient')
                                       THEN 'PATIENT' ELSE 'UNBILLED' END) AS grp,
                         (SELECT COALESCE(SUM(c.charge_cents), 0) FROM charge_lines c
                          WHERE c.encounter_id = e.id AND c.status != 'void') AS ch
@@ -130,7 +135,7 @@ MIX_COLS = [
 ]
 
 
-def mix_report(conn, *, start, end, as_of) -> Report:
+def mix_report(conn: Database, *, start, end, as_of) -> Report:
     start, end = default_period(as_of, start, end)
     rows = payer_mix(conn, start, end)
     n = len(rows) - 1
@@ -158,7 +163,9 @@ def mix_report(conn, *, start, end, as_of) -> Report:
     )
 
 
-def payer_cpt(conn, start: _dt.date, end: _dt.date, code: str | None = None) -> list[dict]:
+def payer_cpt(
+    conn: Database, start: _dt.date, end: _dt.date, code: str | None = None
+) -> list[dict]:
     carc.ensure_temp_table(conn)
     p = {"start": start.isoformat(), "end": end.isoformat(), "code": code}
     payers = dict(conn.execute("SELECT id, code FROM payers"))
@@ -186,7 +193,8 @@ def payer_cpt(conn, start: _dt.date, end: _dt.date, code: str | None = None) -> 
                             WHERE d.invoice_line_id IS NOT NULL GROUP BY d.invoice_line_id)
                 SELECT l.code, i.payer_id, COUNT(*), SUM(COALESCE(lp.s, 0) > 0), SUM(COALESCE(la.den, 0)),
                        SUM(l.amount_cents),
-                       SUM(CASE WHEN lp.s > 0 THEN lp.s END), SUM(CASE WHEN lp.s > 0 THEN lp.s + COALESCE(la.pr, 0) END),
+                       SUM(CASE WHEN lp.s > 0 THEN lp.s END), SUM(CASE WHEN lp.s > 0 THEN lp.s +
+                       COALESCE(la.pr, 0) END),
                        MIN(CASE WHEN lp.s > 0 THEN lp.s END), MAX(CASE WHEN lp.s > 0 THEN lp.s END),
                        SUM(CASE WHEN lp.s > 0 THEN l.amount_cents END)
                 FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
@@ -248,7 +256,7 @@ CPT_COLS = [
 ]
 
 
-def cpt_report(conn, *, start, end, as_of, code: str | None = None) -> Report:
+def cpt_report(conn: Database, *, start, end, as_of, code: str | None = None) -> Report:
     start, end = default_period(as_of, start, end)
     rows = payer_cpt(conn, start, end, code)
     return Report(
