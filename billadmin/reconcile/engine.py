@@ -58,7 +58,7 @@ class Outcome:
     rows_b: int
     total_a_cents: int
     total_b_cents: int
-    matcher: Matcher = field(repr=False, default=None)
+    matcher: Matcher = field(repr=False)  # the matched pairs, read back by matched_rows()
 
     @property
     def net_difference_cents(self) -> int:

@@ -7,8 +7,12 @@ import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import audit
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 SHEET_TITLES = {
     "matched": "Matched",
@@ -46,7 +50,8 @@ def write_workbook(
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    from ..render import private_open, safe_cell
+    from ..fileutil import private_open
+    from ..formats import safe_cell
 
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
@@ -80,6 +85,12 @@ def write_workbook(
         cell.number_format = money_fmt
         return cell
 
+    def row_cells(ws, cols, money_idx, r):
+        vals = [safe_cell(r.get(c)) for c in cols]
+        for i in money_idx:
+            vals[i] = money_cell(ws, r.get(cols[i]))
+        return vals
+
     ws = wb.create_sheet("Summary")
     ws.freeze_panes = "A2"
     widths(ws, list(summary_columns), list(summary))
@@ -109,23 +120,16 @@ def write_workbook(
         widths(ws, cols, first)
         ws.append(header(ws, cols))
         money_idx = [i for i, c in enumerate(cols) if c.endswith("_cents")]
-
-        def out(r):
-            vals = [safe_cell(r.get(c)) for c in cols]
-            for i in money_idx:
-                vals[i] = money_cell(ws, r.get(cols[i]))
-            return vals
-
         for r in first:
-            ws.append(out(r))
+            ws.append(row_cells(ws, cols, money_idx, r))
         for r in rows:
-            ws.append(out(r))
+            ws.append(row_cells(ws, cols, money_idx, r))
     with private_open(path, "wb") as fh:
         wb.save(fh)
 
 
 def record_run(
-    conn,
+    conn: Database,
     *,
     kind: str,
     inputs: list[dict],
@@ -151,6 +155,7 @@ def record_run(
             exit_code,
         ),
     ).lastrowid
+    assert run_id is not None
     audit.record(
         conn,
         f"reconcile {kind}",
@@ -178,7 +183,7 @@ HISTORY_COLUMNS = [
 ]
 
 
-def history(conn, *, kind: str | None = None, limit: int | None = 20) -> list[dict]:
+def history(conn: Database, *, kind: str | None = None, limit: int | None = 20) -> list[dict]:
     sql = "SELECT id, at, kind, inputs, summary, differences, net_difference_cents, exit_code FROM reconcile_runs"
     params: list = []
     if kind:

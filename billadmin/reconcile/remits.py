@@ -24,8 +24,14 @@ from __future__ import annotations
 import datetime as _dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .engine import Matcher
+
+if TYPE_CHECKING:
+    from ..db import Database
+    from ..errors import Problem
+    from .reports import Side
 
 COLUMNS = [
     "category",
@@ -78,7 +84,7 @@ class RemitsOutcome:
     matched_deposits: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     deposits_checked: bool = False
-    deposit_side: object = None
+    deposit_side: Side | None = None
 
     def summary_rows(self) -> list[dict]:
         out = []
@@ -133,7 +139,7 @@ def _row(category, **kw) -> dict:
     return r
 
 
-def _has_table(conn, name: str) -> bool:
+def _has_table(conn: Database, name: str) -> bool:
     return (
         conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
@@ -142,7 +148,7 @@ def _has_table(conn, name: str) -> bool:
     )
 
 
-def unpaid(conn, as_of: _dt.date, days: int) -> list[dict]:
+def unpaid(conn: Database, as_of: _dt.date, days: int) -> list[dict]:
     cutoff = (as_of - _dt.timedelta(days=days)).isoformat()
     out = []
     for inv_id, number, payer, issued_on, total, bal, status in conn.execute(
@@ -184,7 +190,9 @@ def unpaid(conn, as_of: _dt.date, days: int) -> list[dict]:
 PRICING_MODIFIERS = frozenset({"26", "TC", "50", "52", "53", "62", "80", "81", "82", "AS"})
 
 
-def _fee(conn, payer_id, code, modifiers, dos):
+def _fee(
+    conn: Database, payer_id: int | None, code: str, modifiers: str | None, dos: str
+) -> int | None:
     """The fee schedule amount on the date of service: the payer's own row, else the "default"
     row; the row for the line's first modifier, else (when that modifier does not change the
     price, e.g. 25 or 59) the row without a modifier. None when nothing applies."""
@@ -197,14 +205,16 @@ def _fee(conn, payer_id, code, modifiers, dos):
         for pid in (payer_id, None):
             if pid is None:
                 row = conn.execute(
-                    "SELECT amount_cents FROM fee_schedule WHERE payer_id IS NULL AND code = ? AND modifier = ?"
+                    "SELECT amount_cents FROM fee_schedule"
+                    " WHERE payer_id IS NULL AND code = ? AND modifier = ?"
                     " AND effective_from <= ? AND (effective_to IS NULL OR effective_to >= ?)"
                     " ORDER BY effective_from DESC LIMIT 1",
                     (code, m, dos, dos),
                 ).fetchone()
             else:
                 row = conn.execute(
-                    "SELECT amount_cents FROM fee_schedule WHERE payer_id = ? AND code = ? AND modifier = ?"
+                    "SELECT amount_cents FROM fee_schedule"
+                    " WHERE payer_id = ? AND code = ? AND modifier = ?"
                     " AND effective_from <= ? AND (effective_to IS NULL OR effective_to >= ?)"
                     " ORDER BY effective_from DESC LIMIT 1",
                     (pid, code, m, dos, dos),
@@ -214,7 +224,24 @@ def _fee(conn, payer_id, code, modifiers, dos):
     return None
 
 
-def underpaid(conn, tolerance_cents: int) -> list[dict]:
+def _claim_fee(conn: Database, payer_id: int | None, invoice_id: int) -> int | None:
+    """The fee schedule amount of a whole claim (each line's fee times its units); None when a
+    line has none."""
+    inv_lines = conn.execute(
+        "SELECT code, modifiers, units, COALESCE(date_of_service, '') FROM invoice_lines"
+        " WHERE invoice_id = ?",
+        (invoice_id,),
+    ).fetchall()
+    expected = 0
+    for code, mods, units, dos in inv_lines:
+        fee = _fee(conn, payer_id, code, mods, dos)
+        if fee is None:
+            return None
+        expected += fee * (units or 1)
+    return expected
+
+
+def underpaid(conn: Database, tolerance_cents: int) -> list[dict]:
     out = []
     claims = conn.execute(
         """SELECT c.id, c.invoice_id, i.number, COALESCE(p.code, '?'), i.payer_id, t.trace_number, t.payment_date,
@@ -257,24 +284,17 @@ def underpaid(conn, tolerance_cents: int) -> list[dict]:
                             expected_cents=expected,
                             amount_cents=got,
                             difference_cents=got - expected,
-                            note=f"allowed {'(AMT*B6)' if allowed is not None else '(paid + patient share)'} below the fee schedule",
+                            note=(
+                                "allowed (AMT*B6) below the fee schedule"
+                                if allowed is not None
+                                else "allowed (paid + patient share) below the fee schedule"
+                            ),
                         )
                     )
             continue
         # claim paid without service lines: compare the claim as a whole
-        inv_lines = conn.execute(
-            "SELECT code, modifiers, units, COALESCE(date_of_service, '') FROM invoice_lines"
-            " WHERE invoice_id = ?",
-            (inv_id,),
-        ).fetchall()
-        expected = 0
-        for code, mods, units, dos in inv_lines:
-            fee = _fee(conn, payer_id, code, mods, dos)
-            if fee is None:
-                expected = None
-                break
-            expected += fee * (units or 1)
-        if not expected:
+        claim_fee = _claim_fee(conn, payer_id, inv_id)
+        if not claim_fee:
             continue
         pr = conn.execute(
             "SELECT COALESCE(SUM(amount_cents), 0) FROM remit_adjustments WHERE claim_id = ?"
@@ -282,7 +302,7 @@ def underpaid(conn, tolerance_cents: int) -> list[dict]:
             (cid,),
         ).fetchone()[0]
         got = claim_paid + pr
-        if expected - got > tolerance_cents:
+        if claim_fee - got > tolerance_cents:
             out.append(
                 _row(
                     "underpaid",
@@ -291,16 +311,16 @@ def underpaid(conn, tolerance_cents: int) -> list[dict]:
                     invoice_id=inv_id,
                     date=pdate,
                     trace_number=trace,
-                    expected_cents=expected,
+                    expected_cents=claim_fee,
                     amount_cents=got,
-                    difference_cents=got - expected,
+                    difference_cents=got - claim_fee,
                     note="claim allowed (paid + patient share) below the fee schedule",
                 )
             )
     return out
 
 
-def denied(conn, since: _dt.date | None = None) -> list[dict]:
+def denied(conn: Database, since: _dt.date | None = None) -> list[dict]:
     out = []
     for inv_id, number, payer, at, total in conn.execute(
         """SELECT i.id, i.number, COALESCE(p.code, '?'), s.at, i.total_cents FROM invoice_status s
@@ -308,9 +328,9 @@ def denied(conn, since: _dt.date | None = None) -> list[dict]:
            WHERE s.status = 'denied' ORDER BY p.code, i.number"""
     ):
         last = conn.execute(
-            "SELECT c.id, c.charge_cents, c.remarks, t.trace_number, t.payment_date FROM remit_claims c"
-            " JOIN remit_transactions t ON t.id = c.transaction_id WHERE c.invoice_id = ? AND c.outcome = 'denied'"
-            " ORDER BY c.id DESC LIMIT 1",
+            "SELECT c.id, c.charge_cents, c.remarks, t.trace_number, t.payment_date"
+            " FROM remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id"
+            " WHERE c.invoice_id = ? AND c.outcome = 'denied' ORDER BY c.id DESC LIMIT 1",
             (inv_id,),
         ).fetchone()
         reasons, trace, pdate, charge = "", None, at[:10], total
@@ -319,7 +339,8 @@ def denied(conn, since: _dt.date | None = None) -> list[dict]:
             codes = [
                 f"{g}-{r}"
                 for g, r in conn.execute(
-                    "SELECT DISTINCT group_code, reason_code FROM remit_adjustments WHERE claim_id = ? AND group_code != 'PR'",
+                    "SELECT DISTINCT group_code, reason_code FROM remit_adjustments"
+                    " WHERE claim_id = ? AND group_code != 'PR'",
                     (cid,),
                 )
             ]
@@ -344,7 +365,7 @@ def denied(conn, since: _dt.date | None = None) -> list[dict]:
     return out
 
 
-def unknown_claims(conn, since: _dt.date | None = None) -> list[dict]:
+def unknown_claims(conn: Database, since: _dt.date | None = None) -> list[dict]:
     out = []
     for cid, number, outcome, paid, trace, pdate, payer, note in conn.execute(
         """SELECT c.id, c.claim_number, c.outcome, c.paid_cents, t.trace_number, t.payment_date,
@@ -371,14 +392,14 @@ def unknown_claims(conn, since: _dt.date | None = None) -> list[dict]:
 
 
 def deposits(
-    conn,
-    side,
+    conn: Database,
+    side: Side,
     *,
     as_of: _dt.date,
     since: _dt.date | None,
     tolerance_cents: int,
     strip_zeros: bool,
-    problems: list,
+    problems: list[Problem],
 ) -> tuple[list[dict], list[dict]]:
     """835 payments by trace number (A) against the bank file (B)."""
     from .reports import read_side, strip_zeros_of
@@ -391,8 +412,8 @@ def deposits(
         params.append(since.isoformat())
     info = {}
     for tid, trace, amount, payer, pdate in conn.execute(
-        "SELECT t.id, t.trace_number, t.amount_cents, COALESCE(t.payer_name, t.payer_key), t.payment_date"
-        " FROM remit_transactions t JOIN remit_files f ON f.id = t.file_id WHERE "
+        "SELECT t.id, t.trace_number, t.amount_cents, COALESCE(t.payer_name, t.payer_key),"
+        " t.payment_date FROM remit_transactions t JOIN remit_files f ON f.id = t.file_id WHERE "
         + " AND ".join(where)
         + " ORDER BY t.id",
         params,
@@ -450,12 +471,12 @@ def deposits(
 
 
 def reconcile_remits(
-    conn,
+    conn: Database,
     *,
     as_of: _dt.date,
     days: int = 30,
     tolerance_cents: int = 0,
-    deposit_side=None,
+    deposit_side: Side | None = None,
     since: _dt.date | None = None,
     strip_zeros: bool = False,
 ) -> RemitsOutcome:
@@ -470,7 +491,7 @@ def reconcile_remits(
     out.rows += denied(conn, since)
     out.rows += unknown_claims(conn, since)
     if deposit_side is not None:
-        problems: list = []
+        problems: list[Problem] = []
         rows, matched = deposits(
             conn,
             deposit_side,

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import dates, money
 from ..errors import BadInput, InvalidRows, Problem
@@ -170,6 +172,86 @@ def cents_of(v) -> int:
     raise money.MoneyError("not an amount")
 
 
+class _SideColumns(NamedTuple):
+    """Where a side's key, amount and date are in its file, and their names for messages."""
+
+    key: list[int]
+    amount: int
+    date: int | None
+    key_name: str
+    amount_name: str
+
+    @classmethod
+    def of(cls, side: Side, headers: list[str], file: str) -> _SideColumns:
+        return cls(
+            [_column(headers, k, file, "key") for k in side.key],
+            (acol := _column(headers, side.amount, file, "amount")),
+            _column(headers, side.date, file, "date") if side.date else None,
+            side.key[0] if len(side.key) == 1 else ", ".join(side.key),
+            headers[acol],
+        )
+
+
+class _SlowRows:
+    """The rows read_side's fast path does not take: several key columns, cells that are not
+    text (spreadsheets), other amount forms; and the bank file's date window."""
+
+    def __init__(
+        self,
+        side: Side,
+        cols: _SideColumns,
+        headers: list[str],
+        file: str,
+        add: Callable[[str, int, int], None],
+        strip_zeros: bool,
+        problems: list[Problem],
+    ):
+        self.side, self.cols, self.headers, self.file = side, cols, headers, file
+        self.add, self.strip_zeros, self.problems = add, strip_zeros, problems
+
+    def row(self, row_number: int, cells: list) -> bool:
+        """Read one row into the matcher; False when reading must stop (too many problems)."""
+        cols, problems = self.cols, self.problems
+        if len(cols.key) == 1:
+            k = _key_text(cells[cols.key[0]]).strip().upper()
+            if self.strip_zeros:
+                k = strip_zeros_of(k)
+        else:
+            parts = []
+            for c in cols.key:
+                p = _key_text(cells[c]).strip().upper()
+                if self.strip_zeros:
+                    p = strip_zeros_of(p)
+                parts.append(p)
+            k = KEY_SEP.join(parts) if any(parts) else ""
+        if not k:
+            problems.append(Problem(row_number, cols.key_name, "key is empty", file=self.file))
+            return len(problems) < MAX_PROBLEMS
+        try:
+            cents = cents_of(cells[cols.amount])
+        except money.MoneyError as e:
+            problems.append(Problem(row_number, cols.amount_name, str(e), file=self.file))
+            return len(problems) < MAX_PROBLEMS
+        self.add(k, row_number, cents)
+        return True
+
+    def dated_out(self, date_col: int, row_number: int, cells: list) -> bool:
+        """True when the row is left out: dated outside [date_from, date_to] (counted), or its
+        date is bad (a problem). A bank file read as of a date is small: this may be slow."""
+        side = self.side
+        try:
+            day = dates.parse_date(cells[date_col], side.date_format)
+        except dates.DateError as e:
+            self.problems.append(
+                Problem(row_number, self.headers[date_col], str(e), file=self.file)
+            )
+            return True
+        if (side.date_from and day < side.date_from) or (side.date_to and day > side.date_to):
+            side.outside_dates += 1
+            return True
+        return False
+
+
 def read_side(
     side: Side, m: Matcher, which: str, *, strip_zeros: bool, problems: list[Problem]
 ) -> None:
@@ -181,128 +263,99 @@ def read_side(
     try:
         side.file = table.file
         side.headers = list(table.headers)
-        kcols = [_column(table.headers, k, table.file, "key") for k in side.key]
-        acol = _column(table.headers, side.amount, table.file, "amount")
-        kname = side.key[0] if len(side.key) == 1 else ", ".join(side.key)
-        aname = table.headers[acol]
-        dcol = _column(table.headers, side.date, table.file, "date") if side.date else None
-        n = 0
-        parse = text_cents
-        single = kcols[0] if len(kcols) == 1 else None
+        cols = _SideColumns.of(side, table.headers, table.file)
         add = m.bulk_a() if which == "a" else m.add_b
         if which == "b" and m._a_open:
             m._close_a()
-        # side B's hot path, inlined (Matcher.match): a key seen once in A gets matched in place
-        get, state, a_amt, b_amt, b_row = m._get, m.state, m.a_amt, m.b_amt, m.b_row
-        tol = m.tolerance
-        # side A's hot path, inlined (Matcher.bulk_a): one hash per row with setdefault
-        setdefault, keys_append = m.index.setdefault, m.keys.append
-        amt_append, row_append = m.a_amt.append, m.a_row.append
-        nslots = len(m.index)
-        is_b = which == "b"
-        b_rows = b_total = m_count = m_a = m_b = 0
-
-        def slow(row_number, cells) -> bool:
-            """Any row the fast path below does not take; False when reading must stop."""
-            if single is not None:
-                k = _key_text(cells[single]).strip().upper()
-                if strip_zeros:
-                    k = strip_zeros_of(k)
-            else:
-                parts = []
-                for c in kcols:
-                    p = _key_text(cells[c]).strip().upper()
-                    if strip_zeros:
-                        p = strip_zeros_of(p)
-                    parts.append(p)
-                k = KEY_SEP.join(parts) if any(parts) else ""
-            if not k:
-                problems.append(Problem(row_number, kname, "key is empty", file=table.file))
-                return len(problems) < MAX_PROBLEMS
-            try:
-                cents = cents_of(cells[acol])
-            except money.MoneyError as e:
-                problems.append(Problem(row_number, aname, str(e), file=table.file))
-                return len(problems) < MAX_PROBLEMS
-            add(k, row_number, cents)
-            return True
-
-        # The fast path: one key column, text cells, amounts like "1234.50" (a CSV export).
-        for row_number, cells in table:
-            n += 1
-            if dcol is not None:  # a bank file read as of a date: small, so the check may be slow
-                try:
-                    day = dates.parse_date(cells[dcol], side.date_format)
-                except dates.DateError as e:
-                    problems.append(
-                        Problem(row_number, table.headers[dcol], str(e), file=table.file)
-                    )
-                    if len(problems) >= MAX_PROBLEMS:
-                        break
-                    continue
-                if (side.date_from and day < side.date_from) or (
-                    side.date_to and day > side.date_to
-                ):
-                    side.outside_dates += 1
-                    continue
-            if single is not None:
-                k = cells[single]
-                v = cells[acol]
-                if k.__class__ is str and v.__class__ is str:
-                    k = k.strip().upper()
-                    if strip_zeros:
-                        k = strip_zeros_of(k)
-                    if k:
-                        d = v.replace(".", "", 1)
-                        if v[-3:-2] == "." and d.isdigit():  # "1234.50": the digits are the cents
-                            cents = int(d)
-                        else:
-                            try:
-                                cents = parse(v)
-                            except money.MoneyError as e:
-                                problems.append(Problem(row_number, aname, str(e), file=table.file))
-                                if len(problems) >= MAX_PROBLEMS:
-                                    break
-                                continue
-                        if not is_b:
-                            j = setdefault(k, nslots)
-                            if j == nslots:
-                                nslots += 1
-                                keys_append(k)
-                                amt_append(cents)
-                                row_append(row_number)
-                            else:
-                                m._dup_a(k, j, row_number, cents)
-                            continue
-                        if is_b:
-                            i = get(k)
-                            if i is not None and state[i] == 0:
-                                a = a_amt[i]
-                                if -tol <= a - cents <= tol:
-                                    state[i] = 1
-                                    m_count += 1
-                                    m_a += a
-                                    m_b += cents
-                                else:
-                                    state[i] = 4
-                                b_amt[i] = cents
-                                b_row[i] = row_number
-                                b_rows += 1
-                                b_total += cents
-                                continue
-                        add(k, row_number, cents)
-                        continue
-            if not slow(row_number, cells):
-                break
-        side.rows = n
-        m.rows_b += b_rows
-        m.total_b += b_total
-        m.matched[0] += m_count
-        m.matched[1] += m_a
-        m.matched[2] += m_b
+        slow = _SlowRows(side, cols, table.headers, table.file, add, strip_zeros, problems)
+        side.rows = _stream(table, m, which == "b", cols, slow, strip_zeros, problems)
         problems.extend(table.problems)
     finally:
         table.close()
+
+
+def _stream(
+    table: Iterable[tuple[int, list]],
+    m: Matcher,
+    is_b: bool,
+    cols: _SideColumns,
+    slow: _SlowRows,
+    strip_zeros: bool,
+    problems: list[Problem],
+) -> int:
+    """read_side's loop; returns the number of rows read. The fast path takes one key column,
+    text cells and amounts like "1234.50" (a CSV export) with the matcher's hot paths inlined:
+    side A one hash per row with setdefault (Matcher.bulk_a), side B a key seen once in A
+    matched in place (Matcher.match); every other row goes to `slow`."""
+    single = cols.key[0] if len(cols.key) == 1 else None
+    acol, aname, dcol, file = cols.amount, cols.amount_name, cols.date, slow.file
+    parse, add = text_cents, slow.add
+    get, state, a_amt, b_amt, b_row = m._get, m.state, m.a_amt, m.b_amt, m.b_row
+    tol = m.tolerance
+    setdefault, keys_append = m.index.setdefault, m.keys.append
+    amt_append, row_append = m.a_amt.append, m.a_row.append
+    nslots = len(m.index)
+    n = b_rows = b_total = m_count = m_a = m_b = 0
+    for row_number, cells in table:
+        n += 1
+        if dcol is not None and slow.dated_out(dcol, row_number, cells):
+            if len(problems) >= MAX_PROBLEMS:
+                break
+            continue
+        if single is not None:
+            k = cells[single]
+            v = cells[acol]
+            if k.__class__ is str and v.__class__ is str:
+                k = k.strip().upper()
+                if strip_zeros:
+                    k = strip_zeros_of(k)
+                if k:
+                    d = v.replace(".", "", 1)
+                    if v[-3:-2] == "." and d.isdigit():  # "1234.50": the digits are the cents
+                        cents = int(d)
+                    else:
+                        try:
+                            cents = parse(v)
+                        except money.MoneyError as e:
+                            problems.append(Problem(row_number, aname, str(e), file=file))
+                            if len(problems) >= MAX_PROBLEMS:
+                                break
+                            continue
+                    if not is_b:
+                        j = setdefault(k, nslots)
+                        if j == nslots:
+                            nslots += 1
+                            keys_append(k)
+                            amt_append(cents)
+                            row_append(row_number)
+                        else:
+                            m._dup_a(k, j, row_number, cents)
+                        continue
+                    i = get(k)
+                    if i is not None and state[i] == 0:
+                        a = a_amt[i]
+                        if -tol <= a - cents <= tol:
+                            state[i] = 1
+                            m_count += 1
+                            m_a += a
+                            m_b += cents
+                        else:
+                            state[i] = 4
+                        b_amt[i] = cents
+                        b_row[i] = row_number
+                        b_rows += 1
+                        b_total += cents
+                        continue
+                    add(k, row_number, cents)
+                    continue
+        if not slow.row(row_number, cells):
+            break
+    m.rows_b += b_rows
+    m.total_b += b_total
+    m.matched[0] += m_count
+    m.matched[1] += m_a
+    m.matched[2] += m_b
+    return n
 
 
 def reconcile_files(
