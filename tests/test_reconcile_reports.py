@@ -382,7 +382,7 @@ def test_amount_fast_path_agrees_with_the_money_rules(tmp_path):
         problems: list[Problem] = []
         read_side(Side("A", p, ["k"], "amount"), m, "a", strip_zeros=False, problems=problems)
         bad_rows = {pr.row for pr in problems}
-        got = dict(zip(m.keys, m.a_amt))
+        got = dict(zip(m.keys, m.a_amt, strict=True))
         for i, v in enumerate(values):
             try:
                 want = money.parse_cents(v)

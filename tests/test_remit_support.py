@@ -73,11 +73,11 @@ def issue_claim(
                 "description": None,
                 "amount_cents": c,
             }
-            for i, ((code, mods, _), c) in enumerate(zip(lines, cents), start=1)
+            for i, ((code, mods, _), c) in enumerate(zip(lines, cents, strict=True), start=1)
         ]
         inv_id = conn.execute(
-            "INSERT INTO invoices (number, kind, patient_id, payer_id, frequency_code, issued_on, total_cents, copay_cents,"
-            " content_hash, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO invoices (number, kind, patient_id, payer_id, frequency_code, issued_on,"
+            " total_cents, copay_cents, content_hash, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 number,
                 "claim",

@@ -365,7 +365,7 @@ def test_validate_paths_in_workers_agrees_with_pyx12_on_the_whole_file(tmp_path)
         == [v.valid for v in whole]
         == [True, False, False, False, False, True]
     )
-    for w, s in zip(whole, split):
+    for w, s in zip(whole, split, strict=True):
         assert (s.version, s.transaction, s.segments) == (w.version, w.transaction, w.segments)
     assert any(p.line == i + 1 and p.segment == "N4" for p in split[1].problems)
     assert any(p.segment == "ST" and "not unique" in p.message for p in split[2].problems)
