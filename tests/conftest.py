@@ -38,6 +38,22 @@ def pytest_addoption(parser):
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_config(tmp_path_factory):
+    """billadmin keeps each database's audit secret and anchor in the user's config folder: the
+    session gets its own ($XDG_CONFIG_HOME), shared by its tests as copies of a database share
+    its secret. Session-scoped and autouse, so it is in place before the demo is built."""
+    import os
+
+    old = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = old
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch, request):
     """No test touches ./billadmin.db or the user's $BILLADMIN_DB. With --encrypted, every
