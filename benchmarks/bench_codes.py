@@ -216,7 +216,8 @@ def _direct(work: Path, lines: int) -> Path:
         )
     with open(files["patients"]) as fh:
         c.executemany(
-            "INSERT INTO patients (mrn, first_name, last_name, dob, sex, created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO patients (mrn, first_name, last_name, dob, sex, created_at, updated_at)"
+            " VALUES (?,?,?,?,?,?,?)",
             [
                 (r["MRN"], r["First Name"], r["Last Name"], r["DOB"], r["Sex"], now, now)
                 for r in csv.DictReader(fh)

@@ -29,8 +29,10 @@ SQL = """.mode csv
 .mode list
 CREATE INDEX a_k ON a(upper(trim("Invoice No")));
 CREATE INDEX b_k ON b(upper(trim("invoice_number")));
-SELECT 'duplicate_in_a', upper(trim("Invoice No")), COUNT(*), SUM(round("Amount" * 100)) FROM a GROUP BY 2 HAVING COUNT(*) > 1;
-SELECT 'duplicate_in_b', upper(trim("invoice_number")), COUNT(*), SUM(round("total" * 100)) FROM b GROUP BY 2 HAVING COUNT(*) > 1;
+SELECT 'duplicate_in_a', upper(trim("Invoice No")), COUNT(*), SUM(round("Amount" * 100)) FROM a
+  GROUP BY 2 HAVING COUNT(*) > 1;
+SELECT 'duplicate_in_b', upper(trim("invoice_number")), COUNT(*), SUM(round("total" * 100)) FROM b
+  GROUP BY 2 HAVING COUNT(*) > 1;
 SELECT 'amount_differs', a."Invoice No", a."Amount", b."total", round(a."Amount" * 100) - round(b."total" * 100)
   FROM a JOIN b ON upper(trim(b."invoice_number")) = upper(trim(a."Invoice No"))
   WHERE round(a."Amount" * 100) != round(b."total" * 100);
@@ -38,9 +40,11 @@ SELECT 'only_in_a', a."Invoice No", a."Amount" FROM a
   WHERE NOT EXISTS (SELECT 1 FROM b WHERE upper(trim(b."invoice_number")) = upper(trim(a."Invoice No")));
 SELECT 'only_in_b', b."invoice_number", b."total" FROM b
   WHERE NOT EXISTS (SELECT 1 FROM a WHERE upper(trim(a."Invoice No")) = upper(trim(b."invoice_number")));
-SELECT 'matched', COUNT(*), SUM(round(a."Amount" * 100)) FROM a JOIN b ON upper(trim(b."invoice_number")) = upper(trim(a."Invoice No"))
+SELECT 'matched', COUNT(*), SUM(round(a."Amount" * 100)) FROM a
+  JOIN b ON upper(trim(b."invoice_number")) = upper(trim(a."Invoice No"))
   WHERE round(a."Amount" * 100) = round(b."total" * 100);
-SELECT 'all rows', (SELECT COUNT(*) FROM a), (SELECT SUM(round("Amount" * 100)) FROM a), (SELECT COUNT(*) FROM b), (SELECT SUM(round("total" * 100)) FROM b);
+SELECT 'all rows', (SELECT COUNT(*) FROM a), (SELECT SUM(round("Amount" * 100)) FROM a),
+  (SELECT COUNT(*) FROM b), (SELECT SUM(round("total" * 100)) FROM b);
 """
 
 

@@ -77,7 +77,8 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
     payer_ids = dict(c.execute("SELECT code, id FROM payers"))
     plan = ["MCR", "MCR", "MCD", "BVHMO", "KEY", "KEY", "SUM", "SUM", "SUM", "SELF"]
     c.executemany(
-        "INSERT INTO patients (id, mrn, first_name, last_name, dob, sex, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+        "INSERT INTO patients (id, mrn, first_name, last_name, dob, sex, created_at, updated_at)"
+        " VALUES (?,?,?,?,?,?,?,?)",
         [
             (
                 i,
@@ -243,13 +244,13 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
         rdate = rday.isoformat()
         if r < 0.15:  # denied in full
             g, carc = DENIALS[rnd.randrange(len(DENIALS))]
-            for lid, row in zip(lids, rows):
+            for lid, row in zip(lids, rows, strict=True):
                 adjs.append((iid, lid, g, carc, row["amount_cents"], "remit", rdate, now))
             events.append((iid, "denied", rdate))
             continue
         p = payment(payer, rdate)  # one 835 payment per payer and remittance date
         pr_total = 0
-        for lid, row in zip(lids, rows):
+        for lid, row in zip(lids, rows, strict=True):
             amt = row["amount_cents"]
             if rnd.random() < 0.04:  # one line denied, the rest paid
                 adjs.append((iid, lid, "CO", "97", amt, "remit", rdate, now))
@@ -268,7 +269,7 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
             pday = rday + _dt.timedelta(days=3)
             if pday <= as_of:
                 pinv_rows.append((pid, e, pday, pr_total, dos.isoformat()))
-    for pid, e, pday, amt, dos in pinv_rows:
+    for pid, _e, pday, amt, dos in pinv_rows:
         piid, _ = issue(
             "patient",
             pid,
@@ -291,7 +292,8 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
         if p[1] == "insurance":
             p[4] = pay_amount.get(p[0], 0)
     c.executemany(
-        "INSERT INTO encounters (id, number, patient_id, provider_id, date_of_service, place_of_service) VALUES (?,?,?,?,?,?)",
+        "INSERT INTO encounters (id, number, patient_id, provider_id, date_of_service, place_of_service)"
+        " VALUES (?,?,?,?,?,?)",
         encs,
     )
     c.executemany(
@@ -312,8 +314,8 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
     )
     c.executemany("INSERT INTO invoice_events (invoice_id, status, at) VALUES (?,?,?)", events)
     c.executemany(
-        "INSERT INTO payments (id, kind, patient_id, payer_id, amount_cents, method, reference, received_on, created_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO payments (id, kind, patient_id, payer_id, amount_cents, method, reference,"
+        " received_on, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
         [tuple(p) for p in pays],
     )
     c.executemany(
@@ -364,13 +366,16 @@ DENIAL = (
     "'medical_necessity','missing_information','non_covered','other','provider','timely_filing')"
 )
 CARC = "LEFT JOIN remit_codes k ON k.kind = 'CARC' AND k.code = d.reason_code"
-BAL = f"""WITH paid AS (SELECT a.invoice_id, SUM(a.amount_cents) s FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
+BAL = f"""WITH paid AS (SELECT a.invoice_id, SUM(a.amount_cents) s FROM payment_allocations a
+    JOIN payments p ON p.id = a.payment_id
                         WHERE p.received_on <= '{D}' GROUP BY a.invoice_id),
  adj AS (SELECT invoice_id, SUM(amount_cents) s FROM adjustments WHERE created_on <= '{D}' GROUP BY invoice_id),
- cred AS (SELECT original_invoice_id invoice_id, SUM(total_cents) s FROM invoices WHERE kind = 'credit' AND issued_on <= '{D}'
+ cred AS (SELECT original_invoice_id invoice_id, SUM(total_cents) s FROM invoices WHERE kind = 'credit'
+     AND issued_on <= '{D}'
           GROUP BY original_invoice_id),
  items AS (SELECT i.id, i.kind, i.payer_id, i.patient_id,
-                  COALESCE(e.date_of_service, (SELECT MIN(l.date_of_service) FROM invoice_lines l WHERE l.invoice_id = i.id), i.issued_on) dos,
+                  COALESCE(e.date_of_service, (SELECT MIN(l.date_of_service) FROM invoice_lines l
+                      WHERE l.invoice_id = i.id), i.issued_on) dos,
                   i.total_cents + COALESCE(cred.s, 0) - COALESCE(paid.s, 0) - COALESCE(adj.s, 0) bal
            FROM invoices i LEFT JOIN paid ON paid.invoice_id = i.id LEFT JOIN adj ON adj.invoice_id = i.id
            LEFT JOIN cred ON cred.invoice_id = i.id LEFT JOIN encounters e ON e.id = i.encounter_id
@@ -379,7 +384,8 @@ AGE = f"CAST(julianday('{D}') - julianday(dos) AS INTEGER)"
 
 ANCHORS = {
     "aging": [
-        f"""{BAL} SELECT CASE WHEN kind = 'claim' THEN payer_id END, MIN(4, MAX(0, ({AGE} - 1) / 30)) b, COUNT(*), SUM(bal)
+        f"""{BAL} SELECT CASE WHEN kind = 'claim' THEN payer_id END, MIN(4, MAX(0, ({AGE} - 1) / 30)) b, COUNT(*),
+            SUM(bal)
                   FROM items WHERE bal != 0 GROUP BY 1, 2;"""
     ],
     "kpi": [
@@ -389,92 +395,123 @@ ANCHORS = {
         f"SELECT SUM(amount_cents) FROM payments WHERE received_on BETWEEN '{FROM}' AND '{D}';",
         f"""SELECT SUM(d.amount_cents) FROM adjustments d {CARC} WHERE d.created_on BETWEEN '{FROM}' AND '{D}'
                 AND d.group_code = 'CO' AND k.category IN ('contractual','payment_adjustment');""",
-        f"""WITH post AS (SELECT d.invoice_id, d.created_on day, d.amount_cents amt, CASE WHEN {DENIAL} AND d.amount_cents > 0 THEN 1 ELSE 0 END den
+        f"""WITH post AS (SELECT d.invoice_id, d.created_on day, d.amount_cents amt, CASE WHEN {DENIAL}
+            AND d.amount_cents > 0 THEN 1 ELSE 0 END den
                               FROM adjustments d {CARC} WHERE d.source IN ('remit','transfer') AND d.created_on <= '{D}'
                               UNION ALL SELECT a.invoice_id, p.received_on, a.amount_cents, 0 FROM payment_allocations a
-                              JOIN payments p ON p.id = a.payment_id WHERE p.kind = 'insurance' AND p.received_on <= '{D}'),
-                     f AS (SELECT invoice_id, MIN(day) first_day, MAX(day) last_day, MAX(den) denied, SUM(amt) settled FROM post GROUP BY invoice_id)
+                              JOIN payments p ON p.id = a.payment_id WHERE p.kind = 'insurance'
+                                  AND p.received_on <= '{D}'),
+                     f AS (SELECT invoice_id, MIN(day) first_day, MAX(day) last_day, MAX(den) denied, SUM(amt) settled
+                         FROM post GROUP BY invoice_id)
                 SELECT SUM(i.issued_on BETWEEN '{FROM}' AND '{D}' AND i.frequency_code = '1'),
                        SUM(i.issued_on BETWEEN '{FROM}' AND '{D}' AND i.frequency_code = '1' AND f.denied = 0
                            AND NOT EXISTS (SELECT 1 FROM invoices o WHERE o.original_invoice_id = i.id)),
-                       SUM(f.first_day BETWEEN '{FROM}' AND '{D}'), SUM(f.first_day BETWEEN '{FROM}' AND '{D}' AND f.denied = 1),
-                       SUM(f.first_day BETWEEN '{FROM}' AND '{D}' AND f.denied = 0 AND f.first_day = f.last_day AND i.total_cents - f.settled <= 0)
+                       SUM(f.first_day BETWEEN '{FROM}' AND '{D}'), SUM(f.first_day BETWEEN '{FROM}' AND '{D}'
+                           AND f.denied = 1),
+                       SUM(f.first_day BETWEEN '{FROM}' AND '{D}' AND f.denied = 0 AND f.first_day = f.last_day
+                           AND i.total_cents - f.settled <= 0)
                 FROM f JOIN invoices i ON i.id = f.invoice_id WHERE i.kind = 'claim';""",
     ],
     "medicare": [
-        f"""SELECT substr(i.issued_on, 1, 7), py.kind, COUNT(*), SUM(i.total_cents) FROM invoices i JOIN payers py ON py.id = i.payer_id
+        f"""SELECT substr(i.issued_on, 1, 7), py.kind, COUNT(*), SUM(i.total_cents) FROM invoices i
+            JOIN payers py ON py.id = i.payer_id
             WHERE i.kind = 'claim' AND i.issued_on BETWEEN '2025-12-01' AND '{D}' GROUP BY 1, 2;""",
-        f"""SELECT substr(p.received_on, 1, 7), py.kind, SUM(a.amount_cents) FROM payments p JOIN payment_allocations a ON a.payment_id = p.id
+        f"""SELECT substr(p.received_on, 1, 7), py.kind, SUM(a.amount_cents) FROM payments p
+            JOIN payment_allocations a ON a.payment_id = p.id
             JOIN invoices i ON i.id = a.invoice_id JOIN payers py ON py.id = i.payer_id
             WHERE p.kind = 'insurance' AND p.received_on BETWEEN '2025-12-01' AND '{D}' GROUP BY 1, 2;""",
-        f"""SELECT substr(d.created_on, 1, 7), py.kind, d.group_code, d.reason_code, SUM(d.amount_cents) FROM adjustments d
+        f"""SELECT substr(d.created_on, 1, 7), py.kind, d.group_code, d.reason_code, SUM(d.amount_cents)
+            FROM adjustments d
             JOIN invoices i ON i.id = d.invoice_id JOIN payers py ON py.id = i.payer_id {CARC}
             WHERE d.created_on BETWEEN '2025-12-01' AND '{D}' AND i.kind = 'claim' GROUP BY 1, 2, 3, 4;""",
-        f"""WITH post AS (SELECT d.invoice_id, d.created_on day, CASE WHEN {DENIAL} AND d.amount_cents > 0 THEN 1 ELSE 0 END den
-                          FROM adjustments d {CARC} WHERE d.source IN ('remit','transfer') AND d.created_on BETWEEN '2025-12-01' AND '{D}'
-                          UNION ALL SELECT a.invoice_id, p.received_on, 0 FROM payments p JOIN payment_allocations a ON a.payment_id = p.id
+        f"""WITH post AS (SELECT d.invoice_id, d.created_on day, CASE WHEN {DENIAL} AND d.amount_cents > 0 THEN 1
+            ELSE 0 END den
+                          FROM adjustments d {CARC} WHERE d.source IN ('remit','transfer')
+                              AND d.created_on BETWEEN '2025-12-01' AND '{D}'
+                          UNION ALL SELECT a.invoice_id, p.received_on, 0 FROM payments p
+                              JOIN payment_allocations a ON a.payment_id = p.id
                           WHERE p.kind = 'insurance' AND p.received_on BETWEEN '2025-12-01' AND '{D}')
-            SELECT substr(day, 1, 7), py.kind, COUNT(DISTINCT post.invoice_id), COUNT(DISTINCT CASE WHEN den = 1 THEN post.invoice_id END)
-            FROM post JOIN invoices i ON i.id = post.invoice_id JOIN payers py ON py.id = i.payer_id WHERE i.kind = 'claim' GROUP BY 1, 2;""",
-        f"""WITH fp AS (SELECT a.invoice_id, MIN(p.received_on) day FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
+            SELECT substr(day, 1, 7), py.kind, COUNT(DISTINCT post.invoice_id), COUNT(DISTINCT CASE WHEN den = 1
+                THEN post.invoice_id END)
+            FROM post JOIN invoices i ON i.id = post.invoice_id JOIN payers py ON py.id = i.payer_id
+                WHERE i.kind = 'claim' GROUP BY 1, 2;""",
+        f"""WITH fp AS (SELECT a.invoice_id, MIN(p.received_on) day FROM payment_allocations a
+            JOIN payments p ON p.id = a.payment_id
                         WHERE p.kind = 'insurance' AND a.amount_cents > 0 GROUP BY a.invoice_id)
-            SELECT substr(fp.day, 1, 7), py.kind, AVG(julianday(fp.day) - julianday(i.issued_on)) FROM fp JOIN invoices i ON i.id = fp.invoice_id
+            SELECT substr(fp.day, 1, 7), py.kind, AVG(julianday(fp.day) - julianday(i.issued_on)) FROM fp
+                JOIN invoices i ON i.id = fp.invoice_id
             JOIN payers py ON py.id = i.payer_id WHERE fp.day BETWEEN '2025-12-01' AND '{D}' GROUP BY 1, 2;""",
     ],
     "payer-mix": [
-        f"""SELECT grp, COUNT(*), SUM(ch) FROM (SELECT COALESCE((SELECT i.payer_id FROM invoices i WHERE i.encounter_id = e.id
+        f"""SELECT grp, COUNT(*), SUM(ch) FROM (SELECT COALESCE((SELECT i.payer_id FROM invoices i
+            WHERE i.encounter_id = e.id
                 AND i.kind = 'claim' ORDER BY i.id LIMIT 1), 'OTHER') grp,
                 (SELECT SUM(c.charge_cents) FROM charge_lines c WHERE c.encounter_id = e.id AND c.status != 'void') ch
             FROM encounters e WHERE e.date_of_service BETWEEN '{FROM}' AND '{D}') GROUP BY grp;""",
-        f"SELECT kind, payer_id, SUM(amount_cents) FROM payments WHERE received_on BETWEEN '{FROM}' AND '{D}' GROUP BY 1, 2;",
+        f"SELECT kind, payer_id, SUM(amount_cents) FROM payments"
+        f" WHERE received_on BETWEEN '{FROM}' AND '{D}' GROUP BY 1, 2;",
         f"{BAL} SELECT CASE WHEN kind = 'claim' THEN payer_id END, SUM(bal) FROM items WHERE bal != 0 GROUP BY 1;",
     ],
     "payer-cpt": [
-        f"""WITH lp AS (SELECT a.invoice_line_id id, SUM(a.amount_cents) s FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
+        f"""WITH lp AS (SELECT a.invoice_line_id id, SUM(a.amount_cents) s FROM payment_allocations a
+            JOIN payments p ON p.id = a.payment_id
                         WHERE p.kind = 'insurance' AND a.invoice_line_id IS NOT NULL GROUP BY 1),
-                 la AS (SELECT d.invoice_line_id id, SUM(CASE WHEN d.group_code = 'PR' THEN d.amount_cents ELSE 0 END) pr,
+                 la AS (SELECT d.invoice_line_id id, SUM(CASE WHEN d.group_code = 'PR' THEN d.amount_cents
+                     ELSE 0 END) pr,
                                MAX(CASE WHEN {DENIAL} AND d.amount_cents > 0 THEN 1 ELSE 0 END) den
                         FROM adjustments d {CARC} WHERE d.invoice_line_id IS NOT NULL GROUP BY 1)
-            SELECT l.code, i.payer_id, COUNT(*), SUM(COALESCE(lp.s, 0) > 0), SUM(COALESCE(la.den, 0)), AVG(l.amount_cents),
+            SELECT l.code, i.payer_id, COUNT(*), SUM(COALESCE(lp.s, 0) > 0), SUM(COALESCE(la.den, 0)),
+                AVG(l.amount_cents),
                    AVG(CASE WHEN lp.s > 0 THEN lp.s END), AVG(CASE WHEN lp.s > 0 THEN lp.s + COALESCE(la.pr, 0) END),
                    MIN(CASE WHEN lp.s > 0 THEN lp.s END), MAX(CASE WHEN lp.s > 0 THEN lp.s END)
-            FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id LEFT JOIN lp ON lp.id = l.id LEFT JOIN la ON la.id = l.id
+            FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id LEFT JOIN lp ON lp.id = l.id LEFT
+                JOIN la ON la.id = l.id
             WHERE i.kind = 'claim' AND l.date_of_service BETWEEN '{FROM}' AND '{D}' GROUP BY 1, 2 ORDER BY 1, 7 DESC;"""
     ],
     "denials": [
         f"""SELECT COALESCE(k.category, 'other'), COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_id END),
                    COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_line_id END), SUM(d.amount_cents)
-            FROM adjustments d {CARC} WHERE d.created_on BETWEEN '{FROM}' AND '{D}' AND {DENIAL} GROUP BY 1 ORDER BY 4 DESC;""",
+            FROM adjustments d {CARC} WHERE d.created_on BETWEEN '{FROM}' AND '{D}' AND {DENIAL} GROUP BY 1
+                ORDER BY 4 DESC;""",
         f"""SELECT COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_id END) FROM adjustments d {CARC}
             WHERE d.created_on BETWEEN '{FROM}' AND '{D}' AND {DENIAL};""",
     ],
     "daysheet": [
         """SELECT e.number, p.mrn, SUM(c.charge_cents) FROM encounters e JOIN patients p ON p.id = e.patient_id
-           JOIN charge_lines c ON c.encounter_id = e.id AND c.status != 'void' WHERE e.date_of_service = '2026-10-15' GROUP BY e.id;""",
+           JOIN charge_lines c ON c.encounter_id = e.id AND c.status != 'void' WHERE e.date_of_service = '2026-10-15'
+               GROUP BY e.id;""",
         "SELECT number, kind, total_cents FROM invoices WHERE issued_on = '2026-10-15';",
         "SELECT id, kind, payer_id, patient_id, amount_cents FROM payments WHERE received_on = '2026-10-15';",
-        """SELECT invoice_id, group_code, reason_code, source, SUM(amount_cents) FROM adjustments WHERE created_on = '2026-10-15'
+        """SELECT invoice_id, group_code, reason_code, source, SUM(amount_cents) FROM adjustments
+            WHERE created_on = '2026-10-15'
            GROUP BY 1, 2, 3, 4;""",
     ],
     "timely-filing": [
-        f"""SELECT e.number, p.mrn, SUM(cl.charge_cents) FROM charge_lines cl JOIN encounters e ON e.id = cl.encounter_id
+        f"""SELECT e.number, p.mrn, SUM(cl.charge_cents) FROM charge_lines cl
+            JOIN encounters e ON e.id = cl.encounter_id
             JOIN patients p ON p.id = e.patient_id JOIN coverages c ON c.patient_id = e.patient_id AND c.priority = 1
-            AND c.effective_from <= e.date_of_service AND (c.effective_to IS NULL OR c.effective_to >= e.date_of_service)
+            AND c.effective_from <= e.date_of_service AND (c.effective_to IS NULL
+                OR c.effective_to >= e.date_of_service)
             JOIN payers py ON py.id = c.payer_id
             WHERE cl.status = 'unbilled' GROUP BY e.id
-            HAVING MIN(CASE WHEN py.timely_filing_days IS NOT NULL THEN date(e.date_of_service, '+' || py.timely_filing_days || ' days')
-                            ELSE date(e.date_of_service, '+' || COALESCE(py.timely_filing_months, 3) || ' months') END) <= date('{D}', '+30 days');""",
+            HAVING MIN(CASE WHEN py.timely_filing_days IS NOT NULL THEN date(e.date_of_service,
+                '+' || py.timely_filing_days || ' days')
+                            ELSE date(e.date_of_service, '+' || COALESCE(py.timely_filing_months,
+                                3) || ' months') END) <= date('{D}', '+30 days');""",
         f"""SELECT i.number, i.total_cents FROM invoices i JOIN payers py ON py.id = i.payer_id
             WHERE i.kind = 'claim' AND NOT EXISTS (SELECT 1 FROM invoices c WHERE c.original_invoice_id = i.id)
-              AND NOT EXISTS (SELECT 1 FROM adjustments d WHERE d.invoice_id = i.id AND d.source IN ('remit','transfer'))
+              AND NOT EXISTS (SELECT 1 FROM adjustments d WHERE d.invoice_id = i.id
+                  AND d.source IN ('remit','transfer'))
               AND NOT EXISTS (SELECT 1 FROM payment_allocations a JOIN payments y ON y.id = a.payment_id
                               WHERE a.invoice_id = i.id AND y.kind = 'insurance')
               AND i.filing_deadline <= date('{D}', '+30 days');""",
     ],
     "coverage-expiring": [
         f"""SELECT c.effective_to, p.mrn, py.code,
-                   (SELECT MIN(e.date_of_service) FROM encounters e WHERE e.patient_id = c.patient_id AND e.date_of_service >= '{D}'),
-                   (SELECT MAX(e.date_of_service) FROM encounters e WHERE e.patient_id = c.patient_id AND e.date_of_service < '{D}')
+                   (SELECT MIN(e.date_of_service) FROM encounters e WHERE e.patient_id = c.patient_id
+                       AND e.date_of_service >= '{D}'),
+                   (SELECT MAX(e.date_of_service) FROM encounters e WHERE e.patient_id = c.patient_id
+                       AND e.date_of_service < '{D}')
             FROM coverages c JOIN patients p ON p.id = c.patient_id JOIN payers py ON py.id = c.payer_id
             WHERE c.effective_to BETWEEN date('{D}', '-30 days') AND date('{D}', '+30 days') ORDER BY 4, 1;"""
     ],

@@ -63,8 +63,9 @@ def generate(
                 f"{i % 9000 + 10} Main St,Columbus,OH,43215,6145550{i % 1000:03d}\n"
             )
             payer = payers[i % 5]
+            copay = "20.00" if payer in ("BVHMO", "KEY", "SUM") else "0.00"
             cf.write(
-                f"{mrn},{payer},{payer[0]}{100000000 + i},,self,,,,primary,2020-01-01,,{'20.00' if payer in ('BVHMO', 'KEY', 'SUM') else '0.00'}\n"
+                f"{mrn},{payer},{payer[0]}{100000000 + i},,self,,,,primary,2020-01-01,,{copay}\n"
             )
     paths["patients"], paths["coverage"] = out / "patients.csv", out / "coverage.csv"
     npis = [p["NPI"] for p in demo.PROVIDERS]
