@@ -82,7 +82,8 @@ class _Root(TyperGroup):
             if name in GROUPS:
                 text = GROUPS[name][1]
             else:
-                text = super().get_command(ctx, name).get_short_help_str(width)
+                cmd = super().get_command(ctx, name)
+                text = cmd.get_short_help_str(width) if cmd is not None else ""
             rows.append((name, text))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
@@ -138,6 +139,8 @@ def _file_error(e: OSError):
 
     from .errors import DatabaseUnavailable
 
+    if e.errno is None:
+        return None
     why = {
         errno.ENOSPC: "the disk is full",
         errno.EDQUOT: "the disk quota is used up",

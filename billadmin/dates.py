@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from typing import overload
 
 ISO = "%Y-%m-%d"
 _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -72,6 +73,14 @@ def parse_date(text: str | _dt.date | None, fmt: str | None = None) -> _dt.date:
     if d.year < 1000:
         raise DateError("year must have 4 digits")
     return d
+
+
+@overload
+def parse_option(text: str | None, option: str, default: _dt.date) -> _dt.date: ...
+
+
+@overload
+def parse_option(text: str | None, option: str, default: None = None) -> _dt.date | None: ...
 
 
 def parse_option(text: str | None, option: str, default: _dt.date | None = None) -> _dt.date | None:

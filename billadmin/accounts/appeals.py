@@ -13,6 +13,7 @@ Rules:
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,6 +95,7 @@ def create(
                 now,
             ),
         ).lastrowid
+        assert aid is not None  # an INSERT always gives a rowid
         conn.execute(
             "INSERT INTO appeal_events (appeal_id, status, on_date, note, at) VALUES (?, 'draft', ?, NULL, ?)",
             (aid, on.isoformat(), now),
@@ -165,7 +167,8 @@ def update(
 def list_appeals(
     conn: Database, *, status: str | None = None, appeal_id: int | None = None, as_of: _dt.date
 ) -> list[dict]:
-    where, params = [], []
+    where: list[str] = []
+    params: list[str | int] = []
     if status:
         if status not in STATUSES and status != "open":
             raise BadInput(f"--status must be one of open, {', '.join(STATUSES)}")
@@ -216,14 +219,28 @@ def _latin1(text: str) -> str:
     return (text or "").encode("latin-1", "replace").decode("latin-1")
 
 
-def write_letter(conn: Database, appeal_id: int, path: Path, *, on: _dt.date) -> None:
-    """The appeal letter: practice letterhead, payer address, claim and patient identifiers the
-    payer needs to find the claim, each denial code with its meaning, the clerk's reasons, and
-    the request. Written 0600 (it holds PHI)."""
-    from fpdf import FPDF
+@dataclass
+class _LetterFacts:
+    """What the appeal letter says, read from the database in one place."""
 
-    from ..fileutil import private_open
+    number: str
+    level: int
+    reason: str
+    at_stake: int
+    denied_on: str
+    total: int
+    issued: str
+    dos: str | None
+    practice: tuple
+    payer: dict
+    patient: tuple
+    member: str | None
+    payer_claim: str | None
+    code_lines: list[tuple[str, str]]
+    lines: list[tuple]
 
+
+def _letter_facts(conn: Database, appeal_id: int) -> _LetterFacts:
     a = conn.execute(
         "SELECT invoice_id, level, reason, carcs, amount_cents, denied_on FROM appeals WHERE id = ?",
         (appeal_id,),
@@ -276,22 +293,30 @@ def write_letter(conn: Database, appeal_id: int, path: Path, *, on: _dt.date) ->
         (invoice_id,),
     ).fetchall()
 
-    pdf = FPDF(format="Letter")
-    pdf.set_auto_page_break(True, margin=20)
-    pdf.alias_nb_pages()
-    pdf.set_title(_latin1(f"Appeal of claim {number}"))
-    pdf.set_creator("billadmin")
+    if py is None:
+        raise NotFound(f"appeal {appeal_id}: its payer is gone")
+    return _LetterFacts(
+        number=number,
+        level=level,
+        reason=reason,
+        at_stake=at_stake,
+        denied_on=denied_on,
+        total=total,
+        issued=issued,
+        dos=dos,
+        practice=pr,
+        payer=py,
+        patient=pat,
+        member=member,
+        payer_claim=payer_claim,
+        code_lines=code_lines + rarc_lines,
+        lines=lines_tbl,
+    )
 
-    def footer():
-        pdf.set_y(-15)
-        pdf.set_font("Helvetica", "", 8)
-        pdf.cell(
-            0, 8, _latin1(f"Appeal of claim {number} - page {pdf.page_no()} of {{nb}}"), align="C"
-        )
 
-    pdf.footer = footer
-    pdf.add_page()
-    w = pdf.epw
+def _letter_head(pdf, w: float, f: _LetterFacts, on: _dt.date) -> None:
+    """Practice letterhead, the date, and the payer's appeals address."""
+    pr, py = f.practice, f.payer
     pdf.set_font("Helvetica", "B", 14)
     pdf.cell(w, 7, _latin1(pr[0]), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
@@ -325,6 +350,13 @@ def write_letter(conn: Database, appeal_id: int, path: Path, *, on: _dt.date) ->
             new_y="NEXT",
         )
     pdf.ln(6)
+
+
+def _letter_claim(pdf, w: float, f: _LetterFacts) -> None:
+    """The subject line, the identifiers the payer needs, the services and the denial codes."""
+    level, number, pat, member, payer_claim = f.level, f.number, f.patient, f.member, f.payer_claim
+    dos, issued, total, at_stake, denied_on = f.dos, f.issued, f.total, f.at_stake, f.denied_on
+    py = f.payer
     if (
         py["kind"] == "medicare"
     ):  # Medicare's own names for appeal levels 1 and 2 (42 CFR 405.940, 405.960)
@@ -357,7 +389,7 @@ def write_letter(conn: Database, appeal_id: int, path: Path, *, on: _dt.date) ->
     pdf.set_font("Helvetica", "B", 10)
     pdf.cell(w, 6, "Services on the claim", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 9)
-    for d, code, mods, units, amt in lines_tbl:
+    for d, code, mods, units, amt in f.lines:
         pdf.cell(
             w,
             5,
@@ -372,8 +404,13 @@ def write_letter(conn: Database, appeal_id: int, path: Path, *, on: _dt.date) ->
     pdf.set_font("Helvetica", "B", 10)
     pdf.cell(w, 6, "Denial reason codes", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 9)
-    for code, meaning in code_lines + rarc_lines:
+    for code, meaning in f.code_lines:
         pdf.multi_cell(w, 5, _latin1(f"{code}: {meaning}"), new_x="LMARGIN", new_y="NEXT")
+
+
+def _letter_close(pdf, w: float, f: _LetterFacts) -> None:
+    """The request, the enclosure note and the signature."""
+    reason, pr = f.reason, f.practice
     pdf.ln(3)
     pdf.set_font("Helvetica", "", 10)
     pdf.multi_cell(
@@ -399,6 +436,40 @@ def write_letter(conn: Database, appeal_id: int, path: Path, *, on: _dt.date) ->
     pdf.ln(10)
     pdf.cell(w, 5, _latin1(pr[9] or "Billing Office"), new_x="LMARGIN", new_y="NEXT")
     pdf.cell(w, 5, _latin1(pr[0]), new_x="LMARGIN", new_y="NEXT")
+
+
+def write_letter(conn: Database, appeal_id: int, path: Path, *, on: _dt.date) -> None:
+    """The appeal letter: practice letterhead, payer address, claim and patient identifiers the
+    payer needs to find the claim, each denial code with its meaning, the clerk's reasons, and
+    the request. Written 0600 (it holds PHI)."""
+    from fpdf import FPDF
+
+    from ..fileutil import private_open
+
+    f = _letter_facts(conn, appeal_id)
+    number = f.number
+
+    class Letter(FPDF):
+        def footer(self) -> None:  # fpdf2 calls it at the end of every page
+            self.set_y(-15)
+            self.set_font("Helvetica", "", 8)
+            self.cell(
+                0,
+                8,
+                _latin1(f"Appeal of claim {number} - page {self.page_no()} of {{nb}}"),
+                align="C",
+            )
+
+    pdf = Letter(format="Letter")
+    pdf.set_auto_page_break(True, margin=20)
+    pdf.alias_nb_pages()
+    pdf.set_title(_latin1(f"Appeal of claim {number}"))
+    pdf.set_creator("billadmin")
+    pdf.add_page()
+    w = pdf.epw
+    _letter_head(pdf, w, f, on)
+    _letter_claim(pdf, w, f)
+    _letter_close(pdf, w, f)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = bytes(pdf.output())
     with private_open(path, "wb") as fh:

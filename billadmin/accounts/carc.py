@@ -39,7 +39,9 @@ def describe_rarc(code: str) -> tuple[str, str]:
 
 
 def is_denial(group: str | None, reason: str | None) -> bool:
-    return bool(group) and bool(reason) and codes.is_denial(group, reason)
+    if not group or not reason:
+        return False
+    return codes.is_denial(group, reason)
 
 
 def ensure_temp_table(conn: Database) -> None:

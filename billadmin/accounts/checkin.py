@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .. import audit, db, money
-from ..errors import BadInput, Conflict
+from ..errors import BadInput, Conflict, NotFound
 from . import lookup, payments
 
 if TYPE_CHECKING:
@@ -61,6 +61,14 @@ def coverages_on(conn: Database, patient_id: int, on: _dt.date) -> tuple[list[di
     return active, rows
 
 
+def _payer_code(conn: Database, payer_id: int) -> str:
+    """The code of a payer a coverage row points to (a foreign key: it exists)."""
+    p = lookup.payer_by_id(conn, payer_id)
+    if p is None:
+        raise NotFound(f"payer {payer_id} of a coverage is gone")
+    return p["code"]
+
+
 def checkin(
     conn: Database,
     mrn: str,
@@ -89,7 +97,7 @@ def checkin(
             future = [c for c in allcov if c["effective_from"] > on.isoformat()]
             if ended:
                 last = max(ended, key=lambda c: c["effective_to"])
-                code = lookup.payer_by_id(conn, last["payer_id"])["code"]
+                code = _payer_code(conn, last["payer_id"])
                 status = "lapsed"
                 warnings.append(
                     f"coverage lapsed: the {code} coverage ended {last['effective_to']}; ask for current "
@@ -122,10 +130,7 @@ def checkin(
             "member_id": primary["member_id"] if primary else None,
             "effective_from": primary["effective_from"] if primary else None,
             "effective_to": primary["effective_to"] if primary else None,
-            "secondary": ", ".join(
-                lookup.payer_by_id(conn, c["payer_id"])["code"] for c in active[1:]
-            )
-            or None,
+            "secondary": ", ".join(_payer_code(conn, c["payer_id"]) for c in active[1:]) or None,
             "copay_due_cents": copay_due,
             "collected_cents": 0,
             "method": None,

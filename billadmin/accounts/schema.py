@@ -17,7 +17,8 @@ accounts = Migrations("billadmin.accounts")
 
 @accounts()
 def m001_receipts_and_credit(db):
-    "A receipt number for money taken at the desk; unapplied patient credit kept per payment so each payment = allocations + unapplied."
+    """A receipt number for money taken at the desk; unapplied patient credit kept per payment so
+    each payment = allocations + unapplied."""
     _exec(
         db,
         """
@@ -95,7 +96,8 @@ def m002_notes_and_appeals(db):
 
 @accounts()
 def m003_report_indexes(db):
-    "Reports read postings by payment and by date; without these a report over a million lines scans. (invoices_original is the billing set's.)"
+    """Reports read postings by payment and by date; without these a report over a million lines
+    scans. (invoices_original is the billing set's.)"""
     _exec(
         db,
         """
@@ -108,5 +110,6 @@ def m003_report_indexes(db):
 
 @accounts()
 def m004_invoices_by_issue_date(db):
-    "The day sheet, month-by-month and period reports select invoices by issue date; without this each scans every invoice."
+    """The day sheet, month-by-month and period reports select invoices by issue date; without this
+    each scans every invoice."""
     _exec(db, "CREATE INDEX IF NOT EXISTS invoices_issued ON invoices(issued_on)")

@@ -71,10 +71,13 @@ def emit_sections(sections: dict, fmt, output, *, single_first: bool = False) ->
         with contextlib.redirect_stdout(fh) if fh else contextlib.nullcontext():
             out = sys.stdout
             if fmt is Format.json:
-                data = {k: render.to_json_rows(v) for k, v in sections.items()}
+                data: dict[str, list[dict] | dict | None] = {
+                    k: render.to_json_rows(v) for k, v in sections.items()
+                }
                 if single_first:
                     first = next(iter(sections))
-                    data[first] = data[first][0] if data[first] else None
+                    rows = data[first]
+                    data[first] = rows[0] if rows else None
                 json.dump(data, out, indent=2, default=str)
                 out.write("\n")
                 return

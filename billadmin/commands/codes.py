@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..dates import parse_option
+from ..formats import Format
 from . import FormatOpt, OutputOpt, group, note, open_db
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def codes_load(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report what would change; load nothing.")
     ] = False,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
     """Load a code-set release and report what changed against the one in place.
@@ -143,7 +144,7 @@ def codes_lookup(
     history: Annotated[
         bool, typer.Option("--history", help="Every row of the code, across releases.")
     ] = False,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
     """Look codes up: description, billable, valid window and the release they come from.
@@ -184,7 +185,7 @@ def codes_search(
     billable: Annotated[bool, typer.Option("--billable", help="Only billable codes.")] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most N codes.")] = 20,
     on: DateOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
     """Search code descriptions (full text, best match first).
@@ -218,7 +219,7 @@ def codes_search(
 
 @app.command("versions")
 def codes_versions(
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
     """List the loaded releases: code set, label, the dates of service they cover, source file.
@@ -250,7 +251,7 @@ def codes_versions(
 
 @app.command("rules")
 def codes_rules(
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
     """List the scrub rules: stable id, severity, what each checks, the source it rests on.
@@ -310,7 +311,7 @@ def codes_check(
             "--date-format", help="With --file: date format of the file (e.g. MM/DD/YYYY)."
         ),
     ] = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
     """Scrub charges before billing: codes, NCCI edits, MUEs, pointers, NPIs, coverage, filing window.

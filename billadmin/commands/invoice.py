@@ -35,7 +35,14 @@ def _status():
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
     from rich.text import Text
 
     class Bar(BarColumn):  # a bar only for what is counted (pyx12's segments)
@@ -52,7 +59,7 @@ def _status():
         transient=True,
     ) as prog:
         main = prog.add_task("starting", total=None, n="")
-        counts: dict[str, int] = {}
+        counts: dict[str, TaskID] = {}
 
         def say(step: str, done: int | None = None, total: int | None = None) -> None:
             if done is None:

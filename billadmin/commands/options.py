@@ -4,8 +4,17 @@ naming the option (exit 2), and warnings for the clerk. Dates: dates.parse_optio
 from __future__ import annotations
 
 import sys
+from typing import overload
 
 from ..errors import BadInput
+
+
+@overload
+def amount(text: str, name: str) -> int: ...
+
+
+@overload
+def amount(text: str | None, name: str) -> int | None: ...
 
 
 def amount(text: str | None, name: str) -> int | None:

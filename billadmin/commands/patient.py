@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..formats import Format
 from . import FormatOpt, OutputOpt, group, note, open_db
 from .import_ import DateFmtOpt, EncodingOpt, MapOpt, ProfileOpt, SheetOpt
 
@@ -22,7 +23,7 @@ def patient_list(
         str | None, typer.Option("--search", "-s", help="An MRN, or part of a name.")
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most N patients.")] = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
     """List patients with their current primary payer.
@@ -62,7 +63,7 @@ def patient_show(
         typer.Argument(help="The patient's MRN (or internal id with --id).", show_default=False),
     ],
     by_id: Annotated[bool, typer.Option("--id", help="MRN is the internal patient id.")] = False,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
     """Show one patient with coverages and activity (recorded in the audit log as a PHI read).
@@ -118,7 +119,7 @@ def patient_compare(
     all_rows: Annotated[
         bool, typer.Option("--all", help="Also list rows where nothing changed.")
     ] = False,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
     """Compare a registration file with the records: new patients, changed fields, likely duplicates.

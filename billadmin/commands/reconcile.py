@@ -159,7 +159,7 @@ def reconcile_reports(
             net_difference_cents=res.net_difference_cents,
             exit_code=code,
         )
-    if fmt is Format.xlsx:
+    if fmt is Format.xlsx and output is not None:
         info = [
             ("Run", run_id),
             ("A", f"{a.file} ({a.rows} rows, sha256 {a.sha256})"),
@@ -373,7 +373,7 @@ def reconcile_remits(
             net_difference_cents=res.net_difference_cents,
             exit_code=code,
         )
-    if fmt is Format.xlsx:
+    if fmt is Format.xlsx and output is not None:
         info = [("Run", run_id), ("As of", day.isoformat()), ("Unpaid after", f"{days} days")]
         if side:
             info.append(("Deposits", f"{side.file} ({side.rows} rows, sha256 {side.sha256})"))

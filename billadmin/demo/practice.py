@@ -579,7 +579,7 @@ def run_demo(
 class DemoContext:
     """What each demo step gets: the open database, the generated data, the summary to extend."""
 
-    conn: object
+    conn: Database
     data: DemoData
     summary: DemoSummary
     as_of: _dt.date
@@ -657,7 +657,10 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
     days = billing_days(ctx.as_of)
     prev = None
     claims = patient_invoices = edi = pdfs = 0
-    remit_files, payments, outcomes, posted = [], [], {}, 0
+    remit_files: list = []
+    payments: list = []
+    outcomes: dict[str, int] = {}
+    posted = 0
     last_full = max(
         (i for i in range(1, len(days)) if (days[i] - days[i - 1]).days >= 14), default=None
     )

@@ -101,149 +101,337 @@ class _Cache(dict):
         return v
 
 
-def import_charges(run) -> None:
-    db, result, opts = run.db, run.result, run.opts
-    conn = db.conn
-    by_field = run.by_field
-    fmts = run.mapping.formats
-    today = run.today
-    index = run.mapping.index
-    width = len(run.table.headers)
-    pad = width  # absent optional fields read an always-empty extra cell
+def _parse_dx(raw: tuple):
+    """Dx1..Dx12 cells -> a tuple of codes, or [(index, reason)] when any is wrong."""
+    codes: list[str] = []
+    errs: list[tuple[int, str]] = []
+    gap = False
+    for i, v in enumerate(raw):
+        s = v.strip() if isinstance(v, str) else ("" if v is None else v)
+        if s == "":
+            gap = True
+            continue
+        try:
+            if not isinstance(s, str):
+                raise CellError("a number, not an ICD-10-CM code")
+            c = normalise_dx(s)
+        except CellError as e:
+            errs.append((i, str(e)))
+            continue
+        if gap:
+            errs.append((i, "diagnoses must be filled from Dx1 on, without gaps"))
+        elif c in codes:
+            errs.append((i, "the same diagnosis twice in one encounter"))
+        codes.append(c)
+    if errs:
+        return errs
+    return tuple(codes)
 
-    def cell_parser(fld):
-        col = by_field[fld]
-        fmt = fmts.get(fld)
-        return lambda v: parse_cell(v, col, date_format=fmt, today=today)
 
-    enc_p, line_p, units_p = cell_parser("encounter"), cell_parser("line"), cell_parser("units")
-    dos_c = _Cache(cell_parser("dos"))
-    code_c = _Cache(cell_parser("code"))
-    charge_c = _Cache(cell_parser("charge_cents"))
+def _plain_encounter_number(enc) -> bool:
+    """The common case checked inline: short alphanumeric text that is not a float's spelling."""
+    return (
+        type(enc) is str
+        and bool(enc)
+        and len(enc) <= 50
+        and enc.isalnum()
+        and not (enc[0].isdigit() and ("E" in enc or "e" in enc))
+    )
 
-    def _pos(v):
-        s = parse_cell(v, by_field["pos"])
-        if not _POS.match(s):
-            raise CellError("place of service is 2 digits")
-        return s
 
-    pos_c = _Cache(_pos)
+class _Parsers:
+    """The cell checks of a charge file, cached by the raw text (values repeat across lines).
+    head() checks an encounter's header cells, line() a service line's; both append
+    (field, reason) to errs instead of raising, so a row reports every problem at once."""
 
-    def _mod(v):
-        s = parse_cell(v, by_field["mod1"])
-        if s is not None and not _MOD.match(s):
-            raise CellError("a modifier is 2 letters or digits")
-        return s
+    def __init__(self, run) -> None:
+        db, by_field, fmts, today = run.db, run.by_field, run.mapping.formats, run.today
 
-    mod_c = _Cache(_mod)
+        def cell_parser(fld):
+            col = by_field[fld]
+            fmt = fmts.get(fld)
+            return lambda v: parse_cell(v, col, date_format=fmt, today=today)
 
-    def _npi(v):
-        s = parse_cell(v, by_field["npi"])
-        r = db.execute("SELECT id FROM providers WHERE npi = ?", (s,)).fetchone()
-        if r is None:
-            raise CellError("no provider with this NPI (import providers first)")
-        return r[0]
+        def pos(v):
+            s = parse_cell(v, by_field["pos"])
+            if not _POS.match(s):
+                raise CellError("place of service is 2 digits")
+            return s
 
-    npi_c = _Cache(_npi)
+        def mod(v):
+            s = parse_cell(v, by_field["mod1"])
+            if s is not None and not _MOD.match(s):
+                raise CellError("a modifier is 2 letters or digits")
+            return s
 
-    def _mrn(v):
-        s = parse_cell(v, by_field["mrn"])
-        r = db.execute("SELECT id FROM patients WHERE mrn = ?", (s,)).fetchone()
-        if r is None:
-            raise CellError("no patient with this MRN (import patients first)")
-        return r[0]
+        def npi(v):
+            s = parse_cell(v, by_field["npi"])
+            r = db.execute("SELECT id FROM providers WHERE npi = ?", (s,)).fetchone()
+            if r is None:
+                raise CellError("no provider with this NPI (import providers first)")
+            return r[0]
 
-    mrn_c = _Cache(_mrn, limit=1_000_000)
+        def mrn(v):
+            s = parse_cell(v, by_field["mrn"])
+            r = db.execute("SELECT id FROM patients WHERE mrn = ?", (s,)).fetchone()
+            if r is None:
+                raise CellError("no patient with this MRN (import patients first)")
+            return r[0]
 
-    def _dx(raw: tuple):
-        codes, errs, gap = [], [], False
-        for i, v in enumerate(raw):
-            s = v.strip() if isinstance(v, str) else ("" if v is None else v)
-            if s == "":
-                gap = True
-                continue
+        self.enc_p = cell_parser("encounter")
+        self.line_p = cell_parser("line")
+        self.units_p = cell_parser("units")
+        self.dos_c = _Cache(cell_parser("dos"))
+        self.code_c = _Cache(cell_parser("code"))
+        self.charge_c = _Cache(cell_parser("charge_cents"))
+        self.pos_c = _Cache(pos)
+        self.mod_c = _Cache(mod)
+        self.npi_c = _Cache(npi)
+        self.mrn_c = _Cache(mrn, limit=1_000_000)
+        self.dx_c = _Cache(_parse_dx)
+        self.ptr_c = _Cache(
+            lambda k: parse_pointers(k[0] if isinstance(k[0], str) else str(k[0]), k[1])
+        )
+
+    def head(self, head_raw: tuple, errs: list) -> tuple:
+        """Header cells -> (encounter, patient_id, dos, provider_id, pos, dx)."""
+        enc_raw, mrn_raw, dos_raw, npi_raw, pos_raw, *dx_raw = head_raw
+        enc = enc_raw.strip() if type(enc_raw) is str else enc_raw
+        if not _plain_encounter_number(enc):
             try:
-                if not isinstance(s, str):
-                    raise CellError("a number, not an ICD-10-CM code")
-                c = normalise_dx(s)
+                enc = self.enc_p(enc_raw)
             except CellError as e:
-                errs.append((i, str(e)))
+                errs.append(("encounter", str(e)))
+        patient_id = self.mrn_c[mrn_raw]
+        if type(patient_id) is CellError:
+            errs.append(("mrn", str(patient_id)))
+        dos = self.dos_c[dos_raw]
+        if type(dos) is CellError:
+            errs.append(("dos", str(dos)))
+        provider_id = self.npi_c[npi_raw]
+        if type(provider_id) is CellError:
+            errs.append(("npi", str(provider_id)))
+        pos = self.pos_c[pos_raw] if pos_raw != "" else "11"
+        if type(pos) is CellError:
+            errs.append(("pos", str(pos)))
+        dx = self.dx_c[tuple(dx_raw)]
+        if type(dx) is list:
+            errs.extend((f"dx{i + 1}", msg) for i, msg in dx)
+            dx = ()
+        return enc, patient_id, dos, provider_id, pos, dx
+
+    def line(self, line_raw: tuple, n_dx: int, errs: list) -> tuple:
+        """Line cells -> (line_no, code, mods, pointers, units, charge_cents)."""
+        line_cell, code_raw, m1r, m2r, m3r, m4r, ptr_raw, units_raw, charge_raw = line_raw
+        if type(line_cell) is str and line_cell.isdigit() and len(line_cell) < 4:
+            line_no = int(line_cell)
+        else:
+            try:
+                line_no = self.line_p(line_cell)
+            except CellError as e:
+                errs.append(("line", str(e)))
+                line_no = 1
+        if not 0 < line_no <= MAX_LINE:
+            errs.append(("line", f"line numbers are 1-{MAX_LINE}"))
+        code = self.code_c[code_raw]
+        if type(code) is CellError:
+            errs.append(("code", str(code)))
+        mods = self.mods((m1r, m2r, m3r, m4r), errs) if m1r or m2r or m3r or m4r else _NO_MODS
+        if ptr_raw == "" or ptr_raw is None:
+            ptrs = ""
+        else:
+            ptrs = self.ptr_c[(ptr_raw, n_dx)]
+            if type(ptrs) is CellError:
+                errs.append(("pointers", str(ptrs)))
+        units = 1
+        if units_raw != "1":
+            try:
+                units = self.units_p(units_raw)
+                if not 1 <= units <= 9999:
+                    errs.append(("units", "units are 1-9999"))
+            except CellError as e:
+                errs.append(("units", str(e)))
+        charge = self.charge_c[charge_raw]
+        if type(charge) is CellError:
+            errs.append(("charge_cents", str(charge)))
+        elif charge < 0:
+            errs.append(("charge_cents", "must not be negative (credits are not charges)"))
+        return line_no, code, mods, ptrs, units, charge
+
+    def mods(self, raw: tuple, errs: list) -> list:
+        mods: list[str | None] = []
+        for i, m in enumerate(raw, start=1):
+            if m == "" or m is None:
+                mods.append(None)
                 continue
-            if gap:
-                errs.append((i, "diagnoses must be filled from Dx1 on, without gaps"))
-            elif c in codes:
-                errs.append((i, "the same diagnosis twice in one encounter"))
-            codes.append(c)
-        if errs:
-            return errs
-        return tuple(codes)
+            v = self.mod_c[m]
+            if type(v) is CellError:
+                errs.append((f"mod{i}", str(v)))
+                v = None
+            mods.append(v)
+        return mods
 
-    dx_c = _Cache(_dx)
-    ptr_c = _Cache(lambda k: parse_pointers(k[0] if isinstance(k[0], str) else str(k[0]), k[1]))
 
+class _Writer:
+    """New encounters, their diagnoses and lines, inserted in executemany batches; new
+    encounter ids are allocated here (under the write lock)."""
+
+    def __init__(self, db) -> None:
+        self.conn = db.conn
+        self.next_id = (
+            db.execute("SELECT COALESCE(MAX(id), 0) FROM encounters").fetchone()[0] or 0
+        ) + 1
+        self.encounters: list[tuple] = []
+        self.diagnoses: list[tuple] = []
+        self.lines: list[tuple] = []
+
+    def new_encounter(self, enc: str, patient_id, dos, provider_id, pos, dx: tuple) -> int:
+        enc_id = self.next_id
+        self.next_id += 1
+        self.encounters.append((enc_id, enc, patient_id, provider_id, dos, pos))
+        self.diagnoses.extend((enc_id, i, c) for i, c in enumerate(dx, start=1))
+        return enc_id
+
+    def flush(self) -> None:
+        if self.encounters:
+            self.conn.executemany(
+                "INSERT INTO encounters (id, number, patient_id, provider_id, date_of_service,"
+                " place_of_service) VALUES (?,?,?,?,?,?)",
+                self.encounters,
+            )
+            self.encounters.clear()
+        if self.diagnoses:
+            self.conn.executemany(
+                "INSERT INTO encounter_diagnoses (encounter_id, seq, code) VALUES (?,?,?)",
+                self.diagnoses,
+            )
+            self.diagnoses.clear()
+        if self.lines:
+            self.conn.executemany(
+                "INSERT INTO charge_lines (encounter_id, line_no, code, modifier1, modifier2,"
+                " modifier3, modifier4, dx_pointers, units, charge_cents)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                self.lines,
+            )
+            self.lines.clear()
+
+
+def _header_of_db(db, enc_id: int) -> tuple:
+    e = db.execute(
+        "SELECT patient_id, date_of_service, provider_id, place_of_service FROM encounters"
+        " WHERE id = ?",
+        (enc_id,),
+    ).fetchone()
+    dx = tuple(
+        r[0]
+        for r in db.execute(
+            "SELECT code FROM encounter_diagnoses WHERE encounter_id = ? ORDER BY seq",
+            (enc_id,),
+        )
+    )
+    return (e[0], e[1], e[2], e[3], dx)
+
+
+def _differing(a: tuple, b: tuple) -> list[str]:
+    return [HEADER_FIELDS[i] for i in range(5) if a[i] != b[i]]
+
+
+def _open_encounter(
+    run, writer: _Writer, extra: dict, enc: str, head: tuple, row: int, *, look_up: bool
+) -> tuple[int, int]:
+    """The first line of an encounter in this file: create it, or check it against the stored
+    one (a conflict blocks its lines unless --update and nothing billed). -> (id, flags)."""
+    db, opts = run.db, run.opts
+    existing = None
+    if look_up:
+        existing = db.execute("SELECT id FROM encounters WHERE number = ?", (enc,)).fetchone()
+    if existing is None:
+        extra["encounters_created"] += 1
+        return writer.new_encounter(enc, *head), 0
+    enc_id = existing[0]
+    flags = _EXISTING
+    old = _header_of_db(db, enc_id)
+    if old != head:
+        fields = _differing(old, head)
+        billed = db.execute(
+            "SELECT COUNT(*) FROM charge_lines WHERE encounter_id = ? AND status != 'unbilled'",
+            (enc_id,),
+        ).fetchone()[0]
+        if not opts.update or billed:
+            note = "has billed lines; not changed" if opts.update and billed else ""
+            run.conflict(row, "encounter", enc_id, fields, note=note)
+            flags |= _BLOCKED
+        else:
+            _update_encounter(run, enc_id, row, old, head)
+            extra["encounters_updated"] += 1
+    return enc_id, flags
+
+
+def _reject_disagreeing(
+    run, row: int, cells: list, first_row: int, enc_id: int, head: tuple
+) -> None:
+    fields = _differing(_header_of_db(run.db, enc_id), head)
+    run.reject(
+        row,
+        cells,
+        [
+            Problem(
+                row,
+                None,
+                f"disagrees with row {first_row} of the same encounter in: "
+                + ", ".join(fields)
+                + " (every line of an encounter must agree)",
+                file=run.result.file,
+            )
+        ],
+    )
+
+
+def _pack(enc_id: int, head_hash: int, row: int, flags: int, mask: int) -> int:
+    return (
+        enc_id
+        | (head_hash << _HASH_SHIFT)
+        | (row << _ROW_SHIFT)
+        | (flags << _FLAG_SHIFT)
+        | (mask << _MASK_SHIFT)
+    )
+
+
+def _unpack(st: int) -> tuple[int, int, int, int, int]:
+    return (
+        st & _ID_MASK,
+        (st >> _HASH_SHIFT) & _HASH_MASK,
+        (st >> _ROW_SHIFT) & _ROW_MASK,
+        (st >> _FLAG_SHIFT) & 0xF,
+        st >> _MASK_SHIFT,
+    )
+
+
+def import_charges(run) -> None:
+    """Check every row, create encounters from their first line, insert the lines in batches.
+
+    The loop keeps the current encounter unpacked in locals and packs it into `encs` when
+    another encounter starts; a row whose raw header cells equal the previous valid row's skips
+    the header checks (lines of one encounter usually follow each other)."""
+    db, result = run.db, run.result
+    index = run.mapping.index
+    pad = len(run.table.headers)  # absent optional fields read an always-empty extra cell
+    parse = _Parsers(run)
     rebuild = _drop_indexes_for_bulk(run)
     # encounters already in the database are looked up only when the table has any
     has_existing = db.execute("SELECT EXISTS (SELECT 1 FROM encounters)").fetchone()[0]
-    next_id = (db.execute("SELECT COALESCE(MAX(id), 0) FROM encounters").fetchone()[0] or 0) + 1
+    writer = _Writer(db)
     encs: dict[str, int] = {}
-    enc_batch: list[tuple] = []
-    dx_batch: list[tuple] = []
-    line_batch: list[tuple] = []
     extra = {"encounters_created": 0, "encounters_updated": 0}
-
-    def flush():
-        if enc_batch:
-            conn.executemany(
-                "INSERT INTO encounters (id, number, patient_id, provider_id, date_of_service,"
-                " place_of_service) VALUES (?,?,?,?,?,?)",
-                enc_batch,
-            )
-            enc_batch.clear()
-        if dx_batch:
-            conn.executemany(
-                "INSERT INTO encounter_diagnoses (encounter_id, seq, code) VALUES (?,?,?)", dx_batch
-            )
-            dx_batch.clear()
-        if line_batch:
-            conn.executemany(
-                "INSERT INTO charge_lines (encounter_id, line_no, code, modifier1, modifier2, modifier3,"
-                " modifier4, dx_pointers, units, charge_cents) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                line_batch,
-            )
-            line_batch.clear()
-
-    def header_of_db(enc_id: int) -> tuple:
-        e = db.execute(
-            "SELECT patient_id, date_of_service, provider_id, place_of_service FROM encounters"
-            " WHERE id = ?",
-            (enc_id,),
-        ).fetchone()
-        dx = tuple(
-            r[0]
-            for r in db.execute(
-                "SELECT code FROM encounter_diagnoses WHERE encounter_id = ? ORDER BY seq",
-                (enc_id,),
-            )
-        )
-        return (e[0], e[1], e[2], e[3], dx)
-
-    def differing(a: tuple, b: tuple) -> list[str]:
-        return [HEADER_FIELDS[i] for i in range(5) if a[i] != b[i]]
-
     head_get = itemgetter(*[index.get(f, pad) for f in HEAD_FIELDS])
     line_get = itemgetter(*[index.get(f, pad) for f in LINE_INPUT_FIELDS])
     padded = len(index) < len(FIELDS)
-    n_inserted = 0
-    # the previous valid line's raw header cells and what they resolved to: lines of one
-    # encounter usually follow each other, so most rows skip the header checks entirely
+    n_inserted = n = 0
     prev_raw = None
-    enc = cur_enc = None
-    # the current encounter's state, unpacked (packed into `encs` when another encounter starts)
-    cur_id = cur_hash = cur_row = cur_flags = cur_mask = 0
-    patient_id = dos = provider_id = pos = None
-    dx: tuple = ()
-    head_hash = 0
-    n = 0
+    enc: str = ""
+    cur_enc: str | None = None
+    cur_id = cur_hash = cur_row = cur_flags = cur_mask = head_hash = 0
+    head: tuple = (None, None, None, None, ())
     for row, cells in run.table:
         n += 1
         if n % PROGRESS_EVERY == 0:
@@ -251,105 +439,15 @@ def import_charges(run) -> None:
         if padded:
             cells.append("")
         head_raw = head_get(cells)
-        line_raw, code_raw, m1r, m2r, m3r, m4r, ptr_raw, units_raw, charge_raw = line_get(cells)
+        line_raw = line_get(cells)
         if padded:
             cells.pop()
         errs: list[tuple[str, str]] = []
         same_head = head_raw == prev_raw
         if not same_head:
-            (
-                enc_raw,
-                mrn_raw,
-                dos_raw,
-                npi_raw,
-                pos_raw,
-                d1,
-                d2,
-                d3,
-                d4,
-                d5,
-                d6,
-                d7,
-                d8,
-                d9,
-                d10,
-                d11,
-                d12,
-            ) = head_raw
-            enc = enc_raw.strip() if type(enc_raw) is str else enc_raw
-            if not (
-                type(enc) is str
-                and enc
-                and len(enc) <= 50
-                and enc.isalnum()
-                and not (enc[0].isdigit() and ("E" in enc or "e" in enc))
-            ):
-                try:
-                    enc = enc_p(enc_raw)
-                except CellError as e:
-                    errs.append(("encounter", str(e)))
-            patient_id = mrn_c[mrn_raw]
-            if type(patient_id) is CellError:
-                errs.append(("mrn", str(patient_id)))
-            dos = dos_c[dos_raw]
-            if type(dos) is CellError:
-                errs.append(("dos", str(dos)))
-            provider_id = npi_c[npi_raw]
-            if type(provider_id) is CellError:
-                errs.append(("npi", str(provider_id)))
-            pos = pos_c[pos_raw] if pos_raw != "" else "11"
-            if type(pos) is CellError:
-                errs.append(("pos", str(pos)))
-            dx = dx_c[(d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12)]
-            if type(dx) is list:
-                errs.extend((f"dx{i + 1}", msg) for i, msg in dx)
-                dx = ()
-        if type(line_raw) is str and line_raw.isdigit() and len(line_raw) < 4:
-            line_no = int(line_raw)
-        else:
-            try:
-                line_no = line_p(line_raw)
-            except CellError as e:
-                errs.append(("line", str(e)))
-                line_no = 1
-        if not 0 < line_no <= MAX_LINE:
-            errs.append(("line", f"line numbers are 1-{MAX_LINE}"))
-        code = code_c[code_raw]
-        if type(code) is CellError:
-            errs.append(("code", str(code)))
-        if m1r or m2r or m3r or m4r:
-            mods = []
-            for i, m in enumerate((m1r, m2r, m3r, m4r), start=1):
-                if m == "" or m is None:
-                    mods.append(None)
-                    continue
-                v = mod_c[m]
-                if type(v) is CellError:
-                    errs.append((f"mod{i}", str(v)))
-                    v = None
-                mods.append(v)
-        else:
-            mods = _NO_MODS
-        if ptr_raw == "" or ptr_raw is None:
-            ptrs = ""
-        else:
-            ptrs = ptr_c[(ptr_raw, len(dx))]
-            if type(ptrs) is CellError:
-                errs.append(("pointers", str(ptrs)))
-        if units_raw == "1":
-            units = 1
-        else:
-            try:
-                units = units_p(units_raw)
-                if not 1 <= units <= 9999:
-                    errs.append(("units", "units are 1-9999"))
-            except CellError as e:
-                errs.append(("units", str(e)))
-        charge = charge_c[charge_raw]
-        if type(charge) is CellError:
-            errs.append(("charge_cents", str(charge)))
-        elif charge < 0:
-            errs.append(("charge_cents", "must not be negative (credits are not charges)"))
+            enc, *rest = parse.head(head_raw, errs)
+            head = tuple(rest)
+        line_no, code, mods, ptrs, units, charge = parse.line(line_raw, len(head[4]), errs)
         if errs:
             run.reject(row, cells, [run.problem(row, f, msg) for f, msg in errs])
             if not same_head:
@@ -357,54 +455,16 @@ def import_charges(run) -> None:
             continue
 
         if not same_head:
-            head_hash = hash((patient_id, dos, provider_id, pos, dx)) & _HASH_MASK
+            head_hash = hash(head) & _HASH_MASK
             if enc != cur_enc:
                 if cur_enc is not None:
-                    encs[cur_enc] = (
-                        cur_id
-                        | (cur_hash << _HASH_SHIFT)
-                        | (cur_row << _ROW_SHIFT)
-                        | (cur_flags << _FLAG_SHIFT)
-                        | (cur_mask << _MASK_SHIFT)
-                    )
+                    encs[cur_enc] = _pack(cur_id, cur_hash, cur_row, cur_flags, cur_mask)
                 cur_enc = enc
                 st = encs.get(enc)
                 if st is None:
-                    existing = None
-                    if has_existing:
-                        existing = db.execute(
-                            "SELECT id FROM encounters WHERE number = ?", (enc,)
-                        ).fetchone()
-                    flags = 0
-                    if existing is None:
-                        enc_id = next_id
-                        next_id += 1
-                        enc_batch.append((enc_id, enc, patient_id, provider_id, dos, pos))
-                        dx_batch.extend((enc_id, i, c) for i, c in enumerate(dx, start=1))
-                        extra["encounters_created"] += 1
-                    else:
-                        enc_id = existing[0]
-                        flags = _EXISTING
-                        head = (patient_id, dos, provider_id, pos, dx)
-                        old = header_of_db(enc_id)
-                        if old != head:
-                            fields = differing(old, head)
-                            billed = db.execute(
-                                "SELECT COUNT(*) FROM charge_lines WHERE encounter_id = ?"
-                                " AND status != 'unbilled'",
-                                (enc_id,),
-                            ).fetchone()[0]
-                            if not opts.update or billed:
-                                note = (
-                                    "has billed lines; not changed"
-                                    if opts.update and billed
-                                    else ""
-                                )
-                                run.conflict(row, "encounter", enc_id, fields, note=note)
-                                flags |= _BLOCKED
-                            else:
-                                _update_encounter(run, enc_id, row, old, head)
-                                extra["encounters_updated"] += 1
+                    enc_id, flags = _open_encounter(
+                        run, writer, extra, enc, head, row, look_up=bool(has_existing)
+                    )
                     cur_id, cur_hash, cur_row, cur_flags, cur_mask = (
                         enc_id,
                         head_hash,
@@ -416,73 +476,56 @@ def import_charges(run) -> None:
                         prev_raw = head_raw
                         continue
                 else:
-                    cur_id, cur_hash = st & _ID_MASK, (st >> _HASH_SHIFT) & _HASH_MASK
-                    cur_row, cur_flags = (st >> _ROW_SHIFT) & _ROW_MASK, (st >> _FLAG_SHIFT) & 0xF
-                    cur_mask = st >> _MASK_SHIFT
+                    cur_id, cur_hash, cur_row, cur_flags, cur_mask = _unpack(st)
             # a line of a known encounter: its header must match the first line's
             if cur_hash != head_hash:
                 if cur_flags & _BLOCKED:
                     result.conflict_count += 1
                     prev_raw = head_raw
                     continue
-                flush()
-                first_row = cur_row
-                fields = differing(header_of_db(cur_id), (patient_id, dos, provider_id, pos, dx))
-                run.reject(
-                    row,
-                    cells,
-                    [
-                        Problem(
-                            row,
-                            None,
-                            f"disagrees with row {first_row} of the same encounter in: "
-                            + ", ".join(fields)
-                            + " (every line of an encounter must agree)",
-                            file=result.file,
-                        )
-                    ],
-                )
+                writer.flush()
+                _reject_disagreeing(run, row, cells, cur_row, cur_id, head)
                 prev_raw = None
                 continue
             prev_raw = head_raw
-        flags = cur_flags
-        if flags & _BLOCKED:
+        if cur_flags & _BLOCKED:
             result.conflict_count += 1
             continue
         bit = 1 << (line_no - 1)
         if cur_mask & bit:
-            run.reject(
-                row,
-                cells,
-                [
-                    run.problem(
-                        row, "line", "this encounter's line number appears twice in the file"
-                    )
-                ],
+            problem = run.problem(
+                row, "line", "this encounter's line number appears twice in the file"
             )
+            run.reject(row, cells, [problem])
             continue
         cur_mask |= bit
-        enc_id = cur_id
-        rec = (enc_id, line_no, code, mods[0], mods[1], mods[2], mods[3], ptrs, units, charge)
-        if flags & _EXISTING:
-            old = db.execute(
-                "SELECT id, code, modifier1, modifier2, modifier3, modifier4, dx_pointers, units, charge_cents,"
-                " status FROM charge_lines WHERE encounter_id = ? AND line_no = ?",
-                (enc_id, line_no),
-            ).fetchone()
-            if old is not None:
-                _compare_line(run, row, old, rec)
-                continue
-        line_batch.append(rec)
+        rec = (cur_id, line_no, code, mods[0], mods[1], mods[2], mods[3], ptrs, units, charge)
+        if cur_flags & _EXISTING and _known_line(run, row, rec):
+            continue
+        writer.lines.append(rec)
         n_inserted += 1
-        if len(line_batch) >= BATCH:
-            flush()
+        if len(writer.lines) >= BATCH:
+            writer.flush()
     result.rows_total += n
     result.inserted += n_inserted
-    flush()
+    writer.flush()
     for sql in rebuild:
         db.execute(sql)
     result.extra.update(extra)
+
+
+def _known_line(run, row: int, rec: tuple) -> bool:
+    """A line of an existing encounter that is already stored: compared (unchanged, updated or
+    a conflict) instead of inserted."""
+    old = run.db.execute(
+        "SELECT id, code, modifier1, modifier2, modifier3, modifier4, dx_pointers, units,"
+        " charge_cents, status FROM charge_lines WHERE encounter_id = ? AND line_no = ?",
+        (rec[0], rec[1]),
+    ).fetchone()
+    if old is None:
+        return False
+    _compare_line(run, row, old, rec)
+    return True
 
 
 BULK_MIN_LINES = 50_000

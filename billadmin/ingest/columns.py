@@ -208,7 +208,7 @@ def parse_date(v, col: Column, fmt: str | None = None, today: _dt.date | None = 
     return d.isoformat()
 
 
-def parse_enum(v, col: Column) -> str | None:
+def parse_enum(v, col: Column) -> str | int | None:
     s = _as_text(v)
     if not s:
         return None
@@ -341,6 +341,7 @@ PARSERS = {
 
 def parse_cell(v, col: Column, *, date_format: str | None = None, today: _dt.date | None = None):
     """The stored value of one cell, its column's default when empty; raises CellError."""
+    out: int | str | None
     if col.type == "date":
         out = parse_date(v, col, date_format, today)
     else:

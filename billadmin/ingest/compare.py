@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from . import specs
 from .columns import CellError, Column, parse_cell
 from .engine import ImportOptions, load_map, resolve_mapping
-from .readers import open_table
+from .readers import Table, open_table
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -65,6 +65,17 @@ class CompareResult:
         return out
 
 
+class _Run:
+    """What a profile transform needs of an import run: the table, and problem() (here a reason
+    for a field, kept with the compared row)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def problem(self, row: int, fld: str | None, reason: str) -> _Reason:
+        return _Reason(fld, reason)
+
+
 def compare_patients(db: Database, path, opts: ImportOptions | None = None) -> CompareResult:
     opts = opts or ImportOptions()
     profile = None
@@ -83,11 +94,7 @@ def compare_patients(db: Database, path, opts: ImportOptions | None = None) -> C
     )
     result = CompareResult(table.file)
 
-    class _Run:  # what a profile transform needs
-        pass
-
-    run = _Run()
-    run.table = table
+    run = _Run(table)
     with table:
         mapping, synth = resolve_mapping(
             table,
@@ -99,7 +106,6 @@ def compare_patients(db: Database, path, opts: ImportOptions | None = None) -> C
         result.ignored_columns = mapping.ignored
         by_field = {c.field: c for c in COMPARE_COLUMNS}
         present = [c.field for c in COMPARE_COLUMNS if c.field in mapping.index or c.field in synth]
-        run.problem = lambda row, fld, reason: _Reason(fld, reason)
 
         # what is recorded, indexed the ways duplicates are found
         by_name: dict[tuple, list[tuple[int, str]]] = {}

@@ -23,7 +23,7 @@ import datetime as _dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from .. import audit, dates
 from .. import db as dbmod
@@ -31,7 +31,7 @@ from ..errors import BadInput, InvalidRows, Problem
 from ..fileutil import sha256_file
 from . import specs
 from .columns import CellError, Column, Mapping, parse_cell
-from .readers import normalise_header, open_table
+from .readers import Table, normalise_header, open_table
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -270,13 +270,13 @@ class Run:
         self.db, self.kind, self.path, self.opts, self.result = db, kind, path, opts, result
         self.today = opts.today or _dt.date.today()
         self.progress_cb = progress
-        self.table = None
+        self.table: Table | None = None
         self.mapping: Mapping | None = None
         self.synth: set[str] = set()
         self.columns = specs.KINDS[kind]
         self.by_field = {c.field: c for c in self.columns}
-        self._rejects_fh = None
-        self._rejects_writer = None
+        self._rejects_fh: IO[str] | None = None
+        self._rejects_writer: Any = None  # a csv writer (its type is private to _csv)
         self.now = audit.utcnow()
 
     # problems and rejects
@@ -319,8 +319,10 @@ class Run:
             return
         from ..fileutil import private_open
 
-        self._rejects_fh = private_open(Path(self.opts.rejects), "w", encoding="utf-8", newline="")
-        self._rejects_writer = csv.writer(self._rejects_fh, lineterminator="\n")
+        assert self.table is not None  # opened by run_import before any row is read
+        fh = private_open(Path(self.opts.rejects), "w", encoding="utf-8", newline="")
+        self._rejects_fh = fh
+        self._rejects_writer = csv.writer(fh, lineterminator="\n")
         self._rejects_writer.writerow(["row", "reason", *self.table.headers])
         self.result.rejects_path = str(self.opts.rejects)
 
@@ -328,7 +330,7 @@ class Run:
         if self._rejects_fh is not None:
             self._rejects_fh.close()
             self._rejects_fh = None
-            if discard:
+            if discard and self.opts.rejects:
                 Path(self.opts.rejects).unlink(missing_ok=True)
                 self.result.rejects_path = None
 
@@ -361,6 +363,7 @@ class Run:
     def parse_fields(self, row: int, raw: dict, present) -> tuple[dict, list[Problem]]:
         """Validate the present fields of one row: values by field, and every problem."""
         values, problems = {}, []
+        assert self.mapping is not None  # resolved from the headers before any row is read
         fmts = self.mapping.formats
         for fld in present:
             col = self.by_field[fld]

@@ -6,7 +6,9 @@ The rules each type applies live in columns.py; the per-kind lists in specs.py.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 
 def normalise_header(h) -> str:
@@ -28,7 +30,9 @@ class Column:
     type: str = "text"
     required: bool = False
     aliases: tuple[str, ...] = ()
-    choices: dict[str, str] | None = None  # enum: accepted (normalised) input -> stored value
+    choices: Mapping[str, str | int] | None = (
+        None  # enum: accepted (normalised) input -> stored value
+    )
     help: str = ""
     past_only: bool = False  # dates: refuse future dates
     default: object = None  # stored when the cell is empty
@@ -39,9 +43,12 @@ class Column:
         return [self.header, self.field, *self.aliases]
 
 
-def enum_choices(mapping: dict[str, list[str]]) -> dict[str, str]:
+K = TypeVar("K")
+
+
+def enum_choices(mapping: Mapping[K, list[str]]) -> dict[str, K]:
     """{"self": ["self", "18", "patient"]} -> {"self": "self", "18": "self", "patient": "self"}."""
-    out = {}
+    out: dict[str, K] = {}
     for stored, synonyms in mapping.items():
         for s in [stored, *synonyms]:
             out[normalise_header(s)] = stored

@@ -43,7 +43,7 @@ class Profile:
     name: str
     kind: str
     fields: dict[str, str | None]  # field -> source header (None: the transform sets it)
-    _transform: Callable = field(repr=False, default=None)
+    _transform: Callable[..., tuple[list[dict], list]] = field(repr=False)
 
     def transform(self, run, row: int, raw: dict, cells: list) -> tuple[list[dict], list]:
         """Raw values by field -> one or more raw records (before validation), and problems."""
@@ -87,7 +87,7 @@ def _uuid(run, row, raw, fld, problems) -> str | None:
 
 
 def _patients(run, row, raw, cells):
-    problems = []
+    problems: list = []
     out = dict(raw)
     u = _uuid(run, row, raw, "mrn", problems)
     if u:
@@ -109,7 +109,7 @@ def _payer_kind(name: str, ownership: str) -> str:
 
 
 def _payers(run, row, raw, cells):
-    problems = []
+    problems: list = []
     out = dict(raw)
     u = _uuid(run, row, raw, "code", problems)
     if u:
@@ -126,7 +126,7 @@ _OWNERSHIP = {"self": "self", "": "self", "spouse": "spouse", "guardian": "child
 
 
 def _coverage(run, row, raw, cells):
-    problems = []
+    problems: list = []
     out = dict(raw)
     p = _uuid(run, row, raw, "mrn", problems)
     if p:
@@ -161,7 +161,7 @@ def _coverage(run, row, raw, cells):
     return rows, problems
 
 
-PROFILES = {
+PROFILES: dict[tuple[str, str], tuple[dict[str, str | None], Callable]] = {
     ("synthea", "patients"): (
         {
             "mrn": "Id",

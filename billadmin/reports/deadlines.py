@@ -48,6 +48,7 @@ def timely_filing(conn: Database, as_of: _dt.date, within: int = 30) -> list[dic
 
     def add(what, enc, inv, mrn, name, payer_id, dos, amount, stored=None):
         r = rules.get(payer_id)
+        deadline: _dt.date | None
         if stored:
             deadline = _dt.date.fromisoformat(stored)
             rule = "claim's filing deadline"

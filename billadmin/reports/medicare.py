@@ -150,7 +150,7 @@ def compute(conn: Database, start: _dt.date, end: _dt.date) -> list[dict]:
     labels = [m for m, _, _ in months(start, end)]
     for prog in ORDER:
         total = {"month": "total", "program": prog}
-        tot_acc = defaultdict(int)
+        tot_acc: dict = defaultdict(int)  # counts and cents by key, then the carcs dict
         tot_carcs: dict = defaultdict(int)
         for m in labels:
             a = acc.get((m, prog))
