@@ -111,7 +111,7 @@ def test_the_import_reads_the_same_grammar_and_stores_numbers():
 
 
 def test_billing_holds_what_the_grammar_refuses():
-    from billadmin.billing.generate import check_claim
+    from billadmin.billing.holds import check_claim
 
     enc = {"id": 1, "number": "E1", "lines": []}
     patient = {

@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from typing import TYPE_CHECKING
 
 from .. import dates
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 PATIENT_COLS = (
     "id",
@@ -74,7 +78,7 @@ def canonical(content: dict) -> str:
     return json.dumps(content, separators=(",", ":"), ensure_ascii=False)
 
 
-def temp_ids(conn, name: str, ids) -> str:
+def temp_ids(conn: Database, name: str, ids) -> str:
     """A temp table holding ids, for joins instead of giant IN lists."""
     conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY)")
     conn.execute(f"DELETE FROM {name}")
@@ -82,38 +86,38 @@ def temp_ids(conn, name: str, ids) -> str:
     return f"temp.{name}"
 
 
-def load_patients(conn, table: str) -> dict[int, dict]:
+def load_patients(conn: Database, table: str) -> dict[int, dict]:
     cols = ", ".join(f"p.{c}" for c in PATIENT_COLS)
     return {
-        r[0]: dict(zip(PATIENT_COLS, r))
+        r[0]: dict(zip(PATIENT_COLS, r, strict=True))
         for r in conn.execute(f"SELECT {cols} FROM patients p JOIN {table} t ON t.id = p.id")
     }
 
 
-def load_coverages(conn, table: str) -> dict[int, list[dict]]:
+def load_coverages(conn: Database, table: str) -> dict[int, list[dict]]:
     cols = ", ".join(f"c.{c}" for c in COVERAGE_COLS)
     out: dict[int, list[dict]] = {}
     for r in conn.execute(f"SELECT {cols} FROM coverages c JOIN {table} t ON t.id = c.patient_id"):
-        d = dict(zip(COVERAGE_COLS, r))
+        d = dict(zip(COVERAGE_COLS, r, strict=True))
         out.setdefault(d["patient_id"], []).append(d)
     return out
 
 
-def load_payers(conn) -> dict[int, dict]:
+def load_payers(conn: Database) -> dict[int, dict]:
     return {
-        r[0]: dict(zip(PAYER_COLS, r))
+        r[0]: dict(zip(PAYER_COLS, r, strict=True))
         for r in conn.execute(f"SELECT {', '.join(PAYER_COLS)} FROM payers")
     }
 
 
-def load_providers(conn) -> dict[int, dict]:
+def load_providers(conn: Database) -> dict[int, dict]:
     return {
-        r[0]: dict(zip(PROVIDER_COLS, r))
+        r[0]: dict(zip(PROVIDER_COLS, r, strict=True))
         for r in conn.execute(f"SELECT {', '.join(PROVIDER_COLS)} FROM providers")
     }
 
 
-def load_diagnoses(conn, table: str) -> dict[int, list[str]]:
+def load_diagnoses(conn: Database, table: str) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for eid, code in conn.execute(
         f"SELECT d.encounter_id, d.code FROM encounter_diagnoses d JOIN {table} t ON t.id = d.encounter_id"

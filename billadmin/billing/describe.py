@@ -9,12 +9,16 @@ The row valid on the date of service is preferred, else the latest row.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 _HCPCS = re.compile(r"^[A-V][0-9]{4}$")
 _CPT = re.compile(r"^(?:[0-9]{5}|[0-9]{4}[FTU])$")
 
 
-def _has_codes_table(conn) -> bool:
+def _has_codes_table(conn: Database) -> bool:
     return (
         conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'codes'"
@@ -34,7 +38,7 @@ def procedure_system(code: str) -> str | None:
 class Describer:
     """Batch lookups with a cache; one instance per run."""
 
-    def __init__(self, conn):
+    def __init__(self, conn: Database):
         self.conn = conn
         self.enabled = _has_codes_table(conn)
         self._cache: dict[tuple[str, str, str | None], str | None] = {}

@@ -23,11 +23,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .. import audit, db, ledger, pointers
+from .. import audit, db, ledger
 from ..errors import BadInput, ChecksFailed, Conflict, NotFound
 from . import content, numbering
-from .generate import Issue, check_claim, _Ids, _line_row, insert_invoices, insert_snapshots
+from .holds import check_claim
+from .invoices import InvoiceIds, NewInvoice, claim_lines, insert_invoices, insert_snapshots
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 INVOICE_COLS = (
     "id",
@@ -47,24 +53,24 @@ INVOICE_COLS = (
 )
 
 
-def get_invoice(conn, number: str) -> dict:
+def get_invoice(conn: Database, number: str) -> dict:
     row = conn.execute(
         f"SELECT {', '.join(INVOICE_COLS)} FROM invoices WHERE number = ?",
         ((number or "").strip().upper(),),
     ).fetchone()
     if row is None:
         raise NotFound(f"no invoice {number} (see billadmin invoice list)")
-    return dict(zip(INVOICE_COLS, row))
+    return dict(zip(INVOICE_COLS, row, strict=True))
 
 
-def status_of(conn, invoice_id: int) -> str | None:
+def status_of(conn: Database, invoice_id: int) -> str | None:
     row = conn.execute(
         "SELECT status FROM invoice_status WHERE invoice_id = ?", (invoice_id,)
     ).fetchone()
     return row[0] if row else None
 
 
-def _closed(conn, invoice_id: int) -> str | None:
+def _closed(conn: Database, invoice_id: int) -> str | None:
     row = conn.execute(
         "SELECT status FROM invoice_events WHERE invoice_id = ? AND status IN ('voided', 'replaced')"
         " ORDER BY id DESC LIMIT 1",
@@ -73,14 +79,25 @@ def _closed(conn, invoice_id: int) -> str | None:
     return row[0] if row else None
 
 
-def snapshot(conn, invoice_id: int) -> dict | None:
+def snapshot(conn: Database, invoice_id: int) -> dict | None:
     row = conn.execute(
         "SELECT data FROM invoice_snapshots WHERE invoice_id = ?", (invoice_id,)
     ).fetchone()
     return json.loads(row[0]) if row else None
 
 
-def was_sent(conn, invoice_id: int) -> bool:
+def _issued_snapshot(conn: Database, inv: dict) -> dict:
+    """The content an invoice was issued with; an invoice issued elsewhere has none."""
+    c = snapshot(conn, inv["id"])
+    if c is None:
+        raise NotFound(
+            f"{inv['number']} has no stored content to re-render"
+            " (issued outside billadmin invoice generate)"
+        )
+    return c
+
+
+def was_sent(conn: Database, invoice_id: int) -> bool:
     return (
         conn.execute(
             "SELECT 1 FROM invoice_files WHERE invoice_id = ? AND kind = 'x12' LIMIT 1",
@@ -90,7 +107,9 @@ def was_sent(conn, invoice_id: int) -> bool:
     )
 
 
-def record_payer_claim_number(conn, invoice_id: int, number: str, source: str = "manual") -> None:
+def record_payer_claim_number(
+    conn: Database, invoice_id: int, number: str, source: str = "manual"
+) -> None:
     """Keep the payer's claim control number for a claim (for REF*F8 on a void or replacement)."""
     conn.execute(
         "INSERT INTO payer_claim_numbers (invoice_id, payer_claim_number, source, recorded_at) VALUES (?,?,?,?)"
@@ -100,7 +119,7 @@ def record_payer_claim_number(conn, invoice_id: int, number: str, source: str = 
     )
 
 
-def payer_claim_number(conn, invoice_id: int) -> str | None:
+def payer_claim_number(conn: Database, invoice_id: int) -> str | None:
     has_remit = (
         conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'remit_claims'").fetchone()
         is not None
@@ -119,7 +138,7 @@ def payer_claim_number(conn, invoice_id: int) -> str | None:
     return row[0] if row else None
 
 
-def _credit_lines(conn, ids: _Ids, credit_id: int, original_id: int) -> list[dict]:
+def _credit_lines(conn: Database, ids: InvoiceIds, credit_id: int, original_id: int) -> list[dict]:
     out = []
     for line_no, cl_id, dos, code, mods, units, desc, amount in conn.execute(
         "SELECT line_no, charge_line_id, date_of_service, code, modifiers, units, description, amount_cents"
@@ -144,8 +163,14 @@ def _credit_lines(conn, ids: _Ids, credit_id: int, original_id: int) -> list[dic
 
 
 def _credit_issue(
-    conn, ids: _Ids, orig: dict, number: str, today: str, frequency: str, content_: dict
-) -> Issue:
+    conn: Database,
+    ids: InvoiceIds,
+    orig: dict,
+    number: str,
+    today: str,
+    frequency: str,
+    content_: dict,
+) -> NewInvoice:
     cid = ids.next_invoice()
     lines = _credit_lines(conn, ids, cid, orig["id"])
     row = {
@@ -164,10 +189,10 @@ def _credit_issue(
         "total_cents": sum(ln["amount_cents"] for ln in lines),
         "copay_cents": 0,
     }
-    return Issue(row, lines, content_, "", None, "", None)
+    return NewInvoice(row, lines, content_, "", None, "", None)
 
 
-def _event(conn, invoice_id: int, status: str, at: str, note: str | None = None) -> None:
+def _event(conn: Database, invoice_id: int, status: str, at: str, note: str | None = None) -> None:
     conn.execute(
         "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)",
         (invoice_id, status, at, note),
@@ -175,7 +200,7 @@ def _event(conn, invoice_id: int, status: str, at: str, note: str | None = None)
 
 
 def void(
-    conn,
+    conn: Database,
     number: str,
     *,
     reason: str,
@@ -196,7 +221,7 @@ def void(
         if closed:
             raise Conflict(f"{orig['number']} is already {closed}")
         at = audit.utcnow()
-        ids = _Ids(conn)
+        ids = InvoiceIds(conn)
         (cn,) = numbering.take(conn, "credit", 1)
         sent = orig["kind"] == "claim" and was_sent(conn, orig["id"])
         pcn = None
@@ -205,7 +230,7 @@ def void(
                 record_payer_claim_number(conn, orig["id"], payer_claim_number_)
             pcn = payer_claim_number(conn, orig["id"])
         if sent:
-            c = snapshot(conn, orig["id"])
+            c = _issued_snapshot(conn, orig)
             c.update(
                 {"frequency": "8", "payer_claim_number": pcn, "credit_note": cn, "reason": reason}
             )
@@ -221,10 +246,10 @@ def void(
             frequency = "1"
             conn.execute("DELETE FROM claim_queue WHERE invoice_id = ?", (orig["id"],))
         else:
-            from .pdf import credit_content
+            from .statement import credit_content
 
             c = credit_content(
-                snapshot(conn, orig["id"]), number=cn, issued_on=today_s, reason=reason
+                _issued_snapshot(conn, orig), number=cn, issued_on=today_s, reason=reason
             )
             frequency = "1"
         issue = _credit_issue(conn, ids, orig, cn, today_s, frequency, c)
@@ -275,10 +300,10 @@ def void(
 
 
 def replace(
-    conn,
+    conn: Database,
     number: str,
     *,
-    scrub=None,
+    scrub: Callable | None = None,
     payer_claim_number_: str | None = None,
     today: _dt.date | None = None,
 ) -> dict:
@@ -289,100 +314,17 @@ def replace(
         orig = get_invoice(conn, number)
         if orig["kind"] != "claim":
             raise Conflict(
-                f"{orig['number']} is a {orig['kind']} invoice: only claims are replaced (void it instead)"
+                f"{orig['number']} is a {orig['kind']} invoice: only claims are replaced"
+                " (void it instead)"
             )
         closed = _closed(conn, orig["id"])
         if closed:
             raise Conflict(f"{orig['number']} is already {closed}")
-        enc = conn.execute(
-            "SELECT id, number, patient_id, provider_id, date_of_service, place_of_service FROM encounters"
-            " WHERE id = ?",
-            (orig["encounter_id"],),
-        ).fetchone()
-        enc = dict(
-            zip(
-                (
-                    "id",
-                    "number",
-                    "patient_id",
-                    "provider_id",
-                    "date_of_service",
-                    "place_of_service",
-                ),
-                enc,
-            )
-        )
-        enc["lines"] = [
-            dict(
-                zip(
-                    (
-                        "charge_line_id",
-                        "line_no",
-                        "code",
-                        "modifier1",
-                        "modifier2",
-                        "modifier3",
-                        "modifier4",
-                        "dx_pointers",
-                        "units",
-                        "charge_cents",
-                    ),
-                    r,
-                )
-            )
-            for r in conn.execute(
-                "SELECT id, line_no, code, modifier1, modifier2, modifier3, modifier4, dx_pointers, units, charge_cents"
-                " FROM charge_lines WHERE encounter_id = ? AND status != 'void' ORDER BY line_no",
-                (enc["id"],),
-            )
-        ]
-        if not enc["lines"]:
-            raise Conflict(
-                f"encounter {enc['number']} has no billable lines left: void {orig['number']} instead"
-            )
-        for ln in enc["lines"]:
-            ln["code"] = (ln["code"] or "").strip().upper()
-        t = content.temp_ids(conn, "_repl_pat", [enc["patient_id"]])
-        pat = content.load_patients(conn, t)[enc["patient_id"]]
-        covs = content.load_coverages(conn, t).get(enc["patient_id"], [])
-        payers = content.load_payers(conn)
-        cov = next((c for c in covs if c["id"] == orig["coverage_id"]), None)
-        if cov is None:
-            raise Conflict(
-                f"the coverage billed on {orig['number']} is gone: void it with --rebill instead"
-            )
-        others = [
-            c
-            for c in content.active_coverages(covs, enc["date_of_service"], payers)
-            if c["id"] != cov["id"]
-        ]
-        dx = content.load_diagnoses(conn, content.temp_ids(conn, "_repl_enc", [enc["id"]])).get(
-            enc["id"], []
-        )
-        findings = check_claim(enc, dx, pat, cov, payers[cov["payer_id"]])
-        if scrub is not None:
-            # the scrubber reads unbilled lines: inside this transaction the lines are unbilled
-            # until the replacement bills them (a refusal rolls this back)
-            t = content.temp_ids(conn, "_repl_lines", [ln["charge_line_id"] for ln in enc["lines"]])
-            conn.execute(
-                f"UPDATE charge_lines SET status = 'unbilled' WHERE id IN (SELECT id FROM {t})"
-            )
-            findings += [
-                f
-                for f in scrub(conn, encounter_ids=[enc["id"]], as_of=today_d)
-                if f.severity == "error"
-                and (f.encounter_id == enc["id"] or f.encounter == enc["number"])
-            ]
-        if findings:
-            raise ChecksFailed(
-                f"{enc['number']} still has {len(findings)} error(s); nothing was issued",
-                details=[
-                    f"{f.rule}: {'line ' + str(f.line) + ': ' if f.line else ''}{f.message}"
-                    for f in findings
-                ],
-            )
+        enc = _encounter_now(conn, orig)
+        pat, cov, others, payers, dx = _billed_parties(conn, orig, enc)
+        _check_replacement(conn, enc, dx, pat, cov, payers[cov["payer_id"]], scrub, today_d)
         at = audit.utcnow()
-        ids = _Ids(conn)
+        ids = InvoiceIds(conn)
         if payer_claim_number_:
             record_payer_claim_number(conn, orig["id"], payer_claim_number_)
         pcn = payer_claim_number(conn, orig["id"])
@@ -404,70 +346,27 @@ def replace(
                 "issued_on": today_s,
             },
         )
-        inv_id = ids.next_invoice()
-        lines, clines = [], []
-        for n, ln in enumerate(enc["lines"], start=1):
-            mods = content.modifiers_of(ln)
-            row = _line_row(
-                ids,
-                inv_id,
-                n,
-                charge_line_id=ln["charge_line_id"],
-                dos=enc["date_of_service"],
-                code=ln["code"],
-                modifiers=mods,
-                units=ln["units"],
-                description=None,
-                amount=ln["charge_cents"],
-            )
-            lines.append(row)
-            clines.append(
-                content.claim_line(
-                    row["id"],
-                    ln["code"],
-                    mods,
-                    ln["units"],
-                    ln["charge_cents"],
-                    list(pointers.parse(ln["dx_pointers"])),
-                )
-            )
-        providers = content.load_providers(conn)
         frequency = "7" if sent else "1"
-        c = content.claim_content(
-            number=new_no,
+        new = _replacement_claim(
+            conn,
+            ids,
+            orig,
+            enc,
+            new_no,
             frequency=frequency,
-            encounter=enc,
-            lines=clines,
+            issued_on=today_s,
             diagnoses=dx,
             patient=pat,
             coverage=cov,
-            payer=payers[cov["payer_id"]],
-            others=[(o, payers[o["payer_id"]]) for o in others],
-            provider=providers[enc["provider_id"]],
-            copay_cents=orig["copay_cents"],
+            payers=payers,
+            others=others,
             payer_claim_number=pcn if sent else None,
         )
-        row = {
-            "id": inv_id,
-            "number": new_no,
-            "kind": "claim",
-            "patient_id": orig["patient_id"],
-            "payer_id": orig["payer_id"],
-            "coverage_id": orig["coverage_id"],
-            "encounter_id": enc["id"],
-            "original_invoice_id": orig["id"],
-            "frequency_code": frequency,
-            "issued_on": today_s,
-            "due_on": None,
-            "filing_deadline": content.filing_deadline(
-                enc["date_of_service"], payers[cov["payer_id"]]
-            ),
-            "total_cents": c["total_cents"],
-            "copay_cents": orig["copay_cents"],
-        }
-        new = Issue(row, lines, c, "", None, "", None)
+        inv_id = new.row["id"]
         insert_invoices(conn, [credit, new], at=at)
-        insert_snapshots(conn, [(credit.row["id"], credit.content), (inv_id, c)])
+        insert_snapshots(
+            conn, [(credit.row["id"], credit.issued_content()), (inv_id, new.issued_content())]
+        )
         if not sent:
             conn.execute("DELETE FROM claim_queue WHERE invoice_id = ?", (orig["id"],))
         conn.execute("INSERT INTO claim_queue (invoice_id, queued_at) VALUES (?, ?)", (inv_id, at))
@@ -487,10 +386,172 @@ def replace(
         "replacement": new_no,
         "frequency": frequency,
         "credit_note": cn,
-        "total_cents": c["total_cents"],
+        "total_cents": new.row["total_cents"],
         "payer_claim_number_known": bool(pcn),
         "queued": True,
     }
+
+
+_ENCOUNTER_COLS = (
+    "id",
+    "number",
+    "patient_id",
+    "provider_id",
+    "date_of_service",
+    "place_of_service",
+)
+_LINE_COLS = (
+    "charge_line_id",
+    "line_no",
+    "code",
+    "modifier1",
+    "modifier2",
+    "modifier3",
+    "modifier4",
+    "dx_pointers",
+    "units",
+    "charge_cents",
+)
+
+
+def _encounter_now(conn: Database, orig: dict) -> dict:
+    """The claim's encounter with its current lines (void ones left out), as generate reads it."""
+    row = conn.execute(
+        f"SELECT {', '.join(_ENCOUNTER_COLS)} FROM encounters WHERE id = ?",
+        (orig["encounter_id"],),
+    ).fetchone()
+    enc = dict(zip(_ENCOUNTER_COLS, row, strict=True))
+    enc["lines"] = [
+        dict(zip(_LINE_COLS, r, strict=True))
+        for r in conn.execute(
+            "SELECT id, line_no, code, modifier1, modifier2, modifier3, modifier4, dx_pointers,"
+            " units, charge_cents FROM charge_lines WHERE encounter_id = ? AND status != 'void'"
+            " ORDER BY line_no",
+            (enc["id"],),
+        )
+    ]
+    if not enc["lines"]:
+        raise Conflict(
+            f"encounter {enc['number']} has no billable lines left: void {orig['number']} instead"
+        )
+    for ln in enc["lines"]:
+        ln["code"] = (ln["code"] or "").strip().upper()
+    return enc
+
+
+def _billed_parties(
+    conn: Database, orig: dict, enc: dict
+) -> tuple[dict, dict, list[dict], dict[int, dict], list[str]]:
+    """(patient, the coverage the original billed, the other coverages active on the date of
+    service, payers, the encounter's diagnoses) for a replacement claim."""
+    t = content.temp_ids(conn, "_repl_pat", [enc["patient_id"]])
+    pat = content.load_patients(conn, t)[enc["patient_id"]]
+    covs = content.load_coverages(conn, t).get(enc["patient_id"], [])
+    payers = content.load_payers(conn)
+    cov = next((c for c in covs if c["id"] == orig["coverage_id"]), None)
+    if cov is None:
+        raise Conflict(
+            f"the coverage billed on {orig['number']} is gone: void it with --rebill instead"
+        )
+    others = [
+        c
+        for c in content.active_coverages(covs, enc["date_of_service"], payers)
+        if c["id"] != cov["id"]
+    ]
+    dx = content.load_diagnoses(conn, content.temp_ids(conn, "_repl_enc", [enc["id"]])).get(
+        enc["id"], []
+    )
+    return pat, cov, others, payers, dx
+
+
+def _check_replacement(
+    conn: Database,
+    enc: dict,
+    dx: list[str],
+    pat: dict,
+    cov: dict,
+    payer: dict,
+    scrub: Callable | None,
+    today: _dt.date,
+) -> None:
+    """The CLAIM-* rules and the scrubber's errors: any refuses the replacement (ChecksFailed)."""
+    findings = check_claim(enc, dx, pat, cov, payer)
+    if scrub is not None:
+        # the scrubber reads unbilled lines: inside this transaction the lines are unbilled
+        # until the replacement bills them (a refusal rolls this back)
+        t = content.temp_ids(conn, "_repl_lines", [ln["charge_line_id"] for ln in enc["lines"]])
+        conn.execute(
+            f"UPDATE charge_lines SET status = 'unbilled' WHERE id IN (SELECT id FROM {t})"
+        )
+        findings += [
+            f
+            for f in scrub(conn, encounter_ids=[enc["id"]], as_of=today)
+            if f.severity == "error"
+            and (f.encounter_id == enc["id"] or f.encounter == enc["number"])
+        ]
+    if findings:
+        raise ChecksFailed(
+            f"{enc['number']} still has {len(findings)} error(s); nothing was issued",
+            details=[
+                f"{f.rule}: {'line ' + str(f.line) + ': ' if f.line else ''}{f.message}"
+                for f in findings
+            ],
+        )
+
+
+def _replacement_claim(
+    conn: Database,
+    ids: InvoiceIds,
+    orig: dict,
+    enc: dict,
+    number: str,
+    *,
+    frequency: str,
+    issued_on: str,
+    diagnoses: list[str],
+    patient: dict,
+    coverage: dict,
+    payers: dict[int, dict],
+    others: list[dict],
+    payer_claim_number: str | None,
+) -> NewInvoice:
+    """The corrected claim: the encounter's current lines and diagnoses, the original's coverage
+    and co-pay, pointing back to the original."""
+    inv_id = ids.next_invoice()
+    lines, clines = claim_lines(ids, inv_id, enc)
+    providers = content.load_providers(conn)
+    payer = payers[coverage["payer_id"]]
+    c = content.claim_content(
+        number=number,
+        frequency=frequency,
+        encounter=enc,
+        lines=clines,
+        diagnoses=diagnoses,
+        patient=patient,
+        coverage=coverage,
+        payer=payer,
+        others=[(o, payers[o["payer_id"]]) for o in others],
+        provider=providers[enc["provider_id"]],
+        copay_cents=orig["copay_cents"],
+        payer_claim_number=payer_claim_number,
+    )
+    row = {
+        "id": inv_id,
+        "number": number,
+        "kind": "claim",
+        "patient_id": orig["patient_id"],
+        "payer_id": orig["payer_id"],
+        "coverage_id": orig["coverage_id"],
+        "encounter_id": enc["id"],
+        "original_invoice_id": orig["id"],
+        "frequency_code": frequency,
+        "issued_on": issued_on,
+        "due_on": None,
+        "filing_deadline": content.filing_deadline(enc["date_of_service"], payer),
+        "total_cents": c["total_cents"],
+        "copay_cents": orig["copay_cents"],
+    }
+    return NewInvoice(row, lines, c, "", None, "", None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,7 +573,7 @@ LIST_COLUMNS = [
 
 
 def list_invoices(
-    conn,
+    conn: Database,
     *,
     kind: str | None = None,
     status: str | None = None,
@@ -541,7 +602,8 @@ def list_invoices(
     sql = (
         "SELECT i.number, i.kind, i.frequency_code, i.issued_on, COALESCE(py.code, 'patient'), e.number, i.total_cents,"
         " CASE WHEN i.kind = 'credit' THEN NULL ELSE i.total_cents"
-        "  + COALESCE((SELECT SUM(c.total_cents) FROM invoices c WHERE c.original_invoice_id = i.id AND c.kind = 'credit'), 0)"
+        "  + COALESCE((SELECT SUM(c.total_cents) FROM invoices c WHERE c.original_invoice_id ="
+        " i.id AND c.kind = 'credit'), 0)"
         "  - COALESCE((SELECT SUM(a.amount_cents) FROM payment_allocations a WHERE a.invoice_id = i.id), 0)"
         "  - COALESCE((SELECT SUM(d.amount_cents) FROM adjustments d WHERE d.invoice_id = i.id), 0) END,"
         " s.status, i.filing_deadline"
@@ -553,10 +615,10 @@ def list_invoices(
     sql += " ORDER BY i.id"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    return [dict(zip(LIST_COLUMNS, r)) for r in conn.execute(sql, args)]
+    return [dict(zip(LIST_COLUMNS, r, strict=True)) for r in conn.execute(sql, args)]
 
 
-def show(conn, number: str) -> dict:
+def show(conn: Database, number: str) -> dict:
     inv = get_invoice(conn, number)
     bal = conn.execute(
         "SELECT credited_cents, paid_cents, adjusted_cents FROM invoice_balances WHERE invoice_id = ?",
@@ -625,6 +687,7 @@ def show(conn, number: str) -> dict:
                     "amount_cents",
                 ),
                 r,
+                strict=True,
             )
         )
         for r in conn.execute(
@@ -634,14 +697,14 @@ def show(conn, number: str) -> dict:
         )
     ]
     out["history"] = [
-        dict(zip(("status", "at", "note"), r))
+        dict(zip(("status", "at", "note"), r, strict=True))
         for r in conn.execute(
             "SELECT status, at, note FROM invoice_events WHERE invoice_id = ? ORDER BY id",
             (inv["id"],),
         )
     ]
     out["files"] = [
-        dict(zip(("kind", "path", "st_control", "created_at"), r))
+        dict(zip(("kind", "path", "st_control", "created_at"), r, strict=True))
         for r in conn.execute(
             "SELECT kind, path, st_control, created_at FROM invoice_files WHERE invoice_id = ? ORDER BY id",
             (inv["id"],),
@@ -650,7 +713,7 @@ def show(conn, number: str) -> dict:
     return out
 
 
-def export(conn, number: str, fmt: str) -> tuple[bytes, str]:
+def export(conn: Database, number: str, fmt: str) -> tuple[bytes, str]:
     """Re-render an issued invoice from the content it was issued with: (bytes, suggested name).
 
     x12: the claim (or the void of a claim) in an 837P with the envelope of the interchange that
@@ -662,11 +725,11 @@ def export(conn, number: str, fmt: str) -> tuple[bytes, str]:
     if fmt == "csv":
         import io
 
-        from .. import render
+        from ..formats import write_csv
 
         data = show(conn, number)
         buf = io.StringIO()
-        render.write_csv(
+        write_csv(
             [{"number": inv["number"], **ln} for ln in data["lines"]],
             [
                 "number",
@@ -681,19 +744,15 @@ def export(conn, number: str, fmt: str) -> tuple[bytes, str]:
             buf,
         )
         return buf.getvalue().encode("utf-8"), f"{inv['number']}.csv"
-    c = snapshot(conn, inv["id"])
-    if c is None:
-        raise NotFound(
-            f"{inv['number']} has no stored content to re-render (issued outside billadmin invoice generate)"
-        )
+    c = _issued_snapshot(conn, inv)
     if fmt == "pdf":
         if c.get("kind") not in ("patient", "credit") or "lines" not in c or "practice" not in c:
             raise BadInput(
                 f"{inv['number']} is a {inv['kind']} invoice: export it with --format x12 or csv"
             )
-        from .pdf import render
+        from . import pdf
 
-        return render(c), f"{inv['number']}.pdf"
+        return pdf.render(c), f"{inv['number']}.pdf"
     if fmt == "x12":
         if c.get("kind") != "claim":
             raise BadInput(
@@ -703,7 +762,8 @@ def export(conn, number: str, fmt: str) -> tuple[bytes, str]:
         from . import practice as practice_mod
 
         row = conn.execute(
-            "SELECT x.isa_control, x.gs_control, x.envelope FROM invoice_files f JOIN x12_interchanges x ON x.id = f.interchange_id"
+            "SELECT x.isa_control, x.gs_control, x.envelope FROM invoice_files f JOIN"
+            " x12_interchanges x ON x.id = f.interchange_id"
             " WHERE f.invoice_id = ? ORDER BY f.id DESC LIMIT 1",
             (inv["id"],),
         ).fetchone()
@@ -725,7 +785,7 @@ def export(conn, number: str, fmt: str) -> tuple[bytes, str]:
     raise BadInput("--format must be pdf, x12 or csv")
 
 
-def content_hash_ok(conn, invoice_id: int) -> bool:
+def content_hash_ok(conn: Database, invoice_id: int) -> bool:
     stored = conn.execute(
         "SELECT content_hash FROM invoices WHERE id = ?", (invoice_id,)
     ).fetchone()[0]

@@ -12,10 +12,15 @@ gets the next values, persisted with the claims it carries (ISA13 wraps after 99
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..db import Database
+
 WIDTH = 6
 
 
-def _require_tx(conn) -> None:
+def _require_tx(conn: Database) -> None:
     if not conn.conn.in_transaction:
         raise RuntimeError("numbers must be taken inside db.write()")
 
@@ -24,7 +29,7 @@ def format_number(prefix: str, n: int) -> str:
     return f"{prefix}{n:0{WIDTH}d}"
 
 
-def take(conn, kind: str, count: int) -> list[str]:
+def take(conn: Database, kind: str, count: int) -> list[str]:
     """Reserve `count` consecutive numbers of a series; returns them formatted."""
     _require_tx(conn)
     if count <= 0:
@@ -40,7 +45,7 @@ def take(conn, kind: str, count: int) -> list[str]:
     return [format_number(prefix, n) for n in range(first, nxt)]
 
 
-def peek(conn, kind: str, count: int) -> list[str]:
+def peek(conn: Database, kind: str, count: int) -> list[str]:
     """The numbers the next `take` would return (for --dry-run listings)."""
     prefix, nxt = conn.execute(
         "SELECT prefix, next_number FROM series WHERE kind = ?", (kind,)
@@ -48,7 +53,7 @@ def peek(conn, kind: str, count: int) -> list[str]:
     return [format_number(prefix, n) for n in range(nxt, nxt + count)]
 
 
-def next_control(conn, name: str) -> int:
+def next_control(conn: Database, name: str) -> int:
     """The next ISA13 ('isa') or GS06 ('gs') control number, persisted."""
     _require_tx(conn)
     (value,) = conn.execute(

@@ -16,9 +16,13 @@ patient invoice is due, and the "how to pay" text printed on patient invoices.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from .. import audit, db, npi
 from ..errors import BadInput, InvalidRows, Problem
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 US_STATES = set(
     """
@@ -53,18 +57,18 @@ SETTINGS = {
 }
 
 
-def _setting(conn, key: str, default: str) -> str:
+def _setting(conn: Database, key: str, default: str) -> str:
     row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
     return row[0] if row else default
 
 
-def get(conn) -> dict | None:
+def get(conn: Database) -> dict | None:
     """The practice row plus its billing settings, or None when not set up."""
     cur = conn.execute(f"SELECT {', '.join(FIELDS)} FROM practice WHERE id = 1")
     row = cur.fetchone()
     if row is None:
         return None
-    out = dict(zip(FIELDS, row))
+    out = dict(zip(FIELDS, row, strict=True))
     for name, (key, default) in SETTINGS.items():
         out[name] = _setting(conn, key, default)
     return out
@@ -127,7 +131,7 @@ def normalise(field: str, value):
     return v
 
 
-def update(conn, changes: dict) -> dict:
+def update(conn: Database, changes: dict) -> dict:
     """Validate and apply changes (None = leave as is). All problems are reported at once."""
     problems = []
     clean = {}
@@ -170,7 +174,8 @@ def update(conn, changes: dict) -> dict:
         for name, (key, _default) in SETTINGS.items():
             if name in clean:
                 conn.execute(
-                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE"
+                    " SET value = excluded.value",
                     (key, clean[name] if clean[name] is not None else ""),
                 )
         audit.record(
@@ -181,10 +186,12 @@ def update(conn, changes: dict) -> dict:
             count=len(clean),
             detail={"fields": sorted(clean)},
         )
-    return get(conn)
+    out = get(conn)
+    assert out is not None  # written just above
+    return out
 
 
-def for_claims(conn) -> dict:
+def for_claims(conn: Database) -> dict:
     """The practice, checked for what an 837P needs; BadInput names every missing field."""
     p = get(conn)
     if p is None:

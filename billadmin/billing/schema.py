@@ -9,16 +9,22 @@ already been carried so nothing is carried twice.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlite_utils.migrations import Migrations
 
 from ..migrations import exec_statements as _exec
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 billing = Migrations("billadmin.billing")
 
 
 @billing()
-def m001_x12_control_and_files(db):
-    "X12 control numbers must increase across runs, and each issued invoice must be traceable to the file that carried it."
+def m001_x12_control_and_files(db: Database):
+    """X12 control numbers must increase across runs, and each issued invoice must be traceable
+    to the file that carried it."""
     _exec(
         db,
         """
@@ -67,8 +73,9 @@ def m001_x12_control_and_files(db):
 
 
 @billing()
-def m002_snapshots(db):
-    "An issued invoice is re-rendered from what it was issued with, not from patient data edited since; snapshots are immutable like invoices."
+def m002_snapshots(db: Database):
+    """An issued invoice is re-rendered from what it was issued with, not from patient data
+    edited since; snapshots are immutable like invoices."""
     _exec(
         db,
         """
@@ -85,8 +92,9 @@ def m002_snapshots(db):
 
 
 @billing()
-def m003_claim_lifecycle(db):
-    "Voids (frequency 8) and replacements (frequency 7) wait for the next 837P and need the payer's claim number (REF*F8)."
+def m003_claim_lifecycle(db: Database):
+    """Voids (frequency 8) and replacements (frequency 7) wait for the next 837P and need the
+    payer's claim number (REF*F8)."""
     _exec(
         db,
         """
@@ -107,7 +115,7 @@ def m003_claim_lifecycle(db):
 
 
 @billing()
-def m004_carried_amounts(db):
+def m004_carried_amounts(db: Database):
     "A copay goes on one claim (AMT*F5) and a patient-responsibility adjustment on one patient invoice, never twice."
     _exec(
         db,
@@ -126,6 +134,6 @@ def m004_carried_amounts(db):
 
 
 @billing()
-def m005_run_file_names(db):
+def m005_run_file_names(db: Database):
     "invoices.csv lists each invoice with the file that carries it; kept with the run so the listing is one join."
     db.execute("ALTER TABLE invoice_runs ADD COLUMN file TEXT")

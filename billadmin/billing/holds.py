@@ -1,0 +1,241 @@
+"""What is ready to bill, and what is held: the encounters with unbilled lines, and the rules
+that hold an encounter (see billadmin.billing.generate's docstring for the CLAIM-* rules)."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .. import pointers
+from ..findings import Finding
+from .result import Held, Progress, RunResult
+
+if TYPE_CHECKING:
+    import datetime as _dt
+
+    from ..db import Database
+
+X12_SOURCE = "X12 837P 005010X222A1 TR3"
+
+# scrubber rule -> our structural rule that says the same thing (ours is dropped when both fire)
+_SAME_AS = {"CLM-POINTER": "CLAIM-POINTER"}
+
+
+def claim_finding(rule: str, message: str, enc: dict, line: int | None = None) -> Finding:
+    return Finding(
+        rule=rule,
+        severity="error",
+        message=message,
+        encounter=enc["number"],
+        line=line,
+        source=X12_SOURCE,
+        encounter_id=enc["id"],
+    )
+
+
+def candidates(conn: Database, through: str) -> dict[int, dict]:
+    """Encounters with unbilled charge lines on or before `through`, each with its lines."""
+    encs: dict[int, dict] = {}
+    for r in conn.execute(
+        "SELECT c.id, c.encounter_id, c.line_no, c.code, c.modifier1, c.modifier2, c.modifier3, c.modifier4,"
+        " c.dx_pointers, c.units, c.charge_cents, e.number, e.patient_id, e.provider_id, e.date_of_service,"
+        " e.place_of_service FROM charge_lines c JOIN encounters e ON e.id = c.encounter_id"
+        " WHERE c.status = 'unbilled' AND e.date_of_service <= ? ORDER BY c.encounter_id, c.line_no",
+        (through,),
+    ):
+        e = encs.get(r[1])
+        if e is None:
+            e = encs[r[1]] = {
+                "id": r[1],
+                "number": r[11],
+                "patient_id": r[12],
+                "provider_id": r[13],
+                "date_of_service": r[14],
+                "place_of_service": r[15],
+                "lines": [],
+            }
+        e["lines"].append(
+            {
+                "charge_line_id": r[0],
+                "line_no": r[2],
+                "code": (r[3] or "").strip().upper(),
+                "modifier1": r[4],
+                "modifier2": r[5],
+                "modifier3": r[6],
+                "modifier4": r[7],
+                "dx_pointers": r[8],
+                "units": r[9],
+                "charge_cents": r[10],
+            }
+        )
+    return encs
+
+
+def already_billed(conn: Database, enc_table: str) -> dict[int, str]:
+    """Encounter id -> number of an active invoice (not voided or replaced) holding its lines."""
+    out: dict[int, str] = {}
+    for eid, number in conn.execute(
+        f"SELECT c.encounter_id, i.number FROM {enc_table} t JOIN charge_lines c ON c.encounter_id = t.id"
+        " JOIN invoice_lines l ON l.charge_line_id = c.id JOIN invoices i ON i.id = l.invoice_id"
+        " WHERE i.kind != 'credit' AND NOT EXISTS (SELECT 1 FROM invoice_events v WHERE v.invoice_id = i.id"
+        " AND v.status IN ('voided', 'replaced'))"
+    ):
+        out.setdefault(eid, number)
+    return out
+
+
+def check_claim(enc: dict, dx: list[str], patient: dict, cov: dict, payer: dict) -> list[Finding]:
+    """The CLAIM-* rules (generate's docstring) for one encounter billed on `cov` to `payer`."""
+    from .practice import US_STATES
+
+    out = []
+    if not dx:
+        out.append(
+            claim_finding(
+                "CLAIM-NO-DX", "no diagnosis on the encounter: a claim needs at least one (HI)", enc
+            )
+        )
+    if len(enc["lines"]) > 50:
+        out.append(
+            claim_finding(
+                "CLAIM-LINES",
+                f"{len(enc['lines'])} lines: a claim holds at most 50 (loop 2400); split the encounter",
+                enc,
+            )
+        )
+    for ln in enc["lines"]:
+        try:
+            ptrs = pointers.parse(ln["dx_pointers"])
+        except pointers.PointerError as e:
+            out.append(claim_finding("CLAIM-POINTER", str(e), enc, ln["line_no"]))
+            continue
+        for fault in pointers.faults(ptrs, pointers.positions(len(dx))):
+            out.append(claim_finding("CLAIM-POINTER", fault.message, enc, ln["line_no"]))
+        if ln["charge_cents"] < 0 or (ln["units"] or 0) < 1:
+            out.append(
+                claim_finding(
+                    "CLAIM-CHARGE", "negative charge or units below 1", enc, ln["line_no"]
+                )
+            )
+    zip_digits = "".join(ch for ch in (patient.get("zip") or "") if ch.isdigit())
+    if not (
+        patient.get("address1")
+        and patient.get("city")
+        and (patient.get("state") or "").upper() in US_STATES
+        and len(zip_digits) in (5, 9)
+    ):
+        out.append(
+            claim_finding(
+                "CLAIM-ADDRESS",
+                f"patient {patient['id']}: street, city, US state and 5- or 9-digit ZIP are needed on a claim",
+                enc,
+            )
+        )
+    if not payer.get("x12_payer_id"):
+        out.append(
+            claim_finding(
+                "CLAIM-PAYER-ID",
+                f"payer {payer['code']} has no X12 payer id: set it before billing it",
+                enc,
+            )
+        )
+    if not (cov.get("member_id") or "").strip():
+        out.append(claim_finding("CLAIM-MEMBER-ID", f"coverage {cov['id']} has no member id", enc))
+    if (cov.get("relationship") or "self") != "self" and not (
+        cov.get("subscriber_last") and cov.get("subscriber_first")
+    ):
+        out.append(
+            claim_finding(
+                "CLAIM-SUBSCRIBER",
+                f"coverage {cov['id']}: the patient is a dependent; record the subscriber's name",
+                enc,
+            )
+        )
+    return out
+
+
+def hold(
+    conn: Database,
+    result: RunResult,
+    *,
+    claim_encs: list[dict],
+    self_encs: list[dict],
+    enc_table: str,
+    dxs: dict[int, list[str]],
+    pats: dict[int, dict],
+    payers: dict[int, dict],
+    scrub: Callable | None,
+    today: _dt.date,
+    say: Progress,
+) -> set[int]:
+    """Check every encounter in scope; the ones with an error are held (`result.held`, sorted by
+    encounter number) and their ids returned. Warnings are only counted."""
+    in_scope = claim_encs + self_encs
+    findings: dict[int, list[Finding]] = defaultdict(list)
+    billed = already_billed(conn, enc_table)
+    for e in in_scope:
+        if e["id"] in billed:
+            findings[e["id"]].append(
+                claim_finding(
+                    "ALREADY-BILLED",
+                    f"lines of this encounter are on {billed[e['id']]}: correct it with "
+                    f"`billadmin invoice replace {billed[e['id']]}`",
+                    e,
+                )
+            )
+    for e in claim_encs:
+        findings[e["id"]] += check_claim(
+            e,
+            dxs.get(e["id"], []),
+            pats[e["patient_id"]],
+            e["coverage"],
+            payers[e["coverage"]["payer_id"]],
+        )
+    t1 = time.perf_counter()
+    if scrub is not None and in_scope:
+        say(f"scrubbing {len(in_scope):,} encounter(s)")
+        _add_scrub_findings(conn, result, findings, in_scope, scrub, today)
+    result.timings["scrub"] = time.perf_counter() - t1
+    for eid, fs in findings.items():
+        # the scrubber's own pointer rule says the same as ours: keep one finding per line
+        theirs = {(f.line, _SAME_AS.get(f.rule)) for f in fs if f.rule in _SAME_AS}
+        if theirs:
+            findings[eid] = [f for f in fs if (f.line, f.rule) not in theirs]
+    held_ids = {eid for eid, fs in findings.items() if any(f.severity == "error" for f in fs)}
+    number = {e["id"]: e["number"] for e in in_scope}
+    result.held = sorted(
+        (
+            Held(number[eid], eid, [f for f in findings[eid] if f.severity == "error"])
+            for eid in held_ids
+        ),
+        key=lambda h: h.encounter,
+    )
+    return held_ids
+
+
+def _add_scrub_findings(
+    conn: Database,
+    result: RunResult,
+    findings: dict[int, list[Finding]],
+    in_scope: list[dict],
+    scrub: Callable,
+    today: _dt.date,
+) -> None:
+    """The scrubber's errors join the encounter's findings; its warnings are counted."""
+    by_number = {e["number"]: e["id"] for e in in_scope}
+    scope_ids = set(by_number.values())
+    # all unbilled encounters in scope: let the scrubber take its whole-table path
+    n_unbilled = conn.execute(
+        "SELECT COUNT(DISTINCT encounter_id) FROM charge_lines WHERE status = 'unbilled'"
+    ).fetchone()[0]
+    ids = None if n_unbilled == len(in_scope) else [e["id"] for e in in_scope]
+    for f in scrub(conn, encounter_ids=ids, as_of=today):
+        eid = f.encounter_id or by_number.get(f.encounter)
+        if eid is None or eid not in scope_ids:
+            continue
+        if f.severity == "error":
+            findings[eid].append(f)
+        else:
+            result.warnings += 1

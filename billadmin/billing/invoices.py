@@ -1,0 +1,168 @@
+"""New invoices written to the ledger: ids, rows, lines, snapshots and the 'issued' event.
+
+Used by `invoice generate` (claims and patient invoices) and by `invoice void|replace` (credit
+notes and replacement claims), so every invoice is inserted the same way: ids allocated under
+the write lock, the content hash computed by billadmin.ledger, one executemany per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .. import ledger, pointers
+from . import content
+
+if TYPE_CHECKING:
+    from ..db import Database
+
+
+class InvoiceIds:
+    """The next invoice and invoice-line ids, allocated here (inside the run's write lock) so
+    rows are built before they are inserted in bulk."""
+
+    def __init__(self, conn: Database):
+        self.invoice = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM invoices").fetchone()[0]) + 1
+        self.line = (
+            (conn.execute("SELECT COALESCE(MAX(id), 0) FROM invoice_lines").fetchone()[0]) + 1
+        )
+
+    def next_invoice(self) -> int:
+        self.invoice += 1
+        return self.invoice - 1
+
+    def next_line(self) -> int:
+        self.line += 1
+        return self.line - 1
+
+
+@dataclass
+class NewInvoice:
+    """One invoice about to be inserted."""
+
+    row: dict  # invoices columns (ledger.INVOICE_FIELDS + id, content_hash, created_at)
+    lines: list[dict]  # invoice_lines columns (+ id)
+    content: dict | None  # snapshot; None = written later (patient invoices)
+    bill_to: str
+    encounter: str | None
+    account: str
+    date_of_service: str | None
+
+    def issued_content(self) -> dict:
+        """The content to store and render; built with the invoice (claims, credit notes)."""
+        if self.content is None:
+            raise ValueError(f"invoice {self.row['number']} has no content yet")
+        return self.content
+
+    def slim(self) -> NewInvoice:
+        """What is still needed once the invoice is inserted and rendered (the run's listing)."""
+        keep = ("id", "number", "kind", "patient_id", "frequency_code", "total_cents")
+        return NewInvoice(
+            {k: self.row[k] for k in keep},
+            [],
+            None,
+            self.bill_to,
+            self.encounter,
+            self.account,
+            self.date_of_service,
+        )
+
+
+_INV_COLS = ["id"] + list(ledger.INVOICE_FIELDS) + ["content_hash", "created_at"]
+_LINE_COLS = ["id", "invoice_id"] + list(ledger.LINE_FIELDS)
+
+
+def insert_invoices(
+    conn: Database, issues: list[NewInvoice], *, at: str, event_note: str | None = None
+) -> None:
+    """Insert invoices, lines and their 'issued' event (content hash per billadmin.ledger)."""
+    for it in issues:
+        it.row["content_hash"] = ledger.content_hash(it.row, it.lines)
+        it.row["created_at"] = at
+    conn.conn.executemany(
+        f"INSERT INTO invoices ({', '.join(_INV_COLS)}) VALUES ({', '.join('?' * len(_INV_COLS))})",
+        ([it.row[c] for c in _INV_COLS] for it in issues),
+    )
+    conn.conn.executemany(
+        f"INSERT INTO invoice_lines ({', '.join(_LINE_COLS)})"
+        f" VALUES ({', '.join('?' * len(_LINE_COLS))})",
+        ([ln[c] for c in _LINE_COLS] for it in issues for ln in it.lines),
+    )
+    conn.conn.executemany(
+        "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'issued', ?, ?)",
+        ((it.row["id"], at, event_note) for it in issues),
+    )
+
+
+def insert_snapshots(conn: Database, pairs: Iterable[tuple[int, dict]]) -> None:
+    """The content each invoice was issued with (canonical JSON; renderers read only this)."""
+    conn.conn.executemany(
+        "INSERT INTO invoice_snapshots (invoice_id, data) VALUES (?, ?)",
+        ((iid, content.canonical(c)) for iid, c in pairs),
+    )
+
+
+def mark_billed(conn: Database, charge_line_ids: list[int]) -> None:
+    t = content.temp_ids(conn, "_billed_lines", charge_line_ids)
+    conn.execute(f"UPDATE charge_lines SET status = 'billed' WHERE id IN (SELECT id FROM {t})")
+
+
+def line_row(
+    ids: InvoiceIds,
+    invoice_id: int,
+    line_no: int,
+    *,
+    charge_line_id: int | None,
+    dos: str | None,
+    code: str | None,
+    modifiers: list[str],
+    units: int | None,
+    description: str | None,
+    amount: int,
+) -> dict:
+    """An invoice_lines row with a new id."""
+    return {
+        "id": ids.next_line(),
+        "invoice_id": invoice_id,
+        "line_no": line_no,
+        "charge_line_id": charge_line_id,
+        "date_of_service": dos,
+        "code": code,
+        "modifiers": ",".join(modifiers),
+        "units": units,
+        "description": description,
+        "amount_cents": amount,
+    }
+
+
+def claim_lines(ids: InvoiceIds, invoice_id: int, enc: dict) -> tuple[list[dict], list[dict]]:
+    """A claim's invoice lines and the claim content's lines, one per charge line of the
+    encounter (its pointers already checked: CLAIM-POINTER holds the ones that cannot be read)."""
+    lines, clines = [], []
+    for n, ln in enumerate(enc["lines"], start=1):
+        mods = content.modifiers_of(ln)
+        row = line_row(
+            ids,
+            invoice_id,
+            n,
+            charge_line_id=ln["charge_line_id"],
+            dos=enc["date_of_service"],
+            code=ln["code"],
+            modifiers=mods,
+            units=ln["units"],
+            description=None,
+            amount=ln["charge_cents"],
+        )
+        lines.append(row)
+        clines.append(
+            content.claim_line(
+                row["id"],
+                ln["code"],
+                mods,
+                ln["units"],
+                ln["charge_cents"],
+                list(pointers.parse(ln["dx_pointers"])),
+            )
+        )
+    return lines, clines

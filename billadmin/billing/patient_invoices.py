@@ -1,0 +1,309 @@
+"""Patient invoices (P...): one per patient, for the self-pay encounters' lines and the patient
+responsibility posted from remittances (adjustments with source 'transfer') not yet invoiced.
+
+A patient whose items total zero or less is skipped. Co-pays held as credit are applied at once
+(accounts.payments.apply_credit); the statement's content is stored and a PDF written when a
+balance is due.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from . import content, numbering
+from .files import Staged
+from .invoices import InvoiceIds, NewInvoice, insert_invoices, insert_snapshots, line_row
+from .result import RunResult
+
+if TYPE_CHECKING:
+    from ..db import Database
+    from .describe import Describer
+
+# CARC group PR reason codes a clerk reads on the statement
+_REASONS = {"1": "Deductible", "2": "Coinsurance", "3": "Co-payment"}
+
+# one item of a patient invoice: ("encounter", encounter dict) or ("transfer", transfer dict)
+Item = tuple[str, dict]
+
+
+def transfers(conn: Database, patient_filter: set[int] | None) -> dict[int, list[dict]]:
+    """Patient id -> patient responsibility moved from claims by remittances, not yet invoiced."""
+    out: dict[int, list[dict]] = defaultdict(list)
+    for r in conn.execute(
+        "SELECT a.id, a.invoice_id, a.invoice_line_id, a.reason_code, a.amount_cents, i.number,"
+        " i.patient_id, i.encounter_id, l.code, l.modifiers, l.units,"
+        " COALESCE(l.date_of_service, e.date_of_service), l.amount_cents, l.charge_line_id"
+        " FROM adjustments a JOIN invoices i ON i.id = a.invoice_id"
+        " LEFT JOIN invoice_lines l ON l.id = a.invoice_line_id"
+        " LEFT JOIN encounters e ON e.id = i.encounter_id"
+        " WHERE a.source = 'transfer' AND i.kind = 'claim'"
+        " AND NOT EXISTS (SELECT 1 FROM patient_invoice_adjustments x WHERE x.adjustment_id = a.id)"
+        " ORDER BY i.patient_id, a.id"
+    ):
+        if patient_filter is not None and r[6] not in patient_filter:
+            continue
+        out[r[6]].append(
+            {
+                "adjustment_id": r[0],
+                "claim_id": r[1],
+                "claim_line_id": r[2],
+                "reason": r[3],
+                "amount_cents": r[4],
+                "claim": r[5],
+                "encounter_id": r[7],
+                "code": r[8],
+                "modifiers": r[9] or "",
+                "units": r[10] or 1,
+                "date_of_service": r[11],
+                "line_charge_cents": r[12],
+                "charge_line_id": r[13],
+            }
+        )
+    return out
+
+
+def patient_invoices(
+    conn: Database,
+    result: RunResult,
+    staged: Staged,
+    prac: dict,
+    self_encs: list[dict],
+    pats: dict[int, dict],
+    ids: InvoiceIds,
+    *,
+    issued_on: str,
+    at: str,
+    run_id: int,
+    pdf: bool,
+    today: _dt.date,
+    files_by_invoice: dict[int, str],
+) -> list[NewInvoice]:
+    """Issue the run's patient invoices (see the module docstring); their PDFs are staged in the
+    output folder and named in `files_by_invoice`."""
+    from .describe import Describer
+    from .practice import SETTINGS
+
+    items = _items_by_patient(conn, self_encs)
+    if not items:
+        return []
+    missing = [pid for pid in items if pid not in pats]
+    if missing:
+        t = content.temp_ids(conn, "_gen_pat2", missing)
+        pats.update(content.load_patients(conn, t))
+    due_days = int(prac.get("due_days") or SETTINGS["due_days"][1])
+    due_on = (today + _dt.timedelta(days=due_days)).isoformat()
+    describer = Describer(conn)
+
+    plans = _payable(items, pats, result)
+    numbers = numbering.take(conn, "patient", len(plans))
+    issues: list[NewInvoice] = []
+    adj_rows: list[tuple[int, int]] = []
+    for pid, number in zip(plans, numbers, strict=True):
+        issues.append(
+            _build(
+                ids,
+                pid,
+                number,
+                items[pid],
+                pats[pid]["mrn"],
+                issued_on=issued_on,
+                due_on=due_on,
+                describer=describer,
+                adj_rows=adj_rows,
+            )
+        )
+    if not issues:
+        return []
+    _insert(conn, issues, adj_rows, at=at, today=today)
+    _store_and_render(
+        conn,
+        result,
+        staged,
+        issues,
+        prac,
+        describer,
+        at=at,
+        run_id=run_id,
+        pdf=pdf,
+        today=today,
+        files_by_invoice=files_by_invoice,
+    )
+    return issues
+
+
+def _items_by_patient(conn: Database, self_encs: list[dict]) -> dict[int, list[Item]]:
+    """Self-pay encounters (by date of service) then transfers (by date, claim), per patient."""
+    items: dict[int, list[Item]] = defaultdict(list)
+    for e in sorted(self_encs, key=lambda e: (e["date_of_service"], e["number"])):
+        items[e["patient_id"]].append(("encounter", e))
+    for pid, ts in transfers(conn, None).items():
+        for t in sorted(
+            ts, key=lambda t: (t["date_of_service"] or "", t["claim"], t["adjustment_id"])
+        ):
+            items[pid].append(("transfer", t))
+    return items
+
+
+def _payable(items: dict[int, list[Item]], pats: dict[int, dict], result: RunResult) -> list[int]:
+    """Patients (by MRN) whose items total more than zero; the others are counted as skipped."""
+    plans = []
+    for pid in sorted(items, key=lambda p: pats[p]["mrn"]):
+        total = sum(
+            sum(ln["charge_cents"] for ln in x["lines"]) if k == "encounter" else x["amount_cents"]
+            for k, x in items[pid]
+        )
+        if total <= 0:
+            result.skipped_zero += 1
+            continue
+        plans.append(pid)
+    return plans
+
+
+def _build(
+    ids: InvoiceIds,
+    pid: int,
+    number: str,
+    items: list[Item],
+    account: str,
+    *,
+    issued_on: str,
+    due_on: str,
+    describer: Describer,
+    adj_rows: list[tuple[int, int]],
+) -> NewInvoice:
+    """One patient's invoice: a line per encounter line and per transfer (whose adjustment and
+    line are added to `adj_rows`)."""
+    inv_id = ids.next_invoice()
+    lines = []
+    enc_ids = set()
+    n = 0
+    for kind, x in items:
+        if kind == "encounter":
+            enc_ids.add(x["id"])
+            for ln in x["lines"]:
+                n += 1
+                lines.append(
+                    line_row(
+                        ids,
+                        inv_id,
+                        n,
+                        charge_line_id=ln["charge_line_id"],
+                        dos=x["date_of_service"],
+                        code=ln["code"],
+                        modifiers=content.modifiers_of(ln),
+                        units=ln["units"],
+                        description=describer.procedure(ln["code"], x["date_of_service"]),
+                        amount=ln["charge_cents"],
+                    )
+                )
+        else:
+            n += 1
+            if x["encounter_id"]:
+                enc_ids.add(x["encounter_id"])
+            reason = _REASONS.get(x["reason"], f"Patient responsibility (CARC {x['reason']})")
+            row = line_row(
+                ids,
+                inv_id,
+                n,
+                charge_line_id=None,
+                dos=x["date_of_service"],
+                code=x["code"],
+                modifiers=[m for m in (x["modifiers"] or "").split(",") if m],
+                units=x["units"],
+                description=f"{reason}, claim {x['claim']}",
+                amount=x["amount_cents"],
+            )
+            lines.append(row)
+            adj_rows.append((x["adjustment_id"], row["id"]))
+    one_encounter = next(iter(enc_ids)) if len(enc_ids) == 1 else None
+    row = {
+        "id": inv_id,
+        "number": number,
+        "kind": "patient",
+        "patient_id": pid,
+        "payer_id": None,
+        "coverage_id": None,
+        "encounter_id": one_encounter,
+        "original_invoice_id": None,
+        "frequency_code": "1",
+        "issued_on": issued_on,
+        "due_on": due_on,
+        "filing_deadline": None,
+        "total_cents": sum(ln["amount_cents"] for ln in lines),
+        "copay_cents": 0,
+    }
+    dos = sorted({ln["date_of_service"] for ln in lines if ln["date_of_service"]})
+    # the encounter's number is looked up once the invoice is inserted (_insert)
+    return NewInvoice(row, lines, None, "patient", None, account, dos[0] if dos else None)
+
+
+def _insert(
+    conn: Database,
+    issues: list[NewInvoice],
+    adj_rows: list[tuple[int, int]],
+    *,
+    at: str,
+    today: _dt.date,
+) -> None:
+    """Insert the invoices and their transfer links, name their encounter, apply held credit."""
+    insert_invoices(conn, issues, at=at)
+    conn.conn.executemany(
+        "INSERT INTO patient_invoice_adjustments (adjustment_id, invoice_line_id) VALUES (?, ?)",
+        adj_rows,
+    )
+    for it in issues:
+        if it.row["encounter_id"] is not None:
+            it.encounter = conn.execute(
+                "SELECT number FROM encounters WHERE id = ?", (it.row["encounter_id"],)
+            ).fetchone()[0]
+    apply_credit(conn, [it.row["patient_id"] for it in issues], today)
+
+
+def _store_and_render(
+    conn: Database,
+    result: RunResult,
+    staged: Staged,
+    issues: list[NewInvoice],
+    prac: dict,
+    describer: Describer,
+    *,
+    at: str,
+    run_id: int,
+    pdf: bool,
+    today: _dt.date,
+    files_by_invoice: dict[int, str],
+) -> None:
+    """Each invoice's statement content stored (after credit is applied), and its PDF staged
+    when a balance is due."""
+    from . import pdf as pdf_mod
+    from .statement import patient_content
+
+    snaps = []
+    file_rows = []
+    for it in issues:
+        c = patient_content(conn, it.row["id"], prac, describer, today=today)
+        snaps.append((it.row["id"], c))
+        if pdf and c["balance_due_cents"] > 0:
+            final = result.out_dir / f"{it.row['number']}.pdf"
+            staged.write_bytes(final, pdf_mod.render(c))
+            result.files.append(final)
+            file_rows.append((it.row["id"], "pdf", str(final.resolve()), run_id, None, None, at))
+            files_by_invoice[it.row["id"]] = final.name
+    insert_snapshots(conn, snaps)
+    conn.conn.executemany(
+        "INSERT INTO invoice_files (invoice_id, kind, path, run_id, interchange_id, st_control,"
+        " created_at) VALUES (?,?,?,?,?,?,?)",
+        file_rows,
+    )
+
+
+def apply_credit(conn: Database, patient_ids: list[int], today: _dt.date) -> None:
+    """Co-pays and other credit held for the patient pay the new invoice at once (accounts' rule)."""
+    try:
+        from ..accounts.payments import apply_credit as apply
+    except ImportError:  # the accounts domain is not installed in this build
+        return
+    for pid in dict.fromkeys(patient_ids):
+        apply(conn, pid, today)

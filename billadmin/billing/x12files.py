@@ -1,0 +1,173 @@
+"""The run's 837P files: rendered one payer at a time, validated with pyx12 (all or nothing),
+then recorded as interchanges (x12_interchanges, invoice_files, a 'sent' event per claim)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import time
+from typing import TYPE_CHECKING
+
+from ..errors import BadInput
+from . import content, numbering
+from .files import Staged
+from .result import Progress, RunResult, silent
+
+if TYPE_CHECKING:
+    from ..db import Database
+
+
+class X12Invalid(BadInput):
+    "An 837P we built failed pyx12 validation: nothing was issued."
+
+
+class X12Run:
+    """The run's 837P files: `add` renders one payer's file, writes it beside its final name and
+    hands it to pyx12 (validate.Checker: on a large run worker processes check it while the next
+    payer's claims are built); `finish` waits for every verdict and records the interchanges.
+    Any invalid file raises X12Invalid and the caller rolls everything back."""
+
+    def __init__(
+        self,
+        conn: Database,
+        result: RunResult,
+        staged: Staged,
+        prac: dict,
+        payers: dict[int, dict],
+        *,
+        run_id: int,
+        at: str,
+        workers: int | None,
+        say: Progress = silent,
+    ):
+        from .practice import SETTINGS
+
+        self.conn, self.result, self.staged, self.payers = conn, result, staged, payers
+        self.run_id, self.at, self.workers, self.say = run_id, at, workers, say
+        self.block = content.practice_block(prac)
+        self.prac = prac
+        self.usage = prac.get("usage") or SETTINGS["usage"][1]
+        self.created = _dt.datetime.now().replace(second=0, microsecond=0)
+        self.built: list[
+            tuple
+        ] = []  # (payer_id, invoice ids, env, name, final path, sha256, ST sets, claim ST list)
+        from ..x12 import validate
+
+        self.checker = validate.Checker(
+            workers=workers,
+            on_progress=lambda done, total: say("pyx12 segments checked", done, total),
+        )
+
+    def add(self, payer_id: int, items: list[tuple[int, dict]]) -> None:
+        import hashlib
+
+        from ..x12 import envelope, validate, x837
+
+        conn, prac = self.conn, self.prac
+        env = envelope.Envelope(
+            sender_id=prac["submitter_id"],
+            receiver_id=prac["receiver_id"],
+            isa_control=numbering.next_control(conn, "isa"),
+            gs_control=numbering.next_control(conn, "gs"),
+            created=self.created,
+            usage=self.usage,
+        )
+        rendered = x837.render(env, self.block, [c for _, c in items])
+        name = f"837P-{self.payers[payer_id]['code']}-{env.isa_control:09d}.edi"
+        final = self.result.out_dir / name
+        text = rendered.text
+        sha = hashlib.sha256(text.encode()).hexdigest()
+        if self.staged.enabled:
+            self.staged.write_text(final, text)
+            self.checker.add_file(
+                self.staged.pending(final),
+                rendered.st_sets,
+                name,
+                len(rendered.segments),
+                split_problems=validate.envelope_problems(rendered.segments, rendered.st_sets),
+            )
+        else:
+            self.checker.add_segments(rendered.segments, rendered.st_sets, name)
+        self.built.append(
+            (
+                payer_id,
+                [iid for iid, _ in items],
+                env,
+                name,
+                final,
+                sha,
+                rendered.st_sets,
+                rendered.claim_st,
+            )
+        )
+
+    def close(self) -> None:
+        """Stop pyx12 workers still running (a run that failed before it needed them)."""
+        self.checker.close()
+
+    def finish(self) -> dict[int, str]:
+        conn, result = self.conn, self.result
+        t = time.perf_counter()
+        self.say(
+            f"pyx12 validating {len(self.checker.files)} 837P file(s), {self.checker.segments:,} segments"
+        )
+        verdicts = self.checker.verdicts()
+        result.timings["pyx12"] = (
+            time.perf_counter() - t
+        )  # the wait after the last file was rendered
+        failures = [v for v in verdicts if not v.valid]
+        if failures:
+            details = []
+            for v in failures:
+                details += [f"{v.name}: {p}" for p in v.problems[:25]]
+            raise X12Invalid(
+                f"{len(failures)} 837P file(s) failed pyx12 validation; nothing was issued",
+                details=details,
+            )
+        files_by_invoice: dict[int, str] = {}
+        file_rows = []
+        prac = self.prac
+        env_json = json.dumps(
+            {
+                "practice": self.block,
+                "usage": self.usage,
+                "created": self.created.isoformat(),
+                "sender_id": prac["submitter_id"],
+                "receiver_id": prac["receiver_id"],
+            },
+            sort_keys=True,
+        )
+        for payer_id, inv_ids, env, name, final, sha, st_sets, claim_st in self.built:
+            result.files.append(final)
+            where = str(final.resolve())
+            iid_x = conn.execute(
+                "INSERT INTO x12_interchanges (run_id, payer_id, isa_control, gs_control, usage,"
+                " envelope, path, sha256,"
+                " transaction_sets, claims, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    self.run_id,
+                    payer_id,
+                    f"{env.isa_control:09d}",
+                    str(env.gs_control),
+                    self.usage,
+                    env_json,
+                    where,
+                    sha,
+                    len(st_sets),
+                    len(inv_ids),
+                    self.at,
+                ),
+            ).lastrowid
+            for inv_id, st in zip(inv_ids, claim_st, strict=True):
+                file_rows.append((inv_id, "x12", where, self.run_id, iid_x, st, self.at))
+                files_by_invoice[inv_id] = name
+        conn.conn.executemany(
+            "INSERT INTO invoice_files (invoice_id, kind, path, run_id, interchange_id, st_control, created_at)"
+            " VALUES (?,?,?,?,?,?,?)",
+            file_rows,
+        )
+        conn.conn.executemany(
+            "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'sent', ?, ?)",
+            ((inv_id, self.at, name) for inv_id, name in files_by_invoice.items()),
+        )
+        return files_by_invoice
