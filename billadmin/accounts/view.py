@@ -27,15 +27,8 @@ def _carc(code):
     return codes.describe("CARC", code)[1]
 
 
-def account(conn: Database, mrn: str, *, as_of: _dt.date | None = None) -> dict[str, list[dict]]:
-    """Sections in the order a clerk reads them: summary, coverages, encounters, invoices,
-    payments, adjustments, notes."""
-    as_of = as_of or _dt.date.today()
-    d = as_of.isoformat()
-    with db.write(conn):
-        pat = lookup.patient(conn, mrn)
-        pid = pat["id"]
-        audit.record(conn, "account show", entity="patient", ids=[pid], detail={"phi_read": True})
+def _coverages(conn: Database, pid: int, d: str) -> list[dict]:
+    """The patient's coverages with their status on day d (active, ended, future)."""
     cov = []
     for r in conn.execute(
         """SELECT py.code, py.name, c.member_id, c.group_number, c.priority, c.effective_from,
@@ -62,6 +55,11 @@ def account(conn: Database, mrn: str, *, as_of: _dt.date | None = None) -> dict[
                 "status": status,
             }
         )
+    return cov
+
+
+def _encounters(conn: Database, pid: int) -> list[dict]:
+    """Encounters newest first: lines, charges, how far billed, the invoices issued."""
     enc = []
     for r in conn.execute(
         """SELECT e.id, e.number, e.date_of_service, pr.last_name, COUNT(c.id),
@@ -91,6 +89,11 @@ def account(conn: Database, mrn: str, *, as_of: _dt.date | None = None) -> dict[
                 "invoices": " ".join(invs) or None,
             }
         )
+    return enc
+
+
+def _invoices(conn: Database, pid: int) -> tuple[list[dict], int, int]:
+    """Invoices newest first with balances; and the insurance and patient balances."""
     inv = []
     ins_bal = pat_bal = 0
     for r in conn.execute(
@@ -122,6 +125,11 @@ def account(conn: Database, mrn: str, *, as_of: _dt.date | None = None) -> dict[
                 "due_on": r[9],
             }
         )
+    return inv, ins_bal, pat_bal
+
+
+def _payments(conn: Database, pid: int) -> list[dict]:
+    """Payments to this account (a payer's check: only this account's part) newest first."""
     pays = []
     for r in conn.execute(
         """SELECT p.id, p.received_on, p.kind, r.number, py.code, p.method, p.reference, p.amount_cents,
@@ -155,6 +163,10 @@ def account(conn: Database, mrn: str, *, as_of: _dt.date | None = None) -> dict[
                 "invoices": r[10],
             }
         )
+    return pays
+
+
+def _adjustments(conn: Database, pid: int) -> list[dict]:
     adj = []
     for r in conn.execute(
         """SELECT d.created_on, i.number, d.group_code, d.reason_code, d.amount_cents, d.source
@@ -173,7 +185,11 @@ def account(conn: Database, mrn: str, *, as_of: _dt.date | None = None) -> dict[
                 "source": r[5],
             }
         )
-    notes = [
+    return adj
+
+
+def _notes(conn: Database, pid: int) -> list[dict]:
+    return [
         {"at": r[0][:16].replace("T", " "), "invoice": r[1], "author": r[2], "text": r[3]}
         for r in conn.execute(
             """SELECT n.created_at, i.number, n.author, n.text FROM account_notes n LEFT JOIN
@@ -182,6 +198,23 @@ def account(conn: Database, mrn: str, *, as_of: _dt.date | None = None) -> dict[
             (pid,),
         )
     ]
+
+
+def account(conn: Database, mrn: str, *, as_of: _dt.date | None = None) -> dict[str, list[dict]]:
+    """Sections in the order a clerk reads them: summary, coverages, encounters, invoices,
+    payments, adjustments, notes."""
+    as_of = as_of or _dt.date.today()
+    d = as_of.isoformat()
+    with db.write(conn):
+        pat = lookup.patient(conn, mrn)
+        pid = pat["id"]
+        audit.record(conn, "account show", entity="patient", ids=[pid], detail={"phi_read": True})
+    cov = _coverages(conn, pid, d)
+    enc = _encounters(conn, pid)
+    inv, ins_bal, pat_bal = _invoices(conn, pid)
+    pays = _payments(conn, pid)
+    adj = _adjustments(conn, pid)
+    notes = _notes(conn, pid)
     credit = payments.credit_balance(conn, pid)
     summary = {
         "mrn": pat["mrn"],

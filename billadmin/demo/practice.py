@@ -322,6 +322,188 @@ def _weekday_dates(start: _dt.date, end: _dt.date) -> list[_dt.date]:
     return out
 
 
+def _patient_row(rnd: random.Random, i: int, as_of: _dt.date) -> tuple[dict, int, _dt.date]:
+    """The i-th patient (MRN, name, birth date, address), with its age and birth date."""
+    mrn = f"{100000 + i * 7:07d}"  # leading zero: MRNs are text
+    sex = rnd.choice("MF")
+    age = rnd.choice(
+        [rnd.randint(1, 17), rnd.randint(18, 64), rnd.randint(18, 64), rnd.randint(65, 92)]
+    )
+    dob = as_of - _dt.timedelta(days=age * 365 + rnd.randint(0, 364))
+    city, st, zip5 = rnd.choice(CITIES)
+    pat = {
+        "MRN": mrn,
+        "First Name": (FIRST_M if sex == "M" else FIRST_F)[
+            rnd.randrange(len(FIRST)) % len(FIRST_M)
+        ],
+        "Last Name": rnd.choice(LAST),
+        "DOB": dob.isoformat(),
+        "Sex": sex,
+        "Address": f"{rnd.randint(10, 9999)} {rnd.choice(STREETS)}",
+        "City": city,
+        "State": st,
+        "ZIP": zip5,
+        "Phone": f"614555{rnd.randint(0, 9999):04d}",
+    }
+    return pat, age, dob
+
+
+def _coverage_rows(
+    rnd: random.Random, pat: dict, age: int, dob: _dt.date, as_of: _dt.date, window_start: _dt.date
+) -> list[dict]:
+    """A patient's coverages: a payer by age and chance (self-pay when none), some lapsed or
+    expiring, a Medigap secondary for some Medicare patients."""
+    mrn = pat["MRN"]
+    covs: list[dict] = []
+    roll = rnd.random()
+    if age >= 65:
+        payer = "MCR"
+    elif roll < 0.15:
+        payer = "MCD"
+    elif roll < 0.37:
+        payer = "BVHMO"
+    elif roll < 0.62:
+        payer = "KEY"
+    elif roll < 0.90:
+        payer = "SUM"
+    else:
+        payer = None  # self-pay
+    if payer:
+        start = window_start - _dt.timedelta(days=rnd.randint(30, 900))
+        end = ""
+        r2 = rnd.random()
+        if r2 < 0.05:
+            end = (as_of - _dt.timedelta(days=rnd.randint(20, 90))).isoformat()  # lapsed
+        elif r2 < 0.12:
+            end = (as_of + _dt.timedelta(days=rnd.randint(3, 29))).isoformat()  # expiring soon
+        dependent = age < 18 and payer != "MCD"
+        copay = {
+            "MCR": "0.00",
+            "MCD": "0.00",
+            "BVHMO": "20.00",
+            "KEY": "30.00",
+            "SUM": "25.00",
+        }[payer]
+        covs.append(
+            {
+                "MRN": mrn,
+                "Payer Code": payer,
+                "Member ID": f"{payer[:1]}{rnd.randint(10**8, 10**9 - 1)}",
+                "Group": "" if payer in ("MCR", "MCD") else f"G{rnd.randint(1000, 9999)}",
+                "Relationship": "child" if dependent else "self",
+                "Subscriber First Name": rnd.choice(FIRST) if dependent else "",
+                "Subscriber Last Name": pat["Last Name"] if dependent else "",
+                "Subscriber DOB": (dob - _dt.timedelta(days=365 * rnd.randint(22, 40))).isoformat()
+                if dependent
+                else "",
+                "Priority": "primary",
+                "Effective From": start.isoformat(),
+                "Effective To": end,
+                "Copay": copay,
+            }
+        )
+        if payer == "MCR" and rnd.random() < 0.3:
+            covs.append(
+                {
+                    "MRN": mrn,
+                    "Payer Code": "SUM",
+                    "Member ID": f"S{rnd.randint(10**8, 10**9 - 1)}",
+                    "Group": "MEDIGAP",
+                    "Relationship": "self",
+                    "Subscriber First Name": "",
+                    "Subscriber Last Name": "",
+                    "Subscriber DOB": "",
+                    "Priority": "secondary",
+                    "Effective From": start.isoformat(),
+                    "Effective To": "",
+                    "Copay": "0.00",
+                }
+            )
+    return covs
+
+
+def _line_rows(
+    enc: str, pat: dict, prov: str, dos: str, dx: list[str], svc: list, error: str | None
+) -> list[dict]:
+    """The charge-file rows of one encounter's services (pointers to its diagnoses)."""
+    lines: list[dict] = []
+    for ln, (code, mod, units) in enumerate(svc, start=1):
+        if code in ("90471", "90686"):
+            ptr = str(dx.index("Z23") + 1)
+        else:
+            ptr = ",".join(str(i + 1) for i in range(min(len(dx), 4)) if dx[i] != "Z23") or "1"
+        if error == "pointer" and ln == len(svc):
+            ptr = ""
+        row = {
+            "Encounter": enc,
+            "MRN": pat["MRN"],
+            "DOS": dos,
+            "Rendering NPI": prov,
+            "POS": "11",
+            "Line": str(ln),
+            "Code": code,
+            "Mod1": mod,
+            "Mod2": "",
+            "Mod3": "",
+            "Mod4": "",
+        }
+        for i in range(12):
+            row[f"Dx{i + 1}"] = dx[i] if i < len(dx) else ""
+        row.update({"Pointers": ptr, "Units": str(units), "Charge": _mul(FEES[code], units)})
+        lines.append(row)
+    return lines
+
+
+def _encounter_rows(
+    rnd: random.Random,
+    n: int,
+    as_of: _dt.date,
+    pats: list[dict],
+    days: list[_dt.date],
+    weights: list,
+    planted: dict[str, list[str]],
+) -> list[dict]:
+    """The n-th encounter's charge lines: a visit pattern, its diagnoses and services, and now
+    and then a planted coding error (recorded in planted)."""
+    enc = f"E{as_of.year % 100:02d}{n + 1:06d}"
+    pat = pats[rnd.randrange(len(pats))]
+    prov = PROVIDERS[rnd.randrange(len(PROVIDERS))]["NPI"]
+    dos = rnd.choice(days).isoformat()
+    _, pool, extras = rnd.choices(PATTERNS, weights)[0]
+    dx = rnd.sample(pool, k=min(len(pool), rnd.randint(1, 3)))
+    age = (as_of - _dt.date.fromisoformat(pat["DOB"])).days // 365
+    new = rnd.random() < 0.12
+    em = (
+        rnd.choice(["99202", "99203", "99204"])
+        if new
+        else rnd.choices(["99212", "99213", "99214", "99215"], [2, 6, 4, 1])[0]
+    )
+    svc = [(em, "", 1)] + list(extras)
+    if age >= 65 and rnd.random() < 0.05:
+        svc = [("G0439", "", 1)]
+        dx = ["Z00.00"] + dx[:2]
+    if rnd.random() < 0.15 and dos[5:7] in ("10", "11", "12", "01", "02"):
+        svc += [("90471", "", 1), ("90686", "", 1)]
+        dx.append("Z23")
+    error = None
+    r = rnd.random()
+    if r < 0.03:
+        error = ("header", "inactive", "pointer", "unbundle")[n % 4]
+        planted[error].append(enc)
+    if error == "header":
+        dx[0] = dx[0].split(".")[0]
+    elif error == "inactive":
+        dx[0] = "M54.5"
+    elif error == "unbundle":
+        svc = [s for s in svc if s[0] != "80053"] + [
+            ("36415", "", 1),
+            ("80053", "", 1),
+            ("80048", "", 1),
+        ]
+    dx = list(dict.fromkeys(dx))[:12]
+    return _line_rows(enc, pat, prov, dos, dx, svc, error)
+
+
 def generate(
     as_of: _dt.date, *, patients: int = 320, encounters: int = 3100, seed: int = SEED
 ) -> DemoData:
@@ -340,166 +522,22 @@ def generate(
         }
         for c, a in FEES.items()
     ]
-    pats, covs = [], []
+    pats: list[dict] = []
+    covs: list[dict] = []
     window_start = as_of - _dt.timedelta(days=182)
     for i in range(patients):
-        mrn = f"{100000 + i * 7:07d}"  # leading zero: MRNs are text
-        sex = rnd.choice("MF")
-        age = rnd.choice(
-            [rnd.randint(1, 17), rnd.randint(18, 64), rnd.randint(18, 64), rnd.randint(65, 92)]
-        )
-        dob = as_of - _dt.timedelta(days=age * 365 + rnd.randint(0, 364))
-        city, st, zip5 = rnd.choice(CITIES)
-        pats.append(
-            {
-                "MRN": mrn,
-                "First Name": (FIRST_M if sex == "M" else FIRST_F)[
-                    rnd.randrange(len(FIRST)) % len(FIRST_M)
-                ],
-                "Last Name": rnd.choice(LAST),
-                "DOB": dob.isoformat(),
-                "Sex": sex,
-                "Address": f"{rnd.randint(10, 9999)} {rnd.choice(STREETS)}",
-                "City": city,
-                "State": st,
-                "ZIP": zip5,
-                "Phone": f"614555{rnd.randint(0, 9999):04d}",
-            }
-        )
-        roll = rnd.random()
-        if age >= 65:
-            payer = "MCR"
-        elif roll < 0.15:
-            payer = "MCD"
-        elif roll < 0.37:
-            payer = "BVHMO"
-        elif roll < 0.62:
-            payer = "KEY"
-        elif roll < 0.90:
-            payer = "SUM"
-        else:
-            payer = None  # self-pay
-        if payer:
-            start = window_start - _dt.timedelta(days=rnd.randint(30, 900))
-            end = ""
-            r2 = rnd.random()
-            if r2 < 0.05:
-                end = (as_of - _dt.timedelta(days=rnd.randint(20, 90))).isoformat()  # lapsed
-            elif r2 < 0.12:
-                end = (as_of + _dt.timedelta(days=rnd.randint(3, 29))).isoformat()  # expiring soon
-            dependent = age < 18 and payer != "MCD"
-            copay = {
-                "MCR": "0.00",
-                "MCD": "0.00",
-                "BVHMO": "20.00",
-                "KEY": "30.00",
-                "SUM": "25.00",
-            }[payer]
-            covs.append(
-                {
-                    "MRN": mrn,
-                    "Payer Code": payer,
-                    "Member ID": f"{payer[:1]}{rnd.randint(10**8, 10**9 - 1)}",
-                    "Group": "" if payer in ("MCR", "MCD") else f"G{rnd.randint(1000, 9999)}",
-                    "Relationship": "child" if dependent else "self",
-                    "Subscriber First Name": rnd.choice(FIRST) if dependent else "",
-                    "Subscriber Last Name": pats[-1]["Last Name"] if dependent else "",
-                    "Subscriber DOB": (
-                        dob - _dt.timedelta(days=365 * rnd.randint(22, 40))
-                    ).isoformat()
-                    if dependent
-                    else "",
-                    "Priority": "primary",
-                    "Effective From": start.isoformat(),
-                    "Effective To": end,
-                    "Copay": copay,
-                }
-            )
-            if payer == "MCR" and rnd.random() < 0.3:
-                covs.append(
-                    {
-                        "MRN": mrn,
-                        "Payer Code": "SUM",
-                        "Member ID": f"S{rnd.randint(10**8, 10**9 - 1)}",
-                        "Group": "MEDIGAP",
-                        "Relationship": "self",
-                        "Subscriber First Name": "",
-                        "Subscriber Last Name": "",
-                        "Subscriber DOB": "",
-                        "Priority": "secondary",
-                        "Effective From": start.isoformat(),
-                        "Effective To": "",
-                        "Copay": "0.00",
-                    }
-                )
+        pat, age, dob = _patient_row(rnd, i, as_of)
+        pats.append(pat)
+        covs.extend(_coverage_rows(rnd, pat, age, dob, as_of, window_start))
     data.tables["patients"] = pats
     data.tables["coverage"] = covs
 
     days = _weekday_dates(window_start, as_of - _dt.timedelta(days=1))
     weights = [p[0] for p in PATTERNS]
     planted: dict[str, list[str]] = {"header": [], "inactive": [], "pointer": [], "unbundle": []}
-    lines = []
+    lines: list[dict] = []
     for n in range(encounters):
-        enc = f"E{as_of.year % 100:02d}{n + 1:06d}"
-        pat = pats[rnd.randrange(len(pats))]
-        prov = PROVIDERS[rnd.randrange(len(PROVIDERS))]["NPI"]
-        dos = rnd.choice(days).isoformat()
-        _, pool, extras = rnd.choices(PATTERNS, weights)[0]
-        dx = rnd.sample(pool, k=min(len(pool), rnd.randint(1, 3)))
-        age = (as_of - _dt.date.fromisoformat(pat["DOB"])).days // 365
-        new = rnd.random() < 0.12
-        em = (
-            rnd.choice(["99202", "99203", "99204"])
-            if new
-            else rnd.choices(["99212", "99213", "99214", "99215"], [2, 6, 4, 1])[0]
-        )
-        svc = [(em, "", 1)] + list(extras)
-        if age >= 65 and rnd.random() < 0.05:
-            svc = [("G0439", "", 1)]
-            dx = ["Z00.00"] + dx[:2]
-        if rnd.random() < 0.15 and dos[5:7] in ("10", "11", "12", "01", "02"):
-            svc += [("90471", "", 1), ("90686", "", 1)]
-            dx.append("Z23")
-        error = None
-        r = rnd.random()
-        if r < 0.03:
-            error = ("header", "inactive", "pointer", "unbundle")[n % 4]
-            planted[error].append(enc)
-        if error == "header":
-            dx[0] = dx[0].split(".")[0]
-        elif error == "inactive":
-            dx[0] = "M54.5"
-        elif error == "unbundle":
-            svc = [s for s in svc if s[0] != "80053"] + [
-                ("36415", "", 1),
-                ("80053", "", 1),
-                ("80048", "", 1),
-            ]
-        dx = list(dict.fromkeys(dx))[:12]
-        for ln, (code, mod, units) in enumerate(svc, start=1):
-            if code in ("90471", "90686"):
-                ptr = str(dx.index("Z23") + 1)
-            else:
-                ptr = ",".join(str(i + 1) for i in range(min(len(dx), 4)) if dx[i] != "Z23") or "1"
-            if error == "pointer" and ln == len(svc):
-                ptr = ""
-            row = {
-                "Encounter": enc,
-                "MRN": pat["MRN"],
-                "DOS": dos,
-                "Rendering NPI": prov,
-                "POS": "11",
-                "Line": str(ln),
-                "Code": code,
-                "Mod1": mod,
-                "Mod2": "",
-                "Mod3": "",
-                "Mod4": "",
-            }
-            for i in range(12):
-                row[f"Dx{i + 1}"] = dx[i] if i < len(dx) else ""
-            row.update({"Pointers": ptr, "Units": str(units), "Charge": _mul(FEES[code], units)})
-            lines.append(row)
+        lines.extend(_encounter_rows(rnd, n, as_of, pats, days, weights, planted))
     data.tables["charges"] = lines
     data.planted = planted
     return data
@@ -631,20 +669,100 @@ def billing_days(as_of: _dt.date) -> list[_dt.date]:
     return days + [as_of]
 
 
+@dataclass
+class _Billing:
+    """What six months of billing days added up to, for the demo's summary."""
+
+    claims: int = 0
+    patient_invoices: int = 0
+    edi: int = 0
+    pdfs: int = 0
+    held: int = 0
+    remit_files: list = field(default_factory=list)
+    payments: list = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    posted: int = 0
+    paid_by_patients: int = 0
+    n_patient_payments: int = 0
+
+
+def _patients_pay(
+    conn: Database, rnd: random.Random, statements: list, day: _dt.date, tally: _Billing
+) -> None:
+    """Patients pay last month's statements: most in full, some half, the rest not yet."""
+    from ..accounts.payments import post_payment
+
+    for number, mrn, total, issued in statements:
+        roll = rnd.random()
+        amount = total if roll < 0.6 else total // 2 if roll < 0.75 else 0
+        if amount <= 0:
+            continue
+        on = min(issued + _dt.timedelta(days=rnd.randint(5, 25)), day - _dt.timedelta(days=1))
+        post_payment(
+            conn,
+            mrn,
+            amount,
+            method=rnd.choice(["card", "card", "check", "cash"]),
+            on=on,
+            invoice_number=number,
+            reference=f"DEMO-{number}",
+        )
+        tally.paid_by_patients += amount
+        tally.n_patient_payments += 1
+
+
+def _post_answers(conn: Database, sim: dict, tally: _Billing) -> None:
+    """The payers' 835s of one window, imported as the night job does."""
+    from ..remit import post
+
+    if not sim["files"]:
+        return
+    res = post.import_files(conn, sim["files"])
+    tally.remit_files += sim["files"]
+    tally.payments += sim["payments"]
+    tally.posted += sum(t.posted_cents for t in res.transactions)
+    for c in res.claims:
+        tally.outcomes[c.outcome] = tally.outcomes.get(c.outcome, 0) + 1
+
+
+def _bill(conn: Database, day: _dt.date, out: Path, last: bool, tally: _Billing) -> list:
+    """`invoice generate` on one billing day; -> the patient statements it issued."""
+    from ..billing.generate import generate
+    from ..scrub import check
+
+    # statements of past months were mailed: the demo renders PDFs for the last run only (any
+    # invoice re-renders with `billadmin invoice export NUMBER --format pdf`), to stay quick
+    run = generate(
+        conn,
+        through=day - _dt.timedelta(days=1),
+        today=day,
+        out_dir=out / "out" / day.isoformat(),
+        scrub=check,
+        pdf=last,
+    )
+    tally.claims += sum(1 for r in run.issued if r["kind"] == "claim")
+    tally.patient_invoices += sum(1 for r in run.issued if r["kind"] == "patient")
+    tally.edi += sum(1 for f in run.files if f.suffix == ".edi")
+    tally.pdfs += sum(1 for f in run.files if f.suffix == ".pdf")
+    tally.held = len(run.held)
+    return [
+        (r["number"], mrn, r["total_cents"], day)
+        for r in run.issued
+        if r["kind"] == "patient"
+        for (mrn,) in conn.execute(
+            "SELECT p.mrn FROM invoices i JOIN patients p ON p.id = i.patient_id"
+            " WHERE i.number = ?",
+            (r["number"],),
+        )
+    ]
+
+
 def _step_bill_and_post(ctx: DemoContext) -> None:
     """Six months of the billing office's routine, in order: on each billing day the 835s that
     arrived since the last one are posted, then `invoice generate` bills everything ready
     (claims to payers, and patient invoices for self-pay visits and the patient responsibility
     the 835s moved to patients). Claims sent in the last weeks are not answered yet."""
-    from .. import db, money
-    from ..accounts.payments import post_payment
-    from ..billing.generate import generate
-    from ..reconcile import output as rec_out
-    from ..reconcile import remits as rec
-    from ..reconcile.reports import Side
-    from ..remit import post
-    from ..scrub import check
-    from .remits import answer_window, write_deposits
+    from .remits import answer_window
 
     conn, out = ctx.conn, ctx.out_dir
     practice = dict(
@@ -656,101 +774,68 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
     )
     days = billing_days(ctx.as_of)
     prev = None
-    claims = patient_invoices = edi = pdfs = 0
-    remit_files: list = []
-    payments: list = []
-    outcomes: dict[str, int] = {}
-    posted = 0
+    tally = _Billing()
     last_full = max(
         (i for i in range(1, len(days)) if (days[i] - days[i - 1]).days >= 14), default=None
     )
-    held = 0
     rnd = random.Random(SEED + 1)
     statements: list[tuple[str, str, int, _dt.date]] = []  # patient invoices of the last run
-    paid_by_patients = n_patient_payments = 0
     for i, day in enumerate(days):
-        # patients pay last month's statements: most in full, some half, the rest not yet
-        for number, mrn, total, issued in statements:
-            roll = rnd.random()
-            amount = total if roll < 0.6 else total // 2 if roll < 0.75 else 0
-            if amount <= 0:
-                continue
-            on = min(issued + _dt.timedelta(days=rnd.randint(5, 25)), day - _dt.timedelta(days=1))
-            post_payment(
-                conn,
-                mrn,
-                amount,
-                method=rnd.choice(["card", "card", "check", "cash"]),
-                on=on,
-                invoice_number=number,
-                reference=f"DEMO-{number}",
-            )
-            paid_by_patients += amount
-            n_patient_payments += 1
+        _patients_pay(conn, rnd, statements, day, tally)
         if prev is not None:
             sim = answer_window(
                 conn, out / "remits" / day.isoformat(), prev, day, practice, extras=(i == last_full)
             )
-            if sim["files"]:
-                res = post.import_files(conn, sim["files"])
-                remit_files += sim["files"]
-                payments += sim["payments"]
-                posted += sum(t.posted_cents for t in res.transactions)
-                for c in res.claims:
-                    outcomes[c.outcome] = outcomes.get(c.outcome, 0) + 1
-        # statements of past months were mailed: the demo renders PDFs for the last run only (any
-        # invoice re-renders with `billadmin invoice export NUMBER --format pdf`), to stay quick
-        run = generate(
-            conn,
-            through=day - _dt.timedelta(days=1),
-            today=day,
-            out_dir=out / "out" / day.isoformat(),
-            scrub=check,
-            pdf=(day == days[-1]),
-        )
-        claims += sum(1 for r in run.issued if r["kind"] == "claim")
-        patient_invoices += sum(1 for r in run.issued if r["kind"] == "patient")
-        edi += sum(1 for f in run.files if f.suffix == ".edi")
-        pdfs += sum(1 for f in run.files if f.suffix == ".pdf")
-        held = len(run.held)
-        statements = [
-            (r["number"], mrn, r["total_cents"], day)
-            for r in run.issued
-            if r["kind"] == "patient"
-            for (mrn,) in conn.execute(
-                "SELECT p.mrn FROM invoices i JOIN patients p ON p.id = i.patient_id"
-                " WHERE i.number = ?",
-                (r["number"],),
-            )
-        ]
+            _post_answers(conn, sim, tally)
+        statements = _bill(conn, day, out, day == days[-1], tally)
         prev = day
+    _summarise_billing(ctx, days, tally)
+    _reconcile_deposits(ctx, tally.payments)
+
+
+def _summarise_billing(ctx: DemoContext, days: list[_dt.date], tally: _Billing) -> None:
+    from .. import money
+
+    out = ctx.out_dir
     ctx.summary.counts.update(
         {
-            "claims": claims,
-            "patient_invoices": patient_invoices,
-            "held": held,
-            "remit_files": len(remit_files),
+            "claims": tally.claims,
+            "patient_invoices": tally.patient_invoices,
+            "held": tally.held,
+            "remit_files": len(tally.remit_files),
         }
     )
     ctx.summary.paths["invoices"] = out / "out"
     ctx.summary.paths["remits"] = out / "remits"
     ctx.summary.steps.append(
-        f"Billed on {len(days)} days ({days[0]} .. {days[-1]}), as `billadmin invoice generate` would each month: "
-        f"{claims} claims in {edi} 837P files (each passed pyx12) and {patient_invoices} patient invoices "
-        f"({pdfs} PDFs from the last run); {held} encounters still held by the scrubber"
+        f"Billed on {len(days)} days ({days[0]} .. {days[-1]}), as `billadmin invoice generate` "
+        f"would each month: {tally.claims} claims in {tally.edi} 837P files (each passed pyx12) "
+        f"and {tally.patient_invoices} patient invoices ({tally.pdfs} PDFs from the last run); "
+        f"{tally.held} encounters still held by the scrubber"
     )
     ctx.summary.steps.append(
-        f"Payers answered with {len(remit_files)} 835 files, posted before each billing day: "
-        f"{money.fmt(posted, thousands=True)} paid; "
-        + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(outcomes.items()))
+        f"Payers answered with {len(tally.remit_files)} 835 files, posted before each billing "
+        f"day: {money.fmt(tally.posted, thousands=True)} paid; "
+        + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(tally.outcomes.items()))
     )
     ctx.summary.steps.append(
-        f"Patients paid {n_patient_payments} statements: {money.fmt(paid_by_patients, thousands=True)}"
-        " (`billadmin payment post`)"
+        f"Patients paid {tally.n_patient_payments} statements: "
+        f"{money.fmt(tally.paid_by_patients, thousands=True)} (`billadmin payment post`)"
     )
     ctx.summary.steps.append(
         f"Claims, invoices and 835s are in {out / 'out'}/ and {out / 'remits'}/ (by day)"
     )
+
+
+def _reconcile_deposits(ctx: DemoContext, payments: list) -> None:
+    """The bank's deposit file for the 835 payments, and `reconcile remits` against it."""
+    from .. import db
+    from ..reconcile import output as rec_out
+    from ..reconcile import remits as rec
+    from ..reconcile.reports import Side
+    from .remits import write_deposits
+
+    conn, out = ctx.conn, ctx.out_dir
     deposits = write_deposits(out / "remits" / "bank-deposits.csv", payments)
     side = Side("deposits", deposits, ["EFT Trace"], "Credit")
     r = rec.reconcile_remits(conn, as_of=ctx.as_of, days=30, deposit_side=side)
