@@ -29,7 +29,8 @@ Step kinds (`do`):
 
 After every step, `expect` holds:
   parties   {PAYER or PATIENT = amount}: `report aging --per payer` totals as of the step's day;
-            a party not named must have no row (or 0.00)
+            a party not named must have no row (or 0.00); with `partial = true` only the parties
+            named are checked
   buckets   {party = "0-30" | "31-60" | ...}: the bucket that holds that party's whole balance
   claims    {number = {status, balance, paid?, adjusted?, credited?}} from invoice list/show
   accounts  {mrn = {insurance, patient, credit, owes}} from `account show --format json`
