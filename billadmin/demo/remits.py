@@ -240,26 +240,8 @@ def _negated(segs: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def answer_window(
-    conn: Database,
-    out_dir: Path,
-    since: _dt.date,
-    until: _dt.date,
-    practice: dict,
-    *,
-    extras: bool = False,
-) -> dict:
-    """The demo's timeline: the payers' 835s that arrive in (since, until].
-
-    Each claim's fate is fixed by its own seeded draw (80% paid, 7% paid short, 8% denied, 5% never
-    answered; a delay of 12-40 days after the claim was issued), so calling this window by window
-    answers every claim exactly once, on a date after it was sent. Claims whose answer falls after the last window
-    stay unanswered, as the newest claims of a real practice do. With extras=True the window also
-    carries one reversal (a paid claim taken back and paid again, corrected) and a payment for a
-    claim another practice issued. Returns the files and, per 835, (pay date, payer code, trace,
-    amount) for the bank file.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _payers(conn: Database) -> dict[int, dict]:
+    """Every payer by id, with a made-up but stable tax id (the 835's payer TIN)."""
     payers = {}
     for pid, code, name, kind, x12, a1, city, st, zp in conn.execute(
         "SELECT id, code, name, kind, x12_payer_id, address1, city, state, zip FROM payers"
@@ -277,6 +259,11 @@ def answer_window(
             "state": st,
             "zip": zp,
         }
+    return payers
+
+
+def _claims_until(conn: Database, until: _dt.date) -> tuple[list[dict], dict[int, list[dict]]]:
+    """Original claims issued before until, and their lines by claim id."""
     invs = [
         dict(
             zip(
@@ -316,8 +303,22 @@ def answer_window(
                 )
             )
         )
+    return invs, lines
+
+
+def _answer_claims(
+    conn: Database,
+    invs: list[dict],
+    lines: dict[int, list[dict]],
+    payers: dict[int, dict],
+    since: _dt.date,
+    until: _dt.date,
+    practice: dict,
+    counts: dict[str, int],
+):
+    """Each claim's seeded fate; those answered in the window go into one 835 per payer and
+    pay date. -> (files, a paid claim that could be reversed, or None)."""
     files: dict[tuple[int, _dt.date], _File] = {}
-    counts: dict[str, int] = defaultdict(int)
     reversible = None
     for inv in invs:
         payer = payers.get(inv["payer_id"])
@@ -354,45 +355,97 @@ def answer_window(
         f.add(segs, paid)
         if reversible is None and outcome == "paid" and paid > 0:
             reversible = (inv, payer, segs, paid)
+    return files, reversible
+
+
+def _write_files(conn: Database, out_dir: Path, files: dict, paths: list, payments: list) -> int:
+    """The window's 835s, by pay date then payer, with ISA numbers after those already
+    imported; -> the next ISA number."""
     isa = (
         int(conn.execute("SELECT COUNT(*) FROM remit_files").fetchone()[0]) + 1
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'remit_files'").fetchone()
         else 1
     )
-    paths, payments = [], []
     for _key, f in sorted(files.items(), key=lambda kv: (kv[0][1], kv[1].payer["code"])):
         p = out_dir / f"{f.payer['code']}-{f.pay_date.isoformat()}-{f.trace}.835"
         p.write_text(f.text(isa))
         isa += 1
         paths.append(p)
         payments.append((f.pay_date, f.payer["code"], f.trace, f.total))
+    return isa
+
+
+def _extras(
+    conn: Database,
+    out_dir: Path,
+    reversible: tuple,
+    lines: dict[int, list[dict]],
+    until: _dt.date,
+    practice: dict,
+    isa: int,
+    paths: list,
+    payments: list,
+    counts: dict[str, int],
+) -> None:
+    """One reversal (a paid claim taken back and paid again, corrected) and a payment for a
+    claim another practice issued, in one extra 835."""
+    inv, payer, orig, paid = reversible
+    f = _File(payer, f"{payer['code']}{until:%y%m%d}RV", until, practice)
+    f.add(_negated(orig), -paid)
+    segs, paid2 = _claim_segments(
+        inv,
+        lines[inv["id"]],
+        payer["kind"],
+        "short",
+        random.Random(SEED + inv["id"]),
+        conn,
+        pcn=f"{payer['code']}{inv['id']:08d}R",
+    )
+    f.add(segs, paid2)
+    f.add(
+        [
+            ["CLP", "ZZ-OTHER-7781", "1", "95", "60", "", "CI", "OTHER1"],
+            ["CAS", "CO", "45", "35"],
+        ],
+        6000,
+    )
+    p = out_dir / f"{payer['code']}-{until.isoformat()}-{f.trace}.835"
+    p.write_text(f.text(isa))
+    paths.append(p)
+    payments.append((until, payer["code"], f.trace, f.total))
+    counts["reversed"] += 1
+    counts["unmatched"] += 1
+
+
+def answer_window(
+    conn: Database,
+    out_dir: Path,
+    since: _dt.date,
+    until: _dt.date,
+    practice: dict,
+    *,
+    extras: bool = False,
+) -> dict:
+    """The demo's timeline: the payers' 835s that arrive in (since, until].
+
+    Each claim's fate is fixed by its own seeded draw (80% paid, 7% paid short, 8% denied, 5% never
+    answered; a delay of 12-40 days after the claim was issued), so calling this window by window
+    answers every claim exactly once, on a date after it was sent. Claims whose answer falls after the last window
+    stay unanswered, as the newest claims of a real practice do. With extras=True the window also
+    carries one reversal (a paid claim taken back and paid again, corrected) and a payment for a
+    claim another practice issued. Returns the files and, per 835, (pay date, payer code, trace,
+    amount) for the bank file.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    payers = _payers(conn)
+    invs, lines = _claims_until(conn, until)
+    counts: dict[str, int] = defaultdict(int)
+    files, reversible = _answer_claims(conn, invs, lines, payers, since, until, practice, counts)
+    paths: list[Path] = []
+    payments: list[tuple] = []
+    isa = _write_files(conn, out_dir, files, paths, payments)
     if extras and reversible:
-        inv, payer, orig, paid = reversible
-        f = _File(payer, f"{payer['code']}{until:%y%m%d}RV", until, practice)
-        f.add(_negated(orig), -paid)
-        segs, paid2 = _claim_segments(
-            inv,
-            lines[inv["id"]],
-            payer["kind"],
-            "short",
-            random.Random(SEED + inv["id"]),
-            conn,
-            pcn=f"{payer['code']}{inv['id']:08d}R",
-        )
-        f.add(segs, paid2)
-        f.add(
-            [
-                ["CLP", "ZZ-OTHER-7781", "1", "95", "60", "", "CI", "OTHER1"],
-                ["CAS", "CO", "45", "35"],
-            ],
-            6000,
-        )
-        p = out_dir / f"{payer['code']}-{until.isoformat()}-{f.trace}.835"
-        p.write_text(f.text(isa))
-        paths.append(p)
-        payments.append((until, payer["code"], f.trace, f.total))
-        counts["reversed"] += 1
-        counts["unmatched"] += 1
+        _extras(conn, out_dir, reversible, lines, until, practice, isa, paths, payments, counts)
     return {"files": paths, "payments": payments, "counts": dict(counts)}
 
 
