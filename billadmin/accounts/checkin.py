@@ -69,6 +69,92 @@ def _payer_code(conn: Database, payer_id: int) -> str:
     return p["code"]
 
 
+def _coverage_status(
+    conn: Database, primary: dict | None, allcov: list[dict], on: _dt.date, warnings: list[str]
+) -> str:
+    """active, expiring (within EXPIRY_WARNING_DAYS), lapsed, not_started or none; the warning
+    the desk should act on is appended."""
+    status = "active"
+    if primary is None:
+        ended = [c for c in allcov if c["effective_to"] and c["effective_to"] < on.isoformat()]
+        future = [c for c in allcov if c["effective_from"] > on.isoformat()]
+        if ended:
+            last = max(ended, key=lambda c: c["effective_to"])
+            code = _payer_code(conn, last["payer_id"])
+            status = "lapsed"
+            warnings.append(
+                f"coverage lapsed: the {code} coverage ended {last['effective_to']}; ask for current "
+                "insurance or treat the visit as self-pay"
+            )
+        elif future:
+            status = "not_started"
+            warnings.append(
+                f"coverage not yet in effect: starts {min(c['effective_from'] for c in future)}"
+            )
+        else:
+            status = "none"
+            warnings.append("no insurance on file: self-pay visit")
+    elif primary["effective_to"]:
+        left = (_dt.date.fromisoformat(primary["effective_to"]) - on).days
+        if left <= EXPIRY_WARNING_DAYS:
+            status = "expiring"
+            warnings.append(
+                f"coverage expires in {left} day{'s' if left != 1 else ''} "
+                f"({primary['effective_to']}): ask for the renewed card"
+            )
+    return status
+
+
+def _collect_copay(
+    conn: Database,
+    pat: dict,
+    on: _dt.date,
+    collect_cents: int,
+    method: str | None,
+    reference: str | None,
+    primary: dict | None,
+    row: dict,
+    warnings: list[str],
+) -> None:
+    """Record the co-pay taken at the desk (once per visit date) as a receipt and patient
+    credit; row gets the amount, method and receipt."""
+    copay_due = row["copay_due_cents"]
+    dup = conn.execute(
+        "SELECT r.number FROM receipts r JOIN payments p ON p.id = r.payment_id"
+        " WHERE r.patient_id = ? AND p.kind = 'copay' AND r.service_date = ?",
+        (pat["id"], on.isoformat()),
+    ).fetchone()
+    if dup:
+        raise Conflict(
+            f"a co-pay was already taken for this visit date (receipt {dup[0]}); "
+            "use `billadmin payment post --credit` for other money"
+        )
+    if copay_due and collect_cents > copay_due:
+        warnings.append(
+            f"collected {money.fmt(collect_cents)} is more than the co-pay due {money.fmt(copay_due)}"
+        )
+    elif not copay_due:
+        warnings.append("no co-pay is due on this coverage; the amount is held as patient credit")
+    pid, receipt = payments._insert_payment(
+        conn,
+        kind="copay",
+        patient_id=pat["id"],
+        amount=collect_cents,
+        method=method,
+        reference=reference,
+        on=on,
+        service_date=on.isoformat(),
+        coverage_id=primary["id"] if primary else None,
+    )
+    payments._credit_row(conn, pid, pat["id"], collect_cents, "copay", on)
+    row.update(
+        collected_cents=collect_cents,
+        method=method,
+        receipt=receipt,
+        credit_cents=row["credit_cents"] + collect_cents,
+    )
+
+
 def checkin(
     conn: Database,
     mrn: str,
@@ -91,34 +177,7 @@ def checkin(
         warnings: list[str] = []
         primary = active[0] if active else None
         payer = lookup.payer_by_id(conn, primary["payer_id"]) if primary else None
-        status = "active"
-        if primary is None:
-            ended = [c for c in allcov if c["effective_to"] and c["effective_to"] < on.isoformat()]
-            future = [c for c in allcov if c["effective_from"] > on.isoformat()]
-            if ended:
-                last = max(ended, key=lambda c: c["effective_to"])
-                code = _payer_code(conn, last["payer_id"])
-                status = "lapsed"
-                warnings.append(
-                    f"coverage lapsed: the {code} coverage ended {last['effective_to']}; ask for current "
-                    "insurance or treat the visit as self-pay"
-                )
-            elif future:
-                status = "not_started"
-                warnings.append(
-                    f"coverage not yet in effect: starts {min(c['effective_from'] for c in future)}"
-                )
-            else:
-                status = "none"
-                warnings.append("no insurance on file: self-pay visit")
-        elif primary["effective_to"]:
-            left = (_dt.date.fromisoformat(primary["effective_to"]) - on).days
-            if left <= EXPIRY_WARNING_DAYS:
-                status = "expiring"
-                warnings.append(
-                    f"coverage expires in {left} day{'s' if left != 1 else ''} "
-                    f"({primary['effective_to']}): ask for the renewed card"
-                )
+        status = _coverage_status(conn, primary, allcov, on, warnings)
         copay_due = primary["copay_cents"] if primary else 0
         row = {
             "date": on.isoformat(),
@@ -143,42 +202,7 @@ def checkin(
             "credit_cents": payments.credit_balance(conn, pat["id"]),
         }
         if collect_cents is not None:
-            dup = conn.execute(
-                "SELECT r.number FROM receipts r JOIN payments p ON p.id = r.payment_id"
-                " WHERE r.patient_id = ? AND p.kind = 'copay' AND r.service_date = ?",
-                (pat["id"], on.isoformat()),
-            ).fetchone()
-            if dup:
-                raise Conflict(
-                    f"a co-pay was already taken for this visit date (receipt {dup[0]}); "
-                    "use `billadmin payment post --credit` for other money"
-                )
-            if copay_due and collect_cents > copay_due:
-                warnings.append(
-                    f"collected {money.fmt(collect_cents)} is more than the co-pay due {money.fmt(copay_due)}"
-                )
-            elif not copay_due:
-                warnings.append(
-                    "no co-pay is due on this coverage; the amount is held as patient credit"
-                )
-            pid, receipt = payments._insert_payment(
-                conn,
-                kind="copay",
-                patient_id=pat["id"],
-                amount=collect_cents,
-                method=method,
-                reference=reference,
-                on=on,
-                service_date=on.isoformat(),
-                coverage_id=primary["id"] if primary else None,
-            )
-            payments._credit_row(conn, pid, pat["id"], collect_cents, "copay", on)
-            row.update(
-                collected_cents=collect_cents,
-                method=method,
-                receipt=receipt,
-                credit_cents=row["credit_cents"] + collect_cents,
-            )
+            _collect_copay(conn, pat, on, collect_cents, method, reference, primary, row, warnings)
         audit.record(
             conn,
             "checkin",
