@@ -1,50 +1,357 @@
-"""Audit log: one append-only, hash-chained row per command that writes or shows PHI.
+"""Audit log and ledger seals: keyed, anchored, append-only records nobody can quietly change.
 
-Rule: HIPAA Security Rule audit controls, 45 CFR 164.312(b). Each row stores the OS user, the
-command, the entity kind and internal ids (never PHI values), counts, UTC time, the previous
-row's hash, and hash = sha256(canonical JSON of the row + prev_hash). Triggers abort UPDATE and
-DELETE; verify() recomputes the chain so a row changed or removed behind our back is detected.
+Rule: HIPAA Security Rule audit controls and integrity, 45 CFR 164.312(b) and (c)(1).
+
+- Each command that writes or shows PHI appends one audit row: the OS user (from the effective
+  uid), the parsed command path, the entity kind and internal ids (never PHI values), counts,
+  UTC time, the previous row's hash and its own. Ids come from AUTOINCREMENT, so they are never
+  reused and a cut tail leaves a gap. Rows from the `billadmin.integrity` migration on are keyed:
+  hash = HMAC-SHA256(secret, canonical JSON of the row + prev_hash). Older rows stay the sha256
+  chain they were written as (verified as such, up to settings.audit_keyed_from).
+- Money and identity rows (schema.SEALED) are queued by triggers in seal_pending whenever they
+  are inserted, updated or deleted, and sealed by the transaction that changed them (db.write
+  calls seal() before COMMIT): row_seals holds a keyed chain of (table, row, digest of its
+  values). A change made outside billadmin stays queued, or no longer matches its seal.
+- The secret lives outside the database file (0600), one per database id (settings.db_id):
+  beside the key file when $BILLADMIN_KEY_FILE is set, else in $XDG_CONFIG_HOME/billadmin (or
+  ~/.config/billadmin). It is created on the first keyed write.
+- After every write that added audit rows or seals, the head of both chains (last id, rows,
+  hash) is written to an anchor file beside the secret (one small atomic write). `billadmin
+  check` compares the database with it, or with a copy shipped off the machine
+  (`check --anchor FILE`), so deleting rows, cutting the tail or rebuilding the chain is found.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import getpass
 import hashlib
+import hmac
 import json
 import os
+import secrets
+import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from .db import Database
 
 GENESIS = "0" * 64
 _FIELDS = ("at", "os_user", "command", "action", "entity", "entity_ids", "row_count", "detail")
+ANCHOR_FORMAT = "billadmin-audit-anchor-1"
+DELETED = "deleted"
 
-# The command line being run, set once by the CLI (argv without values that could be PHI is
-# not knowable in general, so only the command path is kept: "import patients").
+# The parsed command path ("invoice generate"), set once by the CLI from Click's context; never
+# argv, whose values (a --db path, a search term) are not ours to log.
 current_command = "python"
 
 
 def os_user() -> str:
+    """The account the process runs as, from the effective uid: $LOGNAME and $USER are whatever
+    the caller sets them to."""
     try:
-        return getpass.getuser()
-    except Exception:
-        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError, AttributeError):
+        return str(os.geteuid()) if hasattr(os, "geteuid") else "unknown"
 
 
 def utcnow() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
 
 
+def _payload(row: dict) -> str:
+    return json.dumps({k: row.get(k) for k in _FIELDS}, sort_keys=True, separators=(",", ":"))
+
+
 def _hash(row: dict, prev_hash: str) -> str:
-    payload = json.dumps({k: row.get(k) for k in _FIELDS}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256((payload + prev_hash).encode()).hexdigest()
+    """The legacy (unkeyed) chain: rows written before the database had a secret."""
+    return hashlib.sha256((_payload(row) + prev_hash).encode()).hexdigest()
+
+
+def _mac(secret: bytes, text: str) -> str:
+    return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()
+
+
+# ---- the secret and the anchor, outside the database file --------------------------------------
+
+
+def _config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "billadmin"
+
+
+def secret_dirs() -> list[Path]:
+    """Where a database's secret may be, the first one being where a new one is created: beside
+    the key file when $BILLADMIN_KEY_FILE is set, then the user's config folder."""
+    from .crypto import KEY_FILE_ENV
+
+    dirs = []
+    if os.environ.get(KEY_FILE_ENV):
+        dirs.append(Path(os.environ[KEY_FILE_ENV]).expanduser().absolute().parent)
+    dirs.append(_config_dir())
+    return dirs
+
+
+def _secret_name(db_id: str) -> str:
+    return f"billadmin-audit-{db_id}.secret"
+
+
+def find_secret(db_id: str) -> Path | None:
+    for d in secret_dirs():
+        p = d / _secret_name(db_id)
+        if p.exists():
+            return p
+    return None
+
+
+_secrets: dict[str, bytes] = {}
+
+
+def _read_secret(p: Path) -> bytes:
+    try:
+        mode = stat.S_IMODE(p.stat().st_mode)
+        text = p.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeError) as e:
+        raise DatabaseUnavailable(f"cannot read the audit secret {p}: {e}") from None
+    if mode & 0o077:
+        raise DatabaseUnavailable(
+            f"the audit secret {p} is readable by other accounts (mode {mode:o}): chmod 600 it"
+        )
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise DatabaseUnavailable(f"the audit secret {p} is damaged") from None
+
+
+def load_secret(db_id: str) -> bytes | None:
+    """The database's secret, or None when it is nowhere to be found."""
+    if db_id in _secrets:
+        return _secrets[db_id]
+    p = find_secret(db_id)
+    if p is None:
+        return None
+    _secrets[db_id] = _read_secret(p)
+    return _secrets[db_id]
+
+
+def _create_secret(db_id: str) -> bytes:
+    folder = secret_dirs()[0]
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    p = folder / _secret_name(db_id)
+    value = secrets.token_bytes(32)
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:  # another process made it first
+        return _read_secret(p)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(value.hex() + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    _secrets[db_id] = value
+    return value
+
+
+def _identity(db: Database) -> tuple[str, int] | None:
+    try:
+        row = db.execute("SELECT db_id, audit_keyed_from FROM db_identity").fetchone()
+    except Exception:  # no such table: a database from before the integrity migrations
+        return None
+    return (row[0], row[1]) if row else None
+
+
+def database_id(db: Database) -> str | None:
+    ident = _identity(db)
+    return ident[0] if ident else None
+
+
+def keyed_from(db: Database) -> int | None:
+    ident = _identity(db)
+    return ident[1] if ident else None
+
+
+def has_keyed_rows(db: Database) -> bool:
+    kf = keyed_from(db)
+    if kf is None:
+        return False
+    top = db.execute("SELECT MAX(id) FROM audit_log").fetchone()[0]
+    if top is not None and top >= kf:
+        return True
+    return db.execute("SELECT 1 FROM row_seals LIMIT 1").fetchone() is not None
+
+
+def secret_for_write(db: Database) -> bytes | None:
+    """The secret to key new rows with (created on the first keyed write); None for a database
+    that is not yet keyed. A database holding keyed rows whose secret is gone cannot be written:
+    new rows would be signed with a secret nobody can check the old ones against."""
+    db_id = database_id(db)
+    if db_id is None:
+        return None
+    found = load_secret(db_id)
+    if found is not None:
+        return found
+    if has_keyed_rows(db):
+        raise DatabaseUnavailable(
+            f"the audit secret of this database is missing (expected {_secret_name(db_id)} in "
+            f"{secret_dirs()[0]}): restore it from the backup of that folder; nothing was written"
+        )
+    return _create_secret(db_id)
+
+
+def _db_file(db: Database) -> Path | None:
+    for _, name, file in db.execute("PRAGMA database_list"):
+        if name == "main":
+            return Path(file).resolve() if file else None
+    return None
+
+
+def anchor_path(db: Database) -> Path | None:
+    """The anchor of this database at this path, beside its secret (a copy elsewhere, or a
+    backup restored in another place, has its own)."""
+    db_id, file = database_id(db), _db_file(db)
+    if db_id is None or file is None:
+        return None
+    where = find_secret(db_id)
+    folder = where.parent if where is not None else secret_dirs()[0]
+    tag = hashlib.sha256(str(file).encode()).hexdigest()[:16]
+    return folder / f"billadmin-audit-{db_id}-{tag}.anchor"
+
+
+@dataclass(frozen=True)
+class Head:
+    """The end of both chains: what the anchor records."""
+
+    db_id: str
+    keyed_from: int
+    audit_last_id: int
+    audit_rows: int
+    audit_hash: str
+    seal_last_id: int
+    seal_hash: str
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "format": ANCHOR_FORMAT,
+            "db_id": self.db_id,
+            "keyed_from": self.keyed_from,
+            "audit": {
+                "last_id": self.audit_last_id,
+                "rows": self.audit_rows,
+                "hash": self.audit_hash,
+            },
+            "seals": {"last_id": self.seal_last_id, "hash": self.seal_hash},
+        }
+
+    def to_text(self, secret: bytes | None) -> str:
+        body = self.body()
+        if secret is not None:
+            body["mac"] = _mac(secret, json.dumps(body, sort_keys=True, separators=(",", ":")))
+        body["at"] = utcnow()
+        return json.dumps(body, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_text(cls, text: str) -> tuple[Head, str | None]:
+        """(head, mac) from an anchor file's text; ValueError when it is not one."""
+        try:
+            d = json.loads(text)
+            if d.get("format") != ANCHOR_FORMAT:
+                raise ValueError("not a billadmin anchor")
+            head = cls(
+                str(d["db_id"]),
+                int(d["keyed_from"]),
+                int(d["audit"]["last_id"]),
+                int(d["audit"]["rows"]),
+                str(d["audit"]["hash"]),
+                int(d["seals"]["last_id"]),
+                str(d["seals"]["hash"]),
+            )
+        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as e:
+            raise ValueError(f"not a billadmin anchor ({type(e).__name__})") from None
+        return head, d.get("mac")
+
+    def mac_ok(self, mac: str | None, secret: bytes) -> bool:
+        want = _mac(secret, json.dumps(self.body(), sort_keys=True, separators=(",", ":")))
+        return mac is not None and hmac.compare_digest(mac, want)
+
+
+def current_head(db: Database) -> Head | None:
+    db_id, kf = database_id(db), keyed_from(db)
+    if db_id is None or kf is None:
+        return None
+    a_id, a_rows = db.execute("SELECT MAX(id), COUNT(*) FROM audit_log").fetchone()
+    a_hash = db.execute("SELECT hash FROM audit_log WHERE id = ?", (a_id,)).fetchone()
+    s = db.execute("SELECT id, hash FROM row_seals ORDER BY id DESC LIMIT 1").fetchone()
+    return Head(
+        db_id,
+        kf,
+        a_id or 0,
+        a_rows,
+        a_hash[0] if a_hash else GENESIS,
+        s[0] if s else 0,
+        s[1] if s else GENESIS,
+    )
+
+
+def read_anchor(path: Path) -> tuple[Head, str | None] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return Head.from_text(text)
+
+
+def _holds(db: Database, head: Head) -> bool:
+    """The database still ends in, or goes on from, the anchored head (cheap: two lookups)."""
+    if head.audit_last_id:
+        row = db.execute("SELECT hash FROM audit_log WHERE id = ?", (head.audit_last_id,))
+        r = row.fetchone()
+        if r is None or r[0] != head.audit_hash:
+            return False
+    if head.seal_last_id:
+        r = db.execute("SELECT hash FROM row_seals WHERE id = ?", (head.seal_last_id,)).fetchone()
+        if r is None or r[0] != head.seal_hash:
+            return False
+    return True
+
+
+def write_anchor(db: Database, head: Head) -> None:
+    """Advance the anchor to head. An anchor the database no longer holds (rows cut or
+    rewritten) is left as it is: it is the evidence `check` reports until someone acts on it."""
+    from .outfile import write_bytes
+
+    path = anchor_path(db)
+    if path is None:
+        return
+    try:
+        old = read_anchor(path)
+    except (OSError, ValueError):
+        old = None  # unreadable: `check` reports it; do not write over what may be evidence
+        if path.exists():
+            return
+    if old is not None:
+        prev = old[0]
+        if prev.db_id != head.db_id or not _holds(db, prev):
+            return
+        if (prev.audit_last_id, prev.seal_last_id) > (head.audit_last_id, head.seal_last_id):
+            return  # another process anchored a later head after ours
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_bytes(path, head.to_text(load_secret(head.db_id)).encode(), phi=False)
+
+
+# ---- writing --------------------------------------------------------------------------------
 
 
 def record(
-    db,
+    db: Database,
     action: str,
     *,
     entity: str | None = None,
-    ids=None,
+    ids: Iterable[Any] | str | None = None,
     count: int | None = None,
     detail: dict | str | None = None,
     command: str | None = None,
@@ -58,7 +365,7 @@ def record(
         ids = ",".join(str(i) for i in ids)
     if detail is not None and not isinstance(detail, str):
         detail = json.dumps(detail, sort_keys=True, default=str)
-    row = {
+    row: dict[str, Any] = {
         "at": utcnow(),
         "os_user": os_user(),
         "command": command or current_command,
@@ -68,14 +375,129 @@ def record(
         "row_count": count,
         "detail": detail,
     }
+    secret = secret_for_write(db)
     row["prev_hash"] = prev_hash
-    row["hash"] = _hash(row, prev_hash)
+    row["hash"] = (
+        _mac(secret, _payload(row) + prev_hash) if secret is not None else _hash(row, prev_hash)
+    )
     cur = db.execute(
-        "INSERT INTO audit_log (at, os_user, command, action, entity, entity_ids, row_count, detail, prev_hash, hash)"
-        " VALUES (:at, :os_user, :command, :action, :entity, :entity_ids, :row_count, :detail, :prev_hash, :hash)",
+        "INSERT INTO audit_log (at, os_user, command, action, entity, entity_ids, row_count,"
+        " detail, prev_hash, hash) VALUES (:at, :os_user, :command, :action, :entity,"
+        " :entity_ids, :row_count, :detail, :prev_hash, :hash)",
         row,
     )
-    return cur.lastrowid
+    return int(cur.lastrowid or 0)
+
+
+def row_digest(table: str, row_id: int, values: dict[str, Any] | None) -> str:
+    """sha256 of a row's non-NULL values by column name (a nullable column added later leaves
+    the digests of existing rows as they were); DELETED for a row that is gone."""
+    if values is None:
+        return DELETED
+    clean = {
+        k: (v.hex() if isinstance(v, bytes) else v) for k, v in values.items() if v is not None
+    }
+    text = json.dumps([table, row_id, clean], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _seal_hash(secret: bytes, prev_hash: str, table: str, row_id: int, digest: str) -> str:
+    return _mac(secret, f"{prev_hash}|{table}|{row_id}|{digest}")
+
+
+def fetch_rows(db: Database, table: str, row_ids: list[int]) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for i in range(0, len(row_ids), 500):
+        chunk = row_ids[i : i + 500]
+        cur = db.execute(
+            f"SELECT rowid AS _rowid_, * FROM {table} WHERE rowid IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+        names = [d[0] for d in cur.description]
+        for r in cur:
+            values = dict(zip(names, r, strict=True))
+            out[values.pop("_rowid_")] = values
+    return out
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Where the queues and chains stood when the write transaction began."""
+
+    pending: int
+    audit: int
+    seals: int
+
+
+def begin_marks(db: Database) -> Marks | None:
+    try:
+        p, a, s = db.execute(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM seal_pending),"
+            " (SELECT COALESCE(MAX(id), 0) FROM audit_log),"
+            " (SELECT COALESCE(MAX(id), 0) FROM row_seals)"
+        ).fetchone()
+    except Exception as e:  # a database before the integrity migrations: nothing to seal yet
+        if "no such table" in str(e):
+            return None
+        raise
+    return Marks(p, a, s)
+
+
+def seal(db: Database, after: int) -> int:
+    """Seal the rows this transaction queued (seal_pending ids above `after`, the mark taken at
+    BEGIN); entries queued before it were made outside billadmin and stay for `check` to report.
+    Returns the number of seals written."""
+    queued = db.execute(
+        "SELECT id, tbl, row_id FROM seal_pending WHERE id > ? ORDER BY id", (after,)
+    ).fetchall()
+    if not queued:
+        return 0
+    order: dict[tuple[str, int], None] = {}
+    for _, t, r in queued:
+        order[(t, r)] = None
+    by_table: dict[str, list[int]] = {}
+    for t, r in order:
+        by_table.setdefault(t, []).append(r)
+    values = {t: fetch_rows(db, t, ids) for t, ids in by_table.items()}
+    secret = secret_for_write(db)
+    if secret is None:
+        raise DatabaseUnavailable("cannot seal rows: this database has no id (run billadmin init)")
+    last = db.execute("SELECT hash FROM row_seals ORDER BY id DESC LIMIT 1").fetchone()
+    prev = last[0] if last else GENESIS
+    rows = []
+    for t, r in order:
+        digest = row_digest(t, r, values[t].get(r))
+        h = _seal_hash(secret, prev, t, r, digest)
+        rows.append((t, r, digest, prev, h))
+        prev = h
+    db.conn.executemany(
+        "INSERT INTO row_seals (tbl, row_id, digest, prev_hash, hash) VALUES (?,?,?,?,?)", rows
+    )
+    db.execute("DELETE FROM seal_pending WHERE id > ? AND id <= ?", (after, queued[-1][0]))
+    return len(rows)
+
+
+def before_commit(db: Database, marks: Marks | None) -> Head | None:
+    """db.write's last step before COMMIT: seal what the transaction changed; the head to
+    anchor when the chains grew (computed under the write lock, so it is exact)."""
+    if marks is None:
+        marks = begin_marks(db)  # the transaction created the tables (the migration)
+        if marks is None:
+            return None
+        marks = Marks(0, marks.audit, marks.seals)
+    sealed = seal(db, marks.pending)
+    grew = sealed or (
+        db.execute("SELECT COALESCE(MAX(id), 0) FROM audit_log").fetchone()[0] > marks.audit
+    )
+    return current_head(db) if grew else None
+
+
+def after_commit(db: Database, head: Head | None) -> None:
+    if head is not None:
+        write_anchor(db, head)
+
+
+# ---- verifying ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -84,9 +506,13 @@ class ChainBreak:
     reason: str
 
 
-def verify(db) -> list[ChainBreak]:
-    """Recompute the chain; every break is returned (empty list: intact)."""
+def verify(db: Database) -> list[ChainBreak]:
+    """Recompute the audit chain; every break is returned (empty list: intact). Rows before
+    settings.audit_keyed_from are the legacy sha256 chain; later rows need the secret."""
     breaks: list[ChainBreak] = []
+    kf = keyed_from(db)
+    db_id = database_id(db)
+    secret = load_secret(db_id) if db_id else None
     prev_hash = GENESIS
     prev_id = 0
     cols = ", ".join(("id",) + _FIELDS + ("prev_hash", "hash"))
@@ -96,7 +522,99 @@ def verify(db) -> list[ChainBreak]:
             breaks.append(ChainBreak(row["id"], f"rows {prev_id + 1}..{row['id'] - 1} are missing"))
         if row["prev_hash"] != prev_hash:
             breaks.append(ChainBreak(row["id"], "prev_hash does not match the previous row's hash"))
-        if _hash(row, row["prev_hash"]) != row["hash"]:
-            breaks.append(ChainBreak(row["id"], "row content does not match its hash (edited)"))
+        keyed = kf is not None and row["id"] >= kf
+        if keyed and secret is not None:
+            ok = hmac.compare_digest(_mac(secret, _payload(row) + row["prev_hash"]), row["hash"])
+        elif keyed:
+            ok = True  # no secret here: reported once by check_secret, not row by row
+        else:
+            ok = _hash(row, row["prev_hash"]) == row["hash"]
+        if not ok:
+            why = "edited, or rehashed without the secret" if keyed else "edited"
+            breaks.append(ChainBreak(row["id"], f"row content does not match its hash ({why})"))
         prev_hash, prev_id = row["hash"], row["id"]
     return breaks
+
+
+def verify_seal_chain(db: Database, secret: bytes | None) -> list[str]:
+    out: list[str] = []
+    prev_hash, prev_id = GENESIS, 0
+    for sid, t, r, digest, ph, h in db.execute(
+        "SELECT id, tbl, row_id, digest, prev_hash, hash FROM row_seals ORDER BY id"
+    ):
+        if sid != prev_id + 1:
+            out.append(f"seals {prev_id + 1}..{sid - 1} are missing (rows deleted with them)")
+        if ph != prev_hash:
+            out.append(f"seal {sid}: prev_hash does not match the previous seal")
+        if secret is not None and not hmac.compare_digest(_seal_hash(secret, ph, t, r, digest), h):
+            out.append(f"seal {sid} ({t} row {r}): edited, or rehashed without the secret")
+        prev_hash, prev_id = h, sid
+        if len(out) >= 100:
+            break
+    return out
+
+
+def verify_sealed_rows(db: Database, tables: Iterable[str]) -> list[str]:
+    """Each sealed table's rows as they are now against their latest seal."""
+    latest: dict[tuple[str, int], str] = {}
+    for t, r, digest in db.execute(
+        "SELECT tbl, row_id, digest FROM row_seals WHERE id IN"
+        " (SELECT MAX(id) FROM row_seals GROUP BY tbl, row_id)"
+    ):
+        latest[(t, r)] = digest
+    out: list[str] = []
+    for t in tables:
+        cur = db.execute(f"SELECT rowid AS _rowid_, * FROM {t}")
+        names = [d[0] for d in cur.description]
+        seen = set()
+        for r in cur:
+            values = dict(zip(names, r, strict=True))
+            rid = values.pop("_rowid_")
+            seen.add(rid)
+            want = latest.get((t, rid))
+            if want is None:
+                out.append(f"{t} row {rid} has no seal (added outside billadmin)")
+            elif want != row_digest(t, rid, values):
+                out.append(f"{t} row {rid} changed since it was sealed")
+        for (st, rid), digest in latest.items():
+            if st == t and rid not in seen and digest != DELETED:
+                out.append(f"{t} row {rid} was deleted (its seal remains)")
+    return out[:200]
+
+
+def check_anchor(db: Database, head: Head, mac: str | None, where: str) -> list[str]:
+    """What the database lacks of the anchored head (empty: it holds it, or goes on from it)."""
+    out: list[str] = []
+    if head.db_id != database_id(db):
+        return [f"{where} belongs to another database (id {head.db_id})"]
+    secret = load_secret(head.db_id)
+    if secret is not None and not head.mac_ok(mac, secret):
+        out.append(f"{where} was not written by billadmin with this database's secret")
+    if keyed_from(db) != head.keyed_from:
+        out.append(
+            f"{where}: keyed rows start at {head.keyed_from}, the database says {keyed_from(db)}"
+        )
+    a = head.audit_last_id
+    if a:
+        r = db.execute("SELECT hash FROM audit_log WHERE id = ?", (a,)).fetchone()
+        n = db.execute("SELECT COUNT(*) FROM audit_log WHERE id <= ?", (a,)).fetchone()[0]
+        if r is None:
+            last = db.execute("SELECT MAX(id) FROM audit_log").fetchone()[0] or 0
+            out.append(
+                f"{where}: audit row {a} is missing (the log ends at {last}): rows were deleted"
+                " or the tail cut"
+            )
+        elif r[0] != head.audit_hash:
+            out.append(
+                f"{where}: audit row {a} has another hash than anchored: the log was rebuilt"
+            )
+        if r is not None and n != head.audit_rows:
+            out.append(f"{where}: {head.audit_rows} audit rows up to {a} were anchored, {n} remain")
+    s = head.seal_last_id
+    if s:
+        r = db.execute("SELECT hash FROM row_seals WHERE id = ?", (s,)).fetchone()
+        if r is None:
+            out.append(f"{where}: seal {s} is missing: ledger rows were deleted with their seals")
+        elif r[0] != head.seal_hash:
+            out.append(f"{where}: seal {s} has another hash than anchored: the seals were rebuilt")
+    return out

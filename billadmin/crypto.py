@@ -110,6 +110,12 @@ def _private_tmp(p: Path, suffix: str) -> Path:
     return tmp
 
 
+def _remove_with_journals(tmp: Path) -> None:
+    """A failed rewrite or backup leaves nothing behind: the copy may hold plaintext PHI."""
+    for s in ("", "-wal", "-shm", "-journal"):
+        Path(str(tmp) + s).unlink(missing_ok=True)
+
+
 def _swap_in(tmp: Path, p: Path) -> None:
     for s in ("-wal", "-shm"):
         Path(str(p) + s).unlink(missing_ok=True)
@@ -137,12 +143,16 @@ def encrypt(p: Path, key: str) -> None:
     src = CipherConnection(sc.connect(str(p), isolation_level=None))
     tmp = _private_tmp(p, ".encrypting")
     try:
-        _export(src, tmp, key)
-    finally:
-        src.close()
-    check = connect(tmp, key)
-    check.execute("PRAGMA journal_mode = WAL")
-    check.close()
+        try:
+            _export(src, tmp, key)
+        finally:
+            src.close()
+        check = connect(tmp, key)
+        check.execute("PRAGMA journal_mode = WAL")
+        check.close()
+    except BaseException:
+        _remove_with_journals(tmp)
+        raise
     _swap_in(tmp, p)
 
 
@@ -151,14 +161,18 @@ def decrypt(p: Path, key: str) -> None:
     src = connect(p, key)
     tmp = _private_tmp(p, ".decrypting")
     try:
-        _export(src, tmp, "")
-    finally:
-        src.close()
-    import sqlite3
+        try:
+            _export(src, tmp, "")
+        finally:
+            src.close()
+        import sqlite3
 
-    check = sqlite3.connect(str(tmp))
-    check.execute("PRAGMA journal_mode = WAL")
-    check.close()
+        check = sqlite3.connect(str(tmp))
+        check.execute("PRAGMA journal_mode = WAL")
+        check.close()
+    except BaseException:
+        _remove_with_journals(tmp)  # never a plaintext copy left behind
+        raise
     _swap_in(tmp, p)
 
 
@@ -167,30 +181,66 @@ def rekey(p: Path, key: str, new_key: str) -> None:
     src = connect(p, key)
     tmp = _private_tmp(p, ".rekeying")
     try:
-        _export(src, tmp, new_key)
-    finally:
-        src.close()
-    check = connect(tmp, new_key)
-    check.execute("PRAGMA journal_mode = WAL")
-    check.close()
+        try:
+            _export(src, tmp, new_key)
+        finally:
+            src.close()
+        check = connect(tmp, new_key)
+        check.execute("PRAGMA journal_mode = WAL")
+        check.close()
+    except BaseException:
+        _remove_with_journals(tmp)
+        raise
     _swap_in(tmp, p)
 
 
 def backup(conn, dest: Path, key: str | None) -> int:
     """Copy a live database with SQLite's online backup API; an encrypted source gives an
-    encrypted copy under the same key. Returns the page count."""
+    encrypted copy under the same key. Returns the page count.
+
+    The copy is made in a temporary file (O_EXCL|O_NOFOLLOW, 0600) beside dest, fsynced, then
+    linked to dest, which must not exist (never written through, never replaced). On any failure
+    (a full disk) the temporary file is removed: no partial copy is left for a later `check` or
+    restore to mistake for the database."""
+    import secrets
     import sqlite3
 
-    if dest.exists():
+    dest = Path(dest)
+    if dest.exists() or dest.is_symlink():
         raise BadInput(f"{dest} exists: choose a new file name")
-    fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    folder = dest.parent if str(dest.parent) else Path(".")
+    if not folder.is_dir():
+        raise BadInput(f"cannot write {dest}: the folder {folder} does not exist")
+    tmp = folder / f".{dest.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
     os.close(fd)
-    target = connect(dest, key) if key is not None else sqlite3.connect(str(dest))
     try:
-        conn.backup(target)
-        pages = target.execute("PRAGMA page_count").fetchone()[0]
+        target = connect(tmp, key) if key is not None else sqlite3.connect(str(tmp))
+        try:
+            conn.backup(target)
+            pages = target.execute("PRAGMA page_count").fetchone()[0]
+        finally:
+            target.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, dest)  # fails if dest appeared meanwhile: never replaced
+        except FileExistsError:
+            raise BadInput(f"{dest} exists: choose a new file name") from None
+        except OSError:  # a file system without hard links (some network or USB mounts)
+            if dest.exists() or dest.is_symlink():
+                raise BadInput(f"{dest} exists: choose a new file name") from None
+            os.rename(tmp, dest)
     finally:
-        target.close()
+        _remove_with_journals(tmp)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     return pages
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import crypto
+from . import audit, crypto
 from .crypto import is_encrypted_file  # noqa: F401  (part of db's interface: tests and tools ask it)
 from .errors import DatabaseBusy, DatabaseUnavailable
 
@@ -84,6 +84,43 @@ def _open_raw(p: Path, key: str | None):
     return crypto.connect(p, key, timeout=BUSY_TIMEOUT_MS / 1000)
 
 
+def _known_migrations() -> set[tuple[str, str]]:
+    return {(s.name, m.name) for s in migration_sets() for m in s._migrations}
+
+
+def _refuse_foreign(conn, p: Path, create: bool) -> None:
+    """Only a billadmin database is opened, and only `init` (create=True) makes one out of an
+    empty file. Another application's SQLite file, or a database with migrations this version
+    does not know (made by a newer billadmin), is refused before anything is written to it."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        if create:
+            return
+        conn.close()
+        raise DatabaseUnavailable(
+            f"{p} is an empty database, not a billadmin one: run `billadmin init` to make one"
+        )
+    applied: set[tuple[str, str]] = set()
+    if "_sqlite_migrations" in tables:
+        applied = {
+            (r[0], r[1]) for r in conn.execute("SELECT migration_set, name FROM _sqlite_migrations")
+        }
+    if not any(s == "billadmin.core" for s, _ in applied):
+        conn.close()
+        raise DatabaseUnavailable(
+            f"{p} is not a billadmin database (another application's file?): left unchanged"
+        )
+    unknown = sorted(
+        f"{s}:{n}" for s, n in applied - _known_migrations() if s.startswith("billadmin.")
+    )
+    if unknown:
+        conn.close()
+        raise DatabaseUnavailable(
+            f"{p} was made by a newer billadmin ({len(unknown)} migration(s) this version does not"
+            f" know, e.g. {unknown[0]}): upgrade billadmin; the file was left unchanged"
+        )
+
+
 def connect(
     path: str | os.PathLike | None = None, *, create: bool = False, migrate: bool = True
 ) -> Database:
@@ -113,6 +150,10 @@ def connect(
     elif p.is_dir():
         raise DatabaseUnavailable(f"cannot open database: {p} is a directory")
     _warn_if_readable(p)
+    if not create and p.stat().st_size == 0:
+        raise DatabaseUnavailable(
+            f"{p} is an empty file, not a billadmin database: run `billadmin init`"
+        )
     if new or p.stat().st_size == 0:
         key = crypto.configured_key()
     elif is_encrypted_file(p):
@@ -124,6 +165,7 @@ def connect(
     try:
         conn = _open_raw(p, key)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _refuse_foreign(conn, p, create)  # before WAL: a file that is not ours stays unchanged
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -179,7 +221,10 @@ def write(db: Database) -> Iterator[Database]:
             ) from None
         raise
     try:
+        marks = audit.begin_marks(db)
         yield db
+        # seal what this transaction changed in the ledger, inside it (audit.py says why)
+        head = audit.before_commit(db, marks)
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
@@ -196,6 +241,8 @@ def write(db: Database) -> Iterator[Database]:
                 "database is busy: could not commit; nothing was written, try again"
             ) from None
         raise
+    # after COMMIT: an anchor that lags a crash behind is fine, one ahead of the database is not
+    audit.after_commit(db, head)
 
 
 def migration_sets():

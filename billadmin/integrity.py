@@ -48,6 +48,264 @@ def check_audit(conn) -> list[Finding]:
     return [_f("AUDIT-CHAIN", f"audit row {b.audit_id}: {b.reason}") for b in audit.verify(conn)]
 
 
+def check_secret(conn) -> list[Finding]:
+    """A database holding keyed rows needs its secret to be verified (and written)."""
+    db_id = audit.database_id(conn)
+    if db_id is None or audit.find_secret(db_id) is not None or not audit.has_keyed_rows(conn):
+        return []
+    return [
+        _f(
+            "AUDIT-SECRET",
+            f"the audit secret of this database (id {db_id}) is missing: keyed audit rows and"
+            f" ledger seals cannot be verified; restore billadmin-audit-{db_id}.secret to"
+            f" {audit.secret_dirs()[0]}",
+        )
+    ]
+
+
+def check_anchor(conn, anchor_file: str | None = None) -> list[Finding]:
+    """The database still holds the head anchored outside it: the local anchor written on every
+    write, or a copy shipped off the machine (`check --anchor FILE`). A database with no local
+    anchor yet (a copy in a new place) is anchored by its next write."""
+    from pathlib import Path
+
+    if audit.database_id(conn) is None:
+        return []
+    path = Path(anchor_file) if anchor_file else audit.anchor_path(conn)
+    if path is None:
+        return []
+    where = f"anchor {path}"
+    try:
+        got = audit.read_anchor(path)
+    except (OSError, ValueError) as e:
+        return [_f("AUDIT-ANCHOR", f"{where} cannot be read: {e}")]
+    if got is None:
+        if anchor_file:
+            return [_f("AUDIT-ANCHOR", f"{where} does not exist")]
+        return []
+    head, mac = got
+    return [_f("AUDIT-ANCHOR", m) for m in audit.check_anchor(conn, head, mac, where)]
+
+
+def check_seals(conn) -> list[Finding]:
+    """Money and identity rows against their keyed seals (schema.SEALED)."""
+    from .schema import SEALED
+
+    db_id = audit.database_id(conn)
+    if db_id is None:
+        return []
+    out = [_f("LEDGER-SEAL", m) for m in audit.verify_seal_chain(conn, audit.load_secret(db_id))]
+    out += [_f("LEDGER-SEAL", m) for m in audit.verify_sealed_rows(conn, SEALED)]
+    pending = conn.execute(
+        "SELECT tbl, COUNT(*), MIN(row_id) FROM seal_pending GROUP BY tbl ORDER BY tbl"
+    ).fetchall()
+    for table, n, first in pending:
+        out.append(
+            _f(
+                "LEDGER-SEAL",
+                f"{table}: {n} row change(s) made outside billadmin, never sealed (first row {first})",
+            )
+        )
+    return out
+
+
+_expected: dict[str, str] = {}
+
+
+def expected_triggers() -> dict[str, str]:
+    """Every trigger a database migrated by this version has (name -> SQL), read from a fresh
+    in-memory database: one definition, the migrations themselves."""
+    if not _expected:
+        import sqlite3
+
+        import sqlite_utils
+
+        from .schema import MIGRATION_SETS
+
+        mem = sqlite_utils.Database(sqlite3.connect(":memory:", isolation_level=None))
+        for s in MIGRATION_SETS():
+            s.apply(mem)
+        _expected.update(
+            {
+                n: sql
+                for n, sql in mem.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                )
+            }
+        )
+        mem.close()
+    return _expected
+
+
+def trigger_problems(conn) -> tuple[list[str], list[str]]:
+    """(missing, changed) protective triggers."""
+    have = {
+        n: sql
+        for n, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+    }
+    want = expected_triggers()
+    missing = sorted(n for n in want if n not in have)
+    changed = sorted(n for n in want if n in have and have[n] != want[n])
+    return missing, changed
+
+
+def check_triggers(conn) -> list[Finding]:
+    missing, changed = trigger_problems(conn)
+    out = [
+        _f("TRIGGER", f"protective trigger {n} is missing: `billadmin init` restores it")
+        for n in missing
+    ]
+    out += [
+        _f("TRIGGER", f"protective trigger {n} was changed: `billadmin init` restores it")
+        for n in changed
+    ]
+    return out
+
+
+def restore_triggers(conn) -> list[str]:
+    """Recreate missing or changed protective triggers (run by `billadmin init`); their names."""
+    from . import db
+
+    missing, changed = trigger_problems(conn)
+    if not missing and not changed:
+        return []
+    want = expected_triggers()
+    with db.write(conn):
+        for n in changed:
+            conn.execute(f'DROP TRIGGER "{n}"')
+        for n in missing + changed:
+            conn.execute(want[n])
+        audit.record(
+            conn,
+            "init restore-triggers",
+            count=len(missing) + len(changed),
+            detail={"triggers": missing + changed},
+        )
+    return missing + changed
+
+
+def check_receipts(conn) -> list[Finding]:
+    """Receipt numbers are R0000001, R0000002, ... with no gap (a receipt's id is its number)."""
+    out = []
+    ids = [r[0] for r in conn.execute("SELECT id FROM receipts ORDER BY id")]
+    missing = sorted(set(range(1, (ids[-1] if ids else 0) + 1)) - set(ids))
+    if missing:
+        out.append(
+            _f(
+                "RECEIPT-GAP",
+                f"{len(missing)} receipt number(s) missing: {', '.join(f'R{n:07d}' for n in missing[:20])}",
+            )
+        )
+    for rid, number in conn.execute(
+        "SELECT id, number FROM receipts WHERE number != printf('R%07d', id) LIMIT 20"
+    ):
+        out.append(_f("RECEIPT-GAP", f"receipt id {rid} carries the number {number}"))
+    return out
+
+
+def _detail(text):
+    import json
+
+    try:
+        d = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return d if isinstance(d, dict) else None
+
+
+def check_audited_amounts(conn) -> list[Finding]:
+    """Amounts the audit log recorded when money was posted still match the ledger rows."""
+    out = []
+    for aid, action, ids, detail in conn.execute(
+        "SELECT id, action, entity_ids, detail FROM audit_log WHERE action IN"
+        " ('payment post', 'payment refund', 'remit import', 'checkin') ORDER BY id"
+    ):
+        d = _detail(detail)
+        if d is None:
+            continue
+        if action in ("payment post", "payment refund") and ids and "amount_cents" in d:
+            row = conn.execute(
+                "SELECT amount_cents FROM payments WHERE id = ?", (int(ids),)
+            ).fetchone()
+            found = row[0] if row else None
+            want = abs(d["amount_cents"])
+            if found is None or abs(found) != want:
+                out.append(_audited(aid, f"payment {ids}", want, found))
+        elif action == "remit import" and ids and "posted_cents" in d:
+            tx = [int(i) for i in ids.split(",") if i.strip().isdigit()]
+            found = conn.execute(
+                f"SELECT SUM(posted_cents), COUNT(*) FROM remit_transactions WHERE id IN ({','.join('?' * len(tx))})",
+                tx,
+            ).fetchone()
+            if found[1] != len(tx) or (found[0] or 0) != d["posted_cents"]:
+                out.append(
+                    _audited(
+                        aid,
+                        f"remit transactions {ids}",
+                        d["posted_cents"],
+                        found[0] if found[1] else None,
+                    )
+                )
+        elif action == "checkin" and d.get("receipt") and d.get("collected_cents"):
+            row = conn.execute(
+                "SELECT p.amount_cents FROM receipts r JOIN payments p ON p.id = r.payment_id WHERE r.number = ?",
+                (d["receipt"],),
+            ).fetchone()
+            found = row[0] if row else None
+            if found != d["collected_cents"]:
+                out.append(_audited(aid, f"receipt {d['receipt']}", d["collected_cents"], found))
+    return out[:100]
+
+
+def _audited(aid: int, what: str, want: int, found: int | None) -> Finding:
+    if found is None:
+        return _f(
+            "AUDIT-AMOUNT",
+            f"audit row {aid}: {what} recorded {want / 100:.2f} is gone from the ledger",
+        )
+    return _f(
+        "AUDIT-AMOUNT",
+        f"audit row {aid}: {what} recorded {want / 100:.2f} != ledger {found / 100:.2f}",
+    )
+
+
+def check_invoice_files(conn) -> list[Finding]:
+    """Every file recorded for an invoice is where it was written, with the hash recorded for it
+    (an 837's hash is its interchange's)."""
+    import hashlib
+    from pathlib import Path
+
+    out = []
+    hashes: dict[str, str | None] = {}
+
+    def sha(path: str) -> str | None:
+        if path not in hashes:
+            try:
+                hashes[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+            except OSError:
+                hashes[path] = None
+        return hashes[path]
+
+    for number, kind, path, want in conn.execute(
+        "SELECT i.number, f.kind, f.path, CASE WHEN x.path = f.path THEN x.sha256 END"
+        " FROM invoice_files f JOIN invoices i ON i.id = f.invoice_id"
+        " LEFT JOIN x12_interchanges x ON x.id = f.interchange_id ORDER BY f.id"
+    ):
+        got = sha(path)
+        if got is None:
+            out.append(_f("INVOICE-FILE", f"invoice {number}: its {kind} file {path} is missing"))
+        elif want is not None and got != want:
+            out.append(
+                _f(
+                    "INVOICE-FILE",
+                    f"invoice {number}: its {kind} file {path} changed since it was written",
+                )
+            )
+        if len(out) >= 100:
+            break
+    return out
+
+
 def check_invoices(conn) -> list[Finding]:
     out = []
     for inv_id, number, stored in conn.execute(
@@ -157,6 +415,13 @@ CHECKS = [
     check_sqlite,
     check_foreign_keys,
     check_audit,
+    check_secret,
+    check_anchor,
+    check_seals,
+    check_triggers,
+    check_receipts,
+    check_audited_amounts,
+    check_invoice_files,
     check_invoices,
     check_numbering,
     check_allocations,
@@ -177,8 +442,11 @@ def extra_checks():
     return [ledger_findings, invariant_findings, check_remittances]
 
 
-def run_checks(conn) -> list[Finding]:
+def run_checks(conn, anchor_file: str | None = None) -> list[Finding]:
+    """Every rule; `anchor_file` is a shipped copy of the anchor to compare with as well."""
     findings: list[Finding] = []
     for check in CHECKS + extra_checks():
         findings.extend(check(conn))
+    if anchor_file:
+        findings.extend(check_anchor(conn, anchor_file))
     return findings

@@ -285,4 +285,140 @@ def MIGRATION_SETS():
     from .reconcile.schema import reconcile  # reconciliation run history
     from .remit.schema import remit  # 835 remittances as read, CARC/RARC meanings
 
-    return [core, accounts, remit, reconcile, ingest, codesets, billing]
+    # integrity last: its triggers and seals span the other sets' tables
+    return [core, accounts, remit, reconcile, ingest, codesets, billing, integrity]
+
+
+# ---- integrity: applied after every domain's set, because its triggers span their tables ------
+
+integrity = Migrations("billadmin.integrity")
+
+# Money and ledger rows: append-only. Where posting sets a status column once after inserting
+# the row (remit_claims.outcome and .note, remit_transactions' posted/unmatched/skipped totals,
+# set by remit/post.py in the same transaction), only the money and identity columns are frozen.
+APPEND_ONLY = {
+    "payments": None,
+    "payment_allocations": None,
+    "adjustments": None,
+    "invoice_events": None,
+    "receipts": None,
+    "remit_transactions": (
+        "id, file_id, st_control, payer_key, payer_id, handling_code, credit_debit, amount_cents,"
+        " payment_date, trace_number, reversal_only, claims_paid_cents, plb_cents"
+    ),
+    "remit_claims": (
+        "id, transaction_id, seq, claim_number, invoice_id, status_code, charge_cents, paid_cents,"
+        " patient_resp_cents, payer_claim_number, reverses_id"
+    ),
+    "remit_lines": None,
+    "remit_adjustments": None,
+    "remit_plb": None,
+    "remit_payments": None,
+}
+
+# Rows sealed into the keyed ledger chain (audit.seal): every insert, update and delete is
+# queued in seal_pending by a trigger and sealed by the transaction that made it, so a change
+# made outside billadmin (or a row deleted with its seal) is found by `billadmin check`.
+SEALED = (
+    "payments",
+    "payment_allocations",
+    "adjustments",
+    "invoice_events",
+    "receipts",
+    "unapplied_credits",
+    "remit_transactions",
+    "remit_claims",
+    "remit_lines",
+    "remit_adjustments",
+    "remit_plb",
+    "invoices",
+    "invoice_lines",
+    "invoice_snapshots",
+    "invoice_files",
+    "x12_interchanges",
+    "patients",
+    "coverages",
+)
+
+
+def _append_only_sql(table: str, columns: str | None) -> str:
+    msg = f"{table} rows are append-only: record a correcting row"
+    of = f" OF {columns}" if columns else ""
+    return (
+        f"CREATE TRIGGER {table}_append_only_update BEFORE UPDATE{of} ON {table}\n"
+        f"        BEGIN SELECT RAISE(ABORT, '{msg}'); END;\n"
+        f"    CREATE TRIGGER {table}_append_only_delete BEFORE DELETE ON {table}\n"
+        f"        BEGIN SELECT RAISE(ABORT, '{msg}'); END;\n"
+    )
+
+
+def _seal_sql(table: str) -> str:
+    return "".join(
+        f"CREATE TRIGGER {table}_seal_{op.lower()} AFTER {op} ON {table}\n"
+        f"        BEGIN INSERT INTO seal_pending (tbl, row_id) VALUES ('{table}', {ref}.rowid); END;\n"
+        for op, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+    )
+
+
+@integrity()
+def m001_keyed_audit(db):
+    """Audit ids are never reused (AUTOINCREMENT: a cut tail leaves a gap), and rows from here on
+    are keyed (HMAC with a secret kept outside the database); older rows stay a sha256 chain."""
+    _exec(
+        db,
+        """
+    CREATE TABLE audit_log_v2 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL, os_user TEXT NOT NULL, command TEXT NOT NULL,
+        action TEXT NOT NULL, entity TEXT, entity_ids TEXT, row_count INTEGER,
+        detail TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO audit_log_v2 (id, at, os_user, command, action, entity, entity_ids, row_count,
+        detail, prev_hash, hash)
+        SELECT id, at, os_user, command, action, entity, entity_ids, row_count, detail, prev_hash,
+        hash FROM audit_log ORDER BY id;
+    DROP TABLE audit_log;
+    ALTER TABLE audit_log_v2 RENAME TO audit_log;
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TABLE db_identity (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        db_id TEXT NOT NULL, audit_keyed_from INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO db_identity (id, db_id, audit_keyed_from)
+        VALUES (1, lower(hex(randomblob(16))), (SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log));
+    CREATE TRIGGER db_identity_no_update BEFORE UPDATE ON db_identity
+        BEGIN SELECT RAISE(ABORT, 'the database id is fixed'); END;
+    CREATE TRIGGER db_identity_no_delete BEFORE DELETE ON db_identity
+        BEGIN SELECT RAISE(ABORT, 'the database id is fixed'); END
+    """,
+    )
+
+
+@integrity()
+def m002_append_only_ledger(db):
+    """Money rows are never changed or deleted (corrections are new rows); each row is sealed
+    into a keyed chain so a change behind billadmin's back is found by `billadmin check`."""
+    sql = """
+    CREATE TABLE seal_pending (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, row_id INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE row_seals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, row_id INTEGER NOT NULL,
+        digest TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX row_seals_row ON row_seals(tbl, row_id, id);
+    CREATE TRIGGER row_seals_no_update BEFORE UPDATE ON row_seals
+        BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;
+    CREATE TRIGGER row_seals_no_delete BEFORE DELETE ON row_seals
+        BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;
+    """
+    for table, columns in APPEND_ONLY.items():
+        sql += "    " + _append_only_sql(table, columns)
+    for table in SEALED:
+        sql += "    " + _seal_sql(table)
+        # rows already there are sealed by the transaction that applies this migration
+        sql += f"    INSERT INTO seal_pending (tbl, row_id) SELECT '{table}', rowid FROM {table};\n"
+    _exec(db, sql)

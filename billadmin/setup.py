@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import audit, db
+from . import audit, db, integrity
 
 
 @dataclass
@@ -26,6 +26,12 @@ def init_database(path=None) -> InitResult:
         res.lines.append(f"Applied {len(applied)} migration(s): " + ", ".join(applied))
     else:
         res.lines.append("Schema is up to date")
+    restored = integrity.restore_triggers(conn)
+    if restored:
+        res.lines.append(
+            f"Restored {len(restored)} protective trigger(s) that were missing or changed: "
+            + ", ".join(restored)
+        )
     for step in post_init_steps():
         msg = step(conn)
         if msg:

@@ -312,6 +312,8 @@ def test_payment_list_and_ledger_finding_detects_tampering(cli, acct, db):
     ]
     r = cli("payment", "list", "--kind", "copay", "-f", "csv")
     assert r.stdout.count("\n") == 2
+    # payments are append-only: an attacker drops the trigger first
+    db.execute("DROP TRIGGER payments_append_only_update")
     db.execute("UPDATE payments SET amount_cents = 6001 WHERE kind = 'patient'")
     f = payments.ledger_findings(db)
     assert len(f) == 1 and f[0].rule == "PAYMENT-ALLOCATED" and "0.01 unaccounted" in f[0].message

@@ -438,6 +438,8 @@ def test_invariant_findings_detect_a_tampered_ledger(db, ledger):
     )
     assert lg.invariant_findings(db, today) == []
     # a payment dated after --as-of shows up as a difference between the as-of views and the all-time view
+    # payments are append-only: an attacker drops the trigger first
+    db.execute("DROP TRIGGER payments_append_only_update")
     db.execute("UPDATE payments SET received_on = '2027-06-01' WHERE id = ?", (pay,))
     f = lg.invariant_findings(db, today)
     assert {x.rule for x in f} == {"AGING-BALANCE"} and len(f) == 3
