@@ -53,24 +53,8 @@ def default_start(end: _dt.date) -> _dt.date:
     return _dt.date(y, m, 1)
 
 
-def compute(conn: Database, start: _dt.date, end: _dt.date) -> list[dict]:
-    carc.ensure_temp_table(conn)
-    p = {"start": start.isoformat(), "end": end.isoformat()}
-    acc: dict = defaultdict(
-        lambda: {
-            "claims": 0,
-            "charges_cents": 0,
-            "payments_cents": 0,
-            "contractual_cents": 0,
-            "patient_resp_cents": 0,
-            "answered": 0,
-            "denied_claims": 0,
-            "denied_cents": 0,
-            "carcs": defaultdict(int),
-            "pay_days": 0,
-            "paid_claims": 0,
-        }
-    )
+def _add_claims(conn: Database, p: dict, acc: dict) -> None:
+    """Claims issued and their charges, by month of issue."""
     for m, kind, n, total in conn.execute(
         """SELECT substr(i.issued_on, 1, 7), py.kind, COUNT(*), SUM(i.total_cents) FROM invoices i
                JOIN payers py ON py.id = i.payer_id
@@ -81,6 +65,10 @@ def compute(conn: Database, start: _dt.date, end: _dt.date) -> list[dict]:
             a = acc[(m, PROGRAM[kind])]
             a["claims"] += n
             a["charges_cents"] += total
+
+
+def _add_payments(conn: Database, p: dict, acc: dict) -> None:
+    """Payer money allocated to claims, by month received."""
     # allocations drive the scan (CROSS JOIN): one sequential pass, payments are few and cached
     for m, kind, amt in conn.execute(
         """SELECT substr(p.received_on, 1, 7), py.kind, SUM(a.amount_cents) FROM payment_allocations a
@@ -91,6 +79,10 @@ def compute(conn: Database, start: _dt.date, end: _dt.date) -> list[dict]:
     ):
         if kind in PROGRAM:
             acc[(m, PROGRAM[kind])]["payments_cents"] += amt
+
+
+def _add_adjustments(conn: Database, p: dict, acc: dict) -> None:
+    """Contractual, patient-responsibility and denied amounts (by CARC), by month posted."""
     kinds = dict(conn.execute("SELECT id, kind FROM payers"))
     # a year of adjustments is most of the table: scan it (+ turns the date index off) and group
     # by the raw codes; categories are looked up once per code afterwards
@@ -112,6 +104,10 @@ def compute(conn: Database, start: _dt.date, end: _dt.date) -> list[dict]:
         if source == "remit" and carc.is_denial(group, reason):
             a["denied_cents"] += amt
             a["carcs"][f"{group}-{reason}"] += amt
+
+
+def _add_answers(conn: Database, p: dict, acc: dict) -> None:
+    """Claims answered and claims denied, by month of the answer."""
     for m, kind, answered, denied in conn.execute(
         f"""WITH post AS (
                   SELECT d.invoice_id, d.created_on AS day,
@@ -132,6 +128,10 @@ def compute(conn: Database, start: _dt.date, end: _dt.date) -> list[dict]:
             a = acc[(m, PROGRAM[kind])]
             a["answered"] += answered
             a["denied_claims"] += denied
+
+
+def _add_pay_days(conn: Database, p: dict, acc: dict) -> None:
+    """Days from issue to first payment, by month of that payment."""
     for m, kind, days, n in conn.execute(
         """WITH firstpay AS (SELECT a.invoice_id, MIN(p.received_on) AS day FROM payment_allocations a
                                  JOIN payments p ON p.id = a.payment_id WHERE p.kind = 'insurance'
@@ -146,6 +146,10 @@ def compute(conn: Database, start: _dt.date, end: _dt.date) -> list[dict]:
             a = acc[(m, PROGRAM[kind])]
             a["pay_days"] += int(days)
             a["paid_claims"] += n
+
+
+def _month_rows(acc: dict, start: _dt.date, end: _dt.date) -> list[dict]:
+    """One row per month and program, and a total row per program."""
     rows = []
     labels = [m for m, _, _ in months(start, end)]
     for prog in ORDER:
@@ -169,6 +173,29 @@ def compute(conn: Database, start: _dt.date, end: _dt.date) -> list[dict]:
             rows.append(total)
     rows.sort(key=lambda r: (r["month"] == "total", r["month"], ORDER.index(r["program"])))
     return rows
+
+
+def compute(conn: Database, start: _dt.date, end: _dt.date) -> list[dict]:
+    carc.ensure_temp_table(conn)
+    p = {"start": start.isoformat(), "end": end.isoformat()}
+    acc: dict = defaultdict(
+        lambda: {
+            "claims": 0,
+            "charges_cents": 0,
+            "payments_cents": 0,
+            "contractual_cents": 0,
+            "patient_resp_cents": 0,
+            "answered": 0,
+            "denied_claims": 0,
+            "denied_cents": 0,
+            "carcs": defaultdict(int),
+            "pay_days": 0,
+            "paid_claims": 0,
+        }
+    )
+    for add in (_add_claims, _add_payments, _add_adjustments, _add_answers, _add_pay_days):
+        add(conn, p, acc)
+    return _month_rows(acc, start, end)
 
 
 def _finish(a: dict) -> dict:
