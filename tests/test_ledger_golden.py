@@ -288,16 +288,19 @@ def test_golden_ledger(scenario: ls.Scenario, template_db: Path, tmp_path: Path)
 
 
 def test_scenarios_are_well_formed() -> None:
-    """Every scenario has a title, steps that the runner knows, days and sums it can read, and
-    the issue's list is covered: at least 25 scenarios."""
+    """Every scenario has a title, steps that the runner knows, days and sums it can read, a
+    bucket for every balance it expects, and the issue's list is covered: at least 25."""
     assert len(SCENARIOS) >= 25, [s.name for s in SCENARIOS]
     for sc in SCENARIOS:
         assert sc.title and sc.steps, sc.name
         for step in sc.steps:
             assert step["do"] in STEPS, (sc.name, step["do"])
             ls.day(step["on"])
-            for v in step["expect"].get("parties", {}).values():
-                ls.cents(v)
+            exp = step["expect"]
+            assert "parties" in exp, (sc.name, step["on"], "no parties")
+            for party, v in exp["parties"].items():
+                if ls.cents(v):  # every balance says which aging bucket holds it
+                    assert party in exp.get("buckets", {}), (sc.name, step["on"], party)
 
 
 def test_money_sums_and_days() -> None:
