@@ -76,7 +76,8 @@ def patient(
 ) -> int:
     addr = ("5 Oak St", "Columbus", "OH", "43215") if address else (None, None, None, None)
     return conn.execute(
-        "INSERT INTO patients (mrn, first_name, last_name, dob, sex, address1, city, state, zip, created_at, updated_at)"
+        "INSERT INTO patients (mrn, first_name, last_name, dob, sex, address1, city, state, zip,"
+        " created_at, updated_at)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (mrn, first, last, dob, sex, *addr, NOW, NOW),
     ).lastrowid
@@ -99,7 +100,8 @@ def coverage(
     group: str | None = None,
 ) -> int:
     return conn.execute(
-        "INSERT INTO coverages (patient_id, payer_id, member_id, group_number, relationship, subscriber_first, subscriber_last,"
+        "INSERT INTO coverages (patient_id, payer_id, member_id, group_number, relationship,"
+        " subscriber_first, subscriber_last,"
         " subscriber_dob, priority, effective_from, effective_to, copay_cents) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             patient_id,

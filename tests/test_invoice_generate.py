@@ -106,7 +106,8 @@ def test_bills_everything_ready_once(mixed, tmp_path):
     ev = dict(
         _q(
             db,
-            "SELECT i.number, group_concat(v.status) FROM invoices i JOIN invoice_events v ON v.invoice_id = i.id GROUP BY i.id",
+            "SELECT i.number, group_concat(v.status) FROM invoices i JOIN invoice_events v ON"
+            " v.invoice_id = i.id GROUP BY i.id",
         )
     )
     assert ev == {
@@ -238,7 +239,8 @@ def test_copay_carried_on_claim_and_applied_to_patient_share(practice_db, tmp_pa
     assert lines == [("Co-payment, claim C000001", 3000), ("Deductible, claim C000001", 2000)]
     paid = _q(
         db,
-        "SELECT SUM(amount_cents) FROM payment_allocations a JOIN invoices i ON i.id = a.invoice_id WHERE i.kind = 'patient'",
+        "SELECT SUM(amount_cents) FROM payment_allocations a JOIN invoices i ON i.id ="
+        " a.invoice_id WHERE i.kind = 'patient'",
     )
     assert paid == [(3000,)]
     # the same adjustments are never invoiced twice
@@ -287,7 +289,7 @@ def test_listing_files_and_formula_injection(practice_db, tmp_path):
 
     ws = load_workbook(out / "invoices.xlsx").active
     header = [c.value for c in ws[1]]
-    r2 = dict(zip(header, [c.value for c in ws[2]]))
+    r2 = dict(zip(header, [c.value for c in ws[2]], strict=True))
     assert (
         r2["account"] == "'=HYPERLINK(1)"
         and float(r2["total"]) == 140.0

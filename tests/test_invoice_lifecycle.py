@@ -12,7 +12,7 @@ from billadmin import db as dbmod
 from billadmin import integrity
 from billadmin.billing import generate as gen
 from billadmin.billing import lifecycle
-from billadmin.errors import ChecksFailed, Conflict, NotFound
+from billadmin.errors import BadInput, ChecksFailed, Conflict, NotFound
 
 
 def _run(db, tmp_path, **kw):
@@ -169,7 +169,8 @@ def test_payer_claim_number_from_remittance(billed):
         ).lastrowid
         db.execute(
             "INSERT INTO remit_claims (transaction_id, seq, claim_number, invoice_id, status_code, charge_cents,"
-            " paid_cents, payer_claim_number, outcome) VALUES (?, 1, 'C000001', ?, '1', 15500, 10000, 'ICN-FROM-835', 'paid')",
+            " paid_cents, payer_claim_number, outcome) VALUES (?, 1, 'C000001', ?, '1', 15500,"
+            " 10000, 'ICN-FROM-835', 'paid')",
             (tid, cid),
         )
     assert lifecycle.payer_claim_number(db, cid) == "ICN-FROM-835"
@@ -290,5 +291,5 @@ def test_export_x12_matches_the_sent_claim(db, tmp_path):
         return "*".join(p)
 
     assert [strip_dates(s) for s in sent] == [strip_dates(s) for s in again]
-    with pytest.raises(Exception):
+    with pytest.raises(BadInput):  # a claim has no PDF
         lifecycle.export(db, "C000001", "pdf")
