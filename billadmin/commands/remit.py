@@ -18,6 +18,97 @@ app = group(
 FilesArg = Annotated[list[Path], typer.Argument(help="X12 835 files.", show_default=False)]
 
 
+def _read_835s(files) -> tuple[list, dict, list]:
+    """Parse and balance-check each file: (documents, differences by transaction, the
+    unbalanced ones); a file that is not a readable 835 is BadInput listing every problem."""
+    from ..errors import BadInput
+    from ..remit import balance, parse
+
+    docs, problems, diffs = [], [], {}
+    for f in files:
+        rf = parse.parse_file(f)
+        for i in rf.errors:
+            problems.append(f"{rf.name}: {i}")
+        for w in rf.warnings:
+            note(f"Warning: {rf.name}: {w}")
+        for tx in rf.transactions:
+            diffs[id(tx)] = balance.check_transaction(tx)
+        docs.append(rf)
+    unbalanced = [
+        (rf.name, d)
+        for rf in docs
+        for tx in rf.transactions
+        for d in diffs[id(tx)]
+        if d.severity == "error"
+    ]
+    if problems:
+        raise BadInput(f"{len(problems)} problem(s) reading the 835 input", details=problems)
+    return docs, diffs, unbalanced
+
+
+def _show_tables(docs: list, diffs: dict, fmt, output) -> None:
+    """Per file: its transactions, its claims and lines, and its PLB adjustments if any."""
+    from .. import render
+    from ..remit import views
+
+    for rf in docs:
+        txs = [views.transaction_row(rf, tx, diffs[id(tx)]) for tx in rf.transactions]
+        render.emit(
+            txs,
+            fmt=fmt,
+            output=output,
+            title=f"{rf.name}: transactions",
+            columns=[
+                "st",
+                "payer",
+                "trace_number",
+                "method",
+                "payment_date",
+                "amount_cents",
+                "claims",
+                "claims_paid_cents",
+                "plb_cents",
+                "balance",
+            ],
+        )
+        render.emit(
+            views.claim_line_rows(rf),
+            fmt=fmt,
+            output=output,
+            title=f"{rf.name}: claims and lines",
+            columns=[
+                "claim",
+                "line",
+                "code",
+                "status",
+                "charge_cents",
+                "paid_cents",
+                "patient_resp_cents",
+                "adjustments",
+                "remarks",
+                "balance",
+            ],
+        )
+        plb = [
+            {
+                "trace_number": tx.trace_number,
+                "provider": p.provider_id,
+                "reason": p.reason,
+                "reference": p.reference,
+                "amount_cents": p.amount_cents,
+            }
+            for tx in rf.transactions
+            for p in tx.plb
+        ]
+        if plb:
+            render.emit(
+                plb,
+                fmt=fmt,
+                output=output,
+                title=f"{rf.name}: provider-level adjustments (PLB)",
+            )
+
+
 @app.command("show")
 def remit_show(
     files: FilesArg,
@@ -42,27 +133,9 @@ def remit_show(
     """
     from .. import render
     from ..errors import BadInput
-    from ..remit import balance, parse, views
+    from ..remit import views
 
-    docs, problems, diffs = [], [], {}
-    for f in files:
-        rf = parse.parse_file(f)
-        for i in rf.errors:
-            problems.append(f"{rf.name}: {i}")
-        for w in rf.warnings:
-            note(f"Warning: {rf.name}: {w}")
-        for tx in rf.transactions:
-            diffs[id(tx)] = balance.check_transaction(tx)
-        docs.append(rf)
-    unbalanced = [
-        (rf.name, d)
-        for rf in docs
-        for tx in rf.transactions
-        for d in diffs[id(tx)]
-        if d.severity == "error"
-    ]
-    if problems:
-        raise BadInput(f"{len(problems)} problem(s) reading the 835 input", details=problems)
+    docs, diffs, unbalanced = _read_835s(files)
     if totals:
         if fmt is Format.xlsx:
             raise BadInput("remit show prints table, csv or json")
@@ -99,62 +172,7 @@ def remit_show(
     elif fmt is Format.xlsx:
         raise BadInput("remit show prints table, csv or json")
     else:
-        for rf in docs:
-            txs = [views.transaction_row(rf, tx, diffs[id(tx)]) for tx in rf.transactions]
-            render.emit(
-                txs,
-                fmt=fmt,
-                output=output,
-                title=f"{rf.name}: transactions",
-                columns=[
-                    "st",
-                    "payer",
-                    "trace_number",
-                    "method",
-                    "payment_date",
-                    "amount_cents",
-                    "claims",
-                    "claims_paid_cents",
-                    "plb_cents",
-                    "balance",
-                ],
-            )
-            render.emit(
-                views.claim_line_rows(rf),
-                fmt=fmt,
-                output=output,
-                title=f"{rf.name}: claims and lines",
-                columns=[
-                    "claim",
-                    "line",
-                    "code",
-                    "status",
-                    "charge_cents",
-                    "paid_cents",
-                    "patient_resp_cents",
-                    "adjustments",
-                    "remarks",
-                    "balance",
-                ],
-            )
-            plb = [
-                {
-                    "trace_number": tx.trace_number,
-                    "provider": p.provider_id,
-                    "reason": p.reason,
-                    "reference": p.reference,
-                    "amount_cents": p.amount_cents,
-                }
-                for tx in rf.transactions
-                for p in tx.plb
-            ]
-            if plb:
-                render.emit(
-                    plb,
-                    fmt=fmt,
-                    output=output,
-                    title=f"{rf.name}: provider-level adjustments (PLB)",
-                )
+        _show_tables(docs, diffs, fmt, output)
     if unbalanced:
         for name, d in unbalanced:
             note(f"Does not balance: {name}: {d}")
