@@ -216,6 +216,80 @@ def reconcile_reports(
         raise typer.Exit(code)
 
 
+def _bank_date_notes(side, day, since_day) -> None:
+    """Which bank rows the --as-of/--since window left out, or that none were (no --date)."""
+    from .. import dates
+
+    if side and side.date and side.outside_dates:
+        note(
+            f"{side.outside_dates} bank row(s) dated after {day.isoformat()}"
+            + (f" or before {since_day.isoformat()}" if since_day else "")
+            + " left out"
+        )
+    elif side and not side.date and day < dates.today():
+        note(
+            "Note: bank rows are not limited by date: with --date COLUMN, deposits after "
+            f"{day.isoformat()} are left out"
+        )
+
+
+def _remits_output(res, summary, run_id, day, days, side, fmt, output, limit) -> None:
+    """The reconciliation as an xlsx workbook, JSON, CSV rows, or the summary and the rows that
+    need attention as tables."""
+    from .. import render
+    from ..reconcile import output as out_mod
+    from ..reconcile import remits
+
+    code = 1 if res.differences else 0
+    if fmt is Format.xlsx and output is not None:
+        info = [("Run", run_id), ("As of", day.isoformat()), ("Unpaid after", f"{days} days")]
+        if side:
+            info.append(("Deposits", f"{side.file} ({side.rows} rows, sha256 {side.sha256})"))
+        cats = [s["category"] for s in summary if not s["payer"]]
+        sheets = [
+            (
+                out_mod.SHEET_TITLES[c],
+                remits.COLUMNS,
+                res.matched_deposits
+                if c == "deposit_matched"
+                else [r for r in res.rows if r["category"] == c],
+            )
+            for c in cats
+        ]
+        out_mod.write_workbook(output, info, summary, remits.SUMMARY_COLUMNS, sheets)
+        note(f"Wrote {output} (Summary and {len(sheets)} category sheets, mode 0600)")
+    elif fmt is Format.json:
+        render.emit(
+            {
+                "run_id": run_id,
+                "as_of": day.isoformat(),
+                "result": "reconciled" if code == 0 else "differences",
+                "summary": summary,
+                "rows": res.rows,
+            },
+            fmt=fmt,
+            output=output,
+            single=True,
+        )
+    elif fmt is Format.csv:
+        render.emit(res.rows, fmt=fmt, output=output, columns=remits.COLUMNS)
+    else:
+        render.emit(
+            summary,
+            fmt=fmt,
+            output=output,
+            columns=remits.SUMMARY_COLUMNS,
+            title=f"Claims and remittances as of {day}",
+        )
+        if res.rows:
+            shown, hidden = _limited(res.rows, limit)
+            render.emit(
+                shown, fmt=fmt, output=output, columns=remits.COLUMNS, title="Needs attention"
+            )
+            if hidden:
+                note(f"{hidden} more row(s) not shown: use -o result.xlsx or --format csv for all")
+
+
 @app.command("remits")
 def reconcile_remits(
     as_of: Annotated[
@@ -291,7 +365,7 @@ def reconcile_remits(
         billadmin reconcile remits --as-of 2026-03-31 --deposits bank-march.csv --key "EFT Trace" --amount Credit
         billadmin reconcile remits --as-of 2026-03-31 --deposits bank.csv --key "EFT Trace" --amount Credit --date Date
     """
-    from .. import dates, db, render
+    from .. import dates, db
     from ..errors import BadInput
     from ..reconcile import output as out_mod
     from ..reconcile import remits, reports
@@ -330,17 +404,7 @@ def reconcile_remits(
     )
     for n in res.notes:
         note(f"Note: {n}")
-    if side and side.date and side.outside_dates:
-        note(
-            f"{side.outside_dates} bank row(s) dated after {day.isoformat()}"
-            + (f" or before {since_day.isoformat()}" if since_day else "")
-            + " left out"
-        )
-    elif side and not side.date and day < dates.today():
-        note(
-            "Note: bank rows are not limited by date: with --date COLUMN, deposits after "
-            f"{day.isoformat()} are left out"
-        )
+    _bank_date_notes(side, day, since_day)
     code = 1 if res.differences else 0
     summary = res.summary_rows()
     inputs = (
@@ -373,53 +437,7 @@ def reconcile_remits(
             net_difference_cents=res.net_difference_cents,
             exit_code=code,
         )
-    if fmt is Format.xlsx and output is not None:
-        info = [("Run", run_id), ("As of", day.isoformat()), ("Unpaid after", f"{days} days")]
-        if side:
-            info.append(("Deposits", f"{side.file} ({side.rows} rows, sha256 {side.sha256})"))
-        cats = [s["category"] for s in summary if not s["payer"]]
-        sheets = [
-            (
-                out_mod.SHEET_TITLES[c],
-                remits.COLUMNS,
-                res.matched_deposits
-                if c == "deposit_matched"
-                else [r for r in res.rows if r["category"] == c],
-            )
-            for c in cats
-        ]
-        out_mod.write_workbook(output, info, summary, remits.SUMMARY_COLUMNS, sheets)
-        note(f"Wrote {output} (Summary and {len(sheets)} category sheets, mode 0600)")
-    elif fmt is Format.json:
-        render.emit(
-            {
-                "run_id": run_id,
-                "as_of": day.isoformat(),
-                "result": "reconciled" if code == 0 else "differences",
-                "summary": summary,
-                "rows": res.rows,
-            },
-            fmt=fmt,
-            output=output,
-            single=True,
-        )
-    elif fmt is Format.csv:
-        render.emit(res.rows, fmt=fmt, output=output, columns=remits.COLUMNS)
-    else:
-        render.emit(
-            summary,
-            fmt=fmt,
-            output=output,
-            columns=remits.SUMMARY_COLUMNS,
-            title=f"Claims and remittances as of {day}",
-        )
-        if res.rows:
-            shown, hidden = _limited(res.rows, limit)
-            render.emit(
-                shown, fmt=fmt, output=output, columns=remits.COLUMNS, title="Needs attention"
-            )
-            if hidden:
-                note(f"{hidden} more row(s) not shown: use -o result.xlsx or --format csv for all")
+    _remits_output(res, summary, run_id, day, days, side, fmt, output, limit)
     counts = {s["category"]: s["count"] for s in summary if not s["payer"]}
     note(f"Run {run_id}: " + ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in counts.items()))
     if code:
