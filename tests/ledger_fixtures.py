@@ -25,7 +25,8 @@ PAYERS = [  # code, name, kind, timely_filing_days, timely_filing_months
 def practice(conn) -> None:
     conn.execute(
         "INSERT INTO practice (id, name, npi, tax_id, address1, city, state, zip, phone)"
-        " VALUES (1, 'Test Family Practice', '1234567893', '812345678', '1 Main St', 'Columbus', 'OH', '43215', '6145550100')"
+        " VALUES (1, 'Test Family Practice', '1234567893', '812345678', '1 Main St', 'Columbus', "
+        "'OH', '43215', '6145550100')"
     )
     conn.execute(
         "INSERT INTO providers (id, npi, first_name, last_name) VALUES (1, '1245319599', 'Ann', 'Okafor')"
@@ -49,7 +50,8 @@ def patient(
     conn, mrn: str, first: str = "Pat", last: str = "Sample", dob: str = "1950-03-04"
 ) -> int:
     return conn.execute(
-        "INSERT INTO patients (mrn, first_name, last_name, dob, sex, address1, city, state, zip, created_at, updated_at)"
+        "INSERT INTO patients (mrn, first_name, last_name, dob, sex, address1, city, state, zip, "
+        "created_at, updated_at)"
         " VALUES (?,?,?,?, 'F', '5 Oak St', 'Columbus', 'OH', '43215', ?, ?)",
         (mrn, first, last, dob, NOW, NOW),
     ).lastrowid
@@ -272,7 +274,7 @@ def remit(
                     (invoice_id,),
                 )
             ]
-            for lid, amt in zip(lines, line_paid):
+            for lid, amt in zip(lines, line_paid, strict=False):
                 if amt:
                     conn.execute(
                         "INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id, amount_cents)"
@@ -286,7 +288,8 @@ def remit(
             )
     for group, carc, amt in adjustments:
         conn.execute(
-            "INSERT INTO adjustments (invoice_id, group_code, reason_code, amount_cents, source, created_on, created_at)"
+            "INSERT INTO adjustments (invoice_id, group_code, reason_code, amount_cents, source, "
+            "created_on, created_at)"
             " VALUES (?,?,?,?,?,?,?)",
             (invoice_id, group, carc, amt, "transfer" if group == "PR" else "remit", on, NOW),
         )

@@ -103,7 +103,8 @@ def test_help_does_not_import_slow_modules():
     code = (
         "import sys, runpy; sys.argv=['billadmin','--help']\n"
         "try:\n  runpy.run_module('billadmin', run_name='__main__')\nexcept SystemExit: pass\n"
-        "slow=[m for m in ('openpyxl','fpdf','simple_icd_10_cm','pyx12','sqlite_utils','dateutil') if m in sys.modules]\n"
+        "slow=[m for m in ('openpyxl','fpdf','simple_icd_10_cm','pyx12','sqlite_utils','dateutil') "
+        "if m in sys.modules]\n"
         "print('SLOW', slow, file=sys.stderr)"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

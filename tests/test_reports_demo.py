@@ -66,7 +66,8 @@ def demo_conn(demo_copy):
         r[0]
         for r in conn.execute(
             "SELECT p.mrn FROM invoice_balances b JOIN patients p ON p.id = b.patient_id WHERE b.kind = 'patient'"
-            " GROUP BY p.id HAVING SUM(b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents) > 0 ORDER BY p.mrn LIMIT 12"
+            " GROUP BY p.id HAVING SUM(b.total_cents + b.credited_cents - b.paid_cents - "
+            "b.adjusted_cents) > 0 ORDER BY p.mrn LIMIT 12"
         )
     ]
     for i, mrn in enumerate(mrns):
