@@ -288,12 +288,19 @@ def test_golden_ledger(scenario: ls.Scenario, template_db: Path, tmp_path: Path)
 
 
 def test_scenarios_are_well_formed() -> None:
-    """Every scenario has a title, steps that the runner knows, days and sums it can read, a
-    bucket for every balance it expects, and the issue's list is covered: at least 25."""
+    """Every scenario has a title, steps that the runner knows, days and sums it can read, the
+    state of every invoice and a bucket for every balance after every step, and the issue's list
+    is covered: at least 25."""
     assert len(SCENARIOS) >= 25, [s.name for s in SCENARIOS]
     for sc in SCENARIOS:
         assert sc.title and sc.steps, sc.name
+        known: list[str] = []  # every invoice issued so far has its state after every step
         for step in sc.steps:
+            claims = step["expect"].get("claims", {})
+            known += [n for n in [*step.get("issued", []), *claims] if n not in known]
+            for n in known:
+                if not n.startswith("CN"):
+                    assert "status" in claims.get(n, {}), (sc.name, step["on"], n, "no state")
             assert step["do"] in STEPS, (sc.name, step["do"])
             ls.day(step["on"])
             exp = step["expect"]
