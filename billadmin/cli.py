@@ -71,8 +71,9 @@ class _Root(TyperGroup):
             cmd = typer.main.get_group(_group_app(name))
             cmd.name = name
             _keep_examples(cmd)
-            return cmd
-        return super().get_command(ctx, name)
+            return _audit_path(cmd)
+        single = super().get_command(ctx, name)
+        return _audit_path(single) if single is not None else None
 
     def format_commands(self, ctx, formatter):
         """The command list from each group's one-line help, without building the groups."""
@@ -92,9 +93,7 @@ class _Root(TyperGroup):
         from . import audit
         from .errors import BillAdminError, DatabaseBusy, DatabaseUnavailable
 
-        audit.current_command = (
-            " ".join(a for a in sys.argv[1:3] if not a.startswith("-")) or "billadmin"
-        )
+        audit.current_command = "billadmin"  # each command names itself (_audit_path)
         try:
             return super().invoke(ctx)
         except BillAdminError as e:
@@ -129,6 +128,31 @@ class _Root(TyperGroup):
         for d in err.details:
             sys.stderr.write(f"  {d}\n")
         raise typer.Exit(err.exit_code)
+
+
+def _audit_path(cmd):
+    """The audit log names a command by its parsed path ("invoice generate"), set as the command
+    runs; never from argv, where `--db practice.db` or a search term would stand."""
+    if getattr(cmd, "_audit_path", False):
+        return cmd
+    cmd._audit_path = True
+    for sub in getattr(cmd, "commands", {}).values():
+        _audit_path(sub)
+    if not hasattr(cmd, "commands"):
+        inner = cmd.invoke
+
+        def invoke(ctx, _inner=inner):
+            from . import audit
+
+            names, c = [], ctx
+            while c.parent is not None:
+                names.append(c.info_name)
+                c = c.parent
+            audit.current_command = " ".join(reversed(names)) or "billadmin"
+            return _inner(ctx)
+
+        cmd.invoke = invoke
+    return cmd
 
 
 def _file_error(e: OSError):
