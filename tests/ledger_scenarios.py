@@ -15,7 +15,8 @@ Step kinds (`do`):
   charges        encounters = [{encounter, mrn, dos, lines = [[code, charge, mods?, units?]],
                  dx = [..]}]; --update with `update = true` (a corrected encounter)
   generate       invoice generate --through the step's day; `issued` lists the invoices
-                 it must issue (claims and patient invoices), every 837 checked (pyx12, COB sums)
+                 it must issue (claims and patient invoices), every 837 checked (pyx12, COB sums);
+                 `x12` lists patterns (regular expressions) the run's 837s must carry
   remit          an 835 from a compact description: payer, trace, claims = [{claim, status,
                  charge, paid, pr, pcn, cas = [[group, carc, amount]], remarks, crossover,
                  lines = [{code, charge, paid, cas, remarks}]}], plb = [{reason, ref, amount}]

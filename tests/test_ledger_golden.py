@@ -8,6 +8,7 @@ the moment it passes, the marker must go."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import ledger_scenarios as ls
@@ -105,16 +106,23 @@ def do_generate(clerk: Clerk, step: dict) -> None:
     issued = [r["number"] for r in json.loads(res.stdout or "[]")]
     if "issued" in step:
         assert issued == step["issued"], f"issued {issued}, expected {step['issued']}"
-    check_837s(clerk, out)
+    text = check_837s(clerk, out)
+    for pattern in step.get("x12", []):  # what the X12 guide says the 837 must carry
+        assert re.search(pattern, text), f"no {pattern!r} in the 837s of this run:\n{text}"
 
 
-def check_837s(clerk: Clerk, out: Path) -> None:
-    """Every 837 written so far passes pyx12 (invoice validate) and its COB amounts balance."""
+def check_837s(clerk: Clerk, out: Path) -> str:
+    """Every 837 written since the last look passes pyx12 (invoice validate) and its COB amounts
+    balance; returns their text, one segment a line."""
     new = sorted(p for p in out.rglob("*.edi") if p not in clerk.files_seen) if out.exists() else []
+    texts = []
     for p in new:
         clerk.files_seen.add(p)
         clerk.run("invoice", "validate", p)
-        assert ls.cob_findings(p.read_text()) == [], p.name
+        text = p.read_text()
+        assert ls.cob_findings(text) == [], p.name
+        texts.append(text.replace("~", "~\n"))
+    return "".join(texts)
 
 
 def do_remit(clerk: Clerk, step: dict) -> None:
