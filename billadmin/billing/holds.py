@@ -153,6 +153,13 @@ def check_claim(enc: dict, dx: list[str], patient: dict, cov: dict, payer: dict)
                 enc,
             )
         )
+    # the scrubber's rules of the same ids (scrub/rules.py), so a run without it holds them too
+    from ..x12 import text
+
+    for msg in text.claim_text_problems(patient, cov, payer):
+        out.append(claim_finding("X12-TEXT-EMPTY", msg, enc))
+    for msg in text.claim_identifier_problems(cov, payer):
+        out.append(claim_finding("X12-ID-CHARS", msg, enc))
     return out
 
 
@@ -202,7 +209,18 @@ def hold(
         # the scrubber's own pointer rule says the same as ours: keep one finding per line
         theirs = {(f.line, _SAME_AS.get(f.rule)) for f in fs if f.rule in _SAME_AS}
         if theirs:
-            findings[eid] = [f for f in fs if (f.line, f.rule) not in theirs]
+            fs = findings[eid] = [f for f in fs if (f.line, f.rule) not in theirs]
+        # the X12-* rules run on both sides (check_claim and the scrubber): keep one of each
+        twice = {(f.rule, f.message) for f in fs if f.rule.startswith("X12-")}
+        if twice:
+            kept = []
+            for f in fs:
+                if f.rule.startswith("X12-"):
+                    if (f.rule, f.message) not in twice:
+                        continue
+                    twice.discard((f.rule, f.message))
+                kept.append(f)
+            findings[eid] = kept
     held_ids = {eid for eid, fs in findings.items() if any(f.severity == "error" for f in fs)}
     number = {e["id"]: e["number"] for e in in_scope}
     result.held = sorted(

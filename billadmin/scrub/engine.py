@@ -45,6 +45,7 @@ class Coverage:
         "payer_code",
         "tf_days",
         "tf_months",
+        "id",
     )
 
     def __init__(self, *row):
@@ -57,6 +58,7 @@ class Coverage:
             self.payer_code,
             self.tf_days,
             self.tf_months,
+            self.id,
         ) = row
 
 
@@ -113,6 +115,7 @@ class Ref:
         self._cov_memo: tuple = (None, None)
         self._deadline: dict[tuple, str | None] = {}
         self._billing_npi: tuple | None = None
+        self._x12: tuple | None = None
 
     # ---------------------------------------------------------------- code rows
     def rows(self, system: str, code: str) -> list:
@@ -514,7 +517,8 @@ class Ref:
     def load_coverages(self, patient_ids: Iterable[int] | None = None) -> None:
         sql = (
             "SELECT c.patient_id, c.priority, c.effective_from, c.effective_to, c.member_id, p.kind, p.code,"
-            " p.timely_filing_days, p.timely_filing_months FROM coverages c JOIN payers p ON p.id = c.payer_id"
+            " p.timely_filing_days, p.timely_filing_months, c.id FROM coverages c"
+            " JOIN payers p ON p.id = c.payer_id"
         )
         args: tuple = ()
         if patient_ids is not None:
@@ -526,6 +530,82 @@ class Ref:
         ):
             cov[pid].append(Coverage(*rest))
         self.coverages = cov
+
+    def _x12_rows(self) -> tuple:
+        """The rows whose X12 text or identifiers may not be writable: every value with a
+        character outside printable ASCII or an X12 delimiter (SQL GLOB picks them; the rest
+        cannot be empty in X12 nor hold a bad identifier), payers and providers whole."""
+        if self._x12 is None:
+            odd = "({0} GLOB '*[^ -~]*' OR {0} GLOB '*[*:^~]*')"
+            pat_cols = ("id", "mrn", "last_name", "first_name", "address1", "city")
+            pats = {
+                r[0]: dict(zip(pat_cols, r, strict=True))
+                for r in self.c.execute(
+                    f"SELECT {', '.join(pat_cols)} FROM patients WHERE "
+                    + " OR ".join(odd.format(c) for c in pat_cols[2:])
+                )
+            }
+            cov_cols = (
+                "id",
+                "relationship",
+                "subscriber_last",
+                "subscriber_first",
+                "member_id",
+                "group_number",
+            )
+            covs = {
+                r[0]: dict(zip(cov_cols, r, strict=True))
+                for r in self.c.execute(
+                    f"SELECT {', '.join(cov_cols)} FROM coverages WHERE "
+                    + " OR ".join(odd.format(c) for c in cov_cols[2:])
+                    + " OR member_id GLOB '* *' OR group_number GLOB '*  *'"
+                    + " OR group_number GLOB ' *' OR group_number GLOB '* '"
+                )
+            }
+            payer_cols = ("code", "name", "x12_payer_id")
+            payers = {
+                r[0]: dict(zip(payer_cols, r, strict=True))
+                for r in self.c.execute(f"SELECT {', '.join(payer_cols)} FROM payers")
+            }
+            prov_cols = ("id", "npi", "last_name", "first_name")
+            provs = {
+                r[0]: dict(zip(prov_cols, r, strict=True))
+                for r in self.c.execute(f"SELECT {', '.join(prov_cols)} FROM providers")
+            }
+            row = self.c.execute("SELECT npi FROM practice WHERE id = 1").fetchone()
+            self._x12 = (pats, covs, payers, provs, row[0] if row else None)
+        return self._x12
+
+    def _x12_claim(self, enc) -> Coverage | None:
+        """The coverage an encounter is billed to in X12, or None (self-pay, unknown patient)."""
+        if not enc.known_patient:
+            return None
+        cov = self.coverage_on(enc.patient_id, enc.dos)
+        return None if cov is None or cov.payer_kind == "self" else cov
+
+    def x12_text_problems(self, enc) -> list[str]:
+        from ..x12 import text
+
+        cov = self._x12_claim(enc)
+        if cov is None:
+            return []
+        pats, covs, payers, provs, billing_npi = self._x12_rows()
+        out = text.claim_text_problems(
+            pats.get(enc.patient_id, {}), covs.get(cov.id), payers.get(cov.payer_code)
+        )
+        prov = provs.get(enc.provider_id)
+        if prov and prov["npi"] != billing_npi:  # loop 2310B is sent only then
+            out += text.provider_text_problems(prov)
+        return out
+
+    def x12_identifier_problems(self, enc) -> list[str]:
+        from ..x12 import text
+
+        cov = self._x12_claim(enc)
+        if cov is None:
+            return []
+        _pats, covs, payers, _provs, _npi = self._x12_rows()
+        return text.claim_identifier_problems(covs.get(cov.id), payers.get(cov.payer_code))
 
     def has_coverages(self, patient_id) -> bool:
         return bool(self.coverages.get(patient_id))

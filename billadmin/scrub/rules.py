@@ -608,3 +608,44 @@ def clm_timely(ref, enc):
             f"the {cov.payer_code} timely-filing window closes on {deadline}: send this claim now",
             "warning",
         )
+
+
+# ==================================================================== X12 text and identifiers
+
+X12_TEXT = (
+    "837P 005010X222A1: NM103 required (2010BA, 2010CA, 2010BB, 2310B), N301/N401 required for"
+    " the patient's address; TR3 appendix B character set"
+)
+
+
+@rule("X12-TEXT-EMPTY", "error", "encounter", X12_TEXT)
+def x12_text_empty(ref, enc):
+    """No required name or address of an insurance claim is empty once written in X12.
+
+    X12 names and addresses are written in the basic/extended character set: billadmin.x12.text
+    transliterates them (Łukasiewicz -> LUKASIEWICZ, Strauß -> STRAUSS). A name or street
+    written only in a script without a Latin form (Chinese characters, say) would be empty, and
+    an empty required element (NM103, N301, N401; a first name that was given) fails the whole
+    837P file. The encounter is held instead, naming the patient's MRN, the coverage, payer
+    code or rendering NPI; record the Latin spelling and bill again.
+    """
+    for msg in ref.x12_text_problems(enc):
+        yield None, msg
+
+
+@rule(
+    "X12-ID-CHARS",
+    "error",
+    "encounter",
+    "ASC X12 005010 control segments: data may not contain the interchange's delimiters",
+)
+def x12_id_chars(ref, enc):
+    """The claim's member id, group number and payer id can be sent exactly as recorded.
+
+    An identifier holding an X12 delimiter (* : ^ ~), a control character or a character outside
+    printable ASCII would have to be altered to be sent, and the payer would not find the
+    member. Import refuses such values; this rule holds claims whose identifiers were recorded
+    before that check.
+    """
+    for msg in ref.x12_identifier_problems(enc):
+        yield None, msg

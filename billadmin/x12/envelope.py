@@ -5,8 +5,9 @@ Rules (ASC X12 005010 control segments, as used by the 005010X222A1 TR3 appendix
   IEA02 repeats; ISA11 is the repetition separator, ISA16 the component separator.
 - GS06 (1-9 digits) is repeated in GE02; GE01 counts the ST sets, IEA01 the GS groups.
 - SE01 counts the segments from ST to SE inclusive; SE02 repeats ST02.
-- Data must not contain the delimiters. We write the extended character set in upper case
-  (names and addresses are folded to ASCII, delimiters and control characters removed).
+- Data must not contain the delimiters. We write the extended character set in upper case:
+  names and addresses are transliterated by billadmin.x12.text (the one implementation, its
+  docstring has the rules); identifiers with delimiters are refused where they enter.
 - Each segment ends with "~" and a newline: the newline is not part of the data, is accepted by
   every reader we know (pyx12, clearinghouses) and lets a person read the file.
 """
@@ -15,37 +16,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
-ELEMENT = "*"
-COMPONENT = ":"
-REPETITION = "^"
-TERMINATOR = "~"
+from .text import COMPONENT, ELEMENT, REPETITION, TERMINATOR
+from .text import clean as text
+
 EOL = "\n"
-_DELIMS = ELEMENT + COMPONENT + REPETITION + TERMINATOR
-
-# Printable ASCII minus our delimiters; everything else is dropped.
-_BAD = re.compile(r"[^ -~]|[" + re.escape(_DELIMS) + "]")
-_SPACES = re.compile(r"\s+")
-
-
-@lru_cache(maxsize=65536)
-def _text(s: str, maxlen: int | None) -> str:
-    if not s.isascii():
-        s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
-    s = _SPACES.sub(" ", _BAD.sub(" ", s)).strip().upper()
-    if maxlen is not None:
-        s = s[:maxlen].rstrip()
-    return s
-
-
-def text(value, maxlen: int | None = None) -> str:
-    """Element text: ASCII, upper case, no delimiters or control characters, spaces collapsed."""
-    if value is None:
-        return ""
-    return _text(str(value), maxlen)
 
 
 def ident(value, maxlen: int | None = None) -> str:

@@ -11,7 +11,7 @@ so an issued claim renders the same bytes every time. Loop structure (TR3 005010
       2010AA NM1*85, N3, N4 (9-digit ZIP), REF*EI tax id
       2000B  HL*n*1*22*{0|1} subscriber, SBR (payer responsibility P, relationship 18 when the
              patient is the subscriber, group, claim filing indicator SBR09)
-        2010BA NM1*IL (MI member id), N3/N4/DMG when the subscriber is the patient
+        2010BA NM1*IL (MI member id), N3/N4/DMG only when the subscriber is the patient
         2010BB NM1*PR (PI payer id)
         2000C  HL*n*p*23*0 patient (only when the patient is not the subscriber), PAT01
           2010CA NM1*QC, N3, N4, DMG
@@ -153,9 +153,10 @@ def _subscriber_loops(c: dict, hl: int, has_patient: bool) -> list[str]:
     last, first = _name_parts(sub)
     out.append(seg("NM1", "IL", "1", last, first, "", "", "", "MI", ident(sub["member_id"], 80)))
     if self_:
+        # N3/N4/DMG in 2010BA: "Required when the patient is the subscriber ... If not required
+        # by this implementation guide, do not send" (TR3; X12 RFI 2281): a dependent's own
+        # address and DMG go in 2010CA, the subscriber's birth date is not sent
         out += _address(sub)
-        out.append(_dmg(sub))
-    elif sub.get("dob"):
         out.append(_dmg(sub))
     out.append(
         seg("NM1", "PR", "2", text(payer["name"], 60), "", "", "", "", "PI", ident(payer["id"], 80))
