@@ -215,17 +215,23 @@ def backup(conn, dest: Path, key: str | None) -> int:
     fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
     os.close(fd)
     try:
-        target = connect(tmp, key) if key is not None else sqlite3.connect(str(tmp))
         try:
-            conn.backup(target)
-            pages = target.execute("PRAGMA page_count").fetchone()[0]
-        finally:
-            target.close()
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            target = connect(tmp, key) if key is not None else sqlite3.connect(str(tmp))
+            try:
+                conn.backup(target)
+                pages = target.execute("PRAGMA page_count").fetchone()[0]
+            finally:
+                target.close()
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except (OSError, sqlite3.Error) as e:
+            why = getattr(e, "strerror", None) or str(e)
+            raise DatabaseUnavailable(
+                f"cannot write the backup in {folder}: {why} (a full disk?); no file was left"
+            ) from None
         try:
             os.link(tmp, dest)  # fails if dest appeared meanwhile: never replaced
         except FileExistsError:

@@ -149,7 +149,6 @@ def connect(
             raise DatabaseUnavailable(f"cannot create database at {p}: {e.strerror}") from None
     elif p.is_dir():
         raise DatabaseUnavailable(f"cannot open database: {p} is a directory")
-    _warn_if_readable(p)
     if not create and p.stat().st_size == 0:
         raise DatabaseUnavailable(
             f"{p} is an empty file, not a billadmin database: run `billadmin init`"
@@ -191,6 +190,7 @@ def connect(
         ) from None
     if mode.lower() != "wal" and os.access(p, os.W_OK):
         raise DatabaseUnavailable(f"cannot open database {p}: WAL journal not available")
+    _warn_if_readable(p)  # once it is known to be ours
     # no entry-point scan (execute_plugins=False): plugins are not ours
     db = sqlite_utils.Database(conn, execute_plugins=False)
     # kept in memory only: backups of an encrypted database reuse it

@@ -94,3 +94,74 @@ def test_backup(cli, db_path, tmp_path, monkeypatch, encrypted):
     assert dbmod.connect(dest).execute("SELECT value FROM settings").fetchone()[0] == "kept"
     r = cli("db", "backup", str(dest))
     assert r.exit_code == 2 and "exists" in r.stderr
+
+
+# ---- issue 13: a failed backup or decrypt leaves nothing behind --------------------------------
+
+
+def test_failed_backup_on_a_full_disk_leaves_no_file(db, db_path, tmp_path):
+    """RLIMIT_FSIZE makes every write past 256 KiB fail (EFBIG), as a full disk would: the backup
+    fails with one line and exit 3, nothing is left in the folder, and the database is intact."""
+    import resource
+    import subprocess
+    import sys
+
+    with dbmod.write(db):
+        db.conn.executemany(
+            "INSERT INTO settings (key, value) VALUES (?, ?)",
+            [(f"pad{i}", os.urandom(500).hex()) for i in range(600)],
+        )
+    db.close()
+    folder = tmp_path / "backups"
+    folder.mkdir()
+
+    def small_disk():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "billadmin",
+            "--db",
+            str(db_path),
+            "db",
+            "backup",
+            str(folder / "b.db"),
+        ],
+        preexec_fn=small_disk,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "BILLADMIN_DB"},
+    )
+    assert r.returncode == 3, r.stderr
+    assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1, r.stderr
+    assert list(folder.iterdir()) == []
+    # no half-written copy for `check` to open as a database (and nothing to turn into one)
+    r = subprocess.run(
+        [sys.executable, "-m", "billadmin", "--db", str(folder / "b.db"), "check"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 3 and not (folder / "b.db").exists()
+
+
+def test_failed_decrypt_leaves_no_plaintext_copy(cli, db_path, keyfile, monkeypatch):
+    from billadmin import crypto
+
+    monkeypatch.delenv("BILLADMIN_KEY", raising=False)
+    _plain_with_row(db_path)
+    assert cli("db", "encrypt", env={"BILLADMIN_KEY_FILE": str(keyfile)}).exit_code == 0
+    monkeypatch.setenv("BILLADMIN_KEY_FILE", str(keyfile))
+    real = crypto._export
+
+    def full_disk(src, tmp, key):
+        real(src, tmp, key)  # the plaintext copy is written, then the disk fills
+        raise OSError(28, "No space left on device", str(tmp))
+
+    monkeypatch.setattr(crypto, "_export", full_disk)
+    r = cli("db", "decrypt")
+    assert r.exit_code == 3, r.stderr
+    left = sorted(p.name for p in db_path.parent.iterdir() if p.name.startswith(db_path.name))
+    assert not [n for n in left if ".decrypting" in n], left
+    assert dbmod.is_encrypted_file(db_path)
