@@ -39,7 +39,7 @@ def _out_name(col: str) -> str:
 
 def write_workbook(
     path: Path,
-    info: list[tuple[str, str]],
+    info: Sequence[tuple[str, object]],
     summary: Sequence[dict],
     summary_columns: Sequence[str],
     sheets: Iterable[tuple[str, Sequence[str], Iterable[dict]]],
