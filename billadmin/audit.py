@@ -389,13 +389,29 @@ def record(
     return int(cur.lastrowid or 0)
 
 
-def row_digest(table: str, row_id: int, values: dict[str, Any] | None) -> str:
-    """sha256 of a row's non-NULL values by column name (a nullable column added later leaves
-    the digests of existing rows as they were); DELETED for a row that is gone."""
+def column_defaults(db: Database, table: str) -> dict[str, Any]:
+    """Each column's constant DEFAULT value (name -> value)."""
+    out: dict[str, Any] = {}
+    for _, name, _, _, dflt, _ in db.execute(f"PRAGMA table_info({table})").fetchall():
+        if dflt is None or "(" in dflt or dflt.upper().startswith("CURRENT_"):
+            continue
+        out[name] = db.execute(f"SELECT {dflt}").fetchone()[0]
+    return out
+
+
+def row_digest(
+    table: str, row_id: int, values: dict[str, Any] | None, defaults: dict[str, Any] | None = None
+) -> str:
+    """sha256 of a row's values by column name, leaving out NULLs and values equal to their
+    column's DEFAULT: a column another migration adds later (nullable, or NOT NULL DEFAULT x)
+    leaves the digests of existing rows as they were. DELETED for a row that is gone."""
     if values is None:
         return DELETED
+    dflt = defaults or {}
     clean = {
-        k: (v.hex() if isinstance(v, bytes) else v) for k, v in values.items() if v is not None
+        k: (v.hex() if isinstance(v, bytes) else v)
+        for k, v in values.items()
+        if v is not None and not (k in dflt and type(v) is type(dflt[k]) and v == dflt[k])
     }
     text = json.dumps([table, row_id, clean], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
@@ -465,8 +481,9 @@ def seal(db: Database, after: int) -> int:
     last = db.execute("SELECT hash FROM row_seals ORDER BY id DESC LIMIT 1").fetchone()
     prev = last[0] if last else GENESIS
     rows = []
+    defaults = {t: column_defaults(db, t) for t in by_table}
     for t, r in order:
-        digest = row_digest(t, r, values[t].get(r))
+        digest = row_digest(t, r, values[t].get(r), defaults[t])
         h = _seal_hash(secret, prev, t, r, digest)
         rows.append((t, r, digest, prev, h))
         prev = h
@@ -564,6 +581,7 @@ def verify_sealed_rows(db: Database, tables: Iterable[str]) -> list[str]:
         latest[(t, r)] = digest
     out: list[str] = []
     for t in tables:
+        defaults = column_defaults(db, t)
         cur = db.execute(f"SELECT rowid AS _rowid_, * FROM {t}")
         names = [d[0] for d in cur.description]
         seen = set()
@@ -574,7 +592,7 @@ def verify_sealed_rows(db: Database, tables: Iterable[str]) -> list[str]:
             want = latest.get((t, rid))
             if want is None:
                 out.append(f"{t} row {rid} has no seal (added outside billadmin)")
-            elif want != row_digest(t, rid, values):
+            elif want != row_digest(t, rid, values, defaults):
                 out.append(f"{t} row {rid} changed since it was sealed")
         for (st, rid), digest in latest.items():
             if st == t and rid not in seen and digest != DELETED:

@@ -347,3 +347,12 @@ def test_invoice_files_exist_with_their_hash(cli, db, tmp_path):
         f"invoice C000001: its x12 file {f837} changed since it was written",
     ) in found
     assert ("INVOICE-FILE", f"invoice C000002: its pdf file {pdf} is missing") in found
+
+
+def test_a_column_added_by_a_later_migration_keeps_the_seals(cli, db, books):
+    """Another domain's migration adds a column (nullable, or NOT NULL with a DEFAULT): existing
+    rows keep matching their seals."""
+    db.execute("ALTER TABLE coverages ADD COLUMN qmb_test INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE payments ADD COLUMN memo_test TEXT")
+    r = cli("check")
+    assert r.exit_code == 0, r.stdout + r.stderr
