@@ -28,13 +28,18 @@ Step kinds (`do`):
   payer_refund   the practice refunds a payer's overpayment (claim, amount)
   qmb / line     flags and line corrections that need commands still being built
 
+A step may say `exit` (the exit code it must end with; 0 by default) and, for a refusal (exit 2),
+`error`: text the one-line message must contain (the invoice it names), so that a command that
+does not exist yet ("No such command") is not taken for a refusal.
+
 After every step, `expect` holds:
   parties   {PAYER or PATIENT = amount}: `report aging --per payer` totals as of the step's day;
             a party not named must have no row (or 0.00); with `partial = true` only the parties
             named are checked
   buckets   {party = "0-30" | "31-60" | ...}: the bucket that holds that party's whole balance
   claims    {number = {status, balance, paid?, adjusted?, credited?}} from invoice list/show
-  accounts  {mrn = {insurance, patient, credit, owes}} from `account show --format json`
+  accounts  {mrn = {insurance, patient, credit, owes}} from `account show --format json`, and
+            `checkin` = what `checkin --format json` tells the front desk the patient owes
 and the runner also requires `billadmin check` to pass (exit 0) after every step.
 """
 

@@ -62,6 +62,7 @@ class Clerk:
 
     def run(self, *args, expect: int | tuple[int, ...] = 0):
         res = self.runner.invoke(self.app, ["--db", str(self.db), *map(str, args)])
+        self.last = res
         ok = expect if isinstance(expect, tuple) else (expect,)
         assert res.exit_code in ok, (
             f"billadmin {' '.join(map(str, args))} -> exit {res.exit_code}, expected {expect}\n"
@@ -256,6 +257,12 @@ def check_expect(clerk: Clerk, step: dict, where: str) -> None:
                     )
     for mrn, want in exp.get("accounts", {}).items():
         s = clerk.json("account", "show", mrn, "--as-of", on)["summary"]
+        if "checkin" in want:  # what the front desk is told at check-in
+            desk = clerk.json("checkin", mrn, "--date", on)
+            assert ls.cents(desk["patient_balance"]) == ls.cents(want["checkin"]), (
+                f"{where}: check-in says {mrn} owes {desk['patient_balance']} != {want['checkin']}"
+            )
+            want = {k: v for k, v in want.items() if k != "checkin"}
         keys = {
             "insurance": "insurance_balance",
             "patient": "patient_balance",
@@ -292,6 +299,8 @@ def test_golden_ledger(scenario: ls.Scenario, template_db: Path, tmp_path: Path)
             f"{scenario.name} step {i} ({step['do']}{': ' + step['say'] if 'say' in step else ''})"
         )
         STEPS[step["do"]](clerk, step)
+        if "error" in step:  # a refusal names what it refuses (not "No such command")
+            assert step["error"] in clerk.last.stderr, f"{where}: {clerk.last.stderr}"
         check_expect(clerk, step, where)
 
 
@@ -304,6 +313,7 @@ def test_scenarios_are_well_formed() -> None:
         assert sc.title and sc.steps, sc.name
         known: list[str] = []  # every invoice issued so far has its state after every step
         for step in sc.steps:
+            assert step.get("exit", 0) != 2 or "error" in step, (sc.name, step["on"], "error")
             claims = step["expect"].get("claims", {})
             known += [n for n in [*step.get("issued", []), *claims] if n not in known]
             for n in known:
