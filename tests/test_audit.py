@@ -269,3 +269,12 @@ def dbmod_write(db):
     from billadmin import db as dbmod
 
     return dbmod.write(db)
+
+
+def test_db_anchor_prints_what_check_anchor_reads(cli, db, tmp_path):
+    _rows(db, 2)
+    r = cli("db", "anchor")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["audit"]["last_id"] == 2
+    (tmp_path / "shipped.anchor").write_text(r.stdout)
+    assert cli("check", "--anchor", tmp_path / "shipped.anchor").exit_code == 0

@@ -112,3 +112,26 @@ def db_backup(dest: Annotated[Path, typer.Argument(help="New file to write (must
         audit.record(conn, "db backup", detail={"dest": str(dest)})
     pages = crypto.backup(conn.conn, dest, key)
     note(f"Backed up {p} to {dest} ({pages} pages{', encrypted' if key else ''}, mode 0600).")
+
+
+@app.command("anchor")
+def db_anchor():
+    """Print the audit anchor (the head of the audit and ledger-seal chains) to ship off the machine.
+
+    billadmin rewrites the anchor beside the audit secret after every write; a copy kept
+    elsewhere lets `check --anchor FILE` find history rewritten by someone who also holds the
+    secret and the local anchor.
+
+    Example:
+        billadmin --db practice.db db anchor > /mnt/offsite/practice-$(date +%F).anchor
+        billadmin --db practice.db check --anchor /mnt/offsite/practice-2026-11-25.anchor
+    """
+    from .. import audit, db
+    from ..errors import NotFound
+
+    conn = db.connect(_path())
+    path = audit.anchor_path(conn)
+    if path is None or not path.exists():
+        raise NotFound("this database has no anchor here yet: any billadmin write makes one")
+    typer.echo(path.read_text(encoding="utf-8"), nl=False)
+    note(f"Anchor {path}")
