@@ -17,6 +17,8 @@ Rules:
   the status 'replaced'. The replacement goes out on the next 837P with REF*F8.
 - Payer claim number lookup: --payer-claim-number, else the latest remittance for the claim
   that is not a reversal (remit_claims), else one recorded with record_payer_claim_number.
+  It is never altered to fit X12: one holding a delimiter or a non-printable character is
+  refused (--payer-claim-number) or stops the void/replacement of a sent claim (from an 835).
 """
 
 from __future__ import annotations
@@ -138,6 +140,32 @@ def payer_claim_number(conn: Database, invoice_id: int) -> str | None:
     return row[0] if row else None
 
 
+def _pcn_for_x12(conn: Database, orig: dict, given: str | None, sent: bool) -> str | None:
+    """The payer claim number a void or replacement of `orig` carries (REF*F8): the one given
+    (recorded, and refused when it cannot be sent as written), else the one looked up. An 837P
+    never carries it altered: when the number the 835 reported holds X12 delimiters or
+    characters outside printable ASCII (billadmin.x12.text.identifier_problem), the void or
+    replacement is refused (BadInput, nothing written) until a sendable one is given."""
+    from ..x12.text import identifier_problem
+
+    if given:
+        given = given.strip()
+        why = identifier_problem(given)
+        if why:
+            raise BadInput(f"--payer-claim-number {why}")
+        record_payer_claim_number(conn, orig["id"], given)
+        return given
+    pcn = payer_claim_number(conn, orig["id"])
+    why = identifier_problem(pcn)
+    if why and sent:
+        raise BadInput(
+            f"{orig['number']}: the payer claim number recorded for it (REF*F8) {why}; it is kept"
+            " as the payer sent it but cannot go into an 837P: give the number to send with"
+            " --payer-claim-number (nothing was changed)"
+        )
+    return pcn
+
+
 def _credit_lines(conn: Database, ids: InvoiceIds, credit_id: int, original_id: int) -> list[dict]:
     out = []
     for line_no, cl_id, dos, code, mods, units, desc, amount in conn.execute(
@@ -226,9 +254,7 @@ def void(
         sent = orig["kind"] == "claim" and was_sent(conn, orig["id"])
         pcn = None
         if orig["kind"] == "claim":
-            if payer_claim_number_:
-                record_payer_claim_number(conn, orig["id"], payer_claim_number_)
-            pcn = payer_claim_number(conn, orig["id"])
+            pcn = _pcn_for_x12(conn, orig, payer_claim_number_, sent)
         if sent:
             c = _issued_snapshot(conn, orig)
             c.update(
@@ -325,10 +351,8 @@ def replace(
         _check_replacement(conn, enc, dx, pat, cov, payers[cov["payer_id"]], scrub, today_d)
         at = audit.utcnow()
         ids = InvoiceIds(conn)
-        if payer_claim_number_:
-            record_payer_claim_number(conn, orig["id"], payer_claim_number_)
-        pcn = payer_claim_number(conn, orig["id"])
         sent = was_sent(conn, orig["id"])
+        pcn = _pcn_for_x12(conn, orig, payer_claim_number_, sent)
         (new_no,) = numbering.take(conn, "claim", 1)
         (cn,) = numbering.take(conn, "credit", 1)
         credit = _credit_issue(

@@ -9,6 +9,8 @@ Rules:
 - Phone: 10 digits (PER*IC in loop 1000A needs a number to call).
 - Submitter id (NM1*41 NM109, ISA06) and receiver id/name (NM1*40, ISA08) come from the
   clearinghouse enrolment; up to 15 characters for the ISA.
+- Names and addresses are transliterated for X12 (billadmin.x12.text); one of which nothing
+  would be left (written only in a script without a Latin form) is refused.
 Settings kept beside the practice row: X12 usage (P production, T test: ISA15), days until a
 patient invoice is due, and the "how to pay" text printed on patient invoices.
 """
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from .. import audit, db, npi
 from ..errors import BadInput, InvalidRows, Problem
+from ..x12 import text as x12text
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -49,6 +52,9 @@ FIELDS = [
 ]
 REQUIRED = ["name", "npi", "tax_id", "address1", "city", "state", "zip"]
 FOR_CLAIMS = ["phone", "submitter_id", "receiver_id", "receiver_name"]
+# names and addresses written into the 837P (1000A/1000B/2010AA): refused when nothing of them
+# can be written in X12 (billadmin.x12.text)
+X12_TEXT = ["name", "address1", "address2", "city", "contact_name", "receiver_name"]
 
 SETTINGS = {
     "usage": ("x12.usage", "P"),
@@ -128,6 +134,8 @@ def normalise(field: str, value):
             raise ValueError("due days must be a whole number from 0 to 365")
     elif len(v) > 200:
         raise ValueError("too long (200 characters at most)")
+    elif field in X12_TEXT and x12text.lost(v):
+        raise ValueError(x12text.EMPTY_MESSAGE)
     return v
 
 

@@ -29,6 +29,9 @@ Types and their rules (a cell that breaks one is a Problem naming row and column
   zip    5 or 9 digits ("43215", "43215-1234"); 4 or 8 digits is refused (a ZIP that lost its
          leading zero in Excel).
   state  two-letter USPS code, or the full state name.
+Identifiers sent in the 837P (member id, group number, payer id: ``x12=True``) are refused when
+they hold an X12 delimiter (* : ^ ~) or a character outside printable ASCII
+(billadmin.x12.text.identifier_problem): they are never altered to fit.
 """
 
 from __future__ import annotations
@@ -346,6 +349,12 @@ def parse_cell(v, col: Column, *, date_format: str | None = None, today: _dt.dat
         out = parse_date(v, col, date_format, today)
     else:
         out = PARSERS[col.type](v, col)
+    if col.x12 and isinstance(out, str):
+        from ..x12.text import identifier_problem
+
+        why = identifier_problem(out, spaces=col.type == "text")
+        if why:
+            raise CellError(why)
     if out is None:
         if col.required:
             raise CellError("is required")

@@ -38,6 +38,7 @@ class Column:
     default: object = None  # stored when the cell is empty
     max_len: int = MAX_TEXT
     extra: bool = False  # accepted, but not one of the default headers (template)
+    x12: bool = False  # an identifier sent in the 837P as written: X12 delimiters refused
 
     def names(self) -> list[str]:
         return [self.header, self.field, *self.aliases]

@@ -93,6 +93,7 @@ PAYERS = [
         "id",
         False,
         ("Electronic Payer ID", "X12 Payer ID", "EDI Payer ID"),
+        x12=True,
     ),
     Column(
         "timely_filing_days",
@@ -121,8 +122,9 @@ COVERAGE = [
         False,
         ("Subscriber ID", "Policy Number", "Insurance ID", "Member Number"),
         help="required unless the payer's kind is self",
+        x12=True,
     ),
-    Column("group_number", "Group", "text", False, ("Group Number", "Group No")),
+    Column("group_number", "Group", "text", False, ("Group Number", "Group No"), x12=True),
     Column(
         "relationship",
         "Relationship",
