@@ -9,7 +9,9 @@ One run is one BEGIN IMMEDIATE transaction:
    the encounter's lines are already on an invoice (ALREADY-BILLED: a late line is a correction,
    `invoice replace`).
 3. Claims (one per encounter, numbered C...) carry collected co-pays as AMT*F5 and the payer's
-   timely-filing deadline. Voids and replacements queued by `invoice void|replace` join them.
+   timely-filing deadline. Voids and replacements queued by `invoice void|replace` join them,
+   and so do next-payer (COB) claims for what posted 835s left (cob.py: routed first, so what
+   goes to a next payer or is held by a patient-protection rule never reaches step 4).
    One 837P per payer; each is validated with pyx12 before it is written: a file that fails
    rolls the whole run back (no number is used) and the errors are raised (exit 2).
 4. Patient invoices (P...) per patient: self-pay encounters' lines and patient responsibility
@@ -50,7 +52,7 @@ from typing import TYPE_CHECKING
 
 from .. import audit, db
 from ..errors import BadInput, NotFound
-from . import content, numbering
+from . import cob, content, numbering
 from .claims import build_claim, copays_due, queued_claims
 from .files import Staged, folder_lock
 from .holds import candidates, hold
@@ -85,6 +87,7 @@ def generate(
     today: _dt.date | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    cob_for: list[str] | None = None,
 ) -> RunResult:
     """Issue every claim and patient invoice that is ready (see the module docstring).
     `progress(step)` is told each step as it starts, and `progress("pyx12 segments checked",
@@ -110,6 +113,7 @@ def generate(
         today=today,
         workers=workers,
         say=progress or silent,
+        cob_for=cob.require_answers(conn, cob_for) if cob_for else None,
     )
     import gc
 
@@ -153,6 +157,7 @@ class _Options:
     today: _dt.date
     workers: int | None
     say: Progress
+    cob_for: list[int] | None = None  # only these claims' next-payer claims (cob.require_answers)
 
 
 @dataclass
@@ -323,6 +328,22 @@ def _issue_claims(
     queued_by_payer, queued = (
         queued_claims(conn, result, payers, scope) if opts.claims else ({}, [])
     )
+    # next-payer (COB) claims for what posted 835s left: they join their payer's 837P
+    cob_issues: list[NewInvoice] = []
+    if opts.claims:
+        cob_by_payer, cob_issues = cob.issue(
+            conn,
+            result,
+            payers,
+            ids,
+            scope_payer_id=scope["id"] if scope else None,
+            only=opts.cob_for,
+            issued_on=opts.today.isoformat(),
+            today=opts.today,
+            at=at,
+        )
+        for payer_id, items in cob_by_payer.items():
+            queued_by_payer.setdefault(payer_id, []).extend(items)
     issues: list[NewInvoice] = []
     x12 = (
         X12Run(
@@ -355,6 +376,7 @@ def _issue_claims(
                 copay_rows=copay_rows,
                 billed_lines=billed_lines,
             )
+        issues += cob_issues
         conn.conn.executemany(
             "INSERT INTO claim_copays (payment_id, invoice_id) VALUES (?, ?)", copay_rows
         )

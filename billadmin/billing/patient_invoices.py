@@ -40,6 +40,8 @@ def transfers(conn: Database, patient_filter: set[int] | None) -> dict[int, list
         " LEFT JOIN encounters e ON e.id = i.encounter_id"
         " WHERE a.source = 'transfer' AND i.kind = 'claim'"
         " AND NOT EXISTS (SELECT 1 FROM patient_invoice_adjustments x WHERE x.adjustment_id = a.id)"
+        # routed to a next payer or held by a patient-protection rule (billing/cob.py)
+        " AND NOT EXISTS (SELECT 1 FROM cob_routes r WHERE r.adjustment_id = a.id)"
         " ORDER BY i.patient_id, a.id"
     ):
         if patient_filter is not None and r[6] not in patient_filter:

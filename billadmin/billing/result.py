@@ -43,6 +43,7 @@ class RunResult:
     skipped_zero: int = 0
     warnings: int = 0
     held_file: Path | None = None
+    cob: list[dict] = field(default_factory=list)  # next-payer routing: billed, held, waiting
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> list[dict]:

@@ -137,3 +137,44 @@ def m004_carried_amounts(db: Database):
 def m005_run_file_names(db: Database):
     "invoices.csv lists each invoice with the file that carries it; kept with the run so the listing is one join."
     db.execute("ALTER TABLE invoice_runs ADD COLUMN file TEXT")
+
+
+@billing()
+def m006_coordination_of_benefits(db: Database):
+    """What a payer's 835 left goes to the next payer, not the patient (billing/cob.py): the
+    coverage facts the rules need (QMB, the Medicare secondary payer type for SBR05), the
+    payer's crossover follow-up, each next-payer claim linked to the claim it follows, each
+    patient-responsibility transfer's route (so no statement bills it too), and crossovers."""
+    _exec(
+        db,
+        """
+    ALTER TABLE coverages ADD COLUMN qmb INTEGER NOT NULL DEFAULT 0 CHECK (qmb IN (0, 1));
+    ALTER TABLE coverages ADD COLUMN msp_type TEXT;
+    ALTER TABLE payers ADD COLUMN crossover_follow_up_days INTEGER;
+    CREATE TABLE cob_claims (
+        invoice_id INTEGER PRIMARY KEY REFERENCES invoices(id),
+        prior_invoice_id INTEGER NOT NULL REFERENCES invoices(id),
+        remit_claim_id INTEGER NOT NULL REFERENCES remit_claims(id),
+        sequence TEXT NOT NULL CHECK (sequence IN ('S', 'T'))
+    ) STRICT;
+    CREATE INDEX cob_claims_prior ON cob_claims(prior_invoice_id);
+    CREATE TABLE cob_routes (
+        adjustment_id INTEGER PRIMARY KEY REFERENCES adjustments(id),
+        prior_invoice_id INTEGER NOT NULL REFERENCES invoices(id),
+        remit_claim_id INTEGER REFERENCES remit_claims(id),
+        rule TEXT NOT NULL,
+        next_payer_id INTEGER REFERENCES payers(id),
+        restored_adjustment_id INTEGER REFERENCES adjustments(id),
+        routed_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX cob_routes_prior ON cob_routes(prior_invoice_id);
+    CREATE TABLE cob_crossovers (
+        remit_claim_id INTEGER PRIMARY KEY REFERENCES remit_claims(id),
+        invoice_id INTEGER NOT NULL REFERENCES invoices(id),
+        next_payer_id INTEGER REFERENCES payers(id),
+        follow_up_on TEXT NOT NULL,
+        at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX cob_crossovers_invoice ON cob_crossovers(invoice_id)
+    """,
+    )

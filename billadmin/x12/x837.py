@@ -9,8 +9,9 @@ so an issued claim renders the same bytes every time. Loop structure (TR3 005010
     1000B  NM1*40 receiver
     2000A  HL*n**20*1 billing provider, PRV*BI
       2010AA NM1*85, N3, N4 (9-digit ZIP), REF*EI tax id
-      2000B  HL*n*1*22*{0|1} subscriber, SBR (payer responsibility P, relationship 18 when the
-             patient is the subscriber, group, claim filing indicator SBR09)
+      2000B  HL*n*1*22*{0|1} subscriber, SBR (payer responsibility P, or S/T on a COB claim;
+             relationship 18 when the patient is the subscriber, group, SBR05 Medicare secondary
+             payer type when Medicare is not primary, claim filing indicator SBR09)
         2010BA NM1*IL (MI member id), N3/N4/DMG only when the subscriber is the patient
         2010BB NM1*PR (PI payer id)
         2000C  HL*n*p*23*0 patient (only when the patient is not the subscriber), PAT01
@@ -20,10 +21,14 @@ so an issued claim renders the same bytes every time. Loop structure (TR3 005010
                paid (collected copays), REF*F8 payer claim control number (frequency 7 and 8),
                HI with ICD-10-CM qualifiers ABK (principal) and ABF (others), no decimal point
           2310B  NM1*82 rendering provider + PRV*PE, when it differs from the billing provider
-          2320   other payers known on the date of service: SBR (S/T), OI, 2330A NM1*IL, 2330B NM1*PR
+          2320   other payers known on the date of service: SBR (P/S/T), and for a payer that has
+                 answered (COB, billing/cob.py) its claim-level CAS, AMT*D paid, AMT*EAF remaining
+                 patient liability; OI; MOA remark codes; 2330A NM1*IL, 2330B NM1*PR
           2400   LX, SV1 (HC:code:modifiers, charge, UN, units, diagnosis pointers), DTP*472,
                  REF*6R line item control number = our invoice line id (the 835 returns it in
                  REF*6R so payments post to the right line)
+            2430 per prior payer that answered the line: SVD (SVD01 = its 2330B NM109, SVD02
+                 paid), CAS, DTP*573 adjudication date
 
 Claim filing indicator (SBR09, code source 1032): Medicare Part B MB, Medicaid MC, HMO HM,
 commercial CI. Patient relationship (PAT01 / SBR02 in 2320, code source 1069): spouse 01,
@@ -129,6 +134,8 @@ def _subscriber_key(c: dict) -> tuple:
         tuple(sorted(c["payer"].items())),
         tuple(sorted(c["subscriber"].items())),
         tuple(sorted(pat.items())) if pat else None,
+        c.get("responsibility") or "P",
+        c.get("msp_type"),
     )
 
 
@@ -139,11 +146,11 @@ def _subscriber_loops(c: dict, hl: int, has_patient: bool) -> list[str]:
         seg("HL", str(hl), "1", "22", "1" if has_patient else "0"),
         seg(
             "SBR",
-            "P",
+            c.get("responsibility") or "P",
             "18" if self_ else "",
             text(sub.get("group"), 50),
             "",
-            "",
+            ident(c.get("msp_type"), 3),
             "",
             "",
             "",
@@ -232,7 +239,7 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
         out.append(
             seg(
                 "SBR",
-                "S" if o.get("priority", 2) == 2 else "T",
+                o.get("responsibility") or ("S" if o.get("priority", 2) == 2 else "T"),
                 RELATIONSHIP.get(rel, "G8"),
                 text(osub.get("group"), 50),
                 "",
@@ -243,7 +250,15 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
                 FILING_INDICATOR.get(opayer["kind"], "CI"),
             )
         )
+        adj = o.get("adjudication")
+        if adj:
+            out += _cas(adj["cas"])
+            out.append(seg("AMT", "D", _amount(adj["paid_cents"])))
+            if adj.get("remaining_cents"):
+                out.append(seg("AMT", "EAF", _amount(adj["remaining_cents"])))
         out.append(seg("OI", "", "", "Y", "P", "", "Y"))
+        if adj and adj.get("remarks"):
+            out.append(seg("MOA", "", "", *[ident(r, 50) for r in adj["remarks"][:5]]))
         last, first = _name_parts(osub)
         out.append(
             seg("NM1", "IL", "1", last, first, "", "", "", "MI", ident(osub["member_id"], 80))
@@ -276,6 +291,45 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
         out.append(f"DTP*472*D8*{x12_date(d) if d else dos8}")
         if ln.get("invoice_line_id"):
             out.append(f"REF*6R*{ln['invoice_line_id']}")
+        if ln.get("adjudications"):
+            out += _line_adjudication(ln, proc)
+    return out
+
+
+def _cas(adjustments: list[list]) -> list[str]:
+    """CAS segments from [group, reason, cents] in order: one per group code, at most six
+    reason/amount pairs each (CAS02-CAS19), as the prior payer's 835 reported them."""
+    out: list[str] = []
+    by_group: dict[str, list[str]] = {}
+    for group, reason, cents in adjustments:
+        by_group.setdefault(group, []).append(reason)
+        by_group[group] += [_amount(cents), ""]
+    for group, triplets in by_group.items():
+        for start in range(0, len(triplets), 18):
+            chunk = triplets[start : start + 18]
+            while chunk and chunk[-1] == "":
+                chunk.pop()
+            out.append(seg("CAS", ident(group, 2), *chunk))
+    return out
+
+
+def _line_adjudication(ln: dict, proc: str) -> list[str]:
+    """Loop 2430, one per prior payer that answered the line: SVD (SVD01 = that payer's 2330B
+    NM109, SVD02 paid, the procedure billed, units), its line CAS and DTP*573 (adjudication)."""
+    out = []
+    for a in ln["adjudications"]:
+        out.append(
+            seg(
+                "SVD",
+                ident(a["payer_id"], 80),
+                _amount(a["paid_cents"]),
+                proc,
+                "",
+                str(ln.get("units") or 1),
+            )
+        )
+        out += _cas(a["cas"])
+        out.append(seg("DTP", "573", "D8", x12_date(a["date"])))
     return out
 
 
