@@ -255,21 +255,21 @@ def check_expect(clerk: Clerk, step: dict, where: str) -> None:
                         f"{where}: {number} {key} {got_v} != {value} = "
                         f"{ls.money_text(ls.cents(value))}"
                     )
-    for mrn, want in exp.get("accounts", {}).items():
+    for mrn, acct in exp.get("accounts", {}).items():
         s = clerk.json("account", "show", mrn, "--as-of", on)["summary"]
-        if "checkin" in want:  # what the front desk is told at check-in
+        if "checkin" in acct:  # what the front desk is told at check-in
             desk = clerk.json("checkin", mrn, "--date", on)
-            assert ls.cents(desk["patient_balance"]) == ls.cents(want["checkin"]), (
-                f"{where}: check-in says {mrn} owes {desk['patient_balance']} != {want['checkin']}"
+            assert ls.cents(desk["patient_balance"]) == ls.cents(acct["checkin"]), (
+                f"{where}: check-in says {mrn} owes {desk['patient_balance']} != {acct['checkin']}"
             )
-            want = {k: v for k, v in want.items() if k != "checkin"}
+            acct = {k: v for k, v in acct.items() if k != "checkin"}
         keys = {
             "insurance": "insurance_balance",
             "patient": "patient_balance",
             "credit": "credit",
             "owes": "patient_owes",
         }
-        for key, value in want.items():
+        for key, value in acct.items():
             got_v = s[keys[key]]
             assert ls.cents(got_v) == ls.cents(value), (
                 f"{where}: account {mrn} {key} {got_v} != {value} = "
