@@ -4,7 +4,17 @@ Rules (each a function returning findings; severity error unless noted):
   DB-INTEGRITY    SQLite's PRAGMA integrity_check is "ok" (pages, indexes, STRICT types).
   DB-FOREIGN-KEY  PRAGMA foreign_key_check finds no dangling reference.
   AUDIT-CHAIN     the audit log's hash chain recomputes (45 CFR 164.312(b)); an edited,
-                  inserted or deleted row breaks it.
+                  inserted or deleted row breaks it; keyed rows need the secret (audit.py).
+  AUDIT-SECRET    the secret of a database holding keyed rows is where billadmin keeps it.
+  AUDIT-ANCHOR    the database still holds the head anchored outside it (the local anchor, or
+                  a shipped copy: `check --anchor FILE`): a cut tail or rebuilt chain is found.
+  LEDGER-SEAL     each sealed row (schema.SEALED) matches its latest keyed seal, every seal is
+                  in an unbroken chain, and no change waits unsealed (made outside billadmin).
+  TRIGGER         every protective trigger exists with the SQL the migrations give it.
+  RECEIPT-GAP     receipt numbers run R0000001.. with no gap, each equal to its row id.
+  AUDIT-AMOUNT    amounts the audit log recorded (payment post/refund, check-in co-pay, 835
+                  posting) equal the ledger rows they name.
+  INVOICE-FILE    every file recorded for an invoice exists, an 837 with its interchange's hash.
   INVOICE-HASH    each issued invoice (and its lines) still hashes to the content_hash stored at
                   issue: an edit behind billadmin's back (triggers dropped) is caught.
   INVOICE-TOTAL   each invoice's total equals the sum of its lines.
