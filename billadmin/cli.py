@@ -21,6 +21,7 @@ GROUPS = {
     "patient": ("patient", "Patients: list, show, compare a registration file."),
     "practice": ("practice", "The billing practice: NPI, tax id, address, EDI ids."),
     "payer": ("payer", "Payers and their filing, appeal and correction limits."),
+    "provider": ("provider", "Rendering providers: list, show, set."),
     "codes": ("codes", "Code sets (ICD-10-CM, HCPCS, CPT, NCCI, MUE), the scrubber."),
     "invoice": ("invoice", "Claims as X12 837P, patient invoices as PDF, voids."),
     "remit": ("remit", "Payers' 835 remittances: show, import (post), list."),
