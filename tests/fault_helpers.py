@@ -430,6 +430,7 @@ def simulate_835s(db: Path, out: Path, as_of: _dt.date) -> list[Path]:
                 conn.execute(
                     "SELECT name, npi, submitter_id FROM practice WHERE id = 1"
                 ).fetchone(),
+                strict=True,
             )
         )
         # a window from the first claim to 41 days after the last answers every claim
