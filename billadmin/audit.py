@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import DatabaseUnavailable
+from .errors import BadInput, DatabaseUnavailable
 
 if TYPE_CHECKING:
     from .db import Database
@@ -142,13 +142,17 @@ def load_secret(db_id: str) -> bytes | None:
 
 def _create_secret(db_id: str) -> bytes:
     folder = secret_dirs()[0]
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     p = folder / _secret_name(db_id)
     value = secrets.token_bytes(32)
     try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     except FileExistsError:  # another process made it first
         return _read_secret(p)
+    except OSError as e:
+        raise DatabaseUnavailable(
+            f"cannot create the audit secret in {folder}: {e.strerror}; nothing was written"
+        ) from None
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(value.hex() + "\n")
         fh.flush()
@@ -330,9 +334,9 @@ def write_anchor(db: Database, head: Head) -> None:
     try:
         old = read_anchor(path)
     except (OSError, ValueError):
-        old = None  # unreadable: `check` reports it; do not write over what may be evidence
-        if path.exists():
-            return
+        if path.exists() or path.is_symlink():
+            raise  # unreadable: never written over (it may be evidence); `check` reports it
+        old = None
     if old is not None:
         prev = old[0]
         if prev.db_id != head.db_id or not _holds(db, prev):
@@ -510,8 +514,17 @@ def before_commit(db: Database, marks: Marks | None) -> Head | None:
 
 
 def after_commit(db: Database, head: Head | None) -> None:
-    if head is not None:
+    """Anchor the new head. The transaction is committed: a failure here (the config folder
+    read-only or full) is a warning, and the anchor lags behind, which `check` accepts."""
+    if head is None:
+        return
+    try:
         write_anchor(db, head)
+    except (OSError, ValueError, DatabaseUnavailable, BadInput) as e:
+        import sys
+
+        why = getattr(e, "strerror", None) or getattr(e, "message", None) or str(e)
+        sys.stderr.write(f"Warning: the audit anchor could not be updated: {why}\n")
 
 
 # ---- verifying ------------------------------------------------------------------------------

@@ -278,3 +278,25 @@ def test_db_anchor_prints_what_check_anchor_reads(cli, db, tmp_path):
     assert json.loads(r.stdout)["audit"]["last_id"] == 2
     (tmp_path / "shipped.anchor").write_text(r.stdout)
     assert cli("check", "--anchor", tmp_path / "shipped.anchor").exit_code == 0
+
+
+def test_secret_folder_unusable_refuses_the_write(cli, db_path, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(blocker))
+    r = cli("init")
+    assert r.exit_code == 3 and "cannot create the audit secret" in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1
+
+
+def test_anchor_that_cannot_be_written_is_a_warning_after_commit(cli, db, capsys):
+    _rows(db, 1)
+    path = audit.anchor_path(db)
+    path.unlink()
+    path.mkdir()  # the anchor's name taken by a folder: it cannot be replaced
+    capsys.readouterr()
+    _rows(db, 1)  # committed all the same; the anchor lags behind
+    assert "Warning: the audit anchor could not be updated" in capsys.readouterr().err
+    assert db.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0] == 2
+    code, found = _check(cli)  # and `check` says the anchor is unusable
+    assert code == 1 and [rule for rule, _ in found] == ["AUDIT-ANCHOR"]
