@@ -186,3 +186,27 @@ def deidentified_rows(
             }
         )
     return out
+
+
+def export_deidentified(
+    conn: Database,
+    *,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    destination: str = "stdout",
+) -> list[dict]:
+    """The de-identified claim lines of the period, with the export recorded in the audit log
+    (45 CFR 164.312(b): a disclosure of data derived from PHI is logged even when de-identified;
+    `destination` is the file name or "stdout", never a path that could name a patient)."""
+    from . import audit, db
+
+    with db.write(conn):
+        rows = deidentified_rows(conn, date_from=date_from, date_to=date_to)
+        audit.record(
+            conn,
+            "export deidentified",
+            entity="claim_line",
+            count=len(rows),
+            detail={"from": date_from, "to": date_to, "file": destination},
+        )
+    return rows

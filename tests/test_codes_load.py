@@ -73,9 +73,11 @@ def test_lookup_unknown_and_format_only(cli, codes_db_path):
         ("hcpcs", "G0439", False),
     ]
     assert rows[2]["note"].startswith("format only: no HCPCS file loaded")
+    # a code in no loaded set is a finding (exit 1, issue 14), not bad input; a bad option is 2
     r = cli("codes", "lookup", "E11.99Q", "ZZZ")
-    assert r.exit_code == 2
-    assert "not found: E11.99Q, ZZZ" in r.output
+    assert r.exit_code == 1
+    assert "not found in any loaded code set: E11.99Q, ZZZ" in r.output
+    assert cli("codes", "lookup", "E11.9", "--date", "2026-13-01").exit_code == 2
 
 
 def test_search_ranks_descriptions(cli, codes_db_path):

@@ -142,3 +142,26 @@ def test_zip3_rules():
     assert deid.zip3("89012-3456") == "000"
     assert deid.zip3("43215") == "432"
     assert deid.zip3("") == "000" and deid.zip3("123") == "000"
+
+
+def test_format_like_every_listing_command(cli, db, tmp_path):
+    """--format json to stdout, csv by default, xlsx only to a file (issue 14)."""
+    import json
+
+    _fixture(db)
+    r = cli("export", "deidentified", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert len(rows) == 2 and rows[0]["charge"] == "140.00"
+    for v in SENTINEL.values():
+        assert v not in r.stdout
+    r = cli("export", "deidentified")
+    assert r.exit_code == 0 and r.stdout.splitlines()[0].startswith("patient_key")
+    assert cli("export", "deidentified", "-f", "xlsx").exit_code == 2
+    out = tmp_path / "d.data"
+    assert cli("export", "deidentified", "-f", "json", "-o", out).exit_code == 0
+    assert len(json.loads(out.read_text())) == 2
+    logged = db.execute(
+        "SELECT detail FROM audit_log WHERE action = 'export deidentified' ORDER BY id"
+    ).fetchall()
+    assert [json.loads(d)["file"] for (d,) in logged] == ["stdout", "stdout", "d.data"]

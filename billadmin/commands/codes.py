@@ -149,7 +149,8 @@ def codes_lookup(
 ):
     """Look codes up: description, billable, valid window and the release they come from.
 
-    Exit 2 if a code is in no loaded code set.
+    Exit 1 if a code is in no loaded code set (a check that found a problem); exit 2 only for
+    bad options.
 
     Example:
         billadmin codes lookup E11.9 e119 M54.5 G0439
@@ -157,7 +158,7 @@ def codes_lookup(
     """
     from .. import render
     from ..codesets import query
-    from ..errors import NotFound
+    from ..errors import ChecksFailed
 
     day = parse_option(on, "--date")
     conn = open_db()
@@ -169,7 +170,8 @@ def codes_lookup(
         r["code"] for r in rows if not r["found"] and not r["note"].startswith("format only")
     ]
     if missing:
-        raise NotFound(f"not found: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+        more = " ..." if len(missing) > 10 else ""
+        raise ChecksFailed(f"not found in any loaded code set: {', '.join(missing[:10])}{more}")
 
 
 @app.command("search")
