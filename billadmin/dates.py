@@ -41,8 +41,17 @@ def normalise_format(fmt: str | None) -> str:
     return fmt
 
 
-def parse_date(text: str | _dt.date | None, fmt: str | None = None) -> _dt.date:
-    """Parse text in ISO or the declared format. Raises DateError with the reason (no value)."""
+def parse_date(
+    text: str | _dt.date | None,
+    fmt: str | None = None,
+    *,
+    format_option: str | None = "--date-format",
+) -> _dt.date:
+    """Parse text in ISO or the declared format. Raises DateError with the reason (no value).
+
+    ``format_option`` names where the caller's user declares another format (a file reader's
+    ``--date-format``); None when there is no such place (a date typed as a command option is
+    always ISO), so the message never suggests an option the command does not have."""
     if isinstance(text, _dt.datetime):
         return text.date()
     if isinstance(text, _dt.date):
@@ -62,7 +71,8 @@ def parse_date(text: str | _dt.date | None, fmt: str | None = None) -> _dt.date:
     if f == ISO:
         if re.fullmatch(r"\d{1,2}[/-]\d{1,2}[/-]\d{2}", s):
             raise DateError("two-digit year; write the year in full")
-        raise DateError("not a date in YYYY-MM-DD form (use --date-format for others)")
+        hint = f" (use {format_option} for others)" if format_option else ""
+        raise DateError(f"not a date in YYYY-MM-DD form{hint}")
     digits_year = re.search(r"\d+", s[::-1]) if f.endswith("%Y") else None
     if digits_year and len(digits_year.group(0)) < 4:
         raise DateError("two-digit year; write the year in full")
@@ -86,13 +96,15 @@ def parse_option(text: str | None, option: str, default: None = None) -> _dt.dat
 def parse_option(text: str | None, option: str, default: _dt.date | None = None) -> _dt.date | None:
     """A date given on the command line (--as-of, --date, --from, --since, ...): parse_date's
     rules (ISO, or an ISO datetime's day); None gives the default. Bad text is BadInput (exit 2)
-    naming the option and the reason, never the value. The one parser for date options."""
+    naming the option and the reason, never the value. The one parser for date options. Options
+    are always ISO, so the message suggests no --date-format (that option, where a command has
+    it, declares the format of a file's date column, never of an option)."""
     from .errors import BadInput
 
     if text is None:
         return default
     try:
-        return parse_date(text)
+        return parse_date(text, format_option=None)
     except DateError as e:
         raise BadInput(f"{option}: {e}") from None
 
