@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from test_remit_support import Remit, balance_of, issue_claim, status_of
 
+from billadmin import db as dbmod
 from billadmin import integrity
 
 
@@ -104,6 +105,16 @@ def test_denials(cli, db, claims, tmp_path):
     assert cli("remit", "import", r.write(tmp_path / "d.835")).exit_code == 0
     assert status_of(db, inv2) == "denied" and status_of(db, inv1) == "denied"
     assert _count(db, "payments") == 0
+    # denials stay open (issue 12): before, CO-50/CO-29 were posted as adjustments and both
+    # balances dropped to 0.00; now 205.00 - 0 paid - 0 adjusted = 205.00 stays in A/R
+    assert balance_of(db, inv2) == {"total": 20500, "paid": 0, "adjusted": 0, "balance": 20500}
+    assert balance_of(db, inv1) == {"total": 15500, "paid": 0, "adjusted": 0, "balance": 15500}
+    assert _count(db, "adjustments") == 0
+    assert db.execute(
+        "SELECT group_code, reason_code, amount_cents, adjustment_id, class FROM remit_adjustments"
+        " ORDER BY id"
+    ).fetchall() == [("CO", "50", 20500, None, "denial"), ("CO", "29", 15500, None, "denial")]
+    assert integrity.run_checks(db) == []
     listed = cli("remit", "list", "--claims", "--outcome", "denied", "-f", "csv")
     assert listed.exit_code == 0 and listed.stdout.count("\n") == 3 and "CO-29" in listed.stdout
 
@@ -416,3 +427,179 @@ def test_remittance_invariant_for_billadmin_check(cli, db, claims, tmp_path):
     db.execute("PRAGMA ignore_check_constraints = 1")
     db.execute("UPDATE remit_transactions SET posted_cents = posted_cents + 1")
     assert [f.rule for f in check_remittances(db)] == ["REMIT-BALANCE", "REMIT-BALANCE"]
+
+
+def _adjusted(db, inv):
+    return db.execute(
+        "SELECT group_code, reason_code, amount_cents, source FROM adjustments"
+        " WHERE invoice_id = ? ORDER BY id",
+        (inv,),
+    ).fetchall()
+
+
+def test_denied_line_stays_open_contractual_lines_reduce(cli, db, claims, tmp_path):
+    """99213 paid 90.00 with CO-45 30.00 and PR-2 20.00; 36415 denied CO-97 15.00 (bundled)."""
+    inv, _ = claims
+    r = Remit().claim(
+        "C000001",
+        "1",
+        "155",
+        "90",
+        "20",
+        lines=[
+            ("HC:99213", "140", "90", [("CO", "45", "30"), ("PR", "2", "20")]),
+            ("HC:36415", "15", "0", [("CO", "97", "15")], ["M15"]),
+        ],
+    )
+    assert cli("remit", "import", r.write(tmp_path / "p.835")).exit_code == 0
+    # 155.00 - 90.00 paid - 30.00 CO-45 - 20.00 PR-2 (to the patient) = 15.00 open (the CO-97 line)
+    assert balance_of(db, inv) == {
+        "total": 15500,
+        "paid": 9000,
+        "adjusted": 3000 + 2000,
+        "balance": 15500 - 9000 - 3000 - 2000,
+    }
+    assert status_of(db, inv) == "partially_paid"
+    assert _adjusted(db, inv) == [("CO", "45", 3000, "remit"), ("PR", "2", 2000, "transfer")]
+
+
+def test_sequestration_reduces_prior_payer_and_oa18_do_not(cli, db, claims, tmp_path):
+    """CO-253 (2% sequestration) reduces the balance; OA-23 on a later payer's 835 explains
+    without posting (the next payer's claim carries the prior payer's impact)."""
+    inv, inv2 = claims
+    # 205.00: allowed 100.00 (CO-45 105.00), Medicare 80% = 80.00 less 2% = 1.60 CO-253,
+    # paid 78.40, PR-2 20.00 coinsurance; 78.40 + 105.00 + 1.60 + 20.00 = 205.00
+    r = Remit().claim(
+        "C000002",
+        "1",
+        "205",
+        "78.4",
+        "20",
+        cas=[("CO", "45", "105"), ("CO", "253", "1.6"), ("PR", "2", "20")],
+    )
+    r.claim("C000001", "2", "155", "40", cas=[("OA", "23", "115")])
+    assert cli("remit", "import", r.write(tmp_path / "s.835")).exit_code == 0
+    assert balance_of(db, inv2)["balance"] == 20500 - 7840 - 10500 - 160 - 2000 == 0
+    assert _adjusted(db, inv2) == [
+        ("CO", "45", 10500, "remit"),
+        ("CO", "253", 160, "remit"),
+        ("PR", "2", 2000, "transfer"),
+    ]
+    # OA-23 115.00 kept as read (class prior_payer), not posted: 155.00 - 40.00 paid = 115.00
+    assert balance_of(db, inv)["balance"] == 15500 - 4000
+    assert db.execute(
+        "SELECT class, adjustment_id FROM remit_adjustments WHERE reason_code = '23'"
+    ).fetchall() == [("prior_payer", None)]
+
+
+def test_payer_reports_duplicate_oa18_is_not_posted(cli, db, claims, tmp_path):
+    inv, _ = claims
+    assert cli("remit", "import", paid_remit().write(tmp_path / "a.835")).exit_code == 0
+    r = Remit(trace="EFT77").claim(
+        "C000001", "4", "155", "0", pcn="KP-9", cas=[("OA", "18", "155")]
+    )
+    res = cli("remit", "import", r.write(tmp_path / "dup.835"))
+    assert res.exit_code == 0, res.output
+    assert "duplicate: claim C000001" in res.stderr
+    assert balance_of(db, inv) == {"total": 15500, "paid": 10000, "adjusted": 5500, "balance": 0}
+    assert status_of(db, inv) == "paid"  # not 'denied': nothing to appeal
+
+
+def test_duplicate_claim_inside_one_transaction_is_posted_once(cli, db, claims, tmp_path):
+    inv, _ = claims
+    r = paid_remit()
+    r.claims.append(list(r.claims[0]))  # the same CLP (CLP01, CLP02, CLP07, amounts) again
+    r.paid_total += 10000
+    res = cli("remit", "import", r.write(tmp_path / "twice.835"))
+    assert res.exit_code == 0, res.output
+    assert "duplicate: claim C000001" in res.stderr
+    # posted once: 155.00 - 100.00 - 35.00 CO-45 - 20.00 PR-2 = 0.00, not -155.00 + 155.00 ...
+    assert balance_of(db, inv) == {"total": 15500, "paid": 10000, "adjusted": 5500, "balance": 0}
+    assert db.execute("SELECT posted_cents, skipped_cents FROM remit_transactions").fetchone() == (
+        10000,
+        10000,
+    )
+
+
+def test_split_claim_ma15_posts_both_parts(cli, db, claims, tmp_path):
+    inv, _ = claims
+    r = (
+        Remit()
+        .claim(
+            "C000001",
+            "1",
+            "140",
+            "90",
+            "20",
+            pcn="KP-1A",
+            lines=[("HC:99213", "140", "90", [("CO", "45", "30"), ("PR", "2", "20")], ["MA15"])],
+        )
+        .claim(
+            "C000001",
+            "1",
+            "15",
+            "10",
+            pcn="KP-1B",
+            lines=[("HC:36415", "15", "10", [("CO", "45", "5")], ["MA15"])],
+        )
+    )
+    assert cli("remit", "import", r.write(tmp_path / "split.835")).exit_code == 0
+    # 155.00 - (90.00 + 10.00) paid - (30.00 + 5.00) CO-45 - 20.00 PR-2 = 0.00
+    assert balance_of(db, inv) == {
+        "total": 15500,
+        "paid": 9000 + 1000,
+        "adjusted": 3000 + 500 + 2000,
+        "balance": 0,
+    }
+    assert status_of(db, inv) == "paid"
+
+
+def test_medicare_ma130_is_unprocessable_not_denied(cli, db, claims, tmp_path):
+    inv, _ = claims
+    with dbmod.write(db):
+        db.execute("UPDATE payers SET kind = 'medicare' WHERE code = 'KEY'")
+    r = Remit().claim(
+        "C000001",
+        "4",
+        "155",
+        "0",
+        lines=[
+            ("HC:99213", "140", "0", [("CO", "16", "140")], ["MA130"]),
+            ("HC:36415", "15", "0", [("CO", "16", "15")]),
+        ],
+    )
+    res = cli("remit", "import", r.write(tmp_path / "u.835"))
+    assert res.exit_code == 0, res.output
+    assert status_of(db, inv) == "unprocessable"
+    assert balance_of(db, inv)["balance"] == 15500  # 155.00 stays open, nothing posted
+    import datetime as dt
+
+    from billadmin.accounts import denials
+
+    wl = denials.worklist(db, as_of=dt.date(2026, 3, 20))
+    assert [(w["invoice"], w["at_stake_cents"]) for w in wl] == [("C000001", 15500)]
+    assert wl[0]["next_step"].startswith("resubmit as a new claim, do not appeal")
+
+
+def test_payer_override_makes_co97_contractual(cli, db, claims, tmp_path):
+    inv, _ = claims
+    res = cli("payer", "carc-rule", "KEY", "CO-97", "contractual")
+    assert res.exit_code == 0, res.output
+    listed = cli("payer", "carc-rules", "KEY", "-f", "csv")
+    assert "CO,97,contractual" in listed.stdout.replace('"', "")
+    assert cli("payer", "carc-rule", "KEY", "XX-97", "contractual").exit_code == 2
+    assert cli("payer", "carc-rule", "KEY", "CO-97", "maybe").exit_code == 2
+    r = Remit().claim(
+        "C000001",
+        "1",
+        "155",
+        "140",
+        lines=[
+            ("HC:99213", "140", "140", []),
+            ("HC:36415", "15", "0", [("CO", "97", "15")]),
+        ],
+    )
+    assert cli("remit", "import", r.write(tmp_path / "o.835")).exit_code == 0
+    # under this payer's contract CO-97 is agreed bundling: 155.00 - 140.00 - 15.00 = 0.00
+    assert balance_of(db, inv)["balance"] == 15500 - 14000 - 1500 == 0
+    assert status_of(db, inv) == "paid"

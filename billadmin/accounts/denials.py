@@ -2,11 +2,15 @@
 to do next.
 
 Rules:
-- A claim is on the list while its net denied amount is above zero: the sum of its denial
-  adjustments (remittance CAS in group CO/OA/PI with a denial CARC, see accounts.carc; a
-  reversal's negative amounts cancel them) - unless it was voided or replaced by a corrected
-  claim (a credit note or a replacement names it as original). Fully denied: nothing paid by
-  the payer; otherwise partially denied.
+- A claim is on the list while its amount at stake is above zero: the sum of its denials
+  (remittance CAS classed 'denial' by remit.carc_rules, read through accounts.carc's
+  temp.denial_rows; a reversal's negative amounts cancel them), at most the claim's open
+  balance - denials stay open on the claim, so once the clerk writes the amount off, moves it
+  to the patient or the payer pays it after an appeal, it leaves the list - unless the claim was
+  voided or replaced by a corrected claim (a credit note or a replacement names it as
+  original). Fully denied: nothing paid by the payer; otherwise partially denied.
+- Medicare CO-16 with remark MA130 (unprocessable, no appeal rights, CMS Pub. 100-04 ch. 1
+  s. 80.3.2): the next step is to resubmit it as a new claim, never an appeal.
 - Denied on: the latest date a denial adjustment was posted (the remittance date).
 - Appeal deadline: denied on + the payer's appeal limit (default 120 days, accounts.rules).
   Corrected-claim deadline: the payer's corrected-claim limit from the remittance date, else
@@ -66,12 +70,13 @@ def denied_claims(
                    i.total_cents, i.issued_on, i.encounter_id,
                    COALESCE(e.date_of_service, (SELECT MIN(date_of_service) FROM invoice_lines l
                    WHERE l.invoice_id = i.id), i.issued_on),
-                   d.group_code, d.reason_code, d.invoice_line_id, SUM(d.amount_cents), MAX(d.created_on)
-            FROM adjustments d JOIN invoices i ON i.id = d.invoice_id LEFT JOIN temp.carc k ON k.code = d.reason_code
+                   d.group_code, d.reason_code, d.invoice_line_id, SUM(d.amount_cents), MAX(d.created_on),
+                   d.in_ledger
+            FROM temp.denial_rows d JOIN invoices i ON i.id = d.invoice_id
             JOIN patients pt ON pt.id = i.patient_id LEFT JOIN payers py ON py.id = i.payer_id
             LEFT JOIN encounters e ON e.id = i.encounter_id
-            WHERE {carc.DENIAL_SQL} AND {" AND ".join(where)}
-            GROUP BY i.id, d.group_code, d.reason_code, d.invoice_line_id
+            WHERE {" AND ".join(where)}
+            GROUP BY i.id, d.group_code, d.reason_code, d.invoice_line_id, d.in_ledger
             ORDER BY i.id""",
         params,
     ).fetchall()
@@ -93,6 +98,7 @@ def denied_claims(
         _line,
         amt,
         last,
+        in_ledger,
     ) in rows:
         c = claims.setdefault(
             iid,
@@ -109,13 +115,15 @@ def denied_claims(
                 "date_of_service": dos,
                 "codes": defaultdict(int),
                 "denied_cents": 0,
+                "open_denied_cents": 0,
                 "denied_on": None,
             },
         )
         c["codes"][(group, reason)] += amt
-        c["denied_cents"] += amt
+        c["denied_cents" if in_ledger else "open_denied_cents"] += amt
         if amt > 0 and (c["denied_on"] is None or last > c["denied_on"]):
             c["denied_on"] = last
+    _cap_at_balance(conn, claims)
     out = [c for c in claims.values() if c["denied_cents"] > 0]
     if since:
         out = [c for c in out if c["denied_on"] and c["denied_on"] >= since.isoformat()]
@@ -155,6 +163,26 @@ def denied_claims(
         c["rarc_list"] = [(x, *carc.describe_rarc(x)) for x in rarcs.get(c["invoice_id"], [])]
         result.append(c)
     return result
+
+
+def _cap_at_balance(conn: Database, claims: dict[int, dict]) -> None:
+    """At stake = denials posted as adjustments (older databases) + open denials, the latter at
+    most the claim's open balance (what the clerk has not yet written off, moved or been paid)."""
+    ids = [i for i, c in claims.items() if c["open_denied_cents"] > 0]
+    open_bal: dict[int, int] = {}
+    for k in range(0, len(ids), 500):
+        part = ids[k : k + 500]
+        q = ",".join("?" * len(part))
+        open_bal.update(
+            conn.execute(
+                "SELECT invoice_id, total_cents + credited_cents - paid_cents - adjusted_cents"
+                f" FROM invoice_balances WHERE invoice_id IN ({q})",
+                part,
+            ).fetchall()
+        )
+    for iid, c in claims.items():
+        open_part = min(c.pop("open_denied_cents"), max(open_bal.get(iid, 0), 0))
+        c["denied_cents"] += max(open_part, 0)
 
 
 def _latest_appeals(conn: Database, ids: list[int]) -> dict[int, tuple[int, str]]:
@@ -221,6 +249,8 @@ def worklist(
             corrected_deadline=corr_dl,
             appeal=appeals.get(c["invoice_id"]),
         )
+        if any(x == "MA130" for x, *_ in c["rarc_list"]) and r and r.kind == "medicare":
+            step, dl = "resubmit as a new claim, do not appeal (MA130 unprocessable)", corr_dl
         out.append(
             {
                 "invoice": c["invoice"],

@@ -185,3 +185,78 @@ def set_rules(
             detail={"before": before, "after": changes},
         )
     return next(r for r in rule_rows(conn) if r["payer"] == p["code"])
+
+
+def carc_rule_rows(conn: Database, code: str | None = None) -> list[dict]:
+    """A payer's CAS classification overrides (remit.carc_rules), or every payer's."""
+    args: tuple = ()
+    where = ""
+    if code:
+        from . import lookup
+
+        args = (lookup.payer(conn, code)["id"],)
+        where = " WHERE r.payer_id = ?"
+    from ..remit import carc_rules
+
+    return [
+        {
+            "payer": p,
+            "group": g,
+            "carc": c,
+            "class": k,
+            "default": carc_rules.default_class(g, c)[0],
+            "set_at": at,
+        }
+        for p, g, c, k, at in conn.execute(
+            "SELECT py.code, r.group_code, r.reason_code, r.class, r.set_at FROM payer_carc_rules r"
+            f" JOIN payers py ON py.id = r.payer_id{where} ORDER BY py.code, r.group_code,"
+            " r.reason_code",
+            args,
+        )
+    ]
+
+
+def set_carc_rule(conn: Database, code: str, group_carc: str, cls: str) -> dict:
+    """Set how one payer's 835s classify GROUP-CARC (e.g. CO-97 contractual), or 'default' to
+    remove the override; one write, audited. Applies to 835s posted from now on."""
+    from .. import audit, db
+    from ..errors import BadInput
+    from ..remit import carc_rules
+    from . import lookup
+
+    try:
+        group, reason = carc_rules.parse_code(group_carc)
+    except ValueError as e:
+        raise BadInput(f"{group_carc!r}: {e}") from None
+    cls = cls.strip().lower().replace("-", "_")
+    if cls not in (*carc_rules.CLASSES, "default"):
+        raise BadInput(f"class must be one of {', '.join(carc_rules.CLASSES)} or default")
+    p = lookup.payer(conn, code)
+    with db.write(conn):
+        if cls == "default":
+            conn.execute(
+                "DELETE FROM payer_carc_rules WHERE payer_id = ? AND group_code = ?"
+                " AND reason_code = ?",
+                (p["id"], group, reason),
+            )
+        else:
+            conn.execute(
+                "INSERT INTO payer_carc_rules (payer_id, group_code, reason_code, class, set_at)"
+                " VALUES (?,?,?,?,?) ON CONFLICT (payer_id, group_code, reason_code)"
+                " DO UPDATE SET class = excluded.class, set_at = excluded.set_at",
+                (p["id"], group, reason, cls, audit.utcnow()),
+            )
+        audit.record(
+            conn,
+            "payer carc-rule",
+            entity="payer",
+            ids=[p["id"]],
+            detail={"code": f"{group}-{reason}", "class": cls},
+        )
+    return {
+        "payer": p["code"],
+        "group": group,
+        "carc": reason,
+        "class": cls if cls != "default" else carc_rules.default_class(group, reason)[0],
+        "default": carc_rules.default_class(group, reason)[0],
+    }

@@ -113,3 +113,33 @@ def m004_invoices_by_issue_date(db):
     """The day sheet, month-by-month and period reports select invoices by issue date; without this
     each scans every invoice."""
     _exec(db, "CREATE INDEX IF NOT EXISTS invoices_issued ON invoices(issued_on)")
+
+
+@accounts()
+def m005_payer_carc_rules_and_writeoffs(db):
+    """A payer's own classification of a CAS code (remit.carc_rules: contractual, denial, ...),
+    and why a clerk adjusted a balance: the write-off reason and the entry an undo reverses
+    (undone only by an opposite entry, never an edit)."""
+    _exec(
+        db,
+        """
+    CREATE TABLE payer_carc_rules (
+        payer_id INTEGER NOT NULL REFERENCES payers(id),
+        group_code TEXT NOT NULL CHECK (group_code IN ('CO','CR','OA','PI','PR')),
+        reason_code TEXT NOT NULL,
+        class TEXT NOT NULL
+            CHECK (class IN ('contractual','prior_payer','duplicate','patient','denial')),
+        set_at TEXT NOT NULL,
+        PRIMARY KEY (payer_id, group_code, reason_code)
+    ) STRICT;
+    CREATE TABLE clerk_adjustments (
+        adjustment_id INTEGER PRIMARY KEY REFERENCES adjustments(id),
+        kind TEXT NOT NULL CHECK (kind IN ('writeoff','transfer','eob','refund','recoupment')),
+        reason TEXT NOT NULL,
+        reference TEXT,
+        reverses_adjustment_id INTEGER REFERENCES adjustments(id),
+        os_user TEXT NOT NULL,
+        at TEXT NOT NULL
+    ) STRICT
+    """,
+    )

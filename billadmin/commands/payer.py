@@ -88,3 +88,58 @@ def payer_set(
     )
     render.emit(row, fmt=fmt, output=output, single=True, title="Payer rules")
     note(f"Payer {row['payer']} updated")
+
+
+@app.command("carc-rule")
+def payer_carc_rule(
+    code: Annotated[str, typer.Argument(metavar="CODE", help="Payer code, e.g. KEY.")],
+    group_carc: Annotated[
+        str, typer.Argument(metavar="GROUP-CARC", help="CAS group and reason, e.g. CO-97.")
+    ],
+    cls: Annotated[
+        str,
+        typer.Argument(
+            metavar="CLASS",
+            help="contractual, prior_payer, duplicate, patient, denial, or default (remove).",
+        ),
+    ],
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Set how this payer's 835s post a CAS code: its class overrides the built-in table.
+
+    contractual reduces the balance, patient moves it to the patient, denial leaves it open
+    for the clerk to work, prior_payer and duplicate explain without posting. Applies to
+    835s posted from now on (audited).
+
+    Example:
+        billadmin payer carc-rule KEY CO-97 contractual
+        billadmin payer carc-rule KEY CO-97 default
+    """
+    from .. import render
+    from ..accounts import rules
+
+    row = rules.set_carc_rule(open_db(), code, group_carc, cls)
+    render.emit(row, fmt=fmt, output=output, single=True, title="CAS classification")
+    note(f"Payer {row['payer']}: {row['group']}-{row['carc']} posts as {row['class']}")
+
+
+@app.command("carc-rules")
+def payer_carc_rules(
+    code: Annotated[
+        str | None, typer.Argument(metavar="[CODE]", help="Payer code; default every payer.")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """List the payers' CAS classification overrides next to the built-in class.
+
+    Example:
+        billadmin payer carc-rules KEY
+    """
+    from .. import render
+    from ..accounts import rules
+
+    render.emit(
+        rules.carc_rule_rows(open_db(), code), fmt=fmt, output=output, title="CAS classification"
+    )

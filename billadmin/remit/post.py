@@ -8,11 +8,20 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   allocation for CLP04 - sum(SVC03); a claim without lines is allocated CLP04 at claim level.
   Allocations of a payment sum to its amount. Money in BPR02 that is not posted (unmatched
   claims, duplicates, PLB) is kept on the transaction: BPR02 = posted + unmatched + skipped - PLB.
-- Adjustments: CAS groups CO/OA/PI/CR become ``adjustments`` (source 'remit'); group PR becomes
-  an adjustment with source 'transfer': the patient's to bill on the next patient invoice.
-- Status events on the claim: 'denied' when CLP02 = 4, or nothing was paid and a CAS carries a
-  denial reason (see codes.DENIAL_CATEGORIES); 'reversed' for CLP02 = 22; otherwise 'paid' when
-  the invoice balance is now zero (or below), else 'partially_paid'.
+- Adjustments by posting class (remit.carc_rules, per payer overridable): contractual and
+  payment reductions become ``adjustments`` (source 'remit'); patient responsibility (group PR)
+  an adjustment with source 'transfer', the next responsible party's; denials, the prior payer's
+  impact (OA-23: the next payer's claim already carries it) and duplicates (OA-18) are kept in
+  remit_adjustments only (adjustment_id NULL, with their class): a denied amount stays open on
+  the claim until the clerk works it.
+- Status events on the claim: 'reversed' for CLP02 = 22; 'unprocessable' for a Medicare CO-16
+  with remark MA130 and nothing paid (CMS Pub. 100-04 ch. 1 s. 80.3.2: returned as unprocessable,
+  no appeal rights: resubmit as a new claim); 'denied' when CLP02 = 4 or nothing was paid and a
+  CAS is a denial; otherwise 'paid' when the invoice balance is now zero (or below), else
+  'partially_paid'.
+- Duplicates inside one transaction: a claim payment repeating an earlier one of the same
+  transaction (CLP01, CLP02, CLP07, amounts and CAS) is a duplicate, as across transactions.
+  A reversal and its correction, or the parts of a split claim (MA15), differ and both post.
 - A reversal (CLP02 = 22, negative amounts) posts its negative amounts against the earlier
   posting it reverses (same invoice, payer claim number and amounts); a reversal of a payment we
   never posted is reported and not posted. Reversals in a transaction are posted first, so a
@@ -25,15 +34,17 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from .. import audit, money
 from .. import db as dbmod
 from ..errors import BadInput
-from . import balance, codes
+from . import balance, carc_rules
 from .parse import ClaimPayment, RemitFile, Transaction, parse_file
 
 if TYPE_CHECKING:
@@ -332,18 +343,25 @@ def _match_lines(conn: Database, invoice_id: int, claim: ClaimPayment) -> list[i
 
 
 def _active_posting(
-    conn: Database, invoice_id: int, claim: ClaimPayment, *, want_reverse: bool
+    conn: Database,
+    invoice_id: int,
+    claim: ClaimPayment,
+    *,
+    want_reverse: bool,
+    pending: Iterable[int] = (),
 ) -> int | None:
     """The latest posted (not reversed) claim payment on this invoice that this one repeats
-    (want_reverse=False) or reverses (want_reverse=True)."""
+    (want_reverse=False) or reverses (want_reverse=True); ``pending`` are the remit claims this
+    transaction posted so far (their status is set at its end)."""
     sign = -1 if want_reverse else 1
     rows = conn.execute(
         "SELECT c.id, c.payer_claim_number, c.status_code, c.charge_cents, c.paid_cents"
         " FROM remit_claims c WHERE c.invoice_id = ? AND c.status_code != '22'"
-        " AND c.outcome IN ('paid','partially_paid','denied')"
+        " AND (c.outcome IN ('paid','partially_paid','denied') OR c.id IN (SELECT value FROM"
+        " json_each(?)))"
         " AND NOT EXISTS (SELECT 1 FROM remit_claims r WHERE r.reverses_id = c.id)"
         " ORDER BY c.id DESC",
-        (invoice_id,),
+        (invoice_id, json.dumps(sorted(pending))),
     ).fetchall()
     for cid, pcn, status, charge, paid in rows:
         if charge != sign * claim.charge_cents or paid != sign * claim.paid_cents:
@@ -382,7 +400,14 @@ def _post_transaction(
     tx_payer = _our_payer(conn, tx)
     tx_id = tr.transaction_id = _insert_transaction(conn, file_id, tx, tx_payer)
     posting = _TransactionPosting(
-        conn, rf.name, tx, tx_id, tx_payer, tx.payment_date or tx.production_date or now[:10], now
+        conn,
+        rf.name,
+        tx,
+        tx_id,
+        tx_payer,
+        tx.payment_date or tx.production_date or now[:10],
+        now,
+        carc_rules.Classifier(conn),
     )
     for claim in sorted(tx.claims, key=lambda c: (not c.is_reversal, c.seq)):
         posting.claim(claim, tr, res)
@@ -458,6 +483,7 @@ class _TransactionPosting:
     tx_payer: int | None
     pay_date: str
     now: str
+    classifier: carc_rules.Classifier
     # allocations waiting for their payment row: payer_id -> [(invoice_id, invoice_line_id, cents)]
     allocs: defaultdict[int | None, list[tuple[int, int | None, int]]] = field(
         default_factory=lambda: defaultdict(list)
@@ -473,7 +499,12 @@ class _TransactionPosting:
         ).fetchone()
         invoice_id: int | None = inv[0] if inv and inv[1] == "claim" else None
         payer_id = (inv[2] if inv and inv[2] is not None else self.tx_payer) if invoice_id else None
-        outcome, note, reverses = _claim_outcome(conn, claim, inv, invoice_id)
+        outcome, note, reverses = _claim_outcome(
+            conn, claim, inv, invoice_id, {e.claim_id for e in self.events}
+        )
+        if outcome is None and self._only_duplicate(claim, payer_id):
+            outcome = "duplicate"
+            note = "the payer reports it as a duplicate of a claim it processed (OA-18)"
         claim_id = _insert_claim(conn, self.tx_id, claim, invoice_id, outcome, reverses, note)
         # the invoice the payment goes to: none when it is not ours, a duplicate, or not posted
         post_to = invoice_id if outcome in (None, "reversed") else None
@@ -483,7 +514,7 @@ class _TransactionPosting:
             else [None] * len(claim.lines)
         )
         remit_line_ids = _insert_lines(conn, claim_id, claim, line_ids)
-        self._adjustments(claim, claim_id, post_to, line_ids, remit_line_ids)
+        self._adjustments(claim, claim_id, payer_id, post_to, line_ids, remit_line_ids)
         if post_to is not None:
             lines_paid = 0
             for ln, il in zip(claim.lines, line_ids, strict=True):
@@ -526,12 +557,14 @@ class _TransactionPosting:
         self,
         claim: ClaimPayment,
         claim_id: int,
+        payer_id: int | None,
         post_to: int | None,
         line_ids: list[int | None],
         remit_line_ids: list[int],
     ) -> None:
-        """Every CAS kept as read (remit_adjustments); on a posted claim each non-zero one also
-        becomes a ledger adjustment (group PR a transfer to the patient)."""
+        """Every CAS kept as read (remit_adjustments) with its posting class; on a posted claim a
+        non-zero contractual one becomes a ledger adjustment (source 'remit') and a patient one
+        a transfer; denials, prior-payer impact and duplicates stay out of the ledger."""
         line_map = {
             id(ln): (rid, il)
             for ln, rid, il in zip(claim.lines, remit_line_ids, line_ids, strict=True)
@@ -539,7 +572,8 @@ class _TransactionPosting:
         for ln, a in claim.all_adjustments():
             rid, il = line_map[id(ln)] if ln is not None else (None, None)
             adj_id = None
-            if post_to is not None and a.amount_cents != 0:
+            cls = self.classifier.classify(payer_id, a.group, a.reason)
+            if post_to is not None and a.amount_cents != 0 and cls in ("contractual", "patient"):
                 adj_id = self.conn.execute(
                     "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
                     " amount_cents, source, created_on, created_at) VALUES (?,?,?,?,?,?,?,?)",
@@ -549,16 +583,37 @@ class _TransactionPosting:
                         a.group,
                         a.reason,
                         a.amount_cents,
-                        "transfer" if a.group == "PR" else "remit",
+                        "transfer" if cls == "patient" else "remit",
                         self.pay_date,
                         self.now,
                     ),
                 ).lastrowid
             self.conn.execute(
                 "INSERT INTO remit_adjustments (claim_id, line_id, group_code, reason_code,"
-                " amount_cents, quantity, adjustment_id) VALUES (?,?,?,?,?,?,?)",
-                (claim_id, rid, a.group, a.reason, a.amount_cents, a.quantity, adj_id),
+                " amount_cents, quantity, adjustment_id, class, posted_on)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    claim_id,
+                    rid,
+                    a.group,
+                    a.reason,
+                    a.amount_cents,
+                    a.quantity,
+                    adj_id,
+                    cls,
+                    self.pay_date,
+                ),
             )
+
+    def _only_duplicate(self, claim: ClaimPayment, payer_id: int | None) -> bool:
+        """Nothing paid and every non-PR adjustment is the payer's 'duplicate' (OA-18): the
+        payer matched it to a claim it processed before; nothing to post, nothing to appeal."""
+        classes = [
+            self.classifier.classify(payer_id, a.group, a.reason)
+            for _, a in claim.all_adjustments()
+            if a.amount_cents and a.group != "PR"
+        ]
+        return claim.paid_cents == 0 and bool(classes) and set(classes) == {"duplicate"}
 
     def payments(self) -> None:
         """One payment per payer in this transaction, then its allocations."""
@@ -580,6 +635,17 @@ class _TransactionPosting:
                 (self.tx_id, pay_id),
             )
 
+    def _denied(self, claim: ClaimPayment, invoice_id: int) -> bool:
+        payer = self.conn.execute(
+            "SELECT payer_id FROM invoices WHERE id = ?", (invoice_id,)
+        ).fetchone()
+        pid = payer[0] if payer else self.tx_payer
+        return any(
+            self.classifier.classify(pid, a.group, a.reason) == "denial"
+            for _, a in claim.all_adjustments()
+            if a.amount_cents > 0
+        )
+
     def status_events(self, res: ImportResult) -> None:
         """Status events last, once every payment and adjustment of the transaction is in; the
         payer's claim number goes where the billing domain reads it for corrected and void
@@ -592,9 +658,14 @@ class _TransactionPosting:
             is not None
         )
         for invoice_id, claim_id, idx, claim in self.events:
-            status = _status(conn, invoice_id, claim)
+            status = _status(conn, invoice_id, claim, self._denied(claim, invoice_id))
             res.claims[idx].outcome = status
-            conn.execute("UPDATE remit_claims SET outcome = ? WHERE id = ?", (status, claim_id))
+            if status == "unprocessable":
+                res.claims[idx].note = "Medicare MA130: resubmit as a new claim, do not appeal"
+            conn.execute(
+                "UPDATE remit_claims SET outcome = ? WHERE id = ?",
+                ("denied" if status == "unprocessable" else status, claim_id),
+            )
             conn.execute(
                 "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)",
                 (
@@ -616,7 +687,11 @@ class _TransactionPosting:
 
 
 def _claim_outcome(
-    conn: Database, claim: ClaimPayment, inv: tuple | None, invoice_id: int | None
+    conn: Database,
+    claim: ClaimPayment,
+    inv: tuple | None,
+    invoice_id: int | None,
+    pending: set[int],
 ) -> tuple[str | None, str, int | None]:
     """(outcome, note, remit claim reversed) before posting: 'unmatched' (not our claim),
     'not_posted' (a reversal of nothing posted here), 'reversed', 'duplicate', or None (post
@@ -626,13 +701,14 @@ def _claim_outcome(
             return "unmatched", "no claim with this number", None
         return "unmatched", f"invoice {inv[0]} is a {inv[1]} invoice, not a claim", None
     if claim.is_reversal:
-        reverses = _active_posting(conn, invoice_id, claim, want_reverse=True)
+        reverses = _active_posting(conn, invoice_id, claim, want_reverse=True, pending=pending)
         if reverses is None:
             return "not_posted", "reversal of a payment that was never posted here", None
         return "reversed", f"reverses remit claim {reverses}", reverses
-    dup = _active_posting(conn, invoice_id, claim, want_reverse=False)
+    dup = _active_posting(conn, invoice_id, claim, want_reverse=False, pending=pending)
     if dup is not None:
-        return "duplicate", f"same payment as remit claim {dup}, already posted", None
+        where = "earlier in this transaction" if dup in pending else "already posted"
+        return "duplicate", f"same payment as remit claim {dup}, {where}", None
     return None, "", None
 
 
@@ -667,7 +743,7 @@ def _insert_claim(
             claim.statement_from,
             claim.statement_to,
             ",".join(claim.remarks),
-            outcome or "not_posted",
+            outcome or "not_posted",  # the claim's status once the transaction is posted
             reverses,
             note or None,
         ),
@@ -711,14 +787,13 @@ def _insert_lines(
     return out
 
 
-def _status(conn: Database, invoice_id: int, claim: ClaimPayment) -> str:
+def _status(conn: Database, invoice_id: int, claim: ClaimPayment, denied: bool) -> str:
+    """The claim's status after this payment (module rules)."""
     if claim.is_reversal:
         return "reversed"
-    if claim.status_code == "4":
-        return "denied"
-    if claim.paid_cents == 0 and any(
-        codes.is_denial(a.group, a.reason) for _, a in claim.all_adjustments()
-    ):
+    if claim.paid_cents == 0 and "MA130" in _all_remarks(claim) and _is_medicare(conn, invoice_id):
+        return "unprocessable"
+    if claim.status_code == "4" or (claim.paid_cents == 0 and denied):
         return "denied"
     row = conn.execute(
         "SELECT total_cents + credited_cents - paid_cents - adjusted_cents FROM invoice_balances"
@@ -739,3 +814,18 @@ def payer_claim_number(conn: Database, invoice_id: int) -> str | None:
         (invoice_id,),
     ).fetchone()
     return row[0] if row else None
+
+
+def _all_remarks(claim: ClaimPayment) -> set[str]:
+    out = set(claim.remarks)
+    for ln in claim.lines:
+        out.update(ln.remarks)
+    return out
+
+
+def _is_medicare(conn: Database, invoice_id: int) -> bool:
+    row = conn.execute(
+        "SELECT p.kind FROM invoices i JOIN payers p ON p.id = i.payer_id WHERE i.id = ?",
+        (invoice_id,),
+    ).fetchone()
+    return bool(row) and (row[0] or "").lower() == "medicare"

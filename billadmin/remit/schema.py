@@ -135,3 +135,19 @@ def m002_reason_codes(db: Database) -> None:
     db.conn.executemany(
         "INSERT INTO remit_codes (kind, code, category, meaning) VALUES (?,?,?,?)", rows
     )
+
+
+@remit()
+def m003_adjustment_class(db: Database) -> None:
+    """Each CAS keeps the posting class it was given (remit.carc_rules) and the remittance date:
+    a denial is not a ledger adjustment (its amount stays open), so the worklist and reports read
+    denials from here."""
+    _exec(
+        db,
+        """
+    ALTER TABLE remit_adjustments ADD COLUMN class TEXT;
+    ALTER TABLE remit_adjustments ADD COLUMN posted_on TEXT;
+    CREATE INDEX remit_adjustments_class ON remit_adjustments(class) WHERE class IS NOT NULL;
+    CREATE INDEX remit_adjustments_adjustment ON remit_adjustments(adjustment_id)
+    """,
+    )

@@ -1,7 +1,8 @@
 """Denials posted in a period (default the 90 days ending --to), grouped by CARC category,
 payer, procedure code, rendering provider or reason code.
 
-A denial is a remittance adjustment in group CO/OA/PI with a denial reason (accounts.carc);
+A denial is a remittance CAS classed 'denial' (remit.carc_rules; read through accounts.carc's
+temp.denial_rows: denials are not ledger adjustments, their amount stays open on the claim);
 a reversal's negative amount nets it out. Per group: claims and lines with a denial, the denied
 amount, and its share of all denials in the period. Claim-level denials (no line) count under
 code "(claim)".
@@ -35,11 +36,11 @@ def grouped(conn: Database, start: _dt.date, end: _dt.date, by: str) -> list[dic
         f"""SELECT {expr} AS g, COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_id END),
                    COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_line_id END), SUM(d.amount_cents),
                    MIN(k.meaning)
-            FROM adjustments d LEFT JOIN temp.carc k ON k.code = d.reason_code
+            FROM temp.denial_rows d LEFT JOIN temp.carc k ON k.code = d.reason_code
             JOIN invoices i ON i.id = d.invoice_id LEFT JOIN payers py ON py.id = i.payer_id
             LEFT JOIN invoice_lines l ON l.id = d.invoice_line_id
             LEFT JOIN encounters e ON e.id = i.encounter_id LEFT JOIN providers pr ON pr.id = e.provider_id
-            WHERE d.created_on BETWEEN ? AND ? AND {carc.DENIAL_SQL}
+            WHERE d.created_on BETWEEN ? AND ?
             GROUP BY g""",
         (start.isoformat(), end.isoformat()),
     ).fetchall()
@@ -61,10 +62,10 @@ def grouped(conn: Database, start: _dt.date, end: _dt.date, by: str) -> list[dic
             row["what_to_do"] = codes.CATEGORIES.get(g)
         out.append(row)
     claims_total = conn.execute(
-        f"""SELECT COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_id END),
+        """SELECT COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_id END),
                    COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_line_id END)
-            FROM adjustments d LEFT JOIN temp.carc k ON k.code = d.reason_code
-            WHERE d.created_on BETWEEN ? AND ? AND {carc.DENIAL_SQL}""",
+            FROM temp.denial_rows d
+            WHERE d.created_on BETWEEN ? AND ?""",
         (start.isoformat(), end.isoformat()),
     ).fetchone()
     out.append(

@@ -43,12 +43,14 @@ FORMULAS = {
     "ar_over_90_pct": "A/R over 90 days from DOS / A/R",
 }
 
-FACTS_SQL = f"""
+FACTS_SQL = """
 WITH post AS (
-  SELECT d.invoice_id, d.created_on AS day, d.amount_cents AS amt,
-         CASE WHEN {carc.DENIAL_SQL} AND d.amount_cents > 0 THEN 1 ELSE 0 END AS den
-  FROM adjustments d LEFT JOIN temp.carc k ON k.code = d.reason_code
+  SELECT d.invoice_id, d.created_on AS day, d.amount_cents AS amt, 0 AS den
+  FROM adjustments d
   WHERE d.source IN ('remit', 'transfer') AND d.created_on <= :end
+  UNION ALL
+  SELECT d.invoice_id, d.created_on, 0, 1 FROM temp.denial_rows d
+  WHERE d.amount_cents > 0 AND d.created_on <= :end
   UNION ALL
   SELECT a.invoice_id, p.received_on, a.amount_cents, 0 FROM payment_allocations a JOIN payments p
   ON p.id = a.payment_id

@@ -86,7 +86,7 @@ def _add_adjustments(conn: Database, p: dict, acc: dict) -> None:
     kinds = dict(conn.execute("SELECT id, kind FROM payers"))
     # a year of adjustments is most of the table: scan it (+ turns the date index off) and group
     # by the raw codes; categories are looked up once per code afterwards
-    for m, payer_id, group, reason, source, amt in conn.execute(
+    for m, payer_id, group, reason, _source, amt in conn.execute(
         """SELECT substr(d.created_on, 1, 7), i.payer_id, d.group_code, d.reason_code, d.source, SUM(d.amount_cents)
                FROM adjustments d CROSS JOIN invoices i ON i.id = d.invoice_id
                WHERE +d.created_on BETWEEN :start AND :end AND i.kind = 'claim' GROUP BY 1, 2, 3, 4, 5""",
@@ -101,19 +101,31 @@ def _add_adjustments(conn: Database, p: dict, acc: dict) -> None:
             a["contractual_cents"] += amt
         elif group == "PR":
             a["patient_resp_cents"] += amt
-        if source == "remit" and carc.is_denial(group, reason):
-            a["denied_cents"] += amt
-            a["carcs"][f"{group}-{reason}"] += amt
+    # denials are not adjustments (their amount stays open): read them where they are kept
+    for m, payer_id, group, reason, amt in conn.execute(
+        """SELECT substr(d.created_on, 1, 7), i.payer_id, d.group_code, d.reason_code, SUM(d.amount_cents)
+               FROM temp.denial_rows d JOIN invoices i ON i.id = d.invoice_id
+               WHERE d.created_on BETWEEN :start AND :end AND i.kind = 'claim' GROUP BY 1, 2, 3, 4""",
+        p,
+    ):
+        kind = kinds.get(payer_id)
+        if kind not in PROGRAM:
+            continue
+        a = acc[(m, PROGRAM[kind])]
+        a["denied_cents"] += amt
+        a["carcs"][f"{group}-{reason}"] += amt
 
 
 def _add_answers(conn: Database, p: dict, acc: dict) -> None:
     """Claims answered and claims denied, by month of the answer."""
     for m, kind, answered, denied in conn.execute(
-        f"""WITH post AS (
-                  SELECT d.invoice_id, d.created_on AS day,
-                         CASE WHEN {carc.DENIAL_SQL} AND d.amount_cents > 0 THEN 1 ELSE 0 END AS den
-                  FROM adjustments d LEFT JOIN temp.carc k ON k.code = d.reason_code
+        """WITH post AS (
+                  SELECT d.invoice_id, d.created_on AS day, 0 AS den
+                  FROM adjustments d
                   WHERE d.source IN ('remit', 'transfer') AND +d.created_on BETWEEN :start AND :end
+                  UNION ALL
+                  SELECT d.invoice_id, d.created_on, 1 FROM temp.denial_rows d
+                  WHERE d.amount_cents > 0 AND d.created_on BETWEEN :start AND :end
                   UNION ALL
                   SELECT a.invoice_id, p.received_on, 0 FROM payment_allocations a CROSS JOIN
                   payments p ON p.id = a.payment_id

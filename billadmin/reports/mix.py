@@ -183,14 +183,19 @@ def payer_cpt(
         pmax,
         billed_paid,
     ) in conn.execute(
-        f"""WITH lp AS (SELECT a.invoice_line_id AS id, SUM(a.amount_cents) AS s FROM payment_allocations a
+        """WITH lp AS (SELECT a.invoice_line_id AS id, SUM(a.amount_cents) AS s FROM payment_allocations a
                             JOIN payments p ON p.id = a.payment_id
                             WHERE p.kind = 'insurance' AND a.invoice_line_id IS NOT NULL GROUP BY a.invoice_line_id),
-                     la AS (SELECT d.invoice_line_id AS id,
+                     la0 AS (SELECT d.invoice_line_id AS id,
                                    SUM(CASE WHEN d.group_code = 'PR' THEN d.amount_cents ELSE 0 END) AS pr,
-                                   MAX(CASE WHEN {carc.DENIAL_SQL} AND d.amount_cents > 0 THEN 1 ELSE 0 END) AS den
-                            FROM adjustments d LEFT JOIN temp.carc k ON k.code = d.reason_code
-                            WHERE d.invoice_line_id IS NOT NULL GROUP BY d.invoice_line_id)
+                                   0 AS den
+                            FROM adjustments d
+                            WHERE d.invoice_line_id IS NOT NULL GROUP BY d.invoice_line_id
+                            UNION ALL  -- denials stay open: not adjustments (accounts.carc)
+                            SELECT d.invoice_line_id, 0, 1 FROM temp.denial_rows d
+                            WHERE d.invoice_line_id IS NOT NULL AND d.amount_cents > 0
+                            GROUP BY d.invoice_line_id),
+                     la AS (SELECT id, SUM(pr) AS pr, MAX(den) AS den FROM la0 GROUP BY id)
                 SELECT l.code, i.payer_id, COUNT(*), SUM(COALESCE(lp.s, 0) > 0), SUM(COALESCE(la.den, 0)),
                        SUM(l.amount_cents),
                        SUM(CASE WHEN lp.s > 0 THEN lp.s END), SUM(CASE WHEN lp.s > 0 THEN lp.s +
