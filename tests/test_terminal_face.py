@@ -52,3 +52,107 @@ def test_import_date_cell_suggests_date_format(db, cli, tmp_path):
     r = cli("import", "patients", f)
     assert r.exit_code == 2, r.output
     assert "use --date-format for others" in r.stderr
+
+
+# --- remit: payers named one way, "adjusted" one amount -------------------------------------
+
+
+def _json(r):
+    import json
+
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+def test_adjusted_is_one_amount_in_remit_show_and_list(cli, db, tmp_path):
+    """CO-45 30.00 + CO-45 5.00 adjusted, PR-2 20.00 the patient's: adjusted is 35.00 in
+    `remit show` (json and csv, claim and lines) and in `remit list --claims`, and
+    charge = paid + patient_resp + adjusted."""
+    from test_remit_post import paid_remit
+    from test_remit_support import issue_claim
+
+    issue_claim(db, "C000001", [("99213", "", "140.00"), ("36415", "", "15.00")])
+    f = paid_remit().write(tmp_path / "a.835")
+    doc = _json(cli("remit", "show", f, "-f", "json"))
+    claim = doc["transactions"][0]["claims"][0]
+    assert claim["adjusted"] == "35.00"
+    assert [ln["adjusted"] for ln in claim["lines"]] == ["30.00", "5.00"]
+    assert [ln["patient_resp"] for ln in claim["lines"]] == ["20.00", "0.00"]
+    shown = cli("remit", "show", f, "-f", "csv")
+    assert shown.exit_code == 0, shown.output
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(shown.stdout)))
+    assert [(r["line"], r["patient_resp"], r["adjusted"]) for r in rows] == [
+        ("", "20.00", "35.00"),
+        ("1", "20.00", "30.00"),
+        ("2", "0.00", "5.00"),
+    ]
+    assert cli("remit", "import", f).exit_code == 0
+    listed = _json(cli("remit", "list", "--claims", "-f", "json"))
+    assert [(c["claim_number"], c["patient_resp"], c["adjusted"]) for c in listed] == [
+        ("C000001", "20.00", "35.00")
+    ]
+    c = listed[0]
+    assert float(c["charge"]) == float(c["paid"]) + 20 + 35
+
+
+def test_split_adjustments_rule():
+    from billadmin.remit.views import split_adjustments
+
+    pairs = [("CO", 3000), ("PR", 2000), ("OA", 100), ("PI", 50), ("CR", -25), ("PR", 5)]
+    assert split_adjustments(pairs) == (2005, 3125)
+    assert split_adjustments([]) == (0, 0)
+
+
+def test_remit_list_names_payers_one_way(cli, db, tmp_path):
+    """Our payer's code whether the posting matched it by electronic id (T1) or only its name
+    matches (T2, any case); a payer we do not have keeps its 835 name (T3); --payer KEY finds
+    both of Keystone's."""
+    from test_remit_support import Remit, ensure_party
+
+    from billadmin import db as dbmod
+
+    with dbmod.write(db):
+        ensure_party(db, payer_code="KEY", payer_x12="KEY77")
+        db.execute("UPDATE payers SET name = 'Keystone Commercial' WHERE code = 'KEY'")
+    files = [
+        Remit(trace="T1", payer="KEYSTONE COMM. INS", payer_tin="KEY77"),
+        Remit(trace="T2", payer="KEYSTONE COMMERCIAL", payer_tin="1999999999"),
+        Remit(trace="T3", payer="ACME HEALTH", payer_tin="1888888888"),
+    ]
+    for i, rm in enumerate(files):
+        rm.claim(f"X{i}", "1", "100", "80", cas=[("CO", "45", "20")])
+        assert cli("remit", "import", rm.write(tmp_path / f"{i}.835")).exit_code == 0
+    rows = _json(cli("remit", "list", "-f", "json"))
+    assert {r["trace_number"]: r["payer"] for r in rows} == {
+        "T1": "KEY",
+        "T2": "KEY",
+        "T3": "ACME HEALTH",
+    }
+    assert sorted(
+        r["trace_number"] for r in _json(cli("remit", "list", "--payer", "key", "-f", "json"))
+    ) == ["T1", "T2"]
+    assert [
+        r["trace_number"] for r in _json(cli("remit", "list", "--payer", "acme", "-f", "json"))
+    ] == ["T3"]
+
+
+def test_remit_list_names_a_payer_added_after_its_835(cli, db, tmp_path):
+    """The 835 was posted before the payer existed: listed by name then, by code once added
+    (its electronic payer id is the 835's TRN03 without the leading 1)."""
+    from test_remit_support import Remit
+
+    from billadmin import db as dbmod
+
+    rm = Remit(trace="T9", payer="SUMMIT HP", payer_tin="1555555555")
+    rm.claim("X9", "1", "100", "80", cas=[("CO", "45", "20")])
+    assert cli("remit", "import", rm.write(tmp_path / "s.835")).exit_code == 0
+    assert [r["payer"] for r in _json(cli("remit", "list", "-f", "json"))] == ["SUMMIT HP"]
+    with dbmod.write(db):
+        db.execute(
+            "INSERT INTO payers (code, name, kind, x12_payer_id)"
+            " VALUES ('SUM', 'Summit Health Plan', 'commercial', '555555555')"
+        )
+    assert [r["payer"] for r in _json(cli("remit", "list", "-f", "json"))] == ["SUM"]

@@ -84,6 +84,7 @@ def _show_tables(docs: list, diffs: dict, fmt, output) -> None:
                 "charge_cents",
                 "paid_cents",
                 "patient_resp_cents",
+                "adjusted_cents",
                 "adjustments",
                 "remarks",
                 "balance",
@@ -123,8 +124,10 @@ def remit_show(
 ):
     """Show what an 835 says, without posting: totals, each claim and line, the balance check.
 
-    Exit 0 when every transaction balances, 1 when the balance check finds differences, 2 when
-    the file is not a readable 835.
+    patient_resp is the CAS group PR (deductible, coinsurance, co-pay); adjusted the other CAS
+    groups (CO, OA, PI, CR: what the payer took off that the patient does not owe), the same
+    amounts `remit list --claims` shows. Exit 0 when every transaction balances, 1 when the
+    balance check finds differences, 2 when the file is not a readable 835.
 
     Example:
         billadmin remit show era-2026-03-14.835
@@ -266,7 +269,10 @@ def remit_list(
         str | None, typer.Option("--trace", help="Only this trace (check/EFT) number.")
     ] = None,
     payer: Annotated[
-        str | None, typer.Option("--payer", help="Payer code, or part of the payer's name.")
+        str | None,
+        typer.Option(
+            "--payer", help="Payer code (as the payer column shows it), or part of its name."
+        ),
     ] = None,
     since: Annotated[
         str | None,
@@ -279,6 +285,11 @@ def remit_list(
     output: OutputOpt = None,
 ):
     """List posted remittances (newest first), or their claim payments with --claims.
+
+    payer is our payer's code when the 835's payer is one of ours (by electronic payer id or
+    name), else the payer's name as the 835 spells it. With --claims, patient_resp is the CAS
+    group PR and adjusted the other CAS groups (CO, OA, PI, CR), as in `remit show`: for a
+    claim that balances, charge = paid + patient_resp + adjusted.
 
     Example:
         billadmin remit list --since 2026-03-01

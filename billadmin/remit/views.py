@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .. import money
@@ -10,6 +12,31 @@ from .parse import ClaimPayment, RemitFile, ServiceLine, Transaction
 
 if TYPE_CHECKING:
     from ..db import Database
+
+
+PATIENT_GROUP = "PR"
+
+
+def split_adjustments(pairs: Iterable[tuple[str, int]]) -> tuple[int, int]:
+    """(group code, cents) of CAS adjustments -> (patient responsibility, adjusted): the one
+    definition of "adjusted" every remittance view shows (remit show, remit list --claims).
+
+    Rule: "adjusted" is what the payer took off the charge that the patient does not owe: the
+    CAS groups CO (contractual), OA (other), PI (payer initiated) and CR (correction); group PR
+    (deductible, coinsurance, co-pay) is patient responsibility, a column of its own. So, for a
+    claim that balances (835 TR3 1.10.2, CLAIM-BALANCE), charge = paid + patient_resp + adjusted.
+    """
+    patient = adjusted = 0
+    for group, cents in pairs:
+        if group == PATIENT_GROUP:
+            patient += cents
+        else:
+            adjusted += cents
+    return patient, adjusted
+
+
+def _split(adjs) -> tuple[int, int]:
+    return split_adjustments((a.group, a.amount_cents) for a in adjs)
 
 
 def _adj_text(adjs) -> str:
@@ -78,7 +105,8 @@ def _line_dict(ln: ServiceLine, diffs) -> dict:
         "charge_cents": ln.charge_cents,
         "paid_cents": ln.paid_cents,
         "allowed_cents": ln.allowed_cents,
-        "adjusted_cents": ln.adjusted_cents,
+        "patient_resp_cents": _split(ln.adjustments)[0],
+        "adjusted_cents": _split(ln.adjustments)[1],
         "original_code": ln.original_code,
         "control_number": ln.control_number,
         "adjustments": _adjustments(ln.adjustments),
@@ -97,7 +125,7 @@ def claim_dict(c: ClaimPayment, diffs) -> dict:
         "charge_cents": c.charge_cents,
         "paid_cents": c.paid_cents,
         "patient_resp_cents": c.patient_resp_cents,
-        "adjusted_cents": c.adjusted_cents,
+        "adjusted_cents": _split(a for _, a in c.all_adjustments())[1],
         "payer_claim_number": c.payer_claim_number,
         "filing_indicator": c.filing_indicator,
         "statement_from": c.statement_from,
@@ -147,6 +175,7 @@ def claim_line_rows(rf: RemitFile) -> list[dict]:
         diffs = balance.check_transaction(tx)
         for c in tx.claims:
             cd = [d for d in diffs if d.segment == c.segment and d.line is None]
+            pr, adjusted = _split(a for _, a in c.all_adjustments())
             out.append(
                 {
                     "trace_number": tx.trace_number,
@@ -156,7 +185,8 @@ def claim_line_rows(rf: RemitFile) -> list[dict]:
                     "status": c.status_text,
                     "charge_cents": c.charge_cents,
                     "paid_cents": c.paid_cents,
-                    "patient_resp_cents": c.group_total("PR"),
+                    "patient_resp_cents": pr,
+                    "adjusted_cents": adjusted,
                     "adjustments": _adj_text(c.adjustments),
                     "remarks": ",".join(c.remarks),
                     "balance": _verdict(cd),
@@ -164,6 +194,7 @@ def claim_line_rows(rf: RemitFile) -> list[dict]:
             )
             for ln in c.lines:
                 ld = [d for d in diffs if d.segment == ln.segment and d.line is not None]
+                pr, adjusted = _split(ln.adjustments)
                 out.append(
                     {
                         "trace_number": tx.trace_number,
@@ -173,9 +204,8 @@ def claim_line_rows(rf: RemitFile) -> list[dict]:
                         "status": ln.service_from or "",
                         "charge_cents": ln.charge_cents,
                         "paid_cents": ln.paid_cents,
-                        "patient_resp_cents": sum(
-                            a.amount_cents for a in ln.adjustments if a.group == "PR"
-                        ),
+                        "patient_resp_cents": pr,
+                        "adjusted_cents": adjusted,
                         "adjustments": _adj_text(ln.adjustments),
                         "remarks": ",".join(ln.remarks),
                         "balance": _verdict(ld),
@@ -202,6 +232,23 @@ TRANSACTION_COLUMNS = [
 ]
 
 
+# Who paid, as `remit list` names it: our payer's code when the 835's payer is one of ours, else
+# the payer's name as its N1*PR spells it (never the internal idempotency key). "One of ours":
+# the payer the posting matched (remit_transactions.payer_id), else exactly one payer whose
+# electronic payer id is the 835's (N1*PR N104 / REF*2U, or TRN03 with or without its leading
+# "1"), else exactly one payer with the same name (case and outer spaces ignored). Matched here,
+# at listing time, so a payer added after its 835 was posted is named like the others.
+PAYER_LABEL_SQL = (
+    "COALESCE(p.code,"
+    " (SELECT CASE WHEN COUNT(*) = 1 THEN MAX(q.code) END FROM payers q"
+    "  WHERE q.x12_payer_id IN (t.payer_x12_id, t.trace_company,"
+    "  CASE WHEN length(t.trace_company) = 10 THEN substr(t.trace_company, 2) END)),"
+    " (SELECT CASE WHEN COUNT(*) = 1 THEN MAX(q.code) END FROM payers q"
+    "  WHERE upper(trim(q.name)) = upper(trim(t.payer_name))),"
+    " t.payer_name, t.payer_x12_id, t.trace_company)"
+)
+
+
 def list_transactions(
     conn: Database,
     *,
@@ -210,19 +257,23 @@ def list_transactions(
     since: str | None = None,
     limit: int | None = None,
 ) -> list[dict]:
+    """Posted 835 transactions, newest first; ``payer`` is a payer code (as the payer column
+    shows it) or part of the 835's payer name."""
     where, params = [], []
     if trace:
         where.append("t.trace_number = ?")
         params.append(trace)
     if payer:
-        where.append("(t.payer_name LIKE ? OR t.trace_company = ? OR p.code = ?)")
-        params += [f"%{payer}%", payer.upper(), payer.upper()]
+        where.append(
+            f"(upper({PAYER_LABEL_SQL}) = ? OR t.payer_name LIKE ? OR t.trace_company = ?)"
+        )
+        params += [payer.upper(), f"%{payer}%", payer.upper()]
     if since:
         where.append("COALESCE(t.payment_date, substr(f.imported_at, 1, 10)) >= ?")
         params.append(since)
     sql = (
         "SELECT t.id, substr(replace(f.imported_at, 'T', ' '), 1, 16), f.file_name,"
-        " COALESCE(p.code, t.payer_name, t.payer_key), t.trace_number, t.method,"
+        f" {PAYER_LABEL_SQL}, t.trace_number, t.method,"
         " t.payment_date, t.amount_cents,"
         " (SELECT COUNT(*) FROM remit_claims c WHERE c.transaction_id = t.id),"
         " (SELECT COUNT(*) FROM remit_claims c WHERE c.transaction_id = t.id AND c.invoice_id IS NULL),"
@@ -279,6 +330,8 @@ def list_claims(
     claim: str | None = None,
     limit: int | None = None,
 ) -> list[dict]:
+    """Posted claim payments, newest first; patient_resp_cents and adjusted_cents split the
+    claim's CAS adjustments (claim and line level) by split_adjustments, as remit show does."""
     where, params = [], []
     if outcome:
         where.append("c.outcome = ?")
@@ -292,10 +345,9 @@ def list_claims(
     sql = (
         "SELECT c.id, t.id, t.trace_number, t.payment_date, c.claim_number, c.invoice_id,"
         " c.status_code, c.outcome, c.charge_cents, c.paid_cents,"
-        " (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a"
-        "  WHERE a.claim_id = c.id AND a.group_code = 'PR'),"
-        " (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a"
-        "  WHERE a.claim_id = c.id AND a.group_code != 'PR'),"
+        " (SELECT json_group_array(json_array(g, s)) FROM (SELECT a.group_code AS g,"
+        "  SUM(a.amount_cents) AS s FROM remit_adjustments a WHERE a.claim_id = c.id"
+        "  GROUP BY a.group_code)), NULL,"
         " (SELECT group_concat(DISTINCT a.group_code || '-' || a.reason_code)"
         "  FROM remit_adjustments a WHERE a.claim_id = c.id),"
         " c.remarks, c.payer_claim_number, c.note"
@@ -304,4 +356,10 @@ def list_claims(
         + " ORDER BY c.id DESC"
         + (f" LIMIT {int(limit)}" if limit else "")
     )
-    return [dict(zip(CLAIM_COLUMNS, r, strict=True)) for r in conn.execute(sql, params)]
+    out = []
+    for r in conn.execute(sql, params):
+        row = dict(zip(CLAIM_COLUMNS, r, strict=True))
+        pairs = json.loads(row["patient_resp_cents"])
+        row["patient_resp_cents"], row["adjusted_cents"] = split_adjustments(map(tuple, pairs))
+        out.append(row)
+    return out
