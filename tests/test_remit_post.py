@@ -603,3 +603,57 @@ def test_payer_override_makes_co97_contractual(cli, db, claims, tmp_path):
     # under this payer's contract CO-97 is agreed bundling: 155.00 - 140.00 - 15.00 = 0.00
     assert balance_of(db, inv)["balance"] == 15500 - 14000 - 1500 == 0
     assert status_of(db, inv) == "paid"
+
+
+def test_writeoff_and_transfer_of_denied_amounts(cli, db, claims, tmp_path):
+    """C000002 denied CO-50 205.00 (no ABN), C000001 denied CO-27 155.00 (coverage ended)."""
+    import datetime as dt
+
+    from billadmin.accounts import denials
+
+    inv1, inv2 = claims
+    r = (
+        Remit()
+        .claim("C000002", "4", "205", "0", cas=[("CO", "50", "205")])
+        .claim("C000001", "4", "155", "0", cas=[("CO", "27", "155")])
+    )
+    assert cli("remit", "import", r.write(tmp_path / "d.835")).exit_code == 0
+    before = _count(db, "adjustments"), _count(db, "audit_log")
+    bad = cli("invoice", "writeoff", "C000002", "205.01", "--reason", "denial-writeoff")
+    assert bad.exit_code == 2 and "C000002" in bad.stderr and "0.01 too much" in bad.stderr
+    nope = cli("invoice", "to-patient", "C000002", "205.00")  # CO-50 without GA: provider's
+    assert nope.exit_code == 2 and "C000002" in nope.stderr and "GA" in nope.stderr
+    assert cli("invoice", "writeoff", "C000002", "1.00", "--reason", "whim").exit_code == 2
+    assert (_count(db, "adjustments"), _count(db, "audit_log")) == before  # nothing written
+
+    ok = cli(
+        "invoice", "writeoff", "C000002", "200.00", "--reason", "denial-writeoff", "-f", "json"
+    )
+    assert ok.exit_code == 0, ok.output
+    assert balance_of(db, inv2)["balance"] == 20500 - 20000
+    wl = {
+        w["invoice"]: w["at_stake_cents"] for w in denials.worklist(db, as_of=dt.date(2026, 4, 1))
+    }
+    assert wl["C000002"] == 20500 - 20000  # at stake: the denial, at most what is still open
+    last = cli(
+        "invoice", "writeoff", "C000002", "5.00", "--reason", "denial-writeoff", "-f", "json"
+    )
+    entry = __import__("json").loads(last.stdout)["entry"]
+    assert balance_of(db, inv2)["balance"] == 0 and status_of(db, inv2) == "written_off"
+    assert "C000002" not in {w["invoice"] for w in denials.worklist(db, as_of=dt.date(2026, 4, 1))}
+    again = cli("invoice", "writeoff", "C000002", "0.01", "--reason", "courtesy")
+    assert again.exit_code == 2 and "C000002" in again.stderr  # nothing open
+    undo = cli("invoice", "writeoff-undo", "C000002", str(entry))
+    assert undo.exit_code == 0, undo.output
+    assert balance_of(db, inv2)["balance"] == 500 and status_of(db, inv2) == "denied"
+    assert cli("invoice", "writeoff-undo", "C000002", str(entry)).exit_code == 2  # once
+    # the undo is an opposite entry: 200.00 + 5.00 - 5.00 written off
+    assert db.execute(
+        "SELECT amount_cents FROM adjustments WHERE invoice_id = ? ORDER BY id", (inv2,)
+    ).fetchall() == [(20000,), (500,), (-500,)]
+
+    moved = cli("invoice", "to-patient", "C000001", "155.00")
+    assert moved.exit_code == 0, moved.output
+    assert _adjusted(db, inv1) == [("PR", "27", 15500, "transfer")]
+    assert balance_of(db, inv1)["balance"] == 0 and status_of(db, inv1) == "closed"
+    assert integrity.run_checks(db) == []

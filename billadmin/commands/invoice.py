@@ -453,3 +453,114 @@ def invoice_export(
             count=1,
             detail={"format": fmt},
         )
+
+
+def _amount(text: str, number: str) -> int:
+    from .. import money
+    from ..errors import BadInput
+
+    try:
+        return money.parse_cents(text, allow_negative=False)
+    except money.MoneyError as e:
+        raise BadInput(f"{number.strip()}: AMOUNT {e}") from None
+
+
+DateOpt = Annotated[
+    str | None, typer.Option("--date", metavar="DATE", help="Posting date; default today.")
+]
+
+
+@app.command("writeoff")
+def invoice_writeoff(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="Claim or patient invoice.")],
+    amount: Annotated[
+        str, typer.Argument(metavar="AMOUNT", help="Amount to write off, e.g. 20.00.")
+    ],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="small-balance, bad-debt (collections), courtesy, timely-filing, contractual,"
+            " denial-writeoff, qmb or charity.",
+        ),
+    ] = "",
+    on: DateOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Write off part or all of an invoice's open balance, with a reason (one ledger entry).
+
+    Refused (exit 2, nothing written) when the amount is more than the open balance or the
+    invoice is voided, replaced or closed. Undo with `invoice writeoff-undo`.
+
+    Example:
+        billadmin invoice writeoff C000123 20.00 --reason contractual
+        billadmin invoice writeoff P000045 2.40 --reason small-balance --date 2026-05-01
+    """
+    import datetime as dt
+
+    from .. import render
+    from ..accounts import adjust
+
+    row = adjust.writeoff(
+        open_db(),
+        number,
+        _amount(amount, number),
+        reason,
+        on=parse_option(on, "--date", dt.date.today()),
+    )
+    render.emit(row, fmt=fmt, output=output, single=True, title="Write-off")
+    note(f"{row['invoice']}: written off, entry {row['entry']}")
+
+
+@app.command("writeoff-undo")
+def invoice_writeoff_undo(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="The invoice written off.")],
+    entry: Annotated[int, typer.Argument(metavar="ENTRY", help="The write-off's entry number.")],
+    on: DateOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Undo a write-off with the opposite entry (the write-off itself stays in the ledger).
+
+    Example:
+        billadmin invoice writeoff-undo C000123 41
+    """
+    import datetime as dt
+
+    from .. import render
+    from ..accounts import adjust
+
+    row = adjust.undo_writeoff(
+        open_db(), number, entry, on=parse_option(on, "--date", dt.date.today())
+    )
+    render.emit(row, fmt=fmt, output=output, single=True, title="Write-off undone")
+
+
+@app.command("to-patient")
+def invoice_to_patient(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="The denied claim.")],
+    amount: Annotated[str, typer.Argument(metavar="AMOUNT", help="Amount to move, e.g. 90.00.")],
+    on: DateOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Move a denied amount to the patient, where the patient may be billed (ABN, GA).
+
+    Refused for a CO medical-necessity denial without an ABN (GZ): the provider's liability.
+
+    Example:
+        billadmin invoice to-patient C000123 90.00
+    """
+    import datetime as dt
+
+    from .. import render
+    from ..accounts import adjust
+
+    row = adjust.to_patient(
+        open_db(),
+        number,
+        _amount(amount, number),
+        on=parse_option(on, "--date", dt.date.today()),
+    )
+    render.emit(row, fmt=fmt, output=output, single=True, title="Moved to the patient")
