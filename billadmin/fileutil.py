@@ -1,15 +1,27 @@
 """Files on disk, one way each: the sha256 of input files (import batches, code-set loads,
-reconciliation inputs) and the 0600 output file the domain and the commands write through."""
+reconciliation inputs) and the output file the domain and the commands write through
+(`private_open`: outfile.PrivateFile, the one private atomic writer)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from .errors import BadInput
+from .outfile import PrivateFile, check_target, inside, save_workbook, xlsx_temp
+
+__all__ = [
+    "check_target",
+    "inside",
+    "private_open",
+    "save_workbook",
+    "sha256_file",
+    "sha256_files",
+    "xlsx_temp",
+]
 
 
 def sha256_files(paths: Iterable[Path]) -> str:
@@ -35,12 +47,11 @@ def sha256_file(path: Path) -> str:
     return sha256_files([path])
 
 
-def private_open(path: Path, mode: str = "w", *, phi: bool = True, **kw):
-    """Open an output file created 0600: reports and exports may hold PHI, and say so on stderr
-    (phi=False for files that cannot: empty templates, de-identified exports)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    if phi:
-        sys.stderr.write(
-            f"Note: {path} may contain PHI: created mode 0600; keep it inside the practice\n"
-        )
-    return os.fdopen(fd, mode, **kw)
+def private_open(
+    path: str | os.PathLike, mode: str = "w", *, phi: bool = True, **kw: Any
+) -> PrivateFile:
+    """An output file (outfile.PrivateFile): a 0600 temporary file beside the target, renamed
+    over it when the `with` block ends normally (or on close()), removed on an exception.
+    Reports and exports may hold PHI and say so on stderr (phi=False for files that cannot:
+    empty templates, de-identified exports)."""
+    return PrivateFile(path, mode, phi=phi, **kw)

@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from . import money
-from .fileutil import private_open
+from .fileutil import private_open, save_workbook
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -148,5 +148,4 @@ def write_xlsx(
         ws = wb.active if first else wb.create_sheet()
         first = False
         write_xlsx_sheet(ws, rows, (columns or {}).get(name), title=name)
-    with private_open(path, "wb", phi=phi) as fh:
-        wb.save(fh)
+    save_workbook(wb, path, phi=phi)

@@ -13,6 +13,14 @@ writes (reports, exports, rejects, claim files, letters, backups) may hold PHI, 
 A folder that other accounts may write to gets a warning (they could replace the file after we
 wrote it). Usage mistakes (a target that is a folder, a folder that does not exist) are BadInput
 (exit 2) before anything is written.
+
+openpyxl writes each sheet to a temporary file of its own (tempfile.NamedTemporaryFile in the
+system temp folder) before zipping it: those hold the cells (MRNs) and survive a kill.
+`xlsx_temp(folder)` points them at a private 0700 folder inside the target folder and removes it
+on every path; `save_workbook` uses it.
+
+File names built from data (a payer code in an 837's name) go through `inside(folder, name)`:
+one plain name that resolves inside the chosen folder, never a path that leaves it.
 """
 
 from __future__ import annotations
@@ -20,8 +28,10 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import stat
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -42,7 +52,7 @@ def check_target(path: str | os.PathLike) -> Path:
     return p
 
 
-def _warn_if_shared_folder(folder: Path) -> None:
+def warn_if_shared_folder(folder: Path) -> None:
     try:
         mode = folder.stat().st_mode
     except OSError:
@@ -62,12 +72,19 @@ class PrivateFile:
     """
 
     def __init__(
-        self, path: str | os.PathLike, mode: str = "w", *, phi: bool = True, **open_kw: Any
+        self,
+        path: str | os.PathLike,
+        mode: str = "w",
+        *,
+        phi: bool = True,
+        warn: bool = True,
+        **open_kw: Any,
     ):
         self.path = check_target(path)
         self.phi = phi
         folder = self.path.parent if str(self.path.parent) else Path(".")
-        _warn_if_shared_folder(folder)
+        if warn:  # a caller writing many files into one folder warns once itself
+            warn_if_shared_folder(folder)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         for _ in range(16):
             tmp = folder / f".{self.path.name}.{secrets.token_hex(8)}.tmp"
@@ -82,13 +99,24 @@ class PrivateFile:
         self.handle: IO[Any] = os.fdopen(fd, mode, **open_kw)
         self.done = False
 
+    def seal(self) -> Path:
+        """Flush, fsync and close the temporary file (still under its temporary name, which is
+        returned: a reader such as pyx12 may read it before it is put in place)."""
+        if not self.handle.closed:
+            try:
+                self.handle.flush()
+                os.fsync(self.handle.fileno())
+                self.handle.close()
+            except BaseException:
+                self.discard()
+                raise
+        return self.tmp
+
     def commit(self) -> Path:
         if self.done:
             return self.path
+        self.seal()
         try:
-            self.handle.flush()
-            os.fsync(self.handle.fileno())
-            self.handle.close()
             os.replace(self.tmp, self.path)
         except BaseException:
             self.discard()
@@ -107,12 +135,16 @@ class PrivateFile:
             os.unlink(self.tmp)
 
     # A PrivateFile stands in for its file object: write(), seek(), ... go to the handle, and
-    # close() commits (the `fh = open(...); ...; fh.close()` shape of older callers).
+    # close() commits (the `fh = open(...); try: ... finally: fh.close()` shape of older
+    # callers), unless an exception is on its way out: then the half-written file is discarded.
     def __getattr__(self, name: str) -> Any:
         return getattr(self.handle, name)
 
     def close(self) -> None:
-        self.commit()
+        if sys.exc_info()[0] is not None:
+            self.discard()
+        else:
+            self.commit()
 
     def __enter__(self) -> PrivateFile:
         return self
@@ -148,3 +180,40 @@ def write_bytes(path: str | os.PathLike, data: bytes, *, phi: bool = True) -> Pa
     with private_output(path, "wb", phi=phi) as fh:
         fh.write(data)
     return Path(path)
+
+
+@contextlib.contextmanager
+def xlsx_temp(folder: str | os.PathLike) -> Iterator[Path]:
+    """openpyxl's per-sheet temporary files go to a private 0700 folder inside `folder` while
+    the block runs (write-only workbooks create them as rows are appended, others on save);
+    the folder is removed on every path, so no copy of the cells is left in /tmp."""
+    where = Path(folder) if str(folder) else Path(".")
+    private = Path(tempfile.mkdtemp(prefix=".billadmin-xlsx-", dir=where))  # mode 0700
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(private)
+    try:
+        yield private
+    finally:
+        tempfile.tempdir = saved
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def save_workbook(wb: Any, path: str | os.PathLike, *, phi: bool = True) -> Path:
+    """An openpyxl workbook saved through a PrivateFile, its temporary files kept private (for a
+    write-only workbook wrap the building in xlsx_temp too: its rows go to disk as appended)."""
+    target = check_target(path)
+    with xlsx_temp(target.parent), private_output(target, "wb", phi=phi) as fh:
+        wb.save(fh)
+    return target
+
+
+def inside(folder: str | os.PathLike, name: str) -> Path:
+    """folder/name, where name came from data: one plain file name (no separator, not . or ..,
+    no NUL), so the path stays inside folder. Anything else is BadInput: a path built from data
+    never leaves the folder the clerk chose."""
+    base = Path(folder)
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+        raise BadInput(f"refused to write a file named from data outside {base}: {name!r}")
+    # one component: base/name is a child of base whatever base resolves to; a symlink already
+    # at that name is replaced by PrivateFile, never followed
+    return base / name

@@ -39,23 +39,30 @@ if TYPE_CHECKING:
 def _table(rows: Sequence[dict], columns: Sequence[str] | None, title: str | None, fh) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    # data is never markup: every cell, header and the title is a Text (`[/]` or `[link=...]`
+    # in a name, a note or a payer's name prints as written)
     cols = columns_of(rows, columns)
-    t = Table(title=title, show_lines=False, header_style="bold")
+    t = Table(title=None if title is None else Text(title), show_lines=False, header_style="bold")
     for c in cols:
         t.add_column(
-            out_key(c), justify="right" if c.endswith("_cents") else "left", overflow="fold"
+            Text(out_key(c)), justify="right" if c.endswith("_cents") else "left", overflow="fold"
         )
     for r in rows:
-        cells = []
+        cells: list[Text] = []
         for c in cols:
             v = r.get(c)
             if c.endswith("_cents"):
-                cells.append(money.fmt(v, thousands=True))
+                cells.append(Text(money.fmt(v, thousands=True)))
             else:
                 p = plain(c, v)
                 cells.append(
-                    "" if p is None else (json.dumps(p) if isinstance(p, (list, dict)) else str(p))
+                    Text(
+                        ""
+                        if p is None
+                        else (json.dumps(p) if isinstance(p, (list, dict)) else str(p))
+                    )
                 )
         t.add_row(*cells)
     width = None if fh.isatty() else 200
@@ -87,29 +94,32 @@ def emit(
             path, {title or "data": rows}, {title or "data": columns} if columns else None, phi=phi
         )
         return
-    fh = private_open(path, "w", encoding="utf-8", newline="", phi=phi) if path else sys.stdout
-    try:
-        if fmt is Format.json:
-            data = to_json_rows(rows)
-            json.dump(data[0] if single and data else data, fh, indent=2, default=str)
-            fh.write("\n")
-        elif fmt is Format.csv:
-            write_csv(rows, columns, fh)
-        else:
-            if single and rows:
-                kv = [
-                    {
-                        "field": out_key(k),
-                        "value": (money.fmt(v) if k.endswith("_cents") else plain(k, v)),
-                    }
-                    for k, v in rows[0].items()
-                ]
-                _table(kv, ["field", "value"], title, fh)
-            else:
-                _table(rows, columns, title, fh)
-    finally:
-        if path:
-            fh.close()
+    if path is None:
+        _write_rows(rows, fmt, columns, title, single, sys.stdout)
+        return
+    # the file appears only when every row is written (a failure leaves the target as it was)
+    with private_open(path, "w", encoding="utf-8", newline="", phi=phi) as fh:
+        _write_rows(rows, fmt, columns, title, single, fh)
+
+
+def _write_rows(rows: list, fmt: Format, columns, title, single: bool, fh) -> None:
+    if fmt is Format.json:
+        data = to_json_rows(rows)
+        json.dump(data[0] if single and data else data, fh, indent=2, default=str)
+        fh.write("\n")
+    elif fmt is Format.csv:
+        write_csv(rows, columns, fh)
+    elif single and rows:
+        kv = [
+            {
+                "field": out_key(k),
+                "value": (money.fmt(v) if k.endswith("_cents") else plain(k, v)),
+            }
+            for k, v in rows[0].items()
+        ]
+        _table(kv, ["field", "value"], title, fh)
+    else:
+        _table(rows, columns, title, fh)
 
 
 def message(text: str, *, quiet: bool = False) -> None:

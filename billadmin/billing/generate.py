@@ -19,7 +19,8 @@ One run is one BEGIN IMMEDIATE transaction:
    whose items total zero or less is skipped. Co-pays held as credit are applied at once
    (accounts.payments.apply_credit); a PDF is written when a balance is due.
 5. invoices.csv and invoices.xlsx list every invoice issued into the output folder.
-Files are written next to their final names and renamed after COMMIT (files.py).
+Files are written next to their final names, recorded, and renamed after COMMIT; a run stopped
+in between is finished by the next run into the folder and reported by `check` (files.py).
 
 The steps live in their own modules: holds.py (what is ready, what is held), claims.py,
 x12files.py (the 837P files), patient_invoices.py, invoices.py (rows written to the ledger),
@@ -54,7 +55,7 @@ from .. import audit, db
 from ..errors import BadInput, NotFound
 from . import cob, content, numbering
 from .claims import build_claim, copays_due, queued_claims
-from .files import Staged, folder_lock
+from .files import Staged, folder_lock, place_run_files, remove_stale_temps, repair_runs
 from .holds import candidates, hold
 from .invoices import InvoiceIds, NewInvoice, insert_invoices, insert_snapshots, mark_billed
 from .listing import write_held, write_listing
@@ -126,17 +127,25 @@ def generate(
     conn.execute("PRAGMA cache_size = -131072")
     try:
         with folder_lock(out_dir, enabled=not dry_run):
+            if not dry_run:  # an earlier run into this folder stopped after its COMMIT
+                result.notes += repair_runs(conn, out_dir)
+                remove_stale_temps(conn, out_dir)
             try:
                 with db.write(conn):
                     _run(conn, result, staged, opts)
                     if dry_run:
                         raise _DryRun()
+                    assert result.run_id is not None  # set by _run
+                    staged.record(conn, result.run_id)
             except _DryRun:
                 pass
             except BaseException:
-                staged.discard()
+                staged.discard()  # rolled back: no file may name a number that is reused
                 raise
-            staged.commit()
+            # committed: from here on no file of the run is deleted (files.py)
+            staged.committed()
+            if result.run_id is not None and not dry_run:
+                place_run_files(conn, result.run_id)
     finally:
         staged.discard()
         conn.execute(f"PRAGMA cache_size = {int(cache)}")

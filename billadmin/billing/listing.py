@@ -3,8 +3,7 @@ into that folder), and held.csv (the encounters held, with their findings)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from . import content
 from .files import Staged
@@ -64,8 +63,14 @@ def write_listing(conn: Database, result: RunResult, staged: Staged, *, xlsx: bo
     staged.write_text(csv_path, buf.getvalue())
     result.files.append(csv_path)
     if xlsx and staged.enabled:
+        from ..outfile import xlsx_temp
+
         path = result.out_dir / "invoices.xlsx"
-        write_listing_xlsx(staged.path_for(path), rows, LISTING_COLUMNS)
+        # openpyxl's own temp files (the rows, MRNs included) in a private folder beside it
+        with xlsx_temp(result.out_dir):
+            pf = staged.open(path)
+            write_listing_xlsx(pf.handle, rows, LISTING_COLUMNS)
+            pf.seal()
         result.files.append(path)
 
 
@@ -90,11 +95,10 @@ def write_listing_csv(rows: list[dict], columns: list[str], fh: TextIO) -> None:
         )
 
 
-def write_listing_xlsx(path: Path, rows: list[dict], columns: list[str]) -> None:
+def write_listing_xlsx(fh: BinaryIO, rows: list[dict], columns: list[str]) -> None:
     """invoices.xlsx in openpyxl's streaming (write-only) mode, formatted like formats.write_xlsx
     (bold header, money as numbers with a money format, frozen header, widths, text that a
     spreadsheet would evaluate escaped) at about a fifth of its time on large runs."""
-    import os
     from decimal import Decimal
 
     from openpyxl import Workbook
@@ -129,9 +133,7 @@ def write_listing_xlsx(path: Path, rows: list[dict], columns: list[str]) -> None
             else:
                 out.append(safe_cell(v))
         ws.append(out)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        wb.save(fh)
+    wb.save(fh)
 
 
 def write_held(result: RunResult, staged: Staged) -> None:

@@ -45,6 +45,7 @@ class RunResult:
     held_file: Path | None = None
     cob: list[dict] = field(default_factory=list)  # next-payer routing: billed, held, waiting
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # for the clerk (an earlier run's files)
 
     def summary(self) -> list[dict]:
         """Per file: what it carries (the table a clerk reads)."""

@@ -178,3 +178,26 @@ def m006_coordination_of_benefits(db: Database):
     CREATE INDEX cob_crossovers_invoice ON cob_crossovers(invoice_id)
     """,
     )
+
+
+@billing()
+def m007_run_files(db: Database):
+    """A run's files are renamed into place after its COMMIT: each is recorded with its
+    temporary name and hash first, so a run stopped in between is found and finished
+    (billing/files.py)."""
+    _exec(
+        db,
+        """
+    CREATE TABLE billing_run_files (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES billing_runs(id),
+        path TEXT NOT NULL,
+        staged TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('written', 'placed', 'lost')),
+        placed_at TEXT
+    ) STRICT;
+    CREATE INDEX billing_run_files_run ON billing_run_files(run_id);
+    CREATE INDEX billing_run_files_state ON billing_run_files(state)
+    """,
+    )

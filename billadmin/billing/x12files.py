@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ..errors import BadInput
+from ..outfile import inside
 from . import content, numbering
 from .files import Staged
 from .result import Progress, RunResult, silent
@@ -74,7 +75,7 @@ class X12Run:
         )
         rendered = x837.render(env, self.block, [c for _, c in items])
         name = f"837P-{self.payers[payer_id]['code']}-{env.isa_control:09d}.edi"
-        final = self.result.out_dir / name
+        final = inside(self.result.out_dir, name)  # the payer code comes from data
         text = rendered.text
         sha = hashlib.sha256(text.encode()).hexdigest()
         if self.staged.enabled:

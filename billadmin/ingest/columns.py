@@ -16,6 +16,8 @@ Types and their rules (a cell that breaks one is a Problem naming row and column
          shows 12+ digits in scientific notation, and digits beyond 15 are lost).
   npi    10 digits with a valid check digit (CMS NPI check digit rule, Luhn over 80840+9 digits).
   code   upper-cased, no spaces (CPT/HCPCS, modifiers, taxonomy): normalised, not judged here.
+  payer  a payer code: upper-cased, then 1-15 of A-Z 0-9 _ - (it names the payer's 837P file,
+         so a code can never be a path: "../x" is refused).
   dx     ICD-10-CM: upper-cased, the dot optional on input and stored in canonical form with
          the dot after the third character ("e119" -> "E11.9", "E11" stays "E11"). Not judged:
          `billadmin codes` decides whether it is billable.
@@ -135,6 +137,16 @@ def parse_npi(v, col: Column) -> str | None:
 def parse_code(v, col: Column) -> str | None:
     s = parse_id(v, col)
     return s.upper() if s else None
+
+
+PAYER_CODE = re.compile(r"^[A-Z0-9_-]{1,15}$")
+
+
+def parse_payer_code(v, col: Column) -> str | None:
+    s = parse_code(v, col)
+    if s is not None and not PAYER_CODE.match(s):
+        raise CellError("a payer code is 1-15 letters, digits, _ or - (it names the 837P file)")
+    return s
 
 
 def normalise_dx(s: str) -> str:
@@ -332,6 +344,7 @@ PARSERS = {
     "id": parse_id,
     "npi": parse_npi,
     "code": parse_code,
+    "payer": parse_payer_code,
     "dx": parse_dx,
     "money": parse_money,
     "int": parse_int,

@@ -23,7 +23,7 @@ import datetime as _dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from .. import audit, dates
 from .. import db as dbmod
@@ -35,6 +35,7 @@ from .readers import Table, normalise_header, open_table
 
 if TYPE_CHECKING:
     from ..db import Database
+    from ..outfile import PrivateFile
 
 
 KINDS = tuple(specs.KINDS)
@@ -275,7 +276,7 @@ class Run:
         self.synth: set[str] = set()
         self.columns = specs.KINDS[kind]
         self.by_field = {c.field: c for c in self.columns}
-        self._rejects_fh: IO[str] | None = None
+        self._rejects_fh: PrivateFile | None = None
         self._rejects_writer: Any = None  # a csv writer (its type is private to _csv)
         self.now = audit.utcnow()
 
@@ -327,12 +328,15 @@ class Run:
         self.result.rejects_path = str(self.opts.rejects)
 
     def close_rejects(self, *, discard: bool) -> None:
+        """The rejects file is put in place when the import went through; discarded (its
+        temporary file removed, an older file of that name left as it was) otherwise."""
         if self._rejects_fh is not None:
-            self._rejects_fh.close()
-            self._rejects_fh = None
-            if discard and self.opts.rejects:
-                Path(self.opts.rejects).unlink(missing_ok=True)
+            fh, self._rejects_fh = self._rejects_fh, None
+            if discard:
+                fh.discard()
                 self.result.rejects_path = None
+            else:
+                fh.commit()
 
     def tick(self) -> None:
         if self.progress_cb is not None and self.table is not None:
@@ -514,7 +518,7 @@ def write_template(kind: str, out: Path | None, fh=None) -> None:
         from openpyxl.styles import Font
         from openpyxl.utils import get_column_letter
 
-        from ..fileutil import private_open
+        from ..fileutil import save_workbook
 
         wb = Workbook()
         ws = wb.active
@@ -525,12 +529,11 @@ def write_template(kind: str, out: Path | None, fh=None) -> None:
         for i, col in enumerate([c for c in specs.KINDS[kind] if not c.extra], start=1):
             letter = get_column_letter(i)
             ws.column_dimensions[letter].width = max(len(col.header) + 2, 12)
-            if col.type in ("id", "npi", "code", "dx", "zip", "phone", "date", "text"):
+            if col.type in ("id", "npi", "code", "payer", "dx", "zip", "phone", "date", "text"):
                 for r in range(2, 1002):
                     ws.cell(row=r, column=i).number_format = "@"
         ws.freeze_panes = "A2"
-        with private_open(Path(out), "wb", phi=False) as f:  # an empty template
-            wb.save(f)
+        save_workbook(wb, Path(out), phi=False)  # an empty template
         return
     if out is not None:
         from ..fileutil import private_open

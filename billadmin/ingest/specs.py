@@ -80,10 +80,10 @@ PAYERS = [
     Column(
         "code",
         "Code",
-        "code",
+        "payer",
         True,
         ("Payer Code",),
-        help="your short code, used by coverage and fee-schedule files",
+        help="your short code (1-15 of A-Z 0-9 _ -), used by coverage and fee-schedule files",
     ),
     Column("name", "Name", "text", True, ("Payer Name",)),
     Column("kind", "Kind", "enum", True, ("Type", "Payer Type", "Plan Type"), choices=PAYER_KIND),

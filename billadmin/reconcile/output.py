@@ -47,13 +47,30 @@ def write_workbook(
     """Summary sheet (the inputs, then the totals per category) and one formatted sheet per
     category. Write-only mode: a million matched rows stream to disk instead of memory."""
     from openpyxl import Workbook
+
+    from ..fileutil import check_target, private_open, xlsx_temp
+
+    # a write-only workbook sends its rows to openpyxl's temp files as they are appended: keep
+    # those in a private folder beside the target, removed whatever happens
+    target = check_target(path)
+    with xlsx_temp(target.parent), private_open(target, "wb") as fh:
+        wb = Workbook(write_only=True)
+        _fill(wb, info, summary, summary_columns, sheets)
+        wb.save(fh)
+
+
+def _fill(
+    wb,
+    info: Sequence[tuple[str, object]],
+    summary: Sequence[dict],
+    summary_columns: Sequence[str],
+    sheets: Iterable[tuple[str, Sequence[str], Iterable[dict]]],
+) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    from ..fileutil import private_open
     from ..formats import safe_cell
 
-    wb = Workbook(write_only=True)
     bold = Font(bold=True)
     money_fmt = "#,##0.00"
 
@@ -124,8 +141,6 @@ def write_workbook(
             ws.append(row_cells(ws, cols, money_idx, r))
         for r in rows:
             ws.append(row_cells(ws, cols, money_idx, r))
-    with private_open(path, "wb") as fh:
-        wb.save(fh)
 
 
 def record_run(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from ..fileutil import private_open
+from ..fileutil import save_workbook
 from ..formats import columns_of, write_xlsx_sheet
 from .base import Report
 
@@ -116,6 +116,4 @@ def write_xlsx(path: Path, reports: list[Report]) -> None:
         add_sheets(wb, rep)
         for ch in rep.charts:
             _chart(wb, rep, ch)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with private_open(path, "wb", phi=any(r.phi for r in reports)) as fh:
-        wb.save(fh)
+    save_workbook(wb, path, phi=any(r.phi for r in reports))
