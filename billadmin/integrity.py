@@ -444,12 +444,13 @@ def extra_checks():
     from .accounts.payments import (
         ledger_findings,
     )  # patient payment = allocations + unapplied credit
+    from .billing.files import check_run_files  # a run's files all put in place after COMMIT
     from .remit.checks import (
         check_remittances,
     )  # 835 money: posted + unmatched + skipped - PLB = paid
     from .reports.invariants import invariant_findings  # aging total = open balances = ledger
 
-    return [ledger_findings, invariant_findings, check_remittances]
+    return [ledger_findings, invariant_findings, check_remittances, check_run_files]
 
 
 def run_checks(conn, anchor_file: str | None = None) -> list[Finding]:
