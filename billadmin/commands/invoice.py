@@ -159,6 +159,8 @@ def invoice_generate(
             scrub=scrub_check,
             progress=say,
         )
+    for text in res.notes:  # an earlier run's files put in place (or lost)
+        note(text)
     if fmt is Format.table:
         rows = res.summary()
         if rows:
