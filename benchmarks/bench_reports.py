@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 AS_OF = _dt.date(2026, 11, 1)
-VERSION = 4  # bump when the data's shape changes: the cached database is rebuilt
+VERSION = 5  # bump when the data's shape changes: the cached database is rebuilt
 DENIALS = [("CO", "16"), ("CO", "50"), ("CO", "197"), ("CO", "27"), ("CO", "18"), ("CO", "97")]
 
 
@@ -204,6 +204,7 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
         return batches[key]
 
     pay_amount: dict = {}
+    denials: list = []  # (invoice id, payer id, remittance date, outcome, [(line, group, carc, cents)])
     for e in range(1, n_enc + 1):
         pid = rnd.randrange(n_pat) + 1
         dos = start + _dt.timedelta(days=rnd.randrange(180))
@@ -242,18 +243,29 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
         if rday > as_of:
             continue
         rdate = rday.isoformat()
-        if r < 0.15:  # denied in full
+        if r < 0.15:  # denied in full: the 835's CAS kept, the amount stays open (not adjusted)
             g, carc = DENIALS[rnd.randrange(len(DENIALS))]
-            for lid, row in zip(lids, rows, strict=True):
-                adjs.append((iid, lid, g, carc, row["amount_cents"], "remit", rdate, now))
+            denials.append(
+                (
+                    iid,
+                    payer,
+                    rdate,
+                    "denied",
+                    [
+                        (lid, g, carc, row["amount_cents"])
+                        for lid, row in zip(lids, rows, strict=True)
+                    ],
+                )
+            )
             events.append((iid, "denied", rdate))
             continue
         p = payment(payer, rdate)  # one 835 payment per payer and remittance date
         pr_total = 0
+        denied_lines = []
         for lid, row in zip(lids, rows, strict=True):
             amt = row["amount_cents"]
             if rnd.random() < 0.04:  # one line denied, the rest paid
-                adjs.append((iid, lid, "CO", "97", amt, "remit", rdate, now))
+                denied_lines.append((lid, "CO", "97", amt))
                 continue
             co = amt * 20 // 100
             pr = amt * 10 // 100
@@ -264,7 +276,9 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
             if pr:
                 adjs.append((iid, lid, "PR", "2", pr, "transfer", rdate, now))
                 pr_total += pr
-        events.append((iid, "paid", rdate))
+        if denied_lines:
+            denials.append((iid, payer, rdate, "partially_paid", denied_lines))
+        events.append((iid, "partially_paid" if denied_lines else "paid", rdate))
         if pr_total:
             pday = rday + _dt.timedelta(days=3)
             if pday <= as_of:
@@ -327,6 +341,7 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
         " created_on, created_at) VALUES (?,?,?,?,?,?,?,?)",
         adjs,
     )
+    _remit_denials(c, denials, now)
     c.execute("UPDATE series SET next_number = ? WHERE kind = 'claim'", (claim_no + 1,))
     c.execute("UPDATE series SET next_number = ? WHERE kind = 'patient'", (pat_no + 1,))
     c.execute("COMMIT")
@@ -346,6 +361,49 @@ def build(path: Path, lines: int, *, as_of: _dt.date = AS_OF, seed: int = 11) ->
     return counts
 
 
+def _remit_denials(c, denials: list, now: str) -> None:
+    """Denied CAS as posting keeps them (remit.post): a remit claim per denied claim, a line per
+    denied line, the CAS with class 'denial' and no ledger adjustment (the amount stays open)."""
+    c.execute(
+        "INSERT INTO remit_files (id, file_name, sha256, size, segments, imported_at, os_user)"
+        " VALUES (1, 'bench.835', 'bench', 0, 0, ?, 'bench')",
+        (now,),
+    )
+    tx_ids: dict = {}
+    claims, rlines, radjs = [], [], []
+    for n, (iid, payer, rdate, outcome, lines_) in enumerate(denials, start=1):
+        key = (payer, rdate)
+        if key not in tx_ids:
+            tx_ids[key] = len(tx_ids) + 1
+            c.execute(
+                "INSERT INTO remit_transactions (id, file_id, st_control, payer_key, payer_id,"
+                " handling_code, credit_debit, amount_cents, payment_date, trace_number,"
+                " claims_paid_cents, plb_cents, posted_cents, unmatched_cents)"
+                " VALUES (?, 1, ?, ?, ?, 'I', 'C', 0, ?, ?, 0, 0, 0, 0)",
+                (tx_ids[key], f"{tx_ids[key]:04d}", f"P{payer}", payer, rdate, f"DEN{tx_ids[key]}"),
+            )
+        total = sum(x[3] for x in lines_)
+        claims.append((n, tx_ids[key], iid, total, outcome))
+        for lid, g, carc, amt in lines_:
+            rlines.append((len(rlines) + 1, n, lid, amt))
+            radjs.append((n, len(rlines), g, carc, amt, rdate))
+    c.executemany(
+        "INSERT INTO remit_claims (id, transaction_id, seq, claim_number, invoice_id, status_code,"
+        " charge_cents, paid_cents, outcome) VALUES (?, ?, ?1, 'C', ?, '4', ?, 0, ?)",
+        claims,
+    )
+    c.executemany(
+        "INSERT INTO remit_lines (id, claim_id, seq, invoice_line_id, code, charge_cents, paid_cents)"
+        " VALUES (?, ?, ?1, ?, 'X', ?, 0)",
+        rlines,
+    )
+    c.executemany(
+        "INSERT INTO remit_adjustments (claim_id, line_id, group_code, reason_code, amount_cents,"
+        " class, posted_on) VALUES (?, ?, ?, ?, ?, 'denial', ?)",
+        radjs,
+    )
+
+
 def database(work: Path, lines: int) -> Path:
     """The cached benchmark database for this scale (built when missing or stale)."""
     path = work / f"reports-{lines}-v{VERSION}.db"
@@ -360,11 +418,13 @@ def database(work: Path, lines: int) -> Path:
 # categories from the remit set's remit_codes table, dates as literals).
 D = AS_OF.isoformat()
 FROM = (AS_OF - _dt.timedelta(days=89)).isoformat()
-DENIAL = (
-    "d.source = 'remit' AND d.group_code IN ('CO','OA','PI') AND COALESCE(k.category, 'other') IN ("
-    "'authorization','benefit_limit','bundling','coding','coordination_of_benefits','duplicate','eligibility',"
-    "'medical_necessity','missing_information','non_covered','other','provider','timely_filing')"
-)
+# denials are the 835's CAS kept with class 'denial' (no ledger adjustment: the amount stays open)
+DENIED = """(SELECT c.invoice_id, rl.invoice_line_id, ra.group_code, ra.reason_code, ra.amount_cents,
+                    ra.posted_on AS created_on
+             FROM remit_adjustments ra JOIN remit_claims c ON c.id = ra.claim_id
+             LEFT JOIN remit_lines rl ON rl.id = ra.line_id
+             WHERE ra.class = 'denial' AND ra.adjustment_id IS NULL AND c.invoice_id IS NOT NULL
+               AND c.outcome IN ('paid', 'partially_paid', 'denied', 'reversed'))"""
 CARC = "LEFT JOIN remit_codes k ON k.kind = 'CARC' AND k.code = d.reason_code"
 BAL = f"""WITH paid AS (SELECT a.invoice_id, SUM(a.amount_cents) s FROM payment_allocations a
     JOIN payments p ON p.id = a.payment_id
@@ -395,9 +455,10 @@ ANCHORS = {
         f"SELECT SUM(amount_cents) FROM payments WHERE received_on BETWEEN '{FROM}' AND '{D}';",
         f"""SELECT SUM(d.amount_cents) FROM adjustments d {CARC} WHERE d.created_on BETWEEN '{FROM}' AND '{D}'
                 AND d.group_code = 'CO' AND k.category IN ('contractual','payment_adjustment');""",
-        f"""WITH post AS (SELECT d.invoice_id, d.created_on day, d.amount_cents amt, CASE WHEN {DENIAL}
-            AND d.amount_cents > 0 THEN 1 ELSE 0 END den
-                              FROM adjustments d {CARC} WHERE d.source IN ('remit','transfer') AND d.created_on <= '{D}'
+        f"""WITH post AS (SELECT d.invoice_id, d.created_on day, d.amount_cents amt, 0 den
+                              FROM adjustments d WHERE d.source IN ('remit','transfer') AND d.created_on <= '{D}'
+                              UNION ALL SELECT d.invoice_id, d.created_on, 0, 1 FROM {DENIED} d
+                              WHERE d.amount_cents > 0 AND d.created_on <= '{D}'
                               UNION ALL SELECT a.invoice_id, p.received_on, a.amount_cents, 0 FROM payment_allocations a
                               JOIN payments p ON p.id = a.payment_id WHERE p.kind = 'insurance'
                                   AND p.received_on <= '{D}'),
@@ -424,10 +485,14 @@ ANCHORS = {
             FROM adjustments d
             JOIN invoices i ON i.id = d.invoice_id JOIN payers py ON py.id = i.payer_id {CARC}
             WHERE d.created_on BETWEEN '2025-12-01' AND '{D}' AND i.kind = 'claim' GROUP BY 1, 2, 3, 4;""",
-        f"""WITH post AS (SELECT d.invoice_id, d.created_on day, CASE WHEN {DENIAL} AND d.amount_cents > 0 THEN 1
-            ELSE 0 END den
-                          FROM adjustments d {CARC} WHERE d.source IN ('remit','transfer')
+        f"""SELECT substr(d.created_on, 1, 7), py.kind, d.group_code, d.reason_code, SUM(d.amount_cents)
+            FROM {DENIED} d JOIN invoices i ON i.id = d.invoice_id JOIN payers py ON py.id = i.payer_id
+            WHERE d.created_on BETWEEN '2025-12-01' AND '{D}' AND i.kind = 'claim' GROUP BY 1, 2, 3, 4;""",
+        f"""WITH post AS (SELECT d.invoice_id, d.created_on day, 0 den
+                          FROM adjustments d WHERE d.source IN ('remit','transfer')
                               AND d.created_on BETWEEN '2025-12-01' AND '{D}'
+                          UNION ALL SELECT d.invoice_id, d.created_on, 1 FROM {DENIED} d
+                          WHERE d.amount_cents > 0 AND d.created_on BETWEEN '2025-12-01' AND '{D}'
                           UNION ALL SELECT a.invoice_id, p.received_on, 0 FROM payments p
                               JOIN payment_allocations a ON a.payment_id = p.id
                           WHERE p.kind = 'insurance' AND p.received_on BETWEEN '2025-12-01' AND '{D}')
@@ -456,10 +521,12 @@ ANCHORS = {
         f"""WITH lp AS (SELECT a.invoice_line_id id, SUM(a.amount_cents) s FROM payment_allocations a
             JOIN payments p ON p.id = a.payment_id
                         WHERE p.kind = 'insurance' AND a.invoice_line_id IS NOT NULL GROUP BY 1),
-                 la AS (SELECT d.invoice_line_id id, SUM(CASE WHEN d.group_code = 'PR' THEN d.amount_cents
-                     ELSE 0 END) pr,
-                               MAX(CASE WHEN {DENIAL} AND d.amount_cents > 0 THEN 1 ELSE 0 END) den
-                        FROM adjustments d {CARC} WHERE d.invoice_line_id IS NOT NULL GROUP BY 1)
+                 la AS (SELECT id, SUM(pr) pr, MAX(den) den FROM (
+                        SELECT d.invoice_line_id id, SUM(CASE WHEN d.group_code = 'PR' THEN d.amount_cents
+                            ELSE 0 END) pr, 0 den
+                        FROM adjustments d WHERE d.invoice_line_id IS NOT NULL GROUP BY 1
+                        UNION ALL SELECT d.invoice_line_id, 0, 1 FROM {DENIED} d
+                        WHERE d.invoice_line_id IS NOT NULL AND d.amount_cents > 0 GROUP BY 1) GROUP BY id)
             SELECT l.code, i.payer_id, COUNT(*), SUM(COALESCE(lp.s, 0) > 0), SUM(COALESCE(la.den, 0)),
                 AVG(l.amount_cents),
                    AVG(CASE WHEN lp.s > 0 THEN lp.s END), AVG(CASE WHEN lp.s > 0 THEN lp.s + COALESCE(la.pr, 0) END),
@@ -471,10 +538,10 @@ ANCHORS = {
     "denials": [
         f"""SELECT COALESCE(k.category, 'other'), COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_id END),
                    COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_line_id END), SUM(d.amount_cents)
-            FROM adjustments d {CARC} WHERE d.created_on BETWEEN '{FROM}' AND '{D}' AND {DENIAL} GROUP BY 1
+            FROM {DENIED} d {CARC} WHERE d.created_on BETWEEN '{FROM}' AND '{D}' GROUP BY 1
                 ORDER BY 4 DESC;""",
-        f"""SELECT COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_id END) FROM adjustments d {CARC}
-            WHERE d.created_on BETWEEN '{FROM}' AND '{D}' AND {DENIAL};""",
+        f"""SELECT COUNT(DISTINCT CASE WHEN d.amount_cents > 0 THEN d.invoice_id END) FROM {DENIED} d
+            WHERE d.created_on BETWEEN '{FROM}' AND '{D}';""",
     ],
     "daysheet": [
         """SELECT e.number, p.mrn, SUM(c.charge_cents) FROM encounters e JOIN patients p ON p.id = e.patient_id
@@ -502,6 +569,8 @@ ANCHORS = {
             WHERE i.kind = 'claim' AND NOT EXISTS (SELECT 1 FROM invoices c WHERE c.original_invoice_id = i.id)
               AND NOT EXISTS (SELECT 1 FROM adjustments d WHERE d.invoice_id = i.id
                   AND d.source IN ('remit','transfer'))
+              AND NOT EXISTS (SELECT 1 FROM remit_claims r WHERE r.invoice_id = i.id
+                  AND r.outcome IN ('paid', 'partially_paid', 'denied'))
               AND NOT EXISTS (SELECT 1 FROM payment_allocations a JOIN payments y ON y.id = a.payment_id
                               WHERE a.invoice_id = i.id AND y.kind = 'insurance')
               AND i.filing_deadline <= date('{D}', '+30 days');""",

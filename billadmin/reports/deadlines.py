@@ -102,6 +102,8 @@ def timely_filing(conn: Database, as_of: _dt.date, within: int = 30) -> list[dic
                  AND NOT EXISTS (SELECT 1 FROM invoices c WHERE c.original_invoice_id = i.id)
                  AND NOT EXISTS (SELECT 1 FROM adjustments d WHERE d.invoice_id = i.id AND d.source
                  IN ('remit', 'transfer'))
+                 AND NOT EXISTS (SELECT 1 FROM remit_claims r WHERE r.invoice_id = i.id
+                                 AND r.outcome IN ('paid', 'partially_paid', 'denied'))
                  AND NOT EXISTS (SELECT 1 FROM payment_allocations a JOIN payments y ON y.id = a.payment_id
                                  WHERE a.invoice_id = i.id AND y.kind = 'insurance')""",
         {"limit": limit.isoformat()},
