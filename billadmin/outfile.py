@@ -207,6 +207,13 @@ def save_workbook(wb: Any, path: str | os.PathLike, *, phi: bool = True) -> Path
     return target
 
 
+def absolute(path: str | os.PathLike) -> Path:
+    """The absolute path of a file we write, its folder resolved but not the name itself: a
+    symlink planted at the name is replaced by the file, so it must not be followed here."""
+    p = Path(path)
+    return (p.parent if str(p.parent) else Path(".")).resolve() / p.name
+
+
 def inside(folder: str | os.PathLike, name: str) -> Path:
     """folder/name, where name came from data: one plain file name (no separator, not . or ..,
     no NUL), so the path stays inside folder. Anything else is BadInput: a path built from data

@@ -158,7 +158,7 @@ def test_read_only_database_file(billed, tmp_path):
 
 
 def _final_files(folder: Path) -> list[str]:
-    """Files under their final names (the lock file and .partial files are hidden)."""
+    """Files under their final names (temporary files are hidden)."""
     return (
         sorted(p.name for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
         if folder.exists()
@@ -252,7 +252,7 @@ def test_disk_full_leaves_no_partial_file(unbilled, tmp_path):
     """A claim file whose write failed is removed with the rest of the run's files."""
     with mounted(tmp_path / "tiny", "-t", "tmpfs", "-o", "size=16k", "tmpfs") as tiny:
         fh.ba(unbilled.db, *fh.generate_args(tiny / "out"))
-        left = sorted(p.name for p in (tiny / "out").glob("*.partial"))
+        left = sorted(p.name for p in (tiny / "out").glob(".*"))
         assert left == []
 
 

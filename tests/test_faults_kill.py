@@ -107,7 +107,7 @@ def _final_files(folder: Path) -> list[str]:
 
 def _no_leftovers(folder: Path) -> None:
     """After the rerun no half-written file of the killed run is left (they hold PHI)."""
-    left = sorted(p.name for p in folder.rglob("*.partial"))
+    left = sorted(p.name for p in folder.rglob(".*"))  # temporary files, openpyxl's folders
     assert left == [], f"partial files of the killed run left in {folder}: {left}"
 
 
@@ -159,6 +159,41 @@ def test_sigkill_inside_invoice_generate(unbilled, tmp_path, point, nth):
 
     r = fh.ok(fh.ba(db, *fh.generate_args(out)), 0, 1)
     assert "Issued" in r.stderr
+    _no_leftovers(out)
+    _billed_once(db)
+    fh.check_passes(db)
+
+
+def test_sigkill_between_commit_and_renames(unbilled, tmp_path):
+    """Killed after COMMIT, before any file is renamed into place: the claims are 'sent' and
+    their files exist only under temporary names. `check` reports the run (RUN-FILES), the next
+    run puts the files in place (and says so), and then every check passes."""
+    db, out = unbilled.db, tmp_path / "out"
+    marker = tmp_path / "killed-at"
+    proc = fh.spawn(
+        db,
+        *fh.generate_args(out),
+        launcher=[
+            "--kill-at",
+            "^SELECT id, path, staged FROM billing_run_files",
+            "--marker",
+            str(marker),
+        ],
+    )
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == -9 and marker.exists(), (
+        f"not killed: {proc.returncode}\n{err[-2000:]}"
+    )
+    fh.assert_no_phi(err, "stderr of the killed command")
+    assert _final_files(out) == []
+    sent = fh.query(db, "SELECT count(*) FROM invoice_events WHERE status = 'sent'")[0][0]
+    assert sent > 0, "the kill came before COMMIT: the test proves nothing"
+    r = fh.ba(db, "check")
+    assert r.returncode == 1 and "RUN-FILES" in r.stdout + r.stderr, r.stdout[-2000:]
+
+    r = fh.ok(fh.ba(db, *fh.generate_args(out)), 0, 1)
+    assert "in place" in r.stderr, r.stderr[-2000:]
+    assert any(n.endswith(".edi") for n in _final_files(out))
     _no_leftovers(out)
     _billed_once(db)
     fh.check_passes(db)

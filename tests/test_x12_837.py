@@ -252,7 +252,7 @@ def test_invalid_837_rolls_the_run_back(practice_db, tmp_path):
     )
     out = tmp_path / "out"
     assert not out.exists() or not any(
-        p.suffix in (".edi", ".csv", ".partial") for p in out.iterdir()
+        p.suffix in (".edi", ".csv", ".tmp") for p in out.iterdir()
     )
 
 
@@ -420,7 +420,7 @@ def test_generate_validates_large_runs_in_worker_processes(practice_db, tmp_path
         _run(db, tmp_path, workers=2)
     assert any("segment " in d and "CLM" in d for d in ei.value.details)
     assert db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 5
-    assert not any(p.name.endswith(".partial") for p in (tmp_path / "out").iterdir())
+    assert not any(p.name.startswith(".") for p in (tmp_path / "out").iterdir())
 
 
 @pytest.mark.slow

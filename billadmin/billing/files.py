@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from .. import db as dbmod
 from ..errors import BadInput, BillAdminError
 from ..findings import Finding
-from ..outfile import PrivateFile, warn_if_shared_folder
+from ..outfile import PrivateFile, absolute, warn_if_shared_folder
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -85,7 +85,7 @@ class Staged:
                 pf.seal()
                 sha = _sha256(pf.tmp)
                 self.items[i] = (pf, sha)
-            rows.append((run_id, str(pf.path.resolve()), str(pf.tmp.resolve()), sha))
+            rows.append((run_id, str(absolute(pf.path)), str(absolute(pf.tmp)), sha))
         conn.conn.executemany(
             "INSERT INTO billing_run_files (run_id, path, staged, sha256, state)"
             " VALUES (?, ?, ?, ?, 'written')",
@@ -225,7 +225,7 @@ def remove_stale_temps(conn: Database, out_dir: Path) -> int:
         if p.name.startswith(".billadmin-xlsx-") and p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
             n += 1
-        elif _RUN_TEMP.match(p.name) and str(p.resolve()) not in keep and p.is_file():
+        elif _RUN_TEMP.match(p.name) and str(absolute(p)) not in keep and p.is_file():
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
                 n += 1

@@ -12,6 +12,7 @@ import datetime as _dt
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from ..outfile import absolute
 from . import content, numbering
 from .files import Staged
 from .invoices import InvoiceIds, NewInvoice, insert_invoices, insert_snapshots, line_row
@@ -291,7 +292,7 @@ def _store_and_render(
             final = result.out_dir / f"{it.row['number']}.pdf"
             staged.write_bytes(final, pdf_mod.render(c))
             result.files.append(final)
-            file_rows.append((it.row["id"], "pdf", str(final.resolve()), run_id, None, None, at))
+            file_rows.append((it.row["id"], "pdf", str(absolute(final)), run_id, None, None, at))
             files_by_invoice[it.row["id"]] = final.name
     insert_snapshots(conn, snaps)
     conn.conn.executemany(

@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ..errors import BadInput
-from ..outfile import inside
+from ..outfile import absolute, inside
 from . import content, numbering
 from .files import Staged
 from .result import Progress, RunResult, silent
@@ -140,7 +140,7 @@ class X12Run:
         )
         for payer_id, inv_ids, env, name, final, sha, st_sets, claim_st in self.built:
             result.files.append(final)
-            where = str(final.resolve())
+            where = str(absolute(final))
             iid_x = conn.execute(
                 "INSERT INTO x12_interchanges (run_id, payer_id, isa_control, gs_control, usage,"
                 " envelope, path, sha256,"
