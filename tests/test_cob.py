@@ -153,9 +153,8 @@ def test_secondary_claim_from_the_primary_answer(practice_db, tmp_path):
         "SELECT group_code, reason_code, amount_cents FROM adjustments a JOIN invoices i"
         " ON i.id = a.invoice_id WHERE i.number = 'C000002' AND a.source = 'cob'"
     ).fetchall() == [("OA", "23", 17000)]
-    # routed to the next payer, then billed to it
+    # routed to the next payer when the 835 was posted, billed to it by the run
     assert [(r["rule"], r["next_payer"], r["note"]) for r in res.cob] == [
-        ("COB-NEXT-PAYER", "BVH", ""),
         ("COB-NEXT-PAYER", "BVH", "billed as C000002"),
     ]
     # billed once: the next run issues nothing
@@ -210,6 +209,7 @@ def test_crossover_sends_no_claim_and_waits(practice_db, tmp_path):
     # forwarded to Medicaid
     answer = {**KEY_ANSWER, "status": "19", "remarks": ["MA07"], "crossover": "STATE MEDICAID"}
     _remit(db, tmp_path, "MCR", "EFT1", answer)
+    assert _status(db, "C000001") == "crossed_over"  # as soon as the 835 is posted
     res = _run(db, tmp_path, "r2")
     assert _numbers(res) == []  # no claim to Medicaid, no patient invoice
     assert _status(db, "C000001") == "crossed_over"
@@ -217,7 +217,6 @@ def test_crossover_sends_no_claim_and_waits(practice_db, tmp_path):
     assert _balance(db, "C000001") == 3000
     follow = (TODAY + dt.timedelta(days=30)).isoformat()
     assert [(r["rule"], r["claim"], r["next_payer"], r["amount_cents"]) for r in res.cob] == [
-        ("COB-CROSSOVER", "C000001", "MCD", 3000),
         ("COB-CROSSOVER", "C000001", "MCD", 3000),
     ]
     assert follow in res.cob[0]["note"]
@@ -240,10 +239,7 @@ def test_qmb_coinsurance_is_never_billed_to_the_patient(practice_db, tmp_path):
     assert _numbers(res) == []  # no statement
     # 200.00 - 120.00 - 50.00 = 30.00 held on the claim (COB-QMB) for the clerk to write off
     assert _balance(db, "C000001") == 3000
-    assert [(r["rule"], r["amount_cents"]) for r in res.cob] == [
-        ("COB-QMB", 3000),
-        ("COB-QMB", 3000),
-    ]
+    assert [(r["rule"], r["amount_cents"]) for r in res.cob] == [("COB-QMB", 3000)]
 
 
 def test_qmb_from_remark_n781(practice_db, tmp_path):
@@ -315,11 +311,11 @@ def test_dry_run_lists_what_would_be_billed(practice_db, tmp_path):
     _remit(db, tmp_path, "KEY", "EFT1", KEY_ANSWER)
     res = _run(db, tmp_path, "r2", dry_run=True)
     assert _numbers(res) == ["C000002"]
-    assert [(r["claim"], r["rule"], r["next_payer"]) for r in res.cob] == [
-        ("C000001", "COB-NEXT-PAYER", "BVH"),
-        ("C000001", "COB-NEXT-PAYER", "BVH"),
+    assert [(r["claim"], r["rule"], r["next_payer"], r["note"]) for r in res.cob] == [
+        ("C000001", "COB-NEXT-PAYER", "BVH", "billed as C000002"),
     ]
-    assert db.execute("SELECT COUNT(*) FROM cob_routes").fetchone() == (0,)
+    assert db.execute("SELECT COUNT(*) FROM cob_claims").fetchone() == (0,)
+    assert db.execute("SELECT COUNT(*) FROM invoices").fetchone() == (1,)
 
 
 def _content(**over) -> dict:

@@ -34,6 +34,7 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import re
 from collections import defaultdict
@@ -183,6 +184,10 @@ def import_files(conn: Database, paths, *, dry_run: bool = False) -> ImportResul
             for rf in files:
                 with dbmod.write(conn):  # a savepoint: each file posts whole or not at all
                     _post_file(conn, rf, res)
+            # what the answers left goes to the next payer, a crossover or a held rule first
+            from ..billing import cob
+
+            cob.route(conn, today=_dt.date.today(), at=_now())
             if dry_run:
                 raise _DryRun()
     except _DryRun:
