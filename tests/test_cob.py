@@ -16,6 +16,7 @@ from billadmin.billing import cob
 from billadmin.billing import generate as gen
 from billadmin.errors import BadInput
 from billadmin.remit import post
+from billadmin.reports import aging
 from billadmin.x12 import validate
 
 TODAY = ls.DAY0
@@ -127,6 +128,8 @@ def test_secondary_claim_from_the_primary_answer(practice_db, tmp_path):
     _patient(db, "KEY", "BVH")
     assert _numbers(_run(db, tmp_path, "r1")) == ["C000001"]
     _remit(db, tmp_path, "KEY", "EFT1", KEY_ANSWER)
+    # the 30.00 PR-2 is routed to Blue Valley: not pending as the patient's
+    assert aging.pending_patient_responsibility(db, TODAY) == 0
     res = _run(db, tmp_path, "r2")
     # the 30.00 goes to Blue Valley, not on a patient invoice
     assert _numbers(res) == ["C000002"]

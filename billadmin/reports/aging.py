@@ -183,6 +183,8 @@ def pending_patient_responsibility(conn: Database, as_of: _dt.date) -> int:
     return conn.execute(
         """SELECT COALESCE(SUM(d.amount_cents), 0) FROM adjustments d
            WHERE +d.source = 'transfer' AND +d.created_on <= ?   -- one sequential pass beats an index probe per row
-             AND NOT EXISTS (SELECT 1 FROM patient_invoice_adjustments x WHERE x.adjustment_id = d.id)""",
+             AND NOT EXISTS (SELECT 1 FROM patient_invoice_adjustments x WHERE x.adjustment_id = d.id)
+             -- routed to a next payer, crossed over or held (billing/cob.py): not the patient's
+             AND NOT EXISTS (SELECT 1 FROM cob_routes r WHERE r.adjustment_id = d.id)""",
         (as_of.isoformat(),),
     ).fetchone()[0]
