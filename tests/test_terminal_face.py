@@ -6,6 +6,7 @@ nothing stop the import; charge lines that carry only their own diagnoses (--lin
 from __future__ import annotations
 
 import pytest
+from test_import import H, base, charge, dump, patient, q, write  # noqa: F401  (base: a fixture)
 
 from billadmin import dates
 from billadmin.errors import BadInput
@@ -156,3 +157,120 @@ def test_remit_list_names_a_payer_added_after_its_835(cli, db, tmp_path):
             " VALUES ('SUM', 'Summit Health Plan', 'commercial', '555555555')"
         )
     assert [r["payer"] for r in _json(cli("remit", "list", "-f", "json"))] == ["SUM"]
+
+
+# --- imports: key-like columns that match nothing stop the import ---------------------------
+
+
+def _renamed(rows: list[dict], old: str, new: str) -> list[dict]:
+    return [{(new if k == old else k): v for k, v in r.items()} for r in rows]
+
+
+def _headers(kind: str, old: str, new: str) -> list[str]:
+    return [new if h == old else h for h in H[kind]]
+
+
+def test_dx_pointer_is_an_alias_of_the_pointer_column(base, cli, db_path, tmp_path):
+    rows = [charge("E1", 1, ptr="1"), charge("E1", 2, code="36415", ptr="2", amount="15.00")]
+    f = write(
+        tmp_path / "c.csv",
+        _headers("charges", "Pointers", "Dx Pointer"),
+        _renamed(rows, "Pointers", "Dx Pointer"),
+    )
+    r = cli("import", "charges", f)
+    assert r.exit_code == 0, r.stderr
+    assert q(db_path, "SELECT line_no, dx_pointers FROM charge_lines ORDER BY line_no") == [
+        (1, "1"),
+        (2, "2"),
+    ]
+
+
+@pytest.mark.parametrize("header", ["Diag Ptr", "DxPointer Codes", "ICD Pointers (A-L)"])
+def test_a_pointer_like_column_that_matches_nothing_stops_the_import(
+    base, cli, db_path, tmp_path, header
+):
+    rows = _renamed([charge("E1", 1, ptr="1")], "Pointers", header)
+    f = write(tmp_path / "c.csv", _headers("charges", "Pointers", header), rows)
+    before = dump(db_path)
+    r = cli("import", "charges", f)
+    assert r.exit_code == 2, r.output
+    assert f"c.csv: column {header!r} looks like Pointers (pointers)" in r.stderr
+    assert "nothing was imported" in r.stderr and "--map" in r.stderr
+    assert dump(db_path) == before
+    # said which column it is, the same file imports
+    m = tmp_path / "map.toml"
+    m.write_text(f'[columns]\npointers = "{header}"\n', encoding="utf-8")
+    r = cli("import", "charges", f, "--map", m)
+    assert r.exit_code == 0, r.stderr
+    assert q(db_path, "SELECT dx_pointers FROM charge_lines") == [("1",)]
+
+
+def test_chart_number_is_the_mrn_for_every_kind_with_one(base, cli, db_path, tmp_path):
+    pf = write(
+        tmp_path / "p.csv",
+        _headers("patients", "MRN", "Chart Number"),
+        [_renamed([patient("0009")], "MRN", "Chart Number")[0]],
+    )
+    assert cli("import", "patients", pf).exit_code == 0
+    cov = {
+        "Chart No": "0009",
+        "Payer Code": "KEY",
+        "Member ID": "K0099",
+        "Effective From": "2025-01-01",
+    }
+    cf = write(tmp_path / "cov.csv", list(cov), [cov])
+    r = cli("import", "coverage", cf)
+    assert r.exit_code == 0, r.stderr
+    rows = _renamed([charge("E9", 1, mrn="0009", ptr="1")], "MRN", "Chart Number")
+    ch = write(tmp_path / "c.csv", _headers("charges", "MRN", "Chart Number"), rows)
+    r = cli("import", "charges", ch)
+    assert r.exit_code == 0, r.stderr
+    assert q(
+        db_path,
+        "SELECT p.mrn FROM encounters e JOIN patients p ON p.id = e.patient_id"
+        " JOIN coverages c ON c.patient_id = p.id",
+    ) == [("0009",)]
+
+
+def test_a_member_like_column_stops_a_coverage_import(base, cli, db_path, tmp_path):
+    cov = {"MRN": "0002", "Payer Code": "KEY", "Member #": "K0123", "Effective From": "2025-01-01"}
+    f = write(tmp_path / "cov.csv", list(cov), [cov])
+    before = dump(db_path)
+    r = cli("import", "coverage", f)
+    assert r.exit_code == 2, r.output
+    assert "cov.csv: column 'Member #' looks like Member ID (member_id)" in r.stderr
+    assert "K0123" not in r.output
+    assert dump(db_path) == before
+
+
+def test_a_missing_required_column_names_the_column_that_looks_like_it(db, cli, tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_text("Chart Ref,First Name,Last Name,DOB,Sex\n1,A,B,1980-01-01,F\n", encoding="utf-8")
+    r = cli("import", "patients", f)
+    assert r.exit_code == 2
+    assert "missing required column(s): MRN" in r.stderr
+    assert "column 'Chart Ref' looks like MRN (mrn)" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "kind,header,field",
+    [
+        ("charges", "Dx Ptr", "pointers"),
+        ("charges", "dx_pointers_1", "pointers"),
+        ("charges", "DxPointer", "pointers"),
+        ("charges", "Referring NPI", "npi"),
+        ("charges", "Date of Service (From)", "dos"),
+        ("charges", "CPT Code", "code"),
+        ("charges", "Visit #", "encounter"),
+        ("charges", "Dosage", None),
+        ("charges", "Units of Measure", None),
+        ("coverage", "Membership Type", None),
+        ("coverage", "Policy No.", "member_id"),
+        ("patients", "Patient Chart", "mrn"),
+        ("payers", "NPI", None),
+    ],
+)
+def test_looks_like(kind, header, field):
+    from billadmin.ingest.columns import looks_like
+
+    assert looks_like(kind, header) == field

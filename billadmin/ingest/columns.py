@@ -375,6 +375,70 @@ def parse_cell(v, col: Column, *, date_format: str | None = None, today: _dt.dat
     return out
 
 
+# --- headers that look like a key field ---------------------------------------------------
+
+_MRN_WORDS = ("mrn", "chart", "medical record", "account")
+_CODE_WORDS = ("cpt", "hcpcs", "procedure")
+# Words that mark a header as one of a kind's key fields. A column whose header holds one (as a
+# whole word, a plural, or the end of a run-together header: "Dx Pointer", "DxPointers",
+# "dx_ptr") but matches none of the kind's names stops the import when that field is read from
+# no other column: importing on would drop the field silently (a "Dx Pointer" column once left
+# 18 of 19 charge lines without pointers, each then failing the scrubber). Rename the column to
+# one of the field's names, or map it with --map.
+KEY_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "patients": {"mrn": _MRN_WORDS},
+    "providers": {"npi": ("npi",)},
+    "coverage": {
+        "mrn": _MRN_WORDS,
+        "member_id": ("member", "member id", "subscriber id", "policy", "insurance id"),
+    },
+    "charges": {
+        "encounter": ("encounter", "visit"),
+        "mrn": _MRN_WORDS,
+        "dos": ("dos", "date of service", "service date"),
+        "npi": ("npi",),
+        "code": _CODE_WORDS,
+        "pointers": ("pointer", "ptr"),
+    },
+    "fee-schedule": {"code": _CODE_WORDS},
+}
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _words(header: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", _CAMEL.sub(" ", str(header)).casefold())
+
+
+def _has_phrase(header: str, phrase: str) -> bool:
+    words, want = _words(header), phrase.split()
+    n = len(want)
+    for i in range(len(words) - n + 1):
+        got = words[i : i + n]
+        if got[:-1] == want[:-1] and got[-1] in (want[-1], want[-1] + "s"):
+            return True
+    squashed, key = normalise_header(header), "".join(want)
+    return len(key) >= 4 and (squashed.endswith(key) or squashed.endswith(key + "s"))
+
+
+def looks_like(kind: str, header: str) -> str | None:
+    """The key field of ``kind`` this header looks like (by KEY_WORDS), or None."""
+    for fld, phrases in KEY_WORDS.get(kind, {}).items():
+        if any(_has_phrase(header, p) for p in phrases):
+            return fld
+    return None
+
+
+def unread_key_columns(kind: str, headers: list, unused: list[int], read: set[str]) -> list:
+    """(column index, field) for each unused column that looks like a key field no column
+    feeds (``read``: the fields the mapping reads or a profile sets)."""
+    out = []
+    for i in unused:
+        fld = looks_like(kind, headers[i]) if headers[i] else None
+        if fld is not None and fld not in read:
+            out.append((i, fld))
+    return out
+
+
 @dataclass
 class Mapping:
     """Which file column feeds which field, and each date field's format."""

@@ -102,6 +102,7 @@ def compare_patients(db: Database, path, opts: ImportOptions | None = None) -> C
             map_cfg=map_cfg,
             profile_map=profile.fields if profile else None,
             date_format=opts.date_format,
+            kind="patients",
         )
         result.ignored_columns = mapping.ignored
         by_field = {c.field: c for c in COMPARE_COLUMNS}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,9 +187,12 @@ def resolve_mapping(
     map_cfg: MapConfig | None = None,
     profile_map: dict[str, str | None] | None = None,
     date_format: str | None = None,
+    kind: str | None = None,
 ) -> tuple[Mapping, set[str]]:
     """Match the file's headers to fields. Returns the mapping and the set of fields a profile
-    synthesises (present though no header feeds them)."""
+    synthesises (present though no header feeds them). With ``kind`` (and no profile, whose
+    file shape is known), a column that looks like one of the kind's key fields but feeds none
+    is BadInput (columns.KEY_WORDS)."""
     by_field = {c.field: c for c in columns}
     norm = [normalise_header(h) for h in table.headers]
     explicit: dict[str, str | None] = dict(profile_map or {})
@@ -224,13 +228,35 @@ def resolve_mapping(
         if hits:
             m.index[col.field] = hits[0]
             used[hits[0]] = col.field
+    key_like = (
+        _key_like(table, kind, by_field, used, set(m.index) | synth)
+        if kind and profile_map is None
+        else []
+    )
     missing = [
         c.header for c in columns if c.required and c.field not in m.index and c.field not in synth
     ]
     if missing:
+        if not looks_like_headers(table.headers):
+            # the first row is data (no header row): never print it, it holds names and dates
+            raise BadInput(
+                f"{table.file}: missing required column(s): {', '.join(missing)}; the first row"
+                f" ({len(table.headers)} cells) does not look like a header row: add the"
+                " header row (`billadmin import template` shows it) or use --map FILE.toml"
+            )
         raise BadInput(
             f"{table.file}: missing required column(s): {', '.join(missing)} "
-            f"(found: {', '.join(repr(h) for h in table.headers)}); rename them or use --map FILE.toml"
+            f"(found: {', '.join(repr(h) for h in table.headers)}); rename them or use --map FILE.toml",
+            details=key_like,
+        )
+    if key_like:
+        head = (
+            key_like[0] if len(key_like) == 1 else f"{len(key_like)} columns look like key fields"
+        )
+        raise BadInput(
+            f"{table.file}: {head}; nothing was imported: rename each to one of its field's names,"
+            " or map it with --map FILE.toml",
+            details=key_like if len(key_like) > 1 else None,
         )
     m.ignored = [h for i, h in enumerate(table.headers) if i not in used and h]
     for col in columns:
@@ -251,6 +277,38 @@ def resolve_mapping(
             if fld not in by_field or by_field[fld].type != "date":
                 raise BadInput(f"--map {map_cfg.name}: [date_formats] {fld!r} is not a date field")
     return m, synth
+
+
+_DATA_LIKE = re.compile(r"\d{2}|@|^\s*[-+$(]?\d")
+
+
+def looks_like_headers(headers: list[str]) -> bool:
+    """A first row is shown in an error only when it looks like a header row: some cell is a
+    column name billadmin knows (any import kind, aliases included) and no cell looks like data
+    (two digits in a row, as dates, ids, ZIPs and amounts have; an e-mail address). A file
+    without its header row would otherwise print a patient's name and birth date."""
+    known = {normalise_header(n) for cols in specs.KINDS.values() for c in cols for n in c.names()}
+    cells = [h for h in headers if h]
+    if not any(normalise_header(h) in known for h in cells):
+        return False
+    return not any(_DATA_LIKE.search(h) for h in cells)
+
+
+def _key_like(table, kind: str, by_field: dict, used: dict, read: set[str]) -> list[str]:
+    """One line per column that looks like a key field of ``kind`` no column feeds
+    (columns.KEY_WORDS): the import stops on them (importing on would drop the field)."""
+    from .columns import unread_key_columns
+
+    unused = [i for i in range(len(table.headers)) if i not in used]
+    lines = []
+    for i, fld in unread_key_columns(kind, table.headers, unused, read):
+        col = by_field.get(fld)
+        if col is not None:
+            lines.append(
+                f"column {table.headers[i]!r} looks like {col.header} ({fld}) but is not one of"
+                f" its names: {', '.join(repr(n) for n in [col.header, *col.aliases])}"
+            )
+    return lines
 
 
 # --- shared run context ------------------------------------------------------------------
@@ -424,6 +482,7 @@ def run_import(
             map_cfg=map_cfg,
             profile_map=profile.fields if profile else None,
             date_format=opts.date_format,
+            kind=kind,
         )
         result.ignored_columns = list(run.mapping.ignored)
         prev = db.execute(

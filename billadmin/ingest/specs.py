@@ -34,7 +34,18 @@ YES_NO = enum_choices(
 
 PATIENTS = [
     Column(
-        "mrn", "MRN", "id", True, ("Medical Record Number", "Patient ID", "Chart Number", "Account")
+        "mrn",
+        "MRN",
+        "id",
+        True,
+        (
+            "Medical Record Number",
+            "Patient ID",
+            "Chart Number",
+            "Chart No",
+            "Account",
+            "Account Number",
+        ),
     ),
     Column("first_name", "First Name", "text", True, ("First", "Given Name")),
     Column("last_name", "Last Name", "text", True, ("Last", "Surname", "Family Name")),
@@ -113,7 +124,13 @@ PAYERS = [
 ]
 
 COVERAGE = [
-    Column("mrn", "MRN", "id", True, ("Patient MRN", "Patient ID")),
+    Column(
+        "mrn",
+        "MRN",
+        "id",
+        True,
+        ("Patient MRN", "Patient ID", "Medical Record Number", "Chart Number", "Chart No"),
+    ),
     Column("payer_code", "Payer Code", "code", True, ("Payer",)),
     Column(
         "member_id",
@@ -185,7 +202,13 @@ CHARGES = [
         True,
         ("Encounter Number", "Visit", "Visit Number", "Encounter ID"),
     ),
-    Column("mrn", "MRN", "id", True, ("Patient MRN", "Patient ID")),
+    Column(
+        "mrn",
+        "MRN",
+        "id",
+        True,
+        ("Patient MRN", "Patient ID", "Medical Record Number", "Chart Number", "Chart No"),
+    ),
     Column("dos", "DOS", "date", True, ("Date of Service", "Service Date"), past_only=True),
     Column("npi", "Rendering NPI", "npi", True, ("NPI", "Provider NPI", "Rendering Provider NPI")),
     Column(
@@ -212,7 +235,7 @@ CHARGES = [
         "Pointers",
         "text",
         False,
-        ("Dx Pointers", "Diagnosis Pointers", "Pointer"),
+        ("Dx Pointers", "Diagnosis Pointers", "Pointer", "Dx Pointer", "Diagnosis Pointer"),
         help='"1,2" or "12" or "AB": up to 4 of the encounter\'s diagnoses',
     ),
     Column("units", "Units", "int", False, ("Qty", "Quantity", "Days or Units"), default=1),
