@@ -450,7 +450,9 @@ def extra_checks():
     )  # 835 money: posted + unmatched + skipped - PLB = paid
     from .reports.invariants import invariant_findings  # aging total = open balances = ledger
 
-    return [ledger_findings, invariant_findings, check_remittances, check_run_files]
+    from .reports.claim_checks import claim_findings  # no balance reduced twice; states agree
+
+    return [ledger_findings, invariant_findings, check_remittances, check_run_files, claim_findings]
 
 
 def run_checks(conn, anchor_file: str | None = None) -> list[Finding]:

@@ -1,0 +1,82 @@
+"""`billadmin check` rules for claims: no balance reduced twice, and every claim's state agrees
+with its ledger (the state table in docs/claim-states.md).
+
+Rules:
+- LEDGER-DOUBLE-REDUCTION: on a voided or replaced claim the credit note, payments and
+  adjustments together never take off more than its total (credited + paid + adjusted <= total),
+  unless payer money explains it (an overpayment: paid > what was left to pay). On any invoice a
+  negative balance must be explained by payments (paid > total - adjusted - credited is an
+  overpayment, refunded or recouped later); a negative balance made by adjustments alone is an
+  error.
+- CLAIM-STATE: 'paid' or 'written_off' or 'closed' leaves nothing open (balance <= 0);
+  'denied' or 'unprocessable' with balance 0.00 needs a write-off, a transfer to the patient or
+  a payment that closed it (else the denial was adjusted away: the bug issue 12 fixed);
+  'voided' and 'replaced' need their credit note or replacement.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import money
+from ..findings import Finding
+
+if TYPE_CHECKING:
+    from ..db import Database
+
+
+def _f(rule: str, message: str) -> Finding:
+    return Finding(rule, "error", message, source="ledger")
+
+
+def double_reduction_findings(conn: Database) -> list[Finding]:
+    out = []
+    for number, total, credited, paid, adjusted, status in conn.execute(
+        "SELECT b.number, b.total_cents, b.credited_cents, b.paid_cents, b.adjusted_cents,"
+        " s.status FROM invoice_balances b LEFT JOIN invoice_status s ON s.invoice_id = b.invoice_id"
+        " WHERE b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents < 0"
+    ):
+        taken = -credited + paid + adjusted
+        non_payment = -credited + adjusted
+        if non_payment > total:
+            out.append(
+                _f(
+                    "LEDGER-DOUBLE-REDUCTION",
+                    f"{number} ({status or 'no status'}): credit note and adjustments take off"
+                    f" {money.fmt(non_payment)} of a total {money.fmt(total)}"
+                    f" ({money.fmt(non_payment - total)} reduced twice); payments"
+                    f" {money.fmt(paid)}, in all {money.fmt(taken)}",
+                )
+            )
+    return out
+
+
+def state_findings(conn: Database) -> list[Finding]:
+    out = []
+    for number, status, bal, closers, closes in conn.execute(
+        """SELECT b.number, s.status,
+                  b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents,
+                  (SELECT COUNT(*) FROM adjustments d WHERE d.invoice_id = b.invoice_id
+                     AND d.source IN ('writeoff', 'transfer'))
+                  + (SELECT COUNT(*) FROM payment_allocations a WHERE a.invoice_id = b.invoice_id),
+                  (SELECT COUNT(*) FROM invoices o WHERE o.original_invoice_id = b.invoice_id)
+           FROM invoice_balances b JOIN invoice_status s ON s.invoice_id = b.invoice_id
+           WHERE b.kind = 'claim'"""
+    ):
+        problem = None
+        if status in ("paid", "written_off", "closed") and bal > 0:
+            problem = f"state {status} but {money.fmt(bal)} is still open"
+        elif status in ("denied", "unprocessable") and bal == 0 and not closers:
+            problem = (
+                f"state {status} but the balance is 0.00 with no write-off, transfer or payment"
+            )
+        elif status in ("voided", "replaced") and not closes:
+            problem = f"state {status} but no credit note or replacement names it"
+        if problem:
+            out.append(_f("CLAIM-STATE", f"{number}: {problem}"))
+    return out
+
+
+def claim_findings(conn: Database) -> list[Finding]:
+    """Both rules, for integrity.extra_checks."""
+    return double_reduction_findings(conn) + state_findings(conn)
