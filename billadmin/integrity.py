@@ -448,9 +448,8 @@ def extra_checks():
     from .remit.checks import (
         check_remittances,
     )  # 835 money: posted + unmatched + skipped - PLB = paid
-    from .reports.invariants import invariant_findings  # aging total = open balances = ledger
-
     from .reports.claim_checks import claim_findings  # no balance reduced twice; states agree
+    from .reports.invariants import invariant_findings  # aging total = open balances = ledger
 
     return [ledger_findings, invariant_findings, check_remittances, check_run_files, claim_findings]
 
