@@ -354,3 +354,26 @@ def test_balance_problems_name_both_sides():
     assert cob.balance_problems(c) == []
     c["lines"][0]["adjudications"][0]["payer_id"] = "OTHER"
     assert "line 1: SVD01 OTHER names no 2330B payer" in cob.balance_problems(c)
+
+
+def test_cli_refuses_a_secondary_claim_without_a_primary_answer(cli, practice_db, tmp_path):
+    db = practice_db
+    _patient(db, "KEY", "BVH")
+    _run(db, tmp_path, "r1")
+    out = tmp_path / "cli"
+    r = cli("invoice", "generate", "--cob", "C000001", "--out", str(out))
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines() == [
+        "Error: C000001: no answer from its payer is posted: a secondary claim needs the prior"
+        " payer's 835 (billadmin remit import)"
+    ]
+    assert not out.exists()
+
+
+def test_cli_lists_the_next_payer_claims(cli, practice_db, tmp_path):
+    db = practice_db
+    _patient(db, "KEY", "BVH")
+    _run(db, tmp_path, "r1")
+    _remit(db, tmp_path, "KEY", "EFT1", KEY_ANSWER)
+    r = cli("invoice", "generate", "--dry-run", "--through", TODAY.isoformat())
+    assert "COB C000001 -> BVH 30.00 [COB-NEXT-PAYER] billed as C000002" in r.stderr

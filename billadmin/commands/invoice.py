@@ -120,6 +120,14 @@ def invoice_generate(
     no_xlsx: Annotated[
         bool, typer.Option("--no-xlsx", help="Write invoices.csv but not invoices.xlsx.")
     ] = False,
+    cob_for: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cob",
+            metavar="CLAIM",
+            help="Bill only these claims' next payers (COB); refused if the payer's 835 is not posted.",
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -128,14 +136,18 @@ def invoice_generate(
     Takes unbilled charge lines up to --through, runs the scrubber, holds encounters with an
     error (listed with their findings), and issues the rest: a claim per insured encounter
     (primary coverage on the date of service), a patient invoice per self-pay patient or
-    patient responsibility from remittances. Every 837P is validated with pyx12 before it is
-    written. Running it again bills nothing new. Exit 0: all billed; 1: some encounters held;
-    2: bad input or an 837P failed validation (nothing issued); 3: database busy.
+    patient responsibility from remittances. What a payer's 835 left for a next payer goes to
+    it as a COB claim (secondary, then tertiary; docs/cob.md), listed with what waits on a
+    crossover or is held from the patient (QMB, Medicaid). Every 837P is validated with pyx12
+    before it is written. Running it again bills nothing new. Exit 0: all billed; 1: some
+    encounters held; 2: bad input or an 837P failed validation (nothing issued); 3: database
+    busy.
 
     Example:
         billadmin invoice generate
         billadmin invoice generate --through 2026-11-30 --payer MCR --out claims/
         billadmin invoice generate --dry-run --format json
+        billadmin invoice generate --cob C000123
     """
     from .. import money, render
     from ..billing import generate as gen
@@ -158,6 +170,7 @@ def invoice_generate(
             xlsx=not no_xlsx,
             scrub=scrub_check,
             progress=say,
+            cob_for=cob_for or None,
         )
     for text in res.notes:  # an earlier run's files put in place (or lost)
         note(text)
@@ -204,6 +217,10 @@ def invoice_generate(
         note("Nothing new to bill")
     if res.skipped_zero:
         note(f"{res.skipped_zero} patient(s) skipped: nothing owed")
+    for r in res.cob:  # next payers (COB): billed, held, waiting, and why
+        amount = money.fmt(r["amount_cents"], thousands=True)
+        to = f" -> {r['next_payer']}" if r["next_payer"] else ""
+        note(f"COB {r['claim']}{to} {amount} [{r['rule']}] {r['note']}".rstrip())
     if res.warnings:
         note(f"{res.warnings} scrubber warning(s): see billadmin codes check")
     if res.held:
