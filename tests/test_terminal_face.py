@@ -274,3 +274,133 @@ def test_looks_like(kind, header, field):
     from billadmin.ingest.columns import looks_like
 
     assert looks_like(kind, header) == field
+
+
+# --- charge lines that carry only their own diagnoses (--line-diagnoses) -------------------
+
+
+def _own(enc, line, dx, **kw):
+    """A line of an EHR export: its own diagnoses in Dx1.., no pointers."""
+    return charge(enc, line, dx=dx, ptr="", **kw)
+
+
+def _encounter_dx(db_path, enc):
+    return [
+        c
+        for (c,) in q(
+            db_path,
+            "SELECT d.code FROM encounter_diagnoses d JOIN encounters e ON e.id = d.encounter_id"
+            " WHERE e.number = ? ORDER BY d.seq",
+            (enc,),
+        )
+    ]
+
+
+def _pointers(db_path, enc):
+    return q(
+        db_path,
+        "SELECT l.line_no, l.dx_pointers FROM charge_lines l JOIN encounters e"
+        " ON e.id = l.encounter_id WHERE e.number = ? ORDER BY l.line_no",
+        (enc,),
+    )
+
+
+def _line_dx_file(tmp_path):
+    rows = [
+        _own("E1", 1, ("E11.9", "I10")),
+        _own("E2", 1, ("J06.9",), mrn="0002"),
+        _own("E1", 2, ("R73.09",), code="83036", amount="40.00"),
+        _own("E1", 3, ("I10", "e785"), code="80061", amount="48.00"),
+    ]
+    headers = [h for h in H["charges"] if h != "Pointers"]
+    return write(tmp_path / "ehr-lines.csv", headers, rows)
+
+
+def test_line_diagnoses_union_and_computed_pointers(base, cli, db_path, tmp_path):
+    f = _line_dx_file(tmp_path)
+    r = cli("import", "charges", f, "--line-diagnoses")
+    assert r.exit_code == 0, r.stderr
+    assert "4 inserted" in r.stderr and "2 encounters created" in r.stderr
+    assert _encounter_dx(db_path, "E1") == ["E11.9", "I10", "R73.09", "E78.5"]
+    assert _pointers(db_path, "E1") == [(1, "1,2"), (2, "3"), (3, "2,4")]
+    assert _encounter_dx(db_path, "E2") == ["J06.9"]
+    assert _pointers(db_path, "E2") == [(1, "1")]
+    # the same file again changes nothing
+    before = dump(db_path)
+    r = cli("import", "charges", f, "--line-diagnoses")
+    assert r.exit_code == 0 and "0 inserted" in r.stderr and "4 unchanged" in r.stderr
+    strip = lambda d: [x for x in d if "import_batches" not in x and "audit_log" not in x]  # noqa: E731
+    assert strip(dump(db_path)) == strip(before)
+
+
+def test_without_the_flag_such_a_file_is_refused_with_a_hint(base, cli, db_path, tmp_path):
+    before = dump(db_path)
+    r = cli("import", "charges", _line_dx_file(tmp_path))
+    assert r.exit_code == 2
+    assert "disagrees with row 2 of the same encounter in: diagnoses" in r.stderr
+    assert "--line-diagnoses" in r.stderr
+    assert dump(db_path) == before
+
+
+def test_line_diagnoses_refuses_a_file_with_pointers(base, cli, db_path, tmp_path):
+    rows = [_own("E1", 1, ("E11.9",)), charge("E1", 2, dx=("I10",), ptr="1", code="36415")]
+    f = write(tmp_path / "mixed.csv", "charges", rows)
+    before = dump(db_path)
+    r = cli("import", "charges", f, "--line-diagnoses")
+    assert r.exit_code == 2, r.output
+    assert "mixed.csv: row 3: column 'Pointers' holds diagnosis pointers" in r.stderr
+    assert "one shape or the other" in r.stderr
+    assert dump(db_path) == before
+    # an empty Pointers column is no second shape
+    ok = write(tmp_path / "ok.csv", "charges", [_own("E1", 1, ("E11.9",))])
+    assert cli("import", "charges", ok, "--line-diagnoses").exit_code == 0
+    assert _pointers(db_path, "E1") == [(1, "1")]
+
+
+def test_line_diagnoses_line_rules(base, cli, db_path, tmp_path):
+    rows = [
+        _own("E1", 1, ("E11.9", "I10", "E78.5", "R73.09", "J06.9")),  # 5 on one line
+        _own("E1", 2, ("I10", "I10"), code="36415"),  # repeated
+        _own("E2", 1, ("E11.9", "X"), mrn="0002"),  # not a code
+    ]
+    f = write(tmp_path / "bad.csv", [h for h in H["charges"] if h != "Pointers"], rows)
+    r = cli("import", "charges", f, "--line-diagnoses")
+    assert r.exit_code == 2
+    err = r.stderr
+    assert "row 2, column 'Dx5': a line names at most 4 diagnoses" in err
+    assert "row 3, column 'Dx2': the same diagnosis twice on one line" in err
+    assert "row 4, column 'Dx2': not shaped like an ICD-10-CM code" in err
+    assert q(db_path, "SELECT COUNT(*) FROM encounters") == [(0,)]
+
+
+def test_line_diagnoses_more_than_12_in_an_encounter(base, cli, db_path, tmp_path):
+    codes = [f"E11.{i}" for i in range(10)] + ["I10", "J06.9", "R73.09"]  # 13
+    rows = [
+        _own("E1", i + 1, (c,), code="99213" if i == 0 else "36415") for i, c in enumerate(codes)
+    ]
+    f = write(tmp_path / "many.csv", [h for h in H["charges"] if h != "Pointers"], rows)
+    r = cli("import", "charges", f, "--line-diagnoses")
+    assert r.exit_code == 2
+    assert "the encounter's lines name 13 diagnoses; a claim carries at most 12" in r.stderr
+
+
+def test_line_diagnoses_add_to_an_existing_encounter(base, cli, db_path, tmp_path):
+    """A later file's lines extend the stored list (earlier pointers keep their meaning): a
+    conflict on the diagnoses until --update."""
+    headers = [h for h in H["charges"] if h != "Pointers"]
+    first = write(tmp_path / "a.csv", headers, [_own("E1", 1, ("E11.9", "I10"))])
+    assert cli("import", "charges", first, "--line-diagnoses").exit_code == 0
+    later = write(
+        tmp_path / "b.csv", headers, [_own("E1", 2, ("E78.5", "I10"), code="80061", amount="48")]
+    )
+    r = cli("import", "charges", later, "--line-diagnoses")
+    assert r.exit_code == 1 and "different diagnoses" in r.stderr
+    r = cli("import", "charges", later, "--line-diagnoses", "--update")
+    assert r.exit_code == 0, r.stderr
+    assert _encounter_dx(db_path, "E1") == ["E11.9", "I10", "E78.5"]
+    assert _pointers(db_path, "E1") == [(1, "1,2"), (2, "3,2")]
+
+
+def test_line_diagnoses_is_for_charges_only(base, cli, tmp_path):
+    r = cli("import", "patients", tmp_path / "x.csv", "--line-diagnoses")
+    assert r.exit_code == 2 and "No such option: --line-diagnoses" in r.output

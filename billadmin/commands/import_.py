@@ -78,6 +78,15 @@ UpdateOpt = Annotated[
     ),
 ]
 
+LineDxOpt = Annotated[
+    bool,
+    typer.Option(
+        "--line-diagnoses",
+        help="Each line's Dx1-Dx12 are its own diagnoses (no Pointers column): the encounter's "
+        "list is their union, pointers are computed.",
+    ),
+]
+
 PROGRESS_MIN_BYTES = 512 * 1024  # about 5,000 rows: smaller files finish before a bar helps
 
 
@@ -129,6 +138,7 @@ def run(
     rejects,
     update,
     today=None,
+    line_diagnoses=False,
 ) -> None:
     from ..ingest.engine import ImportOptions, run_import
 
@@ -138,6 +148,7 @@ def run(
         map_file=map_file,
         profile=profile,
         date_format=date_format,
+        line_diagnoses=line_diagnoses,
         dry_run=dry_run,
         skip_invalid=skip_invalid,
         rejects=rejects,
@@ -205,7 +216,8 @@ EXAMPLES = {
     "coverage": "billadmin import coverage coverage.csv --dry-run\n"
     "    billadmin import coverage ../synthea/payer_transitions.csv --profile synthea",
     "charges": "billadmin import charges charges.csv\n"
-    "    billadmin import charges charges.csv --skip-invalid --rejects rejects.csv",
+    "    billadmin import charges charges.csv --skip-invalid --rejects rejects.csv\n"
+    "    billadmin import charges ehr-lines.csv --line-diagnoses",
     "fee-schedule": "billadmin import fee-schedule fees.xlsx\n    billadmin import fee-schedule fees-2027.csv --update",
 }
 SUMMARIES = {
@@ -230,6 +242,7 @@ def _make(kind: str):
         skip_invalid: SkipOpt = False,
         rejects: RejectsOpt = None,
         update: UpdateOpt = False,
+        line_diagnoses: LineDxOpt = False,
     ):
         run(
             kind,
@@ -243,8 +256,15 @@ def _make(kind: str):
             skip_invalid=skip_invalid,
             rejects=rejects,
             update=update,
+            line_diagnoses=line_diagnoses,
         )
 
+    if kind != "charges":  # --line-diagnoses is the charge file's shape only
+        import inspect
+
+        sig = inspect.signature(command, eval_str=True)
+        params = [p for p in sig.parameters.values() if p.name != "line_diagnoses"]
+        command.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
     command.__name__ = "import_" + kind.replace("-", "_")
     command.__doc__ = (
         f"{SUMMARIES[kind]}\n\n"

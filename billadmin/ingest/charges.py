@@ -5,6 +5,12 @@ Rules:
 * Lines of one encounter may be anywhere in the file, but must agree on the encounter's
   patient (MRN), date of service, rendering NPI, place of service and diagnoses (Dx1..Dx12, in
   order, without gaps or repeats); a line that disagrees with an earlier line is a problem.
+* --line-diagnoses (a common EHR export shape): each line's Dx1..Dx12 cells are that line's own
+  diagnoses (at most 4, in any columns, none repeated), not the encounter's. The encounter's
+  list is their union in first-seen order (after the diagnoses an existing encounter already
+  has), at most 12, and each line's pointers are its diagnoses' positions in that list. The
+  file then must not carry pointers of its own (the two shapes are never mixed: BadInput). The
+  file is read twice (once for the unions) and the unions are kept in memory.
 * Pointers name the line's diagnoses by position: "1,2" (comma, space or semicolon separated,
   1-12), "12" (digits run together, 1-9 each) or letters "AB" (A=1 ... L=12, as on the CMS-1500
   box 24E). At most 4 per line (837P SV107); each must name a diagnosis the encounter has.
@@ -272,6 +278,121 @@ class _Parsers:
         return mods
 
 
+def _line_codes(raw: tuple) -> tuple[str, ...] | list[tuple[int, str]]:
+    """--line-diagnoses: one line's Dx cells -> its own codes in column order, or
+    [(index, reason)] when any is wrong. Empty cells are skipped (no gap rule: they are the
+    line's, not the encounter's ordered list)."""
+    codes: list[str] = []
+    errs: list[tuple[int, str]] = []
+    for i, v in enumerate(raw):
+        s = v.strip() if isinstance(v, str) else ("" if v is None else v)
+        if s == "":
+            continue
+        if not isinstance(s, str):
+            errs.append((i, "a number, not an ICD-10-CM code"))
+            continue
+        try:
+            c = normalise_dx(s)
+        except CellError as e:
+            errs.append((i, str(e)))
+            continue
+        if c in codes:
+            errs.append((i, "the same diagnosis twice on one line"))
+        elif len(codes) == pointers.MAX_PER_LINE:
+            errs.append((i, "a line names at most 4 diagnoses (an 837P line points at 4, SV107)"))
+        codes.append(c)
+    return errs or tuple(codes)
+
+
+class _LineDiagnoses:
+    """--line-diagnoses: the encounters' diagnosis lists (union of their lines' diagnoses in
+    first-seen order) read in a first pass over the file; shape() then gives each row the
+    encounter-wide Dx cells and the line's computed pointers, so the rules of encounter-wide
+    files (lines agree, conflicts, idempotency) apply unchanged."""
+
+    def __init__(self, run, parse: _Parsers, has_existing: bool) -> None:
+        from .readers import open_table
+
+        index = run.mapping.index
+        self.enc_p = parse.enc_p
+        self.union: dict[str, list[str]] = {}
+        self.positions: dict[str, dict[str, int]] = {}
+        dx_idx = [index.get(f"dx{i}") for i in range(1, 13)]
+        ptr_idx = index.get("pointers")
+        enc_idx = index["encounter"]
+        table = open_table(
+            run.path,
+            sheet=run.opts.sheet,
+            encoding=run.opts.encoding,
+            on_bad_row=lambda *_: None,  # the main pass reports bad rows
+        )
+        with table:
+            for row, cells in table:
+                if ptr_idx is not None and str(cells[ptr_idx]).strip():
+                    from ..errors import BadInput
+
+                    raise BadInput(
+                        f"{run.result.file}: row {row}: column {run.header_of('pointers')!r}"
+                        " holds diagnosis pointers, but --line-diagnoses computes them from"
+                        " each line's own diagnoses: a file is one shape or the other (leave"
+                        " the pointers out, or import without --line-diagnoses)"
+                    )
+                key = self.key(cells[enc_idx])
+                own = _line_codes(tuple("" if i is None else cells[i] for i in dx_idx))
+                if key is None or isinstance(own, list):
+                    continue  # the main pass reports the row
+                union = self.union.get(key)
+                if union is None:
+                    union = self.union[key] = self._stored(run.db, key) if has_existing else []
+                union.extend(c for c in own if c not in union)
+
+    @staticmethod
+    def _stored(db, key: str) -> list[str]:
+        return [
+            r[0]
+            for r in db.execute(
+                "SELECT d.code FROM encounter_diagnoses d JOIN encounters e ON e.id ="
+                " d.encounter_id WHERE e.number = ? ORDER BY d.seq",
+                (key,),
+            )
+        ]
+
+    def key(self, raw) -> str | None:
+        """The encounter number as the main pass reads it (None when it is not readable)."""
+        enc = raw.strip() if type(raw) is str else raw
+        if _plain_encounter_number(enc):
+            return enc
+        try:
+            return self.enc_p(raw)
+        except CellError:
+            return None
+
+    def shape(self, head_raw: tuple, line_raw: tuple) -> tuple[tuple, tuple] | list:
+        """(header cells, line cells) with the encounter's diagnoses and the line's pointers,
+        or [(field, reason)] when the line's own diagnoses are wrong."""
+        own = _line_codes(head_raw[5:])
+        if isinstance(own, list):
+            return [(f"dx{i + 1}", msg) for i, msg in own]
+        key = self.key(head_raw[0])
+        union = self.union.get(key, list(own)) if key is not None else list(own)
+        if len(union) > pointers.MAX_DIAGNOSES:
+            return [
+                (
+                    "dx1",
+                    f"the encounter's lines name {len(union)} diagnoses; a claim carries at"
+                    f" most {pointers.MAX_DIAGNOSES} (837P HI)",
+                )
+            ]
+        pos = self.positions.get(key) if key is not None else None
+        if pos is None:
+            pos = {c: i for i, c in enumerate(union, start=1)}
+            if key is not None:
+                self.positions[key] = pos
+        ptrs = ",".join(str(pos[c]) for c in own if c in pos)
+        dx_cells = tuple(union) + ("",) * (pointers.MAX_DIAGNOSES - len(union))
+        return head_raw[:5] + dx_cells, line_raw[:6] + (ptrs,) + line_raw[7:]
+
+
 class _Writer:
     """New encounters, their diagnoses and lines, inserted in executemany batches; new
     encounter ids are allocated here (under the write lock)."""
@@ -380,7 +501,13 @@ def _reject_disagreeing(
                 None,
                 f"disagrees with row {first_row} of the same encounter in: "
                 + ", ".join(fields)
-                + " (every line of an encounter must agree)",
+                + " (every line of an encounter must agree"
+                + (
+                    "; a file whose lines list only their own diagnoses imports with"
+                    " --line-diagnoses)"
+                    if "diagnoses" in fields and not run.opts.line_diagnoses
+                    else ")"
+                ),
                 file=run.result.file,
             )
         ],
@@ -421,6 +548,7 @@ def import_charges(run) -> None:
     # encounters already in the database are looked up only when the table has any
     has_existing = db.execute("SELECT EXISTS (SELECT 1 FROM encounters)").fetchone()[0]
     writer = _Writer(db)
+    line_dx = _LineDiagnoses(run, parse, bool(has_existing)) if run.opts.line_diagnoses else None
     encs: dict[str, int] = {}
     extra = {"encounters_created": 0, "encounters_updated": 0}
     head_get = itemgetter(*[index.get(f, pad) for f in HEAD_FIELDS])
@@ -442,6 +570,12 @@ def import_charges(run) -> None:
         line_raw = line_get(cells)
         if padded:
             cells.pop()
+        if line_dx is not None:
+            shaped = line_dx.shape(head_raw, line_raw)
+            if type(shaped) is list:
+                run.reject(row, cells, [run.problem(row, f, msg) for f, msg in shaped])
+                continue
+            head_raw, line_raw = shaped
         errs: list[tuple[str, str]] = []
         same_head = head_raw == prev_raw
         if not same_head:

@@ -56,6 +56,7 @@ class ImportOptions:
     rejects: Path | None = None
     update: bool = False
     today: _dt.date | None = None
+    line_diagnoses: bool = False  # charges: each line's Dx cells are its own (charges.py)
 
 
 @dataclass
@@ -450,6 +451,8 @@ def run_import(
     opts = opts or ImportOptions()
     if kind not in KINDS:
         raise BadInput(f"unknown import kind {kind!r}; kinds: {', '.join(KINDS)}")
+    if opts.line_diagnoses and kind != "charges":
+        raise BadInput("--line-diagnoses applies to charges")
     if opts.skip_invalid and not opts.rejects:
         raise BadInput(
             "--skip-invalid needs --rejects FILE.csv, so rejected rows are kept for fixing"
