@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from ..codesets import normalize
 from ..codesets.store import SYSTEM_NAMES, day_after
 from ..findings import Finding
+from ..x12 import text as x12text
 from .model import Encounter, Line
 from .rules import ALL_NCCI_MODIFIERS, NCCI_MODIFIERS, RULES
 
@@ -573,7 +574,21 @@ class Ref:
                 for r in self.c.execute(f"SELECT {', '.join(prov_cols)} FROM providers")
             }
             row = self.c.execute("SELECT npi FROM practice WHERE id = 1").fetchone()
-            self._x12 = (pats, covs, payers, provs, row[0] if row else None)
+            billing_npi = row[0] if row else None
+            # only the payers and providers with something to report are kept: most encounters
+            # then find nothing in any of the four dicts and cost a few lookups
+            payers = {
+                k: p
+                for k, p in payers.items()
+                if x12text.claim_text_problems({}, None, p)
+                or x12text.claim_identifier_problems(None, p)
+            }
+            provs = {
+                k: p
+                for k, p in provs.items()
+                if p["npi"] != billing_npi and x12text.provider_text_problems(p)
+            }
+            self._x12 = (pats, covs, payers, provs)
         return self._x12
 
     def _x12_claim(self, enc) -> Coverage | None:
@@ -584,28 +599,24 @@ class Ref:
         return None if cov is None or cov.payer_kind == "self" else cov
 
     def x12_text_problems(self, enc) -> list[str]:
-        from ..x12 import text
-
         cov = self._x12_claim(enc)
         if cov is None:
             return []
-        pats, covs, payers, provs, billing_npi = self._x12_rows()
-        out = text.claim_text_problems(
-            pats.get(enc.patient_id, {}), covs.get(cov.id), payers.get(cov.payer_code)
-        )
-        prov = provs.get(enc.provider_id)
-        if prov and prov["npi"] != billing_npi:  # loop 2310B is sent only then
-            out += text.provider_text_problems(prov)
+        pats, covs, payers, provs = self._x12_rows()
+        pat, cov_row, payer = pats.get(enc.patient_id), covs.get(cov.id), payers.get(cov.payer_code)
+        out = x12text.claim_text_problems(pat, cov_row, payer) if pat or cov_row or payer else []
+        prov = provs.get(enc.provider_id)  # kept only when it differs from the billing NPI
+        if prov:  # (loop 2310B is sent only then)
+            out += x12text.provider_text_problems(prov)
         return out
 
     def x12_identifier_problems(self, enc) -> list[str]:
-        from ..x12 import text
-
         cov = self._x12_claim(enc)
         if cov is None:
             return []
-        _pats, covs, payers, _provs, _npi = self._x12_rows()
-        return text.claim_identifier_problems(covs.get(cov.id), payers.get(cov.payer_code))
+        _pats, covs, payers, _provs = self._x12_rows()
+        cov_row, payer = covs.get(cov.id), payers.get(cov.payer_code)
+        return x12text.claim_identifier_problems(cov_row, payer) if cov_row or payer else []
 
     def has_coverages(self, patient_id) -> bool:
         return bool(self.coverages.get(patient_id))

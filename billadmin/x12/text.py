@@ -191,14 +191,14 @@ def _say(who: str, labels: list[str]) -> str:
 
 
 def claim_text_problems(
-    patient: Mapping, coverage: Mapping | None, payer: Mapping | None
+    patient: Mapping | None, coverage: Mapping | None, payer: Mapping | None
 ) -> list[str]:
     """Rule X12-TEXT-EMPTY for one claim: each party whose required name or address would be
     empty in the 837P. Rows use the database's column names (patients, coverages, payers);
     messages name the MRN, coverage id and payer code, never the value."""
     out = []
-    labels = _lost_labels(patient, PATIENT_TEXT)
-    if labels:
+    labels = _lost_labels(patient, PATIENT_TEXT) if patient else []
+    if patient and labels:
         out.append(_say(f"patient MRN {patient.get('mrn')}", labels))
     if coverage and (coverage.get("relationship") or "self") != "self":
         labels = _lost_labels(coverage, SUBSCRIBER_TEXT)
