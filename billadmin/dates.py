@@ -2,6 +2,15 @@
 
 A column's format is declared ("%m/%d/%Y"); ISO "YYYY-MM-DD" is always accepted. Two-digit years
 and impossible dates ("2025-02-30") are refused. dateutil is used for calendar arithmetic only.
+
+Edges (refused, with the reason and never the value):
+- digits outside ASCII 0-9 (Arabic-Indic, fullwidth: Python's regex digits and int() accept them);
+- any date before 1900-01-01 or after 2199-12-31 (9999-12-31 is a placeholder, not a day, and
+  date arithmetic on it overflows);
+- a time of day where only a day makes sense (a birth date: ``allow_time=False``);
+- a date given on the command line (parse_option: a payment, remittance or report day) before
+  2000-01-01: billadmin's work happens on days after the HIPAA transaction standards existed,
+  and 1900-01-01 is the classic placeholder.
 """
 
 from __future__ import annotations
@@ -28,6 +37,11 @@ KNOWN_FORMATS = {
 }
 
 
+EARLIEST = _dt.date(1900, 1, 1)
+LATEST = _dt.date(2199, 12, 31)
+EARLIEST_WORK = _dt.date(2000, 1, 1)  # dates given as options (see the module docstring)
+
+
 class DateError(ValueError):
     "Text that is not a date in the expected format."
 
@@ -46,6 +60,8 @@ def parse_date(
     fmt: str | None = None,
     *,
     format_option: str | None = "--date-format",
+    allow_time: bool = True,
+    check_range: bool = True,
 ) -> _dt.date:
     """Parse text in ISO or the declared format. Raises DateError with the reason (no value).
 
@@ -53,20 +69,27 @@ def parse_date(
     ``--date-format``); None when there is no such place (a date typed as a command option is
     always ISO), so the message never suggests an option the command does not have."""
     if isinstance(text, _dt.datetime):
-        return text.date()
+        if not allow_time and text.time() != _dt.time(0):
+            raise DateError("has a time of day; a birth date is a day only")
+        return in_range(text.date(), check_range)
     if isinstance(text, _dt.date):
-        return text
+        return in_range(text, check_range)
     if text is None or not str(text).strip():
         raise DateError("date is empty")
     s = str(text).strip()
+    if not s.isascii():
+        raise DateError("has characters outside ASCII (write the digits 0-9)")
     m = _ISO_DATETIME_RE.match(s)
     if m:
+        if not allow_time:
+            raise DateError("has a time of day; a birth date is a day only")
         s = m.group(1)
     if _ISO_RE.match(s):
         try:
-            return _dt.date.fromisoformat(s)
+            d = _dt.date.fromisoformat(s)
         except ValueError:
             raise DateError("impossible date") from None
+        return in_range(d, check_range)
     f = normalise_format(fmt)
     if f == ISO:
         if re.fullmatch(r"\d{1,2}[/-]\d{1,2}[/-]\d{2}", s):
@@ -82,6 +105,17 @@ def parse_date(
         raise DateError(f"not a date in the format {f}, or an impossible date") from None
     if d.year < 1000:
         raise DateError("year must have 4 digits")
+    return in_range(d, check_range)
+
+
+def in_range(d: _dt.date, check: bool = True) -> _dt.date:
+    """d, or DateError when it lies outside EARLIEST..LATEST (a caller with a more specific
+    reason, such as "in the future", checks that first and then calls this)."""
+    if check and not EARLIEST <= d <= LATEST:
+        raise DateError(
+            f"outside {EARLIEST.isoformat()} to {LATEST.isoformat()}"
+            + (" (year before 1900)" if d < EARLIEST else "")
+        )
     return d
 
 
@@ -104,9 +138,12 @@ def parse_option(text: str | None, option: str, default: _dt.date | None = None)
     if text is None:
         return default
     try:
-        return parse_date(text, format_option=None)
+        d = parse_date(text, format_option=None)
     except DateError as e:
         raise BadInput(f"{option}: {e}") from None
+    if d < EARLIEST_WORK:
+        raise BadInput(f"{option}: before {EARLIEST_WORK.isoformat()}, not a day of billing work")
+    return d
 
 
 def iso(d: _dt.date | None) -> str | None:

@@ -2,7 +2,8 @@
 
 Accepted input: "1234.50", "1234.5", "1234", "$1,234.50", "-12.50", "(12.50)" (accounting
 negative), "-$12.50". Rejected: three or more decimals, European "1.234,50", exponents
-("1e3"), misplaced thousands separators ("1,23.00"), text such as "N/A", floats.
+("1e3"), misplaced thousands separators ("1,23.00"), text such as "N/A", floats, digits outside
+ASCII ("١٢٣", "１２３": Python's \\d and int() would read them).
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def parse_cents(text: str | int | Decimal | None, *, allow_negative: bool = True
     s = str(text).strip()
     if not s:
         raise MoneyError("amount is empty")
+    if not s.isascii():  # re's \d and int() read Arabic-Indic and fullwidth digits
+        raise MoneyError("has characters outside ASCII (write the digits 0-9, e.g. 1234.50)")
     neg = False
     if s.startswith("(") and s.endswith(")"):
         neg, s = True, s[1:-1].strip()

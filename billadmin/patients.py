@@ -1,7 +1,7 @@
 """Patients: listing and one patient's record (the domain behind `billadmin patient`).
 
-Showing a patient is a PHI read and is audited (45 CFR 164.312(b)); the listing is what a clerk
-searches and is not.
+Showing a patient is a PHI read and is audited (45 CFR 164.312(b)); so is the listing (names
+and birth dates, on screen or in a file): one row with the count, never the search term.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from . import audit
 from . import db as dbmod
 from .errors import BadInput, NotFound
+from .reads import record_read
 
 if TYPE_CHECKING:
     from .db import Database
@@ -56,7 +57,11 @@ def patient_list(
     )
     cur = db.execute(sql, params)
     cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur]
+    rows = [dict(zip(cols, r, strict=True)) for r in cur]
+    record_read(
+        db, "patient list", entity="patient", count=len(rows), detail={"search": bool(search)}
+    )
+    return rows
 
 
 def find_patient(db: Database, ref: str, *, by_id: bool = False) -> dict:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from .. import audit, db, money
 from ..errors import BadInput, Conflict
+from ..reads import record_read
 from . import lookup
 
 if TYPE_CHECKING:
@@ -446,7 +447,10 @@ def list_payments(
         "credit_cents",
         "invoices",
     )
-    return [dict(zip(cols, r, strict=True)) for r in conn.execute(sql, params)]
+    rows = [dict(zip(cols, r, strict=True)) for r in conn.execute(sql, params)]
+    # a PHI read (who paid what): audited with the count
+    record_read(conn, "payment list", entity="payment", count=len(rows))
+    return rows
 
 
 def ledger_findings(conn: Database) -> list:

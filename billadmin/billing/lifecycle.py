@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from .. import audit, db, ledger
 from ..errors import BadInput, ChecksFailed, Conflict, NotFound
+from ..reads import record_read
 from . import content, numbering
 from .holds import check_claim
 from .invoices import InvoiceIds, NewInvoice, claim_lines, insert_invoices, insert_snapshots
@@ -639,7 +640,10 @@ def list_invoices(
     sql += " ORDER BY i.id"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    return [dict(zip(LIST_COLUMNS, r, strict=True)) for r in conn.execute(sql, args)]
+    rows = [dict(zip(LIST_COLUMNS, r, strict=True)) for r in conn.execute(sql, args)]
+    # invoices name patients' encounters: a PHI read, audited
+    record_read(conn, "invoice list", entity="invoice", count=len(rows))
+    return rows
 
 
 def show(conn: Database, number: str) -> dict:

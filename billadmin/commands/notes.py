@@ -22,6 +22,24 @@ PatientFlag = Annotated[
 ]
 
 
+def from_stdin(value: str | None, what: str) -> str | None:
+    """PHI need not sit in argv (where `ps` and shell history show it): "-" reads the value from
+    standard input, and so does a missing value when stdin is not a terminal. Returns None when
+    neither applies (the caller decides whether the value was required)."""
+    import sys
+
+    if value is not None and value != "-":
+        return value
+    if value is None and sys.stdin.isatty():
+        return None
+    text = sys.stdin.read().strip()
+    if not text:
+        from ..errors import BadInput
+
+        raise BadInput(f"{what}: standard input was empty")
+    return text
+
+
 def _kind(invoice: bool, patient: bool):
     from ..errors import BadInput
 
@@ -35,7 +53,13 @@ def note_add(
     target: Annotated[
         str, typer.Argument(metavar="MRN|INVOICE", help="The patient's MRN or an invoice number.")
     ],
-    text: Annotated[str, typer.Argument(metavar="TEXT", help="What was said or sent (quote it).")],
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[TEXT]",
+            help="What was said or sent (quote it); - or none reads it from standard input.",
+        ),
+    ] = None,
     invoice: InvoiceFlag = False,
     patient: PatientFlag = False,
     fmt: FormatOpt = Format.table,
@@ -46,11 +70,16 @@ def note_add(
     Example:
         billadmin note add 0100007 "Called about statement; will pay 40.00 on the 15th"
         billadmin note add C000123 "Payer rep: resubmit with modifier 25, ref 88123"
+        billadmin note add 0100007 - < call-notes.txt
     """
     from .. import render
     from ..accounts import notes
+    from ..errors import BadInput
 
-    row = notes.add_note(open_db(), target, text, kind=_kind(invoice, patient))
+    body = from_stdin(text, "note text")
+    if body is None:
+        raise BadInput("give the note's TEXT, or - to read it from standard input")
+    row = notes.add_note(open_db(), target, body, kind=_kind(invoice, patient))
     render.emit(row, fmt=fmt, output=output, single=True, title="Note")
     status_note(f"Note {row['note_id']} added")
 

@@ -20,7 +20,10 @@ app = group(
 @app.command("list")
 def patient_list(
     search: Annotated[
-        str | None, typer.Option("--search", "-s", help="An MRN, or part of a name.")
+        str | None,
+        typer.Option(
+            "--search", "-s", help="An MRN, or part of a name; - reads it from standard input."
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most N patients.")] = None,
     fmt: FormatOpt = Format.table,
@@ -35,6 +38,10 @@ def patient_list(
     from .. import patients, render
 
     conn = open_db()
+    if search == "-":  # the term need not sit in argv
+        from .notes import from_stdin
+
+        search = from_stdin(search, "--search")
     rows = patients.patient_list(conn, search=search, limit=limit)
     render.emit(
         rows,

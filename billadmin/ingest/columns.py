@@ -22,7 +22,8 @@ Types and their rules (a cell that breaks one is a Problem naming row and column
          the dot after the third character ("e119" -> "E11.9", "E11" stays "E11"). Not judged:
          `billadmin codes` decides whether it is billable.
   money  dollars and cents by money.parse_cents ("1,234.50", "$12", "(3.00)"); never float.
-  date   ISO YYYY-MM-DD (an ISO date-time keeps its date), or the column's declared format
+  date   ISO YYYY-MM-DD (an ISO date-time keeps its date, except a birth date), or the column's
+         declared format; 1900-01-01 to 2199-12-31 only, ASCII digits only (dates.py: edges)
          (--date-format or the map file): two-digit years and ambiguous forms are refused.
          Birth dates and dates of service may not be in the future.
   int    a whole number.
@@ -213,13 +214,12 @@ def parse_date(v, col: Column, fmt: str | None = None, today: _dt.date | None = 
     elif v is None:
         return None
     try:
-        d = dates.parse_date(v, fmt)
+        d = dates.parse_date(v, fmt, allow_time=not col.field.endswith("dob"), check_range=False)
+        if col.past_only and today is not None and d > today:
+            raise CellError("in the future")
+        dates.in_range(d)
     except dates.DateError as e:
         raise CellError(str(e)) from None
-    if d.year < 1900:
-        raise CellError("year before 1900")
-    if col.past_only and today is not None and d > today:
-        raise CellError("in the future")
     return d.isoformat()
 
 

@@ -311,7 +311,7 @@ def _stream(
                     k = strip_zeros_of(k)
                 if k:
                     d = v.replace(".", "", 1)
-                    if v[-3:-2] == "." and d.isdigit():  # "1234.50": the digits are the cents
+                    if v[-3:-2] == "." and d.isdigit() and d.isascii():  # "1234.50": cents
                         cents = int(d)
                     else:
                         try:
