@@ -251,9 +251,7 @@ def test_invalid_837_rolls_the_run_back(practice_db, tmp_path):
         db.execute("SELECT COUNT(*) FROM charge_lines WHERE status = 'unbilled'").fetchone()[0] == 1
     )
     out = tmp_path / "out"
-    assert not out.exists() or not any(
-        p.suffix in (".edi", ".csv", ".tmp") for p in out.iterdir()
-    )
+    assert not out.exists() or not any(p.suffix in (".edi", ".csv", ".tmp") for p in out.iterdir())
 
 
 def _seven_claims_in_three_sets():

@@ -3,7 +3,7 @@ into that folder), and held.csv (the encounters held, with their findings)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 from . import content
 from .files import Staged
@@ -95,7 +95,7 @@ def write_listing_csv(rows: list[dict], columns: list[str], fh: TextIO) -> None:
         )
 
 
-def write_listing_xlsx(fh: BinaryIO, rows: list[dict], columns: list[str]) -> None:
+def write_listing_xlsx(fh: IO[bytes], rows: list[dict], columns: list[str]) -> None:
     """invoices.xlsx in openpyxl's streaming (write-only) mode, formatted like formats.write_xlsx
     (bold header, money as numbers with a money format, frozen header, widths, text that a
     spreadsheet would evaluate escaped) at about a fifth of its time on large runs."""
