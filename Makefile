@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint bench clean docs
+.PHONY: setup demo test test-fast lint bench clean golden docs
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 not found as $(PY); run: make PY=python3 ..." >&2; exit 2; }
@@ -32,6 +32,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check billadmin tests benchmarks scripts
 	$(BIN)/ruff format --check billadmin tests benchmarks scripts
 	$(BIN)/mypy
+
+# rewrite tests/golden/*.expected.* on purpose (then review the git diff)
+golden: $(STAMP)
+	BILLADMIN_REGEN_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden_files.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
