@@ -152,6 +152,10 @@ def test_secondary_claim_from_the_primary_answer(practice_db, tmp_path):
     # the ledger: 200.00 - 170.00 OA-23 (source cob) = 30.00 open on the secondary claim
     assert _balance(db, "C000002") == 3000
     assert _balance(db, "C000001") == 0
+    # the charge line stays on the first claim only
+    assert db.execute(
+        "SELECT COUNT(*) FROM invoice_lines WHERE charge_line_id IS NOT NULL"
+    ).fetchone() == (1,)
     assert db.execute(
         "SELECT group_code, reason_code, amount_cents FROM adjustments a JOIN invoices i"
         " ON i.id = a.invoice_id WHERE i.number = 'C000002' AND a.source = 'cob'"

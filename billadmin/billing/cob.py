@@ -27,7 +27,8 @@ adjustments with source 'transfer'. `route` decides, once per transfer, where it
   otherwise           the patient's: the next patient invoice bills it (patient_invoices.py).
 
 A next-payer claim (`issue`) is a new claim invoice for the next payer carrying the same lines
-and charges (CLM02 is the original total, as the guide requires) and ONE adjustment (source
+and charges (CLM02 is the original total, as the guide requires; its lines name no charge
+line, which stays on the first claim only) and ONE adjustment (source
 'cob', OA-23, prior payers' impact) of the total less what the prior payer left, so its open
 balance is exactly that amount. Its content carries each prior payer's answer (loop 2320: SBR,
 claim-level CAS, AMT*D paid, AMT*EAF remaining patient liability, OI, MOA remark codes; 2330A,
@@ -444,13 +445,14 @@ def build(
             "SELECT line_no, id FROM invoice_lines WHERE invoice_id = ?", (d.prior_invoice_id,)
         )
     }
-    for no, cl_id, ldos, code, mods, units, cents in prior_lines:
+    for no, _cl_id, ldos, code, mods, units, cents in prior_lines:
         mod_list = [m for m in (mods or "").split(",") if m]
         row = line_row(
             ids,
             inv_id,
             no,
-            charge_line_id=cl_id,
+            # a charge line is on one claim only (the first payer's); cob_claims links the rest
+            charge_line_id=None,
             dos=ldos,
             code=code,
             modifiers=mod_list,
