@@ -67,6 +67,8 @@ def _parse(text: str) -> tuple[int, ...] | str:
     s = text.strip().upper()
     if not s:
         return ()
+    if not s.isascii():  # str.isdigit() is true for "²" and "١", which int() then refuses or reads
+        return "pointers: characters outside ASCII (write 1-12 or A-L)"
     toks = [t for t in _SEPARATORS.split(s) if t]
     if len(toks) == 1 and len(s) > 1 and s.isdigit():
         if "0" in s:
