@@ -412,3 +412,14 @@ def test_dmg_in_2010ba_only_when_the_subscriber_is_the_patient(practice_db, tmp_
     [dep] = subs["B555"].loop_2000c
     assert dep.loop_2010ca.dmg_segment.gender_code == "M"
     assert subs["B556"].loop_2010ba.dmg_segment.gender_code == "F"
+
+
+def test_identifiers_are_sent_exactly_as_written():
+    """A member id or payer claim number keeps its case (issue 13: never silently altered);
+    only a character no X12 file can carry is dropped, as a last guard behind the entry checks."""
+    from billadmin.x12.envelope import ident
+
+    assert ident("abC123xyz") == "abC123xyz"
+    assert ident("KEY-0002/a", 50) == "KEY-0002/a"
+    assert ident("A*B~C:D^E\x07 F") == "ABCDEF"
+    assert ident("W123456789012", 5) == "W1234"

@@ -18,15 +18,21 @@ import datetime as _dt
 import re
 from dataclasses import dataclass
 
-from .text import COMPONENT, ELEMENT, REPETITION, TERMINATOR
-from .text import clean as text
+from .text import COMPONENT, DELIMITERS, ELEMENT, REPETITION, TERMINATOR
+from .text import clean as text  # noqa: F401  (re-exported: x837 writes names and addresses through it)
 
 EOL = "\n"
 
 
 def ident(value, maxlen: int | None = None) -> str:
-    """An identifier (member id, NPI, code): like text() but spaces removed too."""
-    return text(value, None).replace(" ", "")[: maxlen or None]
+    """An identifier (member id, payer claim number, NPI, code), sent exactly as written: not
+    upper-cased, not transliterated (issue 13: an identifier is never silently altered). They
+    are checked where they enter (text.identifier_problem refuses delimiters, controls and
+    non-ASCII); dropping such characters here is only the last guard that keeps a file
+    parseable."""
+    s = "" if value is None else str(value)
+    s = "".join(ch for ch in s if ch not in DELIMITERS and ch.isprintable() and ch != " ")
+    return s[: maxlen or None]
 
 
 _NONDIGIT = re.compile(r"\D")
