@@ -24,6 +24,7 @@ from .. import npi
 
 if TYPE_CHECKING:
     from ..db import Database
+    from .clerk import ClerkTally
 
 
 SEED = 20261126
@@ -402,24 +403,50 @@ def _coverage_rows(
                 "Copay": copay,
             }
         )
-        if payer == "MCR" and rnd.random() < 0.3:
-            covs.append(
-                {
-                    "MRN": mrn,
-                    "Payer Code": "SUM",
-                    "Member ID": f"S{rnd.randint(10**8, 10**9 - 1)}",
-                    "Group": "MEDIGAP",
-                    "Relationship": "self",
-                    "Subscriber First Name": "",
-                    "Subscriber Last Name": "",
-                    "Subscriber DOB": "",
-                    "Priority": "secondary",
-                    "Effective From": start.isoformat(),
-                    "Effective To": "",
-                    "Copay": "0.00",
-                }
-            )
+        if payer == "MCR":
+            covs += _medicare_secondary(rnd, mrn, start)
     return covs
+
+
+def _medicare_secondary(rnd: random.Random, mrn: str, start: _dt.date) -> list[dict]:
+    """A Medicare patient's second coverage, if any: about 30% a Medigap plan (Summit Health
+    Plan, group MEDIGAP), and of the others about 30% Ohio Medicaid (dual eligibles). The
+    Medigap draws come from the practice's stream as they always did; the Medicaid draws from
+    the patient's own stream (dual_eligible), so adding them moved no other number."""
+    if rnd.random() < 0.3:
+        payer, member = "SUM", f"S{rnd.randint(10**8, 10**9 - 1)}"
+    elif dual_eligible(mrn):
+        payer, member = "MCD", f"M{random.Random(f'{SEED}-mcd-{mrn}').randint(10**8, 10**9 - 1)}"
+    else:
+        return []
+    return [
+        {
+            "MRN": mrn,
+            "Payer Code": payer,
+            "Member ID": member,
+            "Group": "MEDIGAP" if payer == "SUM" else "",
+            "Relationship": "self",
+            "Subscriber First Name": "",
+            "Subscriber Last Name": "",
+            "Subscriber DOB": "",
+            "Priority": "secondary",
+            "Effective From": start.isoformat(),
+            "Effective To": "",
+            "Copay": "0.00",
+        }
+    ]
+
+
+def dual_eligible(mrn: str) -> bool:
+    """Whether a Medicare patient without Medigap also has Medicaid (about 30%), by the patient's
+    own seeded draw."""
+    return random.Random(f"{SEED}-dual-{mrn}").random() < 0.3
+
+
+def qmb(mrn: str) -> bool:
+    """Whether a dual eligible is a Qualified Medicare Beneficiary (about 40% of them). The
+    coverage import has no QMB column, so the demo's Medicare 835s say it (remark N781)."""
+    return random.Random(f"{SEED}-qmb-{mrn}").random() < 0.4
 
 
 def _line_rows(
@@ -762,6 +789,7 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
     arrived since the last one are posted, then `invoice generate` bills everything ready
     (claims to payers, and patient invoices for self-pay visits and the patient responsibility
     the 835s moved to patients). Claims sent in the last weeks are not answered yet."""
+    from .clerk import ClerkTally, clerk_works
     from .remits import answer_window
 
     conn, out = ctx.conn, ctx.out_dir
@@ -775,6 +803,7 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
     days = billing_days(ctx.as_of)
     prev = None
     tally = _Billing()
+    clerk = ClerkTally()
     last_full = max(
         (i for i in range(1, len(days)) if (days[i] - days[i - 1]).days >= 14), default=None
     )
@@ -787,14 +816,18 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
                 conn, out / "remits" / day.isoformat(), prev, day, practice, extras=(i == last_full)
             )
             _post_answers(conn, sim, tally)
+            clerk_works(conn, prev, day, clerk)
         statements = _bill(conn, day, out, day == days[-1], tally)
         prev = day
-    _summarise_billing(ctx, days, tally)
+    _summarise_billing(ctx, days, tally, clerk)
     _reconcile_deposits(ctx, tally.payments)
 
 
-def _summarise_billing(ctx: DemoContext, days: list[_dt.date], tally: _Billing) -> None:
+def _summarise_billing(
+    ctx: DemoContext, days: list[_dt.date], tally: _Billing, clerk: ClerkTally
+) -> None:
     from .. import money
+    from .clerk import clerk_lines, cob_lines
 
     out = ctx.out_dir
     ctx.summary.counts.update(
@@ -818,6 +851,7 @@ def _summarise_billing(ctx: DemoContext, days: list[_dt.date], tally: _Billing) 
         f"day: {money.fmt(tally.posted, thousands=True)} paid; "
         + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(tally.outcomes.items()))
     )
+    ctx.summary.steps += cob_lines(ctx.conn) + clerk_lines(ctx.conn, clerk)
     ctx.summary.steps.append(
         f"Patients paid {tally.n_patient_payments} statements: "
         f"{money.fmt(tally.paid_by_patients, thousands=True)} (`billadmin payment post`)"

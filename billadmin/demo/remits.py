@@ -263,47 +263,216 @@ def _payers(conn: Database) -> dict[int, dict]:
 
 
 def _claims_until(conn: Database, until: _dt.date) -> tuple[list[dict], dict[int, list[dict]]]:
-    """Original claims issued before until, and their lines by claim id."""
+    """Claims issued before until (originals, replacements and next-payer COB claims), and their
+    lines by claim id. Each original claim carries its ordinal among the originals (`seq`, from
+    1), which seeds its fate: a COB claim or a replacement issued in between moves no other
+    claim's answer."""
+    cob = (
+        "LEFT JOIN cob_claims x ON x.invoice_id = i.id"
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'cob_claims'").fetchone()
+        else "LEFT JOIN (SELECT NULL AS invoice_id, NULL AS remit_claim_id) x ON 0"
+    )
+    cols = (
+        "id",
+        "number",
+        "payer_id",
+        "patient_id",
+        "issued_on",
+        "copay_cents",
+        "total_cents",
+        "frequency_code",
+        "prior_answer",
+    )
     invs = [
-        dict(
-            zip(
-                (
-                    "id",
-                    "number",
-                    "payer_id",
-                    "patient_id",
-                    "issued_on",
-                    "copay_cents",
-                    "total_cents",
-                ),
-                r,
-                strict=True,
-            )
-        )
+        dict(zip(cols, r, strict=True))
         for r in conn.execute(
-            "SELECT id, number, payer_id, patient_id, issued_on, copay_cents, total_cents"
-            " FROM invoices WHERE kind = 'claim' AND frequency_code = '1' AND issued_on < ?"
-            " ORDER BY id",
+            "SELECT i.id, i.number, i.payer_id, i.patient_id, i.issued_on, i.copay_cents,"
+            f" i.total_cents, i.frequency_code, x.remit_claim_id FROM invoices i {cob}"
+            " WHERE i.kind = 'claim' AND i.frequency_code IN ('1', '7') AND i.issued_on < ?"
+            " ORDER BY i.id",
             (until.isoformat(),),
         )
     ]
+    seq = 0
+    for inv in invs:
+        if inv["frequency_code"] == "1" and inv["prior_answer"] is None:
+            seq += 1
+            inv["seq"] = seq
     lines = defaultdict(list)
     for r in conn.execute(
-        "SELECT l.invoice_id, l.code, l.modifiers, l.units, l.date_of_service, l.amount_cents"
-        " FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.kind = 'claim'"
-        " AND i.issued_on < ? ORDER BY l.invoice_id, l.line_no",
+        "SELECT l.invoice_id, l.line_no, l.code, l.modifiers, l.units, l.date_of_service,"
+        " l.amount_cents FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id"
+        " WHERE i.kind = 'claim' AND i.issued_on < ? ORDER BY l.invoice_id, l.line_no",
         (until.isoformat(),),
     ):
         lines[r[0]].append(
             dict(
                 zip(
-                    ("code", "modifiers", "units", "date_of_service", "amount_cents"),
+                    ("line_no", "code", "modifiers", "units", "date_of_service", "amount_cents"),
                     r[1:],
                     strict=True,
                 )
             )
         )
     return invs, lines
+
+
+def _secondaries(conn: Database) -> dict[int, list[tuple]]:
+    """Each patient's secondary coverages: patient id -> [(payer id, payer kind, from, to, qmb)]
+    (qmb: the demo's QMB draw for a dual eligible, practice.qmb)."""
+    from .practice import qmb
+
+    out: dict[int, list[tuple]] = defaultdict(list)
+    for pid, payer_id, kind, start, end, mrn in conn.execute(
+        "SELECT c.patient_id, c.payer_id, p.kind, c.effective_from, c.effective_to, t.mrn"
+        " FROM coverages c JOIN payers p ON p.id = c.payer_id JOIN patients t"
+        " ON t.id = c.patient_id WHERE c.priority = 2"
+    ):
+        out[pid].append((payer_id, kind, start, end, kind == "medicaid" and qmb(mrn)))
+    return out
+
+
+def _secondary_on(secondaries: dict, inv: dict, lines: list[dict]) -> tuple | None:
+    dos = min((ln["date_of_service"] or inv["issued_on"]) for ln in lines)
+    for cov in secondaries.get(inv["patient_id"], ()):
+        if cov[2] <= dos and (not cov[3] or dos <= cov[3]):
+            return cov
+    return None
+
+
+def _crossover(
+    segs: list[list[str]], inv: dict, sec: tuple, payers: dict[int, dict]
+) -> tuple[list[list[str]], str]:
+    """Medicare's answer for a patient with a secondary coverage: forwarded to it (CLP02 19,
+    MA18 to a Medigap insurer, MA07 to Medicaid, the payer named in NM1*TT; about 60%), or
+    not (MA19, or no remark: the office bills the secondary). A QMB's answer carries N781 on
+    each line (LQ*HE; CMS's QMB indicator remarks, N781-N784): not in MOA, because the COB
+    claim copies MOA's remarks into its 2320 MOA and pyx12's code list does not know N781
+    (the whole run would fail validation). -> (segments, kind)."""
+    rnd = random.Random(SEED * 7_000_003 + inv["seq"])
+    payer_id, kind, _start, _end, is_qmb = sec
+    remarks: list[str] = []
+    if rnd.random() < 0.6:
+        segs[0][2] = "19"
+        remarks.append("MA07" if kind == "medicaid" else "MA18")
+        what = "crossover"
+    else:
+        what = "not_forwarded"
+        if rnd.random() < 0.5:
+            remarks.append("MA19")
+    head, body = segs[:2], segs[2:]
+    if is_qmb:
+        body = [seg for line in _service_loops(body) for seg in line + [["LQ", "HE", "N781"]]]
+    if what == "crossover":
+        head.append(
+            [
+                "NM1",
+                "TT",
+                "2",
+                payers[payer_id]["name"].upper()[:60],
+                "",
+                "",
+                "",
+                "",
+                "PI",
+                payers[payer_id]["x12"] or payers[payer_id]["code"],
+            ]
+        )
+    if remarks:
+        head.append(["MOA", "", "", *remarks])
+    return head + body, what
+
+
+def _service_loops(segs: list[list[str]]) -> list[list[list[str]]]:
+    """Service payment loops (2110): each SVC with the segments after it."""
+    out: list[list[list[str]]] = []
+    for seg in segs:
+        if seg[0] == "SVC" or not out:
+            out.append([])
+        out[-1].append(seg)
+    return out
+
+
+def _secondary_segments(
+    inv: dict, lines: list[dict], ans, kind: str, rnd: random.Random, pcn: str
+) -> tuple[list[list[str]], int]:
+    """The secondary payer's CLP loop (CLP02 2) for a claim the primary answered (`ans`, its
+    posted answer, billing.cob.Answer): per line OA-23 the prior payer's impact (its payment
+    and reductions), then what the secondary does with the patient responsibility the primary
+    left. A Medigap plan (Plan G) pays the coinsurance and co-pay, the Part B deductible stays
+    the patient's (PR-1); Medicaid pays at most its own rate ("lesser of": all, part or none of
+    the coinsurance, the rest CO-45, never billed to the patient, 42 CFR 447.15). Returns
+    (segments, paid cents)."""
+    share = rnd.choice((100, 100, 60, 0)) if kind == "medicaid" else 100
+    svc, total_paid, total_pr, charge_total = [], 0, 0, 0
+    for ln in lines:
+        charge = ln["amount_cents"]
+        charge_total += charge
+        la = ans.lines.get(ln["line_no"]) or {"cas": []}
+        pr: dict[str, int] = defaultdict(int)
+        for g, r, a in la["cas"]:
+            if g == "PR":
+                pr[r] += a
+        left = sum(pr.values())
+        cas: list[tuple[str, str, int]] = [("OA", "23", charge - left)]
+        if kind == "medicaid":
+            paid = money.percent_of(left, share)
+            cas.append(("CO", "45", left - paid))
+        else:
+            ded = pr.get("1", 0)
+            paid = left - ded
+            cas.append(("PR", "1", ded))
+            total_pr += ded
+        total_paid += paid
+        code = ln["code"] + "".join(
+            ":" + m for m in (ln["modifiers"] or "").replace(",", " ").split()
+        )
+        svc.append(["SVC", f"HC:{code}", _amt(charge), _amt(paid), "", str(ln["units"] or 1)])
+        svc.append(["DTM", "472", (ln["date_of_service"] or inv["issued_on"]).replace("-", "")])
+        svc += [["CAS", g, r, _amt(a)] for g, r, a in cas if a]
+        # the allowed amount the secondary recognises: the prior payer's (its payment and the
+        # patient responsibility it left)
+        svc.append(["AMT", "B6", _amt(la.get("paid_cents", 0) + left)])
+    clp = [
+        "CLP",
+        inv["number"],
+        "2",
+        _amt(charge_total),
+        _amt(total_paid),
+        _amt(total_pr) if total_pr else "",
+        {"medicare": "MB", "medicaid": "MC", "hmo": "HM"}.get(kind, "CI"),
+        pcn,
+    ]
+    head = [
+        clp,
+        ["NM1", "QC", "1", "PATIENT", "DEMO", "", "", "", "MI", f"M{inv['patient_id']:08d}"],
+    ]
+    return head + svc, total_paid
+
+
+def _pay_date(rnd: random.Random, issued_on: str) -> _dt.date:
+    return _dt.date.fromisoformat(issued_on) + _dt.timedelta(days=rnd.randint(12, 40))
+
+
+def _on_friday(pay_date: _dt.date, until: _dt.date) -> _dt.date:
+    """Payers send their 835s on Fridays (not after the window's end)."""
+    return min(pay_date + _dt.timedelta(days=(4 - pay_date.weekday()) % 7), until)
+
+
+class _Files(dict[tuple[int, _dt.date], _File]):
+    """The window's 835s: one per payer and pay date."""
+
+    def __init__(self, practice: dict):
+        super().__init__()
+        self.practice = practice
+
+    def add(self, payer: dict, pay_date: _dt.date, segs: list[list[str]], paid: int) -> None:
+        f = self.get((payer["id"], pay_date))
+        if f is None:
+            f = self[(payer["id"], pay_date)] = _File(
+                payer, f"{payer['code']}{pay_date:%y%m%d}", pay_date, self.practice
+            )
+        f.add(segs, paid)
 
 
 def _answer_claims(
@@ -318,13 +487,40 @@ def _answer_claims(
 ):
     """Each claim's seeded fate; those answered in the window go into one 835 per payer and
     pay date. -> (files, a paid claim that could be reversed, or None)."""
-    files: dict[tuple[int, _dt.date], _File] = {}
+    from ..billing import cob
+
+    files = _Files(practice)
     reversible = None
+    secondaries = _secondaries(conn)
     for inv in invs:
         payer = payers.get(inv["payer_id"])
         if payer is None or payer["kind"] == "self":
             continue
-        rnd = random.Random(SEED * 1_000_003 + inv["id"])
+        inv["payer_code"] = payer["code"]
+        if "seq" not in inv:  # a next-payer COB claim or a replacement: always answered
+            rnd = random.Random(SEED * 3_000_017 + inv["id"])
+            pay_date = _pay_date(rnd, inv["issued_on"])
+            if not (since < pay_date <= until):
+                continue
+            pay_date = _on_friday(pay_date, until)
+            if inv["prior_answer"] is not None:
+                counts["secondary"] += 1
+                segs, paid = _secondary_segments(
+                    inv,
+                    lines[inv["id"]],
+                    cob.answer(conn, inv["prior_answer"]),
+                    payer["kind"],
+                    rnd,
+                    f"{payer['code']}{inv['id']:08d}",
+                )
+            else:
+                counts["replacement"] += 1
+                segs, paid = _claim_segments(
+                    inv, lines[inv["id"]], payer["kind"], "paid", rnd, conn
+                )
+            files.add(payer, pay_date, segs, paid)
+            continue
+        rnd = random.Random(SEED * 1_000_003 + inv["seq"])
         roll = rnd.random()
         outcome = (
             "paid"
@@ -335,27 +531,68 @@ def _answer_claims(
             if roll < 0.95
             else "none"
         )
-        pay_date = _dt.date.fromisoformat(inv["issued_on"]) + _dt.timedelta(
-            days=rnd.randint(12, 40)
-        )
+        pay_date = _pay_date(rnd, inv["issued_on"])
         if outcome == "none" or not (since < pay_date <= until):
             continue
-        pay_date += _dt.timedelta(
-            days=(4 - pay_date.weekday()) % 7
-        )  # payers send their 835s on Fridays
-        pay_date = min(pay_date, until)
+        pay_date = _on_friday(pay_date, until)
         counts[outcome] += 1
-        inv["payer_code"] = payer["code"]
-        f = files.get((payer["id"], pay_date))
-        if f is None:
-            f = files[(payer["id"], pay_date)] = _File(
-                payer, f"{payer['code']}{pay_date:%y%m%d}", pay_date, practice
-            )
         segs, paid = _claim_segments(inv, lines[inv["id"]], payer["kind"], outcome, rnd, conn)
-        f.add(segs, paid)
-        if reversible is None and outcome == "paid" and paid > 0:
+        sec = None
+        if payer["kind"] == "medicare" and outcome != "denied":
+            sec = _secondary_on(secondaries, inv, lines[inv["id"]])
+        if sec is not None:
+            segs, what = _crossover(segs, inv, sec, payers)
+            counts[what] += 1
+        files.add(payer, pay_date, segs, paid)
+        if reversible is None and outcome == "paid" and paid > 0 and sec is None:
             reversible = (inv, payer, segs, paid)
     return files, reversible
+
+
+def _answer_crossovers(
+    conn: Database,
+    payers: dict[int, dict],
+    since: _dt.date,
+    until: _dt.date,
+    files: _Files,
+    counts: dict[str, int],
+) -> None:
+    """The crossover payers' 835s (CLP02 2) for claims Medicare forwarded, 10-30 days after
+    Medicare's answer was posted (in a later window), on the same claim."""
+    from ..billing import cob
+
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'cob_crossovers'").fetchone():
+        return
+    invs, lines = _claims_until(conn, until)
+    by_id = {inv["id"]: inv for inv in invs}
+    for invoice_id, remit_claim_id, next_payer_id, answered_on in conn.execute(
+        "SELECT x.invoice_id, x.remit_claim_id, x.next_payer_id,"
+        " COALESCE(t.payment_date, t.production_date) FROM cob_crossovers x"
+        " JOIN remit_claims c ON c.id = x.remit_claim_id"
+        " JOIN remit_transactions t ON t.id = c.transaction_id"
+        " WHERE x.next_payer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM remit_claims c2"
+        " JOIN remit_transactions t2 ON t2.id = c2.transaction_id"
+        " WHERE c2.invoice_id = x.invoice_id AND t2.payer_id = x.next_payer_id)"
+        " ORDER BY x.invoice_id"
+    ):
+        inv, payer = by_id.get(invoice_id), payers.get(next_payer_id)
+        if inv is None or payer is None:
+            continue
+        rnd = random.Random(SEED * 5_000_011 + invoice_id)
+        due = _dt.date.fromisoformat(answered_on) + _dt.timedelta(days=rnd.randint(10, 30))
+        if due > until:
+            continue
+        pay_date = _on_friday(max(due, since + _dt.timedelta(days=1)), until)
+        segs, paid = _secondary_segments(
+            inv,
+            lines[invoice_id],
+            cob.answer(conn, remit_claim_id),
+            payer["kind"],
+            rnd,
+            f"{payer['code']}{invoice_id:08d}X",
+        )
+        files.add(payer, pay_date, segs, paid)
+        counts["crossover_answered"] += 1
 
 
 def _write_files(conn: Database, out_dir: Path, files: dict, paths: list, payments: list) -> int:
@@ -441,6 +678,7 @@ def answer_window(
     invs, lines = _claims_until(conn, until)
     counts: dict[str, int] = defaultdict(int)
     files, reversible = _answer_claims(conn, invs, lines, payers, since, until, practice, counts)
+    _answer_crossovers(conn, payers, since, until, files, counts)
     paths: list[Path] = []
     payments: list[tuple] = []
     isa = _write_files(conn, out_dir, files, paths, payments)
