@@ -5,7 +5,10 @@ reports the way a clerk would); no domain imports it.
 
   practice.py - the seeded practice (providers, payers, patients, encounters), its import files
                 and the pipeline (run_demo, demo_steps)
-  remits.py   - the payers' 835 answers and the bank deposit file
+  remits.py   - the payers' 835 answers (primary, crossover and secondary) and the bank
+                deposit file
+  clerk.py    - the clerk's corrections and write-offs between billing days, and the summary
+                of coordination of benefits and of the clerk's work
   scrub.py    - the NCCI PTP excerpt and the scrub step
   reports.py  - the month-end reports step
 """

@@ -7,6 +7,13 @@ short (allowed 80-90% of the fee schedule), 8% are denied (authorization, missin
 medical necessity, timely filing, duplicate; with remark codes), 5% get no answer yet. One paid
 claim is later reversed and paid again corrected, one 835 also pays a claim another practice
 issued (unmatched), and the bank file misses one deposit and shows another short by a fee.
+
+Coordination of benefits: Medicare's answer for a patient with a secondary coverage forwards the
+claim to it about 60% of the time (CLP02 19, MA18 to a Medigap insurer, MA07 to Medicaid, NM1*TT)
+and otherwise not (MA19, or no remark); a QMB's answer carries N781. The crossover payer answers
+10-30 days later on the same claim; a next-payer COB claim (`invoice generate`) is answered like
+any claim, but as secondary (CLP02 2, OA-23 the prior payer's impact, AMT*B6 its allowed). A
+replacement claim (frequency 7) is always answered, paid.
 """
 
 from __future__ import annotations
