@@ -82,9 +82,10 @@ def setup_parties(
             )
         conn.execute("INSERT INTO providers (npi, last_name) VALUES (?, 'Doc')", (provider_npi,))
         conn.execute(
-            "INSERT INTO payers (code, name, kind, timely_filing_days, timely_filing_months) VALUES"
-            " ('KEY', 'Keystone', 'commercial', 180, NULL), ('MCR', 'Medicare', 'medicare', NULL, 12),"
-            " ('SELF', 'Self-pay', 'self', NULL, NULL)"
+            "INSERT INTO payers (code, name, kind, timely_filing_days, timely_filing_months,"
+            " x12_payer_id) VALUES ('KEY', 'Keystone', 'commercial', 180, NULL, 'KEY01'),"
+            " ('MCR', 'Medicare', 'medicare', NULL, 12, '15202'),"
+            " ('SELF', 'Self-pay', 'self', NULL, NULL, NULL)"
         )
 
 
@@ -97,8 +98,9 @@ def add_patient(conn, *, sex="F", dob="1980-05-01", coverage: dict | None | str 
     _counter["n"] += 1
     with dbmod.write(conn):
         cur = conn.execute(
-            "INSERT INTO patients (mrn, first_name, last_name, dob, sex, created_at, updated_at)"
-            " VALUES (?, 'Pat', 'Test', ?, ?, '2026-01-01', '2026-01-01')",
+            "INSERT INTO patients (mrn, first_name, last_name, dob, sex, address1, city, state, zip,"
+            " created_at, updated_at) VALUES (?, 'Pat', 'Test', ?, ?, '1 Elm St', 'Columbus', 'OH',"
+            " '43215', '2026-01-01', '2026-01-01')",
             (f"T{_counter['n']:06d}", dob, sex),
         )
         pid = cur.lastrowid

@@ -538,22 +538,33 @@ def _finding(rule: str, message: str, enc: dict) -> Finding:
 
 
 def _checks(enc: dict, cov: dict, payer: dict, c: dict, ans: Answer) -> list[Finding]:
-    out = []
-    if not payer.get("x12_payer_id"):
-        out.append(_finding("CLAIM-PAYER-ID", f"payer {payer['code']} has no X12 payer id", enc))
-    if not (cov.get("member_id") or "").strip():
-        out.append(_finding("CLAIM-MEMBER-ID", f"coverage {cov['id']} has no member id", enc))
-    if (cov.get("relationship") or "self") != "self" and not (
-        cov.get("subscriber_last") and cov.get("subscriber_first")
-    ):
-        out.append(
-            _finding("CLAIM-SUBSCRIBER", f"coverage {cov['id']}: record the subscriber's name", enc)
+    """What holds a next-payer claim (scrub/claim.py's checks, then the COB ones); messages name
+    the payer code and the prior claim, never a row id."""
+    from ..scrub import claim
+
+    code = payer["code"]
+    out = [
+        _finding(rule, msg, enc)
+        for rule, msg in (
+            ("CLAIM-PAYER-ID", claim.payer_id_problem(payer.get("x12_payer_id"), code)),
+            ("CLAIM-MEMBER-ID", claim.member_id_problem(cov.get("member_id"), code)),
+            (
+                "CLAIM-SUBSCRIBER",
+                claim.subscriber_problem(
+                    cov.get("relationship"),
+                    cov.get("subscriber_last"),
+                    cov.get("subscriber_first"),
+                    code,
+                ),
+            ),
         )
+        if msg
+    ]
     if payer["kind"] == "medicare" and not cov.get("msp_type"):
         out.append(
             _finding(
                 "COB-MSP-TYPE",
-                f"coverage {cov['id']}: Medicare is secondary; record its Medicare secondary"
+                f"the {code} coverage: Medicare is secondary; record its Medicare secondary"
                 " payer type (SBR05, e.g. 12 working aged, 43 disabled, 47 other liability)",
                 enc,
             )

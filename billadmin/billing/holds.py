@@ -1,5 +1,6 @@
 """What is ready to bill, and what is held: the encounters with unbilled lines, and the rules
-that hold an encounter (see billadmin.billing.generate's docstring for the CLAIM-* rules)."""
+that hold an encounter. The rules are the scrubber's registry (scrub/rules.py, `codes rules`);
+the CLAIM-* checks are scrub/claim.py's, run here over the run's own bill-to."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .. import pointers
 from ..findings import Finding
+from ..scrub import claim
+from ..scrub.rules import RULES
 from .result import Held, Progress, RunResult
 
 if TYPE_CHECKING:
@@ -17,20 +19,20 @@ if TYPE_CHECKING:
 
     from ..db import Database
 
-X12_SOURCE = "X12 837P 005010X222A1 TR3"
-
 # scrubber rule -> our structural rule that says the same thing (ours is dropped when both fire)
 _SAME_AS = {"CLM-POINTER": "CLAIM-POINTER"}
 
 
 def claim_finding(rule: str, message: str, enc: dict, line: int | None = None) -> Finding:
+    """A hold of `rule` (scrub/rules.py's registry gives its severity and source)."""
+    r = RULES[rule]
     return Finding(
         rule=rule,
-        severity="error",
+        severity=r.severity,
         message=message,
         encounter=enc["number"],
         line=line,
-        source=X12_SOURCE,
+        source=r.source,
         encounter_id=enc["id"],
     )
 
@@ -75,91 +77,45 @@ def candidates(conn: Database, through: str) -> dict[int, dict]:
 
 def already_billed(conn: Database, enc_table: str) -> dict[int, str]:
     """Encounter id -> number of an active invoice (not voided or replaced) holding its lines."""
-    out: dict[int, str] = {}
-    for eid, number in conn.execute(
-        f"SELECT c.encounter_id, i.number FROM {enc_table} t JOIN charge_lines c ON c.encounter_id = t.id"
-        " JOIN invoice_lines l ON l.charge_line_id = c.id JOIN invoices i ON i.id = l.invoice_id"
-        " WHERE i.kind != 'credit' AND NOT EXISTS (SELECT 1 FROM invoice_events v WHERE v.invoice_id = i.id"
-        " AND v.status IN ('voided', 'replaced'))"
-    ):
-        out.setdefault(eid, number)
-    return out
+    return claim.already_billed(conn, f"SELECT id FROM {enc_table}")
 
 
 def check_claim(enc: dict, dx: list[str], patient: dict, cov: dict, payer: dict) -> list[Finding]:
-    """The CLAIM-* rules (generate's docstring) for one encounter billed on `cov` to `payer`."""
-    from .practice import US_STATES
-
+    """The CLAIM-* rules (scrub/claim.py, registered in scrub/rules.py) for one encounter billed
+    on `cov` to `payer`, and the scrubber's X12-* rules, so a run without it holds them too."""
     out = []
-    if not dx:
-        out.append(
-            claim_finding(
-                "CLAIM-NO-DX", "no diagnosis on the encounter: a claim needs at least one (HI)", enc
-            )
-        )
-    if len(enc["lines"]) > 50:
-        out.append(
-            claim_finding(
-                "CLAIM-LINES",
-                f"{len(enc['lines'])} lines: a claim holds at most 50 (loop 2400); split the encounter",
-                enc,
-            )
-        )
+    code = payer["code"]
+
+    def add(rule: str, message: str | None, line: int | None = None) -> None:
+        if message:
+            out.append(claim_finding(rule, message, enc, line))
+
+    add("CLAIM-NO-DX", claim.no_dx(len(dx)))
+    add("CLAIM-LINES", claim.too_many_lines(len(enc["lines"])))
     for ln in enc["lines"]:
-        try:
-            ptrs = pointers.parse(ln["dx_pointers"])
-        except pointers.PointerError as e:
-            out.append(claim_finding("CLAIM-POINTER", str(e), enc, ln["line_no"]))
-            continue
-        for fault in pointers.faults(ptrs, pointers.positions(len(dx))):
-            out.append(claim_finding("CLAIM-POINTER", fault.message, enc, ln["line_no"]))
-        if ln["charge_cents"] < 0 or (ln["units"] or 0) < 1:
-            out.append(
-                claim_finding(
-                    "CLAIM-CHARGE", "negative charge or units below 1", enc, ln["line_no"]
-                )
-            )
-    zip_digits = "".join(ch for ch in (patient.get("zip") or "") if ch.isdigit())
-    if not (
-        patient.get("address1")
-        and patient.get("city")
-        and (patient.get("state") or "").upper() in US_STATES
-        and len(zip_digits) in (5, 9)
-    ):
-        out.append(
-            claim_finding(
-                "CLAIM-ADDRESS",
-                f"patient {patient['id']}: street, city, US state and 5- or 9-digit ZIP are needed on a claim",
-                enc,
-            )
-        )
-    if not payer.get("x12_payer_id"):
-        out.append(
-            claim_finding(
-                "CLAIM-PAYER-ID",
-                f"payer {payer['code']} has no X12 payer id: set it before billing it",
-                enc,
-            )
-        )
-    if not (cov.get("member_id") or "").strip():
-        out.append(claim_finding("CLAIM-MEMBER-ID", f"coverage {cov['id']} has no member id", enc))
-    if (cov.get("relationship") or "self") != "self" and not (
-        cov.get("subscriber_last") and cov.get("subscriber_first")
-    ):
-        out.append(
-            claim_finding(
-                "CLAIM-SUBSCRIBER",
-                f"coverage {cov['id']}: the patient is a dependent; record the subscriber's name",
-                enc,
-            )
-        )
-    # the scrubber's rules of the same ids (scrub/rules.py), so a run without it holds them too
+        for msg in claim.pointer_problems(ln["dx_pointers"], len(dx)):
+            add("CLAIM-POINTER", msg, ln["line_no"])
+        add("CLAIM-CHARGE", claim.charge_problem(ln["charge_cents"], ln["units"]), ln["line_no"])
+    add(
+        "CLAIM-ADDRESS",
+        claim.address_problem(
+            patient.get("address1"), patient.get("city"), patient.get("state"), patient.get("zip")
+        ),
+    )
+    add("CLAIM-PAYER-ID", claim.payer_id_problem(payer.get("x12_payer_id"), code))
+    add("CLAIM-MEMBER-ID", claim.member_id_problem(cov.get("member_id"), code))
+    add(
+        "CLAIM-SUBSCRIBER",
+        claim.subscriber_problem(
+            cov.get("relationship"), cov.get("subscriber_last"), cov.get("subscriber_first"), code
+        ),
+    )
     from ..x12 import text
 
     for msg in text.claim_text_problems(patient, cov, payer):
-        out.append(claim_finding("X12-TEXT-EMPTY", msg, enc))
+        add("X12-TEXT-EMPTY", msg)
     for msg in text.claim_identifier_problems(cov, payer):
-        out.append(claim_finding("X12-ID-CHARS", msg, enc))
+        add("X12-ID-CHARS", msg)
     return out
 
 
@@ -185,12 +141,7 @@ def hold(
     for e in in_scope:
         if e["id"] in billed:
             findings[e["id"]].append(
-                claim_finding(
-                    "ALREADY-BILLED",
-                    f"lines of this encounter are on {billed[e['id']]}: correct it with "
-                    f"`billadmin invoice replace {billed[e['id']]}`",
-                    e,
-                )
+                claim_finding("ALREADY-BILLED", claim.already_billed_message(billed[e["id"]]), e)
             )
     for e in claim_encs:
         findings[e["id"]] += check_claim(
@@ -251,8 +202,8 @@ def _add_scrub_findings(
     ids = None if n_unbilled == len(in_scope) else [e["id"] for e in in_scope]
     for f in scrub(conn, encounter_ids=ids, as_of=today):
         eid = f.encounter_id or by_number.get(f.encounter)
-        if eid is None or eid not in scope_ids:
-            continue
+        if eid is None or eid not in scope_ids or f.rule in claim.GENERATE_RULES:
+            continue  # (the CLAIM-* rules and ALREADY-BILLED ran above, on this run's bill-to)
         if f.severity == "error":
             findings[eid].append(f)
         else:

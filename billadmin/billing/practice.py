@@ -22,17 +22,11 @@ from typing import TYPE_CHECKING
 
 from .. import audit, db, npi
 from ..errors import BadInput, InvalidRows, Problem
+from ..scrub.claim import US_STATES  # N402 (the claim's rules use the same list)
 from ..x12 import text as x12text
 
 if TYPE_CHECKING:
     from ..db import Database
-
-US_STATES = set(
-    """
-AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC
-ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI FM MH PW AA AE AP
-""".split()
-)
 
 FIELDS = [
     "name",

@@ -19,6 +19,7 @@ from ..codesets import normalize
 from ..codesets.store import SYSTEM_NAMES, day_after
 from ..findings import Finding
 from ..x12 import text as x12text
+from .claim import address_problem, already_billed
 from .model import Encounter, Line
 from .rules import ALL_NCCI_MODIFIERS, NCCI_MODIFIERS, RULES
 
@@ -47,6 +48,10 @@ class Coverage:
         "tf_days",
         "tf_months",
         "id",
+        "x12_payer_id",
+        "relationship",
+        "subscriber_last",
+        "subscriber_first",
     )
 
     def __init__(self, *row):
@@ -60,6 +65,10 @@ class Coverage:
             self.tf_days,
             self.tf_months,
             self.id,
+            self.x12_payer_id,
+            self.relationship,
+            self.subscriber_last,
+            self.subscriber_first,
         ) = row
 
 
@@ -117,6 +126,10 @@ class Ref:
         self._deadline: dict[tuple, str | None] = {}
         self._billing_npi: tuple | None = None
         self._x12: tuple | None = None
+        self._claim_cov_memo: tuple = (None, None)
+        self._bad_address: dict[int, str] | None = None
+        self._billed: dict[int, str] | None = None
+        self.enc_filter: tuple[str, tuple] = ("SELECT NULL", ())  # set by check_db
 
     # ---------------------------------------------------------------- code rows
     def rows(self, system: str, code: str) -> list:
@@ -518,7 +531,8 @@ class Ref:
     def load_coverages(self, patient_ids: Iterable[int] | None = None) -> None:
         sql = (
             "SELECT c.patient_id, c.priority, c.effective_from, c.effective_to, c.member_id, p.kind, p.code,"
-            " p.timely_filing_days, p.timely_filing_months, c.id FROM coverages c"
+            " p.timely_filing_days, p.timely_filing_months, c.id, p.x12_payer_id, c.relationship,"
+            " c.subscriber_last, c.subscriber_first FROM coverages c"
             " JOIN payers p ON p.id = c.payer_id"
         )
         args: tuple = ()
@@ -617,6 +631,46 @@ class Ref:
         _pats, covs, payers, _provs = self._x12_rows()
         cov_row, payer = covs.get(cov.id), payers.get(cov.payer_code)
         return x12text.claim_identifier_problems(cov_row, payer) if cov_row or payer else []
+
+    def claim_coverage(self, enc) -> Coverage | None:
+        """The coverage `invoice generate` bills an encounter to (billing/content.py's bill-to):
+        the insurance coverages active on the DOS, by priority, the latest started first; None
+        for self-pay and unknown patients."""
+        if not enc.known_patient:
+            return None
+        key = (enc.patient_id, enc.dos)
+        if self._claim_cov_memo[0] == key:
+            return self._claim_cov_memo[1]
+        dos = enc.dos
+        act = [
+            c
+            for c in self.coverages.get(enc.patient_id, ())
+            if c.start <= dos and (not c.end or c.end >= dos) and c.payer_kind != "self"
+        ]
+        act.sort(key=lambda c: c.start, reverse=True)
+        act.sort(key=lambda c: c.priority)
+        found = act[0] if act else None
+        self._claim_cov_memo = (key, found)
+        return found
+
+    def address_problem(self, patient_id) -> str | None:
+        """CLAIM-ADDRESS's answer for a patient (every patient's address checked once)."""
+        if self._bad_address is None:
+            self._bad_address = {}
+            for pid, a1, city, state, zip_code in self.c.execute(
+                "SELECT id, address1, city, state, zip FROM patients"
+            ):
+                msg = address_problem(a1, city, state, zip_code)
+                if msg:
+                    self._bad_address[pid] = msg
+        return self._bad_address.get(patient_id)
+
+    def billed_invoice(self, encounter_id) -> str | None:
+        """The active invoice holding some of the encounter's lines (ALREADY-BILLED)."""
+        if self._billed is None:
+            sql, args = self.enc_filter
+            self._billed = already_billed(self.conn, sql, args)
+        return self._billed.get(encounter_id)
 
     def has_coverages(self, patient_id) -> bool:
         return bool(self.coverages.get(patient_id))
@@ -867,7 +921,7 @@ def _parse_line(rec: str) -> Line:
         _mods(m1, m2, m3, m4),
         ptr,
         int(units) if units != "" else None,
-        1 if ok == "1" else 0,
+        int(ok),  # the charge's sign: 1 above zero, 0, -1 below
     )
 
 
@@ -901,9 +955,11 @@ def check_db(
             " WHERE l.encounter_id = e.id AND +l.status = 'unbilled')"
         )
         args: tuple = ()
+        ref.enc_filter = ("SELECT id FROM temp.scrub_ids", ())
     else:
         enc_filter = "e.id IN (SELECT encounter_id FROM charge_lines WHERE status = 'unbilled')"
         args = ()
+        ref.enc_filter = ("SELECT encounter_id FROM charge_lines WHERE status = 'unbilled'", ())
     ref.load_coverages(
         None
         if encounter_ids is None
@@ -952,7 +1008,7 @@ def check_db(
         "  COALESCE(l.modifier2, '') || char(31) || COALESCE(l.modifier3, '') || char(31) ||"
         " COALESCE(l.modifier4, '') ||"
         "  char(31) || COALESCE(l.dx_pointers, '') || char(31) || COALESCE(l.units, '') || char(31) ||"
-        "  (COALESCE(l.charge_cents, 0) > 0), char(30))"
+        "  ((COALESCE(l.charge_cents, 0) > 0) - (COALESCE(l.charge_cents, 0) < 0)), char(30))"
         "  FROM charge_lines l WHERE l.encounter_id = e.id AND +l.status = 'unbilled')"
         " FROM encounters e LEFT JOIN patients p ON p.id = e.patient_id LEFT JOIN providers pr ON pr.id = e.provider_id"
         f" WHERE {enc_filter} ORDER BY e.id"

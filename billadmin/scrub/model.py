@@ -13,7 +13,7 @@ class Line:
         self.mods = mods  # tuple of normalised, non-empty modifiers in order
         self.pointers = pointers  # raw text
         self.units = units
-        self.charge_cents = charge_cents  # from the database: 1 when above zero, else 0
+        self.charge_cents = charge_cents  # from the database: its sign (1, 0, -1)
         self.context = (
             context  # True: a billed line of the same patient/provider/day (NCCI, MUE only)
         )

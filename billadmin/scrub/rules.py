@@ -6,6 +6,8 @@ A rule is a function registered with its stable id, severity and level:
   line      - runs once per service line
   group     - runs once per patient, rendering provider and date of service over every line
               billed or to be billed that day (NCCI PTP and per-day MUE are defined that way)
+  next-payer - not run by the scrubber: `invoice generate` holds a next-payer (COB) claim on
+              it (billing/cob.py); listed so the registry names every rule a run holds on
 Rules yield (line number or None, message[, severity][, source]); the engine turns them into
 Findings with the encounter and the source. Messages never contain PHI values.
 """
@@ -16,6 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import pointers
+from .claim import (
+    already_billed_message,
+    charge_problem,
+    member_id_problem,
+    no_dx,
+    payer_id_problem,
+    pointer_problems,
+    subscriber_problem,
+    too_many_lines,
+)
 
 
 @dataclass(frozen=True)
@@ -649,3 +661,209 @@ def x12_id_chars(ref, enc):
     """
     for msg in ref.x12_identifier_problems(enc):
         yield None, msg
+
+
+# ==================================================================== building the claim
+# What `invoice generate` holds an encounter on (billing/holds.py runs the same checks of
+# scrub/claim.py over its own bill-to), so a clean `codes check` means a clean run. Each runs on
+# encounters billed to an insurance payer (the coverage generate bills: claim_coverage).
+
+BUILD = "837P 005010X222A1"
+
+
+@rule("CLAIM-NO-DX", "error", "encounter", f"{BUILD}: loop 2300 HI (at least one diagnosis)")
+def claim_no_dx(ref, enc):
+    """A claim carries at least one diagnosis.
+
+    The 837P's HI segment (loop 2300) is required and holds 1-12 diagnoses; CLM-DX says the same
+    of every encounter, this one of the claims `invoice generate` would build.
+    """
+    if ref.claim_coverage(enc) is not None:
+        msg = no_dx(len(enc.dx))
+        if msg:
+            yield None, msg
+
+
+@rule("CLAIM-LINES", "error", "encounter", f"{BUILD}: loop 2400 (at most 50 service lines)")
+def claim_lines(ref, enc):
+    """A claim has at most 50 service lines.
+
+    Loop 2400 repeats at most 50 times in one claim: an encounter with more lines is split.
+    """
+    msg = too_many_lines(len(enc.lines))
+    if msg and ref.claim_coverage(enc) is not None:
+        yield None, msg
+
+
+@rule("CLAIM-POINTER", "error", "encounter", f"{BUILD}: 2400 SV107 (1-4 pointers to HI positions)")
+def claim_pointer(ref, enc):
+    """Every line points to 1-4 of the claim's HI positions, each once (billadmin.pointers).
+
+    SV107 points at positions 1..n of the claim's HI list. CLM-POINTER checks the diagnoses'
+    numbers as recorded; where they are 1..n the two agree and a fault is reported once, by
+    CLM-POINTER (invoice generate drops its own finding on such a line too).
+    """
+    n = len(enc.dx)
+    seqs = {s for s, _ in enc.dx}
+    if seqs == set(range(1, n + 1)) or ref.claim_coverage(enc) is None:
+        return
+    for line in enc.lines:
+        if line.context or any(True for _ in clm_pointer(ref, enc, line)):
+            continue
+        for msg in pointer_problems(line.pointers, n):
+            yield line.no, msg
+
+
+@rule("CLAIM-CHARGE", "error", "encounter", f"{BUILD}: 2400 SV102 (charge), SV104 (units)")
+def claim_charge(ref, enc):
+    """No line of a claim has a negative charge or fewer than 1 unit.
+
+    Such a line cannot be written in SV102/SV104; CLM-CHARGE (charge above zero) also reports it.
+    """
+    bad = [
+        (line.no, msg)
+        for line in enc.lines
+        if not line.context and (msg := charge_problem(line.charge_cents, line.units))
+    ]
+    if bad and ref.claim_coverage(enc) is not None:
+        yield from bad
+
+
+@rule(
+    "CLAIM-ADDRESS",
+    "error",
+    "encounter",
+    f"{BUILD}: loop 2010BA/2010CA N3/N4 (patient address; N402 a US state code)",
+)
+def claim_address(ref, enc):
+    """The patient's street, city, US state and 5- or 9-digit ZIP are recorded.
+
+    N3 and N4 of the subscriber or patient loop are required on a professional claim.
+    """
+    msg = ref.address_problem(enc.patient_id)
+    if msg and ref.claim_coverage(enc) is not None:
+        yield None, msg
+
+
+@rule("CLAIM-PAYER-ID", "error", "encounter", f"{BUILD}: loop 2010BB NM1*PR NM109 (payer id)")
+def claim_payer_id(ref, enc):
+    """The payer billed has its electronic (X12) payer id.
+
+    NM109 of loop 2010BB routes the claim through the clearinghouse; `payer set --x12-id`.
+    """
+    cov = ref.claim_coverage(enc)
+    if cov is not None:
+        msg = payer_id_problem(cov.x12_payer_id, cov.payer_code)
+        if msg:
+            yield None, msg
+
+
+@rule("CLAIM-MEMBER-ID", "error", "encounter", f"{BUILD}: loop 2010BA NM1*IL NM109 (member id)")
+def claim_member_id(ref, enc):
+    """The coverage billed has its member id.
+
+    NM109 of loop 2010BA names the subscriber to the payer; CLM-COVERAGE also reports it.
+    """
+    cov = ref.claim_coverage(enc)
+    if cov is not None:
+        msg = member_id_problem(cov.member_id, cov.payer_code)
+        if msg:
+            yield None, msg
+
+
+@rule(
+    "CLAIM-SUBSCRIBER",
+    "error",
+    "encounter",
+    f"{BUILD}: loop 2010BA NM103/NM104 (subscriber) when the patient is a dependent (2000C)",
+)
+def claim_subscriber(ref, enc):
+    """A dependent's coverage records the subscriber's last and first name.
+
+    When the patient is not the subscriber, loop 2010BA names the subscriber and 2010CA the
+    patient.
+    """
+    cov = ref.claim_coverage(enc)
+    if cov is not None:
+        msg = subscriber_problem(
+            cov.relationship, cov.subscriber_last, cov.subscriber_first, cov.payer_code
+        )
+        if msg:
+            yield None, msg
+
+
+@rule(
+    "ALREADY-BILLED",
+    "error",
+    "encounter",
+    "CMS-1500/837P CLM05-3 (frequency 7 replaces, 8 voids): a service is billed once",
+)
+def claim_already_billed(ref, enc):
+    """None of the encounter's lines is on an issued invoice already.
+
+    A line added to an encounter after it was billed is a correction of that claim: replace it
+    (`invoice replace`, frequency 7) rather than bill the encounter twice.
+    """
+    number = ref.billed_invoice(enc.id)
+    if number:
+        yield None, already_billed_message(number)
+
+
+# ==================================================================== next-payer (COB) claims
+# Checked by `invoice generate` when it builds a claim to the next payer from a posted 835
+# (billing/cob.py), on the claim's content; listed here so `codes rules` names every rule a run
+# holds on. COB-BALANCE and COB-MSP-TYPE hold the claim (so do CLAIM-PAYER-ID, CLAIM-MEMBER-ID
+# and CLAIM-SUBSCRIBER); COB-QMB and COB-MEDICAID-PAID-IN-FULL hold an amount on the paid claim
+# for the clerk, and the run goes on.
+
+COB = "837P 005010X222A1 coordination of benefits (loops 2320/2330/2430)"
+
+
+@rule("COB-BALANCE", "error", "next-payer", f"{COB}: section 1.4.1.1, 2320 AMT*D, 2430 SVD")
+def cob_balance(ref, enc):
+    """A next-payer claim balances: for each prior payer AMT*D + CAS = CLM02, and per line.
+
+    For each prior payer, AMT*D plus its claim-level and 2430 CAS equals CLM02; the 2430 SVD02
+    add up to AMT*D plus the claim-level CAS; per 2430, SVD02 plus its CAS is the line's SV102;
+    the prior payer's answer carries its date (DTP*573).
+    """
+    return iter(())
+
+
+@rule("COB-MSP-TYPE", "error", "next-payer", f"{COB}: 2000B SBR05 (Medicare secondary payer type)")
+def cob_msp_type(ref, enc):
+    """A claim to Medicare as secondary payer carries its Medicare secondary payer type.
+
+    SBR05 (e.g. 12 working aged, 43 disabled, 47 other liability) is required when Medicare is
+    not the primary payer.
+    """
+    return iter(())
+
+
+@rule(
+    "COB-QMB",
+    "warning",
+    "next-payer",
+    "SSA 1902(n)(3)(B) and 1866(a)(1)(A): no Medicare cost-sharing billed to a QMB",
+)
+def cob_qmb(ref, enc):
+    """What Medicare left a Qualified Medicare Beneficiary is held, never billed to the patient.
+
+    The coverage's qmb flag, or remark N781-N783 on the answer, with Medicare on the claim.
+    """
+    return iter(())
+
+
+@rule(
+    "COB-MEDICAID-PAID-IN-FULL",
+    "warning",
+    "next-payer",
+    "42 CFR 447.15: Medicaid's payment is payment in full",
+)
+def cob_medicaid_paid_in_full(ref, enc):
+    """What Medicaid accepted is payment in full: only its co-pay and share of cost are billed.
+
+    CARC 3 (co-payment), 142 and 178 (share of cost, spend-down) go to the patient; the rest of
+    what Medicaid left is held on the claim.
+    """
+    return iter(())
