@@ -87,9 +87,10 @@ def test_every_problem_reported_nothing_saved(cli, db):
     r = cli("practice", "set", *bad)
     assert r.exit_code == 2
     err = r.stderr
-    assert "npi" in err and "check digit" in err
-    assert "tax_id" in err and "9 digits" in err
-    assert "state" in err and "zip" in err and "ZIP+4" in err
+    assert "--npi: " in err and "check digit" in err
+    assert "--tax-id: " in err and "9 digits" in err  # the options as typed (issue 14)
+    assert "--state: " in err and "--zip: " in err and "ZIP+4" in err
+    assert "column" not in err
     assert "1234567890" not in err and "12-34567" not in err  # values are not echoed
     assert db.execute("SELECT COUNT(*) FROM practice").fetchone()[0] == 0
     r = cli("practice", "show")
@@ -100,8 +101,8 @@ def test_first_set_needs_the_required_fields(cli):
     cli("init")
     r = cli("practice", "set", "--name", "Only A Name")
     assert r.exit_code == 2
-    for k in ("npi", "tax_id", "address1", "city", "state", "zip"):
-        assert k in r.stderr
+    for k in ("--npi", "--tax-id", "--address1", "--city", "--state", "--zip"):
+        assert f"{k}: required" in r.stderr
     r = cli("practice", "set")
     assert r.exit_code == 2
 
@@ -127,7 +128,7 @@ def test_audit_and_normalise(db):
     assert row[0] == "practice set" and "npi" in row[2] and npi.make("123456789") not in row[2]
     with pytest.raises(Exception) as ei:
         practice.for_claims(db)
-    assert ei.value.exit_code == 2 and any("submitter_id" in d for d in ei.value.details)
+    assert ei.value.exit_code == 2 and any("--submitter-id" in d for d in ei.value.details)
     for field, value in [
         ("phone", "555-0100"),
         ("submitter_id", "WAY TOO LONG FOR ISA"),
@@ -137,3 +138,12 @@ def test_audit_and_normalise(db):
     ]:
         with pytest.raises(ValueError):
             practice.normalise(field, value)
+
+
+def test_option_errors_name_the_option_not_a_column(cli):
+    """`practice set --zip 123` names --zip as typed (issue 14), not "column 'zip'"."""
+    cli("init")
+    r = cli("practice", "set", "--zip", "987", "--due-days", "999")
+    assert r.exit_code == 2
+    assert "--zip: ZIP must be ZIP+4" in r.stderr and "--due-days: due days" in r.stderr
+    assert "column" not in r.stderr and "987" not in r.stderr

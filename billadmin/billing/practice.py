@@ -21,7 +21,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .. import audit, db, npi
-from ..errors import BadInput, InvalidRows, Problem
+from ..errors import BadInput
 from ..scrub.claim import US_STATES  # N402 (the claim's rules use the same list)
 from ..x12 import text as x12text
 
@@ -133,9 +133,24 @@ def normalise(field: str, value):
     return v
 
 
+def option(field: str) -> str:
+    """The `practice set` option that sets a field, as typed (tax_id -> --tax-id)."""
+    return "--" + field.replace("_", "-")
+
+
+def _invalid(problems: dict[str, str], where: str = "") -> BadInput:
+    """Every problem at once, each naming the option that sets the field (never a "column": these
+    are settings, not an import file), never the value."""
+    n = len(problems)
+    return BadInput(
+        f"{where}{n} problem{'s' if n != 1 else ''} found; nothing was written",
+        details=[f"{option(k)}: {reason}" for k, reason in problems.items()],
+    )
+
+
 def update(conn: Database, changes: dict) -> dict:
     """Validate and apply changes (None = leave as is). All problems are reported at once."""
-    problems = []
+    problems: dict[str, str] = {}
     clean = {}
     for k, v in changes.items():
         if v is None:
@@ -143,18 +158,14 @@ def update(conn: Database, changes: dict) -> dict:
         try:
             clean[k] = normalise(k, v)
         except ValueError as e:
-            problems.append(Problem(None, k, str(e)))
+            problems[k] = str(e)
     current = get(conn)
     merged = {**(current or {}), **{k: v for k, v in clean.items() if k in FIELDS}}
     for k in REQUIRED:
-        if not merged.get(k) and k not in {p.column for p in problems}:
-            problems.append(
-                Problem(
-                    None, k, "required" + ("" if current else " when the practice is first set up")
-                )
-            )
+        if not merged.get(k) and k not in problems:
+            problems[k] = "required" + ("" if current else " when the practice is first set up")
     if problems:
-        raise InvalidRows(problems)
+        raise _invalid(problems)
     if not clean:
         raise BadInput(
             "nothing to change: give at least one option (see billadmin practice set --help)"
@@ -200,17 +211,15 @@ def for_claims(conn: Database) -> dict:
         raise BadInput(
             "the practice is not set up: run `billadmin practice set --name ... --npi ... --tax-id ...` first"
         )
-    problems = []
+    problems: dict[str, str] = {}
     for k in REQUIRED + FOR_CLAIMS:
         if not p.get(k):
-            problems.append(
-                Problem(None, k, "needed on every claim: set it with billadmin practice set")
-            )
+            problems[k] = f"needed on every claim: set it with `billadmin practice set {option(k)}`"
             continue
         try:
             normalise(k, p[k])
         except ValueError as e:
-            problems.append(Problem(None, k, str(e)))
+            problems[k] = f"{e} (correct it with `billadmin practice set {option(k)}`)"
     if problems:
-        raise InvalidRows(problems, file="practice settings")
+        raise _invalid(problems, "practice settings: ")
     return p
