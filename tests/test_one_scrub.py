@@ -161,3 +161,23 @@ def test_already_billed_in_codes_check_and_generate(claims_db, tmp_path):
     )
     [held] = res.held
     assert [(g.rule, g.message) for g in held.findings] == [(f.rule, f.message)]
+
+
+def test_next_payer_holds_name_the_payer_never_a_row_id():
+    from billadmin.billing import cob
+
+    ans = cob.Answer(1, 1, 1, "1", 10000, 8000, [], "")
+    cov = {"id": 4242, "member_id": "", "relationship": "child"}
+    payer = {"code": "MCR", "kind": "medicare", "x12_payer_id": None}
+    found = cob._checks(
+        {"id": 77, "number": "E-7"}, cov, payer, {"total_cents": 0, "lines": []}, ans
+    )
+    assert [f.rule for f in found] == [
+        "CLAIM-PAYER-ID",
+        "CLAIM-MEMBER-ID",
+        "CLAIM-SUBSCRIBER",
+        "COB-MSP-TYPE",
+        "COB-BALANCE",
+    ]
+    assert all(f.encounter == "E-7" and "4242" not in f.message for f in found)
+    assert all("MCR" in f.message for f in found[:4])
