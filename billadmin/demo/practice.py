@@ -443,12 +443,6 @@ def dual_eligible(mrn: str) -> bool:
     return random.Random(f"{SEED}-dual-{mrn}").random() < 0.3
 
 
-def qmb(mrn: str) -> bool:
-    """Whether a dual eligible is a Qualified Medicare Beneficiary (about 40% of them). The
-    coverage import has no QMB column, so the demo's Medicare 835s say it (remark N781)."""
-    return random.Random(f"{SEED}-qmb-{mrn}").random() < 0.4
-
-
 def _line_rows(
     enc: str, pat: dict, prov: str, dos: str, dx: list[str], svc: list, error: str | None
 ) -> list[dict]:
@@ -738,13 +732,13 @@ def _patients_pay(
         tally.n_patient_payments += 1
 
 
-def _post_answers(conn: Database, sim: dict, tally: _Billing) -> None:
-    """The payers' 835s of one window, imported as the night job does."""
+def _post_answers(conn: Database, sim: dict, day: _dt.date, tally: _Billing) -> None:
+    """The payers' 835s of one window, imported as the night job does on that day."""
     from ..remit import post
 
     if not sim["files"]:
         return
-    res = post.import_files(conn, sim["files"])
+    res = post.import_files(conn, sim["files"], today=day)
     tally.remit_files += sim["files"]
     tally.payments += sim["payments"]
     tally.posted += sum(t.posted_cents for t in res.transactions)
@@ -815,7 +809,7 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
             sim = answer_window(
                 conn, out / "remits" / day.isoformat(), prev, day, practice, extras=(i == last_full)
             )
-            _post_answers(conn, sim, tally)
+            _post_answers(conn, sim, day, tally)
             clerk_works(conn, prev, day, clerk)
         statements = _bill(conn, day, out, day == days[-1], tally)
         prev = day

@@ -324,11 +324,16 @@ def _claims_until(conn: Database, until: _dt.date) -> tuple[list[dict], dict[int
     return invs, lines
 
 
+def qmb(mrn: str) -> bool:
+    """Whether a dual eligible is a Qualified Medicare Beneficiary (about 40% of them), by the
+    patient's own seeded draw. The coverage import has no QMB column, so the demo's Medicare
+    835s say it (remark N781)."""
+    return random.Random(f"{SEED}-qmb-{mrn}").random() < 0.4
+
+
 def _secondaries(conn: Database) -> dict[int, list[tuple]]:
     """Each patient's secondary coverages: patient id -> [(payer id, payer kind, from, to, qmb)]
-    (qmb: the demo's QMB draw for a dual eligible, practice.qmb)."""
-    from .practice import qmb
-
+    (qmb: the demo's QMB draw for a dual eligible)."""
     out: dict[int, list[tuple]] = defaultdict(list)
     for pid, payer_id, kind, start, end, mrn in conn.execute(
         "SELECT c.patient_id, c.payer_id, p.kind, c.effective_from, c.effective_to, t.mrn"

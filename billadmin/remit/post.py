@@ -169,7 +169,11 @@ def load_and_check(paths) -> list[RemitFile]:
     return files
 
 
-def import_files(conn: Database, paths, *, dry_run: bool = False) -> ImportResult:
+def import_files(
+    conn: Database, paths, *, dry_run: bool = False, today: _dt.date | None = None
+) -> ImportResult:
+    """Post 835 files (each whole or not at all), then route what the answers left (billing/cob.py)
+    as of `today` (default the real date; the demo posts on its simulated days)."""
     files = load_and_check(paths)
     res = ImportResult(dry_run=dry_run)
     for rf in files:
@@ -187,7 +191,7 @@ def import_files(conn: Database, paths, *, dry_run: bool = False) -> ImportResul
             # what the answers left goes to the next payer, a crossover or a held rule first
             from ..billing import cob
 
-            cob.route(conn, today=_dt.date.today(), at=_now())
+            cob.route(conn, today=today or _dt.date.today(), at=_now())
             if dry_run:
                 raise _DryRun()
     except _DryRun:
