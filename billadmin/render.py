@@ -12,6 +12,7 @@ without importing this module.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,7 +37,32 @@ if TYPE_CHECKING:
     from .reports.base import Report
 
 
+def _cell_text(c: str, v) -> str:
+    if c.endswith("_cents"):
+        return money.fmt(v, thousands=True)
+    p = plain(c, v)
+    return "" if p is None else (json.dumps(p) if isinstance(p, (list, dict)) else str(p))
+
+
+def _width(fh) -> int | None:
+    """The table's width: $COLUMNS when set (scripts, tests), the terminal's when printing to
+    one, else 200 (a pipe or a file: wide enough that nothing folds)."""
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) >= 20:
+        return int(env)
+    return None if fh.isatty() else 200
+
+
+def _rigid(values: list[str]) -> bool:
+    """Amounts, ids, codes and dates never wrap: a column whose every value is one word is
+    rigid; a column with spaces in its values (names, descriptions, advice) may fold."""
+    return all(" " not in v for v in values)
+
+
 def _table(rows: Sequence[dict], columns: Sequence[str] | None, title: str | None, fh) -> None:
+    """A rich table whose one-word cells (money, ids, dates, codes) never wrap; prose columns
+    fold. When even the one-word columns cannot fit the width, each row is printed as a
+    vertical block of field/value pairs instead (a narrow terminal)."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -44,29 +70,42 @@ def _table(rows: Sequence[dict], columns: Sequence[str] | None, title: str | Non
     # data is never markup: every cell, header and the title is a Text (`[/]` or `[link=...]`
     # in a name, a note or a payer's name prints as written)
     cols = columns_of(rows, columns)
+    cells = [[_cell_text(c, r.get(c)) for c in cols] for r in rows]
+    console = Console(file=fh, width=_width(fh), highlight=False, soft_wrap=False)
+    rigid = [_rigid([row[i] for row in cells]) for i in range(len(cols))]
+    widths = [max([len(out_key(c))] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
+    # each column costs its content plus 3 (padding and a border); prose needs at least 10
+    need = 1 + sum((w if r else min(w, 10)) + 3 for w, r in zip(widths, rigid, strict=True))
+    if cols and rows and need > console.width:
+        _vertical(console, cols, cells, title)
+        return
     t = Table(title=None if title is None else Text(title), show_lines=False, header_style="bold")
-    for c in cols:
+    for i, c in enumerate(cols):
         t.add_column(
-            Text(out_key(c)), justify="right" if c.endswith("_cents") else "left", overflow="fold"
+            Text(out_key(c)),
+            justify="right" if c.endswith("_cents") else "left",
+            no_wrap=rigid[i],
+            min_width=widths[i] if rigid[i] else None,
+            overflow="fold",
         )
-    for r in rows:
-        cells: list[Text] = []
-        for c in cols:
-            v = r.get(c)
-            if c.endswith("_cents"):
-                cells.append(Text(money.fmt(v, thousands=True)))
-            else:
-                p = plain(c, v)
-                cells.append(
-                    Text(
-                        ""
-                        if p is None
-                        else (json.dumps(p) if isinstance(p, (list, dict)) else str(p))
-                    )
-                )
-        t.add_row(*cells)
-    width = None if fh.isatty() else 200
-    Console(file=fh, width=width, highlight=False, soft_wrap=False).print(t)
+    for row in cells:
+        t.add_row(*[Text(v) for v in row])
+    console.print(t)
+
+
+def _vertical(console, cols: list[str], cells: list[list[str]], title: str | None) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=None if title is None else Text(title), show_header=False, show_lines=False)
+    t.add_column("field", style="bold", no_wrap=True)
+    t.add_column("value", overflow="fold")
+    for n, row in enumerate(cells):
+        if n:
+            t.add_section()
+        for c, v in zip(cols, row, strict=True):
+            t.add_row(Text(out_key(c)), Text(v))
+    console.print(t)
 
 
 def emit(
