@@ -321,3 +321,36 @@ def test_replaced_or_voided_claims_leave_the_worklist(cli, claims, db):
         )  # corrected claim sent
     left = {r["invoice"] for r in _worklist(cli)}
     assert claims["C1"] not in left and claims["C4"] not in left and claims["C2"] in left
+
+
+@pytest.mark.parametrize("payer_has_address", [True, False], ids=["payer-record", "835-N3-N4"])
+def test_appeal_letter_carries_the_payers_address(cli, db, tmp_path, payer_has_address):
+    """The letter's address block: the payer record's address, else the one the payer's 835
+    gave (N1*PR N3/N4, kept with the posted transaction)."""
+    from pypdf import PdfReader
+    from test_remit_support import Remit, issue_claim
+
+    issue_claim(db, "C000001", [("99213", "", "140.00")])
+    if payer_has_address:
+        with dbmod.write(db):
+            db.execute(
+                "UPDATE payers SET address1 = 'PO Box 7001', city = 'Dayton', state = 'OH',"
+                " zip = '45401' WHERE code = 'KEY'"
+            )
+    r = Remit().claim("C000001", "4", "140", "0", cas=[("CO", "50", "140")])
+    assert cli("remit", "import", r.write(tmp_path / "d.835")).exit_code == 0
+    assert db.execute(
+        "SELECT payer_address1, payer_city, payer_state, payer_zip FROM remit_transactions"
+    ).fetchall() == [("1 MAIN ST", "COLUMBUS", "OH", "43215")]
+    pdf = tmp_path / "appeal.pdf"
+    r = cli(
+        "appeal", "create", "C000001", "--reason", "Documented.", "-o", pdf, "--date", "2026-03-20"
+    )
+    assert r.exit_code == 0, r.stderr
+    text = "\n".join(p.extract_text() for p in PdfReader(pdf).pages)
+    head = text.split("RE: ")[0]  # the address block, above the subject line
+    assert "KEY Insurance\nAppeals" in head
+    if payer_has_address:
+        assert "PO Box 7001" in head and "Dayton, OH 45401" in head and "1 MAIN ST" not in text
+    else:
+        assert "1 MAIN ST" in head and "COLUMBUS, OH 43215" in head

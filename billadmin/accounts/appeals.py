@@ -295,6 +295,8 @@ def _letter_facts(conn: Database, appeal_id: int) -> _LetterFacts:
 
     if py is None:
         raise NotFound(f"appeal {appeal_id}: its payer is gone")
+    if not py.get("address1"):
+        py = {**py, **_address_from_835(conn, invoice_id, payer_id)}
     return _LetterFacts(
         number=number,
         level=level,
@@ -312,6 +314,20 @@ def _letter_facts(conn: Database, appeal_id: int) -> _LetterFacts:
         code_lines=code_lines + rarc_lines,
         lines=lines_tbl,
     )
+
+
+def _address_from_835(conn: Database, invoice_id: int, payer_id: int) -> dict:
+    """The payer's address as its 835 gave it (N1*PR N3/N4): the answer to this claim first,
+    else the payer's latest; {} when none carried one."""
+    row = conn.execute(
+        "SELECT t.payer_address1, t.payer_city, t.payer_state, t.payer_zip"
+        " FROM remit_transactions t WHERE t.payer_address1 IS NOT NULL AND (t.payer_id = ?"
+        " OR t.id IN (SELECT c.transaction_id FROM remit_claims c WHERE c.invoice_id = ?))"
+        " ORDER BY t.id IN (SELECT c.transaction_id FROM remit_claims c WHERE c.invoice_id = ?)"
+        " DESC, t.id DESC LIMIT 1",
+        (payer_id, invoice_id, invoice_id),
+    ).fetchone()
+    return dict(zip(("address1", "city", "state", "zip"), row, strict=True)) if row else {}
 
 
 def _letter_head(pdf, w: float, f: _LetterFacts, on: _dt.date) -> None:

@@ -179,6 +179,9 @@ class Transaction:
     payer_name: str | None = None
     payer_id: str | None = None  # N1*PR N104, else REF*2U
     payer_ref: str | None = None  # REF*2U
+    payer_address: tuple[
+        str | None, ...
+    ] = ()  # N3*PR N301, N4 N401-N403 (street, city, state, ZIP)
     payee_name: str | None = None
     payee_id_qualifier: str | None = None
     payee_id: str | None = None  # N1*PE N104 (NPI with XX, TIN with FI)
@@ -547,6 +550,16 @@ class _Transaction835:
             q = seg[1].strip() if n > 1 else ""
             if self.n1 == "PR" and q == "2U":
                 self.tx.payer_ref = (seg[2].strip() or None) if n > 2 else None
+        elif sid in ("N3", "N4") and self.n1 == "PR":
+            # the payer's address (loop 1000A): where an appeal letter goes when the payer
+            # record has none (a business address, not PHI)
+            el, tx = reader.element, self.tx
+            street, city, state, zip_code = (tx.payer_address or (None,) * 4)[:4]
+            if sid == "N3":
+                street = el(seg, 1).strip() or None
+            else:
+                city, state, zip_code = (el(seg, i).strip() or None for i in (1, 2, 3))
+            tx.payer_address = (street, city, state, zip_code)
         elif sid == "CAS":
             _cas(seg, seg_no, self.amount, self.issues)
             self.issues.append(RemitIssue("error", "CAS adjustment outside a claim", seg_no))

@@ -438,8 +438,9 @@ def _insert_transaction(conn: Database, file_id: int, tx: Transaction, payer_id:
         "INSERT INTO remit_transactions (file_id, st_control, payer_key, payer_name, payer_x12_id,"
         " payer_id, payee_name, payee_id_qualifier, payee_id, handling_code, credit_debit,"
         " amount_cents, method, payment_date, production_date, trace_number, trace_company,"
-        " reversal_only, claims_paid_cents, plb_cents, posted_cents, unmatched_cents)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0)",
+        " reversal_only, claims_paid_cents, plb_cents, posted_cents, unmatched_cents,"
+        " payer_address1, payer_city, payer_state, payer_zip)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0,?,?,?,?)",
         (
             file_id,
             tx.control_number,
@@ -461,6 +462,7 @@ def _insert_transaction(conn: Database, file_id: int, tx: Transaction, payer_id:
             int(tx.reversal_only),
             tx.claims_paid_cents,
             tx.plb_cents,
+            *(tx.payer_address or (None,) * 4)[:4],
         ),
     ).lastrowid
     assert tx_id is not None

@@ -151,3 +151,17 @@ def m003_adjustment_class(db: Database) -> None:
     CREATE INDEX remit_adjustments_adjustment ON remit_adjustments(adjustment_id)
     """,
     )
+
+
+@remit()
+def m004_payer_address(db: Database) -> None:
+    "The payer's address from the 835 (N1*PR N3/N4): appeal letters use it when the payer record has none."
+    _exec(
+        db,
+        """
+    ALTER TABLE remit_transactions ADD COLUMN payer_address1 TEXT;
+    ALTER TABLE remit_transactions ADD COLUMN payer_city TEXT;
+    ALTER TABLE remit_transactions ADD COLUMN payer_state TEXT;
+    ALTER TABLE remit_transactions ADD COLUMN payer_zip TEXT
+    """,
+    )
