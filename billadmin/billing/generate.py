@@ -26,7 +26,9 @@ The steps live in their own modules: holds.py (what is ready, what is held), cla
 x12files.py (the 837P files), patient_invoices.py, invoices.py (rows written to the ledger),
 listing.py (invoices.csv/xlsx, held.csv); this module runs them in order.
 
-Rules for building a claim (each holds the encounter with a finding, severity error):
+Rules for building a claim (each holds the encounter with a finding, severity error; checked by
+scrub/claim.py and registered in the scrubber's registry, so `codes check` reports them too and
+`codes rules` lists them):
   CLAIM-NO-DX        the encounter has no diagnosis: HI (loop 2300) needs at least one.
   CLAIM-POINTER      a line's pointers are unreadable, or point to no diagnosis, to one that does
                      not exist, to more than 4 or to one twice (billadmin.pointers; SV107 holds
