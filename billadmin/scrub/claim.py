@@ -108,12 +108,15 @@ def already_billed_message(invoice_number: str) -> str:
 
 def already_billed(conn: Database, ids_sql: str, args: tuple = ()) -> dict[int, str]:
     """Encounter id -> number of an active invoice (not voided or replaced) holding some of its
-    lines, for the encounters `ids_sql` (a SELECT of encounter ids) names."""
+    billed lines, for the encounters `ids_sql` (a SELECT of encounter ids) names. Lines marked
+    unbilled again are being rebilled: `invoice replace` scrubs the encounter with them unbilled
+    before it marks the claim replaced, which is the correction this rule asks for."""
     out: dict[int, str] = {}
     for eid, number in conn.execute(
         "SELECT c.encounter_id, i.number FROM charge_lines c"
         " JOIN invoice_lines l ON l.charge_line_id = c.id JOIN invoices i ON i.id = l.invoice_id"
-        f" WHERE c.encounter_id IN ({ids_sql}) AND i.kind != 'credit' AND NOT EXISTS"
+        f" WHERE c.encounter_id IN ({ids_sql}) AND c.status = 'billed' AND i.kind != 'credit'"
+        " AND NOT EXISTS"
         " (SELECT 1 FROM invoice_events v WHERE v.invoice_id = i.id"
         " AND v.status IN ('voided', 'replaced'))",
         args,
