@@ -277,7 +277,8 @@ def _claims_until(conn: Database, until: _dt.date) -> tuple[list[dict], dict[int
     cob = (
         "LEFT JOIN cob_claims x ON x.invoice_id = i.id"
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'cob_claims'").fetchone()
-        else "LEFT JOIN (SELECT NULL AS invoice_id, NULL AS remit_claim_id) x ON 0"
+        else "LEFT JOIN (SELECT NULL AS invoice_id, NULL AS remit_claim_id,"
+        " NULL AS prior_invoice_id) x ON 0"
     )
     cols = (
         "id",
@@ -289,22 +290,25 @@ def _claims_until(conn: Database, until: _dt.date) -> tuple[list[dict], dict[int
         "total_cents",
         "frequency_code",
         "prior_answer",
+        "prior_id",
     )
     invs = [
         dict(zip(cols, r, strict=True))
         for r in conn.execute(
             "SELECT i.id, i.number, i.payer_id, i.patient_id, i.issued_on, i.copay_cents,"
-            f" i.total_cents, i.frequency_code, x.remit_claim_id FROM invoices i {cob}"
+            f" i.total_cents, i.frequency_code, x.remit_claim_id, x.prior_invoice_id FROM invoices i {cob}"
             " WHERE i.kind = 'claim' AND i.frequency_code IN ('1', '7') AND i.issued_on < ?"
             " ORDER BY i.id",
             (until.isoformat(),),
         )
     ]
-    seq = 0
+    seq, seqs = 0, {}
     for inv in invs:
         if inv["frequency_code"] == "1" and inv["prior_answer"] is None:
             seq += 1
-            inv["seq"] = seq
+            inv["seq"] = seqs[inv["id"]] = seq
+        elif inv["prior_id"] in seqs:  # a COB claim: seeded by the claim it follows
+            inv["prior_seq"] = seqs[inv["prior_id"]]
     lines = defaultdict(list)
     for r in conn.execute(
         "SELECT l.invoice_id, l.line_no, l.code, l.modifiers, l.units, l.date_of_service,"
@@ -510,7 +514,7 @@ def _answer_claims(
             continue
         inv["payer_code"] = payer["code"]
         if "seq" not in inv:  # a next-payer COB claim or a replacement: always answered
-            rnd = random.Random(SEED * 3_000_017 + inv["id"])
+            rnd = random.Random(SEED * 3_000_017 + inv.get("prior_seq", -inv["id"]))
             pay_date = _pay_date(rnd, inv["issued_on"])
             if not (since < pay_date <= until):
                 continue
@@ -590,7 +594,7 @@ def _answer_crossovers(
         inv, payer = by_id.get(invoice_id), payers.get(next_payer_id)
         if inv is None or payer is None:
             continue
-        rnd = random.Random(SEED * 5_000_011 + invoice_id)
+        rnd = random.Random(SEED * 5_000_011 + inv.get("seq", -invoice_id))
         due = _dt.date.fromisoformat(answered_on) + _dt.timedelta(days=rnd.randint(10, 30))
         if due > until:
             continue
