@@ -202,9 +202,12 @@ def patient_invoice(
     *,
     encounter_id: int | None = None,
     due_on: str | None = None,
+    carries: int | None = None,
 ) -> int:
-    """lines: (date_of_service, code, amount_cents)."""
-    return _issue(
+    """lines: (date_of_service, code, amount_cents). carries: a claim whose patient
+    responsibility (transfers) this invoice bills, linked to its first line as
+    billing/patient_invoices.py links them (else they count as pending, accounts.balances)."""
+    inv = _issue(
         conn,
         {
             "kind": "patient",
@@ -215,6 +218,16 @@ def patient_invoice(
         },
         [{"date_of_service": d, "code": c, "amount_cents": a} for d, c, a in lines],
     )
+    if carries is not None:
+        line = conn.execute(
+            "SELECT MIN(id) FROM invoice_lines WHERE invoice_id = ?", (inv,)
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO patient_invoice_adjustments (adjustment_id, invoice_line_id)"
+            " SELECT id, ? FROM adjustments WHERE invoice_id = ? AND source = 'transfer'",
+            (line, carries),
+        )
+    return inv
 
 
 def credit_note(conn, invoice_id: int, issued_on: str, amount: int | None = None) -> int:

@@ -25,7 +25,7 @@ def acct(db):
             db, c1, "2026-10-01", paid=12000, adjustments=[("CO", "45", 5000), ("PR", "2", 3000)]
         )
         p1 = lf.patient_invoice(
-            db, pid, "2026-10-02", [("2026-09-10", "99214", 3000)], encounter_id=eid
+            db, pid, "2026-10-02", [("2026-09-10", "99214", 3000)], encounter_id=eid, carries=c1
         )
         lf.encounter(db, pid, "2026-11-02", [("99213", 14000)])
     return {"pid": pid, "c1": c1, "p1": p1}

@@ -6,7 +6,9 @@ clerk is warned when there is none (lapsed or not yet started) and when the prim
 ends within 30 days. The co-pay due is that coverage's co-pay. A co-pay taken is a payment of
 kind 'copay' with a receipt number, held as patient credit until the patient invoice that
 carries it is issued. One co-pay per patient per visit date: a second is refused (use
-`billadmin payment post --credit` for other money).
+`billadmin payment post --credit` for other money). The patient balance told at the desk is
+the open patient invoices plus the patient responsibility a payer moved to the patient that no
+statement carries yet (accounts.balances), as `account show` counts it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from .. import audit, db, money
 from ..errors import BadInput, Conflict, NotFound
-from . import lookup, payments
+from . import balances, lookup, payments
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -198,7 +200,8 @@ def checkin(
                 i["balance_cents"]
                 for i in payments.patient_invoices(conn, pat["id"])
                 if not i["voided"]
-            ),
+            )
+            + balances.pending(conn, patient_id=pat["id"])["patient_cents"],
             "credit_cents": payments.credit_balance(conn, pat["id"]),
         }
         if collect_cents is not None:

@@ -1,8 +1,10 @@
 """The whole account as a clerk explains it on the phone (`billadmin account show MRN`).
 
-Balances split by who owes: insurance (open balance of claims), patient (open balance of
-patient invoices), the patient's unapplied credit, and what the patient owes now
-(patient - credit). Reading an account is a PHI read and is recorded in the audit log.
+Balances split by who owes: insurance (open balance of claims, plus what a payer's answer left
+for the next payer whose claim is not issued yet), patient (open balance of patient invoices),
+the patient responsibility a payer moved to the patient that no statement carries yet
+(accounts.balances), the patient's unapplied credit, and what the patient owes now
+(patient + pending - credit). Reading an account is a PHI read and is recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import datetime as _dt
 from typing import TYPE_CHECKING
 
 from .. import audit, db
-from . import lookup, payments
+from . import balances, lookup, payments
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -216,6 +218,8 @@ def account(conn: Database, mrn: str, *, as_of: _dt.date | None = None) -> dict[
     adj = _adjustments(conn, pid)
     notes = _notes(conn, pid)
     credit = payments.credit_balance(conn, pid)
+    waiting = balances.pending(conn, patient_id=pid)
+    ins_bal += waiting["insurance_cents"]
     summary = {
         "mrn": pat["mrn"],
         "patient": f"{pat['last_name']}, {pat['first_name']}",
@@ -224,9 +228,10 @@ def account(conn: Database, mrn: str, *, as_of: _dt.date | None = None) -> dict[
         "as_of": d,
         "insurance_balance_cents": ins_bal,
         "patient_balance_cents": pat_bal,
+        "patient_pending_cents": waiting["patient_cents"],
         "credit_cents": credit,
-        "patient_owes_cents": pat_bal - credit,
-        "account_balance_cents": ins_bal + pat_bal - credit,
+        "patient_owes_cents": pat_bal + waiting["patient_cents"] - credit,
+        "account_balance_cents": ins_bal + pat_bal + waiting["patient_cents"] - credit,
     }
     return {
         "summary": [summary],

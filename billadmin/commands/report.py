@@ -77,6 +77,14 @@ def report_aging(
     per: Annotated[
         str, typer.Option("--per", help="Rows per payer (default) or per patient.")
     ] = "payer",
+    pending: Annotated[
+        bool,
+        typer.Option(
+            "--pending",
+            help="Also age what an 835 moved that no invoice carries yet (patient responsibility"
+            " before its statement, the next payer's share before its claim).",
+        ),
+    ] = False,
     fmt: ReportFormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -84,18 +92,22 @@ def report_aging(
 
     Claims age under their payer, patient invoices under PATIENT. Every non-zero balance is
     counted (credits too), so TOTAL = sum of open balances = charges - payments - adjustments.
+    With --pending, TOTAL also counts what a payer's answer moved that is on no invoice yet.
     xlsx: both views and a stacked chart of the buckets by payer.
 
     Example:
         billadmin report aging
         billadmin report aging --as-of 2026-10-31 --by invoice --per patient -f csv -o aging.csv
+        billadmin report aging --pending
         billadmin report aging -f xlsx -o aging.xlsx
     """
     from ..reports import aging
 
     today, _, _ = _dates(as_of)
     conn = open_db()
-    rep = aging.report(conn, as_of=today, basis=by, per=per, xlsx=Format(fmt) is Format.xlsx)
+    rep = aging.report(
+        conn, as_of=today, basis=by, per=per, xlsx=Format(fmt) is Format.xlsx, pending=pending
+    )
     _out(conn, rep, fmt, output)
 
 

@@ -4,6 +4,13 @@ Age is counted in days from the date of service (``--by dos``, the default) or f
 date (``--by invoice``) to the as-of date. Claims age under their payer; patient invoices under
 "PATIENT" (what patients owe). Every non-zero balance is counted, credits (negative) included,
 so the TOTAL row equals the sum of open balances = charges - payments - adjustments.
+
+With ``pending`` (``report aging --pending``) the amounts a payer's answer moved that no invoice
+carries yet (accounts.balances) are aged too, by date of service (by the date posted with
+``--by invoice``): patient responsibility not on a statement yet in the PATIENT row, amounts
+routed to the next payer (COB-NEXT-PAYER) before its claim is issued in that payer's row; the
+column ``pending`` shows how much of each row they are. TOTAL is then the open balances plus
+those amounts (`billadmin check` verifies both totals).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import datetime as _dt
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from ..accounts import balances
 from .base import Chart, Report, pct
 from .ledger import BUCKET_KEYS, ITEMS_CTE, age_sql, bucket_sql
 
@@ -31,15 +39,37 @@ def _empty() -> dict:
     return {k: 0 for k in BUCKET_KEYS}
 
 
-def by_payer(conn: Database, as_of: _dt.date, basis: str = "dos") -> list[dict]:
+def _bucket(as_of: _dt.date, day: str) -> int:
+    """ledger.bucket_sql's rule in Python: 0-30, 31-60, 61-90, 91-120, 120+ (below 0: 0-30)."""
+    age = (as_of - _dt.date.fromisoformat(day[:10])).days
+    return min(4, max(0, (age - 1) // 30))
+
+
+def _pending(conn: Database, as_of: _dt.date, basis: str) -> list[tuple[int, int | None, int, int]]:
+    """[(patient_id, payer_id or None, bucket, cents)] of accounts.balances' pending items."""
+    return [
+        (pid, payer, _bucket(as_of, dos if basis == "dos" else on), cents)
+        for pid, payer, dos, on, cents in balances.items(conn, as_of=as_of)
+        if cents
+    ]
+
+
+def by_payer(
+    conn: Database, as_of: _dt.date, basis: str = "dos", *, pending: bool = False
+) -> list[dict]:
     payers = {r[0]: r[1:] for r in conn.execute("SELECT id, code, name, kind FROM payers")}
-    acc: dict = defaultdict(lambda: {"invoices": 0, **_empty()})
+    extra = {"pending_cents": 0} if pending else {}
+    acc: dict = defaultdict(lambda: {"invoices": 0, **_empty(), **extra})
     for payer_id, ins, b, n, amt in _grouped(
         conn, as_of, basis, "CASE WHEN kind = 'claim' THEN payer_id END"
     ):
         k = payer_id if ins else "PATIENT"
         acc[k]["invoices"] += n
         acc[k][BUCKET_KEYS[b]] += amt
+    for _pid, payer_id, b, amt in _pending(conn, as_of, basis) if pending else []:
+        k = payer_id if payer_id is not None else "PATIENT"
+        acc[k][BUCKET_KEYS[b]] += amt
+        acc[k]["pending_cents"] += amt
     rows = []
     for k, v in acc.items():
         code, name, kind = (
@@ -49,10 +79,10 @@ def by_payer(conn: Database, as_of: _dt.date, basis: str = "dos") -> list[dict]:
         )
         rows.append({"payer": code, "payer_name": name, "kind": kind, **v})
     rows.sort(key=lambda r: (r["payer"] == "PATIENT", r["payer"]))
-    return _with_totals(rows, {"payer": "TOTAL", "payer_name": None, "kind": None})
+    return _with_totals(rows, {"payer": "TOTAL", "payer_name": None, "kind": None}, extra)
 
 
-def _with_totals(rows: list[dict], label: dict) -> list[dict]:
+def _with_totals(rows: list[dict], label: dict, extra: dict | None = None) -> list[dict]:
     for r in rows:
         r["total_cents"] = sum(r[k] for k in BUCKET_KEYS)
     grand = sum(r["total_cents"] for r in rows)
@@ -60,6 +90,7 @@ def _with_totals(rows: list[dict], label: dict) -> list[dict]:
         **label,
         "invoices": sum(r["invoices"] for r in rows),
         **{k: sum(r[k] for r in rows) for k in BUCKET_KEYS},
+        **{k: sum(r[k] for r in rows) for k in extra or {}},
         "total_cents": grand,
     }
     for r in rows + [total]:
@@ -67,15 +98,23 @@ def _with_totals(rows: list[dict], label: dict) -> list[dict]:
     return rows + [total]
 
 
-def by_patient(conn: Database, as_of: _dt.date, basis: str = "dos") -> list[dict]:
+def by_patient(
+    conn: Database, as_of: _dt.date, basis: str = "dos", *, pending: bool = False
+) -> list[dict]:
+    extra = {"pending_cents": 0} if pending else {}
     acc: dict = defaultdict(
-        lambda: {"invoices": 0, "insurance_cents": 0, "patient_cents": 0, **_empty()}
+        lambda: {"invoices": 0, "insurance_cents": 0, "patient_cents": 0, **_empty(), **extra}
     )
     for pid, ins, b, n, amt in _grouped(conn, as_of, basis, "patient_id"):
         a = acc[pid]
         a["invoices"] += n
         a[BUCKET_KEYS[b]] += amt
         a["insurance_cents" if ins else "patient_cents"] += amt
+    for pid, payer_id, b, amt in _pending(conn, as_of, basis) if pending else []:
+        a = acc[pid]
+        a[BUCKET_KEYS[b]] += amt
+        a["patient_cents" if payer_id is None else "insurance_cents"] += amt
+        a["pending_cents"] += amt
     names = {}
     ids = list(acc)
     for i in range(0, len(ids), 900):
@@ -91,7 +130,7 @@ def by_patient(conn: Database, as_of: _dt.date, basis: str = "dos") -> list[dict
             }
         )
     rows = [{"mrn": names[p][0], "patient": names[p][1], **v} for p, v in acc.items()]
-    rows = _with_totals(rows, {"mrn": "TOTAL", "patient": None})
+    rows = _with_totals(rows, {"mrn": "TOTAL", "patient": None}, extra)
     total = rows.pop()
     total["insurance_cents"] = sum(r["insurance_cents"] for r in rows)
     total["patient_cents"] = sum(r["patient_cents"] for r in rows)
@@ -113,9 +152,16 @@ PATIENT_COLS = [
 
 
 def report(
-    conn: Database, *, as_of: _dt.date, basis: str = "dos", per: str = "payer", xlsx: bool = False
+    conn: Database,
+    *,
+    as_of: _dt.date,
+    basis: str = "dos",
+    per: str = "payer",
+    xlsx: bool = False,
+    pending: bool = False,
 ) -> Report:
-    """per='payer' or 'patient' picks the printed sheet; the xlsx workbook gets both and a chart."""
+    """per='payer' or 'patient' picks the printed sheet; the xlsx workbook gets both and a chart.
+    pending: age what no invoice carries yet too (module docstring)."""
     from ..errors import BadInput
 
     if basis not in ("dos", "invoice"):
@@ -125,11 +171,11 @@ def report(
     sheets: dict[str, list[dict]] = {}
     columns = {}
     if per == "payer" or xlsx:
-        sheets["Aging by payer"] = by_payer(conn, as_of, basis)
-        columns["Aging by payer"] = PAYER_COLS
+        sheets["Aging by payer"] = by_payer(conn, as_of, basis, pending=pending)
+        columns["Aging by payer"] = _cols(PAYER_COLS, pending)
     if per == "patient" or xlsx:
-        sheets["Aging by patient"] = by_patient(conn, as_of, basis)
-        columns["Aging by patient"] = PATIENT_COLS
+        sheets["Aging by patient"] = by_patient(conn, as_of, basis, pending=pending)
+        columns["Aging by patient"] = _cols(PATIENT_COLS, pending)
     main = "Aging by payer" if per == "payer" else "Aging by patient"
     rep = Report(
         "aging",
@@ -163,28 +209,29 @@ def report(
         f"Open A/R {money.fmt(total['total_cents'], thousands=True)} on {total['invoices']} invoices; "
         f"over 90 days {money.fmt(over90, thousands=True)} ({pct(over90, total['total_cents']) or 0}%)"
     )
-    pending = pending_patient_responsibility(conn, as_of)
-    if pending:
-        rep.notes.append(
-            f"Patient responsibility from remittances not on a patient invoice yet: "
-            f"{money.fmt(pending, thousands=True)} (not in the aging; `billadmin invoice generate` bills it)"
-        )
+    if not pending:
+        waiting = balances.pending(conn, as_of=as_of)
+        if waiting["patient_cents"]:
+            rep.notes.append(
+                f"Patient responsibility from remittances not on a patient invoice yet: "
+                f"{money.fmt(waiting['patient_cents'], thousands=True)} (not in the aging; "
+                "`billadmin invoice generate` bills it; --pending ages it)"
+            )
+        if waiting["insurance_cents"]:
+            rep.notes.append(
+                f"Routed to a next payer whose claim is not issued yet: "
+                f"{money.fmt(waiting['insurance_cents'], thousands=True)} (not in the aging; "
+                "`billadmin invoice generate` bills it; --pending ages it)"
+            )
     return rep
 
 
+def _cols(cols: list[str], pending: bool) -> list[str]:
+    return [*cols[:-2], "pending_cents", *cols[-2:]] if pending else cols
+
+
 def pending_patient_responsibility(conn: Database, as_of: _dt.date) -> int:
-    """PR amounts moved off claims by remittances (adjustments with source 'transfer') that no
-    patient invoice carries yet (the billing set's patient_invoice_adjustments): owed by
-    patients, but on no invoice, so in no aging bucket."""
-    if not conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'patient_invoice_adjustments'"
-    ).fetchone():
-        return 0
-    return conn.execute(
-        """SELECT COALESCE(SUM(d.amount_cents), 0) FROM adjustments d
-           WHERE +d.source = 'transfer' AND +d.created_on <= ?   -- one sequential pass beats an index probe per row
-             AND NOT EXISTS (SELECT 1 FROM patient_invoice_adjustments x WHERE x.adjustment_id = d.id)
-             -- routed to a next payer, crossed over or held (billing/cob.py): not the patient's
-             AND NOT EXISTS (SELECT 1 FROM cob_routes r WHERE r.adjustment_id = d.id)""",
-        (as_of.isoformat(),),
-    ).fetchone()[0]
+    """Patient responsibility moved off claims by remittances that no patient invoice carries
+    yet (accounts.balances): owed by patients, on no invoice, so in no aging bucket unless
+    aged with ``pending``."""
+    return balances.pending(conn, as_of=as_of)["patient_cents"]

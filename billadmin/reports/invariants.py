@@ -10,6 +10,7 @@ import datetime as _dt
 from typing import TYPE_CHECKING
 
 from .. import money
+from ..accounts import balances
 from ..findings import Finding
 from .aging import by_patient, by_payer
 from .ledger import ledger_totals
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
 
 def invariant_findings(conn: Database, as_of: _dt.date | None = None) -> list[Finding]:
     """For `billadmin check`: the aging total (by payer and by patient) = the sum of open
-    balances in the invoice_balances view = charges - payments - adjustments. Each side that
-    disagrees is one finding, showing both figures."""
+    balances in the invoice_balances view = charges - payments - adjustments; and the aging
+    with --pending (by payer and by patient) = those open balances + what a payer's answer
+    moved that no invoice carries yet (accounts.balances) = the aging + those amounts. Each side
+    that disagrees is one finding, showing both figures."""
     if as_of is None:
         # the whole ledger: today, or the latest date on it when that is later (an 835's payment
         # date, BPR16, is often an EFT effective date a few days ahead of the file)
@@ -41,17 +44,36 @@ def invariant_findings(conn: Database, as_of: _dt.date | None = None) -> list[Fi
         "aging by patient": by_patient(conn, as_of)[-1]["total_cents"],
         "charges - payments - adjustments": ledger_totals(conn, as_of)["balance_cents"],
     }
-    out = []
-    for name, total in sides.items():
-        if total != view:
-            d = total - view
+    out = [
+        _finding(name, total, view, "open balances")
+        for name, total in sides.items()
+        if total != view
+    ]
+    # the pending rows add exactly what no invoice carries yet, on top of the same-dated aging
+    # (a difference in the invoices themselves is reported once, above)
+    waiting = balances.pending(conn, as_of=as_of)
+    extra = waiting["patient_cents"] + waiting["insurance_cents"]
+    for per, fn in (("payer", by_payer), ("patient", by_patient)):
+        base = sides[f"aging by {per}"]
+        total = fn(conn, as_of, pending=True)[-1]["total_cents"]
+        if total != base + extra:
             out.append(
-                Finding(
-                    "AGING-BALANCE",
-                    "error",
-                    f"{name} {money.fmt(total)} != open balances {money.fmt(view)} "
-                    f"({money.fmt(abs(d))} too {'much' if d > 0 else 'little'})",
-                    source="reports.ledger",
+                _finding(
+                    f"aging --pending by {per}",
+                    total,
+                    base + extra,
+                    f"aging by {per} {money.fmt(base)} + not yet invoiced {money.fmt(extra)} =",
                 )
             )
     return out
+
+
+def _finding(name: str, total: int, want: int, what: str) -> Finding:
+    d = total - want
+    return Finding(
+        "AGING-BALANCE",
+        "error",
+        f"{name} {money.fmt(total)} != {what} {money.fmt(want)} "
+        f"({money.fmt(abs(d))} too {'much' if d > 0 else 'little'})",
+        source="reports.ledger",
+    )
