@@ -9,7 +9,12 @@ Rules:
   original claim (CLM01 = the original claim number, so the payer's reversal comes back to it)
   with frequency code 8 and REF*F8 the payer's claim control number when known (from the
   remittance that paid or denied it, or given with --payer-claim-number); TR3 005010X222A1
-  2300 CLM05-3 and REF*F8. A claim not sent yet simply leaves the queue. The charge lines
+  2300 CLM05-3 and REF*F8. REF*F8 is "required when CLM05-3 indicates this claim is a
+  replacement or void to a previously adjudicated claim; if not required, do not send" (the
+  TR3's 2300 Payer Claim Control Number note, quoted in X12 RFI 1538 and 2110): a claim some
+  payer answered (an 835 or a posted payer payment or adjustment) is refused, exit 2, until
+  its number is known, since the payer rejects a void it cannot match; a claim sent but never
+  adjudicated is voided without one. A claim not sent yet simply leaves the queue. The charge lines
   become 'void', or 'unbilled' again with --rebill (billed to the right payer on the next run).
 - Replace: after its lines were corrected, a claim is replaced by a new claim (C..., frequency
   code 7, original_invoice_id set) built from the encounter's current lines and diagnoses and
@@ -105,6 +110,29 @@ def was_sent(conn: Database, invoice_id: int) -> bool:
         conn.execute(
             "SELECT 1 FROM invoice_files WHERE invoice_id = ? AND kind = 'x12' LIMIT 1",
             (invoice_id,),
+        ).fetchone()
+        is not None
+    )
+
+
+def adjudicated(conn: Database, invoice_id: int) -> bool:
+    """Some payer answered the claim: an 835 names it, or a payer's payment or adjustment (a
+    paper EOB) is posted to it."""
+    has_remit = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'remit_claims'").fetchone()
+    if (
+        has_remit
+        and conn.execute(
+            "SELECT 1 FROM remit_claims WHERE invoice_id = ? LIMIT 1", (invoice_id,)
+        ).fetchone()
+    ):
+        return True
+    return (
+        conn.execute(
+            "SELECT 1 FROM payment_allocations a JOIN payments p ON p.id = a.payment_id"
+            " WHERE a.invoice_id = ? AND p.kind = 'insurance'"
+            " UNION ALL SELECT 1 FROM adjustments WHERE invoice_id = ?"
+            " AND source IN ('remit', 'transfer') LIMIT 1",
+            (invoice_id, invoice_id),
         ).fetchone()
         is not None
     )
@@ -256,6 +284,12 @@ def void(
         pcn = None
         if orig["kind"] == "claim":
             pcn = _pcn_for_x12(conn, orig, payer_claim_number_, sent)
+            if sent and not pcn and adjudicated(conn, orig["id"]):
+                raise BadInput(
+                    f"{orig['number']}: a payer answered it but no payer claim number is known;"
+                    " a void (frequency 8) needs it (REF*F8) or the payer rejects it: give it"
+                    " with --payer-claim-number (nothing was changed)"
+                )
         if sent:
             c = _issued_snapshot(conn, orig)
             c.update(

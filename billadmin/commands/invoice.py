@@ -296,7 +296,9 @@ def invoice_void(
     """Void an issued invoice with a credit note; a claim already sent is voided on the next 837P.
 
     The credit note (CN...) cancels the invoice's total. A claim that was sent goes out again on
-    the next `invoice generate` with frequency code 8 and the payer's claim number (REF*F8).
+    the next `invoice generate` with frequency code 8 and the payer's claim number (REF*F8). A
+    claim a payer already answered is refused (exit 2) until its claim number is known (from
+    its 835 or --payer-claim-number): payers reject a void they cannot match.
 
     Example:
         billadmin invoice void C000123 --reason "billed to the wrong payer" --rebill
@@ -316,7 +318,7 @@ def invoice_void(
             + (
                 ", REF*F8)"
                 if res["payer_claim_number_known"]
-                else "; no payer claim number known: pass --payer-claim-number)"
+                else "; never adjudicated, so no REF*F8)"
             )
         )
 

@@ -1,0 +1,143 @@
+"""Replacing or voiding a claim moves its open amount exactly once (issue 12), and a void of a
+claim a payer answered needs the payer's claim number (837P 2300 REF*F8: "required when CLM05-3
+indicates this claim is a replacement or void to a previously adjudicated claim"), while one
+never adjudicated is voided without it. Every amount is written by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import invoice_fixtures as fx
+import ledger_scenarios as ls
+import pytest
+
+from billadmin import db as dbmod
+from billadmin.billing import generate as gen
+from billadmin.billing import lifecycle
+from billadmin.errors import BadInput
+from billadmin.remit import post
+from billadmin.reports import aging, claim_checks, invariants
+
+TODAY = ls.DAY0
+DOS = (TODAY - dt.timedelta(days=4)).isoformat()
+
+
+def _setup(db, tmp_path: Path) -> None:
+    """C000001 to Keystone: one 99213 at 150.00, sent."""
+    with dbmod.write(db):
+        fx.practice(db)
+        pid = fx.patient(db, "R0001", "Rae", "Fix")
+        fx.coverage(db, pid, "KEY", member="KEY001")
+        fx.encounter(db, pid, DOS, [("99213", 15000)])
+    assert _generate(db, tmp_path, "r1") == ["C000001"]
+
+
+def _generate(db, tmp_path: Path, name: str) -> list[str]:
+    res = gen.generate(
+        db, out_dir=tmp_path / name, today=TODAY, scrub=fx.no_scrub, pdf=False, xlsx=False
+    )
+    return [r["number"] for r in res.issued]
+
+
+def _deny(db, tmp_path: Path, pcn: str) -> None:
+    """Keystone denies C000001: CLP02 4, paid 0.00, CO-16 150.00 (claim lacks information)."""
+    claim = {
+        "claim": "C000001",
+        "status": "4",
+        "charge": "150.00",
+        "paid": "0.00",
+        "pcn": pcn,
+        "lines": [
+            {"code": "99213", "charge": "150.00", "paid": "0.00", "cas": [["CO", "16", "150.00"]]}
+        ],
+    }
+    path = tmp_path / "DENY1.835"
+    path.write_text(ls.remit_text({"payer": "KEY", "trace": "DENY1", "on": "D", "claims": [claim]}))
+    res = post.import_files(db, [path])
+    assert [t.result for t in res.transactions] == ["posted"], res
+
+
+def _balance(db, number: str) -> int:
+    return db.execute(
+        "SELECT total_cents + credited_cents - paid_cents - adjusted_cents FROM invoice_balances"
+        " WHERE number = ?",
+        (number,),
+    ).fetchone()[0]
+
+
+def _aging_total(db) -> dict[str, int]:
+    return {r["payer"]: r["total_cents"] for r in aging.by_payer(db, TODAY)}
+
+
+def _clean(db) -> None:
+    assert claim_checks.claim_findings(db) == []
+    assert invariants.invariant_findings(db, TODAY) == []
+
+
+def test_replacing_a_denied_claim_moves_its_open_amount_once(db, tmp_path):
+    _setup(db, tmp_path)
+    _deny(db, tmp_path, "KEY-77")
+    # a denial is not an adjustment: 150.00 - 0.00 paid - 0.00 adjusted = 150.00 stays open
+    assert _balance(db, "C000001") == 15000
+    assert lifecycle.status_of(db, 1) == "denied"
+    assert _aging_total(db) == {"KEY": 15000, "TOTAL": 15000}
+    _clean(db)
+
+    res = lifecycle.replace(db, "C000001", scrub=fx.no_scrub, today=TODAY)
+    assert (res["replacement"], res["credit_note"], res["frequency"]) == (
+        "C000002",
+        "CN000001",
+        "7",
+    )
+    cn = db.execute("SELECT total_cents FROM invoices WHERE number = 'CN000001'").fetchone()[0]
+    assert cn == -15000  # the credit note takes off the 150.00 once
+    assert _balance(db, "C000001") == 15000 - 15000  # 0.00: closed by the credit note alone
+    assert _balance(db, "C000002") == 15000  # the replacement carries the 150.00
+    # 0.00 + 150.00: never 0.00 (reduced twice) nor 300.00 (counted twice)
+    assert _aging_total(db) == {"KEY": 15000, "TOTAL": 15000}
+    _clean(db)
+    _generate(db, tmp_path, "r2")  # the queued replacement goes out on the next 837P
+    text = "".join(f.read_text() for f in (tmp_path / "r2").rglob("*.edi"))
+    assert "CLM*C000002*150***11:B:7*" in text and "REF*F8*KEY-77~" in text
+
+
+def test_void_of_an_answered_claim_needs_the_payer_claim_number(db, tmp_path):
+    _setup(db, tmp_path)
+    _deny(db, tmp_path, "")  # an 835 whose CLP07 is empty: no payer claim number known
+    before = db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0]
+    with pytest.raises(BadInput, match=r"^C000001: a payer answered it") as e:
+        lifecycle.void(db, "C000001", reason="billed in error", today=TODAY)
+    assert e.value.exit_code == 2
+    assert db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == before  # nothing written
+    assert lifecycle.status_of(db, 1) == "denied"
+    assert _balance(db, "C000001") == 15000
+
+    res = lifecycle.void(
+        db, "C000001", reason="billed in error", payer_claim_number_="KEY-78", today=TODAY
+    )
+    assert res["sent_as_void"] and res["payer_claim_number_known"]
+    assert _balance(db, "C000001") == 15000 - 15000
+    assert _aging_total(db) == {"TOTAL": 0}
+    _clean(db)
+
+
+def test_void_of_a_claim_never_adjudicated_needs_no_number(db, tmp_path):
+    _setup(db, tmp_path)
+    res = lifecycle.void(db, "C000001", reason="wrong patient", today=TODAY)
+    assert res["sent_as_void"] and not res["payer_claim_number_known"]
+    assert _balance(db, "C000001") == 15000 - 15000
+    assert _generate(db, tmp_path, "r2") == ["CN000001"]
+    [edi] = list((tmp_path / "r2").rglob("*.edi"))
+    text = edi.read_text()
+    # frequency 8 and, never adjudicated, no REF*F8 ("if not required, do not send")
+    assert "CLM*C000001*150***11:B:8*" in text and "REF*F8" not in text
+    _clean(db)
+
+
+def test_void_cli_refusal_is_one_line_naming_the_claim(cli, db, tmp_path):
+    _setup(db, tmp_path)
+    _deny(db, tmp_path, "")
+    r = cli("invoice", "void", "C000001", "--reason", "billed in error")
+    assert r.exit_code == 2
+    assert r.stderr.count("\n") == 1 and "C000001" in r.stderr, r.stderr
