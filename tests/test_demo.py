@@ -103,3 +103,66 @@ def test_demo_dates_are_in_order(demo_practice):
     assert early == 0
     assert conn.execute("SELECT MAX(received_on) FROM payments").fetchone()[0] <= AS_OF.isoformat()
     assert conn.execute("SELECT MAX(issued_on) FROM invoices").fetchone()[0] <= AS_OF.isoformat()
+
+
+def test_demo_coordination_of_benefits(demo_practice):
+    """A share of Medicare patients has a second coverage (Medigap and Medicaid); Medicare's
+    answers cross some claims over and leave others to a COB claim; the secondary payers answer
+    on the claim they were sent; nothing routed reaches a patient statement; the clerk replaces
+    denied claims and writes off small balances; the summary says so; `check` passes."""
+    from billadmin import integrity
+
+    path, stderr = demo_practice
+    coverage = demo.generate(AS_OF).tables["coverage"]
+    medicare = {c["MRN"] for c in coverage if c["Payer Code"] == "MCR"}
+    second = [c for c in coverage if c["Priority"] == "secondary"]
+    assert {c["Payer Code"] for c in second} == {"SUM", "MCD"}  # Medigap, Medicaid
+    assert {c["MRN"] for c in second} <= medicare and 0.3 <= len(second) / len(medicare) <= 0.8
+    conn = dbmod.connect(path)
+    q = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+    crossed = q("SELECT COUNT(DISTINCT invoice_id) FROM cob_crossovers")
+    cob_claims = q("SELECT COUNT(*) FROM cob_claims")
+    assert crossed > 20 and cob_claims > 20
+    # the crossover payers answer on the crossed-over claim itself, as secondary
+    assert (
+        q(
+            "SELECT COUNT(*) FROM cob_crossovers x JOIN remit_claims c ON c.invoice_id ="
+            " x.invoice_id JOIN remit_transactions t ON t.id = c.transaction_id"
+            " WHERE t.payer_id = x.next_payer_id AND c.status_code = '2'"
+        )
+        > crossed // 2
+    )
+    # every answer to a COB claim is a secondary's: OA-23 on each line, the claim then closed
+    answers = conn.execute(
+        "SELECT c.id, c.status_code, b.total_cents + b.credited_cents - b.paid_cents"
+        " - b.adjusted_cents FROM cob_claims x JOIN remit_claims c ON c.invoice_id = x.invoice_id"
+        " JOIN invoice_balances b ON b.invoice_id = x.invoice_id"
+    ).fetchall()
+    assert len(answers) > cob_claims // 2
+    assert {(status, balance) for _, status, balance in answers} == {("2", 0)}
+    assert (
+        q(
+            "SELECT COUNT(*) FROM remit_claims c JOIN cob_claims x ON x.invoice_id = c.invoice_id"
+            " WHERE NOT EXISTS (SELECT 1 FROM remit_adjustments a WHERE a.claim_id = c.id"
+            " AND a.group_code = 'OA' AND a.reason_code = '23')"
+        )
+        == 0
+    )
+    # what a payer passed on never reaches a patient statement
+    assert (
+        q(
+            "SELECT COUNT(*) FROM cob_routes r JOIN patient_invoice_adjustments x"
+            " ON x.adjustment_id = r.adjustment_id"
+        )
+        == 0
+    )
+    replaced = q("SELECT COUNT(*) FROM invoices WHERE kind = 'claim' AND frequency_code = '7'")
+    written_off = q(
+        "SELECT COUNT(*) FROM clerk_adjustments WHERE kind = 'writeoff' AND reason = 'small-balance'"
+    )
+    assert replaced > 0 and written_off > 0
+    assert f"Medicare forwarded {crossed} of their claims" in stderr
+    assert f"billed {cob_claims} COB 837P claims" in stderr
+    assert f"The clerk corrected and replaced {replaced} claims denied CO-16" in stderr
+    assert f"wrote off {written_off} small balances" in stderr
+    assert integrity.run_checks(conn) == []
