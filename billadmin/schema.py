@@ -296,7 +296,7 @@ integrity = Migrations("billadmin.integrity")
 # Money and ledger rows: append-only. Where posting sets a status column once after inserting
 # the row (remit_claims.outcome and .note, remit_transactions' posted/unmatched/skipped totals,
 # set by remit/post.py in the same transaction), only the money and identity columns are frozen.
-APPEND_ONLY = {
+_M002_APPEND_ONLY = {
     "payments": None,
     "payment_allocations": None,
     "adjustments": None,
@@ -315,11 +315,15 @@ APPEND_ONLY = {
     "remit_plb": None,
     "remit_payments": None,
 }
+# money tables added after m002 (their triggers and seals come from m003_clerk_ledger): why a
+# clerk adjusted a balance is part of the ledger entry it explains
+_M003_APPEND_ONLY: dict[str, str | None] = {"clerk_adjustments": None}
+APPEND_ONLY = {**_M002_APPEND_ONLY, **_M003_APPEND_ONLY}
 
 # Rows sealed into the keyed ledger chain (audit.seal): every insert, update and delete is
 # queued in seal_pending by a trigger and sealed by the transaction that made it, so a change
 # made outside billadmin (or a row deleted with its seal) is found by `billadmin check`.
-SEALED = (
+_M002_SEALED = (
     "payments",
     "payment_allocations",
     "adjustments",
@@ -339,6 +343,8 @@ SEALED = (
     "patients",
     "coverages",
 )
+_M003_SEALED = ("clerk_adjustments",)
+SEALED = _M002_SEALED + _M003_SEALED
 
 
 def _append_only_sql(table: str, columns: str | None) -> str:
@@ -415,10 +421,22 @@ def m002_append_only_ledger(db):
     CREATE TRIGGER row_seals_no_delete BEFORE DELETE ON row_seals
         BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;
     """
-    for table, columns in APPEND_ONLY.items():
+    _exec(db, sql + _protect_sql(_M002_APPEND_ONLY, _M002_SEALED))
+
+
+def _protect_sql(append_only: dict[str, str | None], sealed: tuple[str, ...]) -> str:
+    sql = ""
+    for table, columns in append_only.items():
         sql += "    " + _append_only_sql(table, columns)
-    for table in SEALED:
+    for table in sealed:
         sql += "    " + _seal_sql(table)
         # rows already there are sealed by the transaction that applies this migration
         sql += f"    INSERT INTO seal_pending (tbl, row_id) SELECT '{table}', rowid FROM {table};\n"
-    _exec(db, sql)
+    return sql
+
+
+@integrity()
+def m003_clerk_ledger(db):
+    """A clerk's write-off, transfer or EOB reason (clerk_adjustments) is part of the money
+    ledger: append-only and sealed like the adjustment it explains."""
+    _exec(db, _protect_sql(_M003_APPEND_ONLY, _M003_SEALED))
