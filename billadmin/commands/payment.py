@@ -128,6 +128,71 @@ def payment_refund(
     _show(post, fmt, output)
 
 
+@app.command("eob")
+def payment_eob(
+    claim: Annotated[str, typer.Argument(metavar="CLAIM", help="Our claim number, e.g. C000123.")],
+    paid: Annotated[str, typer.Option("--paid", metavar="AMOUNT", help="What the payer paid.")],
+    adjust: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--adjust",
+            "--cas",
+            metavar="GROUP-CARC:AMOUNT",
+            help="An adjustment as the EOB prints it, e.g. CO-45:50.00 or PR-2:30.00 (repeat).",
+        ),
+    ] = None,
+    reference: Annotated[
+        str, typer.Option("--reference", help="The check or EOB number (required).")
+    ] = "",
+    payer_claim_number: Annotated[
+        str | None,
+        typer.Option("--payer-claim-number", metavar="ICN", help="The payer's claim number."),
+    ] = None,
+    date: DateOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Post a payer's paper EOB for one claim, as `remit import` posts an 835.
+
+    Paid plus the adjustments must equal the claim's charge. Contractual adjustments reduce the
+    balance, PR moves to the next payer or the patient, denials stay open.
+
+    Example:
+        billadmin payment eob C000123 --paid 120.00 --adjust CO-45:50.00 --adjust PR-2:30.00 --reference 88123
+    """
+    from .. import dates, render
+    from ..dates import parse_option
+    from ..remit import post
+    from .options import amount as parse_amount
+
+    cents = parse_amount(paid, "--paid")
+    cas = [post.parse_cas(a) for a in adjust or []]
+    on = parse_option(date, "--date", dates.today())
+    res = post.post_eob(
+        open_db(),
+        claim,
+        paid_cents=cents,
+        cas=cas,
+        reference=reference,
+        on=on,
+        payer_claim_number=payer_claim_number,
+    )
+    render.emit(
+        [c.__dict__ for c in res.claims],
+        fmt=fmt,
+        output=output,
+        columns=[
+            "claim_number",
+            "outcome",
+            "charge_cents",
+            "paid_cents",
+            "adjusted_cents",
+            "patient_resp_cents",
+        ],
+        title="Paper EOB posted",
+    )
+
+
 @app.command("apply-credit")
 def payment_apply_credit(
     mrn: Annotated[str, typer.Argument(metavar="MRN", help="The patient's MRN.")],

@@ -35,6 +35,7 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -46,7 +47,7 @@ from .. import audit, money
 from .. import db as dbmod
 from ..errors import BadInput
 from . import balance, carc_rules
-from .parse import ClaimPayment, RemitFile, Transaction, parse_file
+from .parse import Adjustment, ClaimPayment, RemitFile, Transaction, parse_file
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -840,3 +841,117 @@ def _is_medicare(conn: Database, invoice_id: int) -> bool:
         (invoice_id,),
     ).fetchone()
     return bool(row) and (row[0] or "").lower() == "medicare"
+
+
+# -- a payer's paper EOB ----------------------------------------------------------------------------
+
+_CAS = re.compile(r"^(CO|CR|OA|PI|PR)-([0-9A-Z]{1,5}):(-?[0-9]+(?:\.[0-9]{1,2})?)$")
+
+
+def parse_cas(text: str) -> tuple[str, str, int]:
+    """One `GROUP-CARC:AMOUNT` (e.g. CO-45:50.00) as the EOB prints it -> (group, carc, cents)."""
+    m = _CAS.match((text or "").strip().upper())
+    if not m:
+        raise BadInput(f"--adjust {text!r}: expected GROUP-CARC:AMOUNT, e.g. CO-45:50.00")
+    try:
+        return m[1], m[2], money.parse_cents(m[3])
+    except money.MoneyError as e:
+        raise BadInput(f"--adjust {text!r}: {e}") from None
+
+
+def post_eob(
+    conn: Database,
+    claim_number: str,
+    *,
+    paid_cents: int,
+    cas: list[tuple[str, str, int]],
+    reference: str,
+    on: _dt.date,
+    status_code: str | None = None,
+    payer_claim_number: str | None = None,
+    today: _dt.date | None = None,
+) -> ImportResult:
+    """Post a payer's paper EOB for one claim through the 835 posting path: the EOB becomes a
+    one-claim transaction (payer key 'EOB ' + payer code, trace = reference + claim, so posting
+    the same EOB twice is refused as already posted) with claim-level CAS, posted by the same
+    code as `remit import` (classes, transfers, denials left open, status, COB routing).
+
+    The EOB must balance as an 835 claim does (005010X221A1 1.10.2.1: CLP03 charge - CLP04 paid
+    = the CAS total): paid + adjustments = the claim's charge. Refused (exit 2, one line naming
+    the claim, nothing written): an unknown claim or one that is not ours to post (a patient
+    invoice, a credit note, voided or replaced), amounts that do not balance, no reference."""
+    number = (claim_number or "").strip().upper()
+    row = conn.execute(
+        "SELECT i.id, i.kind, i.total_cents, p.code, p.name, p.x12_payer_id, i.payer_id"
+        " FROM invoices i LEFT JOIN payers p ON p.id = i.payer_id WHERE i.number = ?",
+        (number,),
+    ).fetchone()
+    if row is None or row[1] != "claim":
+        raise BadInput(f"{number}: no such claim" + (f" (a {row[1]} invoice)" if row else ""))
+    inv_id, _, charge, payer_code, payer_name, payer_x12, _pid = row
+    closed = conn.execute(
+        "SELECT status FROM invoice_events WHERE invoice_id = ? AND status IN ('voided','replaced')",
+        (inv_id,),
+    ).fetchone()
+    if closed:
+        raise BadInput(
+            f"{number}: the claim is {closed[0]}; post the EOB to the claim that replaced it"
+        )
+    ref = (reference or "").strip()
+    if not ref:
+        raise BadInput(f"{number}: --reference (the check or EOB number) is required")
+    total = paid_cents + sum(c for _, _, c in cas)
+    if total != charge:
+        d = total - charge
+        raise BadInput(
+            f"{number}: paid {money.fmt(paid_cents)} + adjustments"
+            f" {money.fmt(total - paid_cents)} = {money.fmt(total)} != charge {money.fmt(charge)}"
+            f" ({money.fmt(abs(d))} too {'much' if d > 0 else 'little'}); nothing posted"
+        )
+    denial = paid_cents == 0 and any(
+        carc_rules.Classifier(conn).classify(_pid, g, r) == "denial" for g, r, c in cas if c > 0
+    )
+    claim = ClaimPayment(
+        seq=1,
+        claim_number=number,
+        status_code=status_code or ("4" if denial else "1"),
+        charge_cents=charge,
+        paid_cents=paid_cents,
+        patient_resp_cents=sum(c for g, _, c in cas if g == "PR") or None,
+        filing_indicator=None,
+        payer_claim_number=(payer_claim_number or "").strip() or None,
+        segment=0,
+        adjustments=[Adjustment(g, r, c) for g, r, c in cas],
+    )
+    tx = Transaction(
+        control_number="EOB",
+        segment=0,
+        handling_code="I",
+        amount_cents=paid_cents,
+        method="CHK",
+        payment_date=on.isoformat(),
+        trace_number=f"{ref} {number}",
+        trace_company=f"EOB {payer_code}",
+        payer_name=payer_name,
+        payer_id=payer_x12,
+        claims=[claim],
+    )
+    body = json.dumps(
+        {"claim": number, "paid": paid_cents, "cas": cas, "reference": ref, "on": on.isoformat()}
+    )
+    rf = RemitFile(
+        path="",
+        name=f"paper EOB {ref}",
+        sha256=hashlib.sha256(body.encode()).hexdigest(),
+        size=len(body),
+        transactions=[tx],
+    )
+    res = ImportResult()
+    with dbmod.write(conn):
+        _post_file(conn, rf, res)
+        if res.already_posted:
+            raise BadInput(f"{number}: this EOB ({ref}) was already posted; nothing posted")
+        from ..billing import cob
+
+        cob.route(conn, today=today or on, at=_now())
+    return res
