@@ -105,6 +105,9 @@ def test_aging_by_invoice_date_and_per_patient(cli, ledger):
         ("TOTAL", "550.00", "20.00", "570.00"),
     ]
     assert pts[0]["patient"] == "30.00"
+    # the name has its own key: no two columns share one (the JSON kept only one of them)
+    assert set(pts[0]) >= {"mrn", "patient_name", "insurance", "patient", "total"}
+    assert pts[0]["patient_name"] and pts[-1]["patient_name"] is None
 
 
 def test_aging_as_of_a_past_date(cli, ledger):

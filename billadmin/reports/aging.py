@@ -129,8 +129,8 @@ def by_patient(
                 )
             }
         )
-    rows = [{"mrn": names[p][0], "patient": names[p][1], **v} for p, v in acc.items()]
-    rows = _with_totals(rows, {"mrn": "TOTAL", "patient": None}, extra)
+    rows = [{"mrn": names[p][0], "patient_name": names[p][1], **v} for p, v in acc.items()]
+    rows = _with_totals(rows, {"mrn": "TOTAL", "patient_name": None}, extra)
     total = rows.pop()
     total["insurance_cents"] = sum(r["insurance_cents"] for r in rows)
     total["patient_cents"] = sum(r["patient_cents"] for r in rows)
@@ -141,7 +141,7 @@ def by_patient(
 PAYER_COLS = ["payer", "payer_name", "kind", "invoices", *BUCKET_KEYS, "total_cents", "share_pct"]
 PATIENT_COLS = [
     "mrn",
-    "patient",
+    "patient_name",
     "invoices",
     "insurance_cents",
     "patient_cents",
