@@ -381,3 +381,17 @@ def test_cli_lists_the_next_payer_claims(cli, practice_db, tmp_path):
     _remit(db, tmp_path, "KEY", "EFT1", KEY_ANSWER)
     r = cli("invoice", "generate", "--dry-run", "--through", TODAY.isoformat())
     assert "COB C000001 -> BVH 30.00 [COB-NEXT-PAYER] billed as C000002" in r.stderr
+
+
+def test_a_remark_newer_than_pyx12s_list_does_not_fail_the_run(practice_db, tmp_path):
+    """N781 (QMB) is not in pyx12's remark code list: copied into MOA it made pyx12 refuse the
+    whole file, every claim of the run with it. Known remarks are copied, unknown ones left out."""
+    db = practice_db
+    _patient(db, "KEY", "BVH")
+    _run(db, tmp_path, "r1")
+    _remit(db, tmp_path, "KEY", "EFT1", {**KEY_ANSWER, "remarks": ["N781", "MA130"]})
+    res = _run(db, tmp_path, "r2")
+    assert _numbers(res) == ["C000002"]
+    f, segs = _edi(res, "BVH")
+    assert any(s.startswith("MOA") and "MA130" in s and "N781" not in s for s in segs), segs
+    assert ls.cob_findings(f.read_text()) == []

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import functools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -362,14 +363,29 @@ def due(conn: Database, scope_payer_id: int | None = None) -> list[Due]:
     return [Due(*r) for r in conn.execute(q, args)]
 
 
+@functools.cache
+def known_remarks() -> frozenset[str]:
+    """The remark codes (RARC, X12 external code list 411) the outside oracle knows: pyx12's
+    code list, against which every 837 we write is validated."""
+    from pyx12.codes import ExternalCodes
+
+    return frozenset(c for c in ExternalCodes().codes["remark_code"]["codes"] if c)
+
+
 def adjudication(ans: Answer, payer: dict) -> dict:
-    """A prior payer's answer as the 2320 loop carries it."""
+    """A prior payer's answer as the 2320 loop carries it.
+
+    MOA remark codes are informational for the next payer (the amounts it adjudicates on are
+    the CAS and AMT segments). A remark newer than pyx12's code list (N781-N783, the QMB
+    remarks, for one) would make pyx12 refuse the whole file, and with it every claim of the
+    run, so only codes the list knows are copied; the others stay in our remit tables."""
     all_cas = ans.claim_cas + [c for ln in ans.lines.values() for c in ln["cas"]]
+    known = known_remarks()
     return {
         "paid_cents": ans.paid_cents,
         "cas": ans.claim_cas,
         "remaining_cents": sum(c[2] for c in all_cas if c[0] == "PR"),
-        "remarks": ans.remarks[:5],
+        "remarks": [r for r in ans.remarks if r in known][:5],
     }
 
 
