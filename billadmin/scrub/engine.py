@@ -19,7 +19,13 @@ from ..codesets import normalize
 from ..codesets.store import SYSTEM_NAMES, day_after
 from ..findings import Finding
 from ..x12 import text as x12text
-from .claim import address_problem, already_billed
+from .claim import (
+    address_problem,
+    already_billed,
+    member_id_problem,
+    payer_id_problem,
+    subscriber_problem,
+)
 from .model import Encounter, Line
 from .rules import ALL_NCCI_MODIFIERS, NCCI_MODIFIERS, RULES
 
@@ -127,6 +133,7 @@ class Ref:
         self._billing_npi: tuple | None = None
         self._x12: tuple | None = None
         self._claim_cov_memo: tuple = (None, None)
+        self._cov_problems: dict[int, dict[str, str]] = {}
         self._bad_address: dict[int, str] | None = None
         self._billed: dict[int, str] | None = None
         self.enc_filter: tuple[str, tuple] = ("SELECT NULL", ())  # set by check_db
@@ -642,16 +649,28 @@ class Ref:
         if self._claim_cov_memo[0] == key:
             return self._claim_cov_memo[1]
         dos = enc.dos
-        act = [
-            c
-            for c in self.coverages.get(enc.patient_id, ())
-            if c.start <= dos and (not c.end or c.end >= dos) and c.payer_kind != "self"
-        ]
-        act.sort(key=lambda c: c.start, reverse=True)
-        act.sort(key=lambda c: c.priority)
-        found = act[0] if act else None
+        found = None
+        for c in self.coverages.get(enc.patient_id, ()):
+            if c.start <= dos and (not c.end or c.end >= dos) and c.payer_kind != "self":
+                if found is None or (c.priority, found.start) < (found.priority, c.start):
+                    found = c
         self._claim_cov_memo = (key, found)
         return found
+
+    def coverage_problems(self, cov: Coverage) -> dict[str, str]:
+        """What the coverage billed lacks on a claim: rule id -> message (scrub/claim.py's
+        payer-id, member-id and subscriber checks), once per coverage."""
+        got = self._cov_problems.get(cov.id)
+        if got is None:
+            found = {
+                "CLAIM-PAYER-ID": payer_id_problem(cov.x12_payer_id, cov.payer_code),
+                "CLAIM-MEMBER-ID": member_id_problem(cov.member_id, cov.payer_code),
+                "CLAIM-SUBSCRIBER": subscriber_problem(
+                    cov.relationship, cov.subscriber_last, cov.subscriber_first, cov.payer_code
+                ),
+            }
+            got = self._cov_problems[cov.id] = {k: v for k, v in found.items() if v}
+        return got
 
     def address_problem(self, patient_id) -> str | None:
         """CLAIM-ADDRESS's answer for a patient (every patient's address checked once)."""

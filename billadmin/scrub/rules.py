@@ -21,11 +21,8 @@ from .. import pointers
 from .claim import (
     already_billed_message,
     charge_problem,
-    member_id_problem,
     no_dx,
-    payer_id_problem,
     pointer_problems,
-    subscriber_problem,
     too_many_lines,
 )
 
@@ -678,10 +675,11 @@ def claim_no_dx(ref, enc):
     The 837P's HI segment (loop 2300) is required and holds 1-12 diagnoses; CLM-DX says the same
     of every encounter, this one of the claims `invoice generate` would build.
     """
-    if ref.claim_coverage(enc) is not None:
-        msg = no_dx(len(enc.dx))
-        if msg:
-            yield None, msg
+    if enc.dx:
+        return
+    msg = no_dx(0)
+    if msg and ref.claim_coverage(enc) is not None:
+        yield None, msg
 
 
 @rule("CLAIM-LINES", "error", "encounter", f"{BUILD}: loop 2400 (at most 50 service lines)")
@@ -703,10 +701,10 @@ def claim_pointer(ref, enc):
     numbers as recorded; where they are 1..n the two agree and a fault is reported once, by
     CLM-POINTER (invoice generate drops its own finding on such a line too).
     """
-    n = len(enc.dx)
-    seqs = {s for s, _ in enc.dx}
-    if seqs == set(range(1, n + 1)) or ref.claim_coverage(enc) is None:
-        return
+    dx = enc.dx  # sorted by number, each number once
+    n = len(dx)
+    if not n or (dx[0][0] == 1 and dx[-1][0] == n) or ref.claim_coverage(enc) is None:
+        return  # numbered 1..n: CLM-POINTER checks the same positions
     for line in enc.lines:
         if line.context or any(True for _ in clm_pointer(ref, enc, line)):
             continue
@@ -720,13 +718,14 @@ def claim_charge(ref, enc):
 
     Such a line cannot be written in SV102/SV104; CLM-CHARGE (charge above zero) also reports it.
     """
-    bad = [
-        (line.no, msg)
-        for line in enc.lines
-        if not line.context and (msg := charge_problem(line.charge_cents, line.units))
-    ]
-    if bad and ref.claim_coverage(enc) is not None:
-        yield from bad
+    claim = None
+    for line in enc.lines:
+        msg = None if line.context else charge_problem(line.charge_cents, line.units)
+        if msg:
+            if claim is None:
+                claim = ref.claim_coverage(enc) is not None
+            if claim:
+                yield line.no, msg
 
 
 @rule(
@@ -749,13 +748,13 @@ def claim_address(ref, enc):
 def claim_payer_id(ref, enc):
     """The payer billed has its electronic (X12) payer id.
 
-    NM109 of loop 2010BB routes the claim through the clearinghouse; `payer set --x12-id`.
+    NM109 of loop 2010BB routes the claim through the clearinghouse (the payers import's
+    Electronic Payer ID column).
     """
     cov = ref.claim_coverage(enc)
-    if cov is not None:
-        msg = payer_id_problem(cov.x12_payer_id, cov.payer_code)
-        if msg:
-            yield None, msg
+    msg = None if cov is None else ref.coverage_problems(cov).get("CLAIM-PAYER-ID")
+    if msg:
+        yield None, msg
 
 
 @rule("CLAIM-MEMBER-ID", "error", "encounter", f"{BUILD}: loop 2010BA NM1*IL NM109 (member id)")
@@ -765,10 +764,9 @@ def claim_member_id(ref, enc):
     NM109 of loop 2010BA names the subscriber to the payer; CLM-COVERAGE also reports it.
     """
     cov = ref.claim_coverage(enc)
-    if cov is not None:
-        msg = member_id_problem(cov.member_id, cov.payer_code)
-        if msg:
-            yield None, msg
+    msg = None if cov is None else ref.coverage_problems(cov).get("CLAIM-MEMBER-ID")
+    if msg:
+        yield None, msg
 
 
 @rule(
@@ -784,12 +782,9 @@ def claim_subscriber(ref, enc):
     patient.
     """
     cov = ref.claim_coverage(enc)
-    if cov is not None:
-        msg = subscriber_problem(
-            cov.relationship, cov.subscriber_last, cov.subscriber_first, cov.payer_code
-        )
-        if msg:
-            yield None, msg
+    msg = None if cov is None else ref.coverage_problems(cov).get("CLAIM-SUBSCRIBER")
+    if msg:
+        yield None, msg
 
 
 @rule(
