@@ -329,7 +329,7 @@ def test_practice_must_be_complete_for_claims(db, tmp_path):
         fx.encounter(db, a, "2026-06-01", [("99213", 14000)])
     with pytest.raises(Exception) as ei:
         _run(db, tmp_path)
-    assert ei.value.exit_code == 2 and any("submitter_id" in d for d in ei.value.details)
+    assert ei.value.exit_code == 2 and any("--submitter-id" in d for d in ei.value.details)
     with pytest.raises(Exception) as ei:
         _run(db, tmp_path, through=dt.date(2026, 7, 1))
     assert "after today" in str(ei.value)
