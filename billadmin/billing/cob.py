@@ -293,16 +293,27 @@ def _route_answer(
         return [Routed(facts["number"], "COB-NEXT-PAYER", total, payers[to]["code"])]
     if qmb and "medicare" in kinds:
         _record(conn, rows, invoice_id, ans, "COB-QMB", None, restore=True, today=today, at=at)
+        _held_event(conn, invoice_id, "COB-QMB", total, at)
         return [Routed(facts["number"], "COB-QMB", total, None, "held on the claim")]
     if "medicaid" in kinds:
         held = [r for r in rows if r[4] not in MEDICAID_BILLABLE_CARCS]
         if held:
             rule = "COB-MEDICAID-PAID-IN-FULL"
             _record(conn, held, invoice_id, ans, rule, None, restore=True, today=today, at=at)
-            return [
-                Routed(facts["number"], rule, sum(r[5] for r in held), None, "held on the claim")
-            ]
+            amount = sum(r[5] for r in held)
+            _held_event(conn, invoice_id, rule, amount, at)
+            return [Routed(facts["number"], rule, amount, None, "held on the claim")]
     return []
+
+
+def _held_event(conn: Database, invoice_id: int, rule: str, cents: int, at: str) -> None:
+    """A protected patient amount put back on the claim leaves it open: its state says so
+    ('partially_paid', docs/claim-states.md) until the clerk writes the amount off, rather than
+    the 'paid' the 835 posting gave it (which `check`'s CLAIM-STATE rule rightly refuses)."""
+    conn.execute(
+        "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'partially_paid', ?, ?)",
+        (invoice_id, at, f"{rule}: {cents / 100:.2f} held on the claim, not billed to the patient"),
+    )
 
 
 def _record(
