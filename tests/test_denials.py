@@ -354,3 +354,27 @@ def test_appeal_letter_carries_the_payers_address(cli, db, tmp_path, payer_has_a
         assert "PO Box 7001" in head and "Dayton, OH 45401" in head and "1 MAIN ST" not in text
     else:
         assert "1 MAIN ST" in head and "COLUMBUS, OH 43215" in head
+
+
+def _claim_status(db, number: str) -> str:
+    return db.execute(
+        "SELECT s.status FROM invoice_status s JOIN invoices i ON i.id = s.invoice_id"
+        " WHERE i.number = ?",
+        (number,),
+    ).fetchone()[0]
+
+
+def test_appeal_moves_the_claim_and_a_lost_one_puts_it_back(cli, claims, db):
+    """docs/claim-states.md: an open appeal (draft included) puts the denied claim in
+    'appealed'; a lost or withdrawn appeal puts it back to 'denied'; the amount stays open."""
+    number = claims["C1"]  # 300.00 denied CO-16
+    assert _claim_status(db, number) == "denied"
+    r = cli(
+        "appeal", "create", number, "--reason", "records attached", "--date", AS_OF, "-f", "json"
+    )
+    assert r.exit_code == 0, r.stderr
+    appeal_id = json.loads(r.stdout)["appeal"]
+    assert _claim_status(db, number) == "appealed"
+    r = cli("appeal", "update", str(appeal_id), "--status", "withdrawn", "--date", AS_OF)
+    assert r.exit_code == 0, r.stderr
+    assert _claim_status(db, number) == "denied"

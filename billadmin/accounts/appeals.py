@@ -6,8 +6,10 @@ Rules:
 - Deadline: the remittance (denial) date + the payer's appeal limit (accounts.rules). Creating
   an appeal after it is refused unless the clerk says it is late on purpose (good cause).
 - One open appeal (draft or submitted) per claim; a new one after a decision is the next level.
-- Status: draft -> submitted | withdrawn; submitted -> won | lost | withdrawn. Submitting appends
-  the 'appealed' event to the claim's status history.
+- Status: draft -> submitted | withdrawn; submitted -> won | lost | withdrawn. Opening an appeal
+  puts the claim in 'appealed' (and submitting records it again in the claim's history); a lost
+  or withdrawn appeal puts it back to 'denied' (the denial stands); a won one stays 'appealed'
+  until the payer's reprocessed 835 posts.
 """
 
 from __future__ import annotations
@@ -100,6 +102,12 @@ def create(
             "INSERT INTO appeal_events (appeal_id, status, on_date, note, at) VALUES (?, 'draft', ?, NULL, ?)",
             (aid, on.isoformat(), now),
         )
+        # the claim is being worked: 'appealed' from the moment an appeal is open, draft
+        # included (docs/claim-states.md); it stays open in A/R
+        conn.execute(
+            "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'appealed', ?, ?)",
+            (inv["id"], on.isoformat(), f"appeal #{aid} opened (level {level})"),
+        )
         path = Path(letter) if letter else Path(f"appeal-{inv['number']}-{level}.pdf")
         write_letter(conn, aid, path, on=on)
         conn.execute("UPDATE appeals SET letter_file = ? WHERE id = ?", (str(path), aid))
@@ -150,6 +158,12 @@ def update(
             conn.execute(
                 "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'appealed', ?, ?)",
                 (invoice_id, on.isoformat(), f"appeal #{appeal_id} submitted"),
+            )
+        elif status in ("withdrawn", "lost"):
+            # the denial stands: back on the worklist, to write off or appeal at the next level
+            conn.execute(
+                "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'denied', ?, ?)",
+                (invoice_id, on.isoformat(), f"appeal #{appeal_id} {status}"),
             )
         audit.record(
             conn,
