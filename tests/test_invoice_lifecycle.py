@@ -265,6 +265,20 @@ def test_list_show_export(billed, tmp_path):
     json.dumps(s)
     csv_bytes, _ = lifecycle.export(db, "C000001", "csv")
     assert csv_bytes.decode().splitlines()[1].startswith("C000001,1,2026-06-01,99213,")
+    # the domain records its own reads: a Python caller cannot skip the audit rows (issue 14)
+    reads = _q(
+        db,
+        "SELECT action, entity_ids FROM audit_log WHERE action IN ('invoice show', 'invoice export')"
+        " ORDER BY id",
+    )
+    assert reads == [("invoice show", "C000002"), ("invoice export", "C000001")]
+
+
+def test_payer_list_shows_the_electronic_payer_id(billed, cli):
+    r = cli("payer", "list", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    rows = {p["payer"]: p for p in json.loads(r.stdout)}
+    assert rows["KEY"]["payer_id"] == "KEY77" and rows["MCR"]["payer_id"] == "15202"
 
 
 def test_export_x12_matches_the_sent_claim(db, tmp_path):

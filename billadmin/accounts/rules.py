@@ -107,6 +107,9 @@ def all_rules(conn: Database) -> dict[int, PayerRules]:
 
 
 def rule_rows(conn: Database) -> list[dict]:
+    """One row per payer: its electronic payer id (what our 837Ps send in 2010BB NM109) and the
+    deadlines billadmin applies to it."""
+    electronic = dict(conn.execute("SELECT code, x12_payer_id FROM payers").fetchall())
     out = []
     for r in sorted(all_rules(conn).values(), key=lambda r: r.code):
         out.append(
@@ -114,6 +117,7 @@ def rule_rows(conn: Database) -> list[dict]:
                 "payer": r.code,
                 "name": r.name,
                 "kind": r.kind,
+                "payer_id": electronic.get(r.code),
                 "timely_filing": r.filing_rule,
                 "appeal_days": r.appeal_days,
                 "corrected_claim": (

@@ -681,6 +681,14 @@ def list_invoices(
 
 
 def show(conn: Database, number: str) -> dict:
+    """One invoice with its totals, lines, history and files; the read is audited here."""
+    data = details(conn, number)
+    record_read(conn, "invoice show", entity="invoices", ids=[data["number"]], count=1)
+    return data
+
+
+def details(conn: Database, number: str) -> dict:
+    """What `show` returns, unaudited: for callers that record their own read (export)."""
     inv = get_invoice(conn, number)
     bal = conn.execute(
         "SELECT credited_cents, paid_cents, adjusted_cents FROM invoice_balances WHERE invoice_id = ?",
@@ -784,12 +792,20 @@ def export(conn: Database, number: str, fmt: str) -> tuple[bytes, str]:
     """
     inv = get_invoice(conn, number)
     fmt = fmt.lower()
+    record_read(
+        conn,
+        "invoice export",
+        entity="invoices",
+        ids=[inv["number"]],
+        count=1,
+        detail={"format": fmt},
+    )
     if fmt == "csv":
         import io
 
         from ..formats import write_csv
 
-        data = show(conn, number)
+        data = details(conn, number)
         buf = io.StringIO()
         write_csv(
             [{"number": inv["number"], **ln} for ln in data["lines"]],

@@ -414,13 +414,11 @@ def invoice_show(
         billadmin invoice show C000123
         billadmin invoice show P000045 --format json
     """
-    from .. import audit, db, render
+    from .. import render
     from ..billing import lifecycle
 
     conn = open_db()
     data = lifecycle.show(conn, number)
-    with db.write(conn):
-        audit.record(conn, "invoice show", entity="invoices", ids=[number.strip().upper()], count=1)
     if fmt is Format.json:
         render.emit(data, fmt=fmt, output=output, single=True)
         return
@@ -450,7 +448,6 @@ def invoice_export(
         billadmin invoice export P000045 --format pdf -o reprint.pdf
         billadmin invoice export C000123 --format x12
     """
-    from .. import audit, db
     from ..billing import lifecycle
     from ..render import private_open
 
@@ -465,15 +462,6 @@ def invoice_export(
         with private_open(path, "wb") as fh:
             fh.write(data)
         note(f"Wrote {path}")
-    with db.write(conn):
-        audit.record(
-            conn,
-            "invoice export",
-            entity="invoices",
-            ids=[number.strip().upper()],
-            count=1,
-            detail={"format": fmt},
-        )
 
 
 def _amount(text: str, number: str) -> int:
