@@ -129,7 +129,8 @@ def connect(
     An encrypted database (SQLCipher) is opened with the key from $BILLADMIN_KEY_FILE,
     $BILLADMIN_KEY or a prompt on a terminal; a new database is created encrypted when a key is
     configured. Raises DatabaseUnavailable (exit 3) when there is no database there, the key is
-    wrong or missing, or it cannot be read.
+    wrong or missing, or it cannot be read. Only create=True (`billadmin init`, test fixtures)
+    applies pending migrations; any other open refuses a database that needs them.
     """
     import sqlite_utils
 
@@ -195,8 +196,19 @@ def connect(
     db = sqlite_utils.Database(conn, execute_plugins=False)
     # kept in memory only: backups of an encrypted database reuse it
     db.encryption_key = key  # type: ignore[attr-defined]
-    if migrate:
+    if migrate and create:
         migrate_db(db)
+    elif migrate:
+        # only `init` (create=True) changes the schema: an upgraded billadmin asks for it once,
+        # rather than a nightly job migrating the practice's file as a side effect (issue 13)
+        pending = pending_migrations(db)
+        if pending:
+            db.conn.close()
+            raise DatabaseUnavailable(
+                f"database {p} was made by an older billadmin ({len(pending)} migration(s) to"
+                " apply): run `billadmin init` to upgrade it (back it up first:"
+                " `billadmin db backup`)"
+            )
     return db
 
 

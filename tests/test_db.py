@@ -148,3 +148,28 @@ def test_two_processes_lose_nothing(db_path):
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err.decode()
     assert conn.execute("SELECT value FROM settings WHERE key='counter'").fetchone()[0] == "400"
+
+
+def test_only_init_migrates(cli, db_path, monkeypatch):
+    """Issue 13: a database an older billadmin made is upgraded by `init` only; another command
+    refuses it (exit 3, nothing written) rather than migrating it as a side effect."""
+    from sqlite_utils.migrations import Migrations
+
+    assert cli("init").exit_code == 0
+    newer = Migrations("billadmin.test-upgrade")
+
+    @newer()
+    def m001_a_new_table(db):
+        db.execute("CREATE TABLE upgrade_marker (id INTEGER PRIMARY KEY) STRICT")
+
+    base = dbmod.migration_sets()
+    monkeypatch.setattr(dbmod, "migration_sets", lambda: [*base, newer])
+    before = db_path.read_bytes()
+    r = cli("patient", "list")
+    assert r.exit_code == 3 and "billadmin init" in r.stderr, r.stderr
+    assert db_path.read_bytes() == before
+    r = cli("init")
+    assert r.exit_code == 0, r.stderr
+    assert cli("patient", "list").exit_code == 0
+    conn = dbmod.connect(db_path)
+    assert conn.execute("SELECT COUNT(*) FROM upgrade_marker").fetchone() == (0,)
