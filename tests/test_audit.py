@@ -204,7 +204,8 @@ def test_legacy_rows_stay_verifiable_after_the_switch(db_path):
         )
         prev = h
     raw.close()
-    conn = dbmod.connect(db_path)  # migrates: the log rebuilt AUTOINCREMENT, rows copied
+    # as `billadmin init` upgrades it: the log rebuilt AUTOINCREMENT, rows copied
+    conn = dbmod.connect(db_path, create=True)
     assert audit.keyed_from(conn) == 4
     _rows(conn, 2)
     assert audit.verify(conn) == []
