@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .. import ledger
 from ..errors import BadInput, NotFound
 
 if TYPE_CHECKING:
@@ -38,22 +39,7 @@ def patient(conn: Database, mrn: str) -> dict:
     return dict(zip(PATIENT_COLS, row, strict=True))
 
 
-INVOICE_COLS = (
-    "id",
-    "number",
-    "kind",
-    "patient_id",
-    "payer_id",
-    "coverage_id",
-    "encounter_id",
-    "original_invoice_id",
-    "frequency_code",
-    "issued_on",
-    "due_on",
-    "filing_deadline",
-    "total_cents",
-    "copay_cents",
-)
+INVOICE_COLS = ("id", *ledger.INVOICE_FIELDS)  # the hashed fields, same order
 
 
 def find_invoice(conn: Database, number: str) -> dict | None:

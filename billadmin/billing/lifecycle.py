@@ -43,22 +43,7 @@ from .invoices import InvoiceIds, NewInvoice, claim_lines, insert_invoices, inse
 if TYPE_CHECKING:
     from ..db import Database
 
-INVOICE_COLS = (
-    "id",
-    "number",
-    "kind",
-    "patient_id",
-    "payer_id",
-    "coverage_id",
-    "encounter_id",
-    "original_invoice_id",
-    "frequency_code",
-    "issued_on",
-    "due_on",
-    "filing_deadline",
-    "total_cents",
-    "copay_cents",
-)
+INVOICE_COLS = ("id", *ledger.INVOICE_FIELDS)  # the hashed fields, same order
 
 
 def get_invoice(conn: Database, number: str) -> dict:
