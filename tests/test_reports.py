@@ -499,3 +499,23 @@ def test_aging_notes_patient_responsibility_not_yet_invoiced(cli, ledger, db):
     assert (
         "not on a patient invoice yet" not in cli("report", "aging", "--as-of", "2026-11-19").stderr
     )
+
+
+def test_reports_naming_patients_record_their_read_in_the_domain(ledger, db):
+    """Issue 14: the domain function that builds a report naming patients records the PHI read
+    (a Python caller cannot skip it); a report of payer totals names nobody and records none."""
+    import datetime as dt
+
+    from billadmin.reports import aging, deadlines
+
+    before = db.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
+    aging.report(db, as_of=dt.date(2026, 11, 26), per="payer")
+    assert db.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0] == before
+    aging.report(db, as_of=dt.date(2026, 11, 26), per="patient")
+    deadlines.filing_report(db, as_of=dt.date(2026, 11, 26))
+    rows = db.execute(
+        "SELECT action, detail FROM audit_log WHERE id > (SELECT MAX(id) - 2 FROM audit_log)"
+        " ORDER BY id"
+    ).fetchall()
+    assert [a for a, _ in rows] == ["report aging", "report timely-filing"]
+    assert all('"phi_read": true' in d for _, d in rows)

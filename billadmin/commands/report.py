@@ -46,18 +46,9 @@ def _dates(as_of, start=None, end=None):
 
 
 def _out(conn: Database, rep, fmt, output) -> None:
-    """Print or write the report; a report naming patients is recorded as a PHI read."""
-    from .. import audit, db, render
+    """Print or write the report (a report naming patients recorded its own PHI read)."""
+    from .. import render
 
-    if rep.phi:
-        with db.write(conn):
-            audit.record(
-                conn,
-                f"report {rep.name}",
-                entity="report",
-                count=len(rep.rows),
-                detail={"phi_read": True, "format": Format(fmt).value},
-            )
     render.emit_report(rep, fmt, output)
     for n in rep.notes:
         note(n)

@@ -20,7 +20,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from ..accounts import balances
-from .base import Chart, Report, pct
+from .base import Chart, Report, audited, pct
 from .ledger import BUCKET_KEYS, ITEMS_CTE, age_sql, bucket_sql
 
 if TYPE_CHECKING:
@@ -223,7 +223,7 @@ def report(
                 f"{money.fmt(waiting['insurance_cents'], thousands=True)} (not in the aging; "
                 "`billadmin invoice generate` bills it; --pending ages it)"
             )
-    return rep
+    return audited(conn, rep)
 
 
 def _cols(cols: list[str], pending: bool) -> list[str]:

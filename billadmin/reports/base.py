@@ -11,6 +11,10 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 
 @dataclass
@@ -86,3 +90,19 @@ def months(start: _dt.date, end: _dt.date) -> list[tuple[str, _dt.date, _dt.date
         out.append((d.strftime("%Y-%m"), max(d, start), min(nxt - _dt.timedelta(days=1), end)))
         d = nxt
     return out
+
+
+def audited(conn: Database, rep: Report) -> Report:
+    """A report whose rows name patients is a PHI read (45 CFR 164.312(b)): the domain records
+    it when it builds the report, so a Python caller cannot skip the audit row."""
+    if rep.phi:
+        from ..reads import record_read
+
+        record_read(
+            conn,
+            f"report {rep.name}",
+            entity="report",
+            count=len(rep.rows),
+            detail={"phi_read": True},
+        )
+    return rep

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import TYPE_CHECKING
 
-from .base import Report
+from .base import Report, audited
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -113,4 +113,5 @@ def report(conn: Database, *, day: _dt.date, xlsx: bool = False) -> Report:
             "Day payments": s["payments"],
             "Day adjustments": s["adjustments"],
         }
-    return Report("daysheet", f"Day sheet {day}", sheets, {k: COLS for k in sheets}, phi=True)
+    rep = Report("daysheet", f"Day sheet {day}", sheets, {k: COLS for k in sheets}, phi=True)
+    return audited(conn, rep)

@@ -19,7 +19,7 @@ import datetime as _dt
 from typing import TYPE_CHECKING
 
 from ..accounts import rules as payer_rules
-from .base import Report
+from .base import Report, audited
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -185,7 +185,7 @@ def filing_report(conn: Database, *, as_of: _dt.date, within: int = 30) -> Repor
         phi=True,
     )
     rep.notes.append(f"{len(rows) - past} due within {within} days, {past} past the deadline")
-    return rep
+    return audited(conn, rep)
 
 
 def coverage_report(conn: Database, *, as_of: _dt.date, within: int = 30) -> Report:
@@ -201,4 +201,4 @@ def coverage_report(conn: Database, *, as_of: _dt.date, within: int = 30) -> Rep
         f"{sum(r['state'] == 'expiring' for r in rows)} expiring, {sum(r['state'] == 'lapsed' for r in rows)} "
         f"lapsed, {sum(r['next_visit'] is not None for r in rows)} with an upcoming visit"
     )
-    return rep
+    return audited(conn, rep)
