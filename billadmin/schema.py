@@ -284,9 +284,10 @@ def MIGRATION_SETS():
     from .ingest.schema import ingest  # fee schedule (imported with `import fee-schedule`)
     from .reconcile.schema import reconcile  # reconciliation run history
     from .remit.schema import remit  # 835 remittances as read, CARC/RARC meanings
+    from .statements.schema import statements  # statement cycles, plans, collections
 
     # integrity last: its triggers and seals span the other sets' tables
-    return [core, accounts, remit, reconcile, ingest, codesets, billing, integrity]
+    return [core, accounts, remit, reconcile, ingest, codesets, billing, statements, integrity]
 
 
 # ---- integrity: applied after every domain's set, because its triggers span their tables ------
@@ -318,7 +319,18 @@ _M002_APPEND_ONLY = {
 # money tables added after m002 (their triggers and seals come from m003_clerk_ledger): why a
 # clerk adjusted a balance is part of the ledger entry it explains
 _M003_APPEND_ONLY: dict[str, str | None] = {"clerk_adjustments": None}
-APPEND_ONLY = {**_M002_APPEND_ONLY, **_M003_APPEND_ONLY}
+# statements stated, plan terms and status, plan payments, collections write-offs/recoveries
+_M004_STATEMENTS_APPEND_ONLY: dict[str, str | None] = dict.fromkeys(
+    (
+        "statements",
+        "payment_plans",
+        "plan_events",
+        "plan_payments",
+        "collection_accounts",
+        "collection_entries",
+    )
+)
+APPEND_ONLY = {**_M002_APPEND_ONLY, **_M003_APPEND_ONLY, **_M004_STATEMENTS_APPEND_ONLY}
 
 # Rows sealed into the keyed ledger chain (audit.seal): every insert, update and delete is
 # queued in seal_pending by a trigger and sealed by the transaction that made it, so a change
@@ -344,7 +356,14 @@ _M002_SEALED = (
     "coverages",
 )
 _M003_SEALED = ("clerk_adjustments",)
-SEALED = _M002_SEALED + _M003_SEALED
+_M004_STATEMENTS_SEALED = (
+    "statements",
+    "payment_plans",
+    "plan_payments",
+    "collection_accounts",
+    "collection_entries",
+)
+SEALED = _M002_SEALED + _M003_SEALED + _M004_STATEMENTS_SEALED
 
 
 def _append_only_sql(table: str, columns: str | None) -> str:
@@ -440,3 +459,10 @@ def m003_clerk_ledger(db):
     """A clerk's write-off, transfer or EOB reason (clerk_adjustments) is part of the money
     ledger: append-only and sealed like the adjustment it explains."""
     _exec(db, _protect_sql(_M003_APPEND_ONLY, _M003_SEALED))
+
+
+@integrity()
+def m004_statements_ledger(db):
+    """What a statement stated, a plan's terms, the payments that paid it and the write-offs and
+    recoveries of a collections hand-off are ledger: append-only and sealed."""
+    _exec(db, _protect_sql(_M004_STATEMENTS_APPEND_ONLY, _M004_STATEMENTS_SEALED))
