@@ -281,13 +281,25 @@ def MIGRATION_SETS():
     from .codesets.schema import (
         codesets,
     )  # code sets (ICD-10-CM, HCPCS, CPT, modifiers), NCCI PTP and MUE
+    from .eligibility.schema import eligibility  # 270 requests sent, 271 answers read
     from .ingest.schema import ingest  # fee schedule (imported with `import fee-schedule`)
     from .reconcile.schema import reconcile  # reconciliation run history
     from .remit.schema import remit  # 835 remittances as read, CARC/RARC meanings
     from .statements.schema import statements  # statement cycles, plans, collections
 
     # integrity last: its triggers and seals span the other sets' tables
-    return [core, accounts, remit, reconcile, ingest, codesets, billing, statements, integrity]
+    return [
+        core,
+        accounts,
+        remit,
+        reconcile,
+        ingest,
+        codesets,
+        billing,
+        statements,
+        eligibility,
+        integrity,
+    ]
 
 
 # ---- integrity: applied after every domain's set, because its triggers span their tables ------
