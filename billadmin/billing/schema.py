@@ -201,3 +201,31 @@ def m007_run_files(db: Database):
     CREATE INDEX billing_run_files_state ON billing_run_files(state)
     """,
     )
+
+
+@billing()
+def m008_corrections_charge_history(db: Database):
+    """A correction of an encounter's lines or diagnoses (billing/corrections.py) keeps what was
+    there before, why, and the claim it corrects: one row each, never changed or deleted."""
+    _exec(
+        db,
+        """
+    CREATE TABLE charge_corrections (
+        id INTEGER PRIMARY KEY,
+        encounter_id INTEGER NOT NULL REFERENCES encounters(id),
+        charge_line_id INTEGER REFERENCES charge_lines(id),
+        action TEXT NOT NULL CHECK (action IN ('change', 'remove', 'diagnoses')),
+        before TEXT NOT NULL,
+        after TEXT NOT NULL,
+        invoice_id INTEGER REFERENCES invoices(id),
+        reason TEXT,
+        corrected_on TEXT NOT NULL,
+        at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX charge_corrections_encounter ON charge_corrections(encounter_id);
+    CREATE TRIGGER charge_corrections_no_update BEFORE UPDATE ON charge_corrections
+        BEGIN SELECT RAISE(ABORT, 'charge corrections are append-only'); END;
+    CREATE TRIGGER charge_corrections_no_delete BEFORE DELETE ON charge_corrections
+        BEGIN SELECT RAISE(ABORT, 'charge corrections are append-only'); END
+    """,
+    )
