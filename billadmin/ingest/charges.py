@@ -34,6 +34,7 @@ from operator import itemgetter
 
 from .. import pointers
 from ..errors import Problem
+from . import claim_fields
 from .columns import CellError, normalise_dx, parse_cell
 
 BATCH = 5000
@@ -61,7 +62,7 @@ LINE_INPUT_FIELDS = [
     "units",
     "charge_cents",
 ]
-FIELDS = HEAD_FIELDS + LINE_INPUT_FIELDS
+FIELDS = HEAD_FIELDS + LINE_INPUT_FIELDS + list(claim_fields.FIELDS)
 _NO_MODS = (None, None, None, None)
 HEADER_FIELDS = (
     "patient",
@@ -405,6 +406,8 @@ class _Writer:
         self.encounters: list[tuple] = []
         self.diagnoses: list[tuple] = []
         self.lines: list[tuple] = []
+        self.line_fields: list[tuple] = []  # (encounter id, line no, *claim_fields.LINE_FIELDS)
+        self.encounter_fields: list[tuple] = []  # (encounter id, *ENCOUNTER_FIELDS)
 
     def new_encounter(self, enc: str, patient_id, dos, provider_id, pos, dx: tuple) -> int:
         enc_id = self.next_id
@@ -435,6 +438,22 @@ class _Writer:
                 self.lines,
             )
             self.lines.clear()
+        if self.line_fields:
+            self.conn.executemany(
+                f"INSERT OR REPLACE INTO charge_line_fields (encounter_id, line_no,"
+                f" {', '.join(claim_fields.LINE_FIELDS)})"
+                f" VALUES (?,?{',?' * len(claim_fields.LINE_FIELDS)})",
+                self.line_fields,
+            )
+            self.line_fields.clear()
+        if self.encounter_fields:
+            self.conn.executemany(
+                f"INSERT OR REPLACE INTO encounter_fields (encounter_id,"
+                f" {', '.join(claim_fields.ENCOUNTER_FIELDS)})"
+                f" VALUES (?{',?' * len(claim_fields.ENCOUNTER_FIELDS)})",
+                self.encounter_fields,
+            )
+            self.encounter_fields.clear()
 
 
 def _header_of_db(db, enc_id: int) -> tuple:
@@ -553,6 +572,7 @@ def import_charges(run) -> None:
     extra = {"encounters_created": 0, "encounters_updated": 0}
     head_get = itemgetter(*[index.get(f, pad) for f in HEAD_FIELDS])
     line_get = itemgetter(*[index.get(f, pad) for f in LINE_INPUT_FIELDS])
+    fields = _FieldsState(run) if any(f in index for f in claim_fields.FIELDS) else None
     padded = len(index) < len(FIELDS)
     n_inserted = n = 0
     prev_raw = None
@@ -582,6 +602,9 @@ def import_charges(run) -> None:
             enc, *rest = parse.head(head_raw, errs)
             head = tuple(rest)
         line_no, code, mods, ptrs, units, charge = parse.line(line_raw, len(head[4]), errs)
+        line_vals = enc_vals = None
+        if fields is not None:
+            line_vals, enc_vals = fields.parse(cells, errs)
         if errs:
             run.reject(row, cells, [run.problem(row, f, msg) for f, msg in errs])
             if not same_head:
@@ -632,11 +655,19 @@ def import_charges(run) -> None:
             )
             run.reject(row, cells, [problem])
             continue
+        if enc_vals is not None and not fields.encounter(  # type: ignore[union-attr]
+            writer, row, cells, cur_id, bool(cur_flags & _EXISTING), enc_vals
+        ):
+            continue
         cur_mask |= bit
         rec = (cur_id, line_no, code, mods[0], mods[1], mods[2], mods[3], ptrs, units, charge)
         if cur_flags & _EXISTING and _known_line(run, row, rec):
+            if fields is not None:
+                fields.existing_line(writer, row, cur_id, line_no, line_vals)
             continue
         writer.lines.append(rec)
+        if line_vals is not None:
+            writer.line_fields.append((cur_id, line_no, *line_vals))
         n_inserted += 1
         if len(writer.lines) >= BATCH:
             writer.flush()
@@ -646,6 +677,138 @@ def import_charges(run) -> None:
     for sql in rebuild:
         db.execute(sql)
     result.extra.update(extra)
+
+
+class _FieldsState:
+    """The claim-field columns of a charge file (ingest/claim_fields.py): parsed per row; an
+    encounter's claim dates must agree across its lines and with what is stored (a difference
+    is a conflict unless --update and nothing of the encounter is billed, like its header)."""
+
+    def __init__(self, run) -> None:
+        self.run = run
+        pad = len(run.table.headers)
+        self.get = itemgetter(*[run.mapping.index.get(f, pad) for f in claim_fields.FIELDS])
+        self.parser = claim_fields.Parser(run)
+        self.seen: dict[int, tuple[int, tuple]] = {}  # encounter id -> (first row, values)
+
+    def parse(self, cells: list, errs: list) -> tuple[tuple | None, tuple | None]:
+        cells.append("")
+        try:
+            raw = self.get(cells)
+        finally:
+            cells.pop()
+        return self.parser(raw, errs)
+
+    def encounter(
+        self, writer: _Writer, row: int, cells: list, enc_id: int, existing: bool, vals: tuple
+    ) -> bool:
+        """False when the row is rejected (its claim dates disagree with an earlier row's)."""
+        got = self.seen.get(enc_id)
+        if got is not None:
+            if got[1] != vals:
+                names = _differing_fields(claim_fields.ENCOUNTER_FIELDS, got[1], vals)
+                self.run.reject(
+                    row,
+                    cells,
+                    [
+                        self.run.problem(
+                            row,
+                            None,
+                            f"disagrees with row {got[0]} of the same encounter in: "
+                            + ", ".join(names)
+                            + " (claim dates are the encounter's: give them once, or the same)",
+                        )
+                    ],
+                )
+                return False
+            return True
+        self.seen[enc_id] = (row, vals)
+        if existing:
+            stored = _stored_encounter_fields(self.run.db, enc_id)
+            if stored == vals:
+                return True
+            billed = self.run.db.execute(
+                "SELECT COUNT(*) FROM charge_lines WHERE encounter_id = ? AND status != 'unbilled'",
+                (enc_id,),
+            ).fetchone()[0]
+            names = _differing_fields(
+                claim_fields.ENCOUNTER_FIELDS, stored or (None,) * len(vals), vals
+            )
+            if not self.run.opts.update or billed:
+                note = "has billed lines; not changed" if self.run.opts.update and billed else ""
+                self.run.conflict(row, "encounter", enc_id, names, note=note)
+                return True
+            self.run.audit_update(
+                "encounter_fields",
+                enc_id,
+                row,
+                {
+                    n: (o, v)
+                    for n, o, v in zip(
+                        claim_fields.ENCOUNTER_FIELDS,
+                        stored or (None,) * len(vals),
+                        vals,
+                        strict=True,
+                    )
+                    if o != v
+                },
+            )
+        writer.encounter_fields.append((enc_id, *vals))
+        return True
+
+    def existing_line(
+        self, writer: _Writer, row: int, enc_id: int, line_no: int, vals: tuple | None
+    ) -> None:
+        """A stored line given again: its claim fields compared like its other cells."""
+        r = self.run.db.execute(
+            f"SELECT {', '.join(claim_fields.LINE_FIELDS)} FROM charge_line_fields"
+            " WHERE encounter_id = ? AND line_no = ?",
+            (enc_id, line_no),
+        ).fetchone()
+        stored = tuple(r) if r else None
+        if stored == vals:
+            return
+        empty = (None,) * len(claim_fields.LINE_FIELDS)
+        names = _differing_fields(claim_fields.LINE_FIELDS, stored or empty, vals or empty)
+        status = self.run.db.execute(
+            "SELECT id, status FROM charge_lines WHERE encounter_id = ? AND line_no = ?",
+            (enc_id, line_no),
+        ).fetchone()
+        if not self.run.opts.update or status[1] != "unbilled":
+            note = f"is {status[1]}; not changed" if self.run.opts.update else ""
+            self.run.conflict(row, "charge line", status[0], names, note=note)
+            return
+        self.run.db.execute(
+            "DELETE FROM charge_line_fields WHERE encounter_id = ? AND line_no = ?",
+            (enc_id, line_no),
+        )
+        if vals is not None:
+            writer.line_fields.append((enc_id, line_no, *vals))
+        self.run.audit_update(
+            "charge_line_fields",
+            status[0],
+            row,
+            {
+                n: (o, v)
+                for n, o, v in zip(
+                    claim_fields.LINE_FIELDS, stored or empty, vals or empty, strict=True
+                )
+                if o != v
+            },
+        )
+
+
+def _differing_fields(names: tuple, a: tuple, b: tuple) -> list[str]:
+    return [n.replace("_", " ") for n, x, y in zip(names, a, b, strict=True) if x != y]
+
+
+def _stored_encounter_fields(db, enc_id: int) -> tuple | None:
+    r = db.execute(
+        f"SELECT {', '.join(claim_fields.ENCOUNTER_FIELDS)} FROM encounter_fields"
+        " WHERE encounter_id = ?",
+        (enc_id,),
+    ).fetchone()
+    return tuple(r) if r else None
 
 
 def _known_line(run, row: int, rec: tuple) -> bool:

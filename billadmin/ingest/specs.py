@@ -194,6 +194,136 @@ FEE_SCHEDULE = [
     Column("effective_to", "Effective To", "date", False, ("End Date", "To")),
 ]
 
+NDC_UNIT = enum_choices(
+    {
+        "F2": ["international unit", "iu"],
+        "GR": ["gram", "g"],
+        "ME": ["milligram", "mg"],
+        "ML": ["milliliter", "millilitre", "mL"],
+        "UN": ["unit", "each", "ea"],
+    }
+)
+ACCIDENT_CAUSE = enum_choices(
+    {
+        "AA": ["auto", "auto accident"],
+        "EM": ["employment", "work"],
+        "OA": ["other", "other accident"],
+    }
+)
+# issue 20: what real claims carry (ingest/claim_fields.py states the rules); all optional
+CLAIM_FIELD_COLUMNS = [
+    Column(
+        "ndc",
+        "NDC",
+        "text",
+        False,
+        ("National Drug Code", "NDC Code", "Drug NDC"),
+        extra=True,
+        help="11 digits 5-4-2; a hyphenated 10-digit NDC is padded",
+    ),
+    Column(
+        "ndc_unit",
+        "NDC Unit",
+        "enum",
+        False,
+        ("NDC Unit of Measure", "Drug Unit"),
+        choices=NDC_UNIT,
+        extra=True,
+    ),
+    Column("ndc_quantity", "NDC Quantity", "text", False, ("NDC Qty", "Drug Quantity"), extra=True),
+    Column("ordering_npi", "Ordering NPI", "npi", False, ("Ordering Provider NPI",), extra=True),
+    Column(
+        "ordering_last",
+        "Ordering Last Name",
+        "text",
+        False,
+        ("Ordering Provider Last Name",),
+        extra=True,
+    ),
+    Column(
+        "ordering_first",
+        "Ordering First Name",
+        "text",
+        False,
+        ("Ordering Provider First Name",),
+        extra=True,
+    ),
+    Column("referring_npi", "Referring NPI", "npi", False, ("Referring Provider NPI",), extra=True),
+    Column(
+        "referring_last",
+        "Referring Last Name",
+        "text",
+        False,
+        ("Referring Provider Last Name",),
+        extra=True,
+    ),
+    Column(
+        "referring_first",
+        "Referring First Name",
+        "text",
+        False,
+        ("Referring Provider First Name",),
+        extra=True,
+    ),
+    Column(
+        "prior_auth",
+        "Prior Auth",
+        "id",
+        False,
+        ("Prior Authorization", "Authorization Number", "Auth Number", "PA Number"),
+        x12=True,
+        extra=True,
+    ),
+    Column(
+        "referral_number",
+        "Referral Number",
+        "id",
+        False,
+        ("Referral", "Referral No"),
+        x12=True,
+        extra=True,
+    ),
+    Column("clia", "CLIA", "text", False, ("CLIA Number", "CLIA No"), extra=True),
+    Column(
+        "onset_date",
+        "Onset Date",
+        "date",
+        False,
+        ("Date of Onset", "Onset"),
+        past_only=True,
+        extra=True,
+    ),
+    Column(
+        "initial_treatment_date",
+        "Initial Treatment Date",
+        "date",
+        False,
+        (),
+        past_only=True,
+        extra=True,
+    ),
+    Column("last_seen_date", "Last Seen Date", "date", False, (), past_only=True, extra=True),
+    Column(
+        "accident_date",
+        "Accident Date",
+        "date",
+        False,
+        ("Date of Accident",),
+        past_only=True,
+        extra=True,
+    ),
+    Column(
+        "accident_cause",
+        "Accident Cause",
+        "enum",
+        False,
+        ("Accident Type",),
+        choices=ACCIDENT_CAUSE,
+        extra=True,
+    ),
+    Column("accident_state", "Accident State", "state", False, (), extra=True),
+]
+
 CHARGES = [
     Column(
         "encounter",
@@ -240,6 +370,7 @@ CHARGES = [
     ),
     Column("units", "Units", "int", False, ("Qty", "Quantity", "Days or Units"), default=1),
     Column("charge_cents", "Charge", "money", True, ("Amount", "Charge Amount", "Fee")),
+    *CLAIM_FIELD_COLUMNS,
 ]
 
 KINDS = {

@@ -1,0 +1,215 @@
+"""Issue 20, what real claims carry: the charge file's NDC, ordering and referring providers,
+prior authorization, referral and CLIA numbers and claim dates, imported (bad cells: file, row,
+column, exit 2, nothing written), carried into the 837P in their own loops, and valid in pyx12."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import invoice_fixtures as fx
+import pytest
+
+from billadmin import db as dbmod
+from billadmin import npi
+from billadmin.ingest.claim_fields import normalise_ndc
+from billadmin.ingest.columns import CellError
+
+REFERRING = npi.make("198765432")
+ORDERING = npi.make("187654321")
+HEAD = ["Encounter", "MRN", "DOS", "Rendering NPI", "Line", "Code", "Dx1", "Pointers", "Charge"]
+
+
+@pytest.fixture
+def practice_db(db):
+    with dbmod.write(db):
+        fx.practice(db)
+        p = fx.patient(db, "0001", "Jane", "Smith")
+        fx.coverage(db, p, "MCD", member="MCD0001")
+    return db
+
+
+def _write(path: Path, header: list[str], rows: list[list]) -> Path:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def _row(enc="E1", line=1, code="99213", charge="100.00"):
+    return [enc, "0001", "2026-06-10", fx.npi.make("162738495"), line, code, "E11.9", "1", charge]
+
+
+# ---- NDC normalisation: the forms accepted and refused -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, want",
+    [
+        ("12345-6789-01", "12345678901"),  # 5-4-2 as is
+        ("12345678901", "12345678901"),  # 11 digits
+        ("1234-5678-90", "01234567890"),  # 4-4-2: labeler padded
+        ("12345-678-90", "12345067890"),  # 5-3-2: product padded
+        ("12345-6789-1", "12345678901"),  # 5-4-1: package padded
+        ("N412345678901", "12345678901"),  # the 837 qualifier written in front
+        ("", None),
+    ],
+)
+def test_ndc_forms_accepted(raw, want):
+    assert normalise_ndc(raw) == want
+
+
+@pytest.mark.parametrize(
+    "raw, why",
+    [
+        ("1234567890", "ambiguous"),  # unhyphenated 10 digits
+        ("123-4567-890", "5-4-2"),
+        ("1234567890123", "11 digits"),
+        ("12345-6789-0A", "11 digits"),
+        (1234567890, "number cell"),
+    ],
+)
+def test_ndc_forms_refused(raw, why):
+    with pytest.raises(CellError, match=why):
+        normalise_ndc(raw)
+
+
+# ---- import ---------------------------------------------------------------------------------
+
+FULL = HEAD + [
+    "NDC",
+    "NDC Unit",
+    "NDC Quantity",
+    "Ordering NPI",
+    "Ordering Last Name",
+    "Referring NPI",
+    "Referring Last Name",
+    "Referring First Name",
+    "Prior Auth",
+    "Referral Number",
+    "CLIA",
+    "Onset Date",
+    "Accident Date",
+    "Accident Cause",
+    "Accident State",
+]
+
+
+def _full_rows() -> list[list]:
+    extra_inj = ["1234-5678-90", "ml", "2", "", "", REFERRING, "Hale", "Rita", "PA777", "RF55"]
+    extra_inj += ["", "2026-06-01", "2026-05-30", "auto", "Ohio"]
+    extra_lab = ["", "", "", ORDERING, "Mori", REFERRING, "Hale", "Rita", "PA777", "RF55"]
+    extra_lab += ["05D0123456", "", "", "", ""]
+    return [
+        _row(line=1, code="J1030", charge="40.00") + extra_inj,
+        _row(line=2, code="85025", charge="25.00") + extra_lab,
+    ]
+
+
+def test_import_stores_the_claim_fields(practice_db, cli, db_path, tmp_path):
+    f = _write(tmp_path / "charges.csv", FULL, _full_rows())
+    r = cli("import", "charges", f)
+    assert r.exit_code == 0, r.stderr
+    rows = practice_db.execute(
+        "SELECT line_no, ndc, ndc_unit, ndc_quantity, ordering_npi, ordering_last, referring_npi,"
+        " referring_last, referring_first, prior_auth, referral_number, clia"
+        " FROM charge_line_fields ORDER BY line_no"
+    ).fetchall()
+    assert rows == [
+        (1, "01234567890", "ML", "2", None, None, REFERRING, "Hale", "Rita", "PA777", "RF55", None),
+        (
+            2,
+            None,
+            None,
+            None,
+            ORDERING,
+            "Mori",
+            REFERRING,
+            "Hale",
+            "Rita",
+            "PA777",
+            "RF55",
+            "05D0123456",
+        ),
+    ]
+    enc = practice_db.execute(
+        "SELECT onset_date, initial_treatment_date, last_seen_date, accident_date,"
+        " accident_cause, accident_state FROM encounter_fields"
+    ).fetchall()
+    assert enc == [("2026-06-01", None, None, "2026-05-30", "AA", "OH")]
+    # the same file again changes nothing
+    r = cli("import", "charges", f)
+    assert r.exit_code == 0, r.stderr
+    assert practice_db.execute("SELECT COUNT(*) FROM charge_line_fields").fetchone()[0] == 2
+
+
+def test_an_unhyphenated_10_digit_ndc_is_refused_with_file_row_and_column(
+    practice_db, cli, tmp_path
+):
+    rows = _full_rows()
+    rows[1][FULL.index("NDC")] = "1234567890"
+    rows[1][FULL.index("NDC Unit")] = "UN"
+    rows[1][FULL.index("NDC Quantity")] = "1"
+    f = _write(tmp_path / "charges.csv", FULL, rows)
+    r = cli("import", "charges", f)
+    assert r.exit_code == 2
+    assert "charges.csv" in r.stderr and "row 3" in r.stderr and "'NDC'" in r.stderr
+    assert "ambiguous" in r.stderr and "1234567890" not in r.stderr
+    assert practice_db.execute("SELECT COUNT(*) FROM charge_lines").fetchone()[0] == 0
+    assert practice_db.execute("SELECT COUNT(*) FROM charge_line_fields").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    "column, value, reason",
+    [
+        ("NDC Unit", "KG", "must be one of"),
+        ("NDC Quantity", "0", "above 0"),
+        ("CLIA", "5D0123456", "CLIA number is 10"),
+        ("Referring Last Name", "", "required with the referring NPI"),
+        ("Accident Cause", "", "required with an accident date"),
+        ("Accident State", "", "required for an auto accident"),
+    ],
+)
+def test_bad_claim_field_cells_are_refused(practice_db, cli, tmp_path, column, value, reason):
+    rows = _full_rows()
+    rows[0][FULL.index(column)] = value
+    f = _write(tmp_path / "charges.csv", FULL, rows)
+    r = cli("import", "charges", f)
+    assert r.exit_code == 2, r.stderr
+    assert "row 2" in r.stderr and reason in r.stderr
+    assert practice_db.execute("SELECT COUNT(*) FROM charge_lines").fetchone()[0] == 0
+
+
+def test_claim_dates_of_one_encounter_must_agree(practice_db, cli, tmp_path):
+    rows = _full_rows()
+    rows[1][FULL.index("Onset Date")] = "2026-06-02"
+    f = _write(tmp_path / "charges.csv", FULL, rows)
+    r = cli("import", "charges", f)
+    assert r.exit_code == 2
+    assert "row 3" in r.stderr and "onset date" in r.stderr
+
+
+def test_a_changed_ndc_is_a_conflict_until_update(practice_db, cli, tmp_path):
+    f = _write(tmp_path / "charges.csv", FULL, _full_rows())
+    assert cli("import", "charges", f).exit_code == 0
+    rows = _full_rows()
+    rows[0][FULL.index("NDC")] = "55555-4444-22"
+    f2 = _write(tmp_path / "charges2.csv", FULL, rows)
+    r = cli("import", "charges", f2)
+    assert "conflict" in (r.stdout + r.stderr).lower()
+    assert practice_db.execute("SELECT ndc FROM charge_line_fields WHERE line_no = 1").fetchone()[
+        0
+    ] == ("01234567890")
+    r = cli("import", "charges", f2, "--update")
+    assert r.exit_code == 0, r.stderr
+    assert practice_db.execute("SELECT ndc FROM charge_line_fields WHERE line_no = 1").fetchone()[
+        0
+    ] == ("55555444422")
+
+
+def test_a_file_without_the_columns_writes_no_field_rows(practice_db, cli, tmp_path):
+    f = _write(tmp_path / "charges.csv", HEAD, [_row()])
+    assert cli("import", "charges", f).exit_code == 0
+    assert practice_db.execute("SELECT COUNT(*) FROM charge_line_fields").fetchone()[0] == 0
+    assert practice_db.execute("SELECT COUNT(*) FROM encounter_fields").fetchone()[0] == 0
