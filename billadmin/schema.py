@@ -342,7 +342,14 @@ _M004_STATEMENTS_APPEND_ONLY: dict[str, str | None] = dict.fromkeys(
         "collection_entries",
     )
 )
-APPEND_ONLY = {**_M002_APPEND_ONLY, **_M003_APPEND_ONLY, **_M004_STATEMENTS_APPEND_ONLY}
+# money a payer takes back from a claim (refund by check, PLB recoupment): remit m005
+_M005_REMIT_APPEND_ONLY: dict[str, str | None] = {"payer_returns": None}
+APPEND_ONLY = {
+    **_M002_APPEND_ONLY,
+    **_M003_APPEND_ONLY,
+    **_M004_STATEMENTS_APPEND_ONLY,
+    **_M005_REMIT_APPEND_ONLY,
+}
 
 # Rows sealed into the keyed ledger chain (audit.seal): every insert, update and delete is
 # queued in seal_pending by a trigger and sealed by the transaction that made it, so a change
@@ -375,7 +382,8 @@ _M004_STATEMENTS_SEALED = (
     "collection_accounts",
     "collection_entries",
 )
-SEALED = _M002_SEALED + _M003_SEALED + _M004_STATEMENTS_SEALED
+_M005_REMIT_SEALED = ("payer_returns",)
+SEALED = _M002_SEALED + _M003_SEALED + _M004_STATEMENTS_SEALED + _M005_REMIT_SEALED
 
 
 def _append_only_sql(table: str, columns: str | None) -> str:
@@ -478,3 +486,10 @@ def m004_statements_ledger(db):
     """What a statement stated, a plan's terms, the payments that paid it and the write-offs and
     recoveries of a collections hand-off are ledger: append-only and sealed."""
     _exec(db, _protect_sql(_M004_STATEMENTS_APPEND_ONLY, _M004_STATEMENTS_SEALED))
+
+
+@integrity()
+def m005_remit_payer_returns(db):
+    """A refund to a payer or a PLB recoupment (payer_returns) explains a negative insurance
+    payment on a claim: money ledger, append-only and sealed like the payment."""
+    _exec(db, _protect_sql(_M005_REMIT_APPEND_ONLY, _M005_REMIT_SEALED))

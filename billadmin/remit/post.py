@@ -585,7 +585,12 @@ class _TransactionPosting:
             rid, il = line_map[id(ln)] if ln is not None else (None, None)
             adj_id = None
             cls = self.classifier.classify(payer_id, a.group, a.reason)
+            amount = 0
             if post_to is not None and a.amount_cents != 0 and cls in ("contractual", "patient"):
+                amount = a.amount_cents
+                if amount > 0 and not claim.is_reversal:
+                    amount = max(0, amount - self._already_taken(post_to, il, a))
+            if amount:
                 adj_id = self.conn.execute(
                     "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
                     " amount_cents, source, created_on, created_at) VALUES (?,?,?,?,?,?,?,?)",
@@ -594,7 +599,7 @@ class _TransactionPosting:
                         il,
                         a.group,
                         a.reason,
-                        a.amount_cents,
+                        amount,
                         "transfer" if cls == "patient" else "remit",
                         self.pay_date,
                         self.now,
@@ -616,6 +621,24 @@ class _TransactionPosting:
                     self.pay_date,
                 ),
             )
+
+    def _already_taken(self, invoice_id: int, line_id: int | None, a: Adjustment) -> int:
+        """What this payer's postings on the invoice (reversals netted) already took off for the
+        same line, group and reason: a payer's second payment of a claim (another CLP07, so not
+        a duplicate) repeats the CAS that explains it, but the charge is reduced by contract
+        once and the patient's share moves once (835 TR3 1.10.2.8: a change to an adjudicated
+        claim comes as a reversal and correction, which nets the first posting out). Only the
+        part not taken yet is posted; the 835's CAS is kept as read either way."""
+        row = self.conn.execute(
+            "SELECT COALESCE(SUM(d.amount_cents), 0) FROM remit_adjustments ra"
+            " JOIN adjustments d ON d.id = ra.adjustment_id"
+            " JOIN remit_claims c ON c.id = ra.claim_id"
+            " JOIN remit_transactions t ON t.id = c.transaction_id"
+            " WHERE c.invoice_id = ? AND d.invoice_line_id IS ? AND ra.group_code = ?"
+            " AND ra.reason_code = ? AND t.payer_key = ?",
+            (invoice_id, line_id, a.group, a.reason, self.tx.payer_key),
+        ).fetchone()
+        return max(0, row[0])
 
     def _only_duplicate(self, claim: ClaimPayment, payer_id: int | None) -> bool:
         """Nothing paid and every non-PR adjustment is the payer's 'duplicate' (OA-18): the

@@ -165,3 +165,33 @@ def m004_payer_address(db: Database) -> None:
     ALTER TABLE remit_transactions ADD COLUMN payer_zip TEXT
     """,
     )
+
+
+@remit()
+def m005_payer_returns_and_crossover_payer(db: Database) -> None:
+    """Money a payer takes back from a claim: a refund the practice sends (payment refund-payer)
+    or a recoupment the payer offsets on a later 835 (PLB WO/72 naming the claim), each a
+    negative insurance payment allocated to the claim; and the crossover payer an 835 names
+    (NM1*TT, an organisation, not PHI) so the clerk sees who got the claim."""
+    _exec(
+        db,
+        """
+    CREATE TABLE payer_returns (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('refund','recoupment')),
+        invoice_id INTEGER NOT NULL REFERENCES invoices(id),
+        payer_id INTEGER REFERENCES payers(id),
+        payment_id INTEGER NOT NULL REFERENCES payments(id),
+        plb_id INTEGER REFERENCES remit_plb(id),
+        amount_cents INTEGER NOT NULL,
+        matched_by TEXT,
+        reference TEXT,
+        returned_on TEXT NOT NULL,
+        os_user TEXT NOT NULL,
+        at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX payer_returns_invoice ON payer_returns(invoice_id);
+    ALTER TABLE remit_claims ADD COLUMN crossover_payer TEXT;
+    ALTER TABLE remit_claims ADD COLUMN crossover_payer_id TEXT
+    """,
+    )
