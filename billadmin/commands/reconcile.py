@@ -339,6 +339,34 @@ def reconcile_remits(
             help="Deposits: format of --date when not YYYY-MM-DD, e.g. MM/DD/YYYY.",
         ),
     ] = None,
+    description: Annotated[
+        str | None,
+        typer.Option(
+            "--description",
+            metavar="COLUMN",
+            help="Deposits: the description column (names the payer of a deposit without a trace).",
+        ),
+    ] = None,
+    payer_col: Annotated[
+        str | None,
+        typer.Option("--payer", metavar="COLUMN", help="Deposits: a column naming the payer."),
+    ] = None,
+    window: Annotated[
+        int,
+        typer.Option(
+            "--window",
+            metavar="DAYS",
+            help="Deposits without a trace: days between the 835's payment date and the deposit.",
+        ),
+    ] = 5,
+    card_pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--card-pattern",
+            metavar="REGEX",
+            help="Deposits: descriptions of card batches (default CARD, MERCHANT, VISA, ...).",
+        ),
+    ] = None,
     tolerance: Annotated[
         str, typer.Option("--tolerance", help="Differences this small are not reported.")
     ] = "0.00",
@@ -359,11 +387,15 @@ def reconcile_remits(
     Unpaid: no 835 answer --days after issue, per payer. Underpaid: allowed below the fee
     schedule. Denied: current status denied, with reason codes. Unknown: 835 claims we could not
     post. With --deposits, each 835 payment (by its TRN02 trace number) is matched to the bank
-    file. Exit 0 when nothing needs attention, 1 otherwise, 2 on bad input. Kept in history.
+    file; rows without a trace by payer, amount and --window days (single, several 835s in one
+    deposit, one 835 in several deposits), card batches against the day's card payments; the
+    rest is listed as not from an 835. Exit 0 when nothing needs attention, 1 otherwise, 2 on
+    bad input. Kept in history.
 
     Example:
         billadmin reconcile remits --as-of 2026-03-31 --deposits bank-march.csv --key "EFT Trace" --amount Credit
-        billadmin reconcile remits --as-of 2026-03-31 --deposits bank.csv --key "EFT Trace" --amount Credit --date Date
+        billadmin reconcile remits --as-of 2026-03-31 --deposits bank.csv --key "EFT Trace" --amount Credit \\
+            --date Date --description Description --window 5
     """
     from .. import dates, db
     from ..errors import BadInput
@@ -386,9 +418,23 @@ def reconcile_remits(
             encoding=encoding,
             date=date_col,
             date_format=date_format,
+            description=description,
+            payer=payer_col,
         )
-    elif key or amount or sheet or date_col or date_format:
-        raise BadInput("--key, --amount, --sheet, --date and --date-format apply to --deposits")
+    elif key or amount or sheet or date_col or date_format or description or payer_col:
+        raise BadInput(
+            "--key, --amount, --sheet, --date, --date-format, --description and --payer"
+            " apply to --deposits"
+        )
+    if window < 0:
+        raise BadInput("--window is a number of days, 0 or more")
+    if card_pattern is not None:
+        import re
+
+        try:
+            re.compile(card_pattern)
+        except re.error as e:
+            raise BadInput(f"--card-pattern is not a regular expression: {e}") from None
     fmt = _fmt_for(fmt, output)
     if fmt is Format.xlsx and output is None:
         raise BadInput("--format xlsx needs -o FILE.xlsx")
@@ -401,6 +447,8 @@ def reconcile_remits(
         deposit_side=side,
         since=since_day,
         strip_zeros=strip_zeros,
+        window_days=window,
+        **({"card_pattern": card_pattern} if card_pattern is not None else {}),
     )
     for n in res.notes:
         note(f"Note: {n}")
@@ -431,6 +479,7 @@ def reconcile_remits(
                 "since": since_day,
                 "tolerance_cents": tol,
                 "deposit_date_column": date_col,
+                "window_days": window,
             },
             summary=summary,
             differences=res.differences,

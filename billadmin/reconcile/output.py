@@ -29,6 +29,7 @@ SHEET_TITLES = {
     "deposit_amount_differs": "Deposit differs",
     "only_in_835": "835 not deposited",
     "only_in_bank": "Deposit without 835",
+    "not_from_835": "Not from an 835",
     "deposit_duplicate": "Deposit duplicates",
 }
 

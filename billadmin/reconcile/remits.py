@@ -26,7 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .engine import Matcher
+from . import deposits as dep
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -66,16 +66,9 @@ CATEGORIES = (
     "deposit_amount_differs",
     "only_in_835",
     "only_in_bank",
+    "not_from_835",
     "deposit_duplicate",
 )
-_DEPOSIT_MAP = {
-    "matched": "deposit_matched",
-    "amount_differs": "deposit_amount_differs",
-    "only_in_a": "only_in_835",
-    "only_in_b": "only_in_bank",
-    "duplicate_in_a": "deposit_duplicate",
-    "duplicate_in_b": "deposit_duplicate",
-}
 
 
 @dataclass
@@ -91,7 +84,7 @@ class RemitsOutcome:
         cats = [
             c
             for c in CATEGORIES
-            if self.deposits_checked or not c.startswith(("deposit", "only_in"))
+            if self.deposits_checked or not c.startswith(("deposit", "only_in", "not_from"))
         ]
         by_cat = defaultdict(list)
         for r in self.rows:
@@ -106,6 +99,12 @@ class RemitsOutcome:
                     per_payer[r["payer"] or "?"].append(r)
                 for p in sorted(per_payer):
                     out.append(_sum_row(c, p, per_payer[p]))
+            if c == "deposit_matched" and len({r["reasons"] for r in rows}) > 1:
+                per_how = defaultdict(list)
+                for r in rows:
+                    per_how[r["reasons"]].append(r)
+                for how in sorted(per_how):
+                    out.append(_sum_row(c, f"by {how}", per_how[how]))
         return out
 
     @property
@@ -400,73 +399,71 @@ def deposits(
     tolerance_cents: int,
     strip_zeros: bool,
     problems: list[Problem],
+    window_days: int = dep.DEFAULT_WINDOW_DAYS,
+    card_pattern: str | None = dep.CARD_PATTERN,
 ) -> tuple[list[dict], list[dict]]:
-    """835 payments by trace number (A) against the bank file (B)."""
-    from .reports import read_side, strip_zeros_of
-
-    m = Matcher(tolerance_cents)
-    where = ["COALESCE(t.payment_date, substr(f.imported_at, 1, 10)) <= ?", "t.amount_cents != 0"]
-    params: list = [as_of.isoformat()]
-    if since:
-        where.append("COALESCE(t.payment_date, substr(f.imported_at, 1, 10)) >= ?")
-        params.append(since.isoformat())
-    info = {}
-    for tid, trace, amount, payer, pdate in conn.execute(
-        "SELECT t.id, t.trace_number, t.amount_cents, COALESCE(t.payer_name, t.payer_key),"
-        " t.payment_date FROM remit_transactions t JOIN remit_files f ON f.id = t.file_id WHERE "
-        + " AND ".join(where)
-        + " ORDER BY t.id",
-        params,
-    ):
-        key = trace.strip().upper()
-        if strip_zeros:
-            key = strip_zeros_of(key)
-        m.add_a(key, tid, amount)
-        info[tid] = (payer, pdate)
+    """835 payments against the bank file (the rules of reconcile/deposits.py); -> the rows
+    that need attention and the matched deposits."""
+    rems = dep.remittances(conn, as_of, since, strip_zeros)
     if (
         side.date
     ):  # the bank as it stood on --as-of: deposits after it (or before --since) are left out
         side.date_from, side.date_to = since, as_of
-    read_side(side, m, "b", strip_zeros=strip_zeros, problems=problems)
+    bank = dep.read_bank(side, strip_zeros, problems)
     if problems:
         return [], []
-    res = m.outcome()
-    rows = []
-    for r in res.rows:
-        cat = _DEPOSIT_MAP[r["category"]]
-        payer, pdate = (
-            info.get(r["row_a"], (None, None)) if r["row_a"] is not None else (None, None)
-        )
-        where_ = []
-        if r["row_a"] is not None:
-            where_.append(f"remit transaction {r['row_a']}")
-        if r["row_b"] is not None:
-            where_.append(f"{side.file} row {r['row_b']}")
-        rows.append(
-            _row(
-                cat,
-                payer=payer,
-                trace_number=r["key"],
-                date=pdate,
-                expected_cents=r["amount_a_cents"],
-                amount_cents=r["amount_b_cents"],
-                difference_cents=(r["amount_b_cents"] or 0) - (r["amount_a_cents"] or 0),
-                note=", ".join(where_),
+    res = dep.match_deposits(
+        rems,
+        bank,
+        tolerance_cents=tolerance_cents,
+        window_days=window_days,
+        card_days=dep.card_days(conn, as_of),
+        card_pattern=card_pattern,
+    )
+    f = side.file
+
+    def where(rs, bs) -> str:
+        parts = []
+        if rs:
+            parts.append("remit transaction " + ", ".join(str(r.tid) for r in rs))
+        if bs:
+            parts.append(
+                f"{f} row{'s' if len(bs) > 1 else ''} " + ", ".join(str(b.row) for b in bs)
             )
+        return ", ".join(parts)
+
+    def one(cat, rs, bs, *, expected=None, how=None, note="") -> dict:
+        r0 = rs[0] if rs else None
+        b0 = bs[0] if bs else None
+        amount = sum(b.cents for b in bs) if bs else None
+        exp = expected if expected is not None else (sum(r.cents for r in rs) if rs else None)
+        traces = [r.trace for r in rs] or [b.trace for b in bs if b.trace]
+        day = r0.day if r0 and r0.day else (b0.day if b0 else None)
+        return _row(
+            cat,
+            payer=r0.payer if r0 else None,
+            trace_number="+".join(traces) or None,
+            date=day.isoformat() if day else None,
+            expected_cents=exp,
+            amount_cents=amount,
+            difference_cents=(amount or 0) - (exp or 0),
+            reasons=how,
+            note=(note + ": " if note else "") + where(rs, bs),
         )
-    matched = [
-        _row(
-            "deposit_matched",
-            payer=info.get(r["row_a"], (None,))[0],
-            trace_number=r["key"],
-            date=info.get(r["row_a"], (None, None))[1],
-            expected_cents=r["amount_a_cents"],
-            amount_cents=r["amount_b_cents"],
-            difference_cents=r["amount_b_cents"] - r["amount_a_cents"],
-            note=f"remit transaction {r['row_a']}, {side.file} row {r['row_b']}",
-        )
-        for r in res.matched_rows()
+
+    rows = [one("deposit_amount_differs", [r], [b]) for r, b in res.differs]
+    rows += [one("only_in_835", [r], []) for r in res.only_in_835]
+    rows += [one("only_in_bank", [], [b], note=why) for b, why in res.only_in_bank]
+    rows += [one("not_from_835", [], [b], note=why) for b, why in res.not_from_835]
+    rows += [
+        one("deposit_duplicate", [r] if r else [], [b] if b else [], note="duplicate trace")
+        for _, r, b in res.duplicates
     ]
+    matched = [
+        one("deposit_matched", m.remits, m.bank, expected=m.expected_cents, how=m.how, note=m.note)
+        for m in res.matched
+    ]
+    matched.sort(key=lambda r: (r["date"] or "", r["trace_number"] or ""))
     return rows, matched
 
 
@@ -479,6 +476,8 @@ def reconcile_remits(
     deposit_side: Side | None = None,
     since: _dt.date | None = None,
     strip_zeros: bool = False,
+    window_days: int = dep.DEFAULT_WINDOW_DAYS,
+    card_pattern: str | None = dep.CARD_PATTERN,
 ) -> RemitsOutcome:
     from ..errors import InvalidRows
 
@@ -500,6 +499,8 @@ def reconcile_remits(
             tolerance_cents=tolerance_cents,
             strip_zeros=strip_zeros,
             problems=problems,
+            window_days=window_days,
+            card_pattern=card_pattern,
         )
         if problems:
             raise InvalidRows(problems=problems[:100], file=deposit_side.path.name)

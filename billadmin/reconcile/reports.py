@@ -57,6 +57,9 @@ class Side:
     date_format: str | None = None
     date_from: _dt.date | None = None
     date_to: _dt.date | None = None
+    # a bank file's description and payer columns (deposits without a trace are matched by them)
+    description: str | None = None
+    payer: str | None = None
     # filled while reading
     file: str = ""
     sha256: str = ""
