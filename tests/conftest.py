@@ -60,6 +60,9 @@ def _isolated(tmp_path, monkeypatch, request):
     database a test creates is encrypted (a key is configured), so the suite runs both ways."""
     monkeypatch.setenv("BILLADMIN_DB", str(tmp_path / "test.db"))
     monkeypatch.delenv("BILLADMIN_DEBUG", raising=False)
+    # pytest-xdist's workers inherit COLUMNS=80 from the controller; a test sees the width its
+    # output would have in a pipe (render.py: 200) unless it sets $COLUMNS itself
+    monkeypatch.delenv("COLUMNS", raising=False)
     for var in (
         "BILLADMIN_KEY",
         "BILLADMIN_KEY_FILE",

@@ -187,7 +187,8 @@ def test_empty_name_or_address_holds_only_that_encounter(practice_db, tmp_path, 
     assert held.encounter == "E-BAD"
     [finding] = held.findings  # one finding even when both sides run the rule
     assert finding.rule == "X12-TEXT-EMPTY"
-    assert "patient MRN 0011" in finding.message
+    pid = db.execute("SELECT id FROM patients WHERE mrn = '0011'").fetchone()[0]
+    assert f"patient {pid}:" in finding.message and "0011" not in finding.message  # no MRN
     assert ("last name" if where == "last" else "street") in finding.message
     assert CHINESE not in finding.message and "北京" not in finding.message
     [f] = _edis(res)  # the run went on: the other patient is billed, the file is valid

@@ -195,11 +195,12 @@ def claim_text_problems(
 ) -> list[str]:
     """Rule X12-TEXT-EMPTY for one claim: each party whose required name or address would be
     empty in the 837P. Rows use the database's column names (patients, coverages, payers);
-    messages name the MRN, coverage id and payer code, never the value."""
+    messages name the patient's internal id, coverage id and payer code (never the MRN, a
+    name or a value)."""
     out = []
     labels = _lost_labels(patient, PATIENT_TEXT) if patient else []
     if patient and labels:
-        out.append(_say(f"patient MRN {patient.get('mrn')}", labels))
+        out.append(_say(f"patient {patient.get('id')}", labels))
     if coverage and (coverage.get("relationship") or "self") != "self":
         labels = _lost_labels(coverage, SUBSCRIBER_TEXT)
         if labels:
