@@ -244,9 +244,7 @@ def _target(lines: list[dict], line: int | None, enc_number: str) -> dict:
     live = [ln for ln in lines if ln["status"] != "void"]
     if line is None:
         if len(live) != 1:
-            raise BadInput(
-                f"encounter {enc_number} has {len(live)} lines: say which with --line N"
-            )
+            raise BadInput(f"encounter {enc_number} has {len(live)} lines: say which with --line N")
         return live[0]
     for ln in lines:
         if ln["line_no"] == line:
@@ -389,7 +387,7 @@ def correct(
                 )
         if new_dx is not None and new_dx != old_dx:
             conn.execute("DELETE FROM encounter_diagnoses WHERE encounter_id = ?", (enc_id,))
-            conn.executemany(
+            conn.conn.executemany(
                 "INSERT INTO encounter_diagnoses (encounter_id, seq, code) VALUES (?,?,?)",
                 [(enc_id, i, c) for i, c in enumerate(new_dx, start=1)],
             )

@@ -20,6 +20,10 @@ Rules:
   code 7, original_invoice_id set) built from the encounter's current lines and diagnoses and
   the same coverage, checked by the scrubber first; the original is credited in full and gets
   the status 'replaced'. The replacement goes out on the next 837P with REF*F8.
+- Resubmit: a claim Medicare returned as unprocessable (CO-16 with MA130, state
+  'unprocessable') is corrected and sent again as a NEW claim (new number, frequency 1, no
+  REF*F8), never appealed or replaced; otherwise as replace, and the original's state becomes
+  'corrected' (`resubmit`'s docstring cites the rule).
 - Payer claim number lookup: --payer-claim-number, else the latest remittance for the claim
   that is not a reversal (remit_claims), else one recorded with record_payer_claim_number.
   It is never altered to fit X12: one holding a delimiter or a non-printable character is
@@ -65,7 +69,8 @@ def status_of(conn: Database, invoice_id: int) -> str | None:
 
 def _closed(conn: Database, invoice_id: int) -> str | None:
     row = conn.execute(
-        "SELECT status FROM invoice_events WHERE invoice_id = ? AND status IN ('voided', 'replaced')"
+        "SELECT status FROM invoice_events WHERE invoice_id = ?"
+        " AND status IN ('voided', 'replaced', 'corrected')"
         " ORDER BY id DESC LIMIT 1",
         (invoice_id,),
     ).fetchone()
@@ -354,6 +359,42 @@ def replace(
     today: _dt.date | None = None,
 ) -> dict:
     """Issue a corrected claim (frequency 7) for an issued claim (see the module docstring)."""
+    return _reissue(conn, number, scrub=scrub, payer_claim_number_=payer_claim_number_, today=today)
+
+
+def resubmit(
+    conn: Database,
+    number: str,
+    *,
+    scrub: Callable | None = None,
+    today: _dt.date | None = None,
+) -> dict:
+    """Resubmit a claim Medicare returned as unprocessable (CO-16 with MA130) as a NEW claim.
+
+    Rule: a claim returned as unprocessable has no appeal rights and is not in the payer's claim
+    history as adjudicated, so it is neither appealed nor replaced (frequency 7 would point at a
+    claim the payer does not hold): it is corrected and submitted again as a new claim, with a
+    new claim number, frequency code 1 and no REF*F8 (CMS Pub. 100-04 ch. 1 s. 80.3.2 "return
+    as unprocessable"; MA130 "Your claim contains incomplete and/or invalid information, and no
+    appeal rights are afforded because the claim is unprocessable. Submit a new claim with the
+    complete/correct information"). As with `replace`, the new claim is built from the
+    encounter's current lines and diagnoses (after `charge correct`) and scrubbed first; the
+    credit note moves the original's open amount to it once; the original's state becomes
+    'corrected'. Only a claim in state 'unprocessable' is resubmitted (any other is refused,
+    exit 2, naming the claim and what to do instead)."""
+    return _reissue(conn, number, scrub=scrub, today=today, resubmit_=True)
+
+
+def _reissue(
+    conn: Database,
+    number: str,
+    *,
+    scrub: Callable | None,
+    payer_claim_number_: str | None = None,
+    today: _dt.date | None,
+    resubmit_: bool = False,
+) -> dict:
+    """replace (frequency 7 when the original was sent) or resubmit (always a new claim)."""
     today_d = today or _dt.date.today()
     today_s = today_d.isoformat()
     with db.write(conn):
@@ -366,13 +407,20 @@ def replace(
         closed = _closed(conn, orig["id"])
         if closed:
             raise Conflict(f"{orig['number']} is already {closed}")
+        if resubmit_ and status_of(conn, orig["id"]) != "unprocessable":
+            raise Conflict(
+                f"{orig['number']} is {status_of(conn, orig['id']) or 'issued'}, not unprocessable:"
+                " a claim the payer adjudicated is corrected with `billadmin invoice replace`"
+                " (frequency 7); resubmit is for a claim returned unprocessable (MA130)"
+            )
         enc = _encounter_now(conn, orig)
         pat, cov, others, payers, dx = _billed_parties(conn, orig, enc)
         _check_replacement(conn, enc, dx, pat, cov, payers[cov["payer_id"]], scrub, today_d)
         at = audit.utcnow()
         ids = InvoiceIds(conn)
-        sent = was_sent(conn, orig["id"])
-        pcn = _pcn_for_x12(conn, orig, payer_claim_number_, sent)
+        # a resubmission is a new claim: no frequency 7, no REF*F8 (resubmit's docstring)
+        sent = was_sent(conn, orig["id"]) and not resubmit_
+        pcn = None if resubmit_ else _pcn_for_x12(conn, orig, payer_claim_number_, sent)
         (new_no,) = numbering.take(conn, "claim", 1)
         (cn,) = numbering.take(conn, "credit", 1)
         credit = _credit_issue(
@@ -386,7 +434,7 @@ def replace(
                 "kind": "credit",
                 "number": cn,
                 "original": orig["number"],
-                "reason": f"replaced by {new_no}",
+                "reason": f"{'resubmitted as' if resubmit_ else 'replaced by'} {new_no}",
                 "issued_on": today_s,
             },
         )
@@ -414,12 +462,15 @@ def replace(
         if not sent:
             conn.execute("DELETE FROM claim_queue WHERE invoice_id = ?", (orig["id"],))
         conn.execute("INSERT INTO claim_queue (invoice_id, queued_at) VALUES (?, ?)", (inv_id, at))
-        _event(conn, orig["id"], "replaced", at, f"replaced by {new_no}; credit note {cn}")
+        if resubmit_:
+            _event(conn, orig["id"], "corrected", at, f"resubmitted as {new_no}; credit note {cn}")
+        else:
+            _event(conn, orig["id"], "replaced", at, f"replaced by {new_no}; credit note {cn}")
         t = content.temp_ids(conn, "_repl_lines", [ln["charge_line_id"] for ln in enc["lines"]])
         conn.execute(f"UPDATE charge_lines SET status = 'billed' WHERE id IN (SELECT id FROM {t})")
         audit.record(
             conn,
-            "invoice replace",
+            "invoice resubmit" if resubmit_ else "invoice replace",
             entity="invoices",
             ids=[orig["id"], credit.row["id"], inv_id],
             count=1,
@@ -480,6 +531,7 @@ def _encounter_now(conn: Database, orig: dict) -> dict:
         )
     for ln in enc["lines"]:
         ln["code"] = (ln["code"] or "").strip().upper()
+    content.load_claim_fields(conn, {enc["id"]: enc})  # issue 20's claim fields
     return enc
 
 

@@ -361,6 +361,40 @@ def invoice_replace(
     )
 
 
+@app.command("resubmit")
+def invoice_resubmit(
+    number: Annotated[
+        str,
+        typer.Argument(metavar="NUMBER", help="The claim returned unprocessable, e.g. C000123."),
+    ],
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Resubmit a claim returned unprocessable (Medicare MA130) as a new claim.
+
+    MA130 claims have no appeal rights: correct the encounter (`billadmin charge correct`), then
+    resubmit. The encounter's current lines and diagnoses are scrubbed and billed on a new claim
+    number with frequency code 1 (not a replacement: no REF*F8); the original's open amount
+    moves to it once (credit note) and its state becomes 'corrected'. Exit 1 (nothing issued)
+    if the encounter still has errors; exit 2 for a claim that is not unprocessable.
+
+    Example:
+        billadmin charge correct E000123 --dx E11.65 --reason "MA130: invalid diagnosis"
+        billadmin invoice resubmit C000123
+    """
+    from .. import render
+    from ..billing import lifecycle
+    from ..scrub import check as scrub_check
+
+    conn = open_db()
+    res = lifecycle.resubmit(conn, number, scrub=scrub_check)
+    render.emit(res, fmt=fmt, output=output, single=True, title="Resubmitted")
+    note(
+        f"{res['replacement']} is a new claim for {res['number']}; it goes out on the next"
+        " `billadmin invoice generate`"
+    )
+
+
 @app.command("list")
 def invoice_list(
     kind: Annotated[str | None, typer.Option("--kind", help="claim, patient or credit.")] = None,
