@@ -11,7 +11,7 @@ from . import FormatOpt, OutputOpt, group, note, open_db
 
 app = group(
     "Patient payments and refunds: post, refund, list.\n\nPatient payments and refunds: post, "
-    "refund, apply-credit, list."
+    "refund, apply-credit, list; a payer's paper EOB (eob) and refunds to payers (refund-payer)."
 )
 
 MethodOpt = Annotated[str | None, typer.Option("--method", help="cash, card, check, eft or other.")]
@@ -190,6 +190,42 @@ def payment_eob(
             "patient_resp_cents",
         ],
         title="Paper EOB posted",
+    )
+
+
+@app.command("refund-payer")
+def payment_refund_payer(
+    claim: Annotated[str, typer.Argument(metavar="CLAIM", help="Our claim number, e.g. C000123.")],
+    amount: Annotated[
+        str, typer.Argument(metavar="AMOUNT", help="Amount sent back to the payer, e.g. 110.00.")
+    ],
+    method: MethodOpt = None,
+    reference: ReferenceOpt = None,
+    date: DateOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Refund a payer's overpayment of a claim (its credit: the claim's balance below zero).
+
+    Recorded as a negative payment from the claim's payer allocated to the claim; never more
+    than the payer's credit on it. A payer that recoups by PLB on a later 835 needs no refund:
+    `remit import` allocates the recoupment to the claim it names.
+
+    Example:
+        billadmin payment refund-payer C000123 110.00 --method check --reference 5120
+    """
+    from .. import dates, money, render
+    from ..accounts import refunds
+    from ..dates import parse_option
+    from .options import amount as parse_amount
+
+    cents = parse_amount(amount, "AMOUNT")
+    on = parse_option(date, "--date", dates.today())
+    row = refunds.refund_payer(open_db(), claim, cents, method=method, on=on, reference=reference)
+    render.emit(row, fmt=fmt, output=output, title="Refund to the payer", single=True)
+    note(
+        f"Refund {money.fmt(cents)} to {row['payer'] or 'the payer'} recorded on {row['claim']};"
+        f" balance now {money.fmt(row['balance_after_cents'])}"
     )
 
 
