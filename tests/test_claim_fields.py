@@ -12,8 +12,10 @@ import pytest
 
 from billadmin import db as dbmod
 from billadmin import npi
+from billadmin.billing import generate as gen
 from billadmin.ingest.claim_fields import normalise_ndc
 from billadmin.ingest.columns import CellError
+from billadmin.x12 import validate
 
 REFERRING = npi.make("198765432")
 ORDERING = npi.make("187654321")
@@ -213,3 +215,85 @@ def test_a_file_without_the_columns_writes_no_field_rows(practice_db, cli, tmp_p
     assert cli("import", "charges", f).exit_code == 0
     assert practice_db.execute("SELECT COUNT(*) FROM charge_line_fields").fetchone()[0] == 0
     assert practice_db.execute("SELECT COUNT(*) FROM encounter_fields").fetchone()[0] == 0
+
+
+# ---- 837P -----------------------------------------------------------------------------------
+
+
+def _segs(path: Path) -> list[str]:
+    return [s.strip() for s in path.read_text().split("~") if s.strip()]
+
+
+def _generate(db, tmp_path) -> list[str]:
+    res = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out")
+    [f] = [x for x in res.files if x.suffix == ".edi"]
+    v = validate.validate_file(f)
+    assert v.valid, [str(p) for p in v.problems]
+    return _segs(f)
+
+
+def _claim(segs: list[str]) -> list[str]:
+    """The segments of the first claim: from CLM to the end of its lines."""
+    start = next(i for i, s in enumerate(segs) if s.startswith("CLM*"))
+    end = next(i for i, s in enumerate(segs) if s.startswith("SE*"))
+    return segs[start:end]
+
+
+def test_837p_carries_every_field_in_its_loop_and_pyx12_accepts_it(practice_db, cli, tmp_path):
+    f = _write(tmp_path / "charges.csv", FULL, _full_rows())
+    assert cli("import", "charges", f).exit_code == 0
+    segs = _claim(_generate(practice_db, tmp_path))
+    # 2300: CLM11 auto accident in Ohio, the dates, then REF*9F, REF*G1 (both lines share
+    # them: claim level), REF*X4 (one CLIA on the claim: claim level)
+    assert segs[0] == "CLM*C000001*65***11:B:1*Y*A*Y*Y**AA:::OH"
+    assert segs[1:3] == ["DTP*431*D8*20260601", "DTP*439*D8*20260530"]
+    assert segs[3:6] == ["REF*9F*RF55", "REF*G1*PA777", "REF*X4*05D0123456"]
+    assert segs[6].startswith("HI*")
+    # 2310A: one referring provider for the claim, before the rendering provider (2310B)
+    assert segs[7] == f"NM1*DN*1*HALE*RITA****XX*{REFERRING}"
+    assert segs[8].startswith("NM1*82*")
+    # line 1: J1030 with its NDC (2410), no line-level REFs beyond 6R
+    lx1 = segs.index("LX*1")
+    lx2 = segs.index("LX*2")
+    line1 = segs[lx1:lx2]
+    assert line1[1] == "SV1*HC:J1030*40*UN*1***1"
+    assert line1[3].startswith("REF*6R*")
+    assert line1[4:6] == ["LIN**N4*01234567890", "CTP****2*ML"]
+    # line 2: the lab test with its ordering provider (2420E)
+    line2 = segs[lx2:]
+    assert f"NM1*DK*1*MORI*****XX*{ORDERING}" in line2
+    assert not any(s.startswith(("LIN*", "NM1*DN")) for s in line2)
+
+
+def test_different_values_per_line_go_on_the_lines(practice_db, cli, tmp_path):
+    rows = _full_rows()
+    other = npi.make("176543210")
+    rows[1][FULL.index("Referring NPI")] = other
+    rows[1][FULL.index("Prior Auth")] = "PA888"
+    rows[0][FULL.index("CLIA")] = "36D0999999"
+    f = _write(tmp_path / "charges.csv", FULL, rows)
+    assert cli("import", "charges", f).exit_code == 0
+    segs = _claim(_generate(practice_db, tmp_path))
+    head = segs[: segs.index("LX*1")]
+    assert "REF*9F*RF55" in head  # the referral number is still one for both lines
+    assert not any(s.startswith(("REF*G1", "REF*X4", "NM1*DN")) for s in head)
+    lx2 = segs.index("LX*2")
+    line1, line2 = segs[segs.index("LX*1") : lx2], segs[lx2:]
+    assert line1[3] == "REF*G1*PA777" and line1[4].startswith("REF*6R*")
+    assert line1[5] == "REF*X4*36D0999999"
+    assert line1[-1] == f"NM1*DN*1*HALE*RITA****XX*{REFERRING}"  # 2420F
+    assert line2[3] == "REF*G1*PA888" and "REF*X4*05D0123456" in line2
+    assert line2[-2:] == [
+        f"NM1*DK*1*MORI*****XX*{ORDERING}",  # 2420E before 2420F
+        f"NM1*DN*1*HALE*RITA****XX*{other}",
+    ]
+
+
+def test_a_claim_without_the_fields_is_unchanged(practice_db, cli, tmp_path):
+    f = _write(tmp_path / "charges.csv", HEAD, [_row()])
+    assert cli("import", "charges", f).exit_code == 0
+    segs = _claim(_generate(practice_db, tmp_path))
+    assert segs[0] == "CLM*C000001*100***11:B:1*Y*A*Y*Y"
+    assert not any(
+        s.startswith(("DTP*431", "REF*G1", "REF*X4", "LIN*", "NM1*DN", "NM1*DK")) for s in segs
+    )

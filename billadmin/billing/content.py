@@ -263,6 +263,102 @@ def claim_line(
     return ln
 
 
+def load_claim_fields(conn: Database, encs: dict[int, dict]) -> None:
+    """Attach to encounters read for billing (`{id: {..., "lines": [...]}}`) what the charge
+    import recorded beyond code and charge (issue 20): `e["fields"]` the claim dates and accident,
+    `ln["fields"]` per line the NDC, ordering/referring provider, authorization, referral and
+    CLIA numbers. Nothing is attached where nothing was recorded (most encounters)."""
+    from ..ingest.claim_fields import ENCOUNTER_FIELDS, LINE_FIELDS
+
+    if not encs:
+        return
+    have_lines = conn.execute("SELECT EXISTS (SELECT 1 FROM charge_line_fields)").fetchone()[0]
+    have_encs = conn.execute("SELECT EXISTS (SELECT 1 FROM encounter_fields)").fetchone()[0]
+    if not (have_lines or have_encs):
+        return
+    t = temp_ids(conn, "_claim_field_encs", encs)
+    if have_encs:
+        for eid, *vals in conn.execute(
+            f"SELECT f.encounter_id, {', '.join('f.' + c for c in ENCOUNTER_FIELDS)}"
+            f" FROM encounter_fields f JOIN {t} t ON t.id = f.encounter_id"
+        ):
+            encs[eid]["fields"] = {
+                k: v for k, v in zip(ENCOUNTER_FIELDS, vals, strict=True) if v is not None
+            }
+    if have_lines:
+        by_key: dict[tuple[int, int], dict] = {}
+        for eid, no, *vals in conn.execute(
+            f"SELECT f.encounter_id, f.line_no, {', '.join('f.' + c for c in LINE_FIELDS)}"
+            f" FROM charge_line_fields f JOIN {t} t ON t.id = f.encounter_id"
+        ):
+            by_key[(eid, no)] = {
+                k: v for k, v in zip(LINE_FIELDS, vals, strict=True) if v is not None
+            }
+        for eid, e in encs.items():
+            for ln in e.get("lines") or ():
+                got = by_key.get((eid, ln.get("line_no")))
+                if got:
+                    ln["fields"] = got
+
+
+def _person(f: dict, who: str) -> dict | None:
+    if not f.get(f"{who}_npi"):
+        return None
+    return {"npi": f[f"{who}_npi"], "last": f.get(f"{who}_last"), "first": f.get(f"{who}_first")}
+
+
+def add_claim_fields(c: dict, encounter: dict) -> None:
+    """Put the recorded claim fields into a claim's content, where the 837P sends them:
+    - claim dates and the accident (2300 DTP*431/454/304/439, CLM11) as `c["dates"]`,
+      `c["accident"]`;
+    - a referring provider, prior authorization, referral or CLIA number that is the same on
+      every line that has one goes once at claim level (2310A, 2300 REF*G1/9F/X4); different
+      values go on their lines (2420F, 2400 REF*G1/9F/X4), as the TR3 asks ("when different
+      from the claim level");
+    - per line the drug (2410 LIN/CTP) and the ordering provider (2420E).
+    Keys are added only when there is something to send, so claims without these fields keep
+    their content (and their bytes) unchanged."""
+    src_lines = encounter.get("lines") or []
+    lines = c["lines"]
+    ef = encounter.get("fields") or {}
+    dates = {
+        k: ef[k]
+        for k in ("onset_date", "initial_treatment_date", "last_seen_date", "accident_date")
+        if ef.get(k)
+    }
+    if dates:
+        c["dates"] = dates
+    if ef.get("accident_cause"):
+        c["accident"] = {"cause": ef["accident_cause"], "state": ef.get("accident_state")}
+    if len(src_lines) != len(lines):
+        return
+    fields = [ln.get("fields") or {} for ln in src_lines]
+    if not any(fields):
+        return
+    for key in ("prior_auth", "referral_number", "clia"):
+        values = {f[key] for f in fields if f.get(key)}
+        if len(values) == 1:
+            c[key] = values.pop()
+        elif values:
+            for f, cl in zip(fields, lines, strict=True):
+                if f.get(key):
+                    cl[key] = f[key]
+    refs = {tuple(sorted(p.items())) for f in fields if (p := _person(f, "referring"))}
+    if len(refs) == 1:
+        c["referring"] = dict(refs.pop())
+    for f, cl in zip(fields, lines, strict=True):
+        if f.get("ndc"):
+            cl["drug"] = {
+                "ndc": f["ndc"],
+                "unit": f.get("ndc_unit"),
+                "quantity": f.get("ndc_quantity"),
+            }
+        if (p := _person(f, "ordering")) is not None:
+            cl["ordering"] = p
+        if refs and (p := _person(f, "referring")) is not None:
+            cl["referring"] = p
+
+
 def claim_content(
     *,
     number: str,
@@ -284,7 +380,7 @@ def claim_content(
     for pos, (ocov, opayer) in enumerate(others[:2], start=2):
         osub, _ = subscriber_block(ocov, patient)
         other_blocks.append({"priority": pos, "payer": payer_block(opayer), "subscriber": osub})
-    return {
+    c = {
         "kind": "claim",
         "number": number,
         "frequency": frequency,
@@ -302,3 +398,5 @@ def claim_content(
         "diagnoses": list(diagnoses),
         "lines": lines,
     }
+    add_claim_fields(c, encounter)
+    return c

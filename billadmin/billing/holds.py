@@ -72,6 +72,9 @@ def candidates(conn: Database, through: str) -> dict[int, dict]:
                 "charge_cents": r[10],
             }
         )
+    from .content import load_claim_fields
+
+    load_claim_fields(conn, encs)  # NDC, referring/ordering, authorization, CLIA (issue 20)
     return encs
 
 

@@ -19,14 +19,21 @@ so an issued claim renders the same bytes every time. Loop structure (TR3 005010
         2300   CLM (CLM01 patient control number = our invoice number, CLM05 place of service :
                B : frequency code 1 original / 7 replacement / 8 void), AMT*F5 patient amount
                paid (collected copays), REF*F8 payer claim control number (frequency 7 and 8),
-               HI with ICD-10-CM qualifiers ABK (principal) and ABF (others), no decimal point
+               HI with ICD-10-CM qualifiers ABK (principal) and ABF (others), no decimal point;
+               when recorded (issue 20): CLM11 accident cause, DTP*431 onset / 454 initial
+               treatment / 304 last seen / 439 accident, REF*9F referral, REF*G1 prior
+               authorization, REF*X4 CLIA (claim level when one value serves every line)
+          2310A  NM1*DN referring provider (one for the whole claim)
           2310B  NM1*82 rendering provider + PRV*PE, when it differs from the billing provider
           2320   other payers known on the date of service: SBR (P/S/T), and for a payer that has
                  answered (COB, billing/cob.py) its claim-level CAS, AMT*D paid, AMT*EAF remaining
                  patient liability; OI; MOA remark codes; 2330A NM1*IL, 2330B NM1*PR
           2400   LX, SV1 (HC:code:modifiers, charge, UN, units, diagnosis pointers), DTP*472,
                  REF*6R line item control number = our invoice line id (the 835 returns it in
-                 REF*6R so payments post to the right line)
+                 REF*6R so payments post to the right line); REF*G1/X4/9F when they differ
+                 by line
+            2410 LIN*N4 (11-digit NDC), CTP (quantity, unit F2/GR/ME/ML/UN) for a drug line
+            2420E NM1*DK ordering provider; 2420F NM1*DN referring provider when lines differ
             2430 per prior payer that answered the line: SVD (SVD01 = its 2330B NM109, SVD02
                  paid), CAS, DTP*573 adjudication date
 
@@ -207,27 +214,96 @@ def _amount(cents: int) -> str:
     return money.x12_amount(cents)
 
 
+# 2300 DTP qualifiers in the order the TR3 lists the segments (onset, initial treatment, last
+# seen, accident)
+CLAIM_DATES = (
+    ("onset_date", "431"),
+    ("initial_treatment_date", "454"),
+    ("last_seen_date", "304"),
+    ("accident_date", "439"),
+)
+
+
+def _person_nm1(entity: str, p: dict) -> str:
+    """NM1 of a referring (DN) or ordering (DK) provider: a person (NM102 1), named by NPI (XX)."""
+    return seg(
+        "NM1",
+        entity,
+        "1",
+        text(p.get("last"), 60),
+        text(p.get("first"), 35),
+        "",
+        "",
+        "",
+        "XX",
+        digits(p["npi"]),
+    )
+
+
+_LINE_FIELD_KEYS = ("prior_auth", "clia", "referral_number", "drug", "ordering", "referring")
+
+
+def _line_fields(ln: dict) -> tuple[list[str], list[str]]:
+    """(2400 REF*G1/REF*6R/REF*X4/REF*9F in TR3 order, loops 2410/2420E/2420F) of one line."""
+    refs: list[str] = []
+    if ln.get("prior_auth"):
+        refs.append(seg("REF", "G1", ident(ln["prior_auth"], 50)))
+    if ln.get("invoice_line_id"):
+        refs.append(f"REF*6R*{ln['invoice_line_id']}")
+    if ln.get("clia"):
+        refs.append(seg("REF", "X4", ident(ln["clia"], 50)))
+    if ln.get("referral_number"):
+        refs.append(seg("REF", "9F", ident(ln["referral_number"], 50)))
+    loops: list[str] = []
+    drug = ln.get("drug")
+    if drug:
+        # 2410: LIN03 the 11-digit NDC (qualifier N4), CTP04 quantity, CTP05-1 unit of measure
+        loops.append(seg("LIN", "", "N4", digits(drug["ndc"])))
+        loops.append(
+            seg("CTP", "", "", "", ident(drug.get("quantity") or "1"), drug.get("unit") or "UN")
+        )
+    if ln.get("ordering"):
+        loops.append(_person_nm1("DK", ln["ordering"]))
+    if ln.get("referring"):
+        loops.append(_person_nm1("DN", ln["referring"]))
+    return refs, loops
+
+
 def claim_loops(c: dict, practice_npi: str) -> list[str]:
     """Loop 2300 and everything under it for one claim."""
-    out = [
-        seg(
-            "CLM",
-            ident(c["number"], 38),
-            _amount(c["total_cents"]),
-            "",
-            "",
-            comp(c.get("place_of_service") or "11", "B", c.get("frequency") or "1"),
-            "Y",
-            "A",
-            "Y",
-            "Y",
-        )
+    clm = [
+        ident(c["number"], 38),
+        _amount(c["total_cents"]),
+        "",
+        "",
+        comp(c.get("place_of_service") or "11", "B", c.get("frequency") or "1"),
+        "Y",
+        "A",
+        "Y",
+        "Y",
     ]
+    acc = c.get("accident")
+    if acc:
+        # CLM11 related causes: AA auto (CLM11-4 the state), EM employment, OA other accident
+        cause = ident(acc["cause"], 3)
+        clm += ["", comp(cause, "", "", ident(acc.get("state"), 2)) if cause == "AA" else cause]
+    out = [seg("CLM", *clm)]
+    dates = c.get("dates")
+    if dates:
+        out += [seg("DTP", q, "D8", x12_date(dates[k])) for k, q in CLAIM_DATES if dates.get(k)]
     if c.get("copay_cents"):
         out.append(seg("AMT", "F5", money.x12_amount(c["copay_cents"])))
+    if c.get("referral_number"):
+        out.append(seg("REF", "9F", ident(c["referral_number"], 50)))
+    if c.get("prior_auth"):
+        out.append(seg("REF", "G1", ident(c["prior_auth"], 50)))
     if c.get("frequency") in ("7", "8") and c.get("payer_claim_number"):
         out.append(seg("REF", "F8", ident(c["payer_claim_number"], 50)))
+    if c.get("clia"):
+        out.append(seg("REF", "X4", ident(c["clia"], 50)))
     out.append(_hi(tuple(c["diagnoses"][:12])))
+    if c.get("referring"):
+        out.append(_person_nm1("DN", c["referring"]))  # 2310A
     r = c.get("rendering")
     if r:
         out += _rendering(
@@ -289,7 +365,11 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
         out.append(f"LX*{i}")
         out.append(f"SV1*{proc}*{_amount(ln['charge_cents'])}*UN*{ln.get('units') or 1}***{ptrs}")
         out.append(f"DTP*472*D8*{x12_date(d) if d else dos8}")
-        if ln.get("invoice_line_id"):
+        if any(k in ln for k in _LINE_FIELD_KEYS):
+            refs, loops = _line_fields(ln)
+            out += refs
+            out += loops
+        elif ln.get("invoice_line_id"):
             out.append(f"REF*6R*{ln['invoice_line_id']}")
         if ln.get("adjudications"):
             out += _line_adjudication(ln, proc)
