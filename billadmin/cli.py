@@ -25,6 +25,7 @@ GROUPS = {
     "codes": ("codes", "Code sets (ICD-10-CM, HCPCS, CPT, NCCI, MUE), the scrubber."),
     "charge": ("charge", "Charge lines: list, correct, remove (billed ones too)."),
     "invoice": ("invoice", "Claims as X12 837P, patient invoices as PDF, voids."),
+    "eligibility": ("eligibility", "Eligibility: 270 requests, 271 answers, coverage corrections."),
     "remit": ("remit", "Payers' 835 remittances: show, import (post), list."),
     "reconcile": ("reconcile", "Reconcile reports, claims against 835s and deposits."),
     "payment": ("payment", "Patient payments and refunds: post, refund, list."),
