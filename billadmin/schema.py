@@ -275,6 +275,7 @@ def m006_deidentification_keys(db):
 def MIGRATION_SETS():
     """All sets in apply order. Later domains append theirs here."""
     from .accounts.schema import accounts  # receipts, patient credit, notes, appeals
+    from .auths.schema import auths  # prior authorizations, payer requirements (issue 20)
     from .billing.schema import (
         billing,
     )  # X12 control numbers, invoice files and snapshots, claim queue
@@ -298,6 +299,7 @@ def MIGRATION_SETS():
         billing,
         statements,
         eligibility,
+        auths,
         integrity,
     ]
 
