@@ -162,3 +162,53 @@ def patient_compare(
         f"{len(result.rows)} rows: {c['new']} new, {c['changed']} changed, {c['same']} same, "
         f"{c['invalid']} invalid, {c['duplicates']} with likely duplicates"
     )
+
+
+@app.command("coverage-set")
+def patient_coverage_set(
+    mrn: Annotated[str, typer.Argument(help="The patient's MRN.", show_default=False)],
+    payer: Annotated[str, typer.Argument(help="The coverage's payer code.", show_default=False)],
+    msp_type: Annotated[
+        str | None,
+        typer.Option(
+            "--msp-type",
+            metavar="CODE",
+            help="Medicare secondary payer type (SBR05): 12 13 14 15 16 41 42 43 47; - clears.",
+        ),
+    ] = None,
+    qmb: Annotated[
+        bool | None,
+        typer.Option("--qmb/--no-qmb", help="A Qualified Medicare Beneficiary (or not)."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--from", metavar="DATE", help="The coverage's Effective From, if it has several."
+        ),
+    ] = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Set a coverage's Medicare secondary payer type (SBR05) or QMB flag (audited).
+
+    With Medicare secondary, the COB claim to Medicare carries SBR05 (held as COB-MSP-TYPE
+    without it). A QMB beneficiary is never billed Medicare cost-sharing (held as COB-QMB).
+
+    Example:
+        billadmin patient coverage-set 0100007 MCR --msp-type 12
+        billadmin patient coverage-set 0100007 MCR --qmb
+    """
+    from .. import render
+    from ..billing import coverage_facts
+    from ..dates import parse_option
+
+    conn = open_db()
+    res = coverage_facts.set_facts(
+        conn,
+        mrn,
+        payer,
+        msp_type=msp_type,
+        qmb=qmb,
+        effective_from=parse_option(since, "--from"),
+    )
+    render.emit(res, fmt=fmt, output=output, single=True, title="Coverage")

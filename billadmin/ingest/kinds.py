@@ -189,6 +189,8 @@ class Coverage(Handler):
             problems.append(self.run.problem(row, "effective_to", "is before Effective From"))
         if (rec.get("copay_cents") or 0) < 0:
             problems.append(self.run.problem(row, "copay_cents", "must not be negative"))
+        if rec.get("msp_type") and payer is not None and payer[1] != "medicare":
+            problems.append(self.run.problem(row, "msp_type", "is for a Medicare coverage only"))
         if problems or payer is None:  # no payer always left a problem above
             return None, problems
         rec["patient_id"], rec["payer_id"] = pid, payer[0]

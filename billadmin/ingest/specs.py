@@ -31,6 +31,20 @@ PRIORITY = enum_choices(
 YES_NO = enum_choices(
     {1: ["yes", "y", "true", "1", "active"], 0: ["no", "n", "false", "0", "inactive"]}
 )
+# Medicare secondary payer type: 837P SBR05 when Medicare is secondary (005010X222A1 2000B SBR05)
+MSP_TYPE = enum_choices(
+    {
+        "12": ["working aged"],
+        "13": ["esrd"],
+        "14": ["no-fault", "auto"],
+        "15": ["workers compensation", "workers comp"],
+        "16": ["phs", "federal agency"],
+        "41": ["black lung"],
+        "42": ["veterans", "va"],
+        "43": ["disabled"],
+        "47": ["other liability"],
+    }
+)
 
 PATIENTS = [
     Column(
@@ -176,6 +190,29 @@ COVERAGE = [
     ),
     Column("effective_to", "Effective To", "date", False, ("End Date", "Termination Date", "To")),
     Column("copay_cents", "Copay", "money", False, ("Copay Amount",), default=0),
+    Column(
+        "msp_type",
+        "MSP Type",
+        "enum",
+        False,
+        ("Medicare Secondary Payer Type", "SBR05"),
+        choices=MSP_TYPE,
+        help="Medicare coverage that is secondary: 12 working aged, 13 ESRD, 14 no-fault,"
+        " 15 workers' comp, 16 federal agency, 41 black lung, 42 VA, 43 disabled,"
+        " 47 other liability",
+        extra=True,
+    ),
+    Column(
+        "qmb",
+        "QMB",
+        "enum",
+        False,
+        ("Qualified Medicare Beneficiary",),
+        choices=YES_NO,
+        default=0,
+        help="yes: never billed Medicare cost-sharing",
+        extra=True,
+    ),
 ]
 
 FEE_SCHEDULE = [
