@@ -34,6 +34,7 @@ GROUPS = {
     "denial": ("denial", "Denied claims: what is at stake, by when, what to do."),
     "appeal": ("appeal", "Appeals of denied claims, with PDF letters."),
     "statement": ("statement", "Patient statements: monthly runs, dunning, holds, credits."),
+    "plan": ("plan", "Payment plans: set up, pay, report due, missed, completed."),
     "report": ("report", "Reports: A/R aging, KPIs, Medicare, payer mix, denials."),
     "export": ("export", "Export data for analysis without identifying patients."),
     "db": ("db", "Encrypt, decrypt, re-key and back up the database file."),

@@ -82,13 +82,17 @@ def state(conn: Database, plan: dict, on: _dt.date) -> dict:
     due_late = sum(a for d, a in sched if d + _dt.timedelta(days=grace) < on)
     due_now = sum(a for d, a in sched if d <= on + _dt.timedelta(days=DUE_SOON_DAYS))
     missed = max(due_late - paid, 0)
-    cum = 0
-    next_due = None
+    # the first installment not fully paid, and what is due by then (or by today when later)
+    cum, next_on = 0, None
     for d, a in sched:
         cum += a
         if cum > paid:
-            next_due = (d, min(a, cum - paid))
+            next_on = d
             break
+    next_cents = 0
+    if next_on is not None:
+        by = max(on, next_on)
+        next_cents = max(sum(a for d, a in sched if d <= by) - paid, 0)
     if status == "open":
         if missed:
             status = "missed"
@@ -107,9 +111,20 @@ def state(conn: Database, plan: dict, on: _dt.date) -> dict:
         "paid_cents": paid,
         "left_cents": plan["total_cents"] - paid,
         "missed_cents": missed,
-        "next_due_on": next_due[0].isoformat() if next_due else None,
-        "next_due_cents": (next_due[1] + missed) if next_due else 0,
+        "next_due_on": next_on.isoformat() if next_on else None,
+        "next_due_cents": next_cents,
     }
+
+
+def statement_due(conn: Database, plan: dict, on: _dt.date) -> tuple[int, _dt.date | None]:
+    """What a plan statement dated `on` asks for, and by when: every installment due up to the
+    first one falling on or after `on`, less what was paid (missed installments included)."""
+    sched = schedule(plan)
+    paid = paid_cents(conn, plan["id"])
+    by = next((d for d, _ in sched if d >= on), sched[-1][0] if sched else None)
+    if by is None:
+        return 0, None
+    return max(sum(a for d, a in sched if d <= by) - paid, 0), by
 
 
 def create(
@@ -267,6 +282,8 @@ def cancel(conn: Database, number: str, *, on: _dt.date, reason: str) -> dict:
 
 def report(conn: Database, on: _dt.date, *, status: str | None = None) -> list[dict]:
     """Every plan's state on a day (module rules), soonest due first; optionally one status."""
+    from ..reads import record_read
+
     out = []
     for r in conn.execute(
         f"SELECT {', '.join('pp.' + c for c in COLS)}, p.mrn FROM payment_plans pp"
@@ -278,4 +295,5 @@ def report(conn: Database, on: _dt.date, *, status: str | None = None) -> list[d
             continue
         out.append({"mrn": r[-1], **s})
     out.sort(key=lambda x: (x["next_due_on"] is None, x["next_due_on"] or "", x["plan"]))
+    record_read(conn, "plan list", entity="payment_plans", count=len(out))
     return out

@@ -150,9 +150,10 @@ def _content(
     pstate = plans.state(conn, plan, on) if plan else None
     due_days = int(prac.get("due_days") or SETTINGS["due_days"][1])
     pay_by = (on + _dt.timedelta(days=due_days)).isoformat()
-    if pstate:
-        amount_due = min(pstate["next_due_cents"], owed.balance_cents)
-        pay_by = pstate["next_due_on"] or pay_by
+    if plan:
+        due, by = plans.statement_due(conn, plan, on)
+        amount_due = min(due, owed.balance_cents)
+        pay_by = by.isoformat() if by else pay_by
     else:
         amount_due = owed.balance_cents
     items = [
