@@ -35,6 +35,12 @@ def _systems_for(code: str, system: str | None) -> list[tuple[str, str]]:
 
     if want("icd10cm"):
         out.append(("icd10cm", normalize.icd(raw)))
+    if want("icd9cm"):
+        from .icd9 import icd9
+
+        dotted = icd9(raw)
+        if dotted is not None:
+            out.append(("icd9cm", dotted))
     if want("hcpcs") and normalize.HCPCS_RX.match(raw):
         out.append(("hcpcs", raw))
     if want("cpt") and normalize.CPT_RX.match(raw):
@@ -45,9 +51,10 @@ def _systems_for(code: str, system: str | None) -> list[tuple[str, str]]:
 
 
 def loaded_systems(conn: Database) -> set[str]:
+    from .legacy import loaded as icd9_loaded
     from .store import loaded_systems as _loaded
 
-    return _loaded(conn)
+    return _loaded(conn) | ({"icd9cm"} if icd9_loaded(conn) else set())
 
 
 def lookup(
@@ -75,6 +82,15 @@ def lookup(
                 need[sysname].add(code)
     found: dict[tuple[str, str], list] = defaultdict(list)
     for sysname, want in need.items():
+        if sysname == "icd9cm":
+            for r in conn.execute(
+                "SELECT c.code, 'icd9cm', c.description, 1, 'code', NULL, c.effective_to, v.label, 0"
+                " FROM icd9cm_codes c JOIN legacy_code_versions v ON v.id = c.version_id"
+                " WHERE c.code IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(want)),),
+            ):
+                found[("icd9cm", r[0])].append(r)
+            continue
         for r in conn.execute(
             "SELECT c.code, c.code_system, c.description, c.billable, c.kind, c.effective_from,"
             " c.effective_to, v.label,"
@@ -102,6 +118,8 @@ def lookup(
                 rows = rows[-1:]
             for r in rows:
                 out.append(_row(code, sysname, r))
+                if sysname == "icd9cm":
+                    out[-1]["note"] = _icd9_note(conn, code, on)
             found_any = True
         raw = typed.strip().upper()
         # a procedure-shaped code whose set is not loaded (G0439 is also ICD-10-CM G04.39 typed
@@ -121,6 +139,16 @@ def lookup(
                 )
             )
             continue
+        if not found_any and "icd9cm" not in loaded and any(s == "icd9cm" for s, _ in cands):
+            out.append(
+                _row(
+                    raw,
+                    "icd9cm",
+                    None,
+                    note="ICD-9-CM shaped: ICD-9-CM is not loaded (`billadmin codes load icd9cm`)",
+                )
+            )
+            continue
         if not found_any:
             out.append(
                 _row(
@@ -131,6 +159,18 @@ def lookup(
                 )
             )
     return out
+
+
+def _icd9_note(conn: Database, code: str, on: str | None) -> str:
+    """ICD-9-CM ended 2015-09-30: the lookup lists the ICD-10-CM candidates of the GEMs."""
+    import datetime as _dt
+
+    from .legacy import candidate_hint
+
+    hint = candidate_hint(
+        conn, code, on if on and on > "2015-09-30" else _dt.date.today().isoformat()
+    )
+    return f"ICD-9-CM (dates of service before 2015-10-01); ICD-10-CM {hint}"
 
 
 def _row(code: str, system: str | None, r, note: str = "") -> dict:

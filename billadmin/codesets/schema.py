@@ -88,3 +88,46 @@ def m001_code_sets(db: Database):
     CREATE UNIQUE INDEX mue_key ON mue(code, COALESCE(effective_from, ''))
     """,
     )
+
+
+@codesets()
+def m002_icd9cm_and_gems(db: Database):
+    """ICD-9-CM (legacy dates of service before 2015-10-01) and the CMS diagnosis GEMs both ways,
+    in their own tables: code_versions' system list is a CHECK that a migration cannot widen."""
+    _exec(
+        db,
+        """
+    CREATE TABLE legacy_code_versions (
+        id INTEGER PRIMARY KEY,
+        code_system TEXT NOT NULL CHECK (code_system IN ('icd9cm','gem-9to10','gem-10to9')),
+        label TEXT NOT NULL,
+        effective_from TEXT,
+        effective_to TEXT,
+        source TEXT NOT NULL,
+        license TEXT,
+        sha256 TEXT,
+        row_count INTEGER NOT NULL DEFAULT 0,
+        loaded_at TEXT NOT NULL,
+        UNIQUE (code_system, label)
+    ) STRICT;
+    CREATE TABLE icd9cm_codes (
+        code TEXT PRIMARY KEY,
+        description TEXT NOT NULL,
+        short_description TEXT,
+        effective_to TEXT NOT NULL,
+        version_id INTEGER NOT NULL REFERENCES legacy_code_versions(id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE gems (
+        direction TEXT NOT NULL CHECK (direction IN ('9to10','10to9')),
+        source TEXT NOT NULL,
+        target TEXT,
+        approximate INTEGER NOT NULL CHECK (approximate IN (0, 1)),
+        no_map INTEGER NOT NULL CHECK (no_map IN (0, 1)),
+        combination INTEGER NOT NULL CHECK (combination IN (0, 1)),
+        scenario INTEGER NOT NULL CHECK (scenario BETWEEN 0 AND 9),
+        choice_list INTEGER NOT NULL CHECK (choice_list BETWEEN 0 AND 9),
+        version_id INTEGER NOT NULL REFERENCES legacy_code_versions(id)
+    ) STRICT;
+    CREATE INDEX gems_source ON gems(direction, source)
+    """,
+    )

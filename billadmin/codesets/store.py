@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 SYSTEM_NAMES = {
     "icd10cm": "ICD-10-CM",
+    "icd9cm": "ICD-9-CM",
     "hcpcs": "HCPCS Level II",
     "cpt": "CPT",
     "modifier": "Modifiers",

