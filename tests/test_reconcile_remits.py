@@ -301,6 +301,7 @@ def test_xlsx_and_history(cli, db, book, tmp_path):
     wb = load_workbook(out)
     assert wb.sheetnames == [
         "Summary",
+        "Paid",
         "Unpaid",
         "Underpaid",
         "Denied",

@@ -252,6 +252,8 @@ def _remits_output(res, summary, run_id, day, days, side, fmt, output, limit) ->
                 remits.COLUMNS,
                 res.matched_deposits
                 if c == "deposit_matched"
+                else res.paid
+                if c == "paid"
                 else [r for r in res.rows if r["category"] == c],
             )
             for c in cats

@@ -21,6 +21,7 @@ SHEET_TITLES = {
     "only_in_b": "Only in B",
     "duplicate_in_a": "Duplicates in A",
     "duplicate_in_b": "Duplicates in B",
+    "paid": "Paid",
     "unpaid": "Unpaid",
     "underpaid": "Underpaid",
     "denied": "Denied",

@@ -22,6 +22,7 @@ Exit 1 when any category other than the matched deposits has rows.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -58,6 +59,7 @@ SUMMARY_COLUMNS = [
     "difference_cents",
 ]
 CATEGORIES = (
+    "paid",
     "unpaid",
     "underpaid",
     "denied",
@@ -75,6 +77,7 @@ CATEGORIES = (
 class RemitsOutcome:
     rows: list[dict] = field(default_factory=list)
     matched_deposits: list[dict] = field(default_factory=list)
+    paid: list[dict] = field(default_factory=list)  # claims paid: summary only, not a difference
     notes: list[str] = field(default_factory=list)
     deposits_checked: bool = False
     deposit_side: Side | None = None
@@ -90,6 +93,7 @@ class RemitsOutcome:
         for r in self.rows:
             by_cat[r["category"]].append(r)
         by_cat["deposit_matched"] = self.matched_deposits
+        by_cat["paid"] = self.paid
         for c in cats:
             rows = by_cat.get(c, [])
             out.append(_sum_row(c, "", rows))
@@ -147,23 +151,105 @@ def _has_table(conn: Database, name: str) -> bool:
     )
 
 
-def unpaid(conn: Database, as_of: _dt.date, days: int) -> list[dict]:
+# The day an 835 answer counts from: its payment date (BPR16), else the day its file came in.
+_PAY_DAY = "COALESCE(t.payment_date, substr(f.imported_at, 1, 10))"
+_ANSWERS = (
+    "remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id"
+    " JOIN remit_files f ON f.id = t.file_id"
+)
+# ... and not taken back by a reversal counted by the same day
+_NOT_REVERSED = (
+    "NOT EXISTS (SELECT 1 FROM remit_claims r JOIN remit_transactions rt ON rt.id = r.transaction_id"
+    " JOIN remit_files rf ON rf.id = rt.file_id WHERE r.reverses_id = c.id"
+    " AND COALESCE(rt.payment_date, substr(rf.imported_at, 1, 10)) <= :d)"
+)
+
+
+def status_as_of(conn: Database, as_of: _dt.date) -> dict[int, str]:
+    """Each invoice's status on as_of: its last event (in the order they were recorded) whose
+    day is on or before as_of. An 835's event counts from the 835's payment date (its note
+    names the remit claim: "835 trace T, remit claim N", remit/post.py), every other event from
+    the day it carries (an appeal's own date, else the day it was recorded)."""
+    pay_day = {
+        cid: day
+        for cid, day in conn.execute(
+            f"SELECT c.id, {_PAY_DAY} FROM {_ANSWERS} WHERE c.invoice_id IS NOT NULL"
+        )
+    }
+    d = as_of.isoformat()
+    out: dict[int, str] = {}
+    for inv, status, at, note in conn.execute(
+        "SELECT invoice_id, status, at, note FROM invoice_events ORDER BY id"
+    ):
+        day = at[:10]
+        if note and note.startswith("835 trace ") and ", remit claim " in note:
+            tail = note.rsplit(", remit claim ", 1)[1]
+            if tail.isdigit():
+                day = (pay_day.get(int(tail)) or day)[:10]
+        if day <= d:
+            out[inv] = status
+    return out
+
+
+def _closed(conn: Database, as_of: _dt.date, status: dict[int, str]) -> set[int]:
+    """Claims voided or replaced on as_of: by their status then, or by the credit note or the
+    corrected claim issued for them by that day."""
+    out = {i for i, s in status.items() if s in ("voided", "replaced")}
+    out.update(
+        i
+        for (i,) in conn.execute(
+            "SELECT DISTINCT original_invoice_id FROM invoices WHERE original_invoice_id IS NOT NULL"
+            " AND issued_on <= ?",
+            (as_of.isoformat(),),
+        )
+    )
+    return out
+
+
+def _balances(conn: Database, as_of: _dt.date) -> dict[int, int]:
+    """Each claim's balance on as_of: its total, less credit notes issued, payments received
+    and adjustments made by that day (the dates the ledger carries)."""
+    d = as_of.isoformat()
+    return dict(
+        conn.execute(
+            """SELECT i.id, i.total_cents
+                 + COALESCE((SELECT SUM(cr.total_cents) FROM invoices cr WHERE cr.original_invoice_id = i.id
+                             AND cr.kind = 'credit' AND cr.issued_on <= :d), 0)
+                 - COALESCE((SELECT SUM(a.amount_cents) FROM payment_allocations a
+                             JOIN payments p ON p.id = a.payment_id
+                             WHERE a.invoice_id = i.id AND p.received_on <= :d), 0)
+                 - COALESCE((SELECT SUM(j.amount_cents) FROM adjustments j
+                             WHERE j.invoice_id = i.id AND j.created_on <= :d), 0)
+               FROM invoices i WHERE i.kind = 'claim' AND i.issued_on <= :d""",
+            {"d": d},
+        )
+    )
+
+
+def unpaid(
+    conn: Database, as_of: _dt.date, days: int, status: dict[int, str] | None = None
+) -> list[dict]:
+    """Claims issued `days` before as_of with no 835 answer by as_of (or whose answers were all
+    reversed by then), not voided or replaced by then, with a balance on that day."""
+    status = status if status is not None else status_as_of(conn, as_of)
+    closed = _closed(conn, as_of, status)
+    balance = _balances(conn, as_of)
     cutoff = (as_of - _dt.timedelta(days=days)).isoformat()
     out = []
-    for inv_id, number, payer, issued_on, total, bal, status in conn.execute(
-        """SELECT i.id, i.number, COALESCE(p.code, '?'), i.issued_on, i.total_cents,
-                  b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents, s.status
-           FROM invoices i JOIN invoice_balances b ON b.invoice_id = i.id
-           LEFT JOIN payers p ON p.id = i.payer_id
-           LEFT JOIN invoice_status s ON s.invoice_id = i.id
-           WHERE i.kind = 'claim' AND i.issued_on <= ? AND COALESCE(s.status, '') NOT IN ('voided', 'replaced')
-             AND NOT EXISTS (SELECT 1 FROM remit_claims c WHERE c.invoice_id = i.id
+    for inv_id, number, payer, issued_on, total, reversed_ in conn.execute(
+        f"""SELECT i.id, i.number, COALESCE(p.code, '?'), i.issued_on, i.total_cents,
+                  EXISTS (SELECT 1 FROM {_ANSWERS} WHERE c.invoice_id = i.id AND c.reverses_id IS NOT NULL
+                          AND {_PAY_DAY} <= :d)
+           FROM invoices i LEFT JOIN payers p ON p.id = i.payer_id
+           WHERE i.kind = 'claim' AND i.issued_on <= :cutoff
+             AND NOT EXISTS (SELECT 1 FROM {_ANSWERS} WHERE c.invoice_id = i.id
                              AND c.outcome IN ('paid', 'partially_paid', 'denied')
-                             AND NOT EXISTS (SELECT 1 FROM remit_claims r WHERE r.reverses_id = c.id))
+                             AND {_PAY_DAY} <= :d AND {_NOT_REVERSED})
            ORDER BY p.code, i.issued_on, i.number""",
-        (cutoff,),
+        {"d": as_of.isoformat(), "cutoff": cutoff},
     ):
-        if bal <= 0:
+        bal = balance.get(inv_id, 0)
+        if bal <= 0 or inv_id in closed:
             continue
         age = (as_of - _dt.date.fromisoformat(issued_on[:10])).days
         out.append(
@@ -178,10 +264,39 @@ def unpaid(conn: Database, as_of: _dt.date, days: int) -> list[dict]:
                 amount_cents=0,
                 difference_cents=-bal,
                 note=f"no 835 answer {age} days after issue"
-                + (" (last answer reversed)" if status == "reversed" else ""),
+                + (" (last answer reversed)" if reversed_ else ""),
             )
         )
     return out
+
+
+def paid(conn: Database, as_of: _dt.date, since: _dt.date | None = None) -> list[dict]:
+    """Claim payments the 835s made by as_of (from since) and not reversed by then: what the
+    summary counts as paid (charge expected, payment as amount)."""
+    where = [f"{_PAY_DAY} <= :d"] + ([f"{_PAY_DAY} >= :s"] if since else [])
+    return [
+        _row(
+            "paid",
+            payer=payer,
+            claim_number=number,
+            invoice_id=inv_id,
+            date=pdate,
+            trace_number=trace,
+            expected_cents=charge,
+            amount_cents=amount,
+            difference_cents=amount - charge,
+        )
+        for inv_id, number, payer, pdate, trace, charge, amount in conn.execute(
+            f"""SELECT c.invoice_id, i.number, COALESCE(p.code, '?'), {_PAY_DAY}, t.trace_number,
+                       c.charge_cents, c.paid_cents
+                FROM {_ANSWERS} JOIN invoices i ON i.id = c.invoice_id
+                LEFT JOIN payers p ON p.id = i.payer_id
+                WHERE c.outcome IN ('paid', 'partially_paid') AND c.reverses_id IS NULL
+                  AND {" AND ".join(where)} AND {_NOT_REVERSED}
+                ORDER BY c.id""",
+            {"d": as_of.isoformat(), "s": since.isoformat() if since else None},
+        )
+    ]
 
 
 # Modifiers that change the price (professional/technical component, bilateral, reduced,
@@ -240,56 +355,50 @@ def _claim_fee(conn: Database, payer_id: int | None, invoice_id: int) -> int | N
     return expected
 
 
-def underpaid(conn: Database, tolerance_cents: int) -> list[dict]:
+# The prior payers' impact on a secondary's 835 (carc_rules' 'prior_payer': OA-23, CO-23)
+_PRIOR = "(a.class = 'prior_payer' OR (a.reason_code = '23' AND a.group_code IN ('OA', 'CO')))"
+
+
+def underpaid(conn: Database, tolerance_cents: int, as_of: _dt.date | None = None) -> list[dict]:
+    """Claim lines allowed below the fee schedule, among the 835 answers paid by as_of and not
+    reversed by then. A secondary's 835 pays what the primary left: the prior payers' impact
+    (OA-23) is an explained reduction, counted with what was allowed (a line's own OA-23 on the
+    line; a claim-level one over the claim's lines together), never an underpayment."""
+    d = (as_of or _dt.date.max).isoformat()
     out = []
     claims = conn.execute(
-        """SELECT c.id, c.invoice_id, i.number, COALESCE(p.code, '?'), i.payer_id, t.trace_number, t.payment_date,
-                  c.paid_cents
-           FROM remit_claims c JOIN invoices i ON i.id = c.invoice_id
-           JOIN remit_transactions t ON t.id = c.transaction_id
+        f"""SELECT c.id, c.invoice_id, i.number, COALESCE(p.code, '?'), i.payer_id, t.trace_number, t.payment_date,
+                  c.paid_cents,
+                  (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a
+                   WHERE a.claim_id = c.id AND a.line_id IS NULL AND {_PRIOR})
+           FROM {_ANSWERS} JOIN invoices i ON i.id = c.invoice_id
            LEFT JOIN payers p ON p.id = i.payer_id
            WHERE c.outcome IN ('paid', 'partially_paid') AND c.status_code != '22'
-             AND NOT EXISTS (SELECT 1 FROM remit_claims r WHERE r.reverses_id = c.id)
-           ORDER BY c.id"""
+             AND {_PAY_DAY} <= :d AND {_NOT_REVERSED}
+           ORDER BY c.id""",
+        {"d": d},
     ).fetchall()
-    for cid, inv_id, number, payer, payer_id, trace, pdate, claim_paid in claims:
+    for cid, inv_id, number, payer, payer_id, trace, pdate, claim_paid, prior in claims:
         lines = conn.execute(
-            """SELECT rl.id, rl.paid_cents, rl.allowed_cents, il.line_no, il.code, il.modifiers, il.units,
+            f"""SELECT rl.id, rl.paid_cents, rl.allowed_cents, il.line_no, il.code, il.modifiers, il.units,
                       COALESCE(il.date_of_service, ''),
                       (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a
-                       WHERE a.line_id = rl.id AND a.group_code = 'PR')
+                       WHERE a.line_id = rl.id AND a.group_code = 'PR'),
+                      (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a
+                       WHERE a.line_id = rl.id AND {_PRIOR})
                FROM remit_lines rl JOIN invoice_lines il ON il.id = rl.invoice_line_id
                WHERE rl.claim_id = ?""",
             (cid,),
         ).fetchall()
+        common = {
+            "payer": payer,
+            "claim_number": number,
+            "invoice_id": inv_id,
+            "date": pdate,
+            "trace_number": trace,
+        }
         if lines:
-            for _, paid, allowed, line_no, code, mods, units, dos, pr in lines:
-                fee = _fee(conn, payer_id, code, mods, dos)
-                if fee is None:
-                    continue
-                expected = fee * (units or 1)
-                got = allowed if allowed is not None else paid + pr
-                if expected - got > tolerance_cents:
-                    out.append(
-                        _row(
-                            "underpaid",
-                            payer=payer,
-                            claim_number=number,
-                            invoice_id=inv_id,
-                            line=line_no,
-                            code=code,
-                            date=pdate,
-                            trace_number=trace,
-                            expected_cents=expected,
-                            amount_cents=got,
-                            difference_cents=got - expected,
-                            note=(
-                                "allowed (AMT*B6) below the fee schedule"
-                                if allowed is not None
-                                else "allowed (paid + patient share) below the fee schedule"
-                            ),
-                        )
-                    )
+            out += _underpaid_lines(conn, lines, payer_id, prior, tolerance_cents, common)
             continue
         # claim paid without service lines: compare the claim as a whole
         claim_fee = _claim_fee(conn, payer_id, inv_id)
@@ -300,39 +409,100 @@ def underpaid(conn: Database, tolerance_cents: int) -> list[dict]:
             " AND group_code = 'PR'",
             (cid,),
         ).fetchone()[0]
-        got = claim_paid + pr
+        got = claim_paid + pr + prior
         if claim_fee - got > tolerance_cents:
             out.append(
                 _row(
                     "underpaid",
-                    payer=payer,
-                    claim_number=number,
-                    invoice_id=inv_id,
-                    date=pdate,
-                    trace_number=trace,
+                    **common,
                     expected_cents=claim_fee,
                     amount_cents=got,
                     difference_cents=got - claim_fee,
-                    note="claim allowed (paid + patient share) below the fee schedule",
+                    note="claim allowed (paid + patient share"
+                    + (" + prior payer, OA-23" if prior else "")
+                    + ") below the fee schedule",
                 )
             )
     return out
 
 
-def denied(conn: Database, since: _dt.date | None = None) -> list[dict]:
+def _underpaid_lines(
+    conn: Database, lines: list, payer_id, claim_prior: int, tolerance_cents: int, common: dict
+) -> list[dict]:
+    """The lines of one claim allowed below the fee schedule (see underpaid)."""
+    short = []
+    expected_all = got_all = 0
+    for _, paid_, allowed, line_no, code, mods, units, dos, pr, prior in lines:
+        fee = _fee(conn, payer_id, code, mods, dos)
+        if fee is None:
+            continue
+        expected = fee * (units or 1)
+        got = allowed if allowed is not None else paid_ + pr + prior
+        expected_all += expected
+        got_all += got
+        if expected - got > tolerance_cents:
+            if allowed is not None:
+                note = "allowed (AMT*B6) below the fee schedule"
+            else:
+                note = (
+                    "allowed (paid + patient share"
+                    + (" + prior payer, OA-23" if prior else "")
+                    + ") below the fee schedule"
+                )
+            short.append(
+                _row(
+                    "underpaid",
+                    **common,
+                    line=line_no,
+                    code=code,
+                    expected_cents=expected,
+                    amount_cents=got,
+                    difference_cents=got - expected,
+                    note=note,
+                )
+            )
+    if short and claim_prior and expected_all - (got_all + claim_prior) <= tolerance_cents:
+        return []  # the prior payer's claim-level OA-23 explains it
+    if claim_prior:
+        for r in short:
+            r["note"] += f" (the claim's OA-23 of {claim_prior / 100:.2f} does not explain it)"
+    return short
+
+
+def denied(
+    conn: Database,
+    since: _dt.date | None = None,
+    as_of: _dt.date | None = None,
+    status: dict[int, str] | None = None,
+) -> list[dict]:
+    """Claims whose status on as_of (status_as_of) is denied, with the reason codes of the last
+    denial paid by then."""
+    d = (as_of or _dt.date.max).isoformat()
+    if status is None:
+        status = (
+            dict(conn.execute("SELECT invoice_id, status FROM invoice_status"))
+            if as_of is None
+            else status_as_of(conn, as_of)
+        )
+    ids = sorted(i for i, st in status.items() if st == "denied")
     out = []
-    for inv_id, number, payer, at, total in conn.execute(
-        """SELECT i.id, i.number, COALESCE(p.code, '?'), s.at, i.total_cents FROM invoice_status s
-           JOIN invoices i ON i.id = s.invoice_id LEFT JOIN payers p ON p.id = i.payer_id
-           WHERE s.status = 'denied' ORDER BY p.code, i.number"""
-    ):
+    heads = {
+        inv_id: (number, payer, total)
+        for inv_id, number, payer, total in conn.execute(
+            "SELECT i.id, i.number, COALESCE(p.code, '?'), i.total_cents FROM invoices i"
+            " LEFT JOIN payers p ON p.id = i.payer_id WHERE i.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids),),
+        )
+    }
+    for inv_id in sorted(ids, key=lambda i: (heads[i][1], heads[i][0])):
+        number, payer, total = heads[inv_id]
         last = conn.execute(
-            "SELECT c.id, c.charge_cents, c.remarks, t.trace_number, t.payment_date"
-            " FROM remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id"
-            " WHERE c.invoice_id = ? AND c.outcome = 'denied' ORDER BY c.id DESC LIMIT 1",
-            (inv_id,),
+            f"SELECT c.id, c.charge_cents, c.remarks, t.trace_number, {_PAY_DAY}"
+            f" FROM {_ANSWERS} WHERE c.invoice_id = ? AND c.outcome = 'denied' AND {_PAY_DAY} <= ?"
+            " ORDER BY c.id DESC LIMIT 1",
+            (inv_id, d),
         ).fetchone()
-        reasons, trace, pdate, charge = "", None, at[:10], total
+        reasons, trace, pdate, charge = "", None, None, total
         if last:
             cid, charge, remarks, trace, pdate = last
             codes = [
@@ -364,13 +534,18 @@ def denied(conn: Database, since: _dt.date | None = None) -> list[dict]:
     return out
 
 
-def unknown_claims(conn: Database, since: _dt.date | None = None) -> list[dict]:
+def unknown_claims(
+    conn: Database, since: _dt.date | None = None, as_of: _dt.date | None = None
+) -> list[dict]:
     out = []
-    for cid, number, outcome, paid, trace, pdate, payer, note in conn.execute(
-        """SELECT c.id, c.claim_number, c.outcome, c.paid_cents, t.trace_number, t.payment_date,
+    d = (as_of or _dt.date.max).isoformat()
+    for cid, number, outcome, paid_, trace, pdate, payer, note in conn.execute(
+        f"""SELECT c.id, c.claim_number, c.outcome, c.paid_cents, t.trace_number, {_PAY_DAY},
                   COALESCE(t.payer_name, t.payer_key), c.note
-           FROM remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id
-           WHERE c.outcome IN ('unmatched', 'not_posted', 'duplicate') ORDER BY c.id"""
+           FROM {_ANSWERS}
+           WHERE c.outcome IN ('unmatched', 'not_posted', 'duplicate') AND {_PAY_DAY} <= ?
+           ORDER BY c.id""",
+        (d,),
     ):
         if since and (pdate or "") < since.isoformat():
             continue
@@ -382,8 +557,8 @@ def unknown_claims(conn: Database, since: _dt.date | None = None) -> list[dict]:
                 date=pdate,
                 trace_number=trace,
                 expected_cents=0,
-                amount_cents=paid,
-                difference_cents=paid,
+                amount_cents=paid_,
+                difference_cents=paid_,
                 note=f"{outcome.replace('_', ' ')}: {note or ''} (remit claim {cid})",
             )
         )
@@ -482,13 +657,15 @@ def reconcile_remits(
     from ..errors import InvalidRows
 
     out = RemitsOutcome()
-    out.rows += unpaid(conn, as_of, days)
+    status = status_as_of(conn, as_of)
+    out.paid = paid(conn, as_of, since)
+    out.rows += unpaid(conn, as_of, days, status)
     if _has_table(conn, "fee_schedule"):
-        out.rows += underpaid(conn, tolerance_cents)
+        out.rows += underpaid(conn, tolerance_cents, as_of)
     else:
         out.notes.append("no fee schedule table in this database: underpaid claims not checked")
-    out.rows += denied(conn, since)
-    out.rows += unknown_claims(conn, since)
+    out.rows += denied(conn, since, as_of, status)
+    out.rows += unknown_claims(conn, since, as_of)
     if deposit_side is not None:
         problems: list[Problem] = []
         rows, matched = deposits(
