@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import audit, db
+from .. import audit, db, money
 from ..errors import BadInput, Conflict, NotFound
 from ..x12.text import clean
 from . import x271
@@ -261,7 +261,7 @@ def show(conn: Database, mrn: str) -> tuple[list[dict], list[dict]]:
     diffs = []
     if ids:
         diffs = [
-            {"field": f, "stored": _text(mine), "payer": _text(theirs)}
+            {"field": f, "stored": _text(f, mine), "payer": _text(f, theirs)}
             for f, mine, theirs in differences(conn, _answer(conn, ids[0]))
         ]
     from ..reads import record_read
@@ -270,8 +270,10 @@ def show(conn: Database, mrn: str) -> tuple[list[dict], list[dict]]:
     return rows, diffs
 
 
-def _text(v) -> str:
-    return "" if v is None else str(v)
+def _text(fld: str, v) -> str:
+    if v is None:
+        return ""
+    return money.fmt(v) if fld == "copay" else str(v)
 
 
 def _applied(conn: Database, answer_id: int) -> str | None:

@@ -168,7 +168,7 @@ def send(
     if dry_run or not by_payer:
         for payer, items in by_payer.values():
             result.rows.extend(_row(w, cov[11], payer["code"], None, None) for w, cov in items)
-        return result
+        return _in_order(result, wanted)
     if not out_dir.is_dir():
         raise BadInput(f"{out_dir}: no such folder (--out)")
     warn_if_shared_folder(out_dir)
@@ -240,11 +240,19 @@ def send(
         raise
     for pf in staged:
         pf.commit()
+    return _in_order(result, wanted)
+
+
+def _in_order(result: SendResult, wanted: list[Wanted]) -> SendResult:
+    """The rows in the order asked (appointment time), skipped ones among them."""
+    pos = {id(w): i for i, w in enumerate(wanted)}
+    result.rows.sort(key=lambda r: pos[id(r.pop("_w"))])
     return result
 
 
 def _row(w: Wanted, mrn: str, payer: str | None, trace: str | None, file: str | None) -> dict:
     return {
+        "_w": w,
         "row": w.row,
         "mrn": mrn,
         "service_date": w.service_date,

@@ -252,7 +252,7 @@ def _check_set(ts: list[list[str]], say) -> None:
                 say(k, "NM1*1P needs a valid NPI (NM108 XX)")
             if q == "IL" and (reader_el(s, 8) != "MI" or not reader_el(s, 9)):
                 say(k, "NM1*IL needs the member id (NM108 MI)")
-            if q in ("IL", "03", "1P") and reader_el(s, 2) == "1" and not reader_el(s, 3):
+            if q in ("03", "1P") and reader_el(s, 2) == "1" and not reader_el(s, 3):
                 say(k, f"NM1*{q} needs a last name")
         elif tag == "TRN":
             need = [x for x in need if x != "TRN"]
