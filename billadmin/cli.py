@@ -35,6 +35,7 @@ GROUPS = {
     "appeal": ("appeal", "Appeals of denied claims, with PDF letters."),
     "statement": ("statement", "Patient statements: monthly runs, dunning, holds, credits."),
     "plan": ("plan", "Payment plans: set up, pay, report due, missed, completed."),
+    "collections": ("collections", "Collections: past final notice, agency hand-off, recoveries."),
     "report": ("report", "Reports: A/R aging, KPIs, Medicare, payer mix, denials."),
     "export": ("export", "Export data for analysis without identifying patients."),
     "db": ("db", "Encrypt, decrypt, re-key and back up the database file."),
