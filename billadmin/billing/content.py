@@ -267,16 +267,22 @@ def load_claim_fields(conn: Database, encs: dict[int, dict]) -> None:
     """Attach to encounters read for billing (`{id: {..., "lines": [...]}}`) what the charge
     import recorded beyond code and charge (issue 20): `e["fields"]` the claim dates and accident,
     `ln["fields"]` per line the NDC, ordering/referring provider, authorization, referral and
-    CLIA numbers. Nothing is attached where nothing was recorded (most encounters)."""
+    CLIA numbers; `e["auths"]` the register's authorizations covering its date of service (a
+    line without its own number gets theirs, add_claim_fields). Nothing is attached where nothing
+    was recorded (most encounters)."""
+    from ..auths.register import covering
     from ..ingest.claim_fields import ENCOUNTER_FIELDS, LINE_FIELDS
 
     if not encs:
         return
     have_lines = conn.execute("SELECT EXISTS (SELECT 1 FROM charge_line_fields)").fetchone()[0]
     have_encs = conn.execute("SELECT EXISTS (SELECT 1 FROM encounter_fields)").fetchone()[0]
-    if not (have_lines or have_encs):
+    have_auths = conn.execute("SELECT EXISTS (SELECT 1 FROM authorizations)").fetchone()[0]
+    if not (have_lines or have_encs or have_auths):
         return
     t = temp_ids(conn, "_claim_field_encs", encs)
+    for eid, auths in covering(conn, t).items():
+        encs[eid]["auths"] = auths
     if have_encs:
         for eid, *vals in conn.execute(
             f"SELECT f.encounter_id, {', '.join('f.' + c for c in ENCOUNTER_FIELDS)}"
@@ -307,7 +313,20 @@ def _person(f: dict, who: str) -> dict | None:
     return {"npi": f[f"{who}_npi"], "last": f.get(f"{who}_last"), "first": f.get(f"{who}_first")}
 
 
-def add_claim_fields(c: dict, encounter: dict) -> None:
+def _with_register(f: dict, code: str, auths: list) -> dict:
+    """A line's fields with the register's authorization or referral number for its code when
+    the charge gave none (auths/register.py)."""
+    from ..auths.rules import matches
+
+    out = f
+    for a in auths:
+        key = "prior_auth" if a.kind == "prior_auth" else "referral_number"
+        if not out.get(key) and matches(a.codes, code):
+            out = {**out, key: a.number}
+    return out
+
+
+def add_claim_fields(c: dict, encounter: dict, payer_id: int | None = None) -> None:
     """Put the recorded claim fields into a claim's content, where the 837P sends them:
     - claim dates and the accident (2300 DTP*431/454/304/439, CLM11) as `c["dates"]`,
       `c["accident"]`;
@@ -333,6 +352,12 @@ def add_claim_fields(c: dict, encounter: dict) -> None:
     if len(src_lines) != len(lines):
         return
     fields = [ln.get("fields") or {} for ln in src_lines]
+    auths = [a for a in encounter.get("auths") or () if a.payer_id == payer_id]
+    if auths:
+        fields = [
+            _with_register(f, ln.get("code") or "", auths)
+            for f, ln in zip(fields, src_lines, strict=True)
+        ]
     if not any(fields):
         return
     for key in ("prior_auth", "referral_number", "clia"):
@@ -398,5 +423,5 @@ def claim_content(
         "diagnoses": list(diagnoses),
         "lines": lines,
     }
-    add_claim_fields(c, encounter)
+    add_claim_fields(c, encounter, payer.get("id"))
     return c

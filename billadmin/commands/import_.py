@@ -219,6 +219,7 @@ EXAMPLES = {
     "    billadmin import charges charges.csv --skip-invalid --rejects rejects.csv\n"
     "    billadmin import charges ehr-lines.csv --line-diagnoses",
     "fee-schedule": "billadmin import fee-schedule fees.xlsx\n    billadmin import fee-schedule fees-2027.csv --update",
+    "auths": "billadmin import auths authorizations.csv",
 }
 SUMMARIES = {
     "patients": "Import patients (key: MRN).",
@@ -227,6 +228,7 @@ SUMMARIES = {
     "coverage": "Import insurance coverage (key: MRN + payer + member id + effective from).",
     "charges": "Import charge lines; encounters and their diagnoses are created from the lines.",
     "fee-schedule": 'Import a fee schedule (key: payer or "default" + code + modifier + effective from).',
+    "auths": "Import prior authorizations and referrals (key: payer code + number).",
 }
 
 

@@ -227,7 +227,60 @@ class FeeSchedule(Handler):
         return (None, problems) if problems else (rec, [])
 
 
-HANDLERS = {h.kind: h for h in (Patients, Providers, Payers, Coverage, FeeSchedule)}
+class Authorizations(Handler):
+    """The authorization register (auths/register.py): payer and patient resolved, the code
+    list read by auths/rules.py."""
+
+    kind, table, entity = "auths", "authorizations", "authorization"
+    key = ("payer_id", "number")
+    db_defaults = ("kind", "visits_used_before")
+
+    def __init__(self, run):
+        super().__init__(run)
+        self.look = _Lookups(self.db)
+
+    def record(self, values, row):
+        from ..auths.rules import CodeListError, parse_codes
+
+        problems = []
+        rec = dict(values)
+        pid = self.look.patient(rec.pop("mrn"))
+        if pid is None:
+            problems.append(
+                self.run.problem(row, "mrn", "no patient with this MRN (import patients first)")
+            )
+        payer = self.look.payer(rec.pop("payer_code"))
+        if payer is None:
+            problems.append(
+                self.run.problem(row, "payer_code", "no payer with this code (import payers first)")
+            )
+        elif payer[1] == "self":
+            problems.append(
+                self.run.problem(row, "payer_code", "self-pay grants no authorizations")
+            )
+        try:
+            rec["codes"] = parse_codes(rec.get("codes") or "")
+        except CodeListError as e:
+            problems.append(self.run.problem(row, "codes", str(e)))
+        if rec.get("valid_to") and rec.get("valid_from") and rec["valid_to"] < rec["valid_from"]:
+            problems.append(self.run.problem(row, "valid_to", "is before Valid From"))
+        if rec.get("visits_allowed") is not None and rec["visits_allowed"] < 1:
+            problems.append(self.run.problem(row, "visits_allowed", "at least 1 (or empty)"))
+        if (rec.get("visits_used_before") or 0) < 0:
+            problems.append(self.run.problem(row, "visits_used_before", "must not be negative"))
+        if problems or payer is None:
+            return None, problems
+        rec["patient_id"], rec["payer_id"] = pid, payer[0]
+        return rec, []
+
+    def on_insert(self, rec):
+        from .. import audit
+
+        rec["created_at"] = audit.utcnow()
+        return rec
+
+
+HANDLERS = {h.kind: h for h in (Patients, Providers, Payers, Coverage, FeeSchedule, Authorizations)}
 
 
 def import_rows(run, profile=None) -> None:

@@ -410,6 +410,61 @@ CHARGES = [
     *CLAIM_FIELD_COLUMNS,
 ]
 
+AUTH_KIND = enum_choices(
+    {"prior_auth": ["prior authorization", "authorization", "pa", "g1"], "referral": ["9f"]}
+)
+AUTHS = [
+    Column("payer_code", "Payer Code", "code", True, ("Payer",)),
+    Column("mrn", "MRN", "id", True, ("Patient MRN", "Patient ID", "Chart Number")),
+    Column(
+        "number",
+        "Authorization Number",
+        "id",
+        True,
+        ("Auth Number", "Prior Auth", "Authorization", "Referral Number"),
+        x12=True,
+    ),
+    Column(
+        "codes",
+        "Codes",
+        "text",
+        True,
+        ("Authorized Codes", "Procedure Codes", "CPT"),
+        help='"97110,97140", a range "97110-97546" or a prefix "J*"',
+    ),
+    Column("valid_from", "Valid From", "date", True, ("Start Date", "Effective From", "From")),
+    Column("valid_to", "Valid To", "date", True, ("End Date", "Effective To", "To")),
+    Column(
+        "visits_allowed",
+        "Visits Allowed",
+        "int",
+        False,
+        ("Visits", "Visits Authorized"),
+        help="empty when the payer sets no limit",
+    ),
+    Column(
+        "visits_used_before",
+        "Visits Used",
+        "int",
+        False,
+        ("Used",),
+        default=0,
+        help="visits used before the register knew it; default 0",
+        extra=True,
+    ),
+    Column(
+        "kind",
+        "Kind",
+        "enum",
+        False,
+        ("Type",),
+        choices=AUTH_KIND,
+        default="prior_auth",
+        help="prior_auth (REF*G1, default) or referral (REF*9F)",
+        extra=True,
+    ),
+]
+
 KINDS = {
     "patients": PATIENTS,
     "payers": PAYERS,
@@ -417,6 +472,7 @@ KINDS = {
     "coverage": COVERAGE,
     "charges": CHARGES,
     "fee-schedule": FEE_SCHEDULE,
+    "auths": AUTHS,
 }
 
 NATURAL_KEYS = {
@@ -426,6 +482,7 @@ NATURAL_KEYS = {
     "coverage": "MRN + Payer Code + Member ID + Effective From",
     "charges": "Encounter + Line (encounters by Encounter)",
     "fee-schedule": "Payer + Code + Modifier + Effective From",
+    "auths": "Payer Code + Authorization Number",
 }
 
 
