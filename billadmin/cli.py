@@ -24,6 +24,7 @@ GROUPS = {
     "provider": ("provider", "Rendering providers: list, show, set."),
     "codes": ("codes", "Code sets (ICD-10-CM, HCPCS, CPT, NCCI, MUE), the scrubber."),
     "charge": ("charge", "Charge lines: list, correct, remove (billed ones too)."),
+    "auth": ("auth", "Prior authorizations and referrals: add, list, expiring."),
     "invoice": ("invoice", "Claims as X12 837P, patient invoices as PDF, voids."),
     "eligibility": ("eligibility", "Eligibility: 270 requests, 271 answers, coverage corrections."),
     "remit": ("remit", "Payers' 835 remittances: show, import (post), list."),
