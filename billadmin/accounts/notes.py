@@ -47,10 +47,22 @@ def resolve_target(
     raise BadInput("no patient with that MRN and no invoice with that number")
 
 
-def add_note(conn: Database, target: str, text: str, *, kind: str | None = None) -> dict:
+def add_note(
+    conn: Database,
+    target: str,
+    text: str,
+    *,
+    kind: str | None = None,
+    follow_up: _dt.date | None = None,
+    owner: str | None = None,
+) -> dict:
+    """A note; with follow_up, a follow-up date and an owner (default: the note's author) that
+    the worklist (statements.worklist) shows from that day until it is done."""
     text = (text or "").strip()
     if not text:
         raise BadInput("the note is empty")
+    if owner is not None and follow_up is None:
+        raise BadInput("--owner goes with --follow-up DATE")
     if len(text) > MAX_NOTE:
         raise BadInput(f"the note is {len(text)} characters; at most {MAX_NOTE}")
     with db.write(conn):
@@ -60,6 +72,19 @@ def add_note(conn: Database, target: str, text: str, *, kind: str | None = None)
             "INSERT INTO account_notes (patient_id, invoice_id, text, author, created_at) VALUES (?,?,?,?,?)",
             (patient_id, inv["id"] if inv else None, text, audit.os_user(), now),
         ).lastrowid
+        if follow_up is not None:
+            conn.execute(
+                "INSERT INTO followups (patient_id, invoice_id, note_id, due_on, owner, created_at)"
+                " VALUES (?,?,?,?,?,?)",
+                (
+                    patient_id,
+                    inv["id"] if inv else None,
+                    nid,
+                    follow_up.isoformat(),
+                    (owner or "").strip() or audit.os_user(),
+                    now,
+                ),
+            )
         audit.record(
             conn,
             "note add",
@@ -67,12 +92,31 @@ def add_note(conn: Database, target: str, text: str, *, kind: str | None = None)
             ids=[nid],
             detail={"patient_id": patient_id, "invoice": inv["number"] if inv else None},
         )
-    return {
+    row = {
         "note_id": nid,
         "at": now[:19].replace("T", " "),
         "invoice": inv["number"] if inv else None,
         "text": text,
     }
+    if follow_up is not None:
+        row["follow_up"] = follow_up.isoformat()
+    return row
+
+
+def done(conn: Database, note_id: int, *, on: _dt.date) -> dict:
+    """Mark a note's follow-up done (it leaves the worklist)."""
+    with db.write(conn):
+        row = conn.execute(
+            "SELECT id, done_on FROM followups WHERE note_id = ? ORDER BY id DESC LIMIT 1",
+            (note_id,),
+        ).fetchone()
+        if row is None:
+            raise BadInput(f"note {note_id} has no follow-up")
+        if row[1]:
+            raise BadInput(f"note {note_id}'s follow-up was already done on {row[1]}")
+        conn.execute("UPDATE followups SET done_on = ? WHERE id = ?", (on.isoformat(), row[0]))
+        audit.record(conn, "note done", entity="note", ids=[note_id])
+    return {"note_id": note_id, "done_on": on.isoformat()}
 
 
 def list_notes(

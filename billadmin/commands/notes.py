@@ -62,24 +62,40 @@ def note_add(
     ] = None,
     invoice: InvoiceFlag = False,
     patient: PatientFlag = False,
+    follow_up: Annotated[
+        str | None,
+        typer.Option("--follow-up", metavar="DATE", help="Put it on the worklist from this day."),
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Who follows it up (default: you).")
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
-    """Add a note to a patient's account or to one invoice.
+    """Add a note to a patient's account or to one invoice, with a follow-up date and owner.
 
     Example:
         billadmin note add 0100007 "Called about statement; will pay 40.00 on the 15th"
         billadmin note add C000123 "Payer rep: resubmit with modifier 25, ref 88123"
         billadmin note add 0100007 - < call-notes.txt
+        billadmin note add C000123 "Call payer if unpaid" --follow-up 2026-12-15 --owner ann
     """
     from .. import render
     from ..accounts import notes
+    from ..dates import parse_option
     from ..errors import BadInput
 
     body = from_stdin(text, "note text")
     if body is None:
         raise BadInput("give the note's TEXT, or - to read it from standard input")
-    row = notes.add_note(open_db(), target, body, kind=_kind(invoice, patient))
+    row = notes.add_note(
+        open_db(),
+        target,
+        body,
+        kind=_kind(invoice, patient),
+        follow_up=parse_option(follow_up, "--follow-up"),
+        owner=owner,
+    )
     render.emit(row, fmt=fmt, output=output, single=True, title="Note")
     status_note(f"Note {row['note_id']} added")
 
@@ -95,18 +111,41 @@ def note_list(
     since: Annotated[
         str | None, typer.Option("--from", metavar="DATE", help="Notes written on or after.")
     ] = None,
+    due: Annotated[
+        bool,
+        typer.Option(
+            "--due", help="The worklist: follow-ups, denials, plans, collections due by --date."
+        ),
+    ] = False,
+    date: Annotated[
+        str | None, typer.Option("--date", metavar="DATE", help="With --due: default today.")
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="With --due: only this owner's follow-ups.")
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
     """List notes, newest first (a patient's list includes the notes on their invoices).
 
+    With --due, the worklist instead: what is due today across follow-ups, denials, payment
+    plans and collections.
+
     Example:
         billadmin note list 0100007
         billadmin note list --from 2026-11-01 -f csv
+        billadmin note list --due --owner ann
     """
     from .. import render
     from ..accounts import notes
-    from ..dates import parse_option
+    from ..dates import parse_option, today
+
+    if due:
+        from ..statements import worklist
+
+        rows = worklist.due(open_db(), parse_option(date, "--date", today()), owner=owner)
+        render.emit(rows, fmt=fmt, output=output, columns=list(worklist.KEYS), title="Due")
+        return
 
     rows = notes.list_notes(
         open_db(), target, kind=_kind(invoice, patient), since=parse_option(since, "--from")
@@ -118,3 +157,22 @@ def note_list(
         columns=["note_id", "at", "mrn", "invoice", "author", "text"],
         title="Notes",
     )
+
+
+@app.command("done")
+def note_done(
+    note_id: Annotated[int, typer.Argument(metavar="NOTE", help="The note's id.")],
+    date: Annotated[
+        str | None, typer.Option("--date", metavar="DATE", help="Default today.")
+    ] = None,
+):
+    """Mark a note's follow-up done: it leaves the worklist.
+
+    Example:
+        billadmin note done 42
+    """
+    from ..accounts import notes
+    from ..dates import parse_option, today
+
+    notes.done(open_db(), note_id, on=parse_option(date, "--date", today()))
+    status_note(f"Follow-up of note {note_id} done")
