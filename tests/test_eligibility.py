@@ -434,3 +434,55 @@ def test_the_guides_270_examples_pass_our_check():
         # and the GS version differ from what billadmin writes
         problems = x270.check(text)
         assert all("NPI" in p for p in problems), problems
+
+
+# ---- check-in and coverage-expiring use the answers ---------------------------------------------
+
+
+def test_checkin_shows_the_last_answer_and_warns_when_none_is_recent(asked, cli, tmp_path):
+    r = cli("checkin", "M001", "--date", TOMORROW, "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["eligibility_checked"] is None
+    assert "no eligibility answer (271) from the payer within 30 days" in r.stderr
+    assert _import(cli, tmp_path, _x271(_ann_active("000000001-2"))).exit_code == 0
+    r = cli("checkin", "M001", "--date", TOMORROW, "-f", "json")
+    out = json.loads(r.stdout)
+    # the answer of 2026-07-01: active, co-pay 30.00 (the stored co-pay due stays 25.00 until
+    # the answer is applied)
+    assert (out["eligibility_checked"], out["eligibility_status"]) == ("2026-07-01", "active")
+    assert out["eligibility_copay"] == "30.00" and out["copay_due"] == "25.00"
+    assert "271" not in r.stderr
+    # 18 days later, with a 10-day limit, it is stale
+    r = cli("checkin", "M001", "--date", "2026-07-19", "--eligibility-days", "10", "-f", "json")
+    assert "no eligibility answer (271) from the payer within 10 days" in r.stderr
+    # self-pay: nobody to ask, no warning
+    r = cli("checkin", "M003", "--date", TOMORROW, "-f", "json")
+    assert r.exit_code == 0 and "271" not in r.stderr
+
+
+def test_coverage_expiring_uses_the_payers_plan_end(asked, cli, tmp_path):
+    def report():
+        r = cli("report", "coverage-expiring", "--as-of", AS_OF, "-f", "json")
+        assert r.exit_code == 0, r.stderr
+        return [(x["mrn"], x["effective_to"], x["ends_per"], x["eligibility_status"])
+                for x in json.loads(r.stdout)]  # fmt: skip
+
+    # stored: Ann's coverage ends 2026-07-20, within 30 days of 2026-06-30
+    assert report() == [("M001", "2026-07-20", "records", None)]
+    # the payer says the plan runs to 2026-12-31: no longer expiring
+    assert _import(cli, tmp_path, _x271(_ann_active("000000001-2"))).exit_code == 0
+    assert report() == []
+    # Kid's stored coverage has no end; the payer says inactive, ended 2026-06-30 (day 0)
+    kid = [
+        *_head("000000001-1"),
+        "HL*3*2*22*1",
+        "NM1*IL*1*SMITH*MARY****MI*KEY222",
+        "HL*4*3*23*0",
+        "TRN*2*000000001-1*1812345678",
+        "NM1*03*1*SMITH*KID",
+        "EB*6**30",
+        "DTP*357*D8*20260630",
+    ]
+    assert _import(cli, tmp_path, _x271(kid), name="kid.271").exit_code == 0
+    assert report() == [("M002", "2026-06-30", "271", "inactive")]

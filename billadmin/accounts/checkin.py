@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 
 EXPIRY_WARNING_DAYS = 30
+# the payer's last 271 answer older than this (or none): the desk is told to ask again
+ELIGIBILITY_DAYS = 30
 
 COV_COLS = (
     "id",
@@ -157,6 +159,34 @@ def _collect_copay(
     )
 
 
+def _last_271(
+    conn: Database, pid: int, primary, payer, on: _dt.date, days: int, warnings: list[str]
+) -> dict:
+    """The payer's last eligibility answer (271) for the primary coverage: its date, status and
+    co-pay; a warning when there is none within `days` days, or it says inactive."""
+    from ..eligibility import answers
+
+    last = answers.latest(conn, pid, primary["id"]) if primary else None
+    out = {
+        "eligibility_checked": last["answered_on"] if last else None,
+        "eligibility_status": last["status"] if last else None,
+        "eligibility_copay_cents": last["copay_cents"] if last else None,
+    }
+    if primary is None or (payer and payer["kind"] == "self"):
+        return out
+    age = answers.days_old(last, on)
+    if age is None or age > days:
+        warnings.append(
+            f"no eligibility answer (271) from the payer within {days} days: ask with"
+            " `billadmin eligibility request`"
+        )
+    elif last and last["status"] != "active":
+        warnings.append(
+            f"the payer's eligibility answer of {last['answered_on']} says {last['status']}"
+        )
+    return out
+
+
 def checkin(
     conn: Database,
     mrn: str,
@@ -165,6 +195,7 @@ def checkin(
     collect_cents: int | None = None,
     method: str | None = None,
     reference: str | None = None,
+    eligibility_days: int = ELIGIBILITY_DAYS,
 ) -> CheckinResult:
     """Confirm coverage, show the co-pay due and record the co-pay collected (audited PHI read)."""
     if collect_cents is not None:
@@ -204,6 +235,7 @@ def checkin(
             + balances.pending(conn, patient_id=pat["id"])["patient_cents"],
             "credit_cents": payments.credit_balance(conn, pat["id"]),
         }
+        row.update(_last_271(conn, pat["id"], primary, payer, on, eligibility_days, warnings))
         if collect_cents is not None:
             _collect_copay(conn, pat, on, collect_cents, method, reference, primary, row, warnings)
         audit.record(

@@ -26,6 +26,10 @@ def checkin(
     reference: Annotated[
         str | None, typer.Option("--reference", help="Check number or card slip reference.")
     ] = None,
+    eligibility_days: Annotated[
+        int,
+        typer.Option("--eligibility-days", metavar="DAYS", help="Warn when the last 271 is older."),
+    ] = 30,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -33,9 +37,10 @@ def checkin(
 
     Confirms an active coverage today, shows the co-pay due, and takes it with a receipt.
 
-    Warns when the coverage has lapsed or ends within 30 days. A co-pay taken is held as the
-    patient's credit until the patient invoice that carries it is issued. One co-pay per visit
-    date. The check-in is recorded in the audit log (it shows coverage details).
+    Warns when the coverage has lapsed or ends within 30 days, and when the payer's last
+    eligibility answer (271, shown with its date and co-pay) is older than --eligibility-days.
+    A co-pay taken is held as the patient's credit until the patient invoice that carries it is
+    issued. One co-pay per visit date. The check-in is recorded in the audit log (it shows coverage details).
 
     Example:
         billadmin checkin 0100007
@@ -50,7 +55,10 @@ def checkin(
     on = parse_option(date, "--date", dates.today())
     cents = amount(collect, "--collect")
     conn = open_db()
-    res = domain.checkin(conn, mrn, on, collect_cents=cents, method=method, reference=reference)
+    res = domain.checkin(
+        conn, mrn, on, collect_cents=cents, method=method, reference=reference,
+        eligibility_days=eligibility_days,
+    )  # fmt: skip
     for w in res.warnings:
         warn(w)
     render.emit(res.row, fmt=fmt, output=output, single=True, title="Check-in")

@@ -10,7 +10,9 @@ payer of an unbilled encounter is the primary coverage active on its date of ser
 coverage-expiring (as of --as-of): coverages ending within --within days (default 30), and
 those that ended in the last --within days with no other coverage of the same priority active
 now (lapsed). Patients with an upcoming visit (an encounter dated on or after --as-of) first,
-soonest visit first; then by end date.
+soonest visit first; then by end date. When the payer answered an eligibility request (271) for
+the coverage, its latest active/inactive answer's plan end date is used instead of the stored one
+(ends_per says which), with the answer's date and status beside it.
 """
 
 from __future__ import annotations
@@ -125,7 +127,16 @@ COVERAGE_COLS = [
     "priority",
     "next_visit",
     "last_visit",
+    "ends_per",
+    "eligibility_checked",
+    "eligibility_status",
 ]
+
+# the latest answer per coverage that says anything of its dates (a rejected one does not)
+_LAST_271 = """(SELECT a.coverage_id, a.answered_on, a.status, a.plan_end FROM eligibility_answers a
+    WHERE a.id = (SELECT a2.id FROM eligibility_answers a2 WHERE a2.coverage_id = a.coverage_id
+                  AND a2.status IN ('active', 'inactive')
+                  ORDER BY a2.answered_on DESC, a2.id DESC LIMIT 1))"""
 
 
 def coverage_expiring(conn: Database, as_of: _dt.date, within: int = 30) -> list[dict]:
@@ -133,19 +144,25 @@ def coverage_expiring(conn: Database, as_of: _dt.date, within: int = 30) -> list
     hi = (as_of + _dt.timedelta(days=within)).isoformat()
     lo = (as_of - _dt.timedelta(days=within)).isoformat()
     out = []
-    for to, mrn, name, phone, payer, member, priority, nxt, last, replaced in conn.execute(
-        """SELECT c.effective_to, p.mrn, p.last_name || ', ' || p.first_name, p.phone, py.code, c.member_id, c.priority,
+    for row in conn.execute(
+        """SELECT COALESCE(l.plan_end, c.effective_to),
+                      p.mrn, p.last_name || ', ' || p.first_name, p.phone, py.code, c.member_id, c.priority,
                       (SELECT MIN(e.date_of_service) FROM encounters e WHERE e.patient_id =
                       c.patient_id AND e.date_of_service >= :d),
                       (SELECT MAX(e.date_of_service) FROM encounters e WHERE e.patient_id =
                       c.patient_id AND e.date_of_service < :d),
                       EXISTS (SELECT 1 FROM coverages o WHERE o.patient_id = c.patient_id AND o.id != c.id
                               AND o.priority = c.priority AND o.effective_from <= :d
-                              AND (o.effective_to IS NULL OR o.effective_to >= :d))
+                              AND (o.effective_to IS NULL OR o.effective_to >= :d)),
+                      CASE WHEN l.plan_end IS NULL THEN 'records' ELSE '271' END, l.answered_on, l.status
                FROM coverages c JOIN patients p ON p.id = c.patient_id JOIN payers py ON py.id = c.payer_id
-               WHERE c.effective_to BETWEEN :lo AND :hi""",
+               LEFT JOIN """
+        + _LAST_271
+        + """ l ON l.coverage_id = c.id
+               WHERE COALESCE(l.plan_end, c.effective_to) BETWEEN :lo AND :hi""",
         {"d": d, "lo": lo, "hi": hi},
     ):
+        to, mrn, name, phone, payer, member, priority, nxt, last, replaced, per, checked, st = row
         days = (_dt.date.fromisoformat(to) - as_of).days
         if days < 0 and replaced:
             continue
@@ -166,6 +183,9 @@ def coverage_expiring(conn: Database, as_of: _dt.date, within: int = 30) -> list
                 "priority": priority,
                 "next_visit": nxt,
                 "last_visit": last,
+                "ends_per": per,
+                "eligibility_checked": checked,
+                "eligibility_status": st,
             }
         )
     out.sort(
