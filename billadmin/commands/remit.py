@@ -49,7 +49,7 @@ def _read_835s(files) -> tuple[list, dict, list]:
 def _show_tables(docs: list, diffs: dict, fmt, output) -> None:
     """Per file: its transactions, its claims and lines, and its PLB adjustments if any."""
     from .. import render
-    from ..remit import views
+    from ..remit import recoup, views
 
     for rf in docs:
         txs = [views.transaction_row(rf, tx, diffs[id(tx)]) for tx in rf.transactions]
@@ -95,7 +95,7 @@ def _show_tables(docs: list, diffs: dict, fmt, output) -> None:
                 "trace_number": tx.trace_number,
                 "provider": p.provider_id,
                 "reason": p.reason,
-                "reference": p.reference,
+                "reference": recoup.shown_reference(p.reference),
                 "amount_cents": p.amount_cents,
             }
             for tx in rf.transactions
@@ -200,7 +200,8 @@ def remit_import(
     call (exit 2, nothing posted). Claims are matched by CLP01 to our claim numbers; claims we
     never issued are kept as unmatched. A payer's trace number (TRN02) posts once: the same one
     again is "already posted" (exit 1). Patient responsibility (PR) becomes the patient's to
-    bill on the next patient invoice.
+    bill on the next patient invoice. A PLB recoupment (WO, 72) whose reference names one of
+    our claims is allocated to that claim; any other PLB stays provider-level; each is listed.
 
     Example:
         billadmin remit import inbox/*.835
@@ -241,6 +242,9 @@ def remit_import(
             f"{c.outcome.replace('_', ' ')}: claim {c.claim_number} in {c.file} (trace {c.trace_number}), "
             f"paid {c.paid_cents / 100:.2f}: {c.note}"
         )
+    for p in res.plb:
+        ref = f" {p.reference}" if p.reference else ""
+        note(f"PLB {p.reason}{ref} {p.amount_cents / 100:.2f} (trace {p.trace_number}): {p.note}")
     posted = [t for t in res.transactions if t.result in ("posted", "would post")]
     verb = "Would post" if dry_run else "Posted"
     note(

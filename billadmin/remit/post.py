@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from .. import audit, money
 from .. import db as dbmod
 from ..errors import BadInput
-from . import balance, carc_rules
+from . import balance, carc_rules, recoup
 from .parse import Adjustment, ClaimPayment, RemitFile, Transaction, parse_file
 
 if TYPE_CHECKING:
@@ -137,6 +137,7 @@ class ImportResult:
     claims: list[ClaimResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
+    plb: list[recoup.PlbResult] = field(default_factory=list)
 
     @property
     def already_posted(self) -> list[TransactionResult]:
@@ -421,8 +422,10 @@ def _post_transaction(
     )
     for claim in sorted(tx.claims, key=lambda c: (not c.is_reversal, c.seq)):
         posting.claim(claim, tr, res)
+    posting.recoupments(res)
     posting.payments()
     posting.status_events(res)
+    posting.returns()
     conn.execute(
         "UPDATE remit_transactions SET posted_cents = ?, unmatched_cents = ?, skipped_cents = ?"
         " WHERE id = ?",
@@ -501,6 +504,80 @@ class _TransactionPosting:
         default_factory=lambda: defaultdict(list)
     )
     events: list[_StatusEvent] = field(default_factory=list)
+    # PLB recoupments allocated to a claim: (payer_id, invoice_id, remit_plb id, cents, how)
+    recouped: list[tuple[int | None, int, int, int, str]] = field(default_factory=list)
+    payment_ids: dict[int | None, int] = field(default_factory=dict)
+
+    def recoupments(self, res: ImportResult) -> None:
+        """Each PLB of the transaction: a WO/72 naming one claim of ours is allocated to it,
+        any other stays provider-level; both are reported (remit/recoup.py rules)."""
+        plb_ids = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT id FROM remit_plb WHERE transaction_id = ? ORDER BY id", (self.tx_id,)
+            )
+        ]
+        for plb_id, p in zip(plb_ids, self.tx.plb, strict=True):
+            out = recoup.PlbResult(
+                self.file_name,
+                self.tx.trace_number or "",
+                p.reason,
+                recoup.shown_reference(p.reference),
+                p.amount_cents,
+                None,
+                "provider-level",
+            )
+            res.plb.append(out)
+            if p.reason not in recoup.RECOUPMENT_REASONS:
+                out.note = f"PLB {p.reason} is not one claim's money: kept provider-level"
+                continue
+            if not p.reference:
+                out.note = "no reference (PLB03-2): kept provider-level"
+                continue
+            iid, number, how = recoup.find_claim(self.conn, self.tx, self.tx_payer, p.reference)
+            if iid is None:
+                out.note = f"the reference {how}: kept provider-level"
+                continue
+            inv_payer = self.conn.execute(
+                "SELECT payer_id FROM invoices WHERE id = ?", (iid,)
+            ).fetchone()[0]
+            payer_id = inv_payer if inv_payer is not None else self.tx_payer
+            self.allocs[payer_id].append((iid, None, -p.amount_cents))
+            self.recouped.append((payer_id, iid, plb_id, p.amount_cents, how))
+            out.claim_number, out.outcome = number, "recouped"
+            out.note = f"{recoup.RECOUPMENT_REASONS[p.reason]} allocated to {number} (by {how})"
+
+    def returns(self) -> None:
+        """The recoupments' payer_returns rows (once their payment exists) and the recouped
+        claims' states."""
+        for payer_id, iid, plb_id, cents, how in self.recouped:
+            self.conn.execute(
+                "INSERT INTO payer_returns (kind, invoice_id, payer_id, payment_id, plb_id,"
+                " amount_cents, matched_by, reference, returned_on, os_user, at)"
+                " VALUES ('recoupment', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    iid,
+                    payer_id,
+                    self.payment_ids[payer_id],
+                    plb_id,
+                    cents,
+                    how,
+                    self.tx.trace_number,
+                    self.pay_date,
+                    audit.os_user(),
+                    self.now,
+                ),
+            )
+        for iid in dict.fromkeys(r[1] for r in self.recouped):
+            status = recoup.status_after(self.conn, iid)
+            now = self.conn.execute(
+                "SELECT status FROM invoice_status WHERE invoice_id = ?", (iid,)
+            ).fetchone()
+            if now is None or now[0] != status:
+                self.conn.execute(
+                    "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)",
+                    (iid, status, self.now, f"835 trace {self.tx.trace_number}: PLB recoupment"),
+                )
 
     def claim(self, claim: ClaimPayment, tr: TransactionResult, res: ImportResult) -> None:
         """One claim payment: matched to our invoice (or not), kept as read, and posted when it
@@ -669,6 +746,8 @@ class _TransactionPosting:
                 "INSERT INTO remit_payments (transaction_id, payment_id) VALUES (?,?)",
                 (self.tx_id, pay_id),
             )
+            assert pay_id is not None
+            self.payment_ids[payer_id] = pay_id
 
     def _denied(self, claim: ClaimPayment, invoice_id: int) -> bool:
         payer = self.conn.execute(

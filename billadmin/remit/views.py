@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .. import money
-from . import balance, codes
+from . import balance, codes, recoup
 from .parse import ClaimPayment, RemitFile, ServiceLine, Transaction
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ def show_document(rf: RemitFile) -> dict:
                 "provider_id": p.provider_id,
                 "fiscal_date": p.fiscal_date,
                 "reason": p.reason,
-                "reference": p.reference,
+                "reference": recoup.shown_reference(p.reference),
                 "amount_cents": p.amount_cents,
             }
             for p in tx.plb
