@@ -300,3 +300,63 @@ def test_codes_sets_shows_each_set_and_whether_it_covers_today(cli, i9path):
     icd = {x["code_set"]: x for x in json.loads(r.stdout)}["ICD-10-CM"]
     assert icd["covers_today"] is False
     assert "FY2027" in icd["note"] and "codes load icd10cm icd10cm-order-2027.txt" in icd["note"]
+
+
+# ------------------------------------------------------------------ legacy dates of service in the scrubber
+
+
+def _scrub(conn, eid, as_of="2026-06-30"):
+    import datetime as dt
+
+    from billadmin.scrub import check
+
+    return check(conn, encounter_ids=[eid], as_of=dt.date.fromisoformat(as_of))
+
+
+def _enc(conn, dx, dos):
+    import codes_fixtures as fx
+
+    return fx.add_encounter(
+        conn, fx.add_patient(conn), dx=dx, lines=(("99213", (), "1", 1, 14000),), dos=dos
+    )
+
+
+def test_icd9_codes_on_a_2014_visit_are_kept_and_checked_as_icd9(i9db):
+    import codes_fixtures as fx
+
+    fx.setup_parties(i9db)
+    ok = _enc(i9db, ("250.00", "401.9"), "2014-06-02")
+    found = _scrub(i9db, ok)
+    icd = [f for f in found if f.rule.startswith("ICD")]
+    assert icd == []  # no ICD-10-CM rule on an ICD-9-CM date of service, and both are v32 codes
+    assert i9db.execute(
+        "SELECT code FROM encounter_diagnoses WHERE encounter_id = ? ORDER BY seq", (ok,)
+    ).fetchall() == [("250.00",), ("401.9",)]  # never converted
+    bad = _enc(i9db, ("250", "E11.9"), "2014-06-02")
+    msgs = [f.message for f in _scrub(i9db, bad) if f.rule == "ICD9-CODE"]
+    assert len(msgs) == 2
+    assert msgs[0].startswith("diagnosis 1 250 is an ICD-9-CM category, not a code")
+    assert "250.00" in msgs[0]
+    assert msgs[1].startswith("diagnosis 2 is not an ICD-9-CM v32 code")
+
+
+def test_an_icd9_code_on_a_2026_visit_is_an_error_with_its_candidates(i9db):
+    import codes_fixtures as fx
+
+    fx.setup_parties(i9db)
+    eid = _enc(i9db, ("250.00",), "2026-06-15")
+    (f,) = [f for f in _scrub(i9db, eid) if f.severity == "error"]
+    assert f.rule == "ICD-EXISTS"
+    assert "diagnosis 1 250.00 is an ICD-9-CM code on a date of service from 2015-10-01" in (
+        f.message
+    )
+    assert "GEM candidates: E11.9 (approximate)" in f.message
+
+
+def test_icd9_visit_without_icd9_loaded_says_to_load_it(cdb):
+    import codes_fixtures as fx
+
+    fx.setup_parties(cdb)
+    eid = _enc(cdb, ("250.00",), "2014-06-02")
+    (f,) = [f for f in _scrub(cdb, eid) if f.rule.startswith("ICD")]
+    assert f.rule == "ICD9-CODE" and "codes load icd9cm" in f.message

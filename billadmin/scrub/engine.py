@@ -27,6 +27,8 @@ from .claim import (
     subscriber_problem,
 )
 from .model import Encounter, Line
+
+ICD10_START = "2015-10-01"  # first DOS coded in ICD-10-CM (45 CFR 162.1002(c)(2))
 from .rules import ALL_NCCI_MODIFIERS, NCCI_MODIFIERS, RULES
 
 if TYPE_CHECKING:
@@ -233,6 +235,23 @@ class Ref:
         else:
             h = ", ".join(codes[:limit]) + f" ({len(codes)} billable codes under {code})"
         self._hint[key] = h
+        return h
+
+    # ---------------------------------------------------------------- ICD-9-CM (legacy DOS)
+    def icd9_codes(self) -> set[str] | None:
+        """The ICD-9-CM v32 codes, or None when ICD-9-CM is not loaded (read once a run)."""
+        if not hasattr(self, "_icd9"):
+            rows = self.c.execute("SELECT code FROM icd9cm_codes").fetchall()
+            self._icd9 = {r[0] for r in rows} if rows else None
+        return self._icd9
+
+    def icd9_hint(self, code: str, dos: str) -> str:
+        key = f"9|{code}|{dos}"
+        h = self._hint.get(key)
+        if h is None:
+            from ..codesets.legacy import candidate_hint
+
+            h = self._hint[key] = candidate_hint(self.conn, code, dos)
         return h
 
     def icd_window_problem(self, dos: str) -> str | None:
@@ -753,6 +772,7 @@ _STATIC = {
     "ICD-DOS",
     "ICD-EXCLUDES1",
     "ICD-RELEASE",
+    "ICD9-CODE",
     "CLM-DX",
     "CLM-DOS",
     "CLM-NPI",
@@ -773,6 +793,8 @@ class Runner:
         self.line_rules = [r for r in chosen if r.level == "line"]
         self.group_rules = [r for r in chosen if r.level == "group"]
         self.dx_static = [r for r in self.static_rules if r.id != "CLM-NPI"]
+        # dates of service before 2015-10-01 are coded in ICD-9-CM: no ICD-10-CM rule applies
+        self.dx_static_legacy = [r for r in self.dx_static if not r.id.startswith("ICD-")]
         self.npi_rules = [r for r in self.static_rules if r.id == "CLM-NPI"]
         self.findings: list[Finding] = []
         self._dx_cache: dict[tuple, list] = {}
@@ -837,15 +859,18 @@ class Runner:
             dx_key = tuple(enc.dx)
         k = (dx_key, dos)
         found = self._dx_cache.get(k)
+        legacy = dos < ICD10_START
         if found is None:
-            found = self._dx_cache[k] = self._run(self.dx_static, enc)
+            found = self._dx_cache[k] = self._run(
+                self.dx_static_legacy if legacy else self.dx_static, enc
+            )
         npi_found = self._npi_cache.get(enc.npi)
         if npi_found is None:
             npi_found = self._npi_cache[enc.npi] = self._run(self.npi_rules, enc)
         for part in (found, npi_found):
             for rid, sev, msg, line, src in part:
                 add(Finding(rid, sev, msg, number, line, src, eid))
-        if self.patient_dx_rules and self._dx_relevant(dx_key, enc.dx):
+        if self.patient_dx_rules and not legacy and self._dx_relevant(dx_key, enc.dx):
             for rid, sev, msg, line, src in self._run(self.patient_dx_rules, enc):
                 add(Finding(rid, sev, msg, number, line, src, eid))
         for rule in self.patient_rules:
@@ -1074,4 +1099,53 @@ def check_db(
             g.items += [(enc, ln) for ln in enc.lines]
         g.items += context.get(key, [])
         run.group(g)
+    if any(f.rule == "ICD-RELEASE" for f in run.findings):
+        run.findings = _release_once(ref, run.findings)
     return run.sorted_findings()
+
+
+def _release_once(ref: Ref, findings: list[Finding]) -> list[Finding]:
+    """ICD-RELEASE said once a run, not once an encounter: how many unbilled lines have a DOS
+    outside the loaded ICD-10-CM releases, their DOS range, and the release to load and how."""
+    from ..codesets.currency import icd10cm_load_hint
+
+    hit = [f for f in findings if f.rule == "ICD-RELEASE"]
+    rest = [f for f in findings if f.rule != "ICD-RELEASE"]
+    vs = ref.versions.get("icd10cm") or []
+    ids = sorted({f.encounter_id for f in hit if f.encounter_id is not None})
+    rows = ref.c.execute(
+        "SELECT e.date_of_service, COUNT(l.id), COUNT(DISTINCT e.id) FROM encounters e JOIN"
+        " charge_lines l ON l.encounter_id = e.id AND +l.status = 'unbilled'"
+        " WHERE e.id IN (SELECT value FROM json_each(?)) GROUP BY e.date_of_service",
+        (json.dumps(ids),),
+    ).fetchall()
+    after = [r for r in rows if vs and vs[-1][2] is not None and r[0] > vs[-1][2]]
+    before = [r for r in rows if r not in after]
+    src = RULES["ICD-RELEASE"].source
+    for part, first in ((after, False), (before, True)):
+        if not part:
+            continue
+        lines, encs = sum(r[1] for r in part), sum(r[2] for r in part)
+        lo, hi = part[0][0], part[-1][0]
+        span = lo if lo == hi else f"{lo} to {hi}"
+        if not first:
+            label, _, to = vs[-1]
+            msg = (
+                f"{lines:,} unbilled line(s) in {encs:,} encounter(s) with dates of service {span}"
+                f" are after the loaded ICD-10-CM release '{label}' (in force to {to}): their codes"
+                f" were checked against it; {icd10cm_load_hint(to)}"
+            )
+            label_src = label
+        else:
+            label, frm, _ = vs[0]
+            msg = (
+                f"{lines:,} unbilled line(s) in {encs:,} encounter(s) with dates of service {span}"
+                f" are before the oldest loaded ICD-10-CM release '{label}' (in force from {frm}):"
+                f" their codes were checked against it; load the {_release_name_for(lo)} release"
+                " for these dates (`billadmin codes load icd10cm FILE`)"
+            )
+            label_src = label
+        rest.append(
+            Finding("ICD-RELEASE", "warning", msg, None, None, f"{src}; ICD-10-CM '{label_src}'")
+        )
+    return rest

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import pointers
+from ..codesets.icd9 import icd9, only_icd9
 from .claim import (
     already_billed_message,
     charge_problem,
@@ -81,6 +82,15 @@ def icd_exists(ref, enc):
     for seq, raw in enc.dx:
         st = ref.icd_state(raw, enc.dos)
         if st.kind == "missing" and not st.placeholder:
+            if only_icd9(raw):
+                # an ICD-9-CM code after 2015-09-30: the GEM candidates, never a silent conversion
+                yield (
+                    None,
+                    f"diagnosis {seq} {icd9(raw)} is an ICD-9-CM code on a date of service from"
+                    f" 2015-10-01, which is coded in ICD-10-CM only: a coder chooses the code;"
+                    f" {ref.icd9_hint(icd9(raw), enc.dos)}",
+                )
+                continue
             yield (
                 None,
                 f"diagnosis {seq} {st.code!r} is not an ICD-10-CM code in {st.label}: correct the code",
@@ -165,6 +175,52 @@ def icd_release(ref, enc):
     msg = ref.icd_window_problem(enc.dos)
     if msg:
         yield None, msg
+
+
+@rule(
+    "ICD9-CODE",
+    "error",
+    "dx",
+    "ICD-9-CM v32 for dates of service before 2015-10-01 (45 CFR 162.1002(b)(1))",
+)
+def icd9_code(ref, enc):
+    """A date of service before 2015-10-01 is coded in ICD-9-CM: every diagnosis is a v32 code.
+
+    HIPAA named ICD-9-CM the diagnosis code set until 2015-09-30 and ICD-10-CM from 2015-10-01
+    (45 CFR 162.1002(b)(1), (c)(2)); the code set follows the date of service. Version 32 is the
+    last release (frozen). A category with subdivisions (250) is not a code: use one under it.
+    Such claims are billed with the ICD-9-CM qualifiers BK/BF (837P HI01-1/HI02-1).
+    """
+    if enc.dos >= "2015-10-01":
+        return
+    known = ref.icd9_codes()
+    if known is None:
+        if enc.dx:
+            yield (
+                None,
+                "the date of service is before 2015-10-01 (ICD-9-CM) and ICD-9-CM is not loaded:"
+                " run `billadmin codes load icd9cm`",
+            )
+        return
+    for seq, raw in enc.dx:
+        code = icd9(raw)
+        if code is not None and code in known:
+            continue
+        if code is not None:
+            under = sorted(c for c in known if c.startswith(code if "." in code else code + "."))
+            if under:
+                more = f" ({len(under)} codes under it)" if len(under) > 6 else ""
+                yield (
+                    None,
+                    f"diagnosis {seq} {code} is an ICD-9-CM category, not a code: use one under"
+                    f" it, e.g. {', '.join(under[:6])}{more}",
+                )
+                continue
+        yield (
+            None,
+            f"diagnosis {seq} is not an ICD-9-CM v32 code (the date of service is before"
+            " 2015-10-01): correct the code",
+        )
 
 
 @rule("ICD-EXCLUDES1", "error", "dx", f"{GUIDE}, section I.A.12.a (Excludes1)")
@@ -862,3 +918,8 @@ def cob_medicaid_paid_in_full(ref, enc):
     what Medicaid left is held on the claim.
     """
     return iter(())
+
+
+# ==================================================================== NDC, referrals, authorizations, CLIA
+# (issue 20) in their own module, registered here: scrub/claim_fields.py
+from . import claim_fields as _claim_fields  # noqa: E402, F401
