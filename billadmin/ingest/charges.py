@@ -498,7 +498,7 @@ def _open_encounter(
             (enc_id,),
         ).fetchone()[0]
         if not opts.update or billed:
-            note = "has billed lines; not changed" if opts.update and billed else ""
+            note = BILLED_NOTE if billed else ""
             run.conflict(row, "encounter", enc_id, fields, note=note)
             flags |= _BLOCKED
         else:
@@ -735,7 +735,7 @@ class _FieldsState:
                 claim_fields.ENCOUNTER_FIELDS, stored or (None,) * len(vals), vals
             )
             if not self.run.opts.update or billed:
-                note = "has billed lines; not changed" if self.run.opts.update and billed else ""
+                note = BILLED_NOTE if billed else ""
                 self.run.conflict(row, "encounter", enc_id, names, note=note)
                 return True
             self.run.audit_update(
@@ -867,23 +867,22 @@ LINE_FIELDS = (
 )
 
 
+# a billed encounter is corrected by `charge correct` then `invoice replace`, never by --update
+CORRECT = "not changed: correct it with `billadmin charge correct` (not --update)"
+BILLED_NOTE = f"has billed lines; {CORRECT}"
+
+
 def _compare_line(run, row: int, old: tuple, rec: tuple) -> None:
     new = rec[2:]
     diffs = {f: (o, n) for f, o, n in zip(LINE_FIELDS, old[1:9], new, strict=False) if o != n}
     if not diffs:
         run.result.unchanged += 1
         return
+    if old[9] != "unbilled":  # billed or removed: --update never changes it
+        run.conflict(row, "charge line", old[0], sorted(diffs), note=f"is {old[9]}; {CORRECT}")
+        return
     if not run.opts.update:
         run.conflict(row, "charge line", old[0], sorted(diffs))
-        return
-    if old[9] != "unbilled":
-        run.conflict(
-            row,
-            "charge line",
-            old[0],
-            sorted(diffs),
-            note=f"is {old[9]}; not changed (correct it through invoices)",
-        )
         return
     sets = ", ".join(f"{f} = ?" for f in diffs)
     run.db.execute(
