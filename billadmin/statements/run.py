@@ -344,15 +344,19 @@ def _write_files(
     from . import pdf as pdf_mod
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    outfile.warn_if_shared_folder(out_dir)
     mail = []
     for _sid, number, text, oldest in rows:
         c = json.loads(text)
         row = {"oldest_days": oldest, "file": f"{number}.pdf" if pdf else None}
         res.statements.append(_summary(row, c))
         if pdf:
-            res.files.append(
-                outfile.write_bytes(outfile.inside(out_dir, f"{number}.pdf"), pdf_mod.render(c))
-            )
+            # one PHI note for the run (the mail-house list's), not one per statement
+            with outfile.PrivateFile(
+                outfile.inside(out_dir, f"{number}.pdf"), "wb", phi=False, warn=False
+            ) as pf:
+                pf.handle.write(pdf_mod.render(c))
+            res.files.append(pf.path)
         g = c["guarantor"]
         mail.append(
             {
