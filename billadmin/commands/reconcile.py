@@ -78,12 +78,12 @@ def reconcile_reports(
         ),
     ],
     key: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--key", help='Key column(s) in A: "Invoice No" or "Invoice No,Line" (repeatable).'
         ),
-    ],
-    amount: Annotated[str, typer.Option("--amount", help="Amount column in A.")],
+    ] = None,
+    amount: Annotated[str | None, typer.Option("--amount", help="Amount column in A.")] = None,
     key_b: Annotated[
         list[str] | None,
         typer.Option("--key-b", help="Key column(s) in B when named differently."),
@@ -97,8 +97,11 @@ def reconcile_reports(
     ] = None,
     sheet_b: Annotated[str | None, typer.Option("--sheet-b", help="Sheet of an XLSX B.")] = None,
     tolerance: Annotated[
-        str, typer.Option("--tolerance", help="Amounts this close count as matched.")
-    ] = "0.00",
+        str | None,
+        typer.Option(
+            "--tolerance", help='Amounts this close count as matched: "0.50", or "1%" of A.'
+        ),
+    ] = None,
     strip_zeros: Annotated[
         bool,
         typer.Option(
@@ -106,6 +109,21 @@ def reconcile_reports(
             help="Ignore leading zeros in the numbers of keys (000123 = 123, C000123 = C123).",
         ),
     ] = False,
+    group_a: Annotated[
+        bool,
+        typer.Option("--group-a", help="Sum A's rows of each key first (lines to invoices)."),
+    ] = False,
+    group_b: Annotated[
+        bool, typer.Option("--group-b", help="Sum B's rows of each key first.")
+    ] = False,
+    map_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--map",
+            metavar="FILE.toml",
+            help="Per side: key rules (strip prefix, regex, pad), grouping, columns.",
+        ),
+    ] = None,
     encoding: Annotated[
         str, typer.Option("--encoding", help="Text encoding of CSV inputs (e.g. cp1252).")
     ] = "utf-8",
@@ -118,65 +136,148 @@ def reconcile_reports(
     """Compare two reports by key and amount: matched, amount differs, only in A or B, duplicates.
 
     Keys are trimmed and upper-cased (and with --strip-zeros lose leading zeros); amounts follow
-    the money rules. Differences are A - B. -o result.xlsx writes a Summary sheet and one sheet
-    per category. Exit 0 when fully reconciled, 1 when there are differences, 2 on bad input.
-    Each run is kept (`billadmin reconcile history`).
+    the money rules. Differences are A - B. Reports at different grains: --group-a/--group-b sum
+    a side's rows of each key first (matches then say many-to-one or one-to-many); --map
+    FILE.toml declares per side how keys are written (strip prefix, regex, pad). -o result.xlsx
+    writes a Summary sheet and one sheet per category. Exit 0 when fully reconciled, 1 when
+    there are differences, 2 on bad input. With a database each run is kept (`billadmin
+    reconcile history`); without one the result is written and nothing kept.
 
     Example:
         billadmin reconcile reports jde-march.csv cms-march.xlsx --key "Invoice No" \\
             --key-b "Claim Number" --amount "Net Amount" --amount-b "Billed" --strip-zeros -o march.xlsx
+        billadmin reconcile reports jde-lines.csv cms-claims.csv --map jde-cms.toml --tolerance 1%
     """
-    from .. import db, render
     from ..errors import BadInput
+    from ..reconcile import keymap, reports
+
+    rmap = keymap.load_map(map_file) if map_file else None
+    ma = rmap.a if rmap else keymap.SideMap()
+    mb = rmap.b if rmap else keymap.SideMap()
+    keys_a = reports.split_columns(key) or ma.key or []
+    keys_b = reports.split_columns(key_b) or mb.key or keys_a
+    amount_a = amount or ma.amount
+    amount_b = amount_b or mb.amount or amount_a
+    if not keys_a:
+        raise BadInput("--key names no column (give --key, or key in the --map file's [a])")
+    if not amount_a or not amount_b:
+        raise BadInput("--amount names no column (give --amount, or amount in the --map file)")
+    if len(keys_a) != len(keys_b):
+        raise BadInput(f"--key has {len(keys_a)} column(s) but --key-b has {len(keys_b)}")
+    tol, bp = reports.parse_tolerance(
+        tolerance if tolerance is not None else (rmap.tolerance if rmap else None) or "0.00"
+    )
+    fmt = _fmt_for(fmt, output)
+    if fmt is Format.xlsx and output is None:
+        raise BadInput("--format xlsx needs -o FILE.xlsx")
+    conn = _history_db()
+    a = reports.Side("A", file_a, keys_a, amount_a, sheet=sheet_a, encoding=encoding)
+    b = reports.Side("B", file_b, keys_b, amount_b, sheet=sheet_b, encoding=encoding)
+    a.group, a.rule = group_a or ma.group, ma.rule
+    b.group, b.rule = group_b or mb.group, mb.rule
+    res = reports.reconcile_files(
+        a, b, tolerance_cents=tol, tolerance_bp=bp, strip_zeros=strip_zeros
+    )
+    code = 1 if res.differences else 0
+    summary = res.summary_rows()
+    run_id = None
+    if conn is not None:
+        from .. import db
+
+        with db.write(conn):
+            run_id = _record_reports(conn, a, b, res, summary, code, tol, bp, strip_zeros)
+    _reports_output(res, summary, run_id, a, b, (tol, bp, strip_zeros), fmt, output, limit)
+    t = res.summary
+    grains = ""
+    if a.group or b.group:
+        g = reports.grain_counts(res, a, b)
+        grains = " (" + ", ".join(f"{n:,} {k}" for k, n in sorted(g.items())) + ")"
+    note(
+        (f"Run {run_id}: " if run_id is not None else "")
+        + f"{t['matched'].count_a:,} matched{grains}, {t['amount_differs'].count_a:,} amount differs, "
+        f"{t['only_in_a'].count_a:,} only in A, {t['only_in_b'].count_b:,} only in B, "
+        f"{t['duplicate_in_a'].count_a + t['duplicate_in_b'].count_b:,} duplicate rows; "
+        f"net difference {res.net_difference_cents / 100:,.2f}"
+    )
+    if conn is None:
+        note(
+            "No database here: the result was written and no history kept (with a database,"
+            " `billadmin reconcile history` lists each run)"
+        )
+    if code:
+        raise typer.Exit(code)
+
+
+def _history_db():
+    """The database that keeps the history, or None when there is none (a one-off comparison
+    of two files needs none): the database file does not exist."""
+    from .. import db
+    from . import state
+
+    if not db.resolve_path(state.db_path).exists():
+        return None
+    return open_db()
+
+
+def _record_reports(conn, a, b, res, summary, code, tol, bp, strip_zeros) -> int:
+    from ..reconcile import output as out_mod
+
+    options = {"tolerance_cents": tol, "strip_zeros": strip_zeros}
+    if bp:
+        options["tolerance_percent"] = f"{bp / 100:.2f}"
+    return out_mod.record_run(
+        conn,
+        kind="reports",
+        inputs=[a.record(), b.record()],
+        options=options,
+        summary=summary,
+        differences=res.differences,
+        net_difference_cents=res.net_difference_cents,
+        exit_code=code,
+    )
+
+
+def _reports_output(res, summary, run_id, a, b, opts, fmt, output, limit) -> None:
+    """The comparison as an xlsx workbook, JSON, CSV rows, or the summary and the differences
+    as tables; with grouped sides each row says its grain (column "match")."""
+    from .. import render
     from ..reconcile import output as out_mod
     from ..reconcile import reports
     from ..reconcile.engine import CATEGORIES
 
-    keys_a = reports.split_columns(key)
-    keys_b = reports.split_columns(key_b) or keys_a
-    if not keys_a:
-        raise BadInput("--key names no column")
-    if len(keys_a) != len(keys_b):
-        raise BadInput(f"--key has {len(keys_a)} column(s) but --key-b has {len(keys_b)}")
-    tol = _money_opt(tolerance, "--tolerance")
-    fmt = _fmt_for(fmt, output)
-    if fmt is Format.xlsx and output is None:
-        raise BadInput("--format xlsx needs -o FILE.xlsx")
-    conn = open_db()
-    a = reports.Side("A", file_a, keys_a, amount, sheet=sheet_a, encoding=encoding)
-    b = reports.Side("B", file_b, keys_b, amount_b or amount, sheet=sheet_b, encoding=encoding)
-    res = reports.reconcile_files(a, b, tolerance_cents=tol, strip_zeros=strip_zeros)
+    tol, bp, strip_zeros = opts
     code = 1 if res.differences else 0
-    summary = res.summary_rows()
-    with db.write(conn):
-        run_id = out_mod.record_run(
-            conn,
-            kind="reports",
-            inputs=[a.record(), b.record()],
-            options={"tolerance_cents": tol, "strip_zeros": strip_zeros},
-            summary=summary,
-            differences=res.differences,
-            net_difference_cents=res.net_difference_cents,
-            exit_code=code,
-        )
+    cols = DETAIL_COLUMNS
+    rows = res.rows
+    matched = res.matched_rows
+    if a.group or b.group:
+        cols = [*DETAIL_COLUMNS, "match"]
+        rows = [{**r, "match": reports.grain(r, a, b)} for r in res.rows]
+
+        def matched():
+            for r in res.matched_rows():
+                r["match"] = reports.grain(r, a, b)
+                yield r
+
     if fmt is Format.xlsx and output is not None:
         info = [
-            ("Run", run_id),
+            ("Run", run_id if run_id is not None else "not kept (no database)"),
             ("A", f"{a.file} ({a.rows} rows, sha256 {a.sha256})"),
             ("B", f"{b.file} ({b.rows} rows, sha256 {b.sha256})"),
-            ("Key", f"A {', '.join(keys_a)} / B {', '.join(keys_b)}"),
-            ("Amount", f"A {amount} / B {amount_b or amount}; difference = A - B"),
-            ("Tolerance", f"{tol / 100:.2f}"),
+            ("Key", f"A {', '.join(a.key)} / B {', '.join(b.key)}"),
+            ("Amount", f"A {a.amount} / B {b.amount}; difference = A - B"),
+            ("Tolerance", f"{bp / 100:.2f}%" if bp else f"{tol / 100:.2f}"),
             ("Leading zeros ignored", "yes" if strip_zeros else "no"),
         ]
+        for side in (a, b):
+            if side.group:
+                info.append((f"{side.label} summed per key", f"{side.rows} rows"))
+            if side.rule:
+                info.append((f"{side.label} key rule", side.rule.describe()))
         sheets = []
         for c in CATEGORIES:
-            rows = (
-                res.matched_rows()
-                if c == "matched"
-                else [r for r in res.rows if r["category"] == c]
-            )
-            sheets.append((out_mod.SHEET_TITLES[c], DETAIL_COLUMNS, rows))
+            crows = matched() if c == "matched" else [r for r in rows if r["category"] == c]
+            sheets.append((out_mod.SHEET_TITLES[c], cols, crows))
         out_mod.write_workbook(output, info, summary, SUMMARY_COLUMNS, sheets)
         note(f"Wrote {output} (Summary and {len(CATEGORIES)} category sheets, mode 0600)")
     elif fmt is Format.json:
@@ -185,11 +286,13 @@ def reconcile_reports(
             "result": "reconciled" if code == 0 else "differences",
             "inputs": [a.record(), b.record()],
             "summary": summary,
-            "rows": res.rows,
+            "rows": rows,
         }
+        if a.group or b.group:
+            doc["matched_by_grain"] = reports.grain_counts(res, a, b)
         render.emit(doc, fmt=fmt, output=output, single=True)
     elif fmt is Format.csv:
-        render.emit(res.rows, fmt=fmt, output=output, columns=DETAIL_COLUMNS)
+        render.emit(rows, fmt=fmt, output=output, columns=cols)
     else:
         render.emit(
             summary,
@@ -198,22 +301,11 @@ def reconcile_reports(
             columns=SUMMARY_COLUMNS,
             title=f"Reconciliation {a.file} (A) vs {b.file} (B)",
         )
-        if res.rows:
-            shown, hidden = _limited(res.rows, limit)
-            render.emit(
-                shown, fmt=fmt, output=output, columns=DETAIL_COLUMNS, title="Differences (A - B)"
-            )
+        if rows:
+            shown, hidden = _limited(rows, limit)
+            render.emit(shown, fmt=fmt, output=output, columns=cols, title="Differences (A - B)")
             if hidden:
                 note(f"{hidden} more row(s) not shown: use -o result.xlsx or --format csv for all")
-    t = res.summary
-    note(
-        f"Run {run_id}: {t['matched'].count_a:,} matched, {t['amount_differs'].count_a:,} amount differs, "
-        f"{t['only_in_a'].count_a:,} only in A, {t['only_in_b'].count_b:,} only in B, "
-        f"{t['duplicate_in_a'].count_a + t['duplicate_in_b'].count_b:,} duplicate rows; "
-        f"net difference {res.net_difference_cents / 100:,.2f}"
-    )
-    if code:
-        raise typer.Exit(code)
 
 
 def _bank_date_notes(side, day, since_day) -> None:

@@ -4,7 +4,8 @@ Rules:
 - Side A is read whole into a compact index (key -> slot; amounts and row numbers in int64
   arrays), then side B streams past it; nothing of B is kept except what differs. About 150
   bytes per distinct A key: a million keys fit in well under 300 MB.
-- Categories: matched (same key once on each side, amounts within the tolerance); amount
+- Categories: matched (same key once on each side, amounts within the tolerance: so many cents
+  either way, or so many hundredths of a percent of A's amount); amount
   differs (both amounts and the difference A - B); only in A; only in B; duplicate keys in A
   (every A row of the key, and any B rows of it) and duplicate keys in B (every B row, and the A
   row). Duplicates are listed, never matched silently.
@@ -122,8 +123,9 @@ class Matcher:
     in Python: it finds the few unmatched ones with bytearray.find).
     """
 
-    def __init__(self, tolerance_cents: int = 0):
+    def __init__(self, tolerance_cents: int = 0, tolerance_bp: int = 0):
         self.tolerance = tolerance_cents
+        self.tolerance_bp = tolerance_bp  # or within this many hundredths of a percent of A
         self.index: dict[str, int] = {}
         self.keys: list[str] = []
         self.a_amt = array("q")
@@ -204,7 +206,10 @@ class Matcher:
     def match(self, i: int, row: int, cents: int) -> None:
         """Side B's first record for A's slot i (the hot path inlines the same steps)."""
         a = self.a_amt[i]
-        if -self.tolerance <= a - cents <= self.tolerance:
+        bp = self.tolerance_bp
+        if -self.tolerance <= a - cents <= self.tolerance or (
+            bp and abs(a - cents) * 10000 <= abs(a) * bp
+        ):
             self.state[i] = _MATCHED
             m = self.matched
             m[0] += 1

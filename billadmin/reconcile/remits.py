@@ -475,8 +475,8 @@ def denied(
     as_of: _dt.date | None = None,
     status: dict[int, str] | None = None,
 ) -> list[dict]:
-    """Claims whose status on as_of (status_as_of) is denied, with the reason codes of the last
-    denial paid by then."""
+    """Claims whose status on as_of (status_as_of) is denied and that were not voided or
+    replaced by then, with the reason codes of the last denial paid by then."""
     d = (as_of or _dt.date.max).isoformat()
     if status is None:
         status = (
@@ -484,7 +484,8 @@ def denied(
             if as_of is None
             else status_as_of(conn, as_of)
         )
-    ids = sorted(i for i, st in status.items() if st == "denied")
+    closed = _closed(conn, as_of or _dt.date.max, status)  # replaced by a corrected claim
+    ids = sorted(i for i, st in status.items() if st == "denied" and i not in closed)
     out = []
     heads = {
         inv_id: (number, payer, total)

@@ -28,7 +28,8 @@ from typing import NamedTuple
 from .. import dates, money
 from ..errors import BadInput, InvalidRows, Problem
 from ..fileutil import sha256_file as sha256_of
-from .engine import KEY_SEP, Matcher, Outcome
+from .engine import KEY_SEP, KEY_SHOW, Matcher, Outcome
+from .keymap import KeyRule
 
 MAX_PROBLEMS = 100
 _LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
@@ -60,12 +61,16 @@ class Side:
     # a bank file's description and payer columns (deposits without a trace are matched by them)
     description: str | None = None
     payer: str | None = None
+    # reconcile reports: rows summed to the key's grain first; the key rule of --map
+    group: bool = False
+    rule: KeyRule | None = None
     # filled while reading
     file: str = ""
     sha256: str = ""
     rows: int = 0
     headers: list[str] = field(default_factory=list)
     outside_dates: int = 0  # rows left out by the date window
+    lines: dict[str, int] | None = None  # with group: key -> the rows summed into it
 
     def record(self) -> dict:
         return {
@@ -77,6 +82,8 @@ class Side:
             "rows": self.rows,
             "key": self.key,
             "amount": self.amount,
+            **({"grouped": True} if self.group else {}),
+            **({"key_rule": self.rule.describe()} if self.rule else {}),
         }
 
 
@@ -214,19 +221,25 @@ class _SlowRows:
 
     def row(self, row_number: int, cells: list) -> bool:
         """Read one row into the matcher; False when reading must stop (too many problems)."""
-        cols, problems = self.cols, self.problems
-        if len(cols.key) == 1:
-            k = _key_text(cells[cols.key[0]]).strip().upper()
-            if self.strip_zeros:
-                k = strip_zeros_of(k)
-        else:
-            parts = []
-            for c in cols.key:
-                p = _key_text(cells[c]).strip().upper()
-                if self.strip_zeros:
-                    p = strip_zeros_of(p)
-                parts.append(p)
-            k = KEY_SEP.join(parts) if any(parts) else ""
+        cols, problems, rule = self.cols, self.problems, self.side.rule
+        parts = []
+        for n, c in enumerate(cols.key):
+            p: str | None = _key_text(cells[c]).strip().upper()
+            if n == 0 and rule is not None and p:
+                p = rule.apply(p)
+                if p is None:
+                    problems.append(
+                        Problem(
+                            row_number,
+                            self.headers[c],
+                            "key does not match the map's regex",
+                            file=self.file,
+                        )
+                    )
+                    return len(problems) < MAX_PROBLEMS
+            assert p is not None
+            parts.append(strip_zeros_of(p) if self.strip_zeros else p)
+        k = parts[0] if len(parts) == 1 else (KEY_SEP.join(parts) if any(parts) else "")
         if not k:
             problems.append(Problem(row_number, cols.key_name, "key is empty", file=self.file))
             return len(problems) < MAX_PROBLEMS
@@ -270,11 +283,29 @@ def read_side(
         add = m.bulk_a() if which == "a" else m.add_b
         if which == "b" and m._a_open:
             m._close_a()
+        groups: dict[str, list[int]] = {}  # key -> [first row, rows, cents] when side.group
+
+        def collect(key: str, row: int, cents: int) -> None:
+            g = groups.get(key)
+            if g is None:
+                groups[key] = [row, 1, cents]
+            else:
+                g[1] += 1
+                g[2] += cents
+
+        if side.group:
+            add = collect
         slow = _SlowRows(side, cols, table.headers, table.file, add, strip_zeros, problems)
         side.rows = _stream(table, m, which == "b", cols, slow, strip_zeros, problems)
         problems.extend(table.problems)
     finally:
         table.close()
+    if side.group:
+        feed = m.bulk_a() if which == "a" else m.add_b
+        side.lines = {}
+        for key, (row, n, cents) in groups.items():
+            feed(key, row, cents)
+            side.lines[key] = n
 
 
 def _stream(
@@ -290,11 +321,12 @@ def _stream(
     text cells and amounts like "1234.50" (a CSV export) with the matcher's hot paths inlined:
     side A one hash per row with setdefault (Matcher.bulk_a), side B a key seen once in A
     matched in place (Matcher.match); every other row goes to `slow`."""
-    single = cols.key[0] if len(cols.key) == 1 else None
+    side = slow.side
+    single = cols.key[0] if len(cols.key) == 1 and not (side.group or side.rule) else None
     acol, aname, dcol, file = cols.amount, cols.amount_name, cols.date, slow.file
     parse, add = text_cents, slow.add
     get, state, a_amt, b_amt, b_row = m._get, m.state, m.a_amt, m.b_amt, m.b_row
-    tol = m.tolerance
+    tol, bp = m.tolerance, m.tolerance_bp
     setdefault, keys_append = m.index.setdefault, m.keys.append
     amt_append, row_append = m.a_amt.append, m.a_row.append
     nslots = len(m.index)
@@ -337,7 +369,9 @@ def _stream(
                     i = get(k)
                     if i is not None and state[i] == 0:
                         a = a_amt[i]
-                        if -tol <= a - cents <= tol:
+                        if -tol <= a - cents <= tol or (
+                            bp and abs(a - cents) * 10000 <= abs(a) * bp
+                        ):
                             state[i] = 1
                             m_count += 1
                             m_a += a
@@ -362,13 +396,19 @@ def _stream(
 
 
 def reconcile_files(
-    a: Side, b: Side, *, tolerance_cents: int = 0, strip_zeros: bool = False
+    a: Side,
+    b: Side,
+    *,
+    tolerance_cents: int = 0,
+    strip_zeros: bool = False,
+    tolerance_bp: int = 0,
 ) -> Outcome:
-    """Compare two reports; raises InvalidRows (exit 2) listing every bad row."""
+    """Compare two reports; raises InvalidRows (exit 2) listing every bad row. A side with
+    group=True is summed to the key's grain first (each key once, its rows' total)."""
     for side in (a, b):
         if not side.path.exists():
             raise BadInput(f"{side.path}: no such file")
-    m = Matcher(tolerance_cents)
+    m = Matcher(tolerance_cents, tolerance_bp)
     problems: list[Problem] = []
     read_side(a, m, "a", strip_zeros=strip_zeros, problems=problems)
     if len(problems) < MAX_PROBLEMS:
@@ -382,3 +422,53 @@ def reconcile_files(
             err.message = f"{n} bad row{'s' if n != 1 else ''} in the input; nothing was recorded"
         raise err
     return m.outcome()
+
+
+def grain(row: dict, a: Side, b: Side) -> str:
+    """How many rows of each side a compared record stands for: "1:1", "many-to-one (3:1)",
+    "one-to-many (1:2)", "many-to-many (2:3)"; 0 for a side the key is missing from."""
+    key = row["key"].replace(KEY_SHOW, KEY_SEP)
+
+    def n(side: Side, present: bool) -> int:
+        if not present:
+            return 0
+        return side.lines.get(key, 1) if side.lines is not None else 1
+
+    na, nb = n(a, row["row_a"] is not None), n(b, row["row_b"] is not None)
+    ratio = f"{na}:{nb}"
+    if na > 1 and nb == 1:
+        return f"many-to-one ({ratio})"
+    if na == 1 and nb > 1:
+        return f"one-to-many ({ratio})"
+    if na > 1 and nb > 1:
+        return f"many-to-many ({ratio})"
+    return ratio
+
+
+def grain_counts(outcome: Outcome, a: Side, b: Side) -> dict[str, int]:
+    """Matched records per kind: one-to-one, many-to-one, one-to-many, many-to-many."""
+    out: dict[str, int] = {}
+    for r in outcome.matched_rows():
+        g = grain(r, a, b).split(" (")[0]
+        g = "one-to-one" if g == "1:1" else g
+        out[g] = out.get(g, 0) + 1
+    return out
+
+
+def parse_tolerance(text: str, option: str = "--tolerance") -> tuple[int, int]:
+    """--tolerance "0.50" (cents either way) or "1%" / "0.25%" of A's amount (basis points:
+    1% = 100, two decimals at most) -> (cents, basis points)."""
+    t = text.strip()
+    if t.endswith("%"):
+        num = t[:-1].strip()
+        try:
+            d = Decimal(num)
+        except ArithmeticError:
+            raise BadInput(f"{option}: {text!r} is not a percentage") from None
+        if not d.is_finite() or d < 0 or d > 100 or d != d.quantize(_CENT):
+            raise BadInput(f"{option}: a percentage from 0 to 100 with two decimals at most")
+        return 0, int(d * 100)
+    try:
+        return money.parse_cents(t, allow_negative=False), 0
+    except money.MoneyError as e:
+        raise BadInput(f"{option}: {e}") from None
