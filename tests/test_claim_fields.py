@@ -297,3 +297,145 @@ def test_a_claim_without_the_fields_is_unchanged(practice_db, cli, tmp_path):
     assert not any(
         s.startswith(("DTP*431", "REF*G1", "REF*X4", "LIN*", "NM1*DN", "NM1*DK")) for s in segs
     )
+
+
+# ---- scrub rules ----------------------------------------------------------------------------
+
+
+def _scrub(db, rules) -> list[tuple]:
+    from billadmin import scrub
+
+    found = scrub.check(db, as_of=fx.TODAY, rules=rules)
+    return sorted((f.rule, f.encounter, f.line) for f in found)
+
+
+def _fields(db, enc_id: int, line_no: int, **values) -> None:
+    cols = ", ".join(values)
+    db.execute(
+        f"INSERT INTO charge_line_fields (encounter_id, line_no, {cols}) VALUES (?, ?"
+        + ", ?" * len(values)
+        + ")",
+        (enc_id, line_no, *values.values()),
+    )
+
+
+@pytest.fixture
+def payers_db(db):
+    """One patient per payer kind, each with an encounter of a J-code, a lab test and a visit."""
+    with dbmod.write(db):
+        fx.practice(db)
+        for mrn, payer in (("0001", "MCD"), ("0002", "MCR"), ("0003", "KEY"), ("0004", "SELF")):
+            p = fx.patient(db, mrn)
+            fx.coverage(db, p, payer, member=f"M{mrn}")
+            fx.encounter(
+                db,
+                p,
+                "2026-06-10",
+                [("J1030", 4000), ("85025", 2500), ("99213", 10000)],
+                number=f"E{payer}",
+            )
+    return db
+
+
+def _enc(db, number: str) -> int:
+    return db.execute("SELECT id FROM encounters WHERE number = ?", (number,)).fetchone()[0]
+
+
+def test_ndc_missing_for_medicaid_drugs_and_for_payers_that_require_it(payers_db, cli):
+    db = payers_db
+    # Medicaid (built-in, DRA 2005): the J-code line; Medicare and commercial: no rule
+    assert _scrub(db, ["NDC-MISSING"]) == [("NDC-MISSING", "EMCD", 1)]
+    # the commercial payer records its own requirement
+    assert cli("auth", "require", "ndc", "--payer", "KEY", "--codes", "J*").exit_code == 0
+    assert _scrub(db, ["NDC-MISSING"]) == [
+        ("NDC-MISSING", "EKEY", 1),
+        ("NDC-MISSING", "EMCD", 1),
+    ]
+    with dbmod.write(db):
+        _fields(db, _enc(db, "EMCD"), 1, ndc="01234567890", ndc_unit="ML", ndc_quantity="2")
+    assert _scrub(db, ["NDC-MISSING", "NDC-FORMAT", "NDC-UNIT"]) == [("NDC-MISSING", "EKEY", 1)]
+
+
+def test_ndc_format_and_unit(payers_db):
+    db = payers_db
+    with dbmod.write(db):
+        _fields(db, _enc(db, "EMCD"), 1, ndc="1234567890", ndc_unit="KG", ndc_quantity="0")
+        _fields(db, _enc(db, "EKEY"), 1, ndc="12345678901")  # no unit, no quantity
+    got = _scrub(db, ["NDC-FORMAT", "NDC-UNIT"])
+    assert got == [
+        ("NDC-FORMAT", "EMCD", 1),
+        ("NDC-UNIT", "EKEY", 1),
+        ("NDC-UNIT", "EKEY", 1),
+        ("NDC-UNIT", "EMCD", 1),
+        ("NDC-UNIT", "EMCD", 1),
+    ]
+
+
+def test_clia_missing_on_insurance_lab_lines(payers_db):
+    db = payers_db
+    # every insurance payer's lab line (85025), never the self-pay patient's
+    assert _scrub(db, ["CLIA-MISSING"]) == [
+        ("CLIA-MISSING", "EKEY", 2),
+        ("CLIA-MISSING", "EMCD", 2),
+        ("CLIA-MISSING", "EMCR", 2),
+    ]
+    with dbmod.write(db):
+        for n in ("EKEY", "EMCD", "EMCR"):
+            _fields(db, _enc(db, n), 2, clia="05D0123456")
+    assert _scrub(db, ["CLIA-MISSING"]) == []
+
+
+def test_referring_provider_for_medicare_lab_and_payer_rules(payers_db, cli):
+    db = payers_db
+    assert _scrub(db, ["REF-MISSING"]) == [("REF-MISSING", "EMCR", 2)]
+    # the ordering provider on the lab line satisfies it
+    with dbmod.write(db):
+        _fields(db, _enc(db, "EMCR"), 2, ordering_npi=ORDERING, ordering_last="Mori")
+    assert _scrub(db, ["REF-MISSING"]) == []
+    # a commercial payer that wants the referring provider on office visits
+    assert cli("auth", "require", "referring", "--payer", "KEY", "--codes", "99213").exit_code == 0
+    assert _scrub(db, ["REF-MISSING"]) == [("REF-MISSING", "EKEY", 3)]
+    with dbmod.write(db):
+        _fields(db, _enc(db, "EKEY"), 1, referring_npi=REFERRING, referring_last="Hale")
+    assert _scrub(db, ["REF-MISSING"]) == []  # a referring provider on the claim (2310A)
+
+
+AUTH_RULES = ["AUTH-MISSING", "AUTH-EXPIRED", "AUTH-USED-UP"]
+
+
+def test_authorization_missing_expired_and_used_up(db, cli, tmp_path):
+    with dbmod.write(db):
+        fx.practice(db)
+        p = fx.patient(db, "0001")
+        fx.coverage(db, p, "BVH", member="B0001")
+        for i, d in enumerate(["2026-06-02", "2026-06-05", "2026-06-09", "2026-06-12"], 1):
+            fx.encounter(db, p, d, [("97110", 6000), ("99213", 9000)], number=f"T{i}")
+    assert _scrub(db, AUTH_RULES) == []  # no payer rule, no authorization: nothing to check
+    assert cli("auth", "require", "auth", "--payer", "BVH", "--codes", "97110-97546").exit_code == 0
+    assert _scrub(db, AUTH_RULES) == [("AUTH-MISSING", f"T{i}", 1) for i in range(1, 5)]
+    # an authorization for 2 visits from June 4: T1 is before it, T2 and T3 use it, T4 is past
+    r = cli(
+        "auth",
+        "add",
+        "--payer",
+        "BVH",
+        "--mrn",
+        "0001",
+        "--number",
+        "PA9",
+        "--codes",
+        "97110",
+        "--from",
+        "2026-06-04",
+        "--to",
+        "2026-06-30",
+        "--visits",
+        "2",
+    )
+    assert r.exit_code == 0, r.stderr
+    assert _scrub(db, AUTH_RULES) == [("AUTH-EXPIRED", "T1", 1), ("AUTH-USED-UP", "T4", 1)]
+    # the claims carry the register's number: one line authorized -> one number for the claim
+    # (2300 REF*G1); T1's DOS is outside the authorization, so it carries none
+    segs = _generate(db, tmp_path)
+    claims = "~".join(segs).split("CLM*")[1:]
+    assert [("REF*G1*PA9" in c) for c in claims] == [False, True, True, True]

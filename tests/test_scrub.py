@@ -525,7 +525,12 @@ def test_codes_check_file_is_not_imported(cli, sdb, tmp_path):
     r = cli("codes", "check", "--file", p, "--as-of", AS_OF.isoformat(), "-f", "json")
     assert r.exit_code == 1, r.output
     got = {(x["encounter"], x["line"], x["rule"]) for x in json.loads(r.stdout)}
-    assert got == {("F0001", None, "ICD-BILLABLE"), ("F0001", 2, "CLM-POINTER")}
+    # 80053 billed without the lab's CLIA number (CLIA-MISSING, issue 20)
+    assert got == {
+        ("F0001", None, "ICD-BILLABLE"),
+        ("F0001", 2, "CLM-POINTER"),
+        ("F0001", 1, "CLIA-MISSING"),
+    }
     assert "charges.csv: 1 encounters, 2 lines (not imported)" in r.stderr
     after = (
         sdb.execute("SELECT COUNT(*) FROM encounters").fetchone()[0],

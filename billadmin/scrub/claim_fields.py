@@ -1,0 +1,329 @@
+"""Scrub rules over what real claims carry beyond code and charge (issue 20): NDCs for drugs,
+referring/ordering providers, prior authorizations and CLIA numbers.
+
+The rules are registered in scrub/rules.py's registry (SPECS, read at its end). They run once per
+encounter billed to an insurance payer (the coverage `invoice generate` bills) and yield per
+line. Which payer needs what is auths/rules.py (built-in rules with their sources, and each
+payer's recorded requirements); the fields are those the charge import recorded
+(ingest/claim_fields.py); authorizations come from the register (auths/register.py).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..auths import register
+from ..auths.rules import Requirements, is_lab, matches
+from ..ingest.claim_fields import NDC_UNITS
+
+# (rule id, severity, level, source, function): registered by scrub/rules.py, which imports
+# this module (a one-way import: this module never imports the registry)
+SPECS: list[tuple[str, str, str, str, Callable]] = []
+
+
+def rule(rule_id: str, severity: str, level: str, source: str):
+    def deco(fn):
+        SPECS.append((rule_id, severity, level, source, fn))
+        return fn
+
+    return deco
+
+
+Ref = Any  # scrub.engine.Ref (not imported: the engine imports the rules)
+
+_RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class FieldsRef:
+    """What one scrub run needs for these rules, read once per run (the encounters in scope)."""
+
+    def __init__(self, ref: Ref) -> None:
+        c = ref.c
+        self.requirements = Requirements(c)
+        self.payer_ids = dict(c.execute("SELECT code, id FROM payers"))
+        self.lines: dict[int, dict[int, dict]] = {}
+        sql, args = ref.enc_filter
+        from ..ingest.claim_fields import LINE_FIELDS
+
+        if c.execute("SELECT EXISTS (SELECT 1 FROM charge_line_fields)").fetchone()[0]:
+            for eid, no, *vals in c.execute(
+                f"SELECT encounter_id, line_no, {', '.join(LINE_FIELDS)} FROM charge_line_fields"
+                f" WHERE encounter_id IN ({sql})",
+                args,
+            ):
+                self.lines.setdefault(eid, {})[no] = {
+                    k: v for k, v in zip(LINE_FIELDS, vals, strict=True) if v is not None
+                }
+        self.auths: dict[int, list[register.Auth]] = {}
+        for a in register.load(c):
+            self.auths.setdefault(a.patient_id, []).append(a)
+        self.conn = ref.conn
+        self._visits: dict[int, list[int]] = {}
+
+    def visits(self, a: register.Auth) -> list[int]:
+        got = self._visits.get(a.id)
+        if got is None:
+            got = self._visits[a.id] = register.visits(self.conn, a)
+        return got
+
+
+def _run(ref: Ref) -> FieldsRef:
+    got = _RUNS.get(ref)
+    if got is None:
+        got = _RUNS[ref] = FieldsRef(ref)
+    return got
+
+
+def _claim(ref: Ref, enc):
+    """(coverage billed, payer id, the run's FieldsRef, the encounter's line fields), or None
+    for self-pay and unknown patients."""
+    cov = ref.claim_coverage(enc)
+    if cov is None or enc.id is None:
+        return None
+    fr = _run(ref)
+    return cov, fr.payer_ids.get(cov.payer_code), fr, fr.lines.get(enc.id, {})
+
+
+_NONE: dict = {}
+SRC_837 = "837P 005010X222A1"
+
+
+@rule(
+    "NDC-MISSING",
+    "error",
+    "encounter",
+    "Deficit Reduction Act 2005 s. 6002 (42 U.S.C. 1396r-8(a)(7); 42 CFR 447.520), payer"
+    f" requirements; {SRC_837} 2410 LIN/CTP",
+)
+def ndc_missing(ref, enc):
+    """A drug line billed to a payer that requires NDCs carries its NDC.
+
+    Medicaid must collect the National Drug Code of physician-administered drugs for rebates
+    (DRA 2005 s. 6002): a J-code or biosimilar (Q5101-Q5199) line without one is denied (CARC
+    16, RARC M119). Commercial payers that ask for NDCs are recorded with `billadmin auth require
+    ndc`. Record the NDC from the vial or package (NDC, NDC Unit, NDC Quantity columns).
+    """
+    got = _claim(ref, enc)
+    if got is None:
+        return
+    cov, payer_id, fr, fields = got
+    for line in enc.lines:
+        if line.context or fields.get(line.no, _NONE).get("ndc"):
+            continue
+        if fr.requirements.needs(payer_id, cov.payer_kind, "ndc", line.code):
+            yield (
+                line.no,
+                f"{line.code} is a drug the {cov.payer_code} claim must name by NDC: record the"
+                " 11-digit NDC, its unit and quantity from the package",
+            )
+
+
+def _ndc_lines(ref, enc):
+    """(line number, its fields) of the encounter's lines that carry an NDC."""
+    if enc.id is None:
+        return
+    fields = _run(ref).lines.get(enc.id)
+    if not fields:
+        return
+    for line in enc.lines:
+        f = fields.get(line.no)
+        if f and f.get("ndc") is not None and not line.context:
+            yield line.no, f
+
+
+# encounter level, not line: the engine caches line findings by the line's codes across
+# encounters, and these depend on the encounter's own recorded fields
+@rule("NDC-FORMAT", "error", "encounter", f"{SRC_837} 2410 LIN03 (NDC in 11-digit 5-4-2 format)")
+def ndc_format(ref, enc):
+    """An NDC is 11 digits (5-4-2 without hyphens).
+
+    LIN03 carries the NDC in the 11-digit billing format. Import pads a hyphenated 10-digit NDC
+    and refuses an unhyphenated one; this rule holds NDCs recorded some other way.
+    """
+    for no, f in _ndc_lines(ref, enc):
+        ndc = f["ndc"]
+        if not (len(ndc) == 11 and ndc.isdigit() and ndc.isascii()):
+            yield no, "the NDC is not 11 digits (5-4-2): correct it from the package"
+
+
+@rule(
+    "NDC-UNIT",
+    "error",
+    "encounter",
+    f"{SRC_837} 2410 CTP04 (quantity), CTP05-1 (F2, GR, ME, ML, UN)",
+)
+def ndc_unit(ref, enc):
+    """A line's NDC has a unit of measure F2, GR, ME, ML or UN and a quantity above 0.
+
+    CTP05-1 takes F2 (international unit), GR (gram), ME (milligram), ML (milliliter) or UN
+    (unit); CTP04 the quantity of that unit given. Both are required with the NDC.
+    """
+    for no, f in _ndc_lines(ref, enc):
+        if f.get("ndc_unit") not in NDC_UNITS:
+            yield no, "the NDC has no unit of measure F2, GR, ME, ML or UN: record the unit given"
+        try:
+            ok = Decimal(f.get("ndc_quantity") or "0") > 0
+        except InvalidOperation:
+            ok = False
+        if not ok:
+            yield no, "the NDC has no quantity above 0: record how much of the drug was given"
+
+
+@rule(
+    "REF-MISSING",
+    "error",
+    "encounter",
+    "42 CFR 424.507 (ordering/referring provider; CMS-1500 item 17), payer requirements;"
+    f" {SRC_837} 2310A, 2420E/2420F",
+)
+def ref_missing(ref, enc):
+    """A service that needs a referring or ordering provider names one.
+
+    Medicare denies clinical laboratory (80047-89398) and imaging (70010-76999, 78012-79999)
+    services without the NPI of the physician who ordered or referred them (42 CFR 424.507).
+    HMOs that want the referring provider for specialist visits are recorded with `billadmin
+    auth require referring`. Record the Ordering NPI/name or Referring NPI/name columns.
+    """
+    got = _claim(ref, enc)
+    if got is None:
+        return
+    cov, payer_id, fr, fields = got
+    claim_level = any(f.get("referring_npi") for f in fields.values())
+    if claim_level:
+        return
+    for line in enc.lines:
+        if line.context or fields.get(line.no, _NONE).get("ordering_npi"):
+            continue
+        if fr.requirements.needs(payer_id, cov.payer_kind, "referring", line.code):
+            yield (
+                line.no,
+                f"{line.code} billed to {cov.payer_code} needs the ordering or referring"
+                " provider (NPI and name): record who ordered it",
+            )
+
+
+@rule(
+    "CLIA-MISSING",
+    "error",
+    "encounter",
+    "42 CFR 493.1 (CLIA); Pub. 100-04 ch. 16 sec. 70.10; 837P 005010X222A1 2300/2400 REF*X4",
+)
+def clia_missing(ref, enc):
+    """A laboratory test billed to an insurance payer carries the lab's CLIA number.
+
+    Laboratory tests (CPT 80047-89398) are paid only to a laboratory with a CLIA certificate
+    (or certificate of waiver, QW); the 837P carries its number in REF*X4. Record the CLIA
+    column on the lab lines (the practice's own certificate for in-office tests).
+    """
+    got = _claim(ref, enc)
+    if got is None:
+        return
+    _cov, _payer_id, _fr, fields = got
+    if any(f.get("clia") for f in fields.values()):
+        claim_clia = {f["clia"] for f in fields.values() if f.get("clia")}
+        if len(claim_clia) == 1:
+            return  # one number for the claim: 2300 REF*X4 covers every line
+    for line in enc.lines:
+        if not line.context and is_lab(line.code) and not fields.get(line.no, _NONE).get("clia"):
+            yield line.no, f"{line.code} is a laboratory test: record the lab's CLIA number"
+
+
+def _auth_findings(ref, enc):
+    """(line, rule, message) for the lines whose payer and code need an authorization."""
+    got = _claim(ref, enc)
+    if got is None:
+        return
+    cov, payer_id, fr, fields = got
+    mine = [a for a in fr.auths.get(enc.patient_id, ()) if a.payer_id == payer_id]
+    if not mine and not fr.requirements.by_payer:
+        return
+    for line in enc.lines:
+        if line.context:
+            continue
+        f = fields.get(line.no, _NONE)
+        for_code = [a for a in mine if a.kind == "prior_auth" and matches(a.codes, line.code)]
+        if not for_code:
+            if not f.get("prior_auth") and fr.requirements.needs(
+                payer_id, cov.payer_kind, "auth", line.code
+            ):
+                yield (
+                    line.no,
+                    "AUTH-MISSING",
+                    f"{cov.payer_code} requires a prior authorization for {line.code} and none is"
+                    " recorded: get one (billadmin auth add) or record its number on the charge",
+                )
+            continue
+        current = [a for a in for_code if a.valid_from <= enc.dos <= a.valid_to]
+        if not current:
+            ends = max(a.valid_to for a in for_code)
+            yield (
+                line.no,
+                "AUTH-EXPIRED",
+                f"the {cov.payer_code} authorization for {line.code} does not cover the date of"
+                f" service (the latest ended {ends}"
+                + (")" if ends < enc.dos else ", or starts later)")
+                + ": ask the payer for an extension or a new one",
+            )
+            continue
+        if all(_used_up(fr, a, enc.id) for a in current):
+            a = current[0]
+            yield (
+                line.no,
+                "AUTH-USED-UP",
+                f"authorization #{a.id} allowed {a.visits_allowed} visit(s) and this one is past"
+                f" them: ask {cov.payer_code} for more visits before billing",
+            )
+
+
+def _used_up(fr: FieldsRef, a: register.Auth, encounter_id: int) -> bool:
+    if a.visits_allowed is None:
+        return False
+    seq = fr.visits(a)
+    if encounter_id not in seq:
+        return False
+    return a.visits_used_before + seq.index(encounter_id) + 1 > a.visits_allowed
+
+
+AUTH_SRC = (
+    "payer prior-authorization requirements (contract, provider manual); 837P 2300/2400 REF*G1"
+)
+
+
+@rule("AUTH-MISSING", "error", "encounter", AUTH_SRC)
+def auth_missing(ref, enc):
+    """A service the payer authorizes in advance has an authorization.
+
+    Payers that require prior authorization for codes (therapy, imaging, injections: recorded
+    with `billadmin auth require auth`) deny a claim without one (CARC 197). The number comes
+    from the register (`billadmin auth add`, `import auths`) or the charge's Prior Auth column.
+    """
+    for no, rid, msg in _auth_findings(ref, enc):
+        if rid == "AUTH-MISSING":
+            yield no, msg
+
+
+@rule("AUTH-EXPIRED", "error", "encounter", AUTH_SRC)
+def auth_expired(ref, enc):
+    """The authorization on file for the service covers its date of service.
+
+    An authorization is valid between its dates; a service outside them is denied (CARC 197/198)
+    even when visits are left.
+    """
+    for no, rid, msg in _auth_findings(ref, enc):
+        if rid == "AUTH-EXPIRED":
+            yield no, msg
+
+
+@rule("AUTH-USED-UP", "error", "encounter", AUTH_SRC)
+def auth_used_up(ref, enc):
+    """The authorization has a visit left for this encounter.
+
+    Visits count in date-of-service order (auths/register.py), plus those used before the
+    register knew the authorization; a visit past the number allowed is denied (CARC 198).
+    """
+    for no, rid, msg in _auth_findings(ref, enc):
+        if rid == "AUTH-USED-UP":
+            yield no, msg
