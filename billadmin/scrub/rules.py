@@ -922,4 +922,7 @@ def cob_medicaid_paid_in_full(ref, enc):
 
 # ==================================================================== NDC, referrals, authorizations, CLIA
 # (issue 20) in their own module, registered here: scrub/claim_fields.py
-from . import claim_fields as _claim_fields  # noqa: E402, F401
+from .claim_fields import SPECS as _CLAIM_FIELD_RULES  # noqa: E402
+
+for _id, _severity, _level, _source, _fn in _CLAIM_FIELD_RULES:
+    rule(_id, _severity, _level, _source)(_fn)
