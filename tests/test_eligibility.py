@@ -486,3 +486,22 @@ def test_coverage_expiring_uses_the_payers_plan_end(asked, cli, tmp_path):
     ]
     assert _import(cli, tmp_path, _x271(kid), name="kid.271").exit_code == 0
     assert report() == [("M002", "2026-06-30", "271", "inactive")]
+
+
+def test_the_demo_asks_about_tomorrows_appointments(demo_practice):
+    """The demo's 270s and its payers' 271s pass linuxforhealth-x12; answers 4 and 8 are planted
+    inactive, answer 6 with a co-pay 5.00 above the records (demo/eligibility.py)."""
+    path, stderr = demo_practice
+    folder = path.parent / f"{path.stem}-files" / "eligibility"
+    sent, answered = sorted(folder.glob("270-*.x12")), sorted(folder.glob("271-*.x12"))
+    assert sent and len(sent) == len(answered)
+    for f in sent + answered:
+        assert _lfh(f.read_text())
+    conn = dbmod.connect(path)
+    q = lambda sql: conn.execute(sql).fetchall()  # noqa: E731
+    assert q("SELECT COUNT(*), MIN(service_date) FROM eligibility_requests") == [(8, "2026-11-27")]
+    assert q("SELECT status, COUNT(*) FROM eligibility_answers GROUP BY status") == [
+        ("active", 6),
+        ("inactive", 2),
+    ]
+    assert "tomorrow's 8 appointments" in stderr and "2 inactive, 3 differing" in stderr

@@ -900,7 +900,15 @@ def demo_steps():
     held, month-end reports."""
     # the NCCI excerpt, then scrub what is still unbilled (issue 4); month-end reports and
     # reports.xlsx, kept last (issue 7)
+    from .eligibility import step_eligibility  # tomorrow's 270s, the payers' 271s (issue 16)
     from .reports import step_reports
     from .scrub import step_code_sets, step_scrub
 
-    return [_step_load, step_code_sets, _step_bill_and_post, step_scrub, step_reports]
+    return [
+        _step_load,
+        step_code_sets,
+        _step_bill_and_post,
+        step_scrub,
+        step_eligibility,
+        step_reports,
+    ]
