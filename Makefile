@@ -25,13 +25,14 @@ ENCRYPTED_TESTS := tests/test_db.py tests/test_crypto.py tests/test_audit.py tes
 	tests/test_clerk_ledger.py tests/test_outfile.py tests/test_hygiene.py tests/test_x12_text.py \
 	tests/test_import.py tests/test_remit_post.py tests/test_payments.py tests/test_render_width.py
 
+# both runs spread over every core (pytest-xdist); tests are independent (own tmp folder and db)
 test: $(STAMP)
-	$(BIN)/python -m pytest
-	$(BIN)/python -m pytest --encrypted -m 'not slow' $(ENCRYPTED_TESTS)
+	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --encrypted -m 'not slow' $(ENCRYPTED_TESTS)
 
 # the non-slow, non-corpus tests: the quick loop while editing
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m 'not slow and not corpus'
+	$(BIN)/python -m pytest -n auto -m 'not slow and not corpus'
 
 # the quality gates (CI runs them before the suite): lint, format and types, zero findings
 lint: $(STAMP)
