@@ -169,7 +169,7 @@ def eligibility_show(
         ],
     )  # fmt: skip
     if diffs and output is None:
-        render.emit(diffs, fmt=fmt, title="Latest answer against the records")
+        render.emit(diffs, fmt=fmt, title="Differences")
     if not rows:
         note("no eligibility answer for this patient")
 
