@@ -91,10 +91,8 @@ def eligibility_request(
         note(f"{skipped_days} appointment(s) of other days left out")
     asked = sum(1 for r in res.rows if not r["skipped"])
     verb = "would ask" if dry_run else "asked"
-    note(
-        f"{verb} about {asked} coverage(s) in {len(res.files)} file(s);"
-        f" {len(res.rows) - asked} not asked"
-    )
+    files = len({r["payer"] for r in res.rows if not r["skipped"]}) if dry_run else len(res.files)
+    note(f"{verb} about {asked} coverage(s) in {files} file(s); {len(res.rows) - asked} not asked")
 
 
 @app.command("import")
