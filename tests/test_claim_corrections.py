@@ -141,3 +141,72 @@ def test_void_cli_refusal_is_one_line_naming_the_claim(cli, db, tmp_path):
     r = cli("invoice", "void", "C000001", "--reason", "billed in error")
     assert r.exit_code == 2
     assert r.stderr.count("\n") == 1 and "C000001" in r.stderr, r.stderr
+
+
+def _partly_paid(db, tmp_path: Path) -> None:
+    """C000002 to Keystone: 99214 at 200.00 and 36415 at 30.00 = 230.00, partly paid: the 99214
+    allowed 150.00 (CO-45 50.00), paid 120.00, PR-2 30.00 to the patient; the 36415 denied CO-16
+    30.00 (a denial stays open). Open: 230.00 - 120.00 - 50.00 - 30.00 = 30.00."""
+    with dbmod.write(db):
+        fx.practice(db)
+        pid = fx.patient(db, "R0002", "Rae", "Part")
+        fx.coverage(db, pid, "KEY", member="KEY002")
+        fx.encounter(db, pid, DOS, [("99214", 20000), ("36415", 3000)])
+    assert _generate(db, tmp_path, "p1") == ["C000001"]
+    claim = {
+        "claim": "C000001",
+        "status": "1",
+        "charge": "230.00",
+        "paid": "120.00",
+        "pr": "30.00",
+        "pcn": "KEY-88",
+        "lines": [
+            {
+                "code": "99214",
+                "charge": "200.00",
+                "paid": "120.00",
+                "cas": [["CO", "45", "50.00"], ["PR", "2", "30.00"]],
+            },
+            {"code": "36415", "charge": "30.00", "paid": "0.00", "cas": [["CO", "16", "30.00"]]},
+        ],
+    }
+    path = tmp_path / "PART1.835"
+    path.write_text(ls.remit_text({"payer": "KEY", "trace": "PART1", "on": "D", "claims": [claim]}))
+    assert [t.result for t in post.import_files(db, [path]).transactions] == ["posted"]
+    assert _balance(db, "C000001") == 23000 - 12000 - 5000 - 3000  # 30.00 open
+    assert lifecycle.status_of(db, 1) == "partially_paid"
+
+
+def test_void_of_a_partly_paid_claim_takes_off_only_what_is_open(db, tmp_path):
+    _partly_paid(db, tmp_path)
+    res = lifecycle.void(db, "C000001", reason="billed in error", today=TODAY)
+    # the credit note takes off the 30.00 still open, not the 230.00 total: the 120.00 paid and
+    # the 80.00 adjusted are not taken off a second time
+    assert res["credit_cents"] == -3000
+    assert _balance(db, "C000001") == 23000 - 12000 - 5000 - 3000 - 3000  # 0.00, never negative
+    assert _aging_total(db) == {"TOTAL": 0}
+    _clean(db)
+
+
+def test_replacing_a_partly_paid_claim_moves_its_open_amount_once(db, tmp_path):
+    _partly_paid(db, tmp_path)
+    assert _aging_total(db) == {"KEY": 3000, "TOTAL": 3000}
+    res = lifecycle.replace(db, "C000001", scrub=fx.no_scrub, today=TODAY)
+    assert (res["replacement"], res["frequency"], res["total_cents"]) == ("C000002", "7", 23000)
+    cn = db.execute("SELECT total_cents FROM invoices WHERE number = 'CN000001'").fetchone()[0]
+    assert cn == -3000  # only the 30.00 open
+    assert _balance(db, "C000001") == 23000 - 12000 - 8000 - 3000  # 0.00
+    # the replacement is the whole claim (230.00, every line) carrying what the original had
+    # settled (120.00 paid + 50.00 CO-45 + 30.00 PR-2 = 200.00): 230.00 - 200.00 = 30.00 open
+    carried = db.execute(
+        "SELECT amount_cents FROM adjustments WHERE source = 'carried' AND invoice_id ="
+        " (SELECT id FROM invoices WHERE number = 'C000002')"
+    ).fetchall()
+    assert carried == [(12000 + 5000 + 3000,)]
+    assert _balance(db, "C000002") == 23000 - 20000
+    # the payer's A/R before and after: 30.00, moved once (never 260.00, never -170.00)
+    assert _aging_total(db) == {"KEY": 3000, "TOTAL": 3000}
+    _clean(db)
+    _generate(db, tmp_path, "p2")
+    text = "".join(f.read_text() for f in (tmp_path / "p2").rglob("*.edi"))
+    assert "CLM*C000002*230***11:B:7*" in text and "REF*F8*KEY-88~" in text

@@ -18,8 +18,15 @@ Rules:
   become 'void', or 'unbilled' again with --rebill (billed to the right payer on the next run).
 - Replace: after its lines were corrected, a claim is replaced by a new claim (C..., frequency
   code 7, original_invoice_id set) built from the encounter's current lines and diagnoses and
-  the same coverage, checked by the scrubber first; the original is credited in full and gets
-  the status 'replaced'. The replacement goes out on the next 837P with REF*F8.
+  the same coverage, checked by the scrubber first; the original gets the status 'replaced'.
+  The replacement goes out on the next 837P with REF*F8.
+- The open amount moves exactly once: a claim's credit note (void, replace, resubmit) takes off
+  what is still open on it (total + credit notes - payments - adjustments), never its whole
+  total, so what the payer paid or adjusted is not taken off a second time and no balance goes
+  negative by it (`billadmin check`, LEDGER-DOUBLE-REDUCTION). The replacement carries the
+  whole claim (CLM02 = every line) with one 'carried' adjustment of what the original had
+  settled, so its open balance is what was open. A patient invoice's credit note still takes
+  off its whole total: what the patient paid on it becomes the patient's credit.
 - Resubmit: a claim Medicare returned as unprocessable (CO-16 with MA130, state
   'unprocessable') is corrected and sent again as a NEW claim (new number, frequency 1, no
   REF*F8), never appealed or replaced; otherwise as replace, and the original's state becomes
@@ -185,8 +192,23 @@ def _pcn_for_x12(conn: Database, orig: dict, given: str | None, sent: bool) -> s
     return pcn
 
 
-def _credit_lines(conn: Database, ids: InvoiceIds, credit_id: int, original_id: int) -> list[dict]:
+def open_cents(conn: Database, invoice_id: int) -> int:
+    """What is still open on an invoice: total + credit notes - payments - adjustments."""
+    row = conn.execute(
+        "SELECT total_cents + credited_cents - paid_cents - adjusted_cents FROM invoice_balances"
+        " WHERE invoice_id = ?",
+        (invoice_id,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _credit_lines(
+    conn: Database, ids: InvoiceIds, credit_id: int, original_id: int, amount_cents: int
+) -> list[dict]:
+    """The credit note's lines: the original's, each credited for its share of `amount_cents`
+    (line by line in order, never more than the line), so the note takes off exactly that."""
     out = []
+    left = amount_cents
     for line_no, cl_id, dos, code, mods, units, desc, amount in conn.execute(
         "SELECT line_no, charge_line_id, date_of_service, code, modifiers, units, description, amount_cents"
         " FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no",
@@ -203,9 +225,10 @@ def _credit_lines(conn: Database, ids: InvoiceIds, credit_id: int, original_id: 
                 "modifiers": mods,
                 "units": units,
                 "description": desc,
-                "amount_cents": -amount,
+                "amount_cents": -min(amount, max(left, 0)),
             }
         )
+        left -= min(amount, max(left, 0))
     return out
 
 
@@ -218,8 +241,16 @@ def _credit_issue(
     frequency: str,
     content_: dict,
 ) -> NewInvoice:
+    """A credit note: for a claim, what is still open on it (never more: what the payer's
+    payments and adjustments already took off is not taken off again; module docstring, "open
+    amount exactly once"); for a patient invoice its whole total (what the patient paid on it
+    becomes the patient's credit)."""
     cid = ids.next_invoice()
-    lines = _credit_lines(conn, ids, cid, orig["id"])
+    if orig["kind"] == "claim":
+        amount = max(open_cents(conn, orig["id"]), 0)
+    else:
+        amount = orig["total_cents"]
+    lines = _credit_lines(conn, ids, cid, orig["id"], amount)
     row = {
         "id": cid,
         "number": number,
@@ -455,10 +486,12 @@ def _reissue(
             payer_claim_number=pcn if sent else None,
         )
         inv_id = new.row["id"]
+        settled = orig["total_cents"] + credit.row["total_cents"]  # paid + adjusted, carried
         insert_invoices(conn, [credit, new], at=at)
         insert_snapshots(
             conn, [(credit.row["id"], credit.issued_content()), (inv_id, new.issued_content())]
         )
+        _carry_settled(conn, inv_id, min(settled, new.row["total_cents"]), today_s, at)
         if not sent:
             conn.execute("DELETE FROM claim_queue WHERE invoice_id = ?", (orig["id"],))
         conn.execute("INSERT INTO claim_queue (invoice_id, queued_at) VALUES (?, ?)", (inv_id, at))
@@ -485,6 +518,21 @@ def _reissue(
         "payer_claim_number_known": bool(pcn),
         "queued": True,
     }
+
+
+def _carry_settled(conn: Database, new_id: int, cents: int, on: str, at: str) -> None:
+    """The replacement is the whole claim (CLM02 the full charge), but what the payer already
+    paid and adjusted on the original stays there: one adjustment (source 'carried') of that
+    amount on the replacement, so its open balance is the original's open amount (plus any
+    change of charge the correction made) and the open amount moves exactly once. Nothing when
+    the original was wholly open (a denied or unprocessable claim)."""
+    if cents > 0:
+        conn.execute(
+            "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
+            " amount_cents, source, created_on, created_at) VALUES (?, NULL, NULL, NULL, ?,"
+            " 'carried', ?, ?)",
+            (new_id, cents, on, at),
+        )
 
 
 _ENCOUNTER_COLS = (

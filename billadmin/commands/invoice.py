@@ -295,7 +295,8 @@ def invoice_void(
 ):
     """Void an issued invoice with a credit note; a claim already sent is voided on the next 837P.
 
-    The credit note (CN...) cancels the invoice's total. A claim that was sent goes out again on
+    The credit note (CN...) takes off what is open on a claim (a patient invoice's whole total:
+    what was paid on it becomes the patient's credit). A claim that was sent goes out again on
     the next `invoice generate` with frequency code 8 and the payer's claim number (REF*F8). A
     claim a payer already answered is refused (exit 2) until its claim number is known (from
     its 835 or --payer-claim-number): payers reject a void they cannot match.
@@ -342,7 +343,8 @@ def invoice_replace(
     """Replace a claim after its lines were corrected: a new claim with frequency code 7.
 
     The encounter's current lines and diagnoses are scrubbed and billed on a new claim number;
-    the original is credited in full. The replacement goes out on the next `invoice generate`.
+    the original's open amount moves to it once (credit note). It goes out on the next
+    `invoice generate`.
     Exit 1 (nothing issued) if the encounter still has errors.
 
     Example:
