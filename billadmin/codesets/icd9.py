@@ -314,3 +314,56 @@ def release_from_paths(paths: list[Path]) -> Release:
         ", ".join(p.name for p in paths),
         "CMS: public domain",
     )
+
+
+# ------------------------------------------------------------------ charge files with ICD-9-CM codes
+
+
+def parse_dx_cells(raw: tuple):
+    """Dx1..Dx12 cells of a date of service before 2015-10-01 -> a tuple of dotted ICD-9-CM
+    codes, or [(index, reason)] when any is wrong (same rules as the ICD-10-CM cells: filled
+    from Dx1 on, no repeats). Codes are kept as ICD-9-CM, never converted."""
+    codes: list[str] = []
+    errs: list[tuple[int, str]] = []
+    gap = False
+    for i, v in enumerate(raw):
+        s = v.strip() if isinstance(v, str) else ("" if v is None else str(v))
+        if s == "":
+            gap = True
+            continue
+        c = icd9(s)
+        if c is None:
+            errs.append(
+                (
+                    i,
+                    "not shaped like an ICD-9-CM code (dates of service before 2015-10-01 are"
+                    " coded in ICD-9-CM: 3 digits, V + 2 digits or E + 3 digits, then the"
+                    " subdivision)",
+                )
+            )
+            continue
+        if gap:
+            errs.append((i, "diagnoses must be filled from Dx1 on, without gaps"))
+        elif c in codes:
+            errs.append((i, "the same diagnosis twice in one encounter"))
+        codes.append(c)
+    return errs or tuple(codes)
+
+
+def late_icd9_reasons(conn, raw: tuple, errs: list[tuple[int, str]], dos: str) -> list:
+    """The ICD-10-CM cell errors of a date of service from 2015-10-01, where a cell holds an
+    ICD-9-CM code, reworded to say so and to list the code's GEM candidates."""
+    from .legacy import candidate_hint
+
+    out = []
+    for i, why in errs:
+        v = raw[i] if i < len(raw) else None
+        if isinstance(v, str) and only_icd9(v):
+            code = icd9(v) or v
+            why = (
+                f"an ICD-9-CM code on a date of service from 2015-10-01 (coded in ICD-10-CM"
+                f" only; never converted): {candidate_hint(conn, code, dos)}; see `billadmin"
+                " codes worksheet FILE`"
+            )
+        out.append((i, why))
+    return out

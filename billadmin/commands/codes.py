@@ -241,6 +241,58 @@ def codes_map(
         raise ChecksFailed(f"no GEM rows for {', '.join(missing[:10])}")
 
 
+@app.command("worksheet")
+def codes_worksheet(
+    file: Annotated[
+        Path, typer.Argument(help="A charge file in the import format.", show_default=False)
+    ],
+    apply: Annotated[
+        Path | None,
+        typer.Option(
+            "--apply",
+            help="The worksheet with the coder's ICD-10-CM choices: write the converted file.",
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option("--date-format", help="Date format of the file (e.g. MM/DD/YYYY)."),
+    ] = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """ICD-9-CM conversion worksheet for a legacy charge file: each code, its GEM candidates.
+
+    Without --apply: one row per ICD-9-CM code of the file, how many rows keep it (dates of
+    service before 2015-10-01) and how many need an ICD-10-CM code, its GEM candidates with
+    their flags, and an empty icd10cm column for the coder. With --apply WORKSHEET -o FILE:
+    the charge file with the chosen codes, ready for `billadmin import charges`; a code
+    without a choice, or a choice not valid on the row's date, is refused (exit 2, nothing
+    written). Nothing is ever converted without a coder's choice.
+
+    Example:
+        billadmin codes worksheet legacy.csv -f csv -o worksheet.csv
+        billadmin codes worksheet legacy.csv --apply worksheet.csv -o legacy-icd10.csv
+    """
+    from .. import render
+    from ..codesets import worksheet
+    from ..errors import BadInput
+
+    conn = open_db()
+    if apply is not None:
+        if output is None:
+            raise BadInput("--apply writes a converted charge file: give it with -o FILE")
+        n = worksheet.apply(conn, file, apply, output, date_format=date_format)
+        note(f"Wrote {output}: {n:,} diagnosis cell(s) converted as the worksheet chose")
+        return
+    rows = worksheet.build(conn, file, date_format=date_format)
+    render.emit(rows, fmt=fmt, output=output, title="ICD-9-CM worksheet", columns=worksheet.COLUMNS)
+    need = sum(r["rows_to_convert"] for r in rows)
+    note(
+        f"{len(rows):,} ICD-9-CM code(s); {need:,} cell(s) on dates of service from 2015-10-01"
+        " need an ICD-10-CM code: fill the icd10cm column, then run with --apply"
+    )
+
+
 @app.command("sets")
 def codes_sets(
     as_of: Annotated[

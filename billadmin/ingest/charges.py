@@ -33,6 +33,7 @@ import re
 from operator import itemgetter
 
 from .. import pointers
+from ..codesets import icd9
 from ..errors import Problem
 from . import claim_fields
 from .columns import CellError, normalise_dx, parse_cell
@@ -196,6 +197,8 @@ class _Parsers:
         self.npi_c = _Cache(npi)
         self.mrn_c = _Cache(mrn, limit=1_000_000)
         self.dx_c = _Cache(_parse_dx)
+        self.dx9_c = _Cache(icd9.parse_dx_cells)  # dates of service before 2015-10-01
+        self.db = db
         self.ptr_c = _Cache(
             lambda k: parse_pointers(k[0] if isinstance(k[0], str) else str(k[0]), k[1])
         )
@@ -221,8 +224,11 @@ class _Parsers:
         pos = self.pos_c[pos_raw] if pos_raw != "" else "11"
         if type(pos) is CellError:
             errs.append(("pos", str(pos)))
-        dx = self.dx_c[tuple(dx_raw)]
+        legacy = type(dos) is str and dos < icd9.ICD10_START  # ICD-9-CM, kept as it is
+        dx = (self.dx9_c if legacy else self.dx_c)[tuple(dx_raw)]
         if type(dx) is list:
+            if not legacy and type(dos) is str:
+                dx = icd9.late_icd9_reasons(self.db, tuple(dx_raw), dx, dos)
             errs.extend((f"dx{i + 1}", msg) for i, msg in dx)
             dx = ()
         return enc, patient_id, dos, provider_id, pos, dx
