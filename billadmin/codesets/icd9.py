@@ -348,22 +348,3 @@ def parse_dx_cells(raw: tuple):
             errs.append((i, "the same diagnosis twice in one encounter"))
         codes.append(c)
     return errs or tuple(codes)
-
-
-def late_icd9_reasons(conn, raw: tuple, errs: list[tuple[int, str]], dos: str) -> list:
-    """The ICD-10-CM cell errors of a date of service from 2015-10-01, where a cell holds an
-    ICD-9-CM code, reworded to say so and to list the code's GEM candidates."""
-    from .legacy import candidate_hint
-
-    out = []
-    for i, why in errs:
-        v = raw[i] if i < len(raw) else None
-        if isinstance(v, str) and only_icd9(v):
-            code = icd9(v) or v
-            why = (
-                f"an ICD-9-CM code on a date of service from 2015-10-01 (coded in ICD-10-CM"
-                f" only; never converted): {candidate_hint(conn, code, dos)}; see `billadmin"
-                " codes worksheet FILE`"
-            )
-        out.append((i, why))
-    return out

@@ -295,3 +295,20 @@ def versions(conn: Database) -> list[dict]:
     )
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def late_icd9_reasons(conn, raw: tuple, errs: list[tuple[int, str]], dos: str) -> list:
+    """The ICD-10-CM cell errors of a date of service from 2015-10-01, where a cell holds an
+    ICD-9-CM code, reworded to say so and to list the code's GEM candidates."""
+    out = []
+    for i, why in errs:
+        v = raw[i] if i < len(raw) else None
+        if isinstance(v, str) and icd9.only_icd9(v):
+            code = icd9.icd9(v) or v
+            why = (
+                f"an ICD-9-CM code on a date of service from 2015-10-01 (coded in ICD-10-CM"
+                f" only; never converted): {candidate_hint(conn, code, dos)}; see `billadmin"
+                " codes worksheet FILE`"
+            )
+        out.append((i, why))
+    return out

@@ -33,7 +33,7 @@ import re
 from operator import itemgetter
 
 from .. import pointers
-from ..codesets import icd9
+from ..codesets import icd9, legacy
 from ..errors import Problem
 from . import claim_fields
 from .columns import CellError, normalise_dx, parse_cell
@@ -224,11 +224,11 @@ class _Parsers:
         pos = self.pos_c[pos_raw] if pos_raw != "" else "11"
         if type(pos) is CellError:
             errs.append(("pos", str(pos)))
-        legacy = type(dos) is str and dos < icd9.ICD10_START  # ICD-9-CM, kept as it is
-        dx = (self.dx9_c if legacy else self.dx_c)[tuple(dx_raw)]
+        old_dos = type(dos) is str and dos < icd9.ICD10_START  # ICD-9-CM, kept as it is
+        dx = (self.dx9_c if old_dos else self.dx_c)[tuple(dx_raw)]
         if type(dx) is list:
-            if not legacy and type(dos) is str:
-                dx = icd9.late_icd9_reasons(self.db, tuple(dx_raw), dx, dos)
+            if not old_dos and type(dos) is str:
+                dx = legacy.late_icd9_reasons(self.db, tuple(dx_raw), dx, dos)
             errs.extend((f"dx{i + 1}", msg) for i, msg in dx)
             dx = ()
         return enc, patient_id, dos, provider_id, pos, dx
