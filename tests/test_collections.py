@@ -17,7 +17,7 @@ from billadmin import db as dbmod
 def overdue(db, cli, tmp_path):
     """0000401: P 100.00 issued 07-01 and P 60.00 issued 08-01 (final notice on 11-01, 123
     days). 0000402: P 80.00 issued 07-01, final notice, then a hold. 0000403: P 50.00 issued
-    10-01 (31 days on 11-01: the 30-day step)."""
+    10-01 (31 days on 11-01: the 30-day step). After the notices 0000401 gets a P 30.00 on 11-15."""
     with dbmod.write(db):
         lf.practice(db)
         a = lf.patient(db, "0000401")
@@ -35,6 +35,8 @@ def overdue(db, cli, tmp_path):
         "0000403": "30",
     }
     assert cli("statement", "hold", "0000402", "--reason", "bankruptcy").exit_code == 0
+    with dbmod.write(db):  # a visit after the final notice: not what the notice stated
+        lf.patient_invoice(db, a, "2026-11-15", [("2026-11-14", "99212", 3000)])
 
 
 def _list(cli, on):
@@ -61,10 +63,11 @@ LAYOUT = """[columns]
 def test_list_waits_for_the_final_notice_days(cli, overdue):
     assert _list(cli, "2026-11-20") == []  # 19 days after the final notice: not yet
     (row,) = _list(cli, "2026-12-01")  # 30 days: the hold keeps 0000402 off, 0000403 had none
+    # owes 190.00; what the final notice stated (100.00 + 60.00) goes to the agency
     assert (row["mrn"], row["final_notice_on"], row["balance"], row["to_write_off"]) == (
         "0000401",
         "2026-11-01",
-        "160.00",
+        "190.00",
         "160.00",
     )
 
@@ -97,11 +100,12 @@ def test_send_writes_off_and_exports_in_the_agency_layout(cli, overdue, db, tmp_
     ).fetchall()
     assert wo == [(10000, "bad-debt"), (6000, "bad-debt")]
     acct = json.loads(cli("account", "show", "0000401", "-f", "json").stdout)
-    assert acct["summary"]["patient_owes"] == "0.00"
-    assert {i["status"] for i in acct["invoices"]} == {"written_off"}
+    assert acct["summary"]["patient_owes"] == "30.00"  # the 11-15 visit stays with the practice
+    assert sorted(i["status"] for i in acct["invoices"]) == ["issued", "written_off", "written_off"]
     assert _list(cli, "2026-12-02") == []
     r = cli("statement", "run", "--date", "2027-01-01", "--out", tmp_path / "j", "-f", "json")
-    assert "0000401" not in {s["mrn"] for s in json.loads(r.stdout)}
+    s = {s["mrn"]: s for s in json.loads(r.stdout)}["0000401"]
+    assert (s["balance"], s["step"]) == ("30.00", "30")  # 11-15 to 01-01: 47 days
     assert cli("check").exit_code == 0
 
 
@@ -120,7 +124,11 @@ def test_recovery_posted_back(cli, overdue, db, tmp_path):
         i["invoice"]: (i["paid"], i["adjusted"], i["balance"])
         for i in json.loads(cli("account", "show", "0000401", "-f", "json").stdout)["invoices"]
     }
-    assert sorted(bal.values()) == [("100.00", "0.00", "0.00"), ("20.00", "40.00", "0.00")]
+    assert sorted(bal.values()) == [
+        ("0.00", "0.00", "30.00"),  # the 11-15 invoice, not sent
+        ("100.00", "0.00", "0.00"),
+        ("20.00", "40.00", "0.00"),
+    ]
     before = _counts(db)
     r = cli("collections", "recover", "0000401", "50.00", "--method", "check")
     assert r.exit_code == 2 and "more than the 40.00 written off and not yet recovered" in r.stderr

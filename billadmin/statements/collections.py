@@ -3,14 +3,17 @@ and what the agency recovers posted back.
 
 Rules:
 - On the collections list: a patient whose latest statement was a final notice
-  (settings.STEPS) stated at least collections.after_days ago, who still owes (the balance
+  (settings.STEPS), the first of those final notices stated at least collections.after_days
+  ago, who still owes (the balance
   `account show` tells), has no open payment plan, no statement hold, and was not sent since
   that notice. No account goes to collections without a final notice first.
+- What is sent: the patient invoices issued on or before that first final notice (what the
+  notice stated) and still open. Newer invoices, and amounts a payer moved to the patient that
+  no invoice carries yet, stay with the practice and go on in the statement cycle.
 - Sending: in one transaction, the patient's credit is applied (accounts.payments.apply_credit),
-  then each open patient invoice's balance is written off with reason bad-debt through
+  then each invoice sent has its open balance written off with reason bad-debt through
   accounts.adjust.writeoff (one new ledger entry each, audited; nothing edited), and the
-  hand-off is recorded with its entries. Amounts a payer moved to the patient that no invoice
-  carries yet are not sent (they are invoiced and stated afresh). The agency's file is written
+  hand-off is recorded with its entries. The agency's file is written
   before the transaction commits: if it cannot be written nothing is recorded.
 - The agency's file: CSV, in the practice's layout (a TOML file: `[columns]` lines
   "Agency header" = "field", in order; fields in FIELDS), else DEFAULT_LAYOUT.
@@ -82,12 +85,18 @@ def load_layout(path: Path | None) -> dict[str, str]:
 
 
 def _final_notice(conn: Database, pid: int) -> tuple[int, str] | None:
-    row = conn.execute(
+    """The first final notice of the patient's latest statements when they are all final
+    notices (a notice repeated the next month does not restart the wait), else None."""
+    first = None
+    for sid, step, stated in conn.execute(
         "SELECT id, step, stated_on FROM statements WHERE patient_id = ?"
-        " ORDER BY stated_on DESC, id DESC LIMIT 1",
+        " ORDER BY stated_on DESC, id DESC",
         (pid,),
-    ).fetchone()
-    return (row[0], row[2]) if row and row[1] == "final" else None
+    ):
+        if step != "final":
+            break
+        first = (sid, stated)
+    return first
 
 
 def candidates(conn: Database, on: _dt.date) -> list[dict]:
@@ -109,7 +118,11 @@ def candidates(conn: Database, on: _dt.date) -> list[dict]:
         owed = account.owed(conn, pid, on)
         if owed.balance_cents <= 0:
             continue
-        invoiced = sum(i["open_cents"] for i in owed.items if i["kind"] == "invoice")
+        invoiced = sum(
+            i["open_cents"] for i in owed.items if i["kind"] == "invoice" and i["date"] <= final[1]
+        )
+        if invoiced <= 0:
+            continue
         mrn = conn.execute("SELECT mrn FROM patients WHERE id = ?", (pid,)).fetchone()[0]
         out.append(
             {
@@ -197,7 +210,9 @@ def send(
             invs = [
                 i
                 for i in payments.patient_invoices(conn, pid)
-                if not i["voided"] and i["balance_cents"] > 0
+                if not i["voided"]
+                and i["balance_cents"] > 0
+                and i["issued_on"] <= cand["final_notice_on"]
             ]
             total = sum(i["balance_cents"] for i in invs)
             if total <= 0:

@@ -73,14 +73,6 @@ def on_hold(conn: Database, patient_id: int) -> bool:
     return bool(row and row[0] == "hold")
 
 
-def in_collections(conn: Database, patient_id: int) -> bool:
-    return bool(
-        conn.execute(
-            "SELECT 1 FROM collection_accounts WHERE patient_id = ? LIMIT 1", (patient_id,)
-        ).fetchone()
-    )
-
-
 def set_hold(conn: Database, mrn: str, *, hold: bool, reason: str, on: _dt.date) -> dict:
     """Hold (or release) a patient's statements: a dispute, a bankruptcy, a pending appeal."""
     from ..accounts import lookup
@@ -202,8 +194,6 @@ def _skip_reason(conn: Database, pid: int, owed: account.Owed, plan, minimum: in
         return "credit"
     if on_hold(conn, pid):
         return "hold"
-    if in_collections(conn, pid) and plan is None:
-        return "collections"
     if plan is None and owed.balance_cents < minimum:
         return "under_minimum"
     return None
