@@ -916,26 +916,30 @@ def export(conn: Database, number: str, fmt: str) -> tuple[bytes, str]:
         from . import pdf
 
         return pdf.render(c), f"{inv['number']}.pdf"
+    if fmt in ("cms1500", "cms1500-data"):
+        if c.get("kind") != "claim":
+            raise BadInput(
+                f"{inv['number']} is not a claim: a patient invoice exports with --format pdf or csv"
+            )
+        from . import cms1500
+
+        prac = _claim_envelope(conn, inv)[0]
+        payer = conn.execute(
+            "SELECT address1, city, state, zip FROM payers WHERE id = ?", (inv["payer_id"],)
+        ).fetchone()
+        payer_row = (
+            dict(zip(("address1", "city", "state", "zip"), payer, strict=True)) if payer else None
+        )
+        pdf = cms1500.render(c, prac, payer_row, form=fmt == "cms1500")
+        return pdf, f"{inv['number']}-cms1500.pdf"
     if fmt == "x12":
         if c.get("kind") != "claim":
             raise BadInput(
                 f"{inv['number']} is not a claim sent on an 837P: export it with --format pdf or csv"
             )
         from ..x12 import envelope, x837
-        from . import practice as practice_mod
 
-        row = conn.execute(
-            "SELECT x.isa_control, x.gs_control, x.envelope FROM invoice_files f JOIN"
-            " x12_interchanges x ON x.id = f.interchange_id"
-            " WHERE f.invoice_id = ? ORDER BY f.id DESC LIMIT 1",
-            (inv["id"],),
-        ).fetchone()
-        if row:
-            env_data = json.loads(row[2])
-            prac, isa, gs, usage = env_data["practice"], int(row[0]), int(row[1]), env_data["usage"]
-        else:
-            p = practice_mod.for_claims(conn)
-            prac, isa, gs, usage = content.practice_block(p), 0, 0, p.get("usage") or "P"
+        prac, isa, gs, usage = _claim_envelope(conn, inv)
         env = envelope.Envelope(
             sender_id=prac["submitter_id"],
             receiver_id=prac["receiver_id"],
@@ -945,7 +949,40 @@ def export(conn: Database, number: str, fmt: str) -> tuple[bytes, str]:
             usage=usage,
         )
         return x837.render(env, prac, [c]).text.encode("ascii"), f"{inv['number']}.edi"
-    raise BadInput("--format must be pdf, x12 or csv")
+    raise BadInput("--format must be pdf, x12, csv, cms1500 or cms1500-data")
+
+
+def _claim_envelope(conn: Database, inv: dict) -> tuple[dict, int, int, str]:
+    """(practice block, ISA and GS control numbers, usage) of the interchange that carried a
+    claim; never sent: today's practice and a preview envelope numbered 0."""
+    from . import practice as practice_mod
+
+    row = conn.execute(
+        "SELECT x.isa_control, x.gs_control, x.envelope FROM invoice_files f JOIN"
+        " x12_interchanges x ON x.id = f.interchange_id"
+        " WHERE f.invoice_id = ? ORDER BY f.id DESC LIMIT 1",
+        (inv["id"],),
+    ).fetchone()
+    if row:
+        env_data = json.loads(row[2])
+        return env_data["practice"], int(row[0]), int(row[1]), env_data["usage"]
+    p = practice_mod.for_claims(conn)
+    return content.practice_block(p), 0, 0, p.get("usage") or "P"
+
+
+def paper_note(conn: Database, number: str) -> str | None:
+    """What to say when a claim to Medicare goes out on paper: Medicare takes the CMS-1500 only
+    from providers the ASCA exceptions cover (42 CFR 424.32(d)); others must bill electronically."""
+    row = conn.execute(
+        "SELECT p.kind FROM invoices i JOIN payers p ON p.id = i.payer_id WHERE i.number = ?",
+        (number.upper(),),
+    ).fetchone()
+    if row and row[0] == "medicare":
+        return (
+            "Medicare accepts paper claims only under the ASCA exceptions (42 CFR 424.32(d):"
+            " small providers and the listed situations); otherwise bill it electronically"
+        )
+    return None
 
 
 def content_hash_ok(conn: Database, invoice_id: int) -> bool:

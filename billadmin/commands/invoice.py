@@ -472,23 +472,32 @@ def invoice_show(
 @app.command("export")
 def invoice_export(
     number: Annotated[str, typer.Argument(metavar="NUMBER", help="Invoice number.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="pdf, x12 or csv.")] = "pdf",
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", help="pdf, x12, csv, cms1500 or cms1500-data."),
+    ] = "pdf",
     output: OutputOpt = None,
 ):
-    """Re-render an issued invoice as PDF, X12 837P or CSV from the content it was issued with.
+    """Re-render an issued invoice as PDF, X12 837P, CSV or a CMS-1500 paper claim from the
+    content it was issued with.
 
     The X12 is the claim as sent, apart from the envelope's dates; the PDF is byte-identical.
-    Writes to -o FILE, else to NUMBER.pdf / NUMBER.edi / NUMBER.csv in the current folder.
+    cms1500 is the claim on the CMS-1500 (02/12) form's grid with the box numbers in red, for
+    reading or plain paper; cms1500-data prints the values only, for the red form itself.
+    Writes to -o FILE, else to NUMBER.pdf / NUMBER.edi / NUMBER.csv / NUMBER-cms1500.pdf.
 
     Example:
         billadmin invoice export P000045 --format pdf -o reprint.pdf
         billadmin invoice export C000123 --format x12
+        billadmin invoice export C000123 --format cms1500-data -o to-print.pdf
     """
     from ..billing import lifecycle
     from ..render import private_open
 
     conn = open_db()
     data, name = lifecycle.export(conn, number, fmt)
+    if fmt.lower().startswith("cms1500") and (why := lifecycle.paper_note(conn, number)):
+        note(why)
     path = Path(output) if output else Path(name)
     if str(path) == "-":
         import sys
