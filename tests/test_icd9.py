@@ -360,3 +360,52 @@ def test_icd9_visit_without_icd9_loaded_says_to_load_it(cdb):
     eid = _enc(cdb, ("250.00",), "2014-06-02")
     (f,) = [f for f in _scrub(cdb, eid) if f.rule.startswith("ICD")]
     assert f.rule == "ICD9-CODE" and "codes load icd9cm" in f.message
+
+
+def test_an_icd9_claim_is_billed_with_bk_bf_and_passes_pyx12():
+    """A 2014 claim carries its ICD-9-CM codes with qualifiers BK/BF (X222A1 HI01-1), no dot."""
+    import datetime as dt
+
+    import invoice_fixtures as fx
+
+    from billadmin.x12 import envelope, validate, x837
+
+    claim = {
+        "number": "C000001",
+        "frequency": "1",
+        "place_of_service": "11",
+        "total_cents": 9500,
+        "copay_cents": 0,
+        "date_of_service": "2014-06-02",
+        "diagnoses": ["250.00", "401.9"],
+        "payer": {"code": "KEY", "name": "Keystone", "kind": "commercial", "id": "KEY77"},
+        "subscriber": {
+            "last": "L",
+            "first": "F",
+            "dob": "1970-01-01",
+            "sex": "F",
+            "address1": "1 A St",
+            "city": "Columbus",
+            "state": "OH",
+            "zip": "43215",
+            "member_id": "M1",
+            "relationship": "self",
+        },
+        "patient": None,
+        "other_payers": [],
+        "rendering": {"npi": "1245319599", "last": "Doe", "first": "J"},
+        "lines": [
+            {"code": "99213", "modifiers": [], "units": 1, "charge_cents": 9500, "pointers": [1, 2]}
+        ],
+    }
+    env = envelope.Envelope(
+        sender_id="TFP01",
+        receiver_id="CH01",
+        isa_control=42,
+        gs_control=7,
+        created=dt.datetime(2026, 6, 30, 12, 0),
+    )
+    r = x837.render(env, dict(fx.PRACTICE), [claim])
+    assert "HI*BK:25000*BF:4019" in r.segments
+    v = validate.validate_text(r.text, "icd9.edi")
+    assert v.valid, v.problems

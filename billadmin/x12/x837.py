@@ -203,10 +203,12 @@ def _rendering(npi, last, first, taxonomy, practice_npi) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=16384)
-def _hi(diagnoses: tuple[str, ...]) -> str:
-    """HI: ICD-10-CM without the dot, ABK for the principal diagnosis, ABF for the others."""
+def _hi(diagnoses: tuple[str, ...], icd9: bool = False) -> str:
+    """HI: ICD-10-CM without the dot, ABK for the principal diagnosis, ABF for the others;
+    a date of service before 2015-10-01 is ICD-9-CM, qualifiers BK and BF (X222A1 HI01-1)."""
     dx = [ident(d).replace(".", "") for d in diagnoses]
-    return seg("HI", *[comp("ABK" if i == 0 else "ABF", d) for i, d in enumerate(dx)])
+    p, o = ("BK", "BF") if icd9 else ("ABK", "ABF")
+    return seg("HI", *[comp(p if i == 0 else o, d) for i, d in enumerate(dx)])
 
 
 @lru_cache(maxsize=16384)
@@ -301,7 +303,7 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
         out.append(seg("REF", "F8", ident(c["payer_claim_number"], 50)))
     if c.get("clia"):
         out.append(seg("REF", "X4", ident(c["clia"], 50)))
-    out.append(_hi(tuple(c["diagnoses"][:12])))
+    out.append(_hi(tuple(c["diagnoses"][:12]), c["date_of_service"] < "2015-10-01"))
     if c.get("referring"):
         out.append(_person_nm1("DN", c["referring"]))  # 2310A
     r = c.get("rendering")
