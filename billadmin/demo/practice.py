@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import npi
+from .auths import EXTRA_HEADERS as _CLAIM_FIELD_HEADERS
+from .auths import claim_field_cells
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -306,6 +308,11 @@ HEADERS = {
 }
 
 
+# columns the demo's files carry beyond the default headers (issue 20: NDC, ordering/referring
+# provider, CLIA)
+EXTRA_HEADERS = {"charges": _CLAIM_FIELD_HEADERS}
+
+
 @dataclass
 class DemoData:
     as_of: _dt.date
@@ -471,6 +478,7 @@ def _line_rows(
         for i in range(12):
             row[f"Dx{i + 1}"] = dx[i] if i < len(dx) else ""
         row.update({"Pointers": ptr, "Units": str(units), "Charge": _mul(FEES[code], units)})
+        row.update(claim_field_cells(code, next(p for p in PROVIDERS if p["NPI"] == prov)))
         lines.append(row)
     return lines
 
@@ -576,7 +584,7 @@ def write_files(data: DemoData, folder: Path) -> dict[str, Path]:
     for kind, rows in data.tables.items():
         p = folder / f"{kind}.csv"
         with open(p, "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=HEADERS[kind])
+            w = csv.DictWriter(fh, fieldnames=HEADERS[kind] + EXTRA_HEADERS.get(kind, []))
             w.writeheader()
             w.writerows(rows)
         paths[kind] = p
@@ -900,12 +908,14 @@ def demo_steps():
     held, month-end reports."""
     # the NCCI excerpt, then scrub what is still unbilled (issue 4); month-end reports and
     # reports.xlsx, kept last (issue 7)
+    from .auths import step_auths  # payer rules and authorizations (issue 20)
     from .eligibility import step_eligibility  # tomorrow's 270s, the payers' 271s (issue 16)
     from .reports import step_reports
     from .scrub import step_code_sets, step_scrub
 
     return [
         _step_load,
+        step_auths,
         step_code_sets,
         _step_bill_and_post,
         step_scrub,
