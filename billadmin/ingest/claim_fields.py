@@ -104,10 +104,10 @@ def parse_quantity(value) -> str | None:
         raise CellError("not a quantity (a number such as 2 or 0.5)") from None
     if not d.is_finite() or d <= 0:
         raise CellError("a quantity above 0")
-    if d != d.quantize(Decimal("0.001")):
-        raise CellError("at most 3 decimals")
     if d >= 10**9:
         raise CellError("too large for a drug quantity")
+    if d.as_tuple().exponent < -3 and d != round(d, 3):  # type: ignore[operator]
+        raise CellError("at most 3 decimals")
     text = format(d.normalize(), "f")
     return text
 
