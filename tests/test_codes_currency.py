@@ -52,3 +52,48 @@ def test_no_release_line_when_every_dos_is_covered(cdb):
     fx.setup_parties(cdb)
     _enc(cdb, "2026-06-15")
     assert not [f for f in check(cdb, as_of=dt.date(2026, 6, 30)) if f.rule == "ICD-RELEASE"]
+
+
+def test_hcpcs_quarterly_files_take_their_quarter_from_the_name(cli, cdb, tmp_path):
+    """CMS's quarterly files (HCPC2026_JAN_ANWEB.txt, HCPC2026_APR_ANWEB_v2.txt): same 320-character
+    record, the quarter in the name gives the label and window; the next quarter ends the last."""
+    from billadmin.codesets import loader, store
+
+    jan = fx.hcpcs_file(
+        tmp_path / "HCPC2026_JAN_ANWEB.txt",
+        [
+            fx.hcpcs_record("G0439", "Annual wellness visit, subsequent", "Ppps, subseq visit"),
+            fx.hcpcs_record("A4550", "Surgical trays", "Surgical trays"),
+        ],
+    )
+    apr = fx.hcpcs_file(
+        tmp_path / "HCPC2026_APR_ANWEB_v2.txt",
+        [
+            fx.hcpcs_record("G0439", "Annual wellness visit, subsequent", "Ppps, subseq visit"),
+            fx.hcpcs_record(
+                "A4550", "Surgical trays", "Surgical trays", term="20260331", action="D"
+            ),
+            fx.hcpcs_record(
+                "G0560", "Safety planning interventions", "Safety plan", added="20260401"
+            ),
+        ],
+    )
+    rep = loader.load(cdb, "hcpcs", [jan])
+    assert (rep.label, rep.effective_from) == ("CMS 2026 January quarterly", "2026-01-01")
+    rep = loader.load(cdb, "hcpcs", [apr])
+    assert (rep.label, rep.effective_from) == ("CMS 2026 April quarterly", "2026-04-01")
+    assert [
+        (v["label"], v["effective_from"], v["effective_to"]) for v in store.versions(cdb, "hcpcs")
+    ] == [
+        ("CMS 2026 January quarterly", "2026-01-01", "2026-03-31"),
+        ("CMS 2026 April quarterly", "2026-04-01", "2026-06-30"),
+    ]
+    r = cli("codes", "sets", "--as-of", "2026-07-15", "-f", "json")
+    assert r.exit_code == 1
+    import json
+
+    row = {x["code_set"]: x for x in json.loads(r.stdout)}["HCPCS Level II"]
+    assert row["covers_today"] is False and "ended 2026-06-30" in row["note"]
+    assert "codes load hcpcs" in row["note"]
+    r = cli("codes", "lookup", "A4550", "--date", "2026-04-02", "-f", "json")
+    assert "not valid on 2026-04-02" in r.stdout

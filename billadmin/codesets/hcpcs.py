@@ -17,6 +17,12 @@ Continuation records may be cut short (their trailing blanks are not written). T
 names codes as of January 1 of its year; it also keeps discontinued codes with a termination
 date, which is the end of their row's validity window here.
 
+CMS's current quarterly files keep this 320-character record (the "HCPCS Contractor Record"
+of HCPC2024_recordlayout.txt) and name their quarter: HCPC2024_JUL_ANWEB_v2.txt (or .xlsx) is
+the update in force from 2024-07-01 to the next quarter, 2024-09-30. The quarter, read from the
+file name (JAN, APR, JUL, OCT or the month in full), gives the release's label and window;
+a name with a year only is the annual file (January 1 to December 31).
+
 The spreadsheet twin (.xlsx) has a header row (HCPC, SEQNUM, RECID, LONG DESCRIPTION, SHORT
 DESCRIPTION, ..., ADD DT, ACT EFF DT, TERM DT, ACTION CD) after its own preamble; columns are
 found by name. The old binary .xls is not read: save it as .xlsx, or load the .txt.
@@ -39,6 +45,7 @@ class ParsedHcpcs:
     procedures: list[CodeRow]
     modifiers: list[CodeRow]
     year: int | None
+    month: int | None = None  # the quarter's first month (a quarterly file), None for annual
 
 
 def _date(s: str | None) -> str | None:
@@ -119,10 +126,39 @@ class _Builder:
         return ParsedHcpcs(rows(self.procs, "procedure"), rows(self.mods, "modifier"), year)
 
 
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+
+def quarter_from_name(name: str) -> int | None:
+    """The month a quarterly file takes effect, from its name (HCPC2024_JUL_ANWEB_v2.txt -> 7)."""
+    m = re.search(
+        r"(?i)HCPCS?_?20\d\d[_ -]?(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)[A-Z]*", name
+    )
+    return _MONTHS.index(m.group(1).upper()) + 1 if m else None
+
+
+def release_window(year: int, month: int | None) -> tuple[str, str, str]:
+    """(label, first day, last day) of an annual file or of a quarterly update (its quarter)."""
+    import calendar
+
+    if month is None:
+        return f"CMS {year} annual", f"{year}-01-01", f"{year}-12-31"
+    end_m = month + (2 - (month - 1) % 3)  # the quarter's last month
+    last = calendar.monthrange(year, end_m)[1]
+    label = f"CMS {year} {calendar.month_name[month]} quarterly"
+    return label, f"{year}-{month:02d}-01", f"{year}-{end_m:02d}-{last:02d}"
+
+
 def parse_file(path: Path) -> ParsedHcpcs:
     suffix = path.suffix.lower()
-    m = re.search(r"(?:HCPC|hcpc)(20\d\d)", path.name)
+    m = re.search(r"(?:HCPC|hcpc)S?_?(20\d\d)", path.name)
     year = int(m.group(1)) if m else None
+    parsed = _parse(path, suffix, year)
+    parsed.month = quarter_from_name(path.name) if year else None
+    return parsed
+
+
+def _parse(path: Path, suffix: str, year: int | None) -> ParsedHcpcs:
     if suffix == ".xls":
         raise BadInput(
             f"{path.name}: the binary .xls format is not read; open it and save as .xlsx, or load the .txt file"

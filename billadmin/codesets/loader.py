@@ -181,15 +181,19 @@ def _load_hcpcs(conn: Database, kind, paths, label, effective, source, sha) -> C
     from . import hcpcs
 
     parsed = hcpcs.parse_file(paths[0])
+    through = None
     if parsed.year:
-        label = label or f"CMS {parsed.year} annual"
-        effective = effective or f"{parsed.year}-01-01"
+        name, first, last = hcpcs.release_window(parsed.year, parsed.month)
+        label = label or name
+        through = last if effective in (None, first) else None
+        effective = effective or first
     if not label:
         raise BadInput(
             f"{paths[0].name}: cannot tell the release year from the file name: give --version LABEL"
         )
     prev = store.check_order(conn, "hcpcs", label, effective)
-    through = f"{effective[:4]}-12-31" if effective else None
+    if through is None and effective:
+        through = f"{effective[:4]}-12-31"
     n = len(parsed.procedures) + len(parsed.modifiers)
     vid = store.add_version(conn, "hcpcs", label, effective, through, source, sha, n)
     changes, affected = _merge(conn, "hcpcs", parsed.procedures, effective, vid)
