@@ -91,8 +91,8 @@ def add(
     mrn: str,
     number: str,
     codes: str,
-    valid_from: _dt.date,
-    valid_to: _dt.date,
+    valid_from: _dt.date | None,
+    valid_to: _dt.date | None,
     visits: int | None = None,
     used_before: int = 0,
     kind: str = "prior_auth",
@@ -110,6 +110,8 @@ def add(
         stored = parse_codes(codes)
     except CodeListError as e:
         raise BadInput(f"--codes: {e}") from None
+    if valid_from is None or valid_to is None:
+        raise BadInput("--from and --to: an authorization is valid between two dates")
     if valid_to < valid_from:
         raise BadInput("--to is before --from")
     if visits is not None and visits < 1:
@@ -123,7 +125,7 @@ def add(
             "SELECT 1 FROM authorizations WHERE payer_id = ? AND number = ?", (payer_id, number)
         ).fetchone():
             raise BadInput(f"--number: this payer's authorization {number} is already recorded")
-        auth_id = conn.execute(
+        cur = conn.execute(
             "INSERT INTO authorizations (payer_id, patient_id, number, kind, codes, valid_from,"
             " valid_to, visits_allowed, visits_used_before, created_at)"
             " VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -139,7 +141,8 @@ def add(
                 used_before,
                 audit.utcnow(),
             ),
-        ).lastrowid
+        )
+        auth_id = int(cur.lastrowid or 0)
         audit.record(conn, "auth add", entity="authorizations", ids=[auth_id], count=1)
     return auth_list(conn, ids=[auth_id], audited=False)[0]
 
@@ -222,22 +225,23 @@ def auth_list(
 ) -> list[dict]:
     """Authorizations with their visits used and left; names patients by MRN (a PHI read,
     audited)."""
-    where, args = [], []
+    where: list[str] = []
+    args: list[object] = []
     if ids is not None:
-        where.append(f"a.id IN ({','.join('?' * len(ids))})")
+        where.append(f"id IN ({','.join('?' * len(ids))})")
         args += ids
     if payer is not None:
         pid, _ = _payer(conn, payer)
-        where.append("a.payer_id = ?")
+        where.append("payer_id = ?")
         args.append(pid)
     if active_on is not None:
-        where.append("? BETWEEN a.valid_from AND a.valid_to")
+        where.append("? BETWEEN valid_from AND valid_to")
         args.append(active_on.isoformat())
     sql = "WHERE " + " AND ".join(where) if where else ""
     codes = dict(conn.execute("SELECT id, code FROM payers"))
     mrns: dict[int, str] = {}
     rows = []
-    for a in load(conn, sql.replace("a.", ""), tuple(args)):
+    for a in load(conn, sql, tuple(args)):
         if a.patient_id not in mrns:
             mrns[a.patient_id] = conn.execute(
                 "SELECT mrn FROM patients WHERE id = ?", (a.patient_id,)
