@@ -4,6 +4,7 @@ the form's 10-per-inch, 6-lines-per-inch grid, and compared with the claim (issu
 from __future__ import annotations
 
 import io
+import json
 
 import invoice_fixtures as fx
 import pytest
@@ -275,3 +276,36 @@ def test_export_reads_back_as_the_issued_claim(billed, cli, tmp_path):
     r = cli("invoice", "export", "P000001", "--format", "cms1500", "-o", tmp_path / "p.pdf")
     assert r.exit_code == 2 and "not a claim" in r.stderr
     assert not (tmp_path / "p.pdf").exists()
+
+
+def test_paper_payer_gets_cms1500_pdfs_from_generate(db, cli, tmp_path):
+    """`payer set KEY --paper`: KEY's claims are printed (values only, for the red form), the
+    other payers' still go on 837Ps; the printed claim is sent, its file recorded."""
+    with dbmod.write(db):
+        fx.practice(db)
+        a = fx.patient(db, "1001")
+        fx.coverage(db, a, "KEY")
+        fx.encounter(db, a, "2026-06-01", [("99213", 14000), ("36415", 1500)], number="E1")
+        b = fx.patient(db, "1002")
+        fx.coverage(db, b, "BVH")
+        fx.encounter(db, b, "2026-06-02", [("99214", 20500)], number="E2")
+    r = cli("payer", "set", "KEY", "--paper")
+    assert r.exit_code == 0, r.output
+    rows = {x["payer"]: x for x in json.loads(cli("payer", "list", "-f", "json").stdout)}
+    assert rows["KEY"]["claims"] == "paper (CMS-1500)" and rows["BVH"]["claims"] == "837P"
+    res = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out")
+    names = sorted(p.name for p in res.files)
+    assert "CMS1500-KEY-C000002.pdf" in names  # numbered by payer code: BVH C000001
+    assert [n for n in names if n.startswith("837P-")] == [
+        next(n for n in names if n.startswith("837P-BVH-"))
+    ]
+    pdf = (tmp_path / "out" / "CMS1500-KEY-C000002.pdf").read_bytes()
+    [page] = read_back(pdf)
+    assert page[(56, 23)] == "C000002" and page[(56, 54)] == "155 00"
+    assert "INSURED'S I.D." not in labels_of(pdf)  # values only: printed on the red form
+    show = json.loads(cli("invoice", "show", "C000002", "-f", "json").stdout)
+    assert show["status"] == "sent" and [f["kind"] for f in show["files"]] == ["pdf"]
+    # back to electronic: audited, and the next claim goes on an 837P
+    assert cli("payer", "set", "KEY", "--electronic").exit_code == 0
+    audit = db.execute("SELECT count(*) FROM audit_log WHERE action = 'payer set'").fetchone()[0]
+    assert audit == 2

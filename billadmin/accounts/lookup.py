@@ -107,6 +107,7 @@ PAYER_COLS = (
     "timely_filing_months",
     "appeal_days",
     "corrected_claim_days",
+    "claim_media",
 )
 
 

@@ -110,6 +110,7 @@ def rule_rows(conn: Database) -> list[dict]:
     """One row per payer: its electronic payer id (what our 837Ps send in 2010BB NM109) and the
     deadlines billadmin applies to it."""
     electronic = dict(conn.execute("SELECT code, x12_payer_id FROM payers").fetchall())
+    media = dict(conn.execute("SELECT code, claim_media FROM payers").fetchall())
     out = []
     for r in sorted(all_rules(conn).values(), key=lambda r: r.code):
         out.append(
@@ -118,6 +119,7 @@ def rule_rows(conn: Database) -> list[dict]:
                 "name": r.name,
                 "kind": r.kind,
                 "payer_id": electronic.get(r.code),
+                "claims": "paper (CMS-1500)" if media.get(r.code) == "paper" else "837P",
                 "timely_filing": r.filing_rule,
                 "appeal_days": r.appeal_days,
                 "corrected_claim": (
@@ -139,8 +141,10 @@ def set_rules(
     appeal_days: int | None = None,
     corrected_claim_days: int | None = None,
     clear_corrected: bool = False,
+    claim_media: str | None = None,
 ) -> dict:
-    """Change one payer's rules in one write transaction, audited. Returns the new rule row."""
+    """Change one payer's rules in one write transaction, audited. Returns the new rule row.
+    claim_media: 'paper' (its claims printed on the CMS-1500) or 'electronic' (837P)."""
     from .. import audit, db
     from ..errors import BadInput
     from . import lookup
@@ -157,13 +161,18 @@ def set_rules(
             raise BadInput(f"{name} must be between 1 and {hi}")
     if corrected_claim_days is not None and clear_corrected:
         raise BadInput("give --corrected-claim-days or --no-corrected-claim-days, not both")
+    if claim_media not in (None, "paper", "electronic"):
+        raise BadInput("claims go on 'paper' or 'electronic'")
     if (
-        all(v is None for v in (filing_days, filing_months, appeal_days, corrected_claim_days))
+        all(
+            v is None
+            for v in (filing_days, filing_months, appeal_days, corrected_claim_days, claim_media)
+        )
         and not clear_corrected
     ):
         raise BadInput(
             "nothing to set: give at least one of --timely-filing-days, --timely-filing-months, "
-            "--appeal-days, --corrected-claim-days"
+            "--appeal-days, --corrected-claim-days, --paper/--electronic"
         )
     p = lookup.payer(conn, code)
     changes: dict = {}
@@ -177,6 +186,8 @@ def set_rules(
         changes["corrected_claim_days"] = corrected_claim_days
     if clear_corrected:
         changes["corrected_claim_days"] = None
+    if claim_media is not None:
+        changes["claim_media"] = claim_media
     with db.write(conn):
         sets = ", ".join(f"{k} = :{k}" for k in changes)
         conn.execute(f"UPDATE payers SET {sets} WHERE id = :id", {**changes, "id": p["id"]})

@@ -69,6 +69,7 @@ PAYER_COLS = (
     "zip",
     "timely_filing_days",
     "timely_filing_months",
+    "claim_media",
 )
 PROVIDER_COLS = ("id", "npi", "first_name", "last_name", "taxonomy")
 

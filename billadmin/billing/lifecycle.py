@@ -105,7 +105,8 @@ def _issued_snapshot(conn: Database, inv: dict) -> dict:
 def was_sent(conn: Database, invoice_id: int) -> bool:
     return (
         conn.execute(
-            "SELECT 1 FROM invoice_files WHERE invoice_id = ? AND kind = 'x12' LIMIT 1",
+            # an 837P, or (a paper-only payer's claim) its CMS-1500
+            "SELECT 1 FROM invoice_files WHERE invoice_id = ? AND kind IN ('x12', 'pdf') LIMIT 1",
             (invoice_id,),
         ).fetchone()
         is not None
@@ -930,8 +931,8 @@ def export(conn: Database, number: str, fmt: str) -> tuple[bytes, str]:
         payer_row = (
             dict(zip(("address1", "city", "state", "zip"), payer, strict=True)) if payer else None
         )
-        pdf = cms1500.render(c, prac, payer_row, form=fmt == "cms1500")
-        return pdf, f"{inv['number']}-cms1500.pdf"
+        form = cms1500.render(c, prac, payer_row, form=fmt == "cms1500")
+        return form, f"{inv['number']}-cms1500.pdf"
     if fmt == "x12":
         if c.get("kind") != "claim":
             raise BadInput(

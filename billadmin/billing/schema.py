@@ -229,3 +229,16 @@ def m008_corrections_charge_history(db: Database):
         BEGIN SELECT RAISE(ABORT, 'charge corrections are append-only'); END
     """,
     )
+
+
+@billing()
+def m009_paper_claims(db: Database):
+    """Payers that take claims on paper (some secondaries, auto and workers' compensation): their
+    claims are printed on the CMS-1500 by `invoice generate` instead of going on an 837P."""
+    _exec(
+        db,
+        """
+    ALTER TABLE payers ADD COLUMN claim_media TEXT NOT NULL DEFAULT 'electronic'
+        CHECK (claim_media IN ('electronic', 'paper'))
+    """,
+    )

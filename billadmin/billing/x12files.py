@@ -15,6 +15,8 @@ from .files import Staged
 from .result import Progress, RunResult, silent
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..db import Database
 
 
@@ -26,7 +28,11 @@ class X12Run:
     """The run's 837P files: `add` renders one payer's file, writes it beside its final name and
     hands it to pyx12 (validate.Checker: on a large run worker processes check it while the next
     payer's claims are built); `finish` waits for every verdict and records the interchanges.
-    Any invalid file raises X12Invalid and the caller rolls everything back."""
+    Any invalid file raises X12Invalid and the caller rolls everything back.
+
+    A payer that takes paper (payers.claim_media = 'paper', `payer set CODE --paper`) gets each
+    claim as a CMS-1500 PDF instead, values only, for printing on the red form
+    (CMS1500-<payer>-<claim>.pdf; recorded as the claim's pdf file, sent when printed)."""
 
     def __init__(
         self,
@@ -52,6 +58,7 @@ class X12Run:
         self.built: list[
             tuple
         ] = []  # (payer_id, invoice ids, env, name, final path, sha256, ST sets, claim ST list)
+        self.paper: list[tuple[int, str, Path]] = []  # (invoice id, file name, final path)
         from ..x12 import validate
 
         self.checker = validate.Checker(
@@ -61,6 +68,10 @@ class X12Run:
 
     def add(self, payer_id: int, items: list[tuple[int, dict]]) -> None:
         import hashlib
+
+        if self.payers[payer_id].get("claim_media") == "paper":
+            self._add_paper(payer_id, items)
+            return
 
         from ..x12 import envelope, validate, x837
 
@@ -101,6 +112,18 @@ class X12Run:
                 rendered.claim_st,
             )
         )
+
+    def _add_paper(self, payer_id: int, items: list[tuple[int, dict]]) -> None:
+        from . import cms1500
+
+        payer = self.payers[payer_id]
+        address = {k: payer.get(k) for k in ("address1", "city", "state", "zip")}
+        for iid, c in items:
+            name = f"CMS1500-{payer['code']}-{c['number']}.pdf"
+            final = inside(self.result.out_dir, name)  # the payer code comes from data
+            if self.staged.enabled:
+                self.staged.write_bytes(final, cms1500.render(c, self.block, address, form=False))
+            self.paper.append((iid, name, final))
 
     def close(self) -> None:
         """Stop pyx12 workers still running (a run that failed before it needed them)."""
@@ -162,6 +185,12 @@ class X12Run:
             for inv_id, st in zip(inv_ids, claim_st, strict=True):
                 file_rows.append((inv_id, "x12", where, self.run_id, iid_x, st, self.at))
                 files_by_invoice[inv_id] = name
+        for inv_id, name, final in self.paper:
+            result.files.append(final)
+            file_rows.append(
+                (inv_id, "pdf", str(absolute(final)), self.run_id, None, None, self.at)
+            )
+            files_by_invoice[inv_id] = name
         conn.conn.executemany(
             "INSERT INTO invoice_files (invoice_id, kind, path, run_id, interchange_id, st_control, created_at)"
             " VALUES (?,?,?,?,?,?,?)",

@@ -64,15 +64,25 @@ def payer_set(
             help="Corrected claims follow the timely-filing limit again.",
         ),
     ] = False,
+    paper: Annotated[
+        bool | None,
+        typer.Option(
+            "--paper/--electronic",
+            help="Its claims printed on the CMS-1500 by invoice generate, or sent on an 837P.",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
-    """Set a payer's timely-filing, appeal or corrected-claim limit (audited).
+    """Set a payer's timely-filing, appeal or corrected-claim limit, or that it takes paper
+    claims (audited).
 
     Example:
         billadmin payer set KEY --timely-filing-days 180 --appeal-days 180
         billadmin payer set MCR --timely-filing-months 12
         billadmin payer set SUM --corrected-claim-days 90
+        billadmin payer set AUTO1 --paper
     """
     from .. import render
     from ..accounts import rules
@@ -85,6 +95,7 @@ def payer_set(
         appeal_days=appeal_days,
         corrected_claim_days=corrected_claim_days,
         clear_corrected=no_corrected,
+        claim_media=None if paper is None else ("paper" if paper else "electronic"),
     )
     render.emit(row, fmt=fmt, output=output, single=True, title="Payer rules")
     note(f"Payer {row['payer']} updated")
