@@ -439,3 +439,39 @@ def test_authorization_missing_expired_and_used_up(db, cli, tmp_path):
     segs = _generate(db, tmp_path)
     claims = "~".join(segs).split("CLM*")[1:]
     assert [("REF*G1*PA9" in c) for c in claims] == [False, True, True, True]
+
+
+def test_a_next_payer_claim_repeats_the_service_fields_not_the_authorization(db, tmp_path):
+    """COB: the secondary's 837P names the same drug, ordering provider and dates as the
+    primary's claim; the primary's authorization number is the primary's own."""
+    import test_cob as cob_t
+
+    with dbmod.write(db):
+        fx.practice(db)
+    cob_t._patient(db, "KEY", "BVH")
+    eid = db.execute("SELECT id FROM encounters").fetchone()[0]
+    with dbmod.write(db):
+        _fields(
+            db,
+            eid,
+            1,
+            ndc="01234567890",
+            ndc_unit="UN",
+            ndc_quantity="1",
+            ordering_npi=ORDERING,
+            ordering_last="Mori",
+            prior_auth="KEYPA1",
+        )
+        db.execute(
+            "INSERT INTO encounter_fields (encounter_id, onset_date) VALUES (?, ?)",
+            (eid, cob_t.DOS),
+        )
+    first = cob_t._run(db, tmp_path, "r1")
+    _, segs = cob_t._edi(first, "KEY")
+    assert "REF*G1*KEYPA1" in segs and "LIN**N4*01234567890" in segs
+    cob_t._remit(db, tmp_path, "KEY", "EFT1", cob_t.KEY_ANSWER)
+    _, segs = cob_t._edi(cob_t._run(db, tmp_path, "r2"), "BVH")
+    onset = "DTP*431*D8*" + cob_t.DOS.replace("-", "")
+    assert onset in segs and "LIN**N4*01234567890" in segs and "CTP****1*UN" in segs
+    assert f"NM1*DK*1*MORI*****XX*{ORDERING}" in segs
+    assert not any(s.startswith("REF*G1") for s in segs)

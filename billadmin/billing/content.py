@@ -385,6 +385,27 @@ def add_claim_fields(c: dict, encounter: dict, payer_id: int | None = None) -> N
             cl["referring"] = p
 
 
+# what a next-payer (COB) claim repeats from the claim the prior payer answered: the drug, the
+# providers, the lab and the dates are the service's; an authorization or referral number is the
+# prior payer's own, so it is not repeated
+CARRIED_CLAIM_KEYS = ("dates", "accident", "referring", "clia")
+CARRIED_LINE_KEYS = ("drug", "ordering", "referring", "clia")
+
+
+def carry_claim_fields(c: dict, base: dict) -> None:
+    """Copy the claim-level fields of `base` (an issued claim's content) into `c`."""
+    for k in CARRIED_CLAIM_KEYS:
+        if base.get(k):
+            c[k] = base[k]
+
+
+def carry_line_fields(line: dict, src: dict) -> None:
+    """Copy the line-level fields of `src` (a line of an issued claim's content) into `line`."""
+    for k in CARRIED_LINE_KEYS:
+        if src.get(k):
+            line[k] = src[k]
+
+
 def claim_content(
     *,
     number: str,
