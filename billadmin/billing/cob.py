@@ -492,6 +492,7 @@ def build(
         cline = content.claim_line(
             row["id"], code, mod_list, units, cents, list(src.get("pointers") or [1])
         )
+        content.carry_line_fields(cline, src)  # NDC, ordering/referring, CLIA (issue 20)
         adjs = [copy.deepcopy(a) for a in src.get("adjudications") or []]
         la = ans.lines.get(no)
         if la is not None:
@@ -528,6 +529,7 @@ def build(
         },
         copay_cents=0,
     )
+    content.carry_claim_fields(c, base)
     c["responsibility"] = SEQUENCE.get(pos + 1, "T")
     if payer["kind"] == "medicare" and cov.get("msp_type"):
         c["msp_type"] = cov["msp_type"]
