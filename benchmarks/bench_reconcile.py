@@ -18,6 +18,7 @@ twice, and 5% of keys are lower case with surrounding spaces.
 from __future__ import annotations
 
 import random
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -125,5 +126,32 @@ def workloads(ctx):
             ok_codes=(0, 1),
             setup_anchor=fresh_anchor,
             note="billadmin exits 1: the files differ",
-        )
+        ),
+        _xlsx_workload(ctx, rows, a, b, db),
     ]
+
+
+def _xlsx_workload(ctx, rows, a, b, db) -> Workload:
+    """The same comparison written as result.xlsx against it written as CSV (issue 15/21:
+    target <= 3x; the Matched sheet lists its first 20,000 pairs and says how many more)."""
+    common = [
+        ctx.billadmin, "-q", "--db", str(db), "reconcile", "reports", str(a), str(b),
+        "--key", "Invoice No", "--key-b", "invoice_number", "--amount", "Amount",
+        "--amount-b", "total",
+    ]  # fmt: skip
+    return Workload(
+        name=f"reconcile reports -o result.xlsx ({rows:,} rows x 2)",
+        subject=[*common, "-o", str(ctx.work / "recon-out.xlsx")],
+        # the anchor exits 1 too (the files differ): the harness wants 0 from an anchor
+        anchor=[
+            "sh",
+            "-c",
+            shlex.join([*common, "-f", "csv", "-o", str(ctx.work / "recon-out-anchor.csv")])
+            + "; test $? -le 1",
+        ],
+        anchor_name="the same run written as CSV",
+        target=3.0,
+        rss_limit_mb=300,
+        ok_codes=(0, 1),
+        note="both exit 1: the files differ",
+    )

@@ -182,3 +182,20 @@ def test_with_a_database_the_run_is_kept(cli, db, jde_cms):
     assert res.exit_code == 1 and "Run 1:" in res.stderr and "no history" not in res.stderr
     (opts,) = db.execute("SELECT options FROM reconcile_runs").fetchone()
     assert json.loads(opts)["tolerance_percent"] == "2.00"
+
+
+def test_the_matched_sheet_is_capped_with_a_note(cli, db, jde_cms, tmp_path):
+    from openpyxl import load_workbook
+
+    a, b, m = jde_cms
+    out = tmp_path / "capped.xlsx"
+    args = ("reconcile", "reports", a, b, "--map", m, "--tolerance", "2%", "-o", out)
+    res = cli(*args, "--matched-rows", "2")
+    assert res.exit_code == 1, res.output
+    assert "lists the first 2 of 5 matched pairs" in res.stderr
+    ws = load_workbook(out)["Matched"]
+    assert ws.max_row == 4  # header, 2 pairs, the note
+    assert ws.cell(4, 1).value.startswith("... and 3 more matched pairs not listed")
+    assert cli(*args, "--matched-rows", "0").exit_code == 1
+    assert load_workbook(out)["Matched"].max_row == 6  # every pair, no note
+    assert cli(*args, "--matched-rows", "-1").exit_code == 2

@@ -24,6 +24,9 @@ DETAIL_COLUMNS = [
     "amount_b_cents",
     "difference_cents",
 ]
+# The Matched sheet lists this many pairs by default: openpyxl writes ~10,000 rows a second,
+# so a million matched pairs would take minutes (the differences are always listed in full)
+MATCHED_SHEET_ROWS = 20_000
 SUMMARY_COLUMNS = [
     "category",
     "count_a",
@@ -116,6 +119,14 @@ def reconcile_reports(
     group_b: Annotated[
         bool, typer.Option("--group-b", help="Sum B's rows of each key first.")
     ] = False,
+    matched_rows: Annotated[
+        int,
+        typer.Option(
+            "--matched-rows",
+            metavar="N",
+            help="-o x.xlsx: list at most N matched pairs on the Matched sheet (0: every pair).",
+        ),
+    ] = MATCHED_SHEET_ROWS,
     map_file: Annotated[
         Path | None,
         typer.Option(
@@ -186,7 +197,10 @@ def reconcile_reports(
 
         with db.write(conn):
             run_id = _record_reports(conn, a, b, res, summary, code, tol, bp, strip_zeros)
-    _reports_output(res, summary, run_id, a, b, (tol, bp, strip_zeros), fmt, output, limit)
+    if matched_rows < 0:
+        raise BadInput("--matched-rows is 0 (every pair) or more")
+    opts = (tol, bp, strip_zeros, matched_rows)
+    _reports_output(res, summary, run_id, a, b, opts, fmt, output, limit)
     t = res.summary
     grains = ""
     if a.group or b.group:
@@ -240,12 +254,14 @@ def _record_reports(conn, a, b, res, summary, code, tol, bp, strip_zeros) -> int
 def _reports_output(res, summary, run_id, a, b, opts, fmt, output, limit) -> None:
     """The comparison as an xlsx workbook, JSON, CSV rows, or the summary and the differences
     as tables; with grouped sides each row says its grain (column "match")."""
+    from itertools import islice
+
     from .. import render
     from ..reconcile import output as out_mod
     from ..reconcile import reports
     from ..reconcile.engine import CATEGORIES
 
-    tol, bp, strip_zeros = opts
+    tol, bp, strip_zeros, cap = opts
     code = 1 if res.differences else 0
     cols = DETAIL_COLUMNS
     rows = res.rows
@@ -274,11 +290,27 @@ def _reports_output(res, summary, run_id, a, b, opts, fmt, output, limit) -> Non
                 info.append((f"{side.label} summed per key", f"{side.rows} rows"))
             if side.rule:
                 info.append((f"{side.label} key rule", side.rule.describe()))
-        sheets = []
+        n_matched = res.summary["matched"].count_a
+        left_out = n_matched - cap if cap and n_matched > cap else 0
+        sheets: list[tuple] = []
         for c in CATEGORIES:
-            crows = matched() if c == "matched" else [r for r in rows if r["category"] == c]
-            sheets.append((out_mod.SHEET_TITLES[c], cols, crows))
+            if c == "matched":
+                more = (
+                    f"... and {left_out:,} more matched pairs not listed (the first {cap:,} of"
+                    f" {n_matched:,}; --matched-rows 0 lists every pair, slowly)"
+                    if left_out
+                    else ""
+                )
+                sheets.append((out_mod.SHEET_TITLES[c], cols, islice(matched(), cap or None), more))
+            else:
+                crows = [r for r in rows if r["category"] == c]
+                sheets.append((out_mod.SHEET_TITLES[c], cols, crows))
         out_mod.write_workbook(output, info, summary, SUMMARY_COLUMNS, sheets)
+        if left_out:
+            note(
+                f"The Matched sheet lists the first {cap:,} of {n_matched:,} matched pairs"
+                " (--matched-rows N, 0 for all)"
+            )
         note(f"Wrote {output} (Summary and {len(CATEGORIES)} category sheets, mode 0600)")
     elif fmt is Format.json:
         doc = {

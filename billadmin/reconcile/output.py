@@ -44,10 +44,12 @@ def write_workbook(
     info: Sequence[tuple[str, object]],
     summary: Sequence[dict],
     summary_columns: Sequence[str],
-    sheets: Iterable[tuple[str, Sequence[str], Iterable[dict]]],
+    sheets: Iterable[tuple],
 ) -> None:
     """Summary sheet (the inputs, then the totals per category) and one formatted sheet per
-    category. Write-only mode: a million matched rows stream to disk instead of memory."""
+    category: (title, columns, rows[, closing note]). Write-only mode: rows stream to disk
+    instead of memory (openpyxl still spends ~0.1 ms a row: a million rows take minutes, which
+    is why `reconcile reports` caps its Matched sheet)."""
     from openpyxl import Workbook
 
     from ..fileutil import check_target, private_open, xlsx_temp
@@ -66,7 +68,7 @@ def _fill(
     info: Sequence[tuple[str, object]],
     summary: Sequence[dict],
     summary_columns: Sequence[str],
-    sheets: Iterable[tuple[str, Sequence[str], Iterable[dict]]],
+    sheets: Iterable[tuple],
 ) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -127,7 +129,7 @@ def _fill(
             cell = WriteOnlyCell(ws, value=label)
             cell.font = bold
             ws.append([cell, safe_cell(value)])
-    for title, cols, rows in sheets:
+    for title, cols, rows, *after in sheets:
         ws = wb.create_sheet(title[:31])
         ws.freeze_panes = "A2"
         rows = iter(rows)
@@ -143,6 +145,11 @@ def _fill(
             ws.append(row_cells(ws, cols, money_idx, r))
         for r in rows:
             ws.append(row_cells(ws, cols, money_idx, r))
+        for text in after:  # a closing note (e.g. the rows a capped sheet leaves out)
+            if text:
+                cell = WriteOnlyCell(ws, value=safe_cell(text))
+                cell.font = bold
+                ws.append([cell])
 
 
 def record_run(
