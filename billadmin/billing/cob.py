@@ -270,6 +270,10 @@ def _route_answer(
         days = payers.get(to, {}).get("crossover_follow_up_days") if to else None
         follow = today + _dt.timedelta(days=int(days or FOLLOW_UP_DAYS))
         _record(conn, rows, invoice_id, ans, "COB-CROSSOVER", to, restore=True, today=today, at=at)
+        xo = conn.execute(  # the crossover carrier the 835 names (NM1*TT), if it does
+            "SELECT crossover_payer FROM remit_claims WHERE id = ?", (ans.remit_claim_id,)
+        ).fetchone()
+        to_name = f"crossed over to {xo[0]} (NM1*TT); " if xo and xo[0] else ""
         conn.execute(
             "INSERT OR IGNORE INTO cob_crossovers (remit_claim_id, invoice_id, next_payer_id,"
             " follow_up_on, at) VALUES (?,?,?,?,?)",
@@ -280,7 +284,7 @@ def _route_answer(
             (
                 invoice_id,
                 at,
-                f"remit claim {ans.remit_claim_id}; follow up on {follow.isoformat()}",
+                f"{to_name}remit claim {ans.remit_claim_id}; follow up on {follow.isoformat()}",
             ),
         )
         code = payers[to]["code"] if to else None
@@ -336,7 +340,8 @@ def _record(
             restored = conn.execute(
                 "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
                 " amount_cents, source, created_on, created_at) VALUES (?,?,?,?,?,'cob',?,?)",
-                (invoice_id, line_id, group, reason, -cents, today.isoformat(), at),
+                # dated as the transfer it puts back (the answer's 835), not the routing day
+                (invoice_id, line_id, group, reason, -cents, ans.date or today.isoformat(), at),
             ).lastrowid
         conn.execute(
             "INSERT INTO cob_routes (adjustment_id, prior_invoice_id, remit_claim_id, rule,"
@@ -748,9 +753,10 @@ def waiting(conn: Database, payers: dict, today: _dt.date) -> list[dict]:
     """Crossed-over claims still open, waiting for the next payer's 835 (overdue past the
     follow-up date), and amounts held on a claim by a patient-protection rule."""
     out = []
-    for number, next_payer, follow, bal in conn.execute(
+    for number, next_payer, follow, bal, carrier in conn.execute(
         "SELECT i.number, x.next_payer_id, MAX(x.follow_up_on),"
-        " b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents"
+        " b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents,"
+        " (SELECT MAX(c.crossover_payer) FROM remit_claims c WHERE c.id = x.remit_claim_id)"
         " FROM cob_crossovers x JOIN invoices i ON i.id = x.invoice_id"
         " JOIN invoice_balances b ON b.invoice_id = i.id GROUP BY i.id ORDER BY i.number"
     ):
@@ -762,7 +768,8 @@ def waiting(conn: Database, payers: dict, today: _dt.date) -> list[dict]:
                     "rule": "COB-CROSSOVER",
                     "amount_cents": bal,
                     "next_payer": payers[next_payer]["code"] if next_payer in payers else None,
-                    "note": f"{late}waiting for the crossover payer's 835; follow up on {follow}",
+                    "note": f"{late}waiting for {carrier or 'the crossover payer'}'s 835;"
+                    f" follow up on {follow}",
                 }
             )
     for number, rule, cents in conn.execute(

@@ -11,7 +11,8 @@ ignored, several ST..SE transactions per interchange and several interchanges pe
 without service lines, CAS with up to six reason/amount/quantity triplets. Strict on arithmetic:
 an amount that is not an X12 decimal (R type) with at most two decimals is an error, never
 guessed. Errors and warnings name the segment number and element, never the value (patient
-names and member ids travel in NM1 segments: they are not even kept).
+names and member ids travel in NM1 segments: they are not even kept; only the crossover
+carrier's name and id, NM1*TT, an organisation, are).
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ class ClaimPayment:
     lines: list[ServiceLine] = field(default_factory=list)
     amounts: dict[str, int] = field(default_factory=dict)  # AMT qualifier -> cents
     corrected_priority_payer: bool = False
+    crossover_payer: str | None = None  # NM1*TT NM103: the payer the claim was forwarded to
+    crossover_payer_id: str | None = None  # NM1*TT NM109 (NM108 the qualifier, e.g. PI)
 
     @property
     def is_reversal(self) -> bool:
@@ -641,9 +644,14 @@ class _Transaction835:
         elif sid == "AMT":
             claim.amounts[seg[1].strip() if n > 1 else ""] = self._amt(seg, seg_no)
         elif sid == "NM1":
-            # Names and member ids are PHI we do not need: only the loop position matters.
-            if n > 1 and seg[1].strip() == "PR":
+            # Names and member ids are PHI we do not need: only the loop position matters. The
+            # crossover carrier (NM1*TT, an organisation) is kept: who got the forwarded claim.
+            q = seg[1].strip() if n > 1 else ""
+            if q == "PR":
                 claim.corrected_priority_payer = True
+            elif q == "TT":
+                claim.crossover_payer = (seg[3].strip() or None) if n > 3 else None
+                claim.crossover_payer_id = (seg[9].strip() or None) if n > 9 else None
         elif sid == "MOA":
             claim.remarks += [seg[i].strip() for i in range(3, min(n, 8)) if seg[i].strip()]
         elif sid == "MIA":

@@ -840,7 +840,8 @@ def _insert_claim(
         "INSERT INTO remit_claims (transaction_id, seq, claim_number, invoice_id, status_code,"
         " charge_cents, paid_cents, patient_resp_cents, filing_indicator, payer_claim_number,"
         " facility_code, frequency_code, statement_from, statement_to, remarks, outcome,"
-        " reverses_id, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " reverses_id, note, crossover_payer, crossover_payer_id)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             tx_id,
             claim.seq,
@@ -860,6 +861,8 @@ def _insert_claim(
             outcome or "not_posted",  # the claim's status once the transaction is posted
             reverses,
             note or None,
+            claim.crossover_payer,
+            claim.crossover_payer_id,
         ),
     ).lastrowid
     assert claim_id is not None

@@ -117,8 +117,9 @@ def _line_dict(ln: ServiceLine, diffs) -> dict:
 
 def claim_dict(c: ClaimPayment, diffs) -> dict:
     """One claim payment with its lines; diffs are the transaction's balance differences
-    (matched by segment number: several CLPs may carry the same claim number)."""
-    return {
+    (matched by segment number: several CLPs may carry the same claim number). A claim the
+    payer forwarded names the crossover payer (NM1*TT) when the 835 does."""
+    out = {
         "claim_number": c.claim_number,
         "status_code": c.status_code,
         "status": c.status_text,
@@ -135,6 +136,17 @@ def claim_dict(c: ClaimPayment, diffs) -> dict:
         "lines": [_line_dict(ln, diffs) for ln in c.lines],
         "balance": _verdict([d for d in diffs if d.segment == c.segment and d.line is None]),
     }
+    if c.crossover_payer or c.crossover_payer_id:
+        out["crossover_payer"] = c.crossover_payer
+        out["crossover_payer_id"] = c.crossover_payer_id
+    return out
+
+
+def status_shown(c: ClaimPayment) -> str:
+    """CLP02 in words, and the crossover payer (NM1*TT) when the 835 names one."""
+    if c.crossover_payer or c.crossover_payer_id:
+        return f"{c.status_text} to {c.crossover_payer or c.crossover_payer_id}"
+    return c.status_text
 
 
 def show_document(rf: RemitFile) -> dict:
@@ -182,7 +194,7 @@ def claim_line_rows(rf: RemitFile) -> list[dict]:
                     "claim": c.claim_number,
                     "line": "",
                     "code": "",
-                    "status": c.status_text,
+                    "status": status_shown(c),
                     "charge_cents": c.charge_cents,
                     "paid_cents": c.paid_cents,
                     "patient_resp_cents": pr,
@@ -304,6 +316,7 @@ CLAIM_COLUMNS = [
     "remarks",
     "payer_claim_number",
     "note",
+    "crossover_payer",
 ]
 CLAIM_TABLE_COLUMNS = [
     "id",
@@ -350,7 +363,7 @@ def list_claims(
         "  GROUP BY a.group_code)), NULL,"
         " (SELECT group_concat(DISTINCT a.group_code || '-' || a.reason_code)"
         "  FROM remit_adjustments a WHERE a.claim_id = c.id),"
-        " c.remarks, c.payer_claim_number, c.note"
+        " c.remarks, c.payer_claim_number, c.note, c.crossover_payer"
         " FROM remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id"
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY c.id DESC"

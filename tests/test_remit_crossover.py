@@ -1,0 +1,83 @@
+"""The crossover payer an 835 names (NM1*TT) is kept and shown, and the amount a crossover puts
+back on the claim is dated on the 835 that forwarded it (issue 12). Amounts by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import ledger_scenarios as ls
+from test_cob import KEY_ANSWER, _balance, _patient, _run, practice_db  # noqa: F401
+
+from billadmin.remit import parse, post
+from billadmin.reports import aging
+
+D14 = ls.day("D+14")
+
+
+def _crossover_835(tmp_path, crossover: str | None = "STATE MEDICAID"):
+    """Medicare forwards C000001 to Medicaid (CLP02 19, MA07): 200.00 charge, paid 120.00,
+    CO-45 50.00, PR-2 30.00; the 835 is dated D+14 (posted today, D)."""
+    answer = {**KEY_ANSWER, "status": "19", "remarks": ["MA07"], "pcn": "MCR-1"}
+    if crossover:
+        answer["crossover"] = crossover
+    path = tmp_path / "MCR1.835"
+    path.write_text(
+        ls.remit_text({"payer": "MCR", "trace": "MCR1", "on": "D+14", "claims": [answer]})
+    )
+    return path
+
+
+def test_nm1_tt_is_read_kept_and_shown(practice_db, tmp_path, cli):  # noqa: F811
+    db = practice_db
+    _patient(db, "MCR", "MCD")
+    _run(db, tmp_path, "r1")
+    path = _crossover_835(tmp_path)
+    [claim] = parse.parse_file(path).transactions[0].claims
+    assert (claim.crossover_payer, claim.crossover_payer_id) == ("STATE MEDICAID", "XOVER1")
+    shown = json.loads(cli("remit", "show", path, "--format", "json").stdout)
+    c = shown["transactions"][0]["claims"][0]
+    assert (c["crossover_payer"], c["crossover_payer_id"]) == ("STATE MEDICAID", "XOVER1")
+    table = cli("remit", "show", path, "--format", "csv").stdout
+    assert "processed as primary, forwarded to STATE MEDICAID" in table
+    post.import_files(db, [path])
+    kept = db.execute("SELECT crossover_payer, crossover_payer_id FROM remit_claims").fetchone()
+    assert kept == ("STATE MEDICAID", "XOVER1")
+    listed = json.loads(cli("remit", "list", "--claims", "--format", "json").stdout)
+    assert listed[0]["crossover_payer"] == "STATE MEDICAID"
+    shown = json.loads(cli("invoice", "show", "C000001", "--format", "json").stdout)
+    notes = [h["note"] for h in shown["history"] if h["status"] == "crossed_over"]
+    assert len(notes) == 1 and notes[0].startswith("crossed over to STATE MEDICAID (NM1*TT)")
+    res = _run(db, tmp_path, "r2")
+    assert [r["claim"] for r in res.cob] == ["C000001"]
+    assert "waiting for STATE MEDICAID's 835" in res.cob[0]["note"]
+
+
+def test_without_nm1_tt_the_crossover_payer_is_unnamed(practice_db, tmp_path):  # noqa: F811
+    db = practice_db
+    _patient(db, "MCR", "MCD")
+    _run(db, tmp_path, "r1")
+    post.import_files(db, [_crossover_835(tmp_path, crossover=None)])
+    assert db.execute("SELECT crossover_payer FROM remit_claims").fetchone() == (None,)
+    res = _run(db, tmp_path, "r2")
+    assert "waiting for the crossover payer's 835" in res.cob[0]["note"]
+
+
+def test_restored_crossover_amount_is_dated_on_the_835(practice_db, tmp_path):  # noqa: F811
+    """The PR-2 30.00 moved off the claim and put back by the crossover are both dated on the
+    835's day (D+14), so the claim's balance as of any day is whole: before the 835, 200.00
+    open with Medicare; from it, 200.00 - 120.00 - 50.00 = 30.00 waiting on the claim."""
+    db = practice_db
+    _patient(db, "MCR", "MCD")
+    _run(db, tmp_path, "r1")
+    post.import_files(db, [_crossover_835(tmp_path)], today=ls.DAY0)
+    dated = db.execute(
+        "SELECT source, amount_cents, created_on FROM adjustments WHERE source IN"
+        " ('transfer', 'cob') ORDER BY id"
+    ).fetchall()
+    assert dated == [("transfer", 3000, D14.isoformat()), ("cob", -3000, D14.isoformat())]
+    assert _balance(db, "C000001") == 20000 - 12000 - 5000
+    before = {r["payer"]: r["total_cents"] for r in aging.by_payer(db, ls.day("D+7"))}
+    assert before["MCR"] == 20000  # nothing of the 835 yet (not 200.00 + 30.00)
+    after = {r["payer"]: r["total_cents"] for r in aging.by_payer(db, D14)}
+    assert after["MCR"] == 3000
