@@ -3,7 +3,6 @@ back on the claim is dated on the 835 that forwarded it (issue 12). Amounts by h
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import ledger_scenarios as ls
