@@ -62,6 +62,7 @@ class FieldsRef:
             self.auths.setdefault(a.patient_id, []).append(a)
         self.conn = ref.conn
         self._visits: dict[int, list[int]] = {}
+        self.need: dict[tuple, tuple[bool, bool, bool, bool]] = {}
 
     def visits(self, a: register.Auth) -> list[int]:
         got = self._visits.get(a.id)
@@ -77,18 +78,175 @@ def _run(ref: Ref) -> FieldsRef:
     return got
 
 
-def _claim(ref: Ref, enc):
-    """(coverage billed, payer id, the run's FieldsRef, the encounter's line fields), or None
-    for self-pay and unknown patients."""
+_NONE: dict = {}
+_NOTHING = (False, False, False, False)
+SRC_837 = "837P 005010X222A1"
+AUTH_SRC = (
+    "payer prior-authorization requirements (contract, provider manual); 837P 2300/2400 REF*G1"
+)
+
+
+def _of(ref: Ref, enc, rule_id: str):
+    """The findings of one rule for an encounter: every rule of this module is answered by one
+    pass over the encounter (_analyse), kept for the encounter the engine is on (its rules run
+    one after the other on the same Encounter object, which the memo keeps alive)."""
+    if _LAST[0] is not enc:
+        _LAST[0], _LAST[1] = enc, _analyse(ref, _run(ref), enc)
+    for rid, no, msg in _LAST[1]:
+        if rid == rule_id:
+            yield no, msg
+
+
+_LAST: list = [None, []]
+
+
+def _analyse(ref: Ref, fr: FieldsRef, enc) -> list[tuple[str, int, str]]:
+    out: list[tuple[str, int, str]] = []
+    fields = fr.lines.get(enc.id, _NONE) if enc.id is not None else _NONE
+    if fields:
+        _ndc_shape(enc, fields, out)
     cov = ref.claim_coverage(enc)
     if cov is None or enc.id is None:
-        return None
-    fr = _run(ref)
-    return cov, fr.payer_ids.get(cov.payer_code), fr, fr.lines.get(enc.id, {})
+        return out
+    payer_id = fr.payer_ids.get(cov.payer_code)
+    auths = [a for a in fr.auths.get(enc.patient_id, ()) if a.payer_id == payer_id]
+    referred = clia_claim = False
+    if fields:
+        referred = any(f.get("referring_npi") for f in fields.values())
+        clia_claim = len({f["clia"] for f in fields.values() if f.get("clia")}) == 1
+    need = fr.need
+    for line in enc.lines:
+        if line.context:
+            continue
+        code = line.code
+        key = (payer_id, cov.payer_kind, code)
+        n = need.get(key)
+        if n is None:
+            req = fr.requirements
+            n = need[key] = (
+                req.needs(payer_id, cov.payer_kind, "ndc", code),
+                req.needs(payer_id, cov.payer_kind, "referring", code),
+                req.needs(payer_id, cov.payer_kind, "auth", code),
+                is_lab(code),
+            )
+        if n == _NOTHING and not auths:
+            continue
+        f = fields.get(line.no, _NONE)
+        if n[0] and not f.get("ndc"):
+            out.append(
+                (
+                    "NDC-MISSING",
+                    line.no,
+                    f"{code} is a drug the {cov.payer_code} claim must name by NDC: record the"
+                    " 11-digit NDC, its unit and quantity from the package",
+                )
+            )
+        if n[1] and not referred and not f.get("ordering_npi"):
+            out.append(
+                (
+                    "REF-MISSING",
+                    line.no,
+                    f"{code} billed to {cov.payer_code} needs the ordering or referring"
+                    " provider (NPI and name): record who ordered it",
+                )
+            )
+        if n[3] and not clia_claim and not f.get("clia"):
+            out.append(
+                (
+                    "CLIA-MISSING",
+                    line.no,
+                    f"{code} is a laboratory test: record the lab's CLIA number",
+                )
+            )
+        if n[2] or auths:
+            _auth(fr, enc, cov.payer_code, line, f, n[2], auths, out)
+    return out
 
 
-_NONE: dict = {}
-SRC_837 = "837P 005010X222A1"
+def _ndc_shape(enc, fields: dict, out: list) -> None:
+    for line in enc.lines:
+        f = fields.get(line.no)
+        if not f or f.get("ndc") is None or line.context:
+            continue
+        ndc = f["ndc"]
+        if not (len(ndc) == 11 and ndc.isdigit() and ndc.isascii()):
+            out.append(
+                (
+                    "NDC-FORMAT",
+                    line.no,
+                    "the NDC is not 11 digits (5-4-2): correct it from the package",
+                )
+            )
+        if f.get("ndc_unit") not in NDC_UNITS:
+            out.append(
+                (
+                    "NDC-UNIT",
+                    line.no,
+                    "the NDC has no unit of measure F2, GR, ME, ML or UN: record the unit given",
+                )
+            )
+        try:
+            ok = Decimal(f.get("ndc_quantity") or "0") > 0
+        except InvalidOperation:
+            ok = False
+        if not ok:
+            out.append(
+                (
+                    "NDC-UNIT",
+                    line.no,
+                    "the NDC has no quantity above 0: record how much of the drug was given",
+                )
+            )
+
+
+def _auth(fr, enc, payer_code: str, line, f: dict, required: bool, auths: list, out: list) -> None:
+    """AUTH-MISSING, AUTH-EXPIRED or AUTH-USED-UP for one line (auths: the register's for the
+    patient and the payer billed)."""
+    for_code = [a for a in auths if a.kind == "prior_auth" and matches(a.codes, line.code)]
+    if not for_code:
+        if required and not f.get("prior_auth"):
+            out.append(
+                (
+                    "AUTH-MISSING",
+                    line.no,
+                    f"{payer_code} requires a prior authorization for {line.code} and none is"
+                    " recorded: get one (billadmin auth add) or record its number on the charge",
+                )
+            )
+        return
+    current = [a for a in for_code if a.valid_from <= enc.dos <= a.valid_to]
+    if not current:
+        ends = max(a.valid_to for a in for_code)
+        out.append(
+            (
+                "AUTH-EXPIRED",
+                line.no,
+                f"the {payer_code} authorization for {line.code} does not cover the date of"
+                f" service (the latest ended {ends}"
+                + (")" if ends < enc.dos else ", or starts later)")
+                + ": ask the payer for an extension or a new one",
+            )
+        )
+        return
+    if all(_used_up(fr, a, enc.id) for a in current):
+        a = current[0]
+        out.append(
+            (
+                "AUTH-USED-UP",
+                line.no,
+                f"authorization #{a.id} allowed {a.visits_allowed} visit(s) and this one is past"
+                f" them: ask {payer_code} for more visits before billing",
+            )
+        )
+
+
+def _used_up(fr: FieldsRef, a: register.Auth, encounter_id: int) -> bool:
+    if a.visits_allowed is None:
+        return False
+    seq = fr.visits(a)
+    if encounter_id not in seq:
+        return False
+    return a.visits_used_before + seq.index(encounter_id) + 1 > a.visits_allowed
 
 
 @rule(
@@ -106,36 +264,9 @@ def ndc_missing(ref, enc):
     16, RARC M119). Commercial payers that ask for NDCs are recorded with `billadmin auth require
     ndc`. Record the NDC from the vial or package (NDC, NDC Unit, NDC Quantity columns).
     """
-    got = _claim(ref, enc)
-    if got is None:
-        return
-    cov, payer_id, fr, fields = got
-    for line in enc.lines:
-        if line.context or fields.get(line.no, _NONE).get("ndc"):
-            continue
-        if fr.requirements.needs(payer_id, cov.payer_kind, "ndc", line.code):
-            yield (
-                line.no,
-                f"{line.code} is a drug the {cov.payer_code} claim must name by NDC: record the"
-                " 11-digit NDC, its unit and quantity from the package",
-            )
+    yield from _of(ref, enc, "NDC-MISSING")
 
 
-def _ndc_lines(ref, enc):
-    """(line number, its fields) of the encounter's lines that carry an NDC."""
-    if enc.id is None:
-        return
-    fields = _run(ref).lines.get(enc.id)
-    if not fields:
-        return
-    for line in enc.lines:
-        f = fields.get(line.no)
-        if f and f.get("ndc") is not None and not line.context:
-            yield line.no, f
-
-
-# encounter level, not line: the engine caches line findings by the line's codes across
-# encounters, and these depend on the encounter's own recorded fields
 @rule("NDC-FORMAT", "error", "encounter", f"{SRC_837} 2410 LIN03 (NDC in 11-digit 5-4-2 format)")
 def ndc_format(ref, enc):
     """An NDC is 11 digits (5-4-2 without hyphens).
@@ -143,10 +274,7 @@ def ndc_format(ref, enc):
     LIN03 carries the NDC in the 11-digit billing format. Import pads a hyphenated 10-digit NDC
     and refuses an unhyphenated one; this rule holds NDCs recorded some other way.
     """
-    for no, f in _ndc_lines(ref, enc):
-        ndc = f["ndc"]
-        if not (len(ndc) == 11 and ndc.isdigit() and ndc.isascii()):
-            yield no, "the NDC is not 11 digits (5-4-2): correct it from the package"
+    yield from _of(ref, enc, "NDC-FORMAT")
 
 
 @rule(
@@ -161,15 +289,7 @@ def ndc_unit(ref, enc):
     CTP05-1 takes F2 (international unit), GR (gram), ME (milligram), ML (milliliter) or UN
     (unit); CTP04 the quantity of that unit given. Both are required with the NDC.
     """
-    for no, f in _ndc_lines(ref, enc):
-        if f.get("ndc_unit") not in NDC_UNITS:
-            yield no, "the NDC has no unit of measure F2, GR, ME, ML or UN: record the unit given"
-        try:
-            ok = Decimal(f.get("ndc_quantity") or "0") > 0
-        except InvalidOperation:
-            ok = False
-        if not ok:
-            yield no, "the NDC has no quantity above 0: record how much of the drug was given"
+    yield from _of(ref, enc, "NDC-UNIT")
 
 
 @rule(
@@ -187,22 +307,7 @@ def ref_missing(ref, enc):
     HMOs that want the referring provider for specialist visits are recorded with `billadmin
     auth require referring`. Record the Ordering NPI/name or Referring NPI/name columns.
     """
-    got = _claim(ref, enc)
-    if got is None:
-        return
-    cov, payer_id, fr, fields = got
-    claim_level = any(f.get("referring_npi") for f in fields.values())
-    if claim_level:
-        return
-    for line in enc.lines:
-        if line.context or fields.get(line.no, _NONE).get("ordering_npi"):
-            continue
-        if fr.requirements.needs(payer_id, cov.payer_kind, "referring", line.code):
-            yield (
-                line.no,
-                f"{line.code} billed to {cov.payer_code} needs the ordering or referring"
-                " provider (NPI and name): record who ordered it",
-            )
+    yield from _of(ref, enc, "REF-MISSING")
 
 
 @rule(
@@ -218,78 +323,7 @@ def clia_missing(ref, enc):
     (or certificate of waiver, QW); the 837P carries its number in REF*X4. Record the CLIA
     column on the lab lines (the practice's own certificate for in-office tests).
     """
-    got = _claim(ref, enc)
-    if got is None:
-        return
-    _cov, _payer_id, _fr, fields = got
-    if any(f.get("clia") for f in fields.values()):
-        claim_clia = {f["clia"] for f in fields.values() if f.get("clia")}
-        if len(claim_clia) == 1:
-            return  # one number for the claim: 2300 REF*X4 covers every line
-    for line in enc.lines:
-        if not line.context and is_lab(line.code) and not fields.get(line.no, _NONE).get("clia"):
-            yield line.no, f"{line.code} is a laboratory test: record the lab's CLIA number"
-
-
-def _auth_findings(ref, enc):
-    """(line, rule, message) for the lines whose payer and code need an authorization."""
-    got = _claim(ref, enc)
-    if got is None:
-        return
-    cov, payer_id, fr, fields = got
-    mine = [a for a in fr.auths.get(enc.patient_id, ()) if a.payer_id == payer_id]
-    if not mine and not fr.requirements.by_payer:
-        return
-    for line in enc.lines:
-        if line.context:
-            continue
-        f = fields.get(line.no, _NONE)
-        for_code = [a for a in mine if a.kind == "prior_auth" and matches(a.codes, line.code)]
-        if not for_code:
-            if not f.get("prior_auth") and fr.requirements.needs(
-                payer_id, cov.payer_kind, "auth", line.code
-            ):
-                yield (
-                    line.no,
-                    "AUTH-MISSING",
-                    f"{cov.payer_code} requires a prior authorization for {line.code} and none is"
-                    " recorded: get one (billadmin auth add) or record its number on the charge",
-                )
-            continue
-        current = [a for a in for_code if a.valid_from <= enc.dos <= a.valid_to]
-        if not current:
-            ends = max(a.valid_to for a in for_code)
-            yield (
-                line.no,
-                "AUTH-EXPIRED",
-                f"the {cov.payer_code} authorization for {line.code} does not cover the date of"
-                f" service (the latest ended {ends}"
-                + (")" if ends < enc.dos else ", or starts later)")
-                + ": ask the payer for an extension or a new one",
-            )
-            continue
-        if all(_used_up(fr, a, enc.id) for a in current):
-            a = current[0]
-            yield (
-                line.no,
-                "AUTH-USED-UP",
-                f"authorization #{a.id} allowed {a.visits_allowed} visit(s) and this one is past"
-                f" them: ask {cov.payer_code} for more visits before billing",
-            )
-
-
-def _used_up(fr: FieldsRef, a: register.Auth, encounter_id: int) -> bool:
-    if a.visits_allowed is None:
-        return False
-    seq = fr.visits(a)
-    if encounter_id not in seq:
-        return False
-    return a.visits_used_before + seq.index(encounter_id) + 1 > a.visits_allowed
-
-
-AUTH_SRC = (
-    "payer prior-authorization requirements (contract, provider manual); 837P 2300/2400 REF*G1"
-)
+    yield from _of(ref, enc, "CLIA-MISSING")
 
 
 @rule("AUTH-MISSING", "error", "encounter", AUTH_SRC)
@@ -300,9 +334,7 @@ def auth_missing(ref, enc):
     with `billadmin auth require auth`) deny a claim without one (CARC 197). The number comes
     from the register (`billadmin auth add`, `import auths`) or the charge's Prior Auth column.
     """
-    for no, rid, msg in _auth_findings(ref, enc):
-        if rid == "AUTH-MISSING":
-            yield no, msg
+    yield from _of(ref, enc, "AUTH-MISSING")
 
 
 @rule("AUTH-EXPIRED", "error", "encounter", AUTH_SRC)
@@ -312,9 +344,7 @@ def auth_expired(ref, enc):
     An authorization is valid between its dates; a service outside them is denied (CARC 197/198)
     even when visits are left.
     """
-    for no, rid, msg in _auth_findings(ref, enc):
-        if rid == "AUTH-EXPIRED":
-            yield no, msg
+    yield from _of(ref, enc, "AUTH-EXPIRED")
 
 
 @rule("AUTH-USED-UP", "error", "encounter", AUTH_SRC)
@@ -324,6 +354,4 @@ def auth_used_up(ref, enc):
     Visits count in date-of-service order (auths/register.py), plus those used before the
     register knew the authorization; a visit past the number allowed is denied (CARC 198).
     """
-    for no, rid, msg in _auth_findings(ref, enc):
-        if rid == "AUTH-USED-UP":
-            yield no, msg
+    yield from _of(ref, enc, "AUTH-USED-UP")
