@@ -284,6 +284,7 @@ def MIGRATION_SETS():
     )  # code sets (ICD-10-CM, HCPCS, CPT, modifiers), NCCI PTP and MUE
     from .eligibility.schema import eligibility  # 270 requests sent, 271 answers read
     from .ingest.schema import ingest  # fee schedule (imported with `import fee-schedule`)
+    from .pricing.schema import pricing  # charge master and payer contracts (issue 18)
     from .reconcile.schema import reconcile  # reconciliation run history
     from .remit.schema import remit  # 835 remittances as read, CARC/RARC meanings
     from .statements.schema import statements  # statement cycles, plans, collections
@@ -300,6 +301,7 @@ def MIGRATION_SETS():
         statements,
         eligibility,
         auths,
+        pricing,
         integrity,
     ]
 

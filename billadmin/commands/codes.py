@@ -293,6 +293,56 @@ def codes_worksheet(
     )
 
 
+@app.command("price-load")
+def codes_price_load(
+    kind: Annotated[str, typer.Argument(help="charge-master or contracts.", show_default=False)],
+    file: Annotated[Path, typer.Argument(help="A CSV or XLSX file.", show_default=False)],
+):
+    """Load effective-dated prices: the practice's charge master or payer contracts.
+
+    Charge master columns: Code, Modifier, Price, Effective From, Effective To. Contracts:
+    Payer, Code, Modifier, Allowed or Percent (with Base: "charge master" or a payer code),
+    Effective From, Effective To. Every row is checked first: an unknown payer or overlapping
+    dates for one payer, code and modifier is refused with file, row and column (exit 2,
+    nothing written). A new row ends the open one before it; rows are never edited.
+
+    Example:
+        billadmin codes price-load charge-master chargemaster-2026-10.csv
+        billadmin codes price-load contracts contracts.xlsx
+    """
+    from ..pricing import prices
+
+    conn = open_db()
+    res = prices.load(conn, kind.lower(), file)
+    note(res.summary())
+
+
+@app.command("prices")
+def codes_prices(
+    codes: Annotated[list[str], typer.Argument(help="Procedure codes.", show_default=False)],
+    on: DateOpt = None,
+    modifier: Annotated[
+        str | None, typer.Option("--modifier", "-m", help="With this modifier.")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """The price of codes on a date: the charge master and each payer's contracted allowed.
+
+    Example:
+        billadmin codes prices 99213 99214 --date 2026-10-01
+    """
+    import datetime as _dt
+
+    from .. import render
+    from ..pricing import prices
+
+    day = parse_option(on, "--date") or _dt.date.today()
+    conn = open_db()
+    rows = prices.prices_on(conn, codes, day.isoformat(), (modifier or "").upper())
+    render.emit(rows, fmt=fmt, output=output, title="Prices", columns=prices.PRICE_COLUMNS)
+
+
 @app.command("sets")
 def codes_sets(
     as_of: Annotated[

@@ -323,3 +323,79 @@ def report_coverage_expiring(
     today, _, _ = _dates(as_of)
     conn = open_db()
     _out(conn, deadlines.coverage_report(conn, as_of=today, within=within), fmt, output)
+
+
+@app.command("price-changes")
+def report_price_changes(
+    month: Annotated[
+        str, typer.Option("--month", metavar="YYYY-MM", help="The month the prices change.")
+    ],
+    fmt: ReportFormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Codes whose charge or contract price changed in a month, and the revenue impact.
+
+    Old and new unit price, the units billed the month before, and the impact at that volume
+    ((new - old) x units). xlsx: a bar chart of the impact per code.
+
+    Example:
+        billadmin report price-changes --month 2026-10
+        billadmin report price-changes --month 2026-10 -f xlsx -o price-changes.xlsx
+    """
+    from ..reports import price_changes
+
+    conn = open_db()
+    _out(conn, price_changes.price_changes(conn, month), fmt, output)
+
+
+@app.command("contract-expected")
+def report_contract_expected(
+    invoice: Annotated[
+        str | None, typer.Option("--invoice", help="Only this claim number.")
+    ] = None,
+    start: FromOpt = None,
+    fmt: ReportFormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Each claim line's expected allowed amount under the payer's contract.
+
+    Also the contractual adjustment an 835 should carry (charge - expected allowed).
+
+    Example:
+        billadmin report contract-expected --from 2026-10-01
+    """
+    from ..dates import parse_option
+    from ..reports import price_changes
+
+    s = parse_option(start, "--from")
+    conn = open_db()
+    rep = price_changes.expected_report(conn, invoice=invoice, since=s.isoformat() if s else None)
+    _out(conn, rep, fmt, output)
+
+
+@app.command("underpaid-contracts")
+def report_underpaid_contracts(
+    tolerance: Annotated[
+        str, typer.Option("--tolerance", help="Differences up to this amount are ignored.")
+    ] = "0.00",
+    fmt: ReportFormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Remittance lines the payer allowed below its contract (underpayments).
+
+    Allowed = the 835 line's AMT*B6, else its charge less its CO adjustments; expected = the
+    contract on the date of service times the units.
+
+    Example:
+        billadmin report underpaid-contracts --tolerance 0.50
+    """
+    from .. import money
+    from ..errors import BadInput
+    from ..reports import price_changes
+
+    try:
+        tol = money.parse_cents(tolerance, allow_negative=False)
+    except money.MoneyError as e:
+        raise BadInput(f"--tolerance: {e}") from None
+    conn = open_db()
+    _out(conn, price_changes.underpaid_report(conn, tolerance_cents=tol), fmt, output)
