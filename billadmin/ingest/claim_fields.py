@@ -140,8 +140,23 @@ class Parser:
         }
         self.parsers = [special.get(f) or cell(f) for f in FIELDS]
         self.n_line = len(LINE_FIELDS)
+        self.memo: dict[tuple, tuple] = {}
 
     def __call__(self, raw: tuple, errs: list) -> tuple[tuple | None, tuple | None]:
+        # values repeat from row to row (one NDC per drug, one CLIA, a few NPIs): each distinct
+        # set of cells is parsed once (the cache is cleared when it grows past its limit)
+        got = self.memo.get(raw)
+        if got is None:
+            found: list = []
+            got = (*self.parse(raw, found), found)
+            if len(self.memo) >= 100_000:
+                self.memo.clear()
+            self.memo[raw] = got
+        if got[2]:
+            errs.extend(got[2])
+        return got[0], got[1]
+
+    def parse(self, raw: tuple, errs: list) -> tuple[tuple | None, tuple | None]:
         vals: list = []
         for fld, fn, v in zip(FIELDS, self.parsers, raw, strict=True):
             if v is None or v == "":
