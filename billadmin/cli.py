@@ -27,6 +27,7 @@ GROUPS = {
     "auth": ("auth", "Prior authorizations and referrals: add, list, expiring."),
     "invoice": ("invoice", "Claims as X12 837P, patient invoices as PDF, voids."),
     "eligibility": ("eligibility", "Eligibility: 270 requests, 271 answers, coverage corrections."),
+    "ack": ("ack", "Acknowledgements: 999 and 277CA, rejections, claim status."),
     "remit": ("remit", "Payers' 835 remittances: show, import (post), list."),
     "reconcile": ("reconcile", "Reconcile reports, claims against 835s and deposits."),
     "payment": ("payment", "Patient payments and refunds: post, refund, list."),

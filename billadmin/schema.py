@@ -275,6 +275,7 @@ def m006_deidentification_keys(db):
 def MIGRATION_SETS():
     """All sets in apply order. Later domains append theirs here."""
     from .accounts.schema import accounts  # receipts, patient credit, notes, appeals
+    from .acks.schema import acks  # 999/277CA acknowledgements, resends, 276 requests (issue 16)
     from .auths.schema import auths  # prior authorizations, payer requirements (issue 20)
     from .billing.schema import (
         billing,
@@ -301,6 +302,7 @@ def MIGRATION_SETS():
         statements,
         eligibility,
         auths,
+        acks,
         pricing,
         integrity,
     ]

@@ -103,9 +103,12 @@ def build_claim(
 def queued_claims(
     conn: Database, result: RunResult, payers: dict[int, dict], scope: dict | None
 ) -> tuple[dict[int, list[tuple[int, dict]]], list[int]]:
-    """Voids and replacements queued by `invoice void|replace`: they join their payer's file."""
+    """Voids and replacements queued by `invoice void|replace`, and rejected claims queued by
+    `ack resend` (with their corrected content): they join their payer's file."""
     q = (
-        "SELECT q.invoice_id, i.number, i.kind, i.payer_id, s.data, i.encounter_id, i.total_cents, i.patient_id"
+        "SELECT q.invoice_id, i.number, i.kind, i.payer_id, COALESCE((SELECT r.data FROM claim_resends r"
+        " WHERE r.invoice_id = i.id ORDER BY r.id DESC LIMIT 1), s.data),"  # a resend (billing/resend.py)
+        " i.encounter_id, i.total_cents, i.patient_id"
         " FROM claim_queue q JOIN invoices i ON i.id = q.invoice_id JOIN invoice_snapshots s ON s.invoice_id = i.id"
     )
     args: tuple = ()

@@ -482,8 +482,8 @@ def _record(
 ) -> None:
     """The run's invoices and files recorded, listed (result.issued, invoices.csv/xlsx,
     held.csv) and audited."""
-    conn.conn.executemany(
-        "INSERT INTO invoice_runs (invoice_id, run_id, file) VALUES (?, ?, ?)",
+    conn.conn.executemany(  # OR IGNORE: a resent claim (billing/resend.py) keeps its issuing run
+        "INSERT OR IGNORE INTO invoice_runs (invoice_id, run_id, file) VALUES (?, ?, ?)",
         [(it.row["id"], run_id, files_by_invoice.get(it.row["id"])) for it in all_issues]
         + [(iid, run_id, files_by_invoice.get(iid)) for iid in queued],
     )

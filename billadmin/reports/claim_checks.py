@@ -11,7 +11,9 @@ Rules:
 - CLAIM-STATE: 'paid' or 'written_off' or 'closed' leaves nothing open (balance <= 0);
   'denied' or 'unprocessable' with balance 0.00 needs a write-off, a transfer to the patient or
   a payment that closed it (else the denial was adjusted away: the bug issue 12 fixed);
-  'voided' and 'replaced' need their credit note or replacement.
+  'voided' and 'replaced' need their credit note or replacement; 'accepted' and 'rejected'
+  (issue 16) need a send (an 837P that carried the claim) and an acknowledgement saying so
+  (claim_acks, acks/imports.py), since only a 999, TA1 or 277CA moves a claim there.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def double_reduction_findings(conn: Database) -> list[Finding]:
 
 def state_findings(conn: Database) -> list[Finding]:
     out = []
+    acked = _acked(conn)
     for number, status, bal, closers, closes in conn.execute(
         """SELECT b.number, s.status,
                   b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents,
@@ -72,9 +75,25 @@ def state_findings(conn: Database) -> list[Finding]:
             )
         elif status in ("voided", "replaced") and not closes:
             problem = f"state {status} but no credit note or replacement names it"
+        elif status in ("accepted", "rejected") and (number, status) not in acked:
+            problem = f"state {status} but no acknowledgement of a send says {status}"
         if problem:
             out.append(_f("CLAIM-STATE", f"{number}: {problem}"))
     return out
+
+
+def _acked(conn: Database) -> set[tuple[str, str]]:
+    """(claim number, outcome) of every acknowledgement of a claim that was sent."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'claim_acks'").fetchone():
+        return set()
+    return {
+        (number, outcome)
+        for number, outcome in conn.execute(
+            "SELECT DISTINCT i.number, a.outcome FROM claim_acks a JOIN invoices i"
+            " ON i.id = a.invoice_id WHERE a.outcome IN ('accepted', 'rejected') AND EXISTS"
+            " (SELECT 1 FROM invoice_files f WHERE f.invoice_id = i.id AND f.kind = 'x12')"
+        )
+    }
 
 
 def claim_findings(conn: Database) -> list[Finding]:
