@@ -475,3 +475,21 @@ def test_a_next_payer_claim_repeats_the_service_fields_not_the_authorization(db,
     assert onset in segs and "LIN**N4*01234567890" in segs and "CTP****1*UN" in segs
     assert f"NM1*DK*1*MORI*****XX*{ORDERING}" in segs
     assert not any(s.startswith("REF*G1") for s in segs)
+
+
+def test_a_replacement_claim_carries_the_fields_as_corrected(practice_db, cli, tmp_path):
+    """invoice replace (frequency 7) rebuilds the claim from the encounter as it is now: an NDC
+    corrected after billing goes out on the replacement, in the same 2410 loop."""
+    from billadmin.billing import lifecycle
+
+    f = _write(tmp_path / "charges.csv", FULL, _full_rows())
+    assert cli("import", "charges", f).exit_code == 0
+    _generate(practice_db, tmp_path)
+    with dbmod.write(practice_db):
+        practice_db.execute("UPDATE charge_line_fields SET ndc = '55555444422' WHERE line_no = 1")
+    lifecycle.replace(
+        practice_db, "C000001", scrub=fx.no_scrub, payer_claim_number_="ICN9", today=fx.TODAY
+    )
+    segs = _claim(_generate(practice_db, tmp_path))
+    assert segs[0].startswith("CLM*C000002*65***11:B:7")
+    assert "LIN**N4*55555444422" in segs and "REF*G1*PA777" in segs
