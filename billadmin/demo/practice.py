@@ -868,12 +868,16 @@ def _reconcile_deposits(ctx: DemoContext, payments: list) -> None:
     from .. import db
     from ..reconcile import output as rec_out
     from ..reconcile import remits as rec
+    from ..reconcile.deposits import card_days
     from ..reconcile.reports import Side
     from .remits import write_deposits
 
     conn, out = ctx.conn, ctx.out_dir
-    deposits = write_deposits(out / "remits" / "bank-deposits.csv", payments)
-    side = Side("deposits", deposits, ["EFT Trace"], "Credit")
+    cards = card_days(conn, ctx.as_of)  # the bank's card batches: no trace (issue 21)
+    deposits = write_deposits(out / "remits" / "bank-deposits.csv", payments, cards)
+    side = Side(
+        "deposits", deposits, ["EFT Trace"], "Credit", date="Date", description="Description"
+    )
     r = rec.reconcile_remits(conn, as_of=ctx.as_of, days=30, deposit_side=side)
     summary = r.summary_rows()
     with db.write(conn):

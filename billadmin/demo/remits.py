@@ -703,15 +703,29 @@ def answer_window(
     return {"files": paths, "payments": payments, "counts": dict(counts)}
 
 
-def write_deposits(path: Path, payments: list[tuple]) -> Path:
+def write_deposits(path: Path, payments: list[tuple], card_days: dict | None = None) -> Path:
     """The bank's deposit file for the 835 payments: one not deposited yet (the newest), one
-    short by a 2.50 bank fee, the rest as paid."""
+    short by a 2.50 bank fee, one deposited in two parts on two days without its trace (a split
+    deposit), the rest as paid; and, from card_days (day -> (count, cents) of the ledger's card
+    payments), each day's card batch the next day, without a trace (MERCHANT DEPOSIT)."""
     payments = sorted(payments)
+    rows = []
+    for i, (day, code, trace, total) in enumerate(payments):
+        if i == len(payments) - 1:
+            continue
+        if i == 2 and total > 1:
+            part = total // 3
+            rows.append((day, f"DEPOSIT HCCLAIMPMT {code}", "", part))
+            rows.append(
+                (day + _dt.timedelta(days=1), f"DEPOSIT HCCLAIMPMT {code}", "", total - part)
+            )
+            continue
+        rows.append((day, f"HCCLAIMPMT {code}", trace, total - (250 if i == 1 else 0)))
+    for day, (_, cents) in sorted((card_days or {}).items()):
+        if cents > 0:
+            rows.append((day + _dt.timedelta(days=1), "MERCHANT DEPOSIT VISA/MC", "", cents))
     with open(path, "w", newline="") as fh:
         fh.write("Date,Description,EFT Trace,Credit\n")
-        for i, (day, code, trace, total) in enumerate(payments):
-            if i == len(payments) - 1:
-                continue
-            amount = total - (250 if i == 1 else 0)
-            fh.write(f"{day.isoformat()},HCCLAIMPMT {code},{trace},{money.fmt(amount)}\n")
+        for day, text, trace, amount in sorted(rows, key=lambda r: (r[0], r[2], r[1], r[3])):
+            fh.write(f"{day.isoformat()},{text},{trace},{money.fmt(amount)}\n")
     return path
