@@ -55,10 +55,25 @@ def bucket(days: int) -> str:
     return BUCKETS[0][0] if days < 0 else BUCKETS_LAST
 
 
-def owed(conn: Database, patient_id: int, on: _dt.date) -> Owed:
-    """The patient's balance spread over open items (module docstring)."""
+def pending_by_patient(conn: Database) -> dict[int, list[tuple]]:
+    """Every patient's pending items (accounts.balances.items) in one pass, for a run."""
+    out: dict[int, list[tuple]] = {}
+    for x in balances.items(conn):
+        if x[1] is balances.PATIENT:
+            out.setdefault(x[0], []).append(x)
+    return out
+
+
+def owed(
+    conn: Database, patient_id: int, on: _dt.date, *, pending: list[tuple] | None = None
+) -> Owed:
+    """The patient's balance spread over open items (module docstring). pending: the patient's
+    items from pending_by_patient (a run reads them once), else read here."""
     invs = [i for i in payments.patient_invoices(conn, patient_id) if not i["voided"]]
-    pending = [x for x in balances.items(conn, patient_id=patient_id) if x[1] is balances.PATIENT]
+    if pending is None:
+        pending = [
+            x for x in balances.items(conn, patient_id=patient_id) if x[1] is balances.PATIENT
+        ]
     credit = payments.credit_balance(conn, patient_id)
     items = []
     for i in invs:
@@ -153,5 +168,4 @@ def candidates(conn: Database) -> list[int]:
             " HAVING SUM(amount_cents) != 0"
         )
     }
-    ids |= {x[0] for x in balances.items(conn) if x[1] is balances.PATIENT}
-    return sorted(ids)
+    return sorted(ids | set(pending_by_patient(conn)))

@@ -277,10 +277,11 @@ def _record(
     ).lastrowid
     assert run_id is not None
     n = conn.execute("SELECT COALESCE(MAX(id), 0) FROM statements").fetchone()[0]
+    pending = account.pending_by_patient(conn)
     for pid in account.candidates(conn):
         if cycle_day is not None and days[pid % len(days)] != cycle_day:
             continue
-        owed = account.owed(conn, pid, on)
+        owed = account.owed(conn, pid, on, pending=pending.get(pid, []))
         plan = plans.open_plan(conn, pid)
         why = _skip_reason(conn, pid, owed, plan, minimum)
         if why:
