@@ -202,3 +202,24 @@ def test_subset_search_is_bounded_and_deterministic():
     many = [dep.Remittance(i, f"T{i}", 1, "P", d) for i in range(1, 40)]
     res = dep.match_deposits(many, [dep.BankRow(2, "", 39, d, "")], card_pattern=None)
     assert not res.matched and len(res.not_from_835) == 1  # needs 39: beyond MAX_GROUP
+
+
+def test_the_demos_bank_file_is_matched_whole(demo_practice):
+    """The demo's bank file (card batches without a trace, an 835 in two deposits) is read, not
+    refused, and everything in it is matched but the one short deposit."""
+    from billadmin import db as dbmod
+
+    path, stderr = demo_practice
+    assert "refused" not in stderr
+    conn = dbmod.connect(path)
+    try:
+        (summary,) = conn.execute(
+            "SELECT summary FROM reconcile_runs WHERE kind = 'remits' ORDER BY id LIMIT 1"
+        ).fetchone()
+    finally:
+        conn.close()
+    s = {(r["category"], r["payer"]): r["count"] for r in json.loads(summary)}
+    assert s[("deposit_matched", "by card batch")] > 50  # a batch on most days since June
+    assert s[("deposit_matched", "by split")] == 1
+    assert s[("not_from_835", "")] == 0 and s[("only_in_bank", "")] == 0
+    assert s[("deposit_amount_differs", "")] == 1  # the deposit short by a 2.50 bank fee
