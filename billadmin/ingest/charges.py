@@ -37,6 +37,7 @@ from ..codesets import icd9, legacy
 from ..errors import Problem
 from . import claim_fields
 from .columns import CellError, normalise_dx, parse_cell
+from .pricing_hook import charge_master_price
 
 BATCH = 5000
 PROGRESS_EVERY = 2000
@@ -267,7 +268,7 @@ class _Parsers:
         charge = self.charge_c[charge_raw]
         if type(charge) is CellError:
             errs.append(("charge_cents", str(charge)))
-        elif charge < 0:
+        elif charge is not None and charge < 0:
             errs.append(("charge_cents", "must not be negative (credits are not charges)"))
         return line_no, code, mods, ptrs, units, charge
 
@@ -608,6 +609,8 @@ def import_charges(run) -> None:
             enc, *rest = parse.head(head_raw, errs)
             head = tuple(rest)
         line_no, code, mods, ptrs, units, charge = parse.line(line_raw, len(head[4]), errs)
+        if charge is None and not errs:  # priced from the charge master on the DOS
+            charge = charge_master_price(run.db, code, mods, units, head[1], errs)
         line_vals = enc_vals = None
         if fields is not None:
             line_vals, enc_vals = fields.parse(cells, errs)

@@ -406,7 +406,14 @@ CHARGES = [
         help='"1,2" or "12" or "AB": up to 4 of the encounter\'s diagnoses',
     ),
     Column("units", "Units", "int", False, ("Qty", "Quantity", "Days or Units"), default=1),
-    Column("charge_cents", "Charge", "money", True, ("Amount", "Charge Amount", "Fee")),
+    Column(
+        "charge_cents",
+        "Charge",
+        "money",
+        False,
+        ("Amount", "Charge Amount", "Fee"),
+        help="empty: the charge master's price on the date of service, times the units",
+    ),
     *CLAIM_FIELD_COLUMNS,
 ]
 
