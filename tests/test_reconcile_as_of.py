@@ -160,3 +160,31 @@ def test_claim_level_oa23_without_lines(cli, db, tmp_path):
     assert cli("remit", "import", r.write(tmp_path / "sec2.835")).exit_code == 0
     rows = _run(cli, "--as-of", D)["rows"]
     assert not [x for x in rows if x["category"] == "underpaid"]
+
+
+def test_a_denied_claim_replaced_by_then_is_not_denied(cli, db, march):
+    """C000003, denied on 03-14, replaced by a corrected claim issued 04-05: denied as of 03-31,
+    not as of 04-30 (the corrected claim's issue date counts, whenever it was recorded)."""
+    from billadmin import audit
+
+    old, patient, payer = db.execute(
+        "SELECT id, patient_id, payer_id FROM invoices WHERE number = 'C000003'"
+    ).fetchone()
+    with dbmod.write(db):  # fixture: the corrected claim (frequency 7) and the 'replaced' event
+        db.execute(
+            "INSERT INTO invoices (number, kind, patient_id, payer_id, original_invoice_id,"
+            " frequency_code, issued_on, total_cents, copay_cents, content_hash, created_at)"
+            " VALUES ('C000009', 'claim', ?, ?, ?, '7', '2026-04-05', 14000, 0, 'x', ?)",
+            (patient, payer, old, audit.utcnow()),
+        )
+        db.execute(
+            "INSERT INTO invoice_events (invoice_id, status, at) VALUES (?, 'replaced', ?)",
+            (old, audit.utcnow()),
+        )
+
+    def denied(day):
+        rows = _run(cli, "--as-of", day)["rows"]
+        return [r["claim_number"] for r in rows if r["category"] == "denied"]
+
+    assert denied(D) == ["C000003"]
+    assert denied("2026-04-30") == []

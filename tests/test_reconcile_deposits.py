@@ -223,3 +223,24 @@ def test_the_demos_bank_file_is_matched_whole(demo_practice):
     assert s[("deposit_matched", "by split")] == 1
     assert s[("not_from_835", "")] == 0 and s[("only_in_bank", "")] == 0
     assert s[("deposit_amount_differs", "")] == 1  # the deposit short by a 2.50 bank fee
+
+
+def test_payer_column_and_a_traced_row_covering_several_835s():
+    """A payer column names the payer like a description does; a traced row no 835 has is
+    still a deposit for a group of 835s (a bank that shows its own batch number)."""
+    d = _dt.date(2026, 3, 10)
+    key = ("KEY", "KEY77")
+    rems = [
+        dep.Remittance(1, "E1", 4000, "KEY", d, key),
+        dep.Remittance(2, "E2", 6000, "KEY", d, key),
+        dep.Remittance(3, "E3", 6000, "SUM", d, ("SUM",)),
+    ]
+    bank = [
+        dep.BankRow(2, "BATCH9", 10000, d, ""),  # 40 + 60 of one payer... or 40 + SUM's 60
+        dep.BankRow(3, "", 6000, d + _dt.timedelta(days=1), "SUM"),  # payer column: SUM
+    ]
+    res = dep.match_deposits(rems, bank, card_pattern=None)
+    got = sorted((m.how, [r.tid for r in m.remits], [b.row for b in m.bank]) for m in res.matched)
+    # row 3 names SUM: E3 (not E2 of the same amount); then BATCH9 = E1 + E2
+    assert got == [("group", [1, 2], [2]), ("payer/amount/date", [3], [3])]
+    assert not res.only_in_bank and not res.not_from_835 and not res.only_in_835
