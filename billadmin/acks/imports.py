@@ -379,8 +379,9 @@ def _send_for(conn: Database, inv: int, interchange: int | None, on: str | None)
             return row[0]
     if on:
         row = conn.execute(
-            "SELECT MAX(id) FROM invoice_files WHERE invoice_id = ? AND kind = 'x12'"
-            " AND substr(created_at, 1, 10) <= ?",
+            "SELECT MAX(f.id) FROM invoice_files f LEFT JOIN billing_runs b ON b.id = f.run_id"
+            " WHERE f.invoice_id = ? AND f.kind = 'x12'"
+            " AND COALESCE(b.issued_on, substr(f.created_at, 1, 10)) <= ?",
             (inv, on),
         ).fetchone()
         if row and row[0]:

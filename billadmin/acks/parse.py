@@ -7,8 +7,8 @@ Rules (the TR3s named; the envelope as in x12/reader.py):
   close (SE01 counts the segments from ST to SE, SE02 = ST02, GE01 the sets and GE02 = GS06,
   IEA01 the groups and IEA02 = ISA13); a group is neither FA (999) nor HN (277); a 999 set
   lacks AK1, an AK2 lacks its IK5, or the group lacks AK9 (X231A1 2000/2110 and the AK9
-  "required" note); a 277's HL levels are out of order or a claim's TRN is not followed by
-  an STC (X214/X212 2200D: TRN and STC are required).
+  "required" note); a 277's HL names a parent that is not the level above it (HL02), or a
+  claim's TRN is not followed by an STC (X214/X212 2200D: TRN and STC are required).
 - 999: AK1 names our group (AK102 = our GS06); each AK2 our transaction set (AK202 = our
   ST02); IK3 a segment (IK302 its position counted from ST = 1), with CTX*CLM01 the claim
   it is in; IK4 an element of it (IK401 position, "5:3" for a component); IK5 the set's
@@ -301,6 +301,7 @@ def _set277(
     claim: ClaimStatus | None = None
     line: LineStatus | None = None
     want_stc = False
+    ids: dict[str, str] = {}
     for k, s in enumerate(body[1:], start=1):
         tag = s[0]
         if want_stc and tag != "STC":
@@ -309,6 +310,10 @@ def _set277(
             code = reader.element(s, 3)
             if code not in _LEVELS:
                 raise _bad(name, at + k, f"HL03 {code or '(empty)'} is not a 277 level")
+            want = {"A": "", "B": "A", "C": "B", "D": "C", "E": "D"}[_LEVELS[code]]
+            if ids.get(reader.element(s, 2), "") != want:
+                raise _bad(name, at + k, f"HL {reader.element(s, 1)} does not sit under its level")
+            ids[reader.element(s, 1)] = _LEVELS[code]
             level, claim, line = _LEVELS[code], None, None
             if level in ("B", "C"):
                 above[level] = []

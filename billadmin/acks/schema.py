@@ -72,6 +72,7 @@ def m001_ack_files_and_claim_acks(db: Database):
         payer_id INTEGER NOT NULL REFERENCES payers(id),
         isa_control TEXT NOT NULL,
         path TEXT NOT NULL,
+        asked_on TEXT NOT NULL,
         created_at TEXT NOT NULL
     ) STRICT;
     CREATE INDEX claim_status_requests_invoice ON claim_status_requests(invoice_id)

@@ -150,3 +150,49 @@ def ack_resend(
         r = resend.resend(conn, number)
         what = ", ".join(r["changed"]) or "nothing changed since it was sent"
         note(f"{r['claim']}: queued for the next 837P (frequency 1); changed: {what}")
+
+
+@app.command("status-request")
+def ack_status_request(
+    days: Annotated[
+        int, typer.Option("--days", help="Ask about claims sent at least DAYS days ago.")
+    ] = 30,
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Folder for the 276 files.")
+    ] = Path("."),
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", metavar="DATE", help="Today; default today.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the claims it would ask about; write nothing.")
+    ] = False,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Write 276 claim status requests for claims with no answer after DAYS days.
+
+    A claim still sent or accepted (no 835, no rejection) whose latest send is DAYS days old
+    or more, and not asked about within DAYS days, is asked about; one file per payer, each
+    checked before it is written. Read the payer's 277 with `ack import`; `ack list --claim`
+    shows it.
+
+    Example:
+        billadmin ack status-request --days 30 --out outbox
+        billadmin ack import inbox/277-KEY-20261201.x12
+    """
+    from .. import dates, render
+    from ..acks import status
+
+    today = dates.parse_option(as_of, "--as-of", dates.today())
+    res = status.request(open_db(), out, days=days, today=today, dry_run=dry_run)
+    render.emit(
+        res.rows,
+        fmt=fmt,
+        output=output,
+        title="Claim status requests" + (" (dry run)" if dry_run else ""),
+        columns=["claim", "payer", "sent_on", "trace", "file", "skipped"],
+    )
+    asked = sum(1 for r in res.rows if not r["skipped"])
+    verb = "would ask" if dry_run else "asked"
+    note(f"{verb} about {asked} claim(s) in {len(res.files)} file(s);"
+         f" {len(res.rows) - asked} skipped")  # fmt: skip
