@@ -177,14 +177,16 @@ def _partly_paid(db, tmp_path: Path) -> None:
     assert lifecycle.status_of(db, 1) == "partially_paid"
 
 
-def test_void_of_a_partly_paid_claim_takes_off_only_what_is_open(db, tmp_path):
+def test_void_of_a_partly_paid_claim_leaves_the_payer_payment_as_its_credit(db, tmp_path):
     _partly_paid(db, tmp_path)
     res = lifecycle.void(db, "C000001", reason="billed in error", today=TODAY)
-    # the credit note takes off the 30.00 still open, not the 230.00 total: the 120.00 paid and
-    # the 80.00 adjusted are not taken off a second time
-    assert res["credit_cents"] == -3000
-    assert _balance(db, "C000001") == 23000 - 12000 - 5000 - 3000 - 3000  # 0.00, never negative
-    assert _aging_total(db) == {"TOTAL": 0}
+    # the credit note takes off the 30.00 still open and the 120.00 the payer paid (now the
+    # payer's credit), never the 80.00 adjustments took off: 30.00 + 120.00 = 150.00, not 230.00
+    assert res["credit_cents"] == -(3000 + 12000)
+    # 230.00 - 120.00 - 80.00 - 150.00 = -120.00: the payer's payment on a voided claim, no
+    # more (the old whole-total credit left -200.00, the 80.00 reduced twice)
+    assert _balance(db, "C000001") == 23000 - 12000 - 8000 - 15000
+    assert _aging_total(db) == {"KEY": -12000, "TOTAL": -12000}
     _clean(db)
 
 

@@ -20,12 +20,14 @@ Rules:
   code 7, original_invoice_id set) built from the encounter's current lines and diagnoses and
   the same coverage, checked by the scrubber first; the original gets the status 'replaced'.
   The replacement goes out on the next 837P with REF*F8.
-- The open amount moves exactly once: a claim's credit note (void, replace, resubmit) takes off
-  what is still open on it (total + credit notes - payments - adjustments), never its whole
-  total, so what the payer paid or adjusted is not taken off a second time and no balance goes
-  negative by it (`billadmin check`, LEDGER-DOUBLE-REDUCTION). The replacement carries the
-  whole claim (CLM02 = every line) with one 'carried' adjustment of what the original had
-  settled, so its open balance is what was open. A patient invoice's credit note still takes
+- The open amount moves exactly once: a claim's credit note never takes off what adjustments
+  already took off (no balance is reduced twice: `billadmin check`, LEDGER-DOUBLE-REDUCTION).
+  Replace and resubmit credit what is still open (total + credit notes - payments -
+  adjustments); the replacement carries the whole claim (CLM02 = every line) with one
+  'carried' adjustment of what the original had settled (paid + adjusted), so its open balance
+  is what was open. A void credits what is open plus what the payer paid: that payment is then
+  the payer's credit on the voided claim (a balance below zero explained by payments), taken
+  back by the payer's reversal or recoupment or refunded. A patient invoice's credit note takes
   off its whole total: what the patient paid on it becomes the patient's credit.
 - Resubmit: a claim Medicare returned as unprocessable (CO-16 with MA130, state
   'unprocessable') is corrected and sent again as a NEW claim (new number, frequency 1, no
@@ -203,6 +205,14 @@ def open_cents(conn: Database, invoice_id: int) -> int:
     return int(row[0]) if row else 0
 
 
+def paid_cents(conn: Database, invoice_id: int) -> int:
+    """What payments allocated to an invoice add up to (reversals netted)."""
+    row = conn.execute(
+        "SELECT paid_cents FROM invoice_balances WHERE invoice_id = ?", (invoice_id,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _credit_lines(
     conn: Database, ids: InvoiceIds, credit_id: int, original_id: int, amount_cents: int
 ) -> list[dict]:
@@ -241,14 +251,18 @@ def _credit_issue(
     today: str,
     frequency: str,
     content_: dict,
+    *,
+    voiding: bool = False,
 ) -> NewInvoice:
-    """A credit note: for a claim, what is still open on it (never more: what the payer's
-    payments and adjustments already took off is not taken off again; module docstring, "open
-    amount exactly once"); for a patient invoice its whole total (what the patient paid on it
-    becomes the patient's credit)."""
+    """A credit note (module docstring, "open amount exactly once"): for a claim replaced or
+    resubmitted, what is still open on it; for a claim voided, what is open plus what the payer
+    paid on it (that payment becomes the payer's credit, to be taken back or refunded), never
+    what adjustments already took off; for a patient invoice its whole total."""
     cid = ids.next_invoice()
     if orig["kind"] == "claim":
-        amount = max(open_cents(conn, orig["id"]), 0)
+        amount = max(
+            open_cents(conn, orig["id"]) + (paid_cents(conn, orig["id"]) if voiding else 0), 0
+        )
     else:
         amount = orig["total_cents"]
     lines = _credit_lines(conn, ids, cid, orig["id"], amount)
@@ -335,7 +349,7 @@ def void(
                 _issued_snapshot(conn, orig), number=cn, issued_on=today_s, reason=reason
             )
             frequency = "1"
-        issue = _credit_issue(conn, ids, orig, cn, today_s, frequency, c)
+        issue = _credit_issue(conn, ids, orig, cn, today_s, frequency, c, voiding=True)
         insert_invoices(conn, [issue], at=at)
         insert_snapshots(conn, [(issue.row["id"], c)])
         if sent:

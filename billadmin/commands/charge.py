@@ -124,8 +124,9 @@ def charge_correct(
         reason=reason,
         on=parse_option(on, "--date"),
     )
+    step = res.pop("next")
     render.emit(res, fmt=fmt, output=output, single=True, title="Corrected")
-    note(f"encounter {res['encounter']}: {res['next']}")
+    note(f"encounter {res['encounter']}: {step}")
 
 
 @app.command("remove")
@@ -154,5 +155,6 @@ def charge_remove(
         reason=reason,
         on=parse_option(on, "--date"),
     )
+    step = res.pop("next")
     render.emit(res, fmt=fmt, output=output, single=True, title="Removed")
-    note(f"encounter {res['encounter']}: {res['next']}")
+    note(f"encounter {res['encounter']}: {step}")
