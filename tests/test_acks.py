@@ -22,6 +22,7 @@ refused by pyx12 too. Known pyx12 differences (kept here, each with its source):
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -90,6 +91,7 @@ def x277ca(
     batch_stc: str = "A1:19:PR",
     provider_stc: str = "A1:19:PR",
     control: str = "000000902",
+    on: str = "20260630",
 ) -> str:
     """claims: (claim number, STC01, {"pcn": REF*1K, "lines": [(proc, amount, STC01, FJ)]})."""
     name = "CLEARHOUSE" if source == "AY" else "KEYSTONE"
@@ -116,7 +118,7 @@ def x277ca(
             f"HL*{hl}*3*PT",
             "NM1*QC*1*SAMPLE*PAT****MI*MEM123456",
             f"TRN*2*{number}",
-            f"STC*{stc}*20260630*U*155",
+            f"STC*{stc}*{on}*U*155",
         ]
         if extra.get("pcn"):
             body.append(f"REF*1K*{extra['pcn']}")
@@ -533,3 +535,31 @@ def test_check_finds_an_accepted_or_rejected_state_no_acknowledgement_explains(s
     assert r.exit_code == 1
     assert "C000003: state rejected but no acknowledgement of a send says rejected" in r.output
     assert "C000001" not in r.output
+
+
+def test_kpis_first_pass_acceptance_days_to_acceptance_and_rejections(sent, cli, tmp_path):
+    """All three sent 2026-06-30. C000001 accepted 07-03 (3 days). C000002 rejected 07-02 for
+    the member id, resent, accepted 07-08 (8 days from its first send). C000003 rejected 07-02
+    for the member id. First pass: 1 of 3 = 33.3 %; days to acceptance (3 + 8) / 2 = 5.5;
+    rejected for A7:164: 2 claims."""
+    db = sent
+    a = x277ca([("C000001", "A2:20", {})], on="20260703", control="000000911")
+    assert _imp(cli, tmp_path, _valid(a), "1.277").exit_code == 0
+    r = x277ca([("C000002", "A7:164:IL", {}), ("C000003", "A7:164:IL", {})], on="20260702",
+               control="000000912")  # fmt: skip
+    assert _imp(cli, tmp_path, _valid(r), "2.277").exit_code == 1
+    assert cli("ack", "resend", "C000002").exit_code == 0
+    gen.generate(db, today=dt.date(2026, 7, 5), scrub=fx.no_scrub, out_dir=tmp_path / "o2")
+    ok = x277ca([("C000002", "A2:20", {})], on="20260708", control="000000913")
+    assert _imp(cli, tmp_path, _valid(ok), "3.277").exit_code == 0
+    out = cli("report", "kpi", "--from", "2026-06-01", "--to", "2026-07-31", "-f", "json")
+    assert out.exit_code == 0, out.output
+    rows = {x["kpi"]: x for x in json.loads(out.stdout)}
+    assert (rows["first_pass_acceptance"]["value"], rows["first_pass_acceptance"]["denominator"]) == (
+        "33.3", "3 sent and acknowledged"
+    )  # fmt: skip
+    assert rows["days_to_acceptance"]["value"] == "5.5"
+    assert rows["rejected: A7:164"]["value"] == 2
+    assert rows["rejected: A7:164"]["numerator"] == (
+        "rejected: information invalid - the entity's contract/member number"
+    )

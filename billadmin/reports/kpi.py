@@ -6,7 +6,8 @@ Formulas (period = --from..--to, A/R taken at the end of --to; see reports.base 
                          lines (not voided) with a date of service in the period.
   clean_claim_rate     = clean claims / adjudicated claims, over original claims (frequency 1)
                          issued in the period that a payer has answered; clean: never denied
-                         (no denial reason code on any remittance), never voided or replaced.
+                         (no denial reason code on any remittance), never voided or replaced,
+                         never rejected by a 999, TA1 or 277CA (acknowledgements, issue 16).
   first_pass_rate      = claims settled by their first remittance / claims first answered in
                          the period; settled: no denial, no second remittance date, and nothing
                          left open on the claim (paid, adjusted or moved to the patient).
@@ -15,6 +16,8 @@ Formulas (period = --from..--to, A/R taken at the end of --to; see reports.base 
                          / (gross charges in the period - contractual adjustments posted in the
                          period: group CO with a contractual or payment-adjustment reason).
   ar_over_90_pct       = A/R aged over 90 days from the date of service / A/R.
+  first_pass_acceptance, days_to_acceptance, rejected: CODE (when claims were acknowledged by
+                         a 999, TA1 or 277CA): acks/kpis.py states their formulas.
 A remittance is what the 835 posted: insurance payments and adjustments from remittances
 (denials are group CO/OA/PI with a denial reason, accounts.carc).
 """
@@ -58,7 +61,8 @@ WITH post AS (
 facts AS (SELECT invoice_id, MIN(day) AS first_day, MAX(day) AS last_day, MAX(den) AS denied, SUM(amt) AS settled
           FROM post GROUP BY invoice_id)
 SELECT i.issued_on, i.frequency_code, f.first_day, f.last_day, f.denied, i.total_cents - f.settled,
-       EXISTS (SELECT 1 FROM invoices o WHERE o.original_invoice_id = i.id)
+       EXISTS (SELECT 1 FROM invoices o WHERE o.original_invoice_id = i.id),
+       EXISTS (SELECT 1 FROM claim_acks k WHERE k.invoice_id = i.id AND k.outcome = 'rejected')
 FROM facts f JOIN invoices i ON i.id = f.invoice_id
 WHERE i.kind = 'claim' AND (i.issued_on BETWEEN :start AND :end OR f.first_day BETWEEN :start AND :end)
 """
@@ -104,10 +108,10 @@ def claim_facts(conn: Database, start: _dt.date, end: _dt.date) -> list[tuple]:
 
 def _claim_counts(facts, start: str, end: str) -> dict[str, int]:
     c = {"issued_answered": 0, "clean": 0, "answered": 0, "settled_first": 0, "denied": 0}
-    for issued, freq, first, last, denied, open_, replaced in facts:
+    for issued, freq, first, last, denied, open_, replaced, rejected in facts:
         if start <= issued <= end and freq == "1":
             c["issued_answered"] += 1
-            if not denied and not replaced:
+            if not denied and not replaced and not rejected:
                 c["clean"] += 1
         if start <= first <= end:
             c["answered"] += 1
@@ -242,6 +246,9 @@ def report(
         columns["KPI trend"] = TREND_COLS
     if not monthly or xlsx:
         sheets["KPI"] = _rows(compute(conn, start, end))
+        from ..acks import kpis  # first-pass acceptance, days to acceptance, rejection reasons
+
+        sheets["KPI"] += kpis.rows(conn, start, end)
         columns["KPI"] = ["kpi", "value", "unit", "numerator", "denominator", "formula"]
     if xlsx and not monthly:
         sheets["KPI trend"] = trend(conn, start, end)
