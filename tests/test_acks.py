@@ -563,3 +563,14 @@ def test_kpis_first_pass_acceptance_days_to_acceptance_and_rejections(sent, cli,
     assert rows["rejected: A7:164"]["numerator"] == (
         "rejected: information invalid - the entity's contract/member number"
     )
+
+
+def test_rejections_join_the_days_worklist(sent, cli, tmp_path):
+    assert (
+        _imp(cli, tmp_path, _valid(x277ca([("C000002", "A7:164:IL", {})])), "r.277").exit_code == 1
+    )
+    r = cli("note", "list", "--due", "--date", "2026-07-03", "-f", "json")
+    assert r.exit_code == 0, r.output
+    (row,) = [x for x in json.loads(r.stdout) if x["kind"] == "rejection"]
+    assert (row["invoice"], row["mrn"], row["due_on"]) == ("C000002", "1002", "2026-06-30")
+    assert row["what"].startswith("rejected by the clearinghouse: correct the member id")

@@ -83,11 +83,17 @@ def rejections(conn: Database, as_of: _dt.date) -> list[dict]:
 
 def worklist_rows(conn: Database, on: _dt.date) -> list[dict]:
     """Rejected claims for `note list --due` (statements/worklist.py EXTRA_SOURCES)."""
+    mrns = dict(
+        conn.execute(
+            "SELECT i.number, p.mrn FROM invoices i JOIN patients p ON p.id = i.patient_id"
+            " JOIN invoice_status s ON s.invoice_id = i.id AND s.status = 'rejected'"
+        ).fetchall()
+    )
     return [
         {
             "due_on": r["rejected_on"],
             "kind": "rejection",
-            "mrn": None,
+            "mrn": mrns.get(r["claim"]),
             "invoice": r["claim"],
             "owner": None,
             "what": f"rejected by the {r['by']}: {r['fix'] or r['why']}; then ack resend",

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..db import Database
 
 DENIAL_DAYS = 14
-EXTRA_SOURCES: list[str] = []
+EXTRA_SOURCES: list[str] = ["billadmin.acks.views:worklist_rows"]  # rejected claims (issue 16)
 KEYS = ("due_on", "kind", "mrn", "invoice", "owner", "what")
 
 
