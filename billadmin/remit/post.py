@@ -310,9 +310,13 @@ def _mods(text: str | None) -> tuple[str, ...]:
     return tuple(m.upper() for m in _MOD_SPLIT.split(text or "") if m)
 
 
-def _match_lines(conn: Database, invoice_id: int, claim: ClaimPayment) -> list[int | None]:
+def _match_lines(
+    conn: Database, invoice_id: int, claim: ClaimPayment, avoid: frozenset[int] = frozenset()
+) -> list[int | None]:
     """Invoice line id for each SVC: by REF*6R line control number, else by procedure code,
-    modifiers and date of service, else by code alone; each invoice line used once."""
+    modifiers and date of service, else by code alone; each invoice line used once. Lines in
+    ``avoid`` (taken by another part of a split claim, MA15) are matched only when no other
+    line fits."""
     rows = conn.execute(
         "SELECT id, line_no, code, modifiers, date_of_service FROM invoice_lines"
         " WHERE invoice_id = ? ORDER BY line_no",
@@ -324,33 +328,30 @@ def _match_lines(conn: Database, invoice_id: int, claim: ClaimPayment) -> list[i
     for row in rows:
         by_ctl.setdefault(str(row[0]), row[0])
     for ln in claim.lines:
-        hit = None
-        if (
-            ln.control_number
-            and ln.control_number in by_ctl
-            and by_ctl[ln.control_number] not in used
-        ):
-            hit = by_ctl[ln.control_number]
-        codes_to_try = [ln.code] + ([ln.original_code.split(":")[0]] if ln.original_code else [])
-        if hit is None:
-            want_mods = tuple(m.upper() for m in ln.modifiers)
-            for lid, _, code, mods, dos in rows:
-                if lid in used or (code or "").upper() not in codes_to_try:
-                    continue
-                if _mods(mods) == want_mods and (
-                    not ln.service_from or not dos or dos == ln.service_from
-                ):
-                    hit = lid
-                    break
-        if hit is None:
-            for lid, _, code, _mods_text, _dos in rows:
-                if lid not in used and (code or "").upper() in codes_to_try:
-                    hit = lid
-                    break
+        hit = _pick_line(rows, by_ctl, ln, used | avoid)
+        if hit is None and avoid:
+            hit = _pick_line(rows, by_ctl, ln, used)
         if hit is not None:
             used.add(hit)
         out.append(hit)
     return out
+
+
+def _pick_line(rows: list, by_ctl: dict[str, int], ln, used: set[int]) -> int | None:
+    """One SVC's invoice line among those not in ``used`` (_match_lines' order of tries)."""
+    if ln.control_number and ln.control_number in by_ctl and by_ctl[ln.control_number] not in used:
+        return by_ctl[ln.control_number]
+    codes_to_try = [ln.code] + ([ln.original_code.split(":")[0]] if ln.original_code else [])
+    want_mods = tuple(m.upper() for m in ln.modifiers)
+    for lid, _, code, mods, dos in rows:
+        if lid in used or (code or "").upper() not in codes_to_try:
+            continue
+        if _mods(mods) == want_mods and (not ln.service_from or not dos or dos == ln.service_from):
+            return lid
+    for lid, _, code, _mods_text, _dos in rows:
+        if lid not in used and (code or "").upper() in codes_to_try:
+            return lid
+    return None
 
 
 def _active_posting(
@@ -507,6 +508,8 @@ class _TransactionPosting:
     # PLB recoupments allocated to a claim: (payer_id, invoice_id, remit_plb id, cents, how)
     recouped: list[tuple[int | None, int, int, int, str]] = field(default_factory=list)
     payment_ids: dict[int | None, int] = field(default_factory=dict)
+    # invoice lines the parts of a split claim (MA15) posted to so far, per invoice
+    split_lines: defaultdict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     def recoupments(self, res: ImportResult) -> None:
         """Each PLB of the transaction: a WO/72 naming one claim of ours is allocated to it,
@@ -597,11 +600,16 @@ class _TransactionPosting:
         claim_id = _insert_claim(conn, self.tx_id, claim, invoice_id, outcome, reverses, note)
         # the invoice the payment goes to: none when it is not ours, a duplicate, or not posted
         post_to = invoice_id if outcome in (None, "reversed") else None
+        avoid = (
+            frozenset(self.split_lines[post_to]) if post_to and _is_split(claim) else frozenset()
+        )
         line_ids: list[int | None] = (
-            _match_lines(conn, post_to, claim)
+            _match_lines(conn, post_to, claim, avoid)
             if post_to is not None and claim.lines
             else [None] * len(claim.lines)
         )
+        if post_to is not None and _is_split(claim) and not claim.is_reversal:
+            self.split_lines[post_to] |= {il for il in line_ids if il is not None}
         remit_line_ids = _insert_lines(conn, claim_id, claim, line_ids)
         self._adjustments(claim, claim_id, payer_id, post_to, line_ids, remit_line_ids)
         if post_to is not None:
@@ -819,6 +827,8 @@ def _claim_outcome(
         if reverses is None:
             return "not_posted", "reversal of a payment that was never posted here", None
         return "reversed", f"reverses remit claim {reverses}", reverses
+    if _is_split(claim):  # the parts of a split claim (MA15) are not duplicates of each other
+        pending = set()
     dup = _active_posting(conn, invoice_id, claim, want_reverse=False, pending=pending)
     if dup is not None:
         where = "earlier in this transaction" if dup in pending else "already posted"
@@ -931,6 +941,12 @@ def payer_claim_number(conn: Database, invoice_id: int) -> str | None:
         (invoice_id,),
     ).fetchone()
     return row[0] if row else None
+
+
+def _is_split(claim: ClaimPayment) -> bool:
+    """RARC MA15: "your claim has been separated to expedite handling": the payer answers the
+    claim in parts, each a CLP with its own lines (835 TR3 1.10.2.10); every part posts."""
+    return "MA15" in _all_remarks(claim)
 
 
 def _all_remarks(claim: ClaimPayment) -> set[str]:
