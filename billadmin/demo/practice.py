@@ -793,6 +793,7 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
     the 835s moved to patients). Claims sent in the last weeks are not answered yet."""
     from .clerk import ClerkTally, clerk_works
     from .remits import answer_window
+    from .statements import month_end
 
     conn, out = ctx.conn, ctx.out_dir
     practice = dict(
@@ -820,6 +821,7 @@ def _step_bill_and_post(ctx: DemoContext) -> None:
             _post_answers(conn, sim, day, tally)
             clerk_works(conn, prev, day, clerk)
         statements = _bill(conn, day, out, day == days[-1], tally)
+        month_end(ctx, day, day == days[-1])  # statement run, plans, collections (issue 19)
         prev = day
     _summarise_billing(ctx, days, tally, clerk)
     _reconcile_deposits(ctx, tally.payments)
