@@ -80,3 +80,42 @@ def test_restored_crossover_amount_is_dated_on_the_835(practice_db, tmp_path):  
     assert before["MCR"] == 20000  # nothing of the 835 yet (not 200.00 + 30.00)
     after = {r["payer"]: r["total_cents"] for r in aging.by_payer(db, D14)}
     assert after["MCR"] == 3000
+
+
+def test_clp02_23_not_our_claim_waits_for_the_payer_it_was_forwarded_to(db, tmp_path, cli):
+    """Keystone answers C000001 (150.00) with CLP02 23: not its claim, forwarded to Blue Valley
+    (NM1*TT), nothing paid, CO-109 150.00. Nothing is posted and nothing is a denial to work:
+    150.00 stays open, crossed over. Blue Valley's 835 then pays 100.00 with CO-45 50.00:
+    150.00 - 100.00 - 50.00 = 0.00."""
+    from test_claim_corrections import _setup
+
+    _setup(db, tmp_path)
+    claim = {"claim": "C000001", "status": "23", "charge": "150.00", "paid": "0.00"}
+    claim |= {"pcn": "KEY-23", "cas": [["CO", "109", "150.00"]], "crossover": "BLUE VALLEY HMO"}
+    path = tmp_path / "KEY23.835"
+    path.write_text(
+        ls.remit_text({"payer": "KEY", "trace": "KEY23", "on": "D+7", "claims": [claim]})
+    )
+    r = cli("remit", "import", path)
+    assert r.exit_code == 0, r.stderr
+    assert "not this payer's claim: forwarded to BLUE VALLEY HMO (CLP02 23)" in r.stderr
+    assert _balance(db, "C000001") == 15000
+    assert db.execute("SELECT COUNT(*) FROM adjustments").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM payment_allocations").fetchone()[0] == 0
+    state = db.execute("SELECT status FROM invoice_status WHERE invoice_id = 1").fetchone()[0]
+    assert state == "crossed_over"
+    worklist = json.loads(cli("denial", "list", "--format", "json").stdout or "[]")
+    assert worklist == []
+    assert cli("check").exit_code == 0
+    paid = {"claim": "C000001", "status": "1", "charge": "150.00", "paid": "100.00"}
+    paid |= {"pcn": "BVH-1", "lines": [{"code": "99213", "charge": "150.00", "paid": "100.00"}]}
+    paid["lines"][0]["cas"] = [["CO", "45", "50.00"]]
+    path = tmp_path / "BVH1.835"
+    path.write_text(
+        ls.remit_text({"payer": "BVH", "trace": "BVH1", "on": "D+30", "claims": [paid]})
+    )
+    assert cli("remit", "import", path).exit_code == 0
+    assert _balance(db, "C000001") == 15000 - 10000 - 5000
+    state = db.execute("SELECT status FROM invoice_status WHERE invoice_id = 1").fetchone()[0]
+    assert state == "paid"
+    assert cli("check").exit_code == 0

@@ -14,6 +14,10 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   impact (OA-23: the next payer's claim already carries it) and duplicates (OA-18) are kept in
   remit_adjustments only (adjustment_id NULL, with their class): a denied amount stays open on
   the claim until the clerk works it.
+- CLP02 23 "not our claim, forwarded to additional payer(s)" with nothing paid: the payer
+  forwarded the claim to the payer it belongs to (NM1*TT names it). Nothing is posted (its CAS
+  only explain the zero payment, so no denial enters the worklist); the claim is 'crossed_over'
+  and waits for that payer's 835 under the same claim number.
 - Status events on the claim: 'reversed' for CLP02 = 22; 'unprocessable' for a Medicare CO-16
   with remark MA130 and nothing paid (CMS Pub. 100-04 ch. 1 s. 80.3.2: returned as unprocessable,
   no appeal rights: resubmit as a new claim); 'denied' when CLP02 = 4 or nothing was paid and a
@@ -649,6 +653,17 @@ class _TransactionPosting:
         )
         if post_to is not None:
             self.events.append(_StatusEvent(post_to, claim_id, len(res.claims) - 1, claim))
+        elif invoice_id is not None and claim.status_code == "23" and outcome == "not_posted":
+            self.conn.execute(
+                "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)",
+                (
+                    invoice_id,
+                    "crossed_over",
+                    self.now,
+                    f"{note}; wait for that payer's 835 (trace {self.tx.trace_number},"
+                    f" remit claim {claim_id})",
+                ),
+            )
 
     def _adjustments(
         self,
@@ -833,6 +848,9 @@ def _claim_outcome(
     if dup is not None:
         where = "earlier in this transaction" if dup in pending else "already posted"
         return "duplicate", f"same payment as remit claim {dup}, {where}", None
+    if claim.status_code == "23" and claim.paid_cents == 0:
+        to = f" to {claim.crossover_payer}" if claim.crossover_payer else ""
+        return "not_posted", f"not this payer's claim: forwarded{to} (CLP02 23)", None
     return None, "", None
 
 
