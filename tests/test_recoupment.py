@@ -5,6 +5,7 @@ idempotent with the 835. Every amount is written by hand."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import invoice_fixtures as fx
 import ledger_scenarios as ls
@@ -94,6 +95,10 @@ def test_wo_naming_our_claim_is_allocated_to_it(db, tmp_path, cli):
         r.stderr
     )
     assert cli("check").exit_code == 0
+    listed = json.loads(cli("remit", "list", "--plb", "--format", "json").stdout)
+    assert [(p["reason"], p["amount"], p["outcome"], p["claim_number"]) for p in listed] == [
+        ("WO", "40.00", "recouped", "C000001")
+    ]
     # the same 835 again: already posted, nothing recouped twice
     _import(cli, tmp_path, _second([{"reason": "WO", "ref": "C000001", "amount": "40.00"}]), 1)
     assert len(_returns(db)) == 1
@@ -150,6 +155,9 @@ def test_other_plb_stays_provider_level_and_is_reported_without_phi(db, tmp_path
     assert cli("check").exit_code == 0
     shown = cli("remit", "show", next(tmp_path.glob("EFT1602-*.835")), "--format", "json")
     assert "1EG4TE5MK73" not in shown.stdout
+    listed = cli("remit", "list", "--plb", "--payer", "KEY", "--format", "csv").stdout
+    assert listed.count("provider-level") == 6 and "recouped" not in listed
+    assert "20261234567890123" in listed and "1EG4TE5MK73" not in listed
 
 
 def test_negative_wo_gives_back_a_delayed_recovery(db, tmp_path, cli):

@@ -262,6 +262,12 @@ def remit_list(
     claims: Annotated[
         bool, typer.Option("--claims", help="List claim payments instead of transactions.")
     ] = False,
+    plb: Annotated[
+        bool,
+        typer.Option(
+            "--plb", help="List provider-level adjustments (PLB): recouped from a claim or not."
+        ),
+    ] = False,
     outcome: Annotated[
         str | None,
         typer.Option(
@@ -288,7 +294,7 @@ def remit_list(
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
-    """List posted remittances (newest first), or their claim payments with --claims.
+    """List posted remittances (newest first), their claim payments (--claims) or PLBs (--plb).
 
     payer is our payer's code when the 835's payer is one of ours (by electronic payer id or
     name), else the payer's name as the 835 spells it. With --claims, patient_resp is the CAS
@@ -298,6 +304,7 @@ def remit_list(
     Example:
         billadmin remit list --since 2026-03-01
         billadmin remit list --claims --outcome denied -f csv -o denied.csv
+        billadmin remit list --plb --payer KEY
     """
     from .. import dates, render
     from ..errors import BadInput
@@ -307,8 +314,15 @@ def remit_list(
         since = dates.iso(dates.parse_option(since, "--since"))
     if outcome and not claims:
         raise BadInput("--outcome applies to --claims")
+    if claims and plb:
+        raise BadInput("--claims and --plb list different things: choose one")
     conn = open_db()
-    if claims:
+    if plb:
+        rows = views.list_plb(conn, trace=trace, payer=payer, since=since, limit=limit)
+        render.emit(
+            rows, fmt=fmt, output=output, columns=views.PLB_COLUMNS, title="Provider adjustments"
+        )
+    elif claims:
         rows = views.list_claims(conn, outcome=outcome, trace=trace, limit=limit)
         render.emit(
             rows,

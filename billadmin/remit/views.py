@@ -376,3 +376,59 @@ def list_claims(
         row["patient_resp_cents"], row["adjusted_cents"] = split_adjustments(map(tuple, pairs))
         out.append(row)
     return out
+
+
+PLB_COLUMNS = [
+    "id",
+    "trace_number",
+    "payment_date",
+    "payer",
+    "reason",
+    "reference",
+    "amount_cents",
+    "outcome",
+    "claim_number",
+]
+
+
+def list_plb(
+    conn: Database,
+    *,
+    trace: str | None = None,
+    payer: str | None = None,
+    since: str | None = None,
+    limit: int | None = None,
+) -> list[dict]:
+    """Posted provider-level adjustments (PLB), newest first: each recoupment with the claim it
+    was allocated to, the others 'provider-level' (remit/recoup.py). A positive amount is taken
+    from the payment; the reference is shown as recoup.shown_reference cuts it."""
+    where, params = [], []
+    if trace:
+        where.append("t.trace_number = ?")
+        params.append(trace)
+    if payer:
+        where.append(
+            f"(upper({PAYER_LABEL_SQL}) = ? OR t.payer_name LIKE ? OR t.trace_company = ?)"
+        )
+        params += [payer.upper(), f"%{payer}%", payer.upper()]
+    if since:
+        where.append("COALESCE(t.payment_date, t.production_date) >= ?")
+        params.append(since)
+    sql = (
+        "SELECT b.id, t.trace_number, t.payment_date,"
+        f" {PAYER_LABEL_SQL}, b.reason_code, b.reference, b.amount_cents,"
+        " CASE WHEN r.id IS NULL THEN 'provider-level' ELSE 'recouped' END, i.number"
+        " FROM remit_plb b JOIN remit_transactions t ON t.id = b.transaction_id"
+        " LEFT JOIN payers p ON p.id = t.payer_id"
+        " LEFT JOIN payer_returns r ON r.plb_id = b.id"
+        " LEFT JOIN invoices i ON i.id = r.invoice_id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY b.id DESC"
+        + (f" LIMIT {int(limit)}" if limit else "")
+    )
+    out = []
+    for r in conn.execute(sql, params):
+        row = dict(zip(PLB_COLUMNS, r, strict=True))
+        row["reference"] = recoup.shown_reference(row["reference"])
+        out.append(row)
+    return out
