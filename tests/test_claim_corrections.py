@@ -212,3 +212,61 @@ def test_replacing_a_partly_paid_claim_moves_its_open_amount_once(db, tmp_path):
     _generate(db, tmp_path, "p2")
     text = "".join(f.read_text() for f in (tmp_path / "p2").rglob("*.edi"))
     assert "CLM*C000002*230***11:B:7*" in text and "REF*F8*KEY-88~" in text
+
+
+def test_the_payers_reversal_after_a_replacement_is_settled_once(db, tmp_path):
+    """The payer answers the replacement as payers do: CLP02 22 reverses its first answer to
+    C000001 (-120.00 paid, -50.00 CO-45, -30.00 PR-2; -30.00 CO-16) and C000002 is adjudicated
+    afresh: 99214 paid 120.00, CO-45 50.00, PR-2 30.00; 36415 paid 20.00, CO-45 10.00."""
+    _partly_paid(db, tmp_path)
+    lifecycle.replace(db, "C000001", scrub=fx.no_scrub, today=TODAY)
+    _generate(db, tmp_path, "p2")
+    reversal = {
+        "claim": "C000001",
+        "status": "22",
+        "charge": "-230.00",
+        "paid": "-120.00",
+        "pr": "-30.00",
+        "pcn": "KEY-88",
+        "lines": [
+            {
+                "code": "99214",
+                "charge": "-200.00",
+                "paid": "-120.00",
+                "cas": [["CO", "45", "-50.00"], ["PR", "2", "-30.00"]],
+            },
+            {"code": "36415", "charge": "-30.00", "paid": "0.00", "cas": [["CO", "16", "-30.00"]]},
+        ],
+    }
+    fresh = {
+        "claim": "C000002",
+        "status": "1",
+        "charge": "230.00",
+        "paid": "140.00",
+        "pr": "30.00",
+        "pcn": "KEY-89",
+        "lines": [
+            {
+                "code": "99214",
+                "charge": "200.00",
+                "paid": "120.00",
+                "cas": [["CO", "45", "50.00"], ["PR", "2", "30.00"]],
+            },
+            {"code": "36415", "charge": "30.00", "paid": "20.00", "cas": [["CO", "45", "10.00"]]},
+        ],
+    }
+    path = tmp_path / "PART2.835"
+    step = {"payer": "KEY", "trace": "PART2", "on": "D", "claims": [reversal, fresh]}
+    path.write_text(ls.remit_text(step))
+    assert [t.result for t in post.import_files(db, [path]).transactions] == ["posted"]
+    # as posted: the reversal re-opens what C000001 had settled (230.00 - 0.00 - 0.00 - 30.00
+    # credited = 200.00) while C000002 still carries it (230.00 - 200.00 - 140.00 - 90.00)
+    assert (_balance(db, "C000001"), _balance(db, "C000002")) == (20000, -20000)
+    with dbmod.write(db):
+        moved = lifecycle.settle_takeback(db, 1, on=TODAY.isoformat())
+    assert moved == 20000
+    # settled once: C000001 200.00 - 200.00 = 0.00; C000002 -200.00 + 200.00 = 0.00
+    assert (_balance(db, "C000001"), _balance(db, "C000002")) == (0, 0)
+    with dbmod.write(db):  # a second call finds nothing left to settle
+        assert lifecycle.settle_takeback(db, 1, on=TODAY.isoformat()) == 0
+    assert claim_checks.double_reduction_findings(db) == []

@@ -550,6 +550,56 @@ def _carry_settled(conn: Database, new_id: int, cents: int, on: str, at: str) ->
         )
 
 
+def settle_takeback(conn: Database, invoice_id: int, *, on: str) -> int:
+    """After a payer's takeback (an 835 reversal, CLP02 22, or a recoupment) is posted to a
+    claim already voided, replaced or resubmitted: what it put back open there is not owed
+    again. Its credit note took off only what was open (the module docstring), so reversing the
+    payer's earlier payment and adjustments re-opens what the original had settled; that amount
+    is closed on the original (one adjustment, source 'carried') and, when a replacement or new
+    claim carried it, taken off that claim's carried part (the opposite adjustment): the payer
+    adjudicates the replacement afresh. Nothing for a claim still open or with a credit balance.
+    Call inside the posting's write transaction; returns the cents moved.
+
+    For remit posting to call after it posts to an invoice (billing never imports remit)."""
+    if not _closed(conn, invoice_id):
+        return 0
+    cents = open_cents(conn, invoice_id)
+    if cents <= 0:
+        return 0
+    at = audit.utcnow()
+    rows = [(invoice_id, cents)]
+    repl = conn.execute(
+        "SELECT id FROM invoices WHERE original_invoice_id = ? AND kind = 'claim'"
+        " ORDER BY id DESC LIMIT 1",
+        (invoice_id,),
+    ).fetchone()
+    if repl is not None:
+        carried = conn.execute(
+            "SELECT COALESCE(SUM(amount_cents), 0) FROM adjustments WHERE invoice_id = ?"
+            " AND source = 'carried'",
+            (repl[0],),
+        ).fetchone()[0]
+        if carried > 0:
+            rows.append((repl[0], -min(cents, carried)))
+    with db.write(conn):
+        for inv, amount in rows:
+            conn.execute(
+                "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
+                " amount_cents, source, created_on, created_at) VALUES (?, NULL, NULL, NULL, ?,"
+                " 'carried', ?, ?)",
+                (inv, amount, on, at),
+            )
+        audit.record(
+            conn,
+            "takeback settled",
+            entity="invoices",
+            ids=[r[0] for r in rows],
+            count=len(rows),
+            detail={"cents": cents},
+        )
+    return cents
+
+
 _ENCOUNTER_COLS = (
     "id",
     "number",
