@@ -123,6 +123,19 @@ def test_refund_payer_returns_the_credit(db, tmp_path, cli):
     assert r.exit_code == 2 and "C000001" in r.stderr and "credit" in r.stderr
 
 
+def test_refund_payer_same_check_twice_is_refused(db, tmp_path, cli):
+    _setup(db, tmp_path)
+    _remit(db, tmp_path, "EFT1", [_paid("KEY-A")])
+    _remit(db, tmp_path, "EFT2", [_paid("KEY-B")], on="D+35")
+    args = ("payment", "refund-payer", "C000001", "50.00", "--method", "check")
+    assert cli(*args, "--reference", "5120").exit_code == 0  # credit 110.00 - 50.00 = 60.00
+    r = cli(*args, "--reference", "5120")
+    assert r.exit_code == 2 and "5120 was already recorded" in r.stderr
+    assert _balance(db, "C000001") == -6000
+    assert cli(*args, "--reference", "5121").exit_code == 0  # another check: 60.00 - 50.00
+    assert _balance(db, "C000001") == -1000
+
+
 def test_refund_payer_refusals_write_nothing(db, tmp_path, cli):
     _setup(db, tmp_path)
     _remit(db, tmp_path, "EFT1", [_paid("KEY-A")])

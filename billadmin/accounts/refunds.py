@@ -9,8 +9,9 @@ Rules:
   why. Nothing is edited; the claim's paid amount goes down by the refund and its balance back
   towards 0.00.
 - Refused (exit 2, one line naming the claim, nothing written): an unknown claim, a patient
-  invoice or credit note (patient refunds are `payment refund`), a zero or negative amount, and
-  an amount above the payer's credit on the claim (its negative balance).
+  invoice or credit note (patient refunds are `payment refund`), a zero or negative amount, an
+  amount above the payer's credit on the claim (its negative balance), and a reference (the
+  check number) already recorded as a refund of this claim.
 - A payer that takes the money back itself (a PLB recoupment on a later 835) needs no refund:
   `remit import` allocates the recoupment to the claim it names (remit/post.py).
 
@@ -57,6 +58,15 @@ def refund_payer(
             raise BadInput(f"{name}: no such claim{what}")
         if amount_cents <= 0:
             raise BadInput(f"{name}: the refund must be above 0.00 (got {money.fmt(amount_cents)})")
+        ref = (reference or "").strip() or None
+        same = conn.execute(
+            "SELECT id FROM payer_returns WHERE invoice_id = ? AND kind = 'refund' AND reference = ?",
+            (inv["id"], ref),
+        ).fetchone()
+        if same:
+            raise BadInput(
+                f"{name}: refund {ref} was already recorded (payer return {same[0]}); nothing written"
+            )
         credit = payer_credit(conn, inv["id"])
         if amount_cents > credit:
             raise BadInput(
@@ -65,7 +75,6 @@ def refund_payer(
                 " nothing written"
             )
         now = audit.utcnow()
-        ref = (reference or "").strip() or None
         pay_id = conn.execute(
             "INSERT INTO payments (kind, patient_id, payer_id, amount_cents, method, reference,"
             " received_on, created_at) VALUES ('insurance', NULL, ?, ?, ?, ?, ?, ?)",
