@@ -271,8 +271,10 @@ def test_payer_corrections_are_shown_then_applied_when_asked(asked, cli, tmp_pat
     assert db.execute("SELECT member_id FROM coverages WHERE id = 1").fetchone()[0] == "KEY111"
     r = cli("eligibility", "show", "M001", "-f", "json")
     assert r.exit_code == 0, r.stderr
-    # the JSON output holds the answers then the differences (two documents)
-    assert '"stored": "KEY111"' in r.stdout and '"payer": "KEY111A"' in r.stdout
+    shown = json.loads(r.stdout)
+    assert {"field": "member_id", "stored": "KEY111", "payer": "KEY111A"} in shown["differences"]
+    assert {"field": "copay", "stored": "25.00", "payer": "30.00"} in shown["differences"]
+    assert [a["answer"] for a in shown["answers"]] == [row["answer"]]
     answer = row["answer"]
     r = cli("eligibility", "apply", answer, "--field", "member_id", "--field", "effective_to")
     assert r.exit_code == 0, r.stderr
@@ -430,8 +432,8 @@ def test_the_guides_270_examples_pass_our_check():
     for f in sorted((CORPUS / "270").glob("*.edi")):
         text = f.read_text()
         assert _lfh(text)
-        # the examples' NPIs (SV ids) are not NPIs and their ISA11 is '>': only the NPI rule
-        # and the GS version differ from what billadmin writes
+        # the examples identify the provider by a service provider number (NM108 SV), where
+        # billadmin always sends the NPI (XX): that is the only rule they break
         problems = x270.check(text)
         assert all("NPI" in p for p in problems), problems
 

@@ -155,6 +155,9 @@ def eligibility_show(
 
     conn = open_db()
     rows, diffs = answers.show(conn, mrn)
+    if fmt == Format.json:  # one document: the answers and the latest one's differences
+        render.emit({"answers": rows, "differences": diffs}, fmt=fmt, output=output, single=True)
+        return
     render.emit(
         rows,
         fmt=fmt,

@@ -263,10 +263,9 @@ def _check_set(ts: list[list[str]], say) -> None:
                 say(k, "TRN02 repeats a trace number of this transaction")
             traces.add(t)
         elif tag in ("DMG", "DTP"):
-            if reader_el(s, 1 if tag == "DTP" else 0) and not _d8(
-                reader_el(s, 3 if tag == "DTP" else 2)
-            ):
-                say(k, f"{tag}: the date is not a CCYYMMDD date")  # fmt: skip
+            day = reader_el(s, 3) if tag == "DTP" else reader_el(s, 2)
+            if not _d8(day):
+                say(k, f"{tag}: the date is not a CCYYMMDD date")
         elif tag == "EQ":
             need = [x for x in need if x != "EQ"]
             if not reader_el(s, 1):
