@@ -161,3 +161,21 @@ def test_refund_payer_refused_when_the_claim_is_not_overpaid(db, tmp_path, cli):
     r = cli("payment", "refund-payer", "C000001", "10.00", "--method", "check")
     assert r.exit_code == 2 and "0.00" in r.stderr
     assert _count(db, "payer_returns") == 0
+
+
+def test_check_finds_a_payer_return_its_payment_does_not_carry(db, tmp_path, cli):
+    """A payer_returns row naming a payment with no matching allocation (written behind
+    billadmin's back) is a PAYER-RETURN finding."""
+    from billadmin import db as dbmod
+
+    _setup(db, tmp_path)
+    _remit(db, tmp_path, "EFT1", [_paid("KEY-A")])
+    with dbmod.write(db):
+        db.execute(
+            "INSERT INTO payer_returns (kind, invoice_id, payer_id, payment_id, amount_cents,"
+            " returned_on, os_user, at) SELECT 'refund', 1, payer_id, id, 2500, '2026-12-30',"
+            " 'x', 'x' FROM payments"
+        )
+    r = cli("check")
+    assert r.exit_code == 1 and "PAYER-RETURN" in r.stdout
+    assert "C000001: payer refund 1 (25.00): no allocation of -25.00" in " ".join(r.stdout.split())
