@@ -916,6 +916,7 @@ def demo_steps():
     # reports.xlsx, kept last (issue 7)
     from .auths import step_auths  # payer rules and authorizations (issue 20)
     from .eligibility import step_eligibility  # tomorrow's 270s, the payers' 271s (issue 16)
+    from .pricing import step_pricing  # charge master, contracts, price changes (issue 18)
     from .reports import step_reports
     from .scrub import step_code_sets, step_scrub
 
@@ -926,5 +927,6 @@ def demo_steps():
         _step_bill_and_post,
         step_scrub,
         step_eligibility,
+        step_pricing,
         step_reports,
     ]

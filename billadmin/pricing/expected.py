@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .prices import contract_allowed
+from .prices import Allowed, contract_allowed
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -46,6 +46,19 @@ UNDERPAID_COLUMNS = [
 ]
 
 
+def _memo(conn: Database):
+    """contract_allowed cached for one report (a practice repeats a few hundred combinations)."""
+    memo: dict[tuple, Allowed | None] = {}
+
+    def get(pid: int, code: str, mod: str, dos: str) -> Allowed | None:
+        key = (pid, code, mod, dos)
+        if key not in memo:
+            memo[key] = contract_allowed(conn, pid, code, mod, dos)
+        return memo[key]
+
+    return get
+
+
 def _first_mod(mods: str | None) -> str:
     parts = [m.strip().upper() for m in (mods or "").replace(":", ",").split(",") if m.strip()]
     return parts[0] if parts else ""
@@ -69,11 +82,12 @@ def expected_lines(
         sql += " AND l.date_of_service >= ?"
         args.append(since)
     out = []
+    allowed_on = _memo(conn)
     for number, ln, dos, payer, pid, code, mods, units, charge in conn.execute(
         sql + " ORDER BY i.id, l.line_no", args
     ):
         mod = _first_mod(mods)
-        got = contract_allowed(conn, pid, code or "", mod, dos) if dos else None
+        got = allowed_on(pid, code or "", mod, dos) if dos else None
         exp = got.cents * (units or 1) if got else None
         out.append(
             {
@@ -100,14 +114,15 @@ def underpaid(conn: Database, *, tolerance_cents: int = 0) -> list[dict]:
         "SELECT i.number, il.line_no, COALESCE(il.date_of_service, rl.service_from, ''), p.code,"
         " i.payer_id, il.code, il.modifiers, il.units, rl.charge_cents, rl.paid_cents,"
         " rl.allowed_cents, (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a"
-        " WHERE a.line_id = rl.id AND a.group_code = 'CO')"
+        " WHERE a.claim_id = rl.claim_id AND a.line_id = rl.id AND a.group_code = 'CO')"
         " FROM remit_lines rl JOIN invoice_lines il ON il.id = rl.invoice_line_id"
         " JOIN invoices i ON i.id = il.invoice_id JOIN payers p ON p.id = i.payer_id"
         " ORDER BY i.id, il.line_no, rl.id"
     ).fetchall()
     out = []
+    allowed_on = _memo(conn)
     for number, ln, dos, payer, pid, code, mods, units, charge, paid, allowed, co in rows:
-        got = contract_allowed(conn, pid, code or "", _first_mod(mods), dos) if dos else None
+        got = allowed_on(pid, code or "", _first_mod(mods), dos) if dos else None
         if got is None or paid == 0 and allowed in (None, 0):
             continue  # no contract, or a denial (reported by the denial reports instead)
         exp = got.cents * (units or 1)
