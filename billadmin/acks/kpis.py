@@ -94,7 +94,7 @@ def rows(conn: Database, start: _dt.date, end: _dt.date) -> list[dict]:
     one = Decimal("0.1")
     mean = (Decimal(sum(days)) / len(days)).quantize(one, ROUND_HALF_UP) if days else None
     rate = (Decimal(first * 100) / sent).quantize(one, ROUND_HALF_UP) if sent else None
-    out = [
+    out: list[dict] = [
         {
             "kpi": "first_pass_acceptance",
             "value": rate,
