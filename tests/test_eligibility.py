@@ -507,3 +507,29 @@ def test_the_demo_asks_about_tomorrows_appointments(demo_practice):
         ("inactive", 2),
     ]
     assert "tomorrow's 8 appointments" in stderr and "2 inactive, 3 differing" in stderr
+
+
+def test_a_file_that_is_not_a_271_is_refused(office, cli, tmp_path, db):
+    text = _x271(_ann_active("T1")).replace("005010X279A1", "005010X221A1")
+    r = _import(cli, tmp_path, text)
+    assert r.exit_code == 2 and "GS08 is not 005010X279A1" in r.stderr
+    r = _import(cli, tmp_path, "hello", name="note.txt")
+    assert r.exit_code == 2 and "not an X12 interchange" in r.stderr
+    assert db.execute("SELECT COUNT(*) FROM eligibility_files").fetchone()[0] == 0
+
+
+def test_an_xlsx_appointment_list_by_patient_id(office, cli, tmp_path, db):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Patient ID", "Appointment Date", "Start", "Rendering NPI"])
+    ws.append([office["bo"], fx.dt.datetime(2026, 7, 1), fx.dt.time(14, 0), DR_NPI])
+    wb.save(tmp_path / "schedule.xlsx")
+    r, out = _request(cli, tmp_path, "--appointments", tmp_path / "schedule.xlsx")
+    assert r.exit_code == 0, r.stderr
+    assert [(x["mrn"], x["payer"], x["trace"]) for x in json.loads(r.stdout)] == [
+        ("M004", "MCR", "000000001-1")
+    ]
+    assert [f.name for f in out.iterdir()] == ["270-MCR-000000001.x12"]
+    assert _lfh((out / "270-MCR-000000001.x12").read_text())

@@ -119,7 +119,8 @@ def step_eligibility(ctx) -> None:
     read = []
     for f in sent.files:
         text, n = answer_270(ctx.conn, f.read_text(), ctx.as_of, n)
-        answer = outbox / f.name.replace("270-", "271-")
+        # named by payer and day (the 270's name carries its ISA13, which earlier steps move)
+        answer = outbox / f"271-{f.name.split('-')[1]}-{ctx.as_of}.x12"
         answer.write_text(text)
         read += answers.import_file(ctx.conn, answer).rows
     ctx.summary.paths["appointments"] = schedule

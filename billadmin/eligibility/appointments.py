@@ -92,6 +92,10 @@ def read(conn, path: Path | str) -> list[Appointment]:
         def cell(cells, name) -> str:
             i = index.get(name)
             v = cells[i] if i is not None and i < len(cells) else None
+            if isinstance(v, _dt.datetime):  # an XLSX date cell
+                v = v.date()
+            if isinstance(v, _dt.date):
+                return v.isoformat()
             return "" if v is None else str(v).strip()
 
         for row, cells in table:
