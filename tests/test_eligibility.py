@@ -533,3 +533,26 @@ def test_an_xlsx_appointment_list_by_patient_id(office, cli, tmp_path, db):
     ]
     assert [f.name for f in out.iterdir()] == ["270-MCR-000000001.x12"]
     assert _lfh((out / "270-MCR-000000001.x12").read_text())
+
+
+def test_a_dependents_subscriber_corrections(asked, cli, tmp_path, db):
+    kid = [
+        *_head("000000001-1"),
+        "HL*3*2*22*1",
+        "NM1*IL*1*SMITH*MARIE****MI*KEY222",
+        "DMG*D8*19800506*F",
+        "HL*4*3*23*0",
+        "TRN*2*000000001-1*1812345678",
+        "NM1*03*1*SMITH*KID",
+        "DMG*D8*20150102*M",
+        "EB*1**30",
+    ]
+    text = _x271(kid)
+    assert _lfh(text)
+    r = _import(cli, tmp_path, text)
+    [row] = json.loads(r.stdout)
+    assert row["differences"] == "subscriber_first, subscriber_dob"
+    assert cli("eligibility", "apply", row["answer"]).exit_code == 0
+    assert db.execute(
+        "SELECT subscriber_first, subscriber_dob, member_id FROM coverages WHERE id = 2"
+    ).fetchone() == ("MARIE", "1980-05-06", "KEY222")
