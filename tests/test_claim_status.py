@@ -195,3 +195,16 @@ def test_the_276_check_finds_what_it_must():
     assert "not named" in " ".join(x276.check(wrap(head + no_ref)))
     moved = [s.replace("HL*4*3*22*0", "HL*4*2*22*0") for s in head]
     assert "does not sit under its level" in " ".join(x276.check(wrap(moved + good_claim)))
+
+
+def test_a_payers_own_wait_comes_before_the_option(sent, cli, tmp_path):
+    """KEY waits 45 days (sent 06-30: ask from 08-14), MCR the option's 30 (from 07-30)."""
+    r = cli("ack", "status-rule", "KEY", "45")
+    assert r.exit_code == 0 and "KEY: claim status asked 45 day(s) after a send" in r.stderr
+    assert cli("ack", "status-rule", "NOPE", "10").exit_code == 2
+    r = _ask(cli, tmp_path, "--as-of", "2026-07-30", "--dry-run")
+    assert [x["claim"] for x in json.loads(r.stdout)] == ["C000003"]
+    r = _ask(cli, tmp_path, "--as-of", "2026-08-13", "--dry-run")
+    assert [x["claim"] for x in json.loads(r.stdout)] == ["C000003"]
+    r = _ask(cli, tmp_path, "--as-of", "2026-08-14", "--dry-run")
+    assert [x["claim"] for x in json.loads(r.stdout)] == ["C000001", "C000002", "C000003"]

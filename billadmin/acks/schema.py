@@ -78,3 +78,18 @@ def m001_ack_files_and_claim_acks(db: Database):
     CREATE INDEX claim_status_requests_invoice ON claim_status_requests(invoice_id)
     """,
     )
+
+
+@acks()
+def m002_claim_status_rules(db: Database):
+    "A payer's own wait before a claim status request (276): some answer within days, some ask for 45."
+    _exec(
+        db,
+        """
+    CREATE TABLE claim_status_rules (
+        payer_id INTEGER PRIMARY KEY REFERENCES payers(id),
+        days INTEGER NOT NULL CHECK (days >= 0),
+        set_at TEXT NOT NULL
+    ) STRICT
+    """,
+    )

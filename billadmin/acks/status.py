@@ -3,8 +3,9 @@
 Rules:
 - A claim is asked about when its latest state is `sent` or `accepted` (no 835, no rejection
   to work), its latest send is at least DAYS days old, and no 276 asked about it in the last
-  DAYS days (so a daily run asks each silent claim once every DAYS days). DAYS is the option
-  (default 30: many payers' companion guides ask providers to wait 30 days before asking).
+  DAYS days (so a daily run asks each silent claim once every DAYS days). DAYS is the payer's
+  rule (`ack status-rule CODE DAYS`: its companion guide's wait) when it has one, else the
+  option (default 30: many payers' companion guides ask providers to wait 30 days).
 - One file per payer, one transaction set; each claim identified as we sent it (the content of
   its latest send: subscriber, patient, member id) with its claim number (REF*EJ), the payer's
   claim number when known (REF*1K), its total (AMT*T3) and date of service. The trace (TRN02)
@@ -39,9 +40,29 @@ class StatusResult:
     files: list[Path] = field(default_factory=list)
 
 
+def set_rule(conn: Database, code: str, days: int) -> dict:
+    """A payer's wait before a 276 (`ack status-rule`), audited."""
+    from ..errors import NotFound
+
+    if days < 0:
+        raise BadInput("DAYS must be 0 or more")
+    row = conn.execute("SELECT id, code FROM payers WHERE code = ?", (code.strip(),)).fetchone()
+    if row is None:
+        raise NotFound(f"payer {code}: no payer with that code (see billadmin payer list)")
+    with db.write(conn):
+        conn.execute(
+            "INSERT INTO claim_status_rules (payer_id, days, set_at) VALUES (?,?,?)"
+            " ON CONFLICT(payer_id) DO UPDATE SET days = excluded.days, set_at = excluded.set_at",
+            (row[0], days, audit.utcnow()),
+        )
+        audit.record(conn, "ack status-rule", entity="payers", ids=[row[1]], count=1,
+                     detail={"days": days})  # fmt: skip
+    return {"payer": row[1], "days": days}
+
+
 def silent_claims(conn: Database, today: _dt.date, days: int) -> list[tuple]:
-    """(invoice id, number, payer id, last sent on) of the claims to ask about, oldest first."""
-    cutoff = (today - _dt.timedelta(days=days)).isoformat()
+    """(invoice id, number, payer id, last sent on) of the claims to ask about, oldest first;
+    DAYS is the payer's rule (claim_status_rules) when it has one, else `days`."""
     return conn.execute(
         "SELECT i.id, i.number, i.payer_id,"
         " MAX(COALESCE(b.issued_on, substr(f.created_at, 1, 10))) AS sent_on"
@@ -50,10 +71,15 @@ def silent_claims(conn: Database, today: _dt.date, days: int) -> list[tuple]:
         " LEFT JOIN billing_runs b ON b.id = f.run_id"
         " WHERE i.kind = 'claim' AND s.status IN ('sent', 'accepted')"
         " AND NOT EXISTS (SELECT 1 FROM claim_status_requests r WHERE r.invoice_id = i.id"
-        "   AND r.asked_on > ?)"
-        " GROUP BY i.id HAVING sent_on <= ? ORDER BY sent_on, i.number",
-        (cutoff, cutoff),
+        "   AND julianday(:today) - julianday(r.asked_on) < " + _WAIT + ")"
+        " GROUP BY i.id HAVING julianday(:today) - julianday(sent_on) >= "
+        + _WAIT
+        + " ORDER BY sent_on, i.number",
+        {"today": today.isoformat(), "days": days},
     ).fetchall()
+
+
+_WAIT = "COALESCE((SELECT w.days FROM claim_status_rules w WHERE w.payer_id = i.payer_id), :days)"
 
 
 def _content(conn: Database, invoice_id: int) -> dict:

@@ -172,7 +172,8 @@ def ack_status_request(
     """Write 276 claim status requests for claims with no answer after DAYS days.
 
     A claim still sent or accepted (no 835, no rejection) whose latest send is DAYS days old
-    or more, and not asked about within DAYS days, is asked about; one file per payer, each
+    or more (the payer's `ack status-rule` when set), and not asked about within DAYS days, is
+    asked about; one file per payer, each
     checked before it is written. Read the payer's 277 with `ack import`; `ack list --claim`
     shows it.
 
@@ -196,3 +197,21 @@ def ack_status_request(
     verb = "would ask" if dry_run else "asked"
     note(f"{verb} about {asked} claim(s) in {len(res.files)} file(s);"
          f" {len(res.rows) - asked} skipped")  # fmt: skip
+
+
+@app.command("status-rule")
+def ack_status_rule(
+    code: Annotated[str, typer.Argument(metavar="CODE", help="Payer code, e.g. KEY.")],
+    days: Annotated[int, typer.Argument(help="Days to wait after a send before asking.")],
+):
+    """Set how long a payer's claims wait before a 276 asks about them (audited).
+
+    `ack status-request` uses the payer's rule instead of --days.
+
+    Example:
+        billadmin ack status-rule MCR 45
+    """
+    from ..acks import status
+
+    r = status.set_rule(open_db(), code, days)
+    note(f"Payer {r['payer']}: claim status asked {r['days']} day(s) after a send")
