@@ -574,3 +574,12 @@ def test_rejections_join_the_days_worklist(sent, cli, tmp_path):
     (row,) = [x for x in json.loads(r.stdout) if x["kind"] == "rejection"]
     assert (row["invoice"], row["mrn"], row["due_on"]) == ("C000002", "1002", "2026-06-30")
     assert row["what"].startswith("rejected by the clearinghouse: correct the member id")
+
+
+def test_a_999_for_our_276s_moves_no_claim(sent, cli, tmp_path):
+    text = x999("55", [("0001", "A", [])], "A").replace("AK1*HC", "AK1*HR")
+    text = text.replace("AK2*837*0001*005010X222A1", "AK2*276*0001*005010X212")
+    r = _imp(cli, tmp_path, _valid(text.replace("*55*005010X222A1", "*55*005010X212")), "hr.999")
+    assert r.exit_code == 0, r.output
+    assert "group 55 (HR, not claims): accepted" in r.stderr
+    assert _state(sent, "C000001") == "sent"

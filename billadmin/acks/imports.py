@@ -4,7 +4,8 @@ Rules:
 - The file is read whole first (parse.read): a malformed file is refused, nothing written. The
   same file again (same sha256) changes nothing.
 - TA1: TA101 is our ISA13. R rejects every claim of that interchange (TA105 says why).
-- 999: AK102 is our GS06 (one interchange, one group); AK202 our ST02. IK5 R (also M, W, X)
+- 999: AK102 is our GS06 (one interchange, one group); AK202 our ST02. A 999 for a group of
+  270s or 276s (AK101 HS, HR) is noted; no claim moves. IK5 R (also M, W, X)
   rejects every claim of that transaction set; AK9 R rejects the sets the 999 did not list.
   IK3/IK4 errors are mapped back to our file: IK302 counts from our ST (= 1), so the segment
   is our file's segment ST + IK302 - 1 (the file is read again when it is still where we wrote
@@ -204,6 +205,12 @@ def _ta1(conn: Database, t: parse.TA1, res: ImportResult) -> list[_Ack]:
 
 
 def _group(conn: Database, g: parse.GroupAck, res: ImportResult) -> list[_Ack]:
+    if g.functional_id != "HC":  # a 999 for one of our 270s (HS) or 276s (HR): no claim moves
+        res.notes.append(
+            f"group {g.group_control} ({g.functional_id}, not claims):"
+            f" {codes.AK9_CODES.get(g.code, g.code)}"
+        )
+        return []
     row = conn.execute(
         "SELECT id, path, sha256, isa_control FROM x12_interchanges WHERE gs_control = ?",
         (g.group_control,),

@@ -67,6 +67,7 @@ class GroupAck:
     st_control: str
     group_control: str  # AK102
     version: str  # AK103
+    functional_id: str = "HC"  # AK101: HC claims; HS a 270, HR a 276
     sets: list[SetAck] = field(default_factory=list)
     code: str = ""  # AK901
     counts: tuple[int, int, int] = (0, 0, 0)  # AK902..AK904: included, received, accepted
@@ -226,7 +227,8 @@ def _set999(st02: str, body: list, at: int, name: str, ic: reader.Interchange) -
     if not body or body[0][0] != "AK1":
         raise _bad(name, at, "a 999 begins with AK1 (the group it acknowledges)")
     ak1 = body[0]
-    g = GroupAck(st02, reader.element(ak1, 2).lstrip("0") or "0", reader.element(ak1, 3))
+    g = GroupAck(st02, reader.element(ak1, 2).lstrip("0") or "0", reader.element(ak1, 3),
+                 reader.element(ak1, 1))  # fmt: skip
     cur: SetAck | None = None
     err: SegmentError | None = None
     for k, s in enumerate(body[1:], start=1):
