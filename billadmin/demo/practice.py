@@ -902,9 +902,11 @@ def _reconcile_deposits(ctx: DemoContext, payments: list) -> None:
             exit_code=1 if r.differences else 0,
         )
     counts = {s["category"]: s["count"] for s in summary if not s["payer"]}
+    how = [f"{s['count']} {s['payer']}" for s in summary if s["category"] == "deposit_matched"]
     ctx.summary.steps.append(
         f"Reconcile remits as of {ctx.as_of} against the bank's {deposits.name}: "
         + ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in counts.items() if n)
+        + (f" (deposits matched {', '.join(how[1:])}; no file refused)" if how[1:] else "")
     )
 
 
