@@ -244,3 +244,25 @@ def test_payer_column_and_a_traced_row_covering_several_835s():
     # row 3 names SUM: E3 (not E2 of the same amount); then BATCH9 = E1 + E2
     assert got == [("group", [1, 2], [2]), ("payer/amount/date", [3], [3])]
     assert not res.only_in_bank and not res.not_from_835 and not res.only_in_835
+
+
+def test_payer_patterns_name_the_payer_of_a_description(cli, db):
+    """The bank writes Summit as "SMT HLTH CLM": a declared pattern names the payer, so the
+    no-trace deposit goes to Summit's 835, not Keystone's of the same amount and day."""
+    d = _dt.date(2026, 3, 10)
+    rems = [
+        dep.Remittance(1, "E1", 5000, "KEY", d, ("KEY",)),
+        dep.Remittance(2, "E2", 5000, "SUM", d, ("SUM",)),
+    ]
+
+    def bank():
+        return [dep.BankRow(2, "", 5000, d, "SMT HLTH CLM 0310")]
+
+    res = dep.match_deposits(rems, bank(), card_pattern=None)
+    assert [r.tid for r in res.matched[0].remits] == [1]  # no payer named: the oldest fits
+    res = dep.match_deposits(rems, bank(), card_pattern=None, payer_patterns={"SUM": r"SMT\s*HLTH"})
+    assert [r.tid for r in res.matched[0].remits] == [2]
+    for bad in ("SUM", "=X", "SUM=("):
+        res = cli("reconcile", "remits", "--deposits", "b.csv", "--key", "k", "--amount", "a",
+                  "--payer-pattern", bad)  # fmt: skip
+        assert res.exit_code == 2 and "--payer-pattern" in res.stderr, bad

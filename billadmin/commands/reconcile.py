@@ -416,6 +416,25 @@ def _remits_output(res, summary, run_id, day, days, side, fmt, output, limit) ->
                 note(f"{hidden} more row(s) not shown: use -o result.xlsx or --format csv for all")
 
 
+def _payer_patterns(values: list[str]) -> dict[str, str]:
+    """--payer-pattern CODE=REGEX (repeatable) -> {CODE: REGEX}, each checked."""
+    import re
+
+    from ..errors import BadInput
+
+    out = {}
+    for v in values:
+        code, eq, rx = v.partition("=")
+        if not eq or not code.strip() or not rx:
+            raise BadInput(f"--payer-pattern {v!r}: write CODE=REGEX, e.g. AET=AETNA\\s+AS01")
+        try:
+            re.compile(rx)
+        except re.error as e:
+            raise BadInput(f"--payer-pattern {code}: not a regular expression: {e}") from None
+        out[code.strip()] = rx
+    return out
+
+
 @app.command("remits")
 def reconcile_remits(
     as_of: Annotated[
@@ -485,6 +504,14 @@ def reconcile_remits(
             help="Deposits without a trace: days between the 835's payment date and the deposit.",
         ),
     ] = 5,
+    payer_pattern: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--payer-pattern",
+            metavar="CODE=REGEX",
+            help="Deposits: descriptions matching REGEX name payer CODE (repeatable).",
+        ),
+    ] = None,
     card_pattern: Annotated[
         str | None,
         typer.Option(
@@ -547,13 +574,23 @@ def reconcile_remits(
             description=description,
             payer=payer_col,
         )
-    elif key or amount or sheet or date_col or date_format or description or payer_col:
+    elif (
+        key
+        or amount
+        or sheet
+        or date_col
+        or date_format
+        or description
+        or payer_col
+        or payer_pattern
+    ):
         raise BadInput(
-            "--key, --amount, --sheet, --date, --date-format, --description and --payer"
-            " apply to --deposits"
+            "--key, --amount, --sheet, --date, --date-format, --description, --payer and"
+            " --payer-pattern apply to --deposits"
         )
     if window < 0:
         raise BadInput("--window is a number of days, 0 or more")
+    patterns = _payer_patterns(payer_pattern or [])
     if card_pattern is not None:
         import re
 
@@ -574,6 +611,7 @@ def reconcile_remits(
         since=since_day,
         strip_zeros=strip_zeros,
         window_days=window,
+        payer_patterns=patterns,
         **({"card_pattern": card_pattern} if card_pattern is not None else {}),
     )
     for n in res.notes:

@@ -17,7 +17,8 @@ Rules, in the order they are applied (each bank row and each 835 is used at most
    before the deposit, summed (a card processor deposits each day's batch).
 The payer of a bank row: its payer column, else its description; a bank row names an 835's
 payer when it holds the payer's code, its X12 id, the 835's payer key (N1*PR id) or trace
-company id (TRN03) as a word, or the payer's name. A row naming no payer we know may match any.
+company id (TRN03) as a word, or the payer's name, or matches a pattern declared for the payer
+(--payer-pattern CODE=REGEX). A row naming no payer we know may match any.
 Groups are searched among the 16 oldest candidates, at most 5 at a time, in date order: the
 search stays bounded and its answer deterministic (the first group found, oldest first).
 What stays unmatched: a traced bank row is "only in bank", a row without a trace "not from an
@@ -183,9 +184,16 @@ def match_deposits(
     window_days: int = DEFAULT_WINDOW_DAYS,
     card_days: dict[_dt.date, tuple[int, int]] | None = None,
     card_pattern: str | None = CARD_PATTERN,
+    payer_patterns: dict[str, str] | None = None,
 ) -> DepositResult:
     """The rules of the module docstring, in order. card_days: day -> (count, cents) of the
-    ledger's card payments."""
+    ledger's card payments; payer_patterns: payer code -> a regular expression of the bank's
+    descriptions that name it (a bank row it matches names that payer)."""
+    for code, pattern in (payer_patterns or {}).items():
+        rx = re.compile(pattern, re.I)
+        for b in bank:
+            if b.text and rx.search(b.text):
+                b.text = f"{b.text} {code.strip().upper()}"
     res = DepositResult()
     open_rems, left_traced = _by_trace(rems, [b for b in bank if b.trace], tolerance_cents, res)
     card = re.compile(card_pattern, re.I) if card_pattern else None

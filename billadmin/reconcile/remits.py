@@ -577,6 +577,7 @@ def deposits(
     problems: list[Problem],
     window_days: int = dep.DEFAULT_WINDOW_DAYS,
     card_pattern: str | None = dep.CARD_PATTERN,
+    payer_patterns: dict[str, str] | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """835 payments against the bank file (the rules of reconcile/deposits.py); -> the rows
     that need attention and the matched deposits."""
@@ -595,6 +596,7 @@ def deposits(
         window_days=window_days,
         card_days=dep.card_days(conn, as_of),
         card_pattern=card_pattern,
+        payer_patterns=payer_patterns,
     )
     f = side.file
 
@@ -654,6 +656,7 @@ def reconcile_remits(
     strip_zeros: bool = False,
     window_days: int = dep.DEFAULT_WINDOW_DAYS,
     card_pattern: str | None = dep.CARD_PATTERN,
+    payer_patterns: dict[str, str] | None = None,
 ) -> RemitsOutcome:
     from ..errors import InvalidRows
 
@@ -679,6 +682,7 @@ def reconcile_remits(
             problems=problems,
             window_days=window_days,
             card_pattern=card_pattern,
+            payer_patterns=payer_patterns,
         )
         if problems:
             raise InvalidRows(problems=problems[:100], file=deposit_side.path.name)
