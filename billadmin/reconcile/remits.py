@@ -1,22 +1,30 @@
 """`reconcile remits`: claims we issued against what payers' 835s said, and 835 payments against
-bank deposits.
+bank deposits, as of a day.
+
+Every claim-side figure is computed from the ledger's dated events up to --as-of (an 835
+answer or reversal from its payment date, a credit note or corrected claim from its issue date,
+payments from the day received, adjustments from the day made, other status events from their
+own day), so a past run reruns to the same numbers after more is posted.
 
 Categories (each row names the payer, our claim number and internal ids, never PHI):
-- unpaid: a claim issued at least N days (default 30) before --as-of with no 835 answer yet
-  (or whose last answer was a reversal), not voided or replaced, still with a balance. Summed
-  per payer.
+- paid (summary only, not a difference): claim payments made by --as-of and not reversed.
+- unpaid: a claim issued at least N days (default 30) before --as-of with no 835 answer by then
+  (or whose answers were reversed), not voided or replaced, still with a balance. Summed per
+  payer.
 - underpaid: a posted claim line whose allowed amount (AMT*B6 when the payer sent it, else paid
-  + patient responsibility) is below the fee schedule's amount for the code and modifier on the
-  date of service (the payer's own row, else the "default" row) times units, by more than the
-  tolerance. A claim paid without service lines is compared as a whole.
-- denied: a claim whose current status is denied, with its reason codes.
+  + patient responsibility + the prior payers' impact, OA-23, on a secondary's 835) is below the
+  fee schedule's amount for the code and modifier on the date of service (the payer's own row,
+  else the "default" row) times units, by more than the tolerance. A claim paid without service
+  lines is compared as a whole.
+- denied: a claim whose status on --as-of is denied, with its reason codes.
 - unknown_claim: an 835 claim payment we could not post: not our claim, a reversal of a payment
   we never posted, or a duplicate of one already posted.
-- with --deposits: each 835 payment (BPR02, keyed by its TRN02 trace number) dated up to --as-of
-  against the bank file: deposit_matched, deposit_amount_differs, only_in_835, only_in_bank,
-  deposit_duplicate. With the bank file's date column (--date), its rows dated after --as-of
-  (or before --since) are left out, so a past --as-of compares both sides as they stood then.
-Exit 1 when any category other than the matched deposits has rows.
+- with --deposits: the 835 payments dated up to --as-of against the bank file (the rules of
+  reconcile/deposits.py): deposit_matched, deposit_amount_differs, only_in_835, only_in_bank,
+  not_from_835, deposit_duplicate. With the bank file's date column (--date), its rows dated
+  after --as-of (or before --since) are left out, so a past --as-of compares both sides as they
+  stood then.
+Exit 1 when any category other than paid and the matched deposits has rows.
 """
 
 from __future__ import annotations
