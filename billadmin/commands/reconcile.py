@@ -537,9 +537,10 @@ def reconcile_remits(
 ):
     """Claims issued against 835 postings: unpaid, underpaid, denied, unknown; and deposits.
 
-    Unpaid: no 835 answer --days after issue, per payer. Underpaid: allowed below the fee
-    schedule. Denied: current status denied, with reason codes. Unknown: 835 claims we could not
-    post. With --deposits, each 835 payment (by its TRN02 trace number) is matched to the bank
+    Every figure is as it stood on --as-of (the ledger's events up to that day). Paid: claim
+    payments. Unpaid: no 835 answer --days after issue, per payer. Underpaid: allowed below the
+    fee schedule (a secondary's OA-23 counts as allowed). Denied: status denied, with reason
+    codes. Unknown: 835 claims we could not post. With --deposits, each 835 payment (by its TRN02 trace number) is matched to the bank
     file; rows without a trace by payer, amount and --window days (single, several 835s in one
     deposit, one 835 in several deposits), card batches against the day's card payments; the
     rest is listed as not from an 835. Exit 0 when nothing needs attention, 1 otherwise, 2 on
