@@ -540,11 +540,11 @@ def reconcile_remits(
     Every figure is as it stood on --as-of (the ledger's events up to that day). Paid: claim
     payments. Unpaid: no 835 answer --days after issue, per payer. Underpaid: allowed below the
     fee schedule (a secondary's OA-23 counts as allowed). Denied: status denied, with reason
-    codes. Unknown: 835 claims we could not post. With --deposits, each 835 payment (by its TRN02 trace number) is matched to the bank
-    file; rows without a trace by payer, amount and --window days (single, several 835s in one
-    deposit, one 835 in several deposits), card batches against the day's card payments; the
-    rest is listed as not from an 835. Exit 0 when nothing needs attention, 1 otherwise, 2 on
-    bad input. Kept in history.
+    codes. Unknown: 835 claims we could not post. With --deposits, each 835 payment (by its
+    TRN02 trace number) is matched to the bank file; rows without a trace by payer, amount and
+    --window days (single, several 835s in one deposit, one 835 in several deposits), card
+    batches against the day's card payments; the rest is listed as not from an 835. Exit 0
+    when nothing needs attention, 1 otherwise, 2 on bad input. Kept in history.
 
     Example:
         billadmin reconcile remits --as-of 2026-03-31 --deposits bank-march.csv --key "EFT Trace" --amount Credit
