@@ -916,6 +916,7 @@ def demo_steps():
     held, month-end reports."""
     # the NCCI excerpt, then scrub what is still unbilled (issue 4); month-end reports and
     # reports.xlsx, kept last (issue 7)
+    from .acks import step_acks  # the clearinghouse's 999s and 277CAs, a rejection worked (issue 16)
     from .auths import step_auths  # payer rules and authorizations (issue 20)
     from .eligibility import step_eligibility  # tomorrow's 270s, the payers' 271s (issue 16)
     from .pricing import step_pricing  # charge master, contracts, price changes (issue 18)
@@ -928,6 +929,7 @@ def demo_steps():
         step_code_sets,
         _step_bill_and_post,
         step_scrub,
+        step_acks,
         step_eligibility,
         step_pricing,
         step_reports,
