@@ -414,7 +414,9 @@ def more_charges(
         r["Encounter"] = prefix + r["Encounter"]
         r["MRN"] = mrns[int(r["MRN"]) % len(mrns)]
         rows.append(r)
-    return write_csv(path, demo.HEADERS["charges"], rows)
+    from billadmin.demo.practice import EXTRA_HEADERS  # NDC, ordering, CLIA... (issue 20)
+
+    return write_csv(path, demo.HEADERS["charges"] + EXTRA_HEADERS["charges"], rows)
 
 
 def simulate_835s(db: Path, out: Path, as_of: _dt.date) -> list[Path]:

@@ -190,6 +190,9 @@ def patient_files(folder: Path, patients: list[dict]) -> list[tuple[str, Path]]:
 def charges_file(path: Path, encounters: list[dict]) -> Path:
     header = ["Encounter", "MRN", "DOS", "Rendering NPI", "POS", "Line", "Code"]
     header += ["Mod1", "Mod2", "Dx1", "Dx2", "Pointers", "Units", "Charge"]
+    # optional claim-field columns an encounter gives for every line (issue 20: CLIA, NDC...)
+    extra = list(dict.fromkeys(k for e in encounters for k in e.get("columns", {})))
+    header += extra
     rows = []
     for e in encounters:
         dx = list(e.get("dx", ["I10"])) + ["", ""]
@@ -212,6 +215,7 @@ def charges_file(path: Path, encounters: list[dict]) -> Path:
                     e.get("pointers", "1"),
                     units,
                     ln[1],
+                    *[e.get("columns", {}).get(k, "") for k in extra],
                 ]
             )
     return write_csv(path, header, rows)
