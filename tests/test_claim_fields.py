@@ -5,6 +5,7 @@ column, exit 2, nothing written), carried into the 837P in their own loops, and 
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import invoice_fixtures as fx
@@ -493,3 +494,30 @@ def test_a_replacement_claim_carries_the_fields_as_corrected(practice_db, cli, t
     segs = _claim(_generate(practice_db, tmp_path))
     assert segs[0].startswith("CLM*C000002*65***11:B:7")
     assert "LIN**N4*55555444422" in segs and "REF*G1*PA777" in segs
+
+
+def test_codes_check_file_sees_the_ndc_column(practice_db, cli, tmp_path):
+    """A charge file scrubbed without import: its NDC column counts (Medicaid J-code)."""
+    bare = _write(tmp_path / "bare.csv", HEAD, [_row(code="J1030", charge="40.00")])
+    r = cli("codes", "check", "--file", bare, "--rule", "NDC-MISSING", "-f", "json")
+    assert [x["rule"] for x in json.loads(r.stdout)] == ["NDC-MISSING"]
+    head = HEAD + ["NDC", "NDC Unit", "NDC Quantity"]
+    full = _write(
+        tmp_path / "full.csv",
+        head,
+        [_row(code="J1030", charge="40.00") + ["1234-5678-90", "ML", "1"]],
+    )
+    r = cli(
+        "codes",
+        "check",
+        "--file",
+        full,
+        "--rule",
+        "NDC-MISSING",
+        "--rule",
+        "NDC-UNIT",
+        "-f",
+        "json",
+    )
+    assert json.loads(r.stdout) == [], r.stderr
+    assert practice_db.execute("SELECT COUNT(*) FROM charge_line_fields").fetchone()[0] == 0
