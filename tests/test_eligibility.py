@@ -556,3 +556,15 @@ def test_a_dependents_subscriber_corrections(asked, cli, tmp_path, db):
     assert db.execute(
         "SELECT subscriber_first, subscriber_dob, member_id FROM coverages WHERE id = 2"
     ).fetchone() == ("MARIE", "1980-05-06", "KEY222")
+
+
+def test_a_270_failing_its_check_writes_nothing(office, cli, tmp_path, db, monkeypatch):
+    """Stand-in for a builder bug: the check's verdict stops the run before anything is kept."""
+    monkeypatch.setattr(x270, "check", lambda data: ["segment 9: TRN needs TRN01 1"])
+    r, out = _request(cli, tmp_path, "--expiring", "30")
+    assert r.exit_code == 2
+    assert "the 270 for payer KEY failed its check; nothing was written" in r.stderr
+    assert "segment 9: TRN needs TRN01 1" in r.stderr
+    assert list(out.iterdir()) == []  # not even a temporary file
+    assert db.execute("SELECT COUNT(*) FROM eligibility_requests").fetchone()[0] == 0
+    assert db.execute("SELECT last_value FROM x12_counters WHERE name = 'isa'").fetchone()[0] == 0

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from .. import audit, db
 from ..errors import BadInput
+from ..outfile import PrivateFile
 from ..x12.envelope import Envelope
 from . import x270
 
@@ -102,12 +103,15 @@ def _coverage_for(conn: Database, w: Wanted) -> int | None:
     return row[0] if row else None
 
 
+_COV_COLS = (
+    "c.id", "c.member_id", "c.relationship", "c.subscriber_first", "c.subscriber_last",
+    "c.subscriber_dob", "py.id", "py.code", "py.name", "py.kind", "py.x12_payer_id", "p.mrn",
+    "p.first_name", "p.last_name", "p.dob", "p.sex",
+)  # fmt: skip
+_COV_KEYS = tuple(c.replace(".", "_") for c in _COV_COLS)
 _COV = (
-    "SELECT c.id, c.member_id, c.relationship, c.subscriber_first, c.subscriber_last,"
-    " c.subscriber_dob, py.id, py.code, py.name, py.kind, py.x12_payer_id,"
-    " p.mrn, p.first_name, p.last_name, p.dob, p.sex"
-    " FROM coverages c JOIN payers py ON py.id = c.payer_id JOIN patients p ON p.id = c.patient_id"
-    " WHERE c.id = ?"
+    f"SELECT {', '.join(_COV_COLS)} FROM coverages c JOIN payers py ON py.id = c.payer_id"
+    " JOIN patients p ON p.id = c.patient_id WHERE c.id = ?"
 )
 
 
@@ -136,7 +140,7 @@ def send(
     created: _dt.datetime | None = None,
 ) -> SendResult:
     """Write one 270 per payer for `wanted`; record the requests (see the module docstring)."""
-    from ..outfile import PrivateFile, inside, warn_if_shared_folder
+    from ..outfile import warn_if_shared_folder
 
     prac = _practice(conn)
     created = (created or _dt.datetime.now()).replace(second=0, microsecond=0)
@@ -144,30 +148,10 @@ def send(
         r[0]: (r[1], r[2]) for r in conn.execute("SELECT npi, last_name, first_name FROM providers")
     }
     result = SendResult()
-    by_payer: dict[int, tuple[dict, list[tuple[Wanted, tuple]]]] = {}
-    for w in wanted:
-        w.coverage_id = _coverage_for(conn, w)
-        cov = conn.execute(_COV, (w.coverage_id,)).fetchone() if w.coverage_id else None
-        if cov is None:
-            w.skipped = "no coverage active on the day" + (
-                f" with payer {w.payer_code}" if w.payer_code else ""
-            )
-        elif cov[9] == "self":
-            w.skipped = "self-pay: nobody to ask"
-        elif not cov[10]:
-            w.skipped = f"payer {cov[7]} has no X12 payer id (payer set --x12-payer-id)"
-        elif w.provider_npi and w.provider_npi not in providers:
-            w.skipped = "the appointment's provider NPI is not a recorded provider"
-        if w.skipped:
-            mrn = conn.execute("SELECT mrn FROM patients WHERE id = ?", (w.patient_id,)).fetchone()
-            result.rows.append(_row(w, mrn[0], None, None, None))
-            continue
-        assert cov is not None
-        payer = {"id": cov[6], "code": cov[7], "name": cov[8], "x12": cov[10]}
-        by_payer.setdefault(cov[6], (payer, []))[1].append((w, cov))
+    by_payer = _plan(conn, wanted, providers, result)
     if dry_run or not by_payer:
-        for payer, items in by_payer.values():
-            result.rows.extend(_row(w, cov[11], payer["code"], None, None) for w, cov in items)
+        for items in by_payer.values():
+            result.rows.extend(_row(w, c["p_mrn"], c["py_code"], None, None) for w, c in items)
         return _in_order(result, wanted)
     if not out_dir.is_dir():
         raise BadInput(f"{out_dir}: no such folder (--out)")
@@ -175,63 +159,14 @@ def send(
     staged: list[PrivateFile] = []
     try:
         with db.write(conn):
-            from ..billing import numbering
-
-            for payer, items in by_payer.values():
-                isa, gs = numbering.next_control(conn, "isa"), numbering.next_control(conn, "gs")
-                envl = Envelope(
-                    prac["submitter_id"], prac["receiver_id"], isa, gs, created,
-                    usage=prac.get("usage") or "P", functional_id="HS", version=x270.VERSION,
-                )  # fmt: skip
-                asks = []
-                traces = []
-                for n, (w, cov) in enumerate(items, start=1):
-                    if w.provider_npi:
-                        last, first = providers[w.provider_npi]
-                        rec = x270.Receiver(w.provider_npi, last, first, person=True)
-                    else:
-                        rec = x270.Receiver(prac["npi"], prac["name"])
-                    trace = f"{isa:09d}-{n}"
-                    traces.append(trace)
-                    dep = (cov[2] or "self") != "self"
-                    asks.append((rec, x270.Inquiry(
-                        trace, w.service_date, cov[1], cov[13], cov[12], cov[14], cov[15],
-                        dependent=dep, sub_last=cov[4], sub_first=cov[3], sub_dob=cov[5],
-                    )))  # fmt: skip
-                data = x270.build(envl, payer["name"], payer["x12"], asks, prac["tax_id"])
-                problems = x270.check(data)
-                if problems:
-                    raise X270Invalid(
-                        f"the 270 for payer {payer['code']} failed its check; nothing was written",
-                        details=problems,
-                    )
-                path = inside(out_dir, f"270-{payer['code']}-{isa:09d}.x12")
-                pf = PrivateFile(path, "w", encoding="ascii", newline="", warn=False)
-                staged.append(pf)
-                pf.handle.write(data)
-                pf.seal()
-                fid = conn.execute(
-                    "INSERT INTO eligibility_files (kind, payer_id, isa_control, gs_control, path,"
-                    " sha256, transactions, created_at) VALUES ('270', ?, ?, ?, ?, ?, ?, ?)",
-                    (payer["id"], f"{isa:09d}", str(gs), str(path),
-                     hashlib.sha256(data.encode()).hexdigest(), len(asks), audit.utcnow()),
-                ).lastrowid  # fmt: skip
-                for n, ((w, cov), trace) in enumerate(zip(items, traces, strict=True), start=1):
-                    conn.execute(
-                        "INSERT INTO eligibility_requests (file_id, trace, st_control, patient_id,"
-                        " coverage_id, service_date, reason, created_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (fid, trace, f"{n:04d}", w.patient_id, cov[0], w.service_date, w.reason,
-                         audit.utcnow()),
-                    )  # fmt: skip
-                    result.rows.append(_row(w, cov[11], payer["code"], trace, path.name))
-                result.files.append(path)
+            for items in by_payer.values():
+                staged.append(_write_payer(conn, prac, providers, items, out_dir, created, result))
             audit.record(
                 conn,
                 "eligibility request",
                 entity="coverage",
-                ids=sorted({cov[0] for _, items in by_payer.values() for _, cov in items}),
-                count=sum(len(items) for _, items in by_payer.values()),
+                ids=sorted({c["c_id"] for items in by_payer.values() for _, c in items}),
+                count=sum(len(items) for items in by_payer.values()),
                 detail={"files": len(staged)},
             )
     except BaseException:
@@ -241,6 +176,99 @@ def send(
     for pf in staged:
         pf.commit()
     return _in_order(result, wanted)
+
+
+def _plan(
+    conn: Database, wanted: list[Wanted], providers: dict, result: SendResult
+) -> dict[int, list[tuple[Wanted, dict]]]:
+    """Each inquiry's coverage, grouped by payer; the ones not asked go to result with why."""
+    by_payer: dict[int, list[tuple[Wanted, dict]]] = {}
+    for w in wanted:
+        w.coverage_id = _coverage_for(conn, w)
+        row = conn.execute(_COV, (w.coverage_id,)).fetchone() if w.coverage_id else None
+        cov = dict(zip(_COV_KEYS, row, strict=True)) if row else None
+        if cov is None:
+            w.skipped = "no coverage active on the day" + (
+                f" with payer {w.payer_code}" if w.payer_code else ""
+            )
+        elif cov["py_kind"] == "self":
+            w.skipped = "self-pay: nobody to ask"
+        elif not cov["py_x12_payer_id"]:
+            w.skipped = f"payer {cov['py_code']} has no X12 payer id (payer set --x12-payer-id)"
+        elif w.provider_npi and w.provider_npi not in providers:
+            w.skipped = "the appointment's provider NPI is not a recorded provider"
+        if w.skipped or cov is None:
+            mrn = conn.execute("SELECT mrn FROM patients WHERE id = ?", (w.patient_id,)).fetchone()
+            result.rows.append(_row(w, mrn[0], None, None, None))
+            continue
+        by_payer.setdefault(cov["py_id"], []).append((w, cov))
+    return by_payer
+
+
+def _write_payer(
+    conn: Database, prac: dict, providers: dict, items: list[tuple[Wanted, dict]],
+    out_dir: Path, created: _dt.datetime, result: SendResult,
+) -> PrivateFile:  # fmt: skip
+    """One payer's 270: control numbers, built, checked, staged beside its final name (the
+    caller puts it in place after COMMIT), recorded with one request row per person."""
+    from ..billing import numbering
+    from ..outfile import inside
+
+    payer = items[0][1]
+    isa, gs = numbering.next_control(conn, "isa"), numbering.next_control(conn, "gs")
+    envl = Envelope(
+        prac["submitter_id"], prac["receiver_id"], isa, gs, created,
+        usage=prac.get("usage") or "P", functional_id="HS", version=x270.VERSION,
+    )  # fmt: skip
+    asks = []
+    for n, (w, c) in enumerate(items, start=1):
+        if w.provider_npi:
+            last, first = providers[w.provider_npi]
+            rec = x270.Receiver(w.provider_npi, last, first, person=True)
+        else:
+            rec = x270.Receiver(prac["npi"], prac["name"])
+        asks.append((rec, x270.Inquiry(
+            f"{isa:09d}-{n}", w.service_date, c["c_member_id"], c["p_last_name"],
+            c["p_first_name"], c["p_dob"], c["p_sex"],
+            dependent=(c["c_relationship"] or "self") != "self", sub_last=c["c_subscriber_last"],
+            sub_first=c["c_subscriber_first"], sub_dob=c["c_subscriber_dob"],
+        )))  # fmt: skip
+    data = x270.build(envl, payer["py_name"], payer["py_x12_payer_id"], asks, prac["tax_id"])
+    problems = x270.check(data)
+    if problems:
+        raise X270Invalid(
+            f"the 270 for payer {payer['py_code']} failed its check; nothing was written",
+            details=problems,
+        )
+    path = inside(out_dir, f"270-{payer['py_code']}-{isa:09d}.x12")
+    pf = PrivateFile(path, "w", encoding="ascii", newline="", warn=False)
+    try:
+        pf.handle.write(data)
+        pf.seal()
+        _record(conn, payer, isa, gs, path, data, items, asks, result)
+    except BaseException:
+        pf.discard()
+        raise
+    return pf
+
+
+def _record(conn, payer, isa, gs, path, data, items, asks, result) -> None:
+    """The file and one request row per person (the trace a 271 is matched by)."""
+    fid = conn.execute(
+        "INSERT INTO eligibility_files (kind, payer_id, isa_control, gs_control, path,"
+        " sha256, transactions, created_at) VALUES ('270', ?, ?, ?, ?, ?, ?, ?)",
+        (payer["py_id"], f"{isa:09d}", str(gs), str(path),
+         hashlib.sha256(data.encode()).hexdigest(), len(asks), audit.utcnow()),
+    ).lastrowid  # fmt: skip
+    for n, ((w, c), (_, q)) in enumerate(zip(items, asks, strict=True), start=1):
+        conn.execute(
+            "INSERT INTO eligibility_requests (file_id, trace, st_control, patient_id,"
+            " coverage_id, service_date, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (fid, q.trace, f"{n:04d}", w.patient_id, c["c_id"], w.service_date, w.reason,
+             audit.utcnow()),
+        )  # fmt: skip
+        result.rows.append(_row(w, c["p_mrn"], payer["py_code"], q.trace, path.name))
+    result.files.append(path)
 
 
 def _in_order(result: SendResult, wanted: list[Wanted]) -> SendResult:
