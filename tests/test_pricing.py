@@ -263,3 +263,25 @@ def test_price_changes_report(cli, pdb, tmp_path):
     assert r.exit_code == 0 and out.exists()
     r = cli("report", "price-changes", "--month", "2026-13")
     assert r.exit_code == 2 and "--month" in r.output
+
+
+def test_demo_prices_changes_and_legacy_worksheet(demo_practice, demo_copy, cli):
+    """The demo raises four charge master prices and Keystone's 99213/99214 on 2026-10-01 and
+    writes the ICD-9-CM worksheet of a legacy file (nothing converted)."""
+    src, stderr = demo_practice
+    assert "4 raised on 2026-10-01" in stderr and "legacy-worksheet.csv" in stderr
+    sheet = src.parent / f"{src.stem}-files" / "imports" / "legacy-worksheet.csv"
+    rows = {r["icd9cm"]: r for r in csv.DictReader(open(sheet))}
+    assert rows["250.00"]["candidates"] == "E11.9 [10000]" and rows["250.00"]["icd10cm"] == ""
+    assert rows["724.2"]["candidates"] == "M54.5 [00000] (not valid)"  # a header since FY2022
+    r = cli(
+        "--db", demo_copy, "report", "price-changes", "--month", "2026-10", "-f", "json", db=False
+    )
+    assert r.exit_code == 0, r.output
+    got = {
+        (x["kind"], x["payer"], x["code"]): (x["old_price"], x["new_price"])
+        for x in json.loads(r.stdout)
+    }
+    assert got[("charge", None, "99213")] == ("140.00", "150.00")
+    assert got[("contract", "KEY", "99213")] == ("140.00", "145.00")
+    assert len(got) == 6

@@ -919,7 +919,10 @@ def demo_steps():
     from .acks import step_acks  # the clearinghouse's 999s and 277CAs, a rejection worked (issue 16)
     from .auths import step_auths  # payer rules and authorizations (issue 20)
     from .eligibility import step_eligibility  # tomorrow's 270s, the payers' 271s (issue 16)
-    from .pricing import step_pricing  # charge master, contracts, price changes (issue 18)
+    from .pricing import (  # charge master, contracts, price changes, ICD-9 (issue 18)
+        step_legacy_worksheet,
+        step_pricing,
+    )
     from .reports import step_reports
     from .scrub import step_code_sets, step_scrub
 
@@ -932,5 +935,6 @@ def demo_steps():
         step_acks,
         step_eligibility,
         step_pricing,
+        step_legacy_worksheet,
         step_reports,
     ]

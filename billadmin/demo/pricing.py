@@ -66,3 +66,46 @@ def step_pricing(ctx) -> None:
         f" payer contracts ({b.inserted} rows; Keystone's changed on {change}, Summit at 120% of"
         f" Medicare) from {cdm_f.name} and {ct_f.name}"
     )
+
+
+# a legacy export from the practice's old system: ICD-9-CM codes, some after the 2015-10-01 switch
+LEGACY = [
+    ("L15000001", "2015-03-10", "99213", ("250.00", "401.9"), "1,2"),
+    ("L15000002", "2015-08-14", "99214", ("724.2",), "1"),
+    ("L15000003", "2015-11-02", "99213", ("250.00", "401.9"), "1,2"),
+    ("L15000004", "2016-01-12", "99214", ("724.2", "272.4"), "1,2"),
+]
+
+
+def step_legacy_worksheet(ctx) -> None:
+    """Demo step: ICD-9-CM and the GEMs loaded (`codes load icd9cm`), and the conversion worksheet
+    of a legacy charge file (`codes worksheet`): nothing is imported or converted by the demo."""
+    from ..codesets import legacy, worksheet
+
+    files = Path(ctx.summary.files_dir)
+    with open(files / "charges.csv", newline="", encoding="utf-8") as fh:
+        first = next(csv.DictReader(fh))
+    mrn, npi = first["MRN"], first["Rendering NPI"]
+    rows = [
+        [enc, mrn, dos, npi, "11", "1", code, *(list(dx) + [""] * (2 - len(dx))), ptr, "1", ""]
+        for enc, dos, code, dx, ptr in LEGACY
+    ]
+    src = _write(
+        files / "legacy-charges.csv",
+        ["Encounter", "MRN", "DOS", "Rendering NPI", "POS", "Line", "Code", "Dx1", "Dx2"]
+        + ["Pointers", "Units", "Charge"],
+        rows,
+    )
+    rep = legacy.load(ctx.conn)
+    sheet = worksheet.build(ctx.conn, src)
+    out = _write(
+        files / "legacy-worksheet.csv",
+        worksheet.COLUMNS,
+        [[r[c] for c in worksheet.COLUMNS] for r in sheet],
+    )
+    need = sum(r["rows_to_convert"] for r in sheet)
+    ctx.summary.steps.append(
+        f"Loaded ICD-9-CM {rep.label} and the GEMs; the legacy file {src.name} has"
+        f" {len(sheet)} ICD-9-CM codes, {need} on dates of service from 2015-10-01 that need an"
+        f" ICD-10-CM code: the coder's worksheet is {out.name} (`billadmin codes worksheet`)"
+    )
