@@ -185,3 +185,31 @@ def test_statements_are_append_only(cli, book, db, tmp_path):
         db.execute("UPDATE statements SET balance_cents = 0")
     r = cli("check")
     assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_cycle_days_mail_house_xlsx_and_list(cli, book, db, tmp_path):
+    from openpyxl import load_workbook
+
+    assert cli("statement", "config", "--cycle-days", "15,1").exit_code == 0
+    r = cli("statement", "run", "--date", "2026-12-01", "--cycle-day", "7")
+    assert r.exit_code == 2 and "not one of the practice's cycle days (1,15)" in r.stderr
+    # two cycles: patient ids 1 and 5 (0000201, 0000205) are odd -> the second day, 15
+    got, _ = _run(cli, tmp_path, "2026-12-15", "--cycle-day", "15", "--mail-house", "xlsx")
+    assert sorted(got) == ["0000201", "0000205"]
+    got, _ = _run(cli, tmp_path, "2026-12-16", "--cycle-day", "1")
+    assert got == {}  # 0000202 under the minimum, 0000204 on hold
+    wb = load_workbook(tmp_path / "2026-12-15" / "mail-house-2026-12-15.xlsx")
+    ws = wb["Statements"]
+    assert [c.value for c in ws[1]][:2] == ["statement", "account"]
+    assert ws.max_row == 3
+    r = cli("statement", "list", "0000201", "-f", "json")
+    assert [(s["stated_on"], s["step"]) for s in json.loads(r.stdout)] == [("2026-12-15", "final")]
+
+
+def test_run_audit_names_no_patient(cli, book, db, tmp_path):
+    _run(cli, tmp_path, "2026-12-01")
+    detail = db.execute(
+        "SELECT entity, row_count, detail FROM audit_log WHERE action = 'statement run'"
+    ).fetchone()
+    assert detail[0] == "statement_runs" and detail[1] == 2
+    assert "0000201" not in detail[2] and "Sample" not in detail[2]
