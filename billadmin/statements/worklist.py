@@ -8,8 +8,7 @@ Sources, each row with a due date, a kind, the account (MRN), the invoice or pla
 - plan: payment plans with an installment due within 7 days or missed (statements.plans);
 - collections: accounts past their final notice, ready to send (statements.collections);
 - anything registered in EXTRA_SOURCES ("module:function", called as f(conn, on) and returning
-  rows of the same keys): the hook for claim rejections (999/277CA acknowledgements) once
-  they are read.
+  rows of the same keys): claim rejections from 999/277CA acknowledgements (acks.views).
 Ordered by due date, oldest first.
 """
 
