@@ -152,3 +152,17 @@ def test_cancelled_plan_goes_back_to_dunning(cli, owes, tmp_path):
     r = cli("statement", "run", "--date", "2026-12-01", "--out", tmp_path, "-f", "json")
     (s,) = json.loads(r.stdout)
     assert (s["step"], s["amount_due"]) == ("60", "300.00")
+
+
+def test_plan_statement_asks_for_what_the_plan_does_not_cover(cli, owes, db, tmp_path):
+    assert _create(cli).exit_code == 0  # 300.00: 100.00 on 11-15, 12-15 and 01-15
+    with dbmod.write(db):  # a visit after the plan was set up: not on the plan
+        lf.patient_invoice(db, owes, "2026-11-20", [("2026-11-19", "99212", 4000)])
+    r = cli("statement", "run", "--date", "2026-12-01", "--out", tmp_path / "a", "-f", "json")
+    (s,) = json.loads(r.stdout)
+    # 340.00 owed less the 01-15 installment not due yet: 11-15 + 12-15 + the new 40.00
+    assert (s["balance"], s["amount_due"], s["pay_by"]) == ("340.00", "240.00", "2026-12-15")
+    r = cli("statement", "run", "--date", "2027-02-01", "--out", tmp_path / "b", "-f", "json")
+    (s,) = json.loads(r.stdout)
+    # every installment past: all of it, by the usual 30 days
+    assert (s["amount_due"], s["pay_by"]) == ("340.00", "2027-03-03")

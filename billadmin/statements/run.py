@@ -6,7 +6,8 @@ Rules:
   tells) is at least the practice's minimum (settings), unless a statement hold is in force or
   the account went to collections. A zero or credit balance gets none (credits are listed by
   `statement credits`). A patient on an open payment plan gets a plan statement whatever the
-  minimum, never a dunning step.
+  minimum, never a dunning step: it asks for the installments due by the next due date (by the
+  usual due date when every installment is past) plus any balance the plan does not cover.
 - What it says: every open item with its open amount, the payments and adjustments since the
   patient's last statement, the aging of the balance, the dunning message of its step
   (settings.STEPS/TEXTS: by the age of the oldest unpaid item), and a tear-off coupon with the
@@ -143,9 +144,13 @@ def _content(
     due_days = int(prac.get("due_days") or SETTINGS["due_days"][1])
     pay_by = (on + _dt.timedelta(days=due_days)).isoformat()
     if plan:
+        # the installments due, plus what the plan does not cover (charges since it was set up)
         due, by = plans.statement_due(conn, plan, on)
-        amount_due = min(due, owed.balance_cents)
-        pay_by = by.isoformat() if by else pay_by
+        left = plans.state(conn, plan, on)["left_cents"]
+        outside = max(owed.balance_cents - left, 0)
+        amount_due = min(due + outside, owed.balance_cents)
+        if by is not None and by >= on:
+            pay_by = by.isoformat()
     else:
         amount_due = owed.balance_cents
     items = [
