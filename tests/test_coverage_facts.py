@@ -184,3 +184,15 @@ def test_qmb_set_by_command_holds_medicare_cost_sharing(cli, practice_db, tmp_pa
     assert [r["number"] for r in res.issued] == []  # no statement for the deductible
     # 200.00 - 100.00 paid - 50.00 CO-45 = 50.00 PR-1 held on the claim, not billed
     assert [(r["rule"], r["amount_cents"]) for r in res.cob] == [("COB-QMB", 5000)]
+
+
+def test_a_coverage_file_without_the_columns_keeps_what_was_set(cli, practice_db, tmp_path):
+    """The nightly registration file has no MSP Type or QMB column: re-importing it leaves what
+    the front desk set with coverage-set."""
+    f = _coverage_csv(tmp_path, [["Q0001", "MCR", "1EG4TE5MK01", "secondary", "2020-01-01"]], [])
+    assert cli("import", "coverage", f).exit_code == 0
+    args = ["patient", "coverage-set", "Q0001", "MCR", "--msp-type", "12", "--qmb"]
+    assert cli(*args).exit_code == 0
+    r = cli("import", "coverage", f)
+    assert r.exit_code == 0, r.stderr
+    assert _facts(practice_db) == [("MCR", "12", 1)]
