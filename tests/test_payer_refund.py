@@ -179,3 +179,30 @@ def test_check_finds_a_payer_return_its_payment_does_not_carry(db, tmp_path, cli
     r = cli("check")
     assert r.exit_code == 1 and "PAYER-RETURN" in r.stdout
     assert "C000001: payer refund 1 (25.00): no allocation of -25.00" in " ".join(r.stdout.split())
+
+
+def test_second_payment_after_a_paper_eob_of_the_same_payer(db, tmp_path, cli):
+    """The same payer's first answer came on paper (payment eob, claim-level CO-45), its second
+    by 835 (line-level CO-45, another claim number): the CO-45 40.00 is taken off once."""
+    _setup(db, tmp_path)
+    r = cli(
+        "payment", "eob", "C000001", "--paid", "110.00", "--adjust", "CO-45:40.00",
+        "--reference", "EOB1", "--payer-claim-number", "KEY-A", "--date", "2026-12-20",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    _remit(db, tmp_path, "EFT2", [_paid("KEY-B")], on="D+35")
+    # 150.00 - (110.00 + 110.00) paid - 40.00 CO-45 once = -110.00
+    assert _balance(db, "C000001") == 15000 - 11000 - 11000 - 4000
+
+
+def test_one_payment_repeating_a_reason_on_a_line_posts_both(db, tmp_path):
+    """Two CO-45 on one line of ONE claim payment (10.00 and 30.00) are not a repeat: both post."""
+    _setup(db, tmp_path)
+    _remit(
+        db,
+        tmp_path,
+        "EFT1",
+        [_paid("KEY-A", "110.00", (("CO", "45", "10.00"), ("CO", "45", "30.00")))],
+    )
+    # 150.00 - 110.00 - 10.00 - 30.00 = 0.00
+    assert _balance(db, "C000001") == 15000 - 11000 - 1000 - 3000

@@ -484,6 +484,36 @@ def _insert_transaction(conn: Database, file_id: int, tx: Transaction, payer_id:
     return tx_id
 
 
+@dataclass
+class _Repeat:
+    """A payer's second payment of a claim (another CLP07, so not a duplicate) repeats the CAS
+    that explains it, but the charge is reduced by contract once and the patient's share moves
+    once (835 TR3 1.10.2.8: a change to an adjudicated claim comes as a reversal and correction,
+    which nets the first posting out). So each contractual or patient CAS posts only what this
+    payer has not taken off yet for its group and reason: on the same line, or at claim level
+    (a paper EOB's claim-level CO-45 and an 835's line-level one are the same reduction). The
+    parts of a split claim (MA15) are not repeats. The 835's CAS is kept as read either way.
+    ``used`` counts, within one claim payment, what earlier CAS already matched."""
+
+    used: dict[tuple, int] = field(default_factory=dict)
+
+    def cap(self, amount: int, a: Adjustment, line: int | None, taken: dict) -> int:
+        """How much of ``amount`` was already taken (not to post again)."""
+        key = (a.group, a.reason)
+        if line is None:  # claim level: whatever the payer took anywhere on the claim
+            avail = max(0, sum(taken.values()) - self.used.get((*key, "all"), 0))
+            cap = min(amount, avail)
+            self.used[(*key, "all")] = self.used.get((*key, "all"), 0) + cap
+            return cap
+        on_line = max(0, taken.get(line, 0) - self.used.get((*key, line), 0))
+        pool = max(0, taken.get(None, 0) - self.used.get((*key, None), 0))
+        cap = min(amount, on_line + pool)
+        from_line = min(cap, on_line)
+        self.used[(*key, line)] = self.used.get((*key, line), 0) + from_line
+        self.used[(*key, None)] = self.used.get((*key, None), 0) + cap - from_line
+        return cap
+
+
 class _StatusEvent(NamedTuple):
     invoice_id: int
     claim_id: int  # remit_claims.id
@@ -681,6 +711,7 @@ class _TransactionPosting:
             id(ln): (rid, il)
             for ln, rid, il in zip(claim.lines, remit_line_ids, line_ids, strict=True)
         }
+        repeat = _Repeat()
         for ln, a in claim.all_adjustments():
             rid, il = line_map[id(ln)] if ln is not None else (None, None)
             adj_id = None
@@ -688,8 +719,9 @@ class _TransactionPosting:
             amount = 0
             if post_to is not None and a.amount_cents != 0 and cls in ("contractual", "patient"):
                 amount = a.amount_cents
-                if amount > 0 and not claim.is_reversal:
-                    amount = max(0, amount - self._already_taken(post_to, il, a))
+                if amount > 0 and not claim.is_reversal and not _is_split(claim):
+                    taken = self._already_taken(post_to, claim_id, a)
+                    amount -= repeat.cap(amount, a, il, taken)
             if amount:
                 adj_id = self.conn.execute(
                     "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
@@ -722,23 +754,24 @@ class _TransactionPosting:
                 ),
             )
 
-    def _already_taken(self, invoice_id: int, line_id: int | None, a: Adjustment) -> int:
-        """What this payer's postings on the invoice (reversals netted) already took off for the
-        same line, group and reason: a payer's second payment of a claim (another CLP07, so not
-        a duplicate) repeats the CAS that explains it, but the charge is reduced by contract
-        once and the patient's share moves once (835 TR3 1.10.2.8: a change to an adjudicated
-        claim comes as a reversal and correction, which nets the first posting out). Only the
-        part not taken yet is posted; the 835's CAS is kept as read either way."""
-        row = self.conn.execute(
-            "SELECT COALESCE(SUM(d.amount_cents), 0) FROM remit_adjustments ra"
-            " JOIN adjustments d ON d.id = ra.adjustment_id"
-            " JOIN remit_claims c ON c.id = ra.claim_id"
-            " JOIN remit_transactions t ON t.id = c.transaction_id"
-            " WHERE c.invoice_id = ? AND d.invoice_line_id IS ? AND ra.group_code = ?"
-            " AND ra.reason_code = ? AND t.payer_key = ?",
-            (invoice_id, line_id, a.group, a.reason, self.tx.payer_key),
-        ).fetchone()
-        return max(0, row[0])
+    def _already_taken(
+        self, invoice_id: int, claim_id: int, a: Adjustment
+    ) -> dict[int | None, int]:
+        """What this payer's other postings on the invoice (reversals netted) took off for the
+        same group and reason, per invoice line (None: claim level). See _Repeat for the rule."""
+        return {
+            line: cents
+            for line, cents in self.conn.execute(
+                "SELECT d.invoice_line_id, SUM(d.amount_cents) FROM remit_adjustments ra"
+                " JOIN adjustments d ON d.id = ra.adjustment_id"
+                " JOIN remit_claims c ON c.id = ra.claim_id"
+                " JOIN remit_transactions t ON t.id = c.transaction_id"
+                " WHERE c.invoice_id = ? AND ra.claim_id != ? AND ra.group_code = ?"
+                " AND ra.reason_code = ? AND (t.payer_key = ? OR t.payer_id = ?)"
+                " GROUP BY d.invoice_line_id",
+                (invoice_id, claim_id, a.group, a.reason, self.tx.payer_key, self.tx_payer),
+            )
+        }
 
     def _only_duplicate(self, claim: ClaimPayment, payer_id: int | None) -> bool:
         """Nothing paid and every non-PR adjustment is the payer's 'duplicate' (OA-18): the
