@@ -201,3 +201,16 @@ def test_an_authorization_for_an_unknown_payer_names_file_row_and_column(
     assert "auths.csv" in r.stderr and "row 3" in r.stderr and "'Payer Code'" in r.stderr
     assert "no payer with this code" in r.stderr
     assert practice_db.execute("SELECT COUNT(*) FROM authorizations").fetchone()[0] == 0
+
+
+def test_visits_count_only_days_covered_by_the_authorizing_payer(practice_db, cli):
+    db = practice_db
+    with dbmod.write(db):
+        db.execute("UPDATE coverages SET effective_to = '2026-06-15'")
+        pid = db.execute("SELECT id FROM patients WHERE mrn = '0001'").fetchone()[0]
+        fx.coverage(db, pid, "KEY", member="K0001", eff_from="2026-06-16")
+    _therapy(db, ["2026-06-03", "2026-06-10", "2026-06-20"])  # the last one billed to KEY
+    r = _add(cli, "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    row = json.loads(r.stdout)
+    assert (row["visits_used"], row["visits_left"]) == (2, 1)

@@ -5,8 +5,9 @@ Rules:
 * An authorization belongs to one payer and one patient; its number is unique per payer. It
   covers a code list (auths/rules.py grammar), the dates valid_from..valid_to (inclusive) and,
   when the payer limits them, a number of visits.
-* A visit is an encounter of the patient inside the dates with at least one charge line (not
-  voided) of the authorized codes, counted in date-of-service order (then encounter id); visits
+* A visit is an encounter of the patient inside the dates, on a day the patient had a coverage
+  with the authorization's payer, with at least one charge line (not voided) of the authorized
+  codes, counted in date-of-service order (then encounter id); visits
   used before the register knew the authorization are recorded as visits_used_before. The
   count is derived from the charges, never kept as a counter, so a corrected or voided line
   changes it by itself.
@@ -206,8 +207,11 @@ def visits(conn: Database, a: Auth) -> list[int]:
     for eid, code in conn.execute(
         "SELECT e.id, l.code FROM encounters e JOIN charge_lines l ON l.encounter_id = e.id"
         " WHERE e.patient_id = ? AND e.date_of_service BETWEEN ? AND ? AND l.status != 'void'"
+        " AND EXISTS (SELECT 1 FROM coverages c WHERE c.patient_id = e.patient_id"
+        " AND c.payer_id = ? AND c.effective_from <= e.date_of_service"
+        " AND (c.effective_to IS NULL OR c.effective_to = '' OR c.effective_to >= e.date_of_service))"
         " ORDER BY e.date_of_service, e.id",
-        (a.patient_id, a.valid_from, a.valid_to),
+        (a.patient_id, a.valid_from, a.valid_to, a.payer_id),
     ):
         if eid != last and matches(a.codes, (code or "").strip().upper()):
             out.append(eid)

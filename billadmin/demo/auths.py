@@ -77,6 +77,7 @@ def step_auths(ctx) -> None:
     ):
         visits.setdefault(pid, []).append(dos)
     payers = content.load_payers(conn)
+    bv_id = next(p["id"] for p in payers.values() if p["code"] == AUTH_PAYER)
     t = content.temp_ids(conn, "_demo_auth_pat", visits)
     covs = content.load_coverages(conn, t)
     mrns = dict(conn.execute(f"SELECT p.id, p.mrn FROM patients p JOIN {t} t ON t.id = p.id"))
@@ -92,8 +93,12 @@ def step_auths(ctx) -> None:
         if not mine:
             continue
         start = _dt.date.fromisoformat(mine[0]) - _dt.timedelta(days=3)
-        # every therapy encounter from its first day counts as a visit (auths/register.py)
-        used = sum(1 for d in days if d >= start.isoformat())
+        end = ctx.as_of + _dt.timedelta(days=60)
+        # the visits the register will count (auths/register.py), before it is recorded
+        probe = register.Auth(
+            0, bv_id, pid, "", "prior_auth", codes, start.isoformat(), end.isoformat(), None, 0
+        )
+        used = len(register.visits(conn, probe))
         register.add(
             conn,
             payer=AUTH_PAYER,
@@ -101,7 +106,7 @@ def step_auths(ctx) -> None:
             number=f"BV{pid:06d}",
             codes=codes,
             valid_from=start,
-            valid_to=ctx.as_of + _dt.timedelta(days=60),
+            valid_to=end,
             visits=used + (4 if limited else 0),
         )
         added += 1
