@@ -270,3 +270,17 @@ def test_the_payers_reversal_after_a_replacement_is_settled_once(db, tmp_path):
     with dbmod.write(db):  # a second call finds nothing left to settle
         assert lifecycle.settle_takeback(db, 1, on=TODAY.isoformat()) == 0
     assert claim_checks.double_reduction_findings(db) == []
+
+
+def test_check_finds_a_corrected_claim_no_new_claim_names(db, tmp_path):
+    """CLAIM-STATE: 'corrected' (resubmitted, docs/claim-states.md) needs its credit note and
+    new claim; a state event written without them is found."""
+    _setup(db, tmp_path)
+    with dbmod.write(db):
+        db.execute(
+            "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES"
+            " (1, 'corrected', '2026-01-01T00:00:00+00:00', 'planted')"
+        )
+    assert [f.message for f in claim_checks.state_findings(db)] == [
+        "C000001: state corrected but no credit note or replacement names it"
+    ]

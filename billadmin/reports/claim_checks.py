@@ -11,8 +11,8 @@ Rules:
 - CLAIM-STATE: 'paid' or 'written_off' or 'closed' leaves nothing open (balance <= 0);
   'denied' or 'unprocessable' with balance 0.00 needs a write-off, a transfer to the patient or
   a payment that closed it (else the denial was adjusted away: the bug issue 12 fixed);
-  'voided' and 'replaced' need their credit note or replacement; 'accepted' and 'rejected'
-  (issue 16) need a send (an 837P that carried the claim) and an acknowledgement saying so
+  'voided', 'replaced' and 'corrected' (resubmitted) need their credit note or new claim;
+  'accepted' and 'rejected' (issue 16) need a send (an 837P that carried the claim) and an acknowledgement saying so
   (claim_acks, acks/imports.py), since only a 999, TA1 or 277CA moves a claim there.
 """
 
@@ -73,7 +73,7 @@ def state_findings(conn: Database) -> list[Finding]:
             problem = (
                 f"state {status} but the balance is 0.00 with no write-off, transfer or payment"
             )
-        elif status in ("voided", "replaced") and not closes:
+        elif status in ("voided", "replaced", "corrected") and not closes:
             problem = f"state {status} but no credit note or replacement names it"
         elif status in ("accepted", "rejected") and (number, status) not in acked:
             problem = f"state {status} but no acknowledgement of a send says {status}"
