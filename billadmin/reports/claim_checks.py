@@ -12,8 +12,9 @@ Rules:
   'denied' or 'unprocessable' with balance 0.00 needs a write-off, a transfer to the patient or
   a payment that closed it (else the denial was adjusted away: the bug issue 12 fixed);
   'voided', 'replaced' and 'corrected' (resubmitted) need their credit note or new claim;
-  'accepted' and 'rejected' (issue 16) need a send (an 837P that carried the claim) and an acknowledgement saying so
-  (claim_acks, acks/imports.py), since only a 999, TA1 or 277CA moves a claim there.
+  'accepted' and 'rejected' (issue 16) need a send (an 837P that carried the claim) and an
+  acknowledgement saying so (claim_acks, acks/imports.py), since only a 999, TA1 or 277CA
+  moves a claim there.
 """
 
 from __future__ import annotations
