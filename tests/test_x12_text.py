@@ -243,7 +243,9 @@ def test_codes_check_reports_it(practice_db, cli):
     assert r.exit_code == 1, r.output
     rows = json.loads(r.stdout)
     assert [(x["rule"], x["encounter"]) for x in rows] == [("X12-TEXT-EMPTY", "E-BAD")]
-    assert "MRN 0011" in rows[0]["message"] and CHINESE not in r.output
+    pid = practice_db.execute("SELECT id FROM patients WHERE mrn = '0011'").fetchone()[0]
+    assert f"patient {pid}:" in rows[0]["message"] and "0011" not in rows[0]["message"]
+    assert CHINESE not in r.output
     r = cli("codes", "rules", "-f", "json")
     assert "X12-TEXT-EMPTY" in r.stdout and "X12-ID-CHARS" in r.stdout
 
