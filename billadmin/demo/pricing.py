@@ -28,13 +28,18 @@ def _write(path: Path, header: list[str], rows: list[list]) -> Path:
 
 def step_pricing(ctx) -> None:
     """Demo step: the charge master and contracts, with last month's price changes."""
+    from .. import money
     from ..pricing import prices
-    from .practice import FEES
 
     files = Path(ctx.summary.files_dir)
+    # the practice's own fees (the fee schedule's "default" rows) are its charge master
+    fees = ctx.conn.execute(
+        "SELECT code, amount_cents FROM fee_schedule WHERE payer_id IS NULL AND modifier = ''"
+        " ORDER BY code"
+    ).fetchall()
     start = f"{ctx.as_of.year - 1}-01-01"
     change = (ctx.as_of.replace(day=1) - _dt.timedelta(days=1)).replace(day=1).isoformat()
-    cdm = [[c, "", p, start, ""] for c, p in FEES.items()]
+    cdm = [[c, "", money.fmt(p), start, ""] for c, p in fees]
     cdm += [[c, "", p, change, ""] for c, p in RAISES.items()]
     cdm_f = _write(
         files / "charge-master.csv",
