@@ -259,14 +259,18 @@ def test_the_payers_reversal_after_a_replacement_is_settled_once(db, tmp_path):
     step = {"payer": "KEY", "trace": "PART2", "on": "D", "claims": [reversal, fresh]}
     path.write_text(ls.remit_text(step))
     assert [t.result for t in post.import_files(db, [path]).transactions] == ["posted"]
-    # as posted: the reversal re-opens what C000001 had settled (230.00 - 0.00 - 0.00 - 30.00
-    # credited = 200.00) while C000002 still carries it (230.00 - 200.00 - 140.00 - 90.00)
-    assert (_balance(db, "C000001"), _balance(db, "C000002")) == (20000, -20000)
-    with dbmod.write(db):
-        moved = lifecycle.settle_takeback(db, 1, on=TODAY.isoformat())
-    assert moved == 20000
-    # settled once: C000001 200.00 - 200.00 = 0.00; C000002 -200.00 + 200.00 = 0.00
+    # the reversal re-opens what C000001 had settled (230.00 - 0.00 - 0.00 - 30.00 credited =
+    # 200.00) while C000002 still carries it (230.00 - 200.00 - 140.00 - 90.00 = -200.00);
+    # remit import settles that once, in the same transaction: C000001 200.00 - 200.00 = 0.00,
+    # C000002 -200.00 + 200.00 = 0.00
     assert (_balance(db, "C000001"), _balance(db, "C000002")) == (0, 0)
+    carried = db.execute(
+        "SELECT invoice_id, amount_cents FROM adjustments WHERE source = 'carried'"
+        " AND amount_cents IN (20000, -20000) ORDER BY invoice_id"
+    ).fetchall()
+    # C000001 (id 1) closed by 200.00; C000002 (id 3, after credit note id 2): the 200.00 the
+    # replacement carried, then its opposite
+    assert carried == [(1, 20000), (3, 20000), (3, -20000)]
     with dbmod.write(db):  # a second call finds nothing left to settle
         assert lifecycle.settle_takeback(db, 1, on=TODAY.isoformat()) == 0
     assert claim_checks.double_reduction_findings(db) == []

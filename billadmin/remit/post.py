@@ -194,6 +194,7 @@ def import_files(
             for rf in files:
                 with dbmod.write(conn):  # a savepoint: each file posts whole or not at all
                     _post_file(conn, rf, res)
+            _settle_takebacks(conn, res)
             # what the answers left goes to the next payer, a crossover or a held rule first
             from ..billing import cob
 
@@ -210,6 +211,32 @@ def import_files(
 
 def _now() -> str:
     return audit.utcnow()
+
+
+def _settle_takebacks(conn: Database, res: ImportResult) -> None:
+    """A reversal (CLP02 22) or a PLB recoupment posted in this import to a claim that was
+    already voided, replaced or resubmitted re-opens what that claim had settled: closed once,
+    on the claim and its replacement (billing.lifecycle.settle_takeback), dated on the 835."""
+    from ..billing import lifecycle
+
+    tx_ids = [
+        t.transaction_id for t in res.transactions if t.result == "posted" and t.transaction_id
+    ]
+    if not tx_ids:
+        return
+    marks = ",".join("?" * len(tx_ids))
+    rows = conn.execute(
+        "SELECT c.invoice_id, MIN(t.payment_date)"
+        " FROM remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id"
+        f" WHERE c.transaction_id IN ({marks}) AND c.invoice_id IS NOT NULL"
+        " AND (c.status_code = '22' OR c.reverses_id IS NOT NULL) GROUP BY c.invoice_id"
+        " UNION SELECT r.invoice_id, MIN(r.returned_on) FROM payer_returns r"
+        " JOIN remit_plb p ON p.id = r.plb_id"
+        f" WHERE r.kind = 'recoupment' AND p.transaction_id IN ({marks}) GROUP BY r.invoice_id",
+        [*tx_ids, *tx_ids],
+    ).fetchall()
+    for invoice_id, on in sorted(rows):
+        lifecycle.settle_takeback(conn, invoice_id, on=on or _dt.date.today().isoformat())
 
 
 def _post_file(conn: Database, rf: RemitFile, res: ImportResult) -> None:
