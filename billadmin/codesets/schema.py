@@ -131,3 +131,44 @@ def m002_icd9cm_and_gems(db: Database):
     CREATE INDEX gems_source ON gems(direction, source)
     """,
     )
+
+
+@codesets()
+def m003_necessity_policies(db: Database):
+    """Medical-necessity policies (CMS lab NCD code lists, MCD Billing and Coding Articles), one
+    snapshot per load kept with its window, so a DOS is checked against the policy then in force."""
+    _exec(
+        db,
+        """
+    CREATE TABLE necessity_versions (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('lab-ncd','mcd-articles')),
+        label TEXT NOT NULL,
+        effective_from TEXT NOT NULL,
+        effective_to TEXT,
+        source TEXT NOT NULL,
+        sha256 TEXT,
+        row_count INTEGER NOT NULL DEFAULT 0,
+        loaded_at TEXT NOT NULL,
+        UNIQUE (kind, label)
+    ) STRICT;
+    CREATE TABLE necessity_policies (
+        version_id INTEGER NOT NULL REFERENCES necessity_versions(id),
+        policy TEXT NOT NULL,
+        title TEXT,
+        effective_from TEXT,
+        effective_to TEXT,
+        contractor TEXT,
+        PRIMARY KEY (version_id, policy)
+    ) STRICT;
+    CREATE TABLE necessity_codes (
+        version_id INTEGER NOT NULL REFERENCES necessity_versions(id),
+        policy TEXT NOT NULL,
+        list TEXT NOT NULL CHECK (list IN ('hcpcs','covered','noncovered','nonsupport')),
+        code TEXT NOT NULL,
+        grp INTEGER,
+        description TEXT
+    ) STRICT;
+    CREATE INDEX necessity_codes_version ON necessity_codes(version_id, policy, list)
+    """,
+    )

@@ -59,7 +59,8 @@ def codes_load(
     kind: Annotated[
         str,
         typer.Argument(
-            help="icd10cm, hcpcs, cpt, ncci-ptp, mue, modifiers or icd9cm.", show_default=False
+            help="icd10cm, hcpcs, cpt, ncci-ptp, mue, modifiers, icd9cm, lab-ncd or mcd-articles.",
+            show_default=False,
         ),
     ],
     files: Annotated[
@@ -84,6 +85,10 @@ def codes_load(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report what would change; load nothing.")
     ] = False,
+    contractor: Annotated[
+        str | None,
+        typer.Option("--contractor", help="mcd-articles: only this MAC's articles (e.g. 12502)."),
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -99,6 +104,8 @@ def codes_load(
         billadmin codes load ncci-ptp ccipra-v322r0-f1.txt ccipra-v322r0-f2.txt
         billadmin codes load mue MCR_MUE_PractitionerServices_Eff_2026-07-01.csv
         billadmin codes load icd9cm
+        billadmin codes load lab-ncd lab-ncd-2026-10.csv
+        billadmin codes load mcd-articles current_article_csv/ --contractor 12502
     """
     from .. import render
     from ..codesets import loader
@@ -111,15 +118,29 @@ def codes_load(
 
         note(legacy.load(conn, files or None).summary())
         return
-    rep = loader.load(
-        conn,
-        kind.lower(),
-        files or [],
-        label=version,
-        effective=eff.isoformat() if eff else None,
-        dry_run=dry_run,
-        scrub=scrub_check,
-    )
+    if kind.lower() in ("lab-ncd", "mcd-articles"):
+        from ..codesets import necessity
+
+        rep = necessity.load(
+            conn,
+            kind.lower(),
+            files or [],
+            label=version,
+            effective=eff.isoformat() if eff else None,
+            contractor=contractor,
+            dry_run=dry_run,
+            scrub=scrub_check,
+        )
+    else:
+        rep = loader.load(
+            conn,
+            kind.lower(),
+            files or [],
+            label=version,
+            effective=eff.isoformat() if eff else None,
+            dry_run=dry_run,
+            scrub=scrub_check,
+        )
     if rep.changes:
         render.emit(
             rep.changes,
@@ -186,6 +207,55 @@ def codes_lookup(
     if missing:
         more = " ..." if len(missing) > 10 else ""
         raise ChecksFailed(f"not found in any loaded code set: {', '.join(missing[:10])}{more}")
+
+
+@app.command("necessity")
+def codes_necessity(
+    code: Annotated[str, typer.Argument(help="The procedure (CPT/HCPCS).", show_default=False)],
+    dx: Annotated[
+        list[str],
+        typer.Option("--dx", help="A diagnosis on the line (repeatable).", show_default=False),
+    ],
+    on: DateOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+):
+    """Does Medicare cover a procedure for these diagnoses? Each loaded NCD or article answers.
+
+    One row per policy listing the code on --date (default today): supported or not, the
+    diagnoses never covered for it, a few that would support it, and the policy's source.
+    Exit 1 when a policy does not support it; 0 when all do or no loaded policy lists the code.
+
+    Example:
+        billadmin codes necessity 84443 --dx E03.9
+        billadmin codes necessity 82947 --dx Z13.1 --date 2026-10-15 -f json
+    """
+    import datetime as _dt
+
+    from .. import render
+    from ..codesets import necessity
+    from ..errors import ChecksFailed
+
+    day = (parse_option(on, "--date") or _dt.date.today()).isoformat()
+    conn = open_db()
+    idx = necessity.PolicyIndex(conn)
+    if not idx:
+        note(
+            "Note: no policy loaded (`billadmin codes load lab-ncd FILE`, `codes load mcd-articles`)"
+        )
+    verdicts = idx.assess(code, dx, day)
+    render.emit(
+        necessity.verdict_rows(verdicts),
+        fmt=fmt,
+        output=output,
+        title="Medical necessity",
+        columns=necessity.COLUMNS,
+    )
+    if not verdicts:
+        note(f"No loaded policy on {day} lists {code.strip().upper()}: no diagnosis limit known")
+    bad = [v.policy for v in verdicts if not v.supported]
+    if bad:
+        raise ChecksFailed(f"not supported under {', '.join(bad)}: see would_support")
 
 
 @app.command("map")

@@ -926,3 +926,9 @@ from .claim_fields import SPECS as _CLAIM_FIELD_RULES  # noqa: E402
 
 for _id, _severity, _level, _source, _fn in _CLAIM_FIELD_RULES:
     rule(_id, _severity, _level, _source)(_fn)
+
+# medical necessity under lab NCDs and Billing and Coding Articles (issue 18): scrub/necessity.py
+from .necessity import SPECS as _NECESSITY_RULES  # noqa: E402
+
+for _id, _severity, _level, _source, _fn in _NECESSITY_RULES:
+    rule(_id, _severity, _level, _source)(_fn)
