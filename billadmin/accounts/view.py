@@ -101,7 +101,11 @@ def _invoices(conn: Database, pid: int) -> tuple[list[dict], int, int]:
     for r in conn.execute(
         """SELECT b.number, b.kind, i.issued_on, py.code, b.total_cents, b.credited_cents,
             b.paid_cents, b.adjusted_cents,
-                      s.status, i.due_on
+                      s.status, i.due_on,
+                      COALESCE((SELECT q.code FROM cob_crossovers x JOIN payers q ON q.id = x.next_payer_id
+                                WHERE x.invoice_id = i.id ORDER BY x.rowid DESC LIMIT 1),
+                               (SELECT c.crossover_payer FROM remit_claims c WHERE c.invoice_id = i.id
+                                AND c.crossover_payer IS NOT NULL ORDER BY c.id DESC LIMIT 1))
                FROM invoice_balances b JOIN invoices i ON i.id = b.invoice_id LEFT JOIN payers py ON py.id = b.payer_id
                LEFT JOIN invoice_status s ON s.invoice_id = b.invoice_id
                WHERE b.patient_id = ? ORDER BY i.issued_on DESC, b.number DESC""",
@@ -125,6 +129,8 @@ def _invoices(conn: Database, pid: int) -> tuple[list[dict], int, int]:
                 "balance_cents": bal,
                 "status": r[8],
                 "due_on": r[9],
+                # the payer Medicare forwarded the claim to (our code, else the 835's NM1*TT name)
+                "crossed_over_to": r[10],
             }
         )
     return inv, ins_bal, pat_bal

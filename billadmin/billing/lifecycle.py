@@ -889,7 +889,10 @@ def details(conn: Database, number: str) -> dict:
             }
         )
     if inv["kind"] == "claim":
+        from ..remit.views import claim_payers
+
         out["payer_claim_number"] = payer_claim_number(conn, inv["id"])
+        out["payers"] = claim_payers(conn, inv["id"])  # per payer: a crossover payer apart
     out["queued_for_837p"] = (
         conn.execute("SELECT 1 FROM claim_queue WHERE invoice_id = ?", (inv["id"],)).fetchone()
         is not None

@@ -458,12 +458,14 @@ def invoice_show(
     if fmt is Format.json:
         render.emit(data, fmt=fmt, output=output, single=True)
         return
-    head = {k: v for k, v in data.items() if k not in ("lines", "history", "files")}
+    head = {k: v for k, v in data.items() if k not in ("lines", "history", "files", "payers")}
     if fmt is Format.csv:
         render.emit(data["lines"], fmt=fmt, output=output)
         return
     render.emit(head, fmt=fmt, output=output, single=True, title=f"Invoice {data['number']}")
     render.emit(data["lines"], fmt=fmt, output=output, title="Lines")
+    if data.get("payers"):
+        render.emit(data["payers"], fmt=fmt, output=output, title="Per payer")
     render.emit(data["history"], fmt=fmt, output=output, title="Status history")
     if data["files"]:
         render.emit(data["files"], fmt=fmt, output=output, title="Files")

@@ -334,6 +334,16 @@ def _our_payer(conn: Database, tx: Transaction) -> int | None:
     return None
 
 
+# The payer whose money a posted claim payment is (remit/post.py's _TransactionPosting.payer_of,
+# in SQL over remit_claims c, remit_transactions t and invoices i; remit/views.py reads it).
+ANSWERING_PAYER_SQL = (
+    "CASE WHEN t.payer_id IS NULL OR i.payer_id IS NULL OR t.payer_id = i.payer_id"
+    " OR (SELECT q.x12_payer_id FROM payers q WHERE q.id = i.payer_id)"
+    " = (SELECT q.x12_payer_id FROM payers q WHERE q.id = t.payer_id)"
+    " THEN COALESCE(i.payer_id, t.payer_id) ELSE t.payer_id END"
+)
+
+
 _MOD_SPLIT = re.compile(r"[^0-9A-Za-z]+")
 
 
@@ -572,6 +582,24 @@ class _TransactionPosting:
     # invoice lines the parts of a split claim (MA15) posted to so far, per invoice
     split_lines: defaultdict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
+    def payer_of(self, claim_payer: int | None) -> int | None:
+        """The payer whose money this is (ANSWERING_PAYER_SQL is the same rule): the payer of
+        the 835 (its N1*PR / REF*2U / TRN03 id matched to ours), which for a crossover payer
+        answering under the claim number Medicare forwarded (CLP02 19/20, MA07/MA18; 835 TR3
+        1.10.2.3 coordination of benefits) is not the claim's payer; the claim's own payer when
+        the 835 names none of ours or carries the claim payer's own electronic id (two payers
+        of ours sharing one id). So the ledger keeps paid and adjusted amounts per payer on one
+        claim (issue 12)."""
+        tx = self.tx_payer
+        if tx is None or claim_payer is None or tx == claim_payer:
+            return claim_payer if claim_payer is not None else tx
+        same = self.conn.execute(
+            "SELECT a.x12_payer_id IS NOT NULL AND a.x12_payer_id = b.x12_payer_id"
+            " FROM payers a, payers b WHERE a.id = ? AND b.id = ?",
+            (claim_payer, tx),
+        ).fetchone()
+        return claim_payer if same and same[0] else tx
+
     def recoupments(self, res: ImportResult) -> None:
         """Each PLB of the transaction: a WO/72 naming one claim of ours is allocated to it,
         any other stays provider-level; both are reported (remit/recoup.py rules)."""
@@ -605,7 +633,7 @@ class _TransactionPosting:
             inv_payer = self.conn.execute(
                 "SELECT payer_id FROM invoices WHERE id = ?", (iid,)
             ).fetchone()[0]
-            payer_id = inv_payer if inv_payer is not None else self.tx_payer
+            payer_id = self.payer_of(inv_payer)
             self.allocs[payer_id].append((iid, None, -p.amount_cents))
             self.recouped.append((payer_id, iid, plb_id, p.amount_cents, how))
             out.claim_number, out.outcome = number, "recouped"
@@ -651,7 +679,7 @@ class _TransactionPosting:
             "SELECT id, kind, payer_id FROM invoices WHERE number = ?", (claim.claim_number,)
         ).fetchone()
         invoice_id: int | None = inv[0] if inv and inv[1] == "claim" else None
-        payer_id = (inv[2] if inv and inv[2] is not None else self.tx_payer) if invoice_id else None
+        payer_id = self.payer_of(inv[2]) if invoice_id else None
         outcome, note, reverses = _claim_outcome(
             conn, claim, inv, invoice_id, {e.claim_id for e in self.events}
         )
@@ -836,7 +864,7 @@ class _TransactionPosting:
         payer = self.conn.execute(
             "SELECT payer_id FROM invoices WHERE id = ?", (invoice_id,)
         ).fetchone()
-        pid = payer[0] if payer else self.tx_payer
+        pid = self.payer_of(payer[0] if payer else None)
         return any(
             self.classifier.classify(pid, a.group, a.reason) == "denial"
             for _, a in claim.all_adjustments()

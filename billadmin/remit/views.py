@@ -432,3 +432,45 @@ def list_plb(
         row["reference"] = recoup.shown_reference(row["reference"])
         out.append(row)
     return out
+
+
+def claim_payers(conn: Database, invoice_id: int) -> list[dict]:
+    """What each payer did on one claim: paid (its insurance payments allocated to the claim,
+    refunds and recoupments netted), adjusted (its contractual CAS posted), moved to the next
+    party (its PR CAS posted as transfers) and denied (denial CAS kept open), under the payer
+    whose 835 it was (remit.post.ANSWERING_PAYER_SQL): a crossover payer answering on the claim
+    Medicare forwarded shows apart from Medicare (issue 12: the ledger keeps paid and adjusted
+    amounts per payer). Payers first by who answered first."""
+    from .post import ANSWERING_PAYER_SQL
+
+    acc: dict[int | None, dict] = {}
+
+    def row(pid: int | None) -> dict:
+        return acc.setdefault(
+            pid,
+            {"paid_cents": 0, "adjusted_cents": 0, "patient_resp_cents": 0, "denied_cents": 0},
+        )
+
+    for pid, _cls, source, posted, denied in conn.execute(
+        f"SELECT {ANSWERING_PAYER_SQL}, ra.class, d.source, SUM(COALESCE(d.amount_cents, 0)),"
+        " SUM(CASE WHEN d.id IS NULL AND ra.class = 'denial' THEN ra.amount_cents ELSE 0 END)"
+        " FROM remit_adjustments ra JOIN remit_claims c ON c.id = ra.claim_id"
+        " JOIN remit_transactions t ON t.id = c.transaction_id"
+        " JOIN invoices i ON i.id = c.invoice_id"
+        " LEFT JOIN adjustments d ON d.id = ra.adjustment_id"
+        " WHERE c.invoice_id = ? AND c.outcome NOT IN ('not_posted', 'duplicate', 'unmatched')"
+        " GROUP BY 1, 2, 3 ORDER BY MIN(ra.id)",
+        (invoice_id,),
+    ):
+        r = row(pid)
+        r["patient_resp_cents" if source == "transfer" else "adjusted_cents"] += posted or 0
+        r["denied_cents"] += denied or 0
+    for pid, cents in conn.execute(
+        "SELECT p.payer_id, SUM(a.amount_cents) FROM payment_allocations a"
+        " JOIN payments p ON p.id = a.payment_id"
+        " WHERE a.invoice_id = ? AND p.kind = 'insurance' GROUP BY p.payer_id ORDER BY MIN(a.id)",
+        (invoice_id,),
+    ):
+        row(pid)["paid_cents"] += cents
+    codes_ = dict(conn.execute("SELECT id, code FROM payers"))
+    return [{"payer": codes_.get(pid, "?"), **v} for pid, v in acc.items()]
