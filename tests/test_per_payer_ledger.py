@@ -188,3 +188,64 @@ def test_same_payer_id_keeps_the_claims_payer(desk: Desk) -> None:
     desk.run("import", "payers", f)
     desk.remit(MEDICARE_835)
     assert {k: v["paid_cents"] for k, v in _per_payer(desk).items()} == {"MCR": 8000}
+
+
+# -- COB routing: the crossover payer the 835 names (NM1*TT) --------------------------------------
+
+
+@pytest.fixture
+def three_payers(tmp_path: Path) -> Desk:
+    """Medicare primary, Medigap secondary, Medicaid third on the date of service: the next
+    coverage after Medicare is Medigap, so a crossover to Medicaid shows whether the payer named
+    in NM1*TT or the next coverage was taken."""
+    d = Desk(tmp_path)
+    d.run("init")
+    d.run(*ls.PRACTICE_ARGS)
+    for kind, f in ls.base_practice_files(tmp_path):
+        d.run("import", kind, f)
+    covs = [
+        {"payer": "MCR", "member": "1EG4TE5MK56", "priority": "primary"},
+        {"payer": "MGP", "member": "MGP005601", "priority": "secondary"},
+        {"payer": "MCD", "member": "MCD005601", "priority": "tertiary"},
+    ]
+    for kind, f in ls.patient_files(tmp_path, [{"mrn": "G5601", "coverages": covs}]):
+        d.run("import", kind, f)
+    enc = [{"encounter": "E5601", "mrn": "G5601", "dos": "D-4", "lines": [["99213", "120.00"]]}]
+    d.run("import", "charges", ls.charges_file(tmp_path / "charges.csv", enc))
+    d.run("invoice", "generate", "--through", ls.DAY0, "--out", tmp_path / "out", "--no-pdf")
+    return d
+
+
+def _forward(desk: Desk, crossover: str | None, ident: str = "XOVER1") -> str:
+    """Medicare's 835 forwarding C000001 (the amounts of MEDICARE_835), NM1*TT as given;
+    returns the crossed_over event's note."""
+    claim = {**MEDICARE_835["claims"][0], "crossover": crossover}
+    text = ls.remit_text({**MEDICARE_835, "claims": [claim]}).replace("*XOVER1~", f"*{ident}~")
+    f = desk.folder / "fwd.835"
+    f.write_text(text)
+    desk.run("remit", "import", f)
+    hist = desk.json("invoice", "show", "C000001")["history"]
+    return [h["note"] for h in hist if h["status"] == "crossed_over"][-1]
+
+
+def _waits_on(desk: Desk) -> str | None:
+    acct = desk.json("account", "show", "G5601", "--as-of", ls.day("D+14"))
+    return next(r["crossed_over_to"] for r in acct["invoices"] if r["invoice"] == "C000001")
+
+
+def test_crossover_by_name_is_the_named_payer_not_the_next(three_payers: Desk) -> None:
+    note = _forward(three_payers, "STATE MEDICAID")
+    assert _waits_on(three_payers) == "MCD"  # not MGP, the next coverage
+    assert note.startswith("crossed over to STATE MEDICAID (NM1*TT) = MCD;")
+    three_payers.run("check")
+
+
+def test_crossover_by_payer_id(three_payers: Desk) -> None:
+    _forward(three_payers, "DEPT OF JOB AND FAMILY SVCS", ident="OHMCD")
+    assert _waits_on(three_payers) == "MCD"
+
+
+def test_crossover_to_no_known_payer_assumes_the_next_and_says_so(three_payers: Desk) -> None:
+    note = _forward(three_payers, "ACME SUPPLEMENTAL CO")
+    assert _waits_on(three_payers) == "MGP"
+    assert "no coverage of the patient: assumed the next coverage (MGP)" in note

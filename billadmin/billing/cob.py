@@ -266,14 +266,10 @@ def _route_answer(
     qmb = ans.qmb or any(c["qmb"] for c in covs)
     total = sum(r[5] for r in rows)
     if ans.forwarded:
-        to = nxt["payer_id"] if nxt else None
+        to, to_name = crossover_payer(conn, ans, covs, answered_by, payers)
         days = payers.get(to, {}).get("crossover_follow_up_days") if to else None
         follow = today + _dt.timedelta(days=int(days or FOLLOW_UP_DAYS))
         _record(conn, rows, invoice_id, ans, "COB-CROSSOVER", to, restore=True, today=today, at=at)
-        xo = conn.execute(  # the crossover carrier the 835 names (NM1*TT), if it does
-            "SELECT crossover_payer FROM remit_claims WHERE id = ?", (ans.remit_claim_id,)
-        ).fetchone()
-        to_name = f"crossed over to {xo[0]} (NM1*TT); " if xo and xo[0] else ""
         conn.execute(
             "INSERT OR IGNORE INTO cob_crossovers (remit_claim_id, invoice_id, next_payer_id,"
             " follow_up_on, at) VALUES (?,?,?,?,?)",
@@ -288,7 +284,8 @@ def _route_answer(
             ),
         )
         code = payers[to]["code"] if to else None
-        return [Routed(facts["number"], "COB-CROSSOVER", total, code, f"follow up {follow}")]
+        note = f"{to_name}follow up {follow}" if "assumed" in to_name else f"follow up {follow}"
+        return [Routed(facts["number"], "COB-CROSSOVER", total, code, note)]
     if nxt is not None:
         to = nxt["payer_id"]
         _record(
@@ -308,6 +305,48 @@ def _route_answer(
             _held_event(conn, invoice_id, rule, amount, at)
             return [Routed(facts["number"], rule, amount, None, "held on the claim")]
     return []
+
+
+def _name_key(text: str | None) -> str:
+    return " ".join((text or "").upper().replace(",", " ").replace(".", " ").split())
+
+
+def crossover_payer(
+    conn: Database, ans: Answer, covs: list[dict], answered_by: int | None, payers: dict
+) -> tuple[int | None, str]:
+    """(the payer a forwarded claim waits on, the event note's opening words).
+
+    Rule: the crossover payer is the one the 835 names in loop 2100 NM1*TT (835 TR3
+    005010X221A1: "Crossover Carrier Name", NM103 the name, NM109 its identifier, for Medicare
+    the COBA id of the trading partner agreement, CMS Pub. 100-04 ch. 28 s. 70.6), matched to
+    the patient's coverages active on the date of service other than the payer that answered:
+    by electronic payer id (NM109 = the payer's x12 id), else by name (case, commas and periods
+    ignored). When the 835 names none, or one that is no coverage of the patient (a COBA id we
+    do not keep, a plan the front desk has not recorded), the next coverage after the payer that
+    answered is assumed, as before, and the note says so."""
+    xo = conn.execute(
+        "SELECT crossover_payer, crossover_payer_id FROM remit_claims WHERE id = ?",
+        (ans.remit_claim_id,),
+    ).fetchone()
+    name, ident = (xo[0], xo[1]) if xo else (None, None)
+    others = [c["payer_id"] for c in covs if c["payer_id"] != answered_by]
+    for pid in others:
+        p = payers.get(pid, {})
+        if ident and p.get("x12_payer_id") and p["x12_payer_id"].upper() == ident.upper():
+            return pid, f"crossed over to {name or ident} (NM1*TT) = {p['code']}; "
+    for pid in others:
+        p = payers.get(pid, {})
+        if name and _name_key(p.get("name")) == _name_key(name):
+            return pid, f"crossed over to {name} (NM1*TT) = {p['code']}; "
+    nxt = next_coverage(covs, answered_by)
+    to = nxt["payer_id"] if nxt else None
+    guess = payers[to]["code"] if to in payers else "no payer"
+    if name or ident:
+        return to, (
+            f"crossed over to {name or ident} (NM1*TT), no coverage of the patient:"
+            f" assumed the next coverage ({guess}); "
+        )
+    return to, f"the 835 names no crossover payer (NM1*TT): assumed the next coverage ({guess}); "
 
 
 def _held_event(conn: Database, invoice_id: int, rule: str, cents: int, at: str) -> None:
