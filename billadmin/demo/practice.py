@@ -919,6 +919,7 @@ def demo_steps():
     from .acks import step_acks  # the clearinghouse's 999s and 277CAs, a rejection worked (issue 16)
     from .auths import step_auths  # payer rules and authorizations (issue 20)
     from .eligibility import step_eligibility  # tomorrow's 270s, the payers' 271s (issue 16)
+    from .necessity import step_necessity  # a lab NCD hold and its GA path (issue 18)
     from .pricing import (  # charge master, contracts, price changes, ICD-9 (issue 18)
         step_legacy_worksheet,
         step_pricing,
@@ -936,5 +937,6 @@ def demo_steps():
         step_eligibility,
         step_pricing,
         step_legacy_worksheet,
+        step_necessity,
         step_reports,
     ]
