@@ -312,6 +312,21 @@ class _Snapshot:
                 self.by_code.setdefault(code, []).append(p)
             else:
                 self.lists.setdefault((p, k), set()).add(code)
+        self._parts: dict[str, tuple] = {}
+
+    def parts(self, policy: str) -> tuple[set, set, set, list[str]]:
+        """(covered, never covered, not supporting, a few covered examples) of a policy, built
+        once: a verdict then costs a few set probes."""
+        got = self._parts.get(policy)
+        if got is None:
+            covered = self.lists.get((policy, "covered"), set())
+            never = self.lists.get((policy, "noncovered"), set())
+            nonsupport: set = set()
+            if self.kind == "lab-ncd":
+                never = never | self.lists.get(("ALL", "noncovered"), set())
+                nonsupport = self.lists.get((policy, "nonsupport"), set())
+            got = self._parts[policy] = (covered, never, nonsupport, sorted(covered)[:5])
+        return got
 
 
 class PolicyIndex:
@@ -361,15 +376,11 @@ def _verdict(snap: _Snapshot, policy: str, dxs: tuple[str, ...], dos: str) -> Ve
     title, frm, to, who = snap.info.get(policy, (None, None, None, None))
     if (frm and dos < frm) or (to and dos > to):
         return None
-    covered = snap.lists.get((policy, "covered"), set())
-    never = snap.lists.get((policy, "noncovered"), set())
+    covered, never, nonsupport, first = snap.parts(policy)
     if snap.kind == "lab-ncd":
-        never = never | snap.lists.get(("ALL", "noncovered"), set())
-        nonsupport = snap.lists.get((policy, "nonsupport"), set())
         source = NCD_SOURCE.format(ncd=policy) + f" '{snap.label}'"
         name = f"NCD {policy}"
     else:
-        nonsupport = set()
         source = f"MCD Billing and Coding Article {policy}" + (f" ({who})" if who else "")
         source += f"; '{snap.label}'"
         name = f"article {policy}"
@@ -377,7 +388,7 @@ def _verdict(snap: _Snapshot, policy: str, dxs: tuple[str, ...], dos: str) -> Ve
             return None
     if covered:
         ok = any(d in covered for d in dxs)
-        examples = sorted(covered)[:5]
+        examples = first
     else:  # negative lists only (190.15): anything not on them supports the test
         ok = any(d not in nonsupport and d not in never for d in dxs)
         examples = []
