@@ -389,3 +389,29 @@ def test_codes_necessity_answers_the_clerks_question(mdb, cli):
     assert r.exit_code == 0 and '"supported": true' in r.stdout
     r = cli("codes", "necessity", "99213", "--dx", "R53.83", "--date", OCT)
     assert r.exit_code == 0 and "No loaded policy on 2026-10-15 lists 99213" in r.stderr
+
+
+def test_mcd_articles_from_the_zip_and_an_unknown_contractor(db, cli, tmp_path):
+    import zipfile
+
+    folder = write_mcd(tmp_path / "mcd")
+    z = tmp_path / "current_article_csv.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in folder.iterdir():
+            zf.write(f, f"csv/{f.name}")
+    r = cli("codes", "load", "mcd-articles", z, "--contractor", "99999")
+    assert r.exit_code == 2 and "no article of contractor 99999" in r.stderr
+    r = cli(
+        "codes", "load", "mcd-articles", z, "--contractor", "15202", "--effective", "2026-10-01"
+    )
+    assert r.exit_code == 0, r.output
+    assert "MCD articles 2026-10-01" in r.stderr
+    assert db.execute("SELECT policy, effective_from FROM necessity_policies").fetchall() == [
+        ("A99002", "2026-01-01")  # MM/DD/YYYY read as a date
+    ]
+    idx = necessity.PolicyIndex(db)
+    (v,) = idx.assess("82306", ["R53.83"], OCT)
+    assert v.supported and v.contractor == "Demo MAC B (15202)"
+    # the snapshot is in force from 2025-06-01, the article itself from 2026-01-01
+    assert idx.assess("82306", ["R53.83"], "2025-12-31") == []
+    assert len(idx.assess("82306", ["R53.83"], "2026-01-01")) == 1
