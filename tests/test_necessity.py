@@ -402,10 +402,10 @@ def test_mcd_articles_from_the_zip_and_an_unknown_contractor(db, cli, tmp_path):
     r = cli("codes", "load", "mcd-articles", z, "--contractor", "99999")
     assert r.exit_code == 2 and "no article of contractor 99999" in r.stderr
     r = cli(
-        "codes", "load", "mcd-articles", z, "--contractor", "15202", "--effective", "2026-10-01"
+        "codes", "load", "mcd-articles", z, "--contractor", "15202", "--effective", "2025-06-01"
     )
     assert r.exit_code == 0, r.output
-    assert "MCD articles 2026-10-01" in r.stderr
+    assert "MCD articles 2025-06-01" in r.stderr
     assert db.execute("SELECT policy, effective_from FROM necessity_policies").fetchall() == [
         ("A99002", "2026-01-01")  # MM/DD/YYYY read as a date
     ]
