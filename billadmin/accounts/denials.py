@@ -251,6 +251,11 @@ def worklist(
         )
         if any(x == "MA130" for x, *_ in c["rarc_list"]) and r and r.kind == "medicare":
             step, dl = "resubmit as a new claim, do not appeal (MA130 unprocessable)", corr_dl
+        elif step == "correct and resubmit" and r and r.corrections == "reopening" and denied_on:
+            # no frequency-7 claim to this payer (accounts.rules): a clerical-error reopening
+            # within one year of the determination (42 CFR 405.980(b)(1))
+            step = "request a reopening (this payer takes no corrected claim)"
+            dl = r.reopening_deadline(denied_on)
         out.append(
             {
                 "invoice": c["invoice"],

@@ -108,6 +108,7 @@ PAYER_COLS = (
     "appeal_days",
     "corrected_claim_days",
     "claim_media",
+    "corrections",
 )
 
 

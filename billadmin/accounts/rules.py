@@ -12,6 +12,15 @@ Rules, and where the defaults come from:
 - A corrected claim (frequency 7) is counted from the remittance date when the payer sets
   ``corrected_claim_days``; otherwise the timely-filing limit from the date of service applies
   (Medicare: corrections within 12 months of service, Claims Processing Manual ch. 1 s. 70.5).
+- How a payer corrects a claim it adjudicated (``corrections``): 'replacement' (a corrected
+  claim, frequency 7 with REF*F8, 837P 005010X222A1 CLM05-3) or 'reopening' (the payer reopens
+  its own determination on request; a frequency-7 claim is rejected). Default: Medicare
+  'reopening', every other payer 'replacement'. Medicare Part B corrects a processed claim only
+  by a reopening (CMS Pub. 100-04 ch. 34 s. 10: a reopening changes a final initial
+  determination; clerical errors within one year of it, 42 CFR 405.980(b)(1)) or, for a denial
+  the provider disputes, a redetermination (appeal, 42 CFR 405.940). A claim Medicare returned as
+  unprocessable (CO-16 with MA130, ch. 1 s. 80.3.2) was never adjudicated: it is resubmitted as
+  a new claim (`invoice resubmit`) under either rule.
 """
 
 from __future__ import annotations
@@ -28,6 +37,8 @@ if TYPE_CHECKING:
 
 DEFAULT_APPEAL_DAYS = 120
 DEFAULT_OTHER_FILING_DAYS = 90
+CORRECTIONS = ("reopening", "replacement")
+REOPENING_MONTHS = 12  # clerical-error reopening: one year from the determination (405.980(b)(1))
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,8 @@ class PayerRules:
     filing_source: str  # "payer" | "default"
     appeal_days: int
     corrected_claim_days: int | None
+    corrections: str = "replacement"  # 'reopening' | 'replacement' (module rules)
+    corrections_source: str = "default"  # "payer" | "default"
 
     @property
     def filing_rule(self) -> str:
@@ -61,6 +74,9 @@ class PayerRules:
 
     def appeal_deadline(self, remit_date: _dt.date) -> _dt.date:
         return remit_date + _dt.timedelta(days=self.appeal_days)
+
+    def reopening_deadline(self, remit_date: _dt.date) -> _dt.date:
+        return dates.add_months(remit_date, REOPENING_MONTHS)
 
     def corrected_deadline(self, dos: _dt.date, remit_date: _dt.date | None) -> _dt.date | None:
         if self.corrected_claim_days is not None and remit_date is not None:
@@ -86,6 +102,8 @@ def from_row(p: dict) -> PayerRules:
         source,
         p.get("appeal_days") or DEFAULT_APPEAL_DAYS,
         p.get("corrected_claim_days"),
+        p.get("corrections") or ("reopening" if p["kind"] == "medicare" else "replacement"),
+        "payer" if p.get("corrections") else "default",
     )
 
 
@@ -99,6 +117,7 @@ def all_rules(conn: Database) -> dict[int, PayerRules]:
         "timely_filing_months",
         "appeal_days",
         "corrected_claim_days",
+        "corrections",
     )
     return {
         r[0]: from_row(dict(zip(cols, r, strict=True)))
@@ -127,6 +146,8 @@ def rule_rows(conn: Database) -> list[dict]:
                     if r.corrected_claim_days
                     else "timely-filing limit"
                 ),
+                "corrections": r.corrections
+                + (" (default)" if r.corrections_source == "default" else ""),
             }
         )
     return out
@@ -142,9 +163,11 @@ def set_rules(
     corrected_claim_days: int | None = None,
     clear_corrected: bool = False,
     claim_media: str | None = None,
+    corrections: str | None = None,
 ) -> dict:
     """Change one payer's rules in one write transaction, audited. Returns the new rule row.
-    claim_media: 'paper' (its claims printed on the CMS-1500) or 'electronic' (837P)."""
+    claim_media: 'paper' (its claims printed on the CMS-1500) or 'electronic' (837P);
+    corrections: 'reopening' or 'replacement' (module rules)."""
     from .. import audit, db
     from ..errors import BadInput
     from . import lookup
@@ -163,16 +186,27 @@ def set_rules(
         raise BadInput("give --corrected-claim-days or --no-corrected-claim-days, not both")
     if claim_media not in (None, "paper", "electronic"):
         raise BadInput("claims go on 'paper' or 'electronic'")
+    if corrections is not None:
+        corrections = corrections.strip().lower()
+        if corrections not in CORRECTIONS:
+            raise BadInput("--corrections must be reopening or replacement")
     if (
         all(
             v is None
-            for v in (filing_days, filing_months, appeal_days, corrected_claim_days, claim_media)
+            for v in (
+                filing_days,
+                filing_months,
+                appeal_days,
+                corrected_claim_days,
+                claim_media,
+                corrections,
+            )
         )
         and not clear_corrected
     ):
         raise BadInput(
             "nothing to set: give at least one of --timely-filing-days, --timely-filing-months, "
-            "--appeal-days, --corrected-claim-days, --paper/--electronic"
+            "--appeal-days, --corrected-claim-days, --paper/--electronic, --corrections"
         )
     p = lookup.payer(conn, code)
     changes: dict = {}
@@ -188,6 +222,8 @@ def set_rules(
         changes["corrected_claim_days"] = None
     if claim_media is not None:
         changes["claim_media"] = claim_media
+    if corrections is not None:
+        changes["corrections"] = corrections
     with db.write(conn):
         sets = ", ".join(f"{k} = :{k}" for k in changes)
         conn.execute(f"UPDATE payers SET {sets} WHERE id = :id", {**changes, "id": p["id"]})

@@ -143,3 +143,15 @@ def m005_payer_carc_rules_and_writeoffs(db):
     ) STRICT
     """,
     )
+
+
+@accounts()
+def m006_payer_corrections(db):
+    """How a payer corrects a claim it adjudicated: 'replacement' (a frequency-7 claim) or
+    'reopening' (Medicare Part B, CMS Pub. 100-04 ch. 34); NULL takes the default by payer kind
+    (accounts.rules)."""
+    _exec(
+        db,
+        "ALTER TABLE payers ADD COLUMN corrections TEXT"
+        " CHECK (corrections IN ('reopening', 'replacement'))",
+    )

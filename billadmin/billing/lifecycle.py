@@ -431,6 +431,38 @@ def resubmit(
     return _reissue(conn, number, scrub=scrub, today=today, resubmit_=True)
 
 
+def _refuse_reopening(conn: Database, orig: dict) -> None:
+    """No replacement claim (frequency 7) for a claim its payer adjudicated when that payer
+    corrects by reopening (accounts.rules: Medicare by default; CMS Pub. 100-04 ch. 34 s. 10):
+    the clerk requests a reopening or appeals; a claim returned unprocessable (MA130) was never
+    adjudicated and is resubmitted. Adjudicated: an 835 answer posted to it (paid, partly paid
+    or denied). Refused with one line naming the claim (exit 2, nothing written)."""
+    from ..accounts import rules
+
+    r = rules.all_rules(conn).get(orig["payer_id"])
+    if r is None or r.corrections != "reopening":
+        return
+    number = orig["number"]
+    if status_of(conn, orig["id"]) == "unprocessable":
+        raise Conflict(
+            f"{number}: {r.code} returned it unprocessable (MA130): correct the charge and"
+            f" `billadmin invoice resubmit {number}` (a new claim), not a replacement"
+        )
+    answered = conn.execute(
+        "SELECT 1 FROM remit_claims WHERE invoice_id = ?"
+        " AND outcome IN ('paid', 'partially_paid', 'denied') LIMIT 1",
+        (orig["id"],),
+    ).fetchone()
+    if answered:
+        raise Conflict(
+            f"{number}: {r.code} corrects a claim it adjudicated by reopening, not a replacement"
+            " claim (frequency 7): request a reopening from the payer (clerical error, within one"
+            " year of its determination) or appeal the denial (billadmin appeal create); nothing"
+            f" written (billadmin payer set {r.code} --corrections replacement if it takes"
+            " frequency 7)"
+        )
+
+
 def _reissue(
     conn: Database,
     number: str,
@@ -459,6 +491,8 @@ def _reissue(
                 " a claim the payer adjudicated is corrected with `billadmin invoice replace`"
                 " (frequency 7); resubmit is for a claim returned unprocessable (MA130)"
             )
+        if not resubmit_:
+            _refuse_reopening(conn, orig)
         enc = _encounter_now(conn, orig)
         pat, cov, others, payers, dx = _billed_parties(conn, orig, enc)
         _check_replacement(conn, enc, dx, pat, cov, payers[cov["payer_id"]], scrub, today_d)

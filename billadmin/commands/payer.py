@@ -72,17 +72,27 @@ def payer_set(
             show_default=False,
         ),
     ] = None,
+    corrections: Annotated[
+        str | None,
+        typer.Option(
+            "--corrections",
+            metavar="reopening|replacement",
+            help="How it corrects a claim it adjudicated: a reopening you request (Medicare's"
+            " default) or a replacement claim, frequency 7 (every other payer's default).",
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
-    """Set a payer's timely-filing, appeal or corrected-claim limit, or that it takes paper
-    claims (audited).
+    """Set a payer's timely-filing, appeal or corrected-claim limit, that it takes paper
+    claims, or how it corrects adjudicated claims (audited).
 
     Example:
         billadmin payer set KEY --timely-filing-days 180 --appeal-days 180
         billadmin payer set MCR --timely-filing-months 12
         billadmin payer set SUM --corrected-claim-days 90
         billadmin payer set AUTO1 --paper
+        billadmin payer set MCR --corrections reopening
     """
     from .. import render
     from ..accounts import rules
@@ -96,6 +106,7 @@ def payer_set(
         corrected_claim_days=corrected_claim_days,
         clear_corrected=no_corrected,
         claim_media=None if paper is None else ("paper" if paper else "electronic"),
+        corrections=corrections,
     )
     render.emit(row, fmt=fmt, output=output, single=True, title="Payer rules")
     note(f"Payer {row['payer']} updated")

@@ -334,16 +334,6 @@ def _our_payer(conn: Database, tx: Transaction) -> int | None:
     return None
 
 
-# The payer whose money a posted claim payment is (remit/post.py's _TransactionPosting.payer_of,
-# in SQL over remit_claims c, remit_transactions t and invoices i; remit/views.py reads it).
-ANSWERING_PAYER_SQL = (
-    "CASE WHEN t.payer_id IS NULL OR i.payer_id IS NULL OR t.payer_id = i.payer_id"
-    " OR (SELECT q.x12_payer_id FROM payers q WHERE q.id = i.payer_id)"
-    " = (SELECT q.x12_payer_id FROM payers q WHERE q.id = t.payer_id)"
-    " THEN COALESCE(i.payer_id, t.payer_id) ELSE t.payer_id END"
-)
-
-
 _MOD_SPLIT = re.compile(r"[^0-9A-Za-z]+")
 
 
@@ -583,7 +573,7 @@ class _TransactionPosting:
     split_lines: defaultdict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     def payer_of(self, claim_payer: int | None) -> int | None:
-        """The payer whose money this is (ANSWERING_PAYER_SQL is the same rule): the payer of
+        """The payer whose money this is (remit.views.ANSWERING_PAYER_SQL is the same rule): the payer of
         the 835 (its N1*PR / REF*2U / TRN03 id matched to ours), which for a crossover payer
         answering under the claim number Medicare forwarded (CLP02 19/20, MA07/MA18; 835 TR3
         1.10.2.3 coordination of benefits) is not the claim's payer; the claim's own payer when

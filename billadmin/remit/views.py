@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 PATIENT_GROUP = "PR"
 
+# The payer whose money a posted claim payment is (remit/post.py's _TransactionPosting.payer_of,
+# in SQL over remit_claims c, remit_transactions t and invoices i).
+ANSWERING_PAYER_SQL = (
+    "CASE WHEN t.payer_id IS NULL OR i.payer_id IS NULL OR t.payer_id = i.payer_id"
+    " OR (SELECT q.x12_payer_id FROM payers q WHERE q.id = i.payer_id)"
+    " = (SELECT q.x12_payer_id FROM payers q WHERE q.id = t.payer_id)"
+    " THEN COALESCE(i.payer_id, t.payer_id) ELSE t.payer_id END"
+)
+
 
 def split_adjustments(pairs: Iterable[tuple[str, int]]) -> tuple[int, int]:
     """(group code, cents) of CAS adjustments -> (patient responsibility, adjusted): the one
@@ -438,11 +447,9 @@ def claim_payers(conn: Database, invoice_id: int) -> list[dict]:
     """What each payer did on one claim: paid (its insurance payments allocated to the claim,
     refunds and recoupments netted), adjusted (its contractual CAS posted), moved to the next
     party (its PR CAS posted as transfers) and denied (denial CAS kept open), under the payer
-    whose 835 it was (remit.post.ANSWERING_PAYER_SQL): a crossover payer answering on the claim
+    whose 835 it was (ANSWERING_PAYER_SQL): a crossover payer answering on the claim
     Medicare forwarded shows apart from Medicare (issue 12: the ledger keeps paid and adjusted
     amounts per payer). Payers first by who answered first."""
-    from .post import ANSWERING_PAYER_SQL
-
     acc: dict[int | None, dict] = {}
 
     def row(pid: int | None) -> dict:
