@@ -115,7 +115,8 @@ def already_billed(conn: Database, ids_sql: str, args: tuple = ()) -> dict[int, 
     for eid, number in conn.execute(
         "SELECT c.encounter_id, i.number FROM charge_lines c"
         " JOIN invoice_lines l ON l.charge_line_id = c.id JOIN invoices i ON i.id = l.invoice_id"
-        f" WHERE c.encounter_id IN ({ids_sql}) AND c.status = 'billed' AND i.kind != 'credit'"
+        # +c.status: from the chosen encounters' lines, not from every billed line in the history
+        f" WHERE c.encounter_id IN ({ids_sql}) AND +c.status = 'billed' AND i.kind != 'credit'"
         " AND NOT EXISTS"
         " (SELECT 1 FROM invoice_events v WHERE v.invoice_id = i.id"
         " AND v.status IN ('voided', 'replaced'))",

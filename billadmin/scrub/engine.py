@@ -139,6 +139,8 @@ class Ref:
         self._bad_address: dict[int, str] | None = None
         self._billed: dict[int, str] | None = None
         self.enc_filter: tuple[str, tuple] = ("SELECT NULL", ())  # set by check_db
+        # a chosen set's patients (a SELECT of ids), so per-patient rows are read for them only
+        self.pat_filter: str | None = None
 
     # ---------------------------------------------------------------- code rows
     def rows(self, system: str, code: str) -> list:
@@ -582,8 +584,9 @@ class Ref:
             pats = {
                 r[0]: dict(zip(pat_cols, r, strict=True))
                 for r in self.c.execute(
-                    f"SELECT {', '.join(pat_cols)} FROM patients WHERE "
+                    f"SELECT {', '.join(pat_cols)} FROM patients WHERE {self._of_patients('id')} ("
                     + " OR ".join(odd.format(c) for c in pat_cols[2:])
+                    + ")"
                 )
             }
             cov_cols = (
@@ -597,10 +600,11 @@ class Ref:
             covs = {
                 r[0]: dict(zip(cov_cols, r, strict=True))
                 for r in self.c.execute(
-                    f"SELECT {', '.join(cov_cols)} FROM coverages WHERE "
+                    f"SELECT {', '.join(cov_cols)} FROM coverages WHERE"
+                    f" {self._of_patients('patient_id')} ("
                     + " OR ".join(odd.format(c) for c in cov_cols[2:])
                     + " OR member_id GLOB '* *' OR group_number GLOB '*  *'"
-                    + " OR group_number GLOB ' *' OR group_number GLOB '* '"
+                    + " OR group_number GLOB ' *' OR group_number GLOB '* ')"
                 )
             }
             payer_cols = ("code", "name", "x12_payer_id")
@@ -691,12 +695,17 @@ class Ref:
             got = self._cov_problems[cov.id] = {k: v for k, v in found.items() if v}
         return got
 
+    def _of_patients(self, column: str) -> str:
+        """A WHERE prefix keeping a chosen set's patients ("" for a whole-table run)."""
+        return f"{column} IN ({self.pat_filter}) AND" if self.pat_filter else ""
+
     def address_problem(self, patient_id) -> str | None:
-        """CLAIM-ADDRESS's answer for a patient (every patient's address checked once)."""
+        """CLAIM-ADDRESS's answer for a patient (every patient's address in scope checked once)."""
         if self._bad_address is None:
             self._bad_address = {}
             for pid, a1, city, state, zip_code in self.c.execute(
                 "SELECT id, address1, city, state, zip FROM patients"
+                + (f" WHERE {self._of_patients('id')} 1" if self.pat_filter else "")
             ):
                 msg = address_problem(a1, city, state, zip_code)
                 if msg:
@@ -1000,6 +1009,9 @@ def check_db(
         )
         args: tuple = ()
         ref.enc_filter = ("SELECT id FROM temp.scrub_ids", ())
+        ref.pat_filter = (
+            "SELECT patient_id FROM encounters WHERE id IN (SELECT id FROM temp.scrub_ids)"
+        )
     else:
         enc_filter = "e.id IN (SELECT encounter_id FROM charge_lines WHERE status = 'unbilled')"
         args = ()
@@ -1026,13 +1038,18 @@ def check_db(
     groups_on = bool(run.group_rules) and (ref.ptp_loaded or ref.mue_loaded)
     context: dict[tuple, list] = defaultdict(list)
     if groups_on:
+        # set-based, from the scope's own (patient, provider, day) keys to their billed lines:
+        # starting from every billed line with a correlated EXISTS probed each scope encounter
+        # per billed line (billed lines x scope encounters; minutes once the history is large)
         for pid, prov, dos, eid, number, no, code, m1, m2, m3, m4, units in c.execute(
-            "SELECT e.patient_id, e.provider_id, e.date_of_service, e.id, e.number, l.line_no, l.code, l.modifier1,"
-            " l.modifier2, l.modifier3, l.modifier4, l.units FROM charge_lines l JOIN encounters e"
-            " ON e.id = l.encounter_id"
-            " WHERE l.status = 'billed' AND EXISTS (SELECT 1 FROM encounters u WHERE u.patient_id = e.patient_id"
-            " AND u.provider_id = e.provider_id AND u.date_of_service = e.date_of_service AND"
-            f" {enc_filter.replace('e.id', 'u.id')})",
+            "WITH k AS MATERIALIZED (SELECT DISTINCT e.patient_id, e.provider_id, e.date_of_service"
+            f" FROM encounters e WHERE {enc_filter})"
+            " SELECT e.patient_id, e.provider_id, e.date_of_service, e.id, e.number, l.line_no, l.code, l.modifier1,"
+            " l.modifier2, l.modifier3, l.modifier4, l.units FROM k CROSS JOIN encounters e"
+            " ON e.patient_id = k.patient_id AND e.provider_id = k.provider_id"
+            " AND e.date_of_service = k.date_of_service"
+            " CROSS JOIN charge_lines l ON l.encounter_id = e.id AND +l.status = 'billed'"
+            " ORDER BY l.id",  # the order the lines were charged, as before
             args,
         ):
             context[(pid, prov, dos)].append(
