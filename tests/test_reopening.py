@@ -154,3 +154,31 @@ def test_a_replacement_payer_still_replaces(tmp_path: Path) -> None:
     d.run("invoice", "replace", "C000001", "--payer-claim-number", "KEY-7701")
     shown = d.json("invoice", "show", "C000002")
     assert (shown["frequency"], shown["original"]) == ("7", "C000001")
+
+
+def test_paper_eob_on_a_resubmitted_claim_is_refused(tmp_path: Path) -> None:
+    """A claim resubmitted as a new claim (state 'corrected') takes no EOB, as a voided or
+    replaced one does not: its open amount moved to the new claim once."""
+    d = _desk(tmp_path, "MCR")
+    _deny(d, "MCR", ["MA130"])
+    d.run("invoice", "resubmit", "C000001")
+    before = d.count("SELECT COUNT(*) FROM payments")
+    res = d.run(
+        "payment", "eob", "C000001", "--paid", "100.00", "--adjust", "CO-45:20.00",
+        "--reference", "EOB77", expect=2,
+    )  # fmt: skip
+    assert "C000001: the claim is corrected" in res.stderr
+    assert d.count("SELECT COUNT(*) FROM payments") == before
+
+
+def test_import_summary_on_a_billed_encounter_does_not_suggest_update(tmp_path: Path) -> None:
+    """Every conflict is on a billed encounter: --update would not apply it either, so the
+    summary does not tell the clerk to rerun with it (charge correct is the way)."""
+    d = _desk(tmp_path, "KEY")
+    enc = [{"encounter": "E7701", "mrn": "G7701", "dos": "D-4", "lines": [["99214", "150.00"]]}]
+    f = ls.charges_file(tmp_path / "changed.csv", enc)
+    for extra in ([], ["--update"]):
+        res = d.run("import", "charges", f, *extra, expect=1)
+        assert "charge correct" in res.stderr
+        assert "rerun with --update" not in res.stderr
+        assert "--update would not apply them either" in res.stderr

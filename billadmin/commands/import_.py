@@ -202,9 +202,13 @@ def report(result) -> None:
     note(result.summary() + (f" (batch {result.batch_id})" if result.batch_id else ""))
     if result.conflict_count:
         verb = "would not be" if result.dry_run else "were not"
-        note(
-            f"{result.conflict_count} conflicting rows {verb} applied: check them, then rerun with --update to apply"
+        fixable = result.conflict_count - result.update_refused
+        then = (
+            "then rerun with --update to apply"
+            if fixable
+            else "--update would not apply them either (see each row's note)"
         )
+        note(f"{result.conflict_count} conflicting rows {verb} applied: check them, {then}")
 
 
 EXAMPLES = {

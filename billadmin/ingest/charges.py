@@ -784,7 +784,8 @@ class _FieldsState:
             (enc_id, line_no),
         ).fetchone()
         if not self.run.opts.update or status[1] != "unbilled":
-            note = f"is {status[1]}; not changed" if self.run.opts.update else ""
+            billed = status[1] != "unbilled"
+            note = f"is {status[1]}; {CORRECT}" if billed else ""
             self.run.conflict(row, "charge line", status[0], names, note=note)
             return
         self.run.db.execute(

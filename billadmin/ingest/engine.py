@@ -90,6 +90,7 @@ class ImportResult:
     unchanged: int = 0
     rejected: int = 0
     conflict_count: int = 0
+    update_refused: int = 0  # conflicts --update would not apply either (they carry a note)
     conflicts: list[Conflict] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
@@ -405,6 +406,7 @@ class Run:
         self, row: int, entity: str, entity_id: int, fields: list[str], note: str = ""
     ) -> None:
         self.result.conflict_count += 1
+        self.result.update_refused += bool(note)
         if len(self.result.conflicts) < MAX_PROBLEMS_KEPT:
             self.result.conflicts.append(Conflict(row, entity, entity_id, fields, note))
 

@@ -1096,7 +1096,8 @@ def post_eob(
     The EOB must balance as an 835 claim does (005010X221A1 1.10.2.1: CLP03 charge - CLP04 paid
     = the CAS total): paid + adjustments = the claim's charge. Refused (exit 2, one line naming
     the claim, nothing written): an unknown claim or one that is not ours to post (a patient
-    invoice, a credit note, voided or replaced), amounts that do not balance, no reference."""
+    invoice, a credit note, voided, replaced or corrected, i.e. resubmitted as a new claim),
+    amounts that do not balance, no reference."""
     number = (claim_number or "").strip().upper()
     row = conn.execute(
         "SELECT i.id, i.kind, i.total_cents, p.code, p.name, p.x12_payer_id, i.payer_id"
@@ -1107,7 +1108,8 @@ def post_eob(
         raise BadInput(f"{number}: no such claim" + (f" (a {row[1]} invoice)" if row else ""))
     inv_id, _, charge, payer_code, payer_name, payer_x12, _pid = row
     closed = conn.execute(
-        "SELECT status FROM invoice_events WHERE invoice_id = ? AND status IN ('voided','replaced')",
+        "SELECT status FROM invoice_events WHERE invoice_id = ?"
+        " AND status IN ('voided', 'replaced', 'corrected')",
         (inv_id,),
     ).fetchone()
     if closed:
