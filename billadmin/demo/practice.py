@@ -916,7 +916,9 @@ def demo_steps():
     held, month-end reports."""
     # the NCCI excerpt, then scrub what is still unbilled (issue 4); month-end reports and
     # reports.xlsx, kept last (issue 7)
-    from .acks import step_acks  # the clearinghouse's 999s and 277CAs, a rejection worked (issue 16)
+    from .acks import (
+        step_acks,  # the clearinghouse's 999s and 277CAs, a rejection worked (issue 16)
+    )
     from .auths import step_auths  # payer rules and authorizations (issue 20)
     from .eligibility import step_eligibility  # tomorrow's 270s, the payers' 271s (issue 16)
     from .necessity import step_necessity  # a lab NCD hold and its GA path (issue 18)
