@@ -239,6 +239,7 @@ def breakdown(encounters: int, *, pyx12: bool = True, profile: bool = False) -> 
     _fresh(charged, run)
     shutil.rmtree(folder / "out-breakdown", ignore_errors=True)
     conn = db.connect(run)
+    held = _time_write_lock(db)
     prof = None
     if profile:
         import cProfile
@@ -266,8 +267,34 @@ def breakdown(encounters: int, *, pyx12: bool = True, profile: bool = False) -> 
             "  (pyx12 checks each payer's file while the next is built; 'pyx12' is the wait after the last one)"
         )
     print(
+        f"  write lock held {sum(held):.2f}s (BEGIN IMMEDIATE to COMMIT, {len(held)} transaction(s))"
+    )
+    print(
         f"  peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"
     )
+
+
+def _time_write_lock(db) -> list[float]:
+    """Wrap db.write so that each outermost transaction's time from BEGIN IMMEDIATE to COMMIT
+    is recorded: how long other writers would wait (issue 15's lock target)."""
+    import contextlib
+
+    inner, held, depth = db.write, [], [0]
+
+    @contextlib.contextmanager
+    def write(conn, *a, **kw):
+        depth[0] += 1
+        t = time.perf_counter()
+        try:
+            with inner(conn, *a, **kw) as x:
+                yield x
+        finally:
+            depth[0] -= 1
+            if depth[0] == 0:
+                held.append(time.perf_counter() - t)
+
+    db.write = write
+    return held
 
 
 def pdf_rate(patients: int) -> None:
