@@ -27,12 +27,12 @@ ENCRYPTED_TESTS := tests/test_db.py tests/test_crypto.py tests/test_audit.py tes
 
 # both runs spread over every core (pytest-xdist); tests are independent (own tmp folder and db)
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto
-	$(BIN)/python -m pytest -n auto --encrypted -m 'not slow' $(ENCRYPTED_TESTS)
+	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto --dist loadgroup --encrypted -m 'not slow' $(ENCRYPTED_TESTS)
 
 # the non-slow, non-corpus tests: the quick loop while editing
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n auto -m 'not slow and not corpus'
+	$(BIN)/python -m pytest -n auto --dist loadgroup -m 'not slow and not corpus'
 
 # the quality gates (CI runs them before the suite): lint, format and types, zero findings
 lint: $(STAMP)

@@ -149,6 +149,11 @@ def corpus() -> Path:
 
 
 def pytest_collection_modifyitems(config, items):
+    # under pytest-xdist (`--dist loadgroup`, make test) the tests that use the demo run on one
+    # worker, so the demo is built once while the other workers run everything else
+    for item in items:
+        if {"demo_practice", "demo_copy"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("demo"))
     if CORPUS.is_dir():
         return
     skip = pytest.mark.skip(reason=f"corpus not present at {CORPUS}")
