@@ -39,6 +39,20 @@ from typing import IO, Any
 from .errors import BadInput
 
 PHI_NOTE = "Note: {path} may contain PHI: created mode 0600; keep it inside the practice\n"
+# while set (collect_phi_notes), the paths that would each have printed PHI_NOTE, kept instead
+_collected: list[Path] | None = None
+
+
+@contextlib.contextmanager
+def collect_phi_notes() -> Iterator[list[Path]]:
+    """Keep the PHI notes of the files written inside the block instead of printing one line
+    each: a caller that writes many files (the demo) says it once."""
+    global _collected
+    before, _collected = _collected, []
+    try:
+        yield _collected
+    finally:
+        _collected = before
 
 
 def check_target(path: str | os.PathLike) -> Path:
@@ -124,7 +138,10 @@ class PrivateFile:
         self.done = True
         _fsync_folder(self.path.parent)
         if self.phi:
-            sys.stderr.write(PHI_NOTE.format(path=self.path))
+            if _collected is not None:
+                _collected.append(self.path)
+            else:
+                sys.stderr.write(PHI_NOTE.format(path=self.path))
         return self.path
 
     def discard(self) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import random
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -636,9 +637,17 @@ def run_demo(
     )
     conn = db.connect(db_path)
     ctx = DemoContext(conn=conn, data=data, summary=summary, as_of=as_of, out_dir=out_dir)
-    for step in demo_steps():
-        step(ctx)
+    from ..outfile import collect_phi_notes
+
+    with collect_phi_notes() as written:  # said once below, not once per statement or 999
+        for step in demo_steps():
+            step(ctx)
     conn.close()
+    if written:
+        sys.stderr.write(
+            f"Note: {len(written)} files the demo wrote under {out_dir}/ may contain PHI (here"
+            " synthetic patients): created mode 0600; keep such files inside the practice\n"
+        )
     return summary
 
 
