@@ -280,18 +280,9 @@ def list_transactions(
 ) -> list[dict]:
     """Posted 835 transactions, newest first; ``payer`` is a payer code (as the payer column
     shows it) or part of the 835's payer name."""
-    where, params = [], []
-    if trace:
-        where.append("t.trace_number = ?")
-        params.append(trace)
-    if payer:
-        where.append(
-            f"(upper({PAYER_LABEL_SQL}) = ? OR t.payer_name LIKE ? OR t.trace_company = ?)"
-        )
-        params += [payer.upper(), f"%{payer}%", payer.upper()]
-    if since:
-        where.append("COALESCE(t.payment_date, substr(f.imported_at, 1, 10)) >= ?")
-        params.append(since)
+    where, params = _transaction_filters(
+        trace, payer, since, "COALESCE(t.payment_date, substr(f.imported_at, 1, 10))"
+    )
     sql = (
         "SELECT t.id, substr(replace(f.imported_at, 'T', ' '), 1, 16), f.file_name,"
         f" {PAYER_LABEL_SQL}, t.trace_number, t.method,"
@@ -411,18 +402,9 @@ def list_plb(
     """Posted provider-level adjustments (PLB), newest first: each recoupment with the claim it
     was allocated to, the others 'provider-level' (remit/recoup.py). A positive amount is taken
     from the payment; the reference is shown as recoup.shown_reference cuts it."""
-    where, params = [], []
-    if trace:
-        where.append("t.trace_number = ?")
-        params.append(trace)
-    if payer:
-        where.append(
-            f"(upper({PAYER_LABEL_SQL}) = ? OR t.payer_name LIKE ? OR t.trace_company = ?)"
-        )
-        params += [payer.upper(), f"%{payer}%", payer.upper()]
-    if since:
-        where.append("COALESCE(t.payment_date, t.production_date) >= ?")
-        params.append(since)
+    where, params = _transaction_filters(
+        trace, payer, since, "COALESCE(t.payment_date, t.production_date)"
+    )
     sql = (
         "SELECT b.id, t.trace_number, t.payment_date,"
         f" {PAYER_LABEL_SQL}, b.reason_code, b.reference, b.amount_cents,"
@@ -481,3 +463,24 @@ def claim_payers(conn: Database, invoice_id: int) -> list[dict]:
         row(pid)["paid_cents"] += cents
     codes_ = dict(conn.execute("SELECT id, code FROM payers"))
     return [{"payer": codes_.get(pid, "?"), **v} for pid, v in acc.items()]
+
+
+def _transaction_filters(
+    trace: str | None, payer: str | None, since: str | None, date_sql: str
+) -> tuple[list[str], list]:
+    """WHERE terms and parameters over remit_transactions t: its trace, its payer (our code as
+    the payer column shows it, part of the 835's payer name, or TRN03), a date from `since` on."""
+    where: list[str] = []
+    params: list = []
+    if trace:
+        where.append("t.trace_number = ?")
+        params.append(trace)
+    if payer:
+        where.append(
+            f"(upper({PAYER_LABEL_SQL}) = ? OR t.payer_name LIKE ? OR t.trace_company = ?)"
+        )
+        params += [payer.upper(), f"%{payer}%", payer.upper()]
+    if since:
+        where.append(f"{date_sql} >= ?")
+        params.append(since)
+    return where, params
