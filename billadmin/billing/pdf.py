@@ -257,9 +257,30 @@ def _diagnosis_legend(pdf: FPDF, c: dict) -> None:
         )
 
 
+def _totals_block(pdf: FPDF, rows: list[tuple[str, int]], label: str, balance_cents: int) -> None:
+    """Right-aligned amount rows, then the balance in bold under a rule (invoice and statement)."""
+    m = money.fmt
+    pdf.set_font("Helvetica", size=9)
+    for k, v in rows:
+        pdf.set_x(120)
+        pdf.cell(45, 5, _t(k), align="R")
+        pdf.cell(35, 5, m(v, thousands=True), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_x(120)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(45, 7, _t(label), align="R", border="T")
+    pdf.cell(
+        35,
+        7,
+        m(balance_cents, symbol=True, thousands=True),
+        align="R",
+        border="T",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+
+
 def _totals(pdf: FPDF, c: dict) -> None:
     """Charges, insurance, this invoice, payments and the balance due (and by when)."""
-    m = money.fmt
     totals = [
         ("Total charges", c.get("charges_cents", 0)),
         ("Insurance paid", -c.get("insurance_paid_cents", 0)),
@@ -267,23 +288,7 @@ def _totals(pdf: FPDF, c: dict) -> None:
         ("This invoice", c["total_cents"]),
         ("Patient payments", -c.get("patient_paid_cents", 0)),
     ]
-    pdf.set_font("Helvetica", size=9)
-    for k, v in totals:
-        pdf.set_x(120)
-        pdf.cell(45, 5, _t(k), align="R")
-        pdf.cell(35, 5, m(v, thousands=True), align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_x(120)
-    pdf.set_font("Helvetica", "B", 11)
-    pdf.cell(45, 7, "Balance due", align="R", border="T")
-    pdf.cell(
-        35,
-        7,
-        m(c["balance_due_cents"], symbol=True, thousands=True),
-        align="R",
-        border="T",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+    _totals_block(pdf, totals, "Balance due", c["balance_due_cents"])
     if c.get("due_on") and c["balance_due_cents"] > 0:
         pdf.set_font("Helvetica", size=9)
         pdf.set_x(120)

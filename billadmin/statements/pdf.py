@@ -12,7 +12,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import money
-from ..billing.pdf import _addr, _bill_to, _date, _document, _paragraph, _phone, _t
+from ..billing.pdf import (
+    _addr,
+    _bill_to,
+    _date,
+    _document,
+    _paragraph,
+    _phone,
+    _t,
+    _totals_block,
+)
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -128,27 +137,10 @@ def _activity(pdf: FPDF, c: dict) -> None:
 
 
 def _totals(pdf: FPDF, c: dict) -> None:
-    m = money.fmt
     rows = [("Open items", sum(i["amount_cents"] for i in c["items"]))]
     if c["credit_cents"]:
         rows.append(("Credit on account", -c["credit_cents"]))
-    pdf.set_font("Helvetica", size=9)
-    for k, v in rows:
-        pdf.set_x(120)
-        pdf.cell(45, 5, _t(k), align="R")
-        pdf.cell(35, 5, m(v, thousands=True), align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_x(120)
-    pdf.set_font("Helvetica", "B", 11)
-    pdf.cell(45, 7, "Balance", align="R", border="T")
-    pdf.cell(
-        35,
-        7,
-        m(c["balance_cents"], symbol=True, thousands=True),
-        align="R",
-        border="T",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+    _totals_block(pdf, rows, "Balance", c["balance_cents"])
 
 
 def _aging(pdf: FPDF, c: dict) -> None:
