@@ -285,6 +285,7 @@ def MIGRATION_SETS():
     )  # code sets (ICD-10-CM, HCPCS, CPT, modifiers), NCCI PTP and MUE
     from .eligibility.schema import eligibility  # 270 requests sent, 271 answers read
     from .ingest.schema import ingest  # fee schedule (imported with `import fee-schedule`)
+    from .institutional.schema import institutional  # facilities, 837I claims (issue 17)
     from .pricing.schema import pricing  # charge master and payer contracts (issue 18)
     from .reconcile.schema import reconcile  # reconciliation run history
     from .remit.schema import remit  # 835 remittances as read, CARC/RARC meanings
@@ -304,6 +305,7 @@ def MIGRATION_SETS():
         auths,
         acks,
         pricing,
+        institutional,
         integrity,
     ]
 
