@@ -352,11 +352,14 @@ _M004_STATEMENTS_APPEND_ONLY: dict[str, str | None] = dict.fromkeys(
 )
 # money a payer takes back from a claim (refund by check, PLB recoupment): remit m005
 _M005_REMIT_APPEND_ONLY: dict[str, str | None] = {"payer_returns": None}
+# Medicare's inpatient/outpatient adjudication of a claim payment (835 MIA/MOA): remit m006
+_M006_REMIT_APPEND_ONLY: dict[str, str | None] = {"remit_adjudications": None}
 APPEND_ONLY = {
     **_M002_APPEND_ONLY,
     **_M003_APPEND_ONLY,
     **_M004_STATEMENTS_APPEND_ONLY,
     **_M005_REMIT_APPEND_ONLY,
+    **_M006_REMIT_APPEND_ONLY,
 }
 
 # Rows sealed into the keyed ledger chain (audit.seal): every insert, update and delete is
@@ -391,7 +394,10 @@ _M004_STATEMENTS_SEALED = (
     "collection_entries",
 )
 _M005_REMIT_SEALED = ("payer_returns",)
-SEALED = _M002_SEALED + _M003_SEALED + _M004_STATEMENTS_SEALED + _M005_REMIT_SEALED
+_M006_REMIT_SEALED = ("remit_adjudications",)
+SEALED = (
+    _M002_SEALED + _M003_SEALED + _M004_STATEMENTS_SEALED + _M005_REMIT_SEALED + _M006_REMIT_SEALED
+)
 
 
 def _append_only_sql(table: str, columns: str | None) -> str:
@@ -501,3 +507,10 @@ def m005_remit_payer_returns(db):
     """A refund to a payer or a PLB recoupment (payer_returns) explains a negative insurance
     payment on a claim: money ledger, append-only and sealed like the payment."""
     _exec(db, _protect_sql(_M005_REMIT_APPEND_ONLY, _M005_REMIT_SEALED))
+
+
+@integrity()
+def m006_remit_adjudication(db):
+    """Medicare's MIA/MOA adjudication of a claim payment (remit_adjudications) is evidence like
+    the claim payment it belongs to: append-only and sealed."""
+    _exec(db, _protect_sql(_M006_REMIT_APPEND_ONLY, _M006_REMIT_SEALED))

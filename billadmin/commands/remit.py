@@ -47,7 +47,8 @@ def _read_835s(files) -> tuple[list, dict, list]:
 
 
 def _show_tables(docs: list, diffs: dict, fmt, output) -> None:
-    """Per file: its transactions, its claims and lines, and its PLB adjustments if any."""
+    """Per file: its transactions, its claims and lines, Medicare's inpatient/outpatient
+    adjudication (MIA/MOA) and its PLB adjustments if any."""
     from .. import render
     from ..remit import recoup, views
 
@@ -90,6 +91,14 @@ def _show_tables(docs: list, diffs: dict, fmt, output) -> None:
                 "balance",
             ],
         )
+        adjudication = views.adjudication_rows(rf)
+        if adjudication:
+            render.emit(
+                adjudication,
+                fmt=fmt,
+                output=output,
+                title=f"{rf.name}: {views.ADJUDICATION_TITLE} (MIA/MOA)",
+            )
         plb = [
             {
                 "trace_number": tx.trace_number,
@@ -126,8 +135,11 @@ def remit_show(
 
     patient_resp is the CAS group PR (deductible, coinsurance, co-pay); adjusted the other CAS
     groups (CO, OA, PI, CR: what the payer took off that the patient does not owe), the same
-    amounts `remit list --claims` shows. Exit 0 when every transaction balances, 1 when the
-    balance check finds differences, 2 when the file is not a readable 835.
+    amounts `remit list --claims` shows. A claim Medicare adjudicated as inpatient (MIA) or
+    outpatient (MOA) gets a block of what it computed (DRG, outlier, PPS capital, HCPCS payable,
+    ESRD amounts, covered days, rate): informational, the posted money is the CLP, CAS and SVC.
+    Exit 0 when every transaction balances, 1 when the balance check finds differences, 2 when
+    the file is not a readable 835.
 
     Example:
         billadmin remit show era-2026-03-14.835

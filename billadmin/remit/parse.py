@@ -106,6 +106,67 @@ class ServiceLine:
         return sum(a.amount_cents for a in self.adjustments)
 
 
+# MIA (loop 2100, inpatient adjudication) and MOA (outpatient adjudication) elements, per the
+# 835 TR3 005010X221A1 (and pyx12's map 835.5010.X221.A1.xml): (position, key, kind, label).
+# kind "amount" is money (cents), "count" a quantity kept as read (R type), "rate" the MOA01
+# percentage kept as read, "remark" a RARC (remarks are also kept in ClaimPayment.remarks).
+MIA_ELEMENTS: tuple[tuple[int, str, str, str], ...] = (
+    (1, "covered_days", "count", "covered days or visits"),
+    (2, "pps_operating_outlier_cents", "amount", "PPS operating outlier"),
+    (3, "lifetime_psychiatric_days", "count", "lifetime psychiatric days"),
+    (4, "drg_cents", "amount", "DRG amount"),
+    (5, "remark", "remark", "remark"),
+    (6, "disproportionate_share_cents", "amount", "disproportionate share"),
+    (7, "msp_pass_through_cents", "amount", "MSP pass-through"),
+    (8, "pps_capital_cents", "amount", "PPS capital"),
+    (9, "pps_capital_fsp_drg_cents", "amount", "PPS capital federal-specific DRG"),
+    (10, "pps_capital_hsp_drg_cents", "amount", "PPS capital hospital-specific DRG"),
+    (11, "pps_capital_dsh_drg_cents", "amount", "PPS capital disproportionate-share DRG"),
+    (12, "old_capital_cents", "amount", "old capital"),
+    (13, "pps_capital_ime_cents", "amount", "PPS capital indirect medical education"),
+    (14, "pps_operating_hsp_drg_cents", "amount", "PPS operating hospital-specific DRG"),
+    (15, "cost_report_days", "count", "cost report days"),
+    (16, "pps_operating_fsp_drg_cents", "amount", "PPS operating federal-specific DRG"),
+    (17, "pps_capital_outlier_cents", "amount", "PPS capital outlier"),
+    (18, "indirect_teaching_cents", "amount", "indirect teaching"),
+    (19, "nonpayable_professional_cents", "amount", "non-payable professional component"),
+    (20, "remark", "remark", "remark"),
+    (21, "remark", "remark", "remark"),
+    (22, "remark", "remark", "remark"),
+    (23, "remark", "remark", "remark"),
+    (24, "pps_capital_exception_cents", "amount", "PPS capital exception"),
+)
+MOA_ELEMENTS: tuple[tuple[int, str, str, str], ...] = (
+    (1, "reimbursement_rate", "rate", "reimbursement rate"),
+    (2, "hcpcs_payable_cents", "amount", "HCPCS payable amount"),
+    (3, "remark", "remark", "remark"),
+    (4, "remark", "remark", "remark"),
+    (5, "remark", "remark", "remark"),
+    (6, "remark", "remark", "remark"),
+    (7, "remark", "remark", "remark"),
+    (8, "esrd_payment_cents", "amount", "ESRD payment"),
+    (9, "nonpayable_professional_cents", "amount", "non-payable professional component"),
+)
+ADJUDICATION_KINDS = {"MIA": "inpatient", "MOA": "outpatient"}
+
+
+@dataclass(slots=True)
+class Adjudication:
+    """One MIA (kind 'inpatient') or MOA (kind 'outpatient') segment of a claim payment: what
+    Medicare's adjudication computed (PPS, DRG, outlier, ESRD amounts...), for the clerk to see;
+    informational, not posted (CLP, CAS and SVC carry the money that is posted)."""
+
+    kind: str
+    segment: int
+    amounts: dict[str, int] = field(default_factory=dict)  # *_cents key -> cents, present only
+    values: dict[str, str] = field(default_factory=dict)  # counts and the rate, as read
+    remarks: list[str] = field(default_factory=list)
+
+    @property
+    def elements(self) -> tuple[tuple[int, str, str, str], ...]:
+        return MIA_ELEMENTS if self.kind == "inpatient" else MOA_ELEMENTS
+
+
 @dataclass(slots=True)
 class ClaimPayment:
     seq: int
@@ -130,6 +191,7 @@ class ClaimPayment:
     corrected_priority_payer: bool = False
     crossover_payer: str | None = None  # NM1*TT NM103: the payer the claim was forwarded to
     crossover_payer_id: str | None = None  # NM1*TT NM109 (NM108 the qualifier, e.g. PI)
+    adjudications: list[Adjudication] = field(default_factory=list)  # MIA / MOA, as read
 
     @property
     def is_reversal(self) -> bool:
@@ -428,6 +490,7 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
     return rf
 
 
+_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # an X12 R (decimal) value
 _new_adjustment = tuple.__new__  # builds an Adjustment without NamedTuple's argument handling
 
 
@@ -627,8 +690,9 @@ class _Transaction835:
 
     def claim_loop(self, claim: ClaimPayment, sid: str, seg: list[str], seg_no: int) -> None:
         """Inside a claim, before its service lines: claim-level CAS, DTM*232/233 (statement
-        period), DTM*050 (received), AMT by qualifier, NM1*PR (corrected priority payer), MOA
-        and MIA remark codes."""
+        period), DTM*050 (received), AMT by qualifier, NM1*PR (corrected priority payer), MIA
+        and MOA (Medicare inpatient and outpatient adjudication, their remark codes also kept
+        with the claim's)."""
         n = len(seg)
         if sid == "CAS":
             self._cas_into(claim.adjustments, seg, seg_no)
@@ -652,12 +716,10 @@ class _Transaction835:
             elif q == "TT":
                 claim.crossover_payer = (seg[3].strip() or None) if n > 3 else None
                 claim.crossover_payer_id = (seg[9].strip() or None) if n > 9 else None
-        elif sid == "MOA":
-            claim.remarks += [seg[i].strip() for i in range(3, min(n, 8)) if seg[i].strip()]
-        elif sid == "MIA":
-            claim.remarks += [
-                seg[i].strip() for i in (5, 20, 21, 22, 23) if i < n and seg[i].strip()
-            ]
+        elif sid in ADJUDICATION_KINDS:
+            adj = self._adjudication(sid, seg, seg_no)
+            claim.adjudications.append(adj)
+            claim.remarks += adj.remarks
 
     # -- loop 2110: SVC, then DTM, CAS, REF, AMT, LQ ----------------------------------------------
 
@@ -773,6 +835,30 @@ class _Transaction835:
                 into.append(_new_adjustment(Adjustment, (seg[1], seg[2], c, None)))
                 return
         into.extend(_cas(seg, seg_no, self.amount, self.issues))
+
+    def _adjudication(self, sid: str, seg: list[str], seg_no: int) -> Adjudication:
+        """MIA or MOA: each element by its position (MIA_ELEMENTS, MOA_ELEMENTS). An amount
+        that is not an X12 decimal is an error like any other; a count or rate that is not a
+        number is a warning and left out (neither is money)."""
+        adj = Adjudication(ADJUDICATION_KINDS[sid], seg_no)
+        n = len(seg)
+        for pos, key, kind, label in adj.elements:
+            text = seg[pos].strip() if pos < n else ""
+            if not text:
+                continue
+            if kind == "remark":
+                adj.remarks.append(text)
+            elif kind == "amount":
+                adj.amounts[key] = self.amount(text, seg_no, f"{sid}{pos:02d} ({label})")
+            elif _NUMBER.fullmatch(text):
+                adj.values[key] = text
+            else:
+                self.issues.append(
+                    RemitIssue(
+                        "warning", f"{sid}{pos:02d} ({label}) is not a number; ignored", seg_no
+                    )
+                )
+        return adj
 
     def _date(self, seg: list[str], seg_no: int, qualifier: str) -> str | None:
         """DTM02, for DTM*<qualifier>."""

@@ -677,6 +677,8 @@ class _TransactionPosting:
             outcome = "duplicate"
             note = "the payer reports it as a duplicate of a claim it processed (OA-18)"
         claim_id = _insert_claim(conn, self.tx_id, claim, invoice_id, outcome, reverses, note)
+        if claim.adjudications:
+            _insert_adjudications(conn, claim_id, claim)
         # the invoice the payment goes to: none when it is not ours, a duplicate, or not posted
         post_to = invoice_id if outcome in (None, "reversed") else None
         avoid = (
@@ -973,6 +975,21 @@ def _insert_claim(
     ).lastrowid
     assert claim_id is not None
     return claim_id
+
+
+def _insert_adjudications(conn: Database, claim_id: int, claim: ClaimPayment) -> None:
+    """The claim's MIA/MOA segments as read (remit_adjudications), one row each."""
+    for adj in claim.adjudications:
+        row: dict[str, object] = {"claim_id": claim_id, "kind": adj.kind}
+        row.update(adj.amounts)
+        row.update(adj.values)
+        row["remarks"] = ",".join(adj.remarks)
+        # column names come from parse.MIA_ELEMENTS/MOA_ELEMENTS (constants), never from input
+        conn.execute(
+            f"INSERT INTO remit_adjudications ({', '.join(row)})"
+            f" VALUES ({', '.join('?' * len(row))})",
+            tuple(row.values()),
+        )
 
 
 def _insert_lines(

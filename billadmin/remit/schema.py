@@ -195,3 +195,33 @@ def m005_payer_returns_and_crossover_payer(db: Database) -> None:
     ALTER TABLE remit_claims ADD COLUMN crossover_payer_id TEXT
     """,
     )
+
+
+@remit()
+def m006_claim_adjudication(db: Database) -> None:
+    """Medicare's inpatient (MIA) and outpatient (MOA) adjudication of a claim payment, one row
+    per segment as read (835 TR3 loop 2100): the PPS, DRG, outlier and ESRD amounts FISS
+    computed, shown beside the claim; informational (not posted), append-only like the claim."""
+    _exec(
+        db,
+        """
+    CREATE TABLE remit_adjudications (
+        id INTEGER PRIMARY KEY,
+        claim_id INTEGER NOT NULL REFERENCES remit_claims(id),
+        kind TEXT NOT NULL CHECK (kind IN ('inpatient','outpatient')),
+        covered_days TEXT, lifetime_psychiatric_days TEXT, cost_report_days TEXT,
+        reimbursement_rate TEXT,
+        pps_operating_outlier_cents INTEGER, drg_cents INTEGER,
+        disproportionate_share_cents INTEGER, msp_pass_through_cents INTEGER,
+        pps_capital_cents INTEGER, pps_capital_fsp_drg_cents INTEGER,
+        pps_capital_hsp_drg_cents INTEGER, pps_capital_dsh_drg_cents INTEGER,
+        old_capital_cents INTEGER, pps_capital_ime_cents INTEGER,
+        pps_operating_hsp_drg_cents INTEGER, pps_operating_fsp_drg_cents INTEGER,
+        pps_capital_outlier_cents INTEGER, indirect_teaching_cents INTEGER,
+        nonpayable_professional_cents INTEGER, pps_capital_exception_cents INTEGER,
+        hcpcs_payable_cents INTEGER, esrd_payment_cents INTEGER,
+        remarks TEXT NOT NULL DEFAULT ''
+    ) STRICT;
+    CREATE INDEX remit_adjudications_claim ON remit_adjudications(claim_id)
+    """,
+    )

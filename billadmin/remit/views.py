@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from .. import money
 from . import balance, codes, recoup
-from .parse import ClaimPayment, RemitFile, ServiceLine, Transaction
+from .parse import Adjudication, ClaimPayment, RemitFile, ServiceLine, Transaction
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -148,6 +148,59 @@ def claim_dict(c: ClaimPayment, diffs) -> dict:
     if c.crossover_payer or c.crossover_payer_id:
         out["crossover_payer"] = c.crossover_payer
         out["crossover_payer_id"] = c.crossover_payer_id
+    for adj in c.adjudications:
+        out[f"{adj.kind}_adjudication"] = adjudication_dict(adj)
+    return out
+
+
+ADJUDICATION_TITLE = "Medicare inpatient/outpatient adjudication"
+
+
+def adjudication_dict(adj: Adjudication) -> dict:
+    """One MIA/MOA segment: its elements by name in the TR3's order (amounts in cents), then
+    its remark codes in words."""
+    out: dict = {}
+    for _pos, key, _kind, _label in adj.elements:
+        if key in adj.amounts:
+            out[key] = adj.amounts[key]
+        elif key in adj.values:
+            out[key] = adj.values[key]
+    out["remarks"] = _remarks(adj.remarks)
+    return out
+
+
+def adjudication_rows(rf: RemitFile) -> list[dict]:
+    """The MIA/MOA block of `remit show`: one row per element present, for each claim payment
+    that has one (element id, what it is, the amount in cents or the count/rate as read)."""
+    out = []
+    for tx in rf.transactions:
+        for c in tx.claims:
+            for adj in c.adjudications:
+                seg = "MIA" if adj.kind == "inpatient" else "MOA"
+                for pos, key, kind, label in adj.elements:
+                    if kind == "remark" or not (key in adj.amounts or key in adj.values):
+                        continue
+                    out.append(
+                        {
+                            "claim": c.claim_number,
+                            "adjudication": adj.kind,
+                            "element": f"{seg}{pos:02d}",
+                            "item": label,
+                            "amount_cents": adj.amounts.get(key),
+                            "value": adj.values.get(key, ""),
+                        }
+                    )
+                if adj.remarks:
+                    out.append(
+                        {
+                            "claim": c.claim_number,
+                            "adjudication": adj.kind,
+                            "element": seg,
+                            "item": "remarks",
+                            "amount_cents": None,
+                            "value": ",".join(adj.remarks),
+                        }
+                    )
     return out
 
 
