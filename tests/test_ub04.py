@@ -1,0 +1,384 @@
+"""The UB-04 (CMS-1450) paper claim: each value read back from the PDF at its form locator's
+position on the form's 10-per-inch, 6-lines-per-inch grid, and compared with the claim
+(issue 17). Positions: VistA IB file 364.6, form 3 (UB-04); contents: CMS Pub. 100-04 ch. 25
+s. 75."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from billadmin.billing import cms1500, ub04
+
+
+def read_back(pdf: bytes) -> list[dict[tuple[int, int], str]]:
+    """{(line, column): text} per page, from where each Courier string is drawn (the red
+    locator labels are Helvetica and left out)."""
+    out = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        height = float(page.mediabox.height)
+        cells: dict[tuple[int, int], str] = {}
+
+        def visit(text, cm, tm, font, size, cells=cells, height=height):
+            if not text.strip() or "Courier" not in str((font or {}).get("/BaseFont", "")):
+                return
+            col = round((tm[4] - cms1500.LEFT_PT) / cms1500.CHAR_PT) + 1
+            line = round((height - tm[5] - cms1500.TOP_PT - cms1500.BASELINE_PT) / 12) + 1
+            cells[(line, col)] = cells.get((line, col), "") + text.lstrip(" ")
+
+        page.extract_text(visitor_text=visit)
+        out.append(cells)
+    return out
+
+
+def labels_of(pdf: bytes) -> str:
+    return "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _line(rev: str, hcpcs: str | None, cents: int, units: int = 1, **more) -> dict:
+    return {
+        "revenue_code": rev,
+        "hcpcs": hcpcs,
+        "date": "2026-06-01",
+        "units": units,
+        "charge_cents": cents,
+        **more,
+    }
+
+
+def _fields(n_lines: int = 2, **over) -> dict:
+    """An outpatient endoscopy (type of bill 131) to Medicare."""
+    lines = [
+        _line("0750", "43239", 245000, modifiers=["PT"]),
+        _line("0310", "88305", 31000, units=2),
+    ]
+    while len(lines) < n_lines:
+        lines.append(_line("0300", "80053", 4500))
+    f = {
+        "1": {
+            "name": "Riverside Hospital",
+            "address1": "100 River Rd",
+            "city": "Columbus",
+            "state": "OH",
+            "zip": "432151234",
+            "phone": "(614) 555-0199",
+        },
+        "3a": "C000007",
+        "3b": "MRN1001",
+        "4": "131",
+        "5": "81-2345678",
+        "6": ["2026-06-01", "2026-06-01"],
+        "8b": "Able, Ann",
+        "9": {"address1": "9 Elm St", "city": "Dayton", "state": "OH", "zip": "45402"},
+        "10": "1950-02-03",
+        "11": "F",
+        "14": "3",
+        "15": "1",
+        "17": "01",
+        "42-48": lines[:n_lines],
+        "45": "2026-06-05",
+        "total_cents": sum(ln["charge_cents"] for ln in lines[:n_lines]),
+        "38": ["Medicare Part A", "PO Box 5", "Erie PA 16501"],
+        "50-55": [
+            {
+                "name": "Medicare Part A",
+                "release": "Y",
+                "assignment": "Y",
+                "due_cents": sum(ln["charge_cents"] for ln in lines[:n_lines]),
+            }
+        ],
+        "56": "1234567893",
+        "58-62": [{"name": "Able, Ann", "relationship": "self", "id": "1EG4TE5MK73"}],
+        "66": "0",
+        "67": [["K21.9", ""], ["K29.70", ""]],
+        "70": ["R10.13"],
+        "76": {"npi": "1497758544", "last": "Okafor", "first": "Ann"},
+        "81": [["B3", "282N00000X", ""]],
+    }
+    f.update(over)
+    return f
+
+
+def test_every_locator_is_where_the_form_prints_it():
+    [page] = read_back(ub04.render(_fields()))
+    # written by hand from CMS Pub. 100-04 ch. 25 s. 75 and the form's grid (line, column)
+    expected = {
+        (2, 2): "RIVERSIDE HOSPITAL",  # FL 1
+        (3, 1): "100 RIVER RD",
+        (4, 1): "COLUMBUS",
+        (4, 14): "OH",
+        (4, 17): "432151234",
+        (5, 1): "6145550199",
+        (2, 54): "C000007",  # FL 3a: our claim number
+        (3, 54): "MRN1001",  # FL 3b
+        (3, 78): "0131",  # FL 4: leading zero, hospital outpatient, admit-through-discharge
+        (5, 51): "81-2345678",  # FL 5
+        (5, 62): "060126",  # FL 6 from, MMDDYY
+        (5, 69): "060126",  # FL 6 through
+        (7, 2): "ABLE, ANN",  # FL 8b
+        (6, 42): "9 ELM ST",  # FL 9a-d
+        (7, 32): "DAYTON",
+        (7, 65): "OH",
+        (7, 69): "45402",
+        (9, 1): "02031950",  # FL 10, MMDDYYYY
+        (9, 10): "F",  # FL 11
+        (9, 22): "3",  # FL 14
+        (9, 25): "1",  # FL 15
+        (9, 31): "01",  # FL 17
+        (13, 1): "MEDICARE PART A",  # FL 38
+        (14, 1): "PO BOX 5",
+        (15, 1): "ERIE PA 16501",
+        # FL 42-47, line 1: 0750, 43239-PT, 06/01/26, 1 unit, 2,450.00
+        (19, 1): "0750",
+        (19, 31): "43239PT",
+        (19, 46): "060126",
+        (19, 59): "1",
+        (19, 63): "2450 00",
+        # line 2: 0310, 88305, 2 units, 310.00
+        (20, 1): "0310",
+        (20, 31): "88305",
+        (20, 46): "060126",
+        (20, 59): "2",
+        (20, 64): "310 00",
+        # line 23: 0001, page 1 of 1, creation date, total 2,450.00 + 310.00 = 2,760.00
+        (41, 1): "0001",
+        (41, 6): "PAGE 1 OF 1",
+        (41, 46): "060526",
+        (41, 63): "2760 00",
+        (42, 68): "1234567893",  # FL 56
+        (43, 1): "MEDICARE PART A",  # FL 50A
+        (43, 39): "Y",  # FL 52A
+        (43, 42): "Y",  # FL 53A
+        (43, 58): "2760 00",  # FL 55A
+        (47, 1): "ABLE, ANN",  # FL 58A
+        (47, 27): "18",  # FL 59A: self
+        (47, 30): "1EG4TE5MK73",  # FL 60A
+        (55, 1): "0",  # FL 66: ICD-10
+        (54, 2): "K219",  # FL 67 principal, no decimal point
+        (54, 10): "K2970",  # FL 67A
+        (56, 17): "R1013",  # FL 70a
+        (57, 59): "1497758544",  # FL 76 NPI
+        (58, 53): "OKAFOR",  # FL 76 last, first
+        (58, 71): "ANN",
+        (61, 27): "B3",  # FL 81a: taxonomy
+        (61, 29): "282N00000X",
+    }
+    assert page == expected
+
+
+def test_data_only_prints_no_labels_and_the_same_values():
+    f = _fields()
+    form, data = ub04.render(f), ub04.render(f, form=False)
+    assert "TYPE OF BILL" in labels_of(form) and "TYPE OF BILL" not in labels_of(data)
+    assert read_back(data) == read_back(form)
+
+
+def test_twenty_two_lines_a_page_totals_on_the_last():
+    f = _fields(25)  # 2,450.00 + 310.00 + 23 x 45.00 = 3,795.00
+    p1, p2 = read_back(ub04.render(f))
+    assert [p1.get((19 + r, 1)) for r in range(22)] == ["0750", "0310"] + ["0300"] * 20
+    assert [p2.get((19 + r, 1)) for r in range(3)] == ["0300"] * 3 and (22, 1) not in p2
+    assert (p1[(41, 6)], p2[(41, 6)]) == ("PAGE 1 OF 2", "PAGE 2 OF 2")
+    assert p1[(41, 1)] == p2[(41, 1)] == "0001"
+    assert p1[(41, 46)] == p2[(41, 46)] == "060526"  # creation date on every page
+    assert not any(col >= 60 for (line, col) in p1 if line == 41)  # no total on page 1
+    assert p2[(41, 63)] == "3795 00"
+    assert p1[(3, 78)] == p2[(3, 78)] == "0131" and p2[(7, 2)] == "ABLE, ANN"  # header repeats
+
+
+def test_inpatient_stay_admission_poa_procedures_and_codes():
+    """An inpatient stay (111): admission data, diagnoses with POA indicators, ICD-10-PCS
+    procedures with dates, condition, occurrence, span and value codes, an operating
+    physician, a replacement's document control number."""
+    f = _fields(
+        **{
+            "4": "117",
+            "6": ["2026-05-28", "2026-06-02"],
+            "12": "2026-05-28",
+            "13": "14",
+            "14": "1",
+            "15": "7",
+            "16": "10",
+            "17": "01",
+            "18-28": ["39", "C1"],
+            "29": "OH",
+            "31-34": [
+                ["11", "2026-05-27"],
+                ["A1", "2026-01-01"],
+                ["01", "2026-05-20"],
+                ["02", "2026-05-21"],
+                ["03", "2026-05-22"],
+            ],
+            "35-36": [
+                ["70", "2026-05-01", "2026-05-03"],
+                ["74", "2026-05-04", "2026-05-05"],
+                ["M2", "2026-05-06", "2026-05-07"],
+            ],
+            "39-41": [["80", 500], ["A1", 163200], ["01", 12345], ["02", 100]],
+            "42-48": [
+                {
+                    "revenue_code": "0120",
+                    "rate_cents": 150000,
+                    "date": "2026-05-28",
+                    "units": 5,
+                    "charge_cents": 750000,
+                    "non_covered_cents": 150000,
+                },
+                _line("0360", "0DB68ZX", 420000),
+            ],
+            "total_cents": 1170000,
+            "non_covered_cents": 150000,
+            "64": ["12345678901234"],
+            "67": [["K92.2", "Y"], ["D62", "N"], ["E11.9", "Y"], ["Z79.4", "1"]]
+            + [[f"R{i:02d}.0", "U"] for i in range(1, 15)],
+            "69": "K92.2",
+            "71": "0378",
+            "72": [["W19.XXXA", "Y"]],
+            "74": [
+                ["0DB68ZX", "2026-05-29"],
+                ["0DJ08ZZ", "2026-05-30"],
+                ["3E033GC", "2026-05-31"],
+                ["0W3P8ZZ", "2026-06-01"],
+            ],
+            "77": {"npi": "1659318355", "last": "Reyes", "first": "Luz"},
+            "78": {"qualifier": "DN", "npi": "1538164242", "last": "Stone", "first": "Al"},
+            "80": ["REPLACES C000003"],
+        }
+    )
+    [page] = read_back(ub04.render(f))
+    assert page[(3, 78)] == "0117"
+    assert (page[(5, 62)], page[(5, 69)]) == ("052826", "060226")
+    # FL 12-17: admission 05/28/26 at 14h, type 1, source 7, discharged at 10h, status 01
+    assert [page[(9, c)] for c in (13, 19, 22, 25, 28, 31)] == [
+        "052826",
+        "14",
+        "1",
+        "7",
+        "10",
+        "01",
+    ]
+    assert (page[(9, 34)], page[(9, 37)], page[(9, 67)]) == ("39", "C1", "OH")  # FL 18, 19, 29
+    # FL 31a-34a across, then 31b
+    assert [page[(11, c)] for c in (1, 5, 11, 15, 21, 31)] == [
+        "11",
+        "052726",
+        "A1",
+        "010126",
+        "01",
+        "02",
+    ]
+    assert (page[(12, 1)], page[(12, 5)]) == ("03", "052226")
+    # FL 35a, 36a, 35b
+    assert [page[(11, c)] for c in (41, 45, 52, 58, 62, 69)] == [
+        "70",
+        "050126",
+        "050326",
+        "74",
+        "050426",
+        "050526",
+    ]
+    assert (page[(12, 41)], page[(12, 45)], page[(12, 52)]) == ("M2", "050626", "050726")
+    # FL 39a-41a, then 39b: 5.00, 1,632.00, 123.45, 1.00
+    assert [page[(14, c)] for c in (44, 53, 57, 63, 70, 77)] == [
+        "80",
+        "5 00",
+        "A1",
+        "1632 00",
+        "01",
+        "123 45",
+    ]
+    assert (page[(15, 44)], page[(15, 53)]) == ("02", "1 00")
+    # FL 44 the room rate 1,500.00, 5 days, 7,500.00 of which 1,500.00 not covered
+    assert (page[(19, 1)], page[(19, 38)], page[(19, 59)]) == ("0120", "1500 00", "5")
+    assert (page[(19, 63)], page[(19, 73)]) == ("7500 00", "1500 00")
+    assert (page[(41, 62)], page[(41, 73)]) == ("11700 00", "1500 00")  # FL 47, 48 totals
+    assert page[(51, 32)] == "12345678901234"  # FL 64A
+    # FL 67: principal K922 Y; A D62 N; B E119 Y; C Z794 1 (exempt); H on line 54; I-Q line 55
+    assert [(page[(54, c)], page[(54, c + 7)]) for c in (2, 10, 18, 26)] == [
+        ("K922", "Y"),
+        ("D62", "N"),
+        ("E119", "Y"),
+        ("Z794", "1"),
+    ]
+    assert page[(54, 66)] == "R050" and page[(54, 73)] == "U"  # 67H
+    assert [page[(55, 2 + 8 * i)] for i in range(9)] == [f"R{i:02d}0" for i in range(6, 15)]
+    assert (page[(56, 5)], page[(56, 43)]) == ("K922", "0378")  # FL 69, 71
+    assert (page[(56, 49)], page[(56, 56)]) == ("W19XXXA", "Y")  # FL 72a with POA
+    # FL 74 principal and a-c: code, MMDDYY
+    assert [
+        (page[(ln, c)], page[(ln, c + 9)]) for ln, c in ((58, 1), (58, 16), (58, 31), (60, 1))
+    ] == [
+        ("0DB68ZX", "052926"),
+        ("0DJ08ZZ", "053026"),
+        ("3E033GC", "053126"),
+        ("0W3P8ZZ", "060126"),
+    ]
+    assert (page[(59, 59)], page[(60, 53)], page[(60, 71)]) == ("1659318355", "REYES", "LUZ")
+    assert (page[(61, 56)], page[(61, 59)], page[(62, 53)]) == ("DN", "1538164242", "STONE")
+    assert page[(61, 1)] == "REPLACES C000003"  # FL 80
+
+
+def test_secondary_claim_rows_a_and_b():
+    """Billed to the secondary: row A the primary with what it paid (FL 54), row B the payer
+    billed with the amount due (FL 55), each with its insured."""
+    f = _fields(
+        **{
+            "50-55": [
+                {
+                    "name": "Medicare Part B",
+                    "release": "Y",
+                    "assignment": "Y",
+                    "prior_cents": 198000,
+                },
+                {
+                    "name": "Keystone Supplement",
+                    "plan_id": "KEY7",
+                    "release": "Y",
+                    "assignment": "Y",
+                    "due_cents": 78000,
+                },
+            ],
+            "58-62": [
+                {"name": "Able, Ann", "relationship": "self", "id": "1EG4TE5MK73"},
+                {
+                    "name": "Able, Bob",
+                    "relationship": "spouse",
+                    "id": "K55",
+                    "group_name": "ACME",
+                    "group_number": "G77",
+                },
+            ],
+            "63": ["", "AUTH9"],
+        }
+    )
+    [page] = read_back(ub04.render(f))
+    assert (page[(43, 1)], page[(43, 47)]) == ("MEDICARE PART B", "1980 00")  # 54A: 1,980.00
+    assert (page[(44, 1)], page[(44, 24)], page[(44, 59)]) == (
+        "KEYSTONE SUPPLEMENT",
+        "KEY7",
+        "780 00",
+    )
+    assert (43, 55) not in page and (43, 58) not in page  # nothing due from the primary
+    assert [page[(48, c)] for c in (1, 27, 30, 50, 65)] == ["ABLE, BOB", "01", "K55", "ACME", "G77"]
+    assert page[(52, 1)] == "AUTH9" and (51, 1) not in page  # FL 63B
+
+
+@pytest.mark.parametrize(
+    ("key", "n", "room"),
+    [("67", 19, 18), ("74", 7, 6), ("18-28", 12, 11), ("31-34", 9, 8), ("39-41", 13, 12)],
+)
+def test_more_than_the_form_holds_is_refused(key, n, room):
+    item = {
+        "67": ["A00", "Y"],
+        "74": ["0DB68ZX", "2026-05-29"],
+        "18-28": "39",
+        "31-34": ["11", "2026-05-27"],
+        "39-41": ["80", 100],
+    }[key]
+    with pytest.raises(ub04.TooMuchForPaper) as e:
+        ub04.render(_fields(**{key: [item] * n}))
+    assert e.value.exit_code == 2
+    assert f"{n} entries for UB-04 FL {key}, which has {room}" in e.value.message
+    assert "C000007" in e.value.message and "837I" in e.value.message
