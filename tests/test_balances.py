@@ -1,6 +1,7 @@
 """What a payer's answer moved that no invoice carries yet (accounts.balances): counted once by
-account show, checkin, `report aging --pending` and the aging invariant of `billadmin check`,
-before and after `invoice generate` bills it. Every amount is worked out by hand."""
+account show, checkin, `report aging` (by default; `--invoiced-only` leaves it out) and the
+aging invariant of `billadmin check`, before and after `invoice generate` bills it. Every amount
+is worked out by hand."""
 
 from __future__ import annotations
 
@@ -76,13 +77,14 @@ def _rows(rows: list[dict]) -> dict[str, tuple[int, int, int]]:
 def test_patient_responsibility_before_and_after_its_statement(db, tmp_path):
     pid = _setup(db, tmp_path, "KEY")
     assert balances.pending(db, patient_id=pid) == {"patient_cents": MOVED, "insurance_cents": 0}
-    # the aging of claims and statements: C000001 is at 0.00, no statement yet
-    assert _rows(aging.by_payer(db, TODAY)) == {"TOTAL": (0, 0, 0)}
-    assert _rows(aging.by_payer(db, TODAY, pending=True)) == {
+    # the invoices alone: C000001 is at 0.00, no statement yet
+    assert _rows(aging.by_payer(db, TODAY, pending=False)) == {"TOTAL": (0, 0, 0)}
+    # the aging as printed: the 30.00 PR-2 the patient owes, DOS 4 days ago -> 0-30
+    assert _rows(aging.by_payer(db, TODAY)) == {
         "PATIENT": (MOVED, MOVED, MOVED),
         "TOTAL": (MOVED, MOVED, MOVED),
     }
-    [by_pat] = [r for r in aging.by_patient(db, TODAY, pending=True) if r["mrn"] == MRN]
+    [by_pat] = [r for r in aging.by_patient(db, TODAY) if r["mrn"] == MRN]
     assert (by_pat["patient_cents"], by_pat["insurance_cents"]) == (MOVED, 0)
     s = view.account(db, MRN, as_of=TODAY)["summary"][0]
     assert (s["insurance_balance_cents"], s["patient_balance_cents"]) == (0, 0)
@@ -92,12 +94,12 @@ def test_patient_responsibility_before_and_after_its_statement(db, tmp_path):
 
     assert _generate(db, tmp_path, "r2") == ["P000001"]  # the statement bills the 30.00
     assert balances.pending(db, patient_id=pid) == {"patient_cents": 0, "insurance_cents": 0}
-    assert _rows(aging.by_payer(db, TODAY)) == {
+    assert _rows(aging.by_payer(db, TODAY, pending=False)) == {
         "PATIENT": (MOVED, 0, MOVED),
         "TOTAL": (MOVED, 0, MOVED),
     }
     # counted once: the statement, not the statement and the transfer it carries
-    assert _rows(aging.by_payer(db, TODAY, pending=True)) == {
+    assert _rows(aging.by_payer(db, TODAY)) == {
         "PATIENT": (MOVED, 0, MOVED),
         "TOTAL": (MOVED, 0, MOVED),
     }
@@ -112,8 +114,8 @@ def test_next_payers_share_before_and_after_its_claim(db, tmp_path):
     pid = _setup(db, tmp_path, "KEY", "BVH")
     # routed COB-NEXT-PAYER to Blue Valley: insurance, never the patient's
     assert balances.pending(db, patient_id=pid) == {"patient_cents": 0, "insurance_cents": MOVED}
-    assert _rows(aging.by_payer(db, TODAY)) == {"TOTAL": (0, 0, 0)}
-    assert _rows(aging.by_payer(db, TODAY, pending=True)) == {
+    assert _rows(aging.by_payer(db, TODAY, pending=False)) == {"TOTAL": (0, 0, 0)}
+    assert _rows(aging.by_payer(db, TODAY)) == {
         "BVH": (MOVED, MOVED, MOVED),
         "TOTAL": (MOVED, MOVED, MOVED),
     }
@@ -124,7 +126,7 @@ def test_next_payers_share_before_and_after_its_claim(db, tmp_path):
 
     assert _generate(db, tmp_path, "r2") == ["C000002"]
     assert balances.pending(db, patient_id=pid) == {"patient_cents": 0, "insurance_cents": 0}
-    assert _rows(aging.by_payer(db, TODAY, pending=True)) == {
+    assert _rows(aging.by_payer(db, TODAY)) == {
         "BVH": (MOVED, 0, MOVED),
         "TOTAL": (MOVED, 0, MOVED),
     }
@@ -143,15 +145,33 @@ def test_the_invariant_finds_a_pending_amount_the_aging_misses(db, tmp_path, mon
 
 
 @pytest.mark.parametrize("basis", ["dos", "invoice"])
-def test_report_aging_pending_flag(cli, db, tmp_path, basis):
+def test_report_aging_counts_pending_by_default(cli, db, tmp_path, basis):
     _setup(db, tmp_path, "KEY")
     on = TODAY.isoformat()
-    r = cli("report", "aging", "--as-of", on, "--by", basis, "--pending", "-f", "json")
-    assert r.exit_code == 0, r.stderr
     import json
 
-    rows = {x["payer"]: x for x in json.loads(r.stdout)}
-    assert rows["PATIENT"]["pending"] == rows["PATIENT"]["0-30"] == "30.00"
-    r = cli("report", "aging", "--as-of", on, "--by", basis, "-f", "json")
+    # DOS 4 days before, posted today: 0-30 by either basis; 30.00 = 200.00 - 120.00 - 50.00
+    for flag in ([], ["--pending"]):
+        r = cli("report", "aging", "--as-of", on, "--by", basis, *flag, "-f", "json")
+        assert r.exit_code == 0, r.stderr
+        rows = {x["payer"]: x for x in json.loads(r.stdout)}
+        assert rows["PATIENT"]["pending"] == rows["PATIENT"]["0-30"] == "30.00"
+        assert rows["TOTAL"]["total"] == "30.00"
+        assert "30.00 of it not on an invoice yet" in r.stderr
+    r = cli("report", "aging", "--as-of", on, "--by", basis, "--invoiced-only", "-f", "json")
+    assert r.exit_code == 0, r.stderr
     assert [x["payer"] for x in json.loads(r.stdout)] == ["TOTAL"]
+    assert "pending" not in json.loads(r.stdout)[0]
     assert "30.00 (not in the aging" in r.stderr
+
+
+def test_kpi_ar_counts_pending_like_the_aging(db, tmp_path):
+    """days in A/R and A/R over 90 use the aging's A/R: the 30.00 the patient owes counts."""
+    from billadmin.reports import kpi
+
+    _setup(db, tmp_path, "KEY")
+    assert kpi.ar_at(db, TODAY) == (MOVED, 0)  # DOS 4 days before: not over 90
+    # 100 days later nothing moved: 104 days since the DOS, over 90
+    assert kpi.ar_at(db, TODAY + dt.timedelta(days=100)) == (MOVED, MOVED)
+    # before the 835 was posted (and before the claim was issued): nothing
+    assert kpi.ar_at(db, TODAY - dt.timedelta(days=1)) == (0, 0)

@@ -151,9 +151,11 @@ def test_aging_xlsx_with_chart(cli, ledger, tmp_path):
     assert ws.freeze_panes == "A2"
     assert ws["E2"].number_format == "#,##0.00"
     total_row = [c.value for c in ws[5]]
+    assert [c.value for c in ws[1]][9:11] == ["pending", "total"]
     assert (
         total_row[0] == "TOTAL"
-        and Decimal(str(total_row[9])) == Decimal("570.00")
+        and Decimal(str(total_row[9])) == Decimal("0.00")  # no 835 moved anything off a claim
+        and Decimal(str(total_row[10])) == Decimal("570.00")
         and ws["A5"].font.b
     )
     charts = ws._charts
@@ -420,8 +422,13 @@ def test_csv_output_of_a_report(cli, ledger, tmp_path):
     r = cli("report", "aging", "--as-of", AS_OF, "-f", "csv", "-o", p)
     assert r.exit_code == 0
     lines = p.read_text().splitlines()
-    assert lines[0] == "payer,payer_name,kind,invoices,0-30,31-60,61-90,91-120,120+,total,share_pct"
-    assert lines[-1] == "TOTAL,,,5,200.00,0.00,130.00,0.00,240.00,570.00,100.0"
+    assert (
+        lines[0]
+        == "payer,payer_name,kind,invoices,0-30,31-60,61-90,91-120,120+,pending,total,share_pct"
+    )
+    assert lines[-1] == "TOTAL,,,5,200.00,0.00,130.00,0.00,240.00,0.00,570.00,100.0"
+    r = cli("report", "aging", "--as-of", AS_OF, "--invoiced-only", "-f", "csv")
+    assert r.stdout.splitlines()[0].endswith(",120+,total,share_pct")
 
 
 def test_invariant_findings_detect_a_tampered_ledger(db, ledger):
@@ -494,11 +501,30 @@ def test_aging_notes_patient_responsibility_not_yet_invoiced(cli, ledger, db):
             paid=15000,
             adjustments=[("CO", "45", 2000), ("PR", "2", 3000)],
         )
+    # C1 (200.00, DOS 11-10) answered on 11-20: paid 150.00, CO-45 20.00, PR-2 30.00 moved to
+    # patient A, on no statement yet. The aging counts it by default, in PATIENT, aged from the
+    # DOS: 11-10 to 11-26 = 16 days -> 0-30. Old PATIENT row: P1 30.00 (61-90) + P2 -10.00 (120+)
+    rows = {r["payer"]: r for r in _json(cli, "aging", "--as-of", AS_OF)}
+    assert [rows["PATIENT"][k] for k in ("0-30", "61-90", "120+", "pending", "total")] == [
+        "30.00",
+        "30.00",
+        "-10.00",
+        "30.00",
+        "50.00",  # 30.00 + 30.00 - 10.00
+    ]
+    assert "MCR" not in rows  # 200.00 - 150.00 - 20.00 - 30.00 = 0.00 left on C1
+    # TOTAL: KEY 350.00 + PATIENT 50.00 = 400.00 (was 570.00 - C1's 200.00 + the 30.00 pending)
+    assert rows["TOTAL"]["total"] == "400.00" and rows["TOTAL"]["pending"] == "30.00"
     r = cli("report", "aging", "--as-of", AS_OF)
+    assert "30.00 of it not on an invoice yet" in r.stderr
+    # the invoices alone: the 30.00 is outside, and a note says so
+    r = cli("report", "aging", "--as-of", AS_OF, "--invoiced-only")
     assert "not on a patient invoice yet: 30.00" in r.stderr
-    assert (
-        "not on a patient invoice yet" not in cli("report", "aging", "--as-of", "2026-11-19").stderr
-    )
+    r = cli("report", "aging", "--as-of", "2026-11-19", "--invoiced-only")
+    assert "not on a patient invoice yet" not in r.stderr
+    # before the answer was posted nothing is pending
+    t = _json(cli, "aging", "--as-of", "2026-11-19")[-1]
+    assert t["pending"] == "0.00"
 
 
 def test_reports_naming_patients_record_their_read_in_the_domain(ledger, db):

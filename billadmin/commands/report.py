@@ -71,25 +71,27 @@ def report_aging(
     pending: Annotated[
         bool,
         typer.Option(
-            "--pending",
+            "--pending/--invoiced-only",
             help="Also age what an 835 moved that no invoice carries yet (patient responsibility"
-            " before its statement, the next payer's share before its claim).",
+            " before its statement, the next payer's share before its claim): the default, as"
+            " account show and checkin count it; --invoiced-only ages the invoices alone.",
         ),
-    ] = False,
+    ] = True,
     fmt: ReportFormatOpt = Format.table,
     output: OutputOpt = None,
 ):
     """Open balances by payer or patient in buckets 0-30, 31-60, 61-90, 91-120, 120+ days.
 
-    Claims age under their payer, patient invoices under PATIENT. Every non-zero balance is
-    counted (credits too), so TOTAL = sum of open balances = charges - payments - adjustments.
-    With --pending, TOTAL also counts what a payer's answer moved that is on no invoice yet.
+    Claims age under their payer (denied amounts included), patient invoices under PATIENT,
+    and what a payer's answer moved that is on no invoice yet under whoever owes it (column
+    pending), so TOTAL = sum of open balances (credits too) + those pending amounts. With
+    --invoiced-only, TOTAL = sum of open balances = charges - payments - adjustments.
     xlsx: both views and a stacked chart of the buckets by payer.
 
     Example:
         billadmin report aging
         billadmin report aging --as-of 2026-10-31 --by invoice --per patient -f csv -o aging.csv
-        billadmin report aging --pending
+        billadmin report aging --invoiced-only
         billadmin report aging -f xlsx -o aging.xlsx
     """
     from ..reports import aging

@@ -3,14 +3,21 @@
 Age is counted in days from the date of service (``--by dos``, the default) or from the invoice
 date (``--by invoice``) to the as-of date. Claims age under their payer; patient invoices under
 "PATIENT" (what patients owe). Every non-zero balance is counted, credits (negative) included,
-so the TOTAL row equals the sum of open balances = charges - payments - adjustments.
+denied amounts included (a denial is not posted as a reduction: it stays open on the claim).
 
-With ``pending`` (``report aging --pending``) the amounts a payer's answer moved that no invoice
-carries yet (accounts.balances) are aged too, by date of service (by the date posted with
-``--by invoice``): patient responsibility not on a statement yet in the PATIENT row, amounts
-routed to the next payer (COB-NEXT-PAYER) before its claim is issued in that payer's row; the
-column ``pending`` shows how much of each row they are. TOTAL is then the open balances plus
-those amounts (`billadmin check` verifies both totals).
+By default (``pending``, issue 12) the amounts a payer's answer moved that no invoice carries
+yet (accounts.balances) are aged too, so the aging agrees with `account show`, `checkin` and the
+patient statement on what each party owes: patient responsibility not on a statement yet in the
+PATIENT row, amounts routed to the next payer (COB-NEXT-PAYER) before its claim is issued in
+that payer's row, each by its date of service (by the date posted with ``--by invoice``); the
+column ``pending`` shows how much of each row they are. So
+
+    TOTAL = sum of every claim's and patient invoice's open balance + the pending items
+          = (charges - payments - adjustments) + the pending items.
+
+``pending=False`` (``report aging --invoiced-only``) ages the invoices alone: TOTAL = the sum
+of open balances = charges - payments - adjustments, and a note says what waits outside it.
+`billadmin check` verifies both totals (reports/invariants.py).
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ def _pending(conn: Database, as_of: _dt.date, basis: str) -> list[tuple[int, int
 
 
 def by_payer(
-    conn: Database, as_of: _dt.date, basis: str = "dos", *, pending: bool = False
+    conn: Database, as_of: _dt.date, basis: str = "dos", *, pending: bool = True
 ) -> list[dict]:
     payers = {r[0]: r[1:] for r in conn.execute("SELECT id, code, name, kind FROM payers")}
     extra = {"pending_cents": 0} if pending else {}
@@ -99,7 +106,7 @@ def _with_totals(rows: list[dict], label: dict, extra: dict | None = None) -> li
 
 
 def by_patient(
-    conn: Database, as_of: _dt.date, basis: str = "dos", *, pending: bool = False
+    conn: Database, as_of: _dt.date, basis: str = "dos", *, pending: bool = True
 ) -> list[dict]:
     extra = {"pending_cents": 0} if pending else {}
     acc: dict = defaultdict(
@@ -158,10 +165,10 @@ def report(
     basis: str = "dos",
     per: str = "payer",
     xlsx: bool = False,
-    pending: bool = False,
+    pending: bool = True,
 ) -> Report:
     """per='payer' or 'patient' picks the printed sheet; the xlsx workbook gets both and a chart.
-    pending: age what no invoice carries yet too (module docstring)."""
+    pending: age what no invoice carries yet too (the default; module docstring)."""
     from ..errors import BadInput
 
     if basis not in ("dos", "invoice"):
@@ -205,9 +212,15 @@ def report(
     over90 = total["91-120_cents"] + total["120+_cents"]
     from .. import money
 
+    waiting_note = (
+        f", {money.fmt(total['pending_cents'], thousands=True)} of it not on an invoice yet"
+        if pending and total["pending_cents"]
+        else ""
+    )
     rep.notes.append(
-        f"Open A/R {money.fmt(total['total_cents'], thousands=True)} on {total['invoices']} invoices; "
-        f"over 90 days {money.fmt(over90, thousands=True)} ({pct(over90, total['total_cents']) or 0}%)"
+        f"Open A/R {money.fmt(total['total_cents'], thousands=True)} on {total['invoices']} invoices"
+        f"{waiting_note}; over 90 days {money.fmt(over90, thousands=True)}"
+        f" ({pct(over90, total['total_cents']) or 0}%)"
     )
     if not pending:
         waiting = balances.pending(conn, as_of=as_of)
@@ -215,13 +228,13 @@ def report(
             rep.notes.append(
                 f"Patient responsibility from remittances not on a patient invoice yet: "
                 f"{money.fmt(waiting['patient_cents'], thousands=True)} (not in the aging; "
-                "`billadmin invoice generate` bills it; --pending ages it)"
+                "`billadmin invoice generate` bills it; without --invoiced-only it is aged)"
             )
         if waiting["insurance_cents"]:
             rep.notes.append(
                 f"Routed to a next payer whose claim is not issued yet: "
                 f"{money.fmt(waiting['insurance_cents'], thousands=True)} (not in the aging; "
-                "`billadmin invoice generate` bills it; --pending ages it)"
+                "`billadmin invoice generate` bills it; without --invoiced-only it is aged)"
             )
     return audited(conn, rep)
 
@@ -232,6 +245,6 @@ def _cols(cols: list[str], pending: bool) -> list[str]:
 
 def pending_patient_responsibility(conn: Database, as_of: _dt.date) -> int:
     """Patient responsibility moved off claims by remittances that no patient invoice carries
-    yet (accounts.balances): owed by patients, on no invoice, so in no aging bucket unless
-    aged with ``pending``."""
+    yet (accounts.balances): owed by patients, on no invoice yet; the aging counts it in the
+    PATIENT row unless asked for the invoices only (``pending=False``)."""
     return balances.pending(conn, as_of=as_of)["patient_cents"]

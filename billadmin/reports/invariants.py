@@ -20,11 +20,16 @@ if TYPE_CHECKING:
 
 
 def invariant_findings(conn: Database, as_of: _dt.date | None = None) -> list[Finding]:
-    """For `billadmin check`: the aging total (by payer and by patient) = the sum of open
-    balances in the invoice_balances view = charges - payments - adjustments; and the aging
-    with --pending (by payer and by patient) = those open balances + what a payer's answer
-    moved that no invoice carries yet (accounts.balances) = the aging + those amounts. Each side
-    that disagrees is one finding, showing both figures."""
+    """For `billadmin check`: the ways of adding up what is owed agree.
+
+    - the invoiced-only aging (by payer and by patient) = the sum of every claim's and patient
+      invoice's open balance in the invoice_balances view (denied amounts included) = charges -
+      payments - adjustments;
+    - the aging as printed by default (by payer and by patient) = those open balances + what a
+      payer's answer moved that no invoice carries yet (accounts.balances: patient
+      responsibility before its statement, the next payer's share before its claim).
+
+    Each side that disagrees is one finding, showing both figures."""
     if as_of is None:
         # the whole ledger: today, or the latest date on it when that is later (an 835's payment
         # date, BPR16, is often an EFT effective date a few days ahead of the file)
@@ -40,8 +45,10 @@ def invariant_findings(conn: Database, as_of: _dt.date | None = None) -> list[Fi
         " FROM invoice_balances"
     ).fetchone()[0]
     sides = {
-        "aging by payer": by_payer(conn, as_of)[-1]["total_cents"],
-        "aging by patient": by_patient(conn, as_of)[-1]["total_cents"],
+        "aging --invoiced-only by payer": by_payer(conn, as_of, pending=False)[-1]["total_cents"],
+        "aging --invoiced-only by patient": by_patient(conn, as_of, pending=False)[-1][
+            "total_cents"
+        ],
         "charges - payments - adjustments": ledger_totals(conn, as_of)["balance_cents"],
     }
     out = [
@@ -49,20 +56,20 @@ def invariant_findings(conn: Database, as_of: _dt.date | None = None) -> list[Fi
         for name, total in sides.items()
         if total != view
     ]
-    # the pending rows add exactly what no invoice carries yet, on top of the same-dated aging
-    # (a difference in the invoices themselves is reported once, above)
+    # the default aging adds exactly what no invoice carries yet, on top of the same-dated
+    # invoiced-only aging (a difference in the invoices themselves is reported once, above)
     waiting = balances.pending(conn, as_of=as_of)
     extra = waiting["patient_cents"] + waiting["insurance_cents"]
     for per, fn in (("payer", by_payer), ("patient", by_patient)):
-        base = sides[f"aging by {per}"]
-        total = fn(conn, as_of, pending=True)[-1]["total_cents"]
+        base = sides[f"aging --invoiced-only by {per}"]
+        total = fn(conn, as_of)[-1]["total_cents"]
         if total != base + extra:
             out.append(
                 _finding(
-                    f"aging --pending by {per}",
+                    f"aging by {per}",
                     total,
                     base + extra,
-                    f"aging by {per} {money.fmt(base)} + not yet invoiced {money.fmt(extra)} =",
+                    f"open balances {money.fmt(base)} + not yet invoiced {money.fmt(extra)} =",
                 )
             )
     return out

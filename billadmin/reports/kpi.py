@@ -2,7 +2,9 @@
 
 Formulas (period = --from..--to, A/R taken at the end of --to; see reports.base for dates):
   days_in_ar           = A/R / (gross charges in the period / days in the period)
-                         A/R: every open balance (the aging total); gross charges: the charge
+                         A/R: the aging total as `report aging` prints it: every open balance,
+                         denied amounts included, plus what a payer's answer moved that no
+                         invoice carries yet (accounts.balances); gross charges: the charge
                          lines (not voided) with a date of service in the period.
   clean_claim_rate     = clean claims / adjudicated claims, over original claims (frequency 1)
                          issued in the period that a payer has answered; clean: never denied
@@ -15,7 +17,7 @@ Formulas (period = --from..--to, A/R taken at the end of --to; see reports.base 
   net_collection_rate  = payments received in the period (payers and patients, refunds netted)
                          / (gross charges in the period - contractual adjustments posted in the
                          period: group CO with a contractual or payment-adjustment reason).
-  ar_over_90_pct       = A/R aged over 90 days from the date of service / A/R.
+  ar_over_90_pct       = A/R aged over 90 days from the date of service / A/R (the same A/R).
   first_pass_acceptance, days_to_acceptance, rejected: CODE (when claims were acknowledged by
                          a 999, TA1 or 277CA): acks/kpis.py states their formulas.
 A remittance is what the 835 posted: insurance payments and adjustments from remittances
@@ -29,7 +31,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from .. import money
-from ..accounts import carc
+from ..accounts import balances, carc
 from .base import Chart, Report, default_period, months, pct, ratio
 from .ledger import ITEMS_CTE, age_sql
 
@@ -69,13 +71,20 @@ WHERE i.kind = 'claim' AND (i.issued_on BETWEEN :start AND :end OR f.first_day B
 
 
 def ar_at(conn: Database, as_of: _dt.date) -> tuple[int, int]:
-    """(A/R, A/R over 90 days by DOS) at the end of the day."""
+    """(A/R, A/R over 90 days by DOS) at the end of the day: the aging total as `report aging`
+    prints it, so every open balance (denied amounts included) plus what a payer's answer moved
+    that no invoice carries yet (accounts.balances), each aged from its date of service."""
     row = conn.execute(
         f"WITH {ITEMS_CTE} SELECT COALESCE(SUM(balance_cents), 0),"
         f" COALESCE(SUM(CASE WHEN {age_sql('dos')} > 90 THEN balance_cents END), 0) FROM items",
         {"as_of": as_of.isoformat()},
     ).fetchone()
-    return row[0], row[1]
+    ar, over90 = row[0], row[1]
+    for _pid, _payer, dos, _on, cents in balances.items(conn, as_of=as_of):
+        ar += cents
+        if (as_of - _dt.date.fromisoformat(dos[:10])).days > 90:
+            over90 += cents
+    return ar, over90
 
 
 def gross_charges(conn: Database, start: _dt.date, end: _dt.date) -> int:
