@@ -20,6 +20,7 @@ GROUPS = {
     "import": ("import_", "Import patients, payers, coverage, charges, fees (CSV/XLSX)."),
     "patient": ("patient", "Patients: list, show, compare a registration file."),
     "practice": ("practice", "The billing practice: NPI, tax id, address, EDI ids."),
+    "facility": ("facility", "Facilities that bill 837I/UB-04: NPI, type of facility."),
     "payer": ("payer", "Payers and their filing, appeal and correction limits."),
     "provider": ("provider", "Rendering providers: list, show, set."),
     "codes": ("codes", "Code sets (ICD-10-CM, HCPCS, CPT, NCCI, MUE), the scrubber."),

@@ -287,6 +287,44 @@ for _kind in KINDS:
     app.command(_kind)(_make(_kind))
 
 
+@app.command("institutional")
+def import_institutional(
+    file: FileArg,
+    sheet: SheetOpt = None,
+    encoding: EncodingOpt = "utf-8",
+    date_format: DateFmtOpt = None,
+    dry_run: DryRunOpt = False,
+):
+    """Import a hospital's institutional claims (837I/UB-04), one row per revenue line.
+
+    Each row names its claim (key: the claim column, the patient control number); the claim's
+    header values (type of bill, statement period, admission, attending NPI, diagnoses,
+    procedures, condition/occurrence/value codes) go on its first row and may repeat unchanged
+    on the others. Any problem stops the import with every problem listed (row, column, reason)
+    and nothing is written (exit 2). Columns and list cells: docs/institutional.md.
+
+    \b
+    Example:
+        billadmin import institutional ub04-export.csv
+        billadmin import institutional ub04-export.csv --dry-run --date-format MM/DD/YYYY
+    """
+    from ..institutional.ingest import import_file
+
+    conn = open_db()
+    try:
+        result = import_file(
+            conn, file, encoding=encoding, sheet=sheet, date_format=date_format, dry_run=dry_run
+        )
+    finally:
+        conn.close()
+    if result.previous_batch:
+        note(
+            f"Note: this file (sha256 {result.sha256[:12]}...) was imported before as batch"
+            f" {result.previous_batch}"
+        )
+    note(result.summary() + (f" (batch {result.batch_id})" if result.batch_id else ""))
+
+
 @app.command("template")
 def import_template(
     kind: Annotated[
