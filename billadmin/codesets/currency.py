@@ -126,4 +126,59 @@ def code_sets(conn: Database, day: _dt.date | None = None) -> list[dict]:
                     "note": "a crosswalk for coders (candidates, never a conversion)",
                 }
             )
+    out += _snapshots(conn, today)
+    return out
+
+
+_SNAPSHOT_NAMES = {
+    "lab-ncd": "Lab NCD code lists",
+    "mcd-articles": "MCD billing and coding articles",
+    "rvu": "MPFS relative values (PPRRVU)",
+    "gpci": "MPFS GPCIs",
+}
+
+
+def _snapshots(conn: Database, today: str) -> list[dict]:
+    """The medical-necessity snapshots (lab NCD lists, MCD articles) and the Medicare fee
+    schedule releases, every one loaded: an open one ends the day before the next of its kind
+    starts; the newest of each kind is the current one (in use)."""
+    rows = [
+        (kind, label, frm, to, n)
+        for kind, label, frm, to, n in conn.execute(
+            "SELECT kind, label, effective_from, effective_to, row_count FROM necessity_versions"
+            " ORDER BY kind, effective_from, id"
+        )
+    ]
+    rows += [
+        (kind, label, frm, to, n)
+        for kind, label, frm, to, n in conn.execute(
+            "SELECT kind, version, effective_from, effective_to, rows FROM mpfs_releases"
+            " ORDER BY kind DESC, effective_from"
+        )
+    ]
+    out = []
+    for i, (kind, label, frm, to, n) in enumerate(rows):
+        nxt = rows[i + 1] if i + 1 < len(rows) and rows[i + 1][0] == kind else None
+        if to is None and nxt is not None:
+            to = (_dt.date.fromisoformat(nxt[2]) - _dt.timedelta(days=1)).isoformat()
+        covers = frm <= today and (to is None or to >= today)
+        current = nxt is None
+        if current and not covers and to is not None and to < today:
+            note = f"ended {to}: load the release in force from {day_after(to)}"
+        elif current:
+            note = "current" if covers else f"current, starts {frm}"
+        else:
+            note = f"superseded by {nxt[1]}" if nxt else ""
+        out.append(
+            {
+                "code_set": _SNAPSHOT_NAMES.get(kind, kind),
+                "version": label,
+                "effective_from": frm,
+                "effective_to": to,
+                "rows": n,
+                "covers_today": covers,
+                "in_use": current,
+                "note": note,
+            }
+        )
     return out

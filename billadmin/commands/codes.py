@@ -413,6 +413,84 @@ def codes_prices(
     render.emit(rows, fmt=fmt, output=output, title="Prices", columns=prices.PRICE_COLUMNS)
 
 
+@app.command("mpfs-load")
+def codes_mpfs_load(
+    kind: Annotated[
+        str, typer.Argument(help="rvu (CMS's PPRRVU file) or gpci.", show_default=False)
+    ],
+    file: Annotated[Path, typer.Argument(help="The CSV or XLSX file.", show_default=False)],
+    effective: Annotated[
+        str,
+        typer.Option("--effective", help="First date of service of the release (YYYY-MM-DD)."),
+    ],
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Last date of service (default: open, ended by the next)."),
+    ] = None,
+    version: Annotated[
+        str | None,
+        typer.Option("--version", help="Label for this release (default: the file name)."),
+    ] = None,
+):
+    """Load a Medicare Physician Fee Schedule release: relative values or GPCIs.
+
+    From CMS's quarterly RVU zip (PFS Relative Value Files): the PPRRVU file (RVUs, status,
+    multiple procedure indicator, conversion factor) and the GPCI file. With both and the
+    practice's locality (`codes medicare-locality`), Medicare lines get their expected amount
+    from the fee schedule. A release is never edited: a correction loads from a later date.
+
+    Example:
+        billadmin codes mpfs-load rvu PPRRVU26_JAN.csv --effective 2026-01-01 --version RVU26A
+        billadmin codes mpfs-load gpci GPCI2026.csv --effective 2026-01-01
+    """
+    from ..pricing import medicare
+
+    eff = parse_option(effective, "--effective")
+    end = parse_option(to, "--to")
+    conn = open_db()
+    res = medicare.load(
+        conn,
+        kind.lower(),
+        file,
+        effective_from=eff.isoformat() if eff else effective,
+        effective_to=end.isoformat() if end else None,
+        version=version,
+    )
+    note(res.summary())
+
+
+@app.command("medicare-locality")
+def codes_medicare_locality(
+    mac: Annotated[
+        str | None,
+        typer.Argument(help="The MAC number of the GPCI file (e.g. 15202).", show_default=False),
+    ] = None,
+    locality: Annotated[
+        str | None,
+        typer.Argument(help="The locality number (e.g. 00).", show_default=False),
+    ] = None,
+):
+    """Show or set the practice's Medicare payment locality (MAC and locality number).
+
+    The locality picks the GPCIs of the fee schedule amount. Without arguments, shows it.
+
+    Example:
+        billadmin codes medicare-locality 15202 00
+        billadmin codes medicare-locality
+    """
+    from ..errors import BadInput
+    from ..pricing import medicare
+
+    conn = open_db()
+    if mac is None:
+        got = medicare.get_locality(conn)
+        typer.echo(f"{got[0]}-{got[1]}" if got else "not set")
+        return
+    if locality is None:
+        raise BadInput("give the MAC number and the locality number (e.g. 15202 00)")
+    note(medicare.set_locality(conn, mac, locality))
+
+
 @app.command("sets")
 def codes_sets(
     as_of: Annotated[

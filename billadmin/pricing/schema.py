@@ -61,3 +61,64 @@ def m001_charge_master_and_contracts(db: Database):
         BEGIN SELECT RAISE(ABORT, 'prices are never edited: load a row from a later date'); END
     """,
     )
+
+
+@pricing()
+def m002_medicare_fee_schedule(db: Database):
+    """Medicare's physician fee schedule as CMS publishes it (the PPRRVU relative value file and
+    the GPCI file), one release per row of mpfs_releases, effective-dated and never edited, so
+    Medicare's expected amount is computed for any past date of service. Decimals are stored as
+    text (exact): RVUs, GPCIs and the conversion factor are never floats."""
+    _exec(
+        db,
+        """
+    CREATE TABLE mpfs_releases (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('rvu', 'gpci')),
+        version TEXT NOT NULL,
+        effective_from TEXT NOT NULL,
+        effective_to TEXT,
+        source TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        loaded_at TEXT NOT NULL,
+        CHECK (effective_to IS NULL OR effective_to >= effective_from),
+        UNIQUE (kind, effective_from)
+    ) STRICT;
+    CREATE TABLE mpfs_rvu (
+        release_id INTEGER NOT NULL REFERENCES mpfs_releases(id),
+        code TEXT NOT NULL,
+        modifier TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        work_rvu TEXT NOT NULL,
+        pe_nonfac_rvu TEXT NOT NULL,
+        pe_fac_rvu TEXT NOT NULL,
+        mp_rvu TEXT NOT NULL,
+        mult_proc TEXT NOT NULL DEFAULT '',
+        conv_factor TEXT NOT NULL,
+        PRIMARY KEY (release_id, code, modifier)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE mpfs_gpci (
+        release_id INTEGER NOT NULL REFERENCES mpfs_releases(id),
+        carrier TEXT NOT NULL,
+        locality TEXT NOT NULL,
+        name TEXT,
+        work_gpci TEXT NOT NULL,
+        pe_gpci TEXT NOT NULL,
+        mp_gpci TEXT NOT NULL,
+        PRIMARY KEY (release_id, carrier, locality)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TRIGGER mpfs_releases_no_update BEFORE UPDATE ON mpfs_releases
+        BEGIN SELECT RAISE(ABORT, 'fee schedule releases are never edited: load one from a later date'); END;
+    CREATE TRIGGER mpfs_releases_no_delete BEFORE DELETE ON mpfs_releases
+        BEGIN SELECT RAISE(ABORT, 'fee schedule releases are never edited: load one from a later date'); END;
+    CREATE TRIGGER mpfs_rvu_no_update BEFORE UPDATE ON mpfs_rvu
+        BEGIN SELECT RAISE(ABORT, 'fee schedule releases are never edited: load one from a later date'); END;
+    CREATE TRIGGER mpfs_rvu_no_delete BEFORE DELETE ON mpfs_rvu
+        BEGIN SELECT RAISE(ABORT, 'fee schedule releases are never edited: load one from a later date'); END;
+    CREATE TRIGGER mpfs_gpci_no_update BEFORE UPDATE ON mpfs_gpci
+        BEGIN SELECT RAISE(ABORT, 'fee schedule releases are never edited: load one from a later date'); END;
+    CREATE TRIGGER mpfs_gpci_no_delete BEFORE DELETE ON mpfs_gpci
+        BEGIN SELECT RAISE(ABORT, 'fee schedule releases are never edited: load one from a later date'); END
+    """,
+    )
