@@ -382,3 +382,228 @@ def test_more_than_the_form_holds_is_refused(key, n, room):
     assert e.value.exit_code == 2
     assert f"{n} entries for UB-04 FL {key}, which has {room}" in e.value.message
     assert "C000007" in e.value.message and "837I" in e.value.message
+
+
+# ---------------------------------------------------------------------------------------------
+# from an institutional claim in the database: `invoice export N --format ub04|ub04-data`
+
+FACILITY = {
+    "name": "Riverside Hospital",
+    "npi": "1234567893",
+    "tax_id": "812345678",
+    "taxonomy": "282N00000X",
+    "facility_type": "1",
+    "address1": "100 River Rd",
+    "city": "Columbus",
+    "state": "OH",
+    "zip": "432151234",
+    "phone": "6145550199",
+}
+
+
+def _institutional(db, key: str, tob: str, *, payer: str = "MCR", **over) -> int:
+    """A facility claim for patient 1001 billed to `payer`, and its issued invoice (the 837I
+    run is another module's: the invoice row is what it would leave)."""
+    import invoice_fixtures as fx
+
+    from billadmin.institutional import store
+
+    fid = db.execute("SELECT id FROM facilities WHERE code = 'RIV'").fetchone()[0]
+    pat = db.execute("SELECT id FROM patients WHERE mrn = '1001'").fetchone()[0]
+    claim = {
+        "key": key,
+        "patient_id": pat,
+        "provider_id": 1,
+        "facility_id": fid,
+        "type_of_bill": tob,
+        "statement_from": "2026-06-01",
+        "statement_through": "2026-06-01",
+        "providers": [("attending", "1497758544", "Okafor", "Ann")],
+        "diagnoses": [("ABK", "K219", ""), ("ABF", "K2970", ""), ("APR", "R1013", "")],
+        "lines": [
+            {
+                "revenue_code": "0750",
+                "hcpcs": "43239",
+                "modifiers": ["PT"],
+                "units": 1,
+                "charge_cents": 245000,
+                "line_date": "2026-06-01",
+            },
+            {
+                "revenue_code": "0310",
+                "hcpcs": "88305",
+                "units": 2,
+                "charge_cents": 31000,
+                "line_date": "2026-06-01",
+            },
+        ],
+        **over,
+    }
+    cid = store.insert_claim(db, claim)
+    enc = db.execute("SELECT encounter_id FROM inst_claims WHERE id = ?", (cid,)).fetchone()[0]
+    total = sum(ln["charge_cents"] for ln in claim["lines"])
+    n = db.execute("SELECT count(*) FROM invoices").fetchone()[0] + 1
+    db.execute(
+        "INSERT INTO invoices (number, kind, patient_id, payer_id, coverage_id, encounter_id,"
+        " issued_on, total_cents, content_hash, created_at)"
+        " SELECT ?, 'claim', ?, p.id, c.id, ?, '2026-06-05', ?, 'x', ? FROM payers p"
+        " JOIN coverages c ON c.payer_id = p.id AND c.patient_id = ? WHERE p.code = ?",
+        (f"C{n:06d}", pat, enc, total, fx.NOW, pat, payer),
+    )
+    return enc
+
+
+@pytest.fixture
+def hospital(db):
+    import invoice_fixtures as fx
+
+    from billadmin import db as dbmod
+    from billadmin.institutional import store
+
+    with dbmod.write(db):
+        fx.practice(db)
+        db.execute(
+            "UPDATE payers SET address1 = 'PO Box 5', city = 'Erie', state = 'PA',"
+            " zip = '16501' WHERE code = 'MCR'"
+        )
+        a = fx.patient(db, "1001", first="Ann", last="Able", dob="1950-02-03")
+        fx.coverage(db, a, "MCR", member="1EG4TE5MK73")
+        fx.coverage(db, a, "KEY", member="K55", priority=2, group="G77")
+    store.save_facility(db, "RIV", FACILITY)
+    with dbmod.write(db):
+        _institutional(db, "H1", "131")
+        _institutional(
+            db,
+            "H2",
+            "111",
+            statement_from="2026-05-28",
+            statement_through="2026-06-02",
+            admission_date="2026-05-28",
+            admission_hour="14",
+            admission_type="1",
+            admission_source="7",
+            discharge_hour="10",
+            patient_status="01",
+            diagnoses=[
+                ("ABK", "K922", "Y"),
+                ("ABJ", "K922", ""),
+                ("ABF", "D62", "N"),
+                ("ABN", "W19XXXA", "Y"),
+            ],
+            procedures=[("BBQ", "3E033GC", "2026-05-31"), ("BBR", "0DB68ZX", "2026-05-29")],
+            providers=[
+                ("attending", "1497758544", "Okafor", "Ann"),
+                ("operating", "1659318355", "Reyes", "Luz"),
+                ("referring", "1538164242", "Stone", "Al"),
+            ],
+            conditions=["39"],
+            occurrences=[("11", "2026-05-27")],
+            values=[("80", 500)],
+            prior_auth="AUTH9",
+        )
+    return db
+
+
+def test_export_reads_back_as_the_claim(hospital, cli, tmp_path):
+    out = tmp_path / "h1.pdf"
+    r = cli("invoice", "export", "C000001", "--format", "ub04-data", "-o", out)
+    assert r.exit_code == 0, r.output
+    assert "ASCA" in r.stderr  # Medicare on paper: the ASCA exceptions are named
+    [page] = read_back(out.read_bytes())
+    assert "TYPE OF BILL" not in labels_of(out.read_bytes())
+    assert (page[(2, 2)], page[(5, 1)], page[(5, 51)]) == (
+        "RIVERSIDE HOSPITAL",
+        "6145550199",
+        "81-2345678",
+    )
+    assert (page[(2, 54)], page[(3, 54)], page[(3, 78)]) == ("H1", "1001", "0131")
+    assert (page[(7, 2)], page[(9, 1)], page[(9, 10)]) == ("ABLE, ANN", "02031950", "F")
+    assert [page[(19, c)] for c in (1, 31, 46, 59, 63)] == [
+        "0750",
+        "43239PT",
+        "060126",
+        "1",
+        "2450 00",
+    ]
+    assert [page[(20, c)] for c in (1, 31, 59, 64)] == ["0310", "88305", "2", "310 00"]
+    assert (page[(41, 46)], page[(41, 63)]) == ("060526", "2760 00")  # issued 06/05/26; 2,760.00
+    # FL 38: Medicare's mailing block; FL 50A Medicare (billed: 2,760.00 due), 50B Keystone
+    assert [page[(13 + i, 1)] for i in range(3)] == ["MEDICARE PART B", "PO BOX 5", "ERIE PA 16501"]
+    assert (page[(43, 1)], page[(43, 24)], page[(43, 58)]) == (
+        "MEDICARE PART B",
+        "15202",
+        "2760 00",
+    )
+    assert (page[(44, 1)], page[(44, 24)]) == ("KEYSTONE COMMERCIAL", "KEY77") and (
+        44,
+        58,
+    ) not in page
+    assert [page[(47, c)] for c in (1, 27, 30)] == ["ABLE, ANN", "18", "1EG4TE5MK73"]
+    assert [page[(48, c)] for c in (30, 65)] == ["K55", "G77"]
+    assert (page[(42, 68)], page[(55, 1)], page[(54, 2)], page[(54, 10)]) == (
+        "1234567893",
+        "0",
+        "K219",
+        "K2970",
+    )
+    assert page[(56, 17)] == "R1013"  # FL 70a reason for visit
+    assert (page[(57, 59)], page[(58, 53)]) == ("1497758544", "OKAFOR")
+    assert (page[(61, 27)], page[(61, 29)]) == ("B3", "282N00000X")
+
+
+def test_export_an_inpatient_stay(hospital, cli, tmp_path):
+    out = tmp_path / "h2.pdf"
+    r = cli("invoice", "export", "C000002", "--format", "ub04", "-o", out)
+    assert r.exit_code == 0, r.output
+    assert "TYPE OF BILL" in labels_of(out.read_bytes())  # the red locator labels
+    [page] = read_back(out.read_bytes())
+    assert page[(3, 78)] == "0111"
+    assert [page[(9, c)] for c in (13, 19, 22, 25, 28, 31)] == [
+        "052826",
+        "14",
+        "1",
+        "7",
+        "10",
+        "01",
+    ]
+    assert (page[(9, 34)], page[(11, 1)], page[(11, 5)]) == ("39", "11", "052726")
+    assert (page[(14, 44)], page[(14, 53)]) == ("80", "5 00")
+    # FL 67 principal K922 (POA Y), A D62 (N); FL 69 admitting; FL 72 external cause (Y)
+    assert (page[(54, 2)], page[(54, 9)], page[(54, 10)], page[(54, 17)]) == (
+        "K922",
+        "Y",
+        "D62",
+        "N",
+    )
+    assert (page[(56, 5)], page[(56, 49)], page[(56, 56)]) == ("K922", "W19XXXA", "Y")
+    # FL 74: the principal procedure first, whatever its order on the claim
+    assert (page[(58, 1)], page[(58, 10)], page[(58, 16)], page[(58, 25)]) == (
+        "0DB68ZX",
+        "052926",
+        "3E033GC",
+        "053126",
+    )
+    assert (page[(59, 59)], page[(60, 53)]) == ("1659318355", "REYES")  # FL 77 operating
+    assert (page[(61, 56)], page[(61, 59)], page[(62, 53)]) == ("DN", "1538164242", "STONE")
+    assert page[(51, 1)] == "AUTH9"  # FL 63A: the billed payer's authorization
+
+
+def test_export_refuses_what_is_not_an_institutional_claim(hospital, cli, tmp_path):
+    import invoice_fixtures as fx
+
+    from billadmin import db as dbmod
+
+    with dbmod.write(hospital):
+        b = fx.patient(hospital, "1002")
+        fx.coverage(hospital, b, "KEY")
+        enc = fx.encounter(hospital, b, "2026-06-02", [("99213", 14000)], number="E9")
+        hospital.execute(
+            "INSERT INTO invoices (number, kind, patient_id, payer_id, encounter_id, issued_on,"
+            " total_cents, content_hash, created_at) VALUES ('C000009', 'claim', ?, ?, ?,"
+            " '2026-06-05', 14000, 'x', ?)",
+            (b, fx.payer_id(hospital, "KEY"), enc, fx.NOW),
+        )
+    r = cli("invoice", "export", "C000009", "--format", "ub04", "-o", tmp_path / "x.pdf")
+    assert r.exit_code == 2 and "not an institutional claim" in r.stderr
+    assert "--format cms1500" in r.stderr
+    assert not (tmp_path / "x.pdf").exists()

@@ -987,6 +987,10 @@ def export(conn: Database, number: str, fmt: str) -> tuple[bytes, str]:
         count=1,
         detail={"format": fmt},
     )
+    if fmt in ("ub04", "ub04-data"):  # an institutional claim on the UB-04 (ub04.py)
+        from . import ub04
+
+        return ub04.export(conn, inv, form=fmt == "ub04")
     if fmt == "csv":
         import io
 
@@ -1051,7 +1055,7 @@ def export(conn: Database, number: str, fmt: str) -> tuple[bytes, str]:
             usage=usage,
         )
         return x837.render(env, prac, [c]).text.encode("ascii"), f"{inv['number']}.edi"
-    raise BadInput("--format must be pdf, x12, csv, cms1500 or cms1500-data")
+    raise BadInput("--format must be pdf, x12, csv, cms1500, cms1500-data, ub04 or ub04-data")
 
 
 def _claim_envelope(conn: Database, inv: dict) -> tuple[dict, int, int, str]:

@@ -46,6 +46,9 @@ from .cms1500 import _amount, _digits, _Page, _x, _y
 if TYPE_CHECKING:
     from fpdf import FPDF
 
+    from ..db import Database
+    from ..institutional.model import InstitutionalClaim
+
 LINES_PER_PAGE = 22
 FIRST_LINE = 19  # grid line of revenue line 1
 TOTAL_LINE = 41  # grid line of line 23 (page count, creation date, totals)
@@ -387,3 +390,223 @@ def render(f: dict[str, Any], *, form: bool = True) -> bytes:
         for (line, col), text in sorted(cells.items()):
             pdf.text(_x(col), _y(line), text)
     return bytes(pdf.output())
+
+
+# ---------------------------------------------------------------------------------------------
+# from an institutional claim (billadmin.institutional.model) to the form-locator dict
+
+# FL 78-79 qualifiers by provider role (the 837I's 2310C other operating and 2310F referring)
+OTHER_PROVIDERS = (("other", "ZZ"), ("referring", "DN"))
+
+
+def _tax_number(tax_id) -> str:
+    d = _digits(tax_id)
+    return f"{d[:2]}-{d[2:]}" if len(d) == 9 else str(tax_id or "")
+
+
+def _name(p: dict | None) -> str:
+    if not p:
+        return ""
+    return ", ".join(x for x in (p.get("last"), p.get("first")) if x)
+
+
+def fields_from_claim(claim: InstitutionalClaim, billing: dict) -> dict[str, Any]:
+    """The form-locator dict of an institutional claim billed to one payer.
+
+    `billing` is what the claim is billed with, in the shapes of the professional claim content
+    (content.py): payer {name, kind, id}, payer_address {address1, city, state, zip},
+    subscriber (with member_id, group, relationship), patient (None when the patient is the
+    subscriber), priority (the billed payer's: 1 primary), other_payers [{priority, payer,
+    subscriber, adjudication: {paid_cents}}], mrn, issued_on, frequency (7 replacement, 8 void:
+    FL 4's last digit) and payer_claim_number (the original's, FL 64)."""
+    fac = claim.facility
+    sub = billing.get("subscriber") or {}
+    pat = billing.get("patient") or sub
+    payer = billing.get("payer") or {}
+    addr = billing.get("payer_address") or {}
+    tob = claim.type_of_bill
+    freq = str(billing.get("frequency") or "")
+    if freq in ("7", "8"):
+        tob = tob[:2] + freq
+    # FL 50-65 rows A-C: every payer in priority order, the billed one among them
+    rows = [(int(billing.get("priority") or 1), True, payer, sub, None)]
+    for o in billing.get("other_payers") or []:
+        paid = (o.get("adjudication") or {}).get("paid_cents")
+        rows.append(
+            (
+                int(o.get("priority") or 9),
+                False,
+                o.get("payer") or {},
+                o.get("subscriber") or {},
+                paid,
+            )
+        )
+    rows.sort(key=lambda r: (r[0], not r[1]))
+    prior = sum(int(r[4] or 0) for r in rows if not r[1])
+    total = claim.total_cents
+    dx = [d for d in claim.diagnoses if d.qualifier == "ABK"] + [
+        d for d in claim.diagnoses if d.qualifier == "ABF"
+    ]
+    admitting = next((d.code for d in claim.diagnoses if d.qualifier == "ABJ"), None)
+    procs = sorted(claim.procedures, key=lambda p: (p.qualifier != "BBR", p.seq))
+    f: dict[str, Any] = {
+        "1": {
+            "name": fac.name,
+            "address1": fac.address1,
+            "city": fac.city,
+            "state": fac.state,
+            "zip": fac.zip,
+            "phone": fac.phone,
+        },
+        "3a": claim.key,
+        "3b": billing.get("mrn"),
+        "4": tob,
+        "5": _tax_number(fac.tax_id),
+        "6": [claim.statement_from, claim.statement_through],
+        "8b": _name(pat),
+        "9": {k: pat.get(k) for k in ("address1", "city", "state", "zip")},
+        "10": pat.get("dob"),
+        "11": pat.get("sex"),
+        "12": claim.admission_date,
+        "13": (claim.admission_hour or "")[:2] or None,
+        "14": claim.admission_type,
+        "15": claim.admission_source,
+        "16": (claim.discharge_hour or "")[:2] or None,
+        "17": claim.patient_status,
+        "18-28": list(claim.condition_codes),
+        "31-34": [[o.code, o.date] for o in claim.occurrence_codes],
+        "35-36": [[s.code, s.date_from, s.date_through] for s in claim.occurrence_spans],
+        "38": [
+            payer.get("name"),
+            addr.get("address1"),
+            " ".join(x for x in (addr.get("city"), addr.get("state"), addr.get("zip")) if x),
+        ],
+        "39-41": [[v.code, v.amount_cents] for v in claim.value_codes],
+        "42-48": [
+            {
+                "revenue_code": ln.revenue_code,
+                "hcpcs": ln.hcpcs,
+                "modifiers": list(ln.modifiers),
+                "date": ln.line_date,
+                "units": ln.units,
+                "charge_cents": ln.charge_cents,
+                "non_covered_cents": ln.non_covered_cents,
+            }
+            for ln in claim.lines
+        ],
+        "45": billing.get("issued_on"),
+        "total_cents": total,
+        "non_covered_cents": sum(ln.non_covered_cents for ln in claim.lines),
+        "50-55": [
+            {
+                "name": p.get("name"),
+                "plan_id": p.get("id"),
+                "release": "Y",
+                "assignment": "Y",
+                "prior_cents": paid,
+                "due_cents": total - prior if billed else None,
+            }
+            for _, billed, p, _, paid in rows
+        ],
+        "56": fac.npi,
+        "58-62": [
+            {
+                "name": _name(s),
+                "relationship": s.get("relationship") or "self",
+                "id": s.get("member_id"),
+                "group_number": s.get("group"),
+            }
+            for _, _, _, s, _ in rows
+        ],
+        "63": [claim.prior_auth if billed else None for _, billed, *_ in rows],
+        "64": [billing.get("payer_claim_number") if billed else None for _, billed, *_ in rows]
+        if freq in ("7", "8")
+        else [],
+        "66": "0",
+        "67": [[d.code, d.poa] for d in dx],
+        "69": admitting,
+        "70": [d.code for d in claim.diagnoses if d.qualifier == "APR"],
+        "72": [[d.code, d.poa] for d in claim.diagnoses if d.qualifier == "ABN"],
+        "74": [[p.code, p.date] for p in procs],
+        "81": [["B3", fac.taxonomy, ""]] if fac.taxonomy else [],
+    }
+    for key, role in (("76", "attending"), ("77", "operating")):
+        p = claim.provider(role)
+        if p:
+            f[key] = {"npi": p.npi, "last": p.last_name, "first": p.first_name}
+    others = [(q, claim.provider(role)) for role, q in OTHER_PROVIDERS if claim.provider(role)]
+    for key, (qual, p) in zip(("78", "79"), others, strict=False):
+        assert p is not None
+        f[key] = {"qualifier": qual, "npi": p.npi, "last": p.last_name, "first": p.first_name}
+    return f
+
+
+def billing_for_invoice(conn: Database, inv: dict, claim: InstitutionalClaim) -> dict:
+    """What an issued institutional claim invoice was billed with, read from the database: the
+    patient, the invoice's coverage and payer, the other coverages active on the statement's
+    first day (content.active_coverages), the original's payer claim number for a
+    replacement or void. Prior payments by other payers are not read here."""
+    from . import content
+
+    table = content.temp_ids(conn, "ub04_patients", [inv["patient_id"]])
+    patient = content.load_patients(conn, table)[inv["patient_id"]]
+    payers = content.load_payers(conn)
+    covs = content.load_coverages(conn, table).get(inv["patient_id"], [])
+    active = content.active_coverages(covs, claim.statement_from, payers)
+    billed = next((c for c in covs if c["id"] == inv.get("coverage_id")), None) or next(
+        (c for c in active if c["payer_id"] == inv.get("payer_id")), None
+    )
+    out: dict[str, Any] = {
+        "mrn": patient.get("mrn"),
+        "issued_on": inv.get("issued_on"),
+        "frequency": inv.get("frequency_code"),
+    }
+    if billed is None:  # billed to a payer with no coverage on file: the patient's own block
+        out["subscriber"] = {**content.person_block(patient), "relationship": "self"}
+        payer_row = payers.get(inv.get("payer_id") or 0) or {}
+    else:
+        out["subscriber"], out["patient"] = content.subscriber_block(billed, patient)
+        out["priority"] = billed["priority"]
+        payer_row = payers[billed["payer_id"]]
+    out["payer"] = content.payer_block(payer_row) if payer_row else {}
+    out["payer_address"] = {k: payer_row.get(k) for k in ("address1", "city", "state", "zip")}
+    out["other_payers"] = [
+        {
+            "priority": c["priority"],
+            "payer": content.payer_block(payers[c["payer_id"]]),
+            "subscriber": content.subscriber_block(c, patient)[0],
+        }
+        for c in active
+        if billed is None or c["id"] != billed["id"]
+    ]
+    if inv.get("original_invoice_id"):
+        row = conn.execute(
+            "SELECT payer_claim_number FROM payer_claim_numbers WHERE invoice_id = ?",
+            (inv["original_invoice_id"],),
+        ).fetchone()
+        out["payer_claim_number"] = row[0] if row else None
+    return out
+
+
+def claim_of_invoice(conn: Database, inv: dict) -> InstitutionalClaim:
+    """The institutional claim an invoice bills (its encounter's); BadInput when it bills none."""
+    from ..institutional import model
+
+    row = conn.execute(
+        "SELECT e.number FROM inst_claims c JOIN encounters e ON e.id = c.encounter_id"
+        " WHERE c.encounter_id = ?",
+        (inv.get("encounter_id"),),
+    ).fetchone()
+    if row is None:
+        raise BadInput(
+            f"{inv['number']} is not an institutional claim: a professional claim exports with"
+            " --format cms1500, a patient invoice with --format pdf"
+        )
+    return model.load_claim(conn, row[0])
+
+
+def export(conn: Database, inv: dict, *, form: bool) -> tuple[bytes, str]:
+    """`invoice export N --format ub04|ub04-data`: (PDF bytes, suggested name)."""
+    claim = claim_of_invoice(conn, inv)
+    f = fields_from_claim(claim, billing_for_invoice(conn, inv, claim))
+    return render(f, form=form), f"{inv['number']}-ub04.pdf"

@@ -476,7 +476,9 @@ def invoice_export(
     number: Annotated[str, typer.Argument(metavar="NUMBER", help="Invoice number.")],
     fmt: Annotated[
         str,
-        typer.Option("--format", "-f", help="pdf, x12, csv, cms1500 or cms1500-data."),
+        typer.Option(
+            "--format", "-f", help="pdf, x12, csv, cms1500, cms1500-data, ub04 or ub04-data."
+        ),
     ] = "pdf",
     output: OutputOpt = None,
 ):
@@ -486,7 +488,9 @@ def invoice_export(
     The X12 is the claim as sent, apart from the envelope's dates; the PDF is byte-identical.
     cms1500 is the claim on the CMS-1500 (02/12) form's grid with the box numbers in red, for
     reading or plain paper; cms1500-data prints the values only, for the red form itself.
-    Writes to -o FILE, else to NUMBER.pdf / NUMBER.edi / NUMBER.csv / NUMBER-cms1500.pdf.
+    ub04 and ub04-data do the same for an institutional claim on the UB-04 (CMS-1450).
+    Writes to -o FILE, else to NUMBER.pdf / NUMBER.edi / NUMBER.csv / NUMBER-cms1500.pdf
+    / NUMBER-ub04.pdf.
 
     Example:
         billadmin invoice export P000045 --format pdf -o reprint.pdf
@@ -498,7 +502,7 @@ def invoice_export(
 
     conn = open_db()
     data, name = lifecycle.export(conn, number, fmt)
-    if fmt.lower().startswith("cms1500") and (why := lifecycle.paper_note(conn, number)):
+    if fmt.lower().startswith(("cms1500", "ub04")) and (why := lifecycle.paper_note(conn, number)):
         note(why)
     path = Path(output) if output else Path(name)
     if str(path) == "-":
