@@ -607,3 +607,49 @@ def test_export_refuses_what_is_not_an_institutional_claim(hospital, cli, tmp_pa
     assert r.exit_code == 2 and "not an institutional claim" in r.stderr
     assert "--format cms1500" in r.stderr
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_paper_file_for_a_paper_only_payer(hospital):
+    """What `invoice generate` writes for a paper-only payer's institutional claim: values only
+    (for the red form), named by payer and invoice."""
+    from billadmin.billing import lifecycle
+
+    inv = lifecycle.get_invoice(hospital, "C000001")
+    claim = ub04.claim_of_invoice(hospital, inv)
+    name, pdf = ub04.paper_file(hospital, inv, claim, "MCR")
+    assert name == "UB04-MCR-C000001.pdf"
+    assert "TYPE OF BILL" not in labels_of(pdf)
+    [page] = read_back(pdf)
+    assert (page[(2, 54)], page[(3, 78)], page[(41, 63)]) == ("H1", "0131", "2760 00")
+    # the content the run issued with, when it has it, wins over the database
+    billing = ub04.billing_for_invoice(hospital, inv, claim)
+    billing["frequency"], billing["payer_claim_number"] = "7", "ICN555"
+    [page] = read_back(ub04.paper_file(hospital, inv, claim, "MCR", billing)[1])
+    assert (page[(3, 78)], page[(51, 32)]) == ("0137", "ICN555")  # FL 4 replacement, FL 64A
+
+
+def test_replacement_reads_the_originals_payer_claim_number(hospital, cli, tmp_path):
+    """A replacement (frequency 7) of C000001: FL 4 ends in 7 and FL 64 carries the payer's
+    claim number of the original, as the 835 recorded it."""
+    import invoice_fixtures as fx
+
+    from billadmin import db as dbmod
+
+    with dbmod.write(hospital):
+        hospital.execute(
+            "INSERT INTO payer_claim_numbers (invoice_id, payer_claim_number, source,"
+            " recorded_at) VALUES (1, 'ICN2026001', 'test', ?)",
+            (fx.NOW,),
+        )
+        hospital.execute(
+            "INSERT INTO invoices (number, kind, patient_id, payer_id, coverage_id, encounter_id,"
+            " original_invoice_id, frequency_code, issued_on, total_cents, content_hash,"
+            " created_at) SELECT 'C000003', kind, patient_id, payer_id, coverage_id,"
+            " encounter_id, id, '7', '2026-07-01', total_cents, 'x', created_at FROM invoices"
+            " WHERE number = 'C000001'"
+        )
+    out = tmp_path / "r.pdf"
+    assert cli("invoice", "export", "C000003", "-f", "ub04-data", "-o", out).exit_code == 0
+    [page] = read_back(out.read_bytes())
+    assert (page[(3, 78)], page[(51, 32)], page[(41, 46)]) == ("0137", "ICN2026001", "070126")
+    assert (52, 32) not in page  # only the billed payer's row

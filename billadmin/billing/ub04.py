@@ -610,3 +610,21 @@ def export(conn: Database, inv: dict, *, form: bool) -> tuple[bytes, str]:
     claim = claim_of_invoice(conn, inv)
     f = fields_from_claim(claim, billing_for_invoice(conn, inv, claim))
     return render(f, form=form), f"{inv['number']}-ub04.pdf"
+
+
+def paper_file(
+    conn: Database,
+    inv: dict,
+    claim: InstitutionalClaim,
+    payer_code: str,
+    billing: dict | None = None,
+) -> tuple[str, bytes]:
+    """A paper-only payer's institutional claim from `invoice generate` (as X12Run._add_paper
+    does with the CMS-1500 for professional claims): (file name UB04-<payer>-<invoice>.pdf,
+    the values-only PDF for printing on the red form). `inv` is the issued invoice row
+    (number, patient_id, payer_id, coverage_id, issued_on, frequency_code,
+    original_invoice_id); `billing` the content it was issued with when the run has it, else
+    read from the database (billing_for_invoice). The caller writes the file (Staged) and
+    records it as the invoice's 'pdf' file, sent, as it does a CMS-1500."""
+    f = fields_from_claim(claim, billing or billing_for_invoice(conn, inv, claim))
+    return f"UB04-{payer_code}-{inv['number']}.pdf", render(f, form=False)
