@@ -288,3 +288,72 @@ def test_releases_are_effective_dated_and_never_overlap(cli, mdb, tmp_path):
     assert sets[("MPFS relative values (PPRRVU)", "RVU26B")]["covers_today"] is True
     assert sets[("MPFS relative values (PPRRVU)", "RVU26A")]["effective_to"] == "2026-03-31"
     assert sets[("MPFS GPCIs", "GPCI2026")]["rows"] == 2
+
+
+def _adjust(conn, group, reason, cents):
+    """A CAS adjustment on the last 835 line posted."""
+    rl, cid = conn.execute("SELECT MAX(id), MAX(claim_id) FROM remit_lines").fetchone()
+    conn.execute(
+        "INSERT INTO remit_adjustments (claim_id, line_id, group_code, reason_code, amount_cents)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (cid, rl, group, reason, cents),
+    )
+
+
+def test_reconcile_remits_uses_contract_or_medicare_fee_schedule_per_line(cli, mdb, tmp_path):
+    """`reconcile remits` compares each line with the Medicare fee schedule or the contract in
+    force on its date of service, else the fee schedule, and names the basis in its note."""
+    from test_pricing import _remit_line
+
+    from billadmin.reconcile.remits import underpaid
+
+    ct = _csv(
+        tmp_path / "ct.csv",
+        [["Payer", "Code", "Allowed", "Effective From"], ["KEY", "99213", "98.50", "2026-01-01"]],
+    )
+    assert cli("codes", "price-load", "contracts", ct).exit_code == 0
+    with dbmod.write(mdb):
+        mdb.execute(
+            "INSERT INTO fee_schedule (payer_id, code, modifier, amount_cents, effective_from)"
+            " VALUES (NULL, '99213', '', 12000, '2026-01-01')"
+        )
+        k1, (k1l,) = _claim(mdb, "KEY", "2026-03-02", [("99213", "", 1, 15000)], "K1")
+        k2, (k2l,) = _claim(mdb, "KEY", "2026-03-03", [("99213", "", 1, 15000)], "K2")
+        b1, (b1l,) = _claim(mdb, "BVH", "2026-03-03", [("99213", "", 1, 15000)], "B1")
+        m1, (m1a, m1b) = _claim(
+            mdb, "MCR", "2026-03-04", [("99213", "", 1, 15000), ("11401", "", 1, 20000)], "M1"
+        )
+        m2, (m2a, m2b) = _claim(
+            mdb, "MCR", "2026-03-05", [("11402", "", 1, 25000), ("11401", "", 1, 20000)], "M2"
+        )
+        # K1 allowed as contracted (98.50): below the fee schedule's 120.00, but the contract
+        # is in force, so it is not underpaid; K2 allowed 90.00: 8.50 below the contract
+        _remit_line(mdb, k1, k1l, 15000, 9850, allowed=9850)
+        _remit_line(mdb, k2, k2l, 15000, 9000, allowed=9000)
+        # B1: no contract, the fee schedule's 120.00 against 100.00 allowed
+        _remit_line(mdb, b1, b1l, 15000, 10000, allowed=10000)
+        # M1 99213, no AMT*B6: paid 67.40 + PR-2 17.20 + CO-253 1.38 = 85.98, the MPFS amount
+        _remit_line(mdb, m1, m1a, 15000, 6740, co=6402)
+        _adjust(mdb, "PR", "2", 1720)
+        _adjust(mdb, "CO", "253", 138)
+        # M1 11401 alone on its claim: 126.84 expected at 100%; allowed 126.84
+        _remit_line(mdb, m1, m1b, 20000, 9944, allowed=12684)
+        # M2 11401 after 11402: 50% = 63.42 expected, the 835 allowed 126.84 (no reduction):
+        # not underpaid; 11402 allowed 140.00 where 143.89 is expected: 3.89 short
+        _remit_line(mdb, m2, m2b, 20000, 9944, allowed=12684)
+        _remit_line(mdb, m2, m2a, 25000, 10976, allowed=14000)
+    rows = {r["claim_number"]: r for r in underpaid(mdb, 0)}
+    assert set(rows) == {"K2", "B1", "M2"}
+    assert rows["K2"]["difference_cents"] == -850
+    assert rows["K2"]["note"] == ("allowed (AMT*B6) below the contract (contract from 2026-01-01)")
+    assert rows["B1"]["difference_cents"] == -2000
+    assert rows["B1"]["note"] == "allowed (AMT*B6) below the fee schedule"
+    assert (rows["M2"]["line"], rows["M2"]["expected_cents"], rows["M2"]["amount_cents"]) == (
+        1,
+        14389,
+        14000,
+    )
+    assert rows["M2"]["note"].startswith("allowed (AMT*B6) below the Medicare fee schedule (MPFS")
+    r = cli("reconcile", "remits", "--as-of", "2026-12-01", "-f", "json")
+    assert r.exit_code == 1, r.output
+    assert "below the contract (contract from 2026-01-01)" in r.stdout

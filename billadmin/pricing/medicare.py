@@ -257,6 +257,7 @@ class Expected:
     basis: str
     paid_cents: int | None = None
     sequestration_cents: int | None = None
+    source: str = "contract"  # or "mpfs": Medicare's fee schedule
 
 
 def payment(allowed_cents: int) -> tuple[int, int]:
@@ -388,5 +389,5 @@ class Pricer:
                 amount = ln["charge_cents"]
                 basis += ", the charge (lower than the fee schedule)"
             paid, seq = payment(amount)
-            out[ln["id"]] = Expected(amount, basis, paid, seq)
+            out[ln["id"]] = Expected(amount, basis, paid, seq, source="mpfs")
         return out

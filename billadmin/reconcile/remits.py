@@ -12,10 +12,14 @@ Categories (each row names the payer, our claim number and internal ids, never P
   (or whose answers were reversed), not voided or replaced, still with a balance. Summed per
   payer.
 - underpaid: a posted claim line whose allowed amount (AMT*B6 when the payer sent it, else paid
-  + patient responsibility + the prior payers' impact, OA-23, on a secondary's 835) is below the
-  fee schedule's amount for the code and modifier on the date of service (the payer's own row,
-  else the "default" row) times units, by more than the tolerance. A claim paid without service
-  lines is compared as a whole.
+  + patient responsibility + the prior payers' impact, OA-23, on a secondary's 835 + the 2%
+  sequestration, CO-253, which reduces the payment and not the allowed) is below the expected
+  amount by more than the tolerance. The expected amount is, on the date of service, the one in
+  force of: Medicare's fee schedule amount (pricing.medicare: locality, facility rate, multiple
+  procedure reduction) for a Medicare payer, the payer's contract (pricing.prices), else the fee
+  schedule's amount for the code and modifier (the payer's own row, else the "default" row)
+  times units; the row's note names the basis used. A claim paid without service lines is
+  compared as a whole.
 - denied: a claim whose status on --as-of is denied, with its reason codes.
 - unknown_claim: an 835 claim payment we could not post: not our claim, a reversal of a payment
   we never posted, or a duplicate of one already posted.
@@ -40,6 +44,7 @@ from . import deposits as dep
 if TYPE_CHECKING:
     from ..db import Database
     from ..errors import Problem
+    from ..pricing.expected import Expectations
     from .reports import Side
 
 COLUMNS = [
@@ -346,21 +351,45 @@ def _fee(
     return None
 
 
-def _claim_fee(conn: Database, payer_id: int | None, invoice_id: int) -> int | None:
-    """The fee schedule amount of a whole claim (each line's fee times its units); None when a
-    line has none."""
+def _line_expected(
+    conn: Database,
+    exp: Expectations,
+    invoice_id: int,
+    line_id: int,
+    payer_id,
+    code,
+    mods,
+    units,
+    dos,
+) -> tuple[int, str] | None:
+    """(expected allowed, basis) of one claim line: the Medicare fee schedule or the contract in
+    force on the date of service (pricing.expected), else the fee schedule; None when none."""
+    got = exp.line(invoice_id, line_id)
+    if got is not None:
+        what = "the Medicare fee schedule" if got.source == "mpfs" else "the contract"
+        return got.allowed_cents, f"{what} ({got.basis})"
+    fee = _fee(conn, payer_id, code, mods, dos)
+    return None if fee is None else (fee * (units or 1), "the fee schedule")
+
+
+def _claim_fee(
+    conn: Database, exp: Expectations, payer_id: int | None, invoice_id: int
+) -> tuple[int, str] | None:
+    """The expected amount of a whole claim (each line's, see _line_expected) and the bases
+    used; None when a line has none."""
     inv_lines = conn.execute(
-        "SELECT code, modifiers, units, COALESCE(date_of_service, '') FROM invoice_lines"
+        "SELECT id, code, modifiers, units, COALESCE(date_of_service, '') FROM invoice_lines"
         " WHERE invoice_id = ?",
         (invoice_id,),
     ).fetchall()
-    expected = 0
-    for code, mods, units, dos in inv_lines:
-        fee = _fee(conn, payer_id, code, mods, dos)
-        if fee is None:
+    expected, bases = 0, []
+    for lid, code, mods, units, dos in inv_lines:
+        got = _line_expected(conn, exp, invoice_id, lid, payer_id, code, mods, units, dos)
+        if got is None:
             return None
-        expected += fee * (units or 1)
-    return expected
+        expected += got[0]
+        bases.append(got[1].split(" (")[0])
+    return expected, ", ".join(dict.fromkeys(bases))
 
 
 # The prior payers' impact on a secondary's 835 (carc_rules' 'prior_payer': OA-23, CO-23)
@@ -372,8 +401,11 @@ def underpaid(conn: Database, tolerance_cents: int, as_of: _dt.date | None = Non
     reversed by then. A secondary's 835 pays what the primary left: the prior payers' impact
     (OA-23) is an explained reduction, counted with what was allowed (a line's own OA-23 on the
     line; a claim-level one over the claim's lines together), never an underpayment."""
+    from ..pricing.expected import Expectations
+
     d = (as_of or _dt.date.max).isoformat()
     out = []
+    exp = Expectations(conn)
     claims = conn.execute(
         f"""SELECT c.id, c.invoice_id, i.number, COALESCE(p.code, '?'), i.payer_id, t.trace_number, t.payment_date,
                   c.paid_cents,
@@ -389,7 +421,9 @@ def underpaid(conn: Database, tolerance_cents: int, as_of: _dt.date | None = Non
     for cid, inv_id, number, payer, payer_id, trace, pdate, claim_paid, prior in claims:
         lines = conn.execute(
             f"""SELECT rl.id, rl.paid_cents, rl.allowed_cents, il.line_no, il.code, il.modifiers, il.units,
-                      COALESCE(il.date_of_service, ''),
+                      COALESCE(il.date_of_service, ''), il.id,
+                      (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a
+                       WHERE a.line_id = rl.id AND a.group_code = 'CO' AND a.reason_code = '253'),
                       (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a
                        WHERE a.line_id = rl.id AND a.group_code = 'PR'),
                       (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a
@@ -406,18 +440,22 @@ def underpaid(conn: Database, tolerance_cents: int, as_of: _dt.date | None = Non
             "trace_number": trace,
         }
         if lines:
-            out += _underpaid_lines(conn, lines, payer_id, prior, tolerance_cents, common)
+            out += _underpaid_lines(
+                conn, exp, inv_id, lines, payer_id, prior, tolerance_cents, common
+            )
             continue
         # claim paid without service lines: compare the claim as a whole
-        claim_fee = _claim_fee(conn, payer_id, inv_id)
-        if not claim_fee:
+        whole = _claim_fee(conn, exp, payer_id, inv_id)
+        if not whole or not whole[0]:
             continue
-        pr = conn.execute(
-            "SELECT COALESCE(SUM(amount_cents), 0) FROM remit_adjustments WHERE claim_id = ?"
-            " AND group_code = 'PR'",
+        claim_fee, basis = whole
+        pr, seq = conn.execute(
+            "SELECT COALESCE(SUM(CASE WHEN group_code = 'PR' THEN amount_cents END), 0),"
+            " COALESCE(SUM(CASE WHEN group_code = 'CO' AND reason_code = '253'"
+            " THEN amount_cents END), 0) FROM remit_adjustments WHERE claim_id = ?",
             (cid,),
-        ).fetchone()[0]
-        got = claim_paid + pr + prior
+        ).fetchone()
+        got = claim_paid + pr + prior + seq
         if claim_fee - got > tolerance_cents:
             out.append(
                 _row(
@@ -428,34 +466,43 @@ def underpaid(conn: Database, tolerance_cents: int, as_of: _dt.date | None = Non
                     difference_cents=got - claim_fee,
                     note="claim allowed (paid + patient share"
                     + (" + prior payer, OA-23" if prior else "")
-                    + ") below the fee schedule",
+                    + (" + sequestration, CO-253" if seq else "")
+                    + f") below {basis}",
                 )
             )
     return out
 
 
 def _underpaid_lines(
-    conn: Database, lines: list, payer_id, claim_prior: int, tolerance_cents: int, common: dict
+    conn: Database,
+    exp: Expectations,
+    invoice_id: int,
+    lines: list,
+    payer_id,
+    claim_prior: int,
+    tolerance_cents: int,
+    common: dict,
 ) -> list[dict]:
-    """The lines of one claim allowed below the fee schedule (see underpaid)."""
+    """The lines of one claim allowed below their expected amount (see underpaid)."""
     short = []
     expected_all = got_all = 0
-    for _, paid_, allowed, line_no, code, mods, units, dos, pr, prior in lines:
-        fee = _fee(conn, payer_id, code, mods, dos)
-        if fee is None:
+    for _, paid_, allowed, line_no, code, mods, units, dos, il_id, seq, pr, prior in lines:
+        found = _line_expected(conn, exp, invoice_id, il_id, payer_id, code, mods, units, dos)
+        if found is None:
             continue
-        expected = fee * (units or 1)
-        got = allowed if allowed is not None else paid_ + pr + prior
+        expected, basis = found
+        got = allowed if allowed is not None else paid_ + pr + prior + seq
         expected_all += expected
         got_all += got
         if expected - got > tolerance_cents:
             if allowed is not None:
-                note = "allowed (AMT*B6) below the fee schedule"
+                note = f"allowed (AMT*B6) below {basis}"
             else:
                 note = (
                     "allowed (paid + patient share"
                     + (" + prior payer, OA-23" if prior else "")
-                    + ") below the fee schedule"
+                    + (" + sequestration, CO-253" if seq else "")
+                    + f") below {basis}"
                 )
             short.append(
                 _row(
