@@ -1,0 +1,294 @@
+"""Rendering institutional claims as X12 837I 005010X223A2 (the electronic UB-04).
+
+Input is the claim *content* an invoice was issued with (institutional/content.py builds it from
+the institutional model), so an issued claim renders the same bytes every time. The envelope,
+1000A/1000B, the subscriber and patient loops are the 837P's (x837.py); what differs (TR3
+005010X223A2, section 2.3, and the examples in its section 3):
+
+    GS08 / ST03 005010X223A2
+    2000A/2010AA  the facility: PRV*BI*PXC taxonomy, NM1*85*2 facility name and NPI, N3/N4 with a
+                  9-digit ZIP (the guide requires ZIP+4 for the billing provider), REF*EI tax id
+    2000B SBR09   Medicare claims on the 837I go to the Part A/B MAC's FISS: MA
+    2300 CLM      CLM01 our invoice number, CLM02 total charge, CLM05 facility code (type of
+                  bill's first two digits) : A (uniform billing claim form bill type) : frequency
+                  (1 original ... 7 replacement, 8 void), CLM07 A, CLM08 Y, CLM09 Y
+         DTP*096  discharge hour (TM, HHMM) on inpatient claims when known
+         DTP*434  statement from-through (RD8, always both dates)
+         DTP*435  admission date and hour (DT CCYYMMDDHHMM; D8 when the hour is not known)
+         CL1      admission type, admission source, patient status
+         REF*G1   prior authorization; REF*F8 the payer's claim number (frequency 7 and 8)
+         HI       ABK principal (POA in HI01-9), ABJ admitting, APR reasons for visit (up to 3),
+                  ABN external causes, ABF others (two HIs of 12), BBR principal procedure
+                  (D8 date), BBQ others, BI occurrence spans (RD8), BH occurrences (D8), BE
+                  value codes (amount in HI0x-5), BG condition codes; codes without the dot
+    2310A NM1*71  attending, 2310B NM1*72 operating, 2310C NM1*ZZ other operating,
+    2310F NM1*DN  referring: persons (NM102 1) named by NPI (XX)
+    2400  LX, SV2 (revenue code, HC:HCPCS:modifiers when given, charge, UN or DA, quantity,
+          non-covered charge in SV207), DTP*472 (D8) when the line has a date, REF*6R our
+          invoice line id (the 835 returns it so payments post to the line)
+
+The claim content keys are listed in institutional/content.py. At most 100 claims per subscriber
+HL and 5,000 per transaction set, as for the 837P.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from .. import money
+from . import x837
+from .envelope import Envelope, comp, digits, ident, interchange, seg, text, transaction, x12_date
+
+VERSION = "005010X223A2"
+FILING_INDICATOR = {"medicare": "MA", "medicaid": "MC", "hmo": "HM", "commercial": "CI"}
+ROLE_ENTITY = {"attending": "71", "operating": "72", "other": "ZZ", "referring": "DN"}
+
+
+def header(block: dict, *, bht_ref: str, created: _dt.datetime) -> list[str]:
+    """BHT, submitter (1000A) and receiver (1000B) from the practice's EDI enrolment, then the
+    facility as billing provider (2000A/2010AA)."""
+    sub, fac = block["submitter"], block["facility"]
+    out = [
+        seg(
+            "BHT",
+            "0019",
+            "00",
+            ident(bht_ref, 50),
+            created.strftime("%Y%m%d"),
+            created.strftime("%H%M"),
+            "CH",
+        ),
+        seg(
+            "NM1", "41", "2", text(sub["name"], 60), "", "", "", "", "46",
+            ident(sub["submitter_id"], 80),
+        ),
+        seg(
+            "PER", "IC", text(sub.get("contact_name") or sub["name"], 60), "TE",
+            digits(fac.get("phone") or sub["phone"]),
+        ),
+        seg(
+            "NM1", "40", "2", text(sub["receiver_name"], 60), "", "", "", "", "46",
+            ident(sub["receiver_id"], 80),
+        ),
+        seg("HL", "1", "", "20", "1"),
+    ]  # fmt: skip
+    if fac.get("taxonomy"):
+        out.append(seg("PRV", "BI", "PXC", ident(fac["taxonomy"], 50)))
+    out.append(
+        seg("NM1", "85", "2", text(fac["name"], 60), "", "", "", "", "XX", digits(fac["npi"]))
+    )
+    out += x837._address(fac)
+    out.append(seg("REF", "EI", digits(fac["tax_id"])))
+    return out
+
+
+def _subscriber_loops(c: dict, hl: int, has_patient: bool) -> list[str]:
+    """2000B/2010BA/2010BB as in the 837P, with the 837I's claim filing indicator."""
+    out = x837._subscriber_loops(c, hl, has_patient)
+    sbr = out[1].split("*")
+    sbr += [""] * (10 - len(sbr))
+    sbr[9] = FILING_INDICATOR.get(c["payer"]["kind"], "CI")
+    out[1] = seg(*sbr)
+    return out
+
+
+def _dx(qual: str, code: str, poa: str = "") -> str:
+    code = ident(code).replace(".", "")
+    return comp(qual, code, "", "", "", "", "", "", poa) if poa else comp(qual, code)
+
+
+def _his(qual: str, items: list[str], per: int = 12, max_segments: int = 2) -> list[str]:
+    return [
+        seg("HI", *items[i : i + per]) for i in range(0, min(len(items), per * max_segments), per)
+    ]
+
+
+def _codes_hi(c: dict) -> list[str]:
+    """Every HI of loop 2300, in the TR3's order."""
+    dx = c["diagnoses"]
+    out = []
+    for q, code, poa in dx:
+        if q == "ABK":
+            out.append(seg("HI", _dx("ABK", code, poa)))
+            break
+    adm = [code for q, code, _ in dx if q == "ABJ"]
+    if adm:
+        out.append(seg("HI", _dx("ABJ", adm[0])))
+    rv = [_dx("APR", code) for q, code, _ in dx if q == "APR"][:3]
+    if rv:
+        out.append(seg("HI", *rv))
+    out += _his("ABN", [_dx("ABN", code, poa) for q, code, poa in dx if q == "ABN"], max_segments=1)
+    out += _his("ABF", [_dx("ABF", code, poa) for q, code, poa in dx if q == "ABF"])
+    procs = c.get("procedures") or []
+    for q, code, day in procs:
+        if q == "BBR":
+            out.append(seg("HI", comp("BBR", ident(code), "D8", x12_date(day))))
+            break
+    out += _his(
+        "BBQ",
+        [comp("BBQ", ident(code), "D8", x12_date(day)) for q, code, day in procs if q == "BBQ"],
+    )
+    out += _his(
+        "BI",
+        [
+            comp("BI", ident(code), "RD8", f"{x12_date(d1)}-{x12_date(d2)}")
+            for code, d1, d2 in c.get("spans") or []
+        ],
+    )
+    out += _his(
+        "BH", [comp("BH", ident(code), "D8", x12_date(d)) for code, d in c.get("occurrences") or []]
+    )
+    out += _his(
+        "BE",
+        [
+            comp("BE", ident(code), "", "", money.x12_amount(cents))
+            for code, cents in c.get("values") or []
+        ],
+    )
+    out += _his("BG", [comp("BG", ident(code)) for code in c.get("conditions") or []])
+    return out
+
+
+def _providers(c: dict) -> list[str]:
+    by_role = {p["role"]: p for p in c.get("providers") or []}
+    out = []
+    for role in ("attending", "operating", "other", "referring"):
+        p = by_role.get(role)
+        if p is None:
+            continue
+        out.append(
+            seg(
+                "NM1", ROLE_ENTITY[role], "1", text(p.get("last"), 60), text(p.get("first"), 35),
+                "", "", "", "XX", digits(p["npi"]),
+            )
+        )  # fmt: skip
+        if role == "attending" and p.get("taxonomy"):
+            out.append(seg("PRV", "AT", "PXC", ident(p["taxonomy"], 50)))
+    return out
+
+
+def claim_loops(c: dict) -> list[str]:
+    """Loop 2300 and everything under it for one institutional claim."""
+    tob = c["type_of_bill"]
+    out = [
+        seg(
+            "CLM",
+            ident(c["number"], 38),
+            money.x12_amount(c["total_cents"]),
+            "",
+            "",
+            comp(tob[:2], "A", c.get("frequency") or tob[2]),
+            "",
+            "A",
+            "Y",
+            "Y",
+        )
+    ]
+    if c.get("discharge_hour") and c.get("inpatient"):
+        h = c["discharge_hour"]
+        out.append(seg("DTP", "096", "TM", h if len(h) == 4 else h + "00"))
+    out.append(
+        seg(
+            "DTP",
+            "434",
+            "RD8",
+            f"{x12_date(c['statement_from'])}-{x12_date(c['statement_through'])}",
+        )
+    )
+    adm = c.get("admission") or {}
+    if adm.get("date"):
+        h = adm.get("hour")
+        if h:
+            out.append(
+                seg("DTP", "435", "DT", x12_date(adm["date"]) + (h if len(h) == 4 else h + "00"))
+            )
+        else:
+            out.append(seg("DTP", "435", "D8", x12_date(adm["date"])))
+    out.append(
+        seg(
+            "CL1",
+            ident(adm.get("type"), 1),
+            ident(adm.get("source"), 1),
+            ident(c["patient_status"], 2),
+        )
+    )
+    if c.get("prior_auth"):
+        out.append(seg("REF", "G1", ident(c["prior_auth"], 50)))
+    if c.get("frequency") in ("7", "8") and c.get("payer_claim_number"):
+        out.append(seg("REF", "F8", ident(c["payer_claim_number"], 50)))
+    out += _codes_hi(c)
+    out += _providers(c)
+    for i, ln in enumerate(c["lines"], start=1):
+        proc = ""
+        if ln.get("code"):
+            proc = comp(
+                "HC", ident(ln["code"], 48), *[ident(m, 2) for m in (ln.get("modifiers") or [])][:4]
+            )
+        sv2 = [
+            "SV2",
+            ident(ln["revenue_code"], 4),
+            proc,
+            money.x12_amount(ln["charge_cents"]),
+            ln.get("unit_type") or "UN",
+            str(ln.get("units") or 1),
+            "",
+            money.x12_amount(ln["non_covered_cents"]) if ln.get("non_covered_cents") else "",
+        ]
+        out.append(f"LX*{i}")
+        out.append(seg(*sv2))
+        if ln.get("date"):
+            out.append(seg("DTP", "472", "D8", x12_date(ln["date"])))
+        if ln.get("invoice_line_id"):
+            out.append(f"REF*6R*{ln['invoice_line_id']}")
+    return out
+
+
+def transaction_body(
+    block: dict, claims: list[dict], *, bht_ref: str, created: _dt.datetime
+) -> list[str]:
+    """The segments between ST and SE for a list of one facility's claims to one payer."""
+    body = header(block, bht_ref=bht_ref, created=created)
+    groups: dict[tuple, list[dict]] = {}
+    for c in claims:
+        groups.setdefault(x837._subscriber_key(c), []).append(c)
+    hl = 1
+    for group in groups.values():
+        for start in range(0, len(group), x837.CLAIMS_PER_SUBSCRIBER_HL):
+            chunk = group[start : start + x837.CLAIMS_PER_SUBSCRIBER_HL]
+            first = chunk[0]
+            has_patient = first.get("patient") is not None
+            hl += 1
+            sub_hl = hl
+            body += _subscriber_loops(first, sub_hl, has_patient)
+            if has_patient:
+                hl += 1
+                body += x837._patient_loops(first, hl, sub_hl)
+            for c in chunk:
+                body += claim_loops(c)
+    return body
+
+
+def render(
+    env: Envelope, block: dict, claims: list[dict], *, claims_per_st: int | None = None
+) -> x837.Rendered:
+    """One interchange (GS08 005010X223A2) of one facility's claims to one payer; `block` is
+    {"submitter": practice_block, "facility": facility block}."""
+    import dataclasses
+
+    env = dataclasses.replace(env, version=VERSION)
+    per = claims_per_st or x837.CLAIMS_PER_ST
+    sets = []
+    claim_st: list[str] = []
+    for n, start in enumerate(range(0, len(claims), per), start=1):
+        chunk = claims[start : start + per]
+        st_control = f"{n:04d}"
+        body = transaction_body(block, chunk, bht_ref=f"{env.isa_control}-{n}", created=env.created)
+        sets.append(transaction(st_control, body, version=VERSION))
+        claim_st += [st_control] * len(chunk)
+    segments = interchange(env, sets)
+    ranges = []
+    i = 2
+    for ts in sets:
+        ranges.append((ts[0].split("*")[2], i, i + len(ts) - 1))
+        i += len(ts)
+    return x837.Rendered(segments, ranges, claim_st)
