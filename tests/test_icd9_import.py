@@ -135,3 +135,49 @@ def test_worksheet_refuses_a_choice_not_valid_on_the_dos(base, cli, db_path, tmp
     r = cli("codes", "worksheet", f, "--apply", ws, "-o", tmp_path / "out.csv")
     assert r.exit_code == 2
     assert "row 2, column 'Dx1': chosen E11 is not an ICD-10-CM code of the release" in r.output
+
+
+def test_line_diagnoses_follow_the_same_date_rules(base, cli, db_path, tmp_path):
+    """--line-diagnoses: a line's own ICD-9-CM codes before 2015-10-01 are kept as ICD-9-CM; on a
+    later date they are refused with their GEM candidates; nothing is written."""
+    from test_import import H
+
+    _load_icd9(db_path)
+    headers = [h for h in H["charges"] if h != "Pointers"]
+    old = write(
+        tmp_path / "old-lines.csv",
+        headers,
+        [
+            charge("L1", 1, dos="2014-06-02", dx=("25000",), ptr=""),
+            charge("L1", 2, dos="2014-06-02", dx=("401.9", "250.00"), ptr="", code="36415"),
+        ],
+    )
+    r = cli("import", "charges", old, "--line-diagnoses")
+    assert r.exit_code == 0, r.output
+    assert q(
+        db_path,
+        "SELECT d.code FROM encounter_diagnoses d JOIN encounters e ON e.id = d.encounter_id"
+        " WHERE e.number = 'L1' ORDER BY d.seq",
+    ) == [("250.00",), ("401.9",)]
+    assert q(
+        db_path,
+        "SELECT l.line_no, l.dx_pointers FROM charge_lines l JOIN encounters e"
+        " ON e.id = l.encounter_id WHERE e.number = 'L1' ORDER BY l.line_no",
+    ) == [(1, "1"), (2, "2,1")]
+    before = q(db_path, "SELECT COUNT(*) FROM charge_lines")
+    late = write(
+        tmp_path / "late-lines.csv",
+        headers,
+        [
+            charge("N1", 1, dos="2026-03-02", dx=("I10",), ptr=""),
+            charge("N1", 2, dos="2026-03-02", dx=("I10", "250.00"), ptr="", code="36415"),
+            charge("L2", 1, dos="2014-06-03", dx=("E11.9",), ptr=""),
+        ],
+    )
+    r = cli("import", "charges", late, "--line-diagnoses")
+    assert r.exit_code == 2, r.output
+    assert "late-lines.csv" in r.output
+    assert "row 3, column 'Dx2': an ICD-9-CM code on a date of service from 2015-10-01" in r.output
+    assert "GEM candidates: E11.9" in r.output
+    assert "row 4, column 'Dx1': not shaped like an ICD-9-CM code" in r.output
+    assert q(db_path, "SELECT COUNT(*) FROM charge_lines") == before  # nothing written

@@ -319,6 +319,12 @@ def release_from_paths(paths: list[Path]) -> Release:
 # ------------------------------------------------------------------ charge files with ICD-9-CM codes
 
 
+NOT_ICD9 = (
+    "not shaped like an ICD-9-CM code (dates of service before 2015-10-01 are coded in"
+    " ICD-9-CM: 3 digits, V + 2 digits or E + 3 digits, then the subdivision)"
+)
+
+
 def parse_dx_cells(raw: tuple):
     """Dx1..Dx12 cells of a date of service before 2015-10-01 -> a tuple of dotted ICD-9-CM
     codes, or [(index, reason)] when any is wrong (same rules as the ICD-10-CM cells: filled
@@ -333,14 +339,7 @@ def parse_dx_cells(raw: tuple):
             continue
         c = icd9(s)
         if c is None:
-            errs.append(
-                (
-                    i,
-                    "not shaped like an ICD-9-CM code (dates of service before 2015-10-01 are"
-                    " coded in ICD-9-CM: 3 digits, V + 2 digits or E + 3 digits, then the"
-                    " subdivision)",
-                )
-            )
+            errs.append((i, NOT_ICD9))
             continue
         if gap:
             errs.append((i, "diagnoses must be filled from Dx1 on, without gaps"))

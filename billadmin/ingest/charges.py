@@ -286,24 +286,32 @@ class _Parsers:
         return mods
 
 
-def _line_codes(raw: tuple) -> tuple[str, ...] | list[tuple[int, str]]:
+def _line_codes(raw: tuple, old_dos: bool = False) -> tuple[str, ...] | list[tuple[int, str]]:
     """--line-diagnoses: one line's Dx cells -> its own codes in column order, or
     [(index, reason)] when any is wrong. Empty cells are skipped (no gap rule: they are the
-    line's, not the encounter's ordered list)."""
+    line's, not the encounter's ordered list). On a date of service before 2015-10-01 the codes
+    are ICD-9-CM, kept as they are (the encounter diagnoses' rule, icd9.parse_dx_cells)."""
     codes: list[str] = []
     errs: list[tuple[int, str]] = []
     for i, v in enumerate(raw):
         s = v.strip() if isinstance(v, str) else ("" if v is None else v)
         if s == "":
             continue
-        if not isinstance(s, str):
+        if old_dos:
+            c9 = icd9.icd9(str(s))
+            if c9 is None:
+                errs.append((i, icd9.NOT_ICD9))
+                continue
+            c = c9
+        elif not isinstance(s, str):
             errs.append((i, "a number, not an ICD-10-CM code"))
             continue
-        try:
-            c = normalise_dx(s)
-        except CellError as e:
-            errs.append((i, str(e)))
-            continue
+        else:
+            try:
+                c = normalise_dx(s)
+            except CellError as e:
+                errs.append((i, str(e)))
+                continue
         if c in codes:
             errs.append((i, "the same diagnosis twice on one line"))
         elif len(codes) == pointers.MAX_PER_LINE:
@@ -323,11 +331,14 @@ class _LineDiagnoses:
 
         index = run.mapping.index
         self.enc_p = parse.enc_p
+        self.dos_c = parse.dos_c
+        self.db = run.db
         self.union: dict[str, list[str]] = {}
         self.positions: dict[str, dict[str, int]] = {}
         dx_idx = [index.get(f"dx{i}") for i in range(1, 13)]
         ptr_idx = index.get("pointers")
         enc_idx = index["encounter"]
+        dos_idx = index.get("dos")
         table = open_table(
             run.path,
             sheet=run.opts.sheet,
@@ -346,7 +357,10 @@ class _LineDiagnoses:
                         " the pointers out, or import without --line-diagnoses)"
                     )
                 key = self.key(cells[enc_idx])
-                own = _line_codes(tuple("" if i is None else cells[i] for i in dx_idx))
+                dos = self.dos_c[cells[dos_idx]] if dos_idx is not None else None
+                own = _line_codes(
+                    tuple("" if i is None else cells[i] for i in dx_idx), self._old(dos)
+                )
                 if key is None or isinstance(own, list):
                     continue  # the main pass reports the row
                 union = self.union.get(key)
@@ -365,6 +379,11 @@ class _LineDiagnoses:
             )
         ]
 
+    @staticmethod
+    def _old(dos) -> bool:
+        """A readable date of service before ICD-10-CM (its lines are coded in ICD-9-CM)."""
+        return type(dos) is str and dos < icd9.ICD10_START
+
     def key(self, raw) -> str | None:
         """The encounter number as the main pass reads it (None when it is not readable)."""
         enc = raw.strip() if type(raw) is str else raw
@@ -378,8 +397,11 @@ class _LineDiagnoses:
     def shape(self, head_raw: tuple, line_raw: tuple) -> tuple[tuple, tuple] | list:
         """(header cells, line cells) with the encounter's diagnoses and the line's pointers,
         or [(field, reason)] when the line's own diagnoses are wrong."""
-        own = _line_codes(head_raw[5:])
+        dos = self.dos_c[head_raw[2]]
+        own = _line_codes(head_raw[5:], self._old(dos))
         if isinstance(own, list):
+            if type(dos) is str and not self._old(dos):  # an ICD-9-CM code after 2015-09-30
+                own = legacy.late_icd9_reasons(self.db, tuple(head_raw[5:]), own, dos)
             return [(f"dx{i + 1}", msg) for i, msg in own]
         key = self.key(head_raw[0])
         union = self.union.get(key, list(own)) if key is not None else list(own)
