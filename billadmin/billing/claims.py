@@ -121,6 +121,8 @@ def queued_claims(
         q + " ORDER BY q.invoice_id", args
     ).fetchall():
         c = json.loads(data)
+        if c.get("claim_type") == "institutional":  # an 837I's (institutional/generate.py)
+            continue
         by_payer[payer_id].append((iid, c))
         queued.append(iid)
         result.issued.append(

@@ -1,0 +1,162 @@
+"""`invoice generate` bills institutional claims too: one 837I per payer (and facility) beside
+the 837Ps, gapless claim numbers shared with them, pyx12 before anything is written, held
+claims with INST-* rule ids, voids (frequency 8) through `invoice void`."""
+
+from __future__ import annotations
+
+import institutional_fixtures as ifx
+import invoice_fixtures as fx
+import pytest
+
+from billadmin import db as dbmod
+from billadmin.billing import generate as gen
+from billadmin.billing import lifecycle
+from billadmin.institutional import model
+from billadmin.x12 import validate
+
+
+def _run(db, tmp_path, **kw):
+    kw.setdefault("today", fx.TODAY)
+    kw.setdefault("scrub", fx.no_scrub)
+    kw.setdefault("out_dir", tmp_path / "out")
+    return gen.generate(db, **kw)
+
+
+def _q(db, sql, args=()):
+    return db.execute(sql, args).fetchall()
+
+
+@pytest.fixture
+def hosp(db):
+    """The hospital's outpatient endoscopy (A) and inpatient stay (B), both Medicare, and the
+    endoscopist's professional claim for A's procedure (837P, place of service 22, modifier 26
+    on the pathology reading)."""
+    with dbmod.write(db):
+        ids = ifx.hospital(db)
+        ifx.outpatient(db, ids["a"], "HO1", ids["facility"])
+        ifx.inpatient(db, ids["b"], "HI1", ids["facility"])
+        fx.encounter(
+            db,
+            ids["a"],
+            "2026-06-10",
+            [("45380", 45000), ("88305", 9000, "26")],
+            dx=("K63.5",),
+            number="PRO1",
+            pos="22",
+        )
+    return db
+
+
+def _edi(tmp_path, prefix):
+    return sorted((tmp_path / "out").glob(f"{prefix}-*.edi"))
+
+
+def test_one_run_bills_837p_and_837i(hosp, tmp_path):
+    r = _run(hosp, tmp_path)
+    assert r.held == []
+    p, i = _edi(tmp_path, "837P"), _edi(tmp_path, "837I")
+    assert len(p) == 1 and len(i) == 1  # one file per payer per claim kind
+    v = validate.validate_file(i[0])
+    assert v.valid and v.version == "005010X223A2", [str(x) for x in v.problems]
+    text = i[0].read_text()
+    # the 837P claim is C000001; the institutional ones follow, by statement date: HI1 then HO1
+    assert "CLM*C000002*9960***11:A:1**A*Y*Y~" in text
+    assert "CLM*C000003*2570***13:A:1**A*Y*Y~" in text
+    assert "CLM*C000001" in p[0].read_text() and "CLM*C000001" not in text
+    rows = _q(
+        hosp,
+        "SELECT i.number, i.total_cents, i.filing_deadline, e.number FROM invoices i"
+        " JOIN encounters e ON e.id = i.encounter_id ORDER BY i.number",
+    )
+    # Medicare: 12 months from the claim's through date (2026-06-04 and 2026-06-10)
+    assert rows == [
+        ("C000001", 54000, "2027-06-10", "PRO1"),
+        ("C000002", 996000, "2027-06-04", "HI1"),
+        ("C000003", 257000, "2027-06-10", "HO1"),
+    ]
+    assert {c.key: c.status for c in model.list_claims(hosp)} == {"HI1": "billed", "HO1": "billed"}
+    assert _q(hosp, "SELECT COUNT(*) FROM inst_claim_invoices")[0][0] == 2
+    # each invoice line is a revenue line: HCPCS where given, else the revenue code
+    assert _q(
+        hosp,
+        "SELECT l.code, l.units, l.amount_cents FROM invoice_lines l JOIN invoices i"
+        " ON i.id = l.invoice_id WHERE i.number = 'C000003' ORDER BY l.line_no",
+    ) == [("45380", 1, 185000), ("88305", 2, 42000), ("0710", 1, 30000)]
+    files = _q(
+        hosp,
+        "SELECT i.number, f.kind, f.st_control FROM invoice_files f JOIN invoices i"
+        " ON i.id = f.invoice_id ORDER BY i.number",
+    )
+    assert files == [
+        ("C000001", "x12", "0001"),
+        ("C000002", "x12", "0001"),
+        ("C000003", "x12", "0001"),
+    ]
+    # nothing is billed twice
+    r2 = _run(hosp, tmp_path, out_dir=tmp_path / "out2")
+    assert r2.issued == [] and not list((tmp_path / "out2").glob("*.edi"))
+
+
+def test_claims_that_cannot_be_built_are_held(hosp, tmp_path):
+    with dbmod.write(hosp):
+        hosp.execute("UPDATE inst_claims SET patient_status = NULL WHERE type_of_bill = '131'")
+    r = _run(hosp, tmp_path)
+    held = {h.encounter: [f.rule for f in h.findings] for h in r.held}
+    assert held == {"HO1": ["INST-STATUS"]}
+    assert model.load_claim(hosp, "HO1").status == "unbilled"
+    assert model.load_claim(hosp, "HI1").status == "billed"
+    assert "INST-STATUS" in (tmp_path / "out" / "held.csv").read_text()
+
+
+def test_a_claim_with_no_coverage_or_payer_id_is_held(hosp, tmp_path):
+    with dbmod.write(hosp):
+        hosp.execute("UPDATE payers SET x12_payer_id = NULL WHERE code = 'MCR'")
+    r = _run(hosp, tmp_path)
+    rules = sorted({f.rule for h in r.held for f in h.findings})
+    assert "INST-PAYER-ID" in rules
+    assert _q(hosp, "SELECT COUNT(*) FROM inst_claim_invoices")[0][0] == 0
+
+
+def test_dry_run_and_payer_scope(hosp, tmp_path):
+    r = _run(hosp, tmp_path, dry_run=True)
+    assert {x["number"] for x in r.issued} == {"C000001", "C000002", "C000003"}
+    assert _q(hosp, "SELECT COUNT(*) FROM invoices")[0][0] == 0
+    assert {c.status for c in model.list_claims(hosp)} == {"unbilled"}
+    r = _run(hosp, tmp_path, payer="KEY")
+    assert r.issued == [] and {c.status for c in model.list_claims(hosp)} == {"unbilled"}
+    r = _run(hosp, tmp_path, payer="MCR")
+    assert len(r.issued) == 3
+
+
+def test_void_goes_out_as_frequency_8_on_an_837i(hosp, tmp_path):
+    _run(hosp, tmp_path)
+    res = lifecycle.void(
+        hosp,
+        "C000003",
+        reason="billed to the wrong payer",
+        payer_claim_number_="21234567890123",
+        today=fx.TODAY,
+    )
+    assert res["sent_as_void"]
+    r = _run(hosp, tmp_path, out_dir=tmp_path / "out2")
+    files = sorted((tmp_path / "out2").glob("*.edi"))
+    assert [f.name.split("-")[0] for f in files] == ["837I"]
+    v = validate.validate_file(files[0])
+    assert v.valid, [str(x) for x in v.problems]
+    text = files[0].read_text()
+    assert "CLM*C000003*2570***13:A:8**A*Y*Y~" in text
+    assert "REF*F8*21234567890123~" in text
+    assert [x["number"] for x in r.issued] == [res["credit_note"]]
+    assert _q(hosp, "SELECT COUNT(*) FROM claim_queue")[0][0] == 0
+
+
+def test_an_invalid_837i_rolls_the_whole_run_back(hosp, tmp_path, monkeypatch):
+    from billadmin.x12 import x837i
+
+    real = x837i.claim_loops
+    monkeypatch.setattr(x837i, "claim_loops", lambda c: [s for s in real(c) if s[:3] != "CL1"])
+    with pytest.raises(gen.X12Invalid):
+        _run(hosp, tmp_path)
+    assert _q(hosp, "SELECT COUNT(*) FROM invoices")[0][0] == 0
+    assert {c.status for c in model.list_claims(hosp)} == {"unbilled"}
+    assert not list((tmp_path / "out").glob("*.edi"))
