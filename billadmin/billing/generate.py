@@ -54,8 +54,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import audit, db
-from ..errors import BadInput, NotFound
-from . import cob, content, numbering
+from ..errors import BadInput, BillAdminError, NotFound
+from . import cob, content, numbering, readset
 from .claims import build_claim, copays_due, queued_claims
 from .files import Staged, folder_lock, place_run_files, remove_stale_temps, repair_runs
 from .holds import candidates, hold
@@ -68,11 +68,35 @@ from .x12files import X12Invalid, X12Run
 if TYPE_CHECKING:
     from ..db import Database
 
-__all__ = ["Held", "RunResult", "X12Invalid", "generate", "insert_invoices"]
+__all__ = ["Held", "RunChanged", "RunResult", "X12Invalid", "generate", "insert_invoices"]
 
 
 class _DryRun(Exception):
     "Raised inside the write transaction to roll a dry run back."
+
+
+class RunChanged(BillAdminError):
+    "What a run bills kept changing while it was prepared: nothing was written (exit 3, retry)."
+
+    exit_code = 3
+
+
+class _Stale(Exception):
+    "Under the lock: what the run read, or a number it rendered, changed since its snapshot."
+
+    def __init__(self, parts: list[str]):
+        super().__init__(", ".join(parts))
+        self.parts = parts
+
+
+class _NeedsLock(Exception):
+    "Under the lock: next-payer claims are due; they join their payers' 837Ps (see generate)."
+
+
+# phase (a)'s invoice rows wait in temp tables of the run's connection (no lock, little memory)
+PLAN = "temp._plan_"
+_PLANNED = ("invoices", "invoice_lines", "invoice_events", "invoice_snapshots")
+ATTEMPTS = 3  # preparations before a run whose input keeps changing gives up (RunChanged)
 
 
 def generate(
@@ -94,7 +118,29 @@ def generate(
 ) -> RunResult:
     """Issue every claim and patient invoice that is ready (see the module docstring).
     `progress(step)` is told each step as it starts, and `progress("pyx12 segments checked",
-    done, total)` how far pyx12 has got on a large run (from a worker-reading thread)."""
+    done, total)` how far pyx12 has got on a large run (from a worker-reading thread).
+
+    Two phases (issue 15: the write lock is never held while claims are built, rendered or
+    validated):
+    (a) `_prepare`, in one read transaction (a consistent snapshot, no lock): gather, scrub and
+        hold, build the claims with the numbers the snapshot says come next (claim series,
+        invoice and line ids, ISA13/GS06), plan their rows in temp tables, render and stage
+        each payer's 837P and wait for pyx12's verdict on every file; and `readset.digest` of
+        what all that read.
+    (b) `_write_phase`, under BEGIN IMMEDIATE: when another connection committed meanwhile
+        (PRAGMA data_version), the digest is taken again and compared; the numbers are taken
+        and compared with the ones rendered. Anything different: the transaction rolls back,
+        the staged files are removed and the run is prepared again from a new snapshot (at most
+        ATTEMPTS times, then RunChanged, exit 3). Otherwise the planned rows are copied, the
+        files recorded, patient invoices issued and the listing written, then COMMIT.
+    Why the files stay valid: the numbers taken under the lock are the numbers rendered (else
+    the run is prepared again), so the bytes pyx12 accepted are the bytes recorded and put in
+    place; nothing is substituted. Gapless numbering and all-or-nothing are the lock's as before.
+    Nothing is billed twice: a line billed by another run since the snapshot changes its status,
+    so the digest differs and the next preparation no longer sees it unbilled.
+    Next-payer (COB) claims are issued under the lock (cob.issue routes and inserts): when some
+    are due, they join their payers' files, so the run is prepared again inside the lock as one
+    transaction (the lock is then held while validating, as before issue 15)."""
     today = today or _dt.date.today()
     through = through or today
     if through > today:
@@ -104,7 +150,6 @@ def generate(
         )
     out_dir = Path(out_dir) if out_dir else Path("out") / today.isoformat()
     result = RunResult(out_dir=out_dir, dry_run=dry_run)
-    staged = Staged(enabled=not dry_run)
     opts = _Options(
         through=through,
         payer=payer,
@@ -129,31 +174,100 @@ def generate(
     conn.execute("PRAGMA cache_size = -131072")
     try:
         with folder_lock(out_dir, enabled=not dry_run):
+            notes: list[str] = []
             if not dry_run:  # an earlier run into this folder stopped after its COMMIT
-                result.notes += repair_runs(conn, out_dir)
+                notes = repair_runs(conn, out_dir)
                 remove_stale_temps(conn, out_dir)
-            try:
-                with db.write(conn):
-                    _run(conn, result, staged, opts)
-                    if dry_run:
-                        raise _DryRun()
-                    assert result.run_id is not None  # set by _run
-                    staged.record(conn, result.run_id)
-            except _DryRun:
-                pass
-            except BaseException:
-                staged.discard()  # rolled back: no file may name a number that is reused
-                raise
-            # committed: from here on no file of the run is deleted (files.py)
-            staged.committed()
-            if result.run_id is not None and not dry_run:
-                place_run_files(conn, result.run_id)
+            live, attempt = False, 0
+            while True:
+                attempt += 1
+                result = RunResult(out_dir=out_dir, dry_run=dry_run, notes=list(notes))
+                try:
+                    _attempt(conn, result, opts, live=live)
+                except _Stale as e:
+                    if attempt >= ATTEMPTS:
+                        raise RunChanged(
+                            f"what this run bills changed while it was prepared, {attempt} times"
+                            f" ({e}): nothing was written; run it again when fewer changes are"
+                            " being made"
+                        ) from None
+                    opts.say(f"{e} changed while the run was prepared: preparing it again")
+                    continue
+                except _NeedsLock:
+                    live = True
+                    continue
+                break
     finally:
-        staged.discard()
+        _drop_plan(conn)
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
         if gc_was:
             gc.enable()
     return result
+
+
+def _attempt(conn: Database, result: RunResult, opts: _Options, *, live: bool) -> None:
+    """One preparation and its write phase (generate's docstring); `live`: both in one write
+    transaction."""
+    staged = Staged(enabled=not result.dry_run)
+    try:
+        try:
+            if live:
+                with db.write(conn):
+                    plan = _prepare(conn, result, staged, opts, live=True)
+                    _write(conn, result, staged, opts, plan)
+            else:
+                plan = _read_phase(conn, result, staged, opts)
+                t = time.perf_counter()
+                try:
+                    with db.write(conn):
+                        _write(conn, result, staged, opts, plan)
+                finally:
+                    result.timings["write lock"] = time.perf_counter() - t
+        except _DryRun:
+            pass
+    except BaseException:
+        staged.discard()  # rolled back: no file may name a number that is reused
+        raise
+    # committed: from here on no file of the run is deleted (files.py)
+    staged.committed()
+    if result.run_id is not None and not result.dry_run:
+        place_run_files(conn, result.run_id)
+
+
+def _write(conn: Database, result: RunResult, staged: Staged, opts: _Options, plan: _Plan) -> None:
+    _write_phase(conn, result, staged, opts, plan)
+    if result.dry_run:
+        raise _DryRun()
+    assert result.run_id is not None  # set by _write_phase
+    staged.record(conn, result.run_id)
+
+
+def _read_phase(conn: Database, result: RunResult, staged: Staged, opts: _Options) -> _Plan:
+    """Phase (a) in one read transaction: SQLite's snapshot of the database as of its first
+    read; other connections write meanwhile. data_version is read before it begins, so any
+    commit the snapshot might not show moves it."""
+    version = readset.data_version(conn)
+    conn.execute("BEGIN")
+    try:
+        plan = _prepare(conn, result, staged, opts, live=False)
+    except BaseException:
+        if conn.conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")  # only temp tables were written (the plan)
+    plan.version = version
+    return plan
+
+
+def _drop_plan(conn: Database) -> None:
+    for t in _PLANNED:
+        conn.execute(f"DROP TABLE IF EXISTS {PLAN}{t}")
+
+
+def _new_plan_tables(conn: Database) -> None:
+    _drop_plan(conn)
+    for t in _PLANNED:
+        conn.execute(f"CREATE TEMP TABLE _plan_{t} AS SELECT * FROM main.{t} WHERE 0")
 
 
 @dataclass(frozen=True)
@@ -185,12 +299,37 @@ class _Gathered:
     dxs: dict[int, list[str]]
 
 
-def _run(conn: Database, result: RunResult, staged: Staged, opts: _Options) -> None:
+@dataclass
+class _Plan:
+    """What phase (a) prepared, for phase (b) to check, number and write."""
+
+    live: bool  # prepared inside the write lock (numbers taken, rows inserted)
+    g: _Gathered
+    prac: dict
+    scope: dict | None
+    patients: bool
+    at: str
+    ids: InvoiceIds  # past the claims' ids: cob.issue and the patient invoices go on from here
+    ids_start: tuple[int, int]  # the first invoice and line ids the snapshot gave
+    claim_numbers: list[str]
+    issues: list[NewInvoice]  # the claims, slimmed (listing)
+    queued: list[int]  # voids, replacements and resends sent
+    copay_rows: list[tuple[int, int]]
+    billed_lines: list[int]
+    x12: X12Run | None
+    billed_table: str  # temp table: the encounters billed (readset)
+    readset: dict[str, str]
+    version: int | None = None  # PRAGMA data_version before the snapshot
+
+
+def _prepare(
+    conn: Database, result: RunResult, staged: Staged, opts: _Options, *, live: bool
+) -> _Plan:
+    """Phase (a): everything but the writes (generate's docstring)."""
     from . import practice as practice_mod
 
     t0 = time.perf_counter()
     now = audit.utcnow()
-    issued_on = opts.today.isoformat()
     scope = _scope_payer(conn, opts.payer)
     patients = opts.patients and not scope
     prac = practice_mod.for_claims(conn) if opts.claims else practice_mod.get(conn)
@@ -215,35 +354,132 @@ def _run(conn: Database, result: RunResult, staged: Staged, opts: _Options) -> N
     # each claim's encounter is released once its payer's file is rendered
     g.claim_encs = [e for e in g.claim_encs if e["id"] not in held_ids]
     g.self_encs = [e for e in g.self_encs if e["id"] not in held_ids]
+    billed_t = content.temp_ids(
+        conn, "_gen_billed", [e["id"] for e in g.claim_encs] + [e["id"] for e in g.self_encs]
+    )
+    rs = {} if live else readset.digest(conn, billed_t, g.pat_table)
 
+    ids = InvoiceIds(conn)
+    plan = _Plan(
+        live=live,
+        g=g,
+        prac=prac,
+        scope=scope,
+        patients=patients,
+        at=now,
+        ids=ids,
+        ids_start=(ids.invoice, ids.line),
+        claim_numbers=[],
+        issues=[],
+        queued=[],
+        copay_rows=[],
+        billed_lines=[],
+        x12=None,
+        billed_table=billed_t,
+        readset=rs,
+    )
+    result.timings["load+checks"] = time.perf_counter() - t0 - result.timings["scrub"]
+    if not live:
+        _new_plan_tables(conn)
+    _issue_claims(conn, result, staged, opts, plan, t0=t0)
+    return plan
+
+
+def _check_and_take(conn: Database, plan: _Plan) -> None:
+    """Under the lock: what the run read is unchanged and the numbers it rendered are the ones
+    it takes now (the take itself; a rollback gives them back). Else _Stale."""
+    parts: list[str] = []
+    if readset.data_version(conn) != plan.version:
+        parts = readset.changed(
+            plan.readset, readset.digest(conn, plan.billed_table, plan.g.pat_table)
+        )
+    if numbering.take(conn, "claim", len(plan.claim_numbers)) != plan.claim_numbers:
+        parts.append("claim numbers")
+    ids = InvoiceIds(conn)
+    if (ids.invoice, ids.line) != plan.ids_start:
+        parts.append("invoice ids")
+    if plan.x12 is not None and not plan.x12.take_controls():
+        parts.append("X12 control numbers")
+    if parts:
+        raise _Stale(parts)
+
+
+def _write_phase(
+    conn: Database, result: RunResult, staged: Staged, opts: _Options, plan: _Plan
+) -> None:
+    """Phase (b), in the write transaction (generate's docstring)."""
+    if not plan.live:
+        _check_and_take(conn, plan)
+        for t in _PLANNED:
+            conn.execute(f"INSERT INTO {t} SELECT * FROM {PLAN}{t} ORDER BY rowid")
+        _drop_plan(conn)
+        if opts.claims:
+            cob_by_payer, cob_issues = _cob(conn, result, opts, plan)
+            if cob_by_payer:
+                raise _NeedsLock()
+            plan.issues += cob_issues
+    g = plan.g
+    issued_on = opts.today.isoformat()
     run_id = conn.execute(
         "INSERT INTO billing_runs (started_at, issued_on, through, out_dir, os_user)"
         " VALUES (?,?,?,?,?)",
-        (now, issued_on, opts.through.isoformat(), str(result.out_dir.resolve()), audit.os_user()),
+        (
+            plan.at,
+            issued_on,
+            opts.through.isoformat(),
+            str(result.out_dir.resolve()),
+            audit.os_user(),
+        ),
     ).lastrowid
     assert run_id is not None  # set by every INSERT
     result.run_id = run_id
-
-    ids = InvoiceIds(conn)
-    result.timings["load+checks"] = time.perf_counter() - t0 - result.timings["scrub"]
-    issues, queued, files_by_invoice = _issue_claims(
-        conn, result, staged, opts, g, prac, scope, ids, run_id=run_id, at=now, t0=t0
+    conn.conn.executemany(
+        "INSERT INTO claim_copays (payment_id, invoice_id) VALUES (?, ?)", plan.copay_rows
     )
+    if plan.queued:
+        t = content.temp_ids(conn, "_sent_queue", plan.queued)
+        conn.execute(f"DELETE FROM claim_queue WHERE invoice_id IN (SELECT id FROM {t})")
+    if plan.billed_lines:
+        mark_billed(conn, plan.billed_lines)
+    files_by_invoice: dict[int, str] = {}
+    if plan.x12 is not None:
+        plan.x12.run_id = run_id
+        files_by_invoice = plan.x12.record()
+    if opts.claims:  # institutional claims: their 837Is, under the lock (institutional/generate.py)
+        from ..institutional import generate as inst
+
+        more, more_queued = inst.issue(
+            conn,
+            result,
+            staged,
+            plan.prac,
+            plan.ids,
+            through=opts.through,
+            today=opts.today,
+            scope_id=plan.scope["id"] if plan.scope else None,
+            run_id=run_id,
+            at=plan.at,
+            files_by_invoice=files_by_invoice,
+            workers=opts.workers,
+            say=opts.say,
+        )
+        plan.issues += more
+        plan.queued += more_queued
 
     t3 = time.perf_counter()
     p_issues: list[NewInvoice] = []
-    if patients:
+    if plan.patients:
         opts.say("patient invoices")
         p_issues = patient_invoices(
             conn,
             result,
             staged,
-            prac,
+            plan.prac,
             g.self_encs,
             g.pats,
-            ids,
+            plan.ids,
             issued_on=issued_on,
-            at=now,
+            at=plan.at,
             run_id=run_id,
             pdf=opts.pdf,
             today=opts.today,
@@ -256,7 +492,26 @@ def _run(conn: Database, result: RunResult, staged: Staged, opts: _Options) -> N
             mark_billed(conn, billed_lines)
     result.timings["patient"] = time.perf_counter() - t3
 
-    _record(conn, result, staged, opts, issues + p_issues, queued, files_by_invoice, run_id)
+    _record(
+        conn, result, staged, opts, plan.issues + p_issues, plan.queued, files_by_invoice, run_id
+    )
+
+
+def _cob(
+    conn: Database, result: RunResult, opts: _Options, plan: _Plan
+) -> tuple[dict[int, list[tuple[int, dict]]], list[NewInvoice]]:
+    """Next-payer (COB) claims for what posted 835s left (cob.issue: routed, built, inserted)."""
+    return cob.issue(
+        conn,
+        result,
+        plan.g.payers,
+        plan.ids,
+        scope_payer_id=plan.scope["id"] if plan.scope else None,
+        only=opts.cob_for,
+        issued_on=opts.today.isoformat(),
+        today=opts.today,
+        at=plan.at,
+    )
 
 
 def _scope_payer(conn: Database, code: str | None) -> dict | None:
@@ -311,101 +566,84 @@ def _issue_claims(
     result: RunResult,
     staged: Staged,
     opts: _Options,
-    g: _Gathered,
-    prac: dict,
-    scope: dict | None,
-    ids: InvoiceIds,
+    plan: _Plan,
     *,
-    run_id: int,
-    at: str,
     t0: float,
-) -> tuple[list[NewInvoice], list[int], dict[int, str]]:
-    """Claims, one payer at a time: built, inserted and rendered into the payer's 837P, then only
-    what the listing needs is kept (a large run would otherwise hold every claim three ways).
-    Returns the claims (slimmed), the queued voids/replacements sent, and invoice id -> file."""
+) -> None:
+    """Claims, one payer at a time: built, planned (or inserted, live) and rendered into the
+    payer's 837P, then only what the listing needs is kept (a large run would otherwise hold
+    every claim three ways); every file's pyx12 verdict waited for. Fills the plan's claims,
+    queued voids/replacements, co-pay rows, billed lines and X12 run."""
+    g = plan.g
     payers = g.payers
     g.claim_encs.sort(
         key=lambda e: (payers[e["coverage"]["payer_id"]]["code"], e["date_of_service"], e["number"])
     )
-    numbers = numbering.take(conn, "claim", len(g.claim_encs))
+    if plan.live:
+        numbers = numbering.take(conn, "claim", len(g.claim_encs))
+    else:
+        numbers = numbering.peek(conn, "claim", len(g.claim_encs)) if g.claim_encs else []
+    plan.claim_numbers = list(numbers)
     copays = copays_due(conn, g.pat_table) if g.claim_encs else {}
-    copay_rows: list[tuple[int, int]] = []
-    billed_lines: list[int] = []
     by_payer: dict[int, list[tuple[dict, str]]] = defaultdict(list)
     for e, number in zip(g.claim_encs, numbers, strict=True):
         by_payer[e["coverage"]["payer_id"]].append((e, number))
     g.claim_encs = []
     del numbers
-    queued_by_payer, queued = (
-        queued_claims(conn, result, payers, scope) if opts.claims else ({}, [])
+    queued_by_payer, plan.queued = (
+        queued_claims(conn, result, payers, plan.scope) if opts.claims else ({}, [])
     )
-    # next-payer (COB) claims for what posted 835s left: they join their payer's 837P
-    cob_issues: list[NewInvoice] = []
-    if opts.claims:
-        cob_by_payer, cob_issues = cob.issue(
-            conn,
-            result,
-            payers,
-            ids,
-            scope_payer_id=scope["id"] if scope else None,
-            only=opts.cob_for,
-            issued_on=opts.today.isoformat(),
-            today=opts.today,
-            at=at,
-        )
+    # live: next-payer (COB) claims for what posted 835s left join their payer's 837P
+    if opts.claims and plan.live:
+        cob_by_payer, plan.issues = _cob(conn, result, opts, plan)
         for payer_id, items in cob_by_payer.items():
             queued_by_payer.setdefault(payer_id, []).extend(items)
-    issues: list[NewInvoice] = []
     x12 = (
         X12Run(
             conn,
             result,
             staged,
-            prac,
+            plan.prac,
             payers,
-            run_id=run_id,
-            at=at,
+            at=plan.at,
             workers=opts.workers,
             say=opts.say,
+            live=plan.live,
         )
         if by_payer or queued_by_payer
         else None
     )
     try:  # pyx12 workers (large runs) are stopped if anything below fails
         if x12 is not None:
-            issues = _claims_per_payer(
-                conn,
-                result,
-                opts,
-                g,
-                x12,
-                by_payer,
-                queued_by_payer,
-                ids,
-                at=at,
-                copays=copays,
-                copay_rows=copay_rows,
-                billed_lines=billed_lines,
+            plan.issues = (
+                _claims_per_payer(
+                    conn,
+                    result,
+                    opts,
+                    g,
+                    x12,
+                    by_payer,
+                    queued_by_payer,
+                    plan.ids,
+                    at=plan.at,
+                    copays=copays,
+                    copay_rows=plan.copay_rows,
+                    billed_lines=plan.billed_lines,
+                    into="" if plan.live else PLAN,
+                )
+                + plan.issues
             )
-        issues += cob_issues
-        conn.conn.executemany(
-            "INSERT INTO claim_copays (payment_id, invoice_id) VALUES (?, ?)", copay_rows
-        )
-        if queued:
-            t = content.temp_ids(conn, "_sent_queue", queued)
-            conn.execute(f"DELETE FROM claim_queue WHERE invoice_id IN (SELECT id FROM {t})")
-        if billed_lines:
-            mark_billed(conn, billed_lines)
         t2 = time.perf_counter()
         result.timings["claims"] = t2 - t0 - result.timings["scrub"]
 
-        # every 837P validated with pyx12 (all or nothing), then recorded
-        files_by_invoice: dict[int, str] = x12.finish() if x12 else {}
+        # every 837P validated with pyx12 (all or nothing) before anything is written
+        if x12 is not None:
+            x12.check()
         result.timings["x12"] = time.perf_counter() - t2 + result.timings.get("render", 0)
     finally:
         if x12:
             x12.close()
-    return issues, queued, files_by_invoice
+    plan.x12 = x12
 
 
 def _claims_per_payer(
@@ -422,9 +660,11 @@ def _claims_per_payer(
     copays: dict[tuple[int, str], list[tuple[int, int]]],
     copay_rows: list[tuple[int, int]],
     billed_lines: list[int],
+    into: str,
 ) -> list[NewInvoice]:
-    """Each payer's new claims built, inserted and rendered with its queued voids and
-    replacements into its 837P (x12); returns the claims slimmed to what the listing needs."""
+    """Each payer's new claims built, inserted (`into` the plan's temp tables outside the lock)
+    and rendered with its queued voids and replacements into its 837P (x12); returns the claims
+    slimmed to what the listing needs."""
     payers = g.payers
     issues: list[NewInvoice] = []
     for payer_id in sorted(set(by_payer) | set(queued_by_payer), key=lambda p: payers[p]["code"]):
@@ -456,11 +696,11 @@ def _claims_per_payer(
         result.add_timing("build", tb)
         tb = time.perf_counter()
         # looked up at call time: a test replaces generate.insert_invoices to fail a payer
-        insert_invoices(conn, built, at=at)
+        insert_invoices(conn, built, at=at, into=into)
         result.add_timing("insert", tb)
         tb = time.perf_counter()
         snapshots = [(it.row["id"], it.issued_content()) for it in built]
-        insert_snapshots(conn, snapshots)
+        insert_snapshots(conn, snapshots, into=into)
         result.add_timing("snapshots", tb)
         tb = time.perf_counter()
         x12.add(payer_id, snapshots + queued_by_payer.get(payer_id, []))

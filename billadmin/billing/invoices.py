@@ -74,31 +74,38 @@ _LINE_COLS = ["id", "invoice_id"] + list(ledger.LINE_FIELDS)
 
 
 def insert_invoices(
-    conn: Database, issues: list[NewInvoice], *, at: str, event_note: str | None = None
+    conn: Database,
+    issues: list[NewInvoice],
+    *,
+    at: str,
+    event_note: str | None = None,
+    into: str = "",
 ) -> None:
-    """Insert invoices, lines and their 'issued' event (content hash per billadmin.ledger)."""
+    """Insert invoices, lines and their 'issued' event (content hash per billadmin.ledger).
+    `into` prefixes the table names: `invoice generate` plans its rows in temp tables outside the
+    write lock (generate.PLAN) and copies them under it."""
     for it in issues:
         it.row["content_hash"] = ledger.content_hash(it.row, it.lines)
         it.row["created_at"] = at
     conn.conn.executemany(
-        f"INSERT INTO invoices ({', '.join(_INV_COLS)}) VALUES ({', '.join('?' * len(_INV_COLS))})",
+        f"INSERT INTO {into}invoices ({', '.join(_INV_COLS)}) VALUES ({', '.join('?' * len(_INV_COLS))})",
         ([it.row[c] for c in _INV_COLS] for it in issues),
     )
     conn.conn.executemany(
-        f"INSERT INTO invoice_lines ({', '.join(_LINE_COLS)})"
+        f"INSERT INTO {into}invoice_lines ({', '.join(_LINE_COLS)})"
         f" VALUES ({', '.join('?' * len(_LINE_COLS))})",
         ([ln[c] for c in _LINE_COLS] for it in issues for ln in it.lines),
     )
     conn.conn.executemany(
-        "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'issued', ?, ?)",
+        f"INSERT INTO {into}invoice_events (invoice_id, status, at, note) VALUES (?, 'issued', ?, ?)",
         ((it.row["id"], at, event_note) for it in issues),
     )
 
 
-def insert_snapshots(conn: Database, pairs: Iterable[tuple[int, dict]]) -> None:
+def insert_snapshots(conn: Database, pairs: Iterable[tuple[int, dict]], *, into: str = "") -> None:
     """The content each invoice was issued with (canonical JSON; renderers read only this)."""
     conn.conn.executemany(
-        "INSERT INTO invoice_snapshots (invoice_id, data) VALUES (?, ?)",
+        f"INSERT INTO {into}invoice_snapshots (invoice_id, data) VALUES (?, ?)",
         ((iid, content.canonical(c)) for iid, c in pairs),
     )
 

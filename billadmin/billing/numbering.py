@@ -62,3 +62,15 @@ def next_control(conn: Database, name: str) -> int:
         (name,),
     ).fetchone()
     return value
+
+
+def peek_controls(conn: Database, name: str, count: int) -> list[int]:
+    """The values the next `count` calls of next_control(name) would return (a billing run
+    renders its files with them before it takes the write lock; generate.py checks they are
+    still the ones it takes)."""
+    (last,) = conn.execute("SELECT last_value FROM x12_counters WHERE name = ?", (name,)).fetchone()
+    out = []
+    for _ in range(count):
+        last = 1 if last >= 999999999 else last + 1
+        out.append(last)
+    return out

@@ -30,6 +30,12 @@ class X12Run:
     payer's claims are built); `finish` waits for every verdict and records the interchanges.
     Any invalid file raises X12Invalid and the caller rolls everything back.
 
+    Outside the write lock (`live=False`, generate.py's phase (a)) the ISA13/GS06 control numbers
+    are the ones the counters would give next (numbering.peek_controls, read in the run's
+    snapshot); `take_controls`, under the lock, takes them and says whether they are still the
+    same, so the files validated are byte for byte the files recorded (otherwise the run is
+    prepared again). Inside the lock (`live=True`) they are taken as each file is rendered.
+
     A payer that takes paper (payers.claim_media = 'paper', `payer set CODE --paper`) gets each
     claim as a CMS-1500 PDF instead, values only, for printing on the red form
     (CMS1500-<payer>-<claim>.pdf; recorded as the claim's pdf file, sent when printed)."""
@@ -42,15 +48,20 @@ class X12Run:
         prac: dict,
         payers: dict[int, dict],
         *,
-        run_id: int,
+        run_id: int | None = None,
         at: str,
         workers: int | None,
         say: Progress = silent,
+        live: bool = True,
     ):
         from .practice import SETTINGS
 
         self.conn, self.result, self.staged, self.payers = conn, result, staged, payers
         self.run_id, self.at, self.workers, self.say = run_id, at, workers, say
+        self.live = live
+        self.peeked: dict[str, int] = (
+            {} if live else {k: numbering.peek_controls(conn, k, 1)[0] for k in ("isa", "gs")}
+        )
         self.block = content.practice_block(prac)
         self.prac = prac
         self.usage = prac.get("usage") or SETTINGS["usage"][1]
@@ -75,12 +86,12 @@ class X12Run:
 
         from ..x12 import envelope, validate, x837
 
-        conn, prac = self.conn, self.prac
+        prac = self.prac
         env = envelope.Envelope(
             sender_id=prac["submitter_id"],
             receiver_id=prac["receiver_id"],
-            isa_control=numbering.next_control(conn, "isa"),
-            gs_control=numbering.next_control(conn, "gs"),
+            isa_control=self._control("isa"),
+            gs_control=self._control("gs"),
             created=self.created,
             usage=self.usage,
         )
@@ -113,6 +124,23 @@ class X12Run:
             )
         )
 
+    def _control(self, name: str) -> int:
+        if self.live:
+            return numbering.next_control(self.conn, name)
+        value = self.peeked[name]
+        self.peeked[name] = 1 if value >= 999999999 else value + 1
+        return value
+
+    def take_controls(self) -> bool:
+        """Under the write lock: take the control numbers of every file rendered outside it, in
+        the same order; False when another command took some meanwhile (the files name others)."""
+        same = True
+        for _payer, _ids, env, *_rest in self.built:
+            isa = numbering.next_control(self.conn, "isa")
+            gs = numbering.next_control(self.conn, "gs")
+            same = same and (isa, gs) == (env.isa_control, env.gs_control)
+        return same
+
     def _add_paper(self, payer_id: int, items: list[tuple[int, dict]]) -> None:
         from . import cms1500
 
@@ -130,7 +158,13 @@ class X12Run:
         self.checker.close()
 
     def finish(self) -> dict[int, str]:
-        conn, result = self.conn, self.result
+        """Every verdict (X12Invalid on any failure), then the files recorded."""
+        self.check()
+        return self.record()
+
+    def check(self) -> None:
+        """Wait for pyx12's verdict on every file; any failure raises X12Invalid."""
+        result = self.result
         t = time.perf_counter()
         self.say(
             f"pyx12 validating {len(self.checker.files)} 837P file(s), {self.checker.segments:,} segments"
@@ -148,6 +182,11 @@ class X12Run:
                 f"{len(failures)} 837P file(s) failed pyx12 validation; nothing was issued",
                 details=details,
             )
+
+    def record(self) -> dict[int, str]:
+        """The run's interchanges, invoice files and 'sent' events (under the write lock, with
+        `run_id` set); returns invoice id -> file name."""
+        conn, result = self.conn, self.result
         files_by_invoice: dict[int, str] = {}
         file_rows = []
         prac = self.prac

@@ -1,0 +1,140 @@
+"""What a billing run read before it took the write lock, and whether it is still so.
+
+Rule (issue 15): `invoice generate` prepares its claims from one consistent read (a read
+transaction: SQLite's WAL snapshot), then takes the write lock only to check that nothing the run
+depends on changed, number, insert and commit. "Depends on" is this module's list, each part a
+sha256 of the rows in a fixed order (`digest`), computed once in the snapshot and again under the
+lock when another connection committed anything meanwhile (PRAGMA data_version moved):
+
+- the run's encounters, by (patient, date of service) key: every encounter of a billed patient on
+  a billed day with all its charge lines, any status (a late line, a charge edited, a line billed
+  by another run, a same-day visit the NCCI and MUE rules read), their diagnoses and the claim
+  fields recorded with the charges;
+- the billed patients, their coverages and authorizations, and the co-pays of their billed days
+  (payments of kind copay, their receipts' service dates, the claims that already carry them);
+- the tables every claim reads whole: payers (and their requirements and CARC rules), providers,
+  the practice and settings, the claim queue and resends, the loaded code-set releases (each load
+  adds a version row; the largest code tables are followed by their highest rowid).
+
+What is not listed cannot change a claim: new encounters of other patients or days (billed by
+the next run), payments that are not co-pays, check-ins of other patients. The numbers a run
+uses (claim series, invoice and line ids, X12 control numbers) are checked by taking them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..db import Database
+
+# read whole: small tables every claim or rule may read
+WHOLE = (
+    "payers",
+    "payer_requirements",
+    "payer_carc_rules",
+    "providers",
+    "practice",
+    "settings",
+    "facilities",
+    "claim_queue",
+    "code_versions",
+    "legacy_code_versions",
+    "necessity_versions",
+    "mpfs_releases",
+)
+# large reference tables: a load appends rows (and a version row above)
+APPEND_MARKED = ("codes", "ncci_ptp", "mue", "necessity_codes", "charge_master", "fee_schedule")
+
+
+def _tables(conn: Database) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _hash(conn: Database, sql: str) -> str:
+    h = hashlib.sha256()
+    for row in conn.execute(sql):
+        h.update(repr(row).encode())
+    return h.hexdigest()
+
+
+def digest(conn: Database, enc_table: str, pat_table: str) -> dict[str, str]:
+    """Each part of what the run depends on (module docstring), as a hash of its rows.
+    `enc_table`/`pat_table`: temp tables of the ids of the encounters billed and their patients."""
+    have = _tables(conn)
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS _readset_days (patient_id INTEGER, dos TEXT)")
+    conn.execute("DELETE FROM temp._readset_days")
+    conn.execute(
+        "INSERT INTO temp._readset_days SELECT DISTINCT e.patient_id, e.date_of_service"
+        f" FROM encounters e JOIN {enc_table} t ON t.id = e.id"
+    )
+    days_encs = (
+        "SELECT e.id FROM temp._readset_days k JOIN encounters e"
+        " ON e.patient_id = k.patient_id AND e.date_of_service = k.dos"
+    )
+    out = {
+        "encounters": _hash(
+            conn,
+            "SELECT e.*, c.* FROM temp._readset_days k JOIN encounters e"
+            " ON e.patient_id = k.patient_id AND e.date_of_service = k.dos"
+            " LEFT JOIN charge_lines c ON c.encounter_id = e.id ORDER BY e.id, c.id",
+        ),
+        "diagnoses": _hash(
+            conn,
+            f"SELECT d.* FROM encounter_diagnoses d WHERE d.encounter_id IN ({days_encs})"
+            " ORDER BY d.encounter_id, d.seq",
+        ),
+        "patients": _hash(conn, f"SELECT p.* FROM patients p JOIN {pat_table} t ON t.id = p.id"),
+        "coverages": _hash(
+            conn,
+            f"SELECT c.* FROM coverages c JOIN {pat_table} t ON t.id = c.patient_id ORDER BY c.id",
+        ),
+        "copays": _hash(
+            conn,
+            # claims.copays_due: a co-pay goes on the claim of its patient's service day
+            f"SELECT p.*, {'r.service_date' if 'receipts' in have else 'NULL'},"
+            " (SELECT group_concat(c.invoice_id) FROM claim_copays c WHERE c.payment_id = p.id)"
+            f" FROM payments p {'LEFT JOIN receipts r ON r.payment_id = p.id' if 'receipts' in have else ''}"
+            " JOIN temp._readset_days k ON k.patient_id = p.patient_id AND k.dos ="
+            f" {'COALESCE(r.service_date, p.received_on)' if 'receipts' in have else 'p.received_on'}"
+            " WHERE p.kind = 'copay' ORDER BY p.id",
+        ),
+    }
+    for name, sql in (
+        (
+            "encounter_fields",
+            f"SELECT f.* FROM encounter_fields f WHERE f.encounter_id IN ({days_encs})"
+            " ORDER BY f.encounter_id",
+        ),
+        (
+            "charge_line_fields",
+            f"SELECT f.* FROM charge_line_fields f WHERE f.encounter_id IN ({days_encs})"
+            " ORDER BY f.encounter_id, f.line_no",
+        ),
+        (
+            "authorizations",
+            f"SELECT a.* FROM authorizations a JOIN {pat_table} t ON t.id = a.patient_id"
+            " ORDER BY a.id",
+        ),
+        ("claim_resends", "SELECT COUNT(*), MAX(rowid) FROM claim_resends"),
+    ):
+        if name in have:
+            out[name] = _hash(conn, sql)
+    for name in WHOLE:
+        if name in have:
+            out[name] = _hash(conn, f"SELECT * FROM {name} ORDER BY rowid")
+    for name in APPEND_MARKED:
+        if name in have:
+            out[name] = _hash(conn, f"SELECT MAX(rowid) FROM {name}")
+    return out
+
+
+def changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """The parts that differ (names only: the rows are PHI)."""
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+def data_version(conn: Database) -> int:
+    """Moves whenever another connection commits (SQLite's PRAGMA data_version)."""
+    return conn.execute("PRAGMA data_version").fetchone()[0]

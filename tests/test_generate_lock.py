@@ -1,0 +1,304 @@
+"""`invoice generate` never holds the write lock while it builds, renders or validates (issue 15):
+other commands write during a run and succeed at once; a change to what the run bills, made
+while it is prepared, is seen under the lock and the run is prepared again; the files it puts in
+place are the files pyx12 validated, with the numbers the database recorded."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import invoice_fixtures as fx
+import pytest
+
+from billadmin import db as dbmod
+from billadmin import integrity
+from billadmin.billing import generate as gen
+from billadmin.billing import numbering, x12files
+from billadmin.x12 import validate
+
+PAUSE_TIMEOUT = 60
+
+
+@pytest.fixture
+def practice(db):
+    """20 insured patients (KEY and MCD alternately), two visits each in June 2026, and a
+    self-pay patient: 40 claims and one patient invoice for a run on fx.TODAY."""
+    with dbmod.write(db):
+        fx.practice(db)
+        for i in range(20):
+            p = fx.patient(db, f"90{i:02d}")
+            fx.coverage(db, p, "KEY" if i % 2 else "MCD", member=f"M{i:04d}")
+            fx.encounter(db, p, "2026-06-10", [("99213", 14000), ("36415", 1500)], number=f"A{i}")
+            fx.encounter(db, p, "2026-06-11", [("99212", 9500)], number=f"B{i}")
+        s = fx.patient(db, "9900")
+        fx.encounter(db, s, "2026-06-12", [("99203", 17500)], number="S1")
+    return db
+
+
+class Paused:
+    """Replaces X12Run.check (where phase (a) waits for pyx12's verdicts): the run stops there
+    until released, so the test can act while it is being prepared. `on_pause(n)` runs (in the
+    generating thread) at the n-th preparation, instead of waiting, when given."""
+
+    def __init__(self, monkeypatch, *, pause_at=(1,), on_pause=None):
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+        self.pause_at = set(pause_at)
+        self.on_pause = on_pause
+        real = x12files.X12Run.check
+
+        def check(run):
+            self.calls += 1
+            if self.on_pause is not None:
+                self.on_pause(self.calls)
+            elif self.calls in self.pause_at:
+                self.entered.set()
+                assert self.release.wait(PAUSE_TIMEOUT), "the test never released the run"
+            return real(run)
+
+        monkeypatch.setattr(x12files.X12Run, "check", check)
+
+
+class Generating(threading.Thread):
+    """`invoice generate` on its own connection in a thread (as another process would)."""
+
+    def __init__(self, db_path, out, **kw):
+        super().__init__(daemon=True)
+        self.db_path, self.out, self.kw = db_path, out, kw
+        self.result = None
+        self.error: BaseException | None = None
+
+    def run(self):
+        conn = dbmod.connect(self.db_path)
+        try:
+            self.result = gen.generate(
+                conn, today=fx.TODAY, scrub=fx.no_scrub, out_dir=self.out, pdf=False, **self.kw
+            )
+        except BaseException as e:  # reported by the test
+            self.error = e
+        finally:
+            conn.close()
+
+    def finish(self):
+        self.join(PAUSE_TIMEOUT)
+        assert not self.is_alive(), "the run did not finish"
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def _claims(conn) -> list[tuple[str, str, int]]:
+    return conn.execute(
+        "SELECT i.number, e.number, i.total_cents FROM invoices i"
+        " JOIN encounters e ON e.id = i.encounter_id WHERE i.kind = 'claim' ORDER BY i.number"
+    ).fetchall()
+
+
+def _billed_once(conn) -> None:
+    twice = conn.execute(
+        "SELECT charge_line_id FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id"
+        " WHERE i.kind != 'credit' AND charge_line_id IS NOT NULL"
+        " GROUP BY charge_line_id HAVING COUNT(*) > 1"
+    ).fetchall()
+    assert twice == []
+
+
+def _files_valid_and_recorded(conn, out) -> None:
+    """Each 837P in place passes pyx12 again, and its ISA13 and claim numbers are the ones the
+    database recorded for it."""
+    edis = sorted(out.glob("837P-*.edi"))
+    assert edis
+    for v in validate.validate_paths(edis, workers=1):
+        assert v.valid, v.problems
+    for f in edis:
+        text = f.read_text()
+        isa13 = text.split("*")[13]
+        rec = conn.execute(
+            "SELECT x.isa_control, group_concat(i.number) FROM x12_interchanges x"
+            " JOIN invoice_files f ON f.interchange_id = x.id JOIN invoices i ON i.id = f.invoice_id"
+            " WHERE x.path LIKE ? GROUP BY x.id",
+            ("%" + f.name,),
+        ).fetchone()
+        assert rec[0] == isa13 and f.name.endswith(f"-{isa13}.edi")
+        in_file = sorted(seg.split("*")[1] for seg in text.split("~\n") if seg.startswith("CLM*"))
+        assert in_file == sorted(rec[1].split(","))
+
+
+def test_payment_post_and_checkin_succeed_at_once_during_a_run(
+    practice, db_path, tmp_path, cli, monkeypatch
+):
+    paused = Paused(monkeypatch)
+    run = Generating(db_path, tmp_path / "out")
+    run.start()
+    assert paused.entered.wait(PAUSE_TIMEOUT), run.error
+    # the run is between its snapshot and its write phase: other writers go straight through
+    # (with the lock held they would wait the 15 s busy timeout, then exit 3)
+    t = time.perf_counter()
+    r = cli("payment", "post", "9001", "20.00", "--method", "cash", "--credit")
+    assert r.exit_code == 0, r.stderr
+    r = cli("checkin", "9001", "--collect", "25.00", "--method", "card")
+    assert r.exit_code == 0, r.stderr
+    assert time.perf_counter() - t < 5
+    paused.release.set()
+    res = run.finish()
+
+    assert paused.calls == 1  # neither write touched what the run bills: prepared once
+    claims = _claims(practice)
+    assert [c[0] for c in claims] == [f"C{n:06d}" for n in range(1, 41)]
+    totals = {enc: cents for _, enc, cents in claims}
+    assert totals["A0"] == 14000 + 1500 and totals["B7"] == 9500
+    assert sum(1 for r in res.issued if r["kind"] == "claim") == 40
+    assert sum(1 for r in res.issued if r["kind"] == "patient") == 1
+    assert res.timings["write lock"] < 5
+    assert (
+        practice.execute("SELECT COUNT(*) FROM charge_lines WHERE status != 'billed'").fetchone()[0]
+        == 0
+    )
+    kinds = practice.execute("SELECT kind, amount_cents FROM payments ORDER BY id").fetchall()
+    assert kinds == [("patient", 2000), ("copay", 2500)]
+    _billed_once(practice)
+    _files_valid_and_recorded(practice, tmp_path / "out")
+    assert integrity.run_checks(practice) == []
+
+
+def test_a_charge_changed_while_the_run_is_prepared_is_billed_as_changed(
+    practice, db_path, tmp_path, monkeypatch
+):
+    """A0's visit line goes from 140.00 to 155.00 while the run waits for pyx12: under the lock
+    the run sees it and prepares again; the claim carries 155.00 + 15.00 = 170.00."""
+    paused = Paused(monkeypatch)
+    run = Generating(db_path, tmp_path / "out")
+    run.start()
+    assert paused.entered.wait(PAUSE_TIMEOUT), run.error
+    other = dbmod.connect(db_path)
+    with dbmod.write(other):
+        other.execute(
+            "UPDATE charge_lines SET charge_cents = 15500 WHERE line_no = 1 AND encounter_id ="
+            " (SELECT id FROM encounters WHERE number = 'A0')"
+        )
+    other.close()
+    paused.release.set()
+    run.finish()
+
+    assert paused.calls == 2
+    totals = {enc: cents for _, enc, cents in _claims(practice)}
+    assert totals["A0"] == 17000 and len(totals) == 40
+    text = "".join(p.read_text() for p in (tmp_path / "out").glob("837P-*.edi"))
+    assert any(seg.startswith("CLM*") and seg.split("*")[2] == "170" for seg in text.split("~\n"))
+    _files_valid_and_recorded(practice, tmp_path / "out")
+    assert integrity.run_checks(practice) == []
+
+
+def test_a_line_added_to_a_billed_visit_while_prepared_joins_its_claim(
+    practice, db_path, tmp_path, monkeypatch
+):
+    """A late line on B3 (not yet billed) arrives during preparation: the claim carries it."""
+    paused = Paused(monkeypatch)
+    run = Generating(db_path, tmp_path / "out")
+    run.start()
+    assert paused.entered.wait(PAUSE_TIMEOUT), run.error
+    other = dbmod.connect(db_path)
+    with dbmod.write(other):
+        other.execute(
+            "INSERT INTO charge_lines (encounter_id, line_no, code, dx_pointers, units,"
+            " charge_cents) SELECT id, 2, '36415', '1', 1, 1500 FROM encounters WHERE number = 'B3'"
+        )
+    other.close()
+    paused.release.set()
+    run.finish()
+    assert paused.calls == 2
+    totals = {enc: cents for _, enc, cents in _claims(practice)}
+    assert totals["B3"] == 9500 + 1500
+    _billed_once(practice)
+
+
+def test_control_numbers_taken_meanwhile_give_a_file_with_the_new_ones(
+    practice, db_path, tmp_path, monkeypatch
+):
+    """Another command takes an ISA13 while the run is prepared (an eligibility 270, say): the
+    rendered numbers are no longer the next ones, so the run is prepared again and its files
+    carry (and validate with) the numbers it took."""
+    paused = Paused(monkeypatch)
+    run = Generating(db_path, tmp_path / "out")
+    run.start()
+    assert paused.entered.wait(PAUSE_TIMEOUT), run.error
+    other = dbmod.connect(db_path)
+    with dbmod.write(other):
+        assert numbering.next_control(other, "isa") == 1
+        numbering.next_control(other, "gs")
+    other.close()
+    paused.release.set()
+    run.finish()
+    assert paused.calls == 2
+    isas = sorted(
+        r[0] for r in practice.execute("SELECT isa_control FROM x12_interchanges").fetchall()
+    )
+    assert isas == ["000000002", "000000003"]  # KEY and MCD, after the one taken meanwhile
+    _files_valid_and_recorded(practice, tmp_path / "out")
+
+
+def test_changes_on_every_preparation_give_up_with_exit_3_and_write_nothing(
+    practice, db_path, tmp_path, monkeypatch
+):
+    def change(n):
+        other = dbmod.connect(db_path)
+        with dbmod.write(other):
+            other.execute(
+                "UPDATE charge_lines SET charge_cents = charge_cents + 100 WHERE encounter_id ="
+                " (SELECT id FROM encounters WHERE number = 'A1')"
+            )
+        other.close()
+
+    paused = Paused(monkeypatch, on_pause=change)
+    out = tmp_path / "out"
+    with pytest.raises(gen.RunChanged) as ei:
+        gen.generate(practice, today=fx.TODAY, scrub=fx.no_scrub, out_dir=out, pdf=False)
+    assert ei.value.exit_code == 3 and "encounters" in str(ei.value)
+    assert paused.calls == gen.ATTEMPTS
+    assert practice.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 0
+    assert (
+        practice.execute("SELECT next_number FROM series WHERE kind = 'claim'").fetchone()[0] == 1
+    )
+    assert list(out.iterdir()) == []  # the staged files of every attempt removed
+
+
+def test_two_runs_at_once_bill_nothing_twice(practice, db_path, tmp_path, monkeypatch):
+    """The first run is paused while prepared; a second run bills everything meanwhile. The
+    first, under the lock, sees the lines billed, prepares again and issues nothing."""
+    paused = Paused(monkeypatch, pause_at=(1,))
+    first = Generating(db_path, tmp_path / "out1")
+    first.start()
+    assert paused.entered.wait(PAUSE_TIMEOUT), first.error
+    second = Generating(db_path, tmp_path / "out2")
+    second.start()
+    res2 = second.finish()
+    paused.release.set()
+    res1 = first.finish()
+    assert len(res2.issued) == 41 and res1.issued == []
+    assert paused.calls == 2  # the first (paused), the second; prepared again, nothing to render
+    nums = [c[0] for c in _claims(practice)]
+    assert nums == [f"C{n:06d}" for n in range(1, 41)]
+    _billed_once(practice)
+    assert integrity.run_checks(practice) == []
+
+
+def test_dry_run_writes_nothing_and_leaves_no_plan(practice, tmp_path):
+    res = gen.generate(
+        practice, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "o", dry_run=True
+    )
+    assert len(res.issued) == 41
+    assert practice.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 0
+    temp = practice.execute(
+        "SELECT name FROM temp.sqlite_master WHERE name LIKE '_plan_%'"
+    ).fetchall()
+    assert temp == []
+
+
+def test_peeked_control_numbers_wrap_as_taken_ones(db):
+    with dbmod.write(db):
+        db.execute("UPDATE x12_counters SET last_value = 999999998 WHERE name = 'isa'")
+    assert numbering.peek_controls(db, "isa", 3) == [999999999, 1, 2]
+    with dbmod.write(db):
+        assert [numbering.next_control(db, "isa") for _ in range(3)] == [999999999, 1, 2]
