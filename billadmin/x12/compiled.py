@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .compiled_maps import Composite, Element, Loop, Map, Seg, load, map_file_for
+from .compiled_maps import _LOADED, Composite, Element, Loop, Map, Seg, load, map_file_for
 from .validate import BOM, ELEMENT_ERRORS, SEGMENT_ERRORS, Verdict, X12Problem, _sniff
 
 ENVELOPE = frozenset(("ISA", "IEA", "GS", "GE", "ST", "SE"))
@@ -100,10 +100,10 @@ def _valid_type(val: str, dtype: str | None, icvn: str = "00401") -> bool:
         return True
     if dtype[0] == "N":
         m = _N.search(val)
-        return bool(m) and m.group(0) == val
+        return m is not None and m.group(0) == val
     if dtype == "R":
         m = _R.search(val)
-        return bool(m) and m.group(0) == val
+        return m is not None and m.group(0) == val
     if dtype in ("ID", "AN"):
         return not (_BAD_E5 if icvn == "00501" else _BAD_E).search(val)
     if dtype == "RD8":
@@ -183,42 +183,56 @@ def _syntax(els: list[str], sub: str, syn: list, seg_id: str) -> str | None:
     """pyx12.syntax.is_syntax_valid: None when satisfied, else the rule (no data)."""
     if len(syn) < 3:
         return "syntax rule has fewer than two elements"
-    code, idx = syn[0], [int(s) for s in syn[1:]]
+    code, idx = syn[0], syn[1:]
     n = len(els)
-
-    def present(s: int) -> bool:
-        return n >= s and els[s - 1].rstrip(sub) != ""
-
-    rule = code + "".join(f"{i:02d}" for i in idx)
-    names = ", ".join(f"{seg_id}{i:02d}" for i in idx)
+    count = 0
+    for s in idx:
+        if n >= s and els[s - 1].rstrip(sub) != "":
+            count += 1
     if code == "P":
-        c = sum(1 for s in idx if present(s))
-        if c not in (0, len(idx)):
-            return f"syntax rule {rule}: if any of {names} is present, all are required"
+        if count == 0 or count == len(idx):
+            return None
+        text = "if any of {names} is present, all are required"
     elif code == "R":
-        if not any(present(s) for s in idx):
-            return f"syntax rule {rule}: at least one of {names} is required"
+        if count:
+            return None
+        text = "at least one of {names} is required"
     elif code == "E":
-        if sum(1 for s in idx if present(s)) > 1:
-            return f"syntax rule {rule}: at most one of {names} may be present"
-    elif code == "C":
-        if present(idx[0]) and sum(1 for s in idx[1:] if present(s)) != len(idx) - 1:
-            return f"syntax rule {rule}: if {seg_id}{idx[0]:02d} is present, {names} are required"
-    elif code == "L":
-        if n > idx[0] - 1 and els[idx[0] - 1].rstrip(sub) != "":
-            if not any(present(s) for s in idx[1:]):
-                return (
-                    f"syntax rule {rule}: if {seg_id}{idx[0]:02d} is present, "
-                    f"one of the others ({names}) is required"
-                )
+        if count <= 1:
+            return None
+        text = "at most one of {names} may be present"
+    elif code in ("C", "L"):
+        first = n >= idx[0] and els[idx[0] - 1].rstrip(sub) != ""
+        if not first:
+            return None
+        if code == "C" and count == len(idx):
+            return None
+        if code == "L" and count > 1:
+            return None
+        text = (
+            "if {first} is present, {rest} are required"
+            if code == "C"
+            else "if {first} is present, at least one of {rest} is required"
+        )
     else:
-        return f"syntax rule {rule} is not known"
-    return None
+        return f"syntax rule {code} is not known"
+    rule = code + "".join(f"{int(i):02d}" for i in idx)
+    msg = text.format(
+        names=", ".join(f"{seg_id}{int(i):02d}" for i in idx),
+        first=f"{seg_id}{int(idx[0]):02d}",
+        rest=", ".join(f"{seg_id}{int(i):02d}" for i in idx[1:]),
+    )
+    return f"syntax rule {rule}: {msg}"
+
+
+_SEGS: dict = {}
+SEG_CACHE_LIMIT = 100_000
 
 
 def segment_errors(node: Seg, els: list[str], sub: str, seg_id: str) -> tuple[bool, list]:
     """segment_if.is_valid_errors: (ok, [(element or None, code, detail)]), element None for
-    segment-level problems (pyx12 files those on the segment with code 8)."""
+    segment-level problems (pyx12 files those on the segment with code 8). A value (or a whole
+    composite) that passed once without a date-type list passes again without a look."""
     errors: list = []
     valid = True
     kids = node.children
@@ -227,53 +241,66 @@ def segment_errors(node: Seg, els: list[str], sub: str, seg_id: str) -> tuple[bo
     if n > cc:
         errors.append((None, "3", f"too many elements in {seg_id} (has {n}, at most {cc})"))
         valid = False
-    dtype_dtp: list = []
-    type_list: list = []
-    for i in range(min(n, cc)):
+    m = n if n < cc else cc
+    dtp: list | None = None
+    if seg_id == "DTP" and m > 2 and not isinstance(kids[1], Composite):
+        v = els[1].rstrip(sub)
+        dtp = [v] if v in ("RD8", "D8", "D6", "DT", "TM") else []
+    for i in range(m):
         child = kids[i]
         raw = els[i]
         if isinstance(child, Composite):
+            if raw in child.good:
+                continue
             comp = raw.split(sub)
             if len(comp) > len(child.children) and child.usage != "N":
                 # pyx12 indexes past its list here (IndexError) and gives no verdict
                 raise Crash(f"too many components in {seg_id}{i + 1:02d}")
+            before = len(errors)
             ok = _composite_errors(child, comp, errors, seg_id)
+            if ok and len(errors) == before and len(child.good) < GOOD_CACHE_LIMIT:
+                child.good.add(raw)
             valid &= ok
             continue
-        if len(el_split := raw.split(sub)) > 1:
+        tl = dtp if (dtp is not None and i == 2) else child.type_list
+        if not tl and raw in child.good:
+            continue
+        if sub in raw:
             errors.append((child, "6", " (has components; it is a simple element)"))
             valid = False
             continue
-        val = el_split[0]
-        if i == 1 and seg_id == "DTP" and val in ("RD8", "D8", "D6", "DT", "TM"):
-            dtype_dtp = [val]
-        if child.data_ele == "1250":
-            type_list.extend(child.codes)
-        if i == 2 and seg_id == "DTP":
-            tl = dtype_dtp
-        elif child.data_ele == "1251" and type_list:
-            tl = type_list
-        else:
-            tl = None
-        errs = _element_errors(child, val, tl)
+        errs = _element_errors(child, raw, tl)
         if errs:
             valid = False
             errors.extend((child, c, d) for c, d in errs)
-    for i in range(min(n, cc), cc):
-        child = kids[i]
-        if isinstance(child, Composite):
-            valid &= _composite_errors(child, None, errors, seg_id)
-        else:
-            errs = _element_errors(child, None, None)
-            if errs:
-                valid = False
-                errors.extend((child, c, d) for c, d in errs)
+    if m < cc:
+        tail = _TAILS.get((node, m))
+        if tail is None:
+            tail = _TAILS[(node, m)] = _tail_errors(kids, m, seg_id)
+        if tail:
+            valid = False
+            errors.extend(tail)
     for syn in node.syntax:
         msg = _syntax(els, sub, syn, seg_id)
         if msg is not None:
             errors.append((None, "10" if syn[0] == "E" else "2", msg))
             valid = False
     return valid, errors
+
+
+_TAILS: dict = {}
+
+
+def _tail_errors(kids: list, m: int, seg_id: str) -> list:
+    """The errors of the elements after the last one present (they depend on the map only)."""
+    errors: list = []
+    for i in range(m, len(kids)):
+        child = kids[i]
+        if isinstance(child, Composite):
+            _composite_errors(child, None, errors, seg_id)
+        else:
+            errors.extend((child, c, d) for c, d in _element_errors(child, None, None))
+    return errors
 
 
 def _composite_errors(comp: Composite, data: list[str] | None, errors: list, seg_id: str) -> bool:
@@ -380,10 +407,25 @@ def _goto(loop: Loop, seg_id, vals, ops):
 _WALKS: dict = {}
 
 
+_DESC: dict = {}
+
+
 def _reset(counts: dict, key: str) -> None:
-    prefix = key + "/"
-    for k in [k for k in counts if k.startswith(prefix)]:
+    """NodeCounter.reset_to_node: forget the counts of every path under `key`. The paths that
+    can be under it are those of the loaded maps' nodes, listed once per key."""
+    tag = (key, len(_LOADED))
+    desc = _DESC.get(tag)
+    if desc is None:
+        prefix = key + "/"
+        desc = _DESC[tag] = frozenset(
+            n.key for m in _loaded_maps() for n in m.nodes if n.key.startswith(prefix)
+        )
+    for k in desc.intersection(counts):
         del counts[k]
+
+
+def _loaded_maps():
+    return list(_LOADED.values())
 
 
 def _replay(ops: list, counts: dict, line: int) -> list:
@@ -391,75 +433,64 @@ def _replay(ops: list, counts: dict, line: int) -> list:
     (code, detail, segment id to file a new entry under or None for the current one, line)."""
     missing: list = []
     pending: list = []
-
-    def flush(pos):
-        nonlocal missing
-        keep = []
-        for m in missing:
-            if m[0].pos != pos:
-                pending.append(("3", m[1], m[0].id, m[2]))
-            else:
-                keep.append(m)
-        missing = keep
-
+    get = counts.get
     for op in ops:
         kind = op[0]
-        if kind == MISS_SEG:
+        if kind == MATCH_SEG:
             child = op[1]
-            if counts.get(child.key, 0) < 1:
-                missing.append(
-                    (child, f"required segment missing: {child.name} ({child.id})", line)
-                )
-        elif kind == MISS_LOOP:
-            loop, first = op[1], op[2]
-            if counts.get(loop.key, 0) < 1:
-                missing.append((first, f"required loop missing: {loop.name} ({loop.id})", line))
-        elif kind == ENTER_LOOP:
-            loop = op[1]
-            if loop.usage == "N":
-                pending.append(
-                    ("2", f"loop {loop.id} is not used in this implementation", None, line)
-                )
-            else:
-                _reset(counts, loop.key)
-                c = counts[loop.key] = counts.get(loop.key, 0) + 1
-                if c > loop.max_repeat:
-                    pending.append(
-                        (
-                            "4",
-                            f"loop {loop.id} repeats {c} times, at most {loop.max_repeat}",
-                            "",
-                            line,
-                        )
-                    )
-        elif kind == INC:
-            counts[op[1]] = counts.get(op[1], 0) + 1
-        elif kind == FLUSH:
-            flush(op[1])
-        elif kind == MATCH_SEG:
-            child = op[1]
-            c = counts[child.key] = counts.get(child.key, 0) + 1
+            c = counts[child.key] = get(child.key, 0) + 1
             if child.usage == "N":
                 pending.append(
                     ("2", f"segment {child.id} is not used in this implementation", None, line)
                 )
             elif c > child.max_repeat:
-                pending.append(
-                    (
-                        "5",
-                        f"segment {child.id} used {c} times, at most {child.max_repeat}",
-                        "",
-                        line,
-                    )
-                )
-            eq = child.eq
-            missing = [m for m in missing if m[0].eq != eq]
-            flush(child.pos)
+                msg = f"segment {child.id} used {c} times, at most {child.max_repeat}"
+                pending.append(("5", msg, "", line))
+            if missing:
+                eq = child.eq
+                missing = [m for m in missing if m[0].eq != eq]
+                missing = _flush(missing, child.pos, pending)
+        elif kind == INC:
+            counts[op[1]] = get(op[1], 0) + 1
+        elif kind == FLUSH:
+            if missing:
+                missing = _flush(missing, op[1], pending)
+        elif kind == ENTER_LOOP:
+            loop = op[1]
+            if loop.usage == "N":
+                msg = f"loop {loop.id} is not used in this implementation"
+                pending.append(("2", msg, None, line))
+            else:
+                _reset(counts, loop.key)
+                c = counts[loop.key] = get(loop.key, 0) + 1
+                if c > loop.max_repeat:
+                    msg = f"loop {loop.id} repeats {c} times, at most {loop.max_repeat}"
+                    pending.append(("4", msg, "", line))
+        elif kind == MISS_SEG:
+            child = op[1]
+            if get(child.key, 0) < 1:
+                missing.append((child, "segment", child, line))
+        elif kind == MISS_LOOP:
+            loop = op[1]
+            if get(loop.key, 0) < 1:
+                missing.append((op[2], "loop", loop, line))
         elif kind == NOT_FOUND:
             start = op[1]
             where = start.key if not start.is_root else "/"
             pending.append(("1", f"segment not expected here (searched from {where})", "", line))
     return pending
+
+
+def _flush(missing: list, pos, pending: list) -> list:
+    keep = []
+    for m in missing:
+        if m[0].pos != pos:
+            what = m[2]
+            msg = f"required {m[1]} missing: {what.name} ({what.id})"
+            pending.append(("3", msg, m[0].id, m[3]))
+        else:
+            keep.append(m)
+    return keep
 
 
 # ---------------------------------------------------------------- where errors are filed
@@ -491,6 +522,7 @@ class _Errh:
         self.cur: _Node | None = None
         self.counted = 0
         self.hidden: list[X12Problem] = []
+        self.cur_seg: tuple | None = None
 
     def add_isa(self, line):
         self.isa = _Node("ISA", line)
@@ -511,8 +543,14 @@ class _Errh:
         self.cur = self.st
 
     def add_seg(self, seg_id, line):
-        node = _Node("SEG", line, seg_id)
-        self.cur = node
+        self.cur = None
+        self.cur_seg = (seg_id, line)
+
+    def _current(self):
+        """The current node; a segment's node is made when it first gets an error."""
+        if self.cur is None and self.cur_seg is not None:
+            self.cur = _Node("SEG", self.cur_seg[1], self.cur_seg[0])
+        return self.cur
 
     def envelope_error(self, level: str, code: str, msg: str):
         node = {"isa": self.isa, "gs": self.gs, "st": self.st}[level]
@@ -522,7 +560,7 @@ class _Errh:
         self.counted += 1
 
     def seg_error(self, code: str, msg: str) -> None:
-        cur = self.cur
+        cur = self._current()
         if cur is None or cur.kind != "SEG":
             return  # pyx12 loses it (TypeError caught in err_handler.seg_error)
         if not cur.added:
@@ -534,8 +572,9 @@ class _Errh:
         self.counted += 1
 
     def ele_error(self, el: Element, code: str, detail: str, seg_id: str, line: int) -> None:
-        cur = self.cur
-        assert cur is not None
+        cur = self._current()
+        if cur is None:
+            raise Crash("an element error before any segment")
         ref = f"{el.ele_pos:02d}" + (f"-{el.sub_pos}" if el.sub_pos else "")
         if cur.kind != "SEG":
             # filed on the ISA/GS/ST node: counted (ST's not), never in pyx12's report
@@ -600,6 +639,10 @@ def _ele_msg(code: str, detail: str, el: Element, where: str, envelope: str | No
 # ---------------------------------------------------------------- the reader
 
 
+_GOOD_IDS: set = set()
+_READER_IDS = frozenset(("ISA", "GS", "ST", "HL", "CLM", "LX", "IEA", "GE", "SE"))
+
+
 class _Reader:
     """pyx12.x12file.X12Reader's checks: envelope counts and control numbers, HL numbering and
     parentage, the 837's LX numbering. Errors queue until the document loop takes them."""
@@ -619,8 +662,15 @@ class _Reader:
         err = self.err
         if empty:
             err.append(("seg", "8", "segment is empty"))
-        if not seg_id or not _SEG_ID.match(seg_id):
-            err.append(("seg", "1", "segment identifier is invalid"))
+        if seg_id not in _GOOD_IDS:
+            if not seg_id or not _SEG_ID.match(seg_id):
+                err.append(("seg", "1", "segment identifier is invalid"))
+            else:
+                _GOOD_IDS.add(seg_id)
+        if seg_id not in _READER_IDS:
+            self.seg_count += 1
+            self.cur_line += 1
+            return
 
         def val(i: int) -> str | None:
             if i > len(els):
@@ -782,15 +832,47 @@ def _vals(seg_id: str, els: list[str], sub: str, kinds) -> dict:
 
 
 def _walk(start, seg_id: str, els: list[str], sub: str, kinds_by_id: dict):
-    kinds = kinds_by_id.get(seg_id, ())
-    vals = _vals(seg_id, els, sub, kinds) if kinds else {}
-    key = (start, seg_id, *vals.values())
+    """(node found or None, recorded steps, the segment node when the steps are one plain
+    match), from the cache or recorded now."""
+    kinds = kinds_by_id.get(seg_id)
+    if kinds:
+        vals = _vals(seg_id, els, sub, kinds)
+        key: tuple = (start, seg_id, *vals.values())
+    else:
+        vals = {}
+        key = (start, seg_id)
     hit = _WALKS.get(key)
     if hit is None:
         if len(_WALKS) > WALK_CACHE_LIMIT:
             _WALKS.clear()
-        hit = _WALKS[key] = _record(start, seg_id, vals)
+        found, ops = _record(start, seg_id, vals)
+        hit = _WALKS[key] = (found, ops, _fast_form(ops))
     return hit
+
+
+def _fast_form(ops: list) -> tuple | None:
+    """The recorded steps as (keys that must already be counted, what follows), for the usual
+    walk whose required-missing checks all find their segment or loop present: then nothing is
+    missing and the walk ends by counting one segment ("m") or entering one loop ("e"). Every
+    missing check comes before the first counting step (see _scan), so the guard can be read
+    before anything is counted."""
+    guards = []
+    i = 0
+    while i < len(ops) and ops[i][0] in (MISS_SEG, MISS_LOOP):
+        guards.append(ops[i][1].key)
+        i += 1
+    rest = ops[i:]
+    if len(rest) == 1 and rest[0][0] == MATCH_SEG and rest[0][1].usage != "N":
+        return tuple(guards), "m", rest[0][1]
+    if (
+        len(rest) == 3
+        and rest[0][0] == ENTER_LOOP
+        and rest[0][1].usage != "N"
+        and rest[1][0] == INC
+        and rest[2][0] == FLUSH
+    ):
+        return tuple(guards), "e", rest[0][1], rest[1][1]
+    return None
 
 
 def _document(text: str, errh: _Errh) -> bool:
@@ -822,7 +904,7 @@ def _document(text: str, errh: _Errh) -> bool:
         parts = line.split(ele)
         seg_id = parts[0]
         els = parts[1:]
-        empty = not els or all(not e.rstrip(sub) for e in els) if seg_id != "ISA" else not any(els)
+        empty = not line[len(seg_id) :].strip(ele if seg_id == "ISA" else ele + sub)
         src.parse(seg_id, els, sub, empty)
         cur_line = src.cur_line
         orig = node
@@ -837,11 +919,14 @@ def _document(text: str, errh: _Errh) -> bool:
             counts["/ISA_LOOP/GS_LOOP"] = counts.get("/ISA_LOOP/GS_LOOP", 0) + 1
             counts["/ISA_LOOP/GS_LOOP/GS"] = counts.get("/ISA_LOOP/GS_LOOP/GS", 0) + 1
         else:
-            found, ops = _walk(node, seg_id, els, sub, kinds)
-            for code, msg, file_as, at in _replay(ops, counts, cur_line):
-                if file_as is not None:
-                    errh.add_seg(file_as or seg_id, at)
-                errh.seg_error(code, msg)
+            found, ops, fast = _walk(node, seg_id, els, sub, kinds)
+            if fast is not None and _fast(fast, counts):
+                pass
+            else:
+                for code, msg, file_as, at in _replay(ops, counts, cur_line):
+                    if file_as is not None:
+                        errh.add_seg(file_as or seg_id, at)
+                    errh.seg_error(code, msg)
             node = found
         if node is None:
             node = orig
@@ -890,9 +975,18 @@ def _document(text: str, errh: _Errh) -> bool:
             errh.st.end_line = cur_line
             errh.cur = errh.st
         else:
-            errh.add_seg(seg_id, cur_line)
-            _handle(errh, src.pop())
-        ok, errors = segment_errors(node, els, ele if seg_id == "ISA" else sub, seg_id)
+            errh.cur = None
+            errh.cur_seg = (seg_id, cur_line)
+            if src.err:
+                _handle(errh, src.pop())
+        memo = (node, ele, sub, line)
+        hit = _SEGS.get(memo)
+        if hit is None:
+            hit = segment_errors(node, els, ele if seg_id == "ISA" else sub, seg_id)
+            if len(_SEGS) > SEG_CACHE_LIMIT:
+                _SEGS.clear()
+            _SEGS[memo] = hit
+        ok, errors = hit
         if not ok:
             valid = False
             for el, code, detail in errors:
@@ -903,6 +997,26 @@ def _document(text: str, errh: _Errh) -> bool:
     src.cleanup()
     _handle(errh, src.pop())
     return valid and errh.counted == 0
+
+
+def _fast(fast: tuple, counts: dict) -> bool:
+    """Apply a walk in its fast form (see _fast_form) when it raises no error; False (and
+    nothing counted) when it must be replayed step by step."""
+    get = counts.get
+    for k in fast[0]:
+        if get(k, 0) < 1:
+            return False
+    node = fast[2]
+    c = get(node.key, 0) + 1
+    if c > node.max_repeat:
+        return False
+    if fast[1] == "m":
+        counts[node.key] = c
+        return True
+    _reset(counts, node.key)
+    counts[node.key] = c
+    counts[fast[3]] = get(fast[3], 0) + 1
+    return True
 
 
 def _union(a: dict, b: dict) -> dict:

@@ -18,8 +18,9 @@ import pickle
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
-COMPILER_VERSION = 3
+COMPILER_VERSION = 4
 MAXINT = 2147483647
 
 
@@ -43,8 +44,27 @@ class Element:
         "external",
         "ext_codes",
         "regex",
+        "type_list",
         "good",
     )
+    name: Any
+    refdes: Any
+    usage: Any
+    seq: Any
+    ele_pos: Any
+    sub_pos: Any
+    in_composite: Any
+    composite_usage: Any
+    data_ele: Any
+    data_type: Any
+    min_len: Any
+    max_len: Any
+    codes: Any
+    external: Any
+    ext_codes: Any
+    regex: Any
+    type_list: Any
+    good: Any
 
     def __getstate__(self):
         return {k: getattr(self, k) for k in self.__slots__ if k != "good"}
@@ -56,7 +76,21 @@ class Element:
 
 
 class Composite:
-    __slots__ = ("name", "refdes", "usage", "seq", "children")
+    __slots__ = ("name", "refdes", "usage", "seq", "children", "good")
+    name: Any
+    refdes: Any
+    usage: Any
+    seq: Any
+    children: Any
+    good: Any
+
+    def __getstate__(self):
+        return {k: getattr(self, k) for k in self.__slots__ if k != "good"}
+
+    def __setstate__(self, state):
+        for k, v in state.items():
+            setattr(self, k, v)
+        self.good = set()
 
 
 class Seg:
@@ -76,6 +110,20 @@ class Seg:
         "is_loop",
         "is_root",
     )
+    idx: Any
+    id: Any
+    name: Any
+    usage: Any
+    pos: Any
+    max_repeat: Any
+    key: Any
+    parent: Any
+    eq: Any
+    match: Any
+    children: Any
+    syntax: Any
+    is_loop: Any
+    is_root: Any
 
 
 class Loop:
@@ -95,6 +143,20 @@ class Loop:
         "is_loop",
         "is_root",
     )
+    idx: Any
+    id: Any
+    name: Any
+    usage: Any
+    pos: Any
+    max_repeat: Any
+    key: Any
+    parent: Any
+    eq: Any
+    kids: Any
+    first_node: Any
+    first_seg: Any
+    is_loop: Any
+    is_root: Any
 
 
 class Map:
@@ -102,6 +164,12 @@ class Map:
     positions any of its nodes is matched by (the key of the walk cache)."""
 
     __slots__ = ("file", "id", "root", "by_path", "match_kinds", "nodes")
+    file: Any
+    id: Any
+    root: Any
+    by_path: Any
+    match_kinds: Any
+    nodes: Any
 
 
 def _cache_dir() -> Path:
@@ -151,6 +219,7 @@ def _element(e, ext) -> Element:
         else:
             out.ext_codes = frozenset(ext.codes[e.external_codes]["codes"])
     out.regex = e.res if e.res else None
+    out.type_list = None
     out.good = set()
     return out
 
@@ -191,6 +260,7 @@ def _compile(map_file: str) -> Map:
         if s.match is not None:
             kinds.add(s.match[0])
         kids: list = []
+        dates: list = []  # DTM05-style format qualifiers (1250) seen so far: 1251's types
         for c in n.children:
             if isinstance(c, composite_if):
                 comp = Composite()
@@ -199,9 +269,15 @@ def _compile(map_file: str) -> Map:
                 comp.usage = c.usage
                 comp.seq = c.seq
                 comp.children = [_element(x, src.ext_codes) for x in c.children]
+                comp.good = set()
                 kids.append(comp)
             else:
-                kids.append(_element(c, src.ext_codes))
+                el = _element(c, src.ext_codes)
+                if el.data_ele == "1250":
+                    dates.extend(c.valid_codes)
+                if el.data_ele == "1251" and dates:
+                    el.type_list = list(dates)
+                kids.append(el)
         s.children = kids
         s.syntax = [list(x) for x in n.syntax]
         return s
