@@ -148,7 +148,6 @@ LABELS = (
     (8, 67, "29 ACDT STATE"),
     (10, 1, "31-34 OCCURRENCE CODE / DATE"),
     (10, 41, "35-36 OCCURRENCE SPAN CODE / FROM / THROUGH"),
-    (12, 1, "38 RESPONSIBLE PARTY"),
     (13, 44, "39-41 VALUE CODES / AMOUNTS"),
     (18, 1, "42 REV. CD. 43 DESCRIPTION"),
     (18, 31, "44 HCPCS / RATE"),
@@ -158,18 +157,22 @@ LABELS = (
     (42, 62, "56 NPI"),
     (46, 1, "58 INSURED'S NAME  59 P.REL  60 INSURED'S UNIQUE ID  61 GROUP NAME  62 GROUP NO."),
     (50, 1, "63 TREATMENT AUTHORIZATION  64 DOCUMENT CONTROL NUMBER  65 EMPLOYER NAME"),
-    (53, 1, "66 DX  67 PRINCIPAL AND OTHER DIAGNOSES (POA)"),
-    (56, 1, "69"),
-    (56, 12, "70 REASON DX"),
-    (56, 39, "71 PPS"),
-    (56, 47, "72 ECI"),
     (57, 1, "74 PRINCIPAL AND OTHER PROCEDURES / DATES"),
     (57, 46, "76 ATTENDING"),
     (59, 46, "77 OPERATING"),
-    (61, 46, "78 OTHER"),
-    (63, 46, "79 OTHER"),
-    (65, 1, "80 REMARKS"),
-    (65, 27, "81 CC"),
+    (61, 51, "78 OTHER"),
+    (63, 51, "79 OTHER"),
+    # where every line is taken, a legend under the form
+    (
+        65,
+        1,
+        "38 RESPONSIBLE PARTY: LINES 13-17    66 DX QUALIFIER, 67 DIAGNOSES WITH POA: LINES 54-55",
+    ),
+    (
+        66,
+        1,
+        "69 ADMIT DX, 70 REASON DX, 71 PPS, 72 ECI: LINE 56    80 REMARKS, 81 CODE-CODE: LINES 61-64",
+    ),
 )
 
 
@@ -384,7 +387,7 @@ def render(f: dict[str, Any], *, form: bool = True) -> bytes:
             for line, col, text in LABELS:
                 pdf.text(_x(col), _y(line) - 1, text)
             pdf.set_font("Helvetica", "B", 7)
-            pdf.text(_x(30), _y(66), "UB-04 (CMS-1450) LAYOUT")
+            pdf.text(_x(60), _y(66), "UB-04 (CMS-1450) LAYOUT")
         pdf.set_text_color(0, 0, 0)
         pdf.set_font("Courier", size=12)
         for (line, col), text in sorted(cells.items()):
