@@ -157,18 +157,21 @@ def _snapshots(conn: Database, today: str) -> list[dict]:
         )
     ]
     out = []
+    covered = {
+        r[0] for i, r in enumerate(rows) if _window(rows, i)[0] <= today <= _window(rows, i)[1]
+    }
     for i, (kind, label, frm, to, n) in enumerate(rows):
         nxt = rows[i + 1] if i + 1 < len(rows) and rows[i + 1][0] == kind else None
-        if to is None and nxt is not None:
-            to = (_dt.date.fromisoformat(nxt[2]) - _dt.timedelta(days=1)).isoformat()
+        to = _window(rows, i)[1] if to is not None or nxt is not None else None
         covers = frm <= today and (to is None or to >= today)
-        current = nxt is None
-        if current and not covers and to is not None and to < today:
-            note = f"ended {to}: load the release in force from {day_after(to)}"
-        elif current:
-            note = "current" if covers else f"current, starts {frm}"
+        if covers:
+            in_use, note = True, "current" + (f"; {nxt[1]} from {nxt[2]}" if nxt else "")
+        elif frm > today:
+            in_use, note = False, f"starts {frm}"
+        elif nxt is None and kind not in covered:
+            in_use, note = True, f"ended {to}: load the release in force from {day_after(to)}"
         else:
-            note = f"superseded by {nxt[1]}" if nxt else ""
+            in_use, note = False, f"superseded by {nxt[1]}" if nxt else f"ended {to}"
         out.append(
             {
                 "code_set": _SNAPSHOT_NAMES.get(kind, kind),
@@ -177,8 +180,17 @@ def _snapshots(conn: Database, today: str) -> list[dict]:
                 "effective_to": to,
                 "rows": n,
                 "covers_today": covers,
-                "in_use": current,
+                "in_use": in_use,
                 "note": note,
             }
         )
     return out
+
+
+def _window(rows: list[tuple], i: int) -> tuple[str, str]:
+    """A snapshot's first and last day: its own end, else the day before the next of its kind
+    starts, else open ('9999-12-31')."""
+    kind, _label, frm, to, _n = rows[i]
+    if to is None and i + 1 < len(rows) and rows[i + 1][0] == kind:
+        to = (_dt.date.fromisoformat(rows[i + 1][2]) - _dt.timedelta(days=1)).isoformat()
+    return frm, to or "9999-12-31"
