@@ -653,3 +653,81 @@ def test_replacement_reads_the_originals_payer_claim_number(hospital, cli, tmp_p
     [page] = read_back(out.read_bytes())
     assert (page[(3, 78)], page[(51, 32)], page[(41, 46)]) == ("0137", "ICN2026001", "070126")
     assert (52, 32) not in page  # only the billed payer's row
+
+
+def test_a_full_form_keeps_every_value_in_its_own_place():
+    """Every box filled to its width: no value runs into the next, none past the paper's 85
+    columns, and no red label is printed over a value."""
+    from fpdf import FPDF
+
+    person = {"npi": "1" * 11, "last": "L" * 16, "first": "F" * 12}
+    f = _fields(
+        22,
+        **{
+            "8a": "P" * 19,
+            "12": "2026-05-28",
+            "13": "14",
+            "16": "10",
+            "18-28": ["39"] * 11,
+            "29": "OH",
+            "31-34": [["11", "2026-05-27"]] * 8,
+            "35-36": [["70", "2026-05-01", "2026-05-03"]] * 4,
+            "38": ["P" * 42] * 5,
+            "39-41": [["80", 123456789]] * 12,
+            "50-55": [
+                {
+                    "name": "X" * 23,
+                    "plan_id": "Y" * 15,
+                    "release": "Y",
+                    "assignment": "Y",
+                    "prior_cents": 99999999,
+                    "due_cents": 99999999,
+                }
+            ]
+            * 3,
+            "58-62": [
+                {
+                    "name": "N" * 26,
+                    "relationship": "spouse",
+                    "id": "I" * 20,
+                    "group_name": "G" * 15,
+                    "group_number": "H" * 18,
+                }
+            ]
+            * 3,
+            "63": ["A" * 30] * 3,
+            "64": ["D" * 26] * 3,
+            "65": ["E" * 25] * 3,
+            "67": [["A000000", "Y"]] * 18,
+            "69": "B000000",
+            "70": ["C000000"] * 3,
+            "71": "9999",
+            "72": [["W000000", "Y"]] * 3,
+            "74": [["0DB68ZX", "2026-05-29"]] * 6,
+            "76": person,
+            "77": person,
+            "78": {"qualifier": "DN", **person},
+            "79": {"qualifier": "ZZ", **person},
+            "80": ["R" * 24] * 4,
+            "81": [["B3", "T" * 10, "V" * 12]] * 4,
+        },
+    )
+    f["42-48"][0].update(
+        description="D" * 24,
+        modifiers=["AA", "BB", "CC", "DD"],
+        charge_cents=999999999,
+        non_covered_cents=999999999,
+        units=9999999,
+    )
+    [cells] = ub04.pages(f)
+    spans = sorted((line, col, col + len(text) - 1) for (line, col), text in cells.items())
+    assert all(end <= 85 for _, _, end in spans)
+    for (l1, _, e1), (l2, c2, _) in zip(spans, spans[1:], strict=False):
+        assert l1 != l2 or c2 > e1, (l1, e1, c2)
+    pdf = FPDF(unit="pt", format="letter")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=5)
+    for line, col, text in ub04.LABELS:
+        last_col = col + pdf.get_string_width(text) / cms1500.CHAR_PT
+        assert last_col <= 86, text
+        assert not [s for s in spans if s[0] == line and s[1] < last_col and col <= s[2]], text
