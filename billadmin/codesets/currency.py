@@ -168,7 +168,7 @@ def _snapshots(conn: Database, today: str) -> list[dict]:
             in_use, note = True, "current" + (f"; {nxt[1]} from {nxt[2]}" if nxt else "")
         elif frm > today:
             in_use, note = False, f"starts {frm}"
-        elif nxt is None and kind not in covered:
+        elif nxt is None and kind not in covered and to:
             in_use, note = True, f"ended {to}: load the release in force from {day_after(to)}"
         else:
             in_use, note = False, f"superseded by {nxt[1]}" if nxt else f"ended {to}"
