@@ -631,7 +631,10 @@ def _seg_msg(code: str, msg: str) -> str:
 
 
 def _ele_msg(code: str, detail: str, el: Element, where: str, envelope: str | None) -> str:
-    text = ELEMENT_ERRORS.get(code, f"data element error {code}")
+    if code == "10":
+        text = "data element not used in this implementation is present"
+    else:
+        text = ELEMENT_ERRORS.get(code, f"data element error {code}")
     pre = f"{where}: " if envelope else ""
     return f"{pre}{text}{detail}: {el.name}, {where} (code {code})"
 
