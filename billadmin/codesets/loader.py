@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..db import Database
     from ..findings import Finding
 
-KINDS = ("icd10cm", "hcpcs", "cpt", "ncci-ptp", "mue", "modifiers")
+KINDS = ("icd10cm", "hcpcs", "cpt", "ncci-ptp", "mue", "modifiers", "icd10pcs")
 # the scrubber's edit rules whose findings a new NCCI/MUE quarter can change
 EDIT_RULES = ("NCCI-PTP", "MUE-LINE", "MUE-DAY")
 # scrub(conn, rules=...) -> findings: billadmin.scrub.check
@@ -78,6 +78,7 @@ def load(
         "modifiers": _load_listed,
         "ncci-ptp": partial(_load_ptp, scrub=scrub),
         "mue": partial(_load_mue, scrub=scrub),
+        "icd10pcs": _load_pcs,
     }
     fn = loaders[kind]
     report_box: list[ChangeReport] = []
@@ -175,6 +176,12 @@ def _load_icd(conn: Database, kind, paths, label, effective, source, sha) -> Cha
         "Excludes1 notes and 7th-character rules come from the bundled tabular; CDC text files do not carry them"
     )
     return rep
+
+
+def _load_pcs(conn: Database, kind, paths, label, effective, source, sha) -> ChangeReport:
+    from . import pcs  # ICD-10-PCS keeps its own tables (pcs_versions, pcs_codes)
+
+    return pcs.load_release(conn, kind, paths, label, effective, source, sha)
 
 
 def _load_hcpcs(conn: Database, kind, paths, label, effective, source, sha) -> ChangeReport:

@@ -41,6 +41,8 @@ def _systems_for(code: str, system: str | None) -> list[tuple[str, str]]:
         dotted = icd9(raw)
         if dotted is not None:
             out.append(("icd9cm", dotted))
+    if want("icd10pcs") and len(raw) in (3, 7) and raw.isalnum():
+        out.append(("icd10pcs", raw))
     if want("hcpcs") and normalize.HCPCS_RX.match(raw):
         out.append(("hcpcs", raw))
     if want("cpt") and normalize.CPT_RX.match(raw):
@@ -52,9 +54,11 @@ def _systems_for(code: str, system: str | None) -> list[tuple[str, str]]:
 
 def loaded_systems(conn: Database) -> set[str]:
     from .legacy import loaded as icd9_loaded
+    from .pcs import loaded as pcs_loaded
     from .store import loaded_systems as _loaded
 
-    return _loaded(conn) | ({"icd9cm"} if icd9_loaded(conn) else set())
+    out = _loaded(conn) | ({"icd9cm"} if icd9_loaded(conn) else set())
+    return out | ({"icd10pcs"} if pcs_loaded(conn) else set())
 
 
 def lookup(
@@ -90,6 +94,12 @@ def lookup(
                 (json.dumps(sorted(want)),),
             ):
                 found[("icd9cm", r[0])].append(r)
+            continue
+        if sysname == "icd10pcs":
+            from .pcs import lookup_rows
+
+            for r in lookup_rows(conn, want):
+                found[("icd10pcs", r[0])].append(r)
             continue
         for r in conn.execute(
             "SELECT c.code, c.code_system, c.description, c.billable, c.kind, c.effective_from,"
@@ -188,6 +198,8 @@ def _row(code: str, system: str | None, r, note: str = "") -> dict:
             "note": note,
         }
     _, sysname, desc, billable, kind, vfrom, vto, label, n7 = r
+    if not note and not billable and sysname == "icd10pcs":
+        note = "table header: not valid on a claim, code all 7 characters"
     if not note and not billable and sysname == "icd10cm":
         note = (
             "needs a 7th character"

@@ -172,3 +172,37 @@ def m003_necessity_policies(db: Database):
     CREATE INDEX necessity_codes_version ON necessity_codes(version_id, policy, list)
     """,
     )
+
+
+@codesets()
+def m004_icd10pcs(db: Database):
+    """ICD-10-PCS (inpatient procedures) from CMS's order file, each release a version with its
+    window and each code row its own window, like ICD-10-CM; in their own tables because
+    code_versions' system list is a CHECK that a migration cannot widen."""
+    _exec(
+        db,
+        """
+    CREATE TABLE pcs_versions (
+        id INTEGER PRIMARY KEY,
+        label TEXT NOT NULL UNIQUE,
+        effective_from TEXT NOT NULL,
+        effective_to TEXT,
+        source TEXT NOT NULL,
+        license TEXT,
+        sha256 TEXT,
+        row_count INTEGER NOT NULL DEFAULT 0,
+        loaded_at TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE pcs_codes (
+        id INTEGER PRIMARY KEY,
+        code TEXT NOT NULL,
+        description TEXT NOT NULL,
+        short_description TEXT,
+        billable INTEGER NOT NULL CHECK (billable IN (0, 1)),
+        effective_from TEXT,
+        effective_to TEXT,
+        version_id INTEGER NOT NULL REFERENCES pcs_versions(id)
+    ) STRICT;
+    CREATE UNIQUE INDEX pcs_codes_key ON pcs_codes(code, COALESCE(effective_from, ''))
+    """,
+    )

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 SYSTEM_NAMES = {
     "icd10cm": "ICD-10-CM",
     "icd9cm": "ICD-9-CM",
+    "icd10pcs": "ICD-10-PCS",
     "hcpcs": "HCPCS Level II",
     "cpt": "CPT",
     "modifier": "Modifiers",
@@ -102,7 +103,14 @@ def versions(conn: Database, system: str | None = None) -> list[dict]:
     sql += " ORDER BY code_system, COALESCE(effective_from, ''), id"
     cur = conn.execute(sql, args)
     cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    out = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    if system in (None, "icd10pcs"):  # ICD-10-PCS keeps its own table (codesets m004)
+        cur = conn.execute(
+            "SELECT id, 'icd10pcs', label, effective_from, effective_to, source, row_count,"
+            " loaded_at FROM pcs_versions ORDER BY effective_from, id"
+        )
+        out += [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    return out
 
 
 def loaded_systems(conn: Database) -> set[str]:
