@@ -357,3 +357,30 @@ def test_reconcile_remits_uses_contract_or_medicare_fee_schedule_per_line(cli, m
     r = cli("reconcile", "remits", "--as-of", "2026-12-01", "-f", "json")
     assert r.exit_code == 1, r.output
     assert "below the contract (contract from 2026-01-01)" in r.stdout
+
+
+def test_a_percentage_of_medicare_is_of_the_fee_schedule_amount(cli, mdb, tmp_path):
+    """BVH pays 120% of Medicare; Medicare has no contract row for 99213, so the base is its fee
+    schedule amount at the line's place of service."""
+    ct = _csv(
+        tmp_path / "ct.csv",
+        [
+            ["Payer", "Code", "Percent", "Base", "Effective From"],
+            ["BVH", "99213", "120", "MCR", "2026-01-01"],
+        ],
+    )
+    assert cli("codes", "price-load", "contracts", ct).exit_code == 0
+    with dbmod.write(mdb):
+        _claim(mdb, "BVH", "2026-03-02", [("99213", "", 1, 15000)], "H1")
+        _claim(mdb, "BVH", "2026-03-02", [("99213", "", 1, 15000)], "H2", pos="22")
+    # 120% of 85.98 (non-facility) = 103.176 -> 103.18; of 61.91 (facility) = 74.292 -> 74.29
+    h1 = _expected(cli, "H1")[1]
+    assert h1["expected_allowed"] == "103.18"
+    assert h1["basis"] == "120% of MCR's fee schedule amount (85.98)"
+    assert _expected(cli, "H2")[1]["expected_allowed"] == "74.29"
+    r = cli("codes", "prices", "99213", "--date", "2026-03-01", "-f", "json")
+    assert r.exit_code == 0, r.output
+    rows = {x["payer"]: x["price"] for x in json.loads(r.stdout)}
+    assert rows["MCR (fee schedule, non-facility)"] == "85.98"
+    assert rows["MCR (fee schedule, facility)"] == "61.91"
+    assert rows["BVH"] == "103.18"

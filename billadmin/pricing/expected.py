@@ -83,10 +83,10 @@ class Expectations:
         self._contract: dict[tuple, Allowed | None] = {}
         self._invoices: dict[int, dict[int, tuple[Expected | None, str]]] = {}
 
-    def _allowed(self, pid: int, code: str, mod: str, dos: str) -> Allowed | None:
-        key = (pid, code, mod, dos)
+    def _allowed(self, pid: int, code: str, mod: str, dos: str, pos: str) -> Allowed | None:
+        key = (pid, code, mod, dos, pos)
         if key not in self._contract:
-            self._contract[key] = contract_allowed(self.conn, pid, code, mod, dos)
+            self._contract[key] = contract_allowed(self.conn, pid, code, mod, dos, pos=pos)
         return self._contract[key]
 
     def invoice(self, invoice_id: int) -> dict[int, tuple[Expected | None, str]]:
@@ -128,7 +128,9 @@ class Expectations:
                 out[ln["id"]] = (got, "")
                 continue
             allowed = (
-                self._allowed(ln["payer_id"], ln["code"], _first_mod(ln["modifiers"]), ln["dos"])
+                self._allowed(
+                    ln["payer_id"], ln["code"], _first_mod(ln["modifiers"]), ln["dos"], ln["pos"]
+                )
                 if ln["dos"] and ln["payer_id"] is not None
                 else None
             )

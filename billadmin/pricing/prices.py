@@ -348,10 +348,19 @@ class Allowed:
 
 
 def contract_allowed(
-    conn: Database, payer_id: int, code: str, modifier: str, dos: str, _depth: int = 0
+    conn: Database,
+    payer_id: int,
+    code: str,
+    modifier: str,
+    dos: str,
+    _depth: int = 0,
+    pos: str = "",
 ) -> Allowed | None:
     """What the payer's contract allows for one unit on a date: its amount, or its percentage of
-    the base schedule on that date (half-up to the cent). None when no contract row applies."""
+    the base schedule on that date (half-up to the cent). A percentage of a Medicare payer
+    without a contract row of its own for the code is a percentage of Medicare's fee schedule
+    amount (pricing.medicare; facility rate by the place of service, pos). None when no
+    contract row applies."""
     if _depth > 3:
         return None
     for m in dict.fromkeys([modifier or "", ""]):
@@ -371,13 +380,30 @@ def contract_allowed(
             base = charge_price(conn, code, modifier, dos)
             what = "the charge master"
         else:
-            got = contract_allowed(conn, base_id, code, modifier, dos, _depth + 1)
+            got = contract_allowed(conn, base_id, code, modifier, dos, _depth + 1, pos)
             base = got.cents if got else None
             what = f"{base_code}'s allowed"
+            if got is None:
+                base = _medicare_fee(conn, base_id, code, modifier, dos, pos)
+                what = f"{base_code}'s fee schedule amount"
         if base is None:
             return None
         return Allowed(money.percent_of(base, pct), f"{pct}% of {what} ({money.fmt(base)})")
     return None
+
+
+def _medicare_fee(
+    conn: Database, payer_id: int, code: str, modifier: str, dos: str, pos: str
+) -> int | None:
+    """Medicare's fee schedule amount of one unit (no multiple procedure reduction), when the
+    payer is a Medicare payer and the fee schedule prices the code on the date."""
+    kind = conn.execute("SELECT kind FROM payers WHERE id = ?", (payer_id,)).fetchone()
+    if not kind or kind[0] != "medicare":
+        return None
+    from .medicare import Pricer
+
+    fee, _why = Pricer(conn).fee(code, modifier, dos, pos)
+    return fee.cents if fee else None
 
 
 PRICE_COLUMNS = ["code", "modifier", "date", "payer", "price_cents", "basis"]
@@ -389,6 +415,12 @@ def prices_on(conn: Database, codes: list[str], dos: str, modifier: str = "") ->
     payers = conn.execute(
         "SELECT DISTINCT p.id, p.code FROM payer_contracts c JOIN payers p ON p.id = c.payer_id"
         " ORDER BY p.code"
+    ).fetchall()
+    from .medicare import Pricer
+
+    pricer = Pricer(conn)
+    medicare = conn.execute(
+        "SELECT code FROM payers WHERE kind = 'medicare' ORDER BY code"
     ).fetchall()
     for raw in codes:
         code = raw.strip().upper()
@@ -403,6 +435,20 @@ def prices_on(conn: Database, codes: list[str], dos: str, modifier: str = "") ->
                 "basis": "" if price is not None else "no charge master row on the date",
             }
         )
+        for pos, where in (("11", "non-facility"), ("22", "facility")):
+            fee, _why = pricer.fee(code, modifier, dos, pos)
+            if fee is not None:
+                out += [
+                    {
+                        "code": code,
+                        "modifier": modifier,
+                        "date": dos,
+                        "payer": f"{m} (fee schedule, {where})",
+                        "price_cents": fee.cents,
+                        "basis": fee.basis,
+                    }
+                    for (m,) in medicare
+                ]
         for pid, pcode in payers:
             got = contract_allowed(conn, pid, code, modifier, dos)
             if got:
