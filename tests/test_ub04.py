@@ -385,7 +385,8 @@ def test_more_than_the_form_holds_is_refused(key, n, room):
 
 
 # ---------------------------------------------------------------------------------------------
-# from an institutional claim in the database: `invoice export N --format ub04|ub04-data`
+# from an institutional claim's issued content: `invoice export N --format ub04|ub04-data`,
+# and the paper run
 
 FACILITY = {
     "name": "Riverside Hospital",
@@ -401,23 +402,26 @@ FACILITY = {
 }
 
 
-def _institutional(db, key: str, tob: str, *, payer: str = "MCR", **over) -> int:
-    """A facility claim for patient 1001 billed to `payer`, and its issued invoice (the 837I
-    run is another module's: the invoice row is what it would leave)."""
+def _issue(db, key: str, tob: str, *, frequency: str = "1", original: str | None = None, **over):
+    """A facility claim for patient 1001 and its issued invoice with the content the 837I run
+    issues (institutional/content.py): billed to Medicare, Keystone second."""
     import invoice_fixtures as fx
 
-    from billadmin.institutional import store
+    from billadmin.billing import content as bc
+    from billadmin.billing import numbering
+    from billadmin.institutional import content, model, store
 
     fid = db.execute("SELECT id FROM facilities WHERE code = 'RIV'").fetchone()[0]
-    pat = db.execute("SELECT id FROM patients WHERE mrn = '1001'").fetchone()[0]
+    pat_id = db.execute("SELECT id FROM patients WHERE mrn = '1001'").fetchone()[0]
     claim = {
         "key": key,
-        "patient_id": pat,
+        "patient_id": pat_id,
         "provider_id": 1,
         "facility_id": fid,
         "type_of_bill": tob,
         "statement_from": "2026-06-01",
         "statement_through": "2026-06-01",
+        "patient_status": "01",
         "providers": [("attending", "1497758544", "Okafor", "Ann")],
         "diagnoses": [("ABK", "K219", ""), ("ABF", "K2970", ""), ("APR", "R1013", "")],
         "lines": [
@@ -439,18 +443,54 @@ def _institutional(db, key: str, tob: str, *, payer: str = "MCR", **over) -> int
         ],
         **over,
     }
-    cid = store.insert_claim(db, claim)
-    enc = db.execute("SELECT encounter_id FROM inst_claims WHERE id = ?", (cid,)).fetchone()[0]
-    total = sum(ln["charge_cents"] for ln in claim["lines"])
-    n = db.execute("SELECT count(*) FROM invoices").fetchone()[0] + 1
-    db.execute(
-        "INSERT INTO invoices (number, kind, patient_id, payer_id, coverage_id, encounter_id,"
-        " issued_on, total_cents, content_hash, created_at)"
-        " SELECT ?, 'claim', ?, p.id, c.id, ?, '2026-06-05', ?, 'x', ? FROM payers p"
-        " JOIN coverages c ON c.payer_id = p.id AND c.patient_id = ? WHERE p.code = ?",
-        (f"C{n:06d}", pat, enc, total, fx.NOW, pat, payer),
+    if original is None:
+        store.insert_claim(db, claim)
+    c = model.load_claim(db, key)
+    table = bc.temp_ids(db, "t_ub04", [pat_id])
+    patient = bc.load_patients(db, table)[pat_id]
+    payers = bc.load_payers(db)
+    cov, other = bc.active_coverages(bc.load_coverages(db, table)[pat_id], "2026-06-01", payers)
+    [number] = numbering.take(db, "claim", 1)  # the claim series the runs share
+    cnt = content.claim_content(
+        c,
+        number=number,
+        frequency=frequency,
+        line_ids=list(range(1, len(c.lines) + 1)),
+        patient=patient,
+        coverage=cov,
+        payer=payers[cov["payer_id"]],
+        others=[(other, payers[other["payer_id"]])],
+        payer_claim_number="ICN2026001" if original else None,
     )
-    return enc
+    orig_id = (
+        db.execute("SELECT id FROM invoices WHERE number = ?", (original,)).fetchone()[0]
+        if original
+        else None
+    )
+    iid = db.execute(
+        "INSERT INTO invoices (number, kind, patient_id, payer_id, coverage_id, encounter_id,"
+        " original_invoice_id, frequency_code, issued_on, total_cents, content_hash, created_at)"
+        " VALUES (?, 'claim', ?, ?, ?, ?, ?, ?, ?, ?, 'x', ?)",
+        (
+            number,
+            pat_id,
+            cov["payer_id"],
+            cov["id"],
+            c.encounter_id,
+            orig_id,
+            frequency,
+            "2026-07-01" if original else "2026-06-05",
+            c.total_cents,
+            fx.NOW,
+        ),
+    ).lastrowid
+    db.execute(
+        "INSERT INTO invoice_snapshots (invoice_id, data) VALUES (?, ?)",
+        (iid, bc.canonical(cnt)),
+    )
+    db.execute("INSERT INTO inst_claim_invoices (invoice_id, claim_id) VALUES (?, ?)", (iid, c.id))
+    db.execute("UPDATE inst_claims SET status = 'billed' WHERE id = ?", (c.id,))
+    return iid, cnt
 
 
 @pytest.fixture
@@ -471,19 +511,18 @@ def hospital(db):
         fx.coverage(db, a, "KEY", member="K55", priority=2, group="G77")
     store.save_facility(db, "RIV", FACILITY)
     with dbmod.write(db):
-        _institutional(db, "H1", "131")
-        _institutional(
+        _issue(db, "H1", "131")
+        _issue(
             db,
             "H2",
             "111",
             statement_from="2026-05-28",
             statement_through="2026-06-02",
             admission_date="2026-05-28",
-            admission_hour="14",
+            admission_hour="1430",
             admission_type="1",
             admission_source="7",
             discharge_hour="10",
-            patient_status="01",
             diagnoses=[
                 ("ABK", "K922", "Y"),
                 ("ABJ", "K922", ""),
@@ -504,7 +543,7 @@ def hospital(db):
     return db
 
 
-def test_export_reads_back_as_the_claim(hospital, cli, tmp_path):
+def test_export_reads_back_as_the_issued_claim(hospital, cli, tmp_path):
     out = tmp_path / "h1.pdf"
     r = cli("invoice", "export", "C000001", "--format", "ub04-data", "-o", out)
     assert r.exit_code == 0, r.output
@@ -516,8 +555,14 @@ def test_export_reads_back_as_the_claim(hospital, cli, tmp_path):
         "6145550199",
         "81-2345678",
     )
-    assert (page[(2, 54)], page[(3, 54)], page[(3, 78)]) == ("H1", "1001", "0131")
-    assert (page[(7, 2)], page[(9, 1)], page[(9, 10)]) == ("ABLE, ANN", "02031950", "F")
+    # FL 3a: the claim number the 837I sends as CLM01; FL 4 with its leading zero
+    assert (page[(2, 54)], page[(3, 78)]) == ("C000001", "0131")
+    assert (page[(7, 2)], page[(9, 1)], page[(9, 10)], page[(9, 31)]) == (
+        "ABLE, ANN",
+        "02031950",
+        "F",
+        "01",
+    )
     assert [page[(19, c)] for c in (1, 31, 46, 59, 63)] == [
         "0750",
         "43239PT",
@@ -528,16 +573,18 @@ def test_export_reads_back_as_the_claim(hospital, cli, tmp_path):
     assert [page[(20, c)] for c in (1, 31, 59, 64)] == ["0310", "88305", "2", "310 00"]
     assert (page[(41, 46)], page[(41, 63)]) == ("060526", "2760 00")  # issued 06/05/26; 2,760.00
     # FL 38: Medicare's mailing block; FL 50A Medicare (billed: 2,760.00 due), 50B Keystone
-    assert [page[(13 + i, 1)] for i in range(3)] == ["MEDICARE PART B", "PO BOX 5", "ERIE PA 16501"]
+    assert [page[(13 + i, 1)] for i in range(3)] == [
+        "MEDICARE PART B",
+        "PO BOX 5",
+        "ERIE PA 16501",
+    ]
     assert (page[(43, 1)], page[(43, 24)], page[(43, 58)]) == (
         "MEDICARE PART B",
         "15202",
         "2760 00",
     )
-    assert (page[(44, 1)], page[(44, 24)]) == ("KEYSTONE COMMERCIAL", "KEY77") and (
-        44,
-        58,
-    ) not in page
+    assert (page[(44, 1)], page[(44, 24)]) == ("KEYSTONE COMMERCIAL", "KEY77")
+    assert (44, 58) not in page
     assert [page[(47, c)] for c in (1, 27, 30)] == ["ABLE, ANN", "18", "1EG4TE5MK73"]
     assert [page[(48, c)] for c in (30, 65)] == ["K55", "G77"]
     assert (page[(42, 68)], page[(55, 1)], page[(54, 2)], page[(54, 10)]) == (
@@ -558,6 +605,7 @@ def test_export_an_inpatient_stay(hospital, cli, tmp_path):
     assert "TYPE OF BILL" in labels_of(out.read_bytes())  # the red locator labels
     [page] = read_back(out.read_bytes())
     assert page[(3, 78)] == "0111"
+    # FL 12-17: the admission hour 1430 prints as its hour, 14
     assert [page[(9, c)] for c in (13, 19, 22, 25, 28, 31)] == [
         "052826",
         "14",
@@ -588,71 +636,95 @@ def test_export_an_inpatient_stay(hospital, cli, tmp_path):
     assert page[(51, 1)] == "AUTH9"  # FL 63A: the billed payer's authorization
 
 
-def test_export_refuses_what_is_not_an_institutional_claim(hospital, cli, tmp_path):
+def test_replacement_carries_the_payers_claim_number(hospital, cli, tmp_path):
+    """A replacement (frequency 7) of C000001: FL 4 ends in 7 and FL 64 carries the payer's
+    claim number of the original; FL 45 its own issue date."""
+    from billadmin import db as dbmod
+
+    with dbmod.write(hospital):
+        _issue(hospital, "H1", "131", frequency="7", original="C000001")
+    out = tmp_path / "r.pdf"
+    assert cli("invoice", "export", "C000003", "-f", "ub04-data", "-o", out).exit_code == 0
+    [page] = read_back(out.read_bytes())
+    assert (page[(2, 54)], page[(3, 78)]) == ("C000003", "0137")
+    assert (page[(51, 32)], page[(41, 46)]) == ("ICN2026001", "070126")
+    assert (52, 32) not in page  # only the billed payer's row
+
+
+def test_export_refuses_the_wrong_form(hospital, cli, tmp_path):
+    """A professional claim is not a UB-04, an institutional claim is not a CMS-1500."""
     import invoice_fixtures as fx
 
     from billadmin import db as dbmod
+    from billadmin.billing import generate as gen
 
     with dbmod.write(hospital):
         b = fx.patient(hospital, "1002")
         fx.coverage(hospital, b, "KEY")
-        enc = fx.encounter(hospital, b, "2026-06-02", [("99213", 14000)], number="E9")
-        hospital.execute(
-            "INSERT INTO invoices (number, kind, patient_id, payer_id, encounter_id, issued_on,"
-            " total_cents, content_hash, created_at) VALUES ('C000009', 'claim', ?, ?, ?,"
-            " '2026-06-05', 14000, 'x', ?)",
-            (b, fx.payer_id(hospital, "KEY"), enc, fx.NOW),
-        )
-    r = cli("invoice", "export", "C000009", "--format", "ub04", "-o", tmp_path / "x.pdf")
+        fx.encounter(hospital, b, "2026-06-02", [("99213", 14000)], number="E9")
+    gen.generate(hospital, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out")
+    prof = hospital.execute(
+        "SELECT i.number FROM invoices i JOIN encounters e ON e.id = i.encounter_id"
+        " WHERE e.number = 'E9'"
+    ).fetchone()[0]
+    r = cli("invoice", "export", prof, "--format", "ub04", "-o", tmp_path / "x.pdf")
     assert r.exit_code == 2 and "not an institutional claim" in r.stderr
     assert "--format cms1500" in r.stderr
     assert not (tmp_path / "x.pdf").exists()
+    r = cli("invoice", "export", "C000001", "--format", "cms1500", "-o", tmp_path / "y.pdf")
+    assert r.exit_code == 2 and "is an institutional claim" in r.stderr
+    assert not (tmp_path / "y.pdf").exists()
 
 
-def test_paper_file_for_a_paper_only_payer(hospital):
-    """What `invoice generate` writes for a paper-only payer's institutional claim: values only
-    (for the red form), named by payer and invoice."""
-    from billadmin.billing import lifecycle
+def test_paper_payer_run_prints_the_ub04(hospital, tmp_path):
+    """What `invoice generate` does for a paper-only payer's institutional claims (add_paper,
+    as X12Run._add_paper does for the CMS-1500): values only, staged as
+    UB04-<payer>-<claim>.pdf beside the run's files, handed to the run's paper list (which
+    X12Run.finish records as the invoice's pdf file, sent)."""
+    import json
 
-    inv = lifecycle.get_invoice(hospital, "C000001")
-    claim = ub04.claim_of_invoice(hospital, inv)
-    name, pdf = ub04.paper_file(hospital, inv, claim, "MCR")
-    assert name == "UB04-MCR-C000001.pdf"
+    from billadmin.billing import content as bc
+    from billadmin.billing.files import Staged
+    from billadmin.billing.result import RunResult
+    from billadmin.billing.x12files import X12Run
+
+    out = tmp_path / "out"
+    out.mkdir()
+    payers = bc.load_payers(hospital)
+    mcr = next(p for p in payers.values() if p["code"] == "MCR")
+    iid, data = hospital.execute("SELECT invoice_id, data FROM invoice_snapshots").fetchone()
+    staged = Staged(enabled=True)
+    run = X12Run(
+        hospital,
+        RunResult(out_dir=out, dry_run=False),
+        staged,
+        {"submitter_id": "S", "receiver_id": "R"},
+        payers,
+        run_id=1,
+        at="2026-06-05T10:00:00",
+        workers=1,
+    )
+    try:
+        ub04.add_paper(run, mcr["id"], [(iid, json.loads(data))])
+    finally:
+        run.close()
+    [(paper_iid, name, final)] = run.paper
+    assert (paper_iid, name, final.name) == (iid, "UB04-MCR-C000001.pdf", "UB04-MCR-C000001.pdf")
+    pdf = staged.pending(final).read_bytes()
+    staged.discard()
     assert "TYPE OF BILL" not in labels_of(pdf)
     [page] = read_back(pdf)
-    assert (page[(2, 54)], page[(3, 78)], page[(41, 63)]) == ("H1", "0131", "2760 00")
-    # the content the run issued with, when it has it, wins over the database
-    billing = ub04.billing_for_invoice(hospital, inv, claim)
-    billing["frequency"], billing["payer_claim_number"] = "7", "ICN555"
-    [page] = read_back(ub04.paper_file(hospital, inv, claim, "MCR", billing)[1])
-    assert (page[(3, 78)], page[(51, 32)]) == ("0137", "ICN555")  # FL 4 replacement, FL 64A
-
-
-def test_replacement_reads_the_originals_payer_claim_number(hospital, cli, tmp_path):
-    """A replacement (frequency 7) of C000001: FL 4 ends in 7 and FL 64 carries the payer's
-    claim number of the original, as the 835 recorded it."""
-    import invoice_fixtures as fx
-
-    from billadmin import db as dbmod
-
-    with dbmod.write(hospital):
-        hospital.execute(
-            "INSERT INTO payer_claim_numbers (invoice_id, payer_claim_number, source,"
-            " recorded_at) VALUES (1, 'ICN2026001', 'test', ?)",
-            (fx.NOW,),
-        )
-        hospital.execute(
-            "INSERT INTO invoices (number, kind, patient_id, payer_id, coverage_id, encounter_id,"
-            " original_invoice_id, frequency_code, issued_on, total_cents, content_hash,"
-            " created_at) SELECT 'C000003', kind, patient_id, payer_id, coverage_id,"
-            " encounter_id, id, '7', '2026-07-01', total_cents, 'x', created_at FROM invoices"
-            " WHERE number = 'C000001'"
-        )
-    out = tmp_path / "r.pdf"
-    assert cli("invoice", "export", "C000003", "-f", "ub04-data", "-o", out).exit_code == 0
-    [page] = read_back(out.read_bytes())
-    assert (page[(3, 78)], page[(51, 32)], page[(41, 46)]) == ("0137", "ICN2026001", "070126")
-    assert (52, 32) not in page  # only the billed payer's row
+    assert (page[(2, 54)], page[(3, 78)], page[(41, 46)], page[(41, 63)]) == (
+        "C000001",
+        "0131",
+        "060526",
+        "2760 00",
+    )
+    assert [page[(13 + i, 1)] for i in range(3)] == [
+        "MEDICARE PART B",
+        "PO BOX 5",
+        "ERIE PA 16501",
+    ]
 
 
 def test_a_full_form_keeps_every_value_in_its_own_place():

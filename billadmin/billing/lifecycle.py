@@ -990,7 +990,9 @@ def export(conn: Database, number: str, fmt: str) -> tuple[bytes, str]:
     if fmt in ("ub04", "ub04-data"):  # an institutional claim on the UB-04 (ub04.py)
         from . import ub04
 
-        return ub04.export(conn, inv, form=fmt == "ub04")
+        return ub04.export(
+            snapshot(conn, inv["id"]), inv, _payer_address(conn, inv), form=fmt == "ub04"
+        )
     if fmt == "csv":
         import io
 
@@ -1029,14 +1031,12 @@ def export(conn: Database, number: str, fmt: str) -> tuple[bytes, str]:
             )
         from . import cms1500
 
+        if c.get("claim_type") == "institutional":
+            raise BadInput(
+                f"{inv['number']} is an institutional claim: export it with --format ub04"
+            )
         prac = _claim_envelope(conn, inv)[0]
-        payer = conn.execute(
-            "SELECT address1, city, state, zip FROM payers WHERE id = ?", (inv["payer_id"],)
-        ).fetchone()
-        payer_row = (
-            dict(zip(("address1", "city", "state", "zip"), payer, strict=True)) if payer else None
-        )
-        form = cms1500.render(c, prac, payer_row, form=fmt == "cms1500")
+        form = cms1500.render(c, prac, _payer_address(conn, inv), form=fmt == "cms1500")
         return form, f"{inv['number']}-cms1500.pdf"
     if fmt == "x12":
         if c.get("kind") != "claim":
@@ -1056,6 +1056,14 @@ def export(conn: Database, number: str, fmt: str) -> tuple[bytes, str]:
         )
         return x837.render(env, prac, [c]).text.encode("ascii"), f"{inv['number']}.edi"
     raise BadInput("--format must be pdf, x12, csv, cms1500, cms1500-data, ub04 or ub04-data")
+
+
+def _payer_address(conn: Database, inv: dict) -> dict | None:
+    """The payer's mailing address as recorded now (a paper claim is mailed now)."""
+    row = conn.execute(
+        "SELECT address1, city, state, zip FROM payers WHERE id = ?", (inv["payer_id"],)
+    ).fetchone()
+    return dict(zip(("address1", "city", "state", "zip"), row, strict=True)) if row else None
 
 
 def _claim_envelope(conn: Database, inv: dict) -> tuple[dict, int, int, str]:

@@ -1,8 +1,9 @@
 """An institutional claim on the paper UB-04 (CMS-1450) form, as a PDF.
 
 The renderer works from a plain dict of form-locator values (``FIELDS`` below lists the keys),
-so it can be built and tested from any source: `fields_from_claim` fills it from an
-institutional claim (billadmin.institutional.model), the same data the 837I is built from.
+so it can be built and tested from any source: `fields_from_content` fills it from the content
+an institutional claim was issued with (institutional/content.py), the content its 837I is
+rendered from, so the paper and the electronic claim say the same.
 
 The grid: like the CMS-1500 (cms1500.py, whose grid helpers this module shares), the UB-04 is
 laid out for 10 characters per inch and 6 lines per inch on letter paper, Courier 12 pt, so a
@@ -21,7 +22,8 @@ Choices, where the manual leaves room:
 - Dates are MMDDYY without separators (FL 6, 12, 31-36, 45, 74), MMDDYYYY in FL 10; amounts
   with a space where the form's printed line divides dollars from cents; codes without the
   decimal point. FL 4 has its leading zero.
-- FL 3a is our claim number (CLM01 on the 837I: the number the payer sends back).
+- FL 3a is our claim number (CLM01 on the 837I: the number the payer sends back); FL 3b the
+  medical record number when the content carries one (`mrn`).
 - Occurrence codes and value codes fill the "a" row across (31a-34a, 39a-41a) before "b".
 - FL 38 carries the payer's name and address (the form is mailed in a window envelope).
 - FL 50-55 row A is the primary payer; FL 54 shows what each other payer paid, FL 55 the
@@ -46,8 +48,7 @@ from .cms1500 import _amount, _digits, _Page, _x, _y
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-    from ..db import Database
-    from ..institutional.model import InstitutionalClaim
+    from .x12files import X12Run
 
 LINES_PER_PAGE = 22
 FIRST_LINE = 19  # grid line of revenue line 1
@@ -396,7 +397,7 @@ def render(f: dict[str, Any], *, form: bool = True) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------
-# from an institutional claim (billadmin.institutional.model) to the form-locator dict
+# from an institutional claim's issued content (institutional/content.py) to the locator dict
 
 # FL 78-79 qualifiers by provider role (the 837I's 2310C other operating and 2310F referring)
 OTHER_PROVIDERS = (("other", "ZZ"), ("referring", "DN"))
@@ -413,27 +414,28 @@ def _name(p: dict | None) -> str:
     return ", ".join(x for x in (p.get("last"), p.get("first")) if x)
 
 
-def fields_from_claim(claim: InstitutionalClaim, billing: dict) -> dict[str, Any]:
-    """The form-locator dict of an institutional claim billed to one payer.
+def is_institutional(c: dict | None) -> bool:
+    return c is not None and c.get("kind") == "claim" and c.get("claim_type") == "institutional"
 
-    `billing` is what the claim is billed with, in the shapes of the professional claim content
-    (content.py): payer {name, kind, id}, payer_address {address1, city, state, zip},
-    subscriber (with member_id, group, relationship), patient (None when the patient is the
-    subscriber), priority (the billed payer's: 1 primary), other_payers [{priority, payer,
-    subscriber, adjudication: {paid_cents}}], mrn, issued_on, frequency (7 replacement, 8 void:
-    FL 4's last digit) and payer_claim_number (the original's, FL 64)."""
-    fac = claim.facility
-    sub = billing.get("subscriber") or {}
-    pat = billing.get("patient") or sub
-    payer = billing.get("payer") or {}
-    addr = billing.get("payer_address") or {}
-    tob = claim.type_of_bill
-    freq = str(billing.get("frequency") or "")
-    if freq in ("7", "8"):
-        tob = tob[:2] + freq
+
+def fields_from_content(
+    c: dict, *, payer_address: dict | None = None, created: str | None = None
+) -> dict[str, Any]:
+    """The form-locator dict of an institutional claim, from the content it was issued with
+    (the 837I's: institutional/content.py), so the paper and the electronic claim say the same.
+    `payer_address` {address1, city, state, zip} is the payer's as recorded now (the form is
+    mailed now: FL 38); `created` the creation date of FL 45 (default: the content's
+    issued_on, else the statement's last day)."""
+    fac = c.get("facility") or {}
+    sub = c.get("subscriber") or {}
+    pat = c.get("patient") or sub
+    payer = c.get("payer") or {}
+    addr = payer_address or {}
+    adm = c.get("admission") or {}
+    freq = str(c.get("frequency") or "1")
     # FL 50-65 rows A-C: every payer in priority order, the billed one among them
-    rows = [(int(billing.get("priority") or 1), True, payer, sub, None)]
-    for o in billing.get("other_payers") or []:
+    rows = [(int(c.get("priority") or 1), True, payer, sub, None)]
+    for o in c.get("other_payers") or []:
         paid = (o.get("adjudication") or {}).get("paid_cents")
         rows.append(
             (
@@ -446,60 +448,53 @@ def fields_from_claim(claim: InstitutionalClaim, billing: dict) -> dict[str, Any
         )
     rows.sort(key=lambda r: (r[0], not r[1]))
     prior = sum(int(r[4] or 0) for r in rows if not r[1])
-    total = claim.total_cents
-    dx = [d for d in claim.diagnoses if d.qualifier == "ABK"] + [
-        d for d in claim.diagnoses if d.qualifier == "ABF"
+    total = int(c.get("total_cents") or 0)
+    dx = [d for d in c.get("diagnoses") or [] if d[0] == "ABK"] + [
+        d for d in c.get("diagnoses") or [] if d[0] == "ABF"
     ]
-    admitting = next((d.code for d in claim.diagnoses if d.qualifier == "ABJ"), None)
-    procs = sorted(claim.procedures, key=lambda p: (p.qualifier != "BBR", p.seq))
+    procs = sorted(enumerate(c.get("procedures") or []), key=lambda p: (p[1][0] != "BBR", p[0]))
+    lines = c.get("lines") or []
     f: dict[str, Any] = {
-        "1": {
-            "name": fac.name,
-            "address1": fac.address1,
-            "city": fac.city,
-            "state": fac.state,
-            "zip": fac.zip,
-            "phone": fac.phone,
-        },
-        "3a": claim.key,
-        "3b": billing.get("mrn"),
-        "4": tob,
-        "5": _tax_number(fac.tax_id),
-        "6": [claim.statement_from, claim.statement_through],
+        "1": {k: fac.get(k) for k in ("name", "address1", "city", "state", "zip", "phone")},
+        "3a": c.get("number"),
+        "3b": c.get("mrn"),
+        "4": c.get("type_of_bill"),
+        "5": _tax_number(fac.get("tax_id")),
+        "6": [c.get("statement_from"), c.get("statement_through")],
         "8b": _name(pat),
         "9": {k: pat.get(k) for k in ("address1", "city", "state", "zip")},
         "10": pat.get("dob"),
         "11": pat.get("sex"),
-        "12": claim.admission_date,
-        "13": (claim.admission_hour or "")[:2] or None,
-        "14": claim.admission_type,
-        "15": claim.admission_source,
-        "16": (claim.discharge_hour or "")[:2] or None,
-        "17": claim.patient_status,
-        "18-28": list(claim.condition_codes),
-        "31-34": [[o.code, o.date] for o in claim.occurrence_codes],
-        "35-36": [[s.code, s.date_from, s.date_through] for s in claim.occurrence_spans],
+        "12": adm.get("date"),
+        "13": (adm.get("hour") or "")[:2] or None,
+        "14": adm.get("type"),
+        "15": adm.get("source"),
+        "16": (c.get("discharge_hour") or "")[:2] or None,
+        "17": c.get("patient_status"),
+        "18-28": list(c.get("conditions") or []),
+        "31-34": [list(o) for o in c.get("occurrences") or []],
+        "35-36": [list(s) for s in c.get("spans") or []],
         "38": [
             payer.get("name"),
             addr.get("address1"),
             " ".join(x for x in (addr.get("city"), addr.get("state"), addr.get("zip")) if x),
         ],
-        "39-41": [[v.code, v.amount_cents] for v in claim.value_codes],
+        "39-41": [list(v) for v in c.get("values") or []],
         "42-48": [
             {
-                "revenue_code": ln.revenue_code,
-                "hcpcs": ln.hcpcs,
-                "modifiers": list(ln.modifiers),
-                "date": ln.line_date,
-                "units": ln.units,
-                "charge_cents": ln.charge_cents,
-                "non_covered_cents": ln.non_covered_cents,
+                "revenue_code": ln.get("revenue_code"),
+                "hcpcs": ln.get("code"),
+                "modifiers": list(ln.get("modifiers") or []),
+                "date": ln.get("date"),
+                "units": ln.get("units"),
+                "charge_cents": ln.get("charge_cents"),
+                "non_covered_cents": ln.get("non_covered_cents"),
             }
-            for ln in claim.lines
+            for ln in lines
         ],
-        "45": billing.get("issued_on"),
+        "45": created or c.get("issued_on") or c.get("statement_through"),
         "total_cents": total,
-        "non_covered_cents": sum(ln.non_covered_cents for ln in claim.lines),
+        "non_covered_cents": sum(int(ln.get("non_covered_cents") or 0) for ln in lines),
         "50-55": [
             {
                 "name": p.get("name"),
@@ -511,7 +506,7 @@ def fields_from_claim(claim: InstitutionalClaim, billing: dict) -> dict[str, Any
             }
             for _, billed, p, _, paid in rows
         ],
-        "56": fac.npi,
+        "56": fac.get("npi"),
         "58-62": [
             {
                 "name": _name(s),
@@ -521,113 +516,56 @@ def fields_from_claim(claim: InstitutionalClaim, billing: dict) -> dict[str, Any
             }
             for _, _, _, s, _ in rows
         ],
-        "63": [claim.prior_auth if billed else None for _, billed, *_ in rows],
-        "64": [billing.get("payer_claim_number") if billed else None for _, billed, *_ in rows]
+        "63": [c.get("prior_auth") if billed else None for _, billed, *_ in rows],
+        "64": [c.get("payer_claim_number") if billed else None for _, billed, *_ in rows]
         if freq in ("7", "8")
         else [],
         "66": "0",
-        "67": [[d.code, d.poa] for d in dx],
-        "69": admitting,
-        "70": [d.code for d in claim.diagnoses if d.qualifier == "APR"],
-        "72": [[d.code, d.poa] for d in claim.diagnoses if d.qualifier == "ABN"],
-        "74": [[p.code, p.date] for p in procs],
-        "81": [["B3", fac.taxonomy, ""]] if fac.taxonomy else [],
+        "67": [[code, poa] for _, code, poa in dx],
+        "69": next((d[1] for d in c.get("diagnoses") or [] if d[0] == "ABJ"), None),
+        "70": [d[1] for d in c.get("diagnoses") or [] if d[0] == "APR"],
+        "72": [[d[1], d[2]] for d in c.get("diagnoses") or [] if d[0] == "ABN"],
+        "74": [[code, when] for _, (_, code, when) in procs],
+        "81": [["B3", fac["taxonomy"], ""]] if fac.get("taxonomy") else [],
     }
+    by_role = {p.get("role"): p for p in c.get("providers") or []}
     for key, role in (("76", "attending"), ("77", "operating")):
-        p = claim.provider(role)
-        if p:
-            f[key] = {"npi": p.npi, "last": p.last_name, "first": p.first_name}
-    others = [(q, claim.provider(role)) for role, q in OTHER_PROVIDERS if claim.provider(role)]
+        if role in by_role:
+            f[key] = {k: by_role[role].get(k) for k in ("npi", "last", "first")}
+    others = [(q, by_role[role]) for role, q in OTHER_PROVIDERS if role in by_role]
     for key, (qual, p) in zip(("78", "79"), others, strict=False):
-        assert p is not None
-        f[key] = {"qualifier": qual, "npi": p.npi, "last": p.last_name, "first": p.first_name}
+        f[key] = {"qualifier": qual, **{k: p.get(k) for k in ("npi", "last", "first")}}
     return f
 
 
-def billing_for_invoice(conn: Database, inv: dict, claim: InstitutionalClaim) -> dict:
-    """What an issued institutional claim invoice was billed with, read from the database: the
-    patient, the invoice's coverage and payer, the other coverages active on the statement's
-    first day (content.active_coverages), the original's payer claim number for a
-    replacement or void. Prior payments by other payers are not read here."""
-    from . import content
-
-    table = content.temp_ids(conn, "ub04_patients", [inv["patient_id"]])
-    patient = content.load_patients(conn, table)[inv["patient_id"]]
-    payers = content.load_payers(conn)
-    covs = content.load_coverages(conn, table).get(inv["patient_id"], [])
-    active = content.active_coverages(covs, claim.statement_from, payers)
-    billed = next((c for c in covs if c["id"] == inv.get("coverage_id")), None) or next(
-        (c for c in active if c["payer_id"] == inv.get("payer_id")), None
-    )
-    out: dict[str, Any] = {
-        "mrn": patient.get("mrn"),
-        "issued_on": inv.get("issued_on"),
-        "frequency": inv.get("frequency_code"),
-    }
-    if billed is None:  # billed to a payer with no coverage on file: the patient's own block
-        out["subscriber"] = {**content.person_block(patient), "relationship": "self"}
-        payer_row = payers.get(inv.get("payer_id") or 0) or {}
-    else:
-        out["subscriber"], out["patient"] = content.subscriber_block(billed, patient)
-        out["priority"] = billed["priority"]
-        payer_row = payers[billed["payer_id"]]
-    out["payer"] = content.payer_block(payer_row) if payer_row else {}
-    out["payer_address"] = {k: payer_row.get(k) for k in ("address1", "city", "state", "zip")}
-    out["other_payers"] = [
-        {
-            "priority": c["priority"],
-            "payer": content.payer_block(payers[c["payer_id"]]),
-            "subscriber": content.subscriber_block(c, patient)[0],
-        }
-        for c in active
-        if billed is None or c["id"] != billed["id"]
-    ]
-    if inv.get("original_invoice_id"):
-        row = conn.execute(
-            "SELECT payer_claim_number FROM payer_claim_numbers WHERE invoice_id = ?",
-            (inv["original_invoice_id"],),
-        ).fetchone()
-        out["payer_claim_number"] = row[0] if row else None
-    return out
-
-
-def claim_of_invoice(conn: Database, inv: dict) -> InstitutionalClaim:
-    """The institutional claim an invoice bills (its encounter's); BadInput when it bills none."""
-    from ..institutional import model
-
-    row = conn.execute(
-        "SELECT e.number FROM inst_claims c JOIN encounters e ON e.id = c.encounter_id"
-        " WHERE c.encounter_id = ?",
-        (inv.get("encounter_id"),),
-    ).fetchone()
-    if row is None:
+def export(
+    c: dict | None, inv: dict, payer_address: dict | None, *, form: bool
+) -> tuple[bytes, str]:
+    """`invoice export N --format ub04|ub04-data`: the invoice's issued content on the UB-04,
+    (PDF bytes, suggested name); BadInput when the invoice is not an institutional claim."""
+    if c is None or not is_institutional(c):
         raise BadInput(
             f"{inv['number']} is not an institutional claim: a professional claim exports with"
             " --format cms1500, a patient invoice with --format pdf"
         )
-    return model.load_claim(conn, row[0])
-
-
-def export(conn: Database, inv: dict, *, form: bool) -> tuple[bytes, str]:
-    """`invoice export N --format ub04|ub04-data`: (PDF bytes, suggested name)."""
-    claim = claim_of_invoice(conn, inv)
-    f = fields_from_claim(claim, billing_for_invoice(conn, inv, claim))
+    f = fields_from_content(c, payer_address=payer_address, created=inv.get("issued_on"))
     return render(f, form=form), f"{inv['number']}-ub04.pdf"
 
 
-def paper_file(
-    conn: Database,
-    inv: dict,
-    claim: InstitutionalClaim,
-    payer_code: str,
-    billing: dict | None = None,
-) -> tuple[str, bytes]:
-    """A paper-only payer's institutional claim from `invoice generate` (as X12Run._add_paper
-    does with the CMS-1500 for professional claims): (file name UB04-<payer>-<invoice>.pdf,
-    the values-only PDF for printing on the red form). `inv` is the issued invoice row
-    (number, patient_id, payer_id, coverage_id, issued_on, frequency_code,
-    original_invoice_id); `billing` the content it was issued with when the run has it, else
-    read from the database (billing_for_invoice). The caller writes the file (Staged) and
-    records it as the invoice's 'pdf' file, sent, as it does a CMS-1500."""
-    f = fields_from_claim(claim, billing or billing_for_invoice(conn, inv, claim))
-    return f"UB04-{payer_code}-{inv['number']}.pdf", render(f, form=False)
+def add_paper(run: X12Run, payer_id: int, items: list[tuple[int, dict]]) -> None:
+    """A paper-only payer's institutional claims in `invoice generate` (payers.claim_media =
+    'paper'), as X12Run._add_paper prints the CMS-1500 for professional claims: each claim's
+    UB-04, values only for the red form, as UB04-<payer>-<claim>.pdf beside the run's files,
+    recorded by run.finish as the invoice's 'pdf' file and sent. `items` are (invoice id,
+    issued content) pairs."""
+    from ..outfile import inside
+
+    payer = run.payers[payer_id]
+    address = {k: payer.get(k) for k in ("address1", "city", "state", "zip")}
+    for iid, c in items:
+        name = f"UB04-{payer['code']}-{c['number']}.pdf"
+        final = inside(run.result.out_dir, name)  # the payer code comes from data
+        if run.staged.enabled:
+            f = fields_from_content(c, payer_address=address, created=str(run.at)[:10])
+            run.staged.write_bytes(final, render(f, form=False))
+        run.paper.append((iid, name, final))
