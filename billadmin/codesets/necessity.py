@@ -42,6 +42,12 @@ KINDS = ("lab-ncd", "mcd-articles")
 NAMES = {"lab-ncd": "Lab NCD code lists", "mcd-articles": "MCD Billing and Coding Articles"}
 NCD_SOURCE = "Medicare NCD Manual (Pub. 100-03) ch. 1 part 3 sec. {ncd}; CMS lab NCD code list"
 RULE_IDS = ("NCD-NECESSITY", "LCD-NECESSITY")
+# how an MCD group paragraph says its diagnoses are covered only together with another group's
+COMBINATION = re.compile(
+    r"combination|in conjunction with|must (also )?be (billed|reported|coded|submitted)"
+    r"|secondary (diagnosis|code)|dual diagnos|along with a (diagnosis|code)",
+    re.IGNORECASE,
+)
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -192,6 +198,11 @@ def _apply(conn, kind, parsed, label, effective, source, sha) -> NecessityReport
         " VALUES (?,?,?,?,?,?)",
         [(vid, *r) for r in parsed.codes],
     )
+    c.executemany(
+        "INSERT OR IGNORE INTO necessity_groups (version_id, policy, list, grp, paragraph)"
+        " VALUES (?,?,?,?,?)",
+        [(vid, *g) for g in getattr(parsed, "groups", [])],
+    )
     rep = NecessityReport(
         kind,
         label,
@@ -285,6 +296,9 @@ class Verdict:
     supporting: list[str]  # a few diagnoses that would support it
     source: str
     contractor: str | None = None
+    # the line's covered diagnoses are all in groups the article covers only in combination
+    # with another group: those groups' paragraphs (MCD article_x_icd10_covered_group)
+    combination: list[str] | None = None
 
     @property
     def excluded(self) -> bool:
@@ -305,13 +319,25 @@ class _Snapshot:
             (vid,),
         ):
             self.info[p] = (title, frm, to, who)
-        for p, k, code in c.execute(
-            "SELECT policy, list, code FROM necessity_codes WHERE version_id = ?", (vid,)
+        self.group_of: dict[tuple[str, str], set[int]] = {}  # (article, covered code) -> groups
+        for p, k, code, grp in c.execute(
+            "SELECT policy, list, code, grp FROM necessity_codes WHERE version_id = ?", (vid,)
         ):
             if k == "hcpcs":
                 self.by_code.setdefault(code, []).append(p)
             else:
                 self.lists.setdefault((p, k), set()).add(code)
+                if k == "covered" and grp is not None:
+                    self.group_of.setdefault((p, code), set()).add(grp)
+        self.combination: dict[tuple[str, int], str] = {
+            (p, grp): text
+            for p, grp, text in c.execute(
+                "SELECT policy, grp, paragraph FROM necessity_groups WHERE version_id = ?"
+                " AND list = 'covered'",
+                (vid,),
+            )
+            if COMBINATION.search(text)
+        }
         self._parts: dict[str, tuple] = {}
 
     def parts(self, policy: str) -> tuple[set, set, set, list[str]]:
@@ -393,7 +419,14 @@ def _verdict(snap: _Snapshot, policy: str, dxs: tuple[str, ...], dos: str) -> Ve
         ok = any(d not in nonsupport and d not in never for d in dxs)
         examples = []
     bad = [d for d in dxs if d in never]
-    return Verdict(name, title, snap.kind, snap.label, ok, bad, examples, source, who)
+    combination = None
+    if ok and covered and snap.combination:
+        per_dx = [snap.group_of.get((policy, d), set()) for d in dxs if d in covered]
+        groups = sorted(set().union(*per_dx)) if per_dx else []
+        texts = [snap.combination.get((policy, g)) for g in groups]
+        if groups and all(per_dx) and all(texts):
+            combination = [t for t in texts if t]
+    return Verdict(name, title, snap.kind, snap.label, ok, bad, examples, source, who, combination)
 
 
 def verdict_rows(verdicts: list[Verdict]) -> list[dict]:
@@ -406,6 +439,7 @@ def verdict_rows(verdicts: list[Verdict]) -> list[dict]:
             "would_support": ", ".join(v.supporting)
             or ("any diagnosis not on its negative lists" if v.kind == "lab-ncd" else ""),
             "contractor": v.contractor or "",
+            "combination": " | ".join(v.combination or []),
             "version": v.version,
             "source": v.source,
         }
@@ -420,6 +454,7 @@ COLUMNS = [
     "never_covered",
     "would_support",
     "contractor",
+    "combination",
     "version",
     "source",
 ]

@@ -60,6 +60,7 @@ class Parsed:
     policies: dict[str, tuple] = field(default_factory=dict)
     codes: list[tuple] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    groups: list[tuple] = field(default_factory=list)  # (policy, list, group, paragraph)
 
 
 def _key(h) -> str:
@@ -344,13 +345,40 @@ def parse_mcd(paths: list[Path], contractor: str | None = None) -> Parsed:
                     (r.get(dcol) or "").strip() or None,
                 )
             )
+    _group_paragraphs(files, keep, out)
     if problems:
         raise InvalidRows(problems[:50], file=problems[0].file)
     out.notes.append(
-        f"{len(out.policies):,} article(s); ICD-10-CM groups apply to every HCPCS code of their"
-        " article (the group paragraphs that narrow them are not read)"
+        f"{len(out.policies):,} article(s), {len(out.groups):,} group paragraph(s); ICD-10-CM"
+        " groups apply to every HCPCS code of their article; a group covered only in"
+        " combination (its paragraph says so) is quoted in the finding, not enforced"
     )
     return out
+
+
+def plain_text(html_text: str) -> str:
+    """An MCD paragraph (HTML) as plain text: tags dropped, entities decoded, spaces collapsed."""
+    import html
+
+    text = re.sub(r"<[^>]+>", " ", html_text or "")
+    return re.sub(r"\s+", " ", html.unescape(text)).strip()
+
+
+def _group_paragraphs(files: _Files, keep: set[str], out: Parsed) -> None:
+    """article_x_icd10_covered_group.csv / _noncovered_group.csv (article_id, article_version,
+    icd10_covered_group or icd10_noncovered_group, paragraph): each group's paragraph."""
+    for name, kind, gcol in (
+        ("article_x_icd10_covered_group.csv", "covered", "icd10coveredgroup"),
+        ("article_x_icd10_noncovered_group.csv", "noncovered", "icd10noncoveredgroup"),
+    ):
+        if not files.has(name):
+            continue
+        for _n, r in files.rows(name):
+            aid = (r.get("articleid") or "").strip()
+            g = (r.get(gcol) or "").strip()
+            text = plain_text(r.get("paragraph") or "")
+            if aid in keep and g.isdigit() and text:
+                out.groups.append((f"A{aid}", kind, int(g), text))
 
 
 def _contractors(files: _Files) -> dict[tuple[str, str], tuple[str, str]]:

@@ -206,3 +206,23 @@ def m004_icd10pcs(db: Database):
     CREATE UNIQUE INDEX pcs_codes_key ON pcs_codes(code, COALESCE(effective_from, ''))
     """,
     )
+
+
+@codesets()
+def m005_necessity_group_paragraphs(db: Database):
+    """The MCD articles' group paragraphs (article_x_icd10_covered_group.csv): a group of
+    covered diagnoses may be covered only in combination with another group's, which only the
+    paragraph says; stored with the snapshot so the finding can quote it."""
+    _exec(
+        db,
+        """
+    CREATE TABLE necessity_groups (
+        version_id INTEGER NOT NULL REFERENCES necessity_versions(id),
+        policy TEXT NOT NULL,
+        list TEXT NOT NULL CHECK (list IN ('covered', 'noncovered')),
+        grp INTEGER NOT NULL,
+        paragraph TEXT NOT NULL,
+        PRIMARY KEY (version_id, policy, list, grp)
+    ) STRICT
+    """,
+    )

@@ -66,12 +66,27 @@ def _analyse(ref: Ref, enc) -> list[tuple[str, int, str, str]]:
         if line.context:
             continue
         for v in idx.assess(line.code, _line_dx(enc, line), enc.dos):
-            if v.supported:
-                continue
             rid = "NCD-NECESSITY" if v.kind == "lab-ncd" else "LCD-NECESSITY"
+            if v.supported:
+                if v.combination:  # the article's group paragraph, quoted: a coder's check
+                    out.append((rid, line.no, _combination(line, v), "warning"))
+                continue
             sev, msg = _message(line, v)
             out.append((rid, line.no, msg, sev))
     return out
+
+
+def _combination(line, v: Verdict) -> str:
+    """A line supported only by diagnoses its article covers in combination with another group
+    (MCD article_x_icd10_covered_group paragraph), the paragraph quoted (shortened)."""
+    text = " / ".join(v.combination or [])
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return (
+        f"{line.code} under {v.policy}{f' ({v.title})' if v.title else ''}: its diagnoses are"
+        f' covered only in combination: "{text}": check the line also points at the'
+        " diagnosis the article pairs them with"
+    )
 
 
 def _message(line, v: Verdict) -> tuple[str, str]:
