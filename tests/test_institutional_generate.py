@@ -160,3 +160,17 @@ def test_an_invalid_837i_rolls_the_whole_run_back(hosp, tmp_path, monkeypatch):
     assert _q(hosp, "SELECT COUNT(*) FROM invoices")[0][0] == 0
     assert {c.status for c in model.list_claims(hosp)} == {"unbilled"}
     assert not list((tmp_path / "out").glob("*.edi"))
+
+
+def test_export_x12_rerenders_the_issued_837i(hosp, tmp_path):
+    _run(hosp, tmp_path)
+    data, name = lifecycle.export(hosp, "C000002", "x12")
+    assert name == "C000002.edi"
+    text = data.decode("ascii")
+    v = validate.validate_text(text, name)
+    assert v.valid and v.version == "005010X223A2", [str(x) for x in v.problems]
+    issued = _edi(tmp_path, "837I")[0].read_text()
+    # the claim's loops are the issued file's, byte for byte (only the envelope's dates differ)
+    start = issued.index("CLM*C000002")
+    clm = issued[start : issued.index("HL*", start)]
+    assert clm in text

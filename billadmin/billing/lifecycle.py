@@ -1054,6 +1054,11 @@ def export(conn: Database, number: str, fmt: str) -> tuple[bytes, str]:
             created=_dt.datetime.now().replace(second=0, microsecond=0),
             usage=usage,
         )
+        if c.get("claim_type") == "institutional":  # an 837I (x12/x837i.py)
+            from ..x12 import x837i
+
+            block = {"submitter": prac, "facility": c["facility"]}
+            return x837i.render(env, block, [c]).text.encode("ascii"), f"{inv['number']}.edi"
         return x837.render(env, prac, [c]).text.encode("ascii"), f"{inv['number']}.edi"
     raise BadInput("--format must be pdf, x12, csv, cms1500, cms1500-data, ub04 or ub04-data")
 
