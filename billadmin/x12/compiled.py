@@ -1070,3 +1070,8 @@ def validate_file(path) -> Verdict:
         v.problems = problems + v.problems
         v.valid = False
     return v
+
+
+def validate_paths(paths) -> list[Verdict]:
+    """Validate X12 files from anywhere (`billadmin invoice validate`), in file order."""
+    return [validate_file(p) for p in paths]
