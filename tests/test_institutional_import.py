@@ -97,7 +97,7 @@ def test_import_outpatient_and_inpatient(hosp, cli, tmp_path):
     # the same file again: its keys exist, refused, nothing written
     r = cli("import", "institutional", tmp_path / "ub.csv")
     assert r.exit_code == 2
-    assert "already in the database" in r.stderr
+    assert "already in the database" in r.stderr and "imported once" in r.stderr
     assert _count(hosp, "inst_claims") == 2
 
 

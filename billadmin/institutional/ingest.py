@@ -14,8 +14,8 @@ value_codes "80:3;A1:1676.00" (an amount in dollars, stored in cents).
 
 Rules (each refusal names file, row and column, never the value; any problem: nothing is
 written, exit 2):
-- claim: the claim's key (patient control number, CLM01: up to 20 characters), new to the
-  database: a claim already imported is corrected by `invoice replace`, not re-imported.
+- claim: the claim's key (the hospital's patient control number, up to 20 characters; it is
+  the claim's encounter number), new to the database: a claim is imported once.
 - mrn: a registered patient; facility: a facility code (`billadmin facility set`), optional
   when there is one facility.
 - type_of_bill: one that exists (billtypes.BILL_TYPES: facility type and classification) with a
@@ -560,8 +560,8 @@ def read_claims(
             Problem(
                 first_row[key].n,
                 "claim",
-                "this claim (or an encounter with its key) is already in the database:"
-                " correct a billed claim with `billadmin invoice replace`",
+                "this claim key is already in the database (imported before, or a"
+                " professional encounter's number): a claim is imported once",
                 file=file,
             )
         )
