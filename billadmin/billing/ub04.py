@@ -558,14 +558,22 @@ def add_paper(run: X12Run, payer_id: int, items: list[tuple[int, dict]]) -> None
     UB-04, values only for the red form, as UB04-<payer>-<claim>.pdf beside the run's files,
     recorded by run.finish as the invoice's 'pdf' file and sent. `items` are (invoice id,
     issued content) pairs."""
+    import json
+
     from ..outfile import inside
 
     payer = run.payers[payer_id]
     address = {k: payer.get(k) for k in ("address1", "city", "state", "zip")}
+    issued = dict(  # FL 45: each invoice's issue date, as `invoice export` prints it
+        run.conn.execute(
+            "SELECT id, issued_on FROM invoices WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps([iid for iid, _ in items]),),
+        ).fetchall()
+    )
     for iid, c in items:
         name = f"UB04-{payer['code']}-{c['number']}.pdf"
         final = inside(run.result.out_dir, name)  # the payer code comes from data
         if run.staged.enabled:
-            f = fields_from_content(c, payer_address=address, created=str(run.at)[:10])
+            f = fields_from_content(c, payer_address=address, created=issued.get(iid))
             run.staged.write_bytes(final, render(f, form=False))
         run.paper.append((iid, name, final))
