@@ -1,0 +1,112 @@
+"""The compiled X12 validator against pyx12 on the same files (issue 15: >= 20x faster).
+
+Files: the 837P files of one `invoice generate` run of bench_invoice's 100k encounters (its
+x12-ref folder, built once and shared with bench_invoice's "pyx12 alone" row).
+
+  billadmin invoice validate FILES      vs  pyx12 (billadmin.x12.validate) on the same FILES,
+  (the compiled validator, one process)     one process, file after file
+
+Both sides are whole processes in one CPU, so the ratio is per CPU (target: <= 0.05, i.e. the
+compiled validator at least 20x faster). The compiled maps are cached in the user's cache folder
+(warmed before the timed runs); pyx12 loads its XML maps in each process, as it always does.
+
+    python benchmarks/run.py --only validator
+    python benchmarks/bench_validator.py FILE...     # in-process timings of both and the ratio
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+PYX12 = (
+    "import sys\n"
+    "from billadmin.x12 import validate\n"
+    "bad = [v.name for v in map(validate.validate_file, sys.argv[1:]) if not v.valid]\n"
+    "sys.exit(1 if bad else 0)\n"
+)
+WARM = "from billadmin.x12 import compiled_maps as m; m.load('x12.control.00501.xml'); m.load('837.5010.X222.A1.xml')"
+
+
+def reference_files(ctx) -> list[str]:
+    """The 837P files of one generate run over bench_invoice's database (cached)."""
+    import bench_invoice
+
+    lines = bench_invoice._lines(ctx)
+    folder, _base, charged = bench_invoice.prepare(ctx.billadmin, ctx.work, lines)
+    ref = folder / "x12-ref"
+    if not (ref / "done").exists():
+        shutil.rmtree(ref, ignore_errors=True)
+        bench_invoice._fresh(charged, folder / "ref.db")
+        subprocess.run(
+            [
+                ctx.billadmin,
+                "--db",
+                str(folder / "ref.db"),
+                "-q",
+                "invoice",
+                "generate",
+                "--no-pdf",
+                "--no-xlsx",
+                "--out",
+                str(ref),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        (ref / "done").write_text("ok\n")
+    return sorted(str(p) for p in ref.glob("*.edi"))
+
+
+def workloads(ctx):
+    from harness import Workload
+
+    edi = reference_files(ctx)
+    return [
+        Workload(
+            name=f"compiled validator: invoice validate of {len(edi)} 837P files of a 100k run",
+            subject=[ctx.billadmin, "-q", "invoice", "validate", "--format", "csv", *edi],
+            anchor=[ctx.python, "-c", PYX12, *edi],
+            anchor_name="pyx12 on the same files (one process)",
+            target=0.05,
+            setup=lambda: subprocess.run([ctx.python, "-c", WARM], check=True),
+            runs=min(ctx.runs, 3),
+            note="per CPU: both sides one process; target 0.05 = at least 20x faster",
+        )
+    ]
+
+
+def compare(paths: list[str]) -> None:
+    """Both validators in this process on the same files: seconds, segments and the ratio."""
+    from billadmin.x12 import compiled, validate
+
+    compiled.validate_paths(paths[:1])  # maps loaded (and compiled once) outside the timing
+    t0 = time.perf_counter()
+    mine = compiled.validate_paths(paths)
+    t_mine = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    theirs = [validate.validate_file(p) for p in paths]
+    t_theirs = time.perf_counter() - t0
+    segs = sum(v.segments for v in mine)
+    same = sum(
+        (a.valid, a.problems[:1] and a.problems[0].segment)
+        == (b.valid, b.problems[:1] and b.problems[0].segment)
+        for a, b in zip(mine, theirs, strict=True)
+    )
+    print(
+        f"{len(paths)} files, {segs:,} segments: compiled {t_mine:.2f} s "
+        f"({t_mine / segs * 1e6:.1f} us/segment), pyx12 {t_theirs:.2f} s "
+        f"({t_theirs / segs * 1e6:.1f} us/segment): {t_theirs / t_mine:.1f}x faster; "
+        f"same verdict on {same} of {len(paths)}"
+    )
+
+
+if __name__ == "__main__":
+    compare(sys.argv[1:])
