@@ -426,3 +426,42 @@ def test_faster_than_pyx12(seeds):
     t_pyx12 = time.perf_counter() - t0
     assert v.valid and w.valid, v.problems[:3]
     assert t_pyx12 / t_compiled >= 5, (t_pyx12, t_compiled)
+
+
+def test_checker_is_the_gates_drop_in(seeds, tmp_path):
+    """compiled.Checker takes validate.Checker's calls (billing/x12files.X12Run)."""
+    segs = _segs(seeds["837P"])
+    seen: list = []
+    c = compiled.Checker(workers=2, on_progress=lambda done, total: seen.append((done, total)))
+    c.add_segments(segs, [], "a.edi")
+    broken = tmp_path / "b.edi"
+    broken.write_text(seeds["837P"].replace("CLM*C000001*155", "CLM*C000001*ABC"))
+    c.add_file(broken, None, "b.edi", len(segs), split_problems=[])
+    a, b = c.verdicts()
+    assert a.valid and a.name == "a.edi" and a.segments == len(segs)
+    assert not b.valid and b.name == "b.edi"
+    assert (b.problems[0].segment, b.problems[0].element) == ("CLM", "CLM02")
+    assert seen[-1] == (2 * len(segs), 2 * len(segs))
+    c.close()
+
+
+def test_invoice_validate_runs_compiled_and_with_pyx12_both(cli, seeds, tmp_path):
+    import json
+
+    good = tmp_path / "good.edi"
+    good.write_text(seeds["837P"])
+    bad = tmp_path / "bad.835"
+    bad.write_text(seeds["835"].replace("DTM*472*20260610", "DTM*472*20261399"))
+    r = cli("invoice", "validate", str(good), str(bad), "--format", "json")
+    assert r.exit_code == 1, r.stderr
+    rows = json.loads(r.stdout)
+    assert [x["valid"] for x in rows] == [True, False] and "pyx12" not in rows[0]
+    assert "DTM DTM02: invalid date" in r.stderr and "pyx12:" not in r.stderr
+    r = cli("invoice", "validate", str(good), str(bad), "--pyx12", "--format", "json")
+    assert r.exit_code == 1
+    rows = json.loads(r.stdout)
+    assert [(x["valid"], x["pyx12"]["valid"]) for x in rows] == [(True, True), (False, False)]
+    assert "pyx12: segment" in r.stderr and "disagree" not in r.stderr
+    r = cli("invoice", "validate", str(good), "--pyx12", "--format", "csv")
+    assert r.exit_code == 0
+    assert r.stdout.splitlines()[0].endswith("valid,problems,pyx12_valid,pyx12_problems")
