@@ -709,6 +709,8 @@ def test_paper_payer_run_prints_the_ub04(hospital, tmp_path):
     finally:
         run.close()
     [(paper_iid, name, final)] = run.paper
+    [note] = run.result.notes  # Medicare on paper: the ASCA exceptions are named
+    assert "ASCA" in note and "payer set MCR --electronic" in note
     assert (paper_iid, name, final.name) == (iid, "UB04-MCR-C000001.pdf", "UB04-MCR-C000001.pdf")
     pdf = staged.pending(final).read_bytes()
     staged.discard()
@@ -861,6 +863,7 @@ def test_generate_prints_a_paper_payers_institutional_claims(db, cli, tmp_path):
     names = sorted(p.name for p in res.files)
     assert "UB04-MCR-C000002.pdf" in names  # numbered by payer code: BVH C000001
     assert any(n.startswith("837I-BVH-") for n in names)
+    assert any("ASCA" in n for n in res.notes)
     [page] = read_back((tmp_path / "out" / "UB04-MCR-C000002.pdf").read_bytes())
     # issued 06/30/26 (the run's day), 2,450.00
     assert (page[(2, 54)], page[(41, 46)], page[(41, 63)]) == ("C000002", "063026", "2450 00")

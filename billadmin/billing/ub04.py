@@ -557,7 +557,8 @@ def add_paper(run: X12Run, payer_id: int, items: list[tuple[int, dict]]) -> None
     'paper'), as X12Run._add_paper prints the CMS-1500 for professional claims: each claim's
     UB-04, values only for the red form, as UB04-<payer>-<claim>.pdf beside the run's files,
     recorded by run.finish as the invoice's 'pdf' file and sent. `items` are (invoice id,
-    issued content) pairs."""
+    issued content) pairs. Printing for Medicare leaves the clerk a note: Medicare takes paper
+    only under the ASCA exceptions (42 CFR 424.32(d))."""
     import json
 
     from ..outfile import inside
@@ -577,3 +578,9 @@ def add_paper(run: X12Run, payer_id: int, items: list[tuple[int, dict]]) -> None
             f = fields_from_content(c, payer_address=address, created=issued.get(iid))
             run.staged.write_bytes(final, render(f, form=False))
         run.paper.append((iid, name, final))
+    if payer.get("kind") == "medicare" and items:
+        run.result.notes.append(
+            f"{len(items)} claim(s) to {payer['code']} printed on the UB-04: Medicare accepts paper"
+            " claims only under the ASCA exceptions (42 CFR 424.32(d)); otherwise bill it"
+            f" electronically (billadmin payer set {payer['code']} --electronic)"
+        )
