@@ -1,6 +1,7 @@
 """Invoice generation: `billadmin invoice generate` of 100k encounters (837P files + invoices.csv,
 PDFs off) against `billadmin import charges` of the same encounters' lines (300k), same run
-(target: <= 2x).
+(issue 15's targets: <= 3x and 400 MB; the write lock held at most 2 s, from db.write's optional
+timer; billadmin's own share, the same run with the files unchecked, <= 2x).
 
 The files come from benchmarks/gen.py (3 lines per encounter, every patient insured by one of
 five payers). The base database holds the practice, providers, payers (timely-filing limits
@@ -128,9 +129,32 @@ def workloads(ctx):
     folder, base, charged = prepare(ctx.billadmin, ctx.work, lines)
     anchor_db, subject_db, out = folder / "anchor.db", folder / "subject.db", folder / "out"
 
+    lock_log = folder / "lock-seconds.log"  # db.write's optional timer (BILLADMIN_LOCK_LOG)
+    lock_log.unlink(missing_ok=True)
+    runs: list[list[float]] = []  # per subject run: each write transaction's seconds
+
     def fresh_subject():
+        if lock_log.exists():
+            runs.append([float(x) for x in lock_log.read_text().split()])
+            lock_log.unlink()
         _fresh(charged, subject_db)
         shutil.rmtree(out, ignore_errors=True)
+
+    def lock_row() -> list[tuple[str, str, str, bool]]:
+        fresh_subject()  # collects the last run's log
+        longest = sorted(max(r) for r in runs if r)
+        if not longest:
+            return []
+        mid = longest[len(longest) // 2]
+        return [
+            (
+                f"write lock held by that invoice generate (longest transaction, median of"
+                f" {len(longest)})",
+                f"{mid:.2f} s",
+                "<= 2 s",
+                mid <= 2.0,
+            )
+        ]
 
     ref = folder / "x12-ref"  # the 837P files of one generate run, for the pyx12 floor
     if not (ref / "done").exists():
@@ -182,12 +206,44 @@ def workloads(ctx):
                 str(folder / "charges.csv"),
             ],
             anchor_name=f"import charges ({lines:,} lines)",
-            target=2.0,
+            target=3.0,
+            rss_limit_mb=400,
             setup_subject=fresh_subject,
             setup_anchor=lambda: _fresh(base, anchor_db),
             runs=min(ctx.runs, 3),
             ok_codes=(0,),
+            env={"BILLADMIN_LOCK_LOG": str(lock_log)},
             note="scrubber + 837P per payer validated with pyx12 + invoices.csv; PDFs and xlsx off",
+            extra=lock_row,
+        ),
+        Workload(
+            name=f"invoice generate without pyx12 ({lines // 3:,} encounters): billadmin's own share",
+            subject=[
+                ctx.python,
+                str(HERE / "bench_invoice.py"),
+                "own-share",
+                str(subject_db),
+                str(out),
+            ],
+            anchor=[
+                ctx.billadmin,
+                "--db",
+                str(anchor_db),
+                "-q",
+                "import",
+                "charges",
+                str(folder / "charges.csv"),
+            ],
+            anchor_name=f"import charges ({lines:,} lines)",
+            target=2.0,
+            setup_subject=lambda: (
+                _fresh(charged, subject_db),
+                shutil.rmtree(out, ignore_errors=True),
+            ),
+            setup_anchor=lambda: _fresh(base, anchor_db),
+            runs=min(ctx.runs, 3),
+            ok_codes=(0,),
+            note="the same run with the files unchecked (never how the command runs): everything billadmin does itself",
         ),
         Workload(
             name=f"pyx12 alone: invoice validate of those {len(edi)} 837P files",
@@ -220,22 +276,9 @@ def breakdown(encounters: int, *, pyx12: bool = True, profile: bool = False) -> 
     from billadmin import db
     from billadmin.billing import generate
     from billadmin.scrub import check
-    from billadmin.x12 import validate
 
     if not pyx12:
-
-        class Unchecked(validate.Checker):
-            def _add(self, f):
-                self.files.append(f)
-                self.segments += f.count
-
-            def verdicts(self):
-                return [
-                    validate.Verdict(f.name, True, "005010X222A1", "837", f.count)
-                    for f in self.files
-                ]
-
-        validate.Checker = Unchecked
+        _skip_pyx12()
 
     bindir = Path(sys.executable).parent
     folder, _base, charged = prepare(str(bindir / "billadmin"), HERE / "work", encounters * 3)
@@ -276,6 +319,34 @@ def breakdown(encounters: int, *, pyx12: bool = True, profile: bool = False) -> 
     print(
         f"  peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"
     )
+
+
+def _skip_pyx12() -> None:
+    """Every file accepted unchecked: billadmin's own share of a run (never how it runs)."""
+    from billadmin.x12 import validate
+
+    class Unchecked(validate.Checker):
+        def _add(self, f):
+            self.files.append(f)
+            self.segments += f.count
+
+        def verdicts(self):
+            return [
+                validate.Verdict(f.name, True, "005010X222A1", "837", f.count) for f in self.files
+            ]
+
+    validate.Checker = Unchecked
+
+
+def own_share(db_path: str, out: str) -> None:
+    """`invoice generate` in-process, files unchecked (the own-share workload's subject)."""
+    from billadmin import db
+    from billadmin.billing import generate
+    from billadmin.scrub import check
+
+    _skip_pyx12()
+    conn = db.connect(db_path)
+    generate.generate(conn, out_dir=Path(out), pdf=False, xlsx=False, scrub=check)
 
 
 def _time_write_lock(db) -> list[float]:
@@ -357,7 +428,8 @@ if __name__ == "__main__" and len(sys.argv) > 1:
     import argparse
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["breakdown", "pdf"])
+    ap.add_argument("cmd", choices=["breakdown", "pdf", "own-share"])
+    ap.add_argument("paths", nargs="*", help="own-share: DB OUT")
     ap.add_argument("--encounters", type=int, default=ENCOUNTERS)
     ap.add_argument("--patients", type=int, default=500)
     ap.add_argument(
@@ -365,7 +437,9 @@ if __name__ == "__main__" and len(sys.argv) > 1:
     )
     ap.add_argument("--profile", action="store_true", help="breakdown: cProfile the run")
     a = ap.parse_args()
-    if a.cmd == "breakdown":
+    if a.cmd == "own-share":
+        own_share(*a.paths)
+    elif a.cmd == "breakdown":
         breakdown(a.encounters, pyx12=not a.no_pyx12, profile=a.profile)
     else:
         pdf_rate(a.patients)

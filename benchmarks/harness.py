@@ -44,6 +44,8 @@ class Workload:
     ok_codes: tuple = (0,)
     note: str = ""
     runs: int | None = None
+    # more rows measured by the same runs (e.g. the write lock held): (name, value, target, ok)
+    extra: Callable[[], list[tuple[str, str, str, bool]]] | None = None
 
 
 @dataclass

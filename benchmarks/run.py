@@ -70,6 +70,10 @@ def main() -> int:
             print(
                 "| " + " | ".join(row) + " |", flush=True
             )  # as each finishes: a long run can be read as it goes
+            for name, value, target, good in w.extra() if w.extra else []:
+                failed += not good
+                cells = (name, "", value, "", "", target, "", "ok" if good else "MISSED")
+                print("| " + " | ".join(cells) + " |", flush=True)
     return 1 if failed else 0
 
 

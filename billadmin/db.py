@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 DEFAULT_PATH = "billadmin.db"
 ENV_VAR = "BILLADMIN_DB"
 BUSY_TIMEOUT_MS = 15_000
+# benchmarks: when set, each outermost write transaction appends the seconds it took, from its
+# BEGIN IMMEDIATE to its end, to this file, one line each (issue 15's write-lock target)
+LOCK_LOG_ENV = "BILLADMIN_LOCK_LOG"
 
 
 def resolve_path(path: str | os.PathLike | None = None) -> Path:
@@ -218,7 +221,27 @@ def write(db: Database) -> Iterator[Database]:
 
     "database is locked" after the busy timeout becomes DatabaseBusy (exit 3, safe to retry).
     Nested calls join the outer transaction (as a savepoint) so a command is one transaction.
+    With $BILLADMIN_LOCK_LOG set (benchmarks), each outermost transaction appends its seconds
+    from BEGIN IMMEDIATE (a wait for the lock included) to its end to that file.
     """
+    log = os.environ.get(LOCK_LOG_ENV)
+    if not log or db.conn.in_transaction:
+        with _write_tx(db) as x:
+            yield x
+        return
+    import time
+
+    t = time.perf_counter()
+    try:
+        with _write_tx(db) as x:
+            yield x
+    finally:
+        with open(log, "a") as fh:
+            fh.write(f"{time.perf_counter() - t:.4f}\n")
+
+
+@contextlib.contextmanager
+def _write_tx(db: Database) -> Iterator[Database]:
     conn = db.conn
     if conn.in_transaction:
         with db.atomic():

@@ -12,7 +12,6 @@ Two ways to crash a command, both real processes and a real SIGKILL:
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import fault_helpers as fh
@@ -115,10 +114,12 @@ def test_sigkill_during_invoice_generate_from_outside(unbilled, tmp_path):
     db, out = unbilled.db, tmp_path / "out"
     before = fh.fingerprint(db)
     proc = fh.spawn(db, *fh.generate_args(out))
+    # well into the run: its first 837P staged (prepared without the lock, issue 15), or the lock
     assert fh.wait_for(
-        lambda: proc.poll() is not None or fh.write_lock_held(db), timeout=30, interval=0.01
+        lambda: proc.poll() is not None or any(out.glob(".837P-*.tmp")) or fh.write_lock_held(db),
+        timeout=30,
+        interval=0.01,
     )
-    time.sleep(0.5)  # well into the run (scrub, claims, 837P validation all happen under the lock)
     assert proc.poll() is None, "invoice generate finished before it could be killed"
     rc, _, err = fh.sigkill(proc)
     assert rc == -9
@@ -137,7 +138,8 @@ def test_sigkill_during_invoice_generate_from_outside(unbilled, tmp_path):
 @pytest.mark.parametrize(
     "point,nth",
     [
-        ("^INSERT INTO invoice_lines", 400),  # in the middle of the lines
+        ("^INSERT INTO temp._plan_invoice_lines", 400),  # preparing, no lock (issue 15)
+        ("^INSERT INTO invoice_lines", 1),  # the prepared lines copied, under the lock
         ("^COMMIT", 1),  # everything done, not yet committed
     ],
 )

@@ -302,3 +302,16 @@ def test_peeked_control_numbers_wrap_as_taken_ones(db):
     assert numbering.peek_controls(db, "isa", 3) == [999999999, 1, 2]
     with dbmod.write(db):
         assert [numbering.next_control(db, "isa") for _ in range(3)] == [999999999, 1, 2]
+
+
+def test_the_optional_lock_timer_logs_each_outermost_transaction(practice, tmp_path, monkeypatch):
+    log = tmp_path / "lock.log"
+    monkeypatch.setenv(dbmod.LOCK_LOG_ENV, str(log))
+    with dbmod.write(practice):
+        with dbmod.write(practice):  # a nested call joins the outer transaction
+            pass
+    assert len(log.read_text().split()) == 1
+    res = gen.generate(practice, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "o")
+    secs = [float(x) for x in log.read_text().split()[1:]]
+    assert len(secs) == 2  # the run's write phase, then its files marked as placed
+    assert secs[0] >= res.timings["write lock"] * 0.5 and all(s < 5 for s in secs)

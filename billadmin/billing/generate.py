@@ -1,6 +1,8 @@
 """`billadmin invoice generate`: bill everything that is ready, and nothing twice.
 
-One run is one BEGIN IMMEDIATE transaction:
+A run is prepared from one read snapshot without the write lock (steps 1-3: gathered, held,
+built, rendered, validated), then written under one BEGIN IMMEDIATE transaction that first
+checks nothing it read has changed (steps 3-5 written; `generate` says how):
 1. Unbilled charge lines of encounters with a date of service up to --through are gathered per
    encounter, and each encounter gets its bill-to (content.py: the primary coverage active on
    the date of service, else the patient).
