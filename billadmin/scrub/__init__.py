@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..findings import Finding
+from . import institutional as _institutional  # registers the INST-* rules (837I claims)
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -35,7 +36,12 @@ def check(
     """
     from .engine import check_db
 
-    return check_db(conn, encounter_ids=encounter_ids, as_of=as_of or _dt.date.today(), rules=rules)
+    day = as_of or _dt.date.today()
+    found = check_db(conn, encounter_ids=encounter_ids, as_of=day, rules=rules)
+    # unbilled institutional claims (837I) of the scope get the INST-* rules
+    return found + _institutional.check_unbilled(
+        conn, encounter_ids=encounter_ids, as_of=day, rules=rules
+    )
 
 
 def rules_table() -> list[dict]:
