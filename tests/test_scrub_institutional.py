@@ -345,3 +345,15 @@ def test_codes_check_and_rules_show_institutional_findings(cli, hosp):
         assert rules[rid]["scope"] == "institutional" and rules[rid]["source"], rid
     assert "42 CFR 412.2(c)(5)" in rules["INST-3DAY"]["source"]
     assert "I/OCE" in rules["INST-REV-HCPCS"]["source"]
+
+
+def test_invoice_generate_holds_a_claim_on_an_institutional_rule(hosp, tmp_path):
+    from billadmin.billing import generate as gen
+
+    _add(hosp, "outpatient", "G1")  # clean
+    bad = {"revenue_code": "0320", "hcpcs": None, "units": 1, "charge_cents": 5000}
+    _add(hosp, "outpatient", "G2", patient="b", lines=[{**bad, "line_date": "2026-06-10"}])
+    r = gen.generate(hosp, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out")
+    held = {h.encounter: [f.rule for f in h.findings] for h in r.held}
+    assert held == {"G2": ["INST-REV-HCPCS"]}
+    assert {c.key: c.status for c in model.list_claims(hosp)} == {"G1": "billed", "G2": "unbilled"}
