@@ -179,3 +179,12 @@ def test_no_release_in_the_name_needs_version_and_effective(cli, db, tmp_path):
     f = _order_file(tmp_path / "procedures.txt", FY2027)
     res = cli("codes", "load", "icd10pcs", f)
     assert res.exit_code == 2 and "give --version LABEL" in res.stderr
+
+
+def test_lookup_limited_to_icd10pcs(cli, db):
+    _load_sample(cli)
+    res = cli("codes", "lookup", "0DJ08ZZ", "--system", "icd10pcs", "--format", "json")
+    assert res.exit_code == 0, res.output
+    assert [(r["system"], r["found"]) for r in json.loads(res.stdout)] == [("icd10pcs", True)]
+    res = cli("codes", "lookup", "0DJ08ZZ", "--system", "hcpcs", "--format", "json")
+    assert all(not r["found"] for r in json.loads(res.stdout))

@@ -23,7 +23,9 @@ app = group(
 SystemOpt = Annotated[
     str | None,
     typer.Option(
-        "--system", "-s", help="Only this code set: icd10cm, icd9cm, hcpcs, cpt, modifier."
+        "--system",
+        "-s",
+        help="Only this code set: icd10cm, icd9cm, icd10pcs, hcpcs, cpt, modifier.",
     ),
 ]
 DateOpt = Annotated[
@@ -43,6 +45,8 @@ def _system(value: str | None) -> str | None:
         "icd10": "icd10cm",
         "icd9cm": "icd9cm",
         "icd9": "icd9cm",
+        "icd10pcs": "icd10pcs",
+        "pcs": "icd10pcs",
         "icd": "icd10cm",
         "hcpcs": "hcpcs",
         "cpt": "cpt",
@@ -50,7 +54,9 @@ def _system(value: str | None) -> str | None:
         "modifiers": "modifier",
     }
     if v not in aliases:
-        raise BadInput(f"--system: one of icd10cm, icd9cm, hcpcs, cpt, modifier (got {value!r})")
+        raise BadInput(
+            f"--system: one of icd10cm, icd9cm, icd10pcs, hcpcs, cpt, modifier (got {value!r})"
+        )
     return aliases[v]
 
 
@@ -59,7 +65,8 @@ def codes_load(
     kind: Annotated[
         str,
         typer.Argument(
-            help="icd10cm, hcpcs, cpt, ncci-ptp, mue, modifiers, icd9cm, lab-ncd or mcd-articles.",
+            help="icd10cm, icd10pcs, hcpcs, cpt, ncci-ptp, mue, modifiers, icd9cm, lab-ncd or"
+            " mcd-articles.",
             show_default=False,
         ),
     ],
@@ -100,6 +107,7 @@ def codes_load(
 
     Example:
         billadmin codes load icd10cm icd10cm-order-2027.txt --dry-run
+        billadmin codes load icd10pcs icd10pcs_order_2027.txt
         billadmin codes load hcpcs HCPC2026_JAN_ANWEB.txt
         billadmin codes load ncci-ptp ccipra-v322r0-f1.txt ccipra-v322r0-f2.txt
         billadmin codes load mue MCR_MUE_PractitionerServices_Eff_2026-07-01.csv
