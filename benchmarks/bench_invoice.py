@@ -115,6 +115,10 @@ def prepare(billadmin: str, work: Path, lines: int) -> tuple[Path, Path, Path]:
             check=True,
         )
         marker.write_text("ok\n")
+    for cached in (base, charged):  # migrations added since the data was built (init applies them)
+        subprocess.run(
+            [billadmin, "--db", str(cached), "-q", "init"], check=True, stdout=subprocess.DEVNULL
+        )
     return folder, base, charged
 
 
@@ -157,7 +161,7 @@ def workloads(ctx):
         ]
 
     ref = folder / "x12-ref"  # the 837P files of one generate run, for the pyx12 floor
-    if not (ref / "done").exists():
+    if not (ref / f"done-v{VERSION}").exists():
         shutil.rmtree(ref, ignore_errors=True)
         _fresh(charged, folder / "ref.db")
         subprocess.run(
@@ -176,7 +180,7 @@ def workloads(ctx):
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        (ref / "done").write_text("ok\n")
+        (ref / f"done-v{VERSION}").write_text("ok\n")
     edi = sorted(str(p) for p in ref.glob("*.edi"))
 
     return [

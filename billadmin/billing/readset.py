@@ -54,8 +54,9 @@ def _tables(conn: Database) -> set[str]:
 
 def _hash(conn: Database, sql: str) -> str:
     h = hashlib.sha256()
-    for row in conn.execute(sql):
-        h.update(repr(row).encode())
+    cur = conn.execute(sql)
+    while rows := cur.fetchmany(10_000):
+        h.update(repr(rows).encode())
     return h.hexdigest()
 
 
@@ -63,27 +64,32 @@ def digest(conn: Database, enc_table: str, pat_table: str) -> dict[str, str]:
     """Each part of what the run depends on (module docstring), as a hash of its rows.
     `enc_table`/`pat_table`: temp tables of the ids of the encounters billed and their patients."""
     have = _tables(conn)
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS _readset_days (patient_id INTEGER, dos TEXT)")
-    conn.execute("DELETE FROM temp._readset_days")
     conn.execute(
-        "INSERT INTO temp._readset_days SELECT DISTINCT e.patient_id, e.date_of_service"
+        "CREATE TEMP TABLE IF NOT EXISTS _readset_days (patient_id INTEGER, dos TEXT,"
+        " PRIMARY KEY (patient_id, dos)) WITHOUT ROWID"
+    )
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS _readset_encs (id INTEGER PRIMARY KEY)")
+    conn.execute("DELETE FROM temp._readset_days")
+    conn.execute("DELETE FROM temp._readset_encs")
+    conn.execute(
+        "INSERT OR IGNORE INTO temp._readset_days SELECT e.patient_id, e.date_of_service"
         f" FROM encounters e JOIN {enc_table} t ON t.id = e.id"
     )
-    days_encs = (
-        "SELECT e.id FROM temp._readset_days k JOIN encounters e"
+    conn.execute(  # every encounter of a billed patient on a billed day
+        "INSERT INTO temp._readset_encs SELECT e.id FROM temp._readset_days k JOIN encounters e"
         " ON e.patient_id = k.patient_id AND e.date_of_service = k.dos"
     )
+    encs = "temp._readset_encs"
     out = {
         "encounters": _hash(
             conn,
-            "SELECT e.*, c.* FROM temp._readset_days k JOIN encounters e"
-            " ON e.patient_id = k.patient_id AND e.date_of_service = k.dos"
-            " LEFT JOIN charge_lines c ON c.encounter_id = e.id ORDER BY e.id, c.id",
+            f"SELECT e.*, c.* FROM {encs} t JOIN encounters e ON e.id = t.id"
+            " LEFT JOIN charge_lines c ON c.encounter_id = t.id ORDER BY t.id, c.line_no",
         ),
         "diagnoses": _hash(
             conn,
-            f"SELECT d.* FROM encounter_diagnoses d WHERE d.encounter_id IN ({days_encs})"
-            " ORDER BY d.encounter_id, d.seq",
+            f"SELECT d.* FROM {encs} t JOIN encounter_diagnoses d ON d.encounter_id = t.id"
+            " ORDER BY t.id, d.seq",
         ),
         "patients": _hash(conn, f"SELECT p.* FROM patients p JOIN {pat_table} t ON t.id = p.id"),
         "coverages": _hash(
@@ -104,13 +110,13 @@ def digest(conn: Database, enc_table: str, pat_table: str) -> dict[str, str]:
     for name, sql in (
         (
             "encounter_fields",
-            f"SELECT f.* FROM encounter_fields f WHERE f.encounter_id IN ({days_encs})"
-            " ORDER BY f.encounter_id",
+            f"SELECT f.* FROM {encs} t JOIN encounter_fields f ON f.encounter_id = t.id"
+            " ORDER BY t.id",
         ),
         (
             "charge_line_fields",
-            f"SELECT f.* FROM charge_line_fields f WHERE f.encounter_id IN ({days_encs})"
-            " ORDER BY f.encounter_id, f.line_no",
+            f"SELECT f.* FROM {encs} t JOIN charge_line_fields f ON f.encounter_id = t.id"
+            " ORDER BY t.id, f.line_no",
         ),
         (
             "authorizations",
