@@ -174,3 +174,67 @@ def test_export_x12_rerenders_the_issued_837i(hosp, tmp_path):
     start = issued.index("CLM*C000002")
     clm = issued[start : issued.index("HL*", start)]
     assert clm in text
+
+
+def _ub04(path, rows):
+    import csv
+
+    head = ["claim", "mrn", "type_of_bill", "statement_from", "statement_through"]
+    head += ["patient_status", "attending_npi", "principal_dx", "other_dx"]
+    head += ["revenue_code", "hcpcs", "units", "charge", "line_date"]
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(head)
+        w.writerows(rows)
+    return path
+
+
+def test_corrected_claim_is_replaced_with_frequency_7(hosp, tmp_path, cli):
+    _run(hosp, tmp_path)  # HO1 is C000003: 0750 45380 1,850.00; 0310 88305 x2 420.00; 0710 300.00
+    hosp.close()
+    # the pathology was one specimen, not two: the corrected claim from the hospital's system
+    fixed = [
+        ["HO1", "H1001", "131", "2026-06-10", "2026-06-10", "01", ifx.ATTENDING_NPI, "K63.5",
+         "Z12.11", "0750", "45380", "1", "1850.00", "2026-06-10"],
+        ["HO1", "", "", "", "", "", "", "", "", "0310", "88305", "1", "210.00", "2026-06-10"],
+        ["HO1", "", "", "", "", "", "", "", "", "0710", "", "1", "300.00", "2026-06-10"],
+    ]  # fmt: skip
+    f = _ub04(tmp_path / "fix.csv", fixed)
+    r = cli("import", "institutional", f)
+    assert r.exit_code == 2 and "--correct" in r.stderr
+    r = cli("import", "institutional", f, "--correct")
+    assert r.exit_code == 0, r.stderr
+    assert "(1 corrected)" in r.stderr
+    db = dbmod.connect(tmp_path / "test.db")
+    c = model.load_claim(db, "HO1")
+    assert c.status == "billed" and c.total_cents == 236000  # 1,850 + 210 + 300
+    history = _q(db, "SELECT data FROM inst_claim_history")
+    assert len(history) == 1 and '"charge_cents": 42000' in history[0][0]
+    with pytest.raises(Exception, match="append-only"):
+        with dbmod.write(db):
+            db.execute("DELETE FROM inst_claim_history")
+    res = lifecycle.replace(db, "C000003", payer_claim_number_="21234567890123", today=fx.TODAY)
+    assert res["frequency"] == "7" and res["total_cents"] == 236000
+    _run(db, tmp_path, out_dir=tmp_path / "out2")
+    (edi,) = sorted((tmp_path / "out2").glob("837I-*.edi"))
+    v = validate.validate_file(edi)
+    assert v.valid, [str(x) for x in v.problems]
+    text = edi.read_text()
+    assert f"CLM*{res['replacement']}*2360***13:A:7**A*Y*Y~" in text
+    assert "REF*F8*21234567890123~" in text and "SV2*0310*HC:88305*210*UN*1~" in text
+    assert _q(
+        db, "SELECT original_invoice_id IS NOT NULL, frequency_code FROM invoices WHERE number = ?",
+        (res["replacement"],),
+    ) == [(1, "7")]  # fmt: skip
+
+
+def test_a_correction_keeps_the_patient(hosp, tmp_path, cli):
+    hosp.close()
+    rows = [
+        ["HO1", "H1002", "131", "2026-06-10", "2026-06-10", "01", ifx.ATTENDING_NPI, "K63.5",
+         "", "0750", "45380", "1", "1850.00", ""],
+    ]  # fmt: skip
+    r = cli("import", "institutional", _ub04(tmp_path / "f.csv", rows), "--correct")
+    assert r.exit_code == 2 and "row 2, column 'mrn': a correction keeps the claim's patient" in (
+        r.stderr
+    )

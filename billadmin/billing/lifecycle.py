@@ -493,9 +493,13 @@ def _reissue(
             )
         if not resubmit_:
             _refuse_reopening(conn, orig)
-        enc = _encounter_now(conn, orig)
-        pat, cov, others, payers, dx = _billed_parties(conn, orig, enc)
-        _check_replacement(conn, enc, dx, pat, cov, payers[cov["payer_id"]], scrub, today_d)
+        from ..institutional.replacement import prepare  # an 837I claim's, else None
+
+        inst = prepare(conn, orig, _issued_snapshot(conn, orig))
+        if inst is None:
+            enc = _encounter_now(conn, orig)
+            pat, cov, others, payers, dx = _billed_parties(conn, orig, enc)
+            _check_replacement(conn, enc, dx, pat, cov, payers[cov["payer_id"]], scrub, today_d)
         at = audit.utcnow()
         ids = InvoiceIds(conn)
         # a resubmission is a new claim: no frequency 7, no REF*F8 (resubmit's docstring)
@@ -519,20 +523,30 @@ def _reissue(
             },
         )
         frequency = "7" if sent else "1"
-        new = _replacement_claim(
-            conn,
-            ids,
-            orig,
-            enc,
-            new_no,
-            frequency=frequency,
-            issued_on=today_s,
-            diagnoses=dx,
-            patient=pat,
-            coverage=cov,
-            payers=payers,
-            others=others,
-            payer_claim_number=pcn if sent else None,
+        new = (
+            inst.build(
+                ids,
+                new_no,
+                frequency=frequency,
+                issued_on=today_s,
+                payer_claim_number=pcn if sent else None,
+            )
+            if inst
+            else _replacement_claim(
+                conn,
+                ids,
+                orig,
+                enc,
+                new_no,
+                frequency=frequency,
+                issued_on=today_s,
+                diagnoses=dx,
+                patient=pat,
+                coverage=cov,
+                payers=payers,
+                others=others,
+                payer_claim_number=pcn if sent else None,
+            )
         )
         inv_id = new.row["id"]
         settled = orig["total_cents"] + credit.row["total_cents"]  # paid + adjusted, carried
@@ -548,8 +562,11 @@ def _reissue(
             _event(conn, orig["id"], "corrected", at, f"resubmitted as {new_no}; credit note {cn}")
         else:
             _event(conn, orig["id"], "replaced", at, f"replaced by {new_no}; credit note {cn}")
-        t = content.temp_ids(conn, "_repl_lines", [ln["charge_line_id"] for ln in enc["lines"]])
-        conn.execute(f"UPDATE charge_lines SET status = 'billed' WHERE id IN (SELECT id FROM {t})")
+        if inst is None:
+            t = content.temp_ids(conn, "_repl_lines", [ln["charge_line_id"] for ln in enc["lines"]])
+            conn.execute(
+                f"UPDATE charge_lines SET status = 'billed' WHERE id IN (SELECT id FROM {t})"
+            )
         audit.record(
             conn,
             "invoice resubmit" if resubmit_ else "invoice replace",

@@ -294,6 +294,14 @@ def import_institutional(
     encoding: EncodingOpt = "utf-8",
     date_format: DateFmtOpt = None,
     dry_run: DryRunOpt = False,
+    correct: Annotated[
+        bool,
+        typer.Option(
+            "--correct",
+            help="Claims already imported are corrected (their data replaced, the old kept in"
+            " history); a billed one then goes to the payer with `invoice replace`.",
+        ),
+    ] = False,
 ):
     """Import a hospital's institutional claims (837I/UB-04), one row per revenue line.
 
@@ -307,13 +315,20 @@ def import_institutional(
     Example:
         billadmin import institutional ub04-export.csv
         billadmin import institutional ub04-export.csv --dry-run --date-format MM/DD/YYYY
+        billadmin import institutional corrected-ip26001.csv --correct
     """
     from ..institutional.ingest import import_file
 
     conn = open_db()
     try:
         result = import_file(
-            conn, file, encoding=encoding, sheet=sheet, date_format=date_format, dry_run=dry_run
+            conn,
+            file,
+            encoding=encoding,
+            sheet=sheet,
+            date_format=date_format,
+            dry_run=dry_run,
+            correct=correct,
         )
     finally:
         conn.close()

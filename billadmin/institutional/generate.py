@@ -222,7 +222,7 @@ def _bill_to(conn: Database, claims: list[model.InstitutionalClaim], payers: dic
     }
 
 
-def _invoice(
+def build_invoice(
     c: model.InstitutionalClaim,
     number: str,
     ids: InvoiceIds,
@@ -231,7 +231,10 @@ def _invoice(
     patient: dict,
     coverages: list[dict],
     payers: dict[int, dict],
+    frequency: str = "1",
+    payer_claim_number: str | None = None,
 ) -> NewInvoice:
+    """One claim's invoice (row, lines, content) billed to coverages[0]."""
     cov = coverages[0]
     payer = payers[cov["payer_id"]]
     inv_id = ids.next_invoice()
@@ -253,12 +256,13 @@ def _invoice(
     cnt = content.claim_content(
         c,
         number=number,
-        frequency="1",
+        frequency=frequency,
         line_ids=[ln["id"] for ln in lines],
         patient=patient,
         coverage=cov,
         payer=payer,
         others=[(o, payers[o["payer_id"]]) for o in coverages[1:]],
+        payer_claim_number=payer_claim_number,
     )
     row = {
         "id": inv_id,
@@ -269,7 +273,7 @@ def _invoice(
         "coverage_id": cov["id"],
         "encounter_id": c.encounter_id,
         "original_invoice_id": None,
-        "frequency_code": "1",
+        "frequency_code": frequency,
         "issued_on": issued_on,
         "due_on": None,
         # timely filing counts from the claim's through date on institutional claims (42 CFR
@@ -330,7 +334,7 @@ def issue(
     ready.sort(key=lambda c: (payers[covs[c.id][0]["payer_id"]]["code"], c.statement_from, c.key))
     numbers = numbering.take(conn, "claim", len(ready))
     built = [
-        _invoice(
+        build_invoice(
             c,
             n,
             ids,

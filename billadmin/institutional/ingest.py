@@ -47,7 +47,7 @@ from ..dates import DateError, parse_date
 from ..errors import BadInput, InvalidRows, Problem
 from ..money import MoneyError, parse_cents
 from . import billtypes
-from .store import insert_claim
+from .store import correct_claim, insert_claim
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -132,10 +132,15 @@ class ImportResult:
     dry_run: bool = False
     previous_batch: int | None = None
     keys: list[str] = field(default_factory=list)
+    corrected: int = 0
 
     def summary(self) -> str:
         verb = "would import" if self.dry_run else "imported"
-        return f"{self.file}: {verb} {self.claims} institutional claim(s), {self.lines} revenue line(s)"
+        fixed = f" ({self.corrected} corrected)" if self.corrected else ""
+        return (
+            f"{self.file}: {verb} {self.claims} institutional claim(s){fixed},"
+            f" {self.lines} revenue line(s)"
+        )
 
 
 def _header_map(headers: list[str], file: str) -> dict[str, int]:
@@ -520,8 +525,11 @@ def read_claims(
     encoding: str = "utf-8",
     sheet=None,
     date_format: str | None = None,
+    correct: bool = False,
 ) -> tuple[list[dict], list[Problem], str]:
-    """Every claim of the file, checked: (claims, problems, file name)."""
+    """Every claim of the file, checked: (claims, problems, file name). With `correct`, a claim
+    whose key is an imported institutional claim of the same patient is a correction of it
+    (its dict gets "claim_id")."""
     from ..ingest.readers import open_table
 
     problems: list[Problem] = []
@@ -555,13 +563,26 @@ def read_claims(
             problems += row.problems
         file = t.file
     existing = _existing_keys(conn, list(claims))
-    for key in existing:
+    for key, (claim_id, patient_id) in existing.items():
+        if correct and claim_id is not None:
+            if claims[key].get("patient_id") not in (None, patient_id):
+                problems.append(
+                    Problem(
+                        first_row[key].n,
+                        "mrn",
+                        "a correction keeps the claim's patient (void the claim instead)",
+                        file=file,
+                    )
+                )
+            claims[key]["claim_id"] = claim_id
+            continue
         problems.append(
             Problem(
                 first_row[key].n,
                 "claim",
                 "this claim key is already in the database (imported before, or a"
-                " professional encounter's number): a claim is imported once",
+                " professional encounter's number): a claim is imported once (a corrected"
+                " institutional claim is imported with --correct)",
                 file=file,
             )
         )
@@ -569,16 +590,19 @@ def read_claims(
     return [c for c in claims.values() if not c.get("bad")], problems, file
 
 
-def _existing_keys(conn: Database, keys: list[str]) -> list[str]:
+def _existing_keys(conn: Database, keys: list[str]) -> dict[str, tuple[int | None, int]]:
+    """Keys already encounter numbers -> (their institutional claim id or None, patient id)."""
     import json
 
-    return [
-        r[0]
+    return {
+        r[0]: (r[1], r[2])
         for r in conn.execute(
-            "SELECT number FROM encounters WHERE number IN (SELECT value FROM json_each(?))",
+            "SELECT e.number, c.id, e.patient_id FROM encounters e"
+            " LEFT JOIN inst_claims c ON c.encounter_id = e.id"
+            " WHERE e.number IN (SELECT value FROM json_each(?))",
             (json.dumps(keys),),
         )
-    ]
+    }
 
 
 def import_file(
@@ -589,14 +613,16 @@ def import_file(
     sheet: str | None = None,
     date_format: str | None = None,
     dry_run: bool = False,
+    correct: bool = False,
 ) -> ImportResult:
-    """Read, check and write the file's claims in one transaction (all or nothing)."""
+    """Read, check and write the file's claims in one transaction (all or nothing); with
+    `correct`, claims already imported are corrected (store.correct_claim)."""
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     claims, problems, file = read_claims(
-        conn, path, encoding=encoding, sheet=sheet, date_format=date_format
+        conn, path, encoding=encoding, sheet=sheet, date_format=date_format, correct=correct
     )
     if problems:
         raise InvalidRows(problems=problems, file=file)
@@ -604,6 +630,7 @@ def import_file(
     result.claims = len(claims)
     result.lines = sum(len(c["lines"]) for c in claims)
     result.keys = [c["key"] for c in claims]
+    result.corrected = sum(1 for c in claims if c.get("claim_id"))
     prev = conn.execute(
         "SELECT id FROM import_batches WHERE kind = 'institutional' AND sha256 = ?"
         " ORDER BY id DESC LIMIT 1",
@@ -622,14 +649,18 @@ def import_file(
         ids = []
         for c in claims:
             c["batch_id"] = batch
-            ids.append(insert_claim(conn, c))
+            if c.get("claim_id"):
+                correct_claim(conn, c["claim_id"], c, at=now)
+                ids.append(c["claim_id"])
+            else:
+                ids.append(insert_claim(conn, c))
         audit.record(
             conn,
             "import institutional",
             entity="inst_claims",
             ids=ids,
             count=len(ids),
-            detail={"batch": batch, "lines": result.lines},
+            detail={"batch": batch, "lines": result.lines, "corrected": result.corrected},
         )
     result.batch_id = batch
     return result

@@ -98,3 +98,27 @@ def m001_facilities_and_claims(db: Database):
     CREATE INDEX inst_claim_invoices_claim ON inst_claim_invoices(claim_id)
     """,
     )
+
+
+@institutional()
+def m002_claim_history(db: Database):
+    """A claim corrected after import (`import institutional --correct`) keeps what it held
+    before, one row per correction, never changed or deleted: a replacement claim (frequency 7)
+    is explained by it."""
+    _exec(
+        db,
+        """
+    CREATE TABLE inst_claim_history (
+        id INTEGER PRIMARY KEY,
+        claim_id INTEGER NOT NULL REFERENCES inst_claims(id),
+        data TEXT NOT NULL,
+        replaced_at TEXT NOT NULL,
+        batch_id INTEGER
+    ) STRICT;
+    CREATE INDEX inst_claim_history_claim ON inst_claim_history(claim_id);
+    CREATE TRIGGER inst_claim_history_no_update BEFORE UPDATE ON inst_claim_history
+        BEGIN SELECT RAISE(ABORT, 'claim history is append-only'); END;
+    CREATE TRIGGER inst_claim_history_no_delete BEFORE DELETE ON inst_claim_history
+        BEGIN SELECT RAISE(ABORT, 'claim history is append-only'); END
+    """,
+    )

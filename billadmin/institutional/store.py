@@ -147,6 +147,68 @@ def insert_claim(conn: Database, c: dict) -> int:
         ),
     ).lastrowid
     assert cid is not None
+    _children(conn, cid, c)
+    return cid
+
+
+_CHILD_TABLES = (
+    "inst_claim_providers",
+    "inst_diagnoses",
+    "inst_procedures",
+    "inst_codes",
+    "inst_lines",
+)
+_HEADER = (
+    "facility_id",
+    "type_of_bill",
+    "statement_from",
+    "statement_through",
+    "admission_date",
+    "admission_hour",
+    "admission_type",
+    "admission_source",
+    "discharge_hour",
+    "patient_status",
+    "prior_auth",
+    "batch_id",
+)
+
+
+def correct_claim(conn: Database, claim_id: int, c: dict, *, at: str) -> None:
+    """Replace a claim's data with corrected data (`import institutional --correct`): what it
+    held before is kept in inst_claim_history (append-only, as JSON of the model), the header
+    and every child row are rewritten, the encounter follows (provider, date, place). A billed
+    claim keeps its status: the payer gets the correction from `invoice replace` (frequency 7)."""
+    import json
+    from dataclasses import asdict
+
+    from .model import list_claims
+
+    (before,) = list_claims(conn, ids=[claim_id])
+    conn.execute(
+        "INSERT INTO inst_claim_history (claim_id, data, replaced_at, batch_id) VALUES (?,?,?,?)",
+        (claim_id, json.dumps(asdict(before), sort_keys=True), at, c.get("batch_id")),
+    )
+    for t in _CHILD_TABLES:
+        conn.execute(f"DELETE FROM {t} WHERE claim_id = ?", (claim_id,))
+    conn.execute(
+        f"UPDATE inst_claims SET {', '.join(f'{k} = ?' for k in _HEADER)} WHERE id = ?",
+        [c.get(k) for k in _HEADER] + [claim_id],
+    )
+    conn.execute(
+        "UPDATE encounters SET provider_id = ?, date_of_service = ?, place_of_service = ?"
+        " WHERE id = ?",
+        (
+            c["provider_id"],
+            c["statement_from"],
+            "21" if billtypes.is_inpatient(c["type_of_bill"]) else "22",
+            before.encounter_id,
+        ),
+    )
+    _children(conn, claim_id, c)
+
+
+def _children(conn: Database, cid: int, c: dict) -> None:
     x = conn.conn.executemany
     x(
         "INSERT INTO inst_claim_providers (claim_id, role, npi, last_name, first_name)"
@@ -200,4 +262,3 @@ def insert_claim(conn: Database, c: dict) -> int:
             for n, ln in enumerate(c["lines"], 1)
         ],
     )
-    return cid
