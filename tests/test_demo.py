@@ -166,3 +166,55 @@ def test_demo_coordination_of_benefits(demo_practice):
     assert f"The clerk corrected and replaced {replaced} claims denied CO-16" in stderr
     assert f"wrote off {written_off} small balances" in stderr
     assert integrity.run_checks(conn) == []
+
+
+def test_demo_medicare_ma130_corrected_and_resubmitted(demo_practice):
+    """Issue 12: Medicare returns claims unprocessable (CO-16 with MA130, no appeal rights); the
+    demo's clerk corrects each encounter (`charge correct`, with a reason) and resubmits it as a
+    new claim (`invoice resubmit`: frequency 1, no REF*F8), and the summary says so."""
+    import re
+
+    path, stderr = demo_practice
+    conn = dbmod.connect(path)
+    rows = conn.execute(
+        "SELECT i.id, i.number, s.status, c.status_code, c.paid_cents FROM invoices i"
+        " JOIN invoice_status s ON s.invoice_id = i.id JOIN payers p ON p.id = i.payer_id"
+        " JOIN remit_claims c ON c.invoice_id = i.id"
+        " WHERE p.kind = 'medicare' AND ',' || c.remarks || ',' LIKE '%,MA130,%'"
+    ).fetchall()
+    assert rows, "no Medicare claim came back MA130"
+    for iid, number, status, _clp02, paid in rows:
+        assert paid == 0 and status == "corrected", (number, status)
+        # the correction: modifier 25 on the E/M, with a reason naming MA130
+        fix = conn.execute(
+            "SELECT reason, after FROM charge_corrections WHERE invoice_id = ?", (iid,)
+        ).fetchall()
+        assert len(fix) == 1 and "MA130" in fix[0][0] and '"modifiers": "25"' in fix[0][1]
+        # the new claim: frequency 1 (not a replacement), the whole claim, sent with 99xxx:25
+        new, freq, total, orig_total = conn.execute(
+            "SELECT n.number, n.frequency_code, n.total_cents, o.total_cents FROM invoices n"
+            " JOIN invoices o ON o.id = n.original_invoice_id"
+            " WHERE n.original_invoice_id = ? AND n.kind = 'claim'",
+            (iid,),
+        ).fetchone()
+        assert freq == "1" and total == orig_total, (number, new)
+        # the original's open amount moved once: 0.00 left on it
+        assert (
+            conn.execute(
+                "SELECT total_cents + credited_cents - paid_cents - adjusted_cents"
+                " FROM invoice_balances WHERE invoice_id = ?",
+                (iid,),
+            ).fetchone()[0]
+            == 0
+        )
+    first_new = conn.execute(
+        "SELECT number FROM invoices WHERE original_invoice_id = ? AND kind = 'claim'",
+        (rows[0][0],),
+    ).fetchone()[0]
+    files = path.parent / f"{path.stem}-files" / "out"
+    text = "".join(p.read_text() for p in files.glob("*/837P-MCR-*.edi"))
+    claim = re.search(rf"CLM\*{first_new}\*[^~]*~(.*?)(?=CLM\*|SE\*)", text, re.S)
+    assert claim and ":B:1*" in claim.group(0) and "REF*F8" not in claim.group(1)
+    assert re.search(r"SV1\*HC:992\d\d:25\*", claim.group(1)), claim.group(0)
+    assert f"Medicare returned {len(rows)} claims unprocessable (CO-16 with MA130" in stderr
+    assert "`invoice resubmit`, frequency 1:" in stderr

@@ -7,6 +7,10 @@ On each billing day, after the 835s that arrived are posted and before `invoice 
     at most REPLACE_PER_DAY a day, never a Medicare claim (Medicare Part B corrects an
     adjudicated claim by a reopening, not a frequency-7 claim: Medicare Claims Processing Manual
     ch. 34 s. 10);
+  - Medicare claims returned unprocessable (CO-16 with MA130; M51: the visit's E/M billed beside
+    other services without modifier 25) have no appeal rights: the clerk corrects the encounter
+    (`charge correct --line 1 --modifier 25`, with a reason) and resubmits it as a new claim
+    (`invoice resubmit`: frequency 1, no REF*F8; CMS Pub. 100-04 ch. 1 s. 80.3.2);
   - patient statements that were paid all but a small rest (SMALL_BALANCE_CENTS or less) at least
     SMALL_BALANCE_AGE_DAYS after they were issued are written off (`invoice writeoff ... --reason
     small-balance`).
@@ -32,6 +36,8 @@ SMALL_BALANCE_AGE_DAYS = 45
 @dataclass
 class ClerkTally:
     replaced: list[str] = field(default_factory=list)
+    resubmitted: list[str] = field(default_factory=list)  # the new claims
+    corrected: list[str] = field(default_factory=list)  # the MA130 claims they correct
     refused: int = 0
     written_off: int = 0
     written_off_cents: int = 0
@@ -53,6 +59,60 @@ def _denied_for_information(conn: Database, since: _dt.date, day: _dt.date) -> l
             (since.isoformat(), day.isoformat()),
         )
     ]
+
+
+def _unprocessable(conn: Database, since: _dt.date, day: _dt.date) -> list[tuple[str, str]]:
+    """[(claim number, encounter number)]: Medicare claims returned unprocessable (MA130) by an
+    answer posted for (since, day] and not resubmitted yet."""
+    return conn.execute(
+        "SELECT DISTINCT i.number, e.number FROM invoices i JOIN invoice_status s"
+        " ON s.invoice_id = i.id JOIN encounters e ON e.id = i.encounter_id"
+        " JOIN remit_claims c ON c.invoice_id = i.id"
+        " JOIN remit_transactions t ON t.id = c.transaction_id"
+        " WHERE i.kind = 'claim' AND s.status = 'unprocessable'"
+        " AND COALESCE(t.payment_date, t.production_date) > ?"
+        " AND COALESCE(t.payment_date, t.production_date) <= ? ORDER BY i.number",
+        (since.isoformat(), day.isoformat()),
+    ).fetchall()
+
+
+def _modifier_fix(conn: Database, encounter: str) -> list[str] | None:
+    """The first billed line's modifiers with 25 added (a significant, separately identifiable
+    E/M on the day of another service: CPT modifier 25), or None when it has it or no room."""
+    row = conn.execute(
+        "SELECT l.modifier1, l.modifier2, l.modifier3, l.modifier4 FROM charge_lines l"
+        " JOIN encounters e ON e.id = l.encounter_id WHERE e.number = ? AND l.line_no = 1",
+        (encounter,),
+    ).fetchone()
+    mods = [m for m in row or () if m]
+    return None if row is None or "25" in mods or len(mods) >= 4 else [*mods, "25"]
+
+
+def _resubmit_unprocessable(conn: Database, since: _dt.date, day: _dt.date, tally) -> None:
+    """MA130: correct the encounter, then resubmit the claim as a new one (module docstring)."""
+    from ..billing import corrections, lifecycle
+    from ..errors import BillAdminError
+    from ..scrub import check
+
+    for number, encounter in _unprocessable(conn, since, day):
+        mods = _modifier_fix(conn, encounter)
+        if mods is None:
+            continue  # nothing the demo's clerk knows to correct: left in the worklist
+        try:
+            corrections.correct(
+                conn,
+                encounter,
+                line=1,
+                change=corrections.LineChange(modifiers=mods),
+                reason=f"MA130/M51 on {number}: E/M with another service, modifier 25",
+                on=day,
+            )
+            res = lifecycle.resubmit(conn, number, scrub=check, today=day)
+        except BillAdminError:
+            tally.refused += 1  # the scrubber still finds an error: the clerk works it later
+            continue
+        tally.corrected.append(number)
+        tally.resubmitted.append(res["replacement"])
 
 
 def _small_balances(conn: Database, day: _dt.date) -> list[tuple[str, int]]:
@@ -85,6 +145,7 @@ def clerk_works(conn: Database, since: _dt.date, day: _dt.date, tally: ClerkTall
             tally.refused += 1  # the scrubber still finds an error: the clerk works it later
             continue
         tally.replaced.append(res["replacement"])
+    _resubmit_unprocessable(conn, since, day, tally)
     for number, bal in _small_balances(conn, day):
         adjust.writeoff(conn, number, bal, "small-balance", on=day)
         tally.written_off += 1
@@ -170,10 +231,27 @@ def clerk_lines(conn: Database, tally: ClerkTally) -> list[str]:
         replaced_cents, answered, paid = replaced_cents + total, answered + (n > 0), paid + p
     fmt = lambda c: money.fmt(c, thousands=True)  # noqa: E731
     refused = f"; {tally.refused} still refused by the scrubber" if tally.refused else ""
+    re_cents, re_answered, re_paid = 0, 0, 0
+    for number in tally.resubmitted:
+        total, n, p = _one(
+            conn,
+            "SELECT i.total_cents, COUNT(c.id), SUM(c.paid_cents) FROM invoices i"
+            " LEFT JOIN remit_claims c ON c.invoice_id = i.id WHERE i.number = ?",
+            (number,),
+        )
+        re_cents, re_answered, re_paid = re_cents + total, re_answered + (n > 0), re_paid + p
+    pairs = ", ".join(
+        f"{a} as {b}" for a, b in zip(tally.corrected[:3], tally.resubmitted[:3], strict=True)
+    ) + (f" and {len(tally.corrected) - 3} more" if len(tally.corrected) > 3 else "")
     return [
         f"The clerk corrected and replaced {len(tally.replaced)} claims denied CO-16 (missing"
         f" information; `invoice replace`, frequency 7: {fmt(replaced_cents)}, {answered}"
         f" answered, {fmt(paid)} paid{refused}) and wrote off {tally.written_off} small"
         f" balances (`invoice writeoff ... --reason small-balance`:"
-        f" {fmt(tally.written_off_cents)})"
+        f" {fmt(tally.written_off_cents)})",
+        f"Medicare returned {len(tally.corrected)} claims unprocessable (CO-16 with MA130, M51:"
+        f" no appeal rights): the clerk added modifier 25 to each visit's E/M (`charge correct"
+        f" ... --modifier 25 --reason`)"
+        f" and resubmitted it as a new claim (`invoice resubmit`, frequency 1: {pairs or 'none'};"
+        f" {fmt(re_cents)}, {re_answered} answered, {fmt(re_paid)} paid)",
     ]

@@ -14,6 +14,13 @@ and otherwise not (MA19, or no remark); a QMB's answer carries N781. The crossov
 10-30 days later on the same claim; a next-payer COB claim (`invoice generate`) is answered like
 any claim, but as secondary (CLP02 2, OA-23 the prior payer's impact, AMT*B6 its allowed). A
 replacement claim (frequency 7) is always answered, paid.
+
+Medicare returns a claim it cannot process as unprocessable: CO-16 with the claim-level remark
+MA130 (MOA), nothing paid (CMS Pub. 100-04 ch. 1 s. 80.3.2); in the demo, a Medicare CO-16 on a
+visit whose E/M line (99202-99215, first line) was billed with other services and without
+modifier 25 (M51 on the lines: the procedure code or its modifier). The clerk adds the modifier
+and resubmits it as a new claim (demo/clerk.py), which, like a replacement, is always answered,
+paid; it takes no original's seeded fate.
 """
 
 from __future__ import annotations
@@ -229,7 +236,22 @@ def _claim_segments(
         clp,
         ["NM1", "QC", "1", "PATIENT", "DEMO", "", "", "", "MI", f"M{inv['patient_id']:08d}"],
     ]
+    if denial and _unprocessable(kind, denial, lines):
+        head.append(["MOA", "", "", "MA130"])  # 2100 MOA03: claim-level remark
     return head + svc, sign * total_paid
+
+
+EM_VISITS = {f"992{n:02d}" for n in (*range(2, 6), *range(11, 16))}
+
+
+def _unprocessable(kind: str, denial: tuple, lines: list[dict]) -> bool:
+    """Medicare's CO-16 on a visit whose first line is an office E/M billed beside other services
+    without modifier 25 comes back unprocessable (MA130; module docstring)."""
+    if kind != "medicare" or denial[:2] != ("CO", "16") or len(lines) < 2:
+        return False
+    first = lines[0]
+    mods = (first["modifiers"] or "").replace(",", " ").split()
+    return first["code"] in EM_VISITS and "25" not in mods and len(mods) < 4
 
 
 def _negated(segs: list[list[str]]) -> list[list[str]]:
@@ -291,12 +313,14 @@ def _claims_until(conn: Database, until: _dt.date) -> tuple[list[dict], dict[int
         "frequency_code",
         "prior_answer",
         "prior_id",
+        "original_id",
     )
     invs = [
         dict(zip(cols, r, strict=True))
         for r in conn.execute(
             "SELECT i.id, i.number, i.payer_id, i.patient_id, i.issued_on, i.copay_cents,"
-            f" i.total_cents, i.frequency_code, x.remit_claim_id, x.prior_invoice_id FROM invoices i {cob}"
+            f" i.total_cents, i.frequency_code, x.remit_claim_id, x.prior_invoice_id,"
+            f" i.original_invoice_id FROM invoices i {cob}"
             " WHERE i.kind = 'claim' AND i.frequency_code IN ('1', '7') AND i.issued_on < ?"
             " ORDER BY i.id",
             (until.isoformat(),),
@@ -304,11 +328,15 @@ def _claims_until(conn: Database, until: _dt.date) -> tuple[list[dict], dict[int
     ]
     seq, seqs = 0, {}
     for inv in invs:
-        if inv["frequency_code"] == "1" and inv["prior_answer"] is None:
+        if inv["frequency_code"] == "1" and inv["prior_answer"] is None and not inv["original_id"]:
             seq += 1
             inv["seq"] = seqs[inv["id"]] = seq
         elif inv["prior_id"] in seqs:  # a COB claim: seeded by the claim it follows
             inv["prior_seq"] = seqs[inv["prior_id"]]
+        elif inv["original_id"] in seqs and inv["frequency_code"] == "1":
+            # a claim resubmitted after MA130: seeded by the claim it corrects
+            inv["prior_seq"] = seqs[inv["original_id"]]
+            inv["resubmitted"] = True
     lines = defaultdict(list)
     for r in conn.execute(
         "SELECT l.invoice_id, l.line_no, l.code, l.modifiers, l.units, l.date_of_service,"
@@ -530,7 +558,7 @@ def _answer_claims(
                     f"{payer['code']}{inv['id']:08d}",
                 )
             else:
-                counts["replacement"] += 1
+                counts["resubmission" if inv.get("resubmitted") else "replacement"] += 1
                 segs, paid = _claim_segments(
                     inv, lines[inv["id"]], payer["kind"], "paid", rnd, conn
                 )
