@@ -671,6 +671,8 @@ class _Reader:
             else:
                 _GOOD_IDS.add(seg_id)
         if seg_id not in _READER_IDS:
+            if seg_id in _GOOD_IDS:
+                _PLAIN_IDS.add(seg_id)
             self.seg_count += 1
             self.cur_line += 1
             return
@@ -834,6 +836,10 @@ def _vals(seg_id: str, els: list[str], sub: str, kinds) -> dict:
     return out
 
 
+_E1 = ("e1",)
+_PLAIN_IDS: set = set()  # valid segment ids the reader has nothing particular to check
+
+
 def _walk(start, seg_id: str, els: list[str], sub: str, kinds_by_id: dict):
     """(node found or None, recorded steps, the segment node when the steps are one plain
     match), from the cache or recorded now."""
@@ -866,7 +872,8 @@ def _fast_form(ops: list) -> tuple | None:
         i += 1
     rest = ops[i:]
     if len(rest) == 1 and rest[0][0] == MATCH_SEG and rest[0][1].usage != "N":
-        return tuple(guards), "m", rest[0][1]
+        node = rest[0][1]
+        return tuple(guards), "m", node, node.key, node.max_repeat
     if (
         len(rest) == 3
         and rest[0][0] == ENTER_LOOP
@@ -898,8 +905,10 @@ def _document(text: str, errh: _Errh) -> bool:
     src = _Reader()
     valid = True
     icvn = None
+    seps = ele + sub
+    walks = _WALKS
     for line in _segments(text):
-        if line.startswith(" "):
+        if line[0] == " ":
             src.err.append(("seg", "1", "segment begins with a space"))
             line = line.lstrip()
         if line[-1] == ele:
@@ -907,8 +916,12 @@ def _document(text: str, errh: _Errh) -> bool:
         parts = line.split(ele)
         seg_id = parts[0]
         els = parts[1:]
-        empty = not line[len(seg_id) :].strip(ele if seg_id == "ISA" else ele + sub)
-        src.parse(seg_id, els, sub, empty)
+        if seg_id in _PLAIN_IDS and line.strip(seps) != seg_id:
+            src.seg_count += 1  # the reader's count of a segment it has nothing else to check
+            src.cur_line += 1
+        else:
+            empty = not line[len(seg_id) :].strip(ele if seg_id == "ISA" else seps)
+            src.parse(seg_id, els, sub, empty)
         cur_line = src.cur_line
         orig = node
         if seg_id == "ISA":
@@ -922,8 +935,26 @@ def _document(text: str, errh: _Errh) -> bool:
             counts["/ISA_LOOP/GS_LOOP"] = counts.get("/ISA_LOOP/GS_LOOP", 0) + 1
             counts["/ISA_LOOP/GS_LOOP/GS"] = counts.get("/ISA_LOOP/GS_LOOP/GS", 0) + 1
         else:
-            found, ops, fast = _walk(node, seg_id, els, sub, kinds)
-            if fast is not None and _fast(fast, counts):
+            ks = kinds.get(seg_id)
+            if ks is None:
+                hit = walks.get((node, seg_id))
+            elif ks == _E1:
+                hit = walks.get((node, seg_id, els[0].rstrip(sub) if els else None))
+            else:
+                hit = None
+            if hit is None:
+                hit = _walk(node, seg_id, els, sub, kinds)
+            found, ops, fast = hit
+            if fast is not None and not fast[0] and fast[1] == "m":
+                k = fast[3]
+                c = counts.get(k, 0) + 1
+                if c <= fast[4]:
+                    counts[k] = c
+                    node = found
+                    ops = None
+            if ops is None:
+                pass
+            elif fast is not None and _fast(fast, counts):
                 pass
             else:
                 for code, msg, file_as, at in _replay(ops, counts, cur_line):
@@ -1048,6 +1079,11 @@ def validate_compiled(text: str, name: str = "<memory>") -> Verdict:
     except Crash as e:
         verdict.problems.append(
             X12Problem(None, None, None, f"the interchange cannot be read: {e}")
+        )
+        return verdict
+    except (IndexError, ValueError, KeyError) as e:  # pyx12 fails on such a file too
+        verdict.problems.append(
+            X12Problem(None, None, None, f"the interchange cannot be read ({type(e).__name__})")
         )
         return verdict
     verdict.problems.extend(errh.problems())
