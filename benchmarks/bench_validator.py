@@ -69,6 +69,10 @@ def workloads(ctx):
     from harness import Workload
 
     edi = reference_files(ctx)
+
+    def warm() -> None:
+        subprocess.run([ctx.python, "-c", WARM], check=True)
+
     return [
         Workload(
             name=f"compiled validator: invoice validate of {len(edi)} 837P files of a 100k run",
@@ -76,7 +80,7 @@ def workloads(ctx):
             anchor=[ctx.python, "-c", PYX12, *edi],
             anchor_name="pyx12 on the same files (one process)",
             target=0.05,
-            setup=lambda: subprocess.run([ctx.python, "-c", WARM], check=True),
+            setup=warm,
             runs=min(ctx.runs, 3),
             note="per CPU: both sides one process; target 0.05 = at least 20x faster",
         )
