@@ -480,3 +480,12 @@ def test_invoice_validate_runs_compiled_and_with_pyx12_both(cli, seeds, tmp_path
     r = cli("invoice", "validate", str(good), "--pyx12", "--format", "csv")
     assert r.exit_code == 0
     assert r.stdout.splitlines()[0].endswith("valid,problems,pyx12_valid,pyx12_problems")
+
+
+def test_the_golden_files_agree():
+    """The X12 files kept as expected outputs (tests/golden) get pyx12's verdict too."""
+    files = sorted((Path(__file__).parent / "golden").rglob("*.edi"))
+    assert files
+    for f in files:
+        text = validate.read_x12(f)[0]
+        assert key(compiled.validate_compiled(text)) == key(validate.validate_text(text)), f.name
