@@ -28,7 +28,7 @@ import pytest
 
 from billadmin import db as dbmod
 from billadmin.billing import generate as gen
-from billadmin.x12 import compiled, validate
+from billadmin.x12 import compiled, compiled_rules, validate
 
 # (seed name, mutation description) -> why the verdicts may differ; see the module docstring
 KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {}
@@ -479,7 +479,7 @@ def test_invoice_validate_runs_compiled_and_with_pyx12_both(cli, seeds, tmp_path
     assert "pyx12: segment" in r.stderr and "disagree" not in r.stderr
     r = cli("invoice", "validate", str(good), "--pyx12", "--format", "csv")
     assert r.exit_code == 0
-    assert r.stdout.splitlines()[0].endswith("valid,problems,pyx12_valid,pyx12_problems")
+    assert r.stdout.splitlines()[0].endswith("valid,problems,rules,pyx12_valid,pyx12_problems")
 
 
 def test_the_golden_files_agree():
@@ -489,3 +489,52 @@ def test_the_golden_files_agree():
     for f in files:
         text = validate.read_x12(f)[0]
         assert key(compiled.validate_compiled(text)) == key(validate.validate_text(text)), f.name
+
+
+# ---------------------------------------------------------------- balancing rules (not pyx12's)
+
+
+def test_balancing_rules_claim_charge_and_835(seeds):
+    """Amounts written by hand from the seeds: 837P claim C000001 is 140.00 + 15.00 = 155.00;
+    the 835 pays 130.00 and 85.00 (BPR02 215.00) with CAS 20.00 + 5.00 and 10.00."""
+    v, found = compiled_rules.check(seeds["837P"])
+    assert v.valid and found == []
+    v, found = compiled_rules.check(seeds["835"])
+    assert v.valid and found == []
+    text = seeds["837P"].replace("CLM*C000001*155*", "CLM*C000001*150*")
+    v, found = compiled_rules.check(text)
+    assert v.valid  # pyx12 adds nothing up: the verdict stays valid
+    assert [(p.segment, p.element) for p in found] == [("CLM", "CLM02")]
+    assert "rule 837-CLM02" in found[0].message
+    assert "expected 155.00 != found 150.00 (5.00 too little)" in found[0].message
+    text = seeds["835"].replace("CLP*C000001*1*155*130*", "CLP*C000001*1*155*131*")
+    v, found = compiled_rules.check(text)
+    assert v.valid
+    assert [p.message.split(" (")[0] for p in found] == ["rule 835-CLP", "rule 835-BPR"]
+    assert "expected 24.00 != found 25.00" in found[0].message
+    assert "expected 216.00 != found 215.00" in found[1].message
+    text = seeds["835"].replace("CAS*CO*45*20", "CAS*CO*45*21")
+    _, found = compiled_rules.check(text)
+    assert [p.message.split(" (")[0] for p in found] == ["rule 835-CLP", "rule 835-SVC"]
+
+
+@pytest.mark.corpus
+def test_balancing_rules_cob(corpus):
+    """The guide's Medicare-secondary example balances (CLM02 120.00 = AMT*D 80.00 + 2430 CAS
+    25.00 + 15.00; SVD02 80.00 + 40.00 = SV102 120.00); paid 70.00 instead breaks both rules."""
+    text = validate.read_x12(corpus / "x12" / "837p" / "medicare-secondary-payer-COB.edi")[0]
+    assert compiled_rules.check(text)[1] == []
+    broken = text.replace("AMT*D*80~", "AMT*D*70~").replace("SVD*59999*80*", "SVD*59999*70*")
+    v, found = compiled_rules.check(broken)
+    assert v.valid
+    assert [p.message.split(" (")[0] for p in found] == ["rule 837-COB-CLAIM", "rule 837-COB-LINE"]
+    assert "expected 120.00 != found 110.00 (10.00 too little)" in found[0].message
+
+
+def test_invoice_validate_exits_1_on_a_balancing_rule(cli, seeds, tmp_path):
+    f = tmp_path / "unbalanced.edi"
+    f.write_text(seeds["837P"].replace("CLM*C000001*155*", "CLM*C000001*150*"))
+    r = cli("invoice", "validate", str(f), "--format", "csv")
+    assert r.exit_code == 1
+    assert r.stdout.splitlines()[1].endswith(",True,0,1")
+    assert "rule 837-CLM02" in r.stderr

@@ -247,30 +247,36 @@ def invoice_validate(
     """Validate X12 files (837P, 837I, 835, 999, 277CA) against their implementation guide.
 
     Runs the validator compiled from pyx12's 005010 maps (the verdicts pyx12 gives, many times
-    faster); --pyx12 runs pyx12 itself as well and shows both verdicts. Prints one row per file
-    and every problem found (segment number, segment and element, rule). A UTF-8 byte-order mark
-    is accepted. Exit 1 if any file is invalid (by either validator), 2 if a file cannot be read.
+    faster) and, apart, the guides' balancing rules pyx12 lacks (column rules: CLM02 against the
+    lines, COB amounts, 835 CLP/SVC/BPR); --pyx12 runs pyx12 itself as well and shows both
+    verdicts. Prints one row per file and every problem found (segment number, segment and
+    element, rule). A UTF-8 byte-order mark is accepted. Exit 1 if any file is invalid (by either
+    validator) or breaks a balancing rule, 2 if a file cannot be read.
 
     Example:
         billadmin invoice validate out/2026-11-26/*.edi
         billadmin invoice validate ../shared/data/x12/835/*.edi --format json
         billadmin invoice validate out/2026-11-26/837P-KEY-000000002.edi --pyx12
     """
+    from dataclasses import asdict
+
     from .. import render
     from ..errors import BadInput
-    from ..x12 import compiled, validate
+    from ..x12 import compiled_rules, validate
 
     for f in files:
         if not f.is_file():
             raise BadInput(f"{f}: no such file")
-    verdicts = compiled.validate_paths(files)
+    checked = compiled_rules.check_paths(files)
+    verdicts = [v for v, _ in checked]
     oracle = validate.validate_paths(files) if pyx12 else [None] * len(verdicts)
-    columns = ["file", "transaction", "version", "segments", "valid", "problems"]
+    columns = ["file", "transaction", "version", "segments", "valid", "problems", "rules"]
     if pyx12:
         columns += ["pyx12_valid", "pyx12_problems"]
     rows = []
-    for v, o in zip(verdicts, oracle, strict=True):
+    for (v, found), o in zip(checked, oracle, strict=True):
         row = v.as_dict() if fmt is Format.json else v.as_row()
+        row["rules"] = [asdict(p) for p in found] if fmt is Format.json else len(found)
         if o is not None:
             if fmt is Format.json:
                 row["pyx12"] = o.as_dict()
@@ -282,15 +288,17 @@ def invoice_validate(
     else:
         render.emit(rows, fmt=fmt, output=output, columns=columns)
     bad = 0
-    for v, o in zip(verdicts, oracle, strict=True):
+    for (v, found), o in zip(checked, oracle, strict=True):
         for p in v.problems[:200]:
+            note(f"{v.name}: {p}")
+        for p in found[:200]:
             note(f"{v.name}: {p}")
         if o is not None and not o.valid:
             for p in o.problems[:200]:
                 note(f"{o.name}: pyx12: {p}")
         if o is not None and o.valid != v.valid:
             note(f"{v.name}: the compiled validator and pyx12 disagree")
-        bad += not v.valid or (o is not None and not o.valid)
+        bad += not v.valid or bool(found) or (o is not None and not o.valid)
     if bad:
         note(f"{bad} of {len(verdicts)} file(s) invalid")
         raise typer.Exit(1)

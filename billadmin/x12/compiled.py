@@ -885,8 +885,9 @@ def _fast_form(ops: list) -> tuple | None:
     return None
 
 
-def _document(text: str, errh: _Errh) -> bool:
-    """pyx12.x12n_document.x12n_document: True when valid."""
+def _document(text: str, errh: _Errh, visit=None) -> bool:
+    """pyx12.x12n_document.x12n_document: True when valid. `visit(seg_id, elements, map node,
+    segment number, component separator)` hears each segment placed in the map."""
     if len(text) < 106:
         raise Crash("the ISA segment is shorter than 106 characters")
     icvn_raw = text[84:89]
@@ -1013,6 +1014,8 @@ def _document(text: str, errh: _Errh) -> bool:
             errh.cur_seg = (seg_id, cur_line)
             if src.err:
                 _handle(errh, src.pop())
+        if visit is not None:
+            visit(seg_id, els, node, cur_line, sub)
         memo = (node, ele, sub, line)
         hit = _SEGS.get(memo)
         if hit is None:
@@ -1062,8 +1065,9 @@ def _union(a: dict, b: dict) -> dict:
     return out
 
 
-def validate_compiled(text: str, name: str = "<memory>") -> Verdict:
-    """Validate X12 text as pyx12 would (same verdict, problems in pyx12's order)."""
+def validate_compiled(text: str, name: str = "<memory>", visit=None) -> Verdict:
+    """Validate X12 text as pyx12 would (same verdict, problems in pyx12's order). `visit`
+    hears every segment with its map node (see _document; compiled_rules uses it)."""
     if text.startswith(BOM):
         text = text[1:]
     version, tx, n = _sniff(text)
@@ -1075,7 +1079,7 @@ def validate_compiled(text: str, name: str = "<memory>") -> Verdict:
         return verdict
     errh = _Errh()
     try:
-        ok = _document(text, errh)
+        ok = _document(text, errh, visit)
     except Crash as e:
         verdict.problems.append(
             X12Problem(None, None, None, f"the interchange cannot be read: {e}")
