@@ -238,3 +238,29 @@ def test_a_correction_keeps_the_patient(hosp, tmp_path, cli):
     assert r.exit_code == 2 and "row 2, column 'mrn': a correction keeps the claim's patient" in (
         r.stderr
     )
+
+
+def test_institutional_scrub_errors_hold_the_claim(db, tmp_path):
+    """The institutional scrub rules (billadmin/scrub/institutional.py) run in the generate run:
+    pathology (031x) without a HCPCS code on an outpatient claim (I/OCE edit 48) and a POA
+    indicator on an outpatient claim hold it; the inpatient stay is billed."""
+    with dbmod.write(db):
+        ids = ifx.hospital(db)
+        ifx.outpatient(
+            db,
+            ids["a"],
+            "HO2",
+            ids["facility"],
+            diagnoses=[("ABK", "K635", "Y")],
+            lines=[
+                {"revenue_code": "0750", "hcpcs": "45380", "units": 1, "charge_cents": 185000,
+                 "line_date": "2026-06-10"},
+                {"revenue_code": "0310", "units": 1, "charge_cents": 42000,
+                 "line_date": "2026-06-10"},
+            ],
+        )  # fmt: skip
+        ifx.inpatient(db, ids["b"], "HI2", ids["facility"])
+    r = _run(db, tmp_path)
+    held = {h.encounter: sorted({f.rule for f in h.findings}) for h in r.held}
+    assert held == {"HO2": ["INST-POA-PLACE", "INST-REV-HCPCS"]}
+    assert {c.key: c.status for c in model.list_claims(db)} == {"HI2": "billed", "HO2": "unbilled"}

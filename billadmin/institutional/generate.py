@@ -6,8 +6,9 @@ Called by billing/generate.py inside the run's write transaction, after the prof
    the model; each one's bill-to is the primary coverage active on its statement-from date
    (billing/content.active_coverages), within --payer when given.
 2. A claim is held (result.held, held.csv) with an error finding when the 837I cannot be built
-   (rules INST-* below) or when the institutional scrub rules (billadmin/scrub/institutional.py,
-   once present) report an error for it.
+   (rules INST-* below) or when the institutional scrub rules (billadmin/scrub/institutional.py:
+   type of bill, revenue codes needing HCPCS, admission data, POA, statement period, patient
+   status, the payment window, NCCI/MUE) report an error for it.
 3. The others are numbered, inserted (invoice, lines, 'issued' event, snapshot; immutable like
    every invoice) and linked to their claim (inst_claim_invoices); the claim is marked billed.
    Voids (frequency 8, `invoice void`) of issued institutional claims queued for the payer join
@@ -111,16 +112,10 @@ def build_problems(
 
 
 def _scrub_findings(conn: Database, claims: list[model.InstitutionalClaim], today) -> list[Finding]:
-    """Errors of the institutional scrub rules, when that module is installed (issue 17's scrub
-    part); none otherwise."""
-    import importlib.util
+    """The institutional scrub rules' findings (billadmin/scrub/institutional.py)."""
+    from ..scrub.institutional import check_claims
 
-    if not claims or importlib.util.find_spec("billadmin.scrub.institutional") is None:
-        return []
-    from importlib import import_module
-
-    mod = import_module("billadmin.scrub.institutional")
-    return list(mod.check_claims(conn, claims, today))
+    return check_claims(conn, claims, today) if claims else []
 
 
 class InstitutionalX12Run(X12Run):
