@@ -1,8 +1,8 @@
 """The compiled validator (billadmin/x12/compiled.py) against pyx12, the oracle.
 
 Differential test: seed files (837P files our billing run writes, 835, 999 and 277CA seeds
-built here, the corpus's 835/837P/837I/999 files under @pytest.mark.corpus, and every X12 file
-the demo writes) are mutated (segment deleted, duplicated or moved; element emptied, overlong,
+built here, the corpus's 835/837P/837I/999 files under @pytest.mark.corpus; every X12 file
+the demo writes and the golden files are compared as they are) are mutated (segment deleted, duplicated or moved; element emptied, overlong,
 of the wrong type or an invalid code; an element added; wrong SE/GE/IEA counts and control
 numbers; a wrong HL parent; loops out of order; a segment's own form: a leading space, a
 trailing separator, no data, a lower-case or bare id), and on each file the verdict of both
