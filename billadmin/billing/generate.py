@@ -359,7 +359,9 @@ def _prepare(
     billed_t = content.temp_ids(
         conn, "_gen_billed", [e["id"] for e in g.claim_encs] + [e["id"] for e in g.self_encs]
     )
+    tr = time.perf_counter()
     rs = {} if live else readset.digest(conn, billed_t, g.pat_table)
+    result.timings["readset"] = time.perf_counter() - tr
 
     ids = InvoiceIds(conn)
     plan = _Plan(
@@ -380,21 +382,25 @@ def _prepare(
         billed_table=billed_t,
         readset=rs,
     )
-    result.timings["load+checks"] = time.perf_counter() - t0 - result.timings["scrub"]
+    result.timings["load+checks"] = (
+        time.perf_counter() - t0 - result.timings["scrub"] - result.timings["readset"]
+    )
     if not live:
         _new_plan_tables(conn)
     _issue_claims(conn, result, staged, opts, plan, t0=t0)
     return plan
 
 
-def _check_and_take(conn: Database, plan: _Plan) -> None:
+def _check_and_take(conn: Database, result: RunResult, plan: _Plan) -> None:
     """Under the lock: what the run read is unchanged and the numbers it rendered are the ones
     it takes now (the take itself; a rollback gives them back). Else _Stale."""
     parts: list[str] = []
-    if readset.data_version(conn) != plan.version:
+    if readset.data_version(conn) != plan.version:  # another connection committed meanwhile
+        result.timings["readset again"] = time.perf_counter()
         parts = readset.changed(
             plan.readset, readset.digest(conn, plan.billed_table, plan.g.pat_table)
         )
+        result.timings["readset again"] = time.perf_counter() - result.timings["readset again"]
     if numbering.take(conn, "claim", len(plan.claim_numbers)) != plan.claim_numbers:
         parts.append("claim numbers")
     ids = InvoiceIds(conn)
@@ -411,7 +417,7 @@ def _write_phase(
 ) -> None:
     """Phase (b), in the write transaction (generate's docstring)."""
     if not plan.live:
-        _check_and_take(conn, plan)
+        _check_and_take(conn, result, plan)
         for t in _PLANNED:
             conn.execute(f"INSERT INTO {t} SELECT * FROM {PLAN}{t} ORDER BY rowid")
         _drop_plan(conn)
