@@ -175,3 +175,37 @@ def test_kpi_ar_counts_pending_like_the_aging(db, tmp_path):
     assert kpi.ar_at(db, TODAY + dt.timedelta(days=100)) == (MOVED, MOVED)
     # before the 835 was posted (and before the claim was issued): nothing
     assert kpi.ar_at(db, TODAY - dt.timedelta(days=1)) == (0, 0)
+
+
+def test_a_claim_forwarded_by_clp02_23_ages_under_the_payer_named(db, tmp_path):
+    """Keystone answers C000001 (99213 at 150.00, DOS 4 days before) with CLP02 23: not its
+    claim, forwarded to Blue Valley (NM1*TT BLUE VALLEY HMO), nothing paid, nothing posted. The
+    150.00 is still open, and it is Blue Valley's answer the claim waits on: as of the 835's day
+    (D+7, 11 days after the DOS -> 0-30) it ages under BVH, before it under KEY. Blue Valley
+    then pays 100.00 with CO-45 50.00: 150.00 - 100.00 - 50.00 = 0.00, no row."""
+    from test_claim_corrections import _setup
+
+    _setup(db, tmp_path)
+    claim = {"claim": "C000001", "status": "23", "charge": "150.00", "paid": "0.00"}
+    claim |= {"pcn": "KEY-23", "cas": [["CO", "109", "150.00"]], "crossover": "BLUE VALLEY HMO"}
+    path = tmp_path / "KEY23.835"
+    path.write_text(
+        ls.remit_text({"payer": "KEY", "trace": "KEY23", "on": "D+7", "claims": [claim]})
+    )
+    post.import_files(db, [path])
+    d7 = ls.day("D+7")
+    assert _rows(aging.by_payer(db, d7 - dt.timedelta(days=1))) == {
+        "KEY": (15000, 0, 15000),
+        "TOTAL": (15000, 0, 15000),
+    }
+    assert _rows(aging.by_payer(db, d7)) == {"BVH": (15000, 0, 15000), "TOTAL": (15000, 0, 15000)}
+    assert invariants.invariant_findings(db, d7) == []
+    paid = {"claim": "C000001", "status": "1", "charge": "150.00", "paid": "100.00"}
+    paid |= {"pcn": "BVH-1", "lines": [{"code": "99213", "charge": "150.00", "paid": "100.00"}]}
+    paid["lines"][0]["cas"] = [["CO", "45", "50.00"]]
+    path = tmp_path / "BVH1.835"
+    path.write_text(
+        ls.remit_text({"payer": "BVH", "trace": "BVH1", "on": "D+30", "claims": [paid]})
+    )
+    post.import_files(db, [path])
+    assert _rows(aging.by_payer(db, ls.day("D+30"))) == {"TOTAL": (0, 0, 0)}

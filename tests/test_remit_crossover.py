@@ -79,7 +79,8 @@ def test_restored_crossover_amount_is_dated_on_the_835(practice_db, tmp_path):  
     before = {r["payer"]: r["total_cents"] for r in aging.by_payer(db, ls.day("D+7"))}
     assert before["MCR"] == 20000  # nothing of the 835 yet (not 200.00 + 30.00)
     after = {r["payer"]: r["total_cents"] for r in aging.by_payer(db, D14)}
-    assert after["MCR"] == 3000
+    # Medicare answered and forwarded it: the 30.00 waits on (and ages under) Medicaid
+    assert after["MCD"] == 3000 and "MCR" not in after
 
 
 def test_clp02_23_not_our_claim_waits_for_the_payer_it_was_forwarded_to(db, tmp_path, cli):

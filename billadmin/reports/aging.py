@@ -2,8 +2,13 @@
 
 Age is counted in days from the date of service (``--by dos``, the default) or from the invoice
 date (``--by invoice``) to the as-of date. Claims age under their payer; patient invoices under
-"PATIENT" (what patients owe). Every non-zero balance is counted, credits (negative) included,
-denied amounts included (a denial is not posted as a reduction: it stays open on the claim).
+"PATIENT" (what patients owe). A claim its payer forwarded to another payer ages under that
+payer from the day the forwarding 835 was posted (``crossed_over_to``): a crossover (CLP02
+19-21, MA18/MA07/N89, billing/cob.py) leaves the claim waiting for the crossover payer's 835,
+and a CLP02 23 ("not our claim, forwarded") for the payer named in NM1*TT; the payer billed has
+answered, so what is open is the other payer's to pay (or deny) and the follow-up is with it.
+Every non-zero balance is counted, credits (negative) included, denied amounts included (a
+denial is not posted as a reduction: it stays open on the claim).
 
 By default (``pending``, issue 12) the amounts a payer's answer moved that no invoice carries
 yet (accounts.balances) are aged too, so the aging agrees with `account show`, `checkin` and the
@@ -32,6 +37,37 @@ from .ledger import BUCKET_KEYS, ITEMS_CTE, age_sql, bucket_sql
 
 if TYPE_CHECKING:
     from ..db import Database
+
+
+def crossed_over_to(conn: Database) -> str | None:
+    """SQL (over ITEMS_CTE's items, :as_of) of the payer a claim was forwarded to by an 835
+    posted on or before the as-of date (the latest such answer), else NULL; None when the
+    tables are not there."""
+    have = {
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+            " AND name IN ('cob_crossovers', 'remit_claims', 'remit_transactions')"
+        )
+    }
+    if len(have) < 3:
+        return None
+    # CLP02 23 names the payer in NM1*TT: ours when NM109 is its electronic payer id, else
+    # when NM103 is its name (case, commas and periods aside; billing.cob.crossover_payer)
+    key = "TRIM(UPPER(REPLACE(REPLACE({}, ',', ''), '.', '')))"
+    to = (
+        "COALESCE(x.next_payer_id, CASE WHEN c.status_code = '23' THEN COALESCE("
+        "(SELECT q.id FROM payers q WHERE UPPER(q.x12_payer_id) = UPPER(c.crossover_payer_id)"
+        " LIMIT 1), (SELECT q.id FROM payers q"
+        f" WHERE {key.format('q.name')} = {key.format('c.crossover_payer')} LIMIT 1)) END)"
+    )
+    return (
+        f"(SELECT {to} FROM remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id"
+        " LEFT JOIN cob_crossovers x ON x.remit_claim_id = c.id"
+        " WHERE c.invoice_id = items.id"
+        f" AND COALESCE(t.payment_date, t.production_date) <= :as_of AND {to} IS NOT NULL"
+        " ORDER BY COALESCE(t.payment_date, t.production_date) DESC, c.id DESC LIMIT 1)"
+    )
 
 
 def _grouped(conn: Database, as_of: _dt.date, basis: str, key: str) -> list[tuple]:
@@ -67,8 +103,10 @@ def by_payer(
     payers = {r[0]: r[1:] for r in conn.execute("SELECT id, code, name, kind FROM payers")}
     extra = {"pending_cents": 0} if pending else {}
     acc: dict = defaultdict(lambda: {"invoices": 0, **_empty(), **extra})
+    xover = crossed_over_to(conn)
+    payer = f"COALESCE({xover}, payer_id)" if xover else "payer_id"
     for payer_id, ins, b, n, amt in _grouped(
-        conn, as_of, basis, "CASE WHEN kind = 'claim' THEN payer_id END"
+        conn, as_of, basis, f"CASE WHEN kind = 'claim' THEN {payer} END"
     ):
         k = payer_id if ins else "PATIENT"
         acc[k]["invoices"] += n
