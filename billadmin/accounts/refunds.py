@@ -5,13 +5,18 @@ Rules:
   numbers, a payment after the patient's coverage ended, ...) leaves the claim's balance below
   zero: that is the payer's money the practice holds (its credit on the claim). The clerk sends
   it back by check or EFT and records it here: one insurance payment of the negative amount from
-  the claim's payer, allocated to the claim, and a ``payer_returns`` row (kind 'refund') saying
+  the payer refunded, allocated to the claim, and a ``payer_returns`` row (kind 'refund') saying
   why. Nothing is edited; the claim's paid amount goes down by the refund and its balance back
   towards 0.00.
+- The payer refunded is the claim's payer unless ``payer`` names another payer that paid on the
+  claim (a crossover or secondary payer answering on the same claim, a payer that paid a claim
+  that was not its own): every payer's money on a claim is its own (the per-payer ledger), so a
+  refund never exceeds what that payer paid on the claim, net of earlier refunds and takebacks.
 - Refused (exit 2, one line naming the claim, nothing written): an unknown claim, a patient
-  invoice or credit note (patient refunds are `payment refund`), a zero or negative amount, an
-  amount above the payer's credit on the claim (its negative balance), and a reference (the
-  check number) already recorded as a refund of this claim.
+  invoice or credit note (patient refunds are `payment refund`), an unknown payer code, a zero
+  or negative amount, an amount above the credit on the claim (its negative balance) or above
+  what that payer paid on it, and a reference (the check number) already recorded as a refund
+  of this claim.
 - A payer that takes the money back itself (a PLB recoupment on a later 835) needs no refund:
   `remit import` allocates the recoupment to the claim it names (remit/post.py).
 
@@ -37,6 +42,33 @@ def payer_credit(conn: Database, invoice_id: int) -> int:
     return max(0, -lookup.balance(conn, invoice_id)["balance_cents"])
 
 
+def paid_by(conn: Database, invoice_id: int) -> dict[int, int]:
+    """{payer id: what it paid on the claim, net of refunds and takebacks} (insurance payments
+    allocated to the claim, by the payer each payment came from)."""
+    return dict(
+        conn.execute(
+            "SELECT p.payer_id, SUM(a.amount_cents) FROM payment_allocations a JOIN payments p"
+            " ON p.id = a.payment_id WHERE a.invoice_id = ? AND p.kind = 'insurance'"
+            " AND p.payer_id IS NOT NULL GROUP BY p.payer_id",
+            (invoice_id,),
+        ).fetchall()
+    )
+
+
+def _payer(conn: Database, name: str, inv: dict, code: str | None) -> tuple[int, str]:
+    """(payer id, code) of the payer refunded: the claim's, or the one named (module rules)."""
+    if code is None or not code.strip():
+        row = conn.execute("SELECT id, code FROM payers WHERE id = ?", (inv["payer_id"],))
+    else:
+        row = conn.execute(
+            "SELECT id, code FROM payers WHERE UPPER(code) = ?", (code.strip().upper(),)
+        )
+    got = row.fetchone()
+    if got is None:
+        raise BadInput(f"{name}: no payer {code.strip().upper() if code else ''}".rstrip())
+    return got[0], got[1]
+
+
 def refund_payer(
     conn: Database,
     number: str,
@@ -45,8 +77,10 @@ def refund_payer(
     method: str | None,
     on: _dt.date,
     reference: str | None = None,
+    payer: str | None = None,
 ) -> dict:
-    """Record a refund of a payer's overpayment of claim ``number`` (module rules)."""
+    """Record a refund of a payer's overpayment of claim ``number`` (module rules); ``payer``:
+    the code of the payer refunded when it is not the claim's own."""
     method = check_method(method)
     name = (number or "").strip().upper()
     with db.write(conn):
@@ -56,6 +90,7 @@ def refund_payer(
                 f" (a {inv['kind']} invoice: patient refunds are `payment refund`)" if inv else ""
             )
             raise BadInput(f"{name}: no such claim{what}")
+        payer_id, payer_code = _payer(conn, name, inv, payer)
         if amount_cents <= 0:
             raise BadInput(f"{name}: the refund must be above 0.00 (got {money.fmt(amount_cents)})")
         ref = (reference or "").strip() or None
@@ -74,11 +109,20 @@ def refund_payer(
                 f" claim {money.fmt(credit)} ({money.fmt(amount_cents - credit)} too much);"
                 " nothing written"
             )
+        paid = paid_by(conn, inv["id"])
+        if amount_cents > paid.get(payer_id, 0):
+            codes = dict(conn.execute("SELECT id, code FROM payers").fetchall())
+            who = ", ".join(f"{codes.get(p, p)} {money.fmt(c)}" for p, c in paid.items() if c > 0)
+            raise BadInput(
+                f"{name}: refund {money.fmt(amount_cents)} is more than {payer_code} paid on the"
+                f" claim {money.fmt(max(0, paid.get(payer_id, 0)))} (paid on it: {who or 'none'};"
+                " --payer CODE names the payer refunded); nothing written"
+            )
         now = audit.utcnow()
         pay_id = conn.execute(
             "INSERT INTO payments (kind, patient_id, payer_id, amount_cents, method, reference,"
             " received_on, created_at) VALUES ('insurance', NULL, ?, ?, ?, ?, ?, ?)",
-            (inv["payer_id"], -amount_cents, method, ref, on.isoformat(), now),
+            (payer_id, -amount_cents, method, ref, on.isoformat(), now),
         ).lastrowid
         conn.execute(
             "INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id,"
@@ -91,7 +135,7 @@ def refund_payer(
             " VALUES ('refund', ?, ?, ?, NULL, ?, NULL, ?, ?, ?, ?)",
             (
                 inv["id"],
-                inv["payer_id"],
+                payer_id,
                 pay_id,
                 amount_cents,
                 ref,
@@ -105,12 +149,16 @@ def refund_payer(
             "payment refund-payer",
             entity="payer_returns",
             ids=[ret],
-            detail={"invoice_id": inv["id"], "payment_id": pay_id, "amount_cents": amount_cents},
+            detail={
+                "invoice_id": inv["id"],
+                "payment_id": pay_id,
+                "amount_cents": amount_cents,
+                "payer_id": payer_id,
+            },
         )
-    payer = conn.execute("SELECT code FROM payers WHERE id = ?", (inv["payer_id"],)).fetchone()
     return {
         "claim": name,
-        "payer": payer[0] if payer else None,
+        "payer": payer_code,
         "refund_cents": amount_cents,
         "method": method,
         "reference": ref,

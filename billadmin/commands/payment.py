@@ -202,17 +202,28 @@ def payment_refund_payer(
     method: MethodOpt = None,
     reference: ReferenceOpt = None,
     date: DateOpt = None,
+    payer: Annotated[
+        str | None,
+        typer.Option(
+            "--payer",
+            metavar="CODE",
+            help="The payer refunded when it is not the claim's own (a crossover or secondary"
+            " payer that paid on the claim).",
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
     """Refund a payer's overpayment of a claim (its credit: the claim's balance below zero).
 
-    Recorded as a negative payment from the claim's payer allocated to the claim; never more
-    than the payer's credit on it. A payer that recoups by PLB on a later 835 needs no refund:
-    `remit import` allocates the recoupment to the claim it names.
+    Recorded as a negative payment from the payer refunded (the claim's payer, or --payer)
+    allocated to the claim; never more than the credit on the claim nor more than that payer
+    paid on it. A payer that recoups by PLB on a later 835 needs no refund: `remit import`
+    allocates the recoupment to the claim it names.
 
     Example:
         billadmin payment refund-payer C000123 110.00 --method check --reference 5120
+        billadmin payment refund-payer C000123 15.00 --payer MCD --method eft
     """
     from .. import dates, money, render
     from ..accounts import refunds
@@ -221,7 +232,9 @@ def payment_refund_payer(
 
     cents = parse_amount(amount, "AMOUNT")
     on = parse_option(date, "--date", dates.today())
-    row = refunds.refund_payer(open_db(), claim, cents, method=method, on=on, reference=reference)
+    row = refunds.refund_payer(
+        open_db(), claim, cents, method=method, on=on, reference=reference, payer=payer
+    )
     render.emit(row, fmt=fmt, output=output, title="Refund to the payer", single=True)
     note(
         f"Refund {money.fmt(cents)} to {row['payer'] or 'the payer'} recorded on {row['claim']};"
