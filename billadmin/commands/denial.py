@@ -40,6 +40,12 @@ def denial_list(
     duplicate -> write off; others -> appeal. The appeal deadline is the remittance date plus
     the payer's appeal limit (`billadmin payer set --appeal-days`, default 120).
 
+    Medicare and other payers that correct by reopening (`billadmin payer set --corrections
+    reopening`, Medicare's default) take no corrected claim (frequency 7): a correctable denial
+    says "request a reopening", due one year from the determination (42 CFR 405.980(b)(1)),
+    or appeal. Medicare CO-16 with MA130 (unprocessable, no appeal rights) says "resubmit as a
+    new claim": `billadmin charge correct`, then `billadmin invoice resubmit`.
+
     Example:
         billadmin denial list
         billadmin denial list --payer KEY -f csv -o denials.csv
