@@ -384,3 +384,27 @@ def test_a_percentage_of_medicare_is_of_the_fee_schedule_amount(cli, mdb, tmp_pa
     assert rows["MCR (fee schedule, non-facility)"] == "85.98"
     assert rows["MCR (fee schedule, facility)"] == "61.91"
     assert rows["BVH"] == "103.18"
+
+
+def test_the_xlsx_files_load_as_the_csv_ones(cli, db, tmp_path):
+    """CMS ships the PPRRVU and GPCI files as XLSX too; numbers as numeric cells."""
+    import openpyxl
+
+    def xlsx(path, rows):
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        for r in rows:
+            ws.append([float(c) if c.replace(".", "", 1).isdigit() and "." in c else c for c in r])
+        wb.save(path)
+        return path
+
+    with dbmod.write(db):
+        fx.practice(db)
+    rvu = xlsx(tmp_path / "PPRRVU26_JAN.xlsx", RVU_TOP + RVU_ROWS)
+    gpci = xlsx(tmp_path / "GPCI2026.xlsx", GPCI_ROWS)
+    assert cli("codes", "mpfs-load", "rvu", rvu, "--effective", "2026-01-01").exit_code == 0
+    assert cli("codes", "mpfs-load", "gpci", gpci, "--effective", "2026-01-01").exit_code == 0
+    assert cli("codes", "medicare-locality", "15202", "00").exit_code == 0
+    with dbmod.write(db):
+        _claim(db, "MCR", "2026-03-02", [("99213", "", 1, 15000)], "C1")
+    assert _expected(cli, "C1")[1]["expected_allowed"] == "85.98"  # as from the CSV files

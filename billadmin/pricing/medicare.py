@@ -112,7 +112,7 @@ def load(
     it is the same file (then nothing changes); an explicit end that reaches a later release is
     refused; an open release is ended by the next one (the day before it starts)."""
     from . import mpfs_files
-    from .prices import _overlaps
+    from .windows import overlaps
 
     if kind not in KINDS:
         raise BadInput(f"unknown fee schedule file kind {kind!r}: rvu or gpci")
@@ -134,7 +134,7 @@ def load(
         if s_from == start and s_sha == sha and s_to == end:
             res.unchanged = True
             return res
-        if _overlaps(start, end, s_from, s_to):
+        if overlaps(start, end, s_from, s_to):
             raise BadInput(
                 f"{res.file}: --from {start} overlaps release {s_version} (from {s_from} to"
                 f" {s_to or 'open'}): a correction is loaded from a later date"

@@ -271,15 +271,13 @@ def parse_gpci(path: Path) -> Parsed:
     """The GPCI rows: (carrier, locality, name, work, pe, mp)."""
     it = _cells(path)
     cols: dict[str, int] = {}
-    for _n, cells in it:
+    for n, cells in it:
         names = [_name(c) for c in cells]
         if any("LOCALITY" in c for c in names) and any("GPCI" in c for c in names):
             cols = _gpci_columns(cells)
             break
-        if _n >= HEADER_SEARCH_ROWS:
+        if n >= HEADER_SEARCH_ROWS:
             break
-    else:
-        cols = {}
     if not cols:
         raise BadInput(
             f"{path.name}: no header row naming the locality and its GPCIs in the first"

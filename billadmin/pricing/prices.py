@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from .. import audit, db, money
 from ..errors import BadInput, InvalidRows, Problem
+from .windows import overlaps as _overlaps
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -120,19 +121,6 @@ class _Row:
     values: tuple  # what is stored besides key and dates
     start: str
     end: str | None
-
-
-def _overlaps(a_start, a_end, b_start, b_end) -> bool:
-    """Two windows of one key overlap when they start the same day, or an explicit end reaches
-    the other's start (an open end is closed by the next start)."""
-    if a_start == b_start:
-        return True
-    first, second = (
-        ((a_start, a_end), (b_start, b_end))
-        if a_start < b_start
-        else ((b_start, b_end), (a_start, a_end))
-    )
-    return first[1] is not None and first[1] >= second[0]
 
 
 def load(conn: Database, kind: str, path: Path) -> LoadResult:
