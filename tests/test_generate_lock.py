@@ -313,5 +313,30 @@ def test_the_optional_lock_timer_logs_each_outermost_transaction(practice, tmp_p
     assert len(log.read_text().split()) == 1
     res = gen.generate(practice, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "o")
     secs = [float(x) for x in log.read_text().split()[1:]]
-    assert len(secs) == 2  # the run's write phase, then its files marked as placed
+    # the run's write phase, its files marked placed, then its listing (rendered without the
+    # lock) recorded and marked placed
+    assert len(secs) == 4
     assert secs[0] >= res.timings["write lock"] * 0.5 and all(s < 5 for s in secs)
+    assert (tmp_path / "o" / "invoices.csv").read_text().count("\nC0000") == 40
+
+
+def test_a_listing_lost_after_commit_is_written_by_the_next_run(practice, tmp_path, monkeypatch):
+    """invoices.csv is rendered after COMMIT, without the lock: a run stopped just then has
+    billed (its 837Ps in place) but has no listing; the next run into the folder lists both."""
+    out = tmp_path / "out"
+    real = gen._listing_after_commit
+    monkeypatch.setattr(
+        gen, "_listing_after_commit", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt())
+    )
+    with pytest.raises(KeyboardInterrupt):
+        gen.generate(practice, today=fx.TODAY, scrub=fx.no_scrub, out_dir=out, pdf=False)
+    assert not (out / "invoices.csv").exists() and len(list(out.glob("837P-*.edi"))) == 2
+    monkeypatch.setattr(gen, "_listing_after_commit", real)
+    with dbmod.write(practice):
+        p = fx.patient(practice, "9990")
+        fx.coverage(practice, p, "KEY", member="M9990")
+        fx.encounter(practice, p, "2026-06-20", [("99213", 14000)], number="LATE")
+    gen.generate(practice, today=fx.TODAY, scrub=fx.no_scrub, out_dir=out, pdf=False)
+    listed = (out / "invoices.csv").read_text()
+    assert listed.count("\nC0000") == 41 and "\nP000001," in listed
+    assert integrity.run_checks(practice) == []

@@ -134,7 +134,9 @@ def generate(
         and compared with the ones rendered. Anything different: the transaction rolls back,
         the staged files are removed and the run is prepared again from a new snapshot (at most
         ATTEMPTS times, then RunChanged, exit 3). Otherwise the planned rows are copied, the
-        files recorded, patient invoices issued and the listing written, then COMMIT.
+        files recorded, patient invoices issued and held.csv written, then COMMIT; invoices.csv
+        (and .xlsx) are rendered after it without the lock and recorded by a short transaction
+        (_listing_after_commit).
     Why the files stay valid: the numbers taken under the lock are the numbers rendered (else
     the run is prepared again), so the bytes pyx12 accepted are the bytes recorded and put in
     place; nothing is substituted. Gapless numbering and all-or-nothing are the lock's as before.
@@ -234,6 +236,30 @@ def _attempt(conn: Database, result: RunResult, opts: _Options, *, live: bool) -
     staged.committed()
     if result.run_id is not None and not result.dry_run:
         place_run_files(conn, result.run_id)
+        if not live and result.issued:
+            _listing_after_commit(conn, result, opts)
+
+
+def _listing_after_commit(conn: Database, result: RunResult, opts: _Options) -> None:
+    """invoices.csv (and .xlsx) rendered from the committed rows without the lock, then recorded
+    (a short transaction) and put in place like the run's other files (files.py). A run stopped
+    before this has no listing of its own; the next run into the folder lists it (every invoice
+    issued into the folder), and `invoice list` always can."""
+    t = time.perf_counter()
+    staged = Staged()
+    try:
+        opts.say("writing invoices.csv" + (" and invoices.xlsx" if opts.xlsx else ""))
+        write_listing(conn, result, staged, xlsx=opts.xlsx)
+        with db.write(conn):
+            assert result.run_id is not None  # committed run
+            staged.record(conn, result.run_id)
+    except BaseException:
+        staged.discard()
+        raise
+    staged.committed()
+    assert result.run_id is not None
+    place_run_files(conn, result.run_id)
+    result.timings["listing"] = result.timings.get("listing", 0.0) + time.perf_counter() - t
 
 
 def _write(conn: Database, result: RunResult, staged: Staged, opts: _Options, plan: _Plan) -> None:
@@ -501,7 +527,15 @@ def _write_phase(
     result.timings["patient"] = time.perf_counter() - t3
 
     _record(
-        conn, result, staged, opts, plan.issues + p_issues, plan.queued, files_by_invoice, run_id
+        conn,
+        result,
+        staged,
+        opts,
+        plan.issues + p_issues,
+        plan.queued,
+        files_by_invoice,
+        run_id,
+        listing=plan.live or result.dry_run,
     )
 
 
@@ -727,9 +761,11 @@ def _record(
     queued: list[int],
     files_by_invoice: dict[int, str],
     run_id: int,
+    *,
+    listing: bool = True,
 ) -> None:
-    """The run's invoices and files recorded, listed (result.issued, invoices.csv/xlsx,
-    held.csv) and audited."""
+    """The run's invoices and files recorded, listed (result.issued, invoices.csv/xlsx unless
+    `listing` is False: _listing_after_commit writes them; held.csv) and audited."""
     conn.conn.executemany(  # OR IGNORE: a resent claim (billing/resend.py) keeps its issuing run
         "INSERT OR IGNORE INTO invoice_runs (invoice_id, run_id, file) VALUES (?, ?, ?)",
         [(it.row["id"], run_id, files_by_invoice.get(it.row["id"])) for it in all_issues]
@@ -752,7 +788,7 @@ def _record(
         r["file"] = files_by_invoice.get(r["invoice_id"])
     result.issued = new_rows + result.issued
     t4 = time.perf_counter()
-    if all_issues or queued:
+    if listing and (all_issues or queued):
         opts.say(
             "writing invoices.csv" + (" and invoices.xlsx" if opts.xlsx and staged.enabled else "")
         )
