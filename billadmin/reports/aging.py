@@ -266,13 +266,13 @@ def report(
             rep.notes.append(
                 f"Patient responsibility from remittances not on a patient invoice yet: "
                 f"{money.fmt(waiting['patient_cents'], thousands=True)} (not in the aging; "
-                "`billadmin invoice generate` bills it; without --invoiced-only it is aged)"
+                "left out by --invoiced-only; `billadmin invoice generate` bills it)"
             )
         if waiting["insurance_cents"]:
             rep.notes.append(
                 f"Routed to a next payer whose claim is not issued yet: "
                 f"{money.fmt(waiting['insurance_cents'], thousands=True)} (not in the aging; "
-                "`billadmin invoice generate` bills it; without --invoiced-only it is aged)"
+                "left out by --invoiced-only; `billadmin invoice generate` bills it)"
             )
     return audited(conn, rep)
 
