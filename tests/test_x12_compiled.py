@@ -1,13 +1,15 @@
 """The compiled validator (billadmin/x12/compiled.py) against pyx12, the oracle.
 
 Differential test: seed files (837P files our billing run writes, 835, 999 and 277CA seeds
-built here, the corpus's 835/837P/837I/999 files under @pytest.mark.corpus; every X12 file
-the demo writes and the golden files are compared as they are) are mutated (segment deleted, duplicated or moved; element emptied, overlong,
-of the wrong type or an invalid code; an element added; wrong SE/GE/IEA counts and control
+built here, the corpus's 835/837P/837I/999 files under @pytest.mark.corpus) are mutated
+(segment deleted, duplicated or moved; element emptied, overlong, of the wrong type or an
+invalid code; an element added; wrong SE/GE/IEA counts and control
 numbers; a wrong HL parent; loops out of order; a segment's own form: a leading space, a
 trailing separator, no data, a lower-case or bare id), and on each file the verdict of both
 validators - accept or reject, and the first problem's segment and element - must be equal.
 CI runs a sample of a few hundred mutations; the whole set (over 5,000) runs as a slow test.
+The X12 files the demo writes (a file of each kind in CI, all of them as a slow test) and the
+golden files are compared as they are.
 
 Remaining disagreements: none. The cases where pyx12 raises instead of giving a verdict (too
 many components in a composite: IndexError in segment_if.is_valid_errors; a non-numeric GE01:
@@ -372,16 +374,35 @@ def test_known_disagreements_are_explained():
     assert all(reason.strip() for reason in KNOWN_DISAGREEMENTS.values())
 
 
-def test_the_demos_files_agree(demo_practice):
-    """Every X12 file the demo writes gets the same verdict from both."""
+def _demo_x12(demo_practice) -> list[Path]:
     path, _ = demo_practice
-    files = sorted((path.parent / f"{path.stem}-files").rglob("*.edi")) + sorted(
-        (path.parent / f"{path.stem}-files").rglob("*.x12")
-    )
-    assert files
+    folder = path.parent / f"{path.stem}-files"
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".edi", ".835", ".x12"))
+
+
+def _agree(files: list[Path]) -> None:
     for f in files:
         text = validate.read_x12(f)[0].lstrip("\ufeff")
         assert key(compiled.validate_compiled(text)) == key(validate.validate_text(text)), f.name
+
+
+def test_the_demos_files_agree(demo_practice):
+    """A file of each kind the demo writes (the smallest 837P of each payer, the smallest 835
+    of each payer) gets the same verdict from both; every file in the slow test below."""
+    smallest: dict[str, Path] = {}
+    for f in _demo_x12(demo_practice):
+        kind = f.suffix + f.name.split("-")[1 if f.suffix == ".edi" else 0]
+        if kind not in smallest or f.stat().st_size < smallest[kind].stat().st_size:
+            smallest[kind] = f
+    assert {".edi", ".835"} <= {k[:4] for k in smallest}
+    _agree(sorted(smallest.values()))
+
+
+@pytest.mark.slow
+def test_every_file_the_demo_writes_agrees(demo_practice):
+    files = _demo_x12(demo_practice)
+    assert len(files) > 100
+    _agree(files)
 
 
 def test_problems_name_segment_and_element_never_the_data(seeds):
