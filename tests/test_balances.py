@@ -209,3 +209,19 @@ def test_a_claim_forwarded_by_clp02_23_ages_under_the_payer_named(db, tmp_path):
     )
     post.import_files(db, [path])
     assert _rows(aging.by_payer(db, ls.day("D+30"))) == {"TOTAL": (0, 0, 0)}
+
+
+def test_check_says_the_aging_is_open_balances_plus_pending(cli, db, tmp_path):
+    """`billadmin check` passing states the aging as the sum it is: C000001's open balance
+    200.00 - 120.00 - 50.00 - 30.00 = 0.00, plus the 30.00 PR-2 on no statement yet."""
+    _setup(db, tmp_path, "KEY")
+    r = cli("check")
+    assert r.exit_code == 0, r.stderr
+    assert (
+        "Aging 30.00 = open balances of every claim and patient invoice 0.00"
+        " (denied amounts included) + not on an invoice yet 30.00"
+    ) in r.stderr
+    assert _generate(db, tmp_path, "r2") == ["P000001"]  # the statement carries it now
+    r = cli("check")
+    assert "Aging 30.00 = open balances of every claim and patient invoice 30.00" in r.stderr
+    assert "not on an invoice yet 0.00" in r.stderr

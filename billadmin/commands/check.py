@@ -59,3 +59,6 @@ def check(fmt: FormatOpt = Format.table, output: OutputOpt = None, anchor: Ancho
         "All checks passed: integrity, foreign keys, audit chain and anchor, ledger seals,"
         " triggers, invoices and their files, numbering, allocations"
     )
+    from ..reports.invariants import aging_line
+
+    note(aging_line(conn))

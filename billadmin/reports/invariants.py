@@ -31,19 +31,8 @@ def invariant_findings(conn: Database, as_of: _dt.date | None = None) -> list[Fi
 
     Each side that disagrees is one finding, showing both figures."""
     if as_of is None:
-        # the whole ledger: today, or the latest date on it when that is later (an 835's payment
-        # date, BPR16, is often an EFT effective date a few days ahead of the file)
-        latest = conn.execute(
-            "SELECT MAX(d) FROM (SELECT MAX(issued_on) AS d FROM invoices UNION ALL"
-            " SELECT MAX(received_on) FROM payments UNION ALL SELECT MAX(created_on) FROM adjustments)"
-        ).fetchone()[0]
-        as_of = max(
-            _dt.date.today(), _dt.date.fromisoformat(latest) if latest else _dt.date.today()
-        )
-    view = conn.execute(
-        "SELECT COALESCE(SUM(total_cents + credited_cents - paid_cents - adjusted_cents), 0)"
-        " FROM invoice_balances"
-    ).fetchone()[0]
+        as_of = _whole_ledger(conn)
+    view = _open_balances(conn)
     sides = {
         "aging --invoiced-only by payer": by_payer(conn, as_of, pending=False)[-1]["total_cents"],
         "aging --invoiced-only by patient": by_patient(conn, as_of, pending=False)[-1][
@@ -73,6 +62,37 @@ def invariant_findings(conn: Database, as_of: _dt.date | None = None) -> list[Fi
                 )
             )
     return out
+
+
+def _whole_ledger(conn: Database) -> _dt.date:
+    """Today, or the latest date on the ledger when that is later (an 835's payment date, BPR16,
+    is often an EFT effective date a few days ahead of the file)."""
+    latest = conn.execute(
+        "SELECT MAX(d) FROM (SELECT MAX(issued_on) AS d FROM invoices UNION ALL"
+        " SELECT MAX(received_on) FROM payments UNION ALL SELECT MAX(created_on) FROM adjustments)"
+    ).fetchone()[0]
+    return max(_dt.date.today(), _dt.date.fromisoformat(latest) if latest else _dt.date.today())
+
+
+def _open_balances(conn: Database) -> int:
+    return conn.execute(
+        "SELECT COALESCE(SUM(total_cents + credited_cents - paid_cents - adjusted_cents), 0)"
+        " FROM invoice_balances"
+    ).fetchone()[0]
+
+
+def aging_line(conn: Database) -> str:
+    """What `billadmin check` says when the invariant holds: the aging total as the sum it is
+    (open balances of every claim and patient invoice, denied amounts included, plus what no
+    invoice carries yet), figures only (no patient is named)."""
+    waiting = balances.pending(conn, as_of=_whole_ledger(conn))
+    extra = waiting["patient_cents"] + waiting["insurance_cents"]
+    view = _open_balances(conn)
+    f = lambda c: money.fmt(c, thousands=True)  # noqa: E731
+    return (
+        f"Aging {f(view + extra)} = open balances of every claim and patient invoice {f(view)}"
+        f" (denied amounts included) + not on an invoice yet {f(extra)}"
+    )
 
 
 def _finding(name: str, total: int, want: int, what: str) -> Finding:
