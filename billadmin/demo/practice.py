@@ -930,6 +930,7 @@ def demo_steps():
     )
     from .auths import step_auths  # payer rules and authorizations (issue 20)
     from .eligibility import step_eligibility  # tomorrow's 270s, the payers' 271s (issue 16)
+    from .hospital import step_hospital  # a hospital department's 837I (issue 17)
     from .necessity import step_necessity  # a lab NCD hold and its GA path (issue 18)
     from .pricing import (  # charge master, contracts, price changes, ICD-9 (issue 18)
         step_legacy_worksheet,
@@ -949,5 +950,6 @@ def demo_steps():
         step_pricing,
         step_legacy_worksheet,
         step_necessity,
+        step_hospital,
         step_reports,
     ]
