@@ -193,6 +193,7 @@ def step_hospital(ctx) -> None:
         out_dir=ctx.out_dir / "out" / "hospital",
         scrub=check,
     )
+    mine = [h for h in run.held if h.encounter.startswith(("HOP", "HIP"))]
     kinds = {"837I": 0, "837P": 0}
     for f in run.files:
         for k in kinds:
@@ -204,5 +205,5 @@ def step_hospital(ctx) -> None:
         f" 111) from {ub04.name} and the physicians' {len(prof_rows)} professional charges;"
         f" one invoice generate issued {len(run.issued)} claims in {kinds['837I']} 837I and"
         f" {kinds['837P']} 837P file(s), each validated by pyx12"
-        + (f"; {len(run.held)} held" if run.held else "")
+        + (f"; {len(mine)} of the department's held" if mine else "")
     )
