@@ -807,11 +807,6 @@ def test_a_full_form_keeps_every_value_in_its_own_place():
         assert not [s for s in spans if s[0] == line and s[1] < last_col and col <= s[2]], text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="institutional/generate.py still holds paper payers' claims (INST-PAPER) instead of"
-    " calling ub04.add_paper: remove this marker with that hook (see the ub04 report)",
-)
 def test_generate_prints_a_paper_payers_institutional_claims(db, cli, tmp_path):
     """`payer set MCR --paper`: the run prints MCR's institutional claims on the UB-04 (values
     only), records each as sent with its pdf, and `invoice export` prints the same page; the

@@ -13,12 +13,12 @@ Called by billing/generate.py inside the run's write transaction, after the prof
    every invoice) and linked to their claim (inst_claim_invoices); the claim is marked billed.
    Voids (frequency 8, `invoice void`) of issued institutional claims queued for the payer join
    them. One 837I per payer and facility, each validated by pyx12 before anything is recorded:
-   a file that fails raises X12Invalid and the whole run rolls back.
+   a file that fails raises X12Invalid and the whole run rolls back. A payer that takes paper
+   (`payer set CODE --paper`) gets each claim on the UB-04 instead (billing/ub04.add_paper).
 
 Rules for building an 837I (each holds the claim, severity error):
   INST-NO-COVERAGE  no insurance coverage is active on the statement-from date (institutional
                     self-pay is not billed by billadmin).
-  INST-PAPER        the payer takes paper claims: print the UB-04 (not yet part of this run).
   INST-PAYER-ID     the payer has no X12 payer id (NM1*PR NM109, loop 2010BB).
   INST-MEMBER-ID    the coverage has no member id (NM1*IL NM109).
   INST-SUBSCRIBER   the patient is a dependent and the subscriber's name is not recorded.
@@ -36,7 +36,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from ..billing import content as bc
-from ..billing import numbering
+from ..billing import numbering, ub04
 from ..billing.invoices import InvoiceIds, NewInvoice, insert_invoices, insert_snapshots, line_row
 from ..billing.result import Held, Progress, RunResult, silent
 from ..billing.x12files import X12Run
@@ -75,14 +75,6 @@ def build_problems(
             )
         ]
     out = []
-    if payer.get("claim_media") == "paper":
-        out.append(
-            _finding(
-                "INST-PAPER",
-                f"payer {payer['code']} takes paper claims: the UB-04 is printed outside this run",
-                c,
-            )
-        )
     checks = [
         ("INST-PAYER-ID", claim_checks.payer_id_problem(payer.get("x12_payer_id"), payer["code"])),
         ("INST-MEMBER-ID", claim_checks.member_id_problem(cov.get("member_id"), payer["code"])),
@@ -370,6 +362,10 @@ def issue(
         for (payer_id, fac_code), items in sorted(
             groups.items(), key=lambda kv: (payers[kv[0][0]]["code"], kv[0][1])
         ):
+            if payers[payer_id].get("claim_media") == "paper":  # printed on the UB-04
+                say(f"UB-04 to {payers[payer_id]['code']}: {len(items)} claim(s)")
+                ub04.add_paper(x12, payer_id, items)
+                continue
             say(f"837I to {payers[payer_id]['code']} from {fac_code}: {len(items)} claim(s)")
             x12.add_institutional(payer_id, facilities[fac_code], items)
         files_by_invoice.update(x12.finish())

@@ -78,7 +78,6 @@ def prepare(conn: Database, orig: dict, snapshot: dict) -> Replacement | None:
         c for c in bc.active_coverages(covs, claim.statement_from, payers) if c["id"] != cov["id"]
     ]
     problems = generate.build_problems(claim, cov, payers[cov["payer_id"]], patient)
-    problems = [f for f in problems if f.rule != "INST-PAPER"]  # a paper payer: UB-04 export
     if problems:
         raise ChecksFailed(
             f"{claim.key} still has {len(problems)} error(s); nothing was issued",
