@@ -138,8 +138,9 @@ def invoice_generate(
     (primary coverage on the date of service), a patient invoice per self-pay patient or
     patient responsibility from remittances. What a payer's 835 left for a next payer goes to
     it as a COB claim (secondary, then tertiary; docs/cob.md), listed with what waits on a
-    crossover or is held from the patient (QMB, Medicaid). Every 837P is validated with pyx12
-    before it is written. Running it again bills nothing new. Exit 0: all billed; 1: some
+    crossover or is held from the patient (QMB, Medicaid). Institutional claims (`import
+    institutional`) go on one 837I per payer and facility (docs/institutional.md). Every 837P
+    and 837I is validated with pyx12 before it is written. Running it again bills nothing new. Exit 0: all billed; 1: some
     encounters held; 2: bad input or an 837P failed validation (nothing issued); 3: database
     busy.
 
