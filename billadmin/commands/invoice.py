@@ -140,9 +140,9 @@ def invoice_generate(
     it as a COB claim (secondary, then tertiary; docs/cob.md), listed with what waits on a
     crossover or is held from the patient (QMB, Medicaid). Institutional claims (`import
     institutional`) go on one 837I per payer and facility (docs/institutional.md). Every 837P
-    and 837I is validated with pyx12 before it is written. Running it again bills nothing new. Exit 0: all billed; 1: some
-    encounters held; 2: bad input or an 837P failed validation (nothing issued); 3: database
-    busy.
+    and 837I is validated with pyx12 before it is written. Running it again bills nothing new.
+    Exit 0: all billed; 1: some encounters held; 2: bad input or an 837P failed validation
+    (nothing issued); 3: database busy.
 
     Example:
         billadmin invoice generate
