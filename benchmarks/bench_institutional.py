@@ -79,6 +79,8 @@ def build(work: Path, n: int) -> tuple[Path, Path]:
     folder = work / f"institutional-{n}"
     inst, prof = folder / "inst.db", folder / "prof.db"
     if (folder / f"built-v{VERSION}").exists():
+        for p in (inst, prof):  # migrations added since the cache was built
+            dbmod.connect(p, create=True).close()
         return inst, prof
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
