@@ -43,7 +43,7 @@ import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadInput
-from .cms1500 import _amount, _digits, _Page, _x, _y
+from .cms1500 import _amount, _digits, _name, _Page, _x, _y
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -408,12 +408,6 @@ def _tax_number(tax_id) -> str:
     return f"{d[:2]}-{d[2:]}" if len(d) == 9 else str(tax_id or "")
 
 
-def _name(p: dict | None) -> str:
-    if not p:
-        return ""
-    return ", ".join(x for x in (p.get("last"), p.get("first")) if x)
-
-
 def is_institutional(c: dict | None) -> bool:
     return c is not None and c.get("kind") == "claim" and c.get("claim_type") == "institutional"
 
@@ -426,35 +420,20 @@ def fields_from_content(
     `payer_address` {address1, city, state, zip} is the payer's as recorded now (the form is
     mailed now: FL 38); `created` the creation date of FL 45 (default: the content's
     issued_on, else the statement's last day)."""
+    return {
+        **_stay_locators(c, payer_address or {}, created),
+        **_payer_locators(c),
+        **_clinical_locators(c),
+    }
+
+
+def _stay_locators(c: dict, addr: dict, created: str | None) -> dict[str, Any]:
+    """FL 1-49: the facility, the patient, the stay, its codes and its revenue lines."""
     fac = c.get("facility") or {}
-    sub = c.get("subscriber") or {}
-    pat = c.get("patient") or sub
-    payer = c.get("payer") or {}
-    addr = payer_address or {}
+    pat = c.get("patient") or c.get("subscriber") or {}
     adm = c.get("admission") or {}
-    freq = str(c.get("frequency") or "1")
-    # FL 50-65 rows A-C: every payer in priority order, the billed one among them
-    rows = [(int(c.get("priority") or 1), True, payer, sub, None)]
-    for o in c.get("other_payers") or []:
-        paid = (o.get("adjudication") or {}).get("paid_cents")
-        rows.append(
-            (
-                int(o.get("priority") or 9),
-                False,
-                o.get("payer") or {},
-                o.get("subscriber") or {},
-                paid,
-            )
-        )
-    rows.sort(key=lambda r: (r[0], not r[1]))
-    prior = sum(int(r[4] or 0) for r in rows if not r[1])
-    total = int(c.get("total_cents") or 0)
-    dx = [d for d in c.get("diagnoses") or [] if d[0] == "ABK"] + [
-        d for d in c.get("diagnoses") or [] if d[0] == "ABF"
-    ]
-    procs = sorted(enumerate(c.get("procedures") or []), key=lambda p: (p[1][0] != "BBR", p[0]))
     lines = c.get("lines") or []
-    f: dict[str, Any] = {
+    return {
         "1": {k: fac.get(k) for k in ("name", "address1", "city", "state", "zip", "phone")},
         "3a": c.get("number"),
         "3b": c.get("mrn"),
@@ -475,7 +454,7 @@ def fields_from_content(
         "31-34": [list(o) for o in c.get("occurrences") or []],
         "35-36": [list(s) for s in c.get("spans") or []],
         "38": [
-            payer.get("name"),
+            (c.get("payer") or {}).get("name"),
             addr.get("address1"),
             " ".join(x for x in (addr.get("city"), addr.get("state"), addr.get("zip")) if x),
         ],
@@ -493,8 +472,34 @@ def fields_from_content(
             for ln in lines
         ],
         "45": created or c.get("issued_on") or c.get("statement_through"),
-        "total_cents": total,
+        "total_cents": int(c.get("total_cents") or 0),
         "non_covered_cents": sum(int(ln.get("non_covered_cents") or 0) for ln in lines),
+        "56": fac.get("npi"),
+        "81": [["B3", fac["taxonomy"], ""]] if fac.get("taxonomy") else [],
+    }
+
+
+def _payer_locators(c: dict) -> dict[str, Any]:
+    """FL 50-65, rows A-C: every payer in priority order, the billed one among them, with its
+    insured; what the others paid (FL 54) and what is due from the billed one (FL 55)."""
+    rows = [
+        (int(c.get("priority") or 1), True, c.get("payer") or {}, c.get("subscriber") or {}, None)
+    ]
+    for o in c.get("other_payers") or []:
+        paid = (o.get("adjudication") or {}).get("paid_cents")
+        rows.append(
+            (
+                int(o.get("priority") or 9),
+                False,
+                o.get("payer") or {},
+                o.get("subscriber") or {},
+                paid,
+            )
+        )
+    rows.sort(key=lambda r: (r[0], not r[1]))
+    due = int(c.get("total_cents") or 0) - sum(int(r[4] or 0) for r in rows if not r[1])
+    replaces = str(c.get("frequency") or "1") in ("7", "8")
+    return {
         "50-55": [
             {
                 "name": p.get("name"),
@@ -502,11 +507,10 @@ def fields_from_content(
                 "release": "Y",
                 "assignment": "Y",
                 "prior_cents": paid,
-                "due_cents": total - prior if billed else None,
+                "due_cents": due if billed else None,
             }
             for _, billed, p, _, paid in rows
         ],
-        "56": fac.get("npi"),
         "58-62": [
             {
                 "name": _name(s),
@@ -518,15 +522,24 @@ def fields_from_content(
         ],
         "63": [c.get("prior_auth") if billed else None for _, billed, *_ in rows],
         "64": [c.get("payer_claim_number") if billed else None for _, billed, *_ in rows]
-        if freq in ("7", "8")
+        if replaces
         else [],
+    }
+
+
+def _clinical_locators(c: dict) -> dict[str, Any]:
+    """FL 66-79: diagnoses by qualifier (ABK principal, ABF other, ABJ admitting, APR reason for
+    visit, ABN external cause), procedures (BBR principal first) and the providers by role."""
+    dx = c.get("diagnoses") or []
+    procs = sorted(enumerate(c.get("procedures") or []), key=lambda p: (p[1][0] != "BBR", p[0]))
+    f: dict[str, Any] = {
         "66": "0",
-        "67": [[code, poa] for _, code, poa in dx],
-        "69": next((d[1] for d in c.get("diagnoses") or [] if d[0] == "ABJ"), None),
-        "70": [d[1] for d in c.get("diagnoses") or [] if d[0] == "APR"],
-        "72": [[d[1], d[2]] for d in c.get("diagnoses") or [] if d[0] == "ABN"],
+        "67": [[code, poa] for q, code, poa in dx if q == "ABK"]
+        + [[code, poa] for q, code, poa in dx if q == "ABF"],
+        "69": next((code for q, code, _ in dx if q == "ABJ"), None),
+        "70": [code for q, code, _ in dx if q == "APR"],
+        "72": [[code, poa] for q, code, poa in dx if q == "ABN"],
         "74": [[code, when] for _, (_, code, when) in procs],
-        "81": [["B3", fac["taxonomy"], ""]] if fac.get("taxonomy") else [],
     }
     by_role = {p.get("role"): p for p in c.get("providers") or []}
     for key, role in (("76", "attending"), ("77", "operating")):
