@@ -264,3 +264,20 @@ def test_institutional_scrub_errors_hold_the_claim(db, tmp_path):
     held = {h.encounter: sorted({f.rule for f in h.findings}) for h in r.held}
     assert held == {"HO2": ["INST-POA-PLACE", "INST-REV-HCPCS"]}
     assert {c.key: c.status for c in model.list_claims(db)} == {"HI2": "billed", "HO2": "unbilled"}
+
+
+def test_a_second_coverage_goes_in_loop_2320(db, tmp_path):
+    """A dual-eligible patient: Medicare primary, Medicaid secondary on the statement date; the
+    837I names Medicaid in 2320/2330 (SBR*S, OI, NM1*IL, NM1*PR) and pyx12 accepts it."""
+    with dbmod.write(db):
+        ids = ifx.hospital(db)
+        fx.coverage(db, ids["a"], "MCD", member="OH0012345", priority=2)
+        ifx.outpatient(db, ids["a"], "HO3", ids["facility"])
+    _run(db, tmp_path)
+    (edi,) = _edi(tmp_path, "837I")
+    v = validate.validate_file(edi)
+    assert v.valid, [str(x) for x in v.problems]
+    text = edi.read_text()
+    assert "SBR*P*18*******MA~" in text
+    assert "SBR*S*18*******MC~\nOI***Y***Y~\nNM1*IL*1*ABLE*ANN****MI*OH0012345~" in text
+    assert "NM1*PR*2*STATE MEDICAID*****PI*OHMCD~" in text

@@ -23,6 +23,7 @@ the institutional model), so an issued claim renders the same bytes every time. 
                   value codes (amount in HI0x-5), BG condition codes; codes without the dot
     2310A NM1*71  attending, 2310B NM1*72 operating, 2310C NM1*ZZ other operating,
     2310F NM1*DN  referring: persons (NM102 1) named by NPI (XX)
+    2320/2330A/B  each other payer known on the statement date: SBR (S or T), OI, NM1*IL, NM1*PR
     2400  LX, SV2 (revenue code, HC:HCPCS:modifiers when given, charge, UN or DA, quantity,
           non-covered charge in SV207), DTP*472 (D8) when the line has a date, REF*6R our
           invoice line id (the 835 returns it so payments post to the line)
@@ -167,6 +168,37 @@ def _providers(c: dict) -> list[str]:
     return out
 
 
+def _other_payers(c: dict) -> list[str]:
+    """Loops 2320/2330A/2330B for each other payer known on the statement date (SBR S or T,
+    OI, the other subscriber, the other payer), as the 837P writes them without adjudication."""
+    out = []
+    for o in c.get("other_payers") or []:
+        osub, opayer = o["subscriber"], o["payer"]
+        rel = osub.get("relationship", "self")
+        out.append(
+            seg(
+                "SBR",
+                o.get("responsibility") or ("S" if o.get("priority", 2) == 2 else "T"),
+                x837.RELATIONSHIP.get(rel, "G8"),
+                text(osub.get("group"), 50),
+                "", "", "", "", "",
+                FILING_INDICATOR.get(opayer["kind"], "CI"),
+            )
+        )  # fmt: skip
+        out.append(seg("OI", "", "", "Y", "", "", "Y"))
+        last, first = x837._name_parts(osub)
+        out.append(
+            seg("NM1", "IL", "1", last, first, "", "", "", "MI", ident(osub["member_id"], 80))
+        )
+        out.append(
+            seg(
+                "NM1", "PR", "2", text(opayer["name"], 60), "", "", "", "", "PI",
+                ident(opayer.get("id") or opayer["code"], 80),
+            )
+        )  # fmt: skip
+    return out
+
+
 def claim_loops(c: dict) -> list[str]:
     """Loop 2300 and everything under it for one institutional claim."""
     tob = c["type_of_bill"]
@@ -218,6 +250,7 @@ def claim_loops(c: dict) -> list[str]:
         out.append(seg("REF", "F8", ident(c["payer_claim_number"], 50)))
     out += _codes_hi(c)
     out += _providers(c)
+    out += _other_payers(c)
     for i, ln in enumerate(c["lines"], start=1):
         proc = ""
         if ln.get("code"):
