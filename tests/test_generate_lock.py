@@ -145,6 +145,8 @@ def test_payment_post_and_checkin_succeed_at_once_during_a_run(
     res = run.finish()
 
     assert paused.calls == 1  # neither write touched what the run bills: prepared once
+    # what it read was hashed again before the lock (the writes were done by then), not under it
+    assert "readset recheck" in res.timings and "readset again" not in res.timings
     claims = _claims(practice)
     assert [c[0] for c in claims] == [f"C{n:06d}" for n in range(1, 41)]
     totals = {enc: cents for _, enc, cents in claims}
@@ -340,3 +342,30 @@ def test_a_listing_lost_after_commit_is_written_by_the_next_run(practice, tmp_pa
     listed = (out / "invoices.csv").read_text()
     assert listed.count("\nC0000") == 41 and "\nP000001," in listed
     assert integrity.run_checks(practice) == []
+
+
+def test_a_change_made_after_the_recheck_is_found_under_the_lock(
+    practice, db_path, tmp_path, monkeypatch
+):
+    """A charge edited between the recheck (without the lock) and BEGIN IMMEDIATE: the write
+    phase hashes what the run read again under the lock, sees it and sends the run back."""
+    real, edits = gen._recheck, []
+
+    def recheck_then_edit(conn, result, plan):
+        real(conn, result, plan)
+        if not edits:
+            other = dbmod.connect(db_path)
+            with dbmod.write(other):
+                other.execute(
+                    "UPDATE charge_lines SET charge_cents = 15500 WHERE line_no = 1 AND"
+                    " encounter_id = (SELECT id FROM encounters WHERE number = 'A0')"
+                )
+            other.close()
+            edits.append(1)
+
+    monkeypatch.setattr(gen, "_recheck", recheck_then_edit)
+    paused = Paused(monkeypatch, pause_at=())
+    res = gen.generate(practice, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "o")
+    assert paused.calls == 2 and "readset again" not in res.timings  # the second went through
+    totals = {enc: cents for _, enc, cents in _claims(practice)}
+    assert totals["A0"] == 15500 + 1500

@@ -130,7 +130,8 @@ def generate(
         each payer's 837P and wait for pyx12's verdict on every file; and `readset.digest` of
         what all that read.
     (b) `_write_phase`, under BEGIN IMMEDIATE: when another connection committed meanwhile
-        (PRAGMA data_version), the digest is taken again and compared; the numbers are taken
+        (PRAGMA data_version), the digest is taken again and compared (first without the lock,
+        `_recheck`, then under it only for commits made since); the numbers are taken
         and compared with the ones rendered. Anything different: the transaction rolls back,
         the staged files are removed and the run is prepared again from a new snapshot (at most
         ATTEMPTS times, then RunChanged, exit 3). Otherwise the planned rows are copied, the
@@ -221,6 +222,7 @@ def _attempt(conn: Database, result: RunResult, opts: _Options, *, live: bool) -
                     _write(conn, result, staged, opts, plan)
             else:
                 plan = _read_phase(conn, result, staged, opts)
+                _recheck(conn, result, plan)
                 t = time.perf_counter()
                 try:
                     with db.write(conn):
@@ -285,6 +287,27 @@ def _read_phase(conn: Database, result: RunResult, staged: Staged, opts: _Option
     conn.execute("COMMIT")  # only temp tables were written (the plan)
     plan.version = version
     return plan
+
+
+def _recheck(conn: Database, result: RunResult, plan: _Plan) -> None:
+    """Still without the lock: when another connection committed while the run was prepared
+    (a clerk posting a payment, say), what it read is hashed again from a new snapshot, so the
+    lock is taken with a recent data_version and only a commit in these last moments makes the
+    write phase hash it again under the lock. A difference: _Stale (prepared again)."""
+    version = readset.data_version(conn)
+    if version == plan.version:
+        return
+    t = time.perf_counter()
+    conn.execute("BEGIN")
+    try:
+        now = readset.digest(conn, plan.billed_table, plan.g.pat_table)
+    finally:
+        conn.execute("COMMIT")
+    result.timings["readset recheck"] = time.perf_counter() - t
+    parts = readset.changed(plan.readset, now)
+    if parts:
+        raise _Stale(parts)
+    plan.version = version
 
 
 def _drop_plan(conn: Database) -> None:
