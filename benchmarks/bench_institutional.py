@@ -28,6 +28,7 @@ sys.path.insert(0, str(HERE))
 
 TODAY = _dt.date(2026, 6, 30)
 VERSION = 1
+NAMES = ("837I generate",)  # run.py --only: build this module's data only when asked
 
 
 def _base(conn, n: int) -> list[int]:
