@@ -258,6 +258,9 @@ def test_import_stores_adjudication_append_only_and_sealed(cli, db, tmp_path):
 
 
 def test_every_element_key_is_a_column(db):
+    # the element tables are read by position: each lists every element, in order
+    assert [p for p, *_ in parse.MIA_ELEMENTS] == list(range(1, 25))  # MIA01-MIA24
+    assert [p for p, *_ in parse.MOA_ELEMENTS] == list(range(1, 10))  # MOA01-MOA09
     cols = {r[1] for r in db.execute("PRAGMA table_info(remit_adjudications)")}
     keys = {k for _, k, kind, _ in parse.MIA_ELEMENTS + parse.MOA_ELEMENTS if kind != "remark"}
     assert keys <= cols, keys - cols

@@ -490,6 +490,11 @@ def _parse(data: bytes, name: str, path: str) -> RemitFile:
     return rf
 
 
+# element position -> (key, kind, label), index 0 unused: the segment's elements read in order
+_BY_POSITION: dict[str, list[tuple[str, str, str]]] = {
+    sid: [("", "", "")] + [(key, kind, label) for _pos, key, kind, label in elements]
+    for sid, elements in (("MIA", MIA_ELEMENTS), ("MOA", MOA_ELEMENTS))
+}
 _NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # an X12 R (decimal) value
 _new_adjustment = tuple.__new__  # builds an Adjustment without NamedTuple's argument handling
 
@@ -841,15 +846,19 @@ class _Transaction835:
         that is not an X12 decimal is an error like any other; a count or rate that is not a
         number is a warning and left out (neither is money)."""
         adj = Adjudication(ADJUDICATION_KINDS[sid], seg_no)
-        n = len(seg)
-        for pos, key, kind, label in adj.elements:
-            text = seg[pos].strip() if pos < n else ""
-            if not text:
+        spec = _BY_POSITION[sid]
+        for pos in range(1, min(len(seg), len(spec))):
+            text = seg[pos]
+            if not text or not (text := text.strip()):
                 continue
+            key, kind, label = spec[pos]
             if kind == "remark":
                 adj.remarks.append(text)
             elif kind == "amount":
-                adj.amounts[key] = self.amount(text, seg_no, f"{sid}{pos:02d} ({label})")
+                c = self.acache.get(text)
+                adj.amounts[key] = (
+                    c if c is not None else self.amount(text, seg_no, f"{sid}{pos:02d} ({label})")
+                )
             elif _NUMBER.fullmatch(text):
                 adj.values[key] = text
             else:
