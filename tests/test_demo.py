@@ -28,7 +28,8 @@ def test_demo_practice_shape(demo_db):
     assert npi.is_valid(q("SELECT npi FROM practice"))
     kinds = {r[0] for r in conn.execute("SELECT kind FROM payers")}
     assert kinds == {"medicare", "medicaid", "hmo", "commercial", "self"}
-    assert q("SELECT COUNT(*) FROM payers WHERE kind='commercial'") == 2
+    # two commercial plans and the paper-only workers' comp carrier (demo/paper.py)
+    assert q("SELECT COUNT(*) FROM payers WHERE kind='commercial'") == 3
     # some coverages lapsed, some expiring within 30 days
     assert q(f"SELECT COUNT(*) FROM coverages WHERE effective_to < '{AS_OF}'") > 0
     assert (

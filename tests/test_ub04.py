@@ -6,6 +6,7 @@ s. 75."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -867,3 +868,34 @@ def test_generate_prints_a_paper_payers_institutional_claims(db, cli, tmp_path):
     r = cli("invoice", "export", "C000002", "-f", "ub04", "-o", tmp_path / "e.pdf")
     assert r.exit_code == 0 and "ASCA" in r.stderr
     assert read_back((tmp_path / "e.pdf").read_bytes()) == [page]
+
+
+def test_demo_prints_the_paper_payers_claims(demo_practice):
+    """The demo's workers' comp carrier takes paper: its emergency department claim is printed
+    on the UB-04 and the follow-up visit on the CMS-1500, both recorded as sent."""
+    from billadmin import db as dbmod
+
+    path, stderr = demo_practice
+    out = path.parent / f"{path.stem}-files" / "out" / "paper"
+    [ub] = list(out.glob("UB04-WCOMP-*.pdf"))
+    [cms] = list(out.glob("CMS1500-WCOMP-*.pdf"))
+    assert "Paper-only payer" in stderr and ub.name in stderr
+    [page] = read_back(ub.read_bytes())
+    assert (page[(3, 78)], page[(11, 1)]) == ("0131", "04")  # outpatient; employment related
+    assert [page[(19, 1)], page[(19, 31)], page[(20, 1)], page[(20, 31)]] == [
+        "0450",
+        "99283",
+        "0320",
+        "73610",
+    ]
+    assert page[(41, 64)] == "850 00"  # 640.00 + 210.00
+    assert page[(43, 1)].startswith("BUCKEYE WORKERS") and page[(54, 2)] == "S93401A"
+    assert "TYPE OF BILL" not in labels_of(ub.read_bytes())  # values only, for the red form
+    conn = dbmod.connect(path)
+    rows = conn.execute(
+        "SELECT f.path, s.status, f.kind FROM invoices i JOIN payers p ON p.id = i.payer_id"
+        " JOIN invoice_status s ON s.invoice_id = i.id JOIN invoice_files f"
+        " ON f.invoice_id = i.id WHERE p.code = 'WCOMP'"
+    ).fetchall()
+    assert sorted(Path(f).name for f, _, _ in rows) == sorted([cms.name, ub.name])
+    assert {(s, k) for _, s, k in rows} == {("sent", "pdf")}

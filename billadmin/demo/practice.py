@@ -932,6 +932,7 @@ def demo_steps():
     from .eligibility import step_eligibility  # tomorrow's 270s, the payers' 271s (issue 16)
     from .hospital import step_hospital  # a hospital department's 837I (issue 17)
     from .necessity import step_necessity  # a lab NCD hold and its GA path (issue 18)
+    from .paper import step_paper  # a paper-only payer's CMS-1500 and UB-04 (issue 17)
     from .pricing import (  # charge master, contracts, price changes, ICD-9 (issue 18)
         step_legacy_worksheet,
         step_pricing,
@@ -951,5 +952,6 @@ def demo_steps():
         step_legacy_worksheet,
         step_necessity,
         step_hospital,
+        step_paper,
         step_reports,
     ]
