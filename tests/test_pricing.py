@@ -285,3 +285,9 @@ def test_demo_prices_changes_and_legacy_worksheet(demo_practice, demo_copy, cli)
     assert got[("charge", None, "99213")] == ("140.00", "150.00")
     assert got[("contract", "KEY", "99213")] == ("140.00", "145.00")
     assert len(got) == 6
+    # Medicare's 99213 at the demo's fee schedule: (1.30 + 1.34 x 0.912 + 0.10 x 0.520) x 33.4009
+    # = 85.976588672 -> 85.98 non-facility; (1.30 + 0.55 x 0.912 + 0.052) x 33.4009 -> 61.91
+    r = cli("--db", demo_copy, "report", "contract-expected", "-f", "json", db=False)
+    mcr = [x for x in json.loads(r.stdout) if x["payer"] == "MCR" and x["code"] == "99213"]
+    assert mcr and {x["expected_allowed"] for x in mcr} <= {"85.98", "61.91"}
+    assert all(x["basis"].startswith("MPFS RVU-DEMO") for x in mcr)

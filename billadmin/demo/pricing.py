@@ -13,9 +13,12 @@ from pathlib import Path
 RAISES = {"99213": "150.00", "99214": "215.00", "36415": "16.00", "80053": "52.00"}
 # Keystone's contract (amounts) before and after its raise; Summit pays 120% of Medicare. The
 # demo's payers allow the fee (less on some claims): lines allowed below these are underpaid.
+# Medicare's office visits are priced by its fee schedule (MPFS_RVU below); its lab test by a
+# contract row (the clinical lab fee schedule's amount).
 KEY_BEFORE = {"99213": "140.00", "99214": "205.00", "99203": "175.00", "36415": "15.00"}
 KEY_AFTER = {"99213": "145.00", "99214": "212.00"}
-MCR = {"99213": "92.03", "99214": "130.36", "99203": "110.63", "36415": "8.00"}
+MCR = {"36415": "8.00"}
+SUM_CODES = ("99203", "99213", "99214", "36415")
 
 
 def _write(path: Path, header: list[str], rows: list[list]) -> Path:
@@ -49,7 +52,7 @@ def step_pricing(ctx) -> None:
     ct = [["KEY", c, "", a, "", "", start, ""] for c, a in KEY_BEFORE.items()]
     ct += [["KEY", c, "", a, "", "", change, ""] for c, a in KEY_AFTER.items()]
     ct += [["MCR", c, "", a, "", "", start, ""] for c, a in MCR.items()]
-    ct += [["SUM", c, "", "", "120", "MCR", start, ""] for c in MCR]
+    ct += [["SUM", c, "", "", "120", "MCR", start, ""] for c in SUM_CODES]
     ct_f = _write(
         files / "contracts.csv",
         [
@@ -70,6 +73,53 @@ def step_pricing(ctx) -> None:
         f"Loaded the charge master ({a.inserted} prices, {len(RAISES)} raised on {change}) and"
         f" payer contracts ({b.inserted} rows; Keystone's changed on {change}, Summit at 120% of"
         f" Medicare) from {cdm_f.name} and {ct_f.name}"
+    )
+    _medicare_fee_schedule(ctx, files, start)
+
+
+# A made-up excerpt of Medicare's fee schedule in CMS's layouts (not CMS's values): the PPRRVU
+# file's columns (HCPCS, MOD, STATUS CODE, WORK RVU, NON-FAC PE RVU, FACILITY PE RVU, MP RVU,
+# MULT PROC, CONV FACTOR; descriptions left empty) and the GPCI file's.
+MPFS_RVU = [  # code, status, work, non-facility PE, facility PE, MP, multiple procedure
+    ("99203", "A", "1.60", "1.87", "0.66", "0.13", "0"),
+    ("99213", "A", "1.30", "1.34", "0.55", "0.10", "0"),
+    ("99214", "A", "1.92", "1.90", "0.81", "0.13", "0"),
+    ("36415", "X", "0.00", "0.00", "0.00", "0.00", "9"),
+    ("80053", "X", "0.00", "0.00", "0.00", "0.00", "9"),
+]
+MPFS_CF = "33.4009"
+MPFS_LOCALITY = ("15202", "00", "OHIO", "1.000", "0.912", "0.520")
+
+
+def _medicare_fee_schedule(ctx, files: Path, start: str) -> None:
+    """The demo's Medicare fee schedule: a PPRRVU and a GPCI file loaded (`codes mpfs-load`) and
+    the practice's locality set, so Medicare's lines are expected at the fee schedule amount."""
+    from ..pricing import medicare
+
+    header = [
+        ["HCPCS", "MOD", "DESCRIPTION", "STATUS CODE", "WORK RVU", "NON-FAC PE RVU"]
+        + ["FACILITY PE RVU", "MP RVU", "MULT PROC", "CONV FACTOR"]
+    ]
+    rows = [[c, "", "", st, w, pn, pf, mp, mpi, MPFS_CF] for c, st, w, pn, pf, mp, mpi in MPFS_RVU]
+    with open(files / "PPRRVU-demo.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Made-up relative values in the PPRRVU layout (not CMS's values)"])
+        w.writerows(header + rows)
+    gpci = _write(
+        files / "GPCI-demo.csv",
+        ["Medicare Administrative Contractor (MAC)", "State", "Locality Number"]
+        + ["Locality Name", "PW GPCI (with 1.0 Floor)", "PE GPCI", "MP GPCI"],
+        [[MPFS_LOCALITY[0], "OH", *MPFS_LOCALITY[1:]]],
+    )
+    medicare.load(
+        ctx.conn, "rvu", files / "PPRRVU-demo.csv", effective_from=start, version="RVU-DEMO"
+    )
+    medicare.load(ctx.conn, "gpci", gpci, effective_from=start, version="GPCI-DEMO")
+    medicare.set_locality(ctx.conn, MPFS_LOCALITY[0], MPFS_LOCALITY[1])
+    ctx.summary.steps.append(
+        f"Loaded a Medicare fee schedule excerpt ({len(MPFS_RVU)} codes, PPRRVU and GPCI layouts)"
+        f" and set the locality {MPFS_LOCALITY[0]}-{MPFS_LOCALITY[1]}: Medicare's lines are"
+        " expected at the fee schedule amount (`billadmin report contract-expected`)"
     )
 
 
