@@ -420,14 +420,16 @@ def underpaid(conn: Database, tolerance_cents: int, as_of: _dt.date | None = Non
     ).fetchall()
     for cid, inv_id, number, payer, payer_id, trace, pdate, claim_paid, prior in claims:
         lines = conn.execute(
+            # a.claim_id first: remit_adjustments is indexed by claim, not by line
             f"""SELECT rl.id, rl.paid_cents, rl.allowed_cents, il.line_no, il.code, il.modifiers, il.units,
                       COALESCE(il.date_of_service, ''), il.id,
                       (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a
-                       WHERE a.line_id = rl.id AND a.group_code = 'CO' AND a.reason_code = '253'),
+                       WHERE a.claim_id = rl.claim_id AND a.line_id = rl.id AND a.group_code = 'CO'
+                         AND a.reason_code = '253'),
                       (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a
-                       WHERE a.line_id = rl.id AND a.group_code = 'PR'),
+                       WHERE a.claim_id = rl.claim_id AND a.line_id = rl.id AND a.group_code = 'PR'),
                       (SELECT COALESCE(SUM(a.amount_cents), 0) FROM remit_adjustments a
-                       WHERE a.line_id = rl.id AND {_PRIOR})
+                       WHERE a.claim_id = rl.claim_id AND a.line_id = rl.id AND {_PRIOR})
                FROM remit_lines rl JOIN invoice_lines il ON il.id = rl.invoice_line_id
                WHERE rl.claim_id = ?""",
             (cid,),
