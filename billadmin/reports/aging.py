@@ -50,7 +50,9 @@ def crossed_over_to(conn: Database) -> str | None:
             " AND name IN ('cob_crossovers', 'remit_claims', 'remit_transactions')"
         )
     }
-    if len(have) < 3:
+    if len(have) < 3 or "crossover_payer_id" not in {
+        r[1] for r in conn.execute("PRAGMA table_info(remit_claims)")
+    }:
         return None
     # CLP02 23 names the payer in NM1*TT: ours when NM109 is its electronic payer id, else
     # when NM103 is its name (case, commas and periods aside; billing.cob.crossover_payer)
