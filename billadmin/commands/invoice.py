@@ -142,7 +142,8 @@ def invoice_generate(
     institutional`) go on one 837I per payer and facility (docs/institutional.md). Every 837P
     and 837I is validated with pyx12 before it is written. Running it again bills nothing new.
     Exit 0: all billed; 1: some encounters held; 2: bad input or an 837P failed validation
-    (nothing issued); 3: database busy.
+    (nothing issued); 3: database busy, or what it bills kept changing while it was prepared
+    (nothing issued; retry).
 
     Example:
         billadmin invoice generate
