@@ -68,7 +68,8 @@ def payer_set(
         bool | None,
         typer.Option(
             "--paper/--electronic",
-            help="Its claims printed on the CMS-1500 by invoice generate, or sent on an 837P.",
+            help="Its claims printed by invoice generate (CMS-1500; institutional ones on the"
+            " UB-04), or sent electronically (837P, 837I).",
             show_default=False,
         ),
     ] = None,
