@@ -174,6 +174,7 @@ def test_data_only_prints_no_labels_and_the_same_values():
     form, data = ub04.render(f), ub04.render(f, form=False)
     assert "TYPE OF BILL" in labels_of(form) and "TYPE OF BILL" not in labels_of(data)
     assert read_back(data) == read_back(form)
+    assert ub04.render(f, form=False) == data  # the same bytes on every reprint
 
 
 def test_twenty_two_lines_a_page_totals_on_the_last():
