@@ -13,8 +13,9 @@ invoice does not exist yet (docs/claim-states.md, "Responsible party"):
 Crossed-over, QMB and Medicaid holds put the amount back on the claim (an opposite 'cob'
 adjustment), so the claim's own balance already shows it; they are in neither list.
 
-`items` gives both per patient, payer and date of service for `report aging --pending`, which
-ages them by date of service beside the claims and statements.
+`items` gives both per patient, payer and date of service for `report aging` (by default;
+`--invoiced-only` leaves them out), which ages them by date of service beside the claims and
+statements, and for the KPIs' A/R (reports/kpi.py).
 """
 
 from __future__ import annotations
