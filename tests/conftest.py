@@ -55,10 +55,12 @@ def _private_config(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch, request):
-    """No test touches ./billadmin.db or the user's $BILLADMIN_DB. With --encrypted, every
-    database a test creates is encrypted (a key is configured), so the suite runs both ways."""
+def _isolated(tmp_path, tmp_path_factory, monkeypatch, request):
+    """No test touches ./billadmin.db or the user's $BILLADMIN_DB, nor the user's cache folder
+    (the compiled X12 maps: one cache for the session). With --encrypted, every database a test
+    creates is encrypted (a key is configured), so the suite runs both ways."""
     monkeypatch.setenv("BILLADMIN_DB", str(tmp_path / "test.db"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
     monkeypatch.delenv("BILLADMIN_DEBUG", raising=False)
     # pytest-xdist's workers inherit COLUMNS=80 from the controller; a test sees the width its
     # output would have in a pipe (render.py: 200) unless it sets $COLUMNS itself

@@ -74,8 +74,8 @@ def test_progress_names_each_step_in_order_without_phi(mixed, tmp_path):
         "claims to KEY: 1 new",
         "claims to MCR: 2 new",
     ]
-    assert steps[4].startswith("pyx12 validating 2 837P file(s), ") and steps[4].endswith(
-        " segments"
+    assert steps[4].startswith("validating 2 837 file(s), ") and steps[4].endswith(
+        " segments (compiled validator)"
     )
     assert steps[-2:] == ["patient invoices", "writing invoices.csv and invoices.xlsx"]
     assert not any(

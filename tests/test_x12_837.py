@@ -232,8 +232,10 @@ def test_pyx12_catches_a_broken_file(practice_db, tmp_path):
     assert validate.validate_file(bom).valid
 
 
-def test_invalid_837_rolls_the_run_back(practice_db, tmp_path):
-    """A place of service pyx12 does not know makes the file invalid: nothing is issued or written."""
+@pytest.mark.parametrize("pyx12", [False, True], ids=["compiled-gate", "pyx12-too"])
+def test_invalid_837_rolls_the_run_back(practice_db, tmp_path, pyx12):
+    """A place of service pyx12 does not know makes the file invalid: nothing is issued or
+    written, whether the gate is the compiled validator alone or pyx12 as well."""
     db = practice_db
     with dbmod.write(db):
         p = fx.patient(db, "0600")
@@ -241,7 +243,7 @@ def test_invalid_837_rolls_the_run_back(practice_db, tmp_path):
         fx.encounter(db, p, "2026-06-05", [("99213", 14000)], pos="00")
     before = db.execute("SELECT next_number FROM series WHERE kind = 'claim'").fetchone()[0]
     with pytest.raises(gen.X12Invalid) as ei:
-        _run(db, tmp_path)
+        _run(db, tmp_path, pyx12=pyx12)
     assert ei.value.exit_code == 2 and any(
         "CLM05" in d or "Place" in d or "CLM" in d for d in ei.value.details
     )
@@ -402,7 +404,11 @@ def test_generate_validates_large_runs_in_worker_processes(practice_db, tmp_path
             fx.encounter(db, p, "2026-06-05", [("99213", 14000)])
     counts = []
     res = _run(
-        db, tmp_path, workers=2, progress=lambda step, *count: count and counts.append(count)
+        db,
+        tmp_path,
+        workers=2,
+        pyx12=True,
+        progress=lambda step, *count: count and counts.append(count),
     )
     [f] = [x for x in res.files if x.suffix == ".edi"]
     assert sum(1 for s in _segs(f) if s.startswith("ST*")) == 3
@@ -415,7 +421,7 @@ def test_generate_validates_large_runs_in_worker_processes(practice_db, tmp_path
             fx.coverage(db, p, "KEY", member=f"L{i}")
             fx.encounter(db, p, "2026-06-06", [("99213", 14000)], pos="00" if i == 4 else "11")
     with pytest.raises(gen.X12Invalid) as ei:
-        _run(db, tmp_path, workers=2)
+        _run(db, tmp_path, workers=2, pyx12=True)
     assert any("segment " in d and "CLM" in d for d in ei.value.details)
     assert db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 5
     assert not any(p.name.startswith(".") for p in (tmp_path / "out").iterdir())
@@ -451,7 +457,7 @@ def test_a_run_that_fails_while_building_stops_its_pyx12_workers(
 
     monkeypatch.setattr(gen, "insert_invoices", second_payer_fails)
     with pytest.raises(RuntimeError, match="disk trouble"):
-        _run(db, tmp_path, workers=2)
+        _run(db, tmp_path, workers=2, pyx12=True)
     [pool] = pools
     assert all(p.poll() is not None for p in pool.procs)
     assert db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 0

@@ -14,7 +14,8 @@ checks nothing it read has changed (steps 3-5 written; `generate` says how):
    timely-filing deadline. Voids and replacements queued by `invoice void|replace` join them,
    and so do next-payer (COB) claims for what posted 835s left (cob.py: routed first, so what
    goes to a next payer or is held by a patient-protection rule never reaches step 4).
-   One 837P per payer; each is validated with pyx12 before it is written: a file that fails
+   One 837P per payer; each is validated before it is written (x12files.Gate: the validator
+   compiled from pyx12's maps, pyx12's verdicts; `pyx12=True` runs pyx12 too): a file that fails
    rolls the whole run back (no number is used) and the errors are raised (exit 2).
 4. Patient invoices (P...) per patient: self-pay encounters' lines and patient responsibility
    posted from remittances (adjustments with source 'transfer') not yet invoiced. A patient
@@ -115,19 +116,20 @@ def generate(
     scrub: Callable | None = None,
     today: _dt.date | None = None,
     workers: int | None = None,
+    pyx12: bool = False,
     progress: Progress | None = None,
     cob_for: list[str] | None = None,
 ) -> RunResult:
     """Issue every claim and patient invoice that is ready (see the module docstring).
-    `progress(step)` is told each step as it starts, and `progress("pyx12 segments checked",
-    done, total)` how far pyx12 has got on a large run (from a worker-reading thread).
+    `progress(step)` is told each step as it starts, and `progress("837 segments checked",
+    done, total)` how far validation has got on a large run.
 
     Two phases (issue 15: the write lock is never held while claims are built, rendered or
     validated):
     (a) `_prepare`, in one read transaction (a consistent snapshot, no lock): gather, scrub and
         hold, build the claims with the numbers the snapshot says come next (claim series,
         invoice and line ids, ISA13/GS06), plan their rows in temp tables, render and stage
-        each payer's 837P and wait for pyx12's verdict on every file; and `readset.digest` of
+        each payer's 837P and wait for the gate's verdict on every file; and `readset.digest` of
         what all that read.
     (b) `_write_phase`, under BEGIN IMMEDIATE: when another connection committed meanwhile
         (PRAGMA data_version), the digest is taken again and compared (first without the lock,
@@ -139,7 +141,7 @@ def generate(
         (and .xlsx) are rendered after it without the lock and recorded by a short transaction
         (_listing_after_commit).
     Why the files stay valid: the numbers taken under the lock are the numbers rendered (else
-    the run is prepared again), so the bytes pyx12 accepted are the bytes recorded and put in
+    the run is prepared again), so the bytes the gate accepted are the bytes recorded and put in
     place; nothing is substituted. Gapless numbering and all-or-nothing are the lock's as before.
     Nothing is billed twice: a line billed by another run since the snapshot changes its status,
     so the digest differs and the next preparation no longer sees it unbilled.
@@ -165,6 +167,7 @@ def generate(
         scrub=scrub,
         today=today,
         workers=workers,
+        pyx12=pyx12,
         say=progress or silent,
         cob_for=cob.require_answers(conn, cob_for) if cob_for else None,
     )
@@ -332,6 +335,7 @@ class _Options:
     scrub: Callable | None
     today: _dt.date
     workers: int | None
+    pyx12: bool
     say: Progress
     cob_for: list[int] | None = None  # only these claims' next-payer claims (cob.require_answers)
 
@@ -518,6 +522,7 @@ def _write_phase(
             at=plan.at,
             files_by_invoice=files_by_invoice,
             workers=opts.workers,
+            pyx12=opts.pyx12,
             say=opts.say,
         )
         plan.issues += more
@@ -672,6 +677,7 @@ def _issue_claims(
             payers,
             at=plan.at,
             workers=opts.workers,
+            pyx12=opts.pyx12,
             say=opts.say,
             live=plan.live,
         )
@@ -701,7 +707,7 @@ def _issue_claims(
         t2 = time.perf_counter()
         result.timings["claims"] = t2 - t0 - result.timings["scrub"]
 
-        # every 837P validated with pyx12 (all or nothing) before anything is written
+        # every 837P validated by the gate (all or nothing) before anything is written
         if x12 is not None:
             x12.check()
         result.timings["x12"] = time.perf_counter() - t2 + result.timings.get("render", 0)

@@ -1,4 +1,5 @@
-"""The run's 837P files: rendered one payer at a time, validated with pyx12 (all or nothing),
+"""The run's 837P files: rendered one payer at a time, validated by the gate (the validator
+compiled from pyx12's maps; with --pyx12 pyx12 as well; all or nothing),
 then recorded as interchanges (x12_interchanges, invoice_files, a 'sent' event per claim)."""
 
 from __future__ import annotations
@@ -21,7 +22,58 @@ if TYPE_CHECKING:
 
 
 class X12Invalid(BadInput):
-    "An 837P we built failed pyx12 validation: nothing was issued."
+    "An 837 we built failed validation (the compiled validator or pyx12): nothing was issued."
+
+
+class Gate:
+    """The validation gate before any 837 is written (issue 15): the validator compiled from
+    pyx12's 005010 maps (x12/compiled.py: pyx12's verdicts, proved by the differential test in
+    tests/test_x12_compiled.py, many times faster, in this process); with `pyx12`, pyx12 itself
+    as well (validate.Checker, in worker processes on a large run), and a file fails when either
+    rejects it. validate.Checker's interface: add_file, add_segments, files, segments, verdicts,
+    close."""
+
+    def __init__(self, *, workers: int | None, say: Progress, pyx12: bool = False):
+        from ..x12 import compiled, validate
+
+        def progress(done: int, total: int) -> None:
+            say("837 segments checked", done, total)
+
+        self.label = "compiled validator and pyx12" if pyx12 else "compiled validator"
+        self.checkers: list = [compiled.Checker(on_progress=None if pyx12 else progress)]
+        if pyx12:
+            self.checkers.append(validate.Checker(workers=workers, on_progress=progress))
+
+    @property
+    def files(self) -> list:
+        return self.checkers[0].files
+
+    @property
+    def segments(self) -> int:
+        return self.checkers[0].segments
+
+    def add_file(self, path, st_sets, name: str, count: int, **kw) -> None:
+        for c in self.checkers:
+            c.add_file(path, st_sets, name, count, **kw)
+
+    def add_segments(self, segments: list[str], st_sets, name: str) -> None:
+        for c in self.checkers:
+            c.add_segments(segments, st_sets, name)
+
+    def verdicts(self) -> list:
+        """One verdict a file: the first checker's, failed (with the other's problems) when
+        pyx12 rejects what the compiled validator accepted."""
+        out = self.checkers[0].verdicts()
+        for other in self.checkers[1:]:
+            for v, o in zip(out, other.verdicts(), strict=True):
+                if not o.valid:
+                    v.valid = False
+                    v.problems = list(v.problems) + [p for p in o.problems if p not in v.problems]
+        return out
+
+    def close(self) -> None:
+        for c in self.checkers:
+            c.close()
 
 
 class X12Run:
@@ -53,6 +105,7 @@ class X12Run:
         workers: int | None,
         say: Progress = silent,
         live: bool = True,
+        pyx12: bool = False,
     ):
         from .practice import SETTINGS
 
@@ -70,12 +123,7 @@ class X12Run:
             tuple
         ] = []  # (payer_id, invoice ids, env, name, final path, sha256, ST sets, claim ST list)
         self.paper: list[tuple[int, str, Path]] = []  # (invoice id, file name, final path)
-        from ..x12 import validate
-
-        self.checker = validate.Checker(
-            workers=workers,
-            on_progress=lambda done, total: say("pyx12 segments checked", done, total),
-        )
+        self.checker = Gate(workers=workers, say=say, pyx12=pyx12)
 
     def add(self, payer_id: int, items: list[tuple[int, dict]]) -> None:
         import hashlib
@@ -163,23 +211,24 @@ class X12Run:
         return self.record()
 
     def check(self) -> None:
-        """Wait for pyx12's verdict on every file; any failure raises X12Invalid."""
+        """Wait for the gate's verdict on every file (Gate); any failure raises X12Invalid."""
         result = self.result
         t = time.perf_counter()
         self.say(
-            f"pyx12 validating {len(self.checker.files)} 837P file(s), {self.checker.segments:,} segments"
+            f"validating {len(self.checker.files)} 837 file(s), {self.checker.segments:,}"
+            f" segments ({self.checker.label})"
         )
         verdicts = self.checker.verdicts()
-        result.timings["pyx12"] = (
-            time.perf_counter() - t
-        )  # the wait after the last file was rendered
+        # the wait after the last file was rendered
+        result.timings["validate"] = time.perf_counter() - t
         failures = [v for v in verdicts if not v.valid]
         if failures:
             details = []
             for v in failures:
                 details += [f"{v.name}: {p}" for p in v.problems[:25]]
             raise X12Invalid(
-                f"{len(failures)} 837P file(s) failed pyx12 validation; nothing was issued",
+                f"{len(failures)} 837 file(s) failed validation ({self.checker.label});"
+                " nothing was issued",
                 details=details,
             )
 

@@ -128,6 +128,13 @@ def invoice_generate(
             help="Bill only these claims' next payers (COB); refused if the payer's 835 is not posted.",
         ),
     ] = None,
+    pyx12: Annotated[
+        bool,
+        typer.Option(
+            "--pyx12",
+            help="Also validate every 837 with pyx12, the reference validator (much slower).",
+        ),
+    ] = False,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -140,7 +147,9 @@ def invoice_generate(
     it as a COB claim (secondary, then tertiary; docs/cob.md), listed with what waits on a
     crossover or is held from the patient (QMB, Medicaid). Institutional claims (`import
     institutional`) go on one 837I per payer and facility (docs/institutional.md). Every 837P
-    and 837I is validated with pyx12 before it is written. Running it again bills nothing new.
+    and 837I is validated before it is written, by the validator compiled from pyx12's 005010
+    maps (pyx12's verdicts, many times faster; docs/x12-validation.md); --pyx12 runs pyx12
+    itself as well. Running it again bills nothing new.
     Exit 0: all billed; 1: some encounters held; 2: bad input or an 837P failed validation
     (nothing issued); 3: database busy, or what it bills kept changing while it was prepared
     (nothing issued; retry).
@@ -172,6 +181,7 @@ def invoice_generate(
             xlsx=not no_xlsx,
             scrub=scrub_check,
             progress=say,
+            pyx12=pyx12,
             cob_for=cob_for or None,
         )
     for text in res.notes:  # an earlier run's files put in place (or lost)

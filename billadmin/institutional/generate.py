@@ -12,7 +12,7 @@ Called by billing/generate.py inside the run's write transaction, after the prof
 3. The others are numbered, inserted (invoice, lines, 'issued' event, snapshot; immutable like
    every invoice) and linked to their claim (inst_claim_invoices); the claim is marked billed.
    Voids (frequency 8, `invoice void`) of issued institutional claims queued for the payer join
-   them. One 837I per payer and facility, each validated by pyx12 before anything is recorded:
+   them. One 837I per payer and facility, each validated by the gate (x12files.Gate) before anything is recorded:
    a file that fails raises X12Invalid and the whole run rolls back. A payer that takes paper
    (`payer set CODE --paper`) gets each claim on the UB-04 instead (billing/ub04.add_paper).
 
@@ -286,6 +286,7 @@ def issue(
     at: str,
     files_by_invoice: dict[int, str],
     workers: int | None = None,
+    pyx12: bool = False,
     say: Progress = silent,
 ) -> tuple[list[NewInvoice], list[int]]:
     """Bill every ready institutional claim (see the module docstring). Returns the new claims
@@ -356,7 +357,16 @@ def issue(
         t = bc.temp_ids(conn, "_inst_sent_queue", queued)
         conn.execute(f"DELETE FROM claim_queue WHERE invoice_id IN (SELECT id FROM {t})")
     x12 = InstitutionalX12Run(
-        conn, result, staged, prac, payers, run_id=run_id, at=at, workers=workers, say=say
+        conn,
+        result,
+        staged,
+        prac,
+        payers,
+        run_id=run_id,
+        at=at,
+        workers=workers,
+        say=say,
+        pyx12=pyx12,
     )
     try:
         for (payer_id, fac_code), items in sorted(
