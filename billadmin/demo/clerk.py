@@ -249,7 +249,8 @@ def clerk_lines(conn: Database, tally: ClerkTally) -> list[str]:
         f" answered, {fmt(paid)} paid{refused}) and wrote off {tally.written_off} small"
         f" balances (`invoice writeoff ... --reason small-balance`:"
         f" {fmt(tally.written_off_cents)})",
-        f"Medicare returned {len(tally.corrected)} claims unprocessable (CO-16 with MA130, M51:"
+        f"Medicare returned {len(tally.corrected)}"
+        f" claim{'' if len(tally.corrected) == 1 else 's'} unprocessable (CO-16 with MA130, M51:"
         f" no appeal rights): the clerk added modifier 25 to each visit's E/M (`charge correct"
         f" ... --modifier 25 --reason`)"
         f" and resubmitted it as a new claim (`invoice resubmit`, frequency 1: {pairs or 'none'};"

@@ -855,7 +855,7 @@ def _summarise_billing(
     ctx.summary.paths["remits"] = out / "remits"
     ctx.summary.steps.append(
         f"Billed on {len(days)} days ({days[0]} .. {days[-1]}), as `billadmin invoice generate` "
-        f"would each month: {tally.claims} claims in {tally.edi} 837P files (each passed pyx12) "
+        f"would each month: {tally.claims} claims in {tally.edi} 837P files (each validated before it was written) "
         f"and {tally.patient_invoices} patient invoices ({tally.pdfs} PDFs from the last run); "
         f"{tally.held} encounters still held by the scrubber"
     )
