@@ -3,6 +3,8 @@
 Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning of segments):
 - A claim payment (CLP) matches the invoice whose number is CLP01 (the patient control number we
   sent in CLM01). Claims we never issued are kept as "unmatched" and reported, never dropped.
+  Service lines (SVC) match invoice lines by REF*6R, else by code; an institutional claim's
+  line also by its revenue code (SVC01 NU:<revenue code>, SVC04; see _with_revenue_codes).
 - Money paid: one ``payments`` row (kind insurance) per transaction and payer, with allocations
   per service line (SVC03) and, when claim-level CAS changed the claim's payment, one claim-level
   allocation for CLP04 - sum(SVC03); a claim without lines is allocated CLP04 at claim level.
@@ -353,6 +355,9 @@ def _match_lines(
         " WHERE invoice_id = ? ORDER BY line_no",
         (invoice_id,),
     ).fetchall()
+    revenue = _revenue_codes(conn, invoice_id)
+    if revenue:
+        rows = _with_revenue_codes(rows, revenue)
     used: set[int] = set()
     out: list[int | None] = []
     by_ctl: dict[str, int] = {}
@@ -368,20 +373,51 @@ def _match_lines(
     return out
 
 
+def _revenue_codes(conn: Database, invoice_id: int) -> dict[int, str]:
+    """An institutional claim's revenue code per invoice line id (from the content it was issued
+    with); empty for a professional claim."""
+    return {
+        lid: rev
+        for lid, rev in conn.execute(
+            "SELECT json_extract(l.value, '$.invoice_line_id'), json_extract(l.value,"
+            " '$.revenue_code') FROM inst_claim_invoices c JOIN invoice_snapshots s"
+            " ON s.invoice_id = c.invoice_id, json_each(s.data, '$.lines') l"
+            " WHERE c.invoice_id = ?",
+            (invoice_id,),
+        )
+        if lid is not None and rev
+    }
+
+
+def _with_revenue_codes(rows: list, revenue: dict[int, str]) -> list:
+    """Institutional lines (835 TR3 005010X221A1, 2110 SVC01 and SVC04): the payer answers a
+    line as HC:<HCPCS> (SVC04 its revenue code) or as NU:<revenue code>, also for a line we
+    sent with a HCPCS code. So an institutional line is matched by its code, by its revenue
+    code when no line has the code (each row's code becomes code|revenue code), and never by
+    a revenue code that contradicts SVC04: rows get the revenue code as a sixth column."""
+    return [(*r, revenue.get(r[0])) for r in rows]
+
+
 def _pick_line(rows: list, by_ctl: dict[str, int], ln, used: set[int]) -> int | None:
     """One SVC's invoice line among those not in ``used`` (_match_lines' order of tries)."""
     if ln.control_number and ln.control_number in by_ctl and by_ctl[ln.control_number] not in used:
         return by_ctl[ln.control_number]
     codes_to_try = [ln.code] + ([ln.original_code.split(":")[0]] if ln.original_code else [])
     want_mods = tuple(m.upper() for m in ln.modifiers)
-    for lid, _, code, mods, dos in rows:
+    for lid, _, code, mods, dos, *rev in rows:
         if lid in used or (code or "").upper() not in codes_to_try:
             continue
+        if rev and rev[0] and ln.revenue_code and ln.revenue_code != rev[0]:
+            continue  # SVC04 names another revenue line
         if _mods(mods) == want_mods and (not ln.service_from or not dos or dos == ln.service_from):
             return lid
-    for lid, _, code, _mods_text, _dos in rows:
+    for lid, _, code, _mods_text, _dos, *_rev in rows:
         if lid not in used and (code or "").upper() in codes_to_try:
             return lid
+    if ln.qualifier == "NU":  # an institutional line answered by its revenue code
+        for lid, _, _code, _mods_text, _dos, *rev in rows:
+            if lid not in used and rev and rev[0] == ln.code:
+                return lid
     return None
 
 
