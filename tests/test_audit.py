@@ -301,3 +301,109 @@ def test_anchor_that_cannot_be_written_is_a_warning_after_commit(cli, db, capsys
     assert db.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0] == 2
     code, found = _check(cli)  # and `check` says the anchor is unusable
     assert code == 1 and [rule for rule, _ in found] == ["AUDIT-ANCHOR"]
+
+
+# ---- digests computed before the write lock (audit.plan_digests / use_digests, issue 15) -------
+
+_PAT = (
+    "INSERT INTO {t} (id, mrn, first_name, last_name, dob, sex, city, created_at, updated_at)"
+    " VALUES (?, ?, 'Ann', 'Roe', '1970-01-01', 'F', ?, 't', 't')"
+)
+
+
+def _planned_patients(db, n):
+    """n patients planned in a temp copy of `patients` (ids 1..n) with their digests."""
+    db.execute("CREATE TEMP TABLE plan_p AS SELECT * FROM main.patients WHERE 0")
+    db.execute(f"CREATE TEMP TABLE plan_d {audit.DIGESTS_SQL}")
+    db.conn.executemany(
+        _PAT.format(t="temp.plan_p"),
+        [(i, f"M{i:05d}", None if i % 3 else "Dayton") for i in range(1, n + 1)],
+    )
+    assert audit.plan_digests(db, "patients", "temp.plan_p", "temp.plan_d") == n
+
+
+def _seal_of(db, row_id):
+    return db.execute(
+        "SELECT digest FROM row_seals WHERE tbl = 'patients' AND row_id = ? ORDER BY id DESC",
+        (row_id,),
+    ).fetchone()[0]
+
+
+def test_planned_digests_are_the_digests_of_the_stored_rows(db, monkeypatch):
+    from billadmin import integrity
+
+    _planned_patients(db, 200)
+    fetched = []
+    real = audit.fetch_rows
+    monkeypatch.setattr(
+        audit, "fetch_rows", lambda d, t, ids: fetched.extend(ids) or real(d, t, ids)
+    )
+    with dbmod.write(db):
+        db.execute("INSERT INTO patients SELECT * FROM temp.plan_p")
+        audit.use_digests(db, "temp.plan_d")
+    # only the sample was read back (the first row and one in SAMPLE_EVERY), not the 200 rows
+    assert sorted(fetched) == [1, 64, 128, 192]
+    assert db.execute("SELECT COUNT(*) FROM row_seals WHERE tbl = 'patients'").fetchone()[0] == 200
+    assert integrity.check_seals(db) == []
+    # the registration ended with its transaction: the next one reads its rows back
+    fetched.clear()
+    with dbmod.write(db):
+        db.execute("UPDATE patients SET city = 'Akron' WHERE id = 5")
+    assert fetched == [5] and integrity.check_seals(db) == []
+
+
+def test_a_wrong_planned_digest_outside_the_sample_is_found_by_check(db):
+    from billadmin import integrity
+
+    _planned_patients(db, 200)
+    db.execute("UPDATE temp.plan_d SET digest = 'f' || substr(digest, 2) WHERE row_id = 77")
+    with dbmod.write(db):
+        db.execute("INSERT INTO patients SELECT * FROM temp.plan_p")
+        audit.use_digests(db, "temp.plan_d")
+    found = [f.message for f in integrity.check_seals(db)]
+    assert found == ["patients row 77 changed since it was sealed"]
+
+
+def test_a_wrong_digest_in_the_sample_makes_the_seal_read_every_row(db, monkeypatch):
+    from billadmin import integrity
+
+    _planned_patients(db, 200)
+    db.execute("UPDATE temp.plan_d SET digest = 'x' WHERE row_id IN (64, 77)")
+    with dbmod.write(db):
+        db.execute("INSERT INTO patients SELECT * FROM temp.plan_p")
+        audit.use_digests(db, "temp.plan_d")
+    assert integrity.check_seals(db) == []  # 77 too: nothing precomputed was taken
+
+
+def test_a_planned_row_changed_in_its_transaction_is_sealed_as_stored(db):
+    """Queued twice (inserted, then updated): sealed once, from the row as it is at COMMIT, in
+    the place of its first entry."""
+    from billadmin import integrity
+
+    _planned_patients(db, 10)
+    with dbmod.write(db):
+        db.execute("INSERT INTO patients SELECT * FROM temp.plan_p")
+        db.execute("UPDATE patients SET city = 'Akron' WHERE id = 4")
+        audit.use_digests(db, "temp.plan_d")
+    order = [
+        r for (r,) in db.execute("SELECT row_id FROM row_seals WHERE tbl = 'patients' ORDER BY id")
+    ]
+    assert order == list(range(1, 11))
+    stale = db.execute("SELECT digest FROM temp.plan_d WHERE row_id = 4").fetchone()[0]
+    assert _seal_of(db, 4) != stale
+    assert integrity.check_seals(db) == []
+
+
+def test_use_digests_needs_a_write_transaction(db):
+    with pytest.raises(RuntimeError):
+        audit.use_digests(db, "temp.plan_d")
+
+
+def test_the_seal_chain_mac_is_hmac_sha256():
+    import hashlib
+    import hmac
+
+    for secret in (b"k" * 32, b"", b"z" * 100):
+        want = hmac.new(secret, b"p|invoices|7|d", hashlib.sha256).hexdigest()
+        assert audit._SealMac(secret)("p", "invoices", 7, "d") == want
+        assert audit._seal_hash(secret, "p", "invoices", 7, "d") == want

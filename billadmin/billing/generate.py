@@ -99,6 +99,8 @@ class _NeedsLock(Exception):
 # phase (a)'s invoice rows wait in temp tables of the run's connection (no lock, little memory)
 PLAN = "temp._plan_"
 _PLANNED = ("invoices", "invoice_lines", "invoice_events", "invoice_snapshots")
+# their row digests, computed in phase (a) for the write phase's seal (audit.use_digests)
+DIGESTS = "temp._plan_digests"
 ATTEMPTS = 3  # preparations before a run whose input keeps changing gives up (RunChanged)
 
 
@@ -207,6 +209,7 @@ def generate(
                 break
     finally:
         _drop_plan(conn)
+        conn.execute(f"DROP TABLE IF EXISTS {DIGESTS}")
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
         if gc_was:
             gc.enable()
@@ -304,6 +307,7 @@ def _recheck(conn: Database, result: RunResult, plan: _Plan) -> None:
     conn.execute("BEGIN")
     try:
         now = readset.digest(conn, plan.billed_table, plan.g.pat_table)
+        _rebase_events(conn, result, plan)
     finally:
         conn.execute("COMMIT")
     result.timings["readset recheck"] = time.perf_counter() - t
@@ -322,6 +326,41 @@ def _new_plan_tables(conn: Database) -> None:
     _drop_plan(conn)
     for t in _PLANNED:
         conn.execute(f"CREATE TEMP TABLE _plan_{t} AS SELECT * FROM main.{t} WHERE 0")
+
+
+def _next_event_id(conn: Database) -> int:
+    return conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM main.invoice_events").fetchone()[0]
+
+
+def _plan_seals(conn: Database, result: RunResult, plan: _Plan) -> None:
+    """Phase (a), once the rows are planned: the 'issued' events get their ids (the next ones
+    in the snapshot: other commands add events too, so _rebase_events follows them), and every
+    planned row its seal digest (audit.plan_digests), so the write phase's seal only chains the
+    HMACs of the rows it copies (audit.use_digests)."""
+    t = time.perf_counter()
+    plan.events_base = _next_event_id(conn)
+    conn.execute(f"UPDATE {PLAN}invoice_events SET id = ? + rowid - 1", (plan.events_base,))
+    conn.execute(f"DROP TABLE IF EXISTS {DIGESTS}")
+    conn.execute(f"CREATE TABLE {DIGESTS} {audit.DIGESTS_SQL}")
+    for table in _PLANNED:
+        audit.plan_digests(conn, table, f"{PLAN}{table}", DIGESTS)
+    result.timings["seal digests"] = time.perf_counter() - t
+
+
+def _rebase_events(conn: Database, result: RunResult, plan: _Plan, *, digest: bool = True) -> None:
+    """Other commands (a payment posted, an acknowledgment) added invoice events since the
+    planned ones were numbered: they move up to follow them, and their digests are computed
+    again (digest=False, under the lock: dropped, so the seal reads the rows back instead)."""
+    base = _next_event_id(conn)
+    if base == plan.events_base:
+        return
+    t = time.perf_counter()
+    conn.execute(f"UPDATE {PLAN}invoice_events SET id = id + ?", (base - plan.events_base,))
+    plan.events_base = base
+    conn.execute(f"DELETE FROM {DIGESTS} WHERE tbl = 'invoice_events'")
+    if digest:
+        audit.plan_digests(conn, "invoice_events", f"{PLAN}invoice_events", DIGESTS)
+    result.timings["seal digests"] = result.timings.get("seal digests", 0) + time.perf_counter() - t
 
 
 @dataclass(frozen=True)
@@ -375,6 +414,7 @@ class _Plan:
     billed_table: str  # temp table: the encounters billed (readset)
     readset: dict[str, str]
     version: int | None = None  # PRAGMA data_version before the snapshot
+    events_base: int = 0  # the id of the first planned invoice event (_plan_seals)
 
 
 def _prepare(
@@ -441,6 +481,8 @@ def _prepare(
     if not live:
         _new_plan_tables(conn)
     _issue_claims(conn, result, staged, opts, plan, t0=t0)
+    if not live:
+        _plan_seals(conn, result, plan)
     return plan
 
 
@@ -471,9 +513,11 @@ def _write_phase(
     """Phase (b), in the write transaction (generate's docstring)."""
     if not plan.live:
         _check_and_take(conn, result, plan)
+        _rebase_events(conn, result, plan, digest=False)
         for t in _PLANNED:
             conn.execute(f"INSERT INTO {t} SELECT * FROM {PLAN}{t} ORDER BY rowid")
         _drop_plan(conn)
+        audit.use_digests(conn, DIGESTS)  # the seal chains them (audit.py says how it checks)
         if opts.claims:
             cob_by_payer, cob_issues = _cob(conn, result, opts, plan)
             if cob_by_payer:
