@@ -369,3 +369,149 @@ def test_a_change_made_after_the_recheck_is_found_under_the_lock(
     assert paused.calls == 2 and "readset again" not in res.timings  # the second went through
     totals = {enc: cents for _, enc, cents in _claims(practice)}
     assert totals["A0"] == 15500 + 1500
+
+
+# ---- seal digests computed before the lock (audit.plan_digests / use_digests) ------------------
+
+
+def _fetched(monkeypatch) -> dict[str, list[int]]:
+    """Rows the seal reads back from the database, by table (audit.fetch_rows)."""
+    from billadmin import audit
+
+    seen: dict[str, list[int]] = {}
+    real = audit.fetch_rows
+
+    def fetch(conn, table, ids):
+        seen.setdefault(table, []).extend(ids)
+        return real(conn, table, ids)
+
+    monkeypatch.setattr(audit, "fetch_rows", fetch)
+    return seen
+
+
+def test_the_runs_rows_are_sealed_with_digests_computed_before_the_lock(
+    practice, tmp_path, monkeypatch
+):
+    seen = _fetched(monkeypatch)
+    res = gen.generate(
+        practice, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "o", pdf=False
+    )
+    assert "seal digests" in res.timings
+    n = {
+        t: practice.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        for t in ("invoices", "invoice_lines", "invoice_snapshots")
+    }
+    assert n == {"invoices": 41, "invoice_lines": 61, "invoice_snapshots": 41}
+    # 40 claims planned: their rows were not read back, only the sample (each table's first
+    # row and one in 64); the patient invoice is issued under the lock and read back as before
+    assert sorted(seen["invoice_lines"]) == [1, 61]  # the first planned line and the patient's
+    assert sorted(seen["invoices"]) == [1, 41]
+    sealed = practice.execute(
+        "SELECT COUNT(*) FROM row_seals WHERE tbl IN ('invoices', 'invoice_lines',"
+        " 'invoice_snapshots', 'invoice_events')"
+    ).fetchone()[0]
+    events = practice.execute("SELECT COUNT(*) FROM invoice_events").fetchone()[0]
+    assert sealed == 41 + 61 + 41 + events
+    assert integrity.run_checks(practice) == []
+
+
+def test_a_wrong_planned_digest_is_sealed_and_found_by_check(practice, tmp_path, monkeypatch, cli):
+    """Sealing trusts what billadmin computed before the lock only as far as `check` proves it:
+    a digest that is not the row's (here changed on purpose, outside the sample) is the
+    LEDGER-SEAL finding it would be if the row had been edited after it was sealed."""
+    real = gen._plan_seals
+
+    def plan_then_spoil(conn, result, plan):
+        real(conn, result, plan)
+        conn.execute(
+            f"UPDATE {gen.DIGESTS} SET digest = 'f' || substr(digest, 2)"
+            " WHERE tbl = 'invoice_lines' AND row_id = 7"
+        )
+
+    monkeypatch.setattr(gen, "_plan_seals", plan_then_spoil)
+    gen.generate(practice, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "o", pdf=False)
+    r = cli("check")
+    assert r.exit_code == 1
+    assert "invoice_lines row 7 changed since it was sealed" in r.stdout + r.stderr
+
+
+def _patient_invoice_first(practice, tmp_path) -> str:
+    res = gen.generate(
+        practice,
+        today=fx.TODAY,
+        scrub=fx.no_scrub,
+        out_dir=tmp_path / "p",
+        pdf=False,
+        claims=False,
+    )
+    (number,) = [r["number"] for r in res.issued]
+    return number
+
+
+def _events_follow(practice) -> None:
+    ids = [r[0] for r in practice.execute("SELECT id FROM invoice_events ORDER BY id")]
+    assert ids == list(range(1, len(ids) + 1))
+    issued = practice.execute(
+        "SELECT COUNT(*) FROM invoice_events e JOIN invoices i ON i.id = e.invoice_id"
+        " WHERE e.status = 'issued' AND i.kind = 'claim'"
+    ).fetchone()[0]
+    assert issued == 40
+
+
+def test_an_invoice_event_added_while_prepared_moves_the_planned_events(
+    practice, db_path, tmp_path, monkeypatch, cli
+):
+    """A payment applied to a patient invoice adds an invoice event while the run is prepared:
+    the planned 'issued' events move up after it, their digests computed again before the lock,
+    and every row verifies."""
+    number = _patient_invoice_first(practice, tmp_path)
+    seen = _fetched(monkeypatch)
+    paused = Paused(monkeypatch)
+    run = Generating(db_path, tmp_path / "out")
+    run.start()
+    assert paused.entered.wait(PAUSE_TIMEOUT), run.error
+    r = cli("payment", "post", "9900", "10.00", "--method", "cash", "--invoice", number)
+    assert r.exit_code == 0, r.stderr
+    paused.release.set()
+    res = run.finish()
+    assert paused.calls == 1 and "readset recheck" in res.timings
+    _events_follow(practice)
+    planned = practice.execute(
+        "SELECT MIN(id), MAX(id) FROM invoice_events WHERE status = 'issued' AND invoice_id > 1"
+    ).fetchone()
+    # the 40 planned events were read back only as the sample: their digests were recomputed
+    assert len([i for i in seen.get("invoice_events", []) if planned[0] <= i <= planned[1]]) <= 2
+    assert integrity.run_checks(practice) == []
+
+
+def test_an_invoice_event_added_after_the_recheck_moves_them_under_the_lock(
+    practice, db_path, tmp_path, monkeypatch
+):
+    """Added between the recheck and BEGIN IMMEDIATE: moved under the lock, and sealed from
+    the stored rows (their planned digests dropped)."""
+    from billadmin.accounts import payments
+
+    number = _patient_invoice_first(practice, tmp_path)
+    real, posted = gen._recheck, []
+
+    def recheck_then_post(conn, result, plan):
+        real(conn, result, plan)
+        if not posted:
+            other = dbmod.connect(db_path)
+            payments.post_payment(
+                other, "9900", 1000, method="cash", on=fx.TODAY, invoice_number=number
+            )
+            other.close()
+            posted.append(1)
+
+    monkeypatch.setattr(gen, "_recheck", recheck_then_post)
+    seen = _fetched(monkeypatch)
+    gen.generate(practice, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "o", pdf=False)
+    assert posted
+    _events_follow(practice)
+    claim_events = practice.execute(
+        "SELECT e.id FROM invoice_events e JOIN invoices i ON i.id = e.invoice_id"
+        " WHERE e.status = 'issued' AND i.kind = 'claim'"
+    ).fetchall()
+    assert {i for (i,) in claim_events} <= set(seen["invoice_events"])
+    assert integrity.run_checks(practice) == []
