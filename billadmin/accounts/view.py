@@ -61,17 +61,28 @@ def _coverages(conn: Database, pid: int, d: str) -> list[dict]:
 
 
 def _encounters(conn: Database, pid: int) -> list[dict]:
-    """Encounters newest first: lines, charges, how far billed, the invoices issued."""
+    """Encounters newest first: lines, charges, how far billed, the invoices issued. An
+    institutional claim (a UB-04 imported with `import institutional`) has no charge lines: its
+    lines are its revenue lines, its charges their total, billed when the claim is."""
     enc = []
     for r in conn.execute(
         """SELECT e.id, e.number, e.date_of_service, pr.last_name, COUNT(c.id),
                       COALESCE(SUM(CASE WHEN c.status != 'void' THEN c.charge_cents END), 0),
-                      SUM(c.status = 'unbilled'), SUM(c.status = 'billed')
+                      SUM(c.status = 'unbilled'), SUM(c.status = 'billed'), ic.id, ic.status
                FROM encounters e JOIN providers pr ON pr.id = e.provider_id
                LEFT JOIN charge_lines c ON c.encounter_id = e.id
+               LEFT JOIN inst_claims ic ON ic.encounter_id = e.id
                WHERE e.patient_id = ? GROUP BY e.id ORDER BY e.date_of_service DESC, e.number DESC""",
         (pid,),
     ):
+        if r[8] is not None and not r[4]:  # institutional: its revenue lines
+            n, cents = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(charge_cents), 0) FROM inst_lines"
+                " WHERE claim_id = ?",
+                (r[8],),
+            ).fetchone()
+            billed_n = n if r[9] == "billed" else 0
+            r = (*r[:4], n, cents, n - billed_n, billed_n)
         invs = [
             x[0]
             for x in conn.execute(

@@ -497,11 +497,15 @@ def invoice_show(
     """
     from .. import render
     from ..billing import lifecycle
+    from ..institutional import views as inst_views
 
     conn = open_db()
     data = lifecycle.show(conn, number)
+    inst = inst_views.issued_claim(conn, data["number"])  # an 837I claim: its UB-04 lines
     if fmt is Format.json:
-        render.emit(data, fmt=fmt, output=output, single=True)
+        render.emit(
+            {**data, "institutional": inst} if inst else data, fmt=fmt, output=output, single=True
+        )
         return
     head = {k: v for k, v in data.items() if k not in ("lines", "history", "files", "payers")}
     if fmt is Format.csv:
@@ -509,6 +513,9 @@ def invoice_show(
         return
     render.emit(head, fmt=fmt, output=output, single=True, title=f"Invoice {data['number']}")
     render.emit(data["lines"], fmt=fmt, output=output, title="Lines")
+    if inst:
+        render.emit(inst["claim"], fmt=fmt, output=output, single=True, title="Institutional claim")
+        render.emit(inst["lines"], fmt=fmt, output=output, title="Revenue lines")
     if data.get("payers"):
         render.emit(data["payers"], fmt=fmt, output=output, title="Per payer")
     render.emit(data["history"], fmt=fmt, output=output, title="Status history")

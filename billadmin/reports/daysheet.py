@@ -1,6 +1,7 @@
 """The day sheet: what happened on one day - charges for services that day (by date of
-service), invoices issued, payments received (refunds negative), adjustments posted - each
-listed, then the totals per section."""
+service; an institutional claim's revenue lines by its statement-from date), invoices issued,
+payments received (refunds negative), adjustments posted - each listed, then the totals per
+section."""
 
 from __future__ import annotations
 
@@ -31,8 +32,17 @@ def compute(conn: Database, day: _dt.date) -> dict[str, list[dict]]:
                       FROM encounters e JOIN patients p ON p.id = e.patient_id JOIN providers pr ON
                       pr.id = e.provider_id
                       JOIN charge_lines c ON c.encounter_id = e.id AND c.status != 'void'
-                      WHERE e.date_of_service = ? GROUP BY e.id ORDER BY e.number""",
-            (d,),
+                      WHERE e.date_of_service = ? GROUP BY e.id
+               UNION ALL
+               SELECT e.number, p.mrn, pr.last_name,
+                      group_concat(COALESCE(l.hcpcs, 'rev ' || l.revenue_code), ' '),
+                      SUM(l.charge_cents)
+                      FROM encounters e JOIN patients p ON p.id = e.patient_id JOIN providers pr ON
+                      pr.id = e.provider_id
+                      JOIN inst_claims k ON k.encounter_id = e.id
+                      JOIN inst_lines l ON l.claim_id = k.id
+                      WHERE e.date_of_service = ? GROUP BY e.id ORDER BY 1""",
+            (d, d),
         )
     ]
     issued = [

@@ -5,7 +5,8 @@ Formulas (period = --from..--to, A/R taken at the end of --to; see reports.base 
                          A/R: the aging total as `report aging` prints it: every open balance,
                          denied amounts included, plus what a payer's answer moved that no
                          invoice carries yet (accounts.balances); gross charges: the charge
-                         lines (not voided) with a date of service in the period.
+                         lines (not voided) with a date of service in the period, and the
+                         institutional claims' revenue lines (statement-from date).
   clean_claim_rate     = clean claims / adjudicated claims, over original claims (frequency 1)
                          issued in the period that a payer has answered; clean: never denied
                          (no denial reason code on any remittance), never voided or replaced,
@@ -88,10 +89,16 @@ def ar_at(conn: Database, as_of: _dt.date) -> tuple[int, int]:
 
 
 def gross_charges(conn: Database, start: _dt.date, end: _dt.date) -> int:
+    """Charge lines (not voided) and institutional claims' revenue lines, by the encounter's
+    date of service (an institutional claim's is its statement-from date)."""
+    p = (start.isoformat(), end.isoformat())
     return conn.execute(
-        "SELECT COALESCE(SUM(c.charge_cents), 0) FROM encounters e JOIN charge_lines c ON c.encounter_id = e.id"
-        " WHERE e.date_of_service BETWEEN ? AND ? AND c.status != 'void'",
-        (start.isoformat(), end.isoformat()),
+        "SELECT (SELECT COALESCE(SUM(c.charge_cents), 0) FROM encounters e JOIN charge_lines c"
+        " ON c.encounter_id = e.id WHERE e.date_of_service BETWEEN ? AND ? AND c.status != 'void')"
+        " + (SELECT COALESCE(SUM(l.charge_cents), 0) FROM encounters e JOIN inst_claims k"
+        " ON k.encounter_id = e.id JOIN inst_lines l ON l.claim_id = k.id"
+        " WHERE e.date_of_service BETWEEN ? AND ?)",
+        (*p, *p),
     ).fetchone()[0]
 
 
