@@ -99,6 +99,9 @@ class _NeedsLock(Exception):
 # phase (a)'s invoice rows wait in temp tables of the run's connection (no lock, little memory)
 PLAN = "temp._plan_"
 _PLANNED = ("invoices", "invoice_lines", "invoice_events", "invoice_snapshots")
+# the 837P files' invoice_files rows and 'sent' events, planned too, copied after the files'
+# interchanges are recorded when the ids they were planned with still hold (_copy_sent)
+_PLANNED_SENT = (("_plan_files", "invoice_files"), ("_plan_sent", "invoice_events"))
 # their row digests, computed in phase (a) for the write phase's seal (audit.use_digests)
 DIGESTS = "temp._plan_digests"
 ATTEMPTS = 3  # preparations before a run whose input keeps changing gives up (RunChanged)
@@ -317,15 +320,19 @@ def _recheck(conn: Database, result: RunResult, plan: _Plan) -> None:
     plan.version = version
 
 
-def _drop_plan(conn: Database) -> None:
+def _drop_plan(conn: Database, *, sent: bool = True) -> None:
     for t in _PLANNED:
         conn.execute(f"DROP TABLE IF EXISTS {PLAN}{t}")
+    for name, _ in _PLANNED_SENT if sent else ():
+        conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
 def _new_plan_tables(conn: Database) -> None:
     _drop_plan(conn)
     for t in _PLANNED:
         conn.execute(f"CREATE TEMP TABLE _plan_{t} AS SELECT * FROM main.{t} WHERE 0")
+    for name, t in _PLANNED_SENT:
+        conn.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM main.{t} WHERE 0")
 
 
 def _next_event_id(conn: Database) -> int:
@@ -340,11 +347,76 @@ def _plan_seals(conn: Database, result: RunResult, plan: _Plan) -> None:
     t = time.perf_counter()
     plan.events_base = _next_event_id(conn)
     conn.execute(f"UPDATE {PLAN}invoice_events SET id = ? + rowid - 1", (plan.events_base,))
+    if plan.x12 is not None:
+        _plan_sent(conn, plan, plan.x12)
     conn.execute(f"DROP TABLE IF EXISTS {DIGESTS}")
     conn.execute(f"CREATE TABLE {DIGESTS} {audit.DIGESTS_SQL}")
     for table in _PLANNED:
         audit.plan_digests(conn, table, f"{PLAN}{table}", DIGESTS)
+    for name, table in _PLANNED_SENT:
+        audit.plan_digests(conn, table, f"temp.{name}", DIGESTS)
     result.timings["seal digests"] = time.perf_counter() - t
+
+
+@dataclass
+class _SentPlan:
+    """The ids the 837P files' rows were planned with (_plan_sent)."""
+
+    run: int  # billing_runs
+    interchange: int  # the first x12_interchanges id
+    file: int  # the first invoice_files id
+    events: int  # how many 'issued' events come before the 'sent' ones
+
+
+def _max_id(conn: Database, table: str) -> int:
+    return conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM main.{table}").fetchone()[0]
+
+
+def _plan_sent(conn: Database, plan: _Plan, x12: X12Run) -> None:
+    """The invoice_files rows and 'sent' events X12Run.record would insert, with the ids the
+    snapshot says come next (the run's, its interchanges', its files' and the events' after the
+    planned 'issued' ones)."""
+    sp = _SentPlan(
+        run=_max_id(conn, "billing_runs") + 1,
+        interchange=_max_id(conn, "x12_interchanges") + 1,
+        file=_max_id(conn, "invoice_files") + 1,
+        events=conn.execute(f"SELECT COUNT(*) FROM {PLAN}invoice_events").fetchone()[0],
+    )
+    file_rows, sent = x12.planned_rows(sp.run, sp.interchange)
+    conn.conn.executemany(
+        "INSERT INTO temp._plan_files (id, invoice_id, kind, path, run_id, interchange_id,"
+        " st_control, created_at) VALUES (?,?,?,?,?,?,?,?)",
+        ((sp.file + k, *row) for k, row in enumerate(file_rows)),
+    )
+    first = plan.events_base + sp.events
+    conn.conn.executemany(
+        "INSERT INTO temp._plan_sent (id, invoice_id, status, at, note) VALUES (?, ?, 'sent', ?, ?)",
+        ((first + k, iid, x12.at, name) for k, (iid, name) in enumerate(sent)),
+    )
+    plan.sent = sp
+
+
+def _copy_sent(conn: Database, plan: _Plan, run_id: int, first_interchange: int) -> bool:
+    """Under the lock, once the interchanges are recorded (X12Run.record's copy_planned): the
+    planned files and 'sent' events inserted when every id they name is the one given now;
+    else their digests are dropped and record inserts them as it always did."""
+    sp = plan.sent
+    first_event = plan.events_base + sp.events if sp else 0
+    if (
+        sp is not None
+        and (sp.run, sp.interchange) == (run_id, first_interchange)
+        and _max_id(conn, "invoice_files") + 1 == sp.file
+        and _next_event_id(conn) == first_event
+    ):
+        for name, table in _PLANNED_SENT:
+            conn.execute(f"INSERT INTO {table} SELECT * FROM temp.{name} ORDER BY rowid")
+        return True
+    conn.execute(
+        f"DELETE FROM {DIGESTS} WHERE tbl = 'invoice_files'"
+        " OR (tbl = 'invoice_events' AND row_id >= ?)",
+        (first_event,),
+    )
+    return False
 
 
 def _rebase_events(conn: Database, result: RunResult, plan: _Plan, *, digest: bool = True) -> None:
@@ -355,11 +427,13 @@ def _rebase_events(conn: Database, result: RunResult, plan: _Plan, *, digest: bo
     if base == plan.events_base:
         return
     t = time.perf_counter()
-    conn.execute(f"UPDATE {PLAN}invoice_events SET id = id + ?", (base - plan.events_base,))
+    for events in (f"{PLAN}invoice_events", "temp._plan_sent"):
+        conn.execute(f"UPDATE {events} SET id = id + ?", (base - plan.events_base,))
     plan.events_base = base
     conn.execute(f"DELETE FROM {DIGESTS} WHERE tbl = 'invoice_events'")
     if digest:
-        audit.plan_digests(conn, "invoice_events", f"{PLAN}invoice_events", DIGESTS)
+        for events in (f"{PLAN}invoice_events", "temp._plan_sent"):
+            audit.plan_digests(conn, "invoice_events", events, DIGESTS)
     result.timings["seal digests"] = result.timings.get("seal digests", 0) + time.perf_counter() - t
 
 
@@ -415,6 +489,7 @@ class _Plan:
     readset: dict[str, str]
     version: int | None = None  # PRAGMA data_version before the snapshot
     events_base: int = 0  # the id of the first planned invoice event (_plan_seals)
+    sent: _SentPlan | None = None  # the ids the files' rows were planned with (_plan_sent)
 
 
 def _prepare(
@@ -516,7 +591,7 @@ def _write_phase(
         _rebase_events(conn, result, plan, digest=False)
         for t in _PLANNED:
             conn.execute(f"INSERT INTO {t} SELECT * FROM {PLAN}{t} ORDER BY rowid")
-        _drop_plan(conn)
+        _drop_plan(conn, sent=False)
         audit.use_digests(conn, DIGESTS)  # the seal chains them (audit.py says how it checks)
         if opts.claims:
             cob_by_payer, cob_issues = _cob(conn, result, opts, plan)
@@ -549,7 +624,9 @@ def _write_phase(
     files_by_invoice: dict[int, str] = {}
     if plan.x12 is not None:
         plan.x12.run_id = run_id
-        files_by_invoice = plan.x12.record()
+        files_by_invoice = plan.x12.record(
+            None if plan.live else lambda first: _copy_sent(conn, plan, run_id, first)
+        )
     if opts.claims:  # institutional claims: their 837Is, under the lock (institutional/generate.py)
         from ..institutional import generate as inst
 

@@ -16,6 +16,7 @@ from .files import Staged
 from .result import Progress, RunResult, silent
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from ..db import Database
@@ -232,12 +233,11 @@ class X12Run:
                 details=details,
             )
 
-    def record(self) -> dict[int, str]:
-        """The run's interchanges, invoice files and 'sent' events (under the write lock, with
-        `run_id` set); returns invoice id -> file name."""
-        conn, result = self.conn, self.result
-        files_by_invoice: dict[int, str] = {}
-        file_rows = []
+    def _rows(
+        self, run_id: int | None, first_interchange: int
+    ) -> tuple[list[tuple], list[tuple], dict[int, str]]:
+        """(x12_interchanges rows with their ids from `first_interchange`, invoice_files rows
+        without their ids, invoice id -> file name), as `record` inserts them."""
         prac = self.prac
         env_json = json.dumps(
             {
@@ -249,15 +249,17 @@ class X12Run:
             },
             sort_keys=True,
         )
-        for payer_id, inv_ids, env, name, final, sha, st_sets, claim_st in self.built:
-            result.files.append(final)
-            where = str(absolute(final))
-            iid_x = conn.execute(
-                "INSERT INTO x12_interchanges (run_id, payer_id, isa_control, gs_control, usage,"
-                " envelope, path, sha256,"
-                " transaction_sets, claims, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        interchanges: list[tuple] = []
+        file_rows: list[tuple] = []
+        files_by_invoice: dict[int, str] = {}
+        for n, (payer_id, inv_ids, env, name, final, sha, st_sets, claim_st) in enumerate(
+            self.built
+        ):
+            ix, where = first_interchange + n, str(absolute(final))
+            interchanges.append(
                 (
-                    self.run_id,
+                    ix,
+                    run_id,
                     payer_id,
                     f"{env.isa_control:09d}",
                     str(env.gs_control),
@@ -268,17 +270,43 @@ class X12Run:
                     len(st_sets),
                     len(inv_ids),
                     self.at,
-                ),
-            ).lastrowid
+                )
+            )
             for inv_id, st in zip(inv_ids, claim_st, strict=True):
-                file_rows.append((inv_id, "x12", where, self.run_id, iid_x, st, self.at))
+                file_rows.append((inv_id, "x12", where, run_id, ix, st, self.at))
                 files_by_invoice[inv_id] = name
         for inv_id, name, final in self.paper:
-            result.files.append(final)
-            file_rows.append(
-                (inv_id, "pdf", str(absolute(final)), self.run_id, None, None, self.at)
-            )
+            file_rows.append((inv_id, "pdf", str(absolute(final)), run_id, None, None, self.at))
             files_by_invoice[inv_id] = name
+        return interchanges, file_rows, files_by_invoice
+
+    def planned_rows(
+        self, run_id: int, first_interchange: int
+    ) -> tuple[list[tuple], list[tuple[int, str]]]:
+        """Outside the lock (generate.py plans them with their seal digests): the invoice_files
+        rows (without ids) and the 'sent' events' (invoice id, note) that `record` would insert
+        with this run id and these interchange ids."""
+        _, file_rows, files_by_invoice = self._rows(run_id, first_interchange)
+        return file_rows, list(files_by_invoice.items())
+
+    def record(self, copy_planned: Callable[[int], bool] | None = None) -> dict[int, str]:
+        """The run's interchanges, invoice files and 'sent' events (under the write lock, with
+        `run_id` set); returns invoice id -> file name. `copy_planned(first interchange id)`
+        inserts the files and events planned by `planned_rows` instead, and says whether it
+        could (the ids they were planned with are the ones given now)."""
+        conn, result = self.conn, self.result
+        first = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM x12_interchanges").fetchone()[0]
+        interchanges, file_rows, files_by_invoice = self._rows(self.run_id, first)
+        result.files += [final for *_, final, _sha, _st, _cst in self.built]
+        result.files += [final for _, _, final in self.paper]
+        conn.conn.executemany(
+            "INSERT INTO x12_interchanges (id, run_id, payer_id, isa_control, gs_control, usage,"
+            " envelope, path, sha256, transaction_sets, claims, created_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            interchanges,
+        )
+        if copy_planned is not None and copy_planned(first):
+            return files_by_invoice
         conn.conn.executemany(
             "INSERT INTO invoice_files (invoice_id, kind, path, run_id, interchange_id, st_control, created_at)"
             " VALUES (?,?,?,?,?,?,?)",
