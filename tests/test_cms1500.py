@@ -292,7 +292,7 @@ def test_paper_payer_gets_cms1500_pdfs_from_generate(db, cli, tmp_path):
     r = cli("payer", "set", "KEY", "--paper")
     assert r.exit_code == 0, r.output
     rows = {x["payer"]: x for x in json.loads(cli("payer", "list", "-f", "json").stdout)}
-    assert rows["KEY"]["claims"] == "paper (CMS-1500)" and rows["BVH"]["claims"] == "837P"
+    assert rows["KEY"]["claims"] == "paper (CMS-1500/UB-04)" and rows["BVH"]["claims"] == "837P"
     res = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out")
     names = sorted(p.name for p in res.files)
     assert "CMS1500-KEY-C000002.pdf" in names  # numbered by payer code: BVH C000001

@@ -281,3 +281,36 @@ def test_a_second_coverage_goes_in_loop_2320(db, tmp_path):
     assert "SBR*P*18*******MA~" in text
     assert "SBR*S*18*******MC~\nOI***Y***Y~\nNM1*IL*1*ABLE*ANN****MI*OH0012345~" in text
     assert "NM1*PR*2*STATE MEDICAID*****PI*OHMCD~" in text
+
+
+def test_content_carries_the_mrn_for_ub04_fl_3b(hosp, tmp_path):
+    """UB-04 FL 3b (medical record number) is the patient's MRN, from the issued content."""
+    import json
+
+    from billadmin.billing import ub04
+
+    _run(hosp, tmp_path)
+    [(data,)] = _q(
+        hosp,
+        "SELECT s.data FROM invoice_snapshots s JOIN invoices i ON i.id = s.invoice_id"
+        " WHERE i.number = 'C000003'",
+    )
+    c = json.loads(data)
+    assert c["mrn"] == "H1001"
+    assert ub04.fields_from_content(c)["3b"] == "H1001"
+
+
+def test_a_paper_payer_without_payer_id_is_not_held(hosp, tmp_path):
+    """INST-PAYER-ID holds a claim for a payer with no X12 payer id, unless the payer takes
+    paper (`payer set --paper`): its claims print on the UB-04, which needs no payer id."""
+    with dbmod.write(hosp):
+        hosp.execute("UPDATE payers SET x12_payer_id = NULL WHERE code = 'MCR'")
+    r = _run(hosp, tmp_path, payer="MCR")
+    assert "INST-PAYER-ID" in {f.rule for h in r.held for f in h.findings}
+    with dbmod.write(hosp):
+        hosp.execute("UPDATE payers SET claim_media = 'paper' WHERE code = 'MCR'")
+    r = _run(hosp, tmp_path, payer="MCR", out_dir=tmp_path / "out2")
+    assert [h.encounter for h in r.held if h.encounter.startswith("H")] == []
+    assert {c.key: c.status for c in model.list_claims(hosp)} == {"HI1": "billed", "HO1": "billed"}
+    assert len(list((tmp_path / "out2").glob("UB04-*.pdf"))) == 2
+    assert not list((tmp_path / "out2").glob("837I-*.edi"))

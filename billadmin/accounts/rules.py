@@ -138,7 +138,7 @@ def rule_rows(conn: Database) -> list[dict]:
                 "name": r.name,
                 "kind": r.kind,
                 "payer_id": electronic.get(r.code),
-                "claims": "paper (CMS-1500)" if media.get(r.code) == "paper" else "837P",
+                "claims": "paper (CMS-1500/UB-04)" if media.get(r.code) == "paper" else "837P",
                 "timely_filing": r.filing_rule,
                 "appeal_days": r.appeal_days,
                 "corrected_claim": (

@@ -3,7 +3,8 @@ x12/x837i.py and by the UB-04), built from the model (model.InstitutionalClaim).
 
 Keys (JSON-ready; money in cents, dates ISO):
   kind "claim", claim_type "institutional", number (our invoice number, CLM01), frequency,
-  payer_claim_number (7 and 8), encounter (the claim key), date_of_service (statement from),
+  payer_claim_number (7 and 8), encounter (the claim key), mrn (the patient's medical record
+  number, UB-04 FL 3b), date_of_service (statement from),
   type_of_bill, inpatient (bool), statement_from, statement_through,
   admission {date, hour, type, source}, discharge_hour, patient_status, prior_auth,
   facility {code, name, npi, tax_id, taxonomy, address1, address2, city, state, zip, phone},
@@ -58,6 +59,8 @@ def claim_content(
         "frequency": frequency,
         "payer_claim_number": payer_claim_number,
         "encounter": claim.key,
+        # UB-04 FL 3b (medical record number): the patient's MRN, printed on the paper form only
+        "mrn": patient.get("mrn"),
         "date_of_service": claim.statement_from,
         "type_of_bill": claim.type_of_bill[:2] + frequency,
         "inpatient": claim.inpatient,

@@ -19,7 +19,8 @@ Called by billing/generate.py inside the run's write transaction, after the prof
 Rules for building an 837I (each holds the claim, severity error):
   INST-NO-COVERAGE  no insurance coverage is active on the statement-from date (institutional
                     self-pay is not billed by billadmin).
-  INST-PAYER-ID     the payer has no X12 payer id (NM1*PR NM109, loop 2010BB).
+  INST-PAYER-ID     the payer has no X12 payer id (NM1*PR NM109, loop 2010BB); not for a payer
+                    that takes paper (its claims are printed on the UB-04).
   INST-MEMBER-ID    the coverage has no member id (NM1*IL NM109).
   INST-SUBSCRIBER   the patient is a dependent and the subscriber's name is not recorded.
   INST-ADDRESS      the patient's address is incomplete (N3/N4, loop 2010BA or 2010CA).
@@ -76,7 +77,12 @@ def build_problems(
         ]
     out = []
     checks = [
-        ("INST-PAYER-ID", claim_checks.payer_id_problem(payer.get("x12_payer_id"), payer["code"])),
+        (
+            "INST-PAYER-ID",
+            None  # a paper-only payer's claims are printed on the UB-04: no 837I, no payer id
+            if payer.get("claim_media") == "paper"
+            else claim_checks.payer_id_problem(payer.get("x12_payer_id"), payer["code"]),
+        ),
         ("INST-MEMBER-ID", claim_checks.member_id_problem(cov.get("member_id"), payer["code"])),
         (
             "INST-SUBSCRIBER",
