@@ -166,7 +166,8 @@ def set_rules(
     corrections: str | None = None,
 ) -> dict:
     """Change one payer's rules in one write transaction, audited. Returns the new rule row.
-    claim_media: 'paper' (its claims printed on the CMS-1500) or 'electronic' (837P);
+    claim_media: 'paper' (its claims printed on the CMS-1500 or UB-04) or 'electronic' (837P
+    and 837I);
     corrections: 'reopening' or 'replacement' (module rules)."""
     from .. import audit, db
     from ..errors import BadInput
