@@ -211,3 +211,27 @@ def test_inpatient_denied_in_full_stays_open(cli, hosp, tmp_path):
     inv = _inv(hosp, "C000001")
     assert balance_of(hosp, inv) == {"total": 996000, "paid": 0, "adjusted": 0, "balance": 996000}
     assert status_of(hosp, inv) == "denied"
+
+
+def test_next_payer_of_an_institutional_claim_is_held(cli, db, tmp_path):
+    """A dual-eligible patient: Medicare's answer (not forwarded) leaves 170.00 coinsurance for
+    Medicaid; the next-payer 837I is not built yet, so `invoice generate` holds it with
+    COB-INSTITUTIONAL (the run goes on) and the 170.00 waits for Medicaid, not the patient."""
+    with dbmod.write(db):
+        ids = ifx.hospital(db)
+        fx.coverage(db, ids["a"], "MCD", member="OH0012345", priority=2)
+        ifx.outpatient(db, ids["a"], "HO1", ids["facility"])
+    gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out")
+    answer = _outpatient_answer()
+    answer[0][1] = "C000001"  # the only claim here
+    f = _add(_medicare(), answer, 68000).write(tmp_path / "op.835")
+    assert cli("remit", "import", f).exit_code == 0
+    r = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out2")
+    assert r.issued == []
+    assert [(h.encounter, [x.rule for x in h.findings]) for h in r.held] == [
+        ("HO1", ["COB-INSTITUTIONAL"])
+    ]
+    assert db.execute(
+        "SELECT rule, SUM(a.amount_cents) FROM cob_routes r JOIN adjustments a"
+        " ON a.id = r.adjustment_id GROUP BY rule"
+    ).fetchall() == [("COB-NEXT-PAYER", 17000)]
