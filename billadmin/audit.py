@@ -418,8 +418,11 @@ def row_digest(
         for k, v in values.items()
         if v is not None and not (k in dflt and type(v) is type(dflt[k]) and v == dflt[k])
     }
-    text = json.dumps([table, row_id, clean], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(_DIGEST_JSON([table, row_id, clean]).encode()).hexdigest()
+
+
+# json.dumps(x, sort_keys=True, separators=(",", ":")) without building an encoder per call
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 
 def _seal_hash(secret: bytes, prev_hash: str, table: str, row_id: int, digest: str) -> str:
