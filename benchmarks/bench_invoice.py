@@ -217,8 +217,37 @@ def workloads(ctx):
             runs=min(ctx.runs, 3),
             ok_codes=(0,),
             env={"BILLADMIN_LOCK_LOG": str(lock_log)},
-            note="scrubber + 837P per payer validated with pyx12 + invoices.csv; PDFs and xlsx off",
+            note="scrubber + 837P per payer validated by the compiled validator + invoices.csv;"
+            " PDFs and xlsx off",
             extra=lock_row,
+        ),
+        Workload(
+            name=f"invoice generate --pyx12 ({lines // 3:,} encounters)",
+            subject=[
+                ctx.billadmin,
+                "--db",
+                str(subject_db),
+                "-q",
+                "invoice",
+                "generate",
+                "--pyx12",
+                "--no-pdf",
+                "--no-xlsx",
+                "--out",
+                str(out),
+                "--format",
+                "csv",
+            ],
+            anchor=[ctx.billadmin, "-q", "invoice", "validate", "--pyx12", "--format", "csv", *edi],
+            anchor_name=f"pyx12 alone on the {len(edi)} 837P files of such a run",
+            target=1.2,
+            setup_subject=lambda: (
+                _fresh(charged, subject_db),
+                shutil.rmtree(out, ignore_errors=True),
+            ),
+            runs=min(ctx.runs, 3),
+            ok_codes=(0,),
+            note="the files validated by the compiled validator and by pyx12 (worker processes)",
         ),
         Workload(
             name=f"invoice generate without pyx12 ({lines // 3:,} encounters): billadmin's own share",
@@ -363,8 +392,18 @@ def _post_while_prepared(path: Path) -> None:
 
 
 def _skip_pyx12() -> None:
-    """Every file accepted unchecked: billadmin's own share of a run (never how it runs)."""
+    """Every file accepted unchecked, by the compiled validator (the gate) and pyx12 alike:
+    billadmin's own share of a run (never how it runs)."""
+    from billadmin.billing import x12files
     from billadmin.x12 import validate
+
+    def accept_all(gate):
+        return [
+            validate.Verdict(name, True, "005010X222A1", "837", count)
+            for _kind, _what, name, count, _problems in gate.files
+        ]
+
+    x12files.Gate.verdicts = accept_all  # type: ignore[method-assign]
 
     class Unchecked(validate.Checker):
         def _add(self, f):
