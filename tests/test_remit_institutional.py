@@ -213,10 +213,14 @@ def test_inpatient_denied_in_full_stays_open(cli, hosp, tmp_path):
     assert status_of(hosp, inv) == "denied"
 
 
-def test_next_payer_of_an_institutional_claim_is_held(cli, db, tmp_path):
-    """A dual-eligible patient: Medicare's answer (not forwarded) leaves 170.00 coinsurance for
-    Medicaid; the next-payer 837I is not built yet, so `invoice generate` holds it with
-    COB-INSTITUTIONAL (the run goes on) and the 170.00 waits for Medicaid, not the patient."""
+def test_next_payer_837i_after_an_institutional_answer(cli, db, tmp_path):
+    """A dual-eligible patient: Medicare's answer (not forwarded) leaves the coinsurance,
+    150.00 + 20.00 = 170.00, for Medicaid. The next `invoice generate` bills Medicaid an 837I
+    (SBR*S) with Medicare's answer in 2320 (AMT*D 680.00, AMT*EAF 170.00, MOA remarks) and
+    each line's in 2430 (SVD with the revenue code, CAS, DTP*573), pyx12-valid; its invoice
+    carries the whole charge 2,570.00 less OA-23 2,400.00 = 170.00 open."""
+    from billadmin.x12 import validate
+
     with dbmod.write(db):
         ids = ifx.hospital(db)
         fx.coverage(db, ids["a"], "MCD", member="OH0012345", priority=2)
@@ -227,11 +231,54 @@ def test_next_payer_of_an_institutional_claim_is_held(cli, db, tmp_path):
     f = _add(_medicare(), answer, 68000).write(tmp_path / "op.835")
     assert cli("remit", "import", f).exit_code == 0
     r = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out2")
+    assert r.held == []
+    assert [(x["number"], x["bill_to"], x["total_cents"]) for x in r.issued] == [
+        ("C000002", "MCD", 257000)
+    ]
+    (edi,) = sorted((tmp_path / "out2").glob("837I-MCD-*.edi"))
+    v = validate.validate_file(edi)
+    assert v.valid, [str(p) for p in v.problems]
+    text = edi.read_text()
+    assert "CLM*C000002*2570***13:A:1**A*Y*Y~" in text
+    assert "SBR*S*18*******MC~" in text
+    two320 = "SBR*P*18*******MA~\nAMT*D*680~\nAMT*EAF*170~\nOI***Y***Y~\nMOA***MA01~"
+    assert two320 in text, text
+    assert (
+        "SVD*15202*600*HC:45380*0750*1~\nCAS*CO*45*1100~\nCAS*PR*2*150~\nDTP*573*D8*20260314~"
+        in text
+    )
+    assert "SVD*15202*0*HC:88305*0310*2~\nCAS*CO*50*420~" in text
+    assert "SVD*15202*80**0710*1~\nCAS*CO*45*200~\nCAS*PR*2*20~" in text
+    inv = _inv(db, "C000002")
+    assert db.execute(
+        "SELECT group_code, reason_code, amount_cents, source FROM adjustments WHERE invoice_id = ?",
+        (inv,),
+    ).fetchall() == [("OA", "23", 240000, "cob")]
+    assert balance_of(db, inv)["balance"] == 17000
+    assert db.execute("SELECT prior_invoice_id, sequence FROM cob_claims").fetchall() == [
+        (_inv(db, "C000001"), "S")
+    ]
+    # nothing is billed twice
+    r = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out3")
+    assert r.issued == [] and r.held == []
+
+
+def test_next_payer_837i_held_when_the_next_payer_cannot_be_billed(cli, db, tmp_path):
+    """Medicaid without an X12 payer id: the next-payer 837I is held (INST-PAYER-ID), nothing
+    issued, and the run goes on."""
+    with dbmod.write(db):
+        ids = ifx.hospital(db)
+        fx.coverage(db, ids["a"], "MCD", member="OH0012345", priority=2)
+        ifx.outpatient(db, ids["a"], "HO1", ids["facility"])
+    gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out")
+    answer = _outpatient_answer()
+    answer[0][1] = "C000001"
+    f = _add(_medicare(), answer, 68000).write(tmp_path / "op.835")
+    assert cli("remit", "import", f).exit_code == 0
+    with dbmod.write(db):
+        db.execute("UPDATE payers SET x12_payer_id = NULL WHERE code = 'MCD'")
+    r = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out2")
     assert r.issued == []
     assert [(h.encounter, [x.rule for x in h.findings]) for h in r.held] == [
-        ("HO1", ["COB-INSTITUTIONAL"])
+        ("HO1", ["INST-PAYER-ID"])
     ]
-    assert db.execute(
-        "SELECT rule, SUM(a.amount_cents) FROM cob_routes r JOIN adjustments a"
-        " ON a.id = r.adjustment_id GROUP BY rule"
-    ).fetchall() == [("COB-NEXT-PAYER", 17000)]

@@ -40,8 +40,8 @@ to AMT*D + the claim-level CAS; per 2430, SVD02 + its CAS = the line's SV102; SV
 NM109 (005010X222A1 sections 1.4.1.1 and the 2320 AMT*D, 2430 SVD notes). A claim that does
 not balance is held (COB-BALANCE), as is one whose next payer cannot be billed (CLAIM-PAYER-ID,
 CLAIM-MEMBER-ID, CLAIM-SUBSCRIBER) or a Medicare secondary claim without the Medicare secondary
-payer type (COB-MSP-TYPE, SBR05). An institutional claim's next-payer claim is held
-(COB-INSTITUTIONAL): the 837I with the prior payer's answer is not built yet.
+payer type (COB-MSP-TYPE, SBR05). An institutional claim's next-payer claim is an 837I, built
+by institutional/cob.py by the same rules.
 
 AMT*A8 is not sent: the guide uses it only when the prior payer was bypassed (then it equals
 CLM02), and billadmin always bills the prior payer first.
@@ -743,9 +743,9 @@ def issue(
     for d in due(conn, scope_payer_id):
         if only is not None and d.prior_invoice_id not in only:
             continue
-        findings = _institutional_hold(conn, d)  # issue 17: no next-payer 837I yet
-        if not findings:
-            it, findings = build(conn, d, "", ids, issued_on=issued_on, payers=payers)
+        if _institutional(conn, d.prior_invoice_id):
+            continue  # its next-payer claim is an 837I: institutional/generate.py bills it
+        it, findings = build(conn, d, "", ids, issued_on=issued_on, payers=payers)
         prior_no = _claim_facts(conn, d.prior_invoice_id)["number"]
         if findings:
             f = findings[0]
@@ -781,20 +781,14 @@ def issue(
     return by_payer, [it.slim() for it, _ in built]
 
 
-def _institutional_hold(conn: Database, d: Due) -> list[Finding]:
-    """COB-INSTITUTIONAL: the prior claim is an institutional one (837I, UB-04). Its next-payer
-    claim would be an 837I with the prior payer's answer (2320 CAS, AMT*D; 2430 SVD), which is
-    not built yet: held, the amount waits for the next payer (bill it on paper meanwhile)."""
-    row = conn.execute(
-        "SELECT e.id, e.number, i.number FROM inst_claim_invoices x JOIN invoices i"
-        " ON i.id = x.invoice_id JOIN encounters e ON e.id = i.encounter_id"
-        " WHERE x.invoice_id = ?",
-        (d.prior_invoice_id,),
-    ).fetchone()
-    if row is None:
-        return []
-    msg = f"{row[2]} is an institutional claim: its next-payer 837I is not made by billadmin yet"
-    return [_finding("COB-INSTITUTIONAL", msg, {"id": row[0], "number": row[1]})]
+def _institutional(conn: Database, invoice_id: int) -> bool:
+    """An institutional claim (837I, UB-04): institutional/cob.py builds its next-payer claim."""
+    return (
+        conn.execute(
+            "SELECT 1 FROM inst_claim_invoices WHERE invoice_id = ?", (invoice_id,)
+        ).fetchone()
+        is not None
+    )
 
 
 def _wait_row(number: str, rule: str, d: Due, payers: dict, note: str) -> dict:

@@ -44,6 +44,7 @@ from ..billing.x12files import X12Run
 from ..findings import Finding
 from ..scrub import claim as claim_checks
 from . import content, model
+from .payers import payer_problems
 
 if TYPE_CHECKING:
     import datetime as _dt
@@ -77,22 +78,7 @@ def build_problems(
         ]
     out = []
     checks = [
-        (
-            "INST-PAYER-ID",
-            None  # a paper-only payer's claims are printed on the UB-04: no 837I, no payer id
-            if payer.get("claim_media") == "paper"
-            else claim_checks.payer_id_problem(payer.get("x12_payer_id"), payer["code"]),
-        ),
-        ("INST-MEMBER-ID", claim_checks.member_id_problem(cov.get("member_id"), payer["code"])),
-        (
-            "INST-SUBSCRIBER",
-            claim_checks.subscriber_problem(
-                cov.get("relationship"),
-                cov.get("subscriber_last"),
-                cov.get("subscriber_first"),
-                payer["code"],
-            ),
-        ),
+        *payer_problems(cov, payer),
         (
             "INST-ADDRESS",
             claim_checks.address_problem(
@@ -107,6 +93,66 @@ def build_problems(
     ]
     out += [_finding(rule, msg, c) for rule, msg in checks if msg]
     return out
+
+
+def _next_payer_claims(
+    conn: Database,
+    result: RunResult,
+    payers: dict[int, dict],
+    ids: InvoiceIds,
+    *,
+    scope_id: int | None,
+    issued_on: str,
+    at: str,
+) -> list[NewInvoice]:
+    """Next-payer 837I claims for what an institutional claim's answer left (institutional/
+    cob.py), numbered and inserted with their 'cob' OA-23 adjustment and cob_claims row; held
+    ones join result.held."""
+    from ..billing import cob as billing_cob
+    from . import cob
+
+    built: list[tuple[NewInvoice, billing_cob.Due]] = []
+    for d in billing_cob.due(conn, scope_id):
+        if not cob.is_institutional(conn, d.prior_invoice_id):
+            continue
+        it, findings = cob.build(conn, d, ids, issued_on=issued_on, payers=payers)
+        if findings or it is None:
+            f = findings[0]
+            result.held.append(Held(f.encounter or "", f.encounter_id or 0, findings))
+            continue
+        built.append((it, d))
+    if not built:
+        return []
+    for (it, _d), number in zip(built, numbering.take(conn, "claim", len(built)), strict=True):
+        it.row["number"] = number
+        it.issued_content()["number"] = number
+    insert_invoices(conn, [it for it, _ in built], at=at)
+    insert_snapshots(conn, [(it.row["id"], it.issued_content()) for it, _ in built])
+    for it, d in built:
+        conn.execute(
+            "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
+            " amount_cents, source, created_on, created_at)"
+            " VALUES (?, NULL, 'OA', '23', ?, 'cob', ?, ?)",
+            (it.row["id"], it.row["total_cents"] - d.left_cents, issued_on, at),
+        )
+        conn.execute(
+            "INSERT INTO cob_claims (invoice_id, prior_invoice_id, remit_claim_id, sequence)"
+            " VALUES (?,?,?,?)",
+            (
+                it.row["id"],
+                d.prior_invoice_id,
+                d.remit_claim_id,
+                it.issued_content()["responsibility"],
+            ),
+        )
+        claim_id = conn.execute(
+            "SELECT claim_id FROM inst_claim_invoices WHERE invoice_id = ?", (d.prior_invoice_id,)
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO inst_claim_invoices (invoice_id, claim_id) VALUES (?, ?)",
+            (it.row["id"], claim_id),
+        )
+    return [it for it, _ in built]
 
 
 def _scrub_findings(conn: Database, claims: list[model.InstitutionalClaim], today) -> list[Finding]:
@@ -300,7 +346,10 @@ def issue(
     claims = model.list_claims(conn, status="unbilled", through=through)
     payers = bc.load_payers(conn)
     queued_by_payer, queued = _queued(conn, result, payers, scope_id)
-    if not claims and not queued:
+    next_payer = _next_payer_claims(
+        conn, result, payers, ids, scope_id=scope_id, issued_on=today.isoformat(), at=at
+    )
+    if not claims and not queued and not next_payer:
         return [], []
     say(f"institutional claims: {len(claims):,} unbilled")
     pats, covs = _bill_to(conn, claims, payers)
@@ -351,6 +400,7 @@ def issue(
     # one 837I per payer and facility: the new claims, then the payer's queued voids
     groups: dict[tuple[int, str], list[tuple[int, dict]]] = defaultdict(list)
     facilities: dict[str, dict] = {}
+    built += next_payer
     for it in built:
         cnt = it.issued_content()
         facilities[cnt["facility"]["code"]] = cnt["facility"]

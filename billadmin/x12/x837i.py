@@ -170,7 +170,11 @@ def _providers(c: dict) -> list[str]:
 
 def _other_payers(c: dict) -> list[str]:
     """Loops 2320/2330A/2330B for each other payer known on the statement date (SBR S or T,
-    OI, the other subscriber, the other payer), as the 837P writes them without adjudication."""
+    OI, the other subscriber, the other payer). A prior payer that answered the claim (its
+    `adjudication`, as billing/cob.py builds it for the 837P) adds its claim-level CAS, AMT*D
+    (paid), AMT*EAF (remaining patient liability) and, on an outpatient claim, MOA with its
+    remark codes (TR3 005010X223A2 loop 2320; MIA is left out: MIA01 covered days is required
+    and the 835's MIA is not carried)."""
     out = []
     for o in c.get("other_payers") or []:
         osub, opayer = o["subscriber"], o["payer"]
@@ -185,7 +189,15 @@ def _other_payers(c: dict) -> list[str]:
                 FILING_INDICATOR.get(opayer["kind"], "CI"),
             )
         )  # fmt: skip
+        adj = o.get("adjudication")
+        if adj:
+            out += x837._cas(adj["cas"])
+            out.append(seg("AMT", "D", x837._amount(adj["paid_cents"])))
+            if adj.get("remaining_cents"):
+                out.append(seg("AMT", "EAF", x837._amount(adj["remaining_cents"])))
         out.append(seg("OI", "", "", "Y", "", "", "Y"))
+        if adj and adj.get("remarks") and not c.get("inpatient"):
+            out.append(seg("MOA", "", "", *[ident(r, 50) for r in adj["remarks"][:5]]))
         last, first = x837._name_parts(osub)
         out.append(
             seg("NM1", "IL", "1", last, first, "", "", "", "MI", ident(osub["member_id"], 80))
@@ -273,6 +285,27 @@ def claim_loops(c: dict) -> list[str]:
             out.append(seg("DTP", "472", "D8", x12_date(ln["date"])))
         if ln.get("invoice_line_id"):
             out.append(f"REF*6R*{ln['invoice_line_id']}")
+        for a in ln.get("adjudications") or []:
+            out += _line_adjudication(a, ln, proc)
+    return out
+
+
+def _line_adjudication(a: dict, ln: dict, proc: str) -> list[str]:
+    """Loop 2430 for one prior payer that answered the line (TR3 005010X223A2): SVD (SVD01 that
+    payer's 2330B NM109, SVD02 paid, SVD03 the HCPCS billed, SVD04 the revenue code, SVD05
+    units), its line CAS and DTP*573 (the adjudication date)."""
+    out = [
+        seg(
+            "SVD",
+            ident(a["payer_id"], 80),
+            x837._amount(a["paid_cents"]),
+            proc,
+            ident(ln["revenue_code"], 4),
+            str(ln.get("units") or 1),
+        )
+    ]
+    out += x837._cas(a["cas"])
+    out.append(seg("DTP", "573", "D8", x12_date(a["date"])))
     return out
 
 
