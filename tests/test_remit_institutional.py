@@ -282,3 +282,31 @@ def test_next_payer_837i_held_when_the_next_payer_cannot_be_billed(cli, db, tmp_
     assert [(h.encounter, [x.rule for x in h.findings]) for h in r.held] == [
         ("HO1", ["INST-PAYER-ID"])
     ]
+
+
+def test_next_payer_837i_after_a_drg_paid_stay(cli, db, tmp_path):
+    """The stay paid by its DRG (claim-level CAS, no SVC): Medicaid's 837I carries Medicare's
+    answer in 2320 only (CAS CO-45 2,163.50 and PR-1 1,676.00, AMT*D 6,120.50, AMT*EAF the
+    deductible 1,676.00; no MOA on an inpatient claim), no 2430; 1,676.00 stays open."""
+    from billadmin.x12 import validate
+
+    with dbmod.write(db):
+        ids = ifx.hospital(db)
+        fx.coverage(db, ids["b"], "MCD", member="OH0054321", priority=2)
+        ifx.inpatient(db, ids["b"], "HI1", ids["facility"])
+    gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out")
+    f = _add(_medicare(), _inpatient_answer(), 612050).write(tmp_path / "ip.835")
+    assert cli("remit", "import", f).exit_code == 0
+    r = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out2")
+    assert r.held == [] and [x["number"] for x in r.issued] == ["C000002"]
+    (edi,) = sorted((tmp_path / "out2").glob("837I-MCD-*.edi"))
+    v = validate.validate_file(edi)
+    assert v.valid, [str(p) for p in v.problems]
+    text = edi.read_text()
+    assert "CLM*C000002*9960***11:A:1**A*Y*Y~" in text
+    assert (
+        "SBR*P*18*******MA~\nCAS*CO*45*2163.5~\nCAS*PR*1*1676~\nAMT*D*6120.5~\nAMT*EAF*1676~"
+        "\nOI***Y***Y~\nNM1*IL"
+    ) in text
+    assert "SVD*" not in text and "MOA*" not in text
+    assert balance_of(db, _inv(db, "C000002"))["balance"] == 167600
