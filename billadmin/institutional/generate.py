@@ -15,6 +15,9 @@ Called by billing/generate.py inside the run's write transaction, after the prof
    them. One 837I per payer and facility, each validated by the gate (x12files.Gate) before anything is recorded:
    a file that fails raises X12Invalid and the whole run rolls back. A payer that takes paper
    (`payer set CODE --paper`) gets each claim on the UB-04 instead (billing/ub04.add_paper).
+4. What a payer's posted answer left for the next coverage (billing/cob.py routes it
+   COB-NEXT-PAYER) is billed to that payer on its 837I as a next-payer claim built by
+   institutional/cob.py, numbered and listed with the others.
 
 Rules for building an 837I (each holds the claim, severity error):
   INST-NO-COVERAGE  no insurance coverage is active on the statement-from date (institutional
