@@ -12,6 +12,10 @@ Rule: HIPAA Security Rule audit controls and integrity, 45 CFR 164.312(b) and (c
   are inserted, updated or deleted, and sealed by the transaction that changed them (db.write
   calls seal() before COMMIT): row_seals holds a keyed chain of (table, row, digest of its
   values). A change made outside billadmin stays queued, or no longer matches its seal.
+- A transaction that inserts many rows it planned beforehand (`invoice generate`) may compute
+  their digests before it takes the write lock (plan_digests) and hand them to its seal
+  (use_digests): only the HMAC chain is then computed under the lock. A sample is compared with
+  the stored rows first, and `check` recomputes every digest from the stored rows.
 - The secret lives outside the database file (0600), one per database id (settings.db_id):
   beside the key file when $BILLADMIN_KEY_FILE is set, else in $XDG_CONFIG_HOME/billadmin (or
   ~/.config/billadmin). It is created on the first keyed write.

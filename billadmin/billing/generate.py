@@ -141,7 +141,8 @@ def generate(
         `_recheck`, then under it only for commits made since); the numbers are taken
         and compared with the ones rendered. Anything different: the transaction rolls back,
         the staged files are removed and the run is prepared again from a new snapshot (at most
-        ATTEMPTS times, then RunChanged, exit 3). Otherwise the planned rows are copied, the
+        ATTEMPTS times, then RunChanged, exit 3). Otherwise the planned rows are copied (their
+        seal digests were computed in phase (a): _plan_seals, audit.use_digests), the
         files recorded, patient invoices issued and held.csv written, then COMMIT; invoices.csv
         (and .xlsx) are rendered after it without the lock and recorded by a short transaction
         (_listing_after_commit).
