@@ -7,7 +7,7 @@ with biopsy, type of bill 131; two inpatient stays for a GI bleed, type of bill 
 indicators, an ICD-10-PCS procedure, value and occurrence codes), and the physicians'
 professional claims for the same work are imported as charges (`import charges`: the
 endoscopist's procedure at place of service 22 or 21, the pathologist's reading with modifier
-26). One `invoice generate` run then writes the 837I and the 837P, each validated by pyx12.
+26). One `invoice generate` run then writes the 837I and the 837P, each validated before it was written.
 Patients are the demo's Medicare patients with coverage on the service dates (the run is
 scoped to their Medicare payer, so what other steps queued for other payers waits).
 
@@ -223,7 +223,7 @@ def step_hospital(ctx) -> None:
         f" ({OUTPATIENT} outpatient endoscopies, type of bill 131; {INPATIENT} inpatient stays,"
         f" 111) from {ub04.name} and the physicians' {len(prof_rows)} professional charges;"
         f" one invoice generate issued {len(run.issued)} claims in {kinds['837I']} 837I and"
-        f" {kinds['837P']} 837P file(s), each validated by pyx12"
+        f" {kinds['837P']} 837P file(s), each validated before it was written"
         + (f"; {len(mine)} of the department's held" if mine else "")
         + answered
     )
