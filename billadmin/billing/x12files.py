@@ -127,25 +127,39 @@ class X12Run:
         self.checker = Gate(workers=workers, say=say, pyx12=pyx12)
 
     def add(self, payer_id: int, items: list[tuple[int, dict]]) -> None:
-        import hashlib
-
         if self.payers[payer_id].get("claim_media") == "paper":
             self._add_paper(payer_id, items)
             return
 
-        from ..x12 import envelope, validate, x837
+        from ..x12 import x837
+
+        env = self.envelope()
+        rendered = x837.render(env, self.block, [c for _, c in items])
+        self.stage(payer_id, items, env, rendered, "837P")
+
+    def envelope(self, **kw):
+        """The next file's ISA/GS envelope (control numbers taken, or peeked outside the lock)."""
+        from ..x12 import envelope
 
         prac = self.prac
-        env = envelope.Envelope(
+        return envelope.Envelope(
             sender_id=prac["submitter_id"],
             receiver_id=prac["receiver_id"],
             isa_control=self._control("isa"),
             gs_control=self._control("gs"),
             created=self.created,
             usage=self.usage,
+            **kw,
         )
-        rendered = x837.render(env, self.block, [c for _, c in items])
-        name = f"837P-{self.payers[payer_id]['code']}-{env.isa_control:09d}.edi"
+
+    def stage(self, payer_id: int, items: list[tuple[int, dict]], env, rendered, kind: str) -> None:
+        """Stage one rendered 837 (`kind` 837P or 837I: its file name <kind>-<payer>-<ISA13>.edi)
+        and hand it to the gate; recorded in `built` for check/record."""
+        import hashlib
+
+        from ..x12 import validate
+
+        name = f"{kind}-{self.payers[payer_id]['code']}-{env.isa_control:09d}.edi"
         final = inside(self.result.out_dir, name)  # the payer code comes from data
         text = rendered.text
         sha = hashlib.sha256(text.encode()).hexdigest()

@@ -171,49 +171,11 @@ class InstitutionalX12Run(X12Run):
     def add_institutional(
         self, payer_id: int, facility: dict, items: list[tuple[int, dict]]
     ) -> None:
-        import hashlib
+        from ..x12 import x837i
 
-        from ..outfile import inside
-        from ..x12 import envelope, validate, x837i
-
-        prac = self.prac
-        env = envelope.Envelope(
-            sender_id=prac["submitter_id"],
-            receiver_id=prac["receiver_id"],
-            isa_control=numbering.next_control(self.conn, "isa"),
-            gs_control=numbering.next_control(self.conn, "gs"),
-            created=self.created,
-            usage=self.usage,
-            version=x837i.VERSION,
-        )
-        rendered = x837i.render(env, content.block(prac, facility), [c for _, c in items])
-        name = f"837I-{self.payers[payer_id]['code']}-{env.isa_control:09d}.edi"
-        final = inside(self.result.out_dir, name)
-        text = rendered.text
-        sha = hashlib.sha256(text.encode()).hexdigest()
-        if self.staged.enabled:
-            self.staged.write_text(final, text)
-            self.checker.add_file(
-                self.staged.pending(final),
-                rendered.st_sets,
-                name,
-                len(rendered.segments),
-                split_problems=validate.envelope_problems(rendered.segments, rendered.st_sets),
-            )
-        else:
-            self.checker.add_segments(rendered.segments, rendered.st_sets, name)
-        self.built.append(
-            (
-                payer_id,
-                [iid for iid, _ in items],
-                env,
-                name,
-                final,
-                sha,
-                rendered.st_sets,
-                rendered.claim_st,
-            )
-        )
+        env = self.envelope(version=x837i.VERSION)
+        rendered = x837i.render(env, content.block(self.prac, facility), [c for _, c in items])
+        self.stage(payer_id, items, env, rendered, "837I")
 
 
 def _queued(conn: Database, result: RunResult, payers: dict[int, dict], scope_id: int | None):
