@@ -2,6 +2,7 @@
 
 import csv
 import os
+import re
 
 from billadmin import db as dbmod
 from billadmin import deid, ledger
@@ -94,7 +95,8 @@ def test_export_csv_has_no_identifiers(cli, db, tmp_path):
     r = cli("export", "deidentified", "-o", out)
     assert r.exit_code == 0, r.stderr
     assert (os.stat(out).st_mode & 0o777) == 0o600
-    text = out.read_text()
+    # the pseudonymous keys are random hex: one may hold "43215" by chance (it did, once in CI)
+    text = re.sub(r"\b[0-9a-f]{16}\b", "<key>", out.read_text())
     for value in list(SENTINEL.values()) + ["C000001", "2026-03-04", "1931", "43215", "03601"]:
         assert value not in text, value
     rows = list(csv.DictReader(out.open()))
