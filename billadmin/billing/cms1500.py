@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING
 from .pdf import _t
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from fpdf import FPDF
 
 LINES_PER_PAGE = 6
@@ -328,23 +330,45 @@ def pages(
 
 def render(c: dict, practice: dict, payer_row: dict | None = None, *, form: bool = True) -> bytes:
     """The claim as a CMS-1500 PDF (module docstring)."""
+    issued = c.get("issued_on") or c.get("date_of_service") or "2000-01-01"
+    return grid_pdf(
+        pages(c, practice, payer_row),
+        title=f"CMS-1500 {c.get('number')}",
+        created=str(issued),
+        labels=LABELS if form else None,
+        heading=(1, 1, "HEALTH INSURANCE CLAIM FORM  (CMS-1500 02/12 LAYOUT)"),
+    )
+
+
+def grid_pdf(
+    pages_cells: list[dict[tuple[int, int], str]],
+    *,
+    title: str,
+    created: str,
+    labels: Sequence[tuple[int, int, str]] | None,
+    heading: tuple[int, int, str],
+) -> bytes:
+    """A paper claim's pages on the form grid (10 characters per inch, 6 lines per inch, Courier
+    12): each page's {(line, col): text}; with `labels`, each box's name in red above its place
+    and the `heading` (line, col, text), for reading; without, the values only, for the red
+    form. The creation date is the claim's (`created`, YYYY-MM-DD...), so a reprint is the same
+    bytes. Shared by the CMS-1500 and the UB-04 (ub04.py)."""
     from fpdf import FPDF
 
     pdf: FPDF = FPDF(unit="pt", format="letter")
-    issued = c.get("issued_on") or c.get("date_of_service") or "2000-01-01"
-    pdf.set_creation_date(_dt.datetime.fromisoformat(str(issued)[:10]).replace(tzinfo=_dt.UTC))
-    pdf.set_title(f"CMS-1500 {c.get('number')}")
+    pdf.set_creation_date(_dt.datetime.fromisoformat(created[:10]).replace(tzinfo=_dt.UTC))
+    pdf.set_title(title)
     pdf.set_auto_page_break(False)
     pdf.set_margins(0, 0, 0)
-    for cells in pages(c, practice, payer_row):
+    for cells in pages_cells:
         pdf.add_page()
-        if form:
+        if labels is not None:
             pdf.set_text_color(200, 30, 30)
             pdf.set_font("Helvetica", size=5)
-            for line, col, text in LABELS:
+            for line, col, text in labels:
                 pdf.text(_x(col), _y(line) - 1, text)
             pdf.set_font("Helvetica", "B", 7)
-            pdf.text(_x(1), _y(1), "HEALTH INSURANCE CLAIM FORM  (CMS-1500 02/12 LAYOUT)")
+            pdf.text(_x(heading[1]), _y(heading[0]), heading[2])
         pdf.set_text_color(0, 0, 0)
         pdf.set_font("Courier", size=12)
         for (line, col), text in sorted(cells.items()):

@@ -43,10 +43,9 @@ import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadInput
-from .cms1500 import _amount, _digits, _name, _Page, _x, _y
+from .cms1500 import _amount, _digits, _name, _Page, grid_pdf
 
 if TYPE_CHECKING:
-    from fpdf import FPDF
 
     from .x12files import X12Run
 
@@ -371,29 +370,13 @@ def render(f: dict[str, Any], *, form: bool = True) -> bytes:
     """The claim as a UB-04 PDF (module docstring). form=True prints each locator's number and
     name in red, for reading on screen or plain paper; form=False prints the values only, for
     the red form itself (payers scan it: the form's own print must not come from us)."""
-    from fpdf import FPDF
-
-    cells_by_page = pages(f)
-    pdf: FPDF = FPDF(unit="pt", format="letter")
-    created = f.get("45") or "2000-01-01"
-    pdf.set_creation_date(_dt.datetime.fromisoformat(str(created)[:10]).replace(tzinfo=_dt.UTC))
-    pdf.set_title(f"UB-04 {f.get('3a') or ''}".strip())
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(0, 0, 0)
-    for cells in cells_by_page:
-        pdf.add_page()
-        if form:
-            pdf.set_text_color(200, 30, 30)
-            pdf.set_font("Helvetica", size=5)
-            for line, col, text in LABELS:
-                pdf.text(_x(col), _y(line) - 1, text)
-            pdf.set_font("Helvetica", "B", 7)
-            pdf.text(_x(60), _y(66), "UB-04 (CMS-1450) LAYOUT")
-        pdf.set_text_color(0, 0, 0)
-        pdf.set_font("Courier", size=12)
-        for (line, col), text in sorted(cells.items()):
-            pdf.text(_x(col), _y(line), text)
-    return bytes(pdf.output())
+    return grid_pdf(
+        pages(f),
+        title=f"UB-04 {f.get('3a') or ''}".strip(),
+        created=str(f.get("45") or "2000-01-01"),
+        labels=LABELS if form else None,
+        heading=(66, 60, "UB-04 (CMS-1450) LAYOUT"),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
