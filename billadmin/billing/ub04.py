@@ -46,7 +46,6 @@ from ..errors import BadInput
 from .cms1500 import _amount, _digits, _name, _Page, grid_pdf
 
 if TYPE_CHECKING:
-
     from .x12files import X12Run
 
 LINES_PER_PAGE = 22
