@@ -24,7 +24,22 @@ COMPILER_VERSION = 4
 MAXINT = 2147483647
 
 
-class Element:
+class _Pickled:
+    """Pickled without `good` (the values seen valid in this process), which starts empty."""
+
+    __slots__ = ()
+
+    def __getstate__(self) -> dict[str, Any]:
+        names: tuple[str, ...] = type(self).__slots__
+        return {k: getattr(self, k) for k in names if k != "good"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
+        setattr(self, "good", set())  # noqa: B010 (a subclass's slot)
+
+
+class Element(_Pickled):
     """One simple element (or a composite's sub-element) of a segment."""
 
     __slots__ = (
@@ -66,16 +81,8 @@ class Element:
     type_list: Any
     good: Any
 
-    def __getstate__(self):
-        return {k: getattr(self, k) for k in self.__slots__ if k != "good"}
 
-    def __setstate__(self, state):
-        for k, v in state.items():
-            setattr(self, k, v)
-        self.good = set()
-
-
-class Composite:
+class Composite(_Pickled):
     __slots__ = ("name", "refdes", "usage", "seq", "children", "good")
     name: Any
     refdes: Any
@@ -83,14 +90,6 @@ class Composite:
     seq: Any
     children: Any
     good: Any
-
-    def __getstate__(self):
-        return {k: getattr(self, k) for k in self.__slots__ if k != "good"}
-
-    def __setstate__(self, state):
-        for k, v in state.items():
-            setattr(self, k, v)
-        self.good = set()
 
 
 class Seg:
