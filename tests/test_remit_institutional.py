@@ -287,7 +287,8 @@ def test_next_payer_837i_held_when_the_next_payer_cannot_be_billed(cli, db, tmp_
 def test_next_payer_837i_after_a_drg_paid_stay(cli, db, tmp_path):
     """The stay paid by its DRG (claim-level CAS, no SVC): Medicaid's 837I carries Medicare's
     answer in 2320 only (CAS CO-45 2,163.50 and PR-1 1,676.00, AMT*D 6,120.50, AMT*EAF the
-    deductible 1,676.00; no MOA on an inpatient claim), no 2430; 1,676.00 stays open."""
+    deductible 1,676.00; the 835's MIA, no MOA on an inpatient claim), no 2430; 1,676.00 stays
+    open."""
     from billadmin.x12 import validate
 
     with dbmod.write(db):
@@ -306,7 +307,7 @@ def test_next_payer_837i_after_a_drg_paid_stay(cli, db, tmp_path):
     assert "CLM*C000002*9960***11:A:1**A*Y*Y~" in text
     assert (
         "SBR*P*18*******MA~\nCAS*CO*45*2163.5~\nCAS*PR*1*1676~\nAMT*D*6120.5~\nAMT*EAF*1676~"
-        "\nOI***Y***Y~\nNM1*IL"
+        "\nOI***Y***Y~\nMIA*3***7796.5*MA01~\nNM1*IL"
     ) in text
     assert "SVD*" not in text and "MOA*" not in text
     assert balance_of(db, _inv(db, "C000002"))["balance"] == 167600

@@ -4,8 +4,9 @@ billing/cob.py routes what a payer's 835 left (COB-NEXT-PAYER) and bills it on a
 professional claim; for an institutional claim the next-payer claim is built here, by the same
 rules, as an 837I (TR3 005010X223A2): a new claim invoice for the next payer with the prior
 claim's revenue lines and charges (CLM02 the original total), the prior payer in loop 2320
-(SBR P, claim-level CAS, AMT*D paid, AMT*EAF remaining patient liability, OI, MOA remarks on
-an outpatient claim; 2330A/2330B), and per line its answer in loop 2430 (SVD with the revenue
+(SBR P, claim-level CAS, AMT*D paid, AMT*EAF remaining patient liability, OI, then MIA on an
+inpatient claim, with the prior payer's 835 MIA (`inpatient_adjudication`), or MOA remarks on an
+outpatient claim, never both; 2330A/2330B), and per line its answer in loop 2430 (SVD with the revenue
 code, CAS, DTP*573); ONE adjustment (source 'cob', OA-23) of the total less what the prior
 payer left, so its open balance is exactly that amount. Held (error findings) when the sums do
 not balance (COB-BALANCE, billing.cob.balance_problems) or the next payer cannot be billed
@@ -22,6 +23,7 @@ from ..billing import cob
 from ..billing import content as bc
 from ..billing.invoices import NewInvoice, line_row
 from ..findings import Finding
+from ..remit.parse import MIA_ELEMENTS
 from .payers import payer_problems
 
 if TYPE_CHECKING:
@@ -31,6 +33,27 @@ if TYPE_CHECKING:
 
 def is_institutional(conn: Database, invoice_id: int) -> bool:
     return cob._institutional(conn, invoice_id)
+
+
+def inpatient_adjudication(conn: Database, remit_claim_id: int) -> dict | None:
+    """The prior payer's inpatient adjudication (its 835's MIA, remit_adjudications) as the
+    next payer's 837I carries it in loop 2320: the MIA's counts as read, its amounts in cents,
+    its remark codes in order (only those pyx12's code list knows, as for MOA:
+    billing.cob.adjudication); None when the 835 carried no MIA, or one without MIA01 (covered
+    days or visits, required in the 837I's MIA: never made up)."""
+    cols = [key for _, key, kind, _ in MIA_ELEMENTS if kind != "remark"]
+    # column names come from remit.parse.MIA_ELEMENTS (constants), never from input
+    row = conn.execute(
+        f"SELECT {', '.join(cols)}, remarks FROM remit_adjudications"
+        " WHERE claim_id = ? AND kind = 'inpatient' ORDER BY id LIMIT 1",
+        (remit_claim_id,),
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    out: dict = {k: v for k, v in zip(cols, row[:-1], strict=True) if v is not None}
+    known = cob.known_remarks()
+    out["remarks"] = [r for r in (row[-1] or "").split(",") if r in known]
+    return out
 
 
 def _finding(rule: str, message: str, key: str, encounter_id: int) -> Finding:
@@ -73,12 +96,17 @@ def build(
     answered = payers.get(ans.payer_id or -1) or payers[covs[pos - 1]["payer_id"]]
     prior_cov = next(c for c in covs if c["payer_id"] == answered["id"])
     osub, _ = bc.subscriber_block(prior_cov, pat)
+    adjudication = cob.adjudication(ans, answered)
+    if base.get("inpatient"):
+        mia = inpatient_adjudication(conn, d.remit_claim_id)
+        if mia is not None:
+            adjudication["inpatient"] = mia
     others = [
         {
             "responsibility": "P",
             "payer": bc.payer_block(answered),
             "subscriber": osub,
-            "adjudication": cob.adjudication(ans, answered),
+            "adjudication": adjudication,
         }
     ]
     for later in covs[pos + 1 : pos + 2]:

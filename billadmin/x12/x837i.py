@@ -23,7 +23,9 @@ the institutional model), so an issued claim renders the same bytes every time. 
                   value codes (amount in HI0x-5), BG condition codes; codes without the dot
     2310A NM1*71  attending, 2310B NM1*72 operating, 2310C NM1*ZZ other operating,
     2310F NM1*DN  referring: persons (NM102 1) named by NPI (XX)
-    2320/2330A/B  each other payer known on the statement date: SBR (S or T), OI, NM1*IL, NM1*PR
+    2320/2330A/B  each other payer known on the statement date: SBR (S or T), OI, NM1*IL, NM1*PR;
+                  a prior payer that answered adds CAS, AMT, and MIA (inpatient) or MOA
+                  (outpatient), never both
     2400  LX, SV2 (revenue code, HC:HCPCS:modifiers when given, charge, UN or DA, quantity,
           non-covered charge in SV207), DTP*472 (D8) when the line has a date, REF*6R our
           invoice line id (the 835 returns it so payments post to the line)
@@ -168,13 +170,57 @@ def _providers(c: dict) -> list[str]:
     return out
 
 
+# Loop 2320 MIA of the 837I (TR3 005010X223A2; pyx12's map 837Q3.I.5010.X223.A1): element
+# position -> key of the adjudication's "inpatient" block (the names remit/parse.py gives the
+# 835's MIA elements, which sit at the same positions). Unlike the 835's MIA, MIA02 (there the
+# PPS operating outlier amount) is Not Used in the 837I, so that amount is not carried. Keys
+# ending in _cents are money (X12 decimal), the others counts as the 835 gave them.
+MIA_ELEMENTS: dict[int, str] = {
+    1: "covered_days",
+    3: "lifetime_psychiatric_days",
+    4: "drg_cents",
+    6: "disproportionate_share_cents",
+    7: "msp_pass_through_cents",
+    8: "pps_capital_cents",
+    9: "pps_capital_fsp_drg_cents",
+    10: "pps_capital_hsp_drg_cents",
+    11: "pps_capital_dsh_drg_cents",
+    12: "old_capital_cents",
+    13: "pps_capital_ime_cents",
+    14: "pps_operating_hsp_drg_cents",
+    15: "cost_report_days",
+    16: "pps_operating_fsp_drg_cents",
+    17: "pps_capital_outlier_cents",
+    18: "indirect_teaching_cents",
+    19: "nonpayable_professional_cents",
+    24: "pps_capital_exception_cents",
+}
+MIA_REMARKS = (5, 20, 21, 22, 23)  # claim payment remark codes, in this order
+
+
+def _mia(m: dict) -> str | None:
+    """The 2320 MIA from a prior payer's inpatient adjudication; None without MIA01 (covered
+    days or visits, the one element the segment requires)."""
+    if m.get("covered_days") in (None, ""):
+        return None
+    el = [""] * 24
+    for pos, key in MIA_ELEMENTS.items():
+        v = m.get(key)
+        if v is not None:
+            el[pos - 1] = money.x12_amount(v) if key.endswith("_cents") else ident(v, 15)
+    for pos, remark in zip(MIA_REMARKS, m.get("remarks") or [], strict=False):
+        el[pos - 1] = ident(remark, 50)
+    return seg("MIA", *el)
+
+
 def _other_payers(c: dict) -> list[str]:
     """Loops 2320/2330A/2330B for each other payer known on the statement date (SBR S or T,
     OI, the other subscriber, the other payer). A prior payer that answered the claim (its
     `adjudication`, as billing/cob.py builds it for the 837P) adds its claim-level CAS, AMT*D
-    (paid), AMT*EAF (remaining patient liability) and, on an outpatient claim, MOA with its
-    remark codes (TR3 005010X223A2 loop 2320; MIA is left out: MIA01 covered days is required
-    and the 835's MIA is not carried)."""
+    (paid), AMT*EAF (remaining patient liability), then on an inpatient claim MIA (what its
+    835's MIA gave: covered days, DRG and PPS amounts, remarks; `_mia`) and on an outpatient
+    claim MOA with its remark codes; never both (TR3 005010X223A2 loop 2320: MIA when the
+    remittance reported inpatient adjudication, MOA when outpatient)."""
     out = []
     for o in c.get("other_payers") or []:
         osub, opayer = o["subscriber"], o["payer"]
@@ -196,7 +242,11 @@ def _other_payers(c: dict) -> list[str]:
             if adj.get("remaining_cents"):
                 out.append(seg("AMT", "EAF", x837._amount(adj["remaining_cents"])))
         out.append(seg("OI", "", "", "Y", "", "", "Y"))
-        if adj and adj.get("remarks") and not c.get("inpatient"):
+        if adj and c.get("inpatient"):
+            mia = _mia(adj.get("inpatient") or {})
+            if mia:
+                out.append(mia)
+        elif adj and adj.get("remarks"):
             out.append(seg("MOA", "", "", *[ident(r, 50) for r in adj["remarks"][:5]]))
         last, first = x837._name_parts(osub)
         out.append(
