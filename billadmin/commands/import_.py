@@ -345,7 +345,7 @@ def import_template(
     kind: Annotated[
         str,
         typer.Argument(
-            help="patients, payers, providers, coverage, charges or fee-schedule.",
+            help="patients, payers, providers, coverage, charges, fee-schedule or institutional.",
             show_default=False,
         ),
     ],
@@ -359,18 +359,28 @@ def import_template(
     """Write an empty file with the default headers of KIND, for the front desk to fill.
 
     The XLSX template formats ID, code and date columns as Text, so Excel keeps leading zeros
-    and does not turn long numbers into 1.2E+15.
+    and does not turn long numbers into 1.2E+15. The institutional template also holds two
+    example claims of made-up data (an outpatient endoscopy, an inpatient stay: one row per
+    revenue line) and, in XLSX, a "columns" sheet describing each column.
 
     Example:
         billadmin import template patients -o new-patients.xlsx
         billadmin import template charges > charges.csv
+        billadmin import template institutional -o ub04.xlsx
     """
-    from ..ingest.engine import write_template
-
     if output is not None and output.suffix.lower() not in (".csv", ".xlsx"):
         from ..errors import BadInput
 
         raise BadInput("-o takes FILE.csv or FILE.xlsx")
+    if kind == "institutional":
+        from ..institutional.template import write_template as write_institutional
+
+        write_institutional(output, fh=sys.stdout)
+        if output is not None:
+            note(f"Wrote {output} (institutional headers and two example claims)")
+        return
+    from ..ingest.engine import write_template
+
     write_template(kind, output, fh=sys.stdout)
     if output is not None:
         note(f"Wrote {output} ({kind} headers)")
