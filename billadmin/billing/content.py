@@ -446,4 +446,6 @@ def claim_content(
         "lines": lines,
     }
     add_claim_fields(c, encounter, payer.get("id"))
+    if encounter.get("split"):  # one of the claims a long encounter is split into (split.py)
+        c["split"] = dict(encounter["split"])
     return c

@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING
 
 from .. import audit, db
 from ..errors import BadInput, BillAdminError, NotFound
-from . import cob, content, numbering, readset
+from . import cob, content, numbering, readset, split
 from .claims import build_claim, copays_due, queued_claims
 from .files import Staged, folder_lock, place_run_files, remove_stale_temps, repair_runs
 from .holds import candidates, hold
@@ -525,6 +525,7 @@ def _prepare(
         today=opts.today,
         say=opts.say,
     )
+    held_ids = split.long_claims(prac, result, g.claim_encs, held_ids)  # over 50 lines (split.py)
     # each claim's encounter is released once its payer's file is rendered
     g.claim_encs = [e for e in g.claim_encs if e["id"] not in held_ids]
     g.self_encs = [e for e in g.self_encs if e["id"] not in held_ids]

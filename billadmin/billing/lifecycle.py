@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING
 from .. import audit, db, ledger
 from ..errors import BadInput, ChecksFailed, Conflict, NotFound
 from ..reads import record_read
-from . import content, numbering
+from . import content, numbering, split
 from .holds import check_claim
 from .invoices import InvoiceIds, NewInvoice, claim_lines, insert_invoices, insert_snapshots
 
@@ -695,6 +695,7 @@ def _encounter_now(conn: Database, orig: dict) -> dict:
         )
     for ln in enc["lines"]:
         ln["code"] = (ln["code"] or "").strip().upper()
+    split.replacement_lines(conn, orig, enc)  # a part of a split encounter: its own lines
     content.load_claim_fields(conn, {enc["id"]: enc})  # issue 20's claim fields
     return enc
 

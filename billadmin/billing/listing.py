@@ -29,6 +29,16 @@ LISTING_COLUMNS = [
 ]
 
 
+# "(part k of n)" after the encounter of a claim a long encounter was split into (split.py); the
+# snapshot is read only for an encounter billed on more than one claim
+PART = (
+    " || CASE WHEN i.kind = 'claim' AND EXISTS (SELECT 1 FROM invoices o WHERE o.encounter_id ="
+    " i.encounter_id AND o.id != i.id AND o.kind = 'claim') THEN COALESCE((SELECT ' (part ' ||"
+    " json_extract(s.data, '$.split.part') || ' of ' || json_extract(s.data, '$.split.of') || ')'"
+    " FROM invoice_snapshots s WHERE s.invoice_id = i.id), '') ELSE '' END"
+)
+
+
 def listing_rows(conn: Database, run_ids: list[int]) -> list[dict]:
     """Every invoice of these runs, as invoices.csv lists them (with invoice_id)."""
     if not run_ids:
@@ -36,8 +46,8 @@ def listing_rows(conn: Database, run_ids: list[int]) -> list[dict]:
     t = content.temp_ids(conn, "_list_runs", run_ids)
     rows = []
     for r in conn.execute(
-        f"SELECT i.id, i.number, i.kind, i.frequency_code, i.issued_on, COALESCE(py.code, 'patient'), e.number, p.mrn,"
-        f" e.date_of_service, i.total_cents, i.copay_cents, i.filing_deadline, i.due_on, ir.file"
+        f"SELECT i.id, i.number, i.kind, i.frequency_code, i.issued_on, COALESCE(py.code, 'patient'),"
+        f" e.number{PART}, p.mrn, e.date_of_service, i.total_cents, i.copay_cents, i.filing_deadline, i.due_on, ir.file"
         f" FROM invoice_runs ir JOIN {t} t ON t.id = ir.run_id JOIN invoices i ON i.id = ir.invoice_id"
         f" JOIN patients p ON p.id = i.patient_id LEFT JOIN payers py ON py.id = i.payer_id"
         f" LEFT JOIN encounters e ON e.id = i.encounter_id ORDER BY i.id"

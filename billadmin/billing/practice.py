@@ -12,7 +12,8 @@ Rules:
 - Names and addresses are transliterated for X12 (billadmin.x12.text); one of which nothing
   would be left (written only in a script without a Latin form) is refused.
 Settings kept beside the practice row: X12 usage (P production, T test: ISA15), days until a
-patient invoice is due, and the "how to pay" text printed on patient invoices.
+patient invoice is due, the "how to pay" text printed on patient invoices, and what becomes of an
+837P encounter of more than 50 lines (split into several claims or held: billing/split.py).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ SETTINGS = {
     "usage": ("x12.usage", "P"),
     "due_days": ("invoice.due_days", "30"),
     "pay_instructions": ("invoice.pay_instructions", ""),
+    # an 837P encounter of more than 50 lines: split into several claims, or held (billing/split.py)
+    "long_claims": ("claim.long_claims", "hold"),
 }
 
 
@@ -123,6 +126,10 @@ def normalise(field: str, value):
         if not m:
             raise ValueError("usage must be production (P) or test (T)")
         v = m
+    elif field == "long_claims":
+        from .split import normalise as long_claims
+
+        v = long_claims(v)
     elif field == "due_days":
         if not v.isdigit() or not 0 <= int(v) <= 365:
             raise ValueError("due days must be a whole number from 0 to 365")

@@ -72,6 +72,14 @@ def practice_set(
     pay_instructions: Annotated[
         str | None, _opt("Extra 'how to pay' text for patient invoices (e.g. a web address).")
     ] = None,
+    long_claims: Annotated[
+        str | None,
+        _opt(
+            "An encounter of more than 50 lines (the 837P's limit): split it into several claims"
+            " or hold it (default hold).",
+            "split|hold",
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):
@@ -84,6 +92,7 @@ def practice_set(
         billadmin practice set --name "Riverbend Family Medicine" --npi 1748392010 --tax-id 81-2345678 \\
             --address1 "1200 River Road" --city Columbus --state OH --zip 43215-1234 --phone 614-555-0100
         billadmin practice set --submitter-id RBFM01 --receiver-id CLEARHOUSE01 --receiver-name "Demo Clearinghouse"
+        billadmin practice set --long-claims split
     """
     from .. import render
     from ..billing import practice
@@ -106,6 +115,7 @@ def practice_set(
         "usage": usage,
         "due_days": None if due_days is None else str(due_days),
         "pay_instructions": pay_instructions,
+        "long_claims": long_claims,
     }
     conn = open_db()
     p = practice.update(conn, changes)

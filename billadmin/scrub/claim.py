@@ -110,7 +110,9 @@ def already_billed(conn: Database, ids_sql: str, args: tuple = ()) -> dict[int, 
     """Encounter id -> number of an active invoice (not voided or replaced) holding some of its
     billed lines, for the encounters `ids_sql` (a SELECT of encounter ids) names. Lines marked
     unbilled again are being rebilled: `invoice replace` scrubs the encounter with them unbilled
-    before it marks the claim replaced, which is the correction this rule asks for."""
+    before it marks the claim replaced, which is the correction this rule asks for. A claim that
+    is one part of a split encounter (billing/split.py) does not count: such an encounter is
+    billed on several claims by design."""
     out: dict[int, str] = {}
     for eid, number in conn.execute(
         "SELECT c.encounter_id, i.number FROM charge_lines c"
@@ -119,7 +121,10 @@ def already_billed(conn: Database, ids_sql: str, args: tuple = ()) -> dict[int, 
         f" WHERE c.encounter_id IN ({ids_sql}) AND +c.status = 'billed' AND i.kind != 'credit'"
         " AND NOT EXISTS"
         " (SELECT 1 FROM invoice_events v WHERE v.invoice_id = i.id"
-        " AND v.status IN ('voided', 'replaced'))",
+        " AND v.status IN ('voided', 'replaced'))"
+        # one of the claims a long encounter was split into (billing/split.py): by design
+        " AND NOT EXISTS (SELECT 1 FROM invoice_snapshots s WHERE s.invoice_id = i.id"
+        " AND json_extract(s.data, '$.split') IS NOT NULL)",
         args,
     ):
         out.setdefault(eid, number)

@@ -740,13 +740,24 @@ def claim_no_dx(ref, enc):
 
 @rule("CLAIM-LINES", "error", "encounter", f"{BUILD}: loop 2400 (at most 50 service lines)")
 def claim_lines(ref, enc):
-    """A claim has at most 50 service lines.
+    """A claim has at most 50 service lines (held unless the practice splits long claims).
 
-    Loop 2400 repeats at most 50 times in one claim: an encounter with more lines is split.
+    Loop 2400 repeats at most 50 times in one claim. With `practice set --long-claims split`
+    `invoice generate` bills such an encounter on several claims (billing/split.py) and this
+    rule is silent; with `hold` (the default) the encounter is held until its lines are split.
     """
     msg = too_many_lines(len(enc.lines))
-    if msg and ref.claim_coverage(enc) is not None:
+    if msg and ref.claim_coverage(enc) is not None and _long_claims(ref) != "split":
         yield None, msg
+
+
+def _long_claims(ref) -> str:
+    """The practice's long-claims setting, read once per check (billing/split.py)."""
+    if not hasattr(ref, "long_claims"):
+        from ..billing.split import mode
+
+        ref.long_claims = mode(ref.conn)
+    return ref.long_claims
 
 
 @rule("CLAIM-POINTER", "error", "encounter", f"{BUILD}: 2400 SV107 (1-4 pointers to HI positions)")

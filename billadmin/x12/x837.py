@@ -22,7 +22,8 @@ so an issued claim renders the same bytes every time. Loop structure (TR3 005010
                HI with ICD-10-CM qualifiers ABK (principal) and ABF (others), no decimal point;
                when recorded (issue 20): CLM11 accident cause, DTP*431 onset / 454 initial
                treatment / 304 last seen / 439 accident, REF*9F referral, REF*G1 prior
-               authorization, REF*X4 CLIA (claim level when one value serves every line)
+               authorization, REF*X4 CLIA (claim level when one value serves every line);
+               NTE*ADD on each claim of an encounter split in several (billing/split.py)
           2310A  NM1*DN referring provider (one for the whole claim)
           2310B  NM1*82 rendering provider + PRV*PE, when it differs from the billing provider
           2320   other payers known on the date of service: SBR (P/S/T), and for a payer that has
@@ -303,6 +304,9 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
         out.append(seg("REF", "F8", ident(c["payer_claim_number"], 50)))
     if c.get("clia"):
         out.append(seg("REF", "X4", ident(c["clia"], 50)))
+    if c.get("split"):  # one of the claims of a long encounter (billing/split.py): 2300 NTE
+        k, n = c["split"]["part"], c["split"]["of"]
+        out.append(seg("NTE", "ADD", f"CLAIM {k} OF {n} FOR THE SAME VISIT (50 LINES A CLAIM)"))
     out.append(_hi(tuple(c["diagnoses"][:12]), c["date_of_service"] < "2015-10-01"))
     if c.get("referring"):
         out.append(_person_nm1("DN", c["referring"]))  # 2310A
