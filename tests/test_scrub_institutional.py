@@ -315,7 +315,9 @@ def test_ncci_and_mue_on_outpatient_lines(hosp):
     claims = model.list_claims(hosp, keys=["N1"])
     f = check_claims(hosp, claims, AS_OF, rules=["INST-NCCI"])[0]
     assert "same claim and day" in f.message and "modifier indicator 0" in f.message
-    assert f.source.endswith("NCCI PTP 'v32.2 test'")
+    assert f.source.endswith(
+        "NCCI PTP 'v32.2 test' (the practitioner file: the hospital outpatient one is not loaded)"
+    )
 
 
 def test_codes_check_and_rules_show_institutional_findings(cli, hosp):

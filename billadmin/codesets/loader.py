@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .. import audit, db
 from ..errors import BadInput
@@ -25,9 +25,22 @@ if TYPE_CHECKING:
     from ..db import Database
     from ..findings import Finding
 
-KINDS = ("icd10cm", "hcpcs", "cpt", "ncci-ptp", "mue", "modifiers", "icd10pcs")
+KINDS = (
+    "icd10cm",
+    "hcpcs",
+    "cpt",
+    "ncci-ptp",
+    "mue",
+    "modifiers",
+    "icd10pcs",
+    "poa-exempt",
+    "ncci-hospital",
+    "mue-hospital",
+)
 # the scrubber's edit rules whose findings a new NCCI/MUE quarter can change
 EDIT_RULES = ("NCCI-PTP", "MUE-LINE", "MUE-DAY")
+# ... and the institutional ones whose findings a hospital outpatient quarter can change
+HOSPITAL_EDIT_RULES = ("INST-NCCI", "INST-MUE")
 # scrub(conn, rules=...) -> findings: billadmin.scrub.check
 Scrub = Callable[..., "Iterable[Finding]"]
 
@@ -66,7 +79,7 @@ def load(
     for p in paths:
         if not p.is_file():
             raise BadInput(f"{p}: no such file")
-    if kind not in ("ncci-ptp", "mue") and len(paths) > 1:
+    if kind not in ("ncci-ptp", "mue", "ncci-hospital", "mue-hospital") and len(paths) > 1:
         raise BadInput(f"{kind}: load one file at a time")
     effective = _check_date(effective)
     sha = _sha(paths)
@@ -79,6 +92,9 @@ def load(
         "ncci-ptp": partial(_load_ptp, scrub=scrub),
         "mue": partial(_load_mue, scrub=scrub),
         "icd10pcs": _load_pcs,
+        "poa-exempt": _load_poa,
+        "ncci-hospital": partial(_load_ptp, scrub=scrub),
+        "mue-hospital": partial(_load_mue, scrub=scrub),
     }
     fn = loaders[kind]
     report_box: list[ChangeReport] = []
@@ -182,6 +198,12 @@ def _load_pcs(conn: Database, kind, paths, label, effective, source, sha) -> Cha
     from . import pcs  # ICD-10-PCS keeps its own tables (pcs_versions, pcs_codes)
 
     return pcs.load_release(conn, kind, paths, label, effective, source, sha)
+
+
+def _load_poa(conn: Database, kind, paths, label, effective, source, sha) -> ChangeReport:
+    from . import instref  # the institutional rules' reference files keep their own tables
+
+    return instref.load_poa_exempt(conn, kind, paths, label, effective, source, sha)
 
 
 def _load_hcpcs(conn: Database, kind, paths, label, effective, source, sha) -> ChangeReport:
@@ -321,26 +343,52 @@ def _ncci_label(
     return label, effective
 
 
+class _Edits(NamedTuple):
+    """Where an NCCI table of one setting lives: CMS publishes the practitioner and the hospital
+    outpatient PTP edits and MUEs as separate files of the same layout; the hospital ones keep
+    their own tables and releases (codesets m006, instref.py)."""
+
+    table: str
+    what: str  # the label's prefix
+    check_order: Callable[..., dict | None]
+    add_version: Callable[..., int]
+    rules: tuple[str, ...]  # the scrub rules whose findings the table changes
+
+
+def _edits(kind: str) -> _Edits:
+    if kind in ("ncci-ptp", "mue"):
+        table, what = ("ncci_ptp", "PTP") if kind == "ncci-ptp" else ("mue", "MUE")
+        return _Edits(table, what, store.check_order, store.add_version, EDIT_RULES)
+    from . import instref
+
+    table, what = ("ncci_ptp_hospital", "PTP hospital")
+    if kind == "mue-hospital":
+        table, what = ("mue_hospital", "MUE hospital")
+    return _Edits(table, what, instref.check_order, instref.add_version, HOSPITAL_EDIT_RULES)
+
+
 def _load_ptp(
     conn: Database, kind, paths, label, effective, source, sha, *, scrub: Scrub | None
 ) -> ChangeReport:
     from . import ncci
 
-    edits = ncci.parse_ptp(paths)
-    label, effective = _ncci_label(paths, label, effective, "PTP")
-    prev = store.check_order(conn, "ncci-ptp", label, effective)
+    t = _edits(kind)
+    edits = ncci.parse_ptp(paths, "hospital" if kind == "ncci-hospital" else "practitioner")
+    label, effective = _ncci_label(paths, label, effective, t.what)
+    prev = t.check_order(conn, kind, label, effective)
     old = {
         (c1, c2, eff): (dele, mod)
         for c1, c2, eff, dele, mod in conn.execute(
-            "SELECT column1, column2, effective_from, deleted_on, modifier_indicator FROM ncci_ptp"
+            "SELECT column1, column2, effective_from, deleted_on, modifier_indicator"
+            f" FROM {t.table}"
         )
     }
-    before = _edit_findings(conn, scrub) if prev and scrub else set()
-    version_id = store.add_version(
-        conn, "ncci-ptp", label, effective, ncci.quarter_end(effective), source, sha, len(edits)
+    before = _edit_findings(conn, scrub, t.rules) if prev and scrub else set()
+    version_id = t.add_version(
+        conn, kind, label, effective, ncci.quarter_end(effective), source, sha, len(edits)
     )
     rep = ChangeReport(
-        "ncci-ptp",
+        kind,
         label,
         effective,
         source,
@@ -397,9 +445,9 @@ def _load_ptp(
                     }
                 )
     c = conn.conn
-    c.execute("DELETE FROM ncci_ptp")
+    c.execute(f"DELETE FROM {t.table}")
     c.executemany(
-        "INSERT INTO ncci_ptp (column1, column2, prior_1996, effective_from, deleted_on, modifier_indicator,"
+        f"INSERT INTO {t.table} (column1, column2, prior_1996, effective_from, deleted_on, modifier_indicator,"
         " rationale, version_id) VALUES (?,?,?,?,?,?,?,?)",
         [
             (
@@ -418,7 +466,7 @@ def _load_ptp(
     if prev:
         rep.counts = store.count_changes(rep.changes)
         if scrub:
-            rep.affected = _new_findings(conn, scrub, before)
+            rep.affected = _new_findings(conn, scrub, before, t.rules)
     return rep
 
 
@@ -427,15 +475,16 @@ def _load_mue(
 ) -> ChangeReport:
     from . import ncci
 
-    rows = ncci.parse_mue(paths)
-    label, effective = _ncci_label(paths, label, effective, "MUE")
-    prev = store.check_order(conn, "mue", label, effective)
-    before = _edit_findings(conn, scrub) if prev and scrub else set()
-    version_id = store.add_version(
-        conn, "mue", label, effective, ncci.quarter_end(effective), source, sha, len(rows)
+    t = _edits(kind)
+    rows = ncci.parse_mue(paths, "hospital" if kind == "mue-hospital" else "practitioner")
+    label, effective = _ncci_label(paths, label, effective, t.what)
+    prev = t.check_order(conn, kind, label, effective)
+    before = _edit_findings(conn, scrub, t.rules) if prev and scrub else set()
+    version_id = t.add_version(
+        conn, kind, label, effective, ncci.quarter_end(effective), source, sha, len(rows)
     )
     rep = ChangeReport(
-        "mue",
+        kind,
         label,
         effective,
         source,
@@ -445,8 +494,8 @@ def _load_mue(
     c = conn.conn
     current = {}
     for rid, code, val, mai, frm, to in c.execute(
-        "SELECT id, code, mue_value, mai, effective_from, effective_to FROM mue ORDER BY code,"
-        " COALESCE(effective_from, '')"
+        "SELECT id, code, mue_value, mai, effective_from, effective_to"
+        f" FROM {t.table} ORDER BY code, COALESCE(effective_from, '')"
     ):
         current[code] = (rid, val, mai, frm, to)
     inserts, closes = [], []
@@ -502,34 +551,36 @@ def _load_mue(
                         "new": None,
                     }
                 )
-    c.executemany("UPDATE mue SET effective_to = ? WHERE id = ?", closes)
+    c.executemany(f"UPDATE {t.table} SET effective_to = ? WHERE id = ?", closes)
     c.executemany(
-        "INSERT INTO mue (code, mue_value, mai, rationale, effective_from, effective_to, version_id)"
+        f"INSERT INTO {t.table} (code, mue_value, mai, rationale, effective_from, effective_to, version_id)"
         " VALUES (?,?,?,?,?,?,?)",
         inserts,
     )
     if prev:
         rep.counts = store.count_changes(rep.changes)
         if scrub:
-            rep.affected = _new_findings(conn, scrub, before)
+            rep.affected = _new_findings(conn, scrub, before, t.rules)
     return rep
 
 
-def _edit_findings(conn: Database, scrub: Scrub) -> set:
+def _edit_findings(conn: Database, scrub: Scrub, rules: tuple[str, ...] = EDIT_RULES) -> set:
     # compared without the edit's rationale text, which a new quarter may reword
     return {
         (f.encounter, f.encounter_id, f.line, f.rule, f.message.split(" (edit rationale:")[0])
-        for f in scrub(conn, rules=EDIT_RULES)
+        for f in scrub(conn, rules=rules)
     }
 
 
-def _new_findings(conn: Database, scrub: Scrub, before: set) -> list[dict]:
+def _new_findings(
+    conn: Database, scrub: Scrub, before: set, rules: tuple[str, ...] = EDIT_RULES
+) -> list[dict]:
     """Unbilled lines the new edits hit that the old ones did not (the code is the one denied)."""
     import re
 
     out = []
     for e, eid, ln, rule, msg in sorted(
-        _edit_findings(conn, scrub) - before, key=lambda x: (x[1] or 0, x[2] or 0)
+        _edit_findings(conn, scrub, rules) - before, key=lambda x: (x[1] or 0, x[2] or 0)
     ):
         m = re.search(r"\b[0-9A-Z]{5}\b", msg)
         out.append(

@@ -14,6 +14,11 @@ MUE, practitioner (CMS "Medically Unlikely Edits", MCR_MUE_PractitionerServices_
 Values | MUE Adjudication Indicator | MUE Rationale", then one row per code; the indicator cell
 reads "1 Line Edit", "2 Date of Service Edit: Policy" or "3 Date of Service Edit: Clinical".
 
+Hospital outpatient (`codes load ncci-hospital` / `mue-hospital`): CMS publishes the edits for
+outpatient hospital services as separate files of the same layout: PTP ccioph-vNNNrN-fK.txt
+(practitioner: ccipra-...), MUE MCR_MUE_OutpatientHospitalServices_Eff_DATE.csv whose value
+column reads "Outpatient Hospital Services MUE Values". A file of the other setting is refused.
+
 NCCI version numbers count quarters: vXY.Z is calendar year 1994+XY, quarter Z+1 (v32.2 is
 July 2026), which gives the effective date when --effective is not given.
 """
@@ -123,9 +128,28 @@ class PtpEdit:
     rationale: str
 
 
-def parse_ptp(paths: list[Path]) -> list[PtpEdit]:
+# the PTP files' name prefix of each setting (CMS: ccipra practitioner, ccioph outpatient hospital)
+_PTP_PREFIX = {"practitioner": "ccipra", "hospital": "ccioph"}
+
+
+def _other_setting(setting: str, text: str, words: dict[str, str]) -> str | None:
+    """The other setting when `text` (a file name, a header cell) names it instead of ours."""
+    low = text.lower()
+    for other, word in words.items():
+        if other != setting and word in low and words[setting] not in low:
+            return other
+    return None
+
+
+def parse_ptp(paths: list[Path], setting: str = "practitioner") -> list[PtpEdit]:
     edits: list[PtpEdit] = []
     for path in paths:
+        other = _other_setting(setting, path.name, _PTP_PREFIX)
+        if other:
+            raise BadInput(
+                f"{path.name}: the name says {other} PTP edits ({_PTP_PREFIX[other]}-...);"
+                f" load it as {'ncci-hospital' if other == 'hospital' else 'ncci-ptp'}"
+            )
         problems: list[Problem] = []
         header = False
         found = 0
@@ -200,6 +224,21 @@ def parse_ptp(paths: list[Path]) -> list[PtpEdit]:
     return edits
 
 
+def _check_mue_setting(path: Path, n: int, column: str, setting: str) -> None:
+    """CMS names each MUE table's value column after its setting ("Practitioner Services MUE
+    Values", "Outpatient Hospital Services MUE Values", "DME Supplier Services MUE Values")."""
+    low = " ".join(column.lower().split())
+    if setting == "hospital" and "hospital" not in low:
+        raise BadInput(
+            f"{path.name}: row {n}: the value column is not 'Outpatient Hospital Services MUE"
+            " Values' (a practitioner or DME table? load the outpatient hospital one)"
+        )
+    if setting == "practitioner" and "hospital" in low:
+        raise BadInput(
+            f"{path.name}: row {n}: an outpatient hospital MUE table: load it as mue-hospital"
+        )
+
+
 @dataclass(slots=True)
 class MueRow:
     code: str
@@ -208,7 +247,7 @@ class MueRow:
     rationale: str
 
 
-def parse_mue(paths: list[Path]) -> list[MueRow]:
+def parse_mue(paths: list[Path], setting: str = "practitioner") -> list[MueRow]:
     out: dict[str, MueRow] = {}
     for path in paths:
         problems: list[Problem] = []
@@ -223,6 +262,7 @@ def parse_mue(paths: list[Path]) -> list[MueRow]:
                         "mai": next((i for i, c in enumerate(low) if "adjudication" in c), 2),
                         "rationale": next((i for i, c in enumerate(low) if "rationale" in c), 3),
                     }
+                    _check_mue_setting(path, n, cells[cols["value"]], setting)
                 continue
             if not any(cells):
                 continue

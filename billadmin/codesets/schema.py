@@ -226,3 +226,64 @@ def m005_necessity_group_paragraphs(db: Database):
     ) STRICT
     """,
     )
+
+
+@codesets()
+def m006_institutional_reference(db: Database):
+    """The reference files of the institutional scrub rules (codesets/instref.py): CMS's POA-exempt
+    list per fiscal year, the hospital outpatient NCCI PTP edits and MUEs (the practitioner
+    tables' columns; their own tables, since ncci_ptp and mue point at code_versions, whose system
+    list is a CHECK that a migration cannot widen) and the I/OCE revenue codes needing HCPCS."""
+    _exec(
+        db,
+        """
+    CREATE TABLE inst_ref_versions (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL
+            CHECK (kind IN ('poa-exempt','ncci-hospital','mue-hospital','ioce-revenue')),
+        label TEXT NOT NULL,
+        effective_from TEXT NOT NULL,
+        effective_to TEXT,
+        source TEXT NOT NULL,
+        sha256 TEXT,
+        row_count INTEGER NOT NULL DEFAULT 0,
+        loaded_at TEXT NOT NULL,
+        UNIQUE (kind, label)
+    ) STRICT;
+    CREATE TABLE poa_exempt (
+        version_id INTEGER NOT NULL REFERENCES inst_ref_versions(id),
+        code TEXT NOT NULL,
+        PRIMARY KEY (version_id, code)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE ncci_ptp_hospital (
+        column1 TEXT NOT NULL,
+        column2 TEXT NOT NULL,
+        prior_1996 INTEGER NOT NULL DEFAULT 0,
+        effective_from TEXT NOT NULL,
+        deleted_on TEXT,
+        modifier_indicator INTEGER NOT NULL CHECK (modifier_indicator IN (0, 1, 9)),
+        rationale TEXT,
+        version_id INTEGER NOT NULL REFERENCES inst_ref_versions(id)
+    ) STRICT;
+    CREATE INDEX ncci_ptp_hospital_pair ON ncci_ptp_hospital(column2, column1);
+    CREATE TABLE mue_hospital (
+        id INTEGER PRIMARY KEY,
+        code TEXT NOT NULL,
+        mue_value INTEGER NOT NULL CHECK (mue_value >= 0),
+        mai INTEGER NOT NULL CHECK (mai IN (1, 2, 3)),
+        rationale TEXT,
+        effective_from TEXT,
+        effective_to TEXT,
+        version_id INTEGER NOT NULL REFERENCES inst_ref_versions(id)
+    ) STRICT;
+    CREATE UNIQUE INDEX mue_hospital_key ON mue_hospital(code, COALESCE(effective_from, ''));
+    CREATE TABLE ioce_revenue_codes (
+        version_id INTEGER NOT NULL REFERENCES inst_ref_versions(id),
+        revenue_code TEXT NOT NULL,
+        hcpcs_required INTEGER NOT NULL CHECK (hcpcs_required IN (0, 1)),
+        effective_from TEXT,
+        effective_to TEXT,
+        PRIMARY KEY (version_id, revenue_code, effective_from)
+    ) STRICT
+    """,
+    )

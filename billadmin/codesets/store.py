@@ -30,6 +30,9 @@ SYSTEM_NAMES = {
     "modifier": "Modifiers",
     "ncci-ptp": "NCCI PTP practitioner edits",
     "mue": "MUE practitioner values",
+    "poa-exempt": "POA-exempt list",
+    "ncci-hospital": "NCCI PTP hospital outpatient edits",
+    "mue-hospital": "MUE outpatient hospital values",
 }
 CODE_SYSTEMS = ("icd10cm", "hcpcs", "cpt", "modifier")
 
@@ -108,6 +111,16 @@ def versions(conn: Database, system: str | None = None) -> list[dict]:
         cur = conn.execute(
             "SELECT id, 'icd10pcs', label, effective_from, effective_to, source, row_count,"
             " loaded_at FROM pcs_versions ORDER BY effective_from, id"
+        )
+        out += [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    if system in (None, "poa-exempt", "ncci-hospital", "mue-hospital"):
+        # the institutional rules' reference files (codesets m006, instref.py)
+        cur = conn.execute(
+            "SELECT id, kind, label, effective_from, effective_to, source, row_count, loaded_at"
+            " FROM inst_ref_versions"
+            + (" WHERE kind = ?" if system else "")
+            + " ORDER BY kind, effective_from, id",
+            (system,) if system else (),
         )
         out += [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
     return out

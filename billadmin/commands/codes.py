@@ -65,8 +65,8 @@ def codes_load(
     kind: Annotated[
         str,
         typer.Argument(
-            help="icd10cm, icd10pcs, hcpcs, cpt, ncci-ptp, mue, modifiers, icd9cm, lab-ncd or"
-            " mcd-articles.",
+            help="icd10cm, icd10pcs, hcpcs, cpt, ncci-ptp, mue, modifiers, icd9cm, lab-ncd,"
+            " mcd-articles, poa-exempt, ncci-hospital or mue-hospital.",
             show_default=False,
         ),
     ],
@@ -111,6 +111,9 @@ def codes_load(
         billadmin codes load hcpcs HCPC2026_JAN_ANWEB.txt
         billadmin codes load ncci-ptp ccipra-v322r0-f1.txt ccipra-v322r0-f2.txt
         billadmin codes load mue MCR_MUE_PractitionerServices_Eff_2026-07-01.csv
+        billadmin codes load ncci-hospital ccioph-v322r0-f1.txt ccioph-v322r0-f2.txt
+        billadmin codes load mue-hospital MCR_MUE_OutpatientHospitalServices_Eff_2026-07-01.csv
+        billadmin codes load poa-exempt POAexemptCodesFY27.txt
         billadmin codes load icd9cm
         billadmin codes load lab-ncd lab-ncd-2026-10.csv
         billadmin codes load mcd-articles current_article_csv/ --contractor 12502

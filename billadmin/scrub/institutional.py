@@ -13,8 +13,9 @@ Rules (descriptions of codes here are our own words, not NUBC's licensed text):
   INST-TOB        the type of bill exists and fits the facility's type.
   INST-REV-HCPCS  an outpatient line whose revenue code needs a HCPCS code has one.
   INST-ADMIT      an inpatient claim has its admission date, type and source.
-  INST-POA        each diagnosis of a hospital inpatient claim (11x) has a POA indicator
-                  (warning: codes on CMS's exempt list are left blank, and the list is not here).
+  INST-POA        each diagnosis of a hospital inpatient claim (11x) has a POA indicator, and
+                  none when CMS's POA-exempt list in force on the discharge date has the code
+                  (`codes load poa-exempt`; without a list, a blank is a warning).
   INST-POA-PLACE  no POA indicator where none belongs (outpatient claims, admitting diagnosis,
                   reason for visit): held, not refused at import.
   INST-PERIOD     the statement period runs forward and covers every line date.
@@ -23,8 +24,11 @@ Rules (descriptions of codes here are our own words, not NUBC's licensed text):
   INST-3DAY       Medicare's payment window: outpatient services at the same hospital within 3
                   days before an inpatient admission (1 day outside IPPS) belong on the
                   inpatient claim.
-  INST-NCCI       outpatient lines pass the loaded NCCI PTP edits (per claim and day).
-  INST-MUE        outpatient lines pass the loaded MUEs (per line and per claim and day).
+  INST-NCCI       outpatient lines pass the loaded NCCI PTP edits (per claim and day): the
+                  hospital outpatient edits for 13x, 14x and 85x claims once loaded
+                  (`codes load ncci-hospital`), else the practitioner ones.
+  INST-MUE        outpatient lines pass the loaded MUEs (per line and per claim and day): the
+                  outpatient hospital table likewise (`codes load mue-hospital`).
 Messages name claim keys (encounter numbers), line numbers, codes; never PHI, never dates.
 """
 
@@ -39,6 +43,7 @@ from ..findings import Finding
 from .rules import RULES, rule
 
 if TYPE_CHECKING:
+    from ..codesets.instref import PoaExempt
     from ..db import Database
     from ..institutional.model import InstitutionalClaim
     from .engine import Ref
@@ -110,6 +115,9 @@ HOSPICE_BILLS = frozenset({"81", "82"})
 
 # Hospitals outside IPPS by taxonomy (psychiatric, rehabilitation, long-term care, children's):
 # their payment window is 1 day (42 CFR 412.2(c)(5)(iii)); a CAH bills 85x and has none.
+# Bills checked against CMS's hospital outpatient NCCI PTP edits and MUEs once loaded: hospital
+# outpatient (13x), non-patient specimens (14x), critical access hospital outpatient (85x).
+HOSPITAL_OUTPATIENT = frozenset({"13", "14", "85"})
 NON_IPPS_TAXONOMIES = frozenset({"283Q00000X", "283X00000X", "282E00000X", "282NC2000X"})
 COND_UNRELATED = "51"  # condition code: unrelated outpatient non-diagnostic services attested
 
@@ -174,24 +182,51 @@ def admission_data(ctx, c):
 
 @_inst_rule(
     "INST-POA",
-    "warning",
-    f"ICD-10-CM Official Guidelines, Appendix I (present on admission); {TR3} 2300 HI",
+    "error",
+    f"ICD-10-CM Official Guidelines, Appendix I (present on admission; CMS's POA-exempt list of"
+    f" the fiscal year); {TR3} 2300 HI",
 )
 def poa_present(ctx, c):
-    """Each diagnosis of a hospital inpatient claim (11x) has a present-on-admission indicator.
+    """Each diagnosis of a hospital inpatient claim (11x) has a present-on-admission indicator,
+    except the codes on CMS's POA-exempt list, which take none.
 
-    Y, N, U or W for every principal, other and external-cause diagnosis; blank only when the
-    code is on CMS's POA-exempt list (a warning here: that list is not loaded, so a blank may be
-    right).
+    Y, N, U or W for every principal, other and external-cause diagnosis whose code is not on
+    the POA-exempt list in force on the discharge date (the statement period's last day); blank
+    (or the 4010 "1", its equivalent) for a code on it. Held (error) once a list covering that
+    date is loaded (`billadmin codes load poa-exempt`); without one, a blank is a warning (the
+    code may be exempt) and an indicator on an exempt code is not seen.
     """
     if c.facility_code != "11":
         return
+    got = ctx.poa_exempt(c.statement_through)
     for d in c.diagnoses:
-        if d.qualifier in ("ABK", "ABF", "ABN") and not d.poa:
+        if d.qualifier not in ("ABK", "ABF", "ABN"):
+            continue
+        blank = d.poa in ("", "1")
+        if got is None:
+            if not d.poa:
+                yield (
+                    None,
+                    f"diagnosis {d.seq} {d.code} has no present-on-admission indicator: report Y,"
+                    " N, U or W, or leave it blank only when the code is POA-exempt (no"
+                    " POA-exempt list covering the discharge date is loaded: `billadmin codes"
+                    " load poa-exempt FILE`)",
+                    "warning",
+                )
+            continue
+        label, exempt = got
+        code = d.code.replace(".", "").upper()
+        if code in exempt and not blank:
             yield (
                 None,
-                f"diagnosis {d.seq} {d.code} has no present-on-admission indicator: report Y, N,"
-                " U or W, or leave it blank only when the code is POA-exempt",
+                f"diagnosis {d.seq} {d.code} is on the POA-exempt list ({label}): leave its"
+                " present-on-admission indicator blank",
+            )
+        elif code not in exempt and blank:
+            yield (
+                None,
+                f"diagnosis {d.seq} {d.code} has no present-on-admission indicator and is not on"
+                f" the POA-exempt list ({label}): report Y, N, U or W",
             )
 
 
@@ -298,18 +333,34 @@ def payment_window(ctx, c):
     yield from ctx.window_findings(c)
 
 
-@_inst_rule("INST-NCCI", "error", "CMS NCCI procedure-to-procedure edits (OPPS: per claim and day)")
+@_inst_rule(
+    "INST-NCCI",
+    "error",
+    "CMS NCCI procedure-to-procedure edits, hospital outpatient file (OPPS: per claim and day)",
+)
 def ncci_ptp(ctx, c):
     """Outpatient lines pass the loaded NCCI procedure-to-procedure edits: two HCPCS codes of one
     claim and day that an edit pairs are not paid together unless a modifier the edit allows
-    shows a distinct service (the scrubber's NCCI-PTP logic, per claim and line date)."""
+    shows a distinct service (the scrubber's NCCI-PTP logic, per claim and line date).
+
+    13x, 14x and 85x claims are checked against CMS's hospital outpatient PTP edits
+    (ccioph-..., `codes load ncci-hospital`) when loaded, else against the practitioner ones;
+    other outpatient bills against the practitioner ones."""
     yield from ctx.ncci_findings(c, "ptp")
 
 
-@_inst_rule("INST-MUE", "error", "CMS medically unlikely edits (MUE; OPPS: per line and per day)")
+@_inst_rule(
+    "INST-MUE",
+    "error",
+    "CMS medically unlikely edits, outpatient hospital services table (MUE; OPPS: per line and"
+    " per day)",
+)
 def mue(ctx, c):
     """Outpatient lines pass the loaded MUEs: units per line (MAI 1) and per claim and day (MAI
-    2, 3), the scrubber's MUE-LINE and MUE-DAY logic applied to the revenue lines."""
+    2, 3), the scrubber's MUE-LINE and MUE-DAY logic applied to the revenue lines.
+
+    13x, 14x and 85x claims use CMS's outpatient hospital services MUE table
+    (`codes load mue-hospital`) when loaded, else the practitioner one."""
     yield from ctx.ncci_findings(c, "mue")
 
 
@@ -355,6 +406,8 @@ class _Context:
         self.claims = claims
         self._pcs: dict[tuple[str, str], bool | None] = {}
         self._ref: Ref | None = None
+        self._href: Ref | None = None
+        self._poa: PoaExempt | None = None
         self._window: dict[int, list[tuple[int | None, str, str]]] | None = None
 
     def pcs_valid(self, code: str, on: str) -> bool | None:
@@ -365,8 +418,21 @@ class _Context:
             self._pcs[key] = pcs.valid_on(self.conn, code, on)
         return self._pcs[key]
 
+    def poa_exempt(self, day: str) -> tuple[str, frozenset[str]] | None:
+        if self._poa is None:
+            from ..codesets.instref import PoaExempt
+
+            self._poa = PoaExempt(self.conn)
+        return self._poa.on(day)
+
     # ------------------------------------------------------------ NCCI and MUE
-    def _reference(self) -> Ref:
+    def reference(self, c: InstitutionalClaim) -> Ref:
+        """The hospital outpatient edits for 13x, 14x, 85x claims (each table falling back to
+        the practitioner one while not loaded), the practitioner edits for other bills."""
+        if c.facility_code in HOSPITAL_OUTPATIENT:
+            if self._href is None:
+                self._href = _hospital_ref(self.conn, self.as_of)
+            return self._href
         if self._ref is None:
             from .engine import Ref
 
@@ -376,7 +442,7 @@ class _Context:
     def ncci_findings(self, c: InstitutionalClaim, which: str) -> Iterator[tuple[int | None, str]]:
         if c.inpatient:
             return
-        ref = self._reference()
+        ref = self.reference(c)
         if not (ref.ptp_loaded if which == "ptp" else ref.mue_loaded):
             return
         from ..codesets import normalize
@@ -384,14 +450,16 @@ class _Context:
         from .model import Encounter, Line
 
         groups: dict[str, Group] = {}
-        for ln in c.lines:
+        encs: dict[str, Encounter] = {}  # one per claim and day: its lines are "line N", not
+        for ln in c.lines:  # "line N of encounter K"
             if not ln.hcpcs:
                 continue
             dos = ln.line_date or c.statement_from
             g = groups.get(dos)
             if g is None:
                 g = groups[dos] = Group(dos)
-            enc = Encounter(c.encounter_id, c.key, c.patient_id, None, dos)
+                encs[dos] = Encounter(c.encounter_id, c.key, c.patient_id, None, dos)
+            enc = encs[dos]
             code = normalize.procedure(ln.hcpcs)
             g.items.append((enc, Line(ln.line_no, code, ln.modifiers, "", ln.units, 1, False)))
         for dos, g in groups.items():
@@ -546,12 +614,93 @@ def check_claims(
 
 
 def _source(r, ctx: _Context, c) -> str:
-    if r.id == "INST-NCCI" and ctx._ref is not None and ctx._ref.ptp_label:
-        return f"{r.source}; NCCI PTP '{ctx._ref.ptp_label}'"
-    if r.id == "INST-MUE" and ctx._ref is not None:
-        label = ctx._ref.mue_label(c.statement_from)
-        return f"{r.source}; MUE '{label}'" if label else r.source
+    if r.id == "INST-POA":
+        got = ctx.poa_exempt(c.statement_through) if c.facility_code == "11" else None
+        return f"{r.source}; POA-exempt list '{got[0]}'" if got else r.source
+    if r.id not in ("INST-NCCI", "INST-MUE") or c.inpatient:
+        return r.source
+    ref = ctx.reference(c)
+    hospital: set[str] = getattr(ref, "hospital", set())
+    if r.id == "INST-NCCI" and ref.ptp_label:
+        which = "NCCI PTP hospital" if "ptp" in hospital else "NCCI PTP"
+        return f"{r.source}; {which} '{ref.ptp_label}'" + _practitioner_note(c, "ptp" in hospital)
+    if r.id == "INST-MUE":
+        label = ref.mue_label(c.statement_from)
+        which = "MUE hospital" if "mue" in hospital else "MUE"
+        if label:
+            return f"{r.source}; {which} '{label}'" + _practitioner_note(c, "mue" in hospital)
     return r.source
+
+
+def _practitioner_note(c, hospital_loaded: bool) -> str:
+    if c.facility_code in HOSPITAL_OUTPATIENT and not hospital_loaded:
+        return " (the practitioner file: the hospital outpatient one is not loaded)"
+    return ""
+
+
+def _hospital_ref(conn: Database, as_of: _dt.date) -> Ref:
+    """The scrubber's NCCI/MUE reference reading CMS's hospital outpatient PTP edits and MUEs
+    (ncci_ptp_hospital, mue_hospital: codesets/instref.py) for each of them that is loaded; the
+    PTP and MUE logic stays the scrubber's (scrub/engine.py), one implementation for both."""
+    from ..codesets import instref
+    from .engine import Ref
+
+    class HospitalRef(Ref):
+        def __init__(self, conn: Database, as_of: _dt.date):
+            super().__init__(conn, as_of)
+            self.hospital: set[str] = set()
+            ptp = instref.versions(conn, "ncci-hospital")
+            if ptp and self.c.execute("SELECT 1 FROM ncci_ptp_hospital LIMIT 1").fetchone():
+                self.hospital.add("ptp")
+                self.ptp_loaded, self.ptp_label = True, ptp[-1]["label"]
+            self._mue_versions = [
+                (v["label"], v["effective_from"], v["effective_to"])
+                for v in instref.versions(conn, "mue-hospital")
+            ]
+            if (
+                self._mue_versions
+                and self.c.execute("SELECT 1 FROM mue_hospital LIMIT 1").fetchone()
+            ):
+                self.hospital.add("mue")
+                self.mue_loaded = True
+
+        def ptp_for(self, code2: str) -> dict:
+            if "ptp" not in self.hospital:
+                return super().ptp_for(code2)
+            got = self._ptp.get(code2)
+            if got is None:
+                edits: dict[str, list] = defaultdict(list)
+                for c1, eff, dele, mod, why in self.c.execute(
+                    "SELECT column1, effective_from, deleted_on, modifier_indicator, rationale"
+                    " FROM ncci_ptp_hospital WHERE column2 = ?",
+                    (code2,),
+                ):
+                    edits[c1].append((eff, dele, mod, why))
+                self._ptp[code2] = got = dict(edits)
+            return got
+
+        def mue_for(self, code: str) -> list:
+            if "mue" not in self.hospital:
+                return super().mue_for(code)
+            got = self._mue.get(code)
+            if got is None:
+                got = self._mue[code] = self.c.execute(
+                    "SELECT m.effective_from, m.effective_to, m.mue_value, m.mai, m.rationale,"
+                    " v.label FROM mue_hospital m JOIN inst_ref_versions v ON v.id = m.version_id"
+                    " WHERE m.code = ? ORDER BY COALESCE(m.effective_from, '')",
+                    (code,),
+                ).fetchall()
+            return got
+
+        def mue_label(self, dos: str) -> str:
+            if "mue" not in self.hospital:
+                return super().mue_label(dos)
+            for label, vfrom, vto in self._mue_versions:
+                if vfrom <= dos and (vto is None or vto >= dos):
+                    return label
+            return self._mue_versions[-1][0]
+
+    return HospitalRef(conn, as_of)
 
 
 def check_unbilled(
