@@ -193,11 +193,13 @@ def _build(
                         inv_id,
                         n,
                         charge_line_id=ln["charge_line_id"],
-                        dos=x["date_of_service"],
+                        # an institutional line has its own date and description (selfpay.py)
+                        dos=ln.get("date_of_service") or x["date_of_service"],
                         code=ln["code"],
                         modifiers=content.modifiers_of(ln),
                         units=ln["units"],
-                        description=describer.procedure(ln["code"], x["date_of_service"]),
+                        description=ln.get("description")
+                        or describer.procedure(ln["code"], x["date_of_service"]),
                         amount=ln["charge_cents"],
                     )
                 )

@@ -1,0 +1,173 @@
+"""Institutional self-pay (billadmin/institutional/selfpay.py): a facility claim with no coverage
+active on its statement-from date is billed to the patient on a patient invoice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import institutional_fixtures as ifx
+import invoice_fixtures as fx
+import pytest
+
+from billadmin import db as dbmod
+from billadmin import integrity
+from billadmin.billing import practice
+from billadmin.billing.files import Staged, place_run_files
+from billadmin.billing.invoices import InvoiceIds
+from billadmin.billing.result import Held, RunResult
+from billadmin.findings import Finding
+from billadmin.institutional import selfpay
+
+
+@pytest.fixture
+def hospital(db):
+    """The hospital's two Medicare patients (a: outpatient H1, b: inpatient H2) and a patient
+    with no insurance, c: an outpatient visit H3 (the endoscopy: $1,850.00 + 2 x pathology
+    $420.00 total + recovery $300.00) and a stay H4 (statement 2026-06-01..04, lines undated)."""
+    with dbmod.write(db):
+        ids = ifx.hospital(db)
+        c = fx.patient(db, "H1003", "Cy", "Cole")
+        ids["c"] = c
+        ifx.outpatient(db, ids["a"], "H1", ids["facility"])
+        ifx.inpatient(db, ids["b"], "H2", ids["facility"])
+        ifx.outpatient(db, c, "H3", ids["facility"])
+        ifx.inpatient(db, c, "H4", ids["facility"])
+    return ids
+
+
+def _issue(db, tmp_path, *, held=(), today=fx.TODAY):
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    result = RunResult(out_dir=out, dry_run=False, held=list(held))
+    staged = Staged()
+    files: dict[int, str] = {}
+    with dbmod.write(db):
+        run_id = db.execute(
+            "INSERT INTO billing_runs (started_at, issued_on, through, out_dir, os_user)"
+            " VALUES (?, ?, ?, ?, 'test')",
+            (fx.NOW, today.isoformat(), today.isoformat(), str(out.resolve())),
+        ).lastrowid
+        claims = selfpay.due(db, through=today)
+        issues = selfpay.issue(
+            db,
+            result,
+            staged,
+            practice.get(db),
+            claims,
+            InvoiceIds(db),
+            issued_on=today.isoformat(),
+            at=fx.NOW,
+            run_id=run_id,
+            pdf=True,
+            today=today,
+            files_by_invoice=files,
+        )
+        staged.record(db, run_id)
+    staged.committed()
+    place_run_files(db, run_id)
+    return claims, issues, result, files
+
+
+def _lines(db, number):
+    return db.execute(
+        "SELECT l.line_no, l.code, l.units, l.date_of_service, l.amount_cents, l.description"
+        " FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.number = ?"
+        " ORDER BY l.line_no",
+        (number,),
+    ).fetchall()
+
+
+def test_only_claims_without_coverage_are_due(db, hospital):
+    assert [c.key for c in selfpay.due(db, through=fx.TODAY)] == ["H3", "H4"]
+    # the stay ends 2026-06-04, the visit is on 2026-06-10
+    assert [c.key for c in selfpay.due(db, through=dt.date(2026, 6, 5))] == ["H4"]
+
+
+def test_coverage_lapsed_on_the_statement_from_date_is_self_pay(db, hospital):
+    with dbmod.write(db):
+        fx.coverage(db, hospital["c"], "KEY", eff_from="2026-01-01", eff_to="2026-06-05")
+    # covered on 2026-06-01 (the stay), not on 2026-06-10 (the visit)
+    assert [c.key for c in selfpay.due(db, through=fx.TODAY)] == ["H3"]
+
+
+def test_one_patient_invoice_per_claim_with_its_revenue_lines(db, hospital, tmp_path):
+    claims, issues, result, files = _issue(db, tmp_path)
+    assert [(it.row["number"], it.row["total_cents"]) for it in issues] == [
+        ("P000001", 185000 + 42000 + 30000),  # H3
+        ("P000002", 540000 + 36000 + 420000),  # H4
+    ]
+    assert [it.row["due_on"] for it in issues] == ["2026-07-30", "2026-07-30"]  # 30 days
+    assert _lines(db, "P000001") == [
+        (1, "45380", 1, "2026-06-10", 185000, "revenue code 0750"),
+        (2, "88305", 2, "2026-06-10", 42000, "revenue code 0310"),
+        (3, "0710", 1, "2026-06-10", 30000, "revenue code 0710"),
+    ]
+    # the stay's lines carry no date: the statement-from date; no HCPCS: the revenue code
+    assert _lines(db, "P000002") == [
+        (1, "0120", 3, "2026-06-01", 540000, "revenue code 0120"),
+        (2, "0250", 12, "2026-06-01", 36000, "revenue code 0250"),
+        (3, "0360", 1, "2026-06-01", 420000, "revenue code 0360"),
+    ]
+    # linked, billed, the invoice names the claim's encounter
+    assert db.execute(
+        "SELECT i.number, e.number, c.status FROM inst_claim_invoices x"
+        " JOIN invoices i ON i.id = x.invoice_id JOIN inst_claims c ON c.id = x.claim_id"
+        " JOIN encounters e ON e.id = c.encounter_id ORDER BY i.number"
+    ).fetchall() == [("P000001", "H3", "billed"), ("P000002", "H4", "billed")]
+    assert [it.encounter for it in issues] == ["H3", "H4"]
+    assert db.execute(
+        "SELECT e.number, c.status FROM inst_claims c JOIN encounters e ON e.id = c.encounter_id"
+        " WHERE c.status = 'unbilled' ORDER BY e.number"
+    ).fetchall() == [("H1", "unbilled"), ("H2", "unbilled")]
+    # the statement: content stored, PDF written for the balance due
+    snap = json.loads(
+        db.execute(
+            "SELECT s.data FROM invoice_snapshots s JOIN invoices i ON i.id = s.invoice_id"
+            " WHERE i.number = 'P000001'"
+        ).fetchone()[0]
+    )
+    assert snap["kind"] == "patient" and snap["balance_due_cents"] == 257000
+    assert [ln["code"] for ln in snap["lines"]] == ["45380", "88305", "0710"]
+    assert sorted(files.values()) == ["P000001.pdf", "P000002.pdf"]
+    assert (tmp_path / "out" / "P000001.pdf").read_bytes().startswith(b"%PDF")
+    assert integrity.run_checks(db) == []
+    # billed once: nothing is due any more
+    assert selfpay.due(db, through=fx.TODAY) == []
+
+
+def test_credit_held_for_the_patient_pays_the_invoice(db, hospital, tmp_path):
+    with dbmod.write(db):
+        fx.copay_payment(db, hospital["c"], 5000, "2026-06-10")
+    _, issues, _, _ = _issue(db, tmp_path)
+    balance = db.execute(
+        "SELECT json_extract(s.data, '$.balance_due_cents') FROM invoice_snapshots s"
+        " JOIN invoices i ON i.id = s.invoice_id WHERE i.number = 'P000001'"
+    ).fetchone()[0]
+    assert balance == 257000 - 5000
+
+
+def test_its_no_coverage_hold_is_taken_off(db, hospital, tmp_path):
+    h3 = db.execute("SELECT id FROM encounters WHERE number = 'H3'").fetchone()[0]
+    held = [
+        Held("H3", h3, [Finding("INST-NO-COVERAGE", "error", "no coverage", encounter="H3")]),
+        Held("H1", 0, [Finding("INST-STATUS", "error", "no patient status", encounter="H1")]),
+    ]
+    _, _, result, _ = _issue(db, tmp_path, held=held)
+    assert [h.encounter for h in result.held] == ["H1"]
+
+
+def test_a_claim_totalling_zero_is_not_invoiced(db, tmp_path):
+    with dbmod.write(db):
+        ids = ifx.hospital(db)
+        c = fx.patient(db, "H1003")
+        ifx.outpatient(
+            db,
+            c,
+            "H3",
+            ids["facility"],
+            lines=[{"revenue_code": "0710", "units": 1, "charge_cents": 0}],
+        )
+    _, issues, result, _ = _issue(db, tmp_path)
+    assert issues == [] and result.skipped_zero == 1
+    assert [c.key for c in selfpay.due(db, through=fx.TODAY)] == ["H3"]
