@@ -325,3 +325,84 @@ def test_hospital_loads_check_their_order(db, tmp_path):
     g = cfx.ptp_file(tmp_path / "ccioph-v321r0-f1.txt", [("45385", "45380", "20260101", "*", 0)])
     with pytest.raises(BadInput, match="a new release must take effect after it"):
         loader.load(db, "ncci-hospital", [g])
+
+
+# ================================================================== I/OCE revenue codes
+
+
+def ioce_file(
+    path: Path, rows, header: str = "revenue_code,hcpcs_required,effective_from,effective_to"
+) -> Path:
+    path.write_text("\n".join([header, *(",".join(r) for r in rows)]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_ioce_revenue_list_decides_for_the_codes_it_names(cli, hosp, tmp_path):
+    lines = [
+        {"revenue_code": "0750", "hcpcs": None, "units": 1, "charge_cents": 1},  # built-in: held
+        {"revenue_code": "0278", "hcpcs": None, "units": 1, "charge_cents": 1},  # built-in: free
+        {"revenue_code": "0310", "hcpcs": None, "units": 1, "charge_cents": 1},  # built-in: held
+        {"revenue_code": "0761", "hcpcs": None, "units": 1, "charge_cents": 1},  # built-in: free
+    ]
+    _add(hosp, "outpatient", "R1", lines=[dict(ln, line_date="2026-06-10") for ln in lines])
+    rules = ["INST-REV-HCPCS"]
+    assert [x[3] for x in _found(hosp, "R1", rules=rules)] == [1, 3]
+    f = ioce_file(
+        tmp_path / "ioce-revenue-2026q2.csv",
+        [
+            ("0278", "Y", "2026-04-01", ""),  # implantables: required from April
+            ("750", "0", "20260101", "20260331"),  # a spreadsheet dropped the zero: 0750
+            ("0761", "1", "2026-01-01", "2026-05-31"),  # required, but not on 2026-06-10
+        ],
+    )
+    r = cli("codes", "load", "ioce-revenue", f)
+    assert r.exit_code == 0, r.output
+    assert (
+        "Loaded I/OCE revenue codes needing HCPCS 'I/OCE revenue codes ioce-revenue-2026q2'"
+        in r.stderr
+    )
+    assert "effective 2026-01-01: 3 rows" in r.stderr
+    # 0278 now held by the list; 0750's row ended 03-31 and 0761's 05-31: the families decide
+    # (0750 held, 0761 free); 0310 is not in the list: the families (held)
+    got = _found(hosp, "R1", rules=rules)
+    assert [x[3] for x in got] == [1, 2, 3]
+    claims = model.list_claims(hosp, keys=["R1"])
+    sources = [x.source for x in check_claims(hosp, claims, AS_OF, rules=rules)]
+    assert sources[1].endswith("; I/OCE revenue codes 'I/OCE revenue codes ioce-revenue-2026q2'")
+    assert "I/OCE revenue codes '" not in sources[0] + sources[2]
+    # the July list: 0310 not required (a made-up change, to see the report and the window)
+    g = ioce_file(
+        tmp_path / "q3.csv", [("0278", "1", "2026-04-01", ""), ("0310", "0", "2026-07-01", "")]
+    )
+    r = cli("codes", "load", "ioce-revenue", g, "--effective", "2026-07-01", "-f", "json")
+    assert r.exit_code == 0, r.output
+    assert [(c["change"], c["code"]) for c in json.loads(r.stdout)] == [("added", "0310")]
+    assert [x[3] for x in _found(hosp, "R1", rules=rules)] == [1, 2, 3]  # June: the first list
+
+
+def test_ioce_revenue_bad_files_write_nothing(cli, db, tmp_path):
+    r = cli("codes", "load", "ioce-revenue", ioce_file(tmp_path / "a.csv", [], header="rev,req"))
+    assert r.exit_code == 2
+    assert "a.csv: row 1: the header must be revenue_code,hcpcs_required,effective_from" in r.stderr
+    bad = ioce_file(
+        tmp_path / "b.csv",
+        [("0278", "maybe", "2026-04-01", ""), ("27", "1", "2026-04-01", ""), ("0310", "1", "", "")],
+    )
+    r = cli("codes", "load", "ioce-revenue", bad)
+    assert r.exit_code == 2
+    assert "b.csv, row 2, column 'hcpcs_required': must be 1/Y or 0/N" in r.stderr
+    assert "b.csv, row 3, column 'revenue_code': is not a 4-digit revenue code" in r.stderr
+    assert "b.csv, row 4, column 'effective_from': must be a date" in r.stderr
+    assert db.execute("SELECT COUNT(*) FROM inst_ref_versions").fetchone()[0] == 0
+
+
+def test_codes_sets_shows_the_reference_files(cli, db, tmp_path):
+    cli("codes", "load", "poa-exempt", poa_file(tmp_path / "POAexemptCodesFY26.txt", ["Z79.4"]))
+    r = cli("codes", "sets", "--as-of", "2026-10-05", "-f", "json")
+    row = next(x for x in json.loads(r.stdout) if x["code_set"] == "POA-exempt list")
+    assert (row["version"], row["covers_today"]) == ("CMS FY2026", False)
+    assert row["note"].startswith(
+        "ended 2026-09-30: load the release in force from 2026-10-01"
+        " (`billadmin codes load poa-exempt FILE`"
+    )
+    assert r.exit_code == 1

@@ -36,6 +36,10 @@ _WHERE = {
     "ncci-ptp": "CMS's NCCI PTP practitioner edits for the quarter",
     "mue": "CMS's MUE practitioner table for the quarter",
     "modifier": "the modifiers file",
+    "poa-exempt": "CMS's POA-exempt list of the fiscal year (POAexemptCodesFYnn.txt)",
+    "ncci-hospital": "CMS's NCCI PTP hospital outpatient edits for the quarter (ccioph-...)",
+    "mue-hospital": "CMS's MUE outpatient hospital services table for the quarter",
+    "ioce-revenue": "the I/OCE quarterly data files' revenue codes needing HCPCS",
 }
 _KIND = {"modifier": "modifiers"}
 
@@ -66,6 +70,11 @@ def code_sets(conn: Database, day: _dt.date | None = None) -> list[dict]:
     for system, label, frm, to, n in conn.execute(
         "SELECT code_system, label, effective_from, effective_to, row_count FROM code_versions"
         " ORDER BY code_system, COALESCE(effective_from, ''), id"
+    ):
+        newest[system] = (label, frm, to, n)
+    for system, label, frm, to, n in conn.execute(  # the institutional rules' (instref.py)
+        "SELECT kind, label, effective_from, effective_to, row_count FROM inst_ref_versions"
+        " ORDER BY kind, effective_from, id"
     ):
         newest[system] = (label, frm, to, n)
     out = []

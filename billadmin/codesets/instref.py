@@ -6,6 +6,8 @@ load a row of ``inst_ref_versions`` with the window of dates it covers and the f
   ncci-hospital  CMS's hospital outpatient NCCI PTP edits of a quarter (INST-NCCI; the parser
                  and the merge are the practitioner file's: codesets/ncci.py, loader.py).
   mue-hospital   CMS's outpatient hospital services MUE table of a quarter (INST-MUE).
+  ioce-revenue   the revenue codes that need a HCPCS code on an outpatient claim, from the
+                 I/OCE's quarterly data files, in a flat layout of ours (INST-REV-HCPCS).
 
 The POA-exempt list (CMS, ICD-10-CM page of each fiscal year, "POA Exempt Codes" zip, whose
 ReadMePOAexempt file documents it): POAexemptCodesFY25.txt (tab delimited; the same as .xlsx),
@@ -34,11 +36,12 @@ from .store import ChangeReport, count_changes, day_before, now_utc
 if TYPE_CHECKING:
     from ..db import Database
 
-KINDS = ("poa-exempt", "ncci-hospital", "mue-hospital")
+KINDS = ("poa-exempt", "ncci-hospital", "mue-hospital", "ioce-revenue")
 NAMES = {
     "poa-exempt": "POA-exempt list",
     "ncci-hospital": "NCCI PTP hospital outpatient edits",
     "mue-hospital": "MUE outpatient hospital values",
+    "ioce-revenue": "I/OCE revenue codes needing HCPCS",
 }
 
 
@@ -266,3 +269,154 @@ class PoaExempt:
                 )
             )
         return label, self._lists[vid]
+
+
+# ------------------------------------------------------------------ I/OCE revenue codes
+
+IOCE_COLUMNS = ("revenue_code", "hcpcs_required", "effective_from", "effective_to")
+_YES = {"1": 1, "y": 1, "yes": 1, "0": 0, "n": 0, "no": 0}
+
+
+def _date(cell: str) -> str | None:
+    """ISO 2026-07-01 or CMS's 20260701; None when neither."""
+    import datetime as _dt
+
+    c = cell.strip()
+    if len(c) == 8 and c.isdigit():
+        c = f"{c[:4]}-{c[4:6]}-{c[6:]}"
+    try:
+        return _dt.date.fromisoformat(c).isoformat()
+    except ValueError:
+        return None
+
+
+def parse_ioce_revenue(path: Path) -> list[tuple[str, int, str | None, str | None]]:
+    """(revenue code, HCPCS required 0/1, from, through) of each row of the flat layout
+    `revenue_code,hcpcs_required,effective_from,effective_to` (CSV, tab text or .xlsx; a header
+    row with exactly these names; from and through ISO dates or YYYYMMDD, through may be
+    blank). A revenue code that lost its leading zero to a spreadsheet (750) is read as 0750."""
+    from .ncci import _read_rows
+
+    rows: list[tuple[str, int, str | None, str | None]] = []
+    problems: list[Problem] = []
+    header = False
+    seen: dict[tuple[str, str | None], int] = {}
+    for n, cells in _read_rows(path):
+        if not any(cells):
+            continue
+        if not header:
+            if tuple(c.lower() for c in cells[:4]) != IOCE_COLUMNS:
+                raise BadInput(f"{path.name}: row {n}: the header must be {','.join(IOCE_COLUMNS)}")
+            header = True
+            continue
+        cells = (cells + ["", "", "", ""])[:4]
+        rev, req, frm, to = cells
+        if rev.isdigit() and len(rev) == 3:
+            rev = "0" + rev
+        if not (rev.isdigit() and len(rev) == 4):
+            problems.append(Problem(n, "revenue_code", "is not a 4-digit revenue code", path.name))
+        if req.lower() not in _YES:
+            problems.append(Problem(n, "hcpcs_required", "must be 1/Y or 0/N", path.name))
+        f = _date(frm) if frm else None
+        if not f:
+            problems.append(Problem(n, "effective_from", "must be a date", path.name))
+        t = _date(to) if to else None
+        if to and not t:
+            problems.append(Problem(n, "effective_to", "must be a date or blank", path.name))
+        elif f and t and t < f:
+            problems.append(Problem(n, "effective_to", "is before effective_from", path.name))
+        if (rev, f) in seen:
+            problems.append(Problem(n, "revenue_code", f"repeats row {seen[(rev, f)]}", path.name))
+        seen.setdefault((rev, f), n)
+        if not problems:
+            rows.append((rev, _YES[req.lower()], f, t))
+        if len(problems) >= 50:
+            break
+    if not header:
+        raise BadInput(f"{path.name}: empty file (no header row)")
+    if problems:
+        raise InvalidRows(problems[:50], file=path.name)
+    if not rows:
+        raise BadInput(f"{path.name}: no revenue codes after the header")
+    return rows
+
+
+def load_ioce_revenue(
+    conn: Database, kind, paths: list[Path], label, effective, source, sha
+) -> ChangeReport:
+    """`codes load ioce-revenue FILE`: the list stored as its own snapshot, in force from
+    --effective (default: its earliest row's date) until the next list; the report lists the
+    codes whose flag changed, joined or left against the list before."""
+    rows = parse_ioce_revenue(paths[0])
+    effective = effective or min(r[2] or "" for r in rows)
+    label = label or f"I/OCE revenue codes {paths[0].stem}"
+    prev = check_order(conn, kind, label, effective)
+    before: dict[str, int] = {}
+    if prev:
+        for rev, req in conn.execute(
+            "SELECT revenue_code, hcpcs_required FROM ioce_revenue_codes WHERE version_id = ?"
+            " AND effective_to IS NULL",
+            (prev["id"],),
+        ):
+            before[rev] = req
+    vid = add_version(conn, kind, label, effective, None, source, sha, len(rows))
+    conn.conn.executemany(
+        "INSERT INTO ioce_revenue_codes (version_id, revenue_code, hcpcs_required,"
+        " effective_from, effective_to) VALUES (?,?,?,?,?)",
+        [(vid, *r) for r in rows],
+    )
+    rep = ChangeReport(
+        kind,
+        label,
+        effective,
+        source,
+        rows_in_file=len(rows),
+        previous=prev["label"] if prev else None,
+    )
+    if prev:
+        now = {r[0]: r[1] for r in rows if r[3] is None}
+        word = {1: "HCPCS required", 0: "not required"}
+        for rev in sorted(now.keys() | before.keys()):
+            old, new = before.get(rev), now.get(rev)
+            if old != new:
+                change = "added" if old is None else "deleted" if new is None else "changed"
+                rep.changes.append(
+                    {
+                        "change": change,
+                        "code": rev,
+                        "field": "hcpcs_required",
+                        "old": None if old is None else word[old],
+                        "new": None if new is None else word[new],
+                    }
+                )
+        rep.counts = count_changes(rep.changes)
+    return rep
+
+
+class IoceRevenue:
+    """The loaded I/OCE revenue-code lists, read once per scrub run."""
+
+    def __init__(self, conn: Database):
+        self.conn = conn
+        self._rows: dict[int, dict[str, list[tuple[int, str | None, str | None]]]] = {}
+
+    def hcpcs_required(self, revenue_code: str, day: str) -> tuple[bool, str] | None:
+        """(whether the code needs a HCPCS on `day`, the list's label) from the list in force
+        on that day, None when no list covers the day or the list does not name the code."""
+        got = version_on(self.conn, "ioce-revenue", day)
+        if got is None:
+            return None
+        vid, label = got
+        if vid not in self._rows:
+            by_code: dict[str, list[tuple[int, str | None, str | None]]] = {}
+            for rev, req, frm, to in self.conn.execute(
+                "SELECT revenue_code, hcpcs_required, effective_from, effective_to"
+                " FROM ioce_revenue_codes WHERE version_id = ?",
+                (vid,),
+            ):
+                by_code.setdefault(rev, []).append((req, frm, to))
+            self._rows[vid] = by_code
+        for req, frm, to in self._rows[vid].get(revenue_code, []):
+            if (frm is None or frm <= day) and (to is None or to >= day):
+                return bool(req), label
+        return None

@@ -36,6 +36,7 @@ KINDS = (
     "poa-exempt",
     "ncci-hospital",
     "mue-hospital",
+    "ioce-revenue",
 )
 # the scrubber's edit rules whose findings a new NCCI/MUE quarter can change
 EDIT_RULES = ("NCCI-PTP", "MUE-LINE", "MUE-DAY")
@@ -95,6 +96,7 @@ def load(
         "poa-exempt": _load_poa,
         "ncci-hospital": partial(_load_ptp, scrub=scrub),
         "mue-hospital": partial(_load_mue, scrub=scrub),
+        "ioce-revenue": _load_ioce,
     }
     fn = loaders[kind]
     report_box: list[ChangeReport] = []
@@ -204,6 +206,12 @@ def _load_poa(conn: Database, kind, paths, label, effective, source, sha) -> Cha
     from . import instref  # the institutional rules' reference files keep their own tables
 
     return instref.load_poa_exempt(conn, kind, paths, label, effective, source, sha)
+
+
+def _load_ioce(conn: Database, kind, paths, label, effective, source, sha) -> ChangeReport:
+    from . import instref
+
+    return instref.load_ioce_revenue(conn, kind, paths, label, effective, source, sha)
 
 
 def _load_hcpcs(conn: Database, kind, paths, label, effective, source, sha) -> ChangeReport:

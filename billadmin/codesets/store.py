@@ -33,6 +33,7 @@ SYSTEM_NAMES = {
     "poa-exempt": "POA-exempt list",
     "ncci-hospital": "NCCI PTP hospital outpatient edits",
     "mue-hospital": "MUE outpatient hospital values",
+    "ioce-revenue": "I/OCE revenue codes needing HCPCS",
 }
 CODE_SYSTEMS = ("icd10cm", "hcpcs", "cpt", "modifier")
 
@@ -113,7 +114,7 @@ def versions(conn: Database, system: str | None = None) -> list[dict]:
             " loaded_at FROM pcs_versions ORDER BY effective_from, id"
         )
         out += [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-    if system in (None, "poa-exempt", "ncci-hospital", "mue-hospital"):
+    if system in (None, "poa-exempt", "ncci-hospital", "mue-hospital", "ioce-revenue"):
         # the institutional rules' reference files (codesets m006, instref.py)
         cur = conn.execute(
             "SELECT id, kind, label, effective_from, effective_to, source, row_count, loaded_at"

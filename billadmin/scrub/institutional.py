@@ -11,7 +11,8 @@ unbilled institutional claim beside the professional encounters' findings (scrub
 
 Rules (descriptions of codes here are our own words, not NUBC's licensed text):
   INST-TOB        the type of bill exists and fits the facility's type.
-  INST-REV-HCPCS  an outpatient line whose revenue code needs a HCPCS code has one.
+  INST-REV-HCPCS  an outpatient line whose revenue code needs a HCPCS code has one (the loaded
+                  I/OCE revenue-code list, `codes load ioce-revenue`, else our families).
   INST-ADMIT      an inpatient claim has its admission date, type and source.
   INST-POA        each diagnosis of a hospital inpatient claim (11x) has a POA indicator, and
                   none when CMS's POA-exempt list in force on the discharge date has the code
@@ -43,7 +44,7 @@ from ..findings import Finding
 from .rules import RULES, rule
 
 if TYPE_CHECKING:
-    from ..codesets.instref import PoaExempt
+    from ..codesets.instref import IoceRevenue, PoaExempt
     from ..db import Database
     from ..institutional.model import InstitutionalClaim
     from .engine import Ref
@@ -376,12 +377,14 @@ def revenue_needs_hcpcs(ctx, c):
     Under OPPS the I/OCE returns edit 48 for a line of a revenue center that requires HCPCS
     without one (laboratory 030x, pathology 031x, radiology 032x-035x, operating room 0360-0361,
     imaging 040x, 061x, pulmonary 046x, audiology 047x, cardiology 048x, ambulatory surgery
-    049x, coded drugs 0636, EKG 073x, EEG 074x, gastrointestinal 075x).
+    049x, coded drugs 0636, EKG 073x, EEG 074x, gastrointestinal 075x). A revenue-code list
+    loaded from the I/OCE's data files (`codes load ioce-revenue`) decides for the codes it
+    names on the line's date; the others keep these families.
     """
     if c.inpatient:
         return
     for ln in c.lines:
-        if not ln.hcpcs and needs_hcpcs(ln.revenue_code):
+        if not ln.hcpcs and ctx.needs_hcpcs(ln.revenue_code, ln.line_date or c.statement_from):
             yield (
                 ln.line_no,
                 f"revenue code {ln.revenue_code} needs a HCPCS code on an outpatient claim: add it",
@@ -389,6 +392,7 @@ def revenue_needs_hcpcs(ctx, c):
 
 
 def needs_hcpcs(revenue_code: str) -> bool:
+    """Whether a revenue code is in the built-in families that need a HCPCS code."""
     return revenue_code in HCPCS_REQUIRED_CODES or revenue_code[:3] in HCPCS_REQUIRED_PREFIXES
 
 
@@ -408,6 +412,7 @@ class _Context:
         self._ref: Ref | None = None
         self._href: Ref | None = None
         self._poa: PoaExempt | None = None
+        self._ioce: IoceRevenue | None = None
         self._window: dict[int, list[tuple[int | None, str, str]]] | None = None
 
     def pcs_valid(self, code: str, on: str) -> bool | None:
@@ -417,6 +422,25 @@ class _Context:
 
             self._pcs[key] = pcs.valid_on(self.conn, code, on)
         return self._pcs[key]
+
+    def needs_hcpcs(self, revenue_code: str, day: str) -> bool:
+        """The loaded I/OCE list's answer for the code on the day, else the built-in families."""
+        if self._ioce is None:
+            from ..codesets.instref import IoceRevenue
+
+            self._ioce = IoceRevenue(self.conn)
+        got = self._ioce.hcpcs_required(revenue_code, day)
+        return needs_hcpcs(revenue_code) if got is None else got[0]
+
+    def ioce_label(self, c: InstitutionalClaim, line_no: int | None) -> str | None:
+        """The I/OCE list that decided for a line of the claim, if one did."""
+        if self._ioce is None:
+            return None
+        for ln in c.lines:
+            if ln.line_no == line_no:
+                got = self._ioce.hcpcs_required(ln.revenue_code, ln.line_date or c.statement_from)
+                return got[1] if got else None
+        return None
 
     def poa_exempt(self, day: str) -> tuple[str, frozenset[str]] | None:
         if self._poa is None:
@@ -606,14 +630,17 @@ def check_claims(
                         message,
                         encounter=c.key,
                         line=line,
-                        source=_source(r, ctx, c),
+                        source=_source(r, ctx, c, line),
                         encounter_id=c.encounter_id,
                     )
                 )
     return out
 
 
-def _source(r, ctx: _Context, c) -> str:
+def _source(r, ctx: _Context, c, line: int | None = None) -> str:
+    if r.id == "INST-REV-HCPCS":
+        label = ctx.ioce_label(c, line)
+        return f"{r.source}; I/OCE revenue codes '{label}'" if label else r.source
     if r.id == "INST-POA":
         got = ctx.poa_exempt(c.statement_through) if c.facility_code == "11" else None
         return f"{r.source}; POA-exempt list '{got[0]}'" if got else r.source
