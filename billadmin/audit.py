@@ -416,21 +416,34 @@ def row_digest(
     leaves the digests of existing rows as they were. DELETED for a row that is gone."""
     if values is None:
         return DELETED
+    return _digest(table, row_id, values, defaults).hexdigest()
+
+
+def _digest(
+    table: str, row_id: int, values: dict[str, Any], defaults: dict[str, Any] | None
+) -> hashlib._Hash:
+    """row_digest's sha256 (its raw 32 bytes are what a batch seal packs)."""
     dflt = defaults or {}
     clean = {
         k: (v.hex() if isinstance(v, bytes) else v)
         for k, v in values.items()
         if v is not None and not (k in dflt and type(v) is type(dflt[k]) and v == dflt[k])
     }
-    return hashlib.sha256(_DIGEST_JSON([table, row_id, clean]).encode()).hexdigest()
+    return hashlib.sha256(_DIGEST_JSON([table, row_id, clean]).encode())
 
 
 # json.dumps(x, sort_keys=True, separators=(",", ":")) without building an encoder per call
 _DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 
-def _seal_hash(secret: bytes, prev_hash: str, table: str, row_id: int, digest: str) -> str:
+def _seal_hash(secret: bytes, prev_hash: str, table: str, row_id: int | str, digest: str) -> str:
+    """A seal's chain entry. A batch seal's `row_id` is its range "first..last" and its `digest`
+    the sha256 of its packed digests: no row id is written with "..", so the two never meet."""
     return _mac(secret, f"{prev_hash}|{table}|{row_id}|{digest}")
+
+
+def _batch_range(first: int, last: int) -> str:
+    return f"{first}..{last}"
 
 
 class _SealMac:
@@ -444,7 +457,7 @@ class _SealMac:
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
 
-    def __call__(self, prev_hash: str, table: str, row_id: int, digest: str) -> str:
+    def __call__(self, prev_hash: str, table: str, row_id: int | str, digest: str) -> str:
         inner = self._inner.copy()
         inner.update(f"{prev_hash}|{table}|{row_id}|{digest}".encode())
         outer = self._outer.copy()
@@ -561,6 +574,151 @@ def _digests_hold(db: Database, digests: str) -> bool:
     return True
 
 
+# ---- batch seals: one seal record for a run of planned rows (issue 15) -----------------------
+
+# the shape of a table of planned batches (plan_batches, insert_planned): `source` is the temp
+# table the rows are copied from, `digests` each row's raw sha256 (row_digest) in id order
+BATCHES_SQL = (
+    "(tbl TEXT NOT NULL, source TEXT NOT NULL, first_id INTEGER NOT NULL,"
+    " last_id INTEGER NOT NULL, digests BLOB NOT NULL)"
+)
+BATCH_ROWS = 1000  # rows a batch seal covers at most (32 KB of digests)
+
+
+def plan_batches(db: Database, table: str, source: str, into: str) -> int:
+    """Before the write lock: the batch seals of the rows `source` holds for `table` (a temp
+    table made by CREATE TABLE AS SELECT * FROM `table`, each row with its final id), packed
+    into `into` (BATCHES_SQL): one batch per run of consecutive ids, at most BATCH_ROWS, with
+    each row's digest as `seal` computes it from the stored row. The write transaction copies
+    the rows with `insert_planned`. Streams `source`; returns the number of rows digested."""
+    idcol = rowid_column(db, table)
+    defaults = column_defaults(db, table)
+    cur = db.conn.execute(f"SELECT * FROM {source} ORDER BY {idcol}")
+    names = [d[0] for d in cur.description]
+    n = 0
+    first, last = 0, -1  # the batch being packed: ids first..last
+    packed: list[bytes] = []
+    while rows := cur.fetchmany(_CHUNK):
+        batches: list[tuple[str, str, int, int, bytes]] = []
+        for r in rows:
+            values = dict(zip(names, r, strict=True))
+            rid = values[idcol]
+            if packed and (rid != last + 1 or len(packed) == BATCH_ROWS):
+                batches.append((table, source, first, last, b"".join(packed)))
+                packed = []
+            if not packed:
+                first = rid
+            packed.append(_digest(table, rid, values, defaults).digest())
+            last = rid
+            n += 1
+        db.conn.executemany(f"INSERT INTO {into} VALUES (?, ?, ?, ?, ?)", batches)
+    if packed:
+        db.execute(
+            f"INSERT INTO {into} VALUES (?, ?, ?, ?, ?)",
+            (table, source, first, last, b"".join(packed)),
+        )
+    return n
+
+
+@dataclass(frozen=True)
+class _Bulk:
+    """Rows insert_planned copied, to be sealed by their batch records (`seal`)."""
+
+    table: str
+    source: str
+    batches: str
+    first: int
+    last: int
+
+
+_bulks: weakref.WeakKeyDictionary[Database, list[_Bulk]] = weakref.WeakKeyDictionary()
+
+
+def insert_planned(db: Database, table: str, source: str, batches: str) -> bool:
+    """In a write transaction: INSERT INTO `table` SELECT * FROM `source`, the rows sealed by the
+    batch records planned for them (plan_batches into `batches`) instead of one seal a row.
+
+    The batches are taken only when they cover exactly the ids the source holds, one run of
+    consecutive ids (none of which `table` held before: the copy would fail on its primary
+    key), and a sample of the copied rows
+    (the first of each batch and one in SAMPLE_EVERY) has the digests its batch says; else
+    each row is sealed from the database as any insert is. A row changed after the copy in the
+    same transaction is queued and sealed again, after its batch, and that seal supersedes the
+    batch's entry. `billadmin check` recomputes every digest from the stored rows. Returns
+    whether the batches were taken."""
+    if not db.conn.in_transaction:
+        raise RuntimeError("audit.insert_planned must run inside db.write()")
+    idcol = rowid_column(db, table)
+    n, lo, hi = db.execute(f"SELECT COUNT(*), MIN({idcol}), MAX({idcol}) FROM {source}").fetchone()
+    ranges = db.execute(
+        f"SELECT first_id, last_id FROM {batches} WHERE tbl = ? AND source = ? ORDER BY first_id",
+        (table, source),
+    ).fetchall()
+    fits = (
+        n > 0
+        and _has_batch_columns(db)
+        and hi - lo + 1 == n
+        and ranges
+        and ranges[0][0] == lo
+        and ranges[-1][1] == hi
+        and all(a[1] + 1 == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    )
+    db.execute(f"INSERT INTO {table} SELECT * FROM {source} ORDER BY rowid")
+    if not fits or not _batches_hold(db, table, source, batches):
+        return False
+    _bulks.setdefault(db, []).append(_Bulk(table, source, batches, lo, hi))
+    return True
+
+
+def _has_batch_columns(db: Database) -> bool:
+    """row_seals can hold batch seals (integrity migration m007_seal_batches)."""
+    cols = {r[1] for r in db.execute("PRAGMA table_info(row_seals)").fetchall()}
+    return "digests" in cols
+
+
+def _batches_hold(db: Database, table: str, source: str, batches: str) -> bool:
+    """The copied rows of a sample (each batch's first, one in SAMPLE_EVERY) have the digests
+    their batch gives them."""
+    want: dict[int, bytes] = {}
+    for first, last, blob in db.execute(
+        f"SELECT first_id, last_id, digests FROM {batches} WHERE tbl = ? AND source = ?",
+        (table, source),
+    ):
+        if len(blob) != 32 * (last - first + 1):
+            return False
+        for rid in {first, *range(first + (-first) % SAMPLE_EVERY, last + 1, SAMPLE_EVERY)}:
+            want[rid] = blob[32 * (rid - first) : 32 * (rid - first + 1)]
+    defaults = column_defaults(db, table)
+    stored = fetch_rows(db, table, list(want))
+    return all(
+        rid in stored and _digest(table, rid, stored[rid], defaults).digest() == d
+        for rid, d in want.items()
+    )
+
+
+def _seal_batches(db: Database, bulks: list[_Bulk], prev: str, mac: _SealMac) -> tuple[str, int]:
+    """Write the batch seal records of the rows insert_planned copied; (chain head, records)."""
+    n = 0
+    for b in bulks:
+        rows = []
+        for first, last, blob in db.execute(
+            f"SELECT first_id, last_id, digests FROM {b.batches} WHERE tbl = ? AND source = ?"
+            " ORDER BY first_id",
+            (b.table, b.source),
+        ):
+            sha = hashlib.sha256(blob).hexdigest()
+            h = mac(prev, b.table, _batch_range(first, last), sha)
+            rows.append((b.table, first, last, sha, blob, prev, h))
+            prev = h
+        db.conn.executemany(
+            "INSERT INTO row_seals (tbl, row_id, last_id, digest, digests, prev_hash, hash)"
+            " VALUES (?,?,?,?,?,?,?)",
+            rows,
+        )
+        n += len(rows)
+    return prev, n
+
+
 @dataclass(frozen=True)
 class Marks:
     """Where the queues and chains stood when the write transaction began."""
@@ -571,7 +729,10 @@ class Marks:
 
 
 def begin_marks(db: Database) -> Marks | None:
-    _clear_digests(db)  # a registration (use_digests) never outlives its transaction
+    _clear_digests(
+        db
+    )  # a registration (use_digests, insert_planned) never outlives its transaction
+    _bulks.pop(db, None)
     try:
         p, a, s = db.execute(
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM seal_pending),"
@@ -585,15 +746,21 @@ def begin_marks(db: Database) -> Marks | None:
     return Marks(p, a, s)
 
 
-def seal(db: Database, after: int, digests: str | None = None) -> int:
+def seal(
+    db: Database, after: int, digests: str | None = None, bulks: list[_Bulk] | None = None
+) -> int:
     """Seal the rows this transaction queued (seal_pending ids above `after`, the mark taken at
     BEGIN); entries queued before it were made outside billadmin and stay for `check` to report.
     A row queued more than once is sealed once, in the order of its first entry, with the
     digest of its values at the end of the transaction. `digests`: a temp table of row digests
-    computed before the lock (use_digests says when they are taken). Streams the queue in
-    chunks (a run queues about eight rows a claim). Returns the number of seals written."""
+    computed before the lock (use_digests says when they are taken). `bulks`: rows copied by
+    insert_planned, sealed first by their batch records; a row of theirs queued once is their
+    copy's own entry, one queued again changed after the copy and is sealed after its batch.
+    Streams the queue in chunks (a run queues about eight rows a claim). Returns the number of
+    seal records written."""
+    bulks = bulks or []
     top = db.execute("SELECT MAX(id) FROM seal_pending WHERE id > ?", (after,)).fetchone()[0]
-    if top is None:
+    if top is None and not bulks:
         return 0
     secret = secret_for_write(db)
     if secret is None:
@@ -614,6 +781,12 @@ def seal(db: Database, after: int, digests: str | None = None) -> int:
     last = db.execute("SELECT hash FROM row_seals ORDER BY id DESC LIMIT 1").fetchone()
     prev = last[0] if last else GENESIS
     mac = _SealMac(secret)
+    prev, n = _seal_batches(db, bulks, prev, mac)
+    if top is None:
+        return n
+    copied: dict[str, list[tuple[int, int]]] = {}
+    for b in bulks:
+        copied.setdefault(b.table, []).append((b.first, b.last))
     defaults: dict[str, dict[str, Any]] = {}
     pre = "d.digest" if digests else "NULL"
     join = f" LEFT JOIN {digests} d ON d.tbl = q.tbl AND d.row_id = q.row_id" if digests else ""
@@ -622,7 +795,6 @@ def seal(db: Database, after: int, digests: str | None = None) -> int:
         " WHERE q.id > ? AND q.id <= ? ORDER BY q.id",
         (after, top),
     )
-    n = 0
     while chunk := cur.fetchmany(_CHUNK):
         todo: list[tuple[str, int, str | None]] = []
         need: dict[str, list[int]] = {}
@@ -632,6 +804,8 @@ def seal(db: Database, after: int, digests: str | None = None) -> int:
                     continue
                 sealed_repeated.add((t, r))
                 d = None
+            elif t in copied and any(a <= r <= b for a, b in copied[t]):
+                continue  # the copy's own entry: its batch seals it
             todo.append((t, r, d))
             if d is None:
                 need.setdefault(t, []).append(r)
@@ -663,7 +837,7 @@ def before_commit(db: Database, marks: Marks | None) -> Head | None:
         marks = Marks(0, marks.audit, marks.seals)
     digests = _registered_digests(db)
     _clear_digests(db)
-    sealed = seal(db, marks.pending, digests)
+    sealed = seal(db, marks.pending, digests, _bulks.pop(db, None))
     grew = sealed or (
         db.execute("SELECT COALESCE(MAX(id), 0) FROM audit_log").fetchone()[0] > marks.audit
     )
@@ -724,34 +898,81 @@ def verify(db: Database) -> list[ChainBreak]:
 
 
 def verify_seal_chain(db: Database, secret: bytes | None) -> list[str]:
+    """The seals' keyed chain, per-row and batch records in one order (their ids)."""
     out: list[str] = []
     prev_hash, prev_id = GENESIS, 0
-    for sid, t, r, digest, ph, h in db.execute(
-        "SELECT id, tbl, row_id, digest, prev_hash, hash FROM row_seals ORDER BY id"
+    batches = _has_batch_columns(db)
+    cols = "last_id, digests" if batches else "NULL, NULL"
+    for sid, t, r, digest, ph, h, last, blob in db.execute(
+        f"SELECT id, tbl, row_id, digest, prev_hash, hash, {cols} FROM row_seals ORDER BY id"
     ):
         if sid != prev_id + 1:
             out.append(f"seals {prev_id + 1}..{sid - 1} are missing (rows deleted with them)")
         if ph != prev_hash:
             out.append(f"seal {sid}: prev_hash does not match the previous seal")
-        if secret is not None and not hmac.compare_digest(_seal_hash(secret, ph, t, r, digest), h):
-            out.append(f"seal {sid} ({t} row {r}): edited, or rehashed without the secret")
+        if last is None:
+            what, ok = f"{t} row {r}", blob is None
+            rid: int | str = r
+        else:
+            what, rid = f"{t} rows {r}..{last}", _batch_range(r, last)
+            ok = (
+                isinstance(blob, bytes)
+                and len(blob) == 32 * (last - r + 1)
+                and hashlib.sha256(blob).hexdigest() == digest
+            )
+        if not ok or (
+            secret is not None
+            and not hmac.compare_digest(_seal_hash(secret, ph, t, rid, digest), h)
+        ):
+            out.append(f"seal {sid} ({what}): edited, or rehashed without the secret")
         prev_hash, prev_id = h, sid
         if len(out) >= 100:
             break
     return out
 
 
-def verify_sealed_rows(db: Database, tables: Iterable[str]) -> list[str]:
-    """Each sealed table's rows as they are now against their latest seal."""
-    latest: dict[tuple[str, int], str] = {}
-    for t, r, digest in db.execute(
-        "SELECT tbl, row_id, digest FROM row_seals WHERE id IN"
+def _latest_seals(db: Database) -> dict[str, dict[int, tuple[int, str | bytes]]]:
+    """table -> row id -> (seal id, digest) of its latest seal, per-row or in a batch: a later
+    seal supersedes an earlier one whatever their kind. A per-row digest is hex text (or
+    DELETED), a batch entry the raw 32 bytes."""
+    latest: dict[str, dict[int, tuple[int, str | bytes]]] = {}
+    batches = _has_batch_columns(db)
+    last_col = "last_id" if batches else "NULL"
+    for sid, t, r, digest, last in db.execute(
+        f"SELECT id, tbl, row_id, digest, {last_col} FROM row_seals WHERE id IN"
         " (SELECT MAX(id) FROM row_seals GROUP BY tbl, row_id)"
     ):
-        latest[(t, r)] = digest
+        if last is not None:  # a batch record filed under its first id: the row's own seal is
+            own = db.execute(  # an earlier per-row one, if any
+                "SELECT id, digest FROM row_seals WHERE tbl = ? AND row_id = ? AND id < ?"
+                " AND last_id IS NULL ORDER BY id DESC LIMIT 1",
+                (t, r, sid),
+            ).fetchone()
+            if own is None:
+                continue
+            sid, digest = own
+        latest.setdefault(t, {})[r] = (sid, digest)
+    if not batches:
+        return latest
+    for sid, t, first, last, blob in db.execute(
+        "SELECT id, tbl, row_id, last_id, digests FROM row_seals WHERE last_id IS NOT NULL"
+        " ORDER BY id"
+    ):
+        rows = latest.setdefault(t, {})
+        for k in range(last - first + 1):
+            had = rows.get(first + k)
+            if had is None or had[0] < sid:
+                rows[first + k] = (sid, blob[32 * k : 32 * k + 32])
+    return latest
+
+
+def verify_sealed_rows(db: Database, tables: Iterable[str]) -> list[str]:
+    """Each sealed table's rows as they are now against their latest seal."""
+    latest = _latest_seals(db)
     out: list[str] = []
     for t in tables:
         defaults = column_defaults(db, t)
+        sealed = latest.get(t, {})
         cur = db.execute(f"SELECT rowid AS _rowid_, * FROM {t}")
         names = [d[0] for d in cur.description]
         seen = set()
@@ -759,13 +980,15 @@ def verify_sealed_rows(db: Database, tables: Iterable[str]) -> list[str]:
             values = dict(zip(names, r, strict=True))
             rid = values.pop("_rowid_")
             seen.add(rid)
-            want = latest.get((t, rid))
+            want = sealed.get(rid)
             if want is None:
                 out.append(f"{t} row {rid} has no seal (added outside billadmin)")
-            elif want != row_digest(t, rid, values, defaults):
+                continue
+            d = _digest(t, rid, values, defaults)
+            if want[1] != (d.digest() if isinstance(want[1], bytes) else d.hexdigest()):
                 out.append(f"{t} row {rid} changed since it was sealed")
-        for (st, rid), digest in latest.items():
-            if st == t and rid not in seen and digest != DELETED:
+        for rid, (_, digest) in sealed.items():
+            if rid not in seen and digest != DELETED:
                 out.append(f"{t} row {rid} was deleted (its seal remains)")
     return out[:200]
 

@@ -514,3 +514,19 @@ def m006_remit_adjudication(db):
     """Medicare's MIA/MOA adjudication of a claim payment (remit_adjudications) is evidence like
     the claim payment it belongs to: append-only and sealed."""
     _exec(db, _protect_sql(_M006_REMIT_APPEND_ONLY, _M006_REMIT_SEALED))
+
+
+@integrity()
+def m007_seal_batches(db):
+    """A run's planned rows (`invoice generate`) are sealed by one record per batch of
+    consecutive ids holding each row's digest (audit.insert_planned) instead of one record a
+    row: a batch record is a row_seals row with last_id and the packed digests, in the same
+    keyed chain, so per-row seals made before stay valid."""
+    _exec(
+        db,
+        """
+    ALTER TABLE row_seals ADD COLUMN last_id INTEGER;
+    ALTER TABLE row_seals ADD COLUMN digests BLOB;
+    CREATE INDEX row_seals_batches ON row_seals(id) WHERE last_id IS NOT NULL
+    """,
+    )

@@ -389,7 +389,7 @@ def _fetched(monkeypatch) -> dict[str, list[int]]:
     return seen
 
 
-def test_the_runs_rows_are_sealed_with_digests_computed_before_the_lock(
+def test_the_runs_rows_are_sealed_by_batch_records_planned_before_the_lock(
     practice, tmp_path, monkeypatch
 ):
     seen = _fetched(monkeypatch)
@@ -402,30 +402,55 @@ def test_the_runs_rows_are_sealed_with_digests_computed_before_the_lock(
         for t in ("invoices", "invoice_lines", "invoice_snapshots")
     }
     assert n == {"invoices": 41, "invoice_lines": 61, "invoice_snapshots": 41}
-    # 40 claims planned: their rows were not read back, only the sample (each table's first
+    # 40 claims planned: their rows were not read back, only the sample (each batch's first
     # row and one in 64); the patient invoice is issued under the lock and read back as before
     assert sorted(seen["invoice_lines"]) == [1, 61]  # the first planned line and the patient's
     assert sorted(seen["invoices"]) == [1, 41]
-    sealed = practice.execute(
-        "SELECT COUNT(*) FROM row_seals WHERE tbl IN ('invoices', 'invoice_lines',"
-        " 'invoice_snapshots', 'invoice_events')"
-    ).fetchone()[0]
+    # one batch record per planned table (the 'sent' events a second one for invoice_events),
+    # a per-row seal for each row of the patient invoice
+    batches = practice.execute(
+        "SELECT tbl, row_id, last_id FROM row_seals WHERE last_id IS NOT NULL ORDER BY id"
+    ).fetchall()
     events = practice.execute("SELECT COUNT(*) FROM invoice_events").fetchone()[0]
-    assert sealed == 41 + 61 + 41 + events
+    assert batches == [
+        ("invoices", 1, 40),
+        ("invoice_lines", 1, 60),
+        ("invoice_events", 1, 40),
+        ("invoice_snapshots", 1, 40),
+        ("invoice_files", 1, 40),
+        ("invoice_events", 41, 80),
+    ]
+    per_row = practice.execute(
+        "SELECT tbl, row_id FROM row_seals WHERE last_id IS NULL AND tbl IN ('invoices',"
+        " 'invoice_lines', 'invoice_snapshots', 'invoice_events') ORDER BY tbl, row_id"
+    ).fetchall()
+    assert events == 81 and per_row == [
+        ("invoice_events", 81),
+        ("invoice_lines", 61),
+        ("invoice_snapshots", 41),
+        ("invoices", 41),
+    ]
+    assert practice.execute("SELECT COUNT(*) FROM seal_pending").fetchone()[0] == 0
     assert integrity.run_checks(practice) == []
 
 
 def test_a_wrong_planned_digest_is_sealed_and_found_by_check(practice, tmp_path, monkeypatch, cli):
     """Sealing trusts what billadmin computed before the lock only as far as `check` proves it:
-    a digest that is not the row's (here changed on purpose, outside the sample) is the
-    LEDGER-SEAL finding it would be if the row had been edited after it was sealed."""
+    a digest in a batch that is not the row's (here changed on purpose, outside the sample) is
+    the LEDGER-SEAL finding it would be if the row had been edited after it was sealed."""
     real = gen._plan_seals
 
     def plan_then_spoil(conn, result, plan):
         real(conn, result, plan)
+        first, blob = conn.execute(
+            f"SELECT first_id, digests FROM {gen.DIGESTS}"
+            " WHERE tbl = 'invoice_lines' AND 7 BETWEEN first_id AND last_id"
+        ).fetchone()
+        k = 7 - first
+        spoilt = blob[: 32 * k] + bytes(32) + blob[32 * (k + 1) :]
         conn.execute(
-            f"UPDATE {gen.DIGESTS} SET digest = 'f' || substr(digest, 2)"
-            " WHERE tbl = 'invoice_lines' AND row_id = 7"
+            f"UPDATE {gen.DIGESTS} SET digests = ? WHERE tbl = 'invoice_lines' AND first_id = ?",
+            (spoilt, first),
         )
 
     monkeypatch.setattr(gen, "_plan_seals", plan_then_spoil)

@@ -102,8 +102,9 @@ _PLANNED = ("invoices", "invoice_lines", "invoice_events", "invoice_snapshots")
 # the 837P files' invoice_files rows and 'sent' events, planned too, copied after the files'
 # interchanges are recorded when the ids they were planned with still hold (_copy_sent)
 _PLANNED_SENT = (("_plan_files", "invoice_files"), ("_plan_sent", "invoice_events"))
-# their row digests, computed in phase (a) for the write phase's seal (audit.use_digests)
-DIGESTS = "temp._plan_digests"
+# their batch seals (each row's digest, packed per run of consecutive ids), computed in phase
+# (a) for the write phase's copy (audit.plan_batches, audit.insert_planned)
+DIGESTS = "temp._plan_batches"
 # preparations before a run whose input keeps changing gives up (RunChanged): a run that commits
 # claims sends each run being prepared meanwhile back once (the claim series moved), so up to
 # this many runs started at once all finish (tests/test_invoice_generate.py starts four)
@@ -145,7 +146,7 @@ def generate(
         and compared with the ones rendered. Anything different: the transaction rolls back,
         the staged files are removed and the run is prepared again from a new snapshot (at most
         ATTEMPTS times, then RunChanged, exit 3). Otherwise the planned rows are copied (their
-        seal digests were computed in phase (a): _plan_seals, audit.use_digests), the
+        batch seals were computed in phase (a): _plan_seals, audit.insert_planned), the
         files recorded, patient invoices issued and held.csv written, then COMMIT; invoices.csv
         (and .xlsx) are rendered after it without the lock and recorded by a short transaction
         (_listing_after_commit).
@@ -345,20 +346,21 @@ def _next_event_id(conn: Database) -> int:
 
 def _plan_seals(conn: Database, result: RunResult, plan: _Plan) -> None:
     """Phase (a), once the rows are planned: the 'issued' events get their ids (the next ones
-    in the snapshot: other commands add events too, so _rebase_events follows them), and every
-    planned row its seal digest (audit.plan_digests), so the write phase's seal only chains the
-    HMACs of the rows it copies (audit.use_digests)."""
+    in the snapshot: other commands add events too, so _rebase_events follows them), and the
+    planned rows their batch seals (audit.plan_batches: each row's digest, one record per run of
+    ids), so the write phase copies them without queueing a seal a row and its seal only chains
+    one HMAC a batch (audit.insert_planned)."""
     t = time.perf_counter()
     plan.events_base = _next_event_id(conn)
     conn.execute(f"UPDATE {PLAN}invoice_events SET id = ? + rowid - 1", (plan.events_base,))
     if plan.x12 is not None:
         _plan_sent(conn, plan, plan.x12)
     conn.execute(f"DROP TABLE IF EXISTS {DIGESTS}")
-    conn.execute(f"CREATE TABLE {DIGESTS} {audit.DIGESTS_SQL}")
+    conn.execute(f"CREATE TABLE {DIGESTS} {audit.BATCHES_SQL}")
     for table in _PLANNED:
-        audit.plan_digests(conn, table, f"{PLAN}{table}", DIGESTS)
+        audit.plan_batches(conn, table, f"{PLAN}{table}", DIGESTS)
     for name, table in _PLANNED_SENT:
-        audit.plan_digests(conn, table, f"temp.{name}", DIGESTS)
+        audit.plan_batches(conn, table, f"temp.{name}", DIGESTS)
     result.timings["seal digests"] = time.perf_counter() - t
 
 
@@ -402,8 +404,8 @@ def _plan_sent(conn: Database, plan: _Plan, x12: X12Run) -> None:
 
 def _copy_sent(conn: Database, plan: _Plan, run_id: int, first_interchange: int) -> bool:
     """Under the lock, once the interchanges are recorded (X12Run.record's copy_planned): the
-    planned files and 'sent' events inserted when every id they name is the one given now;
-    else their digests are dropped and record inserts them as it always did."""
+    planned files and 'sent' events inserted (with their batch seals) when every id they name
+    is the one given now; else record inserts them as it always did."""
     sp = plan.sent
     first_event = plan.events_base + sp.events if sp else 0
     if (
@@ -413,20 +415,15 @@ def _copy_sent(conn: Database, plan: _Plan, run_id: int, first_interchange: int)
         and _next_event_id(conn) == first_event
     ):
         for name, table in _PLANNED_SENT:
-            conn.execute(f"INSERT INTO {table} SELECT * FROM temp.{name} ORDER BY rowid")
+            audit.insert_planned(conn, table, f"temp.{name}", DIGESTS)
         return True
-    conn.execute(
-        f"DELETE FROM {DIGESTS} WHERE tbl = 'invoice_files'"
-        " OR (tbl = 'invoice_events' AND row_id >= ?)",
-        (first_event,),
-    )
     return False
 
 
 def _rebase_events(conn: Database, result: RunResult, plan: _Plan, *, digest: bool = True) -> None:
     """Other commands (a payment posted, an acknowledgment) added invoice events since the
     planned ones were numbered: they move up to follow them, and their digests are computed
-    again (digest=False, under the lock: dropped, so the seal reads the rows back instead)."""
+    again (digest=False, under the lock: dropped, so they are sealed a row at a time)."""
     base = _next_event_id(conn)
     if base == plan.events_base:
         return
@@ -437,7 +434,7 @@ def _rebase_events(conn: Database, result: RunResult, plan: _Plan, *, digest: bo
     conn.execute(f"DELETE FROM {DIGESTS} WHERE tbl = 'invoice_events'")
     if digest:
         for events in (f"{PLAN}invoice_events", "temp._plan_sent"):
-            audit.plan_digests(conn, "invoice_events", events, DIGESTS)
+            audit.plan_batches(conn, "invoice_events", events, DIGESTS)
     result.timings["seal digests"] = result.timings.get("seal digests", 0) + time.perf_counter() - t
 
 
@@ -594,10 +591,9 @@ def _write_phase(
     if not plan.live:
         _check_and_take(conn, result, plan)
         _rebase_events(conn, result, plan, digest=False)
-        for t in _PLANNED:
-            conn.execute(f"INSERT INTO {t} SELECT * FROM {PLAN}{t} ORDER BY rowid")
+        for t in _PLANNED:  # sealed by their planned batch records (audit.py says how it checks)
+            audit.insert_planned(conn, t, f"{PLAN}{t}", DIGESTS)
         _drop_plan(conn, sent=False)
-        audit.use_digests(conn, DIGESTS)  # the seal chains them (audit.py says how it checks)
         if opts.claims:
             cob_by_payer, cob_issues = _cob(conn, result, opts, plan)
             if cob_by_payer:
