@@ -66,7 +66,7 @@ def codes_load(
         str,
         typer.Argument(
             help="icd10cm, icd10pcs, hcpcs, cpt, ncci-ptp, mue, modifiers, icd9cm, lab-ncd,"
-            " mcd-articles, poa-exempt, ncci-hospital or mue-hospital.",
+            " mcd-articles, poa-exempt, ncci-hospital, mue-hospital or ioce-revenue.",
             show_default=False,
         ),
     ],
@@ -114,6 +114,7 @@ def codes_load(
         billadmin codes load ncci-hospital ccioph-v322r0-f1.txt ccioph-v322r0-f2.txt
         billadmin codes load mue-hospital MCR_MUE_OutpatientHospitalServices_Eff_2026-07-01.csv
         billadmin codes load poa-exempt POAexemptCodesFY27.txt
+        billadmin codes load ioce-revenue ioce-revenue-2026q3.csv --effective 2026-07-01
         billadmin codes load icd9cm
         billadmin codes load lab-ncd lab-ncd-2026-10.csv
         billadmin codes load mcd-articles current_article_csv/ --contractor 12502
