@@ -223,6 +223,45 @@ def test_void_rebill_a_part_bills_its_lines_again(long_visit, tmp_path):
     assert res.held == []
     new = [r for r in res.issued if r["kind"] == "claim" and not r.get("queued")]
     assert [(r["encounter"], r["total_cents"]) for r in new] == [("E1", 18 * 1000 + 2500 + 4000)]
+    # it is part 3 again, and says so
+    (data,) = db.execute(
+        "SELECT s.data FROM invoices i JOIN invoice_snapshots s ON s.invoice_id = i.id"
+        " WHERE i.number = ?",
+        (new[0]["number"],),
+    ).fetchone()
+    assert json.loads(data)["split"] == {"part": 3, "of": 3}
+    text = next((tmp_path / "next").glob("*.edi")).read_text()
+    assert validate.validate_text(text).valid
+    assert "NTE*ADD*CLAIM 3 OF 3 FOR THE SAME VISIT" in text
+    # and it is replaced from its own 20 lines, not the encounter's 120
+    res = lifecycle.replace(db, new[0]["number"], scrub=_claim_rules, today=fx.TODAY)
+    assert res["total_cents"] == 18 * 1000 + 2500 + 4000
+
+
+def test_a_line_added_to_a_split_encounter_is_a_correction(long_visit, tmp_path):
+    db = long_visit
+    _split(db)
+    _run(db, tmp_path)
+    eid = db.execute("SELECT id FROM encounters WHERE number = 'E1'").fetchone()[0]
+    with dbmod.write(db):  # a late line
+        db.execute(
+            "INSERT INTO charge_lines (encounter_id, line_no, code, dx_pointers, units,"
+            " charge_cents) VALUES (?, 121, '36415', '1', 1, 1500)",
+            (eid,),
+        )
+    res = _run(db, tmp_path, out_dir=tmp_path / "next")
+    assert [(h.encounter, [f.rule for f in h.findings]) for h in res.held] == [
+        ("E1", ["ALREADY-BILLED"])
+    ]
+    # replacing the last part adds it there: 21 lines
+    res = lifecycle.replace(db, "C000003", scrub=_claim_rules, today=fx.TODAY)
+    assert res["total_cents"] == 18 * 1000 + 2500 + 4000 + 1500
+    n = db.execute(
+        "SELECT COUNT(*) FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id"
+        " WHERE i.number = ?",
+        (res["replacement"],),
+    ).fetchone()[0]
+    assert n == 21
 
 
 def test_already_billed_still_holds_an_unsplit_encounter(db, tmp_path):

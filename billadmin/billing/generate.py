@@ -522,7 +522,7 @@ def _prepare(
         today=opts.today,
         say=opts.say,
     )
-    held_ids = split.long_claims(prac, result, g.claim_encs, held_ids)  # over 50 lines (split.py)
+    held_ids = split.long_claims(conn, prac, result, g.claim_encs, held_ids)  # over 50 lines
     # each claim's encounter is released once its payer's file is rendered
     g.claim_encs = [e for e in g.claim_encs if e["id"] not in held_ids]
     g.self_encs = [e for e in g.self_encs if e["id"] not in held_ids]

@@ -72,11 +72,15 @@ def split_encounter(e: dict) -> list[dict]:
     ]
 
 
-def long_claims(prac: dict, result: RunResult, claim_encs: list[dict], held: set[int]) -> set[int]:
+def long_claims(
+    conn: Database, prac: dict, result: RunResult, claim_encs: list[dict], held: set[int]
+) -> set[int]:
     """`invoice generate`, right after the holds: under `split`, each encounter held only for
     CLAIM-LINES is released and replaced in `claim_encs` (in place) by its parts; from the ones
-    held for other errors too, the CLAIM-LINES finding is dropped. Returns the ids still held."""
-    if prac.get("long_claims") != "split" or not held:
+    held for other errors too, the CLAIM-LINES finding is dropped; lines of a part given back by
+    `invoice void --rebill` go out marked as that part again (`_rebilled`). Returns the ids
+    still held."""
+    if prac.get("long_claims") != "split":
         return held
     kept = []
     released: set[int] = set()
@@ -89,14 +93,40 @@ def long_claims(prac: dict, result: RunResult, claim_encs: list[dict], held: set
             kept.append(h)
         else:
             released.add(h.encounter_id)
-    if not released:
-        return held
     result.held = kept
     out: list[dict] = []
     for e in claim_encs:
-        out += split_encounter(e) if e["id"] in released else [e]
+        if e["id"] in released:
+            out += split_encounter(e)
+        elif e["id"] not in held:
+            out.append(e)
+    _rebilled(conn, [e for e in out if "split" not in e])
     claim_encs[:] = out
     return held - released
+
+
+def _rebilled(conn: Database, encs: list[dict]) -> None:
+    """Encounters whose lines were on a part of a split claim before (voided with --rebill): the
+    new claim is that part again (the latest part that held any of its lines)."""
+    from .content import temp_ids
+
+    if not encs:
+        return
+    t = temp_ids(conn, "_split_encs", {e["id"] for e in encs})
+    was: dict[int, dict] = {}
+    for line_id, data in conn.execute(
+        f"SELECT l.charge_line_id, json_extract(s.data, '$.split') FROM {t} t"
+        " JOIN invoices i ON i.encounter_id = t.id JOIN invoice_snapshots s ON s.invoice_id = i.id"
+        " JOIN invoice_lines l ON l.invoice_id = i.id WHERE i.kind = 'claim'"
+        " AND json_extract(s.data, '$.split') IS NOT NULL ORDER BY i.id"
+    ):
+        was[line_id] = json.loads(data)
+    if not was:
+        return
+    for e in encs:
+        parts_of = [was[ln["charge_line_id"]] for ln in e["lines"] if ln["charge_line_id"] in was]
+        if parts_of:
+            e["split"] = parts_of[-1]
 
 
 def label(encounter: str | None, split: dict | None) -> str | None:
@@ -116,13 +146,11 @@ def of_invoice(conn: Database, invoice_id: int) -> dict | None:
 
 
 def replacement_lines(conn: Database, orig: dict, enc: dict) -> None:
-    """For `invoice replace|resubmit` of a part (`enc` as lifecycle._encounter_now read it, every
-    current line of the encounter): keep the lines that are not on another active claim of the
-    encounter (its own lines, as corrected, and any added since), and carry the part's `split`
-    into the new claim. A claim that is not a part is left as it is."""
-    part = of_invoice(conn, orig["id"])
-    if part is None:
-        return
+    """For `invoice replace|resubmit` (`enc` as lifecycle._encounter_now read it, every current
+    line of the encounter): the lines on another active claim of the encounter (the other parts
+    of a split encounter) are left out, so the new claim carries the original's lines as
+    corrected and any added since; a part's `split` is carried into it. An encounter billed on
+    one claim keeps every line."""
     elsewhere = {
         r[0]
         for r in conn.execute(
@@ -133,10 +161,14 @@ def replacement_lines(conn: Database, orig: dict, enc: dict) -> None:
             (enc["id"], orig["id"]),
         )
     }
+    part = of_invoice(conn, orig["id"])
+    if not elsewhere and part is None:
+        return
     enc["lines"] = [ln for ln in enc["lines"] if ln["charge_line_id"] not in elsewhere]
     if not enc["lines"]:
         raise Conflict(
-            f"{orig['number']} (part {part['part']} of {part['of']} of encounter"
-            f" {enc['number']}) has no billable lines left: void it instead"
+            f"{orig['number']}: every line of encounter {enc['number']} is on another claim:"
+            " void it instead"
         )
-    enc["split"] = part
+    if part is not None:
+        enc["split"] = part

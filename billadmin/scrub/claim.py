@@ -110,9 +110,10 @@ def already_billed(conn: Database, ids_sql: str, args: tuple = ()) -> dict[int, 
     """Encounter id -> number of an active invoice (not voided or replaced) holding some of its
     billed lines, for the encounters `ids_sql` (a SELECT of encounter ids) names. Lines marked
     unbilled again are being rebilled: `invoice replace` scrubs the encounter with them unbilled
-    before it marks the claim replaced, which is the correction this rule asks for. A claim that
-    is one part of a split encounter (billing/split.py) does not count: such an encounter is
-    billed on several claims by design."""
+    before it marks the claim replaced, which is the correction this rule asks for. An encounter
+    split into several claims (billing/split.py) is billed on several by design: its parts do
+    not count while lines of a part are being billed again (a part replaced, or voided with
+    --rebill); a line added later still holds the encounter (replace a part to add it)."""
     out: dict[int, str] = {}
     for eid, number in conn.execute(
         "SELECT c.encounter_id, i.number FROM charge_lines c"
@@ -122,9 +123,12 @@ def already_billed(conn: Database, ids_sql: str, args: tuple = ()) -> dict[int, 
         " AND NOT EXISTS"
         " (SELECT 1 FROM invoice_events v WHERE v.invoice_id = i.id"
         " AND v.status IN ('voided', 'replaced'))"
-        # one of the claims a long encounter was split into (billing/split.py): by design
-        " AND NOT EXISTS (SELECT 1 FROM invoice_snapshots s WHERE s.invoice_id = i.id"
-        " AND json_extract(s.data, '$.split') IS NOT NULL)",
+        # a part of a split encounter, while lines of a part are being billed again
+        " AND NOT (EXISTS (SELECT 1 FROM invoice_snapshots s WHERE s.invoice_id = i.id"
+        " AND json_extract(s.data, '$.split') IS NOT NULL) AND EXISTS (SELECT 1 FROM charge_lines"
+        " u JOIN invoice_lines ul ON ul.charge_line_id = u.id JOIN invoice_snapshots us"
+        " ON us.invoice_id = ul.invoice_id WHERE u.encounter_id = c.encounter_id"
+        " AND u.status = 'unbilled' AND json_extract(us.data, '$.split') IS NOT NULL))",
         args,
     ):
         out.setdefault(eid, number)
