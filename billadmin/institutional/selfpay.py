@@ -168,3 +168,18 @@ def issue(
         if not (h.encounter in billed and all(f.rule == HELD_RULE for f in h.findings))
     ]
     return issues
+
+
+def bill(
+    conn: Database,
+    result: RunResult,
+    staged: Staged,
+    prac: dict,
+    ids: InvoiceIds,
+    *,
+    through: _dt.date,
+    **kw,
+) -> list[NewInvoice]:
+    """`invoice generate`, where it issues the patient invoices (in its write transaction):
+    `issue` for the claims `due` through `through`; `kw` as `issue` takes them."""
+    return issue(conn, result, staged, prac, due(conn, through=through), ids, **kw)
