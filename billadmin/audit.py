@@ -629,6 +629,7 @@ class _Bulk:
     batches: str
     first: int
     last: int
+    taken: bool  # the batches were taken (else the rows were queued a row at a time)
 
 
 _bulks: weakref.WeakKeyDictionary[Database, list[_Bulk]] = weakref.WeakKeyDictionary()
@@ -639,15 +640,19 @@ def insert_planned(db: Database, table: str, source: str, batches: str) -> bool:
     batch records planned for them (plan_batches into `batches`) instead of one seal a row.
 
     The batches are taken only when they cover exactly the ids the source holds, one run of
-    consecutive ids (none of which `table` held before: the copy would fail on its primary
-    key), and a sample of the copied rows
-    (the first of each batch and one in SAMPLE_EVERY) has the digests its batch says; else
-    each row is sealed from the database as any insert is. A row changed after the copy in the
-    same transaction is queued and sealed again, after its batch, and that seal supersedes the
-    batch's entry. `billadmin check` recomputes every digest from the stored rows. Returns
-    whether the batches were taken."""
+    consecutive ids lo..hi (none of which `table` held before: the copy would fail on its
+    primary key). The copy then runs in a seal window: a seal_window row (table, lo, hi), which
+    the seal triggers read, so the rows are not queued one by one in seal_pending; it is closed
+    by the next statement, and the seal refuses to commit a transaction that opened a window
+    insert_planned did not (_windows_closed). A sample of the copied rows (the first of each
+    batch and one in SAMPLE_EVERY) must have the digests its batch gives them, else the rows are
+    queued as the triggers would have and each is sealed from the database. A row changed after
+    the copy in the same transaction is queued and sealed after its batch, and that seal
+    supersedes the batch's entry. `billadmin check` recomputes every digest from the stored
+    rows. Returns whether the batches were taken."""
     if not db.conn.in_transaction:
         raise RuntimeError("audit.insert_planned must run inside db.write()")
+    bulks = _bulks.setdefault(db, [])
     idcol = rowid_column(db, table)
     n, lo, hi = db.execute(f"SELECT COUNT(*), MIN({idcol}), MAX({idcol}) FROM {source}").fetchone()
     ranges = db.execute(
@@ -656,24 +661,60 @@ def insert_planned(db: Database, table: str, source: str, batches: str) -> bool:
     ).fetchall()
     fits = (
         n > 0
-        and _has_batch_columns(db)
+        and _has_window(db)
         and hi - lo + 1 == n
         and ranges
         and ranges[0][0] == lo
         and ranges[-1][1] == hi
         and all(a[1] + 1 == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
     )
-    db.execute(f"INSERT INTO {table} SELECT * FROM {source} ORDER BY rowid")
-    if not fits or not _batches_hold(db, table, source, batches):
+    if not fits:
+        db.execute(f"INSERT INTO {table} SELECT * FROM {source} ORDER BY rowid")
         return False
-    _bulks.setdefault(db, []).append(_Bulk(table, source, batches, lo, hi))
-    return True
+    # the window: the seal triggers do not queue this table's rows in lo..hi while it is open
+    window = db.execute(
+        "INSERT INTO seal_window (tbl, first_id, last_id) VALUES (?, ?, ?)", (table, lo, hi)
+    ).lastrowid
+    db.execute(f"INSERT INTO {table} SELECT * FROM {source} ORDER BY rowid")
+    db.execute("DELETE FROM seal_window WHERE id = ?", (window,))
+    taken = _batches_hold(db, table, source, batches)
+    bulks.append(_Bulk(table, source, batches, lo, hi, taken))
+    if not taken:  # queued as the triggers would have: each row sealed from the database
+        db.execute(
+            f"INSERT INTO seal_pending (tbl, row_id) SELECT ?, rowid FROM {table}"
+            " WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
+            (table, lo, hi),
+        )
+    return taken
 
 
 def _has_batch_columns(db: Database) -> bool:
     """row_seals can hold batch seals (integrity migration m007_seal_batches)."""
     cols = {r[1] for r in db.execute("PRAGMA table_info(row_seals)").fetchall()}
     return "digests" in cols
+
+
+def _has_window(db: Database) -> bool:
+    """The seal triggers honour seal_window (integrity migration m008_seal_window)."""
+    return (
+        db.execute("SELECT 1 FROM sqlite_master WHERE name = 'seal_window'").fetchone() is not None
+    )
+
+
+def _windows_closed(db: Database, marks: Marks, bulks: list[_Bulk]) -> None:
+    """Before COMMIT: every window this transaction opened was insert_planned's, and is closed;
+    else rows were inserted unqueued that no batch seals, and nothing is committed."""
+    if not _has_window(db):
+        return
+    opened, open_now = db.execute(
+        "SELECT (SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'seal_window'),"
+        " (SELECT COUNT(*) FROM seal_window)"
+    ).fetchone()
+    if open_now or opened - marks.windows != len(bulks):
+        raise RuntimeError(
+            "cannot seal: rows were inserted through a seal window that no batch seal covers"
+            " (seal_window used outside audit.insert_planned); nothing was written"
+        )
 
 
 def _batches_hold(db: Database, table: str, source: str, batches: str) -> bool:
@@ -726,24 +767,25 @@ class Marks:
     pending: int
     audit: int
     seals: int
+    windows: int = 0  # seal windows opened so far (sqlite_sequence of seal_window)
 
 
 def begin_marks(db: Database) -> Marks | None:
-    _clear_digests(
-        db
-    )  # a registration (use_digests, insert_planned) never outlives its transaction
+    # a registration (use_digests, insert_planned) never outlives its transaction
+    _clear_digests(db)
     _bulks.pop(db, None)
     try:
-        p, a, s = db.execute(
+        p, a, s, w = db.execute(
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM seal_pending),"
             " (SELECT COALESCE(MAX(id), 0) FROM audit_log),"
-            " (SELECT COALESCE(MAX(id), 0) FROM row_seals)"
+            " (SELECT COALESCE(MAX(id), 0) FROM row_seals),"
+            " (SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'seal_window')"
         ).fetchone()
     except Exception as e:  # a database before the integrity migrations: nothing to seal yet
         if "no such table" in str(e):
             return None
         raise
-    return Marks(p, a, s)
+    return Marks(p, a, s, w)
 
 
 def seal(
@@ -754,8 +796,8 @@ def seal(
     A row queued more than once is sealed once, in the order of its first entry, with the
     digest of its values at the end of the transaction. `digests`: a temp table of row digests
     computed before the lock (use_digests says when they are taken). `bulks`: rows copied by
-    insert_planned, sealed first by their batch records; a row of theirs queued once is their
-    copy's own entry, one queued again changed after the copy and is sealed after its batch.
+    insert_planned, never queued (the seal window), sealed first by their batch records; a row
+    of theirs queued changed after the copy and is sealed after its batch, which it supersedes.
     Streams the queue in chunks (a run queues about eight rows a claim). Returns the number of
     seal records written."""
     bulks = bulks or []
@@ -784,9 +826,6 @@ def seal(
     prev, n = _seal_batches(db, bulks, prev, mac)
     if top is None:
         return n
-    copied: dict[str, list[tuple[int, int]]] = {}
-    for b in bulks:
-        copied.setdefault(b.table, []).append((b.first, b.last))
     defaults: dict[str, dict[str, Any]] = {}
     pre = "d.digest" if digests else "NULL"
     join = f" LEFT JOIN {digests} d ON d.tbl = q.tbl AND d.row_id = q.row_id" if digests else ""
@@ -804,8 +843,6 @@ def seal(
                     continue
                 sealed_repeated.add((t, r))
                 d = None
-            elif t in copied and any(a <= r <= b for a, b in copied[t]):
-                continue  # the copy's own entry: its batch seals it
             todo.append((t, r, d))
             if d is None:
                 need.setdefault(t, []).append(r)
@@ -834,10 +871,12 @@ def before_commit(db: Database, marks: Marks | None) -> Head | None:
         marks = begin_marks(db)  # the transaction created the tables (the migration)
         if marks is None:
             return None
-        marks = Marks(0, marks.audit, marks.seals)
+        marks = Marks(0, marks.audit, marks.seals, marks.windows)
     digests = _registered_digests(db)
     _clear_digests(db)
-    sealed = seal(db, marks.pending, digests, _bulks.pop(db, None))
+    bulks = _bulks.pop(db, [])
+    _windows_closed(db, marks, bulks)
+    sealed = seal(db, marks.pending, digests, [b for b in bulks if b.taken])
     grew = sealed or (
         db.execute("SELECT COALESCE(MAX(id), 0) FROM audit_log").fetchone()[0] > marks.audit
     )

@@ -8,8 +8,10 @@ Rules (each a function returning findings; severity error unless noted):
   AUDIT-SECRET    the secret of a database holding keyed rows is where billadmin keeps it.
   AUDIT-ANCHOR    the database still holds the head anchored outside it (the local anchor, or
                   a shipped copy: `check --anchor FILE`): a cut tail or rebuilt chain is found.
-  LEDGER-SEAL     each sealed row (schema.SEALED) matches its latest keyed seal, every seal is
-                  in an unbroken chain, and no change waits unsealed (made outside billadmin).
+  LEDGER-SEAL     each sealed row (schema.SEALED) matches its latest keyed seal (a per-row seal
+                  or its entry in a batch seal, whichever is later), every seal is in an
+                  unbroken chain, no change waits unsealed (made outside billadmin) and no seal
+                  window was left open.
   TRIGGER         every protective trigger exists with the SQL the migrations give it.
   RECEIPT-GAP     receipt numbers run R0000001.. with no gap, each equal to its row id.
   AUDIT-AMOUNT    amounts the audit log recorded (payment post/refund, check-in co-pay, 835
@@ -116,6 +118,15 @@ def check_seals(conn) -> list[Finding]:
                 f"{table}: {n} row change(s) made outside billadmin, never sealed (first row {first})",
             )
         )
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'seal_window'").fetchone():
+        for table, first, last in conn.execute("SELECT tbl, first_id, last_id FROM seal_window"):
+            out.append(
+                _f(
+                    "LEDGER-SEAL",
+                    f"{table}: a seal window for rows {first}..{last} was left open outside"
+                    " billadmin (rows inserted there are not queued for their seal)",
+                )
+            )
     return out
 
 

@@ -530,3 +530,32 @@ def m007_seal_batches(db):
     CREATE INDEX row_seals_batches ON row_seals(id) WHERE last_id IS NOT NULL
     """,
     )
+
+
+# the tables sealed when m008_seal_window was written: their insert triggers honour the window
+_M008_WINDOW = (
+    _M002_SEALED + _M003_SEALED + _M004_STATEMENTS_SEALED + _M005_REMIT_SEALED + _M006_REMIT_SEALED
+)
+
+
+@integrity()
+def m008_seal_window(db):
+    """Rows copied under a batch seal (audit.insert_planned) are not queued one by one in
+    seal_pending: while a seal_window row names their table and id range the insert trigger
+    skips them; billadmin opens it for one statement and the seal refuses to commit a
+    transaction that opened one it cannot account for."""
+    sql = """
+    CREATE TABLE seal_window (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL,
+        first_id INTEGER NOT NULL, last_id INTEGER NOT NULL
+    ) STRICT;
+    """
+    for t in _M008_WINDOW:
+        sql += (
+            f"    DROP TRIGGER {t}_seal_insert;\n"
+            f"    CREATE TRIGGER {t}_seal_insert AFTER INSERT ON {t}\n"
+            f"        WHEN NOT EXISTS (SELECT 1 FROM seal_window w WHERE w.tbl = '{t}'"
+            " AND NEW.rowid BETWEEN w.first_id AND w.last_id)\n"
+            f"        BEGIN INSERT INTO seal_pending (tbl, row_id) VALUES ('{t}', NEW.rowid); END;\n"
+        )
+    _exec(db, sql)

@@ -223,3 +223,90 @@ def test_a_database_sealed_row_by_row_migrates_and_verifies(db_path):
         "patients: 2 row change(s) made outside billadmin, never sealed (first row 2)",
     ]
     conn.close()
+
+
+# ---- the seal window: copied rows are not queued one by one (m008_seal_window) -----------------
+
+
+def test_a_copy_queues_nothing_and_a_later_insert_is_queued_again(db):
+    _plan(db, range(1, 51))
+    with dbmod.write(db):
+        assert audit.insert_planned(db, "patients", "temp.plan_p", "temp.plan_b")
+        assert db.execute("SELECT COUNT(*) FROM seal_pending").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM seal_window").fetchone()[0] == 0  # closed
+        db.execute(_PAT.format(t="patients"), (51, "M00051", None))  # after the window
+        assert db.execute("SELECT row_id FROM seal_pending").fetchall() == [(51,)]
+    assert _seals(db) == [("patients", 1, 50), ("patients", 51, None)]
+    assert _messages(db) == []
+
+
+def test_a_window_opened_outside_insert_planned_refuses_the_commit(db):
+    """A row inserted through a seal window that no batch seal covers is never queued: the seal
+    refuses to commit, and nothing is written."""
+    with pytest.raises(RuntimeError, match="no batch seal covers"), dbmod.write(db):
+        db.execute("INSERT INTO seal_window (tbl, first_id, last_id) VALUES ('patients', 1, 9)")
+        db.execute(_PAT.format(t="patients"), (3, "M00003", None))
+        db.execute("DELETE FROM seal_window")
+    assert db.execute("SELECT COUNT(*) FROM patients").fetchone()[0] == 0
+    # left open: refused too
+    with pytest.raises(RuntimeError, match="no batch seal covers"), dbmod.write(db):
+        db.execute("INSERT INTO seal_window (tbl, first_id, last_id) VALUES ('patients', 1, 9)")
+    # beside a real copy: still refused
+    _plan(db, range(1, 11))
+    with pytest.raises(RuntimeError, match="no batch seal covers"), dbmod.write(db):
+        audit.insert_planned(db, "patients", "temp.plan_p", "temp.plan_b")
+        db.execute("INSERT INTO seal_window (tbl, first_id, last_id) VALUES ('patients', 20, 29)")
+        db.execute(_PAT.format(t="patients"), (20, "M00020", None))
+        db.execute("DELETE FROM seal_window WHERE first_id = 20")
+    assert db.execute("SELECT COUNT(*) FROM patients").fetchone()[0] == 0
+    assert _copy(db) is True  # and the copy alone commits
+    assert _messages(db) == []
+
+
+def test_a_row_inserted_in_a_window_outside_billadmin_is_caught_by_check(cli, db):
+    _plan(db, range(1, 11))
+    _copy(db)
+    # another program, without billadmin's seal: a window around its insert
+    db.execute("INSERT INTO seal_window (tbl, first_id, last_id) VALUES ('patients', 11, 11)")
+    db.execute(_PAT.format(t="patients"), (11, "M00011", None))
+    assert _messages(db) == [
+        "patients row 11 has no seal (added outside billadmin)",
+        "patients: a seal window for rows 11..11 was left open outside billadmin (rows inserted"
+        " there are not queued for their seal)",
+    ]
+    db.execute("DELETE FROM seal_window")
+    r = cli("check", "--format", "json")
+    assert r.exit_code == 1
+    assert [f["message"] for f in json.loads(r.stdout) if f["rule"] == "LEDGER-SEAL"] == [
+        "patients row 11 has no seal (added outside billadmin)"
+    ]
+
+
+def test_the_window_is_per_table_and_range(db):
+    """While a window is open, rows of another table, or of its table outside its range, are
+    queued as always (a trigger adding rows during a copy would be in that position)."""
+    with dbmod.write(db):
+        db.execute(_PAT.format(t="patients"), (1, "M00001", None))
+        db.execute("INSERT INTO payers (id, code, name, kind) VALUES (1, 'P1', 'P', 'commercial')")
+    db.execute("INSERT INTO seal_window (tbl, first_id, last_id) VALUES ('patients', 5, 9)")
+    db.execute(_PAT.format(t="patients"), (10, "M00010", None))
+    db.execute(
+        "INSERT INTO coverages (id, patient_id, payer_id, member_id, effective_from)"
+        " VALUES (7, 1, 1, 'X', '2026-01-01')"
+    )
+    db.execute(_PAT.format(t="patients"), (7, "M00007", None))  # in the window: not queued
+    assert db.execute("SELECT tbl, row_id FROM seal_pending ORDER BY id").fetchall() == [
+        ("patients", 10),
+        ("coverages", 7),
+    ]
+
+
+def test_the_insert_triggers_honour_the_window_and_check_knows_their_sql(db):
+    from billadmin.schema import SEALED
+
+    for t in SEALED:
+        sql = db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = ?", (f"{t}_seal_insert",)
+        ).fetchone()[0]
+        assert f"WHEN NOT EXISTS (SELECT 1 FROM seal_window w WHERE w.tbl = '{t}'" in sql
+    assert integrity.check_triggers(db) == []
