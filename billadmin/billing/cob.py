@@ -54,6 +54,7 @@ import datetime as _dt
 import functools
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -719,66 +720,137 @@ def require_answers(conn: Database, numbers: list[str]) -> list[int]:
     return out
 
 
-def issue(
+# transfers from 835s that `route` looks at: not routed, not on a patient invoice (the ones it
+# leaves to the patient stay here until a patient invoice bills them)
+PENDING_SQL = (
+    "SELECT a.id FROM adjustments a JOIN invoices i ON i.id = a.invoice_id"
+    " JOIN remit_adjustments ra ON ra.adjustment_id = a.id"
+    " WHERE a.source = 'transfer' AND i.kind = 'claim' AND a.amount_cents > 0"
+    " AND NOT EXISTS (SELECT 1 FROM cob_routes r WHERE r.adjustment_id = a.id)"
+    " AND NOT EXISTS (SELECT 1 FROM patient_invoice_adjustments x WHERE x.adjustment_id = a.id)"
+)
+
+
+def unrouted(conn: Database) -> bool:
+    """Whether `route` has transfers to look at (PENDING_SQL)."""
+    return conn.execute(PENDING_SQL + " LIMIT 1").fetchone() is not None
+
+
+@dataclass
+class Planned:
+    """A run's next-payer claims (`plan_claims`), built and numbered, their invoice rows
+    inserted `into` the run's plan (or the ledger); the rows that go with them wait here for
+    `write_claims` under the write lock."""
+
+    issues: list[NewInvoice] = field(default_factory=list)
+    adjustments: list[tuple] = field(default_factory=list)  # the OA-23 'cob' adjustment of each
+    cob_claims: list[tuple] = field(default_factory=list)
+    links: list[tuple[int, int]] = field(default_factory=list)  # inst_claim_invoices rows
+    priors: list[int] = field(default_factory=list)  # the prior claims they were built from
+    rows: list[dict] = field(default_factory=list)  # result.cob: billed, held
+
+    def by_payer(self) -> dict[int, list[tuple[int, dict]]]:
+        out: dict[int, list[tuple[int, dict]]] = defaultdict(list)
+        for it in self.issues:
+            out[it.row["payer_id"]].append((it.row["id"], it.issued_content()))
+        return out
+
+
+# builds one next-payer claim from its answer: (the claim, unnumbered, or None; findings)
+Builder = Callable[["Database", "Due", "InvoiceIds"], tuple["NewInvoice | None", list[Finding]]]
+
+
+def plan_claims(
     conn: Database,
     result,
     payers: dict[int, dict],
     ids: InvoiceIds,
+    numbers: Callable[[int], list[str]],
+    build_one: Builder,
     *,
+    institutional: bool,
     scope_payer_id: int | None,
     only: list[int] | None,
-    issued_on: str,
-    today: _dt.date,
     at: str,
-) -> tuple[dict[int, list[tuple[int, dict]]], list[NewInvoice]]:
-    """Route what posted answers left, then build, check and insert every next-payer claim due
-    (held ones join result.held); returns (payer id -> [(invoice id, content)]) for the payer's
-    837P and the claims issued. result.cob lists what was routed, issued, held or is waiting."""
-    from . import numbering
+    into: str = "",
+) -> Planned:
+    """Every next-payer claim due (`due`, within --payer and --cob) for professional claims
+    (837P: `build`) or institutional ones (837I: institutional/cob.py), built by `build_one`,
+    numbered with `numbers(count)` (peeked before the lock, taken inside it) and inserted with
+    their snapshots `into` the run's plan tables; held ones join result.held. One implementation
+    for both kinds: the OA-23 adjustment (the total less what the prior payer left, so the open
+    balance is exactly that), the cob_claims row and, for an 837I, the link to the facility
+    claim are returned for `write_claims`."""
     from .invoices import insert_invoices, insert_snapshots
     from .result import Held
 
-    rows = [r.row() for r in route(conn, today=today, at=at)]
+    out = Planned()
     built: list[tuple[NewInvoice, Due]] = []
     for d in due(conn, scope_payer_id):
         if only is not None and d.prior_invoice_id not in only:
             continue
-        if _institutional(conn, d.prior_invoice_id):
-            continue  # its next-payer claim is an 837I: institutional/generate.py bills it
-        it, findings = build(conn, d, "", ids, issued_on=issued_on, payers=payers)
+        if _institutional(conn, d.prior_invoice_id) != institutional:
+            continue
+        it, findings = build_one(conn, d, ids)
         prior_no = _claim_facts(conn, d.prior_invoice_id)["number"]
-        if findings:
+        if findings or it is None:
             f = findings[0]
             result.held.append(Held(f.encounter or prior_no, f.encounter_id or 0, findings))
-            rows.append(_wait_row(prior_no, f.rule, d, payers, f.message))
+            out.rows.append(_wait_row(prior_no, f.rule, d, payers, f.message))
             continue
         built.append((it, d))
-    for (it, _d), number in zip(built, numbering.take(conn, "claim", len(built)), strict=True):
+    if not built:
+        return out
+    for (it, _d), number in zip(built, numbers(len(built)), strict=True):
         it.row["number"] = number
         it.issued_content()["number"] = number
-    by_payer: dict[int, list[tuple[int, dict]]] = defaultdict(list)
-    if built:
-        insert_invoices(conn, [it for it, _ in built], at=at)
-        insert_snapshots(conn, [(it.row["id"], it.issued_content()) for it, _ in built])
+    insert_invoices(conn, [it for it, _ in built], at=at, into=into)
+    insert_snapshots(conn, [(it.row["id"], it.issued_content()) for it, _ in built], into=into)
     for it, d in built:
         c = it.issued_content()
-        conn.execute(
-            "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
-            " amount_cents, source, created_on, created_at)"
-            " VALUES (?, NULL, 'OA', '23', ?, 'cob', ?, ?)",
-            (it.row["id"], it.row["total_cents"] - d.left_cents, issued_on, at),
-        )
-        conn.execute(
-            "INSERT INTO cob_claims (invoice_id, prior_invoice_id, remit_claim_id, sequence)"
-            " VALUES (?,?,?,?)",
-            (it.row["id"], d.prior_invoice_id, d.remit_claim_id, c["responsibility"]),
-        )
-        by_payer[d.next_payer_id].append((it.row["id"], c))
+        iid = it.row["id"]
+        out.adjustments.append((iid, it.row["total_cents"] - d.left_cents, it.row["issued_on"], at))
+        out.cob_claims.append((iid, d.prior_invoice_id, d.remit_claim_id, c["responsibility"]))
+        if institutional:
+            (claim_id,) = conn.execute(
+                "SELECT claim_id FROM inst_claim_invoices WHERE invoice_id = ?",
+                (d.prior_invoice_id,),
+            ).fetchone()
+            out.links.append((iid, claim_id))
+        out.priors.append(d.prior_invoice_id)
         prior_no = _claim_facts(conn, d.prior_invoice_id)["number"]
-        rows.append(_wait_row(prior_no, "COB-NEXT-PAYER", d, payers, f"billed as {c['number']}"))
-    rows += waiting(conn, payers, today)
-    result.cob = rows
-    return by_payer, [it.slim() for it, _ in built]
+        out.rows.append(
+            _wait_row(prior_no, "COB-NEXT-PAYER", d, payers, f"billed as {c['number']}")
+        )
+        out.issues.append(it)
+    return out
+
+
+def write_claims(conn: Database, planned: Planned) -> None:
+    """Under the write lock: the rows `plan_claims` prepared for its claims."""
+    conn.conn.executemany(
+        "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
+        " amount_cents, source, created_on, created_at)"
+        " VALUES (?, NULL, 'OA', '23', ?, 'cob', ?, ?)",
+        planned.adjustments,
+    )
+    conn.conn.executemany(
+        "INSERT INTO cob_claims (invoice_id, prior_invoice_id, remit_claim_id, sequence)"
+        " VALUES (?,?,?,?)",
+        planned.cob_claims,
+    )
+    conn.conn.executemany(
+        "INSERT INTO inst_claim_invoices (invoice_id, claim_id) VALUES (?, ?)", planned.links
+    )
+
+
+def build_professional(payers: dict[int, dict], issued_on: str) -> Builder:
+    """`build` (the 837P next-payer claim) as plan_claims calls it."""
+
+    def build_one(conn: Database, d: Due, ids: InvoiceIds):
+        return build(conn, d, "", ids, issued_on=issued_on, payers=payers)
+
+    return build_one
 
 
 def _institutional(conn: Database, invoice_id: int) -> bool:

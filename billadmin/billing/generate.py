@@ -12,8 +12,10 @@ checks nothing it read has changed (steps 3-5 written; `generate` says how):
    `invoice replace`).
 3. Claims (one per encounter, numbered C...) carry collected co-pays as AMT*F5 and the payer's
    timely-filing deadline. Voids and replacements queued by `invoice void|replace` join them,
-   and so do next-payer (COB) claims for what posted 835s left (cob.py: routed first, so what
-   goes to a next payer or is held by a patient-protection rule never reaches step 4).
+   and so do next-payer (COB) claims for what posted 835s left (cob.py: routed first, in a
+   short transaction of its own, so what goes to a next payer or is held by a
+   patient-protection rule never reaches step 4), and institutional claims on 837Is
+   (institutional/generate.py).
    One 837P per payer; each is validated before it is written (x12files.Gate: the validator
    compiled from pyx12's maps, pyx12's verdicts; `pyx12=True` runs pyx12 too): a file that fails
    rolls the whole run back (no number is used) and the errors are raised (exit 2).
@@ -52,7 +54,7 @@ import datetime as _dt
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,6 +72,7 @@ from .x12files import X12Invalid, X12Run
 
 if TYPE_CHECKING:
     from ..db import Database
+    from ..institutional.generate import Prepared
 
 __all__ = ["Held", "RunChanged", "RunResult", "X12Invalid", "generate", "insert_invoices"]
 
@@ -90,10 +93,6 @@ class _Stale(Exception):
     def __init__(self, parts: list[str]):
         super().__init__(", ".join(parts))
         self.parts = parts
-
-
-class _NeedsLock(Exception):
-    "Under the lock: next-payer claims are due; they join their payers' 837Ps (see generate)."
 
 
 # phase (a)'s invoice rows wait in temp tables of the run's connection (no lock, little memory)
@@ -155,9 +154,15 @@ def generate(
     place; nothing is substituted. Gapless numbering and all-or-nothing are the lock's as before.
     Nothing is billed twice: a line billed by another run since the snapshot changes its status,
     so the digest differs and the next preparation no longer sees it unbilled.
-    Next-payer (COB) claims are issued under the lock (cob.issue routes and inserts): when some
-    are due, they join their payers' files, so the run is prepared again inside the lock as one
-    transaction (the lock is then held while validating, as before issue 15)."""
+    Next-payer (COB) claims and institutional claims (837I, UB-04) are prepared in phase (a)
+    like the others: what posted 835s left is routed first by a short transaction of its own
+    (cob.route: its own business fact, idempotent), then the claims due are built, numbered
+    after the 837P claims, planned and rendered into their payers' files (cob.plan_claims,
+    institutional/generate.py); under the lock only their plan is copied and their few other
+    rows inserted (cob.write_claims, institutional write). A transfer to route that was not
+    there when the run was prepared (an 835 posted meanwhile) sends the run back (readset.more).
+    Only a dry run with transfers to route is `live` (prepared inside one write transaction,
+    rolled back): routing writes, and a dry run writes nothing."""
     today = today or _dt.date.today()
     through = through or today
     if through > today:
@@ -196,10 +201,16 @@ def generate(
             if not dry_run:  # an earlier run into this folder stopped after its COMMIT
                 notes = repair_runs(conn, out_dir)
                 remove_stale_temps(conn, out_dir)
-            live, attempt = False, 0
+            # a dry run cannot route (a write of its own): it is prepared in its rolled-back
+            # transaction when there is something to route
+            live = dry_run and claims and cob.unrouted(conn)
+            attempt, routed = 0, []
             while True:
                 attempt += 1
                 result = RunResult(out_dir=out_dir, dry_run=dry_run, notes=list(notes))
+                if not live and claims:
+                    routed += _route(conn, opts)
+                result.cob = list(routed)
                 try:
                     _attempt(conn, result, opts, live=live)
                 except _Stale as e:
@@ -211,9 +222,6 @@ def generate(
                         ) from None
                     opts.say(f"{e} changed while the run was prepared: preparing it again")
                     continue
-                except _NeedsLock:
-                    live = True
-                    continue
                 break
     finally:
         _drop_plan(conn)
@@ -222,6 +230,15 @@ def generate(
         if gc_was:
             gc.enable()
     return result
+
+
+def _route(conn: Database, opts: _Options) -> list[dict]:
+    """What posted 835s left, routed (cob.route) by a short write transaction of its own before
+    the run is prepared; result.cob rows of what was routed."""
+    if not cob.unrouted(conn):
+        return []
+    with db.write(conn):
+        return [r.row() for r in cob.route(conn, today=opts.today, at=audit.utcnow())]
 
 
 def _attempt(conn: Database, result: RunResult, opts: _Options, *, live: bool) -> None:
@@ -314,7 +331,7 @@ def _recheck(conn: Database, result: RunResult, plan: _Plan) -> None:
     t = time.perf_counter()
     conn.execute("BEGIN")
     try:
-        now = readset.digest(conn, plan.billed_table, plan.g.pat_table)
+        now = _digest(conn, plan)
         _rebase_events(conn, result, plan)
     finally:
         conn.execute("COMMIT")
@@ -491,6 +508,11 @@ class _Plan:
     version: int | None = None  # PRAGMA data_version before the snapshot
     events_base: int = 0  # the id of the first planned invoice event (_plan_seals)
     sent: _SentPlan | None = None  # the ids the files' rows were planned with (_plan_sent)
+    # next-payer claims (837P, 837I) and institutional claims planned, their rows for the lock
+    cob: list[cob.Planned] = field(default_factory=list)
+    inst: Prepared | None = None
+    # temp tables of their patients and prior claims (readset.more), once they are planned
+    more_tables: tuple[str, str] | None = None
 
 
 def _prepare(
@@ -559,8 +581,43 @@ def _prepare(
         _new_plan_tables(conn)
     _issue_claims(conn, result, staged, opts, plan, t0=t0)
     if not live:
+        _more_readset(conn, result, plan)
         _plan_seals(conn, result, plan)
     return plan
+
+
+def _more_readset(conn: Database, result: RunResult, plan: _Plan) -> None:
+    """Phase (a), in the same snapshot: what the next-payer and institutional claims read
+    (readset.more) joins the readset."""
+    t = time.perf_counter()
+    issues = [it for planned in plan.cob for it in planned.issues]
+    pats = {it.row["patient_id"] for it in issues}
+    if plan.inst is not None:
+        pats |= plan.inst.patient_ids
+    plan.more_tables = (
+        content.temp_ids(conn, "_gen_more_pat", pats),
+        content.temp_ids(conn, "_gen_cob_prior", [p for pl in plan.cob for p in pl.priors]),
+    )
+    plan.readset.update(readset.more(conn, *plan.more_tables))
+    result.timings["readset"] += time.perf_counter() - t
+
+
+def _claim_numbers(conn: Database, plan: _Plan) -> Callable[[int], list[str]]:
+    """`numbers(count)`: the run's next claim numbers, after the ones it already has (peeked
+    in phase (a), taken when live); all of them are in plan.claim_numbers, in order."""
+
+    def numbers(count: int) -> list[str]:
+        if count <= 0:
+            return []
+        have = len(plan.claim_numbers)
+        if plan.live:
+            got = numbering.take(conn, "claim", count)
+        else:
+            got = numbering.peek(conn, "claim", have + count)[have:]
+        plan.claim_numbers += got
+        return got
+
+    return numbers
 
 
 def _check_and_take(conn: Database, result: RunResult, plan: _Plan) -> None:
@@ -569,9 +626,7 @@ def _check_and_take(conn: Database, result: RunResult, plan: _Plan) -> None:
     parts: list[str] = []
     if readset.data_version(conn) != plan.version:  # another connection committed meanwhile
         result.timings["readset again"] = time.perf_counter()
-        parts = readset.changed(
-            plan.readset, readset.digest(conn, plan.billed_table, plan.g.pat_table)
-        )
+        parts = readset.changed(plan.readset, _digest(conn, plan))
         result.timings["readset again"] = time.perf_counter() - result.timings["readset again"]
     if numbering.take(conn, "claim", len(plan.claim_numbers)) != plan.claim_numbers:
         parts.append("claim numbers")
@@ -584,6 +639,14 @@ def _check_and_take(conn: Database, result: RunResult, plan: _Plan) -> None:
         raise _Stale(parts)
 
 
+def _digest(conn: Database, plan: _Plan) -> dict[str, str]:
+    """What the run read (readset.py), as hashed in phase (a)."""
+    out = readset.digest(conn, plan.billed_table, plan.g.pat_table)
+    if plan.more_tables is not None:
+        out.update(readset.more(conn, *plan.more_tables))
+    return out
+
+
 def _write_phase(
     conn: Database, result: RunResult, staged: Staged, opts: _Options, plan: _Plan
 ) -> None:
@@ -594,11 +657,12 @@ def _write_phase(
         for t in _PLANNED:  # sealed by their planned batch records (audit.py says how it checks)
             audit.insert_planned(conn, t, f"{PLAN}{t}", DIGESTS)
         _drop_plan(conn, sent=False)
-        if opts.claims:
-            cob_by_payer, cob_issues = _cob(conn, result, opts, plan)
-            if cob_by_payer:
-                raise _NeedsLock()
-            plan.issues += cob_issues
+    for planned in plan.cob:  # next-payer claims' adjustments, cob_claims and 837I links
+        cob.write_claims(conn, planned)
+    if plan.inst is not None:
+        from ..institutional import generate as inst
+
+        inst.write(conn, plan.inst)
     g = plan.g
     issued_on = opts.today.isoformat()
     run_id = conn.execute(
@@ -628,28 +692,6 @@ def _write_phase(
         files_by_invoice = plan.x12.record(
             None if plan.live else lambda first: _copy_sent(conn, plan, run_id, first)
         )
-    if opts.claims:  # institutional claims: their 837Is, under the lock (institutional/generate.py)
-        from ..institutional import generate as inst
-
-        more, more_queued = inst.issue(
-            conn,
-            result,
-            staged,
-            plan.prac,
-            plan.ids,
-            through=opts.through,
-            today=opts.today,
-            scope_id=plan.scope["id"] if plan.scope else None,
-            run_id=run_id,
-            at=plan.at,
-            files_by_invoice=files_by_invoice,
-            workers=opts.workers,
-            pyx12=opts.pyx12,
-            say=opts.say,
-        )
-        plan.issues += more
-        plan.queued += more_queued
-
     t3 = time.perf_counter()
     p_issues: list[NewInvoice] = []
     if plan.patients:
@@ -686,23 +728,6 @@ def _write_phase(
         files_by_invoice,
         run_id,
         listing=plan.live or result.dry_run,
-    )
-
-
-def _cob(
-    conn: Database, result: RunResult, opts: _Options, plan: _Plan
-) -> tuple[dict[int, list[tuple[int, dict]]], list[NewInvoice]]:
-    """Next-payer (COB) claims for what posted 835s left (cob.issue: routed, built, inserted)."""
-    return cob.issue(
-        conn,
-        result,
-        plan.g.payers,
-        plan.ids,
-        scope_payer_id=plan.scope["id"] if plan.scope else None,
-        only=opts.cob_for,
-        issued_on=opts.today.isoformat(),
-        today=opts.today,
-        at=plan.at,
     )
 
 
@@ -771,11 +796,8 @@ def _issue_claims(
     g.claim_encs.sort(
         key=lambda e: (payers[e["coverage"]["payer_id"]]["code"], e["date_of_service"], e["number"])
     )
-    if plan.live:
-        numbers = numbering.take(conn, "claim", len(g.claim_encs))
-    else:
-        numbers = numbering.peek(conn, "claim", len(g.claim_encs)) if g.claim_encs else []
-    plan.claim_numbers = list(numbers)
+    take_numbers = _claim_numbers(conn, plan)
+    numbers = take_numbers(len(g.claim_encs))
     copays = copays_due(conn, g.pat_table) if g.claim_encs else {}
     by_payer: dict[int, list[tuple[dict, str]]] = defaultdict(list)
     for e, number in zip(g.claim_encs, numbers, strict=True):
@@ -785,11 +807,11 @@ def _issue_claims(
     queued_by_payer, plan.queued = (
         queued_claims(conn, result, payers, plan.scope) if opts.claims else ({}, [])
     )
-    # live: next-payer (COB) claims for what posted 835s left join their payer's 837P
-    if opts.claims and plan.live:
-        cob_by_payer, plan.issues = _cob(conn, result, opts, plan)
-        for payer_id, items in cob_by_payer.items():
-            queued_by_payer.setdefault(payer_id, []).extend(items)
+    # next-payer (COB) claims for what posted 835s left join their payer's 837P (837I)
+    inst_work = _cob_and_institutional(conn, result, opts, plan, take_numbers)
+    for payer_id, items in plan.cob[0].by_payer().items() if plan.cob else ():
+        queued_by_payer.setdefault(payer_id, []).extend(items)
+    plan.issues = [it.slim() for it in plan.cob[0].issues] if plan.cob else []
     x12 = (
         X12Run(
             conn,
@@ -802,8 +824,9 @@ def _issue_claims(
             pyx12=opts.pyx12,
             say=opts.say,
             live=plan.live,
+            issued_on=opts.today.isoformat(),
         )
-        if by_payer or queued_by_payer
+        if by_payer or queued_by_payer or inst_work
         else None
     )
     try:  # pyx12 workers (large runs) are stopped if anything below fails
@@ -826,6 +849,8 @@ def _issue_claims(
                 )
                 + plan.issues
             )
+        if x12 is not None and inst_work:
+            plan.issues += _stage_institutional(conn, opts, plan, x12, take_numbers)
         t2 = time.perf_counter()
         result.timings["claims"] = t2 - t0 - result.timings["scrub"]
 
@@ -837,6 +862,87 @@ def _issue_claims(
         if x12:
             x12.close()
     plan.x12 = x12
+
+
+def _cob_and_institutional(
+    conn: Database,
+    result: RunResult,
+    opts: _Options,
+    plan: _Plan,
+    numbers: Callable[[int], list[str]],
+) -> bool:
+    """The next-payer claims due, built, numbered after the new 837P claims and planned
+    (cob.plan_claims: the 837P ones first, then the 837I ones), and the institutional claims
+    read and held (institutional/generate.prepare); result.cob completed. Whether any 837I or
+    UB-04 is to be rendered."""
+    if not opts.claims:
+        return False
+    from ..institutional import generate as inst
+
+    payers, today = plan.g.payers, opts.today.isoformat()
+    into = "" if plan.live else PLAN
+    scope_id = plan.scope["id"] if plan.scope else None
+    plan.cob = [
+        cob.plan_claims(
+            conn,
+            result,
+            payers,
+            plan.ids,
+            numbers,
+            build,
+            institutional=institutional,
+            scope_payer_id=scope_id,
+            only=opts.cob_for,
+            at=plan.at,
+            into=into,
+        )
+        for institutional, build in (
+            (False, cob.build_professional(payers, today)),
+            (True, inst.build_next_payer(payers, today)),
+        )
+    ]
+    plan.inst = inst.prepare(
+        conn,
+        result,
+        payers,
+        through=opts.through,
+        today=opts.today,
+        scope_id=scope_id,
+        say=opts.say,
+    )
+    result.cob += [r for planned in plan.cob for r in planned.rows]
+    result.cob += cob.waiting(conn, payers, opts.today)
+    return bool(plan.inst.ready or plan.inst.queued or plan.cob[1].issues)
+
+
+def _stage_institutional(
+    conn: Database,
+    opts: _Options,
+    plan: _Plan,
+    x12: X12Run,
+    numbers: Callable[[int], list[str]],
+) -> list[NewInvoice]:
+    """The institutional claims numbered after the next-payer ones, planned and rendered with
+    the next-payer 837Is and the queued institutional voids on the run's X12Run (validated by
+    the gate with its 837Ps); their queued voids join the run's."""
+    from ..institutional import generate as inst
+
+    assert plan.inst is not None
+    issues = inst.stage(
+        conn,
+        plan.inst,
+        x12,
+        plan.ids,
+        numbers,
+        next_payer=plan.cob[1].issues,
+        payers=plan.g.payers,
+        today=opts.today,
+        at=plan.at,
+        into="" if plan.live else PLAN,
+        say=opts.say,
+    )
+    plan.queued += plan.inst.queued
+    return issues
 
 
 def _claims_per_payer(

@@ -12,6 +12,13 @@ lock when another connection committed anything meanwhile (PRAGMA data_version m
   fields recorded with the charges;
 - the billed patients, their coverages and authorizations, and the co-pays of their billed days
   (payments of kind copay, their receipts' service dates, the claims that already carry them);
+- institutional claims (institutional/generate.py): the institutional tables read whole (a claim
+  imported or corrected, billed or queued), their encounters, and the patients and coverages of
+  the claims billed;
+- next-payer (COB) claims: the routing and next-payer records (cob_routes, cob_claims, followed by
+  their count and highest rowid), and for each prior claim a next-payer claim is built from its
+  adjustments, its posted answers (remit claims, lines and CAS) and its patient's coverages;
+  the transfers from 835s still to route (an 835 posted meanwhile: routed before billing);
 - the tables every claim reads whole: payers (and their requirements and CARC rules), providers,
   the practice and settings, the claim queue and resends, the loaded code-set releases (each load
   adds a version row; the largest code tables are followed by their highest rowid).
@@ -25,6 +32,8 @@ from __future__ import annotations
 
 import hashlib
 from typing import TYPE_CHECKING
+
+from .cob import PENDING_SQL
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -133,6 +142,64 @@ def digest(conn: Database, enc_table: str, pat_table: str) -> dict[str, str]:
     for name in APPEND_MARKED:
         if name in have:
             out[name] = _hash(conn, f"SELECT MAX(rowid) FROM {name}")
+    return out
+
+
+# the institutional tables, each with its key (some are WITHOUT ROWID)
+INSTITUTIONAL = {
+    "inst_claims": "id",
+    "inst_claim_providers": "claim_id, role",
+    "inst_diagnoses": "claim_id, seq",
+    "inst_procedures": "claim_id, seq",
+    "inst_codes": "claim_id, kind, seq",
+    "inst_lines": "id",
+    "inst_claim_invoices": "invoice_id",
+}
+
+
+def more(conn: Database, pat_table: str, prior_table: str) -> dict[str, str]:
+    """The parts institutional and next-payer claims add (module docstring). `pat_table`: temp
+    table of the ids of their patients; `prior_table`: of the prior claims (invoice ids) their
+    next-payer claims are built from."""
+    have = _tables(conn)
+    out: dict[str, str] = {}
+    for name, key in INSTITUTIONAL.items():
+        if name in have:
+            out[name] = _hash(conn, f"SELECT * FROM {name} ORDER BY {key}")
+    if "inst_claims" in have:
+        out["inst_encounters"] = _hash(
+            conn,
+            "SELECT e.* FROM encounters e JOIN inst_claims c ON c.encounter_id = e.id"
+            " ORDER BY e.id",
+        )
+    out["patients+"] = _hash(conn, f"SELECT p.* FROM patients p JOIN {pat_table} t ON t.id = p.id")
+    out["coverages+"] = _hash(
+        conn,
+        f"SELECT c.* FROM coverages c JOIN {pat_table} t ON t.id = c.patient_id ORDER BY c.id",
+    )
+    out["transfers"] = _hash(conn, PENDING_SQL + " ORDER BY a.id")  # cob.route routes these
+    for name in ("cob_routes", "cob_claims"):
+        if name in have:
+            out[name] = _hash(conn, f"SELECT COUNT(*), MAX(rowid) FROM {name}")
+    out["prior_adjustments"] = _hash(
+        conn,
+        f"SELECT a.* FROM adjustments a JOIN {prior_table} t ON t.id = a.invoice_id ORDER BY a.id",
+    )
+    if "remit_claims" in have:
+        answers = f"SELECT c.id FROM remit_claims c JOIN {prior_table} t ON t.id = c.invoice_id"
+        out["prior_answers"] = _hash(
+            conn,
+            f"SELECT c.* FROM remit_claims c JOIN {prior_table} t ON t.id = c.invoice_id"
+            " ORDER BY c.id",
+        )
+        out["prior_answer_lines"] = _hash(
+            conn,
+            f"SELECT * FROM remit_lines WHERE claim_id IN ({answers}) ORDER BY id",
+        )
+        out["prior_answer_cas"] = _hash(
+            conn,
+            f"SELECT * FROM remit_adjustments WHERE claim_id IN ({answers}) ORDER BY id",
+        )
     return out
 
 

@@ -570,7 +570,9 @@ def add_paper(run: X12Run, payer_id: int, items: list[tuple[int, dict]]) -> None
         name = f"UB04-{payer['code']}-{c['number']}.pdf"
         final = inside(run.result.out_dir, name)  # the payer code comes from data
         if run.staged.enabled:
-            f = fields_from_content(c, payer_address=address, created=issued.get(iid))
+            f = fields_from_content(
+                c, payer_address=address, created=issued.get(iid, run.issued_on)
+            )
             run.staged.write_bytes(final, render(f, form=False))
         run.paper.append((iid, name, final))
     if payer.get("kind") == "medicare" and items:

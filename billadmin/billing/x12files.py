@@ -107,12 +107,16 @@ class X12Run:
         say: Progress = silent,
         live: bool = True,
         pyx12: bool = False,
+        issued_on: str | None = None,
     ):
         from .practice import SETTINGS
 
         self.conn, self.result, self.staged, self.payers = conn, result, staged, payers
         self.run_id, self.at, self.workers, self.say = run_id, at, workers, say
         self.live = live
+        # the run's issue date: its claims are planned (not in the ledger yet) when paper forms
+        # that print it are rendered (ub04.add_paper)
+        self.issued_on = issued_on
         self.peeked: dict[str, int] = (
             {} if live else {k: numbering.peek_controls(conn, k, 1)[0] for k in ("isa", "gs")}
         )

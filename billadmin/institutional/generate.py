@@ -1,23 +1,29 @@
 """`invoice generate` for institutional claims: 837I files beside the run's 837Ps.
 
-Called by billing/generate.py inside the run's write transaction, after the professional claims
-(so both share the run, the gapless C... claim series, the invoice ids and the listing):
+Called by billing/generate.py after the professional claims (so both share the run, the gapless
+C... claim series, the invoice ids, the X12 control numbers and the listing), in its two phases
+(issue 15: nothing is rendered or validated under the write lock):
 1. Unbilled institutional claims with a statement-through date up to --through are read through
    the model; each one's bill-to is the primary coverage active on its statement-from date
-   (billing/content.active_coverages), within --payer when given.
+   (billing/content.active_coverages), within --payer when given (`prepare`, in the run's read
+   snapshot).
 2. A claim is held (result.held, held.csv) with an error finding when the 837I cannot be built
    (rules INST-* below) or when the institutional scrub rules (billadmin/scrub/institutional.py:
    type of bill, revenue codes needing HCPCS, admission data, POA, statement period, patient
    status, the payment window, NCCI/MUE) report an error for it.
-3. The others are numbered, inserted (invoice, lines, 'issued' event, snapshot; immutable like
-   every invoice) and linked to their claim (inst_claim_invoices); the claim is marked billed.
-   Voids (frequency 8, `invoice void`) of issued institutional claims queued for the payer join
-   them. One 837I per payer and facility, each validated by the gate (x12files.Gate) before anything is recorded:
-   a file that fails raises X12Invalid and the whole run rolls back. A payer that takes paper
-   (`payer set CODE --paper`) gets each claim on the UB-04 instead (billing/ub04.add_paper).
+3. The others are numbered with the numbers the snapshot says come next, built and planned
+   (invoice, lines, 'issued' event, snapshot; immutable like every invoice) in the run's plan
+   tables; voids (frequency 8, `invoice void`) of issued institutional claims queued for the
+   payer join them. One 837I per payer and facility is rendered on the run's X12Run and
+   validated by the gate (x12files.Gate) with its 837Ps before the lock (`stage`): a file that
+   fails raises X12Invalid and nothing is written. A payer that takes paper (`payer set CODE
+   --paper`) gets each claim on the UB-04 instead (billing/ub04.add_paper). Under the lock the
+   planned rows are copied and `write` links each claim to its invoice (inst_claim_invoices)
+   and marks it billed.
 4. What a payer's posted answer left for the next coverage (billing/cob.py routes it
    COB-NEXT-PAYER) is billed to that payer on its 837I as a next-payer claim built by
-   institutional/cob.py, numbered and listed with the others.
+   institutional/cob.py (`build_next_payer`, planned by billing.cob.plan_claims like the 837P
+   ones), numbered and listed with the others.
 
 Rules for building an 837I (each holds the claim, severity error):
   INST-NO-COVERAGE  no insurance coverage is active on the statement-from date (institutional
@@ -37,10 +43,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..billing import content as bc
-from ..billing import numbering, ub04
+from ..billing import ub04
 from ..billing.invoices import InvoiceIds, NewInvoice, insert_invoices, insert_snapshots, line_row
 from ..billing.result import Held, Progress, RunResult, silent
 from ..billing.x12files import X12Run
@@ -52,7 +60,6 @@ from .payers import payer_problems
 if TYPE_CHECKING:
     import datetime as _dt
 
-    from ..billing.files import Staged
     from ..db import Database
 
 
@@ -98,66 +105,6 @@ def build_problems(
     return out
 
 
-def _next_payer_claims(
-    conn: Database,
-    result: RunResult,
-    payers: dict[int, dict],
-    ids: InvoiceIds,
-    *,
-    scope_id: int | None,
-    issued_on: str,
-    at: str,
-) -> list[NewInvoice]:
-    """Next-payer 837I claims for what an institutional claim's answer left (institutional/
-    cob.py), numbered and inserted with their 'cob' OA-23 adjustment and cob_claims row; held
-    ones join result.held."""
-    from ..billing import cob as billing_cob
-    from . import cob
-
-    built: list[tuple[NewInvoice, billing_cob.Due]] = []
-    for d in billing_cob.due(conn, scope_id):
-        if not cob.is_institutional(conn, d.prior_invoice_id):
-            continue
-        it, findings = cob.build(conn, d, ids, issued_on=issued_on, payers=payers)
-        if findings or it is None:
-            f = findings[0]
-            result.held.append(Held(f.encounter or "", f.encounter_id or 0, findings))
-            continue
-        built.append((it, d))
-    if not built:
-        return []
-    for (it, _d), number in zip(built, numbering.take(conn, "claim", len(built)), strict=True):
-        it.row["number"] = number
-        it.issued_content()["number"] = number
-    insert_invoices(conn, [it for it, _ in built], at=at)
-    insert_snapshots(conn, [(it.row["id"], it.issued_content()) for it, _ in built])
-    for it, d in built:
-        conn.execute(
-            "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
-            " amount_cents, source, created_on, created_at)"
-            " VALUES (?, NULL, 'OA', '23', ?, 'cob', ?, ?)",
-            (it.row["id"], it.row["total_cents"] - d.left_cents, issued_on, at),
-        )
-        conn.execute(
-            "INSERT INTO cob_claims (invoice_id, prior_invoice_id, remit_claim_id, sequence)"
-            " VALUES (?,?,?,?)",
-            (
-                it.row["id"],
-                d.prior_invoice_id,
-                d.remit_claim_id,
-                it.issued_content()["responsibility"],
-            ),
-        )
-        claim_id = conn.execute(
-            "SELECT claim_id FROM inst_claim_invoices WHERE invoice_id = ?", (d.prior_invoice_id,)
-        ).fetchone()[0]
-        conn.execute(
-            "INSERT INTO inst_claim_invoices (invoice_id, claim_id) VALUES (?, ?)",
-            (it.row["id"], claim_id),
-        )
-    return [it for it, _ in built]
-
-
 def _scrub_findings(conn: Database, claims: list[model.InstitutionalClaim], today) -> list[Finding]:
     """The institutional scrub rules' findings (billadmin/scrub/institutional.py)."""
     from ..scrub.institutional import check_claims
@@ -165,17 +112,16 @@ def _scrub_findings(conn: Database, claims: list[model.InstitutionalClaim], toda
     return check_claims(conn, claims, today) if claims else []
 
 
-class InstitutionalX12Run(X12Run):
-    """The run's 837I files: rendered by x837i, validated and recorded like the 837Ps."""
+def add_institutional(
+    x12: X12Run, payer_id: int, facility: dict, items: list[tuple[int, dict]]
+) -> None:
+    """One payer's 837I from one facility on the run's X12Run: rendered by x837i with the
+    run's next control numbers, staged and handed to the gate like its 837Ps."""
+    from ..x12 import x837i
 
-    def add_institutional(
-        self, payer_id: int, facility: dict, items: list[tuple[int, dict]]
-    ) -> None:
-        from ..x12 import x837i
-
-        env = self.envelope(version=x837i.VERSION)
-        rendered = x837i.render(env, content.block(self.prac, facility), [c for _, c in items])
-        self.stage(payer_id, items, env, rendered, "837I")
+    env = x12.envelope(version=x837i.VERSION)
+    rendered = x837i.render(env, content.block(x12.prac, facility), [c for _, c in items])
+    x12.stage(payer_id, items, env, rendered, "837I")
 
 
 def _queued(conn: Database, result: RunResult, payers: dict[int, dict], scope_id: int | None):
@@ -289,33 +235,40 @@ def build_invoice(
     return NewInvoice(row, lines, cnt, payer["code"], c.key, patient["mrn"], c.statement_from)
 
 
-def issue(
+@dataclass
+class Prepared:
+    """What a run bills of the institutional claims (`prepare`, read from the run's snapshot):
+    the claims ready to bill (held ones are in result.held), their patients and coverages, and
+    the institutional voids and replacements queued by payer."""
+
+    ready: list[model.InstitutionalClaim]
+    pats: dict[int, dict]
+    covs: dict[int, list[dict]]
+    queued_by_payer: dict[int, list[tuple[int, dict]]]
+    queued: list[int]
+    links: list[tuple[int, int]] = field(default_factory=list)  # (invoice id, claim id)
+
+    @property
+    def patient_ids(self) -> set[int]:
+        return {c.patient_id for c in self.ready}
+
+
+def prepare(
     conn: Database,
     result: RunResult,
-    staged: Staged,
-    prac: dict,
-    ids: InvoiceIds,
+    payers: dict[int, dict],
     *,
     through: _dt.date,
     today: _dt.date,
     scope_id: int | None,
-    run_id: int,
-    at: str,
-    files_by_invoice: dict[int, str],
-    workers: int | None = None,
-    pyx12: bool = False,
     say: Progress = silent,
-) -> tuple[list[NewInvoice], list[int]]:
-    """Bill every ready institutional claim (see the module docstring). Returns the new claims
-    (slimmed for the listing) and the queued voids sent; their files go into files_by_invoice."""
+) -> Prepared:
+    """Steps 1-2 of the module docstring: the unbilled claims read, held or ready (sorted as
+    they are numbered: payer code, statement-from date, key), and the queued voids."""
     claims = model.list_claims(conn, status="unbilled", through=through)
-    payers = bc.load_payers(conn)
     queued_by_payer, queued = _queued(conn, result, payers, scope_id)
-    next_payer = _next_payer_claims(
-        conn, result, payers, ids, scope_id=scope_id, issued_on=today.isoformat(), at=at
-    )
-    if not claims and not queued and not next_payer:
-        return [], []
+    if not claims:
+        return Prepared([], {}, {}, queued_by_payer, queued)
     say(f"institutional claims: {len(claims):,} unbilled")
     pats, covs = _bill_to(conn, claims, payers)
     ready: list[model.InstitutionalClaim] = []
@@ -340,28 +293,54 @@ def issue(
         result.held.append(Held(by_id[cid].key, by_id[cid].encounter_id, findings))
     ready = [c for c in ready if c.id not in held]
     ready.sort(key=lambda c: (payers[covs[c.id][0]["payer_id"]]["code"], c.statement_from, c.key))
-    numbers = numbering.take(conn, "claim", len(ready))
+    return Prepared(ready, pats, covs, queued_by_payer, queued)
+
+
+def build_next_payer(payers: dict[int, dict], issued_on: str):
+    """institutional/cob.build as billing.cob.plan_claims calls it (the next payer's 837I)."""
+    from . import cob
+
+    def build_one(conn: Database, d, ids: InvoiceIds):
+        return cob.build(conn, d, ids, issued_on=issued_on, payers=payers)
+
+    return build_one
+
+
+def stage(
+    conn: Database,
+    p: Prepared,
+    x12: X12Run,
+    ids: InvoiceIds,
+    numbers: Callable[[int], list[str]],
+    *,
+    next_payer: list[NewInvoice],
+    payers: dict[int, dict],
+    today: _dt.date,
+    at: str,
+    into: str = "",
+    say: Progress = silent,
+) -> list[NewInvoice]:
+    """Step 3 without its writes: the ready claims numbered with `numbers(count)` (peeked
+    before the lock), built, inserted `into` the run's plan tables, and rendered with the
+    next-payer claims and the queued voids into one 837I per payer and facility (or UB-04s) on
+    `x12`, which the gate validates with the run's other files. Their links and the claims'
+    'billed' status wait for `write` (p.links). Returns the new claims (slimmed)."""
     built = [
         build_invoice(
             c,
             n,
             ids,
             issued_on=today.isoformat(),
-            patient=pats[c.patient_id],
-            coverages=covs[c.id],
+            patient=p.pats[c.patient_id],
+            coverages=p.covs[c.id],
             payers=payers,
         )
-        for c, n in zip(ready, numbers, strict=True)
+        for c, n in zip(p.ready, numbers(len(p.ready)), strict=True)
     ]
-    insert_invoices(conn, built, at=at)
-    insert_snapshots(conn, [(it.row["id"], it.issued_content()) for it in built])
-    conn.conn.executemany(
-        "INSERT INTO inst_claim_invoices (invoice_id, claim_id) VALUES (?, ?)",
-        [(it.row["id"], c.id) for it, c in zip(built, ready, strict=True)],
-    )
-    conn.conn.executemany(
-        "UPDATE inst_claims SET status = 'billed' WHERE id = ?", [(c.id,) for c in ready]
-    )
+    if built:
+        insert_invoices(conn, built, at=at, into=into)
+        insert_snapshots(conn, [(it.row["id"], it.issued_content()) for it in built], into=into)
+    p.links = [(it.row["id"], c.id) for it, c in zip(built, p.ready, strict=True)]
     # one 837I per payer and facility: the new claims, then the payer's queued voids
     groups: dict[tuple[int, str], list[tuple[int, dict]]] = defaultdict(list)
     facilities: dict[str, dict] = {}
@@ -370,36 +349,28 @@ def issue(
         cnt = it.issued_content()
         facilities[cnt["facility"]["code"]] = cnt["facility"]
         groups[(it.row["payer_id"], cnt["facility"]["code"])].append((it.row["id"], cnt))
-    for payer_id, items in queued_by_payer.items():
+    for payer_id, items in p.queued_by_payer.items():
         for iid, cnt in items:
             facilities.setdefault(cnt["facility"]["code"], cnt["facility"])
             groups[(payer_id, cnt["facility"]["code"])].append((iid, cnt))
-    if queued:
-        t = bc.temp_ids(conn, "_inst_sent_queue", queued)
-        conn.execute(f"DELETE FROM claim_queue WHERE invoice_id IN (SELECT id FROM {t})")
-    x12 = InstitutionalX12Run(
-        conn,
-        result,
-        staged,
-        prac,
-        payers,
-        run_id=run_id,
-        at=at,
-        workers=workers,
-        say=say,
-        pyx12=pyx12,
+    for (payer_id, fac_code), items in sorted(
+        groups.items(), key=lambda kv: (payers[kv[0][0]]["code"], kv[0][1])
+    ):
+        if payers[payer_id].get("claim_media") == "paper":  # printed on the UB-04
+            say(f"UB-04 to {payers[payer_id]['code']}: {len(items)} claim(s)")
+            ub04.add_paper(x12, payer_id, items)
+            continue
+        say(f"837I to {payers[payer_id]['code']} from {fac_code}: {len(items)} claim(s)")
+        add_institutional(x12, payer_id, facilities[fac_code], items)
+    return [it.slim() for it in built]
+
+
+def write(conn: Database, p: Prepared) -> None:
+    """Under the write lock: the new claims linked to their facility claims, which are marked
+    billed (their invoice rows are copied from the plan by billing/generate.py)."""
+    conn.conn.executemany(
+        "INSERT INTO inst_claim_invoices (invoice_id, claim_id) VALUES (?, ?)", p.links
     )
-    try:
-        for (payer_id, fac_code), items in sorted(
-            groups.items(), key=lambda kv: (payers[kv[0][0]]["code"], kv[0][1])
-        ):
-            if payers[payer_id].get("claim_media") == "paper":  # printed on the UB-04
-                say(f"UB-04 to {payers[payer_id]['code']}: {len(items)} claim(s)")
-                ub04.add_paper(x12, payer_id, items)
-                continue
-            say(f"837I to {payers[payer_id]['code']} from {fac_code}: {len(items)} claim(s)")
-            x12.add_institutional(payer_id, facilities[fac_code], items)
-        files_by_invoice.update(x12.finish())
-    finally:
-        x12.close()
-    return [it.slim() for it in built], queued
+    conn.conn.executemany(
+        "UPDATE inst_claims SET status = 'billed' WHERE id = ?", [(cid,) for _, cid in p.links]
+    )

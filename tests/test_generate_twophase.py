@@ -1,0 +1,308 @@
+"""`invoice generate` renders and validates its 837I and next-payer (COB) claims before the write
+lock (issues 15 and 17): while the run waits for the gate, another connection takes the write
+lock at once; an institutional claim imported or corrected meanwhile is billed as it is then;
+`--cob CLAIM` limits the next-payer 837Is as it limits the 837Ps; `check` is clean after.
+
+The practice (`two_kinds`): Cora (KEY, then BVH) had a 99214 at 200.00 billed as C000001; Ann
+(Medicare, then Medicaid) the hospital's outpatient endoscopy HO1 billed as C000002 (0750
+1,850.00 + 0310 420.00 + 0710 300.00 = 2,570.00). Keystone answered C000001: paid 120.00, CO-45
+50.00, PR-2 30.00, so 30.00 is left for Blue Valley; Medicare answered C000002: paid 680.00,
+PR-2 150.00 + 20.00 = 170.00 left for Medicaid. Bob (Medicare) has a second endoscopy HO2
+unbilled. The next run bills: C000003 Blue Valley's 837P COB claim (200.00, OA-23 200.00 -
+30.00 = 170.00), C000004 Medicaid's 837I COB claim (2,570.00, OA-23 2,570.00 - 170.00 =
+2,400.00), C000005 HO2 to Medicare (2,570.00)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import institutional_fixtures as ifx
+import invoice_fixtures as fx
+import ledger_scenarios as ls
+import pytest
+import test_generate_lock as lock
+from test_cob import KEY_ANSWER
+from test_generate_lock import PAUSE_TIMEOUT, Paused
+from test_remit_institutional import _add, _medicare, _outpatient_answer
+
+from billadmin import db as dbmod
+from billadmin import integrity
+from billadmin.billing import generate as gen
+from billadmin.billing import x12files
+from billadmin.remit import post
+from billadmin.x12 import validate
+
+TODAY = ls.DAY0
+DOS = ls.day("D-4").isoformat()
+
+
+def _run(db, out, **kw) -> gen.RunResult:
+    return gen.generate(db, today=TODAY, scrub=fx.no_scrub, out_dir=out, pdf=False, **kw)
+
+
+@pytest.fixture
+def two_kinds(db, tmp_path):
+    with dbmod.write(db):
+        ids = ifx.hospital(db)  # Ann and Bob, Medicare
+        fx.coverage(db, ids["a"], "MCD", member="OH0012345", priority=2)
+        ifx.outpatient(db, ids["a"], "HO1", ids["facility"])
+        cora = fx.patient(db, "C0001", "Cora", "Benefit")
+        fx.coverage(db, cora, "KEY", member="KEY001", priority=1)
+        fx.coverage(db, cora, "BVH", member="BVH002", priority=2)
+        fx.encounter(db, cora, DOS, [("99214", 20000)])
+    first = _run(db, tmp_path / "r1")
+    assert [(r["number"], r["bill_to"]) for r in first.issued] == [
+        ("C000001", "KEY"),
+        ("C000002", "MCR"),
+    ]
+    key = tmp_path / "key.835"
+    key.write_text(
+        ls.remit_text({"payer": "KEY", "trace": "EFT1", "on": "D", "claims": [KEY_ANSWER]})
+    )
+    mcr = _add(_medicare(), _outpatient_answer(), 68000).write(tmp_path / "mcr.835")
+    res = post.import_files(db, [key, mcr])
+    assert [t.result for t in res.transactions] == ["posted", "posted"]
+    with dbmod.write(db):
+        ifx.outpatient(db, ids["b"], "HO2", ids["facility"])
+    return db
+
+
+class Generating(lock.Generating):
+    """`invoice generate` on its own connection in a thread, with this module's dates."""
+
+    def run(self):
+        conn = dbmod.connect(self.db_path)
+        try:
+            self.result = _run(conn, self.out, **self.kw)
+        except BaseException as e:  # reported by the test
+            self.error = e
+        finally:
+            conn.close()
+
+
+def _lock_is_free(db_path) -> bool:
+    """Another connection gets the write lock at once (no busy wait)."""
+    conn = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
+
+
+def _issued(res) -> list[tuple[str, str, int]]:
+    return sorted((r["number"], r["bill_to"], r["total_cents"]) for r in res.issued)
+
+
+def _cob_rows(db) -> list[tuple]:
+    return db.execute(
+        "SELECT i.number, a.group_code, a.reason_code, a.amount_cents, p.number, c.sequence"
+        " FROM cob_claims c JOIN invoices i ON i.id = c.invoice_id"
+        " JOIN invoices p ON p.id = c.prior_invoice_id"
+        " JOIN adjustments a ON a.invoice_id = i.id AND a.source = 'cob' ORDER BY i.number"
+    ).fetchall()
+
+
+def _valid_and_recorded(db, files) -> None:
+    """Each file in place passes pyx12, and the claims in it are the ones recorded for it."""
+    for v in validate.validate_paths(files, workers=1):
+        assert v.valid, v.problems
+    for f in files:
+        text = f.read_text()
+        isa13 = text.split("*")[13]
+        rec = db.execute(
+            "SELECT x.isa_control, group_concat(i.number) FROM x12_interchanges x"
+            " JOIN invoice_files f ON f.interchange_id = x.id"
+            " JOIN invoices i ON i.id = f.invoice_id WHERE x.path LIKE ? GROUP BY x.id",
+            ("%" + f.name,),
+        ).fetchone()
+        assert rec[0] == isa13
+        in_file = sorted(s.split("*")[1] for s in text.split("~\n") if s.startswith("CLM*"))
+        assert in_file == sorted(rec[1].split(","))
+
+
+def test_837i_and_next_payer_claims_are_validated_without_the_lock(
+    two_kinds, db_path, tmp_path, monkeypatch, cli
+):
+    db = two_kinds
+    seen: dict = {}
+
+    def while_validating(n):
+        # the gate has every file of the run (the 837P, both 837Is); nobody holds the lock
+        seen["free"] = _lock_is_free(db_path)
+        r = cli("payment", "post", "H1001", "5.00", "--method", "cash", "--credit")
+        seen["post"] = r.exit_code
+
+    paused = Paused(monkeypatch, on_pause=while_validating)
+    staged: list[str] = []
+    wrapped = x12files.X12Run.check
+
+    def check(run):  # what the gate is given: every file, rendered before the lock
+        staged.extend("-".join(b[3].split("-")[:2]) for b in run.built)
+        return wrapped(run)
+
+    monkeypatch.setattr(x12files.X12Run, "check", check)
+    res = _run(db, tmp_path / "r2")
+    assert paused.calls == 1  # prepared once: the payment touched nothing it bills
+    assert seen == {"free": True, "post": 0}
+    assert sorted(staged) == ["837I-MCD", "837I-MCR", "837P-BVH"]
+    assert _issued(res) == [
+        ("C000003", "BVH", 20000),
+        ("C000004", "MCD", 257000),
+        ("C000005", "MCR", 257000),
+    ]
+    assert _cob_rows(db) == [
+        ("C000003", "OA", "23", 17000, "C000001", "S"),
+        ("C000004", "OA", "23", 240000, "C000002", "S"),
+    ]
+    assert db.execute(
+        "SELECT e.number, c.status FROM inst_claims c JOIN encounters e ON e.id = c.encounter_id"
+        " ORDER BY e.number"
+    ).fetchall() == [("HO1", "billed"), ("HO2", "billed")]
+    links = db.execute(
+        "SELECT i.number, e.number FROM inst_claim_invoices l JOIN invoices i ON i.id = l.invoice_id"
+        " JOIN inst_claims c ON c.id = l.claim_id JOIN encounters e ON e.id = c.encounter_id"
+        " ORDER BY i.number"
+    ).fetchall()
+    assert links == [("C000002", "HO1"), ("C000004", "HO1"), ("C000005", "HO2")]
+    files = sorted((tmp_path / "r2").glob("837*.edi"))
+    assert [f.name.split("-")[0] + "-" + f.name.split("-")[1] for f in files] == [
+        "837I-MCD",
+        "837I-MCR",
+        "837P-BVH",
+    ]
+    _valid_and_recorded(db, files)
+    assert res.timings["write lock"] < 5
+    # each new claim's 'sent' event names its file
+    sent = db.execute(
+        "SELECT i.number, e.note FROM invoice_events e JOIN invoices i ON i.id = e.invoice_id"
+        " WHERE e.status = 'sent' AND i.number > 'C000002' ORDER BY i.number"
+    ).fetchall()
+    assert [(n, note.split("-")[0]) for n, note in sent] == [
+        ("C000003", "837P"),
+        ("C000004", "837I"),
+        ("C000005", "837I"),
+    ]
+    assert integrity.run_checks(db) == []
+    r = cli("check")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    # nothing is billed twice
+    again = _run(db, tmp_path / "r3")
+    assert again.issued == [] and again.held == []
+
+
+def test_an_institutional_claim_imported_while_validating_is_billed(
+    two_kinds, db_path, tmp_path, monkeypatch
+):
+    """HO3 (Bob) arrives while the run waits for the gate: the run is prepared again and bills
+    it too, numbered after HO2."""
+    paused = Paused(monkeypatch)
+    run = Generating(db_path, tmp_path / "r2")
+    run.start()
+    assert paused.entered.wait(PAUSE_TIMEOUT), run.error
+    other = dbmod.connect(db_path)
+    with dbmod.write(other):
+        bob, fac = other.execute(
+            "SELECT patient_id, facility_id FROM inst_claims c JOIN encounters e"
+            " ON e.id = c.encounter_id WHERE e.number = 'HO2'"
+        ).fetchone()
+        ifx.outpatient(other, bob, "HO3", fac)
+    other.close()
+    paused.release.set()
+    res = run.finish()
+    assert paused.calls == 2
+    assert [(h.encounter, [f.rule for f in h.findings]) for h in res.held] == []
+    assert [(n, b) for n, b, _ in _issued(res)] == [
+        ("C000003", "BVH"),
+        ("C000004", "MCD"),
+        ("C000005", "MCR"),
+        ("C000006", "MCR"),
+    ]
+    db = dbmod.connect(db_path)
+    assert db.execute(
+        "SELECT i.number FROM inst_claim_invoices l JOIN invoices i ON i.id = l.invoice_id"
+        " JOIN inst_claims c ON c.id = l.claim_id JOIN encounters e ON e.id = c.encounter_id"
+        " WHERE e.number = 'HO3'"
+    ).fetchall() == [("C000006",)]
+    assert integrity.run_checks(db) == []
+    db.close()
+
+
+def test_an_institutional_claim_corrected_while_validating_is_billed_as_corrected(
+    two_kinds, db_path, tmp_path, monkeypatch
+):
+    """HO2's recovery line goes from 300.00 to 350.00 while the run waits: prepared again, its
+    claim carries 1,850.00 + 420.00 + 350.00 = 2,620.00, in the 837I too."""
+    paused = Paused(monkeypatch)
+    run = Generating(db_path, tmp_path / "r2")
+    run.start()
+    assert paused.entered.wait(PAUSE_TIMEOUT), run.error
+    other = dbmod.connect(db_path)
+    with dbmod.write(other):
+        other.execute(
+            "UPDATE inst_lines SET charge_cents = 35000 WHERE revenue_code = '0710' AND claim_id ="
+            " (SELECT c.id FROM inst_claims c JOIN encounters e ON e.id = c.encounter_id"
+            " WHERE e.number = 'HO2')"
+        )
+    other.close()
+    paused.release.set()
+    res = run.finish()
+    assert paused.calls == 2
+    assert ("C000005", "MCR", 262000) in _issued(res)
+    (edi,) = (tmp_path / "r2").glob("837I-MCR-*.edi")
+    assert "CLM*C000005*2620***13:A:1" in edi.read_text()
+
+
+@pytest.mark.parametrize(
+    ("only", "issued"),
+    [(["C000001"], [("C000003", "BVH")]), (["C000002"], [("C000003", "MCD")])],
+)
+def test_cob_limits_the_institutional_next_payer_claims_too(two_kinds, tmp_path, only, issued):
+    """--cob names the claims whose next payer is billed: the 837I one is left when only the
+    837P's prior claim is named, and the other way round (new claims are billed as always)."""
+    res = _run(two_kinds, tmp_path / "r2", cob_for=only)
+    assert [(n, b) for n, b, _ in _issued(res)] == issued + [
+        (f"C{int(issued[-1][0][1:]) + 1:06d}", "MCR")
+    ]
+    assert [r[0] for r in _cob_rows(two_kinds)] == [issued[0][0]]
+    left = _run(two_kinds, tmp_path / "r3")  # the other one waits for the next run
+    assert [(n, b) for n, b, _ in _issued(left)] == [
+        ("C000005", "MCD" if only == ["C000001"] else "BVH")
+    ]
+
+
+def test_an_835_posted_while_validating_is_routed_before_the_run_bills(
+    db, db_path, tmp_path, monkeypatch
+):
+    """Keystone's 835 is posted (and routed) while the run, with nothing due yet, waits: under
+    the lock what next-payer claims read has changed, so the run is prepared again and bills
+    Blue Valley's claim (after Dan's new one) rather than leaving it to the next run."""
+    with dbmod.write(db):
+        fx.practice(db)
+        cora = fx.patient(db, "C0001", "Cora", "Benefit")
+        fx.coverage(db, cora, "KEY", member="KEY001", priority=1)
+        fx.coverage(db, cora, "BVH", member="BVH002", priority=2)
+        fx.encounter(db, cora, DOS, [("99214", 20000)])
+        dan = fx.patient(db, "D0001", "Dan", "Later")
+        fx.coverage(db, dan, "KEY", member="KEY003", priority=1)
+    _run(db, tmp_path / "r1")
+    with dbmod.write(db):
+        fx.encounter(db, dan, DOS, [("99213", 14000)])
+    key = tmp_path / "key.835"
+    key.write_text(
+        ls.remit_text({"payer": "KEY", "trace": "EFT1", "on": "D", "claims": [KEY_ANSWER]})
+    )
+
+    def post_once(n):
+        if n == 1:
+            other = dbmod.connect(db_path)
+            post.import_files(other, [key])
+            other.close()
+
+    paused = Paused(monkeypatch, on_pause=post_once)
+    res = _run(db, tmp_path / "r2")
+    assert paused.calls == 2
+    assert [(n, b) for n, b, _ in _issued(res)] == [("C000002", "KEY"), ("C000003", "BVH")]
