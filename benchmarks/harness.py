@@ -52,14 +52,22 @@ class Workload:
 class Timing:
     seconds: list[float]
     max_rss_mb: float
+    # CPU seconds (user + system, the process and its children) of each run: on a shared
+    # machine the wall ratio moves with the load, the CPU ratio much less
+    cpu: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
 
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu) if self.cpu else 0.0
 
-def run_once(cmd: list[str], env: dict, ok_codes=(0,), stdin=None) -> tuple[float, float]:
-    """Wall time and peak RSS (MB) of one process."""
+
+def run_once(cmd: list[str], env: dict, ok_codes=(0,), stdin=None) -> tuple[float, float, float]:
+    """Wall time, peak RSS (MB) and CPU seconds (user + system, with the children it waited
+    for: pyx12's or the gate's worker processes) of one process."""
     full_env = {**os.environ, **env}
     t0 = time.perf_counter()
     p = subprocess.Popen(
@@ -72,7 +80,9 @@ def run_once(cmd: list[str], env: dict, ok_codes=(0,), stdin=None) -> tuple[floa
     p.stderr.close()
     if code not in ok_codes:
         raise RuntimeError(f"{' '.join(cmd)} exited {code}: {err[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024  # Linux reports KB
+    # Linux's wait4 usage is the process's own and that of the children it waited for
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, usage.ru_maxrss / 1024, cpu  # Linux reports KB
 
 
 def measure(w: Workload, runs: int) -> tuple[Timing, Timing]:
@@ -87,7 +97,8 @@ def measure(w: Workload, runs: int) -> tuple[Timing, Timing]:
                 w.setup()
             if pre:
                 pre()
-            s, rss = run_once(cmd, w.env, w.ok_codes if side == "subject" else (0,))
+            s, rss, cpu = run_once(cmd, w.env, w.ok_codes if side == "subject" else (0,))
             t.seconds.append(s)
+            t.cpu.append(cpu)
             t.max_rss_mb = max(t.max_rss_mb, rss)
     return subj, anch

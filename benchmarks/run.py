@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -38,7 +39,17 @@ def main() -> int:
         python=sys.executable,
     )
     ctx.work.mkdir(exist_ok=True)
-    head = ("workload", "anchor", "billadmin s", "anchor s", "ratio", "target", "peak RSS", "")
+    head = (
+        "workload",
+        "anchor",
+        "billadmin s",
+        "anchor s",
+        "ratio",
+        "target",
+        "peak RSS",
+        "",
+        "CPU s (billadmin / anchor, ratio)",
+    )
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head), flush=True)
     failed = 0
@@ -49,8 +60,15 @@ def main() -> int:
         for w in mod.workloads(ctx):
             if args.only and not any(o in w.name for o in args.only):
                 continue
-            print(f"... {w.name}", file=sys.stderr, flush=True)
+            print(f"... {w.name} ({_load()})", file=sys.stderr, flush=True)
+            load_before = _load()
             subj, anch = measure(w, ctx.runs)
+            print(
+                f"... {w.name}: {len(subj.seconds)} runs each, alternating;"
+                f" {load_before} before, {_load()} after",
+                file=sys.stderr,
+                flush=True,
+            )
             ratio = subj.median / anch.median
             ok = ratio <= w.target and (w.rss_limit_mb is None or subj.max_rss_mb <= w.rss_limit_mb)
             failed += not ok
@@ -66,15 +84,24 @@ def main() -> int:
                 f"<= {w.target}x",
                 rss,
                 "ok" if ok else "MISSED",
+                f"{subj.cpu_median:.2f} / {anch.cpu_median:.2f},"
+                f" {subj.cpu_median / max(anch.cpu_median, 1e-9):.2f}x",
             )
             print(
                 "| " + " | ".join(row) + " |", flush=True
             )  # as each finishes: a long run can be read as it goes
             for name, value, target, good in w.extra() if w.extra else []:
                 failed += not good
-                cells = (name, "", value, "", "", target, "", "ok" if good else "MISSED")
+                cells = (name, "", value, "", "", target, "", "ok" if good else "MISSED", "")
                 print("| " + " | ".join(cells) + " |", flush=True)
+    print(f"\n{os.cpu_count()} CPUs, {_load()} at the end", flush=True)
     return 1 if failed else 0
+
+
+def _load() -> str:
+    """The load average (1, 5, 15 minutes): every number measured on a shared machine needs it."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 if __name__ == "__main__":
