@@ -12,10 +12,13 @@ Rule: HIPAA Security Rule audit controls and integrity, 45 CFR 164.312(b) and (c
   are inserted, updated or deleted, and sealed by the transaction that changed them (db.write
   calls seal() before COMMIT): row_seals holds a keyed chain of (table, row, digest of its
   values). A change made outside billadmin stays queued, or no longer matches its seal.
-- A transaction that inserts many rows it planned beforehand (`invoice generate`) may compute
-  their digests before it takes the write lock (plan_digests) and hand them to its seal
-  (use_digests): only the HMAC chain is then computed under the lock. A sample is compared with
-  the stored rows first, and `check` recomputes every digest from the stored rows.
+- A transaction that copies many rows it planned beforehand (`invoice generate`) may digest
+  them before it takes the write lock (plan_batches) and copy them with insert_planned: each
+  run of up to BATCH_ROWS consecutive ids is sealed by one batch record (a row_seals row with
+  last_id and the rows' raw sha256 digests packed in id order), chained like a per-row seal
+  over its range and the sha256 of the packed digests, and the copied rows are not queued one
+  by one (seal_window). A sample is compared with the stored rows first; `check` recomputes
+  every digest from the stored rows, and a later seal of a row supersedes its batch entry.
 - The secret lives outside the database file (0600), one per database id (settings.db_id):
   beside the key file when $BILLADMIN_KEY_FILE is set, else in $XDG_CONFIG_HOME/billadmin (or
   ~/.config/billadmin). It is created on the first keyed write.
@@ -480,14 +483,9 @@ def fetch_rows(db: Database, table: str, row_ids: list[int]) -> dict[int, dict[s
     return out
 
 
-# ---- digests computed before the write lock ---------------------------------------------------
+# ---- batch seals: one seal record for a run of planned rows (issue 15) -----------------------
 
-# the shape of a table of precomputed digests (plan_digests, use_digests)
-DIGESTS_SQL = (
-    "(tbl TEXT NOT NULL, row_id INTEGER NOT NULL, digest TEXT NOT NULL,"
-    " PRIMARY KEY (tbl, row_id)) WITHOUT ROWID"
-)
-SAMPLE_EVERY = 64  # one precomputed digest in this many is checked against its stored row
+SAMPLE_EVERY = 64  # one planned digest in this many is checked against its stored row
 _CHUNK = 5000
 
 
@@ -502,79 +500,6 @@ def rowid_column(db: Database, table: str) -> str:
         raise ValueError(f"{table} has no INTEGER PRIMARY KEY: its rows cannot be planned")
     return pk[0][0]
 
-
-def plan_digests(db: Database, table: str, source: str, into: str) -> int:
-    """Digest the rows a transaction is about to insert, before it takes the write lock.
-
-    `source` (a temp table made by CREATE TABLE AS SELECT * FROM `table`: the same columns with
-    the same affinities) holds the rows exactly as they will be inserted, each with its final id
-    in `table`'s INTEGER PRIMARY KEY column; `into` (a temp table of DIGESTS_SQL's shape) gets
-    (table, id, row_digest) of each, computed as `seal` computes it from the stored row. The
-    write transaction hands `into` to `use_digests`. Streams `source` in chunks; returns the
-    number of rows digested."""
-    idcol = rowid_column(db, table)
-    defaults = column_defaults(db, table)
-    cur = db.conn.execute(f"SELECT * FROM {source}")
-    names = [d[0] for d in cur.description]
-    n = 0
-    while rows := cur.fetchmany(_CHUNK):
-        out = []
-        for r in rows:
-            values = dict(zip(names, r, strict=True))
-            rid = values[idcol]
-            out.append((table, rid, row_digest(table, rid, values, defaults)))
-        db.conn.executemany(f"INSERT OR REPLACE INTO {into} VALUES (?, ?, ?)", out)
-        n += len(out)
-    return n
-
-
-def use_digests(db: Database, table: str) -> None:
-    """In a write transaction: its seal may take the row digests in `table` (plan_digests) for
-    the rows it inserted, instead of reading each row back and digesting it under the lock.
-
-    Sealing is not weakened: a digest is taken only for a row queued once in the transaction
-    (inserted, never changed after); a sample (the first of each table and one in SAMPLE_EVERY)
-    is compared with its stored row first, and any difference makes the seal digest every row
-    from the database as without this; `billadmin check` recomputes every digest from the stored
-    rows whatever was sealed. The registration ends with the transaction."""
-    if not db.conn.in_transaction:
-        raise RuntimeError("audit.use_digests must run inside db.write()")
-    _registered[db] = table
-
-
-_registered: weakref.WeakKeyDictionary[Database, str] = weakref.WeakKeyDictionary()
-
-
-def _registered_digests(db: Database) -> str | None:
-    return _registered.get(db)
-
-
-def _clear_digests(db: Database) -> None:
-    _registered.pop(db, None)
-
-
-def _digests_hold(db: Database, digests: str) -> bool:
-    """A sample of the precomputed digests (each table's first row and one in SAMPLE_EVERY)
-    equals the digests of those rows as stored now (use_digests)."""
-    sample: dict[str, list[tuple[int, str]]] = {}
-    for t, r, d in db.execute(
-        f"SELECT tbl, row_id, digest FROM {digests} WHERE row_id % ? = 0"
-        f" UNION SELECT d.tbl, d.row_id, d.digest FROM {digests} d JOIN"
-        f" (SELECT tbl, MIN(row_id) AS first FROM {digests} GROUP BY tbl) m"
-        " ON m.tbl = d.tbl AND m.first = d.row_id",
-        (SAMPLE_EVERY,),
-    ):
-        sample.setdefault(t, []).append((r, d))
-    for t, pairs in sample.items():
-        defaults = column_defaults(db, t)
-        stored = fetch_rows(db, t, [r for r, _ in pairs])
-        for r, d in pairs:
-            if r in stored and row_digest(t, r, stored[r], defaults) != d:
-                return False
-    return True
-
-
-# ---- batch seals: one seal record for a run of planned rows (issue 15) -----------------------
 
 # the shape of a table of planned batches (plan_batches, insert_planned): `source` is the temp
 # table the rows are copied from, `digests` each row's raw sha256 (row_digest) in id order
@@ -771,9 +696,7 @@ class Marks:
 
 
 def begin_marks(db: Database) -> Marks | None:
-    # a registration (use_digests, insert_planned) never outlives its transaction
-    _clear_digests(db)
-    _bulks.pop(db, None)
+    _bulks.pop(db, None)  # a registration (insert_planned) never outlives its transaction
     try:
         p, a, s, w = db.execute(
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM seal_pending),"
@@ -788,14 +711,11 @@ def begin_marks(db: Database) -> Marks | None:
     return Marks(p, a, s, w)
 
 
-def seal(
-    db: Database, after: int, digests: str | None = None, bulks: list[_Bulk] | None = None
-) -> int:
+def seal(db: Database, after: int, bulks: list[_Bulk] | None = None) -> int:
     """Seal the rows this transaction queued (seal_pending ids above `after`, the mark taken at
     BEGIN); entries queued before it were made outside billadmin and stay for `check` to report.
     A row queued more than once is sealed once, in the order of its first entry, with the
-    digest of its values at the end of the transaction. `digests`: a temp table of row digests
-    computed before the lock (use_digests says when they are taken). `bulks`: rows copied by
+    digest of its values at the end of the transaction. `bulks`: rows copied by
     insert_planned, never queued (the seal window), sealed first by their batch records; a row
     of theirs queued changed after the copy and is sealed after its batch, which it supersedes.
     Streams the queue in chunks (a run queues about eight rows a claim). Returns the number of
@@ -807,8 +727,6 @@ def seal(
     secret = secret_for_write(db)
     if secret is None:
         raise DatabaseUnavailable("cannot seal rows: this database has no id (run billadmin init)")
-    if digests is not None and not _digests_hold(db, digests):
-        digests = None
     # rows queued more than once (changed after they were inserted, say): few, sealed once each
     # from the stored row
     repeated = {
@@ -827,32 +745,25 @@ def seal(
     if top is None:
         return n
     defaults: dict[str, dict[str, Any]] = {}
-    pre = "d.digest" if digests else "NULL"
-    join = f" LEFT JOIN {digests} d ON d.tbl = q.tbl AND d.row_id = q.row_id" if digests else ""
     cur = db.conn.execute(
-        f"SELECT q.tbl, q.row_id, {pre} FROM seal_pending q{join}"
-        " WHERE q.id > ? AND q.id <= ? ORDER BY q.id",
-        (after, top),
+        "SELECT tbl, row_id FROM seal_pending WHERE id > ? AND id <= ? ORDER BY id", (after, top)
     )
     while chunk := cur.fetchmany(_CHUNK):
-        todo: list[tuple[str, int, str | None]] = []
+        todo: list[tuple[str, int]] = []
         need: dict[str, list[int]] = {}
-        for t, r, d in chunk:
+        for t, r in chunk:
             if (t, r) in repeated:
                 if (t, r) in sealed_repeated:
                     continue
                 sealed_repeated.add((t, r))
-                d = None
-            todo.append((t, r, d))
-            if d is None:
-                need.setdefault(t, []).append(r)
+            todo.append((t, r))
+            need.setdefault(t, []).append(r)
         values = {t: fetch_rows(db, t, ids) for t, ids in need.items()}
         rows = []
-        for t, r, d in todo:
-            if d is None:
-                if t not in defaults:
-                    defaults[t] = column_defaults(db, t)
-                d = row_digest(t, r, values[t].get(r), defaults[t])
+        for t, r in todo:
+            if t not in defaults:
+                defaults[t] = column_defaults(db, t)
+            d = row_digest(t, r, values[t].get(r), defaults[t])
             h = mac(prev, t, r, d)
             rows.append((t, r, d, prev, h))
             prev = h
@@ -872,11 +783,9 @@ def before_commit(db: Database, marks: Marks | None) -> Head | None:
         if marks is None:
             return None
         marks = Marks(0, marks.audit, marks.seals, marks.windows)
-    digests = _registered_digests(db)
-    _clear_digests(db)
     bulks = _bulks.pop(db, [])
     _windows_closed(db, marks, bulks)
-    sealed = seal(db, marks.pending, digests, [b for b in bulks if b.taken])
+    sealed = seal(db, marks.pending, [b for b in bulks if b.taken])
     grew = sealed or (
         db.execute("SELECT COALESCE(MAX(id), 0) FROM audit_log").fetchone()[0] > marks.audit
     )

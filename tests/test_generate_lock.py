@@ -371,7 +371,7 @@ def test_a_change_made_after_the_recheck_is_found_under_the_lock(
     assert totals["A0"] == 15500 + 1500
 
 
-# ---- seal digests computed before the lock (audit.plan_digests / use_digests) ------------------
+# ---- batch seals planned before the lock (audit.plan_batches / insert_planned) ----------------
 
 
 def _fetched(monkeypatch) -> dict[str, list[int]]:

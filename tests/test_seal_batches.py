@@ -46,7 +46,15 @@ def _messages(db):
 def test_a_copy_is_sealed_by_batch_records_that_verify(db, monkeypatch):
     monkeypatch.setattr(audit, "BATCH_ROWS", 100)
     _plan(db, range(1, 251))
+    fetched: list[int] = []
+    real = audit.fetch_rows
+    monkeypatch.setattr(
+        audit, "fetch_rows", lambda d, t, ids: fetched.extend(ids) or real(d, t, ids)
+    )
     assert _copy(db) is True
+    # only the sample was read back (each batch's first row and one in SAMPLE_EVERY)
+    assert sorted(fetched) == [1, 64, 101, 128, 192, 201]
+    monkeypatch.setattr(audit, "fetch_rows", real)
     # 250 rows: three records (1..100, 101..200, 201..250), no per-row seal
     assert _seals(db) == [("patients", 1, 100), ("patients", 101, 200), ("patients", 201, 250)]
     assert db.execute("SELECT COUNT(*) FROM seal_pending").fetchone()[0] == 0
