@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import invoice_fixtures as fx
@@ -307,3 +308,55 @@ def test_split_parts_are_in_line_order():
     ]
     got = [[ln["line_no"] for ln in part] for part in split.parts(lines, size=3)]
     assert got == [[4, 5, 6], [7, 1, 2], [3]]
+
+
+def test_the_next_payer_claim_of_a_part_is_that_part(db, tmp_path):
+    import ledger_scenarios as ls
+
+    from billadmin.remit import post
+
+    today = ls.DAY0
+    dos = (today - dt.timedelta(days=4)).isoformat()
+    with dbmod.write(db):
+        fx.practice(db)
+        p = fx.patient(db, "C0001")
+        fx.coverage(db, p, "KEY", member="KEY001", priority=1)
+        fx.coverage(db, p, "BVH", member="BVH002", priority=2)
+        fx.encounter(db, p, dos, [("97110", 1000)] * 50 + [("99214", 20000)], number="E1")
+    _split(db)
+    res = _run(db, tmp_path, today=today, out_dir=tmp_path / "r1", pdf=False, xlsx=False)
+    assert [(r["number"], r["total_cents"]) for r in res.issued] == [
+        ("C000001", 50000),
+        ("C000002", 20000),  # line 51 alone: part 2 of 2
+    ]
+    # Keystone pays 120.00 of part 2, CO-45 50.00, PR-2 30.00 coinsurance for Blue Valley
+    answer = {
+        "claim": "C000002",
+        "status": "1",
+        "charge": "200.00",
+        "paid": "120.00",
+        "pr": "30.00",
+        "pcn": "KEY-1",
+        "lines": [
+            {
+                "code": "99214",
+                "charge": "200.00",
+                "paid": "120.00",
+                "cas": [["CO", "45", "50.00"], ["PR", "2", "30.00"]],
+            }
+        ],
+    }
+    path = tmp_path / "EFT1.835"
+    path.write_text(ls.remit_text({"payer": "KEY", "trace": "EFT1", "on": "D", "claims": [answer]}))
+    post.import_files(db, [path])
+    res = _run(db, tmp_path, today=today, out_dir=tmp_path / "r2", pdf=False, xlsx=False)
+    assert [(r["number"], r["bill_to"]) for r in res.issued] == [("C000003", "BVH")]
+    (data,) = db.execute(
+        "SELECT s.data FROM invoices i JOIN invoice_snapshots s ON s.invoice_id = i.id"
+        " WHERE i.number = 'C000003'"
+    ).fetchone()
+    assert json.loads(data)["split"] == {"part": 2, "of": 2}
+    (edi,) = (tmp_path / "r2").glob("837P-BVH-*.edi")
+    text = edi.read_text()
+    assert validate.validate_text(text).valid
+    assert "NTE*ADD*CLAIM 2 OF 2 FOR THE SAME VISIT (50 LINES A CLAIM)" in text

@@ -386,9 +386,9 @@ def add_claim_fields(c: dict, encounter: dict, payer_id: int | None = None) -> N
 
 
 # what a next-payer (COB) claim repeats from the claim the prior payer answered: the drug, the
-# providers, the lab and the dates are the service's; an authorization or referral number is the
-# prior payer's own, so it is not repeated
-CARRIED_CLAIM_KEYS = ("dates", "accident", "referring", "clia")
+# providers, the lab and the dates are the service's, and so is the part of a split encounter;
+# an authorization or referral number is the prior payer's own, so it is not repeated
+CARRIED_CLAIM_KEYS = ("dates", "accident", "referring", "clia", "split")
 CARRIED_LINE_KEYS = ("drug", "ordering", "referring", "clia")
 
 
