@@ -120,11 +120,13 @@ def load_providers(conn: Database) -> dict[int, dict]:
 
 def load_diagnoses(conn: Database, table: str) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
+    once: dict[str, str] = {}  # each code kept once (a large run reads 100,000 encounters')
+    keep = once.setdefault
     for eid, code in conn.execute(
         f"SELECT d.encounter_id, d.code FROM encounter_diagnoses d JOIN {table} t ON t.id = d.encounter_id"
         " ORDER BY d.encounter_id, d.seq"
     ):
-        out.setdefault(eid, []).append(code)
+        out.setdefault(eid, []).append(keep(code, code))
     return out
 
 
@@ -284,28 +286,31 @@ def load_claim_fields(conn: Database, encs: dict[int, dict]) -> None:
     t = temp_ids(conn, "_claim_field_encs", encs)
     for eid, auths in covering(conn, t).items():
         encs[eid]["auths"] = auths
+    once: dict[tuple, dict] = {}  # one dict per distinct set of values: they repeat (memory)
     if have_encs:
         for eid, *vals in conn.execute(
             f"SELECT f.encounter_id, {', '.join('f.' + c for c in ENCOUNTER_FIELDS)}"
             f" FROM encounter_fields f JOIN {t} t ON t.id = f.encounter_id"
         ):
-            encs[eid]["fields"] = {
-                k: v for k, v in zip(ENCOUNTER_FIELDS, vals, strict=True) if v is not None
-            }
+            encs[eid]["fields"] = _once(once, ENCOUNTER_FIELDS, vals)
     if have_lines:
-        by_key: dict[tuple[int, int], dict] = {}
         for eid, no, *vals in conn.execute(
             f"SELECT f.encounter_id, f.line_no, {', '.join('f.' + c for c in LINE_FIELDS)}"
             f" FROM charge_line_fields f JOIN {t} t ON t.id = f.encounter_id"
         ):
-            by_key[(eid, no)] = {
-                k: v for k, v in zip(LINE_FIELDS, vals, strict=True) if v is not None
-            }
-        for eid, e in encs.items():
-            for ln in e.get("lines") or ():
-                got = by_key.get((eid, ln.get("line_no")))
-                if got:
-                    ln["fields"] = got
+            for ln in encs[eid].get("lines") or ():
+                if ln.get("line_no") == no and any(v is not None for v in vals):
+                    ln["fields"] = _once(once, LINE_FIELDS, vals)
+
+
+def _once(once: dict[tuple, dict], keys: tuple[str, ...], vals: list) -> dict:
+    """The fields recorded (those not None) as a dict shared by every line or encounter with the
+    same values: read only, never changed in place (_with_register copies)."""
+    key = (keys, *vals)
+    got = once.get(key)
+    if got is None:
+        got = once[key] = {k: v for k, v in zip(keys, vals, strict=True) if v is not None}
+    return got
 
 
 def _person(f: dict, who: str) -> dict | None:

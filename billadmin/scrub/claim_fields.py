@@ -49,14 +49,19 @@ class FieldsRef:
         from ..ingest.claim_fields import LINE_FIELDS
 
         if c.execute("SELECT EXISTS (SELECT 1 FROM charge_line_fields)").fetchone()[0]:
+            once: dict[tuple, dict] = {}  # one dict per distinct set of values (they repeat)
             for eid, no, *vals in c.execute(
                 f"SELECT encounter_id, line_no, {', '.join(LINE_FIELDS)} FROM charge_line_fields"
                 f" WHERE encounter_id IN ({sql})",
                 args,
             ):
-                self.lines.setdefault(eid, {})[no] = {
-                    k: v for k, v in zip(LINE_FIELDS, vals, strict=True) if v is not None
-                }
+                key = tuple(vals)
+                got = once.get(key)
+                if got is None:
+                    got = once[key] = {
+                        k: v for k, v in zip(LINE_FIELDS, vals, strict=True) if v is not None
+                    }
+                self.lines.setdefault(eid, {})[no] = got
         self.auths: dict[int, list[register.Auth]] = {}
         for a in register.load(c):
             self.auths.setdefault(a.patient_id, []).append(a)
