@@ -15,6 +15,7 @@ The second workload validates the files of one such run with `billadmin invoice 
 (pyx12, one worker process per CPU): the part of the first that the issue requires and that
 billadmin cannot make faster, measured against the same anchor.
     python benchmarks/bench_invoice.py breakdown [--encounters N]   # where the time goes (in-process)
+    python benchmarks/bench_invoice.py lock-floor [--encounters N]  # SQLite's own share of the lock
     python benchmarks/bench_invoice.py pdf [--patients N]           # PDF rendering rate, pages per second
 """
 
@@ -504,11 +505,86 @@ def pdf_rate(patients: int) -> None:
     )
 
 
+_FLOOR_TABLES = (
+    "invoices",
+    "invoice_lines",
+    "invoice_events",
+    "invoice_snapshots",
+    "invoice_files",
+)
+
+
+def lock_floor(encounters: int, *, foreign_keys: bool = True) -> None:
+    """What SQLite alone costs under the write lock: the rows the last `breakdown` run of this
+    size wrote (invoices, lines, events, snapshots, file rows) copied into a fresh copy of the
+    database before the run in one transaction, as audit.insert_planned copies them (INSERT ...
+    SELECT from temp tables, the seal window open), its charge lines marked billed, COMMIT.
+    Prints each statement's wall and CPU seconds (issue 15's 2 s lock target against one
+    all-or-nothing transaction)."""
+    import sqlite3
+
+    bindir = Path(sys.executable).parent
+    folder, _base, charged = prepare(str(bindir / "billadmin"), HERE / "work", encounters * 3)
+    ran = folder / "breakdown.db"
+    if not ran.exists():
+        raise SystemExit(f"run `breakdown --encounters {encounters} --no-pyx12` first ({ran})")
+    db = folder / "floor.db"
+    _fresh(charged, db)
+    c = sqlite3.connect(db, isolation_level=None)
+    for pragma in ("journal_mode = WAL", "synchronous = FULL", "cache_size = -131072"):
+        c.execute(f"PRAGMA {pragma}")  # as db.connect and generate set them
+    c.execute("ATTACH ? AS r", (str(ran),))
+    for t in _FLOOR_TABLES:
+        c.execute(f"CREATE TEMP TABLE p_{t} AS SELECT * FROM r.{t}")
+    c.execute("CREATE TEMP TABLE p_billed AS SELECT charge_line_id AS id FROM r.invoice_lines")
+    for t in ("billing_runs", "x12_interchanges"):  # what the file rows refer to (a few rows)
+        c.execute(f"INSERT INTO {t} SELECT * FROM r.{t}")
+    c.execute("DETACH r")
+    c.execute("DELETE FROM seal_pending")
+    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    c.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+    w0, c0 = time.perf_counter(), time.process_time()
+    c.execute("BEGIN IMMEDIATE")
+    for t in _FLOOR_TABLES:
+        n, lo, hi = c.execute(f"SELECT COUNT(*), MIN(rowid), MAX(rowid) FROM p_{t}").fetchone()
+        w, cpu = time.perf_counter(), time.process_time()
+        c.execute("INSERT INTO seal_window (tbl, first_id, last_id) VALUES (?, ?, ?)", (t, lo, hi))
+        c.execute(f"INSERT INTO {t} SELECT * FROM p_{t} ORDER BY rowid")
+        c.execute("DELETE FROM seal_window")
+        indexes = c.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (t,)
+        ).fetchone()[0]
+        print(
+            f"  {n:9,} {t} ({indexes} indexes): {time.perf_counter() - w:5.2f}s wall,"
+            f" {time.process_time() - cpu:5.2f}s CPU"
+        )
+    w, cpu = time.perf_counter(), time.process_time()
+    n = c.execute(
+        "UPDATE charge_lines SET status = 'billed' WHERE id IN (SELECT id FROM p_billed)"
+    ).rowcount
+    print(
+        f"  {n:9,} charge_lines marked billed: {time.perf_counter() - w:5.2f}s wall,"
+        f" {time.process_time() - cpu:5.2f}s CPU"
+    )
+    c.execute("DELETE FROM seal_pending")
+    w = time.perf_counter()
+    c.execute("COMMIT")
+    wal = Path(f"{db}-wal").stat().st_size / 2**20
+    print(
+        f"  COMMIT ({wal:,.0f} MiB of WAL, synchronous=FULL): {time.perf_counter() - w:.2f}s wall"
+    )
+    print(
+        f"  the transaction: {time.perf_counter() - w0:.2f}s wall,"
+        f" {time.process_time() - c0:.2f}s CPU (foreign keys {'on' if foreign_keys else 'off'})"
+    )
+    c.close()
+
+
 if __name__ == "__main__" and len(sys.argv) > 1:
     import argparse
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["breakdown", "pdf", "own-share"])
+    ap.add_argument("cmd", choices=["breakdown", "pdf", "own-share", "lock-floor"])
     ap.add_argument("paths", nargs="*", help="own-share: DB OUT")
     ap.add_argument("--encounters", type=int, default=ENCOUNTERS)
     ap.add_argument("--patients", type=int, default=500)
@@ -526,5 +602,7 @@ if __name__ == "__main__" and len(sys.argv) > 1:
         own_share(*a.paths)
     elif a.cmd == "breakdown":
         breakdown(a.encounters, pyx12=not a.no_pyx12, profile=a.profile, concurrent=a.concurrent)
+    elif a.cmd == "lock-floor":
+        lock_floor(a.encounters)
     else:
         pdf_rate(a.patients)
