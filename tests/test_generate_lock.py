@@ -5,6 +5,7 @@ place are the files pyx12 validated, with the numbers the database recorded."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -458,6 +459,21 @@ def test_a_wrong_planned_digest_is_sealed_and_found_by_check(practice, tmp_path,
     r = cli("check")
     assert r.exit_code == 1
     assert "invoice_lines row 7 changed since it was sealed" in r.stdout + r.stderr
+
+
+def test_a_row_of_a_runs_batch_changed_afterwards_is_named_by_check(practice, tmp_path, cli):
+    gen.generate(practice, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "o", pdf=False)
+    assert cli("check").exit_code == 0
+    practice.execute("DROP TRIGGER invoice_lines_immutable_update")  # behind billadmin's back
+    practice.execute("UPDATE invoice_lines SET amount_cents = amount_cents + 1 WHERE id = 33")
+    r = cli("check", "--format", "json")
+    assert r.exit_code == 1
+    found = [(f["rule"], f["message"]) for f in json.loads(r.stdout)]
+    assert ("LEDGER-SEAL", "invoice_lines row 33 changed since it was sealed") in found
+    assert [m for rule, m in found if rule == "LEDGER-SEAL"] == [
+        "invoice_lines row 33 changed since it was sealed",  # only that row of its batch
+        "invoice_lines: 1 row change(s) made outside billadmin, never sealed (first row 33)",
+    ]
 
 
 def _patient_invoice_first(practice, tmp_path) -> str:
