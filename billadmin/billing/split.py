@@ -16,9 +16,12 @@ Rules:
   note, NTE*ADD (2300 NTE, "Claim Note", usage situational, one per claim; ADD = additional
   information), so the payer sees the claims belong together; `invoice generate`'s listing
   says "part k of n" beside the encounter.
-- A split encounter is billed on several claims by design: ALREADY-BILLED does not count a part
-  against its siblings (scrub/claim.py), and replacing or resubmitting a part rebuilds that
-  part only, from its own lines as corrected (`parts_of_encounter`, `replacement_lines`).
+- A split encounter is billed on several claims by design. ALREADY-BILLED (scrub/claim.py) does
+  not count its parts while lines of a part are being billed again: `invoice replace|resubmit`
+  of a part rebuilds that part only, from its own lines as corrected (`replacement_lines`), and
+  the lines of a part voided with `--rebill` go out on a new claim marked as that part again
+  (`_rebilled`). A line added to the encounter after it was billed still holds it
+  (ALREADY-BILLED): replacing a part adds the line to that part.
 - Only an encounter held for CLAIM-LINES alone is split; one held for other errors as well stays
   held, with its other findings (CLAIM-LINES is left out: it would be split once they are fixed).
 """
