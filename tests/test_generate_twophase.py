@@ -306,3 +306,98 @@ def test_an_835_posted_while_validating_is_routed_before_the_run_bills(
     res = _run(db, tmp_path / "r2")
     assert paused.calls == 2
     assert [(n, b) for n, b, _ in _issued(res)] == [("C000002", "KEY"), ("C000003", "BVH")]
+
+
+# ---- patient invoices: their PDFs rendered after COMMIT, without the lock ------------------------
+
+
+@pytest.fixture
+def self_pay(db):
+    """Two self-pay patients (no coverage): a 99203 at 175.00 and a 99212 at 95.00."""
+    with dbmod.write(db):
+        fx.practice(db)
+        for mrn, code, cents in (("S001", "99203", 17500), ("S002", "99212", 9500)):
+            p = fx.patient(db, mrn)
+            fx.encounter(db, p, DOS, [(code, cents)], number=f"V{mrn}")
+    return db
+
+
+def _pdfs_recorded(db) -> list[tuple[str, str]]:
+    return db.execute(
+        "SELECT i.number, f.path FROM invoice_files f JOIN invoices i ON i.id = f.invoice_id"
+        " WHERE f.kind = 'pdf' ORDER BY i.number"
+    ).fetchall()
+
+
+def _rendered_from_snapshot(db, number: str) -> bytes:
+    import json
+
+    from billadmin.billing import pdf
+
+    (data,) = db.execute(
+        "SELECT s.data FROM invoice_snapshots s JOIN invoices i ON i.id = s.invoice_id"
+        " WHERE i.number = ?",
+        (number,),
+    ).fetchone()
+    return pdf.render(json.loads(data))
+
+
+def test_patient_invoice_pdfs_are_rendered_without_the_lock(
+    self_pay, db_path, tmp_path, monkeypatch
+):
+    from billadmin.billing import pdf
+
+    real, free = pdf.render, []
+
+    def render(c):
+        free.append(_lock_is_free(db_path))
+        return real(c)
+
+    monkeypatch.setattr(pdf, "render", render)
+    out = tmp_path / "o"
+    res = gen.generate(self_pay, today=TODAY, scrub=fx.no_scrub, out_dir=out)
+    assert [(r["number"], r["total_cents"], r["file"]) for r in res.issued] == [
+        ("P000001", 17500, "P000001.pdf"),
+        ("P000002", 9500, "P000002.pdf"),
+    ]
+    assert free == [True, True]
+    recorded = _pdfs_recorded(self_pay)
+    assert [(n, p.rsplit("/", 1)[1]) for n, p in recorded] == [
+        ("P000001", "P000001.pdf"),
+        ("P000002", "P000002.pdf"),
+    ]
+    monkeypatch.setattr(pdf, "render", real)
+    for n, path in recorded:  # the bytes in place are the stored content's, as exported
+        assert (out / f"{n}.pdf").read_bytes() == _rendered_from_snapshot(self_pay, n)
+        assert str((out / f"{n}.pdf").resolve()) == path
+    listed = (out / "invoices.csv").read_text()
+    assert "P000001.pdf" in listed and "P000002.pdf" in listed
+    assert integrity.run_checks(self_pay) == []
+
+
+def test_pdfs_lost_after_commit_are_rendered_by_the_next_run(self_pay, tmp_path, monkeypatch, cli):
+    """A run stopped just after COMMIT has issued its patient invoices without their PDFs; the
+    next run into the folder (with nothing new to bill) renders and records them."""
+    out = tmp_path / "o"
+    real = gen._listing_after_commit
+    monkeypatch.setattr(
+        gen, "_listing_after_commit", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt())
+    )
+    with pytest.raises(KeyboardInterrupt):
+        gen.generate(self_pay, today=TODAY, scrub=fx.no_scrub, out_dir=out)
+    assert _pdfs_recorded(self_pay) == [] and not list(out.glob("*.pdf"))
+    monkeypatch.setattr(gen, "_listing_after_commit", real)
+    again = gen.generate(self_pay, today=TODAY, scrub=fx.no_scrub, out_dir=out)
+    assert again.issued == []
+    assert [n for n, _ in _pdfs_recorded(self_pay)] == ["P000001", "P000002"]
+    for n in ("P000001", "P000002"):
+        assert (out / f"{n}.pdf").read_bytes() == _rendered_from_snapshot(self_pay, n)
+    # a run without PDFs (--no-pdf) names none, so none is rendered later
+    with dbmod.write(self_pay):
+        p = fx.patient(self_pay, "S003")
+        fx.encounter(self_pay, p, DOS, [("99213", 14000)], number="VS003")
+    gen.generate(self_pay, today=TODAY, scrub=fx.no_scrub, out_dir=out, pdf=False)
+    gen.generate(self_pay, today=TODAY, scrub=fx.no_scrub, out_dir=out)
+    assert [n for n, _ in _pdfs_recorded(self_pay)] == ["P000001", "P000002"]
+    r = cli("check")
+    assert r.exit_code == 0, r.stdout + r.stderr

@@ -77,7 +77,11 @@ def test_progress_names_each_step_in_order_without_phi(mixed, tmp_path):
     assert steps[4].startswith("validating 2 837 file(s), ") and steps[4].endswith(
         " segments (compiled validator)"
     )
-    assert steps[-2:] == ["patient invoices", "writing invoices.csv and invoices.xlsx"]
+    assert steps[-3:] == [
+        "patient invoices",
+        "writing 1 patient invoice PDF(s)",  # after COMMIT, with the listing
+        "writing invoices.csv and invoices.xlsx",
+    ]
     assert not any(
         name in " ".join(steps) for name in ("Ann", "Able", "Bob", "Baker", "Cat", "Cole")
     )

@@ -269,22 +269,34 @@ def _attempt(conn: Database, result: RunResult, opts: _Options, *, live: bool) -
     staged.committed()
     if result.run_id is not None and not result.dry_run:
         place_run_files(conn, result.run_id)
-        if not live and result.issued:
+        if not live:
             _listing_after_commit(conn, result, opts)
 
 
 def _listing_after_commit(conn: Database, result: RunResult, opts: _Options) -> None:
-    """invoices.csv (and .xlsx) rendered from the committed rows without the lock, then recorded
-    (a short transaction) and put in place like the run's other files (files.py). A run stopped
-    before this has no listing of its own; the next run into the folder lists it (every invoice
-    issued into the folder), and `invoice list` always can."""
+    """invoices.csv (and .xlsx) and the patient invoices' PDFs rendered from the committed rows
+    without the lock, then recorded (one short transaction) and put in place like the run's
+    other files (files.py). A run stopped before this has no listing or PDFs of its own; the
+    next run into the folder lists it (every invoice issued into the folder) and renders the
+    PDFs it named (patient_invoices.pending_pdfs), and `invoice list` and `invoice export`
+    always can."""
+    from .patient_invoices import pending_pdfs, record_pdfs, render_pdfs
+
     t = time.perf_counter()
     staged = Staged()
+    pending = pending_pdfs(conn, result.out_dir)
+    if not result.issued and not pending:
+        return
     try:
-        opts.say("writing invoices.csv" + (" and invoices.xlsx" if opts.xlsx else ""))
-        write_listing(conn, result, staged, xlsx=opts.xlsx)
+        if pending:
+            opts.say(f"writing {len(pending):,} patient invoice PDF(s)")
+        pdf_rows = render_pdfs(conn, staged, result.out_dir, pending, at=audit.utcnow())
+        if result.issued:
+            opts.say("writing invoices.csv" + (" and invoices.xlsx" if opts.xlsx else ""))
+            write_listing(conn, result, staged, xlsx=opts.xlsx)
         with db.write(conn):
             assert result.run_id is not None  # committed run
+            record_pdfs(conn, pdf_rows)
             staged.record(conn, result.run_id)
     except BaseException:
         staged.discard()

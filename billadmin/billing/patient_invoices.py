@@ -2,8 +2,11 @@
 responsibility posted from remittances (adjustments with source 'transfer') not yet invoiced.
 
 A patient whose items total zero or less is skipped. Co-pays held as credit are applied at once
-(accounts.payments.apply_credit); the statement's content is stored and a PDF written when a
-balance is due.
+(accounts.payments.apply_credit); the statement's content is stored and, when a balance is due,
+its PDF named in the run (invoice_runs.file). The PDF itself is rendered from that stored
+content after the run's COMMIT, without the write lock (`render_pdfs`, called by
+billing/generate.py with the run's invoices.csv): a run stopped before then has its PDFs
+rendered by the next run into the same folder.
 """
 
 from __future__ import annotations
@@ -12,13 +15,15 @@ import datetime as _dt
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from ..outfile import absolute
+from ..outfile import absolute, inside
 from . import content, numbering
 from .files import Staged
 from .invoices import InvoiceIds, NewInvoice, insert_invoices, insert_snapshots, line_row
 from .result import RunResult
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..db import Database
     from .describe import Describer
 
@@ -83,8 +88,8 @@ def patient_invoices(
     today: _dt.date,
     files_by_invoice: dict[int, str],
 ) -> list[NewInvoice]:
-    """Issue the run's patient invoices (see the module docstring); their PDFs are staged in the
-    output folder and named in `files_by_invoice`."""
+    """Issue the run's patient invoices (see the module docstring); their PDFs (rendered after
+    COMMIT: `render_pdfs`) are named in `files_by_invoice`."""
     from .describe import Describer
     from .practice import SETTINGS
 
@@ -120,19 +125,7 @@ def patient_invoices(
     if not issues:
         return []
     _insert(conn, issues, adj_rows, at=at, today=today)
-    _store_and_render(
-        conn,
-        result,
-        staged,
-        issues,
-        prac,
-        describer,
-        at=at,
-        run_id=run_id,
-        pdf=pdf,
-        today=today,
-        files_by_invoice=files_by_invoice,
-    )
+    _store(conn, result, issues, prac, describer, pdf=pdf, today=today, files=files_by_invoice)
     return issues
 
 
@@ -266,6 +259,32 @@ def _insert(
     apply_credit(conn, [it.row["patient_id"] for it in issues], today)
 
 
+def _store(
+    conn: Database,
+    result: RunResult,
+    issues: list[NewInvoice],
+    prac: dict,
+    describer: Describer,
+    *,
+    pdf: bool,
+    today: _dt.date,
+    files: dict[int, str],
+) -> None:
+    """Each invoice's statement content stored (after credit is applied), and the name of its
+    PDF, when a balance is due, put in `files` (rendered after COMMIT: render_pdfs)."""
+    from .statement import patient_content
+
+    snaps = []
+    for it in issues:
+        c = patient_content(conn, it.row["id"], prac, describer, today=today)
+        snaps.append((it.row["id"], c))
+        if pdf and c["balance_due_cents"] > 0:
+            final = inside(result.out_dir, f"{it.row['number']}.pdf")
+            result.files.append(final)
+            files[it.row["id"]] = final.name
+    insert_snapshots(conn, snaps)
+
+
 def _store_and_render(
     conn: Database,
     result: RunResult,
@@ -280,27 +299,70 @@ def _store_and_render(
     today: _dt.date,
     files_by_invoice: dict[int, str],
 ) -> None:
-    """Each invoice's statement content stored (after credit is applied), and its PDF staged
-    when a balance is due."""
-    from . import pdf as pdf_mod
-    from .statement import patient_content
+    """`_store`, with the PDFs rendered, staged and recorded at once, in the caller's
+    transaction (institutional/selfpay.issue; `invoice generate` renders its own after COMMIT,
+    render_pdfs)."""
+    before = set(files_by_invoice)
+    _store(conn, result, issues, prac, describer, pdf=pdf, today=today, files=files_by_invoice)
+    named = [(iid, name) for iid, name in files_by_invoice.items() if iid not in before]
+    pending = [
+        (
+            iid,
+            name,
+            run_id,
+            conn.execute(
+                "SELECT data FROM invoice_snapshots WHERE invoice_id = ?", (iid,)
+            ).fetchone()[0],
+        )
+        for iid, name in named
+    ]
+    record_pdfs(conn, render_pdfs(conn, staged, result.out_dir, pending, at=at))
 
-    snaps = []
-    file_rows = []
-    for it in issues:
-        c = patient_content(conn, it.row["id"], prac, describer, today=today)
-        snaps.append((it.row["id"], c))
-        if pdf and c["balance_due_cents"] > 0:
-            final = result.out_dir / f"{it.row['number']}.pdf"
-            staged.write_bytes(final, pdf_mod.render(c))
-            result.files.append(final)
-            file_rows.append((it.row["id"], "pdf", str(absolute(final)), run_id, None, None, at))
-            files_by_invoice[it.row["id"]] = final.name
-    insert_snapshots(conn, snaps)
+
+def pending_pdfs(conn: Database, out_dir: Path) -> list[tuple[int, str, int, str]]:
+    """Patient invoices of the runs into `out_dir` whose PDF the run named (invoice_runs.file)
+    and nobody recorded yet: (invoice id, file name, issuing run, stored content)."""
+    return conn.execute(
+        "SELECT ir.invoice_id, ir.file, ir.run_id, s.data FROM invoice_runs ir"
+        " JOIN invoices i ON i.id = ir.invoice_id"
+        " JOIN invoice_snapshots s ON s.invoice_id = ir.invoice_id"
+        " WHERE ir.run_id IN (SELECT id FROM billing_runs WHERE out_dir = ?)"
+        " AND i.kind = 'patient' AND ir.file LIKE '%.pdf'"
+        " AND NOT EXISTS (SELECT 1 FROM invoice_files f WHERE f.invoice_id = ir.invoice_id"
+        " AND f.kind = 'pdf') ORDER BY ir.invoice_id",
+        (str(out_dir.resolve()),),
+    ).fetchall()
+
+
+def render_pdfs(
+    conn: Database,
+    staged: Staged,
+    out_dir: Path,
+    pending: list[tuple[int, str, int, str]],
+    *,
+    at: str,
+) -> list[tuple]:
+    """Without the write lock: the `pending` PDFs rendered from their stored content (as
+    `invoice export --format pdf` renders them) and staged; returns their invoice_files rows,
+    for the caller to record with the staged files in one short transaction."""
+    import json
+
+    from . import pdf as pdf_mod
+
+    rows = []
+    for iid, name, run_id, data in pending:
+        final = inside(out_dir, name)
+        staged.write_bytes(final, pdf_mod.render(json.loads(data)))
+        rows.append((iid, "pdf", str(absolute(final)), run_id, None, None, at))
+    return rows
+
+
+def record_pdfs(conn: Database, rows: list[tuple]) -> None:
+    """Under the write lock: the invoice_files rows of render_pdfs."""
     conn.conn.executemany(
         "INSERT INTO invoice_files (invoice_id, kind, path, run_id, interchange_id, st_control,"
         " created_at) VALUES (?,?,?,?,?,?,?)",
-        file_rows,
+        rows,
     )
 
 
