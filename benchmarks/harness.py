@@ -10,6 +10,7 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -106,4 +107,11 @@ def measure(w: Workload, runs: int) -> tuple[Timing, Timing]:
             t.seconds.append(s)
             t.cpu.append(cpu)
             t.max_rss_mb = max(t.max_rss_mb, rss)
+            # each run as it ends: a long workload can be read (and judged) while it goes
+            print(
+                f"    {side} run {len(t.seconds)}: {s:.2f} s wall, {cpu:.2f} s CPU,"
+                f" {rss:.0f} MB, load average {os.getloadavg()[0]:.2f}",
+                file=sys.stderr,
+                flush=True,
+            )
     return subj, anch
