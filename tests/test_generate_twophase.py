@@ -256,6 +256,35 @@ def test_an_institutional_claim_corrected_while_validating_is_billed_as_correcte
     assert "CLM*C000005*2620***13:A:1" in edi.read_text()
 
 
+def test_two_runs_at_once_bill_the_837i_and_next_payer_claims_once(
+    two_kinds, db_path, tmp_path, monkeypatch
+):
+    """The first run is paused while prepared; a second run bills everything meanwhile. The
+    first, under the lock, sees the facility claim billed and the next payers' claims issued,
+    prepares again and issues nothing: no claim twice, no number skipped."""
+    paused = Paused(monkeypatch, pause_at=(1,))
+    first = Generating(db_path, tmp_path / "a")
+    first.start()
+    assert paused.entered.wait(PAUSE_TIMEOUT), first.error
+    second = Generating(db_path, tmp_path / "b")
+    second.start()
+    res2 = second.finish()
+    paused.release.set()
+    res1 = first.finish()
+    assert [n for n, _, _ in _issued(res2)] == ["C000003", "C000004", "C000005"]
+    assert res1.issued == []
+    db = dbmod.connect(db_path)
+    assert [r[0] for r in _cob_rows(db)] == ["C000003", "C000004"]
+    assert db.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT claim_id) FROM inst_claim_invoices l"
+        " JOIN invoices i ON i.id = l.invoice_id WHERE i.payer_id = (SELECT id FROM payers"
+        " WHERE code = 'MCR')"
+    ).fetchone() == (2, 2)
+    assert not list((tmp_path / "a").glob("837*"))
+    assert integrity.run_checks(db) == []
+    db.close()
+
+
 @pytest.mark.parametrize(
     ("only", "issued"),
     [(["C000001"], [("C000003", "BVH")]), (["C000002"], [("C000003", "MCD")])],
