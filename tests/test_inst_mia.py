@@ -47,7 +47,9 @@ def _inpatient_answer(*extra: list[str]) -> list[list[str]]:
     ]
 
 
-def _next_payer_837i(cli, db, tmp_path, *, inpatient: bool, answer, paid_cents: int) -> str:
+def _next_payer_837i(
+    cli, db, tmp_path, *, inpatient: bool, answer, paid_cents: int, **claim
+) -> str:
     """Bill the claim to Medicare, post `answer`, bill Medicaid: the Medicaid 837I's text,
     after pyx12 accepted it."""
     from billadmin.x12 import validate
@@ -57,9 +59,9 @@ def _next_payer_837i(cli, db, tmp_path, *, inpatient: bool, answer, paid_cents: 
         who = ids["b"] if inpatient else ids["a"]
         fx.coverage(db, who, "MCD", member="OH0054321", priority=2)
         if inpatient:
-            ifx.inpatient(db, who, "HI1", ids["facility"])
+            ifx.inpatient(db, who, "HI1", ids["facility"], **claim)
         else:
-            ifx.outpatient(db, who, "HO1", ids["facility"])
+            ifx.outpatient(db, who, "HO1", ids["facility"], **claim)
     gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out")
     f = _add(_medicare(), answer, paid_cents).write(tmp_path / "answer.835")
     assert cli("remit", "import", f).exit_code == 0
@@ -107,6 +109,20 @@ def test_inpatient_answer_without_mia_gets_neither(cli, db, tmp_path):
     )
     assert "OI***Y***Y~\nNM1*IL" in text
     assert "MIA*" not in text and "MOA*" not in text
+
+
+def test_inpatient_part_b_answered_with_moa_gets_moa(cli, db, tmp_path):
+    """An inpatient Part B claim (type of bill 121) is paid by the outpatient rules: its 835
+    gives MOA, no MIA, and the 837I's 2320 carries that MOA (TR3: MOA when the remittance
+    reported outpatient adjudication), still never both."""
+    answer = _inpatient_answer(["MOA", "0.8", "6120.5", "MA01"])
+    answer[0][8] = "12"  # CLP08: the facility code of a 12x claim
+    text = _next_payer_837i(
+        cli, db, tmp_path, inpatient=True, answer=answer, paid_cents=612050, type_of_bill="121"
+    )
+    assert "CLM*C000002*9960***12:A:1**A*Y*Y~" in text
+    assert "OI***Y***Y~\nMOA***MA01~\nNM1*IL" in text, text
+    assert "MIA*" not in text
 
 
 def test_outpatient_next_payer_837i_keeps_its_moa(cli, db, tmp_path):

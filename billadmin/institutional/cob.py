@@ -6,11 +6,13 @@ rules, as an 837I (TR3 005010X223A2): a new claim invoice for the next payer wit
 claim's revenue lines and charges (CLM02 the original total), the prior payer in loop 2320
 (SBR P, claim-level CAS, AMT*D paid, AMT*EAF remaining patient liability, OI, then MIA on an
 inpatient claim, with the prior payer's 835 MIA (`inpatient_adjudication`), or MOA remarks on an
-outpatient claim, never both; 2330A/2330B), and per line its answer in loop 2430 (SVD with the revenue
-code, CAS, DTP*573); ONE adjustment (source 'cob', OA-23) of the total less what the prior
-payer left, so its open balance is exactly that amount. Held (error findings) when the sums do
-not balance (COB-BALANCE, billing.cob.balance_problems) or the next payer cannot be billed
-(INST-PAYER-ID, INST-MEMBER-ID, INST-SUBSCRIBER: generate.build_problems' rules).
+outpatient claim, or on an inpatient one its 835 answered with MOA only (an inpatient Part B
+claim, 12x or 22x, is paid by the outpatient rules); never both; 2330A/2330B), and per line its
+answer in loop 2430 (SVD with the revenue code, CAS, DTP*573); ONE adjustment (source 'cob',
+OA-23) of the total less what the prior payer left, so its open balance is exactly that amount.
+Held (error findings) when the sums do not balance (COB-BALANCE, billing.cob.balance_problems)
+or the next payer cannot be billed (INST-PAYER-ID, INST-MEMBER-ID, INST-SUBSCRIBER:
+generate.build_problems' rules).
 """
 
 from __future__ import annotations
@@ -101,6 +103,11 @@ def build(
         mia = inpatient_adjudication(conn, d.remit_claim_id)
         if mia is not None:
             adjudication["inpatient"] = mia
+        elif conn.execute(
+            "SELECT 1 FROM remit_adjudications WHERE claim_id = ? AND kind = 'outpatient'",
+            (d.remit_claim_id,),
+        ).fetchone():
+            adjudication["outpatient"] = True  # the 835 reported outpatient adjudication (MOA)
     others = [
         {
             "responsibility": "P",

@@ -219,8 +219,10 @@ def _other_payers(c: dict) -> list[str]:
     `adjudication`, as billing/cob.py builds it for the 837P) adds its claim-level CAS, AMT*D
     (paid), AMT*EAF (remaining patient liability), then on an inpatient claim MIA (what its
     835's MIA gave: covered days, DRG and PPS amounts, remarks; `_mia`) and on an outpatient
-    claim MOA with its remark codes; never both (TR3 005010X223A2 loop 2320: MIA when the
-    remittance reported inpatient adjudication, MOA when outpatient)."""
+    claim MOA with its remark codes, as on an inpatient claim whose 835 gave MOA and no MIA
+    (`outpatient`: an inpatient Part B claim paid by the outpatient rules); never both (TR3
+    005010X223A2 loop 2320: MIA when the remittance reported inpatient adjudication, MOA when
+    outpatient)."""
     out = []
     for o in c.get("other_payers") or []:
         osub, opayer = o["subscriber"], o["payer"]
@@ -242,12 +244,12 @@ def _other_payers(c: dict) -> list[str]:
             if adj.get("remaining_cents"):
                 out.append(seg("AMT", "EAF", x837._amount(adj["remaining_cents"])))
         out.append(seg("OI", "", "", "Y", "", "", "Y"))
-        if adj and c.get("inpatient"):
-            mia = _mia(adj.get("inpatient") or {})
+        if adj:
+            mia = _mia(adj.get("inpatient") or {}) if c.get("inpatient") else None
             if mia:
                 out.append(mia)
-        elif adj and adj.get("remarks"):
-            out.append(seg("MOA", "", "", *[ident(r, 50) for r in adj["remarks"][:5]]))
+            elif adj.get("remarks") and (not c.get("inpatient") or adj.get("outpatient")):
+                out.append(seg("MOA", "", "", *[ident(r, 50) for r in adj["remarks"][:5]]))
         last, first = x837._name_parts(osub)
         out.append(
             seg("NM1", "IL", "1", last, first, "", "", "", "MI", ident(osub["member_id"], 80))
