@@ -95,6 +95,9 @@ def test_xlsx_template_imports_as_written_and_documents_each_column(facility_db,
     rev = headers.index("revenue_code") + 1
     assert ws.cell(row=2, column=rev).value == "0750"  # text: the leading zero kept
     assert ws.cell(row=2, column=rev).number_format == "@"
+    # every column is Text, for the rows a clerk types in below the examples
+    assert {d.number_format for d in ws.column_dimensions.values()} == {"@"}
+    assert len(ws.column_dimensions) == len(headers)
     doc = {row[0]: row[1] for row in wb["columns"].iter_rows(min_row=2, values_only=True)}
     assert list(doc) == headers
     assert all(doc[h] and len(doc[h]) > 10 for h in headers)
