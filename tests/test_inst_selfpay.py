@@ -171,3 +171,36 @@ def test_a_claim_totalling_zero_is_not_invoiced(db, tmp_path):
     _, issues, result, _ = _issue(db, tmp_path)
     assert issues == [] and result.skipped_zero == 1
     assert [c.key for c in selfpay.due(db, through=fx.TODAY)] == ["H3"]
+
+
+def test_invoice_generate_bills_them_to_the_patients(db, hospital, tmp_path):
+    from billadmin.billing import generate as gen
+
+    out = tmp_path / "run"
+    res = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=out)
+    assert res.held == []
+    assert sorted(
+        (r["number"], r["bill_to"], r["encounter"], r["total_cents"]) for r in res.issued
+    ) == [
+        ("C000001", "MCR", "H2", 996000),  # the insured claims: 837I
+        ("C000002", "MCR", "H1", 257000),
+        ("P000001", "patient", "H3", 257000),  # the uninsured: statements
+        ("P000002", "patient", "H4", 996000),
+    ]
+    assert (out / "P000001.pdf").exists() and (out / "P000002.pdf").exists()
+    listing = (out / "invoices.csv").read_text()
+    assert "P000001,patient,1," in listing and ",H3," in listing
+    assert selfpay.due(db, through=fx.TODAY) == []
+    assert integrity.run_checks(db) == []
+    again = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=out)
+    assert again.issued == [] and again.held == []
+
+
+def test_claims_only_still_holds_them(db, hospital, tmp_path):
+    from billadmin.billing import generate as gen
+
+    res = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path, patients=False)
+    assert sorted((h.encounter, [f.rule for f in h.findings]) for h in res.held) == [
+        ("H3", ["INST-NO-COVERAGE"]),
+        ("H4", ["INST-NO-COVERAGE"]),
+    ]

@@ -723,6 +723,22 @@ def _write_phase(
             today=opts.today,
             files_by_invoice=files_by_invoice,
         )
+        from ..institutional import selfpay  # a facility claim without coverage: the patient's
+
+        p_issues += selfpay.bill(
+            conn,
+            result,
+            staged,
+            plan.prac,
+            plan.ids,
+            through=opts.through,
+            issued_on=issued_on,
+            at=plan.at,
+            run_id=run_id,
+            pdf=opts.pdf,
+            today=opts.today,
+            files_by_invoice=files_by_invoice,
+        )
         billed_lines = [
             ln["charge_line_id"] for it in p_issues for ln in it.lines if ln["charge_line_id"]
         ]

@@ -26,8 +26,9 @@ C... claim series, the invoice ids, the X12 control numbers and the listing), in
    ones), numbered and listed with the others.
 
 Rules for building an 837I (each holds the claim, severity error):
-  INST-NO-COVERAGE  no insurance coverage is active on the statement-from date (institutional
-                    self-pay is not billed by billadmin).
+  INST-NO-COVERAGE  no insurance coverage is active on the statement-from date, and the run
+                    issues no patient invoices (--claims-only, --payer); otherwise the claim is
+                    billed to the patient (institutional/selfpay.py).
   INST-PAYER-ID     the payer has no X12 payer id (NM1*PR NM109, loop 2010BB); not for a payer
                     that takes paper (its claims are printed on the UB-04).
   INST-MEMBER-ID    the coverage has no member id (NM1*IL NM109).

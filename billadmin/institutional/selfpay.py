@@ -9,9 +9,9 @@ Rules:
   issued for it (`--claims-only`, `--payer`).
 - One patient invoice per facility claim (a hospital statement is per stay or visit, the claim's
   patient control number), issued with the professional self-pay machinery
-  (billing/patient_invoices.py): the same numbering series, due date (practice `--due-days`),
-  co-pays and other credit held for the patient applied at once, the stored statement content
-  and its PDF when a balance is due.
+  (billing/patient_invoices.py) in the same run: the same numbering series, due date (practice
+  `--due-days`), co-pays and other credit held for the patient applied at once, the stored
+  statement content and its PDF when a balance is due.
 - One line per revenue line, in line order: the HCPCS code (the revenue code when there is
   none), modifiers, the line's date (the statement-from date when the line has none), units and
   the whole charge (a patient without coverage owes the non-covered part too); the description
@@ -103,10 +103,13 @@ def issue(
     pdf: bool,
     today: _dt.date,
     files_by_invoice: dict[int, str],
+    render: bool = True,
 ) -> list[NewInvoice]:
     """In the run's write transaction: a patient invoice for each claim of `due` (module
-    docstring), its PDF staged in the output folder and named in `files_by_invoice`; the claims
-    linked and marked billed, and their INST-NO-COVERAGE holds taken off `result.held`."""
+    docstring), its PDF named in `files_by_invoice` and, with `render`, staged in the output
+    folder at once (`invoice generate` renders it after COMMIT with its other patient invoices:
+    billing/patient_invoices.render_pdfs); the claims linked and marked billed, and their
+    INST-NO-COVERAGE holds taken off `result.held`."""
     from ..billing.describe import Describer
     from ..billing.practice import SETTINGS
 
@@ -141,19 +144,24 @@ def issue(
         for (c, x), number in zip(billable, numbers, strict=True)
     ]
     pi._insert(conn, issues, [], at=at, today=today)
-    pi._store_and_render(
-        conn,
-        result,
-        staged,
-        issues,
-        prac,
-        describer,
-        at=at,
-        run_id=run_id,
-        pdf=pdf,
-        today=today,
-        files_by_invoice=files_by_invoice,
-    )
+    if render:
+        pi._store_and_render(
+            conn,
+            result,
+            staged,
+            issues,
+            prac,
+            describer,
+            at=at,
+            run_id=run_id,
+            pdf=pdf,
+            today=today,
+            files_by_invoice=files_by_invoice,
+        )
+    else:
+        pi._store(
+            conn, result, issues, prac, describer, pdf=pdf, today=today, files=files_by_invoice
+        )
     links = [(it.row["id"], c.id) for it, (c, _) in zip(issues, billable, strict=True)]
     conn.conn.executemany(
         "INSERT INTO inst_claim_invoices (invoice_id, claim_id) VALUES (?, ?)", links
@@ -181,5 +189,6 @@ def bill(
     **kw,
 ) -> list[NewInvoice]:
     """`invoice generate`, where it issues the patient invoices (in its write transaction):
-    `issue` for the claims `due` through `through`; `kw` as `issue` takes them."""
-    return issue(conn, result, staged, prac, due(conn, through=through), ids, **kw)
+    `issue` for the claims `due` through `through`, their PDFs left for the run to render after
+    COMMIT; `kw` as `issue` takes them."""
+    return issue(conn, result, staged, prac, due(conn, through=through), ids, render=False, **kw)
