@@ -430,3 +430,37 @@ def test_pdfs_lost_after_commit_are_rendered_by_the_next_run(self_pay, tmp_path,
     assert [n for n, _ in _pdfs_recorded(self_pay)] == ["P000001", "P000002"]
     r = cli("check")
     assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_a_dry_run_with_transfers_to_route_writes_nothing(db, tmp_path):
+    """Keystone leaves 30.00 (PR-2) and Cora has no other coverage: the transfer stays to be
+    routed (to the patient). A dry run cannot route in a transaction of its own, so it is
+    prepared inside its rolled-back one: it lists the patient invoice of 30.00 and writes
+    nothing; the real run then bills it."""
+    with dbmod.write(db):
+        fx.practice(db)
+        cora = fx.patient(db, "C0001", "Cora", "Benefit")
+        fx.coverage(db, cora, "KEY", member="KEY001", priority=1)
+        fx.encounter(db, cora, DOS, [("99214", 20000)])
+    _run(db, tmp_path / "r1")
+    key = tmp_path / "key.835"
+    key.write_text(
+        ls.remit_text({"payer": "KEY", "trace": "EFT1", "on": "D", "claims": [KEY_ANSWER]})
+    )
+    post.import_files(db, [key])
+
+    def counts():
+        return [
+            db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("invoices", "cob_routes", "billing_runs", "invoice_events")
+        ]
+
+    before = counts()
+    dry = gen.generate(
+        db, today=TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "d", dry_run=True, pdf=False
+    )
+    assert _issued(dry) == [("P000001", "patient", 3000)]
+    assert "write lock" not in dry.timings  # prepared inside its one transaction (live)
+    assert counts() == before and not (tmp_path / "d").exists()
+    res = _run(db, tmp_path / "r2")
+    assert _issued(res) == [("P000001", "patient", 3000)]
