@@ -973,6 +973,10 @@ def _stage_institutional(
     return issues
 
 
+# claims built and inserted at a time (only their contents wait for the payer's 837P)
+BUILD_CHUNK = 2000
+
+
 def _claims_per_payer(
     conn: Database,
     result: RunResult,
@@ -1003,37 +1007,44 @@ def _claims_per_payer(
                 else ""
             )
         )
-        tb = time.perf_counter()
-        built = [
-            build_claim(
-                e,
-                number,
-                ids,
-                issued_on=opts.today.isoformat(),
-                dxs=g.dxs,
-                pats=g.pats,
-                payers=payers,
-                providers=g.providers,
-                copays=copays,
-                copay_rows=copay_rows,
-                billed_lines=billed_lines,
-            )
-            for e, number in by_payer.pop(payer_id, [])
-        ]
-        result.add_timing("build", tb)
-        tb = time.perf_counter()
-        # looked up at call time: a test replaces generate.insert_invoices to fail a payer
-        insert_invoices(conn, built, at=at, into=into)
-        result.add_timing("insert", tb)
-        tb = time.perf_counter()
-        snapshots = [(it.row["id"], it.issued_content()) for it in built]
-        insert_snapshots(conn, snapshots, into=into)
-        result.add_timing("snapshots", tb)
+        pairs = by_payer.pop(payer_id, [])
+        snapshots: list[tuple[int, dict]] = []
+        while pairs:  # in chunks: each chunk's rows and lines are dropped once inserted (memory)
+            chunk, pairs = pairs[:BUILD_CHUNK], pairs[BUILD_CHUNK:]
+            tb = time.perf_counter()
+            built = [
+                build_claim(
+                    e,
+                    number,
+                    ids,
+                    issued_on=opts.today.isoformat(),
+                    dxs=g.dxs,
+                    pats=g.pats,
+                    payers=payers,
+                    providers=g.providers,
+                    copays=copays,
+                    copay_rows=copay_rows,
+                    billed_lines=billed_lines,
+                )
+                for e, number in chunk
+            ]
+            del chunk
+            result.add_timing("build", tb)
+            tb = time.perf_counter()
+            # looked up at call time: a test replaces generate.insert_invoices to fail a payer
+            insert_invoices(conn, built, at=at, into=into)
+            result.add_timing("insert", tb)
+            tb = time.perf_counter()
+            done = [(it.row["id"], it.issued_content()) for it in built]
+            insert_snapshots(conn, done, into=into)
+            snapshots += done
+            result.add_timing("snapshots", tb)
+            issues += [it.slim() for it in built]
+            del built, done
         tb = time.perf_counter()
         x12.add(payer_id, snapshots + queued_by_payer.get(payer_id, []))
         result.add_timing("render", tb)
-        issues += [it.slim() for it in built]
-        del built
+        del snapshots
     return issues
 
 

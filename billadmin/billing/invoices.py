@@ -37,6 +37,25 @@ class InvoiceIds:
         return self.line - 1
 
 
+class SlimRow:
+    """A slimmed invoice row (NewInvoice.slim), read like the dict it stands for (`row["id"]`):
+    a large run keeps one per claim until its listing, 100,000 of them."""
+
+    __slots__ = ("id", "number", "kind", "patient_id", "frequency_code", "total_cents")
+    __getitem__ = object.__getattribute__
+
+    def __init__(self, id, number, kind, patient_id, frequency_code, total_cents):  # noqa: A002
+        self.id = id
+        self.number = number
+        self.kind = kind
+        self.patient_id = patient_id
+        self.frequency_code = frequency_code
+        self.total_cents = total_cents
+
+    def get(self, key: str, default=None):
+        return getattr(self, key, default)
+
+
 @dataclass
 class NewInvoice:
     """One invoice about to be inserted."""
@@ -57,9 +76,16 @@ class NewInvoice:
 
     def slim(self) -> NewInvoice:
         """What is still needed once the invoice is inserted and rendered (the run's listing)."""
-        keep = ("id", "number", "kind", "patient_id", "frequency_code", "total_cents")
+        r = self.row
         return NewInvoice(
-            {k: self.row[k] for k in keep},
+            SlimRow(  # type: ignore[arg-type]  # read as the dict it stands for
+                r["id"],
+                r["number"],
+                r["kind"],
+                r["patient_id"],
+                r["frequency_code"],
+                r["total_cents"],
+            ),
             [],
             None,
             self.bill_to,
