@@ -31,18 +31,12 @@ from typing import TYPE_CHECKING
 from ..errors import BadInput, InvalidRows, Problem
 from . import normalize
 from .icd10cm import release_through
-from .store import ChangeReport, count_changes, day_before, now_utc
+from .store import SYSTEM_NAMES, ChangeReport, count_changes, day_before, now_utc
 
 if TYPE_CHECKING:
     from ..db import Database
 
 KINDS = ("poa-exempt", "ncci-hospital", "mue-hospital", "ioce-revenue")
-NAMES = {
-    "poa-exempt": "POA-exempt list",
-    "ncci-hospital": "NCCI PTP hospital outpatient edits",
-    "mue-hospital": "MUE outpatient hospital values",
-    "ioce-revenue": "I/OCE revenue codes needing HCPCS",
-}
 
 
 # ------------------------------------------------------------------ versions
@@ -69,7 +63,7 @@ def current_version(conn: Database, kind: str) -> dict | None:
 
 def check_order(conn: Database, kind: str, label: str, effective: str | None) -> dict | None:
     """The release in place, after making sure the new one can follow it."""
-    name = NAMES[kind]
+    name = SYSTEM_NAMES[kind]
     if not effective:
         raise BadInput(f"{name}: give --effective DATE (the first day the release applies to)")
     if conn.execute(
