@@ -406,3 +406,23 @@ def test_codes_sets_shows_the_reference_files(cli, db, tmp_path):
         " (`billadmin codes load poa-exempt FILE`"
     )
     assert r.exit_code == 1
+
+
+def test_an_april_list_ends_the_fiscal_years_and_each_discharge_reads_its_own(hosp, tmp_path):
+    loader.load(hosp, "poa-exempt", [poa_file(tmp_path / "POAexemptCodesFY26.txt", ["D62"])])
+    # the April 2026 update takes D62 off the list (a made-up change)
+    loader.load(hosp, "poa-exempt", [poa_file(tmp_path / "POAexemptCodesApr26.txt", ["Z79.4"])])
+    got = [(v["label"], v["effective_from"], v["effective_to"]) for v in instref.versions(hosp)]
+    assert got == [
+        ("CMS FY2026", "2025-10-01", "2026-03-31"),
+        ("CMS April 2026 update", "2026-04-01", "2026-09-30"),
+    ]
+    dx = [("ABK", "K922", "Y"), ("ABF", "D62", "")]
+    march = {"statement_from": "2026-03-10", "statement_through": "2026-03-12"}
+    march |= {"admission_date": "2026-03-10", "procedures": [], "diagnoses": dx}
+    _add(hosp, "inpatient", "M1", **march)
+    _add(hosp, "inpatient", "J1", patient="b", diagnoses=dx)  # discharged 2026-06-04
+    # March: D62 exempt under FY2026, its blank is right; June: not exempt under April's list
+    got = _found(hosp, "M1", "J1", rules=["INST-POA"])
+    assert [(x[2], x[1]) for x in got] == [("J1", "error")]
+    assert "(CMS April 2026 update)" in got[0][4]
