@@ -464,3 +464,41 @@ def test_a_dry_run_with_transfers_to_route_writes_nothing(db, tmp_path):
     assert counts() == before and not (tmp_path / "d").exists()
     res = _run(db, tmp_path / "r2")
     assert _issued(res) == [("P000001", "patient", 3000)]
+
+
+def test_a_dry_run_routes_in_its_own_transaction_and_lists_the_next_payer_claim(
+    db, tmp_path, monkeypatch
+):
+    """Keystone's 835 posted without routing (as by an older billadmin): the dry run routes the
+    30.00 to Blue Valley inside its rolled-back transaction and lists its claim (C000002,
+    200.00); nothing is written. The real run routes it in a transaction of its own and bills
+    it."""
+    from billadmin.billing import cob
+
+    with dbmod.write(db):
+        fx.practice(db)
+        cora = fx.patient(db, "C0001", "Cora", "Benefit")
+        fx.coverage(db, cora, "KEY", member="KEY001", priority=1)
+        fx.coverage(db, cora, "BVH", member="BVH002", priority=2)
+        fx.encounter(db, cora, DOS, [("99214", 20000)])
+    _run(db, tmp_path / "r1")
+    key = tmp_path / "key.835"
+    key.write_text(
+        ls.remit_text({"payer": "KEY", "trace": "EFT1", "on": "D", "claims": [KEY_ANSWER]})
+    )
+    with monkeypatch.context() as m:
+        m.setattr(cob, "route", lambda *a, **k: [])
+        post.import_files(db, [key])
+    assert db.execute("SELECT COUNT(*) FROM cob_routes").fetchone()[0] == 0
+    dry = gen.generate(
+        db, today=TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "d", dry_run=True, pdf=False
+    )
+    assert _issued(dry) == [("C000002", "BVH", 20000)]
+    assert [(r["claim"], r["rule"], r["amount_cents"]) for r in dry.cob][:1] == [
+        ("C000001", "COB-NEXT-PAYER", 3000)
+    ]
+    assert db.execute("SELECT COUNT(*) FROM cob_routes").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 1
+    res = _run(db, tmp_path / "r2")
+    assert _issued(res) == [("C000002", "BVH", 20000)]
+    assert _cob_rows(db) == [("C000002", "OA", "23", 17000, "C000001", "S")]

@@ -249,6 +249,10 @@ def _attempt(conn: Database, result: RunResult, opts: _Options, *, live: bool) -
         try:
             if live:
                 with db.write(conn):
+                    if opts.claims:  # routed in this (rolled-back) transaction
+                        result.cob += [
+                            r.row() for r in cob.route(conn, today=opts.today, at=audit.utcnow())
+                        ]
                     plan = _prepare(conn, result, staged, opts, live=True)
                     _write(conn, result, staged, opts, plan)
             else:
