@@ -135,11 +135,19 @@ def already_billed(conn: Database, enc_table: str) -> dict[int, str]:
     return claim.already_billed(conn, f"SELECT id FROM {enc_table}")
 
 
-def check_claim(enc: dict, dx: list[str], patient: dict, cov: dict, payer: dict) -> list[Finding]:
+def check_claim(
+    enc: dict,
+    dx: list[str],
+    patient: dict,
+    cov: dict,
+    payer: dict,
+    memo: dict | None = None,
+) -> list[Finding]:
     """The CLAIM-* rules (scrub/claim.py, registered in scrub/rules.py) for one encounter billed
-    on `cov` to `payer`, and the scrubber's X12-* rules, so a run without it holds them too."""
+    on `cov` to `payer`, and the scrubber's X12-* rules, so a run without it holds them too.
+    `memo` (a run's dict) keeps what depends only on the patient, coverage and payer, and on a
+    line's pointers and amounts: a patient's encounters are checked against them once."""
     out = []
-    code = payer["code"]
 
     def add(rule: str, message: str | None, line: int | None = None) -> None:
         if message:
@@ -147,31 +155,60 @@ def check_claim(enc: dict, dx: list[str], patient: dict, cov: dict, payer: dict)
 
     add("CLAIM-NO-DX", claim.no_dx(len(dx)))
     add("CLAIM-LINES", claim.too_many_lines(len(enc["lines"])))
+    n_dx = len(dx)
     for ln in enc["lines"]:
-        for msg in claim.pointer_problems(ln["dx_pointers"], len(dx)):
-            add("CLAIM-POINTER", msg, ln["line_no"])
-        add("CLAIM-CHARGE", claim.charge_problem(ln["charge_cents"], ln["units"]), ln["line_no"])
-    add(
-        "CLAIM-ADDRESS",
-        claim.address_problem(
-            patient.get("address1"), patient.get("city"), patient.get("state"), patient.get("zip")
-        ),
-    )
-    add("CLAIM-PAYER-ID", claim.payer_id_problem(payer.get("x12_payer_id"), code))
-    add("CLAIM-MEMBER-ID", claim.member_id_problem(cov.get("member_id"), code))
-    add(
-        "CLAIM-SUBSCRIBER",
-        claim.subscriber_problem(
-            cov.get("relationship"), cov.get("subscriber_last"), cov.get("subscriber_first"), code
-        ),
-    )
+        key = ("line", ln["dx_pointers"], n_dx, ln["charge_cents"], ln["units"])
+        got = memo.get(key) if memo is not None else None
+        if got is None:
+            got = [("CLAIM-POINTER", m) for m in claim.pointer_problems(ln["dx_pointers"], n_dx)]
+            charge = claim.charge_problem(ln["charge_cents"], ln["units"])
+            if charge:
+                got.append(("CLAIM-CHARGE", charge))
+            if memo is not None:
+                memo[key] = got
+        for rule, msg in got:
+            add(rule, msg, ln["line_no"])
+    pkey = ("party", patient.get("id"), cov.get("id"), payer.get("id"))
+    party = memo.get(pkey) if memo is not None and pkey[1] is not None else None
+    if party is None:
+        party = _party_problems(patient, cov, payer)
+        if memo is not None and pkey[1] is not None:
+            memo[pkey] = party
+    for rule, msg in party:
+        add(rule, msg)
+    return out
+
+
+def _party_problems(patient: dict, cov: dict, payer: dict) -> list[tuple[str, str]]:
+    """check_claim's rules over the patient, coverage and payer, in its order."""
     from ..x12 import text
 
-    for msg in text.claim_text_problems(patient, cov, payer):
-        add("X12-TEXT-EMPTY", msg)
-    for msg in text.claim_identifier_problems(cov, payer):
-        add("X12-ID-CHARS", msg)
-    return out
+    code = payer["code"]
+    found = [
+        (
+            "CLAIM-ADDRESS",
+            claim.address_problem(
+                patient.get("address1"),
+                patient.get("city"),
+                patient.get("state"),
+                patient.get("zip"),
+            ),
+        ),
+        ("CLAIM-PAYER-ID", claim.payer_id_problem(payer.get("x12_payer_id"), code)),
+        ("CLAIM-MEMBER-ID", claim.member_id_problem(cov.get("member_id"), code)),
+        (
+            "CLAIM-SUBSCRIBER",
+            claim.subscriber_problem(
+                cov.get("relationship"),
+                cov.get("subscriber_last"),
+                cov.get("subscriber_first"),
+                code,
+            ),
+        ),
+    ]
+    found += [("X12-TEXT-EMPTY", m) for m in text.claim_text_problems(patient, cov, payer)]
+    found += [("X12-ID-CHARS", m) for m in text.claim_identifier_problems(cov, payer)]
+    return [(rule, msg) for rule, msg in found if msg]
 
 
 def hold(
@@ -198,6 +235,7 @@ def hold(
             findings[e["id"]].append(
                 claim_finding("ALREADY-BILLED", claim.already_billed_message(billed[e["id"]]), e)
             )
+    memo: dict = {}
     for e in claim_encs:
         fs = check_claim(
             e,
@@ -205,6 +243,7 @@ def hold(
             pats[e["patient_id"]],
             e["coverage"],
             payers[e["coverage"]["payer_id"]],
+            memo,
         )
         if fs:  # (no empty list for each of 100,000 encounters)
             findings[e["id"]] += fs
