@@ -511,7 +511,7 @@ class _Plan:
     scope: dict | None
     patients: bool
     at: str
-    ids: InvoiceIds  # past the claims' ids: cob.issue and the patient invoices go on from here
+    ids: InvoiceIds  # past the claims' ids: the patient invoices go on from here
     ids_start: tuple[int, int]  # the first invoice and line ids the snapshot gave
     claim_numbers: list[str]
     issues: list[NewInvoice]  # the claims, slimmed (listing)
