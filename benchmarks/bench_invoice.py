@@ -314,7 +314,8 @@ def workloads(ctx):
 def breakdown(
     encounters: int, *, pyx12: bool = True, profile: bool = False, concurrent: bool = False
 ) -> None:
-    """Run generate in-process on a fresh copy and print where the time goes. With
+    """Run generate in-process on a fresh copy and print where the time goes (and the peak RSS
+    while each step the run announces was under way). With
     pyx12=False the files are not validated (to measure billadmin's own share; never how the
     command runs); profile=True prints the 30 most expensive functions; concurrent=True posts a
     patient payment from another connection while the run is prepared (as a clerk would), so
@@ -343,11 +344,18 @@ def breakdown(
 
         prof = cProfile.Profile()
         prof.enable()
+    peaks, stop = _rss_by_step()
     t0 = time.perf_counter()
     res = generate.generate(
-        conn, out_dir=folder / "out-breakdown", pdf=False, xlsx=False, scrub=check
+        conn,
+        out_dir=folder / "out-breakdown",
+        pdf=False,
+        xlsx=False,
+        scrub=check,
+        progress=peaks.step,
     )
     total = time.perf_counter() - t0
+    stop()
     if prof:
         import pstats
 
@@ -369,6 +377,39 @@ def breakdown(
     print(
         f"  peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"
     )
+    for step, mb in peaks.items():
+        print(f"  peak RSS while {step}: {mb:,.0f} MB")
+
+
+class _Peaks(dict):
+    """Peak RSS (MB) per step the run announces (its progress callback), sampled every 20 ms."""
+
+    def __init__(self):
+        super().__init__()
+        self.current = "starting"
+
+    def step(self, what: str, *counts) -> None:
+        if not counts:  # ("837 segments checked", done, total) is progress within a step
+            self.current = what.split(":")[0]
+
+
+def _rss_by_step():
+    import os
+    import threading
+
+    page = os.sysconf("SC_PAGE_SIZE")
+    peaks, done = _Peaks(), threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            with open("/proc/self/statm") as f:
+                mb = int(f.read().split()[1]) * page / 2**20
+            step = peaks.current
+            peaks[step] = max(peaks.get(step, 0.0), mb)
+            done.wait(0.02)
+
+    threading.Thread(target=sample, daemon=True).start()
+    return peaks, done.set
 
 
 def _post_while_prepared(path: Path) -> None:
