@@ -212,6 +212,10 @@ def _hi(diagnoses: tuple[str, ...], icd9: bool = False) -> str:
     return seg("HI", *[comp(p if i == 0 else o, d) for i, d in enumerate(dx)])
 
 
+# procedure codes and modifiers repeat on every claim: each distinct one made safe once
+_ident = lru_cache(maxsize=16384)(ident)
+
+
 @lru_cache(maxsize=16384)
 def _amount(cents: int) -> str:
     return money.x12_amount(cents)
@@ -363,8 +367,8 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
     for i, ln in enumerate(c["lines"], start=1):
         # the hot loop of a large run: f-strings over the same element rules as seg()/comp()
         proc = ":".join(
-            ["HC", ident(ln["code"], 48)]
-            + [ident(m, 2) for m in (ln.get("modifiers") or []) if m][:4]
+            ["HC", _ident(ln["code"], 48)]
+            + [_ident(m, 2) for m in (ln.get("modifiers") or []) if m][:4]
         )
         ptrs = ":".join(str(int(p)) for p in ln["pointers"][:4])
         d = ln.get("date_of_service")
