@@ -502,3 +502,32 @@ def test_a_dry_run_routes_in_its_own_transaction_and_lists_the_next_payer_claim(
     res = _run(db, tmp_path / "r2")
     assert _issued(res) == [("C000002", "BVH", 20000)]
     assert _cob_rows(db) == [("C000002", "OA", "23", 17000, "C000001", "S")]
+
+
+def test_a_paper_payers_ub04_is_printed_before_the_lock_with_the_issue_date(
+    db, db_path, tmp_path, monkeypatch
+):
+    """Medicare set to paper: HO1's UB-04 is rendered while the run is prepared (its invoice
+    only planned, not in the ledger yet), FL 45 the run's issue date as `invoice export` prints
+    it, and recorded as the claim's pdf file."""
+    from billadmin.billing import ub04
+
+    with dbmod.write(db):
+        ids = ifx.hospital(db)
+        ifx.outpatient(db, ids["a"], "HO1", ids["facility"])
+        db.execute("UPDATE payers SET claim_media = 'paper' WHERE code = 'MCR'")
+    real, seen = ub04.fields_from_content, []
+
+    def fields(c, **kw):
+        seen.append((c["number"], kw.get("created"), _lock_is_free(db_path)))
+        return real(c, **kw)
+
+    monkeypatch.setattr(ub04, "fields_from_content", fields)
+    res = _run(db, tmp_path / "o")
+    assert _issued(res) == [("C000001", "MCR", 257000)]
+    assert seen == [("C000001", TODAY.isoformat(), True)]
+    assert db.execute(
+        "SELECT f.kind, f.path LIKE '%UB04-MCR-C000001.pdf' FROM invoice_files f"
+    ).fetchall() == [("pdf", 1)]
+    assert (tmp_path / "o" / "UB04-MCR-C000001.pdf").read_bytes().startswith(b"%PDF")
+    assert integrity.run_checks(db) == []
