@@ -155,3 +155,19 @@ def m006_payer_corrections(db):
         "ALTER TABLE payers ADD COLUMN corrections TEXT"
         " CHECK (corrections IN ('reopening', 'replacement'))",
     )
+
+
+@accounts()
+def m007_line_money_indexes(db):
+    """Money by invoice line: a statement's or a claim's line amounts read the allocations and
+    adjustments of each line (statement._claim_line_amounts); without these it scanned both
+    tables once per invoice."""
+    _exec(
+        db,
+        """
+    CREATE INDEX IF NOT EXISTS payment_allocations_line ON payment_allocations(invoice_line_id)
+        WHERE invoice_line_id IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS adjustments_line ON adjustments(invoice_line_id)
+        WHERE invoice_line_id IS NOT NULL
+    """,
+    )

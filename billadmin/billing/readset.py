@@ -52,6 +52,8 @@ WHOLE = (
     "legacy_code_versions",
     "necessity_versions",
     "mpfs_releases",
+    "pcs_versions",
+    "inst_ref_versions",
 )
 # large reference tables: a load appends rows (and a version row above)
 APPEND_MARKED = ("codes", "ncci_ptp", "mue", "necessity_codes", "charge_master", "fee_schedule")
