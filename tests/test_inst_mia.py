@@ -114,25 +114,83 @@ def test_inpatient_answer_without_mia_gets_neither(cli, db, tmp_path):
 def test_inpatient_part_b_answered_with_moa_gets_moa(cli, db, tmp_path):
     """An inpatient Part B claim (type of bill 121) is paid by the outpatient rules: its 835
     gives MOA, no MIA, and the 837I's 2320 carries that MOA (TR3: MOA when the remittance
-    reported outpatient adjudication), still never both."""
+    reported outpatient adjudication), rate and HCPCS payable amount included, never both."""
     answer = _inpatient_answer(["MOA", "0.8", "6120.5", "MA01"])
     answer[0][8] = "12"  # CLP08: the facility code of a 12x claim
     text = _next_payer_837i(
         cli, db, tmp_path, inpatient=True, answer=answer, paid_cents=612050, type_of_bill="121"
     )
     assert "CLM*C000002*9960***12:A:1**A*Y*Y~" in text
-    assert "OI***Y***Y~\nMOA***MA01~\nNM1*IL" in text, text
+    assert "OI***Y***Y~\nMOA*0.8*6120.5*MA01~\nNM1*IL" in text, text
     assert "MIA*" not in text
 
 
 def test_outpatient_next_payer_837i_keeps_its_moa(cli, db, tmp_path):
     """The endoscopy's answer (MOA*0.8*680*MA01; paid 680.00, patient 170.00): Medicaid's 837I
-    has MOA with the remark, as before, and no MIA even when the 835 (wrongly) sent one."""
+    has the same MOA (rate 80%, HCPCS payable 680.00, the remark), and no MIA even when the
+    835 (wrongly) sent one."""
     answer = _outpatient_answer()
     answer[0][1] = "C000001"
     answer.insert(3, ["MIA", "1", "", "", "500"])
     text = _next_payer_837i(cli, db, tmp_path, inpatient=False, answer=answer, paid_cents=68000)
     assert "CLM*C000002*2570***13:A:1**A*Y*Y~" in text
-    assert "AMT*D*680~\nAMT*EAF*170~\nOI***Y***Y~\nMOA***MA01~\nNM1*IL" in text, text
+    assert "AMT*D*680~\nAMT*EAF*170~\nOI***Y***Y~\nMOA*0.8*680*MA01~\nNM1*IL" in text, text
     assert "MIA*" not in text
     assert balance_of(db, _inv(db, "C000002"))["balance"] == 17000
+
+
+def _outpatient_with_moa(moa: list[str]) -> list[list[str]]:
+    answer = _outpatient_answer()
+    answer[0][1] = "C000001"
+    (i,) = [n for n, s in enumerate(answer) if s[0] == "MOA"]
+    answer[i] = moa
+    return answer
+
+
+def test_outpatient_moa_carries_every_element_the_835_gave(cli, db, tmp_path):
+    """An ESRD-style MOA with every element (835 positions): 01 rate 0.625 (62.5%), 02 HCPCS
+    payable 680.00, 03 MA01, 04 N781 (newer than pyx12's code list: left out), 05 N1, 08 ESRD
+    payment 412.37, 09 non-payable professional component 95.10. The 837I's 2320 MOA: 01
+    0.625, 02 680, 03 MA01, 04 N1 (the next remark moves up), 05-07 empty, 08 412.37, 09 95.1."""
+    moa = ["MOA", "0.625", "680", "MA01", "N781", "N1", "", "", "412.37", "95.10"]
+    text = _next_payer_837i(
+        cli, db, tmp_path, inpatient=False, answer=_outpatient_with_moa(moa), paid_cents=68000
+    )
+    assert "OI***Y***Y~\nMOA*0.625*680*MA01*N1****412.37*95.1~\nNM1*IL" in text, text
+    assert "N781" not in text and "MIA*" not in text
+    assert balance_of(db, _inv(db, "C000002"))["balance"] == 17000
+
+
+def test_outpatient_moa_with_amounts_only(cli, db, tmp_path):
+    """An MOA with no rate and no remark, only MOA08 (ESRD payment 1,250.00) and MOA09
+    (non-payable professional 0.00, given, so carried): the 837I's MOA has the two amounts in
+    their positions, elements 01-07 empty."""
+    moa = ["MOA", "", "", "", "", "", "", "", "1250", "0"]
+    text = _next_payer_837i(
+        cli, db, tmp_path, inpatient=False, answer=_outpatient_with_moa(moa), paid_cents=68000
+    )
+    assert "OI***Y***Y~\nMOA********1250*0~\nNM1*IL" in text, text
+
+
+def test_outpatient_moa_with_nothing_to_carry(cli, db, tmp_path):
+    """An MOA whose only remark pyx12's list does not know (N781), with no rate or amount:
+    nothing is left to carry, so the 2320 has no MOA (an empty segment is not X12)."""
+    moa = ["MOA", "", "", "N781"]
+    text = _next_payer_837i(
+        cli, db, tmp_path, inpatient=False, answer=_outpatient_with_moa(moa), paid_cents=68000
+    )
+    assert "OI***Y***Y~\nNM1*IL" in text, text
+    assert "MOA*" not in text
+
+
+def test_claims_issued_before_keep_their_bytes():
+    """Content issued before the MOA amounts were kept (the adjudication had only remarks, and
+    `outpatient` true on an inpatient claim the 835 answered with MOA) renders as it was
+    issued: MOA with the remarks only; an inpatient claim with neither flag gets no MOA."""
+    from billadmin.x12 import x837i
+
+    old = {"paid_cents": 68000, "cas": [], "remarks": ["MA01", "N1"]}
+    assert x837i._moa(old, inpatient=False) == "MOA***MA01*N1"
+    assert x837i._moa({**old, "outpatient": True}, inpatient=True) == "MOA***MA01*N1"
+    assert x837i._moa(old, inpatient=True) is None
+    assert x837i._moa({**old, "remarks": []}, inpatient=False) is None

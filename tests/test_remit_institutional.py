@@ -241,7 +241,7 @@ def test_next_payer_837i_after_an_institutional_answer(cli, db, tmp_path):
     text = edi.read_text()
     assert "CLM*C000002*2570***13:A:1**A*Y*Y~" in text
     assert "SBR*S*18*******MC~" in text
-    two320 = "SBR*P*18*******MA~\nAMT*D*680~\nAMT*EAF*170~\nOI***Y***Y~\nMOA***MA01~"
+    two320 = "SBR*P*18*******MA~\nAMT*D*680~\nAMT*EAF*170~\nOI***Y***Y~\nMOA*0.8*680*MA01~"
     assert two320 in text, text
     assert (
         "SVD*15202*600*HC:45380*0750*1~\nCAS*CO*45*1100~\nCAS*PR*2*150~\nDTP*573*D8*20260314~"

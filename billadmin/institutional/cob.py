@@ -5,9 +5,10 @@ professional claim; for an institutional claim the next-payer claim is built her
 rules, as an 837I (TR3 005010X223A2): a new claim invoice for the next payer with the prior
 claim's revenue lines and charges (CLM02 the original total), the prior payer in loop 2320
 (SBR P, claim-level CAS, AMT*D paid, AMT*EAF remaining patient liability, OI, then MIA on an
-inpatient claim, with the prior payer's 835 MIA (`inpatient_adjudication`), or MOA remarks on an
+inpatient claim, with the prior payer's 835 MIA (`inpatient_adjudication`), or MOA on an
 outpatient claim, or on an inpatient one its 835 answered with MOA only (an inpatient Part B
-claim, 12x or 22x, is paid by the outpatient rules); never both; 2330A/2330B), and per line its
+claim, 12x or 22x, is paid by the outpatient rules), with what the 835's MOA gave
+(`outpatient_adjudication`); never both; 2330A/2330B), and per line its
 answer in loop 2430 (SVD with the revenue code, CAS, DTP*573); ONE adjustment (source 'cob',
 OA-23) of the total less what the prior payer left, so its open balance is exactly that amount.
 Held (error findings) when the sums do not balance (COB-BALANCE, billing.cob.balance_problems)
@@ -25,7 +26,7 @@ from ..billing import cob
 from ..billing import content as bc
 from ..billing.invoices import NewInvoice, line_row
 from ..findings import Finding
-from ..remit.parse import MIA_ELEMENTS
+from ..remit.parse import MIA_ELEMENTS, MOA_ELEMENTS
 from .payers import payer_problems
 
 if TYPE_CHECKING:
@@ -37,25 +38,47 @@ def is_institutional(conn: Database, invoice_id: int) -> bool:
     return cob._institutional(conn, invoice_id)
 
 
+def _adjudication(conn: Database, remit_claim_id: int, kind: str) -> tuple | None:
+    """The claim's first remit_adjudications row of `kind` (its MIA or MOA as read): the
+    element columns of that segment, then its remarks; None when the 835 gave none."""
+    elements = MIA_ELEMENTS if kind == "inpatient" else MOA_ELEMENTS
+    cols = [key for _, key, k, _ in elements if k != "remark"]
+    # column names come from remit.parse.MIA_ELEMENTS/MOA_ELEMENTS (constants), never from input
+    row = conn.execute(
+        f"SELECT {', '.join(cols)}, remarks FROM remit_adjudications"
+        " WHERE claim_id = ? AND kind = ? ORDER BY id LIMIT 1",
+        (remit_claim_id, kind),
+    ).fetchone()
+    if row is None:
+        return None
+    out: dict = {k: v for k, v in zip(cols, row[:-1], strict=True) if v is not None}
+    known = cob.known_remarks()
+    out["remarks"] = [r for r in (row[-1] or "").split(",") if r in known]
+    return out, row[0]
+
+
 def inpatient_adjudication(conn: Database, remit_claim_id: int) -> dict | None:
     """The prior payer's inpatient adjudication (its 835's MIA, remit_adjudications) as the
     next payer's 837I carries it in loop 2320: the MIA's counts as read, its amounts in cents,
     its remark codes in order (only those pyx12's code list knows, as for MOA:
     billing.cob.adjudication); None when the 835 carried no MIA, or one without MIA01 (covered
     days or visits, required in the 837I's MIA: never made up)."""
-    cols = [key for _, key, kind, _ in MIA_ELEMENTS if kind != "remark"]
-    # column names come from remit.parse.MIA_ELEMENTS (constants), never from input
-    row = conn.execute(
-        f"SELECT {', '.join(cols)}, remarks FROM remit_adjudications"
-        " WHERE claim_id = ? AND kind = 'inpatient' ORDER BY id LIMIT 1",
-        (remit_claim_id,),
-    ).fetchone()
-    if row is None or row[0] is None:
+    found = _adjudication(conn, remit_claim_id, "inpatient")
+    if found is None or found[1] is None:
         return None
-    out: dict = {k: v for k, v in zip(cols, row[:-1], strict=True) if v is not None}
-    known = cob.known_remarks()
-    out["remarks"] = [r for r in (row[-1] or "").split(",") if r in known]
-    return out
+    return found[0]
+
+
+def outpatient_adjudication(conn: Database, remit_claim_id: int) -> dict | None:
+    """The prior payer's outpatient adjudication (its 835's MOA, remit_adjudications) as the
+    next payer's 837I carries it in loop 2320's MOA: MOA01 the reimbursement rate (a
+    percentage, as read), MOA02 the HCPCS payable amount, MOA08 the ESRD payment amount, MOA09
+    the non-payable professional component amount (amounts in cents), each only when the 835
+    gave it, and its remark codes (MOA03-07, only those pyx12's code list knows); None when
+    the 835 carried no MOA. The 837I's MOA elements are all Situational, the same nine as
+    the 835's (pyx12 maps 837Q3.I.5010.X223.A1 loop 2320 and 835.5010.X221.A1 loop 2100)."""
+    found = _adjudication(conn, remit_claim_id, "outpatient")
+    return None if found is None else found[0]
 
 
 def _finding(rule: str, message: str, key: str, encounter_id: int) -> Finding:
@@ -99,15 +122,13 @@ def build(
     prior_cov = next(c for c in covs if c["payer_id"] == answered["id"])
     osub, _ = bc.subscriber_block(prior_cov, pat)
     adjudication = cob.adjudication(ans, answered)
-    if base.get("inpatient"):
-        mia = inpatient_adjudication(conn, d.remit_claim_id)
-        if mia is not None:
-            adjudication["inpatient"] = mia
-        elif conn.execute(
-            "SELECT 1 FROM remit_adjudications WHERE claim_id = ? AND kind = 'outpatient'",
-            (d.remit_claim_id,),
-        ).fetchone():
-            adjudication["outpatient"] = True  # the 835 reported outpatient adjudication (MOA)
+    mia = inpatient_adjudication(conn, d.remit_claim_id) if base.get("inpatient") else None
+    if mia is not None:
+        adjudication["inpatient"] = mia
+    else:
+        moa = outpatient_adjudication(conn, d.remit_claim_id)
+        if moa is not None:  # the 835 reported outpatient adjudication (MOA)
+            adjudication["outpatient"] = moa
     others = [
         {
             "responsibility": "P",

@@ -213,13 +213,48 @@ def _mia(m: dict) -> str | None:
     return seg("MIA", *el)
 
 
+MOA_AMOUNTS = {
+    2: "hcpcs_payable_cents",
+    8: "esrd_payment_cents",
+    9: "nonpayable_professional_cents",
+}
+
+
+def _moa(adj: dict, inpatient: bool) -> str | None:
+    """The 2320 MOA from a prior payer's outpatient adjudication (`adj["outpatient"]`, what its
+    835's MOA gave: institutional/cob.outpatient_adjudication): MOA01 the reimbursement rate as
+    read, MOA02 the HCPCS payable amount, MOA03-07 the remark codes, MOA08 the ESRD payment
+    amount, MOA09 the non-payable professional component amount, each only when given (all
+    Situational in TR3 005010X223A2 and pyx12's map 837Q3.I.5010.X223.A1); None when nothing
+    is left to carry. Claims issued before the amounts were kept (`outpatient` true, or absent
+    on an outpatient claim) carry the answer's remarks only, so they render as issued."""
+    m = adj.get("outpatient")
+    if not isinstance(m, dict):
+        if not adj.get("remarks") or (inpatient and not m):
+            return None
+        m = {"remarks": adj["remarks"]}
+    el = [""] * 9
+    rate = m.get("reimbursement_rate")
+    if rate and len(digits(rate)) <= 10:  # element 954: R, at most 10 digits
+        el[0] = ident(rate, 12)
+    for pos, key in MOA_AMOUNTS.items():
+        if m.get(key) is not None:
+            el[pos - 1] = money.x12_amount(m[key])
+    for pos, remark in enumerate((m.get("remarks") or [])[:5], start=3):
+        el[pos - 1] = ident(remark, 50)
+    while el and not el[-1]:
+        el.pop()
+    return seg("MOA", *el) if el else None
+
+
 def _other_payers(c: dict) -> list[str]:
     """Loops 2320/2330A/2330B for each other payer known on the statement date (SBR S or T,
     OI, the other subscriber, the other payer). A prior payer that answered the claim (its
     `adjudication`, as billing/cob.py builds it for the 837P) adds its claim-level CAS, AMT*D
     (paid), AMT*EAF (remaining patient liability), then on an inpatient claim MIA (what its
     835's MIA gave: covered days, DRG and PPS amounts, remarks; `_mia`) and on an outpatient
-    claim MOA with its remark codes, as on an inpatient claim whose 835 gave MOA and no MIA
+    claim MOA (what its 835's MOA gave: rate, HCPCS payable, ESRD and non-payable professional
+    amounts, remarks; `_moa`), as on an inpatient claim whose 835 gave MOA and no MIA
     (`outpatient`: an inpatient Part B claim paid by the outpatient rules); never both (TR3
     005010X223A2 loop 2320: MIA when the remittance reported inpatient adjudication, MOA when
     outpatient)."""
@@ -246,10 +281,8 @@ def _other_payers(c: dict) -> list[str]:
         out.append(seg("OI", "", "", "Y", "", "", "Y"))
         if adj:
             mia = _mia(adj.get("inpatient") or {}) if c.get("inpatient") else None
-            if mia:
-                out.append(mia)
-            elif adj.get("remarks") and (not c.get("inpatient") or adj.get("outpatient")):
-                out.append(seg("MOA", "", "", *[ident(r, 50) for r in adj["remarks"][:5]]))
+            moa = None if mia else _moa(adj, bool(c.get("inpatient")))
+            out += [s for s in (mia, moa) if s]
         last, first = x837._name_parts(osub)
         out.append(
             seg("NM1", "IL", "1", last, first, "", "", "", "MI", ident(osub["member_id"], 80))
