@@ -204,3 +204,74 @@ def test_claims_only_still_holds_them(db, hospital, tmp_path):
         ("H3", ["INST-NO-COVERAGE"]),
         ("H4", ["INST-NO-COVERAGE"]),
     ]
+
+
+def _status(db, key):
+    return db.execute(
+        "SELECT c.status FROM inst_claims c JOIN encounters e ON e.id = c.encounter_id"
+        " WHERE e.number = ?",
+        (key,),
+    ).fetchone()[0]
+
+
+def test_void_rebill_bills_the_facility_claim_again(cli, db, hospital, tmp_path):
+    """`invoice void --rebill` of the visit's statement P000001 (H3: 1,850.00 + 420.00 +
+    300.00 = 2,570.00) sets H3 back to unbilled and the next run bills it again on P000003
+    (2,570.00); a plain void of the stay's P000002 leaves H4 billed, and nothing bills it
+    again. The ledger stays consistent (`billadmin check`)."""
+    from billadmin.billing import generate as gen
+
+    first = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "run1")
+    assert {r["number"]: r["encounter"] for r in first.issued if r["bill_to"] == "patient"} == {
+        "P000001": "H3",
+        "P000002": "H4",
+    }
+    r = cli("invoice", "void", "P000001", "--reason", "wrong amount", "--rebill")
+    assert r.exit_code == 0, r.output
+    r = cli("invoice", "void", "P000002", "--reason", "not ours")
+    assert r.exit_code == 0, r.output
+    assert (_status(db, "H3"), _status(db, "H4")) == ("unbilled", "billed")
+    assert [c.key for c in selfpay.due(db, through=fx.TODAY)] == ["H3"]
+    assert integrity.run_checks(db) == []
+
+    again = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "run2")
+    assert again.held == []
+    assert [
+        (x["number"], x["bill_to"], x["encounter"], x["total_cents"]) for x in again.issued
+    ] == [("P000003", "patient", "H3", 257000)]
+    assert _lines(db, "P000003") == [
+        (1, "45380", 1, "2026-06-10", 185000, "revenue code 0750"),
+        (2, "88305", 2, "2026-06-10", 42000, "revenue code 0310"),
+        (3, "0710", 1, "2026-06-10", 30000, "revenue code 0710"),
+    ]
+    # both statements of H3 stay linked (history); the claim is billed once more
+    assert db.execute(
+        "SELECT i.number FROM inst_claim_invoices x JOIN invoices i ON i.id = x.invoice_id"
+        " JOIN inst_claims c ON c.id = x.claim_id JOIN encounters e ON e.id = c.encounter_id"
+        " WHERE e.number = 'H3' ORDER BY i.number"
+    ).fetchall() == [("P000001",), ("P000003",)]
+    assert _status(db, "H3") == "billed"
+    assert integrity.run_checks(db) == []
+    assert cli("check").exit_code == 0
+    third = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "run3")
+    assert third.issued == [] and third.held == []
+
+
+def test_void_rebill_after_coverage_found_bills_the_payer(cli, db, hospital, tmp_path):
+    """The uninsured visit's patient turns out to have had Medicare on the visit date: void the
+    statement with --rebill and the next run bills H3 to Medicare on an 837I (2,570.00), not to
+    the patient."""
+    from billadmin.billing import generate as gen
+
+    gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "run1")
+    with dbmod.write(db):
+        fx.coverage(db, hospital["c"], "MCR", member="1EG4TE5MK99", eff_from="2026-06-05")
+    r = cli("invoice", "void", "P000001", "--reason", "Medicare found", "--rebill")
+    assert r.exit_code == 0, r.output
+    again = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "run2")
+    assert again.held == []
+    assert [
+        (x["number"], x["bill_to"], x["encounter"], x["total_cents"]) for x in again.issued
+    ] == [("C000003", "MCR", "H3", 257000)]
+    assert _status(db, "H3") == "billed"
+    assert integrity.run_checks(db) == []

@@ -15,7 +15,8 @@ Rules:
   payer answered (an 835 or a posted payer payment or adjustment) is refused, exit 2, until
   its number is known, since the payer rejects a void it cannot match; a claim sent but never
   adjudicated is voided without one. A claim not sent yet simply leaves the queue. The charge lines
-  become 'void', or 'unbilled' again with --rebill (billed to the right payer on the next run).
+  become 'void', or 'unbilled' again with --rebill (billed to the right payer on the next run);
+  so does a facility claim a patient invoice billed (institutional/selfpay.py `unbill`).
 - Replace: after its lines were corrected, a claim is replaced by a new claim (C..., frequency
   code 7, original_invoice_id set) built from the encounter's current lines and diagnoses and
   the same coverage, checked by the scrubber first; the original gets the status 'replaced'.
@@ -373,11 +374,14 @@ def void(
                 ("unbilled" if rebill else "void",),
             )
         if rebill and orig["kind"] == "patient":
+            from ..institutional.selfpay import unbill
+
             conn.execute(
                 "DELETE FROM patient_invoice_adjustments WHERE invoice_line_id IN"
                 " (SELECT id FROM invoice_lines WHERE invoice_id = ?)",
                 (orig["id"],),
             )
+            unbill(conn, orig["id"])  # a facility claim billed to the patient is due again
         audit.record(
             conn,
             "invoice void",

@@ -20,6 +20,9 @@ Rules:
 - A claim whose lines total zero is not invoiced (it stays unbilled and held).
 - The claim is linked to its invoice (inst_claim_invoices) and marked billed, in the same
   transaction, so it is billed once.
+- `invoice void --rebill` of such an invoice sets its claim back to unbilled (`unbill`), so the
+  next run bills it again (to the patient, or to a payer whose coverage was added since), as
+  it does a professional self-pay invoice's charge lines; a plain void leaves it billed.
 """
 
 from __future__ import annotations
@@ -192,3 +195,15 @@ def bill(
     `issue` for the claims `due` through `through`, their PDFs left for the run to render after
     COMMIT; `kw` as `issue` takes them."""
     return issue(conn, result, staged, prac, due(conn, through=through), ids, render=False, **kw)
+
+
+def unbill(conn: Database, invoice_id: int) -> int:
+    """In the caller's write transaction (`invoice void --rebill` of a patient invoice): the
+    facility claims this invoice billed (inst_claim_invoices) set back to unbilled, so the next
+    run bills them again; the link stays, as history. How many were set back (0 for a patient
+    invoice of professional lines)."""
+    return conn.execute(
+        "UPDATE inst_claims SET status = 'unbilled' WHERE status = 'billed' AND id IN"
+        " (SELECT claim_id FROM inst_claim_invoices WHERE invoice_id = ?)",
+        (invoice_id,),
+    ).rowcount
