@@ -309,3 +309,15 @@ def test_paper_payer_gets_cms1500_pdfs_from_generate(db, cli, tmp_path):
     assert cli("payer", "set", "KEY", "--electronic").exit_code == 0
     audit = db.execute("SELECT count(*) FROM audit_log WHERE action = 'payer set'").fetchone()[0]
     assert audit == 2
+
+
+def test_item_19_of_a_split_part():
+    """Part 12 of 13 of a long encounter: item 19 at line 36, column 1, NTE and ADD (NUCC's
+    qualifiers for an 837P claim note) then the note, its reason left out for the 48
+    columns: "NTEADDCLAIM 12 OF 13 FOR THE SAME VISIT" (39 characters)."""
+    [page] = cms1500.pages(_claim(split={"part": 12, "of": 13}), PRACTICE)
+    assert page[(36, 1)] == "NTEADDCLAIM 12 OF 13 FOR THE SAME VISIT"
+    [page] = read_back(cms1500.render(_claim(split={"part": 1, "of": 2}), PRACTICE))
+    assert page[(36, 1)] == "NTEADDCLAIM 1 OF 2 FOR THE SAME VISIT"
+    [page] = cms1500.pages(_claim(), PRACTICE)
+    assert (36, 1) not in page

@@ -360,3 +360,27 @@ def test_the_next_payer_claim_of_a_part_is_that_part(db, tmp_path):
     text = edi.read_text()
     assert validate.validate_text(text).valid
     assert "NTE*ADD*CLAIM 2 OF 2 FOR THE SAME VISIT (50 LINES A CLAIM)" in text
+
+
+def test_cms1500_of_a_part_has_its_note_in_item_19(long_visit, tmp_path, cli):
+    """A split part printed on the CMS-1500: item 19 (line 36 from column 1, up to item 20 at
+    column 50) says which part it is, as its 837P's NTE*ADD does: NUCC's qualifiers NTE and
+    ADD, then "CLAIM 2 OF 3 FOR THE SAME VISIT" (48 columns leave out "(50 LINES A CLAIM)"),
+    on each of its pages (50 lines, 6 a page: 9 pages); a claim that is not a part has none."""
+    from test_cms1500 import read_back
+
+    db = long_visit
+    _split(db)
+    _run(db, tmp_path)
+    out = tmp_path / "c2.pdf"
+    r = cli("invoice", "export", "C000002", "--format", "cms1500-data", "-o", out)
+    assert r.exit_code == 0, r.output
+    pages = read_back(out.read_bytes())
+    assert len(pages) == 9
+    assert [p[(36, 1)] for p in pages] == ["NTEADDCLAIM 2 OF 3 FOR THE SAME VISIT"] * 9
+    assert pages[0][(36, 57)] == "X"  # item 20 (outside lab: no) where it was
+    assert pages[0][(56, 23)] == "C000002"
+    r = cli("invoice", "export", "C000004", "--format", "cms1500", "-o", tmp_path / "c4.pdf")
+    assert r.exit_code == 0, r.output
+    [page] = read_back((tmp_path / "c4.pdf").read_bytes())
+    assert (36, 1) not in page and page[(56, 23)] == "C000004"

@@ -20,6 +20,11 @@ Choices, where the manual leaves room:
   "CONTINUED" on the others, and the page number is printed beside box 33.
 - Dates MM DD YYYY in boxes 3, 11a, 14, 15 and MM DD YY in 24A; amounts with a space where the
   form's printed line divides dollars from cents; diagnosis codes without the decimal point.
+- Item 19 carries the claim note of a split encounter's part (billing/split.py), as the 837P's
+  2300 NTE*ADD does: NUCC's qualifier NTE and the note's qualifier ADD, then the note with no
+  space ("NTEADDCLAIM 2 OF 3 FOR THE SAME VISIT"). The box holds 48 characters on the grid (up
+  to item 20's rule): a note longer than that leaves out its closing parenthesis, the reason
+  "(50 LINES A CLAIM)", which is the 837P's own limit.
 - Box 26 is our claim number (CLM01 on the 837P: the number the payer sends back); box 21's
   indicator is 0 (ICD-10-CM).
 - Boxes 12 and 13 say SIGNATURE ON FILE; box 27 accepts assignment (the practice bills payers
@@ -107,6 +112,22 @@ LABELS = (
     (57, 23, "32 SERVICE FACILITY"),
     (57, 50, "33 BILLING PROVIDER"),
 )
+
+
+ITEM19_WIDTH = 48  # columns 1-48 of line 36: item 20's box starts at column 50
+
+
+def item19_note(split: dict) -> str:
+    """Item 19 of a split part: NUCC's NTE qualifier, the 837P note's qualifier ADD and its
+    text (x12/x837.py part_note), without the parenthesized reason when the whole does not
+    fit the box (NUCC 1500 Reference Instruction Manual for form 02/12, item 19: the qualifier
+    NTE, then the 837's note qualifier, then the information, with no space between)."""
+    from ..x12.x837 import part_note
+
+    text = "NTEADD" + part_note(split)
+    if len(text) > ITEM19_WIDTH and text.endswith(")"):
+        text = text[: text.rindex(" (")]
+    return text
 
 
 def _mdy(iso: str | None, year_digits: int = 4) -> tuple[str, str, str] | None:
@@ -232,6 +253,9 @@ def _header(pg: _Page, c: dict, practice: dict, payer_row: dict | None) -> None:
         pg.put(34, 1, 2, "DN")
         pg.put(34, 4, 25, _name(ref))
         pg.put(34, 33, 10, ref.get("npi"))
+    # 19 additional claim information: a split part's note (module docstring)
+    if c.get("split"):
+        pg.put(36, 1, ITEM19_WIDTH, item19_note(c["split"]))
     # 20 outside lab: no
     pg.x(36, 57)
     # 21: ICD indicator 0 (ICD-10-CM), diagnoses A-L, four across

@@ -276,6 +276,12 @@ def _line_fields(ln: dict) -> tuple[list[str], list[str]]:
     return refs, loops
 
 
+def part_note(split: dict) -> str:
+    """The claim note of part k of n of a split encounter (billing/split.py): NTE02 of its
+    2300 NTE*ADD, and item 19 of its CMS-1500 (billing/cms1500.py)."""
+    return f"CLAIM {split['part']} OF {split['of']} FOR THE SAME VISIT (50 LINES A CLAIM)"
+
+
 def claim_loops(c: dict, practice_npi: str) -> list[str]:
     """Loop 2300 and everything under it for one claim."""
     clm = [
@@ -309,8 +315,7 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
     if c.get("clia"):
         out.append(seg("REF", "X4", ident(c["clia"], 50)))
     if c.get("split"):  # one of the claims of a long encounter (billing/split.py): 2300 NTE
-        k, n = c["split"]["part"], c["split"]["of"]
-        out.append(seg("NTE", "ADD", f"CLAIM {k} OF {n} FOR THE SAME VISIT (50 LINES A CLAIM)"))
+        out.append(seg("NTE", "ADD", part_note(c["split"])))
     out.append(_hi(tuple(c["diagnoses"][:12]), c["date_of_service"] < "2015-10-01"))
     if c.get("referring"):
         out.append(_person_nm1("DN", c["referring"]))  # 2310A
