@@ -309,10 +309,13 @@ def import_institutional(
     header values (type of bill, statement period, admission, attending NPI, diagnoses,
     procedures, condition/occurrence/value codes) go on its first row and may repeat unchanged
     on the others. Any problem stops the import with every problem listed (row, column, reason)
-    and nothing is written (exit 2). Columns and list cells: docs/institutional.md.
+    and nothing is written (exit 2). Columns and list cells: docs/institutional.md; a
+    spreadsheet with every column and two example claims: `billadmin import template
+    institutional`.
 
     \b
     Example:
+        billadmin import template institutional -o ub04.xlsx
         billadmin import institutional ub04-export.csv
         billadmin import institutional ub04-export.csv --dry-run --date-format MM/DD/YYYY
         billadmin import institutional corrected-ip26001.csv --correct
