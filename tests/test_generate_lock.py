@@ -106,10 +106,10 @@ def _billed_once(conn) -> None:
     assert twice == []
 
 
-def _files_valid_and_recorded(conn, out) -> None:
-    """Each 837P in place passes pyx12 again, and its ISA13 and claim numbers are the ones the
-    database recorded for it."""
-    edis = sorted(out.glob("837P-*.edi"))
+def _files_valid_and_recorded(conn, out=None, files=None) -> None:
+    """Each 837 in place (`files`, else the 837Ps in `out`) passes pyx12 again, and its ISA13
+    and claim numbers are the ones the database recorded for it."""
+    edis = files if files is not None else sorted(out.glob("837P-*.edi"))
     assert edis
     for v in validate.validate_paths(edis, workers=1):
         assert v.valid, v.problems

@@ -30,7 +30,6 @@ from billadmin import integrity
 from billadmin.billing import generate as gen
 from billadmin.billing import x12files
 from billadmin.remit import post
-from billadmin.x12 import validate
 
 TODAY = ls.DAY0
 DOS = ls.day("D-4").isoformat()
@@ -106,24 +105,6 @@ def _cob_rows(db) -> list[tuple]:
     ).fetchall()
 
 
-def _valid_and_recorded(db, files) -> None:
-    """Each file in place passes pyx12, and the claims in it are the ones recorded for it."""
-    for v in validate.validate_paths(files, workers=1):
-        assert v.valid, v.problems
-    for f in files:
-        text = f.read_text()
-        isa13 = text.split("*")[13]
-        rec = db.execute(
-            "SELECT x.isa_control, group_concat(i.number) FROM x12_interchanges x"
-            " JOIN invoice_files f ON f.interchange_id = x.id"
-            " JOIN invoices i ON i.id = f.invoice_id WHERE x.path LIKE ? GROUP BY x.id",
-            ("%" + f.name,),
-        ).fetchone()
-        assert rec[0] == isa13
-        in_file = sorted(s.split("*")[1] for s in text.split("~\n") if s.startswith("CLM*"))
-        assert in_file == sorted(rec[1].split(","))
-
-
 def test_837i_and_next_payer_claims_are_validated_without_the_lock(
     two_kinds, db_path, tmp_path, monkeypatch, cli
 ):
@@ -174,7 +155,7 @@ def test_837i_and_next_payer_claims_are_validated_without_the_lock(
         "837I-MCR",
         "837P-BVH",
     ]
-    _valid_and_recorded(db, files)
+    lock._files_valid_and_recorded(db, files=files)
     assert res.timings["write lock"] < 5
     # each new claim's 'sent' event names its file
     sent = db.execute(
