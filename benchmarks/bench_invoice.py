@@ -16,6 +16,7 @@ The second workload validates the files of one such run with `billadmin invoice 
 billadmin cannot make faster, measured against the same anchor.
     python benchmarks/bench_invoice.py breakdown [--encounters N]   # where the time goes (in-process)
     python benchmarks/bench_invoice.py lock-floor [--encounters N]  # SQLite's own share of the lock
+    python benchmarks/bench_invoice.py fingerprint [--encounters N] # what a run writes, hashed
     python benchmarks/bench_invoice.py pdf [--patients N]           # PDF rendering rate, pages per second
 """
 
@@ -621,11 +622,100 @@ def lock_floor(encounters: int, *, foreign_keys: bool = True) -> None:
     c.close()
 
 
+# columns that hold the clock (differ between two runs of the same input)
+_CLOCK = {
+    "created_at",
+    "at",
+    "started_at",
+    "placed_at",
+    "updated_at",
+    "applied_at",
+    "read_at",
+    "queued_at",
+    "routed_at",
+    "loaded_at",
+    "recorded_at",
+    "imported_at",
+    "set_at",
+    "staged",  # a random temporary name
+}
+_CLOCK_TABLES = {"row_seals", "audit_log", "seal_pending", "seal_window", "_sqlite_migrations"}
+
+
+def _x12_normal(text: str) -> str:
+    """An 837 with its clock fields blanked (ISA09/10, GS04/05, BHT04/05)."""
+    seg_end = text[105] if len(text) > 105 else "~"
+    out = []
+    for seg in text.split(seg_end):
+        el = seg.strip().split(seg[3:4] or "*") if seg.strip() else []
+        if el and el[0] == "ISA" and len(el) > 10:
+            el[9] = el[10] = ""
+        elif el and el[0] == "GS" and len(el) > 5:
+            el[4] = el[5] = ""
+        elif el and el[0] == "BHT" and len(el) > 5:
+            el[4] = el[5] = ""
+        out.append("*".join(el))
+    return "~".join(out)
+
+
+def fingerprint(encounters: int) -> None:
+    """`invoice generate` in-process on a fresh copy (the compiled validator as the gate, PDFs
+    off), then one sha256 per output file and per table of what it wrote, the clock blanked:
+    a speed change must leave every one unchanged (compare with a run of the code before it).
+    Ends with `billadmin check`'s seal findings (row_seals and audit_log hold the clock, so they
+    are checked rather than compared)."""
+    import hashlib
+    import sqlite3
+
+    from billadmin import db, integrity
+    from billadmin.billing import generate
+    from billadmin.scrub import check
+
+    bindir = Path(sys.executable).parent
+    folder, _base, charged = prepare(str(bindir / "billadmin"), HERE / "work", encounters * 3)
+    run = folder / "fingerprint.db"
+    _fresh(charged, run)
+    out = folder / "out-fingerprint"
+    shutil.rmtree(out, ignore_errors=True)
+    conn = db.connect(run)
+    res = generate.generate(conn, out_dir=out, pdf=False, xlsx=False, scrub=check)
+    print(f"{len(res.issued):,} issued, {len(res.held):,} held")
+    for f in sorted(out.rglob("*")):
+        if f.is_file():
+            text = f.read_text(errors="replace")
+            if f.suffix == ".edi":
+                text = _x12_normal(text)
+            print(f"  file {f.relative_to(out)}: {hashlib.sha256(text.encode()).hexdigest()[:16]}")
+    problems = [x for x in integrity.check_seals(conn) if x.severity == "error"]
+    conn.close()
+    c = sqlite3.connect(run)
+    tables = [
+        r[0]
+        for r in c.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name"
+        )
+    ]
+    for t in tables:
+        if t in _CLOCK_TABLES or t.startswith("codes_fts"):
+            continue
+        cols = [r[1] for r in c.execute(f"PRAGMA table_info({t})")]
+        keep = ", ".join(f'"{x}"' for x in cols if x not in _CLOCK)
+        h = hashlib.sha256()
+        n = 0  # the 837s hold the clock: billing_run_files' sha256 of them differs
+        keep = keep.replace(', "sha256"', "") if t == "billing_run_files" else keep
+        for row in c.execute(f"SELECT {keep} FROM {t} ORDER BY {keep}"):
+            h.update(repr(row).encode())
+            n += 1
+        print(f"  table {t} ({n:,} rows): {h.hexdigest()[:16]}")
+    print(f"  seal findings (errors): {len(problems)}")
+
+
 if __name__ == "__main__" and len(sys.argv) > 1:
     import argparse
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["breakdown", "pdf", "own-share", "lock-floor"])
+    ap.add_argument("cmd", choices=["breakdown", "pdf", "own-share", "lock-floor", "fingerprint"])
     ap.add_argument("paths", nargs="*", help="own-share: DB OUT")
     ap.add_argument("--encounters", type=int, default=ENCOUNTERS)
     ap.add_argument("--patients", type=int, default=500)
@@ -645,5 +735,7 @@ if __name__ == "__main__" and len(sys.argv) > 1:
         breakdown(a.encounters, pyx12=not a.no_pyx12, profile=a.profile, concurrent=a.concurrent)
     elif a.cmd == "lock-floor":
         lock_floor(a.encounters)
+    elif a.cmd == "fingerprint":
+        fingerprint(a.encounters)
     else:
         pdf_rate(a.patients)
