@@ -24,6 +24,13 @@ from .text import clean as text  # noqa: F401  (re-exported: x837 writes names a
 EOL = "\n"
 
 
+# printable ASCII but the space and the delimiters: what ident() keeps of each character, so a
+# value made of these alone is returned as it is (issue 15: ident runs on every claim number)
+_IDENT_AS_IS = re.compile(
+    "[" + "".join(re.escape(chr(c)) for c in range(0x21, 0x7F) if chr(c) not in DELIMITERS) + "]*"
+)
+
+
 def ident(value, maxlen: int | None = None) -> str:
     """An identifier (member id, payer claim number, NPI, code), sent exactly as written: not
     upper-cased, not transliterated (issue 13: an identifier is never silently altered). They
@@ -31,7 +38,8 @@ def ident(value, maxlen: int | None = None) -> str:
     non-ASCII); dropping such characters here is only the last guard that keeps a file
     parseable."""
     s = "" if value is None else str(value)
-    s = "".join(ch for ch in s if ch not in DELIMITERS and ch.isprintable() and ch != " ")
+    if not _IDENT_AS_IS.fullmatch(s):  # the common case (a clean id) skips the per-character scan
+        s = "".join(ch for ch in s if ch not in DELIMITERS and ch.isprintable() and ch != " ")
     return s[: maxlen or None]
 
 
@@ -43,7 +51,15 @@ def digits(value) -> str:
 
 
 def seg(*elements) -> str:
-    """One segment, trailing empty elements dropped (X12 forbids trailing separators)."""
+    """One segment, trailing empty elements dropped (X12 forbids trailing separators); None is
+    an empty element, other values are written with str()."""
+    if len(elements) < 2 or elements[-1] != "":
+        # issue 15: most segments are all strings with a value at the end, joined as they are;
+        # join refuses None and numbers, which take the general way below
+        try:
+            return ELEMENT.join(elements)
+        except TypeError:
+            pass
     parts = ["" if e is None else e if isinstance(e, str) else str(e) for e in elements]
     while len(parts) > 1 and parts[-1] == "":
         parts.pop()
@@ -134,7 +150,10 @@ def interchange(env: Envelope, transaction_sets: list[list[str]]) -> list[str]:
 
 
 def to_text(segments: list[str]) -> str:
-    return "".join(s + TERMINATOR + EOL for s in segments)
+    if not segments:
+        return ""
+    end = TERMINATOR + EOL
+    return end.join(segments) + end
 
 
 def x12_date(d) -> str:

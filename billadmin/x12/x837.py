@@ -137,11 +137,13 @@ def header(practice: dict, *, bht_ref: str, created: _dt.datetime) -> list[str]:
 
 
 def _subscriber_key(c: dict) -> tuple:
+    # the parties' items as sets: equal exactly when the dicts are (as sorted item tuples would
+    # be), without sorting them for every claim (issue 15)
     pat = c.get("patient")
     return (
-        tuple(sorted(c["payer"].items())),
-        tuple(sorted(c["subscriber"].items())),
-        tuple(sorted(pat.items())) if pat else None,
+        frozenset(c["payer"].items()),
+        frozenset(c["subscriber"].items()),
+        frozenset(pat.items()) if pat else None,
         c.get("responsibility") or "P",
         c.get("msp_type"),
     )
@@ -216,6 +218,19 @@ def _hi(diagnoses: tuple[str, ...], icd9: bool = False) -> str:
 _ident = lru_cache(maxsize=16384)(ident)
 
 
+@lru_cache(maxsize=16384, typed=True)
+def _procedure(code, modifiers: tuple) -> str:
+    """SV101: HC, the procedure code and up to four modifiers (empty ones left out)."""
+    return ":".join(["HC", _ident(code, 48)] + [_ident(m, 2) for m in modifiers if m][:4])
+
+
+@lru_cache(maxsize=1024)
+def _pointers(pointers: tuple) -> str:
+    """SV107: up to four diagnosis pointers (int() makes 1, 1.0 and "1" alike, so the cache
+    may hand either the same answer)."""
+    return ":".join(str(int(p)) for p in pointers[:4])
+
+
 @lru_cache(maxsize=16384)
 def _amount(cents: int) -> str:
     return money.x12_amount(cents)
@@ -233,34 +248,39 @@ CLAIM_DATES = (
 
 def _person_nm1(entity: str, p: dict) -> str:
     """NM1 of a referring (DN) or ordering (DK) provider: a person (NM102 1), named by NPI (XX)."""
-    return seg(
-        "NM1",
-        entity,
-        "1",
-        text(p.get("last"), 60),
-        text(p.get("first"), 35),
-        "",
-        "",
-        "",
-        "XX",
-        digits(p["npi"]),
-    )
+    return _person_nm1_of(entity, p.get("last"), p.get("first"), p["npi"])
 
 
-_LINE_FIELD_KEYS = ("prior_auth", "clia", "referral_number", "drug", "ordering", "referring")
+@lru_cache(maxsize=4096, typed=True)
+def _person_nm1_of(entity: str, last, first, npi) -> str:
+    # the same few providers order and refer on many lines: each one's NM1 written once
+    return seg("NM1", entity, "1", text(last, 60), text(first, 35), "", "", "", "XX", digits(npi))
+
+
+def _ref(qualifier: str, value) -> str:
+    """REF*qualifier*identifier (at most 50), as seg() writes it: REF*qualifier when nothing
+    of the value can be sent."""
+    v = ident(value, 50)
+    return f"REF*{qualifier}*{v}" if v else f"REF*{qualifier}"
+
+
+# a line with none of these keys has only its REF*6R after DTP*472 (claim_loops' fast path)
+_LINE_FIELD_KEYS = frozenset(
+    ("prior_auth", "clia", "referral_number", "drug", "ordering", "referring")
+)
 
 
 def _line_fields(ln: dict) -> tuple[list[str], list[str]]:
     """(2400 REF*G1/REF*6R/REF*X4/REF*9F in TR3 order, loops 2410/2420E/2420F) of one line."""
     refs: list[str] = []
     if ln.get("prior_auth"):
-        refs.append(seg("REF", "G1", ident(ln["prior_auth"], 50)))
+        refs.append(_ref("G1", ln["prior_auth"]))
     if ln.get("invoice_line_id"):
         refs.append(f"REF*6R*{ln['invoice_line_id']}")
     if ln.get("clia"):
-        refs.append(seg("REF", "X4", ident(ln["clia"], 50)))
+        refs.append(_ref("X4", ln["clia"]))
     if ln.get("referral_number"):
-        refs.append(seg("REF", "9F", ident(ln["referral_number"], 50)))
+        refs.append(_ref("9F", ln["referral_number"]))
     loops: list[str] = []
     drug = ln.get("drug")
     if drug:
@@ -307,13 +327,13 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
     if c.get("copay_cents"):
         out.append(seg("AMT", "F5", money.x12_amount(c["copay_cents"])))
     if c.get("referral_number"):
-        out.append(seg("REF", "9F", ident(c["referral_number"], 50)))
+        out.append(_ref("9F", c["referral_number"]))
     if c.get("prior_auth"):
-        out.append(seg("REF", "G1", ident(c["prior_auth"], 50)))
+        out.append(_ref("G1", c["prior_auth"]))
     if c.get("frequency") in ("7", "8") and c.get("payer_claim_number"):
-        out.append(seg("REF", "F8", ident(c["payer_claim_number"], 50)))
+        out.append(_ref("F8", c["payer_claim_number"]))
     if c.get("clia"):
-        out.append(seg("REF", "X4", ident(c["clia"], 50)))
+        out.append(_ref("X4", c["clia"]))
     if c.get("split"):  # one of the claims of a long encounter (billing/split.py): 2300 NTE
         out.append(seg("NTE", "ADD", part_note(c["split"])))
     out.append(_hi(tuple(c["diagnoses"][:12]), c["date_of_service"] < "2015-10-01"))
@@ -369,23 +389,23 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
             )
         )
     dos8 = x12_date(c["date_of_service"])
+    add = out.append
     for i, ln in enumerate(c["lines"], start=1):
-        # the hot loop of a large run: f-strings over the same element rules as seg()/comp()
-        proc = ":".join(
-            ["HC", _ident(ln["code"], 48)]
-            + [_ident(m, 2) for m in (ln.get("modifiers") or []) if m][:4]
-        )
-        ptrs = ":".join(str(int(p)) for p in ln["pointers"][:4])
+        # the hot loop of a large run: f-strings over the same element rules as seg()/comp(),
+        # the procedure and pointers composites cached (few distinct ones on many lines)
+        mods = ln.get("modifiers")
+        proc = _procedure(ln["code"], tuple(mods) if mods else ())
+        ptrs = _pointers(tuple(ln["pointers"]))
         d = ln.get("date_of_service")
-        out.append(f"LX*{i}")
-        out.append(f"SV1*{proc}*{_amount(ln['charge_cents'])}*UN*{ln.get('units') or 1}***{ptrs}")
-        out.append(f"DTP*472*D8*{x12_date(d) if d else dos8}")
-        if any(k in ln for k in _LINE_FIELD_KEYS):
+        add(f"LX*{i}")
+        add(f"SV1*{proc}*{_amount(ln['charge_cents'])}*UN*{ln.get('units') or 1}***{ptrs}")
+        add(f"DTP*472*D8*{x12_date(d) if d else dos8}")
+        if not _LINE_FIELD_KEYS.isdisjoint(ln):
             refs, loops = _line_fields(ln)
             out += refs
             out += loops
         elif ln.get("invoice_line_id"):
-            out.append(f"REF*6R*{ln['invoice_line_id']}")
+            add(f"REF*6R*{ln['invoice_line_id']}")
         if ln.get("adjudications"):
             out += _line_adjudication(ln, proc)
     return out
