@@ -258,7 +258,7 @@ def test_changes_on_every_preparation_give_up_with_exit_3_and_write_nothing(
     out = tmp_path / "out"
     with pytest.raises(gen.RunChanged) as ei:
         gen.generate(practice, today=fx.TODAY, scrub=fx.no_scrub, out_dir=out, pdf=False)
-    assert ei.value.exit_code == 3 and "encounters" in str(ei.value)
+    assert ei.value.exit_code == 3 and "charge_lines" in str(ei.value)
     assert paused.calls == gen.ATTEMPTS
     assert practice.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 0
     assert (
