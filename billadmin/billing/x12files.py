@@ -29,10 +29,11 @@ class X12Invalid(BadInput):
 class Gate:
     """The validation gate before any 837 is written (issue 15): the validator compiled from
     pyx12's 005010 maps (x12/compiled.py: pyx12's verdicts, proved by the differential test in
-    tests/test_x12_compiled.py, many times faster, in this process); with `pyx12`, pyx12 itself
+    tests/test_x12_compiled.py, many times faster; on a large run in one worker process that
+    checks each payer's staged file while the next payer is built); with `pyx12`, pyx12 itself
     as well (validate.Checker, in worker processes on a large run), and a file fails when either
     rejects it. validate.Checker's interface: add_file, add_segments, files, segments, verdicts,
-    close."""
+    close (which stops every worker)."""
 
     def __init__(self, *, workers: int | None, say: Progress, pyx12: bool = False):
         from ..x12 import compiled, validate
@@ -41,7 +42,9 @@ class Gate:
             say("837 segments checked", done, total)
 
         self.label = "compiled validator and pyx12" if pyx12 else "compiled validator"
-        self.checkers: list = [compiled.Checker(on_progress=None if pyx12 else progress)]
+        self.checkers: list = [
+            compiled.Checker(workers=workers, on_progress=None if pyx12 else progress)
+        ]
         if pyx12:
             self.checkers.append(validate.Checker(workers=workers, on_progress=progress))
 

@@ -1117,33 +1117,68 @@ def validate_paths(paths) -> list[Verdict]:
     return [validate_file(p) for p in paths]
 
 
+# A run's staged files go to a worker process (gate_worker) once the run has this many segments:
+# below it the worker's start (about 0.07 s of CPU) costs as much as checking them here.
+# None: never (the demo and the tests stay in-process either way; their runs are small).
+BACKGROUND_MIN_SEGMENTS: int | None = 20_000
+
+
 class Checker:
     """validate.Checker's interface over the compiled validator, for the gate before files are
-    written (billing/x12files.X12Run): each interchange is checked when `verdicts` is asked,
-    whole and in this process (no worker processes: the whole of a 100k-claim run takes
-    seconds). `split_problems` are ignored (they stand for pyx12's checks across the pieces of a
-    file it saw split; a whole file is checked here); `problems` always count."""
+    written (billing/x12files.X12Run). A small run's files are checked whole in this process
+    when `verdicts` is asked. Once a run's staged files (`add_file`) reach `parallel_min_segments`
+    (default BACKGROUND_MIN_SEGMENTS) on a machine of 2 CPUs or more, one worker process
+    (gate_worker) checks them, and each one staged after, while the caller builds the next
+    payer's file; `verdicts` waits for what is left. Its verdicts are those of this process (the
+    same validate_file); a file the worker does not answer is rejected, never accepted.
+    `split_problems` are ignored (they stand for pyx12's checks across the pieces of a file it
+    saw split; a whole file is checked here); `problems` always count."""
 
     def __init__(self, *, workers: int | None = None, parallel_min_segments=None, on_progress=None):
+        import os
+
         self.on_progress = on_progress
-        self.files: list[tuple] = []
+        self.files: list[tuple] = []  # (kind, path or segments, name, count, problems)
         self.segments = 0
+        self.min_segments = (
+            BACKGROUND_MIN_SEGMENTS if parallel_min_segments is None else parallel_min_segments
+        )
+        self.cpus = workers or os.cpu_count() or 1
+        self.worker: Any = None  # gate_worker.Worker once started
+        self.jobs: dict[int, int] = {}  # index in files -> the worker's job id
 
     def add_file(self, path, st_sets, name: str, count: int, *, problems=(), split_problems=()):
         self.files.append(("path", str(path), name, count, list(problems)))
         self.segments += count
+        if self.worker is not None:
+            self.jobs[len(self.files) - 1] = self.worker.submit(str(path))
+        elif self.min_segments is not None and self.cpus >= 2:
+            if self.segments >= self.min_segments:
+                from .gate_worker import Worker
+
+                self.worker = Worker()
+                for i, (kind, what, *_rest) in enumerate(self.files):
+                    if kind == "path":
+                        self.jobs[i] = self.worker.submit(what)
 
     def add_segments(self, segments: list[str], st_sets, name: str) -> None:
+        """Segments in memory (a dry run stages no file): checked here."""
         self.files.append(("segments", segments, name, len(segments), []))
         self.segments += len(segments)
 
     def verdicts(self) -> list[Verdict]:
+        """One verdict a file, in the order added: the files checked here first (the worker
+        goes on meanwhile), then the worker's answers."""
         from .envelope import to_text
 
-        out = []
+        out: list[Any] = [None] * len(self.files)
+        order = [i for i in range(len(self.files)) if i not in self.jobs] + list(self.jobs)
         done = 0
-        for kind, what, name, count, problems in self.files:
-            if kind == "path":
+        for i in order:
+            kind, what, name, count, problems = self.files[i]
+            if i in self.jobs:
+                v = self.worker.verdict(self.jobs[i], what, name, count)
+            elif kind == "path":
                 v = validate_file(what)
                 v.name = name
             else:
@@ -1151,11 +1186,13 @@ class Checker:
             if problems:
                 v.problems = problems + v.problems
                 v.valid = False
-            out.append(v)
+            out[i] = v
             done += count
             if self.on_progress:
                 self.on_progress(done, self.segments)
         return out
 
     def close(self) -> None:
-        """Nothing runs in the background."""
+        """Stop the worker, if one started (always: a run that rolls back leaves none behind)."""
+        if self.worker is not None:
+            self.worker.close()
