@@ -37,16 +37,37 @@ LINE_FIELDS = (
 
 
 def content_hash(invoice: dict, lines: list[dict]) -> str:
-    """sha256 over the invoice's fields and its lines in line order (canonical JSON)."""
-    payload = {
-        "invoice": {k: invoice.get(k) for k in INVOICE_FIELDS},
-        "lines": [
-            {k: ln.get(k) for k in LINE_FIELDS} for ln in sorted(lines, key=lambda x: x["line_no"])
-        ],
-    }
-    return hashlib.sha256(
-        json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
+    """sha256 over the invoice's fields and its lines in line order: the canonical JSON
+    json.dumps({"invoice": {field: value}, "lines": [{field: value}, ...]}, sort_keys=True,
+    separators=(",", ":")) of INVOICE_FIELDS and LINE_FIELDS (a missing field is null)."""
+    # The text is joined from each sorted key's encoded prefix and each value's encoding rather
+    # than by json.dumps of dicts built for it: a run hashes every claim it issues (issue 15),
+    # and this takes about 40% less. tests/test_digest_fast.py holds it to json.dumps.
+    inv = ",".join([p + _json_value(invoice.get(k)) for k, p in _INVOICE_KEYS])
+    body = ",".join(
+        [
+            "{" + ",".join([p + _json_value(ln.get(k)) for k, p in _LINE_KEYS]) + "}"
+            for ln in sorted(lines, key=lambda x: x["line_no"])
+        ]
+    )
+    return hashlib.sha256(f'{{"invoice":{{{inv}}},"lines":[{body}]}}'.encode()).hexdigest()
+
+
+# (field, its encoded key and colon) in sorted order: the order sort_keys=True writes them in
+_json_str = json.encoder.encode_basestring_ascii  # what json.dumps does with a str
+_INVOICE_KEYS = [(k, _json_str(k) + ":") for k in sorted(INVOICE_FIELDS)]
+_LINE_KEYS = [(k, _json_str(k) + ":") for k in sorted(LINE_FIELDS)]
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
+def _json_value(v) -> str:
+    """What json.dumps writes for v (ensure_ascii): text and integers directly, anything else
+    (floats, booleans, nested values) by the encoder."""
+    if type(v) is str:
+        return _json_str(v)
+    if type(v) is int:
+        return int.__repr__(v)
+    return "null" if v is None else _ENCODE(v)
 
 
 def stored_content_hash(conn, invoice_id: int) -> str:
