@@ -104,6 +104,10 @@ _PLANNED_SENT = (("_plan_files", "invoice_files"), ("_plan_sent", "invoice_event
 # their batch seals (each row's digest, packed per run of consecutive ids), computed in phase
 # (a) for the write phase's copy (audit.plan_batches, audit.insert_planned)
 DIGESTS = "temp._plan_batches"
+# the claims' charge lines to mark billed, and the invoice_runs rows of the claims and queued
+# invoices, planned in phase (a) too (_plan_marks)
+BILLED = "temp._plan_billed"
+RUNS = "temp._plan_runs"
 # preparations before a run whose input keeps changing gives up (RunChanged): a run that commits
 # claims sends each run being prepared meanwhile back once (the claim series moved), so up to
 # this many runs started at once all finish (tests/test_invoice_generate.py starts four)
@@ -226,7 +230,6 @@ def generate(
                 break
     finally:
         _drop_plan(conn)
-        conn.execute(f"DROP TABLE IF EXISTS {DIGESTS}")
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
         if gc_was:
             gc.enable()
@@ -265,6 +268,7 @@ def _attempt(conn: Database, result: RunResult, opts: _Options, *, live: bool) -
                         _write(conn, result, staged, opts, plan)
                 finally:
                     result.timings["write lock"] = time.perf_counter() - t
+                _drop_plan(conn)  # after COMMIT: dropping 100,000s of planned rows takes time
         except _DryRun:
             pass
     except BaseException:
@@ -272,6 +276,9 @@ def _attempt(conn: Database, result: RunResult, opts: _Options, *, live: bool) -
         raise
     # committed: from here on no file of the run is deleted (files.py)
     staged.committed()
+    if plan.to_list is not None:  # what the run issued, listed without the lock
+        _list_issued(result, *plan.to_list)
+        plan.to_list = None
     if result.run_id is not None and not result.dry_run:
         place_run_files(conn, result.run_id)
         if not live:
@@ -359,11 +366,14 @@ def _recheck(conn: Database, result: RunResult, plan: _Plan) -> None:
     plan.version = version
 
 
-def _drop_plan(conn: Database, *, sent: bool = True) -> None:
+def _drop_plan(conn: Database) -> None:
+    """Every temp table phase (a) planned rows in (none is needed once the run committed)."""
     for t in _PLANNED:
         conn.execute(f"DROP TABLE IF EXISTS {PLAN}{t}")
-    for name, _ in _PLANNED_SENT if sent else ():
+    for name, _ in _PLANNED_SENT:
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    for t in (DIGESTS, BILLED, RUNS):
+        conn.execute(f"DROP TABLE IF EXISTS {t}")
 
 
 def _new_plan_tables(conn: Database) -> None:
@@ -396,6 +406,26 @@ def _plan_seals(conn: Database, result: RunResult, plan: _Plan) -> None:
     for name, table in _PLANNED_SENT:
         audit.plan_batches(conn, table, f"temp.{name}", DIGESTS)
     result.timings["seal digests"] = time.perf_counter() - t
+
+
+def _plan_marks(conn: Database, result: RunResult, plan: _Plan) -> None:
+    """Phase (a), last: the claims' charge lines to mark billed (sorted: a temp table filled in
+    key order is several times faster to fill than in claim order) and the invoice_runs rows of
+    the claims and of the queued invoices sent, in the order _record inserts them (their files
+    are the planned files' names, which nothing under the lock changes; the run id is given
+    there), so that the lock marks and copies each with one statement (_write_phase, _record)."""
+    t = time.perf_counter()
+    files = plan.files
+    content.temp_ids(conn, BILLED.removeprefix("temp."), sorted(plan.billed_lines))
+    conn.execute(f"DROP TABLE IF EXISTS {RUNS}")
+    conn.execute(f"CREATE TABLE {RUNS} (invoice_id INTEGER NOT NULL, file TEXT, queued INTEGER)")
+    conn.conn.executemany(
+        f"INSERT INTO {RUNS} (invoice_id, file, queued) VALUES (?, ?, ?)",
+        [(it.row["id"], files.get(it.row["id"]), 0) for it in plan.issues]
+        + [(iid, files.get(iid), 1) for iid in plan.queued],
+    )
+    plan.marks_planned = True
+    result.add_timing("insert", t)
 
 
 @dataclass
@@ -434,6 +464,7 @@ def _plan_sent(conn: Database, plan: _Plan, x12: X12Run) -> None:
         ((first + k, iid, x12.at, name) for k, (iid, name) in enumerate(sent)),
     )
     plan.sent = sp
+    plan.files = dict(sent)
 
 
 def _copy_sent(conn: Database, plan: _Plan, run_id: int, first_interchange: int) -> bool:
@@ -525,11 +556,19 @@ class _Plan:
     version: int | None = None  # PRAGMA data_version before the snapshot
     events_base: int = 0  # the id of the first planned invoice event (_plan_seals)
     sent: _SentPlan | None = None  # the ids the files' rows were planned with (_plan_sent)
+    files: dict[int, str] = field(default_factory=dict)  # their names by invoice id (_plan_sent)
     # next-payer claims (837P, 837I) and institutional claims planned, their rows for the lock
     cob: list[cob.Planned] = field(default_factory=list)
     inst: Prepared | None = None
     # temp tables of their patients and prior claims (readset.more), once they are planned
     more_tables: tuple[str, str] | None = None
+    # the claim series' (prefix, next number) in the snapshot: the numbers peeked go on from it
+    claim_from: tuple[str, int] | None = None
+    # phase (a) planned the charge lines to mark billed and the claims' invoice_runs rows
+    # (_plan_marks): the lock copies them with one statement each
+    marks_planned: bool = False
+    # the run's invoices and their files: result.issued listed from them after COMMIT
+    to_list: tuple[list[NewInvoice], dict[int, str]] | None = None
 
 
 def _prepare(
@@ -600,6 +639,7 @@ def _prepare(
     if not live:
         _more_readset(conn, result, plan)
         _plan_seals(conn, result, plan)
+        _plan_marks(conn, result, plan)
     return plan
 
 
@@ -629,8 +669,13 @@ def _claim_numbers(conn: Database, plan: _Plan) -> Callable[[int], list[str]]:
         have = len(plan.claim_numbers)
         if plan.live:
             got = numbering.take(conn, "claim", count)
-        else:
-            got = numbering.peek(conn, "claim", have + count)[have:]
+        else:  # what `take` will give under the lock (_check_and_take compares the position)
+            if plan.claim_from is None:
+                plan.claim_from = numbering.position(conn, "claim")
+            prefix, nxt = plan.claim_from
+            got = [
+                numbering.format_number(prefix, n) for n in range(nxt + have, nxt + have + count)
+            ]
         plan.claim_numbers += got
         return got
 
@@ -645,7 +690,10 @@ def _check_and_take(conn: Database, result: RunResult, plan: _Plan) -> None:
         result.timings["readset again"] = time.perf_counter()
         parts = readset.changed(plan.readset, _digest(conn, plan))
         result.timings["readset again"] = time.perf_counter() - result.timings["readset again"]
-    if numbering.take(conn, "claim", len(plan.claim_numbers)) != plan.claim_numbers:
+    # the numbers rendered are consecutive from plan.claim_from: the series' position is
+    # compared, not each number (formatting 100,000 of them under the lock)
+    count = len(plan.claim_numbers)
+    if count and numbering.take_range(conn, "claim", count) != plan.claim_from:
         parts.append("claim numbers")
     ids = InvoiceIds(conn)
     if (ids.invoice, ids.line) != plan.ids_start:
@@ -673,7 +721,6 @@ def _write_phase(
         _rebase_events(conn, result, plan, digest=False)
         for t in _PLANNED:  # sealed by their planned batch records (audit.py says how it checks)
             audit.insert_planned(conn, t, f"{PLAN}{t}", DIGESTS)
-        _drop_plan(conn, sent=False)
     for planned in plan.cob:  # next-payer claims' adjustments, cob_claims and 837I links
         cob.write_claims(conn, planned)
     if plan.inst is not None:
@@ -701,7 +748,11 @@ def _write_phase(
     if plan.queued:
         t = content.temp_ids(conn, "_sent_queue", plan.queued)
         conn.execute(f"DELETE FROM claim_queue WHERE invoice_id IN (SELECT id FROM {t})")
-    if plan.billed_lines:
+    if plan.marks_planned:  # invoices.mark_billed's statement, on the lines phase (a) planned
+        conn.execute(
+            f"UPDATE charge_lines SET status = 'billed' WHERE id IN (SELECT id FROM {BILLED})"
+        )
+    elif plan.billed_lines:
         mark_billed(conn, plan.billed_lines)
     files_by_invoice: dict[int, str] = {}
     if plan.x12 is not None:
@@ -751,17 +802,22 @@ def _write_phase(
             mark_billed(conn, billed_lines)
     result.timings["patient"] = time.perf_counter() - t3
 
+    listing = plan.live or result.dry_run
+    all_issues = plan.issues + p_issues
     _record(
         conn,
         result,
         staged,
         opts,
-        plan.issues + p_issues,
+        all_issues,
         plan.queued,
         files_by_invoice,
         run_id,
-        listing=plan.live or result.dry_run,
+        planned=len(plan.issues) if plan.marks_planned else None,
+        listing=listing,
     )
+    if not listing:  # result.issued is listed after COMMIT (_attempt)
+        plan.to_list = (all_issues, files_by_invoice)
 
 
 def _scope_payer(conn: Database, code: str | None) -> dict | None:
@@ -1063,15 +1119,76 @@ def _record(
     files_by_invoice: dict[int, str],
     run_id: int,
     *,
+    planned: int | None = None,
     listing: bool = True,
 ) -> None:
     """The run's invoices and files recorded, listed (result.issued, invoices.csv/xlsx unless
-    `listing` is False: _listing_after_commit writes them; held.csv) and audited."""
-    conn.conn.executemany(  # OR IGNORE: a resent claim (billing/resend.py) keeps its issuing run
-        "INSERT OR IGNORE INTO invoice_runs (invoice_id, run_id, file) VALUES (?, ?, ?)",
-        [(it.row["id"], run_id, files_by_invoice.get(it.row["id"])) for it in all_issues]
-        + [(iid, run_id, files_by_invoice.get(iid)) for iid in queued],
+    `listing` is False: _attempt lists result.issued after COMMIT and _listing_after_commit
+    writes the files; held.csv) and audited. `planned`: how many of `all_issues` (the claims,
+    first) have their invoice_runs rows planned in phase (a), with the queued ones' (RUNS)."""
+    sql = "INSERT OR IGNORE INTO invoice_runs (invoice_id, run_id, file) VALUES (?, ?, ?)"
+    # OR IGNORE: a resent claim (billing/resend.py) keeps its issuing run
+    if planned is None:
+        conn.conn.executemany(
+            sql,
+            [(it.row["id"], run_id, files_by_invoice.get(it.row["id"])) for it in all_issues]
+            + [(iid, run_id, files_by_invoice.get(iid)) for iid in queued],
+        )
+    else:  # the same rows in the same order: the planned claims, the others, the queued
+        copy = (
+            "INSERT OR IGNORE INTO invoice_runs (invoice_id, run_id, file)"
+            f" SELECT invoice_id, ?, file FROM {RUNS} WHERE queued = ? ORDER BY rowid"
+        )
+        conn.execute(copy, (run_id, 0))
+        conn.conn.executemany(
+            sql,
+            [
+                (it.row["id"], run_id, files_by_invoice.get(it.row["id"]))
+                for it in all_issues[planned:]
+            ],
+        )
+        conn.execute(copy, (run_id, 1))
+    kinds: dict[str, int] = defaultdict(int)  # counted as result.issued will list them
+    for it in all_issues:
+        kinds[it.row["kind"]] += 1
+    for r in result.issued:
+        kinds[r["kind"]] += 1
+    issued = len(all_issues) + len(result.issued)
+    if listing:
+        _list_issued(result, all_issues, files_by_invoice)
+    t4 = time.perf_counter()
+    if listing and (all_issues or queued):
+        opts.say(
+            "writing invoices.csv" + (" and invoices.xlsx" if opts.xlsx and staged.enabled else "")
+        )
+        write_listing(conn, result, staged, xlsx=opts.xlsx)
+    if result.held:
+        write_held(result, staged)
+    result.timings["listing"] = time.perf_counter() - t4
+    conn.execute(
+        "UPDATE billing_runs SET issued = ?, held = ? WHERE id = ?",
+        (issued, len(result.held), run_id),
     )
+    audit.record(
+        conn,
+        "invoice generate",
+        entity="invoices",
+        count=issued,
+        detail={
+            "run": run_id,
+            "through": opts.through.isoformat(),
+            "held": len(result.held),
+            "files": len(result.files),
+            "dry_run": not staged.enabled,
+            **kinds,
+        },
+    )
+
+
+def _list_issued(
+    result: RunResult, all_issues: list[NewInvoice], files_by_invoice: dict[int, str]
+) -> None:
+    """result.issued: the run's new invoices, then the queued ones it sent, with their files."""
     new_rows = [
         {
             "number": it.row["number"],
@@ -1088,33 +1205,3 @@ def _record(
     for r in result.issued:
         r["file"] = files_by_invoice.get(r["invoice_id"])
     result.issued = new_rows + result.issued
-    t4 = time.perf_counter()
-    if listing and (all_issues or queued):
-        opts.say(
-            "writing invoices.csv" + (" and invoices.xlsx" if opts.xlsx and staged.enabled else "")
-        )
-        write_listing(conn, result, staged, xlsx=opts.xlsx)
-    if result.held:
-        write_held(result, staged)
-    result.timings["listing"] = time.perf_counter() - t4
-    conn.execute(
-        "UPDATE billing_runs SET issued = ?, held = ? WHERE id = ?",
-        (len(result.issued), len(result.held), run_id),
-    )
-    kinds: dict[str, int] = defaultdict(int)
-    for r in result.issued:
-        kinds[r["kind"]] += 1
-    audit.record(
-        conn,
-        "invoice generate",
-        entity="invoices",
-        count=len(result.issued),
-        detail={
-            "run": run_id,
-            "through": opts.through.isoformat(),
-            "held": len(result.held),
-            "files": len(result.files),
-            "dry_run": not staged.enabled,
-            **kinds,
-        },
-    )
