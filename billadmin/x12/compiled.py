@@ -837,6 +837,7 @@ def _vals(seg_id: str, els: list[str], sub: str, kinds) -> dict:
 
 
 _E1 = ("e1",)
+_C1 = ("c1",)
 _PLAIN_IDS: set = set()  # valid segment ids the reader has nothing particular to check
 
 
@@ -873,7 +874,7 @@ def _fast_form(ops: list) -> tuple | None:
     rest = ops[i:]
     if len(rest) == 1 and rest[0][0] == MATCH_SEG and rest[0][1].usage != "N":
         node = rest[0][1]
-        return tuple(guards), "m", node, node.key, node.max_repeat
+        return frozenset(guards), "m", node, node.key, node.max_repeat
     if (
         len(rest) == 3
         and rest[0][0] == ENTER_LOOP
@@ -881,7 +882,7 @@ def _fast_form(ops: list) -> tuple | None:
         and rest[1][0] == INC
         and rest[2][0] == FLUSH
     ):
-        return tuple(guards), "e", rest[0][1], rest[1][1]
+        return frozenset(guards), "e", rest[0][1], rest[1][1]
     return None
 
 
@@ -908,6 +909,8 @@ def _document(text: str, errh: _Errh, visit=None) -> bool:
     icvn = None
     seps = ele + sub
     walks = _WALKS
+    # the paths counted (a path is in `counts` only once counted: every count is 1 or more)
+    counted = counts.keys()
     for line in _segments(text):
         if line[0] == " ":
             src.err.append(("seg", "1", "segment begins with a space"))
@@ -936,28 +939,38 @@ def _document(text: str, errh: _Errh, visit=None) -> bool:
             counts["/ISA_LOOP/GS_LOOP"] = counts.get("/ISA_LOOP/GS_LOOP", 0) + 1
             counts["/ISA_LOOP/GS_LOOP/GS"] = counts.get("/ISA_LOOP/GS_LOOP/GS", 0) + 1
         else:
+            # the walk cache's key as _walk makes it, for the usual qualifiers (else _walk)
             ks = kinds.get(seg_id)
-            if ks is None:
+            if not ks:
                 hit = walks.get((node, seg_id))
             elif ks == _E1:
                 hit = walks.get((node, seg_id, els[0].rstrip(sub) if els else None))
+            elif ks == _C1:
+                hit = walks.get((node, seg_id, els[0].split(sub)[0] if els else None))
             else:
                 hit = None
             if hit is None:
                 hit = _walk(node, seg_id, els, sub, kinds)
             found, ops, fast = hit
-            if fast is not None and not fast[0] and fast[1] == "m":
-                k = fast[3]
-                c = counts.get(k, 0) + 1
-                if c <= fast[4]:
-                    counts[k] = c
-                    node = found
-                    ops = None
-            if ops is None:
-                pass
-            elif fast is not None and _fast(fast, counts):
-                pass
-            else:
+            if fast is not None and counted >= fast[0]:
+                # the walk in its fast form (_fast_form): every required segment or loop it
+                # checks is present, so it ends by counting one segment or entering one loop;
+                # replayed step by step below when that count passes its maximum
+                if fast[1] == "m":
+                    k = fast[3]
+                    c = counts.get(k, 0) + 1
+                    if c <= fast[4]:
+                        counts[k] = c
+                        ops = None
+                else:
+                    loop = fast[2]
+                    c = counts.get(loop.key, 0) + 1
+                    if c <= loop.max_repeat:
+                        _reset(counts, loop.key)
+                        counts[loop.key] = c
+                        counts[fast[3]] = counts.get(fast[3], 0) + 1
+                        ops = None
+            if ops is not None:
                 for code, msg, file_as, at in _replay(ops, counts, cur_line):
                     if file_as is not None:
                         errh.add_seg(file_as or seg_id, at)
@@ -966,7 +979,12 @@ def _document(text: str, errh: _Errh, visit=None) -> bool:
         if node is None:
             node = orig
             continue
-        if seg_id == "ISA":
+        if seg_id not in ENVELOPE:  # most segments: one set lookup instead of six comparisons
+            errh.cur = None
+            errh.cur_seg = (seg_id, cur_line)
+            if src.err:
+                _handle(errh, src.pop())
+        elif seg_id == "ISA":
             errh.add_isa(cur_line)
             icvn = els[11]
             _handle(errh, src.pop())
@@ -1009,11 +1027,6 @@ def _document(text: str, errh: _Errh, visit=None) -> bool:
                 raise Crash("SE before ST")
             errh.st.end_line = cur_line
             errh.cur = errh.st
-        else:
-            errh.cur = None
-            errh.cur_seg = (seg_id, cur_line)
-            if src.err:
-                _handle(errh, src.pop())
         if visit is not None:
             visit(seg_id, els, node, cur_line, sub)
         memo = (node, ele, sub, line)
@@ -1034,26 +1047,6 @@ def _document(text: str, errh: _Errh, visit=None) -> bool:
     src.cleanup()
     _handle(errh, src.pop())
     return valid and errh.counted == 0
-
-
-def _fast(fast: tuple, counts: dict) -> bool:
-    """Apply a walk in its fast form (see _fast_form) when it raises no error; False (and
-    nothing counted) when it must be replayed step by step."""
-    get = counts.get
-    for k in fast[0]:
-        if get(k, 0) < 1:
-            return False
-    node = fast[2]
-    c = get(node.key, 0) + 1
-    if c > node.max_repeat:
-        return False
-    if fast[1] == "m":
-        counts[node.key] = c
-        return True
-    _reset(counts, node.key)
-    counts[node.key] = c
-    counts[fast[3]] = get(fast[3], 0) + 1
-    return True
 
 
 def _union(a: dict, b: dict) -> dict:
