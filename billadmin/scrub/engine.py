@@ -26,7 +26,7 @@ from .claim import (
     payer_id_problem,
     subscriber_problem,
 )
-from .model import Encounter, Line
+from .model import FAMILY, QUIET, Encounter, Line
 
 ICD10_START = "2015-10-01"  # first DOS coded in ICD-10-CM (45 CFR 162.1002(c)(2))
 from .rules import ALL_NCCI_MODIFIERS, NCCI_MODIFIERS, RULES
@@ -719,6 +719,38 @@ class Ref:
             self._billed = already_billed(self.conn, sql, args)
         return self._billed.get(encounter_id)
 
+    # what the run's scope holds at all, asked once per run (model.QUIET: a rule that cannot find
+    # anything in the run is skipped for every encounter)
+    def any_billed(self) -> bool:
+        """Some encounter in scope is on an active invoice (ALREADY-BILLED)."""
+        self.billed_invoice(None)
+        return bool(self._billed)
+
+    def any_bad_address(self) -> bool:
+        """Some patient in scope has an incomplete address (CLAIM-ADDRESS)."""
+        self.address_problem(None)
+        return bool(self._bad_address)
+
+    def any_x12_text(self) -> bool:
+        """A patient, coverage, payer or provider of the scope has a value X12 text must alter:
+        without one, x12_text_problems finds nothing for any encounter (X12-TEXT-EMPTY)."""
+        return any(self._x12_rows())
+
+    def any_x12_identifier(self) -> bool:
+        """A coverage or payer has an identifier X12 cannot carry as recorded (X12-ID-CHARS)."""
+        _pats, covs, payers, _provs = self._x12_rows()
+        return bool(covs or payers)
+
+    def any_coverage_problem(self) -> bool:
+        """Some insurance coverage in scope lacks what a claim needs (the CLAIM-PAYER-ID,
+        CLAIM-MEMBER-ID and CLAIM-SUBSCRIBER checks: claim_coverage picks among these)."""
+        return any(
+            self.coverage_problems(c)
+            for covs in self.coverages.values()
+            for c in covs
+            if c.payer_kind != "self"
+        )
+
     def has_coverages(self, patient_id) -> bool:
         return bool(self.coverages.get(patient_id))
 
@@ -787,6 +819,11 @@ _STATIC = {
     "CLM-NPI",
 }
 _PATIENT_DX = {"ICD-AGE", "ICD-SEX"}
+# Of the static rules, these depend on the date of service alone: answered once per DOS.
+_BY_DOS = {"ICD-RELEASE", "CLM-DOS"}
+# These find something only in a diagnosis whose IcdState is not "ok" (ICD-EXISTS also when no
+# ICD-10-CM release is loaded): an encounter whose codes are all valid skips them.
+_ICD_STATE = {"ICD-EXISTS", "ICD-BILLABLE", "ICD-7TH", "ICD-DOS"}
 
 
 class Runner:
@@ -801,17 +838,44 @@ class Runner:
         ]
         self.line_rules = [r for r in chosen if r.level == "line"]
         self.group_rules = [r for r in chosen if r.level == "group"]
-        self.dx_static = [r for r in self.static_rules if r.id != "CLM-NPI"]
-        # dates of service before 2015-10-01 are coded in ICD-9-CM: no ICD-10-CM rule applies
-        self.dx_static_legacy = [r for r in self.dx_static if not r.id.startswith("ICD-")]
+        dx_static = [r for r in self.static_rules if r.id != "CLM-NPI" and r.id not in _BY_DOS]
+        # dates of service before 2015-10-01 are coded in ICD-9-CM: no ICD-10-CM rule applies,
+        # and from that day ICD9-CODE finds nothing (it checks earlier dates only)
+        self.dx_static_legacy = [r for r in dx_static if not r.id.startswith("ICD-")]
+        self.dx_static = [r for r in dx_static if r.id != "ICD9-CODE"]
+        self.dx_static_valid = [r for r in self.dx_static if r.id not in _ICD_STATE]
+        self.dos_rules = [r for r in self.static_rules if r.id in _BY_DOS]
+        self.dos_rules_legacy = [r for r in self.dos_rules if not r.id.startswith("ICD-")]
         self.npi_rules = [r for r in self.static_rules if r.id == "CLM-NPI"]
         self.findings: list[Finding] = []
         self._dx_cache: dict[tuple, list] = {}
+        self._dos_cache: dict[str, list] = {}
         self._npi_cache: dict = {}
         self._line_cache: dict[tuple, list] = {}
         self._seqs: dict = {}
         self._group_cache: dict[tuple, list] = {}
         self._relevant: dict = {}
+        self._plain: list | None = None  # the patient rules, set by _prepare
+        self._families: list[tuple] = []
+
+    def _prepare(self) -> None:
+        """The patient rules for this run, once its scope is set on the Ref (at the first
+        encounter): those that cannot find anything in it are dropped (model.QUIET), and rules
+        answered by one shared pass are asked once per encounter (model.FAMILY). Speed only:
+        the findings are those of each rule's own function."""
+        plain: list = []
+        families: dict = {}
+        for rule in self.patient_rules:
+            quiet = QUIET.get(rule.id)
+            if quiet is not None and quiet(self.ref):
+                continue
+            analyse = FAMILY.get(rule.id)
+            if analyse is None:
+                plain.append(rule)
+            else:
+                families.setdefault(analyse, {})[rule.id] = rule
+        self._plain = plain
+        self._families = list(families.items())
 
     def _source(self, rule, enc, line_code=None, mods=None) -> str:
         ref = self.ref
@@ -861,31 +925,52 @@ class Runner:
     def encounter(self, enc: Encounter, dx_key=None, line_keys=None) -> None:
         """Check one encounter. With keys (the SQL-aggregated diagnosis string and one string per
         line), findings that do not depend on the patient are computed once per distinct
-        (diagnoses, DOS), rendering NPI, and (line, DOS, diagnosis numbers), then reused."""
+        (diagnoses, DOS), DOS, rendering NPI, and (line, DOS, diagnosis numbers), then reused."""
         add = self.findings.append
         number, eid, dos = enc.number, enc.id, enc.dos
         if dx_key is None:
             dx_key = tuple(enc.dx)
+        legacy = dos < ICD10_START
         k = (dx_key, dos)
         found = self._dx_cache.get(k)
-        legacy = dos < ICD10_START
         if found is None:
-            found = self._dx_cache[k] = self._run(
-                self.dx_static_legacy if legacy else self.dx_static, enc
+            found = self._dx_cache[k] = self._run(self._dx_rules(enc, legacy), enc)
+        dos_found = self._dos_cache.get(dos)
+        if dos_found is None:
+            dos_found = self._dos_cache[dos] = self._run(
+                self.dos_rules_legacy if legacy else self.dos_rules, enc
             )
         npi_found = self._npi_cache.get(enc.npi)
         if npi_found is None:
             npi_found = self._npi_cache[enc.npi] = self._run(self.npi_rules, enc)
-        for part in (found, npi_found):
+        for part in (found, dos_found, npi_found):
             for rid, sev, msg, line, src in part:
                 add(Finding(rid, sev, msg, number, line, src, eid))
         if self.patient_dx_rules and not legacy and self._dx_relevant(dx_key, enc.dx):
             for rid, sev, msg, line, src in self._run(self.patient_dx_rules, enc):
                 add(Finding(rid, sev, msg, number, line, src, eid))
-        for rule in self.patient_rules:
-            for item in rule.fn(self.ref, enc):
+        if self._plain is None:
+            self._prepare()
+        ref = self.ref
+        for rule in self._plain:  # type: ignore[union-attr]
+            for item in rule.fn(ref, enc):
                 sev = item[2] if len(item) > 2 else rule.severity
                 add(Finding(rule.id, sev, item[1], number, item[0], rule.source, eid))
+        for analyse, chosen in self._families:
+            for rid, line, msg, *sev in analyse(ref, enc):
+                rule = chosen.get(rid)
+                if rule is not None:
+                    add(
+                        Finding(
+                            rid,
+                            sev[0] if sev else rule.severity,
+                            msg,
+                            number,
+                            line,
+                            rule.source,
+                            eid,
+                        )
+                    )
         if not self.line_rules:
             return
         seqs = self._seqs.get(dx_key)
@@ -915,6 +1000,20 @@ class Runner:
                 got = cache[lk] = self._run(self.line_rules, enc, ln)
             for rid, sev, msg, _line, src in got:
                 add(Finding(rid, sev, msg, number, ln.no, src, eid))
+
+    def _dx_rules(self, enc: Encounter, legacy: bool) -> list:
+        """The static diagnosis rules worth running on this encounter: without the ICD-10-CM
+        code rules when every diagnosis is a valid code on the DOS (they find nothing then)."""
+        if legacy:
+            return self.dx_static_legacy
+        ref = self.ref
+        if (
+            len(self.dx_static_valid) < len(self.dx_static)
+            and ref.versions.get("icd10cm")
+            and all(ref.icd_state(raw, enc.dos).kind == "ok" for _, raw in enc.dx)
+        ):
+            return self.dx_static_valid
+        return self.dx_static
 
     def group(self, group: Group, *, cache_key=None) -> None:
         add = self.findings.append

@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import pointers
 from ..codesets.necessity import PolicyIndex, Verdict
+from .model import FAMILY, QUIET
 
 SPECS: list[tuple[str, str, str, str, Callable]] = []
 Ref = Any  # scrub.engine.Ref (not imported: the engine imports the rules)
@@ -175,3 +176,16 @@ def lcd_necessity(ref, enc):
     names the article and covered diagnoses.
     """
     yield from _of(ref, enc, "LCD-NECESSITY")
+
+
+def _quiet(ref: Ref) -> bool:
+    """No policy loaded, or no Original Medicare coverage in scope: neither rule can find anything
+    (_analyse returns nothing for such an encounter)."""
+    return not _index(ref) or not any(
+        c.payer_kind == "medicare" for covs in ref.coverages.values() for c in covs
+    )
+
+
+# one pass answers both rules (the engine's shortcut; each rule above stays its definition)
+FAMILY.update(dict.fromkeys((spec[0] for spec in SPECS), _analyse))
+QUIET.update(dict.fromkeys((spec[0] for spec in SPECS), _quiet))

@@ -26,6 +26,7 @@ from .claim import (
     pointer_problems,
     too_many_lines,
 )
+from .model import FAMILY, QUIET
 
 
 @dataclass(frozen=True)
@@ -869,6 +870,25 @@ def claim_already_billed(ref, enc):
     number = ref.billed_invoice(enc.id)
     if number:
         yield None, already_billed_message(number)
+
+
+def _coverage_checks(ref, enc) -> list[tuple]:
+    """CLAIM-PAYER-ID, CLAIM-MEMBER-ID and CLAIM-SUBSCRIBER in one look (model.FAMILY): the
+    engine's shortcut, as ref.coverage_problems answers all three for the coverage billed."""
+    cov = ref.claim_coverage(enc)
+    if cov is None:
+        return []
+    return [(rid, None, msg) for rid, msg in ref.coverage_problems(cov).items()]
+
+
+# the engine's shortcuts (model.FAMILY, model.QUIET): the rules above stay their definitions
+_COVERAGE_RULES = ("CLAIM-PAYER-ID", "CLAIM-MEMBER-ID", "CLAIM-SUBSCRIBER")
+FAMILY.update(dict.fromkeys(_COVERAGE_RULES, _coverage_checks))
+QUIET.update(dict.fromkeys(_COVERAGE_RULES, lambda ref: not ref.any_coverage_problem()))
+QUIET["ALREADY-BILLED"] = lambda ref: not ref.any_billed()
+QUIET["CLAIM-ADDRESS"] = lambda ref: not ref.any_bad_address()
+QUIET["X12-TEXT-EMPTY"] = lambda ref: not ref.any_x12_text()
+QUIET["X12-ID-CHARS"] = lambda ref: not ref.any_x12_identifier()
 
 
 # ==================================================================== next-payer (COB) claims
