@@ -48,30 +48,36 @@ def build_claim(
     copays: dict[tuple[int, str], list[tuple[int, int]]],
     copay_rows: list[tuple[int, int]],
     billed_lines: list[int],
+    blocks: content.Blocks | None = None,
 ) -> NewInvoice:
-    """One encounter's claim: invoice row, lines and the snapshot the 837P is rendered from."""
+    """One encounter's claim: invoice row, lines and the snapshot the 837P is rendered from.
+    `blocks`: the run's shared content blocks (content.Blocks), built once per payer, provider,
+    patient and coverage."""
+    blocks = blocks or content.Blocks()
     cov = e["coverage"]
     payer_row = payers[cov["payer_id"]]
+    patient = pats[e["patient_id"]]
+    dos = e["date_of_service"]
     inv_id = ids.next_invoice()
-    dx = dxs.get(e["id"], [])
     copay = 0
-    for pid, cents in copays.pop((e["patient_id"], e["date_of_service"]), []):
+    for pid, cents in copays.pop((e["patient_id"], dos), ()):
         copay += cents
         copay_rows.append((pid, inv_id))
     lines, clines = claim_lines(ids, inv_id, e)
-    billed_lines.extend(ln["charge_line_id"] for ln in e["lines"])
+    billed_lines.extend([ln["charge_line_id"] for ln in e["lines"]])
     c = content.claim_content(
         number=number,
         frequency="1",
         encounter=e,
         lines=clines,
-        diagnoses=dx,
-        patient=pats[e["patient_id"]],
+        diagnoses=dxs.get(e["id"], []),
+        patient=patient,
         coverage=cov,
         payer=payer_row,
         others=[(o, payers[o["payer_id"]]) for o in e["others"]],
         provider=providers[e["provider_id"]],
         copay_cents=copay,
+        blocks=blocks,
     )
     row = {
         "id": inv_id,
@@ -85,19 +91,11 @@ def build_claim(
         "frequency_code": "1",
         "issued_on": issued_on,
         "due_on": None,
-        "filing_deadline": content.filing_deadline(e["date_of_service"], payer_row),
+        "filing_deadline": blocks.filing_deadline(dos, payer_row),
         "total_cents": c["total_cents"],
         "copay_cents": copay,
     }
-    return NewInvoice(
-        row,
-        lines,
-        c,
-        payer_row["code"],
-        e["number"],
-        pats[e["patient_id"]]["mrn"],
-        e["date_of_service"],
-    )
+    return NewInvoice(row, lines, c, payer_row["code"], e["number"], patient["mrn"], dos)
 
 
 def queued_claims(

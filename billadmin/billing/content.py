@@ -216,6 +216,48 @@ def provider_block(p: dict) -> dict:
     }
 
 
+class Blocks:
+    """A run's payer, rendering-provider and subscriber/patient blocks and filing deadlines, each
+    built once and shared by every claim that carries it (`invoice generate` builds 100,000
+    claims over a few thousand patients, a few payers and providers). Keyed by the rows' ids:
+    the dicts a run loaded do not change while it runs. A shared block is never changed in
+    place once built: code that changes a claim's block replaces it (resend.py), and the
+    content is stored as JSON, where sharing leaves no trace."""
+
+    def __init__(self) -> None:
+        self._payers: dict[int, dict] = {}
+        self._providers: dict[int, dict] = {}
+        self._parties: dict[tuple[int, int], tuple[dict, dict | None]] = {}
+        self._deadlines: dict[tuple[str, int], str | None] = {}
+
+    def payer(self, p: dict) -> dict:
+        got = self._payers.get(p["id"])
+        if got is None:
+            got = self._payers[p["id"]] = payer_block(p)
+        return got
+
+    def provider(self, p: dict) -> dict:
+        got = self._providers.get(p["id"])
+        if got is None:
+            got = self._providers[p["id"]] = provider_block(p)
+        return got
+
+    def subscriber(self, cov: dict, patient: dict) -> tuple[dict, dict | None]:
+        key = (cov["id"], patient["id"])
+        got = self._parties.get(key)
+        if got is None:
+            got = self._parties[key] = subscriber_block(cov, patient)
+        return got
+
+    def filing_deadline(self, dos: str, payer: dict) -> str | None:
+        key = (dos, payer["id"])
+        try:
+            return self._deadlines[key]
+        except KeyError:
+            got = self._deadlines[key] = filing_deadline(dos, payer)
+            return got
+
+
 def practice_block(p: dict) -> dict:
     keys = (
         "name",
@@ -317,10 +359,16 @@ def _once(once: dict[tuple, dict], keys: tuple[str, ...], vals: list) -> dict:
     return got
 
 
+_PERSON_KEYS = {
+    who: (f"{who}_npi", f"{who}_last", f"{who}_first") for who in ("ordering", "referring")
+}
+
+
 def _person(f: dict, who: str) -> dict | None:
-    if not f.get(f"{who}_npi"):
+    npi, last, first = _PERSON_KEYS[who]
+    if not f.get(npi):
         return None
-    return {"npi": f[f"{who}_npi"], "last": f.get(f"{who}_last"), "first": f.get(f"{who}_first")}
+    return {"npi": f[npi], "last": f.get(last), "first": f.get(first)}
 
 
 def _with_register(f: dict, code: str, auths: list) -> dict:
@@ -347,23 +395,20 @@ def add_claim_fields(c: dict, encounter: dict, payer_id: int | None = None) -> N
     - per line the drug (2410 LIN/CTP) and the ordering provider (2420E).
     Keys are added only when there is something to send, so claims without these fields keep
     their content (and their bytes) unchanged."""
+    ef = encounter.get("fields")
+    if ef:  # (most encounters have none: a large run adds them to 100,000 claims)
+        dates = {k: ef[k] for k in CLAIM_DATES if ef.get(k)}
+        if dates:
+            c["dates"] = dates
+        if ef.get("accident_cause"):
+            c["accident"] = {"cause": ef["accident_cause"], "state": ef.get("accident_state")}
     src_lines = encounter.get("lines") or []
     lines = c["lines"]
-    ef = encounter.get("fields") or {}
-    dates = {
-        k: ef[k]
-        for k in ("onset_date", "initial_treatment_date", "last_seen_date", "accident_date")
-        if ef.get(k)
-    }
-    if dates:
-        c["dates"] = dates
-    if ef.get("accident_cause"):
-        c["accident"] = {"cause": ef["accident_cause"], "state": ef.get("accident_state")}
     if len(src_lines) != len(lines):
         return
-    fields = [ln.get("fields") or {} for ln in src_lines]
-    auths = [a for a in encounter.get("auths") or () if a.payer_id == payer_id]
-    if auths:
+    fields = [ln.get("fields") or _NO_FIELDS for ln in src_lines]
+    auths = encounter.get("auths")
+    if auths and (auths := [a for a in auths if a.payer_id == payer_id]):
         fields = [
             _with_register(f, ln.get("code") or "", auths)
             for f, ln in zip(fields, src_lines, strict=True)
@@ -378,10 +423,11 @@ def add_claim_fields(c: dict, encounter: dict, payer_id: int | None = None) -> N
             for f, cl in zip(fields, lines, strict=True):
                 if f.get(key):
                     cl[key] = f[key]
-    refs = {tuple(sorted(p.items())) for f in fields if (p := _person(f, "referring"))}
-    if len(refs) == 1:
+    referring = [_person(f, "referring") for f in fields]
+    refs = {tuple(sorted(p.items())) for p in referring if p}
+    if len(refs) == 1:  # the same on every line that has one: sent once, at claim level
         c["referring"] = dict(refs.pop())
-    for f, cl in zip(fields, lines, strict=True):
+    for f, cl, ref in zip(fields, lines, referring, strict=True):
         if f.get("ndc"):
             cl["drug"] = {
                 "ndc": f["ndc"],
@@ -390,8 +436,12 @@ def add_claim_fields(c: dict, encounter: dict, payer_id: int | None = None) -> N
             }
         if (p := _person(f, "ordering")) is not None:
             cl["ordering"] = p
-        if refs and (p := _person(f, "referring")) is not None:
-            cl["referring"] = p
+        if refs and ref is not None:  # (different ones: each on its line)
+            cl["referring"] = ref
+
+
+CLAIM_DATES = ("onset_date", "initial_treatment_date", "last_seen_date", "accident_date")
+_NO_FIELDS: dict = {}  # a line without recorded fields (read only)
 
 
 # what a next-payer (COB) claim repeats from the claim the prior payer answered: the drug, the
@@ -429,13 +479,19 @@ def claim_content(
     provider: dict,
     copay_cents: int,
     payer_claim_number: str | None = None,
+    blocks: Blocks | None = None,
 ) -> dict:
-    """The content of one claim. `lines`: claim_line() dicts."""
-    sub, pat = subscriber_block(coverage, patient)
+    """The content of one claim. `lines`: claim_line() dicts; `blocks`: a run's shared blocks."""
+    # (the callers outside a run pass rows without ids: cob.py's rendering provider)
+    if blocks is None:
+        party_of, payer_of, provider_of = subscriber_block, payer_block, provider_block
+    else:
+        party_of, payer_of, provider_of = blocks.subscriber, blocks.payer, blocks.provider
+    sub, pat = party_of(coverage, patient)
     other_blocks = []
     for pos, (ocov, opayer) in enumerate(others[:2], start=2):
-        osub, _ = subscriber_block(ocov, patient)
-        other_blocks.append({"priority": pos, "payer": payer_block(opayer), "subscriber": osub})
+        osub, _ = party_of(ocov, patient)
+        other_blocks.append({"priority": pos, "payer": payer_of(opayer), "subscriber": osub})
     c = {
         "kind": "claim",
         "number": number,
@@ -446,11 +502,11 @@ def claim_content(
         "place_of_service": encounter.get("place_of_service") or "11",
         "total_cents": sum(ln["charge_cents"] for ln in lines),
         "copay_cents": copay_cents,
-        "payer": payer_block(payer),
+        "payer": payer_of(payer),
         "subscriber": sub,
         "patient": pat,
         "other_payers": other_blocks,
-        "rendering": provider_block(provider),
+        "rendering": provider_of(provider),
         "diagnoses": list(diagnoses),
         "lines": lines,
     }

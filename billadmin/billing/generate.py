@@ -1059,6 +1059,7 @@ def _claims_per_payer(
     slimmed to what the listing needs."""
     payers = g.payers
     issues: list[NewInvoice] = []
+    blocks = content.Blocks()  # each payer, provider and subscriber block built once
     for payer_id in sorted(set(by_payer) | set(queued_by_payer), key=lambda p: payers[p]["code"]):
         opts.say(
             f"claims to {payers[payer_id]['code']}: {len(by_payer.get(payer_id, [])):,} new"
@@ -1086,6 +1087,7 @@ def _claims_per_payer(
                     copays=copays,
                     copay_rows=copay_rows,
                     billed_lines=billed_lines,
+                    blocks=blocks,
                 )
                 for e, number in chunk
             ]
