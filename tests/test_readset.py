@@ -167,3 +167,80 @@ def test_json_rows_only_for_strict_integer_and_text_tables(db):
 def test_values_of_other_types_hash_differently(db, one, other):
     assert readset._hash(db, f"SELECT {one}") != readset._hash(db, f"SELECT {other}")
     assert readset._hash(db, f"SELECT {one}") == readset._hash(db, f"SELECT {one}")
+
+
+# ---- the recheck before the lock (generate._recheck) ------------------------------------------
+
+
+@pytest.fixture
+def billable(db):
+    """Six insured patients with a visit each: six claims."""
+    with dbmod.write(db):
+        fx.practice(db)
+        for i in range(6):
+            p = fx.patient(db, f"91{i:02d}")
+            fx.coverage(db, p, "KEY", member=f"M{i:04d}")
+            fx.encounter(db, p, "2026-06-10", [("99213", 14000)], number=f"V{i}")
+    return db
+
+
+def _commit_elsewhere(db_path, mrn: str) -> None:
+    """A commit by another connection of nothing a run reads (a new patient)."""
+    other = dbmod.connect(db_path)
+    with dbmod.write(other):
+        fx.patient(other, mrn)
+    other.close()
+
+
+def _committing(monkeypatch, db_path, during_recheck: int) -> list[str]:
+    """A commit while the run is prepared (where it waits for the files' verdicts), and one
+    while each of the first `during_recheck` digests after it is computed; the digests' calls."""
+    from billadmin.billing import generate as gen
+    from billadmin.billing import x12files
+
+    calls: list[str] = []
+    real_check, real_digest = x12files.X12Run.check, gen._digest
+
+    def check(run):
+        _commit_elsewhere(db_path, "8000")
+        return real_check(run)
+
+    def digest(conn, plan):
+        out = real_digest(conn, plan)
+        calls.append("digest")
+        if len(calls) <= during_recheck:
+            _commit_elsewhere(db_path, f"80{len(calls):02d}")
+        return out
+
+    monkeypatch.setattr(x12files.X12Run, "check", check)
+    monkeypatch.setattr(gen, "_digest", digest)
+    return calls
+
+
+def test_a_commit_while_the_recheck_hashes_is_hashed_again_before_the_lock(
+    billable, db_path, tmp_path, monkeypatch
+):
+    from billadmin.billing import generate as gen
+
+    calls = _committing(monkeypatch, db_path, during_recheck=1)
+    res = gen.generate(
+        billable, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "o", pdf=False
+    )
+    assert calls == ["digest", "digest"]  # both before the lock
+    assert "readset recheck" in res.timings and "readset again" not in res.timings
+    assert len(res.issued) == 6
+
+
+def test_commits_during_every_recheck_leave_the_last_hash_to_the_lock(
+    billable, db_path, tmp_path, monkeypatch
+):
+    from billadmin.billing import generate as gen
+
+    calls = _committing(monkeypatch, db_path, during_recheck=gen.RECHECKS)
+    res = gen.generate(
+        billable, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "o", pdf=False
+    )
+    assert len(calls) == gen.RECHECKS + 1 and "readset again" in res.timings
+    assert len(res.issued) == 6
+    n = billable.execute("SELECT COUNT(*) FROM invoices WHERE kind = 'claim'").fetchone()[0]
+    assert n == 6
