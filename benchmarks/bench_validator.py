@@ -12,6 +12,7 @@ compiled validator at least 20x faster). The compiled maps are cached in the use
 
     python benchmarks/run.py --only validator
     python benchmarks/bench_validator.py FILE...     # in-process timings of both and the ratio
+    python benchmarks/bench_validator.py --gate FILE...  # the gate alone: CPU and peak RSS
 """
 
 from __future__ import annotations
@@ -117,5 +118,51 @@ def compare(paths: list[str]) -> None:
     )
 
 
+def gate(paths: list[str]) -> None:
+    """The generate gate on these files (compiled.Checker, as billing/x12files.Gate uses it):
+    once in this process, file after file, then through its worker process (the files handed
+    over one by one as a run stages them); CPU seconds (time.process_time is this process's
+    own; the worker's from getrusage of the children once it has ended) and peak RSS of each."""
+    import os
+    import resource
+
+    from billadmin.x12 import compiled, compiled_maps
+
+    # the maps loaded outside the timing, its caches cold (as the worker's are when it starts)
+    compiled_maps.load("x12.control.00501.xml")
+    compiled_maps.load("837.5010.X222.A1.xml")
+
+    def run(min_segments: int | None) -> tuple[float, float, list]:
+        c = compiled.Checker(workers=2, parallel_min_segments=min_segments)
+        w, cpu = time.perf_counter(), time.process_time()
+        try:
+            for p in paths:
+                c.add_file(p, None, os.path.basename(p), 0)
+            verdicts = c.verdicts()
+        finally:
+            c.close()
+        return time.perf_counter() - w, time.process_time() - cpu, verdicts
+
+    wall, cpu, here = run(10**12)
+    rss_here = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    segs = sum(v.segments for v in here)
+    print(
+        f"{len(paths)} files, {segs:,} segments, in this process: {cpu:.2f} s CPU"
+        f" ({cpu / segs * 1e6:.2f} us/segment), {wall:.2f} s wall, peak RSS {rss_here:,.0f} MB"
+    )
+    child0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, cpu, there = run(0)
+    child = resource.getrusage(resource.RUSAGE_CHILDREN)
+    worker_cpu = child.ru_utime + child.ru_stime - child0.ru_utime - child0.ru_stime
+    print(
+        f"  through the worker: {worker_cpu:.2f} s CPU in the worker, {cpu:.2f} s in this"
+        f" process, {wall:.2f} s wall, worker's peak RSS {child.ru_maxrss / 1024:,.0f} MB;"
+        f" same verdicts: {there == here}; load {os.getloadavg()[0]:.1f}"
+    )
+
+
 if __name__ == "__main__":
-    compare(sys.argv[1:])
+    if sys.argv[1:2] == ["--gate"]:
+        gate(sys.argv[2:])
+    else:
+        compare(sys.argv[1:])
