@@ -136,17 +136,40 @@ def header(practice: dict, *, bht_ref: str, created: _dt.datetime) -> list[str]:
     return out
 
 
-def _subscriber_key(c: dict) -> tuple:
-    # the parties' items as sets: equal exactly when the dicts are (as sorted item tuples would
-    # be), without sorting them for every claim (issue 15)
-    pat = c.get("patient")
+def _parties(c: dict) -> tuple:
+    """What a claim's subscriber loop (2000B, 2000C) is written from: claims with equal parties
+    share one (payer, subscriber, patient, SBR01, SBR05)."""
     return (
-        frozenset(c["payer"].items()),
-        frozenset(c["subscriber"].items()),
-        frozenset(pat.items()) if pat else None,
+        c["payer"],
+        c["subscriber"],
+        c.get("patient") or None,
         c.get("responsibility") or "P",
         c.get("msp_type"),
     )
+
+
+def _subscriber_key(c: dict) -> tuple:
+    """_parties in a hashable form (x837i groups its claims by it)."""
+    return tuple(frozenset(p.items()) if isinstance(p, dict) else p for p in _parties(c))
+
+
+def _subscriber_groups(claims: list[dict]) -> list[list[dict]]:
+    """The claims by subscriber loop, in order of first appearance: the groups _subscriber_key
+    gives. Issue 15: hashing every claim's parties cost a third of rendering it, so they are
+    compared as dicts instead, among the groups of the same member id (one or two)."""
+    groups: list[list[dict]] = []
+    by_member: dict = {}
+    for c in claims:
+        parties = _parties(c)
+        same = by_member.setdefault(parties[1].get("member_id"), [])
+        for other, members in same:
+            if other == parties:
+                members.append(c)
+                break
+        else:
+            same.append((parties, [c]))
+            groups.append(same[-1][1])
+    return groups
 
 
 def _subscriber_loops(c: dict, hl: int, has_patient: bool) -> list[str]:
@@ -222,6 +245,17 @@ _ident = lru_cache(maxsize=16384)(ident)
 def _procedure(code, modifiers: tuple) -> str:
     """SV101: HC, the procedure code and up to four modifiers (empty ones left out)."""
     return ":".join(["HC", _ident(code, 48)] + [_ident(m, 2) for m in modifiers if m][:4])
+
+
+@lru_cache(maxsize=65536, typed=True)
+def _sv1(code, modifiers: tuple, charge_cents, units, pointers: tuple) -> str:
+    """SV1 of a line: the same procedure, charge, units and pointers recur on many lines of a
+    large run, so each distinct SV1 is written once (typed: units 1 and 1.0 write differently;
+    modifiers are text, content.modifiers_of)."""
+    return (
+        f"SV1*{_procedure(code, modifiers)}*{_amount(charge_cents)}*UN*{units or 1}***"
+        f"{_pointers(pointers)}"
+    )
 
 
 @lru_cache(maxsize=1024)
@@ -304,23 +338,19 @@ def part_note(split: dict) -> str:
 
 def claim_loops(c: dict, practice_npi: str) -> list[str]:
     """Loop 2300 and everything under it for one claim."""
-    clm = [
-        ident(c["number"], 38),
-        _amount(c["total_cents"]),
-        "",
-        "",
-        comp(c.get("place_of_service") or "11", "B", c.get("frequency") or "1"),
-        "Y",
-        "A",
-        "Y",
-        "Y",
-    ]
+    # CLM: CLM05 place of service : B : frequency (both defaulted, never empty), then CLM06-09
+    clm = (
+        f"CLM*{ident(c['number'], 38)}*{_amount(c['total_cents'])}***"
+        f"{c.get('place_of_service') or '11'}:B:{c.get('frequency') or '1'}*Y*A*Y*Y"
+    )
     acc = c.get("accident")
     if acc:
         # CLM11 related causes: AA auto (CLM11-4 the state), EM employment, OA other accident
         cause = ident(acc["cause"], 3)
-        clm += ["", comp(cause, "", "", ident(acc.get("state"), 2)) if cause == "AA" else cause]
-    out = [seg("CLM", *clm)]
+        clm11 = comp(cause, "", "", ident(acc.get("state"), 2)) if cause == "AA" else cause
+        if clm11:  # an empty one is left out with the empty CLM10 before it (as seg() would)
+            clm += f"**{clm11}"
+    out = [clm]
     dates = c.get("dates")
     if dates:
         out += [seg("DTP", q, "D8", x12_date(dates[k])) for k, q in CLAIM_DATES if dates.get(k)]
@@ -394,11 +424,10 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
         # the hot loop of a large run: f-strings over the same element rules as seg()/comp(),
         # the procedure and pointers composites cached (few distinct ones on many lines)
         mods = ln.get("modifiers")
-        proc = _procedure(ln["code"], tuple(mods) if mods else ())
-        ptrs = _pointers(tuple(ln["pointers"]))
+        mods = tuple(mods) if mods else ()
         d = ln.get("date_of_service")
         add(f"LX*{i}")
-        add(f"SV1*{proc}*{_amount(ln['charge_cents'])}*UN*{ln.get('units') or 1}***{ptrs}")
+        add(_sv1(ln["code"], mods, ln["charge_cents"], ln.get("units"), tuple(ln["pointers"])))
         add(f"DTP*472*D8*{x12_date(d) if d else dos8}")
         if not _LINE_FIELD_KEYS.isdisjoint(ln):
             refs, loops = _line_fields(ln)
@@ -407,7 +436,7 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
         elif ln.get("invoice_line_id"):
             add(f"REF*6R*{ln['invoice_line_id']}")
         if ln.get("adjudications"):
-            out += _line_adjudication(ln, proc)
+            out += _line_adjudication(ln, _procedure(ln["code"], mods))
     return out
 
 
@@ -453,11 +482,8 @@ def transaction_body(
 ) -> list[str]:
     """The segments between ST and SE for a list of claims to one payer."""
     body = header(practice, bht_ref=bht_ref, created=created)
-    groups: dict[tuple, list[dict]] = {}
-    for c in claims:
-        groups.setdefault(_subscriber_key(c), []).append(c)
     hl = 1
-    for group in groups.values():
+    for group in _subscriber_groups(claims):
         for start in range(0, len(group), CLAIMS_PER_SUBSCRIBER_HL):
             chunk = group[start : start + CLAIMS_PER_SUBSCRIBER_HL]
             first = chunk[0]
