@@ -850,6 +850,7 @@ class Runner:
         self.findings: list[Finding] = []
         self._dx_cache: dict[tuple, list] = {}
         self._dos_cache: dict[str, list] = {}
+        self._valid_cache: dict[tuple, list] = {}
         self._npi_cache: dict = {}
         self._line_cache: dict[tuple, list] = {}
         self._seqs: dict = {}
@@ -934,7 +935,7 @@ class Runner:
         k = (dx_key, dos)
         found = self._dx_cache.get(k)
         if found is None:
-            found = self._dx_cache[k] = self._run(self._dx_rules(enc, legacy), enc)
+            found = self._dx_cache[k] = self._dx_findings(enc, dx_key, legacy)
         dos_found = self._dos_cache.get(dos)
         if dos_found is None:
             dos_found = self._dos_cache[dos] = self._run(
@@ -1001,19 +1002,24 @@ class Runner:
             for rid, sev, msg, _line, src in got:
                 add(Finding(rid, sev, msg, number, ln.no, src, eid))
 
-    def _dx_rules(self, enc: Encounter, legacy: bool) -> list:
-        """The static diagnosis rules worth running on this encounter: without the ICD-10-CM
-        code rules when every diagnosis is a valid code on the DOS (they find nothing then)."""
+    def _dx_findings(self, enc: Encounter, dx_key, legacy: bool) -> list:
+        """The static diagnosis rules' findings, for diagnoses not seen yet on this DOS. When
+        every diagnosis is a valid code on the DOS, the ICD-10-CM code rules find nothing and
+        the rest (ICD-EXCLUDES1, CLM-DX) depend on the codes and the release in force (named in
+        the source), not on the day: those are computed once per (diagnoses, release)."""
         if legacy:
-            return self.dx_static_legacy
+            return self._run(self.dx_static_legacy, enc)
         ref = self.ref
-        if (
-            len(self.dx_static_valid) < len(self.dx_static)
-            and ref.versions.get("icd10cm")
+        if len(self.dx_static_valid) == len(self.dx_static) or (
+            ref.versions.get("icd10cm")
             and all(ref.icd_state(raw, enc.dos).kind == "ok" for _, raw in enc.dx)
         ):
-            return self.dx_static_valid
-        return self.dx_static
+            k = (dx_key, ref.icd_label(enc.dos))
+            got = self._valid_cache.get(k)
+            if got is None:
+                got = self._valid_cache[k] = self._run(self.dx_static_valid, enc)
+            return got
+        return self._run(self.dx_static, enc)
 
     def group(self, group: Group, *, cache_key=None) -> None:
         add = self.findings.append
