@@ -68,7 +68,8 @@ class FieldsRef:
             self.auths.setdefault(a.patient_id, []).append(a)
         self.conn = ref.conn
         self._visits: dict[int, list[int]] = {}
-        self.need: dict[tuple, tuple[bool, bool, bool, bool]] = {}
+        # (payer id, payer kind) -> code -> (needs NDC, referring, authorization; a lab test)
+        self.need: dict[tuple, dict[str, tuple[bool, bool, bool, bool]]] = {}
 
     def visits(self, a: register.Auth) -> list[int]:
         got = self._visits.get(a.id)
@@ -121,21 +122,21 @@ def _analyse(ref: Ref, fr: FieldsRef, enc) -> list[tuple[str, int, str]]:
     if cov is None or enc.id is None:
         return out
     payer_id = fr.payer_ids.get(cov.payer_code)
-    auths = [a for a in fr.auths.get(enc.patient_id, ()) if a.payer_id == payer_id]
-    referred = clia_claim = False
-    if fields:
-        referred = any(f.get("referring_npi") for f in fields.values())
-        clia_claim = len({f["clia"] for f in fields.values() if f.get("clia")}) == 1
-    need = fr.need
+    theirs = fr.auths.get(enc.patient_id)
+    auths = [a for a in theirs if a.payer_id == payer_id] if theirs else _NO_AUTHS
+    # what each code needs from this payer, asked once per (payer, kind, code) in a run
+    need = fr.need.get((payer_id, cov.payer_kind))
+    if need is None:
+        need = fr.need[(payer_id, cov.payer_kind)] = {}
+    referred = clia_claim = None  # claim-level facts, read when a line needs them
     for line in enc.lines:
         if line.context:
             continue
         code = line.code
-        key = (payer_id, cov.payer_kind, code)
-        n = need.get(key)
+        n = need.get(code)
         if n is None:
             req = fr.requirements
-            n = need[key] = (
+            n = need[code] = (
                 req.needs(payer_id, cov.payer_kind, "ndc", code),
                 req.needs(payer_id, cov.payer_kind, "referring", code),
                 req.needs(payer_id, cov.payer_kind, "auth", code),
@@ -153,26 +154,35 @@ def _analyse(ref: Ref, fr: FieldsRef, enc) -> list[tuple[str, int, str]]:
                     " 11-digit NDC, its unit and quantity from the package",
                 )
             )
-        if n[1] and not referred and not f.get("ordering_npi"):
-            out.append(
-                (
-                    "REF-MISSING",
-                    line.no,
-                    f"{code} billed to {cov.payer_code} needs the ordering or referring"
-                    " provider (NPI and name): record who ordered it",
+        if n[1] and not f.get("ordering_npi"):
+            if referred is None:
+                referred = any(v.get("referring_npi") for v in fields.values())
+            if not referred:
+                out.append(
+                    (
+                        "REF-MISSING",
+                        line.no,
+                        f"{code} billed to {cov.payer_code} needs the ordering or referring"
+                        " provider (NPI and name): record who ordered it",
+                    )
                 )
-            )
-        if n[3] and not clia_claim and not f.get("clia"):
-            out.append(
-                (
-                    "CLIA-MISSING",
-                    line.no,
-                    f"{code} is a laboratory test: record the lab's CLIA number",
+        if n[3] and not f.get("clia"):
+            if clia_claim is None:
+                clia_claim = len({v["clia"] for v in fields.values() if v.get("clia")}) == 1
+            if not clia_claim:
+                out.append(
+                    (
+                        "CLIA-MISSING",
+                        line.no,
+                        f"{code} is a laboratory test: record the lab's CLIA number",
+                    )
                 )
-            )
         if n[2] or auths:
             _auth(fr, enc, cov.payer_code, line, f, n[2], auths, out)
     return out
+
+
+_NO_AUTHS: list = []
 
 
 def _ndc_shape(enc, fields: dict, out: list) -> None:
