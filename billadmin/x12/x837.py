@@ -338,6 +338,22 @@ def part_note(split: dict) -> str:
 
 def claim_loops(c: dict, practice_npi: str) -> list[str]:
     """Loop 2300 and everything under it for one claim."""
+    out = _claim_segments(c)
+    if c.get("referring"):
+        out.append(_person_nm1("DN", c["referring"]))  # 2310A
+    r = c.get("rendering")
+    if r:
+        out += _rendering(
+            r.get("npi"), r.get("last"), r.get("first"), r.get("taxonomy"), practice_npi
+        )
+    if c.get("other_payers"):
+        out += _other_payer_loops(c["other_payers"])
+    out += _service_lines(c)
+    return out
+
+
+def _claim_segments(c: dict) -> list[str]:
+    """CLM and the 2300 segments after it, through HI."""
     # CLM: CLM05 place of service : B : frequency (both defaulted, never empty), then CLM06-09
     clm = (
         f"CLM*{ident(c['number'], 38)}*{_amount(c['total_cents'])}***"
@@ -367,14 +383,13 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
     if c.get("split"):  # one of the claims of a long encounter (billing/split.py): 2300 NTE
         out.append(seg("NTE", "ADD", part_note(c["split"])))
     out.append(_hi(tuple(c["diagnoses"][:12]), c["date_of_service"] < "2015-10-01"))
-    if c.get("referring"):
-        out.append(_person_nm1("DN", c["referring"]))  # 2310A
-    r = c.get("rendering")
-    if r:
-        out += _rendering(
-            r.get("npi"), r.get("last"), r.get("first"), r.get("taxonomy"), practice_npi
-        )
-    for o in c.get("other_payers") or []:
+    return out
+
+
+def _other_payer_loops(other_payers: list[dict]) -> list[str]:
+    """Loops 2320/2330A/2330B, one per other payer (with its answer when it has adjudicated)."""
+    out: list[str] = []
+    for o in other_payers:
         osub, opayer = o["subscriber"], o["payer"]
         rel = osub.get("relationship", "self")
         out.append(
@@ -418,17 +433,23 @@ def claim_loops(c: dict, practice_npi: str) -> list[str]:
                 ident(opayer.get("id") or opayer["code"], 80),
             )
         )
-    dos8 = x12_date(c["date_of_service"])
+    return out
+
+
+def _service_lines(c: dict) -> list[str]:
+    """Loops 2400 (and 2410, 2420E/F, 2430 under them), one per line."""
+    # the hot loop of a large run: f-strings over the same element rules as seg()/comp(), each
+    # distinct SV1 cached (few procedure, charge and pointer combinations on many lines)
+    out: list[str] = []
     add = out.append
+    dtp = f"DTP*472*D8*{x12_date(c['date_of_service'])}"  # a line's own date when it has one
     for i, ln in enumerate(c["lines"], start=1):
-        # the hot loop of a large run: f-strings over the same element rules as seg()/comp(),
-        # the procedure and pointers composites cached (few distinct ones on many lines)
         mods = ln.get("modifiers")
         mods = tuple(mods) if mods else ()
         d = ln.get("date_of_service")
         add(f"LX*{i}")
         add(_sv1(ln["code"], mods, ln["charge_cents"], ln.get("units"), tuple(ln["pointers"])))
-        add(f"DTP*472*D8*{x12_date(d) if d else dos8}")
+        add(f"DTP*472*D8*{x12_date(d)}" if d else dtp)
         if not _LINE_FIELD_KEYS.isdisjoint(ln):
             refs, loops = _line_fields(ln)
             out += refs
