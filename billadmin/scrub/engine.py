@@ -116,6 +116,8 @@ class Ref:
         self._rows: dict[tuple[str, str], list] = {}
         self._icd: dict[tuple[str, str], IcdState] = {}
         self._icdnorm: dict[str, str] = {}
+        self._icd_label: dict[str, str] = {}  # by DOS
+        self._days: dict[str, int] = {}  # days from as_of to a date (CLM-TIMELY)
         self._proc: dict[tuple[str, str], str | None] = {}
         self._mod: dict[tuple[str, str], str | None] = {}
         self._npi: dict[str, str | None] = {}
@@ -178,7 +180,12 @@ class Ref:
         return c
 
     def icd_label(self, dos: str) -> str:
-        return self._window_label("icd10cm", dos) or "no ICD-10-CM release loaded"
+        label = self._icd_label.get(dos)
+        if label is None:
+            label = self._icd_label[dos] = (
+                self._window_label("icd10cm", dos) or "no ICD-10-CM release loaded"
+            )
+        return label
 
     def icd_state(self, raw: str, dos: str) -> IcdState:
         code = self.icd_code(raw)
@@ -784,7 +791,10 @@ class Ref:
         return got
 
     def days_until(self, iso: str) -> int:
-        return (_dt.date.fromisoformat(iso) - self._as_of_date).days
+        days = self._days.get(iso)
+        if days is None:
+            days = self._days[iso] = (_dt.date.fromisoformat(iso) - self._as_of_date).days
+        return days
 
 
 def _release_name(first_day: str) -> str:
