@@ -136,6 +136,23 @@ def test_a_file_the_worker_cannot_read_is_rejected_naming_the_error(seed, tmp_pa
     assert a.valid  # the worker goes on after a file it could not check
 
 
+def test_close_kills_a_worker_still_checking(tmp_path):
+    """A run that rolls back does not wait for checks it no longer needs: the worker, stuck on
+    a file that never finishes reading (a FIFO nobody writes to), is killed by close()."""
+    import os
+    import signal
+    import time
+
+    stuck = tmp_path / "stuck.edi"
+    os.mkfifo(stuck)
+    c = compiled.Checker(workers=2, parallel_min_segments=0)
+    c.add_file(stuck, None, "stuck.edi", 60)
+    t = time.monotonic()
+    c.close()
+    assert time.monotonic() - t < 10
+    assert c.worker.proc.returncode == -signal.SIGKILL and not c.worker.reader.is_alive()
+
+
 @pytest.fixture
 def practice(db):
     """Three insured patients (KEY, MCD, KEY) with a visit each: two 837P files."""
