@@ -132,6 +132,8 @@ def gate(paths: list[str]) -> None:
     compiled_maps.load("x12.control.00501.xml")
     compiled_maps.load("837.5010.X222.A1.xml")
 
+    worker_peak = [0.0]
+
     def run(min_segments: int | None) -> tuple[float, float, list]:
         c = compiled.Checker(workers=2, parallel_min_segments=min_segments)
         w, cpu = time.perf_counter(), time.process_time()
@@ -139,6 +141,10 @@ def gate(paths: list[str]) -> None:
             for p in paths:
                 c.add_file(p, None, os.path.basename(p), 0)
             verdicts = c.verdicts()
+            if c.worker is not None:  # its own peak (getrusage's counts the fork before exec)
+                with open(f"/proc/{c.worker.proc.pid}/status") as f:
+                    hwm = next(x for x in f if x.startswith("VmHWM:"))
+                worker_peak[0] = int(hwm.split()[1]) / 1024
         finally:
             c.close()
         return time.perf_counter() - w, time.process_time() - cpu, verdicts
@@ -156,7 +162,7 @@ def gate(paths: list[str]) -> None:
     worker_cpu = child.ru_utime + child.ru_stime - child0.ru_utime - child0.ru_stime
     print(
         f"  through the worker: {worker_cpu:.2f} s CPU in the worker, {cpu:.2f} s in this"
-        f" process, {wall:.2f} s wall, worker's peak RSS {child.ru_maxrss / 1024:,.0f} MB;"
+        f" process, {wall:.2f} s wall, worker's peak RSS {worker_peak[0]:,.0f} MB;"
         f" same verdicts: {there == here}; load {os.getloadavg()[0]:.1f}"
     )
 
