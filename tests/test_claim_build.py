@@ -170,3 +170,16 @@ def test_register_authorization_fills_lines_without_their_own_number():
     assert [ln.get("prior_auth") for ln in c["lines"]] == ["REG9", "OWN1"]
     assert all("referral_number" not in ln for ln in c["lines"])
     assert enc["lines"][0]["fields"] is None  # the encounter's own fields untouched
+
+
+def test_claim_fields_kept_per_distinct_set_of_field_dicts_give_the_same_content():
+    ref = {"referring_npi": "1111111112", "referring_last": "Ray", "referring_first": "Al"}
+    lab = {"clia": "12D3456789", "ordering_npi": "3333333336", "ordering_last": "Oz"}
+    blocks = content.Blocks()
+    for fields in [(ref, lab, None), (ref, {"referring_npi": "2222222224"}), (lab, lab), (None,)]:
+        alone = content.canonical(_content("C1", _enc("E1", *fields), None))
+        first = _content("C1", _enc("E1", *fields), blocks)
+        again = _content("C1", _enc("E1", *fields), blocks)  # from what the first one kept
+        assert content.canonical(first) == content.canonical(again) == alone
+        assert first["lines"][0] is not again["lines"][0]  # each claim its own lines
+    assert len(blocks._fields) == 4

@@ -217,18 +217,20 @@ def provider_block(p: dict) -> dict:
 
 
 class Blocks:
-    """A run's payer, rendering-provider and subscriber/patient blocks and filing deadlines, each
-    built once and shared by every claim that carries it (`invoice generate` builds 100,000
-    claims over a few thousand patients, a few payers and providers). Keyed by the rows' ids:
-    the dicts a run loaded do not change while it runs. A shared block is never changed in
-    place once built: code that changes a claim's block replaces it (resend.py), and the
-    content is stored as JSON, where sharing leaves no trace."""
+    """A run's payer, rendering-provider and subscriber/patient blocks, filing deadlines and what
+    the lines' claim fields add (add_claim_fields), each built once and shared by every claim
+    that carries it (`invoice generate` builds 100,000 claims over a few thousand patients, a
+    few payers and providers). Keyed by the rows' ids: the dicts a run loaded do not change
+    while it runs. A shared block is never changed in place once built: code that changes a
+    claim's block replaces it (resend.py), and the content is stored as JSON, where sharing
+    leaves no trace."""
 
     def __init__(self) -> None:
         self._payers: dict[int, dict] = {}
         self._providers: dict[int, dict] = {}
         self._parties: dict[tuple[int, int], tuple[dict, dict | None]] = {}
         self._deadlines: dict[tuple[str, int], str | None] = {}
+        self._fields: dict[tuple[int, ...], tuple[list[dict], tuple[dict, list[dict]]]] = {}
 
     def payer(self, p: dict) -> dict:
         got = self._payers.get(p["id"])
@@ -248,6 +250,16 @@ class Blocks:
         if got is None:
             got = self._parties[key] = subscriber_block(cov, patient)
         return got
+
+    def line_fields(self, fields: list[dict]) -> tuple[dict, list[dict]]:
+        """_line_fields once per distinct list of the lines' field dicts: load_claim_fields
+        gives lines with the same values one dict (content._once), so claims repeat them. Keyed
+        by the dicts' ids, which the entry keeps alive (an id is never reused while it is kept)."""
+        key = tuple(map(id, fields))
+        got = self._fields.get(key)
+        if got is None:
+            got = self._fields[key] = (fields, _line_fields(fields))
+        return got[1]
 
     def filing_deadline(self, dos: str, payer: dict) -> str | None:
         key = (dos, payer["id"])
@@ -384,7 +396,9 @@ def _with_register(f: dict, code: str, auths: list) -> dict:
     return out
 
 
-def add_claim_fields(c: dict, encounter: dict, payer_id: int | None = None) -> None:
+def add_claim_fields(
+    c: dict, encounter: dict, payer_id: int | None = None, blocks: Blocks | None = None
+) -> None:
     """Put the recorded claim fields into a claim's content, where the 837P sends them:
     - claim dates and the accident (2300 DTP*431/454/304/439, CLM11) as `c["dates"]`,
       `c["accident"]`;
@@ -394,7 +408,8 @@ def add_claim_fields(c: dict, encounter: dict, payer_id: int | None = None) -> N
       from the claim level");
     - per line the drug (2410 LIN/CTP) and the ordering provider (2420E).
     Keys are added only when there is something to send, so claims without these fields keep
-    their content (and their bytes) unchanged."""
+    their content (and their bytes) unchanged. `blocks`: a run's shared blocks, where what the
+    lines' fields give is kept per distinct set of fields (Blocks.line_fields)."""
     ef = encounter.get("fields")
     if ef:  # (most encounters have none: a large run adds them to 100,000 claims)
         dates = {k: ef[k] for k in CLAIM_DATES if ef.get(k)}
@@ -413,31 +428,51 @@ def add_claim_fields(c: dict, encounter: dict, payer_id: int | None = None) -> N
             _with_register(f, ln.get("code") or "", auths)
             for f, ln in zip(fields, src_lines, strict=True)
         ]
-    if not any(fields):
+    elif blocks is not None:  # (the register's numbers are the patient's: not shared)
+        top, per_line = blocks.line_fields(fields)
+        if top:
+            c.update(top)
+        for cl, add in zip(lines, per_line, strict=True):
+            if add:
+                cl.update(add)
         return
+    top, per_line = _line_fields(fields)
+    c.update(top)
+    for cl, add in zip(lines, per_line, strict=True):
+        cl.update(add)
+
+
+def _line_fields(fields: list[dict]) -> tuple[dict, list[dict]]:
+    """What a claim's lines' fields add (add_claim_fields' rules): the claim's keys and each
+    line's, in the order the content has them."""
+    top: dict = {}
+    per_line: list[dict] = [{} for _ in fields]
+    if not any(fields):
+        return top, per_line
     for key in ("prior_auth", "referral_number", "clia"):
         values = {f[key] for f in fields if f.get(key)}
         if len(values) == 1:
-            c[key] = values.pop()
+            top[key] = values.pop()
         elif values:
-            for f, cl in zip(fields, lines, strict=True):
+            for f, add in zip(fields, per_line, strict=True):
                 if f.get(key):
-                    cl[key] = f[key]
+                    add[key] = f[key]
     referring = [_person(f, "referring") for f in fields]
     refs = {tuple(sorted(p.items())) for p in referring if p}
     if len(refs) == 1:  # the same on every line that has one: sent once, at claim level
-        c["referring"] = dict(refs.pop())
-    for f, cl, ref in zip(fields, lines, referring, strict=True):
+        top["referring"] = dict(refs.pop())
+    for f, add, ref in zip(fields, per_line, referring, strict=True):
         if f.get("ndc"):
-            cl["drug"] = {
+            add["drug"] = {
                 "ndc": f["ndc"],
                 "unit": f.get("ndc_unit"),
                 "quantity": f.get("ndc_quantity"),
             }
         if (p := _person(f, "ordering")) is not None:
-            cl["ordering"] = p
+            add["ordering"] = p
         if refs and ref is not None:  # (different ones: each on its line)
-            cl["referring"] = ref
+            add["referring"] = ref
+    return top, per_line
 
 
 CLAIM_DATES = ("onset_date", "initial_treatment_date", "last_seen_date", "accident_date")
@@ -510,7 +545,7 @@ def claim_content(
         "diagnoses": list(diagnoses),
         "lines": lines,
     }
-    add_claim_fields(c, encounter, payer.get("id"))
+    add_claim_fields(c, encounter, payer.get("id"), blocks)
     if encounter.get("split"):  # one of the claims a long encounter is split into (split.py)
         c["split"] = dict(encounter["split"])
     return c
