@@ -34,11 +34,12 @@ import datetime as _dt
 import hashlib
 import hmac
 import json
+import operator
 import os
 import secrets
 import stat
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -594,6 +595,156 @@ def plan_batches(db: Database, table: str, source: str, into: str) -> int:
             (table, source, first, last, b"".join(packed)),
         )
     return n
+
+
+# The Python type a value of a planned column must have to be stored as it is given (STRICT
+# INTEGER and TEXT columns, and the temp copies' INT and TEXT affinity): an int (or a subclass,
+# a bool: int.__repr__ writes the integer SQLite stores) and a str. An encoder refuses any
+# other type (TypeError), where SQLite might convert the value (a float, '5' in an INTEGER
+# column) or store what row_digest would write otherwise (bytes).
+_EXACT: dict[str, tuple[type, Callable[[Any], str]]] = {
+    "INTEGER": (int, int.__repr__),
+    "TEXT": (str, json.encoder.encode_basestring_ascii),
+}
+
+
+class _Planning:
+    """One table's rows digested as they are planned (PlannedDigests): consecutive ids from
+    the first one given, packed BATCH_ROWS a record as plan_batches packs one run of ids."""
+
+    def __init__(self, db: Database, table: str, source: str, columns: list[str]):
+        info = db.execute(f"PRAGMA table_info({table})").fetchall()
+        td = TableDigest(table, [r[1] for r in info], column_defaults(db, table))
+        kinds = {r[1]: _EXACT[r[2].upper()] for r in info if r[2].upper() in _EXACT}
+        self.usable = set(columns) == set(td.columns) == set(kinds)
+        self.table, self.source = table, source
+        self.first = self.next = self.count = 0  # count rows given, ids first..next-1
+        self.packed: list[bytes] = []  # the digests of the record being packed
+        self.records: list[tuple[str, str, int, int, bytes]] = []  # not written yet
+        if not self.usable:
+            return
+        self._head = td._head
+        self._at = td.columns.index(rowid_column(db, table))
+        self._get = operator.itemgetter(*(columns.index(c) for c in td.columns))
+        # (key, encoder, the DEFAULT a value equal to is left out): row_digest leaves out a
+        # value of the DEFAULT's type equal to it, and a value here is of its column's type
+        self._spec = [
+            (k, enc, d if type(d) is typ else _NO_DEFAULT)
+            for k, (typ, enc), d in zip(
+                td._keys, [kinds[c] for c in td.columns], td._defaults, strict=True
+            )
+        ]
+
+    def add(self, given: Iterable[tuple]) -> None:
+        if not self.usable:
+            return
+        rows = list(map(self._get, given))
+        if not rows:
+            return
+        head, at, spec, i, sha = self._head, self._at, self._spec, int.__repr__, hashlib.sha256
+        try:
+            start = self.next if self.count else rows[0][at]
+            # a run's rows come with consecutive ids (anything else is read back): checked for
+            # the whole chunk at once, then each row's JSON joined by one comprehension
+            if [r[at] for r in rows] != list(range(start, start + len(rows))):
+                raise TypeError("not the next ids")
+            texts = [
+                ",".join(
+                    [
+                        k + enc(v)
+                        for (k, enc, d), v in zip(spec, row, strict=True)
+                        if v is not None and v != d
+                    ]
+                )
+                for row in rows
+            ]
+        except TypeError:  # a value SQLite may store otherwise than it is given
+            self.usable = False
+            return
+        self.packed += [
+            sha(f"{head}{i(row[at])},{{{text}}}]".encode()).digest()
+            for row, text in zip(rows, texts, strict=True)
+        ]
+        if not self.count:
+            self.first = start
+        self.count += len(rows)
+        self.next = start + len(rows)
+        while len(self.packed) >= BATCH_ROWS:
+            self._pack(BATCH_ROWS)
+
+    def _pack(self, count: int) -> None:
+        first = self.next - len(self.packed)
+        part, self.packed = self.packed[:count], self.packed[count:]
+        self.records.append((self.table, self.source, first, first + len(part) - 1, b"".join(part)))
+
+    def take(self, *, end: bool = False) -> list[tuple[str, str, int, int, bytes]]:
+        """The records packed so far (and, at the end, the last one)."""
+        if end and self.packed:
+            self._pack(len(self.packed))
+        out, self.records = self.records, []
+        return out
+
+
+class PlannedDigests:
+    """plan_batches' records computed from the rows a billing run plans as it inserts them into
+    its temp tables (issue 15: not read back from them). Each table's digests are row_digest's
+    of the values given, taken only when SQLite stores every value as it is given (_EXACT), the
+    rows come with the table's columns and consecutive ids, and the temp table holds exactly
+    the ids digested (finish); else finish returns None and plan_batches reads the rows back.
+    The rows must reach the temp table only through the caller of `add` and stay as inserted
+    (insert_planned compares a sample with the stored rows; tests/test_digest_fast.py holds
+    the digests to row_digest). Measured at 10,000 claims: 0.09 s CPU less than reading back
+    (the digests themselves cost what they did)."""
+
+    def __init__(self, prefix: str, into: str):
+        self.prefix = prefix  # the temp tables' names: prefix + table
+        self.into = into  # plan_batches' `into`, created by the caller
+        self._tables: dict[tuple[str, str], _Planning] = {}
+
+    def add(
+        self,
+        db: Database,
+        table: str,
+        columns: list[str],
+        rows: Iterable[tuple],
+        *,
+        source: str = "",
+    ) -> None:
+        """Rows (tuples of `columns`) as inserted into `source` (default prefix + table)."""
+        source = source or self.prefix + table
+        planning = self._tables.get((table, source))
+        if planning is None:
+            planning = self._tables[table, source] = _Planning(db, table, source, columns)
+        planning.add(rows)
+        if planning.usable:  # written as they fill: a large run holds none of them
+            self._write(db, planning.take())
+
+    def finish(self, db: Database, table: str, *, source: str = "") -> int | None:
+        """What plan_batches(db, table, source, into) returns, its records written from the
+        rows given; None when they cannot stand for what `source` holds (nothing written)."""
+        source = source or self.prefix + table
+        planning = self._tables.pop((table, source), None)
+        if planning is None:
+            return None
+        idcol = rowid_column(db, table)
+        n, lo, hi, distinct = db.execute(
+            f"SELECT COUNT(*), MIN({idcol}), MAX({idcol}), COUNT(DISTINCT {idcol}) FROM {source}"
+        ).fetchone()
+        # the ids given are consecutive, first..next-1: as many distinct ids from the same first
+        # to the same last are the same ids
+        if not (
+            planning.usable
+            and planning.count
+            and n == distinct == planning.count
+            and (lo, hi) == (planning.first, planning.next - 1)
+        ):
+            db.execute(f"DELETE FROM {self.into} WHERE tbl = ? AND source = ?", (table, source))
+            return None
+        self._write(db, planning.take(end=True))
+        return n
+
+    def _write(self, db: Database, records: list[tuple[str, str, int, int, bytes]]) -> None:
+        db.conn.executemany(f"INSERT INTO {self.into} VALUES (?, ?, ?, ?, ?)", records)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ planned digest computed any other way must give the same sha256 for every value 
 hold (NULLs, DEFAULT values, integers, text with quotes, control characters and non-ASCII,
 floats, blobs)."""
 
+import enum
 import random
 
 import pytest
@@ -176,3 +177,199 @@ def test_content_hash_is_the_canonical_json_of_every_kind_of_value():
         assert ledger.content_hash({**inv, f: 2}, [line]) != h, f
     for f in ledger.LINE_FIELDS:
         assert ledger.content_hash(inv, [{**line, f: 2}]) != h, f
+
+
+# ---- rows digested as they are planned (audit.PlannedDigests) ---------------------------------
+
+
+class _Code(enum.IntEnum):
+    FIVE = 5
+
+
+def _exact_pool(kind, default):
+    """Values SQLite stores as they are given in a column of this declared type."""
+    if kind == "INTEGER":
+        values = [None, *NUMBERS, True, False, _Code.FIVE]
+    else:
+        values = [None, *(t for t in TEXTS if _storable(t)), _Text("sub")]
+    return values + [default] * 6 if default is not None else values
+
+
+class _Text(str):
+    """A str subclass: sqlite3 stores it as text."""
+
+
+def _kinds(db, table):
+    return {r[1]: r[2].upper() for r in db.execute(f"PRAGMA table_info({table})").fetchall()}
+
+
+def _planned_rows(db, table, ids, seed):
+    kinds = _kinds(db, table)
+    defaults = _defaults(db, table)
+    rnd = random.Random(seed)
+    idcol = audit.rowid_column(db, table)
+    pools = {n: _exact_pool(k, defaults.get(n)) for n, k in kinds.items()}
+    names = list(kinds)
+    rnd.shuffle(names)  # the caller's column order, not the table's
+    rows = []
+    for i in ids:
+        values = {n: rnd.choice(pools[n]) for n in names}
+        values[idcol] = i
+        rows.append(tuple(values[n] for n in names))
+    return names, rows
+
+
+def _through_both(db, table, names, rows, *, chunks=(1, 7, 50, 3, 400)):
+    """The rows inserted into a temp copy in chunks and given to PlannedDigests as they are;
+    (its finish, its records, plan_batches' records of the stored rows)."""
+    source, into, ref = f"temp.pd_{table}", "temp.pd_batches", "temp.pd_reference"
+    for t in (source, into, ref):
+        db.execute(f"DROP TABLE IF EXISTS {t}")
+    db.execute(f"CREATE TABLE {source} AS SELECT * FROM main.{table} WHERE 0")
+    db.execute(f"CREATE TABLE {into} {audit.BATCHES_SQL}")
+    db.execute(f"CREATE TABLE {ref} {audit.BATCHES_SQL}")
+    planned = audit.PlannedDigests("temp.pd_", into)
+    sql = f"INSERT INTO {source} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    at, k = 0, 0
+    while at < len(rows):
+        part = rows[at : at + chunks[k % len(chunks)]]
+        db.conn.executemany(sql, part)
+        planned.add(db, table, names, part)
+        at, k = at + len(part), k + 1
+    got = planned.finish(db, table)
+    audit.plan_batches(db, table, source, ref)
+    q = "SELECT tbl, source, first_id, last_id, digests FROM {} ORDER BY first_id"
+    mine = db.execute(q.format(into)).fetchall()
+    want = [(t, source, a, b, d) for t, _, a, b, d in db.execute(q.format(ref)).fetchall()]
+    return got, mine, want
+
+
+@pytest.mark.parametrize("table", PLANNED)
+def test_rows_digested_as_planned_pack_what_plan_batches_reads_back(db, table, monkeypatch):
+    """Every value of the kinds a planned table's columns store as given (NULLs, DEFAULTs, a
+    bool and an IntEnum in an INTEGER column, a str subclass, quotes, controls, non-ASCII),
+    given in the caller's column order in chunks of any size: the records are plan_batches'
+    byte for byte, records of BATCH_ROWS from the first id."""
+    monkeypatch.setattr(audit, "BATCH_ROWS", 50)
+    ids = list(range(7, 7 + 461))
+    names, rows = _planned_rows(db, table, ids, f"planned-{table}")
+    got, mine, want = _through_both(db, table, names, rows)
+    assert got == len(ids)
+    assert [(a, b) for _, _, a, b, _ in mine][:3] == [(7, 56), (57, 106), (107, 156)]
+    assert mine == want
+
+
+BAD = {
+    "a float in an INTEGER column": lambda row, c, k: k == "INTEGER" and 2.5,
+    "a whole float in an INTEGER column": lambda row, c, k: k == "INTEGER" and c != "id" and 2.0,
+    "digits in an INTEGER column": lambda row, c, k: k == "INTEGER" and "12",
+    "an integer in a TEXT column": lambda row, c, k: k == "TEXT" and 12,
+    "bytes in a TEXT column": lambda row, c, k: k == "TEXT" and b"x",
+}
+
+
+@pytest.mark.parametrize("how", sorted(BAD))
+def test_a_value_sqlite_may_store_otherwise_leaves_the_table_to_plan_batches(db, how):
+    table = "invoice_lines"
+    kinds = _kinds(db, table)
+    names, rows = _planned_rows(db, table, range(1, 40), "bad")
+    column = next(c for c in names if BAD[how](None, c, kinds[c]) is not False)
+    bad = BAD[how](None, column, kinds[column])
+    rows[25] = tuple(bad if n == column else v for n, v in zip(names, rows[25], strict=True))
+    got, mine, want = _through_both(db, table, names, rows)
+    assert got is None and mine == []  # nothing of it written: plan_batches does it all
+    assert len(want) == 1
+
+
+def test_ids_out_of_step_or_rows_added_behind_its_back_leave_it_to_plan_batches(db):
+    table = "invoice_events"
+    # a gap, an id twice, descending, the same ids in another order (each digest would sit
+    # at another row's place)
+    for ids in ([1, 2, 3, 5, 6], [1, 2, 3, 3, 4], [4, 3, 2, 1], [1, 2, 3, 5, 6, 4]):
+        names, rows = _planned_rows(db, table, ids, "ids")
+        got, mine, _ = _through_both(db, table, names, rows, chunks=(3,))
+        assert (got, mine) == (None, []), ids
+    names, rows = _planned_rows(db, table, range(1, 30), "behind")
+    source = "temp.pd_invoice_events"
+    planned = audit.PlannedDigests("temp.pd_", "temp.pd_batches")
+    for t in (source, "temp.pd_batches"):
+        db.execute(f"DROP TABLE IF EXISTS {t}")
+    db.execute(f"CREATE TABLE {source} AS SELECT * FROM main.{table} WHERE 0")
+    db.execute(f"CREATE TABLE temp.pd_batches {audit.BATCHES_SQL}")
+    sql = f"INSERT INTO {source} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    db.conn.executemany(sql, rows)
+    planned.add(db, table, names, rows)
+    assert db.execute("SELECT COUNT(*) FROM temp.pd_batches").fetchone()[0] == 0  # < BATCH_ROWS
+    db.execute(f"INSERT INTO {source} (id, invoice_id, status, at) VALUES (30, 1, 'x', 't')")
+    assert planned.finish(db, table) is None
+    assert db.execute("SELECT COUNT(*) FROM temp.pd_batches").fetchone()[0] == 0
+
+
+def test_a_table_not_given_whole_or_of_other_column_types_is_read_back(db):
+    names, rows = _planned_rows(db, "invoice_events", range(1, 5), "cols")
+    keep = [k for k, n in enumerate(names) if n != "note"]
+    got, mine, _ = _through_both(
+        db, "invoice_events", [names[k] for k in keep], [tuple(r[k] for k in keep) for r in rows]
+    )
+    assert (got, mine) == (None, [])  # a column left out: not all the stored row is given
+    db.execute("CREATE TABLE main.pd_real (id INTEGER PRIMARY KEY, x REAL, y BLOB)")
+    got, mine, _ = _through_both(db, "pd_real", ["id", "x", "y"], [(1, 1.0, b"a"), (2, 2.0, None)])
+    assert (got, mine) == (None, [])
+
+
+def test_a_default_of_another_type_than_its_column_is_left_out_as_row_digest_leaves_it(db):
+    """row_digest leaves out a value equal to its column's DEFAULT of the same type only: 1 in
+    an INTEGER column whose DEFAULT is 1.0 is written, and so is '1' under DEFAULT 1."""
+    db.execute(
+        "CREATE TABLE main.pd_dflt (id INTEGER PRIMARY KEY, a INTEGER DEFAULT 1.0,"
+        " b TEXT DEFAULT 1, c INTEGER DEFAULT 1, d TEXT DEFAULT 'x')"
+    )
+    rows = [(k, 1, "1", 1, "x") for k in range(1, 4)] + [(4, None, None, 2, "y")]
+    got, mine, want = _through_both(db, "pd_dflt", ["id", "a", "b", "c", "d"], rows)
+    assert got == 4 and mine == want
+
+
+def test_a_run_digests_its_claims_as_planned_and_check_finds_them_sealed(db, tmp_path, monkeypatch):
+    """`invoice generate` in chunks of 5 claims, 4 rows a batch record: the invoices, lines and
+    snapshots are packed from the values planned (only the events and files are read back),
+    the copy takes every record, and `check` recomputes each digest from the stored rows."""
+    import invoice_fixtures as fx
+
+    from billadmin import db as dbmod
+    from billadmin import integrity
+
+    monkeypatch.setattr(audit, "BATCH_ROWS", 4)
+    monkeypatch.setattr(generate, "BUILD_CHUNK", 5)
+    with dbmod.write(db):
+        fx.practice(db)
+        for k in range(13):
+            pat = fx.patient(db, f"M{k:03d}", "Zoë", "Ñandú" if k % 2 else "O'Hara")
+            fx.coverage(db, pat, "KEY" if k % 3 else "MCR")
+            lines = [("99213", 14000 + k), ("36415", 1500, "25")][: 1 + k % 2]
+            fx.encounter(db, pat, "2026-06-01", lines)
+    read_back: list[str] = []
+    real = audit.plan_batches
+    monkeypatch.setattr(
+        audit, "plan_batches", lambda d, t, s, i: read_back.append(t) or real(d, t, s, i)
+    )
+    taken = []
+    real_insert = audit.insert_planned
+    monkeypatch.setattr(
+        audit, "insert_planned", lambda d, t, s, b: taken.append(real_insert(d, t, s, b)) or True
+    )
+    res = generate.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "out")
+    assert len(res.issued) == 13
+    assert sorted(read_back) == ["invoice_events", "invoice_events", "invoice_files"]
+    assert taken and all(taken)
+    batches = dict(
+        db.execute(
+            "SELECT tbl, COUNT(*) FROM row_seals WHERE last_id IS NOT NULL GROUP BY tbl"
+        ).fetchall()
+    )
+    # 13 invoices, 13 snapshots, 13 + 6 = 19 lines: ceil(n / 4) records each
+    assert (batches["invoices"], batches["invoice_snapshots"], batches["invoice_lines"]) == (
+        4,
+        4,
+        5,
+    )
+    assert [f.message for f in integrity.check_seals(db) if f.severity == "error"] == []

@@ -64,7 +64,15 @@ from . import cob, content, numbering, readset, split
 from .claims import build_claim, copays_due, queued_claims
 from .files import Staged, folder_lock, place_run_files, remove_stale_temps, repair_runs
 from .holds import candidates, hold
-from .invoices import InvoiceIds, NewInvoice, insert_invoices, insert_snapshots, mark_billed
+from .invoices import (
+    InvoiceIds,
+    NewInvoice,
+    insert_invoices,
+    insert_snapshots,
+    mark_billed,
+    plan_digests,
+    planned_digests,
+)
 from .listing import write_held, write_listing
 from .patient_invoices import patient_invoices
 from .result import Held, Progress, RunResult, silent
@@ -390,6 +398,11 @@ def _new_plan_tables(conn: Database) -> None:
         conn.execute(f"CREATE TEMP TABLE _plan_{t} AS SELECT * FROM main.{t} WHERE 0")
     for name, t in _PLANNED_SENT:
         conn.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM main.{t} WHERE 0")
+    conn.execute(f"DROP TABLE IF EXISTS {DIGESTS}")
+    conn.execute(f"CREATE TABLE {DIGESTS} {audit.BATCHES_SQL}")
+    # the invoices, lines and snapshots planned are digested as they are inserted, from the
+    # values in hand (_plan_seals packs them; audit.PlannedDigests says when they are taken)
+    plan_digests(conn, audit.PlannedDigests(PLAN, DIGESTS))
 
 
 def _next_event_id(conn: Database) -> int:
@@ -407,10 +420,11 @@ def _plan_seals(conn: Database, result: RunResult, plan: _Plan) -> None:
     conn.execute(f"UPDATE {PLAN}invoice_events SET id = ? + rowid - 1", (plan.events_base,))
     if plan.x12 is not None:
         _plan_sent(conn, plan, plan.x12)
-    conn.execute(f"DROP TABLE IF EXISTS {DIGESTS}")
-    conn.execute(f"CREATE TABLE {DIGESTS} {audit.BATCHES_SQL}")
-    for table in _PLANNED:
-        audit.plan_batches(conn, table, f"{PLAN}{table}", DIGESTS)
+    digested = planned_digests(conn)
+    plan_digests(conn, None)
+    for table in _PLANNED:  # the rows not digested as they were planned are read back
+        if digested is None or digested.finish(conn, table) is None:
+            audit.plan_batches(conn, table, f"{PLAN}{table}", DIGESTS)
     for name, table in _PLANNED_SENT:
         audit.plan_batches(conn, table, f"temp.{name}", DIGESTS)
     result.timings["seal digests"] = time.perf_counter() - t

@@ -7,11 +7,13 @@ the write lock, the content hash computed by billadmin.ledger, one executemany p
 
 from __future__ import annotations
 
+import operator
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .. import ledger, pointers
+from .. import audit, ledger, pointers
 from . import content
 
 if TYPE_CHECKING:
@@ -97,6 +99,26 @@ class NewInvoice:
 
 _INV_COLS = ["id"] + list(ledger.INVOICE_FIELDS) + ["content_hash", "created_at"]
 _LINE_COLS = ["id", "invoice_id"] + list(ledger.LINE_FIELDS)
+_SNAP_COLS = ["invoice_id", "data"]
+_inv_values = operator.itemgetter(*_INV_COLS)
+_line_values = operator.itemgetter(*_LINE_COLS)
+
+# `invoice generate` digests the rows it plans in its temp tables as they are inserted here
+# (audit.PlannedDigests, for the inserts `into` its prefix): plan_digests sets it per connection
+_planned: weakref.WeakKeyDictionary[Database, audit.PlannedDigests] = weakref.WeakKeyDictionary()
+
+
+def plan_digests(conn: Database, digests: audit.PlannedDigests | None) -> None:
+    """From now on the invoices, lines and snapshots inserted into digests.prefix's tables are
+    digested as they are inserted (None: no longer)."""
+    if digests is None:
+        _planned.pop(conn, None)
+    else:
+        _planned[conn] = digests
+
+
+def planned_digests(conn: Database) -> audit.PlannedDigests | None:
+    return _planned.get(conn)
 
 
 def insert_invoices(
@@ -113,27 +135,36 @@ def insert_invoices(
     for it in issues:
         it.row["content_hash"] = ledger.content_hash(it.row, it.lines)
         it.row["created_at"] = at
+    rows = [_inv_values(it.row) for it in issues]
+    lines = [_line_values(ln) for it in issues for ln in it.lines]
     conn.conn.executemany(
         f"INSERT INTO {into}invoices ({', '.join(_INV_COLS)}) VALUES ({', '.join('?' * len(_INV_COLS))})",
-        ([it.row[c] for c in _INV_COLS] for it in issues),
+        rows,
     )
     conn.conn.executemany(
         f"INSERT INTO {into}invoice_lines ({', '.join(_LINE_COLS)})"
         f" VALUES ({', '.join('?' * len(_LINE_COLS))})",
-        ([ln[c] for c in _LINE_COLS] for it in issues for ln in it.lines),
+        lines,
     )
     conn.conn.executemany(
         f"INSERT INTO {into}invoice_events (invoice_id, status, at, note) VALUES (?, 'issued', ?, ?)",
         ((it.row["id"], at, event_note) for it in issues),
     )
+    planned = _planned.get(conn)
+    if into and planned is not None and planned.prefix == into:
+        planned.add(conn, "invoices", _INV_COLS, rows)
+        planned.add(conn, "invoice_lines", _LINE_COLS, lines)
 
 
 def insert_snapshots(conn: Database, pairs: Iterable[tuple[int, dict]], *, into: str = "") -> None:
     """The content each invoice was issued with (canonical JSON; renderers read only this)."""
+    rows = [(iid, content.canonical(c)) for iid, c in pairs]
     conn.conn.executemany(
-        f"INSERT INTO {into}invoice_snapshots (invoice_id, data) VALUES (?, ?)",
-        ((iid, content.canonical(c)) for iid, c in pairs),
+        f"INSERT INTO {into}invoice_snapshots ({', '.join(_SNAP_COLS)}) VALUES (?, ?)", rows
     )
+    planned = _planned.get(conn)
+    if into and planned is not None and planned.prefix == into:
+        planned.add(conn, "invoice_snapshots", _SNAP_COLS, rows)
 
 
 def mark_billed(conn: Database, charge_line_ids: list[int]) -> None:
