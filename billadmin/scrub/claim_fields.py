@@ -17,7 +17,7 @@ from typing import Any
 
 from ..auths import register
 from ..auths.rules import Requirements, is_lab, matches
-from ..ingest.claim_fields import NDC_UNITS
+from ..ingest.claim_fields import LINE_FIELDS, NDC_UNITS
 from .model import FAMILY
 
 # (rule id, severity, level, source, function): registered by scrub/rules.py, which imports
@@ -37,6 +37,11 @@ Ref = Any  # scrub.engine.Ref (not imported: the engine imports the rules)
 
 _RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+# the recorded fields these rules read (of ingest/claim_fields.py's LINE_FIELDS): a run reads
+# one row per line of its encounters, and the names and other fields are not needed here
+READ = ("ndc", "ndc_unit", "ndc_quantity", "ordering_npi", "referring_npi", "prior_auth", "clia")
+assert set(READ) <= set(LINE_FIELDS)
+
 
 class FieldsRef:
     """What one scrub run needs for these rules, read once per run (the encounters in scope)."""
@@ -47,22 +52,24 @@ class FieldsRef:
         self.payer_ids = dict(c.execute("SELECT code, id FROM payers"))
         self.lines: dict[int, dict[int, dict]] = {}
         sql, args = ref.enc_filter
-        from ..ingest.claim_fields import LINE_FIELDS
-
         if c.execute("SELECT EXISTS (SELECT 1 FROM charge_line_fields)").fetchone()[0]:
             once: dict[tuple, dict] = {}  # one dict per distinct set of values (they repeat)
-            for eid, no, *vals in c.execute(
-                f"SELECT encounter_id, line_no, {', '.join(LINE_FIELDS)} FROM charge_line_fields"
+            lines = self.lines
+            for row in c.execute(
+                f"SELECT encounter_id, line_no, {', '.join(READ)} FROM charge_line_fields"
                 f" WHERE encounter_id IN ({sql})",
                 args,
             ):
-                key = tuple(vals)
-                got = once.get(key)
+                vals = row[2:]
+                got = once.get(vals)
                 if got is None:
-                    got = once[key] = {
-                        k: v for k, v in zip(LINE_FIELDS, vals, strict=True) if v is not None
+                    got = once[vals] = {
+                        k: v for k, v in zip(READ, vals, strict=True) if v is not None
                     }
-                self.lines.setdefault(eid, {})[no] = got
+                by_no = lines.get(row[0])
+                if by_no is None:
+                    by_no = lines[row[0]] = {}
+                by_no[row[1]] = got
         self.auths: dict[int, list[register.Auth]] = {}
         for a in register.load(c):
             self.auths.setdefault(a.patient_id, []).append(a)
