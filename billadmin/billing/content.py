@@ -143,8 +143,9 @@ def active_coverages(covs: list[dict], dos: str, payers: dict[int, dict]) -> lis
         and (not c["effective_to"] or c["effective_to"] >= dos)
         and payers[c["payer_id"]]["kind"] != "self"
     ]
-    act.sort(key=lambda c: c["effective_from"], reverse=True)
-    act.sort(key=lambda c: c["priority"])
+    if len(act) > 1:  # (one coverage: most encounters)
+        act.sort(key=lambda c: c["effective_from"], reverse=True)
+        act.sort(key=lambda c: c["priority"])
     return act
 
 
@@ -356,8 +357,10 @@ def load_claim_fields(conn: Database, encs: dict[int, dict]) -> None:
             f"SELECT f.encounter_id, f.line_no, {', '.join('f.' + c for c in LINE_FIELDS)}"
             f" FROM charge_line_fields f JOIN {t} t ON t.id = f.encounter_id"
         ):
+            if vals.count(None) == len(vals):  # a row with nothing recorded
+                continue
             for ln in encs[eid].get("lines") or ():
-                if ln.get("line_no") == no and any(v is not None for v in vals):
+                if ln.get("line_no") == no:
                     ln["fields"] = _once(once, LINE_FIELDS, vals)
 
 

@@ -89,39 +89,49 @@ def candidates(conn: Database, through: str) -> dict[int, dict]:
     once: dict = {}  # one object per distinct code, pointer list, date, amount (memory)
     keep = once.setdefault
     codes: dict = {}  # as recorded -> as billed (trimmed, upper case)
-    e: dict | None = None
-    for r in conn.execute(
-        "SELECT c.id, c.encounter_id, c.line_no, c.code, c.modifier1, c.modifier2, c.modifier3, c.modifier4,"
-        " c.dx_pointers, c.units, c.charge_cents, e.number, e.patient_id, e.provider_id, e.date_of_service,"
-        " e.place_of_service FROM charge_lines c JOIN encounters e ON e.id = c.encounter_id"
-        " WHERE c.status = 'unbilled' AND e.date_of_service <= ? ORDER BY c.encounter_id, c.line_no",
+    last = None
+    lines: list[ChargeLine] = []
+    add = lines.append
+    # each row unpacked at once and each encounter's append bound once: 300,000 lines at 100,000
+    # encounters
+    for row in conn.execute(
+        "SELECT c.id, c.encounter_id, c.line_no, c.code, c.modifier1, c.modifier2, c.modifier3,"
+        " c.modifier4, c.dx_pointers, c.units, c.charge_cents, e.number, e.patient_id,"
+        " e.provider_id, e.date_of_service, e.place_of_service"
+        " FROM charge_lines c JOIN encounters e ON e.id = c.encounter_id"
+        " WHERE c.status = 'unbilled' AND e.date_of_service <= ?"
+        " ORDER BY c.encounter_id, c.line_no",
         (through,),
     ):
-        if e is None or e["id"] != r[1]:
-            e = encs[r[1]] = {
-                "id": r[1],
-                "number": r[11],
-                "patient_id": r[12],
-                "provider_id": r[13],
-                "date_of_service": keep(r[14], r[14]),
-                "place_of_service": keep(r[15], r[15]),
-                "lines": [],
+        lid, eid, no, code, m1, m2, m3, m4, ptrs, units, cents, number, pid, prov, dos, pos = row
+        if eid != last:
+            lines = []
+            add = lines.append
+            last = eid
+            encs[eid] = {
+                "id": eid,
+                "number": number,
+                "patient_id": pid,
+                "provider_id": prov,
+                "date_of_service": keep(dos, dos),
+                "place_of_service": keep(pos, pos),
+                "lines": lines,
             }
-        code = codes.get(r[3])
-        if code is None:
-            code = codes[r[3]] = keep(c := (r[3] or "").strip().upper(), c)
-        e["lines"].append(
+        billed = codes.get(code)
+        if billed is None:
+            billed = codes[code] = keep(c := (code or "").strip().upper(), c)
+        add(
             ChargeLine(
-                r[0],
-                r[2],
-                code,
-                r[4] and keep(r[4], r[4]),
-                r[5] and keep(r[5], r[5]),
-                r[6] and keep(r[6], r[6]),
-                r[7] and keep(r[7], r[7]),
-                r[8] and keep(r[8], r[8]),
-                r[9],
-                keep(r[10], r[10]),
+                lid,
+                no,
+                billed,
+                m1 and keep(m1, m1),
+                m2 and keep(m2, m2),
+                m3 and keep(m3, m3),
+                m4 and keep(m4, m4),
+                ptrs and keep(ptrs, ptrs),
+                units,
+                keep(cents, cents),
             )
         )
     from .content import load_claim_fields
