@@ -155,7 +155,7 @@ def _subscriber_key(c: dict) -> tuple:
 
 def _subscriber_groups(claims: list[dict]) -> list[list[dict]]:
     """The claims by subscriber loop, in order of first appearance: the groups _subscriber_key
-    gives. Issue 15: hashing every claim's parties cost a third of rendering it, so they are
+    gives. Issue 15: hashing every claim's parties cost a quarter of rendering it, so they are
     compared as dicts instead, among the groups of the same member id (one or two)."""
     groups: list[list[dict]] = []
     by_member: dict = {}
@@ -260,8 +260,8 @@ def _sv1(code, modifiers: tuple, charge_cents, units, pointers: tuple) -> str:
 
 @lru_cache(maxsize=1024)
 def _pointers(pointers: tuple) -> str:
-    """SV107: up to four diagnosis pointers (int() makes 1, 1.0 and "1" alike, so the cache
-    may hand either the same answer)."""
+    """SV107: up to four diagnosis pointers (1, 1.0 and True are one key to this cache, and
+    int() writes each of them 1)."""
     return ":".join(str(int(p)) for p in pointers[:4])
 
 
@@ -298,7 +298,7 @@ def _ref(qualifier: str, value) -> str:
     return f"REF*{qualifier}*{v}" if v else f"REF*{qualifier}"
 
 
-# a line with none of these keys has only its REF*6R after DTP*472 (claim_loops' fast path)
+# a line with none of these keys has only its REF*6R after DTP*472 (_service_lines' fast path)
 _LINE_FIELD_KEYS = frozenset(
     ("prior_auth", "clia", "referral_number", "drug", "ordering", "referring")
 )
