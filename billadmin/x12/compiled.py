@@ -678,6 +678,18 @@ class _Reader:
             self.seg_count += 1
             self.cur_line += 1
             return
+        if self.check_837_lx and (seg_id == "LX" or seg_id == "CLM"):
+            # an 837's claims and service lines, the reader's most frequent segments, first
+            if seg_id == "CLM":
+                self.lx_count = 0
+            else:
+                self.lx_count += 1
+                if (els[0].rstrip(sub) if els else None) != str(self.lx_count):
+                    msg = f"2400 LX01 must be {self.lx_count} (service lines count 1, 2, ...)"
+                    err.append(("seg", "LX", msg))
+            self.seg_count += 1
+            self.cur_line += 1
+            return
 
         def val(i: int) -> str | None:
             if i > len(els):
@@ -730,18 +742,6 @@ class _Reader:
                 while self.hl_stack and parent != self.hl_stack[-1]:
                     del self.hl_stack[-1]
             self.hl_stack.append(self.hl_count)
-        elif self.check_837_lx and seg_id == "CLM":
-            self.lx_count = 0
-        elif self.check_837_lx and seg_id == "LX":
-            self.lx_count += 1
-            if val(1) != f"{self.lx_count:d}":
-                err.append(
-                    (
-                        "seg",
-                        "LX",
-                        f"2400 LX01 must be {self.lx_count} (service lines count 1, 2, ...)",
-                    )
-                )
         if seg_id not in ENVELOPE:
             self.seg_count += 1
         self.cur_line += 1
