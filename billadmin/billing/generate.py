@@ -489,10 +489,13 @@ def _plan_sent(conn: Database, plan: _Plan, x12: X12Run) -> None:
     plan.files = dict(sent)
 
 
-def _copy_sent(conn: Database, plan: _Plan, run_id: int, first_interchange: int) -> bool:
+def _copy_sent(
+    conn: Database, plan: _Plan, run_id: int, first_interchange: int
+) -> dict[int, str] | None:
     """Under the lock, once the interchanges are recorded (X12Run.record's copy_planned): the
     planned files and 'sent' events inserted (with their batch seals) when every id they name
-    is the one given now; else record inserts them as it always did."""
+    is the one given now, and their names by invoice id returned; else None, and record inserts
+    them as it always did."""
     sp = plan.sent
     first_event = plan.events_base + sp.events if sp else 0
     if (
@@ -503,8 +506,8 @@ def _copy_sent(conn: Database, plan: _Plan, run_id: int, first_interchange: int)
     ):
         for name, table in _PLANNED_SENT:
             audit.insert_planned(conn, table, f"temp.{name}", DIGESTS)
-        return True
-    return False
+        return plan.files  # the names record would give (planned_rows, in its order)
+    return None
 
 
 def _rebase_events(conn: Database, result: RunResult, plan: _Plan, *, digest: bool = True) -> None:

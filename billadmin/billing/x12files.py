@@ -255,10 +255,11 @@ class X12Run:
             )
 
     def _rows(
-        self, run_id: int | None, first_interchange: int
+        self, run_id: int | None, first_interchange: int, *, files: bool = True
     ) -> tuple[list[tuple], list[tuple], dict[int, str]]:
         """(x12_interchanges rows with their ids from `first_interchange`, invoice_files rows
-        without their ids, invoice id -> file name), as `record` inserts them."""
+        without their ids, invoice id -> file name), as `record` inserts them; without `files`
+        the last two are left empty (a row per claim: not built under the lock for nothing)."""
         prac = self.prac
         env_json = json.dumps(
             {
@@ -293,10 +294,10 @@ class X12Run:
                     self.at,
                 )
             )
-            for inv_id, st in zip(inv_ids, claim_st, strict=True):
+            for inv_id, st in zip(inv_ids, claim_st, strict=True) if files else ():
                 file_rows.append((inv_id, "x12", where, run_id, ix, st, self.at))
                 files_by_invoice[inv_id] = name
-        for inv_id, name, final in self.paper:
+        for inv_id, name, final in self.paper if files else ():
             file_rows.append((inv_id, "pdf", str(absolute(final)), run_id, None, None, self.at))
             files_by_invoice[inv_id] = name
         return interchanges, file_rows, files_by_invoice
@@ -310,14 +311,17 @@ class X12Run:
         _, file_rows, files_by_invoice = self._rows(run_id, first_interchange)
         return file_rows, list(files_by_invoice.items())
 
-    def record(self, copy_planned: Callable[[int], bool] | None = None) -> dict[int, str]:
+    def record(
+        self, copy_planned: Callable[[int], dict[int, str] | None] | None = None
+    ) -> dict[int, str]:
         """The run's interchanges, invoice files and 'sent' events (under the write lock, with
         `run_id` set); returns invoice id -> file name. `copy_planned(first interchange id)`
-        inserts the files and events planned by `planned_rows` instead, and says whether it
-        could (the ids they were planned with are the ones given now)."""
+        inserts the files and events planned by `planned_rows` instead and returns their names
+        by invoice id (planned_rows' order), or None when it could not (the ids they were
+        planned with are not the ones given now)."""
         conn, result = self.conn, self.result
         first = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM x12_interchanges").fetchone()[0]
-        interchanges, file_rows, files_by_invoice = self._rows(self.run_id, first)
+        interchanges, _, _ = self._rows(self.run_id, first, files=False)
         result.files += [final for *_, final, _sha, _st, _cst in self.built]
         result.files += [final for _, _, final in self.paper]
         conn.conn.executemany(
@@ -326,8 +330,9 @@ class X12Run:
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             interchanges,
         )
-        if copy_planned is not None and copy_planned(first):
-            return files_by_invoice
+        if copy_planned is not None and (planned := copy_planned(first)) is not None:
+            return planned
+        _, file_rows, files_by_invoice = self._rows(self.run_id, first)
         conn.conn.executemany(
             "INSERT INTO invoice_files (invoice_id, kind, path, run_id, interchange_id, st_control, created_at)"
             " VALUES (?,?,?,?,?,?,?)",
