@@ -68,3 +68,30 @@ def test_xlsx_from_tuples(tmp_path):
     assert got[2][6:10] == ["'@M8", None, 0.05, None]
     assert ws["I2"].number_format == "#,##0.00"
     assert Decimal(str(got[1][8])) == Decimal("123.45")
+
+
+def test_csv_column_fast_path_escapes_exactly_the_cells_safe_cell_would():
+    """Random rows with cells that start like formulas, carry line breaks or are not text:
+    the same bytes as escaping every cell one by one."""
+    import csv
+    import random
+
+    from billadmin import money
+    from billadmin.formats import safe_cell
+
+    rnd = random.Random(15)
+    pool = ["A1", "=1+1", "-M7", "+1", "@x", "\t9", "\rz", "a\n=b", "x\ny", "", None, 7, -3, "é"]
+    for _ in range(200):
+        rows = []
+        for _ in range(rnd.randint(0, 6)):
+            r = [rnd.choice(pool) for _ in LISTING_COLUMNS]
+            r[8], r[9] = rnd.choice([0, 5, -150, 12345, None]), rnd.choice([None, 99])
+            rows.append(tuple(r))
+        want = io.StringIO()
+        w = csv.writer(want, lineterminator="\n")
+        w.writerow([c[:-6] if c.endswith("_cents") else c for c in LISTING_COLUMNS])
+        for r in rows:
+            w.writerow([money.fmt(v) if i in (8, 9) else safe_cell(v) for i, v in enumerate(r)])
+        got = io.StringIO()
+        write_listing_csv(rows, LISTING_COLUMNS, got)
+        assert got.getvalue() == want.getvalue()
