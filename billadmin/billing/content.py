@@ -79,8 +79,11 @@ def canonical(content: dict) -> str:
     return _CANONICAL.encode(content)
 
 
-# json.dumps with these options builds an encoder per call (a large run stores 100,000 contents)
-_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+# json.dumps with these options builds an encoder per call (a large run stores 100,000 contents);
+# no circular check: no content holds itself (a block Blocks shares sits beside others, never
+# inside itself), and the check's bookkeeping of every dict and list was a tenth of the
+# encoding (issue 15)
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
 
 def temp_ids(conn: Database, name: str, ids) -> str:
