@@ -157,10 +157,12 @@ def generate(
         and compared with the ones rendered. Anything different: the transaction rolls back,
         the staged files are removed and the run is prepared again from a new snapshot (at most
         ATTEMPTS times, then RunChanged, exit 3). Otherwise the planned rows are copied (their
-        batch seals were computed in phase (a): _plan_seals, audit.insert_planned), the
-        files recorded, patient invoices issued and held.csv written, then COMMIT; invoices.csv
-        (and .xlsx) are rendered after it without the lock and recorded by a short transaction
-        (_listing_after_commit).
+        batch seals were computed in phase (a): _plan_seals, audit.insert_planned; the claims'
+        charge lines are marked billed and their invoice_runs rows copied from tables phase (a)
+        filled too: _plan_marks), the files recorded, patient invoices issued and held.csv
+        written, then COMMIT; the plan is dropped and result.issued listed after it, and
+        invoices.csv (and .xlsx) are rendered without the lock and recorded by a short
+        transaction (_listing_after_commit).
     Why the files stay valid: the numbers taken under the lock are the numbers rendered (else
     the run is prepared again), so the bytes the gate accepted are the bytes recorded and put in
     place; nothing is substituted. Gapless numbering and all-or-nothing are the lock's as before.
