@@ -13,12 +13,13 @@ Rule: HIPAA Security Rule audit controls and integrity, 45 CFR 164.312(b) and (c
   calls seal() before COMMIT): row_seals holds a keyed chain of (table, row, digest of its
   values). A change made outside billadmin stays queued, or no longer matches its seal.
 - A transaction that copies many rows it planned beforehand (`invoice generate`) may digest
-  them before it takes the write lock (plan_batches) and copy them with insert_planned: each
-  run of up to BATCH_ROWS consecutive ids is sealed by one batch record (a row_seals row with
-  last_id and the rows' raw sha256 digests packed in id order), chained like a per-row seal
-  over its range and the sha256 of the packed digests, and the copied rows are not queued one
-  by one (seal_window). A sample is compared with the stored rows first; `check` recomputes
-  every digest from the stored rows, and a later seal of a row supersedes its batch entry.
+  them before it takes the write lock (plan_batches, or PlannedDigests from the values it
+  plans) and copy them with insert_planned: each run of up to BATCH_ROWS consecutive ids is
+  sealed by one batch record (a row_seals row with last_id and the rows' raw sha256 digests
+  packed in id order), chained like a per-row seal over its range and the sha256 of the
+  packed digests, and the copied rows are not queued one by one (seal_window). A sample is
+  compared with the stored rows first; `check` recomputes every digest from the stored rows,
+  and a later seal of a row supersedes its batch entry.
 - The secret lives outside the database file (0600), one per database id (settings.db_id):
   beside the key file when $BILLADMIN_KEY_FILE is set, else in $XDG_CONFIG_HOME/billadmin (or
   ~/.config/billadmin). It is created on the first keyed write.
