@@ -183,3 +183,36 @@ def test_claim_fields_kept_per_distinct_set_of_field_dicts_give_the_same_content
         assert content.canonical(first) == content.canonical(again) == alone
         assert first["lines"][0] is not again["lines"][0]  # each claim its own lines
     assert len(blocks._fields) == 4
+
+
+def test_candidates_are_the_unbilled_lines_served_by_through_grouped_per_encounter(db):
+    import invoice_fixtures as fx
+
+    from billadmin import db as dbmod
+    from billadmin.billing.holds import candidates
+
+    with dbmod.write(db):
+        fx.practice(db)
+        a = fx.patient(db, "1001", "Ann", "Able")
+        e1 = fx.encounter(db, a, "2026-06-01", [("99213", 14000), (" j3301 ", 1200)], number="E1")
+        late = fx.encounter(db, a, "2026-07-15", [("99212", 9500)], number="E2")
+        e3 = fx.encounter(db, a, "2026-06-02", [("99214", 20500), ("36415", 1500)], number="E3")
+        db.execute(
+            "UPDATE charge_lines SET status = 'billed' WHERE encounter_id = ? AND line_no = 1",
+            (e3,),
+        )
+    got = candidates(db, "2026-06-30")
+    assert list(got) == [e1, e3]  # E2 is served after --through
+    assert late not in got
+    e = got[e1]
+    assert (e["number"], e["patient_id"], e["date_of_service"], e["place_of_service"]) == (
+        "E1",
+        a,
+        "2026-06-01",
+        "11",
+    )
+    assert [(ln["line_no"], ln["code"], ln["charge_cents"]) for ln in e["lines"]] == [
+        (1, "99213", 14000),
+        (2, "J3301", 1200),  # as billed: trimmed, upper case
+    ]
+    assert [(ln["line_no"], ln["code"]) for ln in got[e3]["lines"]] == [(2, "36415")]

@@ -89,34 +89,42 @@ def candidates(conn: Database, through: str) -> dict[int, dict]:
     once: dict = {}  # one object per distinct code, pointer list, date, amount (memory)
     keep = once.setdefault
     codes: dict = {}  # as recorded -> as billed (trimmed, upper case)
+    # the encounters in one query and their lines in another, rather than each line joined to
+    # its encounter: five columns fewer to read for every line (300,000 at 100,000 encounters)
+    heads = {
+        eid: (number, pid, prov, dos, pos)
+        for eid, number, pid, prov, dos, pos in conn.execute(
+            "SELECT e.id, e.number, e.patient_id, e.provider_id, e.date_of_service,"
+            " e.place_of_service FROM encounters e WHERE e.date_of_service <= ? AND e.id IN"
+            " (SELECT encounter_id FROM charge_lines WHERE status = 'unbilled')",
+            (through,),
+        )
+    }
     last = None
     lines: list[ChargeLine] = []
     add = lines.append
-    # each row unpacked at once and each encounter's append bound once: 300,000 lines at 100,000
-    # encounters
     for row in conn.execute(
-        "SELECT c.id, c.encounter_id, c.line_no, c.code, c.modifier1, c.modifier2, c.modifier3,"
-        " c.modifier4, c.dx_pointers, c.units, c.charge_cents, e.number, e.patient_id,"
-        " e.provider_id, e.date_of_service, e.place_of_service"
-        " FROM charge_lines c JOIN encounters e ON e.id = c.encounter_id"
-        " WHERE c.status = 'unbilled' AND e.date_of_service <= ?"
-        " ORDER BY c.encounter_id, c.line_no",
-        (through,),
+        "SELECT id, encounter_id, line_no, code, modifier1, modifier2, modifier3, modifier4,"
+        " dx_pointers, units, charge_cents FROM charge_lines WHERE status = 'unbilled'"
+        " ORDER BY encounter_id, line_no"
     ):
-        lid, eid, no, code, m1, m2, m3, m4, ptrs, units, cents, number, pid, prov, dos, pos = row
+        lid, eid, no, code, m1, m2, m3, m4, ptrs, units, cents = row  # (unpacked at once)
         if eid != last:
-            lines = []
-            add = lines.append
             last = eid
-            encs[eid] = {
-                "id": eid,
-                "number": number,
-                "patient_id": pid,
-                "provider_id": prov,
-                "date_of_service": keep(dos, dos),
-                "place_of_service": keep(pos, pos),
-                "lines": lines,
-            }
+            lines = []
+            add = lines.append  # (bound once per encounter)
+            head = heads.get(eid)
+            if head is not None:  # else served after `through`: its lines go nowhere
+                number, pid, prov, dos, pos = head
+                encs[eid] = {
+                    "id": eid,
+                    "number": number,
+                    "patient_id": pid,
+                    "provider_id": prov,
+                    "date_of_service": keep(dos, dos),
+                    "place_of_service": keep(pos, pos),
+                    "lines": lines,
+                }
         billed = codes.get(code)
         if billed is None:
             billed = codes[code] = keep(c := (code or "").strip().upper(), c)
@@ -134,6 +142,7 @@ def candidates(conn: Database, through: str) -> dict[int, dict]:
                 keep(cents, cents),
             )
         )
+    del heads
     from .content import load_claim_fields
 
     load_claim_fields(conn, encs)  # NDC, referring/ordering, authorization, CLIA (issue 20)
