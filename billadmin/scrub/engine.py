@@ -1194,6 +1194,9 @@ def check_db(
     held: dict[tuple, list[Encounter]] = defaultdict(list)
     dx_parsed: dict = {}
     line_parsed: dict = {}
+    # an encounter's lines string -> (its records, their Line objects): the same few hundred
+    # sets of lines repeat over a practice's encounters (rules never change an encounter's lines)
+    lines_parsed: dict[str | None, tuple[list[str], list[Line]]] = {}
     cur = c.execute(sql, args)
     while True:
         rows = cur.fetchmany(5000)
@@ -1206,14 +1209,17 @@ def check_db(
             if dx is None:
                 dx = dx_parsed[dx_s] = _parse_dx(dx_s)
             enc.dx = dx
-            recs = lines_s.split(RS) if lines_s else []
-            lines = []
-            for rec in recs:
-                ln = line_parsed.get(rec)
-                if ln is None:
-                    ln = line_parsed[rec] = _parse_line(rec)
-                lines.append(ln)
-            enc.lines = lines
+            got = lines_parsed.get(lines_s)
+            if got is None:
+                recs = lines_s.split(RS) if lines_s else []
+                lines = []
+                for rec in recs:
+                    ln = line_parsed.get(rec)
+                    if ln is None:
+                        ln = line_parsed[rec] = _parse_line(rec)
+                    lines.append(ln)
+                got = lines_parsed[lines_s] = (recs, lines)
+            recs, enc.lines = got
             run.encounter(enc, dx_s, recs)
             if not groups_on:
                 continue
