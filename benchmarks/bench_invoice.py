@@ -438,7 +438,9 @@ def _skip_pyx12() -> None:
     """Every file accepted unchecked, by the compiled validator (the gate) and pyx12 alike:
     billadmin's own share of a run (never how it runs)."""
     from billadmin.billing import x12files
-    from billadmin.x12 import validate
+    from billadmin.x12 import compiled, validate
+
+    compiled.BACKGROUND_MIN_SEGMENTS = None  # no gate worker either (its CPU is not our share)
 
     def accept_all(gate):
         return [
