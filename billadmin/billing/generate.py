@@ -663,10 +663,16 @@ def _prepare(
     if not live:
         _new_plan_tables(conn)
     _issue_claims(conn, result, staged, opts, plan, t0=t0)
-    if not live:
-        _more_readset(conn, result, plan)
-        _plan_seals(conn, result, plan)
-        _plan_marks(conn, result, plan)
+    try:
+        if not live:
+            _more_readset(conn, result, plan)
+            _plan_seals(conn, result, plan)
+            _plan_marks(conn, result, plan)
+    except BaseException:
+        if plan.x12 is not None:
+            plan.x12.close()
+        raise
+    _gate(result, plan)
     return plan
 
 
@@ -967,17 +973,26 @@ def _issue_claims(
             )
         if x12 is not None and inst_work:
             plan.issues += _stage_institutional(conn, opts, plan, x12, take_numbers)
-        t2 = time.perf_counter()
-        result.timings["claims"] = t2 - t0 - result.timings["scrub"]
-
-        # every 837P validated by the gate (all or nothing) before anything is written
-        if x12 is not None:
-            x12.check()
-        result.timings["x12"] = time.perf_counter() - t2 + result.timings.get("render", 0)
-    finally:
+        result.timings["claims"] = time.perf_counter() - t0 - result.timings["scrub"]
+    except BaseException:
         if x12:
             x12.close()
+        raise
     plan.x12 = x12
+
+
+def _gate(result: RunResult, plan: _Plan) -> None:
+    """Every 837 validated by the gate (all or nothing) before anything is written. Waited for
+    last in phase (a), so the gate's worker checks the last payer's file while the plan is
+    sealed; the worker (or pyx12's) is stopped whatever happens."""
+    t = time.perf_counter()
+    try:
+        if plan.x12 is not None:
+            plan.x12.check()
+    finally:
+        if plan.x12 is not None:
+            plan.x12.close()
+    result.timings["x12"] = time.perf_counter() - t + result.timings.get("render", 0)
 
 
 def _cob_and_institutional(
