@@ -272,6 +272,18 @@ def m006_deidentification_keys(db):
     )
 
 
+@core()
+def m007_encounters_patient_day(db):
+    "Encounters by patient and date of service (a run's same-day visits); it serves patient lookups too."
+    _exec(
+        db,
+        """
+    DROP INDEX IF EXISTS encounters_patient;
+    CREATE INDEX encounters_patient_day ON encounters(patient_id, date_of_service)
+    """,
+    )
+
+
 def MIGRATION_SETS():
     """All sets in apply order. Later domains append theirs here."""
     from .accounts.schema import accounts  # receipts, patient credit, notes, appeals

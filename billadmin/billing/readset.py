@@ -104,11 +104,14 @@ def digest(conn: Database, enc_table: str, pat_table: str) -> dict[str, str]:
     conn.execute("DELETE FROM temp._readset_encs")
     conn.execute(
         "INSERT OR IGNORE INTO temp._readset_days SELECT e.patient_id, e.date_of_service"
-        f" FROM encounters e JOIN {enc_table} t ON t.id = e.id"
+        f" FROM {enc_table} t CROSS JOIN encounters e ON e.id = t.id"
     )
-    conn.execute(  # every encounter of a billed patient on a billed day
-        "INSERT INTO temp._readset_encs SELECT e.id FROM temp._readset_days k JOIN encounters e"
-        " ON e.patient_id = k.patient_id AND e.date_of_service = k.dos"
+    # every encounter of a billed patient on a billed day; CROSS JOIN keeps the billed days the
+    # outer loop (an index search of encounters each), where the planner would scan every
+    # encounter of the practice's history
+    conn.execute(
+        "INSERT INTO temp._readset_encs SELECT e.id FROM temp._readset_days k CROSS JOIN"
+        " encounters e ON e.patient_id = k.patient_id AND e.date_of_service = k.dos"
     )
     encs = "temp._readset_encs"
     out = {
