@@ -278,7 +278,6 @@ def _attempt(conn: Database, result: RunResult, opts: _Options, *, live: bool) -
                         _write(conn, result, staged, opts, plan)
                 finally:
                     result.timings["write lock"] = time.perf_counter() - t
-                _drop_plan(conn)  # after COMMIT: dropping 100,000s of planned rows takes time
         except _DryRun:
             pass
     except BaseException:
@@ -286,6 +285,9 @@ def _attempt(conn: Database, result: RunResult, opts: _Options, *, live: bool) -
         raise
     # committed: from here on no file of the run is deleted (files.py)
     staged.committed()
+    if not live:  # after COMMIT (dropping 100,000s of planned rows takes time) and after
+        # staged.committed(): an interrupt while dropping must not discard committed files
+        _drop_plan(conn)
     if plan.to_list is not None:  # what the run issued, listed without the lock
         _list_issued(result, *plan.to_list)
         plan.to_list = None
