@@ -6,10 +6,14 @@ The practice (tests/invoice_fixtures.py): insured patients with one visit on 202
 
 from __future__ import annotations
 
+import json
+
 import invoice_fixtures as fx
 import pytest
 
 from billadmin import db as dbmod
+from billadmin import npi, scrub
+from billadmin.billing import content, practice
 from billadmin.billing import generate as gen
 
 
@@ -63,3 +67,149 @@ def test_an_interrupt_while_the_plan_is_dropped_after_commit_keeps_the_runs_file
         "837P-MCD-000000002.edi",
     ]
     conn.close()
+
+
+class _Fresh(content.Blocks):
+    """Every block built again for each claim, as claims were built before issue 15's shared
+    content.Blocks."""
+
+    def payer(self, p):
+        return content.payer_block(p)
+
+    def provider(self, p):
+        return content.provider_block(p)
+
+    def subscriber(self, cov, patient):
+        return content.subscriber_block(cov, patient)
+
+    def line_fields(self, fields):
+        return content._line_fields(fields)
+
+    def filing_deadline(self, dos, payer):
+        return content.filing_deadline(dos, payer)
+
+
+def _claim_rules(conn, *, encounter_ids=None, as_of=None):
+    """The scrubber's rules a split claim trips (no code sets loaded here)."""
+    return scrub.check(
+        conn, encounter_ids=encounter_ids, as_of=as_of, rules=["ALREADY-BILLED", "CLAIM-LINES"]
+    )
+
+
+def _fields(conn, eid: int, line_no: int, **values) -> None:
+    cols = ", ".join(values)
+    conn.execute(
+        f"INSERT INTO charge_line_fields (encounter_id, line_no, {cols})"
+        f" VALUES (?, ?, {', '.join('?' * len(values))})",
+        (eid, line_no, *values.values()),
+    )
+
+
+_DRUG = {"ndc": "00409488201", "ndc_unit": "ML", "ndc_quantity": "2"}
+_REF = {"referring_npi": npi.make("198765432"), "referring_last": "Reed", "referring_first": "Ro"}
+
+
+def _varied_practice(conn) -> None:
+    """What the benchmark's claims never carry, several claims sharing each block: a secondary
+    coverage (other payer), a dependent subscriber, a second provider, two visits a day, the same
+    drug on lines of different claims, ordering and referring providers, per-line authorization
+    numbers, the register's authorization, and a 55-line visit split into two claims."""
+    with dbmod.write(conn):
+        fx.practice(conn)
+        practice.update(conn, {"long_claims": "split"})
+        a = fx.patient(conn, "8001")
+        fx.coverage(conn, a, "KEY", member="KA1")
+        fx.coverage(conn, a, "MCD", member="MA1", priority=2)
+        e1 = fx.encounter(
+            conn, a, "2026-06-10", [("99213", 14000), ("J3301", 1200), ("36415", 1500)], number="V1"
+        )
+        _fields(conn, e1, 2, **_DRUG, **_REF)
+        e2 = fx.encounter(conn, a, "2026-06-10", [("99212", 9500)], number="V2", provider_id=2)
+        _fields(conn, e2, 1, ordering_npi=npi.make("187654321"), ordering_last="Ord", **_REF)
+        long = [("97110", 3000 + k) for k in range(55)]
+        e3 = fx.encounter(conn, a, "2026-06-11", long, number="V3")
+        for k in range(1, 56):
+            _fields(conn, e3, k, **_REF, prior_auth="PA1" if k != 52 else "PA2")
+        b = fx.patient(conn, "8002", first="Bea")
+        fx.coverage(
+            conn,
+            b,
+            "KEY",
+            member="KA1",
+            relationship="spouse",
+            sub_first="Al",
+            sub_last="Sample",
+            sub_dob="1949-01-02",
+        )
+        e4 = fx.encounter(
+            conn, b, "2026-06-10", [("99213", 14000), ("J3301", 1200), ("36415", 1500)], number="V4"
+        )
+        _fields(conn, e4, 2, **_DRUG, **_REF)
+        fx.encounter(conn, b, "2026-06-12", [("99213", 14000)], number="V5", provider_id=2)
+        c = fx.patient(conn, "8003")
+        fx.coverage(conn, c, "KEY", member="KC1")
+        conn.execute(
+            "INSERT INTO authorizations (payer_id, patient_id, number, codes, valid_from, valid_to,"
+            " created_at) VALUES (?, ?, 'AUTH9', '99213', '2026-06-01', '2026-06-30', ?)",
+            (fx.payer_id(conn, "KEY"), c, fx.NOW),
+        )
+        e6 = fx.encounter(conn, c, "2026-06-10", [("99213", 14000), ("J3301", 1200)], number="V6")
+        _fields(conn, e6, 2, **_DRUG)
+        d = fx.patient(conn, "8004")
+        fx.coverage(conn, d, "MCR", member="1EG4TE5MK72")
+        fx.encounter(conn, d, "2026-06-10", [("99213", 14000), ("36415", 1500)], number="V7")
+
+
+def _without_clock(text: str) -> list[str]:
+    return [s for s in text.split("~") if not s.strip().startswith(("ISA", "GS", "BHT"))]
+
+
+def test_shared_blocks_store_and_send_what_blocks_built_per_claim_do(tmp_path, monkeypatch):
+    """content.Blocks shares one payer, provider, subscriber and line-fields block among the
+    claims that carry it: nothing in a run (split parts, other payers, the register's numbers,
+    rendering) may change one in place. The same practice billed with a fresh block per claim
+    stores the same snapshots and rows and sends the same 837Ps."""
+    got = {}
+    for way in ("shared", "fresh"):
+        conn = dbmod.connect(tmp_path / f"{way}.db", create=True)
+        _varied_practice(conn)
+        with monkeypatch.context() as m:
+            if way == "fresh":
+                m.setattr(content, "Blocks", _Fresh)
+            res = gen.generate(
+                conn, today=fx.TODAY, scrub=_claim_rules, out_dir=tmp_path / way, pdf=False
+            )
+        assert not res.held
+        got[way] = (
+            conn.execute(
+                "SELECT i.number, i.total_cents, i.filing_deadline, i.content_hash, s.data"
+                " FROM invoices i JOIN invoice_snapshots s ON s.invoice_id = i.id ORDER BY i.id"
+            ).fetchall(),
+            {p.name: _without_clock(p.read_text()) for p in (tmp_path / way).glob("*.edi")},
+        )
+        conn.close()
+    assert got["shared"] == got["fresh"]
+    claims = {n: json.loads(data) for n, _, _, _, data in got["shared"][0]}
+    # V1-V6 to KEY (V3 in two parts: 50 + 5 lines), V7 to MCR: 8 claims
+    assert len(claims) == 8
+    by_enc = {}
+    for c in claims.values():
+        by_enc.setdefault(c["encounter"], []).append(c)
+    # the same drug on V1, V4 and V6's second line; V6's 99213 carries the register's number,
+    # its only line with one: sent once, for the claim
+    for v in ("V1", "V4", "V6"):
+        [c] = by_enc[v]
+        assert c["lines"][1]["drug"] == {"ndc": "00409488201", "unit": "ML", "quantity": "2"}
+    assert by_enc["V6"][0]["prior_auth"] == "AUTH9"
+    assert "prior_auth" not in by_enc["V1"][0] and "prior_auth" not in by_enc["V4"][0]
+    parts = sorted(by_enc["V3"], key=lambda c: c["split"]["part"])
+    assert [len(c["lines"]) for c in parts] == [50, 5]
+    # part 1 (lines 1-50): PA1 on every line, once for the claim; part 2 (51-55): PA2 on 52
+    assert parts[0]["prior_auth"] == "PA1" and "prior_auth" not in parts[1]
+    assert [ln.get("prior_auth") for ln in parts[1]["lines"]] == ["PA1", "PA2", "PA1", "PA1", "PA1"]
+    assert [c["total_cents"] for c in parts] == [
+        sum(3000 + k for k in range(50)),  # 150,000 + 1,225 = 151,225
+        sum(3000 + k for k in range(50, 55)),  # 15,000 + 260 = 15,260
+    ]
+    assert by_enc["V4"][0]["subscriber"]["relationship"] == "spouse"
+    assert by_enc["V1"][0]["other_payers"][0]["subscriber"]["member_id"] == "MA1"
