@@ -213,3 +213,107 @@ def test_shared_blocks_store_and_send_what_blocks_built_per_claim_do(tmp_path, m
     ]
     assert by_enc["V4"][0]["subscriber"]["relationship"] == "spouse"
     assert by_enc["V1"][0]["other_payers"][0]["subscriber"]["member_id"] == "MA1"
+
+
+@pytest.mark.parametrize(
+    "meanwhile, numbers",
+    [
+        # `invoice replace` (say) takes C000001 while the run is prepared
+        (
+            "UPDATE series SET next_number = next_number + 1 WHERE kind = 'claim'",
+            ["C000002", "C000003"],
+        ),
+        # the series' prefix changed, its position not: the same position, other numbers
+        ("UPDATE series SET prefix = 'K' WHERE kind = 'claim'", ["K000001", "K000002"]),
+    ],
+)
+def test_the_claim_series_moved_while_prepared_gives_claims_with_the_numbers_taken(
+    tmp_path, monkeypatch, meanwhile, numbers
+):
+    """The lock compares the claim series' (prefix, position) read before it, not the numbers
+    rendered (issue 15): a series moved or renamed meanwhile sends the run back to be prepared
+    again, and its claims and 837Ps carry the numbers it then took."""
+    path = tmp_path / "p.db"
+    conn = dbmod.connect(path, create=True)
+    _practice(conn, 2)
+    real = gen._recheck
+    calls = []
+
+    def recheck(c, result, plan):
+        if not calls:
+            other = dbmod.connect(path)
+            with dbmod.write(other):
+                other.execute(meanwhile)
+            other.close()
+        calls.append(plan)
+        real(c, result, plan)
+
+    monkeypatch.setattr(gen, "_recheck", recheck)
+    res = _run(conn, tmp_path / "out")
+    assert len(calls) == 2  # prepared again once
+    got = conn.execute("SELECT number FROM invoices ORDER BY number").fetchall()
+    assert [n for (n,) in got] == numbers
+    assert sorted(r["number"] for r in res.issued) == numbers
+    sent = "".join(p.read_text() for p in (tmp_path / "out").glob("837P-*.edi"))
+    assert [n for n in numbers if f"CLM*{n}*" in sent] == numbers
+    conn.close()
+
+
+def test_invoices_csv_lists_every_run_into_its_folder_with_parts_and_patient_invoices(tmp_path):
+    """invoices.csv is read with the folder's runs as the outer loop and written from tuples now
+    (issue 15): runs into the folder before and after a run into another folder, a visit split
+    into two claims and a patient invoice, each listed once, in issue order."""
+    conn = dbmod.connect(tmp_path / "p.db", create=True)
+    _practice(conn, 2)  # A0 (MCD), A1 (KEY): 140.00 + 15.00 = 155.00 each
+    with dbmod.write(conn):
+        practice.update(conn, {"long_claims": "split"})
+        a1 = conn.execute("SELECT patient_id FROM encounters WHERE number = 'A1'").fetchone()[0]
+        fx.encounter(conn, a1, "2026-06-11", [("97110", 3000)] * 55, number="L0")
+        s = fx.patient(conn, "9900")  # no coverage: a patient invoice
+        fx.encounter(conn, s, "2026-06-12", [("99203", 17500)], number="S0")
+
+    def run(folder):
+        return gen.generate(
+            conn, today=fx.TODAY, scrub=_claim_rules, out_dir=tmp_path / folder, pdf=False
+        )
+
+    run("A")
+    with dbmod.write(conn):
+        fx.encounter(conn, a1, "2026-06-15", [("99212", 9500)], number="B0")
+    run("B")
+    with dbmod.write(conn):
+        fx.encounter(conn, a1, "2026-06-20", [("99213", 14000)], number="A2")
+    run("A")
+    rows = [r.split(",") for r in (tmp_path / "A" / "invoices.csv").read_text().splitlines()]
+    assert rows[0] == LISTING_HEADER
+    got = [(r[0], r[4], r[5], r[6], r[8], r[12]) for r in rows[1:]]
+    # run 1: KEY's claims first (A1, then L0's parts: 50 x 30.00 and 5 x 30.00), MCD's A0, then
+    # the patient invoice; run 2 into B: C000005 (not listed here); run 2 into A: C000006
+    assert got == [
+        ("C000001", "KEY", "A1", "7001", "155.00", "837P-KEY-000000001.edi"),
+        ("C000002", "KEY", "L0 (part 1 of 2)", "7001", "1500.00", "837P-KEY-000000001.edi"),
+        ("C000003", "KEY", "L0 (part 2 of 2)", "7001", "150.00", "837P-KEY-000000001.edi"),
+        ("C000004", "MCD", "A0", "7000", "155.00", "837P-MCD-000000002.edi"),
+        ("P000001", "patient", "S0", "9900", "175.00", ""),
+        ("C000006", "KEY", "A2", "7001", "140.00", "837P-KEY-000000004.edi"),
+    ]
+    b = (tmp_path / "B" / "invoices.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in b[1:]] == ["C000005"]
+    conn.close()
+
+
+LISTING_HEADER = [
+    "number",
+    "kind",
+    "frequency",
+    "issued_on",
+    "bill_to",
+    "encounter",
+    "account",
+    "date_of_service",
+    "total",
+    "copay",
+    "filing_deadline",
+    "due_on",
+    "file",
+]
