@@ -317,3 +317,63 @@ LISTING_HEADER = [
     "due_on",
     "file",
 ]
+
+
+def test_a_run_rejected_by_the_gate_after_its_plan_leaves_the_next_run_whole(tmp_path):
+    """The gate's verdicts are waited for last in phase (a) now, after the plan's seals and
+    marks (issue 15): a rejected run writes nothing and leaves no plan behind, and the next run
+    on the same connection bills every line once, sealed."""
+    from billadmin import integrity
+
+    conn = dbmod.connect(tmp_path / "p.db", create=True)
+    _practice(conn, 2)
+    with dbmod.write(conn):  # place of service 00: CLM05-1 the 837P guide does not allow
+        conn.execute("UPDATE encounters SET place_of_service = '00' WHERE number = 'A1'")
+    with pytest.raises(gen.X12Invalid):
+        _run(conn, tmp_path / "out")
+    assert conn.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM billing_runs").fetchone()[0] == 0
+    left = conn.execute("SELECT name FROM temp.sqlite_master WHERE name LIKE '_plan%'").fetchall()
+    assert left == []
+    with dbmod.write(conn):
+        conn.execute("UPDATE encounters SET place_of_service = '11' WHERE number = 'A1'")
+    res = _run(conn, tmp_path / "out")
+    assert sorted(r["number"] for r in res.issued) == ["C000001", "C000002"]
+    assert conn.execute("SELECT status, COUNT(*) FROM charge_lines GROUP BY status").fetchall() == [
+        ("billed", 4)
+    ]
+    assert conn.execute(
+        "SELECT i.number, r.run_id, r.file FROM invoice_runs r JOIN invoices i ON i.id = r.invoice_id"
+        " ORDER BY i.number"
+    ).fetchall() == [
+        ("C000001", 1, "837P-KEY-000000001.edi"),  # A1 (KEY)
+        ("C000002", 1, "837P-MCD-000000002.edi"),  # A0 (MCD)
+    ]
+    assert integrity.run_checks(conn) == []
+    conn.close()
+
+
+def test_candidates_leave_out_void_and_billed_lines_and_keep_visits_of_one_day_apart(db):
+    """holds.candidates reads the encounters and their unbilled lines in two queries now (issue
+    15): a visit whose lines are all billed or void is no candidate, a void line among unbilled
+    ones is left out, and two visits of one patient on one day stay two candidates."""
+    from billadmin.billing.holds import candidates
+
+    with dbmod.write(db):
+        fx.practice(db)
+        a = fx.patient(db, "1001")
+        e1 = fx.encounter(db, a, "2026-06-01", [("99213", 14000), ("36415", 1500)], number="E1")
+        e2 = fx.encounter(db, a, "2026-06-01", [("99212", 9500), ("81002", 800)], number="E2")
+        e3 = fx.encounter(db, a, "2026-06-01", [("99211", 4500), ("36415", 1500)], number="E3")
+        db.execute(
+            "UPDATE charge_lines SET status = 'void' WHERE encounter_id = ? AND line_no = 1", (e2,)
+        )
+        db.execute("UPDATE charge_lines SET status = 'billed' WHERE encounter_id = ?", (e3,))
+        e4 = fx.encounter(db, a, "2026-06-02", [("99213", 14000)], number="E4")
+        db.execute("UPDATE charge_lines SET status = 'void' WHERE encounter_id = ?", (e4,))
+    got = candidates(db, "2026-06-30")
+    assert list(got) == [e1, e2]
+    assert [(ln["line_no"], ln["code"]) for ln in got[e1]["lines"]] == [(1, "99213"), (2, "36415")]
+    assert [(ln["line_no"], ln["code"], ln["charge_cents"]) for ln in got[e2]["lines"]] == [
+        (2, "81002", 800)
+    ]
