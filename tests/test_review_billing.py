@@ -12,8 +12,8 @@ import invoice_fixtures as fx
 import pytest
 
 from billadmin import db as dbmod
-from billadmin import npi, scrub
-from billadmin.billing import content, practice
+from billadmin import integrity, npi, scrub
+from billadmin.billing import content, lifecycle, practice
 from billadmin.billing import generate as gen
 
 
@@ -323,8 +323,6 @@ def test_a_run_rejected_by_the_gate_after_its_plan_leaves_the_next_run_whole(tmp
     """The gate's verdicts are waited for last in phase (a) now, after the plan's seals and
     marks (issue 15): a rejected run writes nothing and leaves no plan behind, and the next run
     on the same connection bills every line once, sealed."""
-    from billadmin import integrity
-
     conn = dbmod.connect(tmp_path / "p.db", create=True)
     _practice(conn, 2)
     with dbmod.write(conn):  # place of service 00: CLM05-1 the 837P guide does not allow
@@ -377,3 +375,70 @@ def test_candidates_leave_out_void_and_billed_lines_and_keep_visits_of_one_day_a
     assert [(ln["line_no"], ln["code"], ln["charge_cents"]) for ln in got[e2]["lines"]] == [
         (2, "81002", 800)
     ]
+
+
+def _rows(conn) -> dict:
+    return {
+        "invoice_runs": conn.execute(
+            "SELECT i.number, r.run_id, r.file FROM invoice_runs r"
+            " JOIN invoices i ON i.id = r.invoice_id ORDER BY r.invoice_id"
+        ).fetchall(),
+        "charge_lines": conn.execute("SELECT id, status FROM charge_lines ORDER BY id").fetchall(),
+        "billing_runs": conn.execute("SELECT id, issued, held FROM billing_runs").fetchall(),
+        "audit": conn.execute(
+            "SELECT row_count, detail FROM audit_log WHERE action = 'invoice generate' ORDER BY id"
+        ).fetchall(),
+    }
+
+
+def test_planned_marks_on_paper_claims_split_parts_rebilled_and_patient_invoices(
+    tmp_path, monkeypatch
+):
+    """The lock marks the claims' lines billed and copies their invoice_runs rows as planned in
+    phase (a) (issue 15). On what tests/test_generate_lock_cut.py does not hold, a paper payer's
+    CMS-1500s (the replacement of one queued), a split claim's part voided with --rebill and
+    billed again as that part, and a patient invoice, planned and row by row write the same."""
+    got = {}
+    for way in ("planned", "row by row"):
+        conn = dbmod.connect(tmp_path / f"{way}.db", create=True)
+        _varied_practice(conn)
+        with dbmod.write(conn):
+            conn.execute("UPDATE payers SET claim_media = 'paper' WHERE code = 'BVH'")
+            p = fx.patient(conn, "8100")
+            fx.coverage(conn, p, "BVH", member="BV1")
+            fx.encounter(conn, p, "2026-06-10", [("99213", 14000)], number="W1")
+            s = fx.patient(conn, "8200")  # self-pay
+            fx.encounter(conn, s, "2026-06-10", [("99203", 17500)], number="SP")
+        with monkeypatch.context() as m:
+            if way == "row by row":
+                m.setattr(gen, "_plan_marks", lambda conn, result, plan: None)
+            out = tmp_path / way
+            r1 = gen.generate(conn, today=fx.TODAY, scrub=_claim_rules, out_dir=out, pdf=False)
+            lifecycle.replace(conn, "C000001", scrub=_claim_rules, today=fx.TODAY)
+            lifecycle.void(conn, "C000007", reason="billed in error", rebill=True, today=fx.TODAY)
+            r2 = gen.generate(conn, today=fx.TODAY, scrub=_claim_rules, out_dir=out, pdf=False)
+        issued = [[{**r, "invoice_id": None} for r in res.issued] for res in (r1, r2)]
+        got[way] = (_rows(conn), issued, (out / "invoices.csv").read_text())
+        assert integrity.run_checks(conn) == []
+        conn.close()
+    assert got["planned"] == got["row by row"]
+    rows, issued, _ = got["planned"]
+    runs = dict((n, (run, f)) for n, run, f in rows["invoice_runs"])
+    # run 1: BVH's W1 on paper (C000001), KEY's V1-V6 with V3's parts C000006/C000007, MCR's V7
+    assert runs["C000001"] == (1, "CMS1500-BVH-C000001.pdf")
+    assert runs["C000007"] == (1, "837P-KEY-000000001.edi")
+    # between: `invoice replace C000001` (C000010, frequency 7, paper) and `invoice void C000007
+    # --rebill` (CN000002, frequency 8: the part was sent), both queued; run 2 bills the part's
+    # 5 lines again (C000011: 30.50 + 30.51 + 30.52 + 30.53 + 30.54 = 152.60) as part 2 of 2
+    assert [(r["number"], r["frequency"], r["total_cents"], r["file"]) for r in issued[1]] == [
+        ("C000011", "1", 15260, "837P-KEY-000000003.edi"),
+        ("C000010", "7", 14000, "CMS1500-BVH-C000010.pdf"),
+        ("CN000002", "8", -15260, "837P-KEY-000000003.edi"),
+    ]
+    assert [runs[n] for n in ("C000011", "C000010", "CN000002")] == [
+        (2, "837P-KEY-000000003.edi"),
+        (2, "CMS1500-BVH-C000010.pdf"),
+        (2, "837P-KEY-000000003.edi"),
+    ]
+    assert "C000011,claim,1,2026-06-30,KEY,V3 (part 2 of 2)," in got["planned"][2]
+    assert rows["billing_runs"] == [(1, 10, 0), (2, 3, 0)]  # 9 claims + P000001; 1 + 2 queued
