@@ -175,3 +175,32 @@ def test_already_billed_for_one_encounter_of_a_scope_and_a_payer(
         assert [h.encounter for h in res.held] == held, payer
         if held:
             assert [g.rule for g in res.held[0].findings] == ["ALREADY-BILLED"]
+
+
+def test_a_line_value_holding_a_nul_or_a_separator_is_checked_whole(cdb, monkeypatch):  # noqa: F811
+    """check_db's query aggregates each line into one record. Built by printf('%s') (a C string)
+    a code, modifier or pointer was cut at a NUL character ('99213' + NUL + 'X' read as 99213:
+    no PROC-CODE); a unit or record separator inside a value split the record. Dirty values
+    recorded before an import check must reach the rules whole."""
+    fx.setup_parties(cdb)
+    pid = fx.add_patient(cdb)
+    lines = {
+        "code": ("99213\x00X", (), "1", 1, 14000),
+        "modifier": ("99213", ("25\x00",), "1", 1, 14000),
+        "pointer": ("99213", (), "1\x009", 1, 14000),
+        "separators": ("99\x1f21\x1e3", (), "1", 1, 14000),
+    }
+    ids = {
+        k: fx.add_encounter(cdb, pid, lines=(ln,), dos=f"2026-06-1{i}")
+        for i, (k, ln) in enumerate(lines.items())
+    }
+    got = _same(monkeypatch, cdb, as_of=AS_OF)
+    found = {(f.encounter_id, f.rule) for f in got if f.severity == "error"}
+    assert found == {
+        (ids["code"], "PROC-CODE"),
+        (ids["modifier"], "MOD-EXISTS"),
+        (ids["pointer"], "CLM-POINTER"),
+        (ids["separators"], "PROC-CODE"),
+    }
+    [msg] = [f.message for f in got if f.encounter_id == ids["code"]]
+    assert "99213\\x00X" in msg
