@@ -204,3 +204,67 @@ def test_a_line_value_holding_a_nul_or_a_separator_is_checked_whole(cdb, monkeyp
     }
     [msg] = [f.message for f in got if f.encounter_id == ids["code"]]
     assert "99213\\x00X" in msg
+
+
+def test_codes_check_of_a_file_not_imported_skips_nothing_its_encounters_need(
+    cdb,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    """`codes check --file`: the file's encounters exist only inside a rolled-back transaction,
+    and the scope the quiet rules are asked about is theirs. A file's one patient with an
+    incomplete address and one with a name without a Latin form are found (and only they);
+    the findings are the rules' own, and nothing stays written."""
+    import csv
+
+    from billadmin.demo import HEADERS
+    from billadmin.scrub.files import check_file
+
+    fx.setup_parties(cdb)
+    pids = [fx.add_patient(cdb) for _ in range(3)]
+    with dbmod.write(cdb):
+        cdb.execute("UPDATE patients SET zip = NULL WHERE id = ?", (pids[1],))
+        cdb.execute("UPDATE patients SET last_name = '王' WHERE id = ?", (pids[2],))
+    fx.add_encounter(cdb, fx.add_patient(cdb))  # recorded, not in the file
+    rows = []
+    for n, pid in enumerate(pids, start=1):
+        mrn = cdb.execute("SELECT mrn FROM patients WHERE id = ?", (pid,)).fetchone()[0]
+        r = {h: "" for h in HEADERS["charges"]}
+        r.update(
+            {
+                "Encounter": f"F{n:04d}",
+                "MRN": mrn,
+                "DOS": fx.DOS,
+                "Rendering NPI": fx.PROVIDER_NPI,
+                "POS": "11",
+                "Line": "1",
+                "Code": "99213",
+                "Dx1": "E11.9",
+                "Pointers": "1",
+                "Units": "1",
+                "Charge": "140.00",
+            }
+        )
+        rows.append(r)
+    p = tmp_path / "charges.csv"
+    with open(p, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=HEADERS["charges"])
+        w.writeheader()
+        w.writerows(rows)
+    before = cdb.execute("SELECT COUNT(*) FROM encounters").fetchone()[0]
+    fast = check_file(cdb, p, as_of=AS_OF)
+    slow = _slow(monkeypatch, cdb, as_of=AS_OF)  # (the recorded encounter: clean)
+    assert slow == []
+    import billadmin.scrub as scrub_pkg
+
+    real = scrub_pkg.check
+    monkeypatch.setattr(scrub_pkg, "check", lambda conn, **kw: _slow(monkeypatch, conn, **kw))
+    slow_file = check_file(cdb, p, as_of=AS_OF)
+    monkeypatch.setattr(scrub_pkg, "check", real)
+    assert fast.findings == slow_file.findings
+    assert {(f.encounter, f.rule) for f in fast.findings} == {
+        ("F0002", "CLAIM-ADDRESS"),
+        ("F0003", "X12-TEXT-EMPTY"),
+    }
+    assert (fast.encounters, fast.lines) == (3, 3)
+    assert cdb.execute("SELECT COUNT(*) FROM encounters").fetchone()[0] == before
