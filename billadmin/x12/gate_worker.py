@@ -59,7 +59,10 @@ class Worker:
 
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", WORKER],
+            # -P (Python 3.11): the current directory is not put first on the worker's path, so
+            # a folder holding another `billadmin` (an old checkout) or a module named like one
+            # the validator imports cannot answer for it (an accepting validator: fail open)
+            [sys.executable, "-P", "-c", WORKER],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             # a traceback could quote a file's data: the parent reports the exit code instead

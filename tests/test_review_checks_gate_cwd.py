@@ -1,0 +1,63 @@
+"""Review of issue 15's gate worker: it is a fresh interpreter (`python -c`), which puts the
+current directory first on its sys.path. A clerk running `invoice generate` from a folder that
+holds another `billadmin` package (an old checkout) or a module named like one the validator
+imports must not get that code's verdicts: the worker imports what the parent imported."""
+
+from __future__ import annotations
+
+from test_gate_worker import _files, seed  # noqa: F401  (fixture)
+
+from billadmin.x12 import compiled
+
+
+def test_the_worker_ignores_a_billadmin_package_in_the_current_directory(
+    seed,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    fake = tmp_path / "cwd" / "billadmin"
+    (fake / "x12").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "x12" / "__init__.py").write_text("")
+    # an accepting validator: every file valid
+    (fake / "x12" / "compiled.py").write_text(
+        "from billadmin.x12.gate_worker import Verdict\n"
+        "def validate_file(path):\n"
+        "    return Verdict(str(path), True, '005010X222A1', '837', 1, [])\n"
+    )
+    (fake / "x12" / "gate_worker.py").write_text(
+        "import json, sys\n"
+        "from dataclasses import dataclass, field\n"
+        "@dataclass\n"
+        "class Verdict:\n"
+        "    name: str\n"
+        "    valid: bool\n"
+        "    version: str = None\n"
+        "    transaction: str = None\n"
+        "    segments: int = 0\n"
+        "    problems: list = field(default_factory=list)\n"
+        "def serve(validate_file):\n"
+        "    for line in sys.stdin:\n"
+        "        jid, path = json.loads(line)\n"
+        "        v = validate_file(path)\n"
+        "        print(json.dumps([jid, True, v.version, v.transaction, 1, []]), flush=True)\n"
+    )
+    folder = tmp_path / "files"
+    folder.mkdir()
+    files = [(f, p) for f, p in _files(seed, folder) if f.name in ("clm02.edi", "not-x12.edi")]
+    monkeypatch.chdir(fake.parent)
+    c = compiled.Checker(workers=2, parallel_min_segments=0)
+    try:
+        for f, problems in files:
+            c.add_file(f, None, f.name, 40, problems=problems)
+        got = c.verdicts()
+    finally:
+        c.close()
+    assert [v.valid for v in got] == [False, False]
+    assert got[0] == _in_process(files[0][0])
+
+
+def _in_process(path):
+    v = compiled.validate_file(path)
+    v.name = path.name
+    return v
