@@ -442,3 +442,44 @@ def test_planned_marks_on_paper_claims_split_parts_rebilled_and_patient_invoices
     ]
     assert "C000011,claim,1,2026-06-30,KEY,V3 (part 2 of 2)," in got["planned"][2]
     assert rows["billing_runs"] == [(1, 10, 0), (2, 3, 0)]  # 9 claims + P000001; 1 + 2 queued
+
+
+def test_a_line_voided_while_prepared_stays_void_and_off_the_claim(tmp_path, monkeypatch):
+    """The charge lines to mark billed are planned in phase (a) now (issue 15): a line voided by
+    another command after that is not marked billed by the planned statement; the run is
+    prepared again and bills what is left."""
+    path = tmp_path / "p.db"
+    conn = dbmod.connect(path, create=True)
+    _practice(conn, 2)
+    real = gen._recheck
+    calls = []
+
+    def recheck(c, result, plan):
+        if not calls:  # A1's 36415 voided by another connection, after the plan's marks
+            other = dbmod.connect(path)
+            with dbmod.write(other):
+                other.execute(
+                    "UPDATE charge_lines SET status = 'void' WHERE line_no = 2 AND encounter_id ="
+                    " (SELECT id FROM encounters WHERE number = 'A1')"
+                )
+            other.close()
+        calls.append(plan)
+        real(c, result, plan)
+
+    monkeypatch.setattr(gen, "_recheck", recheck)
+    res = _run(conn, tmp_path / "out")
+    assert len(calls) == 2  # prepared again once
+    assert sorted((r["encounter"], r["total_cents"]) for r in res.issued) == [
+        ("A0", 15500),  # 140.00 + 15.00
+        ("A1", 14000),  # 140.00: its 15.00 line was voided
+    ]
+    assert conn.execute(
+        "SELECT e.number, c.line_no, c.status FROM charge_lines c"
+        " JOIN encounters e ON e.id = c.encounter_id ORDER BY e.number, c.line_no"
+    ).fetchall() == [
+        ("A0", 1, "billed"),
+        ("A0", 2, "billed"),
+        ("A1", 1, "billed"),
+        ("A1", 2, "void"),
+    ]
+    conn.close()
