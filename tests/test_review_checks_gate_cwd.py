@@ -61,3 +61,33 @@ def _in_process(path):
     v = compiled.validate_file(path)
     v.name = path.name
     return v
+
+
+def test_the_worker_path_is_the_parents_in_order(monkeypatch, tmp_path):
+    """With -P the worker adds no directory of its own: it gets this process's path, the current
+    directory named where this process has it ('': a parent started as `python -c` from a
+    checkout imports billadmin from there, and so does its worker)."""
+    import os
+    import subprocess
+    import sys
+
+    from billadmin.x12 import gate_worker
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def popen(args, **kw):
+        seen["args"], seen["path"] = args, kw["env"]["PYTHONPATH"]
+        raise Stop
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", ["", "/opt/a", "/opt/b"])
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    try:
+        gate_worker.Worker()
+    except Stop:
+        pass
+    assert seen["args"][1:3] == ["-P", "-c"]
+    assert seen["path"].split(os.pathsep) == [str(tmp_path), "/opt/a", "/opt/b"]

@@ -57,7 +57,9 @@ class Worker:
     def __init__(self) -> None:
         import subprocess
 
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        # the worker's path is this process's, in order ('' is the current directory: named)
+        path = os.pathsep.join(p or os.getcwd() for p in sys.path)
+        env = {**os.environ, "PYTHONPATH": path}
         self.proc = subprocess.Popen(
             # -P (Python 3.11): the current directory is not put first on the worker's path, so
             # a folder holding another `billadmin` (an old checkout) or a module named like one
