@@ -5,6 +5,8 @@ imports must not get that code's verdicts: the worker imports what the parent im
 
 from __future__ import annotations
 
+import os
+
 from test_gate_worker import _files, seed  # noqa: F401  (fixture)
 
 from billadmin.x12 import compiled
@@ -91,3 +93,30 @@ def test_the_worker_path_is_the_parents_in_order(monkeypatch, tmp_path):
         pass
     assert seen["args"][1:3] == ["-P", "-c"]
     assert seen["path"].split(os.pathsep) == [str(tmp_path), "/opt/a", "/opt/b"]
+
+
+def test_the_pyx12_workers_start_the_same_way(monkeypatch):
+    """validate.Pool's pyx12 workers (`--pyx12` on a large run) are started like the gate's:
+    -P, this process's path in order."""
+    import subprocess
+
+    from billadmin.x12 import validate
+
+    started = []
+
+    class Stop(Exception):
+        pass
+
+    def popen(argv, **kw):
+        started.append((argv, kw["env"]["PYTHONPATH"]))
+        raise Stop
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    try:
+        validate.Pool(1)
+    except Stop:
+        pass
+    argv, path = started[0]
+    assert argv[1:3] == ["-P", "-c"]
+    assert "serve()" in argv[3]
+    assert "" not in path.split(os.pathsep)

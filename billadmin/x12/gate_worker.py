@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import astuple
 
-from .validate import Verdict, X12Problem, _head, _sniff
+from .validate import Verdict, X12Problem, _head, _sniff, worker_command
 
 WORKER = (
     "from billadmin.x12.compiled import validate_file\n"
@@ -57,14 +57,9 @@ class Worker:
     def __init__(self) -> None:
         import subprocess
 
-        # the worker's path is this process's, in order ('' is the current directory: named)
-        path = os.pathsep.join(p or os.getcwd() for p in sys.path)
-        env = {**os.environ, "PYTHONPATH": path}
+        argv, env = worker_command(WORKER)  # -P: not the current directory's modules
         self.proc = subprocess.Popen(
-            # -P (Python 3.11): the current directory is not put first on the worker's path, so
-            # a folder holding another `billadmin` (an old checkout) or a module named like one
-            # the validator imports cannot answer for it (an accepting validator: fail open)
-            [sys.executable, "-P", "-c", WORKER],
+            argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             # a traceback could quote a file's data: the parent reports the exit code instead

@@ -443,6 +443,18 @@ def serve() -> None:
         sys.stdout.flush()
 
 
+def worker_command(code: str) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a validator worker process running `code`: this
+    process's interpreter and module path, in order ('' is the current directory: named), with
+    -P (Python 3.11) so that the current directory is not put first on the worker's path: a
+    folder holding another `billadmin` (an old checkout) or a module named like one the
+    validator imports cannot answer for it (a validator that accepts everything: fail open)."""
+    import sys
+
+    path = os.pathsep.join(p or os.getcwd() for p in sys.path)
+    return [sys.executable, "-P", "-c", code], {**os.environ, "PYTHONPATH": path}
+
+
 class Pool:
     """pyx12 in worker processes, fed jobs while the caller goes on (a billing run renders its
     next payer's file while the last one is checked). Separate Python processes, not
@@ -452,14 +464,12 @@ class Pool:
 
     def __init__(self, workers: int, on_progress=None):
         import subprocess
-        import sys
         import threading
 
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        code = "from billadmin.x12.validate import serve; serve()"
+        argv, env = worker_command("from billadmin.x12.validate import serve; serve()")
         self.procs = [
             subprocess.Popen(
-                [sys.executable, "-c", code],
+                argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
