@@ -8,10 +8,9 @@ nested dicts with keys outside ASCII)."""
 from __future__ import annotations
 
 import enum
-import hashlib
-import json
 
 import pytest
+from test_digest_fast import _reference_content_hash as _reference
 from test_readset import run  # noqa: F401  (fixture)
 
 from billadmin import db as dbmod
@@ -142,18 +141,6 @@ class _Text(str):
 
 class _Int(int):
     pass
-
-
-def _reference(invoice, lines):
-    payload = {
-        "invoice": {k: invoice.get(k) for k in ledger.INVOICE_FIELDS},
-        "lines": [
-            {k: ln.get(k) for k in ledger.LINE_FIELDS}
-            for ln in sorted(lines, key=lambda x: x["line_no"])
-        ],
-    }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 VALUES = [
