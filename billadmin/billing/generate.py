@@ -762,7 +762,6 @@ def _write_phase(
         from ..institutional import generate as inst
 
         inst.write(conn, plan.inst)
-    g = plan.g
     issued_on = opts.today.isoformat()
     run_id = conn.execute(
         "INSERT INTO billing_runs (started_at, issued_on, through, out_dir, os_user)"
@@ -796,6 +795,40 @@ def _write_phase(
             None if plan.live else lambda first: _copy_sent(conn, plan, run_id, first)
         )
     t3 = time.perf_counter()
+    p_issues = _bill_patients(conn, result, staged, opts, plan, run_id, files_by_invoice)
+    result.timings["patient"] = time.perf_counter() - t3
+
+    listing = plan.live or result.dry_run
+    all_issues = plan.issues + p_issues
+    _record(
+        conn,
+        result,
+        staged,
+        opts,
+        all_issues,
+        plan.queued,
+        files_by_invoice,
+        run_id,
+        planned=len(plan.issues) if plan.marks_planned else None,
+        listing=listing,
+    )
+    if not listing:  # result.issued is listed after COMMIT (_attempt)
+        plan.to_list = (all_issues, files_by_invoice)
+
+
+def _bill_patients(
+    conn: Database,
+    result: RunResult,
+    staged: Staged,
+    opts: _Options,
+    plan: _Plan,
+    run_id: int,
+    files_by_invoice: dict[int, str],
+) -> list[NewInvoice]:
+    """Under the lock: the run's patient invoices (self-pay visits, and facility claims without
+    coverage), their charge lines marked billed; their PDFs are rendered after COMMIT."""
+    g = plan.g
+    issued_on = opts.today.isoformat()
     p_issues: list[NewInvoice] = []
     if plan.patients:
         opts.say("patient invoices")
@@ -835,24 +868,7 @@ def _write_phase(
         ]
         if billed_lines:
             mark_billed(conn, billed_lines)
-    result.timings["patient"] = time.perf_counter() - t3
-
-    listing = plan.live or result.dry_run
-    all_issues = plan.issues + p_issues
-    _record(
-        conn,
-        result,
-        staged,
-        opts,
-        all_issues,
-        plan.queued,
-        files_by_invoice,
-        run_id,
-        planned=len(plan.issues) if plan.marks_planned else None,
-        listing=listing,
-    )
-    if not listing:  # result.issued is listed after COMMIT (_attempt)
-        plan.to_list = (all_issues, files_by_invoice)
+    return p_issues
 
 
 def _scope_payer(conn: Database, code: str | None) -> dict | None:
