@@ -47,18 +47,21 @@ def _fresh(src: Path, dst: Path) -> None:
     dst.chmod(0o600)
 
 
-def prepare(billadmin: str, work: Path, lines: int) -> tuple[Path, Path, Path]:
-    """(folder, base.db without charges, charged.db with them), cached per size."""
+def prepare(
+    billadmin: str, work: Path, lines: int, *, self_pay_every: int = 0
+) -> tuple[Path, Path, Path]:
+    """(folder, base.db without charges, charged.db with them), cached per size (and share of
+    self-pay patients: gen.py's self_pay_every)."""
     import gen
 
     from billadmin import demo
 
-    folder = work / f"invoice-{lines}"
+    folder = work / (f"invoice-{lines}" + (f"-selfpay{self_pay_every}" if self_pay_every else ""))
     marker = folder / f"v{VERSION}"
     base, charged = folder / "base.db", folder / "charged.db"
     if not marker.exists():
         shutil.rmtree(folder, ignore_errors=True)
-        gen.generate(folder, lines)
+        gen.generate(folder, lines, self_pay_every=self_pay_every)
 
         def ba(*args):
             subprocess.run(
@@ -313,14 +316,21 @@ def workloads(ctx):
 
 
 def breakdown(
-    encounters: int, *, pyx12: bool = True, profile: bool = False, concurrent: bool = False
+    encounters: int,
+    *,
+    pyx12: bool = True,
+    profile: bool = False,
+    concurrent: bool = False,
+    self_pay_every: int = 0,
 ) -> None:
     """Run generate in-process on a fresh copy and print where the time goes (and the peak RSS
     while each step the run announces was under way). With
     pyx12=False the files are not validated (to measure billadmin's own share; never how the
     command runs); profile=True prints the 30 most expensive functions; concurrent=True posts a
     patient payment from another connection while the run is prepared (as a clerk would), so
-    the run checks what it read again under the lock (readset.py)."""
+    the run checks what it read again under the lock (readset.py); self_pay_every=N: one
+    patient in N has no coverage (patient invoices, built under the lock until issue 15's
+    patient plan)."""
     import resource
 
     from billadmin import db
@@ -331,7 +341,9 @@ def breakdown(
         _skip_pyx12()
 
     bindir = Path(sys.executable).parent
-    folder, _base, charged = prepare(str(bindir / "billadmin"), HERE / "work", encounters * 3)
+    folder, _base, charged = prepare(
+        str(bindir / "billadmin"), HERE / "work", encounters * 3, self_pay_every=self_pay_every
+    )
     run = folder / "breakdown.db"
     _fresh(charged, run)
     shutil.rmtree(folder / "out-breakdown", ignore_errors=True)
@@ -558,7 +570,7 @@ _FLOOR_TABLES = (
 )
 
 
-def lock_floor(encounters: int, *, foreign_keys: bool = True) -> None:
+def lock_floor(encounters: int, *, foreign_keys: bool = True, self_pay_every: int = 0) -> None:
     """What SQLite alone costs under the write lock: the rows the last `breakdown` run of this
     size wrote (invoices, lines, events, snapshots, file rows) copied into a fresh copy of the
     database before the run in one transaction, as audit.insert_planned copies them (INSERT ...
@@ -568,7 +580,9 @@ def lock_floor(encounters: int, *, foreign_keys: bool = True) -> None:
     import sqlite3
 
     bindir = Path(sys.executable).parent
-    folder, _base, charged = prepare(str(bindir / "billadmin"), HERE / "work", encounters * 3)
+    folder, _base, charged = prepare(
+        str(bindir / "billadmin"), HERE / "work", encounters * 3, self_pay_every=self_pay_every
+    )
     ran = folder / "breakdown.db"
     if not ran.exists():
         raise SystemExit(f"run `breakdown --encounters {encounters} --no-pyx12` first ({ran})")
@@ -662,7 +676,7 @@ def _x12_normal(text: str) -> str:
     return "~".join(out)
 
 
-def fingerprint(encounters: int) -> None:
+def fingerprint(encounters: int, *, self_pay_every: int = 0) -> None:
     """`invoice generate` in-process on a fresh copy (the compiled validator as the gate, PDFs
     off), then one sha256 per output file and per table of what it wrote, the clock blanked:
     a speed change must leave every one unchanged (compare with a run of the code before it).
@@ -677,7 +691,9 @@ def fingerprint(encounters: int) -> None:
     from billadmin.scrub import check
 
     bindir = Path(sys.executable).parent
-    folder, _base, charged = prepare(str(bindir / "billadmin"), HERE / "work", encounters * 3)
+    folder, _base, charged = prepare(
+        str(bindir / "billadmin"), HERE / "work", encounters * 3, self_pay_every=self_pay_every
+    )
     run = folder / "fingerprint.db"
     _fresh(charged, run)
     out = folder / "out-fingerprint"
@@ -740,14 +756,27 @@ if __name__ == "__main__" and len(sys.argv) > 1:
         action="store_true",
         help="breakdown: a payment posted from another connection while the run is prepared",
     )
+    ap.add_argument(
+        "--self-pay-every",
+        type=int,
+        default=0,
+        help="breakdown, lock-floor, fingerprint: one patient in N without coverage",
+    )
     a = ap.parse_args()
+    sp = a.self_pay_every
     if a.cmd == "own-share":
         own_share(*a.paths)
     elif a.cmd == "breakdown":
-        breakdown(a.encounters, pyx12=not a.no_pyx12, profile=a.profile, concurrent=a.concurrent)
+        breakdown(
+            a.encounters,
+            pyx12=not a.no_pyx12,
+            profile=a.profile,
+            concurrent=a.concurrent,
+            self_pay_every=sp,
+        )
     elif a.cmd == "lock-floor":
-        lock_floor(a.encounters)
+        lock_floor(a.encounters, self_pay_every=sp)
     elif a.cmd == "fingerprint":
-        fingerprint(a.encounters)
+        fingerprint(a.encounters, self_pay_every=sp)
     else:
         pdf_rate(a.patients)

@@ -43,8 +43,15 @@ DX = [
 
 
 def generate(
-    out: Path, lines: int, *, as_of: _dt.date = _dt.date(2026, 11, 1), seed: int = 7
+    out: Path,
+    lines: int,
+    *,
+    as_of: _dt.date = _dt.date(2026, 11, 1),
+    seed: int = 7,
+    self_pay_every: int = 0,
 ) -> dict[str, Path]:
+    """self_pay_every=N: one patient in N of each payer's has no coverage (their visits are
+    billed to them: patient invoices)."""
     out.mkdir(parents=True, exist_ok=True)
     rnd = random.Random(seed)
     n_enc = max(1, lines // 3)
@@ -70,6 +77,8 @@ def generate(
                 f"{i % 9000 + 10} Main St,Columbus,OH,43215,6145550{i % 1000:03d}\n"
             )
             payer = payers[i % 5]
+            if self_pay_every and (i // 5) % self_pay_every == 0:
+                continue
             copay = "20.00" if payer in ("BVHMO", "KEY", "SUM") else "0.00"
             cf.write(
                 f"{mrn},{payer},{payer[0]}{100000000 + i},,self,,,,primary,2020-01-01,,{copay}\n"
@@ -114,5 +123,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("out", type=Path)
     ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--self-pay-every", type=int, default=0)
     a = ap.parse_args()
-    print(generate(a.out, a.lines))
+    print(generate(a.out, a.lines, self_pay_every=a.self_pay_every))
