@@ -83,6 +83,19 @@ def credit_balance(conn: Database, patient_id: int) -> int:
     ).fetchone()[0]
 
 
+def holding_credit(conn: Database, patients: str) -> set[int]:
+    """Of the patients whose ids the table `patients` holds (column id), those with unapplied
+    credit (credit_balance above zero): the ones apply_credit has anything to apply for."""
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT c.patient_id FROM unapplied_credits c"
+            f" WHERE c.patient_id IN (SELECT id FROM {patients})"
+            " GROUP BY c.patient_id HAVING SUM(c.amount_cents) > 0"
+        )
+    }
+
+
 def patient_invoices(conn: Database, patient_id: int) -> list[dict]:
     """The patient's patient invoices with balance and voided flag, oldest first."""
     rows = conn.execute(

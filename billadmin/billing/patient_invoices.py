@@ -251,12 +251,22 @@ def _insert(
         "INSERT INTO patient_invoice_adjustments (adjustment_id, invoice_line_id) VALUES (?, ?)",
         adj_rows,
     )
+    name_encounters(conn, issues)
+    apply_credit(conn, [it.row["patient_id"] for it in issues], today)
+
+
+def name_encounters(conn: Database, issues: list[NewInvoice]) -> None:
+    """Each invoice of one encounter named by its encounter's number (one query for all)."""
+    one = {it.row["encounter_id"] for it in issues if it.row["encounter_id"] is not None}
+    if not one:
+        return
+    t = content.temp_ids(conn, "_pat_encounters", one)
+    numbers = dict(
+        conn.execute(f"SELECT e.id, e.number FROM {t} t JOIN encounters e ON e.id = t.id")
+    )
     for it in issues:
         if it.row["encounter_id"] is not None:
-            it.encounter = conn.execute(
-                "SELECT number FROM encounters WHERE id = ?", (it.row["encounter_id"],)
-            ).fetchone()[0]
-    apply_credit(conn, [it.row["patient_id"] for it in issues], today)
+            it.encounter = numbers[it.row["encounter_id"]]
 
 
 def _store(
@@ -272,11 +282,13 @@ def _store(
 ) -> None:
     """Each invoice's statement content stored (after credit is applied), and the name of its
     PDF, when a balance is due, put in `files` (rendered after COMMIT: render_pdfs)."""
-    from .statement import patient_content
+    from .statement import patient_contents
 
+    t = content.temp_ids(conn, "_pat_store", [it.row["id"] for it in issues])
+    contents = patient_contents(conn, t, prac, describer, today=today)
     snaps = []
     for it in issues:
-        c = patient_content(conn, it.row["id"], prac, describer, today=today)
+        c = contents[it.row["id"]]
         snaps.append((it.row["id"], c))
         if pdf and c["balance_due_cents"] > 0:
             final = inside(result.out_dir, f"{it.row['number']}.pdf")
@@ -370,7 +382,12 @@ def apply_credit(conn: Database, patient_ids: list[int], today: _dt.date) -> Non
     """Co-pays and other credit held for the patient pay the new invoice at once (accounts' rule)."""
     try:
         from ..accounts.payments import apply_credit as apply
+        from ..accounts.payments import holding_credit
     except ImportError:  # the accounts domain is not installed in this build
         return
+    # only the patients who hold credit (apply does nothing for the others): one query finds
+    # them, where asking each patient cost a query per invoice under the write lock (issue 15)
+    holders = holding_credit(conn, content.temp_ids(conn, "_pat_credit", patient_ids))
     for pid in dict.fromkeys(patient_ids):
-        apply(conn, pid, today)
+        if pid in holders:
+            apply(conn, pid, today)

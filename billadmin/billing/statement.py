@@ -30,6 +30,13 @@ def mask(member_id: str | None) -> str:
 
 
 def _guarantor(conn: Database, pat: dict, today: _dt.date) -> dict:
+    """Who one patient's statement is addressed to (statements/run.py; _addressed)."""
+    return _addressed(pat, _subscribers(conn, f"({int(pat['id'])})").get(pat["id"]), today)
+
+
+def _addressed(pat: dict, subscriber: tuple | None, today: _dt.date) -> dict:
+    """Who the statement is addressed to: the patient, or for a minor the subscriber of the
+    child's coverage when recorded (`subscriber`: its first and last name, _subscribers)."""
     from ..dates import age_on
 
     name = f"{pat['first_name']} {pat['last_name']}"
@@ -37,17 +44,11 @@ def _guarantor(conn: Database, pat: dict, today: _dt.date) -> dict:
         minor = age_on(_dt.date.fromisoformat(pat["dob"]), today) < 18
     except ValueError:
         minor = False
-    if minor:
-        row = conn.execute(
-            "SELECT subscriber_first, subscriber_last FROM coverages WHERE patient_id = ? AND relationship != 'self'"
-            " AND subscriber_last IS NOT NULL ORDER BY priority, effective_from DESC LIMIT 1",
-            (pat["id"],),
-        ).fetchone()
-        if row:
-            name = (
-                f"{row[0] or ''} {row[1]}".strip()
-                + f" (for {pat['first_name']} {pat['last_name']})"
-            )
+    if minor and subscriber:
+        name = (
+            f"{subscriber[0] or ''} {subscriber[1]}".strip()
+            + f" (for {pat['first_name']} {pat['last_name']})"
+        )
     return {
         "name": name,
         "address1": pat.get("address1"),
@@ -58,26 +59,31 @@ def _guarantor(conn: Database, pat: dict, today: _dt.date) -> dict:
     }
 
 
-def _diagnoses_for(
-    conn: Database, charge_line_id: int | None, describer, dos: str | None
+def _subscribers(conn: Database, patients: str) -> dict[int, tuple]:
+    """Patient id -> (first, last) name of the subscriber of their first coverage held by
+    someone else (by priority, latest first), for the patients of the subquery `patients`."""
+    out: dict[int, tuple] = {}
+    for pid, first, last in conn.execute(
+        "SELECT patient_id, subscriber_first, subscriber_last FROM coverages"
+        f" WHERE patient_id IN {patients} AND relationship != 'self'"
+        " AND subscriber_last IS NOT NULL ORDER BY patient_id, priority, effective_from DESC, id"
+    ):
+        out.setdefault(pid, (first, last))
+    return out
+
+
+def _diagnoses(
+    pointed: tuple[int, str] | None, dxs: dict[int, list[str]], describer, dos: str | None
 ) -> list[dict]:
-    if not charge_line_id:
+    """The diagnoses a charge line points to (`pointed`: its encounter and pointers)."""
+    if pointed is None:
         return []
-    row = conn.execute(
-        "SELECT encounter_id, dx_pointers FROM charge_lines WHERE id = ?", (charge_line_id,)
-    ).fetchone()
-    if not row:
-        return []
+    encounter_id, raw = pointed
     try:
-        ptrs: tuple[int, ...] = pointers.parse(row[1])
+        ptrs: tuple[int, ...] = pointers.parse(raw)
     except pointers.PointerError:
         ptrs = ()
-    dx = [
-        r[0]
-        for r in conn.execute(
-            "SELECT code FROM encounter_diagnoses WHERE encounter_id = ? ORDER BY seq", (row[0],)
-        )
-    ]
+    dx = dxs.get(encounter_id, [])
     out = []
     for p in ptrs:
         if 1 <= p <= len(dx):
@@ -86,17 +92,14 @@ def _diagnoses_for(
 
 
 def _aging(
-    conn: Database, patient_id: int, invoice_id: int, balance_due: int, today: _dt.date
+    open_rows: list[tuple[int, str, int]], invoice_id: int, balance_due: int, today: _dt.date
 ) -> list[dict]:
+    """The account's aging: this invoice's balance in 0-30, the patient's other patient
+    invoices' balances (`open_rows`: id, issued on, balance) by their age."""
     buckets = {name: 0 for name, _, _ in AGING}
     buckets["0-30"] += balance_due
-    for _invoice_id, issued, bal in conn.execute(
-        "SELECT b.invoice_id, i.issued_on, b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents"
-        " FROM invoice_balances b JOIN invoices i ON i.id = b.invoice_id"
-        " WHERE b.patient_id = ? AND b.kind = 'patient' AND b.invoice_id != ?",
-        (patient_id, invoice_id),
-    ):
-        if bal <= 0:
+    for other, issued, bal in open_rows:
+        if other == invoice_id or bal <= 0:
             continue
         days = (today - _dt.date.fromisoformat(issued)).days
         for name, lo, hi in AGING:
@@ -110,64 +113,109 @@ def patient_content(
     conn: Database, invoice_id: int, practice: dict, describer: Describer, *, today: _dt.date
 ) -> dict:
     """The content of an issued patient invoice, computed at issue (after co-pays are applied)."""
+    from .content import temp_ids
+
+    one = temp_ids(conn, "_statement_one", [invoice_id])
+    return patient_contents(conn, one, practice, describer, today=today)[invoice_id]
+
+
+def patient_contents(
+    conn: Database, invoices: str, practice: dict, describer: Describer, *, today: _dt.date
+) -> dict[int, dict]:
+    """`patient_content` of every invoice whose id the table `invoices` holds (column id), by
+    invoice id. Set-based (issue 15: a run issues thousands under the write lock): one query
+    per kind of fact for all of them, never one per invoice or line."""
     from .content import PATIENT_COLS
     from .practice import SETTINGS
 
-    number, patient_id, issued_on, due_on, total = conn.execute(
-        "SELECT number, patient_id, issued_on, due_on, total_cents FROM invoices WHERE id = ?",
-        (invoice_id,),
-    ).fetchone()
-    pat = dict(
-        zip(
-            PATIENT_COLS,
-            conn.execute(
-                f"SELECT {', '.join(PATIENT_COLS)} FROM patients WHERE id = ?", (patient_id,)
-            ).fetchone(),
-            strict=True,
+    heads = conn.execute(
+        "SELECT i.id, i.number, i.patient_id, i.issued_on, i.due_on, i.total_cents"
+        f" FROM {invoices} t JOIN invoices i ON i.id = t.id ORDER BY i.id"
+    ).fetchall()
+    if not heads:
+        return {}
+    patients = f"(SELECT i.patient_id FROM {invoices} t JOIN invoices i ON i.id = t.id)"
+    pats = {
+        r[0]: dict(zip(PATIENT_COLS, r, strict=True))
+        for r in conn.execute(
+            f"SELECT {', '.join(PATIENT_COLS)} FROM patients WHERE id IN {patients}"
         )
-    )
-    lines = _statement_lines(conn, invoice_id, describer)
-    paid = conn.execute(
-        "SELECT COALESCE(SUM(amount_cents), 0) FROM payment_allocations WHERE invoice_id = ?",
-        (invoice_id,),
-    ).fetchone()[0]
-    balance = total - paid
-    p = practice
-    return {
-        "kind": "patient",
-        "title": "Statement",
-        "number": number,
-        "issued_on": issued_on,
-        "due_on": due_on,
-        "practice": {
-            k: p.get(k)
-            for k in ("name", "address1", "address2", "city", "state", "zip", "phone", "tax_id")
-        },
-        "pay_instructions": p.get("pay_instructions") or SETTINGS["pay_instructions"][1],
-        "account": pat["mrn"],
-        "guarantor": _guarantor(conn, pat, today),
-        "insurance": _insurance_on_file(conn, patient_id, today),
-        "lines": lines,
-        "total_cents": total,
-        "charges_cents": sum(ln["charge_cents"] for ln in lines),
-        "insurance_paid_cents": sum(ln["insurance_paid_cents"] for ln in lines),
-        "adjusted_cents": sum(ln["adjusted_cents"] for ln in lines),
-        "patient_paid_cents": paid,
-        "balance_due_cents": balance,
-        "aging": _aging(conn, patient_id, invoice_id, balance, today),
     }
+    subscribers = _subscribers(conn, patients)
+    insurance = _insurance_on_file(conn, patients, today)
+    lines = _statement_lines(conn, invoices, describer)
+    paid = dict(
+        conn.execute(
+            "SELECT invoice_id, SUM(amount_cents) FROM payment_allocations"
+            f" WHERE invoice_id IN (SELECT id FROM {invoices}) GROUP BY invoice_id"
+        ).fetchall()
+    )
+    open_rows: dict[int, list[tuple[int, str, int]]] = {}
+    for pid, iid, issued, bal in conn.execute(
+        "SELECT b.patient_id, b.invoice_id, i.issued_on,"
+        " b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents"
+        " FROM invoice_balances b JOIN invoices i ON i.id = b.invoice_id"
+        f" WHERE b.patient_id IN {patients} AND b.kind = 'patient'"
+    ):
+        open_rows.setdefault(pid, []).append((iid, issued, bal))
+    p = practice
+    out = {}
+    for invoice_id, number, patient_id, issued_on, due_on, total in heads:
+        pat = pats[patient_id]
+        its = lines.get(invoice_id, [])
+        balance = total - paid.get(invoice_id, 0)
+        out[invoice_id] = {
+            "kind": "patient",
+            "title": "Statement",
+            "number": number,
+            "issued_on": issued_on,
+            "due_on": due_on,
+            "practice": {
+                k: p.get(k)
+                for k in ("name", "address1", "address2", "city", "state", "zip", "phone", "tax_id")
+            },
+            "pay_instructions": p.get("pay_instructions") or SETTINGS["pay_instructions"][1],
+            "account": pat["mrn"],
+            "guarantor": _addressed(pat, subscribers.get(patient_id), today),
+            "insurance": insurance.get(patient_id, []),
+            "lines": its,
+            "total_cents": total,
+            "charges_cents": sum(ln["charge_cents"] for ln in its),
+            "insurance_paid_cents": sum(ln["insurance_paid_cents"] for ln in its),
+            "adjusted_cents": sum(ln["adjusted_cents"] for ln in its),
+            "patient_paid_cents": paid.get(invoice_id, 0),
+            "balance_due_cents": balance,
+            "aging": _aging(open_rows.get(patient_id, []), invoice_id, balance, today),
+        }
+    return out
 
 
-def _statement_lines(conn: Database, invoice_id: int, describer: Describer) -> list[dict]:
-    """One item per invoice line: a service billed to the patient (its charge), or patient
-    responsibility from a claim (the claim line's charge, what insurance paid and adjusted, shown
-    once per claim line)."""
-    lines = []
+def _statement_lines(conn: Database, invoices: str, describer: Describer) -> dict[int, list[dict]]:
+    """Invoice id -> one item per invoice line: a service billed to the patient (its charge), or
+    patient responsibility from a claim (the claim line's charge, what insurance paid and
+    adjusted, shown once per claim line and invoice)."""
+    # the transfer behind each line (its first adjustment: patient_invoice_adjustments)
+    transfers = f"""SELECT x.invoice_line_id AS line_id, x.adjustment_id, a.invoice_id AS claim_id,
+        a.invoice_line_id AS claim_line_id FROM {invoices} t
+        JOIN invoice_lines pl ON pl.invoice_id = t.id
+        JOIN patient_invoice_adjustments x ON x.invoice_line_id = pl.id
+        JOIN adjustments a ON a.id = x.adjustment_id"""
+    tr: dict[int, tuple] = {}
+    for line_id, claim_id, claim_line_id, claim_no, claim_cl in conn.execute(
+        f"SELECT tr.line_id, tr.claim_id, tr.claim_line_id, i.number, l.charge_line_id"
+        f" FROM ({transfers}) tr JOIN invoices i ON i.id = tr.claim_id"
+        " LEFT JOIN invoice_lines l ON l.id = tr.claim_line_id ORDER BY tr.adjustment_id"
+    ):
+        tr.setdefault(line_id, (claim_id, claim_line_id, claim_no, claim_cl))
+    amounts = _claim_line_amounts(conn, transfers) if tr else {}
+    pointed, dxs = _pointers(conn, invoices, transfers)
+    out: dict[int, list[dict]] = {}
     seen_claim_lines: set = set()
-    for lid, line_no, cl_id, dos, code, mods, units, desc, amount in conn.execute(
-        "SELECT id, line_no, charge_line_id, date_of_service, code, modifiers, units, description,"
-        " amount_cents FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no",
-        (invoice_id,),
+    for inv_id, lid, line_no, cl_id, dos, code, mods, units, desc, amount in conn.execute(
+        "SELECT l.invoice_id, l.id, l.line_no, l.charge_line_id, l.date_of_service, l.code,"
+        " l.modifiers, l.units, l.description, l.amount_cents"
+        f" FROM {invoices} t JOIN invoice_lines l ON l.invoice_id = t.id"
+        " ORDER BY l.invoice_id, l.line_no"
     ).fetchall():
         item = {
             "line_no": line_no,
@@ -183,69 +231,97 @@ def _statement_lines(conn: Database, invoice_id: int, describer: Describer) -> l
             "amount_cents": amount,
             "claim": None,
         }
-        tr = conn.execute(
-            "SELECT a.invoice_id, a.invoice_line_id, i.number, l.charge_line_id"
-            " FROM patient_invoice_adjustments x JOIN adjustments a ON a.id = x.adjustment_id"
-            " JOIN invoices i ON i.id = a.invoice_id"
-            " LEFT JOIN invoice_lines l ON l.id = a.invoice_line_id WHERE x.invoice_line_id = ?",
-            (lid,),
-        ).fetchone()
-        if tr is None:
+        t = tr.get(lid)
+        if t is None:
             item["charge_cents"] = amount
-            item["diagnoses"] = _diagnoses_for(conn, cl_id, describer, dos)
+            item["diagnoses"] = _diagnoses(pointed.get(cl_id), dxs, describer, dos)
             if not item["description"]:
                 item["description"] = describer.procedure(code, dos)
         else:
-            claim_id, claim_line_id, claim_no, claim_cl = tr
+            claim_id, claim_line_id, claim_no, claim_cl = t
             item["claim"] = claim_no
-            item["diagnoses"] = _diagnoses_for(conn, claim_cl, describer, dos)
-            key = (claim_id, claim_line_id)
+            item["diagnoses"] = _diagnoses(pointed.get(claim_cl), dxs, describer, dos)
+            key = (inv_id, claim_id, claim_line_id)
             if key not in seen_claim_lines:
                 seen_claim_lines.add(key)
-                item.update(_claim_line_amounts(conn, claim_id, claim_line_id))
+                item.update(
+                    amounts[("line", claim_line_id) if claim_line_id else ("claim", claim_id)]
+                )
             proc = describer.procedure(code, dos)
             item["description"] = f"{proc} - {desc}" if proc else desc
-        lines.append(item)
-    return lines
+        out.setdefault(inv_id, []).append(item)
+    return out
 
 
-def _claim_line_amounts(conn: Database, claim_id: int, claim_line_id: int | None) -> dict:
-    """A claim line's charge, insurance payments and adjustments (the whole claim when the
-    transfer was not posted to a line)."""
-    if claim_line_id:
-        where, arg = "invoice_line_id = ?", claim_line_id
-        charge = conn.execute(
-            "SELECT amount_cents FROM invoice_lines WHERE id = ?", (claim_line_id,)
-        ).fetchone()[0]
-    else:
-        where, arg = "invoice_id = ? AND invoice_line_id IS NULL", claim_id
-        charge = conn.execute(
-            "SELECT total_cents FROM invoices WHERE id = ?", (claim_id,)
-        ).fetchone()[0]
-    paid = conn.execute(
-        "SELECT COALESCE(SUM(a.amount_cents), 0) FROM payment_allocations a"
-        f" JOIN payments p ON p.id = a.payment_id WHERE p.kind = 'insurance' AND a.{where}",
-        (arg,),
-    ).fetchone()[0]
-    adjusted = conn.execute(
-        "SELECT COALESCE(SUM(amount_cents), 0) FROM adjustments"
-        f" WHERE source != 'transfer' AND {where}",
-        (arg,),
-    ).fetchone()[0]
-    return {"charge_cents": charge, "insurance_paid_cents": paid, "adjusted_cents": adjusted}
-
-
-def _insurance_on_file(conn: Database, patient_id: int, today: _dt.date) -> list[dict]:
-    """The patient's insurance in force today: payer name and the member id's last 4 digits."""
-    return [
-        {"payer": r[0], "member": mask(r[1])}
+def _pointers(
+    conn: Database, invoices: str, transfers: str
+) -> tuple[dict[int, tuple[int, str]], dict[int, list[str]]]:
+    """For the charge lines the invoices' lines bill or their transfers come from: charge line
+    id -> (encounter id, dx pointers), and encounter id -> its diagnosis codes in order."""
+    charge_lines = f"""SELECT l.charge_line_id FROM {invoices} t
+        JOIN invoice_lines l ON l.invoice_id = t.id WHERE l.charge_line_id IS NOT NULL
+        UNION SELECT l.charge_line_id FROM ({transfers}) tr
+        JOIN invoice_lines l ON l.id = tr.claim_line_id WHERE l.charge_line_id IS NOT NULL"""
+    pointed = {
+        r[0]: (r[1], r[2])
         for r in conn.execute(
-            "SELECT py.name, c.member_id FROM coverages c JOIN payers py ON py.id = c.payer_id"
-            " WHERE c.patient_id = ? AND py.kind != 'self' AND c.effective_from <= ?"
-            " AND (c.effective_to IS NULL OR c.effective_to >= ?) ORDER BY c.priority",
-            (patient_id, today.isoformat(), today.isoformat()),
+            f"SELECT id, encounter_id, dx_pointers FROM charge_lines WHERE id IN ({charge_lines})"
         )
-    ]
+    }
+    dxs: dict[int, list[str]] = {}
+    for enc, code in conn.execute(
+        "SELECT encounter_id, code FROM encounter_diagnoses WHERE encounter_id IN"
+        f" (SELECT encounter_id FROM charge_lines WHERE id IN ({charge_lines}))"
+        " ORDER BY encounter_id, seq"
+    ):
+        dxs.setdefault(enc, []).append(code)
+    return pointed, dxs
+
+
+def _claim_line_amounts(conn: Database, transfers: str) -> dict[tuple[str, int], dict]:
+    """("line", claim line id) -> the claim line's charge, insurance payments and adjustments,
+    or ("claim", claim id) -> the whole claim's when the transfer was not posted to a line, for
+    the claim lines the `transfers` came from."""
+    out: dict[tuple[str, int], dict] = {}
+    for key, key_id, charge, paid, adjusted in conn.execute(
+        "SELECT 'line', l.id, l.amount_cents,"
+        " (SELECT COALESCE(SUM(a.amount_cents), 0) FROM payment_allocations a"
+        "  JOIN payments p ON p.id = a.payment_id"
+        "  WHERE p.kind = 'insurance' AND a.invoice_line_id = l.id),"
+        " (SELECT COALESCE(SUM(d.amount_cents), 0) FROM adjustments d"
+        "  WHERE d.source != 'transfer' AND d.invoice_line_id = l.id)"
+        f" FROM invoice_lines l WHERE l.id IN (SELECT claim_line_id FROM ({transfers}))"
+        " UNION ALL SELECT 'claim', i.id, i.total_cents,"
+        " (SELECT COALESCE(SUM(a.amount_cents), 0) FROM payment_allocations a"
+        "  JOIN payments p ON p.id = a.payment_id"
+        "  WHERE p.kind = 'insurance' AND a.invoice_id = i.id AND a.invoice_line_id IS NULL),"
+        " (SELECT COALESCE(SUM(d.amount_cents), 0) FROM adjustments d"
+        "  WHERE d.source != 'transfer' AND d.invoice_id = i.id AND d.invoice_line_id IS NULL)"
+        f" FROM invoices i WHERE i.id IN (SELECT claim_id FROM ({transfers})"
+        " WHERE claim_line_id IS NULL)"
+    ):
+        out[(key, key_id)] = {
+            "charge_cents": charge,
+            "insurance_paid_cents": paid,
+            "adjusted_cents": adjusted,
+        }
+    return out
+
+
+def _insurance_on_file(conn: Database, patients: str, today: _dt.date) -> dict[int, list[dict]]:
+    """Patient id -> their insurance in force today: payer name and the member id's last 4
+    digits (for the patients of the subquery `patients`)."""
+    out: dict[int, list[dict]] = {}
+    for pid, payer, member in conn.execute(
+        "SELECT c.patient_id, py.name, c.member_id FROM coverages c"
+        " JOIN payers py ON py.id = c.payer_id"
+        f" WHERE c.patient_id IN {patients} AND py.kind != 'self' AND c.effective_from <= ?"
+        " AND (c.effective_to IS NULL OR c.effective_to >= ?)"
+        " ORDER BY c.patient_id, c.priority, c.id",
+        (today.isoformat(), today.isoformat()),
+    ):
+        out.setdefault(pid, []).append({"payer": payer, "member": mask(member)})
+    return out
 
 
 def credit_content(original: dict, *, number: str, issued_on: str, reason: str) -> dict:
