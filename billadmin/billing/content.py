@@ -336,7 +336,7 @@ def load_claim_fields(conn: Database, encs: dict[int, dict]) -> None:
     line without its own number gets theirs, add_claim_fields). Nothing is attached where nothing
     was recorded (most encounters)."""
     from ..auths.register import covering
-    from ..ingest.claim_fields import ENCOUNTER_FIELDS, LINE_FIELDS
+    from ..ingest.claim_fields import ENCOUNTER_FIELDS
 
     if not encs:
         return
@@ -348,23 +348,49 @@ def load_claim_fields(conn: Database, encs: dict[int, dict]) -> None:
     t = temp_ids(conn, "_claim_field_encs", encs)
     for eid, auths in covering(conn, t).items():
         encs[eid]["auths"] = auths
-    once: dict[tuple, dict] = {}  # one dict per distinct set of values: they repeat (memory)
     if have_encs:
-        for eid, *vals in conn.execute(
+        once: dict[tuple, dict] = {}  # one dict per distinct set of values: they repeat (memory)
+        for row in conn.execute(
             f"SELECT f.encounter_id, {', '.join('f.' + c for c in ENCOUNTER_FIELDS)}"
             f" FROM encounter_fields f JOIN {t} t ON t.id = f.encounter_id"
         ):
-            encs[eid]["fields"] = _once(once, ENCOUNTER_FIELDS, vals)
+            encs[row[0]]["fields"] = _once(once, ENCOUNTER_FIELDS, row[1:])
     if have_lines:
-        for eid, no, *vals in conn.execute(
-            f"SELECT f.encounter_id, f.line_no, {', '.join('f.' + c for c in LINE_FIELDS)}"
-            f" FROM charge_line_fields f JOIN {t} t ON t.id = f.encounter_id"
-        ):
-            if vals.count(None) == len(vals):  # a row with nothing recorded
-                continue
-            for ln in encs[eid].get("lines") or ():
-                if ln.get("line_no") == no:
-                    ln["fields"] = _once(once, LINE_FIELDS, vals)
+        _attach_line_fields(conn, encs, t)
+
+
+def _attach_line_fields(conn: Database, encs: dict[int, dict], table: str) -> None:
+    """load_claim_fields' line part: `ln["fields"]` for each line with something recorded.
+    A large run reads 150,000 rows here (issue 15) holding a dozen distinct sets of values,
+    hence the shape: each row's values come as one json_array text (the table is STRICT and
+    its fields TEXT: json_array writes each exactly, null apart), the key of the dict shared by
+    the lines with those values and parsed once per distinct text; a line is found at its
+    position (lines are in line_no order, numbered from 1: line n is the n-th) before it is
+    looked for along the encounter's lines (a line billed already leaves a gap)."""
+    from ..ingest.claim_fields import LINE_FIELDS
+
+    once: dict[str, dict] = {}  # one dict per distinct set of values: they repeat (memory)
+    for eid, no, text in conn.execute(
+        f"SELECT f.encounter_id, f.line_no, json_array({', '.join('f.' + c for c in LINE_FIELDS)})"
+        f" FROM charge_line_fields f JOIN {table} t ON t.id = f.encounter_id"
+    ):
+        got = once.get(text)
+        if got is None:
+            vals = json.loads(text)
+            got = once[text] = {
+                k: v for k, v in zip(LINE_FIELDS, vals, strict=True) if v is not None
+            }
+        if not got:  # a row with nothing recorded
+            continue
+        lines = encs[eid].get("lines")
+        if not lines:
+            continue
+        if 0 < no <= len(lines) and (ln := lines[no - 1]).get("line_no") == no:
+            ln["fields"] = got  # (line_no is unique within an encounter)
+            continue
+        for ln in lines:
+            if ln.get("line_no") == no:
+                ln["fields"] = got
 
 
 def _once(once: dict[tuple, dict], keys: tuple[str, ...], vals: list) -> dict:

@@ -1,0 +1,77 @@
+"""The loading shortcuts of `invoice generate` change nothing they load (issue 15): on cases the
+benchmark does not have (a line already billed leaving a gap in the numbers, a row of fields
+with nothing recorded, values JSON must escape, lines as plain dicts), what is attached is
+written here by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import codes_fixtures as fx
+from codes_fixtures import AS_OF, cdb, codes_db_path, icd_template  # noqa: F401  (fixtures)
+
+from billadmin import db as dbmod
+from billadmin.billing import content, holds
+
+# a value json_array must escape: quotes, a backslash, a NUL, a record separator, a tab, CJK
+ODD = "O'Br\"ien\\ 王\x00z\x1e\t"
+
+
+def _fields(conn, eid: int, rows: list[tuple]) -> None:
+    with dbmod.write(conn):
+        for no, ndc, clia, referring_last in rows:
+            conn.execute(
+                "INSERT INTO charge_line_fields (encounter_id, line_no, ndc, clia, referring_last)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (eid, no, ndc, clia, referring_last),
+            )
+
+
+def test_line_fields_go_to_their_own_lines(cdb):
+    fx.setup_parties(cdb)
+    pid = fx.add_patient(cdb)
+    four = tuple(("99213", (), "1", 1, 100 * n) for n in range(1, 5))
+    gap = fx.add_encounter(cdb, pid, lines=four)
+    plain = fx.add_encounter(cdb, pid, lines=four[:2])
+    with dbmod.write(cdb):  # line 1 billed already: the unbilled lines are numbered 2, 3, 4
+        cdb.execute(
+            "UPDATE charge_lines SET status = 'billed' WHERE encounter_id = ? AND line_no = 1",
+            (gap,),
+        )
+    _fields(
+        cdb,
+        gap,
+        [
+            (1, "11111111111", None, None),  # the billed line's: goes nowhere
+            (2, None, "11D0000001", None),
+            (3, "12345678901", None, ODD),
+            (4, None, None, None),  # nothing recorded
+        ],
+    )
+    _fields(cdb, plain, [(2, None, "11D0000001", None), (7, "99999999999", None, None)])
+    encs = holds.candidates(cdb, AS_OF.isoformat())
+    got = {eid: [(ln["line_no"], ln["fields"]) for ln in e["lines"]] for eid, e in encs.items()}
+    clia = {"clia": "11D0000001"}
+    assert got == {
+        gap: [(2, clia), (3, {"ndc": "12345678901", "referring_last": ODD}), (4, None)],
+        plain: [(1, None), (2, clia)],
+    }
+    # lines with the same values share one dict (content.Blocks.line_fields keys on it)
+    assert encs[gap]["lines"][0]["fields"] is encs[plain]["lines"][1]["fields"]
+
+    # the same from lines given as plain dicts, in any order (lifecycle, resend)
+    lines = [{"line_no": 4}, {"line_no": 3}, {"line_no": 2}]
+    content.load_claim_fields(cdb, {gap: {"id": gap, "lines": lines}})
+    assert [ln.get("fields") for ln in lines] == [
+        None,
+        {"ndc": "12345678901", "referring_last": ODD},
+        clia,
+    ]
+
+
+def test_no_fields_recorded_attaches_nothing(cdb):
+    fx.setup_parties(cdb)
+    eid = fx.add_encounter(cdb, fx.add_patient(cdb))
+    encs = holds.candidates(cdb, dt.date(2099, 1, 1).isoformat())
+    assert [ln["fields"] for ln in encs[eid]["lines"]] == [None]
+    assert "fields" not in encs[eid] and "auths" not in encs[eid]
