@@ -701,6 +701,8 @@ class PlannedDigests:
         self.prefix = prefix  # the temp tables' names: prefix + table
         self.into = into  # plan_batches' `into`, created by the caller
         self._tables: dict[tuple[str, str], _Planning] = {}
+        # rows inserted without their ids, waiting for `number` (columns, rows in order)
+        self._unnumbered: dict[tuple[str, str], tuple[list[str], list[tuple]]] = {}
 
     def add(
         self,
@@ -720,10 +722,43 @@ class PlannedDigests:
         if planning.usable:  # written as they fill: a large run holds none of them
             self._write(db, planning.take())
 
+    def add_unnumbered(
+        self, table: str, columns: list[str], rows: Iterable[tuple], *, source: str = ""
+    ) -> None:
+        """Rows inserted into `source` without their ids (its id column left NULL: a temp copy
+        made by CREATE TABLE AS has no INTEGER PRIMARY KEY), kept until `number` gives them
+        theirs: a run numbers its 'issued' events once it knows the next id (generate.py)."""
+        key = (table, source or self.prefix + table)
+        held = self._unnumbered.setdefault(key, (columns, []))
+        if held[0] != columns:
+            raise ValueError(f"{table}: rows given with other columns than before")
+        held[1].extend(rows)
+
+    def number(self, db: Database, table: str, first: int, *, source: str = "") -> None:
+        """The rows given by add_unnumbered, with ids first, first + 1, ... in the order they
+        were given (the caller numbers the stored rows the same way), digested as `add` digests
+        rows; finish then says whether they stand for what `source` holds."""
+        source = source or self.prefix + table
+        held = self._unnumbered.pop((table, source), None)
+        if held is None:
+            return
+        columns, rows = held
+        idcol = rowid_column(db, table)
+        for at in range(0, len(rows), _CHUNK):  # `add` packs and writes records as they fill
+            part = rows[at : at + _CHUNK]
+            self.add(
+                db,
+                table,
+                [idcol, *columns],
+                [(first + at + k, *r) for k, r in enumerate(part)],
+                source=source,
+            )
+
     def finish(self, db: Database, table: str, *, source: str = "") -> int | None:
         """What plan_batches(db, table, source, into) returns, its records written from the
         rows given; None when they cannot stand for what `source` holds (nothing written)."""
         source = source or self.prefix + table
+        self._unnumbered.pop((table, source), None)  # never numbered: read back
         planning = self._tables.pop((table, source), None)
         if planning is None:
             return None

@@ -109,6 +109,18 @@ _PLANNED = ("invoices", "invoice_lines", "invoice_events", "invoice_snapshots")
 # the 837P files' invoice_files rows and 'sent' events, planned too, copied after the files'
 # interchanges are recorded when the ids they were planned with still hold (_copy_sent)
 _PLANNED_SENT = (("_plan_files", "invoice_files"), ("_plan_sent", "invoice_events"))
+# their columns as _plan_sent inserts them (X12Run.planned_rows' order, after the id)
+_FILE_COLS = [
+    "id",
+    "invoice_id",
+    "kind",
+    "path",
+    "run_id",
+    "interchange_id",
+    "st_control",
+    "created_at",
+]
+_SENT_COLS = ["id", "invoice_id", "status", "at", "note"]
 # their batch seals (each row's digest, packed per run of consecutive ids), computed in phase
 # (a) for the write phase's copy (audit.plan_batches, audit.insert_planned)
 DIGESTS = "temp._plan_batches"
@@ -420,17 +432,19 @@ def _plan_seals(conn: Database, result: RunResult, plan: _Plan) -> None:
     ids), so the write phase copies them without queueing a seal a row and its seal only chains
     one HMAC a batch (audit.insert_planned)."""
     t = time.perf_counter()
-    plan.events_base = _next_event_id(conn)
-    conn.execute(f"UPDATE {PLAN}invoice_events SET id = ? + rowid - 1", (plan.events_base,))
-    if plan.x12 is not None:
-        _plan_sent(conn, plan, plan.x12)
     digested = planned_digests(conn)
     plan_digests(conn, None)
-    for table in _PLANNED:  # the rows not digested as they were planned are read back
-        if digested is None or digested.finish(conn, table) is None:
-            audit.plan_batches(conn, table, f"{PLAN}{table}", DIGESTS)
-    for name, table in _PLANNED_SENT:
-        audit.plan_batches(conn, table, f"temp.{name}", DIGESTS)
+    plan.events_base = _next_event_id(conn)
+    conn.execute(f"UPDATE {PLAN}invoice_events SET id = ? + rowid - 1", (plan.events_base,))
+    if digested is not None:  # the same ids, in the order insert_invoices inserted them
+        digested.number(conn, "invoice_events", plan.events_base)
+    if plan.x12 is not None:
+        _plan_sent(conn, plan, plan.x12, digested)
+    sources = [(t, f"{PLAN}{t}") for t in _PLANNED]
+    sources += [(t, f"temp.{name}") for name, t in _PLANNED_SENT]
+    for table, source in sources:  # the rows not digested as they were planned are read back
+        if digested is None or digested.finish(conn, table, source=source) is None:
+            audit.plan_batches(conn, table, source, DIGESTS)
     result.timings["seal digests"] = time.perf_counter() - t
 
 
@@ -468,10 +482,13 @@ def _max_id(conn: Database, table: str) -> int:
     return conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM main.{table}").fetchone()[0]
 
 
-def _plan_sent(conn: Database, plan: _Plan, x12: X12Run) -> None:
+def _plan_sent(
+    conn: Database, plan: _Plan, x12: X12Run, digested: audit.PlannedDigests | None = None
+) -> None:
     """The invoice_files rows and 'sent' events X12Run.record would insert, with the ids the
     snapshot says come next (the run's, its interchanges', its files' and the events' after the
-    planned 'issued' ones)."""
+    planned 'issued' ones), digested from the values inserted (`digested`) rather than read
+    back."""
     sp = _SentPlan(
         run=_max_id(conn, "billing_runs") + 1,
         interchange=_max_id(conn, "x12_interchanges") + 1,
@@ -479,16 +496,19 @@ def _plan_sent(conn: Database, plan: _Plan, x12: X12Run) -> None:
         events=conn.execute(f"SELECT COUNT(*) FROM {PLAN}invoice_events").fetchone()[0],
     )
     file_rows, sent = x12.planned_rows(sp.run, sp.interchange)
+    files = [(sp.file + k, *row) for k, row in enumerate(file_rows)]
+    del file_rows
     conn.conn.executemany(
-        "INSERT INTO temp._plan_files (id, invoice_id, kind, path, run_id, interchange_id,"
-        " st_control, created_at) VALUES (?,?,?,?,?,?,?,?)",
-        ((sp.file + k, *row) for k, row in enumerate(file_rows)),
+        f"INSERT INTO temp._plan_files ({', '.join(_FILE_COLS)}) VALUES (?,?,?,?,?,?,?,?)", files
     )
     first = plan.events_base + sp.events
+    events = [(first + k, iid, "sent", x12.at, name) for k, (iid, name) in enumerate(sent)]
     conn.conn.executemany(
-        "INSERT INTO temp._plan_sent (id, invoice_id, status, at, note) VALUES (?, ?, 'sent', ?, ?)",
-        ((first + k, iid, x12.at, name) for k, (iid, name) in enumerate(sent)),
+        f"INSERT INTO temp._plan_sent ({', '.join(_SENT_COLS)}) VALUES (?, ?, ?, ?, ?)", events
     )
+    if digested is not None:
+        digested.add(conn, "invoice_files", _FILE_COLS, files, source="temp._plan_files")
+        digested.add(conn, "invoice_events", _SENT_COLS, events, source="temp._plan_sent")
     plan.sent = sp
     plan.files = dict(sent)
 

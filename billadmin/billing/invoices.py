@@ -100,6 +100,7 @@ class NewInvoice:
 _INV_COLS = ["id"] + list(ledger.INVOICE_FIELDS) + ["content_hash", "created_at"]
 _LINE_COLS = ["id", "invoice_id"] + list(ledger.LINE_FIELDS)
 _SNAP_COLS = ["invoice_id", "data"]
+_EVENT_COLS = ["invoice_id", "status", "at", "note"]  # the id is the table's own
 _inv_values = operator.itemgetter(*_INV_COLS)
 _line_values = operator.itemgetter(*_LINE_COLS)
 
@@ -146,14 +147,16 @@ def insert_invoices(
         f" VALUES ({', '.join('?' * len(_LINE_COLS))})",
         lines,
     )
+    events = [(it.row["id"], "issued", at, event_note) for it in issues]
     conn.conn.executemany(
-        f"INSERT INTO {into}invoice_events (invoice_id, status, at, note) VALUES (?, 'issued', ?, ?)",
-        ((it.row["id"], at, event_note) for it in issues),
+        f"INSERT INTO {into}invoice_events ({', '.join(_EVENT_COLS)}) VALUES (?, ?, ?, ?)", events
     )
     planned = _planned.get(conn)
     if into and planned is not None and planned.prefix == into:
         planned.add(conn, "invoices", _INV_COLS, rows)
         planned.add(conn, "invoice_lines", _LINE_COLS, lines)
+        # the plan's events get their ids once the run knows the next one (generate._plan_seals)
+        planned.add_unnumbered("invoice_events", _EVENT_COLS, events)
 
 
 def insert_snapshots(conn: Database, pairs: Iterable[tuple[int, dict]], *, into: str = "") -> None:
