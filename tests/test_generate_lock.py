@@ -403,12 +403,13 @@ def test_the_runs_rows_are_sealed_by_batch_records_planned_before_the_lock(
         for t in ("invoices", "invoice_lines", "invoice_snapshots")
     }
     assert n == {"invoices": 41, "invoice_lines": 61, "invoice_snapshots": 41}
-    # 40 claims planned: their rows were not read back, only the sample (each batch's first
-    # row and one in 64); the patient invoice is issued under the lock and read back as before
+    # 40 claims and the patient invoice planned: their rows were not read back, only the
+    # sample (each batch's first row and one in 64)
     assert sorted(seen["invoice_lines"]) == [1, 61]  # the first planned line and the patient's
     assert sorted(seen["invoices"]) == [1, 41]
     # one batch record per planned table (the 'sent' events a second one for invoice_events),
-    # a per-row seal for each row of the patient invoice
+    # the patient invoice's rows their own batches (planned apart, patient_invoices.plan); its
+    # statement content, stored under the lock after credit is applied, a per-row seal
     batches = practice.execute(
         "SELECT tbl, row_id, last_id FROM row_seals WHERE last_id IS NOT NULL ORDER BY id"
     ).fetchall()
@@ -420,17 +421,15 @@ def test_the_runs_rows_are_sealed_by_batch_records_planned_before_the_lock(
         ("invoice_snapshots", 1, 40),
         ("invoice_files", 1, 40),
         ("invoice_events", 41, 80),
+        ("invoices", 41, 41),
+        ("invoice_lines", 61, 61),
+        ("invoice_events", 81, 81),
     ]
     per_row = practice.execute(
         "SELECT tbl, row_id FROM row_seals WHERE last_id IS NULL AND tbl IN ('invoices',"
         " 'invoice_lines', 'invoice_snapshots', 'invoice_events') ORDER BY tbl, row_id"
     ).fetchall()
-    assert events == 81 and per_row == [
-        ("invoice_events", 81),
-        ("invoice_lines", 61),
-        ("invoice_snapshots", 41),
-        ("invoices", 41),
-    ]
+    assert events == 81 and per_row == [("invoice_snapshots", 41)]
     assert practice.execute("SELECT COUNT(*) FROM seal_pending").fetchone()[0] == 0
     assert integrity.run_checks(practice) == []
 

@@ -6,7 +6,7 @@ the row-by-row way (kept for a run prepared inside the lock) writes.
 
 The practice: N insured patients (KEY and MCD alternately), each with one visit on 2026-06-10
 (99213 140.00 + 36415 15.00 = 155.00), and one self-pay patient (99203 175.00), whose patient
-invoice is still built under the lock (one invoice whatever N is)."""
+invoice is planned before the lock too (one invoice whatever N is)."""
 
 from __future__ import annotations
 
@@ -95,9 +95,10 @@ def test_the_statements_under_the_lock_do_not_grow_with_the_claims(tmp_path):
         # invoice_runs rows copied from theirs: no row of either is sent one at a time
         assert sum("UPDATE charge_lines SET status = 'billed'" in s for s in tx) == 2  # + patient
         assert sum("INTO invoice_runs" in s and "SELECT invoice_id" in s for s in tx) == 2
-        # the patient invoice's one row, and its one line marked billed, the row-by-row way
+        # the patient invoice's one invoice_runs row the row-by-row way; its line marked billed
+        # from its planned lines (patient_invoices.write_planned: tests/test_patient_plan.py)
         assert sum("INTO invoice_runs" in s and "VALUES" in s for s in tx) == 1
-        assert sum("INTO _billed_lines" in s for s in tx) == 1
+        assert sum("INTO _billed_lines" in s for s in tx) == 0
         billed = conn.execute(
             "SELECT status, COUNT(*) FROM charge_lines GROUP BY status"
         ).fetchall()

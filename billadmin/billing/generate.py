@@ -74,13 +74,14 @@ from .invoices import (
     planned_digests,
 )
 from .listing import write_held, write_listing
-from .patient_invoices import patient_invoices
+from .patient_invoices import Planned, drop_planned, patient_invoices
 from .result import Held, Progress, RunResult, silent
 from .x12files import X12Invalid, X12Run
 
 if TYPE_CHECKING:
     from ..db import Database
     from ..institutional.generate import Prepared
+    from .describe import Describer
 
 __all__ = ["Held", "RunChanged", "RunResult", "X12Invalid", "generate", "insert_invoices"]
 
@@ -404,8 +405,10 @@ def _drop_plan(conn: Database) -> None:
         conn.execute(f"DROP TABLE IF EXISTS {PLAN}{t}")
     for name, _ in _PLANNED_SENT:
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
-    for t in (DIGESTS, BILLED, RUNS):
+    for t in (DIGESTS, BILLED, RUNS, PATIENT_DIGESTS):
         conn.execute(f"DROP TABLE IF EXISTS {t}")
+    for name in ("_plan_pat_", "_plan_inst_pat_"):  # _plan_patients
+        drop_planned(conn, name)
 
 
 def _new_plan_tables(conn: Database) -> None:
@@ -618,6 +621,12 @@ class _Plan:
     marks_planned: bool = False
     # the run's invoices and their files: result.issued listed from them after COMMIT
     to_list: tuple[list[NewInvoice], dict[int, str]] | None = None
+    # the patient invoices built and planned in phase (a) (_plan_patients), the patient
+    # series' (prefix, next number) in the snapshot and how many they take from it
+    patient_plan: list[Planned] | None = None
+    patient_from: tuple[str, int] | None = None
+    patient_count: int = 0
+    describer: Describer | None = None
 
 
 def _prepare(
@@ -687,9 +696,11 @@ def _prepare(
     _issue_claims(conn, result, staged, opts, plan, t0=t0)
     try:
         if not live:
+            _plan_patients(conn, result, opts, plan)
             _more_readset(conn, result, plan)
             _plan_seals(conn, result, plan)
             _plan_marks(conn, result, plan)
+            _seal_patients(conn, result, plan)
     except BaseException:
         if plan.x12 is not None:
             plan.x12.close()
@@ -750,6 +761,10 @@ def _check_and_take(conn: Database, result: RunResult, plan: _Plan) -> None:
     count = len(plan.claim_numbers)
     if count and numbering.take_range(conn, "claim", count) != plan.claim_from:
         parts.append("claim numbers")
+    if plan.patient_count and (
+        numbering.take_range(conn, "patient", plan.patient_count) != plan.patient_from
+    ):
+        parts.append("patient invoice numbers")
     ids = InvoiceIds(conn)
     if (ids.invoice, ids.line) != plan.ids_start:
         parts.append("invoice ids")
@@ -846,11 +861,30 @@ def _bill_patients(
     files_by_invoice: dict[int, str],
 ) -> list[NewInvoice]:
     """Under the lock: the run's patient invoices (self-pay visits, and facility claims without
-    coverage), their charge lines marked billed; their PDFs are rendered after COMMIT."""
+    coverage), their charge lines marked billed; their PDFs are rendered after COMMIT. Copied
+    when phase (a) planned them (_plan_patients), else built here."""
     g = plan.g
     issued_on = opts.today.isoformat()
     p_issues: list[NewInvoice] = []
-    if plan.patients:
+    if plan.patient_plan is not None:
+        from . import patient_invoices as pi
+
+        assert plan.describer is not None  # set with the plan
+        opts.say("patient invoices")
+        for planned in plan.patient_plan:
+            pi.write_planned(
+                conn,
+                result,
+                planned,
+                plan.prac,
+                plan.describer,
+                batches=PATIENT_DIGESTS,
+                pdf=opts.pdf,
+                today=opts.today,
+                files=files_by_invoice,
+            )
+            p_issues += planned.issues
+    elif plan.patients:
         opts.say("patient invoices")
         p_issues = patient_invoices(
             conn,
@@ -889,6 +923,98 @@ def _bill_patients(
         if billed_lines:
             mark_billed(conn, billed_lines)
     return p_issues
+
+
+def _plan_patients(conn: Database, result: RunResult, opts: _Options, plan: _Plan) -> None:
+    """Phase (a), after the claims (their invoice and line ids come first): the patient
+    invoices built as the write phase built them (patient_invoices.build, then the facility
+    claims without coverage: institutional/selfpay.build), numbered in the patient series from
+    the snapshot's position (taken and compared under the lock: _check_and_take) and planned in
+    temp tables of their own (patient_invoices.plan; their events are numbered after the sent
+    ones, _seal_patients). What they read is in the readset (readset.py). Credit and the
+    statement content stay under the lock: they follow the ledger as it is then."""
+    if not plan.patients:
+        return
+    from ..institutional import selfpay
+    from . import patient_invoices as pi
+    from .describe import Describer
+
+    t = time.perf_counter()
+    plan.patient_from = prefix, nxt = numbering.position(conn, "patient")
+
+    def numbers(count: int) -> list[str]:
+        first = nxt + plan.patient_count
+        plan.patient_count += count
+        return [numbering.format_number(prefix, n) for n in range(first, first + count)]
+
+    issued_on = opts.today.isoformat()
+    plan.describer = describer = Describer(conn)
+    g = plan.g
+    issues, adj_rows = pi.build(
+        conn,
+        result,
+        plan.prac,
+        g.self_encs,
+        g.pats,
+        plan.ids,
+        numbers,
+        issued_on=issued_on,
+        today=opts.today,
+        describer=describer,
+    )
+    plan.patient_plan = (
+        [pi.plan(conn, "_plan_pat_", issues, adj_rows, at=plan.at)] if issues else []
+    )
+    claims = selfpay.build(
+        conn,
+        result,
+        plan.prac,
+        selfpay.due(conn, through=opts.through),
+        plan.ids,
+        numbers,
+        issued_on=issued_on,
+        today=opts.today,
+        describer=describer,
+    )
+    if claims:
+        plan.patient_plan.append(
+            pi.plan(
+                conn,
+                "_plan_inst_pat_",
+                [it for it, _ in claims],
+                [],
+                at=plan.at,
+                claims=[(it.row["id"], claim_id) for it, claim_id in claims],
+            )
+        )
+    result.add_timing("patient plan", t)
+
+
+# the patient invoices' batch seals (_seal_patients), apart from the claims' (DIGESTS)
+PATIENT_DIGESTS = "temp._plan_patient_batches"
+
+
+def _seal_patients(conn: Database, result: RunResult, plan: _Plan) -> None:
+    """Phase (a), after _plan_seals: the planned patient invoices' 'issued' events numbered
+    after every event the write phase inserts before them (the claims' 'issued' and their
+    files' 'sent' events), and their rows' batch seals computed (patient_invoices.seal_planned).
+    Under the lock they are copied with them, or, when other events came first, sealed a row
+    at a time (patient_invoices.write_planned)."""
+    if not plan.patient_plan:
+        return
+    from . import patient_invoices as pi
+
+    t = time.perf_counter()
+    conn.execute(f"DROP TABLE IF EXISTS {PATIENT_DIGESTS}")
+    conn.execute(f"CREATE TABLE {PATIENT_DIGESTS} {audit.BATCHES_SQL}")
+    before = conn.execute(
+        f"SELECT (SELECT COUNT(*) FROM {PLAN}invoice_events)"
+        " + (SELECT COUNT(*) FROM temp._plan_sent)"
+    ).fetchone()[0]
+    first = plan.events_base + before
+    for planned in plan.patient_plan:
+        first = pi.seal_planned(conn, planned, first, PATIENT_DIGESTS)
+    result.add_timing("seal digests", t)
 
 
 def _scope_payer(conn: Database, code: str | None) -> dict | None:

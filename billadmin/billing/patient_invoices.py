@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .. import audit
 from ..outfile import absolute, inside
 from . import content, numbering
 from .files import Staged
@@ -88,27 +91,64 @@ def patient_invoices(
     today: _dt.date,
     files_by_invoice: dict[int, str],
 ) -> list[NewInvoice]:
-    """Issue the run's patient invoices (see the module docstring); their PDFs (rendered after
-    COMMIT: `render_pdfs`) are named in `files_by_invoice`."""
+    """Issue the run's patient invoices (see the module docstring) in the caller's write
+    transaction, built there (a run prepared inside the lock; `invoice generate` otherwise builds
+    them before it: `build`, `plan`, `write_planned`); their PDFs (rendered after COMMIT:
+    `render_pdfs`) are named in `files_by_invoice`."""
     from .describe import Describer
+
+    describer = Describer(conn)
+    issues, adj_rows = build(
+        conn,
+        result,
+        prac,
+        self_encs,
+        pats,
+        ids,
+        lambda count: numbering.take(conn, "patient", count),
+        issued_on=issued_on,
+        today=today,
+        describer=describer,
+    )
+    if not issues:
+        return []
+    _insert(conn, issues, adj_rows, at=at, today=today)
+    _store(conn, result, issues, prac, describer, pdf=pdf, today=today, files=files_by_invoice)
+    return issues
+
+
+def build(
+    conn: Database,
+    result: RunResult,
+    prac: dict,
+    self_encs: list[dict],
+    pats: dict[int, dict],
+    ids: InvoiceIds,
+    numbers: Callable[[int], list[str]],
+    *,
+    issued_on: str,
+    today: _dt.date,
+    describer: Describer,
+) -> tuple[list[NewInvoice], list[tuple[int, int]]]:
+    """The patient invoices of the self-pay encounters and the transfers not yet invoiced (one
+    per patient whose items total more than zero), numbered by `numbers(count)`, with ids from
+    `ids`; and the (adjustment id, invoice line id) links of their transfer lines."""
     from .practice import SETTINGS
 
     items = _items_by_patient(conn, self_encs)
     if not items:
-        return []
+        return [], []
     missing = [pid for pid in items if pid not in pats]
     if missing:
         t = content.temp_ids(conn, "_gen_pat2", missing)
         pats.update(content.load_patients(conn, t))
     due_days = int(prac.get("due_days") or SETTINGS["due_days"][1])
     due_on = (today + _dt.timedelta(days=due_days)).isoformat()
-    describer = Describer(conn)
 
     plans = _payable(items, pats, result)
-    numbers = numbering.take(conn, "patient", len(plans))
     issues: list[NewInvoice] = []
     adj_rows: list[tuple[int, int]] = []
-    for pid, number in zip(plans, numbers, strict=True):
+    for pid, number in zip(plans, numbers(len(plans)), strict=True):
         issues.append(
             _build(
                 ids,
@@ -122,11 +162,136 @@ def patient_invoices(
                 adj_rows=adj_rows,
             )
         )
-    if not issues:
-        return []
-    _insert(conn, issues, adj_rows, at=at, today=today)
-    _store(conn, result, issues, prac, describer, pdf=pdf, today=today, files=files_by_invoice)
-    return issues
+    return issues, adj_rows
+
+
+# the tables a planned group of patient invoices waits in (plan), copied under the lock
+_PLANNED = ("invoices", "invoice_lines", "invoice_events")
+
+
+@dataclass
+class Planned:
+    """Patient invoices built before the write lock (issue 15), their rows waiting in the temp
+    tables `{prefix}invoices`, `invoice_lines` and `invoice_events` (their batch seals in the
+    caller's batches table: seal_planned), with their transfers' links (`{prefix}adjustments`)
+    and the facility claims they bill (`{prefix}claims`), for write_planned to copy."""
+
+    prefix: str
+    issues: list[NewInvoice]
+    first_event: int = 0  # the id planned for the first 'issued' event (seal_planned)
+
+
+def plan(
+    conn: Database,
+    name: str,
+    issues: list[NewInvoice],
+    adj_rows: list[tuple[int, int]],
+    *,
+    at: str,
+    claims: list[tuple[int, int]] | None = None,
+) -> Planned:
+    """Before the lock: `issues` (with their content hashes) inserted into temp tables named
+    after `name`, with their transfers' links and the (invoice id, facility claim id) `claims`
+    they bill; each invoice of one encounter named by the encounter's number."""
+    drop_planned(conn, name)
+    for t in _PLANNED:
+        conn.execute(f"CREATE TEMP TABLE {name}{t} AS SELECT * FROM main.{t} WHERE 0")
+    conn.execute(
+        f"CREATE TEMP TABLE {name}adjustments AS SELECT * FROM main.patient_invoice_adjustments"
+        " WHERE 0"
+    )
+    conn.execute(f"CREATE TEMP TABLE {name}claims (invoice_id INTEGER, claim_id INTEGER)")
+    prefix = f"temp.{name}"
+    insert_invoices(conn, issues, at=at, into=prefix)
+    conn.conn.executemany(
+        f"INSERT INTO {prefix}adjustments (adjustment_id, invoice_line_id) VALUES (?, ?)",
+        adj_rows,
+    )
+    conn.conn.executemany(
+        f"INSERT INTO {prefix}claims (invoice_id, claim_id) VALUES (?, ?)", claims or []
+    )
+    name_encounters(conn, issues)
+    return Planned(prefix, issues)
+
+
+def drop_planned(conn: Database, name: str) -> None:
+    """The temp tables `plan` made for `name` (none is needed once the run committed)."""
+    for t in (*_PLANNED, "adjustments", "claims"):
+        conn.execute(f"DROP TABLE IF EXISTS temp.{name}{t}")
+
+
+def seal_planned(conn: Database, planned: Planned, first_event: int, batches: str) -> int:
+    """Before the lock, once the ids of the events the run writes before these are known: the
+    'issued' events get theirs from `first_event` on, and the rows their batch seals
+    (audit.plan_batches into `batches`). Returns the id after the last event."""
+    p = planned.prefix
+    conn.execute(f"UPDATE {p}invoice_events SET id = ? + rowid - 1", (first_event,))
+    planned.first_event = first_event
+    for t in _PLANNED:
+        audit.plan_batches(conn, t, f"{p}{t}", batches)
+    return first_event + len(planned.issues)
+
+
+def write_planned(
+    conn: Database,
+    result: RunResult,
+    planned: Planned,
+    prac: dict,
+    describer: Describer,
+    *,
+    batches: str,
+    pdf: bool,
+    today: _dt.date,
+    files: dict[int, str],
+) -> None:
+    """Under the lock: the planned rows copied (audit.insert_planned: sealed by their planned
+    batches), then what depends on the ledger as it is now, as `patient_invoices` does: held
+    credit applied, the statement content stored; the facility claims linked and marked billed.
+    The run checked that nothing they were built from changed (generate's readset) and took
+    their numbers and ids (generate._check_and_take)."""
+    p = planned.prefix
+    first = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM main.invoice_events").fetchone()[0]
+    if first != planned.first_event:
+        # events were written since the ids were planned (credit applied to the invoices
+        # copied before these, another command's): the events follow them, and the planned
+        # seals no longer fit (insert_planned seals each row from the database instead)
+        conn.execute(f"UPDATE {p}invoice_events SET id = id + ?", (first - planned.first_event,))
+        conn.execute(f"DELETE FROM {batches} WHERE source = ?", (f"{p}invoice_events",))
+    for t in _PLANNED:
+        audit.insert_planned(conn, t, f"{p}{t}", batches)
+    conn.execute(
+        "INSERT INTO patient_invoice_adjustments (adjustment_id, invoice_line_id)"
+        f" SELECT adjustment_id, invoice_line_id FROM {p}adjustments ORDER BY rowid"
+    )
+    apply_credit(
+        conn,
+        [it.row["patient_id"] for it in planned.issues],
+        today,
+        patients=f"(SELECT patient_id AS id FROM {p}invoices)",
+    )
+    _store(
+        conn,
+        result,
+        planned.issues,
+        prac,
+        describer,
+        pdf=pdf,
+        today=today,
+        files=files,
+        table=f"{p}invoices",
+    )
+    conn.execute(
+        f"INSERT INTO inst_claim_invoices (invoice_id, claim_id) SELECT invoice_id, claim_id"
+        f" FROM {p}claims ORDER BY rowid"
+    )
+    conn.execute(
+        f"UPDATE inst_claims SET status = 'billed' WHERE id IN (SELECT claim_id FROM {p}claims)"
+    )
+    if any(ln["charge_line_id"] for it in planned.issues for ln in it.lines):
+        conn.execute(
+            "UPDATE charge_lines SET status = 'billed' WHERE id IN (SELECT charge_line_id FROM"
+            f" {p}invoice_lines WHERE charge_line_id IS NOT NULL)"
+        )
 
 
 def _items_by_patient(conn: Database, self_encs: list[dict]) -> dict[int, list[Item]]:
@@ -279,12 +444,14 @@ def _store(
     pdf: bool,
     today: _dt.date,
     files: dict[int, str],
+    table: str | None = None,
 ) -> None:
     """Each invoice's statement content stored (after credit is applied), and the name of its
-    PDF, when a balance is due, put in `files` (rendered after COMMIT: render_pdfs)."""
+    PDF, when a balance is due, put in `files` (rendered after COMMIT: render_pdfs). `table`:
+    one holding the invoices' ids (column id), when the caller has one."""
     from .statement import patient_contents
 
-    t = content.temp_ids(conn, "_pat_store", [it.row["id"] for it in issues])
+    t = table or content.temp_ids(conn, "_pat_store", [it.row["id"] for it in issues])
     contents = patient_contents(conn, t, prac, describer, today=today)
     snaps = []
     for it in issues:
@@ -378,8 +545,11 @@ def record_pdfs(conn: Database, rows: list[tuple]) -> None:
     )
 
 
-def apply_credit(conn: Database, patient_ids: list[int], today: _dt.date) -> None:
-    """Co-pays and other credit held for the patient pay the new invoice at once (accounts' rule)."""
+def apply_credit(
+    conn: Database, patient_ids: list[int], today: _dt.date, *, patients: str | None = None
+) -> None:
+    """Co-pays and other credit held for the patient pay the new invoice at once (accounts' rule).
+    `patients`: a table (or subquery) of the same ids (column id), when the caller has one."""
     try:
         from ..accounts.payments import apply_credit as apply
         from ..accounts.payments import holding_credit
@@ -387,7 +557,7 @@ def apply_credit(conn: Database, patient_ids: list[int], today: _dt.date) -> Non
         return
     # only the patients who hold credit (apply does nothing for the others): one query finds
     # them, where asking each patient cost a query per invoice under the write lock (issue 15)
-    holders = holding_credit(conn, content.temp_ids(conn, "_pat_credit", patient_ids))
+    holders = holding_credit(conn, patients or content.temp_ids(conn, "_pat_credit", patient_ids))
     for pid in dict.fromkeys(patient_ids):
         if pid in holders:
             apply(conn, pid, today)

@@ -19,6 +19,11 @@ lock when another connection committed anything meanwhile (PRAGMA data_version m
   their count and highest rowid), and for each prior claim a next-payer claim is built from its
   adjustments, its posted answers (remit claims, lines and CAS) and its patient's coverages;
   the transfers from 835s still to route (an 835 posted meanwhile: routed before billing);
+- patient invoices (patient_invoices.py, built before the lock too): the self-pay encounters
+  are the run's encounters above; the transfers not yet on a patient invoice (an 835 posted
+  meanwhile adds some), with their patients' account numbers; the patients of unbilled facility
+  claims and their coverages (institutional/selfpay.py: billed to the patient when none is
+  active). Credit and the statement content are read under the lock (they follow the ledger);
 - the tables every claim reads whole: payers (and their requirements and CARC rules), providers,
   the practice and settings, the claim queue and resends, the loaded code-set releases (each load
   adds a version row; the largest code tables are followed by their highest rowid).
@@ -172,6 +177,21 @@ def digest(conn: Database, enc_table: str, pat_table: str) -> dict[str, str]:
     ):
         if name in have:
             out[name] = _hash(conn, sql)
+    # patient invoices (patient_invoices.build): the transfers not yet on one, with their
+    # patients' account numbers and the encounter number an invoice of one encounter shows
+    out["patient_transfers"] = _hash(
+        conn,
+        "SELECT a.*, p.mrn, e.number FROM adjustments a JOIN invoices i ON i.id = a.invoice_id"
+        " JOIN patients p ON p.id = i.patient_id LEFT JOIN encounters e ON e.id = i.encounter_id"
+        " WHERE a.source = 'transfer' AND i.kind = 'claim'"
+        " AND NOT EXISTS (SELECT 1 FROM patient_invoice_adjustments x WHERE x.adjustment_id = a.id)"
+        + (
+            " AND NOT EXISTS (SELECT 1 FROM cob_routes r WHERE r.adjustment_id = a.id)"
+            if "cob_routes" in have
+            else ""
+        )
+        + " ORDER BY a.id",
+    )
     for name in WHOLE:
         if name in have:
             out[name] = _hash(conn, f"SELECT * FROM {name} ORDER BY rowid")
@@ -207,6 +227,13 @@ def more(conn: Database, pat_table: str, prior_table: str) -> dict[str, str]:
             conn,
             "SELECT e.* FROM encounters e JOIN inst_claims c ON c.encounter_id = e.id"
             " ORDER BY e.id",
+        )
+    if "inst_claims" in have:  # facility claims without coverage billed to their patients
+        out["selfpay_patients"] = _hash(  # (institutional/selfpay.py): who, and whether
+            conn,
+            "SELECT p.id, p.mrn, c.* FROM patients p LEFT JOIN coverages c ON c.patient_id = p.id"
+            " WHERE p.id IN (SELECT e.patient_id FROM inst_claims ic JOIN encounters e"
+            " ON e.id = ic.encounter_id WHERE ic.status = 'unbilled') ORDER BY p.id, c.id",
         )
     out["patients+"] = _hash(conn, f"SELECT p.* FROM patients p JOIN {pat_table} t ON t.id = p.id")
     out["coverages+"] = _hash(

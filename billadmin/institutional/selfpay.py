@@ -28,6 +28,7 @@ Rules:
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..billing import content as bc
@@ -114,38 +115,22 @@ def issue(
     billing/patient_invoices.render_pdfs); the claims linked and marked billed, and their
     INST-NO-COVERAGE holds taken off `result.held`."""
     from ..billing.describe import Describer
-    from ..billing.practice import SETTINGS
 
     describer = Describer(conn)
-    items = [(c, item(c, describer)) for c in claims]
-    billable = [(c, x) for c, x in items if sum(ln["charge_cents"] for ln in x["lines"]) > 0]
-    result.skipped_zero += len(items) - len(billable)
-    if not billable:
-        return []
-    mrn = dict(
-        conn.execute(
-            "SELECT p.id, p.mrn FROM patients p JOIN"
-            f" {bc.temp_ids(conn, '_inst_self', {c.patient_id for c, _ in billable})} t"
-            " ON t.id = p.id"
-        ).fetchall()
+    built = build(
+        conn,
+        result,
+        prac,
+        claims,
+        ids,
+        lambda count: numbering.take(conn, "patient", count),
+        issued_on=issued_on,
+        today=today,
+        describer=describer,
     )
-    due_days = int(prac.get("due_days") or SETTINGS["due_days"][1])
-    due_on = (today + _dt.timedelta(days=due_days)).isoformat()
-    numbers = numbering.take(conn, "patient", len(billable))
-    issues = [
-        pi._build(
-            ids,
-            c.patient_id,
-            number,
-            [("encounter", x)],
-            mrn[c.patient_id],
-            issued_on=issued_on,
-            due_on=due_on,
-            describer=describer,
-            adj_rows=[],
-        )
-        for (c, x), number in zip(billable, numbers, strict=True)
-    ]
+    if not built:
+        return []
+    issues = [it for it, _ in built]
     pi._insert(conn, issues, [], at=at, today=today)
     if render:
         pi._store_and_render(
@@ -165,20 +150,72 @@ def issue(
         pi._store(
             conn, result, issues, prac, describer, pdf=pdf, today=today, files=files_by_invoice
         )
-    links = [(it.row["id"], c.id) for it, (c, _) in zip(issues, billable, strict=True)]
+    links = [(it.row["id"], cid) for it, cid in built]
     conn.conn.executemany(
         "INSERT INTO inst_claim_invoices (invoice_id, claim_id) VALUES (?, ?)", links
     )
     conn.conn.executemany(
         "UPDATE inst_claims SET status = 'billed' WHERE id = ?", [(cid,) for _, cid in links]
     )
+    return issues
+
+
+def build(
+    conn: Database,
+    result: RunResult,
+    prac: dict,
+    claims: list[model.InstitutionalClaim],
+    ids: InvoiceIds,
+    numbers: Callable[[int], list[str]],
+    *,
+    issued_on: str,
+    today: _dt.date,
+    describer,
+) -> list[tuple[NewInvoice, int]]:
+    """The patient invoice of each of `claims` whose lines total more than zero (the others
+    counted as skipped), numbered by `numbers(count)`, with its facility claim's id; their
+    INST-NO-COVERAGE holds taken off `result.held` (`issue` bills them). Writes nothing but
+    temp tables (`invoice generate` builds them before the write lock)."""
+    from ..billing.practice import SETTINGS
+
+    items = [(c, item(c, describer)) for c in claims]
+    billable = [(c, x) for c, x in items if sum(ln["charge_cents"] for ln in x["lines"]) > 0]
+    result.skipped_zero += len(items) - len(billable)
+    if not billable:
+        return []
+    mrn = dict(
+        conn.execute(
+            "SELECT p.id, p.mrn FROM patients p JOIN"
+            f" {bc.temp_ids(conn, '_inst_self', {c.patient_id for c, _ in billable})} t"
+            " ON t.id = p.id"
+        ).fetchall()
+    )
+    due_days = int(prac.get("due_days") or SETTINGS["due_days"][1])
+    due_on = (today + _dt.timedelta(days=due_days)).isoformat()
+    built = [
+        (
+            pi._build(
+                ids,
+                c.patient_id,
+                number,
+                [("encounter", x)],
+                mrn[c.patient_id],
+                issued_on=issued_on,
+                due_on=due_on,
+                describer=describer,
+                adj_rows=[],
+            ),
+            c.id,
+        )
+        for (c, x), number in zip(billable, numbers(len(billable)), strict=True)
+    ]
     billed = {c.key for c, _ in billable}
     result.held = [
         h
         for h in result.held
         if not (h.encounter in billed and all(f.rule == HELD_RULE for f in h.findings))
     ]
-    return issues
+    return built
 
 
 def bill(
