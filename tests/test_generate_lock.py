@@ -408,8 +408,8 @@ def test_the_runs_rows_are_sealed_by_batch_records_planned_before_the_lock(
     assert sorted(seen["invoice_lines"]) == [1, 61]  # the first planned line and the patient's
     assert sorted(seen["invoices"]) == [1, 41]
     # one batch record per planned table (the 'sent' events a second one for invoice_events),
-    # the patient invoice's rows their own batches (planned apart, patient_invoices.plan); its
-    # statement content, stored under the lock after credit is applied, a per-row seal
+    # the patient invoice's rows and statement content their own batches (planned apart,
+    # patient_invoices.plan and plan_contents: no credit to apply under the lock)
     batches = practice.execute(
         "SELECT tbl, row_id, last_id FROM row_seals WHERE last_id IS NOT NULL ORDER BY id"
     ).fetchall()
@@ -424,12 +424,13 @@ def test_the_runs_rows_are_sealed_by_batch_records_planned_before_the_lock(
         ("invoices", 41, 41),
         ("invoice_lines", 61, 61),
         ("invoice_events", 81, 81),
+        ("invoice_snapshots", 41, 41),
     ]
     per_row = practice.execute(
         "SELECT tbl, row_id FROM row_seals WHERE last_id IS NULL AND tbl IN ('invoices',"
         " 'invoice_lines', 'invoice_snapshots', 'invoice_events') ORDER BY tbl, row_id"
     ).fetchall()
-    assert events == 81 and per_row == [("invoice_snapshots", 41)]
+    assert events == 81 and per_row == []
     assert practice.execute("SELECT COUNT(*) FROM seal_pending").fetchone()[0] == 0
     assert integrity.run_checks(practice) == []
 

@@ -872,17 +872,20 @@ def _bill_patients(
         assert plan.describer is not None  # set with the plan
         opts.say("patient invoices")
         for planned in plan.patient_plan:
-            pi.write_planned(
-                conn,
-                result,
-                planned,
-                plan.prac,
-                plan.describer,
-                batches=PATIENT_DIGESTS,
-                pdf=opts.pdf,
-                today=opts.today,
-                files=files_by_invoice,
-            )
+            try:
+                pi.write_planned(
+                    conn,
+                    result,
+                    planned,
+                    plan.prac,
+                    plan.describer,
+                    batches=PATIENT_DIGESTS,
+                    pdf=opts.pdf,
+                    today=opts.today,
+                    files=files_by_invoice,
+                )
+            except pi.PlanChanged:
+                raise _Stale(["patient credit"]) from None
             p_issues += planned.issues
     elif plan.patients:
         opts.say("patient invoices")
@@ -933,6 +936,7 @@ def _plan_patients(conn: Database, result: RunResult, opts: _Options, plan: _Pla
     temp tables of their own (patient_invoices.plan; their events are numbered after the sent
     ones, _seal_patients). What they read is in the readset (readset.py). Credit and the
     statement content stay under the lock: they follow the ledger as it is then."""
+    readset.statement_patients(conn, ())
     if not plan.patients:
         return
     from ..institutional import selfpay
@@ -987,6 +991,23 @@ def _plan_patients(conn: Database, result: RunResult, opts: _Options, plan: _Pla
                 claims=[(it.row["id"], claim_id) for it, claim_id in claims],
             )
         )
+    # their statement content too, but for a patient with credit to apply under the lock or
+    # with two invoices in the run (each one's aging reads the other)
+    once: dict[int, int] = defaultdict(int)
+    for it in (it for planned in plan.patient_plan for it in planned.issues):
+        once[it.row["patient_id"]] += 1
+    skip = {pid for pid, n in once.items() if n > 1}
+    for planned in plan.patient_plan:
+        pi.plan_contents(conn, planned, plan.prac, describer, today=opts.today, skip=skip)
+    readset.statement_patients(
+        conn,
+        {
+            it.row["patient_id"]
+            for pl in plan.patient_plan
+            for it in pl.issues
+            if it.row["id"] in pl.stored
+        },
+    )
     result.add_timing("patient plan", t)
 
 
@@ -1036,9 +1057,9 @@ def _scope_payer(conn: Database, code: str | None) -> dict | None:
 def _gather(conn: Database, opts: _Options, scope: dict | None, patients: bool) -> _Gathered:
     """Candidate encounters with what billing them needs, and each one's bill-to: the primary
     coverage active on the date of service (claims, within --payer), else the patient."""
-    encs = candidates(conn, opts.through.isoformat())
+    encs = candidates(conn, opts.through.isoformat(), "_gen_enc")  # (their ids in temp._gen_enc)
     payers = content.load_payers(conn)
-    enc_t = content.temp_ids(conn, "_gen_enc", encs)
+    enc_t = "temp._gen_enc"
     pat_t = content.temp_ids(conn, "_gen_pat", {e["patient_id"] for e in encs.values()})
     covs = content.load_coverages(conn, pat_t)
     claim_encs, self_encs = [], []

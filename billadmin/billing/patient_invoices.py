@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .. import audit
@@ -174,11 +174,20 @@ class Planned:
     """Patient invoices built before the write lock (issue 15), their rows waiting in the temp
     tables `{prefix}invoices`, `invoice_lines` and `invoice_events` (their batch seals in the
     caller's batches table: seal_planned), with their transfers' links (`{prefix}adjustments`)
-    and the facility claims they bill (`{prefix}claims`), for write_planned to copy."""
+    and the facility claims they bill (`{prefix}claims`), for write_planned to copy; and the
+    statement content of those plan_contents could compute before the lock
+    (`{prefix}invoice_snapshots`, copied from one table per run of consecutive ids)."""
 
     prefix: str
     issues: list[NewInvoice]
     first_event: int = 0  # the id planned for the first 'issued' event (seal_planned)
+    # the invoices whose content is planned: their balance due (plan_contents)
+    stored: dict[int, int] = field(default_factory=dict)
+    segments: list[str] = field(default_factory=list)  # their runs of ids' tables (seal_planned)
+
+
+class PlanChanged(Exception):
+    "Under the lock: a patient whose statement content was planned holds credit now."
 
 
 def plan(
@@ -216,8 +225,51 @@ def plan(
 
 def drop_planned(conn: Database, name: str) -> None:
     """The temp tables `plan` made for `name` (none is needed once the run committed)."""
-    for t in (*_PLANNED, "adjustments", "claims"):
+    segments = [
+        r[0].removeprefix(name)
+        for r in conn.execute(
+            "SELECT name FROM sqlite_temp_master WHERE type = 'table' AND name LIKE ?",
+            (f"{name}segment%",),
+        )
+    ]
+    for t in (*_PLANNED, "adjustments", "claims", "invoice_snapshots", *segments):
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}{t}")
+
+
+def plan_contents(
+    conn: Database,
+    planned: Planned,
+    prac: dict,
+    describer: Describer,
+    *,
+    today: _dt.date,
+    skip: set[int],
+) -> None:
+    """Before the lock: the statement content of the planned invoices whose patient holds no
+    credit (so nothing is applied under the lock) and is not in `skip` (a patient with another
+    invoice in the run: its content reads that one), computed from the plan
+    (statement.patient_contents) and planned in `{prefix}invoice_snapshots`. What it reads
+    besides the plan is in the run's readset (readset.more: the patients' accounts and credit,
+    the claims their transfers come from), so it is what the lock would compute."""
+    from .statement import patient_contents
+
+    p = planned.prefix
+    conn.execute(
+        f"CREATE TABLE {p}invoice_snapshots AS SELECT * FROM main.invoice_snapshots WHERE 0"
+    )
+    holders = _holders(conn, f"(SELECT patient_id AS id FROM {p}invoices)")
+    ids = [
+        it.row["id"]
+        for it in planned.issues
+        if it.row["patient_id"] not in holders and it.row["patient_id"] not in skip
+    ]
+    if not ids:
+        return
+    t = content.temp_ids(conn, "_pat_planned", ids)
+    own = (f"{p}invoices", f"{p}invoice_lines", f"{p}adjustments")
+    contents = patient_contents(conn, t, prac, describer, today=today, tables=own)
+    insert_snapshots(conn, [(i, contents[i]) for i in ids], into=p)
+    planned.stored = {i: contents[i]["balance_due_cents"] for i in ids}
 
 
 def seal_planned(conn: Database, planned: Planned, first_event: int, batches: str) -> int:
@@ -229,6 +281,20 @@ def seal_planned(conn: Database, planned: Planned, first_event: int, batches: st
     planned.first_event = first_event
     for t in _PLANNED:
         audit.plan_batches(conn, t, f"{p}{t}", batches)
+    # the planned contents, one table per run of consecutive invoice ids (a patient holding
+    # credit leaves a gap: audit.insert_planned copies one run of ids a call)
+    ids = sorted(planned.stored)
+    runs = [k for k in range(len(ids)) if k == 0 or ids[k] != ids[k - 1] + 1] + [len(ids)]
+    planned.segments = []
+    for k, (a, b) in enumerate(zip(runs, runs[1:], strict=False)):
+        seg = f"{p}segment{k}"
+        conn.execute(
+            f"CREATE TABLE {seg} AS SELECT * FROM {p}invoice_snapshots"
+            " WHERE invoice_id BETWEEN ? AND ? ORDER BY invoice_id",
+            (ids[a], ids[b - 1]),
+        )
+        audit.plan_batches(conn, "invoice_snapshots", seg, batches)
+        planned.segments.append(seg)
     return first_event + len(planned.issues)
 
 
@@ -263,12 +329,16 @@ def write_planned(
         "INSERT INTO patient_invoice_adjustments (adjustment_id, invoice_line_id)"
         f" SELECT adjustment_id, invoice_line_id FROM {p}adjustments ORDER BY rowid"
     )
-    apply_credit(
+    applied = apply_credit(
         conn,
         [it.row["patient_id"] for it in planned.issues],
         today,
         patients=f"(SELECT patient_id AS id FROM {p}invoices)",
     )
+    if applied & {it.row["patient_id"] for it in planned.issues if it.row["id"] in planned.stored}:
+        raise PlanChanged()  # the readset holds credit: only a change it missed comes here
+    for seg in planned.segments:
+        audit.insert_planned(conn, "invoice_snapshots", seg, batches)
     _store(
         conn,
         result,
@@ -278,7 +348,8 @@ def write_planned(
         pdf=pdf,
         today=today,
         files=files,
-        table=f"{p}invoices",
+        table=None if planned.stored else f"{p}invoices",
+        stored=planned.stored,
     )
     conn.execute(
         f"INSERT INTO inst_claim_invoices (invoice_id, claim_id) SELECT invoice_id, claim_id"
@@ -445,19 +516,29 @@ def _store(
     today: _dt.date,
     files: dict[int, str],
     table: str | None = None,
+    stored: dict[int, int] | None = None,
 ) -> None:
     """Each invoice's statement content stored (after credit is applied), and the name of its
     PDF, when a balance is due, put in `files` (rendered after COMMIT: render_pdfs). `table`:
-    one holding the invoices' ids (column id), when the caller has one."""
+    one holding the invoices' ids (column id), when the caller has one; `stored`: the balance
+    due of those whose content is stored already (write_planned)."""
     from .statement import patient_contents
 
-    t = table or content.temp_ids(conn, "_pat_store", [it.row["id"] for it in issues])
-    contents = patient_contents(conn, t, prac, describer, today=today)
+    stored = stored or {}
+    todo = [it.row["id"] for it in issues if it.row["id"] not in stored]
+    contents = {}
+    if todo:
+        t = table or content.temp_ids(conn, "_pat_store", todo)
+        contents = patient_contents(conn, t, prac, describer, today=today)
     snaps = []
     for it in issues:
-        c = contents[it.row["id"]]
-        snaps.append((it.row["id"], c))
-        if pdf and c["balance_due_cents"] > 0:
+        if it.row["id"] in stored:
+            balance = stored[it.row["id"]]
+        else:
+            c = contents[it.row["id"]]
+            snaps.append((it.row["id"], c))
+            balance = c["balance_due_cents"]
+        if pdf and balance > 0:
             final = inside(result.out_dir, f"{it.row['number']}.pdf")
             result.files.append(final)
             files[it.row["id"]] = final.name
@@ -547,17 +628,27 @@ def record_pdfs(conn: Database, rows: list[tuple]) -> None:
 
 def apply_credit(
     conn: Database, patient_ids: list[int], today: _dt.date, *, patients: str | None = None
-) -> None:
+) -> set[int]:
     """Co-pays and other credit held for the patient pay the new invoice at once (accounts' rule).
-    `patients`: a table (or subquery) of the same ids (column id), when the caller has one."""
+    `patients`: a table (or subquery) of the same ids (column id), when the caller has one.
+    Returns the patients who held credit."""
     try:
         from ..accounts.payments import apply_credit as apply
-        from ..accounts.payments import holding_credit
     except ImportError:  # the accounts domain is not installed in this build
-        return
+        return set()
     # only the patients who hold credit (apply does nothing for the others): one query finds
     # them, where asking each patient cost a query per invoice under the write lock (issue 15)
-    holders = holding_credit(conn, patients or content.temp_ids(conn, "_pat_credit", patient_ids))
+    holders = _holders(conn, patients or content.temp_ids(conn, "_pat_credit", patient_ids))
     for pid in dict.fromkeys(patient_ids):
         if pid in holders:
             apply(conn, pid, today)
+    return holders
+
+
+def _holders(conn: Database, patients: str) -> set[int]:
+    """Of the patients of `patients` (a table or subquery, column id), those holding credit."""
+    try:
+        from ..accounts.payments import holding_credit
+    except ImportError:  # the accounts domain is not installed in this build
+        return set()
+    return holding_credit(conn, patients)

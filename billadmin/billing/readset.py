@@ -23,7 +23,10 @@ lock when another connection committed anything meanwhile (PRAGMA data_version m
   are the run's encounters above; the transfers not yet on a patient invoice (an 835 posted
   meanwhile adds some), with their patients' account numbers; the patients of unbilled facility
   claims and their coverages (institutional/selfpay.py: billed to the patient when none is
-  active). Credit and the statement content are read under the lock (they follow the ledger);
+  active); for their statement content (computed before the lock too, but for a patient with
+  credit to apply), their accounts (the balances of their other patient invoices, their
+  credit) and the claims their transfers come from (what insurance paid and adjusted, the
+  diagnoses their lines point to);
 - the tables every claim reads whole: payers (and their requirements and CARC rules), providers,
   the practice and settings, the claim queue and resends, the loaded code-set releases (each load
   adds a version row; the largest code tables are followed by their highest rowid).
@@ -213,6 +216,20 @@ INSTITUTIONAL = {
 }
 
 
+# the patients whose statement content a run computed before the lock (statement_patients)
+STATEMENTS = "temp._readset_statements"
+
+
+def statement_patients(conn: Database, ids) -> None:
+    """The patients whose statement content the run computes before the lock: `more` hashes
+    what that content reads of them (STATEMENTS)."""
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {STATEMENTS} (id INTEGER PRIMARY KEY)")
+    conn.execute(f"DELETE FROM {STATEMENTS}")
+    conn.conn.executemany(
+        f"INSERT OR IGNORE INTO {STATEMENTS} (id) VALUES (?)", ((i,) for i in ids)
+    )
+
+
 def more(conn: Database, pat_table: str, prior_table: str) -> dict[str, str]:
     """The parts institutional and next-payer claims add (module docstring). `pat_table`: temp
     table of the ids of their patients; `prior_table`: of the prior claims (invoice ids) their
@@ -239,6 +256,52 @@ def more(conn: Database, pat_table: str, prior_table: str) -> dict[str, str]:
     out["coverages+"] = _hash(
         conn,
         f"SELECT c.* FROM coverages c JOIN {pat_table} t ON t.id = c.patient_id ORDER BY c.id",
+    )
+    # patient invoices' statement content, computed before the lock (patient_invoices.
+    # plan_contents) for the patients of STATEMENTS: who they are, their insurance, their
+    # other patient invoices' balances (the aging), the credit they hold (none: credit is
+    # applied under the lock), and what the claims their transfers come from show (insurance
+    # paid and adjusted, the diagnoses their lines point to)
+    if conn.execute(
+        "SELECT 1 FROM sqlite_temp_master WHERE name = ?", (STATEMENTS.removeprefix("temp."),)
+    ).fetchone():
+        out["statement_patients"] = _hash(
+            conn,
+            f"SELECT p.*, c.* FROM {STATEMENTS} t JOIN patients p ON p.id = t.id"
+            " LEFT JOIN coverages c ON c.patient_id = t.id ORDER BY t.id, c.id",
+        )
+        out["statement_accounts"] = _hash(
+            conn,
+            f"SELECT b.* FROM invoice_balances b JOIN {STATEMENTS} t ON t.id = b.patient_id"
+            " WHERE b.kind = 'patient' ORDER BY b.invoice_id",
+        )
+        if "unapplied_credits" in have:
+            out["statement_credits"] = _hash(
+                conn,
+                "SELECT c.patient_id, SUM(c.amount_cents) FROM unapplied_credits c"
+                f" JOIN {STATEMENTS} t ON t.id = c.patient_id GROUP BY c.patient_id ORDER BY 1",
+            )
+    claims = (
+        "SELECT a.invoice_id FROM adjustments a WHERE a.source = 'transfer' AND NOT EXISTS"
+        " (SELECT 1 FROM patient_invoice_adjustments x WHERE x.adjustment_id = a.id)"
+    ) + (
+        " AND NOT EXISTS (SELECT 1 FROM cob_routes r WHERE r.adjustment_id = a.id)"
+        if "cob_routes" in have
+        else ""
+    )
+    lines = f"SELECT l.charge_line_id FROM invoice_lines l WHERE l.invoice_id IN ({claims})"
+    out["transfer_claims_paid"] = _hash(
+        conn,
+        f"SELECT p.* FROM payment_allocations p WHERE p.invoice_id IN ({claims}) ORDER BY p.id",
+    )
+    out["transfer_claims_adjusted"] = _hash(
+        conn, f"SELECT d.* FROM adjustments d WHERE d.invoice_id IN ({claims}) ORDER BY d.id"
+    )
+    out["transfer_diagnoses"] = _hash(
+        conn,
+        "SELECT c.id, c.encounter_id, c.dx_pointers, d.seq, d.code FROM charge_lines c"
+        " LEFT JOIN encounter_diagnoses d ON d.encounter_id = c.encounter_id"
+        f" WHERE c.id IN ({lines}) ORDER BY c.id, d.seq",
     )
     out["transfers"] = _hash(conn, PENDING_SQL + " ORDER BY a.id")  # cob.route routes these
     for name in ("cob_routes", "cob_claims"):

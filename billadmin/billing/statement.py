@@ -119,22 +119,35 @@ def patient_content(
     return patient_contents(conn, one, practice, describer, today=today)[invoice_id]
 
 
+# where an invoice's own rows are read: the ledger's tables, or a billing run's plan of them
+# (billing/patient_invoices.plan: the same columns in temp tables, before the write lock)
+LEDGER = ("main.invoices", "main.invoice_lines", "main.patient_invoice_adjustments")
+
+
 def patient_contents(
-    conn: Database, invoices: str, practice: dict, describer: Describer, *, today: _dt.date
+    conn: Database,
+    invoices: str,
+    practice: dict,
+    describer: Describer,
+    *,
+    today: _dt.date,
+    tables: tuple[str, str, str] = LEDGER,
 ) -> dict[int, dict]:
     """`patient_content` of every invoice whose id the table `invoices` holds (column id), by
-    invoice id. Set-based (issue 15: a run issues thousands under the write lock): one query
-    per kind of fact for all of them, never one per invoice or line."""
+    invoice id, its own rows (invoice, lines, transfer links) read from `tables` (LEDGER, or a
+    run's plan of them) and everything else from the ledger. Set-based (issue 15: a run issues
+    thousands): one query per kind of fact for all of them, never one per invoice or line."""
     from .content import PATIENT_COLS
     from .practice import SETTINGS
 
+    own = tables[0]
     heads = conn.execute(
         "SELECT i.id, i.number, i.patient_id, i.issued_on, i.due_on, i.total_cents"
-        f" FROM {invoices} t JOIN invoices i ON i.id = t.id ORDER BY i.id"
+        f" FROM {invoices} t JOIN {own} i ON i.id = t.id ORDER BY i.id"
     ).fetchall()
     if not heads:
         return {}
-    patients = f"(SELECT i.patient_id FROM {invoices} t JOIN invoices i ON i.id = t.id)"
+    patients = f"(SELECT i.patient_id FROM {invoices} t JOIN {own} i ON i.id = t.id)"
     pats = {
         r[0]: dict(zip(PATIENT_COLS, r, strict=True))
         for r in conn.execute(
@@ -143,7 +156,7 @@ def patient_contents(
     }
     subscribers = _subscribers(conn, patients)
     insurance = _insurance_on_file(conn, patients, today)
-    lines = _statement_lines(conn, invoices, describer)
+    lines = _statement_lines(conn, invoices, describer, tables[1], tables[2])
     paid = dict(
         conn.execute(
             "SELECT invoice_id, SUM(amount_cents) FROM payment_allocations"
@@ -190,15 +203,17 @@ def patient_contents(
     return out
 
 
-def _statement_lines(conn: Database, invoices: str, describer: Describer) -> dict[int, list[dict]]:
+def _statement_lines(
+    conn: Database, invoices: str, describer: Describer, own_lines: str, own_links: str
+) -> dict[int, list[dict]]:
     """Invoice id -> one item per invoice line: a service billed to the patient (its charge), or
     patient responsibility from a claim (the claim line's charge, what insurance paid and
     adjusted, shown once per claim line and invoice)."""
     # the transfer behind each line (its first adjustment: patient_invoice_adjustments)
     transfers = f"""SELECT x.invoice_line_id AS line_id, x.adjustment_id, a.invoice_id AS claim_id,
         a.invoice_line_id AS claim_line_id FROM {invoices} t
-        JOIN invoice_lines pl ON pl.invoice_id = t.id
-        JOIN patient_invoice_adjustments x ON x.invoice_line_id = pl.id
+        JOIN {own_lines} pl ON pl.invoice_id = t.id
+        JOIN {own_links} x ON x.invoice_line_id = pl.id
         JOIN adjustments a ON a.id = x.adjustment_id"""
     tr: dict[int, tuple] = {}
     for line_id, claim_id, claim_line_id, claim_no, claim_cl in conn.execute(
@@ -208,13 +223,13 @@ def _statement_lines(conn: Database, invoices: str, describer: Describer) -> dic
     ):
         tr.setdefault(line_id, (claim_id, claim_line_id, claim_no, claim_cl))
     amounts = _claim_line_amounts(conn, transfers) if tr else {}
-    pointed, dxs = _pointers(conn, invoices, transfers)
+    pointed, dxs = _pointers(conn, invoices, own_lines, transfers)
     out: dict[int, list[dict]] = {}
     seen_claim_lines: set = set()
     for inv_id, lid, line_no, cl_id, dos, code, mods, units, desc, amount in conn.execute(
         "SELECT l.invoice_id, l.id, l.line_no, l.charge_line_id, l.date_of_service, l.code,"
         " l.modifiers, l.units, l.description, l.amount_cents"
-        f" FROM {invoices} t JOIN invoice_lines l ON l.invoice_id = t.id"
+        f" FROM {invoices} t JOIN {own_lines} l ON l.invoice_id = t.id"
         " ORDER BY l.invoice_id, l.line_no"
     ).fetchall():
         item = {
@@ -254,12 +269,12 @@ def _statement_lines(conn: Database, invoices: str, describer: Describer) -> dic
 
 
 def _pointers(
-    conn: Database, invoices: str, transfers: str
+    conn: Database, invoices: str, own_lines: str, transfers: str
 ) -> tuple[dict[int, tuple[int, str]], dict[int, list[str]]]:
     """For the charge lines the invoices' lines bill or their transfers come from: charge line
     id -> (encounter id, dx pointers), and encounter id -> its diagnosis codes in order."""
     charge_lines = f"""SELECT l.charge_line_id FROM {invoices} t
-        JOIN invoice_lines l ON l.invoice_id = t.id WHERE l.charge_line_id IS NOT NULL
+        JOIN {own_lines} l ON l.invoice_id = t.id WHERE l.charge_line_id IS NOT NULL
         UNION SELECT l.charge_line_id FROM ({transfers}) tr
         JOIN invoice_lines l ON l.id = tr.claim_line_id WHERE l.charge_line_id IS NOT NULL"""
     pointed = {
