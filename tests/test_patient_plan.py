@@ -265,3 +265,55 @@ def test_a_payment_posted_while_prepared_is_applied(db, db_path, tmp_path, monke
     assert _statement(db, "P000002")["balance_due_cents"] == 17500
     r = cli("check")
     assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_a_patient_with_a_visit_and_a_facility_claim_and_credit(db, tmp_path, cli):
+    """Cy (no insurance, 20.00 co-pay held) has a self-pay visit (99213 140.00) and the
+    hospital's outpatient endoscopy H3 (0750 1,850.00 + 0310 420.00 + 0710 300.00 = 2,570.00);
+    Dee (no insurance) a 99203 at 175.00; Ann's H1 goes to Medicare. The visits' invoices come
+    first (Cy P000001, Dee P000002: by MRN), then the facility claim's (P000003). The credit pays
+    20.00 of P000001 (120.00 due); P000003 owes 2,570.00 and its aging holds P000001's 120.00 too,
+    as when both were built under the lock. Cy's statements are computed under the lock (two
+    invoices in the run), Dee's before it; P000003's 'issued' event follows P000001's credit
+    event."""
+    import institutional_fixtures as ifx
+
+    with dbmod.write(db):
+        ids = ifx.hospital(db)
+        cy = fx.patient(db, "H1003", "Cy", "Cole")
+        ifx.outpatient(db, ids["a"], "H1", ids["facility"])
+        ifx.outpatient(db, cy, "H3", ids["facility"])
+        fx.encounter(db, cy, "2026-06-10", [("99213", 14000)], number="V1")
+        fx.copay_payment(db, cy, 2000, "2026-06-10")
+        dee = fx.patient(db, "S0001", "Dee", "Doe")
+        fx.encounter(db, dee, "2026-06-11", [("99203", 17500)], number="V2")
+    res = _run(db, tmp_path / "o")
+    assert sorted((r["number"], r["total_cents"]) for r in res.issued) == [
+        ("C000001", 257000),
+        ("P000001", 14000),
+        ("P000002", 17500),
+        ("P000003", 257000),
+    ]
+    p1, p2, p3 = (_statement(db, n) for n in ("P000001", "P000002", "P000003"))
+    assert (p1["patient_paid_cents"], p1["balance_due_cents"]) == (2000, 12000)
+    assert p1["aging"][0]["amount_cents"] == 12000
+    assert (p2["patient_paid_cents"], p2["balance_due_cents"]) == (0, 17500)
+    assert (p3["patient_paid_cents"], p3["balance_due_cents"]) == (0, 257000)
+    assert p3["aging"][0]["amount_cents"] == 257000 + 12000
+    events = db.execute(
+        "SELECT i.number, e.status FROM invoice_events e JOIN invoices i ON i.id = e.invoice_id"
+        " WHERE i.kind = 'patient' ORDER BY e.id"
+    ).fetchall()
+    assert events == [
+        ("P000001", "issued"),
+        ("P000002", "issued"),
+        ("P000001", "partially_paid"),
+        ("P000003", "issued"),
+    ]
+    assert db.execute(
+        "SELECT i.number, c.status FROM inst_claim_invoices l JOIN invoices i ON i.id ="
+        " l.invoice_id JOIN inst_claims c ON c.id = l.claim_id ORDER BY i.number"
+    ).fetchall() == [("C000001", "billed"), ("P000003", "billed")]
+    assert integrity.run_checks(db) == []
+    r = cli("check")
+    assert r.exit_code == 0, r.stdout + r.stderr
