@@ -75,3 +75,24 @@ def test_no_fields_recorded_attaches_nothing(cdb):
     encs = holds.candidates(cdb, dt.date(2099, 1, 1).isoformat())
     assert [ln["fields"] for ln in encs[eid]["lines"]] == [None]
     assert "fields" not in encs[eid] and "auths" not in encs[eid]
+
+
+def test_scrub_reads_the_fields_as_recorded(cdb):
+    """scrub/claim_fields.FieldsRef (one json_array text per row) holds what a plain read of
+    the same rows gives: every value exact, the rows with nothing recorded as empty dicts."""
+    from billadmin.scrub import claim_fields, engine
+
+    fx.setup_parties(cdb)
+    pid = fx.add_patient(cdb)
+    a = fx.add_encounter(cdb, pid, lines=(("J1100", (), "1", 1, 900),) * 3)
+    b = fx.add_encounter(cdb, pid)
+    billed = fx.add_encounter(cdb, pid, status="billed")
+    _fields(cdb, a, [(1, ODD, "11D0000001", None), (2, None, None, None), (3, "", "x", "y")])
+    _fields(cdb, b, [(1, ODD, "11D0000001", "z")])
+    _fields(cdb, billed, [(1, "12345678901", None, None)])  # not in scope (nothing unbilled)
+    ref = engine.Ref(cdb, AS_OF)
+    ref.enc_filter = ("SELECT encounter_id FROM charge_lines WHERE status = 'unbilled'", ())
+    got = claim_fields.FieldsRef(ref).lines
+    same = {"ndc": ODD, "clia": "11D0000001"}
+    assert got == {a: {1: same, 2: {}, 3: {"ndc": "", "clia": "x"}}, b: {1: same}}
+    assert got[a][1] is got[b][1]  # one dict per distinct set of the values read

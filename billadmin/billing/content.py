@@ -328,13 +328,14 @@ def claim_line(
     return ln
 
 
-def load_claim_fields(conn: Database, encs: dict[int, dict]) -> None:
+def load_claim_fields(conn: Database, encs: dict[int, dict], table: str | None = None) -> None:
     """Attach to encounters read for billing (`{id: {..., "lines": [...]}}`) what the charge
     import recorded beyond code and charge (issue 20): `e["fields"]` the claim dates and accident,
     `ln["fields"]` per line the NDC, ordering/referring provider, authorization, referral and
     CLIA numbers; `e["auths"]` the register's authorizations covering its date of service (a
     line without its own number gets theirs, add_claim_fields). Nothing is attached where nothing
-    was recorded (most encounters)."""
+    was recorded (most encounters). `table`: a temp table holding the encounters' ids, when the
+    caller has one."""
     from ..auths.register import covering
     from ..ingest.claim_fields import ENCOUNTER_FIELDS
 
@@ -345,7 +346,7 @@ def load_claim_fields(conn: Database, encs: dict[int, dict]) -> None:
     have_auths = conn.execute("SELECT EXISTS (SELECT 1 FROM authorizations)").fetchone()[0]
     if not (have_lines or have_encs or have_auths):
         return
-    t = temp_ids(conn, "_claim_field_encs", encs)
+    t = table or temp_ids(conn, "_claim_field_encs", encs)
     for eid, auths in covering(conn, t).items():
         encs[eid]["auths"] = auths
     if have_encs:

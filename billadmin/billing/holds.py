@@ -82,9 +82,10 @@ class ChargeLine:
         return key in self.__slots__
 
 
-def candidates(conn: Database, through: str) -> dict[int, dict]:
+def candidates(conn: Database, through: str, table: str = "_gen_enc") -> dict[int, dict]:
     """Encounters with unbilled charge lines on or before `through`, each with its lines
-    (ChargeLine records; codes, dates and amounts repeat across encounters and are kept once)."""
+    (ChargeLine records; codes, dates and amounts repeat across encounters and are kept once).
+    Their ids are left in the temp table `table` (temp.<table>), for the caller's joins too."""
     encs: dict[int, dict] = {}
     once: dict = {}  # one object per distinct code, pointer list, date, amount (memory)
     keep = once.setdefault
@@ -143,9 +144,10 @@ def candidates(conn: Database, through: str) -> dict[int, dict]:
             )
         )
     del heads
-    from .content import load_claim_fields
+    from .content import load_claim_fields, temp_ids
 
-    load_claim_fields(conn, encs)  # NDC, referring/ordering, authorization, CLIA (issue 20)
+    # NDC, referring/ordering, authorization, CLIA (issue 20)
+    load_claim_fields(conn, encs, table=temp_ids(conn, table, encs))
     return encs
 
 

@@ -10,6 +10,7 @@ payer's recorded requirements); the fields are those the charge import recorded
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -53,23 +54,27 @@ class FieldsRef:
         self.lines: dict[int, dict[int, dict]] = {}
         sql, args = ref.enc_filter
         if c.execute("SELECT EXISTS (SELECT 1 FROM charge_line_fields)").fetchone()[0]:
-            once: dict[tuple, dict] = {}  # one dict per distinct set of values (they repeat)
+            # a large run reads 150,000 rows holding a dozen distinct sets of values: each row's
+            # values come as one json_array text (the table is STRICT, these fields TEXT:
+            # json_array writes each exactly, null apart), the key of the dict shared by the
+            # lines with those values, parsed once per distinct text (issue 15)
+            once: dict[str, dict] = {}  # one dict per distinct set of values (they repeat)
             lines = self.lines
-            for row in c.execute(
-                f"SELECT encounter_id, line_no, {', '.join(READ)} FROM charge_line_fields"
-                f" WHERE encounter_id IN ({sql})",
+            for eid, no, text in c.execute(
+                f"SELECT encounter_id, line_no, json_array({', '.join(READ)})"
+                f" FROM charge_line_fields WHERE encounter_id IN ({sql})",
                 args,
             ):
-                vals = row[2:]
-                got = once.get(vals)
+                got = once.get(text)
                 if got is None:
-                    got = once[vals] = {
+                    vals = json.loads(text)
+                    got = once[text] = {
                         k: v for k, v in zip(READ, vals, strict=True) if v is not None
                     }
-                by_no = lines.get(row[0])
+                by_no = lines.get(eid)
                 if by_no is None:
-                    by_no = lines[row[0]] = {}
-                by_no[row[1]] = got
+                    by_no = lines[eid] = {}
+                by_no[no] = got
         self.auths: dict[int, list[register.Auth]] = {}
         for a in register.load(c):
             self.auths.setdefault(a.patient_id, []).append(a)
