@@ -96,3 +96,42 @@ def test_scrub_reads_the_fields_as_recorded(cdb):
     same = {"ndc": ODD, "clia": "11D0000001"}
     assert got == {a: {1: same, 2: {}, 3: {"ndc": "", "clia": "x"}}, b: {1: same}}
     assert got[a][1] is got[b][1]  # one dict per distinct set of the values read
+
+
+def test_ndc_shape_answered_once_per_distinct_fields(cdb):
+    """NDC-FORMAT and NDC-UNIT are found once per distinct set of fields (FieldsRef.ndc) and
+    reported on every line that carries it, in the rules' order, and on no other line."""
+    from billadmin.scrub import check
+
+    fx.setup_parties(cdb)
+    pid = fx.add_patient(cdb)
+    drug = ("J1100", (), "1", 1, 900)
+    a = fx.add_encounter(cdb, pid, lines=(drug,) * 4)
+    b = fx.add_encounter(cdb, pid, lines=(drug,) * 2)
+    with dbmod.write(cdb):
+        for eid, no, ndc, unit, qty in [
+            (a, 1, "123", "XX", "0"),  # all three
+            (a, 2, "12345678901", "ML", "1"),  # well formed
+            (a, 3, "12345678901", "ML", "abc"),  # no quantity
+            (a, 4, None, None, None),  # no NDC: nothing to check
+            (b, 1, "12345678901", "ML", "1"),
+            (b, 2, "123", "XX", "0"),  # the same as a's line 1
+        ]:
+            cdb.execute(
+                "INSERT INTO charge_line_fields (encounter_id, line_no, ndc, ndc_unit,"
+                " ndc_quantity, clia) VALUES (?, ?, ?, ?, ?, 'x')",
+                (eid, no, ndc, unit, qty),
+            )
+    fmt = "the NDC is not 11 digits (5-4-2): correct it from the package"
+    unit = "the NDC has no unit of measure F2, GR, ME, ML or UN: record the unit given"
+    qty = "the NDC has no quantity above 0: record how much of the drug was given"
+    found = check(cdb, as_of=AS_OF, rules=["NDC-FORMAT", "NDC-UNIT"])
+    assert [(f.encounter_id, f.line, f.rule, f.message) for f in found] == [
+        (a, 1, "NDC-FORMAT", fmt),
+        (a, 1, "NDC-UNIT", unit),
+        (a, 1, "NDC-UNIT", qty),
+        (a, 3, "NDC-UNIT", qty),
+        (b, 2, "NDC-FORMAT", fmt),
+        (b, 2, "NDC-UNIT", unit),
+        (b, 2, "NDC-UNIT", qty),
+    ]

@@ -52,6 +52,10 @@ class FieldsRef:
         self.requirements = Requirements(c)
         self.payer_ids = dict(c.execute("SELECT code, id FROM payers"))
         self.lines: dict[int, dict[int, dict]] = {}
+        # NDC-FORMAT and NDC-UNIT read a line's fields alone: answered once per distinct dict,
+        # kept by its id when they find something (self.lines keeps the dict alive, so its id
+        # is not reused while the run holds it)
+        self.ndc: dict[int, list[tuple[str, str]]] = {}
         sql, args = ref.enc_filter
         if c.execute("SELECT EXISTS (SELECT 1 FROM charge_line_fields)").fetchone()[0]:
             # a large run reads 150,000 rows holding a dozen distinct sets of values: each row's
@@ -71,6 +75,8 @@ class FieldsRef:
                     got = once[text] = {
                         k: v for k, v in zip(READ, vals, strict=True) if v is not None
                     }
+                    if problems := _ndc_problems(got):
+                        self.ndc[id(got)] = problems
                 by_no = lines.get(eid)
                 if by_no is None:
                     by_no = lines[eid] = {}
@@ -128,8 +134,8 @@ def analyse(ref: Ref, enc) -> list[tuple[str, int, str]]:
 def _analyse(ref: Ref, fr: FieldsRef, enc) -> list[tuple[str, int, str]]:
     out: list[tuple[str, int, str]] = []
     fields = fr.lines.get(enc.id, _NONE) if enc.id is not None else _NONE
-    if fields:
-        _ndc_shape(enc, fields, out)
+    if fields and fr.ndc:  # (a run whose NDCs are all well formed skips it)
+        _ndc_shape(fr.ndc, enc, fields, out)
     cov = ref.claim_coverage(enc)
     if cov is None or enc.id is None:
         return out
@@ -197,40 +203,43 @@ def _analyse(ref: Ref, fr: FieldsRef, enc) -> list[tuple[str, int, str]]:
 _NO_AUTHS: list = []
 
 
-def _ndc_shape(enc, fields: dict, out: list) -> None:
+def _ndc_shape(ndc: dict[int, list[tuple[str, str]]], enc, fields: dict, out: list) -> None:
+    """NDC-FORMAT and NDC-UNIT of the encounter's lines: `ndc` holds each field dict's own
+    findings (FieldsRef.ndc, by the dict's id; a dict with none is not there)."""
     for line in enc.lines:
         f = fields.get(line.no)
-        if not f or f.get("ndc") is None or line.context:
+        if not f or line.context:
             continue
-        ndc = f["ndc"]
-        if not (len(ndc) == 11 and ndc.isdigit() and ndc.isascii()):
-            out.append(
-                (
-                    "NDC-FORMAT",
-                    line.no,
-                    "the NDC is not 11 digits (5-4-2): correct it from the package",
-                )
+        got = ndc.get(id(f))
+        if got:
+            no = line.no
+            out += [(rid, no, msg) for rid, msg in got]
+
+
+def _ndc_problems(f: dict) -> list[tuple[str, str]]:
+    """What NDC-FORMAT and NDC-UNIT find in one line's recorded fields, in that order."""
+    out: list[tuple[str, str]] = []
+    if f.get("ndc") is None:
+        return out
+    ndc = f["ndc"]
+    if not (len(ndc) == 11 and ndc.isdigit() and ndc.isascii()):
+        out.append(("NDC-FORMAT", "the NDC is not 11 digits (5-4-2): correct it from the package"))
+    if f.get("ndc_unit") not in NDC_UNITS:
+        out.append(
+            (
+                "NDC-UNIT",
+                "the NDC has no unit of measure F2, GR, ME, ML or UN: record the unit given",
             )
-        if f.get("ndc_unit") not in NDC_UNITS:
-            out.append(
-                (
-                    "NDC-UNIT",
-                    line.no,
-                    "the NDC has no unit of measure F2, GR, ME, ML or UN: record the unit given",
-                )
-            )
-        try:
-            ok = Decimal(f.get("ndc_quantity") or "0") > 0
-        except InvalidOperation:
-            ok = False
-        if not ok:
-            out.append(
-                (
-                    "NDC-UNIT",
-                    line.no,
-                    "the NDC has no quantity above 0: record how much of the drug was given",
-                )
-            )
+        )
+    try:
+        ok = Decimal(f.get("ndc_quantity") or "0") > 0
+    except InvalidOperation:
+        ok = False
+    if not ok:
+        out.append(
+            ("NDC-UNIT", "the NDC has no quantity above 0: record how much of the drug was given")
+        )
+    return out
 
 
 def _auth(fr, enc, payer_code: str, line, f: dict, required: bool, auths: list, out: list) -> None:
