@@ -1143,18 +1143,21 @@ def check_db(
             )
         ]
     )
-    # encounters that share a patient, provider and day with another one (or with billed lines)
-    shared = {
-        tuple(r)
-        for r in c.execute(
-            f"SELECT e.patient_id, e.provider_id, e.date_of_service FROM encounters e WHERE {enc_filter}"
-            " GROUP BY 1, 2, 3 HAVING count(*) > 1",
-            args,
-        )
-    }
     groups_on = bool(run.group_rules) and (ref.ptp_loaded or ref.mue_loaded)
     context: dict[tuple, list] = defaultdict(list)
+    # encounters that share a patient, provider and day with another one (or with billed
+    # lines): only the group rules (NCCI, MUE) look at them together, so without their edits
+    # loaded the query is not made (0.1 s at 100,000 encounters)
+    shared: set[tuple] = set()
     if groups_on:
+        shared = {
+            tuple(r)
+            for r in c.execute(
+                "SELECT e.patient_id, e.provider_id, e.date_of_service FROM encounters e"
+                f" WHERE {enc_filter} GROUP BY 1, 2, 3 HAVING count(*) > 1",
+                args,
+            )
+        }
         # set-based, from the scope's own (patient, provider, day) keys to their billed lines:
         # starting from every billed line with a correlated EXISTS probed each scope encounter
         # per billed line (billed lines x scope encounters; minutes once the history is large)
