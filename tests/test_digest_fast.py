@@ -413,6 +413,11 @@ def test_rows_numbered_later_pack_what_plan_batches_reads_back(db, table, monkey
     planned = audit.PlannedDigests("temp.pd_", into)
     planned.add_unnumbered(table, names, rows)
     assert planned.finish(db, table) is None  # never numbered: read back
+    db.execute(f"DELETE FROM {into}")
+    planned.add_unnumbered(table, names, rows[:-1])  # the last row inserted behind its back
+    planned.number(db, table, 5000)
+    assert planned.finish(db, table) is None
+    assert db.execute(f"SELECT COUNT(*) FROM {into}").fetchone()[0] == 0
     planned.add_unnumbered(table, names[::-1], rows)
     with pytest.raises(ValueError):  # another column order than the rows held
         planned.add_unnumbered(table, names, rows)
