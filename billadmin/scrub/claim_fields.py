@@ -11,7 +11,6 @@ payer's recorded requirements); the fields are those the charge import recorded
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -35,8 +34,6 @@ def rule(rule_id: str, severity: str, level: str, source: str):
 
 
 Ref = Any  # scrub.engine.Ref (not imported: the engine imports the rules)
-
-_RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 # the recorded fields these rules read (of ingest/claim_fields.py's LINE_FIELDS): a run reads
 # one row per line of its encounters, and the names and other fields are not needed here
@@ -97,9 +94,11 @@ class FieldsRef:
 
 
 def _run(ref: Ref) -> FieldsRef:
-    got = _RUNS.get(ref)
+    """The run's FieldsRef, kept on its Ref: asked once per encounter, an attribute costs a
+    tenth of a weak mapping's lookup (which makes a weak reference each time)."""
+    got = getattr(ref, "claim_fields", None)
     if got is None:
-        got = _RUNS[ref] = FieldsRef(ref)
+        got = ref.claim_fields = FieldsRef(ref)
     return got
 
 
