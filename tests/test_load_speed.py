@@ -9,6 +9,7 @@ import datetime as dt
 
 import codes_fixtures as fx
 from codes_fixtures import AS_OF, cdb, codes_db_path, icd_template  # noqa: F401  (fixtures)
+from test_one_scrub import claims_db  # noqa: F401  (fixture)
 
 from billadmin import db as dbmod
 from billadmin.billing import content, holds
@@ -135,3 +136,43 @@ def test_ndc_shape_answered_once_per_distinct_fields(cdb):
         (b, 2, "NDC-UNIT", unit),
         (b, 2, "NDC-UNIT", qty),
     ]
+
+
+def test_generate_asks_the_scrubber_only_for_the_rules_it_keeps(claims_db, tmp_path):
+    """A scrubber that takes `rules` (billadmin.scrub.check) is not asked for the rules
+    `invoice generate` computes over its own bill-to (scrub.claim.GENERATE_RULES): what is held,
+    with which findings, and the warnings counted are those of the scrubber asked for all."""
+    import invoice_fixtures as ifx
+
+    from billadmin.billing import generate as gen
+    from billadmin.scrub import check
+    from billadmin.scrub.claim import GENERATE_RULES
+
+    asked: list = []
+
+    def spy(conn, *, encounter_ids=None, as_of=None, rules=None):
+        asked.append(None if rules is None else set(rules))
+        return check(conn, encounter_ids=encounter_ids, as_of=as_of, rules=rules)
+
+    def everything(conn, *, encounter_ids=None, as_of=None):  # no `rules`: asked for all
+        return check(conn, encounter_ids=encounter_ids, as_of=as_of)
+
+    def run(scrub, name):
+        res = gen.generate(
+            claims_db,
+            today=ifx.TODAY,
+            through=ifx.TODAY,
+            scrub=scrub,
+            out_dir=tmp_path / name,
+            dry_run=True,
+            pdf=False,
+        )
+        return res.warnings, [(h.encounter, h.findings) for h in res.held]
+
+    fast = run(spy, "fast")
+    assert asked and asked[0] is not None and not asked[0] & GENERATE_RULES
+    assert {"CLM-POINTER", "CLM-COVERAGE", "X12-TEXT-EMPTY", "INST-POA"} <= asked[0]
+    slow = run(everything, "slow")
+    assert fast == slow
+    held = {(number, f.rule) for number, fs in fast[1] for f in fs}
+    assert {("E-LINES", "CLAIM-LINES"), ("E-NODX", "CLM-DX"), ("E-ADDR", "CLAIM-ADDRESS")} <= held
