@@ -176,3 +176,40 @@ def test_generate_asks_the_scrubber_only_for_the_rules_it_keeps(claims_db, tmp_p
     assert fast == slow
     held = {(number, f.rule) for number, fs in fast[1] for f in fs}
     assert {("E-LINES", "CLAIM-LINES"), ("E-NODX", "CLM-DX"), ("E-ADDR", "CLAIM-ADDRESS")} <= held
+
+
+def test_candidates_read_every_value_exactly(cdb):
+    """holds.candidates reads a line's values as one json_array text: each comes back with its
+    type and every character (a code trimmed and upper-cased as billed, an empty modifier, a
+    NUL, quotes, an amount past 2**53, a negative one), whatever line shares the text."""
+    fx.setup_parties(cdb)
+    pid = fx.add_patient(cdb)
+    eid = fx.add_encounter(cdb, pid, lines=())
+    big = 2**53 + 1
+    rows = [
+        (1, " 99213 ", None, None, None, None, "1", 1, 14000),
+        (2, "j1100", "", 'a"b', ODD, "\\", "1,2", 3, big),
+        (3, "99213", None, None, None, None, "1", 1, -500),
+        (4, "99213", None, None, None, None, "", 0, 0),
+        (5, " 99213 ", None, None, None, None, "1", 1, 14000),  # line 1's values again
+    ]
+    with dbmod.write(cdb):
+        cdb.conn.executemany(
+            "INSERT INTO charge_lines (encounter_id, line_no, code, modifier1, modifier2,"
+            " modifier3, modifier4, dx_pointers, units, charge_cents) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [(eid, *r) for r in rows],
+        )
+    [enc] = holds.candidates(cdb, AS_OF.isoformat()).values()
+    keys = ("line_no", "code", "modifier1", "modifier2", "modifier3", "modifier4")
+    keys += ("dx_pointers", "units", "charge_cents", "fields")
+    got = [tuple(ln[k] for k in keys) for ln in enc["lines"]]
+    assert got == [
+        (1, "99213", None, None, None, None, "1", 1, 14000, None),
+        (2, "J1100", "", 'a"b', ODD, "\\", "1,2", 3, big, None),
+        (3, "99213", None, None, None, None, "1", 1, -500, None),
+        (4, "99213", None, None, None, None, "", 0, 0, None),
+        (5, "99213", None, None, None, None, "1", 1, 14000, None),
+    ]
+    assert [type(ln["charge_cents"]) for ln in enc["lines"]] == [int] * 5
+    ids = [r[0] for r in cdb.execute("SELECT id FROM charge_lines ORDER BY line_no")]
+    assert [ln["charge_line_id"] for ln in enc["lines"]] == ids

@@ -4,6 +4,7 @@ the CLAIM-* checks are scrub/claim.py's, run here over the run's own bill-to."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -87,9 +88,8 @@ def candidates(conn: Database, through: str, table: str = "_gen_enc") -> dict[in
     (ChargeLine records; codes, dates and amounts repeat across encounters and are kept once).
     Their ids are left in the temp table `table` (temp.<table>), for the caller's joins too."""
     encs: dict[int, dict] = {}
-    once: dict = {}  # one object per distinct code, pointer list, date, amount (memory)
+    once: dict = {}  # one object per distinct date and place of service (memory)
     keep = once.setdefault
-    codes: dict = {}  # as recorded -> as billed (trimmed, upper case)
     # the encounters in one query and their lines in another, rather than each line joined to
     # its encounter: five columns fewer to read for every line (300,000 at 100,000 encounters)
     heads = {
@@ -101,15 +101,20 @@ def candidates(conn: Database, through: str, table: str = "_gen_enc") -> dict[in
             (through,),
         )
     }
+    # a line's values but its id and number come as one json_array text (charge_lines is
+    # STRICT, its columns TEXT and INTEGER: json_array writes each exactly, with its type), read
+    # once per distinct text: a practice's lines repeat a few hundred of them, and one text a
+    # line costs SQLite and Python less than eight values (issue 15). The values are then
+    # shared by the lines that carry them (memory), the code as billed (trimmed, upper case).
+    values: dict[str, tuple] = {}
     last = None
     lines: list[ChargeLine] = []
     add = lines.append
-    for row in conn.execute(
-        "SELECT id, encounter_id, line_no, code, modifier1, modifier2, modifier3, modifier4,"
-        " dx_pointers, units, charge_cents FROM charge_lines WHERE status = 'unbilled'"
-        " ORDER BY encounter_id, line_no"
+    for lid, eid, no, text in conn.execute(
+        "SELECT id, encounter_id, line_no, json_array(code, modifier1, modifier2, modifier3,"
+        " modifier4, dx_pointers, units, charge_cents) FROM charge_lines"
+        " WHERE status = 'unbilled' ORDER BY encounter_id, line_no"
     ):
-        lid, eid, no, code, m1, m2, m3, m4, ptrs, units, cents = row  # (unpacked at once)
         if eid != last:
             last = eid
             lines = []
@@ -126,23 +131,11 @@ def candidates(conn: Database, through: str, table: str = "_gen_enc") -> dict[in
                     "place_of_service": keep(pos, pos),
                     "lines": lines,
                 }
-        billed = codes.get(code)
-        if billed is None:
-            billed = codes[code] = keep(c := (code or "").strip().upper(), c)
-        add(
-            ChargeLine(
-                lid,
-                no,
-                billed,
-                m1 and keep(m1, m1),
-                m2 and keep(m2, m2),
-                m3 and keep(m3, m3),
-                m4 and keep(m4, m4),
-                ptrs and keep(ptrs, ptrs),
-                units,
-                keep(cents, cents),
-            )
-        )
+        got = values.get(text)
+        if got is None:
+            code, *rest = json.loads(text)
+            got = values[text] = ((code or "").strip().upper(), *rest)
+        add(ChargeLine(lid, no, *got))
     del heads
     from .content import load_claim_fields, temp_ids
 
