@@ -5,6 +5,7 @@ hold (NULLs, DEFAULT values, integers, text with quotes, control characters and 
 floats, blobs)."""
 
 import enum
+import hashlib
 import random
 
 import pytest
@@ -421,3 +422,38 @@ def test_rows_numbered_later_pack_what_plan_batches_reads_back(db, table, monkey
     planned.add_unnumbered(table, names[::-1], rows)
     with pytest.raises(ValueError):  # another column order than the rows held
         planned.add_unnumbered(table, names, rows)
+
+
+@pytest.mark.parametrize("table", PLANNED)
+def test_the_row_text_written_out_per_table_is_row_digests(db, table):
+    """audit._row_text (the planned rows' JSON written out once per table, issue 15) gives the
+    digest row_digest gives, for every value a planned column stores as given (quotes,
+    backslashes, controls, non-ASCII, empty text, a str subclass, None, the DEFAULT, big
+    integers, bools, an IntEnum), the row given in any column order; a row of another width
+    or a value of another type is refused, and PlannedDigests reads the table back."""
+    idcol = audit.rowid_column(db, table)
+    defaults = _defaults(db, table)
+    ids = [*range(1, 301)]
+    names, rows = _planned_rows(db, table, ids, f"text-{table}")
+    planning = audit._Planning(db, table, "temp.t", names)
+    assert planning.usable
+    kinds = _kinds(db, table)
+    rnd = random.Random(f"text-{table}")
+    big = [2**63 - 1, -(2**63), 10**30, -(10**30)]  # Python ints past SQLite's: text only
+    for k, row in enumerate(rows):
+        values = dict(zip(names, row, strict=True))
+        if k % 3 == 0:
+            for n in names:
+                if kinds[n] == "INTEGER" and n != idcol:
+                    values[n] = rnd.choice(big)
+        given = tuple(values[n] for n in names)
+        text = planning._text(given)
+        mine = hashlib.sha256(f"{planning._head}{values[idcol]},{{{text}}}]".encode()).hexdigest()
+        want = {n: int(v) if isinstance(v, bool | enum.IntEnum) else v for n, v in values.items()}
+        assert mine == audit.row_digest(table, values[idcol], want, defaults), (table, k)
+    for bad in (rows[0] + (1,), rows[0][:-1]):
+        with pytest.raises(ValueError):
+            planning._text(bad)
+        planned = audit.PlannedDigests("temp.t_", "temp.t_batches")
+        planned.add(db, table, names, [bad])
+        assert not planned._tables[table, f"temp.t_{table}"].usable
