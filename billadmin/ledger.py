@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
+from collections.abc import Callable, Iterable
+from typing import Any
 
 INVOICE_FIELDS = (
     "number",
@@ -41,23 +44,44 @@ def content_hash(invoice: dict, lines: list[dict]) -> str:
     json.dumps({"invoice": {field: value}, "lines": [{field: value}, ...]}, sort_keys=True,
     separators=(",", ":")) of INVOICE_FIELDS and LINE_FIELDS (a missing field is null)."""
     # The text is joined from each sorted key's encoded prefix and each value's encoding rather
-    # than by json.dumps of dicts built for it: a run hashes every claim it issues (issue 15),
-    # and this takes about 40% less. tests/test_digest_fast.py holds it to json.dumps.
-    inv = ",".join([p + _json_value(invoice.get(k)) for k, p in _INVOICE_KEYS])
-    body = ",".join(
-        [
-            "{" + ",".join([p + _json_value(ln.get(k)) for k, p in _LINE_KEYS]) + "}"
-            for ln in sorted(lines, key=lambda x: x["line_no"])
-        ]
-    )
+    # than by json.dumps of dicts built for it (about 40% less), by functions written out for
+    # the two field lists (_object_text: about 25% less again): a run hashes every claim it
+    # issues (issue 15). tests/test_digest_fast.py holds it to json.dumps.
+    if len(lines) > 1:
+        lines = sorted(lines, key=_LINE_NO)
+    body = ",".join(["{" + _line_text(ln) + "}" for ln in lines])
+    inv = _invoice_text(invoice)
     return hashlib.sha256(f'{{"invoice":{{{inv}}},"lines":[{body}]}}'.encode()).hexdigest()
 
 
-# (field, its encoded key and colon) in sorted order: the order sort_keys=True writes them in
 _json_str = json.encoder.encode_basestring_ascii  # what json.dumps does with a str
-_INVOICE_KEYS = [(k, _json_str(k) + ":") for k in sorted(INVOICE_FIELDS)]
-_LINE_KEYS = [(k, _json_str(k) + ":") for k in sorted(LINE_FIELDS)]
 _ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+_LINE_NO = operator.itemgetter("line_no")
+
+
+def _object_text(fields: Iterable[str]) -> Callable[[dict], str]:
+    """A function of a dict giving the inside of json.dumps({f: d.get(f) for f in fields},
+    sort_keys=True, separators=(",", ":")): `",".join([_json_str(f) + ":" + _json_value(d.get(f))
+    for f in sorted(fields)])` written out once (as dataclasses write their methods), each
+    value's type tested inline, because the loop and a call a value cost as much as the
+    encoding. For fields ["units"] the source is
+        def text(d):
+            g = d.get
+            v0 = g(f0)
+            return f"{k0}{s(v0) if type(v0) is str else i(v0) if type(v0) is int else j(v0)}"
+    with f0 = "units", k0 = '"units":' given as names: no field or value is in the source."""
+    names: dict[str, Any] = {"s": _json_str, "i": int.__repr__, "j": _json_value}
+    body, pieces = [], []
+    for n, f in enumerate(sorted(fields)):
+        names[f"f{n}"], names[f"k{n}"] = f, _json_str(f) + ":"
+        body.append(f"    v{n} = g(f{n})\n")
+        pieces.append(
+            f"{{k{n}}}{{s(v{n}) if type(v{n}) is str else i(v{n}) if type(v{n}) is int"
+            f" else j(v{n})}}"
+        )
+    source = f'def text(d):\n    g = d.get\n{"".join(body)}    return f"{",".join(pieces)}"\n'
+    exec(source, names)  # our own source: variable names, never data
+    return names["text"]
 
 
 def _json_value(v) -> str:
@@ -68,6 +92,10 @@ def _json_value(v) -> str:
     if type(v) is int:
         return int.__repr__(v)
     return "null" if v is None else _ENCODE(v)
+
+
+_invoice_text = _object_text(INVOICE_FIELDS)
+_line_text = _object_text(LINE_FIELDS)
 
 
 def stored_content_hash(conn, invoice_id: int) -> str:
