@@ -213,3 +213,40 @@ def test_candidates_read_every_value_exactly(cdb):
     assert [type(ln["charge_cents"]) for ln in enc["lines"]] == [int] * 5
     ids = [r[0] for r in cdb.execute("SELECT id FROM charge_lines ORDER BY line_no")]
     assert [ln["charge_line_id"] for ln in enc["lines"]] == ids
+
+
+def test_check_claim_memo_keeps_each_answer_to_its_own_inputs():
+    """holds.check_claim with a run's memo answers as without one: a line's answer is kept per
+    pointers, number of diagnoses and amounts, a party's per patient, coverage and payer."""
+    addr = {"address1": "1 Main St", "city": "Springfield", "state": "IL", "zip": "62701"}
+    pat = {"id": 1, **addr}
+    no_id = {"id": None, **addr, "zip": "1"}  # (not kept: no id to key it by)
+    good = {"id": 1, "member_id": "M1", "relationship": "self"}
+    blank = {"id": 2, "member_id": "", "relationship": "self"}
+    payer = {"id": 1, "code": "KEY", "x12_payer_id": "12345"}
+
+    def line(no, ptrs, cents=100, units=1):
+        return {"line_no": no, "dx_pointers": ptrs, "charge_cents": cents, "units": units}
+
+    cases = [  # (lines, diagnoses, patient, coverage) -> (rule, line) found, written by hand
+        ([line(1, "1,2"), line(2, "1", -5)], ["E11.9"], pat, good),
+        ([line(1, "1,2"), line(2, "1", -5)], ["E11.9", "I10"], pat, good),
+        ([line(1, "1"), line(2, "1", 100, 0)], [], pat, blank),
+        ([line(1, "1")], ["E11.9"], no_id, good),
+        ([line(1, "1")], ["E11.9"], {**no_id, "zip": "62701"}, good),
+    ]
+    expected = [
+        [("CLAIM-POINTER", 1), ("CLAIM-CHARGE", 2)],
+        [("CLAIM-CHARGE", 2)],
+        [("CLAIM-NO-DX", None), ("CLAIM-POINTER", 1), ("CLAIM-POINTER", 2)]
+        + [("CLAIM-CHARGE", 2), ("CLAIM-MEMBER-ID", None)],
+        [("CLAIM-ADDRESS", None)],
+        [],
+    ]
+    memo: dict = {}
+    for (lines, dx, patient, cov), want in zip(cases, expected, strict=True):
+        enc = {"id": 7, "number": "E7", "lines": lines}
+        alone = holds.check_claim(enc, dx, patient, cov, payer)
+        shared = holds.check_claim(enc, dx, patient, cov, payer, memo)
+        assert shared == alone
+        assert [(f.rule, f.line) for f in shared] == want

@@ -161,36 +161,54 @@ def check_claim(
     on `cov` to `payer`, and the scrubber's X12-* rules, so a run without it holds them too.
     `memo` (a run's dict) keeps what depends only on the patient, coverage and payer, and on a
     line's pointers and amounts: a patient's encounters are checked against them once."""
-    out = []
-
-    def add(rule: str, message: str | None, line: int | None = None) -> None:
-        if message:
-            out.append(claim_finding(rule, message, enc, line))
-
-    add("CLAIM-NO-DX", claim.no_dx(len(dx)))
-    add("CLAIM-LINES", claim.too_many_lines(len(enc["lines"])))
+    out: list[Finding] = []
     n_dx = len(dx)
-    for ln in enc["lines"]:
-        key = ("line", ln["dx_pointers"], n_dx, ln["charge_cents"], ln["units"])
-        got = memo.get(key) if memo is not None else None
+    lines = enc["lines"]
+    msg = claim.no_dx(n_dx)
+    if msg:
+        out.append(claim_finding("CLAIM-NO-DX", msg, enc))
+    msg = claim.too_many_lines(len(lines))
+    if msg:
+        out.append(claim_finding("CLAIM-LINES", msg, enc))
+    # the line answers and the party answers in dicts of their own in the memo: a run checks
+    # 300,000 lines (one key and one lookup each, no call where nothing is found)
+    if memo is None:
+        memo = {}
+    by_line = memo.get("lines")
+    if by_line is None:
+        by_line = memo["lines"] = {}
+    for ln in lines:
+        key = (ln["dx_pointers"], n_dx, ln["charge_cents"], ln["units"])
+        got = by_line.get(key)
         if got is None:
-            got = [("CLAIM-POINTER", m) for m in claim.pointer_problems(ln["dx_pointers"], n_dx)]
-            charge = claim.charge_problem(ln["charge_cents"], ln["units"])
-            if charge:
-                got.append(("CLAIM-CHARGE", charge))
-            if memo is not None:
-                memo[key] = got
-        for rule, msg in got:
-            add(rule, msg, ln["line_no"])
-    pkey = ("party", patient.get("id"), cov.get("id"), payer.get("id"))
-    party = memo.get(pkey) if memo is not None and pkey[1] is not None else None
-    if party is None:
+            got = by_line[key] = _line_problems(*key)
+        if got:
+            no = ln["line_no"]
+            out += [claim_finding(rule, m, enc, no) for rule, m in got if m]
+    pid = patient.get("id")
+    party: list[tuple[str, str]] | None = None
+    if pid is None:  # (a patient without an id is not kept)
         party = _party_problems(patient, cov, payer)
-        if memo is not None and pkey[1] is not None:
-            memo[pkey] = party
-    for rule, msg in party:
-        add(rule, msg)
+    else:
+        by_party = memo.get("parties")
+        if by_party is None:
+            by_party = memo["parties"] = {}
+        pkey = (pid, cov.get("id"), payer.get("id"))
+        party = by_party.get(pkey)
+        if party is None:
+            party = by_party[pkey] = _party_problems(patient, cov, payer)
+    for rule, m in party:
+        out.append(claim_finding(rule, m, enc))
     return out
+
+
+def _line_problems(ptrs: str | None, n_dx: int, cents: int, units: int) -> list[tuple[str, str]]:
+    """check_claim's rules over one line: its pointers against n_dx diagnoses, its amounts."""
+    got = [("CLAIM-POINTER", m) for m in claim.pointer_problems(ptrs, n_dx)]
+    charge = claim.charge_problem(cents, units)
+    if charge:
+        got.append(("CLAIM-CHARGE", charge))
+    return got
 
 
 def _party_problems(patient: dict, cov: dict, payer: dict) -> list[tuple[str, str]]:
