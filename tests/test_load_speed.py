@@ -157,7 +157,7 @@ def test_generate_asks_the_scrubber_only_for_the_rules_it_keeps(claims_db, tmp_p
     def everything(conn, *, encounter_ids=None, as_of=None):  # no `rules`: asked for all
         return check(conn, encounter_ids=encounter_ids, as_of=as_of)
 
-    def run(scrub, name):
+    def run(scrub, name, **kw):
         res = gen.generate(
             claims_db,
             today=ifx.TODAY,
@@ -166,6 +166,7 @@ def test_generate_asks_the_scrubber_only_for_the_rules_it_keeps(claims_db, tmp_p
             out_dir=tmp_path / name,
             dry_run=True,
             pdf=False,
+            **kw,
         )
         return res.warnings, [(h.encounter, h.findings) for h in res.held]
 
@@ -176,6 +177,9 @@ def test_generate_asks_the_scrubber_only_for_the_rules_it_keeps(claims_db, tmp_p
     assert fast == slow
     held = {(number, f.rule) for number, fs in fast[1] for f in fs}
     assert {("E-LINES", "CLAIM-LINES"), ("E-NODX", "CLM-DX"), ("E-ADDR", "CLAIM-ADDRESS")} <= held
+    # a chosen set (--payer: the scrubber is given the encounters' ids)
+    fast, slow = run(spy, "fast-mcr", payer="MCR"), run(everything, "slow-mcr", payer="MCR")
+    assert fast == slow and fast[1]
 
 
 def test_candidates_read_every_value_exactly(cdb):
