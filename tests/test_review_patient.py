@@ -147,3 +147,131 @@ def test_ctrl_c_at_each_step_writes_nothing_and_the_next_run_bills_it_right(
     res = _run(db, tmp_path / "o")
     assert sorted((r["number"], r["total_cents"]) for r in res.issued) == ISSUED
     _assert_billed_once(db)
+
+
+def _aging(st: dict) -> dict[str, int]:
+    return {a["bucket"]: a["amount_cents"] for a in st["aging"] if a["amount_cents"]}
+
+
+def test_a_second_run_committed_while_prepared_bills_nothing_twice(
+    db, db_path, tmp_path, monkeypatch
+):
+    """Another `invoice generate` bills the whole practice while this one is prepared: this one
+    is prepared again and issues nothing; the patient series has no gap or duplicate (the next
+    patient number is P000004) and the credit is applied once."""
+    from test_generate_lock import Paused
+
+    _practice(db)
+    other = {}
+
+    def second_run(n):
+        if n == 1:
+            conn = dbmod.connect(db_path)
+            other["res"] = _run(conn, tmp_path / "other")
+            conn.close()
+
+    paused = Paused(monkeypatch, on_pause=second_run)
+    res = _run(db, tmp_path / "o")
+    assert sorted((r["number"], r["total_cents"]) for r in other["res"].issued) == ISSUED
+    # this run's file, the other run's; prepared again, this run has no file to check
+    assert paused.calls == 2
+    assert res.issued == []
+    _assert_billed_once(db)
+    assert db.execute("SELECT next_number FROM series WHERE kind = 'patient'").fetchone() == (4,)
+
+
+def test_credit_the_readset_missed_is_caught_under_the_lock(db, db_path, tmp_path, monkeypatch):
+    """Dee's statement content is planned (no credit then); a 20.00 co-pay she pays on
+    2026-06-20 (not a billed day) is held as credit while the run is prepared, and the readset is
+    blinded to it (as a change it missed would be): under the lock the credit is found for a
+    patient whose content was planned, so the run is prepared again rather than storing a
+    statement without it. Dee's P000002 then shows 20.00 paid, 175.00 - 20.00 = 155.00 due."""
+    from test_generate_lock import Paused
+
+    ids = _practice(db)
+
+    def credit(n):
+        if n == 1:
+            conn = dbmod.connect(db_path)
+            with dbmod.write(conn):
+                fx.copay_payment(conn, ids["dee"], 2000, "2026-06-20")
+            conn.close()
+
+    real = readset.changed
+    monkeypatch.setattr(
+        readset, "changed", lambda a, b: [p for p in real(a, b) if p != "statement_credits"]
+    )
+    paused = Paused(monkeypatch, on_pause=credit)
+    said: list[str] = []
+    _run(db, tmp_path / "o", progress=lambda step, *a: said.append(step))
+    assert paused.calls == 2
+    # sent back by the check under the lock (patient_invoices.PlanChanged), not by the readset
+    assert [s for s in said if "changed while" in s] == [
+        "patient credit changed while the run was prepared: preparing it again"
+    ]
+    st = _statement(db, "P000002")
+    assert (st["patient_paid_cents"], st["balance_due_cents"]) == (2000, 15500)
+    assert st["aging"][0] == {"bucket": "0-30", "amount_cents": 15500}
+    assert db.execute(
+        "SELECT i.number, a.amount_cents FROM payment_allocations a"
+        " JOIN invoices i ON i.id = a.invoice_id ORDER BY i.number"
+    ).fetchall() == [("P000001", 2000), ("P000002", 2000)]
+    assert integrity.run_checks(db) == []
+
+
+def test_an_event_written_meanwhile_comes_before_the_patient_invoices_events(
+    db, tmp_path, monkeypatch, cli
+):
+    """Run 1 bills the practice. Cy pays his 120.00 at the desk while run 2 is prepared (Cy has
+    nothing in run 2, so nothing run 2 read changed: prepared once); his P000001's 'paid' event
+    takes the event id run 2 planned for its first event, so run 2's events (Ann's H2 claim
+    C000002, Dee's new visit V3, a 99212 at 95.00, P000004) follow it, sealed row by row instead
+    of by their planned batches. Dee's P000004: 95.00 due, her account 95.00 + P000002's
+    175.00 = 270.00 in 0-30."""
+    from test_generate_lock import Paused
+
+    ids = _practice(db)
+    _run(db, tmp_path / "r1")
+    with dbmod.write(db):
+        ifx.outpatient(db, ids["a"], "H2", ids["facility"])
+        fx.encounter(db, ids["dee"], "2026-06-20", [("99212", 9500)], number="V3")
+
+    def pay(n):
+        if n == 1:
+            r = cli("payment", "post", "2001", "120.00", "--method", "cash")
+            assert r.exit_code == 0, r.stderr
+
+    paused = Paused(monkeypatch, on_pause=pay)
+    res = _run(db, tmp_path / "r2")
+    assert paused.calls == 1
+    assert [(r["number"], r["total_cents"]) for r in res.issued] == [
+        ("C000002", 257000),
+        ("P000004", 9500),
+    ]
+    st = _statement(db, "P000004")
+    assert (st["patient_paid_cents"], st["balance_due_cents"]) == (0, 9500)
+    assert _aging(st) == {"0-30": 9500 + 17500}
+    events = db.execute(
+        "SELECT i.number, e.status FROM invoice_events e JOIN invoices i ON i.id = e.invoice_id"
+        " WHERE e.id > (SELECT MAX(e2.id) FROM invoice_events e2 JOIN invoices i2"
+        " ON i2.id = e2.invoice_id WHERE i2.number = 'P000003') ORDER BY e.id"
+    ).fetchall()
+    assert events == [
+        ("P000001", "paid"),
+        ("C000002", "issued"),
+        ("C000002", "sent"),
+        ("P000004", "issued"),
+    ]
+    # P000004's 'issued' event sealed on its own, not by the batch planned for another id
+    (eid,) = db.execute(
+        "SELECT e.id FROM invoice_events e JOIN invoices i ON i.id = e.invoice_id"
+        " WHERE i.number = 'P000004'"
+    ).fetchone()
+    assert not db.execute(
+        "SELECT 1 FROM row_seals WHERE tbl = 'invoice_events' AND last_id IS NOT NULL"
+        " AND ? BETWEEN row_id AND last_id",
+        (eid,),
+    ).fetchone()
+    assert integrity.run_checks(db) == []
+    r = cli("check")
+    assert r.exit_code == 0, r.stdout + r.stderr
