@@ -275,3 +275,176 @@ def test_an_event_written_meanwhile_comes_before_the_patient_invoices_events(
     assert integrity.run_checks(db) == []
     r = cli("check")
     assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def _earlier_practice(conn, run_one_out) -> dict[str, int]:
+    """The hospital's practice (Ann's H1 on 2026-06-10 for run 2's file) with Dee (MRN 2002) and
+    Flo (MRN 2005), each a visit on 2026-05-0x billed on 2026-05-20 by run 1: Dee's P000001 and
+    Flo's P000002, 175.00 each. Then Dee's visit V3 (2026-06-12, a 99213 at 140.00) and Flo's
+    V5 (2026-06-13, 140.00) with a 500.00 payment held as her credit (2026-06-12)."""
+    import datetime as dt
+
+    with dbmod.write(conn):
+        ids = ifx.hospital(conn)
+        ifx.outpatient(conn, ids["a"], "H1", ids["facility"])
+        ids["dee"] = dee = fx.patient(conn, "2002", "Dee", "Doe")
+        fx.encounter(conn, dee, "2026-05-01", [("99203", 17500)], number="V0")
+        ids["flo"] = flo = fx.patient(conn, "2005", "Flo", "Fay")
+        fx.encounter(conn, flo, "2026-05-02", [("99203", 17500)], number="W0")
+    res = gen.generate(
+        conn, today=dt.date(2026, 5, 20), scrub=fx.no_scrub, out_dir=run_one_out, pdf=False
+    )
+    assert [(r["number"], r["total_cents"]) for r in res.issued] == [
+        ("P000001", 17500),
+        ("P000002", 17500),
+    ]
+    with dbmod.write(conn):
+        fx.encounter(conn, dee, "2026-06-12", [("99213", 14000)], number="V3")
+        fx.copay_payment(conn, flo, 50000, "2026-06-12")
+        fx.encounter(conn, flo, "2026-06-13", [("99213", 14000)], number="V5")
+    return ids
+
+
+def test_a_payment_on_the_patients_older_invoice_while_prepared(db, tmp_path, monkeypatch, cli):
+    """Dee pays 50.00 at the desk while run 2 is prepared with her statement content planned:
+    it pays her oldest open invoice, P000001 (175.00 - 50.00 = 125.00 open), so the run is
+    prepared again and her new P000003 (140.00, issued 2026-06-30) shows her account as it is
+    then: 140.00 in 0-30 and P000001's 125.00 in 31-60 (issued 2026-05-20, 41 days). Flo, holding
+    500.00 of credit with one invoice in the run (content under the lock): the credit pays her
+    oldest first, P000002's 175.00, then P000004's 140.00 (nothing due, nothing aged), and
+    500.00 - 175.00 - 140.00 = 185.00 stays credit."""
+    from test_generate_lock import Paused
+
+    _earlier_practice(db, tmp_path / "r1")
+
+    def pay(n):
+        if n == 1:
+            r = cli("payment", "post", "2002", "50.00", "--method", "cash")
+            assert r.exit_code == 0, r.stderr
+
+    paused = Paused(monkeypatch, on_pause=pay)
+    res = _run(db, tmp_path / "r2")
+    assert paused.calls == 2
+    assert [(r["number"], r["total_cents"]) for r in res.issued] == [
+        ("C000001", 257000),
+        ("P000003", 14000),
+        ("P000004", 14000),
+    ]
+    dee = _statement(db, "P000003")
+    assert (dee["patient_paid_cents"], dee["balance_due_cents"]) == (0, 14000)
+    assert _aging(dee) == {"0-30": 14000, "31-60": 12500}
+    flo = _statement(db, "P000004")
+    assert (flo["patient_paid_cents"], flo["balance_due_cents"]) == (14000, 0)
+    assert _aging(flo) == {}
+    assert db.execute(
+        "SELECT i.number, a.amount_cents FROM payment_allocations a JOIN invoices i"
+        " ON i.id = a.invoice_id JOIN payments p ON p.id = a.payment_id"
+        " WHERE p.kind = 'copay' ORDER BY a.id"
+    ).fetchall() == [("P000002", 17500), ("P000004", 14000)]
+    assert db.execute(
+        "SELECT SUM(amount_cents) FROM unapplied_credits c JOIN patients p"
+        " ON p.id = c.patient_id WHERE p.mrn = '2005'"
+    ).fetchone() == (18500,)
+    assert integrity.run_checks(db) == []
+    r = cli("check")
+    assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_a_minors_coverage_added_while_prepared(db, db_path, tmp_path, monkeypatch):
+    """Kid (MRN 2003, born 2015) was covered by Mom's Keystone plan until 2026-05-31, so the
+    visit of 2026-06-12 (a 99213 at 90.00) is billed to the patient, addressed to Mom. While the
+    run is prepared Dad's Blue Valley plan is recorded from 2026-06-20 (member BVH12345678): the
+    run is prepared again and the statement is addressed to Dad (the latest coverage held by
+    someone else) and shows that insurance, member ****5678, on file."""
+    from test_generate_lock import Paused
+
+    with dbmod.write(db):
+        ids = ifx.hospital(db)
+        ifx.outpatient(db, ids["a"], "H1", ids["facility"])
+        kid = fx.patient(db, "2003", "Kid", "Minor", dob="2015-01-01")
+        fx.coverage(
+            db,
+            kid,
+            "KEY",
+            member="KEY00003",
+            eff_to="2026-05-31",
+            relationship="child",
+            sub_first="Mom",
+            sub_last="Minor",
+        )
+        fx.encounter(db, kid, "2026-06-12", [("99213", 9000)], number="V4")
+
+    def dad(n):
+        if n == 1:
+            conn = dbmod.connect(db_path)
+            with dbmod.write(conn):
+                fx.coverage(
+                    conn,
+                    kid,
+                    "BVH",
+                    member="BVH12345678",
+                    eff_from="2026-06-20",
+                    relationship="child",
+                    sub_first="Dad",
+                    sub_last="Minor",
+                )
+            conn.close()
+
+    paused = Paused(monkeypatch, on_pause=dad)
+    _run(db, tmp_path / "o")
+    assert paused.calls == 2
+    st = _statement(db, "P000001")
+    assert st["guarantor"]["name"] == "Dad Minor (for Kid Minor)"
+    assert st["insurance"] == [{"payer": "Blue Valley HMO", "member": "****5678"}]
+    assert (st["total_cents"], st["balance_due_cents"]) == (9000, 9000)
+    assert integrity.run_checks(db) == []
+
+
+def test_a_payer_scoped_run_then_the_full_run(db, tmp_path):
+    """`--payer MCR` bills Ann's claim only (no patient invoice, no patient number taken); the
+    full run after it numbers the patient invoices from P000001, as the rules say."""
+    _practice(db)
+    res = _run(db, tmp_path / "o1", payer="MCR")
+    assert [(r["number"], r["total_cents"]) for r in res.issued] == [("C000001", 257000)]
+    assert db.execute("SELECT next_number FROM series WHERE kind = 'patient'").fetchone() == (1,)
+    res = _run(db, tmp_path / "o2")
+    assert sorted((r["number"], r["total_cents"]) for r in res.issued) == ISSUED[1:]
+    _assert_billed_once(db)
+
+
+def test_a_credit_paid_invoice_voided_with_rebill_is_billed_again(db, tmp_path, cli):
+    """Cy's P000001 (140.00, 20.00 paid by his co-pay) is voided with --rebill: the credit note
+    takes the whole 140.00 off, so the 20.00 paid is his credit as P000001's negative balance
+    (-20.00, refundable: accounts/refunds.py), not held credit (unapplied_credits), and V1 is
+    unbilled. The next run bills V1 again as P000004 (the next patient number): 140.00 due, the
+    negative balance not applied (as before issue 15: apply_credit applies held credit only).
+    Eve's voided P000003 (the facility claim H3) is billed again as P000005, 2,570.00 due."""
+    _practice(db)
+    _run(db, tmp_path / "o1")
+    for number in ("P000001", "P000003"):
+        r = cli("invoice", "void", number, "--reason", "wrong visit", "--rebill")
+        assert r.exit_code == 0, r.stdout + r.stderr
+    res = _run(db, tmp_path / "o2")
+    assert [(r["number"], r["total_cents"]) for r in res.issued] == [
+        ("P000004", 14000),
+        ("P000005", 257000),
+    ]
+    st = _statement(db, "P000004")
+    assert (st["patient_paid_cents"], st["balance_due_cents"]) == (0, 14000)
+    assert _aging(st) == {"0-30": 14000}  # P000001's -20.00 is no balance due
+    assert _statement(db, "P000005")["balance_due_cents"] == 257000
+    # the co-pay held, applied once; P000001: 140.00 - 140.00 credited - 20.00 paid
+    assert db.execute("SELECT SUM(amount_cents) FROM unapplied_credits").fetchone() == (0,)
+    assert db.execute(
+        "SELECT b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents"
+        " FROM invoice_balances b WHERE b.number = 'P000001'"
+    ).fetchone() == (-2000,)
+    # H3 billed again: its link to the voided P000003 stays, as history
+    assert db.execute(
+        "SELECT i.number, c.status FROM inst_claim_invoices l JOIN invoices i"
+        " ON i.id = l.invoice_id JOIN inst_claims c ON c.id = l.claim_id ORDER BY i.number"
+    ).fetchall() == [("C000001", "billed"), ("P000003", "billed"), ("P000005", "billed")]
+    assert integrity.run_checks(db) == []
+    r = cli("check")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert _run(db, tmp_path / "o3").issued == []
