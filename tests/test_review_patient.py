@@ -324,7 +324,6 @@ def test_a_payment_on_the_patients_older_invoice_while_prepared(db, tmp_path, mo
 
     paused = Paused(monkeypatch, on_pause=pay)
     res = _run(db, tmp_path / "r2")
-    assert paused.calls == 2
     assert [(r["number"], r["total_cents"]) for r in res.issued] == [
         ("C000001", 257000),
         ("P000003", 14000),
@@ -345,6 +344,7 @@ def test_a_payment_on_the_patients_older_invoice_while_prepared(db, tmp_path, mo
         "SELECT SUM(amount_cents) FROM unapplied_credits c JOIN patients p"
         " ON p.id = c.patient_id WHERE p.mrn = '2005'"
     ).fetchone() == (18500,)
+    assert paused.calls == 2  # prepared again
     assert integrity.run_checks(db) == []
     r = cli("check")
     assert r.exit_code == 0, r.stdout + r.stderr
@@ -392,11 +392,11 @@ def test_a_minors_coverage_added_while_prepared(db, db_path, tmp_path, monkeypat
 
     paused = Paused(monkeypatch, on_pause=dad)
     _run(db, tmp_path / "o")
-    assert paused.calls == 2
     st = _statement(db, "P000001")
     assert st["guarantor"]["name"] == "Dad Minor (for Kid Minor)"
     assert st["insurance"] == [{"payer": "Blue Valley HMO", "member": "****5678"}]
     assert (st["total_cents"], st["balance_due_cents"]) == (9000, 9000)
+    assert paused.calls == 2  # prepared again
     assert integrity.run_checks(db) == []
 
 
@@ -448,3 +448,118 @@ def test_a_credit_paid_invoice_voided_with_rebill_is_billed_again(db, tmp_path, 
     r = cli("check")
     assert r.exit_code == 0, r.stdout + r.stderr
     assert _run(db, tmp_path / "o3").issued == []
+
+
+def _transfer_practice(conn, run_one_out) -> dict[str, int]:
+    """Tom (MRN 1004, Keystone): his visit of 2026-06-01 (a 99214 at 200.00) is claim C000001,
+    billed by run 1; Keystone's answer moves a 30.00 deductible (PR-1) and 10.00 coinsurance
+    (PR-2) on its line to him. Ann's H1 (C000002, an 837I) gives run 2 a file to pause at."""
+    with dbmod.write(conn):
+        ids = ifx.hospital(conn)
+        ids["tom"] = tom = fx.patient(conn, "1004", "Tom", "Tate")
+        fx.coverage(conn, tom, "KEY", member="KEY00004")
+        fx.encounter(conn, tom, "2026-06-01", [("99214", 20000)], number="A4")
+    assert [r["number"] for r in _run(conn, run_one_out).issued] == ["C000001"]
+    with dbmod.write(conn):
+        ifx.outpatient(conn, ids["a"], "H1", ids["facility"])
+        (ids["claim"], ids["line"]) = conn.execute(
+            "SELECT i.id, l.id FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id"
+            " WHERE i.number = 'C000001'"
+        ).fetchone()
+        for reason, cents in (("1", 3000), ("2", 1000)):
+            conn.execute(
+                "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
+                " amount_cents, source, created_on, created_at)"
+                " VALUES (?, ?, 'PR', ?, ?, 'transfer', '2026-06-20', ?)",
+                (ids["claim"], ids["line"], reason, cents, fx.NOW),
+            )
+    return ids
+
+
+def test_insurance_paid_on_the_transfers_claim_while_prepared(db, db_path, tmp_path, monkeypatch):
+    """Keystone's 120.00 payment and 50.00 contractual write-off (CO-45) on C000001's line are
+    posted while run 2 is prepared, Tom's statement content planned (what insurance paid: none
+    then): the run is prepared again and the statement shows the line's 200.00 charge once,
+    120.00 paid by insurance, 50.00 adjusted, and 30.00 + 10.00 = 40.00 due from Tom."""
+    from test_generate_lock import Paused
+
+    ids = _transfer_practice(db, tmp_path / "r1")
+
+    def remit(n):
+        if n == 1:
+            conn = dbmod.connect(db_path)
+            with dbmod.write(conn):
+                pay = conn.execute(
+                    "INSERT INTO payments (kind, payer_id, amount_cents, method, received_on,"
+                    " created_at) VALUES ('insurance', ?, 12000, 'eft', '2026-06-20', ?)",
+                    (fx.payer_id(conn, "KEY"), fx.NOW),
+                ).lastrowid
+                conn.execute(
+                    "INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id,"
+                    " amount_cents) VALUES (?, ?, ?, 12000)",
+                    (pay, ids["claim"], ids["line"]),
+                )
+                conn.execute(
+                    "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code,"
+                    " reason_code, amount_cents, source, created_on, created_at)"
+                    " VALUES (?, ?, 'CO', '45', 5000, 'remit', '2026-06-20', ?)",
+                    (ids["claim"], ids["line"], fx.NOW),
+                )
+            conn.close()
+
+    paused = Paused(monkeypatch, on_pause=remit)
+    res = _run(db, tmp_path / "r2")
+    assert [(r["number"], r["total_cents"]) for r in res.issued] == [
+        ("C000002", 257000),
+        ("P000001", 4000),
+    ]
+    st = _statement(db, "P000001")
+    assert [(ln["claim"], ln["amount_cents"]) for ln in st["lines"]] == [
+        ("C000001", 3000),
+        ("C000001", 1000),
+    ]
+    assert (
+        st["charges_cents"],
+        st["insurance_paid_cents"],
+        st["adjusted_cents"],
+        st["balance_due_cents"],
+    ) == (20000, 12000, 5000, 4000)
+    assert paused.calls == 2  # prepared again
+    assert integrity.run_checks(db) == []
+
+
+def test_a_transfer_held_back_from_the_patient_while_prepared(db, db_path, tmp_path, monkeypatch):
+    """While run 2 is prepared, the 10.00 coinsurance is held back from Tom (a cob_routes row:
+    a patient-protection rule, no next payer): the run is prepared again and Tom's P000001
+    bills the 30.00 deductible only; the coinsurance is never billed to him."""
+    from test_generate_lock import Paused
+
+    ids = _transfer_practice(db, tmp_path / "r1")
+
+    def hold(n):
+        if n == 1:
+            conn = dbmod.connect(db_path)
+            with dbmod.write(conn):
+                conn.execute(
+                    "INSERT INTO cob_routes (adjustment_id, prior_invoice_id, rule, routed_at)"
+                    " SELECT id, invoice_id, 'protected', ? FROM adjustments"
+                    " WHERE source = 'transfer' AND reason_code = '2'",
+                    (fx.NOW,),
+                )
+            conn.close()
+
+    paused = Paused(monkeypatch, on_pause=hold)
+    res = _run(db, tmp_path / "r2")
+    assert [(r["number"], r["total_cents"]) for r in res.issued] == [
+        ("C000002", 257000),
+        ("P000001", 3000),
+    ]
+    st = _statement(db, "P000001")
+    assert [(ln["description"], ln["amount_cents"]) for ln in st["lines"]] == [
+        ("Deductible, claim C000001", 3000)
+    ]
+    assert st["balance_due_cents"] == 3000
+    assert paused.calls == 2  # prepared again
+    assert integrity.run_checks(db) == []
+    assert _run(db, tmp_path / "r3").issued == []
+    assert ids["tom"]
