@@ -563,3 +563,36 @@ def test_a_transfer_held_back_from_the_patient_while_prepared(db, db_path, tmp_p
     assert integrity.run_checks(db) == []
     assert _run(db, tmp_path / "r3").issued == []
     assert ids["tom"]
+
+
+def test_ctrl_c_after_the_commit_the_next_run_renders_the_statements(db, tmp_path, monkeypatch):
+    """Ctrl-C while the plan is dropped after the run's COMMIT (the PDFs not rendered yet): the
+    run is committed, its statements stored from the plan; the next run into the same folder
+    issues nothing and renders the three PDFs the run named (each has a balance due)."""
+    _practice(db)
+    out = tmp_path / "o"
+    real = gen.drop_planned
+    raised = []
+
+    def interrupted(conn, name):
+        if conn.execute("SELECT COUNT(*) FROM billing_runs").fetchone()[0] and not raised:
+            raised.append(True)
+            raise KeyboardInterrupt
+        real(conn, name)
+
+    monkeypatch.setattr(gen, "drop_planned", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=out, pdf=True)
+    monkeypatch.setattr(gen, "drop_planned", real)
+    assert db.execute("SELECT number, total_cents FROM invoices ORDER BY number").fetchall() == (
+        ISSUED
+    )
+    assert not list(out.glob("P*.pdf"))
+    res = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=out, pdf=True)
+    assert res.issued == []
+    assert sorted(p.name for p in out.glob("P*.pdf")) == [
+        "P000001.pdf",
+        "P000002.pdf",
+        "P000003.pdf",
+    ]
+    _assert_billed_once(db)  # the 837I put in place by the next run too: check is clean
