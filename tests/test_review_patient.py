@@ -572,7 +572,7 @@ def test_ctrl_c_after_the_commit_the_next_run_renders_the_statements(db, tmp_pat
     _practice(db)
     out = tmp_path / "o"
     real = gen.drop_planned
-    raised = []
+    raised: list[bool] = []
 
     def interrupted(conn, name):
         if conn.execute("SELECT COUNT(*) FROM billing_runs").fetchone()[0] and not raised:
