@@ -254,3 +254,24 @@ def test_check_claim_memo_keeps_each_answer_to_its_own_inputs():
         shared = holds.check_claim(enc, dx, patient, cov, payer, memo)
         assert shared == alone
         assert [(f.rule, f.line) for f in shared] == want
+
+
+def test_temp_ids_holds_the_ids_given_by_either_path():
+    """content.temp_ids fills its table from one JSON array when every id is a 64-bit int, and
+    row by row otherwise: both hold exactly the distinct ids given (a generator too)."""
+    import sqlite_utils
+
+    conn = sqlite_utils.Database(memory=True)
+    cases = [
+        [3, 1, 2, 3, -(2**63), 2**63 - 1],
+        (i for i in [5, 5, 7]),
+        [],
+        [1, True],  # a bool is not an int for the JSON path: stored as the integer 1 either way
+        ["8", 9],  # text: SQLite's INTEGER PRIMARY KEY takes '8' as 8, as the row-by-row path does
+    ]
+    expected = [[-(2**63), 1, 2, 3, 2**63 - 1], [5, 7], [], [1], [8, 9]]
+    for ids, want in zip(cases, expected, strict=True):
+        t = content.temp_ids(conn, "_t_ids", ids)
+        got = [r[0] for r in conn.execute(f"SELECT id FROM {t} ORDER BY id")]
+        assert got == want
+        assert all(type(r[0]) is int for r in conn.execute(f"SELECT id FROM {t}"))

@@ -90,7 +90,15 @@ def temp_ids(conn: Database, name: str, ids) -> str:
     """A temp table holding ids, for joins instead of giant IN lists."""
     conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY)")
     conn.execute(f"DELETE FROM {name}")
-    conn.conn.executemany(f"INSERT OR IGNORE INTO {name} (id) VALUES (?)", ((i,) for i in ids))
+    ids = list(ids)
+    if all(type(i) is int and -(2**63) <= i < 2**63 for i in ids):
+        # one statement over a JSON array: about 5x faster than an executemany of 1-tuples
+        # (issue 15: a run fills these with its 300,000 charge lines' ids)
+        conn.execute(
+            f"INSERT OR IGNORE INTO {name} (id) SELECT value FROM json_each(?)", (json.dumps(ids),)
+        )
+    else:
+        conn.conn.executemany(f"INSERT OR IGNORE INTO {name} (id) VALUES (?)", ((i,) for i in ids))
     return f"temp.{name}"
 
 
