@@ -596,3 +596,34 @@ def test_ctrl_c_after_the_commit_the_next_run_renders_the_statements(db, tmp_pat
         "P000003.pdf",
     ]
     _assert_billed_once(db)  # the 837I put in place by the next run too: check is clean
+
+
+def test_two_facility_claims_of_one_patient_each_statement_ages_the_other(db, tmp_path, cli):
+    """Eve has a second endoscopy, H4 (2026-06-12, 2,570.00), without coverage too: two patient
+    invoices for her in one run (P000003, P000004), so their statements are computed under the
+    lock, each after both are issued: each one's aging holds its own 2,570.00 and the other's,
+    5,140.00 in 0-30 (both issued 2026-06-30)."""
+    ids = _practice(db)
+    with dbmod.write(db):
+        ifx.outpatient(
+            db,
+            ids["eve"],
+            "H4",
+            ids["facility"],
+            statement_from="2026-06-12",
+            statement_through="2026-06-12",
+        )
+    res = _run(db, tmp_path / "o")
+    assert sorted((r["number"], r["total_cents"]) for r in res.issued) == ISSUED + [
+        ("P000004", 257000)
+    ]
+    for number in ("P000003", "P000004"):
+        st = _statement(db, number)
+        assert st["balance_due_cents"] == 257000, number
+        assert _aging(st) == {"0-30": 257000 + 257000}, number
+    # the others as ever: Cy's 120.00 after his credit, Dee's 175.00
+    assert _aging(_statement(db, "P000001")) == {"0-30": 12000}
+    assert _aging(_statement(db, "P000002")) == {"0-30": 17500}
+    assert integrity.run_checks(db) == []
+    r = cli("check")
+    assert r.exit_code == 0, r.stdout + r.stderr
