@@ -349,11 +349,17 @@ def _kept_rules(scrub: Callable) -> list[str] | None:
     those check_claim computes over the run's own bill-to (claim.GENERATE_RULES), whose
     findings _add_scrub_findings would drop. Not asking saves their work for every encounter
     (issue 15: four rules and two whole-scope queries at 100,000 encounters). None: a scrubber
-    without `rules` (tests inject some) is asked for everything, as before."""
+    without `rules` (tests inject some), or whose `rules` the caller bound (a partial, a
+    default other than None: those rules only), is called as before, without `rules`."""
     import inspect
 
     try:
-        takes = "rules" in inspect.signature(scrub).parameters
+        param = inspect.signature(scrub).parameters.get("rules")
     except (TypeError, ValueError):  # (a callable without a signature)
-        takes = False
+        param = None
+    takes = (
+        param is not None
+        and param.default is None
+        and param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)
+    )
     return [r for r in RULES if r not in claim.GENERATE_RULES] if takes else None
