@@ -7,6 +7,7 @@ clean (a 99213 at 140.00 to Medicare), E-SELF self-pay."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 
 import invoice_fixtures as ifx
@@ -105,3 +106,68 @@ def _issue(conn, out) -> gen.RunResult:
     return gen.generate(
         conn, today=ifx.TODAY, through=ifx.TODAY, scrub=check, out_dir=out, pdf=False
     )
+
+
+def test_ndcs_malformed_in_some_lines_of_encounters_sharing_a_day(cdb, tmp_path):  # noqa: F811
+    """The cuts' loading (line fields as one json_array text, a line found at its position, the
+    fields' dicts shared by value) and NDC-FORMAT/NDC-UNIT once per distinct dict, on a practice
+    the benchmark does not have. Ann (Medicare) has E1 and E2 the same day with the same
+    provider, each a 99213 at 140.00 and a J1100 (2 units, 9.00 the line): line 1's NDC well formed,
+    line 2's '123' with unit 'XX' and quantity '0' (NDC-FORMAT, and NDC-UNIT twice: no unit, no
+    quantity). Bo's E3: line 1 billed already with a bad NDC (not scrubbed), line 2's quantity
+    'abc' (NDC-UNIT), line 3 a CLIA number only. Cy's E4: every NDC well formed (issued,
+    C000001, 140.00 + 9.00 = 149.00). Ann's E5 is after --through. The same holds on the
+    scrubber's own run (`codes check`)."""
+    from billadmin import db as dbmod
+
+    with dbmod.write(cdb):
+        ifx.practice(cdb)
+        ann, bo, cy = (ifx.patient(cdb, mrn) for mrn in ("1001", "1002", "1003"))
+        for p in (ann, bo, cy):
+            ifx.coverage(cdb, p, "MCR")
+        two = [("99213", 14000), ("J1100", 900, "", "1", 2)]
+        e1 = ifx.encounter(cdb, ann, "2026-06-10", two, number="E1")
+        e2 = ifx.encounter(cdb, ann, "2026-06-10", two, number="E2")
+        e3 = ifx.encounter(cdb, bo, "2026-06-11", [*two, ("99212", 9000)], number="E3")
+        e4 = ifx.encounter(cdb, cy, "2026-06-12", two, number="E4")
+        ifx.encounter(cdb, ann, "2026-06-25", two, number="E5")
+        cdb.execute(
+            "UPDATE charge_lines SET status = 'billed' WHERE encounter_id = ? AND line_no = 1",
+            (e3,),
+        )
+        good, bad = ("12345678901", "ML", "1"), ("123", "XX", "0")
+        for eid, no, ndc, clia in [
+            (e1, 1, good, None),
+            (e1, 2, bad, None),
+            (e2, 2, bad, None),
+            (e3, 1, ("bad", None, None), None),
+            (e3, 2, ("12345678901", "UN", "abc"), None),
+            (e3, 3, (None, None, None), "11D0000001"),
+            (e4, 1, good, None),
+            (e4, 2, good, None),
+        ]:
+            cdb.execute(
+                "INSERT INTO charge_line_fields (encounter_id, line_no, ndc, ndc_unit,"
+                " ndc_quantity, clia) VALUES (?, ?, ?, ?, ?, ?)",
+                (eid, no, *ndc, clia),
+            )
+    bad_three = [(2, "NDC-FORMAT"), (2, "NDC-UNIT"), (2, "NDC-UNIT")]
+    want = {"E1": bad_three, "E2": bad_three, "E3": [(2, "NDC-UNIT")]}
+    res = gen.generate(
+        cdb,
+        today=ifx.TODAY,
+        through=dt.date(2026, 6, 20),
+        scrub=check,
+        out_dir=tmp_path / "o",
+        dry_run=True,
+        pdf=False,
+    )
+    assert {h.encounter: sorted((f.line, f.rule) for f in h.findings) for h in res.held} == want
+    assert [(r["number"], r["total_cents"]) for r in res.issued] == [("C000001", 14900)]
+    ndc = [f for f in check(cdb, as_of=ifx.TODAY) if f.rule.startswith("NDC-")]
+    by_number = {e1: "E1", e2: "E2", e3: "E3"}
+    assert {
+        n: sorted((f.line, f.rule) for f in ndc if f.encounter_id == eid)
+        for eid, n in by_number.items()
+    } == want
+    assert len(ndc) == 7  # (E4 and E5 have none)
