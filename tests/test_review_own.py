@@ -136,7 +136,7 @@ def test_ndcs_malformed_in_some_lines_of_encounters_sharing_a_day(cdb, tmp_path)
             (e3,),
         )
         good, bad = ("12345678901", "ML", "1"), ("123", "XX", "0")
-        for eid, no, ndc, clia in [
+        for eid, no, rec, clia in [
             (e1, 1, good, None),
             (e1, 2, bad, None),
             (e2, 2, bad, None),
@@ -149,7 +149,7 @@ def test_ndcs_malformed_in_some_lines_of_encounters_sharing_a_day(cdb, tmp_path)
             cdb.execute(
                 "INSERT INTO charge_line_fields (encounter_id, line_no, ndc, ndc_unit,"
                 " ndc_quantity, clia) VALUES (?, ?, ?, ?, ?, ?)",
-                (eid, no, *ndc, clia),
+                (eid, no, *rec, clia),
             )
     bad_three = [(2, "NDC-FORMAT"), (2, "NDC-UNIT"), (2, "NDC-UNIT")]
     want = {"E1": bad_three, "E2": bad_three, "E3": [(2, "NDC-UNIT")]}
@@ -164,10 +164,10 @@ def test_ndcs_malformed_in_some_lines_of_encounters_sharing_a_day(cdb, tmp_path)
     )
     assert {h.encounter: sorted((f.line, f.rule) for f in h.findings) for h in res.held} == want
     assert [(r["number"], r["total_cents"]) for r in res.issued] == [("C000001", 14900)]
-    ndc = [f for f in check(cdb, as_of=ifx.TODAY) if f.rule.startswith("NDC-")]
+    found = [f for f in check(cdb, as_of=ifx.TODAY) if f.rule.startswith("NDC-")]
     by_number = {e1: "E1", e2: "E2", e3: "E3"}
     assert {
-        n: sorted((f.line, f.rule) for f in ndc if f.encounter_id == eid)
+        n: sorted((f.line, f.rule) for f in found if f.encounter_id == eid)
         for eid, n in by_number.items()
     } == want
-    assert len(ndc) == 7  # (E4 and E5 have none)
+    assert len(found) == 7  # (E4 and E5 have none)
