@@ -44,6 +44,11 @@ def test_a_scrubber_with_its_rules_bound_is_asked_for_those_rules_only(claims_db
         return check(conn, encounter_ids=encounter_ids, as_of=as_of, rules=rules)
 
     assert _held(claims_db, with_default, tmp_path / "d") == got
+
+    def positional(conn, rules=("NDC-FORMAT",), /, *, encounter_ids=None, as_of=None):
+        return check(conn, encounter_ids=encounter_ids, as_of=as_of, rules=rules)
+
+    assert _held(claims_db, positional, tmp_path / "o") == got  # (not given rules= by name)
     # asked for everything (a `rules` defaulting to None): the scrubber's rules hold too
     full = _held(claims_db, check, tmp_path / "f")
     assert full["E-NODX"] == {"CLAIM-NO-DX", "CLM-DX", "CLM-POINTER"}
