@@ -183,14 +183,35 @@ def workloads(ctx):
 
     main_runs, lock_row = _locked_runs(folder / "lock-seconds.log", charged, subject_db, out)
     sp_folder, sp_base, sp_charged = prepare(ctx.billadmin, ctx.work, lines, self_pay_every=5)
-    sp_anchor, sp_subject, sp_out = (
-        sp_folder / "anchor.db",
-        sp_folder / "subject.db",
-        sp_folder / "out",
-    )
     sp_runs, sp_lock_row = _locked_runs(
-        sp_folder / "lock-seconds.log", sp_charged, sp_subject, sp_out
+        sp_folder / "lock-seconds.log", sp_charged, sp_folder / "subject.db", sp_folder / "out"
     )
+
+    def generate_row(name: str, data: Path, base_db: Path, runs: _LockLog, lock, note: str):
+        """`invoice generate` of `data`'s charged copy against `import charges` of its lines
+        into its base copy, with the write-lock row (`lock`) after it."""
+        anchor = data / "anchor.db"
+        return Workload(
+            name=name,
+            subject=[
+                *(ctx.billadmin, "--db", str(runs.subject_db), "-q", "invoice", "generate"),
+                *("--no-pdf", "--no-xlsx", "--out", str(runs.out), "--format", "csv"),
+            ],
+            anchor=[
+                *(ctx.billadmin, "--db", str(anchor), "-q", "import", "charges"),
+                str(data / "charges.csv"),
+            ],
+            anchor_name=f"import charges ({lines:,} lines)",
+            target=3.0,
+            rss_limit_mb=400,
+            setup_subject=runs.fresh,
+            setup_anchor=lambda: _fresh(base_db, anchor),
+            runs=min(ctx.runs, 3),
+            ok_codes=(0,),
+            env={"BILLADMIN_LOCK_LOG": str(runs.log)},
+            note=note,
+            extra=lock,
+        )
 
     ref = folder / "x12-ref"  # the 837P files of one generate run, for the pyx12 floor
     if not (ref / f"done-v{VERSION}").exists():
@@ -216,78 +237,22 @@ def workloads(ctx):
     edi = sorted(str(p) for p in ref.glob("*.edi"))
 
     return [
-        Workload(
-            name=f"invoice generate ({lines // 3:,} encounters)",
-            subject=[
-                ctx.billadmin,
-                "--db",
-                str(subject_db),
-                "-q",
-                "invoice",
-                "generate",
-                "--no-pdf",
-                "--no-xlsx",
-                "--out",
-                str(out),
-                "--format",
-                "csv",
-            ],
-            anchor=[
-                ctx.billadmin,
-                "--db",
-                str(anchor_db),
-                "-q",
-                "import",
-                "charges",
-                str(folder / "charges.csv"),
-            ],
-            anchor_name=f"import charges ({lines:,} lines)",
-            target=3.0,
-            rss_limit_mb=400,
-            setup_subject=main_runs.fresh,
-            setup_anchor=lambda: _fresh(base, anchor_db),
-            runs=min(ctx.runs, 3),
-            ok_codes=(0,),
-            env={"BILLADMIN_LOCK_LOG": str(main_runs.log)},
-            note="scrubber + 837P per payer validated by the compiled validator + invoices.csv;"
+        generate_row(
+            f"invoice generate ({lines // 3:,} encounters)",
+            folder,
+            base,
+            main_runs,
+            lock_row,
+            "scrubber + 837P per payer validated by the compiled validator + invoices.csv;"
             " PDFs and xlsx off",
-            extra=lock_row,
         ),
-        Workload(
-            name=f"invoice generate, one patient in five self-pay ({lines // 3:,} encounters)",
-            subject=[
-                ctx.billadmin,
-                "--db",
-                str(sp_subject),
-                "-q",
-                "invoice",
-                "generate",
-                "--no-pdf",
-                "--no-xlsx",
-                "--out",
-                str(sp_out),
-                "--format",
-                "csv",
-            ],
-            anchor=[
-                ctx.billadmin,
-                "--db",
-                str(sp_anchor),
-                "-q",
-                "import",
-                "charges",
-                str(sp_folder / "charges.csv"),
-            ],
-            anchor_name=f"import charges ({lines:,} lines)",
-            target=3.0,
-            rss_limit_mb=400,
-            setup_subject=sp_runs.fresh,
-            setup_anchor=lambda: _fresh(sp_base, sp_anchor),
-            runs=min(ctx.runs, 3),
-            ok_codes=(0,),
-            env={"BILLADMIN_LOCK_LOG": str(sp_runs.log)},
-            note="as above, with a patient invoice (statement) for each self-pay patient's visits",
-            extra=sp_lock_row,
+        generate_row(
+            f"invoice generate, one patient in five self-pay ({lines // 3:,} encounters)",
+            sp_folder,
+            sp_base,
+            sp_runs,
+            sp_lock_row,
+            "as above, with a patient invoice (statement) for each self-pay patient's visits",
         ),
         Workload(
             name=f"invoice generate --pyx12 ({lines // 3:,} encounters)",
