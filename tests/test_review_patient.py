@@ -414,11 +414,11 @@ def test_a_payer_scoped_run_then_the_full_run(db, tmp_path):
 
 def test_a_credit_paid_invoice_voided_with_rebill_is_billed_again(db, tmp_path, cli):
     """Cy's P000001 (140.00, 20.00 paid by his co-pay) is voided with --rebill: the credit note
-    takes the whole 140.00 off, so the 20.00 paid is his credit as P000001's negative balance
-    (-20.00, refundable: accounts/refunds.py), not held credit (unapplied_credits), and V1 is
-    unbilled. The next run bills V1 again as P000004 (the next patient number): 140.00 due, the
-    negative balance not applied (as before issue 15: apply_credit applies held credit only).
-    Eve's voided P000003 (the facility claim H3) is billed again as P000005, 2,570.00 due."""
+    takes the whole 140.00 off (no write-off took anything off before), the 20.00 he paid on it
+    is taken off it and held as his credit (P000001's balance 0.00), and V1 is unbilled. The
+    next run bills V1 again as P000004 (the next patient number) and applies the 20.00 held to
+    it: 20.00 paid, 120.00 due, as on the invoice voided. Eve's voided P000003 (the facility
+    claim H3) is billed again as P000005, 2,570.00 due."""
     _practice(db)
     _run(db, tmp_path / "o1")
     for number in ("P000001", "P000003"):
@@ -430,15 +430,21 @@ def test_a_credit_paid_invoice_voided_with_rebill_is_billed_again(db, tmp_path, 
         ("P000005", 257000),
     ]
     st = _statement(db, "P000004")
-    assert (st["patient_paid_cents"], st["balance_due_cents"]) == (0, 14000)
-    assert _aging(st) == {"0-30": 14000}  # P000001's -20.00 is no balance due
+    assert (st["patient_paid_cents"], st["balance_due_cents"]) == (2000, 12000)
+    assert _aging(st) == {"0-30": 12000}
     assert _statement(db, "P000005")["balance_due_cents"] == 257000
-    # the co-pay held, applied once; P000001: 140.00 - 140.00 credited - 20.00 paid
-    assert db.execute("SELECT SUM(amount_cents) FROM unapplied_credits").fetchone() == (0,)
+    # the co-pay: held, applied to P000001, held again by the void, applied to P000004
+    assert db.execute(
+        "SELECT amount_cents, reason FROM unapplied_credits ORDER BY id"
+    ).fetchall() == [(2000, "copay"), (-2000, "applied"), (2000, "overpayment"), (-2000, "applied")]
+    assert db.execute(
+        "SELECT i.number, a.amount_cents FROM payment_allocations a"
+        " JOIN invoices i ON i.id = a.invoice_id ORDER BY a.id"
+    ).fetchall() == [("P000001", 2000), ("P000001", -2000), ("P000004", 2000)]
     assert db.execute(
         "SELECT b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents"
         " FROM invoice_balances b WHERE b.number = 'P000001'"
-    ).fetchone() == (-2000,)
+    ).fetchone() == (0,)
     # H3 billed again: its link to the voided P000003 stays, as history
     assert db.execute(
         "SELECT i.number, c.status FROM inst_claim_invoices l JOIN invoices i"

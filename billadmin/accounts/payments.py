@@ -14,6 +14,9 @@ Ledger rules (shared with invoicing and remittances):
   takes no payment. Insurance claims take payer money only (remittances), never patient money.
 - A refund pays back credit: first the unapplied credit, then overpaid patient invoices (negative
   balances), never more than that. It is a payment of kind 'refund' with a negative amount.
+- A voided patient invoice keeps no money: what the patient paid on it is taken off it and held
+  as their credit (:func:`hold_paid_as_credit`), applied to the invoice that bills the visit
+  again (`invoice void --rebill`, then the next run) or to another open one, or refunded.
 """
 
 from __future__ import annotations
@@ -350,6 +353,34 @@ def refund(
             detail={"patient_id": pat["id"], "amount_cents": -amount_cents, "receipt": receipt},
         )
     return post
+
+
+def hold_paid_as_credit(conn: Database, invoice_id: int, patient_id: int, on: _dt.date) -> int:
+    """What the patient paid on a patient invoice being voided (lifecycle.void), taken off it and
+    held as their credit; returns the amount. Per payment, newest first and never more than the
+    invoice's net paid (refunds netted): an allocation of the opposite amount and a credit row
+    of the same amount (reason 'overpayment': nothing is owed against it any more), so each
+    payment still adds up (:func:`ledger_findings`) and the voided invoice's balance is 0.00.
+    Call inside the void's write transaction."""
+    if not conn.conn.in_transaction:
+        raise RuntimeError("hold_paid_as_credit must run inside db.write()")
+    (left,) = conn.execute(
+        "SELECT COALESCE(SUM(amount_cents), 0) FROM payment_allocations WHERE invoice_id = ?",
+        (invoice_id,),
+    ).fetchone()
+    held = max(left, 0)
+    for payment_id, net in conn.execute(
+        "SELECT payment_id, SUM(amount_cents) FROM payment_allocations WHERE invoice_id = ?"
+        " GROUP BY payment_id HAVING SUM(amount_cents) > 0 ORDER BY MAX(id) DESC",
+        (invoice_id,),
+    ).fetchall():
+        if left <= 0:
+            break
+        take = min(net, left)
+        _allocate(conn, payment_id, invoice_id, -take)
+        _credit_row(conn, payment_id, patient_id, take, "overpayment", on)
+        left -= take
+    return held
 
 
 def apply_credit(conn: Database, patient_id: int, on: _dt.date) -> list[dict]:

@@ -29,7 +29,10 @@ Rules:
   is what was open. A void credits what is open plus what the payer paid: that payment is then
   the payer's credit on the voided claim (a balance below zero explained by payments), taken
   back by the payer's reversal or recoupment or refunded. A patient invoice's credit note takes
-  off its whole total: what the patient paid on it becomes the patient's credit.
+  off its total less what adjustments (write-offs) already took off, and what the patient paid
+  on it is taken off it and held as their credit (accounts.payments.hold_paid_as_credit): the
+  voided invoice's balance is 0.00, and the credit is applied to the rebilled invoice when the
+  run issues it (apply_credit), or to another open one, or refunded.
 - Resubmit: a claim Medicare returned as unprocessable (CO-16 with MA130, state
   'unprocessable') is corrected and sent again as a NEW claim (new number, frequency 1, no
   REF*F8), never appealed or replaced; otherwise as replace, and the original's state becomes
@@ -258,14 +261,16 @@ def _credit_issue(
     """A credit note (module docstring, "open amount exactly once"): for a claim replaced or
     resubmitted, what is still open on it; for a claim voided, what is open plus what the payer
     paid on it (that payment becomes the payer's credit, to be taken back or refunded), never
-    what adjustments already took off; for a patient invoice its whole total."""
+    what adjustments already took off; for a patient invoice its total less what adjustments
+    (write-offs) already took off, the patient's payments on it being moved to their credit by
+    `void`."""
     cid = ids.next_invoice()
     if orig["kind"] == "claim":
         amount = max(
             open_cents(conn, orig["id"]) + (paid_cents(conn, orig["id"]) if voiding else 0), 0
         )
-    else:
-        amount = orig["total_cents"]
+    else:  # total - adjustments (open + paid): what the patient paid moves to credit (void)
+        amount = max(open_cents(conn, orig["id"]) + paid_cents(conn, orig["id"]), 0)
     lines = _credit_lines(conn, ids, cid, orig["id"], amount)
     row = {
         "id": cid,
@@ -344,13 +349,26 @@ def void(
             frequency = "1"
             conn.execute("DELETE FROM claim_queue WHERE invoice_id = ?", (orig["id"],))
         else:
-            from .statement import credit_content
-
-            c = credit_content(
-                _issued_snapshot(conn, orig), number=cn, issued_on=today_s, reason=reason
-            )
+            c = {}  # the patient credit note's content, from its lines (below)
             frequency = "1"
         issue = _credit_issue(conn, ids, orig, cn, today_s, frequency, c, voiding=True)
+        held = 0
+        if orig["kind"] == "patient":
+            from ..accounts.payments import hold_paid_as_credit
+            from .statement import credit_content
+
+            c.update(
+                credit_content(
+                    _issued_snapshot(conn, orig),
+                    number=cn,
+                    issued_on=today_s,
+                    reason=reason,
+                    credited={ln["line_no"]: -ln["amount_cents"] for ln in issue.lines},
+                )
+            )
+            held = hold_paid_as_credit(
+                conn, orig["id"], orig["patient_id"], on=_dt.date.fromisoformat(today_s)
+            )
         insert_invoices(conn, [issue], at=at)
         insert_snapshots(conn, [(issue.row["id"], c)])
         if sent:
@@ -388,9 +406,15 @@ def void(
             entity="invoices",
             ids=[orig["id"], issue.row["id"]],
             count=1,
-            detail={"credit_note": cn, "frequency": frequency, "queued": sent, "rebill": rebill},
+            detail={
+                "credit_note": cn,
+                "frequency": frequency,
+                "queued": sent,
+                "rebill": rebill,
+                "held_as_credit_cents": held,
+            },
         )
-    return {
+    out = {
         "number": orig["number"],
         "credit_note": cn,
         "credit_cents": issue.row["total_cents"],
@@ -398,6 +422,9 @@ def void(
         "payer_claim_number_known": bool(pcn),
         "lines": "unbilled" if rebill else "void",
     }
+    if orig["kind"] == "patient":
+        out["held_as_credit_cents"] = held
+    return out
 
 
 def replace(

@@ -339,8 +339,17 @@ def _insurance_on_file(conn: Database, patients: str, today: _dt.date) -> dict[i
     return out
 
 
-def credit_content(original: dict, *, number: str, issued_on: str, reason: str) -> dict:
-    """A credit note for a patient invoice: the original's lines, negated."""
+def credit_content(
+    original: dict,
+    *,
+    number: str,
+    issued_on: str,
+    reason: str,
+    credited: dict[int, int] | None = None,
+) -> dict:
+    """A credit note for a patient invoice: the original's lines, negated; `credited` (line_no:
+    amount credited) when the note takes off less than a line (what a write-off already took
+    off is not credited again)."""
     c = dict(original)
     c.update(
         {
@@ -353,8 +362,16 @@ def credit_content(original: dict, *, number: str, issued_on: str, reason: str) 
             "reason": reason,
         }
     )
-    c["lines"] = [{**ln, "amount_cents": -ln["amount_cents"]} for ln in original["lines"]]
-    c["total_cents"] = -original["total_cents"]
+    c["lines"] = [
+        {
+            **ln,
+            "amount_cents": -(
+                ln["amount_cents"] if credited is None else credited.get(ln["line_no"], 0)
+            ),
+        }
+        for ln in original["lines"]
+    ]
+    c["total_cents"] = -original["total_cents"] if credited is None else -sum(credited.values())
     c["balance_due_cents"] = 0
     c["aging"] = []
     return c

@@ -340,8 +340,9 @@ def invoice_void(
 ):
     """Void an issued invoice with a credit note; a claim already sent is voided on the next 837P.
 
-    The credit note (CN...) takes off what is open on a claim (a patient invoice's whole total:
-    what was paid on it becomes the patient's credit). A claim that was sent goes out again on
+    The credit note (CN...) takes off what is open on a claim (a patient invoice's total less
+    what write-offs took off; what the patient paid on it is held as their credit, applied to
+    the rebilled invoice or refunded). A claim that was sent goes out again on
     the next `invoice generate` with frequency code 8 and the payer's claim number (REF*F8). A
     claim a payer already answered is refused (exit 2) until its claim number is known (from
     its 835 or --payer-claim-number): payers reject a void they cannot match.
