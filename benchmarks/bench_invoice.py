@@ -25,6 +25,7 @@ invoices (statements), which the run also issues, so its write lock shows their 
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import shutil
 import subprocess
 import sys
@@ -402,6 +403,8 @@ def breakdown(
 
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(30)
+        if os.environ.get("BENCH_PROFILE_OUT"):
+            prof.dump_stats(os.environ["BENCH_PROFILE_OUT"])
     segs = sum(sum(1 for _ in open(f)) for f in res.files if f.suffix == ".edi")
     print(
         f"{len(res.issued):,} claims, {len(res.held):,} held, {total:.1f}s in all; {segs:,} X12 segments"
