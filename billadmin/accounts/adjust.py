@@ -11,7 +11,16 @@ Rules:
   (a credit note, a zero balance).
 - When the write-off brings the balance to 0.00 the invoice's state becomes 'written_off'.
 - Undo: an entry of the opposite amount naming the write-off it reverses (once); the state goes
-  back to what it was before the write-off.
+  back to what it was before the write-off. Only a write-off (a positive entry) is undone: never
+  an undo, nor a collections recovery's entry (statements/collections.py), which would write off
+  again money the patient paid. A bad-debt write-off that a collections recovery already partly
+  reversed is undone by what is still written off (its amount less what was recovered), and
+  refused when nothing is. A write-off on a voided, replaced or resubmitted invoice is refused:
+  the credit note took off the total less what was written off, so the write-off went with the
+  invoice and an undo would leave money open on a closed invoice (exit 2, nothing written).
+- An undo that leaves money open on an invoice whose state says nothing is open ('paid',
+  'written_off', 'closed', reached after the write-off) moves it to the state before those,
+  'partially_paid' when something was paid on it and that state was one before any payment.
 - Moving a denied amount to the patient (source 'transfer', group PR, billed on the next patient
   invoice like any PR) is allowed only where the patient may be billed: never for a medical-
   necessity denial in group CO (CO-50 ... with GZ or without an ABN: the provider's liability,
@@ -144,15 +153,52 @@ def writeoff(conn: Database, number: str, amount_cents: int, reason: str, *, on:
     }
 
 
+# states that say nothing is open: an undo reopening a balance moves the invoice out of them
+_NOTHING_OPEN = ("paid", "written_off", "closed")
+# states before any payment: reopened with something paid, the invoice is partially paid
+_UNPAID = ("issued", "sent", "accepted", "rejected")
+
+
+def _recovered(conn: Database, entry: int) -> int:
+    """What collections recoveries reversed of bad-debt write-off ``entry`` (0 when it was never
+    sent to collections; statements/collections.py records both in collection_entries)."""
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'collection_entries'"
+    ).fetchone():
+        return 0
+    return conn.execute(
+        "SELECT COALESCE(SUM(r.amount_cents), 0) FROM collection_entries w"
+        " JOIN collection_entries r ON r.collection_id = w.collection_id"
+        " AND r.invoice_id = w.invoice_id AND r.kind = 'recovery'"
+        " WHERE w.kind = 'writeoff' AND w.adjustment_id = ?",
+        (entry,),
+    ).fetchone()[0]
+
+
+def _reopened_state(conn: Database, invoice_id: int, status: str | None) -> str | None:
+    """The state of an invoice an undo left with money open (module rules), or None to keep."""
+    if status not in _NOTHING_OPEN:
+        return None
+    prior = conn.execute(
+        "SELECT status FROM invoice_events WHERE invoice_id = ? AND status NOT IN"
+        f" ({', '.join('?' * len(_NOTHING_OPEN))}) ORDER BY id DESC LIMIT 1",
+        (invoice_id, *_NOTHING_OPEN),
+    ).fetchone()
+    paid = lookup.balance(conn, invoice_id)["paid_cents"]
+    if prior is None or (paid > 0 and prior[0] in _UNPAID):
+        return "partially_paid" if paid > 0 else "issued"
+    return prior[0]
+
+
 def undo_writeoff(conn: Database, number: str, entry: int, *, on: _dt.date) -> dict:
-    """The opposite entry of write-off ``entry`` on invoice ``number`` (once)."""
+    """The opposite entry of write-off ``entry`` on invoice ``number`` (once; module rules)."""
     name = number.strip()
     with db.write(conn):
         inv = lookup.find_invoice(conn, name)
         row = conn.execute(
             "SELECT d.amount_cents, c.reason FROM adjustments d JOIN clerk_adjustments c"
             " ON c.adjustment_id = d.id WHERE d.id = ? AND d.invoice_id = ? AND c.kind = 'writeoff'"
-            " AND c.reverses_adjustment_id IS NULL",
+            " AND c.reverses_adjustment_id IS NULL AND d.amount_cents > 0",
             (entry, inv["id"] if inv else -1),
         ).fetchone()
         if inv is None or row is None:
@@ -161,7 +207,20 @@ def undo_writeoff(conn: Database, number: str, entry: int, *, on: _dt.date) -> d
             "SELECT 1 FROM clerk_adjustments WHERE reverses_adjustment_id = ?", (entry,)
         ).fetchone():
             raise BadInput(f"{name}: write-off entry {entry} was already undone")
+        status = lookup.invoice_status(conn, inv["id"])
+        if status in CLOSED_STATES or lookup.is_voided(conn, inv):
+            raise BadInput(
+                f"{name}: the invoice is {status or 'voided'}; its write-off entry {entry} went"
+                " with it and is not undone"
+            )
         amount, reason = row
+        recovered = _recovered(conn, entry)
+        if recovered >= amount:
+            raise BadInput(
+                f"{name}: write-off entry {entry} was recovered in full through collections;"
+                " nothing is left written off to undo"
+            )
+        amount -= recovered
         adj = _insert(
             conn,
             inv,
@@ -174,13 +233,10 @@ def undo_writeoff(conn: Database, number: str, entry: int, *, on: _dt.date) -> d
             on=on,
             reverses=entry,
         )
-        prior = conn.execute(
-            "SELECT status FROM invoice_events WHERE invoice_id = ? AND status != 'written_off'"
-            " ORDER BY id DESC LIMIT 1",
-            (inv["id"],),
-        ).fetchone()
-        if lookup.invoice_status(conn, inv["id"]) == "written_off" and prior:
-            _event(conn, inv["id"], prior[0], f"write-off {entry} undone by entry {adj}")
+        if lookup.balance(conn, inv["id"])["balance_cents"] > 0:
+            state = _reopened_state(conn, inv["id"], status)
+            if state:
+                _event(conn, inv["id"], state, f"write-off {entry} undone by entry {adj}")
         audit.record(
             conn,
             "invoice writeoff-undo",

@@ -18,7 +18,8 @@ Rules:
 - The agency's file: CSV, in the practice's layout (a TOML file: `[columns]` lines
   "Agency header" = "field", in order; fields in FIELDS), else DEFAULT_LAYOUT.
 - A recovery (money the agency sends back, for one patient): at most what was written off and
-  not yet recovered; oldest write-off first, each part reverses that much of the bad-debt
+  not yet recovered, a write-off the clerk undid (`invoice writeoff-undo`, accounts.adjust)
+  counting as no longer written off; oldest write-off first, each part reverses that much of the bad-debt
   write-off (an opposite entry, reason 'bad-debt recovery') and is posted as a patient payment
   on the invoice, so the invoice ends paid by the recovery and written off by the rest.
 """
@@ -277,6 +278,10 @@ def recover(
             " (SELECT COALESCE(SUM(r.amount_cents), 0) FROM collection_entries r"
             "  WHERE r.collection_id = e.collection_id AND r.invoice_id = e.invoice_id"
             "  AND r.kind = 'recovery')"
+            # what an undo of the write-off put back (accounts.adjust: the rest not recovered)
+            " + (SELECT COALESCE(SUM(-d.amount_cents), 0) FROM clerk_adjustments u"
+            "  JOIN adjustments d ON d.id = u.adjustment_id"
+            "  WHERE u.reverses_adjustment_id = e.adjustment_id)"
             " FROM collection_entries e JOIN collection_accounts c ON c.id = e.collection_id"
             " JOIN invoices i ON i.id = e.invoice_id"
             " WHERE c.patient_id = ? AND e.kind = 'writeoff' ORDER BY c.sent_on, e.id",

@@ -1,0 +1,203 @@
+"""An adversarial audit of the patient's side of the account: sequences of ordinary clerk
+commands the other tests do not try, each checked against the billing rules with the numbers
+worked by hand (never by billadmin's code).
+
+Two small practices:
+- Cy (MRN 2001, self-pay) paid a 20.00 co-pay at check-in on 2026-06-10 and had a 99213 at
+  140.00 (visit V1); the run of 2026-06-30 issues P000001: 140.00 with the co-pay applied,
+  120.00 due (as tests/test_void_patient_money.py).
+- Dee (MRN 0000401) owes P000001 100.00 issued 2026-07-01; the statement of 2026-11-01 is her
+  final notice (123 days), and on 2026-12-01 her account goes to collections: P000001's 100.00
+  is written off to bad debt (as tests/test_collections.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+import invoice_fixtures as fx
+import ledger_fixtures as lf
+
+from billadmin import db as dbmod
+from billadmin import integrity
+from billadmin.accounts import payments
+from billadmin.billing import generate as gen
+
+
+def _ok(r) -> None:
+    assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def _cy(conn, tmp_path) -> int:
+    with dbmod.write(conn):
+        fx.practice(conn)
+        cy = fx.patient(conn, "2001", "Cy", "Cole")
+        fx.copay_payment(conn, cy, 2000, "2026-06-10")
+        fx.encounter(conn, cy, "2026-06-10", [("99213", 14000)], number="V1")
+    res = gen.generate(conn, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "o1", pdf=False)
+    assert [(r["number"], r["total_cents"]) for r in res.issued] == [("P000001", 14000)]
+    return cy
+
+
+def _balance(conn, number: str) -> tuple[int, int, int, int, int]:
+    """(total, credited, paid, adjusted, balance) of one invoice."""
+    return conn.execute(
+        "SELECT total_cents, credited_cents, paid_cents, adjusted_cents,"
+        " total_cents + credited_cents - paid_cents - adjusted_cents"
+        " FROM invoice_balances WHERE number = ?",
+        (number,),
+    ).fetchone()
+
+
+def _status(conn, number: str) -> str:
+    return conn.execute(
+        "SELECT s.status FROM invoice_status s JOIN invoices i ON i.id = s.invoice_id"
+        " WHERE i.number = ?",
+        (number,),
+    ).fetchone()[0]
+
+
+def _rows(conn) -> tuple[int, ...]:
+    return tuple(
+        conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        for t in ("adjustments", "clerk_adjustments", "invoice_events", "payments", "audit_log")
+    )
+
+
+def _writeoff(cli, number: str, amount: str, reason: str = "courtesy") -> int:
+    r = cli("invoice", "writeoff", number, amount, "--reason", reason, "-f", "json")
+    _ok(r)
+    return json.loads(r.stdout)["entry"]
+
+
+def _owes(cli, mrn: str) -> dict:
+    r = cli("account", "show", mrn, "-f", "json")
+    _ok(r)
+    s = json.loads(r.stdout)["summary"]
+    return {k: s[k] for k in ("patient_balance", "patient_pending", "credit", "patient_owes")}
+
+
+# --- write-off undo -------------------------------------------------------------------------
+
+
+def test_a_write_off_of_a_voided_invoice_is_not_undone(db, cli, tmp_path):
+    """Write-off 30.00 (90.00 due), then void: the credit note takes 110.00 (140.00 - 30.00) and
+    the 20.00 paid is held as credit; P000001 is 140.00 - 110.00 - 0.00 - 30.00 = 0.00. Undoing
+    the write-off now would leave 30.00 open on a voided invoice (account show: patient balance
+    30.00, owes 30.00 - 20.00 = 10.00, while the statement, which leaves voided invoices out,
+    says 20.00 credit). The write-off went with the invoice: the undo is refused, exit 2,
+    nothing written."""
+    _cy(db, tmp_path)
+    entry = _writeoff(cli, "P000001", "30.00")
+    _ok(cli("invoice", "void", "P000001", "--reason", "wrong patient"))
+    assert _balance(db, "P000001") == (14000, -11000, 0, 3000, 0)
+    before = _rows(db)
+    r = cli("invoice", "writeoff-undo", "P000001", str(entry))
+    assert r.exit_code == 2, r.stdout
+    assert "P000001" in r.stderr and "voided" in r.stderr
+    assert _rows(db) == before
+    assert _balance(db, "P000001") == (14000, -11000, 0, 3000, 0)
+    assert _owes(cli, "2001") == {
+        "patient_balance": "0.00",
+        "patient_pending": "0.00",
+        "credit": "20.00",
+        "patient_owes": "-20.00",
+    }
+    assert integrity.run_checks(db) == []
+
+
+def test_an_undo_after_the_rest_was_paid_reopens_the_invoice(db, cli, tmp_path):
+    """Write-off 30.00 (90.00 due), Cy pays the 90.00: P000001 is paid (140.00 - 20.00 - 90.00
+    - 30.00 = 0.00). Undoing the write-off puts 30.00 back: 140.00 - 110.00 paid = 30.00 open,
+    so the invoice is partially paid again, not 'paid' with 30.00 open."""
+    _cy(db, tmp_path)
+    entry = _writeoff(cli, "P000001", "30.00")
+    _ok(cli("payment", "post", "2001", "90.00", "--method", "cash", "--date", "2026-07-01"))
+    assert (_balance(db, "P000001"), _status(db, "P000001")) == ((14000, 0, 11000, 3000, 0), "paid")
+    _ok(cli("invoice", "writeoff-undo", "P000001", str(entry)))
+    assert _balance(db, "P000001") == (14000, 0, 11000, 0, 3000)
+    assert _status(db, "P000001") == "partially_paid"
+    assert _owes(cli, "2001")["patient_owes"] == "30.00"
+    assert integrity.run_checks(db) == []
+
+
+# --- collections: recovery and undo ----------------------------------------------------------
+
+
+def _dee_sent(db, cli, tmp_path) -> int:
+    """Dee's P000001 (100.00) sent to collections on 2026-12-01: its bad-debt write-off entry."""
+    with dbmod.write(db):
+        lf.practice(db)
+        dee = lf.patient(db, "0000401")
+        lf.patient_invoice(db, dee, "2026-07-01", [("2026-06-30", "99214", 10000)])
+    _ok(cli("statement", "run", "--date", "2026-11-01", "--out", tmp_path / "s"))
+    _ok(cli("collections", "send", "--agency", "K", "--out", tmp_path / "a.csv", "--date", "2026-12-01"))  # fmt: skip
+    assert _balance(db, "P000001") == (10000, 0, 0, 10000, 0)
+    return db.execute("SELECT MAX(id) FROM adjustments").fetchone()[0]
+
+
+def test_a_recovery_after_the_write_off_was_undone_is_refused(db, cli, tmp_path):
+    """The clerk undoes the bad-debt write-off (the account came back: 100.00 open again), then
+    the agency's 100.00 arrives. Nothing is written off any more, so `collections recover` has
+    nothing to reverse: refused, exit 2, nothing written (the money is a plain payment:
+    `payment post`). Before the rule the recovery reversed the write-off a second time (adjusted
+    100.00 - 100.00 - 100.00 = -100.00) and left Dee owing 100.00 on a 100.00 invoice she paid."""
+    entry = _dee_sent(db, cli, tmp_path)
+    _ok(cli("invoice", "writeoff-undo", "P000001", str(entry)))
+    assert _balance(db, "P000001") == (10000, 0, 0, 0, 10000)
+    before = _rows(db)
+    r = cli("collections", "recover", "0000401", "100.00", "--method", "check", "--date", "2027-01-15")  # fmt: skip
+    assert r.exit_code == 2, r.stdout
+    assert "more than the 0.00 written off and not yet recovered" in r.stderr
+    assert _rows(db) == before
+    _ok(cli("payment", "post", "0000401", "100.00", "--method", "check", "--date", "2027-01-15"))
+    assert _balance(db, "P000001") == (10000, 0, 10000, 0, 0)
+    assert integrity.run_checks(db) == []
+
+
+def test_an_undo_after_a_recovery_reopens_only_what_was_not_recovered(db, cli, tmp_path):
+    """The agency recovers 60.00 (the write-off reversed by 60.00 and 60.00 paid: 100.00 -
+    60.00 - 40.00 = 0.00). The practice takes the account back: undoing the bad-debt write-off
+    reverses the 40.00 still written off, not the whole 100.00 (which left 100.00 - 60.00 paid -
+    (-60.00) adjusted = 100.00 owed on a 100.00 invoice of which 60.00 was paid). Dee owes
+    40.00; nothing more can be recovered. The recovery's own entry is not a write-off and
+    cannot be undone (that would write off again the 60.00 she paid, and make it refundable)."""
+    entry = _dee_sent(db, cli, tmp_path)
+    _ok(cli("collections", "recover", "0000401", "60.00", "--method", "check", "--date", "2027-01-15"))  # fmt: skip
+    recovery = db.execute("SELECT MAX(id) FROM adjustments").fetchone()[0]
+    assert _balance(db, "P000001") == (10000, 0, 6000, 4000, 0)
+    before = _rows(db)
+    r = cli("invoice", "writeoff-undo", "P000001", str(recovery))
+    assert r.exit_code == 2 and "P000001" in r.stderr
+    assert _rows(db) == before
+    r = cli("invoice", "writeoff-undo", "P000001", str(entry), "-f", "json")
+    _ok(r)
+    assert json.loads(r.stdout)["amount"] == "-40.00"
+    assert _balance(db, "P000001") == (10000, 0, 6000, 0, 4000)
+    assert _status(db, "P000001") == "partially_paid"
+    assert _owes(cli, "0000401")["patient_owes"] == "40.00"
+    r = cli("collections", "recover", "0000401", "0.01", "--method", "check", "--date", "2027-01-20")  # fmt: skip
+    assert r.exit_code == 2 and "more than the 0.00 written off" in r.stderr
+    assert payments.refundable(db, 1) == (0, [])
+    assert integrity.run_checks(db) == []
+
+
+def test_an_undo_on_a_claim_closed_since_reopens_it(db, cli, tmp_path):
+    """The same on a claim (check's CLAIM-STATE): C000001 (99213 140.00 + 36415 15.00) denied
+    CO-27 (coverage ended), 155.00 open. The clerk writes off 55.00 as a courtesy and moves the
+    100.00 left to the patient: closed. Undoing the write-off puts 55.00 back with this payer
+    (155.00 - 55.00 + 55.00 - 100.00 = 55.00): the claim is denied again, not 'closed' with
+    55.00 open (which check reports)."""
+    from test_remit_support import Remit, issue_claim
+
+    issue_claim(db, "C000001", [("99213", "", "140.00"), ("36415", "", "15.00")])
+    r = Remit().claim("C000001", "4", "155", "0", cas=[("CO", "27", "155")])
+    _ok(cli("remit", "import", r.write(tmp_path / "a.835")))
+    assert (_balance(db, "C000001"), _status(db, "C000001")) == ((15500, 0, 0, 0, 15500), "denied")
+    entry = _writeoff(cli, "C000001", "55.00")
+    _ok(cli("invoice", "to-patient", "C000001", "100.00"))
+    assert (_balance(db, "C000001"), _status(db, "C000001")) == ((15500, 0, 0, 15500, 0), "closed")
+    _ok(cli("invoice", "writeoff-undo", "C000001", str(entry)))
+    assert _balance(db, "C000001") == (15500, 0, 0, 10000, 5500)
+    assert _status(db, "C000001") == "denied"
+    assert integrity.run_checks(db) == []
