@@ -11,7 +11,10 @@ Rules:
 - CLAIM-STATE: 'paid' or 'written_off' or 'closed' leaves nothing open (balance <= 0);
   'denied' or 'unprocessable' with balance 0.00 needs a write-off, a transfer to the patient or
   a payment that closed it (else the denial was adjusted away: the bug issue 12 fixed);
-  'voided', 'replaced' and 'corrected' (resubmitted) need their credit note or new claim;
+  'voided', 'replaced' and 'corrected' (resubmitted) need their credit note or new claim, and
+  leave nothing open either (the credit note moved the open amount once: a balance above 0.00
+  is owed by no one, yet ages in A/R; below 0.00 is the payer's credit, docs/claim-states.md);
+  these hold for patient invoices as for claims;
   'accepted' and 'rejected' (issue 16) need a send (an 837P that carried the claim) and an
   acknowledgement saying so (claim_acks, acks/imports.py), since only a 999, TA1 or 277CA
   moves a claim there.
@@ -54,6 +57,9 @@ def double_reduction_findings(conn: Database) -> list[Finding]:
     return out
 
 
+_CLOSED = ("voided", "replaced", "corrected")  # a credit note or a new claim took its place
+
+
 def state_findings(conn: Database) -> list[Finding]:
     out = []
     acked = _acked(conn)
@@ -64,18 +70,17 @@ def state_findings(conn: Database) -> list[Finding]:
                      AND d.source IN ('writeoff', 'transfer'))
                   + (SELECT COUNT(*) FROM payment_allocations a WHERE a.invoice_id = b.invoice_id),
                   (SELECT COUNT(*) FROM invoices o WHERE o.original_invoice_id = b.invoice_id)
-           FROM invoice_balances b JOIN invoice_status s ON s.invoice_id = b.invoice_id
-           WHERE b.kind = 'claim'"""
+           FROM invoice_balances b JOIN invoice_status s ON s.invoice_id = b.invoice_id"""
     ):
         problem = None
-        if status in ("paid", "written_off", "closed") and bal > 0:
+        if status in _CLOSED and not closes:
+            problem = f"state {status} but no credit note or replacement names it"
+        elif status in ("paid", "written_off", "closed", *_CLOSED) and bal > 0:
             problem = f"state {status} but {money.fmt(bal)} is still open"
         elif status in ("denied", "unprocessable") and bal == 0 and not closers:
             problem = (
                 f"state {status} but the balance is 0.00 with no write-off, transfer or payment"
             )
-        elif status in ("voided", "replaced", "corrected") and not closes:
-            problem = f"state {status} but no credit note or replacement names it"
         elif status in ("accepted", "rejected") and (number, status) not in acked:
             problem = f"state {status} but no acknowledgement of a send says {status}"
         if problem:

@@ -1,0 +1,187 @@
+"""An adversarial audit of what the reports and `billadmin check` say about the ledger, after
+sequences of ordinary clerk commands the other tests do not try (two operations on one invoice,
+an operation after a void or a replacement, an undo after a void...).
+
+Every expected number is worked out by hand from the billing rules (docs/claim-states.md,
+docs/reports.md), with the arithmetic in the docstring or a comment. A wrong ledger `check` must
+name is built either by the commands or, where a command's bug is someone else's to fix, by one
+bogus row inserted through db.write (sealed, as a command's row would be).
+
+The practice (tests/invoice_fixtures.py): Sy (MRN S1) is self-pay, a 99213 at 140.00 (visit
+V1); Al (MRN A1) has Keystone (KEY), a 99214 at 200.00 (visit V1). Dates of service are 4 days
+before today (bucket 0-30).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import invoice_fixtures as fx
+import ledger_scenarios as ls
+
+from billadmin import db as dbmod
+from billadmin import integrity
+from billadmin.billing import generate as gen
+from billadmin.billing import lifecycle
+from billadmin.reports import aging
+
+TODAY = ls.DAY0
+DOS = (TODAY - dt.timedelta(days=4)).isoformat()
+
+
+# ---------------------------------------------------------------------------------------------
+# the practice and what a clerk sees
+
+
+def _selfpay(db) -> int:
+    with dbmod.write(db):
+        fx.practice(db)
+        pid = fx.patient(db, "S1", "Sy", "Sims")
+        fx.encounter(db, pid, DOS, [("99213", 14000)], number="V1")
+    return pid
+
+
+def _insured(db, payer: str = "KEY") -> int:
+    with dbmod.write(db):
+        fx.practice(db)
+        pid = fx.patient(db, "A1", "Al", "Ames")
+        fx.coverage(db, pid, payer, member=f"{payer}001")
+        fx.encounter(db, pid, DOS, [("99214", 20000)], number="V1")
+    return pid
+
+
+def _run(db, tmp_path: Path) -> list[str]:
+    n = len(list(tmp_path.glob("run*")))
+    res = gen.generate(
+        db,
+        out_dir=tmp_path / f"run{n}",
+        today=TODAY,
+        scrub=fx.no_scrub,
+        pdf=False,
+        xlsx=False,
+    )
+    return [r["number"] for r in res.issued]
+
+
+def _remit(cli, tmp_path: Path, payer: str, claims: list[dict], on: str = "D") -> None:
+    n = len(list(tmp_path.glob("*.835")))
+    path = tmp_path / f"remit{n}.835"
+    path.write_text(ls.remit_text({"payer": payer, "trace": f"T{n}", "on": on, "claims": claims}))
+    _ok(cli("remit", "import", path))
+
+
+def _ok(r) -> None:
+    assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def _balance(db, number: str) -> tuple[int, int, int, int, int]:
+    """(total, credited, paid, adjusted, balance) of one invoice (invoice_balances)."""
+    return db.execute(
+        "SELECT total_cents, credited_cents, paid_cents, adjusted_cents,"
+        " total_cents + credited_cents - paid_cents - adjusted_cents"
+        " FROM invoice_balances WHERE number = ?",
+        (number,),
+    ).fetchone()
+
+
+def _aging(db) -> dict[str, int]:
+    """payer -> total of `report aging` (pending included), TOTAL included."""
+    return {r["payer"]: r["total_cents"] for r in aging.by_payer(db, TODAY)}
+
+
+def _findings(db) -> list[tuple[str, str]]:
+    return [(f.rule, f.message) for f in integrity.run_checks(db)]
+
+
+def _bogus_adjustment(db, number: str, cents: int, source: str = "writeoff") -> None:
+    """One adjustment row no command should write, as a command's bug would write it."""
+    with dbmod.write(db):
+        (iid,) = db.execute("SELECT id FROM invoices WHERE number = ?", (number,)).fetchone()
+        db.execute(
+            "INSERT INTO adjustments (invoice_id, amount_cents, source, created_on, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (iid, cents, source, TODAY.isoformat(), fx.NOW),
+        )
+
+
+def _entry(db, number: str) -> int:
+    """The id of the first write-off entry on an invoice."""
+    return db.execute(
+        "SELECT MIN(d.id) FROM adjustments d JOIN invoices i ON i.id = d.invoice_id"
+        " WHERE i.number = ? AND d.source = 'writeoff'",
+        (number,),
+    ).fetchone()[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# CLAIM-STATE: an invoice whose state says it is closed owes nothing
+
+
+def test_check_names_a_voided_patient_invoice_left_open(db, cli, tmp_path):
+    """P000001 (140.00) voided: credit note -140.00, balance 140.00 - 140.00 = 0.00. A bogus
+    -40.00 write-off entry on it (what `invoice writeoff-undo` of an earlier write-off wrote
+    after the void, before accounts/adjust.py refused it) reopens 140.00 - 140.00 - (-40.00)
+    = 40.00 on a voided invoice: the aging shows PATIENT 40.00 the patient does not owe.
+    `check` passed over it; it must name P000001 (CLAIM-STATE)."""
+    _selfpay(db)
+    assert _run(db, tmp_path) == ["P000001"]
+    _ok(cli("invoice", "void", "P000001", "--reason", "billed in error"))
+    assert _balance(db, "P000001") == (14000, -14000, 0, 0, 0)
+    assert _findings(db) == []
+    _bogus_adjustment(db, "P000001", -4000)
+    assert _balance(db, "P000001") == (14000, -14000, 0, -4000, 4000)
+    assert _aging(db) == {"PATIENT": 4000, "TOTAL": 4000}
+    assert _findings(db) == [
+        ("CLAIM-STATE", "P000001: state voided but 40.00 is still open"),
+    ]
+    r = cli("check")
+    assert r.exit_code == 1 and "P000001: state voided but 40.00 is still open" in r.stdout
+
+
+def test_check_names_a_replaced_claim_left_open(db, cli, tmp_path):
+    """C000001 (200.00) with a 50.00 courtesy write-off is replaced: the credit note takes what
+    was open, 200.00 - 50.00 = 150.00, and C000002 carries the whole claim with a 'carried'
+    adjustment of the 50.00 settled: C000001 200.00 - 150.00 - 50.00 = 0.00, C000002 200.00 -
+    50.00 = 150.00. A bogus -50.00 entry on C000001 leaves 50.00 open on a replaced claim (the
+    A/R says 200.00 for a visit whose claim owes 150.00): CLAIM-STATE names it."""
+    _insured(db)
+    assert _run(db, tmp_path) == ["C000001"]
+    _ok(cli("invoice", "writeoff", "C000001", "50.00", "--reason", "courtesy"))
+    lifecycle.replace(db, "C000001", scrub=fx.no_scrub, today=TODAY)
+    assert _balance(db, "C000001") == (20000, -15000, 0, 5000, 0)
+    assert _balance(db, "C000002") == (20000, 0, 0, 5000, 15000)
+    assert _findings(db) == []
+    _bogus_adjustment(db, "C000001", -5000)
+    assert _aging(db) == {"KEY": 20000, "TOTAL": 20000}
+    assert _findings(db) == [
+        ("CLAIM-STATE", "C000001: state replaced but 50.00 is still open"),
+    ]
+
+
+def test_check_names_a_paid_patient_invoice_left_open(db, cli, tmp_path):
+    """Sy pays 140.00 on P000001: 'paid', balance 0.00. A bogus -25.00 adjustment leaves
+    25.00 open under a 'paid' state (as on a claim, CLAIM-STATE: paid leaves nothing open)."""
+    _selfpay(db)
+    _run(db, tmp_path)
+    _ok(cli("payment", "post", "S1", "140.00", "--method", "cash"))
+    assert _balance(db, "P000001") == (14000, 0, 14000, 0, 0)
+    assert _findings(db) == []
+    _bogus_adjustment(db, "P000001", -2500)
+    assert _findings(db) == [
+        ("CLAIM-STATE", "P000001: state paid but 25.00 is still open"),
+    ]
+
+
+def _denied(claim: str) -> dict:
+    """The 835 claim of a denial: CLP02 4, nothing paid, CO-27 200.00 (coverage terminated)."""
+    return {
+        "claim": claim,
+        "status": "4",
+        "charge": "200.00",
+        "paid": "0.00",
+        "pcn": f"KEY-{claim}",
+        "lines": [
+            {"code": "99214", "charge": "200.00", "paid": "0.00", "cas": [["CO", "27", "200.00"]]}
+        ],
+    }
