@@ -254,6 +254,12 @@ def remit_import(
             f"{c.outcome.replace('_', ' ')}: claim {c.claim_number} in {c.file} (trace {c.trace_number}), "
             f"paid {c.paid_cents / 100:.2f}: {c.note}"
         )
+    for c in res.claims:
+        if c.final_state:
+            note(
+                f"{c.claim_number} is {c.final_state}: the payer's answer ({c.outcome}) is posted,"
+                f" the claim stays {c.final_state}"
+            )
     for p in res.plb:
         ref = f" {p.reference}" if p.reference else ""
         note(f"PLB {p.reason}{ref} {p.amount_cents / 100:.2f} (trace {p.trace_number}): {p.note}")

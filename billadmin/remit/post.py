@@ -20,7 +20,10 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   forwarded the claim to the payer it belongs to (NM1*TT names it). Nothing is posted (its CAS
   only explain the zero payment, so no denial enters the worklist); the claim is 'crossed_over'
   and waits for that payer's 835 under the same claim number.
-- Status events on the claim: 'reversed' for CLP02 = 22; 'unprocessable' for a Medicare CO-16
+- Status events on the claim: none on a claim already voided, replaced or corrected (final
+  states, docs/claim-states.md): the payer's answer that crosses the void or the corrected
+  claim (a denial, a payment, its reversal, a PLB recoupment) moves money and is recorded, the
+  state stays final; otherwise 'reversed' for CLP02 = 22; 'unprocessable' for a Medicare CO-16
   with remark MA130 and nothing paid (CMS Pub. 100-04 ch. 1 s. 80.3.2: returned as unprocessable,
   no appeal rights: resubmit as a new claim); 'denied' when CLP02 = 4 or nothing was paid and a
   CAS is a denial; otherwise 'paid' when the invoice balance is now zero (or below), else
@@ -74,6 +77,7 @@ class ClaimResult:
     adjusted_cents: int
     payer_claim_number: str | None
     note: str = ""
+    final_state: str | None = None  # voided, replaced or corrected before this answer
 
     def row(self) -> dict:
         return {
@@ -687,6 +691,8 @@ class _TransactionPosting:
                 ),
             )
         for iid in dict.fromkeys(r[1] for r in self.recouped):
+            if _final_state(self.conn, iid):
+                continue
             status = recoup.status_after(self.conn, iid)
             now = self.conn.execute(
                 "SELECT status FROM invoice_status WHERE invoice_id = ?", (iid,)
@@ -919,6 +925,10 @@ class _TransactionPosting:
                 "UPDATE remit_claims SET outcome = ? WHERE id = ?",
                 ("denied" if status == "unprocessable" else status, claim_id),
             )
+            final = _final_state(conn, invoice_id)
+            if final:
+                res.claims[idx].final_state = final
+                continue
             conn.execute(
                 "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)",
                 (
@@ -1061,6 +1071,17 @@ def _insert_lines(
         assert rid is not None
         out.append(rid)
     return out
+
+
+def _final_state(conn: Database, invoice_id: int) -> str | None:
+    """'voided', 'replaced' or 'corrected' when the claim reached one of these final states
+    (docs/claim-states.md): an 835 posted to it afterwards moves money, never its state."""
+    row = conn.execute(
+        "SELECT status FROM invoice_events WHERE invoice_id = ?"
+        " AND status IN ('voided', 'replaced', 'corrected') ORDER BY id DESC LIMIT 1",
+        (invoice_id,),
+    ).fetchone()
+    return row[0] if row else None
 
 
 def _status(conn: Database, invoice_id: int, claim: ClaimPayment, denied: bool) -> str:

@@ -1,0 +1,137 @@
+"""The claim after the payer answers, driven the way a clerk would (wave audit): 835s, paper
+EOBs, write-offs, transfers to the patient, appeals, voids and replacements in orders the other
+tests do not try. After each sequence the ledger (invoice_balances), the claim's state and
+`billadmin check` are compared with numbers worked by hand from the rules.
+
+The practice: Rae (MRN R0001) with Keystone (KEY) as her only coverage; C000001 is a 99213 at
+150.00 sent to Keystone (its 837P written by the run). Keystone's 835s are built in the test
+(ledger_scenarios.remit_text); "D" is the day the suite runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import invoice_fixtures as fx
+import ledger_scenarios as ls
+
+from billadmin import db as dbmod
+from billadmin import integrity
+from billadmin.billing import generate as gen
+
+TODAY = ls.DAY0
+DOS = (TODAY - dt.timedelta(days=4)).isoformat()
+
+
+def _setup(db, tmp_path: Path) -> None:
+    """C000001 to Keystone: one 99213 at 150.00, issued and sent."""
+    with dbmod.write(db):
+        fx.practice(db)
+        pid = fx.patient(db, "R0001", "Rae", "Fix")
+        fx.coverage(db, pid, "KEY", member="KEY001")
+        fx.encounter(db, pid, DOS, [("99213", 15000)])
+    res = gen.generate(
+        db, out_dir=tmp_path / "r1", today=TODAY, scrub=fx.no_scrub, pdf=False, xlsx=False
+    )
+    assert [r["number"] for r in res.issued] == ["C000001"]
+
+
+def _remit(cli, tmp_path: Path, trace: str, claims: list[dict], on: str = "D+14") -> str:
+    """Keystone's 835 (trace `trace`) posted with `remit import`; what it said on stderr."""
+    path = tmp_path / f"{trace}.835"
+    path.write_text(ls.remit_text({"payer": "KEY", "trace": trace, "on": on, "claims": claims}))
+    r = cli("remit", "import", str(path), "-f", "json")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert [t["result"] for t in json.loads(r.stdout)] == ["posted"]
+    return r.stderr
+
+
+def _claim(
+    status: str = "1",
+    paid: str = "110.00",
+    cas: tuple = (("CO", "45", "40.00"),),
+    pcn: str = "KEY-A",
+    charge: str = "150.00",
+) -> dict:
+    return {
+        "claim": "C000001",
+        "status": status,
+        "charge": charge,
+        "paid": paid,
+        "pcn": pcn,
+        "lines": [{"code": "99213", "charge": charge, "paid": paid, "cas": [list(c) for c in cas]}],
+    }
+
+
+PAID = _claim()  # 110.00 paid, CO-45 40.00
+REVERSAL = _claim("22", "-110.00", (("CO", "45", "-40.00"),), charge="-150.00")
+DENIED = _claim("4", "0.00", (("CO", "16", "150.00"),))  # lacks information: stays open
+
+
+def _bal(db, number: str = "C000001") -> tuple[int, int, int, int, int]:
+    """(total, credited, paid, adjusted, balance) of one invoice."""
+    return db.execute(
+        "SELECT total_cents, credited_cents, paid_cents, adjusted_cents,"
+        " total_cents + credited_cents - paid_cents - adjusted_cents"
+        " FROM invoice_balances WHERE number = ?",
+        (number,),
+    ).fetchone()
+
+
+def _state(db, number: str = "C000001") -> str:
+    return db.execute(
+        "SELECT s.status FROM invoice_status s JOIN invoices i ON i.id = s.invoice_id"
+        " WHERE i.number = ?",
+        (number,),
+    ).fetchone()[0]
+
+
+def _ok(r) -> None:
+    assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def _clean(db, cli) -> None:
+    assert [f.message for f in integrity.run_checks(db)] == []
+    _ok(cli("check"))
+
+
+# -- a voided or replaced claim keeps its final state when the payer's answer comes after ----------
+
+
+def test_a_denial_that_crosses_a_void_leaves_the_claim_voided(db, tmp_path, cli):
+    """The clerk voids C000001 (sent, not answered yet: no payer claim number needed); the
+    credit note takes off what is open, 150.00. Keystone's denial of the original crosses it in
+    the mail (CLP02 4, CO-16 150.00). A denial posts nothing, so the claim stays 150.00 - 150.00
+    = 0.00, and 'voided' is final (docs/claim-states.md): the 835 is recorded, the state stays.
+    Before the rule the claim became 'denied' with nothing open, which check reported
+    (CLAIM-STATE)."""
+    _setup(db, tmp_path)
+    _ok(cli("invoice", "void", "C000001", "--reason", "billed to the wrong payer"))
+    assert _bal(db) == (15000, -15000, 0, 0, 0)
+    said = _remit(cli, tmp_path, "DEN1", [DENIED])
+    assert _state(db) == "voided"
+    assert (
+        "C000001 is voided: the payer's answer (denied) is posted, the claim stays voided" in said
+    )
+    assert _bal(db) == (15000, -15000, 0, 0, 0)
+    _clean(db, cli)
+
+
+def test_the_payers_reversal_of_a_voided_claim_leaves_it_voided(db, tmp_path, cli):
+    """Keystone paid C000001 110.00 with CO-45 40.00 (0.00 open). The void credits what is open
+    plus what Keystone paid: 0.00 + 110.00, so the claim is 150.00 - 110.00 - 110.00 - 40.00 =
+    -110.00, Keystone's credit. Keystone answers the void (frequency 8) with a reversal (CLP02
+    22: -110.00, CO-45 -40.00): 150.00 - 110.00 - 0.00 - 0.00 = 40.00 re-opened, closed once
+    by remit import (a 'carried' 40.00): 0.00. The claim is still voided (final), not
+    'reversed' (which says the payer owes a corrected payment)."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "PAY1", [PAID])
+    assert (_bal(db), _state(db)) == ((15000, 0, 11000, 4000, 0), "paid")
+    _ok(cli("invoice", "void", "C000001", "--reason", "wrong patient"))
+    assert _bal(db) == (15000, -11000, 11000, 4000, -11000)
+    _remit(cli, tmp_path, "REV1", [REVERSAL], on="D+30")
+    assert _bal(db) == (15000, -11000, 0, 4000, 0)
+    assert _state(db) == "voided"
+    _clean(db, cli)
