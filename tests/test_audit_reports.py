@@ -15,6 +15,7 @@ before today (bucket 0-30).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import invoice_fixtures as fx
@@ -185,3 +186,36 @@ def _denied(claim: str) -> dict:
             {"code": "99214", "charge": "200.00", "paid": "0.00", "cas": [["CO", "27", "200.00"]]}
         ],
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# report timely-filing: what is at stake on a claim no payer answered
+
+
+def test_timely_filing_leaves_out_a_claim_written_off_and_shows_what_is_open(db, cli, tmp_path):
+    """Keystone's limit is 180 days from the date of service. Al's V1 (99214, 200.00) and V2
+    (99213, 100.00) were 171 and 170 days ago: C000001 (V1) and C000002 (V2) are due in 9 and
+    10 days, unanswered. The clerk gives up on C000001 (a timely-filing write-off of all its
+    200.00: 200.00 - 200.00 = 0.00 open, 'written_off') and writes off 40.00 of C000002 as a
+    courtesy (100.00 - 40.00 = 60.00 open). The worklist then has C000002 alone, at 60.00: a
+    claim with nothing open has nothing to file. Before, it kept both at their totals."""
+    with dbmod.write(db):
+        fx.practice(db)
+        pid = fx.patient(db, "A1", "Al", "Ames")
+        fx.coverage(db, pid, "KEY", member="KEY001")
+        for n, days, code, cents in (("V1", 171, "99214", 20000), ("V2", 170, "99213", 10000)):
+            dos = (TODAY - dt.timedelta(days=days)).isoformat()
+            fx.encounter(db, pid, dos, [(code, cents)], number=n)
+    assert _run(db, tmp_path) == ["C000001", "C000002"]
+
+    def worklist():
+        r = cli("report", "timely-filing", "--as-of", TODAY.isoformat(), "-f", "json")
+        _ok(r)
+        return [(x["invoice"], x["days_left"], x["amount"]) for x in json.loads(r.stdout)]
+
+    assert worklist() == [("C000001", 9, "200.00"), ("C000002", 10, "100.00")]
+    _ok(cli("invoice", "writeoff", "C000001", "200.00", "--reason", "timely-filing"))
+    _ok(cli("invoice", "writeoff", "C000002", "40.00", "--reason", "courtesy"))
+    assert _balance(db, "C000001") == (20000, 0, 0, 20000, 0)
+    assert _balance(db, "C000002") == (10000, 0, 0, 4000, 6000)
+    assert worklist() == [("C000002", 10, "60.00")]

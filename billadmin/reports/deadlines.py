@@ -1,8 +1,10 @@
 """Deadlines: timely filing and coverage expiry.
 
 timely-filing (as of --as-of): charges not billed yet, and claims issued that no payer has
-answered (no remittance posting: the payer may never have received them), whose filing
-deadline is within --within days (default 30) or already past. The deadline is the claim's
+answered (no remittance posting: the payer may never have received them) and that still have
+something open, whose filing deadline is within --within days (default 30) or already past. A
+claim's amount is its open balance (what the deadline puts at risk); a claim the clerk wrote
+off in full (a timely-filing write-off, say) has nothing left to file and is not listed. The deadline is the claim's
 stored filing deadline, else the payer's limit from the date of service (accounts.rules); the
 payer of an unbilled encounter is the primary coverage active on its date of service
 (self-pay has no deadline). Past-deadline rows first, then by deadline.
@@ -97,7 +99,8 @@ def timely_filing(conn: Database, as_of: _dt.date, within: int = 30) -> list[dic
                       COALESCE(e.date_of_service, (SELECT MIN(date_of_service) FROM invoice_lines l
                       WHERE l.invoice_id = i.id),
                                i.issued_on),
-                      i.total_cents, i.filing_deadline
+                      (SELECT b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents
+                       FROM invoice_balances b WHERE b.invoice_id = i.id), i.filing_deadline
                FROM invoices i CROSS JOIN patients p ON p.id = i.patient_id LEFT JOIN encounters e
                ON e.id = i.encounter_id
                WHERE i.kind = 'claim' AND (i.filing_deadline IS NULL OR i.filing_deadline <= :limit)
@@ -110,7 +113,8 @@ def timely_filing(conn: Database, as_of: _dt.date, within: int = 30) -> list[dic
                                  WHERE a.invoice_id = i.id AND y.kind = 'insurance')""",
         {"limit": limit.isoformat()},
     ):
-        add("claim not answered", enc, number, mrn, name, payer_id, dos, amount, stored)
+        if amount > 0:  # nothing open (written off in full): nothing to file
+            add("claim not answered", enc, number, mrn, name, payer_id, dos, amount, stored)
     out.sort(key=lambda r: (r["deadline"], r["encounter"] or "", r["invoice"] or ""))
     return out
 
