@@ -135,3 +135,104 @@ def test_the_payers_reversal_of_a_voided_claim_leaves_it_voided(db, tmp_path, cl
     assert _bal(db) == (15000, -11000, 0, 4000, 0)
     assert _state(db) == "voided"
     _clean(db, cli)
+
+
+# -- the payer pays what the clerk had written off or moved to the patient --------------------------
+
+
+def _entry(db, kind: str) -> int:
+    """The id of the clerk's (only) entry of `kind` on C000001."""
+    return db.execute(
+        "SELECT d.id FROM adjustments d JOIN clerk_adjustments c ON c.adjustment_id = d.id"
+        " WHERE c.kind = ? AND c.reverses_adjustment_id IS NULL",
+        (kind,),
+    ).fetchone()[0]
+
+
+def test_a_payment_after_a_denial_write_off_takes_the_write_off_back(db, tmp_path, cli):
+    """Keystone denies C000001 (CO-16 150.00, stays open); the clerk writes the 150.00 off
+    (denial-writeoff): 150.00 - 150.00 = 0.00, 'written_off'. Keystone then reprocesses it (a
+    new payer claim number) and pays 110.00 with CO-45 40.00. The write-off said the money would
+    not come; it came, so it is taken back: 150.00 - 110.00 - (40.00 + 150.00 - 150.00) = 0.00,
+    'paid'. Before the rule the claim stood at 150.00 - 110.00 - 190.00 = -150.00: check found
+    40.00 reduced twice (LEDGER-DOUBLE-REDUCTION) and `payment refund-payer` sent back 110.00
+    the payer rightly paid."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "DEN1", [DENIED])
+    _ok(cli("invoice", "writeoff", "C000001", "150.00", "--reason", "denial-writeoff"))
+    assert (_bal(db), _state(db)) == ((15000, 0, 0, 15000, 0), "written_off")
+    wo = _entry(db, "writeoff")
+    said = _remit(cli, tmp_path, "PAY2", [_claim(pcn="KEY-B")], on="D+40")
+    assert _bal(db) == (15000, 0, 11000, 4000 + 15000 - 15000, 0)
+    assert _state(db) == "paid"
+    assert f"C000001: write-off {wo} reversed by 150.00" in said
+    assert db.execute(
+        "SELECT d.amount_cents, d.source, c.kind FROM adjustments d JOIN clerk_adjustments c"
+        " ON c.adjustment_id = d.id WHERE c.reverses_adjustment_id = ?",
+        (wo,),
+    ).fetchall() == [(-15000, "writeoff", "writeoff")]
+    _clean(db, cli)
+    r = cli("payment", "refund-payer", "C000001", "110.00", "--method", "check")
+    assert r.exit_code == 2 and "C000001" in r.stderr
+    # the write-off is no longer there to undo
+    assert cli("invoice", "writeoff-undo", "C000001", str(wo)).exit_code == 2
+    assert _bal(db)[4] == 0
+
+
+def test_a_partial_payment_takes_back_only_what_it_settles_of_a_write_off(db, tmp_path, cli):
+    """Denied 150.00, written off whole (denial-writeoff). Keystone reprocesses and pays 50.00
+    with CO-45 40.00 and still denies 60.00 (CO-16, not posted): 150.00 - 50.00 - (40.00 +
+    150.00) = -90.00, so 90.00 of the write-off is taken back and 60.00 stays written off (what
+    the payer still does not pay): 150.00 - 50.00 - (40.00 + 150.00 - 90.00) = 0.00."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "DEN1", [DENIED])
+    _ok(cli("invoice", "writeoff", "C000001", "150.00", "--reason", "denial-writeoff"))
+    part = _claim(paid="50.00", cas=(("CO", "45", "40.00"), ("CO", "16", "60.00")), pcn="KEY-B")
+    _remit(cli, tmp_path, "PAY2", [part], on="D+40")
+    assert _bal(db) == (15000, 0, 5000, 4000 + 15000 - 9000, 0)
+    assert db.execute(
+        "SELECT amount_cents FROM adjustments WHERE source = 'writeoff' ORDER BY id"
+    ).fetchall() == [(15000,), (-9000,)]
+    _clean(db, cli)
+
+
+def test_a_paper_eob_after_a_timely_filing_write_off_takes_the_write_off_back(db, tmp_path, cli):
+    """The clerk wrote the whole 150.00 off as past timely filing; the payer's paper EOB pays it
+    after all: 110.00 paid, CO-45 40.00, which settle the whole 150.00, so the whole write-off is
+    taken back: 150.00 - 110.00 - (150.00 + 40.00 - 150.00) = 0.00."""
+    _setup(db, tmp_path)
+    _ok(cli("invoice", "writeoff", "C000001", "150.00", "--reason", "timely-filing"))
+    _ok(
+        cli(
+            "payment",
+            "eob",
+            "C000001",
+            "--paid",
+            "110.00",
+            "--adjust",
+            "CO-45:40.00",
+            "--reference",
+            "EOB7",
+        )
+    )
+    assert (_bal(db), _state(db)) == ((15000, 0, 11000, 15000 + 4000 - 15000, 0), "paid")
+    _clean(db, cli)
+
+
+def test_a_payment_after_a_transfer_to_the_patient_moves_it_back(db, tmp_path, cli):
+    """Keystone denies C000001 for eligibility (CO-27, coverage ended); the clerk moves the 150.00
+    to Rae (`invoice to-patient`): 'closed', Rae owes 150.00 pending. Keystone finds the
+    coverage in force and pays 110.00 with CO-45 40.00. Rae never owes what the payer paid:
+    the transfer is taken back, 150.00 - 110.00 - (40.00 + 150.00 - 150.00) = 0.00, 'paid',
+    and Rae's pending share is 150.00 - 150.00 = 0.00."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "DEN1", [_claim("4", "0.00", (("CO", "27", "150.00"),))])
+    _ok(cli("invoice", "to-patient", "C000001", "150.00"))
+    assert (_bal(db), _state(db)) == ((15000, 0, 0, 15000, 0), "closed")
+    r = cli("account", "show", "R0001", "-f", "json")
+    assert json.loads(r.stdout)["summary"]["patient_pending"] == "150.00"
+    _remit(cli, tmp_path, "PAY2", [_claim(pcn="KEY-B")], on="D+40")
+    assert (_bal(db), _state(db)) == ((15000, 0, 11000, 4000, 0), "paid")
+    summary = json.loads(cli("account", "show", "R0001", "-f", "json").stdout)["summary"]
+    assert (summary["patient_pending"], summary["patient_owes"]) == ("0.00", "0.00")
+    _clean(db, cli)

@@ -254,6 +254,8 @@ def remit_import(
             f"{c.outcome.replace('_', ' ')}: claim {c.claim_number} in {c.file} (trace {c.trace_number}), "
             f"paid {c.paid_cents / 100:.2f}: {c.note}"
         )
+    for u in res.undone:
+        note(u)
     for c in res.claims:
         if c.final_state:
             note(

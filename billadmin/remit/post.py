@@ -28,6 +28,15 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   no appeal rights: resubmit as a new claim); 'denied' when CLP02 = 4 or nothing was paid and a
   CAS is a denial; otherwise 'paid' when the invoice balance is now zero (or below), else
   'partially_paid'.
+- The payer settles what the clerk took off: a claim payment (or paper EOB) that leaves the
+  claim below zero while the clerk had written off part of it (`invoice writeoff`) or moved it
+  to the patient (`invoice to-patient`) takes those entries back first: an opposite entry
+  naming each (transfers to the patient first, since the patient never owes what a payer paid,
+  then write-offs; newest first), up to what is below zero. A write-off is a decision that the
+  money will not come; once the payer pays it, keeping both reduces the charge twice (check:
+  LEDGER-DOUBLE-REDUCTION) and shows the payer's rightful payment as its credit, refundable.
+  What is still below zero after that is the payer's overpayment. Not on a claim already
+  voided, replaced or resubmitted (its credit note accounted for the write-off).
 - Duplicates inside one transaction: a claim payment repeating an earlier one of the same
   transaction (CLP01, CLP02, CLP07, amounts and CAS) is a duplicate, as across transactions.
   A reversal and its correction, or the parts of a split claim (MA15), differ and both post.
@@ -148,6 +157,8 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
     plb: list[recoup.PlbResult] = field(default_factory=list)
+    # clerk write-offs and transfers to the patient the payer's money took back (one line each)
+    undone: list[str] = field(default_factory=list)
 
     @property
     def already_posted(self) -> list[TransactionResult]:
@@ -496,6 +507,7 @@ def _post_transaction(
         posting.claim(claim, tr, res)
     posting.recoupments(res)
     posting.payments()
+    posting.undo_clerk_entries(res)
     posting.status_events(res)
     posting.returns()
     conn.execute(
@@ -893,6 +905,85 @@ class _TransactionPosting:
             )
             assert pay_id is not None
             self.payment_ids[payer_id] = pay_id
+
+    def undo_clerk_entries(self, res: ImportResult) -> None:
+        """The payer settles what the clerk had already taken off (module rules): on each claim
+        this transaction left below zero, the clerk's transfers to the patient, then write-offs,
+        newest first, are reversed by an opposite entry naming them, up to what is below zero."""
+        conn = self.conn
+        done: set[int] = set()
+        for e in self.events:
+            iid = e.invoice_id
+            if iid in done or e.claim.is_reversal or _final_state(conn, iid):
+                continue
+            done.add(iid)
+            (bal,) = conn.execute(
+                "SELECT total_cents + credited_cents - paid_cents - adjusted_cents"
+                " FROM invoice_balances WHERE invoice_id = ?",
+                (iid,),
+            ).fetchone()
+            need = -bal
+            for adj_id, kind, group, reason, left in conn.execute(
+                "SELECT d.id, c.kind, d.group_code, d.reason_code, d.amount_cents + COALESCE("
+                " (SELECT SUM(x.amount_cents) FROM clerk_adjustments u JOIN adjustments x"
+                " ON x.id = u.adjustment_id WHERE u.reverses_adjustment_id = d.id), 0)"
+                " FROM adjustments d JOIN clerk_adjustments c ON c.adjustment_id = d.id"
+                " WHERE d.invoice_id = ? AND c.kind IN ('transfer', 'writeoff')"
+                " AND c.reverses_adjustment_id IS NULL AND d.amount_cents > 0"
+                " ORDER BY c.kind = 'writeoff', d.id DESC",
+                (iid,),
+            ).fetchall():
+                take = min(need, left)
+                if take <= 0:
+                    continue
+                need -= take
+                self._undo_clerk_entry(iid, adj_id, kind, group, reason, take, e.claim, res)
+
+    def _undo_clerk_entry(
+        self,
+        invoice_id: int,
+        entry: int,
+        kind: str,
+        group: str | None,
+        reason: str | None,
+        cents: int,
+        claim: ClaimPayment,
+        res: ImportResult,
+    ) -> None:
+        """One opposite entry of clerk entry ``entry`` (accounts.adjust's shape: an adjustment
+        of the same source with its clerk_adjustments row naming the entry), audited."""
+        conn = self.conn
+        why = f"the payer paid it: 835 trace {self.tx.trace_number}"
+        adj = conn.execute(
+            "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
+            " amount_cents, source, created_on, created_at) VALUES (?,NULL,?,?,?,?,?,?)",
+            (invoice_id, group, reason, -cents, kind, self.pay_date, self.now),
+        ).lastrowid
+        conn.execute(
+            "INSERT INTO clerk_adjustments (adjustment_id, kind, reason, reference,"
+            " reverses_adjustment_id, os_user, at) VALUES (?,?,?,?,?,?,?)",
+            (
+                adj,
+                kind,
+                f"undo {entry}: {why}",
+                self.tx.trace_number,
+                entry,
+                audit.os_user(),
+                self.now,
+            ),
+        )
+        audit.record(
+            conn,
+            "remit undo clerk entry",
+            entity="adjustments",
+            ids=[adj],
+            detail={"invoice_id": invoice_id, "reverses": entry, "amount_cents": -cents},
+        )
+        what = "write-off" if kind == "writeoff" else "transfer to the patient"
+        res.undone.append(
+            f"{claim.claim_number}: {what} {entry} reversed by {money.fmt(cents)} (entry {adj}):"
+            f" {why}"
+        )
 
     def _denied(self, claim: ClaimPayment, invoice_id: int) -> bool:
         payer = self.conn.execute(
