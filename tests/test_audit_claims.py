@@ -236,3 +236,78 @@ def test_a_payment_after_a_transfer_to_the_patient_moves_it_back(db, tmp_path, c
     summary = json.loads(cli("account", "show", "R0001", "-f", "json").stdout)["summary"]
     assert (summary["patient_pending"], summary["patient_owes"]) == ("0.00", "0.00")
     _clean(db, cli)
+
+
+# -- an appeal's decision after the clerk closed the claim another way ------------------------------
+
+NECESSITY = _claim("4", "0.00", (("CO", "50", "150.00"),))  # not medically necessary: appealable
+
+
+def _appeal(cli, tmp_path: Path) -> None:
+    """Appeal #1 of C000001, opened and submitted: the claim is 'appealed'."""
+    r = cli(
+        "appeal",
+        "create",
+        "C000001",
+        "--reason",
+        "the notes show it was necessary",
+        "-o",
+        str(tmp_path / "appeal.pdf"),
+    )
+    _ok(r)
+    _ok(cli("appeal", "update", "1", "--status", "submitted"))
+
+
+def test_an_appeal_lost_after_a_write_off_leaves_the_claim_written_off(db, tmp_path, cli):
+    """Denied 150.00 (CO-50), appealed; while the appeal waits the clerk writes the 150.00 off
+    (denial-writeoff): 150.00 - 150.00 = 0.00, 'written_off'. The appeal is then lost: the
+    denial stands, but nothing is open (docs/claim-states.md: 'denied' has a balance above 0.00),
+    so the claim stays 'written_off'; before, it went back to 'denied' with 0.00 open."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "DEN1", [NECESSITY])
+    _appeal(cli, tmp_path)
+    assert _state(db) == "appealed"
+    _ok(cli("invoice", "writeoff", "C000001", "150.00", "--reason", "denial-writeoff"))
+    assert _state(db) == "written_off"
+    _ok(cli("appeal", "update", "1", "--status", "lost"))
+    assert (_bal(db), _state(db)) == ((15000, 0, 0, 15000, 0), "written_off")
+    _clean(db, cli)
+
+
+def test_an_appeal_withdrawn_after_a_void_leaves_the_claim_voided(db, tmp_path, cli):
+    """Denied 150.00 (CO-50), appealed; the clerk finds the visit was billed under the wrong
+    patient and voids C000001 (--rebill; Keystone's claim number KEY-A is known from its 835):
+    the credit note takes off the 150.00 open, 0.00. The appeal is withdrawn: the claim stays
+    'voided' (final). Before, it went back to 'denied' with nothing open, which check reported
+    (CLAIM-STATE)."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "DEN1", [NECESSITY])
+    _appeal(cli, tmp_path)
+    _ok(cli("invoice", "void", "C000001", "--reason", "wrong patient", "--rebill"))
+    _ok(cli("appeal", "update", "1", "--status", "withdrawn"))
+    assert (_bal(db), _state(db)) == ((15000, -15000, 0, 0, 0), "voided")
+    _clean(db, cli)
+
+
+def test_an_appeal_submitted_after_the_payer_paid_leaves_the_claim_paid(db, tmp_path, cli):
+    """Denied 150.00 (CO-50); the clerk drafts an appeal ('appealed'), but Keystone reprocesses
+    on its own and pays 110.00 with CO-45 40.00: 0.00 open, 'paid'. Submitting the draft then
+    records the step on the appeal, not on the claim: it stays 'paid' (before, 'appealed' with
+    nothing open)."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "DEN1", [NECESSITY])
+    r = cli(
+        "appeal",
+        "create",
+        "C000001",
+        "--reason",
+        "the notes show it was necessary",
+        "-o",
+        str(tmp_path / "appeal.pdf"),
+    )
+    _ok(r)
+    _remit(cli, tmp_path, "PAY2", [_claim(pcn="KEY-B")], on="D+40")
+    assert (_bal(db), _state(db)) == ((15000, 0, 11000, 4000, 0), "paid")
+    _ok(cli("appeal", "update", "1", "--status", "submitted"))
+    assert _state(db) == "paid"
+    _clean(db, cli)

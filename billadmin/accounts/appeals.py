@@ -9,7 +9,11 @@ Rules:
 - Status: draft -> submitted | withdrawn; submitted -> won | lost | withdrawn. Opening an appeal
   puts the claim in 'appealed' (and submitting records it again in the claim's history); a lost
   or withdrawn appeal puts it back to 'denied' (the denial stands); a won one stays 'appealed'
-  until the payer's reprocessed 835 posts.
+  until the payer's reprocessed 835 posts. These steps move the claim only while the appeal is
+  what it waits on (its state 'appealed', or 'denied' for a submission): a claim the clerk or
+  the payer meanwhile settled another way (paid, written off, moved to the patient, voided,
+  replaced) keeps its state, since 'denied' and 'appealed' say money is open
+  (docs/claim-states.md).
 """
 
 from __future__ import annotations
@@ -154,12 +158,13 @@ def update(
             "INSERT INTO appeal_events (appeal_id, status, on_date, note, at) VALUES (?,?,?,?,?)",
             (appeal_id, status, on.isoformat(), note, now),
         )
-        if status == "submitted":
+        claim_state = lookup.invoice_status(conn, invoice_id)
+        if status == "submitted" and claim_state in ("appealed", "denied"):
             conn.execute(
                 "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'appealed', ?, ?)",
                 (invoice_id, on.isoformat(), f"appeal #{appeal_id} submitted"),
             )
-        elif status in ("withdrawn", "lost"):
+        elif status in ("withdrawn", "lost") and claim_state == "appealed":
             # the denial stands: back on the worklist, to write off or appeal at the next level
             conn.execute(
                 "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?, 'denied', ?, ?)",
