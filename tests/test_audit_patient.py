@@ -286,3 +286,30 @@ def test_a_later_void_does_not_change_an_earlier_aging(db, cli, tmp_path):
     _ok(cli("invoice", "void", "P000001", "--reason", "duplicate visit"))
     assert _balance(db, "P000001") == (14000, -14000, 0, 0, 0)
     assert _aging_by_patient(cli, "2026-08-01") == "70.00"
+
+
+def test_an_undo_after_the_payer_paid_part_of_the_write_off_reopens_the_rest(db, cli, tmp_path):
+    """C000001 (99213 140.00 + 36415 15.00), nothing answered yet; the clerk writes off 55.00
+    (100.00 open). The payer's 835 then answers the office visit alone: paid 100.00, CO-45 40.00;
+    the claim would be 155.00 - 100.00 - 95.00 = -40.00, so the import takes 40.00 of the
+    write-off back (remit/post.py): 15.00 stays written off, 0.00 open. The clerk undoes the
+    write-off: only the 15.00 still written off comes back (155.00 - 100.00 - 40.00 = 15.00, the
+    lab line nobody answered), not the whole 55.00 (which would open 55.00), and a second undo
+    is refused."""
+    from test_remit_support import Remit, issue_claim
+
+    issue_claim(db, "C000001", [("99213", "", "140.00"), ("36415", "", "15.00")])
+    entry = _writeoff(cli, "C000001", "55.00")
+    r = Remit().claim(
+        "C000001", "1", "140", "100", lines=[("HC:99213", "140", "100", [("CO", "45", "40")])]
+    )
+    _ok(cli("remit", "import", r.write(tmp_path / "a.835")))
+    assert _balance(db, "C000001") == (15500, 0, 10000, 5500, 0)
+    r = cli("invoice", "writeoff-undo", "C000001", str(entry), "-f", "json")
+    _ok(r)
+    assert json.loads(r.stdout)["amount"] == "-15.00"
+    assert _balance(db, "C000001") == (15500, 0, 10000, 4000, 1500)
+    assert _status(db, "C000001") == "partially_paid"
+    r = cli("invoice", "writeoff-undo", "C000001", str(entry))
+    assert r.exit_code == 2 and "already undone" in r.stderr
+    assert integrity.run_checks(db) == []

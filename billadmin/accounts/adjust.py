@@ -13,11 +13,12 @@ Rules:
 - Undo: an entry of the opposite amount naming the write-off it reverses (once); the state goes
   back to what it was before the write-off. Only a write-off (a positive entry) is undone: never
   an undo, nor a collections recovery's entry (statements/collections.py), which would write off
-  again money the patient paid. A bad-debt write-off that a collections recovery already partly
-  reversed is undone by what is still written off (its amount less what was recovered), and
-  refused when nothing is. A write-off on a voided, replaced or resubmitted invoice is refused:
-  the credit note took off the total less what was written off, so the write-off went with the
-  invoice and an undo would leave money open on a closed invoice (exit 2, nothing written).
+  again money the patient paid. A write-off that a collections recovery or a payer's payment
+  (remit/post.py) already partly took back is undone by what is still written off (its amount
+  less what they took back), and refused when nothing is. A write-off on a voided, replaced or
+  resubmitted invoice is not undone: the credit note took off the total less what was written
+  off, so the write-off went with the invoice and an undo would leave money open on a closed
+  invoice (exit 2, nothing written).
 - An undo that leaves money open on an invoice whose state says nothing is open ('paid',
   'written_off', 'closed', reached after the write-off) moves it to the state before those,
   'partially_paid' when something was paid on it and that state was one before any payment.
@@ -203,9 +204,14 @@ def undo_writeoff(conn: Database, number: str, entry: int, *, on: _dt.date) -> d
         ).fetchone()
         if inv is None or row is None:
             raise BadInput(f"{name}: no write-off entry {entry} on this invoice")
-        if conn.execute(
-            "SELECT 1 FROM clerk_adjustments WHERE reverses_adjustment_id = ?", (entry,)
-        ).fetchone():
+        amount, reason = row
+        # what entries naming it already took back (an undo, a payer's payment: remit/post.py)
+        (reversed_,) = conn.execute(
+            "SELECT COALESCE(SUM(-d.amount_cents), 0) FROM clerk_adjustments c"
+            " JOIN adjustments d ON d.id = c.adjustment_id WHERE c.reverses_adjustment_id = ?",
+            (entry,),
+        ).fetchone()
+        if reversed_ >= amount:
             raise BadInput(f"{name}: write-off entry {entry} was already undone")
         status = lookup.invoice_status(conn, inv["id"])
         if status in CLOSED_STATES or lookup.is_voided(conn, inv):
@@ -213,14 +219,13 @@ def undo_writeoff(conn: Database, number: str, entry: int, *, on: _dt.date) -> d
                 f"{name}: the invoice is {status or 'voided'}; its write-off entry {entry} went"
                 " with it and is not undone"
             )
-        amount, reason = row
         recovered = _recovered(conn, entry)
-        if recovered >= amount:
+        if reversed_ + recovered >= amount:
             raise BadInput(
-                f"{name}: write-off entry {entry} was recovered in full through collections;"
+                f"{name}: write-off entry {entry} was recovered through collections;"
                 " nothing is left written off to undo"
             )
-        amount -= recovered
+        amount -= reversed_ + recovered
         adj = _insert(
             conn,
             inv,
