@@ -313,3 +313,23 @@ def test_an_undo_after_the_payer_paid_part_of_the_write_off_reopens_the_rest(db,
     r = cli("invoice", "writeoff-undo", "C000001", str(entry))
     assert r.exit_code == 2 and "already undone" in r.stderr
     assert integrity.run_checks(db) == []
+
+
+# --- account show after a void ---------------------------------------------------------------
+
+
+def test_account_show_says_a_voided_visit_is_void_not_unbilled(db, cli, tmp_path):
+    """P000001 voided without --rebill: V1's line is void, nothing will bill it again, so
+    `account show` says the visit is void (it said 'unbilled', as if the next run would bill
+    it: it will not). With --rebill the line is unbilled again and the visit says so."""
+    _cy(db, tmp_path)
+    _ok(cli("invoice", "void", "P000001", "--reason", "duplicate visit"))
+    (enc,) = json.loads(cli("account", "show", "2001", "-f", "json").stdout)["encounters"]
+    assert (enc["encounter"], enc["charges"], enc["billing"]) == ("V1", "0.00", "void")
+    with dbmod.write(db):
+        cy2 = fx.patient(db, "2002", "Di", "Dunn")
+        fx.encounter(db, cy2, "2026-06-11", [("99212", 9000)], number="V2")
+    gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "o2", pdf=False)
+    _ok(cli("invoice", "void", "P000002", "--reason", "wrong code", "--rebill"))
+    (enc,) = json.loads(cli("account", "show", "2002", "-f", "json").stdout)["encounters"]
+    assert (enc["encounter"], enc["charges"], enc["billing"]) == ("V2", "90.00", "unbilled")

@@ -61,9 +61,10 @@ def _coverages(conn: Database, pid: int, d: str) -> list[dict]:
 
 
 def _encounters(conn: Database, pid: int) -> list[dict]:
-    """Encounters newest first: lines, charges, how far billed, the invoices issued. An
-    institutional claim (a UB-04 imported with `import institutional`) has no charge lines: its
-    lines are its revenue lines, its charges their total, billed when the claim is."""
+    """Encounters newest first: lines, charges, how far billed (unbilled, part billed, billed,
+    or void: every line voided with its invoice), the invoices issued. An institutional claim
+    (a UB-04 imported with `import institutional`) has no charge lines: its lines are its
+    revenue lines, its charges their total, billed when the claim is."""
     enc = []
     for r in conn.execute(
         """SELECT e.id, e.number, e.date_of_service, pr.last_name, COUNT(c.id),
@@ -90,7 +91,10 @@ def _encounters(conn: Database, pid: int) -> list[dict]:
                 (r[0],),
             )
         ]
-        billed = "unbilled" if not r[7] else ("billed" if not r[6] else "part billed")
+        if r[4] and not r[6] and not r[7]:  # every line voided (`invoice void`, no --rebill)
+            billed = "void"
+        else:
+            billed = "unbilled" if not r[7] else ("billed" if not r[6] else "part billed")
         enc.append(
             {
                 "encounter": r[1],
