@@ -219,3 +219,58 @@ def test_timely_filing_leaves_out_a_claim_written_off_and_shows_what_is_open(db,
     assert _balance(db, "C000001") == (20000, 0, 0, 20000, 0)
     assert _balance(db, "C000002") == (10000, 0, 0, 4000, 6000)
     assert worklist() == [("C000002", 10, "60.00")]
+
+
+# ---------------------------------------------------------------------------------------------
+# payer-mix and medicare: a claim voided and billed again is one visit billed once
+
+
+def _billed_to_the_wrong_payer(db, cli, tmp_path) -> None:
+    """Al's V1 (99214, 200.00) goes to Keystone as C000001; Keystone had ended. The clerk
+    voids it with --rebill, ends the Keystone coverage and enters Blue Valley: the next run
+    bills C000002 to Blue Valley (and sends CN000001, the void, to Keystone)."""
+    pid = _insured(db, "KEY")
+    assert _run(db, tmp_path) == ["C000001"]
+    _ok(cli("invoice", "void", "C000001", "--reason", "billed to the wrong payer", "--rebill"))
+    with dbmod.write(db):
+        db.execute("UPDATE coverages SET effective_to = '2020-06-01' WHERE patient_id = ?", (pid,))
+        fx.coverage(db, pid, "BVH", member="BVH001")
+    assert _run(db, tmp_path) == ["C000002", "CN000001"]
+    assert _balance(db, "C000001") == (20000, -20000, 0, 0, 0)
+    assert _balance(db, "C000002") == (20000, 0, 0, 0, 20000)
+
+
+def test_payer_mix_gives_a_rebilled_visit_to_the_payer_billed_again(db, cli, tmp_path):
+    """One visit, 200.00, now billed to Blue Valley, which owes all of it: payer-mix has BVH 1
+    encounter, 200.00 of charges (100%), 200.00 of A/R; nothing for Keystone, whose claim was
+    voided. Before, the charges went to the first claim's payer (KEY 200.00) and the A/R to
+    BVH: each payer's share of charges and A/R disagreed about the same visit."""
+    _billed_to_the_wrong_payer(db, cli, tmp_path)
+    start = (TODAY - dt.timedelta(days=29)).isoformat()
+    r = cli("report", "payer-mix", "--from", start, "--to", TODAY.isoformat(), "-f", "json")
+    _ok(r)
+    rows = {x["payer"]: x for x in json.loads(r.stdout)}
+    assert list(rows) == ["BVH", "TOTAL"]
+    assert (rows["BVH"]["encounters"], rows["BVH"]["charges"], rows["BVH"]["ar"]) == (
+        1,
+        "200.00",
+        "200.00",
+    )
+    assert rows["BVH"]["charges_pct"] == "100.0"
+    assert (rows["TOTAL"]["charges"], rows["TOTAL"]["ar"]) == ("200.00", "200.00")
+
+
+def test_medicare_report_counts_a_rebilled_visit_once(db, cli, tmp_path):
+    """Keystone (commercial) and Blue Valley (HMO) are both under "Commercial". The month's
+    claims: C000002, 200.00; C000001 was voided by its credit note and is not counted. Before,
+    2 claims and 400.00 of charges for one visit of 200.00."""
+    _billed_to_the_wrong_payer(db, cli, tmp_path)
+    start = TODAY.replace(day=1).isoformat()
+    r = cli("report", "medicare", "--from", start, "--to", TODAY.isoformat(), "-f", "json")
+    _ok(r)
+    [row] = [
+        x
+        for x in json.loads(r.stdout)
+        if x["program"] == "Commercial" and x["month"] == TODAY.strftime("%Y-%m")
+    ]
+    assert (row["claims"], row["charges"]) == (1, "200.00")

@@ -37,6 +37,14 @@ items AS (
   WHERE i.kind != 'credit' AND i.issued_on <= :as_of)
 """
 
+# a claim (row aliased `i`) that a credit note or a new claim took the place of: voided (its
+# charges cancelled), replaced or resubmitted (its successor carries them); counted by the
+# reports of claims billed once, through its successor (docs/claim-states.md)
+SUPERSEDED_SQL = (
+    "EXISTS (SELECT 1 FROM invoice_events v WHERE v.invoice_id = i.id"
+    " AND v.status IN ('voided', 'replaced', 'corrected'))"
+)
+
 BUCKETS = ("0-30", "31-60", "61-90", "91-120", "120+")
 BUCKET_KEYS = tuple(f"{b}_cents" for b in BUCKETS)
 

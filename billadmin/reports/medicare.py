@@ -1,6 +1,8 @@
 """Medicare and Medicaid billing per month, compared with commercial payers (HMO included).
 
-Per month and program: claims issued and their charges; insurance payments received;
+Per month and program: claims issued and their charges (a claim voided, replaced or
+resubmitted is left out: the visit is billed once, by the claim that took its place, if any);
+insurance payments received;
 contractual adjustments (group CO, contractual reason) and patient responsibility (group PR)
 posted; claims answered by a remittance and those with a denial, the denied amount, the denial
 rate (denied / answered) and the top denial reason codes by amount; average days to pay (first
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from ..accounts import carc
 from .base import Chart, Report, months, pct
+from .ledger import SUPERSEDED_SQL
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -54,11 +57,13 @@ def default_start(end: _dt.date) -> _dt.date:
 
 
 def _add_claims(conn: Database, p: dict, acc: dict) -> None:
-    """Claims issued and their charges, by month of issue."""
+    """Claims issued and their charges, by month of issue; a claim voided, replaced or
+    resubmitted is not counted (its credit note cancelled it; its successor is counted)."""
     for m, kind, n, total in conn.execute(
-        """SELECT substr(i.issued_on, 1, 7), py.kind, COUNT(*), SUM(i.total_cents) FROM invoices i
+        f"""SELECT substr(i.issued_on, 1, 7), py.kind, COUNT(*), SUM(i.total_cents) FROM invoices i
                JOIN payers py ON py.id = i.payer_id
-               WHERE i.kind = 'claim' AND i.issued_on BETWEEN :start AND :end GROUP BY 1, 2""",
+               WHERE i.kind = 'claim' AND i.issued_on BETWEEN :start AND :end
+                 AND NOT {SUPERSEDED_SQL} GROUP BY 1, 2""",
         p,
     ):
         if kind in PROGRAM:

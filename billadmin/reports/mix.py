@@ -1,8 +1,9 @@
 """Payer mix and what each payer pays per procedure code.
 
 payer-mix, per payer for the period (default the 90 days ending --to): encounters and gross
-charges by date of service, attributed to the payer billed for the encounter (its first claim),
-else PATIENT (self-pay, billed on a patient invoice), else UNBILLED; payments received in the
+charges by date of service, attributed to the payer billed for the encounter (its first claim
+not voided: a claim voided and billed again, to the right payer say, leaves the visit to the
+claim billed again), else PATIENT (self-pay, billed on a patient invoice), else UNBILLED; payments received in the
 period by who paid (insurance payments under their payer, patient payments, co-pays and refunds
 under PATIENT); open A/R at --to (as in the aging report). Each with its share of the total.
 
@@ -24,6 +25,11 @@ from typing import TYPE_CHECKING
 from ..accounts import carc
 from .aging import by_payer
 from .base import Chart, Report, default_period, pct
+
+# a claim voided (not replaced: a replacement keeps the payer), row aliased `i`
+VOIDED_SQL = (
+    "EXISTS (SELECT 1 FROM invoice_events v WHERE v.invoice_id = i.id AND v.status = 'voided')"
+)
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -48,9 +54,9 @@ def payer_mix(conn: Database, start: _dt.date, end: _dt.date) -> list[dict]:
         return payers[payer_id][0] if payer_id in payers else payer_id
 
     for grp, n, charges in conn.execute(
-        """SELECT grp, COUNT(*), SUM(ch) FROM (
+        f"""SELECT grp, COUNT(*), SUM(ch) FROM (
                  SELECT COALESCE((SELECT i.payer_id FROM invoices i WHERE i.encounter_id = e.id AND i.kind = 'claim'
-                                  ORDER BY i.id LIMIT 1),
+                                  ORDER BY {VOIDED_SQL}, i.id LIMIT 1),
                                  CASE WHEN EXISTS (SELECT 1 FROM invoices i WHERE i.encounter_id =
                                  e.id AND i.kind = 'patient')
                                       THEN 'PATIENT' ELSE 'UNBILLED' END) AS grp,
