@@ -311,3 +311,47 @@ def test_an_appeal_submitted_after_the_payer_paid_leaves_the_claim_paid(db, tmp_
     _ok(cli("appeal", "update", "1", "--status", "submitted"))
     assert _state(db) == "paid"
     _clean(db, cli)
+
+
+# -- the payer takes back a second payment -------------------------------------------------------
+
+
+def test_the_reversal_of_a_second_payment_takes_back_only_what_it_posted(db, tmp_path, cli):
+    """Keystone pays C000001 twice under two claim numbers: KEY-A 110.00 with CO-45 40.00, then
+    KEY-B the same. The second's CO-45 only explains it (the charge is reduced by contract once):
+    150.00 - 220.00 - 40.00 = -110.00, Keystone's credit. Keystone then reverses KEY-B (CLP02
+    22: -110.00, CO-45 -40.00): its payment comes off, and nothing of the CO-45, which KEY-B
+    never put in the ledger: 150.00 - 110.00 - 40.00 = 0.00, 'paid' (KEY-A still settles it).
+    Before, the reversal took the 40.00 CO-45 of KEY-A off too: 40.00 open, 'reversed', that
+    no one owes, and check passed."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "PAY1", [PAID])
+    _remit(cli, tmp_path, "PAY2", [_claim(pcn="KEY-B")], on="D+20")
+    assert _bal(db) == (15000, 0, 22000, 4000, -11000)
+    rev = _claim("22", "-110.00", (("CO", "45", "-40.00"),), charge="-150.00", pcn="KEY-B")
+    _remit(cli, tmp_path, "REV2", [rev], on="D+30")
+    assert (_bal(db), _state(db)) == ((15000, 0, 11000, 4000, 0), "paid")
+    assert db.execute("SELECT outcome FROM remit_claims WHERE status_code = '22'").fetchall() == [
+        ("reversed",)
+    ]
+    _clean(db, cli)
+
+
+def test_the_reversal_of_a_second_payment_leaves_the_patient_share_moved_once(db, tmp_path, cli):
+    """KEY-A pays 100.00 with CO-45 20.00 and PR-2 30.00 (30.00 moved to Rae); KEY-B repeats it
+    (its CAS only explain it): 150.00 - 200.00 - 50.00 = -100.00. The reversal of KEY-B takes
+    back its 100.00 and nothing else: 150.00 - 100.00 - (20.00 + 30.00) = 0.00; Rae still owes
+    the 30.00 once (before, the reversal moved -30.00 back from her: she owed 0.00 and 50.00
+    stood open on the claim)."""
+    _setup(db, tmp_path)
+    cas = (("CO", "45", "20.00"), ("PR", "2", "30.00"))
+    _remit(cli, tmp_path, "PAY1", [_claim(paid="100.00", cas=cas)])
+    _remit(cli, tmp_path, "PAY2", [_claim(paid="100.00", cas=cas, pcn="KEY-B")], on="D+20")
+    assert _bal(db) == (15000, 0, 20000, 5000, -10000)
+    back = (("CO", "45", "-20.00"), ("PR", "2", "-30.00"))
+    rev = _claim("22", "-100.00", back, charge="-150.00", pcn="KEY-B")
+    _remit(cli, tmp_path, "REV2", [rev], on="D+30")
+    assert (_bal(db), _state(db)) == ((15000, 0, 10000, 5000, 0), "paid")
+    summary = json.loads(cli("account", "show", "R0001", "-f", "json").stdout)["summary"]
+    assert summary["patient_pending"] == "30.00"
+    _clean(db, cli)

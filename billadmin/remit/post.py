@@ -23,7 +23,9 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
 - Status events on the claim: none on a claim already voided, replaced or corrected (final
   states, docs/claim-states.md): the payer's answer that crosses the void or the corrected
   claim (a denial, a payment, its reversal, a PLB recoupment) moves money and is recorded, the
-  state stays final; otherwise 'reversed' for CLP02 = 22; 'unprocessable' for a Medicare CO-16
+  state stays final; otherwise 'reversed' for CLP02 = 22 (before its correction, when one follows
+  in the transaction; alone, only when it leaves money open: 'paid' when another payment still
+  settles the claim, i.e. the payer took back a second payment); 'unprocessable' for a Medicare CO-16
   with remark MA130 and nothing paid (CMS Pub. 100-04 ch. 1 s. 80.3.2: returned as unprocessable,
   no appeal rights: resubmit as a new claim); 'denied' when CLP02 = 4 or nothing was paid and a
   CAS is a denial; otherwise 'paid' when the invoice balance is now zero (or below), else
@@ -42,7 +44,10 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   A reversal and its correction, or the parts of a split claim (MA15), differ and both post.
 - A reversal (CLP02 = 22, negative amounts) posts its negative amounts against the earlier
   posting it reverses (same invoice, payer claim number and amounts); a reversal of a payment we
-  never posted is reported and not posted. Reversals in a transaction are posted first, so a
+  never posted is reported and not posted. Its adjustments take back what that posting put in
+  the ledger, never more: a second payment's CAS that only explained it (see _Repeat) put
+  nothing there, so its reversal takes back its payment alone (835 TR3 1.10.2.8: the reversal
+  nets the original out). Reversals in a transaction are posted first, so a
   corrected claim that repeats the original amounts is not mistaken for a duplicate.
 - Idempotency: a transaction whose payer (TRN03, else the payer ids) and trace number (TRN02)
   were already posted is refused as "already posted". A transaction made only of reversals is
@@ -746,7 +751,9 @@ class _TransactionPosting:
         if post_to is not None and _is_split(claim) and not claim.is_reversal:
             self.split_lines[post_to] |= {il for il in line_ids if il is not None}
         remit_line_ids = _insert_lines(conn, claim_id, claim, line_ids)
-        self._adjustments(claim, claim_id, payer_id, post_to, line_ids, remit_line_ids)
+        self._adjustments(
+            claim, claim_id, payer_id, post_to, line_ids, remit_line_ids, reverses=reverses
+        )
         if post_to is not None:
             lines_paid = 0
             for ln, il in zip(claim.lines, line_ids, strict=True):
@@ -804,15 +811,19 @@ class _TransactionPosting:
         post_to: int | None,
         line_ids: list[int | None],
         remit_line_ids: list[int],
+        *,
+        reverses: int | None = None,
     ) -> None:
         """Every CAS kept as read (remit_adjustments) with its posting class; on a posted claim a
         non-zero contractual one becomes a ledger adjustment (source 'remit') and a patient one
-        a transfer; denials, prior-payer impact and duplicates stay out of the ledger."""
+        a transfer; denials, prior-payer impact and duplicates stay out of the ledger. A
+        reversal takes back what the posting it reverses put in the ledger (``reverses``)."""
         line_map = {
             id(ln): (rid, il)
             for ln, rid, il in zip(claim.lines, remit_line_ids, line_ids, strict=True)
         }
         repeat = _Repeat()
+        posted = self._posted_by(reverses) if claim.is_reversal and reverses else None
         for ln, a in claim.all_adjustments():
             rid, il = line_map[id(ln)] if ln is not None else (None, None)
             adj_id = None
@@ -823,6 +834,8 @@ class _TransactionPosting:
                 if amount > 0 and not claim.is_reversal and not _is_split(claim):
                     taken = self._already_taken(post_to, claim_id, a)
                     amount -= repeat.cap(amount, a, il, taken)
+                elif amount < 0 and posted is not None:
+                    amount = -_take_back(posted, a, il, -amount)
             if amount:
                 adj_id = self.conn.execute(
                     "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
@@ -854,6 +867,19 @@ class _TransactionPosting:
                     self.pay_date,
                 ),
             )
+
+    def _posted_by(self, remit_claim_id: int) -> dict[tuple, int]:
+        """What a posted claim payment put in the ledger, per (group, reason, invoice line):
+        a second payment's CAS that only explained it (_Repeat) put nothing there."""
+        out: dict[tuple, int] = defaultdict(int)
+        for g, r, line, cents in self.conn.execute(
+            "SELECT ra.group_code, ra.reason_code, d.invoice_line_id, d.amount_cents"
+            " FROM remit_adjustments ra JOIN adjustments d ON d.id = ra.adjustment_id"
+            " WHERE ra.claim_id = ?",
+            (remit_claim_id,),
+        ):
+            out[(g, r, line)] += cents
+        return out
 
     def _already_taken(
         self, invoice_id: int, claim_id: int, a: Adjustment
@@ -1007,14 +1033,19 @@ class _TransactionPosting:
             ).fetchone()
             is not None
         )
+        corrected = {e.invoice_id for e in self.events if not e.claim.is_reversal}
         for invoice_id, claim_id, idx, claim in self.events:
             status = _status(conn, invoice_id, claim, self._denied(claim, invoice_id))
-            res.claims[idx].outcome = status
+            if claim.is_reversal and invoice_id in corrected:
+                status = "reversed"  # its correction follows in this transaction, with its state
+            # the claim payment's outcome is what it was; the claim's state follows its balance
+            outcome = "reversed" if claim.is_reversal else status
+            res.claims[idx].outcome = outcome
             if status == "unprocessable":
                 res.claims[idx].note = "Medicare MA130: resubmit as a new claim, do not appeal"
             conn.execute(
                 "UPDATE remit_claims SET outcome = ? WHERE id = ?",
-                ("denied" if status == "unprocessable" else status, claim_id),
+                ("denied" if status == "unprocessable" else outcome, claim_id),
             )
             final = _final_state(conn, invoice_id)
             if final:
@@ -1164,6 +1195,22 @@ def _insert_lines(
     return out
 
 
+def _take_back(posted: dict[tuple, int], a: Adjustment, line: int | None, cents: int) -> int:
+    """How much of a reversal's CAS (``cents`` > 0 taken back) the reversed posting put in the
+    ledger for its group and reason: on the same invoice line first, then anywhere on the
+    claim; what it never posted is not taken back. ``posted`` is drawn down."""
+    keys = [(a.group, a.reason, line)] + [
+        k for k in posted if k[:2] == (a.group, a.reason) and k[2] != line
+    ]
+    out = 0
+    for k in keys:
+        take = min(cents - out, max(posted.get(k, 0), 0))
+        if take > 0:
+            posted[k] -= take
+            out += take
+    return out
+
+
 def _final_state(conn: Database, invoice_id: int) -> str | None:
     """'voided', 'replaced' or 'corrected' when the claim reached one of these final states
     (docs/claim-states.md): an 835 posted to it afterwards moves money, never its state."""
@@ -1177,18 +1224,18 @@ def _final_state(conn: Database, invoice_id: int) -> str | None:
 
 def _status(conn: Database, invoice_id: int, claim: ClaimPayment, denied: bool) -> str:
     """The claim's status after this payment (module rules)."""
-    if claim.is_reversal:
-        return "reversed"
-    if claim.paid_cents == 0 and "MA130" in _all_remarks(claim) and _is_medicare(conn, invoice_id):
-        return "unprocessable"
-    if claim.status_code == "4" or (claim.paid_cents == 0 and denied):
-        return "denied"
     row = conn.execute(
         "SELECT total_cents + credited_cents - paid_cents - adjusted_cents FROM invoice_balances"
         " WHERE invoice_id = ?",
         (invoice_id,),
     ).fetchone()
     bal = row[0] if row else 0
+    if claim.is_reversal:
+        return "reversed" if bal > 0 else "paid"
+    if claim.paid_cents == 0 and "MA130" in _all_remarks(claim) and _is_medicare(conn, invoice_id):
+        return "unprocessable"
+    if claim.status_code == "4" or (claim.paid_cents == 0 and denied):
+        return "denied"
     return "paid" if bal <= 0 else "partially_paid"
 
 
