@@ -384,3 +384,40 @@ def test_a_refund_then_the_payers_reversal_of_a_voided_claim_leaves_the_payer_ow
     assert _bal(db) == (15000, -11000, 0, 4000, 0)
     _remit(cli, tmp_path, "REV1", [REVERSAL], on="D+30")
     assert _bal(db) == (15000, -11000, -11000, 4000, 11000)
+
+
+def test_a_duplicate_payment_leaves_the_write_off_and_is_the_payers_credit(db, tmp_path, cli):
+    """KEY-A pays 100.00 with CO-45 20.00 and denies 30.00 (CO-16, open); the clerk writes the
+    30.00 off: 150.00 - 100.00 - (20.00 + 30.00) = 0.00. Keystone pays the same claim again
+    under KEY-B, the same amounts (a duplicate payment; its CAS only explain it): 150.00 -
+    200.00 - 50.00 = -100.00. That 100.00 is Keystone's overpayment, not a payment of the 30.00
+    it still denies, so the write-off stays and all 100.00 is refundable."""
+    _setup(db, tmp_path)
+    cas = (("CO", "45", "20.00"), ("CO", "16", "30.00"))
+    _remit(cli, tmp_path, "PAY1", [_claim(paid="100.00", cas=cas)])
+    _ok(cli("invoice", "writeoff", "C000001", "30.00", "--reason", "denial-writeoff"))
+    _remit(cli, tmp_path, "PAY2", [_claim(paid="100.00", cas=cas, pcn="KEY-B")], on="D+20")
+    assert _bal(db) == (15000, 0, 20000, 5000, -10000)
+    _ok(cli("payment", "refund-payer", "C000001", "100.00", "--method", "check"))
+    assert _bal(db) == (15000, 0, 10000, 5000, 0)
+    _clean(db, cli)
+
+
+def test_a_reversal_and_correction_that_pay_the_denied_part_take_the_write_off_back(
+    db, tmp_path, cli
+):
+    """KEY-A pays 100.00 with CO-45 20.00 and denies 30.00 (CO-16); the clerk writes the 30.00
+    off. The appeal is won: Keystone's 835 reverses KEY-A (-100.00, CO-45 -20.00, CO-16 -30.00)
+    and pays it corrected (KEY-A2: 124.00 with CO-45 26.00). The reversal nets KEY-A out, so the
+    correction is no second payment: 150.00 - 124.00 - (26.00 + 30.00) = -30.00 takes the
+    30.00 write-off back: 150.00 - 124.00 - (26.00 + 30.00 - 30.00) = 0.00, 'paid'."""
+    _setup(db, tmp_path)
+    cas = (("CO", "45", "20.00"), ("CO", "16", "30.00"))
+    _remit(cli, tmp_path, "PAY1", [_claim(paid="100.00", cas=cas)])
+    _ok(cli("invoice", "writeoff", "C000001", "30.00", "--reason", "denial-writeoff"))
+    back = (("CO", "45", "-20.00"), ("CO", "16", "-30.00"))
+    rev = _claim("22", "-100.00", back, charge="-150.00")
+    corr = _claim(paid="124.00", cas=(("CO", "45", "26.00"),), pcn="KEY-A2")
+    _remit(cli, tmp_path, "REV1", [rev, corr], on="D+40")
+    assert (_bal(db), _state(db)) == ((15000, 0, 12400, 2600 + 3000 - 3000, 0), "paid")
+    _clean(db, cli)

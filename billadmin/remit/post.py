@@ -38,7 +38,9 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   money will not come; once the payer pays it, keeping both reduces the charge twice (check:
   LEDGER-DOUBLE-REDUCTION) and shows the payer's rightful payment as its credit, refundable.
   What is still below zero after that is the payer's overpayment. Not on a claim already
-  voided, replaced or resubmitted (its credit note accounted for the write-off).
+  voided, replaced or resubmitted (its credit note accounted for the write-off), nor when the
+  same payer's earlier payment of the claim still stands (not reversed): paying again is a
+  second payment, the payer's credit (see _Repeat), not a payment of what it denied.
 - Duplicates inside one transaction: a claim payment repeating an earlier one of the same
   transaction (CLP01, CLP02, CLP07, amounts and CAS) is a duplicate, as across transactions.
   A reversal and its correction, or the parts of a split claim (MA15), differ and both post.
@@ -943,6 +945,8 @@ class _TransactionPosting:
             if iid in done or e.claim.is_reversal or _final_state(conn, iid):
                 continue
             done.add(iid)
+            if self._paid_before(iid):
+                continue  # a second payment: the payer's overpayment (its credit), see _Repeat
             (bal,) = conn.execute(
                 "SELECT total_cents + credited_cents - paid_cents - adjusted_cents"
                 " FROM invoice_balances WHERE invoice_id = ?",
@@ -964,6 +968,22 @@ class _TransactionPosting:
                     continue
                 need -= take
                 self._undo_clerk_entry(iid, adj_id, kind, group, reason, take, e.claim, res)
+
+    def _paid_before(self, invoice_id: int) -> bool:
+        """This payer already has a payment on the claim from an earlier transaction that no
+        reversal took back: what this one pays again is its overpayment (module rules)."""
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id"
+                " WHERE c.invoice_id = ? AND c.transaction_id != ? AND c.status_code != '22'"
+                " AND c.paid_cents > 0 AND c.outcome IN ('paid', 'partially_paid')"
+                " AND (t.payer_key = ? OR t.payer_id = ?)"
+                " AND NOT EXISTS (SELECT 1 FROM remit_claims r WHERE r.reverses_id = c.id)"
+                " LIMIT 1",
+                (invoice_id, self.tx_id, self.tx.payer_key, self.tx_payer),
+            ).fetchone()
+            is not None
+        )
 
     def _undo_clerk_entry(
         self,
