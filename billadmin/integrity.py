@@ -21,7 +21,12 @@ Rules (each a function returning findings; severity error unless noted):
                   issue: an edit behind billadmin's back (triggers dropped) is caught.
   INVOICE-TOTAL   each invoice's total equals the sum of its lines.
   NUMBER-GAP      invoice numbers per series run 1..next-1 with no gap and no duplicate.
-  ALLOCATION      a payment's allocations never exceed it (and are never of the opposite sign).
+  ALLOCATION      a payment's allocations never exceed it (and are never of the opposite sign);
+                  an insurance payment equals its allocations (payer money is never held as
+                  credit: what a payer paid is on the claims it paid); payer money pays claims
+                  only, patient money (payments, co-pays, refunds) only the same patient's
+                  patient invoices, and nothing is allocated to a credit note (it would be on no
+                  balance).
   BILLED-LINE     a charge line marked billed is on an issued invoice, and an issued invoice's
                   charge lines are marked billed.
   LEDGER-*        (accounts, reports) each patient payment equals its allocations plus unapplied
@@ -388,7 +393,7 @@ def check_numbering(conn) -> list[Finding]:
 
 
 def check_allocations(conn) -> list[Finding]:
-    return [
+    out = [
         _f(
             "ALLOCATION",
             f"payment {pid}: allocations {alloc / 100:.2f} exceed the payment {amount / 100:.2f}",
@@ -400,6 +405,43 @@ def check_allocations(conn) -> list[Finding]:
             "     OR (p.amount_cents < 0 AND (SUM(a.amount_cents) < p.amount_cents OR SUM(a.amount_cents) > 0))"
         )
     ]
+    # an insurance payment's allocations falling short of it (more is reported above)
+    for pid, amount, alloc in conn.execute(
+        "SELECT p.id, p.amount_cents, COALESCE(SUM(a.amount_cents), 0) FROM payments p"
+        " LEFT JOIN payment_allocations a ON a.payment_id = p.id WHERE p.kind = 'insurance'"
+        " GROUP BY p.id HAVING COALESCE(SUM(a.amount_cents), 0) != p.amount_cents"
+        " AND ABS(COALESCE(SUM(a.amount_cents), 0)) < ABS(p.amount_cents) LIMIT 100"
+    ):
+        out.append(
+            _f(
+                "ALLOCATION",
+                f"payment {pid} (insurance): allocations {alloc / 100:.2f} != the payment"
+                f" {amount / 100:.2f} ({abs(amount - alloc) / 100:.2f} on no invoice)",
+            )
+        )
+    where = {
+        "credit": "a credit note",
+        "claim": "a claim",
+        "patient": "a patient invoice",
+        "other": "another patient's invoice",
+    }
+    for pid, kind, number, inv_kind, cents in conn.execute(
+        "SELECT p.id, p.kind, i.number, CASE WHEN i.kind = 'credit' THEN 'credit'"
+        "   WHEN (p.kind = 'insurance') != (i.kind = 'claim') THEN i.kind ELSE 'other' END,"
+        " SUM(a.amount_cents) FROM payment_allocations a JOIN payments p ON p.id = a.payment_id"
+        " JOIN invoices i ON i.id = a.invoice_id"
+        " WHERE i.kind = 'credit' OR (p.kind = 'insurance') != (i.kind = 'claim')"
+        "    OR (p.kind != 'insurance' AND p.patient_id IS NOT i.patient_id)"
+        " GROUP BY a.payment_id, a.invoice_id ORDER BY a.payment_id, i.number LIMIT 100"
+    ):
+        out.append(
+            _f(
+                "ALLOCATION",
+                f"payment {pid} ({kind}): {cents / 100:.2f} allocated to {number},"
+                f" {where[inv_kind]}",
+            )
+        )
+    return out
 
 
 def check_billed_lines(conn) -> list[Finding]:

@@ -274,3 +274,76 @@ def test_medicare_report_counts_a_rebilled_visit_once(db, cli, tmp_path):
         if x["program"] == "Commercial" and x["month"] == TODAY.strftime("%Y-%m")
     ]
     assert (row["claims"], row["charges"]) == (1, "200.00")
+
+
+# ---------------------------------------------------------------------------------------------
+# ALLOCATION: payer money is all on the claims it paid, patient money on the patient's invoices
+
+
+def _bogus_payment(db, kind: str, cents: int, allocations: list[tuple[str, int]], **who) -> int:
+    """One payments row and its allocations (invoice number, cents), as a command's bug would
+    write them."""
+    with dbmod.write(db):
+        pay = db.execute(
+            "INSERT INTO payments (kind, patient_id, payer_id, amount_cents, method, reference,"
+            " received_on, created_at) VALUES (?, ?, ?, ?, 'eft', 'BOGUS1', ?, ?)",
+            (kind, who.get("patient_id"), who.get("payer_id"), cents, TODAY.isoformat(), fx.NOW),
+        ).lastrowid
+        for number, c in allocations:
+            (iid,) = db.execute("SELECT id FROM invoices WHERE number = ?", (number,)).fetchone()
+            db.execute(
+                "INSERT INTO payment_allocations (payment_id, invoice_id, amount_cents)"
+                " VALUES (?, ?, ?)",
+                (pay, iid, c),
+            )
+    return pay
+
+
+def test_check_names_payer_money_on_no_claim(db, tmp_path):
+    """Keystone's payment of 100.00 of which only 60.00 is allocated to C000001: 40.00 of the
+    payer's money is on no claim and no credit (the day's deposit says 100.00, the ledger
+    60.00). Payer money is never held as credit: an insurance payment equals its allocations
+    (remit posting, paper EOBs, refunds to payers and recoupments all write it so). `check`
+    passed; it must name the payment."""
+    _insured(db)
+    _run(db, tmp_path)
+    assert _findings(db) == []
+    pay = _bogus_payment(db, "insurance", 10000, [("C000001", 6000)], payer_id=3)
+    assert _balance(db, "C000001") == (20000, 0, 6000, 0, 14000)
+    assert _findings(db) == [
+        (
+            "ALLOCATION",
+            f"payment {pay} (insurance): allocations 60.00 != the payment 100.00"
+            " (40.00 on no invoice)",
+        )
+    ]
+
+
+def test_check_names_patient_money_on_a_claim(db, tmp_path):
+    """Al's 50.00 (a patient payment) allocated to his claim C000001: a claim takes payer
+    money only (accounts/payments.py; `payment post --invoice C000001` is refused), so the
+    claim's 200.00 would show 150.00 owed by Keystone while Al's money never reached a
+    statement. `check` passed; it must name the payment and the claim."""
+    pid = _insured(db)
+    _run(db, tmp_path)
+    pay = _bogus_payment(db, "patient", 5000, [("C000001", 5000)], patient_id=pid)
+    assert _findings(db) == [
+        ("ALLOCATION", f"payment {pay} (patient): 50.00 allocated to C000001, a claim"),
+    ]
+
+
+def test_check_names_one_patients_money_on_anothers_invoice(db, tmp_path):
+    """Al's 30.00 allocated to Sy's P000001: Sy's balance goes down by money Al paid. `check`
+    must name it."""
+    sy = _selfpay(db)
+    with dbmod.write(db):
+        al = fx.patient(db, "A1", "Al", "Ames")
+    _run(db, tmp_path)
+    assert sy != al
+    pay = _bogus_payment(db, "patient", 3000, [("P000001", 3000)], patient_id=al)
+    assert _findings(db) == [
+        (
+            "ALLOCATION",
+            f"payment {pay} (patient): 30.00 allocated to P000001, another patient's invoice",
+        ),
+    ]
