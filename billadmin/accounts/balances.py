@@ -8,7 +8,8 @@ invoice does not exist yet (docs/claim-states.md, "Responsible party"):
   elsewhere (cob_routes): exactly what the next patient invoice will bill. The patient owes it
   now; `account show` (owes) and `checkin` count it at once.
 - pending next payer: transfers routed COB-NEXT-PAYER (billing/cob.py) that no next-payer claim
-  carries yet (cob_claims): the next payer's (insurance), never the patient's.
+  carries yet (cob_claims, less those voided with --rebill: cob_rebills): the next payer's
+  (insurance), never the patient's.
 
 Crossed-over, QMB and Medicaid holds put the amount back on the claim (an opposite 'cob'
 adjustment), so the claim's own balance already shows it; they are in neither list.
@@ -39,10 +40,11 @@ def _installed(conn: Database) -> bool:
         r[0]
         for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'"
-            " AND name IN ('patient_invoice_adjustments', 'cob_routes', 'cob_claims')"
+            " AND name IN ('patient_invoice_adjustments', 'cob_routes', 'cob_claims',"
+            " 'cob_rebills')"
         )
     }
-    return len(names) == 3
+    return len(names) == 4
 
 
 def items(
@@ -73,8 +75,10 @@ def items(
     next_payer = select(
         "r.next_payer_id",
         "JOIN cob_routes r ON r.adjustment_id = a.id",
+        # as billing.cob.CARRIED: a next-payer claim voided with --rebill carries it no more
         "r.rule = 'COB-NEXT-PAYER' AND NOT EXISTS"
-        " (SELECT 1 FROM cob_claims c WHERE c.remit_claim_id = r.remit_claim_id)",
+        " (SELECT 1 FROM cob_claims c WHERE c.remit_claim_id = r.remit_claim_id"
+        " AND NOT EXISTS (SELECT 1 FROM cob_rebills b WHERE b.invoice_id = c.invoice_id))",
     )
     return [(r[0], r[1], r[2], r[3], r[4]) for r in patient + next_payer]
 

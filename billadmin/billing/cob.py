@@ -404,13 +404,20 @@ class Due:
     left_cents: int
 
 
+# a routed answer (cob_routes r) a next-payer claim carries: one was built for it and not voided
+# with --rebill (lifecycle.void records those in cob_rebills: the answer is due again)
+CARRIED = (
+    "EXISTS (SELECT 1 FROM cob_claims c WHERE c.remit_claim_id = r.remit_claim_id"
+    " AND NOT EXISTS (SELECT 1 FROM cob_rebills b WHERE b.invoice_id = c.invoice_id))"
+)
+
+
 def due(conn: Database, scope_payer_id: int | None = None) -> list[Due]:
-    """Answers routed COB-NEXT-PAYER that no next-payer claim carries yet."""
+    """Answers routed COB-NEXT-PAYER that no next-payer claim carries yet (CARRIED)."""
     q = (
         "SELECT r.prior_invoice_id, r.remit_claim_id, r.next_payer_id, SUM(a.amount_cents)"
         " FROM cob_routes r JOIN adjustments a ON a.id = r.adjustment_id"
-        " WHERE r.rule = 'COB-NEXT-PAYER' AND NOT EXISTS (SELECT 1 FROM cob_claims c"
-        " WHERE c.remit_claim_id = r.remit_claim_id)"
+        f" WHERE r.rule = 'COB-NEXT-PAYER' AND NOT {CARRIED}"
     )
     args: tuple = ()
     if scope_payer_id is not None:

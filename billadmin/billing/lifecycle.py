@@ -15,7 +15,9 @@ Rules:
   payer answered (an 835 or a posted payer payment or adjustment) is refused, exit 2, until
   its number is known, since the payer rejects a void it cannot match; a claim sent but never
   adjudicated is voided without one. A claim not sent yet simply leaves the queue. The charge lines
-  become 'void', or 'unbilled' again with --rebill (billed to the right payer on the next run);
+  become 'void', or 'unbilled' again with --rebill (billed to the right payer on the next run;
+  a next-payer claim, which has no charge lines of its own, is built again from the answer it
+  carried: cob_rebills, cob.due);
   so does a facility claim a patient invoice billed (institutional/selfpay.py `unbill`).
 - Replace: after its lines were corrected, a claim is replaced by a new claim (C..., frequency
   code 7, original_invoice_id set) built from the encounter's current lines and diagnoses and
@@ -391,6 +393,12 @@ def void(
                 f"UPDATE charge_lines SET status = ? WHERE id IN (SELECT id FROM {t})",
                 ("unbilled" if rebill else "void",),
             )
+        if rebill and orig["kind"] == "claim":  # a next-payer claim: its answer is due again
+            conn.execute(
+                "INSERT INTO cob_rebills (invoice_id, created_at)"
+                " SELECT invoice_id, ? FROM cob_claims WHERE invoice_id = ?",
+                (at, orig["id"]),
+            )
         if rebill and orig["kind"] == "patient":
             from ..institutional.selfpay import unbill
 
@@ -640,12 +648,14 @@ def settle_takeback(conn: Database, invoice_id: int, *, on: str) -> int:
     is closed on the original (one adjustment, source 'carried') and, when a replacement or new
     claim carried it, taken off that claim's carried part (the opposite adjustment): the payer
     adjudicates the replacement afresh. Nothing for a claim still open or with a credit balance.
+    What the payer took back beyond what it had paid (a refund the practice sent, then the
+    payer's own reversal: net paid below zero) stays open: the payer owes it back.
     Call inside the posting's write transaction; returns the cents moved.
 
     For remit posting to call after it posts to an invoice (billing never imports remit)."""
     if not _closed(conn, invoice_id):
         return 0
-    cents = open_cents(conn, invoice_id)
+    cents = open_cents(conn, invoice_id) - max(-paid_cents(conn, invoice_id), 0)
     if cents <= 0:
         return 0
     at = audit.utcnow()

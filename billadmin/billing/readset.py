@@ -304,7 +304,7 @@ def more(conn: Database, pat_table: str, prior_table: str) -> dict[str, str]:
         f" WHERE c.id IN ({lines}) ORDER BY c.id, d.seq",
     )
     out["transfers"] = _hash(conn, PENDING_SQL + " ORDER BY a.id")  # cob.route routes these
-    for name in ("cob_routes", "cob_claims"):
+    for name in ("cob_routes", "cob_claims", "cob_rebills"):
         if name in have:
             out[name] = _hash(conn, f"SELECT COUNT(*), MAX(rowid) FROM {name}")
     out["prior_adjustments"] = _hash(

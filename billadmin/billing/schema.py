@@ -242,3 +242,22 @@ def m009_paper_claims(db: Database):
         CHECK (claim_media IN ('electronic', 'paper'))
     """,
     )
+
+
+@billing()
+def m010_cob_rebills(db: Database):
+    """Next-payer (COB) claims voided with --rebill: the answer they carried is due again, so
+    the next run bills the next payer with a new claim (cob.due). Append-only."""
+    _exec(
+        db,
+        """
+    CREATE TABLE cob_rebills (
+        invoice_id INTEGER PRIMARY KEY REFERENCES cob_claims(invoice_id),
+        created_at TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER cob_rebills_no_update BEFORE UPDATE ON cob_rebills
+        BEGIN SELECT RAISE(ABORT, 'cob_rebills is append-only'); END;
+    CREATE TRIGGER cob_rebills_no_delete BEFORE DELETE ON cob_rebills
+        BEGIN SELECT RAISE(ABORT, 'cob_rebills is append-only'); END
+    """,
+    )
