@@ -31,7 +31,8 @@ Rules (each a function returning findings; severity error unless noted):
                   charge lines are marked billed.
   LEDGER-*        (accounts, reports) each patient payment equals its allocations plus unapplied
                   credit, no credit below zero, and the aging total (by payer, by patient) equals the
-                  open balances, which equal charges - payments - adjustments.
+                  open balances, which equal charges - payments - adjustments; no patient is charged
+                  below zero (LEDGER-PATIENT-CHARGED, reports/invariants.py).
 """
 
 from __future__ import annotations
@@ -502,9 +503,19 @@ def extra_checks():
         check_remittances,
     )  # 835 money: posted + unmatched + skipped - PLB = paid
     from .reports.claim_checks import claim_findings  # no balance reduced twice; states agree
-    from .reports.invariants import invariant_findings  # aging total = open balances = ledger
+    from .reports.invariants import (
+        invariant_findings,  # aging total = open balances = ledger
+        patient_findings,  # no patient charged below zero
+    )
 
-    return [ledger_findings, invariant_findings, check_remittances, check_run_files, claim_findings]
+    return [
+        ledger_findings,
+        invariant_findings,
+        patient_findings,
+        check_remittances,
+        check_run_files,
+        claim_findings,
+    ]
 
 
 def run_checks(conn, anchor_file: str | None = None) -> list[Finding]:

@@ -64,6 +64,42 @@ def invariant_findings(conn: Database, as_of: _dt.date | None = None) -> list[Fi
     return out
 
 
+def patient_findings(conn: Database) -> list[Finding]:
+    """For `billadmin check` (LEDGER-PATIENT-CHARGED): what each patient was charged never goes
+    below zero. A patient's charges are their patient invoices' totals, less credit notes and
+    adjustments (write-offs), plus the patient responsibility an 835 moved that no patient
+    invoice carries yet (accounts.balances, negative when a payer's reversal took back a share
+    already billed). Below zero, the patient would be owed money they never paid (account show's
+    patient_owes, the statement, the PATIENT aging row): only the patient's own payments may
+    take what they owe below zero (an overpayment, refunded or kept as credit)."""
+    charged: dict[int, int] = dict(
+        conn.execute(
+            "SELECT patient_id, SUM(total_cents + credited_cents - adjusted_cents)"
+            " FROM invoice_balances WHERE kind = 'patient' GROUP BY patient_id"
+        ).fetchall()
+    )
+    waiting: dict[int, int] = {}
+    for pid, payer_id, _dos, _on, cents in balances.items(conn):
+        if payer_id is balances.PATIENT:
+            waiting[pid] = waiting.get(pid, 0) + cents
+    out = []
+    for pid in sorted(set(charged) | set(waiting)):
+        invoiced, pending = charged.get(pid, 0), waiting.get(pid, 0)
+        if invoiced + pending < 0:
+            out.append(
+                Finding(
+                    "LEDGER-PATIENT-CHARGED",
+                    "error",
+                    f"patient id {pid}: charged {money.fmt(invoiced + pending)} (patient invoices"
+                    f" less credit notes and write-offs {money.fmt(invoiced)} + not on an invoice"
+                    f" yet {money.fmt(pending)}): {money.fmt(-invoiced - pending)} the patient"
+                    " would be owed without having paid it",
+                    source="reports.ledger",
+                )
+            )
+    return out
+
+
 def _whole_ledger(conn: Database) -> _dt.date:
     """Today, or the latest date on the ledger when that is later (an 835's payment date, BPR16,
     is often an EFT effective date a few days ahead of the file)."""
