@@ -16,7 +16,8 @@ from pathlib import Path
 
 import invoice_fixtures as fx
 import ledger_scenarios as ls
-import pytest
+import test_per_payer_ledger as pp
+from test_per_payer_ledger import desk  # noqa: F401 (the fixture)
 
 from billadmin import db as dbmod
 from billadmin import integrity
@@ -502,3 +503,41 @@ def test_a_secondary_claim_voided_with_rebill_is_billed_again(db, tmp_path, cli)
     )
     assert "C000003" in [r["number"] for r in res.issued]
     assert _bal(db, "C000003") == (20000, 0, 0, 17000, 3000)
+
+
+# -- a crossover payer's paper EOB --------------------------------------------------------------
+
+
+def test_a_crossover_payers_paper_eob_is_its_own_money(desk):
+    """tests/test_per_payer_ledger.py's practice: a 99213 at 120.00, Medicare primary, Medicaid
+    secondary. Medicare pays 80.00 with CO-45 20.00 and PR-2 20.00 and forwards the claim to
+    Medicaid (CLP02 19, MA07): it waits on Medicaid, 20.00 open. Medicaid answers on paper:
+    15.00 paid, OA-23 100.00 (Medicare's impact), CO-45 5.00 (its rate is payment in full). The
+    EOB is Medicaid's, the payer the claim waits on: per payer MCR 80.00 paid / 20.00 adjusted,
+    MCD 15.00 / 5.00, and the claim 120.00 - 95.00 - 25.00 = 0.00, 'paid'. Before, the EOB was
+    posted as Medicare's money, its CO-45 taken for a repeat of Medicare's and dropped: 5.00
+    left open that no one owes, and Medicare shown as paying 95.00."""
+    desk.remit(pp.MEDICARE_835)
+    desk.run(
+        "payment",
+        "eob",
+        "C000001",
+        "--paid",
+        "15.00",
+        "--adjust",
+        "OA-23:100.00",
+        "--adjust",
+        "CO-45:5.00",
+        "--reference",
+        "MCD-EOB-1",
+    )
+    show = desk.json("invoice", "show", "C000001")
+    payers = {p["payer"]: (p["paid"], p["adjusted"]) for p in show["payers"]}
+    assert payers == {"MCR": ("80.00", "20.00"), "MCD": ("15.00", "5.00")}
+    assert (show["paid"], show["adjusted"], show["balance"], show["status"]) == (
+        "95.00",
+        "25.00",
+        "0.00",
+        "paid",
+    )
+    desk.run("check")

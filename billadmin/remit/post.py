@@ -355,6 +355,11 @@ def _our_payer(conn: Database, tx: Transaction) -> int | None:
         row = conn.execute("SELECT id FROM payers WHERE x12_payer_id = ? LIMIT 1", (x,)).fetchone()
         if row:
             return row[0]
+    company = tx.trace_company or ""
+    if tx.control_number == "EOB" and company.startswith("EOB "):
+        # a paper EOB (post_eob) names its payer by our code, also a payer with no X12 id
+        row = conn.execute("SELECT id FROM payers WHERE code = ?", (company[4:],)).fetchone()
+        return row[0] if row else None
     return None
 
 
@@ -1297,6 +1302,18 @@ def _is_medicare(conn: Database, invoice_id: int) -> bool:
 _CAS = re.compile(r"^(CO|CR|OA|PI|PR)-([0-9A-Z]{1,5}):(-?[0-9]+(?:\.[0-9]{1,2})?)$")
 
 
+def _crossover_payer(conn: Database, invoice_id: int) -> tuple | None:
+    """(id, code, name, x12 id) of the payer a 'crossed_over' claim waits on (cob_crossovers,
+    billing/cob.py), or None when the claim waits on no crossover."""
+    row = conn.execute(
+        "SELECT p.id, p.code, p.name, p.x12_payer_id FROM invoice_status s"
+        " JOIN cob_crossovers x ON x.invoice_id = s.invoice_id JOIN payers p ON p.id = x.next_payer_id"
+        " WHERE s.invoice_id = ? AND s.status = 'crossed_over' ORDER BY x.rowid DESC LIMIT 1",
+        (invoice_id,),
+    ).fetchone()
+    return tuple(row) if row else None
+
+
 def parse_cas(text: str) -> tuple[str, str, int]:
     """One `GROUP-CARC:AMOUNT` (e.g. CO-45:50.00) as the EOB prints it -> (group, carc, cents)."""
     m = _CAS.match((text or "").strip().upper())
@@ -1324,6 +1341,9 @@ def post_eob(
     one-claim transaction (payer key 'EOB ' + payer code, trace = reference + claim, so posting
     the same EOB twice is refused as already posted) with claim-level CAS, posted by the same
     code as `remit import` (classes, transfers, denials left open, status, COB routing).
+    The EOB is the claim payer's, or, for a claim that is 'crossed_over', the crossover payer's
+    it waits on (billing/cob.py): that payer's money and adjustments are its own (the per-payer
+    ledger), as its 835 would post them.
 
     The EOB must balance as an 835 claim does (005010X221A1 1.10.2.1: CLP03 charge - CLP04 paid
     = the CAS total): paid + adjustments = the claim's charge. Refused (exit 2, one line naming
@@ -1339,6 +1359,9 @@ def post_eob(
     if row is None or row[1] != "claim":
         raise BadInput(f"{number}: no such claim" + (f" (a {row[1]} invoice)" if row else ""))
     inv_id, _, charge, payer_code, payer_name, payer_x12, _pid = row
+    waits_on = _crossover_payer(conn, inv_id)
+    if waits_on is not None:  # the answer the claim waits for: the crossover payer's
+        _pid, payer_code, payer_name, payer_x12 = waits_on
     closed = conn.execute(
         "SELECT status FROM invoice_events WHERE invoice_id = ?"
         " AND status IN ('voided', 'replaced', 'corrected')",
