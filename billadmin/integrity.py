@@ -25,8 +25,8 @@ Rules (each a function returning findings; severity error unless noted):
                   an insurance payment equals its allocations (payer money is never held as
                   credit: what a payer paid is on the claims it paid); payer money pays claims
                   only, patient money (payments, co-pays, refunds) only the same patient's
-                  patient invoices, and nothing is allocated to a credit note (it would be on no
-                  balance).
+                  patient invoices and credit, and nothing is allocated to a credit note (it
+                  would be on no balance).
   BILLED-LINE     a charge line marked billed is on an issued invoice, and an issued invoice's
                   charge lines are marked billed.
   LEDGER-*        (accounts, reports) each patient payment equals its allocations plus unapplied
@@ -440,6 +440,19 @@ def check_allocations(conn) -> list[Finding]:
                 "ALLOCATION",
                 f"payment {pid} ({kind}): {cents / 100:.2f} allocated to {number},"
                 f" {where[inv_kind]}",
+            )
+        )
+    for pid, kind, cents, holder, payer in conn.execute(
+        "SELECT p.id, p.kind, SUM(c.amount_cents), c.patient_id, p.patient_id"
+        " FROM unapplied_credits c JOIN payments p ON p.id = c.payment_id"
+        " WHERE c.patient_id IS NOT p.patient_id GROUP BY c.payment_id, c.patient_id"
+        " ORDER BY c.payment_id LIMIT 100"
+    ):
+        out.append(
+            _f(
+                "ALLOCATION",
+                f"payment {pid} ({kind}): {cents / 100:.2f} held as credit for patient id"
+                f" {holder}, not the payer's (patient id {payer})",
             )
         )
     return out

@@ -472,3 +472,30 @@ def test_a_primary_reversal_takes_back_the_share_it_routed_to_the_secondary(db, 
     s = json.loads(r.stdout)["summary"]
     assert (s["insurance_balance"], s["patient_owes"]) == ("200.00", "0.00")
     assert _findings(db) == []
+
+
+def test_check_names_credit_held_for_another_patient(db, tmp_path):
+    """Sy's co-pay of 20.00 (her payment) held as credit for Al (an unapplied-credit row naming
+    him): Al's next statement would take 20.00 off with money Sy paid. Each payment still
+    equals its allocations plus its credit rows (PAYMENT-ALLOCATED holds), so `check` passed;
+    it must name the payment (ALLOCATION)."""
+    sy = _selfpay(db)
+    with dbmod.write(db):
+        al = fx.patient(db, "A1", "Al", "Ames")
+        pay = db.execute(
+            "INSERT INTO payments (kind, patient_id, amount_cents, method, received_on, created_at)"
+            " VALUES ('copay', ?, 2000, 'cash', ?, ?)",
+            (sy, TODAY.isoformat(), fx.NOW),
+        ).lastrowid
+        db.execute(
+            "INSERT INTO unapplied_credits (payment_id, patient_id, amount_cents, reason,"
+            " created_on, created_at) VALUES (?, ?, 2000, 'copay', ?, ?)",
+            (pay, al, TODAY.isoformat(), fx.NOW),
+        )
+    assert _findings(db) == [
+        (
+            "ALLOCATION",
+            f"payment {pay} (copay): 20.00 held as credit for patient id {al},"
+            f" not the payer's (patient id {sy})",
+        )
+    ]
