@@ -267,13 +267,6 @@ def _aging_by_patient(cli, as_of: str) -> str:
     return json.loads(r.stdout)[-1]["total"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the void's hold (accounts.payments.hold_paid_as_credit) takes the money off the voided"
-    " invoice with allocations dated, in as-of reports, by the payments' own received_on: the"
-    " aging of a closed month changes after a later void (needs a date on the reversal: a"
-    " payment_allocations column, accounts/schema.py, and reports/ledger.py; see report)",
-)
 def test_a_later_void_does_not_change_an_earlier_aging(db, cli, tmp_path):
     """Cy pays 50.00 on 2026-07-01: as of 2026-08-01 P000001 is 140.00 - 20.00 - 50.00 = 70.00
     open, and the aging by patient says 70.00. The invoice is voided later (today, after
@@ -372,12 +365,6 @@ def _reversed_before_the_run(db, cli, tmp_path) -> None:
     ).fetchall() == [(2000,), (-2000,), (1000,)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing/lifecycle.py _credit_lines credits a negative line in full and lets it raise"
-    " what the lines after it may take: the credit note of P000001 (20.00, -20.00, 10.00) totals"
-    " 0.00 instead of -10.00, and the voided invoice keeps 10.00 open (check CLAIM-STATE)",
-)
 def test_a_void_of_an_invoice_with_a_reversed_share_credits_its_total(db, cli, tmp_path):
     """Voiding P000001 (total 10.00, nothing paid or written off) takes off 10.00: credit note
     lines -20.00, +20.00 and -10.00 (each line negated), P000001 at 10.00 - 10.00 = 0.00. The

@@ -166,10 +166,15 @@ def _insert_payment(
     return pid, number
 
 
-def _allocate(conn: Database, payment_id: int, invoice_id: int, amount: int) -> None:
+def _allocate(
+    conn: Database, payment_id: int, invoice_id: int, amount: int, applied_on: str | None = None
+) -> None:
+    """One allocation; `applied_on` when it is made on another day than the payment's
+    (accounts/schema.py m008_allocation_dates)."""
     conn.execute(
-        "INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id, amount_cents) VALUES (?,?,NULL,?)",
-        (payment_id, invoice_id, amount),
+        "INSERT INTO payment_allocations (payment_id, invoice_id, invoice_line_id, amount_cents,"
+        " applied_on) VALUES (?,?,NULL,?,?)",
+        (payment_id, invoice_id, amount, applied_on),
     )
 
 
@@ -377,7 +382,7 @@ def hold_paid_as_credit(conn: Database, invoice_id: int, patient_id: int, on: _d
         if left <= 0:
             break
         take = min(net, left)
-        _allocate(conn, payment_id, invoice_id, -take)
+        _allocate(conn, payment_id, invoice_id, -take, on.isoformat())
         _credit_row(conn, payment_id, patient_id, take, "overpayment", on)
         left -= take
     return held
@@ -416,7 +421,7 @@ def apply_credit(conn: Database, patient_id: int, on: _dt.date) -> list[dict]:
             take = min(src[1], need, total)
             if take <= 0:
                 continue
-            _allocate(conn, src[0], inv["id"], take)
+            _allocate(conn, src[0], inv["id"], take, on.isoformat())
             _credit_row(conn, src[0], patient_id, -take, "applied", on)
             src[1] -= take
             need -= take

@@ -171,3 +171,13 @@ def m007_line_money_indexes(db):
         WHERE invoice_line_id IS NOT NULL
     """,
     )
+
+
+@accounts()
+def m008_allocation_dates(db):
+    """The day an allocation was made when it is not the payment's own day: credit applied to an
+    invoice later (apply_credit) and a voided patient invoice's payments held as credit
+    (hold_paid_as_credit). NULL: the payment's received_on. Balances as of a date
+    (reports/ledger.py) count an allocation from this day, so a later void or application does
+    not change an earlier month's aging."""
+    _exec(db, "ALTER TABLE payment_allocations ADD COLUMN applied_on TEXT")

@@ -223,14 +223,19 @@ def _credit_lines(
     conn: Database, ids: InvoiceIds, credit_id: int, original_id: int, amount_cents: int
 ) -> list[dict]:
     """The credit note's lines: the original's, each credited for its share of `amount_cents`
-    (line by line in order, never more than the line), so the note takes off exactly that."""
+    (line by line in order, never more than the line), so the note takes off exactly that. A
+    negative line (a share the payer took back, say) is credited whole, and what it puts back is
+    taken off the positive lines too: lines 20.00, -20.00, 10.00 credited 10.00 give -20.00,
+    +20.00, -10.00."""
     out = []
-    left = amount_cents
-    for line_no, cl_id, dos, code, mods, units, desc, amount in conn.execute(
+    rows = conn.execute(
         "SELECT line_no, charge_line_id, date_of_service, code, modifiers, units, description, amount_cents"
         " FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no",
         (original_id,),
-    ):
+    ).fetchall()
+    left = amount_cents - sum(r[-1] for r in rows if r[-1] < 0)
+    for line_no, cl_id, dos, code, mods, units, desc, amount in rows:
+        credited = amount if amount < 0 else min(amount, max(left, 0))
         out.append(
             {
                 "id": ids.next_line(),
@@ -242,10 +247,11 @@ def _credit_lines(
                 "modifiers": mods,
                 "units": units,
                 "description": desc,
-                "amount_cents": -min(amount, max(left, 0)),
+                "amount_cents": -credited,
             }
         )
-        left -= min(amount, max(left, 0))
+        if amount >= 0:
+            left -= credited
     return out
 
 

@@ -1,7 +1,8 @@
 """Balances as of a date, computed from the core ledger in one pass per table.
 
 An invoice's balance = total + credit notes - payments allocated - adjustments (the shared
-invoice_balances view), counting only what is dated on or before ``as_of``. Credit notes are
+invoice_balances view), counting only what is dated on or before ``as_of`` (an allocation by its
+applied_on, else its payment's received_on). Credit notes are
 not items of their own: they reduce the invoice they credit. Every invoice with a non-zero
 balance is an open item, negative ones (overpaid) included, so the aging total always equals
 charges - payments - adjustments in the ledger.
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 # dos (encounter date, else the earliest line date, else the issue date), issued_on, balance_cents
 ITEMS_CTE = """
 paid AS (SELECT a.invoice_id, SUM(a.amount_cents) AS s FROM payment_allocations a
-         JOIN payments p ON p.id = a.payment_id WHERE p.received_on <= :as_of GROUP BY a.invoice_id),
+         JOIN payments p ON p.id = a.payment_id WHERE COALESCE(a.applied_on, p.received_on) <= :as_of
+         GROUP BY a.invoice_id),
 adj AS (SELECT invoice_id, SUM(amount_cents) AS s FROM adjustments WHERE created_on <= :as_of GROUP BY invoice_id),
 cred AS (SELECT original_invoice_id AS invoice_id, SUM(total_cents) AS s FROM invoices
          WHERE kind = 'credit' AND original_invoice_id IS NOT NULL AND issued_on <= :as_of GROUP BY
@@ -84,7 +86,7 @@ def ledger_totals(conn: Database, as_of: _dt.date) -> dict[str, int]:
     ).fetchone()[0]
     paid = conn.execute(
         """SELECT COALESCE(SUM(a.amount_cents), 0) FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
-           JOIN invoices i ON i.id = a.invoice_id WHERE p.received_on <= :as_of AND i.kind !=
+           JOIN invoices i ON i.id = a.invoice_id WHERE COALESCE(a.applied_on, p.received_on) <= :as_of AND i.kind !=
            'credit' AND i.issued_on <= :as_of""",
         d,
     ).fetchone()[0]
