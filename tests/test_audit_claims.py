@@ -16,12 +16,14 @@ from pathlib import Path
 
 import invoice_fixtures as fx
 import ledger_scenarios as ls
+import pytest
 import test_per_payer_ledger as pp
 from test_per_payer_ledger import desk  # noqa: F401 (the fixture)
 
 from billadmin import db as dbmod
 from billadmin import integrity
 from billadmin.billing import generate as gen
+from billadmin.billing import lifecycle
 from billadmin.remit import post
 
 TODAY = ls.DAY0
@@ -541,3 +543,36 @@ def test_a_crossover_payers_paper_eob_is_its_own_money(desk):
         "paid",
     )
     desk.run("check")
+
+
+# -- found here, to fix in billing/lifecycle.py (the lead's this wave) ------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="billing.lifecycle replace carries the original's clerk write-offs onto the"
+    " replacement as settled ('carried'), so the payer's payment of the corrected claim"
+    " reduces its charge twice",
+)
+def test_a_corrected_claim_after_a_write_off_asks_the_payer_for_the_written_off_amount(
+    db, tmp_path, cli
+):
+    """Keystone denies C000001 (CO-16 150.00: information missing); the clerk first writes it
+    off (denial-writeoff), then corrects the charge and replaces the claim (frequency 7) to be
+    paid after all. The corrected claim C000002 asks Keystone for the 150.00 again: 150.00 open
+    (Keystone settled nothing on C000001; a clerk write-off is not the payer's). Keystone pays
+    it: 110.00 with CO-45 40.00, 150.00 - 110.00 - 40.00 = 0.00, and check is clean. Today the
+    replacement carries the write-off as settled (0.00 open) and the payment leaves -150.00:
+    40.00 reduced twice (check: LEDGER-DOUBLE-REDUCTION) and 110.00 refundable that Keystone
+    rightly paid. Proposed: `replace`/`resubmit` first undo the original's clerk write-offs
+    (an opposite entry naming each, as accounts.adjust does), so the credit note moves them
+    and the replacement carries only what payers settled."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "DEN1", [DENIED])
+    _ok(cli("invoice", "writeoff", "C000001", "150.00", "--reason", "denial-writeoff"))
+    lifecycle.replace(db, "C000001", scrub=fx.no_scrub, today=TODAY)
+    assert _bal(db, "C000002") == (15000, 0, 0, 0, 15000)
+    paid = dict(_claim(pcn="KEY-B"), claim="C000002")
+    _remit(cli, tmp_path, "PAY2", [paid], on="D+40")
+    assert _bal(db, "C000002") == (15000, 0, 11000, 4000, 0)
+    _clean(db, cli)
