@@ -499,3 +499,98 @@ def test_check_names_credit_held_for_another_patient(db, tmp_path):
             f" not the payer's (patient id {sy})",
         )
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# a crossover Medicare takes back
+
+# Medicare Part B primary, Medigap Plan G secondary; a 99214 at 180.00. Medicare's 835 of D+1
+# (golden scenario 13): CLP02 19, MA18, allowed 130.00 (CO-45 50.00), paid 88.00, PR-1 20.00 +
+# PR-2 22.00 = 42.00 forwarded to the Medigap plan: 180.00 - 88.00 - 50.00 = 42.00 open on
+# C000001, under MGP. On D+3 Medicare reverses that answer (CLP02 22, every amount negated).
+MCR_CROSSOVER = {
+    "claim": "C000001",
+    "status": "19",
+    "charge": "180.00",
+    "paid": "88.00",
+    "pr": "42.00",
+    "pcn": "MCR-1",
+    "remarks": ["MA18"],
+    "crossover": "MEDIGAP PLAN G",
+    "lines": [
+        {
+            "code": "99214",
+            "charge": "180.00",
+            "paid": "88.00",
+            "cas": [["CO", "45", "50.00"], ["PR", "1", "20.00"], ["PR", "2", "22.00"]],
+        }
+    ],
+}
+MCR_REVERSAL = {
+    **MCR_CROSSOVER,
+    "status": "22",
+    "charge": "-180.00",
+    "paid": "-88.00",
+    "pr": "-42.00",
+    "remarks": [],
+    "crossover": None,
+    "lines": [
+        {
+            "code": "99214",
+            "charge": "-180.00",
+            "paid": "-88.00",
+            "cas": [["CO", "45", "-50.00"], ["PR", "1", "-20.00"], ["PR", "2", "-22.00"]],
+        }
+    ],
+}
+D1, D3 = TODAY + dt.timedelta(days=1), TODAY + dt.timedelta(days=3)
+
+
+def _crossover_reversed(db, cli, tmp_path) -> None:
+    with dbmod.write(db):
+        fx.practice(db)
+        db.execute(
+            "INSERT INTO payers (code, name, kind, x12_payer_id, timely_filing_days)"
+            " VALUES ('MGP', 'Medigap Plan G', 'commercial', 'MGP01', 365)"
+        )
+        pid = fx.patient(db, "A1", "Al", "Ames")
+        fx.coverage(db, pid, "MCR", member="1EG4TE5MK13", priority=1)
+        fx.coverage(db, pid, "MGP", member="MGP001", priority=2)
+        fx.encounter(db, pid, DOS, [("99214", 18000)], number="V1")
+    assert _run(db, tmp_path) == ["C000001"]
+    _remit(cli, tmp_path, "MCR", [MCR_CROSSOVER], on="D+1")
+    assert _aging(db, D1) == {"MGP": 4200, "TOTAL": 4200}
+    _remit(cli, tmp_path, "MCR", [MCR_REVERSAL], on="D+3")
+
+
+def test_a_reversed_crossover_ages_under_medicare_again(db, cli, tmp_path):
+    """After Medicare's reversal nothing was forwarded: the Medigap plan has no answer of
+    Medicare's to pay from, and the follow-up is with Medicare, which owes the claim again.
+    C000001 ages under MCR as of D+3, whatever is open on it, and no longer under MGP (before:
+    MGP, from the reversed crossover). As of D+2 (before the reversal's payment date) it is
+    still MGP's 42.00."""
+    _crossover_reversed(db, cli, tmp_path)
+    open_c1 = _balance(db, "C000001")[4]
+    rows = _aging(db, D3)
+    assert "MGP" not in rows and rows["MCR"] == open_c1, rows
+    assert _aging(db, D1 + dt.timedelta(days=1)) == {"MGP": 4200, "TOTAL": 4200}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="remit posting (remit/post.py, billing/cob.py): a reversal of a crossed-over claim"
+    " posts its negative PR as the patient's pending responsibility although the crossover had"
+    " put the PR back on the claim; propose: reverse the 'cob' hold with the transfer, as the"
+    " crossover held it (C000001 180.00 open, nothing pending)",
+)
+def test_a_reversed_crossover_leaves_the_claim_whole_and_the_patient_owing_nothing(
+    db, cli, tmp_path
+):
+    """Medicare's reversal negates 88.00 paid, 50.00 CO-45 and 42.00 PR: C000001 is 180.00 -
+    0.00 - 0.00 = 180.00 open with Medicare and Al owes nothing, is owed nothing. Found: the
+    PR -42.00 pending for Al (check: LEDGER-PATIENT-CHARGED) and C000001 180.00 + 42.00 =
+    222.00 open, more than its total."""
+    _crossover_reversed(db, cli, tmp_path)
+    assert _balance(db, "C000001")[4] == 18000
+    assert _aging(db, D3) == {"MCR": 18000, "TOTAL": 18000}
+    assert _findings(db) == []

@@ -7,6 +7,8 @@ payer from the day the forwarding 835 was posted (``crossed_over_to``): a crosso
 19-21, MA18/MA07/N89, billing/cob.py) leaves the claim waiting for the crossover payer's 835,
 and a CLP02 23 ("not our claim, forwarded") for the payer named in NM1*TT; the payer billed has
 answered, so what is open is the other payer's to pay (or deny) and the follow-up is with it.
+Once the payer billed reverses that answer (CLP02 22 naming it), the claim ages under the payer
+billed again: it took its adjudication back, and nothing was forwarded.
 Every non-zero balance is counted, credits (negative) included, denied amounts included (a
 denial is not posted as a reduction: it stays open on the claim).
 
@@ -63,11 +65,16 @@ def crossed_over_to(conn: Database) -> str | None:
         " LIMIT 1), (SELECT q.id FROM payers q"
         f" WHERE {key.format('q.name')} = {key.format('c.crossover_payer')} LIMIT 1)) END)"
     )
+    # a forwarding answer the payer has since reversed (CLP02 22 naming it) forwards nothing:
+    # the payer took its adjudication back, the claim is its own again
     return (
         f"(SELECT {to} FROM remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id"
         " LEFT JOIN cob_crossovers x ON x.remit_claim_id = c.id"
         " WHERE c.invoice_id = items.id"
         f" AND COALESCE(t.payment_date, t.production_date) <= :as_of AND {to} IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM remit_claims r JOIN remit_transactions rt"
+        " ON rt.id = r.transaction_id WHERE r.reverses_id = c.id"
+        " AND COALESCE(rt.payment_date, rt.production_date) <= :as_of)"
         " ORDER BY COALESCE(t.payment_date, t.production_date) DESC, c.id DESC LIMIT 1)"
     )
 
