@@ -10,6 +10,7 @@ The practice: Rae (MRN R0001) with Keystone (KEY) as her only coverage; C000001 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from pathlib import Path
@@ -576,3 +577,31 @@ def test_a_corrected_claim_after_a_write_off_asks_the_payer_for_the_written_off_
     _remit(cli, tmp_path, "PAY2", [paid], on="D+40")
     assert _bal(db, "C000002") == (15000, 0, 11000, 4000, 0)
     _clean(db, cli)
+
+
+def test_medicares_reversal_of_a_crossed_over_claim_nets_the_crossover_out(desk):
+    """Medicare pays the 99213 (120.00): 80.00, CO-45 20.00, PR-2 20.00, forwarded to Medicaid
+    (CLP02 19, MA07): the 20.00 is put back on the claim for Medicaid (a 'cob' -20.00), 20.00
+    open. Medicare then reverses its payment (CLP02 22: -80.00, CO-45 -20.00, PR-2 -20.00).
+    Everything Medicare did comes off, the crossover's put-back too: 120.00 - 0.00 - (20.00 -
+    20.00 + 20.00 - 20.00 - 20.00 + 20.00) = 120.00 open, 'reversed', and Rae owes nothing
+    pending. Before, the put-back stayed and the reversed PR-2 counted as -20.00 the patient
+    was owed: 140.00 open on a 120.00 charge and check failed (LEDGER-PATIENT-CHARGED)."""
+    desk.remit(pp.MEDICARE_835)
+    rev = copy.deepcopy(pp.MEDICARE_835)
+    rev["trace"], rev["on"] = "EFT5599", "D+20"
+    claim = rev["claims"][0]
+    claim.update(status="22", charge="-120.00", paid="-80.00", pr="-20.00")
+    back = [["CO", "45", "-20.00"], ["PR", "2", "-20.00"]]
+    claim["lines"][0].update(charge="-120.00", paid="-80.00", cas=back)
+    desk.remit(rev)
+    show = desk.json("invoice", "show", "C000001")
+    assert (show["paid"], show["adjusted"], show["balance"], show["status"]) == (
+        "0.00",
+        "0.00",
+        "120.00",
+        "reversed",
+    )
+    account = desk.json("account", "show", "G5501")["summary"]
+    assert (account["patient_pending"], account["insurance_balance"]) == ("0.00", "120.00")
+    desk.run("check")
