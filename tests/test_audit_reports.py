@@ -594,3 +594,27 @@ def test_a_reversed_crossover_leaves_the_claim_whole_and_the_patient_owing_nothi
     assert _balance(db, "C000001")[4] == 18000
     assert _aging(db, D3) == {"MCR": 18000, "TOTAL": 18000}
     assert _findings(db) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# AGING-BALANCE over the whole ledger: credit applied with a later date
+
+
+def test_check_takes_the_whole_ledger_with_credit_applied_later(db, cli, tmp_path):
+    """Sy's P000001 is 140.00; a 20.00 co-pay taken afterwards is her credit, applied with
+    `payment apply-credit --date` 20 days ahead (the allocation counts from that day). The
+    ledger is right: 140.00 - 20.00 = 120.00 open, credit 0.00. `check` takes the aging as of
+    the latest date on the ledger; it missed the applied day and compared the aging of today
+    (140.00, the credit not applied yet) with the balances (120.00): AGING-BALANCE failed over
+    a right ledger. As of the applied day all three sides are 120.00."""
+    pid = _selfpay(db)
+    _run(db, tmp_path)
+    with dbmod.write(db):
+        fx.copay_payment(db, pid, 2000, TODAY.isoformat())
+    later = TODAY + dt.timedelta(days=20)
+    _ok(cli("payment", "apply-credit", "S1", "--date", later.isoformat()))
+    assert _balance(db, "P000001") == (14000, 0, 2000, 0, 12000)
+    assert _aging(db) == {"PATIENT": 14000, "TOTAL": 14000}  # today: not applied yet
+    assert _aging(db, later) == {"PATIENT": 12000, "TOTAL": 12000}
+    assert _findings(db) == []
+    _ok(cli("check"))

@@ -102,10 +102,12 @@ def patient_findings(conn: Database) -> list[Finding]:
 
 def _whole_ledger(conn: Database) -> _dt.date:
     """Today, or the latest date on the ledger when that is later (an 835's payment date, BPR16,
-    is often an EFT effective date a few days ahead of the file)."""
+    is often an EFT effective date a few days ahead of the file; credit applied with a later
+    `--date` counts from that day, payment_allocations.applied_on)."""
     latest = conn.execute(
         "SELECT MAX(d) FROM (SELECT MAX(issued_on) AS d FROM invoices UNION ALL"
-        " SELECT MAX(received_on) FROM payments UNION ALL SELECT MAX(created_on) FROM adjustments)"
+        " SELECT MAX(received_on) FROM payments UNION ALL SELECT MAX(created_on) FROM adjustments"
+        " UNION ALL SELECT MAX(applied_on) FROM payment_allocations)"
     ).fetchone()[0]
     return max(_dt.date.today(), _dt.date.fromisoformat(latest) if latest else _dt.date.today())
 
