@@ -17,7 +17,6 @@ import json
 
 import invoice_fixtures as fx
 import ledger_fixtures as lf
-import pytest
 
 from billadmin import db as dbmod
 from billadmin import integrity
@@ -207,12 +206,6 @@ def test_an_undo_on_a_claim_closed_since_reopens_it(db, cli, tmp_path):
 # --- an 835's patient responsibility taken back after it was invoiced and paid ---------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing/patient_invoices.py skips a patient whose pending transfers total below zero:"
-    " a PR amount the payer took back after it was invoiced and paid stays pending at -20.00"
-    " forever and the patient's 20.00 is never refundable (fix outside this area, see report)",
-)
 def test_a_patient_share_the_payer_takes_back_is_refundable(db, cli, tmp_path):
     """C000001 99213 140.00: the 835 pays 90.00, CO-45 30.00, PR-2 20.00 (coinsurance). The run
     bills the 20.00 on P000001 and the patient pays it. The payer then reverses the claim

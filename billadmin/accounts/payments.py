@@ -360,19 +360,23 @@ def refund(
     return post
 
 
-def hold_paid_as_credit(conn: Database, invoice_id: int, patient_id: int, on: _dt.date) -> int:
+def hold_paid_as_credit(
+    conn: Database, invoice_id: int, patient_id: int, on: _dt.date, up_to: int | None = None
+) -> int:
     """What the patient paid on a patient invoice being voided (lifecycle.void), taken off it and
     held as their credit; returns the amount. Per payment, newest first and never more than the
     invoice's net paid (refunds netted): an allocation of the opposite amount and a credit row
     of the same amount (reason 'overpayment': nothing is owed against it any more), so each
     payment still adds up (:func:`ledger_findings`) and the voided invoice's balance is 0.00.
-    Call inside the void's write transaction."""
+    `up_to`: hold no more than that (what a credit note left overpaid). Call inside the write
+    transaction that voided or credited the invoice."""
     if not conn.conn.in_transaction:
         raise RuntimeError("hold_paid_as_credit must run inside db.write()")
     (left,) = conn.execute(
         "SELECT COALESCE(SUM(amount_cents), 0) FROM payment_allocations WHERE invoice_id = ?",
         (invoice_id,),
     ).fetchone()
+    left = left if up_to is None else min(left, up_to)
     held = max(left, 0)
     for payment_id, net in conn.execute(
         "SELECT payment_id, SUM(amount_cents) FROM payment_allocations WHERE invoice_id = ?"

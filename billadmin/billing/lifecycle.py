@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -265,6 +266,7 @@ def _credit_issue(
     content_: dict,
     *,
     voiding: bool = False,
+    amount: int | None = None,
 ) -> NewInvoice:
     """A credit note (module docstring, "open amount exactly once"): for a claim replaced or
     resubmitted, what is still open on it; for a claim voided, what is open plus what the payer
@@ -273,7 +275,9 @@ def _credit_issue(
     (write-offs) already took off, the patient's payments on it being moved to their credit by
     `void`."""
     cid = ids.next_invoice()
-    if orig["kind"] == "claim":
+    if amount is not None:  # a part of a patient invoice (credit_reversed_share)
+        pass
+    elif orig["kind"] == "claim":
         amount = max(
             open_cents(conn, orig["id"]) + (paid_cents(conn, orig["id"]) if voiding else 0), 0
         )
@@ -644,6 +648,106 @@ def _carry_settled(conn: Database, new_id: int, cents: int, on: str, at: str) ->
             " 'carried', ?, ?)",
             (new_id, cents, on, at),
         )
+
+
+def credit_reversed_share(
+    conn: Database, invoice_id: int, amount: int, *, adjustment_ids: list[int], on: str
+) -> str:
+    """A patient invoice billed a patient share (a PR transfer) that the payer then took back (an
+    835 reversal posts it as a negative transfer): a credit note of `amount` on that invoice, the
+    negative transfers linked to its first line (patient_invoice_adjustments: carried, no longer
+    pending), and what the patient paid beyond what is left on the invoice held as their credit
+    (accounts.payments.hold_paid_as_credit), to apply or refund. Call inside the posting's write
+    transaction (billing.cob.route); returns the credit note's number."""
+    from ..accounts.payments import hold_paid_as_credit
+    from .statement import credit_content
+
+    row = conn.execute(
+        f"SELECT {', '.join(INVOICE_COLS)} FROM invoices WHERE id = ?", (invoice_id,)
+    ).fetchone()
+    orig = dict(zip(INVOICE_COLS, row, strict=True))
+    at = audit.utcnow()
+    ids = InvoiceIds(conn)
+    (cn,) = numbering.take(conn, "credit", 1)
+    c: dict = {}
+    issue = _credit_issue(conn, ids, orig, cn, on, "1", c, amount=amount)
+    c.update(
+        credit_content(
+            _issued_snapshot(conn, orig),
+            number=cn,
+            issued_on=on,
+            reason="patient share taken back by the payer",
+            credited={ln["line_no"]: -ln["amount_cents"] for ln in issue.lines},
+        )
+    )
+    insert_invoices(conn, [issue], at=at)
+    insert_snapshots(conn, [(issue.row["id"], c)])
+    line = next((ln for ln in issue.lines if ln["amount_cents"]), issue.lines[0])
+    conn.conn.executemany(
+        "INSERT INTO patient_invoice_adjustments (adjustment_id, invoice_line_id) VALUES (?, ?)",
+        [(a, line["id"]) for a in adjustment_ids],
+    )
+    held = 0
+    over = -open_cents(conn, invoice_id)
+    if over > 0:
+        held = hold_paid_as_credit(
+            conn, invoice_id, orig["patient_id"], on=_dt.date.fromisoformat(on), up_to=over
+        )
+    audit.record(
+        conn,
+        "patient share taken back",
+        entity="invoices",
+        ids=[invoice_id, issue.row["id"]],
+        count=1,
+        detail={"credit_note": cn, "cents": amount, "held_as_credit_cents": held},
+    )
+    return cn
+
+
+def credit_reversed_shares(conn: Database, *, today: _dt.date) -> None:
+    """Negative transfers (an 835 reversal taking back a PR share) not yet carried, on a claim
+    whose positive transfers a patient invoice billed: that invoice gets a credit note of what
+    was taken back (credit_reversed_share), so the patient's money is refundable or
+    applied, never stuck as a pending amount below zero that no run bills (a patient whose items
+    total 0.00 or less gets no invoice). Taken back from the newest such invoice, and only when
+    it can take the whole amount (what it billed of the claim and not credited yet); otherwise
+    the transfers stay pending, to net against the patient's next items. Called by the 835
+    posting (remit import, payment eob) before it routes what the answers left (cob.route)."""
+    neg: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for adj_id, claim_id, cents in conn.execute(
+        "SELECT a.id, a.invoice_id, a.amount_cents FROM adjustments a"
+        " JOIN invoices i ON i.id = a.invoice_id"
+        " WHERE a.source = 'transfer' AND i.kind = 'claim' AND a.amount_cents < 0"
+        " AND NOT EXISTS (SELECT 1 FROM cob_routes r WHERE r.adjustment_id = a.id)"
+        " AND NOT EXISTS (SELECT 1 FROM patient_invoice_adjustments x WHERE x.adjustment_id = a.id)"
+        " ORDER BY a.invoice_id, a.id"
+    ):
+        neg[claim_id].append((adj_id, cents))
+    for claim_id, rows in neg.items():
+        taken = -sum(c for _, c in rows)
+        # per patient invoice: what it billed of this claim, less what its credit notes already
+        # took off for the claim's shares taken back; voided ones are left alone
+        carriers = conn.execute(
+            "SELECT p.id, SUM(a.amount_cents) FROM patient_invoice_adjustments x"
+            " JOIN adjustments a ON a.id = x.adjustment_id"
+            " JOIN invoice_lines l ON l.id = x.invoice_line_id JOIN invoices li ON li.id = l.invoice_id"
+            " JOIN invoices p ON p.id = CASE WHEN li.kind = 'credit' THEN li.original_invoice_id"
+            " ELSE li.id END"
+            " WHERE a.invoice_id = ? AND p.kind = 'patient' AND NOT EXISTS (SELECT 1 FROM"
+            " invoice_events v WHERE v.invoice_id = p.id AND v.status = 'voided')"
+            " GROUP BY p.id ORDER BY p.id DESC",
+            (claim_id,),
+        ).fetchall()
+        for invoice_id, left in carriers:
+            if left >= taken:
+                credit_reversed_share(
+                    conn,
+                    invoice_id,
+                    taken,
+                    adjustment_ids=[a for a, _ in rows],
+                    on=today.isoformat(),
+                )
+                break
 
 
 def settle_takeback(conn: Database, invoice_id: int, *, on: str) -> int:

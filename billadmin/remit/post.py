@@ -223,9 +223,11 @@ def import_files(
                 with dbmod.write(conn):  # a savepoint: each file posts whole or not at all
                     _post_file(conn, rf, res)
             _settle_takebacks(conn, res)
+            # a patient share taken back after a patient invoice billed it is credited there;
             # what the answers left goes to the next payer, a crossover or a held rule first
-            from ..billing import cob
+            from ..billing import cob, lifecycle
 
+            lifecycle.credit_reversed_shares(conn, today=today or _dt.date.today())
             cob.route(conn, today=today or _dt.date.today(), at=_now())
             if dry_run:
                 raise _DryRun()
@@ -1475,7 +1477,8 @@ def post_eob(
         _post_file(conn, rf, res)
         if res.already_posted:
             raise BadInput(f"{number}: this EOB ({ref}) was already posted; nothing posted")
-        from ..billing import cob
+        from ..billing import cob, lifecycle
 
+        lifecycle.credit_reversed_shares(conn, today=today or on)
         cob.route(conn, today=today or on, at=_now())
     return res
