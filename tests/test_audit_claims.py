@@ -605,3 +605,46 @@ def test_medicares_reversal_of_a_crossed_over_claim_nets_the_crossover_out(desk)
     account = desk.json("account", "show", "G5501")["summary"]
     assert (account["patient_pending"], account["insurance_balance"]) == ("0.00", "120.00")
     desk.run("check")
+
+
+PRIMARY_REVERSAL = {  # Keystone takes back its answer to C000001 (_secondary)
+    "claim": "C000001",
+    "status": "22",
+    "charge": "-200.00",
+    "paid": "-120.00",
+    "pr": "-30.00",
+    "pcn": "KEY-1",
+    "lines": [
+        {
+            "code": "99214",
+            "charge": "-200.00",
+            "paid": "-120.00",
+            "cas": [["CO", "45", "-50.00"], ["PR", "2", "-30.00"]],
+        }
+    ],
+}
+
+
+def _summary(cli, mrn: str) -> dict:
+    return json.loads(cli("account", "show", mrn, "-f", "json").stdout)["summary"]
+
+
+def test_the_primarys_reversal_after_the_secondary_claim_owes_the_patient_nothing(
+    db, tmp_path, cli
+):
+    """Keystone's answer (120.00 paid, CO-45 50.00, PR-2 30.00) was billed to Blue Valley as
+    C000002 (30.00 open). Keystone reverses it (CLP02 22): C000001 is 200.00 - 0.00 - (50.00 -
+    50.00 + 30.00 - 30.00) = 200.00 open, 'reversed'. The reversed PR-2 was Blue Valley's
+    (routed to it), not Cora's: she owes 0.00 pending, not -30.00; C000002 stays 30.00 open
+    until the clerk voids it (docs/cob.md), then 0.00. Before, Cora was owed 30.00 she never
+    paid and check failed (LEDGER-PATIENT-CHARGED), also after the void."""
+    _secondary(db, tmp_path)
+    _remit(cli, tmp_path, "KEYREV", [PRIMARY_REVERSAL], on="D+3")
+    assert (_bal(db), _state(db)) == ((20000, 0, 0, 0, 20000), "reversed")
+    summary = _summary(cli, "C0001")
+    assert (summary["patient_pending"], summary["patient_owes"]) == ("0.00", "0.00")
+    assert summary["insurance_balance"] == "230.00"  # 200.00 + C000002's 30.00
+    _clean(db, cli)
+    _ok(cli("invoice", "void", "C000002", "--reason", "primary reversed its answer"))
+    assert _summary(cli, "C0001")["insurance_balance"] == "200.00"
+    _clean(db, cli)

@@ -51,10 +51,12 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   nothing there, so its reversal takes back its payment alone (835 TR3 1.10.2.8: the reversal
   nets the original out). Reversals in a transaction are posted first, so a
   corrected claim that repeats the original amounts is not mistaken for a duplicate.
-- A reversal of a patient share that COB put back on the claim (crossed over to the next
-  payer, or held for a QMB or by Medicaid; billing/cob.py) also undoes the put-back (the
-  opposite 'cob' adjustment) and routes its negative transfer as the one it reverses: the claim
-  is open by what the payer took back, and no one's pending share goes below zero.
+- A reversal of a patient share that COB routed (billing/cob.py) routes its negative transfer
+  as the one it reverses, so no one's pending share goes below zero: a share put back on the
+  claim (crossed over to the next payer, or held for a QMB or by Medicaid) has the put-back
+  undone (the opposite 'cob' adjustment), so the claim is open by what the payer took back; a
+  share routed to the next payer stays with the answer its next-payer claim carries, which the
+  clerk voids (docs/cob.md).
 - Idempotency: a transaction whose payer (TRN03, else the payer ids) and trace number (TRN02)
   were already posted is refused as "already posted". A transaction made only of reversals is
   keyed apart, so a payer taking back a whole check under its original trace number is posted.
@@ -896,34 +898,47 @@ class _TransactionPosting:
         cents: int,
         held: dict[int, int],
     ) -> None:
-        """A reversal takes back a patient share that COB had put back on the claim (crossed
-        over, or held for a QMB or by Medicaid: billing/cob.py restores it with a 'cob'
-        adjustment): the put-back is undone by the opposite 'cob' adjustment, and the negative
-        transfer is routed like the one it reverses, so it is nobody's pending share (the
-        patient's would be -cents, owed to her for nothing)."""
+        """A reversal takes back a patient share that COB had routed (billing/cob.py): the
+        negative transfer is routed like the one it reverses, so it is nobody's pending share
+        (the patient's would be -cents, owed to her for nothing). A share COB had put back on
+        the claim (crossed over, or held for a QMB or by Medicaid: a 'cob' adjustment) has the
+        put-back undone by the opposite 'cob' adjustment; one routed to the next payer
+        (COB-NEXT-PAYER) stays with the answer its next-payer claim carries (cob_claims), which
+        the clerk voids (docs/cob.md)."""
         rows = self.conn.execute(
-            "SELECT r.rule, r.next_payer_id, r.restored_adjustment_id, -x.amount_cents"
+            "SELECT t.id, r.rule, r.next_payer_id, r.remit_claim_id, r.restored_adjustment_id,"
+            " COALESCE(-x.amount_cents, t.amount_cents)"
             " FROM remit_adjustments ra JOIN adjustments t ON t.id = ra.adjustment_id"
             " JOIN cob_routes r ON r.adjustment_id = t.id"
-            " JOIN adjustments x ON x.id = r.restored_adjustment_id"
+            " LEFT JOIN adjustments x ON x.id = r.restored_adjustment_id"
             " WHERE ra.claim_id = ? AND ra.group_code = ? AND ra.reason_code = ?"
             " ORDER BY t.invoice_line_id IS NOT ?, t.id",
             (reverses, a.group, a.reason, line),
         ).fetchall()
-        for rule, next_payer, restored, put_back in rows:
-            take = min(cents, put_back - held.get(restored, 0))
+        for original, rule, next_payer, answer, restored, routed in rows:
+            take = min(cents, routed - held.get(original, 0))
             if take <= 0:
                 continue
-            held[restored] = held.get(restored, 0) + take
-            opposite = self.conn.execute(
-                "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
-                " amount_cents, source, created_on, created_at) VALUES (?,?,?,?,?,'cob',?,?)",
-                (invoice_id, line, a.group, a.reason, take, self.pay_date, self.now),
-            ).lastrowid
+            held[original] = held.get(original, 0) + take
+            opposite = None
+            if restored is not None:
+                opposite = self.conn.execute(
+                    "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
+                    " amount_cents, source, created_on, created_at) VALUES (?,?,?,?,?,'cob',?,?)",
+                    (invoice_id, line, a.group, a.reason, take, self.pay_date, self.now),
+                ).lastrowid
             self.conn.execute(
                 "INSERT INTO cob_routes (adjustment_id, prior_invoice_id, remit_claim_id, rule,"
                 " next_payer_id, restored_adjustment_id, routed_at) VALUES (?,?,?,?,?,?,?)",
-                (transfer_id, invoice_id, claim_id, rule, next_payer, opposite, self.now),
+                (
+                    transfer_id,
+                    invoice_id,
+                    claim_id if restored is not None else answer,
+                    rule,
+                    next_payer,
+                    opposite,
+                    self.now,
+                ),
             )
             return  # one route per transfer (cob_routes is keyed by it)
 
