@@ -648,3 +648,21 @@ def test_the_primarys_reversal_after_the_secondary_claim_owes_the_patient_nothin
     _ok(cli("invoice", "void", "C000002", "--reason", "primary reversed its answer"))
     assert _summary(cli, "C0001")["insurance_balance"] == "200.00"
     _clean(db, cli)
+
+
+def test_a_dry_run_says_what_it_would_take_back_and_writes_nothing(db, tmp_path, cli):
+    """The denial written off (150.00, 'written_off'); `remit import --dry-run` of Keystone's
+    payment says it would take the write-off back, and leaves the claim as it was."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "DEN1", [DENIED])
+    _ok(cli("invoice", "writeoff", "C000001", "150.00", "--reason", "denial-writeoff"))
+    wo = _entry(db, "writeoff")
+    path = tmp_path / "PAY2.835"
+    paid = _claim(pcn="KEY-B")
+    path.write_text(
+        ls.remit_text({"payer": "KEY", "trace": "PAY2", "on": "D+40", "claims": [paid]})
+    )
+    r = cli("remit", "import", str(path), "--dry-run")
+    _ok(r)
+    assert f"Would post: C000001: write-off {wo} reversed by 150.00" in r.stderr
+    assert (_bal(db), _state(db)) == ((15000, 0, 0, 15000, 0), "written_off")

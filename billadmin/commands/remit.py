@@ -255,7 +255,7 @@ def remit_import(
             f"paid {c.paid_cents / 100:.2f}: {c.note}"
         )
     for u in res.undone:
-        note(u)
+        note(f"Would post: {u}" if dry_run else u)
     for c in res.claims:
         if c.final_state:
             note(
