@@ -109,3 +109,19 @@ def test_a_share_taken_back_before_it_was_billed_nets_on_the_next_invoice(db, cl
     assert db.execute("SELECT COUNT(*) FROM invoices WHERE kind = 'credit'").fetchone() == (0,)
     assert _run(db, tmp_path / "o1") == [("P000001", 1000)]
     assert integrity.run_checks(db) == []
+
+
+def test_a_credited_invoice_voided_with_rebill_bills_nothing_the_payer_took_back(db, cli, tmp_path):
+    """After the reversal credited P000001 (20.00 - 20.00) and held the 20.00 paid, the clerk
+    voids P000001 with --rebill: its credit note takes off 0.00 (nothing is left), the +20.00
+    share it billed and the -20.00 taken back are both due again and net to 0.00, so the next
+    run bills only the new 10.00 share (P000002), paid by the credit held: 0.00 due, 10.00 of
+    credit left."""
+    patient = _billed_and_paid(db, cli, tmp_path)
+    _ok(cli("remit", "import", _again().write(tmp_path / "b.835")))
+    _ok(cli("invoice", "void", "P000001", "--reason", "wrong guarantor", "--rebill"))
+    assert _balance(db, "P000001") == (2000, -2000, 0, 0, 0)
+    assert _run(db, tmp_path / "o2") == [("P000002", 1000)]
+    assert _balance(db, "P000002") == (1000, 0, 1000, 0, 0)
+    assert payments.credit_balance(db, patient) == 1000
+    assert integrity.run_checks(db) == []

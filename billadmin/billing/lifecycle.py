@@ -412,10 +412,13 @@ def void(
         if rebill and orig["kind"] == "patient":
             from ..institutional.selfpay import unbill
 
+            # the transfers it billed are due again, and so are the shares the payer took back
+            # that its earlier credit notes carry (credit_reversed_share): they net again
             conn.execute(
                 "DELETE FROM patient_invoice_adjustments WHERE invoice_line_id IN"
-                " (SELECT id FROM invoice_lines WHERE invoice_id = ?)",
-                (orig["id"],),
+                " (SELECT l.id FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id"
+                " WHERE i.id = ? OR (i.original_invoice_id = ? AND i.kind = 'credit'))",
+                (orig["id"], orig["id"]),
             )
             unbill(conn, orig["id"])  # a facility claim billed to the patient is due again
         audit.record(
