@@ -13,8 +13,10 @@ Rules:
   a payment that closed it (else the denial was adjusted away: the bug issue 12 fixed);
   'voided', 'replaced' and 'corrected' (resubmitted) need their credit note or new claim, and
   leave nothing open either (the credit note moved the open amount once: a balance above 0.00
-  is owed by no one, yet ages in A/R; below 0.00 is the payer's credit, docs/claim-states.md);
-  these hold for patient invoices as for claims;
+  is owed by no one, yet ages in A/R; below 0.00 is the payer's credit, docs/claim-states.md),
+  except what the payer took back beyond what it paid (a refund and a reversal of the same
+  payment: payments below zero), which the payer owes; these hold for patient invoices as for
+  claims;
   'accepted' and 'rejected' (issue 16) need a send (an 837P that carried the claim) and an
   acknowledgement saying so (claim_acks, acks/imports.py), since only a 999, TA1 or 277CA
   moves a claim there.
@@ -63,9 +65,9 @@ _CLOSED = ("voided", "replaced", "corrected")  # a credit note or a new claim to
 def state_findings(conn: Database) -> list[Finding]:
     out = []
     acked = _acked(conn)
-    for number, status, bal, closers, closes in conn.execute(
+    for number, status, bal, paid, closers, closes in conn.execute(
         """SELECT b.number, s.status,
-                  b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents,
+                  b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents, b.paid_cents,
                   (SELECT COUNT(*) FROM adjustments d WHERE d.invoice_id = b.invoice_id
                      AND d.source IN ('writeoff', 'transfer'))
                   + (SELECT COUNT(*) FROM payment_allocations a WHERE a.invoice_id = b.invoice_id),
@@ -75,8 +77,14 @@ def state_findings(conn: Database) -> list[Finding]:
         problem = None
         if status in _CLOSED and not closes:
             problem = f"state {status} but no credit note or replacement names it"
-        elif status in ("paid", "written_off", "closed", *_CLOSED) and bal > 0:
+        elif status in ("paid", "written_off", "closed") and bal > 0:
             problem = f"state {status} but {money.fmt(bal)} is still open"
+        elif status in _CLOSED and bal + min(paid, 0) > 0:
+            problem = f"state {status} but {money.fmt(bal)} is still open" + (
+                f" ({money.fmt(bal + paid)} more than the payer took back beyond what it paid)"
+                if paid < 0
+                else ""
+            )
         elif status in ("denied", "unprocessable") and bal == 0 and not closers:
             problem = (
                 f"state {status} but the balance is 0.00 with no write-off, transfer or payment"
