@@ -661,3 +661,52 @@ def test_a_voided_claim_the_payer_took_back_twice_is_open_and_check_passes(db, c
             " beyond what it paid)",
         )
     ]
+
+
+def test_medicare_report_gives_the_crossover_payers_money_to_its_program(db, cli, tmp_path):
+    """Golden scenario 13's money: Medicare pays 88.00 on C000001 and crosses it over (MA18);
+    the Medigap plan (a commercial payer) pays 22.00 of the 42.00 forwarded, PR-1 20.00 to the
+    patient. Its 22.00 is the Medigap plan's money (the payment's payer; payer-mix says so),
+    posted to the claim Medicare was billed: the month's Medicare payments are 88.00 and
+    Commercial's 22.00. Before, all 88.00 + 22.00 = 110.00 went to Medicare (the claim's payer)
+    and payer-mix and medicare disagreed about who paid."""
+    with dbmod.write(db):
+        fx.practice(db)
+        db.execute(
+            "INSERT INTO payers (code, name, kind, x12_payer_id, timely_filing_days)"
+            " VALUES ('MGP', 'Medigap Plan G', 'commercial', 'MGP01', 365)"
+        )
+        pid = fx.patient(db, "A1", "Al", "Ames")
+        fx.coverage(db, pid, "MCR", member="1EG4TE5MK13", priority=1)
+        fx.coverage(db, pid, "MGP", member="MGP001", priority=2)
+        fx.encounter(db, pid, DOS, [("99214", 18000)], number="V1")
+    _run(db, tmp_path)
+    _remit(cli, tmp_path, "MCR", [MCR_CROSSOVER])
+    medigap = {
+        "claim": "C000001",
+        "status": "2",
+        "charge": "180.00",
+        "paid": "22.00",
+        "pr": "20.00",
+        "pcn": "MGP-1",
+        "lines": [
+            {
+                "code": "99214",
+                "charge": "180.00",
+                "paid": "22.00",
+                "cas": [["OA", "23", "138.00"], ["PR", "1", "20.00"]],
+            }
+        ],
+    }
+    _remit(cli, tmp_path, "MGP", [medigap])
+    # 180.00 - 88.00 - 50.00 - 22.00 - 20.00 = 0.00; 20.00 pending for the patient
+    assert _balance(db, "C000001")[4] == 0
+    start = TODAY.replace(day=1).isoformat()
+    r = cli("report", "medicare", "--from", start, "--to", TODAY.isoformat(), "-f", "json")
+    _ok(r)
+    month = TODAY.strftime("%Y-%m")
+    paid = {x["program"]: x["payments"] for x in json.loads(r.stdout) if x["month"] == month}
+    assert paid == {"Medicare": "88.00", "Commercial": "22.00"}
+    r = cli("report", "payer-mix", "--from", start, "--to", TODAY.isoformat(), "-f", "json")
+    mix = {x["payer"]: x["payments"] for x in json.loads(r.stdout)}
+    assert (mix["MCR"], mix["MGP"]) == ("88.00", "22.00")

@@ -2,7 +2,7 @@
 
 Per month and program: claims issued and their charges (a claim voided, replaced or
 resubmitted is left out: the visit is billed once, by the claim that took its place, if any);
-insurance payments received;
+insurance payments received (under the program of the payer that paid);
 contractual adjustments (group CO, contractual reason) and patient responsibility (group PR)
 posted; claims answered by a remittance and those with a denial, the denied amount, the denial
 rate (denied / answered) and the top denial reason codes by amount; average days to pay (first
@@ -73,12 +73,14 @@ def _add_claims(conn: Database, p: dict, acc: dict) -> None:
 
 
 def _add_payments(conn: Database, p: dict, acc: dict) -> None:
-    """Payer money allocated to claims, by month received."""
+    """Payer money allocated to claims, by month received, under the program of the payer that
+    paid (a crossover payer's money on a claim Medicare was billed is the crossover payer's,
+    as payer-mix counts it), else of the claim's payer."""
     # allocations drive the scan (CROSS JOIN): one sequential pass, payments are few and cached
     for m, kind, amt in conn.execute(
         """SELECT substr(p.received_on, 1, 7), py.kind, SUM(a.amount_cents) FROM payment_allocations a
                CROSS JOIN payments p ON p.id = a.payment_id JOIN invoices i ON i.id = a.invoice_id
-               JOIN payers py ON py.id = i.payer_id
+               JOIN payers py ON py.id = COALESCE(p.payer_id, i.payer_id)
                WHERE p.kind = 'insurance' AND p.received_on BETWEEN :start AND :end GROUP BY 1, 2""",
         p,
     ):
