@@ -710,3 +710,28 @@ def test_medicare_report_gives_the_crossover_payers_money_to_its_program(db, cli
     r = cli("report", "payer-mix", "--from", start, "--to", TODAY.isoformat(), "-f", "json")
     mix = {x["payer"]: x["payments"] for x in json.loads(r.stdout)}
     assert (mix["MCR"], mix["MGP"]) == ("88.00", "22.00")
+
+
+def test_a_voided_crossover_ages_under_the_payer_that_paid(db, cli, tmp_path):
+    """Medicare pays 88.00 on C000001 and crosses 42.00 over to the Medigap plan (on D); the
+    clerk then voids C000001 (wrong patient): the credit note takes off 42.00 open + 88.00
+    paid = 130.00, and 180.00 - 130.00 - 88.00 - (50.00 + 42.00 - 42.00) = -88.00 is
+    Medicare's credit, to be taken back by Medicare's reversal or refunded to Medicare. The
+    Medigap plan has nothing to pay on a voided claim: the -88.00 ages under MCR. Before, under
+    MGP (the crossover payer), which never paid a cent of it."""
+    with dbmod.write(db):
+        fx.practice(db)
+        db.execute(
+            "INSERT INTO payers (code, name, kind, x12_payer_id, timely_filing_days)"
+            " VALUES ('MGP', 'Medigap Plan G', 'commercial', 'MGP01', 365)"
+        )
+        pid = fx.patient(db, "A1", "Al", "Ames")
+        fx.coverage(db, pid, "MCR", member="1EG4TE5MK13", priority=1)
+        fx.coverage(db, pid, "MGP", member="MGP001", priority=2)
+        fx.encounter(db, pid, DOS, [("99214", 18000)], number="V1")
+    _run(db, tmp_path)
+    _remit(cli, tmp_path, "MCR", [MCR_CROSSOVER])
+    assert _aging(db) == {"MGP": 4200, "TOTAL": 4200}
+    _ok(cli("invoice", "void", "C000001", "--reason", "wrong patient"))
+    assert _balance(db, "C000001") == (18000, -13000, 8800, 5000, -8800)
+    assert _aging(db) == {"MCR": -8800, "TOTAL": -8800}

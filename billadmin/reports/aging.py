@@ -8,7 +8,9 @@ payer from the day the forwarding 835 was posted (``crossed_over_to``): a crosso
 and a CLP02 23 ("not our claim, forwarded") for the payer named in NM1*TT; the payer billed has
 answered, so what is open is the other payer's to pay (or deny) and the follow-up is with it.
 Once the payer billed reverses that answer (CLP02 22 naming it), the claim ages under the payer
-billed again: it took its adjudication back, and nothing was forwarded.
+billed again: it took its adjudication back, and nothing was forwarded; so does a claim a credit
+note cancelled (voided, replaced): it waits on no one, and what is left on it (the money the
+payer billed paid, its credit) is that payer's.
 Every non-zero balance is counted, credits (negative) included, denied amounts included (a
 denial is not posted as a reduction: it stays open on the claim).
 
@@ -66,16 +68,20 @@ def crossed_over_to(conn: Database) -> str | None:
         f" WHERE {key.format('q.name')} = {key.format('c.crossover_payer')} LIMIT 1)) END)"
     )
     # a forwarding answer the payer has since reversed (CLP02 22 naming it) forwards nothing:
-    # the payer took its adjudication back, the claim is its own again
+    # the payer took its adjudication back, the claim is its own again; and a claim a credit
+    # note cancelled (voided, or replaced) waits on no one: what is left is the billed payer's
+    # credit (or debt)
     return (
-        f"(SELECT {to} FROM remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id"
+        "(CASE WHEN EXISTS (SELECT 1 FROM invoices cn WHERE cn.original_invoice_id = items.id"
+        " AND cn.kind = 'credit' AND cn.issued_on <= :as_of) THEN NULL ELSE"
+        f" (SELECT {to} FROM remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id"
         " LEFT JOIN cob_crossovers x ON x.remit_claim_id = c.id"
         " WHERE c.invoice_id = items.id"
         f" AND COALESCE(t.payment_date, t.production_date) <= :as_of AND {to} IS NOT NULL"
         " AND NOT EXISTS (SELECT 1 FROM remit_claims r JOIN remit_transactions rt"
         " ON rt.id = r.transaction_id WHERE r.reverses_id = c.id"
         " AND COALESCE(rt.payment_date, rt.production_date) <= :as_of)"
-        " ORDER BY COALESCE(t.payment_date, t.production_date) DESC, c.id DESC LIMIT 1)"
+        " ORDER BY COALESCE(t.payment_date, t.production_date) DESC, c.id DESC LIMIT 1) END)"
     )
 
 
