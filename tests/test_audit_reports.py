@@ -735,3 +735,17 @@ def test_a_voided_crossover_ages_under_the_payer_that_paid(db, cli, tmp_path):
     _ok(cli("invoice", "void", "C000001", "--reason", "wrong patient"))
     assert _balance(db, "C000001") == (18000, -13000, 8800, 5000, -8800)
     assert _aging(db) == {"MCR": -8800, "TOTAL": -8800}
+
+
+def test_payer_cpt_leaves_out_a_voided_claims_unpaid_lines(db, cli, tmp_path):
+    """The visit billed to the wrong payer: 99214 was billed to Blue Valley once (C000002,
+    200.00); Keystone's C000001 was voided unanswered, so Keystone was never billed a 99214
+    that counts (none paid, none denied). payer-cpt: one row, BVH, 1 line, average billed
+    200.00. Before, a KEY row with 1 line billed and none paid, as if Keystone refused it."""
+    _billed_to_the_wrong_payer(db, cli, tmp_path)
+    start = (TODAY - dt.timedelta(days=29)).isoformat()
+    r = cli("report", "payer-cpt", "--from", start, "--to", TODAY.isoformat(), "-f", "json")
+    _ok(r)
+    assert [(x["code"], x["payer"], x["lines"], x["billed_avg"]) for x in json.loads(r.stdout)] == [
+        ("99214", "BVH", 1, "200.00")
+    ]

@@ -322,10 +322,10 @@ def test_payer_cpt(cli, ledger):
         )
         for r in rows
     ]
+    # C5's 99213 to MCD is not counted: the claim was voided unpaid (tests/test_audit_reports.py)
     assert got == [
         ("93000", "KEY", 1, 1, 1, "50.00", "50.0"),
         ("99213", "KEY", 1, 1, 1, "100.00", "50.0"),
-        ("99213", "MCD", None, 1, 0, None, None),
         ("99214", "KEY", None, 1, 0, None, None),
         ("99214", "MCR", None, 1, 0, None, None),
         ("99215", "MCR", None, 1, 0, None, None),

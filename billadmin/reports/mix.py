@@ -8,8 +8,10 @@ period by who paid (insurance payments under their payer, patient payments, co-p
 under PATIENT); open A/R at --to (as in the aging report). Each with its share of the total.
 
 payer-cpt, per procedure code and payer over claim lines with a date of service in the
-period: lines billed, lines paid (an insurance payment posted to the line), lines denied (a
-denial reason on the line), average billed; over paid lines the average allowed (paid + the
+period (a claim voided, replaced or resubmitted counts only for lines its payer paid: the line
+billed again is counted on the claim that took its place): lines billed, lines paid (an
+insurance payment posted to the line), lines denied (a denial reason on the line), average
+billed; over paid lines the average allowed (paid + the
 patient's part, group PR), average, lowest and highest paid, paid as a share of billed, and
 the payer's rank for the code by average paid (1 = pays best). Payments posted at claim level
 (not to a line) are not in this report.
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 from ..accounts import carc
 from .aging import by_payer
 from .base import Chart, Report, default_period, pct
+from .ledger import SUPERSEDED_SQL
 
 # a claim voided (not replaced: a replacement keeps the payer), row aliased `i`
 VOIDED_SQL = (
@@ -189,7 +192,7 @@ def payer_cpt(
         pmax,
         billed_paid,
     ) in conn.execute(
-        """WITH lp AS (SELECT a.invoice_line_id AS id, SUM(a.amount_cents) AS s FROM payment_allocations a
+        f"""WITH lp AS (SELECT a.invoice_line_id AS id, SUM(a.amount_cents) AS s FROM payment_allocations a
                             JOIN payments p ON p.id = a.payment_id
                             WHERE p.kind = 'insurance' AND a.invoice_line_id IS NOT NULL GROUP BY a.invoice_line_id),
                      la0 AS (SELECT d.invoice_line_id AS id,
@@ -212,6 +215,7 @@ def payer_cpt(
                 LEFT JOIN lp ON lp.id = l.id LEFT JOIN la ON la.id = l.id
                 WHERE i.kind = 'claim' AND l.date_of_service BETWEEN :start AND :end
                   AND (:code IS NULL OR l.code = :code)
+                  AND NOT ({SUPERSEDED_SQL} AND COALESCE(lp.s, 0) <= 0)
                 GROUP BY l.code, i.payer_id""",
         p,
     ):
