@@ -549,12 +549,6 @@ def test_a_crossover_payers_paper_eob_is_its_own_money(desk):
 # -- found here, to fix in billing/lifecycle.py (the lead's this wave) ------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing.lifecycle replace carries the original's clerk write-offs onto the"
-    " replacement as settled ('carried'), so the payer's payment of the corrected claim"
-    " reduces its charge twice",
-)
 def test_a_corrected_claim_after_a_write_off_asks_the_payer_for_the_written_off_amount(
     db, tmp_path, cli
 ):

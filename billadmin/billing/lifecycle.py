@@ -22,6 +22,8 @@ Rules:
 - Replace: after its lines were corrected, a claim is replaced by a new claim (C..., frequency
   code 7, original_invoice_id set) built from the encounter's current lines and diagnoses and
   the same coverage, checked by the scrubber first; the original gets the status 'replaced'.
+  The clerk's write-offs still standing on the original are undone first (each by an opposite
+  entry), so the replacement asks the payer for what they had written off.
   The replacement goes out on the next 837P with REF*F8.
 - The open amount moves exactly once: a claim's credit note never takes off what adjustments
   already took off (no balance is reduced twice: `billadmin check`, LEDGER-DOUBLE-REDUCTION).
@@ -515,6 +517,30 @@ def _refuse_reopening(conn: Database, orig: dict) -> None:
         )
 
 
+def _undo_clerk_writeoffs(conn: Database, orig: dict, on: _dt.date) -> None:
+    """Before a claim is replaced or resubmitted: the clerk's write-offs still standing on it are
+    undone (accounts.adjust.undo_writeoff, an opposite entry each, audited), so its credit note
+    moves them with the open amount and the new claim carries only what payers settled: the
+    corrected claim asks the payer for the whole charge again (a write-off is the practice's
+    decision, not the payer's answer; the clerk writes off again if the payer denies again)."""
+    from ..accounts.adjust import undo_writeoff
+    from ..errors import BadInput
+
+    entries = conn.execute(
+        "SELECT d.id FROM adjustments d JOIN clerk_adjustments c ON c.adjustment_id = d.id"
+        " WHERE d.invoice_id = ? AND c.kind = 'writeoff' AND c.reverses_adjustment_id IS NULL"
+        " AND d.amount_cents > 0 AND d.amount_cents > COALESCE((SELECT SUM(-r.amount_cents)"
+        " FROM clerk_adjustments x JOIN adjustments r ON r.id = x.adjustment_id"
+        " WHERE x.reverses_adjustment_id = d.id), 0) ORDER BY d.id",
+        (orig["id"],),
+    ).fetchall()
+    for (entry,) in entries:
+        try:
+            undo_writeoff(conn, orig["number"], entry, on=on)
+        except BadInput:  # recovered through collections: nothing is left written off
+            continue
+
+
 def _reissue(
     conn: Database,
     number: str,
@@ -557,6 +583,7 @@ def _reissue(
         # a resubmission is a new claim: no frequency 7, no REF*F8 (resubmit's docstring)
         sent = was_sent(conn, orig["id"]) and not resubmit_
         pcn = None if resubmit_ else _pcn_for_x12(conn, orig, payer_claim_number_, sent)
+        _undo_clerk_writeoffs(conn, orig, today_d)
         (new_no,) = numbering.take(conn, "claim", 1)
         (cn,) = numbering.take(conn, "credit", 1)
         credit = _credit_issue(
