@@ -17,7 +17,6 @@ from pathlib import Path
 
 import invoice_fixtures as fx
 import ledger_scenarios as ls
-import pytest
 import test_per_payer_ledger as pp
 from test_per_payer_ledger import desk  # noqa: F401 (the fixture)
 
@@ -660,3 +659,18 @@ def test_a_dry_run_says_what_it_would_take_back_and_writes_nothing(db, tmp_path,
     _ok(r)
     assert f"Would post: C000001: write-off {wo} reversed by 150.00" in r.stderr
     assert (_bal(db), _state(db)) == ((15000, 0, 0, 15000, 0), "written_off")
+
+
+def test_a_denial_upheld_after_the_write_off_leaves_the_claim_written_off(db, tmp_path, cli):
+    """Denied 150.00 (CO-50), written off (denial-writeoff): 0.00, 'written_off'. Keystone
+    answers a reconsideration by denying the claim again (a new claim number, CO-50 150.00):
+    a denial posts nothing and 0.00 stays open, so the claim stays 'written_off' ('denied' says
+    the amount is open, docs/claim-states.md); before, it went back to 'denied' with nothing
+    open and `invoice list --status denied` listed it."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "DEN1", [NECESSITY])
+    _ok(cli("invoice", "writeoff", "C000001", "150.00", "--reason", "denial-writeoff"))
+    again = _claim("4", "0.00", (("CO", "50", "150.00"),), pcn="KEY-B")
+    _remit(cli, tmp_path, "DEN2", [again], on="D+40")
+    assert (_bal(db), _state(db)) == ((15000, 0, 0, 15000, 0), "written_off")
+    _clean(db, cli)

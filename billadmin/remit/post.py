@@ -23,7 +23,8 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
 - Status events on the claim: none on a claim already voided, replaced or corrected (final
   states, docs/claim-states.md): the payer's answer that crosses the void or the corrected
   claim (a denial, a payment, its reversal, a PLB recoupment) moves money and is recorded, the
-  state stays final; otherwise 'reversed' for CLP02 = 22 (before its correction, when one follows
+  state stays final; a denial that finds the claim written off or closed with nothing open
+  leaves it so; otherwise 'reversed' for CLP02 = 22 (before its correction, when one follows
   in the transaction; alone, only when it leaves money open: 'paid' when another payment still
   settles the claim, i.e. the payer took back a second payment); 'unprocessable' for a Medicare CO-16
   with remark MA130 and nothing paid (CMS Pub. 100-04 ch. 1 s. 80.3.2: returned as unprocessable,
@@ -1143,6 +1144,8 @@ class _TransactionPosting:
             if final:
                 res.claims[idx].final_state = final
                 continue
+            if status in ("denied", "unprocessable") and _settled(conn, invoice_id):
+                continue  # a denial of what the clerk already settled moves nothing
             conn.execute(
                 "INSERT INTO invoice_events (invoice_id, status, at, note) VALUES (?,?,?,?)",
                 (
@@ -1301,6 +1304,19 @@ def _take_back(posted: dict[tuple, int], a: Adjustment, line: int | None, cents:
             posted[k] -= take
             out += take
     return out
+
+
+def _settled(conn: Database, invoice_id: int) -> bool:
+    """Nothing is open and the claim's state says the clerk settled it ('written_off', 'closed'):
+    a denial posted then (a reconsideration upheld, a repeated denial) keeps that state, since
+    'denied' says the amount is open (docs/claim-states.md)."""
+    row = conn.execute(
+        "SELECT s.status, b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents"
+        " FROM invoice_status s JOIN invoice_balances b ON b.invoice_id = s.invoice_id"
+        " WHERE s.invoice_id = ?",
+        (invoice_id,),
+    ).fetchone()
+    return bool(row) and row[0] in ("written_off", "closed") and row[1] <= 0
 
 
 def _final_state(conn: Database, invoice_id: int) -> str | None:
