@@ -468,3 +468,34 @@ def test_a_share_taken_back_after_collections_is_not_reduced_twice(db, cli, tmp_
     assert _owes(cli, "T0001")["patient_owes"] == "-20.00"
     assert payments.refundable(db, pid) == (3000, [])
     assert integrity.run_checks(db) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="billing/lifecycle.py credit_reversed_shares (or patient_invoices.transfers): a share"
+    " taken back whose invoice was voided without --rebill stays pending below zero (-50.00 +"
+    " 10.00 = -40.00) forever: owes -60.00, check LEDGER-PATIENT-CHARGED",
+)
+def test_a_share_taken_back_after_its_invoice_was_voided_is_not_owed_back(db, cli, tmp_path):
+    """P000001 bills the 50.00 share; the patient pays 20.00; the clerk voids P000001 without
+    --rebill (the share is not billed: the credit note takes 50.00 off, the 20.00 is held as
+    credit). The payer then takes the 50.00 back and leaves 10.00. The void already took the
+    50.00 off the patient, so the share taken back has nothing left to credit; the new 10.00 is
+    owed: pending 10.00, credit 20.00, owes -10.00. The next run bills P000002 10.00 and applies
+    10.00 of the credit: owes -10.00, refundable 10.00."""
+    pid = _share_billed(db, cli, tmp_path)
+    _ok(cli("payment", "post", "T0001", "20.00", "--method", "cash"))
+    _ok(cli("invoice", "void", "P000001", "--reason", "billed in error"))
+    assert _balance(db, "P000001") == (5000, -5000, 0, 0, 0)
+    _share_taken_back(cli, tmp_path)
+    assert _owes(cli, "T0001") == {
+        "patient_balance": "0.00",
+        "patient_pending": "10.00",
+        "credit": "20.00",
+        "patient_owes": "-10.00",
+    }
+    res = gen.generate(db, today=fx.TODAY, scrub=fx.no_scrub, out_dir=tmp_path / "o2", pdf=False)
+    assert [(r["number"], r["total_cents"]) for r in res.issued] == [("P000002", 1000)]
+    assert _owes(cli, "T0001")["patient_owes"] == "-10.00"
+    assert payments.refundable(db, pid) == (1000, [])
+    assert integrity.run_checks(db) == []
