@@ -674,3 +674,26 @@ def test_a_denial_upheld_after_the_write_off_leaves_the_claim_written_off(db, tm
     _remit(cli, tmp_path, "DEN2", [again], on="D+40")
     assert (_bal(db), _state(db)) == ((15000, 0, 0, 15000, 0), "written_off")
     _clean(db, cli)
+
+
+def test_a_secondary_claim_voided_with_rebill_after_the_primarys_reversal_bills_nothing(
+    db, tmp_path, cli
+):
+    """Keystone reverses its answer after C000002 (Blue Valley, 30.00) was billed; the clerk
+    voids C000002 with --rebill. What Keystone's answer left for Blue Valley is now 30.00 -
+    30.00 = 0.00, so the next run bills Blue Valley nothing (no 0.00 claim sent to it); the
+    corrected answer, when Keystone sends it, is routed afresh."""
+    _secondary(db, tmp_path)
+    _remit(cli, tmp_path, "KEYREV", [PRIMARY_REVERSAL], on="D+3")
+    _ok(cli("invoice", "void", "C000002", "--reason", "primary reversed its answer", "--rebill"))
+    res = gen.generate(
+        db,
+        out_dir=tmp_path / "r3",
+        today=TODAY + dt.timedelta(days=5),
+        scrub=fx.no_scrub,
+        pdf=False,
+        xlsx=False,
+    )
+    assert [(r["number"], r["total_cents"]) for r in res.issued] == [("CN000001", -3000)]
+    assert _summary(cli, "C0001")["insurance_balance"] == "200.00"
+    _clean(db, cli)

@@ -413,7 +413,10 @@ CARRIED = (
 
 
 def due(conn: Database, scope_payer_id: int | None = None) -> list[Due]:
-    """Answers routed COB-NEXT-PAYER that no next-payer claim carries yet (CARRIED)."""
+    """Answers routed COB-NEXT-PAYER that no next-payer claim carries yet (CARRIED) and that
+    still leave the next payer something: a reversal of the answer (CLP02 22) routes its
+    negative share to the same answer (remit/post.py), so an answer taken back leaves 0.00,
+    and a next-payer claim for 0.00 is never billed."""
     q = (
         "SELECT r.prior_invoice_id, r.remit_claim_id, r.next_payer_id, SUM(a.amount_cents)"
         " FROM cob_routes r JOIN adjustments a ON a.id = r.adjustment_id"
@@ -423,7 +426,10 @@ def due(conn: Database, scope_payer_id: int | None = None) -> list[Due]:
     if scope_payer_id is not None:
         q += " AND r.next_payer_id = ?"
         args = (scope_payer_id,)
-    q += " GROUP BY r.prior_invoice_id, r.remit_claim_id, r.next_payer_id ORDER BY r.prior_invoice_id"
+    q += (
+        " GROUP BY r.prior_invoice_id, r.remit_claim_id, r.next_payer_id"
+        " HAVING SUM(a.amount_cents) > 0 ORDER BY r.prior_invoice_id"
+    )
     return [Due(*r) for r in conn.execute(q, args)]
 
 
