@@ -697,3 +697,53 @@ def test_a_secondary_claim_voided_with_rebill_after_the_primarys_reversal_bills_
     assert [(r["number"], r["total_cents"]) for r in res.issued] == [("CN000001", -3000)]
     assert _summary(cli, "C0001")["insurance_balance"] == "200.00"
     _clean(db, cli)
+
+
+def test_a_corrected_claim_after_a_partial_payment_and_a_write_off_settles_once(db, tmp_path, cli):
+    """C000001: a 99213 at 150.00 and a 36415 at 20.00. Keystone pays the 99213 110.00 (CO-45
+    40.00) and denies the 36415 (CO-16 20.00, open); the clerk writes 5.00 of it off, then
+    corrects the 36415 and replaces the claim. The corrected claim C000002 (170.00) carries what
+    Keystone settled, 150.00, and asks again for the 20.00 (the write-off undone first:
+    billing.lifecycle). Keystone reverses C000001 and pays C000002 afresh: 126.00, CO-45 40.00
+    and 4.00. C000002: 170.00 - 126.00 - 44.00 = 0.00, C000001 0.00, and nothing is left for
+    `payment refund-payer` (before the lead's fix 85cf836, C000002 stood at -5.00, the payer's
+    money refundable although rightly paid)."""
+    with dbmod.write(db):
+        fx.practice(db)
+        pid = fx.patient(db, "R0001", "Rae", "Fix")
+        fx.coverage(db, pid, "KEY", member="KEY001")
+        fx.encounter(db, pid, DOS, [("99213", 15000), ("36415", 2000)])
+    gen.generate(db, out_dir=tmp_path / "r1", today=TODAY, scrub=fx.no_scrub, pdf=False, xlsx=False)
+
+    def answer(number: str, status: str, sign: str, paid2: str, cas2: list, pcn: str) -> dict:
+        return {
+            "claim": number,
+            "status": status,
+            "charge": f"{sign}170.00",
+            "paid": f"{sign}{ls.money_text(11000 + ls.cents(paid2))}",
+            "pcn": pcn,
+            "lines": [
+                {
+                    "code": "99213",
+                    "charge": f"{sign}150.00",
+                    "paid": f"{sign}110.00",
+                    "cas": [["CO", "45", f"{sign}40.00"]],
+                },
+                {"code": "36415", "charge": f"{sign}20.00", "paid": f"{sign}{paid2}", "cas": cas2},
+            ],
+        }
+
+    _remit(
+        cli, tmp_path, "P1", [answer("C000001", "1", "", "0.00", [["CO", "16", "20.00"]], "KEY-A")]
+    )
+    _ok(cli("invoice", "writeoff", "C000001", "5.00", "--reason", "small-balance"))
+    lifecycle.replace(db, "C000001", scrub=fx.no_scrub, today=TODAY)
+    assert _bal(db, "C000002")[4] == 2000
+    rev = answer("C000001", "22", "-", "0.00", [["CO", "16", "-20.00"]], "KEY-A")
+    corr = answer("C000002", "1", "", "16.00", [["CO", "45", "4.00"]], "KEY-A2")
+    _remit(cli, tmp_path, "R1", [rev, corr], on="D+30")
+    assert (_bal(db, "C000002"), _state(db, "C000002")) == ((17000, 0, 12600, 4400, 0), "paid")
+    assert _bal(db)[4] == 0
+    _clean(db, cli)
+    r = cli("payment", "refund-payer", "C000002", "0.01", "--method", "check")
+    assert r.exit_code == 2 and "C000002" in r.stderr
