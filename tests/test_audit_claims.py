@@ -747,3 +747,33 @@ def test_a_corrected_claim_after_a_partial_payment_and_a_write_off_settles_once(
     _clean(db, cli)
     r = cli("payment", "refund-payer", "C000002", "0.01", "--method", "check")
     assert r.exit_code == 2 and "C000002" in r.stderr
+
+
+def test_money_a_payer_gives_back_after_a_write_off_takes_the_write_off_back(db, tmp_path, cli):
+    """Keystone paid C000001 110.00 (CO-45 40.00), then recouped it (PLB WO 110.00 naming
+    C000001): 110.00 open, 'reversed'. The clerk gives up and writes the 110.00 off. Keystone
+    then gives the recoupment back (PLB WO -110.00, a recovery it delays): the payment stands
+    again, 150.00 - 110.00 - (40.00 + 110.00 - 110.00) = 0.00, 'paid'; before, the claim stood
+    at -110.00 and `payment refund-payer` would send Keystone money it rightly paid."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "PAY1", [PAID])
+    _remit(
+        cli,
+        tmp_path,
+        "PLB1",
+        [],
+        on="D+20",
+        plb=[{"reason": "WO", "ref": "C000001", "amount": "110.00"}],
+    )
+    assert (_bal(db), _state(db)) == ((15000, 0, 0, 4000, 11000), "reversed")
+    _ok(cli("invoice", "writeoff", "C000001", "110.00", "--reason", "bad-debt"))
+    _remit(
+        cli,
+        tmp_path,
+        "PLB2",
+        [],
+        on="D+40",
+        plb=[{"reason": "WO", "ref": "C000001", "amount": "-110.00"}],
+    )
+    assert (_bal(db), _state(db)) == ((15000, 0, 11000, 4000, 0), "paid")
+    _clean(db, cli)

@@ -31,9 +31,10 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   no appeal rights: resubmit as a new claim); 'denied' when CLP02 = 4 or nothing was paid and a
   CAS is a denial; otherwise 'paid' when the invoice balance is now zero (or below), else
   'partially_paid'.
-- The payer settles what the clerk took off: a claim payment (or paper EOB) that leaves the
-  claim below zero while the clerk had written off part of it (`invoice writeoff`) or moved it
-  to the patient (`invoice to-patient`) takes those entries back first: an opposite entry
+- The payer settles what the clerk took off: a claim payment (or paper EOB, or a negative PLB
+  recoupment giving a recouped payment back) that leaves the claim below zero while the clerk
+  had written off part of it (`invoice writeoff`) or moved it to the patient (`invoice
+  to-patient`) takes those entries back first: an opposite entry
   naming each (transfers to the patient first, since the patient never owes what a payer paid,
   then write-offs; newest first), up to what is below zero. A write-off is a decision that the
   money will not come; once the payer pays it, keeping both reduces the charge twice (check:
@@ -1013,12 +1014,23 @@ class _TransactionPosting:
         newest first, are reversed by an opposite entry naming them, up to what is below zero."""
         conn = self.conn
         done: set[int] = set()
-        for e in self.events:
-            iid = e.invoice_id
-            if iid in done or e.claim.is_reversal or _final_state(conn, iid):
+        # claims this transaction paid (not reversals), and claims a negative PLB gave money
+        # back to (a recoupment returned: the payment it took stands again)
+        paid = [
+            (e.invoice_id, e.claim.claim_number, True)
+            for e in self.events
+            if not e.claim.is_reversal
+        ]
+        paid += [
+            (iid, self._number(iid), False)
+            for _p, iid, _plb, cents, _how in self.recouped
+            if cents < 0
+        ]
+        for iid, number, by_claim in paid:
+            if iid in done or _final_state(conn, iid):
                 continue
             done.add(iid)
-            if self._paid_before(iid):
+            if by_claim and self._paid_before(iid):
                 continue  # a second payment: the payer's overpayment (its credit), see _Repeat
             (bal,) = conn.execute(
                 "SELECT total_cents + credited_cents - paid_cents - adjusted_cents"
@@ -1040,7 +1052,12 @@ class _TransactionPosting:
                 if take <= 0:
                     continue
                 need -= take
-                self._undo_clerk_entry(iid, adj_id, kind, group, reason, take, e.claim, res)
+                self._undo_clerk_entry(iid, adj_id, kind, group, reason, take, number, res)
+
+    def _number(self, invoice_id: int) -> str:
+        return self.conn.execute(
+            "SELECT number FROM invoices WHERE id = ?", (invoice_id,)
+        ).fetchone()[0]
 
     def _paid_before(self, invoice_id: int) -> bool:
         """This payer already has a payment on the claim from an earlier transaction that no
@@ -1066,7 +1083,7 @@ class _TransactionPosting:
         group: str | None,
         reason: str | None,
         cents: int,
-        claim: ClaimPayment,
+        number: str,
         res: ImportResult,
     ) -> None:
         """One opposite entry of clerk entry ``entry`` (accounts.adjust's shape: an adjustment
@@ -1100,8 +1117,7 @@ class _TransactionPosting:
         )
         what = "write-off" if kind == "writeoff" else "transfer to the patient"
         res.undone.append(
-            f"{claim.claim_number}: {what} {entry} reversed by {money.fmt(cents)} (entry {adj}):"
-            f" {why}"
+            f"{number}: {what} {entry} reversed by {money.fmt(cents)} (entry {adj}): {why}"
         )
 
     def _denied(self, claim: ClaimPayment, invoice_id: int) -> bool:
