@@ -17,6 +17,7 @@ from pathlib import Path
 
 import invoice_fixtures as fx
 import ledger_scenarios as ls
+import pytest
 import test_per_payer_ledger as pp
 from test_per_payer_ledger import desk  # noqa: F401 (the fixture)
 
@@ -777,3 +778,28 @@ def test_money_a_payer_gives_back_after_a_write_off_takes_the_write_off_back(db,
     )
     assert (_bal(db), _state(db)) == ((15000, 0, 11000, 4000, 0), "paid")
     _clean(db, cli)
+
+
+# -- found here, to fix in accounts/adjust.py (another helper's file this wave) ---------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="accounts.adjust.to_patient refuses only medical-necessity denials without an ABN;"
+    " a CO denial of another category the provider must work (missing information, bundling)"
+    " is moved to the patient",
+)
+@pytest.mark.parametrize("carc", ["16", "97"])
+def test_a_denial_the_provider_must_fix_is_not_moved_to_the_patient(db, tmp_path, cli, carc):
+    """Keystone denies C000001 with CO-16 (information missing: correct and resubmit) or CO-97
+    (bundled into another service): group CO, the provider's liability; "the beneficiary may
+    not be billed for these amounts" (Noridian, Claim Adjustment Group Codes; PR is the group
+    for amounts the patient may be billed). The documented rule (docs/claim-states.md,
+    accounts/adjust.py) lets a denial move to the patient only with an ABN or for an
+    eligibility or non-covered denial, so `invoice to-patient` must refuse (exit 2, nothing
+    written) and the 150.00 stays open on the claim. Today it moves the 150.00 to Rae."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "DEN1", [_claim("4", "0.00", (("CO", carc, "150.00"),))])
+    r = cli("invoice", "to-patient", "C000001", "150.00")
+    assert r.exit_code == 2 and "C000001" in r.stderr
+    assert (_bal(db), _state(db)) == ((15000, 0, 0, 0, 15000), "denied")
