@@ -591,3 +591,34 @@ def test_a_dry_run_after_a_credited_invoice_is_voided_with_rebill_bills_what_the
     assert _balance(db, "P000002") == (1000, 0, 1000, 0, 0)
     assert payments.credit_balance(db, patient) == 1000
     assert _messages(db) == []
+
+
+def test_a_payment_after_a_transfer_to_the_patient_credits_the_patient_invoice(db, cli, tmp_path):
+    """C000001 (99213 140.00) is denied (CO-27, left open); the clerk moves the 140.00 to the
+    patient (`invoice to-patient`), the run bills it on P000001 and the patient pays 140.00.
+    Keystone then pays after all (100.00, CO-45 40.00): the posting takes the transfer back
+    (-140.00, the patient never owes what a payer paid), and credit_reversed_shares credits
+    P000001 140.00 (CN000001) and holds the 140.00 paid as his credit: P000001 0.00, refundable
+    140.00, nothing pending; check is clean."""
+    with dbmod.write(db):
+        fx.practice(db)
+    issue_claim(db, "C000001", [("99213", "", "140.00")])
+    denied = Remit().claim(
+        "C000001", "4", "140", "0", "", pcn="KP-1",
+        lines=[("HC:99213", "140", "0", [("CO", "27", "140")])],
+    )  # fmt: skip
+    _ok(cli("remit", "import", denied.write(tmp_path / "a.835")))
+    _ok(cli("invoice", "to-patient", "C000001", "140.00"))
+    assert _run(db, tmp_path / "o1") == [("P000001", 14000)]
+    _ok(cli("payment", "post", "T0001", "140.00", "--method", "cash"))
+    paid = Remit(trace="E2").claim(
+        "C000001", "1", "140", "100", "", pcn="KP-1",
+        lines=[("HC:99213", "140", "100", [("CO", "45", "40")])],
+    )  # fmt: skip
+    _ok(cli("remit", "import", paid.write(tmp_path / "b.835")))
+    assert _balance(db, "C000001") == (14000, 0, 10000, 4000, 0)
+    assert _balance(db, "P000001") == (14000, -14000, 0, 0, 0)
+    assert payments.refundable(db, 1) == (14000, [])
+    s = _summary(cli, "T0001")
+    assert (s["patient_pending"], s["credit"], s["patient_owes"]) == ("0.00", "140.00", "-140.00")
+    assert _messages(db) == []
