@@ -17,7 +17,6 @@ import json
 
 import invoice_fixtures as fx
 import ledger_fixtures as lf
-import pytest
 
 from billadmin import db as dbmod
 from billadmin import integrity
@@ -414,12 +413,6 @@ def _share_taken_back(cli, tmp_path) -> None:
     _ok(cli("remit", "import", again.write(tmp_path / "b.835")))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing/lifecycle.py credit_reversed_shares credits the whole share taken back (50.00)"
-    " although a write-off already took 15.00 of it off P000001: -15.00 made by adjustments"
-    " (check LEDGER-DOUBLE-REDUCTION, LEDGER-PATIENT-CHARGED) and 15.00 never paid refundable",
-)
 def test_a_share_taken_back_after_a_write_off_is_not_reduced_twice(db, cli, tmp_path):
     """P000001 50.00: the patient pays 20.00, the clerk writes off 15.00 (courtesy): 15.00 open.
     The payer then takes the 50.00 share back and leaves 10.00 (pending, for the next run).
@@ -444,13 +437,6 @@ def test_a_share_taken_back_after_a_write_off_is_not_reduced_twice(db, cli, tmp_
     assert integrity.run_checks(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing/lifecycle.py credit_reversed_shares credits the whole share taken back (50.00)"
-    " although 20.00 of it is still written off to bad debt (collections): -20.00 made by"
-    " adjustments (check LEDGER-DOUBLE-REDUCTION, LEDGER-PATIENT-CHARGED), 20.00 never paid"
-    " refundable",
-)
 def test_a_share_taken_back_after_collections_is_not_reduced_twice(db, cli, tmp_path):
     """P000001 50.00 goes to collections on 2026-12-01 (final notice 2026-11-01: 124 days; all
     50.00 written off to bad debt); the agency recovers 30.00 (bad-debt 20.00 left, paid 30.00).
@@ -470,12 +456,6 @@ def test_a_share_taken_back_after_collections_is_not_reduced_twice(db, cli, tmp_
     assert integrity.run_checks(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing/lifecycle.py credit_reversed_shares (or patient_invoices.transfers): a share"
-    " taken back whose invoice was voided without --rebill stays pending below zero (-50.00 +"
-    " 10.00 = -40.00) forever: owes -60.00, check LEDGER-PATIENT-CHARGED",
-)
 def test_a_share_taken_back_after_its_invoice_was_voided_is_not_owed_back(db, cli, tmp_path):
     """P000001 bills the 50.00 share; the patient pays 20.00; the clerk voids P000001 without
     --rebill (the share is not billed: the credit note takes 50.00 off, the 20.00 is held as

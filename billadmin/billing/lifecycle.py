@@ -736,13 +736,18 @@ def credit_reversed_share(
 
 def credit_reversed_shares(conn: Database, *, today: _dt.date) -> None:
     """Negative transfers (an 835 reversal taking back a PR share) not yet carried, on a claim
-    whose positive transfers a patient invoice billed: that invoice gets a credit note of what
-    was taken back (credit_reversed_share), so the patient's money is refundable or
-    applied, never stuck as a pending amount below zero that no run bills (a patient whose items
-    total 0.00 or less gets no invoice). Taken back from the newest such invoice, and only when
-    it can take the whole amount (what it billed of the claim and not credited yet); otherwise
-    the transfers stay pending, to net against the patient's next items. Called by the 835
-    posting (remit import, payment eob) before it routes what the answers left (cob.route)."""
+    whose positive transfers a patient invoice billed, are carried by that invoice, so the
+    patient's money is refundable or applied, never stuck as a pending amount below zero that no
+    run bills (a patient whose items total 0.00 or less gets no invoice):
+    - an invoice still standing gets a credit note (credit_reversed_share) of what was taken
+      back, never more than it still asks in all (total + credit notes - adjustments): what a
+      write-off or a bad-debt hand-off already took off is not taken off twice;
+    - an invoice voided without --rebill (its credit note took the share off already) carries
+      them on that credit note's first line, with nothing more credited.
+    Taken back from the newest such invoice, and only when it billed the whole amount of the
+    claim's share (less what earlier shares taken back took off); otherwise the transfers stay
+    pending, to net against the patient's next items. Called by the 835 posting (remit import,
+    payment eob) before it routes what the answers left (cob.route)."""
     neg: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for adj_id, claim_id, cents in conn.execute(
         "SELECT a.id, a.invoice_id, a.amount_cents FROM adjustments a"
@@ -755,29 +760,60 @@ def credit_reversed_shares(conn: Database, *, today: _dt.date) -> None:
         neg[claim_id].append((adj_id, cents))
     for claim_id, rows in neg.items():
         taken = -sum(c for _, c in rows)
+        adjustment_ids = [a for a, _ in rows]
         # per patient invoice: what it billed of this claim, less what its credit notes already
-        # took off for the claim's shares taken back; voided ones are left alone
+        # took off for the claim's shares taken back
         carriers = conn.execute(
-            "SELECT p.id, SUM(a.amount_cents) FROM patient_invoice_adjustments x"
-            " JOIN adjustments a ON a.id = x.adjustment_id"
+            "SELECT p.id, SUM(a.amount_cents), EXISTS (SELECT 1 FROM invoice_events v"
+            " WHERE v.invoice_id = p.id AND v.status = 'voided')"
+            " FROM patient_invoice_adjustments x JOIN adjustments a ON a.id = x.adjustment_id"
             " JOIN invoice_lines l ON l.id = x.invoice_line_id JOIN invoices li ON li.id = l.invoice_id"
             " JOIN invoices p ON p.id = CASE WHEN li.kind = 'credit' THEN li.original_invoice_id"
             " ELSE li.id END"
-            " WHERE a.invoice_id = ? AND p.kind = 'patient' AND NOT EXISTS (SELECT 1 FROM"
-            " invoice_events v WHERE v.invoice_id = p.id AND v.status = 'voided')"
-            " GROUP BY p.id ORDER BY p.id DESC",
+            " WHERE a.invoice_id = ? AND p.kind = 'patient' GROUP BY p.id ORDER BY p.id DESC",
             (claim_id,),
         ).fetchall()
-        for invoice_id, left in carriers:
-            if left >= taken:
-                credit_reversed_share(
-                    conn,
-                    invoice_id,
-                    taken,
-                    adjustment_ids=[a for a, _ in rows],
-                    on=today.isoformat(),
-                )
+        for invoice_id, left, voided in carriers:
+            if left < taken:
+                continue
+            if voided:
+                _carry_on_void(conn, invoice_id, adjustment_ids)
                 break
+            (asks,) = conn.execute(
+                "SELECT total_cents + credited_cents - adjusted_cents FROM invoice_balances"
+                " WHERE invoice_id = ?",
+                (invoice_id,),
+            ).fetchone()
+            credit_reversed_share(
+                conn,
+                invoice_id,
+                max(min(taken, asks), 0),
+                adjustment_ids=adjustment_ids,
+                on=today.isoformat(),
+            )
+            break
+
+
+def _carry_on_void(conn: Database, invoice_id: int, adjustment_ids: list[int]) -> None:
+    """Shares taken back from an invoice voided without --rebill: carried by the void's credit
+    note (its first line), which already took them off (credit_reversed_shares)."""
+    (line_id,) = conn.execute(
+        "SELECT l.id FROM invoice_lines l JOIN invoices c ON c.id = l.invoice_id"
+        " WHERE c.original_invoice_id = ? AND c.kind = 'credit' ORDER BY c.id, l.line_no LIMIT 1",
+        (invoice_id,),
+    ).fetchone()
+    conn.conn.executemany(
+        "INSERT INTO patient_invoice_adjustments (adjustment_id, invoice_line_id) VALUES (?, ?)",
+        [(a, line_id) for a in adjustment_ids],
+    )
+    audit.record(
+        conn,
+        "patient share taken back",
+        entity="invoices",
+        ids=[invoice_id],
+        count=len(adjustment_ids),
+        detail={"cents": 0, "voided": True},
+    )
 
 
 def settle_takeback(conn: Database, invoice_id: int, *, on: str) -> int:
