@@ -10,7 +10,8 @@ Rules:
   error.
 - CLAIM-STATE: 'paid' or 'written_off' or 'closed' leaves nothing open (balance <= 0);
   'denied' or 'unprocessable' with balance 0.00 needs a write-off, a transfer to the patient or
-  a payment that closed it (else the denial was adjusted away: the bug issue 12 fixed);
+  a payment that closed it, or (a replacement) what its original settled, carried onto it (else
+  the denial was adjusted away: the bug issue 12 fixed);
   'voided', 'replaced' and 'corrected' (resubmitted) need their credit note or new claim, and
   leave nothing open either (the credit note moved the open amount once: a balance above 0.00
   is owed by no one, yet ages in A/R; below 0.00 is the payer's credit, docs/claim-states.md),
@@ -69,7 +70,7 @@ def state_findings(conn: Database) -> list[Finding]:
         """SELECT b.number, s.status,
                   b.total_cents + b.credited_cents - b.paid_cents - b.adjusted_cents, b.paid_cents,
                   (SELECT COUNT(*) FROM adjustments d WHERE d.invoice_id = b.invoice_id
-                     AND d.source IN ('writeoff', 'transfer'))
+                     AND d.source IN ('writeoff', 'transfer', 'carried'))
                   + (SELECT COUNT(*) FROM payment_allocations a WHERE a.invoice_id = b.invoice_id),
                   (SELECT COUNT(*) FROM invoices o WHERE o.original_invoice_id = b.invoice_id)
            FROM invoice_balances b JOIN invoice_status s ON s.invoice_id = b.invoice_id"""
