@@ -803,3 +803,40 @@ def test_a_denial_the_provider_must_fix_is_not_moved_to_the_patient(db, tmp_path
     r = cli("invoice", "to-patient", "C000001", "150.00")
     assert r.exit_code == 2 and "C000001" in r.stderr
     assert (_bal(db), _state(db)) == ((15000, 0, 0, 0, 15000), "denied")
+
+
+def test_a_split_claim_with_a_denied_part_is_partly_paid_not_denied(db, tmp_path, cli):
+    """Keystone splits C000001 (remark MA15): part KEY-A pays the 99213 110.00 (CO-45 40.00),
+    part KEY-B denies the 36415 (CO-16 20.00, open). The claim is 170.00 - 110.00 - 40.00 =
+    20.00 open with 110.00 paid: 'partially_paid' (docs/claim-states.md: 'denied' is nothing
+    paid), and the denial worklist lists it as a partial denial of 20.00. Before, the last
+    part's state won: 'denied'."""
+    with dbmod.write(db):
+        fx.practice(db)
+        pid = fx.patient(db, "R0001", "Rae", "Fix")
+        fx.coverage(db, pid, "KEY", member="KEY001")
+        fx.encounter(db, pid, DOS, [("99213", 15000), ("36415", 2000)])
+    gen.generate(db, out_dir=tmp_path / "r1", today=TODAY, scrub=fx.no_scrub, pdf=False, xlsx=False)
+
+    def part(pcn: str, status: str, code: str, charge: str, paid: str, cas: list) -> dict:
+        line = {"code": code, "charge": charge, "paid": paid, "cas": [cas]}
+        return {
+            "claim": "C000001",
+            "status": status,
+            "charge": charge,
+            "paid": paid,
+            "pcn": pcn,
+        } | {
+            "remarks": ["MA15"],
+            "lines": [line],
+        }
+
+    paid = part("KEY-A", "1", "99213", "150.00", "110.00", ["CO", "45", "40.00"])
+    denied = part("KEY-B", "4", "36415", "20.00", "0.00", ["CO", "16", "20.00"])
+    _remit(cli, tmp_path, "SPLIT1", [paid, denied])
+    assert (_bal(db), _state(db)) == ((17000, 0, 11000, 4000, 2000), "partially_paid")
+    rows = json.loads(cli("denial", "list", "-f", "json").stdout)
+    assert [(r["invoice"], r["denial"], r["at_stake"]) for r in rows] == [
+        ("C000001", "partial", "20.00")
+    ]
+    _clean(db, cli)

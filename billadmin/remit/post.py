@@ -29,8 +29,9 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   settles the claim, i.e. the payer took back a second payment); 'unprocessable' for a Medicare CO-16
   with remark MA130 and nothing paid (CMS Pub. 100-04 ch. 1 s. 80.3.2: returned as unprocessable,
   no appeal rights: resubmit as a new claim); 'denied' when CLP02 = 4 or nothing was paid and a
-  CAS is a denial; otherwise 'paid' when the invoice balance is now zero (or below), else
-  'partially_paid'.
+  CAS is a denial and nothing is paid on the claim (a denied part of a split claim, MA15, or a
+  denial while another payment stands leaves it partly paid); otherwise 'paid' when the invoice
+  balance is now zero (or below), else 'partially_paid'.
 - The payer settles what the clerk took off: a claim payment (or paper EOB, or a negative PLB
   recoupment giving a recouped payment back) that leaves the claim below zero while the clerk
   had written off part of it (`invoice writeoff`) or moved it to the patient (`invoice
@@ -1349,16 +1350,18 @@ def _final_state(conn: Database, invoice_id: int) -> str | None:
 def _status(conn: Database, invoice_id: int, claim: ClaimPayment, denied: bool) -> str:
     """The claim's status after this payment (module rules)."""
     row = conn.execute(
-        "SELECT total_cents + credited_cents - paid_cents - adjusted_cents FROM invoice_balances"
-        " WHERE invoice_id = ?",
+        "SELECT total_cents + credited_cents - paid_cents - adjusted_cents, paid_cents"
+        " FROM invoice_balances WHERE invoice_id = ?",
         (invoice_id,),
     ).fetchone()
-    bal = row[0] if row else 0
+    bal, paid = (row[0], row[1]) if row else (0, 0)
     if claim.is_reversal:
         return "reversed" if bal > 0 else "paid"
     if claim.paid_cents == 0 and "MA130" in _all_remarks(claim) and _is_medicare(conn, invoice_id):
         return "unprocessable"
-    if claim.status_code == "4" or (claim.paid_cents == 0 and denied):
+    # 'denied' is nothing paid on the claim: a denied part of a split claim (MA15), or a denial
+    # after another payment stands, leaves it partly paid
+    if (claim.status_code == "4" or (claim.paid_cents == 0 and denied)) and paid <= 0:
         return "denied"
     return "paid" if bal <= 0 else "partially_paid"
 
