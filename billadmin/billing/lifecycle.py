@@ -223,22 +223,46 @@ def paid_cents(conn: Database, invoice_id: int) -> int:
 
 
 def _credit_lines(
-    conn: Database, ids: InvoiceIds, credit_id: int, original_id: int, amount_cents: int
+    conn: Database,
+    ids: InvoiceIds,
+    credit_id: int,
+    original_id: int,
+    amount_cents: int,
+    prefer: dict[int, int] | None = None,
 ) -> list[dict]:
     """The credit note's lines: the original's, each credited for its share of `amount_cents`
-    (line by line in order, never more than the line), so the note takes off exactly that. A
-    negative line (a share the payer took back, say) is credited whole, and what it puts back is
-    taken off the positive lines too: lines 20.00, -20.00, 10.00 credited 10.00 give -20.00,
-    +20.00, -10.00."""
+    (line by line in order, never more than what is left of the line after earlier credit notes
+    of the same invoice), so the note takes off exactly that. A negative line (a share the payer
+    took back, say) is credited whole, and what it puts back is taken off the positive lines
+    too: lines 20.00, -20.00, 10.00 credited 10.00 give -20.00, +20.00, -10.00. `prefer`
+    (line_no: cents) credits those lines first (the lines a share taken back was billed on)."""
     out = []
     rows = conn.execute(
         "SELECT line_no, charge_line_id, date_of_service, code, modifiers, units, description, amount_cents"
         " FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no",
         (original_id,),
     ).fetchall()
-    left = amount_cents - sum(r[-1] for r in rows if r[-1] < 0)
-    for line_no, cl_id, dos, code, mods, units, desc, amount in rows:
-        credited = amount if amount < 0 else min(amount, max(left, 0))
+    before = dict(
+        conn.execute(
+            "SELECT l.line_no, -SUM(l.amount_cents) FROM invoice_lines l JOIN invoices c"
+            " ON c.id = l.invoice_id WHERE c.original_invoice_id = ? AND c.kind = 'credit'"
+            " GROUP BY l.line_no",
+            (original_id,),
+        ).fetchall()
+    )
+    rest = {r[0]: r[-1] - before.get(r[0], 0) for r in rows}
+    left = amount_cents - sum(v for v in rest.values() if v < 0)
+    credited = {no: v for no, v in rest.items() if v < 0}
+    for no, want in (prefer or {}).items():
+        if rest.get(no, 0) > 0:
+            credited[no] = min(rest[no], want, max(left, 0))
+            left -= credited[no]
+    for no, v in rest.items():
+        if v > 0:
+            more = min(v - credited.get(no, 0), max(left, 0))
+            credited[no] = credited.get(no, 0) + more
+            left -= more
+    for line_no, cl_id, dos, code, mods, units, desc, _amount in rows:
         out.append(
             {
                 "id": ids.next_line(),
@@ -250,11 +274,9 @@ def _credit_lines(
                 "modifiers": mods,
                 "units": units,
                 "description": desc,
-                "amount_cents": -credited,
+                "amount_cents": -credited.get(line_no, 0),
             }
         )
-        if amount >= 0:
-            left -= credited
     return out
 
 
@@ -269,6 +291,7 @@ def _credit_issue(
     *,
     voiding: bool = False,
     amount: int | None = None,
+    prefer: dict[int, int] | None = None,
 ) -> NewInvoice:
     """A credit note (module docstring, "open amount exactly once"): for a claim replaced or
     resubmitted, what is still open on it; for a claim voided, what is open plus what the payer
@@ -285,7 +308,7 @@ def _credit_issue(
         )
     else:  # total - adjustments (open + paid): what the patient paid moves to credit (void)
         amount = max(open_cents(conn, orig["id"]) + paid_cents(conn, orig["id"]), 0)
-    lines = _credit_lines(conn, ids, cid, orig["id"], amount)
+    lines = _credit_lines(conn, ids, cid, orig["id"], amount, prefer)
     row = {
         "id": cid,
         "number": number,
@@ -385,6 +408,8 @@ def void(
             )
         insert_invoices(conn, [issue], at=at)
         insert_snapshots(conn, [(issue.row["id"], c)])
+        if orig["kind"] == "patient":
+            _end_plan_if_nothing_owed(conn, orig, _dt.date.fromisoformat(today_s))
         if sent:
             conn.execute(
                 "INSERT INTO claim_queue (invoice_id, queued_at) VALUES (?, ?)",
@@ -448,6 +473,19 @@ def void(
     if orig["kind"] == "patient":
         out["held_as_credit_cents"] = held
     return out
+
+
+def _end_plan_if_nothing_owed(conn: Database, orig: dict, on: _dt.date) -> None:
+    """A patient invoice voided: the patient's open payment plan is cancelled when they owe
+    nothing any more (statements.account.owed at or below 0.00), since a plan may not exceed
+    what is owed (statements/plans.py); one still owed something keeps its plan."""
+    from ..statements import account, plans
+
+    plan = plans.open_plan(conn, orig["patient_id"])
+    if plan is not None and account.owed(conn, orig["patient_id"], on).balance_cents <= 0:
+        plans.cancel(
+            conn, plan["number"], on=on, reason=f"{orig['number']} voided: nothing left owed"
+        )
 
 
 def replace(
@@ -681,14 +719,15 @@ def _carry_settled(conn: Database, new_id: int, cents: int, on: str, at: str) ->
 
 
 def credit_reversed_share(
-    conn: Database, invoice_id: int, amount: int, *, adjustment_ids: list[int], on: str
+    conn: Database, invoice_id: int, amount: int, *, taken: dict[int, list[int]], on: str
 ) -> str:
-    """A patient invoice billed a patient share (a PR transfer) that the payer then took back (an
-    835 reversal posts it as a negative transfer): a credit note of `amount` on that invoice, the
-    negative transfers linked to its first line (patient_invoice_adjustments: carried, no longer
-    pending), and what the patient paid beyond what is left on the invoice held as their credit
-    (accounts.payments.hold_paid_as_credit), to apply or refund. Call inside the posting's write
-    transaction (billing.cob.route); returns the credit note's number."""
+    """A patient invoice billed patient shares (PR transfers) that the payer then took back (an
+    835 reversal posts them as negative transfers): a credit note of `amount` on it, crediting
+    first the lines the shares were billed on (`taken`: line_no -> the negative transfers), the
+    negative transfers linked to those lines of the note (patient_invoice_adjustments: carried,
+    no longer pending), and what the patient paid beyond what is left on the invoice held as
+    their credit (accounts.payments.hold_paid_as_credit), to apply or refund. Call inside the
+    posting's write transaction (credit_reversed_shares); returns the credit note's number."""
     from ..accounts.payments import hold_paid_as_credit
     from .statement import credit_content
 
@@ -696,11 +735,19 @@ def credit_reversed_share(
         f"SELECT {', '.join(INVOICE_COLS)} FROM invoices WHERE id = ?", (invoice_id,)
     ).fetchone()
     orig = dict(zip(INVOICE_COLS, row, strict=True))
+    cents = dict(
+        conn.execute(
+            "SELECT id, -amount_cents FROM adjustments WHERE id IN"
+            f" ({', '.join('?' * sum(len(v) for v in taken.values()))})",
+            [a for v in taken.values() for a in v],
+        ).fetchall()
+    )
+    prefer = {no: sum(cents[a] for a in adjs) for no, adjs in taken.items()}
     at = audit.utcnow()
     ids = InvoiceIds(conn)
     (cn,) = numbering.take(conn, "credit", 1)
     c: dict = {}
-    issue = _credit_issue(conn, ids, orig, cn, on, "1", c, amount=amount)
+    issue = _credit_issue(conn, ids, orig, cn, on, "1", c, amount=amount, prefer=prefer)
     c.update(
         credit_content(
             _issued_snapshot(conn, orig),
@@ -712,11 +759,7 @@ def credit_reversed_share(
     )
     insert_invoices(conn, [issue], at=at)
     insert_snapshots(conn, [(issue.row["id"], c)])
-    line = next((ln for ln in issue.lines if ln["amount_cents"]), issue.lines[0])
-    conn.conn.executemany(
-        "INSERT INTO patient_invoice_adjustments (adjustment_id, invoice_line_id) VALUES (?, ?)",
-        [(a, line["id"]) for a in adjustment_ids],
-    )
+    _link_taken(conn, issue.lines, taken)
     held = 0
     over = -open_cents(conn, invoice_id)
     if over > 0:
@@ -734,84 +777,86 @@ def credit_reversed_share(
     return cn
 
 
-def credit_reversed_shares(conn: Database, *, today: _dt.date) -> None:
-    """Negative transfers (an 835 reversal taking back a PR share) not yet carried, on a claim
-    whose positive transfers a patient invoice billed, are carried by that invoice, so the
-    patient's money is refundable or applied, never stuck as a pending amount below zero that no
-    run bills (a patient whose items total 0.00 or less gets no invoice):
-    - an invoice still standing gets a credit note (credit_reversed_share) of what was taken
-      back, never more than it still asks in all (total + credit notes - adjustments): what a
-      write-off or a bad-debt hand-off already took off is not taken off twice;
-    - an invoice voided without --rebill (its credit note took the share off already) carries
-      them on that credit note's first line, with nothing more credited.
-    Taken back from the newest such invoice, and only when it billed the whole amount of the
-    claim's share (less what earlier shares taken back took off); otherwise the transfers stay
-    pending, to net against the patient's next items. Called by the 835 posting (remit import,
-    payment eob) before it routes what the answers left (cob.route)."""
-    neg: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for adj_id, claim_id, cents in conn.execute(
-        "SELECT a.id, a.invoice_id, a.amount_cents FROM adjustments a"
-        " JOIN invoices i ON i.id = a.invoice_id"
-        " WHERE a.source = 'transfer' AND i.kind = 'claim' AND a.amount_cents < 0"
-        " AND NOT EXISTS (SELECT 1 FROM cob_routes r WHERE r.adjustment_id = a.id)"
-        " AND NOT EXISTS (SELECT 1 FROM patient_invoice_adjustments x WHERE x.adjustment_id = a.id)"
-        " ORDER BY a.invoice_id, a.id"
-    ):
-        neg[claim_id].append((adj_id, cents))
-    for claim_id, rows in neg.items():
-        taken = -sum(c for _, c in rows)
-        adjustment_ids = [a for a, _ in rows]
-        # per patient invoice: what it billed of this claim, less what its credit notes already
-        # took off for the claim's shares taken back
-        carriers = conn.execute(
-            "SELECT p.id, SUM(a.amount_cents), EXISTS (SELECT 1 FROM invoice_events v"
-            " WHERE v.invoice_id = p.id AND v.status = 'voided')"
-            " FROM patient_invoice_adjustments x JOIN adjustments a ON a.id = x.adjustment_id"
-            " JOIN invoice_lines l ON l.id = x.invoice_line_id JOIN invoices li ON li.id = l.invoice_id"
-            " JOIN invoices p ON p.id = CASE WHEN li.kind = 'credit' THEN li.original_invoice_id"
-            " ELSE li.id END"
-            " WHERE a.invoice_id = ? AND p.kind = 'patient' GROUP BY p.id ORDER BY p.id DESC",
-            (claim_id,),
-        ).fetchall()
-        for invoice_id, left, voided in carriers:
-            if left < taken:
-                continue
-            if voided:
-                _carry_on_void(conn, invoice_id, adjustment_ids)
-                break
-            (asks,) = conn.execute(
-                "SELECT total_cents + credited_cents - adjusted_cents FROM invoice_balances"
-                " WHERE invoice_id = ?",
-                (invoice_id,),
-            ).fetchone()
-            credit_reversed_share(
-                conn,
-                invoice_id,
-                max(min(taken, asks), 0),
-                adjustment_ids=adjustment_ids,
-                on=today.isoformat(),
-            )
-            break
-
-
-def _carry_on_void(conn: Database, invoice_id: int, adjustment_ids: list[int]) -> None:
-    """Shares taken back from an invoice voided without --rebill: carried by the void's credit
-    note (its first line), which already took them off (credit_reversed_shares)."""
-    (line_id,) = conn.execute(
-        "SELECT l.id FROM invoice_lines l JOIN invoices c ON c.id = l.invoice_id"
-        " WHERE c.original_invoice_id = ? AND c.kind = 'credit' ORDER BY c.id, l.line_no LIMIT 1",
-        (invoice_id,),
-    ).fetchone()
+def _link_taken(conn: Database, note_lines: list[dict], taken: dict[int, list[int]]) -> None:
+    """The negative transfers `taken` (line_no -> ids) carried by the credit note's lines of the
+    same line numbers (its first line when it has no such line)."""
+    by_no = {ln["line_no"]: ln["id"] for ln in note_lines}
+    first = note_lines[0]["id"]
     conn.conn.executemany(
         "INSERT INTO patient_invoice_adjustments (adjustment_id, invoice_line_id) VALUES (?, ?)",
-        [(a, line_id) for a in adjustment_ids],
+        [(a, by_no.get(no, first)) for no, adjs in taken.items() for a in adjs],
     )
+
+
+def credit_reversed_shares(conn: Database, *, today: _dt.date) -> None:
+    """Negative transfers (an 835 reversal taking back a PR share) not yet carried, whose share a
+    patient invoice billed, are carried by that invoice, so the patient's money is refundable or
+    applied, never stuck as a pending amount below zero that no run bills (a patient whose items
+    total 0.00 or less gets no invoice). Each negative transfer goes to the patient invoice line
+    that billed the positive transfers of the same claim line (the claim's, for one with no
+    line), the newest such invoice; then per invoice:
+    - one still standing gets a credit note (credit_reversed_share) of what was taken back from
+      it, never more than it still asks in all (total + credit notes - adjustments): what a
+      write-off or a bad-debt hand-off already took off is not taken off twice;
+    - one voided without --rebill (its credit note took the shares off already) carries them on
+      that credit note's lines, with nothing more credited.
+    A negative transfer whose share no patient invoice billed stays pending, to net against the
+    share (still pending too) on the patient's next invoice. Called by the 835 posting (remit
+    import, payment eob) before it routes what the answers left (cob.route)."""
+    carried: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for adj_id, invoice_id, line_no in conn.execute(
+        "SELECT n.id, l.invoice_id, l.line_no FROM adjustments n"
+        " JOIN invoices i ON i.id = n.invoice_id"
+        " JOIN invoice_lines l ON l.id = (SELECT pl.id FROM patient_invoice_adjustments x"
+        "  JOIN adjustments p ON p.id = x.adjustment_id"
+        "  JOIN invoice_lines pl ON pl.id = x.invoice_line_id"
+        "  JOIN invoices pi ON pi.id = pl.invoice_id"
+        "  WHERE p.invoice_id = n.invoice_id AND p.amount_cents > 0 AND pi.kind = 'patient'"
+        "  AND (n.invoice_line_id IS NULL OR p.invoice_line_id = n.invoice_line_id)"
+        "  ORDER BY pi.id DESC, pl.line_no LIMIT 1)"
+        " WHERE n.source = 'transfer' AND i.kind = 'claim' AND n.amount_cents < 0"
+        " AND NOT EXISTS (SELECT 1 FROM cob_routes r WHERE r.adjustment_id = n.id)"
+        " AND NOT EXISTS (SELECT 1 FROM patient_invoice_adjustments x WHERE x.adjustment_id = n.id)"
+        " ORDER BY n.id"
+    ):
+        carried[invoice_id][line_no].append(adj_id)
+    for invoice_id, taken in sorted(carried.items()):
+        if _closed(conn, invoice_id) == "voided":
+            _carry_on_void(conn, invoice_id, taken)
+            continue
+        (asks,) = conn.execute(
+            "SELECT total_cents + credited_cents - adjusted_cents FROM invoice_balances"
+            " WHERE invoice_id = ?",
+            (invoice_id,),
+        ).fetchone()
+        ids = [a for v in taken.values() for a in v]
+        (total,) = conn.execute(
+            f"SELECT -SUM(amount_cents) FROM adjustments WHERE id IN ({', '.join('?' * len(ids))})",
+            ids,
+        ).fetchone()
+        credit_reversed_share(
+            conn, invoice_id, max(min(total, asks), 0), taken=taken, on=today.isoformat()
+        )
+
+
+def _carry_on_void(conn: Database, invoice_id: int, taken: dict[int, list[int]]) -> None:
+    """Shares taken back from an invoice voided without --rebill: carried by the void's credit
+    note, which already took them off (credit_reversed_shares)."""
+    lines = [
+        {"id": r[0], "line_no": r[1]}
+        for r in conn.execute(
+            "SELECT l.id, l.line_no FROM invoice_lines l JOIN invoices c ON c.id = l.invoice_id"
+            " WHERE c.original_invoice_id = ? AND c.kind = 'credit' ORDER BY c.id DESC, l.line_no",
+            (invoice_id,),
+        )
+    ]
+    _link_taken(conn, lines, taken)
     audit.record(
         conn,
         "patient share taken back",
         entity="invoices",
         ids=[invoice_id],
-        count=len(adjustment_ids),
+        count=sum(len(v) for v in taken.values()),
         detail={"cents": 0, "voided": True},
     )
 

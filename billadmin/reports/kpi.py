@@ -89,16 +89,21 @@ def ar_at(conn: Database, as_of: _dt.date) -> tuple[int, int]:
 
 
 def gross_charges(conn: Database, start: _dt.date, end: _dt.date) -> int:
-    """Charge lines (not voided) and institutional claims' revenue lines, by the encounter's
-    date of service (an institutional claim's is its statement-from date)."""
+    """Charge lines (not voided by the end of the period: a line whose invoice a credit note
+    voided after `end` still counts, so a later void leaves a closed period's KPIs as they were)
+    and institutional claims' revenue lines, by the encounter's date of service (an
+    institutional claim's is its statement-from date)."""
     p = (start.isoformat(), end.isoformat())
     return conn.execute(
         "SELECT (SELECT COALESCE(SUM(c.charge_cents), 0) FROM encounters e JOIN charge_lines c"
-        " ON c.encounter_id = e.id WHERE e.date_of_service BETWEEN ? AND ? AND c.status != 'void')"
+        " ON c.encounter_id = e.id WHERE e.date_of_service BETWEEN ? AND ? AND (c.status != 'void'"
+        " OR EXISTS (SELECT 1 FROM invoice_lines il JOIN invoices cn"
+        " ON cn.original_invoice_id = il.invoice_id AND cn.kind = 'credit'"
+        " WHERE il.charge_line_id = c.id AND cn.issued_on > ?)))"
         " + (SELECT COALESCE(SUM(l.charge_cents), 0) FROM encounters e JOIN inst_claims k"
         " ON k.encounter_id = e.id JOIN inst_lines l ON l.claim_id = k.id"
         " WHERE e.date_of_service BETWEEN ? AND ?)",
-        (*p, *p),
+        (*p, p[1], *p),
     ).fetchone()[0]
 
 

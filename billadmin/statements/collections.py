@@ -21,7 +21,9 @@ Rules:
   not yet recovered, a write-off the clerk undid (`invoice writeoff-undo`, accounts.adjust)
   counting as no longer written off; oldest write-off first, each part reverses that much of the bad-debt
   write-off (an opposite entry, reason 'bad-debt recovery') and is posted as a patient payment
-  on the invoice, so the invoice ends paid by the recovery and written off by the rest.
+  on the invoice, so the invoice ends paid by the recovery and written off by the rest. An
+  invoice voided after the hand-off owed nothing and has nothing to recover: money the agency
+  sends for it is refused with the way to post it (a patient payment held as credit).
 """
 
 from __future__ import annotations
@@ -289,11 +291,21 @@ def recover(
         ).fetchall()
         if not entries:
             raise BadInput(f"patient {pat['id']} was never sent to collections")
+        # an invoice voided after the hand-off owed nothing: nothing of it is to recover
+        voided = {e[2] for e in entries if lookup.is_voided(conn, lookup.invoice(conn, e[2]))}
+        entries = [e for e in entries if e[2] not in voided]
         left = sum(e[3] - e[4] for e in entries)
         if amount_cents > left:
             raise BadInput(
                 f"recovery {money.fmt(amount_cents)} is more than the {money.fmt(left)} written off"
                 f" and not yet recovered ({money.fmt(amount_cents - left)} too much)"
+                + (
+                    f"; {', '.join(sorted(voided))} was voided after the hand-off and owed"
+                    " nothing: post what the agency sent for it as the patient's credit"
+                    " (`payment post MRN AMOUNT --credit`) and recall it from the agency"
+                    if voided
+                    else ""
+                )
             )
         todo, posted = amount_cents, []
         for cid, inv_id, number, written, recovered in entries:

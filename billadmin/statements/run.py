@@ -380,11 +380,23 @@ def _write_files(
 
 def credits(conn: Database, on: _dt.date) -> list[dict]:
     """Patients owed money (a credit balance) and the refund to make: what they are owed, at
-    most what accounts.payments may refund (unapplied credit and overpaid invoices)."""
+    most what accounts.payments may refund (unapplied credit and overpaid invoices). A patient
+    with charges not billed yet (a visit before its run, one voided with --rebill) is left out:
+    what they hold (a co-pay, what the voided invoice was paid) is for the invoice the next run
+    issues, and refunding it would have them pay it twice."""
     from ..accounts import payments
 
+    unbilled = {
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT e.patient_id FROM charge_lines c JOIN encounters e"
+            " ON e.id = c.encounter_id WHERE c.status = 'unbilled'"
+        )
+    }
     out = []
     for pid in account.candidates(conn):
+        if pid in unbilled:
+            continue
         owed = account.owed(conn, pid, on)
         if owed.balance_cents >= 0:
             continue
