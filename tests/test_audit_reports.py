@@ -408,9 +408,10 @@ def _primary_reversed(db, cli, tmp_path) -> int:
 
 
 def test_check_names_a_patient_charged_below_zero(db, cli, tmp_path):
-    """What the xfail below leaves, built by one row: a transfer of -30.00 on Al's C000001
-    (Keystone, 200.00, sent) that no transfer of +30.00 to him preceded (a reversal's PR-2
-    posted to the patient when the PR-2 it reverses went to the secondary). C000001 is
+    """What remit posting left before 654f604 (test below), built by one row: a transfer of
+    -30.00 on Al's C000001 (Keystone, 200.00, sent) that no transfer of +30.00 to him preceded
+    (a reversal's PR-2 posted to the patient when the PR-2 it reverses went to the secondary).
+    C000001 is
     200.00 - (-30.00) = 230.00 with Keystone and Al has -30.00 pending: charged 0.00 +
     (-30.00) = -30.00 though he paid nothing (`account show` says he is owed 30.00). The aging
     total still agrees with the ledger (KEY 230.00 + PATIENT -30.00 = 200.00 = open balances
@@ -453,19 +454,14 @@ def test_a_patient_who_paid_may_be_owed_after_a_reversal(db, cli, tmp_path):
     assert _findings(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="remit posting (remit/post.py, billing/cob.py): a primary's reversal (CLP02 22) posts"
-    " its negative PR as the patient's pending responsibility although the original PR was"
-    " routed to the secondary (COB-NEXT-PAYER); propose: route the reversal's transfer where"
-    " the transfer it reverses went (cob_routes), so the pending next-payer share nets to 0.00",
-)
 def test_a_primary_reversal_takes_back_the_share_it_routed_to_the_secondary(db, cli, tmp_path):
     """After the reversal nothing is left of Keystone's answer: C000001 is 200.00 open with
     Keystone; Blue Valley is owed nothing (its share came from an answer that no longer stands)
-    and Al owes nothing and is owed nothing. Found: BVH 30.00 pending and PATIENT -30.00
-    pending (account show: insurance 230.00, patient_owes -30.00); the next run bills Blue
-    Valley for 30.00 on the strength of a reversed answer."""
+    and Al owes nothing and is owed nothing. Found in this audit: BVH 30.00 pending and PATIENT
+    -30.00 pending (account show: insurance 230.00, patient_owes -30.00; fixed in remit
+    posting, 654f604: the reversed share goes to Blue Valley too), and then a BVH row of 0.00
+    in the aging (+30.00 and -30.00 pending): a party whose pending items cancel out has no
+    row."""
     _primary_reversed(db, cli, tmp_path)
     assert _aging(db, TODAY + dt.timedelta(days=5)) == {"KEY": 20000, "TOTAL": 20000}
     r = cli("account", "show", "A1", "-f", "json")

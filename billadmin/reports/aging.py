@@ -143,6 +143,9 @@ def by_payer(
 
 
 def _with_totals(rows: list[dict], label: dict, extra: dict | None = None) -> list[dict]:
+    # a party whose pending items cancel out in every bucket (a share routed, then the answer
+    # that routed it reversed) owes nothing: no row of 0.00
+    rows = [r for r in rows if r["invoices"] or any(r[k] for k in BUCKET_KEYS)]
     for r in rows:
         r["total_cents"] = sum(r[k] for k in BUCKET_KEYS)
     grand = sum(r["total_cents"] for r in rows)
