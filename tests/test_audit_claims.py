@@ -840,3 +840,29 @@ def test_a_split_claim_with_a_denied_part_is_partly_paid_not_denied(db, tmp_path
         ("C000001", "partial", "20.00")
     ]
     _clean(db, cli)
+
+
+def test_a_payment_after_the_patient_was_billed_the_transfer_credits_her(db, tmp_path, cli):
+    """CO-27 150.00 moved to Rae (`invoice to-patient`), billed on P000001 (150.00); she pays
+    50.00. Keystone then pays the claim (110.00, CO-45 40.00): the transfer is taken back
+    (C000001 0.00, 'paid'), P000001 is credited its 150.00 (billing.lifecycle, patient audit)
+    and the 50.00 she paid is her credit: she owes 0.00 and has 50.00 to refund or apply."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "DEN1", [_claim("4", "0.00", (("CO", "27", "150.00"),))])
+    _ok(cli("invoice", "to-patient", "C000001", "150.00"))
+    res = gen.generate(
+        db,
+        out_dir=tmp_path / "r2",
+        today=TODAY + dt.timedelta(days=1),
+        scrub=fx.no_scrub,
+        pdf=False,
+        xlsx=False,
+    )
+    assert [(r["number"], r["total_cents"]) for r in res.issued] == [("P000001", 15000)]
+    _ok(cli("payment", "post", "R0001", "50.00", "--method", "cash"))
+    _remit(cli, tmp_path, "PAY2", [_claim(pcn="KEY-B")], on="D+40")
+    assert (_bal(db), _state(db)) == ((15000, 0, 11000, 4000, 0), "paid")
+    assert _bal(db, "P000001") == (15000, -15000, 0, 0, 0)
+    summary = _summary(cli, "R0001")
+    assert (summary["patient_owes"], summary["credit"]) == ("-50.00", "50.00")
+    _clean(db, cli)
