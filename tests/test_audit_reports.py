@@ -471,6 +471,20 @@ def test_a_primary_reversal_takes_back_the_share_it_routed_to_the_secondary(db, 
     assert _findings(db) == []
 
 
+def test_check_names_money_on_a_credit_note(db, cli, tmp_path):
+    """Sy's P000001 (140.00) voided by CN000001; a 10.00 payment of hers allocated to the
+    credit note is on no balance (invoice_balances counts credit notes only through the
+    invoice they credit): the aging and every account lose it while the payment still adds
+    up (PAYMENT-ALLOCATED). `check` must name it."""
+    sy = _selfpay(db)
+    _run(db, tmp_path)
+    _ok(cli("invoice", "void", "P000001", "--reason", "billed in error"))
+    pay = _bogus_payment(db, "patient", 1000, [("CN000001", 1000)], patient_id=sy)
+    assert _findings(db) == [
+        ("ALLOCATION", f"payment {pay} (patient): 10.00 allocated to CN000001, a credit note"),
+    ]
+
+
 def test_check_names_credit_held_for_another_patient(db, tmp_path):
     """Sy's co-pay of 20.00 (her payment) held as credit for Al (an unapplied-credit row naming
     him): Al's next statement would take 20.00 off with money Sy paid. Each payment still
