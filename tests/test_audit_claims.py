@@ -866,3 +866,29 @@ def test_a_payment_after_the_patient_was_billed_the_transfer_credits_her(db, tmp
     summary = _summary(cli, "R0001")
     assert (summary["patient_owes"], summary["credit"]) == ("-50.00", "50.00")
     _clean(db, cli)
+
+
+def test_a_paper_eob_names_its_payer_when_it_is_not_the_one_the_claim_waits_on(desk):
+    """The claim crossed over to Medicaid; Medicare's own corrected EOB comes on paper (post_eob
+    with payer="MCR", for a `--payer` option): it is Medicare's money, so its CO-45 repeats
+    Medicare's (taken off once) and its 80.00 is Medicare's second payment: per payer MCR
+    160.00 paid / 20.00 adjusted, MCD nothing."""
+    desk.remit(pp.MEDICARE_835)
+    conn = dbmod.connect(desk.db)
+    try:
+        post.post_eob(
+            conn,
+            "C000001",
+            paid_cents=8000,
+            cas=[("CO", "45", 2000), ("PR", "2", 2000)],
+            reference="MCR-EOB-2",
+            on=ls.day("D+30"),
+            payer="MCR",
+            today=TODAY,
+        )
+    finally:
+        conn.close()
+    show = desk.json("invoice", "show", "C000001")
+    assert {p["payer"]: (p["paid"], p["adjusted"]) for p in show["payers"]} == {
+        "MCR": ("160.00", "20.00")
+    }

@@ -1438,14 +1438,15 @@ def post_eob(
     status_code: str | None = None,
     payer_claim_number: str | None = None,
     today: _dt.date | None = None,
+    payer: str | None = None,
 ) -> ImportResult:
     """Post a payer's paper EOB for one claim through the 835 posting path: the EOB becomes a
     one-claim transaction (payer key 'EOB ' + payer code, trace = reference + claim, so posting
     the same EOB twice is refused as already posted) with claim-level CAS, posted by the same
     code as `remit import` (classes, transfers, denials left open, status, COB routing).
     The EOB is the claim payer's, or, for a claim that is 'crossed_over', the crossover payer's
-    it waits on (billing/cob.py): that payer's money and adjustments are its own (the per-payer
-    ledger), as its 835 would post them.
+    it waits on (billing/cob.py), or the payer whose code ``payer`` names: that payer's money
+    and adjustments are its own (the per-payer ledger), as its 835 would post them.
 
     The EOB must balance as an 835 claim does (005010X221A1 1.10.2.1: CLP03 charge - CLP04 paid
     = the CAS total): paid + adjustments = the claim's charge. Refused (exit 2, one line naming
@@ -1462,6 +1463,13 @@ def post_eob(
         raise BadInput(f"{number}: no such claim" + (f" (a {row[1]} invoice)" if row else ""))
     inv_id, _, charge, payer_code, payer_name, payer_x12, _pid = row
     waits_on = _crossover_payer(conn, inv_id)
+    if payer is not None and payer.strip():
+        waits_on = conn.execute(
+            "SELECT id, code, name, x12_payer_id FROM payers WHERE UPPER(code) = ?",
+            (payer.strip().upper(),),
+        ).fetchone()
+        if waits_on is None:
+            raise BadInput(f"{number}: no payer {payer.strip().upper()}; nothing posted")
     if waits_on is not None:  # the answer the claim waits for: the crossover payer's
         _pid, payer_code, payer_name, payer_x12 = waits_on
     closed = conn.execute(
