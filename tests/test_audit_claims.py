@@ -892,3 +892,17 @@ def test_a_paper_eob_names_its_payer_when_it_is_not_the_one_the_claim_waits_on(d
     assert {p["payer"]: (p["paid"], p["adjusted"]) for p in show["payers"]} == {
         "MCR": ("160.00", "20.00")
     }
+
+
+def test_the_reversal_of_the_first_of_two_payments_leaves_the_contract_once(db, tmp_path, cli):
+    """KEY-A and KEY-B each pay C000001 110.00 with CO-45 40.00 (the second's CO-45 only
+    explains it): -110.00. Keystone reverses KEY-A, the first (-110.00, CO-45 -40.00): KEY-B's
+    payment stands, and with it the contract's 40.00, which KEY-B's CAS explain: 150.00 -
+    110.00 - 40.00 = 0.00, 'paid'. Before, the reversal took the only 40.00 CO-45 in the
+    ledger off: 40.00 open that no one owed, 'reversed', and check passed."""
+    _setup(db, tmp_path)
+    _remit(cli, tmp_path, "PAY1", [PAID])
+    _remit(cli, tmp_path, "PAY2", [_claim(pcn="KEY-B")], on="D+20")
+    _remit(cli, tmp_path, "REV1", [REVERSAL], on="D+30")
+    assert (_bal(db), _state(db)) == ((15000, 0, 11000, 4000, 0), "paid")
+    _clean(db, cli)

@@ -52,8 +52,10 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   never posted is reported and not posted. Its adjustments take back what that posting put in
   the ledger, never more: a second payment's CAS that only explained it (see _Repeat) put
   nothing there, so its reversal takes back its payment alone (835 TR3 1.10.2.8: the reversal
-  nets the original out). Reversals in a transaction are posted first, so a
-  corrected claim that repeats the original amounts is not mistaken for a duplicate.
+  nets the original out); and it leaves what another standing payment of the same payer
+  explains (the first of two payments reversed: the second's CO-45 stands on the first's).
+  Reversals in a transaction are posted first, so a corrected claim that repeats the original
+  amounts is not mistaken for a duplicate.
 - A reversal of a patient share that COB routed (billing/cob.py) routes its negative transfer
   as the one it reverses, so no one's pending share goes below zero: a share put back on the
   claim (crossed over to the next payer, or held for a QMB or by Medicaid) has the put-back
@@ -842,6 +844,7 @@ class _TransactionPosting:
         }
         repeat = _Repeat()
         posted = self._posted_by(reverses) if claim.is_reversal and reverses else None
+        took: dict[tuple, int] = defaultdict(int)  # what this reversal took back per CAS
         held: dict[int, int] = {}  # restoring 'cob' adjustment id -> cents taken back so far
         for ln, a in claim.all_adjustments():
             rid, il = line_map[id(ln)] if ln is not None else (None, None)
@@ -854,7 +857,8 @@ class _TransactionPosting:
                     taken = self._already_taken(post_to, claim_id, a)
                     amount -= repeat.cap(amount, a, il, taken)
                 elif amount < 0 and posted is not None:
-                    amount = -_take_back(posted, a, il, -amount)
+                    take = _take_back(posted, a, il, -amount)
+                    amount = -self._still_owed(post_to, claim_id, reverses, a, take, took)
             if amount:
                 adj_id = self.conn.execute(
                     "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
@@ -944,6 +948,45 @@ class _TransactionPosting:
                 ),
             )
             return  # one route per transfer (cob_routes is keyed by it)
+
+    def _still_owed(
+        self,
+        invoice_id: int,
+        claim_id: int,
+        reverses: int | None,
+        a: Adjustment,
+        take: int,
+        took: dict[tuple, int],
+    ) -> int:
+        """What a reversal takes back of ``take`` for its CAS's group and reason: no more than
+        leaves in the ledger what another standing payment of this payer on the claim explains
+        (its CAS as read: a second payment whose CAS only explained it, see _Repeat, stands on
+        the reduction the reversed one made). ``took`` counts this reversal's takes so far."""
+        key = (a.group, a.reason)
+        ledger = sum(self._already_taken(invoice_id, claim_id, a).values()) - took[key]
+        row = self.conn.execute(
+            "SELECT MAX(s) FROM (SELECT SUM(ra.amount_cents) AS s FROM remit_claims c"
+            " JOIN remit_transactions t ON t.id = c.transaction_id"
+            " JOIN remit_adjustments ra ON ra.claim_id = c.id"
+            " WHERE c.invoice_id = ? AND c.id NOT IN (?, ?) AND c.status_code != '22'"
+            " AND c.outcome IN ('paid', 'partially_paid', 'denied')"
+            " AND ra.group_code = ? AND ra.reason_code = ?"
+            " AND (t.payer_key = ? OR t.payer_id = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM remit_claims r WHERE r.reverses_id = c.id)"
+            " GROUP BY c.id)",
+            (
+                invoice_id,
+                claim_id,
+                reverses or 0,
+                a.group,
+                a.reason,
+                self.tx.payer_key,
+                self.tx_payer,
+            ),
+        ).fetchone()
+        out = min(take, max(0, ledger - max(row[0] or 0, 0)))
+        took[key] += out
+        return out
 
     def _posted_by(self, remit_claim_id: int) -> dict[tuple, int]:
         """What a posted claim payment put in the ledger, per (group, reason, invoice line):
