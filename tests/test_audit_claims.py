@@ -780,15 +780,9 @@ def test_money_a_payer_gives_back_after_a_write_off_takes_the_write_off_back(db,
     _clean(db, cli)
 
 
-# -- found here, to fix in accounts/adjust.py (another helper's file this wave) ---------------------
+# -- a denial the provider must work stays on the claim (accounts/adjust.py) ---------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="accounts.adjust.to_patient refuses only medical-necessity denials without an ABN;"
-    " a CO denial of another category the provider must work (missing information, bundling)"
-    " is moved to the patient",
-)
 @pytest.mark.parametrize("carc", ["16", "97"])
 def test_a_denial_the_provider_must_fix_is_not_moved_to_the_patient(db, tmp_path, cli, carc):
     """Keystone denies C000001 with CO-16 (information missing: correct and resubmit) or CO-97
@@ -803,6 +797,32 @@ def test_a_denial_the_provider_must_fix_is_not_moved_to_the_patient(db, tmp_path
     r = cli("invoice", "to-patient", "C000001", "150.00")
     assert r.exit_code == 2 and "C000001" in r.stderr
     assert (_bal(db), _state(db)) == ((15000, 0, 0, 0, 15000), "denied")
+
+
+def test_only_the_denial_the_patient_may_be_billed_moves(db, tmp_path, cli):
+    """Keystone denies C000001's two lines: the 99213 150.00 CO-16 (information missing: the
+    provider corrects it) and the 36415 20.00 CO-27 (coverage had ended: Rae may be billed).
+    Of the 170.00 denied only 20.00 may move: 170.00 and 20.01 are refused (exit 2, nothing
+    written); 20.00 moves, leaving 150.00 open on the claim for the clerk to correct."""
+    with dbmod.write(db):
+        fx.practice(db)
+        pid = fx.patient(db, "R0001", "Rae", "Fix")
+        fx.coverage(db, pid, "KEY", member="KEY001")
+        fx.encounter(db, pid, DOS, [("99213", 15000), ("36415", 2000)])
+    gen.generate(db, out_dir=tmp_path / "r1", today=TODAY, scrub=fx.no_scrub, pdf=False, xlsx=False)
+    lines = [
+        {"code": "99213", "charge": "150.00", "paid": "0.00", "cas": [["CO", "16", "150.00"]]},
+        {"code": "36415", "charge": "20.00", "paid": "0.00", "cas": [["CO", "27", "20.00"]]},
+    ]
+    claim = {"claim": "C000001", "status": "4", "charge": "170.00", "paid": "0.00"}
+    _remit(cli, tmp_path, "DEN2", [claim | {"pcn": "KEY-A", "lines": lines}])
+    for amount in ("170.00", "20.01"):
+        r = cli("invoice", "to-patient", "C000001", amount)
+        assert r.exit_code == 2 and "20.00" in r.stderr, r.stderr
+        assert _bal(db) == (17000, 0, 0, 0, 17000)
+    _ok(cli("invoice", "to-patient", "C000001", "20.00"))
+    assert (_bal(db), _state(db)) == ((17000, 0, 0, 2000, 15000), "denied")
+    _clean(db, cli)
 
 
 def test_a_split_claim_with_a_denied_part_is_partly_paid_not_denied(db, tmp_path, cli):

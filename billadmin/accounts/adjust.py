@@ -26,7 +26,11 @@ Rules:
   invoice like any PR) is allowed only where the patient may be billed: never for a medical-
   necessity denial in group CO (CO-50 ... with GZ or without an ABN: the provider's liability,
   SSA 1879, CMS Pub. 100-04 ch. 30 s. 40.3.6), or for a line billed with GZ; lines with GA (ABN on
-  file) or denials the patient's plan puts on the patient (eligibility, non-covered) may move.
+  file) or denials the patient's plan puts on the patient (eligibility, non-covered, benefit
+  limit) may move. Every other denial (missing information, bundling, coding, authorization,
+  timely filing, duplicate, coordination of benefits, provider) is the provider's to work: group
+  CO is the provider's liability and is refused. On a claim with both kinds only the amount
+  the patient may be billed moves.
 """
 
 from __future__ import annotations
@@ -260,6 +264,32 @@ def undo_writeoff(conn: Database, number: str, entry: int, *, on: _dt.date) -> d
     }
 
 
+# Denial categories whose amount the patient may be billed (module rules): the patient was not
+# covered, the service is not a benefit of the plan, or the plan's benefit is used up.
+_PATIENT_CATEGORIES = frozenset({"eligibility", "non_covered", "benefit_limit"})
+
+
+def _patient_may_be_billed(group: str, reason: str, mods: str) -> str | None:
+    """None when a denial (group, CARC, line modifiers) may move to the patient, else why not."""
+    from . import carc
+
+    m = {x.strip().upper() for x in mods.replace(":", ",").split(",") if x.strip()}
+    category = carc.describe(reason)[0]
+    if "GZ" in m or (category == "medical_necessity" and "GA" not in m):
+        return (
+            f"{group}-{reason} without an ABN (modifier GA) is the provider's liability;"
+            " write it off (--reason denial-writeoff), do not bill the patient"
+        )
+    if category == "medical_necessity" or category in _PATIENT_CATEGORIES:
+        return None
+    step = carc.NEXT_STEP.get(category, "appeal")
+    return (
+        f"{group}-{reason} ({category.replace('_', ' ')}) is the provider's to work"
+        f" ({step}), not the patient's to pay; only an eligibility, non-covered or"
+        " benefit-limit denial, or a medical-necessity denial with an ABN, moves to the patient"
+    )
+
+
 def to_patient(conn: Database, number: str, amount_cents: int, *, on: _dt.date) -> dict:
     """Move part of a claim's open denied amount to the patient (module rules)."""
     from . import carc
@@ -276,23 +306,19 @@ def to_patient(conn: Database, number: str, amount_cents: int, *, on: _dt.date) 
             " WHERE d.invoice_id = ? AND d.in_ledger = 0",
             (inv["id"],),
         ).fetchall()
-        denied = sum(r[3] for r in rows)
-        if denied <= 0:
+        if sum(r[3] for r in rows) <= 0:
             raise BadInput(f"{name}: no denied amount to move to the patient")
-        for group, reason, mods, _ in rows:
-            m = {x.strip().upper() for x in mods.replace(":", ",").split(",") if x.strip()}
-            category = carc.describe(reason)[0]
-            if "GZ" in m or (group == "CO" and category == "medical_necessity" and "GA" not in m):
-                raise BadInput(
-                    f"{name}: {group}-{reason} without an ABN (modifier GA) is the provider's"
-                    " liability; write it off (--reason denial-writeoff), do not bill the patient"
-                )
+        movable = [r for r in rows if _patient_may_be_billed(*r[:3]) is None]
+        denied = sum(r[3] for r in movable)
+        if denied <= 0:
+            why = [w for r in rows if (w := _patient_may_be_billed(*r[:3]))]
+            raise BadInput(f"{name}: {why[0] if why else 'no denied amount to move to the patient'}")
         if amount_cents > min(denied, bal):
             raise BadInput(
-                f"{name}: {money.fmt(amount_cents)} is more than the open denied amount"
-                f" {money.fmt(min(denied, bal))}"
+                f"{name}: {money.fmt(amount_cents)} is more than the open denied amount the"
+                f" patient may be billed {money.fmt(min(denied, bal))}"
             )
-        top = max(rows, key=lambda r: r[3])
+        top = max(movable, key=lambda r: r[3])
         adj = _insert(
             conn,
             inv,

@@ -660,7 +660,10 @@ def invoice_to_patient(
 ):
     """Move a denied amount to the patient, where the patient may be billed (ABN, GA).
 
-    Refused for a CO medical-necessity denial without an ABN (GZ): the provider's liability.
+    Only an eligibility, non-covered or benefit-limit denial, or a medical-necessity denial
+    with an ABN (GA), moves. Refused for a medical-necessity denial without an ABN (GZ) and
+    for denials the provider must work (CO-16 missing information, CO-97 bundling, coding,
+    authorization, timely filing...): the provider's liability.
 
     Example:
         billadmin invoice to-patient C000123 90.00
