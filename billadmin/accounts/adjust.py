@@ -312,7 +312,9 @@ def to_patient(conn: Database, number: str, amount_cents: int, *, on: _dt.date) 
         denied = sum(r[3] for r in movable)
         if denied <= 0:
             why = [w for r in rows if (w := _patient_may_be_billed(*r[:3]))]
-            raise BadInput(f"{name}: {why[0] if why else 'no denied amount to move to the patient'}")
+            raise BadInput(
+                f"{name}: {why[0] if why else 'no denied amount to move to the patient'}"
+            )
         if amount_cents > min(denied, bal):
             raise BadInput(
                 f"{name}: {money.fmt(amount_cents)} is more than the open denied amount the"
