@@ -762,13 +762,6 @@ def test_payer_cpt_leaves_out_a_voided_claims_unpaid_lines(db, cli, tmp_path):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="remit posting (remit/post.py): an 835 paying a claim the clerk had voided posts its"
-    " CO-45 and PR as reductions again (the credit note took off all that was open): the claim"
-    " is reduced twice (check: LEDGER-DOUBLE-REDUCTION) and the PR is billed to the patient;"
-    " propose: on a claim a credit note closed, post the payment only (the payer's credit)",
-)
 def test_an_835_paying_a_voided_claim_is_the_payers_credit_only(db, cli, tmp_path):
     """Al's C000001 (200.00) was sent to Keystone; the clerk voids it unanswered (wrong patient):
     the credit note takes off the 200.00 open, balance 0.00. Keystone's 835 paying the original
@@ -785,6 +778,32 @@ def test_an_835_paying_a_voided_claim_is_the_payers_credit_only(db, cli, tmp_pat
     _remit(cli, tmp_path, "KEY", [KEY_PAID])
     assert _balance(db, "C000001") == (20000, -20000, 12000, 0, -12000)
     assert _aging(db) == {"KEY": -12000, "TOTAL": -12000}
+    assert _findings(db) == []
+
+
+def test_the_payers_reversal_of_its_payment_of_a_voided_claim_leaves_it_at_zero(db, cli, tmp_path):
+    """Then Keystone processes the void: it reverses its 120.00 (CLP02 22, -120.00, CO-45
+    -50.00, PR-2 -30.00). Its payment put no CO-45 or PR-2 in the ledger, so the reversal takes
+    back the 120.00 alone: 200.00 - 200.00 - 0.00 - 0.00 = 0.00, nothing owed by anyone, the
+    claim still 'voided'."""
+    _insured(db)
+    _run(db, tmp_path)
+    _ok(cli("invoice", "void", "C000001", "--reason", "wrong patient"))
+    _remit(cli, tmp_path, "KEY", [KEY_PAID])
+    line = {
+        "code": "99214",
+        "charge": "-200.00",
+        "paid": "-120.00",
+        "cas": [["CO", "45", "-50.00"], ["PR", "2", "-30.00"]],
+    }
+    reversal = {"claim": "C000001", "status": "22", "charge": "-200.00", "paid": "-120.00"}
+    _remit(cli, tmp_path, "KEY", [reversal | {"pr": "-30.00", "pcn": "KEY-1", "lines": [line]}])
+    assert _balance(db, "C000001") == (20000, -20000, 0, 0, 0)
+    assert db.execute(
+        "SELECT s.status FROM invoice_status s JOIN invoices i ON i.id = s.invoice_id"
+        " WHERE i.number = 'C000001'"
+    ).fetchone() == ("voided",)
+    assert _aging(db) == {"TOTAL": 0}
     assert _findings(db) == []
 
 
@@ -820,14 +839,6 @@ def test_a_denied_replacement_settled_on_its_original_passes_check(db, cli, tmp_
     assert _findings(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="remit posting (remit/post.py): a payment of a replacement claim whose original's"
-    " payment was never reversed posts its CO-45 and PR again on top of what the replacement"
-    " carried (reduced twice, the PR moved to the patient twice); propose: treat the carried"
-    " settlement as the payer's earlier answer (as a second payment of one claim is, 755c93c):"
-    " the new payment is the payer's overpayment, its CAS not posted again",
-)
 def test_a_replacement_paid_without_reversing_the_original_is_an_overpayment(db, cli, tmp_path):
     """Keystone pays the replacement C000002 the same (120.00, CO-45 50.00, PR-2 30.00) without
     reversing its payment of C000001: it has paid 120.00 twice. C000002 must show Keystone's
@@ -837,4 +848,35 @@ def test_a_replacement_paid_without_reversing_the_original_is_an_overpayment(db,
     _paid_then_replaced(db, cli, tmp_path)
     _remit(cli, tmp_path, "KEY", [{**KEY_PAID, "claim": "C000002", "pcn": "KEY-2"}])
     assert _balance(db, "C000002") == (20000, 0, 12000, 20000, -12000)
+    assert _transfers(db) == 3000
+    assert _findings(db) == []
+
+
+def _transfers(db) -> int:
+    """What 835s moved to the patient on any claim (PR transfers, reversals netted)."""
+    return db.execute(
+        "SELECT COALESCE(SUM(amount_cents), 0) FROM adjustments WHERE source = 'transfer'"
+    ).fetchone()[0]
+
+
+def test_a_replacement_paid_after_the_original_was_reversed_posts_its_answer(db, cli, tmp_path):
+    """The usual order: Keystone first reverses its payment of C000001 (-120.00, CO-45 -50.00,
+    PR-2 -30.00): the original re-opens 200.00, which is closed on it again and taken off what
+    C000002 carried (it carries nothing now: 200.00 open). Then it pays C000002 120.00, CO-45
+    50.00, PR-2 30.00: posted in full, 200.00 - 120.00 - 80.00 = 0.00; Al's 30.00 moved once
+    (30.00 - 30.00 + 30.00)."""
+    _paid_then_replaced(db, cli, tmp_path)
+    line = {
+        "code": "99214",
+        "charge": "-200.00",
+        "paid": "-120.00",
+        "cas": [["CO", "45", "-50.00"], ["PR", "2", "-30.00"]],
+    }
+    reversal = {"claim": "C000001", "status": "22", "charge": "-200.00", "paid": "-120.00"}
+    _remit(cli, tmp_path, "KEY", [reversal | {"pr": "-30.00", "pcn": "KEY-1", "lines": [line]}])
+    assert _balance(db, "C000002") == (20000, 0, 0, 0, 20000)
+    _remit(cli, tmp_path, "KEY", [{**KEY_PAID, "claim": "C000002", "pcn": "KEY-2"}])
+    assert _balance(db, "C000001")[4] == 0
+    assert _balance(db, "C000002") == (20000, 0, 12000, 8000, 0)
+    assert _transfers(db) == 3000
     assert _findings(db) == []

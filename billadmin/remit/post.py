@@ -32,6 +32,12 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   CAS is a denial and nothing is paid on the claim (a denied part of a split claim, MA15, or a
   denial while another payment stands leaves it partly paid); otherwise 'paid' when the invoice
   balance is now zero (or below), else 'partially_paid'.
+- A claim its credit note closed (voided, replaced or resubmitted) has nothing open: a payment
+  the payer made crossing the void (not a reversal) posts its money only, the payer's credit
+  until it reverses it or is refunded; its CAS are kept as read and none enters the ledger
+  (the credit note already took off the whole open amount: a CO-45 would reduce it twice, a
+  PR would bill the patient for a claim that was cancelled). Its reversal then takes back the
+  payment alone.
 - The payer settles what the clerk took off: a claim payment (or paper EOB, or a negative PLB
   recoupment giving a recouped payment back) that leaves the claim below zero while the clerk
   had written off part of it (`invoice writeoff`) or moved it to the patient (`invoice
@@ -44,6 +50,13 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   voided, replaced or resubmitted (its credit note accounted for the write-off), nor when the
   same payer's earlier payment of the claim still stands (not reversed): paying again is a
   second payment, the payer's credit (see _Repeat), not a payment of what it denied.
+- A replacement (or resubmitted claim) carries what its original settled. While it does (the
+  payer has not reversed its payment of the original), the payer's payment of the replacement
+  repeats its answer: like a second payment (see _Repeat) its CAS post only what the payer's
+  postings on the original did not take off for the same group and reason, so the charge is
+  reduced and the patient's share moved once, and the money is the payer's overpayment. Once
+  the payer reverses the original (billing.lifecycle.settle_takeback takes it off what the
+  replacement carried), its payment of the replacement posts in full.
 - Duplicates inside one transaction: a claim payment repeating an earlier one of the same
   transaction (CLP01, CLP02, CLP07, amounts and CAS) is a duplicate, as across transactions.
   A reversal and its correction, or the parts of a split claim (MA15), differ and both post.
@@ -844,6 +857,11 @@ class _TransactionPosting:
         }
         repeat = _Repeat()
         posted = self._posted_by(reverses) if claim.is_reversal and reverses else None
+        # a claim its credit note closed (voided, replaced, resubmitted): nothing of it is open
+        # to reduce or to move to the patient, so a payment posts its money only (module rules)
+        cancelled = (
+            post_to is not None and not claim.is_reversal and bool(_final_state(self.conn, post_to))
+        )
         took: dict[tuple, int] = defaultdict(int)  # what this reversal took back per CAS
         held: dict[int, int] = {}  # restoring 'cob' adjustment id -> cents taken back so far
         for ln, a in claim.all_adjustments():
@@ -851,10 +869,17 @@ class _TransactionPosting:
             adj_id = None
             cls = self.classifier.classify(payer_id, a.group, a.reason)
             amount = 0
-            if post_to is not None and a.amount_cents != 0 and cls in ("contractual", "patient"):
+            if (
+                post_to is not None
+                and not cancelled
+                and a.amount_cents != 0
+                and cls in ("contractual", "patient")
+            ):
                 amount = a.amount_cents
                 if amount > 0 and not claim.is_reversal and not _is_split(claim):
                     taken = self._already_taken(post_to, claim_id, a)
+                    if carried := self._taken_on_originals(post_to, a):
+                        taken[None] = taken.get(None, 0) + carried
                     amount -= repeat.cap(amount, a, il, taken)
                 elif amount < 0 and posted is not None:
                     take = _take_back(posted, a, il, -amount)
@@ -1019,6 +1044,28 @@ class _TransactionPosting:
                 (invoice_id, claim_id, a.group, a.reason, self.tx.payer_key, self.tx_payer),
             )
         }
+
+    def _taken_on_originals(self, invoice_id: int, a: Adjustment) -> int:
+        """What this payer's postings on the claims a replacement (or resubmitted claim)
+        replaced took off for the same group and reason, reversals netted, while it still
+        carries what they settled (its 'carried' adjustment, which billing.lifecycle's
+        settle_takeback takes off when the payer reverses them): the payer answered the claim
+        once already, so paying the replacement without reversing the original repeats that
+        answer (see _Repeat) and its CAS only explain a second payment."""
+        out = 0
+        iid: int | None = invoice_id
+        while iid is not None:
+            row = self.conn.execute(
+                "SELECT i.original_invoice_id, (SELECT COALESCE(SUM(d.amount_cents), 0)"
+                " FROM adjustments d WHERE d.invoice_id = i.id AND d.source = 'carried')"
+                " FROM invoices i WHERE i.id = ? AND i.kind = 'claim'",
+                (iid,),
+            ).fetchone()
+            if row is None or row[0] is None or row[1] <= 0:
+                return out
+            iid = row[0]
+            out += sum(self._already_taken(iid, 0, a).values())
+        return out
 
     def _only_duplicate(self, claim: ClaimPayment, payer_id: int | None) -> bool:
         """Nothing paid and every non-PR adjustment is the payer's 'duplicate' (OA-18): the
