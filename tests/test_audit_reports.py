@@ -20,7 +20,6 @@ from pathlib import Path
 
 import invoice_fixtures as fx
 import ledger_scenarios as ls
-import pytest
 
 from billadmin import db as dbmod
 from billadmin import integrity
