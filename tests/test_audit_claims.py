@@ -889,25 +889,18 @@ def test_a_payment_after_the_patient_was_billed_the_transfer_credits_her(db, tmp
 
 
 def test_a_paper_eob_names_its_payer_when_it_is_not_the_one_the_claim_waits_on(desk):
-    """The claim crossed over to Medicaid; Medicare's own corrected EOB comes on paper (post_eob
-    with payer="MCR", for a `--payer` option): it is Medicare's money, so its CO-45 repeats
-    Medicare's (taken off once) and its 80.00 is Medicare's second payment: per payer MCR
-    160.00 paid / 20.00 adjusted, MCD nothing."""
+    """The claim crossed over to Medicaid; Medicare's own corrected EOB comes on paper
+    (`payment eob --payer MCR`): it is Medicare's money, so its CO-45 repeats Medicare's (taken
+    off once) and its 80.00 is Medicare's second payment: per payer MCR 160.00 paid / 20.00
+    adjusted, MCD nothing. An unknown payer code is refused, nothing written."""
     desk.remit(pp.MEDICARE_835)
-    conn = dbmod.connect(desk.db)
-    try:
-        post.post_eob(
-            conn,
-            "C000001",
-            paid_cents=8000,
-            cas=[("CO", "45", 2000), ("PR", "2", 2000)],
-            reference="MCR-EOB-2",
-            on=ls.day("D+30"),
-            payer="MCR",
-            today=TODAY,
-        )
-    finally:
-        conn.close()
+    eob = ["payment", "eob", "C000001", "--paid", "80.00", "--adjust", "CO-45:20.00"]
+    eob += ["--adjust", "PR-2:20.00", "--reference", "MCR-EOB-2", "--date", "2026-11-04"]
+    before = desk.json("invoice", "show", "C000001")["payers"]
+    r = desk.run(*eob, "--payer", "NOPE", expect=2)
+    assert "NOPE" in r.stderr
+    assert desk.json("invoice", "show", "C000001")["payers"] == before
+    desk.run(*eob, "--payer", "MCR")
     show = desk.json("invoice", "show", "C000001")
     assert {p["payer"]: (p["paid"], p["adjusted"]) for p in show["payers"]} == {
         "MCR": ("160.00", "20.00")

@@ -148,6 +148,15 @@ def payment_eob(
         str | None,
         typer.Option("--payer-claim-number", metavar="ICN", help="The payer's claim number."),
     ] = None,
+    payer: Annotated[
+        str | None,
+        typer.Option(
+            "--payer",
+            metavar="CODE",
+            help="Whose EOB this is (payer code); default: the claim's payer, or the"
+            " crossover payer a crossed-over claim waits on.",
+        ),
+    ] = None,
     date: DateOpt = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
@@ -157,8 +166,12 @@ def payment_eob(
     Paid plus the adjustments must equal the claim's charge. Contractual adjustments reduce the
     balance, PR moves to the next payer or the patient, denials stay open.
 
+    A crossed-over claim waits on the crossover payer's EOB; Medicare's own (a late or
+    corrected one) is posted with --payer and Medicare's code.
+
     Example:
         billadmin payment eob C000123 --paid 120.00 --adjust CO-45:50.00 --adjust PR-2:30.00 --reference 88123
+        billadmin payment eob C000123 --paid 0.00 --adjust CO-45:150.00 --reference 77 --payer MCR
     """
     from .. import dates, render
     from ..dates import parse_option
@@ -176,6 +189,7 @@ def payment_eob(
         reference=reference,
         on=on,
         payer_claim_number=payer_claim_number,
+        payer=payer,
     )
     render.emit(
         [c.__dict__ for c in res.claims],
