@@ -50,6 +50,7 @@ def test_checkin_shows_coverage_and_warns_expiring(cli, acct, db):
         and out["coverage_status"] == "expiring"
     )
     assert out["patient_balance"] == "100.00" and out["receipt"] is None
+    assert (out["credit"], out["patient_owes"]) == ("0.00", "100.00")
     assert "expires in 20 days" in r.stderr
     # audited as a PHI read, no name in the audit detail
     last = db.execute(
@@ -83,6 +84,8 @@ def test_checkin_collects_copay_with_receipt_held_as_credit(cli, acct, db):
     assert r.exit_code == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["receipt"] == "R0000001" and out["collected"] == "25.00" and out["credit"] == "25.00"
+    # 100.00 open on her patient invoice less the 25.00 co-pay she holds as credit
+    assert (out["patient_balance"], out["patient_owes"]) == ("100.00", "75.00")
     pay = db.execute("SELECT kind, amount_cents, method, received_on FROM payments").fetchall()
     assert pay == [("copay", 2500, "card", "2026-11-20")]
     assert _credit(db, acct["pid"]) == 2500

@@ -8,7 +8,9 @@ kind 'copay' with a receipt number, held as patient credit until the patient inv
 carries it is issued. One co-pay per patient per visit date: a second is refused (use
 `billadmin payment post --credit` for other money). The patient balance told at the desk is
 the open patient invoices plus the patient responsibility a payer moved to the patient that no
-statement carries yet (accounts.balances), as `account show` counts it.
+statement carries yet (accounts.balances), as `account show` counts it; what the patient owes
+now (`patient_owes`) is that balance less the patient's unapplied credit, a co-pay just taken
+included (`account show`'s patient_owes, the one figure the clerk tells the patient).
 """
 
 from __future__ import annotations
@@ -238,6 +240,9 @@ def checkin(
         row.update(_last_271(conn, pat["id"], primary, payer, on, eligibility_days, warnings))
         if collect_cents is not None:
             _collect_copay(conn, pat, on, collect_cents, method, reference, primary, row, warnings)
+        # the one figure to tell the patient: what they owe less the credit they hold (a co-pay
+        # just taken included), as `account show`'s patient_owes; below zero it is theirs
+        row["patient_owes_cents"] = row["patient_balance_cents"] - row["credit_cents"]
         audit.record(
             conn,
             "checkin",
