@@ -9,9 +9,20 @@ Ledger rules (shared with invoicing and remittances):
 - A co-pay taken at check-in has no invoice yet: it is held as credit (reason 'copay') until
   the patient invoice that carries the co-pay is issued, then applied (:func:`apply_credit`).
 - A payment is applied oldest-first (issue date, then invoice number) to the patient's open
-  patient invoices, or to the one invoice named. Zero or negative amounts are refused; more than
-  the open balance is refused unless the clerk asks to keep the rest as credit; a voided invoice
-  takes no payment. Insurance claims take payer money only (remittances), never patient money.
+  patient invoices, or to the one invoice named. Zero or negative amounts are refused; a voided
+  invoice takes no payment. Insurance claims take payer money only (remittances), never patient
+  money.
+- The most a payment may be without --credit is what the patient owes now: the open patient
+  invoices plus the patient shares a payer's answer moved that no invoice carries yet
+  (accounts.balances.pending: the patient owes them at once, docs/claim-states.md), less the
+  credit the patient already holds (the "patient owes" of `account show`), never less than the
+  open invoices. What pays no open invoice is held as credit for the pending share (reason
+  'copay': the patient's share paid before the invoice that bills it, as a co-pay is) and the
+  run that bills the share applies it (:func:`apply_credit`). More than that is refused unless
+  the clerk asks to keep the rest as credit (reason 'overpayment'). With one invoice named, the
+  most is that invoice's balance.
+- A payment is refused as the same money keyed twice (:func:`earlier_payment`) unless the
+  clerk says it is a second payment (`again`).
 - A refund pays back credit: first the unapplied credit, then overpaid patient invoices (negative
   balances), never more than that. It is a payment of kind 'refund' with a negative amount.
 - A voided patient invoice keeps no money: what the patient paid on it is taken off it and held
@@ -28,7 +39,7 @@ from typing import TYPE_CHECKING
 from .. import audit, db, money
 from ..errors import BadInput, Conflict
 from ..reads import record_read
-from . import lookup
+from . import balances, lookup
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -47,6 +58,7 @@ class Posting:
         default_factory=list
     )  # {invoice, amount_cents, balance_after_cents}
     credit_cents: int = 0  # kept as (or taken from) credit
+    pending_cents: int = 0  # of credit_cents: held for the pending patient share
 
     def rows(self) -> list[dict]:
         out = [
@@ -58,16 +70,24 @@ class Posting:
             }
             for a in self.allocations
         ]
-        if self.credit_cents:
-            out.append(
-                {
-                    "receipt": self.receipt,
-                    "invoice": "(credit)",
-                    "applied_cents": self.credit_cents,
-                    "balance_after_cents": None,
-                }
-            )
+        for label, cents in (
+            ("(pending share)", self.pending_cents),
+            ("(credit)", self.credit_cents - self.pending_cents),
+        ):
+            if cents:
+                out.append(
+                    {
+                        "receipt": self.receipt,
+                        "invoice": label,
+                        "applied_cents": cents,
+                        "balance_after_cents": None,
+                    }
+                )
         return out
+
+
+class DuplicatePayment(BadInput):
+    "The payment repeats one already posted (earlier_payment); nothing was written."
 
 
 def check_method(method: str | None) -> str:
@@ -196,6 +216,170 @@ def _status_event(
     )
 
 
+def earlier_payment(
+    conn: Database,
+    patient_id: int,
+    amount_cents: int,
+    *,
+    method: str,
+    reference: str | None,
+    on: _dt.date,
+    invoice_id: int | None = None,
+) -> dict | None:
+    """The patient's earlier payment that a new one repeats (the same money keyed twice), or None.
+
+    Rule (the front desk's double entry: one check, card slip or cash amount keyed twice):
+    - an earlier payment is money the patient handed over: kind 'patient' or 'copay' (a co-pay
+      taken at check-in is the same card slip if keyed again), of the same patient and method;
+    - with a reference (check number, card slip), it repeats one with the same reference
+      (spaces around it and letter case aside), whatever its amount or date: a typo in the
+      amount is still the same check;
+    - without one, it repeats one of the same amount received the same day;
+    - with an invoice named, one that paid only other invoices is another part of the same check
+      split over several invoices (one posting per invoice, as `collections recover` does), not
+      a repeat;
+    - one paid back in full no longer counts: the patient's refunds of the same method received
+      on or after it pay back such payments oldest first, each its whole amount or nothing (a
+      refund is not linked to the payment it pays back, and a practice's refund check has its
+      own number, so the method and the dates are what tie them). Paid back in part, the rest
+      of the payment still stands and it still counts.
+    Of those left, the latest. Returns {payment_id, receipt, received_on, rule}.
+    """
+    ref = (reference or "").strip().lower()
+    same = (
+        "lower(trim(p.reference)) = :ref"
+        if ref
+        else "p.amount_cents = :amount AND p.received_on = :on"
+    )
+    other_invoices_only = (
+        "EXISTS (SELECT 1 FROM payment_allocations a WHERE a.payment_id = p.id)"
+        " AND NOT EXISTS (SELECT 1 FROM payment_allocations a WHERE a.payment_id = p.id"
+        " AND a.invoice_id = :inv)"
+    )
+    args = {
+        "pid": patient_id,
+        "method": method,
+        "ref": ref,
+        "amount": amount_cents,
+        "on": on.isoformat(),
+        "inv": invoice_id,
+    }
+    found = conn.execute(
+        # through receipts (indexed by patient): every payment of the patient's own has one
+        "SELECT p.id, p.amount_cents, p.received_on, r.number FROM receipts r"
+        " JOIN payments p ON p.id = r.payment_id"
+        " WHERE r.patient_id = :pid AND p.kind IN ('patient', 'copay') AND p.method = :method"
+        f" AND {same}"
+        + (f" AND NOT ({other_invoices_only})" if invoice_id is not None else "")
+        + " ORDER BY p.received_on, p.id",
+        args,
+    ).fetchall()
+    if not found:
+        return None
+    refunds = [
+        list(r)
+        for r in conn.execute(
+            "SELECT p.received_on, -p.amount_cents FROM receipts r"
+            " JOIN payments p ON p.id = r.payment_id WHERE r.patient_id = ?"
+            " AND p.kind = 'refund' AND p.method = ? ORDER BY p.received_on, p.id",
+            (patient_id, method),
+        )
+    ]
+    standing = []
+    for pay_id, amount, received, receipt in found:
+        after = [r for r in refunds if r[0] >= received and r[1] > 0]
+        if sum(r[1] for r in after) < amount:
+            standing.append((pay_id, received, receipt))
+            continue
+        need = amount
+        for r in after:
+            take = min(r[1], need)
+            r[1] -= take
+            need -= take
+    if not standing:
+        return None
+    pay_id, received, receipt = standing[-1]
+    return {
+        "payment_id": pay_id,
+        "receipt": receipt,
+        "received_on": received,
+        "rule": "reference" if ref else "amount",
+    }
+
+
+def _refuse_repeat(
+    conn: Database,
+    patient_id: int,
+    amount_cents: int,
+    method: str,
+    reference: str | None,
+    on: _dt.date,
+    invoice_id: int | None,
+) -> None:
+    dup = earlier_payment(
+        conn,
+        patient_id,
+        amount_cents,
+        method=method,
+        reference=reference,
+        on=on,
+        invoice_id=invoice_id,
+    )
+    if dup is None:
+        return
+    same = (
+        "the same reference and method"
+        if dup["rule"] == "reference"
+        else "the same amount and method on the same day"
+    )
+    raise DuplicatePayment(
+        f"receipt {dup['receipt']} of {dup['received_on']} has {same}: this looks like that"
+        " payment keyed twice, nothing posted; --again posts it as a second payment"
+    )
+
+
+def owes_now(conn: Database, patient_id: int, invs: list[dict] | None = None) -> dict:
+    """What the patient owes now, as `account show` (patient owes) and `checkin` count it: the
+    balances of the patient's patient invoices (voided ones left out) plus the pending patient
+    shares (accounts.balances.pending), less the unapplied credit. {open_cents (the invoices'
+    open balances), pending_cents, credit_cents, owes_cents}."""
+    if invs is None:
+        invs = patient_invoices(conn, patient_id)
+    kept = [i for i in invs if not i["voided"]]
+    pending = balances.pending(conn, patient_id=patient_id)["patient_cents"]
+    credit = credit_balance(conn, patient_id)
+    return {
+        "open_cents": sum(i["balance_cents"] for i in kept if i["balance_cents"] > 0),
+        "pending_cents": pending,
+        "credit_cents": credit,
+        "owes_cents": sum(i["balance_cents"] for i in kept) + pending - credit,
+    }
+
+
+def _targets(
+    conn: Database, pat: dict, invoice_number: str | None
+) -> tuple[list[dict], dict | None, int | None]:
+    """(the open invoices a payment goes to, oldest first; what the patient owes now (owes_now),
+    None with an invoice named; the id of the invoice named)."""
+    invs = patient_invoices(conn, pat["id"])
+    if not invoice_number:
+        targets = [i for i in invs if not i["voided"] and i["balance_cents"] > 0]
+        return targets, owes_now(conn, pat["id"], invs), None
+    inv = lookup.invoice(conn, invoice_number)
+    if inv["patient_id"] != pat["id"]:
+        raise BadInput(f"invoice {inv['number']} is not on this patient's account")
+    if inv["kind"] == "credit":
+        raise BadInput(f"{inv['number']} is a credit note; pay the invoice it credits")
+    if inv["kind"] == "claim":
+        raise BadInput(
+            f"invoice {inv['number']} is an insurance claim; patient payments go to patient "
+            "invoices (or use --credit to hold it as credit)"
+        )
+    if lookup.is_voided(conn, inv):
+        raise Conflict(f"invoice {inv['number']} is voided; it takes no payment")
+    return [i for i in invs if i["id"] == inv["id"] and i["balance_cents"] > 0], None, inv["id"]
+
+
 def post_payment(
     conn: Database,
     mrn: str,
@@ -206,8 +390,12 @@ def post_payment(
     invoice_number: str | None = None,
     reference: str | None = None,
     credit: bool = False,
+    again: bool = False,
 ) -> Posting:
-    """Record a patient payment and apply it (see the module rules). One transaction, audited."""
+    """Record a patient payment and apply it (see the module rules). One transaction, audited.
+
+    `again`: the clerk says this is a second payment; without it a payment that repeats an
+    earlier one (:func:`earlier_payment`) is refused (DuplicatePayment, exit 2)."""
     method = check_method(method)
     if amount_cents <= 0:
         raise BadInput(
@@ -216,35 +404,14 @@ def post_payment(
         )
     with db.write(conn):
         pat = lookup.patient(conn, mrn)
-        invs = patient_invoices(conn, pat["id"])
-        if invoice_number:
-            inv = lookup.invoice(conn, invoice_number)
-            if inv["patient_id"] != pat["id"]:
-                raise BadInput(f"invoice {inv['number']} is not on this patient's account")
-            if inv["kind"] == "credit":
-                raise BadInput(f"{inv['number']} is a credit note; pay the invoice it credits")
-            if inv["kind"] == "claim":
-                raise BadInput(
-                    f"invoice {inv['number']} is an insurance claim; patient payments go to patient "
-                    "invoices (or use --credit to hold it as credit)"
-                )
-            if lookup.is_voided(conn, inv):
-                raise Conflict(f"invoice {inv['number']} is voided; it takes no payment")
-            targets = [i for i in invs if i["id"] == inv["id"]]
-        else:
-            targets = [i for i in invs if not i["voided"]]
-        open_targets = [i for i in targets if i["balance_cents"] > 0]
+        open_targets, now, named = _targets(conn, pat, invoice_number)
+        if not again:  # first: a repeat that paid the balance would read as "over the balance"
+            _refuse_repeat(conn, pat["id"], amount_cents, method, reference, on, named)
         open_total = sum(i["balance_cents"] for i in open_targets)
-        if amount_cents > open_total and not credit:
-            where = (
-                f"invoice {invoice_number.strip()}'s balance"
-                if invoice_number
-                else "the open patient balance"
-            )
-            raise BadInput(
-                f"payment {money.fmt(amount_cents)} is over {where} {money.fmt(open_total)} "
-                f"({money.fmt(amount_cents - open_total)} too much); --credit keeps the rest as credit"
-            )
+        # owed now beyond the open invoices: the pending share less the credit that pays it
+        pending_room = max(now["owes_cents"] - now["open_cents"], 0) if now else 0
+        if amount_cents > open_total + pending_room and not credit:
+            raise BadInput(_over_message(amount_cents, open_total, now, invoice_number))
         pid, receipt = _insert_payment(
             conn,
             kind="patient",
@@ -267,9 +434,12 @@ def post_payment(
                 {"invoice": inv["number"], "amount_cents": take, "balance_after_cents": after}
             )
             left -= take
-        if left:
-            _credit_row(conn, pid, pat["id"], left, "overpayment", on)
-            post.credit_cents = left
+        post.pending_cents = min(left, pending_room)
+        if post.pending_cents:
+            _credit_row(conn, pid, pat["id"], post.pending_cents, "copay", on)
+        if left > post.pending_cents:
+            _credit_row(conn, pid, pat["id"], left - post.pending_cents, "overpayment", on)
+        post.credit_cents = left
         audit.record(
             conn,
             "payment post",
@@ -281,9 +451,34 @@ def post_payment(
                 "receipt": receipt,
                 "invoices": len(post.allocations),
                 "credit_cents": post.credit_cents,
+                "pending_cents": post.pending_cents,
+                "again": again,
             },
         )
     return post
+
+
+def _over_message(
+    amount_cents: int, open_total: int, now: dict | None, invoice_number: str | None
+) -> str:
+    room = max(now["owes_cents"] - open_total, 0) if now else 0
+    limit = open_total + room
+    if invoice_number:
+        where = f"invoice {invoice_number.strip()}'s balance {money.fmt(open_total)}"
+    elif room and now:
+        # the credit shown takes in overpaid invoices, so the three add up to the limit
+        held = now["pending_cents"] - room
+        where = (
+            f"what the patient owes now {money.fmt(limit)} (open patient invoices"
+            f" {money.fmt(open_total)} + {money.fmt(now['pending_cents'])} pending, not invoiced"
+            " yet" + (f", - {money.fmt(held)} credit)" if held else ")")
+        )
+    else:
+        where = f"the open patient balance {money.fmt(open_total)}"
+    return (
+        f"payment {money.fmt(amount_cents)} is over {where} "
+        f"({money.fmt(amount_cents - limit)} too much); --credit keeps the rest as credit"
+    )
 
 
 def refundable(conn: Database, patient_id: int) -> tuple[int, list[dict]]:

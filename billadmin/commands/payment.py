@@ -38,7 +38,15 @@ def _show(post, fmt, output):
     if post.kind == "refund":
         note(f"Refund {money.fmt(-post.amount_cents)} recorded, receipt {post.receipt}")
     else:
-        extra = f"; {money.fmt(post.credit_cents)} kept as credit" if post.credit_cents else ""
+        applied = sum(a["amount_cents"] for a in post.allocations)
+        extra = f"; {money.fmt(applied)} applied to invoices" if post.pending_cents else ""
+        if post.pending_cents:
+            extra += (
+                f"; {money.fmt(post.pending_cents)} held for the pending patient share"
+                " (applied when `invoice generate` bills it)"
+            )
+        if post.credit_cents > post.pending_cents:
+            extra += f"; {money.fmt(post.credit_cents - post.pending_cents)} kept as credit"
         note(f"Payment {money.fmt(post.amount_cents)} recorded, receipt {post.receipt}{extra}")
 
 
@@ -58,7 +66,17 @@ def payment_post(
     credit: Annotated[
         bool,
         typer.Option(
-            "--credit", help="Keep what is over the balance as patient credit instead of refusing."
+            "--credit",
+            help="Keep what is over what the patient owes as patient credit instead of refusing.",
+        ),
+    ] = False,
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="This is a second payment, not the same one keyed twice: post it even though"
+            " the patient has one with the same reference and method (or, without a reference,"
+            " the same amount, method and date).",
         ),
     ] = False,
     fmt: FormatOpt = Format.table,
@@ -66,13 +84,24 @@ def payment_post(
 ):
     """Record a patient payment, applied to the oldest open patient invoices first.
 
-    Refused: zero or negative amounts, more than the open balance (unless --credit keeps the
-    rest as credit), a voided invoice, an insurance claim (payer money comes by remittance).
+    The patient may pay what they owe now (as `account show` and `checkin` say): the open patient
+    invoices plus a share a payer's answer moved to them that no invoice carries yet, less their
+    credit. The part for that pending share is held as their credit and applied when `invoice
+    generate` bills it.
+
+    Refused, nothing written (exit 2): zero or negative amounts, more than the patient owes now
+    (or the --invoice's balance; --credit keeps the rest as credit), a voided invoice, an
+    insurance claim (payer money comes by remittance), and the same payment keyed twice: the
+    patient already has a payment (or co-pay), not refunded in full, with the same --reference
+    and method, or, without a reference, the same amount, method and date (--again posts a
+    genuine second payment; with --invoice, one that paid only other invoices is another part
+    of a split check).
 
     Example:
         billadmin payment post 0100007 45.00 --method card
         billadmin payment post 0100007 20.00 --method check --reference 1043 --invoice P000012
         billadmin payment post 0100007 100.00 --method cash --credit
+        billadmin payment post 0100007 45.00 --method card --again
     """
     from .. import dates
     from ..accounts import payments
@@ -90,6 +119,7 @@ def payment_post(
         invoice_number=invoice,
         reference=reference,
         credit=credit,
+        again=again,
     )
     _show(post, fmt, output)
 

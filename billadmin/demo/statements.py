@@ -100,7 +100,10 @@ def _pay_plans(conn, day: _dt.date) -> None:
             continue
         due = min(plans.statement_due(conn, plan, day)[0], s["left_cents"])
         if due > 0 and due <= _older_open(conn, plan["patient_id"], day):
-            plans.pay(conn, r[-1], due, method="card", on=day, reference=f"DEMO-{plan['number']}")
+            # each installment is its own card charge with its own reference (one reference on
+            # every installment reads as the same charge keyed twice: accounts.payments)
+            ref = f"DEMO-{plan['number']}-{day:%Y%m%d}"
+            plans.pay(conn, r[-1], due, method="card", on=day, reference=ref)
 
 
 def _send_to_collections(conn, day: _dt.date, folder) -> None:
