@@ -476,16 +476,11 @@ def void(
 
 
 def _end_plan_if_nothing_owed(conn: Database, orig: dict, on: _dt.date) -> None:
-    """A patient invoice voided: the patient's open payment plan is cancelled when they owe
-    nothing any more (statements.account.owed at or below 0.00), since a plan may not exceed
-    what is owed (statements/plans.py); one still owed something keeps its plan."""
-    from ..statements import account, plans
+    """A patient invoice voided: the patient's open payment plan is completed when nothing is
+    left owed on what it covers (statements/plans.py, settle); one still owed keeps its plan."""
+    from ..statements import plans
 
-    plan = plans.open_plan(conn, orig["patient_id"])
-    if plan is not None and account.owed(conn, orig["patient_id"], on).balance_cents <= 0:
-        plans.cancel(
-            conn, plan["number"], on=on, reason=f"{orig['number']} voided: nothing left owed"
-        )
+    plans.settle_patient(conn, orig["patient_id"], on, why=f"{orig['number']} voided")
 
 
 def replace(

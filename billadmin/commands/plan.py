@@ -22,6 +22,7 @@ COLUMNS = [
     "total_cents",
     "monthly_cents",
     "paid_cents",
+    "credited_cents",
     "left_cents",
     "missed_cents",
     "next_due_on",
@@ -132,6 +133,10 @@ def plan_list(
 ):
     """Report the plans: due (within 7 days), missed, current, completed, cancelled.
 
+    What is left follows the balance: paid counts every payment since the set-up (`plan pay`,
+    `payment post`, check-in), credited what the payer, a write-off or a void took off; a plan
+    nothing is owed on is completed, the reason in its note (csv and json).
+
     Example:
         billadmin plan list --status missed
         billadmin plan list --date 2026-12-20 -f csv
@@ -144,4 +149,5 @@ def plan_list(
     if status and status not in ("due", "missed", "current", "completed", "cancelled"):
         raise BadInput("--status must be due, missed, current, completed or cancelled")
     rows = plans.report(open_db(), parse_option(date, "--date", today()), status=status)
-    render.emit(rows, fmt=fmt, output=output, columns=COLUMNS, title="Payment plans")
+    cols = COLUMNS if Format(fmt) is Format.table else [*COLUMNS, "note"]
+    render.emit(rows, fmt=fmt, output=output, columns=cols, title="Payment plans")

@@ -163,9 +163,14 @@ def _plan(pdf: FPDF, c: dict) -> None:
     pdf.set_font("Helvetica", "B", 9)
     pdf.cell(0, 5, _t(f"Payment plan {p['plan']}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=9)
+    # what the payer, a write-off or a void took off (statements/plans.py); older contents
+    # recorded before it was stated have no such key
+    credited = p.get("credited_cents") or 0
     text = (
         f"{m(p['monthly_cents'])} a month on day {p['day']}; plan total {m(p['total_cents'])},"
-        f" paid {m(p['paid_cents'])}, left {m(p['left_cents'])}."
+        f" paid {m(p['paid_cents'])},"
+        + (f" credited {m(credited)} (insurance, write-off or void)," if credited else "")
+        + f" left {m(p['left_cents'])}."
     )
     if p["missed_cents"]:
         text += f" Missed installments: {m(p['missed_cents'])}, included in the amount due."

@@ -6,11 +6,31 @@ Rules:
   monthly amount and the last one the rest. Its total may not exceed what the patient owes
   (statements.account, the balance `account show` tells), nor may the patient already have an
   open plan; either is refused (exit 2, nothing written).
+- What a plan covers: what the patient owed on the day it was set up, i.e. the patient invoices
+  issued by then, the patient responsibility pending then (posted by then, even if invoiced
+  later) and a visit one of those invoices billed and a later one bills again (a rebill).
+  Charges billed after that day are owed outside the plan: the plan statement asks for them in
+  full beside the installments (statements.run), they never raise the plan.
+- What is left on a plan follows the balance: the total less what the patient paid toward it,
+  never more than what they owe now on what it covers (account.owed's open amounts, credit
+  paying the oldest first). What else took that off is counted as paid up to what the patient
+  paid by other routes since the set-up (`payment post`, money at check-in, less refunds), and
+  the rest as credited (the payer's credit, a write-off, a void). Paid money counts against the
+  installments from the first; what was credited shortens the plan from its end (installments
+  of the monthly amount on the total less what was credited), so no installment asked for, and
+  no plan statement's installment, is more than what is left. On a plan for part of the
+  balance, what was taken off outside the plan takes off the part it does not cover first.
 - A payment to the plan is a patient payment (accounts.payments.post_payment: applied to the
   oldest open patient invoices, any rest held as credit) linked to the plan. A payment to a
   patient without an open plan (never set up, completed or cancelled) or above what is left on
-  the plan is refused (exit 2, nothing written). The payment that reaches the total completes
-  the plan.
+  the plan is refused (exit 2, nothing written). The payment that reaches what is left
+  completes the plan.
+- Nothing left (the patient owes nothing on what it covers, whatever the route): the plan is
+  completed, never missed, with the reason "nothing left owed on it". `plan list` says so at
+  once; the completion is recorded (a plan_events row, as a plan payment records its own) by
+  the next write that acts on the plan: the void that caused it (billing.lifecycle), a
+  statement run, `plan create` for the patient. A recorded completion stands: what the patient
+  owes later is owed outside it.
 - Status on a day: completed / cancelled; missed when what was paid is less than the
   installments due more than plan.grace_days ago; due when an installment falls due within the
   next 7 days (or is due and within the grace) and is not yet paid; else current.
@@ -32,17 +52,34 @@ from . import account, settings
 if TYPE_CHECKING:
     from ..db import Database
 
-COLS = ("id", "number", "patient_id", "total_cents", "monthly_cents", "day", "start_on")
+COLS = (
+    "id",
+    "number",
+    "patient_id",
+    "total_cents",
+    "monthly_cents",
+    "day",
+    "start_on",
+    "created_on",
+    "created_at",
+)
 DUE_SOON_DAYS = 7
+NOTHING_OWED = "nothing left owed on it"
+
+
+def _last_event(conn: Database, plan_id: int) -> tuple[str, str | None]:
+    return conn.execute(
+        "SELECT status, note FROM plan_events WHERE plan_id = ? ORDER BY id DESC LIMIT 1",
+        (plan_id,),
+    ).fetchone()
 
 
 def _status(conn: Database, plan_id: int) -> str:
-    return conn.execute(
-        "SELECT status FROM plan_events WHERE plan_id = ? ORDER BY id DESC LIMIT 1", (plan_id,)
-    ).fetchone()[0]
+    return _last_event(conn, plan_id)[0]
 
 
-def open_plan(conn: Database, patient_id: int) -> dict | None:
+def _recorded_open(conn: Database, patient_id: int) -> dict | None:
+    """The patient's plan whose last recorded event is 'open' (it may owe nothing now)."""
     for r in conn.execute(
         f"SELECT {', '.join(COLS)} FROM payment_plans WHERE patient_id = ? ORDER BY id DESC",
         (patient_id,),
@@ -52,13 +89,79 @@ def open_plan(conn: Database, patient_id: int) -> dict | None:
     return None
 
 
-def schedule(plan: dict) -> list[tuple[_dt.date, int]]:
-    """[(due date, amount)]: the installments (module rules)."""
+def open_plan(conn: Database, patient_id: int) -> dict | None:
+    """The patient's open plan that still has something left on it (module rules)."""
+    plan = _recorded_open(conn, patient_id)
+    if plan is None or _standing(conn, plan)["left_cents"] <= 0:
+        return None
+    return plan
+
+
+def _billed_later(conn: Database, plan: dict) -> set[int]:
+    """The patient invoices a plan does not cover: issued after its set-up day, billing neither
+    a transfer posted by then nor a charge an invoice of then billed (module rules)."""
+    since = plan["created_on"]
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT i.id FROM invoices i WHERE i.patient_id = ? AND i.kind = 'patient'"
+            " AND i.issued_on > ? AND NOT EXISTS (SELECT 1 FROM invoice_lines l"
+            " JOIN patient_invoice_adjustments x ON x.invoice_line_id = l.id"
+            " JOIN adjustments a ON a.id = x.adjustment_id"
+            " WHERE l.invoice_id = i.id AND a.created_on <= ?)"
+            " AND NOT EXISTS (SELECT 1 FROM invoice_lines l JOIN invoice_lines o"
+            " ON o.charge_line_id = l.charge_line_id JOIN invoices oi ON oi.id = o.invoice_id"
+            " WHERE l.invoice_id = i.id AND oi.kind = 'patient' AND oi.issued_on <= ?)",
+            (plan["patient_id"], since, since, since),
+        )
+    }
+
+
+def covered_owed(conn: Database, plan: dict) -> int:
+    """What the patient owes now on what the plan covers (module rules)."""
+    since = plan["created_on"]
+    later = _billed_later(conn, plan)
+    owed = account.owed(conn, plan["patient_id"], _dt.date.fromisoformat(since))
+    return sum(
+        it["open_cents"]
+        for it in owed.items
+        if (it["invoice_id"] not in later if it["kind"] == "invoice" else it["date"] <= since)
+    )
+
+
+def _paid_elsewhere(conn: Database, plan: dict) -> int:
+    """The patient's money since the set-up that did not go through `plan pay`: payments and
+    co-pays less refunds."""
+    return conn.execute(
+        "SELECT COALESCE(SUM(p.amount_cents), 0) FROM payments p WHERE p.patient_id = ?"
+        " AND p.kind IN ('patient', 'copay', 'refund')"
+        " AND (p.received_on > ? OR (p.received_on = ? AND p.created_at >= ?))"
+        " AND NOT EXISTS (SELECT 1 FROM plan_payments x WHERE x.payment_id = p.id)",
+        (plan["patient_id"], plan["created_on"], plan["created_on"], plan["created_at"]),
+    ).fetchone()[0]
+
+
+def _standing(conn: Database, plan: dict, status: str = "open") -> dict:
+    """paid, credited and left (module rules); a completed plan has nothing left."""
+    total = plan["total_cents"]
+    through = paid_cents(conn, plan["id"])
+    if status == "completed":
+        left = 0
+    else:
+        left = max(min(total - through, covered_owed(conn, plan)), 0)
+    other = total - through - left
+    paid = through + min(other, max(_paid_elsewhere(conn, plan), 0))
+    return {"paid_cents": paid, "credited_cents": other - (paid - through), "left_cents": left}
+
+
+def schedule(plan: dict, total_cents: int | None = None) -> list[tuple[_dt.date, int]]:
+    """[(due date, amount)]: the installments of total_cents (default the plan's total; module
+    rules)."""
     start = _dt.date.fromisoformat(plan["start_on"])
     first = start.replace(day=plan["day"])
     if first < start:
         first = add_months(first, 1)
-    out, left, n = [], plan["total_cents"], 0
+    out, left, n = [], plan["total_cents"] if total_cents is None else total_cents, 0
     while left > 0:
         amount = min(plan["monthly_cents"], left)
         out.append((add_months(first, n), amount))
@@ -74,11 +177,13 @@ def paid_cents(conn: Database, plan_id: int) -> int:
 
 
 def state(conn: Database, plan: dict, on: _dt.date) -> dict:
-    """Where a plan stands on a day (module rules): paid, left, missed, next installment."""
-    status = _status(conn, plan["id"])
-    paid = paid_cents(conn, plan["id"])
+    """Where a plan stands on a day (module rules): paid, credited, left, missed, next
+    installment, and for a closed plan why."""
+    status, note = _last_event(conn, plan["id"])
+    st = _standing(conn, plan, status)
+    paid = st["paid_cents"]
     grace = settings.grace_days(conn)
-    sched = schedule(plan)
+    sched = schedule(plan, plan["total_cents"] - st["credited_cents"])
     due_late = sum(a for d, a in sched if d + _dt.timedelta(days=grace) < on)
     due_now = sum(a for d, a in sched if d <= on + _dt.timedelta(days=DUE_SOON_DAYS))
     missed = max(due_late - paid, 0)
@@ -94,7 +199,10 @@ def state(conn: Database, plan: dict, on: _dt.date) -> dict:
         by = max(on, next_on)
         next_cents = max(sum(a for d, a in sched if d <= by) - paid, 0)
     if status == "open":
-        if missed:
+        note = None
+        if st["left_cents"] <= 0:
+            status, note, missed, next_on, next_cents = "completed", NOTHING_OWED, 0, None, 0
+        elif missed:
             status = "missed"
         elif due_now > paid:
             status = "due"
@@ -109,22 +217,56 @@ def state(conn: Database, plan: dict, on: _dt.date) -> dict:
         "start_on": plan["start_on"],
         "installments": len(sched),
         "paid_cents": paid,
-        "left_cents": plan["total_cents"] - paid,
+        "credited_cents": st["credited_cents"],
+        "left_cents": st["left_cents"],
         "missed_cents": missed,
         "next_due_on": next_on.isoformat() if next_on else None,
         "next_due_cents": next_cents,
+        "note": note,
     }
 
 
 def statement_due(conn: Database, plan: dict, on: _dt.date) -> tuple[int, _dt.date | None]:
     """What a plan statement dated `on` asks for, and by when: every installment due up to the
-    first one falling on or after `on`, less what was paid (missed installments included)."""
-    sched = schedule(plan)
-    paid = paid_cents(conn, plan["id"])
+    first one falling on or after `on`, less what was paid (missed installments included);
+    never more than what is left (module rules)."""
+    st = _standing(conn, plan, _status(conn, plan["id"]))
+    sched = schedule(plan, plan["total_cents"] - st["credited_cents"])
     by = next((d for d, _ in sched if d >= on), sched[-1][0] if sched else None)
     if by is None:
         return 0, None
-    return max(sum(a for d, a in sched if d <= by) - paid, 0), by
+    return max(sum(a for d, a in sched if d <= by) - st["paid_cents"], 0), by
+
+
+def settle(conn: Database, plan: dict, on: _dt.date, why: str | None = None) -> bool:
+    """Record the completion of an open plan with nothing left on it (module rules), inside the
+    caller's write transaction; why: what ended it, kept in the note. True when recorded."""
+    if _status(conn, plan["id"]) != "open" or _standing(conn, plan)["left_cents"] > 0:
+        return False
+    note = NOTHING_OWED + (f" ({why})" if why else "")
+    conn.execute(
+        "INSERT INTO plan_events (plan_id, status, on_date, note, at) VALUES (?,?,?,?,?)",
+        (plan["id"], "completed", on.isoformat(), note, audit.utcnow()),
+    )
+    audit.record(
+        conn, "plan complete", entity="payment_plans", ids=[plan["id"]], detail={"note": note}
+    )
+    return True
+
+
+def settle_patient(conn: Database, patient_id: int, on: _dt.date, why: str | None = None) -> None:
+    """settle() the patient's open plan, if any (a void, inside its transaction)."""
+    plan = _recorded_open(conn, patient_id)
+    if plan is not None:
+        settle(conn, plan, on, why)
+
+
+def settle_all(conn: Database, on: _dt.date) -> int:
+    """settle() every open plan (a statement run, inside its transaction); how many ended."""
+    ended = 0
+    for r in conn.execute(f"SELECT {', '.join(COLS)} FROM payment_plans ORDER BY id").fetchall():
+        ended += settle(conn, dict(zip(COLS, r, strict=True)), on)
+    return ended
 
 
 def create(
@@ -157,8 +299,8 @@ def create(
             raise BadInput(
                 f"--monthly {money.fmt(monthly_cents)} is more than the total {money.fmt(total)}"
             )
-        existing = open_plan(conn, pat["id"])
-        if existing:
+        existing = _recorded_open(conn, pat["id"])
+        if existing and not settle(conn, existing, on):
             raise BadInput(
                 f"patient {pat['id']} already has open plan {existing['number']}; cancel it first"
             )
@@ -193,7 +335,17 @@ def create(
         plan = dict(
             zip(
                 COLS,
-                (n, f"PP{n:06d}", pat["id"], total, monthly_cents, day, start.isoformat()),
+                (
+                    n,
+                    f"PP{n:06d}",
+                    pat["id"],
+                    total,
+                    monthly_cents,
+                    day,
+                    start.isoformat(),
+                    on.isoformat(),
+                    now,
+                ),
                 strict=True,
             )
         )
@@ -214,7 +366,7 @@ def pay(
         raise BadInput("the payment must be more than 0.00")
     with db.write(conn):
         pat = lookup.patient(conn, mrn)
-        plan = open_plan(conn, pat["id"])
+        plan = _recorded_open(conn, pat["id"])
         if plan is None:
             last = conn.execute(
                 "SELECT number FROM payment_plans WHERE patient_id = ? ORDER BY id DESC LIMIT 1",
@@ -225,7 +377,12 @@ def pay(
                 if last
                 else f"patient {pat['id']} has no payment plan"
             )
-        left = plan["total_cents"] - paid_cents(conn, plan["id"])
+        left = _standing(conn, plan)["left_cents"]
+        if left <= 0:
+            raise BadInput(
+                f"plan {plan['number']} is completed: {NOTHING_OWED}; it takes no payment"
+                " (post it with `payment post`)"
+            )
         if amount_cents > left:
             raise BadInput(
                 f"plan {plan['number']}: payment {money.fmt(amount_cents)} is more than the"
@@ -272,6 +429,8 @@ def cancel(conn: Database, number: str, *, on: _dt.date, reason: str) -> dict:
         plan = dict(zip(COLS, row, strict=True))
         if _status(conn, plan["id"]) != "open":
             raise BadInput(f"plan {plan['number']} is already {_status(conn, plan['id'])}")
+        if _standing(conn, plan)["left_cents"] <= 0:
+            raise BadInput(f"plan {plan['number']} is already completed ({NOTHING_OWED})")
         conn.execute(
             "INSERT INTO plan_events (plan_id, status, on_date, note, at) VALUES (?,?,?,?,?)",
             (plan["id"], "cancelled", on.isoformat(), reason or "cancelled", audit.utcnow()),

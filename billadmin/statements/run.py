@@ -274,6 +274,7 @@ def _record(
 
     prac = _practice(conn)
     minimum = settings.minimum_cents(conn)
+    plans.settle_all(conn, on)  # plans nothing is owed on any more are completed, recorded
     now = audit.utcnow()
     run_id = conn.execute(
         "INSERT INTO statement_runs (run_on, cycle_day, out_dir, os_user, created_at)"
