@@ -227,12 +227,6 @@ def test_the_original_reversed_after_the_replacement_was_paid(db, cli, tmp_path)
     assert _findings(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing/lifecycle.py settle_takeback: the reversal of the original of a chain"
-    " (C1 -> C2 -> C3) takes the carried part off the first replacement C2 (replaced, final),"
-    " not off C3 that carries it now: C2 200.00 open, C3 reduced twice",
-)
 def test_a_chain_of_replacements_then_the_original_reversed_and_the_last_paid(db, cli, tmp_path):
     """C000001 paid (KEY_PAID), replaced by C000002, which is sent and replaced by C000003
     (each carries 200.00). One 835 reverses C000001 and pays C000003 (KEY_PAID, KEY-3).
@@ -255,12 +249,6 @@ def test_a_chain_of_replacements_then_the_original_reversed_and_the_last_paid(db
     assert _findings(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="remit/post.py _adjustments: `not _is_split(claim)` skips the cap, so the parts of"
-    " a split (MA15) payment of a replacement whose original's payment stands post their"
-    " CO-45 again (_taken_on_originals never consulted): reduced twice",
-)
 def test_a_split_payment_of_a_replacement_while_the_original_stands(db, cli, tmp_path):
     """C000001 (170.00) paid whole: 99213 110.00 CO-45 40.00, 36415 15.00 CO-45 5.00. It is
     replaced: C000002 carries 170.00, 0.00 open. Keystone pays C000002 split in two (MA15):
@@ -308,12 +296,6 @@ def test_a_late_payment_of_a_partly_paid_voided_claim_is_the_payers_credit(db, c
     assert _findings(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="remit/post.py _still_owed counts the CAS as read of a money-only payment on a"
-    " voided claim, and billing/lifecycle.py settle_takeback closes open - max(-paid, 0), so"
-    " a standing payment on a voided claim is swallowed: the payer's 15.00 credit disappears",
-)
 def test_the_first_payment_of_a_voided_claim_reversed_while_a_late_one_stands(db, cli, tmp_path):
     """Then Keystone reverses KEY-1 (-110.00, CO-45 -40.00, CO-16 -20.00); KEY-1B (15.00)
     stands. Keystone's net money on the voided claim is 15.00, all its credit: the CO-45 40.00
@@ -331,12 +313,6 @@ def test_the_first_payment_of_a_voided_claim_reversed_while_a_late_one_stands(db
     assert _aging(db) == {"KEY": -1500, "TOTAL": -1500}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing/lifecycle.py settle_takeback: a reversal and a money-only correction of a"
-    " voided claim in one 835 net out (open - max(-paid, 0) <= 0), so the CAS the reversal"
-    " re-opened are never closed: the payer's credit shows 50.00, not 130.00",
-)
 def test_a_reversal_and_correction_of_a_voided_paid_claim(db, cli, tmp_path):
     """C000001 paid (KEY_PAID: Al's 30.00 moved), then voided: the credit note takes the
     120.00 paid, (20000, -12000, 12000, 8000, -12000). One 835 reverses KEY-1 (-120.00,
@@ -410,12 +386,6 @@ def test_a_denial_the_patient_may_not_be_billed_is_refused(db, cli, tmp_path, ca
     assert before[4] == (15000 if cas2[0] == "PR" else 17000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="accounts/adjust.py to_patient: the movable denied amount is summed from the"
-    " denials as read, never less what earlier transfers already moved, so repeating"
-    " to-patient moves the provider's CO-16 amount to the patient",
-)
 def test_the_patients_part_of_a_mixed_denial_moves_only_once(db, cli, tmp_path):
     """The 99213 is denied CO-16 150.00 (the provider's to correct), the 36415 CO-27 20.00
     (coverage ended: Al may be billed). `to-patient 20.00` moves the 20.00; a second

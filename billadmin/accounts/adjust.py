@@ -30,7 +30,7 @@ Rules:
   limit) may move. Every other denial (missing information, bundling, coding, authorization,
   timely filing, duplicate, coordination of benefits, provider) is the provider's to work: group
   CO is the provider's liability and is refused. On a claim with both kinds only the amount
-  the patient may be billed moves.
+  the patient may be billed moves, less what earlier transfers moved already.
 """
 
 from __future__ import annotations
@@ -309,7 +309,18 @@ def to_patient(conn: Database, number: str, amount_cents: int, *, on: _dt.date) 
         if sum(r[3] for r in rows) <= 0:
             raise BadInput(f"{name}: no denied amount to move to the patient")
         movable = [r for r in rows if _patient_may_be_billed(*r[:3]) is None]
-        denied = sum(r[3] for r in movable)
+        moved = conn.execute(  # what earlier transfers (net of payers taking them back) moved
+            "SELECT COALESCE(SUM(a.amount_cents), 0) FROM adjustments a"
+            " JOIN clerk_adjustments c ON c.adjustment_id = a.id"
+            " WHERE a.invoice_id = ? AND c.kind = 'transfer'",
+            (inv["id"],),
+        ).fetchone()[0]
+        denied = sum(r[3] for r in movable) - moved
+        if movable and denied <= 0:
+            raise BadInput(
+                f"{name}: the denied amount the patient may be billed"
+                f" ({money.fmt(sum(r[3] for r in movable))}) was moved to the patient already"
+            )
         if denied <= 0:
             why = [w for r in rows if (w := _patient_may_be_billed(*r[:3]))]
             raise BadInput(

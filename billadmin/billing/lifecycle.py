@@ -856,31 +856,53 @@ def _carry_on_void(conn: Database, invoice_id: int, taken: dict[int, list[int]])
     )
 
 
+def _carrier(conn: Database, invoice_id: int) -> tuple | None:
+    """(id,) of the claim that carries what a replaced claim settled now: its replacement, or,
+    when that was replaced too, the last of the chain (each carried what the one before it had
+    settled, so the middle ones pass it on and stay at 0.00)."""
+    found = None
+    while True:
+        row = conn.execute(
+            "SELECT id FROM invoices WHERE original_invoice_id = ? AND kind = 'claim'"
+            " ORDER BY id DESC LIMIT 1",
+            (invoice_id,),
+        ).fetchone()
+        if row is None:
+            return found
+        found, invoice_id = tuple(row), row[0]
+        if not _closed(conn, invoice_id):
+            return found
+
+
 def settle_takeback(conn: Database, invoice_id: int, *, on: str) -> int:
     """After a payer's takeback (an 835 reversal, CLP02 22, or a recoupment) is posted to a
     claim already voided, replaced or resubmitted: what it put back open there is not owed
     again. Its credit note took off only what was open (the module docstring), so reversing the
     payer's earlier payment and adjustments re-opens what the original had settled; that amount
     is closed on the original (one adjustment, source 'carried') and, when a replacement or new
-    claim carried it, taken off that claim's carried part (the opposite adjustment): the payer
+    claim carried it, taken off that claim's carried part (the opposite adjustment; the last
+    claim of a chain of replacements, which carries it now): the payer
     adjudicates the replacement afresh. Nothing for a claim still open or with a credit balance.
     What the payer took back beyond what it had paid (a refund the practice sent, then the
-    payer's own reversal: net paid below zero) stays open: the payer owes it back.
+    payer's own reversal: net paid below zero) stays open: the payer owes it back. On a voided
+    claim what the payer still has paid stays its credit (the void credited it): the claim is
+    closed to minus that payment, whatever the payer reversed and paid again meanwhile.
     Call inside the posting's write transaction; returns the cents moved.
 
     For remit posting to call after it posts to an invoice (billing never imports remit)."""
-    if not _closed(conn, invoice_id):
+    state = _closed(conn, invoice_id)
+    if not state:
         return 0
-    cents = open_cents(conn, invoice_id) - max(-paid_cents(conn, invoice_id), 0)
+    paid = paid_cents(conn, invoice_id)
+    if state == "voided":  # the void left what the payer paid as its credit: -paid stays
+        cents = open_cents(conn, invoice_id) + paid
+    else:
+        cents = open_cents(conn, invoice_id) - max(-paid, 0)
     if cents <= 0:
         return 0
     at = audit.utcnow()
     rows = [(invoice_id, cents)]
-    repl = conn.execute(
-        "SELECT id FROM invoices WHERE original_invoice_id = ? AND kind = 'claim'"
-        " ORDER BY id DESC LIMIT 1",
-        (invoice_id,),
-    ).fetchone()
+    repl = _carrier(conn, invoice_id)
     if repl is not None:
         carried = conn.execute(
             "SELECT COALESCE(SUM(amount_cents), 0) FROM adjustments WHERE invoice_id = ?"

@@ -54,7 +54,8 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   payer has not reversed its payment of the original), the payer's payment of the replacement
   repeats its answer: like a second payment (see _Repeat) its CAS post only what the payer's
   postings on the original did not take off for the same group and reason, so the charge is
-  reduced and the patient's share moved once, and the money is the payer's overpayment. Once
+  reduced and the patient's share moved once, and the money is the payer's overpayment (the
+  parts of a split payment, MA15, share what the original's postings took off). Once
   the payer reverses the original (billing.lifecycle.settle_takeback takes it off what the
   replacement carried), its payment of the replacement posts in full.
 - Duplicates inside one transaction: a claim payment repeating an earlier one of the same
@@ -863,6 +864,7 @@ class _TransactionPosting:
             post_to is not None and not claim.is_reversal and bool(_final_state(self.conn, post_to))
         )
         took: dict[tuple, int] = defaultdict(int)  # what this reversal took back per CAS
+        split_held: dict[tuple, int] = defaultdict(int)  # what this split part did not post
         held: dict[int, int] = {}  # restoring 'cob' adjustment id -> cents taken back so far
         for ln, a in claim.all_adjustments():
             rid, il = line_map[id(ln)] if ln is not None else (None, None)
@@ -881,6 +883,8 @@ class _TransactionPosting:
                     if carried := self._taken_on_originals(post_to, a):
                         taken[None] = taken.get(None, 0) + carried
                     amount -= repeat.cap(amount, a, il, taken)
+                elif amount > 0 and not claim.is_reversal:  # a part of a split claim (MA15)
+                    amount -= self._split_cap(post_to, claim_id, a, amount, split_held)
                 elif amount < 0 and posted is not None:
                     take = _take_back(posted, a, il, -amount)
                     amount = -self._still_owed(post_to, claim_id, reverses, a, take, took)
@@ -1044,6 +1048,33 @@ class _TransactionPosting:
                 (invoice_id, claim_id, a.group, a.reason, self.tx.payer_key, self.tx_payer),
             )
         }
+
+    def _split_cap(
+        self, invoice_id: int, claim_id: int, a: Adjustment, amount: int, held: dict[tuple, int]
+    ) -> int:
+        """How much of a split part's CAS (``amount``) not to post: the parts of a split claim
+        are not repeats of each other, but together they repeat what the payer's standing
+        postings on the claims a replacement replaced took off (_taken_on_originals): that pool
+        is used up by what the other parts (and this one's earlier CAS, ``held``) left out."""
+        pool = self._taken_on_originals(invoice_id, a)
+        if pool <= 0:
+            return 0
+        key = (a.group, a.reason)
+        row = self.conn.execute(
+            "SELECT COALESCE(SUM(ra.amount_cents - COALESCE(d.amount_cents, 0)), 0)"
+            " FROM remit_adjustments ra JOIN remit_claims c ON c.id = ra.claim_id"
+            " JOIN remit_transactions t ON t.id = c.transaction_id"
+            " LEFT JOIN adjustments d ON d.id = ra.adjustment_id"
+            " WHERE c.invoice_id = ? AND c.id != ? AND c.status_code != '22'"
+            " AND c.outcome IN ('paid', 'partially_paid', 'denied')"
+            " AND ra.group_code = ? AND ra.reason_code = ? AND ra.amount_cents > 0"
+            " AND (t.payer_key = ? OR t.payer_id = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM remit_claims r WHERE r.reverses_id = c.id)",
+            (invoice_id, claim_id, a.group, a.reason, self.tx.payer_key, self.tx_payer),
+        ).fetchone()
+        cap = min(amount, max(0, pool - row[0] - held[key]))
+        held[key] += cap
+        return cap
 
     def _taken_on_originals(self, invoice_id: int, a: Adjustment) -> int:
         """What this payer's postings on the claims a replacement (or resubmitted claim)
