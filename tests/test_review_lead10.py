@@ -198,25 +198,18 @@ def test_cob_a_replacement_paid_without_reversal_routes_the_share_once(db, cli, 
     assert _findings(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="remit/post.py _taken_on_originals + billing/lifecycle.py settle_takeback: a"
-    " replacement's payment posted while the original's stood drops its CO-45/PR-2 for good;"
-    " when the payer later reverses the original, the carried part is taken off and nothing"
-    " re-posts the replacement's CAS: 80.00 open no one owes, Al's 30.00 gone",
-)
 def test_the_original_reversed_after_the_replacement_was_paid(db, cli, tmp_path):
     """Keystone pays the replacement C000002 (KEY_PAID, KEY-2) while its payment of C000001
     stands: C000002 200.00 - 120.00 - 200.00 carried = -120.00 (right). A later 835 reverses
-    C000001 (-120.00, CO-45 -50.00, PR-2 -30.00): C000001 re-opens 200.00, closed again
-    ('carried' 200.00), and C000002's carried 200.00 is taken off. Keystone's only standing
-    answer is now KEY-2: 120.00 paid, CO-45 50.00, PR-2 30.00, so C000002 must be 200.00 -
-    120.00 - 80.00 = 0.00 (20000, 0, 12000, 8000, 0) and Al owes his 30.00 (transfers 30 - 30
-    + 30 = 30.00). Found: C000002 (20000, 0, 12000, 0, 8000), 80.00 open aged under KEY that
-    Keystone does not owe, Al's 30.00 taken back and never moved again (transfers 0.00);
-    check says CLAIM-STATE "C000002: state paid but 80.00 is still open". The CAS KEY-2 only
-    explained were suppressed at posting and nothing posts them once the original's answer
-    is gone (compare _still_owed, which keeps a second payment's CO-45 on the same claim)."""
+    C000001 (-120.00, CO-45 -50.00, PR-2 -30.00). Keystone's only standing answer is now
+    KEY-2: 120.00 paid, CO-45 50.00, PR-2 30.00, so C000002 must be 200.00 - 120.00 - 80.00 =
+    0.00 (20000, 0, 12000, 8000, 0) and Al owes his 30.00 once. Was: C000002 (20000, 0, 12000,
+    0, 8000), 80.00 open aged under KEY that Keystone does not owe, Al's 30.00 taken back and
+    never moved again; check CLAIM-STATE. Now the reversal leaves on C000001 the CO-45 and
+    PR-2 that KEY-2 stands on (as a reversal leaves what a second payment of one claim
+    explains): C000001 re-opens 120.00, closed again ('carried'), which comes off what
+    C000002 carried (200.00 - 120.00 = 80.00 left): C000002 0.00, Al's 30.00 never moved
+    twice nor taken back."""
     ar._paid_then_replaced(db, cli, tmp_path)
     _remit(cli, tmp_path, "KEY", [_paid("C000002", "KEY-2")])
     assert _balance(db, "C000002") == (20000, 0, 12000, 20000, -12000)

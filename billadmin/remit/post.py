@@ -67,7 +67,10 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   the ledger, never more: a second payment's CAS that only explained it (see _Repeat) put
   nothing there, so its reversal takes back its payment alone (835 TR3 1.10.2.8: the reversal
   nets the original out); and it leaves what another standing payment of the same payer
-  explains (the first of two payments reversed: the second's CO-45 stands on the first's).
+  explains (the first of two payments reversed: the second's CO-45 stands on the first's),
+  or what its standing payment of a replacement of the claim did not post because these
+  postings had taken it off (the original reversed after the replacement was paid: the
+  replacement's CO-45 and PR stand on them, so its patient share moves once).
   Reversals in a transaction are posted first, so a corrected claim that repeats the original
   amounts is not mistaken for a duplicate.
 - A reversal of a patient share that COB routed (billing/cob.py) routes its negative transfer
@@ -1013,9 +1016,43 @@ class _TransactionPosting:
                 self.tx_payer,
             ),
         ).fetchone()
-        out = min(take, max(0, ledger - max(row[0] or 0, 0)))
+        explained = max(row[0] or 0, 0, self._held_by_replacements(invoice_id, a))
+        out = min(take, max(0, ledger - explained))
         took[key] += out
         return out
+
+    def _held_by_replacements(self, invoice_id: int, a: Adjustment) -> int:
+        """What this payer's standing payments of the claims that replaced ``invoice_id`` (each
+        while it carries what the one before settled) did not post for a group and reason
+        because the original's postings had taken it off (_taken_on_originals): their answer
+        stands on those postings, so reversing the original leaves them."""
+        out = 0
+        iid = invoice_id
+        while True:
+            row = self.conn.execute(
+                "SELECT i.id FROM invoices i WHERE i.original_invoice_id = ? AND i.kind = 'claim'"
+                " AND (SELECT COALESCE(SUM(d.amount_cents), 0) FROM adjustments d"
+                "      WHERE d.invoice_id = i.id AND d.source = 'carried') > 0"
+                " ORDER BY i.id DESC LIMIT 1",
+                (iid,),
+            ).fetchone()
+            if row is None:
+                return out
+            iid = row[0]
+            held = self.conn.execute(
+                "SELECT MAX(s) FROM (SELECT SUM(ra.amount_cents - COALESCE(d.amount_cents, 0))"
+                " AS s FROM remit_claims c JOIN remit_transactions t ON t.id = c.transaction_id"
+                " JOIN remit_adjustments ra ON ra.claim_id = c.id"
+                " LEFT JOIN adjustments d ON d.id = ra.adjustment_id"
+                " WHERE c.invoice_id = ? AND c.status_code != '22'"
+                " AND c.outcome IN ('paid', 'partially_paid', 'denied')"
+                " AND ra.group_code = ? AND ra.reason_code = ? AND ra.amount_cents > 0"
+                " AND (t.payer_key = ? OR t.payer_id = ?)"
+                " AND NOT EXISTS (SELECT 1 FROM remit_claims r WHERE r.reverses_id = c.id)"
+                " GROUP BY c.id)",
+                (iid, a.group, a.reason, self.tx.payer_key, self.tx_payer),
+            ).fetchone()
+            out = max(out, held[0] or 0)
 
     def _posted_by(self, remit_claim_id: int) -> dict[tuple, int]:
         """What a posted claim payment put in the ledger, per (group, reason, invoice line):
