@@ -240,3 +240,23 @@ def test_the_run_that_bills_the_pending_share_applies_what_was_paid(cli, db, tmp
     assert (paid, _bal(db, "P000001")) == ((3000, 3000), 0)
     assert _owes(cli, "B0001") == ("0.00", "0.00", "0.00", "0.00")
     assert payments.ledger_findings(db) == []
+
+
+def test_a_plan_installment_keyed_twice_is_refused_until_again(cli, db, desk):
+    """Pat sets up a plan for the 100.00 her two invoices ask (30.00 a month from 2026-11-01)
+    and pays 30.00 by card, slip 7781, on 2026-11-01: 70.00 left. The same slip keyed again
+    through `plan pay` is refused (exit 2, nothing written, receipt R0000001 named); with
+    --again it is her second installment: 40.00 left."""
+    plan = ["plan", "create", "0000101", "--total", "100.00", "--monthly", "30.00", "--day", "1"]
+    r = cli(*plan, "--start", "2026-11-01", "--date", "2026-10-25")
+    assert r.exit_code == 0, r.stderr
+    pay = ["plan", "pay", "0000101", "30.00", "--method", "card", "--reference", "7781"]
+    pay += ["--date", "2026-11-01", "-f", "json"]
+    assert cli(*pay).exit_code == 0
+    before = _rows(db)
+    r = cli(*pay)
+    assert r.exit_code == 2 and "R0000001" in r.stderr and "--again" in r.stderr, r.stderr
+    assert _rows(db) == before
+    r = cli(*pay, "--again")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["left"] == "40.00"

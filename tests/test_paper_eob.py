@@ -102,3 +102,9 @@ def test_paper_eob_refusals_name_the_claim_and_write_nothing(cli, db, tmp_path):
         assert r.exit_code == 2, (args, r.stderr)
         assert msg in r.stderr and r.stderr.count("\n") == 1, r.stderr
     assert {t: _count(db, t) for t in counts} == counts
+    # voided: nothing replaced it, so the refusal says what to do with the payer's money
+    assert cli("invoice", "void", "C000001", "--reason", "wrong patient").exit_code == 0
+    counts = {t: _count(db, t) for t in counts}
+    r = _eob(cli, "C000001", "--paid", "150.00", "--reference", "X4")
+    assert r.exit_code == 2 and "C000001: the claim is voided" in r.stderr, r.stderr
+    assert "replaced" not in r.stderr and {t: _count(db, t) for t in counts} == counts

@@ -364,6 +364,9 @@ def test_a_ga_necessity_denial_moves_and_a_co16_beside_it_stays(db, cli, tmp_pat
         (("OA", "16"), ("PI", "97")),  # missing information, bundling: other groups
         (("CO", "999"), ("CO", "B7")),  # a CARC not in our table ('other'), provider
         (("CO", "16"), ("PR", "96")),  # PR moved by the 835 itself; CO-16 is not movable
+        # a payer-initiated reduction is not the patient's whatever its reason (X12 group PI);
+        # CO-151, documentation not supporting the frequency: medical necessity, no ABN
+        (("PI", "27"), ("CO", "151")),
     ],
 )
 def test_a_denial_the_patient_may_not_be_billed_is_refused(db, cli, tmp_path, cas1, cas2):

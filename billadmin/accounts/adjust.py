@@ -29,7 +29,8 @@ Rules:
   file) or denials the patient's plan puts on the patient (eligibility, non-covered, benefit
   limit) may move. Every other denial (missing information, bundling, coding, authorization,
   timely filing, duplicate, coordination of benefits, provider) is the provider's to work: group
-  CO is the provider's liability and is refused. On a claim with both kinds only the amount
+  CO is the provider's liability and is refused, as is any denial in group PI (a payer-initiated
+  reduction the payer says is not the patient's). On a claim with both kinds only the amount
   the patient may be billed moves, less what earlier transfers moved already.
 """
 
@@ -275,6 +276,11 @@ def _patient_may_be_billed(group: str, reason: str, mods: str) -> str | None:
 
     m = {x.strip().upper() for x in mods.replace(":", ",").split(",") if x.strip()}
     category = carc.describe(reason)[0]
+    if group == "PI":
+        return (
+            f"{group}-{reason} is a payer-initiated reduction, not the patient's responsibility"
+            " (X12 group PI); appeal it or write it off"
+        )
     if "GZ" in m or (category == "medical_necessity" and "GA" not in m):
         return (
             f"{group}-{reason} without an ABN (modifier GA) is the provider's liability;"

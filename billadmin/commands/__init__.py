@@ -31,6 +31,16 @@ OutputOpt = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write to FILE instead of stdout (created 0600)."),
 ]
+# a patient payment that repeats one already posted is refused as keyed twice (accounts.payments)
+AgainOpt = Annotated[
+    bool,
+    typer.Option(
+        "--again",
+        help="This is a second payment, not the same one keyed twice: post it even though"
+        " the patient has one with the same reference and method (or, without a reference,"
+        " the same amount, method and date).",
+    ),
+]
 
 
 def open_db(*, create: bool = False):

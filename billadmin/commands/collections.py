@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..render import Format
-from . import FormatOpt, OutputOpt, group, note, open_db
+from . import AgainOpt, FormatOpt, OutputOpt, group, note, open_db
 
 app = group(
     "Collections: past final notice, agency hand-off, recoveries.\n\nCollections: "
@@ -86,6 +86,7 @@ def collections_recover(
     reference: Annotated[
         str | None, typer.Option("--reference", help="The agency's check or remittance number.")
     ] = None,
+    again: AgainOpt = False,
     date: DateOpt = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
@@ -107,5 +108,6 @@ def collections_recover(
         method=method,
         reference=reference,
         on=parse_option(date, "--date", today()),
+        again=again,
     )
     render.emit(row, fmt=fmt, output=output, single=True, title="Recovery")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..render import Format
-from . import FormatOpt, OutputOpt, group, note, open_db
+from . import AgainOpt, FormatOpt, OutputOpt, group, note, open_db
 
 app = group(
     "Patient payments and refunds: post, refund, list.\n\nPatient payments and refunds: post, "
@@ -70,15 +70,7 @@ def payment_post(
             help="Keep what is over what the patient owes as patient credit instead of refusing.",
         ),
     ] = False,
-    again: Annotated[
-        bool,
-        typer.Option(
-            "--again",
-            help="This is a second payment, not the same one keyed twice: post it even though"
-            " the patient has one with the same reference and method (or, without a reference,"
-            " the same amount, method and date).",
-        ),
-    ] = False,
+    again: AgainOpt = False,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
 ):

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..render import Format
-from . import FormatOpt, OutputOpt, group, note, open_db
+from . import AgainOpt, FormatOpt, OutputOpt, group, note, open_db
 
 app = group(
     "Payment plans: set up, pay, report due, missed, completed.\n\nPayment plans: a patient "
@@ -77,6 +77,7 @@ def plan_pay(
     reference: Annotated[
         str | None, typer.Option("--reference", help="Check number or transaction id.")
     ] = None,
+    again: AgainOpt = False,
     date: DateOpt = None,
     fmt: FormatOpt = Format.table,
     output: OutputOpt = None,
@@ -98,6 +99,7 @@ def plan_pay(
         method=method,
         reference=reference,
         on=parse_option(date, "--date", today()),
+        again=again,
     )
     render.emit(row, fmt=fmt, output=output, single=True, title=f"Plan {row['plan']}")
     note(f"Payment recorded, receipt {row['receipt']}; plan {row['status']}")

@@ -174,7 +174,12 @@ CARC: list[tuple[str, str, str]] = [
     ("148", "missing_information", "Information from another provider was missing or incomplete"),
     ("149", "benefit_limit", "Lifetime maximum for this service reached"),
     ("150", "medical_necessity", "Documentation does not support this level of service"),
-    ("151", "benefit_limit", "Documentation does not support this many services or this frequency"),
+    # the frequency is the payer's judgment of need: the provider's without an ABN, as CO-50
+    (
+        "151",
+        "medical_necessity",
+        "Documentation does not support this many services or this frequency",
+    ),
     ("152", "medical_necessity", "Documentation does not support this length of service"),
     ("153", "medical_necessity", "Documentation does not support this dosage"),
     ("154", "medical_necessity", "Documentation does not support this day's supply"),

@@ -1635,6 +1635,11 @@ def post_eob(
         " AND status IN ('voided', 'replaced', 'corrected')",
         (inv_id,),
     ).fetchone()
+    if closed and closed[0] == "voided":
+        raise BadInput(
+            f"{number}: the claim is voided, nothing is open to post an EOB to; return the"
+            " payer's check, or post its 835 (its payment is then the payer's credit)"
+        )
     if closed:
         raise BadInput(
             f"{number}: the claim is {closed[0]}; post the EOB to the claim that replaced it"

@@ -268,8 +268,10 @@ def recover(
     method: str | None,
     on: _dt.date,
     reference: str | None = None,
+    again: bool = False,
 ) -> dict:
-    """Post money an agency recovered for a patient (module rules); one transaction."""
+    """Post money an agency recovered for a patient (module rules); one transaction.
+    ``again``: a second remittance, not the same one keyed twice (accounts.payments)."""
     if amount_cents <= 0:
         raise BadInput("the recovered amount must be more than 0.00")
     payments.check_method(method)
@@ -325,7 +327,14 @@ def recover(
                 reference=f"K{cid:06d}",
             )
             post = payments.post_payment(
-                conn, mrn, take, method=method, on=on, invoice_number=number, reference=reference
+                conn,
+                mrn,
+                take,
+                method=method,
+                on=on,
+                invoice_number=number,
+                reference=reference,
+                again=again,
             )
             conn.execute(
                 "INSERT INTO collection_entries (collection_id, kind, invoice_id, adjustment_id,"

@@ -360,8 +360,10 @@ def pay(
     method: str | None,
     on: _dt.date,
     reference: str | None = None,
+    again: bool = False,
 ) -> dict:
-    """A payment to the patient's open plan (module rules); one transaction, audited."""
+    """A payment to the patient's open plan (module rules); one transaction, audited.
+    ``again``: a second payment, not the same one keyed twice (accounts.payments)."""
     if amount_cents <= 0:
         raise BadInput("the payment must be more than 0.00")
     with db.write(conn):
@@ -389,7 +391,14 @@ def pay(
                 f" {money.fmt(left)} left on it ({money.fmt(amount_cents - left)} too much)"
             )
         post = payments.post_payment(
-            conn, mrn, amount_cents, method=method, on=on, reference=reference, credit=True
+            conn,
+            mrn,
+            amount_cents,
+            method=method,
+            on=on,
+            reference=reference,
+            credit=True,
+            again=again,
         )
         conn.execute(
             "INSERT INTO plan_payments (plan_id, payment_id, amount_cents, paid_on)"
