@@ -133,8 +133,8 @@ def _collect_copay(
     if dup:
         raise Conflict(
             f"a co-pay was already taken for this visit date (receipt {dup[0]}); "
-            "use `billadmin payment post --credit` for other money (with --again when it"
-            " has the co-pay's amount and method: not the same money keyed twice)"
+            "use `billadmin payment post --credit` for other money (--again if it has this"
+            " co-pay's amount and method)"
         )
     if copay_due and collect_cents > copay_due:
         warnings.append(
