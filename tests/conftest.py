@@ -150,6 +150,7 @@ def corpus() -> Path:
     return CORPUS
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group marks
 def pytest_collection_modifyitems(config, items):
     # under pytest-xdist (`--dist loadgroup`, make test) the tests that use the demo run on one
     # worker, so the demo is built once while the other workers run everything else
