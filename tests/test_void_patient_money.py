@@ -158,3 +158,23 @@ def test_a_refunded_overpayment_is_not_held_twice(db, tmp_path, cli):
     assert payments.credit_balance(db, cy) == 14000
     assert payments.ledger_findings(db) == []
     assert integrity.run_checks(db) == []
+
+
+def test_the_void_is_a_line_of_the_statements_activity(db, tmp_path):
+    """P000001 (140.00) is voided on 2026-07-15: its credit note takes the 140.00 off. The
+    statement's activity since 2026-06-30 says why the balance fell: one line "Credit CN... on
+    P000001" of -140.00 (before, none: the balance just dropped)."""
+    import datetime as dt
+
+    from billadmin.billing import lifecycle
+    from billadmin.statements import account
+
+    cy = _cy(db)
+    assert _run(db, tmp_path / "r1") == [("P000001", 14000)]
+    lifecycle.void(db, "P000001", reason="billed in error", today=dt.date(2026, 7, 15))
+    cn, total, _ = _credit_note(db, "P000001")
+    rows = account.activity(db, cy, "2026-06-30", dt.date(2026, 7, 31))
+    assert [(r["date"], r["what"], r["amount_cents"]) for r in rows] == [
+        ("2026-07-15", f"Credit {cn} on P000001", -14000)
+    ]
+    assert total == -14000

@@ -115,8 +115,8 @@ def owed(
 
 
 def activity(conn: Database, patient_id: int, since: str | None, on: _dt.date) -> list[dict]:
-    """The patient's payments and refunds, and adjustments on their patient invoices, after the
-    last statement (since) up to the statement date, oldest first."""
+    """The patient's payments and refunds, and adjustments and credit notes on their patient
+    invoices, after the last statement (since) up to the statement date, oldest first."""
     lo, hi = since or "0000-00-00", on.isoformat()
     rows = [
         {
@@ -145,6 +145,18 @@ def activity(conn: Database, patient_id: int, since: str | None, on: _dt.date) -
             " LEFT JOIN clerk_adjustments c ON c.adjustment_id = d.id"
             " WHERE i.patient_id = ? AND i.kind = 'patient' AND d.created_on > ?"
             " AND d.created_on <= ? ORDER BY d.created_on, d.id",
+            (patient_id, lo, hi),
+        )
+    ]
+    # credit notes on their patient invoices (a void, or an insurer paying what was billed to
+    # the patient): the balance drops by them, so the statement says why
+    rows += [
+        {"date": r[0], "what": f"Credit {r[1]} on {r[2]}", "amount_cents": r[3]}
+        for r in conn.execute(
+            "SELECT c.issued_on, c.number, i.number, c.total_cents FROM invoices c"
+            " JOIN invoices i ON i.id = c.original_invoice_id"
+            " WHERE c.kind = 'credit' AND i.kind = 'patient' AND i.patient_id = ?"
+            " AND c.issued_on > ? AND c.issued_on <= ? ORDER BY c.issued_on, c.id",
             (patient_id, lo, hi),
         )
     ]
