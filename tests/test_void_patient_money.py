@@ -178,3 +178,24 @@ def test_the_void_is_a_line_of_the_statements_activity(db, tmp_path):
         ("2026-07-15", f"Credit {cn} on P000001", -14000)
     ]
     assert total == -14000
+
+
+def test_a_void_with_rebill_keeps_the_patients_plan(db, tmp_path, cli):
+    """Cy owes 120.00 on P000001 and sets up a plan for it (40.00 a month). The clerk voids
+    P000001 --rebill (a wrong code): the 20.00 co-pay is held as her credit and the visit goes
+    back to unbilled; the next run bills it again as P000002 (140.00, the 20.00 applied: 120.00
+    due). The plan goes on: it covers the visit a later invoice bills again, 120.00 left.
+    Before, the void completed the plan ("nothing left owed") and P000002 was owed outside it."""
+    import datetime as dt
+
+    from billadmin.billing import lifecycle
+
+    _cy(db)
+    assert _run(db, tmp_path / "r1") == [("P000001", 14000)]
+    plan = ["plan", "create", "2001", "--monthly", "40.00", "--day", "1", "--start", "2026-08-01"]
+    _ok(cli(*plan, "--date", "2026-07-01"))
+    lifecycle.void(db, "P000001", reason="wrong code", rebill=True, today=dt.date(2026, 7, 2))
+    assert _run(db, tmp_path / "r2") == [("P000002", 14000)]
+    assert _balance(db, "P000002")[4] == 12000
+    [row] = json.loads(cli("plan", "list", "--date", "2026-07-03", "-f", "json").stdout)
+    assert (row["status"], row["left"]) == ("current", "120.00"), row

@@ -408,7 +408,7 @@ def void(
             )
         insert_invoices(conn, [issue], at=at)
         insert_snapshots(conn, [(issue.row["id"], c)])
-        if orig["kind"] == "patient":
+        if orig["kind"] == "patient" and not rebill:  # a rebill bills the visit again
             _end_plan_if_nothing_owed(conn, orig, _dt.date.fromisoformat(today_s))
         if sent:
             conn.execute(

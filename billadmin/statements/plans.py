@@ -28,7 +28,8 @@ Rules:
 - Nothing left (the patient owes nothing on what it covers, whatever the route): the plan is
   completed, never missed, with the reason "nothing left owed on it". `plan list` says so at
   once; the completion is recorded (a plan_events row, as a plan payment records its own) by
-  the next write that acts on the plan: the void that caused it (billing.lifecycle), a
+  the next write that acts on the plan: the void that caused it (billing.lifecycle; not a
+  void --rebill, whose visit the next run bills again, on the plan), a
   statement run, `plan create` for the patient. A recorded completion stands: what the patient
   owes later is owed outside it.
 - Status on a day: completed / cancelled; missed when what was paid is less than the
