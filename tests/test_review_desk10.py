@@ -59,11 +59,6 @@ def _pid(db, mrn: str) -> int:
 # payment post: the same payment keyed twice
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="earlier_payment weighs the refunds only against the payments with the new one's"
-    " reference, so one refund of 50.00 sets aside two payments of 50.00",
-)
 def test_one_refund_pays_back_one_payment_not_two(cli, db):
     """Lee owes nothing. Card T-1 50.00 --credit on 11-02 (R0000001), card T-2 50.00 --credit on
     11-03 (R0000002): credit 100.00. One card refund of 50.00 on 11-04 (R0000003): credit 50.00.
@@ -71,7 +66,7 @@ def test_one_refund_pays_back_one_payment_not_two(cli, db):
     the 50.00 pays back T-1 (11-02), T-2 still stands (50.00 of credit is still held). So T-2 keyed
     again on 11-05 must be refused naming R0000002 (nothing written). Whichever payment the refund
     paid back, 50.00 cannot have paid back both 50.00 payments.
-    The code: T-1 and T-2 are each set aside by the same 50.00 refund, T-2 posts (R0000004)."""
+    Was: T-1 and T-2 were each set aside by the same 50.00 refund, T-2 posted (R0000004)."""
     with dbmod.write(db):
         lf.practice(db)
         lf.patient(db, "0000202", "Lee", "Ames")

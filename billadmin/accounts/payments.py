@@ -239,7 +239,8 @@ def earlier_payment(
       split over several invoices (one posting per invoice, as `collections recover` does), not
       a repeat;
     - one paid back in full no longer counts: the patient's refunds of the same method received
-      on or after it pay back such payments oldest first, each its whole amount or nothing (a
+      on or after it pay back the patient's payments of that method (whatever their reference)
+      oldest first, each its whole amount or nothing (a
       refund is not linked to the payment it pays back, and a practice's refund check has its
       own number, so the method and the dates are what tie them). Paid back in part, the rest
       of the payment still stands and it still counts.
@@ -264,17 +265,18 @@ def earlier_payment(
         "on": on.isoformat(),
         "inv": invoice_id,
     }
-    found = conn.execute(
+    # every payment of the method (refunds pay them back oldest first, whatever their
+    # reference), each flagged when it is one the new payment would repeat
+    rows = conn.execute(
         # through receipts (indexed by patient): every payment of the patient's own has one
-        "SELECT p.id, p.amount_cents, p.received_on, r.number FROM receipts r"
-        " JOIN payments p ON p.id = r.payment_id"
-        " WHERE r.patient_id = :pid AND p.kind IN ('patient', 'copay') AND p.method = :method"
-        f" AND {same}"
+        f"SELECT p.id, p.amount_cents, p.received_on, r.number, ({same})"
         + (f" AND NOT ({other_invoices_only})" if invoice_id is not None else "")
-        + " ORDER BY p.received_on, p.id",
+        + " FROM receipts r JOIN payments p ON p.id = r.payment_id"
+        " WHERE r.patient_id = :pid AND p.kind IN ('patient', 'copay') AND p.method = :method"
+        " ORDER BY p.received_on, p.id",
         args,
     ).fetchall()
-    if not found:
+    if not any(r[4] for r in rows):
         return None
     refunds = [
         list(r)
@@ -286,10 +288,11 @@ def earlier_payment(
         )
     ]
     standing = []
-    for pay_id, amount, received, receipt in found:
+    for pay_id, amount, received, receipt, repeats in rows:
         after = [r for r in refunds if r[0] >= received and r[1] > 0]
         if sum(r[1] for r in after) < amount:
-            standing.append((pay_id, received, receipt))
+            if repeats:
+                standing.append((pay_id, received, receipt))
             continue
         need = amount
         for r in after:
