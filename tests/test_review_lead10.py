@@ -220,18 +220,14 @@ def test_the_original_reversed_after_the_replacement_was_paid(db, cli, tmp_path)
     assert _findings(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (session 10 note): the reversal of a replacement's payment takes back only"
-    " what that payment put in the ledger on the replacement; the CO-45 and PR it stood on,"
-    " left on the original when the original was reversed, are not taken back",
-)
 def test_then_the_replacements_payment_is_reversed_too(db, cli, tmp_path):
     """After the case above (C000001 reversed, C000002's KEY-2 standing on the CO-45 50.00 and
     PR-2 30.00 left on C000001), Keystone reverses KEY-2 too (-120.00, CO-45 -50.00, PR-2
     -30.00): no answer of Keystone's stands, so C000002 is open for its whole 200.00 (20000, 0,
-    0, 0, 20000) and Al owes nothing (transfers 30 - 30 = 0.00); C000001 stays 0.00. Today:
-    C000002 (20000, 0, 0, 8000, 12000), 120.00 open, and Al still owes 30.00."""
+    0, 0, 20000) and Al owes nothing (transfers 30 - 30 = 0.00); C000001 stays 0.00: the
+    reversal takes the CO-45 and PR-2 KEY-2 stood on off C000001, which re-opens 80.00,
+    closed again off what C000002 carried. Was: C000002 (20000, 0, 0, 8000, 12000), 120.00
+    open, and Al still owed 30.00."""
     ar._paid_then_replaced(db, cli, tmp_path)
     _remit(cli, tmp_path, "KEY", [_paid("C000002", "KEY-2")])
     _remit(cli, tmp_path, "KEY", [_reversal()])
@@ -239,6 +235,21 @@ def test_then_the_replacements_payment_is_reversed_too(db, cli, tmp_path):
     assert _balance(db, "C000001")[4] == 0
     assert _balance(db, "C000002") == (20000, 0, 0, 0, 20000)
     assert _transfers(db) == 0
+    assert _findings(db) == []
+
+
+def test_the_replacements_payment_reversed_while_the_original_stands(db, cli, tmp_path):
+    """Keystone pays C000002 (KEY-2) while its payment of C000001 stands (-120.00, its
+    overpayment), then reverses KEY-2 alone: C000001's own payment still stands on its CO-45
+    and PR-2, so nothing is taken off C000001: C000002 is back to 200.00 - 0.00 - 200.00
+    carried = 0.00 and Al's 30.00 stays, moved once; C000001 unchanged (20000, 0, 12000, 8000,
+    0)."""
+    ar._paid_then_replaced(db, cli, tmp_path)
+    _remit(cli, tmp_path, "KEY", [_paid("C000002", "KEY-2")])
+    _remit(cli, tmp_path, "KEY", [_reversal("C000002", "KEY-2")])
+    assert _balance(db, "C000001") == (20000, 0, 12000, 8000, 0)
+    assert _balance(db, "C000002") == (20000, 0, 0, 20000, 0)
+    assert _transfers(db) == 3000
     assert _findings(db) == []
 
 

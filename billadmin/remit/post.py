@@ -70,7 +70,10 @@ Rules (ledger conventions of this project; 835 TR3 005010X221A1 for the meaning 
   explains (the first of two payments reversed: the second's CO-45 stands on the first's),
   or what its standing payment of a replacement of the claim did not post because these
   postings had taken it off (the original reversed after the replacement was paid: the
-  replacement's CO-45 and PR stand on them, so its patient share moves once).
+  replacement's CO-45 and PR stand on them, so its patient share moves once). The reversal
+  of such a replacement payment takes what it stood on off the original (the original re-opens
+  by it and is closed again off what the replacement carries), unless another standing
+  payment of the original or of a replacement still stands on it.
   Reversals in a transaction are posted first, so a corrected claim that repeats the original
   amounts is not mistaken for a duplicate.
 - A reversal of a patient share that COB routed (billing/cob.py) routes its negative transfer
@@ -289,7 +292,14 @@ def _settle_takebacks(conn: Database, res: ImportResult) -> None:
         f" WHERE r.kind = 'recoupment' AND p.transaction_id IN ({marks}) GROUP BY r.invoice_id",
         [*tx_ids, *tx_ids],
     ).fetchall()
-    for invoice_id, on in sorted(rows):
+    todo = dict(rows)
+    for invoice_id, on in rows:  # a reversal on a replacement may re-open what it replaced
+        orig = invoice_id
+        while orig := conn.execute(
+            "SELECT original_invoice_id FROM invoices WHERE id = ?", (orig,)
+        ).fetchone()[0]:
+            todo.setdefault(orig, on)
+    for invoice_id, on in sorted(todo.items()):
         lifecycle.settle_takeback(conn, invoice_id, on=on or _dt.date.today().isoformat())
 
 
@@ -868,6 +878,7 @@ class _TransactionPosting:
         )
         took: dict[tuple, int] = defaultdict(int)  # what this reversal took back per CAS
         split_held: dict[tuple, int] = defaultdict(int)  # what this split part did not post
+        released: dict[tuple, int] = defaultdict(int)  # what this reversal took off originals
         held: dict[int, int] = {}  # restoring 'cob' adjustment id -> cents taken back so far
         for ln, a in claim.all_adjustments():
             rid, il = line_map[id(ln)] if ln is not None else (None, None)
@@ -890,6 +901,8 @@ class _TransactionPosting:
                     amount -= self._split_cap(post_to, claim_id, a, amount, split_held)
                 elif amount < 0 and posted is not None:
                     take = _take_back(posted, a, il, -amount)
+                    if take < -amount and reverses:  # what it stood on, on the original
+                        self._release_held(post_to, reverses, a, cls, -amount - take, released)
                     amount = -self._still_owed(post_to, claim_id, reverses, a, take, took)
             if amount:
                 adj_id = self.conn.execute(
@@ -996,6 +1009,19 @@ class _TransactionPosting:
         the reduction the reversed one made). ``took`` counts this reversal's takes so far."""
         key = (a.group, a.reason)
         ledger = sum(self._already_taken(invoice_id, claim_id, a).values()) - took[key]
+        explained = max(
+            self._explained_on(invoice_id, a, (claim_id, reverses or 0)),
+            self._held_by_replacements(invoice_id, a),
+        )
+        out = min(take, max(0, ledger - explained))
+        took[key] += out
+        return out
+
+    def _explained_on(
+        self, invoice_id: int, a: Adjustment, leave_out: tuple[int, int] = (0, 0)
+    ) -> int:
+        """The most that one standing payment of this payer on the invoice (not reversed, not
+        in ``leave_out``) read for a group and reason: what its answer stands on."""
         row = self.conn.execute(
             "SELECT MAX(s) FROM (SELECT SUM(ra.amount_cents) AS s FROM remit_claims c"
             " JOIN remit_transactions t ON t.id = c.transaction_id"
@@ -1006,20 +1032,66 @@ class _TransactionPosting:
             " AND (t.payer_key = ? OR t.payer_id = ?)"
             " AND NOT EXISTS (SELECT 1 FROM remit_claims r WHERE r.reverses_id = c.id)"
             " GROUP BY c.id)",
-            (
-                invoice_id,
-                claim_id,
-                reverses or 0,
-                a.group,
-                a.reason,
-                self.tx.payer_key,
-                self.tx_payer,
-            ),
+            (invoice_id, *leave_out, a.group, a.reason, self.tx.payer_key, self.tx_payer),
         ).fetchone()
-        explained = max(row[0] or 0, 0, self._held_by_replacements(invoice_id, a))
-        out = min(take, max(0, ledger - explained))
-        took[key] += out
-        return out
+        return max(row[0] or 0, 0)
+
+    def _release_held(
+        self,
+        invoice_id: int,
+        reverses: int,
+        a: Adjustment,
+        cls: str,
+        cents: int,
+        released: dict[tuple, int],
+    ) -> None:
+        """A reversal of a payment of a replacement that posted less of a CAS than it read,
+        because the postings on the claim it replaced had taken it off (_taken_on_originals),
+        takes that part back where it stands: on the replaced claim, once the payer's own
+        answer there was reversed and left it for this payment (_held_by_replacements). Up to
+        ``cents``, what the reversed payment held back and what the original still has; the
+        original re-opens by it and is closed again off what the replacement carries
+        (_settle_takebacks)."""
+        key = (a.group, a.reason)
+        held = self.conn.execute(
+            "SELECT COALESCE(SUM(ra.amount_cents - COALESCE(d.amount_cents, 0)), 0)"
+            " FROM remit_adjustments ra LEFT JOIN adjustments d ON d.id = ra.adjustment_id"
+            " WHERE ra.claim_id = ? AND ra.group_code = ? AND ra.reason_code = ?"
+            " AND ra.amount_cents > 0",
+            (reverses, a.group, a.reason),
+        ).fetchone()[0]
+        want = min(cents, held - released[key])
+        iid = invoice_id
+        while want > 0:
+            row = self.conn.execute(
+                "SELECT original_invoice_id FROM invoices WHERE id = ?", (iid,)
+            ).fetchone()
+            if row is None or row[0] is None:
+                return
+            iid = row[0]
+            # what stands there for no other answer: the payer's own standing payments of the
+            # replaced claim, or other standing payments of its replacements, keep theirs
+            there = sum(self._already_taken(iid, 0, a).values()) - released[(*key, iid)]
+            keep = max(self._explained_on(iid, a), self._held_by_replacements(iid, a))
+            take = min(want, there - keep)
+            if take <= 0:
+                continue
+            self.conn.execute(
+                "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
+                " amount_cents, source, created_on, created_at) VALUES (?,NULL,?,?,?,?,?,?)",
+                (
+                    iid,
+                    a.group,
+                    a.reason,
+                    -take,
+                    "transfer" if cls == "patient" else "remit",
+                    self.pay_date,
+                    self.now,
+                ),
+            )
+            released[key] += take
+            released[(*key, iid)] += take
+            want -= take
 
     def _held_by_replacements(self, invoice_id: int, a: Adjustment) -> int:
         """What this payer's standing payments of the claims that replaced ``invoice_id`` (each
