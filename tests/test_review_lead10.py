@@ -400,6 +400,8 @@ def test_a_ga_necessity_denial_moves_and_a_co16_beside_it_stays(db, cli, tmp_pat
         # a payer-initiated reduction is not the patient's whatever its reason (X12 group PI);
         # CO-151, documentation not supporting the frequency: medical necessity, no ABN
         (("PI", "27"), ("CO", "151")),
+        # member id and name do not match: a registration error to correct, not the patient's
+        (("CO", "140"), ("OA", "140")),
     ],
 )
 def test_a_denial_the_patient_may_not_be_billed_is_refused(db, cli, tmp_path, cas1, cas2):

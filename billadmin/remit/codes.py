@@ -165,7 +165,8 @@ CARC: list[tuple[str, str, str]] = [
     ("136", "coordination_of_benefits", "The prior payer's coverage rules were not followed"),
     ("137", "payment_adjustment", "Regulatory surcharge, assessment or health-related tax"),
     ("139", "contractual", "Contracted funding agreement: subscriber employed by the provider"),
-    ("140", "eligibility", "Member id and name do not match"),
+    # a registration error to correct and resubmit, not a reason to bill the patient
+    ("140", "missing_information", "Member id and name do not match"),
     ("142", "patient_responsibility", "Monthly Medicaid patient liability"),
     ("143", "payment_adjustment", "Part of the payment is deferred"),
     ("144", "payment_adjustment", "Incentive adjustment (e.g. a preferred product)"),
