@@ -11,7 +11,6 @@ import datetime as _dt
 import json
 
 import ledger_fixtures as lf
-import pytest
 
 from billadmin import db as dbmod
 from billadmin.accounts import payments
@@ -240,11 +239,6 @@ def test_a_plan_for_part_of_the_balance(cli, db, tmp_path):
     _clean(db)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="covered_owed counts a pending share at its amount on set-up day: the payer's later"
-    " reversal (a negative transfer posted after set-up) is left out, so left stays 350.00",
-)
 def test_a_pending_share_the_payer_corrects_after_set_up(cli, db):
     """0000301 owes P000001 300.00 and a 50.00 share pending since 10-20 (KEY, claim C000002:
     99213 150.00, paid 100.00, PR-1 50.00). PP000001 on 11-01 covers 350.00 at 100.00 on the
@@ -252,7 +246,7 @@ def test_a_pending_share_the_payer_corrects_after_set_up(cli, db):
     120.00, PR-1 30.00): the share is 30.00, pending 30.00, she owes 330.00, all of it on what
     the plan covers. left = min(350.00, 330.00) = 330.00, credited 20.00, paid 0.00;
     installments on 330.00: 100.00 x 3 + 30.00 = 4.
-    The code: left 350.00, credited 0.00 (more left on the plan than she owes at all)."""
+    Was: left 350.00, credited 0.00 (more left on the plan than she owes at all)."""
     with dbmod.write(db):
         lf.practice(db)
         pid = lf.patient(db, "0000301")
@@ -272,11 +266,6 @@ def test_a_pending_share_the_payer_corrects_after_set_up(cli, db):
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_standing counts every payment since set-up as paid toward the plan, even one the"
-    " clerk posted to an invoice the plan does not cover, once a payer credit leaves room",
-)
 def test_a_payment_to_a_charge_outside_the_plan_is_not_paid_toward_it(cli, db):
     """0000301 owes P000001 300.00; PP000001 on 11-01 for 300.00 at 100.00 on the 15th. A visit
     billed on 11-05 (P000002 40.00) is outside the plan; she pays it: `payment post 40.00
@@ -285,7 +274,7 @@ def test_a_payment_to_a_charge_outside_the_plan_is_not_paid_toward_it(cli, db):
     200.00, left 200.00, all of the 100.00 the payer's: credited 100.00, paid still 0.00;
     installments on 200.00 (11-15, 12-15 of 100.00). On 12-01 11-15's 100.00 is past its grace,
     unpaid: missed 100.00.
-    The code: paid 40.00, credited 60.00 (the payer's credit turned the 40.00 for P000002 into
+    Was: paid 40.00, credited 60.00 (the payer's credit turned the 40.00 for P000002 into
     plan money), installments 100/100/40, missed 60.00."""
     with dbmod.write(db):
         lf.practice(db)
@@ -307,11 +296,6 @@ def test_a_payment_to_a_charge_outside_the_plan_is_not_paid_toward_it(cli, db):
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_billed_later takes a whole invoice as covered when any line bills a share pending at"
-    " set-up, so a share posted after set-up billed on the same invoice raises the plan",
-)
 def test_a_new_share_billed_beside_a_covered_one_stays_outside(cli, db):
     """0000301 owes P000001 300.00 and a 50.00 share pending since 10-20 (claim C000002, PR-1).
     PP000001 on 11-01 covers 350.00 at 100.00 on the 15th. After set-up: 11-10 KEY answers a new
@@ -321,7 +305,7 @@ def test_a_new_share_billed_beside_a_covered_one_stays_outside(cli, db):
     patient and run): P000005 80.00 = 50.00 (covered, pending at set-up) + 30.00 (new). She owes
     200.00 + 80.00 = 280.00, of which 250.00 on the plan and 30.00 outside it: left still 250.00,
     credited 100.00 (new charges never raise the plan).
-    The code: left 280.00, credited 70.00 (the 30.00 share posted after set-up is on the plan)."""
+    Was: left 280.00, credited 70.00 (the 30.00 share posted after set-up is on the plan)."""
     with dbmod.write(db):
         lf.practice(db)
         pid = lf.patient(db, "0000301")

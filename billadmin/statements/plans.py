@@ -7,15 +7,23 @@ Rules:
   (statements.account, the balance `account show` tells), nor may the patient already have an
   open plan; either is refused (exit 2, nothing written).
 - What a plan covers: what the patient owed on the day it was set up, i.e. the patient invoices
-  issued by then, the patient responsibility pending then (posted by then, even if invoiced
-  later) and a visit one of those invoices billed and a later one bills again (a rebill).
-  Charges billed after that day are owed outside the plan: the plan statement asks for them in
-  full beside the installments (statements.run), they never raise the plan.
+  issued by then, the patient responsibility (an 835's transfer) posted by then, pending or
+  invoiced later, and a visit one of those invoices billed and a later one bills again (a
+  rebill). A claim's transfers posted later net against its share of then: a reversal counts
+  on the plan in full, a correction up to what the reversals took off, so the claim's share on
+  the plan is never more than it was on the set-up day (50.00 reversed and corrected to 30.00:
+  30.00 on the plan; to 70.00: 50.00 on it, 20.00 outside). A patient invoice issued later is
+  covered line by line: a rebilled line whole, a line billing transfers for their part on the
+  plan; money off such an invoice (a payment, credit, a credit note) takes its covered part
+  first. Everything else billed after that day is owed outside the plan: the plan statement
+  asks for it in full beside the installments (statements.run), it never raises the plan.
 - What is left on a plan follows the balance: the total less what the patient paid toward it,
-  never more than what they owe now on what it covers (account.owed's open amounts, credit
-  paying the oldest first). What else took that off is counted as paid up to what the patient
-  paid by other routes since the set-up (`payment post`, money at check-in, less refunds), and
-  the rest as credited (the payer's credit, a write-off, a void). Paid money counts against the
+  never more than what they owe now on what it covers (the open amounts as account.owed
+  spreads them, credit paying the oldest first; a claim's pending transfers netted). What else
+  took that off is counted as paid up to what the patient paid by other routes since the set-up
+  (`payment post`, money at check-in, less refunds), but for what of it was posted to invoices
+  the plan does not cover at all (`payment post --invoice`), and the rest as credited (the
+  payer's credit, a write-off, a void). Paid money counts against the
   installments from the first; what was credited shortens the plan from its end (installments
   of the monthly amount on the total less what was credited), so no installment asked for, and
   no plan statement's installment, is more than what is left. On a plan for part of the
@@ -45,7 +53,7 @@ import datetime as _dt
 from typing import TYPE_CHECKING
 
 from .. import audit, db, money
-from ..accounts import lookup, payments
+from ..accounts import balances, lookup, payments
 from ..dates import add_months
 from ..errors import BadInput
 from . import account, settings
@@ -98,47 +106,113 @@ def open_plan(conn: Database, patient_id: int) -> dict | None:
     return plan
 
 
-def _billed_later(conn: Database, plan: dict) -> set[int]:
-    """The patient invoices a plan does not cover: issued after its set-up day, billing neither
-    a transfer posted by then nor a charge an invoice of then billed (module rules)."""
+def _shares(conn: Database, plan: dict) -> list[tuple[int, str, int, int, int | None]]:
+    """[(claim invoice id, posted on, cents, cents on the plan, patient invoice line or None:
+    pending)]: the patient's share of every claim (transfers COB did not route elsewhere, as
+    accounts.balances) and what of each the plan covers (module rules): all of one posted by the
+    set-up day; of a later one on a claim with a share by then, a reversal (negative) in full
+    and the rest up to what the reversals took off; of any other, nothing."""
+    if not balances._installed(conn):
+        return []
     since = plan["created_on"]
-    return {
-        r[0]
-        for r in conn.execute(
-            "SELECT i.id FROM invoices i WHERE i.patient_id = ? AND i.kind = 'patient'"
-            " AND i.issued_on > ? AND NOT EXISTS (SELECT 1 FROM invoice_lines l"
-            " JOIN patient_invoice_adjustments x ON x.invoice_line_id = l.id"
-            " JOIN adjustments a ON a.id = x.adjustment_id"
-            " WHERE l.invoice_id = i.id AND a.created_on <= ?)"
-            " AND NOT EXISTS (SELECT 1 FROM invoice_lines l JOIN invoice_lines o"
-            " ON o.charge_line_id = l.charge_line_id JOIN invoices oi ON oi.id = o.invoice_id"
-            " WHERE l.invoice_id = i.id AND oi.kind = 'patient' AND oi.issued_on <= ?)",
-            (plan["patient_id"], since, since, since),
-        )
-    }
+    rows = conn.execute(
+        "SELECT a.invoice_id, a.created_on, a.amount_cents, (SELECT x.invoice_line_id FROM"
+        " patient_invoice_adjustments x WHERE x.adjustment_id = a.id) FROM adjustments a"
+        " JOIN invoices i ON i.id = a.invoice_id WHERE a.source = 'transfer' AND i.kind = 'claim'"
+        " AND i.patient_id = ?"
+        " AND NOT EXISTS (SELECT 1 FROM cob_routes r WHERE r.adjustment_id = a.id)"
+        " ORDER BY a.created_on, a.id",
+        (plan["patient_id"],),
+    ).fetchall()
+    had = {c for c, on, _, _ in rows if on <= since}
+    room: dict[int, int] = {}
+    for c, on, cents, _ in rows:
+        if c in had and on > since and cents < 0:
+            room[c] = room.get(c, 0) - cents
+    out = []
+    for claim, on, cents, line in rows:
+        if on <= since or (claim in had and cents < 0):
+            covered = cents
+        elif claim in had:
+            covered = min(cents, room.get(claim, 0))
+            room[claim] = room.get(claim, 0) - covered
+        else:
+            covered = 0
+        out.append((claim, on, cents, covered, line))
+    return out
+
+
+def _outside(conn: Database, plan: dict, shares: list[tuple]) -> dict[int, tuple[int, int]]:
+    """{patient invoice id: (its lines, the part of them the plan does not cover)} for the
+    invoices issued after the set-up day (module rules): a line billing a charge an invoice of
+    then billed (a rebill) is covered; of a line carrying shares, their part on the plan."""
+    since = plan["created_on"]
+    on_line: dict[int, int] = {}
+    for *_, covered, line in shares:
+        if line is not None:
+            on_line[line] = on_line.get(line, 0) + covered
+    out: dict[int, tuple[int, int]] = {}
+    for inv, line, cents, rebill in conn.execute(
+        "SELECT i.id, l.id, l.amount_cents, EXISTS (SELECT 1 FROM invoice_lines o"
+        " JOIN invoices oi ON oi.id = o.invoice_id WHERE o.charge_line_id = l.charge_line_id"
+        " AND oi.kind = 'patient' AND oi.issued_on <= ?) FROM invoices i"
+        " JOIN invoice_lines l ON l.invoice_id = i.id"
+        " WHERE i.patient_id = ? AND i.kind = 'patient' AND i.issued_on > ?",
+        (since, plan["patient_id"], since),
+    ):
+        covered = cents if rebill else min(max(on_line.get(line, 0), 0), max(cents, 0))
+        total, outside = out.get(inv, (0, 0))
+        out[inv] = (total + cents, outside + cents - covered)
+    return out
 
 
 def covered_owed(conn: Database, plan: dict) -> int:
-    """What the patient owes now on what the plan covers (module rules)."""
-    since = plan["created_on"]
-    later = _billed_later(conn, plan)
-    owed = account.owed(conn, plan["patient_id"], _dt.date.fromisoformat(since))
-    return sum(
-        it["open_cents"]
-        for it in owed.items
-        if (it["invoice_id"] not in later if it["kind"] == "invoice" else it["date"] <= since)
-    )
+    """What the patient owes now on what the plan covers (module rules): the open items as
+    account.owed spreads them (credit paying the oldest first; a claim's pending shares netted),
+    each less its part outside the plan (money off an item takes its covered part first)."""
+    shares = _shares(conn, plan)
+    outside = _outside(conn, plan, shares)
+    invs = [i for i in payments.patient_invoices(conn, plan["patient_id"]) if not i["voided"]]
+    credit = payments.credit_balance(conn, plan["patient_id"])
+    credit += sum(-i["balance_cents"] for i in invs if i["balance_cents"] < 0)
+    items = [  # (date, invoice, cents, of which outside the plan)
+        (i["issued_on"], i["number"], i["balance_cents"], outside.get(i["id"], (0, 0))[1])
+        for i in invs
+        if i["balance_cents"] > 0
+    ]
+    pending: dict[int, list] = {}
+    for claim, on, cents, covered, line in shares:
+        if line is None:
+            p = pending.setdefault(claim, [on, 0, 0])
+            p[0], p[1], p[2] = min(p[0], on), p[1] + cents, p[2] + covered
+    for on, cents, covered in pending.values():
+        if cents > 0:
+            items.append((on, "", cents, cents - min(max(covered, 0), cents)))
+        else:
+            credit -= cents  # a reversal of a share already billed: the patient owes less
+    items.sort(key=lambda x: (x[0], x[1]))
+    owed = 0
+    for _on, _number, cents, out in items:
+        take = min(max(credit, 0), cents)
+        credit -= take
+        owed += max(cents - take - out, 0)
+    return owed
 
 
 def _paid_elsewhere(conn: Database, plan: dict) -> int:
     """The patient's money since the set-up that did not go through `plan pay`: payments and
-    co-pays less refunds."""
+    co-pays less refunds, but for what of them went to invoices the plan does not cover at all."""
+    outside = _outside(conn, plan, _shares(conn, plan))
+    off = sorted(i for i, (total, out) in outside.items() if out == total)
+    marks = ",".join("?" * len(off))
     return conn.execute(
-        "SELECT COALESCE(SUM(p.amount_cents), 0) FROM payments p WHERE p.patient_id = ?"
+        "SELECT COALESCE(SUM(p.amount_cents - COALESCE((SELECT SUM(a.amount_cents) FROM"
+        f" payment_allocations a WHERE a.payment_id = p.id AND a.invoice_id IN ({marks})), 0)), 0)"
+        " FROM payments p WHERE p.patient_id = ?"
         " AND p.kind IN ('patient', 'copay', 'refund')"
         " AND (p.received_on > ? OR (p.received_on = ? AND p.created_at >= ?))"
         " AND NOT EXISTS (SELECT 1 FROM plan_payments x WHERE x.payment_id = p.id)",
-        (plan["patient_id"], plan["created_on"], plan["created_on"], plan["created_at"]),
+        (*off, plan["patient_id"], plan["created_on"], plan["created_on"], plan["created_at"]),
     ).fetchone()[0]
 
 
