@@ -250,11 +250,6 @@ def test_the_replacements_payment_corrected_while_the_original_stands(db, cli, t
     assert _findings(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reversal of KEY-2 + KEY-2B in one 835 after KEY-1 was reversed: C000002 80.00 open,"
-    " Al owes 10.00 not 40.00, check CLAIM-STATE",
-)
 def test_the_replacements_payment_corrected_after_the_original_was_reversed(db, cli, tmp_path):
     """KEY-2 pays C000002, KEY-1 is reversed (C000002 stands on C000001's CO-45 and PR-2:
     (20000, 0, 12000, 8000, 0)). One 835 reverses KEY-2 and answers KEY-2B (110.00, CO-45
@@ -262,7 +257,7 @@ def test_the_replacements_payment_corrected_after_the_original_was_reversed(db, 
     200.00 open), then KEY-2B posts whole: C000002 200.00 - 110.00 - 90.00 = 0.00; C000001
     0.00; Al owes 40.00 (transfers 30 - 30 + 40); check clean. In two 835s (KEY-2 reversed,
     then KEY-2B) the code gives exactly this.
-    Found (one 835): C000001 (20000, 0, 0, 20000, 0), C000002 (20000, 0, 11000, 1000, 8000),
+    Was (one 835): C000001 (20000, 0, 0, 20000, 0), C000002 (20000, 0, 11000, 1000, 8000),
     transfers 10.00, check CLAIM-STATE "C000002: state paid but 80.00 is still open". The
     reversal took the 80.00 C000002 carried off it, and KEY-2B was still capped as if
     C000001's CO-45 50.00 / PR-2 30.00 stood for it (only the 10.00 PR-2 posted): the cap of a
@@ -316,11 +311,6 @@ def test_a_paper_eob_of_the_replacement_then_the_original_reversed(db, cli, tmp_
     assert _findings(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KEY-3 reversed after KEY-1 was: the PR-2 30.00 taken off C000001 is not routed to"
-    " Blue Valley: BVH still owed 30.00, Cora pending -30.00, check LEDGER-PATIENT-CHARGED",
-)
 def test_cob_the_original_reversed_then_the_replacements_payment_reversed(db, cli, tmp_path):
     """Cora (test_audit_claims._secondary): KEY-1 paid C000001, its PR-2 30.00 routed to Blue
     Valley, billed on C000002 (30.00 open). C000001 replaced by C000003 (carries 200.00); KEY-3
@@ -330,12 +320,12 @@ def test_cob_the_original_reversed_then_the_replacements_payment_reversed(db, cl
     C000003 open 200.00 (20000, 0, 0, 0, 20000), C000001 0.00, the 30.00 taken back (transfers
     0.00) and, as for a plain primary reversal (test_audit_reports
     test_a_primary_reversal_takes_back_the_share_it_routed_to_the_secondary), taken back from
-    Blue Valley: aging {KEY 200.00, TOTAL 200.00}, Cora owes 0.00, check clean.
-    Found: the -30.00 PR-2 settle_takeback writes on C000001 has no cob_routes row, so it lands
-    on Cora: aging {BVH 30.00, KEY 200.00, PATIENT -30.00}, account show pending -30.00, owes
-    -30.00, check LEDGER-PATIENT-CHARGED "patient id 1: charged -30.00". Suspected cause: the
-    takeback of the original's PR for a reversed replacement (remit/post.py _settle_takebacks ->
-    lifecycle.settle_takeback) bypasses the COB routing the ordinary reversal gets (654f604)."""
+    Blue Valley: its share was billed on C000002, which keeps it until the clerk voids it
+    (remit/post.py _unroute, docs/cob.md: as for a plain primary reversal once the secondary
+    claim is issued): aging {BVH 30.00, KEY 200.00}, Cora owes 0.00, check clean; after `invoice
+    void C000002`, {KEY 200.00}. Was: the -30.00 PR-2 taken off C000001 had no cob_routes row,
+    so it landed on Cora: aging {BVH 30.00, KEY 200.00, PATIENT -30.00}, account show pending
+    -30.00, check LEDGER-PATIENT-CHARGED "patient id 1: charged -30.00"."""
     import test_audit_claims as ac
 
     ac._secondary(db, tmp_path)
@@ -352,7 +342,12 @@ def test_cob_the_original_reversed_then_the_replacements_payment_reversed(db, cl
     assert _balance(db, "C000003") == (20000, 0, 0, 0, 20000)
     assert _transfers(db) == 0
     assert _owes(cli, "C0001") == ("0.00", "0.00", "0.00", "0.00")
-    assert ar._aging(db, ar.TODAY + dt.timedelta(days=5)) == {"KEY": 20000, "TOTAL": 20000}
+    later = ar.TODAY + dt.timedelta(days=5)
+    assert ar._aging(db, later) == {"BVH": 3000, "KEY": 20000, "TOTAL": 23000}
+    assert _findings(db) == []
+    _ok(cli("invoice", "void", "C000002", "--reason", "the primary took its answer back"))
+    assert ar._aging(db, later) == {"KEY": 20000, "TOTAL": 20000}
+    assert _owes(cli, "C0001") == ("0.00", "0.00", "0.00", "0.00")
     assert _findings(db) == []
 
 

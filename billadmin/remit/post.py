@@ -902,7 +902,9 @@ class _TransactionPosting:
                 elif amount < 0 and posted is not None:
                     take = _take_back(posted, a, il, -amount)
                     if take < -amount and reverses:  # what it stood on, on the original
-                        self._release_held(post_to, reverses, a, cls, -amount - take, released)
+                        self._release_held(
+                            post_to, reverses, a, cls, -amount - take, released, (claim_id, held)
+                        )
                     amount = -self._still_owed(post_to, claim_id, reverses, a, take, took)
             if amount:
                 adj_id = self.conn.execute(
@@ -1017,6 +1019,20 @@ class _TransactionPosting:
         took[key] += out
         return out
 
+    def _taken_on(self, invoice_id: int, a: Adjustment) -> int:
+        """What this payer's postings on a replaced claim took off for a group and reason, less
+        what reversals of its replacements' payments took back there (_release_held: entries
+        of the same group and reason linked to no CAS row and no clerk entry)."""
+        released = self.conn.execute(
+            "SELECT COALESCE(SUM(d.amount_cents), 0) FROM adjustments d"
+            " WHERE d.invoice_id = ? AND d.group_code = ? AND d.reason_code = ?"
+            " AND d.source IN ('remit', 'transfer') AND d.amount_cents < 0"
+            " AND NOT EXISTS (SELECT 1 FROM remit_adjustments ra WHERE ra.adjustment_id = d.id)"
+            " AND NOT EXISTS (SELECT 1 FROM clerk_adjustments c WHERE c.adjustment_id = d.id)",
+            (invoice_id, a.group, a.reason),
+        ).fetchone()[0]
+        return sum(self._already_taken(invoice_id, 0, a).values()) + released
+
     def _explained_on(
         self, invoice_id: int, a: Adjustment, leave_out: tuple[int, int] = (0, 0)
     ) -> int:
@@ -1044,6 +1060,7 @@ class _TransactionPosting:
         cls: str,
         cents: int,
         released: dict[tuple, int],
+        routing: tuple[int, dict[int, int]],
     ) -> None:
         """A reversal of a payment of a replacement that posted less of a CAS than it read,
         because the postings on the claim it replaced had taken it off (_taken_on_originals),
@@ -1071,12 +1088,12 @@ class _TransactionPosting:
             iid = row[0]
             # what stands there for no other answer: the payer's own standing payments of the
             # replaced claim, or other standing payments of its replacements, keep theirs
-            there = sum(self._already_taken(iid, 0, a).values()) - released[(*key, iid)]
+            there = self._taken_on(iid, a)
             keep = max(self._explained_on(iid, a), self._held_by_replacements(iid, a))
             take = min(want, there - keep)
             if take <= 0:
                 continue
-            self.conn.execute(
+            adj_id = self.conn.execute(
                 "INSERT INTO adjustments (invoice_id, invoice_line_id, group_code, reason_code,"
                 " amount_cents, source, created_on, created_at) VALUES (?,NULL,?,?,?,?,?,?)",
                 (
@@ -1088,9 +1105,23 @@ class _TransactionPosting:
                     self.pay_date,
                     self.now,
                 ),
-            )
+            ).lastrowid
+            if cls == "patient":  # routed as the share it takes back was (COB)
+                assert adj_id is not None
+                for (answer,) in self.conn.execute(
+                    "SELECT DISTINCT ra.claim_id FROM remit_adjustments ra"
+                    " JOIN adjustments t ON t.id = ra.adjustment_id"
+                    " JOIN cob_routes r ON r.adjustment_id = t.id JOIN remit_claims c"
+                    " ON c.id = ra.claim_id WHERE c.invoice_id = ? AND ra.group_code = ?"
+                    " AND ra.reason_code = ? ORDER BY ra.claim_id",
+                    (iid, a.group, a.reason),
+                ).fetchall():
+                    self._unroute(answer, routing[0], iid, adj_id, a, None, take, routing[1])
+                    if self.conn.execute(
+                        "SELECT 1 FROM cob_routes WHERE adjustment_id = ?", (adj_id,)
+                    ).fetchone():
+                        break
             released[key] += take
-            released[(*key, iid)] += take
             want -= take
 
     def _held_by_replacements(self, invoice_id: int, a: Adjustment) -> int:
@@ -1204,7 +1235,7 @@ class _TransactionPosting:
             if row is None or row[0] is None or row[1] <= 0:
                 return out
             iid = row[0]
-            out += sum(self._already_taken(iid, 0, a).values())
+            out += self._taken_on(iid, a)
         return out
 
     def _only_duplicate(self, claim: ClaimPayment, payer_id: int | None) -> bool:
