@@ -372,6 +372,23 @@ KEY_PAID = {
         }
     ],
 }
+# Keystone takes KEY_PAID back (CLP02 22): -120.00, CO-45 -50.00, PR-2 -30.00
+KEY_REVERSAL = {
+    "claim": "C000001",
+    "status": "22",
+    "charge": "-200.00",
+    "paid": "-120.00",
+    "pr": "-30.00",
+    "pcn": "KEY-1",
+    "lines": [
+        {
+            "code": "99214",
+            "charge": "-200.00",
+            "paid": "-120.00",
+            "cas": [["CO", "45", "-50.00"], ["PR", "2", "-30.00"]],
+        }
+    ],
+}
 KEY_REVERSED = {
     **KEY_PAID,
     "status": "22",
@@ -789,14 +806,7 @@ def test_the_payers_reversal_of_its_payment_of_a_voided_claim_leaves_it_at_zero(
     _run(db, tmp_path)
     _ok(cli("invoice", "void", "C000001", "--reason", "wrong patient"))
     _remit(cli, tmp_path, "KEY", [KEY_PAID])
-    line = {
-        "code": "99214",
-        "charge": "-200.00",
-        "paid": "-120.00",
-        "cas": [["CO", "45", "-50.00"], ["PR", "2", "-30.00"]],
-    }
-    reversal = {"claim": "C000001", "status": "22", "charge": "-200.00", "paid": "-120.00"}
-    _remit(cli, tmp_path, "KEY", [reversal | {"pr": "-30.00", "pcn": "KEY-1", "lines": [line]}])
+    _remit(cli, tmp_path, "KEY", [KEY_REVERSAL])
     assert _balance(db, "C000001") == (20000, -20000, 0, 0, 0)
     assert db.execute(
         "SELECT s.status FROM invoice_status s JOIN invoices i ON i.id = s.invoice_id"
@@ -865,14 +875,7 @@ def test_a_replacement_paid_after_the_original_was_reversed_posts_its_answer(db,
     50.00, PR-2 30.00: posted in full, 200.00 - 120.00 - 80.00 = 0.00; Al's 30.00 moved once
     (30.00 - 30.00 + 30.00)."""
     _paid_then_replaced(db, cli, tmp_path)
-    line = {
-        "code": "99214",
-        "charge": "-200.00",
-        "paid": "-120.00",
-        "cas": [["CO", "45", "-50.00"], ["PR", "2", "-30.00"]],
-    }
-    reversal = {"claim": "C000001", "status": "22", "charge": "-200.00", "paid": "-120.00"}
-    _remit(cli, tmp_path, "KEY", [reversal | {"pr": "-30.00", "pcn": "KEY-1", "lines": [line]}])
+    _remit(cli, tmp_path, "KEY", [KEY_REVERSAL])
     assert _balance(db, "C000002") == (20000, 0, 0, 0, 20000)
     _remit(cli, tmp_path, "KEY", [{**KEY_PAID, "claim": "C000002", "pcn": "KEY-2"}])
     assert _balance(db, "C000001")[4] == 0

@@ -381,32 +381,6 @@ def create(
             )
         n = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM payment_plans").fetchone()[0]
         now = audit.utcnow()
-        plan_id = conn.execute(
-            "INSERT INTO payment_plans (id, number, patient_id, total_cents, monthly_cents, day,"
-            " start_on, created_on, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (
-                n,
-                f"PP{n:06d}",
-                pat["id"],
-                total,
-                monthly_cents,
-                day,
-                start.isoformat(),
-                on.isoformat(),
-                now,
-            ),
-        ).lastrowid
-        conn.execute(
-            "INSERT INTO plan_events (plan_id, status, on_date, note, at) VALUES (?,?,?,?,?)",
-            (plan_id, "open", on.isoformat(), "set up", now),
-        )
-        audit.record(
-            conn,
-            "plan create",
-            entity="payment_plans",
-            ids=[plan_id],
-            detail={"patient_id": pat["id"], "total_cents": total, "monthly_cents": monthly_cents},
-        )
         plan = dict(
             zip(
                 COLS,
@@ -423,6 +397,21 @@ def create(
                 ),
                 strict=True,
             )
+        )
+        plan_id = conn.execute(
+            f"INSERT INTO payment_plans ({', '.join(COLS)}) VALUES ({', '.join('?' * len(COLS))})",
+            tuple(plan.values()),
+        ).lastrowid
+        conn.execute(
+            "INSERT INTO plan_events (plan_id, status, on_date, note, at) VALUES (?,?,?,?,?)",
+            (plan_id, "open", on.isoformat(), "set up", now),
+        )
+        audit.record(
+            conn,
+            "plan create",
+            entity="payment_plans",
+            ids=[plan_id],
+            detail={"patient_id": pat["id"], "total_cents": total, "monthly_cents": monthly_cents},
         )
         return {"mrn": pat["mrn"], **state(conn, plan, on)}
 
