@@ -330,3 +330,17 @@ def adjust(
         " VALUES (?,?,?,?,?,?,?)",
         (invoice_id, group, carc, amount, source, on, NOW),
     )
+
+
+def owes_invoice_and_share(conn, share: int = 5000) -> tuple[int, int]:
+    """0000301 (KEY) owes P000001 300.00 (issued 10-01) and a share pending since 10-20 (a claim
+    for a 99213 at 150.00, paid 150.00 - share, PR-1 share): (patient id, claim id). Call inside
+    a write transaction."""
+    practice(conn)
+    pid = patient(conn, "0000301")
+    coverage(conn, pid, "KEY")
+    patient_invoice(conn, pid, "2026-10-01", [("2026-09-29", "99215", 30000)])
+    enc, _ = encounter(conn, pid, "2026-10-02", [("99213", 15000)])
+    cid = claim(conn, enc, "KEY", "2026-10-03")
+    remit(conn, cid, "2026-10-20", paid=15000 - share, adjustments=[("PR", "1", share)])
+    return pid, cid

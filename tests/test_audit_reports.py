@@ -20,6 +20,7 @@ from pathlib import Path
 
 import invoice_fixtures as fx
 import ledger_scenarios as ls
+import test_audit_claims as ac
 
 from billadmin import db as dbmod
 from billadmin import integrity
@@ -373,22 +374,7 @@ KEY_PAID = {
     ],
 }
 # Keystone takes KEY_PAID back (CLP02 22): -120.00, CO-45 -50.00, PR-2 -30.00
-KEY_REVERSAL = {
-    "claim": "C000001",
-    "status": "22",
-    "charge": "-200.00",
-    "paid": "-120.00",
-    "pr": "-30.00",
-    "pcn": "KEY-1",
-    "lines": [
-        {
-            "code": "99214",
-            "charge": "-200.00",
-            "paid": "-120.00",
-            "cas": [["CO", "45", "-50.00"], ["PR", "2", "-30.00"]],
-        }
-    ],
-}
+KEY_REVERSAL = ac.PRIMARY_REVERSAL
 KEY_REVERSED = {
     **KEY_PAID,
     "status": "22",

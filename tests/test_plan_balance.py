@@ -168,13 +168,7 @@ def test_share_pending_at_set_up_stays_on_the_plan(cli, db):
     on 11-20 (after the set-up, but it was owed then): still on the plan. The payer takes back
     20.00 of it on 11-25 (credit note on P000002): owes 330.00, left 330.00, credited 20.00."""
     with dbmod.write(db):
-        lf.practice(db)
-        pid = lf.patient(db, "0000301")
-        lf.coverage(db, pid, "KEY")
-        lf.patient_invoice(db, pid, "2026-10-01", [("2026-09-29", "99215", 30000)])
-        enc, _ = lf.encounter(db, pid, "2026-10-02", [("99213", 15000)])
-        claim = lf.claim(db, enc, "KEY", "2026-10-03")
-        lf.remit(db, claim, "2026-10-20", paid=10000, adjustments=[("PR", "1", 5000)])
+        pid, claim = lf.owes_invoice_and_share(db)
     _create(cli, total="350.00")
     with dbmod.write(db):
         p2 = lf.patient_invoice(

@@ -248,13 +248,7 @@ def test_a_pending_share_the_payer_corrects_after_set_up(cli, db):
     installments on 330.00: 100.00 x 3 + 30.00 = 4.
     Was: left 350.00, credited 0.00 (more left on the plan than she owes at all)."""
     with dbmod.write(db):
-        lf.practice(db)
-        pid = lf.patient(db, "0000301")
-        lf.coverage(db, pid, "KEY")
-        lf.patient_invoice(db, pid, "2026-10-01", [("2026-09-29", "99215", 30000)])
-        enc, _ = lf.encounter(db, pid, "2026-10-02", [("99213", 15000)])
-        claim = lf.claim(db, enc, "KEY", "2026-10-03")
-        lf.remit(db, claim, "2026-10-20", paid=10000, adjustments=[("PR", "1", 5000)])
+        pid, claim = lf.owes_invoice_and_share(db)
     _plan(cli, "0000301", "350.00", "100.00", "2026-11-01")
     with dbmod.write(db):
         lf.remit(db, claim, "2026-11-25", paid=-10000, adjustments=[("PR", "1", -5000)])

@@ -51,14 +51,7 @@ def _pat_with_share(db, share: int = 5000) -> tuple[int, int]:
     """0000301 (KEY) owes P000001 300.00 (10-01) and a share pending since 10-20 (claim A:
     99213 150.00, paid 150.00 - share, PR-1 share)."""
     with dbmod.write(db):
-        lf.practice(db)
-        pid = lf.patient(db, "0000301")
-        lf.coverage(db, pid, "KEY")
-        lf.patient_invoice(db, pid, "2026-10-01", [("2026-09-29", "99215", 30000)])
-        enc, _ = lf.encounter(db, pid, "2026-10-02", [("99213", 15000)])
-        claim = lf.claim(db, enc, "KEY", "2026-10-03")
-        lf.remit(db, claim, "2026-10-20", paid=15000 - share, adjustments=[("PR", "1", share)])
-    return pid, claim
+        return lf.owes_invoice_and_share(db, share)
 
 
 def _redo(db, claim: int, on: str, old: int, new: int | None) -> None:
