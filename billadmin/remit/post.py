@@ -876,6 +876,12 @@ class _TransactionPosting:
         cancelled = (
             post_to is not None and not claim.is_reversal and bool(_final_state(self.conn, post_to))
         )
+        # only a replacement (or resubmitted claim) has originals whose postings it repeats
+        replaces = post_to is not None and bool(
+            self.conn.execute(
+                "SELECT original_invoice_id IS NOT NULL FROM invoices WHERE id = ?", (post_to,)
+            ).fetchone()[0]
+        )
         took: dict[tuple, int] = defaultdict(int)  # what this reversal took back per CAS
         split_held: dict[tuple, int] = defaultdict(int)  # what this split part did not post
         released: dict[tuple, int] = defaultdict(int)  # what this reversal took off originals
@@ -894,11 +900,12 @@ class _TransactionPosting:
                 amount = a.amount_cents
                 if amount > 0 and not claim.is_reversal and not _is_split(claim):
                     taken = self._already_taken(post_to, claim_id, a)
-                    if carried := self._taken_on_originals(post_to, a):
+                    if replaces and (carried := self._taken_on_originals(post_to, a)):
                         taken[None] = taken.get(None, 0) + carried
                     amount -= repeat.cap(amount, a, il, taken)
                 elif amount > 0 and not claim.is_reversal:  # a part of a split claim (MA15)
-                    amount -= self._split_cap(post_to, claim_id, a, amount, split_held)
+                    if replaces:
+                        amount -= self._split_cap(post_to, claim_id, a, amount, split_held)
                 elif amount < 0 and posted is not None:
                     take = _take_back(posted, a, il, -amount)
                     if take < -amount and reverses:  # what it stood on, on the original
